@@ -1,0 +1,42 @@
+// `npm test`: build, type check, lint, then the test suite; ends with one plain summary line
+// `N passed, N failed` (type check and lint count as one check each) so that CI can read it.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+
+const steps = [];
+function run(name, cmd, args) {
+  process.stdout.write(`\n=== ${name}: ${[cmd, ...args].join(" ")}\n`);
+  const r = spawnSync(cmd, args, { stdio: "inherit" });
+  const ok = r.status === 0;
+  steps.push({ name, ok });
+  return ok;
+}
+
+run("build", "node", ["scripts/build.mjs"]);
+run("typecheck", "npx", ["--no-install", "tsc", "-p", "tsconfig.json", "--noEmit"]);
+run("lint", "npx", ["--no-install", "eslint", "--max-warnings", "0", "."]);
+
+const results = ".vitest-results.json";
+rmSync(results, { force: true });
+process.stdout.write("\n=== tests: vitest run\n");
+const extra = process.argv.slice(2);
+spawnSync("npx", ["--no-install", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...extra], { stdio: "inherit" });
+
+let passed = steps.filter((s) => s.ok).length;
+let failed = steps.filter((s) => !s.ok).length;
+let skipped = 0;
+if (existsSync(results)) {
+  const report = JSON.parse(readFileSync(results, "utf8"));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  skipped += report.numPendingTests + (report.numTodoTests ?? 0);
+  // a suite that failed to load has no tests to count: count it as a failure
+  failed += (report.testResults ?? []).filter((f) => f.status === "failed" && (f.assertionResults ?? []).length === 0).length;
+  if (report.numTotalTests === 0) failed += 1;
+} else {
+  failed += 1;
+  process.stdout.write("vitest wrote no results\n");
+}
+for (const s of steps.filter((x) => !x.ok)) process.stdout.write(`FAILED: ${s.name}\n`);
+process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
+process.exitCode = failed > 0 ? 1 : 0;

@@ -1,0 +1,109 @@
+// Checking a block's attributes against its declared specs: unknown, duplicate, missing,
+// wrongly typed, and the cross-attribute constraints.
+import type { Attribute } from "../parser/ast.js";
+import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
+import type { AttributeSpec, Constraint } from "../evaluator/schema.js";
+import { didYouMean } from "./suggest.js";
+import { INVALID, type ValueChecker } from "./values.js";
+
+export interface CheckedAttributes {
+  values: Record<string, unknown>;
+  /** the attribute nodes by name, for positions in later diagnostics */
+  nodes: Map<string, Attribute>;
+  /** attributes present but invalid: constraints skip them to avoid a second error */
+  invalid: Set<string>;
+}
+
+export function checkAttributes(
+  attributes: Attribute[],
+  specs: ReadonlyMap<string, AttributeSpec>,
+  where: { what: string; head: Span },
+  values: ValueChecker,
+  diagnostics: Diagnostic[],
+): CheckedAttributes {
+  const out: CheckedAttributes = { values: {}, nodes: new Map(), invalid: new Set() };
+  for (const attr of attributes) {
+    const name = attr.name.name;
+    const spec = specs.get(name);
+    if (!spec) {
+      diagnostics.push(
+        diagnostic("E101", `unknown attribute \`${name}\` for ${where.what}`, attr.name.span, {
+          suggestion: didYouMean(name, specs.keys()) ?? `known attributes: ${[...specs.keys()].join(", ")}`,
+        }),
+      );
+      continue;
+    }
+    const first = out.nodes.get(name);
+    if (first) {
+      diagnostics.push(
+        diagnostic("E105", `attribute \`${name}\` is set twice`, attr.name.span, { related: [{ span: first.name.span, message: "first set here" }] }),
+      );
+      continue;
+    }
+    out.nodes.set(name, attr);
+    const v = values.check(attr.value, spec.type, `\`${name}\``);
+    if (v === INVALID) out.invalid.add(name);
+    else out.values[name] = v;
+  }
+  for (const spec of specs.values()) {
+    if (spec.required && !out.nodes.has(spec.name)) {
+      diagnostics.push(
+        diagnostic("E104", `${where.what} needs \`${spec.name}\``, where.head, { suggestion: `add \`${spec.name} = …\`: ${spec.description}` }),
+      );
+    }
+  }
+  return out;
+}
+
+export function checkConstraints(constraints: Constraint[] | undefined, a: CheckedAttributes, where: { what: string; head: Span }, diagnostics: Diagnostic[]): void {
+  const has = (n: string) => a.nodes.has(n);
+  const valid = (n: string) => n in a.values;
+  for (const c of constraints ?? []) {
+    switch (c.kind) {
+      case "lessOrEqual": {
+        if (!valid(c.lower) || !valid(c.upper)) break;
+        const lo = a.values[c.lower] as number;
+        const hi = a.values[c.upper] as number;
+        if (lo > hi) {
+          diagnostics.push(
+            diagnostic("E119", `\`${c.lower}\` (${lo}) is greater than \`${c.upper}\` (${hi}): the promise can never be kept`, a.nodes.get(c.lower)!.span, {
+              related: [{ span: a.nodes.get(c.upper)!.span, message: `\`${c.upper}\` set here` }],
+            }),
+          );
+        }
+        break;
+      }
+      case "atLeastOne":
+        if (!c.attributes.some(has)) {
+          diagnostics.push(
+            diagnostic("E104", `${where.what} promises nothing: set at least one of ${c.attributes.map((x) => `\`${x}\``).join(", ")}`, where.head),
+          );
+        }
+        break;
+      case "exclusive": {
+        const present = c.attributes.filter(has);
+        if (present.length > 1) {
+          diagnostics.push(
+            diagnostic("E119", `\`${present[1]}\` and \`${present[0]}\` cannot both be set`, a.nodes.get(present[1]!)!.name.span, {
+              related: [{ span: a.nodes.get(present[0]!)!.name.span, message: `\`${present[0]}\` set here` }],
+              suggestion: "keep one of them",
+            }),
+          );
+        }
+        break;
+      }
+      case "requires": {
+        const v = a.values[c.whenAttribute];
+        const holds = Array.isArray(v) ? v.includes(c.hasValue) : v === c.hasValue;
+        if (holds && !has(c.attribute)) {
+          diagnostics.push(
+            diagnostic("E104", `\`${c.whenAttribute} = ${c.hasValue}\` needs \`${c.attribute}\``, a.nodes.get(c.whenAttribute)!.span, {
+              suggestion: `add \`${c.attribute} = …\``,
+            }),
+          );
+        }
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// The checked policy: what the evaluator consumes. Values are typed by their schema
+// (durations in milliseconds, sizes in bytes, modes as numbers, lists as arrays).
+import type { Expr } from "../parser/ast.js";
+import type { Span } from "../parser/diagnostics.js";
+
+export type Severity = "low" | "medium" | "high" | "critical";
+
+export interface CheckedPromise {
+  type: string;
+  promiser: unknown;
+  stakeholders: string[];
+  attributes: Record<string, unknown>;
+  /** the promise's own `when`, if any (the control's is on the control) */
+  when?: Expr;
+  handle?: string;
+  dependsOn: string[];
+  span: Span;
+}
+
+export interface CheckedControl {
+  id: string;
+  title: string;
+  description?: string;
+  owner?: string;
+  severity: Severity;
+  refs: string[];
+  key: boolean;
+  when?: Expr;
+  promises: CheckedPromise[];
+  span: Span;
+}
+
+export interface CheckedWaiver {
+  control: string;
+  reason: string;
+  approvedBy: string;
+  from?: string;
+  until: string;
+  risk?: string;
+  ticket?: string;
+  span: Span;
+}
+
+export interface Calendar {
+  holidays: string[];
+  weekend: string[];
+  timezone?: string;
+}
+
+export interface Policy {
+  /** every file of the policy, imports included, in load order */
+  files: string[];
+  controls: CheckedControl[];
+  waivers: CheckedWaiver[];
+  contexts: Map<string, Expr>;
+  variables: Map<string, unknown>;
+  stakeholders: Map<string, { description?: string }>;
+  calendar: Calendar;
+}

@@ -1,0 +1,92 @@
+// The policy's global names: variables, contexts, stakeholders, controls and handles, collected
+// from every file before anything is checked, so that order of declaration never matters.
+import type { ContextDecl, ControlDecl, LetDecl, SourceFile, StakeholderDecl, CalendarDecl, WaiverDecl, Name } from "../parser/ast.js";
+import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
+
+export class Scope {
+  readonly variables = new Map<string, LetDecl>();
+  readonly contexts = new Map<string, ContextDecl>();
+  readonly stakeholders = new Map<string, StakeholderDecl>();
+  readonly controls: ControlDecl[] = [];
+  readonly controlIds = new Map<string, ControlDecl>();
+  readonly waivers: WaiverDecl[] = [];
+  readonly calendars: CalendarDecl[] = [];
+  readonly usedVariables = new Set<string>();
+  readonly usedContexts = new Set<string>();
+
+  constructor(files: SourceFile[], private readonly diagnostics: Diagnostic[]) {
+    for (const file of files) {
+      for (const s of file.statements) {
+        switch (s.kind) {
+          case "let":
+            this.define(this.variables, s.name, s, "variable");
+            break;
+          case "context":
+            this.define(this.contexts, s.name, s, "context");
+            break;
+          case "stakeholder":
+            this.define(this.stakeholders, s.name, s, "stakeholder");
+            break;
+          case "control": {
+            this.controls.push(s);
+            const id = literalText(s.id);
+            const first = this.controlIds.get(id);
+            if (first) {
+              diagnostics.push(
+                diagnostic("E108", `control id \`${id}\` is already used`, s.id.span, {
+                  related: [{ span: first.id.span, message: "first used here" }],
+                  suggestion: "give each control its own id",
+                }),
+              );
+            } else this.controlIds.set(id, s);
+            break;
+          }
+          case "waiver":
+            this.waivers.push(s);
+            break;
+          case "calendar":
+            if (this.calendars.length > 0) {
+              diagnostics.push(
+                diagnostic("E114", "a policy has one `calendar`", { ...s.span, end: s.span.start + "calendar".length }, {
+                  related: [{ span: this.calendars[0]!.span, message: "first defined here" }],
+                  suggestion: "merge the two calendars",
+                }),
+              );
+            }
+            this.calendars.push(s);
+            break;
+          case "import":
+            break;
+        }
+      }
+    }
+  }
+
+  private define<T extends { name: Name }>(map: Map<string, T>, name: Name, decl: T, what: string) {
+    const first = map.get(name.name);
+    if (first) {
+      this.diagnostics.push(
+        diagnostic("E114", `${what} \`${name.name}\` is already defined`, name.span, {
+          related: [{ span: first.name.span, message: "first defined here" }],
+        }),
+      );
+      return;
+    }
+    // One namespace for variables and contexts: a name must say which it is.
+    const other = what === "variable" ? this.contexts.get(name.name) : what === "context" ? this.variables.get(name.name) : undefined;
+    if (other) {
+      this.diagnostics.push(
+        diagnostic("E114", `\`${name.name}\` is already defined as a ${what === "variable" ? "context" : "variable"}`, name.span, {
+          related: [{ span: other.name.span, message: "defined here" }],
+        }),
+      );
+      return;
+    }
+    map.set(name.name, decl);
+  }
+}
+
+/** Text of a string literal without interpolation (ids, import paths). */
+export function literalText(s: { parts: { text?: string; variable?: string }[] }): string {
+  return s.parts.map((p) => p.text ?? `\${${p.variable}}`).join("");
+}

@@ -1,0 +1,387 @@
+// Checking one expression against one declared value type, following variables, and
+// producing the typed value the evaluator will use. Errors found through a variable are
+// reported where the variable is used, with a note pointing at its definition.
+import { isIP } from "node:net";
+import type { Expr, LetDecl } from "../parser/ast.js";
+import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from "../parser/diagnostics.js";
+import { durationUnits, sizeUnits } from "../parser/literals.js";
+import { describeType, type ValueType } from "../evaluator/schema.js";
+import { facts } from "../facts/catalog.js";
+import type { ConditionChecker } from "./conditions.js";
+import type { Scope } from "./scope.js";
+import { didYouMean } from "./suggest.js";
+
+export const INVALID = Symbol("invalid");
+export type Checked = unknown;
+
+const exprKindWords: Record<Expr["kind"], string> = {
+  string: "a string",
+  number: "a number",
+  quantity: "a quantity",
+  date: "a date",
+  address: "an address",
+  bool: "a boolean",
+  ident: "a name",
+  list: "a list",
+  paren: "an expression",
+  not: "a condition",
+  logical: "a condition",
+  compare: "a comparison",
+};
+
+interface Redirect {
+  use: Span;
+  variable: string;
+}
+
+export class ValueChecker {
+  conditions!: ConditionChecker;
+  private readonly redirects: Redirect[] = [];
+  private readonly resolving = new Set<string>();
+
+  constructor(
+    private readonly scope: Scope,
+    private readonly diagnostics: Diagnostic[],
+  ) {}
+
+  report(code: DiagnosticCode, message: string, span: Span, suggestion?: string): void {
+    const outer = this.redirects[0];
+    if (!outer) {
+      this.diagnostics.push(diagnostic(code, message, span, { suggestion }));
+      return;
+    }
+    const chain = this.redirects.map((r) => `\`${r.variable}\``).join(" → ");
+    this.diagnostics.push(
+      diagnostic(code, `through variable ${chain}: ${message}`, outer.use, {
+        suggestion,
+        related: [{ span, message: "the value comes from here" }],
+      }),
+    );
+  }
+
+  /** Follows `ident` through variables, calling `inner` on the final expression. */
+  private throughVariable<T>(ident: Expr & { kind: "ident" }, decl: LetDecl, inner: (e: Expr) => T, onCycle: T): T {
+    this.scope.usedVariables.add(decl.name.name);
+    if (this.resolving.has(decl.name.name)) {
+      this.report("E115", `variable \`${decl.name.name}\` is defined in terms of itself`, ident.span);
+      return onCycle;
+    }
+    this.resolving.add(decl.name.name);
+    this.redirects.push({ use: ident.span, variable: decl.name.name });
+    try {
+      return inner(decl.value);
+    } finally {
+      this.redirects.pop();
+      this.resolving.delete(decl.name.name);
+    }
+  }
+
+  variableOf(e: Expr): LetDecl | undefined {
+    return e.kind === "ident" ? this.scope.variables.get(e.name) : undefined;
+  }
+
+  /** Checks `e` against `type`; `subject` names what is being set, for messages. */
+  check(e: Expr, type: ValueType, subject: string): Checked | typeof INVALID {
+    if (e.kind === "ident" && type.kind !== "stakeholder" && type.kind !== "condition" && !acceptsName(type, e.name)) {
+      const decl = this.variableOf(e);
+      if (decl) return this.throughVariable(e, decl, (v) => this.check(v, type, subject), INVALID);
+    }
+    switch (type.kind) {
+      case "string": {
+        const s = this.stringOf(e, type, subject);
+        if (s === INVALID) return INVALID;
+        if (type.nonEmpty && s === "") return this.fail("E103", `${subject} must not be empty`, e);
+        if (type.pattern && !type.pattern.test(s)) return this.fail("E103", `\`${s}\` is not valid for ${subject}: expected ${type.patternHint}`, e);
+        return s;
+      }
+      case "integer":
+      case "port":
+        if (e.kind !== "number" || !Number.isInteger(e.value)) return this.wrongType(e, type, subject);
+        return this.numberInRange(e, e.value, type, subject);
+      case "number":
+        if (e.kind !== "number") return this.wrongType(e, type, subject);
+        return this.numberInRange(e, e.value, type, subject);
+      case "boolean":
+        if (e.kind !== "bool") return this.wrongType(e, type, subject);
+        return e.value;
+      case "duration": {
+        if (e.kind !== "quantity" || durationUnits[e.unit] === undefined) return this.wrongType(e, type, subject);
+        const ms = e.value * durationUnits[e.unit]!;
+        if (type.min !== undefined && ms < type.min) return this.fail("E103", `${subject} must be longer than \`${e.raw}\``, e);
+        return ms;
+      }
+      case "size": {
+        if (e.kind !== "quantity" || sizeUnits[e.unit] === undefined) return this.wrongType(e, type, subject);
+        if (e.value < 0) return this.fail("E103", `${subject} cannot be negative`, e);
+        return e.value * sizeUnits[e.unit]!;
+      }
+      case "percent": {
+        const value = e.kind === "quantity" && e.unit === "%" ? e.value : e.kind === "number" ? e.value : undefined;
+        if (value === undefined) return this.wrongType(e, type, subject);
+        if (value < 0 || value > 100) return this.fail("E103", `${subject} must be between 0% and 100%, got \`${e.kind === "quantity" ? e.raw : value}\``, e);
+        return value;
+      }
+      case "sigma":
+        if (e.kind !== "quantity" || e.unit !== "sigma") return this.wrongType(e, type, subject);
+        if (e.value <= 0) return this.fail("E103", `${subject} must be more than 0 sigma`, e);
+        return e.value;
+      case "mode": {
+        const raw = e.kind === "number" ? e.raw : e.kind === "string" ? this.stringOf(e, { kind: "string" }, subject) : undefined;
+        if (raw === INVALID) return INVALID;
+        if (raw === undefined) return this.wrongType(e, type, subject);
+        if (!/^[0-7]{3,4}$/.test(raw)) {
+          const hint = /^\d{3,4}$/.test(raw) ? "digits must be 0 to 7" : "write three or four octal digits such as `0640`";
+          return this.fail("E103", `\`${raw}\` is not an octal file mode: ${hint}`, e);
+        }
+        return parseInt(raw, 8);
+      }
+      case "cidr": {
+        const raw = e.kind === "address" ? e.raw : e.kind === "string" ? this.stringOf(e, { kind: "string" }, subject) : undefined;
+        if (raw === INVALID) return INVALID;
+        if (raw === undefined) return this.wrongType(e, type, subject);
+        const problem = cidrProblem(raw);
+        if (problem) return this.fail("E103", `\`${raw}\` is not a valid address or network: ${problem}`, e);
+        return raw;
+      }
+      case "path": {
+        const s = this.stringOf(e, { kind: "string" }, subject);
+        if (s === INVALID) return INVALID;
+        if (!s.startsWith("/")) return this.fail("E103", `${subject} must be an absolute path, got \`${s}\``, e, `write \`/${s.replace(/^\.?\/?/, "")}\``);
+        const problem = type.glob ? globProblem(s) : /[*?[]/.test(s) ? "globs are not allowed here" : undefined;
+        if (problem) return this.fail("E103", `\`${s}\` is not valid for ${subject}: ${problem}`, e);
+        return s;
+      }
+      case "regex": {
+        const s = this.stringOf(e, { kind: "string" }, subject);
+        if (s === INVALID) return INVALID;
+        try {
+          new RegExp(s);
+        } catch (err) {
+          return this.fail("E103", `\`${s}\` is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /, "")}`, e);
+        }
+        return s;
+      }
+      case "date": {
+        if (e.kind === "date") return e.raw;
+        return this.wrongType(e, type, subject);
+      }
+      case "enum": {
+        if (e.kind === "ident") {
+          if (type.values.includes(e.name)) return e.name;
+          return this.fail("E103", `\`${e.name}\` is not a valid value for ${subject}: expected ${describeType(type)}`, e, didYouMean(e.name, type.values));
+        }
+        if (e.kind === "string") {
+          const s = this.stringOf(e, { kind: "string" }, subject);
+          if (s !== INVALID && type.values.includes(s)) return this.fail("E102", `${subject} takes a name, not a string`, e, `write \`${s}\` without quotes`);
+        }
+        return this.wrongType(e, type, subject);
+      }
+      case "list": {
+        if (e.kind !== "list") return this.wrongType(e, type, subject);
+        if (type.nonEmpty && e.items.length === 0) return this.fail("E103", `${subject} must not be an empty list`, e);
+        return this.items(e.items, type.of, subject);
+      }
+      case "oneOrMany":
+        return this.listOrOne(e, type.of, subject);
+      case "argv": {
+        const list = this.listOrOne(e, { kind: "string" }, subject);
+        if (list === INVALID) return INVALID;
+        const argv = list as string[];
+        if (e.kind !== "list" && this.variableOf(e) === undefined) return this.wrongType(e, type, subject);
+        if (argv.length === 0) return this.fail("E103", `${subject} needs at least the program to run`, e);
+        if (!argv[0]!.startsWith("/")) return this.fail("E103", `the program \`${argv[0]}\` must be an absolute path: commands run without a shell or PATH search`, e);
+        return argv;
+      }
+      case "union": {
+        const saved = this.diagnostics.length;
+        for (const t of type.of) {
+          const v = this.check(e, t, subject);
+          if (v !== INVALID) {
+            this.diagnostics.length = saved;
+            return v;
+          }
+          this.diagnostics.length = saved;
+        }
+        return this.wrongType(e, type, subject);
+      }
+      case "stakeholder":
+        if (e.kind !== "ident") return this.wrongType(e, type, subject);
+        return this.stakeholder(e.name, e.span);
+      case "condition":
+        return this.conditions.checkCondition(e) ? e : INVALID;
+    }
+  }
+
+  stakeholder(name: string, span: Span): string | typeof INVALID {
+    if (this.scope.stakeholders.has(name)) return name;
+    this.report(
+      "E113",
+      `unknown stakeholder \`${name}\``,
+      span,
+      didYouMean(name, this.scope.stakeholders.keys()) ?? `declare it with \`stakeholder ${name}\``,
+    );
+    return INVALID;
+  }
+
+  private listOrOne(e: Expr, of: ValueType, subject: string): Checked[] | typeof INVALID {
+    if (e.kind === "ident") {
+      const decl = this.variableOf(e);
+      if (decl) return this.throughVariable(e, decl, (v) => this.listOrOne(v, of, subject), INVALID);
+    }
+    if (e.kind === "list") return this.items(e.items, of, subject);
+    const one = this.check(e, of, subject);
+    return one === INVALID ? INVALID : [one];
+  }
+
+  private items(items: Expr[], of: ValueType, subject: string): Checked[] | typeof INVALID {
+    const out: Checked[] = [];
+    let ok = true;
+    for (const item of items) {
+      const v = this.check(item, of, `an item of ${subject}`);
+      if (v === INVALID) ok = false;
+      else if (Array.isArray(v) && of.kind !== "list" && of.kind !== "argv") out.push(...v);
+      else out.push(v);
+    }
+    return ok ? out : INVALID;
+  }
+
+  private numberInRange(e: Expr, value: number, type: ValueType & { kind: "integer" | "port" | "number" }, subject: string): Checked {
+    const [min, max] = type.kind === "port" ? [1, 65535] : [type.min, type.max];
+    if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+      return this.fail("E103", `${subject} must be ${describeType(type).replace(/^an? /, "")}, got \`${value}\``, e);
+    }
+    return value;
+  }
+
+  /** The text of a string literal with `${var}` interpolated. */
+  stringOf(e: Expr, type: ValueType, subject: string): string | typeof INVALID {
+    if (e.kind === "ident") {
+      const decl = this.variableOf(e);
+      if (decl) return this.throughVariable(e, decl, (v) => this.stringOf(v, type, subject), INVALID);
+    }
+    if (e.kind !== "string") return this.wrongType(e, type, subject) as typeof INVALID;
+    let out = "";
+    for (const part of e.parts) {
+      if (part.text !== undefined) {
+        out += part.text;
+        continue;
+      }
+      const name = part.variable!;
+      const decl = this.scope.variables.get(name);
+      if (!decl) {
+        const isFact = facts.has(name);
+        this.report(
+          "E106",
+          isFact ? `\`${name}\` is a host fact: facts can be tested in contexts, not put in strings` : `undefined variable \`${name}\``,
+          part.span,
+          isFact ? undefined : didYouMean(name, this.scope.variables.keys()),
+        );
+        return INVALID;
+      }
+      const ident: Expr & { kind: "ident" } = { kind: "ident", name, span: part.span };
+      const text = this.throughVariable(ident, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID);
+      if (text === INVALID) return INVALID;
+      out += text;
+    }
+    return out;
+  }
+
+  private scalarText(e: Expr, subject: string): string | typeof INVALID {
+    switch (e.kind) {
+      case "string":
+        return this.stringOf(e, { kind: "string" }, subject);
+      case "number":
+      case "quantity":
+      case "date":
+      case "address":
+        return e.raw;
+      case "bool":
+        return String(e.value);
+      case "ident": {
+        const decl = this.variableOf(e);
+        if (decl) return this.throughVariable(e, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID);
+        return this.unknownName(e, { kind: "string" }, subject) as typeof INVALID;
+      }
+      default:
+        this.report("E102", `only a single value can be put in a string, not ${exprKindWords[e.kind]}`, e.span);
+        return INVALID;
+    }
+  }
+
+  private unknownName(e: Expr & { kind: "ident" }, type: ValueType, subject: string): typeof INVALID {
+    const candidates = [...this.scope.variables.keys()];
+    if (facts.has(e.name) || this.scope.contexts.has(e.name)) {
+      this.report("E102", `\`${e.name}\` is a ${facts.has(e.name) ? "host fact" : "context"}, but ${subject} expects ${describeType(type)}`, e.span);
+      return INVALID;
+    }
+    this.report("E106", `undefined variable \`${e.name}\` (${subject} expects ${describeType(type)})`, e.span, didYouMean(e.name, candidates) ?? quoteHint(type, e.name));
+    return INVALID;
+  }
+
+  private wrongType(e: Expr, type: ValueType, subject: string): typeof INVALID {
+    if (e.kind === "ident" && !acceptsName(type, e.name)) return this.unknownName(e, type, subject);
+    let hint: string | undefined;
+    if (type.kind === "duration" && e.kind === "number") hint = `add a unit, such as \`${e.raw}s\` or \`${e.raw}m\``;
+    else if (type.kind === "size" && e.kind === "number") hint = `add a unit, such as \`${e.raw}MB\``;
+    else if (type.kind === "boolean" && e.kind === "string") hint = "write `true` or `false` without quotes";
+    else if (type.kind === "date" && e.kind === "string") hint = "write the date without quotes, such as `2026-12-31`";
+    else if ((type.kind === "integer" || type.kind === "number" || type.kind === "port") && e.kind === "string" && /^"-?\d+(\.\d+)?"$/.test(e.raw))
+      hint = `write ${e.raw.slice(1, -1)} without quotes`;
+    else if (type.kind === "argv" && e.kind === "string") hint = "write the command as a list: each argument its own string";
+    return this.fail("E102", `${subject} expects ${describeType(type)}, got ${exprKindWords[e.kind]} \`${shortText(e)}\``, e, hint);
+  }
+
+  private fail(code: DiagnosticCode, message: string, e: Expr, suggestion?: string): typeof INVALID {
+    this.report(code, message, e.span, suggestion);
+    return INVALID;
+  }
+}
+
+/** Whether a bare name is a value of this type itself (an enum member), not a variable. */
+function acceptsName(type: ValueType, name: string): boolean {
+  switch (type.kind) {
+    case "enum":
+      return type.values.includes(name);
+    case "list":
+    case "oneOrMany":
+      return acceptsName(type.of, name);
+    case "union":
+      return type.of.some((t) => acceptsName(t, name));
+    default:
+      return false;
+  }
+}
+
+function quoteHint(type: ValueType, name: string): string | undefined {
+  if (type.kind === "string" || type.kind === "path" || type.kind === "regex") return `to write text, quote it: \`"${name}"\``;
+  return undefined;
+}
+
+function shortText(e: Expr): string {
+  const t = e.kind === "string" ? e.raw : e.kind === "list" ? "[…]" : e.kind === "ident" ? e.name : "raw" in e ? e.raw : "…";
+  return t.length > 40 ? `${t.slice(0, 40)}…` : t;
+}
+
+/** Why `raw` is not an IPv4/IPv6 address or network, or undefined when it is one. */
+export function cidrProblem(raw: string): string | undefined {
+  const slash = raw.indexOf("/");
+  const addr = slash === -1 ? raw : raw.slice(0, slash);
+  const version = isIP(addr);
+  if (version === 0) return /^\d+(\.\d+){3}$/.test(addr) ? "each part of an IPv4 address is 0 to 255" : "not an IPv4 or IPv6 address";
+  if (slash === -1) return undefined;
+  const prefixText = raw.slice(slash + 1);
+  const max = version === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return `the prefix length must be 0 to ${max}`;
+  return undefined;
+}
+
+function globProblem(s: string): string | undefined {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === "\\") i++;
+    else if (c === "[") depth++;
+    else if (c === "]" && depth > 0) depth--;
+  }
+  return depth > 0 ? "an unclosed `[` in the glob" : undefined;
+}

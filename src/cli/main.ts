@@ -1,0 +1,76 @@
+// The `covenant` command line: wires parser, checker and formatter to subcommands.
+import { Command, CommanderError, Option } from "commander";
+import { runCheck } from "./commands/check.js";
+import { runFmt } from "./commands/fmt.js";
+import { EXIT } from "./exit-codes.js";
+import { processIo, type Io } from "./io.js";
+
+declare const COVENANT_VERSION: string;
+const version = typeof COVENANT_VERSION === "string" ? COVENANT_VERSION : "0.0.0-dev";
+
+const exitCodesHelp = `
+Exit codes:
+  0  ok
+  1  deficiencies found (fmt --check: files would change)
+  2  policy or configuration error
+  3  internal error
+
+Environment:
+  NO_COLOR     disable colours (colours are also off when output is not a terminal)
+  FORCE_COLOR  force colours`;
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name("covenant")
+    .description("Declarative, promise-based compliance engine: SOX controls as promises, checked on every host.")
+    .version(version, "-V, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", exitCodesHelp)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) });
+
+  program
+    .command("check")
+    .description("parse and check policies; report every error and warning with its position")
+    .argument("[paths...]", "policy files or directories (searched for *.promise)", [])
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .option("--strict", "treat warnings as errors (exit 2)", false)
+    .addOption(new Option("--today <date>", "date used for waiver expiry (YYYY-MM-DD)").hideHelp())
+    .addHelpText("after", "\nExamples:\n  covenant check examples/sox\n  covenant check --format json policies/ > diagnostics.json\n\nExit codes: 0 clean (warnings allowed), 2 errors found.")
+    .action((paths: string[], opts: { format: "text" | "json"; strict: boolean; today?: string }) => {
+      setExit(runCheck(paths, opts, io));
+    });
+
+  program
+    .command("fmt")
+    .description("rewrite policies in the canonical layout, keeping every comment")
+    .argument("[paths...]", "policy files or directories (searched for *.promise)", [])
+    .option("--check", "change nothing; list files that would change and exit 1 if any", false)
+    .option("--stdout", "print the formatted text instead of writing files", false)
+    .addHelpText("after", "\nExamples:\n  covenant fmt policies/\n  covenant fmt --check policies/   # in CI\n\nExit codes: 0 done (or nothing to change), 1 files would change (--check), 2 a file has syntax errors.")
+    .action((paths: string[], opts: { check: boolean; stdout: boolean }) => {
+      setExit(runFmt(paths, opts, io));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT.ok;
+      return EXIT.policyError;
+    }
+    io.err(`covenant: internal error: ${(err as Error).message}`);
+    if (process.env["COVENANT_DEBUG"]) io.err(String((err as Error).stack));
+    io.err("This is a bug in Covenant; please report it with the command you ran.");
+    return EXIT.internal;
+  }
+}

@@ -1,0 +1,97 @@
+// Decoding of literal text: string escapes and `${var}` interpolation, quantity units.
+// Pure functions, reused by the checker to validate values typed as strings.
+import type { StringPart } from "./ast.js";
+import type { Span } from "./diagnostics.js";
+
+export const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+export const sizeUnits: Record<string, number> = {
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+};
+export const otherUnits = ["%", "sigma"];
+export const allUnits = [...Object.keys(durationUnits), ...Object.keys(sizeUnits), ...otherUnits];
+
+export function splitQuantity(raw: string): { value: number; unit: string } {
+  const m = /^(-?\d+(?:\.\d+)?)[ \t]*(.*)$/.exec(raw)!;
+  return { value: Number(m[1]), unit: m[2]! };
+}
+
+const escapes: Record<string, string> = { n: "\n", t: "\t", r: "\r", '"': '"', "\\": "\\", $: "$", "0": "\0" };
+
+export interface DecodedString {
+  parts: StringPart[];
+  problems: { message: string; start: number; end: number }[];
+}
+
+/**
+ * Decodes the body of a string literal. `offset` is the source offset of the first character
+ * of `body` so that every part and problem carries a real position.
+ */
+export function decodeString(body: string, offset: number, file: string): DecodedString {
+  const parts: StringPart[] = [];
+  const problems: DecodedString["problems"] = [];
+  if (body.indexOf("\\") === -1 && body.indexOf("$") === -1) {
+    // the common case: nothing to decode
+    if (body.length > 0) parts.push({ text: body, span: { file, start: offset, end: offset + body.length } });
+    return { parts, problems };
+  }
+  let text = "";
+  let textStart = offset;
+  const span = (start: number, end: number): Span => ({ file, start, end });
+  const flush = (end: number) => {
+    if (text.length > 0) parts.push({ text, span: span(textStart, end) });
+    text = "";
+  };
+  for (let i = 0; i < body.length; ) {
+    const ch = body[i]!;
+    if (ch === "\\" && i + 1 < body.length) {
+      const next = body[i + 1]!;
+      const decoded = escapes[next];
+      if (decoded === undefined) {
+        problems.push({ message: `unknown escape \`\\${next}\``, start: offset + i, end: offset + i + 2 });
+        text += next;
+      } else text += decoded;
+      i += 2;
+      continue;
+    }
+    if (ch === "$" && body[i + 1] === "{") {
+      const close = body.indexOf("}", i + 2);
+      const name = close === -1 ? "" : body.slice(i + 2, close);
+      if (close === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        const end = close === -1 ? body.length : close + 1;
+        problems.push({ message: "`${` must be followed by a variable name and `}`", start: offset + i, end: offset + end });
+        text += body.slice(i, end);
+        i = end;
+        continue;
+      }
+      flush(offset + i);
+      parts.push({ variable: name, span: span(offset + i, offset + close + 1) });
+      i = close + 1;
+      textStart = offset + i;
+      continue;
+    }
+    text += ch;
+    i++;
+  }
+  flush(offset + body.length);
+  return { parts, problems };
+}
+
+export function isValidDate(raw: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-](\d{2}):(\d{2}))?)?$/.exec(raw);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (d > daysInMonth) return false;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || (m[6] !== undefined && Number(m[6]) > 59))) return false;
+  if (m[8] !== undefined && (Number(m[8]) > 23 || Number(m[9]) > 59)) return false;
+  return true;
+}

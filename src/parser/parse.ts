@@ -1,0 +1,52 @@
+// Entry point of the parser: text in, AST plus syntax diagnostics out. Never throws.
+import type { IToken } from "chevrotain";
+import type { SourceFile, Statement } from "./ast.js";
+import { AstBuilder } from "./cst-to-ast.js";
+import { diagnostic, type Diagnostic } from "./diagnostics.js";
+import { PolicyParser } from "./grammar.js";
+import { Scanner } from "./lexer.js";
+import * as T from "./tokens.js";
+
+let parser: PolicyParser | undefined;
+
+/** The parser is built once per process: its self-analysis is the costly part of start-up. */
+function getParser(): PolicyParser {
+  parser ??= new PolicyParser();
+  return parser;
+}
+
+export function parseSource(path: string, text: string): SourceFile {
+  const scanner = new Scanner(text, path);
+  const diagnostics: Diagnostic[] = [];
+  const builder = new AstBuilder(path);
+  const statements: Statement[] = [];
+  const p = getParser();
+
+  // Each top-level declaration is scanned and parsed on its own: its tokens and CST become
+  // AST and are dropped at once, and a syntax error cannot swallow the declarations after
+  // it, because every declaration keyword starts afresh.
+  const parseChunk = (chunk: IToken[]) => {
+    if (chunk.length === 0 || !scanner.parseable) return;
+    p.input = chunk;
+    const cst = p.policy();
+    for (const err of p.errors) {
+      const t = err.token;
+      const begin = Number.isNaN(t.startOffset) ? text.length : t.startOffset;
+      const end = t.tokenType.name === "EOF" || Number.isNaN(t.startOffset) ? begin : begin + t.image.length;
+      diagnostics.push(diagnostic("E003", err.message, { file: path, start: begin, end }));
+    }
+    statements.push(...builder.policy(cst));
+  };
+  let chunk: IToken[] = [];
+  for (let t = scanner.next(); t !== undefined; t = scanner.next()) {
+    if (T.statementKeywords.has(t.tokenType) && chunk.length > 0) {
+      parseChunk(chunk);
+      chunk = [];
+    }
+    chunk.push(t);
+  }
+  parseChunk(chunk);
+  diagnostics.push(...scanner.diagnostics, ...builder.diagnostics);
+  const comments = scanner.comments.map((c) => ({ text: c.image, span: { file: path, start: c.startOffset, end: c.startOffset + c.image.length } }));
+  return { path, text, statements: scanner.parseable ? statements : [], comments, diagnostics };
+}

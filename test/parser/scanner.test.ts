@@ -1,0 +1,72 @@
+import { Lexer } from "chevrotain";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { scanAll } from "../../src/parser/lexer.ts";
+import * as T from "../../src/parser/tokens.ts";
+
+// Chevrotain's own Lexer over the declared patterns is the reference for our scanner.
+const reference = new Lexer(T.allTokens, { positionTracking: "onlyOffset" });
+
+function viaChevrotain(text: string) {
+  const r = reference.tokenize(text);
+  return {
+    tokens: r.tokens.map((t) => `${t.tokenType.name}@${t.startOffset}:${t.image}`),
+    comments: (r.groups["comments"] ?? []).map((t) => `${t.tokenType.name}@${t.startOffset}:${t.image}`),
+    errors: r.errors.map((e) => `${e.offset}+${e.length}`),
+  };
+}
+
+function viaScanner(text: string) {
+  const r = scanAll(text, "f");
+  return {
+    tokens: r.tokens.map((t) => `${t.tokenType.name}@${t.startOffset}:${t.image}`),
+    comments: r.comments.map((t) => `${t.tokenType.name}@${t.startOffset}:${t.image}`),
+    errors: r.diagnostics.filter((d) => d.code === "E001").map((d) => `${d.span.start}+${d.span.end - d.span.start}`),
+  };
+}
+
+const fragments = [
+  "control", "controls", "let", "context", "import", "waiver", "stakeholder", "calendar", "and", "or", "not", "in", "true", "false",
+  "x", "_a1", "mode", " ", "\n", "\t", "\r\n", "{", "}", "[", "]", "(", ")", ",", ";", "=", "==", "=~", "!=", "!~", "<", "<=", ">", ">=", "~", "->", "-",
+  '"s"', '"a\\"b"', '"${v}"', '"unterminated', '"""text\nblock"""', '"""open', "0640", "42", "-3", "1.5", "90s", "5m", "10MB", "80%", "3 sigma", "3sigma",
+  "10mb", "2026-12-31", "2026-12-31T10:00Z", "10.0.0.0/24", "1.2.3.4", "1.2.3", "// c", "# c", "/* b */", "/* open", "@", "$", "\u00e9", "\\", "!", "'",
+];
+
+describe("scanner", () => {
+  it("agrees with Chevrotain's Lexer on sequences of policy fragments", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...fragments), { maxLength: 40 }), (parts) => {
+        const text = parts.join("");
+        expect(viaScanner(text)).toEqual(viaChevrotain(text));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("agrees with Chevrotain's Lexer on arbitrary text", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 200 }), (text) => {
+        expect(viaScanner(text)).toEqual(viaChevrotain(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("reads keywords only as whole words", () => {
+    expect(viaScanner("controls control").tokens).toEqual(["Identifier@0:controls", "Control@9:control"]);
+  });
+
+  it("reads quantities with their units, and `3 sigma` with a space", () => {
+    expect(viaScanner("90s 10MB 80% 3 sigma").tokens).toEqual(["Quantity@0:90s", "Quantity@4:10MB", "Quantity@9:80%", "Quantity@13:3 sigma"]);
+  });
+
+  it("reports a run of unexpected characters once", () => {
+    const r = scanAll("a @@@ b", "f");
+    expect(r.diagnostics.map((d) => [d.code, d.span.start, d.span.end, d.message])).toEqual([["E001", 2, 5, "unexpected characters `@@@`"]]);
+  });
+
+  it("reports unterminated strings and block comments", () => {
+    expect(scanAll('x = "abc\ny', "f").diagnostics.map((d) => d.code)).toEqual(["E002"]);
+    expect(scanAll("x /* never closed", "f").diagnostics.map((d) => d.code)).toEqual(["E002"]);
+  });
+});
