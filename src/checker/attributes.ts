@@ -3,7 +3,7 @@
 import type { Attribute } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import type { AttributeSpec, Constraint } from "../evaluator/schema.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../parser/suggest.js";
 import { INVALID, type ValueChecker } from "./values.js";
 
 export interface CheckedAttributes {

@@ -10,7 +10,7 @@ import { findContradictions, type PromiseEntry } from "./contradictions.js";
 import { loadPolicy } from "./load.js";
 import type { Calendar, CheckedControl, CheckedPromise, CheckedWaiver, Policy, Severity } from "./policy.js";
 import { literalText, Scope } from "./scope.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../parser/suggest.js";
 import { INVALID, ValueChecker } from "./values.js";
 
 export interface CheckOptions {

@@ -5,7 +5,7 @@ import { exprText } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { facts, weekdays } from "../facts/catalog.js";
 import type { Scope } from "./scope.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../parser/suggest.js";
 import { cidrProblem, type ValueChecker, INVALID } from "./values.js";
 
 /** The type of a condition operand. `name` is a bare word that may be an enum value. */

@@ -9,7 +9,7 @@ import { describeType, type ValueType } from "../evaluator/schema.js";
 import { facts } from "../facts/catalog.js";
 import type { ConditionChecker } from "./conditions.js";
 import type { Scope } from "./scope.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../parser/suggest.js";
 
 export const INVALID = Symbol("invalid");
 export type Checked = unknown;
@@ -248,7 +248,7 @@ export class ValueChecker {
   private numberInRange(e: Expr, value: number, type: ValueType & { kind: "integer" | "port" | "number" }, subject: string): Checked {
     const [min, max] = type.kind === "port" ? [1, 65535] : [type.min, type.max];
     if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
-      return this.fail("E103", `${subject} must be ${describeType(type).replace(/^an? /, "")}, got \`${value}\``, e);
+      return this.fail("E103", `${subject} must be ${describeType(type)}, got \`${value}\``, e);
     }
     return value;
   }

@@ -12,6 +12,8 @@ interface Item {
   alignKey?: string;
   /** only items of the same group align with each other */
   alignGroup?: string;
+  /** whether the printed item spans several lines (such items break alignment runs) */
+  multiline(p: Printer): boolean;
   print(p: Printer, keyWidth: number): void;
   block: boolean;
 }
@@ -51,17 +53,24 @@ class Printer {
     }
     return out;
   }
-  private appendTrailing(depth: number, comments: Comment[]) {
+  /** Appends comments after the last line; returns that line's index when one went on it. */
+  private appendTrailing(depth: number, comments: Comment[]): number | undefined {
+    let onLine: number | undefined;
     comments.forEach((c, i) => {
-      if (i === 0 && this.lines.length > 0 && !c.text.includes("\n")) this.lines[this.lines.length - 1] += ` ${c.text.trimEnd()}`;
-      else this.line(depth, c.text.trimEnd());
+      if (i === 0 && this.lines.length > 0 && !c.text.includes("\n")) {
+        onLine = this.lines.length - 1;
+        this.lines[onLine] += ` ${c.text.trimEnd()}`;
+      } else this.line(depth, c.text.trimEnd());
     });
+    return onLine;
   }
 
   /** Prints a sequence of items with comments, blank lines and `=` alignment. */
   items(depth: number, items: Item[], closeAt: number, separateBlocks: boolean) {
     let prevEnd = -1;
     let prev: Item | undefined;
+    // trailing comments of one alignment run line up, as the `=` signs do
+    const trailing: { line: number; codeLength: number; run: number }[] = [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       const gapStart = prevEnd === -1 ? item.span.start : prevEnd;
@@ -72,22 +81,32 @@ class Printer {
         this.line(depth, c.text.trimEnd());
         if (this.hasBlankLineBetween(c.span.end, item.span.start) && c === leading.at(-1)) this.blank();
       }
-      const width = item.alignKey === undefined ? 0 : this.alignWidth(items, i);
-      item.print(this, width);
+      const run = item.alignKey === undefined ? { width: 0, start: -1 - i } : this.alignRun(items, i);
+      item.print(this, run.width);
+      const codeLength = this.lines.at(-1)?.length ?? 0;
       // Comments inside the item that nothing else took stay with it.
-      this.appendTrailing(depth, [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, closeAt)]);
+      const onLine = this.appendTrailing(depth, [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, closeAt)]);
+      if (onLine !== undefined) trailing.push({ line: onLine, codeLength, run: run.start });
       prevEnd = item.span.end;
       prev = item;
+    }
+    for (const t of trailing) {
+      const column = Math.max(...trailing.filter((u) => u.run === t.run).map((u) => u.codeLength));
+      const text = this.lines[t.line]!;
+      this.lines[t.line] = text.slice(0, t.codeLength).padEnd(column) + text.slice(t.codeLength);
     }
     const rest = this.takeBefore(closeAt);
     if (rest.length > 0 && prevEnd !== -1 && this.hasBlankLineBetween(prevEnd, rest[0]!.span.start)) this.blank();
     for (const c of rest) this.line(depth, c.text.trimEnd());
   }
 
-  /** Width of the `name` column for the run of aligned items that `i` belongs to. */
-  private alignWidth(items: Item[], i: number): number {
+  /** The run of aligned items that `i` belongs to: where it starts and the width of its `name` column. */
+  private alignRun(items: Item[], i: number): { width: number; start: number } {
+    const single = (x: Item) => x.alignKey !== undefined && !x.multiline(this);
+    if (!single(items[i]!)) return { width: items[i]!.alignKey!.length, start: -1 - i };
     const joined = (a: Item, b: Item) =>
-      a.alignKey !== undefined &&
+      single(a) &&
+      single(b) &&
       a.alignGroup === b.alignGroup &&
       !this.hasBlankLineBetween(a.span.end, b.span.start) &&
       !this.ownLineCommentBetween(a.span.end, b.span.start);
@@ -97,14 +116,28 @@ class Printer {
     while (hi < items.length - 1 && joined(items[hi]!, items[hi + 1]!)) hi++;
     let w = 0;
     for (let k = lo; k <= hi; k++) w = Math.max(w, items[k]!.alignKey!.length);
-    return w;
+    return { width: w, start: lo };
   }
   /** A comment on a line of its own between two items breaks their alignment run. */
   private ownLineCommentBetween(from: number, to: number): boolean {
     return this.comments.some((c) => c.span.start >= from && c.span.start < to && /\n/.test(this.text.slice(from, c.span.start)));
   }
+  hasCommentIn(from: number, to: number): boolean {
+    return this.commentBetween(from, to);
+  }
   private commentBetween(from: number, to: number): boolean {
     return this.comments.some((c) => c.span.start >= from && c.span.start < to);
+  }
+
+  /** Whether `e` prints on several lines; must not consume comments, so it only looks. */
+  isMultiline(e: Expr, depth: number, offset: number): boolean {
+    if (e.kind === "string") return e.raw.includes("\n");
+    if (e.kind !== "list") return false;
+    if (this.commentBetween(e.span.start, e.span.end)) return true;
+    const saved = this.next;
+    const flat = this.expr(e, depth, depth * INDENT.length + offset);
+    this.next = saved;
+    return flat.includes("\n");
   }
 
   emit(depth: number, s: string) {
@@ -172,8 +205,19 @@ class Printer {
   }
 }
 
+function assignmentItem(span: Item["span"], head: string, group: string, value: Expr, depth: number): Item {
+  return {
+    span,
+    alignKey: head,
+    alignGroup: group,
+    block: false,
+    multiline: (p) => p.isMultiline(value, depth, head.length + 3),
+    print: (p, w) => p.assignment(depth, head, w, value),
+  };
+}
+
 function attributeItem(a: Attribute, depth: number): Item {
-  return { span: a.span, alignKey: a.name.name, alignGroup: "attribute", block: false, print: (p, w) => p.assignment(depth, a.name.name, w, a.value) };
+  return assignmentItem(a.span, a.name.name, "attribute", a.value, depth);
 }
 
 function block(p: Printer, depth: number, head: string, items: Item[], end: number) {
@@ -186,6 +230,7 @@ function promiseItem(d: PromiseDecl, depth: number): Item {
   return {
     span: d.span,
     block: true,
+    multiline: () => true,
     print: (p) => {
       let head = d.type.name;
       if (d.promiser) head += ` ${p.expr(d.promiser, depth, depth * INDENT.length + head.length + 1)}`;
@@ -201,6 +246,29 @@ function promiseItem(d: PromiseDecl, depth: number): Item {
   };
 }
 
+function blockStatement(span: Item["span"], head: string, items: Item[]): Item {
+  return { span, block: true, multiline: () => true, print: (p) => block(p, 0, head, items, span.end) };
+}
+
+/** `stakeholder name`, or with one short attribute on one line, or a block. */
+function stakeholderItem(s: Statement & { kind: "stakeholder" }): Item {
+  const head = `stakeholder ${s.name.name}`;
+  const attrs = s.attributes;
+  if (attrs === undefined) return { span: s.span, block: false, multiline: () => false, print: (p) => p.emit(0, head) };
+  const only = attrs.length === 1 ? attrs[0]! : undefined;
+  const inline = (p: Printer) => (only && !p.isMultiline(only.value, 0, 0) && !p.hasCommentIn(s.span.start, s.span.end) ? `${head} { ${only.name.name} = ${p.expr(only.value, 0, 0)} }` : undefined);
+  return {
+    span: s.span,
+    block: false,
+    multiline: (p) => inline(p) === undefined,
+    print: (p) => {
+      const line = inline(p);
+      if (line !== undefined && line.length <= WIDTH) p.emit(0, line);
+      else block(p, 0, head, attrs.map((a) => attributeItem(a, 1)), s.span.end);
+    },
+  };
+}
+
 function blockItem(i: BlockItem, depth: number): Item {
   return i.kind === "attribute" ? attributeItem(i, depth) : promiseItem(i, depth);
 }
@@ -208,20 +276,19 @@ function blockItem(i: BlockItem, depth: number): Item {
 function statementItem(s: Statement): Item {
   switch (s.kind) {
     case "import":
-      return { span: s.span, block: false, print: (p) => p.emit(0, `import ${s.path.raw}`) };
+      return { span: s.span, block: false, multiline: () => false, print: (p) => p.emit(0, `import ${s.path.raw}`) };
     case "let":
-      return { span: s.span, alignKey: `let ${s.name.name}`, alignGroup: "let", block: false, print: (p, w) => p.assignment(0, `let ${s.name.name}`, w, s.value) };
+      return assignmentItem(s.span, `let ${s.name.name}`, "let", s.value, 0);
     case "context":
-      return { span: s.span, alignKey: `context ${s.name.name}`, alignGroup: "context", block: false, print: (p, w) => p.assignment(0, `context ${s.name.name}`, w, s.expr) };
+      return assignmentItem(s.span, `context ${s.name.name}`, "context", s.expr, 0);
     case "stakeholder":
-      if (!s.attributes) return { span: s.span, block: false, print: (p) => p.emit(0, `stakeholder ${s.name.name}`) };
-      return { span: s.span, block: true, print: (p) => block(p, 0, `stakeholder ${s.name.name}`, s.attributes!.map((a) => attributeItem(a, 1)), s.span.end) };
+      return stakeholderItem(s);
     case "control":
-      return { span: s.span, block: true, print: (p) => block(p, 0, `control ${s.id.raw}`, s.items.map((i) => blockItem(i, 1)), s.span.end) };
+      return blockStatement(s.span, `control ${s.id.raw}`, s.items.map((i) => blockItem(i, 1)));
     case "waiver":
-      return { span: s.span, block: true, print: (p) => block(p, 0, `waiver ${s.control.raw}`, s.attributes.map((a) => attributeItem(a, 1)), s.span.end) };
+      return blockStatement(s.span, `waiver ${s.control.raw}`, s.attributes.map((a) => attributeItem(a, 1)));
     case "calendar":
-      return { span: s.span, block: true, print: (p) => block(p, 0, "calendar", s.attributes.map((a) => attributeItem(a, 1)), s.span.end) };
+      return blockStatement(s.span, "calendar", s.attributes.map((a) => attributeItem(a, 1)));
   }
 }
 

@@ -19,11 +19,13 @@ const ruleWhat: Record<string, string> = {
   statement: "a declaration (`control`, `let`, `context`, `import`, `waiver`, `stakeholder` or `calendar`)",
   blockItem: "an attribute (`name = value`) or a promise (`type \"promiser\" { ... }`)",
   operand: "a value",
+  expression: "a value",
   stakeholders: "a stakeholder name or a list of them",
 };
 
 const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual }) {
+    if (expected.name === "EOF") return `unexpected ${describe(actual)}: expected a declaration`;
     return `expected ${tokenLabel(expected)} but found ${describe(actual)}`;
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {

@@ -5,6 +5,7 @@ import { AstBuilder } from "./cst-to-ast.js";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { PolicyParser } from "./grammar.js";
 import { Scanner } from "./lexer.js";
+import { closest } from "./suggest.js";
 import * as T from "./tokens.js";
 
 let parser: PolicyParser | undefined;
@@ -33,7 +34,8 @@ export function parseSource(path: string, text: string): SourceFile {
       const t = err.token;
       const begin = Number.isNaN(t.startOffset) ? text.length : t.startOffset;
       const end = t.tokenType.name === "EOF" || Number.isNaN(t.startOffset) ? begin : begin + t.image.length;
-      diagnostics.push(diagnostic("E003", err.message, { file: path, start: begin, end }));
+      const near = t.tokenType === T.Identifier ? closest(t.image, T.keywords.map((k) => (k.PATTERN as RegExp).source)) : undefined;
+      diagnostics.push(diagnostic("E003", err.message, { file: path, start: begin, end }, near ? { suggestion: `did you mean \`${near}\`?` } : {}));
     }
     statements.push(...builder.policy(cst));
   };
