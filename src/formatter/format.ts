@@ -85,7 +85,7 @@ class Printer {
       item.print(this, run.width);
       const codeLength = this.lines.at(-1)?.length ?? 0;
       // Comments inside the item that nothing else took stay with it.
-      const onLine = this.appendTrailing(depth, [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, closeAt)]);
+      const onLine = this.appendTrailing(depth, [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, Math.min(closeAt, items[i + 1]?.span.start ?? closeAt))]);
       if (onLine !== undefined) trailing.push({ line: onLine, codeLength, run: run.start });
       prevEnd = item.span.end;
       prev = item;
@@ -178,18 +178,19 @@ class Printer {
     // One item per line; comments inside the list stay beside their items.
     const inner = depth + 1;
     const lines = ["["];
-    for (const item of e.items) {
+    e.items.forEach((item, k) => {
+      const limit = e.items[k + 1]?.span.start ?? e.span.end - 1;
       for (const c of this.takeBefore(item.span.start)) lines.push(`${INDENT.repeat(inner)}${c.text.trimEnd()}`);
       let text = `${INDENT.repeat(inner)}${this.expr(item, inner, inner * INDENT.length)},`;
-      for (const c of [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, e.span.end - 1)]) {
+      for (const c of [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, limit)]) {
         if (c.text.includes("\n")) text += `\n${INDENT.repeat(inner)}${c.text.trimEnd()}`;
         else text += ` ${c.text.trimEnd()}`;
       }
       // A comment after the comma on the item's line belongs to the item too.
       const commaAt = this.text.indexOf(",", item.span.end);
-      if (commaAt !== -1 && commaAt < e.span.end) for (const c of this.takeTrailing(commaAt + 1, e.span.end - 1)) text += ` ${c.text.trimEnd()}`;
+      if (commaAt !== -1 && commaAt < limit) for (const c of this.takeTrailing(commaAt + 1, limit)) text += ` ${c.text.trimEnd()}`;
       lines.push(text);
-    }
+    });
     for (const c of this.takeBefore(e.span.end - 1)) lines.push(`${INDENT.repeat(inner)}${c.text.trimEnd()}`);
     lines.push(`${INDENT.repeat(depth)}]`);
     return lines.join("\n");

@@ -1,0 +1,124 @@
+import { readdirSync, readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { SourceFile } from "../../src/parser/ast.ts";
+import { format } from "../../src/formatter/format.ts";
+import { parseSource } from "../../src/parser/parse.ts";
+
+const parse = (text: string) => parseSource("f.promise", text);
+
+/** The AST without positions: what the policy means, for comparing before and after formatting. */
+function meaning(f: SourceFile): unknown {
+  return JSON.parse(JSON.stringify(f.statements, (k, v) => (k === "span" ? undefined : v)));
+}
+
+function fmt(text: string): string {
+  const f = parse(text);
+  expect(f.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return format(f);
+}
+
+describe("formatter", () => {
+  it("produces the canonical layout", () => {
+    const input = `stakeholder ops
+let  ports=[5432,1433]
+let x="y"   // why
+control "C" { title="t" owner=ops
+  file "/a"->ops{mode=0640;owner="root"}
+  load{max_5m=8}
+}
+`;
+    expect(fmt(input)).toBe(`stakeholder ops
+let ports = [5432, 1433]
+let x     = "y" // why
+
+control "C" {
+  title = "t"
+  owner = ops
+  file "/a" -> [ops] {
+    mode  = 0640
+    owner = "root"
+  }
+  load {
+    max_5m = 8
+  }
+}
+`);
+  });
+
+  it("keeps every comment, in order", () => {
+    const input = `// head
+/* block */ let a = 1 // after a
+let b = [
+  1, // one
+  // before two
+  2,
+]
+control "C" { // opening
+  title = "t" # hash comment
+  // before load
+  load { max_1m = 1 } // after load
+  // closing
+}
+// tail
+`;
+    const out = fmt(input);
+    const comments = (t: string) => parse(t).comments.map((c) => c.text.trim());
+    expect(comments(out)).toEqual(comments(input));
+  });
+
+  it("breaks long lists one item per line", () => {
+    const hosts = Array.from({ length: 12 }, (_, i) => `"10.20.${i}.0/24"`).join(", ");
+    const out = fmt(`let hosts = [${hosts}]`);
+    expect(out.split("\n")[0]).toBe("let hosts = [");
+    expect(out).toContain('\n  "10.20.0.0/24",\n');
+  });
+
+  it("is idempotent and keeps the meaning of every example", () => {
+    for (const f of readdirSync("examples/sox").filter((x) => x.endsWith(".promise"))) {
+      const text = readFileSync(`examples/sox/${f}`, "utf8");
+      const once = fmt(text);
+      expect(once, `${f} is not in canonical form`).toBe(text);
+      expect(fmt(once)).toBe(once);
+      expect(meaning(parse(once))).toEqual(meaning(parse(text)));
+    }
+  });
+
+  // Random policies built from the grammar, with comments and odd spacing sprinkled in.
+  const ident = fc.constantFrom("a", "b", "ops", "security", "x1");
+  const literal = fc.constantFrom('"s"', "1", "0640", "5m", "10MB", "80%", "2026-12-31", "10.0.0.0/8", "true", "sha256");
+  const gap = fc.constantFrom(" ", "\n", " // c\n", " /* b */ ", "\n# h\n");
+  const list = fc.tuple(fc.array(fc.oneof(literal, ident), { maxLength: 5 }), gap, gap).map(([xs, g, h]) => `[${xs.join(`,${g}`)}${h}]`);
+  const value: fc.Arbitrary<string> = fc.oneof(literal, ident, list);
+  const cond = fc.array(fc.tuple(fc.constantFrom("", "not "), ident, fc.constantFrom(" and ", " or ")), { minLength: 1, maxLength: 4 }).map((parts) =>
+    parts.map(([n, i, op], k) => `${n}${i}${k < parts.length - 1 ? op : ""}`).join(""),
+  );
+  const space = fc.constantFrom(" ", "  ", "\n", "\n\n", " // c\n", " /* b */ ", "\n# h\n");
+  const attr = fc.tuple(ident, value, space).map(([n, v, s]) => `${n} = ${v}${s}`);
+  const promise = fc.tuple(fc.constantFrom("file", "load", "process"), fc.option(literal), fc.array(attr, { maxLength: 4 }), space).map(
+    ([t, p, as, s]) => `${t}${p ? ` ${p}` : ""} {${s}${as.join("")}}${s}`,
+  );
+  const statement = fc.oneof(
+    fc.tuple(ident, value, space).map(([n, v, s]) => `let ${n} = ${v}${s}`),
+    fc.tuple(ident, cond, space).map(([n, c, s]) => `context ${n} = ${c}${s}`),
+    fc.tuple(fc.array(fc.oneof(attr, promise), { maxLength: 5 }), space).map(([items, s]) => `control "C" {${s}${items.join("")}}${s}`),
+    fc.tuple(ident, space).map(([n, s]) => `stakeholder ${n}${s}`),
+  );
+
+  it("is idempotent, keeps comments and meaning on generated policies", () => {
+    fc.assert(
+      fc.property(fc.array(statement, { maxLength: 8 }), (stmts) => {
+        const text = stmts.join("\n");
+        const f = parse(text);
+        fc.pre(!f.diagnostics.some((d) => d.severity === "error"));
+        const once = format(f);
+        const g = parse(once);
+        expect(g.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+        expect(format(g)).toBe(once);
+        expect(meaning(g)).toEqual(meaning(f));
+        expect(g.comments.map((c) => c.text.trim())).toEqual(f.comments.map((c) => c.text.trim()));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
