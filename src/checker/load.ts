@@ -54,7 +54,7 @@ function reason(err: unknown): string {
 
 export function displayPath(p: string): string {
   const rel = relative(process.cwd(), p);
-  return rel === "" ? "." : rel.startsWith(`..${sep}..`) ? p : rel;
+  return rel === "" ? "." : rel.startsWith(`..${sep}..`) ? resolve(p) : rel;
 }
 
 export function loadPolicy(paths: string[], readText: (p: string) => string = (p) => readFileSync(p, "utf8")): LoadedPolicy {

@@ -1,0 +1,54 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkPaths } from "../../src/checker/check.ts";
+import { displayPath } from "../../src/checker/load.ts";
+
+function tree(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-imports-"));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, ".."), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return relative(process.cwd(), dir);
+}
+
+const control = (id: string) => `control "${id}" {\n  title = "t"\n  owner = ops\n  load { max_1m = 1 }\n}\n`;
+
+describe("imports", () => {
+  it("follows relative imports once each and shares their names", () => {
+    const dir = tree({
+      "main.promise": `import "lib/common.promise"\nimport "lib/../lib/common.promise"\n${control("A")}`,
+      "lib/common.promise": "stakeholder ops\n",
+    });
+    const r = checkPaths([join(dir, "main.promise")], { today: "2026-11-23" });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.files.length).toBe(2);
+  });
+
+  it("reports a missing import at the import", () => {
+    const dir = tree({ "main.promise": 'import "nope.promise"\n' });
+    const r = checkPaths([join(dir, "main.promise")]);
+    expect(r.diagnostics.map((d) => [d.code, d.message, d.span.start])).toEqual([["E110", "cannot import `nope.promise`: no such file or directory", 7]]);
+  });
+
+  it("reports import cycles with the whole chain", () => {
+    const dir = tree({
+      "a.promise": 'import "b.promise"\nstakeholder ops\n',
+      "b.promise": 'import "c.promise"\n',
+      "c.promise": 'import "a.promise"\n',
+    });
+    const r = checkPaths([join(dir, "a.promise")]);
+    const d = r.diagnostics.find((x) => x.code === "E109")!;
+    expect(d.span.file).toBe(displayPath(join(dir, "c.promise")));
+    expect(d.message).toBe(`import cycle: ${["a", "b", "c", "a"].map((n) => displayPath(join(dir, `${n}.promise`))).join(" → ")}`);
+  });
+
+  it("checks all .promise files of a directory as one policy", () => {
+    const dir = tree({ "x/one.promise": control("A"), "x/two.promise": `stakeholder ops\n${control("A")}`, "x/notes.txt": "not policy" });
+    const r = checkPaths([join(dir, "x")]);
+    expect(r.files.map((f) => f.path)).toEqual([displayPath(join(dir, "x/one.promise")), displayPath(join(dir, "x/two.promise"))]);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(["E108"]);
+  });
+});

@@ -1,0 +1,139 @@
+// The command line as users and CI run it: the built bin, real files, real exit codes.
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const bin = join(process.cwd(), "bin/covenant.js");
+
+function covenant(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const env = { ...process.env, NO_COLOR: "", FORCE_COLOR: "", ...opts.env };
+  delete env["NO_COLOR"];
+  delete env["FORCE_COLOR"];
+  Object.assign(env, opts.env ?? {});
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: opts.cwd ?? process.cwd(), env, encoding: "utf8" });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function tempDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-cli-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const broken = `stakeholder ops
+control "C-1" {
+  title = "t"
+  owner = ops
+  file "/srv/a" { mdoe = 0640 }
+  file "/srv/b" { mode = 0999 }
+}
+`;
+
+beforeAll(() => {
+  // the tests run the built CLI, as users do
+  const r = spawnSync(process.execPath, ["scripts/build.mjs"], { encoding: "utf8" });
+  expect(r.status).toBe(0);
+});
+
+describe("covenant CLI", () => {
+  it("prints help with the exit codes, and a help text per subcommand", () => {
+    const r = covenant(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("Usage: covenant");
+    expect(r.out).toMatch(/2\s+policy or configuration error/);
+    for (const sub of ["check", "fmt"]) {
+      const h = covenant([sub, "--help"]);
+      expect(h.code).toBe(0);
+      expect(h.out).toContain(`Usage: covenant ${sub}`);
+      expect(h.out).toContain("Exit codes:");
+    }
+  });
+
+  it("prints its version", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+    expect(covenant(["--version"]).out.trim()).toBe(pkg.version);
+  });
+
+  it("exits 2 on a usage error", () => {
+    const r = covenant(["nonsense"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("unknown command");
+  });
+
+  it("check: exit 0 on the bundled examples", () => {
+    const r = covenant(["check", "examples/sox"]);
+    expect(r.out).toContain("0 errors, 0 warnings");
+    expect(r.code).toBe(0);
+  });
+
+  it("check: exit 2 with file:line:col, code, source line, caret and help for every error", () => {
+    const dir = tempDir({ "p.promise": broken });
+    const r = covenant(["check", "p.promise"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.out).toContain(`p.promise:5:19: error E101: unknown attribute \`mdoe\` for \`file\` promise
+  5 |   file "/srv/a" { mdoe = 0640 }
+    |                   ^^^^
+  help: did you mean \`mode\`?`);
+    expect(r.out).toContain("p.promise:6:26: error E103: `0999` is not an octal file mode: digits must be 0 to 7");
+    expect(r.out).toContain("1 file checked: 2 errors, 0 warnings");
+  });
+
+  it("check --format json: diagnostics as data", () => {
+    const dir = tempDir({ "p.promise": broken });
+    const r = covenant(["check", "--format", "json", "."], { cwd: dir });
+    expect(r.code).toBe(2);
+    const data = JSON.parse(r.out) as { diagnostics: { file: string; line: number; column: number; code: string; suggestion?: string }[]; summary: { errors: number } };
+    expect(data.summary.errors).toBe(2);
+    expect(data.diagnostics[0]).toMatchObject({ file: "p.promise", line: 5, column: 19, endLine: 5, endColumn: 23, code: "E101", severity: "error", suggestion: "did you mean `mode`?" });
+  });
+
+  it("check --strict fails on warnings", () => {
+    const dir = tempDir({ "p.promise": 'control "X" { title = "t" load { max_1m = 1 } }' });
+    expect(covenant(["check", "p.promise"], { cwd: dir }).code).toBe(0);
+    expect(covenant(["check", "--strict", "p.promise"], { cwd: dir }).code).toBe(2);
+  });
+
+  it("check: a missing path is a clear error", () => {
+    const r = covenant(["check", "does/not/exist.promise"]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain("error E006: cannot read `does/not/exist.promise`: no such file or directory");
+  });
+
+  it("colours only for terminals or FORCE_COLOR, never with NO_COLOR", () => {
+    const dir = tempDir({ "p.promise": broken });
+    expect(covenant(["check", "p.promise"], { cwd: dir }).out).not.toContain("\u001b[");
+    expect(covenant(["check", "p.promise"], { cwd: dir, env: { FORCE_COLOR: "1" } }).out).toContain("\u001b[31m");
+    expect(covenant(["check", "p.promise"], { cwd: dir, env: { FORCE_COLOR: "1", NO_COLOR: "1" } }).out).not.toContain("\u001b[");
+  });
+
+  it("fmt --check lists files that would change and exits 1; fmt rewrites them", () => {
+    const dir = tempDir({ "ugly.promise": 'stakeholder ops\ncontrol "C" {title="t" owner=ops load{max_1m=1}}\n', "fine.promise": "stakeholder x\n" });
+    const check = covenant(["fmt", "--check", "."], { cwd: dir });
+    expect(check.code).toBe(1);
+    expect(check.out.trim()).toBe("would reformat ugly.promise");
+    expect(readFileSync(join(dir, "ugly.promise"), "utf8")).toContain("{title=");
+    const write = covenant(["fmt", "."], { cwd: dir });
+    expect(write.code).toBe(0);
+    expect(readFileSync(join(dir, "ugly.promise"), "utf8")).toBe('stakeholder ops\n\ncontrol "C" {\n  title = "t"\n  owner = ops\n  load {\n    max_1m = 1\n  }\n}\n');
+    expect(covenant(["fmt", "--check", "."], { cwd: dir }).code).toBe(0);
+  });
+
+  it("fmt never rewrites a file with syntax errors", () => {
+    const text = 'control "C" { title = }\n';
+    const dir = tempDir({ "bad.promise": text });
+    const r = covenant(["fmt", "bad.promise"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("bad.promise:1:23: error E003");
+    expect(readFileSync(join(dir, "bad.promise"), "utf8")).toBe(text);
+  });
+
+  it("checks a copy of the examples from another directory", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-ex-"));
+    cpSync("examples/sox", join(dir, "sox"), { recursive: true });
+    const r = covenant(["check", "sox"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("4 files checked");
+  });
+});
