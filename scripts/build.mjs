@@ -4,9 +4,7 @@ import { build } from "esbuild";
 import { readFileSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
-await build({
-  entryPoints: ["src/cli/main.ts"],
-  outfile: "dist/covenant.js",
+const common = {
   bundle: true,
   platform: "node",
   format: "esm",
@@ -17,4 +15,6 @@ await build({
   define: { COVENANT_VERSION: JSON.stringify(pkg.version) },
   banner: { js: "import { createRequire as __covenantRequire } from 'node:module'; const require = __covenantRequire(import.meta.url);" },
   logLevel: "warning",
-});
+};
+await build({ ...common, entryPoints: ["src/cli/main.ts"], outfile: "dist/covenant.js" });
+await build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js" });

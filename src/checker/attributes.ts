@@ -1,6 +1,6 @@
 // Checking a block's attributes against its declared specs: unknown, duplicate, missing,
 // wrongly typed, and the cross-attribute constraints.
-import type { Attribute } from "../parser/ast.js";
+import { attributeSpan, type Attribute } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import type { AttributeSpec, Constraint } from "../evaluator/schema.js";
 import { didYouMean } from "../parser/suggest.js";
@@ -11,17 +11,29 @@ export interface CheckedAttributes {
   /** the attribute nodes by name, for positions in later diagnostics */
   nodes: Map<string, Attribute>;
   /** attributes present but invalid: constraints skip them to avoid a second error */
-  invalid: Set<string>;
+  invalid: ReadonlySet<string>;
+}
+
+const noneInvalid: ReadonlySet<string> = new Set();
+
+// "`name`", built once per attribute name rather than once per use: it is only read on errors.
+const subjects = new Map<string, string>();
+function subjectOf(name: string): string {
+  let s = subjects.get(name);
+  if (s === undefined) subjects.set(name, (s = `\`${name}\``));
+  return s;
 }
 
 export function checkAttributes(
   attributes: Attribute[],
   specs: ReadonlyMap<string, AttributeSpec>,
   where: { what: string; head: Span },
-  values: ValueChecker,
+  checker: ValueChecker,
   diagnostics: Diagnostic[],
 ): CheckedAttributes {
-  const out: CheckedAttributes = { values: {}, nodes: new Map(), invalid: new Set() };
+  const nodes = new Map<string, Attribute>();
+  const values: Record<string, unknown> = {};
+  let invalid: Set<string> | undefined;
   for (const attr of attributes) {
     const name = attr.name.name;
     const spec = specs.get(name);
@@ -33,26 +45,33 @@ export function checkAttributes(
       );
       continue;
     }
-    const first = out.nodes.get(name);
+    const first = nodes.get(name);
     if (first) {
       diagnostics.push(
         diagnostic("E105", `attribute \`${name}\` is set twice`, attr.name.span, { related: [{ span: first.name.span, message: "first set here" }] }),
       );
       continue;
     }
-    out.nodes.set(name, attr);
-    const v = values.check(attr.value, spec.type, `\`${name}\``);
-    if (v === INVALID) out.invalid.add(name);
-    else out.values[name] = v;
+    nodes.set(name, attr);
+    const v = checker.check(attr.value, spec.type, subjectOf(name));
+    if (v === INVALID) (invalid ??= new Set()).add(name);
+    else values[name] = v;
   }
-  for (const spec of specs.values()) {
-    if (spec.required && !out.nodes.has(spec.name)) {
+  for (const spec of requiredOf(specs)) {
+    if (!nodes.has(spec.name)) {
       diagnostics.push(
         diagnostic("E104", `${where.what} needs \`${spec.name}\``, where.head, { suggestion: `add \`${spec.name} = …\`: ${spec.description}` }),
       );
     }
   }
-  return out;
+  return { values, nodes, invalid: invalid ?? noneInvalid };
+}
+
+const requiredCache = new WeakMap<ReadonlyMap<string, AttributeSpec>, AttributeSpec[]>();
+function requiredOf(specs: ReadonlyMap<string, AttributeSpec>): AttributeSpec[] {
+  let r = requiredCache.get(specs);
+  if (!r) requiredCache.set(specs, (r = [...specs.values()].filter((s) => s.required)));
+  return r;
 }
 
 export function checkConstraints(constraints: Constraint[] | undefined, a: CheckedAttributes, where: { what: string; head: Span }, diagnostics: Diagnostic[]): void {
@@ -66,8 +85,8 @@ export function checkConstraints(constraints: Constraint[] | undefined, a: Check
         const hi = a.values[c.upper] as number;
         if (lo > hi) {
           diagnostics.push(
-            diagnostic("E119", `\`${c.lower}\` (${lo}) is greater than \`${c.upper}\` (${hi}): the promise can never be kept`, a.nodes.get(c.lower)!.span, {
-              related: [{ span: a.nodes.get(c.upper)!.span, message: `\`${c.upper}\` set here` }],
+            diagnostic("E119", `\`${c.lower}\` (${lo}) is greater than \`${c.upper}\` (${hi}): the promise can never be kept`, attributeSpan(a.nodes.get(c.lower)!), {
+              related: [{ span: attributeSpan(a.nodes.get(c.upper)!), message: `\`${c.upper}\` set here` }],
             }),
           );
         }
@@ -97,7 +116,7 @@ export function checkConstraints(constraints: Constraint[] | undefined, a: Check
         const holds = Array.isArray(v) ? v.includes(c.hasValue) : v === c.hasValue;
         if (holds && !has(c.attribute)) {
           diagnostics.push(
-            diagnostic("E104", `\`${c.whenAttribute} = ${c.hasValue}\` needs \`${c.attribute}\``, a.nodes.get(c.whenAttribute)!.span, {
+            diagnostic("E104", `\`${c.whenAttribute} = ${c.hasValue}\` needs \`${c.attribute}\``, attributeSpan(a.nodes.get(c.whenAttribute)!), {
               suggestion: `add \`${c.attribute} = …\``,
             }),
           );

@@ -178,15 +178,16 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
   const where = { what, head: decl.type.span };
   const a = checkAttributes(decl.attributes, attributesOf(type)!, where, values, diagnostics);
   checkConstraints(spec.constraints, a, where, diagnostics);
-  const { when: _when, handle, depends_on, ...own } = a.values;
-  const promise: CheckedPromise = {
-    type,
-    promiser,
-    stakeholders,
-    attributes: own,
-    dependsOn: (depends_on as string[] | undefined) ?? [],
-    span: decl.span,
-  };
+  // `when`, `handle` and `depends_on` live on the promise itself, not among its own attributes
+  // (copied rather than deleted: deleting keys would turn every such object into a slow dictionary)
+  const handle = a.values["handle"];
+  const dependsOn = a.values["depends_on"] as string[] | undefined;
+  let own = a.values;
+  if (handle !== undefined || dependsOn !== undefined || a.nodes.has("when")) {
+    own = {};
+    for (const k in a.values) if (k !== "when" && k !== "handle" && k !== "depends_on") own[k] = a.values[k];
+  }
+  const promise: CheckedPromise = { type, promiser, stakeholders, attributes: own, dependsOn: dependsOn ?? [], span: decl.span };
   if (a.nodes.has("when") && !a.invalid.has("when")) promise.when = a.nodes.get("when")!.value;
   if (handle !== undefined) promise.handle = handle as string;
   return { control, promise, attributes: a };

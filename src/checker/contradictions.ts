@@ -1,6 +1,6 @@
 // Two promises contradict when they name the same promiser (or one's glob covers the other's
 // path), apply under the same conditions, and set a comparable attribute to different values.
-import { exprText } from "../parser/ast.js";
+import { attributeSpan, exprText } from "../parser/ast.js";
 import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
 import { attributesOf } from "../evaluator/registry.js";
 import type { CheckedAttributes } from "./attributes.js";
@@ -18,13 +18,13 @@ export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnos
   for (const entry of entries) {
     const { promise, control } = entry;
     if (promise.promiser === undefined) continue;
-    const condition = [control.when, promise.when].filter((w) => w !== undefined).map((w) => exprText(w!)).join(" and ");
+    const condition = control.when === undefined && promise.when === undefined ? "" : [control.when, promise.when].filter((w) => w !== undefined).map((w) => exprText(w!)).join(" and ");
     const groupKey = `${promise.type}\u0000${condition}`;
     let group = groups.get(groupKey);
     if (!group) groups.set(groupKey, (group = { exact: new Map(), globs: [] }));
     const promisers = Array.isArray(promise.promiser) && promise.type !== "command" ? promise.promiser : [promise.promiser];
     for (const p of promisers) {
-      const key = JSON.stringify(p);
+      const key = typeof p === "string" ? p : JSON.stringify(p);
       const list = group.exact.get(key);
       if (list) list.push(entry);
       else group.exact.set(key, [entry]);
@@ -36,8 +36,8 @@ export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnos
     for (const list of group.exact.values()) for (let i = 1; i < list.length; i++) for (let j = 0; j < i; j++) compare(list[j]!, list[i]!, diagnostics, reported);
     if (group.globs.length === 0) continue;
     for (const [key, list] of group.exact) {
-      const path = JSON.parse(key) as unknown;
-      if (typeof path !== "string") continue;
+      const path = key;
+      if (path[0] !== "/") continue;
       for (const g of group.globs) {
         if (g.key === key || !g.pattern.test(path)) continue;
         for (const e of list) compare(g.entry, e, diagnostics, reported);
@@ -55,16 +55,18 @@ function compare(first: PromiseEntry, second: PromiseEntry, diagnostics: Diagnos
     const other = first.attributes.nodes.get(name);
     if (!other || !(name in first.attributes.values) || !(name in second.attributes.values)) continue;
     if (JSON.stringify(first.attributes.values[name]) === JSON.stringify(second.attributes.values[name])) continue;
-    const key = `${node.span.file}:${node.span.start}:${other.span.file}:${other.span.start}`;
+    const here = attributeSpan(node);
+    const there = attributeSpan(other);
+    const key = `${here.file}:${here.start}:${there.file}:${there.start}`;
     if (reported.has(key)) continue;
     reported.add(key);
     diagnostics.push(
       diagnostic(
         "E111",
         `this promise contradicts another on \`${first.promise.type} ${describe(second.promise.promiser)}\`: \`${name} = ${exprText(node.value)}\` here, \`${name} = ${exprText(other.value)}\` in control "${first.control.id}"`,
-        node.span,
+        here,
         {
-          related: [{ span: other.span, message: "the other promise sets it here" }],
+          related: [{ span: there, message: "the other promise sets it here" }],
           suggestion: "keep one value, or give the promises conditions that cannot hold together",
         },
       ),

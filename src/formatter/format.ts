@@ -1,7 +1,7 @@
 // The canonical layout. Printing is driven by the AST (so layout never depends on how the
 // author spaced things) while comments are carried along by position: each comment is
 // printed before the node it precedes, or after the node it follows on the same line.
-import type { Attribute, BlockItem, Comment, Expr, PromiseDecl, SourceFile, Statement } from "../parser/ast.js";
+import { attributeSpan, type Attribute, type BlockItem, type Comment, type Expr, type PromiseDecl, type SourceFile, type Statement } from "../parser/ast.js";
 
 const INDENT = "  ";
 const WIDTH = 100;
@@ -218,7 +218,7 @@ function assignmentItem(span: Item["span"], head: string, group: string, value: 
 }
 
 function attributeItem(a: Attribute, depth: number): Item {
-  return assignmentItem(a.span, a.name.name, "attribute", a.value, depth);
+  return assignmentItem(attributeSpan(a), a.name.name, "attribute", a.value, depth);
 }
 
 function block(p: Printer, depth: number, head: string, items: Item[], end: number) {

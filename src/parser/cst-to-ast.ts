@@ -76,7 +76,7 @@ export class AstBuilder {
           const built = attr ? this.attribute(attr) : this.promise(this.node(item.children, "promiseDecl"));
           if (built) items.push(built);
         }
-        const end = close ? close.startOffset + 1 : (items.at(-1)?.span.end ?? id.startOffset + id.image.length);
+        const end = close ? close.startOffset + 1 : (items.length > 0 ? endOf(items.at(-1)!) : id.startOffset + id.image.length);
         return { kind: "control", id: this.stringLiteral(id), items, span: this.span(kw.startOffset, end) };
       }
       case "waiverDecl": {
@@ -116,7 +116,7 @@ export class AstBuilder {
       if (built) attributes.push(built);
     }
     const close = this.tok(n.children, "RBrace");
-    const end = close ? close.startOffset + 1 : (attributes.at(-1)?.span.end ?? open.startOffset + 1);
+    const end = close ? close.startOffset + 1 : (attributes.length > 0 ? endOf(attributes.at(-1)!) : open.startOffset + 1);
     return { attributes, end };
   }
 
@@ -125,7 +125,7 @@ export class AstBuilder {
     const exprNode = this.node(n.children, "expression");
     const value = exprNode && this.expression(exprNode);
     if (!id || !value || !this.tok(n.children, "Equals")) return undefined;
-    return { kind: "attribute", name: this.name(id), value, span: this.span(id.startOffset, value.span.end) };
+    return { kind: "attribute", name: this.name(id), value };
   }
 
   private promise(n: CstNode | undefined): PromiseDecl | undefined {
@@ -328,6 +328,10 @@ export class AstBuilder {
     for (const p of decoded.problems) this.diagnostics.push(diagnostic("E005", p.message, this.span(p.start, p.end)));
     return { kind: "string", raw, parts: decoded.parts, span: this.tokenSpan(t) };
   }
+}
+
+function endOf(item: BlockItem): number {
+  return item.kind === "attribute" ? item.value.span.end : item.span.end;
 }
 
 /** Text blocks drop their first newline and the indentation common to all lines. */

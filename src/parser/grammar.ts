@@ -41,9 +41,9 @@ const messages: IParserErrorMessageProvider = {
 };
 
 export class PolicyParser extends CstParser {
-  constructor(options: { validate?: boolean } = {}) {
+  constructor(options: { validate?: boolean; recovery?: boolean } = {}) {
     super(T.allTokens, {
-      recoveryEnabled: true,
+      recoveryEnabled: options.recovery ?? true,
       maxLookahead: 3,
       errorMessageProvider: messages,
       skipValidations: !options.validate,

@@ -39,14 +39,13 @@ export function decodeString(body: string, offset: number, file: string): Decode
   const problems: DecodedString["problems"] = [];
   if (body.indexOf("\\") === -1 && body.indexOf("$") === -1) {
     // the common case: nothing to decode
-    if (body.length > 0) parts.push({ text: body, span: { file, start: offset, end: offset + body.length } });
+    if (body.length > 0) parts.push({ text: body });
     return { parts, problems };
   }
   let text = "";
-  let textStart = offset;
   const span = (start: number, end: number): Span => ({ file, start, end });
-  const flush = (end: number) => {
-    if (text.length > 0) parts.push({ text, span: span(textStart, end) });
+  const flush = () => {
+    if (text.length > 0) parts.push({ text });
     text = "";
   };
   for (let i = 0; i < body.length; ) {
@@ -71,16 +70,15 @@ export function decodeString(body: string, offset: number, file: string): Decode
         i = end;
         continue;
       }
-      flush(offset + i);
+      flush();
       parts.push({ variable: name, span: span(offset + i, offset + close + 1) });
       i = close + 1;
-      textStart = offset + i;
       continue;
     }
     text += ch;
     i++;
   }
-  flush(offset + body.length);
+  flush();
   return { parts, problems };
 }
 

@@ -1,0 +1,46 @@
+// Shared helpers for the benchmarks: timing whole commands, medians, peers' availability.
+import { spawnSync } from "node:child_process";
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Runs argv `runs` times (after one warm-up); returns median wall ms, peak RSS KB and the last exit code. */
+export function timeCommand(argv, runs = 7) {
+  const walls = [];
+  let rss = 0;
+  let status = 0;
+  let output = "";
+  for (let i = 0; i <= runs; i++) {
+    const t = process.hrtime.bigint();
+    const r = spawnSync("/usr/bin/time", ["-f", "%M", ...argv], { encoding: "utf8", maxBuffer: 1 << 28 });
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    status = r.status;
+    output = r.stdout + r.stderr;
+    const m = /(\d+)\s*$/.exec(r.stderr);
+    if (m) rss = Math.max(rss, Number(m[1]));
+    if (i > 0) walls.push(ms);
+  }
+  return { ms: median(walls), rssKB: rss, status, output };
+}
+
+export function have(cmd) {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+}
+
+/** Installs a Debian package when its command is missing (the benchmark machines run as root). */
+export function ensureDebianTool(cmd, pkg) {
+  if (have(cmd)) return true;
+  console.log(`${cmd} is missing: installing Debian package ${pkg} ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+  spawnSync("apt-get", ["install", "-y", "-qq", pkg], { stdio: "inherit", env });
+  return have(cmd);
+}
+
+export function table(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join("  ")).join("\n");
+}

@@ -1,0 +1,6 @@
+// Library entry: what other programs (editors, benchmarks, the future evaluator host) use.
+export { parseSource } from "./parser/parse.js";
+export { checkFiles, checkPaths, type CheckOptions, type CheckResult } from "./checker/check.js";
+export { format } from "./formatter/format.js";
+export type { Policy, CheckedControl, CheckedPromise, CheckedWaiver } from "./checker/policy.js";
+export type { Diagnostic, Span } from "./parser/diagnostics.js";
