@@ -2,7 +2,7 @@
 // producing the typed value the evaluator will use. Errors found through a variable are
 // reported where the variable is used, with a note pointing at its definition.
 import { isIP } from "node:net";
-import type { Expr, LetDecl } from "../parser/ast.js";
+import { exprText, type Expr, type LetDecl } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from "../parser/diagnostics.js";
 import { durationUnits, sizeUnits } from "../parser/literals.js";
 import { describeType, type ValueType } from "../evaluator/schema.js";
@@ -296,9 +296,8 @@ export class ValueChecker {
       case "quantity":
       case "date":
       case "address":
-        return e.raw;
       case "bool":
-        return String(e.value);
+        return exprText(e);
       case "ident": {
         const decl = this.variableOf(e);
         if (decl) return this.throughVariable(e, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID);

@@ -1,7 +1,7 @@
 // The canonical layout. Printing is driven by the AST (so layout never depends on how the
 // author spaced things) while comments are carried along by position: each comment is
 // printed before the node it precedes, or after the node it follows on the same line.
-import { attributeSpan, type Attribute, type BlockItem, type Comment, type Expr, type PromiseDecl, type SourceFile, type Statement } from "../parser/ast.js";
+import { attributeSpan, exprText, type Attribute, type BlockItem, type Comment, type Expr, type PromiseDecl, type SourceFile, type Statement } from "../parser/ast.js";
 
 const INDENT = "  ";
 const WIDTH = 100;
@@ -146,16 +146,6 @@ class Printer {
 
   expr(e: Expr, depth: number, column: number): string {
     switch (e.kind) {
-      case "string":
-      case "number":
-      case "quantity":
-      case "date":
-      case "address":
-        return e.raw;
-      case "bool":
-        return String(e.value);
-      case "ident":
-        return e.name;
       case "paren":
         return `(${this.expr(e.inner, depth, column + 1)})`;
       case "not":
@@ -166,6 +156,8 @@ class Printer {
         return `${this.expr(e.left, depth, column)} ${e.op} ${this.expr(e.right, depth, column)}`;
       case "list":
         return this.list(e, depth, column);
+      default:
+        return exprText(e); // literals and names print exactly as written
     }
   }
 
