@@ -1,5 +1,5 @@
 // The checker: from parsed files to a typed Policy plus every diagnostic of the run.
-import type { ControlDecl, PromiseDecl, SourceFile } from "../parser/ast.js";
+import type { ControlDecl, Expr, PromiseDecl, SourceFile } from "../parser/ast.js";
 import { compareDiagnostics, diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributesOf, promiseTypes } from "../evaluator/registry.js";
 import type { AttributeSpec } from "../evaluator/schema.js";
@@ -49,13 +49,12 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   values.conditions = conditions;
 
   conditions.checkContexts();
-  const variables = new Map<string, unknown>();
   for (const decl of scope.variables.values()) {
     if (decl.value.kind === "logical" || decl.value.kind === "compare" || decl.value.kind === "not" || decl.value.kind === "paren") {
       diagnostics.push(
         diagnostic("E102", `a variable holds a value, not a condition`, decl.value.span, { suggestion: `use \`context ${decl.name.name} = …\` for a condition` }),
       );
-    } else if (decl.value.kind !== "ident") variables.set(decl.name.name, literalValue(decl.value));
+    }
   }
 
   const stakeholders = new Map<string, { description?: string }>();
@@ -70,6 +69,7 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   checkHandles(entries, diagnostics);
   findContradictions(entries, diagnostics);
   const waivers = checkWaivers(scope, values, diagnostics, options);
+  const variables = resolveVariables(scope, values, diagnostics);
 
   // Unused names are only worth a warning when the whole policy parsed: a syntax error may
   // have swallowed the use.
@@ -96,23 +96,49 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   return result;
 }
 
-function literalValue(e: import("../parser/ast.js").Expr): unknown {
-  switch (e.kind) {
-    case "list":
-      return e.items.map(literalValue);
-    case "string":
-      return e.parts.map((p) => p.text ?? `\${${p.variable}}`).join("");
-    case "number":
-    case "quantity":
-      return e.value;
-    case "bool":
-      return e.value;
-    case "date":
-    case "address":
-      return e.raw;
-    default:
-      return undefined;
+/**
+ * The value of every variable as the evaluator needs it: aliases followed, strings
+ * interpolated. Problems were reported where the variables are used, so any raised again
+ * here are dropped; a variable that cannot be resolved is left out.
+ */
+function resolveVariables(scope: Scope, values: ValueChecker, diagnostics: Diagnostic[]): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const resolve = (e: Expr, seen: Set<string>): unknown => {
+    switch (e.kind) {
+      case "list": {
+        const items = e.items.map((i) => resolve(i, seen));
+        return items.includes(INVALID) ? INVALID : items;
+      }
+      case "string":
+        return values.stringOf(e, { kind: "string" }, "the variable");
+      case "number":
+      case "quantity":
+      case "bool":
+        return e.value;
+      case "date":
+      case "address":
+        return e.raw;
+      case "ident": {
+        const decl = scope.variables.get(e.name);
+        if (!decl || seen.has(e.name)) return INVALID;
+        return resolve(decl.value, new Set([...seen, e.name]));
+      }
+      default:
+        return INVALID;
+    }
+  };
+  const used = new Set(scope.usedVariables);
+  for (const [name, decl] of scope.variables) {
+    const before = diagnostics.length;
+    const v = resolve(decl.value, new Set([name]));
+    if (v !== INVALID) out.set(name, v);
+    // problems of a used variable were reported where it is used; an unused one is only seen here
+    if (used.has(name)) diagnostics.length = before;
   }
+  // resolving is not using: keep the unused-variable warnings honest
+  scope.usedVariables.clear();
+  for (const n of used) scope.usedVariables.add(n);
+  return out;
 }
 
 function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diagnostic[], entries: PromiseEntry[]): CheckedControl {
@@ -194,23 +220,38 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
 }
 
 function checkHandles(entries: PromiseEntry[], diagnostics: Diagnostic[]): void {
-  const handles = new Map<string, Span>();
+  const handles = new Map<string, { span: Span; dependsOn: string[] }>();
   for (const { promise, attributes } of entries) {
     if (promise.handle === undefined) continue;
     const span = attributes.nodes.get("handle")!.value.span;
     const first = handles.get(promise.handle);
-    if (first) diagnostics.push(diagnostic("E114", `handle \`${promise.handle}\` is already used`, span, { related: [{ span: first, message: "first used here" }] }));
-    else handles.set(promise.handle, span);
+    if (first) diagnostics.push(diagnostic("E114", `handle \`${promise.handle}\` is already used`, span, { related: [{ span: first.span, message: "first used here" }] }));
+    else handles.set(promise.handle, { span, dependsOn: promise.dependsOn });
   }
   for (const { promise, attributes } of entries) {
     const node = attributes.nodes.get("depends_on");
-    if (!node || node.value.kind !== "list") continue;
+    if (!node) continue;
     promise.dependsOn.forEach((h, i) => {
-      if (handles.has(h)) return;
+      // point at the item when the list is written in place, else at the variable
       const span = node.value.kind === "list" ? (node.value.items[i]?.span ?? node.value.span) : node.value.span;
-      diagnostics.push(diagnostic("E118", `no promise has the handle \`${h}\``, span, { suggestion: didYouMean(h, handles.keys()) }));
+      if (h === promise.handle) diagnostics.push(diagnostic("E118", `a promise cannot depend on itself (\`${h}\`)`, span));
+      else if (!handles.has(h)) diagnostics.push(diagnostic("E118", `no promise has the handle \`${h}\``, span, { suggestion: didYouMean(h, handles.keys()) }));
     });
   }
+  // Dependency cycles: the evaluator could never order them.
+  const state = new Map<string, "active" | "done">();
+  const visit = (h: string, path: string[]): void => {
+    state.set(h, "active");
+    for (const next of handles.get(h)?.dependsOn ?? []) {
+      if (next === h || !handles.has(next)) continue;
+      if (state.get(next) === "active") {
+        const cycle = [...path.slice(path.indexOf(next)), next];
+        diagnostics.push(diagnostic("E118", `\`depends_on\` forms a cycle: ${cycle.join(" → ")}`, handles.get(next)!.span, { suggestion: "remove one of the dependencies" }));
+      } else if (!state.has(next)) visit(next, [...path, next]);
+    }
+    state.set(h, "done");
+  };
+  for (const h of handles.keys()) if (!state.has(h)) visit(h, [h]);
 }
 
 function checkWaivers(scope: Scope, values: ValueChecker, diagnostics: Diagnostic[], options: CheckOptions): CheckedWaiver[] {
@@ -233,8 +274,8 @@ function checkWaivers(scope: Scope, values: ValueChecker, diagnostics: Diagnosti
     if (until !== undefined) {
       const untilDay = until.slice(0, 10);
       const span = a.nodes.get("until")!.value.span;
-      if (from !== undefined && from.slice(0, 10) > untilDay) {
-        diagnostics.push(diagnostic("E119", `the waiver ends (${untilDay}) before it starts (${from.slice(0, 10)})`, span));
+      if (from !== undefined && startOf(from) > endOf(until)) {
+        diagnostics.push(diagnostic("E119", `the waiver ends (${until}) before it starts (${from})`, span));
       } else if (untilDay < today) {
         diagnostics.push(diagnostic("W203", `${what} expired on ${untilDay}: deficiencies of the control are no longer waived`, span, { suggestion: "renew it with a new approval, or remove it" }));
       } else {
@@ -271,6 +312,15 @@ function checkCalendar(scope: Scope, values: ValueChecker, diagnostics: Diagnost
     }
   }
   return calendar;
+}
+
+// Waiver dates without a time cover the whole day; compared as UTC instants, which is exact for
+// ordering two dates written in the same policy.
+function startOf(d: string): number {
+  return Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d.replace(/T(\d\d:\d\d)(?=Z|[+-]|$)/, "T$1:00").replace(/(\d)$/, "$1Z"));
+}
+function endOf(d: string): number {
+  return d.length === 10 ? Date.parse(`${d}T23:59:59.999Z`) : startOf(d);
 }
 
 export function localDate(d: Date): string {

@@ -6,7 +6,7 @@ import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js
 import { facts, weekdays } from "../facts/catalog.js";
 import type { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
-import { cidrProblem, type ValueChecker, INVALID } from "./values.js";
+import { type ValueChecker, INVALID } from "./values.js";
 
 /** The type of a condition operand. `name` is a bare word that may be an enum value. */
 type CType =
@@ -38,6 +38,8 @@ export class ConditionChecker {
   /** contexts each context refers to, for cycle detection */
   private readonly edges = new Map<string, { name: string; span: Span }[]>();
   private current: string | undefined;
+  /** variables being followed, to stop at `let a = b` / `let b = a` */
+  private readonly resolving = new Set<string>();
 
   constructor(
     private readonly scope: Scope,
@@ -134,8 +136,16 @@ export class ConditionChecker {
     const decl = this.scope.variables.get(e.name);
     if (decl) {
       this.scope.usedVariables.add(e.name);
-      if (decl.value.kind === "ident" && decl.value.name === e.name) return undefined;
-      return this.infer(decl.value);
+      if (this.resolving.has(e.name)) {
+        this.diagnostics.push(diagnostic("E115", `variable \`${e.name}\` is defined in terms of itself`, e.span));
+        return undefined;
+      }
+      this.resolving.add(e.name);
+      try {
+        return this.infer(decl.value);
+      } finally {
+        this.resolving.delete(e.name);
+      }
     }
     return { t: "name", name: e.name, span: e.span };
   }
@@ -162,7 +172,10 @@ export class ConditionChecker {
     };
     // Enum facts compare with bare names: `weekday == friday`.
     const enumSide = l.t === "enum" ? l : r.t === "enum" ? r : undefined;
-    if (enumSide && (op === "==" || op === "!=" || op === "in")) {
+    if (enumSide && op !== "==" && op !== "!=" && op !== "in") {
+      return mismatch(`\`${enumSide.fact}\` can only be tested with \`==\`, \`!=\` or \`in\`, not \`${op}\``, `list the values: \`${enumSide.fact} in [${enumSide.values.slice(0, 2).join(", ")}]\``);
+    }
+    if (enumSide) {
       const other = enumSide === l ? r : l;
       const otherE = enumSide === l ? rightE : leftE;
       const names = other.t === "list" ? other.items : [other];
@@ -219,22 +232,12 @@ export class ConditionChecker {
     if (isNetworkSide) {
       const networks = R.t === "list" ? R.items : [R];
       for (const n of networks) if (n.t !== "string" && n.t !== "address") return mismatch(`\`in\` tests addresses against networks, not ${words[n.t]}`);
-      this.checkNetworkLiterals(rightE);
+      this.values.check(rightE, { kind: "oneOrMany", of: { kind: "cidr" } }, "the networks of `in`");
       return { t: "boolean" };
     }
     if (R.t !== "list") return mismatch(`\`in\` needs a list on its right, not ${words[R.t]}`, `write \`${exprText(leftE)} in [${exprText(rightE)}]\``);
     for (const item of R.items) if (item.t !== L.t) return mismatch(`\`in\` compares ${words[L.t]} with a list holding ${words[item.t]}`);
     return { t: "boolean" };
-  }
-
-  private checkNetworkLiterals(e: Expr): void {
-    const exprs = e.kind === "list" ? e.items : [e];
-    for (const x of exprs) {
-      const raw = x.kind === "address" ? x.raw : x.kind === "string" ? this.values.stringOf(x, { kind: "string" }, "the network") : undefined;
-      if (typeof raw !== "string") continue;
-      const problem = cidrProblem(raw);
-      if (problem) this.diagnostics.push(diagnostic("E103", `\`${raw}\` is not a valid address or network: ${problem}`, x.span));
-    }
   }
 
   private findCycles(): void {

@@ -1,9 +1,12 @@
 // Two promises contradict when they name the same promiser (or one's glob covers the other's
-// path), apply under the same conditions, and set a comparable attribute to different values.
+// path), may apply at the same time (same conditions, or one of them unconditional), and set
+// a comparable attribute to different values (lists compared as sets).
 import { attributeSpan, exprText } from "../parser/ast.js";
 import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
-import { attributesOf } from "../evaluator/registry.js";
+import { attributesOf, promiseTypes } from "../evaluator/registry.js";
+import type { ValueType } from "../evaluator/schema.js";
 import type { CheckedAttributes } from "./attributes.js";
+import { globToRegExp } from "./glob.js";
 import type { CheckedControl, CheckedPromise } from "./policy.js";
 
 export interface PromiseEntry {
@@ -13,48 +16,76 @@ export interface PromiseEntry {
 }
 
 export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnostic[]): void {
-  // Keyed by type and condition, then by promiser: only promises that apply together can clash.
-  const groups = new Map<string, { exact: Map<string, PromiseEntry[]>; globs: { pattern: RegExp; key: string; entry: PromiseEntry }[] }>();
+  // By type, then by promiser: only promises on the same thing can clash.
+  const byType = new Map<string, { exact: Map<string, Keyed[]>; globs: { pattern: RegExp; key: string; entry: Keyed }[] }>();
   for (const entry of entries) {
     const { promise, control } = entry;
     if (promise.promiser === undefined) continue;
+    const spec = promiseTypes.get(promise.type)!;
     const condition = control.when === undefined && promise.when === undefined ? "" : [control.when, promise.when].filter((w) => w !== undefined).map((w) => exprText(w!)).join(" and ");
-    const groupKey = `${promise.type}\u0000${condition}`;
-    let group = groups.get(groupKey);
-    if (!group) groups.set(groupKey, (group = { exact: new Map(), globs: [] }));
-    const promisers = Array.isArray(promise.promiser) && promise.type !== "command" ? promise.promiser : [promise.promiser];
+    let group = byType.get(promise.type);
+    if (!group) byType.set(promise.type, (group = { exact: new Map(), globs: [] }));
+    const globbing = isGlobType(spec.promiser?.type);
+    const promisers = Array.isArray(promise.promiser) && spec.promiser?.type.kind !== "argv" ? promise.promiser : [promise.promiser];
     for (const p of promisers) {
       const key = typeof p === "string" ? p : JSON.stringify(p);
+      const keyed: Keyed = { ...entry, condition, shown: typeof p === "string" ? JSON.stringify(p) : key };
       const list = group.exact.get(key);
-      if (list) list.push(entry);
-      else group.exact.set(key, [entry]);
-      if (typeof p === "string" && /[*?[]/.test(p)) group.globs.push({ pattern: globToRegExp(p), key, entry });
+      if (list) list.push(keyed);
+      else group.exact.set(key, [keyed]);
+      if (globbing && typeof p === "string" && /[*?[]/.test(p)) {
+        try {
+          group.globs.push({ pattern: globToRegExp(p), key, entry: keyed });
+        } catch {
+          // an invalid glob was already reported by the value checker
+        }
+      }
     }
   }
   const reported = new Set<string>();
-  for (const group of groups.values()) {
+  for (const group of byType.values()) {
     for (const list of group.exact.values()) for (let i = 1; i < list.length; i++) for (let j = 0; j < i; j++) compare(list[j]!, list[i]!, diagnostics, reported);
     if (group.globs.length === 0) continue;
-    for (const [key, list] of group.exact) {
-      const path = key;
-      if (path[0] !== "/") continue;
+    for (const [path, list] of group.exact) {
       for (const g of group.globs) {
-        if (g.key === key || !g.pattern.test(path)) continue;
+        if (g.key === path || !g.pattern.test(path)) continue;
         for (const e of list) compare(g.entry, e, diagnostics, reported);
       }
     }
   }
 }
 
-function compare(first: PromiseEntry, second: PromiseEntry, diagnostics: Diagnostic[], reported: Set<string>): void {
-  if (first === second) return;
+interface Keyed extends PromiseEntry {
+  /** the conditions the promise applies under, as text ("" when always) */
+  condition: string;
+  /** the promiser as the message shows it */
+  shown: string;
+}
+
+function isGlobType(t: ValueType | undefined): boolean {
+  if (!t) return false;
+  if (t.kind === "path") return t.glob === true;
+  return t.kind === "oneOrMany" || t.kind === "list" ? isGlobType(t.of) : false;
+}
+
+/** Values to compare: lists of names, networks or modes are sets, so their order does not matter. */
+function comparable(value: unknown, type: ValueType | undefined): string {
+  if (Array.isArray(value) && (type?.kind === "list" || type?.kind === "oneOrMany")) return JSON.stringify(value.map((v) => JSON.stringify(v)).sort());
+  return JSON.stringify(value);
+}
+
+function compare(first: Keyed, second: Keyed, diagnostics: Diagnostic[], reported: Set<string>): void {
+  if (first === second || first.promise === second.promise) return;
+  // Promises that both have conditions, different ones, may never apply together.
+  if (first.condition !== second.condition && first.condition !== "" && second.condition !== "") return;
   const specs = attributesOf(first.promise.type);
   if (!specs) return;
   for (const [name, node] of second.attributes.nodes) {
-    if (specs.get(name)?.comparable === false) continue;
+    const spec = specs.get(name);
+    if (spec?.comparable === false) continue;
     const other = first.attributes.nodes.get(name);
     if (!other || !(name in first.attributes.values) || !(name in second.attributes.values)) continue;
-    if (JSON.stringify(first.attributes.values[name]) === JSON.stringify(second.attributes.values[name])) continue;
+    if (comparable(first.attributes.values[name], spec?.type) === comparable(second.attributes.values[name], spec?.type)) continue;
     const here = attributeSpan(node);
     const there = attributeSpan(other);
     const key = `${here.file}:${here.start}:${there.file}:${there.start}`;
@@ -63,7 +94,7 @@ function compare(first: PromiseEntry, second: PromiseEntry, diagnostics: Diagnos
     diagnostics.push(
       diagnostic(
         "E111",
-        `this promise contradicts another on \`${first.promise.type} ${describe(second.promise.promiser)}\`: \`${name} = ${exprText(node.value)}\` here, \`${name} = ${exprText(other.value)}\` in control "${first.control.id}"`,
+        `this promise contradicts another on \`${first.promise.type} ${second.shown}\`: \`${name} = ${exprText(node.value)}\` here, \`${name} = ${exprText(other.value)}\` in control "${first.control.id}"`,
         here,
         {
           related: [{ span: there, message: "the other promise sets it here" }],
@@ -72,35 +103,4 @@ function compare(first: PromiseEntry, second: PromiseEntry, diagnostics: Diagnos
       ),
     );
   }
-}
-
-function describe(promiser: unknown): string {
-  return Array.isArray(promiser) ? `[${promiser.map((p) => JSON.stringify(p)).join(", ")}]` : JSON.stringify(promiser);
-}
-
-/** Shell-style glob to a regular expression: `*` and `?` do not cross `/`, `**` does. */
-export function globToRegExp(glob: string): RegExp {
-  let re = "^";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === "*") {
-      if (glob[i + 1] === "*") {
-        re += ".*";
-        i++;
-      } else re += "[^/]*";
-    } else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const end = glob.indexOf("]", i + 2);
-      if (end === -1) re += "\\[";
-      else {
-        let body = glob.slice(i + 1, end).replace(/\\/g, "\\\\");
-        if (body.startsWith("!")) body = `^${body.slice(1)}`;
-        re += `[${body}]`;
-        i = end;
-      }
-    } else if (c === "\\" && i + 1 < glob.length) {
-      re += `\\${glob[++i]}`;
-    } else re += c.replace(/[.+^${}()|\]\\/]/g, "\\$&");
-  }
-  return new RegExp(`${re}$`);
 }

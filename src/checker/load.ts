@@ -5,6 +5,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import type { ImportDecl, SourceFile } from "../parser/ast.js";
 import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
 import { parseSource } from "../parser/parse.js";
+import { literalOnly } from "./scope.js";
 
 export interface LoadedPolicy {
   /** parsed files: the named ones first, then imports, each once */
@@ -86,6 +87,10 @@ export function loadPolicy(paths: string[], readText: (p: string) => string = (p
     importsOf.set(file, edges);
     for (const s of file.statements) {
       if (s.kind !== "import") continue;
+      if (s.path.parts.some((p) => p.variable !== undefined)) {
+        literalOnly(s.path, "import paths", diagnostics);
+        continue;
+      }
       const target = load(resolve(dirname(real), stringValue(s)), s);
       if (target) edges.push({ decl: s, target });
     }

@@ -2,6 +2,7 @@
 // from every file before anything is checked, so that order of declaration never matters.
 import type { ContextDecl, ControlDecl, LetDecl, SourceFile, StakeholderDecl, CalendarDecl, WaiverDecl, Name } from "../parser/ast.js";
 import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
+import { facts } from "../facts/catalog.js";
 
 export class Scope {
   readonly variables = new Map<string, LetDecl>();
@@ -29,6 +30,7 @@ export class Scope {
             break;
           case "control": {
             this.controls.push(s);
+            literalOnly(s.id, "control ids", diagnostics);
             const id = literalText(s.id);
             const first = this.controlIds.get(id);
             if (first) {
@@ -43,6 +45,7 @@ export class Scope {
           }
           case "waiver":
             this.waivers.push(s);
+            literalOnly(s.control, "waivers' control ids", diagnostics);
             break;
           case "calendar":
             if (this.calendars.length > 0) {
@@ -63,6 +66,11 @@ export class Scope {
   }
 
   private define<T extends { name: Name }>(map: Map<string, T>, name: Name, decl: T, what: string) {
+    if ((what === "variable" || what === "context") && facts.has(name.name)) {
+      // conditions read host facts first: a variable or context of the same name would be ignored
+      this.diagnostics.push(diagnostic("E114", `\`${name.name}\` is a host fact and cannot be redefined as a ${what}`, name.span, { suggestion: "choose another name" }));
+      return;
+    }
     const first = map.get(name.name);
     if (first) {
       this.diagnostics.push(
@@ -83,6 +91,13 @@ export class Scope {
       return;
     }
     map.set(name.name, decl);
+  }
+}
+
+/** Ids and import paths are read before any variable is known: they must be written out. */
+export function literalOnly(s: { parts: { variable?: string }[]; span: import("../parser/diagnostics.js").Span }, what: string, diagnostics: Diagnostic[]): void {
+  if (s.parts.some((p) => p.variable !== undefined)) {
+    diagnostics.push(diagnostic("E102", `${what} cannot contain \`\${…}\``, s.span, { suggestion: "write the text out in full" }));
   }
 }
 

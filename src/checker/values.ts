@@ -10,6 +10,7 @@ import { facts } from "../facts/catalog.js";
 import type { ConditionChecker } from "./conditions.js";
 import type { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
+import { globProblem } from "./glob.js";
 
 export const INVALID = Symbol("invalid");
 export type Checked = unknown;
@@ -82,7 +83,8 @@ export class ValueChecker {
 
   /** Checks `e` against `type`; `subject` names what is being set, for messages. */
   check(e: Expr, type: ValueType, subject: string): Checked | typeof INVALID {
-    if (e.kind === "ident" && type.kind !== "stakeholder" && type.kind !== "condition" && !acceptsName(type, e.name)) {
+    const isStakeholder = type.kind === "stakeholder" && e.kind === "ident" && this.scope.stakeholders.has(e.name);
+    if (e.kind === "ident" && type.kind !== "condition" && !isStakeholder && !acceptsName(type, e.name)) {
       const decl = this.variableOf(e);
       if (decl) return this.throughVariable(e, decl, (v) => this.check(v, type, subject), INVALID);
     }
@@ -146,7 +148,7 @@ export class ValueChecker {
       case "path": {
         const s = this.stringOf(e, { kind: "string" }, subject);
         if (s === INVALID) return INVALID;
-        if (!s.startsWith("/")) return this.fail("E103", `${subject} must be an absolute path, got \`${s}\``, e, `write \`/${s.replace(/^\.?\/?/, "")}\``);
+        if (!s.startsWith("/")) return this.fail("E103", `${subject} must be an absolute path, got \`${s}\``, e, s.startsWith(".") ? "paths are not relative to the policy: write the full path" : `write \`/${s}\``);
         const problem = type.glob ? globProblem(s) : /[*?[]/.test(s) ? "globs are not allowed here" : undefined;
         if (problem) return this.fail("E103", `\`${s}\` is not valid for ${subject}: ${problem}`, e);
         return s;
@@ -237,12 +239,28 @@ export class ValueChecker {
     const out: Checked[] = [];
     let ok = true;
     for (const item of items) {
+      // `[app_servers, "10.1.0.0/16"]`: a variable holding a list is spliced into the list
+      const decl = of.kind !== "list" && of.kind !== "argv" ? this.variableOf(item) : undefined;
+      if (decl && this.holdsList(decl)) {
+        const spliced = this.listOrOne(item, of, subject);
+        if (spliced === INVALID) ok = false;
+        else out.push(...spliced);
+        continue;
+      }
       const v = this.check(item, of, `an item of ${subject}`);
       if (v === INVALID) ok = false;
       else if (Array.isArray(v) && of.kind !== "list" && of.kind !== "argv") out.push(...v);
       else out.push(v);
     }
     return ok ? out : INVALID;
+  }
+
+  private holdsList(decl: LetDecl, seen = new Set<string>()): boolean {
+    if (decl.value.kind === "list") return true;
+    const next = this.variableOf(decl.value);
+    if (!next || seen.has(next.name.name)) return false;
+    seen.add(decl.name.name);
+    return this.holdsList(next, seen);
   }
 
   private numberInRange(e: Expr, value: number, type: ValueType & { kind: "integer" | "port" | "number" }, subject: string): Checked {
@@ -374,15 +392,4 @@ export function cidrProblem(raw: string): string | undefined {
   const max = version === 4 ? 32 : 128;
   if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return `the prefix length must be 0 to ${max}`;
   return undefined;
-}
-
-function globProblem(s: string): string | undefined {
-  let depth = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === "\\") i++;
-    else if (c === "[") depth++;
-    else if (c === "]" && depth > 0) depth--;
-  }
-  return depth > 0 ? "an unclosed `[` in the glob" : undefined;
 }

@@ -12,8 +12,9 @@ interface Item {
   alignKey?: string;
   /** only items of the same group align with each other */
   alignGroup?: string;
-  /** whether the printed item spans several lines (such items break alignment runs) */
-  multiline(p: Printer): boolean;
+  /** the value after `=`, for items that align */
+  value?: Expr;
+  depth: number;
   print(p: Printer, keyWidth: number): void;
   block: boolean;
 }
@@ -26,8 +27,9 @@ class Printer {
     private readonly comments: Comment[],
   ) {}
 
+  // No trimming here: a text block's lines must come out byte for byte.
   private line(depth: number, s: string) {
-    this.lines.push(`${INDENT.repeat(depth)}${s}`.trimEnd());
+    this.lines.push(`${INDENT.repeat(depth)}${s}`);
   }
   private blank() {
     if (this.lines.length > 0 && this.lines.at(-1) !== "" && !this.lines.at(-1)!.endsWith("{")) this.lines.push("");
@@ -57,7 +59,9 @@ class Printer {
   private appendTrailing(depth: number, comments: Comment[]): number | undefined {
     let onLine: number | undefined;
     comments.forEach((c, i) => {
-      if (i === 0 && this.lines.length > 0 && !c.text.includes("\n")) {
+      // the first stays on the item's line even when it is a block comment spanning lines,
+      // so that it is still trailing the next time the file is formatted
+      if (i === 0 && this.lines.length > 0) {
         onLine = this.lines.length - 1;
         this.lines[onLine] += ` ${c.text.trimEnd()}`;
       } else this.line(depth, c.text.trimEnd());
@@ -84,8 +88,13 @@ class Printer {
       const run = item.alignKey === undefined ? { width: 0, start: -1 - i } : this.alignRun(items, i);
       item.print(this, run.width);
       const codeLength = this.lines.at(-1)?.length ?? 0;
-      // Comments inside the item that nothing else took stay with it.
-      const onLine = this.appendTrailing(depth, [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, Math.min(closeAt, items[i + 1]?.span.start ?? closeAt))]);
+      // The first comment inside the item or after it on its line goes at the end of that
+      // line. Any others are left for the next item (or the block's end) to print as its
+      // leading comments: that is where they are found when the output is formatted again.
+      const mark = this.next;
+      const after = [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, Math.min(closeAt, items[i + 1]?.span.start ?? closeAt))];
+      if (after.length > 1) this.next = mark + 1;
+      const onLine = this.appendTrailing(depth, after.slice(0, 1));
       if (onLine !== undefined) trailing.push({ line: onLine, codeLength, run: run.start });
       prevEnd = item.span.end;
       prev = item;
@@ -100,27 +109,64 @@ class Printer {
     for (const c of rest) this.line(depth, c.text.trimEnd());
   }
 
-  /** The run of aligned items that `i` belongs to: where it starts and the width of its `name` column. */
+  /**
+   * The run of aligned items that `i` belongs to: where it starts and the width of its `name`
+   * column. A run is consecutive `name = value` items of one kind, with no blank line or
+   * comment line between them, none holding a comment, and each printing on a single line
+   * at the run's padded column. Decided from the AST and comment positions only, so that
+   * formatting the output again decides the same.
+   */
   private alignRun(items: Item[], i: number): { width: number; start: number } {
-    const single = (x: Item) => x.alignKey !== undefined && !x.multiline(this);
-    if (!single(items[i]!)) return { width: items[i]!.alignKey!.length, start: -1 - i };
-    const joined = (a: Item, b: Item) =>
-      single(a) &&
-      single(b) &&
-      a.alignGroup === b.alignGroup &&
-      !this.hasBlankLineBetween(a.span.end, b.span.start) &&
-      !this.ownLineCommentBetween(a.span.end, b.span.start);
+    const own = { width: items[i]!.alignKey?.length ?? 0, start: -1 - i };
+    const candidate = (x: Item) => x.alignKey !== undefined && x.value !== undefined;
+    if (!candidate(items[i]!)) return own;
+    const joined = (a: Item, b: Item) => candidate(a) && candidate(b) && a.alignGroup === b.alignGroup && !this.breaksRun(a, b);
     let lo = i;
     while (lo > 0 && joined(items[lo - 1]!, items[lo]!)) lo--;
     let hi = i;
     while (hi < items.length - 1 && joined(items[hi]!, items[hi + 1]!)) hi++;
-    let w = 0;
-    for (let k = lo; k <= hi; k++) w = Math.max(w, items[k]!.alignKey!.length);
-    return { width: w, start: lo };
+    for (;;) {
+      let w = 0;
+      for (let k = lo; k <= hi; k++) w = Math.max(w, items[k]!.alignKey!.length);
+      let breaking = -1;
+      for (let k = lo; k <= hi && breaking === -1; k++) {
+        const x = items[k]!;
+        if (this.rendersMultiline(x.value!, x.depth, x.depth * INDENT.length + w + 3)) breaking = k;
+      }
+      if (breaking === -1) return { width: w, start: lo };
+      if (breaking === i) return own;
+      if (breaking < i) lo = breaking + 1;
+      else hi = breaking - 1;
+    }
   }
-  /** A comment on a line of its own between two items breaks their alignment run. */
-  private ownLineCommentBetween(from: number, to: number): boolean {
-    return this.comments.some((c) => c.span.start >= from && c.span.start < to && /\n/.test(this.text.slice(from, c.span.start)));
+  /**
+   * Whether `a` and `b` cannot share an alignment run. Decided as the output will look, so
+   * that formatting twice decides the same: comments inside `a` end up after it on its line;
+   * the first comment after `a` stays on its line and any other goes on a line of its own;
+   * a comment spanning lines, a comment line or a blank line separates runs.
+   */
+  private breaksRun(a: Item, b: Item): boolean {
+    if (this.hasBlankLineBetween(a.span.end, b.span.start)) return true;
+    let onLine = 0;
+    for (let k = this.firstCommentAtOrAfter(a.span.start); k < this.comments.length; k++) {
+      const c = this.comments[k]!;
+      if (c.span.start >= b.span.start) break;
+      if (c.text.includes("\n")) return true;
+      if (c.span.start >= a.span.end && /\n/.test(this.text.slice(a.span.end, c.span.start))) return true;
+      onLine++;
+    }
+    return onLine > 1;
+  }
+
+  private firstCommentAtOrAfter(offset: number): number {
+    let lo = 0;
+    let hi = this.comments.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.comments[mid]!.span.start < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
   hasCommentIn(from: number, to: number): boolean {
     return this.commentBetween(from, to);
@@ -129,15 +175,12 @@ class Printer {
     return this.comments.some((c) => c.span.start >= from && c.span.start < to);
   }
 
-  /** Whether `e` prints on several lines; must not consume comments, so it only looks. */
-  isMultiline(e: Expr, depth: number, offset: number): boolean {
-    if (e.kind === "string") return e.raw.includes("\n");
-    if (e.kind !== "list") return false;
-    if (this.commentBetween(e.span.start, e.span.end)) return true;
+  /** Whether `e` prints on several lines at `column`; it only looks (no comment is consumed). */
+  rendersMultiline(e: Expr, depth: number, column: number): boolean {
     const saved = this.next;
-    const flat = this.expr(e, depth, depth * INDENT.length + offset);
+    const text = this.expr(e, depth, column);
     this.next = saved;
-    return flat.includes("\n");
+    return text.includes("\n");
   }
 
   emit(depth: number, s: string) {
@@ -174,13 +217,12 @@ class Printer {
       const limit = e.items[k + 1]?.span.start ?? e.span.end - 1;
       for (const c of this.takeBefore(item.span.start)) lines.push(`${INDENT.repeat(inner)}${c.text.trimEnd()}`);
       let text = `${INDENT.repeat(inner)}${this.expr(item, inner, inner * INDENT.length)},`;
-      for (const c of [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, limit)]) {
-        if (c.text.includes("\n")) text += `\n${INDENT.repeat(inner)}${c.text.trimEnd()}`;
-        else text += ` ${c.text.trimEnd()}`;
-      }
+      const after = [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, limit)];
       // A comment after the comma on the item's line belongs to the item too.
       const commaAt = this.text.indexOf(",", item.span.end);
-      if (commaAt !== -1 && commaAt < limit) for (const c of this.takeTrailing(commaAt + 1, limit)) text += ` ${c.text.trimEnd()}`;
+      if (commaAt !== -1 && commaAt < limit) after.push(...this.takeTrailing(commaAt + 1, limit));
+      // the first stays on the item's line; after a line comment nothing else can
+      after.forEach((c, i) => (text += i === 0 ? ` ${c.text.trimEnd()}` : `\n${INDENT.repeat(inner)}${c.text.trimEnd()}`));
       lines.push(text);
     });
     for (const c of this.takeBefore(e.span.end - 1)) lines.push(`${INDENT.repeat(inner)}${c.text.trimEnd()}`);
@@ -194,19 +236,12 @@ class Printer {
     const text = this.expr(value, depth, depth * INDENT.length + prefix.length);
     const [first, ...rest] = text.split("\n");
     this.line(depth, `${prefix}${first}`);
-    for (const l of rest) this.lines.push(l.trimEnd());
+    for (const l of rest) this.lines.push(l);
   }
 }
 
 function assignmentItem(span: Item["span"], head: string, group: string, value: Expr, depth: number): Item {
-  return {
-    span,
-    alignKey: head,
-    alignGroup: group,
-    block: false,
-    multiline: (p) => p.isMultiline(value, depth, head.length + 3),
-    print: (p, w) => p.assignment(depth, head, w, value),
-  };
+  return { span, alignKey: head, alignGroup: group, value, depth, block: false, print: (p, w) => p.assignment(depth, head, w, value) };
 }
 
 function attributeItem(a: Attribute, depth: number): Item {
@@ -222,8 +257,8 @@ function block(p: Printer, depth: number, head: string, items: Item[], end: numb
 function promiseItem(d: PromiseDecl, depth: number): Item {
   return {
     span: d.span,
+    depth,
     block: true,
-    multiline: () => true,
     print: (p) => {
       let head = d.type.name;
       if (d.promiser) head += ` ${p.expr(d.promiser, depth, depth * INDENT.length + head.length + 1)}`;
@@ -240,20 +275,24 @@ function promiseItem(d: PromiseDecl, depth: number): Item {
 }
 
 function blockStatement(span: Item["span"], head: string, items: Item[]): Item {
-  return { span, block: true, multiline: () => true, print: (p) => block(p, 0, head, items, span.end) };
+  return { span, depth: 0, block: true, print: (p) => block(p, 0, head, items, span.end) };
 }
 
 /** `stakeholder name`, or with one short attribute on one line, or a block. */
 function stakeholderItem(s: Statement & { kind: "stakeholder" }): Item {
   const head = `stakeholder ${s.name.name}`;
   const attrs = s.attributes;
-  if (attrs === undefined) return { span: s.span, block: false, multiline: () => false, print: (p) => p.emit(0, head) };
+  if (attrs === undefined) return { span: s.span, depth: 0, block: false, print: (p) => p.emit(0, head) };
   const only = attrs.length === 1 ? attrs[0]! : undefined;
-  const inline = (p: Printer) => (only && !p.isMultiline(only.value, 0, 0) && !p.hasCommentIn(s.span.start, s.span.end) ? `${head} { ${only.name.name} = ${p.expr(only.value, 0, 0)} }` : undefined);
+  const inline = (p: Printer) => {
+    const prefix = `${head} { ${only?.name.name} = `;
+    if (!only || p.hasCommentIn(s.span.start, s.span.end) || p.rendersMultiline(only.value, 0, prefix.length)) return undefined;
+    return `${prefix}${p.expr(only.value, 0, prefix.length)} }`;
+  };
   return {
     span: s.span,
+    depth: 0,
     block: false,
-    multiline: (p) => inline(p) === undefined,
     print: (p) => {
       const line = inline(p);
       if (line !== undefined && line.length <= WIDTH) p.emit(0, line);
@@ -269,7 +308,7 @@ function blockItem(i: BlockItem, depth: number): Item {
 function statementItem(s: Statement): Item {
   switch (s.kind) {
     case "import":
-      return { span: s.span, block: false, multiline: () => false, print: (p) => p.emit(0, `import ${s.path.raw}`) };
+      return { span: s.span, depth: 0, block: false, print: (p) => p.emit(0, `import ${s.path.raw}`) };
     case "let":
       return assignmentItem(s.span, `let ${s.name.name}`, "let", s.value, 0);
     case "context":

@@ -3,7 +3,7 @@
 import type { CstElement, CstNode, IToken } from "chevrotain";
 import type { Attribute, BlockItem, CompareOp, Expr, Name, PromiseDecl, Statement } from "./ast.js";
 import { diagnostic, type Diagnostic, type Span } from "./diagnostics.js";
-import { allUnits, decodeString, isValidDate, splitQuantity } from "./literals.js";
+import { allUnits, decodeString, dedent, isValidDate, splitQuantity } from "./literals.js";
 import * as T from "./tokens.js";
 
 type Children = Record<string, CstElement[] | undefined>;
@@ -274,6 +274,7 @@ export class AstBuilder {
     switch (t.tokenType) {
       case T.StringLiteral:
       case T.TextBlock:
+      case T.UnterminatedTextBlock:
       case T.UnterminatedString:
         return this.stringLiteral(t);
       case T.NumberLiteral:
@@ -322,9 +323,13 @@ export class AstBuilder {
   stringLiteral(t: IToken): Expr & { kind: "string" } {
     const raw = t.image;
     const quote = raw.startsWith('"""') ? 3 : 1;
-    const closed = t.tokenType !== T.UnterminatedString;
+    const closed = t.tokenType !== T.UnterminatedString && t.tokenType !== T.UnterminatedTextBlock;
     const body = raw.slice(quote, closed ? raw.length - quote : raw.length);
-    const decoded = decodeString(quote === 3 ? dedent(body) : body, t.startOffset + quote, this.file);
+    let decoded;
+    if (quote === 3) {
+      const { text, origin } = dedent(body);
+      decoded = decodeString(text, (i) => t.startOffset + quote + origin(i), this.file);
+    } else decoded = decodeString(body, t.startOffset + quote, this.file);
     for (const p of decoded.problems) this.diagnostics.push(diagnostic("E005", p.message, this.span(p.start, p.end)));
     return { kind: "string", raw, parts: decoded.parts, span: this.tokenSpan(t) };
   }
@@ -332,15 +337,4 @@ export class AstBuilder {
 
 function endOf(item: BlockItem): number {
   return item.kind === "attribute" ? item.value.span.end : item.span.end;
-}
-
-/** Text blocks drop their first newline and the indentation common to all lines. */
-function dedent(body: string): string {
-  const lines = body.replace(/^\r?\n/, "").split("\n");
-  const indents = lines.filter((l) => l.trim() !== "").map((l) => /^[ \t]*/.exec(l)![0].length);
-  const cut = indents.length ? Math.min(...indents) : 0;
-  return lines
-    .map((l) => l.slice(cut))
-    .join("\n")
-    .replace(/\n[ \t]*$/, "");
 }

@@ -101,6 +101,11 @@ export class Scanner {
 
   private track(t: IToken) {
     const type = t.tokenType;
+    if (type === T.UnterminatedTextBlock) {
+      this.diagnostics.push(
+        diagnostic("E002", "text block is never closed", { file: this.file, start: t.startOffset, end: t.startOffset + 3 }, { suggestion: 'close it with `"""`' }),
+      );
+    }
     if (type === T.UnterminatedString) {
       this.diagnostics.push(
         diagnostic("E002", "string is not closed on this line", { file: this.file, start: t.startOffset, end: t.startOffset + t.image.length }, { suggestion: 'add the closing `"`' }),
@@ -210,7 +215,7 @@ export class Scanner {
     const text = this.text;
     if (text.startsWith('"""', at)) {
       const close = text.indexOf('"""', at + 3);
-      if (close !== -1) return this.hit(T.TextBlock, close + 3);
+      return close === -1 ? this.hit(T.UnterminatedTextBlock, text.length) : this.hit(T.TextBlock, close + 3);
     }
     let i = at + 1;
     while (i < text.length) {

@@ -32,9 +32,11 @@ export interface DecodedString {
 
 /**
  * Decodes the body of a string literal. `offset` is the source offset of the first character
- * of `body` so that every part and problem carries a real position.
+ * of `body`, or a function from an index in `body` to its source offset (text blocks, whose
+ * body is dedented first), so that every part and problem carries a real position.
  */
-export function decodeString(body: string, offset: number, file: string): DecodedString {
+export function decodeString(body: string, offset: number | ((index: number) => number), file: string): DecodedString {
+  const at = typeof offset === "number" ? (i: number) => offset + i : offset;
   const parts: StringPart[] = [];
   const problems: DecodedString["problems"] = [];
   if (body.indexOf("\\") === -1 && body.indexOf("$") === -1) {
@@ -54,7 +56,7 @@ export function decodeString(body: string, offset: number, file: string): Decode
       const next = body[i + 1]!;
       const decoded = escapes[next];
       if (decoded === undefined) {
-        problems.push({ message: `unknown escape \`\\${next}\``, start: offset + i, end: offset + i + 2 });
+        problems.push({ message: `unknown escape \`\\${next}\``, start: at(i), end: at(i + 2) });
         text += next;
       } else text += decoded;
       i += 2;
@@ -65,13 +67,13 @@ export function decodeString(body: string, offset: number, file: string): Decode
       const name = close === -1 ? "" : body.slice(i + 2, close);
       if (close === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
         const end = close === -1 ? body.length : close + 1;
-        problems.push({ message: "`${` must be followed by a variable name and `}`", start: offset + i, end: offset + end });
+        problems.push({ message: "`${` must be followed by a variable name and `}`", start: at(i), end: at(end) });
         text += body.slice(i, end);
         i = end;
         continue;
       }
       flush();
-      parts.push({ variable: name, span: span(offset + i, offset + close + 1) });
+      parts.push({ variable: name, span: span(at(i), at(close + 1)) });
       i = close + 1;
       continue;
     }
@@ -80,6 +82,36 @@ export function decodeString(body: string, offset: number, file: string): Decode
   }
   flush();
   return { parts, problems };
+}
+
+/**
+ * Text blocks drop their first line break, their last line break with the indentation after
+ * it, and the indentation common to all non-blank lines. Returns the text and, for each of its
+ * indexes, the index in `body` it came from.
+ */
+export function dedent(body: string): { text: string; origin: (index: number) => number } {
+  const first = /^\r?\n/.exec(body)?.[0].length ?? 0;
+  const lines = body.slice(first).split("\n");
+  const indents = lines.filter((l) => l.trim() !== "").map((l) => /^[ \t]*/.exec(l)![0].length);
+  const cut = indents.length ? Math.min(...indents) : 0;
+  const origin: number[] = [];
+  let text = "";
+  let pos = first;
+  lines.forEach((line, n) => {
+    const drop = Math.min(cut, /^[ \t]*/.exec(line)![0].length);
+    for (let k = drop; k < line.length; k++) {
+      origin.push(pos + k);
+      text += line[k];
+    }
+    pos += line.length + 1;
+    if (n < lines.length - 1) {
+      origin.push(pos - 1);
+      text += "\n";
+    }
+  });
+  const trailing = /\n[ \t]*$/.exec(text);
+  if (trailing) text = text.slice(0, trailing.index);
+  return { text, origin: (i) => (i < origin.length ? origin[i]! : body.length) };
 }
 
 export function isValidDate(raw: string): boolean {

@@ -26,12 +26,18 @@ export function parseSource(path: string, text: string): SourceFile {
   // Each top-level declaration is scanned and parsed on its own: its tokens and CST become
   // AST and are dropped at once, and a syntax error cannot swallow the declarations after
   // it, because every declaration keyword starts afresh.
-  const parseChunk = (chunk: IToken[]) => {
+  const parseChunk = (chunk: IToken[], next: IToken | undefined) => {
     if (chunk.length === 0 || !scanner.parseable) return;
     p.input = chunk;
     const cst = p.policy();
     for (const err of p.errors) {
       const t = err.token;
+      if (t.tokenType.name === "EOF" && next) {
+        // The declaration ran into the next one: say so, there, not at the end of the file.
+        const message = err.message.replace("end of file", `\`${next.image}\`, which starts the next declaration`);
+        diagnostics.push(diagnostic("E003", message, { file: path, start: next.startOffset, end: next.startOffset + next.image.length }));
+        continue;
+      }
       const begin = Number.isNaN(t.startOffset) ? text.length : t.startOffset;
       const end = t.tokenType.name === "EOF" || Number.isNaN(t.startOffset) ? begin : begin + t.image.length;
       const near = t.tokenType === T.Identifier ? closest(t.image, T.keywords.map((k) => (k.PATTERN as RegExp).source)) : undefined;
@@ -42,12 +48,12 @@ export function parseSource(path: string, text: string): SourceFile {
   let chunk: IToken[] = [];
   for (let t = scanner.next(); t !== undefined; t = scanner.next()) {
     if (T.statementKeywords.has(t.tokenType) && chunk.length > 0) {
-      parseChunk(chunk);
+      parseChunk(chunk, t);
       chunk = [];
     }
     chunk.push(t);
   }
-  parseChunk(chunk);
+  parseChunk(chunk, undefined);
   diagnostics.push(...scanner.diagnostics, ...builder.diagnostics);
   const comments = scanner.comments.map((c) => ({ text: c.image, span: { file: path, start: c.startOffset, end: c.startOffset + c.image.length } }));
   return { path, text, statements: scanner.parseable ? statements : [], comments, diagnostics };

@@ -42,6 +42,14 @@ export const TextBlock = createToken({
   categories: [StringLiteral],
   label: "a text block",
 });
+// A text block with no closing `"""`: it runs to the end of the file, and the error says so.
+export const UnterminatedTextBlock = createToken({
+  name: "UnterminatedTextBlock",
+  pattern: /"""[\s\S]*/,
+  line_breaks: true,
+  categories: [StringLiteral],
+  label: "a text block",
+});
 // Matched only when a string is not closed on its line, so that the error names the string itself.
 export const UnterminatedString = createToken({
   name: "UnterminatedString",
@@ -92,6 +100,7 @@ export const allTokens: TokenType[] = [
   UnterminatedBlockComment,
   LineComment,
   TextBlock,
+  UnterminatedTextBlock,
   StringLiteral,
   UnterminatedString,
   DateLiteral,

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SourceFile } from "../../src/parser/ast.ts";
 import { format } from "../../src/formatter/format.ts";
+import { scanAll } from "../../src/parser/lexer.ts";
 import { parseSource } from "../../src/parser/parse.ts";
 
 const parse = (text: string) => parseSource("f.promise", text);
@@ -119,6 +120,61 @@ control "C" { // opening
         expect(g.comments.map((c) => c.text.trim())).toEqual(f.comments.map((c) => c.text.trim()));
       }),
       { numRuns: 1500 },
+    );
+  });
+});
+
+describe("formatter edge cases", () => {
+  const twice = (text: string) => {
+    const once = fmt(text);
+    expect(fmt(once)).toBe(once);
+    return once;
+  };
+
+  it("is idempotent with comments inside items", () => {
+    expect(twice("let a = // one\n  1 // two\nlet bb = 2\n")).toBe("let a = 1 // one\n// two\nlet bb = 2\n");
+    twice("let a =/* x\n*/ 1\nlet bb = 2\n");
+    twice('let a = 1 /*x\n*/\ncontrol "C" { title = "t" load { max_1m = 1 } }\n');
+  });
+
+  it("does not align values that break over lines", () => {
+    const refs = Array.from({ length: 6 }, (_, i) => `"SOX 404 part ${i}"`).join(", ");
+    const out = twice(`control "C" {\n  title = "t"\n  a_very_long_attribute_name = 1\n  refs = [${refs}]\n  load { max_1m = 1 }\n}\n`);
+    expect(out).toContain("\n  refs = [\n");
+  });
+
+  it("prints text blocks byte for byte", () => {
+    const text = 'let a = """\n    trailing spaces   \n    end\n    """\n';
+    expect(twice(text)).toBe(text);
+  });
+});
+
+describe("comments anywhere", () => {
+  // "anywhere" is after any token: a comment cannot go inside a string
+  const examples = readdirSync("examples/sox")
+    .filter((f) => f.endsWith(".promise"))
+    .map((f) => readFileSync(`examples/sox/${f}`, "utf8"));
+  const comment = fc.constantFrom(" // c\n", " /* b */ ", " /* m\nl */ ", "\n# h\n", "\n\n// p\n\n");
+
+  it("keeps comments inserted at any white space of the examples, idempotently", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...examples), fc.array(fc.tuple(fc.nat(), comment), { minLength: 1, maxLength: 5 }), (text, inserts) => {
+        let t = text;
+        for (const [at, c] of inserts) {
+          // between two tokens, never inside a string or another comment
+          const ends = scanAll(t, "f").tokens.map((x) => x.startOffset + x.image.length);
+          const i = ends[at % ends.length]!;
+          t = t.slice(0, i) + c + t.slice(i);
+        }
+        const f = parse(t);
+        fc.pre(!f.diagnostics.some((d) => d.severity === "error"));
+        const once = format(f);
+        const g = parse(once);
+        expect(format(g)).toBe(once);
+        expect(meaning(g)).toEqual(meaning(f));
+        expect(g.comments.map((c) => c.text.trim())).toEqual(f.comments.map((c) => c.text.trim()));
+      }),
+      { numRuns: 800 },
     );
   });
 });

@@ -127,3 +127,18 @@ waiver "C-1" { reason = "r" approved_by = "j" until = 2026-12-31 }
     ]);
   });
 });
+
+describe("parser errors point where the problem is", () => {
+  it("an unclosed block is reported at the declaration that follows it", () => {
+    const text = 'control "X" {\n  title = "t"\n\ncontrol "Y" {\n  title = "u"\n}\n';
+    const f = parseSource("p.promise", text);
+    expect(f.diagnostics.map((d) => [d.code, d.message, d.span.start])).toEqual([
+      ["E003", "expected `}` but found `control`, which starts the next declaration", text.indexOf('control "Y"')],
+    ]);
+  });
+
+  it("an unclosed text block is one clear error", () => {
+    const f = parseSource("p.promise", 'let a = """\nnever closed\n');
+    expect(f.diagnostics.map((d) => [d.code, d.message])).toEqual([["E002", "text block is never closed"]]);
+  });
+});
