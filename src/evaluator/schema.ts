@@ -87,7 +87,7 @@ export function describeType(t: ValueType): string {
     case "mode":
       return "an octal file mode such as `0640`";
     case "cidr":
-      return 'an address or network such as `10.20.0.0/24` or `"fd00::/8"`';
+      return "an address or network such as `10.20.0.0/24` or `fd00::/8`";
     case "path":
       return t.glob ? 'an absolute path or glob such as `"/srv/ledger/*.dat"`' : 'an absolute path such as `"/etc/passwd"`';
     case "regex":

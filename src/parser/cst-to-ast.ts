@@ -295,6 +295,7 @@ export class AstBuilder {
         if (!isValidDate(t.image)) this.diagnostics.push(diagnostic("E005", `\`${t.image}\` is not a valid date`, span, { suggestion: "dates are written YYYY-MM-DD" }));
         return { kind: "date", raw: t.image, span };
       case T.AddressLiteral:
+      case T.Ipv6Literal:
         return { kind: "address", raw: t.image, span };
       case T.True:
         return { kind: "bool", value: true, span };

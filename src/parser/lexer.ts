@@ -29,6 +29,7 @@ const keywordTypes = new Map<string, TokenType>(T.keywords.map((k) => [(k.PATTER
 
 const DATE = /\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)?(?![\w.])/y;
 const ADDRESS = /\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:\/\d{1,3})?(?![\w.])/y;
+const IPV6 = /(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:\.\d{1,3}){0,3}(?:\/\d{1,3})?(?![\w.:])/y;
 const QUANTITY = /-?\d+(?:\.\d+)?(?:[ \t]*sigma(?![\w])|[A-Za-z]+|%)/y;
 const NUMBER = /-?\d+(?:\.\d+)?(?![\w.])/y;
 const SPACE = /[ \t\r\n\f\v\uFEFF]+/y;
@@ -41,6 +42,7 @@ function sticky(re: RegExp, text: string, at: number): number {
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isIdentStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
 const isIdentPart = (c: number) => isIdentStart(c) || isDigit(c);
+const isHexLetter = (c: number) => (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 
 export interface ScanResult {
   comments: IToken[];
@@ -147,6 +149,11 @@ export class Scanner {
         return -1;
       case 35: // '#'
         return this.hit(T.LineComment, lineEnd(text, at));
+      case 58: {
+        // ':' starts only an IPv6 address such as `::1`
+        const end = sticky(IPV6, text, at);
+        return end === -1 ? -1 : this.hit(T.Ipv6Literal, end);
+      }
       case 34: // '"'
         return this.string(at);
       case 45: // '-'
@@ -186,6 +193,10 @@ export class Scanner {
     }
     if (isDigit(c)) return this.numeric(at);
     if (isIdentStart(c)) {
+      if (isHexLetter(c)) {
+        const v6 = sticky(IPV6, text, at);
+        if (v6 !== -1) return this.hit(T.Ipv6Literal, v6);
+      }
       let end = at + 1;
       while (end < text.length && isIdentPart(text.charCodeAt(end))) end++;
       // keywords are 2 to 11 lower-case letters; skip the map for anything else
@@ -202,6 +213,8 @@ export class Scanner {
       if (end !== -1) return this.hit(T.DateLiteral, end);
       end = sticky(ADDRESS, text, at);
       if (end !== -1) return this.hit(T.AddressLiteral, end);
+      end = sticky(IPV6, text, at);
+      if (end !== -1) return this.hit(T.Ipv6Literal, end);
     }
     let end = sticky(QUANTITY, text, at);
     if (end !== -1) return this.hit(T.Quantity, end);

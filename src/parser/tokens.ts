@@ -64,6 +64,14 @@ export const DateLiteral = createToken({
   label: "a date",
 });
 export const AddressLiteral = createToken({ name: "AddressLiteral", pattern: /\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:\/\d{1,3})?(?![\w.])/, label: "an address" });
+// IPv6: hex groups with at least two colons (nothing else in the language has a colon), an
+// optional embedded IPv4 tail and prefix. Whether it is a valid address is the checker's call.
+export const Ipv6Literal = createToken({
+  name: "Ipv6Literal",
+  pattern: /(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:\.\d{1,3}){0,3}(?:\/\d{1,3})?(?![\w.:])/,
+  categories: [AddressLiteral],
+  label: "an address",
+});
 // A number with a unit glued to it (90s, 10MB, 80%, 3 sigma); the unit is validated after lexing
 // so that `10mb` gets a precise "unknown unit" error instead of two confusing tokens.
 export const Quantity = createToken({ name: "Quantity", pattern: /-?\d+(?:\.\d+)?(?:[ \t]*sigma(?![\w])|[A-Za-z]+|%)/, label: "a quantity" });
@@ -105,6 +113,7 @@ export const allTokens: TokenType[] = [
   UnterminatedString,
   DateLiteral,
   AddressLiteral,
+  Ipv6Literal,
   Quantity,
   NumberLiteral,
   Arrow,

@@ -29,7 +29,7 @@ const fragments = [
   "control", "controls", "let", "context", "import", "waiver", "stakeholder", "calendar", "and", "or", "not", "in", "true", "false",
   "x", "_a1", "mode", " ", "\n", "\t", "\r\n", "{", "}", "[", "]", "(", ")", ",", ";", "=", "==", "=~", "!=", "!~", "<", "<=", ">", ">=", "~", "->", "-",
   '"s"', '"a\\"b"', '"${v}"', '"unterminated', '"""text\nblock"""', '"""open', "0640", "42", "-3", "1.5", "90s", "5m", "10MB", "80%", "3 sigma", "3sigma",
-  "10mb", "2026-12-31", "2026-12-31T10:00Z", "10.0.0.0/24", "1.2.3.4", "1.2.3", "// c", "# c", "/* b */", "/* open", "@", "$", "\u00e9", "\\", "!", "'",
+  "10mb", "2026-12-31", "2026-12-31T10:00Z", "10.0.0.0/24", "1.2.3.4", "1.2.3", "::1", "fd00::/8", "2001:db8::1/64", "fe80::1:2", "::ffff:10.0.0.1", "a:b", "dead::beef", ":", "::", "// c", "# c", "/* b */", "/* open", "@", "$", "\u00e9", "\\", "!", "'",
 ];
 
 describe("scanner", () => {
@@ -50,6 +50,15 @@ describe("scanner", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("reads IPv6 addresses and networks bare", () => {
+    expect(viaScanner("fd00::/8 ::1 2001:db8::1/64 ::ffff:10.0.0.1").tokens).toEqual([
+      "Ipv6Literal@0:fd00::/8",
+      "Ipv6Literal@9:::1",
+      "Ipv6Literal@13:2001:db8::1/64",
+      "Ipv6Literal@28:::ffff:10.0.0.1",
+    ]);
   });
 
   it("reads keywords only as whole words", () => {
