@@ -17,19 +17,21 @@ export interface PromiseEntry {
 
 export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnostic[]): void {
   // By type, then by promiser: only promises on the same thing can clash.
-  const byType = new Map<string, { exact: Map<string, Keyed[]>; globs: { pattern: RegExp; key: string; entry: Keyed }[] }>();
+  const byType = new Map<string, { exact: Map<string, Keyed[]>; globs: { pattern: RegExp; key: string; entry: Keyed }[]; globbing: boolean; argv: boolean }>();
   for (const entry of entries) {
     const { promise, control } = entry;
     if (promise.promiser === undefined) continue;
-    const spec = promiseTypes.get(promise.type)!;
     const condition = control.when === undefined && promise.when === undefined ? "" : [control.when, promise.when].filter((w) => w !== undefined).map((w) => exprText(w!)).join(" and ");
     let group = byType.get(promise.type);
-    if (!group) byType.set(promise.type, (group = { exact: new Map(), globs: [] }));
-    const globbing = isGlobType(spec.promiser?.type);
-    const promisers = Array.isArray(promise.promiser) && spec.promiser?.type.kind !== "argv" ? promise.promiser : [promise.promiser];
+    if (!group) {
+      const spec = promiseTypes.get(promise.type)!;
+      byType.set(promise.type, (group = { exact: new Map(), globs: [], globbing: isGlobType(spec.promiser?.type), argv: spec.promiser?.type.kind === "argv" }));
+    }
+    const globbing = group.globbing;
+    const promisers = Array.isArray(promise.promiser) && !group.argv ? promise.promiser : [promise.promiser];
     for (const p of promisers) {
       const key = typeof p === "string" ? p : JSON.stringify(p);
-      const keyed: Keyed = { ...entry, condition, shown: typeof p === "string" ? JSON.stringify(p) : key };
+      const keyed: Keyed = { entry, condition, promiser: p };
       const list = group.exact.get(key);
       if (list) list.push(keyed);
       else group.exact.set(key, [keyed]);
@@ -55,11 +57,12 @@ export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnos
   }
 }
 
-interface Keyed extends PromiseEntry {
+interface Keyed {
+  entry: PromiseEntry;
   /** the conditions the promise applies under, as text ("" when always) */
   condition: string;
-  /** the promiser as the message shows it */
-  shown: string;
+  /** the one promiser this entry stands for (a promise on several ports has one per port) */
+  promiser: unknown;
 }
 
 function isGlobType(t: ValueType | undefined): boolean {
@@ -74,10 +77,12 @@ function comparable(value: unknown, type: ValueType | undefined): string {
   return JSON.stringify(value);
 }
 
-function compare(first: Keyed, second: Keyed, diagnostics: Diagnostic[], reported: Set<string>): void {
-  if (first === second || first.promise === second.promise) return;
+function compare(a: Keyed, b: Keyed, diagnostics: Diagnostic[], reported: Set<string>): void {
+  const first = a.entry;
+  const second = b.entry;
+  if (first.promise === second.promise) return;
   // Promises that both have conditions, different ones, may never apply together.
-  if (first.condition !== second.condition && first.condition !== "" && second.condition !== "") return;
+  if (a.condition !== b.condition && a.condition !== "" && b.condition !== "") return;
   const specs = attributesOf(first.promise.type);
   if (!specs) return;
   for (const [name, node] of second.attributes.nodes) {
@@ -94,7 +99,7 @@ function compare(first: Keyed, second: Keyed, diagnostics: Diagnostic[], reporte
     diagnostics.push(
       diagnostic(
         "E111",
-        `this promise contradicts another on \`${first.promise.type} ${second.shown}\`: \`${name} = ${exprText(node.value)}\` here, \`${name} = ${exprText(other.value)}\` in control "${first.control.id}"`,
+        `this promise contradicts another on \`${first.promise.type} ${JSON.stringify(b.promiser)}\`: \`${name} = ${exprText(node.value)}\` here, \`${name} = ${exprText(other.value)}\` in control "${first.control.id}"`,
         here,
         {
           related: [{ span: there, message: "the other promise sets it here" }],

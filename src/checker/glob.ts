@@ -1,6 +1,8 @@
 // Shell-style globs for path promisers: `*` and `?` stay within one path segment, `**`
 // crosses segments, `[abc]` / `[!abc]` are classes.
 
+const special = new Set([..."\\^$.|+(){}]/"]);
+
 export function globToRegExp(glob: string): RegExp {
   let re = "^";
   for (let i = 0; i < glob.length; i++) {
@@ -22,7 +24,7 @@ export function globToRegExp(glob: string): RegExp {
       }
     } else if (c === "\\" && i + 1 < glob.length) {
       re += `\\${glob[++i]}`;
-    } else re += c.replace(/[.+^${}()|\]\\/]/g, "\\$&");
+    } else re += special.has(c) ? `\\${c}` : c;
   }
   return new RegExp(`${re}$`);
 }
@@ -37,6 +39,7 @@ export function globProblem(s: string): string | undefined {
     else if (c === "]" && depth > 0) depth--;
   }
   if (depth > 0) return "an unclosed `[` in the glob";
+  if (!s.includes("[")) return undefined; // only a character class can fail to compile
   try {
     globToRegExp(s);
   } catch {
