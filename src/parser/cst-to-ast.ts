@@ -70,12 +70,12 @@ export class AstBuilder {
         const id = this.tok(c, "StringLiteral");
         const close = this.tok(c, "RBrace");
         if (!kw || !id) return undefined;
-        const items: BlockItem[] = [];
-        for (const item of this.nodes(c, "blockItem")) {
-          const attr = this.node(item.children, "attribute");
-          const built = attr ? this.attribute(attr) : this.promise(this.node(item.children, "promiseDecl"));
-          if (built) items.push(built);
-        }
+        const items = compact(
+          this.nodes(c, "blockItem").map((item) => {
+            const attr = this.node(item.children, "attribute");
+            return attr ? this.attribute(attr) : this.promise(this.node(item.children, "promiseDecl"));
+          }),
+        );
         const end = close ? close.startOffset + 1 : (items.length > 0 ? endOf(items.at(-1)!) : id.startOffset + id.image.length);
         return { kind: "control", id: this.stringLiteral(id), items, span: this.span(kw.startOffset, end) };
       }
@@ -110,11 +110,7 @@ export class AstBuilder {
     if (!n) return undefined;
     const open = this.tok(n.children, "LBrace");
     if (!open) return undefined;
-    const attributes: Attribute[] = [];
-    for (const a of this.nodes(n.children, "attribute")) {
-      const built = this.attribute(a);
-      if (built) attributes.push(built);
-    }
+    const attributes = compact(this.nodes(n.children, "attribute").map((a) => this.attribute(a)));
     const close = this.tok(n.children, "RBrace");
     const end = close ? close.startOffset + 1 : (attributes.length > 0 ? endOf(attributes.at(-1)!) : open.startOffset + 1);
     return { attributes, end };
@@ -312,13 +308,9 @@ export class AstBuilder {
     const open = this.tok(n.children, "LBracket");
     const close = this.tok(n.children, "RBracket");
     if (!open || !close) return undefined;
-    const items: Expr[] = [];
-    for (const e of this.nodes(n.children, "expression")) {
-      const built = this.expression(e);
-      if (!built) return undefined;
-      items.push(built);
-    }
-    return { kind: "list", items, span: this.span(open.startOffset, close.startOffset + 1) };
+    const items = this.nodes(n.children, "expression").map((e) => this.expression(e));
+    if (items.includes(undefined)) return undefined;
+    return { kind: "list", items: items as Expr[], span: this.span(open.startOffset, close.startOffset + 1) };
   }
 
   stringLiteral(t: IToken): Expr & { kind: "string" } {
@@ -334,6 +326,14 @@ export class AstBuilder {
     for (const p of decoded.problems) this.diagnostics.push(diagnostic("E005", p.message, this.span(p.start, p.end)));
     return { kind: "string", raw, parts: decoded.parts, span: this.tokenSpan(t) };
   }
+}
+
+/**
+ * Drops the nodes recovery could not build. `map` sizes arrays exactly; growing them with
+ * `push` reserves room for 17 elements, and a 20,000-promise policy keeps every such array.
+ */
+function compact<T>(xs: (T | undefined)[]): T[] {
+  return xs.includes(undefined) ? (xs.filter((x) => x !== undefined) as T[]) : (xs as T[]);
 }
 
 function endOf(item: BlockItem): number {

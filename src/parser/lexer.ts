@@ -63,6 +63,17 @@ export class Scanner {
     private readonly file: string,
   ) {}
 
+  // Short token texts repeat endlessly (`mode`, `=`, `0640`, `"finance"`); the AST keeps one
+  // copy of each instead of one per occurrence.
+  private readonly interned = new Map<string, string>();
+  private intern(s: string): string {
+    if (s.length > 24) return s;
+    const known = this.interned.get(s);
+    if (known !== undefined) return known;
+    this.interned.set(s, s);
+    return s;
+  }
+
   /** The next significant token, or undefined at the end. Comments are collected aside. */
   next(): IToken | undefined {
     const text = this.text;
@@ -87,7 +98,7 @@ export class Scanner {
       const type = this.matched;
       this.pos = matchEnd;
       if (type === undefined) continue; // white space
-      const token = new Token(text.slice(start, matchEnd), start, type);
+      const token = new Token(this.intern(text.slice(start, matchEnd)), start, type);
       if (type === T.LineComment || type === T.BlockComment || type === T.UnterminatedBlockComment) {
         if (type === T.UnterminatedBlockComment) {
           this.diagnostics.push(diagnostic("E002", "block comment is never closed", { file: this.file, start, end: matchEnd }, { suggestion: "close it with `*/`" }));

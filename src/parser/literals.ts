@@ -37,13 +37,12 @@ export interface DecodedString {
  */
 export function decodeString(body: string, offset: number | ((index: number) => number), file: string): DecodedString {
   const at = typeof offset === "number" ? (i: number) => offset + i : offset;
+  if (body.indexOf("\\") === -1 && body.indexOf("$") === -1) {
+    // the common case: nothing to decode (an exact-size array: policies keep millions of these)
+    return { parts: body.length > 0 ? [{ text: body }] : [], problems: [] };
+  }
   const parts: StringPart[] = [];
   const problems: DecodedString["problems"] = [];
-  if (body.indexOf("\\") === -1 && body.indexOf("$") === -1) {
-    // the common case: nothing to decode
-    if (body.length > 0) parts.push({ text: body });
-    return { parts, problems };
-  }
   let text = "";
   const span = (start: number, end: number): Span => ({ file, start, end });
   const flush = () => {
