@@ -1,7 +1,6 @@
 // Checking one expression against one declared value type, following variables, and
 // producing the typed value the evaluator will use. Errors found through a variable are
 // reported where the variable is used, with a note pointing at its definition.
-import { isIP } from "node:net";
 import { exprText, type Expr, type LetDecl } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from "../parser/diagnostics.js";
 import { durationUnits, sizeUnits } from "../parser/literals.js";
@@ -11,6 +10,7 @@ import type { ConditionChecker } from "./conditions.js";
 import type { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
 import { globProblem } from "./glob.js";
+import { cidrProblem } from "./networks.js";
 
 export const INVALID = Symbol("invalid");
 export type Checked = unknown;
@@ -381,15 +381,3 @@ function shortText(e: Expr): string {
   return t.length > 40 ? `${t.slice(0, 40)}…` : t;
 }
 
-/** Why `raw` is not an IPv4/IPv6 address or network, or undefined when it is one. */
-export function cidrProblem(raw: string): string | undefined {
-  const slash = raw.indexOf("/");
-  const addr = slash === -1 ? raw : raw.slice(0, slash);
-  const version = isIP(addr);
-  if (version === 0) return /^\d+(\.\d+){3}$/.test(addr) ? "each part of an IPv4 address is 0 to 255" : "not an IPv4 or IPv6 address";
-  if (slash === -1) return undefined;
-  const prefixText = raw.slice(slash + 1);
-  const max = version === 4 ? 32 : 128;
-  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return `the prefix length must be 0 to ${max}`;
-  return undefined;
-}

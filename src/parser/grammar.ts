@@ -41,9 +41,10 @@ const messages: IParserErrorMessageProvider = {
 };
 
 export class PolicyParser extends CstParser {
-  constructor(options: { validate?: boolean; recovery?: boolean } = {}) {
+  /** `validate` runs Chevrotain's grammar checks (ambiguity, left recursion): tests do; the CLI need not pay for it. */
+  constructor(options: { validate?: boolean } = {}) {
     super(T.allTokens, {
-      recoveryEnabled: options.recovery ?? true,
+      recoveryEnabled: true,
       maxLookahead: 3,
       errorMessageProvider: messages,
       skipValidations: !options.validate,

@@ -142,3 +142,10 @@ describe("parser errors point where the problem is", () => {
     expect(f.diagnostics.map((d) => [d.code, d.message])).toEqual([["E002", "text block is never closed"]]);
   });
 });
+
+describe("grammar", () => {
+  it("passes Chevrotain's own validations (no ambiguity, no left recursion)", async () => {
+    const { PolicyParser } = await import("../../src/parser/grammar.ts");
+    expect(() => new PolicyParser({ validate: true })).not.toThrow();
+  });
+});
