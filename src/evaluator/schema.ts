@@ -124,6 +124,16 @@ function plural(s: string): string {
   return s.replace(/^an? /, "").replace(/^(\S+)/, "$1s").replace(/^(`true`|one)s\b/, "$1");
 }
 
+/** Permission and ownership attributes shared by `file` and `directory`; `what` names the object. */
+export function ownershipAttributes(what: string): AttributeSpec[] {
+  return [
+    { name: "mode", type: { kind: "mode" }, description: "Exact permission bits, in octal." },
+    { name: "max_mode", type: { kind: "mode" }, description: `Permission bits the ${what} may have at most (no bit outside this mask).` },
+    { name: "owner", type: { kind: "string", nonEmpty: true }, description: "Owning user name." },
+    { name: "group", type: { kind: "string", nonEmpty: true }, description: "Owning group name." },
+  ];
+}
+
 /** Attributes every promise accepts, whatever its type. */
 export const commonPromiseAttributes: AttributeSpec[] = [
   { name: "when", type: { kind: "condition" }, description: "Evaluate the promise only when this condition holds (in addition to the control's `when`).", comparable: false },

@@ -1,4 +1,4 @@
-import type { PromiseTypeSpec } from "../schema.js";
+import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
 export const directory: PromiseTypeSpec = {
   name: "directory",
@@ -8,10 +8,7 @@ export const directory: PromiseTypeSpec = {
   promiser: { type: { kind: "path", glob: true }, description: "Absolute path or glob of the directories." },
   attributes: [
     { name: "exists", type: { kind: "boolean" }, description: "Whether the directory must exist.", default: "true" },
-    { name: "mode", type: { kind: "mode" }, description: "Exact permission bits, in octal." },
-    { name: "max_mode", type: { kind: "mode" }, description: "Permission bits the directory may have at most." },
-    { name: "owner", type: { kind: "string", nonEmpty: true }, description: "Owning user name." },
-    { name: "group", type: { kind: "string", nonEmpty: true }, description: "Owning group name." },
+    ...ownershipAttributes("directory"),
     { name: "recurse", type: { kind: "boolean" }, description: "Apply owner, group and `max_mode` to every entry below.", default: "false" },
     { name: "max_depth", type: { kind: "integer", min: 1, max: 64 }, description: "How deep `recurse` goes.", default: "16" },
     { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: report changes inside the directory as they happen.", default: "scheduled" },

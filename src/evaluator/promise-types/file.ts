@@ -1,4 +1,4 @@
-import type { PromiseTypeSpec } from "../schema.js";
+import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
 export const file: PromiseTypeSpec = {
   name: "file",
@@ -8,10 +8,7 @@ export const file: PromiseTypeSpec = {
   promiser: { type: { kind: "path", glob: true }, description: "Absolute path or glob of the files." },
   attributes: [
     { name: "exists", type: { kind: "boolean" }, description: "Whether the file must exist (`false`: must be absent).", default: "true" },
-    { name: "mode", type: { kind: "mode" }, description: "Exact permission bits, in octal." },
-    { name: "max_mode", type: { kind: "mode" }, description: "Permission bits the file may have at most (no bit outside this mask)." },
-    { name: "owner", type: { kind: "string", nonEmpty: true }, description: "Owning user name." },
-    { name: "group", type: { kind: "string", nonEmpty: true }, description: "Owning group name." },
+    ...ownershipAttributes("file"),
     { name: "integrity", type: { kind: "enum", values: ["sha256", "sha512"] }, description: "Keep a baseline content hash; any unapproved change is a deficiency." },
     { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: react to inotify events between runs; `scheduled`: check on each run only.", default: "scheduled" },
     { name: "locked_by", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "Process names that alone may hold locks on the file (from /proc/locks)." },
