@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { runCheck } from "./commands/check.js";
 import { runFmt } from "./commands/fmt.js";
+import { observeConnections, observeProcesses, UsageError, type ConnectionFilters, type ObserveOptions } from "./commands/observe.js";
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 
@@ -53,6 +54,39 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action((paths: string[], opts: { check: boolean; stdout: boolean }) => {
       setExit(runFmt(paths, opts, io));
     });
+
+  const observe = program
+    .command("observe")
+    .description("show what a probe sees on this host now: the facts promises are judged on")
+    .option("--json", "print the observation as JSON", false)
+    .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", "/proc")
+    .option("--etc-root <dir>", "read /etc from here", "/etc")
+    .addHelpText("after", "\nExit codes: 0 observed, 2 bad arguments or the probe could not observe (the reason is printed).");
+  const observeOpts = () => observe.opts<ObserveOptions>();
+  const guarded = (fn: () => number) => {
+    try {
+      setExit(fn());
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      io.err(`covenant observe: ${err.message}`);
+      setExit(EXIT.policyError);
+    }
+  };
+  observe
+    .command("connections")
+    .description("TCP sockets with their owning process and user, from /proc/net/tcp{,6}")
+    .option("--port <port>", "local port (a server's port)")
+    .option("--remote-port <port>", "remote port")
+    .option("--remote <address>", "remote address")
+    .option("--state <state>", "TCP state, such as established or listen")
+    .option("--listening", "only listening sockets", false)
+    .addHelpText("after", "\nExamples:\n  covenant observe connections --port 5432\n  covenant observe connections --listening --json")
+    .action((f: ConnectionFilters) => guarded(() => observeConnections(f, observeOpts(), io)));
+  observe
+    .command("processes")
+    .description("processes with their user and command line, from /proc/[pid]")
+    .argument("[name]", "only processes with this name")
+    .action((name: string | undefined) => guarded(() => observeProcesses(name, observeOpts(), io)));
 
   return program;
 }

@@ -136,3 +136,36 @@ describe("covenant CLI", () => {
     expect(r.out).toContain("4 files checked");
   });
 });
+
+describe("covenant observe", () => {
+  it("lists listening sockets with owners, as a table and as JSON", () => {
+    const table = covenant(["observe", "connections", "--listening"]);
+    expect(table.code).toBe(0);
+    expect(table.out.split("\n")[0]).toMatch(/^STATE\s+LOCAL\s+REMOTE\s+USER\s+PROCESS$/);
+    const json = covenant(["observe", "connections", "--listening", "--json"]);
+    const data = JSON.parse(json.out) as { data: { state: string }[]; skipped: unknown[] };
+    expect(data.data.length).toBeGreaterThan(0);
+    expect(data.data.every((c) => c.state === "LISTEN")).toBe(true);
+  });
+
+  it("reads a fixture tree through --proc-root and --etc-root", () => {
+    const r = covenant(["observe", "connections", "--port", "5432", "--json", "--proc-root", "test/fixtures/proc/awkward", "--etc-root", "test/fixtures/proc/debian12-vm/etc"]);
+    expect(r.code).toBe(0);
+    const data = JSON.parse(r.out) as { data: { inode: number }[]; skipped: { reason: string }[] };
+    expect(data.data.map((c) => c.inode).sort((a, b) => a - b)).toEqual([0, 4474, 5001, 5002, 5003, 99001, 99003]);
+    expect(data.skipped.map((s) => s.reason)).toContain("unknown state `FF`");
+  });
+
+  it("says why it cannot observe instead of printing an empty table", () => {
+    const r = covenant(["observe", "connections", "--proc-root", "/nonexistent"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("cannot observe: /nonexistent/net/tcp does not exist (not-found)");
+    expect(r.out).toBe("");
+  });
+
+  it("rejects a bad filter with a clear message", () => {
+    const r = covenant(["observe", "connections", "--state", "dancing"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown state `dancing`; states: ESTABLISHED/);
+  });
+});

@@ -1,0 +1,158 @@
+// Processes from /proc/[pid]/stat, status and cmdline, and which process owns which socket
+// (through /proc/[pid]/fd). Processes come and go while they are read: one that vanishes
+// midway is a counted skip, never an error and never half a record.
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
+
+/** USER_HZ: the unit of times in /proc/[pid]/stat, 100 on every Linux architecture. */
+export const CLOCK_TICKS = 100;
+
+export interface StatFields {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  /** clock ticks after boot */
+  startTicks: number;
+}
+
+/**
+ * Parses /proc/[pid]/stat. The command name sits between the first `(` and the LAST `)`, since
+ * a name may itself contain spaces and parentheses (`(sd-pam)`, `a) b`).
+ */
+export function parseStat(text: string): StatFields | undefined {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 1 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
+  // after the name: state(3) ppid(4) ... starttime(22) → rest[0] is field 3
+  if (!Number.isInteger(pid) || rest.length < 20) return undefined;
+  const ppid = Number(rest[1]);
+  const startTicks = Number(rest[19]);
+  if (!Number.isInteger(ppid) || !Number.isFinite(startTicks)) return undefined;
+  return { pid, comm: text.slice(open + 1, close), state: rest[0]!, ppid, startTicks };
+}
+
+export interface StatusFields {
+  name: string;
+  uid: number;
+  euid: number;
+  gid: number;
+}
+
+/** Parses /proc/[pid]/status: the name and the real and effective user and group ids. */
+export function parseStatus(text: string): StatusFields | undefined {
+  const field = (key: string) => new RegExp(`^${key}:\\s*(.*)$`, "m").exec(text)?.[1];
+  const uids = field("Uid")?.split(/\s+/).map(Number);
+  const gids = field("Gid")?.split(/\s+/).map(Number);
+  const name = field("Name");
+  if (name === undefined || !uids || uids.length < 2 || !gids || uids.some(Number.isNaN) || gids.some(Number.isNaN)) return undefined;
+  return { name, uid: uids[0]!, euid: uids[1]!, gid: gids[0]! };
+}
+
+/** Parses /proc/[pid]/cmdline: NUL-separated arguments (empty for kernel threads). */
+export function parseCmdline(text: string): string[] {
+  const args = text.split("\0");
+  if (args.at(-1) === "") args.pop();
+  return args;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  comm: string;
+  state: string;
+  uid: number;
+  euid: number;
+  gid: number;
+  argv: string[];
+  startTicks: number;
+}
+
+function pids(roots: Pick<ProbeRoots, "proc">): number[] {
+  return readdirSync(roots.proc)
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+export function readProcess(roots: Pick<ProbeRoots, "proc">, pid: number): ProbeResult<ProcessInfo> {
+  const dir = join(roots.proc, String(pid));
+  let stat: StatFields | undefined;
+  let status: StatusFields | undefined;
+  let argv: string[];
+  try {
+    stat = parseStat(readFileSync(join(dir, "stat"), "utf8"));
+    status = parseStatus(readFileSync(join(dir, "status"), "utf8"));
+    argv = parseCmdline(readFileSync(join(dir, "cmdline"), "utf8"));
+  } catch (err) {
+    return fromFsError(err, dir);
+  }
+  if (!stat) return { ok: false, error: { code: "malformed", message: `cannot parse ${join(dir, "stat")}`, path: join(dir, "stat") } };
+  if (!status) return { ok: false, error: { code: "malformed", message: `cannot parse ${join(dir, "status")}`, path: join(dir, "status") } };
+  return ok({ pid, ppid: stat.ppid, comm: stat.comm, state: stat.state, uid: status.uid, euid: status.euid, gid: status.gid, argv, startTicks: stat.startTicks });
+}
+
+/** Every process; those that vanish or cannot be parsed while being read are counted skips. */
+export function readProcesses(roots: Pick<ProbeRoots, "proc">): ProbeResult<ProcessInfo[]> {
+  let list: number[];
+  try {
+    list = pids(roots);
+  } catch (err) {
+    return fromFsError(err, roots.proc);
+  }
+  const out: ProcessInfo[] = [];
+  const skipped: Skip[] = [];
+  for (const pid of list) {
+    const r = readProcess(roots, pid);
+    if (r.ok) out.push(r.value);
+    else skipped.push({ path: r.error.path ?? join(roots.proc, String(pid)), reason: r.error.code === "not-found" ? "process ended while being read" : r.error.message });
+  }
+  return ok(out, skipped);
+}
+
+/**
+ * Socket inode → the processes holding it (a socket can be shared after fork). Processes whose
+ * descriptors cannot be listed (another user's, when not root) are counted skips.
+ */
+export function readSocketOwners(roots: Pick<ProbeRoots, "proc">): ProbeResult<Map<number, number[]>> {
+  let list: number[];
+  try {
+    list = pids(roots);
+  } catch (err) {
+    return fromFsError(err, roots.proc);
+  }
+  const owners = new Map<number, number[]>();
+  const skipped: Skip[] = [];
+  for (const pid of list) {
+    const fdDir = join(roots.proc, String(pid), "fd");
+    let fds: string[];
+    try {
+      fds = readdirSync(fdDir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      skipped.push({ path: fdDir, reason: code === "ENOENT" ? "process ended while being read" : `cannot list descriptors (${code})` });
+      continue;
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = readlinkSync(join(fdDir, fd));
+      } catch {
+        continue; // the descriptor was closed between listing and reading: nothing to own
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (!m) continue;
+      const inode = Number(m[1]);
+      const holders = owners.get(inode);
+      if (!holders) owners.set(inode, [pid]);
+      else if (!holders.includes(pid)) holders.push(pid);
+    }
+  }
+  return ok(owners, skipped);
+}

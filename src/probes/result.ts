@@ -1,0 +1,56 @@
+// What every probe returns. A probe never throws past its boundary: it either observed
+// something (possibly skipping some input, each skip counted with its reason) or it could
+// not observe at all, and says precisely why. Nothing unreadable is ever reported as zero.
+
+export type ProbeErrorCode =
+  /** the file or directory does not exist (e.g. no IPv6 on this host) */
+  | "not-found"
+  /** permission denied */
+  | "denied"
+  /** the content could not be understood at all */
+  | "malformed"
+  /** the thing observed is not available on this host (e.g. systemd not running) */
+  | "unavailable"
+  /** any other I/O failure */
+  | "io";
+
+export interface ProbeError {
+  code: ProbeErrorCode;
+  message: string;
+  path?: string;
+}
+
+/** Input a probe passed over: a malformed line, a process that vanished while being read. */
+export interface Skip {
+  path: string;
+  line?: number;
+  reason: string;
+}
+
+export type ProbeResult<T> = { ok: true; value: T; skipped: Skip[] } | { ok: false; error: ProbeError };
+
+export function ok<T>(value: T, skipped: Skip[] = []): ProbeResult<T> {
+  return { ok: true, value, skipped };
+}
+
+export function fail<T>(code: ProbeErrorCode, message: string, path?: string): ProbeResult<T> {
+  const error: ProbeError = { code, message };
+  if (path !== undefined) error.path = path;
+  return { ok: false, error };
+}
+
+/** Maps a Node file-system error to a probe error. */
+export function fromFsError<T>(err: unknown, path: string): ProbeResult<T> {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "ENOTDIR") return fail("not-found", `${path} does not exist`, path);
+  if (code === "EACCES" || code === "EPERM") return fail("denied", `permission denied reading ${path}`, path);
+  return fail("io", `cannot read ${path}: ${(err as Error).message}`, path);
+}
+
+/** Where probes read from: `/proc` and `/etc` by default, a fixture tree in tests, `/host/proc` in a container. */
+export interface ProbeRoots {
+  proc: string;
+  etc: string;
+}
+
+export const defaultRoots: ProbeRoots = { proc: "/proc", etc: "/etc" };

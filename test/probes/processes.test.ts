@@ -1,0 +1,78 @@
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { parseCmdline, parseStat, parseStatus, readProcess, readProcesses } from "../../src/probes/processes.ts";
+
+const stat = (comm: string) => `4242 (${comm}) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 987654 10000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0`;
+
+describe("process parsers", () => {
+  it("reads names with spaces and parentheses", () => {
+    expect(parseStat(stat("a) b (c"))).toEqual({ pid: 4242, comm: "a) b (c", state: "S", ppid: 1, startTicks: 987654 });
+    expect(parseStat(stat("(sd-pam)"))?.comm).toBe("(sd-pam)");
+    expect(parseStat(stat(""))?.comm).toBe("");
+  });
+
+  it("rejects truncated stat lines instead of reading zeros", () => {
+    expect(parseStat("4242 (x) S 1 2")).toBeUndefined();
+    expect(parseStat("garbage")).toBeUndefined();
+  });
+
+  it("finds the name of any comm between the first `(` and the last `)`", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 15 }).filter((s) => !s.includes("\n")), (comm) => {
+        expect(parseStat(stat(comm))?.comm).toBe(comm);
+      }),
+    );
+  });
+
+  it("reads user and group ids from status", () => {
+    expect(parseStatus("Name:\tpostgres\nUid:\t101\t102\t101\t101\nGid:\t104\t104\t104\t104\n")).toEqual({ name: "postgres", uid: 101, euid: 102, gid: 104 });
+    expect(parseStatus("Name:\tx\n")).toBeUndefined();
+  });
+
+  it("splits command lines on NUL", () => {
+    expect(parseCmdline("/usr/bin/sleep\u000030\u0000")).toEqual(["/usr/bin/sleep", "30"]);
+    expect(parseCmdline("")).toEqual([]);
+  });
+});
+
+describe("processes on the live host", () => {
+  it("reads a process whose name has a space and a parenthesis, as ps does", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-proc-"));
+    const exe = join(dir, "a) b");
+    copyFileSync("/usr/bin/sleep", exe);
+    execFileSync("chmod", ["+x", exe]);
+    const child = spawn(exe, ["30"]);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const r = readProcess({ proc: "/proc" }, child.pid!);
+      if (!r.ok) throw new Error(r.error.message);
+      expect(r.value.comm).toBe("a) b");
+      expect(r.value.argv).toEqual([exe, "30"]);
+      expect(r.value.ppid).toBe(process.pid);
+      const ps = execFileSync("ps", ["-o", "comm=", "-p", String(child.pid)], { encoding: "utf8" }).trim();
+      expect(r.value.comm).toBe(ps);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it("lists the same processes as ps, counting those that end mid-read as skips", () => {
+    const r = readProcesses({ proc: "/proc" });
+    if (!r.ok) throw new Error(r.error.message);
+    const ps = new Set(execFileSync("ps", ["-e", "-o", "pid="], { encoding: "utf8" }).trim().split(/\s+/).map(Number));
+    const mine = new Set(r.value.map((p) => p.pid));
+    // processes come and go between the two reads; the long-lived ones must agree
+    const missing = [...ps].filter((p) => !mine.has(p) && p < process.pid);
+    expect(missing).toEqual([]);
+    for (const s of r.skipped) expect(s.reason).toBe("process ended while being read");
+  });
+
+  it("says a vanished process is gone rather than inventing one", () => {
+    const r = readProcess({ proc: "/proc" }, 2 ** 22 + 12345);
+    expect(r).toMatchObject({ ok: false, error: { code: "not-found" } });
+  });
+});

@@ -1,0 +1,124 @@
+import { execFileSync } from "node:child_process";
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as connections from "../../src/probes/connections.ts";
+import { unmapped } from "../../src/probes/net-address.ts";
+import * as tcp from "../../src/probes/tcp.ts";
+import { readFileSync } from "node:fs";
+
+const awkward = { proc: "test/fixtures/proc/awkward", etc: "test/fixtures/proc/debian12-vm/etc" };
+
+describe("tcp probe on fixtures", () => {
+  it("reads a real table from this machine", () => {
+    const r = tcp.read({ proc: "test/fixtures/proc/debian12-vm" });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.skipped).toEqual([]);
+    expect(r.value.find((s) => s.localPort === 5432 && s.state === "LISTEN")).toMatchObject({ family: 4, localAddress: "127.0.0.1", uid: 101 });
+  });
+
+  it("skips each malformed line with its reason and line number, and keeps the rest", () => {
+    const r = tcp.read({ proc: awkward.proc });
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.skipped.map((s) => `${s.path.replace(/.*\//, "")}:${s.line} ${s.reason}`)).toEqual([
+      "tcp:6 malformed local address `0100007F:ZZZZ`",
+      "tcp:7 unknown state `FF`",
+      "tcp:8 expected at least 10 fields starting with a slot number, got 2",
+      "tcp6:5 expected at least 10 fields starting with a slot number, got 3",
+    ]);
+    expect(r.value.length).toBe(8);
+    expect(r.value.find((s) => s.state === "TIME_WAIT")).toMatchObject({ remoteAddress: "10.20.20.1", remotePort: 50000, inode: 0 });
+    expect(r.value.find((s) => s.inode === 99002)).toMatchObject({ rxQueue: 16, uid: 1000 });
+    expect(r.value.find((s) => s.inode === 5002)).toMatchObject({ family: 6, localAddress: "::ffff:127.0.0.1", remotePort: 57586, state: "ESTABLISHED" });
+    expect(r.value.find((s) => s.inode === 5003)?.localAddress).toBe("fe80::250:ff:fe00:1");
+  });
+
+  it("reports a missing table as an error, not as no connections", () => {
+    const r = tcp.read({ proc: "test/fixtures/proc/does-not-exist" });
+    expect(r).toMatchObject({ ok: false, error: { code: "not-found" } });
+  });
+
+  it("treats a missing tcp6 as a host without IPv6: a counted skip, not an error", () => {
+    const r = tcp.read({ proc: "test/fixtures/proc/no-ipv6" });
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.every((s) => s.family === 4)).toBe(true);
+    expect(r.skipped.map((s) => s.reason)).toEqual(["no IPv6 table on this host"]);
+  });
+
+  it("filters by port, state and address", () => {
+    const r = connections.read(awkward, { localPort: 5432, state: "ESTABLISHED" });
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.map((c) => `${c.localAddress}>${c.remoteAddress}:${c.remotePort} ${c.user ?? c.uid}`).sort()).toEqual([
+      "10.20.20.10>10.20.20.15:35556 postgres",
+      "127.0.0.1>127.0.0.1:53924 postgres",
+      "::ffff:127.0.0.1>::ffff:127.0.0.1:57586 postgres",
+    ]);
+  });
+});
+
+describe("tcp probe on the live host, against ss", () => {
+  const servers: Server[] = [];
+  const clients: Socket[] = [];
+  let port = 0;
+  let port6 = 0;
+
+  beforeAll(async () => {
+    const listen = (host: string) =>
+      new Promise<number>((resolve) => {
+        const s = createServer((sock) => clients.push(sock));
+        servers.push(s);
+        s.listen(0, host, () => resolve((s.address() as { port: number }).port));
+      });
+    port = await listen("127.0.0.1");
+    port6 = await listen("::1");
+    const open = (p: number, host: string) =>
+      new Promise<void>((resolve) => {
+        const c = connect(p, host, () => resolve());
+        clients.push(c);
+      });
+    for (let i = 0; i < 25; i++) await open(port, "127.0.0.1");
+    for (let i = 0; i < 7; i++) await open(port6, "::1");
+  });
+
+  afterAll(() => {
+    for (const c of clients) c.destroy();
+    for (const s of servers) s.close();
+  });
+
+  function ssConnections(localPort: number): string[] {
+    const out = execFileSync("ss", ["-Htan", "state", "established", `( sport = :${localPort} )`], { encoding: "utf8" });
+    return out
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => {
+        const f = l.trim().split(/\s+/);
+        const peer = f.at(-1)!;
+        const i = peer.lastIndexOf(":");
+        return `${unmapped(peer.slice(0, i).replace(/^\[|\]$/g, ""))}:${peer.slice(i + 1)}`;
+      })
+      .sort();
+  }
+
+  it("sees the same established connections as `ss -tan`, IPv4 and IPv6", () => {
+    for (const p of [port, port6]) {
+      const r = tcp.read({ proc: "/proc" });
+      if (!r.ok) throw new Error(r.error.message);
+      const mine = r.value
+        .filter((s) => s.localPort === p && s.state === "ESTABLISHED")
+        .map((s) => `${unmapped(s.remoteAddress)}:${s.remotePort}`)
+        .sort();
+      expect(mine).toEqual(ssConnections(p));
+      expect(mine.length).toBe(p === port ? 25 : 7);
+    }
+  });
+
+  it("finds this test process as the owner of its listening sockets", () => {
+    const r = connections.read({ proc: "/proc", etc: "/etc" }, { localPort: port, state: "LISTEN" });
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.length).toBe(1);
+    expect(r.value[0]!.owners.map((o) => o.pid)).toContain(process.pid);
+    const comm = readFileSync(`/proc/${process.pid}/comm`, "utf8").trim();
+    expect(r.value[0]!.owners.find((o) => o.pid === process.pid)?.comm).toBe(comm);
+  });
+});
