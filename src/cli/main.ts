@@ -2,7 +2,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { runCheck } from "./commands/check.js";
 import { runFmt } from "./commands/fmt.js";
-import { observeConnections, observeProcesses, UsageError, type ConnectionFilters, type ObserveOptions } from "./commands/observe.js";
+import { observeConnections, observeLocks, observeProcesses, UsageError, type ConnectionFilters, type ObserveOptions } from "./commands/observe.js";
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 
@@ -82,6 +82,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--listening", "only listening sockets", false)
     .addHelpText("after", "\nExamples:\n  covenant observe connections --port 5432\n  covenant observe connections --listening --json")
     .action((f: ConnectionFilters) => guarded(() => observeConnections(f, observeOpts(), io)));
+  observe
+    .command("locks")
+    .description("file locks (POSIX, flock, OFD, leases) from /proc/locks, with their holders")
+    .argument("[paths...]", "only locks on these files, or on the files below these directories")
+    .addHelpText("after", "\nExamples:\n  covenant observe locks /srv/ledger")
+    .action((paths: string[]) => guarded(() => observeLocks(paths, observeOpts(), io)));
   observe
     .command("processes")
     .description("processes with their user and command line, from /proc/[pid]")

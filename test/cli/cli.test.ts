@@ -163,6 +163,13 @@ describe("covenant observe", () => {
     expect(r.out).toBe("");
   });
 
+  it("lists locks, and says when a path to resolve does not exist", () => {
+    expect(covenant(["observe", "locks"]).out.split("\n")[0]).toMatch(/^KIND\s+ACCESS\s+HOLDER\s+RANGE\s+DEVICE:INODE$/);
+    const missing = covenant(["observe", "locks", "/does/not/exist"]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("/does/not/exist does not exist");
+  });
+
   it("rejects a bad filter with a clear message", () => {
     const r = covenant(["observe", "connections", "--state", "dancing"]);
     expect(r.code).toBe(2);

@@ -1,7 +1,8 @@
 // `covenant observe <probe> [filters]`: what a probe sees now, so that a policy author can see
 // the facts a promise will be judged on.
 import * as connections from "../../probes/connections.js";
-import { readProcesses } from "../../probes/processes.js";
+import * as locks from "../../probes/locks.js";
+import { readProcess, readProcesses } from "../../probes/processes.js";
 import * as accounts from "../../probes/accounts.js";
 import type { ProbeResult, ProbeRoots, Skip } from "../../probes/result.js";
 import { tcpStates, type TcpState } from "../../probes/tcp.js";
@@ -102,6 +103,34 @@ export function observeProcesses(name: string | undefined, opts: ObserveOptions,
         ["PID", "PPID", "USER", "STATE", "NAME", "COMMAND"],
         v.map((p) => [String(p.pid), String(p.ppid), userName(p.uid), p.state, p.comm, p.argv.join(" ").slice(0, 80)]),
       ) + `\n${v.length} process${v.length === 1 ? "" : "es"}`,
+  );
+}
+
+export function observeLocks(paths: string[], opts: ObserveOptions, io: Io): number {
+  const all = locks.read(roots(opts));
+  const result: ProbeResult<(locks.FileLock & { path?: string })[]> = !all.ok || paths.length === 0 ? all : locks.locksUnder(all.value, paths);
+  if (result.ok && all.ok && paths.length > 0) result.skipped.unshift(...all.skipped);
+  const comm = (pid: number) => {
+    if (pid < 0) return "?";
+    const p = readProcess(roots(opts), pid);
+    return p.ok ? `${p.value.comm}(${pid})` : `(${pid}, ended)`;
+  };
+  return report(
+    result,
+    io,
+    opts,
+    (v) => v.map((l) => ({ ...l, end: Number.isFinite(l.end) ? l.end : "EOF" })),
+    (v) =>
+      renderTable(
+        ["KIND", "ACCESS", "HOLDER", "RANGE", paths.length ? "PATH" : "DEVICE:INODE"],
+        v.map((l) => [
+          `${l.kind}${l.blocked ? " (waiting)" : ""}${l.mandatory ? " mandatory" : ""}`,
+          l.access,
+          comm(l.pid),
+          `${l.start}-${Number.isFinite(l.end) ? l.end : "EOF"}`,
+          l.path ?? `${l.major}:${l.minor}:${l.inode}`,
+        ]),
+      ) + `\n${v.length} lock${v.length === 1 ? "" : "s"}`,
   );
 }
 

@@ -1,0 +1,148 @@
+// File locks from /proc/locks, resolved to the files a promise names (by device and inode)
+// and to the processes holding them.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fail, fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
+
+export type LockKind = "posix" | "flock" | "ofd" | "lease" | "delegation";
+
+export interface FileLock {
+  id: number;
+  kind: LockKind;
+  /** a process waiting for this lock rather than holding it (`->` in /proc/locks) */
+  blocked: boolean;
+  mandatory: boolean;
+  access: "read" | "write" | "none";
+  /** the holder; -1 when the kernel does not know it (older kernels' OFD locks) */
+  pid: number;
+  major: number;
+  minor: number;
+  inode: number;
+  start: number;
+  /** byte after the last one locked; Infinity for `EOF` */
+  end: number;
+}
+
+const kinds: Record<string, LockKind> = { POSIX: "posix", FLOCK: "flock", OFDLCK: "ofd", LEASE: "lease", DELEG: "delegation" };
+
+/** Parses /proc/locks; lines that do not have its shape are counted skips. */
+export function parse(text: string, path = "/proc/locks"): { locks: FileLock[]; skipped: Skip[] } {
+  const locks: FileLock[] = [];
+  const skipped: Skip[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    const f = line.trim().split(/\s+/);
+    const skip = (reason: string) => skipped.push({ path, line: i + 1, reason });
+    const id = /^(\d+):$/.exec(f[0] ?? "");
+    if (!id) return skip("expected a lock number such as `1:`");
+    let k = 1;
+    const blocked = f[k] === "->";
+    if (blocked) k++;
+    const kind = kinds[f[k] ?? ""];
+    if (!kind) return skip(`unknown lock type \`${f[k]}\``);
+    // leases print their state (ACTIVE, BREAKING, ...) where other locks print the mode
+    const modeText = f[k + 1] ?? "";
+    const accessText = f[k + 2] ?? "";
+    const pidText = f[k + 3] ?? "";
+    const dev = /^([0-9a-f]+):([0-9a-f]+):(\d+)$/i.exec(f[k + 4] ?? "");
+    const startText = f[k + 5] ?? "";
+    const endText = f[k + 6] ?? "";
+    if (!dev || !/^-?\d+$/.test(pidText) || !/^\d+$/.test(startText) || !/^(\d+|EOF)$/.test(endText)) return skip("malformed pid, device, inode or range");
+    const access = accessText === "READ" ? "read" : accessText === "WRITE" ? "write" : accessText === "UNLCK" || accessText === "NONE" ? "none" : undefined;
+    if (!access) return skip(`unknown access \`${accessText}\``);
+    locks.push({
+      id: Number(id[1]),
+      kind,
+      blocked,
+      mandatory: modeText === "MANDATORY",
+      access,
+      pid: Number(pidText),
+      major: parseInt(dev[1]!, 16),
+      minor: parseInt(dev[2]!, 16),
+      inode: Number(dev[3]),
+      start: Number(startText),
+      end: endText === "EOF" ? Infinity : Number(endText),
+    });
+  });
+  return { locks, skipped };
+}
+
+export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<FileLock[]> {
+  const path = join(roots.proc, "locks");
+  try {
+    const { locks, skipped } = parse(readFileSync(path, "latin1"), path);
+    return ok(locks, skipped);
+  } catch (err) {
+    return fromFsError(err, path);
+  }
+}
+
+/** Major and minor numbers of a device number as glibc's gnu_dev_major/minor split them. */
+export function splitDevice(dev: number): { major: number; minor: number } {
+  const big = BigInt(dev);
+  const u32 = 0xffffffffn; // glibc casts the shifted halves to unsigned int
+  const major = Number(((big >> 8n) & 0xfffn) | ((big >> 32n) & u32 & ~0xfffn));
+  const minor = Number((big & 0xffn) | ((big >> 12n) & u32 & ~0xffn));
+  return { major, minor };
+}
+
+export interface LockOnPath extends FileLock {
+  path: string;
+}
+
+/**
+ * Locks on the given files, or on the files below the given directories (to `maxDepth`),
+ * matched by device and inode since /proc/locks names no paths.
+ */
+export function locksUnder(locks: FileLock[], paths: string[], maxDepth = 8): ProbeResult<LockOnPath[]> {
+  const byKey = new Map<string, string>();
+  const skipped: Skip[] = [];
+  const visit = (path: string, depth: number) => {
+    let st;
+    try {
+      st = statSync(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      skipped.push({ path, reason: code === "ENOENT" ? "vanished while being read" : `cannot stat (${code})` });
+      return;
+    }
+    const { major, minor } = splitDevice(st.dev);
+    byKey.set(`${major}:${minor}:${st.ino}`, path);
+    if (!st.isDirectory() || depth >= maxDepth) return;
+    let names: string[];
+    try {
+      names = readdirSync(path);
+    } catch (err) {
+      skipped.push({ path, reason: `cannot list (${(err as NodeJS.ErrnoException).code})` });
+      return;
+    }
+    for (const n of names) visit(join(path, n), depth + 1);
+  };
+  for (const p of paths) {
+    try {
+      statSync(p);
+    } catch (err) {
+      return fromFsError(err, p);
+    }
+    visit(p, 0);
+  }
+  const out: LockOnPath[] = [];
+  for (const l of locks) {
+    const path = byKey.get(`${l.major}:${l.minor}:${l.inode}`);
+    if (path !== undefined) out.push({ ...l, path });
+  }
+  return ok(out, skipped);
+}
+
+/** The locks on one file, matched by device and inode (paths do not appear in /proc/locks). */
+export function locksOnFile(locks: FileLock[], path: string): ProbeResult<FileLock[]> {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    return fromFsError(err, path);
+  }
+  if (!st.isFile() && !st.isDirectory()) return fail("malformed", `${path} is not a file`, path);
+  const { major, minor } = splitDevice(st.dev);
+  return ok(locks.filter((l) => l.inode === st.ino && l.major === major && l.minor === minor));
+}
