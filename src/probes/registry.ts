@@ -11,6 +11,11 @@ export const probes: ProbeInfo[] = [
   { name: "tcp", summary: "TCP sockets of both address families, decoded from the kernel's tables", sources: ["/proc/net/tcp", "/proc/net/tcp6"] },
   { name: "processes", summary: "processes, their users, command lines and start times; socket owners", sources: ["/proc/[pid]/stat", "/proc/[pid]/status", "/proc/[pid]/cmdline", "/proc/[pid]/fd"] },
   { name: "locks", summary: "file locks and who holds them, resolved to paths by device and inode", sources: ["/proc/locks"] },
+  { name: "file-nr", summary: "system-wide file handles: allocated, maximum, share in use", sources: ["/proc/sys/fs/file-nr"] },
+  { name: "loadavg", summary: "1, 5 and 15-minute load averages, running and total tasks", sources: ["/proc/loadavg"] },
+  { name: "meminfo", summary: "memory counters in bytes, MemTotal and MemAvailable", sources: ["/proc/meminfo"] },
+  { name: "sysctl", summary: "any kernel parameter by its dotted name", sources: ["/proc/sys/..."] },
+  { name: "mountinfo", summary: "mount points, sources, file system types and mount options", sources: ["/proc/self/mountinfo"] },
   { name: "accounts", summary: "local users and groups, group membership, uid 0 accounts", sources: ["/etc/passwd", "/etc/group"] },
   { name: "connections", summary: "TCP sockets with the process and user that own them (tcp + processes + accounts)", sources: ["/proc/net/tcp", "/proc/net/tcp6", "/proc/[pid]/fd", "/etc/passwd"] },
 ];
