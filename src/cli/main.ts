@@ -2,7 +2,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { runCheck } from "./commands/check.js";
 import { runFmt } from "./commands/fmt.js";
-import { observeConnections, observeLocks, observeProcesses, UsageError, type ConnectionFilters, type ObserveOptions } from "./commands/observe.js";
+import { observeConnections, observeFacts, observeFile, observeLocks, observeMounts, observeProcesses, observeService, observeSysctl, observeSystem, UsageError, type ConnectionFilters, type ObserveOptions } from "./commands/observe.js";
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 
@@ -88,6 +88,36 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .argument("[paths...]", "only locks on these files, or on the files below these directories")
     .addHelpText("after", "\nExamples:\n  covenant observe locks /srv/ledger")
     .action((paths: string[]) => guarded(() => observeLocks(paths, observeOpts(), io)));
+  observe
+    .command("facts")
+    .description("host facts that contexts and `when` conditions test, with their values now")
+    .argument("[policy...]", "policy files whose `calendar` gives the business days and time zone")
+    .action((paths: string[]) => guarded(() => observeFacts(paths, observeOpts(), io)));
+  observe
+    .command("system")
+    .description("file handles, load averages and memory (/proc/sys/fs/file-nr, /proc/loadavg, /proc/meminfo)")
+    .action(() => guarded(() => observeSystem(observeOpts(), io)));
+  observe
+    .command("sysctl")
+    .description("kernel parameters by their dotted names, from /proc/sys")
+    .argument("<keys...>", "such as net.ipv4.ip_forward")
+    .action((keys: string[]) => guarded(() => observeSysctl(keys, observeOpts(), io)));
+  observe
+    .command("mounts")
+    .description("mount points with their type, source and options, from /proc/self/mountinfo")
+    .argument("[path]", "only the mount this path is on")
+    .action((path: string | undefined) => guarded(() => observeMounts(path, observeOpts(), io)));
+  observe
+    .command("file")
+    .description("a file's type, mode, owner, group, size, modification time and, with --hash, its digest")
+    .argument("<path>")
+    .option("--hash <algorithm>", "sha256 or sha512, computed without reading the file into memory")
+    .action((path: string, o: { hash?: string }) => guarded(() => observeFile(path, o.hash, observeOpts(), io)));
+  observe
+    .command("service")
+    .description("a systemd unit's state through `systemctl show`; says so when systemd is not running")
+    .argument("<unit>")
+    .action((unit: string) => guarded(() => observeService(unit, observeOpts(), io)));
   observe
     .command("processes")
     .description("processes with their user and command line, from /proc/[pid]")

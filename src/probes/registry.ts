@@ -16,6 +16,8 @@ export const probes: ProbeInfo[] = [
   { name: "meminfo", summary: "memory counters in bytes, MemTotal and MemAvailable", sources: ["/proc/meminfo"] },
   { name: "sysctl", summary: "any kernel parameter by its dotted name", sources: ["/proc/sys/..."] },
   { name: "mountinfo", summary: "mount points, sources, file system types and mount options", sources: ["/proc/self/mountinfo"] },
+  { name: "files", summary: "file type, mode, owner, group, size, times, link target; streaming sha256/sha512", sources: ["lstat(2)", "file content"] },
+  { name: "services", summary: "systemd unit state through `systemctl show`; `unavailable` when systemd is not running", sources: ["systemctl show"] },
   { name: "accounts", summary: "local users and groups, group membership, uid 0 accounts", sources: ["/etc/passwd", "/etc/group"] },
   { name: "connections", summary: "TCP sockets with the process and user that own them (tcp + processes + accounts)", sources: ["/proc/net/tcp", "/proc/net/tcp6", "/proc/[pid]/fd", "/etc/passwd"] },
 ];

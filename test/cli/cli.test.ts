@@ -170,6 +170,31 @@ describe("covenant observe", () => {
     expect(missing.err).toContain("/does/not/exist does not exist");
   });
 
+  it("lists host facts with the examples' business calendar", () => {
+    const r = covenant(["observe", "facts", "--json", "examples/sox"]);
+    expect(r.code).toBe(0);
+    const facts = (JSON.parse(r.out) as { data: Record<string, unknown> }).data;
+    expect(facts["os"]).toBe("linux");
+    expect(typeof facts["business_day_of_month"]).toBe("number");
+  });
+
+  it("shows system counters, sysctl keys, mounts and files, each failing precisely", () => {
+    expect(covenant(["observe", "system"]).out).toMatch(/^COUNTER\s+VALUE\nfilehandles\s+\d+ of \d+/);
+    const sys = covenant(["observe", "sysctl", "net.ipv4.ip_forward", "kernel.no_such_key"]);
+    expect(sys.code).toBe(2);
+    expect(sys.out).toMatch(/net\.ipv4\.ip_forward\s+[01]\n/);
+    expect(sys.out).toMatch(/kernel\.no_such_key\s+cannot observe: \/proc\/sys\/kernel\/no_such_key does not exist/);
+    expect(covenant(["observe", "mounts", "/proc/self"]).out).toMatch(/\n\/proc\s+proc\s/);
+    const file = JSON.parse(covenant(["observe", "file", "--json", "--hash", "sha256", "package.json"]).out) as { data: { digest: string; modeText: string } };
+    expect(file.data.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it("says systemd is not running rather than that a service is stopped", () => {
+    const r = covenant(["observe", "service", "postgresql"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("systemd is not running on this host");
+  });
+
   it("rejects a bad filter with a clear message", () => {
     const r = covenant(["observe", "connections", "--state", "dancing"]);
     expect(r.code).toBe(2);

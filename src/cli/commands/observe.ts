@@ -1,7 +1,17 @@
 // `covenant observe <probe> [filters]`: what a probe sees now, so that a policy author can see
 // the facts a promise will be judged on.
 import * as connections from "../../probes/connections.js";
+import { checkPaths } from "../../checker/check.js";
+import { factCatalogue } from "../../facts/catalog.js";
+import { readFacts } from "../../facts/host.js";
+import * as fileNr from "../../probes/file-nr.js";
+import * as files from "../../probes/files.js";
+import * as loadavg from "../../probes/loadavg.js";
 import * as locks from "../../probes/locks.js";
+import * as meminfo from "../../probes/meminfo.js";
+import * as mountinfo from "../../probes/mountinfo.js";
+import * as services from "../../probes/services.js";
+import * as sysctl from "../../probes/sysctl.js";
 import { readProcess, readProcesses } from "../../probes/processes.js";
 import * as accounts from "../../probes/accounts.js";
 import type { ProbeResult, ProbeRoots, Skip } from "../../probes/result.js";
@@ -131,6 +141,109 @@ export function observeLocks(paths: string[], opts: ObserveOptions, io: Io): num
           l.path ?? `${l.major}:${l.minor}:${l.inode}`,
         ]),
       ) + `\n${v.length} lock${v.length === 1 ? "" : "s"}`,
+  );
+}
+
+/** `--calendar` policy paths give the business calendar; without them, weekends only, host time zone. */
+export function observeFacts(policyPaths: string[], opts: ObserveOptions, io: Io): number {
+  let calendar;
+  if (policyPaths.length > 0) {
+    const checked = checkPaths(policyPaths);
+    if (!checked.policy) throw new UsageError(`the policy in ${policyPaths.join(", ")} has errors: run \`covenant check\` on it`);
+    calendar = checked.policy.calendar;
+  }
+  const facts = readFacts({ etcRoot: opts.etcRoot, ...(calendar ? { calendar } : {}) });
+  return report(
+    { ok: true, value: facts, skipped: [] },
+    io,
+    opts,
+    (v) => Object.fromEntries(v),
+    (v) => renderTable(["FACT", "VALUE", "MEANING"], factCatalogue.map((f) => [f.name, show(v.get(f.name)), f.description])),
+  );
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return "(unknown)";
+  return Array.isArray(v) ? v.join(", ") : String(v);
+}
+
+export function observeSystem(opts: ObserveOptions, io: Io): number {
+  const r = roots(opts);
+  const fh = fileNr.read(r);
+  const la = loadavg.read(r);
+  const mem = meminfo.read(r);
+  // each counter stands alone: one unreadable file does not hide the others
+  const rows: [string, string][] = [];
+  const data: Record<string, unknown> = {};
+  const skipped: Skip[] = [];
+  const add = <T>(name: string, res: ProbeResult<T>, text: (v: T) => string) => {
+    if (res.ok) {
+      data[name] = res.value instanceof Map ? Object.fromEntries(res.value) : res.value;
+      rows.push([name, text(res.value)]);
+      skipped.push(...res.skipped);
+    } else {
+      data[name] = { error: res.error };
+      rows.push([name, `cannot observe: ${res.error.message}`]);
+    }
+  };
+  add("filehandles", fh, (v) => `${v.allocated} of ${v.max} (${v.usedPct.toFixed(2)}%)`);
+  add("load", la, (v) => `${v.load1} ${v.load5} ${v.load15} (${v.running}/${v.total} running)`);
+  add("memory", mem, (v) => `${(v.availableBytes / 2 ** 30).toFixed(1)} GiB available of ${(v.totalBytes / 2 ** 30).toFixed(1)} GiB`);
+  if (opts.json) io.out(JSON.stringify({ data: { ...data, memory: mem.ok ? { totalBytes: mem.value.totalBytes, availableBytes: mem.value.availableBytes } : data["memory"] }, skipped }, null, 2));
+  else io.out(renderTable(["COUNTER", "VALUE"], rows));
+  return fh.ok && la.ok && mem.ok ? EXIT.ok : EXIT.policyError;
+}
+
+export function observeSysctl(keys: string[], opts: ObserveOptions, io: Io): number {
+  const results = keys.map((k) => [k, sysctl.read(roots(opts), k)] as const);
+  if (opts.json) io.out(JSON.stringify(Object.fromEntries(results.map(([k, r]) => [k, r.ok ? r.value : { error: r.error }])), null, 2));
+  else io.out(renderTable(["KEY", "VALUE"], results.map(([k, r]) => [k, r.ok ? r.value : `cannot observe: ${r.error.message}`])));
+  return results.every(([, r]) => r.ok) ? EXIT.ok : EXIT.policyError;
+}
+
+export function observeMounts(path: string | undefined, opts: ObserveOptions, io: Io): number {
+  const all = mountinfo.read(roots(opts));
+  const result: ProbeResult<mountinfo.Mount[]> = all.ok && path !== undefined ? { ...all, value: [mountinfo.mountOf(all.value, path)].filter((m) => m !== undefined) } : all;
+  return report(
+    result,
+    io,
+    opts,
+    (v) => v,
+    (v) => renderTable(["MOUNT POINT", "TYPE", "SOURCE", "OPTIONS"], v.map((m) => [m.mountPoint, m.fsType, m.source, m.options.join(",")])),
+  );
+}
+
+export function observeFile(path: string, hashAlg: string | undefined, opts: ObserveOptions, io: Io): number {
+  if (hashAlg !== undefined && hashAlg !== "sha256" && hashAlg !== "sha512") throw new UsageError(`--hash takes sha256 or sha512, not \`${hashAlg}\``);
+  const st = files.stat(path);
+  let result: ProbeResult<files.FileStat & { digest?: string }> = st;
+  if (st.ok && hashAlg !== undefined && st.value.type === "file") {
+    const h = files.hash(path, hashAlg as files.HashAlgorithm);
+    result = h.ok ? { ...st, value: { ...st.value, digest: `${hashAlg}:${h.value.digest}` } } : h;
+  }
+  const users = accounts.read(roots(opts));
+  const name = (uid: number) => (users.ok ? users.value.userByUid.get(uid)?.name : undefined) ?? String(uid);
+  const group = (gid: number) => (users.ok ? users.value.groups.find((g) => g.gid === gid)?.name : undefined) ?? String(gid);
+  return report(
+    result,
+    io,
+    opts,
+    (v) => ({ ...v, modeText: files.modeText(v.mode), owner: name(v.uid), group: group(v.gid) }),
+    (v) =>
+      renderTable(
+        ["PATH", "TYPE", "MODE", "OWNER", "GROUP", "SIZE", "MODIFIED", ...(v.digest ? ["DIGEST"] : [])],
+        [[v.path + (v.linkTarget ? ` -> ${v.linkTarget}` : ""), v.type, files.modeText(v.mode), name(v.uid), group(v.gid), String(v.size), new Date(v.mtimeMs).toISOString(), ...(v.digest ? [v.digest] : [])]],
+      ),
+  );
+}
+
+export function observeService(unit: string, opts: ObserveOptions, io: Io): number {
+  return report(
+    services.read(unit, roots(opts)),
+    io,
+    opts,
+    (v) => v,
+    (v) => renderTable(["UNIT", "LOAD", "ACTIVE", "SUB", "ENABLED", "MAIN PID"], [[v.unit, v.loadState, v.activeState, v.subState, v.unitFileState, String(v.mainPid)]]),
   );
 }
 

@@ -1,0 +1,82 @@
+// systemd units through `systemctl show` (an argv, never a shell). Where systemd is not
+// running, the answer is "cannot know", with the reason: never a false "stopped".
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fail, ok, type ProbeResult, type ProbeRoots } from "./result.js";
+
+export interface UnitState {
+  unit: string;
+  loadState: string;
+  /** active, inactive, failed, activating, deactivating, reloading */
+  activeState: string;
+  /** running, dead, exited, ... */
+  subState: string;
+  /** enabled, disabled, static, masked, ... (empty for transient units) */
+  unitFileState: string;
+  mainPid: number;
+}
+
+export interface ServiceOptions {
+  /** the program to run; `systemctl` from PATH by default (tests put a stand-in first on PATH) */
+  systemctl?: string;
+  /** systemd's marker directory: it exists exactly when systemd is PID 1 */
+  runDir?: string;
+  timeoutMs?: number;
+}
+
+export function unitName(name: string): string {
+  return name.includes(".") ? name : `${name}.service`;
+}
+
+/** Parses `systemctl show` output (`Key=value` lines). */
+export function parse(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const i = line.indexOf("=");
+    if (i > 0) out.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return out;
+}
+
+const properties = ["LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID"];
+
+export function read(name: string, roots: Pick<ProbeRoots, "proc">, opts: ServiceOptions = {}): ProbeResult<UnitState> {
+  const unit = unitName(name);
+  if (!/^[A-Za-z0-9:_.@\\-]+$/.test(unit)) return fail("malformed", `\`${name}\` is not a unit name`);
+  if (!existsSync(opts.runDir ?? "/run/systemd/system")) {
+    let pid1 = "unknown";
+    try {
+      pid1 = readFileSync(join(roots.proc, "1", "comm"), "utf8").trim();
+    } catch {
+      // the reason below stands without the name
+    }
+    return fail("unavailable", `systemd is not running on this host (PID 1 is \`${pid1}\`): the state of ${unit} cannot be known`);
+  }
+  let text: string;
+  try {
+    text = execFileSync(opts.systemctl ?? "systemctl", ["show", unit, `--property=${properties.join(",")}`, "--no-pager"], {
+      encoding: "utf8",
+      timeout: opts.timeoutMs ?? 10_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string; signal?: string };
+    if (e.code === "ENOENT") return fail("unavailable", "systemctl is not installed");
+    if (e.signal === "SIGTERM") return fail("io", `systemctl show ${unit} did not answer within ${(opts.timeoutMs ?? 10_000) / 1000}s`);
+    return fail("io", `systemctl show ${unit} failed: ${(e.stderr ?? e.message).trim().split("\n")[0]}`);
+  }
+  const p = parse(text);
+  const missing = properties.filter((k) => !p.has(k));
+  if (missing.length > 0) return fail("malformed", `systemctl show ${unit} did not report ${missing.join(", ")}`);
+  if (p.get("LoadState") === "not-found") return fail("not-found", `${unit} is not installed on this host`);
+  const mainPid = Number(p.get("MainPID"));
+  return ok({
+    unit,
+    loadState: p.get("LoadState")!,
+    activeState: p.get("ActiveState")!,
+    subState: p.get("SubState")!,
+    unitFileState: p.get("UnitFileState")!,
+    mainPid: Number.isInteger(mainPid) ? mainPid : 0,
+  });
+}

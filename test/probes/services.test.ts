@@ -1,0 +1,64 @@
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse, read, unitName } from "../../src/probes/services.ts";
+
+// systemd is not PID 1 on these machines: a stand-in `systemctl` answers as systemd would,
+// and a marker directory stands for /run/systemd/system.
+const dir = mkdtempSync(join(tmpdir(), "covenant-systemctl-"));
+const runDir = join(dir, "run-systemd-system");
+mkdirSync(runDir);
+const standIn = join(dir, "systemctl");
+writeFileSync(
+  standIn,
+  `#!/bin/sh
+# arguments: show UNIT --property=... --no-pager
+echo "$@" >> "${join(dir, "calls.log")}"
+case "$2" in
+  postgresql.service) printf 'LoadState=loaded\\nActiveState=active\\nSubState=running\\nUnitFileState=enabled\\nMainPID=2185\\n' ;;
+  cron.service) printf 'LoadState=loaded\\nActiveState=inactive\\nSubState=dead\\nUnitFileState=disabled\\nMainPID=0\\n' ;;
+  broken.service) printf 'LoadState=loaded\\n' ;;
+  slow.service) sleep 5 ;;
+  failing.service) echo "Failed to connect to bus: No such file or directory" >&2; exit 1 ;;
+  *) printf 'LoadState=not-found\\nActiveState=inactive\\nSubState=dead\\nUnitFileState=\\nMainPID=0\\n' ;;
+esac
+`,
+);
+chmodSync(standIn, 0o755);
+const opts = { systemctl: standIn, runDir };
+const roots = { proc: "/proc" };
+
+describe("services probe", () => {
+  it("names units as systemctl does", () => {
+    expect(unitName("postgresql")).toBe("postgresql.service");
+    expect(unitName("backup.timer")).toBe("backup.timer");
+    expect(parse("A=1\nB=x=y\n\nnonsense")).toEqual(new Map([["A", "1"], ["B", "x=y"]]));
+  });
+
+  it("reads running and stopped units", () => {
+    expect(read("postgresql", roots, opts)).toEqual({
+      ok: true,
+      skipped: [],
+      value: { unit: "postgresql.service", loadState: "loaded", activeState: "active", subState: "running", unitFileState: "enabled", mainPid: 2185 },
+    });
+    expect(read("cron", roots, opts)).toMatchObject({ ok: true, value: { activeState: "inactive", subState: "dead", mainPid: 0 } });
+  });
+
+  it("passes the unit as one argv element, never through a shell", () => {
+    expect(read("pg; rm -rf /", roots, opts)).toMatchObject({ ok: false, error: { code: "malformed" } });
+  });
+
+  it("tells a missing unit, a failing or silent systemctl and a truncated answer apart", () => {
+    expect(read("nope", roots, opts)).toMatchObject({ ok: false, error: { code: "not-found", message: "nope.service is not installed on this host" } });
+    expect(read("failing", roots, opts)).toMatchObject({ ok: false, error: { code: "io", message: "systemctl show failing.service failed: Failed to connect to bus: No such file or directory" } });
+    expect(read("broken", roots, opts)).toMatchObject({ ok: false, error: { code: "malformed" } });
+    expect(read("slow", roots, { ...opts, timeoutMs: 300 })).toMatchObject({ ok: false, error: { code: "io", message: expect.stringContaining("did not answer") } });
+  });
+
+  it("says systemd is not running, on this very machine, instead of reporting stopped", () => {
+    const r = read("postgresql", roots);
+    expect(r).toMatchObject({ ok: false, error: { code: "unavailable" } });
+    if (!r.ok) expect(r.error.message).toMatch(/^systemd is not running on this host \(PID 1 is `.+`\): the state of postgresql.service cannot be known$/);
+  });
+});
