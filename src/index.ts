@@ -4,3 +4,4 @@ export { checkFiles, checkPaths, type CheckOptions, type CheckResult } from "./c
 export { format } from "./formatter/format.js";
 export type { Policy, CheckedControl, CheckedPromise, CheckedWaiver } from "./checker/policy.js";
 export type { Diagnostic, Span } from "./parser/diagnostics.js";
+export * as tcpProbe from "./probes/tcp.js";

@@ -1,8 +1,11 @@
 // The `covenant` command line: wires parser, checker and formatter to subcommands.
 import { Command, CommanderError, Option } from "commander";
-import { runCheck } from "./commands/check.js";
-import { runFmt } from "./commands/fmt.js";
-import { observeConnections, observeFacts, observeFile, observeLocks, observeMounts, observeProcesses, observeService, observeSysctl, observeSystem, UsageError, type ConnectionFilters, type ObserveOptions } from "./commands/observe.js";
+import type { ConnectionFilters, ObserveOptions } from "./commands/observe.js";
+// Subcommands are loaded when run (the bundle is split per command): `observe` must not pay
+// for loading the policy parser, and `check` not for the probes.
+const checkCommand = () => import("./commands/check.js");
+const fmtCommand = () => import("./commands/fmt.js");
+const observeCommand = () => import("./commands/observe.js");
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 
@@ -40,8 +43,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--strict", "treat warnings as errors (exit 2)", false)
     .addOption(new Option("--today <date>", "date used for waiver expiry (YYYY-MM-DD)").hideHelp())
     .addHelpText("after", "\nExamples:\n  covenant check examples/sox\n  covenant check --format json policies/ > diagnostics.json\n\nExit codes: 0 clean (warnings allowed), 2 errors found.")
-    .action((paths: string[], opts: { format: "text" | "json"; strict: boolean; today?: string }) => {
-      setExit(runCheck(paths, opts, io));
+    .action(async (paths: string[], opts: { format: "text" | "json"; strict: boolean; today?: string }) => {
+      setExit((await checkCommand()).runCheck(paths, opts, io));
     });
 
   program
@@ -51,8 +54,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--check", "change nothing; list files that would change and exit 1 if any", false)
     .option("--stdout", "print the formatted text instead of writing files", false)
     .addHelpText("after", "\nExamples:\n  covenant fmt policies/\n  covenant fmt --check policies/   # in CI\n\nExit codes: 0 done (or nothing to change), 1 files would change (--check), 2 a file has syntax errors.")
-    .action((paths: string[], opts: { check: boolean; stdout: boolean }) => {
-      setExit(runFmt(paths, opts, io));
+    .action(async (paths: string[], opts: { check: boolean; stdout: boolean }) => {
+      setExit((await fmtCommand()).runFmt(paths, opts, io));
     });
 
   const observe = program
@@ -63,11 +66,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--etc-root <dir>", "read /etc from here", "/etc")
     .addHelpText("after", "\nExit codes: 0 observed, 2 bad arguments or the probe could not observe (the reason is printed).");
   const observeOpts = () => observe.opts<ObserveOptions>();
-  const guarded = (fn: () => number) => {
+  type Observe = Awaited<ReturnType<typeof observeCommand>>;
+  const guarded = async (fn: (o: Observe) => number | Promise<number>) => {
+    const o = await observeCommand();
     try {
-      setExit(fn());
+      setExit(await fn(o));
     } catch (err) {
-      if (!(err instanceof UsageError)) throw err;
+      if (!(err instanceof o.UsageError)) throw err;
       io.err(`covenant observe: ${err.message}`);
       setExit(EXIT.policyError);
     }
@@ -80,49 +85,50 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--remote <address>", "remote address")
     .option("--state <state>", "TCP state, such as established or listen")
     .option("--listening", "only listening sockets", false)
+    .option("--count-by <side>", "count connections per `remote` or `local` address instead of listing them")
     .addHelpText("after", "\nExamples:\n  covenant observe connections --port 5432\n  covenant observe connections --listening --json")
-    .action((f: ConnectionFilters) => guarded(() => observeConnections(f, observeOpts(), io)));
+    .action((f: ConnectionFilters) => guarded((o) => o.observeConnections(f, observeOpts(), io)));
   observe
     .command("locks")
     .description("file locks (POSIX, flock, OFD, leases) from /proc/locks, with their holders")
     .argument("[paths...]", "only locks on these files, or on the files below these directories")
     .addHelpText("after", "\nExamples:\n  covenant observe locks /srv/ledger")
-    .action((paths: string[]) => guarded(() => observeLocks(paths, observeOpts(), io)));
+    .action((paths: string[]) => guarded((o) => o.observeLocks(paths, observeOpts(), io)));
   observe
     .command("facts")
     .description("host facts that contexts and `when` conditions test, with their values now")
     .argument("[policy...]", "policy files whose `calendar` gives the business days and time zone")
-    .action((paths: string[]) => guarded(() => observeFacts(paths, observeOpts(), io)));
+    .action((paths: string[]) => guarded((o) => o.observeFacts(paths, observeOpts(), io)));
   observe
     .command("system")
     .description("file handles, load averages and memory (/proc/sys/fs/file-nr, /proc/loadavg, /proc/meminfo)")
-    .action(() => guarded(() => observeSystem(observeOpts(), io)));
+    .action(() => guarded((o) => o.observeSystem(observeOpts(), io)));
   observe
     .command("sysctl")
     .description("kernel parameters by their dotted names, from /proc/sys")
     .argument("<keys...>", "such as net.ipv4.ip_forward")
-    .action((keys: string[]) => guarded(() => observeSysctl(keys, observeOpts(), io)));
+    .action((keys: string[]) => guarded((o) => o.observeSysctl(keys, observeOpts(), io)));
   observe
     .command("mounts")
     .description("mount points with their type, source and options, from /proc/self/mountinfo")
     .argument("[path]", "only the mount this path is on")
-    .action((path: string | undefined) => guarded(() => observeMounts(path, observeOpts(), io)));
+    .action((path: string | undefined) => guarded((o) => o.observeMounts(path, observeOpts(), io)));
   observe
     .command("file")
     .description("a file's type, mode, owner, group, size, modification time and, with --hash, its digest")
     .argument("<path>")
     .option("--hash <algorithm>", "sha256 or sha512, computed without reading the file into memory")
-    .action((path: string, o: { hash?: string }) => guarded(() => observeFile(path, o.hash, observeOpts(), io)));
+    .action((path: string, flags: { hash?: string }) => guarded((o) => o.observeFile(path, flags.hash, observeOpts(), io)));
   observe
     .command("service")
     .description("a systemd unit's state through `systemctl show`; says so when systemd is not running")
     .argument("<unit>")
-    .action((unit: string) => guarded(() => observeService(unit, observeOpts(), io)));
+    .action((unit: string) => guarded((o) => o.observeService(unit, observeOpts(), io)));
   observe
     .command("processes")
     .description("processes with their user and command line, from /proc/[pid]")
     .argument("[name]", "only processes with this name")
-    .action((name: string | undefined) => guarded(() => observeProcesses(name, observeOpts(), io)));
+    .action((name: string | undefined) => guarded((o) => o.observeProcesses(name, observeOpts(), io)));
 
   return program;
 }

@@ -1,9 +1,9 @@
 // TCP sockets from /proc/net/tcp and /proc/net/tcp6: a pure parser of the kernel's table and
 // a reader over an injectable /proc root. Owners (inode → process) come from processes.ts.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeIpv4Hex, decodeIpv6Hex, decodePortHex } from "./net-address.js";
-import { fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
+import { endianness } from "node:os";
+import { formatIpv6 } from "./net-address.js";
+import { fromFsError, ok, readProcText, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 
 /** States as include/net/tcp_states.h numbers them. */
 export const tcpStates = [
@@ -42,6 +42,115 @@ export interface ParsedTable {
   skipped: Skip[];
 }
 
+// Hex digit value by character code (-1: not a hex digit); a table lookup beats branches here.
+const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX[48 + c] = c;
+for (let c = 0; c < 6; c++) HEX[65 + c] = HEX[97 + c] = 10 + c;
+function hexValue(c: number): number {
+  return c < 256 ? HEX[c]! : -1;
+}
+
+/**
+ * A cursor over one line of the table. The table is read character by character, without
+ * splitting lines into strings: a host with tens of thousands of connections has a table of
+ * that many lines, read on every run (measured: `split` and regular expressions made the
+ * parser 7x slower).
+ */
+class LineCursor {
+  pos = 0;
+  end = 0;
+  constructor(private readonly text: string) {}
+
+  skipSpaces(): void {
+    while (this.pos < this.end && this.text.charCodeAt(this.pos) === 32) this.pos++;
+  }
+  /** `n` hex digits as a number, or -1. */
+  hex(n: number): number {
+    if (this.pos + n > this.end) return -1;
+    let v = 0;
+    const text = this.text;
+    for (let i = this.pos, stop = this.pos + n; i < stop; i++) {
+      const h = hexValue(text.charCodeAt(i));
+      if (h < 0) return -1;
+      v = v * 16 + h;
+    }
+    this.pos += n;
+    return v;
+  }
+  /** A decimal number (optionally negative), or NaN. */
+  decimal(): number {
+    const start = this.pos;
+    if (this.text.charCodeAt(this.pos) === 45) this.pos++;
+    let v = 0;
+    let digits = 0;
+    for (; this.pos < this.end; this.pos++, digits++) {
+      const c = this.text.charCodeAt(this.pos);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+    }
+    if (digits === 0) return NaN;
+    return this.text.charCodeAt(start) === 45 ? -v : v;
+  }
+  expect(c: number): boolean {
+    if (this.text.charCodeAt(this.pos) !== c) return false;
+    this.pos++;
+    return true;
+  }
+  /** Skips one white-space-separated field. */
+  skipField(): void {
+    while (this.pos < this.end && this.text.charCodeAt(this.pos) !== 32) this.pos++;
+  }
+  atSpaceOrEnd(): boolean {
+    return this.pos >= this.end || this.text.charCodeAt(this.pos) === 32;
+  }
+}
+
+const little = endianness() === "LE";
+
+/** A 32-bit word as printed by the kernel (host byte order) → its four bytes in network order. */
+function wordToBytes(w: number, out: number[], at: number): void {
+  if (little) {
+    out[at] = w & 0xff;
+    out[at + 1] = (w >>> 8) & 0xff;
+    out[at + 2] = (w >>> 16) & 0xff;
+    out[at + 3] = w >>> 24;
+  } else {
+    out[at] = w >>> 24;
+    out[at + 1] = (w >>> 16) & 0xff;
+    out[at + 2] = (w >>> 8) & 0xff;
+    out[at + 3] = w & 0xff;
+  }
+}
+
+/** Reads `ADDR:PORT`; returns the address text (cached: a table repeats few addresses) or undefined. */
+function readEndpoint(cur: LineCursor, family: 4 | 6, bytes: number[], cache: Map<number | string, string>): string | undefined {
+  let address: string | undefined;
+  if (family === 4) {
+    const w = cur.hex(8);
+    if (w < 0) return undefined;
+    address = cache.get(w);
+    if (address === undefined) {
+      wordToBytes(w, bytes, 0);
+      address = `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+      cache.set(w, address);
+    }
+  } else {
+    let key = "";
+    for (let k = 0; k < 4; k++) {
+      const w = cur.hex(8);
+      if (w < 0) return undefined;
+      wordToBytes(w, bytes, k * 4);
+      key += `${w},`;
+    }
+    address = cache.get(key);
+    if (address === undefined) {
+      address = formatIpv6(bytes);
+      cache.set(key, address);
+    }
+  }
+  return cur.expect(58) ? address : undefined; // ':'
+}
+
 /**
  * Parses one /proc/net/tcp or tcp6 table. A line that does not have the kernel's shape is
  * skipped with its line number and reason; the rest of the table is still read.
@@ -49,60 +158,75 @@ export interface ParsedTable {
 export function parse(text: string, family: 4 | 6, path = family === 4 ? "/proc/net/tcp" : "/proc/net/tcp6"): ParsedTable {
   const sockets: TcpSocket[] = [];
   const skipped: Skip[] = [];
-  const decodeAddress = family === 4 ? decodeIpv4Hex : decodeIpv6Hex;
+  const cur = new LineCursor(text);
+  const bytes = new Array<number>(16).fill(0);
+  const cache = new Map<number | string, string>();
   let lineNo = 0;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf("\n", start);
-    if (end === -1) end = text.length;
-    const line = text.slice(start, end);
-    start = end + 1;
+  let lineStart = 0;
+  const skip = (reason: string) => skipped.push({ path, line: lineNo, reason });
+  while (lineStart < text.length) {
+    let lineEnd = text.indexOf("\n", lineStart);
+    if (lineEnd === -1) lineEnd = text.length;
     lineNo++;
-    if (lineNo === 1 || line.trim() === "") continue; // the header
-    const f = line.trim().split(/\s+/);
-    const skip = (reason: string) => skipped.push({ path, line: lineNo, reason });
-    if (f.length < 10 || !/^\d+:$/.test(f[0]!)) {
-      skip(`expected at least 10 fields starting with a slot number, got ${f.length}`);
+    cur.pos = lineStart;
+    cur.end = lineEnd;
+    lineStart = lineEnd + 1;
+    if (lineNo === 1) continue; // the header
+    cur.skipSpaces();
+    if (cur.pos >= cur.end) continue;
+    const slot = cur.decimal();
+    if (Number.isNaN(slot) || !cur.expect(58)) {
+      skip("expected a slot number such as `0:`");
       continue;
     }
-    const [local, remote, st, queues, , , uidText, , inodeText] = f.slice(1);
-    const [lAddr, lPort] = local!.split(":");
-    const [rAddr, rPort] = remote!.split(":");
-    const localAddress = lAddr === undefined ? undefined : decodeAddress(lAddr);
-    const remoteAddress = rAddr === undefined ? undefined : decodeAddress(rAddr);
-    const localPort = lPort === undefined ? undefined : decodePortHex(lPort);
-    const remotePort = rPort === undefined ? undefined : decodePortHex(rPort);
-    if (localAddress === undefined || localPort === undefined) {
-      skip(`malformed local address \`${local}\``);
+    cur.skipSpaces();
+    const localStart = cur.pos;
+    const localAddress = readEndpoint(cur, family, bytes, cache);
+    const localPort = localAddress === undefined ? -1 : cur.hex(4);
+    if (localPort < 0 || !cur.atSpaceOrEnd()) {
+      cur.pos = localStart;
+      cur.skipField();
+      skip(`malformed local address \`${text.slice(localStart, cur.pos)}\``);
       continue;
     }
-    if (remoteAddress === undefined || remotePort === undefined) {
-      skip(`malformed remote address \`${remote}\``);
+    cur.skipSpaces();
+    const remoteStart = cur.pos;
+    const remoteAddress = readEndpoint(cur, family, bytes, cache);
+    const remotePort = remoteAddress === undefined ? -1 : cur.hex(4);
+    if (remotePort < 0 || !cur.atSpaceOrEnd()) {
+      cur.pos = remoteStart;
+      cur.skipField();
+      skip(remoteStart >= cur.end ? "expected at least 10 fields, the line ends after the local address" : `malformed remote address \`${text.slice(remoteStart, cur.pos)}\``);
       continue;
     }
-    const stateNumber = /^[0-9A-Fa-f]{2}$/.test(st!) ? parseInt(st!, 16) : NaN;
-    const state = tcpStates[stateNumber];
+    cur.skipSpaces();
+    const stStart = cur.pos;
+    const stateNumber = cur.hex(2);
+    const state = stateNumber >= 0 && cur.atSpaceOrEnd() ? tcpStates[stateNumber] : undefined;
     if (!state) {
-      skip(`unknown state \`${st}\``);
+      cur.pos = stStart;
+      cur.skipField();
+      skip(stStart >= cur.end ? "expected at least 10 fields, the line ends before the state" : `unknown state \`${text.slice(stStart, cur.pos)}\``);
       continue;
     }
-    const q = /^([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})$/.exec(queues!);
-    if (!q || !/^\d+$/.test(uidText!) || !/^\d+$/.test(inodeText!)) {
+    cur.skipSpaces();
+    const txQueue = cur.hex(8);
+    const rxQueue = cur.expect(58) ? cur.hex(8) : -1;
+    cur.skipSpaces();
+    cur.skipField(); // tr:tm->when
+    cur.skipSpaces();
+    cur.skipField(); // retrnsmt
+    cur.skipSpaces();
+    const uid = cur.decimal();
+    cur.skipSpaces();
+    cur.skipField(); // timeout
+    cur.skipSpaces();
+    const inode = cur.decimal();
+    if (txQueue < 0 || rxQueue < 0 || Number.isNaN(uid) || uid < 0 || Number.isNaN(inode) || inode < 0 || !cur.atSpaceOrEnd()) {
       skip("malformed queue, uid or inode field");
       continue;
     }
-    sockets.push({
-      family,
-      localAddress,
-      localPort,
-      remoteAddress,
-      remotePort,
-      state,
-      txQueue: parseInt(q[1]!, 16),
-      rxQueue: parseInt(q[2]!, 16),
-      uid: Number(uidText),
-      inode: Number(inodeText),
-    });
+    sockets.push({ family, localAddress: localAddress!, localPort, remoteAddress: remoteAddress!, remotePort, state, txQueue, rxQueue, uid, inode });
   }
   return { sockets, skipped };
 }
@@ -118,7 +242,7 @@ export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<TcpSocket[]> 
     const path = join(roots.proc, "net", family === 4 ? "tcp" : "tcp6");
     let text: string;
     try {
-      text = readFileSync(path, "latin1");
+      text = readProcText(path);
     } catch (err) {
       if (family === 6 && (err as NodeJS.ErrnoException).code === "ENOENT") {
         skipped.push({ path, reason: "no IPv6 table on this host" });

@@ -1,7 +1,6 @@
 // `covenant observe <probe> [filters]`: what a probe sees now, so that a policy author can see
 // the facts a promise will be judged on.
 import * as connections from "../../probes/connections.js";
-import { checkPaths } from "../../checker/check.js";
 import { factCatalogue } from "../../facts/catalog.js";
 import { readFacts } from "../../facts/host.js";
 import * as fileNr from "../../probes/file-nr.js";
@@ -15,6 +14,8 @@ import * as sysctl from "../../probes/sysctl.js";
 import { readProcess, readProcesses } from "../../probes/processes.js";
 import * as accounts from "../../probes/accounts.js";
 import type { ProbeResult, ProbeRoots, Skip } from "../../probes/result.js";
+import { unmapped } from "../../probes/net-address.js";
+import * as tcp from "../../probes/tcp.js";
 import { tcpStates, type TcpState } from "../../probes/tcp.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -58,6 +59,8 @@ export interface ConnectionFilters {
   state?: string;
   remote?: string;
   listening?: boolean;
+  /** count connections per remote (or local) address instead of listing them; owners are not needed then */
+  countBy?: string;
 }
 
 export function observeConnections(f: ConnectionFilters, opts: ObserveOptions, io: Io): number {
@@ -75,6 +78,19 @@ export function observeConnections(f: ConnectionFilters, opts: ObserveOptions, i
     ...(f.remotePort !== undefined ? { remotePort: num(f.remotePort, "--remote-port")! } : {}),
     ...(f.remote !== undefined ? { remoteAddress: f.remote } : {}),
   };
+  if (f.countBy !== undefined) {
+    if (f.countBy !== "remote" && f.countBy !== "local") throw new UsageError(`--count-by takes remote or local, not \`${f.countBy}\``);
+    const side = f.countBy;
+    const sockets = tcp.read(roots(opts));
+    const counted: ProbeResult<[string, number][]> = sockets.ok ? { ...sockets, value: countBy(sockets.value.filter((s) => tcp.matches(s, filter)), side) } : sockets;
+    return report(
+      counted,
+      io,
+      opts,
+      (v) => Object.fromEntries(v),
+      (v) => renderTable(["COUNT", side === "remote" ? "REMOTE ADDRESS" : "LOCAL ADDRESS"], v.map(([a, n]) => [String(n), a])),
+    );
+  }
   return report(
     connections.read(roots(opts), filter),
     io,
@@ -92,6 +108,16 @@ export function observeConnections(f: ConnectionFilters, opts: ObserveOptions, i
         ]),
       ) + `\n${v.length} connection${v.length === 1 ? "" : "s"}`,
   );
+}
+
+/** Connections per address, most first; IPv4-mapped IPv6 peers count as their IPv4 address. */
+export function countBy(sockets: tcp.TcpSocket[], side: "remote" | "local"): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const s of sockets) {
+    const a = unmapped(side === "remote" ? s.remoteAddress : s.localAddress);
+    counts.set(a, (counts.get(a) ?? 0) + 1);
+  }
+  return [...counts].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
 }
 
 function bracket(address: string): string {
@@ -145,9 +171,11 @@ export function observeLocks(paths: string[], opts: ObserveOptions, io: Io): num
 }
 
 /** `--calendar` policy paths give the business calendar; without them, weekends only, host time zone. */
-export function observeFacts(policyPaths: string[], opts: ObserveOptions, io: Io): number {
+export async function observeFacts(policyPaths: string[], opts: ObserveOptions, io: Io): Promise<number> {
   let calendar;
   if (policyPaths.length > 0) {
+    // loaded only here: the other probes must not pay for loading the policy parser
+    const { checkPaths } = await import("../../checker/check.js");
     const checked = checkPaths(policyPaths);
     if (!checked.policy) throw new UsageError(`the policy in ${policyPaths.join(", ")} has errors: run \`covenant check\` on it`);
     calendar = checked.policy.calendar;
