@@ -125,6 +125,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .argument("<unit>")
     .action((unit: string) => guarded((o) => o.observeService(unit, observeOpts(), io)));
   observe
+    .command("accounts")
+    .description("uid 0 accounts and group membership (listed and primary), from /etc/passwd and /etc/group")
+    .argument("[group]", "only this group")
+    .action((group: string | undefined) => guarded((o) => o.observeAccounts(group, observeOpts(), io)));
+  observe
     .command("processes")
     .description("processes with their user and command line, from /proc/[pid]")
     .argument("[name]", "only processes with this name")

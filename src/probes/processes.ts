@@ -62,6 +62,25 @@ export function parseCmdline(text: string): string[] {
   return args;
 }
 
+/** Boot time from the `btime` line of /proc/stat, in ms since the epoch. */
+export function parseBootTime(text: string): number | undefined {
+  const m = /^btime\s+(\d+)$/m.exec(text);
+  return m ? Number(m[1]) * 1000 : undefined;
+}
+
+export function readBootTime(roots: Pick<ProbeRoots, "proc">): number | undefined {
+  try {
+    return parseBootTime(readFileSync(join(roots.proc, "stat"), "latin1"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** When a process started, from its start ticks and the boot time. */
+export function startedAt(bootTimeMs: number, startTicks: number): Date {
+  return new Date(bootTimeMs + (startTicks / CLOCK_TICKS) * 1000);
+}
+
 export interface ProcessInfo {
   pid: number;
   ppid: number;

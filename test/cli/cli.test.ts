@@ -189,6 +189,15 @@ describe("covenant observe", () => {
     expect(file.data.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
+  it("shows uid 0 accounts and group members from a fixture /etc", () => {
+    const r = covenant(["observe", "accounts", "--etc-root", "test/fixtures/proc/debian12-vm/etc"]);
+    expect(r.out).toContain("uid 0 accounts: root, toor");
+    expect(r.out).toMatch(/sudo\s+27\s+alice, bob/);
+    const json = JSON.parse(covenant(["observe", "accounts", "root", "--json", "--etc-root", "test/fixtures/proc/debian12-vm/etc"]).out) as { data: { groups: { members: string[] }[] }; skipped: unknown[] };
+    expect(json.data.groups[0]!.members).toEqual(["root", "toor"]);
+    expect(json.skipped.length).toBe(3);
+  });
+
   it("says systemd is not running rather than that a service is stopped", () => {
     const r = covenant(["observe", "service", "postgresql"]);
     expect(r.code).toBe(2);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseCmdline, parseStat, parseStatus, readProcess, readProcesses } from "../../src/probes/processes.ts";
+import { parseBootTime, parseCmdline, parseStat, parseStatus, readBootTime, readProcess, readProcesses, startedAt } from "../../src/probes/processes.ts";
 
 const stat = (comm: string) => `4242 (${comm}) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 987654 10000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0`;
 
@@ -31,6 +31,16 @@ describe("process parsers", () => {
   it("reads user and group ids from status", () => {
     expect(parseStatus("Name:\tpostgres\nUid:\t101\t102\t101\t101\nGid:\t104\t104\t104\t104\n")).toEqual({ name: "postgres", uid: 101, euid: 102, gid: 104 });
     expect(parseStatus("Name:\tx\n")).toBeUndefined();
+  });
+
+  it("reads the boot time, and so the start time of a process, as ps does", () => {
+    expect(parseBootTime("cpu  1 2 3\nbtime 1763900000\nprocesses 9\n")).toBe(1763900000 * 1000);
+    expect(parseBootTime("cpu 1\n")).toBeUndefined();
+    const boot = readBootTime({ proc: "/proc" })!;
+    const me = readProcess({ proc: "/proc" }, process.pid);
+    if (!me.ok) throw new Error(me.error.message);
+    const ps = Number(execFileSync("date", ["-d", execFileSync("ps", ["-o", "lstart=", "-p", String(process.pid)], { encoding: "utf8" }).trim(), "+%s"], { encoding: "utf8" }));
+    expect(Math.abs(startedAt(boot, me.value.startTicks).getTime() / 1000 - ps)).toBeLessThanOrEqual(1);
   });
 
   it("splits command lines on NUL", () => {

@@ -11,7 +11,7 @@ import * as meminfo from "../../probes/meminfo.js";
 import * as mountinfo from "../../probes/mountinfo.js";
 import * as services from "../../probes/services.js";
 import * as sysctl from "../../probes/sysctl.js";
-import { readProcess, readProcesses } from "../../probes/processes.js";
+import { readBootTime, readProcess, readProcesses, startedAt } from "../../probes/processes.js";
 import * as accounts from "../../probes/accounts.js";
 import type { ProbeResult, ProbeRoots, Skip } from "../../probes/result.js";
 import { unmapped } from "../../probes/net-address.js";
@@ -124,8 +124,28 @@ function bracket(address: string): string {
   return address.includes(":") ? `[${address}]` : address;
 }
 
+export function observeAccounts(group: string | undefined, opts: ObserveOptions, io: Io): number {
+  const result = accounts.read(roots(opts));
+  return report(
+    result,
+    io,
+    opts,
+    (v) => ({
+      superusers: accounts.superusers(v.users),
+      groups: v.groups.filter((g) => group === undefined || g.name === group).map((g) => ({ ...g, members: accounts.membersOf(g, v.users) })),
+    }),
+    (v) => {
+      const groups = v.groups.filter((g) => group === undefined || g.name === group);
+      if (group !== undefined && groups.length === 0) return `no group \`${group}\` in ${opts.etcRoot}/group`;
+      return `uid 0 accounts: ${accounts.superusers(v.users).join(", ")}\n\n${renderTable(["GROUP", "GID", "MEMBERS"], groups.map((g) => [g.name, String(g.gid), accounts.membersOf(g, v.users).join(", ")]))}`;
+    },
+  );
+}
+
 export function observeProcesses(name: string | undefined, opts: ObserveOptions, io: Io): number {
   const users = accounts.read(roots(opts));
+  const boot = readBootTime(roots(opts));
+  const started = (ticks: number) => (boot === undefined ? "?" : startedAt(boot, ticks).toISOString().replace(/\.\d+Z$/, "Z"));
   const result = readProcesses(roots(opts));
   const userName = (uid: number) => (users.ok ? users.value.userByUid.get(uid)?.name : undefined) ?? String(uid);
   const filtered: typeof result = result.ok ? { ...result, value: result.value.filter((p) => name === undefined || p.comm === name) } : result;
@@ -133,11 +153,11 @@ export function observeProcesses(name: string | undefined, opts: ObserveOptions,
     filtered,
     io,
     opts,
-    (v) => v.map((p) => ({ ...p, user: userName(p.uid) })),
+    (v) => v.map((p) => ({ ...p, user: userName(p.uid), ...(boot !== undefined ? { startedAt: startedAt(boot, p.startTicks).toISOString() } : {}) })),
     (v) =>
       renderTable(
-        ["PID", "PPID", "USER", "STATE", "NAME", "COMMAND"],
-        v.map((p) => [String(p.pid), String(p.ppid), userName(p.uid), p.state, p.comm, p.argv.join(" ").slice(0, 80)]),
+        ["PID", "PPID", "USER", "STATE", "STARTED", "NAME", "COMMAND"],
+        v.map((p) => [String(p.pid), String(p.ppid), userName(p.uid), p.state, started(p.startTicks), p.comm, p.argv.join(" ").slice(0, 80)]),
       ) + `\n${v.length} process${v.length === 1 ? "" : "es"}`,
   );
 }
