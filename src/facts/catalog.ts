@@ -38,12 +38,12 @@ export const factCatalogue: FactSpec[] = [
   { name: "is_business_day", type: { kind: "boolean" }, description: "Today is neither a weekend day nor a holiday of the calendar." },
   {
     name: "business_day_of_month",
-    type: { kind: "integer", min: 0, max: 23 },
+    type: { kind: "integer", min: 0, max: 31 },
     description: "Number of business days so far this month, today included (0 before the first business day).",
   },
   {
     name: "business_days_left_in_month",
-    type: { kind: "integer", min: 0, max: 23 },
+    type: { kind: "integer", min: 0, max: 30 },
     description: "Business days after today until the end of the month.",
   },
 ];

@@ -19,9 +19,10 @@ export interface Group {
   members: string[];
 }
 
-function lines(text: string, path: string, fields: number, skipped: Skip[]): string[][] {
-  const out: string[][] = [];
-  text.split("\n").forEach((line, i) => {
+function lines(text: string, path: string, fields: number, skipped: Skip[]): { f: string[]; line: number }[] {
+  const out: { f: string[]; line: number }[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.replace(/\r$/, ""); // files edited on Windows end lines with CRLF
     if (line.trim() === "" || line.startsWith("#")) return;
     // NIS compat entries (`+`, `-name`) describe no local account
     if (line.startsWith("+") || line.startsWith("-")) {
@@ -33,7 +34,7 @@ function lines(text: string, path: string, fields: number, skipped: Skip[]): str
       skipped.push({ path, line: i + 1, reason: `expected ${fields} fields separated by \`:\`, got ${f.length}` });
       return;
     }
-    out.push(f);
+    out.push({ f, line: i + 1 });
   });
   return out;
 }
@@ -41,11 +42,11 @@ function lines(text: string, path: string, fields: number, skipped: Skip[]): str
 export function parsePasswd(text: string, path = "/etc/passwd"): { users: User[]; skipped: Skip[] } {
   const skipped: Skip[] = [];
   const users: User[] = [];
-  for (const f of lines(text, path, 7, skipped)) {
+  for (const { f, line } of lines(text, path, 7, skipped)) {
     const uid = Number(f[2]);
     const gid = Number(f[3]);
     if (!f[0] || !/^\d+$/.test(f[2]!) || !/^\d+$/.test(f[3]!)) {
-      skipped.push({ path, reason: `malformed entry for \`${f[0]}\`` });
+      skipped.push({ path, line, reason: `malformed entry for \`${f[0]}\`` });
       continue;
     }
     users.push({ name: f[0], uid, gid, home: f[5]!, shell: f[6]! });
@@ -56,9 +57,9 @@ export function parsePasswd(text: string, path = "/etc/passwd"): { users: User[]
 export function parseGroup(text: string, path = "/etc/group"): { groups: Group[]; skipped: Skip[] } {
   const skipped: Skip[] = [];
   const groups: Group[] = [];
-  for (const f of lines(text, path, 4, skipped)) {
+  for (const { f, line } of lines(text, path, 4, skipped)) {
     if (!f[0] || !/^\d+$/.test(f[2]!)) {
-      skipped.push({ path, reason: `malformed entry for \`${f[0]}\`` });
+      skipped.push({ path, line, reason: `malformed entry for \`${f[0]}\`` });
       continue;
     }
     groups.push({ name: f[0], gid: Number(f[2]), members: f[3]!.split(",").filter((m) => m !== "") });

@@ -27,6 +27,7 @@ export function read(roots: ProbeRoots, filter: tcp.SocketFilter = {}): ProbeRes
     if (!comms.has(pid)) {
       const p = readProcess(roots, pid);
       comms.set(pid, p.ok ? p.value.comm : undefined);
+      if (!p.ok) skipped.push({ path: p.error.path ?? `${roots.proc}/${pid}`, reason: p.error.code === "not-found" ? `owner pid ${pid} ended while being read` : `owner pid ${pid}: ${p.error.message}` });
     }
     return comms.get(pid);
   };

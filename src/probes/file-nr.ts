@@ -28,5 +28,7 @@ export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<FileHandles> 
     return fromFsError(err, path);
   }
   const v = parse(text);
-  return v ? ok(v) : fail("malformed", `${path} does not hold three numbers: \`${text.trim().slice(0, 60)}\``, path);
+  if (v) return ok(v);
+  const zeroMax = /^\s*\d+\s+\d+\s+0\s*$/.test(text);
+  return fail("malformed", zeroMax ? `${path} gives a maximum of 0 handles` : `${path} does not hold three numbers: \`${text.trim().slice(0, 60)}\``, path);
 }

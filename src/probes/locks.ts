@@ -1,6 +1,6 @@
 // File locks from /proc/locks, resolved to the files a promise names (by device and inode)
 // and to the processes holding them.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fail, fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 
@@ -61,7 +61,8 @@ export function parse(text: string, path = "/proc/locks"): { locks: FileLock[]; 
       minor: parseInt(dev[2]!, 16),
       inode: Number(dev[3]),
       start: Number(startText),
-      end: endText === "EOF" ? Infinity : Number(endText),
+      // offsets past 2^53 can only be OFFSET_MAX (2^63 - 1): the end of any file
+      end: endText === "EOF" || !Number.isSafeInteger(Number(endText)) ? Infinity : Number(endText),
     });
   });
   return { locks, skipped };
@@ -103,12 +104,22 @@ export function locksUnder(locks: FileLock[], paths: string[], maxDepth = 8): Pr
       st = statSync(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      skipped.push({ path, reason: code === "ENOENT" ? "vanished while being read" : `cannot stat (${code})` });
+      let dangling = false;
+      try {
+        dangling = code === "ENOENT" && lstatSync(path).isSymbolicLink();
+      } catch {
+        // gone altogether
+      }
+      skipped.push({ path, reason: dangling ? "dangling symbolic link" : code === "ENOENT" ? "vanished while being read" : `cannot stat (${code})` });
       return;
     }
     const { major, minor } = splitDevice(st.dev);
     byKey.set(`${major}:${minor}:${st.ino}`, path);
-    if (!st.isDirectory() || depth >= maxDepth) return;
+    if (!st.isDirectory()) return;
+    if (depth >= maxDepth) {
+      skipped.push({ path, reason: `not searched: deeper than ${maxDepth} levels` });
+      return;
+    }
     let names: string[];
     try {
       names = readdirSync(path);

@@ -1,6 +1,7 @@
 // Decoding the hex addresses and ports of /proc/net/tcp{,6}. The kernel prints each 32-bit
 // word of an address as the host sees it in memory, so on little-endian hosts the bytes of
 // every word come out reversed; ports are printed in network order.
+import { isIP } from "node:net";
 import { endianness } from "node:os";
 
 const littleEndian = endianness() === "LE";
@@ -61,6 +62,24 @@ export function decodePortHex(hex: string): number | undefined {
 /** The IPv4 address inside an IPv4-mapped IPv6 address, else the address itself. */
 export function unmapped(address: string): string {
   return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+/**
+ * An address as a user writes it, in the form the probes report it (RFC 5952 for IPv6, an
+ * IPv4-mapped address as its IPv4 address), or undefined when it is not an IP address.
+ */
+export function normaliseAddress(text: string): string | undefined {
+  const version = isIP(text);
+  if (version === 4) return text;
+  if (version !== 6) return undefined;
+  const host = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped) {
+    const hi = parseInt(mapped[1]!, 16);
+    const lo = parseInt(mapped[2]!, 16);
+    return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  }
+  return host;
 }
 
 /** Inverse of the decoders, for tests and fixtures. */

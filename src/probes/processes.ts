@@ -34,7 +34,7 @@ export function parseStat(text: string): StatFields | undefined {
   if (!Number.isInteger(pid) || rest.length < 20) return undefined;
   const ppid = Number(rest[1]);
   const startTicks = Number(rest[19]);
-  if (!Number.isInteger(ppid) || !Number.isFinite(startTicks)) return undefined;
+  if (!/^\d+$/.test(rest[1]!) || !/^\d+$/.test(rest[19]!) || !Number.isSafeInteger(startTicks)) return undefined;
   return { pid, comm: text.slice(open + 1, close), state: rest[0]!, ppid, startTicks };
 }
 
@@ -47,11 +47,16 @@ export interface StatusFields {
 
 /** Parses /proc/[pid]/status: the name and the real and effective user and group ids. */
 export function parseStatus(text: string): StatusFields | undefined {
-  const field = (key: string) => new RegExp(`^${key}:\\s*(.*)$`, "m").exec(text)?.[1];
-  const uids = field("Uid")?.split(/\s+/).map(Number);
-  const gids = field("Gid")?.split(/\s+/).map(Number);
+  const field = (key: string) => new RegExp(`^${key}:[ \\t]*(.*?)\\r?$`, "m").exec(text)?.[1];
+  // real, effective, saved and file-system ids: four whole numbers, nothing else
+  const ids = (key: string) => {
+    const f = field(key)?.trim().split(/\s+/);
+    return f && f.length === 4 && f.every((x) => /^\d+$/.test(x)) ? f.map(Number) : undefined;
+  };
+  const uids = ids("Uid");
+  const gids = ids("Gid");
   const name = field("Name");
-  if (name === undefined || !uids || uids.length < 2 || !gids || uids.some(Number.isNaN) || gids.some(Number.isNaN)) return undefined;
+  if (name === undefined || !uids || !gids) return undefined;
   return { name, uid: uids[0]!, euid: uids[1]!, gid: gids[0]! };
 }
 
@@ -64,7 +69,7 @@ export function parseCmdline(text: string): string[] {
 
 /** Boot time from the `btime` line of /proc/stat, in ms since the epoch. */
 export function parseBootTime(text: string): number | undefined {
-  const m = /^btime\s+(\d+)$/m.exec(text);
+  const m = /^btime\s+(\d{1,12})\r?$/m.exec(text);
   return m ? Number(m[1]) * 1000 : undefined;
 }
 
@@ -76,9 +81,10 @@ export function readBootTime(roots: Pick<ProbeRoots, "proc">): number | undefine
   }
 }
 
-/** When a process started, from its start ticks and the boot time. */
-export function startedAt(bootTimeMs: number, startTicks: number): Date {
-  return new Date(bootTimeMs + (startTicks / CLOCK_TICKS) * 1000);
+/** When a process started, from its start ticks and the boot time; undefined when that is no real date. */
+export function startedAt(bootTimeMs: number, startTicks: number): Date | undefined {
+  const d = new Date(bootTimeMs + (startTicks / CLOCK_TICKS) * 1000);
+  return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
 export interface ProcessInfo {

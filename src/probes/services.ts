@@ -43,7 +43,8 @@ const properties = ["LoadState", "ActiveState", "SubState", "UnitFileState", "Ma
 
 export function read(name: string, roots: Pick<ProbeRoots, "proc">, opts: ServiceOptions = {}): ProbeResult<UnitState> {
   const unit = unitName(name);
-  if (!/^[A-Za-z0-9:_.@\\-]+$/.test(unit)) return fail("malformed", `\`${name}\` is not a unit name`);
+  // a leading `-` would make systemctl read the name as an option (`-H host` runs ssh)
+  if (!/^[A-Za-z0-9:_.@\\-]+$/.test(unit) || unit.startsWith("-")) return fail("malformed", `\`${name}\` is not a unit name`);
   if (!existsSync(opts.runDir ?? "/run/systemd/system")) {
     let pid1 = "unknown";
     try {
@@ -55,7 +56,7 @@ export function read(name: string, roots: Pick<ProbeRoots, "proc">, opts: Servic
   }
   let text: string;
   try {
-    text = execFileSync(opts.systemctl ?? "systemctl", ["show", unit, `--property=${properties.join(",")}`, "--no-pager"], {
+    text = execFileSync(opts.systemctl ?? "systemctl", ["show", `--property=${properties.join(",")}`, "--no-pager", "--", unit], {
       encoding: "utf8",
       timeout: opts.timeoutMs ?? 10_000,
       stdio: ["ignore", "pipe", "pipe"],
@@ -70,6 +71,7 @@ export function read(name: string, roots: Pick<ProbeRoots, "proc">, opts: Servic
   const missing = properties.filter((k) => !p.has(k));
   if (missing.length > 0) return fail("malformed", `systemctl show ${unit} did not report ${missing.join(", ")}`);
   if (p.get("LoadState") === "not-found") return fail("not-found", `${unit} is not installed on this host`);
+  if (!/^\d+$/.test(p.get("MainPID")!)) return fail("malformed", `systemctl show ${unit} reported MainPID \`${p.get("MainPID")}\``);
   const mainPid = Number(p.get("MainPID"));
   return ok({
     unit,
@@ -77,6 +79,6 @@ export function read(name: string, roots: Pick<ProbeRoots, "proc">, opts: Servic
     activeState: p.get("ActiveState")!,
     subState: p.get("SubState")!,
     unitFileState: p.get("UnitFileState")!,
-    mainPid: Number.isInteger(mainPid) ? mainPid : 0,
+    mainPid,
   });
 }

@@ -3,10 +3,17 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fail, fromFsError, ok, type ProbeResult, type ProbeRoots } from "./result.js";
 
-/** `net.ipv4.conf.all.accept_redirects` → `net/ipv4/conf/all/accept_redirects`; `/` in a key part is written `.` by sysctl(8) and kept as is. */
+/**
+ * `net.ipv4.conf.all.accept_redirects` → `net/ipv4/conf/all/accept_redirects`. As in sysctl(8),
+ * a `/` inside a part stands for a `.` in the file name: `net.ipv4.conf.eth0/100.rp_filter` is
+ * `net/ipv4/conf/eth0.100/rp_filter` (VLAN interfaces).
+ */
 export function keyToPath(key: string): string | undefined {
-  if (!/^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*:-]+)+$/.test(key)) return undefined;
-  return key.split(".").join("/");
+  if (!/^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*:/-]+)+$/.test(key) || key.includes("..") || key.split(".").some((p) => p.startsWith("/") || p.endsWith("/"))) return undefined;
+  return key
+    .split(".")
+    .map((part) => part.replace(/\//g, "."))
+    .join("/");
 }
 
 /** The value as sysctl(8) prints it: runs of white space folded to one space, no trailing newline. */

@@ -212,17 +212,20 @@ export function parse(text: string, family: 4 | 6, path = family === 4 ? "/proc/
     cur.skipSpaces();
     const txQueue = cur.hex(8);
     const rxQueue = cur.expect(58) ? cur.hex(8) : -1;
+    // every field must end where the next begins: a digit too many would shift the columns
+    const queuesEnd = cur.atSpaceOrEnd();
     cur.skipSpaces();
     cur.skipField(); // tr:tm->when
     cur.skipSpaces();
     cur.skipField(); // retrnsmt
     cur.skipSpaces();
     const uid = cur.decimal();
+    const uidEnd = cur.atSpaceOrEnd();
     cur.skipSpaces();
     cur.skipField(); // timeout
     cur.skipSpaces();
     const inode = cur.decimal();
-    if (txQueue < 0 || rxQueue < 0 || Number.isNaN(uid) || uid < 0 || Number.isNaN(inode) || inode < 0 || !cur.atSpaceOrEnd()) {
+    if (txQueue < 0 || rxQueue < 0 || !queuesEnd || !uidEnd || Number.isNaN(uid) || uid < 0 || Number.isNaN(inode) || inode < 0 || !cur.atSpaceOrEnd()) {
       skip("malformed queue, uid or inode field");
       continue;
     }

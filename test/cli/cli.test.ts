@@ -208,5 +208,20 @@ describe("covenant observe", () => {
     const r = covenant(["observe", "connections", "--state", "dancing"]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown state `dancing`; states: ESTABLISHED/);
+    expect(covenant(["observe", "connections", "--state", ""]).code).toBe(2);
+    expect(covenant(["observe", "connections", "--port", ""]).err).toContain("--port must be a port number, got ``");
+    expect(covenant(["observe", "connections", "--remote", "nonsense"]).err).toContain("--remote must be an IP address");
+  });
+
+  it("matches a remote address however it is written, mapped or not", () => {
+    const args = ["observe", "connections", "--json", "--proc-root", "test/fixtures/proc/awkward", "--etc-root", "test/fixtures/proc/debian12-vm/etc"];
+    const inodes = (remote: string) => (JSON.parse(covenant([...args, "--remote", remote]).out) as { data: { inode: number }[] }).data.map((c) => c.inode).sort((a, b) => a - b);
+    expect(inodes("127.0.0.1")).toEqual([5002, 99001, 99002]);
+    expect(inodes("::ffff:127.0.0.1")).toEqual([5002, 99001, 99002]);
+  });
+
+  it("resolves the path whose mount is asked for", () => {
+    const r = covenant(["observe", "mounts", "/proc/self/../self"]);
+    expect(r.out).toMatch(/\n\/proc\s+proc\s/);
   });
 });

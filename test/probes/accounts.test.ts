@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { membersOf, read, superusers } from "../../src/probes/accounts.ts";
+import { membersOf, parseGroup, parsePasswd, read, superusers } from "../../src/probes/accounts.ts";
 
 describe("accounts", () => {
   const r = read({ etc: "test/fixtures/proc/debian12-vm/etc" });
@@ -25,6 +25,13 @@ describe("accounts", () => {
     expect(membersOf(groups.find((g) => g.name === "sudo")!, users)).toEqual(["alice", "bob"]);
     expect(membersOf(groups.find((g) => g.name === "postgres")!, users)).toEqual(["postgres"]);
     expect(membersOf(groups.find((g) => g.name === "root")!, users)).toEqual(["root", "toor"]);
+  });
+
+  it("reads files with CRLF line ends and numbers every skipped line", () => {
+    const g = parseGroup("wheel:x:10:bob,alice\r\nbad:x:zz:\r\n");
+    expect(g.groups).toEqual([{ name: "wheel", gid: 10, members: ["bob", "alice"] }]);
+    expect(g.skipped).toEqual([{ path: "/etc/group", line: 2, reason: "malformed entry for `bad`" }]);
+    expect(parsePasswd("toor:x:0x0:0::/:/bin/sh\n").skipped[0]?.line).toBe(1);
   });
 
   it("reads the live /etc", () => {

@@ -105,6 +105,20 @@ describe("locks on the live host, against lslocks", () => {
     expect(under.ok && under.value.map((l) => l.path).sort()).toEqual([fcntlFile, flockFile].sort());
   });
 
+  it("says what it did not search: deep directories and dangling links", async () => {
+    const { mkdirSync: mk, symlinkSync: ln } = await import("node:fs");
+    const deep = join(dir, "d1", "d2", "d3");
+    mk(deep, { recursive: true });
+    ln("/nonexistent/target", join(dir, "dangling"));
+    const r = locksUnder([], [dir], 2);
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.skipped.map((s) => s.reason).sort()).toEqual(["dangling symbolic link", "not searched: deeper than 2 levels"]);
+  });
+
+  it("reads offsets past 2^53 as the end of the file", () => {
+    expect(parse("1: POSIX ADVISORY WRITE 1 08:01:1 0 9223372036854775807").locks[0]!.end).toBe(Infinity);
+  });
+
   it("reports a missing file as an error, not as unlocked", () => {
     expect(locksOnFile([], join(dir, "nope"))).toMatchObject({ ok: false, error: { code: "not-found" } });
   });

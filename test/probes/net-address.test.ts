@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeIpv4Hex, decodeIpv6Hex, decodePortHex, encodeIpv4Hex, encodeIpv6Hex, formatIpv6, unmapped } from "../../src/probes/net-address.ts";
+import { normaliseAddress, decodeIpv4Hex, decodeIpv6Hex, decodePortHex, encodeIpv4Hex, encodeIpv6Hex, formatIpv6, unmapped } from "../../src/probes/net-address.ts";
 
 const byte = fc.integer({ min: 0, max: 255 });
 
@@ -49,6 +49,14 @@ describe("address decoders", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it("normalises addresses as users write them", () => {
+    expect(normaliseAddress("2001:DB8:0:0::1")).toBe("2001:db8::1");
+    expect(normaliseAddress("::ffff:127.0.0.1")).toBe("127.0.0.1");
+    expect(normaliseAddress("10.0.0.1")).toBe("10.0.0.1");
+    expect(normaliseAddress("nonsense")).toBeUndefined();
+    expect(normaliseAddress("10.0.0.256")).toBeUndefined();
   });
 
   it("unmaps IPv4-mapped addresses only", () => {

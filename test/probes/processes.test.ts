@@ -28,9 +28,16 @@ describe("process parsers", () => {
     );
   });
 
-  it("reads user and group ids from status", () => {
+  it("reads user and group ids from status, never an empty field as id 0", () => {
     expect(parseStatus("Name:\tpostgres\nUid:\t101\t102\t101\t101\nGid:\t104\t104\t104\t104\n")).toEqual({ name: "postgres", uid: 101, euid: 102, gid: 104 });
     expect(parseStatus("Name:\tx\n")).toBeUndefined();
+    expect(parseStatus("Name:\tx\nUid:\t1000\t\nGid:\t1\t1\t1\t1\n")).toBeUndefined();
+    expect(parseStatus("Name:\tx\nUid:\t1\t1\t1\t1\nGid:")).toBeUndefined();
+  });
+
+  it("gives no start time for absurd tick counts instead of failing", () => {
+    expect(parseStat(stat("x").replace(" 987654 ", " 99999999999999999999 "))).toBeUndefined();
+    expect(startedAt(1e18, 100)).toBeUndefined();
   });
 
   it("reads the boot time, and so the start time of a process, as ps does", () => {
@@ -40,7 +47,7 @@ describe("process parsers", () => {
     const me = readProcess({ proc: "/proc" }, process.pid);
     if (!me.ok) throw new Error(me.error.message);
     const ps = Number(execFileSync("date", ["-d", execFileSync("ps", ["-o", "lstart=", "-p", String(process.pid)], { encoding: "utf8" }).trim(), "+%s"], { encoding: "utf8" }));
-    expect(Math.abs(startedAt(boot, me.value.startTicks).getTime() / 1000 - ps)).toBeLessThanOrEqual(1);
+    expect(Math.abs(startedAt(boot, me.value.startTicks)!.getTime() / 1000 - ps)).toBeLessThanOrEqual(1);
   });
 
   it("splits command lines on NUL", () => {

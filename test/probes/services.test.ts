@@ -13,9 +13,11 @@ const standIn = join(dir, "systemctl");
 writeFileSync(
   standIn,
   `#!/bin/sh
-# arguments: show UNIT --property=... --no-pager
+# arguments: show --property=... --no-pager -- UNIT
 echo "$@" >> "${join(dir, "calls.log")}"
-case "$2" in
+for unit; do :; done
+[ "$4" = "--" ] || { echo "the unit must follow --" >&2; exit 2; }
+case "$unit" in
   postgresql.service) printf 'LoadState=loaded\\nActiveState=active\\nSubState=running\\nUnitFileState=enabled\\nMainPID=2185\\n' ;;
   cron.service) printf 'LoadState=loaded\\nActiveState=inactive\\nSubState=dead\\nUnitFileState=disabled\\nMainPID=0\\n' ;;
   broken.service) printf 'LoadState=loaded\\n' ;;
@@ -45,8 +47,16 @@ describe("services probe", () => {
     expect(read("cron", roots, opts)).toMatchObject({ ok: true, value: { activeState: "inactive", subState: "dead", mainPid: 0 } });
   });
 
-  it("passes the unit as one argv element, never through a shell", () => {
+  it("passes the unit as one argv element after `--`, never through a shell or as an option", () => {
     expect(read("pg; rm -rf /", roots, opts)).toMatchObject({ ok: false, error: { code: "malformed" } });
+    expect(read("-Hroot@db.example.com", roots, opts)).toMatchObject({ ok: false, error: { code: "malformed" } });
+  });
+
+  it("rejects a MainPID that is not a number instead of reading 0", () => {
+    const odd = join(dir, "systemctl-odd");
+    writeFileSync(odd, "#!/bin/sh\nprintf 'LoadState=loaded\\nActiveState=active\\nSubState=running\\nUnitFileState=enabled\\nMainPID=\\n'\n");
+    chmodSync(odd, 0o755);
+    expect(read("pg", roots, { systemctl: odd, runDir })).toMatchObject({ ok: false, error: { code: "malformed", message: "systemctl show pg.service reported MainPID ``" } });
   });
 
   it("tells a missing unit, a failing or silent systemctl and a truncated answer apart", () => {

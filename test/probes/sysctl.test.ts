@@ -7,6 +7,8 @@ describe("sysctl probe", () => {
     expect(keyToPath("net.ipv4.ip_forward")).toBe("net/ipv4/ip_forward");
     expect(keyToPath("../etc/passwd")).toBeUndefined();
     expect(keyToPath("kernel")).toBeUndefined();
+    expect(keyToPath("net.ipv4.conf.eth0/100.rp_filter")).toBe("net/ipv4/conf/eth0.100/rp_filter");
+    expect(keyToPath("net.ipv4.conf./etc.x")).toBeUndefined();
   });
   it("folds white space as sysctl prints it", () => {
     expect(normalise("4096\t16384\t4194304\n")).toBe("4096 16384 4194304");

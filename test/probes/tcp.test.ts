@@ -49,6 +49,13 @@ describe("tcp probe on fixtures", () => {
     expect(r.value.find((s) => s.inode === 5003)?.localAddress).toBe("fe80::250:ff:fe00:1");
   });
 
+  it("skips a line whose field has a digit too many rather than shifting the columns", () => {
+    const head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+    const t = tcp.parse(`${head}   0: 0100007F:1538 00000000:0000 0A 00000000:000000001 00:00000000 00000000  1000        0 4242 1 0 100 0 0 10 0\n   1: 0100007F:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000x        0 4243 1 0 100 0 0 10 0\n`, 4);
+    expect(t.sockets).toEqual([]);
+    expect(t.skipped.map((s) => s.reason)).toEqual(["malformed queue, uid or inode field", "malformed queue, uid or inode field"]);
+  });
+
   it("reports a missing table as an error, not as no connections", () => {
     const r = tcp.read({ proc: "test/fixtures/proc/does-not-exist" });
     expect(r).toMatchObject({ ok: false, error: { code: "not-found" } });

@@ -14,7 +14,9 @@ import * as sysctl from "../../probes/sysctl.js";
 import { readBootTime, readProcess, readProcesses, startedAt } from "../../probes/processes.js";
 import * as accounts from "../../probes/accounts.js";
 import type { ProbeResult, ProbeRoots, Skip } from "../../probes/result.js";
-import { unmapped } from "../../probes/net-address.js";
+import { realpathSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
+import { normaliseAddress, unmapped } from "../../probes/net-address.js";
 import * as tcp from "../../probes/tcp.js";
 import { tcpStates, type TcpState } from "../../probes/tcp.js";
 import { EXIT } from "../exit-codes.js";
@@ -66,23 +68,28 @@ export interface ConnectionFilters {
 export function observeConnections(f: ConnectionFilters, opts: ObserveOptions, io: Io): number {
   const num = (s: string | undefined, what: string) => {
     if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${what} must be a port number, got \`${s}\``);
-    return n;
+    if (!/^\d{1,5}$/.test(s) || Number(s) > 65535) throw new UsageError(`${what} must be a port number, got \`${s}\``);
+    return Number(s);
   };
   const state = f.listening ? "LISTEN" : f.state?.toUpperCase();
-  if (state !== undefined && !tcpStates.includes(state as TcpState)) throw new UsageError(`unknown state \`${f.state}\`; states: ${tcpStates.filter(Boolean).join(", ")}`);
+  if (state !== undefined && (state === "" || !tcpStates.includes(state as TcpState))) throw new UsageError(`unknown state \`${f.state}\`; states: ${tcpStates.filter(Boolean).join(", ")}`);
+  let remote: string | undefined;
+  if (f.remote !== undefined) {
+    // the same address however it is written: `2001:DB8::1` is `2001:db8::1`, `::ffff:10.0.0.1` is `10.0.0.1`
+    remote = normaliseAddress(f.remote);
+    if (remote === undefined) throw new UsageError(`--remote must be an IP address, got \`${f.remote}\``);
+  }
   const filter = {
     ...(state !== undefined ? { state: state as TcpState } : {}),
     ...(f.localPort !== undefined || f.port !== undefined ? { localPort: num(f.localPort ?? f.port, "--port")! } : {}),
     ...(f.remotePort !== undefined ? { remotePort: num(f.remotePort, "--remote-port")! } : {}),
-    ...(f.remote !== undefined ? { remoteAddress: f.remote } : {}),
   };
+  const remoteMatches = (s: tcp.TcpSocket) => remote === undefined || unmapped(s.remoteAddress) === remote;
   if (f.countBy !== undefined) {
     if (f.countBy !== "remote" && f.countBy !== "local") throw new UsageError(`--count-by takes remote or local, not \`${f.countBy}\``);
     const side = f.countBy;
     const sockets = tcp.read(roots(opts));
-    const counted: ProbeResult<[string, number][]> = sockets.ok ? { ...sockets, value: countBy(sockets.value.filter((s) => tcp.matches(s, filter)), side) } : sockets;
+    const counted: ProbeResult<[string, number][]> = sockets.ok ? { ...sockets, value: countBy(sockets.value.filter((s) => tcp.matches(s, filter) && remoteMatches(s)), side) } : sockets;
     return report(
       counted,
       io,
@@ -91,8 +98,9 @@ export function observeConnections(f: ConnectionFilters, opts: ObserveOptions, i
       (v) => renderTable(["COUNT", side === "remote" ? "REMOTE ADDRESS" : "LOCAL ADDRESS"], v.map(([a, n]) => [String(n), a])),
     );
   }
+  const found = connections.read(roots(opts), filter);
   return report(
-    connections.read(roots(opts), filter),
+    found.ok ? { ...found, value: found.value.filter(remoteMatches) } : found,
     io,
     opts,
     (v) => v,
@@ -145,7 +153,7 @@ export function observeAccounts(group: string | undefined, opts: ObserveOptions,
 export function observeProcesses(name: string | undefined, opts: ObserveOptions, io: Io): number {
   const users = accounts.read(roots(opts));
   const boot = readBootTime(roots(opts));
-  const started = (ticks: number) => (boot === undefined ? "?" : startedAt(boot, ticks).toISOString().replace(/\.\d+Z$/, "Z"));
+  const started = (ticks: number) => (boot === undefined ? "?" : (startedAt(boot, ticks)?.toISOString().replace(/\.\d+Z$/, "Z") ?? "?"));
   const result = readProcesses(roots(opts));
   const userName = (uid: number) => (users.ok ? users.value.userByUid.get(uid)?.name : undefined) ?? String(uid);
   const filtered: typeof result = result.ok ? { ...result, value: result.value.filter((p) => name === undefined || p.comm === name) } : result;
@@ -153,7 +161,7 @@ export function observeProcesses(name: string | undefined, opts: ObserveOptions,
     filtered,
     io,
     opts,
-    (v) => v.map((p) => ({ ...p, user: userName(p.uid), ...(boot !== undefined ? { startedAt: startedAt(boot, p.startTicks).toISOString() } : {}) })),
+    (v) => v.map((p) => ({ ...p, user: userName(p.uid), ...(boot !== undefined ? { startedAt: startedAt(boot, p.startTicks)?.toISOString() ?? null } : {}) })),
     (v) =>
       renderTable(
         ["PID", "PPID", "USER", "STATE", "STARTED", "NAME", "COMMAND"],
@@ -251,7 +259,8 @@ export function observeSysctl(keys: string[], opts: ObserveOptions, io: Io): num
 
 export function observeMounts(path: string | undefined, opts: ObserveOptions, io: Io): number {
   const all = mountinfo.read(roots(opts));
-  const result: ProbeResult<mountinfo.Mount[]> = all.ok && path !== undefined ? { ...all, value: [mountinfo.mountOf(all.value, path)].filter((m) => m !== undefined) } : all;
+  const target = path === undefined ? undefined : realpathOrResolved(path);
+  const result: ProbeResult<mountinfo.Mount[]> = all.ok && target !== undefined ? { ...all, value: [mountinfo.mountOf(all.value, target)].filter((m) => m !== undefined) } : all;
   return report(
     result,
     io,
@@ -259,6 +268,15 @@ export function observeMounts(path: string | undefined, opts: ObserveOptions, io
     (v) => v,
     (v) => renderTable(["MOUNT POINT", "TYPE", "SOURCE", "OPTIONS"], v.map((m) => [m.mountPoint, m.fsType, m.source, m.options.join(",")])),
   );
+}
+
+/** The canonical absolute path (links followed when the path exists). */
+function realpathOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolvePath(path);
+  }
 }
 
 export function observeFile(path: string, hashAlg: string | undefined, opts: ObserveOptions, io: Io): number {

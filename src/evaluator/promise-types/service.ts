@@ -5,7 +5,7 @@ export const service: PromiseTypeSpec = {
   summary: "State of systemd units: running or stopped, enabled or not.",
   description:
     "Promises the state of a systemd unit, read with `systemctl show`. Where systemd is not running the outcome is `error` with that reason, never a false `stopped`.",
-  promiser: { type: { kind: "string", pattern: /^[A-Za-z0-9:_.@\\-]+$/, patternHint: "a unit name such as `postgresql` or `cron.service`" }, description: "Unit name; `.service` is implied." },
+  promiser: { type: { kind: "string", pattern: /^[A-Za-z0-9:_.@][A-Za-z0-9:_.@\\-]*$/, patternHint: "a unit name such as `postgresql` or `cron.service`" }, description: "Unit name; `.service` is implied." },
   attributes: [
     { name: "state", type: { kind: "enum", values: ["running", "stopped"] }, description: "Whether the unit must be active.", default: "running" },
     { name: "enabled", type: { kind: "boolean" }, description: "Whether the unit must be enabled at boot." },
