@@ -1,7 +1,6 @@
 // System-wide file handles from /proc/sys/fs/file-nr: allocated, free (always 0 since 2.6), maximum.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fail, fromFsError, ok, type ProbeResult, type ProbeRoots } from "./result.js";
+import { fail, ok, readText, type ProbeResult, type ProbeRoots } from "./result.js";
 
 export interface FileHandles {
   allocated: number;
@@ -21,12 +20,9 @@ export function parse(text: string): FileHandles | undefined {
 
 export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<FileHandles> {
   const path = join(roots.proc, "sys", "fs", "file-nr");
-  let text: string;
-  try {
-    text = readFileSync(path, "latin1");
-  } catch (err) {
-    return fromFsError(err, path);
-  }
+  const read = readText(path);
+  if (!read.ok) return read.result;
+  const text = read.text;
   const v = parse(text);
   if (v) return ok(v);
   const zeroMax = /^\s*\d+\s+\d+\s+0\s*$/.test(text);

@@ -1,7 +1,6 @@
 // Load averages from /proc/loadavg.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fail, fromFsError, ok, type ProbeResult, type ProbeRoots } from "./result.js";
+import { fail, ok, readText, type ProbeResult, type ProbeRoots } from "./result.js";
 
 export interface LoadAverage {
   load1: number;
@@ -20,12 +19,8 @@ export function parse(text: string): LoadAverage | undefined {
 
 export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<LoadAverage> {
   const path = join(roots.proc, "loadavg");
-  let text: string;
-  try {
-    text = readFileSync(path, "latin1");
-  } catch (err) {
-    return fromFsError(err, path);
-  }
-  const v = parse(text);
-  return v ? ok(v) : fail("malformed", `${path} is not in the kernel's format: \`${text.trim().slice(0, 60)}\``, path);
+  const read = readText(path);
+  if (!read.ok) return read.result;
+  const v = parse(read.text);
+  return v ? ok(v) : fail("malformed", `${path} is not in the kernel's format: \`${read.text.trim().slice(0, 60)}\``, path);
 }

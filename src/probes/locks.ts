@@ -1,8 +1,8 @@
 // File locks from /proc/locks, resolved to the files a promise names (by device and inode)
 // and to the processes holding them.
-import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fail, fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
+import { fail, fromFsError, ok, readText, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 
 export type LockKind = "posix" | "flock" | "ofd" | "lease" | "delegation";
 
@@ -70,12 +70,10 @@ export function parse(text: string, path = "/proc/locks"): { locks: FileLock[]; 
 
 export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<FileLock[]> {
   const path = join(roots.proc, "locks");
-  try {
-    const { locks, skipped } = parse(readFileSync(path, "latin1"), path);
-    return ok(locks, skipped);
-  } catch (err) {
-    return fromFsError(err, path);
-  }
+  const read = readText(path);
+  if (!read.ok) return read.result;
+  const { locks, skipped } = parse(read.text, path);
+  return ok(locks, skipped);
 }
 
 /** Major and minor numbers of a device number as glibc's gnu_dev_major/minor split them. */

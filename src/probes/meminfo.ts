@@ -1,7 +1,6 @@
 // Memory counters from /proc/meminfo, in bytes.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fail, fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
+import { fail, ok, readText, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 
 export function parse(text: string, path = "/proc/meminfo"): { values: Map<string, number>; skipped: Skip[] } {
   const values = new Map<string, number>();
@@ -26,13 +25,9 @@ export interface Memory {
 
 export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<Memory> {
   const path = join(roots.proc, "meminfo");
-  let text: string;
-  try {
-    text = readFileSync(path, "latin1");
-  } catch (err) {
-    return fromFsError(err, path);
-  }
-  const { values, skipped } = parse(text, path);
+  const read = readText(path);
+  if (!read.ok) return read.result;
+  const { values, skipped } = parse(read.text, path);
   const total = values.get("MemTotal");
   const available = values.get("MemAvailable");
   if (total === undefined || available === undefined) return fail("malformed", `${path} has no MemTotal or MemAvailable`, path);

@@ -1,7 +1,6 @@
 // Mounts from /proc/self/mountinfo (proc(5)): mount point, source, file system type and options.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
+import { ok, readText, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 
 export interface Mount {
   id: number;
@@ -53,12 +52,11 @@ export function parse(text: string, path = "/proc/self/mountinfo"): { mounts: Mo
 
 export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<Mount[]> {
   const path = join(roots.proc, "self", "mountinfo");
-  try {
-    const { mounts, skipped } = parse(readFileSync(path, "utf8"), path);
-    return ok(mounts, skipped);
-  } catch (err) {
-    return fromFsError(err, path);
-  }
+  // mount points may hold UTF-8 names (only space, tab, newline and backslash are escaped)
+  const read = readText(path, "utf8");
+  if (!read.ok) return read.result;
+  const { mounts, skipped } = parse(read.text, path);
+  return ok(mounts, skipped);
 }
 
 /** The mount a path is on: the last mounted of the longest mount points that contain it. */

@@ -53,7 +53,7 @@ export function fromFsError<T>(err: unknown, path: string): ProbeResult<T> {
  * readFileSync grows and joins many small buffers; reading into one buffer that doubles when
  * full avoids the copying (tens of milliseconds for the tcp table of a busy server).
  */
-export function readProcText(path: string): string {
+export function readProcText(path: string, encoding: "latin1" | "utf8" = "latin1"): string {
   const fd = openSync(path, "r");
   try {
     let buf = Buffer.allocUnsafe(1 << 20);
@@ -68,9 +68,18 @@ export function readProcText(path: string): string {
       if (n === 0) break;
       length += n;
     }
-    return buf.toString("latin1", 0, length);
+    return buf.toString(encoding, 0, length);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The text of a /proc (or /etc) file, or the reason it cannot be read. */
+export function readText(path: string, encoding: "latin1" | "utf8" = "latin1"): { ok: true; text: string } | { ok: false; result: ProbeResult<never> } {
+  try {
+    return { ok: true, text: readProcText(path, encoding) };
+  } catch (err) {
+    return { ok: false, result: fromFsError(err, path) };
   }
 }
 
