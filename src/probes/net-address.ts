@@ -1,6 +1,9 @@
 // Decoding the hex addresses and ports of /proc/net/tcp{,6}. The kernel prints each 32-bit
 // word of an address as the host sees it in memory, so on little-endian hosts the bytes of
 // every word come out reversed; ports are printed in network order.
+//
+// These string decoders are the readable reference. tcp.ts decodes the same fields straight
+// from character codes for speed; a property test holds the two together.
 import { isIP } from "node:net";
 import { endianness } from "node:os";
 

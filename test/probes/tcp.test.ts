@@ -2,11 +2,36 @@ import { execFileSync } from "node:child_process";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as connections from "../../src/probes/connections.ts";
-import { unmapped } from "../../src/probes/net-address.ts";
+import fc from "fast-check";
+import { decodeIpv4Hex, decodeIpv6Hex, encodeIpv4Hex, encodeIpv6Hex, unmapped } from "../../src/probes/net-address.ts";
 import * as tcp from "../../src/probes/tcp.ts";
 import { readFileSync } from "node:fs";
 
 const awkward = { proc: "test/fixtures/proc/awkward", etc: "test/fixtures/proc/debian12-vm/etc" };
+
+describe("tcp parser against the reference decoders", () => {
+  const byte = fc.integer({ min: 0, max: 255 });
+  const word = fc.tuple(byte, byte, byte, byte);
+  it("decodes random tables of both families exactly as the string decoders do", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(4 as const, 6 as const),
+        fc.array(fc.record({ a: fc.array(byte, { minLength: 16, maxLength: 16 }), b: word, lp: fc.integer({ min: 0, max: 65535 }), rp: fc.integer({ min: 0, max: 65535 }), st: fc.integer({ min: 1, max: 12 }), uid: fc.nat(), inode: fc.nat() }), { maxLength: 20 }),
+        (family, rows) => {
+          const hexPort = (p: number) => p.toString(16).padStart(4, "0").toUpperCase();
+          const addr = (r: { a: number[]; b: number[] }) => (family === 4 ? encodeIpv4Hex(r.b.join(".")) : encodeIpv6Hex(r.a));
+          const lines = rows.map((r, i) => `${i}: ${addr(r)}:${hexPort(r.lp)} ${addr(r)}:${hexPort(r.rp)} ${r.st.toString(16).padStart(2, "0").toUpperCase()} 00000000:00000000 00:00000000 00000000 ${r.uid} 0 ${r.inode} 1 0 100 0 0 10 0`);
+          const parsed = tcp.parse(`header\n${lines.join("\n")}\n`, family);
+          expect(parsed.skipped).toEqual([]);
+          const decode = family === 4 ? decodeIpv4Hex : decodeIpv6Hex;
+          expect(parsed.sockets.map((s) => [s.localAddress, s.localPort, s.remotePort, s.state, s.uid, s.inode])).toEqual(
+            rows.map((r) => [decode(addr(r)), r.lp, r.rp, tcp.tcpStates[r.st], r.uid, r.inode]),
+          );
+        },
+      ),
+    );
+  });
+});
 
 describe("tcp probe on fixtures", () => {
   it("reads the same sockets as a straightforward field-splitting reading of the table", () => {
