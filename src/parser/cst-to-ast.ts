@@ -110,10 +110,31 @@ export class AstBuilder {
     if (!n) return undefined;
     const open = this.tok(n.children, "LBrace");
     if (!open) return undefined;
-    const attributes = compact(this.nodes(n.children, "attribute").map((a) => this.attribute(a)));
+    const attributes = this.inlineAttributes(n.children);
     const close = this.tok(n.children, "RBrace");
     const end = close ? close.startOffset + 1 : (attributes.length > 0 ? endOf(attributes.at(-1)!) : open.startOffset + 1);
     return { attributes, end };
+  }
+
+  /**
+   * Pairs the names and values of inlined attributes. After error recovery an iteration may
+   * have a name and no value, so each value goes with the last name before it, not by index.
+   */
+  private inlineAttributes(c: Children): Attribute[] {
+    const names = ((c["Identifier"] as IToken[] | undefined) ?? []).filter((t) => !t.isInsertedInRecovery && !Number.isNaN(t.startOffset));
+    const values = this.nodes(c, "expression").map((e) => this.expression(e));
+    const out: Attribute[] = [];
+    let v = 0;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const next = names[i + 1]?.startOffset ?? Infinity;
+      while (v < values.length && (values[v] === undefined || values[v]!.span.start < name.startOffset)) v++;
+      const value = values[v];
+      if (value === undefined || value.span.start >= next) continue;
+      out.push({ kind: "attribute", name: this.name(name), value });
+      v++;
+    }
+    return out;
   }
 
   private attribute(n: CstNode): Attribute | undefined {

@@ -112,9 +112,16 @@ export class PolicyParser extends CstParser {
     this.SUBRULE(this.attributeBlock);
   });
 
+  // The attributes are inlined rather than a sub-rule each: promise bodies hold most of a
+  // large policy's attributes, and one CST node fewer per attribute is measurable there.
   private attributeBlock = this.RULE("attributeBlock", () => {
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.SUBRULE(this.attribute));
+    this.MANY(() => {
+      this.CONSUME(T.Identifier);
+      this.CONSUME(T.Equals);
+      this.SUBRULE(this.expression);
+      this.OPTION(() => this.CONSUME(T.Semicolon));
+    });
     this.CONSUME(T.RBrace);
   });
 
