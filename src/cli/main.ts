@@ -6,6 +6,7 @@ import type { ConnectionFilters, ObserveOptions } from "./commands/observe.js";
 const checkCommand = () => import("./commands/check.js");
 const fmtCommand = () => import("./commands/fmt.js");
 const observeCommand = () => import("./commands/observe.js");
+import { defaultRoots } from "../probes/result.js";
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 
@@ -62,8 +63,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command("observe")
     .description("show what a probe sees on this host now: the facts promises are judged on")
     .option("--json", "print the observation as JSON", false)
-    .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", "/proc")
-    .option("--etc-root <dir>", "read /etc from here", "/etc")
+    .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
+    .option("--etc-root <dir>", "read /etc from here", defaultRoots.etc)
     .addHelpText("after", "\nExit codes: 0 observed, 2 bad arguments or the probe could not observe (the reason is printed).");
   const observeOpts = () => observe.opts<ObserveOptions>();
   type Observe = Awaited<ReturnType<typeof observeCommand>>;

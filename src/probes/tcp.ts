@@ -151,6 +151,17 @@ function readEndpoint(cur: LineCursor, family: 4 | 6, bytes: number[], cache: Ma
   return cur.expect(58) ? address : undefined; // ':'
 }
 
+/** One `ADDR:PORT` field; when it is malformed, its text (empty at the end of the line), with the cursor past it. */
+function readEndpointField(cur: LineCursor, text: string, family: 4 | 6, bytes: number[], cache: Map<number | string, string>): { address: string; port: number } | string {
+  const start = cur.pos;
+  const address = readEndpoint(cur, family, bytes, cache);
+  const port = address === undefined ? -1 : cur.hex(4);
+  if (address !== undefined && port >= 0 && cur.atSpaceOrEnd()) return { address, port };
+  cur.pos = start;
+  cur.skipField();
+  return text.slice(start, cur.pos);
+}
+
 /**
  * Parses one /proc/net/tcp or tcp6 table. A line that does not have the kernel's shape is
  * skipped with its line number and reason; the rest of the table is still read.
@@ -180,23 +191,15 @@ export function parse(text: string, family: 4 | 6, path = family === 4 ? "/proc/
       continue;
     }
     cur.skipSpaces();
-    const localStart = cur.pos;
-    const localAddress = readEndpoint(cur, family, bytes, cache);
-    const localPort = localAddress === undefined ? -1 : cur.hex(4);
-    if (localPort < 0 || !cur.atSpaceOrEnd()) {
-      cur.pos = localStart;
-      cur.skipField();
-      skip(`malformed local address \`${text.slice(localStart, cur.pos)}\``);
+    const local = readEndpointField(cur, text, family, bytes, cache);
+    if (typeof local === "string") {
+      skip(`malformed local address \`${local}\``);
       continue;
     }
     cur.skipSpaces();
-    const remoteStart = cur.pos;
-    const remoteAddress = readEndpoint(cur, family, bytes, cache);
-    const remotePort = remoteAddress === undefined ? -1 : cur.hex(4);
-    if (remotePort < 0 || !cur.atSpaceOrEnd()) {
-      cur.pos = remoteStart;
-      cur.skipField();
-      skip(remoteStart >= cur.end ? "expected at least 10 fields, the line ends after the local address" : `malformed remote address \`${text.slice(remoteStart, cur.pos)}\``);
+    const remote = readEndpointField(cur, text, family, bytes, cache);
+    if (typeof remote === "string") {
+      skip(remote === "" ? "expected at least 10 fields, the line ends after the local address" : `malformed remote address \`${remote}\``);
       continue;
     }
     cur.skipSpaces();
@@ -229,7 +232,7 @@ export function parse(text: string, family: 4 | 6, path = family === 4 ? "/proc/
       skip("malformed queue, uid or inode field");
       continue;
     }
-    sockets.push({ family, localAddress: localAddress!, localPort, remoteAddress: remoteAddress!, remotePort, state, txQueue, rxQueue, uid, inode });
+    sockets.push({ family, localAddress: local.address, localPort: local.port, remoteAddress: remote.address, remotePort: remote.port, state, txQueue, rxQueue, uid, inode });
   }
   return { sockets, skipped };
 }
