@@ -200,7 +200,8 @@ export class ValueChecker {
           const v = this.check(e, t, subject);
           if (v !== INVALID) {
             this.diagnostics.length = saved;
-            return v;
+            // tagged, so that the evaluator can tell `10%` from `10MB` (both numbers once checked)
+            return { kind: t.kind, value: v };
           }
           this.diagnostics.length = saved;
         }

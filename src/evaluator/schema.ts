@@ -20,7 +20,7 @@ export type ValueType =
   | { kind: "list"; of: ValueType; nonEmpty?: boolean }
   /** a single value or a list of them; checked values are always lists */
   | { kind: "oneOrMany"; of: ValueType }
-  /** a value of the first type that accepts it */
+  /** a value of the first type that accepts it; checked values are `{ kind, value }` with that type's kind */
   | { kind: "union"; of: ValueType[] }
   /** a command as an argv list: at least one string, the first an absolute path; never a shell line */
   | { kind: "argv" }

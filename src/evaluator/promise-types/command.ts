@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const command: PromiseTypeSpec = {
@@ -18,3 +19,6 @@ export const command: PromiseTypeSpec = {
   exit_code = 0
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const commandBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const connections: PromiseTypeSpec = {
@@ -26,3 +27,6 @@ export const connections: PromiseTypeSpec = {
   max_total      = 200
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const connectionsBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

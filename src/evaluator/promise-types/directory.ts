@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
 export const directory: PromiseTypeSpec = {
@@ -23,3 +24,6 @@ export const directory: PromiseTypeSpec = {
   watch = realtime
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const directoryBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

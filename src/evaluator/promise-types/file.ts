@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
 export const file: PromiseTypeSpec = {
@@ -35,3 +36,6 @@ export const file: PromiseTypeSpec = {
   repair    = perms
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const fileBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const filehandles: PromiseTypeSpec = {
@@ -18,3 +19,6 @@ export const filehandles: PromiseTypeSpec = {
   anomaly      = 3 sigma
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const filehandlesBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

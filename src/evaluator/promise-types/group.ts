@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const group: PromiseTypeSpec = {
@@ -19,3 +20,6 @@ export const group: PromiseTypeSpec = {
   allowed = ["alice", "bob"]
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const groupBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

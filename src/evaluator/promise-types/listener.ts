@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const listener: PromiseTypeSpec = {
@@ -19,3 +20,6 @@ export const listener: PromiseTypeSpec = {
   user      = "postgres"
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const listenerBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

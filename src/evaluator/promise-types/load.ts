@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const load: PromiseTypeSpec = {
@@ -21,3 +22,6 @@ export const load: PromiseTypeSpec = {
   per_cpu = false
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const loadBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const locks: PromiseTypeSpec = {
@@ -22,3 +23,6 @@ export const locks: PromiseTypeSpec = {
   holders = ["ledger-postd"]
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const locksBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const mount: PromiseTypeSpec = {
@@ -17,3 +18,6 @@ export const mount: PromiseTypeSpec = {
   options = ["nodev", "nosuid", "noexec"]
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const mountBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const process: PromiseTypeSpec = {
@@ -25,3 +26,6 @@ export const process: PromiseTypeSpec = {
   user = "postgres"
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const processBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

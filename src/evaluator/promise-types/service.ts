@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const service: PromiseTypeSpec = {
@@ -17,3 +18,6 @@ export const service: PromiseTypeSpec = {
   repair = restart
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const serviceBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

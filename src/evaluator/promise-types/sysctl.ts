@@ -1,3 +1,4 @@
+import type { PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const sysctl: PromiseTypeSpec = {
@@ -17,3 +18,6 @@ export const sysctl: PromiseTypeSpec = {
   value = 0
 }`,
 };
+
+/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
+export const sysctlBehaviour: PromiseBehaviour<unknown> | undefined = undefined;

@@ -1,0 +1,38 @@
+// The behaviour of every promise type, keyed by its DSL keyword. The schemas are in
+// registry.ts, which the checker loads; esbuild leaves the behaviours (and the probes they
+// use) out of the bundle chunks that only check policies.
+import type { PromiseBehaviour } from "./contract.js";
+import { commandBehaviour } from "./promise-types/command.js";
+import { connectionsBehaviour } from "./promise-types/connections.js";
+import { directoryBehaviour } from "./promise-types/directory.js";
+import { fileBehaviour } from "./promise-types/file.js";
+import { filehandlesBehaviour } from "./promise-types/filehandles.js";
+import { groupBehaviour } from "./promise-types/group.js";
+import { listenerBehaviour } from "./promise-types/listener.js";
+import { loadBehaviour } from "./promise-types/load.js";
+import { locksBehaviour } from "./promise-types/locks.js";
+import { mountBehaviour } from "./promise-types/mount.js";
+import { processBehaviour } from "./promise-types/process.js";
+import { serviceBehaviour } from "./promise-types/service.js";
+import { sysctlBehaviour } from "./promise-types/sysctl.js";
+
+// each behaviour observes its own kind of thing; the engine treats observations as opaque
+const all: Record<string, object | undefined> = {
+  command: commandBehaviour,
+  connections: connectionsBehaviour,
+  directory: directoryBehaviour,
+  file: fileBehaviour,
+  filehandles: filehandlesBehaviour,
+  group: groupBehaviour,
+  listener: listenerBehaviour,
+  load: loadBehaviour,
+  locks: locksBehaviour,
+  mount: mountBehaviour,
+  process: processBehaviour,
+  service: serviceBehaviour,
+  sysctl: sysctlBehaviour,
+};
+
+export const behaviours: ReadonlyMap<string, PromiseBehaviour<unknown>> = new Map(
+  Object.entries(all).flatMap(([name, b]) => (b ? [[name, b as PromiseBehaviour<unknown>]] : [])),
+);

@@ -1,0 +1,87 @@
+// The contract every promise type's behaviour fulfils: observe through the probes, judge the
+// desired state against the observed one attribute by attribute, and plan repairs that the
+// change gate carries out (or, in a dry run, only reports).
+import type { CheckedPromise } from "../checker/policy.js";
+import type { ProbeRoots } from "../probes/result.js";
+import type { Change, ChangeGate } from "./change-gate.js";
+import type { Snapshot } from "./snapshot.js";
+
+/** One way in which the host is not as promised. */
+export interface Difference {
+  /** what within the promise differs: a file path, a peer address, a pid; absent for the promise as a whole */
+  subject?: string;
+  attribute: string;
+  expected: string;
+  observed: string;
+  /** one human-readable sentence, such as "/srv/ledger/gl.dat: mode is 0644, promised 0640" */
+  reason: string;
+}
+
+export type Observation<O> = { ok: true; value: O; notes?: string[] } | { ok: false; error: string };
+
+/** Integrity baselines: the approved content hash and stat of each file, kept in the store. */
+export interface BaselineStore {
+  get(path: string): Baseline | undefined;
+  /** records a first observation as the approved baseline */
+  set(path: string, baseline: Baseline): void;
+}
+
+export interface Baseline {
+  algorithm: "sha256" | "sha512";
+  digest: string;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+  approvedAt: string;
+}
+
+/** Learnt bands for `anomaly` (mean and spread per hour of the week), kept in the store. */
+export interface SampleStore {
+  /** the band learnt so far for `metric` at this hour of the week, before adding `value` */
+  observe(metric: string, hourOfWeek: number, value: number): { count: number; mean: number; stddev: number };
+}
+
+export interface EvalContext {
+  roots: ProbeRoots;
+  /** the host path of a path named in the policy (a sandbox maps `/srv` below its own root) */
+  hostPath(policyPath: string): string;
+  /** shared, lazily read observations of this run (process table, sockets, locks, accounts, mounts) */
+  snapshot: Snapshot;
+  gate: ChangeGate;
+  baselines: BaselineStore;
+  samples: SampleStore;
+  now: Date;
+  /** aborted when the promise's timeout expires: stop waiting, kill children */
+  signal: AbortSignal;
+}
+
+export interface PromiseBehaviour<O = unknown> {
+  observe(p: CheckedPromise, ctx: EvalContext): Observation<O> | Promise<Observation<O>>;
+  judge(p: CheckedPromise, observed: O, ctx: EvalContext): Difference[];
+  /**
+   * The changes that would bring the host to the promise, as far as the policy's `repair`
+   * allows; empty when it allows none. Differences the changes cannot address stay.
+   */
+  repair?(p: CheckedPromise, observed: O, differences: Difference[], ctx: EvalContext): Change[];
+  /** how long a repaired state may take to show (a started process), in milliseconds */
+  settleMs?: number;
+}
+
+/** Typed access to a checked attribute. */
+export function attr<T>(p: CheckedPromise, name: string): T | undefined {
+  return p.attributes[name] as T | undefined;
+}
+
+/** The value of a `union` attribute, with the kind of literal it was written as. */
+export function unionAttr(p: CheckedPromise, name: string): { kind: string; value: unknown } | undefined {
+  return p.attributes[name] as { kind: string; value: unknown } | undefined;
+}
+
+/** `repair` as a list, whatever way it was written. */
+export function repairs(p: CheckedPromise): string[] {
+  const r = p.attributes["repair"];
+  if (r === undefined) return [];
+  return Array.isArray(r) ? (r as string[]) : [r as string];
+}

@@ -1,0 +1,291 @@
+// The engine: evaluates every promise of a checked policy in written order (moved only as far
+// as `depends_on` requires), each within its timeout: observe → judge → repair through the
+// change gate → observe again to confirm. A control's verdict is the worst of its promises.
+import type { CheckedControl, CheckedPromise, CheckedWaiver, Policy } from "../checker/policy.js";
+import { exprText } from "../parser/ast.js";
+import type { FactValue } from "../facts/host.js";
+import type { ProbeRoots } from "../probes/result.js";
+import { behaviours } from "./behaviours.js";
+import { ChangeGate, type ChangeRecord } from "./change-gate.js";
+import { Conditions } from "./conditions.js";
+import type { BaselineStore, Difference, EvalContext, Observation, SampleStore } from "./contract.js";
+import { worst, type Outcome } from "./outcomes.js";
+import { Snapshot } from "./snapshot.js";
+import { join } from "node:path";
+
+export interface EngineOptions {
+  roots: ProbeRoots;
+  /** a sandbox directory: paths named in the policy are read below it */
+  filesRoot?: string;
+  dryRun: boolean;
+  /** changes outside this directory, and to processes, services and the kernel, are held */
+  confineTo?: string;
+  facts: ReadonlyMap<string, FactValue>;
+  now: Date;
+  baselines: BaselineStore;
+  samples: SampleStore;
+  /** the promise timeout when the policy sets none (ms) */
+  defaultTimeoutMs?: number;
+  /** stop evaluating new promises after this instant (the run timeout); the rest are `error` */
+  deadline?: number;
+  systemctl?: string;
+  killGraceMs?: number;
+  /** line of a source position (the CLI knows the texts); 0 when not given */
+  lineOf?: (span: { file: string; start: number }) => number;
+  /** called as each promise is decided, in evaluation order (the store commits here) */
+  onResult?: (r: PromiseResult) => void;
+}
+
+export interface PromiseResult {
+  /** stable identity across runs: control, type and promiser */
+  key: string;
+  control: string;
+  type: string;
+  /** the promiser as written, for people */
+  promiser: string;
+  outcome: Outcome;
+  /** one line: why this outcome */
+  reason: string;
+  differences: Difference[];
+  changes: ChangeRecord[];
+  notes: string[];
+  stakeholders: string[];
+  file: string;
+  line: number;
+  durationMs: number;
+}
+
+export interface ControlResult {
+  id: string;
+  title: string;
+  severity: string;
+  owner?: string;
+  key: boolean;
+  verdict: Outcome;
+  waiver?: { reason: string; approvedBy: string; until: string };
+  promises: PromiseResult[];
+}
+
+export interface Evaluation {
+  controls: ControlResult[];
+  /** in evaluation order */
+  results: PromiseResult[];
+  contexts: Record<string, boolean>;
+  changes: ChangeRecord[];
+}
+
+interface Item {
+  control: CheckedControl;
+  promise: CheckedPromise;
+  key: string;
+  index: number;
+}
+
+export function promiserText(p: CheckedPromise): string {
+  if (p.promiser === undefined || p.promiser === null) return "";
+  return typeof p.promiser === "string" ? p.promiser : JSON.stringify(p.promiser);
+}
+
+/** Promises in written order, each moved after the promises it depends on. */
+export function evaluationOrder(items: Item[]): Item[] {
+  const byHandle = new Map<string, Item>();
+  for (const it of items) if (it.promise.handle) byHandle.set(it.promise.handle, it);
+  const done = new Set<Item>();
+  const out: Item[] = [];
+  const visiting = new Set<Item>();
+  const visit = (it: Item) => {
+    if (done.has(it) || visiting.has(it)) return; // the checker rejects cycles; never loop here
+    visiting.add(it);
+    for (const h of it.promise.dependsOn) {
+      const dep = byHandle.get(h);
+      if (dep) visit(dep);
+    }
+    visiting.delete(it);
+    done.add(it);
+    out.push(it);
+  };
+  for (const it of items) visit(it);
+  return out;
+}
+
+function activeWaiver(waivers: CheckedWaiver[], control: string, today: string): CheckedWaiver | undefined {
+  return waivers.find((w) => w.control === control && w.until >= today && (w.from === undefined || w.from <= today));
+}
+
+function isoDay(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Evaluation> {
+  const conditions = new Conditions(opts.facts, policy.contexts, policy.variables);
+  const snapshot = new Snapshot(opts.roots);
+  const gateOptions: ConstructorParameters<typeof ChangeGate>[0] = { dryRun: opts.dryRun, procRoot: opts.roots.proc };
+  if (opts.confineTo !== undefined) gateOptions.confineTo = opts.confineTo;
+  if (opts.systemctl !== undefined) gateOptions.systemctl = opts.systemctl;
+  if (opts.killGraceMs !== undefined) gateOptions.killGraceMs = opts.killGraceMs;
+  const gate = new ChangeGate(gateOptions);
+  const root = opts.filesRoot;
+  const hostPath = root === undefined ? (p: string) => p : (p: string) => join(root, p);
+
+  const items: Item[] = [];
+  const seen = new Map<string, number>();
+  for (const control of policy.controls) {
+    for (const promise of control.promises) {
+      const base = `${control.id}/${promise.type}:${promiserText(promise)}`;
+      const n = (seen.get(base) ?? 0) + 1;
+      seen.set(base, n);
+      items.push({ control, promise, key: n === 1 ? base : `${base}#${n}`, index: items.length });
+    }
+  }
+  const today = isoDay(opts.now);
+  const results = new Map<Item, PromiseResult>();
+  for (const it of evaluationOrder(items)) {
+    const started = performance.now();
+    const r = await evaluateItem(it);
+    r.durationMs = Math.round((performance.now() - started) * 10) / 10;
+    results.set(it, r);
+    opts.onResult?.(r);
+  }
+
+  async function evaluateItem(it: Item): Promise<PromiseResult> {
+    const { control, promise } = it;
+    const result: PromiseResult = {
+      key: it.key,
+      control: control.id,
+      type: promise.type,
+      promiser: promiserText(promise),
+      outcome: "error",
+      reason: "",
+      differences: [],
+      changes: [],
+      notes: [],
+      stakeholders: promise.stakeholders,
+      file: promise.span.file,
+      line: opts.lineOf?.(promise.span) ?? 0,
+      durationMs: 0,
+    };
+    for (const [who, cond] of [
+      ["control", control.when],
+      ["promise", promise.when],
+    ] as const) {
+      if (cond && !conditions.holds(cond)) {
+        result.outcome = "skipped";
+        result.reason = `the ${who}'s condition \`${exprText(cond)}\` is false`;
+        return result;
+      }
+    }
+    if (opts.deadline !== undefined && Date.now() > opts.deadline) {
+      result.reason = "not evaluated: the run timeout expired";
+      return result;
+    }
+    const behaviour = behaviours.get(promise.type);
+    if (!behaviour) {
+      result.reason = `promise type \`${promise.type}\` has no behaviour in this version`;
+      return result;
+    }
+    const timeoutMs = (promise.attributes["timeout"] as number | undefined) ?? opts.defaultTimeoutMs ?? 30_000;
+    const abort = new AbortController();
+    const ctx: EvalContext = { roots: opts.roots, hostPath, snapshot, gate, baselines: opts.baselines, samples: opts.samples, now: opts.now, signal: abort.signal };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    try {
+      const done = await Promise.race([decide(behaviour, promise, ctx, result), timedOut]);
+      if (done === "timeout") {
+        abort.abort();
+        result.outcome = "error";
+        result.reason = `timed out after ${timeoutMs / 1000}s`;
+      }
+    } catch (err) {
+      result.outcome = "error";
+      result.reason = `internal error while evaluating: ${(err as Error).message}`;
+    } finally {
+      clearTimeout(timer);
+    }
+    if ((result.outcome === "drift" || result.outcome === "failed") && activeWaiver(policy.waivers, control.id, today)) {
+      result.notes.push(`would be ${result.outcome}; waived`);
+      result.outcome = "waived";
+    }
+    return result;
+  }
+
+  const controls: ControlResult[] = policy.controls.map((c) => {
+    const promises = items.filter((i) => i.control === c).map((i) => results.get(i)!);
+    const cr: ControlResult = { id: c.id, title: c.title, severity: c.severity, key: c.key, verdict: worst(promises.map((p) => p.outcome)), promises };
+    if (c.owner !== undefined) cr.owner = c.owner;
+    const w = activeWaiver(policy.waivers, c.id, today);
+    if (w) cr.waiver = { reason: w.reason, approvedBy: w.approvedBy, until: w.until };
+    return cr;
+  });
+  return { controls, results: evaluationOrder(items).map((i) => results.get(i)!), contexts: conditions.allContexts(), changes: gate.log };
+
+  async function decide(behaviour: NonNullable<ReturnType<typeof behaviours.get>>, promise: CheckedPromise, ctx: EvalContext, result: PromiseResult): Promise<"done"> {
+    const first = await behaviour.observe(promise, ctx);
+    if (!first.ok) {
+      result.outcome = "error";
+      result.reason = first.error;
+      return "done";
+    }
+    if (first.notes) result.notes.push(...first.notes);
+    const differences = behaviour.judge(promise, first.value, ctx);
+    if (differences.length === 0) {
+      result.outcome = "kept";
+      result.reason = "as promised";
+      return "done";
+    }
+    result.differences = differences;
+    const plan = behaviour.repair?.(promise, first.value, differences, ctx) ?? [];
+    if (plan.length === 0) {
+      result.outcome = "drift";
+      result.reason = summarise(differences);
+      return "done";
+    }
+    result.changes = await ctx.gate.apply(plan, ctx.signal);
+    const applied = result.changes.filter((c) => c.status === "applied");
+    if (applied.length === 0) {
+      const failed = result.changes.filter((c) => c.status === "failed");
+      if (failed.length > 0) {
+        result.outcome = "failed";
+        result.reason = `repair failed: ${failed.map((c) => `${c.description}: ${c.detail}`).join("; ")}`;
+      } else {
+        result.outcome = "drift";
+        const held = result.changes.find((c) => c.status === "held");
+        result.reason = `${summarise(differences)} (${held ? `repair held: ${held.detail}` : "dry run: repair not applied"})`;
+      }
+      return "done";
+    }
+    snapshot.invalidate();
+    const after = await reobserve(behaviour, promise, ctx);
+    if (!after.ok) {
+      result.outcome = "failed";
+      result.reason = `repaired, but could not observe again: ${after.error}`;
+      return "done";
+    }
+    const remaining = behaviour.judge(promise, after.value, ctx);
+    if (remaining.length === 0) {
+      result.outcome = "repaired";
+      result.reason = `repaired: ${applied.map((c) => c.description).join("; ")}`;
+    } else {
+      result.outcome = "failed";
+      result.reason = `still not as promised after repair: ${summarise(remaining)}`;
+      result.notes.push(...remaining.map((d) => `after repair: ${d.reason}`));
+    }
+    return "done";
+  }
+
+  async function reobserve(behaviour: NonNullable<ReturnType<typeof behaviours.get>>, promise: CheckedPromise, ctx: EvalContext): Promise<Observation<unknown>> {
+    const settleUntil = Date.now() + (behaviour.settleMs ?? 0);
+    for (;;) {
+      const o = await behaviour.observe(promise, ctx);
+      if (!o.ok || behaviour.judge(promise, o.value, ctx).length === 0 || Date.now() >= settleUntil || ctx.signal.aborted) return o;
+      await new Promise((r) => setTimeout(r, 100));
+      snapshot.invalidate();
+    }
+  }
+}
+
+function summarise(differences: Difference[]): string {
+  const first = differences[0]!.reason;
+  return differences.length === 1 ? first : `${first} (and ${differences.length - 1} more)`;
+}
