@@ -16,6 +16,8 @@ const common = {
   define: { COVENANT_VERSION: JSON.stringify(pkg.version) },
   banner: { js: "import { createRequire as __covenantRequire } from 'node:module'; const require = __covenantRequire(import.meta.url);" },
   logLevel: "warning",
+  // a native addon: loaded from node_modules at run time, never bundled
+  external: ["better-sqlite3"],
 };
 // One build with code splitting: each subcommand's modules load only when it runs.
 await build({

@@ -6,6 +6,8 @@ import type { ConnectionFilters, ObserveOptions } from "./commands/observe.js";
 const checkCommand = () => import("./commands/check.js");
 const fmtCommand = () => import("./commands/fmt.js");
 const observeCommand = () => import("./commands/observe.js");
+const runCommand = () => import("./commands/run.js");
+const historyCommand = () => import("./commands/history.js");
 import { defaultRoots } from "../probes/result.js";
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
@@ -57,6 +59,64 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addHelpText("after", "\nExamples:\n  covenant fmt policies/\n  covenant fmt --check policies/   # in CI\n\nExit codes: 0 done (or nothing to change), 1 files would change (--check), 2 a file has syntax errors.")
     .action(async (paths: string[], opts: { check: boolean; stdout: boolean }) => {
       setExit((await fmtCommand()).runFmt(paths, opts, io));
+    });
+
+  program
+    .command("run")
+    .description("evaluate every promise in scope on this host, repair what the policy allows, record changes of state")
+    .argument("[paths...]", "policy files or directories (searched for *.promise)", [])
+    .option("--state <dir>", "state directory (default: /var/lib/covenant as root, $XDG_STATE_HOME/covenant otherwise)")
+    .option("-n, --dry-run", "report what would be repaired; change nothing on the host", false)
+    .option("--json", "print the report as JSON", false)
+    .option("--junit <file>", "also write the report as JUnit XML to this file")
+    .option("-q, --quiet", "print nothing when every promise is kept (for cron)", false)
+    .option("--timeout <duration>", "stop evaluating new promises after this long, such as 10m", "10m")
+    .option("--sandbox", "run against a sandbox of ledger-like files (sandbox.json beside the policy) and this machine's /proc; needs no root, changes nothing outside it", false)
+    .option("--sandbox-dir <dir>", "where the sandbox lives (default: a directory under the system's temporary directory)")
+    .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
+    .option("--etc-root <dir>", "read accounts (/etc/passwd, /etc/group) from here", defaultRoots.etc)
+    .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or another run holds the lock), 3 internal error.",
+    )
+    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string }) => {
+      const timeoutMs = parseDuration(o.timeout);
+      const now = o.now !== undefined ? new Date(o.now) : undefined;
+      if (timeoutMs === undefined || (now && Number.isNaN(now.getTime()))) {
+        io.err(timeoutMs === undefined ? `covenant run: --timeout wants a duration such as 90s, 10m or 1h, got \`${o.timeout}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${o.now}\``);
+        setExit(EXIT.policyError);
+        return;
+      }
+      const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs, sandbox: o.sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot };
+      if (o.state !== undefined) opts.state = o.state;
+      if (o.junit !== undefined) opts.junit = o.junit;
+      if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;
+      if (now) opts.now = now;
+      setExit(await (await runCommand()).runRun(paths, opts, io));
+    });
+
+  program
+    .command("history")
+    .description("the host's record of changes of state, and one summary per run")
+    .option("--state <dir>", "state directory (as for `run`)")
+    .option("--control <id>", "only changes of this control")
+    .option("--since <date>", "only records from this date (YYYY-MM-DD) on")
+    .option("--changes", "leave out the run summaries", false)
+    .option("--json", "print the records as JSON", false)
+    .addHelpText("after", "\nExamples:\n  covenant history --control ITGC-CM-02 --since 2026-10-01\n\nExit codes: 0 shown, 2 no store in the state directory or bad arguments.")
+    .action(async (o: { state?: string; control?: string; since?: string; changes: boolean; json: boolean }) => {
+      setExit((await historyCommand()).runHistory(o, io));
+    });
+
+  program
+    .command("verify")
+    .description("prove the history was not altered: report the first altered, inserted or deleted record")
+    .option("--state <dir>", "state directory (as for `run`)")
+    .option("--json", "print the report as JSON", false)
+    .addHelpText("after", "\nExit codes: 0 intact, 1 tampering found, 2 no store in the state directory.")
+    .action(async (o: { state?: string; json: boolean }) => {
+      setExit((await historyCommand()).runVerify(o, io));
     });
 
   const observe = program
@@ -137,6 +197,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action((name: string | undefined) => guarded((o) => o.observeProcesses(name, observeOpts(), io)));
 
   return program;
+}
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `90s`, `10m`, `1h` → milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  return m ? Number(m[1]) * durationUnits[m[2]!]! : undefined;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {

@@ -1,4 +1,10 @@
-import type { PromiseBehaviour } from "../contract.js";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import * as files from "../../probes/files.js";
+import type { Change } from "../change-gate.js";
+import { attr, repairs, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
+import { expandGlob, isGlob } from "../glob-paths.js";
+import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
 export const directory: PromiseTypeSpec = {
@@ -25,5 +31,131 @@ export const directory: PromiseTypeSpec = {
 }`,
 };
 
-/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
-export const directoryBehaviour: PromiseBehaviour<unknown> | undefined = undefined;
+interface ObservedEntry {
+  path: string;
+  hostPath: string;
+  stat?: files.FileStat;
+}
+
+interface ObservedDirectories {
+  pattern: string;
+  /** the promised directories (a missing plain path has no stat) */
+  directories: ObservedEntry[];
+  /** with `recurse`: everything below them */
+  below: ObservedEntry[];
+}
+
+/** Entries below `dir`, depth first, to `maxDepth` levels; symbolic links are not followed. */
+function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out: ObservedEntry[], notes: string[], depth = 1): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (err) {
+    notes.push(`${policyPathOf(dir, ctx)}: cannot be listed (${(err as NodeJS.ErrnoException).code})`);
+    return;
+  }
+  for (const n of names) {
+    const hostPath = join(dir, n);
+    const st = files.stat(hostPath);
+    if (!st.ok) {
+      notes.push(`${policyPathOf(hostPath, ctx)}: ${st.error.code === "not-found" ? "vanished while being read" : st.error.message}`);
+      continue;
+    }
+    out.push({ path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
+    if (st.value.type === "directory") {
+      if (depth < maxDepth) entriesBelow(hostPath, maxDepth, ctx, out, notes, depth + 1);
+      else notes.push(`${policyPathOf(hostPath, ctx)}: not searched, deeper than max_depth ${maxDepth}`);
+    }
+  }
+}
+
+/** Below a directory only owner, group and `max_mode` apply: files and subdirectories differ in mode. */
+function belowWanted(w: OwnershipWanted): OwnershipWanted {
+  const b: OwnershipWanted = {};
+  if (w.owner !== undefined) b.owner = w.owner;
+  if (w.group !== undefined) b.group = w.group;
+  if (w.maxMode !== undefined) b.maxMode = w.maxMode;
+  return b;
+}
+
+export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
+  observe(p, ctx) {
+    const pattern = p.promiser as string;
+    const notes: string[] = [];
+    const out: ObservedDirectories = { pattern, directories: [], below: [] };
+    const paths = isGlob(pattern) ? expandGlob(ctx.hostPath(pattern)) : [ctx.hostPath(pattern)];
+    for (const hostPath of paths) {
+      const st = files.stat(hostPath);
+      if (!st.ok && st.error.code !== "not-found") return { ok: false, error: st.error.message };
+      if (!st.ok) {
+        if (!isGlob(pattern)) out.directories.push({ path: pattern, hostPath });
+        continue;
+      }
+      if (isGlob(pattern) && st.value.type !== "directory") continue;
+      out.directories.push({ path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
+      if (attr<boolean>(p, "recurse") && st.value.type === "directory") entriesBelow(hostPath, attr<number>(p, "max_depth") ?? 16, ctx, out.below, notes);
+    }
+    return { ok: true, value: out, notes };
+  },
+
+  judge(p, o, ctx) {
+    const diffs: Difference[] = [];
+    const mustExist = attr<boolean>(p, "exists") ?? true;
+    if (!mustExist) {
+      for (const d of o.directories)
+        if (d.stat) diffs.push({ subject: d.path, attribute: "exists", expected: "absent", observed: "present", reason: `${d.path} exists, promised absent` });
+      return diffs;
+    }
+    if (o.directories.every((d) => !d.stat)) {
+      const what = isGlob(o.pattern) ? `no directory matches ${o.pattern}` : `${o.pattern} does not exist`;
+      return [{ subject: o.pattern, attribute: "exists", expected: "present", observed: "absent", reason: what }];
+    }
+    const wanted = ownershipOf(p);
+    for (const d of o.directories) {
+      if (d.stat!.type !== "directory") {
+        diffs.push({ subject: d.path, attribute: "type", expected: "directory", observed: d.stat!.type, reason: `${d.path} is a ${d.stat!.type}, not a directory` });
+        continue;
+      }
+      judgeOwnership(wanted, d.path, d.stat!, ctx, diffs);
+    }
+    const below = belowWanted(wanted);
+    for (const e of o.below) if (e.stat!.type !== "symlink") judgeOwnership(below, e.path, e.stat!, ctx, diffs);
+    return diffs;
+  },
+
+  repair(p, o, differences, ctx) {
+    const allowed = repairs(p);
+    const out: Change[] = [];
+    const wanted = ownershipOf(p);
+    for (const d of o.directories) {
+      if (!d.stat) {
+        if (allowed.includes("create")) {
+          const mkdir: Change = { op: "mkdir", path: d.hostPath };
+          if (wanted.mode !== undefined) mkdir.mode = wanted.mode;
+          out.push(mkdir);
+          const uid = wanted.owner !== undefined ? ctx.snapshot.uidOf(wanted.owner) : undefined;
+          const gid = wanted.group !== undefined ? ctx.snapshot.gidOf(wanted.group) : undefined;
+          if (uid !== undefined || gid !== undefined) {
+            const chown: Change = { op: "chown", path: d.hostPath };
+            if (uid !== undefined) {
+              chown.uid = uid;
+              chown.owner = wanted.owner!;
+            }
+            if (gid !== undefined) {
+              chown.gid = gid;
+              chown.group = wanted.group!;
+            }
+            out.push(chown);
+          }
+        }
+        continue;
+      }
+      if (allowed.includes("perms")) out.push(...planOwnership(wanted, d.hostPath, d.stat, differences, d.path, ctx));
+    }
+    if (allowed.includes("perms")) {
+      const below = belowWanted(wanted);
+      for (const e of o.below) out.push(...planOwnership(below, e.hostPath, e.stat!, differences, e.path, ctx));
+    }
+    return out;
+  },
+};

@@ -1,4 +1,10 @@
-import type { PromiseBehaviour } from "../contract.js";
+import * as files from "../../probes/files.js";
+import { locksOnFile } from "../../probes/locks.js";
+import type { CheckedPromise } from "../../checker/policy.js";
+import type { Change } from "../change-gate.js";
+import { attr, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
+import { expandGlob, isGlob } from "../glob-paths.js";
+import { judgeOwnership, ownershipOf, planOwnership, policyPathOf } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
 export const file: PromiseTypeSpec = {
@@ -37,5 +43,163 @@ export const file: PromiseTypeSpec = {
 }`,
 };
 
-/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
-export const fileBehaviour: PromiseBehaviour<unknown> | undefined = undefined;
+interface ObservedFile {
+  /** as the policy names it */
+  path: string;
+  hostPath: string;
+  stat?: files.FileStat;
+  /** the content's digest, when integrity or a baseline copy is promised */
+  digest?: string;
+  /** the digest the content must have, and where that comes from */
+  expectedDigest?: { digest: string; source: string };
+  /** names of the processes holding locks on the file */
+  lockHolders?: { pid: number; comm: string }[];
+}
+
+interface ObservedFiles {
+  pattern: string;
+  files: ObservedFile[];
+}
+
+function algorithmOf(p: CheckedPromise): files.HashAlgorithm | undefined {
+  return attr<files.HashAlgorithm>(p, "integrity") ?? (attr<string>(p, "baseline") !== undefined ? "sha256" : undefined);
+}
+
+function observeFile(p: CheckedPromise, path: string, hostPath: string, ctx: EvalContext, notes: string[]): Observation<ObservedFile> {
+  const o: ObservedFile = { path, hostPath };
+  const st = files.stat(hostPath);
+  if (!st.ok) {
+    if (st.error.code === "not-found") return { ok: true, value: o };
+    return { ok: false, error: st.error.message };
+  }
+  o.stat = st.value;
+  if (st.value.type !== "file") return { ok: true, value: o };
+  const algorithm = algorithmOf(p);
+  if (algorithm) {
+    const h = files.hash(hostPath, algorithm);
+    if (!h.ok) return { ok: false, error: h.error.message };
+    o.digest = h.value.digest;
+    const baselineCopy = attr<string>(p, "baseline");
+    if (baselineCopy !== undefined) {
+      const b = files.hash(ctx.hostPath(baselineCopy), algorithm);
+      if (!b.ok) return { ok: false, error: `the approved copy cannot be read: ${b.error.message}` };
+      o.expectedDigest = { digest: b.value.digest, source: `the approved copy ${baselineCopy}` };
+    } else {
+      const known = ctx.baselines.get(hostPath);
+      if (known && known.algorithm === algorithm) o.expectedDigest = { digest: known.digest, source: `the baseline of ${known.approvedAt}` };
+      else {
+        const s = st.value;
+        ctx.baselines.set(hostPath, { algorithm, digest: h.value.digest, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, approvedAt: ctx.now.toISOString() });
+        notes.push(`${path}: ${algorithm} baseline recorded (first observation)`);
+      }
+    }
+  }
+  const lockedBy = attr<string[]>(p, "locked_by");
+  if (lockedBy) {
+    const all = ctx.snapshot.locks();
+    if (!all.ok) return { ok: false, error: `locks cannot be read: ${all.error.message}` };
+    const mine = locksOnFile(all.value, hostPath);
+    if (!mine.ok) return { ok: false, error: mine.error.message };
+    const procs = ctx.snapshot.processes();
+    const comm = new Map(procs.ok ? procs.value.map((x) => [x.pid, x.comm]) : []);
+    o.lockHolders = mine.value.filter((l) => !l.blocked).map((l) => ({ pid: l.pid, comm: comm.get(l.pid) ?? `pid ${l.pid}` }));
+  }
+  return { ok: true, value: o };
+}
+
+function short(digest: string): string {
+  return digest.slice(0, 12);
+}
+
+function sizeText(bytes: number): string {
+  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} bytes`;
+}
+
+export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
+  observe(p, ctx) {
+    const pattern = p.promiser as string;
+    const hostPattern = ctx.hostPath(pattern);
+    const notes: string[] = [];
+    const out: ObservedFiles = { pattern, files: [] };
+    const paths = isGlob(pattern) ? expandGlob(hostPattern) : [hostPattern];
+    for (const hostPath of paths) {
+      const r = observeFile(p, policyPathOf(hostPath, ctx), hostPath, ctx, notes);
+      if (!r.ok) return r;
+      // a glob names the files that exist; only a plain path can name a missing one
+      if (r.value.stat || !isGlob(pattern)) out.files.push(r.value);
+    }
+    return { ok: true, value: out, notes };
+  },
+
+  judge(p, o, ctx) {
+    const diffs: Difference[] = [];
+    const mustExist = attr<boolean>(p, "exists") ?? true;
+    if (!mustExist) {
+      for (const f of o.files)
+        if (f.stat) diffs.push({ subject: f.path, attribute: "exists", expected: "absent", observed: "present", reason: `${f.path} exists, promised absent` });
+      return diffs;
+    }
+    if (o.files.length === 0 || o.files.every((f) => !f.stat)) {
+      const what = isGlob(o.pattern) ? `no file matches ${o.pattern}` : `${o.pattern} does not exist`;
+      diffs.push({ subject: o.pattern, attribute: "exists", expected: "present", observed: "absent", reason: what });
+      return diffs;
+    }
+    const wanted = ownershipOf(p);
+    const maxSize = attr<number>(p, "max_size");
+    const maxAge = attr<number>(p, "max_age");
+    const lockedBy = attr<string[]>(p, "locked_by");
+    for (const f of o.files) {
+      const st = f.stat!;
+      if (st.type !== "file") {
+        const what = st.type === "symlink" ? `a symbolic link to ${st.linkTarget}` : `a ${st.type}`;
+        diffs.push({ subject: f.path, attribute: "type", expected: "file", observed: st.type, reason: `${f.path} is ${what}, not a regular file` });
+        continue;
+      }
+      judgeOwnership(wanted, f.path, st, ctx, diffs);
+      if (f.expectedDigest && f.digest !== f.expectedDigest.digest) {
+        diffs.push({
+          subject: f.path,
+          attribute: "integrity",
+          expected: f.expectedDigest.digest,
+          observed: f.digest!,
+          reason: `${f.path}: content differs from ${f.expectedDigest.source} (${short(f.expectedDigest.digest)}… → ${short(f.digest!)}…)`,
+        });
+      }
+      if (maxSize !== undefined && st.size > maxSize) {
+        diffs.push({ subject: f.path, attribute: "max_size", expected: `at most ${sizeText(maxSize)}`, observed: sizeText(st.size), reason: `${f.path} is ${sizeText(st.size)}, more than ${sizeText(maxSize)}` });
+      }
+      if (maxAge !== undefined && ctx.now.getTime() - st.mtimeMs > maxAge) {
+        const hours = ((ctx.now.getTime() - st.mtimeMs) / 3_600_000).toFixed(1);
+        diffs.push({
+          subject: f.path,
+          attribute: "max_age",
+          expected: `modified within ${maxAge / 3_600_000}h`,
+          observed: new Date(st.mtimeMs).toISOString(),
+          reason: `${f.path} was last modified ${hours}h ago, longer than the ${maxAge / 3_600_000}h allowed`,
+        });
+      }
+      if (lockedBy && f.lockHolders) {
+        for (const h of f.lockHolders) {
+          if (!lockedBy.includes(h.comm))
+            diffs.push({ subject: f.path, attribute: "locked_by", expected: lockedBy.join(", "), observed: h.comm, reason: `${f.path} is locked by ${h.comm} (pid ${h.pid}), not by ${lockedBy.join(" or ")}` });
+        }
+      }
+    }
+    return diffs;
+  },
+
+  repair(p, o, differences, ctx) {
+    const allowed = repairs(p);
+    const out: Change[] = [];
+    const wanted = ownershipOf(p);
+    const baselineCopy = attr<string>(p, "baseline");
+    for (const f of o.files) {
+      const mine = differences.filter((d) => d.subject === f.path);
+      if (allowed.includes("content") && baselineCopy !== undefined && mine.some((d) => d.attribute === "integrity" || d.attribute === "exists")) {
+        out.push({ op: "restore", path: f.hostPath, from: ctx.hostPath(baselineCopy) });
+      }
+      if (allowed.includes("perms") && f.stat) out.push(...planOwnership(wanted, f.hostPath, f.stat, differences, f.path, ctx));
+    }
+    return out;
+  },
+};

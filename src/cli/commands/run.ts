@@ -1,0 +1,159 @@
+// `covenant run [paths...]`: evaluate every promise in scope on this host, repair what the
+// policy allows, record every change of state in the store, and report.
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { checkFiles } from "../../checker/check.js";
+import { loadPolicy } from "../../checker/load.js";
+import { evaluate, type Evaluation } from "../../evaluator/engine.js";
+import { isDeficiency } from "../../evaluator/outcomes.js";
+import { readFacts } from "../../facts/host.js";
+import { LineIndex } from "../../parser/diagnostics.js";
+import { acquireRunLock } from "../../store/run-lock.js";
+import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
+import { StateStore } from "../../store/store.js";
+import { EXIT } from "../exit-codes.js";
+import type { Io } from "../io.js";
+import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
+import { countOutcomes, renderJson, renderJunit, renderText, type RunInfo } from "../run-report.js";
+import { prepareSandbox, SandboxError } from "../sandbox.js";
+
+export interface RunOptions {
+  state?: string;
+  dryRun: boolean;
+  json: boolean;
+  junit?: string;
+  quiet: boolean;
+  /** the whole run's time limit, in ms */
+  timeoutMs: number;
+  procRoot: string;
+  etcRoot: string;
+  sandbox: boolean;
+  sandboxDir?: string;
+  /** the instant to evaluate at (tests): facts and waiver expiry */
+  now?: Date;
+}
+
+export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise<number> {
+  const started = opts.now ?? new Date();
+  const loaded = loadPolicy(paths.length > 0 ? paths : ["."]);
+  const checked = checkFiles(loaded.files, loaded.diagnostics, { today: started.toISOString().slice(0, 10) });
+  const errors = checked.diagnostics.filter((d) => d.severity === "error");
+  if (!checked.policy || errors.length > 0) {
+    const map = new SourceMap(checked.files);
+    for (const d of errors) io.err(`${renderDiagnostic(d, map, io.errStyle)}\n`);
+    io.err(summaryLine(checked.diagnostics, checked.files.length));
+    return EXIT.policyError;
+  }
+  const policy = checked.policy;
+
+  let roots = { proc: opts.procRoot, etc: opts.etcRoot };
+  let stateDir = opts.state ?? defaultStateDir();
+  let filesRoot: string | undefined;
+  let sandboxDir: string | undefined;
+  const notes: string[] = [];
+  if (opts.sandbox) {
+    try {
+      const sb = prepareSandbox(paths, opts.sandboxDir);
+      roots = { proc: opts.procRoot, etc: sb.etcRoot };
+      filesRoot = sb.filesRoot;
+      sandboxDir = sb.dir;
+      stateDir = opts.state ?? sb.stateDir;
+      if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}; nothing outside it is changed`);
+    } catch (err) {
+      if (!(err instanceof SandboxError)) throw err;
+      io.err(`covenant run: ${err.message}`);
+      return EXIT.policyError;
+    }
+  }
+  try {
+    stateDir = ensureStateDir(stateDir);
+  } catch (err) {
+    io.err(`covenant run: cannot use the state directory ${stateDir}: ${(err as Error).message} (choose one with --state)`);
+    return EXIT.policyError;
+  }
+  const lock = acquireRunLock(stateDir, opts.procRoot);
+  if (!lock.ok) {
+    io.err(`covenant run: another run (pid ${lock.holder.pid}, started ${lock.holder.startedAt}) holds the lock on ${stateDir}; not running twice`);
+    return EXIT.policyError;
+  }
+  if (lock.tookOverFrom) notes.push(`took over the run lock left by a run that is gone (pid ${lock.tookOverFrom.pid}, started ${lock.tookOverFrom.startedAt})`);
+  // a probe stuck in the kernel cannot be interrupted from JavaScript: past the run timeout
+  // and a grace period, leave; every record so far is committed
+  const hardStop = setTimeout(() => {
+    io.err(`covenant run: still running ${Math.round(opts.timeoutMs / 1000) + 30}s after start; exiting (records so far are kept)`);
+    lock.release();
+    process.exit(EXIT.internal);
+  }, opts.timeoutMs + 30_000);
+  hardStop.unref();
+
+  let store: StateStore | undefined;
+  try {
+    store = StateStore.open(stateDir);
+    const run = store.beginRun();
+    const time = () => new Date().toISOString();
+    // facts describe the host itself: its own /etc, even in a sandbox
+    const facts = readFacts({ now: started, calendar: policy.calendar, etcRoot: opts.etcRoot });
+    const map = new Map(checked.files.map((f) => [f.path, new LineIndex(f.text)]));
+    let changed = 0;
+    const s = store;
+    const evaluation: Evaluation = await evaluate(policy, {
+      roots,
+      ...(filesRoot !== undefined ? { filesRoot, confineTo: sandboxDir! } : {}),
+      dryRun: opts.dryRun,
+      facts,
+      now: started,
+      baselines: s,
+      samples: s,
+      deadline: started.getTime() + opts.timeoutMs,
+      lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
+      onResult: (r) => {
+        if (s.recordResult(run, time(), r)) changed++;
+      },
+    });
+    const finished = new Date();
+    const counts = countOutcomes(evaluation.results);
+    const outcomesDigest = createHash("sha256")
+      .update(
+        evaluation.results
+          .map((r) => `${r.key}=${r.outcome}`)
+          .sort()
+          .join("\n"),
+      )
+      .digest("hex");
+    const policyHash = hashPolicy(checked.files.map((f) => f.path));
+    const host = hostname();
+    store.finishRun({
+      run,
+      host,
+      started: started.toISOString(),
+      finished: finished.toISOString(),
+      policy: policyHash,
+      dryRun: opts.dryRun,
+      promises: evaluation.results.length,
+      counts: Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0)),
+      outcomes: outcomesDigest,
+      changed,
+      ...(notes.length > 0 ? { notes } : {}),
+    });
+    const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes };
+    if (sandboxDir) info.sandbox = sandboxDir;
+    if (opts.junit) writeFileSync(opts.junit, renderJunit(evaluation, info));
+    const deficient = evaluation.results.some((r) => isDeficiency(r.outcome));
+    const allKept = evaluation.results.every((r) => r.outcome === "kept" || r.outcome === "skipped");
+    if (opts.json) io.out(renderJson(evaluation, info));
+    else if (!(opts.quiet && allKept && notes.length === 0)) io.out(renderText(evaluation, info, io.style));
+    return deficient ? EXIT.deficiencies : EXIT.ok;
+  } finally {
+    store?.close();
+    lock.release();
+    clearTimeout(hardStop);
+  }
+}
+
+/** sha256 over each policy file's path and content, in load order. */
+function hashPolicy(files: string[]): string {
+  const h = createHash("sha256");
+  for (const f of files) h.update(f).update("\0").update(readFileSync(f)).update("\0");
+  return h.digest("hex");
+}

@@ -1,0 +1,55 @@
+// Expands a path glob from a policy to the paths that exist now: `*`, `?` and `[...]` within
+// one segment, `**` across segments (as globToRegExp defines them). Only the directories the
+// pattern can reach are listed: `/srv/ledger/*.dat` reads /srv/ledger and nothing else.
+import { readdirSync, type Dirent } from "node:fs";
+import { join } from "node:path";
+import { globToRegExp } from "../checker/glob.js";
+
+const MAGIC = /[*?[\\]/;
+
+export function isGlob(pattern: string): boolean {
+  return MAGIC.test(pattern);
+}
+
+/** Matching paths, sorted; a pattern without wildcards is returned as is (existing or not). */
+export function expandGlob(pattern: string, maxDepth = 32): string[] {
+  if (!isGlob(pattern)) return [pattern];
+  const segments = pattern.split("/").filter((s, i) => s !== "" || i === 0);
+  // the literal prefix: the directory to start listing from
+  let i = 1;
+  let base = "/";
+  while (i < segments.length && !isGlob(segments[i]!)) base = join(base, segments[i++]!);
+  const out: string[] = [];
+  if (segments.slice(i).some((s) => s.includes("**"))) {
+    const re = globToRegExp(pattern);
+    walk(base, 0, maxDepth, (p) => re.test(p) && out.push(p));
+  } else {
+    const res = segments.slice(i).map((s) => globToRegExp(s));
+    const step = (dir: string, k: number) => {
+      for (const e of list(dir)) {
+        if (!res[k]!.test(e.name)) continue;
+        const p = join(dir, e.name);
+        if (k === res.length - 1) out.push(p);
+        else if (e.isDirectory() || e.isSymbolicLink()) step(p, k + 1);
+      }
+    };
+    step(base, 0);
+  }
+  return out.sort();
+}
+
+function list(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return []; // a directory that does not exist matches nothing
+  }
+}
+
+function walk(dir: string, depth: number, maxDepth: number, visit: (p: string) => void): void {
+  for (const e of list(dir)) {
+    const p = join(dir, e.name);
+    visit(p);
+    if (e.isDirectory() && depth < maxDepth) walk(p, depth + 1, maxDepth, visit);
+  }
+}

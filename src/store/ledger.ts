@@ -1,0 +1,78 @@
+// The tamper-evident chain: every history record carries an HMAC over its content and the
+// previous record's MAC, keyed with the host secret. Changing, inserting or deleting a record
+// breaks the chain at that record; a head anchor beside the database catches a cut-off tail.
+import { createHmac } from "node:crypto";
+
+export interface LedgerRow {
+  seq: number;
+  kind: "change" | "run";
+  run: number;
+  time: string;
+  body: string;
+  mac: Buffer;
+}
+
+export const GENESIS: Buffer = Buffer.alloc(32);
+
+export function macOf(key: Buffer, prev: Buffer, row: Omit<LedgerRow, "seq" | "mac">): Buffer {
+  return createHmac("sha256", key).update(prev).update(`\n${row.kind}\n${row.run}\n${row.time}\n`).update(row.body).digest();
+}
+
+export type Tampering =
+  | { kind: "altered"; seq: number; message: string }
+  | { kind: "inserted"; seq: number; message: string }
+  | { kind: "deleted"; seq: number; message: string }
+  | { kind: "broken"; seq: number; message: string };
+
+export interface Head {
+  seq: number;
+  mac: string;
+  /** HMAC of the two fields above, so that the anchor itself cannot be rewritten */
+  seal: string;
+}
+
+export function sealHead(key: Buffer, seq: number, mac: Buffer): Head {
+  const m = mac.toString("hex");
+  return { seq, mac: m, seal: createHmac("sha256", key).update(`head\n${seq}\n${m}`).digest("hex") };
+}
+
+export function headIsSealed(key: Buffer, h: Head): boolean {
+  return sealHead(key, h.seq, Buffer.from(h.mac, "hex")).seal === h.seal;
+}
+
+/**
+ * Walks the chain in sequence order and names the first record that was altered, inserted
+ * or deleted. `rows` must be ordered by seq.
+ */
+export function findTampering(key: Buffer, rows: LedgerRow[], head?: Head): Tampering | undefined {
+  let prev: Buffer = GENESIS;
+  let expectedSeq = 1;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (r.seq !== expectedSeq) {
+      const from = expectedSeq;
+      const to = r.seq - 1;
+      return { kind: "deleted", seq: from, message: from === to ? `record ${from} was deleted` : `records ${from} to ${to} were deleted` };
+    }
+    if (macOf(key, prev, r).equals(r.mac)) {
+      prev = r.mac;
+      expectedSeq++;
+      continue;
+    }
+    const next = rows[i + 1];
+    if (next && macOf(key, prev, next).equals(next.mac)) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} was inserted: the chain continues past it without it` };
+    if (next && macOf(key, r.mac, next).equals(next.mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq} was altered after it was written` };
+    if (!next) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, the last one, was altered or inserted` };
+    return { kind: "broken", seq: r.seq, message: `the chain breaks at record ${r.seq}: it was altered, or records before it were deleted and renumbered` };
+  }
+  if (head) {
+    const last = rows[rows.length - 1];
+    if (head.seq > (last?.seq ?? 0)) {
+      const from = (last?.seq ?? 0) + 1;
+      return { kind: "deleted", seq: from, message: from === head.seq ? `record ${from}, the last one, was deleted` : `records ${from} to ${head.seq}, the newest, were deleted` };
+    }
+    const anchored = rows.find((r) => r.seq === head.seq);
+    if (anchored && anchored.mac.toString("hex") !== head.mac) return { kind: "altered", seq: head.seq, message: `record ${head.seq} does not match the head anchor: it was rewritten` };
+  }
+  return undefined;
+}

@@ -1,0 +1,19 @@
+// Where a host keeps its state: /var/lib/covenant as root, the XDG state directory otherwise,
+// or what --state says. The directory holds the store, its host key and the run lock.
+import { chmodSync, mkdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
+  if (uid === 0) return "/var/lib/covenant";
+  const xdg = env["XDG_STATE_HOME"];
+  return join(xdg && xdg.startsWith("/") ? xdg : join(homedir(), ".local", "state"), "covenant");
+}
+
+/** Creates the directory (owner-only: it holds the host key) and returns its absolute path. */
+export function ensureStateDir(dir: string): string {
+  const abs = resolve(dir);
+  mkdirSync(abs, { recursive: true, mode: 0o700 });
+  chmodSync(abs, 0o700);
+  return abs;
+}

@@ -1,0 +1,305 @@
+// The host's state store, one SQLite file under the state directory: the current state of
+// every promise, the hash-chained history of its changes, one summary per run, the integrity
+// baselines and the learnt bands. Written in WAL mode, one transaction per record, so that a
+// run killed at any point leaves a store that opens, verifies and has lost nothing committed.
+import Database from "better-sqlite3";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Baseline, BaselineStore, SampleStore } from "../evaluator/contract.js";
+import type { PromiseResult } from "../evaluator/engine.js";
+import type { Outcome } from "../evaluator/outcomes.js";
+import { findTampering, GENESIS, headIsSealed, macOf, sealHead, type Head, type LedgerRow, type Tampering } from "./ledger.js";
+import { addSample, stddevOf, type Band } from "./memory.js";
+
+const SCHEMA_VERSION = 1;
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS current (
+  key TEXT PRIMARY KEY, control TEXT NOT NULL, outcome TEXT NOT NULL, state TEXT NOT NULL,
+  since TEXT NOT NULL, last_run INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledger (
+  seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, run INTEGER NOT NULL, time TEXT NOT NULL,
+  body TEXT NOT NULL, mac BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_run ON ledger(run);
+CREATE TABLE IF NOT EXISTS baselines (
+  path TEXT PRIMARY KEY, algorithm TEXT NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL,
+  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, mtime_ms REAL NOT NULL,
+  approved_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bands (
+  metric TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, mean REAL NOT NULL,
+  m2 REAL NOT NULL, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
+`;
+
+/** A change of a promise's state, as kept in the history. */
+export interface ChangeBody {
+  key: string;
+  control: string;
+  type: string;
+  promiser: string;
+  /** null on the first observation */
+  from: Outcome | null;
+  to: Outcome;
+  reason: string;
+  /** what differed, one sentence each */
+  differences: string[];
+  /** what the change gate did */
+  changes: string[];
+}
+
+export interface RunBody {
+  run: number;
+  host: string;
+  started: string;
+  finished: string;
+  /** sha256 of the policy files' contents */
+  policy: string;
+  dryRun: boolean;
+  promises: number;
+  counts: Partial<Record<Outcome, number>>;
+  /** sha256 over every promise's key and outcome, sorted: proof of what was tested */
+  outcomes: string;
+  /** change records this run wrote */
+  changed: number;
+  notes?: string[];
+}
+
+export interface HistoryEntry {
+  seq: number;
+  kind: "change" | "run";
+  run: number;
+  time: string;
+  body: ChangeBody | RunBody;
+}
+
+export interface VerifyReport {
+  records: number;
+  runs: number[];
+  firstRun?: string;
+  lastRun?: string;
+  tampering?: Tampering;
+  /** runs that wrote changes but no summary: killed before they finished */
+  interrupted: number[];
+  /** run numbers allocated but without any record (killed before recording anything) */
+  silent: number[];
+  headMissing: boolean;
+}
+
+/** The part of a result that is its state: two runs with the same state write no history. */
+export function stateOf(r: PromiseResult): string {
+  const what = [...new Set(r.differences.map((d) => `${d.subject ?? ""}|${d.attribute}`))].sort();
+  return createHash("sha256").update(r.outcome).update("\n").update(what.join("\n")).digest("hex").slice(0, 32);
+}
+
+const MAX_DIFFERENCES = 50;
+
+export class StateStore implements BaselineStore, SampleStore {
+  private readonly db: Database.Database;
+  private readonly key: Buffer;
+  private readonly headPath: string;
+  private lastMac: Buffer;
+  private lastSeq: number;
+  private readonly stmts;
+
+  private constructor(readonly dir: string) {
+    this.key = loadHostKey(dir);
+    this.headPath = join(dir, "ledger.head");
+    this.db = new Database(join(dir, "state.db"));
+    this.db.pragma("journal_mode = WAL");
+    // NORMAL in WAL mode: a killed process loses nothing committed; a power cut may lose the
+    // last transactions, never the consistency of the file
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(schema);
+    const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string | undefined;
+    if (version === undefined) this.db.prepare("INSERT INTO meta VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+    else if (Number(version) > SCHEMA_VERSION) throw new Error(`the store ${join(dir, "state.db")} was written by a newer Covenant (schema ${version})`);
+    this.stmts = {
+      current: this.db.prepare("SELECT outcome, state FROM current WHERE key = ?"),
+      upsertCurrent: this.db.prepare(
+        "INSERT INTO current VALUES (@key, @control, @outcome, @state, @since, @run, @reason) ON CONFLICT(key) DO UPDATE SET outcome = @outcome, state = @state, since = CASE WHEN state = @state THEN since ELSE @since END, last_run = @run, reason = @reason",
+      ),
+      touchCurrent: this.db.prepare("UPDATE current SET last_run = ? WHERE key = ?"),
+      append: this.db.prepare("INSERT INTO ledger (seq, kind, run, time, body, mac) VALUES (?, ?, ?, ?, ?, ?)"),
+      baseline: this.db.prepare("SELECT * FROM baselines WHERE path = ?"),
+      setBaseline: this.db.prepare("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      band: this.db.prepare("SELECT count, mean, m2 FROM bands WHERE metric = ? AND hour = ?"),
+      setBand: this.db.prepare("INSERT OR REPLACE INTO bands VALUES (?, ?, ?, ?, ?)"),
+    };
+    const last = this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer } | undefined;
+    this.lastSeq = last?.seq ?? 0;
+    this.lastMac = last?.mac ?? GENESIS;
+  }
+
+  static open(dir: string): StateStore {
+    return new StateStore(dir);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Allocates the next run number, durably, before anything of the run is recorded. */
+  beginRun(): number {
+    return this.db.transaction(() => {
+      const last = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
+      this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('last_run', ?)").run(String(last + 1));
+      return last + 1;
+    })();
+  }
+
+  private append(kind: "change" | "run", run: number, time: string, body: object): number {
+    const text = JSON.stringify(body);
+    const mac = macOf(this.key, this.lastMac, { kind, run, time, body: text });
+    const seq = this.lastSeq + 1;
+    this.stmts.append.run(seq, kind, run, time, text, mac);
+    this.lastSeq = seq;
+    this.lastMac = mac;
+    return seq;
+  }
+
+  /**
+   * Records one promise's result: a history record when its state changed (or the gate
+   * changed the host, which is always worth a record), and its current state. Returns
+   * whether a history record was written.
+   */
+  recordResult(run: number, time: string, r: PromiseResult): boolean {
+    const state = stateOf(r);
+    const before = this.stmts.current.get(r.key) as { outcome: Outcome; state: string } | undefined;
+    const changedHost = r.changes.some((c) => c.status === "applied" || c.status === "failed");
+    const write = !before || before.state !== state || changedHost;
+    const tx = this.db.transaction(() => {
+      if (write) {
+        const differences = r.differences.slice(0, MAX_DIFFERENCES).map((d) => d.reason);
+        if (r.differences.length > MAX_DIFFERENCES) differences.push(`and ${r.differences.length - MAX_DIFFERENCES} more`);
+        const body: ChangeBody = {
+          key: r.key,
+          control: r.control,
+          type: r.type,
+          promiser: r.promiser,
+          from: before?.outcome ?? null,
+          to: r.outcome,
+          reason: r.reason,
+          differences,
+          changes: r.changes.map((c) => `${c.status}: ${c.description}${c.detail ? ` (${c.detail})` : ""}`),
+        };
+        this.append("change", run, time, body);
+        this.stmts.upsertCurrent.run({ key: r.key, control: r.control, outcome: r.outcome, state, since: time, run, reason: r.reason });
+      } else this.stmts.touchCurrent.run(run, r.key);
+    });
+    tx();
+    return write;
+  }
+
+  /** The run's summary: appended to the chain, and the head anchor moved to it. */
+  finishRun(body: RunBody): number {
+    const seq = this.db.transaction(() => this.append("run", body.run, body.finished, body))();
+    this.writeHead();
+    return seq;
+  }
+
+  private writeHead(): void {
+    const tmp = `${this.headPath}.tmp`;
+    writeFileSync(tmp, JSON.stringify(sealHead(this.key, this.lastSeq, this.lastMac)) + "\n", { mode: 0o600 });
+    renameSync(tmp, this.headPath);
+  }
+
+  private readHead(): Head | undefined {
+    try {
+      return JSON.parse(readFileSync(this.headPath, "utf8")) as Head;
+    } catch {
+      return undefined;
+    }
+  }
+
+  history(filter: { control?: string; since?: string; kinds?: ("change" | "run")[] } = {}): HistoryEntry[] {
+    const rows = this.db.prepare("SELECT seq, kind, run, time, body FROM ledger WHERE time >= ? ORDER BY seq").all(filter.since ?? "") as Omit<LedgerRow, "mac">[];
+    const out: HistoryEntry[] = [];
+    for (const r of rows) {
+      if (filter.kinds && !filter.kinds.includes(r.kind)) continue;
+      const body = JSON.parse(r.body) as ChangeBody | RunBody;
+      if (filter.control !== undefined && (r.kind !== "change" || (body as ChangeBody).control !== filter.control)) continue;
+      out.push({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body });
+    }
+    return out;
+  }
+
+  verify(): VerifyReport {
+    const rows = this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
+    let head = this.readHead();
+    const headMissing = head === undefined;
+    const report: VerifyReport = { records: rows.length, runs: [], interrupted: [], silent: [], headMissing: headMissing && rows.length > 0 };
+    if (head && !headIsSealed(this.key, head)) {
+      report.tampering = { kind: "altered", seq: head.seq, message: "the head anchor (ledger.head) was rewritten: its seal does not match" };
+      head = undefined;
+    }
+    const tampering = report.tampering ?? findTampering(this.key, rows, head);
+    if (tampering) report.tampering = tampering;
+    const summarised = new Set<number>();
+    const withChanges = new Set<number>();
+    for (const r of rows) {
+      if (r.kind === "run") {
+        summarised.add(r.run);
+        report.runs.push(r.run);
+        report.firstRun ??= r.time;
+        report.lastRun = r.time;
+      } else withChanges.add(r.run);
+    }
+    report.interrupted = [...withChanges].filter((r) => !summarised.has(r)).sort((a, b) => a - b);
+    const lastRun = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
+    for (let n = 1; n <= lastRun; n++) if (!summarised.has(n) && !withChanges.has(n)) report.silent.push(n);
+    return report;
+  }
+
+  // BaselineStore
+  get(path: string): Baseline | undefined {
+    const r = this.stmts.baseline.get(path) as
+      | { algorithm: Baseline["algorithm"]; digest: string; size: number; mode: number; uid: number; gid: number; mtime_ms: number; approved_at: string }
+      | undefined;
+    return r && { algorithm: r.algorithm, digest: r.digest, size: r.size, mode: r.mode, uid: r.uid, gid: r.gid, mtimeMs: r.mtime_ms, approvedAt: r.approved_at };
+  }
+
+  set(path: string, b: Baseline): void {
+    this.stmts.setBaseline.run(path, b.algorithm, b.digest, b.size, b.mode, b.uid, b.gid, b.mtimeMs, b.approvedAt);
+  }
+
+  baselines(): { path: string; algorithm: string; digest: string; approvedAt: string }[] {
+    return (this.db.prepare("SELECT path, algorithm, digest, approved_at FROM baselines ORDER BY path").all() as { path: string; algorithm: string; digest: string; approved_at: string }[]).map(
+      (r) => ({ path: r.path, algorithm: r.algorithm, digest: r.digest, approvedAt: r.approved_at }),
+    );
+  }
+
+  // SampleStore
+  observe(metric: string, hourOfWeek: number, value: number): { count: number; mean: number; stddev: number } {
+    const before = (this.stmts.band.get(metric, hourOfWeek) as Band | undefined) ?? { count: 0, mean: 0, m2: 0 };
+    const after = addSample(before, value);
+    this.stmts.setBand.run(metric, hourOfWeek, after.count, after.mean, after.m2);
+    return { count: before.count, mean: before.mean, stddev: stddevOf(before) };
+  }
+
+  /** Bytes the database uses (pages in use times page size), for the storage benchmark. */
+  bytesUsed(): number {
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    const pageSize = this.db.pragma("page_size", { simple: true }) as number;
+    const pages = this.db.pragma("page_count", { simple: true }) as number;
+    const free = this.db.pragma("freelist_count", { simple: true }) as number;
+    return (pages - free) * pageSize;
+  }
+}
+
+/**
+ * The host secret that keys the chain: COVENANT_HOST_KEY_FILE, or `host.key` in the state
+ * directory, created on first use (owner-only). It never appears in output or records.
+ */
+function loadHostKey(dir: string): Buffer {
+  const path = process.env["COVENANT_HOST_KEY_FILE"] ?? join(dir, "host.key");
+  try {
+    writeFileSync(path, randomBytes(32).toString("hex") + "\n", { flag: "wx", mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`cannot create the host key ${path}: ${(err as Error).message}`);
+  }
+  const text = readFileSync(path, "utf8").trim();
+  if (!/^[0-9a-f]{64}$/.test(text)) throw new Error(`the host key ${path} is not 64 hexadecimal digits`);
+  return Buffer.from(text, "hex");
+}
