@@ -4,6 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt } from "../helpers/cli.ts";
 
 const bin = join(process.cwd(), "bin/covenant.js");
 
@@ -32,8 +33,7 @@ control "C-1" {
 
 beforeAll(() => {
   // the tests run the built CLI, as users do
-  const r = spawnSync(process.execPath, ["scripts/build.mjs"], { encoding: "utf8" });
-  expect(r.status).toBe(0);
+  ensureBuilt();
 });
 
 describe("covenant CLI", () => {

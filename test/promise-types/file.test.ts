@@ -1,3 +1,10 @@
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { afterEach, describe, expect, it } from "vitest";
+import { evaluateOne } from "../helpers/evaluate.ts";
+import { MemoryBaselines } from "../../src/store/memory.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
 
 testPromiseType("file", {
@@ -17,4 +24,183 @@ testPromiseType("file", {
     { promise: 'file "/a" { baseline = "/approved/*.conf" }', code: "E103", message: /globs are not allowed here/ },
     { promise: 'file "/a" { mode = 64 }', code: "E103", message: /write three or four octal digits/ },
   ],
+});
+
+describe("file behaviour", () => {
+  const dir = () => mkdtempSync(join(tmpdir(), "covenant-file-"));
+  const mode = (p: string) => statSync(p).mode & 0o7777;
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) c.kill("SIGKILL");
+  });
+
+  it("kept: mode, owner and group as promised, on every file a glob matches", async () => {
+    const d = dir();
+    for (const n of ["a.dat", "b.dat"]) {
+      writeFileSync(join(d, n), "x");
+      chmodSync(join(d, n), 0o640);
+    }
+    writeFileSync(join(d, "other.txt"), "not matched");
+    const r = await evaluateOne(`file "${d}/*.dat" { mode = 0640 owner = "root" group = "root" }`);
+    expect(r.outcome).toBe("kept");
+  });
+
+  it("drift: each difference names the file, the observed and the promised value", async () => {
+    const d = dir();
+    writeFileSync(join(d, "gl.dat"), "x");
+    chmodSync(join(d, "gl.dat"), 0o644);
+    const r = await evaluateOne(`file "${d}/gl.dat" { mode = 0640 owner = "nobody" }`);
+    expect(r.outcome).toBe("drift");
+    expect(r.differences.map((x) => x.reason)).toEqual([`${d}/gl.dat: mode is 0644, promised 0640`, `${d}/gl.dat: owner is root, promised nobody`]);
+    expect(mode(join(d, "gl.dat"))).toBe(0o644);
+  });
+
+  it("repaired: mode and owner fixed through the gate, then observed again", async () => {
+    const d = dir();
+    const f = join(d, "gl.dat");
+    writeFileSync(f, "x");
+    chmodSync(f, 0o666);
+    const r = await evaluateOne(`file "${d}/*.dat" { mode = 0640 owner = "nobody" group = "root" repair = perms }`);
+    expect(r.outcome).toBe("repaired");
+    expect(r.changes.map((c) => [c.status, c.description])).toEqual([
+      ["applied", `chmod 0640 ${f}`],
+      ["applied", `chown nobody ${f}`],
+    ]);
+    expect(mode(f)).toBe(0o640);
+    expect(statSync(f).uid).toBe(65534);
+  });
+
+  it("max_mode removes only the bits outside the mask", async () => {
+    const d = dir();
+    const f = join(d, "shadow");
+    writeFileSync(f, "x");
+    chmodSync(f, 0o664);
+    const r = await evaluateOne(`file "${f}" { max_mode = 0640 repair = perms }`);
+    expect(r.outcome).toBe("repaired");
+    expect(mode(f)).toBe(0o640);
+  });
+
+  it("dry run: reports the repair it would make and changes nothing on disk", async () => {
+    const d = dir();
+    const f = join(d, "gl.dat");
+    writeFileSync(f, "x");
+    chmodSync(f, 0o666);
+    const r = await evaluateOne(`file "${f}" { mode = 0640 repair = perms }`, { dryRun: true });
+    expect(r.outcome).toBe("drift");
+    expect(r.reason).toContain("dry run");
+    expect(r.changes).toEqual([expect.objectContaining({ status: "planned", description: `chmod 0640 ${f}` })]);
+    expect(mode(f)).toBe(0o666);
+  });
+
+  it("failed: a repair that cannot bring everything back is failed, not repaired", async () => {
+    const d = dir();
+    const f = join(d, "ledger.dat");
+    writeFileSync(f, "x");
+    chmodSync(f, 0o666);
+    const owner = "no-such-user-covenant";
+    const r = await evaluateOne(`file "${f}" { mode = 0640 owner = "${owner}" repair = perms }`);
+    // the mode is repaired but the owner cannot be: still not as promised
+    expect(r.outcome).toBe("failed");
+    expect(r.reason).toContain(`no user \`${owner}\``);
+    expect(mode(f)).toBe(0o640);
+  });
+
+  it("integrity: the first observation records the baseline; a later content change is drift", async () => {
+    const d = dir();
+    const f = join(d, "gl.dat");
+    writeFileSync(f, "balance 100\n");
+    const baselines = new MemoryBaselines();
+    const first = await evaluateOne(`file "${f}" { integrity = sha256 }`, { baselines });
+    expect(first.outcome).toBe("kept");
+    expect(first.notes).toContain(`${f}: sha256 baseline recorded (first observation)`);
+    expect(baselines.get(f)?.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect((await evaluateOne(`file "${f}" { integrity = sha256 }`, { baselines })).outcome).toBe("kept");
+    writeFileSync(f, "balance 999\n");
+    const changed = await evaluateOne(`file "${f}" { integrity = sha256 }`, { baselines });
+    expect(changed.outcome).toBe("drift");
+    expect(changed.differences[0]!.attribute).toBe("integrity");
+    expect(changed.reason).toMatch(/content differs from the baseline of/);
+  });
+
+  it("content repair restores the approved copy atomically, keeping mode and owner", async () => {
+    const d = dir();
+    const f = join(d, "postd.conf");
+    const approved = join(d, "approved.conf");
+    writeFileSync(approved, "listen = 127.0.0.1\n");
+    writeFileSync(f, "listen = 0.0.0.0\n");
+    chmodSync(f, 0o600);
+    chownSync(f, 65534, 65534);
+    const r = await evaluateOne(`file "${f}" { integrity = sha512 baseline = "${approved}" repair = content }`);
+    expect(r.outcome).toBe("repaired");
+    expect(readFileSync(f, "utf8")).toBe("listen = 127.0.0.1\n");
+    expect(mode(f)).toBe(0o600);
+    expect(statSync(f).uid).toBe(65534);
+  });
+
+  it("error: an approved copy that cannot be read means the promise cannot be judged", async () => {
+    const d = dir();
+    writeFileSync(join(d, "a.conf"), "x");
+    const r = await evaluateOne(`file "${d}/a.conf" { baseline = "${d}/missing.conf" repair = content }`);
+    expect(r.outcome).toBe("error");
+    expect(r.reason).toContain(`the approved copy cannot be read: ${d}/missing.conf does not exist`);
+  });
+
+  it("exists: a missing file is drift; `exists = false` wants it absent", async () => {
+    const d = dir();
+    expect((await evaluateOne(`file "${d}/missing.dat" { mode = 0640 }`)).reason).toBe(`${d}/missing.dat does not exist`);
+    expect((await evaluateOne(`file "${d}/*.dat" { mode = 0640 }`)).reason).toBe(`no file matches ${d}/*.dat`);
+    writeFileSync(join(d, "flag"), "");
+    expect((await evaluateOne(`file "${d}/flag" { exists = false }`)).reason).toBe(`${d}/flag exists, promised absent`);
+    expect((await evaluateOne(`file "${d}/other" { exists = false }`)).outcome).toBe("kept");
+  });
+
+  it("max_size and max_age", async () => {
+    const d = dir();
+    const f = join(d, "latest.dump");
+    writeFileSync(f, Buffer.alloc(2048));
+    const old = new Date(Date.now() - 30 * 3_600_000);
+    utimesSync(f, old, old);
+    const r = await evaluateOne(`file "${f}" { max_size = 1KiB max_age = 26h }`);
+    expect(r.outcome).toBe("drift");
+    expect(r.differences.map((x) => x.attribute)).toEqual(["max_size", "max_age"]);
+    expect(r.differences[1]!.reason).toMatch(/last modified 30\.\dh ago, longer than the 26h allowed/);
+  });
+
+  it("a symbolic link where a file is promised is reported, never followed into a repair", async () => {
+    const d = dir();
+    writeFileSync(join(d, "real"), "x");
+    symlinkSync(join(d, "real"), join(d, "gl.dat"));
+    const r = await evaluateOne(`file "${d}/gl.dat" { mode = 0640 repair = perms }`);
+    expect(r.outcome).toBe("drift");
+    expect(r.reason).toBe(`${d}/gl.dat is a symbolic link to ${d}/real, not a regular file`);
+  });
+
+  it("locked_by: a lock held by another process than the named one is drift (a real flock)", async () => {
+    const d = dir();
+    const f = join(d, "journal.dat");
+    writeFileSync(f, "x");
+    const child = spawn("flock", ["--exclusive", f, "sleep", "30"], { stdio: "ignore" });
+    children.push(child);
+    for (let i = 0; i < 50; i++) {
+      if (readFileSync("/proc/locks", "utf8").includes(`:${statSync(f).ino} `)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const r = await evaluateOne(`file "${f}" { locked_by = ["ledger-postd"] }`);
+    expect(r.outcome).toBe("drift");
+    expect(r.reason).toMatch(new RegExp(`${f} is locked by flock \\(pid \\d+\\), not by ledger-postd`));
+    expect((await evaluateOne(`file "${f}" { locked_by = ["flock"] }`)).outcome).toBe("kept");
+  });
+
+  it("paths are read below the sandbox root, and the gate holds changes outside it", async () => {
+    const root = dir();
+    mkdirSync(join(root, "srv/ledger"), { recursive: true });
+    const f = join(root, "srv/ledger/gl.dat");
+    writeFileSync(f, "x");
+    chmodSync(f, 0o666);
+    const r = await evaluateOne(`file "/srv/ledger/*.dat" { mode = 0640 repair = perms }`, { filesRoot: root, confineTo: root });
+    expect(r.outcome).toBe("repaired");
+    expect(r.differences[0]!.subject).toBe("/srv/ledger/gl.dat");
+    expect(mode(f)).toBe(0o640);
+    expect(existsSync("/srv/ledger/gl.dat")).toBe(false);
+  });
 });

@@ -1,0 +1,192 @@
+// The state store: only changes of state are recorded, every run leaves a summary, and any
+// alteration, insertion or deletion of a record is found at that record.
+import Database from "better-sqlite3";
+import fc from "fast-check";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { PromiseResult } from "../../src/evaluator/engine.ts";
+import type { Outcome } from "../../src/evaluator/outcomes.ts";
+import { StateStore, type ChangeBody, type RunBody } from "../../src/store/store.ts";
+
+function result(key: string, outcome: Outcome, differences: string[] = []): PromiseResult {
+  return {
+    key,
+    control: key.split("/")[0]!,
+    type: "file",
+    promiser: "/srv/ledger/gl.dat",
+    outcome,
+    reason: differences[0] ?? "as promised",
+    differences: differences.map((d) => ({ subject: "/srv/ledger/gl.dat", attribute: d.split(" ")[0]!, expected: "", observed: "", reason: d })),
+    changes: [],
+    notes: [],
+    stakeholders: [],
+    file: "p.promise",
+    line: 1,
+    durationMs: 1,
+  };
+}
+
+function runBody(run: number, n: number): RunBody {
+  return { run, host: "h", started: `2026-11-23T10:${String(run).padStart(2, "0")}:00.000Z`, finished: `2026-11-23T10:${String(run).padStart(2, "0")}:01.000Z`, policy: "p", dryRun: false, promises: n, counts: { kept: n }, outcomes: "d", changed: 0 };
+}
+
+/** A store with `runs` runs over three promises, one of which drifts in run 2 and is repaired in run 3. */
+function populated(runs = 4): { dir: string; store: StateStore } {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+  const store = StateStore.open(dir);
+  for (let i = 1; i <= runs; i++) {
+    const run = store.beginRun();
+    const t = `2026-11-23T10:${String(run).padStart(2, "0")}:00.500Z`;
+    store.recordResult(run, t, result("C-1/file:a", "kept"));
+    store.recordResult(run, t, result("C-1/file:b", run === 2 ? "drift" : "kept", run === 2 ? ["mode is 0644, promised 0640"] : []));
+    store.recordResult(run, t, result("C-2/load:", "kept"));
+    store.finishRun(runBody(run, 3));
+  }
+  return { dir, store };
+}
+
+function raw(dir: string): Database.Database {
+  return new Database(join(dir, "state.db"));
+}
+
+describe("state store", () => {
+  it("records the first observation and then only changes of state, plus one summary per run", () => {
+    const { store } = populated(4);
+    const h = store.history();
+    const changes = h.filter((e) => e.kind === "change").map((e) => e.body as ChangeBody);
+    expect(changes.map((c) => `${c.key}: ${c.from ?? "new"} → ${c.to}`)).toEqual([
+      "C-1/file:a: new → kept",
+      "C-1/file:b: new → kept",
+      "C-2/load:: new → kept",
+      "C-1/file:b: kept → drift",
+      "C-1/file:b: drift → kept",
+    ]);
+    expect(changes[3]!.differences).toEqual(["mode is 0644, promised 0640"]);
+    expect(h.filter((e) => e.kind === "run").map((e) => e.run)).toEqual([1, 2, 3, 4]);
+    expect(store.history({ control: "C-2" })).toHaveLength(1);
+    expect(store.history({ since: "2026-11-23T10:03" }).map((e) => e.kind)).toEqual(["change", "run", "run"]);
+    store.close();
+  });
+
+  it("a drift that stays the same drift writes nothing; a different difference is a new state", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const s = StateStore.open(dir);
+    expect(s.recordResult(1, "t1", result("C/file:x", "drift", ["mode is 0644, promised 0640"]))).toBe(true);
+    // the observed value changed (0644 → 0666) but the same attribute of the same file differs
+    expect(s.recordResult(2, "t2", result("C/file:x", "drift", ["mode is 0666, promised 0640"]))).toBe(false);
+    expect(s.recordResult(3, "t3", result("C/file:x", "drift", ["mode is 0666, promised 0640", "owner is bob, promised ledger"]))).toBe(true);
+    s.close();
+  });
+
+  it("every repair is recorded, even when the state before and after looks the same", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const s = StateStore.open(dir);
+    const repaired = { ...result("C/file:x", "repaired", ["mode is 0666, promised 0640"]), changes: [{ change: { op: "chmod", path: "/x", mode: 0o640 } as const, description: "chmod 0640 /x", status: "applied" as const }] };
+    expect(s.recordResult(1, "t1", repaired)).toBe(true);
+    expect(s.recordResult(2, "t2", repaired)).toBe(true);
+    s.close();
+  });
+
+  it("verify: an intact store", () => {
+    const { store } = populated(3);
+    const r = store.verify();
+    expect(r.tampering).toBeUndefined();
+    expect(r.runs).toEqual([1, 2, 3]);
+    expect(r.records).toBe(4 + 2 + 2);
+    store.close();
+  });
+
+  it("verify finds an altered record, at that record", () => {
+    const { dir, store } = populated();
+    // record 5 is run 2's drift of C-1/file:b: make it say the mode was right
+    raw(dir).prepare("UPDATE ledger SET body = replace(body, '0644', '0640') WHERE seq = 5").run();
+    expect(store.verify().tampering).toEqual({ kind: "altered", seq: 5, message: "record 5 was altered after it was written" });
+    store.close();
+  });
+
+  it("verify finds a deleted record", () => {
+    const { dir, store } = populated();
+    raw(dir).prepare("DELETE FROM ledger WHERE seq = 5").run();
+    expect(store.verify().tampering).toMatchObject({ kind: "deleted", seq: 5 });
+    store.close();
+  });
+
+  it("verify finds an inserted record, even when the later ones were renumbered to make room", () => {
+    const { dir, store } = populated();
+    const db = raw(dir);
+    const rows = db.prepare("SELECT seq FROM ledger WHERE seq >= 4 ORDER BY seq DESC").pluck().all() as number[];
+    for (const seq of rows) db.prepare("UPDATE ledger SET seq = seq + 1 WHERE seq = ?").run(seq);
+    db.prepare("INSERT INTO ledger VALUES (4, 'change', 2, '2026-11-23T10:02:00.500Z', '{\"key\":\"forged\"}', zeroblob(32))").run();
+    expect(store.verify().tampering).toMatchObject({ kind: "inserted", seq: 4 });
+    store.close();
+  });
+
+  it("verify finds records cut off the end, through the sealed head anchor", () => {
+    const { dir, store } = populated();
+    raw(dir).prepare("DELETE FROM ledger WHERE seq >= 8").run();
+    expect(store.verify().tampering).toMatchObject({ kind: "deleted", seq: 8, message: "records 8 to 9, the newest, were deleted" });
+    // rewriting the anchor to match is caught by its seal
+    const head = JSON.parse(readFileSync(join(dir, "ledger.head"), "utf8")) as { seq: number };
+    writeFileSync(join(dir, "ledger.head"), JSON.stringify({ ...head, seq: 7 }));
+    expect(store.verify().tampering).toMatchObject({ kind: "altered", message: expect.stringContaining("seal does not match") });
+    store.close();
+  });
+
+  it("any single altered byte of any record is found at that record (property)", () => {
+    const { dir, store } = populated(5);
+    const db = raw(dir);
+    const count = db.prepare("SELECT count(*) FROM ledger").pluck().get() as number;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: count }), fc.nat(), (seq, at) => {
+        const body = db.prepare("SELECT body FROM ledger WHERE seq = ?").pluck().get(seq) as string;
+        const i = at % body.length;
+        const forged = body.slice(0, i) + (body[i] === "x" ? "y" : "x") + body.slice(i + 1);
+        db.prepare("UPDATE ledger SET body = ? WHERE seq = ?").run(forged, seq);
+        try {
+          const t = store.verify().tampering;
+          return t !== undefined && t.seq === seq;
+        } finally {
+          db.prepare("UPDATE ledger SET body = ? WHERE seq = ?").run(body, seq);
+        }
+      }),
+      { numRuns: 60 },
+    );
+    expect(store.verify().tampering).toBeUndefined();
+    store.close();
+  });
+
+  it("a run that stopped before its summary is reported as interrupted, with its changes kept", () => {
+    const { store } = populated(2);
+    const run = store.beginRun();
+    store.recordResult(run, "2026-11-23T11:00:00.000Z", result("C-1/file:a", "drift", ["mode is 0600, promised 0640"]));
+    store.beginRun(); // and one killed before it recorded anything
+    const r = store.verify();
+    expect(r.tampering).toBeUndefined();
+    expect(r.interrupted).toEqual([3]);
+    expect(r.silent).toEqual([4]);
+    store.close();
+  });
+
+  it("keeps the host key owner-only and out of every record", () => {
+    const { dir, store } = populated(1);
+    const key = readFileSync(join(dir, "host.key"), "utf8").trim();
+    expect(statSync(join(dir, "host.key")).mode & 0o777).toBe(0o600);
+    const all = raw(dir).prepare("SELECT body FROM ledger").pluck().all().join("\n");
+    expect(all).not.toContain(key);
+    store.close();
+  });
+
+  it("baselines and learnt bands persist across opens", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const a = StateStore.open(dir);
+    a.set("/srv/x", { algorithm: "sha256", digest: "ab", size: 1, mode: 0o640, uid: 0, gid: 0, mtimeMs: 1, approvedAt: "2026-11-23" });
+    for (const v of [10, 12, 14]) a.observe("load.5m", 5, v);
+    a.close();
+    const b = StateStore.open(dir);
+    expect(b.get("/srv/x")?.digest).toBe("ab");
+    expect(b.observe("load.5m", 5, 100)).toEqual({ count: 3, mean: 12, stddev: 2 });
+    b.close();
+  });
+});
