@@ -1,0 +1,215 @@
+// `covenant run`, `history` and `verify` as cron and operators run them: the built CLI, real
+// files, a real SQLite store, real exit codes.
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { beforeAll, describe, expect, it } from "vitest";
+import { StateStore } from "../../src/store/store.ts";
+import { bin, covenant, ensureBuilt } from "../helpers/cli.ts";
+
+beforeAll(() => ensureBuilt());
+
+const temp = (prefix: string) => mkdtempSync(join(tmpdir(), `covenant-${prefix}-`));
+const mode = (p: string) => statSync(p).mode & 0o7777;
+
+/** A directory of ledger files and a policy over them; `loose` files start with mode 0666. */
+function ledger(files = 3, loose = 1, repair = true): { dir: string; policy: string; state: string; files: string[] } {
+  const dir = temp("run");
+  mkdirSync(join(dir, "ledger"));
+  const paths: string[] = [];
+  for (let i = 0; i < files; i++) {
+    const p = join(dir, "ledger", `gl-${i}.dat`);
+    writeFileSync(p, `entry ${i}\n`);
+    chmodSync(p, i < loose ? 0o666 : 0o640);
+    paths.push(p);
+  }
+  const policy = join(dir, "ledger.promise");
+  writeFileSync(
+    policy,
+    `control "ITGC-CM-02" {
+  title    = "Ledger files"
+  severity = critical
+  file "${dir}/ledger/*.dat" {
+    mode      = 0640
+    integrity = sha256
+${repair ? "    repair    = perms\n" : ""}  }
+}
+`,
+  );
+  return { dir, policy, state: join(dir, "state"), files: paths };
+}
+
+describe("covenant run", () => {
+  it("repairs, reports per control, records, and is quiet once everything is kept", () => {
+    const l = ledger();
+    const first = covenant(["run", "--state", l.state, l.policy]);
+    expect(first.err).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/REPAIRED\s+ITGC-CM-02\s+Ledger files/);
+    expect(first.out).toContain(`applied: chmod 0640 ${l.files[0]}`);
+    expect(mode(l.files[0]!)).toBe(0o640);
+    const second = covenant(["run", "--state", l.state, "--quiet", l.policy]);
+    expect(second).toEqual({ code: 0, out: "", err: "" });
+    const history = covenant(["history", "--state", l.state]);
+    expect(history.out).toMatch(/ITGC-CM-02 file .*: \(first observation\) → repaired/);
+    expect(history.out).toMatch(/ITGC-CM-02 file .*: repaired → kept/);
+    expect(history.out.match(/run \d+: 1 promises tested/g)).toHaveLength(2);
+  });
+
+  it("drift without a declared repair exits 1; --dry-run changes nothing on disk", () => {
+    const l = ledger(3, 2, true);
+    const dry = covenant(["run", "--dry-run", "--state", l.state, l.policy]);
+    expect(dry.code).toBe(1);
+    expect(dry.out).toContain("dry run: nothing changed");
+    expect(dry.out).toContain(`planned: chmod 0640 ${l.files[0]}`);
+    expect(l.files.map(mode)).toEqual([0o666, 0o666, 0o640]);
+    const noRepair = ledger(2, 1, false);
+    const r = covenant(["run", "--state", noRepair.state, noRepair.policy]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/DRIFT\s+ITGC-CM-02/);
+    expect(mode(noRepair.files[0]!)).toBe(0o666);
+  });
+
+  it("--json and --junit for machines", () => {
+    const l = ledger(2, 1, false);
+    const junit = join(l.dir, "report.xml");
+    const r = covenant(["run", "--json", "--junit", junit, "--state", l.state, l.policy]);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out) as { summary: { outcomes: Record<string, number>; deficient_controls: string[] }; controls: { verdict: string; promises: { differences: unknown[] }[] }[] };
+    expect(report.summary.outcomes.drift).toBe(1);
+    expect(report.summary.deficient_controls).toEqual(["ITGC-CM-02"]);
+    expect(report.controls[0]!.promises[0]!.differences).toHaveLength(1);
+    const xml = readFileSync(junit, "utf8");
+    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="covenant run 1" tests="1" failures="1" errors="0" skipped="0"/);
+    expect(xml).toContain('<failure type="drift" message="');
+    expect(xml).toContain(`line="4"`);
+  });
+
+  it("a policy error exits 2 with the diagnostics, and runs nothing", () => {
+    const dir = temp("bad");
+    writeFileSync(join(dir, "p.promise"), 'control "C" {\n  title = "t"\n  file "/x" { mdoe = 0640 }\n}\n');
+    const r = covenant(["run", "--state", join(dir, "state"), dir]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("error E");
+    expect(r.err).toContain("did you mean `mode`?");
+    expect(existsSync(join(dir, "state", "state.db"))).toBe(false);
+  });
+
+  it("one run at a time: a live lock holder stops the run; a dead one's lock is taken over and noted", () => {
+    const l = ledger();
+    mkdirSync(l.state, { recursive: true });
+    const startTicks = Number(readFileSync(`/proc/${process.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[19]);
+    writeFileSync(join(l.state, "run.lock"), JSON.stringify({ pid: process.pid, startTicks, startedAt: "2026-11-23T10:00:00Z" }));
+    const blocked = covenant(["run", "--state", l.state, l.policy]);
+    expect(blocked.code).toBe(2);
+    expect(blocked.err).toContain(`another run (pid ${process.pid}, started 2026-11-23T10:00:00Z) holds the lock`);
+    writeFileSync(join(l.state, "run.lock"), JSON.stringify({ pid: 999999, startTicks: 1, startedAt: "2026-11-23T09:00:00Z" }));
+    const r = covenant(["run", "--state", l.state, l.policy]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("note: took over the run lock left by a run that is gone (pid 999999, started 2026-11-23T09:00:00Z)");
+    expect(existsSync(join(l.state, "run.lock"))).toBe(false);
+  });
+
+  it("the run timeout stops evaluating new promises; those left are errors, never kept", () => {
+    const dir = temp("timeout");
+    writeFileSync(
+      join(dir, "p.promise"),
+      `control "C" {
+  title = "slow"
+  command ["/bin/sleep", "2"] { timeout = 10s }
+  file "${dir}/p.promise" { mode = 0644 }
+}
+`,
+    );
+    const r = covenant(["run", "--json", "--timeout", "1s", "--state", join(dir, "state"), dir]);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out) as { controls: { promises: { outcome: string; reason: string }[] }[] };
+    expect(report.controls[0]!.promises.map((p) => [p.outcome, p.reason])).toEqual([
+      ["kept", "as promised"],
+      ["error", "not evaluated: the run timeout expired"],
+    ]);
+  });
+});
+
+describe("covenant verify and history", () => {
+  it("verify says intact, then names the record an editor of the database altered", () => {
+    const l = ledger(3, 1, false);
+    for (let i = 0; i < 3; i++) covenant(["run", "--state", l.state, l.policy]);
+    const ok = covenant(["verify", "--state", l.state]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/^intact: 4 records, 3 runs from /);
+    const db = new Database(join(l.state, "state.db"));
+    db.prepare("UPDATE ledger SET body = replace(body, '\"to\":\"drift\"', '\"to\":\"kept\"') WHERE seq = 1").run();
+    db.close();
+    const bad = covenant(["verify", "--state", l.state]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain("TAMPERED: record 1 was altered after it was written (altered)");
+  });
+
+  it("history filters by control and date; both say so when the state directory has no store", () => {
+    const l = ledger(1, 1, false);
+    covenant(["run", "--state", l.state, l.policy]);
+    expect(covenant(["history", "--state", l.state, "--control", "NOPE"]).out).toBe("no records for NOPE\n");
+    expect(covenant(["history", "--state", l.state, "--since", "2999-01-01"]).out).toBe("no records since 2999-01-01\n");
+    const json = JSON.parse(covenant(["history", "--json", "--changes", "--state", l.state]).out) as { kind: string }[];
+    expect(json.map((e) => e.kind)).toEqual(["change"]);
+    const none = covenant(["verify", "--state", join(l.dir, "nowhere")]);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("no store in");
+    expect(covenant(["history", "--since", "yesterday", "--state", l.state]).code).toBe(2);
+  });
+});
+
+describe("crash safety", () => {
+  it("a run killed at any point leaves a store that opens, verifies and has lost no committed record", async () => {
+    const l = ledger(400, 400, true);
+    let before: { seq: number; mac: string }[] = [];
+    for (let i = 0; i < 8; i++) {
+      // loosen the files again so that every run has records to write when it is killed
+      for (const f of l.files) chmodSync(f, 0o666);
+      const child = spawn(process.execPath, [bin, "run", "--quiet", "--state", l.state, l.policy], { stdio: "ignore" });
+      const exited = new Promise((r) => child.once("exit", r));
+      await new Promise((r) => setTimeout(r, 150 + i * 90));
+      child.kill("SIGKILL");
+      await exited;
+      if (!existsSync(join(l.state, "state.db"))) continue; // killed before it opened the store
+      const store = StateStore.open(l.state);
+      const report = store.verify();
+      store.close();
+      expect(report.tampering).toBeUndefined();
+      const db = new Database(join(l.state, "state.db"), { readonly: true });
+      const now = (db.prepare("SELECT seq, hex(mac) AS mac FROM ledger ORDER BY seq").all() as { seq: number; mac: string }[]);
+      db.close();
+      // everything committed before this run is still there, unchanged
+      expect(now.slice(0, before.length)).toEqual(before);
+      before = now;
+    }
+    // and a normal run afterwards continues the chain
+    const r = covenant(["run", "--state", l.state, l.policy]);
+    expect(r.code).toBe(0);
+    const verify = covenant(["verify", "--state", l.state]);
+    expect(verify.code).toBe(0);
+    // the kills did land mid-run: some runs wrote changes but never their summary
+    expect(verify.out).toMatch(/note: runs? [\d, ]+ stopped before writing a summary/);
+  }, 60_000);
+});
+
+describe("the sandbox (the README's quick start)", () => {
+  it("runs the bundled examples with no root and nothing changed outside the sandbox", () => {
+    const sandbox = join(temp("sb"), "sandbox");
+    const r = covenant(["run", "--sandbox", "--sandbox-dir", sandbox, "examples/sox"]);
+    expect([0, 1]).toContain(r.code);
+    expect(r.err).toBe("");
+    expect(r.out).toContain(`note: sandbox created in ${sandbox}`);
+    expect(r.out).toMatch(/REPAIRED\s+ITGC-CM-02/);
+    expect(mode(join(sandbox, "root/srv/ledger/gl-2026-11.dat"))).toBe(0o640);
+    expect(existsSync("/srv/ledger")).toBe(false);
+    // changes to the kernel, services and processes are held, never made
+    expect(r.out).not.toMatch(/applied: (sysctl|systemctl|start|terminate)/);
+    const again = covenant(["run", "--sandbox", "--sandbox-dir", sandbox, "examples/sox"]);
+    expect(again.out).toMatch(/KEPT\s+ITGC-CM-02/);
+    expect(covenant(["verify", "--state", join(sandbox, "state")]).code).toBe(0);
+  });
+});
