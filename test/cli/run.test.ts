@@ -15,7 +15,7 @@ const temp = (prefix: string) => mkdtempSync(join(tmpdir(), `covenant-${prefix}-
 const mode = (p: string) => statSync(p).mode & 0o7777;
 
 /** A directory of ledger files and a policy over them; `loose` files start with mode 0666. */
-function ledger(files = 3, loose = 1, repair = true): { dir: string; policy: string; state: string; files: string[] } {
+function ledger(files = 3, loose = 1, repair = true, perFile = false): { dir: string; policy: string; state: string; files: string[] } {
   const dir = temp("run");
   mkdirSync(join(dir, "ledger"));
   const paths: string[] = [];
@@ -26,6 +26,11 @@ function ledger(files = 3, loose = 1, repair = true): { dir: string; policy: str
     paths.push(p);
   }
   const policy = join(dir, "ledger.promise");
+  if (perFile) {
+    const promises = paths.map((p) => `  file "${p}" { mode = 0640 integrity = sha256 repair = perms }`).join("\n");
+    writeFileSync(policy, `control "ITGC-CM-02" {\n  title = "Ledger files"\n${promises}\n}\n`);
+    return { dir, policy, state: join(dir, "state"), files: paths };
+  }
   writeFileSync(
     policy,
     `control "ITGC-CM-02" {
@@ -164,14 +169,14 @@ describe("covenant verify and history", () => {
 
 describe("crash safety", () => {
   it("a run killed at any point leaves a store that opens, verifies and has lost no committed record", async () => {
-    const l = ledger(400, 400, true);
+    const l = ledger(1500, 1500, true, true);
     let before: { seq: number; mac: string }[] = [];
     for (let i = 0; i < 8; i++) {
       // loosen the files again so that every run has records to write when it is killed
       for (const f of l.files) chmodSync(f, 0o666);
       const child = spawn(process.execPath, [bin, "run", "--quiet", "--state", l.state, l.policy], { stdio: "ignore" });
       const exited = new Promise((r) => child.once("exit", r));
-      await new Promise((r) => setTimeout(r, 150 + i * 90));
+      await new Promise((r) => setTimeout(r, 100 + i * 100));
       child.kill("SIGKILL");
       await exited;
       if (!existsSync(join(l.state, "state.db"))) continue; // killed before it opened the store
