@@ -1,6 +1,11 @@
-// The bundled examples are part of the product: they must stay clean and canonical.
+// The bundled examples are part of the product: they must stay clean and canonical, and the
+// installation examples must run as written.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkPaths } from "../src/checker/check.ts";
+import { covenant, ensureBuilt } from "./helpers/cli.ts";
 
 describe("examples/sox", () => {
   const result = checkPaths(["examples/sox"], { today: "2026-11-23" });
@@ -22,5 +27,44 @@ describe("examples/sox", () => {
       expect(c.owner, c.id).toBeDefined();
       expect(c.refs.length, c.id).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("examples/cron and examples/systemd", () => {
+  /** The covenant command lines the examples install, with the host's paths swapped for a test's. */
+  function commandLines(): { from: string; argv: string[] }[] {
+    const out: { from: string; argv: string[] }[] = [];
+    for (const line of readFileSync("examples/cron/covenant", "utf8").split("\n")) {
+      const fields = line.trim().split(/\s+/);
+      if (line.startsWith("#") || fields[5] !== "root" || fields[6] !== "covenant") continue;
+      out.push({ from: "cron", argv: fields.slice(7) });
+    }
+    for (const unit of ["covenant.service", "covenant-verify.service"]) {
+      const exec = /^ExecStart=\/usr\/bin\/covenant (.*)$/m.exec(readFileSync(`examples/systemd/${unit}`, "utf8"));
+      expect(exec, unit).not.toBeNull();
+      out.push({ from: unit, argv: exec![1]!.split(/\s+/) });
+    }
+    return out;
+  }
+
+  it("installs every five minutes and verifies daily, in both forms", () => {
+    const cron = readFileSync("examples/cron/covenant", "utf8");
+    expect(cron).toMatch(/^\*\/5 \* \* \* \* root covenant run --quiet /m);
+    expect(readFileSync("examples/systemd/covenant.timer", "utf8")).toMatch(/^OnUnitActiveSec=5min$/m);
+    expect(readFileSync("examples/systemd/covenant.service", "utf8")).toMatch(/^SuccessExitStatus=1$/m);
+    expect(commandLines().map((c) => `${c.from}: ${c.argv[0]}`)).toEqual(["cron: run", "cron: verify", "covenant.service: run", "covenant-verify.service: verify"]);
+  });
+
+  it("their command lines are accepted by this version of covenant", () => {
+    ensureBuilt();
+    const dir = mkdtempSync(join(tmpdir(), "covenant-install-"));
+    for (const { from, argv } of commandLines()) {
+      const args = argv.map((a) => (a === "/etc/covenant/policies" ? "examples/sox" : a.startsWith("/var/log/covenant/") ? join(dir, "last-run.xml") : a));
+      // a dry run in a state directory of the test's: the host is only read
+      const run = args[0] === "run" ? [...args, "--dry-run", "--state", join(dir, "state")] : [...args, "--state", join(dir, "state")];
+      const r = covenant(run);
+      expect([0, 1], `${from}: ${r.err}`).toContain(r.code);
+    }
+    expect(readFileSync(join(dir, "last-run.xml"), "utf8")).toContain("<testsuites");
   });
 });
