@@ -1,8 +1,9 @@
-// One name everywhere: every registered promise type has its source file, its test file and
-// its doc page under that name, and nothing exists under a name that is not registered.
+// One name everywhere: every registered promise type has its source file, its behaviour, its
+// test file and its doc page under that name, and nothing exists under a name that is not registered.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { generatedDocs } from "../src/docs/generate.ts";
+import { behaviours } from "../src/evaluator/behaviours.ts";
 import { promiseTypes } from "../src/evaluator/registry.ts";
 
 const names = [...promiseTypes.keys()].sort();
@@ -15,6 +16,12 @@ const stems = (dir: string, suffix: string) =>
 describe("parity between registry, sources, tests and docs", () => {
   it("has a source file per registered type and no unregistered one", () => {
     expect(stems("src/evaluator/promise-types", ".ts")).toEqual(names);
+  });
+  it("gives every registered type a behaviour, and no unregistered name one", () => {
+    expect([...behaviours.keys()].sort()).toEqual(names);
+  });
+  it("tests every type's behaviour, not only its schema", () => {
+    for (const n of names) expect(readFileSync(`test/promise-types/${n}.test.ts`, "utf8"), n).toContain(`describe("${n} behaviour"`);
   });
   it("has a test file per registered type and no unregistered one", () => {
     expect(stems("test/promise-types", ".test.ts")).toEqual(names);
