@@ -81,7 +81,6 @@ export function renderJson(e: Evaluation, info: RunInfo): string {
 
 function xml(s: string): string {
   // XML 1.0 cannot carry most control characters at all, escaped or not
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "?").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 

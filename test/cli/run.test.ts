@@ -169,7 +169,7 @@ describe("covenant verify and history", () => {
 
 describe("crash safety", () => {
   it("a run killed at any point leaves a store that opens, verifies and has lost no committed record", async () => {
-    const l = ledger(1500, 1500, true, true);
+    const l = ledger(800, 800, true, true);
     let before: { seq: number; mac: string }[] = [];
     for (let i = 0; i < 8; i++) {
       // loosen the files again so that every run has records to write when it is killed
@@ -198,7 +198,7 @@ describe("crash safety", () => {
     expect(verify.code).toBe(0);
     // the kills did land mid-run: some runs wrote changes but never their summary
     expect(verify.out).toMatch(/note: runs? [\d, ]+ stopped before writing a summary/);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("the sandbox (the README's quick start)", () => {
