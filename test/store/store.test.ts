@@ -190,3 +190,13 @@ describe("state store", () => {
     b.close();
   });
 });
+
+describe("state directory", () => {
+  it("is /var/lib/covenant as root, the XDG state directory otherwise", async () => {
+    const { defaultStateDir } = await import("../../src/store/state-dir.ts");
+    expect(defaultStateDir({}, 0)).toBe("/var/lib/covenant");
+    expect(defaultStateDir({ XDG_STATE_HOME: "/home/ann/.state" }, 1000)).toBe("/home/ann/.state/covenant");
+    // a relative XDG_STATE_HOME is invalid by the XDG rules and ignored
+    expect(defaultStateDir({ XDG_STATE_HOME: "state" }, 1000)).toMatch(/\/\.local\/state\/covenant$/);
+  });
+});
