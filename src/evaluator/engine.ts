@@ -190,12 +190,24 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     const timedOut = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);
     });
+    // decide() works on a draft: after a timeout it may still be running, and must not
+    // overwrite the outcome; what the gate already changed is kept either way
+    const draft: PromiseResult = { ...result, differences: [], changes: [], notes: [] };
     try {
-      const done = await Promise.race([decide(behaviour, promise, ctx, result), timedOut]);
+      const done = await Promise.race([decide(behaviour, promise, ctx, draft), timedOut]);
       if (done === "timeout") {
         abort.abort();
         result.outcome = "error";
         result.reason = `timed out after ${timeoutMs / 1000}s`;
+        result.differences = [...draft.differences];
+        result.changes = [...draft.changes];
+        result.notes = [...draft.notes];
+      } else {
+        result.outcome = draft.outcome;
+        result.reason = draft.reason;
+        result.differences = draft.differences;
+        result.changes = draft.changes;
+        result.notes = draft.notes;
       }
     } catch (err) {
       result.outcome = "error";
@@ -274,12 +286,27 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     return "done";
   }
 
+  /**
+   * Observes after a repair. Where a repair takes time to show (a started process), polls until
+   * the promise holds or the settle time is over; a state that holds must still hold a moment
+   * later, so that a program that starts and dies at once is not taken for a repair.
+   */
   async function reobserve(behaviour: NonNullable<ReturnType<typeof behaviours.get>>, promise: CheckedPromise, ctx: EvalContext): Promise<Observation<unknown>> {
-    const settleUntil = Date.now() + (behaviour.settleMs ?? 0);
+    const settleMs = behaviour.settleMs ?? 0;
+    const settleUntil = Date.now() + settleMs;
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
     for (;;) {
       const o = await behaviour.observe(promise, ctx);
-      if (!o.ok || behaviour.judge(promise, o.value, ctx).length === 0 || Date.now() >= settleUntil || ctx.signal.aborted) return o;
-      await new Promise((r) => setTimeout(r, 100));
+      const holds = o.ok && behaviour.judge(promise, o.value, ctx).length === 0;
+      if (holds && settleMs > 0) {
+        await pause(Math.min(500, settleMs));
+        snapshot.invalidate();
+        const again = await behaviour.observe(promise, ctx);
+        if (!again.ok || behaviour.judge(promise, again.value, ctx).length === 0 || Date.now() >= settleUntil || ctx.signal.aborted) return again;
+        continue;
+      }
+      if (!o.ok || holds || Date.now() >= settleUntil || ctx.signal.aborted) return o;
+      await pause(100);
       snapshot.invalidate();
     }
   }

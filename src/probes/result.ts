@@ -87,6 +87,8 @@ export function readText(path: string, encoding: "latin1" | "utf8" = "latin1"): 
 export interface ProbeRoots {
   proc: string;
   etc: string;
+  /** `/run` by default: where systemd leaves its marker (`systemd/system`) when it is PID 1 */
+  run?: string;
 }
 
 export const defaultRoots: ProbeRoots = { proc: "/proc", etc: "/etc" };

@@ -20,7 +20,7 @@ export interface UnitState {
 export interface ServiceOptions {
   /** the program to run; `systemctl` from PATH by default (tests put a stand-in first on PATH) */
   systemctl?: string;
-  /** systemd's marker directory: it exists exactly when systemd is PID 1 */
+  /** systemd's marker directory: it exists exactly when systemd is PID 1 (default: `systemd/system` under roots.run) */
   runDir?: string;
   timeoutMs?: number;
 }
@@ -41,11 +41,11 @@ export function parse(text: string): Map<string, string> {
 
 const properties = ["LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID"];
 
-export function read(name: string, roots: Pick<ProbeRoots, "proc">, opts: ServiceOptions = {}): ProbeResult<UnitState> {
+export function read(name: string, roots: Pick<ProbeRoots, "proc" | "run">, opts: ServiceOptions = {}): ProbeResult<UnitState> {
   const unit = unitName(name);
   // a leading `-` would make systemctl read the name as an option (`-H host` runs ssh)
   if (!/^[A-Za-z0-9:_.@\\-]+$/.test(unit) || unit.startsWith("-")) return fail("malformed", `\`${name}\` is not a unit name`);
-  if (!existsSync(opts.runDir ?? "/run/systemd/system")) {
+  if (!existsSync(opts.runDir ?? join(roots.run ?? "/run", "systemd", "system"))) {
     let pid1 = "unknown";
     try {
       pid1 = readFileSync(join(roots.proc, "1", "comm"), "utf8").trim();

@@ -47,6 +47,13 @@ describe("services probe", () => {
     expect(read("cron", roots, opts)).toMatchObject({ ok: true, value: { activeState: "inactive", subState: "dead", mainPid: 0 } });
   });
 
+  it("looks for systemd's marker under the run root when no marker directory is given", () => {
+    const runRoot = join(dir, "run");
+    mkdirSync(join(runRoot, "systemd", "system"), { recursive: true });
+    expect(read("postgresql", { proc: "/proc", run: runRoot }, { systemctl: standIn })).toMatchObject({ ok: true, value: { activeState: "active" } });
+    expect(read("postgresql", { proc: "/proc", run: join(dir, "no-run") }, { systemctl: standIn })).toMatchObject({ ok: false, error: { code: "unavailable" } });
+  });
+
   it("passes the unit as one argv element after `--`, never through a shell or as an option", () => {
     expect(read("pg; rm -rf /", roots, opts)).toMatchObject({ ok: false, error: { code: "malformed" } });
     expect(read("-Hroot@db.example.com", roots, opts)).toMatchObject({ ok: false, error: { code: "malformed" } });

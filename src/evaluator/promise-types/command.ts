@@ -1,4 +1,6 @@
-import type { PromiseBehaviour } from "../contract.js";
+import { spawn, type SpawnOptions } from "node:child_process";
+import type { CheckedPromise } from "../../checker/policy.js";
+import { attr, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const command: PromiseTypeSpec = {
@@ -20,5 +22,152 @@ export const command: PromiseTypeSpec = {
 }`,
 };
 
-/** Behaviour: observe, judge and repair (see ../contract.ts). Not yet implemented. */
-export const commandBehaviour: PromiseBehaviour<unknown> | undefined = undefined;
+interface CommandRun {
+  /** the command as people read it */
+  shown: string;
+  exitCode: number;
+  stdout: string;
+  /** bytes of standard output beyond max_output, discarded */
+  discarded: number;
+  /** the first line of standard error, for the report */
+  stderrLine: string;
+}
+
+const defaultMaxOutput = 64 * 1024;
+const stderrKept = 4096;
+
+function shownCommand(argv: string[]): string {
+  return `\`${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ")}\``;
+}
+
+/** Keeps the first `limit` bytes of a stream and counts the rest, which it drains so that the program never blocks on a full pipe. */
+class Capped {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  discarded = 0;
+
+  constructor(private readonly limit: number) {}
+
+  add(chunk: Buffer): void {
+    const room = this.limit - this.kept;
+    if (room > 0) {
+      const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
+    this.discarded += Math.max(0, chunk.length - Math.max(0, room));
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString("utf8");
+  }
+}
+
+async function runCommand(p: CheckedPromise, ctx: EvalContext): Promise<Observation<CommandRun>> {
+  const argv = p.promiser as string[];
+  const shown = shownCommand(argv);
+  const user = attr<string>(p, "user");
+  const options: SpawnOptions = {
+    stdio: ["ignore", "pipe", "pipe"],
+    // its own process group, so that a timeout stops whatever the command started as well
+    detached: true,
+  };
+  if (user !== undefined) {
+    const accounts = ctx.snapshot.accounts();
+    if (!accounts.ok) return { ok: false, error: `the accounts cannot be read to run ${shown} as ${user}: ${accounts.error.message}` };
+    const account = accounts.value.users.find((u) => u.name === user);
+    if (!account) return { ok: false, error: `${shown} cannot run as ${user}: no such user on this host` };
+    options.uid = account.uid;
+    options.gid = account.gid;
+  }
+  if (ctx.signal.aborted) return { ok: false, error: `${shown} was not run: the promise's timeout had expired` };
+  const stdout = new Capped(attr<number>(p, "max_output") ?? defaultMaxOutput);
+  const stderr = new Capped(stderrKept);
+
+  return new Promise((resolve) => {
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), options);
+    } catch (err) {
+      // spawn throws synchronously for some bad options (EPERM when not root and asked for a uid)
+      resolve({ ok: false, error: startError(shown, user, err as NodeJS.ErrnoException) });
+      return;
+    }
+    const stop = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // the group has already gone
+      }
+    };
+    ctx.signal.addEventListener("abort", stop, { once: true });
+    child.stdout!.on("data", (c: Buffer) => stdout.add(c));
+    child.stderr!.on("data", (c: Buffer) => stderr.add(c));
+    child.once("error", (err: NodeJS.ErrnoException) => {
+      ctx.signal.removeEventListener("abort", stop);
+      resolve({ ok: false, error: startError(shown, user, err) });
+    });
+    child.once("close", (code, signal) => {
+      ctx.signal.removeEventListener("abort", stop);
+      // Once the timeout has expired the engine has decided the outcome and no longer waits:
+      // an answer now would only race with it (and overwrite its "timed out" reason).
+      if (ctx.signal.aborted) return;
+      if (code === null) return resolve({ ok: false, error: `${shown} was killed by ${signal ?? "a signal"}` });
+      const stderrLine = stderr.text().trim().split("\n")[0] ?? "";
+      resolve({ ok: true, value: { shown, exitCode: code, stdout: stdout.text(), discarded: stdout.discarded, stderrLine } });
+    });
+  });
+}
+
+function startError(shown: string, user: string | undefined, err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case "ENOENT":
+      return `${shown} cannot run: the program does not exist`;
+    case "EACCES":
+      return `${shown} cannot run: permission denied (is the program executable?)`;
+    case "EPERM":
+      return `${shown} cannot run${user === undefined ? "" : ` as ${user}`}: operation not permitted${user === undefined ? "" : " (running as another user needs root)"}`;
+    default:
+      return `${shown} cannot run: ${err.message}`;
+  }
+}
+
+function excerpt(text: string): string {
+  const one = text.replace(/\s+/g, " ").trim();
+  return JSON.stringify(one.length > 80 ? `${one.slice(0, 80)}…` : one);
+}
+
+export const commandBehaviour: PromiseBehaviour<CommandRun> = {
+  async observe(p, ctx) {
+    const run = await runCommand(p, ctx);
+    if (run.ok && run.value.discarded > 0) {
+      const kept = attr<number>(p, "max_output") ?? defaultMaxOutput;
+      run.notes = [`${run.value.shown} wrote ${kept + run.value.discarded} bytes of output; only the first ${kept} (max_output) were kept and matched`];
+    }
+    return run;
+  },
+
+  judge(p, run) {
+    // line by line, as grep reads output: `^ok$` matches the line `ok`, trailing newline and all
+    const pattern = (source: string) => new RegExp(source, "m");
+    const exitCode = attr<number>(p, "exit_code") ?? 0;
+    const matches = attr<string>(p, "output_matches");
+    const excludes = attr<string>(p, "output_excludes");
+    const diffs: Difference[] = [];
+    if (run.exitCode !== exitCode) {
+      const stderr = run.stderrLine === "" ? "" : ` (${excerpt(run.stderrLine)} on standard error)`;
+      diffs.push({ attribute: "exit_code", expected: String(exitCode), observed: String(run.exitCode), reason: `${run.shown} exited with status ${run.exitCode}, promised ${exitCode}${stderr}` });
+    }
+    if (matches !== undefined && !pattern(matches).test(run.stdout)) {
+      const said = run.stdout.trim() === "" ? "printed nothing" : `printed ${excerpt(run.stdout)}`;
+      diffs.push({ attribute: "output_matches", expected: `/${matches}/`, observed: excerpt(run.stdout), reason: `${run.shown} ${said}, which does not match /${matches}/` });
+    }
+    if (excludes !== undefined) {
+      const found = pattern(excludes).exec(run.stdout);
+      if (found) {
+        diffs.push({ attribute: "output_excludes", expected: `not /${excludes}/`, observed: excerpt(found[0]), reason: `the output of ${run.shown} contains ${excerpt(found[0])}, which /${excludes}/ excludes` });
+      }
+    }
+    return diffs;
+  },
+};
