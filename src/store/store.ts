@@ -12,7 +12,7 @@ import type { Outcome } from "../evaluator/outcomes.js";
 import { findTampering, GENESIS, headIsSealed, macOf, sealHead, type Head, type LedgerRow, type Tampering } from "./ledger.js";
 import { addSample, stddevOf, type Band } from "./memory.js";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -112,9 +112,7 @@ export class StateStore implements BaselineStore, SampleStore {
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(schema);
-    const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string | undefined;
-    if (version === undefined) this.db.prepare("INSERT INTO meta VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
-    else if (Number(version) > SCHEMA_VERSION) throw new Error(`the store ${join(dir, "state.db")} was written by a newer Covenant (schema ${version})`);
+    this.migrate();
     this.stmts = {
       current: this.db.prepare("SELECT outcome, state FROM current WHERE key = ?"),
       upsertCurrent: this.db.prepare(
@@ -129,6 +127,18 @@ export class StateStore implements BaselineStore, SampleStore {
     const last = this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer } | undefined;
     this.lastSeq = last?.seq ?? 0;
     this.lastMac = last?.mac ?? GENESIS;
+  }
+
+  /** Brings a store written by an older version up to this schema, in one transaction. */
+  private migrate(): void {
+    const version = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
+    if (version > SCHEMA_VERSION) throw new Error(`the store ${join(this.dir, "state.db")} was written by a newer Covenant (schema ${version})`);
+    this.db.transaction(() => {
+      const columns = (this.db.prepare("PRAGMA table_info(current)").all() as { name: string }[]).map((c) => c.name);
+      // schema 1 called the run that recorded a state `last_run`
+      if (columns.includes("last_run")) this.db.exec("ALTER TABLE current RENAME COLUMN last_run TO run");
+      this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+    })();
   }
 
   static open(dir: string): StateStore {

@@ -200,3 +200,23 @@ describe("state directory", () => {
     expect(defaultStateDir({ XDG_STATE_HOME: "state" }, 1000)).toMatch(/\/\.local\/state\/covenant$/);
   });
 });
+
+describe("schema migration", () => {
+  it("opens a store written with schema 1 and keeps its records", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const old = new Database(join(dir, "state.db"));
+    old.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('schema', '1');
+      CREATE TABLE current (key TEXT PRIMARY KEY, control TEXT NOT NULL, outcome TEXT NOT NULL, state TEXT NOT NULL,
+        since TEXT NOT NULL, last_run INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO current VALUES ('C/file:x', 'C', 'kept', 's', 't', 1, 'as promised');`);
+    old.close();
+    const store = StateStore.open(dir);
+    expect(store.recordResult(2, "t2", result("C/file:x", "drift", ["mode is 0644, promised 0640"]))).toBe(true);
+    expect((store.history()[0]!.body as ChangeBody).from).toBe("kept");
+    store.close();
+    const db = new Database(join(dir, "state.db"));
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("2");
+    db.close();
+  });
+});
