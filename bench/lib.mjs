@@ -7,13 +7,19 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Runs argv `runs` times (after one warm-up); returns median wall ms, peak RSS KB and the last exit code. */
-export function timeCommand(argv, runs = 7) {
+/**
+ * Runs argv `runs` times (after one warm-up); returns median wall ms, every timed wall, peak RSS
+ * KB and the last exit code. `hooks.before(i)` runs untimed before each run (i = 0 is the
+ * warm-up), to set the scene; `hooks.after(result, i)` runs after each, to check what the
+ * command did (it throws to fail the benchmark).
+ */
+export function timeCommand(argv, runs = 7, hooks = {}) {
   const walls = [];
   let rss = 0;
   let status = 0;
   let output = "";
   for (let i = 0; i <= runs; i++) {
+    hooks.before?.(i);
     const t = process.hrtime.bigint();
     const r = spawnSync("/usr/bin/time", ["-f", "%M", ...argv], { encoding: "utf8", maxBuffer: 1 << 28 });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
@@ -22,8 +28,9 @@ export function timeCommand(argv, runs = 7) {
     const m = /(\d+)\s*$/.exec(r.stderr);
     if (m) rss = Math.max(rss, Number(m[1]));
     if (i > 0) walls.push(ms);
+    hooks.after?.({ status, output, stdout: r.stdout, stderr: r.stderr.replace(/\d+\s*$/, "") }, i);
   }
-  return { ms: median(walls), rssKB: rss, status, output };
+  return { ms: median(walls), walls, rssKB: rss, status, output };
 }
 
 export function have(cmd) {
