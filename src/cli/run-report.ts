@@ -55,11 +55,13 @@ function renderControl(c: ControlResult, style: Style): string[] {
   const out = [`${paint(c.verdict, c.verdict.toUpperCase().padEnd(8), style)} ${style.bold(c.id)}  ${c.title}${c.severity ? style.dim(` [${c.severity}]`) : ""}`];
   if (c.waiver) out.push(style.yellow(`         waiver until ${c.waiver.until}: ${c.waiver.reason} (approved by ${c.waiver.approvedBy})`));
   for (const r of c.promises) {
-    if (r.outcome === "kept" || r.outcome === "skipped") continue;
+    // kept promises are listed only when they carry notes (a baseline recorded, input skipped)
+    if (r.outcome === "skipped" || (r.outcome === "kept" && r.notes.length === 0)) continue;
     out.push(`         ${paint(r.outcome, r.outcome.padEnd(8), style)} ${promiseLabel(r)}: ${r.reason}`);
     const lines: string[] = [];
     if (r.differences.length > 1) lines.push(...r.differences.map((d) => `- ${d.reason}`));
     for (const ch of r.changes) lines.push(`${ch.status === "applied" ? "✓" : ch.status === "failed" ? "✗" : "·"} ${ch.status}: ${ch.description}${ch.detail ? ` (${ch.detail})` : ""}`);
+    for (const n of r.notes) lines.push(`note: ${n}`);
     for (const l of lines.slice(0, MAX_LINES_PER_PROMISE)) out.push(style.dim(`                  ${l}`));
     if (lines.length > MAX_LINES_PER_PROMISE) out.push(style.dim(`                  … and ${lines.length - MAX_LINES_PER_PROMISE} more`));
   }

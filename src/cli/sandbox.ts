@@ -2,7 +2,7 @@
 // a `sandbox.json` beside the policy) and the machine's own /proc, with no root needed. Paths
 // named in the policy are read below the sandbox; accounts come from its own passwd and group;
 // the change gate changes nothing outside it.
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
@@ -25,6 +25,20 @@ export interface Sandbox {
 }
 
 export class SandboxError extends Error {}
+
+/**
+ * A sandbox is reused only when it is the caller's own: in a shared temporary directory,
+ * someone else could have prepared one with accounts and links of their choosing.
+ */
+function trustworthy(dir: string): void {
+  const me = process.getuid?.() ?? 0;
+  for (const p of [dir, join(dir, "root"), join(dir, "etc"), join(dir, "etc", "passwd"), join(dir, "etc", "group"), join(dir, ".covenant-sandbox")]) {
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) throw new SandboxError(`${dir} is not a complete Covenant sandbox (${p} is missing); remove it or choose another with --sandbox-dir`);
+    if (st.isSymbolicLink() || st.uid !== me) throw new SandboxError(`${p} is not owned by you or is a link; not using the sandbox ${dir}`);
+  }
+  if ((lstatSync(dir).mode & 0o077) !== 0) throw new SandboxError(`${dir} is open to other users; not using it as a sandbox`);
+}
 
 export function defaultSandboxDir(): string {
   return join(tmpdir(), `covenant-sandbox-${process.getuid?.() ?? 0}`);
@@ -51,8 +65,15 @@ export function prepareSandbox(paths: string[], dir = defaultSandboxDir()): Sand
     throw new SandboxError(`${manifestPath}: ${(err as Error).message}`);
   }
   const sb: Sandbox = { dir, filesRoot: join(dir, "root"), etcRoot: join(dir, "etc"), stateDir: join(dir, "state"), created: false };
-  if (existsSync(join(dir, ".covenant-sandbox"))) return sb;
+  if (existsSync(join(dir, ".covenant-sandbox"))) {
+    trustworthy(dir);
+    return sb;
+  }
   if (existsSync(dir)) throw new SandboxError(`${dir} exists and is not a Covenant sandbox; choose another with --sandbox-dir`);
+  // created here, owner-only, failing if someone else created it first
+  mkdirSync(dirname(dir), { recursive: true });
+  mkdirSync(dir, { mode: 0o700 });
+  chmodSync(dir, 0o700);
   mkdirSync(sb.filesRoot, { recursive: true, mode: 0o700 });
   mkdirSync(sb.etcRoot, { recursive: true });
   // As root, every account gets an id of its own; otherwise they all map to the caller, who

@@ -3,7 +3,8 @@
 // (change nothing outside the sandbox's directory), and it runs programs only as argv arrays,
 // never through a shell, so nothing observed on the host can become part of a command line.
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
 import { parseStat } from "../probes/processes.js";
 
@@ -78,7 +79,11 @@ export class ChangeGate {
     for (const change of changes) {
       const record: ChangeRecord = { change, description: describeChange(change), status: "planned" };
       const held = this.heldReason(change);
-      if (held) {
+      if (signal?.aborted) {
+        // the promise timed out: make no further change on its behalf
+        record.status = "failed";
+        record.detail = "not attempted: the promise's timeout expired";
+      } else if (held) {
         record.status = "held";
         record.detail = held;
       } else if (!this.options.dryRun) {
@@ -101,8 +106,10 @@ export class ChangeGate {
     if (root === undefined) return undefined;
     const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
     if (!paths) return `the sandbox changes only files below ${root}`;
+    // compare real paths: a symbolic link inside the sandbox must not lead a change outside it
+    const realRoot = realpathSync(root);
     for (const p of paths) {
-      const rel = relative(resolve(root), resolve(p));
+      const rel = relative(realRoot, realOf(p));
       if (rel.startsWith("..") || isAbsolute(rel)) return `${p} is outside the sandbox ${root}`;
     }
     return undefined;
@@ -111,9 +118,7 @@ export class ChangeGate {
   private async perform(c: Change, signal?: AbortSignal): Promise<void> {
     switch (c.op) {
       case "chmod":
-        if (lstatSync(c.path).isSymbolicLink()) throw new Error(`${c.path} is a symbolic link; its mode cannot be changed`);
-        chmodSync(c.path, c.mode);
-        return;
+        return chmodNoFollow(c.path, c.mode);
       case "chown": {
         const st = lstatSync(c.path);
         lchownSync(c.path, c.uid ?? st.uid, c.gid ?? st.gid);
@@ -123,14 +128,14 @@ export class ChangeGate {
         return restore(c.path, c.from);
       case "mkdir":
         mkdirSync(c.path, { recursive: true, mode: c.mode ?? 0o755 });
-        if (c.mode !== undefined) chmodSync(c.path, c.mode);
+        if (c.mode !== undefined) chmodNoFollow(c.path, c.mode);
         return;
       case "systemctl":
         return run([this.options.systemctl ?? "systemctl", c.verb, "--", c.unit], signal);
       case "spawn":
         return start(c.argv, c.uid, c.gid);
       case "kill":
-        return terminate(c.pid, c.startTicks, this.options.procRoot ?? "/proc", this.options.killGraceMs ?? 5000);
+        return terminate(c.pid, c.startTicks, this.options.procRoot ?? "/proc", this.options.killGraceMs ?? 5000, signal);
       case "sysctl":
         writeFileSync(c.path, c.value + "\n");
         return;
@@ -138,26 +143,70 @@ export class ChangeGate {
   }
 }
 
-/** Atomic replacement: copy beside the file, give it the file's mode and owner, flush, rename. */
+/** The real path of `p`, or of its nearest existing ancestor joined with the rest. */
+function realOf(p: string): string {
+  const abs = resolve(p);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(realOf(parent), basename(abs));
+  }
+}
+
+const NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** chmod through a descriptor opened without following links: a link swapped in is refused. */
+function chmodNoFollow(path: string, mode: number): void {
+  let fd: number;
+  try {
+    fd = openSync(path, NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOOP") throw new Error(`${path} is a symbolic link; its mode is not changed`);
+    throw err;
+  }
+  try {
+    fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Atomic replacement: the approved copy is written to a new file of a random name beside the
+ * target (created exclusively and never through a link), given the target's mode and owner,
+ * flushed, and renamed over the target.
+ */
 function restore(path: string, from: string): void {
   const st = lstatSync(path, { throwIfNoEntry: false });
-  const tmp = join(dirname(path), `.${basename(path)}.covenant-${process.pid}`);
+  if (st?.isSymbolicLink()) throw new Error(`${path} is a symbolic link; its content is not replaced`);
+  const tmp = join(dirname(path), `.${basename(path)}.covenant-${randomBytes(8).toString("hex")}`);
+  const src = openSync(from, NOFOLLOW);
+  let fd: number | undefined;
   try {
-    copyFileSync(from, tmp);
+    if (!fstatSync(src).isFile()) throw new Error(`the approved copy ${from} is not a regular file`);
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const buf = Buffer.allocUnsafe(1 << 16);
+    for (;;) {
+      const n = readSync(src, buf, 0, buf.length, null);
+      if (n === 0) break;
+      let off = 0;
+      while (off < n) off += writeSync(fd, buf, off, n - off);
+    }
     if (st) {
-      chmodSync(tmp, st.mode & 0o7777);
-      lchownSync(tmp, st.uid, st.gid);
+      fchownSync(fd, st.uid, st.gid);
+      fchmodSync(fd, st.mode & 0o7777);
     }
-    const fd = openSync(tmp, "r+");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
     renameSync(tmp, path);
   } catch (err) {
+    if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     throw err;
+  } finally {
+    closeSync(src);
   }
 }
 
@@ -204,7 +253,7 @@ function startTicksOf(procRoot: string, pid: number): number | undefined {
 }
 
 /** SIGTERM, then SIGKILL after the grace period; never signals a pid that now belongs to another process. */
-async function terminate(pid: number, startTicks: number, procRoot: string, graceMs: number): Promise<void> {
+async function terminate(pid: number, startTicks: number, procRoot: string, graceMs: number, signal?: AbortSignal): Promise<void> {
   const same = () => startTicksOf(procRoot, pid) === startTicks;
   if (!same()) return; // already gone (or the pid was reused): nothing of ours to stop
   process.kill(pid, "SIGTERM");
@@ -212,6 +261,7 @@ async function terminate(pid: number, startTicks: number, procRoot: string, grac
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
     if (!same() || isZombie(procRoot, pid)) return;
+    if (signal?.aborted) throw new Error(`pid ${pid} ignored SIGTERM; not killed: the promise's timeout expired`);
   }
   if (same()) process.kill(pid, "SIGKILL");
 }

@@ -38,7 +38,13 @@ export class Conditions {
   /** Every context's value now (for reports). */
   allContexts(): Record<string, boolean> {
     const out: Record<string, boolean> = {};
-    for (const name of this.contexts.keys()) out[name] = this.context(name);
+    for (const name of this.contexts.keys()) {
+      try {
+        out[name] = this.context(name);
+      } catch {
+        // reported on the promises whose conditions use it
+      }
+    }
     return out;
   }
 
@@ -102,8 +108,10 @@ export class Conditions {
         const isAddressFact = l.kind === "ident" && this.facts.has(l.name) && Array.isArray(L);
         // the checker types an address literal, the `ip` fact and variables holding addresses as network tests
         const isAddressVariable = l.kind === "ident" && typeof L === "string" && isIP(L.split("/")[0]!) !== 0;
-        if (l.kind === "address" || isAddressFact || isAddressVariable) {
-          const nets = new Networks((Array.isArray(R) ? R : [R]).map(String));
+        const right = Array.isArray(R) ? R : [R];
+        const allNetworks = right.every((n) => typeof n === "string" && isIP(n.split("/")[0]!) !== 0);
+        if ((l.kind === "address" || isAddressFact || isAddressVariable) && allNetworks) {
+          const nets = new Networks(right.map(String));
           return (Array.isArray(L) ? L : [L]).some((a) => nets.contains(String(a)));
         }
         return Array.isArray(R) && R.some((item) => item === L);

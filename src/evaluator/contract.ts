@@ -35,6 +35,8 @@ export interface Baseline {
   gid: number;
   mtimeMs: number;
   approvedAt: string;
+  /** the stored row does not carry a valid seal: it was changed outside Covenant */
+  tampered?: boolean;
 }
 
 /** Learnt bands for `anomaly` (mean and spread per hour of the week), kept in the store. */
@@ -85,3 +87,9 @@ export function repairs(p: CheckedPromise): string[] {
   if (r === undefined) return [];
   return Array.isArray(r) ? (r as string[]) : [r as string];
 }
+
+/**
+ * Thrown from deep inside an observation (a directory a glob must list cannot be read): the
+ * engine makes the promise `error` with this message, as for `{ ok: false }`.
+ */
+export class CannotObserve extends Error {}

@@ -8,7 +8,8 @@ import type { ProbeRoots } from "../probes/result.js";
 import { behaviours } from "./behaviours.js";
 import { ChangeGate, type ChangeRecord } from "./change-gate.js";
 import { Conditions } from "./conditions.js";
-import type { BaselineStore, Difference, EvalContext, Observation, SampleStore } from "./contract.js";
+import { localTime } from "../facts/calendar.js";
+import { CannotObserve, type BaselineStore, type Difference, type EvalContext, type Observation, type SampleStore } from "./contract.js";
 import { worst, type Outcome } from "./outcomes.js";
 import { Snapshot } from "./snapshot.js";
 import { join } from "node:path";
@@ -112,10 +113,6 @@ function activeWaiver(waivers: CheckedWaiver[], control: string, today: string):
   return waivers.find((w) => w.control === control && w.until >= today && (w.from === undefined || w.from <= today));
 }
 
-function isoDay(d: Date): string {
-  return d.toISOString().slice(0, 10);
-}
-
 export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Evaluation> {
   const conditions = new Conditions(opts.facts, policy.contexts, policy.variables);
   const snapshot = new Snapshot(opts.roots);
@@ -137,7 +134,9 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       items.push({ control, promise, key: n === 1 ? base : `${base}#${n}`, index: items.length });
     }
   }
-  const today = isoDay(opts.now);
+  // a waiver's dates are the business's dates: "until 2026-12-31" holds to the end of that day in the calendar's zone
+  const t = localTime(opts.now, policy.calendar.timezone);
+  const today = `${String(t.year).padStart(4, "0")}-${String(t.month).padStart(2, "0")}-${String(t.day).padStart(2, "0")}`;
   const results = new Map<Item, PromiseResult>();
   for (const it of evaluationOrder(items)) {
     const started = performance.now();
@@ -168,9 +167,16 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       ["control", control.when],
       ["promise", promise.when],
     ] as const) {
-      if (cond && !conditions.holds(cond)) {
+      let holds: boolean;
+      try {
+        holds = cond === undefined || conditions.holds(cond);
+      } catch (err) {
+        result.reason = `the ${who}'s condition \`${exprText(cond!)}\` cannot be evaluated: ${(err as Error).message}`;
+        return result;
+      }
+      if (!holds) {
         result.outcome = "skipped";
-        result.reason = `the ${who}'s condition \`${exprText(cond)}\` is false`;
+        result.reason = `the ${who}'s condition \`${exprText(cond!)}\` is false`;
         return result;
       }
     }
@@ -211,7 +217,8 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       }
     } catch (err) {
       result.outcome = "error";
-      result.reason = `internal error while evaluating: ${(err as Error).message}`;
+      result.reason = err instanceof CannotObserve ? err.message : `internal error while evaluating: ${(err as Error).message}`;
+      result.changes = [...draft.changes];
     } finally {
       clearTimeout(timer);
     }

@@ -4,6 +4,7 @@
 import { readdirSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { globToRegExp } from "../checker/glob.js";
+import { CannotObserve } from "./contract.js";
 
 const MAGIC = /[*?[\\]/;
 
@@ -11,7 +12,10 @@ export function isGlob(pattern: string): boolean {
   return MAGIC.test(pattern);
 }
 
-/** Matching paths, sorted; a pattern without wildcards is returned as is (existing or not). */
+/**
+ * Matching paths, sorted; a pattern without wildcards is returned as is (existing or not).
+ * Throws CannotObserve when a directory on the way cannot be read.
+ */
 export function expandGlob(pattern: string, maxDepth = 32): string[] {
   if (!isGlob(pattern)) return [pattern];
   const segments = pattern.split("/").filter((s, i) => s !== "" || i === 0);
@@ -41,8 +45,12 @@ export function expandGlob(pattern: string, maxDepth = 32): string[] {
 function list(dir: string): Dirent[] {
   try {
     return readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return []; // a directory that does not exist matches nothing
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // a directory that does not exist matches nothing; one that cannot be read might hold
+    // matches, so the promise cannot be judged
+    if (code === "ENOENT" || code === "ENOTDIR") return [];
+    throw new CannotObserve(`${dir} cannot be listed (${code}): the files the glob names are unknown`);
   }
 }
 

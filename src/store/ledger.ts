@@ -3,9 +3,12 @@
 // breaks the chain at that record; a head anchor beside the database catches a cut-off tail.
 import { createHmac } from "node:crypto";
 
+/** a change of a promise's state, a run's summary, or the approval of an integrity baseline */
+export type RecordKind = "change" | "run" | "baseline";
+
 export interface LedgerRow {
   seq: number;
-  kind: "change" | "run";
+  kind: RecordKind;
   run: number;
   time: string;
   body: string;
@@ -36,8 +39,11 @@ export function sealHead(key: Buffer, seq: number, mac: Buffer): Head {
   return { seq, mac: m, seal: createHmac("sha256", key).update(`head\n${seq}\n${m}`).digest("hex") };
 }
 
-export function headIsSealed(key: Buffer, h: Head): boolean {
-  return sealHead(key, h.seq, Buffer.from(h.mac, "hex")).seal === h.seal;
+export function headIsSealed(key: Buffer, h: unknown): h is Head {
+  if (typeof h !== "object" || h === null) return false;
+  const { seq, mac, seal } = h as Partial<Head>;
+  if (!Number.isInteger(seq) || typeof mac !== "string" || !/^[0-9a-f]{64}$/.test(mac) || typeof seal !== "string") return false;
+  return sealHead(key, seq!, Buffer.from(mac, "hex")).seal === seal;
 }
 
 /**
@@ -54,14 +60,14 @@ export function findTampering(key: Buffer, rows: LedgerRow[], head?: Head): Tamp
       const to = r.seq - 1;
       return { kind: "deleted", seq: from, message: from === to ? `record ${from} was deleted` : `records ${from} to ${to} were deleted` };
     }
-    if (macOf(key, prev, r).equals(r.mac)) {
+    if (Buffer.isBuffer(r.mac) && macOf(key, prev, r).equals(r.mac)) {
       prev = r.mac;
       expectedSeq++;
       continue;
     }
     const next = rows[i + 1];
-    if (next && macOf(key, prev, next).equals(next.mac)) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} was inserted: the chain continues past it without it` };
-    if (next && macOf(key, r.mac, next).equals(next.mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq} was altered after it was written` };
+    if (next && Buffer.isBuffer(next.mac) && macOf(key, prev, next).equals(next.mac)) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} was inserted: the chain continues past it without it` };
+    if (next && Buffer.isBuffer(next.mac) && Buffer.isBuffer(r.mac) && macOf(key, r.mac, next).equals(next.mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq} was altered after it was written` };
     if (!next) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, the last one, was altered or inserted` };
     return { kind: "broken", seq: r.seq, message: `the chain breaks at record ${r.seq}: it was altered, or records before it were deleted and renumbered` };
   }
@@ -72,7 +78,7 @@ export function findTampering(key: Buffer, rows: LedgerRow[], head?: Head): Tamp
       return { kind: "deleted", seq: from, message: from === head.seq ? `record ${from}, the last one, was deleted` : `records ${from} to ${head.seq}, the newest, were deleted` };
     }
     const anchored = rows.find((r) => r.seq === head.seq);
-    if (anchored && anchored.mac.toString("hex") !== head.mac) return { kind: "altered", seq: head.seq, message: `record ${head.seq} does not match the head anchor: it was rewritten` };
+    if (anchored && Buffer.isBuffer(anchored.mac) && anchored.mac.toString("hex") !== head.mac) return { kind: "altered", seq: head.seq, message: `record ${head.seq} does not match the head anchor: it was rewritten` };
   }
   return undefined;
 }

@@ -117,6 +117,24 @@ describe("covenant run", () => {
     expect(existsSync(join(l.state, "run.lock"))).toBe(false);
   });
 
+  it("an unwritable --junit path is reported, and the run still reports and exits by its outcome", () => {
+    const l = ledger(1, 0, false);
+    const r = covenant(["run", "--junit", "/nonexistent/dir/report.xml", "--state", l.state, l.policy]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain("cannot write the JUnit report /nonexistent/dir/report.xml: ENOENT");
+    expect(r.out).toMatch(/KEPT\s+ITGC-CM-02/);
+  });
+
+  it("the lock holder's liveness is judged in the real /proc, whatever --proc-root reads", () => {
+    const l = ledger();
+    mkdirSync(l.state, { recursive: true });
+    const startTicks = Number(readFileSync(`/proc/${process.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[19]);
+    writeFileSync(join(l.state, "run.lock"), JSON.stringify({ pid: process.pid, startTicks, startedAt: "x" }));
+    const r = covenant(["run", "--proc-root", temp("emptyproc"), "--state", l.state, l.policy]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("holds the lock");
+  });
+
   it("the run timeout stops evaluating new promises; those left are errors, never kept", () => {
     const dir = temp("timeout");
     writeFileSync(
@@ -144,13 +162,15 @@ describe("covenant verify and history", () => {
     for (let i = 0; i < 3; i++) covenant(["run", "--state", l.state, l.policy]);
     const ok = covenant(["verify", "--state", l.state]);
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/^intact: 4 records, 3 runs from /);
+    // three baseline approvals, the first observation (drift), three run summaries
+    expect(ok.out).toMatch(/^intact: 7 records, 3 runs from /);
     const db = new Database(join(l.state, "state.db"));
-    db.prepare("UPDATE ledger SET body = replace(body, '\"to\":\"drift\"', '\"to\":\"kept\"') WHERE seq = 1").run();
+    const seq = db.prepare("SELECT seq FROM ledger WHERE kind = 'change'").pluck().get() as number;
+    db.prepare("UPDATE ledger SET body = replace(body, '\"to\":\"drift\"', '\"to\":\"kept\"') WHERE seq = ?").run(seq);
     db.close();
     const bad = covenant(["verify", "--state", l.state]);
     expect(bad.code).toBe(1);
-    expect(bad.out).toContain("TAMPERED: record 1 was altered after it was written (altered)");
+    expect(bad.out).toContain(`TAMPERED: record ${seq} was altered after it was written (altered)`);
   });
 
   it("history filters by control and date; both say so when the state directory has no store", () => {

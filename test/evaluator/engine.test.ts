@@ -127,4 +127,36 @@ waiver "C-1" {
     expect(e.controls[0]!.verdict).toBe("error");
     expect(e.results[0]!.reason).toContain("does not exist");
   });
+
+  it("membership of an address-like variable in a list of names is list membership, not a crash", async () => {
+    const e = await evaluateText(`let addr  = "10.0.0.1"
+let names = ["web", "db"]
+control "C" {
+  title = "t"
+  when  = addr in names
+  command ["/bin/true"] {}
+}`);
+    expect(e.results[0]!.outcome).toBe("skipped");
+  });
+
+  it("waivers expire by the calendar's own date, not UTC's", async () => {
+    const d = temp();
+    const policy = `calendar {
+  timezone = "America/New_York"
+}
+control "C-1" {
+  title = "waived"
+  file "${d}/missing" { mode = 0640 }
+}
+waiver "C-1" {
+  reason      = "migration"
+  approved_by = "cfo"
+  until       = 2027-03-31
+}`;
+    // 00:30 UTC on 1 April is still 31 March in New York: the waiver holds
+    const e = await evaluateText(policy, { now: new Date("2027-04-01T00:30:00Z") });
+    expect(e.results[0]!.outcome).toBe("waived");
+    expect((await evaluateText(policy, { now: new Date("2027-04-01T05:30:00Z") })).results[0]!.outcome).toBe("drift");
+  });
 });
+

@@ -203,4 +203,28 @@ describe("file behaviour", () => {
     expect(mode(f)).toBe(0o640);
     expect(existsSync("/srv/ledger/gl.dat")).toBe(false);
   });
+
+  it("a symbolic link inside the sandbox cannot lead a change outside it", async () => {
+    const root = dir();
+    const outside = dir();
+    const victim = join(outside, "payroll.dat");
+    writeFileSync(victim, "x");
+    chmodSync(victim, 0o600);
+    symlinkSync(outside, join(root, "srv"));
+    const r = await evaluateOne(`file "/srv/*.dat" { mode = 0640 repair = perms }`, { filesRoot: root, confineTo: root });
+    expect(r.outcome).toBe("drift");
+    expect(r.changes[0]).toMatchObject({ status: "held", detail: expect.stringContaining("is outside the sandbox") });
+    expect(mode(victim)).toBe(0o600);
+  });
+
+  it("content is never restored through a symbolic link", async () => {
+    const d = dir();
+    const target = join(d, "elsewhere.conf");
+    writeFileSync(target, "precious\n");
+    writeFileSync(join(d, "approved.conf"), "approved\n");
+    symlinkSync(target, join(d, "postd.conf"));
+    const r = await evaluateOne(`file "${d}/postd.conf" { baseline = "${d}/approved.conf" repair = content }`);
+    expect(r.outcome).toBe("drift"); // a link where a file is promised is reported, not repaired
+    expect(readFileSync(target, "utf8")).toBe("precious\n");
+  });
 });

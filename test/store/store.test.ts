@@ -2,13 +2,13 @@
 // alteration, insertion or deletion of a record is found at that record.
 import Database from "better-sqlite3";
 import fc from "fast-check";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
 import type { Outcome } from "../../src/evaluator/outcomes.ts";
-import { StateStore, type ChangeBody, type RunBody } from "../../src/store/store.ts";
+import { StateStore, StoreError, type ChangeBody, type RunBody } from "../../src/store/store.ts";
 
 function result(key: string, outcome: Outcome, differences: string[] = []): PromiseResult {
   return {
@@ -211,12 +211,71 @@ describe("schema migration", () => {
         since TEXT NOT NULL, last_run INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
       INSERT INTO current VALUES ('C/file:x', 'C', 'kept', 's', 't', 1, 'as promised');`);
     old.close();
+    writeFileSync(join(dir, "host.key"), "ab".repeat(32) + "\n", { mode: 0o600 });
     const store = StateStore.open(dir);
     expect(store.recordResult(2, "t2", result("C/file:x", "drift", ["mode is 0644, promised 0640"]))).toBe(true);
     expect((store.history()[0]!.body as ChangeBody).from).toBe("kept");
     store.close();
     const db = new Database(join(dir, "state.db"));
-    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("2");
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("3");
     db.close();
+  });
+});
+
+describe("anchors, baselines and the host key", () => {
+  it("a missing head anchor is not a clean bill: with both anchors gone the history cannot be proved complete", () => {
+    const { dir, store } = populated(2);
+    rmSync(join(dir, "ledger.head"));
+    expect(store.verify().tampering).toBeUndefined(); // the anchor inside the database still holds
+    raw(dir).prepare("DELETE FROM meta WHERE key = 'head'").run();
+    expect(store.verify().tampering).toMatchObject({ kind: "deleted", message: expect.stringContaining("both head anchors are missing") });
+    store.close();
+  });
+
+  it("records cut off the end with the file anchor removed are still found through the database's anchor", () => {
+    const { dir, store } = populated(3);
+    rmSync(join(dir, "ledger.head"));
+    raw(dir).prepare("DELETE FROM ledger WHERE seq >= 7").run();
+    expect(store.verify().tampering).toMatchObject({ kind: "deleted", seq: 7 });
+    // an anchor replaced by anything but a sealed one is itself tampering
+    writeFileSync(join(dir, "ledger.head"), "null\n");
+    expect(store.verify().tampering).toMatchObject({ kind: "altered", message: "the head anchor file ledger.head was rewritten: its seal does not match" });
+    store.close();
+  });
+
+  it("an edited MAC or head is reported as tampering, never a crash", () => {
+    const { dir, store } = populated(2);
+    raw(dir).prepare("UPDATE ledger SET mac = 'abc' WHERE seq = 2").run();
+    expect(store.verify().tampering).toMatchObject({ seq: 2 });
+    writeFileSync(join(dir, "ledger.head"), JSON.stringify({ seq: 6 }));
+    expect(store.verify().tampering).toBeDefined();
+    raw(dir).prepare("UPDATE ledger SET body = 'garbage' WHERE seq = 3").run();
+    expect(store.history().find((e) => e.seq === 3)!.body).toEqual({ unreadable: "garbage" });
+    store.close();
+  });
+
+  it("baselines are sealed and their approvals chained: editing or deleting one is found", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const store = StateStore.open(dir);
+    const run = store.beginRun();
+    store.set("/srv/ledger/gl.dat", { algorithm: "sha256", digest: "aa".repeat(32), size: 1, mode: 0o640, uid: 0, gid: 0, mtimeMs: 1, approvedAt: "2026-11-23T10:00:00.000Z" });
+    store.finishRun(runBody(run, 1));
+    expect(store.verify().tampering).toBeUndefined();
+    expect(store.history().map((e) => e.kind)).toEqual(["baseline", "run"]);
+    const db = raw(dir);
+    db.prepare("UPDATE baselines SET digest = ?").run("bb".repeat(32));
+    expect(store.get("/srv/ledger/gl.dat")?.tampered).toBe(true);
+    expect(store.verify().tampering).toMatchObject({ kind: "altered", message: "the stored baseline of /srv/ledger/gl.dat was changed outside Covenant" });
+    db.prepare("DELETE FROM baselines").run();
+    expect(store.verify().tampering).toMatchObject({ kind: "deleted", seq: 1, message: "the stored baseline of /srv/ledger/gl.dat, approved in record 1, was deleted" });
+    store.close();
+  });
+
+  it("refuses to start a new key for a store whose key is gone", () => {
+    const { dir, store } = populated(1);
+    store.close();
+    rmSync(join(dir, "host.key"));
+    expect(() => StateStore.open(dir)).toThrow(StoreError);
+    expect(() => StateStore.open(dir)).toThrow(/cannot be read \(ENOENT\): without it the history cannot be verified/);
   });
 });

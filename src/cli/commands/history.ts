@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultStateDir } from "../../store/state-dir.js";
-import { StateStore, type ChangeBody, type HistoryEntry, type RunBody } from "../../store/store.js";
+import { StateStore, StoreError, type BaselineBody, type ChangeBody, type HistoryEntry, type RunBody } from "../../store/store.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 
@@ -18,7 +18,13 @@ function openStore(opts: StoreOptions, io: Io, command: string): StateStore | un
     io.err(`covenant ${command}: no store in ${dir} (nothing has run there yet; choose another with --state)`);
     return undefined;
   }
-  return StateStore.open(dir);
+  try {
+    return StateStore.open(dir);
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    io.err(`covenant ${command}: ${err.message}`);
+    return undefined;
+  }
 }
 
 export function runHistory(opts: StoreOptions & { control?: string; since?: string; changes: boolean }, io: Io): number {
@@ -52,6 +58,11 @@ export function runHistory(opts: StoreOptions & { control?: string; since?: stri
 function renderEntry(e: HistoryEntry, io: Io): string {
   const s = io.style;
   const when = e.time.replace("T", " ").replace(/\.\d+Z$/, "Z");
+  if ("unreadable" in e.body) return s.red(`${when}  #${e.seq}  ${e.kind} record that is not valid JSON (run \`covenant verify\`)`);
+  if (e.kind === "baseline") {
+    const b = e.body as BaselineBody;
+    return `${when}  #${e.seq}  baseline approved: ${b.path} ${b.algorithm} ${b.digest.slice(0, 12)}…`;
+  }
   if (e.kind === "run") {
     const b = e.body as RunBody;
     const counts = Object.entries(b.counts)
@@ -63,6 +74,7 @@ function renderEntry(e: HistoryEntry, io: Io): string {
   const lines = [`${when}  #${e.seq}  ${s.bold(b.control)} ${b.type} ${b.promiser}: ${b.from ?? "(first observation)"} → ${b.to}: ${b.reason}`];
   for (const d of b.differences.length > 1 ? b.differences : []) lines.push(`      - ${d}`);
   for (const c of b.changes) lines.push(`      ${c}`);
+  for (const n of b.notes ?? []) lines.push(s.dim(`      note: ${n}`));
   return lines.join("\n");
 }
 

@@ -11,7 +11,7 @@ import { readFacts } from "../../facts/host.js";
 import { LineIndex } from "../../parser/diagnostics.js";
 import { acquireRunLock } from "../../store/run-lock.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
-import { StateStore } from "../../store/store.js";
+import { StateStore, StoreError } from "../../store/store.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
@@ -72,7 +72,8 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
     io.err(`covenant run: cannot use the state directory ${stateDir}: ${(err as Error).message} (choose one with --state)`);
     return EXIT.policyError;
   }
-  const lock = acquireRunLock(stateDir, opts.procRoot);
+  // liveness of the lock holder is judged in this process's own /proc, whatever --proc-root reads
+  const lock = acquireRunLock(stateDir);
   if (!lock.ok) {
     io.err(`covenant run: another run (pid ${lock.holder.pid}, started ${lock.holder.startedAt}) holds the lock on ${stateDir}; not running twice`);
     return EXIT.policyError;
@@ -89,7 +90,13 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
 
   let store: StateStore | undefined;
   try {
-    store = StateStore.open(stateDir);
+    try {
+      store = StateStore.open(stateDir);
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      io.err(`covenant run: ${err.message}`);
+      return EXIT.policyError;
+    }
     const run = store.beginRun();
     const time = () => new Date().toISOString();
     // facts describe the host itself: its own /etc, even in a sandbox
@@ -138,7 +145,14 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
     });
     const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes };
     if (sandboxDir) info.sandbox = sandboxDir;
-    if (opts.junit) writeFileSync(opts.junit, renderJunit(evaluation, info));
+    if (opts.junit) {
+      try {
+        writeFileSync(opts.junit, renderJunit(evaluation, info));
+      } catch (err) {
+        // the run is done and recorded: say so, and still report it
+        io.err(`covenant run: cannot write the JUnit report ${opts.junit}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
     const deficient = evaluation.results.some((r) => isDeficiency(r.outcome));
     const allKept = evaluation.results.every((r) => r.outcome === "kept" || r.outcome === "skipped");
     if (opts.json) io.out(renderJson(evaluation, info));

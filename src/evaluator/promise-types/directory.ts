@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import * as files from "../../probes/files.js";
 import type { Change } from "../change-gate.js";
-import { attr, repairs, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
+import { attr, CannotObserve, repairs, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
 import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
@@ -51,8 +51,13 @@ function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out: Obse
   try {
     names = readdirSync(dir).sort();
   } catch (err) {
-    notes.push(`${policyPathOf(dir, ctx)}: cannot be listed (${(err as NodeJS.ErrnoException).code})`);
-    return;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      notes.push(`${policyPathOf(dir, ctx)}: vanished while being read`);
+      return;
+    }
+    // entries that cannot be seen cannot be judged: never read as "nothing to report"
+    throw new CannotObserve(`${policyPathOf(dir, ctx)} cannot be listed (${code}): what is below it is unknown`);
   }
   for (const n of names) {
     const hostPath = join(dir, n);

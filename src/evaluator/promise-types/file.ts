@@ -86,6 +86,7 @@ function observeFile(p: CheckedPromise, path: string, hostPath: string, ctx: Eva
       o.expectedDigest = { digest: b.value.digest, source: `the approved copy ${baselineCopy}` };
     } else {
       const known = ctx.baselines.get(hostPath);
+      if (known?.tampered) return { ok: false, error: `the stored baseline of ${path} was changed outside Covenant (its seal does not match); run \`covenant verify\`` };
       if (known && known.algorithm === algorithm) o.expectedDigest = { digest: known.digest, source: `the baseline of ${known.approvedAt}` };
       else {
         const s = st.value;
