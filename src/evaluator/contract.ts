@@ -15,6 +15,11 @@ export interface Difference {
   observed: string;
   /** one human-readable sentence, such as "/srv/ledger/gl.dat: mode is 0644, promised 0640" */
   reason: string;
+  /**
+   * Set when the observed value itself matters to the record: a file's content hash, so that a
+   * second unapproved change to a file already in drift is a new change of state, not the same.
+   */
+  significant?: string;
 }
 
 export type Observation<O> = { ok: true; value: O; notes?: string[] } | { ok: false; error: string };

@@ -44,8 +44,14 @@ export function expandGlob(pattern: string, maxDepth = 32): string[] {
 
 function list(dir: string): Dirent[] {
   try {
-    return readdirSync(dir, { withFileTypes: true });
+    const entries = readdirSync(dir, { withFileTypes: true });
+    // a name that is not valid UTF-8 cannot be named again once decoded: rather than skip the
+    // file silently, say that the promise cannot be judged
+    const bad = entries.find((e) => e.name.includes("\uFFFD"));
+    if (bad) throw new CannotObserve(`${dir} holds a file whose name is not valid UTF-8 (${JSON.stringify(bad.name)}); it cannot be judged`);
+    return entries;
   } catch (err) {
+    if (err instanceof CannotObserve) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     // a directory that does not exist matches nothing; one that cannot be read might hold
     // matches, so the promise cannot be judged

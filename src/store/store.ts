@@ -104,7 +104,7 @@ type BaselineRow = { path: string; algorithm: Baseline["algorithm"]; digest: str
 
 /** The part of a result that is its state: two runs with the same state write no history. */
 export function stateOf(r: PromiseResult): string {
-  const what = [...new Set(r.differences.map((d) => `${d.subject ?? ""}|${d.attribute}`))].sort();
+  const what = [...new Set(r.differences.map((d) => `${d.subject ?? ""}|${d.attribute}${d.significant !== undefined ? `|${d.significant}` : ""}`))].sort();
   return createHash("sha256").update(r.outcome).update("\n").update(what.join("\n")).digest("hex").slice(0, 32);
 }
 

@@ -227,4 +227,12 @@ describe("file behaviour", () => {
     expect(r.outcome).toBe("drift"); // a link where a file is promised is reported, not repaired
     expect(readFileSync(target, "utf8")).toBe("precious\n");
   });
+
+  it("a file name that is not valid UTF-8 makes the promise an error, never a silent skip", async () => {
+    const d = dir();
+    writeFileSync(Buffer.from(`${d}/bad\xff.dat`, "latin1"), "x");
+    const r = await evaluateOne(`file "${d}/*.dat" { mode = 0640 }`);
+    expect(r.outcome).toBe("error");
+    expect(r.reason).toContain("not valid UTF-8");
+  });
 });

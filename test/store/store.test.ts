@@ -279,3 +279,19 @@ describe("anchors, baselines and the host key", () => {
     expect(() => StateStore.open(dir)).toThrow(/cannot be read \(ENOENT\): without it the history cannot be verified/);
   });
 });
+
+describe("what counts as a change of state", () => {
+  it("a second unapproved content change of a file already in drift is a new state", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const s = StateStore.open(dir);
+    const drift = (digest: string) => {
+      const r = result("C/file:x", "drift", ["integrity content differs"]);
+      r.differences[0]!.significant = digest;
+      return r;
+    };
+    expect(s.recordResult(1, "t1", drift("aa"))).toBe(true);
+    expect(s.recordResult(2, "t2", drift("aa"))).toBe(false);
+    expect(s.recordResult(3, "t3", drift("bb"))).toBe(true);
+    s.close();
+  });
+});

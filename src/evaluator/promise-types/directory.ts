@@ -60,6 +60,7 @@ function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out: Obse
     throw new CannotObserve(`${policyPathOf(dir, ctx)} cannot be listed (${code}): what is below it is unknown`);
   }
   for (const n of names) {
+    if (n.includes("\uFFFD")) throw new CannotObserve(`${policyPathOf(dir, ctx)} holds an entry whose name is not valid UTF-8 (${JSON.stringify(n)}); it cannot be judged`);
     const hostPath = join(dir, n);
     const st = files.stat(hostPath);
     if (!st.ok) {

@@ -164,6 +164,7 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
           expected: f.expectedDigest.digest,
           observed: f.digest!,
           reason: `${f.path}: content differs from ${f.expectedDigest.source} (${short(f.expectedDigest.digest)}… → ${short(f.digest!)}…)`,
+          significant: f.digest!,
         });
       }
       if (maxSize !== undefined && st.size > maxSize) {
