@@ -1,5 +1,6 @@
 // The `covenant` command line: wires parser, checker and formatter to subcommands.
 import { Command, CommanderError, Option } from "commander";
+import { setFlagsFromString } from "node:v8";
 import type { ConnectionFilters, ObserveOptions } from "./commands/observe.js";
 // Subcommands are loaded when run (the bundle is split per command): `observe` must not pay
 // for loading the policy parser, and `check` not for the probes.
@@ -88,6 +89,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         setExit(EXIT.policyError);
         return;
       }
+      // a run is short and its code runs briefly: the optimising compiler's code and its work
+      // cost more memory (~12 MB at 2,000 promises) than they save time (bench/run)
+      setFlagsFromString("--no-opt");
       const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs, sandbox: o.sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot };
       if (o.state !== undefined) opts.state = o.state;
       if (o.junit !== undefined) opts.junit = o.junit;

@@ -1,6 +1,6 @@
 // `covenant run`, `history` and `verify` as cron and operators run them: the built CLI, real
 // files, a real SQLite store, real exit codes.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -153,6 +153,15 @@ describe("covenant run", () => {
       ["kept", "as promised"],
       ["error", "not evaluated: the run timeout expired"],
     ]);
+  });
+});
+
+describe("the installed command", () => {
+  it("runs directly through its shebang, whose V8 flags (a 1 MiB young generation) Node accepts", () => {
+    const r = spawnSync(bin, ["--version"], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(readFileSync(bin, "utf8").split("\n")[0]).toBe("#!/usr/bin/env -S node --max-semi-space-size=1");
   });
 });
 
