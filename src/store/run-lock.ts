@@ -1,7 +1,7 @@
 // One run at a time per state directory. The lock is a file created exclusively, holding the
 // pid and start time of its run; a lock whose process is gone (a run killed by the OOM killer
 // or a reboot) is taken over, and the takeover is reported.
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseStat } from "../probes/processes.js";
 
@@ -38,7 +38,7 @@ export function acquireRunLock(stateDir: string, procRoot = "/proc"): LockResult
       // already gone
     }
   };
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
     try {
       writeFileSync(path, body, { flag: "wx", mode: 0o600 });
       return { ok: true, release };
@@ -53,12 +53,34 @@ export function acquireRunLock(stateDir: string, procRoot = "/proc"): LockResult
       holder = { pid: 0, startTicks: 0, startedAt: "unknown" };
     }
     if (holder.pid !== 0 && alive(holder, procRoot)) return { ok: false, holder };
-    // take over atomically: write ours beside it and rename over the stale one
-    const tmp = `${path}.${process.pid}`;
-    writeFileSync(tmp, body, { mode: 0o600 });
-    renameSync(tmp, path);
-    const now = JSON.parse(readFileSync(path, "utf8")) as LockHolder;
-    if (now.pid === me.pid) return { ok: true, release, tookOverFrom: holder };
+    // Taking over is check-then-replace: done by one process at a time, under a second lock,
+    // so that two runs finding the same stale lock cannot both take it.
+    const takeover = `${path}.takeover`;
+    try {
+      writeFileSync(takeover, body, { flag: "wx", mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      // a takeover lock older than a minute was left by a run killed mid-takeover
+      if (Date.now() - (statSync(takeover, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 60_000) rmSync(takeover, { force: true });
+      // another run is taking over right now: give it a moment, then look again
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+      continue;
+    }
+    try {
+      let current: LockHolder | undefined;
+      try {
+        current = JSON.parse(readFileSync(path, "utf8")) as LockHolder;
+      } catch {
+        current = undefined;
+      }
+      if (current && current.pid !== 0 && alive(current, procRoot)) return { ok: false, holder: current };
+      const tmp = `${path}.${process.pid}`;
+      writeFileSync(tmp, body, { mode: 0o600 });
+      renameSync(tmp, path);
+      return { ok: true, release, tookOverFrom: current ?? holder };
+    } finally {
+      rmSync(takeover, { force: true });
+    }
   }
   throw new Error(`cannot take the run lock ${path}`);
 }

@@ -117,6 +117,22 @@ describe("covenant run", () => {
     expect(existsSync(join(l.state, "run.lock"))).toBe(false);
   });
 
+  it("runs that find the same stale lock at once: exactly one takes it over", async () => {
+    const dir = temp("race");
+    writeFileSync(join(dir, "p.promise"), 'control "C" {\n  title = "slow"\n  command ["/bin/sleep", "1"] {}\n}\n');
+    const state = join(dir, "state");
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, "run.lock"), JSON.stringify({ pid: 999999, startTicks: 1, startedAt: "then" }));
+    const codes = await Promise.all(
+      Array.from({ length: 6 }, () => {
+        const child = spawn(process.execPath, [bin, "run", "--quiet", "--state", state, dir], { stdio: "ignore" });
+        return new Promise<number | null>((r) => child.once("exit", r));
+      }),
+    );
+    expect(codes.filter((c) => c === 0)).toHaveLength(1);
+    expect(codes.filter((c) => c === 2)).toHaveLength(5);
+  });
+
   it("an unwritable --junit path is reported, and the run still reports and exits by its outcome", () => {
     const l = ledger(1, 0, false);
     const r = covenant(["run", "--junit", "/nonexistent/dir/report.xml", "--state", l.state, l.policy]);
