@@ -4,9 +4,9 @@
 // never through a shell, so nothing observed on the host can become part of a command line.
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
-import { parseStat } from "../probes/processes.js";
+import { readStat } from "../probes/processes.js";
 
 export type Change =
   | { op: "chmod"; path: string; mode: number }
@@ -244,32 +244,17 @@ function start(argv: string[], uid?: number, gid?: number): Promise<void> {
   });
 }
 
-function startTicksOf(procRoot: string, pid: number): number | undefined {
-  try {
-    return parseStat(readFileSync(join(procRoot, String(pid), "stat"), "utf8"))?.startTicks;
-  } catch {
-    return undefined;
-  }
-}
-
 /** SIGTERM, then SIGKILL after the grace period; never signals a pid that now belongs to another process. */
 async function terminate(pid: number, startTicks: number, procRoot: string, graceMs: number, signal?: AbortSignal): Promise<void> {
-  const same = () => startTicksOf(procRoot, pid) === startTicks;
+  const same = () => readStat({ proc: procRoot }, pid)?.startTicks === startTicks;
   if (!same()) return; // already gone (or the pid was reused): nothing of ours to stop
   process.kill(pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
-    if (!same() || isZombie(procRoot, pid)) return;
+    const now = readStat({ proc: procRoot }, pid);
+    if (now?.startTicks !== startTicks || now.state === "Z") return;
     if (signal?.aborted) throw new Error(`pid ${pid} ignored SIGTERM; not killed: the promise's timeout expired`);
   }
   if (same()) process.kill(pid, "SIGKILL");
-}
-
-function isZombie(procRoot: string, pid: number): boolean {
-  try {
-    return parseStat(readFileSync(join(procRoot, String(pid), "stat"), "utf8"))?.state === "Z";
-  } catch {
-    return false;
-  }
 }

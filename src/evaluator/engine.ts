@@ -8,7 +8,7 @@ import type { ProbeRoots } from "../probes/result.js";
 import { behaviours } from "./behaviours.js";
 import { ChangeGate, type ChangeRecord } from "./change-gate.js";
 import { Conditions } from "./conditions.js";
-import { localTime } from "../facts/calendar.js";
+import { isoDate, localTime } from "../facts/calendar.js";
 import { CannotObserve, type BaselineStore, type Difference, type EvalContext, type Observation, type SampleStore } from "./contract.js";
 import { worst, type Outcome } from "./outcomes.js";
 import { Snapshot } from "./snapshot.js";
@@ -136,9 +136,10 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   }
   // a waiver's dates are the business's dates: "until 2026-12-31" holds to the end of that day in the calendar's zone
   const t = localTime(opts.now, policy.calendar.timezone);
-  const today = `${String(t.year).padStart(4, "0")}-${String(t.month).padStart(2, "0")}-${String(t.day).padStart(2, "0")}`;
+  const today = isoDate(t.year, t.month, t.day);
   const results = new Map<Item, PromiseResult>();
-  for (const it of evaluationOrder(items)) {
+  const order = evaluationOrder(items);
+  for (const it of order) {
     const started = performance.now();
     const r = await evaluateItem(it);
     r.durationMs = Math.round((performance.now() - started) * 10) / 10;
@@ -237,7 +238,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     if (w) cr.waiver = { reason: w.reason, approvedBy: w.approvedBy, until: w.until };
     return cr;
   });
-  return { controls, results: evaluationOrder(items).map((i) => results.get(i)!), contexts: conditions.allContexts(), changes: gate.log };
+  return { controls, results: order.map((i) => results.get(i)!), contexts: conditions.allContexts(), changes: gate.log };
 
   async function decide(behaviour: NonNullable<ReturnType<typeof behaviours.get>>, promise: CheckedPromise, ctx: EvalContext, result: PromiseResult): Promise<"done"> {
     const first = await behaviour.observe(promise, ctx);

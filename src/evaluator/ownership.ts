@@ -64,21 +64,26 @@ export function planOwnership(w: OwnershipWanted, hostPath: string, st: FileStat
   if (st.type === "symlink") return out; // a link's own mode means nothing; its owner is not what is promised
   if (mine.some((d) => d.attribute === "mode") && w.mode !== undefined) out.push({ op: "chmod", path: hostPath, mode: w.mode });
   else if (mine.some((d) => d.attribute === "max_mode") && w.maxMode !== undefined) out.push({ op: "chmod", path: hostPath, mode: st.mode & w.maxMode });
-  const uid = mine.some((d) => d.attribute === "owner") && w.owner !== undefined ? ctx.snapshot.uidOf(w.owner) : undefined;
-  const gid = mine.some((d) => d.attribute === "group") && w.group !== undefined ? ctx.snapshot.gidOf(w.group) : undefined;
-  if (uid !== undefined || gid !== undefined) {
-    const c: Change = { op: "chown", path: hostPath };
-    if (uid !== undefined) {
-      c.uid = uid;
-      c.owner = w.owner!;
-    }
-    if (gid !== undefined) {
-      c.gid = gid;
-      c.group = w.group!;
-    }
-    out.push(c);
-  }
+  const chown = chownTo(hostPath, { owner: mine.some((d) => d.attribute === "owner") ? w.owner : undefined, group: mine.some((d) => d.attribute === "group") ? w.group : undefined }, ctx);
+  if (chown) out.push(chown);
   return out;
+}
+
+/** A chown to the named owner and group, as far as those accounts exist; undefined when neither does. */
+export function chownTo(hostPath: string, names: { owner?: string | undefined; group?: string | undefined }, ctx: EvalContext): Change | undefined {
+  const uid = names.owner !== undefined ? ctx.snapshot.uidOf(names.owner) : undefined;
+  const gid = names.group !== undefined ? ctx.snapshot.gidOf(names.group) : undefined;
+  if (uid === undefined && gid === undefined) return undefined;
+  const c: Change = { op: "chown", path: hostPath };
+  if (uid !== undefined) {
+    c.uid = uid;
+    c.owner = names.owner!;
+  }
+  if (gid !== undefined) {
+    c.gid = gid;
+    c.group = names.group!;
+  }
+  return c;
 }
 
 /** The policy path of a host path, for messages (a sandbox's root is not part of the promise). */

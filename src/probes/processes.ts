@@ -73,6 +73,15 @@ export function parseBootTime(text: string): number | undefined {
   return m ? Number(m[1]) * 1000 : undefined;
 }
 
+/** A process's stat fields now, or undefined when it is gone (or its stat cannot be parsed). */
+export function readStat(roots: Pick<ProbeRoots, "proc">, pid: number): StatFields | undefined {
+  try {
+    return parseStat(readFileSync(join(roots.proc, String(pid), "stat"), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 export function readBootTime(roots: Pick<ProbeRoots, "proc">): number | undefined {
   try {
     return parseBootTime(readFileSync(join(roots.proc, "stat"), "latin1"));

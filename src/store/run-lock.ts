@@ -3,7 +3,7 @@
 // or a reboot) is taken over, and the takeover is reported.
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseStat } from "../probes/processes.js";
+import { readStat } from "../probes/processes.js";
 
 export interface LockHolder {
   pid: number;
@@ -14,11 +14,7 @@ export interface LockHolder {
 export type LockResult = { ok: true; release: () => void; tookOverFrom?: LockHolder } | { ok: false; holder: LockHolder };
 
 function startTicksOf(pid: number, procRoot: string): number | undefined {
-  try {
-    return parseStat(readFileSync(join(procRoot, String(pid), "stat"), "utf8"))?.startTicks;
-  } catch {
-    return undefined;
-  }
+  return readStat({ proc: procRoot }, pid)?.startTicks;
 }
 
 function alive(h: LockHolder, procRoot: string): boolean {

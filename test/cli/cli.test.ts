@@ -1,20 +1,9 @@
 // The command line as users and CI run it: the built bin, real files, real exit codes.
-import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt } from "../helpers/cli.ts";
-
-const bin = join(process.cwd(), "bin/covenant.js");
-
-function covenant(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
-  // start from the caller's environment without its colour settings, then apply the case's
-  const { NO_COLOR: _n, FORCE_COLOR: _f, ...base } = process.env;
-  const env = { ...base, ...opts.env };
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: opts.cwd ?? process.cwd(), env, encoding: "utf8" });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
 
 function tempDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "covenant-cli-"));

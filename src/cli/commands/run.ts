@@ -1,7 +1,7 @@
 // `covenant run [paths...]`: evaluate every promise in scope on this host, repair what the
 // policy allows, record every change of state in the store, and report.
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
@@ -128,7 +128,7 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
           .join("\n"),
       )
       .digest("hex");
-    const policyHash = hashPolicy(checked.files.map((f) => f.path));
+    const policyHash = hashPolicy(checked.files);
     const host = hostname();
     store.finishRun({
       run,
@@ -165,9 +165,9 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
   }
 }
 
-/** sha256 over each policy file's path and content, in load order. */
-function hashPolicy(files: string[]): string {
+/** sha256 over each policy file's path and content (as checked, not read again), in load order. */
+function hashPolicy(files: { path: string; text: string }[]): string {
   const h = createHash("sha256");
-  for (const f of files) h.update(f).update("\0").update(readFileSync(f)).update("\0");
+  for (const f of files) h.update(f.path).update("\0").update(f.text).update("\0");
   return h.digest("hex");
 }

@@ -4,7 +4,7 @@ import * as files from "../../probes/files.js";
 import type { Change } from "../change-gate.js";
 import { attr, CannotObserve, repairs, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
-import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, type OwnershipWanted } from "../ownership.js";
+import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
 export const directory: PromiseTypeSpec = {
@@ -139,20 +139,8 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
           const mkdir: Change = { op: "mkdir", path: d.hostPath };
           if (wanted.mode !== undefined) mkdir.mode = wanted.mode;
           out.push(mkdir);
-          const uid = wanted.owner !== undefined ? ctx.snapshot.uidOf(wanted.owner) : undefined;
-          const gid = wanted.group !== undefined ? ctx.snapshot.gidOf(wanted.group) : undefined;
-          if (uid !== undefined || gid !== undefined) {
-            const chown: Change = { op: "chown", path: d.hostPath };
-            if (uid !== undefined) {
-              chown.uid = uid;
-              chown.owner = wanted.owner!;
-            }
-            if (gid !== undefined) {
-              chown.gid = gid;
-              chown.group = wanted.group!;
-            }
-            out.push(chown);
-          }
+          const chown = chownTo(d.hostPath, wanted, ctx);
+          if (chown) out.push(chown);
         }
         continue;
       }
