@@ -2,8 +2,10 @@
 // editors, and one file loads far faster than hundreds of ESM modules.
 import { build } from "esbuild";
 import { readFileSync, rmSync } from "node:fs";
+import { buildNative } from "./build-native.mjs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+buildNative(); // the optional addon; quick when it is up to date
 rmSync("dist", { recursive: true, force: true });
 const common = {
   bundle: true,

@@ -1,12 +1,14 @@
 // The `covenant` command line: wires parser, checker and formatter to subcommands.
 import { Command, CommanderError, Option } from "commander";
 import { setFlagsFromString } from "node:v8";
-import type { ConnectionFilters, ObserveOptions } from "./commands/observe.js";
+import type { ConnectionFilters } from "./commands/observe-connections.js";
+import type { ObserveOptions } from "./commands/observe-report.js";
 // Subcommands are loaded when run (the bundle is split per command): `observe` must not pay
 // for loading the policy parser, and `check` not for the probes.
 const checkCommand = () => import("./commands/check.js");
 const fmtCommand = () => import("./commands/fmt.js");
 const observeCommand = () => import("./commands/observe.js");
+const observeConnectionsCommand = () => import("./commands/observe-connections.js");
 const runCommand = () => import("./commands/run.js");
 const historyCommand = () => import("./commands/history.js");
 import { defaultRoots } from "../probes/result.js";
@@ -137,9 +139,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--etc-root <dir>", "read /etc from here", defaultRoots.etc)
     .addHelpText("after", "\nExit codes: 0 observed, 2 bad arguments or the probe could not observe (the reason is printed).");
   const observeOpts = () => observe.opts<ObserveOptions>();
-  type Observe = Awaited<ReturnType<typeof observeCommand>>;
-  const guarded = async (fn: (o: Observe) => number | Promise<number>) => {
-    const o = await observeCommand();
+  // runs a subcommand from its module, loaded now; a usage error it throws is exit 2
+  const guarded = async <M extends { UsageError: new (...a: never[]) => Error }>(load: () => Promise<M>, fn: (o: M) => number | Promise<number>) => {
+    const o = await load();
     try {
       setExit(await fn(o));
     } catch (err) {
@@ -150,7 +152,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   };
   observe
     .command("connections")
-    .description("TCP sockets with their owning process and user, from /proc/net/tcp{,6}")
+    .description("TCP sockets with their owning process and user (from the kernel through sock_diag, or /proc/net/tcp{,6})")
     .option("--port <port>", "local port (a server's port)")
     .option("--remote-port <port>", "remote port")
     .option("--remote <address>", "remote address")
@@ -158,53 +160,53 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--listening", "only listening sockets", false)
     .option("--count-by <side>", "count connections per `remote` or `local` address instead of listing them")
     .addHelpText("after", "\nExamples:\n  covenant observe connections --port 5432\n  covenant observe connections --listening --json")
-    .action((f: ConnectionFilters) => guarded((o) => o.observeConnections(f, observeOpts(), io)));
+    .action((f: ConnectionFilters) => guarded(observeConnectionsCommand, (o) => o.observeConnections(f, observeOpts(), io)));
   observe
     .command("locks")
     .description("file locks (POSIX, flock, OFD, leases) from /proc/locks, with their holders")
     .argument("[paths...]", "only locks on these files, or on the files below these directories")
     .addHelpText("after", "\nExamples:\n  covenant observe locks /srv/ledger")
-    .action((paths: string[]) => guarded((o) => o.observeLocks(paths, observeOpts(), io)));
+    .action((paths: string[]) => guarded(observeCommand, (o) => o.observeLocks(paths, observeOpts(), io)));
   observe
     .command("facts")
     .description("host facts that contexts and `when` conditions test, with their values now")
     .argument("[policy...]", "policy files whose `calendar` gives the business days and time zone")
-    .action((paths: string[]) => guarded((o) => o.observeFacts(paths, observeOpts(), io)));
+    .action((paths: string[]) => guarded(observeCommand, (o) => o.observeFacts(paths, observeOpts(), io)));
   observe
     .command("system")
     .description("file handles, load averages and memory (/proc/sys/fs/file-nr, /proc/loadavg, /proc/meminfo)")
-    .action(() => guarded((o) => o.observeSystem(observeOpts(), io)));
+    .action(() => guarded(observeCommand, (o) => o.observeSystem(observeOpts(), io)));
   observe
     .command("sysctl")
     .description("kernel parameters by their dotted names, from /proc/sys")
     .argument("<keys...>", "such as net.ipv4.ip_forward")
-    .action((keys: string[]) => guarded((o) => o.observeSysctl(keys, observeOpts(), io)));
+    .action((keys: string[]) => guarded(observeCommand, (o) => o.observeSysctl(keys, observeOpts(), io)));
   observe
     .command("mounts")
     .description("mount points with their type, source and options, from /proc/self/mountinfo")
     .argument("[path]", "only the mount this path is on")
-    .action((path: string | undefined) => guarded((o) => o.observeMounts(path, observeOpts(), io)));
+    .action((path: string | undefined) => guarded(observeCommand, (o) => o.observeMounts(path, observeOpts(), io)));
   observe
     .command("file")
     .description("a file's type, mode, owner, group, size, modification time and, with --hash, its digest")
     .argument("<path>")
     .option("--hash <algorithm>", "sha256 or sha512, computed without reading the file into memory")
-    .action((path: string, flags: { hash?: string }) => guarded((o) => o.observeFile(path, flags.hash, observeOpts(), io)));
+    .action((path: string, flags: { hash?: string }) => guarded(observeCommand, (o) => o.observeFile(path, flags.hash, observeOpts(), io)));
   observe
     .command("service")
     .description("a systemd unit's state through `systemctl show`; says so when systemd is not running")
     .argument("<unit>")
-    .action((unit: string) => guarded((o) => o.observeService(unit, observeOpts(), io)));
+    .action((unit: string) => guarded(observeCommand, (o) => o.observeService(unit, observeOpts(), io)));
   observe
     .command("accounts")
     .description("uid 0 accounts and group membership (listed and primary), from /etc/passwd and /etc/group")
     .argument("[group]", "only this group")
-    .action((group: string | undefined) => guarded((o) => o.observeAccounts(group, observeOpts(), io)));
+    .action((group: string | undefined) => guarded(observeCommand, (o) => o.observeAccounts(group, observeOpts(), io)));
   observe
     .command("processes")
     .description("processes with their user and command line, from /proc/[pid]")
     .argument("[name]", "only processes with this name")
-    .action((name: string | undefined) => guarded((o) => o.observeProcesses(name, observeOpts(), io)));
+    .action((name: string | undefined) => guarded(observeCommand, (o) => o.observeProcesses(name, observeOpts(), io)));
 
   return program;
 }

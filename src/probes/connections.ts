@@ -13,9 +13,9 @@ export interface Connection extends tcp.TcpSocket {
 }
 
 export function read(roots: ProbeRoots, filter: tcp.SocketFilter = {}): ProbeResult<Connection[]> {
-  const sockets = tcp.read(roots);
+  const sockets = tcp.read(roots, filter);
   if (!sockets.ok) return sockets;
-  const wanted = sockets.value.filter((s) => tcp.matches(s, filter));
+  const wanted = sockets.value;
   const skipped = [...sockets.skipped];
   const owners = readSocketOwners(roots);
   if (owners.ok) skipped.push(...owners.skipped);

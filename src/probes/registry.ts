@@ -9,6 +9,7 @@ export interface ProbeInfo {
 
 export const probes: ProbeInfo[] = [
   { name: "tcp", summary: "TCP sockets of both address families, decoded from the kernel's tables", sources: ["/proc/net/tcp", "/proc/net/tcp6"] },
+  { name: "sock-diag", summary: "TCP sockets of the live host from the kernel's sock_diag netlink interface, as `ss` reads them; what `tcp` uses on the live /proc", sources: ["NETLINK_SOCK_DIAG (native addon)"] },
   { name: "processes", summary: "processes, their users, command lines and start times; socket owners", sources: ["/proc/[pid]/stat", "/proc/[pid]/status", "/proc/[pid]/cmdline", "/proc/[pid]/fd"] },
   { name: "locks", summary: "file locks and who holds them, resolved to paths by device and inode", sources: ["/proc/locks"] },
   { name: "file-nr", summary: "system-wide file handles: allocated, maximum, share in use", sources: ["/proc/sys/fs/file-nr"] },

@@ -1,41 +1,14 @@
 // TCP sockets from /proc/net/tcp and /proc/net/tcp6: a pure parser of the kernel's table and
-// a reader over an injectable /proc root. Owners (inode → process) come from processes.ts.
-import { join } from "node:path";
+// a reader over an injectable /proc root (which asks the kernel through sock_diag instead when
+// the root is the live /proc). Owners (inode → process) come from processes.ts.
+import { join, resolve } from "node:path";
 import { endianness } from "node:os";
 import { formatIpv6 } from "./net-address.js";
 import { fromFsError, ok, readProcText, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
+import * as sockDiag from "./sock-diag.js";
+import { countByAddress, matches, sortedCounts, tcpStates, type SocketFilter, type TcpSocket } from "./tcp-socket.js";
 
-/** States as include/net/tcp_states.h numbers them. */
-export const tcpStates = [
-  "",
-  "ESTABLISHED",
-  "SYN_SENT",
-  "SYN_RECV",
-  "FIN_WAIT1",
-  "FIN_WAIT2",
-  "TIME_WAIT",
-  "CLOSE",
-  "CLOSE_WAIT",
-  "LAST_ACK",
-  "LISTEN",
-  "CLOSING",
-  "NEW_SYN_RECV",
-] as const;
-
-export type TcpState = Exclude<(typeof tcpStates)[number], "">;
-
-export interface TcpSocket {
-  family: 4 | 6;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  state: TcpState;
-  txQueue: number;
-  rxQueue: number;
-  uid: number;
-  inode: number;
-}
+export { matches, tcpStates, type SocketFilter, type TcpSocket, type TcpState } from "./tcp-socket.js";
 
 export interface ParsedTable {
   sockets: TcpSocket[];
@@ -238,10 +211,37 @@ export function parse(text: string, family: 4 | 6, path = family === 4 ? "/proc/
 }
 
 /**
- * Reads both tables. A missing tcp6 (IPv6 disabled) is not an error: it contributes a skip
- * that says so. A missing tcp is an error: then nothing about TCP can be known.
+ * The TCP sockets matching `filter`, both families. On the live host (the /proc root is /proc)
+ * the kernel is asked through sock_diag (sock-diag.ts), which filters by state and port itself;
+ * otherwise, or when that cannot be used, both tables are read and parsed. A missing tcp6
+ * (IPv6 disabled) is not an error: it contributes a skip that says so. A missing tcp is an
+ * error: then nothing about TCP can be known.
  */
-export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<TcpSocket[]> {
+export function read(roots: Pick<ProbeRoots, "proc">, filter: SocketFilter = {}): ProbeResult<TcpSocket[]> {
+  if (resolve(roots.proc) === "/proc") {
+    const dumped = sockDiag.read(filter);
+    if (dumped.ok) return ok(filter.localAddress === undefined && filter.remoteAddress === undefined ? dumped.sockets : dumped.sockets.filter((s) => matches(s, filter)));
+  }
+  return readTables(roots, filter);
+}
+
+/**
+ * Sockets matching `filter` (and whose remote address is `remote`, when given) counted per
+ * local or remote address, most first; IPv4-mapped IPv6 addresses count as their IPv4 address.
+ * On the live host counted straight from the kernel's records.
+ */
+export function readCounts(roots: Pick<ProbeRoots, "proc">, filter: SocketFilter, side: "local" | "remote", remote?: string): ProbeResult<[string, number][]> {
+  const exact = filter.localAddress === undefined && filter.remoteAddress === undefined;
+  if (exact && resolve(roots.proc) === "/proc") {
+    const counted = sockDiag.countByAddress(filter, side, remote);
+    if (counted.ok) return ok(sortedCounts(counted.counts));
+  }
+  const sockets = readTables(roots, filter);
+  return sockets.ok ? { ...sockets, value: sortedCounts(countByAddress(sockets.value, side, remote)) } : sockets;
+}
+
+/** Both /proc tables, parsed; only the sockets matching `filter`. */
+export function readTables(roots: Pick<ProbeRoots, "proc">, filter: SocketFilter = {}): ProbeResult<TcpSocket[]> {
   const sockets: TcpSocket[] = [];
   const skipped: Skip[] = [];
   for (const family of [4, 6] as const) {
@@ -257,26 +257,8 @@ export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<TcpSocket[]> 
       return fromFsError(err, path);
     }
     const table = parse(text, family, path);
-    for (const s of table.sockets) sockets.push(s);
+    for (const s of table.sockets) if (matches(s, filter)) sockets.push(s);
     skipped.push(...table.skipped);
   }
   return ok(sockets, skipped);
-}
-
-export interface SocketFilter {
-  state?: TcpState;
-  localPort?: number;
-  remotePort?: number;
-  localAddress?: string;
-  remoteAddress?: string;
-}
-
-export function matches(s: TcpSocket, f: SocketFilter): boolean {
-  return (
-    (f.state === undefined || s.state === f.state) &&
-    (f.localPort === undefined || s.localPort === f.localPort) &&
-    (f.remotePort === undefined || s.remotePort === f.remotePort) &&
-    (f.localAddress === undefined || s.localAddress === f.localAddress) &&
-    (f.remoteAddress === undefined || s.remoteAddress === f.remoteAddress)
-  );
 }

@@ -133,8 +133,8 @@ describe("tcp probe on the live host, against ss", () => {
     for (const s of servers) s.close();
   });
 
-  function ssConnections(localPort: number): string[] {
-    const out = execFileSync("ss", ["-Htan", "state", "established", `( sport = :${localPort} )`], { encoding: "utf8" });
+  function ssConnections(localPort: number, host: string): string[] {
+    const out = execFileSync("ss", ["-Htan", "state", "established", `( sport = :${localPort} ) and src ${host}`], { encoding: "utf8" });
     return out
       .trim()
       .split("\n")
@@ -153,10 +153,11 @@ describe("tcp probe on the live host, against ss", () => {
       const r = tcp.read({ proc: "/proc" });
       if (!r.ok) throw new Error(r.error.message);
       const mine = r.value
-        .filter((s) => s.localPort === p && s.state === "ESTABLISHED")
+        // (another process's client may hold the same port number on another address)
+        .filter((s) => s.localPort === p && s.state === "ESTABLISHED" && (s.localAddress === "127.0.0.1" || s.localAddress === "::1"))
         .map((s) => `${unmapped(s.remoteAddress)}:${s.remotePort}`)
         .sort();
-      expect(mine).toEqual(ssConnections(p));
+      expect(mine).toEqual(ssConnections(p, p === port ? "127.0.0.1" : "[::1]"));
       expect(mine.length).toBe(p === port ? 25 : 7);
     }
   });

@@ -1,6 +1,5 @@
 // `covenant observe <probe> [filters]`: what a probe sees now, so that a policy author can see
 // the facts a promise will be judged on.
-import * as connections from "../../probes/connections.js";
 import { factCatalogue } from "../../facts/catalog.js";
 import { readFacts } from "../../facts/host.js";
 import * as fileNr from "../../probes/file-nr.js";
@@ -13,124 +12,16 @@ import * as services from "../../probes/services.js";
 import * as sysctl from "../../probes/sysctl.js";
 import { readBootTime, readProcess, readProcesses, startedAt } from "../../probes/processes.js";
 import * as accounts from "../../probes/accounts.js";
-import type { ProbeResult, ProbeRoots, Skip } from "../../probes/result.js";
+import type { ProbeResult, Skip } from "../../probes/result.js";
 import { realpathSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
-import { normaliseAddress, unmapped } from "../../probes/net-address.js";
-import * as tcp from "../../probes/tcp.js";
-import { tcpStates, type TcpState } from "../../probes/tcp.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { renderTable } from "../table.js";
+import { report, roots, UsageError, type ObserveOptions } from "./observe-report.js";
 
-export interface ObserveOptions {
-  json: boolean;
-  procRoot: string;
-  etcRoot: string;
-}
-
-function roots(o: ObserveOptions): ProbeRoots {
-  return { proc: o.procRoot, etc: o.etcRoot };
-}
-
-function report<T>(result: ProbeResult<T>, io: Io, opts: ObserveOptions, toJson: (v: T) => unknown, toText: (v: T) => string): number {
-  if (!result.ok) {
-    // Could not observe: say exactly why; never print an empty table as if nothing were there.
-    if (opts.json) io.out(JSON.stringify({ error: result.error }, null, 2));
-    else io.err(`covenant: cannot observe: ${result.error.message} (${result.error.code})`);
-    return EXIT.policyError;
-  }
-  if (opts.json) io.out(JSON.stringify({ data: toJson(result.value), skipped: result.skipped }, null, 2));
-  else {
-    io.out(toText(result.value));
-    if (result.skipped.length > 0) io.out(skippedNote(result.skipped));
-  }
-  return EXIT.ok;
-}
-
-function skippedNote(skipped: Skip[]): string {
-  const byReason = new Map<string, number>();
-  for (const s of skipped) byReason.set(s.reason, (byReason.get(s.reason) ?? 0) + 1);
-  return `skipped: ${[...byReason].map(([r, n]) => `${n} × ${r}`).join("; ")}`;
-}
-
-export interface ConnectionFilters {
-  port?: string;
-  localPort?: string;
-  remotePort?: string;
-  state?: string;
-  remote?: string;
-  listening?: boolean;
-  /** count connections per remote (or local) address instead of listing them; owners are not needed then */
-  countBy?: string;
-}
-
-export function observeConnections(f: ConnectionFilters, opts: ObserveOptions, io: Io): number {
-  const num = (s: string | undefined, what: string) => {
-    if (s === undefined) return undefined;
-    if (!/^\d{1,5}$/.test(s) || Number(s) > 65535) throw new UsageError(`${what} must be a port number, got \`${s}\``);
-    return Number(s);
-  };
-  const state = f.listening ? "LISTEN" : f.state?.toUpperCase();
-  if (state !== undefined && (state === "" || !tcpStates.includes(state as TcpState))) throw new UsageError(`unknown state \`${f.state}\`; states: ${tcpStates.filter(Boolean).join(", ")}`);
-  let remote: string | undefined;
-  if (f.remote !== undefined) {
-    // the same address however it is written: `2001:DB8::1` is `2001:db8::1`, `::ffff:10.0.0.1` is `10.0.0.1`
-    remote = normaliseAddress(f.remote);
-    if (remote === undefined) throw new UsageError(`--remote must be an IP address, got \`${f.remote}\``);
-  }
-  const filter = {
-    ...(state !== undefined ? { state: state as TcpState } : {}),
-    ...(f.localPort !== undefined || f.port !== undefined ? { localPort: num(f.localPort ?? f.port, "--port")! } : {}),
-    ...(f.remotePort !== undefined ? { remotePort: num(f.remotePort, "--remote-port")! } : {}),
-  };
-  const remoteMatches = (s: tcp.TcpSocket) => remote === undefined || unmapped(s.remoteAddress) === remote;
-  if (f.countBy !== undefined) {
-    if (f.countBy !== "remote" && f.countBy !== "local") throw new UsageError(`--count-by takes remote or local, not \`${f.countBy}\``);
-    const side = f.countBy;
-    const sockets = tcp.read(roots(opts));
-    const counted: ProbeResult<[string, number][]> = sockets.ok ? { ...sockets, value: countBy(sockets.value.filter((s) => tcp.matches(s, filter) && remoteMatches(s)), side) } : sockets;
-    return report(
-      counted,
-      io,
-      opts,
-      (v) => Object.fromEntries(v),
-      (v) => renderTable(["COUNT", side === "remote" ? "REMOTE ADDRESS" : "LOCAL ADDRESS"], v.map(([a, n]) => [String(n), a])),
-    );
-  }
-  const found = connections.read(roots(opts), filter);
-  return report(
-    found.ok ? { ...found, value: found.value.filter(remoteMatches) } : found,
-    io,
-    opts,
-    (v) => v,
-    (v) =>
-      renderTable(
-        ["STATE", "LOCAL", "REMOTE", "USER", "PROCESS"],
-        v.map((c) => [
-          c.state,
-          `${bracket(c.localAddress)}:${c.localPort}`,
-          c.state === "LISTEN" ? "*" : `${bracket(c.remoteAddress)}:${c.remotePort}`,
-          c.user ?? String(c.uid),
-          c.owners.map((o) => `${o.comm}(${o.pid})`).join(",") || "-",
-        ]),
-      ) + `\n${v.length} connection${v.length === 1 ? "" : "s"}`,
-  );
-}
-
-/** Connections per address, most first; IPv4-mapped IPv6 peers count as their IPv4 address. */
-export function countBy(sockets: tcp.TcpSocket[], side: "remote" | "local"): [string, number][] {
-  const counts = new Map<string, number>();
-  for (const s of sockets) {
-    const a = unmapped(side === "remote" ? s.remoteAddress : s.localAddress);
-    counts.set(a, (counts.get(a) ?? 0) + 1);
-  }
-  return [...counts].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
-}
-
-function bracket(address: string): string {
-  return address.includes(":") ? `[${address}]` : address;
-}
+export { UsageError } from "./observe-report.js";
+export type { ObserveOptions } from "./observe-report.js";
 
 export function observeAccounts(group: string | undefined, opts: ObserveOptions, io: Io): number {
   const result = accounts.read(roots(opts));
@@ -312,5 +203,3 @@ export function observeService(unit: string, opts: ObserveOptions, io: Io): numb
     (v) => renderTable(["UNIT", "LOAD", "ACTIVE", "SUB", "ENABLED", "MAIN PID"], [[v.unit, v.loadState, v.activeState, v.subState, v.unitFileState, String(v.mainPid)]]),
   );
 }
-
-export class UsageError extends Error {}
