@@ -3,7 +3,7 @@
     {
       "target_name": "sock_diag",
       "sources": ["native/sock_diag.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror"]
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
 }

@@ -13,8 +13,8 @@
 //   4 local port        6 remote port            8-23 local address   24-39 remote address
 //   40 uid   44 inode   48 receive queue   52 send queue
 // (addresses as the 16 bytes of the kernel's message, network order; IPv4 in the first 4).
-// Errors throw an Error whose `code` is the errno name and `errno` the number: the caller falls
-// back to /proc, and says why.
+// Errors, including one the kernel reports after the dump has begun, throw an Error whose `code`
+// is the errno name and `errno` the number: the caller then reads /proc instead.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/inet_diag.h>
@@ -34,7 +34,8 @@
 
 static napi_value throw_errno(napi_env env, int err, const char *what) {
   char message[160];
-  const char *name = err == EAFNOSUPPORT ? "EAFNOSUPPORT" : err == EPROTONOSUPPORT ? "EPROTONOSUPPORT" : err == EACCES ? "EACCES" : err == EPERM ? "EPERM" : err == ENOENT ? "ENOENT" : err == ENOMEM ? "ENOMEM" : err == EINVAL ? "EINVAL" : err == EINTR ? "EINTR" : "EIO";
+  const char *name = strerrorname_np(err);  // glibc 2.32+
+  if (!name) name = "EIO";
   snprintf(message, sizeof message, "%s: %s", what, strerror(err));
   napi_value code, msg, error, number;
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
@@ -160,16 +161,24 @@ static int dump(int family, uint32_t states, int local_port, int remote_port, st
   }
   int result = 0;
   for (int done = 0; !done;) {
-    ssize_t n = recv(fd, buffer, RECV_BUFFER, 0);
+    ssize_t n = recv(fd, buffer, RECV_BUFFER, MSG_TRUNC);  // MSG_TRUNC: the real length, to see a cut message
     if (n < 0) {
       if (errno == EINTR) continue;
       result = errno;
       break;
     }
-    if (n == 0) break;
+    if (n == 0 || n > RECV_BUFFER) {  // closed without saying it was done, or a message cut short
+      result = EIO;
+      break;
+    }
     for (struct nlmsghdr *h = (struct nlmsghdr *)buffer; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_seq != 1) continue;  // not an answer to this request
       if (h->nlmsg_type == NLMSG_DONE) {
+        // a failure after the dump began (a diag handler missing or refusing to load) comes as
+        // a negative errno in the DONE message, not as NLMSG_ERROR: an empty answer is not success
+        int status = 0;
+        if (h->nlmsg_len >= NLMSG_LENGTH(sizeof status)) memcpy(&status, NLMSG_DATA(h), sizeof status);
+        if (status < 0) result = -status;
         done = 1;
         break;
       }

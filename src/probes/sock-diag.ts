@@ -59,11 +59,16 @@ export function available(): boolean {
   return load() !== null;
 }
 
-/** The kernel's state bits for a filter: one state, or all of them. */
+/**
+ * The kernel's state bits for a filter: one state, or every state the tables can show (1 to
+ * 12; bit 13 is the kernel's own "bound, never listened or connected" state since Linux 6.9,
+ * which /proc/net/tcp does not list). Request sockets (state NEW_SYN_RECV in the kernel) are
+ * reported as SYN_RECV, as the tables do, so asking for NEW_SYN_RECV finds nothing in either.
+ */
 function stateMask(state: TcpState | undefined): number {
-  if (state === undefined) return 0xffffffff;
+  if (state === undefined) return 0x1ffe;
   const n = tcpStates.indexOf(state);
-  // SYN_RECV is reported for request sockets, whose state in the table is NEW_SYN_RECV
+  if (n === 12) return 0;
   return n === 3 ? (1 << 3) | (1 << 12) : 1 << n;
 }
 
@@ -75,6 +80,7 @@ function records(filter: SocketFilter): { ok: true; records: Buffer[] } | { ok: 
   const native = load();
   if (!native) return { ok: false, error: new Error(whyUnavailable) };
   const mask = stateMask(filter.state);
+  if (mask === 0) return { ok: true, records: [] };
   const localPort = filter.localPort ?? -1;
   const remotePort = filter.remotePort ?? -1;
   try {
@@ -106,6 +112,10 @@ export function read(filter: SocketFilter = {}): { ok: true; sockets: TcpSocket[
   if (!found.ok) return found;
   const sockets: TcpSocket[] = [];
   for (const r of found.records) decode(r, sockets);
+  // The uid the tables show for a connection not yet accepted (SYN_RECV) is its listener's; the
+  // kernel's message says 0. Those are rare and short-lived: when there are any, the tables
+  // are read instead, so that both ways give one answer.
+  if (sockets.some((s) => s.state === "SYN_RECV")) return { ok: false, error: new Error("connections not yet accepted: their owner is known from the tables only") };
   return { ok: true, sockets };
 }
 

@@ -1,6 +1,6 @@
 // The sock_diag reader against the /proc tables it stands in for, on this host's live sockets,
 // and its record decoder against records built by hand.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,6 +97,54 @@ const r = tcp.read({ proc: "/proc" }, { localPort: ${port}, localAddress: "127.0
 console.log(JSON.stringify({ available: sd.available(), reason: sd.unavailableReason(), n: r.ok ? r.value.length : -1 }));`;
     const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", env: { ...process.env, COVENANT_NO_SOCK_DIAG: "1" } });
     expect(JSON.parse(r.stdout)).toEqual({ available: false, reason: "COVENANT_NO_SOCK_DIAG is set", n: 31 });
+  });
+});
+
+describe("sock-diag where the kernel's view and the tables' differ", () => {
+  // Python holds sockets Node cannot make: bound but never listening, or half-open connections
+  // left waiting by TCP_DEFER_ACCEPT. It prints its port, then waits for stdin to close.
+  const held: ChildProcess[] = [];
+  const hold = (program: string) =>
+    new Promise<number>((resolve, reject) => {
+      const child = spawn("python3", ["-c", program], { stdio: ["pipe", "pipe", "inherit"] });
+      held.push(child);
+      child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
+      child.once("exit", (code) => reject(new Error(`python3 exited with ${code}`)));
+    });
+  afterAll(() => {
+    for (const c of held) c.kill();
+  });
+  const same = (filter: Parameters<typeof tcp.readTables>[1]) => {
+    const live = tcp.read({ proc: "/proc" }, filter);
+    const tables = tcp.readTables({ proc: "/proc" }, filter);
+    if (!live.ok || !tables.ok) throw new Error("read failed");
+    expect(live.value.sort(byInode)).toEqual(tables.value.sort(byInode));
+    return live.value;
+  };
+
+  it("leaves out sockets that are only bound (the kernel's bound-inactive state), as the tables do", async () => {
+    const port = await hold("import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()");
+    const dumped = sockDiag.read({ localPort: port });
+    if (!dumped.ok) throw dumped.error;
+    expect(dumped.sockets).toEqual([]);
+    expect(same({ localPort: port })).toEqual([]);
+  });
+
+  it("half-open connections: the listener's uid, as in the tables; NEW_SYN_RECV finds nothing either way", async () => {
+    const port = await hold(
+      // the listener belongs to uid 65534 (made after setuid); the clients never send, so the
+      // server side stays half-open
+      "import socket,sys,os\nos.setuid(65534)\ns=socket.socket()\ns.setsockopt(socket.IPPROTO_TCP,socket.TCP_DEFER_ACCEPT,30)\ns.bind(('127.0.0.1',0))\ns.listen(8)\n" +
+        "c=[socket.socket() for _ in range(3)]\nfor x in c: x.connect(('127.0.0.1',s.getsockname()[1]))\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()",
+    );
+    const waiting = same({ localPort: port, state: "SYN_RECV" });
+    expect(waiting.length).toBe(3);
+    expect(waiting.map((s) => s.uid)).toEqual([65534, 65534, 65534]);
+    expect(same({ localPort: port, state: "NEW_SYN_RECV" })).toEqual([]);
+    expect(sockDiag.read({ localPort: port, state: "NEW_SYN_RECV" })).toEqual({ ok: true, sockets: [] });
+    const counted = sockDiag.countByAddress({ localPort: port, state: "SYN_RECV" }, "remote");
+    if (!counted.ok) throw counted.error;
+    expect([...counted.counts]).toEqual([["127.0.0.1", 3]]);
   });
 });
 
