@@ -2,15 +2,11 @@
 // JSON for machines, and as JUnit XML for CI systems (one test case per promise).
 import type { ControlResult, Evaluation, PromiseResult } from "../evaluator/engine.js";
 import { isDeficiency, outcomeOrder, type Outcome } from "../evaluator/outcomes.js";
+import type { RunBody } from "../store/store.js";
 import type { Style } from "./style.js";
 
-export interface RunInfo {
-  run: number;
-  host: string;
-  started: string;
-  finished: string;
-  policy: string;
-  dryRun: boolean;
+/** The report's heading: the run as the store records it, and where its state and sandbox are. */
+export interface RunInfo extends Pick<RunBody, "run" | "host" | "started" | "finished" | "policy" | "dryRun"> {
   stateDir: string;
   sandbox?: string;
   notes: string[];

@@ -15,7 +15,6 @@ export interface Connection extends tcp.TcpSocket {
 export function read(roots: ProbeRoots, filter: tcp.SocketFilter = {}): ProbeResult<Connection[]> {
   const sockets = tcp.read(roots, filter);
   if (!sockets.ok) return sockets;
-  const wanted = sockets.value;
   const skipped = [...sockets.skipped];
   const owners = readSocketOwners(roots);
   if (owners.ok) skipped.push(...owners.skipped);
@@ -31,7 +30,7 @@ export function read(roots: ProbeRoots, filter: tcp.SocketFilter = {}): ProbeRes
     }
     return comms.get(pid);
   };
-  const out = wanted.map((s) => {
+  const out = sockets.value.map((s) => {
     const c: Connection = { ...s, owners: [] };
     const user = users.ok ? users.value.userByUid.get(s.uid)?.name : undefined;
     if (user !== undefined) c.user = user;

@@ -67,9 +67,9 @@ export function available(): boolean {
  */
 function stateMask(state: TcpState | undefined): number {
   if (state === undefined) return 0x1ffe;
-  const n = tcpStates.indexOf(state);
-  if (n === 12) return 0;
-  return n === 3 ? (1 << 3) | (1 << 12) : 1 << n;
+  if (state === "NEW_SYN_RECV") return 0;
+  const bit = 1 << tcpStates.indexOf(state);
+  return state === "SYN_RECV" ? bit | (1 << tcpStates.indexOf("NEW_SYN_RECV")) : bit;
 }
 
 /**

@@ -218,11 +218,21 @@ export function parse(text: string, family: 4 | 6, path = family === 4 ? "/proc/
  * error: then nothing about TCP can be known.
  */
 export function read(roots: Pick<ProbeRoots, "proc">, filter: SocketFilter = {}): ProbeResult<TcpSocket[]> {
-  if (resolve(roots.proc) === "/proc") {
+  if (isLiveProc(roots)) {
     const dumped = sockDiag.read(filter);
-    if (dumped.ok) return ok(filter.localAddress === undefined && filter.remoteAddress === undefined ? dumped.sockets : dumped.sockets.filter((s) => matches(s, filter)));
+    if (dumped.ok) return ok(byAddress(filter) ? dumped.sockets.filter((s) => matches(s, filter)) : dumped.sockets);
   }
   return readTables(roots, filter);
+}
+
+/** The process's own /proc, the only one whose network namespace sock_diag can be asked about. */
+function isLiveProc(roots: Pick<ProbeRoots, "proc">): boolean {
+  return resolve(roots.proc) === "/proc";
+}
+
+/** Whether the filter names addresses, which sock_diag leaves to the caller. */
+function byAddress(filter: SocketFilter): boolean {
+  return filter.localAddress !== undefined || filter.remoteAddress !== undefined;
 }
 
 /**
@@ -231,8 +241,7 @@ export function read(roots: Pick<ProbeRoots, "proc">, filter: SocketFilter = {})
  * On the live host counted straight from the kernel's records.
  */
 export function readCounts(roots: Pick<ProbeRoots, "proc">, filter: SocketFilter, side: "local" | "remote", remote?: string): ProbeResult<[string, number][]> {
-  const exact = filter.localAddress === undefined && filter.remoteAddress === undefined;
-  if (exact && resolve(roots.proc) === "/proc") {
+  if (!byAddress(filter) && isLiveProc(roots)) {
     const counted = sockDiag.countByAddress(filter, side, remote);
     if (counted.ok) return ok(sortedCounts(counted.counts));
   }
