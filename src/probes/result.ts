@@ -49,11 +49,12 @@ export function fromFsError<T>(err: unknown, path: string): ProbeResult<T> {
 }
 
 /**
- * Reads a /proc file. Such files report size 0 and are produced a page at a time, so Node's
- * readFileSync grows and joins many small buffers; reading into one buffer that doubles when
- * full avoids the copying (tens of milliseconds for the tcp table of a busy server).
+ * Reads a /proc file's bytes. Such files report size 0 and are produced a page at a time, so
+ * Node's readFileSync grows and joins many small buffers; reading into one buffer that
+ * doubles when full avoids the copying (tens of milliseconds for the tcp table of a busy
+ * server).
  */
-export function readProcText(path: string, encoding: "latin1" | "utf8" = "latin1"): string {
+export function readProcBytes(path: string): Buffer {
   const fd = openSync(path, "r");
   try {
     let buf = Buffer.allocUnsafe(1 << 20);
@@ -68,10 +69,15 @@ export function readProcText(path: string, encoding: "latin1" | "utf8" = "latin1
       if (n === 0) break;
       length += n;
     }
-    return buf.toString(encoding, 0, length);
+    return buf.subarray(0, length);
   } finally {
     closeSync(fd);
   }
+}
+
+/** A /proc file's text (see readProcBytes). */
+export function readProcText(path: string, encoding: "latin1" | "utf8" = "latin1"): string {
+  return readProcBytes(path).toString(encoding);
 }
 
 /** The text of a /proc (or /etc) file, or the reason it cannot be read. */

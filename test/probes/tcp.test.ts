@@ -81,6 +81,14 @@ describe("tcp probe on fixtures", () => {
     expect(t.skipped.map((s) => s.reason)).toEqual(["malformed queue, uid or inode field", "malformed queue, uid or inode field"]);
   });
 
+  it("reads a character outside ASCII as itself: never as the hex digit its low byte spells", () => {
+    // U+0130's low byte is 0x30, the digit 0: a parser that truncated characters to bytes would accept this line
+    const head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+    const t = tcp.parse(`${head}   0: 0100007\u0130:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1 0 100 0 0 10 0\n`, 4);
+    expect(t.sockets).toEqual([]);
+    expect(t.skipped.map((s) => s.reason)).toEqual(["malformed local address `0100007\u0130:1538`"]);
+  });
+
   it("reports a missing table as an error, not as no connections", () => {
     const r = tcp.read({ proc: "test/fixtures/proc/does-not-exist" });
     expect(r).toMatchObject({ ok: false, error: { code: "not-found" } });
