@@ -20,7 +20,6 @@ const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[48 + c] = c;
 for (let c = 0; c < 6; c++) HEX[65 + c] = HEX[97 + c] = 10 + c;
 
-
 // Bytes are compared with literals (0x20 space, 0x3a colon, 0x0a newline), not named
 // constants: in an ES module a top-level constant is a context load at every comparison.
 //
