@@ -25,9 +25,9 @@ for (let c = 0; c < 6; c++) HEX[65 + c] = HEX[97 + c] = 10 + c;
 //
 // The table is read byte by byte, with positions in local variables, and without splitting
 // lines into strings: a host with tens of thousands of connections has a table of that many
-// lines, read on every run. Measured on 100,000 lines: `split` and regular expressions were 7x
-// slower; reading a string's characters rather than its bytes, 1.5x; keeping the position in
-// a cursor object's field rather than a local, 1.3x.
+// lines, read on every run. Measured on 100,000 lines: `split` and regular expressions took 7x
+// the time; reading a string's characters rather than its bytes, 1.5x the instructions; keeping
+// the position in a cursor object's field rather than a local, 1.2x.
 
 /** The first position from `p` that is not a space. */
 function skipSpaces(b: Buffer, p: number, end: number): number {
@@ -46,9 +46,9 @@ function endsField(b: Buffer, p: number, end: number): boolean {
   return p >= end || b[p] === 0x20;
 }
 
-// The kernel prints its hex fields at fixed widths of 8, 4 and 2 digits. One function per width,
-// without a loop, lets the compiler keep every digit in a register: measured 2x fewer
-// instructions than a loop over `n` digits.
+// The kernel prints its hex fields at fixed widths of 8, 4 and 2 digits: one function per width,
+// without a loop and in 32-bit integers (measured: 5% fewer instructions for the whole parse
+// than one loop over `n` digits).
 
 /** The 8 hex digits at `p` as an unsigned number, or -1. */
 function hex8(b: Buffer, p: number, end: number): number {
