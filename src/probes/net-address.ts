@@ -3,7 +3,7 @@
 // every word come out reversed; ports are printed in network order.
 //
 // These string decoders are the readable reference. tcp.ts decodes the same fields straight
-// from character codes for speed; a property test holds the two together.
+// from the table's bytes for speed; a property test holds the two together.
 import { isIP } from "node:net";
 import { endianness } from "node:os";
 

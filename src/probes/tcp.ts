@@ -20,8 +20,9 @@ const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[48 + c] = c;
 for (let c = 0; c < 6; c++) HEX[65 + c] = HEX[97 + c] = 10 + c;
 
-// Bytes are compared with literals (0x20 space, 0x3a colon, 0x0a newline), not named
-// constants: in an ES module a top-level constant is a context load at every comparison.
+// Character codes are written as literals (0x20 space, 0x3a colon, 0x0a newline, 0x2d minus,
+// 0x30-0x39 digits), not named constants: in an ES module a top-level constant is a context
+// load at every comparison.
 //
 // The table is read byte by byte, with positions in local variables, and without splitting
 // lines into strings: a host with tens of thousands of connections has a table of that many
@@ -78,21 +79,22 @@ function hex2(b: Buffer, p: number, end: number): number {
 
 /** The end of the decimal number (optionally negative) at `p`; `p` itself when there is none. */
 function decimalEnd(b: Buffer, p: number, end: number): number {
-  const digits = p < end && b[p] === 45 ? p + 1 : p;
+  const digits = p < end && b[p] === 0x2d ? p + 1 : p;
   let i = digits;
-  while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+  while (i < end && b[i]! >= 0x30 && b[i]! <= 0x39) i++;
   return i === digits ? p : i;
 }
 
 /** The value of the decimal number between `p` and `stop` (as found by decimalEnd). */
 function decimalValue(b: Buffer, p: number, stop: number): number {
-  const negative = b[p] === 45;
+  const negative = b[p] === 0x2d;
   let v = 0;
-  for (let i = negative ? p + 1 : p; i < stop; i++) v = v * 10 + (b[i]! - 48);
+  for (let i = negative ? p + 1 : p; i < stop; i++) v = v * 10 + (b[i]! - 0x30);
   return negative ? -v : v;
 }
 
-function decode(b: Buffer, start: number, end: number): string {
+/** The text of a malformed field, for its skip reason. */
+function fieldText(b: Buffer, start: number, end: number): string {
   return b.toString("utf8", start, end);
 }
 
@@ -113,11 +115,13 @@ function wordToBytes(w: number, out: number[], at: number): void {
   }
 }
 
+const noneKnown: { words: number[]; text: string }[] = [];
+
 /** What decoding one table reuses from line to line, and where an endpoint's reading leaves its result. */
 interface Scratch {
   /** the address being read: the words the kernel printed, and its bytes in network order */
   words: number[];
-  bytes: number[];
+  addressBytes: number[];
   /** IPv4 address texts by their word; IPv6 ones by their last word, then the other three */
   cache4: Map<number, string>;
   cache6: Map<number, { words: number[]; text: string }[]>;
@@ -133,7 +137,7 @@ interface Scratch {
  * pointer compression in Node's builds), so looking one up allocates nothing.
  */
 function readEndpoint(b: Buffer, p: number, end: number, family: 4 | 6, scratch: Scratch): number {
-  const { words, bytes } = scratch;
+  const { words, addressBytes: bytes } = scratch;
   let address: string | undefined;
   if (family === 4) {
     const w = hex8(b, p, end);
@@ -152,7 +156,12 @@ function readEndpoint(b: Buffer, p: number, end: number, family: 4 | 6, scratch:
       words[k] = w | 0;
     }
     let known = scratch.cache6.get(words[3]!);
-    address = known?.find((e) => e.words[0] === words[0] && e.words[1] === words[1] && e.words[2] === words[2])?.text;
+    for (const e of known ?? noneKnown) {
+      if (e.words[0] === words[0] && e.words[1] === words[1] && e.words[2] === words[2]) {
+        address = e.text;
+        break;
+      }
+    }
     if (address === undefined) {
       for (let k = 0; k < 4; k++) wordToBytes(words[k]!, bytes, k * 4);
       address = formatIpv6(bytes);
@@ -176,11 +185,13 @@ export function parse(text: string, family: 4 | 6, path = family === 4 ? "/proc/
   return parseBytes(Buffer.from(text, "utf8"), family, path);
 }
 
+const BLANK = "";
+
 /** parse, over the table's bytes as read from the file (what the reader hands it). */
 export function parseBytes(bytes: Buffer, family: 4 | 6, path = family === 4 ? "/proc/net/tcp" : "/proc/net/tcp6"): ParsedTable {
   const sockets: TcpSocket[] = [];
   const skipped: Skip[] = [];
-  const scratch: Scratch = { words: [0, 0, 0, 0], bytes: new Array<number>(16).fill(0), cache4: new Map(), cache6: new Map(), address: "", port: 0 };
+  const scratch: Scratch = { words: [0, 0, 0, 0], addressBytes: new Array<number>(16).fill(0), cache4: new Map(), cache6: new Map(), address: "", port: 0 };
   const length = bytes.length;
   let lineNo = 0;
   let lineStart = 0;
@@ -200,9 +211,10 @@ export function parseBytes(bytes: Buffer, family: 4 | 6, path = family === 4 ? "
   return { sockets, skipped };
 }
 
-const BLANK = "";
-
-/** One line of the table: its socket, or why it was skipped (BLANK: an empty line, not a skip). */
+/**
+ * One line of the table, from `start` to `end` (its newline, or the end of the buffer): its
+ * socket, or why it was skipped (BLANK: an empty line, not a skip).
+ */
 function parseLine(b: Buffer, start: number, end: number, family: 4 | 6, scratch: Scratch): TcpSocket | string {
   let p = skipSpaces(b, start, end);
   if (p >= end) return BLANK;
@@ -212,7 +224,7 @@ function parseLine(b: Buffer, start: number, end: number, family: 4 | 6, scratch
   p = skipSpaces(b, slotEnd + 1, end);
   const localStart = p;
   p = readEndpoint(b, p, end, family, scratch);
-  if (p < 0) return `malformed local address \`${decode(b, localStart, fieldEnd(b, localStart, end))}\``;
+  if (p < 0) return `malformed local address \`${fieldText(b, localStart, fieldEnd(b, localStart, end))}\``;
   const localAddress = scratch.address;
   const localPort = scratch.port;
 
@@ -220,14 +232,14 @@ function parseLine(b: Buffer, start: number, end: number, family: 4 | 6, scratch
   const remoteStart = p;
   if (p >= end) return "expected at least 10 fields, the line ends after the local address";
   p = readEndpoint(b, p, end, family, scratch);
-  if (p < 0) return `malformed remote address \`${decode(b, remoteStart, fieldEnd(b, remoteStart, end))}\``;
+  if (p < 0) return `malformed remote address \`${fieldText(b, remoteStart, fieldEnd(b, remoteStart, end))}\``;
 
   p = skipSpaces(b, p, end);
   const stateNumber = hex2(b, p, end);
   const state = stateNumber >= 0 && endsField(b, p + 2, end) ? tcpStates[stateNumber] : undefined;
   if (!state) {
     if (p >= end) return "expected at least 10 fields, the line ends before the state";
-    return `unknown state \`${decode(b, p, fieldEnd(b, p, end))}\``;
+    return `unknown state \`${fieldText(b, p, fieldEnd(b, p, end))}\``;
   }
 
   // Every number must end where its field does: a digit too many would shift the columns.
@@ -239,8 +251,8 @@ function parseLine(b: Buffer, start: number, end: number, family: 4 | 6, scratch
   if (rxQueue < 0 || !endsField(b, p + 17, end)) return malformed;
   p = skipSpaces(b, p + 17, end);
   // `tr:tm->when retrnsmt` are fixed-width hex the kernel prints as `%02X:%08lX %08X`:
-  // stepped over in one move when the separators sit where that layout puts them
-  if (p + 20 < end && b[p + 2] === 0x3a && b[p + 11] === 0x20 && b[p + 20] === 0x20) p += 20;
+  // stepped over in one move when they have exactly that layout, else field by field
+  if (hex2(b, p, end) >= 0 && b[p + 2] === 0x3a && hex8(b, p + 3, end) >= 0 && b[p + 11] === 0x20 && hex8(b, p + 12, end) >= 0 && endsField(b, p + 20, end)) p += 20;
   else p = fieldEnd(b, skipSpaces(b, fieldEnd(b, p, end), end), end);
   p = skipSpaces(b, p, end);
   const uidEnd = decimalEnd(b, p, end);

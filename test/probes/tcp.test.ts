@@ -81,6 +81,16 @@ describe("tcp probe on fixtures", () => {
     expect(t.skipped.map((s) => s.reason)).toEqual(["malformed queue, uid or inode field", "malformed queue, uid or inode field"]);
   });
 
+  it("reads the timer fields one by one when they do not have the kernel's fixed layout", () => {
+    // three fields where the kernel prints two: the columns after them are read as they fall,
+    // exactly as for any other line (the fast step over the fixed layout must not apply)
+    const head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+    const t = tcp.parse(`${head}   0: 0100007F:1538 00000000:0000 0A 00000000:00000000 00:000 0000 00000000  1000        0 4242 1 0\n`, 4);
+    expect(t.sockets.map((s) => [s.uid, s.inode])).toEqual([[0, 0]]);
+    const missing = tcp.parse(`${head}   0: 0100007F:1538 00000000:0000 0A 00000000:00000000 00:00000000          1000 0 4242\n`, 4);
+    expect(missing.skipped.map((s) => s.reason)).toEqual(["malformed queue, uid or inode field"]);
+  });
+
   it("reads a character outside ASCII as itself: never as the hex digit its low byte spells", () => {
     // U+0130's low byte is 0x30, the digit 0: a parser that truncated characters to bytes would accept this line
     const head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
