@@ -1,4 +1,5 @@
-// Mode, owner and group: judged and repaired the same way for `file` and `directory`.
+// What `file` and `directory` judge and repair the same way: mode, owner and group, and a path
+// promised absent.
 import type { CheckedPromise } from "../checker/policy.js";
 import type { FileStat } from "../probes/files.js";
 import { modeText } from "../probes/files.js";
@@ -90,4 +91,11 @@ export function chownTo(hostPath: string, names: { owner?: string | undefined; g
 export function policyPathOf(hostPath: string, ctx: EvalContext): string {
   const prefix = ctx.hostPath("/").replace(/\/$/, "");
   return prefix && hostPath.startsWith(prefix + "/") ? hostPath.slice(prefix.length) : hostPath;
+}
+
+/** For `exists = false`: a difference for each path (file or directory) that is there. */
+export function presentButPromisedAbsent(entries: { path: string; stat?: FileStat | undefined }[]): Difference[] {
+  return entries
+    .filter((e) => e.stat)
+    .map((e) => ({ subject: e.path, attribute: "exists", expected: "absent", observed: "present", reason: `${e.path} exists, promised absent` }));
 }

@@ -4,7 +4,7 @@ import * as files from "../../probes/files.js";
 import type { Change } from "../change-gate.js";
 import { attr, CannotObserve, repairs, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
-import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, type OwnershipWanted } from "../ownership.js";
+import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
 export const directory: PromiseTypeSpec = {
@@ -107,11 +107,7 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
   judge(p, o, ctx) {
     const diffs: Difference[] = [];
     const mustExist = attr<boolean>(p, "exists") ?? true;
-    if (!mustExist) {
-      for (const d of o.directories)
-        if (d.stat) diffs.push({ subject: d.path, attribute: "exists", expected: "absent", observed: "present", reason: `${d.path} exists, promised absent` });
-      return diffs;
-    }
+    if (!mustExist) return presentButPromisedAbsent(o.directories);
     if (o.directories.every((d) => !d.stat)) {
       const what = isGlob(o.pattern) ? `no directory matches ${o.pattern}` : `${o.pattern} does not exist`;
       return [{ subject: o.pattern, attribute: "exists", expected: "present", observed: "absent", reason: what }];

@@ -4,7 +4,7 @@ import type { CheckedPromise } from "../../checker/policy.js";
 import type { Change } from "../change-gate.js";
 import { attr, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
-import { judgeOwnership, ownershipOf, planOwnership, policyPathOf } from "../ownership.js";
+import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
 export const file: PromiseTypeSpec = {
@@ -135,11 +135,7 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
   judge(p, o, ctx) {
     const diffs: Difference[] = [];
     const mustExist = attr<boolean>(p, "exists") ?? true;
-    if (!mustExist) {
-      for (const f of o.files)
-        if (f.stat) diffs.push({ subject: f.path, attribute: "exists", expected: "absent", observed: "present", reason: `${f.path} exists, promised absent` });
-      return diffs;
-    }
+    if (!mustExist) return presentButPromisedAbsent(o.files);
     if (o.files.length === 0 || o.files.every((f) => !f.stat)) {
       const what = isGlob(o.pattern) ? `no file matches ${o.pattern}` : `${o.pattern} does not exist`;
       diffs.push({ subject: o.pattern, attribute: "exists", expected: "present", observed: "absent", reason: what });
