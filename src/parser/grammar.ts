@@ -1,6 +1,16 @@
-// The concrete grammar (Chevrotain CST parser with error recovery). Kept free of meaning:
-// which attributes exist and what they accept is the checker's business.
-import { CstParser, type CstNode, type IParserErrorMessageProvider, type IToken, type TokenType, tokenLabel } from "chevrotain";
+// The grammar: a Chevrotain parser with error recovery whose actions build the AST directly.
+// Kept free of meaning: which attributes exist and what they accept is the checker's business.
+//
+// Why embedded actions and no CST: on a 20,000-promise policy, building the CST and then
+// walking it into the AST cost more than scanning and parsing together (measured with
+// callgrind, bench/README.md). The actions are written for error recovery: a declaration is
+// recorded as soon as its head is parsed and filled in as its parts complete, so that after a
+// syntax error the parts before it are still checked; a part that recovery could not complete
+// (a missing value, an operand that is not there) is left out, and the syntax error explains it.
+import { EmbeddedActionsParser, type IOrAlt, type IParserErrorMessageProvider, type IToken, type TokenType, tokenLabel } from "chevrotain";
+import type { Attribute, BlockItem, CalendarDecl, ControlDecl, Expr, PromiseDecl, StakeholderDecl, Statement, WaiverDecl } from "./ast.js";
+import { AstFactory, real } from "./ast-factory.js";
+import type { Span } from "./diagnostics.js";
 import * as T from "./tokens.js";
 
 function describe(token: IToken): string {
@@ -40,7 +50,28 @@ const messages: IParserErrorMessageProvider = {
   },
 };
 
-export class PolicyParser extends CstParser {
+/** Something with attributes between braces: a promise, a waiver, a stakeholder, the calendar. */
+interface BlockOwner {
+  attributes: Attribute[];
+  span: Span;
+}
+type Stakeholders = NonNullable<PromiseDecl["stakeholders"]>;
+
+export class PolicyParser extends EmbeddedActionsParser {
+  // What the actions build into. Fields rather than rule arguments: none of these constructs
+  // nests inside itself, and a field costs nothing per call where ARGS allocate.
+  private ast = new AstFactory("");
+  private out: Statement[] = [];
+  /** the control being parsed, until its `}` or the recovery that ends it */
+  private control: ControlDecl | undefined;
+  /** the next attribute block's owner, and where it goes once its `{` is seen (undefined: nowhere) */
+  private blockOwner: BlockOwner | undefined;
+  private blockTarget: (Statement | BlockItem)[] | undefined;
+  /** the stakeholder list being parsed: kept when recovery cuts it short */
+  private partialStakeholders: Stakeholders | undefined;
+  /** whether the last attribute block had its `{` */
+  private blockOpened = false;
+
   /** `validate` runs Chevrotain's grammar checks (ambiguity, left recursion): tests do; the CLI need not pay for it. */
   constructor(options: { validate?: boolean } = {}) {
     super(T.allTokens, {
@@ -52,179 +83,301 @@ export class PolicyParser extends CstParser {
     this.performSelfAnalysis();
   }
 
-  public policy = this.RULE("policy", () => {
+  /** Parses the tokens of one or more declarations, appending their AST to `out`. */
+  parseDeclarations(tokens: IToken[], ast: AstFactory, out: Statement[]): void {
+    this.input = tokens;
+    this.ast = ast;
+    this.out = out;
+    this.control = undefined;
+    this.policy();
+    this.finishControl();
+  }
+
+  private policy = this.RULE("policy", () => {
     this.MANY(() => this.SUBRULE(this.statement));
   });
 
+  private statementAlts: IOrAlt<void>[] | undefined;
   private statement = this.RULE("statement", () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.importDecl) },
-      { ALT: () => this.SUBRULE(this.letDecl) },
-      { ALT: () => this.SUBRULE(this.contextDecl) },
-      { ALT: () => this.SUBRULE(this.controlDecl) },
-      { ALT: () => this.SUBRULE(this.waiverDecl) },
-      { ALT: () => this.SUBRULE(this.stakeholderDecl) },
-      { ALT: () => this.SUBRULE(this.calendarDecl) },
-    ]);
+    this.OR(
+      (this.statementAlts ??= [
+        { ALT: () => this.SUBRULE(this.importDecl) },
+        { ALT: () => this.SUBRULE(this.letDecl) },
+        { ALT: () => this.SUBRULE(this.contextDecl) },
+        { ALT: () => this.SUBRULE(this.controlDecl) },
+        { ALT: () => this.SUBRULE(this.waiverDecl) },
+        { ALT: () => this.SUBRULE(this.stakeholderDecl) },
+        { ALT: () => this.SUBRULE(this.calendarDecl) },
+      ]),
+    );
   });
 
   private importDecl = this.RULE("importDecl", () => {
-    this.CONSUME(T.Import);
-    this.CONSUME(T.StringLiteral);
+    const kw = this.CONSUME(T.Import);
+    const path = this.CONSUME(T.StringLiteral);
+    if (this.RECORDING_PHASE || !real(kw) || !real(path)) return;
+    const str = this.ast.stringLiteral(path);
+    this.out.push({ kind: "import", path: str, span: this.ast.span(kw.startOffset, str.span.end) });
   });
 
   private letDecl = this.RULE("letDecl", () => {
-    this.CONSUME(T.Let);
-    this.CONSUME(T.Identifier);
+    const kw = this.CONSUME(T.Let);
+    const id = this.CONSUME(T.Identifier);
     this.CONSUME(T.Equals);
-    this.SUBRULE(this.expression);
+    const value = this.SUBRULE(this.expression);
+    if (this.RECORDING_PHASE || !value || !real(kw) || !real(id)) return;
+    this.out.push({ kind: "let", name: this.ast.name(id), value, span: this.ast.span(kw.startOffset, value.span.end) });
   });
 
   private contextDecl = this.RULE("contextDecl", () => {
-    this.CONSUME(T.Context);
-    this.CONSUME(T.Identifier);
+    const kw = this.CONSUME(T.Context);
+    const id = this.CONSUME(T.Identifier);
     this.CONSUME(T.Equals);
-    this.SUBRULE(this.expression);
+    const expr = this.SUBRULE(this.expression);
+    if (this.RECORDING_PHASE || !expr || !real(kw) || !real(id)) return;
+    this.out.push({ kind: "context", name: this.ast.name(id), expr, span: this.ast.span(kw.startOffset, expr.span.end) });
   });
 
   private controlDecl = this.RULE("controlDecl", () => {
-    this.CONSUME(T.Control);
-    this.CONSUME(T.StringLiteral);
+    const kw = this.CONSUME(T.Control);
+    const id = this.CONSUME(T.StringLiteral);
+    if (!this.RECORDING_PHASE && real(kw) && real(id)) {
+      this.control = { kind: "control", id: this.ast.stringLiteral(id), items: [], span: this.ast.span(kw.startOffset, id.startOffset + id.image.length) };
+      this.out.push(this.control);
+    }
     this.CONSUME(T.LBrace);
     this.MANY(() => this.SUBRULE(this.blockItem));
-    this.CONSUME(T.RBrace);
+    const close = this.CONSUME(T.RBrace);
+    if (this.control && real(close)) this.control.span.end = close.startOffset + 1;
+    this.finishControl();
   });
 
+  /** A control ends at its `}`; cut short, at its last item (or its id when it has none). */
+  private finishControl() {
+    const control = this.control;
+    if (!control) return;
+    this.control = undefined;
+    const last = control.items.at(-1);
+    if (last) control.span.end = Math.max(control.span.end, last.kind === "attribute" ? last.value.span.end : last.span.end);
+  }
+
   private waiverDecl = this.RULE("waiverDecl", () => {
-    this.CONSUME(T.Waiver);
-    this.CONSUME(T.StringLiteral);
+    const kw = this.CONSUME(T.Waiver);
+    const id = this.CONSUME(T.StringLiteral);
+    const ok = !this.RECORDING_PHASE && real(kw) && real(id);
+    const control = ok ? this.ast.stringLiteral(id) : undefined;
+    const decl: WaiverDecl = { kind: "waiver", control: control!, attributes: [], span: this.ast.span(kw.startOffset, kw.startOffset) };
+    this.blockOwner = decl;
+    this.blockTarget = ok ? this.out : undefined;
     this.SUBRULE(this.attributeBlock);
   });
 
   private stakeholderDecl = this.RULE("stakeholderDecl", () => {
-    this.CONSUME(T.Stakeholder);
-    this.CONSUME(T.Identifier);
-    this.OPTION(() => this.SUBRULE(this.attributeBlock));
+    const kw = this.CONSUME(T.Stakeholder);
+    const id = this.CONSUME(T.Identifier);
+    const ok = !this.RECORDING_PHASE && real(kw) && real(id);
+    const decl: StakeholderDecl = { kind: "stakeholder", name: this.ast.name(id), attributes: undefined, span: this.ast.span(kw.startOffset, id.startOffset + id.image.length) };
+    if (ok) this.out.push(decl);
+    this.OPTION(() => {
+      // the block fills the declaration already recorded: its span grows with the block
+      const owner: BlockOwner = { attributes: [], span: decl.span };
+      this.blockOwner = owner;
+      this.blockTarget = undefined;
+      this.blockOpened = false;
+      this.SUBRULE(this.attributeBlock);
+      if (this.blockOpened) decl.attributes = owner.attributes;
+    });
   });
 
   private calendarDecl = this.RULE("calendarDecl", () => {
-    this.CONSUME(T.Calendar);
+    const kw = this.CONSUME(T.Calendar);
+    const decl: CalendarDecl = { kind: "calendar", attributes: [], span: this.ast.span(kw.startOffset, kw.startOffset) };
+    this.blockOwner = decl;
+    this.blockTarget = !this.RECORDING_PHASE && real(kw) ? this.out : undefined;
     this.SUBRULE(this.attributeBlock);
   });
 
   // The attributes are inlined rather than a sub-rule each: promise bodies hold most of a
-  // large policy's attributes, and one CST node fewer per attribute is measurable there.
+  // large policy's attributes, and one rule call fewer per attribute is measurable there.
   private attributeBlock = this.RULE("attributeBlock", () => {
-    this.CONSUME(T.LBrace);
+    const owner = this.blockOwner;
+    const target = this.blockTarget;
+    const open = this.CONSUME(T.LBrace);
+    const live = !this.RECORDING_PHASE && owner !== undefined && real(open);
+    if (live) {
+      owner.span.end = open.startOffset + 1;
+      this.blockOpened = true;
+      target?.push(owner as Statement | BlockItem);
+    }
     this.MANY(() => {
-      this.CONSUME(T.Identifier);
+      const id = this.CONSUME(T.Identifier);
       this.CONSUME(T.Equals);
-      this.SUBRULE(this.expression);
+      const value = this.SUBRULE(this.expression);
       this.OPTION(() => this.CONSUME(T.Semicolon));
+      if (live && value && real(id)) {
+        owner.attributes.push({ kind: "attribute", name: this.ast.name(id), value });
+        owner.span.end = value.span.end;
+      }
     });
-    this.CONSUME(T.RBrace);
+    const close = this.CONSUME(T.RBrace);
+    if (live && real(close)) owner.span.end = close.startOffset + 1;
   });
 
+  private blockItemAlts: IOrAlt<void>[] | undefined;
   private blockItem = this.RULE("blockItem", () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.attribute) },
-      { ALT: () => this.SUBRULE(this.promiseDecl) },
-    ]);
+    this.OR(
+      (this.blockItemAlts ??= [
+        { ALT: () => this.SUBRULE(this.attribute) },
+        { ALT: () => this.SUBRULE(this.promiseDecl) },
+      ]),
+    );
   });
 
   private attribute = this.RULE("attribute", () => {
-    this.CONSUME(T.Identifier);
-    this.CONSUME(T.Equals);
-    this.SUBRULE(this.expression);
+    const id = this.CONSUME(T.Identifier);
+    const eq = this.CONSUME(T.Equals);
+    const value = this.SUBRULE(this.expression);
     this.OPTION(() => this.CONSUME(T.Semicolon));
+    if (this.RECORDING_PHASE || !this.control || !value || !real(id) || !real(eq)) return;
+    this.control.items.push({ kind: "attribute", name: this.ast.name(id), value });
   });
 
   private promiseDecl = this.RULE("promiseDecl", () => {
-    this.CONSUME(T.Identifier);
-    this.OPTION(() => this.SUBRULE(this.operand));
+    const type = this.CONSUME(T.Identifier);
+    let complete = true;
+    let promiser: Expr | undefined;
+    let stakeholders: Stakeholders | undefined;
+    this.OPTION(() => {
+      promiser = this.SUBRULE(this.operand);
+      if (!promiser) complete = false;
+    });
     this.OPTION2(() => {
       this.CONSUME(T.Arrow);
-      this.SUBRULE(this.stakeholders);
+      this.partialStakeholders = undefined;
+      stakeholders = this.SUBRULE(this.stakeholders) ?? this.partialStakeholders;
+      if (!stakeholders) complete = false;
     });
+    const decl: PromiseDecl = { kind: "promise", type: this.ast.name(type), attributes: [], span: this.ast.span(type.startOffset, type.startOffset) };
+    if (promiser) decl.promiser = promiser;
+    if (stakeholders) decl.stakeholders = stakeholders;
+    this.blockOwner = decl;
+    this.blockTarget = complete && real(type) && !this.RECORDING_PHASE ? this.control?.items : undefined;
     this.SUBRULE(this.attributeBlock);
   });
 
-  private stakeholders = this.RULE("stakeholders", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.LBracket);
-          this.OPTION(() => {
-            this.CONSUME(T.Identifier);
-            this.MANY(() => {
-              this.CONSUME(T.Comma);
-              this.CONSUME2(T.Identifier);
+  private stakeholderAlts: IOrAlt<Stakeholders | undefined>[] | undefined;
+  private stakeholders = this.RULE("stakeholders", (): Stakeholders | undefined => {
+    return this.OR(
+      (this.stakeholderAlts ??= [
+        {
+          ALT: () => {
+            const open = this.CONSUME(T.LBracket);
+            const list: Stakeholders | undefined = real(open) && !this.RECORDING_PHASE ? { names: [], bracketed: true, span: this.ast.span(open.startOffset, open.startOffset + 1) } : undefined;
+            this.partialStakeholders = list;
+            const add = (t: IToken) => {
+              if (!list || !real(t)) return;
+              const name = this.ast.name(t);
+              list.names.push(name);
+              list.span.end = name.span.end;
+            };
+            this.OPTION(() => {
+              add(this.CONSUME(T.Identifier));
+              this.MANY(() => {
+                this.CONSUME(T.Comma);
+                add(this.CONSUME2(T.Identifier));
+              });
+              this.OPTION2(() => this.CONSUME2(T.Comma));
             });
-            this.OPTION2(() => this.CONSUME2(T.Comma));
-          });
-          this.CONSUME(T.RBracket);
+            const close = this.CONSUME(T.RBracket);
+            if (list && real(close)) list.span.end = close.startOffset + 1;
+            return list;
+          },
         },
-      },
-      { ALT: () => this.CONSUME3(T.Identifier) },
-    ]);
+        {
+          ALT: () => {
+            const id = this.CONSUME3(T.Identifier);
+            if (this.RECORDING_PHASE || !real(id)) return undefined;
+            const name = this.ast.name(id);
+            return { names: [name], bracketed: false, span: this.ast.tokenSpan(id) };
+          },
+        },
+      ]),
+    );
   });
 
-  // Flat on purpose: `not`s, operands and operators in source order; the AST builder applies
-  // precedence (not > comparison > and > or) and rebuilds the order from token offsets.
-  // A rule per precedence level, or even per operand, would cost several CST nodes for
-  // every plain attribute value, and CST nodes are what a large policy spends its time on.
-  private expression = this.RULE("expression", () => {
-    this.MANY(() => this.CONSUME(T.Not));
-    this.operandAlternatives(0);
+  // Flat on purpose: `not`s, operands and operators in source order, precedence applied by
+  // the AST factory (not > comparison > and > or). A rule per precedence level would cost
+  // several rule calls for every plain attribute value, the commonest thing in a policy.
+  private expression = this.RULE("expression", (): Expr | undefined => {
+    let nots: IToken[] | undefined;
+    this.MANY(() => (nots ??= []).push(this.CONSUME(T.Not)));
+    const first = this.OR(this.operandAlts(0));
+    let operands: (Expr | undefined)[] | undefined;
+    let ops: IToken[] | undefined;
+    let notsBefore: (IToken[] | undefined)[] | undefined;
     this.MANY2(() => {
-      this.CONSUME(T.BinaryOperator);
-      this.MANY3(() => this.CONSUME2(T.Not));
-      this.operandAlternatives(1);
+      (ops ??= []).push(this.CONSUME(T.BinaryOperator));
+      let more: IToken[] | undefined;
+      this.MANY3(() => (more ??= []).push(this.CONSUME2(T.Not)));
+      (notsBefore ??= [nots]).push(more);
+      (operands ??= [first]).push(this.OR2(this.operandAlts(1)));
     });
+    if (this.RECORDING_PHASE) return undefined;
+    if (!operands && !nots) return first; // the common `name = value`
+    const all = operands ?? [first];
+    if (all.includes(undefined)) return undefined;
+    return this.ast.withPrecedence(all as Expr[], ops ?? [], notsBefore ?? [nots]);
   });
 
-  /** One operand, inlined in `expression` (idx keeps Chevrotain's occurrence indexes distinct). */
-  private operandAlternatives(idx: 0 | 1) {
-    const or = idx === 0 ? this.OR.bind(this) : this.OR2.bind(this);
-    const consume = idx === 0 ? this.CONSUME.bind(this) : this.CONSUME2.bind(this);
-    const subrule = idx === 0 ? this.SUBRULE.bind(this) : this.SUBRULE2.bind(this);
-    or([
-      { ALT: () => consume(T.StringLiteral) },
-      { ALT: () => consume(T.Identifier) },
-      { ALT: () => consume(T.NumberLiteral) },
-      { ALT: () => consume(T.Quantity) },
-      { ALT: () => consume(T.DateLiteral) },
-      { ALT: () => consume(T.AddressLiteral) },
-      { ALT: () => consume(T.True) },
-      { ALT: () => consume(T.False) },
-      { ALT: () => subrule(this.list) },
-      { ALT: () => subrule(this.parenthesized) },
-    ]);
+  private operandAltsCache: [IOrAlt<Expr | undefined>[], IOrAlt<Expr | undefined>[]] | undefined;
+  /** One operand's alternatives (idx keeps Chevrotain's occurrence indexes distinct). */
+  private operandAlts(idx: 0 | 1): IOrAlt<Expr | undefined>[] {
+    this.operandAltsCache ??= [this.makeOperandAlts(0), this.makeOperandAlts(1)];
+    return this.operandAltsCache[idx];
+  }
+  private makeOperandAlts(idx: 0 | 1): IOrAlt<Expr | undefined>[] {
+    // `this.CONSUME` is looked up at each call, never bound once: Chevrotain swaps in
+    // recording versions of its DSL methods while it analyses the grammar.
+    const consume = idx === 0 ? (type: TokenType) => this.CONSUME(type) : (type: TokenType) => this.CONSUME2(type);
+    const literal = (type: TokenType) => ({ ALT: () => this.ast.literal(consume(type)) });
+    return [
+      literal(T.StringLiteral),
+      literal(T.Identifier),
+      literal(T.NumberLiteral),
+      literal(T.Quantity),
+      literal(T.DateLiteral),
+      literal(T.AddressLiteral),
+      literal(T.True),
+      literal(T.False),
+      { ALT: () => (idx === 0 ? this.SUBRULE(this.list) : this.SUBRULE2(this.list)) },
+      { ALT: () => (idx === 0 ? this.SUBRULE(this.parenthesized) : this.SUBRULE2(this.parenthesized)) },
+    ];
   }
 
-  private parenthesized = this.RULE("parenthesized", () => {
-    this.CONSUME(T.LParen);
-    this.SUBRULE(this.expression);
-    this.CONSUME(T.RParen);
+  private parenthesized = this.RULE("parenthesized", (): Expr | undefined => {
+    const open = this.CONSUME(T.LParen);
+    const inner = this.SUBRULE(this.expression);
+    const close = this.CONSUME(T.RParen);
+    if (this.RECORDING_PHASE || !inner || !real(open) || !real(close)) return undefined;
+    return { kind: "paren", inner, span: this.ast.span(open.startOffset, close.startOffset + 1) };
   });
 
   /** A promiser: a single operand, no operators. */
-  private operand = this.RULE("operand", () => {
-    this.operandAlternatives(0);
-  });
+  private operand = this.RULE("operand", (): Expr | undefined => this.OR(this.operandAlts(0)));
 
-  private list = this.RULE("list", () => {
-    this.CONSUME(T.LBracket);
+  private list = this.RULE("list", (): Expr | undefined => {
+    const open = this.CONSUME(T.LBracket);
+    const items: (Expr | undefined)[] = [];
     this.OPTION(() => {
-      this.SUBRULE(this.expression);
+      items.push(this.SUBRULE(this.expression));
       this.MANY(() => {
         this.CONSUME(T.Comma);
-        this.SUBRULE2(this.expression);
+        items.push(this.SUBRULE2(this.expression));
       });
       this.OPTION2(() => this.CONSUME2(T.Comma));
     });
-    this.CONSUME(T.RBracket);
+    const close = this.CONSUME(T.RBracket);
+    if (this.RECORDING_PHASE || !real(open) || !real(close) || items.includes(undefined)) return undefined;
+    return { kind: "list", items: items as Expr[], span: this.ast.span(open.startOffset, close.startOffset + 1) };
   });
 }
-
-export type { CstNode };

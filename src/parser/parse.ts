@@ -1,7 +1,7 @@
 // Entry point of the parser: text in, AST plus syntax diagnostics out. Never throws.
 import type { IToken } from "chevrotain";
 import type { SourceFile, Statement } from "./ast.js";
-import { AstBuilder } from "./cst-to-ast.js";
+import { AstFactory } from "./ast-factory.js";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { PolicyParser } from "./grammar.js";
 import { Scanner } from "./lexer.js";
@@ -19,17 +19,16 @@ function getParser(): PolicyParser {
 export function parseSource(path: string, text: string): SourceFile {
   const scanner = new Scanner(text, path);
   const diagnostics: Diagnostic[] = [];
-  const builder = new AstBuilder(path);
+  const ast = new AstFactory(path);
   const statements: Statement[] = [];
   const p = getParser();
 
-  // Each top-level declaration is scanned and parsed on its own: its tokens and CST become
-  // AST and are dropped at once, and a syntax error cannot swallow the declarations after
+  // Each top-level declaration is scanned and parsed on its own: its tokens become AST and
+  // are dropped at once, and a syntax error cannot swallow the declarations after
   // it, because every declaration keyword starts afresh.
   const parseChunk = (chunk: IToken[], next: IToken | undefined) => {
     if (chunk.length === 0 || !scanner.parseable) return;
-    p.input = chunk;
-    const cst = p.policy();
+    p.parseDeclarations(chunk, ast, statements);
     for (const err of p.errors) {
       const t = err.token;
       if (t.tokenType.name === "EOF" && next) {
@@ -43,7 +42,6 @@ export function parseSource(path: string, text: string): SourceFile {
       const near = t.tokenType === T.Identifier ? closest(t.image, T.keywords.map((k) => (k.PATTERN as RegExp).source)) : undefined;
       diagnostics.push(diagnostic("E003", err.message, { file: path, start: begin, end }, near ? { suggestion: `did you mean \`${near}\`?` } : {}));
     }
-    statements.push(...builder.policy(cst));
   };
   let chunk: IToken[] = [];
   for (let t = scanner.next(); t !== undefined; t = scanner.next()) {
@@ -54,7 +52,7 @@ export function parseSource(path: string, text: string): SourceFile {
     chunk.push(t);
   }
   parseChunk(chunk, undefined);
-  diagnostics.push(...scanner.diagnostics, ...builder.diagnostics);
+  diagnostics.push(...scanner.diagnostics, ...ast.diagnostics);
   const comments = scanner.comments.map((c) => ({ text: c.image, span: { file: path, start: c.startOffset, end: c.startOffset + c.image.length } }));
   return { path, text, statements: scanner.parseable ? statements : [], comments, diagnostics };
 }

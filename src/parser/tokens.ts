@@ -12,7 +12,7 @@ export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][
 
 // Categories: every binary operator is a BinaryOperator, so that an expression is one flat
 // rule (operand, operator, operand, ...) and precedence is resolved when building the AST.
-// Fewer grammar rules per value is what makes the CST parser fast on large policies.
+// Fewer grammar rules per value is what makes the parser fast on large policies.
 export const BinaryOperator = createToken({ name: "BinaryOperator", pattern: Lexer.NA, label: "an operator" });
 export const ComparisonOperator = createToken({ name: "ComparisonOperator", pattern: Lexer.NA, categories: [BinaryOperator], label: "a comparison operator" });
 

@@ -1,0 +1,136 @@
+// Builds AST nodes from tokens for the grammar's actions: literals (with their diagnostics),
+// names, spans, and the precedence of a flat run of operands and operators.
+import type { IToken } from "chevrotain";
+import type { CompareOp, Expr, Name } from "./ast.js";
+import { diagnostic, type Diagnostic, type Span } from "./diagnostics.js";
+import { allUnits, decodeString, dedent, isValidDate, splitQuantity } from "./literals.js";
+import * as T from "./tokens.js";
+
+/** A token really in the source: error recovery inserts tokens with no position. */
+export function real(t: IToken | undefined): t is IToken {
+  return t !== undefined && !Number.isNaN(t.startOffset);
+}
+
+export class AstFactory {
+  /** problems found in literals (units, dates, escapes) and chained comparisons */
+  readonly diagnostics: Diagnostic[] = [];
+  constructor(readonly file: string) {}
+
+  span(start: number, end: number): Span {
+    return { file: this.file, start, end };
+  }
+  tokenSpan(t: IToken): Span {
+    return this.span(t.startOffset, t.startOffset + t.image.length);
+  }
+  name(t: IToken): Name {
+    return { name: t.image, span: this.tokenSpan(t) };
+  }
+
+  /** The value of a literal or name token; undefined for a token recovery inserted. */
+  literal(t: IToken): Expr | undefined {
+    if (Number.isNaN(t.startOffset)) return undefined;
+    switch (t.tokenType) {
+      case T.StringLiteral:
+      case T.TextBlock:
+      case T.UnterminatedTextBlock:
+      case T.UnterminatedString:
+        return this.stringLiteral(t);
+      case T.Identifier:
+        return { kind: "ident", name: t.image, span: this.tokenSpan(t) };
+      case T.NumberLiteral:
+        return { kind: "number", raw: t.image, value: Number(t.image), span: this.tokenSpan(t) };
+      case T.Quantity:
+        return this.quantity(t);
+      case T.DateLiteral: {
+        const span = this.tokenSpan(t);
+        if (!isValidDate(t.image)) this.diagnostics.push(diagnostic("E005", `\`${t.image}\` is not a valid date`, span, { suggestion: "dates are written YYYY-MM-DD" }));
+        return { kind: "date", raw: t.image, span };
+      }
+      case T.AddressLiteral:
+      case T.Ipv6Literal:
+        return { kind: "address", raw: t.image, span: this.tokenSpan(t) };
+      case T.True:
+        return { kind: "bool", value: true, span: this.tokenSpan(t) };
+      case T.False:
+        return { kind: "bool", value: false, span: this.tokenSpan(t) };
+      default:
+        return undefined;
+    }
+  }
+
+  private quantity(t: IToken): Expr {
+    const span = this.tokenSpan(t);
+    const { value, unit } = splitQuantity(t.image);
+    if (!allUnits.includes(unit)) {
+      const near = allUnits.find((u) => u.toLowerCase() === unit.toLowerCase());
+      this.diagnostics.push(
+        diagnostic("E005", `unknown unit \`${unit}\` in \`${t.image}\``, span, {
+          suggestion: near ? `did you mean \`${t.image.slice(0, t.image.length - unit.length)}${near}\`?` : `units are ${allUnits.join(", ")}`,
+        }),
+      );
+    }
+    return { kind: "quantity", raw: t.image, value, unit, span };
+  }
+
+  stringLiteral(t: IToken): Expr & { kind: "string" } {
+    const raw = t.image;
+    const quote = raw.startsWith('"""') ? 3 : 1;
+    const closed = t.tokenType !== T.UnterminatedString && t.tokenType !== T.UnterminatedTextBlock;
+    const body = raw.slice(quote, closed ? raw.length - quote : raw.length);
+    let decoded;
+    if (quote === 3) {
+      const { text, origin } = dedent(body);
+      decoded = decodeString(text, (i) => t.startOffset + quote + origin(i), this.file);
+    } else decoded = decodeString(body, t.startOffset + quote, this.file);
+    for (const p of decoded.problems) this.diagnostics.push(diagnostic("E005", p.message, this.span(p.start, p.end)));
+    return { kind: "string", raw, parts: decoded.parts, span: this.tokenSpan(t) };
+  }
+
+  /**
+   * Applies precedence to a flat run `operand (op operand)*` whose operands may be preceded by
+   * `not`s: `not` binds looser than a comparison and tighter than `and`, which binds tighter
+   * than `or`. The depth of the result is bounded by the number of precedence levels and
+   * parentheses, never by the length of the input.
+   */
+  withPrecedence(operands: Expr[], ops: IToken[], notsBefore: (IToken[] | undefined)[]): Expr | undefined {
+    const negate = (e: Expr, ts: IToken[] | undefined): Expr => {
+      if (ts) for (let i = ts.length - 1; i >= 0; i--) e = { kind: "not", operand: e, span: this.span(ts[i]!.startOffset, e.span.end) };
+      return e;
+    };
+    const orParts: Expr[] = [];
+    let andParts: Expr[] = [];
+    let i = 0;
+    while (i < operands.length) {
+      // one comparison unit: operand (cmp operand)?; nots before its first operand negate the unit
+      const unitNots = notsBefore[i];
+      let unit = operands[i]!;
+      while (i < ops.length && ops[i]!.image !== "and" && ops[i]!.image !== "or") {
+        const op = ops[i]!;
+        const right = negate(operands[i + 1]!, notsBefore[i + 1]);
+        if (unit.kind === "compare") {
+          this.diagnostics.push(
+            diagnostic("E003", `comparisons cannot be chained: \`${op.image}\` follows another comparison`, this.tokenSpan(op), {
+              suggestion: "join the two comparisons with `and`",
+            }),
+          );
+        }
+        unit = { kind: "compare", op: op.image as CompareOp, left: unit, right, span: this.span(unit.span.start, right.span.end) };
+        i++;
+      }
+      andParts.push(negate(unit, unitNots));
+      const op = ops[i]?.image;
+      i++;
+      if (op !== "and") {
+        orParts.push(this.logical("and", andParts)!);
+        andParts = [];
+      }
+    }
+    return this.logical("or", orParts);
+  }
+
+  private logical(op: "and" | "or", operands: Expr[]): Expr | undefined {
+    if (operands.length === 0) return undefined;
+    if (operands.length === 1) return operands[0];
+    return { kind: "logical", op, operands, span: this.span(operands[0]!.span.start, operands.at(-1)!.span.end) };
+  }
+}
