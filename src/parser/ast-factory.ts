@@ -1,7 +1,7 @@
 // Builds AST nodes from tokens for the grammar's actions: literals (with their diagnostics),
 // names, spans, and the precedence of a flat run of operands and operators.
 import type { IToken } from "chevrotain";
-import type { CompareOp, Expr, Name } from "./ast.js";
+import type { CompareOp, Expr, Name, StringPart } from "./ast.js";
 import { diagnostic, type Diagnostic, type Span } from "./diagnostics.js";
 import { allUnits, decodeString, dedent, isValidDate, splitQuantity } from "./literals.js";
 import * as T from "./tokens.js";
@@ -72,8 +72,20 @@ export class AstFactory {
     return { kind: "quantity", raw: t.image, value, unit, span };
   }
 
+  // Plain strings repeat (`"ledger"`, `"finance"`); their decoded parts are the same every
+  // time and nothing mutates an AST, so one parts array serves every occurrence.
+  private readonly plainParts = new Map<string, StringPart[]>();
+
   stringLiteral(t: IToken): Expr & { kind: "string" } {
     const raw = t.image;
+    if (t.tokenType === T.StringLiteral && raw.length <= 64 && raw.indexOf("\\") === -1 && raw.indexOf("$") === -1) {
+      let parts = this.plainParts.get(raw);
+      if (parts === undefined) {
+        parts = raw.length > 2 ? [{ text: raw.slice(1, -1) }] : [];
+        this.plainParts.set(raw, parts);
+      }
+      return { kind: "string", raw, parts, span: this.tokenSpan(t) };
+    }
     const quote = raw.startsWith('"""') ? 3 : 1;
     const closed = t.tokenType !== T.UnterminatedString && t.tokenType !== T.UnterminatedTextBlock;
     const body = raw.slice(quote, closed ? raw.length - quote : raw.length);

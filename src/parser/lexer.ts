@@ -30,8 +30,6 @@ const keywordTypes = new Map<string, TokenType>(T.keywords.map((k) => [(k.PATTER
 const DATE = /\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)?(?![\w.])/y;
 const ADDRESS = /\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:\/\d{1,3})?(?![\w.])/y;
 const IPV6 = /(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:\.\d{1,3}){0,3}(?:\/\d{1,3})?(?![\w.:])/y;
-const QUANTITY = /-?\d+(?:\.\d+)?(?:[ \t]*sigma(?![\w])|[A-Za-z]+|%)/y;
-const NUMBER = /-?\d+(?:\.\d+)?(?![\w.])/y;
 const SPACE = /[ \t\r\n\f\v\uFEFF]+/y;
 
 function sticky(re: RegExp, text: string, at: number): number {
@@ -43,6 +41,21 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 const isIdentStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
 const isIdentPart = (c: number) => isIdentStart(c) || isDigit(c);
 const isHexLetter = (c: number) => (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+const isLetter = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+
+/** Whether at most four hex digits from `at` are followed by `:`, as an IPv6 address's first group is. */
+function colonAfterHexGroup(text: string, at: number): boolean {
+  let i = at;
+  while (i - at <= 4 && (isDigit(text.charCodeAt(i)) || isHexLetter(text.charCodeAt(i)))) i++;
+  return i - at <= 4 && text.charCodeAt(i) === 58;
+}
+
+interface Word {
+  image: string;
+  /** the keyword's token type, or Identifier */
+  type: TokenType;
+}
+const WORD_SLOTS = 4096;
 
 export interface ScanResult {
   comments: IToken[];
@@ -63,15 +76,22 @@ export class Scanner {
     private readonly file: string,
   ) {}
 
-  // Short token texts repeat endlessly (`mode`, `=`, `0640`, `"finance"`); the AST keeps one
-  // copy of each instead of one per occurrence.
-  private readonly interned = new Map<string, string>();
-  private intern(s: string): string {
-    if (s.length > 24) return s;
-    const known = this.interned.get(s);
-    if (known !== undefined) return known;
-    this.interned.set(s, s);
-    return s;
+  // Short token texts repeat endlessly (`mode`, `0640`, `"finance"`): the AST keeps one copy
+  // of each instead of one per occurrence. A small direct-mapped cache, checked in place with
+  // startsWith, costs far less than slicing every token and hashing it into a Map; a miss only
+  // costs a slice. Each entry also remembers whether the word is a keyword.
+  private readonly words: (Word | undefined)[] = new Array<Word | undefined>(WORD_SLOTS);
+  private word(start: number, end: number): Word {
+    const text = this.text;
+    const length = end - start;
+    if (length > 24) return { image: text.slice(start, end), type: T.Identifier };
+    const slot = (text.charCodeAt(start) * 31 + text.charCodeAt(end - 1) * 7 + length * 131 + text.charCodeAt(start + (length >> 1))) & (WORD_SLOTS - 1);
+    const known = this.words[slot];
+    if (known !== undefined && known.image.length === length && text.startsWith(known.image, start)) return known;
+    const image = text.slice(start, end);
+    const word = { image, type: keywordTypes.get(image) ?? T.Identifier };
+    this.words[slot] = word;
+    return word;
   }
 
   /** The next significant token, or undefined at the end. Comments are collected aside. */
@@ -98,7 +118,7 @@ export class Scanner {
       const type = this.matched;
       this.pos = matchEnd;
       if (type === undefined) continue; // white space
-      const token = new Token(this.intern(text.slice(start, matchEnd)), start, type);
+      const token = new Token(this.fixedImage ?? this.word(start, matchEnd).image, start, type);
       if (type === T.LineComment || type === T.BlockComment || type === T.UnterminatedBlockComment) {
         if (type === T.UnterminatedBlockComment) {
           this.diagnostics.push(diagnostic("E002", "block comment is never closed", { file: this.file, start, end: matchEnd }, { suggestion: "close it with `*/`" }));
@@ -139,8 +159,16 @@ export class Scanner {
 
   /** type of the last match (undefined for white space); kept in a field so matching allocates nothing */
   private matched: TokenType | undefined;
+  /** the text of the last match when already known (punctuation, operators, names) */
+  private fixedImage: string | undefined;
   private hit(type: TokenType | undefined, end: number): number {
     this.matched = type;
+    this.fixedImage = undefined;
+    return end;
+  }
+  private fixed(type: TokenType, image: string, end: number): number {
+    this.matched = type;
+    this.fixedImage = image;
     return end;
   }
 
@@ -169,70 +197,100 @@ export class Scanner {
         return this.string(at);
       case 45: // '-'
         if (isDigit(text.charCodeAt(at + 1))) return this.numeric(at);
-        if (text.charCodeAt(at + 1) === 62) return this.hit(T.Arrow, at + 2);
+        if (text.charCodeAt(at + 1) === 62) return this.fixed(T.Arrow, "->", at + 2);
         return -1;
       case 61: // '='
-        if (text.charCodeAt(at + 1) === 126) return this.hit(T.RegexMatch, at + 2);
-        if (text.charCodeAt(at + 1) === 61) return this.hit(T.EqualEqual, at + 2);
-        return this.hit(T.Equals, at + 1);
+        if (text.charCodeAt(at + 1) === 126) return this.fixed(T.RegexMatch, "=~", at + 2);
+        if (text.charCodeAt(at + 1) === 61) return this.fixed(T.EqualEqual, "==", at + 2);
+        return this.fixed(T.Equals, "=", at + 1);
       case 33: // '!'
-        if (text.charCodeAt(at + 1) === 61) return this.hit(T.NotEqual, at + 2);
-        if (text.charCodeAt(at + 1) === 126) return this.hit(T.NotGlobMatch, at + 2);
+        if (text.charCodeAt(at + 1) === 61) return this.fixed(T.NotEqual, "!=", at + 2);
+        if (text.charCodeAt(at + 1) === 126) return this.fixed(T.NotGlobMatch, "!~", at + 2);
         return -1;
       case 60: // '<'
-        return text.charCodeAt(at + 1) === 61 ? this.hit(T.LessEqual, at + 2) : this.hit(T.Less, at + 1);
+        return text.charCodeAt(at + 1) === 61 ? this.fixed(T.LessEqual, "<=", at + 2) : this.fixed(T.Less, "<", at + 1);
       case 62: // '>'
-        return text.charCodeAt(at + 1) === 61 ? this.hit(T.GreaterEqual, at + 2) : this.hit(T.Greater, at + 1);
+        return text.charCodeAt(at + 1) === 61 ? this.fixed(T.GreaterEqual, ">=", at + 2) : this.fixed(T.Greater, ">", at + 1);
       case 126:
-        return this.hit(T.GlobMatch, at + 1);
+        return this.fixed(T.GlobMatch, "~", at + 1);
       case 123:
-        return this.hit(T.LBrace, at + 1);
+        return this.fixed(T.LBrace, "{", at + 1);
       case 125:
-        return this.hit(T.RBrace, at + 1);
+        return this.fixed(T.RBrace, "}", at + 1);
       case 91:
-        return this.hit(T.LBracket, at + 1);
+        return this.fixed(T.LBracket, "[", at + 1);
       case 93:
-        return this.hit(T.RBracket, at + 1);
+        return this.fixed(T.RBracket, "]", at + 1);
       case 40:
-        return this.hit(T.LParen, at + 1);
+        return this.fixed(T.LParen, "(", at + 1);
       case 41:
-        return this.hit(T.RParen, at + 1);
+        return this.fixed(T.RParen, ")", at + 1);
       case 44:
-        return this.hit(T.Comma, at + 1);
+        return this.fixed(T.Comma, ",", at + 1);
       case 59:
-        return this.hit(T.Semicolon, at + 1);
+        return this.fixed(T.Semicolon, ";", at + 1);
     }
     if (isDigit(c)) return this.numeric(at);
     if (isIdentStart(c)) {
-      if (isHexLetter(c)) {
+      // a hex group and a colon, as in `fe80::1`, is the only way a letter starts an address
+      if (isHexLetter(c) && colonAfterHexGroup(text, at)) {
         const v6 = sticky(IPV6, text, at);
         if (v6 !== -1) return this.hit(T.Ipv6Literal, v6);
       }
       let end = at + 1;
       while (end < text.length && isIdentPart(text.charCodeAt(end))) end++;
-      // keywords are 2 to 11 lower-case letters; skip the map for anything else
-      const type = end - at <= 11 && c >= 97 ? keywordTypes.get(text.slice(at, end)) : undefined;
-      return this.hit(type ?? T.Identifier, end);
+      const word = this.word(at, end);
+      return this.fixed(word.type, word.image, end);
     }
     return -1;
   }
 
+  /**
+   * Numbers and what starts like one. The character after the leading digits decides which of
+   * the longer patterns can match at all, so each regular expression runs only where it may;
+   * quantities and plain numbers are matched by hand (maximal munch gives the same match as
+   * their patterns: no shorter prefix can be followed by a unit, a `.` or a digit).
+   */
   private numeric(at: number): number {
     const text = this.text;
+    let i = at;
     if (text.charCodeAt(at) !== 45) {
-      let end = sticky(DATE, text, at);
-      if (end !== -1) return this.hit(T.DateLiteral, end);
-      end = sticky(ADDRESS, text, at);
-      if (end !== -1) return this.hit(T.AddressLiteral, end);
-      end = sticky(IPV6, text, at);
-      if (end !== -1) return this.hit(T.Ipv6Literal, end);
+      while (isDigit(text.charCodeAt(i))) i++;
+      const after = text.charCodeAt(i);
+      if (i - at === 4 && after === 45) {
+        const end = sticky(DATE, text, at);
+        if (end !== -1) return this.hit(T.DateLiteral, end);
+      }
+      if (i - at <= 3 && after === 46) {
+        const end = sticky(ADDRESS, text, at);
+        if (end !== -1) return this.hit(T.AddressLiteral, end);
+      }
+      if (colonAfterHexGroup(text, at)) {
+        const end = sticky(IPV6, text, at);
+        if (end !== -1) return this.hit(T.Ipv6Literal, end);
+      }
+    } else i++;
+    while (isDigit(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) === 46 && isDigit(text.charCodeAt(i + 1))) {
+      i += 2;
+      while (isDigit(text.charCodeAt(i))) i++;
     }
-    let end = sticky(QUANTITY, text, at);
-    if (end !== -1) return this.hit(T.Quantity, end);
-    end = sticky(NUMBER, text, at);
-    if (end !== -1) return this.hit(T.NumberLiteral, end);
-    if (text.charCodeAt(at) === 45 && text.charCodeAt(at + 1) === 62) return this.hit(T.Arrow, at + 2);
-    return -1;
+    const c = text.charCodeAt(i);
+    if (isLetter(c)) {
+      let end = i + 1;
+      while (isLetter(text.charCodeAt(end))) end++;
+      return this.hit(T.Quantity, end);
+    }
+    if (c === 37) return this.hit(T.Quantity, i + 1); // %
+    if (c === 32 || c === 9) {
+      // `3 sigma`: blanks, then the word sigma on its own
+      let s = i + 1;
+      while (text.charCodeAt(s) === 32 || text.charCodeAt(s) === 9) s++;
+      if (text.startsWith("sigma", s) && !isIdentPart(text.charCodeAt(s + 5))) return this.hit(T.Quantity, s + 5);
+    }
+    // a plain number must not run into a name character or a `.`
+    if (c === 95 || c === 46) return -1;
+    return this.hit(T.NumberLiteral, i);
   }
 
   private string(at: number): number {
