@@ -55,7 +55,7 @@ console.log(`opening ${N4 + N6} loopback connections ...`);
 const server = await startHolder(["server", String(PORT)]);
 const client = await startHolder(["client", String(PORT), String(N4), String(N6), String(SOURCES)]);
 try {
-  const covenantArgs = ["bin/covenant.js", "observe", "connections", "--state", "established", "--port", String(PORT), "--count-by", "remote", "--json"];
+  const covenantArgs = ["bin/covenant", "observe", "connections", "--state", "established", "--port", String(PORT), "--count-by", "remote", "--json"];
   const awkProgram = `NR>1 && $4=="01" && $2 ~ /:${PORT.toString(16).toUpperCase()}$/ {split($3,a,":"); print a[1]}`;
   const shell = ["sh", "-c", `awk '${awkProgram}' /proc/net/tcp | sort | uniq -c`];
   const cov = timeCommand(covenantArgs);

@@ -62,7 +62,7 @@ for (const n of sizes) {
   rmSync(state, { recursive: true, force: true });
   const { cov, cf, files } = writeFixture(dir, n);
   // as installed (cron runs the bin): its shebang sets the V8 flags
-  const covArgv = ["bin/covenant.js", "run", "--state", state, "--quiet", cov];
+  const covArgv = ["bin/covenant", "run", "--state", state, "--quiet", cov];
   const cfArgv = ["cf-agent", "-K", "-f", cf];
 
   // First runs, untimed: Covenant records the sha256 baselines, cf-agent its hash database.

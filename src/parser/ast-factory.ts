@@ -78,11 +78,12 @@ export class AstFactory {
 
   stringLiteral(t: IToken): Expr & { kind: "string" } {
     const raw = t.image;
-    if (t.tokenType === T.StringLiteral && raw.length <= 64 && raw.indexOf("\\") === -1 && raw.indexOf("$") === -1) {
-      let parts = this.plainParts.get(raw);
+    if (t.tokenType === T.StringLiteral && raw.indexOf("\\") === -1 && raw.indexOf("$") === -1) {
+      // short strings (names, groups) repeat; long ones (paths) are mostly unique
+      let parts = raw.length <= 18 ? this.plainParts.get(raw) : undefined;
       if (parts === undefined) {
         parts = raw.length > 2 ? [{ text: raw.slice(1, -1) }] : [];
-        this.plainParts.set(raw, parts);
+        if (raw.length <= 18) this.plainParts.set(raw, parts);
       }
       return { kind: "string", raw, parts, span: this.tokenSpan(t) };
     }

@@ -125,7 +125,7 @@ describe("covenant run", () => {
     writeFileSync(join(state, "run.lock"), JSON.stringify({ pid: 999999, startTicks: 1, startedAt: "then" }));
     const codes = await Promise.all(
       Array.from({ length: 6 }, () => {
-        const child = spawn(process.execPath, [bin, "run", "--quiet", "--state", state, dir], { stdio: "ignore" });
+        const child = spawn(bin, ["run", "--quiet", "--state", state, dir], { stdio: "ignore" });
         return new Promise<number | null>((r) => child.once("exit", r));
       }),
     );
@@ -236,7 +236,7 @@ describe("crash safety", () => {
     for (let i = 0; i < 8; i++) {
       // loosen the files again so that every run has records to write when it is killed
       for (const f of l.files) chmodSync(f, 0o666);
-      const child = spawn(process.execPath, [bin, "run", "--quiet", "--state", l.state, l.policy], { stdio: "ignore" });
+      const child = spawn(bin, ["run", "--quiet", "--state", l.state, l.policy], { stdio: "ignore" });
       const exited = new Promise((r) => child.once("exit", r));
       await new Promise((r) => setTimeout(r, 100 + i * 100));
       child.kill("SIGKILL");
