@@ -98,11 +98,12 @@ export class Scanner {
   next(): IToken | undefined {
     const text = this.text;
     while (this.pos < text.length) {
-      // white space inline: it is a third of a typical policy and needs no token
-      let c = text.charCodeAt(this.pos);
-      while (c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11 || c === 0xfeff) c = text.charCodeAt(++this.pos);
-      if (this.pos >= text.length) break;
-      const start = this.pos;
+      // white space inline, in a local: it is a third of a typical policy and needs no token
+      let start = this.pos;
+      let c = text.charCodeAt(start);
+      while (c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11 || c === 0xfeff) c = text.charCodeAt(++start);
+      this.pos = start;
+      if (start >= text.length) break;
       const matchEnd = this.match(start);
       if (matchEnd === -1) {
         // Skip to where a token can start again, reporting the run as one error.
