@@ -69,8 +69,6 @@ export class PolicyParser extends EmbeddedActionsParser {
   private blockTarget: (Statement | BlockItem)[] | undefined;
   /** the stakeholder list being parsed: kept when recovery cuts it short */
   private partialStakeholders: Stakeholders | undefined;
-  /** whether the last attribute block had its `{` */
-  private blockOpened = false;
 
   /** `validate` runs Chevrotain's grammar checks (ambiguity, left recursion): tests do; the CLI need not pay for it. */
   constructor(options: { validate?: boolean } = {}) {
@@ -179,13 +177,13 @@ export class PolicyParser extends EmbeddedActionsParser {
     const decl: StakeholderDecl = { kind: "stakeholder", name: this.ast.name(id), attributes: undefined, span: this.ast.span(kw.startOffset, id.startOffset + id.image.length) };
     if (ok) this.out.push(decl);
     this.OPTION(() => {
-      // the block fills the declaration already recorded: its span grows with the block
-      const owner: BlockOwner = { attributes: [], span: decl.span };
-      this.blockOwner = owner;
+      // The block fills the declaration already recorded, its span growing with the block.
+      // Its `{` is certain here (it is what chose this option), so the attributes are
+      // attached before the block is parsed: recovery may leave the block from anywhere.
+      decl.attributes = [];
+      this.blockOwner = decl as BlockOwner;
       this.blockTarget = undefined;
-      this.blockOpened = false;
       this.SUBRULE(this.attributeBlock);
-      if (this.blockOpened) decl.attributes = owner.attributes;
     });
   });
 
@@ -206,7 +204,6 @@ export class PolicyParser extends EmbeddedActionsParser {
     const live = !this.RECORDING_PHASE && owner !== undefined && real(open);
     if (live) {
       owner.span.end = open.startOffset + 1;
-      this.blockOpened = true;
       target?.push(owner as Statement | BlockItem);
     }
     this.MANY(() => {

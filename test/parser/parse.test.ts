@@ -143,6 +143,50 @@ describe("parser errors point where the problem is", () => {
   });
 });
 
+describe("error recovery keeps what came before the error", () => {
+  // The grammar's actions record a declaration once its head is parsed and fill it in as its
+  // parts complete: what recovery cannot complete is left out, never the parts before it.
+  const summary = (text: string) =>
+    parseSource("p.promise", text).statements.map((s) => {
+      if (s.kind === "control") return `control ${s.id.raw} [${s.items.map((i) => (i.kind === "attribute" ? i.name.name : `${i.type.name}{${i.attributes.map((a) => a.name.name).join(",")}}${i.stakeholders ? `->${i.stakeholders.names.map((n) => n.name).join("|")}` : ""}`)).join(" ")}] ${s.span.start}-${s.span.end}`;
+      if (s.kind === "stakeholder" || s.kind === "waiver" || s.kind === "calendar") return `${s.kind} {${(s.attributes ?? []).map((a) => a.name.name).join(",")}} ${s.span.start}-${s.span.end}`;
+      return s.kind;
+    });
+
+  it("a control cut short keeps its items and ends at the last of them", () => {
+    const text = 'control "X" {\n  title = "t"\n  file "/a" { mode = 0640 }\n';
+    expect(summary(text)).toEqual([`control "X" [title file{mode}] 0-${text.indexOf("}") + 1}`]);
+  });
+
+  it("a bad value drops that attribute only", () => {
+    expect(summary('control "X" {\n  title = ]\n  owner = ops\n  file "/a" { mode = 0640; group = ) ; owner = "o" }\n}\n')).toEqual([
+      expect.stringMatching(/^control "X" \[owner file\{mode,owner\}\] 0-\d+$/),
+    ]);
+  });
+
+  it("a promise block cut short keeps the attributes before the error", () => {
+    const text = 'control "X" {\n  file "/a" { mode = 0640 owner = "o" group\n}\nlet y = 1\n';
+    const f = parseSource("p.promise", text);
+    expect(f.diagnostics.length).toBeGreaterThan(0);
+    expect(summary(text)[0]).toMatch(/^control "X" \[file\{mode,owner\}\]/);
+    expect(summary(text)[1]).toBe("let");
+  });
+
+  it("a stakeholder list cut short keeps the names before the error", () => {
+    expect(summary('control "X" {\n  file "/a" -> [ops, audit { mode = 0640 }\n}\n')[0]).toMatch(/file\{mode\}->ops\|audit/);
+  });
+
+  it("waivers, stakeholders and the calendar keep their attributes when their block is not closed", () => {
+    for (const [text, want] of [
+      ['waiver "X" { reason = "r"\n', /^waiver \{reason\} 0-\d+$/],
+      ["stakeholder ops { email = \"o@x\"\n", /^stakeholder \{email\} 0-\d+$/],
+      ["calendar { holidays = [2026-12-25]\n", /^calendar \{holidays\} 0-\d+$/],
+    ] as const) {
+      expect(summary(text)).toEqual([expect.stringMatching(want)]);
+    }
+  });
+});
+
 describe("grammar", () => {
   it("passes Chevrotain's own validations (no ambiguity, no left recursion)", async () => {
     const { PolicyParser } = await import("../../src/parser/grammar.ts");
