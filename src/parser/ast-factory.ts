@@ -16,8 +16,11 @@ export class AstFactory {
   readonly diagnostics: Diagnostic[] = [];
   constructor(readonly file: string) {}
 
+  // Offsets are stored as small integers, never NaN: one span with a NaN (a token recovery
+  // inserted, or Chevrotain's stand-in token while it records the grammar) would make V8 store
+  // the offsets of every span as boxed doubles, two extra heap objects per span.
   span(start: number, end: number): Span {
-    return { file: this.file, start, end };
+    return { file: this.file, start: start | 0, end: end | 0 };
   }
   tokenSpan(t: IToken): Span {
     return this.span(t.startOffset, t.startOffset + t.image.length);

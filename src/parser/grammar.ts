@@ -217,7 +217,12 @@ export class PolicyParser extends EmbeddedActionsParser {
       }
     });
     const close = this.CONSUME(T.RBrace);
-    if (live && real(close)) owner.span.end = close.startOffset + 1;
+    if (live && real(close)) {
+      owner.span.end = close.startOffset + 1;
+      // an exact-size copy: the pushes reserved room for 17 attributes, and a large policy
+      // keeps every one of these arrays
+      if (owner.attributes.length > 0) owner.attributes = owner.attributes.slice();
+    }
   });
 
   private blockItemAlts: IOrAlt<void>[] | undefined;
@@ -254,9 +259,17 @@ export class PolicyParser extends EmbeddedActionsParser {
       stakeholders = this.SUBRULE(this.stakeholders) ?? this.partialStakeholders;
       if (!stakeholders) complete = false;
     });
-    const decl: PromiseDecl = { kind: "promise", type: this.ast.name(type), attributes: [], span: this.ast.span(type.startOffset, type.startOffset) };
-    if (promiser) decl.promiser = promiser;
-    if (stakeholders) decl.stakeholders = stakeholders;
+    // Built whole, each variant in one literal: a property added afterwards would give every
+    // promise a separate property store.
+    const name = this.ast.name(type);
+    const span = this.ast.span(type.startOffset, type.startOffset);
+    const decl: PromiseDecl = promiser
+      ? stakeholders
+        ? { kind: "promise", type: name, promiser, stakeholders, attributes: [], span }
+        : { kind: "promise", type: name, promiser, attributes: [], span }
+      : stakeholders
+        ? { kind: "promise", type: name, stakeholders, attributes: [], span }
+        : { kind: "promise", type: name, attributes: [], span };
     this.blockOwner = decl;
     this.blockTarget = complete && real(type) && !this.RECORDING_PHASE ? this.control?.items : undefined;
     this.SUBRULE(this.attributeBlock);
