@@ -10,6 +10,10 @@ import * as T from "./tokens.js";
 
 let parser: PolicyParser | undefined;
 
+/** By token type index: whether the token starts a top-level declaration (an array read, not a Set lookup, per token). */
+const startsDeclaration: boolean[] = [];
+for (const k of T.statementKeywords) startsDeclaration[k.tokenTypeIdx!] = true;
+
 /** The parser is built once per process: its self-analysis is the costly part of start-up. */
 function getParser(): PolicyParser {
   parser ??= new PolicyParser();
@@ -45,7 +49,7 @@ export function parseSource(path: string, text: string): SourceFile {
   };
   let chunk: IToken[] = [];
   for (let t = scanner.next(); t !== undefined; t = scanner.next()) {
-    if (T.statementKeywords.has(t.tokenType) && chunk.length > 0) {
+    if (startsDeclaration[t.tokenTypeIdx] === true && chunk.length > 0) {
       parseChunk(chunk, t);
       chunk = [];
     }
