@@ -7,48 +7,12 @@
 // recorded as soon as its head is parsed and filled in as its parts complete, so that after a
 // syntax error the parts before it are still checked; a part that recovery could not complete
 // (a missing value, an operand that is not there) is left out, and the syntax error explains it.
-import { EmbeddedActionsParser, type IOrAlt, type IParserErrorMessageProvider, type IToken, type TokenType, tokenLabel } from "chevrotain";
+import { EmbeddedActionsParser, type IOrAlt, type IToken, type TokenType } from "chevrotain";
 import type { Attribute, BlockItem, CalendarDecl, ControlDecl, Expr, PromiseDecl, StakeholderDecl, Statement, WaiverDecl } from "./ast.js";
 import { AstFactory, real } from "./ast-factory.js";
 import type { Span } from "./diagnostics.js";
+import { messages } from "./syntax-messages.js";
 import * as T from "./tokens.js";
-
-function describe(token: IToken): string {
-  if (token.tokenType.name === "EOF") return "end of file";
-  const image = token.image.length > 40 ? `${token.image.slice(0, 40)}…` : token.image;
-  return `\`${image}\``;
-}
-
-function alternatives(paths: TokenType[][]): string {
-  const firsts = [...new Set(paths.map((p) => (p[0] ? tokenLabel(p[0]) : "")).filter(Boolean))];
-  if (firsts.length <= 1) return firsts[0] ?? "something else";
-  return `${firsts.slice(0, -1).join(", ")} or ${firsts[firsts.length - 1]}`;
-}
-
-const ruleWhat: Record<string, string> = {
-  statement: "a declaration (`control`, `let`, `context`, `import`, `waiver`, `stakeholder` or `calendar`)",
-  blockItem: "an attribute (`name = value`) or a promise (`type \"promiser\" { ... }`)",
-  operand: "a value",
-  expression: "a value",
-  stakeholders: "a stakeholder name or a list of them",
-};
-
-const messages: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage({ expected, actual }) {
-    if (expected.name === "EOF") return `unexpected ${describe(actual)}: expected a declaration`;
-    return `expected ${tokenLabel(expected)} but found ${describe(actual)}`;
-  },
-  buildNotAllInputParsedMessage({ firstRedundant }) {
-    return `unexpected ${describe(firstRedundant)}: expected a declaration`;
-  },
-  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
-    const what = ruleWhat[ruleName] ?? alternatives(expectedPathsPerAlt.flat());
-    return `expected ${what} but found ${describe(actual[0]!)}`;
-  },
-  buildEarlyExitMessage({ expectedIterationPaths, actual }) {
-    return `expected ${alternatives(expectedIterationPaths)} but found ${describe(actual[0]!)}`;
-  },
-};
 
 /** Something with attributes between braces: a promise, a waiver, a stakeholder, the calendar. */
 interface BlockOwner {
