@@ -1,9 +1,9 @@
 // Bundles the CLI into one file: start-up time matters for a command run from cron and
 // editors, and one file loads far faster than hundreds of ESM modules.
 import { build } from "esbuild";
-import { spawnSync } from "node:child_process";
-import { readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { buildNative } from "./build-native.mjs";
+import { buildSnapshotBlob } from "./build-snapshot.mjs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 buildNative(); // the optional addon; quick when it is up to date
@@ -40,32 +40,21 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
 });
 
-// The startup snapshot for `check` and `fmt` (see src/cli/snapshot.ts and bin/covenant). A V8
-// snapshot only runs on the node binary that built it, so the binary's identity is written
-// beside it and bin/covenant compares it before use. The snapshot is an optimisation: when it
-// cannot be built the command still works, from the bundle.
-await buildSnapshot();
-
-async function buildSnapshot() {
-  const dir = "dist/snapshot";
-  try {
-    await build({
-      ...common,
-      banner: undefined,
-      format: "cjs",
-      sourcemap: false,
-      entryPoints: { entry: "src/cli/snapshot.ts" },
-      outdir: dir,
-      outExtension: { ".js": ".cjs" },
-      plugins: [onlyCheckAndFmt],
-    });
-    const r = spawnSync(process.execPath, ["--snapshot-blob", `${dir}/covenant.blob`, "--build-snapshot", `${dir}/entry.cjs`], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(r.stderr || `exit ${r.status}`);
-    const node = realpathSync(process.execPath);
-    const st = statSync(node);
-    writeFileSync(`${dir}/node`, `${node} ${st.size} ${Math.floor(st.mtimeMs / 1000)}\n`);
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    console.warn(`covenant build: no startup snapshot (${String(err.message ?? err).split("\n")[0]}); every command starts from the bundle`);
-  }
+// The start-up snapshot for `check` and `fmt` (see src/cli/snapshot.ts and bin/covenant): its
+// entry is bundled here, the snapshot itself built by scripts/build-snapshot.mjs (again at
+// install, with the user's node). Optional: without it every command starts from the bundle.
+try {
+  await build({
+    ...common,
+    banner: undefined,
+    format: "cjs",
+    sourcemap: false,
+    entryPoints: { entry: "src/cli/snapshot.ts" },
+    outdir: "dist/snapshot",
+    outExtension: { ".js": ".cjs" },
+    plugins: [onlyCheckAndFmt],
+  });
+  buildSnapshotBlob();
+} catch (err) {
+  console.warn(`covenant build: no start-up snapshot entry (${String(err.message ?? err).split("\n")[0]}); every command starts from the bundle`);
 }

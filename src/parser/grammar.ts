@@ -55,6 +55,14 @@ export class PolicyParser extends EmbeddedActionsParser {
     this.finishControl();
   }
 
+  /** Lets go of the last file's tokens, AST and syntax errors: the parser lives as long as the process. */
+  release(): void {
+    this.input = [];
+    this.out = [];
+    this.ast = new AstFactory("");
+    this.blockOwner = this.blockTarget = this.partialStakeholders = undefined;
+  }
+
   private policy = this.RULE("policy", () => {
     this.MANY(() => this.SUBRULE(this.statement));
   });

@@ -1,7 +1,7 @@
 // bin/covenant: `check` and `fmt` start from the startup snapshot when it was built by the node
 // on PATH, and give exactly what the bundle gives; anything else starts from the bundle.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -52,11 +52,13 @@ describe("bin/covenant", () => {
   it("starts check and fmt from the snapshot only when the node on PATH built it", () => {
     const root = packageCopy();
     const launcher = join(root, "bin/covenant");
-    const run = (args: string[]) => spawnSync(launcher, args, { encoding: "utf8" });
+    const run = (args: string[], env: Record<string, string> = {}) => spawnSync(launcher, args, { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "", ...env } });
     expect(run(["check", "examples/sox"]).status).toBe(0);
     // a damaged snapshot fails when used: this shows check takes the snapshot...
     writeFileSync(join(root, "dist/snapshot/covenant.blob"), "not a snapshot");
     expect(run(["check", "examples/sox"]).status).not.toBe(0);
+    // ...except when NODE_OPTIONS is set: V8 refuses a snapshot built with other flags
+    expect(run(["check", "examples/sox"], { NODE_OPTIONS: "--max-old-space-size=4096" }).status).toBe(0);
     // ...and other commands never do
     expect(run(["--version"]).stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
     // a snapshot built by another node binary is passed over: the bundle runs
@@ -64,6 +66,18 @@ describe("bin/covenant", () => {
     const r = run(["check", "examples/sox"]);
     expect(r.stdout).toContain("4 files checked: 0 errors, 0 warnings");
     expect(r.status).toBe(0);
+  });
+
+  it("finds its package through the relative symlink a global install makes", () => {
+    const prefix = mkdtempSync(join(tmpdir(), "covenant prefix "));
+    const pkg = join(prefix, "lib/node_modules/covenant");
+    mkdirSync(join(prefix, "bin"), { recursive: true });
+    cpSync(packageCopy(), pkg, { recursive: true });
+    symlinkSync("../lib/node_modules/covenant/bin/covenant", join(prefix, "bin/covenant"));
+    for (const args of [["check", "examples/sox"], ["--version"]]) {
+      const r = spawnSync(join(prefix, "bin/covenant"), args, { encoding: "utf8" });
+      expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+    }
   });
 
   it("ends quietly when its reader closes the pipe early", () => {

@@ -176,6 +176,13 @@ describe("error recovery keeps what came before the error", () => {
     expect(summary('control "X" {\n  file "/a" -> [ops, audit { mode = 0640 }\n}\n')[0]).toMatch(/file\{mode\}->ops\|audit/);
   });
 
+  it("still reports a malformed literal inside a part that recovery drops", () => {
+    // literals are decoded as they are parsed: the author hears of the bad date with the syntax error
+    const f = parseSource("p.promise", "calendar holidays 2026-13-45\n");
+    expect(f.diagnostics.some((d) => d.code === "E003")).toBe(true);
+    expect(f.diagnostics.find((d) => d.code === "E005")!.message).toBe("`2026-13-45` is not a valid date");
+  });
+
   it("waivers, stakeholders and the calendar keep their attributes when their block is not closed", () => {
     for (const [text, want] of [
       ['waiver "X" { reason = "r"\n', /^waiver \{reason\} 0-\d+$/],

@@ -1,0 +1,32 @@
+// Builds the CLI's V8 start-up snapshot (dist/snapshot/covenant.blob) from its entry
+// (dist/snapshot/entry.cjs, bundled by scripts/build.mjs), and records the node binary that
+// built it (dist/snapshot/node): a snapshot only runs on that binary, and bin/covenant uses it
+// only then. Runs at `npm run build` and again at install, because the package ships the entry
+// but never a snapshot (the publisher's node is not the user's). Optional: on failure it warns
+// and every command starts from the bundle. Never throws.
+import { spawnSync } from "node:child_process";
+import { existsSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), "../dist/snapshot");
+
+export function buildSnapshotBlob() {
+  const entry = join(dir, "entry.cjs");
+  if (!existsSync(entry)) return; // a fresh clone at install: the build (prepare) comes later
+  const blob = join(dir, "covenant.blob");
+  const stamp = join(dir, "node");
+  try {
+    rmSync(stamp, { force: true });
+    const r = spawnSync(process.execPath, ["--snapshot-blob", blob, "--build-snapshot", entry], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
+    if (r.status !== 0) throw new Error(r.stderr || r.error?.message || `exit ${r.status}`);
+    const node = realpathSync(process.execPath);
+    const st = statSync(node);
+    writeFileSync(stamp, `${node} ${st.size} ${Math.floor(st.mtimeMs / 1000)}\n`);
+  } catch (err) {
+    rmSync(blob, { force: true });
+    console.warn(`covenant: no start-up snapshot (${String(err.message ?? err).split("\n")[0]}); every command starts from the bundle`);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) buildSnapshotBlob();
