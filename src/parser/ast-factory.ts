@@ -3,7 +3,7 @@
 import type { IToken } from "chevrotain";
 import type { CompareOp, Expr, Name, StringPart } from "./ast.js";
 import { diagnostic, type Diagnostic, type Span } from "./diagnostics.js";
-import { allUnits, decodeString, dedent, isValidDate, splitQuantity } from "./literals.js";
+import { allUnits, decodeString, dedent, isValidDate, needsDecoding, splitQuantity } from "./literals.js";
 import * as T from "./tokens.js";
 
 /** A token really in the source: error recovery inserts tokens with no position. */
@@ -81,7 +81,7 @@ export class AstFactory {
 
   stringLiteral(t: IToken): Expr & { kind: "string" } {
     const raw = t.image;
-    if (t.tokenType === T.StringLiteral && raw.indexOf("\\") === -1 && raw.indexOf("$") === -1) {
+    if (t.tokenType === T.StringLiteral && !needsDecoding(raw)) {
       // short strings (names, groups) repeat; long ones (paths) are mostly unique
       let parts = raw.length <= 18 ? this.plainParts.get(raw) : undefined;
       if (parts === undefined) {

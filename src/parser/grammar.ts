@@ -135,10 +135,10 @@ export class PolicyParser extends EmbeddedActionsParser {
     const kw = this.CONSUME(T.Waiver);
     const id = this.CONSUME(T.StringLiteral);
     const ok = !this.RECORDING_PHASE && real(kw) && real(id);
-    const control = ok ? this.ast.stringLiteral(id) : undefined;
-    const decl: WaiverDecl = { kind: "waiver", control: control!, attributes: [], span: this.ast.span(kw.startOffset, kw.startOffset) };
+    // without its control id there is no waiver to fill: the block is parsed for its errors only
+    const decl: WaiverDecl | undefined = ok ? { kind: "waiver", control: this.ast.stringLiteral(id), attributes: [], span: this.ast.span(kw.startOffset, kw.startOffset) } : undefined;
     this.blockOwner = decl;
-    this.blockTarget = ok ? this.out : undefined;
+    this.blockTarget = this.out;
     this.SUBRULE(this.attributeBlock);
   });
 

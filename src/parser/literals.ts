@@ -30,6 +30,11 @@ export interface DecodedString {
   problems: { message: string; start: number; end: number }[];
 }
 
+/** Whether a string's text has escapes or interpolations to decode (else it stands for itself). */
+export function needsDecoding(text: string): boolean {
+  return text.indexOf("\\") !== -1 || text.indexOf("$") !== -1;
+}
+
 /**
  * Decodes the body of a string literal. `offset` is the source offset of the first character
  * of `body`, or a function from an index in `body` to its source offset (text blocks, whose
@@ -37,7 +42,7 @@ export interface DecodedString {
  */
 export function decodeString(body: string, offset: number | ((index: number) => number), file: string): DecodedString {
   const at = typeof offset === "number" ? (i: number) => offset + i : offset;
-  if (body.indexOf("\\") === -1 && body.indexOf("$") === -1) {
+  if (!needsDecoding(body)) {
     // the common case: nothing to decode (an exact-size array: policies keep millions of these)
     return { parts: body.length > 0 ? [{ text: body }] : [], problems: [] };
   }
