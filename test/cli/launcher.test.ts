@@ -1,7 +1,7 @@
 // bin/covenant: `check` and `fmt` start from the startup snapshot when it was built by the node
 // on PATH, and give exactly what the bundle gives; anything else starts from the bundle.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -61,11 +61,21 @@ describe("bin/covenant", () => {
     expect(run(["check", "examples/sox"], { NODE_OPTIONS: "--max-old-space-size=4096" }).status).toBe(0);
     // ...and other commands never do
     expect(run(["--version"]).stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
-    // a snapshot built by another node binary is passed over: the bundle runs
-    writeFileSync(join(root, "dist/snapshot/node"), "/usr/local/bin/another-node 1 1\n");
-    const r = run(["check", "examples/sox"]);
-    expect(r.stdout).toContain("4 files checked: 0 errors, 0 warnings");
-    expect(r.status).toBe(0);
+    // the snapshot runs with the V8 flags it was built with, recorded beside the node's identity
+    writeFileSync(join(root, "dist/snapshot/covenant.blob"), readFileSync("dist/snapshot/covenant.blob"));
+    const stamp = readFileSync("dist/snapshot/node", "utf8").split("\n");
+    expect(stamp[1]).toMatch(/^--/);
+    writeFileSync(join(root, "dist/snapshot/node"), `${stamp[0]}\n--stack-size=900\n`);
+    expect(run(["check", "examples/sox"]).status).not.toBe(0);
+    // a snapshot built by another node binary is passed over, and so is a missing record: the bundle runs
+    for (const record of ["/usr/local/bin/another-node 1 1\n", undefined]) {
+      if (record === undefined) rmSync(join(root, "dist/snapshot/node"));
+      else writeFileSync(join(root, "dist/snapshot/node"), record);
+      const r = run(["check", "examples/sox"]);
+      expect(r.stdout).toContain("4 files checked: 0 errors, 0 warnings");
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    }
   });
 
   it("finds its package through the relative symlink a global install makes", () => {
