@@ -39,7 +39,7 @@ export function checkAttributes(
     const spec = specs.get(name);
     if (!spec) {
       diagnostics.push(
-        diagnostic("E101", `unknown attribute \`${name}\` for ${where.what}`, attr.name.span, {
+        diagnostic("E101", `unknown attribute \`${name}\` for ${where.what}`, attr.name, {
           suggestion: didYouMean(name, specs.keys()) ?? `known attributes: ${[...specs.keys()].join(", ")}`,
         }),
       );
@@ -48,7 +48,7 @@ export function checkAttributes(
     const first = nodes.get(name);
     if (first) {
       diagnostics.push(
-        diagnostic("E105", `attribute \`${name}\` is set twice`, attr.name.span, { related: [{ span: first.name.span, message: "first set here" }] }),
+        diagnostic("E105", `attribute \`${name}\` is set twice`, attr.name, { related: [{ span: first.name, message: "first set here" }] }),
       );
       continue;
     }
@@ -103,8 +103,8 @@ export function checkConstraints(constraints: Constraint[] | undefined, a: Check
         const present = c.attributes.filter(has);
         if (present.length > 1) {
           diagnostics.push(
-            diagnostic("E119", `\`${present[1]}\` and \`${present[0]}\` cannot both be set`, a.nodes.get(present[1]!)!.name.span, {
-              related: [{ span: a.nodes.get(present[0]!)!.name.span, message: `\`${present[0]}\` set here` }],
+            diagnostic("E119", `\`${present[1]}\` and \`${present[0]}\` cannot both be set`, a.nodes.get(present[1]!)!.name, {
+              related: [{ span: a.nodes.get(present[0]!)!.name, message: `\`${present[0]}\` set here` }],
               suggestion: "keep one of them",
             }),
           );

@@ -1,6 +1,6 @@
 // The checker: from parsed files to a typed Policy plus every diagnostic of the run.
 import type { ControlDecl, Expr, PromiseDecl, SourceFile } from "../parser/ast.js";
-import { compareDiagnostics, diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
+import { compareDiagnostics, diagnostic, spanOf, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributesOf, promiseTypes } from "../evaluator/registry.js";
 import type { AttributeSpec } from "../evaluator/schema.js";
 import { checkAttributes, checkConstraints } from "./attributes.js";
@@ -52,14 +52,14 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   for (const decl of scope.variables.values()) {
     if (decl.value.kind === "logical" || decl.value.kind === "compare" || decl.value.kind === "not" || decl.value.kind === "paren") {
       diagnostics.push(
-        diagnostic("E102", `a variable holds a value, not a condition`, decl.value.span, { suggestion: `use \`context ${decl.name.name} = …\` for a condition` }),
+        diagnostic("E102", `a variable holds a value, not a condition`, decl.value, { suggestion: `use \`context ${decl.name.name} = …\` for a condition` }),
       );
     }
   }
 
   const stakeholders = new Map<string, { description?: string }>();
   for (const s of scope.stakeholders.values()) {
-    const a = checkAttributes(s.attributes ?? [], stakeholderSpecs, { what: `stakeholder \`${s.name.name}\``, head: s.name.span }, values, diagnostics);
+    const a = checkAttributes(s.attributes ?? [], stakeholderSpecs, { what: `stakeholder \`${s.name.name}\``, head: s.name }, values, diagnostics);
     stakeholders.set(s.name.name, a.values as { description?: string });
   }
 
@@ -75,9 +75,9 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   // have swallowed the use.
   if (!hasSyntaxErrors) {
     for (const [name, decl] of scope.variables)
-      if (!scope.usedVariables.has(name)) diagnostics.push(diagnostic("W201", `variable \`${name}\` is never used`, decl.name.span, { suggestion: "remove it" }));
+      if (!scope.usedVariables.has(name)) diagnostics.push(diagnostic("W201", `variable \`${name}\` is never used`, decl.name, { suggestion: "remove it" }));
     for (const [name, decl] of scope.contexts)
-      if (!scope.usedContexts.has(name)) diagnostics.push(diagnostic("W204", `context \`${name}\` is never used`, decl.name.span, { suggestion: "remove it, or use it in a `when`" }));
+      if (!scope.usedContexts.has(name)) diagnostics.push(diagnostic("W204", `context \`${name}\` is never used`, decl.name, { suggestion: "remove it, or use it in a `when`" }));
   }
 
   diagnostics.sort(compareDiagnostics);
@@ -145,9 +145,9 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
   const id = literalText(decl.id);
   const what = `control "${id}"`;
   const meta = decl.items.filter((i) => i.kind === "attribute");
-  const a = checkAttributes(meta, controlSpecs, { what, head: decl.id.span }, values, diagnostics);
+  const a = checkAttributes(meta, controlSpecs, { what, head: decl.id }, values, diagnostics);
   if (!a.nodes.has("owner")) {
-    diagnostics.push(diagnostic("W202", `${what} has no owner`, decl.id.span, { suggestion: "add `owner = <stakeholder>` so deficiencies reach someone accountable" }));
+    diagnostics.push(diagnostic("W202", `${what} has no owner`, decl.id, { suggestion: "add `owner = <stakeholder>` so deficiencies reach someone accountable" }));
   }
   const control: CheckedControl = {
     id,
@@ -156,7 +156,7 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
     refs: (a.values["refs"] as string[] | undefined) ?? [],
     key: (a.values["key"] as boolean | undefined) ?? false,
     promises: [],
-    span: decl.span,
+    span: spanOf(decl),
   };
   if (a.values["description"] !== undefined) control.description = a.values["description"] as string;
   if (a.values["owner"] !== undefined) control.owner = a.values["owner"] as string;
@@ -170,7 +170,7 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
     }
   }
   if (!decl.items.some((i) => i.kind === "promise")) {
-    diagnostics.push(diagnostic("E104", `${what} has no promises: a control must test something`, decl.id.span));
+    diagnostics.push(diagnostic("E104", `${what} has no promises: a control must test something`, decl.id));
   }
   return control;
 }
@@ -180,7 +180,7 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
   const spec = promiseTypes.get(type);
   if (!spec) {
     diagnostics.push(
-      diagnostic("E100", `unknown promise type \`${type}\``, decl.type.span, {
+      diagnostic("E100", `unknown promise type \`${type}\``, decl.type, {
         suggestion: didYouMean(type, promiseTypes.keys()) ?? `promise types: ${[...promiseTypes.keys()].join(", ")}`,
       }),
     );
@@ -189,19 +189,19 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
   const what = `\`${type}\` promise`;
   let promiser: unknown;
   if (spec.promiser === null && decl.promiser) {
-    diagnostics.push(diagnostic("E117", `\`${type}\` takes no promiser: it checks the whole host`, decl.promiser.span, { suggestion: `write \`${type} { … }\`` }));
+    diagnostics.push(diagnostic("E117", `\`${type}\` takes no promiser: it checks the whole host`, decl.promiser, { suggestion: `write \`${type} { … }\`` }));
   } else if (spec.promiser !== null && !decl.promiser) {
-    diagnostics.push(diagnostic("E117", `\`${type}\` needs a promiser: ${spec.promiser.description.toLowerCase()}`, decl.type.span, { suggestion: `write \`${type} <promiser> { … }\`` }));
+    diagnostics.push(diagnostic("E117", `\`${type}\` needs a promiser: ${spec.promiser.description.toLowerCase()}`, decl.type, { suggestion: `write \`${type} <promiser> { … }\`` }));
   } else if (spec.promiser !== null && decl.promiser) {
     const v = values.check(decl.promiser, spec.promiser.type, `the promiser of \`${type}\``);
     if (v !== INVALID) promiser = v;
   }
   const stakeholders: string[] = [];
   for (const s of decl.stakeholders?.names ?? []) {
-    const v = values.stakeholder(s.name, s.span);
+    const v = values.stakeholder(s.name, s);
     if (v !== INVALID) stakeholders.push(v);
   }
-  const where = { what, head: decl.type.span };
+  const where = { what, head: decl.type };
   const a = checkAttributes(decl.attributes, attributesOf(type)!, where, values, diagnostics);
   checkConstraints(spec.constraints, a, where, diagnostics);
   // `when`, `handle` and `depends_on` live on the promise itself, not among its own attributes
@@ -213,7 +213,7 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
     own = {};
     for (const k in a.values) if (k !== "when" && k !== "handle" && k !== "depends_on") own[k] = a.values[k];
   }
-  const promise: CheckedPromise = { type, promiser, stakeholders, attributes: own, dependsOn: dependsOn ?? [], span: decl.span };
+  const promise: CheckedPromise = { type, promiser, stakeholders, attributes: own, dependsOn: dependsOn ?? [], span: spanOf(decl) };
   if (a.nodes.has("when") && !a.invalid.has("when")) promise.when = a.nodes.get("when")!.value;
   if (handle !== undefined) promise.handle = handle as string;
   return { control, promise, attributes: a };
@@ -223,7 +223,7 @@ function checkHandles(entries: PromiseEntry[], diagnostics: Diagnostic[]): void 
   const handles = new Map<string, { span: Span; dependsOn: string[] }>();
   for (const { promise, attributes } of entries) {
     if (promise.handle === undefined) continue;
-    const span = attributes.nodes.get("handle")!.value.span;
+    const span = attributes.nodes.get("handle")!.value;
     const first = handles.get(promise.handle);
     if (first) diagnostics.push(diagnostic("E114", `handle \`${promise.handle}\` is already used`, span, { related: [{ span: first.span, message: "first used here" }] }));
     else handles.set(promise.handle, { span, dependsOn: promise.dependsOn });
@@ -233,7 +233,7 @@ function checkHandles(entries: PromiseEntry[], diagnostics: Diagnostic[]): void 
     if (!node) continue;
     promise.dependsOn.forEach((h, i) => {
       // point at the item when the list is written in place, else at the variable
-      const span = node.value.kind === "list" ? (node.value.items[i]?.span ?? node.value.span) : node.value.span;
+      const span = node.value.kind === "list" ? (node.value.items[i] ?? node.value) : node.value;
       if (h === promise.handle) diagnostics.push(diagnostic("E118", `a promise cannot depend on itself (\`${h}\`)`, span));
       else if (!handles.has(h)) diagnostics.push(diagnostic("E118", `no promise has the handle \`${h}\``, span, { suggestion: didYouMean(h, handles.keys()) }));
     });
@@ -263,17 +263,17 @@ function checkWaivers(scope: Scope, values: ValueChecker, diagnostics: Diagnosti
     const what = `waiver for "${id}"`;
     if (!scope.controlIds.has(id)) {
       diagnostics.push(
-        diagnostic("E112", `waiver for unknown control "${id}"`, w.control.span, {
+        diagnostic("E112", `waiver for unknown control "${id}"`, w.control, {
           suggestion: didYouMean(id, scope.controlIds.keys()) ?? "waivers name the id of a control in the policy",
         }),
       );
     }
-    const a = checkAttributes(w.attributes, waiverSpecs, { what, head: w.control.span }, values, diagnostics);
+    const a = checkAttributes(w.attributes, waiverSpecs, { what, head: w.control }, values, diagnostics);
     const until = a.values["until"] as string | undefined;
     const from = a.values["from"] as string | undefined;
     if (until !== undefined) {
       const untilDay = until.slice(0, 10);
-      const span = a.nodes.get("until")!.value.span;
+      const span = a.nodes.get("until")!.value;
       if (from !== undefined && startOf(from) > endOf(until)) {
         diagnostics.push(diagnostic("E119", `the waiver ends (${until}) before it starts (${from})`, span));
       } else if (untilDay < today) {
@@ -284,7 +284,7 @@ function checkWaivers(scope: Scope, values: ValueChecker, diagnostics: Diagnosti
       }
     }
     if (until !== undefined && a.values["reason"] !== undefined && a.values["approved_by"] !== undefined) {
-      const waiver: CheckedWaiver = { control: id, reason: a.values["reason"] as string, approvedBy: a.values["approved_by"] as string, until, span: w.span };
+      const waiver: CheckedWaiver = { control: id, reason: a.values["reason"] as string, approvedBy: a.values["approved_by"] as string, until, span: spanOf(w) };
       if (from !== undefined) waiver.from = from;
       if (a.values["risk"] !== undefined) waiver.risk = a.values["risk"] as string;
       if (a.values["ticket"] !== undefined) waiver.ticket = a.values["ticket"] as string;
@@ -298,7 +298,7 @@ function checkCalendar(scope: Scope, values: ValueChecker, diagnostics: Diagnost
   const calendar: Calendar = { holidays: [], weekend: ["saturday", "sunday"] };
   const decl = scope.calendars[0];
   if (!decl) return calendar;
-  const head = { ...decl.span, end: decl.span.start + "calendar".length };
+  const head = { file: decl.file, start: decl.start, end: decl.start + "calendar".length };
   const a = checkAttributes(decl.attributes, calendarSpecs, { what: "the calendar", head }, values, diagnostics);
   if (a.values["holidays"]) calendar.holidays = a.values["holidays"] as string[];
   if (a.values["weekend"]) calendar.weekend = a.values["weekend"] as string[];
@@ -308,7 +308,7 @@ function checkCalendar(scope: Scope, values: ValueChecker, diagnostics: Diagnost
       new Intl.DateTimeFormat("en", { timeZone: tz });
       calendar.timezone = tz;
     } catch {
-      diagnostics.push(diagnostic("E103", `\`${tz}\` is not a known time zone`, a.nodes.get("timezone")!.value.span, { suggestion: 'use an IANA name such as "Europe/London"' }));
+      diagnostics.push(diagnostic("E103", `\`${tz}\` is not a known time zone`, a.nodes.get("timezone")!.value, { suggestion: 'use an IANA name such as "Europe/London"' }));
     }
   }
   return calendar;

@@ -76,7 +76,7 @@ export class ConditionChecker {
     if (t.t === "number") hint = `compare it, such as \`${text} >= 1\``;
     else if (t.t === "string") hint = `compare it, such as \`${text} ~ "pattern*"\``;
     else if (t.t === "enum") hint = `compare it, such as \`${text} == ${t.values[0]}\``;
-    this.diagnostics.push(diagnostic("E116", `\`${text}\` is ${words[t.t]}, not a condition`, e.span, { suggestion: hint }));
+    this.diagnostics.push(diagnostic("E116", `\`${text}\` is ${words[t.t]}, not a condition`, e, { suggestion: hint }));
   }
 
   private infer(e: Expr): CType | undefined {
@@ -113,7 +113,7 @@ export class ConditionChecker {
         return { t: "boolean" };
       }
       case "compare":
-        return this.compare(e.op, e.left, e.right, e.span);
+        return this.compare(e.op, e.left, e.right, e);
       case "ident":
         return this.ident(e);
     }
@@ -123,7 +123,7 @@ export class ConditionChecker {
     const ctx = this.scope.contexts.get(e.name);
     if (ctx) {
       this.scope.usedContexts.add(e.name);
-      if (this.current !== undefined) this.edges.get(this.current)?.push({ name: e.name, span: e.span });
+      if (this.current !== undefined) this.edges.get(this.current)?.push({ name: e.name, span: e });
       return { t: "boolean" };
     }
     const fact = facts.get(e.name);
@@ -137,7 +137,7 @@ export class ConditionChecker {
     if (decl) {
       this.scope.usedVariables.add(e.name);
       if (this.resolving.has(e.name)) {
-        this.diagnostics.push(diagnostic("E115", `variable \`${e.name}\` is defined in terms of itself`, e.span));
+        this.diagnostics.push(diagnostic("E115", `variable \`${e.name}\` is defined in terms of itself`, e));
         return undefined;
       }
       this.resolving.add(e.name);
@@ -147,7 +147,7 @@ export class ConditionChecker {
         this.resolving.delete(e.name);
       }
     }
-    return { t: "name", name: e.name, span: e.span };
+    return { t: "name", name: e.name, span: e };
   }
 
   /** A bare word that is not an enum value in its position is an undefined name. */
@@ -217,7 +217,7 @@ export class ConditionChecker {
           try {
             new RegExp(pattern);
           } catch (err) {
-            this.diagnostics.push(diagnostic("E103", `not a valid regular expression: ${(err as Error).message}`, rightE.span));
+            this.diagnostics.push(diagnostic("E103", `not a valid regular expression: ${(err as Error).message}`, rightE));
           }
         }
         return { t: "boolean" };

@@ -74,7 +74,7 @@ export function loadPolicy(paths: string[], readText: (p: string) => string = (p
       text = readText(real);
     } catch (err) {
       if (from) {
-        diagnostics.push(diagnostic("E110", `cannot import \`${stringValue(from)}\`: ${reason(err)}`, from.path.span));
+        diagnostics.push(diagnostic("E110", `cannot import \`${stringValue(from)}\`: ${reason(err)}`, from.path));
       } else {
         diagnostics.push(diagnostic("E006", `cannot read \`${path}\`: ${reason(err)}`, { file: displayPath(path), start: 0, end: 0 }));
       }
@@ -116,7 +116,7 @@ function findCycles(files: SourceFile[], importsOf: Map<SourceFile, { decl: Impo
       const s = state.get(target);
       if (s === "active") {
         const chain = [...stack.slice(stack.indexOf(target)), target].map((x) => x.path).join(" → ");
-        out.push(diagnostic("E109", `import cycle: ${chain}`, decl.span, { suggestion: "move what both files need into a third file that both import" }));
+        out.push(diagnostic("E109", `import cycle: ${chain}`, decl, { suggestion: "move what both files need into a third file that both import" }));
       } else if (s === undefined) visit(target);
     }
     stack.pop();

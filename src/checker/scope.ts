@@ -35,8 +35,8 @@ export class Scope {
             const first = this.controlIds.get(id);
             if (first) {
               diagnostics.push(
-                diagnostic("E108", `control id \`${id}\` is already used`, s.id.span, {
-                  related: [{ span: first.id.span, message: "first used here" }],
+                diagnostic("E108", `control id \`${id}\` is already used`, s.id, {
+                  related: [{ span: first.id, message: "first used here" }],
                   suggestion: "give each control its own id",
                 }),
               );
@@ -50,8 +50,8 @@ export class Scope {
           case "calendar":
             if (this.calendars.length > 0) {
               diagnostics.push(
-                diagnostic("E114", "a policy has one `calendar`", { ...s.span, end: s.span.start + "calendar".length }, {
-                  related: [{ span: this.calendars[0]!.span, message: "first defined here" }],
+                diagnostic("E114", "a policy has one `calendar`", { file: s.file, start: s.start, end: s.start + "calendar".length }, {
+                  related: [{ span: this.calendars[0]!, message: "first defined here" }],
                   suggestion: "merge the two calendars",
                 }),
               );
@@ -68,14 +68,14 @@ export class Scope {
   private define<T extends { name: Name }>(map: Map<string, T>, name: Name, decl: T, what: string) {
     if ((what === "variable" || what === "context") && facts.has(name.name)) {
       // conditions read host facts first: a variable or context of the same name would be ignored
-      this.diagnostics.push(diagnostic("E114", `\`${name.name}\` is a host fact and cannot be redefined as a ${what}`, name.span, { suggestion: "choose another name" }));
+      this.diagnostics.push(diagnostic("E114", `\`${name.name}\` is a host fact and cannot be redefined as a ${what}`, name, { suggestion: "choose another name" }));
       return;
     }
     const first = map.get(name.name);
     if (first) {
       this.diagnostics.push(
-        diagnostic("E114", `${what} \`${name.name}\` is already defined`, name.span, {
-          related: [{ span: first.name.span, message: "first defined here" }],
+        diagnostic("E114", `${what} \`${name.name}\` is already defined`, name, {
+          related: [{ span: first.name, message: "first defined here" }],
         }),
       );
       return;
@@ -84,8 +84,8 @@ export class Scope {
     const other = what === "variable" ? this.contexts.get(name.name) : what === "context" ? this.variables.get(name.name) : undefined;
     if (other) {
       this.diagnostics.push(
-        diagnostic("E114", `\`${name.name}\` is already defined as a ${what === "variable" ? "context" : "variable"}`, name.span, {
-          related: [{ span: other.name.span, message: "defined here" }],
+        diagnostic("E114", `\`${name.name}\` is already defined as a ${what === "variable" ? "context" : "variable"}`, name, {
+          related: [{ span: other.name, message: "defined here" }],
         }),
       );
       return;
@@ -95,9 +95,9 @@ export class Scope {
 }
 
 /** Ids and import paths are read before any variable is known: they must be written out. */
-export function literalOnly(s: { parts: { variable?: string }[]; span: import("../parser/diagnostics.js").Span }, what: string, diagnostics: Diagnostic[]): void {
+export function literalOnly(s: { parts: { variable?: string }[] } & import("../parser/diagnostics.js").Span, what: string, diagnostics: Diagnostic[]): void {
   if (s.parts.some((p) => p.variable !== undefined)) {
-    diagnostics.push(diagnostic("E102", `${what} cannot contain \`\${…}\``, s.span, { suggestion: "write the text out in full" }));
+    diagnostics.push(diagnostic("E102", `${what} cannot contain \`\${…}\``, s, { suggestion: "write the text out in full" }));
   }
 }
 

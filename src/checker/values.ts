@@ -64,11 +64,11 @@ export class ValueChecker {
   private throughVariable<T>(ident: Expr & { kind: "ident" }, decl: LetDecl, inner: (e: Expr) => T, onCycle: T): T {
     this.scope.usedVariables.add(decl.name.name);
     if (this.resolving.has(decl.name.name)) {
-      this.report("E115", `variable \`${decl.name.name}\` is defined in terms of itself`, ident.span);
+      this.report("E115", `variable \`${decl.name.name}\` is defined in terms of itself`, ident);
       return onCycle;
     }
     this.resolving.add(decl.name.name);
-    this.redirects.push({ use: ident.span, variable: decl.name.name });
+    this.redirects.push({ use: ident, variable: decl.name.name });
     try {
       return inner(decl.value);
     } finally {
@@ -209,7 +209,7 @@ export class ValueChecker {
       }
       case "stakeholder":
         if (e.kind !== "ident") return this.wrongType(e, type, subject);
-        return this.stakeholder(e.name, e.span);
+        return this.stakeholder(e.name, e);
       case "condition":
         return this.conditions.checkCondition(e) ? e : INVALID;
     }
@@ -294,12 +294,12 @@ export class ValueChecker {
         this.report(
           "E106",
           isFact ? `\`${name}\` is a host fact: facts can be tested in contexts, not put in strings` : `undefined variable \`${name}\``,
-          part.span,
+          part,
           isFact ? undefined : didYouMean(name, this.scope.variables.keys()),
         );
         return INVALID;
       }
-      const ident: Expr & { kind: "ident" } = { kind: "ident", name, span: part.span };
+      const ident: Expr & { kind: "ident" } = { kind: "ident", name, file: part.file, start: part.start, end: part.end };
       const text = this.throughVariable(ident, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID);
       if (text === INVALID) return INVALID;
       out += text;
@@ -323,7 +323,7 @@ export class ValueChecker {
         return this.unknownName(e, { kind: "string" }, subject) as typeof INVALID;
       }
       default:
-        this.report("E102", `only a single value can be put in a string, not ${exprKindWords[e.kind]}`, e.span);
+        this.report("E102", `only a single value can be put in a string, not ${exprKindWords[e.kind]}`, e);
         return INVALID;
     }
   }
@@ -331,10 +331,10 @@ export class ValueChecker {
   private unknownName(e: Expr & { kind: "ident" }, type: ValueType, subject: string): typeof INVALID {
     const candidates = [...this.scope.variables.keys()];
     if (facts.has(e.name) || this.scope.contexts.has(e.name)) {
-      this.report("E102", `\`${e.name}\` is a ${facts.has(e.name) ? "host fact" : "context"}, but ${subject} expects ${describeType(type)}`, e.span);
+      this.report("E102", `\`${e.name}\` is a ${facts.has(e.name) ? "host fact" : "context"}, but ${subject} expects ${describeType(type)}`, e);
       return INVALID;
     }
-    this.report("E106", `undefined variable \`${e.name}\` (${subject} expects ${describeType(type)})`, e.span, didYouMean(e.name, candidates) ?? quoteHint(type, e.name));
+    this.report("E106", `undefined variable \`${e.name}\` (${subject} expects ${describeType(type)})`, e, didYouMean(e.name, candidates) ?? quoteHint(type, e.name));
     return INVALID;
   }
 
@@ -352,7 +352,7 @@ export class ValueChecker {
   }
 
   private fail(code: DiagnosticCode, message: string, e: Expr, suggestion?: string): typeof INVALID {
-    this.report(code, message, e.span, suggestion);
+    this.report(code, message, e, suggestion);
     return INVALID;
   }
 }

@@ -3,11 +3,15 @@
 // printed before the node it precedes, or after the node it follows on the same line.
 import { attributeSpan, exprText, type Attribute, type BlockItem, type Comment, type Expr, type PromiseDecl, type SourceFile, type Statement } from "../parser/ast.js";
 
+type Range = { start: number; end: number };
+
 const INDENT = "  ";
 const WIDTH = 100;
 
 interface Item {
-  span: { start: number; end: number };
+  /** where the item is in the source (offsets), to place the comments around it */
+  start: number;
+  end: number;
   /** the text before `=` for alignment, when the item is `name = value` */
   alignKey?: string;
   /** only items of the same group align with each other */
@@ -41,7 +45,7 @@ class Printer {
   /** Comments that start before `offset` and have not been printed yet. */
   private takeBefore(offset: number): Comment[] {
     const out: Comment[] = [];
-    while (this.next < this.comments.length && this.comments[this.next]!.span.start < offset) out.push(this.comments[this.next++]!);
+    while (this.next < this.comments.length && this.comments[this.next]!.start < offset) out.push(this.comments[this.next++]!);
     return out;
   }
   /** Comments after `end` on the same source line, up to `limit` (the end of the enclosing block). */
@@ -49,7 +53,7 @@ class Printer {
     const out: Comment[] = [];
     while (this.next < this.comments.length) {
       const c = this.comments[this.next]!;
-      if (c.span.start >= limit || /\n/.test(this.text.slice(end, c.span.start))) break;
+      if (c.start >= limit || /\n/.test(this.text.slice(end, c.start))) break;
       out.push(c);
       this.next++;
     }
@@ -77,13 +81,13 @@ class Printer {
     const trailing: { line: number; codeLength: number; run: number }[] = [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
-      const gapStart = prevEnd === -1 ? item.span.start : prevEnd;
-      const leading = this.takeBefore(item.span.start);
-      const firstStart = leading[0]?.span.start ?? item.span.start;
+      const gapStart = prevEnd === -1 ? item.start : prevEnd;
+      const leading = this.takeBefore(item.start);
+      const firstStart = leading[0]?.start ?? item.start;
       if (prev && (this.hasBlankLineBetween(gapStart, firstStart) || (separateBlocks && (prev.block || item.block)))) this.blank();
       for (const c of leading) {
         this.line(depth, c.text.trimEnd());
-        if (this.hasBlankLineBetween(c.span.end, item.span.start) && c === leading.at(-1)) this.blank();
+        if (this.hasBlankLineBetween(c.end, item.start) && c === leading.at(-1)) this.blank();
       }
       const run = item.alignKey === undefined ? { width: 0, start: -1 - i } : this.alignRun(items, i);
       item.print(this, run.width);
@@ -92,11 +96,11 @@ class Printer {
       // line. Any others are left for the next item (or the block's end) to print as its
       // leading comments: that is where they are found when the output is formatted again.
       const mark = this.next;
-      const after = [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, Math.min(closeAt, items[i + 1]?.span.start ?? closeAt))];
+      const after = [...this.takeBefore(item.end), ...this.takeTrailing(item.end, Math.min(closeAt, items[i + 1]?.start ?? closeAt))];
       if (after.length > 1) this.next = mark + 1;
       const onLine = this.appendTrailing(depth, after.slice(0, 1));
       if (onLine !== undefined) trailing.push({ line: onLine, codeLength, run: run.start });
-      prevEnd = item.span.end;
+      prevEnd = item.end;
       prev = item;
     }
     for (const t of trailing) {
@@ -105,7 +109,7 @@ class Printer {
       this.lines[t.line] = text.slice(0, t.codeLength).padEnd(column) + text.slice(t.codeLength);
     }
     const rest = this.takeBefore(closeAt);
-    if (rest.length > 0 && prevEnd !== -1 && this.hasBlankLineBetween(prevEnd, rest[0]!.span.start)) this.blank();
+    if (rest.length > 0 && prevEnd !== -1 && this.hasBlankLineBetween(prevEnd, rest[0]!.start)) this.blank();
     for (const c of rest) this.line(depth, c.text.trimEnd());
   }
 
@@ -146,13 +150,13 @@ class Printer {
    * a comment spanning lines, a comment line or a blank line separates runs.
    */
   private breaksRun(a: Item, b: Item): boolean {
-    if (this.hasBlankLineBetween(a.span.end, b.span.start)) return true;
+    if (this.hasBlankLineBetween(a.end, b.start)) return true;
     let onLine = 0;
-    for (let k = this.firstCommentAtOrAfter(a.span.start); k < this.comments.length; k++) {
+    for (let k = this.firstCommentAtOrAfter(a.start); k < this.comments.length; k++) {
       const c = this.comments[k]!;
-      if (c.span.start >= b.span.start) break;
+      if (c.start >= b.start) break;
       if (c.text.includes("\n")) return true;
-      if (c.span.start >= a.span.end && /\n/.test(this.text.slice(a.span.end, c.span.start))) return true;
+      if (c.start >= a.end && /\n/.test(this.text.slice(a.end, c.start))) return true;
       onLine++;
     }
     return onLine > 1;
@@ -163,7 +167,7 @@ class Printer {
     let hi = this.comments.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.comments[mid]!.span.start < offset) lo = mid + 1;
+      if (this.comments[mid]!.start < offset) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -172,7 +176,7 @@ class Printer {
     return this.commentBetween(from, to);
   }
   private commentBetween(from: number, to: number): boolean {
-    return this.comments.some((c) => c.span.start >= from && c.span.start < to);
+    return this.comments.some((c) => c.start >= from && c.start < to);
   }
 
   /** Whether `e` prints on several lines at `column`; it only looks (no comment is consumed). */
@@ -205,8 +209,8 @@ class Printer {
   }
 
   private list(e: Expr & { kind: "list" }, depth: number, column: number): string {
-    if (e.items.length === 0 && !this.commentBetween(e.span.start, e.span.end)) return "[]";
-    if (!this.commentBetween(e.span.start, e.span.end)) {
+    if (e.items.length === 0 && !this.commentBetween(e.start, e.end)) return "[]";
+    if (!this.commentBetween(e.start, e.end)) {
       const flat = `[${e.items.map((i) => this.expr(i, depth, column)).join(", ")}]`;
       if (!flat.includes("\n") && column + flat.length <= WIDTH) return flat;
     }
@@ -214,18 +218,18 @@ class Printer {
     const inner = depth + 1;
     const lines = ["["];
     e.items.forEach((item, k) => {
-      const limit = e.items[k + 1]?.span.start ?? e.span.end - 1;
-      for (const c of this.takeBefore(item.span.start)) lines.push(`${INDENT.repeat(inner)}${c.text.trimEnd()}`);
+      const limit = e.items[k + 1]?.start ?? e.end - 1;
+      for (const c of this.takeBefore(item.start)) lines.push(`${INDENT.repeat(inner)}${c.text.trimEnd()}`);
       let text = `${INDENT.repeat(inner)}${this.expr(item, inner, inner * INDENT.length)},`;
-      const after = [...this.takeBefore(item.span.end), ...this.takeTrailing(item.span.end, limit)];
+      const after = [...this.takeBefore(item.end), ...this.takeTrailing(item.end, limit)];
       // A comment after the comma on the item's line belongs to the item too.
-      const commaAt = this.text.indexOf(",", item.span.end);
+      const commaAt = this.text.indexOf(",", item.end);
       if (commaAt !== -1 && commaAt < limit) after.push(...this.takeTrailing(commaAt + 1, limit));
       // the first stays on the item's line; after a line comment nothing else can
       after.forEach((c, i) => (text += i === 0 ? ` ${c.text.trimEnd()}` : `\n${INDENT.repeat(inner)}${c.text.trimEnd()}`));
       lines.push(text);
     });
-    for (const c of this.takeBefore(e.span.end - 1)) lines.push(`${INDENT.repeat(inner)}${c.text.trimEnd()}`);
+    for (const c of this.takeBefore(e.end - 1)) lines.push(`${INDENT.repeat(inner)}${c.text.trimEnd()}`);
     lines.push(`${INDENT.repeat(depth)}]`);
     return lines.join("\n");
   }
@@ -240,8 +244,8 @@ class Printer {
   }
 }
 
-function assignmentItem(span: Item["span"], head: string, group: string, value: Expr, depth: number): Item {
-  return { span, alignKey: head, alignGroup: group, value, depth, block: false, print: (p, w) => p.assignment(depth, head, w, value) };
+function assignmentItem(range: Range, head: string, group: string, value: Expr, depth: number): Item {
+  return { start: range.start, end: range.end, alignKey: head, alignGroup: group, value, depth, block: false, print: (p, w) => p.assignment(depth, head, w, value) };
 }
 
 function attributeItem(a: Attribute, depth: number): Item {
@@ -256,7 +260,8 @@ function block(p: Printer, depth: number, head: string, items: Item[], end: numb
 
 function promiseItem(d: PromiseDecl, depth: number): Item {
   return {
-    span: d.span,
+    start: d.start,
+    end: d.end,
     depth,
     block: true,
     print: (p) => {
@@ -265,38 +270,39 @@ function promiseItem(d: PromiseDecl, depth: number): Item {
       if (d.stakeholders) head += ` -> [${d.stakeholders.names.map((n) => n.name).join(", ")}]`;
       if (d.attributes.length === 0) {
         p.emit(depth, `${head} {`);
-        p.items(depth + 1, [], d.span.end, false);
+        p.items(depth + 1, [], d.end, false);
         p.emit(depth, "}");
         return;
       }
-      block(p, depth, head, d.attributes.map((a) => attributeItem(a, depth + 1)), d.span.end);
+      block(p, depth, head, d.attributes.map((a) => attributeItem(a, depth + 1)), d.end);
     },
   };
 }
 
-function blockStatement(span: Item["span"], head: string, items: Item[]): Item {
-  return { span, depth: 0, block: true, print: (p) => block(p, 0, head, items, span.end) };
+function blockStatement(range: Range, head: string, items: Item[]): Item {
+  return { start: range.start, end: range.end, depth: 0, block: true, print: (p) => block(p, 0, head, items, range.end) };
 }
 
 /** `stakeholder name`, or with one short attribute on one line, or a block. */
 function stakeholderItem(s: Statement & { kind: "stakeholder" }): Item {
   const head = `stakeholder ${s.name.name}`;
   const attrs = s.attributes;
-  if (attrs === undefined) return { span: s.span, depth: 0, block: false, print: (p) => p.emit(0, head) };
+  if (attrs === undefined) return { start: s.start, end: s.end, depth: 0, block: false, print: (p) => p.emit(0, head) };
   const only = attrs.length === 1 ? attrs[0]! : undefined;
   const inline = (p: Printer) => {
     const prefix = `${head} { ${only?.name.name} = `;
-    if (!only || p.hasCommentIn(s.span.start, s.span.end) || p.rendersMultiline(only.value, 0, prefix.length)) return undefined;
+    if (!only || p.hasCommentIn(s.start, s.end) || p.rendersMultiline(only.value, 0, prefix.length)) return undefined;
     return `${prefix}${p.expr(only.value, 0, prefix.length)} }`;
   };
   return {
-    span: s.span,
+    start: s.start,
+    end: s.end,
     depth: 0,
     block: false,
     print: (p) => {
       const line = inline(p);
       if (line !== undefined && line.length <= WIDTH) p.emit(0, line);
-      else block(p, 0, head, attrs.map((a) => attributeItem(a, 1)), s.span.end);
+      else block(p, 0, head, attrs.map((a) => attributeItem(a, 1)), s.end);
     },
   };
 }
@@ -308,25 +314,25 @@ function blockItem(i: BlockItem, depth: number): Item {
 function statementItem(s: Statement): Item {
   switch (s.kind) {
     case "import":
-      return { span: s.span, depth: 0, block: false, print: (p) => p.emit(0, `import ${s.path.raw}`) };
+      return { start: s.start, end: s.end, depth: 0, block: false, print: (p) => p.emit(0, `import ${s.path.raw}`) };
     case "let":
-      return assignmentItem(s.span, `let ${s.name.name}`, "let", s.value, 0);
+      return assignmentItem(s, `let ${s.name.name}`, "let", s.value, 0);
     case "context":
-      return assignmentItem(s.span, `context ${s.name.name}`, "context", s.expr, 0);
+      return assignmentItem(s, `context ${s.name.name}`, "context", s.expr, 0);
     case "stakeholder":
       return stakeholderItem(s);
     case "control":
-      return blockStatement(s.span, `control ${s.id.raw}`, s.items.map((i) => blockItem(i, 1)));
+      return blockStatement(s, `control ${s.id.raw}`, s.items.map((i) => blockItem(i, 1)));
     case "waiver":
-      return blockStatement(s.span, `waiver ${s.control.raw}`, s.attributes.map((a) => attributeItem(a, 1)));
+      return blockStatement(s, `waiver ${s.control.raw}`, s.attributes.map((a) => attributeItem(a, 1)));
     case "calendar":
-      return blockStatement(s.span, "calendar", s.attributes.map((a) => attributeItem(a, 1)));
+      return blockStatement(s, "calendar", s.attributes.map((a) => attributeItem(a, 1)));
   }
 }
 
 /** Formats a file that parsed without errors. */
 export function format(file: SourceFile): string {
-  const p = new Printer(file.text, [...file.comments].sort((a, b) => a.span.start - b.span.start));
+  const p = new Printer(file.text, [...file.comments].sort((a, b) => a.start - b.start));
   p.items(0, file.statements.map(statementItem), file.text.length + 1, true);
   while (p.lines.length > 0 && p.lines.at(-1) === "") p.lines.pop();
   return p.lines.length === 0 ? "" : `${p.lines.join("\n")}\n`;

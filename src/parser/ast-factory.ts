@@ -1,5 +1,5 @@
 // Builds AST nodes from tokens for the grammar's actions: literals (with their diagnostics),
-// names, spans, and the precedence of a flat run of operands and operators.
+// names, ranges, and the precedence of a flat run of operands and operators.
 import type { IToken } from "chevrotain";
 import type { CompareOp, Expr, Name, StringPart } from "./ast.js";
 import { diagnostic, type Diagnostic, type Span } from "./diagnostics.js";
@@ -16,22 +16,23 @@ export class AstFactory {
   readonly diagnostics: Diagnostic[] = [];
   constructor(readonly file: string) {}
 
-  // Offsets are stored as small integers, never NaN: one span with a NaN (a token recovery
-  // inserted, or Chevrotain's stand-in token while it records the grammar) would make V8 store
-  // the offsets of every span as boxed doubles, two extra heap objects per span.
+  // Offsets are stored as small integers, never NaN: one node with a NaN offset (a token
+  // recovery inserted, or Chevrotain's stand-in token while it records the grammar) would make
+  // V8 store the offsets of every node of its shape as boxed doubles, a heap object each.
   span(start: number, end: number): Span {
     return { file: this.file, start: start | 0, end: end | 0 };
   }
-  tokenSpan(t: IToken): Span {
-    return this.span(t.startOffset, t.startOffset + t.image.length);
-  }
   name(t: IToken): Name {
-    return { name: t.image, span: this.tokenSpan(t) };
+    const start = t.startOffset | 0;
+    return { name: t.image, file: this.file, start, end: (start + t.image.length) | 0 };
   }
 
   /** The value of a literal or name token; undefined for a token recovery inserted. */
   literal(t: IToken): Expr | undefined {
     if (Number.isNaN(t.startOffset)) return undefined;
+    const file = this.file;
+    const start = t.startOffset | 0;
+    const end = (start + t.image.length) | 0;
     switch (t.tokenType) {
       case T.StringLiteral:
       case T.TextBlock:
@@ -39,40 +40,40 @@ export class AstFactory {
       case T.UnterminatedString:
         return this.stringLiteral(t);
       case T.Identifier:
-        return { kind: "ident", name: t.image, span: this.tokenSpan(t) };
+        return { kind: "ident", name: t.image, file, start, end };
       case T.NumberLiteral:
-        return { kind: "number", raw: t.image, value: Number(t.image), span: this.tokenSpan(t) };
+        return { kind: "number", raw: t.image, value: Number(t.image), file, start, end };
       case T.Quantity:
-        return this.quantity(t);
+        return this.quantity(t, start, end);
       case T.DateLiteral: {
-        const span = this.tokenSpan(t);
-        if (!isValidDate(t.image)) this.diagnostics.push(diagnostic("E005", `\`${t.image}\` is not a valid date`, span, { suggestion: "dates are written YYYY-MM-DD" }));
-        return { kind: "date", raw: t.image, span };
+        const date: Expr = { kind: "date", raw: t.image, file, start, end };
+        if (!isValidDate(t.image)) this.diagnostics.push(diagnostic("E005", `\`${t.image}\` is not a valid date`, date, { suggestion: "dates are written YYYY-MM-DD" }));
+        return date;
       }
       case T.AddressLiteral:
       case T.Ipv6Literal:
-        return { kind: "address", raw: t.image, span: this.tokenSpan(t) };
+        return { kind: "address", raw: t.image, file, start, end };
       case T.True:
-        return { kind: "bool", value: true, span: this.tokenSpan(t) };
+        return { kind: "bool", value: true, file, start, end };
       case T.False:
-        return { kind: "bool", value: false, span: this.tokenSpan(t) };
+        return { kind: "bool", value: false, file, start, end };
       default:
         return undefined;
     }
   }
 
-  private quantity(t: IToken): Expr {
-    const span = this.tokenSpan(t);
+  private quantity(t: IToken, start: number, end: number): Expr {
     const { value, unit } = splitQuantity(t.image);
+    const quantity: Expr = { kind: "quantity", raw: t.image, value, unit, file: this.file, start, end };
     if (!allUnits.includes(unit)) {
       const near = allUnits.find((u) => u.toLowerCase() === unit.toLowerCase());
       this.diagnostics.push(
-        diagnostic("E005", `unknown unit \`${unit}\` in \`${t.image}\``, span, {
+        diagnostic("E005", `unknown unit \`${unit}\` in \`${t.image}\``, quantity, {
           suggestion: near ? `did you mean \`${t.image.slice(0, t.image.length - unit.length)}${near}\`?` : `units are ${allUnits.join(", ")}`,
         }),
       );
     }
-    return { kind: "quantity", raw: t.image, value, unit, span };
+    return quantity;
   }
 
   // Plain strings repeat (`"ledger"`, `"finance"`); their decoded parts are the same every
@@ -88,7 +89,7 @@ export class AstFactory {
         parts = raw.length > 2 ? [{ text: raw.slice(1, -1) }] : [];
         if (raw.length <= 18) this.plainParts.set(raw, parts);
       }
-      return { kind: "string", raw, parts, span: this.tokenSpan(t) };
+      return { kind: "string", raw, parts, file: this.file, start: t.startOffset | 0, end: (t.startOffset + raw.length) | 0 };
     }
     const quote = raw.startsWith('"""') ? 3 : 1;
     const closed = t.tokenType !== T.UnterminatedString && t.tokenType !== T.UnterminatedTextBlock;
@@ -99,7 +100,7 @@ export class AstFactory {
       decoded = decodeString(text, (i) => t.startOffset + quote + origin(i), this.file);
     } else decoded = decodeString(body, t.startOffset + quote, this.file);
     for (const p of decoded.problems) this.diagnostics.push(diagnostic("E005", p.message, this.span(p.start, p.end)));
-    return { kind: "string", raw, parts: decoded.parts, span: this.tokenSpan(t) };
+    return { kind: "string", raw, parts: decoded.parts, file: this.file, start: t.startOffset | 0, end: (t.startOffset + raw.length) | 0 };
   }
 
   /**
@@ -110,7 +111,7 @@ export class AstFactory {
    */
   withPrecedence(operands: Expr[], ops: IToken[], notsBefore: (IToken[] | undefined)[]): Expr | undefined {
     const negate = (e: Expr, ts: IToken[] | undefined): Expr => {
-      if (ts) for (let i = ts.length - 1; i >= 0; i--) e = { kind: "not", operand: e, span: this.span(ts[i]!.startOffset, e.span.end) };
+      if (ts) for (let i = ts.length - 1; i >= 0; i--) e = { kind: "not", operand: e, file: this.file, start: ts[i]!.startOffset | 0, end: e.end };
       return e;
     };
     const orParts: Expr[] = [];
@@ -125,12 +126,12 @@ export class AstFactory {
         const right = negate(operands[i + 1]!, notsBefore[i + 1]);
         if (unit.kind === "compare") {
           this.diagnostics.push(
-            diagnostic("E003", `comparisons cannot be chained: \`${op.image}\` follows another comparison`, this.tokenSpan(op), {
+            diagnostic("E003", `comparisons cannot be chained: \`${op.image}\` follows another comparison`, this.span(op.startOffset, op.startOffset + op.image.length), {
               suggestion: "join the two comparisons with `and`",
             }),
           );
         }
-        unit = { kind: "compare", op: op.image as CompareOp, left: unit, right, span: this.span(unit.span.start, right.span.end) };
+        unit = { kind: "compare", op: op.image as CompareOp, left: unit, right, file: this.file, start: unit.start, end: right.end };
         i++;
       }
       andParts.push(negate(unit, unitNots));
@@ -147,6 +148,6 @@ export class AstFactory {
   private logical(op: "and" | "or", operands: Expr[]): Expr | undefined {
     if (operands.length === 0) return undefined;
     if (operands.length === 1) return operands[0];
-    return { kind: "logical", op, operands, span: this.span(operands[0]!.span.start, operands.at(-1)!.span.end) };
+    return { kind: "logical", op, operands, file: this.file, start: operands[0]!.start, end: operands.at(-1)!.end };
   }
 }

@@ -9,6 +9,11 @@ export interface Span {
   end: number; // offset just past the last character
 }
 
+/** A range of its own, copied from a node (every AST node is a Span) or another range. */
+export function spanOf(s: Span): Span {
+  return { file: s.file, start: s.start, end: s.end };
+}
+
 export interface RelatedInfo {
   span: Span;
   message: string;
@@ -70,9 +75,10 @@ export function diagnostic(
   span: Span,
   extra: { suggestion?: string; related?: RelatedInfo[] } = {},
 ): Diagnostic {
-  const d: Diagnostic = { severity: severityOf(code), code, message, span };
+  // Ranges are copied: callers pass AST nodes, which are ranges with the rest of the node on them.
+  const d: Diagnostic = { severity: severityOf(code), code, message, span: spanOf(span) };
   if (extra.suggestion !== undefined) d.suggestion = extra.suggestion;
-  if (extra.related !== undefined && extra.related.length > 0) d.related = extra.related;
+  if (extra.related !== undefined && extra.related.length > 0) d.related = extra.related.map((r) => ({ span: spanOf(r.span), message: r.message }));
   return d;
 }
 

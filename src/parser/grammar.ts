@@ -15,9 +15,8 @@ import { messages } from "./syntax-messages.js";
 import * as T from "./tokens.js";
 
 /** Something with attributes between braces: a promise, a waiver, a stakeholder, the calendar. */
-interface BlockOwner {
+interface BlockOwner extends Span {
   attributes: Attribute[];
-  span: Span;
 }
 type Stakeholders = NonNullable<PromiseDecl["stakeholders"]>;
 
@@ -87,7 +86,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     const path = this.CONSUME(T.StringLiteral);
     if (this.RECORDING_PHASE || !real(kw) || !real(path)) return;
     const str = this.ast.stringLiteral(path);
-    this.out.push({ kind: "import", path: str, span: this.ast.span(kw.startOffset, str.span.end) });
+    this.out.push({ kind: "import", path: str, file: this.ast.file, start: kw.startOffset, end: str.end });
   });
 
   private letDecl = this.RULE("letDecl", () => {
@@ -96,7 +95,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     this.CONSUME(T.Equals);
     const value = this.SUBRULE(this.expression);
     if (this.RECORDING_PHASE || !value || !real(kw) || !real(id)) return;
-    this.out.push({ kind: "let", name: this.ast.name(id), value, span: this.ast.span(kw.startOffset, value.span.end) });
+    this.out.push({ kind: "let", name: this.ast.name(id), value, file: this.ast.file, start: kw.startOffset, end: value.end });
   });
 
   private contextDecl = this.RULE("contextDecl", () => {
@@ -105,20 +104,21 @@ export class PolicyParser extends EmbeddedActionsParser {
     this.CONSUME(T.Equals);
     const expr = this.SUBRULE(this.expression);
     if (this.RECORDING_PHASE || !expr || !real(kw) || !real(id)) return;
-    this.out.push({ kind: "context", name: this.ast.name(id), expr, span: this.ast.span(kw.startOffset, expr.span.end) });
+    this.out.push({ kind: "context", name: this.ast.name(id), expr, file: this.ast.file, start: kw.startOffset, end: expr.end });
   });
 
   private controlDecl = this.RULE("controlDecl", () => {
     const kw = this.CONSUME(T.Control);
     const id = this.CONSUME(T.StringLiteral);
     if (!this.RECORDING_PHASE && real(kw) && real(id)) {
-      this.control = { kind: "control", id: this.ast.stringLiteral(id), items: [], span: this.ast.span(kw.startOffset, id.startOffset + id.image.length) };
+      const idNode = this.ast.stringLiteral(id);
+      this.control = { kind: "control", id: idNode, items: [], file: this.ast.file, start: kw.startOffset, end: idNode.end };
       this.out.push(this.control);
     }
     this.CONSUME(T.LBrace);
     this.MANY(() => this.SUBRULE(this.blockItem));
     const close = this.CONSUME(T.RBrace);
-    if (this.control && real(close)) this.control.span.end = close.startOffset + 1;
+    if (this.control && real(close)) this.control.end = close.startOffset + 1;
     this.finishControl();
   });
 
@@ -128,7 +128,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     if (!control) return;
     this.control = undefined;
     const last = control.items.at(-1);
-    if (last) control.span.end = Math.max(control.span.end, last.kind === "attribute" ? last.value.span.end : last.span.end);
+    if (last) control.end = Math.max(control.end, last.kind === "attribute" ? last.value.end : last.end);
   }
 
   private waiverDecl = this.RULE("waiverDecl", () => {
@@ -136,7 +136,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     const id = this.CONSUME(T.StringLiteral);
     const ok = !this.RECORDING_PHASE && real(kw) && real(id);
     // without its control id there is no waiver to fill: the block is parsed for its errors only
-    const decl: WaiverDecl | undefined = ok ? { kind: "waiver", control: this.ast.stringLiteral(id), attributes: [], span: this.ast.span(kw.startOffset, kw.startOffset) } : undefined;
+    const decl: WaiverDecl | undefined = ok ? { kind: "waiver", control: this.ast.stringLiteral(id), attributes: [], file: this.ast.file, start: kw.startOffset, end: kw.startOffset } : undefined;
     this.blockOwner = decl;
     this.blockTarget = this.out;
     this.SUBRULE(this.attributeBlock);
@@ -146,7 +146,8 @@ export class PolicyParser extends EmbeddedActionsParser {
     const kw = this.CONSUME(T.Stakeholder);
     const id = this.CONSUME(T.Identifier);
     const ok = !this.RECORDING_PHASE && real(kw) && real(id);
-    const decl: StakeholderDecl = { kind: "stakeholder", name: this.ast.name(id), attributes: undefined, span: this.ast.span(kw.startOffset, id.startOffset + id.image.length) };
+    const name = this.ast.name(id);
+    const decl: StakeholderDecl = { kind: "stakeholder", name, attributes: undefined, file: this.ast.file, start: kw.startOffset | 0, end: name.end };
     if (ok) this.out.push(decl);
     this.OPTION(() => {
       // The block fills the declaration already recorded, its span growing with the block.
@@ -161,7 +162,7 @@ export class PolicyParser extends EmbeddedActionsParser {
 
   private calendarDecl = this.RULE("calendarDecl", () => {
     const kw = this.CONSUME(T.Calendar);
-    const decl: CalendarDecl = { kind: "calendar", attributes: [], span: this.ast.span(kw.startOffset, kw.startOffset) };
+    const decl: CalendarDecl = { kind: "calendar", attributes: [], file: this.ast.file, start: kw.startOffset | 0, end: kw.startOffset | 0 };
     this.blockOwner = decl;
     this.blockTarget = !this.RECORDING_PHASE && real(kw) ? this.out : undefined;
     this.SUBRULE(this.attributeBlock);
@@ -175,7 +176,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     const open = this.CONSUME(T.LBrace);
     const live = !this.RECORDING_PHASE && owner !== undefined && real(open);
     if (live) {
-      owner.span.end = open.startOffset + 1;
+      owner.end = open.startOffset + 1;
       target?.push(owner as Statement | BlockItem);
     }
     this.MANY(() => {
@@ -185,12 +186,12 @@ export class PolicyParser extends EmbeddedActionsParser {
       this.OPTION(() => this.CONSUME(T.Semicolon));
       if (live && value && real(id)) {
         owner.attributes.push({ kind: "attribute", name: this.ast.name(id), value });
-        owner.span.end = value.span.end;
+        owner.end = value.end;
       }
     });
     const close = this.CONSUME(T.RBrace);
     if (live && real(close)) {
-      owner.span.end = close.startOffset + 1;
+      owner.end = close.startOffset + 1;
       // an exact-size copy: the pushes reserved room for 17 attributes, and a large policy
       // keeps every one of these arrays
       if (owner.attributes.length > 0) owner.attributes = owner.attributes.slice();
@@ -234,14 +235,15 @@ export class PolicyParser extends EmbeddedActionsParser {
     // Built whole, each variant in one literal: a property added afterwards would give every
     // promise a separate property store.
     const name = this.ast.name(type);
-    const span = this.ast.span(type.startOffset, type.startOffset);
+    const file = this.ast.file;
+    const start = type.startOffset | 0;
     const decl: PromiseDecl = promiser
       ? stakeholders
-        ? { kind: "promise", type: name, promiser, stakeholders, attributes: [], span }
-        : { kind: "promise", type: name, promiser, attributes: [], span }
+        ? { kind: "promise", type: name, promiser, stakeholders, attributes: [], file, start, end: start }
+        : { kind: "promise", type: name, promiser, attributes: [], file, start, end: start }
       : stakeholders
-        ? { kind: "promise", type: name, stakeholders, attributes: [], span }
-        : { kind: "promise", type: name, attributes: [], span };
+        ? { kind: "promise", type: name, stakeholders, attributes: [], file, start, end: start }
+        : { kind: "promise", type: name, attributes: [], file, start, end: start };
     this.blockOwner = decl;
     this.blockTarget = complete && real(type) && !this.RECORDING_PHASE ? this.control?.items : undefined;
     this.SUBRULE(this.attributeBlock);
@@ -254,13 +256,13 @@ export class PolicyParser extends EmbeddedActionsParser {
         {
           ALT: () => {
             const open = this.CONSUME(T.LBracket);
-            const list: Stakeholders | undefined = real(open) && !this.RECORDING_PHASE ? { names: [], bracketed: true, span: this.ast.span(open.startOffset, open.startOffset + 1) } : undefined;
+            const list: Stakeholders | undefined = real(open) && !this.RECORDING_PHASE ? { names: [], bracketed: true, file: this.ast.file, start: open.startOffset, end: open.startOffset + 1 } : undefined;
             this.partialStakeholders = list;
             const add = (t: IToken) => {
               if (!list || !real(t)) return;
               const name = this.ast.name(t);
               list.names.push(name);
-              list.span.end = name.span.end;
+              list.end = name.end;
             };
             this.OPTION(() => {
               add(this.CONSUME(T.Identifier));
@@ -271,7 +273,7 @@ export class PolicyParser extends EmbeddedActionsParser {
               this.OPTION2(() => this.CONSUME2(T.Comma));
             });
             const close = this.CONSUME(T.RBracket);
-            if (list && real(close)) list.span.end = close.startOffset + 1;
+            if (list && real(close)) list.end = close.startOffset + 1;
             return list;
           },
         },
@@ -280,7 +282,7 @@ export class PolicyParser extends EmbeddedActionsParser {
             const id = this.CONSUME3(T.Identifier);
             if (this.RECORDING_PHASE || !real(id)) return undefined;
             const name = this.ast.name(id);
-            return { names: [name], bracketed: false, span: this.ast.tokenSpan(id) };
+            return { names: [name], bracketed: false, file: name.file, start: name.start, end: name.end };
           },
         },
       ]),
@@ -341,7 +343,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     const inner = this.SUBRULE(this.expression);
     const close = this.CONSUME(T.RParen);
     if (this.RECORDING_PHASE || !inner || !real(open) || !real(close)) return undefined;
-    return { kind: "paren", inner, span: this.ast.span(open.startOffset, close.startOffset + 1) };
+    return { kind: "paren", inner, file: this.ast.file, start: open.startOffset, end: close.startOffset + 1 };
   });
 
   /** A promiser: a single operand, no operators. */
@@ -360,6 +362,6 @@ export class PolicyParser extends EmbeddedActionsParser {
     });
     const close = this.CONSUME(T.RBracket);
     if (this.RECORDING_PHASE || !real(open) || !real(close) || items.includes(undefined)) return undefined;
-    return { kind: "list", items: items as Expr[], span: this.ast.span(open.startOffset, close.startOffset + 1) };
+    return { kind: "list", items: items as Expr[], file: this.ast.file, start: open.startOffset, end: close.startOffset + 1 };
   });
 }

@@ -1,7 +1,6 @@
 // Decoding of literal text: string escapes and `${var}` interpolation, quantity units.
 // Pure functions, reused by the checker to validate values typed as strings.
 import type { StringPart } from "./ast.js";
-import type { Span } from "./diagnostics.js";
 
 export const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 export const sizeUnits: Record<string, number> = {
@@ -49,7 +48,6 @@ export function decodeString(body: string, offset: number | ((index: number) => 
   const parts: StringPart[] = [];
   const problems: DecodedString["problems"] = [];
   let text = "";
-  const span = (start: number, end: number): Span => ({ file, start, end });
   const flush = () => {
     if (text.length > 0) parts.push({ text });
     text = "";
@@ -77,7 +75,7 @@ export function decodeString(body: string, offset: number | ((index: number) => 
         continue;
       }
       flush();
-      parts.push({ variable: name, span: span(at(i), at(close + 1)) });
+      parts.push({ variable: name, file, start: at(i), end: at(close + 1) });
       i = close + 1;
       continue;
     }

@@ -58,6 +58,6 @@ export function parseSource(path: string, text: string): SourceFile {
   parseChunk(chunk, undefined);
   p.release();
   diagnostics.push(...scanner.diagnostics, ...ast.diagnostics);
-  const comments = scanner.comments.map((c) => ({ text: c.image, span: { file: path, start: c.startOffset, end: c.startOffset + c.image.length } }));
+  const comments = scanner.comments.map((c) => ({ text: c.image, file: path, start: c.startOffset, end: c.startOffset + c.image.length }));
   return { path, text, statements: scanner.parseable ? statements : [], comments, diagnostics };
 }

@@ -10,7 +10,7 @@ const parse = (text: string) => parseSource("f.promise", text);
 
 /** The AST without positions: what the policy means, for comparing before and after formatting. */
 function meaning(f: SourceFile): unknown {
-  return JSON.parse(JSON.stringify(f.statements, (k, v) => (k === "span" ? undefined : v)));
+  return JSON.parse(JSON.stringify(f.statements, (k, v) => (k === "file" || k === "start" || k === "end" ? undefined : v)));
 }
 
 function fmt(text: string): string {

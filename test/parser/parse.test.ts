@@ -79,8 +79,8 @@ waiver "C-1" { reason = "r" approved_by = "j" until = 2026-12-31 }
     const c = f.statements[0] as ControlDecl;
     const p = c.items[1]!;
     if (p.kind !== "promise") throw new Error();
-    expect(text.slice(p.span.start, p.span.end)).toBe('file "/a" { mode = 0640 }');
-    expect(text.slice(p.attributes[0]!.value.span.start, p.attributes[0]!.value.span.end)).toBe("0640");
+    expect(text.slice(p.start, p.end)).toBe('file "/a" { mode = 0640 }');
+    expect(text.slice(p.attributes[0]!.value.start, p.attributes[0]!.value.end)).toBe("0640");
   });
 
   it("decodes escapes and finds interpolations", () => {
@@ -148,8 +148,8 @@ describe("error recovery keeps what came before the error", () => {
   // parts complete: what recovery cannot complete is left out, never the parts before it.
   const summary = (text: string) =>
     parseSource("p.promise", text).statements.map((s) => {
-      if (s.kind === "control") return `control ${s.id.raw} [${s.items.map((i) => (i.kind === "attribute" ? i.name.name : `${i.type.name}{${i.attributes.map((a) => a.name.name).join(",")}}${i.stakeholders ? `->${i.stakeholders.names.map((n) => n.name).join("|")}` : ""}`)).join(" ")}] ${s.span.start}-${s.span.end}`;
-      if (s.kind === "stakeholder" || s.kind === "waiver" || s.kind === "calendar") return `${s.kind} {${(s.attributes ?? []).map((a) => a.name.name).join(",")}} ${s.span.start}-${s.span.end}`;
+      if (s.kind === "control") return `control ${s.id.raw} [${s.items.map((i) => (i.kind === "attribute" ? i.name.name : `${i.type.name}{${i.attributes.map((a) => a.name.name).join(",")}}${i.stakeholders ? `->${i.stakeholders.names.map((n) => n.name).join("|")}` : ""}`)).join(" ")}] ${s.start}-${s.end}`;
+      if (s.kind === "stakeholder" || s.kind === "waiver" || s.kind === "calendar") return `${s.kind} {${(s.attributes ?? []).map((a) => a.name.name).join(",")}} ${s.start}-${s.end}`;
       return s.kind;
     });
 
