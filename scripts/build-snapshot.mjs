@@ -5,7 +5,7 @@
 // but never a snapshot (the publisher's node is not the user's). Optional: on failure it warns
 // and every command starts from the bundle. Never throws.
 import { spawnSync } from "node:child_process";
-import { existsSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,9 +27,9 @@ export function buildSnapshotBlob() {
     rmSync(stamp, { force: true });
     const r = spawnSync(process.execPath, [...snapshotV8Flags, "--snapshot-blob", blob, "--build-snapshot", entry], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
     if (r.status !== 0) throw new Error(r.stderr || r.error?.message || `exit ${r.status}`);
-    const node = realpathSync(process.execPath);
-    const st = statSync(node);
-    writeFileSync(stamp, `${node} ${st.size} ${Math.floor(st.mtimeMs / 1000)}\n${snapshotV8Flags.join(" ")}\n`);
+    // what `stat -L -c '%d %i %s %Y'` prints for the same file in bin/covenant
+    const st = statSync(process.execPath);
+    writeFileSync(stamp, `${st.dev} ${st.ino} ${st.size} ${Math.floor(st.mtimeMs / 1000)}\n${snapshotV8Flags.join(" ")}\n`);
   } catch (err) {
     rmSync(blob, { force: true });
     console.warn(`covenant: no start-up snapshot (${String(err.message ?? err).split("\n")[0]}); every command starts from the bundle`);

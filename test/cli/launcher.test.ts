@@ -57,6 +57,10 @@ describe("bin/covenant", () => {
     // a damaged snapshot fails when used: this shows check takes the snapshot...
     writeFileSync(join(root, "dist/snapshot/covenant.blob"), "not a snapshot");
     expect(run(["check", "examples/sox"]).status).not.toBe(0);
+    // ...also when the node on PATH is a symlink to the binary that built it (as nvm installs it)
+    const shims = mkdtempSync(join(tmpdir(), "covenant-path-"));
+    symlinkSync(process.execPath, join(shims, "node"));
+    expect(run(["check", "examples/sox"], { PATH: `${shims}:${process.env["PATH"]}` }).status).not.toBe(0);
     // ...except when NODE_OPTIONS is set: V8 refuses a snapshot built with other flags
     expect(run(["check", "examples/sox"], { NODE_OPTIONS: "--max-old-space-size=4096" }).status).toBe(0);
     // ...and other commands never do
