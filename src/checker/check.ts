@@ -1,6 +1,6 @@
 // The checker: from parsed files to a typed Policy plus every diagnostic of the run.
 import type { ControlDecl, Expr, PromiseDecl, SourceFile } from "../parser/ast.js";
-import { compareDiagnostics, diagnostic, spanOf, type Diagnostic, type Span } from "../parser/diagnostics.js";
+import { compareDiagnostics, diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributesOf, promiseTypes } from "../evaluator/registry.js";
 import type { AttributeSpec } from "../evaluator/schema.js";
 import { checkAttributes, checkConstraints } from "./attributes.js";
@@ -156,7 +156,7 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
     refs: (a.values["refs"] as string[] | undefined) ?? [],
     key: (a.values["key"] as boolean | undefined) ?? false,
     promises: [],
-    span: spanOf(decl),
+    span: decl,
   };
   if (a.values["description"] !== undefined) control.description = a.values["description"] as string;
   if (a.values["owner"] !== undefined) control.owner = a.values["owner"] as string;
@@ -213,7 +213,7 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
     own = {};
     for (const k in a.values) if (k !== "when" && k !== "handle" && k !== "depends_on") own[k] = a.values[k];
   }
-  const promise: CheckedPromise = { type, promiser, stakeholders, attributes: own, dependsOn: dependsOn ?? [], span: spanOf(decl) };
+  const promise: CheckedPromise = { type, promiser, stakeholders, attributes: own, dependsOn: dependsOn ?? [], span: decl };
   if (a.nodes.has("when") && !a.invalid.has("when")) promise.when = a.nodes.get("when")!.value;
   if (handle !== undefined) promise.handle = handle as string;
   return { control, promise, attributes: a };
@@ -284,7 +284,7 @@ function checkWaivers(scope: Scope, values: ValueChecker, diagnostics: Diagnosti
       }
     }
     if (until !== undefined && a.values["reason"] !== undefined && a.values["approved_by"] !== undefined) {
-      const waiver: CheckedWaiver = { control: id, reason: a.values["reason"] as string, approvedBy: a.values["approved_by"] as string, until, span: spanOf(w) };
+      const waiver: CheckedWaiver = { control: id, reason: a.values["reason"] as string, approvedBy: a.values["approved_by"] as string, until, span: w };
       if (from !== undefined) waiver.from = from;
       if (a.values["risk"] !== undefined) waiver.risk = a.values["risk"] as string;
       if (a.values["ticket"] !== undefined) waiver.ticket = a.values["ticket"] as string;

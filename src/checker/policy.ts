@@ -1,5 +1,6 @@
 // The checked policy: what the evaluator consumes. Values are typed by their schema
-// (durations in milliseconds, sizes in bytes, modes as numbers, lists as arrays).
+// (durations in milliseconds, sizes in bytes, modes as numbers, lists as arrays). Each `span`
+// is the declaration's AST node itself (every node is a Span): read its file, start and end.
 import type { Expr } from "../parser/ast.js";
 import type { Span } from "../parser/diagnostics.js";
 
