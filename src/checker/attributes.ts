@@ -1,6 +1,6 @@
 // Checking a block's attributes against its declared specs: unknown, duplicate, missing,
 // wrongly typed, and the cross-attribute constraints.
-import { attributeSpan, type Attribute } from "../parser/ast.js";
+import { nameSpan, type Attribute } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import type { AttributeSpec, Constraint } from "../evaluator/schema.js";
 import { didYouMean } from "../parser/suggest.js";
@@ -35,11 +35,11 @@ export function checkAttributes(
   const values: Record<string, unknown> = {};
   let invalid: Set<string> | undefined;
   for (const attr of attributes) {
-    const name = attr.name.name;
+    const name = attr.name;
     const spec = specs.get(name);
     if (!spec) {
       diagnostics.push(
-        diagnostic("E101", `unknown attribute \`${name}\` for ${where.what}`, attr.name, {
+        diagnostic("E101", `unknown attribute \`${name}\` for ${where.what}`, nameSpan(attr), {
           suggestion: didYouMean(name, specs.keys()) ?? `known attributes: ${[...specs.keys()].join(", ")}`,
         }),
       );
@@ -48,7 +48,7 @@ export function checkAttributes(
     const first = nodes.get(name);
     if (first) {
       diagnostics.push(
-        diagnostic("E105", `attribute \`${name}\` is set twice`, attr.name, { related: [{ span: first.name, message: "first set here" }] }),
+        diagnostic("E105", `attribute \`${name}\` is set twice`, nameSpan(attr), { related: [{ span: nameSpan(first), message: "first set here" }] }),
       );
       continue;
     }
@@ -85,8 +85,8 @@ export function checkConstraints(constraints: Constraint[] | undefined, a: Check
         const hi = a.values[c.upper] as number;
         if (lo > hi) {
           diagnostics.push(
-            diagnostic("E119", `\`${c.lower}\` (${lo}) is greater than \`${c.upper}\` (${hi}): the promise can never be kept`, attributeSpan(a.nodes.get(c.lower)!), {
-              related: [{ span: attributeSpan(a.nodes.get(c.upper)!), message: `\`${c.upper}\` set here` }],
+            diagnostic("E119", `\`${c.lower}\` (${lo}) is greater than \`${c.upper}\` (${hi}): the promise can never be kept`, a.nodes.get(c.lower)!, {
+              related: [{ span: a.nodes.get(c.upper)!, message: `\`${c.upper}\` set here` }],
             }),
           );
         }
@@ -103,8 +103,8 @@ export function checkConstraints(constraints: Constraint[] | undefined, a: Check
         const present = c.attributes.filter(has);
         if (present.length > 1) {
           diagnostics.push(
-            diagnostic("E119", `\`${present[1]}\` and \`${present[0]}\` cannot both be set`, a.nodes.get(present[1]!)!.name, {
-              related: [{ span: a.nodes.get(present[0]!)!.name, message: `\`${present[0]}\` set here` }],
+            diagnostic("E119", `\`${present[1]}\` and \`${present[0]}\` cannot both be set`, nameSpan(a.nodes.get(present[1]!)!), {
+              related: [{ span: nameSpan(a.nodes.get(present[0]!)!), message: `\`${present[0]}\` set here` }],
               suggestion: "keep one of them",
             }),
           );
@@ -116,7 +116,7 @@ export function checkConstraints(constraints: Constraint[] | undefined, a: Check
         const holds = Array.isArray(v) ? v.includes(c.hasValue) : v === c.hasValue;
         if (holds && !has(c.attribute)) {
           diagnostics.push(
-            diagnostic("E104", `\`${c.whenAttribute} = ${c.hasValue}\` needs \`${c.attribute}\``, attributeSpan(a.nodes.get(c.whenAttribute)!), {
+            diagnostic("E104", `\`${c.whenAttribute} = ${c.hasValue}\` needs \`${c.attribute}\``, a.nodes.get(c.whenAttribute)!, {
               suggestion: `add \`${c.attribute} = …\``,
             }),
           );

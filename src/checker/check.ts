@@ -1,5 +1,5 @@
 // The checker: from parsed files to a typed Policy plus every diagnostic of the run.
-import type { ControlDecl, Expr, PromiseDecl, SourceFile } from "../parser/ast.js";
+import { typeSpan, type ControlDecl, type Expr, type PromiseDecl, type SourceFile } from "../parser/ast.js";
 import { compareDiagnostics, diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributesOf, promiseTypes } from "../evaluator/registry.js";
 import type { AttributeSpec } from "../evaluator/schema.js";
@@ -176,11 +176,11 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
 }
 
 function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueChecker, diagnostics: Diagnostic[]): PromiseEntry | undefined {
-  const type = decl.type.name;
+  const type = decl.type;
   const spec = promiseTypes.get(type);
   if (!spec) {
     diagnostics.push(
-      diagnostic("E100", `unknown promise type \`${type}\``, decl.type, {
+      diagnostic("E100", `unknown promise type \`${type}\``, typeSpan(decl), {
         suggestion: didYouMean(type, promiseTypes.keys()) ?? `promise types: ${[...promiseTypes.keys()].join(", ")}`,
       }),
     );
@@ -191,7 +191,7 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
   if (spec.promiser === null && decl.promiser) {
     diagnostics.push(diagnostic("E117", `\`${type}\` takes no promiser: it checks the whole host`, decl.promiser, { suggestion: `write \`${type} { … }\`` }));
   } else if (spec.promiser !== null && !decl.promiser) {
-    diagnostics.push(diagnostic("E117", `\`${type}\` needs a promiser: ${spec.promiser.description.toLowerCase()}`, decl.type, { suggestion: `write \`${type} <promiser> { … }\`` }));
+    diagnostics.push(diagnostic("E117", `\`${type}\` needs a promiser: ${spec.promiser.description.toLowerCase()}`, typeSpan(decl), { suggestion: `write \`${type} <promiser> { … }\`` }));
   } else if (spec.promiser !== null && decl.promiser) {
     const v = values.check(decl.promiser, spec.promiser.type, `the promiser of \`${type}\``);
     if (v !== INVALID) promiser = v;
@@ -201,7 +201,7 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
     const v = values.stakeholder(s.name, s);
     if (v !== INVALID) stakeholders.push(v);
   }
-  const where = { what, head: decl.type };
+  const where = { what, head: typeSpan(decl) };
   const a = checkAttributes(decl.attributes, attributesOf(type)!, where, values, diagnostics);
   checkConstraints(spec.constraints, a, where, diagnostics);
   // `when`, `handle` and `depends_on` live on the promise itself, not among its own attributes

@@ -1,7 +1,7 @@
 // Two promises contradict when they name the same promiser (or one's glob covers the other's
 // path), may apply at the same time (same conditions, or one of them unconditional), and set
 // a comparable attribute to different values (lists compared as sets).
-import { attributeSpan, exprText } from "../parser/ast.js";
+import { exprText } from "../parser/ast.js";
 import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
 import { attributesOf, promiseTypes } from "../evaluator/registry.js";
 import type { ValueType } from "../evaluator/schema.js";
@@ -91,18 +91,16 @@ function compare(a: Keyed, b: Keyed, diagnostics: Diagnostic[], reported: Set<st
     const other = first.attributes.nodes.get(name);
     if (!other || !(name in first.attributes.values) || !(name in second.attributes.values)) continue;
     if (comparable(first.attributes.values[name], spec?.type) === comparable(second.attributes.values[name], spec?.type)) continue;
-    const here = attributeSpan(node);
-    const there = attributeSpan(other);
-    const key = `${here.file}:${here.start}:${there.file}:${there.start}`;
+    const key = `${node.file}:${node.start}:${other.file}:${other.start}`;
     if (reported.has(key)) continue;
     reported.add(key);
     diagnostics.push(
       diagnostic(
         "E111",
         `this promise contradicts another on \`${first.promise.type} ${JSON.stringify(b.promiser)}\`: \`${name} = ${exprText(node.value)}\` here, \`${name} = ${exprText(other.value)}\` in control "${first.control.id}"`,
-        here,
+        node,
         {
-          related: [{ span: there, message: "the other promise sets it here" }],
+          related: [{ span: other, message: "the other promise sets it here" }],
           suggestion: "keep one value, or give the promises conditions that cannot hold together",
         },
       ),

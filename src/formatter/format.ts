@@ -1,7 +1,7 @@
 // The canonical layout. Printing is driven by the AST (so layout never depends on how the
 // author spaced things) while comments are carried along by position: each comment is
 // printed before the node it precedes, or after the node it follows on the same line.
-import { attributeSpan, exprText, type Attribute, type BlockItem, type Comment, type Expr, type PromiseDecl, type SourceFile, type Statement } from "../parser/ast.js";
+import { exprText, type Attribute, type BlockItem, type Comment, type Expr, type PromiseDecl, type SourceFile, type Statement } from "../parser/ast.js";
 
 type Range = { start: number; end: number };
 
@@ -249,7 +249,7 @@ function assignmentItem(range: Range, head: string, group: string, value: Expr, 
 }
 
 function attributeItem(a: Attribute, depth: number): Item {
-  return assignmentItem(attributeSpan(a), a.name.name, "attribute", a.value, depth);
+  return assignmentItem(a, a.name, "attribute", a.value, depth);
 }
 
 function block(p: Printer, depth: number, head: string, items: Item[], end: number) {
@@ -265,7 +265,7 @@ function promiseItem(d: PromiseDecl, depth: number): Item {
     depth,
     block: true,
     print: (p) => {
-      let head = d.type.name;
+      let head = d.type;
       if (d.promiser) head += ` ${p.expr(d.promiser, depth, depth * INDENT.length + head.length + 1)}`;
       if (d.stakeholders) head += ` -> [${d.stakeholders.names.map((n) => n.name).join(", ")}]`;
       if (d.attributes.length === 0) {
@@ -290,7 +290,7 @@ function stakeholderItem(s: Statement & { kind: "stakeholder" }): Item {
   if (attrs === undefined) return { start: s.start, end: s.end, depth: 0, block: false, print: (p) => p.emit(0, head) };
   const only = attrs.length === 1 ? attrs[0]! : undefined;
   const inline = (p: Printer) => {
-    const prefix = `${head} { ${only?.name.name} = `;
+    const prefix = `${head} { ${only?.name} = `;
     if (!only || p.hasCommentIn(s.start, s.end) || p.rendersMultiline(only.value, 0, prefix.length)) return undefined;
     return `${prefix}${p.expr(only.value, 0, prefix.length)} }`;
   };

@@ -1,7 +1,7 @@
 // Builds AST nodes from tokens for the grammar's actions: literals (with their diagnostics),
 // names, ranges, and the precedence of a flat run of operands and operators.
 import type { IToken } from "chevrotain";
-import type { CompareOp, Expr, Name, StringPart } from "./ast.js";
+import type { Attribute, CompareOp, Expr, Name, StringPart } from "./ast.js";
 import { diagnostic, type Diagnostic, type Span } from "./diagnostics.js";
 import { allUnits, decodeString, dedent, isValidDate, needsDecoding, splitQuantity } from "./literals.js";
 import * as T from "./tokens.js";
@@ -25,6 +25,10 @@ export class AstFactory {
   name(t: IToken): Name {
     const start = t.startOffset | 0;
     return { name: t.image, file: this.file, start, end: (start + t.image.length) | 0 };
+  }
+
+  attribute(name: IToken, value: Expr): Attribute {
+    return { kind: "attribute", name: name.image, value, file: this.file, start: name.startOffset | 0, end: value.end };
   }
 
   /** The value of a literal or name token; undefined for a token recovery inserted. */

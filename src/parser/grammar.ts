@@ -185,7 +185,7 @@ export class PolicyParser extends EmbeddedActionsParser {
       const value = this.SUBRULE(this.expression);
       this.OPTION(() => this.CONSUME(T.Semicolon));
       if (live && value && real(id)) {
-        owner.attributes.push({ kind: "attribute", name: this.ast.name(id), value });
+        owner.attributes.push(this.ast.attribute(id, value));
         owner.end = value.end;
       }
     });
@@ -214,7 +214,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     const value = this.SUBRULE(this.expression);
     this.OPTION(() => this.CONSUME(T.Semicolon));
     if (this.RECORDING_PHASE || !this.control || !value || !real(id) || !real(eq)) return;
-    this.control.items.push({ kind: "attribute", name: this.ast.name(id), value });
+    this.control.items.push(this.ast.attribute(id, value));
   });
 
   private promiseDecl = this.RULE("promiseDecl", () => {
@@ -234,7 +234,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     });
     // Built whole, each variant in one literal: a property added afterwards would give every
     // promise a separate property store.
-    const name = this.ast.name(type);
+    const name = type.image;
     const file = this.ast.file;
     const start = type.startOffset | 0;
     const decl: PromiseDecl = promiser

@@ -50,7 +50,7 @@ waiver "C-1" { reason = "r" approved_by = "j" until = 2026-12-31 }
     expect(control.items.map((i) => i.kind)).toEqual(["attribute", "promise", "promise"]);
     const file = control.items[1]!;
     if (file.kind !== "promise") throw new Error();
-    expect(file.type.name).toBe("file");
+    expect(file.type).toBe("file");
     expect(file.stakeholders?.names.map((n) => n.name)).toEqual(["dba", "security"]);
     expect(exprText(file.promiser!)).toBe('"/srv/a"');
   });
@@ -148,8 +148,8 @@ describe("error recovery keeps what came before the error", () => {
   // parts complete: what recovery cannot complete is left out, never the parts before it.
   const summary = (text: string) =>
     parseSource("p.promise", text).statements.map((s) => {
-      if (s.kind === "control") return `control ${s.id.raw} [${s.items.map((i) => (i.kind === "attribute" ? i.name.name : `${i.type.name}{${i.attributes.map((a) => a.name.name).join(",")}}${i.stakeholders ? `->${i.stakeholders.names.map((n) => n.name).join("|")}` : ""}`)).join(" ")}] ${s.start}-${s.end}`;
-      if (s.kind === "stakeholder" || s.kind === "waiver" || s.kind === "calendar") return `${s.kind} {${(s.attributes ?? []).map((a) => a.name.name).join(",")}} ${s.start}-${s.end}`;
+      if (s.kind === "control") return `control ${s.id.raw} [${s.items.map((i) => (i.kind === "attribute" ? i.name : `${i.type}{${i.attributes.map((a) => a.name).join(",")}}${i.stakeholders ? `->${i.stakeholders.names.map((n) => n.name).join("|")}` : ""}`)).join(" ")}] ${s.start}-${s.end}`;
+      if (s.kind === "stakeholder" || s.kind === "waiver" || s.kind === "calendar") return `${s.kind} {${(s.attributes ?? []).map((a) => a.name).join(",")}} ${s.start}-${s.end}`;
       return s.kind;
     });
 
