@@ -87,7 +87,7 @@ export function loadPolicy(paths: string[], readText: (p: string) => string = (p
     importsOf.set(file, edges);
     for (const s of file.statements) {
       if (s.kind !== "import") continue;
-      if (s.path.parts.some((p) => p.variable !== undefined)) {
+      if (s.path.parts.some((p) => typeof p !== "string")) {
         literalOnly(s.path, "import paths", diagnostics);
         continue;
       }
@@ -102,7 +102,7 @@ export function loadPolicy(paths: string[], readText: (p: string) => string = (p
 }
 
 function stringValue(decl: ImportDecl): string {
-  return decl.path.parts.map((p) => p.text ?? "").join("");
+  return decl.path.parts.map((p) => (typeof p === "string" ? p : "")).join("");
 }
 
 function findCycles(files: SourceFile[], importsOf: Map<SourceFile, { decl: ImportDecl; target: SourceFile }[]>): Diagnostic[] {

@@ -1,7 +1,7 @@
 // The policy's global names: variables, contexts, stakeholders, controls and handles, collected
 // from every file before anything is checked, so that order of declaration never matters.
-import type { ContextDecl, ControlDecl, LetDecl, SourceFile, StakeholderDecl, CalendarDecl, WaiverDecl, Name } from "../parser/ast.js";
-import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
+import type { ContextDecl, ControlDecl, LetDecl, SourceFile, StakeholderDecl, CalendarDecl, WaiverDecl, Name, StringPart } from "../parser/ast.js";
+import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { facts } from "../facts/catalog.js";
 
 export class Scope {
@@ -95,13 +95,13 @@ export class Scope {
 }
 
 /** Ids and import paths are read before any variable is known: they must be written out. */
-export function literalOnly(s: { parts: { variable?: string }[] } & import("../parser/diagnostics.js").Span, what: string, diagnostics: Diagnostic[]): void {
-  if (s.parts.some((p) => p.variable !== undefined)) {
+export function literalOnly(s: { parts: StringPart[] } & Span, what: string, diagnostics: Diagnostic[]): void {
+  if (s.parts.some((p) => typeof p !== "string")) {
     diagnostics.push(diagnostic("E102", `${what} cannot contain \`\${…}\``, s, { suggestion: "write the text out in full" }));
   }
 }
 
 /** Text of a string literal without interpolation (ids, import paths). */
-export function literalText(s: { parts: { text?: string; variable?: string }[] }): string {
-  return s.parts.map((p) => p.text ?? `\${${p.variable}}`).join("");
+export function literalText(s: { parts: StringPart[] }): string {
+  return s.parts.map((p) => (typeof p === "string" ? p : `\${${p.variable}}`)).join("");
 }

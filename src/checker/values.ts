@@ -279,15 +279,15 @@ export class ValueChecker {
       if (decl) return this.throughVariable(e, decl, (v) => this.stringOf(v, type, subject), INVALID);
     }
     if (e.kind !== "string") return this.wrongType(e, type, subject) as typeof INVALID;
-    const only = e.parts.length === 1 ? e.parts[0]!.text : undefined;
-    if (only !== undefined) return only; // the common case: plain text
+    const only = e.parts.length === 1 ? e.parts[0] : undefined;
+    if (typeof only === "string") return only; // the common case: plain text
     let out = "";
     for (const part of e.parts) {
-      if (part.text !== undefined) {
-        out += part.text;
+      if (typeof part === "string") {
+        out += part;
         continue;
       }
-      const name = part.variable!;
+      const name = part.variable;
       const decl = this.scope.variables.get(name);
       if (!decl) {
         const isFact = facts.has(name);

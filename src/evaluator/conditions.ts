@@ -59,7 +59,7 @@ export class Conditions {
       case "address":
         return e.raw;
       case "string":
-        return e.parts.map((p) => (p.text !== undefined ? p.text : String(this.variables.get(p.variable) ?? ""))).join("");
+        return e.parts.map((p) => (typeof p === "string" ? p : String(this.variables.get(p.variable) ?? ""))).join("");
       case "list":
         return e.items.map((i) => this.value(i));
       case "paren":

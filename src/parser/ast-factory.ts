@@ -90,7 +90,7 @@ export class AstFactory {
       // short strings (names, groups) repeat; long ones (paths) are mostly unique
       let parts = raw.length <= 18 ? this.plainParts.get(raw) : undefined;
       if (parts === undefined) {
-        parts = raw.length > 2 ? [{ text: raw.slice(1, -1) }] : [];
+        parts = raw.length > 2 ? [raw.slice(1, -1)] : [];
         if (raw.length <= 18) this.plainParts.set(raw, parts);
       }
       return { kind: "string", raw, parts, file: this.file, start: t.startOffset | 0, end: (t.startOffset + raw.length) | 0 };

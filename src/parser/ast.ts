@@ -8,8 +8,10 @@
 // bench/README.md). `spanOf` copies a node's range where one is kept apart (diagnostics).
 import type { Diagnostic, Span } from "./diagnostics.js";
 
-/** A piece of a string literal: decoded text, or a `${name}` interpolation (which keeps its position). */
-export type StringPart = { text: string; variable?: undefined } | ({ text?: undefined; variable: string } & Span);
+/** A `${name}` in a string literal, with its position. */
+export type Interpolation = { variable: string } & Span;
+/** A piece of a string literal: decoded text (a string as is: most strings are one piece), or an interpolation. */
+export type StringPart = string | Interpolation;
 
 export type Expr =
   | ({ kind: "string"; raw: string; parts: StringPart[] } & Span)

@@ -43,13 +43,13 @@ export function decodeString(body: string, offset: number | ((index: number) => 
   const at = typeof offset === "number" ? (i: number) => offset + i : offset;
   if (!needsDecoding(body)) {
     // the common case: nothing to decode (an exact-size array: policies keep millions of these)
-    return { parts: body.length > 0 ? [{ text: body }] : [], problems: [] };
+    return { parts: body.length > 0 ? [body] : [], problems: [] };
   }
   const parts: StringPart[] = [];
   const problems: DecodedString["problems"] = [];
   let text = "";
   const flush = () => {
-    if (text.length > 0) parts.push({ text });
+    if (text.length > 0) parts.push(text);
     text = "";
   };
   for (let i = 0; i < body.length; ) {
