@@ -27,9 +27,10 @@ export function buildSnapshotBlob() {
     rmSync(stamp, { force: true });
     const r = spawnSync(process.execPath, [...snapshotV8Flags, "--snapshot-blob", blob, "--build-snapshot", entry], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
     if (r.status !== 0) throw new Error(r.stderr || r.error?.message || `exit ${r.status}`);
-    // what `stat -L -c '%d %i %s %Y'` prints for the same file in bin/covenant
-    const st = statSync(process.execPath);
-    writeFileSync(stamp, `${st.dev} ${st.ino} ${st.size} ${Math.floor(st.mtimeMs / 1000)}\n${snapshotV8Flags.join(" ")}\n`);
+    // what `stat -L -c '%d %i %s %Y'` prints for the same file in bin/covenant (as bigints:
+    // inode numbers on overlayfs and NFS pass 2^53, and %Y is the seconds rounded down)
+    const st = statSync(process.execPath, { bigint: true });
+    writeFileSync(stamp, `${st.dev} ${st.ino} ${st.size} ${st.mtimeNs / 1_000_000_000n}\n${snapshotV8Flags.join(" ")}\n`);
   } catch (err) {
     rmSync(blob, { force: true });
     console.warn(`covenant: no start-up snapshot (${String(err.message ?? err).split("\n")[0]}); every command starts from the bundle`);

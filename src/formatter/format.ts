@@ -1,9 +1,10 @@
 // The canonical layout. Printing is driven by the AST (so layout never depends on how the
 // author spaced things) while comments are carried along by position: each comment is
 // printed before the node it precedes, or after the node it follows on the same line.
+import type { Span } from "../parser/diagnostics.js";
 import { exprText, type Attribute, type BlockItem, type Comment, type Expr, type PromiseDecl, type SourceFile, type Statement } from "../parser/ast.js";
 
-type Range = { start: number; end: number };
+type Range = Pick<Span, "start" | "end">;
 
 const INDENT = "  ";
 const WIDTH = 100;

@@ -20,6 +20,9 @@ interface BlockOwner extends Span {
 }
 type Stakeholders = NonNullable<PromiseDecl["stakeholders"]>;
 
+// Every offset written into a node comes from a token that `real()` vouched for, or is forced
+// to an integer with `| 0`: a NaN (a token recovery inserted) would box the offsets of every
+// node of that shape (AstFactory.span).
 export class PolicyParser extends EmbeddedActionsParser {
   // What the actions build into. Fields rather than rule arguments: none of these constructs
   // nests inside itself, and a field costs nothing per call where ARGS allocate.
@@ -136,7 +139,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     const id = this.CONSUME(T.StringLiteral);
     const ok = !this.RECORDING_PHASE && real(kw) && real(id);
     // without its control id there is no waiver to fill: the block is parsed for its errors only
-    const decl: WaiverDecl | undefined = ok ? { kind: "waiver", control: this.ast.stringLiteral(id), attributes: [], file: this.ast.file, start: kw.startOffset, end: kw.startOffset } : undefined;
+    const decl: WaiverDecl | undefined = ok ? { kind: "waiver", control: this.ast.stringLiteral(id), attributes: [], file: this.ast.file, start: kw.startOffset | 0, end: kw.startOffset | 0 } : undefined;
     this.blockOwner = decl;
     this.blockTarget = this.out;
     this.SUBRULE(this.attributeBlock);
@@ -150,7 +153,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     const decl: StakeholderDecl = { kind: "stakeholder", name, attributes: undefined, file: this.ast.file, start: kw.startOffset | 0, end: name.end };
     if (ok) this.out.push(decl);
     this.OPTION(() => {
-      // The block fills the declaration already recorded, its span growing with the block.
+      // The block fills the declaration already recorded, its range growing with the block.
       // Its `{` is certain here (it is what chose this option), so the attributes are
       // attached before the block is parsed: recovery may leave the block from anywhere.
       decl.attributes = [];

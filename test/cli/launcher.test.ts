@@ -61,6 +61,8 @@ describe("bin/covenant", () => {
     const shims = mkdtempSync(join(tmpdir(), "covenant-path-"));
     symlinkSync(process.execPath, join(shims, "node"));
     expect(run(["check", "examples/sox"], { PATH: `${shims}:${process.env["PATH"]}` }).status).not.toBe(0);
+    // ...and not when the node cannot be identified (no `stat` on PATH): the bundle runs
+    expect(run(["check", "examples/sox"], { PATH: shims }).status).toBe(0);
     // ...except when NODE_OPTIONS is set: V8 refuses a snapshot built with other flags
     expect(run(["check", "examples/sox"], { NODE_OPTIONS: "--max-old-space-size=4096" }).status).toBe(0);
     // ...and other commands never do
@@ -71,8 +73,9 @@ describe("bin/covenant", () => {
     expect(stamp[1]).toMatch(/^--/);
     writeFileSync(join(root, "dist/snapshot/node"), `${stamp[0]}\n--stack-size=900\n`);
     expect(run(["check", "examples/sox"]).status).not.toBe(0);
-    // a snapshot built by another node binary is passed over, and so is a missing record: the bundle runs
-    for (const record of ["/usr/local/bin/another-node 1 1\n", undefined]) {
+    // a snapshot built by another node binary is passed over, and so is a record without its
+    // flags, without an identity, or missing: the bundle runs
+    for (const record of ["1 2 3 4\n--max-semi-space-size=2\n", `${stamp[0]}\n`, `\n${stamp[1]}\n`, undefined]) {
       if (record === undefined) rmSync(join(root, "dist/snapshot/node"));
       else writeFileSync(join(root, "dist/snapshot/node"), record);
       const r = run(["check", "examples/sox"]);
