@@ -20,6 +20,17 @@ interface BlockOwner extends Span {
 }
 type Stakeholders = NonNullable<PromiseDecl["stakeholders"]>;
 
+/** What one `expression` has parsed so far: `not`s, operands and operators in source order. */
+interface ExpressionFrame {
+  nots: IToken[] | undefined;
+  first: Expr | undefined;
+  operands: (Expr | undefined)[] | undefined;
+  ops: IToken[] | undefined;
+  notsBefore: (IToken[] | undefined)[] | undefined;
+  /** the `not`s after the operator being parsed */
+  more: IToken[] | undefined;
+}
+
 // Every offset written into a node comes from a token that `real()` vouched for, or is forced
 // to an integer with `| 0`: a NaN (a token recovery inserted) would box the offsets of every
 // node of that shape (AstFactory.span).
@@ -182,16 +193,8 @@ export class PolicyParser extends EmbeddedActionsParser {
       owner.end = open.startOffset + 1;
       target?.push(owner as Statement | BlockItem);
     }
-    this.MANY(() => {
-      const id = this.CONSUME(T.Identifier);
-      this.CONSUME(T.Equals);
-      const value = this.SUBRULE(this.expression);
-      this.OPTION(() => this.CONSUME(T.Semicolon));
-      if (live && value && real(id)) {
-        owner.attributes.push(this.ast.attribute(id, value));
-        owner.end = value.end;
-      }
-    });
+    this.blockLive = live ? owner : undefined;
+    this.MANY(this.attributeInBlock);
     const close = this.CONSUME(T.RBrace);
     if (live && real(close)) {
       owner.end = close.startOffset + 1;
@@ -200,6 +203,21 @@ export class PolicyParser extends EmbeddedActionsParser {
       if (owner.attributes.length > 0) owner.attributes = owner.attributes.slice();
     }
   });
+
+  /** the owner of the block being parsed, when its attributes are to be kept */
+  private blockLive: BlockOwner | undefined;
+  private readonly attributeInBlock = () => {
+    const id = this.CONSUME(T.Identifier);
+    this.CONSUME(T.Equals);
+    const value = this.SUBRULE(this.expression);
+    this.OPTION(this.optionalSemicolon);
+    const owner = this.blockLive; // read after the value: no block nests in an expression
+    if (owner && value && real(id)) {
+      owner.attributes.push(this.ast.attribute(id, value));
+      owner.end = value.end;
+    }
+  };
+  private readonly optionalSemicolon = () => this.CONSUME(T.Semicolon);
 
   private blockItemAlts: IOrAlt<void>[] | undefined;
   private blockItem = this.RULE("blockItem", () => {
@@ -215,26 +233,18 @@ export class PolicyParser extends EmbeddedActionsParser {
     const id = this.CONSUME(T.Identifier);
     const eq = this.CONSUME(T.Equals);
     const value = this.SUBRULE(this.expression);
-    this.OPTION(() => this.CONSUME(T.Semicolon));
+    this.OPTION(this.optionalSemicolon);
     if (this.RECORDING_PHASE || !this.control || !value || !real(id) || !real(eq)) return;
     this.control.items.push(this.ast.attribute(id, value));
   });
 
   private promiseDecl = this.RULE("promiseDecl", () => {
     const type = this.CONSUME(T.Identifier);
-    let complete = true;
-    let promiser: Expr | undefined;
-    let stakeholders: Stakeholders | undefined;
-    this.OPTION(() => {
-      promiser = this.SUBRULE(this.operand);
-      if (!promiser) complete = false;
-    });
-    this.OPTION2(() => {
-      this.CONSUME(T.Arrow);
-      this.partialStakeholders = undefined;
-      stakeholders = this.SUBRULE(this.stakeholders) ?? this.partialStakeholders;
-      if (!stakeholders) complete = false;
-    });
+    this.promiser = this.promiseStakeholders = undefined;
+    this.promiseComplete = true;
+    this.OPTION(this.promiserPart);
+    this.OPTION2(this.stakeholderPart);
+    const { promiser, promiseStakeholders: stakeholders, promiseComplete: complete } = this;
     // Built whole, each variant in one literal: a property added afterwards would give every
     // promise a separate property store.
     const name = type.image;
@@ -251,6 +261,22 @@ export class PolicyParser extends EmbeddedActionsParser {
     this.blockTarget = complete && real(type) && !this.RECORDING_PHASE ? this.control?.items : undefined;
     this.SUBRULE(this.attributeBlock);
   });
+
+  // promiseDecl's optional parts, in fields rather than closures over its locals (no promise
+  // nests in another): a closure and its context per promise were garbage of a large policy
+  private promiser: Expr | undefined;
+  private promiseStakeholders: Stakeholders | undefined;
+  private promiseComplete = true;
+  private readonly promiserPart = () => {
+    this.promiser = this.SUBRULE(this.operand);
+    if (!this.promiser) this.promiseComplete = false;
+  };
+  private readonly stakeholderPart = () => {
+    this.CONSUME(T.Arrow);
+    this.partialStakeholders = undefined;
+    this.promiseStakeholders = this.SUBRULE(this.stakeholders) ?? this.partialStakeholders;
+    if (!this.promiseStakeholders) this.promiseComplete = false;
+  };
 
   private stakeholderAlts: IOrAlt<Stakeholders | undefined>[] | undefined;
   private stakeholders = this.RULE("stakeholders", (): Stakeholders | undefined => {
@@ -295,26 +321,47 @@ export class PolicyParser extends EmbeddedActionsParser {
   // Flat on purpose: `not`s, operands and operators in source order, precedence applied by
   // the AST factory (not > comparison > and > or). A rule per precedence level would cost
   // several rule calls for every plain attribute value, the commonest thing in a policy.
+  //
+  // Its state lives in a frame per nesting depth, reused, and its loops are closures made once:
+  // closures over its locals, made at every call, were a quarter of all a large policy's parse
+  // allocated. Expressions nest (parentheses, lists), so each loop body finds its frame by the
+  // current depth, which the rule restores however it is left.
   private expression = this.RULE("expression", (): Expr | undefined => {
-    let nots: IToken[] | undefined;
-    this.MANY(() => (nots ??= []).push(this.CONSUME(T.Not)));
-    const first = this.OR(this.operandAlts(0));
-    let operands: (Expr | undefined)[] | undefined;
-    let ops: IToken[] | undefined;
-    let notsBefore: (IToken[] | undefined)[] | undefined;
-    this.MANY2(() => {
-      (ops ??= []).push(this.CONSUME(T.BinaryOperator));
-      let more: IToken[] | undefined;
-      this.MANY3(() => (more ??= []).push(this.CONSUME2(T.Not)));
-      (notsBefore ??= [nots]).push(more);
-      (operands ??= [first]).push(this.OR2(this.operandAlts(1)));
-    });
-    if (this.RECORDING_PHASE) return undefined;
-    if (!operands && !nots) return first; // the common `name = value`
-    const all = operands ?? [first];
-    if (all.includes(undefined)) return undefined;
-    return this.ast.withPrecedence(all as Expr[], ops ?? [], notsBefore ?? [nots]);
+    const depth = ++this.expressionDepth;
+    const f = (this.expressionFrames[depth] ??= { nots: undefined, first: undefined, operands: undefined, ops: undefined, notsBefore: undefined, more: undefined });
+    f.nots = f.first = f.operands = f.ops = f.notsBefore = undefined;
+    try {
+      this.MANY(this.leadingNot);
+      f.first = this.OR(this.operandAlts(0));
+      this.MANY2(this.operatorAndOperand);
+      if (this.RECORDING_PHASE) return undefined;
+      if (!f.operands && !f.nots) return f.first; // the common `name = value`
+      const all = f.operands ?? [f.first];
+      if (all.includes(undefined)) return undefined;
+      return this.ast.withPrecedence(all as Expr[], f.ops ?? [], f.notsBefore ?? [f.nots]);
+    } finally {
+      this.expressionDepth = depth - 1;
+    }
   });
+  private expressionDepth = -1;
+  private readonly expressionFrames: ExpressionFrame[] = [];
+  private readonly leadingNot = () => {
+    const f = this.expressionFrames[this.expressionDepth]!;
+    (f.nots ??= []).push(this.CONSUME(T.Not));
+  };
+  private readonly operatorAndOperand = () => {
+    const f = this.expressionFrames[this.expressionDepth]!;
+    (f.ops ??= []).push(this.CONSUME(T.BinaryOperator));
+    f.more = undefined;
+    this.MANY3(this.notAfterOperator);
+    (f.notsBefore ??= [f.nots]).push(f.more);
+    const operand = this.OR2(this.operandAlts(1)); // may nest: a deeper frame, then this one again
+    (f.operands ??= [f.first]).push(operand);
+  };
+  private readonly notAfterOperator = () => {
+    const f = this.expressionFrames[this.expressionDepth]!;
+    (f.more ??= []).push(this.CONSUME2(T.Not));
+  };
 
   private operandAltsCache: [IOrAlt<Expr | undefined>[], IOrAlt<Expr | undefined>[]] | undefined;
   /** One operand's alternatives (idx keeps Chevrotain's occurrence indexes distinct). */
