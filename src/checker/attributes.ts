@@ -75,9 +75,10 @@ function requiredOf(specs: ReadonlyMap<string, AttributeSpec>): AttributeSpec[] 
 }
 
 export function checkConstraints(constraints: Constraint[] | undefined, a: CheckedAttributes, where: { what: string; head: Span }, diagnostics: Diagnostic[]): void {
+  if (constraints === undefined) return; // most types have none: nothing to allocate for them
   const has = (n: string) => a.nodes.has(n);
   const valid = (n: string) => n in a.values;
-  for (const c of constraints ?? []) {
+  for (const c of constraints) {
     switch (c.kind) {
       case "lessOrEqual": {
         if (!valid(c.lower) || !valid(c.upper)) break;

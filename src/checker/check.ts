@@ -197,9 +197,11 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
     if (v !== INVALID) promiser = v;
   }
   const stakeholders: string[] = [];
-  for (const s of decl.stakeholders?.names ?? []) {
-    const v = values.stakeholder(s.name, s);
-    if (v !== INVALID) stakeholders.push(v);
+  if (decl.stakeholders !== undefined) {
+    for (const s of decl.stakeholders.names) {
+      const v = values.stakeholder(s.name, s);
+      if (v !== INVALID) stakeholders.push(v);
+    }
   }
   const where = { what, head: typeSpan(decl) };
   const a = checkAttributes(decl.attributes, attributesOf(type)!, where, values, diagnostics);
