@@ -12,16 +12,16 @@ import * as T from "./tokens.js";
 /** Deepest nesting of brackets, parentheses, braces and `not`s a policy may use. */
 export const MAX_NESTING = 64;
 
+// No endOffset (optional in IToken, read only by Chevrotain's CST builder, which is not used):
+// a field fewer on the commonest short-lived object of a parse.
 class Token implements IToken {
   readonly tokenTypeIdx: number;
-  readonly endOffset: number;
   constructor(
     readonly image: string,
     readonly startOffset: number,
     readonly tokenType: TokenType,
   ) {
     this.tokenTypeIdx = tokenType.tokenTypeIdx!;
-    this.endOffset = startOffset + image.length - 1;
   }
 }
 
