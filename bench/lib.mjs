@@ -29,6 +29,14 @@ if (process.env.NODE_EXTRA_CA_CERTS && !process.env.BENCH_KEEP_ENV) {
   console.log("note: whole commands are timed without NODE_EXTRA_CA_CERTS, as a cron job runs them (BENCH_KEEP_ENV=1 keeps it)");
 }
 
+function runOnce(argv, env) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...argv], { encoding: "utf8", maxBuffer: 1 << 28, env });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const m = /(\d+)\s*$/.exec(r.stderr);
+  return { ms, rssKB: m ? Number(m[1]) : 0, status: r.status, output: r.stdout + r.stderr, stdout: r.stdout, stderr: r.stderr.replace(/\d+\s*$/, "") };
+}
+
 export function timeCommand(argv, runs = 7, hooks = {}) {
   const walls = [];
   let rss = 0;
@@ -36,17 +44,36 @@ export function timeCommand(argv, runs = 7, hooks = {}) {
   let output = "";
   for (let i = 0; i <= runs; i++) {
     hooks.before?.(i);
-    const t = process.hrtime.bigint();
-    const r = spawnSync("/usr/bin/time", ["-f", "%M", ...argv], { encoding: "utf8", maxBuffer: 1 << 28, env: hooks.env ? { ...commandEnv, ...hooks.env } : commandEnv });
-    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    const r = runOnce(argv, hooks.env ? { ...commandEnv, ...hooks.env } : commandEnv);
     status = r.status;
-    output = r.stdout + r.stderr;
-    const m = /(\d+)\s*$/.exec(r.stderr);
-    if (m) rss = Math.max(rss, Number(m[1]));
-    if (i > 0) walls.push(ms);
-    hooks.after?.({ status, output, stdout: r.stdout, stderr: r.stderr.replace(/\d+\s*$/, "") }, i);
+    output = r.output;
+    rss = Math.max(rss, r.rssKB);
+    if (i > 0) walls.push(r.ms);
+    hooks.after?.({ status, output, stdout: r.stdout, stderr: r.stderr }, i);
   }
   return { ms: median(walls), walls, rssKB: rss, status, output };
+}
+
+/**
+ * Times several commands against each other: in each round every command runs once, the order
+ * reversed from one round to the next, after one warm-up round. The development VM's speed
+ * drifts by tens of percent within minutes; timed one after the other, two commands would see
+ * different machines, interleaved they see the same one. Returns timeCommand's result for each.
+ */
+export function timeInterleaved(argvs, runs = 7) {
+  const results = argvs.map(() => ({ walls: [], rssKB: 0, status: 0, output: "" }));
+  for (let i = 0; i <= runs; i++) {
+    const order = argvs.map((_, k) => (i % 2 === 0 ? k : argvs.length - 1 - k));
+    for (const k of order) {
+      const r = runOnce(argvs[k], commandEnv);
+      const acc = results[k];
+      acc.status = r.status;
+      acc.output = r.output;
+      acc.rssKB = Math.max(acc.rssKB, r.rssKB);
+      if (i > 0) acc.walls.push(r.ms);
+    }
+  }
+  return results.map((r) => ({ ...r, ms: median(r.walls) }));
 }
 
 export function have(cmd) {

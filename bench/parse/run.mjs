@@ -2,7 +2,7 @@
 // and 20,000 file promises (mode/owner/group + sha256 integrity), in the same run.
 import { readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { ensureDebianTool, median, table, timeCommand } from "../lib.mjs";
+import { ensureDebianTool, median, table, timeCommand, timeInterleaved } from "../lib.mjs";
 import { writePolicies } from "./generate.mjs";
 
 const sizes = (process.env.BENCH_SIZES ?? "200,2000,20000").split(",").map(Number);
@@ -16,18 +16,16 @@ const results = [];
 for (const n of sizes) {
   const { cov, cf } = writePolicies(work, n);
   const bytes = statSync(cov).size;
-  // as installed: the launcher, which starts check from the startup snapshot
-  const c = timeCommand(["bin/covenant", "check", cov]);
+  // as installed: the launcher, which starts check from the startup snapshot; both tools
+  // interleaved, run by run, so that both see the same machine
+  const covenantArgv = ["bin/covenant", "check", cov];
+  const [c, p] = hasCf ? timeInterleaved([covenantArgv, ["cf-promises", "-f", resolve(cf)]]) : [timeCommand(covenantArgv), undefined];
   if (c.status !== 0) throw new Error(`covenant check failed on ${cov}:\n${c.output}`);
-  let p;
-  if (hasCf) {
-    p = timeCommand(["cf-promises", "-f", resolve(cf)]);
-    if (p.status !== 0) throw new Error(`cf-promises failed on ${cf}:\n${p.output}`);
-  }
-  // In-process: the same work without Node's start-up, after one warm-up run.
+  if (p && p.status !== 0) throw new Error(`cf-promises failed on ${cf}:\n${p.output}`);
+  // In-process: the same work without Node's start-up, median of 10 runs after a warm-up.
   const text = readFileSync(cov, "utf8");
   const times = [];
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 11; i++) {
     const t = performance.now();
     const r = lib.checkFiles([lib.parseSource(cov, text)]);
     const ms = performance.now() - t;
@@ -49,7 +47,7 @@ for (const n of sizes) {
     `${(c.rssKB / 1024).toFixed(0)} MB`,
   ]);
 }
-console.log("\nbench/parse: covenant check vs cf-promises -f (median of 7 runs after a warm-up)\n");
+console.log("\nbench/parse: covenant check vs cf-promises -f (median of 7 interleaved runs after a warm-up round)\n");
 console.log(table(rows));
 const last = results.at(-1);
 console.log(`\ngoals at ${last.promises} promises: wall-time ratio <= 1.5x (got ${last.ratio?.toFixed(2) ?? "n/a"}x), in-process >= 10 MB/s (got ${last.inProcessMBps.toFixed(1)} MB/s)`);
