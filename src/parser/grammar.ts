@@ -73,7 +73,10 @@ export class PolicyParser extends EmbeddedActionsParser {
     this.input = [];
     this.out = [];
     this.ast = new AstFactory("");
-    this.blockOwner = this.blockTarget = this.partialStakeholders = undefined;
+    this.blockOwner = this.blockTarget = this.blockLive = this.partialStakeholders = undefined;
+    this.promiser = this.promiseStakeholders = undefined;
+    this.expressionFrames.length = 0;
+    this.expressionDepth = -1;
   }
 
   private policy = this.RULE("policy", () => {

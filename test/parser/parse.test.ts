@@ -1,3 +1,5 @@
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { exprText, type ControlDecl, type Expr } from "../../src/parser/ast.ts";
 import { parseSource } from "../../src/parser/parse.ts";
@@ -198,5 +200,23 @@ describe("grammar", () => {
   it("passes Chevrotain's own validations (no ambiguity, no left recursion)", async () => {
     const { PolicyParser } = await import("../../src/parser/grammar.ts");
     expect(() => new PolicyParser({ validate: true })).not.toThrow();
+  });
+});
+
+describe("the parser between files", () => {
+  it("keeps nothing of the last file it parsed once parseSource returns", async () => {
+    // The parser is one per process: none of its state may hold the last file's AST.
+    v8.setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const refs = (() => {
+      const f = parseSource("last.promise", 'stakeholder ops\ncontrol "C" {\n  owner = ops\n  file "/a" -> ops { mode = 0640; owner = "x" }\n}\n');
+      const control = f.statements[1] as ControlDecl;
+      const promise = control.items[1]!;
+      if (promise.kind !== "promise") throw new Error("not a promise");
+      return [new WeakRef(f), new WeakRef(promise), new WeakRef(promise.attributes.at(-1)!.value)];
+    })();
+    await new Promise((r) => setTimeout(r, 0)); // WeakRefs hold their targets to the end of the job
+    gc();
+    expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true, true]);
   });
 });
