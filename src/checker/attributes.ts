@@ -8,8 +8,13 @@ import { INVALID, type ValueChecker } from "./values.js";
 
 export interface CheckedAttributes {
   values: Record<string, unknown>;
-  /** the attribute nodes by name, for positions in later diagnostics */
-  nodes: Map<string, Attribute>;
+  /**
+   * The attribute nodes by name, for positions in later diagnostics. A record, not a Map (a
+   * Map per promise was a sixth of what a large check allocated): its keys are only ever
+   * attribute names from a schema, which no Object.prototype member shares (a test holds them
+   * to it), so a plain lookup is exact.
+   */
+  nodes: Record<string, Attribute | undefined>;
   /** attributes present but invalid: constraints skip them to avoid a second error */
   invalid: ReadonlySet<string>;
 }
@@ -31,7 +36,7 @@ export function checkAttributes(
   checker: ValueChecker,
   diagnostics: Diagnostic[],
 ): CheckedAttributes {
-  const nodes = new Map<string, Attribute>();
+  const nodes: Record<string, Attribute | undefined> = {};
   const values: Record<string, unknown> = {};
   let invalid: Set<string> | undefined;
   for (const attr of attributes) {
@@ -45,20 +50,20 @@ export function checkAttributes(
       );
       continue;
     }
-    const first = nodes.get(name);
+    const first = nodes[name];
     if (first) {
       diagnostics.push(
         diagnostic("E105", `attribute \`${name}\` is set twice`, nameSpan(attr), { related: [{ span: nameSpan(first), message: "first set here" }] }),
       );
       continue;
     }
-    nodes.set(name, attr);
+    nodes[name] = attr;
     const v = checker.check(attr.value, spec.type, subjectOf(name));
     if (v === INVALID) (invalid ??= new Set()).add(name);
     else values[name] = v;
   }
   for (const spec of requiredOf(specs)) {
-    if (!nodes.has(spec.name)) {
+    if (nodes[spec.name] === undefined) {
       diagnostics.push(
         diagnostic("E104", `${where.what} needs \`${spec.name}\``, where.head, { suggestion: `add \`${spec.name} = …\`: ${spec.description}` }),
       );
@@ -75,37 +80,36 @@ function requiredOf(specs: ReadonlyMap<string, AttributeSpec>): AttributeSpec[] 
 }
 
 export function checkConstraints(constraints: Constraint[] | undefined, a: CheckedAttributes, where: { what: string; head: Span }, diagnostics: Diagnostic[]): void {
-  if (constraints === undefined) return; // most types have none: nothing to allocate for them
-  const has = (n: string) => a.nodes.has(n);
-  const valid = (n: string) => n in a.values;
+  // Nothing is allocated unless a constraint is broken: this runs for every promise.
+  if (constraints === undefined) return;
   for (const c of constraints) {
     switch (c.kind) {
       case "lessOrEqual": {
-        if (!valid(c.lower) || !valid(c.upper)) break;
+        if (!(c.lower in a.values) || !(c.upper in a.values)) break;
         const lo = a.values[c.lower] as number;
         const hi = a.values[c.upper] as number;
         if (lo > hi) {
           diagnostics.push(
-            diagnostic("E119", `\`${c.lower}\` (${lo}) is greater than \`${c.upper}\` (${hi}): the promise can never be kept`, a.nodes.get(c.lower)!, {
-              related: [{ span: a.nodes.get(c.upper)!, message: `\`${c.upper}\` set here` }],
+            diagnostic("E119", `\`${c.lower}\` (${lo}) is greater than \`${c.upper}\` (${hi}): the promise can never be kept`, a.nodes[c.lower]!, {
+              related: [{ span: a.nodes[c.upper]!, message: `\`${c.upper}\` set here` }],
             }),
           );
         }
         break;
       }
       case "atLeastOne":
-        if (!c.attributes.some(has)) {
+        if (countSet(a, c.attributes) === 0) {
           diagnostics.push(
             diagnostic("E104", `${where.what} promises nothing: set at least one of ${c.attributes.map((x) => `\`${x}\``).join(", ")}`, where.head),
           );
         }
         break;
       case "exclusive": {
-        const present = c.attributes.filter(has);
-        if (present.length > 1) {
+        if (countSet(a, c.attributes) > 1) {
+          const present = c.attributes.filter((n) => a.nodes[n] !== undefined);
           diagnostics.push(
-            diagnostic("E119", `\`${present[1]}\` and \`${present[0]}\` cannot both be set`, nameSpan(a.nodes.get(present[1]!)!), {
-              related: [{ span: nameSpan(a.nodes.get(present[0]!)!), message: `\`${present[0]}\` set here` }],
+            diagnostic("E119", `\`${present[1]}\` and \`${present[0]}\` cannot both be set`, nameSpan(a.nodes[present[1]!]!), {
+              related: [{ span: nameSpan(a.nodes[present[0]!]!), message: `\`${present[0]}\` set here` }],
               suggestion: "keep one of them",
             }),
           );
@@ -115,9 +119,9 @@ export function checkConstraints(constraints: Constraint[] | undefined, a: Check
       case "requires": {
         const v = a.values[c.whenAttribute];
         const holds = Array.isArray(v) ? v.includes(c.hasValue) : v === c.hasValue;
-        if (holds && !has(c.attribute)) {
+        if (holds && a.nodes[c.attribute] === undefined) {
           diagnostics.push(
-            diagnostic("E104", `\`${c.whenAttribute} = ${c.hasValue}\` needs \`${c.attribute}\``, a.nodes.get(c.whenAttribute)!, {
+            diagnostic("E104", `\`${c.whenAttribute} = ${c.hasValue}\` needs \`${c.attribute}\``, a.nodes[c.whenAttribute]!, {
               suggestion: `add \`${c.attribute} = …\``,
             }),
           );
@@ -126,4 +130,10 @@ export function checkConstraints(constraints: Constraint[] | undefined, a: Check
       }
     }
   }
+}
+
+function countSet(a: CheckedAttributes, names: readonly string[]): number {
+  let n = 0;
+  for (const name of names) if (a.nodes[name] !== undefined) n++;
+  return n;
 }

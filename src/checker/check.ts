@@ -146,7 +146,7 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
   const what = `control "${id}"`;
   const meta = decl.items.filter((i) => i.kind === "attribute");
   const a = checkAttributes(meta, controlSpecs, { what, head: decl.id }, values, diagnostics);
-  if (!a.nodes.has("owner")) {
+  if (a.nodes["owner"] === undefined) {
     diagnostics.push(diagnostic("W202", `${what} has no owner`, decl.id, { suggestion: "add `owner = <stakeholder>` so deficiencies reach someone accountable" }));
   }
   const control: CheckedControl = {
@@ -160,7 +160,7 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
   };
   if (a.values["description"] !== undefined) control.description = a.values["description"] as string;
   if (a.values["owner"] !== undefined) control.owner = a.values["owner"] as string;
-  if (a.nodes.has("when") && !a.invalid.has("when")) control.when = a.nodes.get("when")!.value;
+  if (a.nodes["when"] !== undefined && !a.invalid.has("when")) control.when = a.nodes["when"]!.value;
   for (const item of decl.items) {
     if (item.kind !== "promise") continue;
     const entry = checkPromise(item, control, values, diagnostics);
@@ -211,12 +211,12 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
   const handle = a.values["handle"];
   const dependsOn = a.values["depends_on"] as string[] | undefined;
   let own = a.values;
-  if (handle !== undefined || dependsOn !== undefined || a.nodes.has("when")) {
+  if (handle !== undefined || dependsOn !== undefined || a.nodes["when"] !== undefined) {
     own = {};
     for (const k in a.values) if (k !== "when" && k !== "handle" && k !== "depends_on") own[k] = a.values[k];
   }
   const promise: CheckedPromise = { type, promiser, stakeholders, attributes: own, dependsOn: dependsOn ?? [], span: decl };
-  if (a.nodes.has("when") && !a.invalid.has("when")) promise.when = a.nodes.get("when")!.value;
+  if (a.nodes["when"] !== undefined && !a.invalid.has("when")) promise.when = a.nodes["when"]!.value;
   if (handle !== undefined) promise.handle = handle as string;
   return { control, promise, attributes: a };
 }
@@ -225,13 +225,13 @@ function checkHandles(entries: PromiseEntry[], diagnostics: Diagnostic[]): void 
   const handles = new Map<string, { span: Span; dependsOn: string[] }>();
   for (const { promise, attributes } of entries) {
     if (promise.handle === undefined) continue;
-    const span = attributes.nodes.get("handle")!.value;
+    const span = attributes.nodes["handle"]!.value;
     const first = handles.get(promise.handle);
     if (first) diagnostics.push(diagnostic("E114", `handle \`${promise.handle}\` is already used`, span, { related: [{ span: first.span, message: "first used here" }] }));
     else handles.set(promise.handle, { span, dependsOn: promise.dependsOn });
   }
   for (const { promise, attributes } of entries) {
-    const node = attributes.nodes.get("depends_on");
+    const node = attributes.nodes["depends_on"];
     if (!node) continue;
     promise.dependsOn.forEach((h, i) => {
       // point at the item when the list is written in place, else at the variable
@@ -275,7 +275,7 @@ function checkWaivers(scope: Scope, values: ValueChecker, diagnostics: Diagnosti
     const from = a.values["from"] as string | undefined;
     if (until !== undefined) {
       const untilDay = until.slice(0, 10);
-      const span = a.nodes.get("until")!.value;
+      const span = a.nodes["until"]!.value;
       if (from !== undefined && startOf(from) > endOf(until)) {
         diagnostics.push(diagnostic("E119", `the waiver ends (${until}) before it starts (${from})`, span));
       } else if (untilDay < today) {
@@ -310,7 +310,7 @@ function checkCalendar(scope: Scope, values: ValueChecker, diagnostics: Diagnost
       new Intl.DateTimeFormat("en", { timeZone: tz });
       calendar.timezone = tz;
     } catch {
-      diagnostics.push(diagnostic("E103", `\`${tz}\` is not a known time zone`, a.nodes.get("timezone")!.value, { suggestion: 'use an IANA name such as "Europe/London"' }));
+      diagnostics.push(diagnostic("E103", `\`${tz}\` is not a known time zone`, a.nodes["timezone"]!.value, { suggestion: 'use an IANA name such as "Europe/London"' }));
     }
   }
   return calendar;

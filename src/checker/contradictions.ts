@@ -85,10 +85,11 @@ function compare(a: Keyed, b: Keyed, diagnostics: Diagnostic[], reported: Set<st
   if (a.condition !== b.condition && a.condition !== "" && b.condition !== "") return;
   const specs = attributesOf(first.promise.type);
   if (!specs) return;
-  for (const [name, node] of second.attributes.nodes) {
+  for (const name in second.attributes.nodes) {
+    const node = second.attributes.nodes[name]!;
     const spec = specs.get(name);
     if (spec?.comparable === false) continue;
-    const other = first.attributes.nodes.get(name);
+    const other = first.attributes.nodes[name];
     if (!other || !(name in first.attributes.values) || !(name in second.attributes.values)) continue;
     if (comparable(first.attributes.values[name], spec?.type) === comparable(second.attributes.values[name], spec?.type)) continue;
     const key = `${node.file}:${node.start}:${other.file}:${other.start}`;

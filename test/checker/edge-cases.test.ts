@@ -1,5 +1,7 @@
 // Cases found in review: each once crashed the checker, or gave a wrong or missing diagnostic.
 import { describe, expect, it } from "vitest";
+import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "../../src/checker/blocks.ts";
+import { attributesOf, promiseTypes } from "../../src/evaluator/registry.ts";
 import { checkText, diagnose, find, inControl, STAKEHOLDERS } from "../helpers/diagnose.ts";
 
 const codes = (text: string) => diagnose(text).map((d) => d.split(" ")[1]);
@@ -14,6 +16,20 @@ describe("no crash", () => {
     expect(find(inControl('  file "/srv/[z-a].dat" { mode = 0640 }'), "E103").message).toMatch(/range such as `\[z-a\]` must go upwards/);
     // process names are not globs
     expect(diagnose(inControl('  process "a[z-a]" { min = 1 }\n  process "a[z-a]" { min = 1 }'))).toEqual([]);
+  });
+});
+
+describe("attribute names that are names of every JavaScript object", () => {
+  // The checker keeps a block's attributes in plain records keyed by declared names.
+  it("are never declared by a schema", () => {
+    const declared = [...[...promiseTypes.keys()].flatMap((t) => [...attributesOf(t)!.keys()])];
+    for (const specs of [controlAttributes, waiverAttributes, stakeholderAttributes, calendarAttributes]) declared.push(...specs.map((s) => s.name));
+    expect(declared.filter((n) => n in Object.prototype || n === "__proto__")).toEqual([]);
+  });
+
+  it("are unknown attributes when written", () => {
+    const text = inControl('  file "/srv/a" { constructor = 1\n toString = "x"\n __proto__ = 2\n hasOwnProperty = 3\n mode = 0640 }');
+    expect(codes(text)).toEqual(["E101", "E101", "E101", "E101"]);
   });
 });
 
