@@ -23,6 +23,8 @@ describe("attribute names that are names of every JavaScript object", () => {
   // The checker keeps a block's attributes in plain records keyed by declared names.
   it("are never declared by a schema", () => {
     const declared = [...[...promiseTypes.keys()].flatMap((t) => [...attributesOf(t)!.keys()])];
+    // and every name a constraint looks up
+    for (const t of promiseTypes.values()) for (const c of t.constraints ?? []) declared.push(...Object.values(c).flat().filter((v): v is string => typeof v === "string" && v !== c.kind));
     for (const specs of [controlAttributes, waiverAttributes, stakeholderAttributes, calendarAttributes]) declared.push(...specs.map((s) => s.name));
     expect(declared.filter((n) => n in Object.prototype || n === "__proto__")).toEqual([]);
   });
