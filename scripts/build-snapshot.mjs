@@ -1,9 +1,10 @@
 // Builds the CLI's V8 start-up snapshot (dist/snapshot/covenant.blob) from its entry
 // (dist/snapshot/entry.cjs, bundled by scripts/build.mjs), and records the node binary that
 // built it and the V8 flags it was built with (dist/snapshot/node, one line each): a snapshot
-// only runs on that binary with those flags, and bin/covenant uses it only then. Runs at `npm run build` and again at install, because the package ships the entry
-// but never a snapshot (the publisher's node is not the user's). Optional: on failure it warns
-// and every command starts from the bundle. Never throws.
+// only runs on that binary with those flags, and bin/covenant uses it only then. Runs at `npm
+// run build` and again at install, because the package ships the entry but never a snapshot
+// (the publisher's node is not the user's). Optional: on failure it warns and every command
+// starts from the bundle. Never throws.
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -1,5 +1,5 @@
 // The checker: from parsed files to a typed Policy plus every diagnostic of the run.
-import { typeSpan, type ControlDecl, type Expr, type PromiseDecl, type SourceFile } from "../parser/ast.js";
+import { leadingSpan, typeSpan, type ControlDecl, type Expr, type PromiseDecl, type SourceFile } from "../parser/ast.js";
 import { compareDiagnostics, diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributesOf, promiseTypes } from "../evaluator/registry.js";
 import type { AttributeSpec } from "../evaluator/schema.js";
@@ -300,7 +300,7 @@ function checkCalendar(scope: Scope, values: ValueChecker, diagnostics: Diagnost
   const calendar: Calendar = { holidays: [], weekend: ["saturday", "sunday"] };
   const decl = scope.calendars[0];
   if (!decl) return calendar;
-  const head = { file: decl.file, start: decl.start, end: decl.start + "calendar".length };
+  const head = leadingSpan(decl, "calendar");
   const a = checkAttributes(decl.attributes, calendarSpecs, { what: "the calendar", head }, values, diagnostics);
   if (a.values["holidays"]) calendar.holidays = a.values["holidays"] as string[];
   if (a.values["weekend"]) calendar.weekend = a.values["weekend"] as string[];

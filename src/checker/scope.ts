@@ -1,6 +1,6 @@
 // The policy's global names: variables, contexts, stakeholders, controls and handles, collected
 // from every file before anything is checked, so that order of declaration never matters.
-import type { ContextDecl, ControlDecl, LetDecl, SourceFile, StakeholderDecl, CalendarDecl, WaiverDecl, Name, StringPart } from "../parser/ast.js";
+import { leadingSpan, type ContextDecl, type ControlDecl, type LetDecl, type SourceFile, type StakeholderDecl, type CalendarDecl, type WaiverDecl, type Name, type StringPart } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { facts } from "../facts/catalog.js";
 
@@ -50,7 +50,7 @@ export class Scope {
           case "calendar":
             if (this.calendars.length > 0) {
               diagnostics.push(
-                diagnostic("E114", "a policy has one `calendar`", { file: s.file, start: s.start, end: s.start + "calendar".length }, {
+                diagnostic("E114", "a policy has one `calendar`", leadingSpan(s, "calendar"), {
                   related: [{ span: this.calendars[0]!, message: "first defined here" }],
                   suggestion: "merge the two calendars",
                 }),

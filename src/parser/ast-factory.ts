@@ -86,6 +86,8 @@ export class AstFactory {
 
   stringLiteral(t: IToken): Expr & { kind: "string" } {
     const raw = t.image;
+    const start = t.startOffset | 0;
+    const end = (start + raw.length) | 0;
     if (t.tokenType === T.StringLiteral && !needsDecoding(raw)) {
       // short strings (names, groups) repeat; long ones (paths) are mostly unique
       let parts = raw.length <= 18 ? this.plainParts.get(raw) : undefined;
@@ -93,7 +95,7 @@ export class AstFactory {
         parts = raw.length > 2 ? [raw.slice(1, -1)] : [];
         if (raw.length <= 18) this.plainParts.set(raw, parts);
       }
-      return { kind: "string", raw, parts, file: this.file, start: t.startOffset | 0, end: (t.startOffset + raw.length) | 0 };
+      return { kind: "string", raw, parts, file: this.file, start, end };
     }
     const quote = raw.startsWith('"""') ? 3 : 1;
     const closed = t.tokenType !== T.UnterminatedString && t.tokenType !== T.UnterminatedTextBlock;
@@ -104,7 +106,7 @@ export class AstFactory {
       decoded = decodeString(text, (i) => t.startOffset + quote + origin(i), this.file);
     } else decoded = decodeString(body, t.startOffset + quote, this.file);
     for (const p of decoded.problems) this.diagnostics.push(diagnostic("E005", p.message, this.span(p.start, p.end)));
-    return { kind: "string", raw, parts: decoded.parts, file: this.file, start: t.startOffset | 0, end: (t.startOffset + raw.length) | 0 };
+    return { kind: "string", raw, parts: decoded.parts, file: this.file, start, end };
   }
 
   /**

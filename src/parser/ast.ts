@@ -55,12 +55,17 @@ export interface PromiseDecl extends Span {
 
 /** Where an attribute's name is written. */
 export function nameSpan(a: Attribute): Span {
-  return { file: a.file, start: a.start, end: a.start + a.name.length };
+  return leadingSpan(a, a.name);
 }
 
 /** Where a promise's type is written. */
 export function typeSpan(p: PromiseDecl): Span {
-  return { file: p.file, start: p.start, end: p.start + p.type.length };
+  return leadingSpan(p, p.type);
+}
+
+/** Where the word `text` that a node starts with is written (a name, a type, a keyword). */
+export function leadingSpan(node: Span, text: string): Span {
+  return { file: node.file, start: node.start, end: node.start + text.length };
 }
 
 export type BlockItem = Attribute | PromiseDecl;
