@@ -1,5 +1,5 @@
 // The checker: from parsed files to a typed Policy plus every diagnostic of the run.
-import { leadingSpan, typeSpan, type ControlDecl, type Expr, type PromiseDecl, type SourceFile } from "../parser/ast.js";
+import { leadingSpan, literalText, typeSpan, type ControlDecl, type Expr, type PromiseDecl, type SourceFile } from "../parser/ast.js";
 import { compareDiagnostics, diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributesOf, promiseTypes } from "../evaluator/registry.js";
 import type { AttributeSpec } from "../evaluator/schema.js";
@@ -9,8 +9,9 @@ import { ConditionChecker } from "./conditions.js";
 import { findContradictions, type PromiseEntry } from "./contradictions.js";
 import { loadPolicy } from "./load.js";
 import type { Calendar, CheckedControl, CheckedPromise, CheckedWaiver, Policy, Severity } from "./policy.js";
-import { literalText, Scope } from "./scope.js";
+import { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
+import { isValidDate } from "../parser/literals.js";
 import { INVALID, ValueChecker } from "./values.js";
 
 export interface CheckOptions {
@@ -199,8 +200,8 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
   const stakeholders: string[] = [];
   if (decl.stakeholders !== undefined) {
     for (const s of decl.stakeholders.names) {
-      const v = values.stakeholder(s.name, s);
-      if (v !== INVALID) stakeholders.push(v);
+      const v = values.headerStakeholder(s);
+      if (v !== INVALID) stakeholders.push(...v);
     }
   }
   const where = { what, head: typeSpan(decl) };
@@ -263,7 +264,7 @@ function checkWaivers(scope: Scope, values: ValueChecker, diagnostics: Diagnosti
   for (const w of scope.waivers) {
     const id = literalText(w.control);
     const what = `waiver for "${id}"`;
-    if (!scope.controlIds.has(id)) {
+    if (!scope.controlIds.has(id) && !scope.incompleteControls.has(id)) {
       diagnostics.push(
         diagnostic("E112", `waiver for unknown control "${id}"`, w.control, {
           suggestion: didYouMean(id, scope.controlIds.keys()) ?? "waivers name the id of a control in the policy",
@@ -273,7 +274,8 @@ function checkWaivers(scope: Scope, values: ValueChecker, diagnostics: Diagnosti
     const a = checkAttributes(w.attributes, waiverSpecs, { what, head: w.control }, values, diagnostics);
     const until = a.values["until"] as string | undefined;
     const from = a.values["from"] as string | undefined;
-    if (until !== undefined) {
+    // an impossible date (`2026-02-30`) was reported by the parser: no expiry to speak of
+    if (until !== undefined && isValidDate(until)) {
       const untilDay = until.slice(0, 10);
       const span = a.nodes["until"]!.value;
       if (from !== undefined && startOf(from) > endOf(until)) {

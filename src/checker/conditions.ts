@@ -147,6 +147,8 @@ export class ConditionChecker {
         this.resolving.delete(e.name);
       }
     }
+    // declared by a declaration a syntax error cut short: of no known type, and no error more
+    if (this.scope.incompleteNames.has(e.name)) return undefined;
     return { t: "name", name: e.name, span: e };
   }
 
@@ -165,7 +167,8 @@ export class ConditionChecker {
   private compare(op: CompareOp, leftE: Expr, rightE: Expr, span: Span): CType {
     const l = this.infer(leftE);
     const r = this.infer(rightE);
-    if (!l || !r) return { t: "boolean" };
+    // `1 < hour < 5`: the parser reported the chain; comparing its halves would only add noise
+    if (!l || !r || leftE.kind === "compare") return { t: "boolean" };
     const mismatch = (why: string, hint?: string) => {
       this.diagnostics.push(diagnostic("E116", why, span, { suggestion: hint }));
       return { t: "boolean" } as CType;
@@ -194,6 +197,8 @@ export class ConditionChecker {
     }
     const L = this.named(l);
     const R = op === "in" && r.t === "list" ? { t: "list" as const, items: r.items.map((i) => this.named(i)) } : this.named(r);
+    // an unknown name was just reported (E107): its type is unknown, so is whether it compares
+    if (l.t === "name" || r.t === "name" || (op === "in" && r.t === "list" && r.items.some((i) => i.t === "name"))) return { t: "boolean" };
     switch (op) {
       case "==":
       case "!=":

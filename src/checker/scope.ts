@@ -1,6 +1,6 @@
 // The policy's global names: variables, contexts, stakeholders, controls and handles, collected
 // from every file before anything is checked, so that order of declaration never matters.
-import { leadingSpan, type ContextDecl, type ControlDecl, type LetDecl, type SourceFile, type StakeholderDecl, type CalendarDecl, type WaiverDecl, type Name, type StringPart } from "../parser/ast.js";
+import { leadingSpan, literalText, type ContextDecl, type ControlDecl, type LetDecl, type SourceFile, type StakeholderDecl, type CalendarDecl, type WaiverDecl, type Name, type StringPart } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { facts } from "../facts/catalog.js";
 
@@ -14,9 +14,16 @@ export class Scope {
   readonly calendars: CalendarDecl[] = [];
   readonly usedVariables = new Set<string>();
   readonly usedContexts = new Set<string>();
+  /**
+   * Names of variables, contexts and stakeholders, and ids of controls, whose declarations a
+   * syntax error cut short: declared, so that their uses are not reported as unknown too.
+   */
+  readonly incompleteNames = new Set<string>();
+  readonly incompleteControls = new Set<string>();
 
   constructor(files: SourceFile[], private readonly diagnostics: Diagnostic[]) {
     for (const file of files) {
+      for (const d of file.incomplete) (d.kind === "control" ? this.incompleteControls : this.incompleteNames).add(d.name);
       for (const s of file.statements) {
         switch (s.kind) {
           case "let":
@@ -99,9 +106,4 @@ export function literalOnly(s: { parts: StringPart[] } & Span, what: string, dia
   if (s.parts.some((p) => typeof p !== "string")) {
     diagnostics.push(diagnostic("E102", `${what} cannot contain \`\${…}\``, s, { suggestion: "write the text out in full" }));
   }
-}
-
-/** Text of a string literal without interpolation (ids, import paths). */
-export function literalText(s: { parts: StringPart[] }): string {
-  return s.parts.map((p) => (typeof p === "string" ? p : `\${${p.variable}}`)).join("");
 }

@@ -1,9 +1,9 @@
 // Checking one expression against one declared value type, following variables, and
 // producing the typed value the evaluator will use. Errors found through a variable are
 // reported where the variable is used, with a note pointing at its definition.
-import { exprText, type Expr, type LetDecl } from "../parser/ast.js";
+import { exprText, type Expr, type LetDecl, type Name } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from "../parser/diagnostics.js";
-import { durationUnits, sizeUnits } from "../parser/literals.js";
+import { allUnits, durationUnits, sizeUnits } from "../parser/literals.js";
 import { describeType, type ValueType } from "../evaluator/schema.js";
 import { facts } from "../facts/catalog.js";
 import type { ConditionChecker } from "./conditions.js";
@@ -107,18 +107,26 @@ export class ValueChecker {
         if (e.kind !== "bool") return this.wrongType(e, type, subject);
         return e.value;
       case "duration": {
+        if (unknownUnit(e)) return INVALID;
         if (e.kind !== "quantity" || durationUnits[e.unit] === undefined) return this.wrongType(e, type, subject);
         const ms = e.value * durationUnits[e.unit]!;
-        if (type.min !== undefined && ms < type.min) return this.fail("E103", `${subject} must be longer than \`${e.raw}\``, e);
+        if (ms < 0) return this.fail("E103", `${subject} cannot be negative`, e);
+        if (type.min !== undefined && ms < type.min) {
+          const least = type.min % 1000 === 0 ? `${type.min / 1000}s` : `${type.min}ms`;
+          return this.fail("E103", `${subject} must be at least \`${least}\`, got \`${e.raw}\``, e);
+        }
         return ms;
       }
       case "size": {
+        if (unknownUnit(e)) return INVALID;
         if (e.kind !== "quantity" || sizeUnits[e.unit] === undefined) return this.wrongType(e, type, subject);
         if (e.value < 0) return this.fail("E103", `${subject} cannot be negative`, e);
         return e.value * sizeUnits[e.unit]!;
       }
       case "percent": {
-        const value = e.kind === "quantity" && e.unit === "%" ? e.value : e.kind === "number" ? e.value : undefined;
+        if (unknownUnit(e)) return INVALID;
+        // a bare number is not taken as a share: `10` next to `10%` and `10MB` is ambiguous
+        const value = e.kind === "quantity" && e.unit === "%" ? e.value : undefined;
         if (value === undefined) return this.wrongType(e, type, subject);
         if (value < 0 || value > 100) return this.fail("E103", `${subject} must be between 0% and 100%, got \`${e.kind === "quantity" ? e.raw : value}\``, e);
         return value;
@@ -215,13 +223,25 @@ export class ValueChecker {
     }
   }
 
+  /** A name after a promise's `->`: a stakeholder, or a variable holding one or a list of them. */
+  headerStakeholder(name: Name): string[] | typeof INVALID {
+    if (!this.scope.stakeholders.has(name.name) && this.scope.variables.has(name.name)) {
+      const ident: Expr = { kind: "ident", name: name.name, file: name.file, start: name.start, end: name.end };
+      const held = this.check(ident, { kind: "oneOrMany", of: { kind: "stakeholder" } }, "the promise's stakeholders");
+      return held === INVALID ? INVALID : (held as string[]);
+    }
+    const one = this.stakeholder(name.name, name);
+    return one === INVALID ? INVALID : [one];
+  }
+
   stakeholder(name: string, span: Span): string | typeof INVALID {
     if (this.scope.stakeholders.has(name)) return name;
+    if (this.scope.incompleteNames.has(name)) return INVALID; // its declaration's error says it all
     this.report(
       "E113",
       `unknown stakeholder \`${name}\``,
       span,
-      didYouMean(name, this.scope.stakeholders.keys()) ?? `declare it with \`stakeholder ${name}\``,
+      didYouMean(name, [...this.scope.stakeholders.keys(), ...this.scope.variables.keys()]) ?? `declare it with \`stakeholder ${name}\``,
     );
     return INVALID;
   }
@@ -281,28 +301,32 @@ export class ValueChecker {
     if (e.kind !== "string") return this.wrongType(e, type, subject) as typeof INVALID;
     const only = e.parts.length === 1 ? e.parts[0] : undefined;
     if (typeof only === "string") return only; // the common case: plain text
-    let out = "";
+    // every part is checked, so that each undefined variable of the string is reported
+    let out: string | typeof INVALID = "";
     for (const part of e.parts) {
       if (typeof part === "string") {
-        out += part;
+        if (out !== INVALID) out += part;
         continue;
       }
       const name = part.variable;
       const decl = this.scope.variables.get(name);
       if (!decl) {
         const isFact = facts.has(name);
-        this.report(
-          "E106",
-          isFact ? `\`${name}\` is a host fact: facts can be tested in contexts, not put in strings` : `undefined variable \`${name}\``,
-          part,
-          isFact ? undefined : didYouMean(name, this.scope.variables.keys()),
-        );
-        return INVALID;
+        if (!this.scope.incompleteNames.has(name)) {
+          this.report(
+            "E106",
+            isFact ? `\`${name}\` is a host fact: facts can be tested in contexts, not put in strings` : `undefined variable \`${name}\``,
+            part,
+            isFact ? undefined : didYouMean(name, this.scope.variables.keys()),
+          );
+        }
+        out = INVALID;
+        continue;
       }
       const ident: Expr & { kind: "ident" } = { kind: "ident", name, file: part.file, start: part.start, end: part.end };
       const text = this.throughVariable(ident, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID);
-      if (text === INVALID) return INVALID;
-      out += text;
+      if (text === INVALID) out = INVALID;
+      else if (out !== INVALID) out += text;
     }
     return out;
   }
@@ -329,6 +353,7 @@ export class ValueChecker {
   }
 
   private unknownName(e: Expr & { kind: "ident" }, type: ValueType, subject: string): typeof INVALID {
+    if (this.scope.incompleteNames.has(e.name)) return INVALID; // its declaration's error says it all
     const candidates = [...this.scope.variables.keys()];
     if (facts.has(e.name) || this.scope.contexts.has(e.name)) {
       this.report("E102", `\`${e.name}\` is a ${facts.has(e.name) ? "host fact" : "context"}, but ${subject} expects ${describeType(type)}`, e);
@@ -343,6 +368,7 @@ export class ValueChecker {
     let hint: string | undefined;
     if (type.kind === "duration" && e.kind === "number") hint = `add a unit, such as \`${e.raw}s\` or \`${e.raw}m\``;
     else if (type.kind === "size" && e.kind === "number") hint = `add a unit, such as \`${e.raw}MB\``;
+    else if (type.kind === "percent" && e.kind === "number") hint = `write \`${e.raw}%\``;
     else if (type.kind === "boolean" && e.kind === "string") hint = "write `true` or `false` without quotes";
     else if (type.kind === "date" && e.kind === "string") hint = "write the date without quotes, such as `2026-12-31`";
     else if ((type.kind === "integer" || type.kind === "number" || type.kind === "port") && e.kind === "string" && /^"-?\d+(\.\d+)?"$/.test(e.raw))
@@ -355,6 +381,11 @@ export class ValueChecker {
     this.report(code, message, e, suggestion);
     return INVALID;
   }
+}
+
+/** A quantity whose unit the parser already reported as unknown (`10mb`): nothing more to say. */
+function unknownUnit(e: Expr): boolean {
+  return e.kind === "quantity" && !allUnits.includes(e.unit);
 }
 
 /** Whether a bare name is a value of this type itself (an enum member), not a variable. */

@@ -1,7 +1,7 @@
 // Builds AST nodes from tokens for the grammar's actions: literals (with their diagnostics),
 // names, ranges, and the precedence of a flat run of operands and operators.
 import type { IToken } from "chevrotain";
-import type { Attribute, CompareOp, Expr, Name, StringPart } from "./ast.js";
+import type { Attribute, CompareOp, Expr, IncompleteDecl, Name, StringPart } from "./ast.js";
 import { diagnostic, type Diagnostic, type Span } from "./diagnostics.js";
 import { allUnits, decodeString, dedent, isValidDate, needsDecoding, splitQuantity } from "./literals.js";
 import * as T from "./tokens.js";
@@ -14,6 +14,8 @@ export function real(t: IToken | undefined): t is IToken {
 export class AstFactory {
   /** problems found in literals (units, dates, escapes) and chained comparisons */
   readonly diagnostics: Diagnostic[] = [];
+  /** declarations cut short whose names are known */
+  readonly incomplete: IncompleteDecl[] = [];
   constructor(readonly file: string) {}
 
   // Offsets are stored as small integers, never NaN: one node with a NaN offset (a token
@@ -69,7 +71,10 @@ export class AstFactory {
   private quantity(t: IToken, start: number, end: number): Expr {
     const { value, unit } = splitQuantity(t.image);
     const quantity: Expr = { kind: "quantity", raw: t.image, value, unit, file: this.file, start, end };
-    if (!allUnits.includes(unit)) {
+    if (unit !== "sigma" && /[ \t]/.test(t.image)) {
+      const glued = `${t.image.slice(0, t.image.length - unit.length).trimEnd()}${unit}`;
+      this.diagnostics.push(diagnostic("E005", `a unit is written right after its number: \`${t.image}\``, quantity, { suggestion: `write \`${glued}\`` }));
+    } else if (!allUnits.includes(unit)) {
       const near = allUnits.find((u) => u.toLowerCase() === unit.toLowerCase());
       this.diagnostics.push(
         diagnostic("E005", `unknown unit \`${unit}\` in \`${t.image}\``, quantity, {

@@ -110,6 +110,17 @@ export interface Comment extends Span {
   text: string;
 }
 
+/**
+ * A declaration whose name was read but not the rest (a syntax error in its value, nesting too
+ * deep): the name is declared all the same, so that its uses are not reported as unknown on top
+ * of the error that explains it.
+ */
+export interface IncompleteDecl {
+  kind: "let" | "context" | "stakeholder" | "control";
+  /** the variable's, context's or stakeholder's name, or the control's id */
+  name: string;
+}
+
 export interface SourceFile {
   path: string;
   text: string;
@@ -117,6 +128,12 @@ export interface SourceFile {
   comments: Comment[];
   /** syntax diagnostics of this file */
   diagnostics: Diagnostic[];
+  incomplete: IncompleteDecl[];
+}
+
+/** Text of a string literal without interpolation (ids, import paths). */
+export function literalText(s: { parts: StringPart[] }): string {
+  return s.parts.map((p) => (typeof p === "string" ? p : `\${${p.variable}}`)).join("");
 }
 
 /** The source text of an expression, normalised to single spaces (used in messages and contradiction keys). */

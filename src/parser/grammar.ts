@@ -8,7 +8,7 @@
 // syntax error the parts before it are still checked; a part that recovery could not complete
 // (a missing value, an operand that is not there) is left out, and the syntax error explains it.
 import { EmbeddedActionsParser, type IOrAlt, type IToken, type TokenType } from "chevrotain";
-import type { Attribute, BlockItem, CalendarDecl, ControlDecl, Expr, PromiseDecl, StakeholderDecl, Statement, WaiverDecl } from "./ast.js";
+import type { Attribute, BlockItem, CalendarDecl, ControlDecl, Expr, IncompleteDecl, PromiseDecl, StakeholderDecl, Statement, WaiverDecl } from "./ast.js";
 import { AstFactory, real } from "./ast-factory.js";
 import type { Span } from "./diagnostics.js";
 import { messages } from "./syntax-messages.js";
@@ -64,9 +64,17 @@ export class PolicyParser extends EmbeddedActionsParser {
     this.ast = ast;
     this.out = out;
     this.control = undefined;
+    this.declaring = undefined;
     this.policy();
     this.finishControl();
+    // a variable or context whose value could not be parsed (recovery may have left the rule
+    // anywhere): its name is declared all the same
+    if (this.declaring) ast.incomplete.push(this.declaring);
+    this.declaring = undefined;
   }
+
+  /** the variable or context being declared, until its value is parsed */
+  private declaring: IncompleteDecl | undefined;
 
   /** Lets go of the last file's tokens, AST and syntax errors: the parser lives as long as the process. */
   release(): void {
@@ -110,8 +118,10 @@ export class PolicyParser extends EmbeddedActionsParser {
     const kw = this.CONSUME(T.Let);
     const id = this.CONSUME(T.Identifier);
     this.CONSUME(T.Equals);
+    if (!this.RECORDING_PHASE && real(id)) this.declaring = { kind: "let", name: id.image };
     const value = this.SUBRULE(this.expression);
     if (this.RECORDING_PHASE || !value || !real(kw) || !real(id)) return;
+    this.declaring = undefined;
     this.out.push({ kind: "let", name: this.ast.name(id), value, file: this.ast.file, start: kw.startOffset, end: value.end });
   });
 
@@ -119,8 +129,10 @@ export class PolicyParser extends EmbeddedActionsParser {
     const kw = this.CONSUME(T.Context);
     const id = this.CONSUME(T.Identifier);
     this.CONSUME(T.Equals);
+    if (!this.RECORDING_PHASE && real(id)) this.declaring = { kind: "context", name: id.image };
     const expr = this.SUBRULE(this.expression);
     if (this.RECORDING_PHASE || !expr || !real(kw) || !real(id)) return;
+    this.declaring = undefined;
     this.out.push({ kind: "context", name: this.ast.name(id), expr, file: this.ast.file, start: kw.startOffset, end: expr.end });
   });
 

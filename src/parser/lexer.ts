@@ -7,6 +7,7 @@
 // test (test/parser/scanner.test.ts) holds it to Chevrotain's Lexer built from those patterns.
 import type { IToken, TokenType } from "chevrotain";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
+import { durationUnits, sizeUnits } from "./literals.js";
 import * as T from "./tokens.js";
 
 /** Deepest nesting of brackets, parentheses, braces and `not`s a policy may use. */
@@ -26,6 +27,8 @@ class Token implements IToken {
 }
 
 const keywordTypes = new Map<string, TokenType>(T.keywords.map((k) => [(k.PATTERN as RegExp).source, k]));
+/** Units a number may be followed by after blanks, as in `10 MB` (tokens.ts, Quantity). */
+const spacedUnits = new Set([...Object.keys(durationUnits), ...Object.keys(sizeUnits)]);
 
 const DATE = /\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)?(?![\w.])/y;
 const ADDRESS = /\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:\/\d{1,3})?(?![\w.])/y;
@@ -68,8 +71,18 @@ export class Scanner {
   readonly diagnostics: Diagnostic[] = [];
   private depth = 0;
   private notRun = 0;
-  /** false once nesting went past the limit: the rest must not be handed to the parser */
-  parseable = true;
+  /**
+   * true once nesting went past the limit since the last `startDeclaration()`: those tokens
+   * must not be handed to the parser, whose recursion the limit bounds
+   */
+  tooDeep = false;
+
+  /** Nesting counts from zero again: the parser takes each top-level declaration on its own. */
+  startDeclaration(): void {
+    this.depth = 0;
+    this.notRun = 0;
+    this.tooDeep = false;
+  }
 
   constructor(
     private readonly text: string,
@@ -148,8 +161,8 @@ export class Scanner {
     if (type === T.LBrace || type === T.LBracket || type === T.LParen) this.depth++;
     else if (type === T.RBrace || type === T.RBracket || type === T.RParen) this.depth = Math.max(0, this.depth - 1);
     this.notRun = type === T.Not ? this.notRun + 1 : 0;
-    if (this.parseable && this.depth + this.notRun > MAX_NESTING) {
-      this.parseable = false;
+    if (!this.tooDeep && this.depth + this.notRun > MAX_NESTING) {
+      this.tooDeep = true;
       this.diagnostics.push(
         diagnostic("E004", `nesting deeper than ${MAX_NESTING} levels`, { file: this.file, start: t.startOffset, end: t.startOffset + t.image.length }, {
           suggestion: "split the expression into named contexts or variables",
@@ -288,6 +301,18 @@ export class Scanner {
       let s = i + 1;
       while (text.charCodeAt(s) === 32 || text.charCodeAt(s) === 9) s++;
       if (text.startsWith("sigma", s) && !isIdentPart(text.charCodeAt(s + 5))) return this.hit(T.Quantity, s + 5);
+      // `10 MB`, `80 %`: a unit written apart, unless an `=` makes the word an attribute's name
+      let end = s;
+      if (text.charCodeAt(s) === 37) end = s + 1;
+      else {
+        while (isLetter(text.charCodeAt(end))) end++;
+        if (end === s || isIdentPart(text.charCodeAt(end)) || !spacedUnits.has(text.slice(s, end))) end = s;
+      }
+      if (end > s) {
+        let after = end;
+        while (text.charCodeAt(after) === 32 || text.charCodeAt(after) === 9) after++;
+        if (text.charCodeAt(after) !== 61) return this.hit(T.Quantity, end);
+      }
     }
     // a plain number must not run into a name character or a `.`
     if (c === 95 || c === 46) return -1;

@@ -1,6 +1,6 @@
 // Entry point of the parser: text in, AST plus syntax diagnostics out. Never throws.
 import type { IToken } from "chevrotain";
-import type { SourceFile, Statement } from "./ast.js";
+import { literalText, type SourceFile, type Statement } from "./ast.js";
 import { AstFactory } from "./ast-factory.js";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { PolicyParser } from "./grammar.js";
@@ -31,7 +31,7 @@ export function parseSource(path: string, text: string): SourceFile {
   // are dropped at once, and a syntax error cannot swallow the declarations after
   // it, because every declaration keyword starts afresh.
   const parseChunk = (chunk: IToken[], next: IToken | undefined) => {
-    if (chunk.length === 0 || !scanner.parseable) return;
+    if (chunk.length === 0) return;
     p.parseDeclarations(chunk, ast, statements);
     for (const err of p.errors) {
       const t = err.token;
@@ -56,10 +56,15 @@ export function parseSource(path: string, text: string): SourceFile {
     const chunk = buffer.slice(0, count) as IToken[];
     buffer.fill(undefined, 0, count);
     count = 0;
-    parseChunk(chunk, next);
+    // nested past the limit (the scanner said so): not parsed, but what it declares is known
+    if (scanner.tooDeep) declaredBy(chunk, ast);
+    else parseChunk(chunk, next);
   };
   for (let t = scanner.next(); t !== undefined; t = scanner.next()) {
-    if (startsDeclaration[t.tokenTypeIdx] === true && count > 0) flush(t);
+    if (startsDeclaration[t.tokenTypeIdx] === true) {
+      if (count > 0) flush(t);
+      scanner.startDeclaration();
+    }
     if (count < buffer.length) buffer[count] = t;
     else buffer.push(t);
     count++;
@@ -68,5 +73,15 @@ export function parseSource(path: string, text: string): SourceFile {
   p.release();
   diagnostics.push(...scanner.diagnostics, ...ast.diagnostics);
   const comments = scanner.comments.map((c) => ({ text: c.image, file: path, start: c.startOffset, end: c.startOffset + c.image.length }));
-  return { path, text, statements: scanner.parseable ? statements : [], comments, diagnostics };
+  return { path, text, statements, comments, diagnostics, incomplete: ast.incomplete };
+}
+
+/** The name a declaration's first two tokens give it (`let x`, `control "AC-1"`), if any. */
+function declaredBy(chunk: IToken[], ast: AstFactory): void {
+  const [keyword, name] = chunk;
+  if (!keyword || !name) return;
+  const kind = keyword.tokenType === T.Let ? "let" : keyword.tokenType === T.Context ? "context" : keyword.tokenType === T.Stakeholder ? "stakeholder" : keyword.tokenType === T.Control ? "control" : undefined;
+  if (kind === "control" && name.tokenType === T.StringLiteral) {
+    ast.incomplete.push({ kind, name: literalText(ast.stringLiteral(name)) });
+  } else if (kind !== undefined && kind !== "control" && name.tokenType === T.Identifier) ast.incomplete.push({ kind, name: name.image });
 }

@@ -32,6 +32,8 @@ const fragments = [
   "10mb", "2026-12-31", "2026-12-31T10:00Z", "10.0.0.0/24", "1.2.3.4", "1.2.3", "::1", "fd00::/8", "2001:db8::1/64", "fe80::1:2", "::ffff:10.0.0.1", "a:b", "dead::beef", ":", "::", "// c", "# c", "/* b */", "/* open", "@", "$", "\u00e9", "\\", "!", "'",
   // around the hand-written number and address paths: what may follow leading digits
   "_", ".", "%", "sigma", "1.", "123.", "1234-", "12345-", "1e5", "0x1F", "abcd:", "abcde:", "12345:", "fe80:", "2026-1", "1.2.3.4.5",
+  // a unit after blanks, and what may follow it
+  "10 MB", "5 m", "80 %", " ms", " s", " h", " GiB", " MBx", " m2", " mb", " = ", "=",
 ];
 
 describe("scanner", () => {
@@ -69,6 +71,12 @@ describe("scanner", () => {
 
   it("reads quantities with their units, and `3 sigma` with a space", () => {
     expect(viaScanner("90s 10MB 80% 3 sigma").tokens).toEqual(["Quantity@0:90s", "Quantity@4:10MB", "Quantity@9:80%", "Quantity@13:3 sigma"]);
+  });
+
+  it("reads a known unit after blanks as part of the quantity, unless an `=` makes it a name", () => {
+    expect(viaScanner("10 MB\n80 %;5\tm").tokens).toEqual(["Quantity@0:10 MB", "Quantity@6:80 %", "Semicolon@10:;", "Quantity@11:5\tm"]);
+    expect(viaScanner("10 m = 1").tokens).toEqual(["NumberLiteral@0:10", "Identifier@3:m", "Equals@5:=", "NumberLiteral@7:1"]);
+    expect(viaScanner("10 mb 10 MBx").tokens).toEqual(["NumberLiteral@0:10", "Identifier@3:mb", "NumberLiteral@6:10", "Identifier@9:MBx"]);
   });
 
   it("reports a run of unexpected characters once", () => {
