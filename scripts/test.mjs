@@ -20,7 +20,7 @@ const results = ".vitest-results.json";
 rmSync(results, { force: true });
 process.stdout.write("\n=== tests: vitest run\n");
 const extra = process.argv.slice(2);
-spawnSync("npx", ["--no-install", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...extra], { stdio: "inherit" });
+const vitest = spawnSync("npx", ["--no-install", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...extra], { stdio: "inherit" });
 
 let passed = steps.filter((s) => s.ok).length;
 let failed = steps.filter((s) => !s.ok).length;
@@ -33,6 +33,12 @@ if (existsSync(results)) {
   // a suite that failed to load has no tests to count: count it as a failure
   failed += (report.testResults ?? []).filter((f) => f.status === "failed" && (f.assertionResults ?? []).length === 0).length;
   if (report.numTotalTests === 0) failed += 1;
+  // Errors outside any test (an exception thrown from a timer, an unhandled rejection) fail
+  // vitest's run but no test of the report: counted as one more failure, named below.
+  if (vitest.status !== 0 && failed === steps.filter((s) => !s.ok).length) {
+    failed += 1;
+    steps.push({ name: `vitest exited with ${vitest.status ?? vitest.signal} (errors outside the tests, above)`, ok: false });
+  }
 } else {
   failed += 1;
   process.stdout.write("vitest wrote no results\n");

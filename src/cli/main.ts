@@ -75,7 +75,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("-q, --quiet", "print nothing when every promise is kept (for cron)", false)
     .option("--timeout <duration>", "stop evaluating new promises after this long, such as 10m", "10m")
     .option("--sandbox", "run against a sandbox of ledger-like files (sandbox.json beside the policy) and this machine's /proc; needs no root, changes nothing outside it", false)
-    .option("--sandbox-dir <dir>", "where the sandbox lives (default: a directory under the system's temporary directory)")
+    .option("--sandbox-dir <dir>", "where the sandbox lives (implies --sandbox; default: a directory under the system's temporary directory)")
     .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
     .option("--etc-root <dir>", "read accounts (/etc/passwd, /etc/group) from here", defaultRoots.etc)
     .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
@@ -100,7 +100,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       // policies much faster (bench/parse).
       setFlagsFromString("--no-opt");
       setFlagsFromString("--semi-space-growth-factor=1");
-      const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs, sandbox: o.sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot };
+      // a sandbox's directory asks for the sandbox: never a real run because `--sandbox` was left out
+      const sandbox = o.sandbox || o.sandboxDir !== undefined;
+      const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs, sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot };
       if (o.state !== undefined) opts.state = o.state;
       if (o.junit !== undefined) opts.junit = o.junit;
       if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;
@@ -227,7 +229,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT.ok;
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT.ok;
+      // help asked for is no error; help shown because a command or probe is missing is
+      if (err.code === "commander.help") return err.exitCode === 0 ? EXIT.ok : EXIT.policyError;
       return EXIT.policyError;
     }
     io.err(`covenant: internal error: ${(err as Error).message}`);

@@ -41,7 +41,8 @@ export function renderText(e: Evaluation, info: RunInfo, style: Style): string {
   const parts = outcomeOrder.filter((o) => counts[o] > 0).map((o) => paint(o, `${counts[o]} ${o}`, style));
   const verdicts = e.controls.filter((c) => isDeficiency(c.verdict)).length;
   out.push("");
-  out.push(`${e.controls.length} controls, ${e.results.length} promises: ${parts.join(", ") || "nothing to evaluate"}`);
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+  out.push(`${count(e.controls.length, "control")}, ${count(e.results.length, "promise")}: ${parts.join(", ") || "nothing to evaluate"}`);
   out.push(verdicts === 0 ? style.green("no deficiencies") : style.red(`${verdicts} control${verdicts === 1 ? "" : "s"} with deficiencies`));
   out.push(style.dim(`state: ${info.stateDir}`));
   return out.join("\n");

@@ -57,7 +57,7 @@ export function findManifest(paths: string[]): string | undefined {
 /** Creates the sandbox on first use; later runs reuse it, so that its history accumulates. */
 export function prepareSandbox(paths: string[], dir = defaultSandboxDir()): Sandbox {
   const manifestPath = findManifest(paths);
-  if (!manifestPath) throw new SandboxError("no sandbox.json beside the policy: a sandbox needs one to know which files to create (see docs/sandbox.md)");
+  if (!manifestPath) throw new SandboxError("no sandbox.json beside the policy: a sandbox needs one to know which files to create (see docs/evaluation.md, \"The sandbox\")");
   let manifest: SandboxManifest;
   try {
     manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as SandboxManifest;

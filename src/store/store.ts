@@ -87,6 +87,20 @@ export interface HistoryEntry {
 /** A store that cannot be used as it is (missing key, newer schema); commands exit 2 on it. */
 export class StoreError extends Error {}
 
+/** The database file is not SQLite any more, or SQLite found it damaged: written over, cut short. */
+export class StoreDamagedError extends StoreError {}
+
+/** Whether an error from SQLite says the file itself is damaged (not busy, not missing). */
+export function isDamage(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT"));
+}
+
+function damaged(dbPath: string, err: unknown): StoreDamagedError {
+  const code = (err as { code?: string }).code;
+  return new StoreDamagedError(`the store ${dbPath} is not a readable database (${code}): it was damaged or replaced; restore it from a backup, or move it aside to start a new history`);
+}
+
 export interface VerifyReport {
   records: number;
   runs: number[];
@@ -125,12 +139,17 @@ export class StateStore implements BaselineStore, SampleStore {
     // the busy timeout must be set before the first statement: a `verify` may open the store
     // while a run is writing to it
     this.db = new Database(dbPath, { timeout: 5000 });
-    this.db.pragma("journal_mode = WAL");
-    // NORMAL in WAL mode: a killed process loses nothing committed; a power cut may lose the
-    // last transactions, never the consistency of the file
-    this.db.pragma("synchronous = NORMAL");
-    this.db.exec(schema);
-    this.migrate();
+    try {
+      this.db.pragma("journal_mode = WAL");
+      // NORMAL in WAL mode: a killed process loses nothing committed; a power cut may lose the
+      // last transactions, never the consistency of the file
+      this.db.pragma("synchronous = NORMAL");
+      this.db.exec(schema);
+      this.migrate();
+    } catch (err) {
+      this.db.close();
+      throw isDamage(err) ? damaged(dbPath, err) : err;
+    }
     this.stmts = {
       current: this.db.prepare("SELECT outcome, state FROM current WHERE key = ?"),
       upsertCurrent: this.db.prepare(

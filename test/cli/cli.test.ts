@@ -48,6 +48,9 @@ describe("covenant CLI", () => {
     const r = covenant(["nonsense"]);
     expect(r.code).toBe(2);
     expect(r.err).toContain("unknown command");
+    // help shown because something is missing is a usage error too; help asked for is not
+    for (const args of [[], ["observe"], ["help", "bogus"]]) expect(covenant(args).code, args.join(" ")).toBe(2);
+    expect(covenant(["help"]).code).toBe(0);
   });
 
   it("check: exit 0 on the bundled examples", () => {

@@ -60,7 +60,7 @@ describe("covenant run", () => {
     const history = covenant(["history", "--state", l.state]);
     expect(history.out).toMatch(/ITGC-CM-02 file .*: \(first observation\) → repaired/);
     expect(history.out).toMatch(/ITGC-CM-02 file .*: repaired → kept/);
-    expect(history.out.match(/run \d+: 1 promises tested/g)).toHaveLength(2);
+    expect(history.out.match(/run \d+: 1 promise tested/g)).toHaveLength(2);
   });
 
   it("drift without a declared repair exits 1; --dry-run changes nothing on disk", () => {
@@ -215,6 +215,24 @@ describe("covenant verify and history", () => {
     expect(bad.out).toContain(`TAMPERED: record ${seq} was altered after it was written (altered)`);
   });
 
+  it("a database file written over is tampering to verify, and a configuration error to history and run", () => {
+    const l = ledger(1, 1, false);
+    covenant(["run", "--state", l.state, l.policy]);
+    const db = join(l.state, "state.db");
+    const bytes = readFileSync(db);
+    bytes.write("not a database at all", 0);
+    writeFileSync(db, bytes);
+    const v = covenant(["verify", "--state", l.state]);
+    expect(v.code).toBe(1);
+    expect(v.out).toMatch(/^TAMPERED: the store .*state\.db is not a readable database \(SQLITE_NOTADB\).*\(damaged\)\n$/);
+    expect(JSON.parse(covenant(["verify", "--json", "--state", l.state]).out)).toMatchObject({ tampering: { kind: "damaged" } });
+    for (const args of [["history", "--state", l.state], ["run", "--state", l.state, l.policy]]) {
+      const r = covenant(args);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain("is not a readable database (SQLITE_NOTADB)");
+    }
+  });
+
   it("history filters by control and date; both say so when the state directory has no store", () => {
     const l = ledger(1, 1, false);
     covenant(["run", "--state", l.state, l.policy]);
@@ -278,5 +296,12 @@ describe("the sandbox (the README's quick start)", () => {
     const again = covenant(["run", "--sandbox", "--sandbox-dir", sandbox, "examples/sox"]);
     expect(again.out).toMatch(/KEPT\s+ITGC-CM-02/);
     expect(covenant(["verify", "--state", join(sandbox, "state")]).code).toBe(0);
+  });
+
+  it("--sandbox-dir alone runs in the sandbox, never on the host", () => {
+    const sandbox = join(temp("sb"), "sandbox");
+    const r = covenant(["run", "--dry-run", "--sandbox-dir", sandbox, "examples/sox"]);
+    expect(r.out).toContain(`note: sandbox created in ${sandbox}`);
+    expect(existsSync(join(sandbox, "state", "state.db"))).toBe(true);
   });
 });

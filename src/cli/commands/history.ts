@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultStateDir } from "../../store/state-dir.js";
-import { StateStore, StoreError, type BaselineBody, type ChangeBody, type HistoryEntry, type RunBody } from "../../store/store.js";
+import { isDamage, StateStore, StoreDamagedError, StoreError, type BaselineBody, type ChangeBody, type HistoryEntry, type RunBody, type VerifyReport } from "../../store/store.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 
@@ -12,18 +12,20 @@ export interface StoreOptions {
   json: boolean;
 }
 
-function openStore(opts: StoreOptions, io: Io, command: string): StateStore | undefined {
+/** The store, or why there is none (already said on stderr, except damage: `verify` reports it). */
+function openStore(opts: StoreOptions, io: Io, command: string): StateStore | "missing" | StoreDamagedError {
   const dir = opts.state ?? defaultStateDir();
   if (!existsSync(join(dir, "state.db"))) {
     io.err(`covenant ${command}: no store in ${dir} (nothing has run there yet; choose another with --state)`);
-    return undefined;
+    return "missing";
   }
   try {
     return StateStore.open(dir);
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
+    if (err instanceof StoreDamagedError && command === "verify") return err;
     io.err(`covenant ${command}: ${err.message}`);
-    return undefined;
+    return "missing";
   }
 }
 
@@ -33,7 +35,7 @@ export function runHistory(opts: StoreOptions & { control?: string; since?: stri
     return EXIT.policyError;
   }
   const store = openStore(opts, io, "history");
-  if (!store) return EXIT.policyError;
+  if (!(store instanceof StateStore)) return EXIT.policyError;
   try {
     const filter: Parameters<StateStore["history"]>[0] = {};
     if (opts.control !== undefined) filter.control = opts.control;
@@ -68,7 +70,7 @@ function renderEntry(e: HistoryEntry, io: Io): string {
     const counts = Object.entries(b.counts)
       .map(([o, n]) => `${n} ${o}`)
       .join(", ");
-    return s.dim(`${when}  #${e.seq}  run ${b.run}${b.dryRun ? " (dry run)" : ""}: ${b.promises} promises tested (${counts}); ${b.changed} change${b.changed === 1 ? "" : "s"} of state; outcomes ${b.outcomes.slice(0, 12)}…`);
+    return s.dim(`${when}  #${e.seq}  run ${b.run}${b.dryRun ? " (dry run)" : ""}: ${b.promises} promise${b.promises === 1 ? "" : "s"} tested (${counts}); ${b.changed} change${b.changed === 1 ? "" : "s"} of state; outcomes ${b.outcomes.slice(0, 12)}…`);
   }
   const b = e.body as ChangeBody;
   const lines = [`${when}  #${e.seq}  ${s.bold(b.control)} ${b.type} ${b.promiser}: ${b.from ?? "(first observation)"} → ${b.to}: ${b.reason}`];
@@ -80,9 +82,16 @@ function renderEntry(e: HistoryEntry, io: Io): string {
 
 export function runVerify(opts: StoreOptions, io: Io): number {
   const store = openStore(opts, io, "verify");
-  if (!store) return EXIT.policyError;
+  if (store instanceof StoreDamagedError) return damagedStore(store.message, opts, io);
+  if (!(store instanceof StateStore)) return EXIT.policyError;
   try {
-    const r = store.verify();
+    let r: VerifyReport;
+    try {
+      r = store.verify();
+    } catch (err) {
+      if (!isDamage(err)) throw err;
+      return damagedStore(`the store is damaged (${(err as { code: string }).code}): ${(err as Error).message}`, opts, io);
+    }
     if (opts.json) io.out(JSON.stringify(r, null, 2));
     else {
       if (r.tampering) io.out(io.style.red(`TAMPERED: ${r.tampering.message} (${r.tampering.kind})`));
@@ -95,4 +104,11 @@ export function runVerify(opts: StoreOptions, io: Io): number {
   } finally {
     store.close();
   }
+}
+
+/** A database that cannot be read cannot be vouched for: to `verify`, that is tampering. */
+function damagedStore(message: string, opts: StoreOptions, io: Io): number {
+  if (opts.json) io.out(JSON.stringify({ tampering: { kind: "damaged", message } }, null, 2));
+  else io.out(io.style.red(`TAMPERED: ${message} (damaged)`));
+  return EXIT.deficiencies;
 }
