@@ -3,6 +3,7 @@
 import type { CompareOp, ContextDecl, Expr } from "../parser/ast.js";
 import { exprText } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
+import { rangeProblems, type FactRange } from "./fact-ranges.js";
 import { facts, weekdays } from "../facts/catalog.js";
 import type { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
@@ -12,7 +13,7 @@ import { type ValueChecker, INVALID } from "./values.js";
 type CType =
   | { t: "boolean" }
   | { t: "string" }
-  | { t: "number" }
+  | { t: "number"; range?: FactRange }
   | { t: "date" }
   | { t: "address" }
   | { t: "addresses" }
@@ -129,7 +130,7 @@ export class ConditionChecker {
     const fact = facts.get(e.name);
     if (fact) {
       const ft = fact.type;
-      if (ft.kind === "integer") return { t: "number" };
+      if (ft.kind === "integer") return ft.min !== undefined && ft.max !== undefined ? { t: "number", range: { fact: fact.name, min: ft.min, max: ft.max } } : { t: "number" };
       if (ft.kind === "enum") return { t: "enum", values: ft.values, fact: fact.name };
       return { t: ft.kind };
     }
@@ -199,6 +200,7 @@ export class ConditionChecker {
     const R = op === "in" && r.t === "list" ? { t: "list" as const, items: r.items.map((i) => this.named(i)) } : this.named(r);
     // an unknown name was just reported (E107): its type is unknown, so is whether it compares
     if (l.t === "name" || r.t === "name" || (op === "in" && r.t === "list" && r.items.some((i) => i.t === "name"))) return { t: "boolean" };
+    this.diagnostics.push(...rangeProblems(op, leftE, rightE, L.t === "number" ? L.range : undefined, R.t === "number" ? R.range : undefined));
     switch (op) {
       case "==":
       case "!=":

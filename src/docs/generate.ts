@@ -77,7 +77,7 @@ export function factsPage(): string {
     const type = t.kind === "integer" ? `whole number (${t.min}–${t.max})` : t.kind === "enum" ? t.values.map((v) => `\`${v}\``).join(", ") : t.kind;
     return `| \`${f.name}\` | ${cell(type)} | ${cell(f.description)} |`;
   });
-  return [`${header}# Host facts`, "", "Names that contexts and `when` conditions can test. Dates and times are read in the calendar's time zone.", "", "| fact | type | meaning |", "|---|---|---|", ...rows, ""].join("\n");
+  return [`${header}# Host facts`, "", "Names that contexts and `when` conditions can test. Dates and times are read in the calendar's time zone.", "", "A whole-number fact compared with a number outside its range (`month == 13`, `hour < 24`) is an error (E103): such a comparison is always or never true.", "", "| fact | type | meaning |", "|---|---|---|", ...rows, ""].join("\n");
 }
 
 export function diagnosticsPage(): string {

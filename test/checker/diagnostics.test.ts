@@ -44,6 +44,15 @@ describe("meaning checks", () => {
     expect(d.related?.[0]?.message).toBe("the value comes from here");
   });
 
+  it("E103 a bounded fact compared with a number it never takes", () => {
+    const when = (cond: string) => diagnose(inControl('  file "/srv/a" { mode = 0640 }').replace("  owner = security\n", `  owner = security\n  when = ${cond}\n`));
+    expect(when("month == 13")).toEqual([`${line(1)}:19 E103 \`month\` is 1 to 12, never 13: the comparison is never true`]);
+    expect(when("hour < 24")[0]).toContain("`hour` is 0 to 23, never 24: the comparison is always true");
+    expect(when("0 < day_of_month")[0]).toContain("`day_of_month` is 1 to 31, never 0: the comparison is always true");
+    expect(when("quarter in [4, 5]")[0]).toContain("never 5: the comparison is never true");
+    expect(when("hour >= 0 and hour <= 23 and month != 12 and business_day_of_month == 0")).toEqual([]);
+  });
+
   it("E103 unknown enum value, with a suggestion", () => {
     const d = find(inControl('  file "/srv/a" { integrity = sha265 }'), "E103");
     expect(d.suggestion).toBe("did you mean `sha256`?");
