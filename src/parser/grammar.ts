@@ -209,7 +209,7 @@ export class PolicyParser extends EmbeddedActionsParser {
       target?.push(owner as Statement | BlockItem);
     }
     this.blockLive = live ? owner : undefined;
-    this.MANY(this.attributeInBlock);
+    this.MANY(this.attributeLoop);
     const close = this.CONSUME(T.RBrace);
     if (live && real(close)) {
       owner.end = close.startOffset + 1;
@@ -233,6 +233,19 @@ export class PolicyParser extends EmbeddedActionsParser {
     }
   };
   private readonly optionalSemicolon = () => this.CONSUME(T.Semicolon);
+  // A promise's head (`file "/b" {`, `load {`, `group g -> [x] {`) ends a block whose `}` is
+  // missing, and the error says so; read as an attribute, it became `file = "/b"` with an `=`
+  // made up by recovery, and three errors more. `mode 0640` stays an attribute missing its `=`.
+  private readonly attributeLoop = {
+    GATE: () => {
+      const second = this.LA(2).tokenType;
+      if (second === T.Equals) return true;
+      if (second === T.LBrace || second === T.Arrow) return false;
+      const third = this.LA(3).tokenType;
+      return third !== T.LBrace && third !== T.Arrow;
+    },
+    DEF: this.attributeInBlock,
+  };
 
   private blockItemAlts: IOrAlt<void>[] | undefined;
   private blockItem = this.RULE("blockItem", () => {

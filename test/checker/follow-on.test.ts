@@ -34,6 +34,17 @@ describe("declarations a syntax error cut short", () => {
   });
 });
 
+describe("a promise whose `}` is missing", () => {
+  it("is one error where the next promise starts, and the next promise is checked as written", () => {
+    const text = inControl('  file "/a" { mode = 0640\n  file "/b" { mdoe = 0640 }');
+    expect(diagnose(text).map((d) => d.replace(/^\d+:\d+ /, ""))).toEqual(["E003 expected `}` but found `file`", "E101 unknown attribute `mdoe` for `file` promise"]);
+  });
+
+  it("an attribute missing its `=` is still said to be one", () => {
+    expect(diagnose(inControl('  file "/a" { mode 0640\n  }')).map((d) => d.replace(/^\d+:\d+ /, ""))).toEqual(["E003 expected `=` but found `0640`"]);
+  });
+});
+
 describe("values", () => {
   it("a unit written apart from its number: one error, and the rest of the control still checked", () => {
     const text = inControl('  file "/a" { max_size = 10 MB }\n  file "/b" { mdoe = 0640 }\n  process "p" { timeout = 5 m\n  }');
