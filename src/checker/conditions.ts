@@ -130,7 +130,7 @@ export class ConditionChecker {
     const fact = facts.get(e.name);
     if (fact) {
       const ft = fact.type;
-      if (ft.kind === "integer") return ft.min !== undefined && ft.max !== undefined ? { t: "number", range: { fact: fact.name, min: ft.min, max: ft.max } } : { t: "number" };
+      if (ft.kind === "integer") return { t: "number", range: { fact: fact.name, min: ft.min, max: ft.max } };
       if (ft.kind === "enum") return { t: "enum", values: ft.values, fact: fact.name };
       return { t: ft.kind };
     }

@@ -17,7 +17,6 @@ function constantTruth(op: CompareOp, n: number, r: FactRange): boolean | undefi
   const below = n < r.min; // else above
   switch (op) {
     case "==":
-    case "in":
       return false;
     case "!=":
       return true;
@@ -34,22 +33,19 @@ function constantTruth(op: CompareOp, n: number, r: FactRange): boolean | undefi
 
 /** The diagnostics for `left op right` where either side may be a bounded fact. */
 export function rangeProblems(op: CompareOp, left: Expr, right: Expr, leftRange: FactRange | undefined, rightRange: FactRange | undefined): Diagnostic[] {
-  // the fact on the left: `n op fact` reads as `fact op' n`
-  const range = leftRange ?? rightRange;
-  if (!range || (leftRange && rightRange)) return [];
-  const other = leftRange ? right : left;
-  const factOp = leftRange ? op : (mirrored[op] ?? op);
-  const numbers = other.kind === "list" ? other.items : [other];
-  const out: Diagnostic[] = [];
-  for (const e of numbers) {
-    if (e.kind !== "number") continue;
-    const truth = constantTruth(factOp, e.value, range);
-    if (truth === undefined) continue;
-    out.push(
-      diagnostic("E103", `\`${range.fact}\` is ${range.min} to ${range.max}, never ${e.raw}: the comparison is ${truth ? "always true" : "never true"}`, e, {
-        suggestion: `use a number from ${range.min} to ${range.max}`,
-      }),
-    );
+  const outside = (r: FactRange, e: Expr): e is Expr & { kind: "number" } => e.kind === "number" && (e.value < r.min || e.value > r.max);
+  const suggestion = (r: FactRange) => ({ suggestion: `use a number from ${r.min} to ${r.max}` });
+  if (op === "in") {
+    // `quarter in [4, 5]`: the items the fact can never equal; the test as a whole may hold
+    if (!leftRange || right.kind !== "list") return [];
+    return right.items.filter((e) => outside(leftRange, e)).map((e) => diagnostic("E103", `\`${leftRange.fact}\` is ${leftRange.min} to ${leftRange.max}: \`${e.raw}\` never matches`, e, suggestion(leftRange)));
   }
-  return out;
+  if (leftRange && rightRange) return [];
+  const range = leftRange ?? rightRange;
+  const other = leftRange ? right : left;
+  if (!range || !outside(range, other)) return [];
+  // the fact on the left: `n op fact` reads as `fact op' n`
+  const truth = constantTruth(leftRange ? op : (mirrored[op] ?? op), other.value, range);
+  if (truth === undefined) return [];
+  return [diagnostic("E103", `\`${range.fact}\` is ${range.min} to ${range.max}, never ${other.raw}: the comparison is ${truth ? "always true" : "never true"}`, other, suggestion(range))];
 }

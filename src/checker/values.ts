@@ -83,6 +83,8 @@ export class ValueChecker {
 
   /** Checks `e` against `type`; `subject` names what is being set, for messages. */
   check(e: Expr, type: ValueType, subject: string): Checked | typeof INVALID {
+    // a quantity whose unit the parser reported as unknown (`10mb`): nothing more to say
+    if (e.kind === "quantity" && !allUnits.includes(e.unit)) return INVALID;
     const isStakeholder = type.kind === "stakeholder" && e.kind === "ident" && this.scope.stakeholders.has(e.name);
     if (e.kind === "ident" && type.kind !== "condition" && !isStakeholder && !acceptsName(type, e.name)) {
       const decl = this.variableOf(e);
@@ -107,7 +109,6 @@ export class ValueChecker {
         if (e.kind !== "bool") return this.wrongType(e, type, subject);
         return e.value;
       case "duration": {
-        if (unknownUnit(e)) return INVALID;
         if (e.kind !== "quantity" || durationUnits[e.unit] === undefined) return this.wrongType(e, type, subject);
         const ms = e.value * durationUnits[e.unit]!;
         if (ms < 0) return this.fail("E103", `${subject} cannot be negative`, e);
@@ -118,13 +119,11 @@ export class ValueChecker {
         return ms;
       }
       case "size": {
-        if (unknownUnit(e)) return INVALID;
         if (e.kind !== "quantity" || sizeUnits[e.unit] === undefined) return this.wrongType(e, type, subject);
         if (e.value < 0) return this.fail("E103", `${subject} cannot be negative`, e);
         return e.value * sizeUnits[e.unit]!;
       }
       case "percent": {
-        if (unknownUnit(e)) return INVALID;
         // a bare number is not taken as a share: `10` next to `10%` and `10MB` is ambiguous
         const value = e.kind === "quantity" && e.unit === "%" ? e.value : undefined;
         if (value === undefined) return this.wrongType(e, type, subject);
@@ -301,34 +300,45 @@ export class ValueChecker {
     if (e.kind !== "string") return this.wrongType(e, type, subject) as typeof INVALID;
     const only = e.parts.length === 1 ? e.parts[0] : undefined;
     if (typeof only === "string") return only; // the common case: plain text
-    // every part is checked, so that each undefined variable of the string is reported
-    let out: string | typeof INVALID = "";
+    // every part is checked, so that each undefined variable of the string is reported, once
+    let out = "";
+    let failed = false;
+    const seen = new Map<string, string | typeof INVALID>();
     for (const part of e.parts) {
       if (typeof part === "string") {
-        if (out !== INVALID) out += part;
+        out += part;
         continue;
       }
       const name = part.variable;
-      const decl = this.scope.variables.get(name);
-      if (!decl) {
-        const isFact = facts.has(name);
-        if (!this.scope.incompleteNames.has(name)) {
-          this.report(
-            "E106",
-            isFact ? `\`${name}\` is a host fact: facts can be tested in contexts, not put in strings` : `undefined variable \`${name}\``,
-            part,
-            isFact ? undefined : didYouMean(name, this.scope.variables.keys()),
-          );
-        }
-        out = INVALID;
-        continue;
+      let text = seen.get(name);
+      if (text === undefined) {
+        text = this.interpolated(part, subject);
+        seen.set(name, text);
       }
-      const ident: Expr & { kind: "ident" } = { kind: "ident", name, file: part.file, start: part.start, end: part.end };
-      const text = this.throughVariable(ident, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID);
-      if (text === INVALID) out = INVALID;
-      else if (out !== INVALID) out += text;
+      if (text === INVALID) failed = true;
+      else out += text;
     }
-    return out;
+    return failed ? INVALID : out;
+  }
+
+  /** The text of one `${name}` of a string, reported when there is none. */
+  private interpolated(part: Span & { variable: string }, subject: string): string | typeof INVALID {
+    const name = part.variable;
+    const decl = this.scope.variables.get(name);
+    if (!decl) {
+      const isFact = facts.has(name);
+      if (!this.scope.incompleteNames.has(name)) {
+        this.report(
+          "E106",
+          isFact ? `\`${name}\` is a host fact: facts can be tested in contexts, not put in strings` : `undefined variable \`${name}\``,
+          part,
+          isFact ? undefined : didYouMean(name, this.scope.variables.keys()),
+        );
+      }
+      return INVALID;
+    }
+    const ident: Expr & { kind: "ident" } = { kind: "ident", name, file: part.file, start: part.start, end: part.end };
+    return this.throughVariable(ident, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID);
   }
 
   private scalarText(e: Expr, subject: string): string | typeof INVALID {
@@ -381,11 +391,6 @@ export class ValueChecker {
     this.report(code, message, e, suggestion);
     return INVALID;
   }
-}
-
-/** A quantity whose unit the parser already reported as unknown (`10mb`): nothing more to say. */
-function unknownUnit(e: Expr): boolean {
-  return e.kind === "quantity" && !allUnits.includes(e.unit);
 }
 
 /** Whether a bare name is a value of this type itself (an enum member), not a variable. */

@@ -117,8 +117,8 @@ export class PolicyParser extends EmbeddedActionsParser {
   private letDecl = this.RULE("letDecl", () => {
     const kw = this.CONSUME(T.Let);
     const id = this.CONSUME(T.Identifier);
-    this.CONSUME(T.Equals);
     if (!this.RECORDING_PHASE && real(id)) this.declaring = { kind: "let", name: id.image };
+    this.CONSUME(T.Equals);
     const value = this.SUBRULE(this.expression);
     if (this.RECORDING_PHASE || !value || !real(kw) || !real(id)) return;
     this.declaring = undefined;
@@ -128,8 +128,8 @@ export class PolicyParser extends EmbeddedActionsParser {
   private contextDecl = this.RULE("contextDecl", () => {
     const kw = this.CONSUME(T.Context);
     const id = this.CONSUME(T.Identifier);
-    this.CONSUME(T.Equals);
     if (!this.RECORDING_PHASE && real(id)) this.declaring = { kind: "context", name: id.image };
+    this.CONSUME(T.Equals);
     const expr = this.SUBRULE(this.expression);
     if (this.RECORDING_PHASE || !expr || !real(kw) || !real(id)) return;
     this.declaring = undefined;
@@ -167,6 +167,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     // without its control id there is no waiver to fill: the block is parsed for its errors only
     const decl: WaiverDecl | undefined = ok ? { kind: "waiver", control: this.ast.stringLiteral(id), attributes: [], file: this.ast.file, start: kw.startOffset | 0, end: kw.startOffset | 0 } : undefined;
     this.blockOwner = decl;
+    this.blockOfPromise = false;
     this.blockTarget = this.out;
     this.SUBRULE(this.attributeBlock);
   });
@@ -184,6 +185,7 @@ export class PolicyParser extends EmbeddedActionsParser {
       // attached before the block is parsed: recovery may leave the block from anywhere.
       decl.attributes = [];
       this.blockOwner = decl as BlockOwner;
+      this.blockOfPromise = false;
       this.blockTarget = undefined;
       this.SUBRULE(this.attributeBlock);
     });
@@ -193,6 +195,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     const kw = this.CONSUME(T.Calendar);
     const decl: CalendarDecl = { kind: "calendar", attributes: [], file: this.ast.file, start: kw.startOffset | 0, end: kw.startOffset | 0 };
     this.blockOwner = decl;
+    this.blockOfPromise = false;
     this.blockTarget = !this.RECORDING_PHASE && real(kw) ? this.out : undefined;
     this.SUBRULE(this.attributeBlock);
   });
@@ -238,14 +241,32 @@ export class PolicyParser extends EmbeddedActionsParser {
   // made up by recovery, and three errors more. `mode 0640` stays an attribute missing its `=`.
   private readonly attributeLoop = {
     GATE: () => {
+      if (!this.blockOfPromise) return true;
       const second = this.LA(2).tokenType;
       if (second === T.Equals) return true;
-      if (second === T.LBrace || second === T.Arrow) return false;
-      const third = this.LA(3).tokenType;
-      return third !== T.LBrace && third !== T.Arrow;
+      // past the promiser: one token, or a bracketed list (`command ["/bin/x"] {`)
+      let next = 3;
+      if (second === T.LBracket || second === T.LParen) next = this.pastGroup(2);
+      else if (second === T.LBrace || second === T.Arrow) return false;
+      const after = this.LA(next).tokenType;
+      return after !== T.LBrace && after !== T.Arrow;
     },
     DEF: this.attributeInBlock,
   };
+  /** whether the attribute block being parsed is a promise's (the only one a promise may follow) */
+  private blockOfPromise = false;
+  /** The lookahead index just past the bracketed group opening at LA(at) (bounded: it only picks an error message). */
+  private pastGroup(at: number): number {
+    let depth = 0;
+    for (let k = at; k < at + 200; k++) {
+      const t = this.LA(k).tokenType;
+      if (t === T.LBracket || t === T.LParen) depth++;
+      else if (t === T.RBracket || t === T.RParen) {
+        if (--depth === 0) return k + 1;
+      } else if (t === T.LBrace || t === T.RBrace || t.name === "EOF") return k;
+    }
+    return at + 200;
+  }
 
   private blockItemAlts: IOrAlt<void>[] | undefined;
   private blockItem = this.RULE("blockItem", () => {
@@ -286,6 +307,7 @@ export class PolicyParser extends EmbeddedActionsParser {
         ? { kind: "promise", type: name, stakeholders, attributes: [], file, start, end: start }
         : { kind: "promise", type: name, attributes: [], file, start, end: start };
     this.blockOwner = decl;
+    this.blockOfPromise = true;
     this.blockTarget = complete && real(type) && !this.RECORDING_PHASE ? this.control?.items : undefined;
     this.SUBRULE(this.attributeBlock);
   });

@@ -7,7 +7,7 @@
 // test (test/parser/scanner.test.ts) holds it to Chevrotain's Lexer built from those patterns.
 import type { IToken, TokenType } from "chevrotain";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
-import { durationUnits, sizeUnits } from "./literals.js";
+import { spacedUnits } from "./literals.js";
 import * as T from "./tokens.js";
 
 /** Deepest nesting of brackets, parentheses, braces and `not`s a policy may use. */
@@ -28,7 +28,7 @@ class Token implements IToken {
 
 const keywordTypes = new Map<string, TokenType>(T.keywords.map((k) => [(k.PATTERN as RegExp).source, k]));
 /** Units a number may be followed by after blanks, as in `10 MB` (tokens.ts, Quantity). */
-const spacedUnits = new Set([...Object.keys(durationUnits), ...Object.keys(sizeUnits)]);
+const unitsAfterBlanks = new Set(spacedUnits);
 
 const DATE = /\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)?(?![\w.])/y;
 const ADDRESS = /\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:\/\d{1,3})?(?![\w.])/y;
@@ -306,12 +306,14 @@ export class Scanner {
       if (text.charCodeAt(s) === 37) end = s + 1;
       else {
         while (isLetter(text.charCodeAt(end))) end++;
-        if (end === s || isIdentPart(text.charCodeAt(end)) || !spacedUnits.has(text.slice(s, end))) end = s;
+        if (end === s || isIdentPart(text.charCodeAt(end)) || !unitsAfterBlanks.has(text.slice(s, end))) end = s;
       }
       if (end > s) {
         let after = end;
         while (text.charCodeAt(after) === 32 || text.charCodeAt(after) === 9) after++;
-        if (text.charCodeAt(after) !== 61) return this.hit(T.Quantity, end);
+        // a lone `=` makes the word an attribute's name; `==` and `=~` are comparisons
+        const next = text.charCodeAt(after + 1);
+        if (text.charCodeAt(after) !== 61 || next === 61 || next === 126) return this.hit(T.Quantity, end);
       }
     }
     // a plain number must not run into a name character or a `.`

@@ -16,6 +16,8 @@ export const sizeUnits: Record<string, number> = {
 };
 export const otherUnits = ["%", "sigma"];
 export const allUnits = [...Object.keys(durationUnits), ...Object.keys(sizeUnits), ...otherUnits];
+/** Units the scanner also takes after blanks (`10 MB`), to report them rather than derail (tokens.ts, Quantity). */
+export const spacedUnits: readonly string[] = [...Object.keys(durationUnits), ...Object.keys(sizeUnits)];
 
 export function splitQuantity(raw: string): { value: number; unit: string } {
   const m = /^(-?\d+(?:\.\d+)?)[ \t]*(.*)$/.exec(raw)!;

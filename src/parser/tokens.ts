@@ -1,7 +1,7 @@
 // Token vocabulary of the policy language. Order in `allTokens` is the lexer's
 // matching order: longer or more specific patterns come before the ones they overlap.
 import { createToken, Lexer, type TokenType } from "chevrotain";
-import { durationUnits, sizeUnits } from "./literals.js";
+import { spacedUnits } from "./literals.js";
 
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\uFEFF]+/, group: Lexer.SKIPPED });
 export const LineComment = createToken({ name: "LineComment", pattern: /(?:\/\/|#)[^\n\r]*/, group: "comments" });
@@ -76,12 +76,11 @@ export const Ipv6Literal = createToken({
 // A number with a unit glued to it (90s, 10MB, 80%, 3 sigma); the unit is validated after lexing
 // so that `10mb` gets a precise "unknown unit" error instead of two confusing tokens. A known
 // unit after blanks (`10 MB`, `80 %`) is taken too, and reported (the AST factory), because as
-// a number and a name it would derail the rest of the block; not when an `=` follows, where the
-// word is the next attribute's name.
-const spacedUnits = [...Object.keys(durationUnits), ...Object.keys(sizeUnits)].join("|");
+// a number and a name it would derail the rest of the block; not when an `=` (not `==` or `=~`)
+// follows, where the word is the next attribute's name.
 export const Quantity = createToken({
   name: "Quantity",
-  pattern: new RegExp(`-?\\d+(?:\\.\\d+)?(?:[ \\t]*sigma(?![\\w])|[ \\t]+(?:(?:${spacedUnits})(?![\\w])|%)(?![ \\t]*=)|[A-Za-z]+|%)`),
+  pattern: new RegExp(`-?\\d+(?:\\.\\d+)?(?:[ \\t]*sigma(?![\\w])|[ \\t]+(?:(?:${spacedUnits.join("|")})(?![\\w])|%)(?![ \\t]*=(?![=~]))|[A-Za-z]+|%)`),
   label: "a quantity",
 });
 export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /-?\d+(?:\.\d+)?(?![\w.])/, label: "a number" });

@@ -96,9 +96,10 @@ export function isDamage(err: unknown): boolean {
   return typeof code === "string" && (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT"));
 }
 
-function damaged(dbPath: string, err: unknown): StoreDamagedError {
+/** What to tell the operator of a database SQLite found damaged, when opening it or later. */
+export function damageMessage(dbPath: string, err: unknown): string {
   const code = (err as { code?: string }).code;
-  return new StoreDamagedError(`the store ${dbPath} is not a readable database (${code}): it was damaged or replaced; restore it from a backup, or move it aside to start a new history`);
+  return `the store ${dbPath} is not a readable database (${code}): it was damaged or replaced; restore it from a backup, or move it aside to start a new history`;
 }
 
 export interface VerifyReport {
@@ -148,7 +149,7 @@ export class StateStore implements BaselineStore, SampleStore {
       this.migrate();
     } catch (err) {
       this.db.close();
-      throw isDamage(err) ? damaged(dbPath, err) : err;
+      throw isDamage(err) ? new StoreDamagedError(damageMessage(dbPath, err)) : err;
     }
     this.stmts = {
       current: this.db.prepare("SELECT outcome, state FROM current WHERE key = ?"),

@@ -49,7 +49,9 @@ describe("meaning checks", () => {
     expect(when("month == 13")).toEqual([`${line(1)}:19 E103 \`month\` is 1 to 12, never 13: the comparison is never true`]);
     expect(when("hour < 24")[0]).toContain("`hour` is 0 to 23, never 24: the comparison is always true");
     expect(when("0 < day_of_month")[0]).toContain("`day_of_month` is 1 to 31, never 0: the comparison is always true");
-    expect(when("quarter in [4, 5]")[0]).toContain("never 5: the comparison is never true");
+    expect(when("quarter in [4, 5]")).toEqual([`${line(1)}:25 E103 \`quarter\` is 1 to 4: \`5\` never matches`]);
+    // one error for a list where a number belongs, not a range error too
+    expect(when("month == [13]").map((d) => d.split(" ")[1])).toEqual(["E116"]);
     expect(when("hour >= 0 and hour <= 23 and month != 12 and business_day_of_month == 0")).toEqual([]);
   });
 

@@ -28,6 +28,11 @@ describe("declarations a syntax error cut short", () => {
     expect(codes({ "p.promise": text })).toEqual(["E003"]);
   });
 
+  it("so is one missing its `=`", () => {
+    const text = `let x\ncontext c\n${inControl('  file "/${x}" { mode = 0640 }').replace("  owner = security\n", "  owner = security\n  when = c\n")}`;
+    expect(codes({ "p.promise": text }).filter((c) => c !== "E003")).toEqual([]);
+  });
+
   it("a variable whose value does not parse is still a variable to its users", () => {
     const text = `let limit =\n${inControl('  file "/a" { max_size = limit }\n  file "/${limit}" { mode = 0640 }')}`;
     expect(codes({ "p.promise": text })).toEqual(["E003"]);
@@ -38,6 +43,15 @@ describe("a promise whose `}` is missing", () => {
   it("is one error where the next promise starts, and the next promise is checked as written", () => {
     const text = inControl('  file "/a" { mode = 0640\n  file "/b" { mdoe = 0640 }');
     expect(diagnose(text).map((d) => d.replace(/^\d+:\d+ /, ""))).toEqual(["E003 expected `}` but found `file`", "E101 unknown attribute `mdoe` for `file` promise"]);
+  });
+
+  it("so is one before a promise whose promiser is a list", () => {
+    const text = inControl('  file "/a" { mode = 0640\n  command ["/bin/true"] -> [security] { exit_code = 0 }');
+    expect(diagnose(text).map((d) => d.replace(/^\d+:\d+ /, ""))).toEqual(["E003 expected `}` but found `command`"]);
+  });
+
+  it("outside promises, blocks keep reading attributes", () => {
+    expect(diagnose('stakeholder s { contact { email = "x" } }\n').map((d) => d.split(" ")[1])).toEqual(["E003"]);
   });
 
   it("an attribute missing its `=` is still said to be one", () => {
@@ -56,11 +70,14 @@ describe("values", () => {
 
   it("an unknown unit is reported once, not again as a wrong type", () => {
     expect(codes({ "p.promise": inControl('  file "/a" { max_size = 10mb }') })).toEqual(["E005"]);
+    expect(codes({ "p.promise": inControl("  load { min_available_memory = 10mb }") })).toEqual(["E005"]);
   });
 
-  it("reports every undefined variable of a string", () => {
-    const text = inControl('  file "/${aa}/${bb}" { owner = "${cc}${dd}" }');
+  it("reports every undefined variable of a string, each once", () => {
+    const text = inControl('  file "/${aa}/${bb}/${aa}" { owner = "${cc}${dd}" }');
     expect(diagnose(text).filter((d) => d.includes("E106")).map((d) => d.split("`")[1])).toEqual(["aa", "bb", "cc", "dd"]);
+    const list = `let l = ["a", "b"]\nlet dir = "srv"\n${inControl('  file "/${l}/${dir}/${l}/${dir}" { mode = 0640 }')}`;
+    expect(codes({ "p.promise": list })).toEqual(["E102"]);
   });
 
   it("a duration cannot be negative", () => {

@@ -233,6 +233,29 @@ describe("covenant verify and history", () => {
     }
   });
 
+  it("damage anywhere in the database file is never an internal error", () => {
+    const l = ledger(3, 1, false);
+    for (let i = 0; i < 3; i++) covenant(["run", "--state", l.state, l.policy]);
+    const original = readFileSync(join(l.state, "state.db"));
+    const pages = original.length / 4096;
+    expect(pages).toBeGreaterThan(4);
+    for (let page = 1; page < pages; page++) {
+      const state = join(temp("damaged"), "state");
+      mkdirSync(state);
+      for (const f of ["host.key", "ledger.head"]) writeFileSync(join(state, f), readFileSync(join(l.state, f)));
+      const bytes = Buffer.from(original);
+      bytes.fill(0xab, page * 4096, (page + 1) * 4096);
+      writeFileSync(join(state, "state.db"), bytes);
+      const at = `page ${page}`;
+      const verify = covenant(["verify", "--state", state]);
+      expect([0, 1], `${at}: verify ${verify.err}`).toContain(verify.code);
+      const history = covenant(["history", "--state", state]);
+      expect([0, 2], `${at}: history ${history.err}`).toContain(history.code);
+      const run = covenant(["run", "--state", state, l.policy]);
+      expect([0, 1, 2], `${at}: run ${run.err}`).toContain(run.code);
+    }
+  });
+
   it("history filters by control and date; both say so when the state directory has no store", () => {
     const l = ledger(1, 1, false);
     covenant(["run", "--state", l.state, l.policy]);

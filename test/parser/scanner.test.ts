@@ -33,7 +33,7 @@ const fragments = [
   // around the hand-written number and address paths: what may follow leading digits
   "_", ".", "%", "sigma", "1.", "123.", "1234-", "12345-", "1e5", "0x1F", "abcd:", "abcde:", "12345:", "fe80:", "2026-1", "1.2.3.4.5",
   // a unit after blanks, and what may follow it
-  "10 MB", "5 m", "80 %", " ms", " s", " h", " GiB", " MBx", " m2", " mb", " = ", "=",
+  "10 MB", "5 m", "80 %", " ms", " s", " h", " GiB", " MBx", " m2", " mb", " = ", "=", " == ", " =~ ", "==", "=~",
 ];
 
 describe("scanner", () => {
@@ -76,6 +76,7 @@ describe("scanner", () => {
   it("reads a known unit after blanks as part of the quantity, unless an `=` makes it a name", () => {
     expect(viaScanner("10 MB\n80 %;5\tm").tokens).toEqual(["Quantity@0:10 MB", "Quantity@6:80 %", "Semicolon@10:;", "Quantity@11:5\tm"]);
     expect(viaScanner("10 m = 1").tokens).toEqual(["NumberLiteral@0:10", "Identifier@3:m", "Equals@5:=", "NumberLiteral@7:1"]);
+    expect(viaScanner("5 m == x").tokens).toEqual(["Quantity@0:5 m", "EqualEqual@4:==", "Identifier@7:x"]);
     expect(viaScanner("10 mb 10 MBx").tokens).toEqual(["NumberLiteral@0:10", "Identifier@3:mb", "NumberLiteral@6:10", "Identifier@9:MBx"]);
   });
 

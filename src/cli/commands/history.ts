@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultStateDir } from "../../store/state-dir.js";
-import { isDamage, StateStore, StoreDamagedError, StoreError, type BaselineBody, type ChangeBody, type HistoryEntry, type RunBody, type VerifyReport } from "../../store/store.js";
+import { damageMessage, isDamage, StateStore, StoreDamagedError, StoreError, type BaselineBody, type ChangeBody, type HistoryEntry, type RunBody, type VerifyReport } from "../../store/store.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 
@@ -13,11 +13,11 @@ export interface StoreOptions {
 }
 
 /** The store, or why there is none (already said on stderr, except damage: `verify` reports it). */
-function openStore(opts: StoreOptions, io: Io, command: string): StateStore | "missing" | StoreDamagedError {
+function openStore(opts: StoreOptions, io: Io, command: string): StateStore | "unavailable" | StoreDamagedError {
   const dir = opts.state ?? defaultStateDir();
   if (!existsSync(join(dir, "state.db"))) {
     io.err(`covenant ${command}: no store in ${dir} (nothing has run there yet; choose another with --state)`);
-    return "missing";
+    return "unavailable";
   }
   try {
     return StateStore.open(dir);
@@ -25,7 +25,7 @@ function openStore(opts: StoreOptions, io: Io, command: string): StateStore | "m
     if (!(err instanceof StoreError)) throw err;
     if (err instanceof StoreDamagedError && command === "verify") return err;
     io.err(`covenant ${command}: ${err.message}`);
-    return "missing";
+    return "unavailable";
   }
 }
 
@@ -41,7 +41,15 @@ export function runHistory(opts: StoreOptions & { control?: string; since?: stri
     if (opts.control !== undefined) filter.control = opts.control;
     if (opts.since !== undefined) filter.since = opts.since;
     if (opts.changes) filter.kinds = ["change"];
-    const entries = store.history(filter);
+    let entries: HistoryEntry[];
+    try {
+      entries = store.history(filter);
+    } catch (err) {
+      // damage past the pages read when opening: a configuration problem, not a bug
+      if (!isDamage(err)) throw err;
+      io.err(`covenant history: ${damageMessage(join(store.dir, "state.db"), err)}`);
+      return EXIT.policyError;
+    }
     if (opts.json) {
       io.out(JSON.stringify(entries, null, 2));
       return EXIT.ok;
@@ -90,7 +98,7 @@ export function runVerify(opts: StoreOptions, io: Io): number {
       r = store.verify();
     } catch (err) {
       if (!isDamage(err)) throw err;
-      return damagedStore(`the store is damaged (${(err as { code: string }).code}): ${(err as Error).message}`, opts, io);
+      return damagedStore(damageMessage(join(store.dir, "state.db"), err), opts, io);
     }
     if (opts.json) io.out(JSON.stringify(r, null, 2));
     else {

@@ -1,6 +1,7 @@
 // `covenant run [paths...]`: evaluate every promise in scope on this host, repair what the
 // policy allows, record every change of state in the store, and report.
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { checkFiles } from "../../checker/check.js";
@@ -11,7 +12,7 @@ import { readFacts } from "../../facts/host.js";
 import { LineIndex } from "../../parser/diagnostics.js";
 import { acquireRunLock } from "../../store/run-lock.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
-import { StateStore, StoreError } from "../../store/store.js";
+import { damageMessage, isDamage, StateStore, StoreError } from "../../store/store.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
@@ -158,6 +159,11 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
     if (opts.json) io.out(renderJson(evaluation, info));
     else if (!(opts.quiet && allKept && notes.length === 0)) io.out(renderText(evaluation, info, io.style));
     return deficient ? EXIT.deficiencies : EXIT.ok;
+  } catch (err) {
+    // damage SQLite meets past the pages read when opening: what was committed before stays
+    if (!isDamage(err)) throw err;
+    io.err(`covenant run: ${damageMessage(join(stateDir, "state.db"), err)}; this run's records may be incomplete`);
+    return EXIT.policyError;
   } finally {
     store?.close();
     lock.release();
