@@ -16,6 +16,7 @@ import * as T from "./tokens.js";
 
 /** Something with attributes between braces: a promise, a waiver, a stakeholder, the calendar. */
 interface BlockOwner extends Span {
+  kind: string;
   attributes: Attribute[];
 }
 type Stakeholders = NonNullable<PromiseDecl["stakeholders"]>;
@@ -167,7 +168,6 @@ export class PolicyParser extends EmbeddedActionsParser {
     // without its control id there is no waiver to fill: the block is parsed for its errors only
     const decl: WaiverDecl | undefined = ok ? { kind: "waiver", control: this.ast.stringLiteral(id), attributes: [], file: this.ast.file, start: kw.startOffset | 0, end: kw.startOffset | 0 } : undefined;
     this.blockOwner = decl;
-    this.blockOfPromise = false;
     this.blockTarget = this.out;
     this.SUBRULE(this.attributeBlock);
   });
@@ -185,8 +185,7 @@ export class PolicyParser extends EmbeddedActionsParser {
       // attached before the block is parsed: recovery may leave the block from anywhere.
       decl.attributes = [];
       this.blockOwner = decl as BlockOwner;
-      this.blockOfPromise = false;
-      this.blockTarget = undefined;
+        this.blockTarget = undefined;
       this.SUBRULE(this.attributeBlock);
     });
   });
@@ -195,7 +194,6 @@ export class PolicyParser extends EmbeddedActionsParser {
     const kw = this.CONSUME(T.Calendar);
     const decl: CalendarDecl = { kind: "calendar", attributes: [], file: this.ast.file, start: kw.startOffset | 0, end: kw.startOffset | 0 };
     this.blockOwner = decl;
-    this.blockOfPromise = false;
     this.blockTarget = !this.RECORDING_PHASE && real(kw) ? this.out : undefined;
     this.SUBRULE(this.attributeBlock);
   });
@@ -241,7 +239,8 @@ export class PolicyParser extends EmbeddedActionsParser {
   // made up by recovery, and three errors more. `mode 0640` stays an attribute missing its `=`.
   private readonly attributeLoop = {
     GATE: () => {
-      if (!this.blockOfPromise) return true;
+      // only a promise's block can be followed by a promise (blockOwner is the block's, as no block nests)
+      if (this.blockOwner?.kind !== "promise") return true;
       const second = this.LA(2).tokenType;
       if (second === T.Equals) return true;
       // past the promiser: one token, or a bracketed list (`command ["/bin/x"] {`)
@@ -253,8 +252,6 @@ export class PolicyParser extends EmbeddedActionsParser {
     },
     DEF: this.attributeInBlock,
   };
-  /** whether the attribute block being parsed is a promise's (the only one a promise may follow) */
-  private blockOfPromise = false;
   /** The lookahead index just past the bracketed group opening at LA(at) (bounded: it only picks an error message). */
   private pastGroup(at: number): number {
     let depth = 0;
@@ -307,7 +304,6 @@ export class PolicyParser extends EmbeddedActionsParser {
         ? { kind: "promise", type: name, stakeholders, attributes: [], file, start, end: start }
         : { kind: "promise", type: name, attributes: [], file, start, end: start };
     this.blockOwner = decl;
-    this.blockOfPromise = true;
     this.blockTarget = complete && real(type) && !this.RECORDING_PHASE ? this.control?.items : undefined;
     this.SUBRULE(this.attributeBlock);
   });

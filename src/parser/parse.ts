@@ -1,6 +1,6 @@
 // Entry point of the parser: text in, AST plus syntax diagnostics out. Never throws.
-import type { IToken } from "chevrotain";
-import { literalText, type SourceFile, type Statement } from "./ast.js";
+import type { IToken, TokenType } from "chevrotain";
+import { literalText, type IncompleteDecl, type SourceFile, type Statement } from "./ast.js";
 import { AstFactory } from "./ast-factory.js";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { PolicyParser } from "./grammar.js";
@@ -76,12 +76,18 @@ export function parseSource(path: string, text: string): SourceFile {
   return { path, text, statements, comments, diagnostics, incomplete: ast.incomplete };
 }
 
+/** Declarations that name something, by keyword: what the name is written as. */
+const naming = new Map<TokenType, [IncompleteDecl["kind"], TokenType]>([
+  [T.Let, ["let", T.Identifier]],
+  [T.Context, ["context", T.Identifier]],
+  [T.Stakeholder, ["stakeholder", T.Identifier]],
+  [T.Control, ["control", T.StringLiteral]],
+]);
+
 /** The name a declaration's first two tokens give it (`let x`, `control "AC-1"`), if any. */
 function declaredBy(chunk: IToken[], ast: AstFactory): void {
   const [keyword, name] = chunk;
-  if (!keyword || !name) return;
-  const kind = keyword.tokenType === T.Let ? "let" : keyword.tokenType === T.Context ? "context" : keyword.tokenType === T.Stakeholder ? "stakeholder" : keyword.tokenType === T.Control ? "control" : undefined;
-  if (kind === "control" && name.tokenType === T.StringLiteral) {
-    ast.incomplete.push({ kind, name: literalText(ast.stringLiteral(name)) });
-  } else if (kind !== undefined && kind !== "control" && name.tokenType === T.Identifier) ast.incomplete.push({ kind, name: name.image });
+  const [kind, nameType] = (keyword && naming.get(keyword.tokenType)) ?? [];
+  if (!kind || !name || name.tokenType !== nameType) return;
+  ast.incomplete.push({ kind, name: kind === "control" ? literalText(ast.stringLiteral(name)) : name.image });
 }

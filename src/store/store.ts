@@ -97,9 +97,9 @@ export function isDamage(err: unknown): boolean {
 }
 
 /** What to tell the operator of a database SQLite found damaged, when opening it or later. */
-export function damageMessage(dbPath: string, err: unknown): string {
+export function damageMessage(stateDir: string, err: unknown): string {
   const code = (err as { code?: string }).code;
-  return `the store ${dbPath} is not a readable database (${code}): it was damaged or replaced; restore it from a backup, or move it aside to start a new history`;
+  return `the store ${join(stateDir, "state.db")} is not a readable database (${code}): it was damaged or replaced; restore it from a backup, or move it aside to start a new history`;
 }
 
 export interface VerifyReport {
@@ -149,7 +149,7 @@ export class StateStore implements BaselineStore, SampleStore {
       this.migrate();
     } catch (err) {
       this.db.close();
-      throw isDamage(err) ? new StoreDamagedError(damageMessage(dbPath, err)) : err;
+      throw isDamage(err) ? new StoreDamagedError(damageMessage(dir, err)) : err;
     }
     this.stmts = {
       current: this.db.prepare("SELECT outcome, state FROM current WHERE key = ?"),

@@ -47,7 +47,7 @@ export function runHistory(opts: StoreOptions & { control?: string; since?: stri
     } catch (err) {
       // damage past the pages read when opening: a configuration problem, not a bug
       if (!isDamage(err)) throw err;
-      io.err(`covenant history: ${damageMessage(join(store.dir, "state.db"), err)}`);
+      io.err(`covenant history: ${damageMessage(store.dir, err)}`);
       return EXIT.policyError;
     }
     if (opts.json) {
@@ -98,7 +98,7 @@ export function runVerify(opts: StoreOptions, io: Io): number {
       r = store.verify();
     } catch (err) {
       if (!isDamage(err)) throw err;
-      return damagedStore(damageMessage(join(store.dir, "state.db"), err), opts, io);
+      return damagedStore(damageMessage(store.dir, err), opts, io);
     }
     if (opts.json) io.out(JSON.stringify(r, null, 2));
     else {

@@ -1,7 +1,6 @@
 // `covenant run [paths...]`: evaluate every promise in scope on this host, repair what the
 // policy allows, record every change of state in the store, and report.
 import { createHash } from "node:crypto";
-import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { checkFiles } from "../../checker/check.js";
@@ -162,7 +161,7 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
   } catch (err) {
     // damage SQLite meets past the pages read when opening: what was committed before stays
     if (!isDamage(err)) throw err;
-    io.err(`covenant run: ${damageMessage(join(stateDir, "state.db"), err)}; this run's records may be incomplete`);
+    io.err(`covenant run: ${damageMessage(stateDir, err)}; this run's records may be incomplete`);
     return EXIT.policyError;
   } finally {
     store?.close();
