@@ -1,7 +1,11 @@
-// Builds the optional native addon (native/sock_diag.c → build/Release/sock_diag.node) with
-// node-gyp, which npm ships. Optional: without it the connection probe reads /proc/net/tcp
-// instead (slower on hosts with many sockets, same answer), so a failed build warns and lets
-// the install go on. Skipped when the addon is newer than its sources.
+// Builds the native addons with node-gyp, which npm ships:
+// - native/safe_fs.c → build/Release/safe_fs.node: every change to a file goes through it
+//   (descriptors reached without following links; docs/evaluation.md, "The change gate").
+//   Without it Covenant still observes, but refuses to repair files.
+// - native/sock_diag.c → build/Release/sock_diag.node: optional; without it the connection
+//   probe reads /proc/net/tcp instead (slower on hosts with many sockets, same answer).
+// A failed build warns and lets the install go on. Skipped when the addons are newer than
+// their sources.
 import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -11,10 +15,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Builds the addon unless it is up to date; never throws. */
 export function buildNative() {
-  const target = join(root, "build/Release/sock_diag.node");
-  const sources = ["native/sock_diag.c", "binding.gyp"].map((s) => join(root, s));
+  const targets = ["build/Release/sock_diag.node", "build/Release/safe_fs.node"].map((t) => join(root, t));
+  const sources = ["native/sock_diag.c", "native/safe_fs.c", "binding.gyp"].map((s) => join(root, s));
   const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : Infinity);
-  if (existsSync(target) && sources.every((s) => mtime(s) <= mtime(target))) return;
+  const oldest = Math.min(...targets.map((t) => (existsSync(t) ? statSync(t).mtimeMs : -Infinity)));
+  if (sources.every((s) => mtime(s) <= oldest)) return;
 
   const prefix = join(dirname(process.execPath), "..");
   // npm passes its own node-gyp and settings to lifecycle scripts; run by hand, find them
@@ -27,7 +32,9 @@ export function buildNative() {
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
   if (r.status !== 0) {
     const detail = `${r.stdout}${r.stderr}`.split("\n").filter((l) => /error|ERR!/i.test(l)).slice(0, 8).join("\n");
-    console.warn(`covenant: the native sock_diag addon could not be built; the connection probe will read /proc/net/tcp instead.\n${detail || r.error?.message || ""}`);
+    console.warn(
+      `covenant: the native addons could not be built: without safe_fs, file repairs are refused (observation works); without sock_diag, the connection probe reads /proc/net/tcp.\n${detail || r.error?.message || ""}`,
+    );
     }
 }
 

@@ -3,16 +3,16 @@
 // (change nothing outside the sandbox's directory), and it runs programs only as argv arrays,
 // never through a shell, so nothing observed on the host can become part of a command line.
 import { execFile, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
+import { ChangeRefused, FileChanges, type ChangeGuard } from "./file-changes.js";
 
 export type Change =
-  | { op: "chmod"; path: string; mode: number }
-  | { op: "chown"; path: string; uid?: number; gid?: number; owner?: string; group?: string }
+  | ({ op: "chmod"; path: string; mode: number } & ChangeGuard)
+  | ({ op: "chown"; path: string; uid?: number; gid?: number; owner?: string; group?: string } & ChangeGuard)
   /** replace the file's content with the approved copy, keeping its mode and owner */
-  | { op: "restore"; path: string; from: string }
+  | ({ op: "restore"; path: string; from: string } & ChangeGuard)
   | { op: "mkdir"; path: string; mode?: number }
   | { op: "systemctl"; verb: "start" | "restart" | "stop"; unit: string }
   /** start a program, detached; `uid`/`gid` to run it as another user (needs root) */
@@ -22,15 +22,23 @@ export type Change =
   /** write a kernel parameter (path is the /proc/sys file) */
   | { op: "sysctl"; key: string; path: string; value: string };
 
-export type ChangeStatus = "applied" | "planned" | "held" | "failed";
+/**
+ * applied: done; planned: a dry run's; held: not attempted (outside a sandbox, a hard-linked
+ * file); failed: attempted and refused or not done; skipped: nothing left to do when the gate
+ * came to it (a process to stop had already exited, or its pid now belongs to another process).
+ */
+export type ChangeStatus = "applied" | "planned" | "held" | "failed" | "skipped";
 
 export interface ChangeRecord {
   change: Change;
   description: string;
   status: ChangeStatus;
-  /** why a change failed or was held */
+  /** why a change failed, was held or skipped */
   detail?: string;
 }
+
+/** What performing a change came to, when it was not simply applied. */
+type Outcome = { status: "skipped"; detail: string } | undefined | void;
 
 export interface GateOptions {
   dryRun: boolean;
@@ -67,8 +75,16 @@ export function describeChange(c: Change): string {
 export class ChangeGate {
   /** every change asked for in this run, in order */
   readonly log: ChangeRecord[] = [];
+  private readonly files: FileChanges;
 
-  constructor(readonly options: GateOptions) {}
+  constructor(readonly options: GateOptions) {
+    this.files = new FileChanges(options.confineTo);
+  }
+
+  /** Lets go of the descriptors the gate keeps (the sandbox's root). */
+  close(): void {
+    this.files.close();
+  }
 
   get dryRun(): boolean {
     return this.options.dryRun;
@@ -88,10 +104,11 @@ export class ChangeGate {
         record.detail = held;
       } else if (!this.options.dryRun) {
         try {
-          await this.perform(change, signal);
-          record.status = "applied";
+          const outcome = await this.perform(change, signal);
+          record.status = outcome?.status ?? "applied";
+          if (outcome) record.detail = outcome.detail;
         } catch (err) {
-          record.status = "failed";
+          record.status = err instanceof ChangeRefused ? err.status : "failed";
           record.detail = (err as Error).message;
         }
       }
@@ -101,35 +118,32 @@ export class ChangeGate {
     return out;
   }
 
+  /** Files outside the sandbox, and processes, services and the kernel, are not changed from one. */
   private heldReason(c: Change): string | undefined {
     const root = this.options.confineTo;
     if (root === undefined) return undefined;
     const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
     if (!paths) return `the sandbox changes only files below ${root}`;
-    // compare real paths: a symbolic link inside the sandbox must not lead a change outside it
-    const realRoot = realpathSync(root);
+    // judged on the path as written here; below the sandbox the kernel refuses any link
+    // (file-changes.ts), so no link inside it can lead a change outside
+    const top = resolve(root);
     for (const p of paths) {
-      const rel = relative(realRoot, realOf(p));
-      if (rel.startsWith("..") || isAbsolute(rel)) return `${p} is outside the sandbox ${root}`;
+      const abs = resolve(p);
+      if (abs !== top && !abs.startsWith(top + "/")) return `${p} is outside the sandbox ${root}`;
     }
     return undefined;
   }
 
-  private async perform(c: Change, signal?: AbortSignal): Promise<void> {
+  private async perform(c: Change, signal?: AbortSignal): Promise<Outcome> {
     switch (c.op) {
       case "chmod":
-        return chmodNoFollow(c.path, c.mode);
-      case "chown": {
-        const st = lstatSync(c.path);
-        lchownSync(c.path, c.uid ?? st.uid, c.gid ?? st.gid);
-        return;
-      }
+        return this.files.chmod(c.path, c.mode, c);
+      case "chown":
+        return this.files.chown(c.path, c.uid, c.gid, c);
       case "restore":
-        return restore(c.path, c.from);
+        return this.files.restore(c.path, c.from, c);
       case "mkdir":
-        mkdirSync(c.path, { recursive: true, mode: c.mode ?? 0o755 });
-        if (c.mode !== undefined) chmodNoFollow(c.path, c.mode);
-        return;
+        return this.files.mkdir(c.path, c.mode);
       case "systemctl":
         return run([this.options.systemctl ?? "systemctl", c.verb, "--", c.unit], signal);
       case "spawn":
@@ -140,73 +154,6 @@ export class ChangeGate {
         writeFileSync(c.path, c.value + "\n");
         return;
     }
-  }
-}
-
-/** The real path of `p`, or of its nearest existing ancestor joined with the rest. */
-function realOf(p: string): string {
-  const abs = resolve(p);
-  try {
-    return realpathSync(abs);
-  } catch {
-    const parent = dirname(abs);
-    return parent === abs ? abs : join(realOf(parent), basename(abs));
-  }
-}
-
-const NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
-/** chmod through a descriptor opened without following links: a link swapped in is refused. */
-function chmodNoFollow(path: string, mode: number): void {
-  let fd: number;
-  try {
-    fd = openSync(path, NOFOLLOW);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ELOOP") throw new Error(`${path} is a symbolic link; its mode is not changed`);
-    throw err;
-  }
-  try {
-    fchmodSync(fd, mode);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Atomic replacement: the approved copy is written to a new file of a random name beside the
- * target (created exclusively and never through a link), given the target's mode and owner,
- * flushed, and renamed over the target.
- */
-function restore(path: string, from: string): void {
-  const st = lstatSync(path, { throwIfNoEntry: false });
-  if (st?.isSymbolicLink()) throw new Error(`${path} is a symbolic link; its content is not replaced`);
-  const tmp = join(dirname(path), `.${basename(path)}.covenant-${randomBytes(8).toString("hex")}`);
-  const src = openSync(from, NOFOLLOW);
-  let fd: number | undefined;
-  try {
-    if (!fstatSync(src).isFile()) throw new Error(`the approved copy ${from} is not a regular file`);
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    const buf = Buffer.allocUnsafe(1 << 16);
-    for (;;) {
-      const n = readSync(src, buf, 0, buf.length, null);
-      if (n === 0) break;
-      let off = 0;
-      while (off < n) off += writeSync(fd, buf, off, n - off);
-    }
-    if (st) {
-      fchownSync(fd, st.uid, st.gid);
-      fchmodSync(fd, st.mode & 0o7777);
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  } finally {
-    closeSync(src);
   }
 }
 
@@ -244,10 +191,15 @@ function start(argv: string[], uid?: number, gid?: number): Promise<void> {
   });
 }
 
-/** SIGTERM, then SIGKILL after the grace period; never signals a pid that now belongs to another process. */
-async function terminate(pid: number, startTicks: number, procRoot: string, graceMs: number, signal?: AbortSignal): Promise<void> {
+/**
+ * SIGTERM, then SIGKILL after the grace period; never signals a pid that now belongs to another
+ * process. A process already gone, or whose pid was reused, is `skipped`: nothing was done.
+ */
+async function terminate(pid: number, startTicks: number, procRoot: string, graceMs: number, signal?: AbortSignal): Promise<Outcome> {
+  const now = readStat({ proc: procRoot }, pid);
+  if (!now) return { status: "skipped", detail: `pid ${pid} had already exited; nothing was signalled` };
+  if (now.startTicks !== startTicks) return { status: "skipped", detail: `pid ${pid} now belongs to another process (started later); it was not signalled` };
   const same = () => readStat({ proc: procRoot }, pid)?.startTicks === startTicks;
-  if (!same()) return; // already gone (or the pid was reused): nothing of ours to stop
   process.kill(pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
@@ -257,4 +209,5 @@ async function terminate(pid: number, startTicks: number, procRoot: string, grac
     if (signal?.aborted) throw new Error(`pid ${pid} ignored SIGTERM; not killed: the promise's timeout expired`);
   }
   if (same()) process.kill(pid, "SIGKILL");
+  return undefined;
 }

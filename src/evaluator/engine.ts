@@ -139,12 +139,16 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const today = isoDate(t.year, t.month, t.day);
   const results = new Map<Item, PromiseResult>();
   const order = evaluationOrder(items);
-  for (const it of order) {
-    const started = performance.now();
-    const r = await evaluateItem(it);
-    r.durationMs = Math.round((performance.now() - started) * 10) / 10;
-    results.set(it, r);
-    opts.onResult?.(r);
+  try {
+    for (const it of order) {
+      const started = performance.now();
+      const r = await evaluateItem(it);
+      r.durationMs = Math.round((performance.now() - started) * 10) / 10;
+      results.set(it, r);
+      opts.onResult?.(r);
+    }
+  } finally {
+    gate.close();
   }
 
   async function evaluateItem(it: Item): Promise<PromiseResult> {
@@ -263,7 +267,9 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     }
     result.changes = await ctx.gate.apply(plan, ctx.signal);
     const applied = result.changes.filter((c) => c.status === "applied");
-    if (applied.length === 0) {
+    // skipped: nothing was left to do (the process to stop had gone): what holds now decides
+    const skipped = result.changes.some((c) => c.status === "skipped");
+    if (applied.length === 0 && !skipped) {
       const failed = result.changes.filter((c) => c.status === "failed");
       if (failed.length > 0) {
         result.outcome = "failed";
@@ -283,7 +289,10 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       return "done";
     }
     const remaining = behaviour.judge(promise, after.value, ctx);
-    if (remaining.length === 0) {
+    if (remaining.length === 0 && applied.length === 0) {
+      result.outcome = "kept";
+      result.reason = `as promised when the repair came to it (${result.changes.map((c) => c.detail ?? c.description).join("; ")})`;
+    } else if (remaining.length === 0) {
       result.outcome = "repaired";
       result.reason = `repaired: ${applied.map((c) => c.description).join("; ")}`;
     } else {

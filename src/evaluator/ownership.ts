@@ -11,6 +11,8 @@ export interface OwnershipWanted {
   maxMode?: number;
   owner?: string;
   group?: string;
+  /** repairs may change a regular file with more than one hard link */
+  allowHardlinks?: boolean;
 }
 
 export function ownershipOf(p: CheckedPromise): OwnershipWanted {
@@ -23,6 +25,7 @@ export function ownershipOf(p: CheckedPromise): OwnershipWanted {
   if (maxMode !== undefined) w.maxMode = maxMode;
   if (owner !== undefined) w.owner = owner;
   if (group !== undefined) w.group = group;
+  if (attr<boolean>(p, "allow_hardlinks")) w.allowHardlinks = true;
   return w;
 }
 
@@ -63,10 +66,12 @@ export function planOwnership(w: OwnershipWanted, hostPath: string, st: FileStat
   const mine = differences.filter((d) => d.subject === subject);
   const out: Change[] = [];
   if (st.type === "symlink") return out; // a link's own mode means nothing; its owner is not what is promised
-  if (mine.some((d) => d.attribute === "mode") && w.mode !== undefined) out.push({ op: "chmod", path: hostPath, mode: w.mode });
-  else if (mine.some((d) => d.attribute === "max_mode") && w.maxMode !== undefined) out.push({ op: "chmod", path: hostPath, mode: st.mode & w.maxMode });
+  // the gate changes only the object observed here: same device and inode, or nothing
+  const guard = { expect: { dev: st.dev, ino: st.inode }, allowHardlinks: w.allowHardlinks === true };
+  if (mine.some((d) => d.attribute === "mode") && w.mode !== undefined) out.push({ op: "chmod", path: hostPath, mode: w.mode, ...guard });
+  else if (mine.some((d) => d.attribute === "max_mode") && w.maxMode !== undefined) out.push({ op: "chmod", path: hostPath, mode: st.mode & w.maxMode, ...guard });
   const chown = chownTo(hostPath, { owner: mine.some((d) => d.attribute === "owner") ? w.owner : undefined, group: mine.some((d) => d.attribute === "group") ? w.group : undefined }, ctx);
-  if (chown) out.push(chown);
+  if (chown) out.push({ ...chown, ...guard });
   return out;
 }
 

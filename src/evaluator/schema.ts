@@ -131,6 +131,13 @@ export function ownershipAttributes(what: string): AttributeSpec[] {
     { name: "max_mode", type: { kind: "mode" }, description: `Permission bits the ${what} may have at most (no bit outside this mask).` },
     { name: "owner", type: { kind: "string", nonEmpty: true }, description: "Owning user name." },
     { name: "group", type: { kind: "string", nonEmpty: true }, description: "Owning group name." },
+    {
+      name: "allow_hardlinks",
+      type: { kind: "boolean" },
+      description:
+        "Let `repair = perms` change a regular file that has more than one hard link. Off by default: the change would reach the file under every other name, which may lie outside what the policy names; such a repair is held and the link count reported.",
+      default: "false",
+    },
   ];
 }
 

@@ -15,6 +15,8 @@ testPromiseType("file", {
     'file "/var/backups/latest.dump" { max_age = 26h }',
     'file "/etc/ledger.conf" { baseline = "/var/lib/covenant/approved/ledger.conf" repair = [perms, content] }',
     'file "/tmp/forbidden.flag" { exists = false }',
+    'file "/srv/ledger/shared.dat" { max_links = 1 }',
+    'file "/srv/ledger/linked.dat" { mode = 0640 repair = perms allow_hardlinks = true }',
   ],
   invalid: [
     { promise: 'file "relative/path" { mode = 0640 }', code: "E103", message: 'the promiser of `file` must be an absolute path, got `relative/path`' },
@@ -23,6 +25,7 @@ testPromiseType("file", {
     { promise: 'file "/a" { mode = 0640 max_mode = 0644 }', code: "E119" },
     { promise: 'file "/a" { baseline = "/approved/*.conf" }', code: "E103", message: /globs are not allowed here/ },
     { promise: 'file "/a" { mode = 64 }', code: "E103", message: /write three or four octal digits/ },
+    { promise: 'file "/a" { max_links = 0 }', code: "E103", message: /`max_links` must be a whole number from 1/ },
   ],
 });
 
@@ -212,8 +215,9 @@ describe("file behaviour", () => {
     chmodSync(victim, 0o600);
     symlinkSync(outside, join(root, "srv"));
     const r = await evaluateOne(`file "/srv/*.dat" { mode = 0640 repair = perms }`, { filesRoot: root, confineTo: root });
-    expect(r.outcome).toBe("drift");
-    expect(r.changes[0]).toMatchObject({ status: "held", detail: expect.stringContaining("is outside the sandbox") });
+    // repairs never follow a link, wherever it points: the kernel refuses the walk
+    expect(r.outcome).toBe("failed");
+    expect(r.changes[0]).toMatchObject({ status: "failed", detail: expect.stringContaining(`${join(root, "srv")} is a symbolic link, and repairs never follow links`) });
     expect(mode(victim)).toBe(0o600);
   });
 

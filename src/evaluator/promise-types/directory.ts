@@ -81,6 +81,7 @@ function belowWanted(w: OwnershipWanted): OwnershipWanted {
   if (w.owner !== undefined) b.owner = w.owner;
   if (w.group !== undefined) b.group = w.group;
   if (w.maxMode !== undefined) b.maxMode = w.maxMode;
+  if (w.allowHardlinks) b.allowHardlinks = true;
   return b;
 }
 

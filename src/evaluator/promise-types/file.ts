@@ -20,6 +20,11 @@ export const file: PromiseTypeSpec = {
     { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: react to inotify events between runs; `scheduled`: check on each run only.", default: "scheduled" },
     { name: "locked_by", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "Process names that alone may hold locks on the file (from /proc/locks)." },
     { name: "max_size", type: { kind: "size" }, description: "Largest size the file may have." },
+    {
+      name: "max_links",
+      type: { kind: "integer", min: 1, max: 65000 },
+      description: "Most hard links (names) the file may have; `1` promises that no other name reaches its content.",
+    },
     { name: "max_age", type: { kind: "duration" }, description: "Oldest modification time allowed (for files that must be refreshed, such as exports)." },
     { name: "baseline", type: { kind: "path" }, description: "Approved copy of the content, used by `repair = content`." },
     {
@@ -163,6 +168,10 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
           significant: f.digest!,
         });
       }
+      const maxLinks = attr<number>(p, "max_links");
+      if (maxLinks !== undefined && st.nlink > maxLinks) {
+        diffs.push({ subject: f.path, attribute: "max_links", expected: `at most ${maxLinks}`, observed: String(st.nlink), reason: `${f.path} has ${st.nlink} hard links, more than ${maxLinks}` });
+      }
       if (maxSize !== undefined && st.size > maxSize) {
         diffs.push({ subject: f.path, attribute: "max_size", expected: `at most ${sizeText(maxSize)}`, observed: sizeText(st.size), reason: `${f.path} is ${sizeText(st.size)}, more than ${sizeText(maxSize)}` });
       }
@@ -194,7 +203,7 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
     for (const f of o.files) {
       const mine = differences.filter((d) => d.subject === f.path);
       if (allowed.includes("content") && baselineCopy !== undefined && mine.some((d) => d.attribute === "integrity" || d.attribute === "exists")) {
-        out.push({ op: "restore", path: f.hostPath, from: ctx.hostPath(baselineCopy) });
+        out.push({ op: "restore", path: f.hostPath, from: ctx.hostPath(baselineCopy), expect: f.stat ? { dev: f.stat.dev, ino: f.stat.inode } : undefined });
       }
       if (allowed.includes("perms") && f.stat) out.push(...planOwnership(wanted, f.hostPath, f.stat, differences, f.path, ctx));
     }

@@ -1,0 +1,280 @@
+// Changes to files, made only through descriptors reached without following links, and only to
+// the object that was observed. The change gate's file operations (chmod, chown, mkdir, restore)
+// live here; see native/safe_fs.c for why paths alone cannot be trusted.
+//
+// Each change resolves its path once (no symbolic link anywhere in it is followed; in a sandbox,
+// the path cannot leave the sandbox), checks the descriptor's device and inode against what the
+// promise observed, and then changes that descriptor's object. A mismatch means the path now
+// names something else: the change fails with "changed while being repaired" and nothing is
+// changed anywhere.
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, readSync, realpathSync, writeSync, type Stats } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+import { safeFs, safeFsUnavailableReason, type SafeFsAddon } from "./safe-fs-addon.js";
+
+/** Which object a path named when it was observed. */
+export interface Identity {
+  dev: number;
+  ino: number;
+}
+
+/** A change that was not made, and why; `status` says how the gate records it. */
+export class ChangeRefused extends Error {
+  constructor(
+    message: string,
+    readonly status: "failed" | "held",
+  ) {
+    super(message);
+  }
+}
+
+export interface ChangeGuard {
+  /** the object observed at this path; absent for an object the repair creates */
+  expect?: Identity | undefined;
+  /** a regular file with more than one name may be changed (its other names may lie outside the policy) */
+  allowHardlinks?: boolean | undefined;
+}
+
+export class FileChanges {
+  private base: number | undefined;
+
+  /** @param confineTo a sandbox: paths outside it are refused, and none can be reached through it */
+  constructor(private readonly confineTo?: string) {}
+
+  chmod(path: string, mode: number, guard: ChangeGuard): void {
+    const native = addon();
+    this.withObject(path, guard, (fd) => native.chmod(fd, mode));
+  }
+
+  chown(path: string, uid: number | undefined, gid: number | undefined, guard: ChangeGuard): void {
+    const native = addon();
+    this.withObject(path, guard, (fd) => native.chown(fd, uid ?? -1, gid ?? -1));
+  }
+
+  /** Creates the directory and any missing parent (0755), one component at a time; the last gets `mode`. */
+  mkdir(path: string, mode: number | undefined): void {
+    const native = addon();
+    const abs = resolve(path);
+    const missing: string[] = [];
+    let existing = abs;
+    let fd: number | undefined;
+    while (fd === undefined) {
+      try {
+        fd = this.reach(existing);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // a missing component, or a file where a directory should be: look further up
+        if ((code !== "ENOENT" && code !== "ENOTDIR") || existing === dirname(existing)) throw this.explain(err, abs);
+        missing.unshift(basename(existing));
+        existing = dirname(existing);
+      }
+    }
+    try {
+      if (!fstatSync(fd).isDirectory()) throw new ChangeRefused(`${existing} is not a directory`, "failed");
+      for (const [i, name] of missing.entries()) {
+        const last = i === missing.length - 1;
+        native.mkdirAt(fd, name, last && mode !== undefined ? mode : 0o755);
+        const next = native.openAt(fd, name, native.O_PATH | constants.O_DIRECTORY, 0);
+        closeSync(fd);
+        fd = next;
+      }
+      // mkdir's mode passed through the umask; the promised mode is set exactly
+      if (mode !== undefined) native.chmod(fd, mode);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Replaces the file's content with the approved copy: written to a new file of a random name
+   * in the same directory (created exclusively, never through a link), given the target's mode
+   * and owner, flushed, and renamed over the target, all relative to the directory's descriptor.
+   */
+  restore(path: string, from: string, guard: ChangeGuard): void {
+    const native = addon();
+    const abs = resolve(path);
+    const name = basename(abs);
+    const dir = this.reachChecked(dirname(abs), undefined);
+    let src: number | undefined;
+    let tmp: { fd: number | undefined; name: string } | undefined;
+    try {
+      const target = this.entryStat(dir, name);
+      if (target?.isSymbolicLink()) throw new ChangeRefused(`${path} is a symbolic link; its content is not replaced`, "failed");
+      if (target && guard.expect && !sameObject(target, guard.expect)) throw changedWhileRepaired(path);
+      if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
+      src = this.openApprovedCopy(from);
+      tmp = { fd: undefined, name: `.${name}.covenant-${randomBytes(8).toString("hex")}` };
+      tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      copy(src, tmp.fd);
+      if (target) {
+        fchownSync(tmp.fd, target.uid, target.gid);
+        fchmodSync(tmp.fd, target.mode & 0o7777);
+      }
+      fsyncSync(tmp.fd);
+      closeSync(tmp.fd);
+      tmp.fd = undefined;
+      // the entry must still be the object judged a moment ago
+      const now = this.entryStat(dir, name);
+      if (target && (!now || !sameObject(now, { dev: target.dev, ino: target.ino }))) throw changedWhileRepaired(path);
+      native.renameAt(dir, tmp.name, name);
+      tmp = undefined;
+    } catch (err) {
+      throw this.explain(err, abs);
+    } finally {
+      if (tmp) {
+        if (tmp.fd !== undefined) closeSync(tmp.fd);
+        try {
+          native.unlinkAt(dir, tmp.name);
+        } catch {
+          // already gone
+        }
+      }
+      if (src !== undefined) closeSync(src);
+      closeSync(dir);
+    }
+  }
+
+  close(): void {
+    if (this.base !== undefined) closeSync(this.base);
+    this.base = undefined;
+  }
+
+  /** Runs `change` on the object at `path` once it is known to be the one observed. */
+  private withObject(path: string, guard: ChangeGuard, change: (fd: number) => void): void {
+    const fd = this.reachChecked(path, guard.expect);
+    try {
+      const st = fstatSync(fd);
+      if (st.isSymbolicLink()) throw new ChangeRefused(`${path} is a symbolic link; it is not changed`, "failed");
+      if (!st.isDirectory() && st.nlink > 1 && !guard.allowHardlinks) {
+        throw new ChangeRefused(
+          `${path} has ${st.nlink} hard links: a change would reach every other name of the file, which the policy may not name (allow_hardlinks = true permits it)`,
+          "held",
+        );
+      }
+      change(fd);
+    } catch (err) {
+      throw this.explain(err, path);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** A descriptor of the object at `path`, checked against the observed identity. */
+  private reachChecked(path: string, expect: Identity | undefined): number {
+    let fd: number;
+    try {
+      fd = this.reach(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" && expect) throw changedWhileRepaired(path, "it no longer exists");
+      throw this.explain(err, path);
+    }
+    if (expect && !sameObject(fstatSync(fd), expect)) {
+      closeSync(fd);
+      throw changedWhileRepaired(path);
+    }
+    return fd;
+  }
+
+  private reach(path: string): number {
+    const native = addon();
+    const abs = resolve(path);
+    if (this.confineTo === undefined) return native.resolve(abs, -1);
+    const root = resolve(this.confineTo);
+    if (abs !== root && !abs.startsWith(root + "/")) throw new ChangeRefused(`${path} is outside the sandbox ${this.confineTo}`, "held");
+    // the sandbox's own path is ours (created owner-only); below it the kernel confines the walk
+    this.base ??= native.resolve(realpathSync(root), -1);
+    return native.resolve(abs === root ? "." : abs.slice(root.length + 1), this.base);
+  }
+
+  /** The entry `name` of the directory `dir`, not followed; undefined when there is none. */
+  private entryStat(dir: number, name: string): Stats | undefined {
+    const native = addon();
+    let fd: number;
+    try {
+      fd = native.openAt(dir, name, native.O_PATH, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+    try {
+      return fstatSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The approved copy, opened for reading without following links or blocking: a regular file only. */
+  private openApprovedCopy(from: string): number {
+    const native = addon();
+    const abs = resolve(from);
+    const dir = this.reachChecked(dirname(abs), undefined);
+    let fd: number;
+    try {
+      fd = native.openAt(dir, basename(abs), constants.O_RDONLY | constants.O_NONBLOCK, 0);
+    } catch (err) {
+      throw new ChangeRefused(`the approved copy ${from} cannot be opened: ${codeOf(err)}`, "failed");
+    } finally {
+      closeSync(dir);
+    }
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      throw new ChangeRefused(`the approved copy ${from} is not a regular file`, "failed");
+    }
+    return fd;
+  }
+
+  /** A refusal in people's words for what the kernel said. */
+  private explain(err: unknown, path: string): Error {
+    if (err instanceof ChangeRefused) return err;
+    const code = codeOf(err);
+    if (code === "ELOOP") {
+      const link = firstLink(path);
+      return new ChangeRefused(
+        `${path} not changed: ${link ?? "a component of its path"} is a symbolic link, and repairs never follow links (changed while being repaired, or the policy should name the real path)`,
+        "failed",
+      );
+    }
+    if (code === "EXDEV") return new ChangeRefused(`${path} not changed: its path leads outside the sandbox ${this.confineTo ?? ""}`, "held");
+    if (code === "ENOTDIR") return changedWhileRepaired(path, "a component of its path is not a directory");
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+function addon(): SafeFsAddon {
+  const native = safeFs();
+  if (!native) throw new ChangeRefused(`files are not changed: ${safeFsUnavailableReason()}`, "failed");
+  return native;
+}
+
+function sameObject(st: { dev: number; ino: number }, expect: Identity): boolean {
+  return st.dev === expect.dev && st.ino === expect.ino;
+}
+
+function changedWhileRepaired(path: string, detail = "it is no longer the file that was observed"): ChangeRefused {
+  return new ChangeRefused(`${path} changed while being repaired (${detail}); nothing was changed`, "failed");
+}
+
+function codeOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+}
+
+/** The first component of `path` that is a symbolic link now (for the message only). */
+function firstLink(path: string): string | undefined {
+  const parts = resolve(path).split("/").filter(Boolean);
+  let prefix = "";
+  for (const part of parts) {
+    prefix += `/${part}`;
+    if (lstatSync(prefix, { throwIfNoEntry: false })?.isSymbolicLink()) return prefix;
+  }
+  return undefined;
+}
+
+function copy(from: number, to: number): void {
+  const buf = Buffer.allocUnsafe(1 << 16);
+  for (;;) {
+    const n = readSync(from, buf, 0, buf.length, null);
+    if (n === 0) return;
+    let off = 0;
+    while (off < n) off += writeSync(to, buf, off, n - off);
+  }
+}

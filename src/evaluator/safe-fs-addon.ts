@@ -1,0 +1,49 @@
+// The native helper every file change goes through (native/safe_fs.c, built by `npm install`):
+// paths resolved once into descriptors without following any symbolic link, and changes made
+// through those descriptors. Without it Covenant observes as usual but refuses to change files:
+// Node's path-based calls cannot be made safe against a directory swapped mid-repair.
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface SafeFsAddon {
+  /** an O_PATH descriptor of `path`, no link in it followed (base ≥ 0: `path` is relative and confined below base) */
+  resolve(path: string, base: number): number;
+  chmod(fd: number, mode: number): void;
+  /** -1 leaves an id unchanged */
+  chown(fd: number, uid: number, gid: number): void;
+  /** `name` is one component; O_NOFOLLOW and O_CLOEXEC are always added */
+  openAt(dir: number, name: string, flags: number, mode: number): number;
+  mkdirAt(dir: number, name: string, mode: number): void;
+  renameAt(dir: number, from: string, to: string): void;
+  unlinkAt(dir: number, name: string): void;
+  armHardStop(seconds: number, message: string, lockPath: string, lockBody: string): void;
+  disarmHardStop(): void;
+  O_PATH: number;
+}
+
+let addon: SafeFsAddon | null | undefined;
+let whyUnavailable = "";
+
+/** The addon, or null (with the reason in safeFsUnavailableReason()); looked for beside the bundle and beside the sources. */
+export function safeFs(): SafeFsAddon | null {
+  if (addon !== undefined) return addon;
+  const require = createRequire(import.meta.url);
+  const here = dirname(fileURLToPath(import.meta.url));
+  const errors: string[] = [];
+  for (const up of ["..", "../.."]) {
+    const path = join(here, up, "build/Release/safe_fs.node");
+    try {
+      return (addon = require(path) as SafeFsAddon);
+    } catch (err) {
+      errors.push(`${path}: ${(err as Error).message.split("\n")[0]}`);
+    }
+  }
+  whyUnavailable = `the native helper safe_fs is not built (${errors.join("; ")}); reinstall with a C compiler available`;
+  return (addon = null);
+}
+
+export function safeFsUnavailableReason(): string {
+  safeFs();
+  return whyUnavailable;
+}

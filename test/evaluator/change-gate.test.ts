@@ -1,0 +1,170 @@
+// The change gate's file operations: made through descriptors reached without following links,
+// and only to the object that was observed.
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ChangeGate, type Change } from "../../src/evaluator/change-gate.ts";
+import { readStat } from "../../src/probes/processes.ts";
+import { evaluateOne } from "../helpers/evaluate.ts";
+
+const temp = () => mkdtempSync(join(tmpdir(), "covenant-gate-"));
+const mode = (p: string) => lstatSync(p).mode & 0o7777;
+const identity = (p: string) => {
+  const st = lstatSync(p);
+  return { dev: st.dev, ino: st.ino };
+};
+const apply = async (change: Change, gate = new ChangeGate({ dryRun: false })) => (await gate.apply([change]))[0]!;
+
+describe("file changes through descriptors", () => {
+  it("changes the observed file", async () => {
+    const d = temp();
+    const f = join(d, "gl.dat");
+    writeFileSync(f, "x");
+    chmodSync(f, 0o666);
+    const r = await apply({ op: "chmod", path: f, mode: 0o640, expect: identity(f) });
+    expect(r.status).toBe("applied");
+    expect(mode(f)).toBe(0o640);
+  });
+
+  it("a path that names another object than the one observed is `changed while being repaired`, and nothing is changed", async () => {
+    const d = temp();
+    const f = join(d, "gl.dat");
+    writeFileSync(f, "x");
+    chmodSync(f, 0o666);
+    const observed = identity(f);
+    // replaced after the observation: same name, another inode
+    renameSync(f, join(d, "old.dat"));
+    writeFileSync(f, "y");
+    chmodSync(f, 0o604);
+    const r = await apply({ op: "chmod", path: f, mode: 0o640, expect: observed });
+    expect(r).toMatchObject({ status: "failed", detail: `${f} changed while being repaired (it is no longer the file that was observed); nothing was changed` });
+    expect(mode(f)).toBe(0o604);
+    expect(mode(join(d, "old.dat"))).toBe(0o666);
+  });
+
+  it("never follows a link in any component of the path, not only the last", async () => {
+    const d = temp();
+    const outside = join(d, "outside");
+    mkdirSync(outside);
+    writeFileSync(join(outside, "secret"), "s");
+    chmodSync(join(outside, "secret"), 0o600);
+    mkdirSync(join(d, "tree"));
+    symlinkSync(outside, join(d, "tree", "sub"));
+    for (const change of [
+      { op: "chmod", path: join(d, "tree/sub/secret"), mode: 0o644 },
+      { op: "chown", path: join(d, "tree/sub/secret"), uid: 65534 },
+      { op: "mkdir", path: join(d, "tree/sub/new") },
+    ] as Change[]) {
+      const r = await apply(change);
+      expect(r.status).toBe("failed");
+      expect(r.detail).toContain(`${join(d, "tree/sub")} is a symbolic link, and repairs never follow links`);
+    }
+    expect(mode(join(outside, "secret"))).toBe(0o600);
+    expect(statSync(join(outside, "secret")).uid).toBe(0);
+    expect(() => statSync(join(outside, "new"))).toThrow();
+  });
+
+  it("a file with more than one hard link is held unless the promise allows it", async () => {
+    const d = temp();
+    const f = join(d, "gl.dat");
+    writeFileSync(f, "x");
+    chmodSync(f, 0o666);
+    linkSync(f, join(d, "elsewhere.dat"));
+    const held = await apply({ op: "chmod", path: f, mode: 0o640, expect: identity(f) });
+    expect(held).toMatchObject({ status: "held", detail: expect.stringContaining(`${f} has 2 hard links`) });
+    expect(mode(f)).toBe(0o666);
+    const allowed = await apply({ op: "chmod", path: f, mode: 0o640, expect: identity(f), allowHardlinks: true });
+    expect(allowed.status).toBe("applied");
+    expect(mode(f)).toBe(0o640);
+  });
+
+  it("mkdir creates each missing component without following links, and sets the exact mode", async () => {
+    const d = temp();
+    const r = await apply({ op: "mkdir", path: join(d, "a/b/c"), mode: 0o2750 });
+    expect(r.status).toBe("applied");
+    expect(mode(join(d, "a/b/c"))).toBe(0o2750);
+    expect(lstatSync(join(d, "a/b")).isDirectory()).toBe(true);
+  });
+
+  it("restore replaces the observed file's content in its own directory, keeping mode and owner", async () => {
+    const d = temp();
+    const f = join(d, "postd.conf");
+    writeFileSync(f, "tampered\n");
+    chmodSync(f, 0o640);
+    writeFileSync(join(d, "approved.conf"), "approved\n");
+    const r = await apply({ op: "restore", path: f, from: join(d, "approved.conf"), expect: identity(f) });
+    expect(r.status).toBe("applied");
+    expect(readFileSync(f, "utf8")).toBe("approved\n");
+    expect(mode(f)).toBe(0o640);
+  });
+
+  it("restore refuses an approved copy that is not a regular file, and never blocks on a FIFO", async () => {
+    const d = temp();
+    const f = join(d, "postd.conf");
+    writeFileSync(f, "tampered\n");
+    const fifo = join(d, "approved.fifo");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const r = await apply({ op: "restore", path: f, from: fifo, expect: identity(f) });
+    expect(r).toMatchObject({ status: "failed", detail: `the approved copy ${fifo} is not a regular file` });
+    expect(readFileSync(f, "utf8")).toBe("tampered\n");
+  });
+
+  it("in a sandbox, a path outside it is held and one leading outside through `..` never leaves it", async () => {
+    const d = temp();
+    const sandbox = join(d, "sandbox");
+    mkdirSync(join(sandbox, "root"), { recursive: true });
+    const victim = join(d, "victim");
+    writeFileSync(victim, "v");
+    chmodSync(victim, 0o600);
+    const gate = new ChangeGate({ dryRun: false, confineTo: sandbox });
+    for (const path of [victim, join(sandbox, "root/../../victim")]) {
+      const r = await apply({ op: "chmod", path, mode: 0o644 }, gate);
+      expect(r.status).toBe("held");
+    }
+    gate.close();
+    expect(mode(victim)).toBe(0o600);
+  });
+});
+
+describe("process changes record what was really done", () => {
+  it("a kill whose pid now belongs to another process is skipped, not applied", async () => {
+    const child = spawn("sleep", ["30"]);
+    await new Promise((r) => child.once("spawn", r));
+    const ticks = readStat({ proc: "/proc" }, child.pid!)!.startTicks;
+    try {
+      const r = await apply({ op: "kill", pid: child.pid!, startTicks: ticks + 1, name: "sleep" });
+      expect(r).toMatchObject({ status: "skipped", detail: `pid ${child.pid} now belongs to another process (started later); it was not signalled` });
+      expect(readStat({ proc: "/proc" }, child.pid!)).toBeDefined();
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  it("a kill of a process that has already exited is skipped", async () => {
+    const child = spawn("true");
+    await new Promise((r) => child.once("exit", r));
+    const r = await apply({ op: "kill", pid: child.pid!, startTicks: 1, name: "true" });
+    expect(r.status).toBe("skipped");
+  });
+});
+
+describe("hard links in promises", () => {
+  it("max_links is a promise of its own, and perms repairs hold a hard-linked file unless allowed", async () => {
+    const d = temp();
+    const f = join(d, "gl.dat");
+    writeFileSync(f, "x");
+    chmodSync(f, 0o666);
+    linkSync(f, join(d, "copy.dat"));
+    const links = await evaluateOne(`file "${f}" { max_links = 1 }`);
+    expect(links).toMatchObject({ outcome: "drift", reason: `${f} has 2 hard links, more than 1` });
+    const held = await evaluateOne(`file "${f}" { mode = 0640 repair = perms }`);
+    expect(held.outcome).toBe("drift");
+    expect(held.reason).toContain("repair held: " + f + " has 2 hard links");
+    expect(mode(f)).toBe(0o666);
+    const allowed = await evaluateOne(`file "${f}" { mode = 0640 repair = perms allow_hardlinks = true }`);
+    expect(allowed.outcome).toBe("repaired");
+    expect(mode(f)).toBe(0o640);
+  });
+});

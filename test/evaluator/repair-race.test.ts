@@ -1,0 +1,104 @@
+// An adversary who can write inside a tree that Covenant repairs swaps a directory for a symbolic
+// link to somewhere else while the repair runs. Path-based calls would follow the link and chown
+// a file the policy never names; the gate reaches every file without following links and checks
+// it is the object observed, so nothing outside the named tree ever changes.
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { checkPaths } from "../../src/checker/check.ts";
+import { evaluate } from "../../src/evaluator/engine.ts";
+import { readFacts } from "../../src/facts/host.ts";
+import { MemoryBaselines, MemorySamples } from "../../src/store/memory.ts";
+
+const ROUNDS = 1000;
+
+// Swaps tree/sub for a link to the victims' directory and back, as fast as it can, until killed.
+const swapper = `
+const { renameSync, symlinkSync } = require("node:fs");
+const [tree, victims] = process.argv.slice(1);
+symlinkSync(victims, tree + "/.link");
+for (;;) {
+  try {
+    renameSync(tree + "/sub", tree + "/.real");
+    renameSync(tree + "/.link", tree + "/sub");
+    renameSync(tree + "/sub", tree + "/.link");
+    renameSync(tree + "/.real", tree + "/sub");
+  } catch {}
+}`;
+
+function victimState(dir: string): string {
+  return ["", "/secret", "/deep", "/deep/ledger.key"]
+    .map((p) => {
+      const st = lstatSync(dir + p);
+      return `${p} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.ctimeMs}`;
+    })
+    .join("\n");
+}
+
+describe("repairs under a racing symlink swap", () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) c.kill("SIGKILL");
+  });
+
+  it(`changes nothing outside the named tree in ${ROUNDS} repairs, in place and in a sandbox`, async () => {
+    const base = mkdtempSync(join(tmpdir(), "covenant-race-"));
+    const root = join(base, "sandbox", "root");
+    const tree = join(root, "srv/tree");
+    mkdirSync(join(tree, "sub"), { recursive: true });
+    for (const f of ["a.dat", "b.dat", "sub/secret", "sub/journal.dat"]) writeFileSync(join(tree, f), f);
+    const victims = join(base, "victims");
+    mkdirSync(join(victims, "deep"), { recursive: true });
+    writeFileSync(join(victims, "secret"), "not named by the policy");
+    writeFileSync(join(victims, "deep/ledger.key"), "not named either");
+    for (const p of ["", "/secret", "/deep", "/deep/ledger.key"]) chmodSync(victims + p, p.endsWith("deep") || p === "" ? 0o700 : 0o600);
+    const before = victimState(victims);
+
+    const policyFor = (group: string, path: string) => {
+      const file = join(base, `${group}-${path.length}.promise`);
+      writeFileSync(file, `control "T-1" {\n  title = "race"\n  directory "${path}" { recurse = true group = "${group}" repair = perms }\n}\n`);
+      const checked = checkPaths([file]);
+      if (!checked.policy) throw new Error(checked.diagnostics.map((d) => d.message).join("\n"));
+      return checked.policy;
+    };
+    // each round asks for the other group, so every round has every entry to repair
+    const inPlace = [policyFor("root", tree), policyFor("nogroup", tree)];
+    const sandboxed = [policyFor("root", "/srv/tree"), policyFor("nogroup", "/srv/tree")];
+
+    const child = spawn(process.execPath, ["-e", swapper, tree, victims], { stdio: "ignore" });
+    children.push(child);
+    await new Promise((r) => setTimeout(r, 200));
+
+    const now = new Date();
+    const facts = readFacts({ now });
+    let applied = 0;
+    let refused = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      const sandbox = i % 2 === 1;
+      const policy = (sandbox ? sandboxed : inPlace)[Math.floor(i / 2) % 2]!;
+      const e = await evaluate(policy, {
+        roots: { proc: "/proc", etc: "/etc" },
+        dryRun: false,
+        facts,
+        now,
+        baselines: new MemoryBaselines(),
+        samples: new MemorySamples(),
+        ...(sandbox ? { filesRoot: root, confineTo: join(base, "sandbox") } : {}),
+      });
+      for (const c of e.changes) {
+        if (c.status === "applied") {
+          applied++;
+          // what the report says was changed is a path inside the named tree
+          expect((c.change as { path: string }).path.startsWith(tree + "/") || (c.change as { path: string }).path === tree).toBe(true);
+        } else if (c.status === "failed") refused++;
+      }
+    }
+    child.kill("SIGKILL");
+    expect(victimState(victims)).toBe(before);
+    // the race was real: some repairs met a swapped path and were refused, many went through
+    expect(refused).toBeGreaterThan(0);
+    expect(applied).toBeGreaterThan(ROUNDS);
+  }, 120_000);
+});
