@@ -20,6 +20,7 @@
 #include <linux/openat2.h>
 #include <node_api.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,9 +127,13 @@ static int walk(int base, const char *path, int flags) {
   }
 }
 
+// Set by tests, to exercise the walk that kernels before 5.6 get.
+static int force_walk = 0;
+
 // An O_PATH descriptor of `path` (absolute, or relative to `base` and confined below it),
 // reached without following any symbolic link; a link as the last component is itself opened.
 static int resolve_no_links(int base, const char *path) {
+  if (force_walk) return walk(base, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   struct open_how how = {0};
   how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
   how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (base >= 0 ? RESOLVE_BENEATH : 0);
@@ -156,6 +161,17 @@ static napi_value js_resolve(napi_env env, napi_callback_info info) {
   int fd = resolve_no_links(base, path);
   if (fd < 0) return throw_errno(env, -fd, "cannot reach", path);
   return int_value(env, fd);
+}
+
+// forceWalk(on: boolean): resolve without openat2, as on kernels before 5.6 (for tests).
+static napi_value js_force_walk(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool on = false;
+  if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) return usage(env, "forceWalk(on: boolean)");
+  force_walk = on;
+  return NULL;
 }
 
 // chmod(fd: number, mode: number): the object an O_PATH descriptor refers to.
@@ -307,6 +323,7 @@ static void export_function(napi_env env, napi_value exports, const char *name, 
 
 static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "resolve", js_resolve);
+  export_function(env, exports, "forceWalk", js_force_walk);
   export_function(env, exports, "chmod", js_chmod);
   export_function(env, exports, "chown", js_chown);
   export_function(env, exports, "openAt", js_open_at);

@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 export interface SafeFsAddon {
   /** an O_PATH descriptor of `path`, no link in it followed (base ≥ 0: `path` is relative and confined below base) */
   resolve(path: string, base: number): number;
+  /** tests: resolve by the component walk that kernels before 5.6 get, instead of openat2 */
+  forceWalk(on: boolean): void;
   chmod(fd: number, mode: number): void;
   /** -1 leaves an id unchanged */
   chown(fd: number, uid: number, gid: number): void;

@@ -4,9 +4,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChangeGate, type Change } from "../../src/evaluator/change-gate.ts";
 import { readStat } from "../../src/probes/processes.ts";
+import { safeFs } from "../../src/evaluator/safe-fs-addon.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 
 const temp = () => mkdtempSync(join(tmpdir(), "covenant-gate-"));
@@ -17,7 +18,13 @@ const identity = (p: string) => {
 };
 const apply = async (change: Change, gate = new ChangeGate({ dryRun: false })) => (await gate.apply([change]))[0]!;
 
-describe("file changes through descriptors", () => {
+describe.each([
+  ["openat2", false],
+  ["the component walk of kernels before 5.6", true],
+])("file changes through descriptors (%s)", (_how, walk) => {
+  beforeAll(() => safeFs()!.forceWalk(walk));
+  afterAll(() => safeFs()!.forceWalk(false));
+
   it("changes the observed file", async () => {
     const d = temp();
     const f = join(d, "gl.dat");

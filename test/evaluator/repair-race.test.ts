@@ -11,6 +11,7 @@ import { checkPaths } from "../../src/checker/check.ts";
 import { evaluate } from "../../src/evaluator/engine.ts";
 import { readFacts } from "../../src/facts/host.ts";
 import { MemoryBaselines, MemorySamples } from "../../src/store/memory.ts";
+import { safeFs } from "../../src/evaluator/safe-fs-addon.ts";
 
 const ROUNDS = 1000;
 
@@ -43,7 +44,11 @@ describe("repairs under a racing symlink swap", () => {
     for (const c of children.splice(0)) c.kill("SIGKILL");
   });
 
-  it(`changes nothing outside the named tree in ${ROUNDS} repairs, in place and in a sandbox`, async () => {
+  it.each([
+    ["openat2", false],
+    ["the component walk of kernels before 5.6", true],
+  ])(`changes nothing outside the named tree in ${ROUNDS} repairs, in place and in a sandbox (%s)`, async (_how, walk) => {
+    safeFs()!.forceWalk(walk);
     const base = mkdtempSync(join(tmpdir(), "covenant-race-"));
     const root = join(base, "sandbox", "root");
     const tree = join(root, "srv/tree");
@@ -96,6 +101,7 @@ describe("repairs under a racing symlink swap", () => {
       }
     }
     child.kill("SIGKILL");
+    safeFs()!.forceWalk(false);
     expect(victimState(victims)).toBe(before);
     // the race was real: some repairs met a swapped path and were refused, many went through
     expect(refused).toBeGreaterThan(0);
