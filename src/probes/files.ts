@@ -1,8 +1,8 @@
 // File metadata (lstat, link targets) and streaming content hashes: a 10 GB ledger file is
-// hashed in fixed-size chunks, never read into memory whole.
+// hashed in fixed-size chunks, never read into memory whole, and never holds up a timeout.
 import { createHash } from "node:crypto";
-import { closeSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from "node:fs";
-import { fromFsError, ok, type ProbeResult } from "./result.js";
+import { closeSync, constants, fstatSync, lstatSync, openSync, read, readlinkSync, type Stats } from "node:fs";
+import { fail, fromFsError, ok, type ProbeResult } from "./result.js";
 
 export type FileType = "file" | "directory" | "symlink" | "socket" | "fifo" | "block-device" | "char-device";
 
@@ -65,34 +65,84 @@ export function stat(path: string): ProbeResult<FileStat> {
 export type HashAlgorithm = "sha256" | "sha512";
 
 const CHUNK = 1 << 20;
-// one buffer for every hash: hash() is synchronous, and a fresh 1 MiB per file made hashing
-// 2,000 files allocate 2 GiB and spend a quarter of the run collecting garbage
-const chunk = Buffer.allocUnsafe(CHUNK);
+// One buffer shared by every hash while it is free: a fresh 1 MiB per file made hashing 2,000
+// files allocate 2 GiB and spend a quarter of the run collecting garbage. A second hash running
+// at the same time gets its own.
+const shared = Buffer.allocUnsafe(CHUNK);
+let sharedInUse = false;
 
-/** Hex digest of a file's content, read in 1 MiB chunks. */
-export function hash(path: string, algorithm: HashAlgorithm): ProbeResult<{ digest: string; bytes: number }> {
+export interface HashLimits {
+  /** stop reading when aborted (the promise's timeout) */
+  signal?: AbortSignal;
+  /** refuse a file larger than this many bytes, without reading it */
+  maxBytes?: number;
+  /** the object the caller observed at this path (lstat): the opened file must be it */
+  expect?: { dev: number; ino: number };
+}
+
+// Read-only, never through a link, and never waiting: opening a FIFO for reading would block
+// until a writer came, and a device has no end (/dev/zero as an approved copy hung a run forever).
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+function readChunk(fd: number, buf: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+/**
+ * Hex digest of a regular file's content, read asynchronously in 1 MiB chunks, so that the
+ * promise's and the run's timeouts fire while a large file is read and stop the reading. Anything
+ * that is not a regular file (a FIFO, a device, a socket, a link) is refused without reading it,
+ * as is a file that is not the one observed or is larger than `maxBytes`.
+ */
+export async function hash(path: string, algorithm: HashAlgorithm, limits: HashLimits = {}): Promise<ProbeResult<{ digest: string; bytes: number }>> {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = openSync(path, OPEN_FLAGS);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOOP") return fail("io", `${path} is a symbolic link: its content is not read`, path);
     return fromFsError(err, path);
   }
-  const h = createHash(algorithm);
-  const buf = chunk;
-  let bytes = 0;
+  const buf = sharedInUse ? Buffer.allocUnsafe(CHUNK) : shared;
+  const ownsShared = buf === shared;
+  if (ownsShared) sharedInUse = true;
   try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return fail("io", `${path} is ${article(typeOf(st))}, not a regular file: its content is not read`, path);
+    if (limits.expect && (st.dev !== limits.expect.dev || st.ino !== limits.expect.ino)) {
+      return fail("io", `${path} changed while being observed (replaced between its metadata and its content); observe it again`, path);
+    }
+    if (limits.maxBytes !== undefined && st.size > limits.maxBytes) {
+      return fail("io", `${path} is ${sizeText(st.size)}, more than max_hash_size ${sizeText(limits.maxBytes)}: its content was not hashed`, path);
+    }
+    const h = createHash(algorithm);
+    let bytes = 0;
     for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (limits.signal?.aborted) return fail("io", `stopped hashing ${path} after ${sizeText(bytes)}: the timeout expired`, path);
+      const n = await readChunk(fd, buf);
       if (n === 0) break;
       h.update(n === CHUNK ? buf : buf.subarray(0, n));
       bytes += n;
+      // a file that grows while it is read is still bounded by the cap
+      if (limits.maxBytes !== undefined && bytes > limits.maxBytes) return fail("io", `${path} grew past max_hash_size ${sizeText(limits.maxBytes)} while being hashed`, path);
     }
+    return ok({ digest: h.digest("hex"), bytes });
   } catch (err) {
     return fromFsError(err, path);
   } finally {
+    if (ownsShared) sharedInUse = false;
     closeSync(fd);
   }
-  return ok({ digest: h.digest("hex"), bytes });
+}
+
+function article(type: FileType): string {
+  return type === "symlink" ? "a symbolic link" : type === "fifo" ? "a FIFO" : `a ${type}`;
+}
+
+/** 512 bytes, 4.0 KiB, 1.5 MiB, 16.0 GiB */
+export function sizeText(bytes: number): string {
+  if (bytes >= 1 << 30) return `${(bytes / (1 << 30)).toFixed(1)} GiB`;
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  return bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} bytes`;
 }
 
 /** `0640` style text of permission bits. */

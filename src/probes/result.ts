@@ -1,7 +1,7 @@
 // What every probe returns. A probe never throws past its boundary: it either observed
 // something (possibly skipping some input, each skip counted with its reason) or it could
 // not observe at all, and says precisely why. Nothing unreadable is ever reported as zero.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, openSync, readSync } from "node:fs";
 
 export type ProbeErrorCode =
   /** the file or directory does not exist (e.g. no IPv6 on this host) */
@@ -55,7 +55,9 @@ export function fromFsError<T>(err: unknown, path: string): ProbeResult<T> {
  * server).
  */
 export function readProcBytes(path: string): Buffer {
-  const fd = openSync(path, "r");
+  // never waits for a writer: a FIFO planted where a /proc or /etc file is read gives EOF or
+  // EAGAIN at once instead of hanging the run
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     let buf = Buffer.allocUnsafe(1 << 20);
     let length = 0;

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, ftruncateSync, lstatSync, mkdtempSync, openSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -23,21 +23,52 @@ describe("files probe", () => {
     expect(stat(dir).ok && (stat(dir) as { value: { type: string } }).value.type).toBe("directory");
   });
 
-  it("hashes content in chunks, agreeing with sha256sum and sha512sum on a file larger than one chunk", () => {
+  it("hashes content in chunks, agreeing with sha256sum and sha512sum on a file larger than one chunk", async () => {
     const f = join(dir, "big.dat");
     const block = Buffer.alloc(1 << 20, 7);
     writeFileSync(f, Buffer.concat([block, block, Buffer.from("tail")]));
     for (const alg of ["sha256", "sha512"] as const) {
-      const r = hash(f, alg);
+      const r = await hash(f, alg);
       if (!r.ok) throw new Error(r.error.message);
       expect(r.value.bytes).toBe((2 << 20) + 4);
       expect(r.value.digest).toBe(execFileSync(`${alg}sum`, [f], { encoding: "utf8" }).split(" ")[0]);
     }
   });
 
-  it("says why it cannot read, never an empty digest", () => {
+  it("says why it cannot read, never an empty digest", async () => {
     expect(stat(join(dir, "missing"))).toMatchObject({ ok: false, error: { code: "not-found" } });
-    expect(hash(join(dir, "missing"), "sha256")).toMatchObject({ ok: false, error: { code: "not-found" } });
-    expect(hash(dir, "sha256")).toMatchObject({ ok: false, error: { code: "io" } });
+    expect(await hash(join(dir, "missing"), "sha256")).toMatchObject({ ok: false, error: { code: "not-found" } });
+    expect(await hash(dir, "sha256")).toMatchObject({ ok: false, error: { code: "io", message: `${dir} is a directory, not a regular file: its content is not read` } });
+  });
+
+  it("refuses without blocking anything that is not a regular file: a FIFO, a device, a link", async () => {
+    const fifo = join(dir, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    expect(await hash(fifo, "sha256")).toMatchObject({ ok: false, error: { message: `${fifo} is a FIFO, not a regular file: its content is not read` } });
+    expect(await hash("/dev/zero", "sha256")).toMatchObject({ ok: false, error: { message: "/dev/zero is a char-device, not a regular file: its content is not read" } });
+    symlinkSync("/dev/zero", join(dir, "zero-link"));
+    expect(await hash(join(dir, "zero-link"), "sha256")).toMatchObject({ ok: false, error: { message: `${join(dir, "zero-link")} is a symbolic link: its content is not read` } });
+  });
+
+  it("refuses a file that is not the one observed, and one larger than the cap, without reading it", async () => {
+    const f = join(dir, "gl.dat");
+    writeFileSync(f, "0123456789");
+    const other = lstatSync(join(dir, "current"));
+    expect(await hash(f, "sha256", { expect: { dev: other.dev, ino: other.ino } })).toMatchObject({ ok: false, error: { message: expect.stringContaining("changed while being observed") } });
+    expect(await hash(f, "sha256", { maxBytes: 9 })).toMatchObject({ ok: false, error: { message: `${f} is 10 bytes, more than max_hash_size 9 bytes: its content was not hashed` } });
+    expect((await hash(f, "sha256", { maxBytes: 10 })).ok).toBe(true);
+  });
+
+  it("stops reading a large file as soon as its signal is aborted", async () => {
+    const f = join(dir, "sparse.dat");
+    const fd = openSync(f, "w");
+    ftruncateSync(fd, 8 * 2 ** 30); // 8 GiB of holes: reading it all would take seconds
+    closeSync(fd);
+    const abort = new AbortController();
+    const started = Date.now();
+    setTimeout(() => abort.abort(), 100);
+    const r = await hash(f, "sha256", { signal: abort.signal });
+    expect(r).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^stopped hashing .* the timeout expired$/) } });
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 });

@@ -1,7 +1,7 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { MemoryBaselines } from "../../src/store/memory.ts";
@@ -16,6 +16,7 @@ testPromiseType("file", {
     'file "/etc/ledger.conf" { baseline = "/var/lib/covenant/approved/ledger.conf" repair = [perms, content] }',
     'file "/tmp/forbidden.flag" { exists = false }',
     'file "/srv/ledger/shared.dat" { max_links = 1 }',
+    'file "/srv/ledger/archive.dat" { integrity = sha256 max_hash_size = 4GiB }',
     'file "/srv/ledger/linked.dat" { mode = 0640 repair = perms allow_hardlinks = true }',
   ],
   invalid: [
@@ -230,6 +231,37 @@ describe("file behaviour", () => {
     const r = await evaluateOne(`file "${d}/postd.conf" { baseline = "${d}/approved.conf" repair = content }`);
     expect(r.outcome).toBe("drift"); // a link where a file is promised is reported, not repaired
     expect(readFileSync(target, "utf8")).toBe("precious\n");
+  });
+
+  it("a 16 GiB file is hashed no longer than the promise's timeout allows, and is then an error, never kept", async () => {
+    const d = dir();
+    const f = join(d, "huge.dat");
+    const fd = openSync(f, "w");
+    ftruncateSync(fd, 16 * 2 ** 30);
+    closeSync(fd);
+    const started = Date.now();
+    const r = await evaluateOne(`file "${f}" { integrity = sha256 timeout = 1s }`);
+    expect(r).toMatchObject({ outcome: "error", reason: "timed out after 1s" });
+    expect(Date.now() - started).toBeLessThan(4000);
+    const capped = await evaluateOne(`file "${f}" { integrity = sha256 max_hash_size = 1GiB }`);
+    expect(capped).toMatchObject({ outcome: "error", reason: `${f} is 16.0 GiB, more than max_hash_size 1.0 GiB: its content was not hashed` });
+  });
+
+  it("a FIFO or a device as the file or its approved copy is an error at once, never a hang", async () => {
+    const d = dir();
+    const conf = join(d, "postd.conf");
+    writeFileSync(conf, "listen = 127.0.0.1\n");
+    const fifo = join(d, "approved.fifo");
+    execFileSync("mkfifo", [fifo]);
+    for (const copy of [fifo, "/dev/zero"]) {
+      const started = Date.now();
+      const r = await evaluateOne(`file "${conf}" { baseline = "${copy}" repair = content timeout = 20s }`);
+      expect(r.outcome).toBe("error");
+      expect(r.reason).toMatch(/^the approved copy cannot be read: .* not a regular file: its content is not read$/);
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
+    const r = await evaluateOne(`file "${fifo}" { integrity = sha256 }`);
+    expect(r).toMatchObject({ outcome: "drift", reason: `${fifo} is a fifo, not a regular file` });
   });
 
   it("a file name that is not valid UTF-8 makes the promise an error, never a silent skip", async () => {

@@ -170,12 +170,12 @@ function realpathOrResolved(path: string): string {
   }
 }
 
-export function observeFile(path: string, hashAlg: string | undefined, opts: ObserveOptions, io: Io): number {
+export async function observeFile(path: string, hashAlg: string | undefined, opts: ObserveOptions, io: Io): Promise<number> {
   if (hashAlg !== undefined && hashAlg !== "sha256" && hashAlg !== "sha512") throw new UsageError(`--hash takes sha256 or sha512, not \`${hashAlg}\``);
   const st = files.stat(path);
   let result: ProbeResult<files.FileStat & { digest?: string }> = st;
   if (st.ok && hashAlg !== undefined && st.value.type === "file") {
-    const h = files.hash(path, hashAlg as files.HashAlgorithm);
+    const h = await files.hash(path, hashAlg as files.HashAlgorithm, { expect: { dev: st.value.dev, ino: st.value.inode } });
     result = h.ok ? { ...st, value: { ...st.value, digest: `${hashAlg}:${h.value.digest}` } } : h;
   }
   const users = accounts.read(roots(opts));

@@ -13,6 +13,7 @@ import { acquireRunLock } from "../../store/run-lock.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { damageMessage, isDamage, StateStore, StoreError } from "../../store/store.js";
 import { EXIT } from "../exit-codes.js";
+import { armHardStop } from "../hard-stop.js";
 import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
 import { countOutcomes, renderJson, renderJunit, renderText, type RunInfo } from "../run-report.js";
@@ -79,14 +80,12 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
     return EXIT.policyError;
   }
   if (lock.tookOverFrom) notes.push(`took over the run lock left by a run that is gone (pid ${lock.tookOverFrom.pid}, started ${lock.tookOverFrom.startedAt})`);
-  // a probe stuck in the kernel cannot be interrupted from JavaScript: past the run timeout
-  // and a grace period, leave; every record so far is committed
-  const hardStop = setTimeout(() => {
-    io.err(`covenant run: still running ${Math.round(opts.timeoutMs / 1000) + 30}s after start; exiting (records so far are kept)`);
+  // past the run timeout and a grace period, leave, whatever a promise is doing; every record
+  // so far is committed
+  const hardStop = armHardStop(opts.timeoutMs + 30_000, stateDir, (message) => {
+    io.err(message);
     lock.release();
-    process.exit(EXIT.internal);
-  }, opts.timeoutMs + 30_000);
-  hardStop.unref();
+  });
 
   let store: StateStore | undefined;
   try {
@@ -166,7 +165,7 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
   } finally {
     store?.close();
     lock.release();
-    clearTimeout(hardStop);
+    hardStop.disarm();
   }
 }
 

@@ -45,8 +45,11 @@ interface ObservedDirectories {
   below: ObservedEntry[];
 }
 
+/** How many entries are read between two turns of the event loop, so that timeouts fire in a large tree. */
+const ENTRIES_PER_TURN = 512;
+
 /** Entries below `dir`, depth first, to `maxDepth` levels; symbolic links are not followed. */
-function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out: ObservedEntry[], notes: string[], depth = 1): void {
+async function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out: ObservedEntry[], notes: string[], depth = 1): Promise<void> {
   let names: string[];
   try {
     names = readdirSync(dir).sort();
@@ -61,6 +64,10 @@ function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out: Obse
   }
   for (const n of names) {
     if (n.includes("\uFFFD")) throw new CannotObserve(`${policyPathOf(dir, ctx)} holds an entry whose name is not valid UTF-8 (${JSON.stringify(n)}); it cannot be judged`);
+    if (out.length % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) {
+      await new Promise((r) => setImmediate(r));
+      if (ctx.signal.aborted) throw new CannotObserve(`stopped reading below ${policyPathOf(dir, ctx)} after ${out.length} entries: the timeout expired`);
+    }
     const hostPath = join(dir, n);
     const st = files.stat(hostPath);
     if (!st.ok) {
@@ -69,7 +76,7 @@ function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out: Obse
     }
     out.push({ path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
     if (st.value.type === "directory") {
-      if (depth < maxDepth) entriesBelow(hostPath, maxDepth, ctx, out, notes, depth + 1);
+      if (depth < maxDepth) await entriesBelow(hostPath, maxDepth, ctx, out, notes, depth + 1);
       else notes.push(`${policyPathOf(hostPath, ctx)}: not searched, deeper than max_depth ${maxDepth}`);
     }
   }
@@ -86,7 +93,7 @@ function belowWanted(w: OwnershipWanted): OwnershipWanted {
 }
 
 export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
-  observe(p, ctx) {
+  async observe(p, ctx) {
     const pattern = p.promiser as string;
     const notes: string[] = [];
     const out: ObservedDirectories = { pattern, directories: [], below: [] };
@@ -100,7 +107,7 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
       }
       if (isGlob(pattern) && st.value.type !== "directory") continue;
       out.directories.push({ path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
-      if (attr<boolean>(p, "recurse") && st.value.type === "directory") entriesBelow(hostPath, attr<number>(p, "max_depth") ?? 16, ctx, out.below, notes);
+      if (attr<boolean>(p, "recurse") && st.value.type === "directory") await entriesBelow(hostPath, attr<number>(p, "max_depth") ?? 16, ctx, out.below, notes);
     }
     return { ok: true, value: out, notes };
   },

@@ -28,6 +28,12 @@ export const file: PromiseTypeSpec = {
     { name: "max_age", type: { kind: "duration" }, description: "Oldest modification time allowed (for files that must be refreshed, such as exports)." },
     { name: "baseline", type: { kind: "path" }, description: "Approved copy of the content, used by `repair = content`." },
     {
+      name: "max_hash_size",
+      type: { kind: "size" },
+      description:
+        "Largest file whose content is hashed (for `integrity` and `baseline`); a larger file is not read and the promise is `error`, saying so. Hashing also stops at the promise's `timeout`.",
+    },
+    {
       name: "repair",
       type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "content"] } },
       description: "What may be repaired: `perms` fixes mode, owner and group; `content` restores the approved baseline copy. Content drift is otherwise only reported.",
@@ -70,7 +76,7 @@ function algorithmOf(p: CheckedPromise): files.HashAlgorithm | undefined {
   return attr<files.HashAlgorithm>(p, "integrity") ?? (attr<string>(p, "baseline") !== undefined ? "sha256" : undefined);
 }
 
-function observeFile(p: CheckedPromise, path: string, hostPath: string, ctx: EvalContext, notes: string[]): Observation<ObservedFile> {
+async function observeFile(p: CheckedPromise, path: string, hostPath: string, ctx: EvalContext, notes: string[]): Promise<Observation<ObservedFile>> {
   const o: ObservedFile = { path, hostPath };
   const st = files.stat(hostPath);
   if (!st.ok) {
@@ -81,19 +87,25 @@ function observeFile(p: CheckedPromise, path: string, hostPath: string, ctx: Eva
   if (st.value.type !== "file") return { ok: true, value: o };
   const algorithm = algorithmOf(p);
   if (algorithm) {
-    const h = files.hash(hostPath, algorithm);
+    const limits: files.HashLimits = { signal: ctx.signal, expect: { dev: st.value.dev, ino: st.value.inode } };
+    const maxHashSize = attr<number>(p, "max_hash_size");
+    if (maxHashSize !== undefined) limits.maxBytes = maxHashSize;
+    const h = await files.hash(hostPath, algorithm, limits);
     if (!h.ok) return { ok: false, error: h.error.message };
     o.digest = h.value.digest;
     const baselineCopy = attr<string>(p, "baseline");
     if (baselineCopy !== undefined) {
-      const b = files.hash(ctx.hostPath(baselineCopy), algorithm);
+      const b = await files.hash(ctx.hostPath(baselineCopy), algorithm, { signal: ctx.signal, ...(maxHashSize !== undefined ? { maxBytes: maxHashSize } : {}) });
       if (!b.ok) return { ok: false, error: `the approved copy cannot be read: ${b.error.message}` };
       o.expectedDigest = { digest: b.value.digest, source: `the approved copy ${baselineCopy}` };
     } else {
       const known = ctx.baselines.get(hostPath);
       if (known?.tampered) return { ok: false, error: `the stored baseline of ${path} was changed outside Covenant (its seal does not match); run \`covenant verify\`` };
       if (known && known.algorithm === algorithm) o.expectedDigest = { digest: known.digest, source: `the baseline of ${known.approvedAt}` };
-      else {
+      else if (ctx.gate.dryRun) {
+        // a preview never approves what it finds: the content is judged from the first real run
+        notes.push(`${path}: no ${algorithm} baseline yet; a dry run approves none (the next run records the content it finds then)`);
+      } else {
         const s = st.value;
         ctx.baselines.set(hostPath, { algorithm, digest: h.value.digest, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, approvedAt: ctx.now.toISOString() });
         notes.push(`${path}: ${algorithm} baseline recorded (first observation)`);
@@ -117,19 +129,15 @@ function short(digest: string): string {
   return digest.slice(0, 12);
 }
 
-function sizeText(bytes: number): string {
-  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} bytes`;
-}
-
 export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
-  observe(p, ctx) {
+  async observe(p, ctx) {
     const pattern = p.promiser as string;
     const hostPattern = ctx.hostPath(pattern);
     const notes: string[] = [];
     const out: ObservedFiles = { pattern, files: [] };
     const paths = isGlob(pattern) ? expandGlob(hostPattern) : [hostPattern];
     for (const hostPath of paths) {
-      const r = observeFile(p, policyPathOf(hostPath, ctx), hostPath, ctx, notes);
+      const r = await observeFile(p, policyPathOf(hostPath, ctx), hostPath, ctx, notes);
       if (!r.ok) return r;
       // a glob names the files that exist; only a plain path can name a missing one
       if (r.value.stat || !isGlob(pattern)) out.files.push(r.value);
@@ -173,7 +181,7 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
         diffs.push({ subject: f.path, attribute: "max_links", expected: `at most ${maxLinks}`, observed: String(st.nlink), reason: `${f.path} has ${st.nlink} hard links, more than ${maxLinks}` });
       }
       if (maxSize !== undefined && st.size > maxSize) {
-        diffs.push({ subject: f.path, attribute: "max_size", expected: `at most ${sizeText(maxSize)}`, observed: sizeText(st.size), reason: `${f.path} is ${sizeText(st.size)}, more than ${sizeText(maxSize)}` });
+        diffs.push({ subject: f.path, attribute: "max_size", expected: `at most ${files.sizeText(maxSize)}`, observed: files.sizeText(st.size), reason: `${f.path} is ${files.sizeText(st.size)}, more than ${files.sizeText(maxSize)}` });
       }
       if (maxAge !== undefined && ctx.now.getTime() - st.mtimeMs > maxAge) {
         const hours = ((ctx.now.getTime() - st.mtimeMs) / 3_600_000).toFixed(1);
