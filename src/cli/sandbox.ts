@@ -4,7 +4,7 @@
 // the change gate changes nothing outside it.
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, posix, resolve } from "node:path";
 
 export interface SandboxManifest {
   description?: string;
@@ -54,36 +54,136 @@ export function findManifest(paths: string[]): string | undefined {
   return undefined;
 }
 
+const NAME = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
+const MODE = /^0?[0-7]{3,4}$/;
+
+/**
+ * The manifest, checked: every problem is reported at once. Paths are absolute, normalised and
+ * may never leave the sandbox (no `..` component, no NUL); account names are plain names (a `:`
+ * or a newline would forge lines of the sandbox's passwd and group files); modes are octal.
+ */
+export function parseManifest(text: string, where: string): SandboxManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new SandboxError(`${where}: not valid JSON: ${(err as Error).message}`);
+  }
+  const problems: string[] = [];
+  const m = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+  if (m !== raw) problems.push("the manifest must be a JSON object");
+  const list = (key: string): unknown[] => {
+    const v = m[key] ?? [];
+    if (Array.isArray(v)) return v;
+    problems.push(`\`${key}\` must be a list`);
+    return [];
+  };
+  const users = list("users").filter((u, i) => checkName(u, `users[${i}]`, problems)) as string[];
+  const groupsRaw = m["groups"] ?? {};
+  const groups: Record<string, string[]> = {};
+  if (typeof groupsRaw !== "object" || groupsRaw === null || Array.isArray(groupsRaw)) problems.push("`groups` must map group names to lists of members");
+  else
+    for (const [g, members] of Object.entries(groupsRaw)) {
+      if (!checkName(g, `group \`${g}\``, problems)) continue;
+      if (!Array.isArray(members)) problems.push(`the members of group \`${g}\` must be a list`);
+      else groups[g] = members.filter((u, i) => checkName(u, `groups.${g}[${i}]`, problems)) as string[];
+    }
+  const entry = (kind: "directories" | "files", e: unknown, i: number) => {
+    const at = `${kind}[${i}]`;
+    if (typeof e !== "object" || e === null) {
+      problems.push(`${at} must be an object`);
+      return undefined;
+    }
+    const o = e as Record<string, unknown>;
+    const path = sandboxPath(o["path"], at, problems);
+    if (typeof o["mode"] !== "string" || !MODE.test(o["mode"])) problems.push(`${at}.mode must be an octal mode in a string, such as "0640"`);
+    for (const k of ["owner", "group"] as const) if (o[k] !== undefined) checkName(o[k], `${at}.${k}`, problems);
+    if (kind === "files" && typeof o["content"] !== "string") problems.push(`${at}.content must be a string`);
+    if (o["age_hours"] !== undefined && !(typeof o["age_hours"] === "number" && o["age_hours"] >= 0 && Number.isFinite(o["age_hours"]))) problems.push(`${at}.age_hours must be a number of hours, 0 or more`);
+    return path === undefined ? undefined : { ...o, path };
+  };
+  const directories = list("directories").map((e, i) => entry("directories", e, i));
+  const files = list("files").map((e, i) => entry("files", e, i));
+  if (problems.length > 0) throw new SandboxError(`${where}:\n${problems.map((p) => `  - ${p}`).join("\n")}\n(see docs/sandbox.md)`);
+  const out: SandboxManifest = { users, groups, directories: directories as SandboxManifest["directories"], files: files as SandboxManifest["files"] };
+  if (typeof m["description"] === "string") out.description = m["description"];
+  return out;
+}
+
+function checkName(v: unknown, at: string, problems: string[]): boolean {
+  if (typeof v === "string" && NAME.test(v)) return true;
+  problems.push(`${at} must be an account name such as \`ledger\` (letters, digits, \`_\`, \`.\`, \`-\`), got ${JSON.stringify(v)}`);
+  return false;
+}
+
+/** An absolute path inside the sandbox, normalised; undefined (with the problem noted) otherwise. */
+function sandboxPath(v: unknown, at: string, problems: string[]): string | undefined {
+  if (typeof v !== "string" || !v.startsWith("/") || v.includes("\0")) {
+    problems.push(`${at}.path must be an absolute path such as "/srv/ledger", got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+  if (v.split("/").includes("..")) {
+    problems.push(`${at}.path ${JSON.stringify(v)} has a \`..\` component: sandbox paths may not leave the sandbox`);
+    return undefined;
+  }
+  const normal = posix.normalize(v).replace(/\/+$/, "");
+  if (normal === "" || normal === "/") {
+    problems.push(`${at}.path names the sandbox's root itself`);
+    return undefined;
+  }
+  return normal;
+}
+
 /** Creates the sandbox on first use; later runs reuse it, so that its history accumulates. */
 export function prepareSandbox(paths: string[], dir = defaultSandboxDir()): Sandbox {
   const manifestPath = findManifest(paths);
-  if (!manifestPath) throw new SandboxError("no sandbox.json beside the policy: a sandbox needs one to know which files to create (see docs/evaluation.md, \"The sandbox\")");
-  let manifest: SandboxManifest;
+  if (!manifestPath) throw new SandboxError("no sandbox.json beside the policy: a sandbox needs one to know which files to create (see docs/sandbox.md)");
+  let text: string;
   try {
-    manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as SandboxManifest;
+    text = readFileSync(manifestPath, "utf8");
   } catch (err) {
-    throw new SandboxError(`${manifestPath}: ${(err as Error).message}`);
+    throw new SandboxError(`${manifestPath}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+  const manifest = parseManifest(text, manifestPath);
   const sb: Sandbox = { dir, filesRoot: join(dir, "root"), etcRoot: join(dir, "etc"), stateDir: join(dir, "state"), created: false };
   if (existsSync(join(dir, ".covenant-sandbox"))) {
     trustworthy(dir);
     return sb;
   }
   if (existsSync(dir)) throw new SandboxError(`${dir} exists and is not a Covenant sandbox; choose another with --sandbox-dir`);
-  // created here, owner-only, failing if someone else created it first
-  mkdirSync(dirname(dir), { recursive: true });
-  mkdirSync(dir, { mode: 0o700 });
-  chmodSync(dir, 0o700);
+  try {
+    // created here, owner-only, failing if someone else created it first
+    mkdirSync(dirname(dir), { recursive: true });
+    mkdirSync(dir, { mode: 0o700 });
+    chmodSync(dir, 0o700);
+    populate(sb, manifest);
+    writeFileSync(join(dir, ".covenant-sandbox"), `created ${new Date().toISOString()} from ${manifestPath}\n`);
+  } catch (err) {
+    if (err instanceof SandboxError) throw err;
+    throw new SandboxError(`cannot create the sandbox in ${dir} from ${manifestPath}: ${(err as Error).message}`);
+  }
+  sb.created = true;
+  return sb;
+}
+
+/**
+ * Accounts, directories and files of a new sandbox. As root, every account gets an id of its
+ * own. As an ordinary user, who cannot give files away, every user maps to the caller's uid and
+ * every group to the caller's gid, so that ownership holds by construction and modes are what
+ * drift; users then get a primary gid that is none of the groups' (primary membership is not
+ * simulated: otherwise every user would be a primary member of every group).
+ */
+function populate(sb: Sandbox, manifest: SandboxManifest): void {
   mkdirSync(sb.filesRoot, { recursive: true, mode: 0o700 });
   mkdirSync(sb.etcRoot, { recursive: true });
-  // As root, every account gets an id of its own; otherwise they all map to the caller, who
-  // cannot give files away: ownership then holds by construction and perms are what drifts.
   const root = process.getuid?.() === 0;
   const myUid = process.getuid?.() ?? 0;
   const myGid = process.getgid?.() ?? 0;
+  const noGroup = myGid === 65534 ? 65533 : 65534;
   const uids = new Map<string, number>(manifest.users.map((u, i) => [u, !root ? myUid : u === "root" ? 0 : 64000 + i]));
   const gids = new Map<string, number>(Object.keys(manifest.groups).map((g, i) => [g, !root ? myGid : g === "root" ? 0 : 64000 + i]));
-  writeFileSync(join(sb.etcRoot, "passwd"), manifest.users.map((u) => `${u}:x:${uids.get(u)}:${gids.get(u) ?? myGid}:${u}:/nonexistent:/usr/sbin/nologin`).join("\n") + "\n");
+  const primaryGid = (u: string) => (root ? (gids.get(u) ?? noGroup) : noGroup);
+  writeFileSync(join(sb.etcRoot, "passwd"), manifest.users.map((u) => `${u}:x:${uids.get(u)}:${primaryGid(u)}:${u}:/nonexistent:/usr/sbin/nologin`).join("\n") + "\n");
   writeFileSync(join(sb.etcRoot, "group"), Object.entries(manifest.groups).map(([g, members]) => `${g}:x:${gids.get(g)}:${members.join(",")}`).join("\n") + "\n");
   const own = (path: string, owner?: string, group?: string) => {
     if (root && (owner || group)) chownSync(path, uids.get(owner ?? "root") ?? 0, gids.get(group ?? "root") ?? 0);
@@ -98,7 +198,8 @@ export function prepareSandbox(paths: string[], dir = defaultSandboxDir()): Sand
   for (const f of manifest.files) {
     const p = join(sb.filesRoot, f.path);
     mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, f.content);
+    // a new file only: never through a link, never over an entry the manifest made already
+    writeFileSync(p, f.content, { flag: "wx" });
     chmodSync(p, parseInt(f.mode, 8));
     own(p, f.owner, f.group);
     if (f.age_hours !== undefined) {
@@ -106,8 +207,4 @@ export function prepareSandbox(paths: string[], dir = defaultSandboxDir()): Sand
       utimesSync(p, t, t);
     }
   }
-  writeFileSync(join(dir, ".covenant-sandbox"), `created ${new Date().toISOString()} from ${manifestPath}\n`);
-  sb.created = true;
-  return sb;
 }
-

@@ -48,6 +48,8 @@ export interface Baseline {
 export interface SampleStore {
   /** the band learnt so far for `metric` at this hour of the week, before adding `value` */
   observe(metric: string, hourOfWeek: number, value: number): { count: number; mean: number; stddev: number };
+  /** the band learnt so far, learning nothing (a dry run) */
+  band(metric: string, hourOfWeek: number): { count: number; mean: number; stddev: number };
 }
 
 export interface EvalContext {
@@ -74,6 +76,11 @@ export interface PromiseBehaviour<O = unknown> {
   repair?(p: CheckedPromise, observed: O, differences: Difference[], ctx: EvalContext): Change[];
   /** how long a repaired state may take to show (a started process), in milliseconds */
   settleMs?: number;
+  /**
+   * Set for a type that would observe the real host behind a sandbox's back (a command reads
+   * whatever files it likes): in a sandbox, its promises are `skipped` with this reason.
+   */
+  notInSandbox?: string;
 }
 
 /** Typed access to a checked attribute. */

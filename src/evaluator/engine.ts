@@ -121,6 +121,9 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   if (opts.systemctl !== undefined) gateOptions.systemctl = opts.systemctl;
   if (opts.killGraceMs !== undefined) gateOptions.killGraceMs = opts.killGraceMs;
   const gate = new ChangeGate(gateOptions);
+  // a dry run is a preview: it approves no integrity baseline and learns no band
+  const baselines: BaselineStore = opts.dryRun ? { get: (p) => opts.baselines.get(p), set: () => undefined } : opts.baselines;
+  const samples: SampleStore = opts.dryRun ? { observe: (m, h) => opts.samples.band(m, h), band: (m, h) => opts.samples.band(m, h) } : opts.samples;
   const root = opts.filesRoot;
   const hostPath = root === undefined ? (p: string) => p : (p: string) => join(root, p);
 
@@ -194,9 +197,14 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       result.reason = `promise type \`${promise.type}\` has no behaviour in this version`;
       return result;
     }
+    if (behaviour.notInSandbox && opts.filesRoot !== undefined) {
+      result.outcome = "skipped";
+      result.reason = `not run in the sandbox: ${behaviour.notInSandbox}`;
+      return result;
+    }
     const timeoutMs = (promise.attributes["timeout"] as number | undefined) ?? opts.defaultTimeoutMs ?? 30_000;
     const abort = new AbortController();
-    const ctx: EvalContext = { roots: opts.roots, hostPath, snapshot, gate, baselines: opts.baselines, samples: opts.samples, now: opts.now, signal: abort.signal };
+    const ctx: EvalContext = { roots: opts.roots, hostPath, snapshot, gate, baselines, samples, now: opts.now, signal: abort.signal };
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);

@@ -32,6 +32,10 @@ export function stddevOf(b: Band): number {
 
 export class MemorySamples implements SampleStore {
   readonly bands = new Map<string, Band>();
+  band(metric: string, hourOfWeek: number): { count: number; mean: number; stddev: number } {
+    const b = this.bands.get(`${metric}@${hourOfWeek}`) ?? { count: 0, mean: 0, m2: 0 };
+    return { count: b.count, mean: b.mean, stddev: stddevOf(b) };
+  }
   observe(metric: string, hourOfWeek: number, value: number): { count: number; mean: number; stddev: number } {
     const key = `${metric}@${hourOfWeek}`;
     const before = this.bands.get(key) ?? { count: 0, mean: 0, m2: 0 };

@@ -389,6 +389,11 @@ export class StateStore implements BaselineStore, SampleStore {
   }
 
   // SampleStore
+  band(metric: string, hourOfWeek: number): { count: number; mean: number; stddev: number } {
+    const b = (this.stmts.band.get(metric, hourOfWeek) as Band | undefined) ?? { count: 0, mean: 0, m2: 0 };
+    return { count: b.count, mean: b.mean, stddev: stddevOf(b) };
+  }
+
   observe(metric: string, hourOfWeek: number, value: number): { count: number; mean: number; stddev: number } {
     const before = (this.stmts.band.get(metric, hourOfWeek) as Band | undefined) ?? { count: 0, mean: 0, m2: 0 };
     const after = addSample(before, value);

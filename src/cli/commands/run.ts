@@ -113,8 +113,10 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
       samples: s,
       deadline: started.getTime() + opts.timeoutMs,
       lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
+      // a dry run is a preview: only its summary is recorded (marked as a dry run); the state
+      // of every promise and the history of its changes stay as the last real run left them
       onResult: (r) => {
-        if (s.recordResult(run, time(), r)) changed++;
+        if (!opts.dryRun && s.recordResult(run, time(), r)) changed++;
       },
     });
     const finished = new Date();

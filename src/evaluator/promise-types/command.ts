@@ -138,6 +138,8 @@ function excerpt(text: string): string {
 }
 
 export const commandBehaviour: PromiseBehaviour<CommandRun> = {
+  notInSandbox: "a command reads the real host, not the sandbox's files (a dry run does run it: it only observes)",
+
   async observe(p, ctx) {
     const run = await runCommand(p, ctx);
     if (run.ok && run.value.discarded > 0) {
