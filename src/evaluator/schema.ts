@@ -129,8 +129,8 @@ export function ownershipAttributes(what: string): AttributeSpec[] {
   return [
     { name: "mode", type: { kind: "mode" }, description: "Exact permission bits, in octal." },
     { name: "max_mode", type: { kind: "mode" }, description: `Permission bits the ${what} may have at most (no bit outside this mask).` },
-    { name: "owner", type: { kind: "string", nonEmpty: true }, description: "Owning user name." },
-    { name: "group", type: { kind: "string", nonEmpty: true }, description: "Owning group name." },
+    { name: "owner", type: { kind: "string", nonEmpty: true }, description: 'Owning user: a name, or a numeric uid such as `"0"` (a name is looked up first, as `chown` does).' },
+    { name: "group", type: { kind: "string", nonEmpty: true }, description: 'Owning group: a name, or a numeric gid such as `"42"` (a name is looked up first).' },
     {
       name: "allow_hardlinks",
       type: { kind: "boolean" },

@@ -45,14 +45,16 @@ export class Snapshot {
   }
 
   /** uid of a user name, from the accounts (undefined: no such user, or accounts unreadable) */
+  /** The uid of a user name, or of a numeric id such as "0" when no user has that name (as chown does). */
   uidOf(name: string): number | undefined {
     const a = this.accounts();
-    return a.ok ? a.value.users.find((u) => u.name === name)?.uid : undefined;
+    return (a.ok ? a.value.users.find((u) => u.name === name)?.uid : undefined) ?? numericId(name);
   }
 
+  /** The gid of a group name, or of a numeric id such as "42" when no group has that name. */
   gidOf(name: string): number | undefined {
     const a = this.accounts();
-    return a.ok ? a.value.groups.find((g) => g.name === name)?.gid : undefined;
+    return (a.ok ? a.value.groups.find((g) => g.name === name)?.gid : undefined) ?? numericId(name);
   }
 
   userName(uid: number): string {
@@ -69,4 +71,10 @@ export class Snapshot {
   invalidate(): void {
     this.memo.clear();
   }
+}
+
+function numericId(text: string): number | undefined {
+  if (!/^\d{1,10}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= 0xfffffffe ? n : undefined;
 }

@@ -272,3 +272,16 @@ describe("file behaviour", () => {
     expect(r.reason).toContain("not valid UTF-8");
   });
 });
+
+describe("numeric owners and groups", () => {
+  it('`owner = "0"` and `group = "42"` are compared as ids when no account has that name', async () => {
+    const d = mkdtempSync(join(tmpdir(), "covenant-file-"));
+    const f = join(d, "gl.dat");
+    writeFileSync(f, "x");
+    chownSync(f, 0, 42);
+    expect((await evaluateOne(`file "${f}" { owner = "0" group = "42" }`)).outcome).toBe("kept");
+    const r = await evaluateOne(`file "${f}" { owner = "1" group = "42" repair = perms }`);
+    expect(r.outcome).toBe("repaired");
+    expect(statSync(f).uid).toBe(1);
+  });
+});
