@@ -21,6 +21,7 @@
 #include <node_api.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,35 @@
 
 #define PATH_BYTES 4096
 
+// strerrorname_np is glibc 2.32+; the addon is compiled on the host it runs on, and on an older
+// glibc the names Covenant's callers test come from this table.
+static const char *errno_name(int err) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+  const char *name = strerrorname_np(err);
+  if (name) return name;
+#endif
+  switch (err) {
+    case ENOENT: return "ENOENT";
+    case ENOTDIR: return "ENOTDIR";
+    case ELOOP: return "ELOOP";
+    case EXDEV: return "EXDEV";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EEXIST: return "EEXIST";
+    case EISDIR: return "EISDIR";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EROFS: return "EROFS";
+    case ENOSPC: return "ENOSPC";
+    case EAGAIN: return "EAGAIN";
+    case ESRCH: return "ESRCH";
+    case ENOSYS: return "ENOSYS";
+    default: return "EIO";
+  }
+}
+
 static napi_value throw_errno(napi_env env, int err, const char *what, const char *path) {
   char message[PATH_BYTES + 200];
-  const char *name = strerrorname_np(err);  // glibc 2.32+
-  if (!name) name = "EIO";
+  const char *name = errno_name(err);
   snprintf(message, sizeof message, "%s %s: %s", what, path ? path : "", strerror(err));
   napi_value code, msg, error, number;
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
@@ -130,12 +156,14 @@ static int walk(int base, const char *path, int flags) {
 // Set by tests, to exercise the walk that kernels before 5.6 get.
 static int force_walk = 0;
 
-// An O_PATH descriptor of `path` (absolute, or relative to `base` and confined below it),
-// reached without following any symbolic link; a link as the last component is itself opened.
-static int resolve_no_links(int base, const char *path) {
-  if (force_walk) return walk(base, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+// A descriptor of `path` (absolute, or relative to `base` and confined below it), reached
+// without following any symbolic link, opened with `flags` (O_PATH: a link as the last component
+// is itself opened; otherwise a link there is ELOOP).
+static int resolve_no_links(int base, const char *path, int flags) {
+  flags |= O_NOFOLLOW | O_CLOEXEC;
+  if (force_walk) return walk(base, path, flags);
   struct open_how how = {0};
-  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  how.flags = (uint64_t)flags;
   how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (base >= 0 ? RESOLVE_BENEATH : 0);
   for (int tries = 0; tries < 8; tries++) {
     long fd = syscall(SYS_openat2, base >= 0 ? base : AT_FDCWD, path, &how, sizeof how);
@@ -143,22 +171,25 @@ static int resolve_no_links(int base, const char *path) {
     // EAGAIN: a rename elsewhere raced the lookup (RESOLVE_BENEATH); the kernel asks us to retry
     if (errno == EAGAIN) continue;
     // no openat2 (older kernel, or a seccomp filter): walk by hand
-    if (errno == ENOSYS || errno == EPERM) return walk(base, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (errno == ENOSYS || errno == EPERM) return walk(base, path, flags);
     return -errno;
   }
   return -EAGAIN;
 }
 
-// resolve(path: string, base: number): number — base -1 for none.
+// resolve(path: string, base: number, flags: number): number — base -1 for none; flags O_PATH,
+// or O_RDONLY with O_NONBLOCK to read.
 static napi_value js_resolve(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char path[PATH_BYTES];
-  int32_t base = -1;
-  if (argc < 2 || !get_path(env, argv[0], path) || napi_get_value_int32(env, argv[1], &base) != napi_ok) return usage(env, "resolve(path: string, base: number)");
+  int32_t base = -1, flags = O_PATH;
+  if (argc < 3 || !get_path(env, argv[0], path) || napi_get_value_int32(env, argv[1], &base) != napi_ok || napi_get_value_int32(env, argv[2], &flags) != napi_ok ||
+      (flags & (O_CREAT | O_TRUNC | O_WRONLY | O_RDWR)))
+    return usage(env, "resolve(path: string, base: number, flags: number (no creation or writing))");
   if (base < 0 && path[0] != '/') return usage(env, "resolve: a path without a base must be absolute");
-  int fd = resolve_no_links(base, path);
+  int fd = resolve_no_links(base, path, flags);
   if (fd < 0) return throw_errno(env, -fd, "cannot reach", path);
   return int_value(env, fd);
 }
@@ -262,6 +293,39 @@ static napi_value js_unlink_at(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// --- processes -----------------------------------------------------------------------------
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+// pidfdOpen(pid: number): number — a descriptor that names this process, whatever happens to
+// its pid later; the caller checks the process's start time after opening it.
+static napi_value js_pidfd_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t pid = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0) return usage(env, "pidfdOpen(pid: number > 0)");
+  long fd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  if (fd < 0) return throw_errno(env, errno, "cannot open the process", NULL);
+  return int_value(env, (int32_t)fd);
+}
+
+// pidfdSignal(fd: number, signal: number)
+static napi_value js_pidfd_signal(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1, sig = 0;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &sig) != napi_ok || sig <= 0 || sig >= 65) return usage(env, "pidfdSignal(fd: number, signal: number)");
+  if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) != 0) return throw_errno(env, errno, "cannot signal the process", NULL);
+  return NULL;
+}
+
 // --- the hard stop -------------------------------------------------------------------------
 
 static char stop_message[1024];
@@ -330,6 +394,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "mkdirAt", js_mkdir_at);
   export_function(env, exports, "renameAt", js_rename_at);
   export_function(env, exports, "unlinkAt", js_unlink_at);
+  export_function(env, exports, "pidfdOpen", js_pidfd_open);
+  export_function(env, exports, "pidfdSignal", js_pidfd_signal);
   export_function(env, exports, "armHardStop", js_arm_hard_stop);
   export_function(env, exports, "disarmHardStop", js_disarm_hard_stop);
   napi_value o_path;

@@ -34,8 +34,11 @@
 
 static napi_value throw_errno(napi_env env, int err, const char *what) {
   char message[160];
-  const char *name = strerrorname_np(err);  // glibc 2.32+
-  if (!name) name = "EIO";
+  const char *name = NULL;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+  name = strerrorname_np(err);  // glibc 2.32+; the addon is compiled on the host it runs on
+#endif
+  if (!name) name = err == EPERM ? "EPERM" : err == EACCES ? "EACCES" : err == ENOENT ? "ENOENT" : err == EAFNOSUPPORT ? "EAFNOSUPPORT" : err == EINVAL ? "EINVAL" : "EIO";
   snprintf(message, sizeof message, "%s: %s", what, strerror(err));
   napi_value code, msg, error, number;
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);

@@ -6,7 +6,7 @@
 // committed before that point is kept: each is its own transaction.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { safeFs } from "../evaluator/safe-fs-addon.js";
+import { safeFs } from "../native/safe-fs.js";
 import { EXIT } from "./exit-codes.js";
 
 export interface HardStop {

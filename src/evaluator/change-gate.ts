@@ -6,14 +6,15 @@ import { execFile, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
-import { ChangeRefused, FileChanges, type ChangeGuard } from "./file-changes.js";
+import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
 
 export type Change =
   | ({ op: "chmod"; path: string; mode: number } & ChangeGuard)
   | ({ op: "chown"; path: string; uid?: number; gid?: number; owner?: string; group?: string } & ChangeGuard)
-  /** replace the file's content with the approved copy, keeping its mode and owner */
-  | ({ op: "restore"; path: string; from: string } & ChangeGuard)
-  | { op: "mkdir"; path: string; mode?: number }
+  /** replace the file's content with the approved copy; mode and owner as promised, else the approved copy's */
+  | ({ op: "restore"; path: string; from: string; owner?: string; group?: string } & ChangeGuard & RestoreTarget)
+  /** create a missing directory (and its missing parents), with the promised mode, owner and group */
+  | { op: "mkdir"; path: string; mode?: number; uid?: number; gid?: number; owner?: string; group?: string }
   | { op: "systemctl"; verb: "start" | "restart" | "stop"; unit: string }
   /** start a program, detached; `uid`/`gid` to run it as another user (needs root) */
   | { op: "spawn"; argv: string[]; uid?: number; gid?: number; user?: string }
@@ -58,9 +59,9 @@ export function describeChange(c: Change): string {
     case "chown":
       return `chown ${c.owner ?? c.uid ?? ""}${c.gid !== undefined ? `:${c.group ?? c.gid}` : ""} ${c.path}`;
     case "restore":
-      return `restore ${c.path} from the approved copy ${c.from}`;
+      return `restore ${c.path} from the approved copy ${c.from}${ownership(c)}`;
     case "mkdir":
-      return `mkdir ${c.mode !== undefined ? `-m ${c.mode.toString(8).padStart(4, "0")} ` : ""}${c.path}`;
+      return `mkdir ${c.mode !== undefined ? `-m ${c.mode.toString(8).padStart(4, "0")} ` : ""}${c.path}${ownership(c)}`;
     case "systemctl":
       return `systemctl ${c.verb} ${c.unit}`;
     case "spawn":
@@ -70,6 +71,16 @@ export function describeChange(c: Change): string {
     case "sysctl":
       return `sysctl ${c.key}=${c.value}`;
   }
+}
+
+/** ", mode 0640, owner ledger:finance" for a change that creates a file or directory. */
+function ownership(c: { mode?: number | undefined; owner?: string | undefined; group?: string | undefined; uid?: number | undefined; gid?: number | undefined; op: string }): string {
+  const parts: string[] = [];
+  if (c.op === "restore" && c.mode !== undefined) parts.push(`mode ${c.mode.toString(8).padStart(4, "0")}`);
+  const user = c.owner ?? (c.uid !== undefined ? String(c.uid) : undefined);
+  const group = c.group ?? (c.gid !== undefined ? String(c.gid) : undefined);
+  if (user !== undefined || group !== undefined) parts.push(`owner ${user ?? ""}${group !== undefined ? `:${group}` : ""}`);
+  return parts.length > 0 ? `, ${parts.join(", ")}` : "";
 }
 
 export class ChangeGate {
@@ -141,9 +152,9 @@ export class ChangeGate {
       case "chown":
         return this.files.chown(c.path, c.uid, c.gid, c);
       case "restore":
-        return this.files.restore(c.path, c.from, c);
+        return this.files.restore(c.path, c.from, c, c);
       case "mkdir":
-        return this.files.mkdir(c.path, c.mode);
+        return this.files.mkdir(c.path, c.mode, c.uid, c.gid);
       case "systemctl":
         return run([this.options.systemctl ?? "systemctl", c.verb, "--", c.unit], signal);
       case "spawn":

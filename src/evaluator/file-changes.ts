@@ -7,10 +7,10 @@
 // promise observed, and then changes that descriptor's object. A mismatch means the path now
 // names something else: the change fails with "changed while being repaired" and nothing is
 // changed anywhere.
-import { randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, readSync, realpathSync, writeSync, type Stats } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readSync, realpathSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { safeFs, safeFsUnavailableReason, type SafeFsAddon } from "./safe-fs-addon.js";
+import { safeFs, safeFsUnavailableReason, type SafeFsAddon } from "../native/safe-fs.js";
 
 /** Which object a path named when it was observed. */
 export interface Identity {
@@ -26,6 +26,18 @@ export class ChangeRefused extends Error {
   ) {
     super(message);
   }
+}
+
+/** What a restored file must be: the content's digest (checked as it is copied), its mode and owner. */
+export interface RestoreTarget {
+  algorithm: "sha256" | "sha512";
+  /** the approved copy's digest when it was observed; absent: not checked */
+  digest?: string | undefined;
+  mode?: number | undefined;
+  /** with no `mode`: the approved copy's mode, without the bits outside this mask */
+  maxMode?: number | undefined;
+  uid?: number | undefined;
+  gid?: number | undefined;
 }
 
 export interface ChangeGuard {
@@ -51,8 +63,13 @@ export class FileChanges {
     this.withObject(path, guard, (fd) => native.chown(fd, uid ?? -1, gid ?? -1));
   }
 
-  /** Creates the directory and any missing parent (0755), one component at a time; the last gets `mode`. */
-  mkdir(path: string, mode: number | undefined): void {
+  /**
+   * Creates the directory and any missing parent (0755), one component at a time; the last gets
+   * `mode` exactly, and the owner and group given, through the descriptor of the directory this
+   * call created. A directory that exists by the time the change is made was made by someone
+   * else: it is not touched.
+   */
+  mkdir(path: string, mode: number | undefined, uid: number | undefined, gid: number | undefined): void {
     const native = addon();
     const abs = resolve(path);
     const missing: string[] = [];
@@ -70,6 +87,7 @@ export class FileChanges {
       }
     }
     try {
+      if (missing.length === 0) throw changedWhileRepaired(path, "it exists now, made by someone else since it was observed missing");
       if (!fstatSync(fd).isDirectory()) throw new ChangeRefused(`${existing} is not a directory`, "failed");
       for (const [i, name] of missing.entries()) {
         const last = i === missing.length - 1;
@@ -80,6 +98,9 @@ export class FileChanges {
       }
       // mkdir's mode passed through the umask; the promised mode is set exactly
       if (mode !== undefined) native.chmod(fd, mode);
+      if (uid !== undefined || gid !== undefined) native.chown(fd, uid ?? -1, gid ?? -1);
+    } catch (err) {
+      throw this.explain(err, abs);
     } finally {
       closeSync(fd);
     }
@@ -87,10 +108,12 @@ export class FileChanges {
 
   /**
    * Replaces the file's content with the approved copy: written to a new file of a random name
-   * in the same directory (created exclusively, never through a link), given the target's mode
-   * and owner, flushed, and renamed over the target, all relative to the directory's descriptor.
+   * in the same directory (created exclusively, never through a link), checked to hold the
+   * approved digest, given its mode and owner, flushed, and renamed over the target, all
+   * relative to the directory's descriptor. The mode and owner are the promised ones, else the
+   * approved copy's: never the replaced file's, which whoever replaced it chose.
    */
-  restore(path: string, from: string, guard: ChangeGuard): void {
+  restore(path: string, from: string, guard: ChangeGuard, want: RestoreTarget): void {
     const native = addon();
     const abs = resolve(path);
     const name = basename(abs);
@@ -103,13 +126,16 @@ export class FileChanges {
       if (target && guard.expect && !sameObject(target, guard.expect)) throw changedWhileRepaired(path);
       if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
       src = this.openApprovedCopy(from);
-      tmp = { fd: undefined, name: `.${name}.covenant-${randomBytes(8).toString("hex")}` };
+      const approved = fstatSync(src);
+      // a short name of our own: the target's name may already be as long as names can be
+      tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
       tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      copy(src, tmp.fd);
-      if (target) {
-        fchownSync(tmp.fd, target.uid, target.gid);
-        fchmodSync(tmp.fd, target.mode & 0o7777);
+      const digest = copy(src, tmp.fd, want.algorithm);
+      if (want.digest !== undefined && digest !== want.digest) {
+        throw new ChangeRefused(`the approved copy ${from} changed since it was observed (its ${want.algorithm} is no longer ${want.digest.slice(0, 12)}…); nothing was replaced`, "failed");
       }
+      fchownSync(tmp.fd, want.uid ?? approved.uid, want.gid ?? approved.gid);
+      fchmodSync(tmp.fd, want.mode ?? approved.mode & 0o7777 & (want.maxMode ?? 0o7777));
       fsyncSync(tmp.fd);
       closeSync(tmp.fd);
       tmp.fd = undefined;
@@ -118,6 +144,7 @@ export class FileChanges {
       if (target && (!now || !sameObject(now, { dev: target.dev, ino: target.ino }))) throw changedWhileRepaired(path);
       native.renameAt(dir, tmp.name, name);
       tmp = undefined;
+      syncDirectory(dir);
     } catch (err) {
       throw this.explain(err, abs);
     } finally {
@@ -178,12 +205,12 @@ export class FileChanges {
   private reach(path: string): number {
     const native = addon();
     const abs = resolve(path);
-    if (this.confineTo === undefined) return native.resolve(abs, -1);
+    if (this.confineTo === undefined) return native.resolve(abs, -1, native.O_PATH);
     const root = resolve(this.confineTo);
     if (abs !== root && !abs.startsWith(root + "/")) throw new ChangeRefused(`${path} is outside the sandbox ${this.confineTo}`, "held");
     // the sandbox's own path is ours (created owner-only); below it the kernel confines the walk
-    this.base ??= native.resolve(realpathSync(root), -1);
-    return native.resolve(abs === root ? "." : abs.slice(root.length + 1), this.base);
+    this.base ??= native.resolve(realpathSync(root), -1, native.O_PATH);
+    return native.resolve(abs === root ? "." : abs.slice(root.length + 1), this.base, native.O_PATH);
   }
 
   /** The entry `name` of the directory `dir`, not followed; undefined when there is none. */
@@ -269,12 +296,28 @@ function firstLink(path: string): string | undefined {
   return undefined;
 }
 
-function copy(from: number, to: number): void {
+/** Copies `from` to `to` and returns the digest of what was copied. */
+function copy(from: number, to: number, algorithm: "sha256" | "sha512"): string {
+  const h = createHash(algorithm);
   const buf = Buffer.allocUnsafe(1 << 16);
   for (;;) {
     const n = readSync(from, buf, 0, buf.length, null);
-    if (n === 0) return;
+    if (n === 0) return h.digest("hex");
+    h.update(buf.subarray(0, n));
     let off = 0;
     while (off < n) off += writeSync(to, buf, off, n - off);
+  }
+}
+
+/** Makes a rename in the directory durable (its descriptor is O_PATH: fsync needs a readable one). */
+function syncDirectory(dir: number): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`/proc/self/fd/${dir}`, constants.O_RDONLY | constants.O_DIRECTORY);
+    fsyncSync(fd);
+  } catch {
+    // without /proc the rename is made, only not yet flushed: the next sync of the file system does it
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -1,13 +1,13 @@
 // The change gate's file operations: made through descriptors reached without following links,
 // and only to the object that was observed.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChangeGate, type Change } from "../../src/evaluator/change-gate.ts";
 import { readStat } from "../../src/probes/processes.ts";
-import { safeFs } from "../../src/evaluator/safe-fs-addon.ts";
+import { safeFs } from "../../src/native/safe-fs.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 
 const temp = () => mkdtempSync(join(tmpdir(), "covenant-gate-"));
@@ -95,16 +95,64 @@ describe.each([
     expect(lstatSync(join(d, "a/b")).isDirectory()).toBe(true);
   });
 
-  it("restore replaces the observed file's content in its own directory, keeping mode and owner", async () => {
+  it("restore replaces the observed file's content in its own directory, with the promised mode and owner", async () => {
     const d = temp();
     const f = join(d, "postd.conf");
     writeFileSync(f, "tampered\n");
-    chmodSync(f, 0o640);
+    chmodSync(f, 0o666);
+    chownSync(f, 65534, 65534);
     writeFileSync(join(d, "approved.conf"), "approved\n");
-    const r = await apply({ op: "restore", path: f, from: join(d, "approved.conf"), expect: identity(f) });
+    const r = await apply({ op: "restore", path: f, from: join(d, "approved.conf"), expect: identity(f), algorithm: "sha256", mode: 0o640, uid: 0, gid: 42 });
     expect(r.status).toBe("applied");
     expect(readFileSync(f, "utf8")).toBe("approved\n");
-    expect(mode(f)).toBe(0o640);
+    expect([mode(f), statSync(f).uid, statSync(f).gid]).toEqual([0o640, 0, 42]);
+  });
+
+  it("restore never keeps the replaced file's owner and mode: without promised ones, the approved copy's", async () => {
+    const d = temp();
+    const f = join(d, "postd.conf");
+    writeFileSync(f, "attacker's own file\n");
+    chmodSync(f, 0o644);
+    chownSync(f, 65534, 65534);
+    const approved = join(d, "approved.conf");
+    writeFileSync(approved, "db_password=hunter2\n");
+    chmodSync(approved, 0o600);
+    const r = await apply({ op: "restore", path: f, from: approved, expect: identity(f), algorithm: "sha256" });
+    expect(r.status).toBe("applied");
+    expect([mode(f), statSync(f).uid]).toEqual([0o600, 0]);
+  });
+
+  it("restore checks the copied content against the approved copy's digest when it was observed", async () => {
+    const d = temp();
+    const f = join(d, "postd.conf");
+    writeFileSync(f, "tampered\n");
+    writeFileSync(join(d, "approved.conf"), "approved, then changed\n");
+    const observed = "0".repeat(64);
+    const r = await apply({ op: "restore", path: f, from: join(d, "approved.conf"), expect: identity(f), algorithm: "sha256", digest: observed });
+    expect(r).toMatchObject({ status: "failed", detail: expect.stringContaining("changed since it was observed") });
+    expect(readFileSync(f, "utf8")).toBe("tampered\n");
+  });
+
+  it("restore works for a file whose name is as long as names can be", async () => {
+    const d = temp();
+    const f = join(d, "x".repeat(250));
+    writeFileSync(f, "tampered\n");
+    writeFileSync(join(d, "approved.conf"), "approved\n");
+    const r = await apply({ op: "restore", path: f, from: join(d, "approved.conf"), expect: identity(f), algorithm: "sha256" });
+    expect(r.status).toBe("applied");
+    expect(readFileSync(f, "utf8")).toBe("approved\n");
+  });
+
+  it("mkdir gives the owner through the directory it created, and never touches one made meanwhile by someone else", async () => {
+    const d = temp();
+    const made = await apply({ op: "mkdir", path: join(d, "incoming"), mode: 0o750, uid: 1, gid: 42 });
+    expect(made.status).toBe("applied");
+    expect([mode(join(d, "incoming")), statSync(join(d, "incoming")).uid, statSync(join(d, "incoming")).gid]).toEqual([0o750, 1, 42]);
+    writeFileSync(join(d, "planted"), "attacker's");
+    chmodSync(join(d, "planted"), 0o644);
+    const r = await apply({ op: "mkdir", path: join(d, "planted"), mode: 0o750, uid: 1 });
+    expect(r).toMatchObject({ status: "failed", detail: expect.stringContaining("changed while being repaired (it exists now") });
+    expect([mode(join(d, "planted")), statSync(join(d, "planted")).uid]).toEqual([0o644, 0]);
   });
 
   it("restore refuses an approved copy that is not a regular file, and never blocks on a FIFO", async () => {
@@ -113,7 +161,7 @@ describe.each([
     writeFileSync(f, "tampered\n");
     const fifo = join(d, "approved.fifo");
     expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
-    const r = await apply({ op: "restore", path: f, from: fifo, expect: identity(f) });
+    const r = await apply({ op: "restore", path: f, from: fifo, expect: identity(f), algorithm: "sha256" });
     expect(r).toMatchObject({ status: "failed", detail: `the approved copy ${fifo} is not a regular file` });
     expect(readFileSync(f, "utf8")).toBe("tampered\n");
   });

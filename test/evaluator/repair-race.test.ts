@@ -11,7 +11,7 @@ import { checkPaths } from "../../src/checker/check.ts";
 import { evaluate } from "../../src/evaluator/engine.ts";
 import { readFacts } from "../../src/facts/host.ts";
 import { MemoryBaselines, MemorySamples } from "../../src/store/memory.ts";
-import { safeFs } from "../../src/evaluator/safe-fs-addon.ts";
+import { safeFs } from "../../src/native/safe-fs.ts";
 
 const ROUNDS = 1000;
 

@@ -126,19 +126,38 @@ describe("file behaviour", () => {
     expect(changed.reason).toMatch(/content differs from the baseline of/);
   });
 
-  it("content repair restores the approved copy atomically, keeping mode and owner", async () => {
+  it("content repair restores the approved copy atomically, with the approved copy's mode and owner, never the replaced file's", async () => {
     const d = dir();
     const f = join(d, "postd.conf");
     const approved = join(d, "approved.conf");
     writeFileSync(approved, "listen = 127.0.0.1\n");
+    chmodSync(approved, 0o600);
     writeFileSync(f, "listen = 0.0.0.0\n");
-    chmodSync(f, 0o600);
+    chmodSync(f, 0o644);
     chownSync(f, 65534, 65534);
     const r = await evaluateOne(`file "${f}" { integrity = sha512 baseline = "${approved}" repair = content }`);
     expect(r.outcome).toBe("repaired");
     expect(readFileSync(f, "utf8")).toBe("listen = 127.0.0.1\n");
-    expect(mode(f)).toBe(0o600);
-    expect(statSync(f).uid).toBe(65534);
+    expect([mode(f), statSync(f).uid]).toEqual([0o600, 0]);
+  });
+
+  it("content and perms repaired in one run: the restored file gets the promised mode and owner", async () => {
+    const d = dir();
+    const conf = join(d, "conf");
+    mkdirSync(conf);
+    chmodSync(conf, 0o777); // a directory someone else can write: they replaced the file
+    const f = join(conf, "db.conf");
+    writeFileSync(f, "db_password=attacker\n");
+    chmodSync(f, 0o644);
+    chownSync(f, 65534, 65534);
+    const approved = join(d, "approved.conf");
+    writeFileSync(approved, "db_password=hunter2\n");
+    chmodSync(approved, 0o600);
+    const r = await evaluateOne(`file "${f}" { baseline = "${approved}" repair = [perms, content] mode = 0640 owner = "root" group = "42" }`);
+    expect(r.outcome, r.reason).toBe("repaired");
+    expect(readFileSync(f, "utf8")).toBe("db_password=hunter2\n");
+    expect([mode(f), statSync(f).uid, statSync(f).gid]).toEqual([0o640, 0, 42]);
+    expect(r.changes.map((c) => c.status)).toEqual(["applied"]);
   });
 
   it("error: an approved copy that cannot be read means the promise cannot be judged", async () => {

@@ -140,11 +140,13 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
     for (const d of o.directories) {
       if (!d.stat) {
         if (allowed.includes("create")) {
+          // one change: the directory is given its owner through the descriptor of the
+          // directory the gate created, never by its path afterwards
           const mkdir: Change = { op: "mkdir", path: d.hostPath };
           if (wanted.mode !== undefined) mkdir.mode = wanted.mode;
-          out.push(mkdir);
           const chown = chownTo(d.hostPath, wanted, ctx);
-          if (chown) out.push(chown);
+          if (chown?.op === "chown") Object.assign(mkdir, stripUndefined({ uid: chown.uid, gid: chown.gid, owner: chown.owner, group: chown.group }));
+          out.push(mkdir);
         }
         continue;
       }
@@ -157,3 +159,7 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
     return out;
   },
 };
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -4,7 +4,7 @@ import type { CheckedPromise } from "../../checker/policy.js";
 import type { Change } from "../change-gate.js";
 import { attr, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
-import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent } from "../ownership.js";
+import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
 export const file: PromiseTypeSpec = {
@@ -211,10 +211,31 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
     for (const f of o.files) {
       const mine = differences.filter((d) => d.subject === f.path);
       if (allowed.includes("content") && baselineCopy !== undefined && mine.some((d) => d.attribute === "integrity" || d.attribute === "exists")) {
-        out.push({ op: "restore", path: f.hostPath, from: ctx.hostPath(baselineCopy), expect: f.stat ? { dev: f.stat.dev, ino: f.stat.inode } : undefined });
+        // the restored file is a new one, made with the promised mode and owner: the old file's
+        // perms are not repaired on their own (they would be an object about to be replaced)
+        out.push(restoreChange(p, f, ctx.hostPath(baselineCopy), wanted, ctx));
+        continue;
       }
       if (allowed.includes("perms") && f.stat) out.push(...planOwnership(wanted, f.hostPath, f.stat, differences, f.path, ctx));
     }
     return out;
   },
 };
+
+function restoreChange(p: CheckedPromise, f: ObservedFile, from: string, wanted: OwnershipWanted, ctx: EvalContext): Change {
+  const c: Change = { op: "restore", path: f.hostPath, from, algorithm: algorithmOf(p) ?? "sha256", digest: f.expectedDigest?.digest };
+  if (f.stat) c.expect = { dev: f.stat.dev, ino: f.stat.inode };
+  if (wanted.mode !== undefined) c.mode = wanted.mode;
+  else if (wanted.maxMode !== undefined) c.maxMode = wanted.maxMode;
+  const uid = wanted.owner !== undefined ? ctx.snapshot.uidOf(wanted.owner) : undefined;
+  const gid = wanted.group !== undefined ? ctx.snapshot.gidOf(wanted.group) : undefined;
+  if (uid !== undefined) {
+    c.uid = uid;
+    c.owner = wanted.owner!;
+  }
+  if (gid !== undefined) {
+    c.gid = gid;
+    c.group = wanted.group!;
+  }
+  return c;
+}

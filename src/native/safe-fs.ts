@@ -1,14 +1,20 @@
-// The native helper every file change goes through (native/safe_fs.c, built by `npm install`):
-// paths resolved once into descriptors without following any symbolic link, and changes made
-// through those descriptors. Without it Covenant observes as usual but refuses to change files:
-// Node's path-based calls cannot be made safe against a directory swapped mid-repair.
+// The native helper (native/safe_fs.c, built by `npm install`) through which Covenant reaches
+// the files it observes and changes: paths resolved once into descriptors without following any
+// symbolic link, changes made through those descriptors, processes signalled through pidfds, and
+// the run's hard stop. Without it Covenant observes through paths (following links) and refuses
+// to change files: Node's path-based calls cannot be made safe against a directory swapped
+// mid-repair.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export interface SafeFsAddon {
-  /** an O_PATH descriptor of `path`, no link in it followed (base ≥ 0: `path` is relative and confined below base) */
-  resolve(path: string, base: number): number;
+  /**
+   * A descriptor of `path`, no link in it followed (base ≥ 0: `path` is relative and confined
+   * below base), opened with `flags`: O_PATH (a link as the last component is opened itself), or
+   * O_RDONLY | O_NONBLOCK to read (a link there is ELOOP).
+   */
+  resolve(path: string, base: number, flags: number): number;
   /** tests: resolve by the component walk that kernels before 5.6 get, instead of openat2 */
   forceWalk(on: boolean): void;
   chmod(fd: number, mode: number): void;
@@ -19,6 +25,9 @@ export interface SafeFsAddon {
   mkdirAt(dir: number, name: string, mode: number): void;
   renameAt(dir: number, from: string, to: string): void;
   unlinkAt(dir: number, name: string): void;
+  /** a descriptor naming the process, whatever happens to its pid later */
+  pidfdOpen(pid: number): number;
+  pidfdSignal(fd: number, signal: number): void;
   armHardStop(seconds: number, message: string, lockPath: string, lockBody: string): void;
   disarmHardStop(): void;
   O_PATH: number;
