@@ -4,4 +4,6 @@
 // for its memory when it starts (src/cli/main.ts).
 import { main } from "../dist/covenant.js";
 
-process.exitCode = await main(process.argv.slice(2));
+// exit as soon as the command is done: a read stuck in the kernel (a hung network file system)
+// must not keep a finished run alive, and stdout and stderr are written synchronously on Linux
+process.exit(await main(process.argv.slice(2)));

@@ -156,6 +156,9 @@ export class ValueChecker {
         const s = this.stringOf(e, { kind: "string" }, subject);
         if (s === INVALID) return INVALID;
         if (!s.startsWith("/")) return this.fail("E103", `${subject} must be an absolute path, got \`${s}\``, e, s.startsWith(".") ? "paths are not relative to the policy: write the full path" : `write \`/${s}\``);
+        // a `..` would make the same text name different files in a sandbox and on the host, and
+        // lead a sandboxed run out of its sandbox
+        if (s.split("/").some((part) => part === ".." || part === ".")) return this.fail("E103", `\`${s}\` is not valid for ${subject}: a path may not have \`.\` or \`..\` components`, e, "write the path without them");
         const problem = type.glob ? globProblem(s) : /[*?[]/.test(s) ? "globs are not allowed here" : undefined;
         if (problem) return this.fail("E103", `\`${s}\` is not valid for ${subject}: ${problem}`, e);
         return s;

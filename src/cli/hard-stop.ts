@@ -10,33 +10,41 @@ import { safeFs } from "../native/safe-fs.js";
 import { EXIT } from "./exit-codes.js";
 
 export interface HardStop {
+  /** from now on, the stop also removes this state directory's lock, if it is still this run's */
+  guardLock(stateDir: string): void;
   disarm(): void;
 }
 
+/** The longest run timeout: past it, timers and alarms would overflow (Node clamps 2^31 ms to 1). */
+export const MAX_RUN_MS = 24 * 3_600_000;
+
 /**
- * Ends the process with exit status 2 after `afterMs`: first through a timer (when the event
- * loop is free: `onTimer` runs, then the process exits), a second later through the native alarm.
+ * Ends the process with exit status 2 after `afterMs`: through a timer when the event loop is
+ * free (`onTimer` runs first: it releases the lock), and a second later through the native alarm.
  */
-export function armHardStop(afterMs: number, stateDir: string, onTimer: (message: string) => void): HardStop {
-  const seconds = Math.ceil(afterMs / 1000);
-  const message = `covenant run: still running ${seconds}s after start; stopped (exit 2). Records committed so far are kept; the run has no summary (\`covenant verify\` notes it)`;
+export function armHardStop(afterMs: number, onTimer: (message: string) => void): HardStop {
+  const ms = Math.min(afterMs, MAX_RUN_MS + 60_000);
+  const deadline = Date.now() + ms;
+  const message = `covenant run: still running ${Math.ceil(ms / 1000)}s after start; stopped (exit 2). Records committed so far are kept; the run has no summary (\`covenant verify\` notes it)`;
   const timer = setTimeout(() => {
     onTimer(message);
     process.exit(EXIT.policyError);
-  }, afterMs);
+  }, ms);
   timer.unref();
   const native = safeFs();
-  if (native) {
-    const lockPath = join(stateDir, "run.lock");
-    let lockBody = "";
-    try {
-      lockBody = readFileSync(lockPath, "utf8");
-    } catch {
-      // no lock to remove: the handler then removes nothing
-    }
-    native.armHardStop(seconds + 1, `${message}\n`, lockBody ? lockPath : "", lockBody);
-  }
+  const arm = (lockPath: string, lockBody: string) => native?.armHardStop(Math.max(1, Math.ceil((deadline - Date.now()) / 1000) + 1), `${message}\n`, lockBody ? lockPath : "", lockBody);
+  arm("", "");
   return {
+    guardLock(stateDir) {
+      const lockPath = join(stateDir, "run.lock");
+      let lockBody = "";
+      try {
+        lockBody = readFileSync(lockPath, "utf8");
+      } catch {
+        // no lock to remove: the alarm then removes nothing
+      }
+      arm(lockPath, lockBody);
+    },
     disarm() {
       clearTimeout(timer);
       native?.disarmHardStop();

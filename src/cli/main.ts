@@ -86,8 +86,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string }) => {
       const timeoutMs = parseDuration(o.timeout);
       const now = o.now !== undefined ? new Date(o.now) : undefined;
-      if (timeoutMs === undefined || (now && Number.isNaN(now.getTime()))) {
-        io.err(timeoutMs === undefined ? `covenant run: --timeout wants a duration such as 90s, 10m or 1h, got \`${o.timeout}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${o.now}\``);
+      // at most a day: beyond 2^31 ms, timers overflow (Node fires them at once), and a run from
+      // cron that lasts longer than a day is stuck, not slow (MAX_RUN_MS in hard-stop.ts)
+      const badTimeout = timeoutMs === undefined || timeoutMs < 1000 || timeoutMs > 24 * 3_600_000;
+      if (badTimeout || (now && Number.isNaN(now.getTime()))) {
+        io.err(badTimeout ? `covenant run: --timeout wants a duration from 1s to 24h, such as 90s, 10m or 1h, got \`${o.timeout}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${o.now}\``);
         setExit(EXIT.policyError);
         return;
       }
@@ -102,7 +105,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       setFlagsFromString("--semi-space-growth-factor=1");
       // a sandbox's directory asks for the sandbox: never a real run because `--sandbox` was left out
       const sandbox = o.sandbox || o.sandboxDir !== undefined;
-      const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs, sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot };
+      const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs: timeoutMs!, sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot };
       if (o.state !== undefined) opts.state = o.state;
       if (o.junit !== undefined) opts.junit = o.junit;
       if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;

@@ -2,7 +2,7 @@
 // a `sandbox.json` beside the policy) and the machine's own /proc, with no root needed. Paths
 // named in the policy are read below the sandbox; accounts come from its own passwd and group;
 // the change gate changes nothing outside it.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, posix, resolve } from "node:path";
 
@@ -151,14 +151,18 @@ export function prepareSandbox(paths: string[], dir = defaultSandboxDir()): Sand
     return sb;
   }
   if (existsSync(dir)) throw new SandboxError(`${dir} exists and is not a Covenant sandbox; choose another with --sandbox-dir`);
+  let made = false;
   try {
     // created here, owner-only, failing if someone else created it first
     mkdirSync(dirname(dir), { recursive: true });
     mkdirSync(dir, { mode: 0o700 });
+    made = true;
     chmodSync(dir, 0o700);
     populate(sb, manifest);
     writeFileSync(join(dir, ".covenant-sandbox"), `created ${new Date().toISOString()} from ${manifestPath}\n`);
   } catch (err) {
+    // a half-made sandbox would be refused by the next run ("not a Covenant sandbox"): it goes
+    if (made) rmSync(dir, { recursive: true, force: true });
     if (err instanceof SandboxError) throw err;
     throw new SandboxError(`cannot create the sandbox in ${dir} from ${manifestPath}: ${(err as Error).message}`);
   }

@@ -3,9 +3,11 @@
 // (change nothing outside the sandbox's directory), and it runs programs only as argv arrays,
 // never through a shell, so nothing observed on the host can become part of a command line.
 import { execFile, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { closeSync, writeFileSync } from "node:fs";
+import { constants } from "node:os";
 import { resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
+import { safeFs } from "../native/safe-fs.js";
 import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
 
 export type Change =
@@ -101,10 +103,19 @@ export class ChangeGate {
     return this.options.dryRun;
   }
 
-  async apply(changes: Change[], signal?: AbortSignal): Promise<ChangeRecord[]> {
+  /**
+   * Makes the changes in order and returns their records. Each record is also appended to
+   * `records` (the caller's list) before its change is attempted, and updated when it is done:
+   * a promise whose timeout expires mid-change still reports, and records in its history, what
+   * was being done ("in progress when the promise's timeout expired" until it completes).
+   */
+  async apply(changes: Change[], signal?: AbortSignal, records: ChangeRecord[] = []): Promise<ChangeRecord[]> {
     const out: ChangeRecord[] = [];
     for (const change of changes) {
       const record: ChangeRecord = { change, description: describeChange(change), status: "planned" };
+      out.push(record);
+      records.push(record);
+      this.log.push(record);
       const held = this.heldReason(change);
       if (signal?.aborted) {
         // the promise timed out: make no further change on its behalf
@@ -114,17 +125,18 @@ export class ChangeGate {
         record.status = "held";
         record.detail = held;
       } else if (!this.options.dryRun) {
+        record.status = "failed";
+        record.detail = "in progress when the promise's timeout expired";
         try {
           const outcome = await this.perform(change, signal);
           record.status = outcome?.status ?? "applied";
           if (outcome) record.detail = outcome.detail;
+          else delete record.detail;
         } catch (err) {
           record.status = err instanceof ChangeRefused ? err.status : "failed";
           record.detail = (err as Error).message;
         }
       }
-      out.push(record);
-      this.log.push(record);
     }
     return out;
   }
@@ -204,21 +216,53 @@ function start(argv: string[], uid?: number, gid?: number): Promise<void> {
 
 /**
  * SIGTERM, then SIGKILL after the grace period; never signals a pid that now belongs to another
- * process. A process already gone, or whose pid was reused, is `skipped`: nothing was done.
+ * process. A process already gone, or whose pid was reused, is `skipped`: nothing was done. The
+ * process is held by a pidfd opened before its start time is checked, and signalled through it,
+ * so that the pid being reused between the check and the signal cannot redirect it.
  */
 async function terminate(pid: number, startTicks: number, procRoot: string, graceMs: number, signal?: AbortSignal): Promise<Outcome> {
-  const now = readStat({ proc: procRoot }, pid);
-  if (!now) return { status: "skipped", detail: `pid ${pid} had already exited; nothing was signalled` };
-  if (now.startTicks !== startTicks) return { status: "skipped", detail: `pid ${pid} now belongs to another process (started later); it was not signalled` };
-  const same = () => readStat({ proc: procRoot }, pid)?.startTicks === startTicks;
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
+  if (resolve(procRoot) !== "/proc") throw new Error(`processes are observed through ${procRoot}, which may be another pid namespace: pid ${pid} is not signalled from here`);
+  const target = openProcess(pid);
+  if (!target) return { status: "skipped", detail: `pid ${pid} had already exited; nothing was signalled` };
+  try {
     const now = readStat({ proc: procRoot }, pid);
-    if (now?.startTicks !== startTicks || now.state === "Z") return;
-    if (signal?.aborted) throw new Error(`pid ${pid} ignored SIGTERM; not killed: the promise's timeout expired`);
+    if (!now) return { status: "skipped", detail: `pid ${pid} had already exited; nothing was signalled` };
+    if (now.startTicks !== startTicks) return { status: "skipped", detail: `pid ${pid} now belongs to another process (started later); it was not signalled` };
+    target.signal("SIGTERM");
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      const later = readStat({ proc: procRoot }, pid);
+      if (later?.startTicks !== startTicks || later.state === "Z") return;
+      if (signal?.aborted) throw new Error(`pid ${pid} ignored SIGTERM; not killed: the promise's timeout expired`);
+    }
+    target.signal("SIGKILL");
+    return undefined;
+  } finally {
+    target.close();
   }
-  if (same()) process.kill(pid, "SIGKILL");
-  return undefined;
+}
+
+/** A handle on one process: a pidfd where the native helper is built, the bare pid otherwise. */
+function openProcess(pid: number): { signal(sig: "SIGTERM" | "SIGKILL"): void; close(): void } | undefined {
+  const native = safeFs();
+  if (!native) return { signal: (sig) => process.kill(pid, sig), close: () => undefined };
+  let fd: number;
+  try {
+    fd = native.pidfdOpen(pid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ESRCH") return undefined;
+    throw err;
+  }
+  return {
+    signal(sig) {
+      try {
+        native.pidfdSignal(fd, constants.signals[sig]);
+      } catch (err) {
+        // the process has exited since: nothing left to signal
+        if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+      }
+    },
+    close: () => closeSync(fd),
+  };
 }

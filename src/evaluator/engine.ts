@@ -273,7 +273,8 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       result.reason = summarise(differences);
       return "done";
     }
-    result.changes = await ctx.gate.apply(plan, ctx.signal);
+    // the draft's list is filled as the gate goes: a timeout mid-change keeps what was done
+    await ctx.gate.apply(plan, ctx.signal, result.changes);
     const applied = result.changes.filter((c) => c.status === "applied");
     // skipped: nothing was left to do (the process to stop had gone): what holds now decides
     const skipped = result.changes.some((c) => c.status === "skipped");

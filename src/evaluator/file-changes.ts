@@ -8,9 +8,10 @@
 // names something else: the change fails with "changed while being repaired" and nothing is
 // changed anywhere.
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readSync, realpathSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readSync, realpathSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { safeFs, safeFsUnavailableReason, type SafeFsAddon } from "../native/safe-fs.js";
+import { firstLink } from "../probes/files.js";
 
 /** Which object a path named when it was observed. */
 export interface Identity {
@@ -285,16 +286,6 @@ function codeOf(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }
 
-/** The first component of `path` that is a symbolic link now (for the message only). */
-function firstLink(path: string): string | undefined {
-  const parts = resolve(path).split("/").filter(Boolean);
-  let prefix = "";
-  for (const part of parts) {
-    prefix += `/${part}`;
-    if (lstatSync(prefix, { throwIfNoEntry: false })?.isSymbolicLink()) return prefix;
-  }
-  return undefined;
-}
 
 /** Copies `from` to `to` and returns the digest of what was copied. */
 function copy(from: number, to: number, algorithm: "sha256" | "sha512"): string {

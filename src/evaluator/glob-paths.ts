@@ -34,7 +34,8 @@ export function expandGlob(pattern: string, maxDepth = 32): string[] {
         if (!res[k]!.test(e.name)) continue;
         const p = join(dir, e.name);
         if (k === res.length - 1) out.push(p);
-        else if (e.isDirectory() || e.isSymbolicLink()) step(p, k + 1);
+        // never through a link: what a glob names is reached as every file is, without links
+        else if (e.isDirectory()) step(p, k + 1);
       }
     };
     step(base, 0);

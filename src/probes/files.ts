@@ -1,7 +1,11 @@
 // File metadata (lstat, link targets) and streaming content hashes: a 10 GB ledger file is
 // hashed in fixed-size chunks, never read into memory whole, and never holds up a timeout.
+// Files are reached without following any symbolic link on the way (native/safe_fs.c), as the
+// change gate reaches them, so that what is judged is what would be changed.
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, lstatSync, openSync, read, readlinkSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, read, readlinkSync, realpathSync, type Stats } from "node:fs";
+import { resolve as resolvePath } from "node:path";
+import { safeFs } from "../native/safe-fs.js";
 import { fail, fromFsError, ok, type ProbeResult } from "./result.js";
 
 export type FileType = "file" | "directory" | "symlink" | "socket" | "fifo" | "block-device" | "char-device";
@@ -32,13 +36,34 @@ function typeOf(st: Stats): FileType {
   return "file";
 }
 
-/** Metadata of the path itself: a symbolic link is reported as a link, with its target. */
+/**
+ * Metadata of the path itself: a symbolic link as the last component is reported as a link,
+ * with its target. No link before it is followed (see reach()): a path that crosses one is an
+ * error naming the link.
+ */
 export function stat(path: string): ProbeResult<FileStat> {
   let st: Stats;
-  try {
-    st = lstatSync(path);
-  } catch (err) {
-    return fromFsError(err, path);
+  const native = safeFs();
+  if (native) {
+    let fd: number;
+    try {
+      fd = native.resolve(resolvePath(path), -1, native.O_PATH);
+    } catch (err) {
+      return reachError(err, path);
+    }
+    try {
+      st = fstatSync(fd);
+    } catch (err) {
+      return fromFsError(err, path);
+    } finally {
+      closeSync(fd);
+    }
+  } else {
+    try {
+      st = lstatSync(path);
+    } catch (err) {
+      return fromFsError(err, path);
+    }
   }
   const out: FileStat = {
     path,
@@ -60,6 +85,34 @@ export function stat(path: string): ProbeResult<FileStat> {
     }
   }
   return ok(out);
+}
+
+/**
+ * Covenant observes and changes files only through paths that cross no symbolic link: a user who
+ * can write a directory on the way could otherwise point a root run at /etc or /dev. This is the
+ * error for a path that does, naming the link and the real path the policy should name.
+ */
+function reachError<T>(err: unknown, path: string): ProbeResult<T> {
+  if ((err as NodeJS.ErrnoException).code !== "ELOOP") return fromFsError(err, path);
+  const link = firstLink(path);
+  let real = "";
+  try {
+    real = realpathSync(path);
+  } catch {
+    // the link leads nowhere: there is no real path to suggest
+  }
+  const fix = real && real !== path ? `; name the real path ${real} in the policy` : "";
+  return fail("io", `${path} cannot be observed: ${link ?? "a component of its path"} is a symbolic link, and Covenant never reads or changes a file through a link${fix}`, path);
+}
+
+/** The first component of `path` that is a symbolic link now (for messages only). */
+export function firstLink(path: string): string | undefined {
+  let prefix = "";
+  for (const part of resolvePath(path).split("/").filter(Boolean)) {
+    prefix += `/${part}`;
+    if (lstatSync(prefix, { throwIfNoEntry: false })?.isSymbolicLink()) return prefix;
+  }
+  return undefined;
 }
 
 export type HashAlgorithm = "sha256" | "sha512";
@@ -96,11 +149,14 @@ function readChunk(fd: number, buf: Buffer): Promise<number> {
  */
 export async function hash(path: string, algorithm: HashAlgorithm, limits: HashLimits = {}): Promise<ProbeResult<{ digest: string; bytes: number }>> {
   let fd: number;
+  const native = safeFs();
   try {
-    fd = openSync(path, OPEN_FLAGS);
+    // without following a link anywhere in the path (the last component included)
+    fd = native ? native.resolve(resolvePath(path), -1, OPEN_FLAGS) : openSync(path, OPEN_FLAGS);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ELOOP") return fail("io", `${path} is a symbolic link: its content is not read`, path);
-    return fromFsError(err, path);
+    if ((err as NodeJS.ErrnoException).code !== "ELOOP") return fromFsError(err, path);
+    if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return fail("io", `${path} is a symbolic link: its content is not read`, path);
+    return reachError(err, path);
   }
   const buf = sharedInUse ? Buffer.allocUnsafe(CHUNK) : shared;
   const ownsShared = buf === shared;

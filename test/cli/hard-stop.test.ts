@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 const blocked = (stateDir: string, replaceLock: boolean) => `
 import { writeFileSync } from "node:fs";
 import { armHardStop } from "./src/cli/hard-stop.ts";
-armHardStop(1000, ${JSON.stringify(stateDir)}, () => {});
+armHardStop(1000, () => {}).guardLock(${JSON.stringify(stateDir)});
 if (${replaceLock}) writeFileSync(${JSON.stringify(join(stateDir, "run.lock"))}, '{"pid":3,"startTicks":4,"startedAt":"another run"}\\n');
 Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20000);
 console.log("not stopped");

@@ -144,5 +144,7 @@ describe("the sandbox directory", () => {
     const r = covenant(["run", "--sandbox-dir", join(parent, "sandbox"), dir]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/covenant run: cannot create the sandbox in .* EEXIST/);
+    // nothing half-made is left to block the next run
+    expect(existsSync(join(parent, "sandbox"))).toBe(false);
   });
 });

@@ -166,7 +166,7 @@ describe.each([
     expect(readFileSync(f, "utf8")).toBe("tampered\n");
   });
 
-  it("in a sandbox, a path outside it is held and one leading outside through `..` never leaves it", async () => {
+  it("in a sandbox, a path outside it is held, however it is written", async () => {
     const d = temp();
     const sandbox = join(d, "sandbox");
     mkdirSync(join(sandbox, "root"), { recursive: true });
@@ -202,6 +202,25 @@ describe("process changes record what was really done", () => {
     await new Promise((r) => child.once("exit", r));
     const r = await apply({ op: "kill", pid: child.pid!, startTicks: 1, name: "true" });
     expect(r.status).toBe("skipped");
+  });
+});
+
+describe("a change in progress when the promise's timeout expires", () => {
+  it("is in the promise's result (and so in its history), not lost", async () => {
+    const name = `covstub${process.pid % 10000}`;
+    // a process that ignores SIGTERM, under a name of its own (a script's name is its comm)
+    const script = join(temp(), name);
+    writeFileSync(script, '#!/bin/bash\ntrap "" TERM\nwhile :; do sleep 0.2; done\n', { mode: 0o755 });
+    const child = spawn(script, [], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const r = await evaluateOne(`process "${name}" { max = 0 min = 0 repair = kill timeout = 1s }`, { killGraceMs: 10_000 });
+      expect(r).toMatchObject({ outcome: "error", reason: "timed out after 1s" });
+      expect(r.changes).toEqual([expect.objectContaining({ status: "failed", detail: "in progress when the promise's timeout expired", description: expect.stringMatching(/^terminate /) })]);
+    } finally {
+      child.kill("SIGKILL");
+      spawnSync("pkill", ["-KILL", "-f", name]);
+    }
   });
 });
 

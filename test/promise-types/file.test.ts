@@ -27,6 +27,8 @@ testPromiseType("file", {
     { promise: 'file "/a" { baseline = "/approved/*.conf" }', code: "E103", message: /globs are not allowed here/ },
     { promise: 'file "/a" { mode = 64 }', code: "E103", message: /write three or four octal digits/ },
     { promise: 'file "/a" { max_links = 0 }', code: "E103", message: /`max_links` must be a whole number from 1/ },
+    { promise: 'file "/srv/../etc/passwd" { mode = 0640 }', code: "E103", message: "`/srv/../etc/passwd` is not valid for the promiser of `file`: a path may not have `.` or `..` components" },
+    { promise: 'file "/srv/a" { baseline = "/../etc/shadow" repair = content }', code: "E103", message: /a path may not have `.` or `..` components/ },
   ],
 });
 
@@ -235,10 +237,27 @@ describe("file behaviour", () => {
     chmodSync(victim, 0o600);
     symlinkSync(outside, join(root, "srv"));
     const r = await evaluateOne(`file "/srv/*.dat" { mode = 0640 repair = perms }`, { filesRoot: root, confineTo: root });
-    // repairs never follow a link, wherever it points: the kernel refuses the walk
-    expect(r.outcome).toBe("failed");
-    expect(r.changes[0]).toMatchObject({ status: "failed", detail: expect.stringContaining(`${join(root, "srv")} is a symbolic link, and repairs never follow links`) });
+    // nothing is observed or changed through a link, wherever it points
+    expect(r.outcome).toBe("error");
+    expect(r.reason).toContain(`${join(root, "srv")} is a symbolic link, and Covenant never reads or changes a file through a link`);
+    expect(r.changes).toEqual([]);
     expect(mode(victim)).toBe(0o600);
+  });
+
+  it("nothing is read through a link in a parent directory: no digest, no size of a file outside the tree", async () => {
+    const d = dir();
+    const secrets = dir();
+    writeFileSync(join(secrets, "shadow"), "root:$6$secret\n");
+    mkdirSync(join(d, "tree"));
+    symlinkSync(secrets, join(d, "tree", "sub"));
+    const r = await evaluateOne(`file "${d}/tree/sub/shadow" { integrity = sha256 max_size = 1B }`);
+    expect(r.outcome).toBe("error");
+    expect(r.reason).toBe(
+      `${d}/tree/sub/shadow cannot be observed: ${d}/tree/sub is a symbolic link, and Covenant never reads or changes a file through a link; name the real path ${secrets}/shadow in the policy`,
+    );
+    expect(JSON.stringify(r)).not.toMatch(/[0-9a-f]{12}/);
+    const glob = await evaluateOne(`file "${d}/tree/*/shadow" { integrity = sha256 }`);
+    expect(glob).toMatchObject({ outcome: "drift", reason: `no file matches ${d}/tree/*/shadow` });
   });
 
   it("content is never restored through a symbolic link", async () => {

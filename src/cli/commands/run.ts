@@ -13,7 +13,7 @@ import { acquireRunLock } from "../../store/run-lock.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { damageMessage, isDamage, StateStore, StoreError } from "../../store/store.js";
 import { EXIT } from "../exit-codes.js";
-import { armHardStop } from "../hard-stop.js";
+import { armHardStop, type HardStop } from "../hard-stop.js";
 import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
 import { countOutcomes, renderJson, renderJunit, renderText, type RunInfo } from "../run-report.js";
@@ -36,6 +36,21 @@ export interface RunOptions {
 }
 
 export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise<number> {
+  // past the run timeout and a grace period, leave, whatever the run is doing (loading a policy
+  // included); every record so far is committed
+  let releaseLock = () => {};
+  const hardStop = armHardStop(opts.timeoutMs + 30_000, (message) => {
+    io.err(message);
+    releaseLock();
+  });
+  try {
+    return await runGuarded(paths, opts, io, hardStop, (release) => (releaseLock = release));
+  } finally {
+    hardStop.disarm();
+  }
+}
+
+async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: HardStop, onLock: (release: () => void) => void): Promise<number> {
   const started = opts.now ?? new Date();
   const loaded = loadPolicy(paths.length > 0 ? paths : ["."]);
   const checked = checkFiles(loaded.files, loaded.diagnostics, { today: started.toISOString().slice(0, 10) });
@@ -80,12 +95,8 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
     return EXIT.policyError;
   }
   if (lock.tookOverFrom) notes.push(`took over the run lock left by a run that is gone (pid ${lock.tookOverFrom.pid}, started ${lock.tookOverFrom.startedAt})`);
-  // past the run timeout and a grace period, leave, whatever a promise is doing; every record
-  // so far is committed
-  const hardStop = armHardStop(opts.timeoutMs + 30_000, stateDir, (message) => {
-    io.err(message);
-    lock.release();
-  });
+  onLock(lock.release);
+  hardStop.guardLock(stateDir);
 
   let store: StateStore | undefined;
   try {
@@ -105,7 +116,8 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
     const s = store;
     const evaluation: Evaluation = await evaluate(policy, {
       roots,
-      ...(filesRoot !== undefined ? { filesRoot, confineTo: sandboxDir! } : {}),
+      // changes stay below the sandbox's files: its accounts and its state are not the policy's to change
+      ...(filesRoot !== undefined ? { filesRoot, confineTo: filesRoot } : {}),
       dryRun: opts.dryRun,
       facts,
       now: started,
@@ -167,7 +179,6 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
   } finally {
     store?.close();
     lock.release();
-    hardStop.disarm();
   }
 }
 
