@@ -3,7 +3,7 @@
 // a file the policy never names; the gate reaches every file without following links and checks
 // it is the object observed, so nothing outside the named tree ever changes.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -30,10 +30,10 @@ for (;;) {
 }`;
 
 function victimState(dir: string): string {
-  return ["", "/secret", "/deep", "/deep/ledger.key"]
+  return ["", "/secret", "/deep", "/deep/ledger.key", "/journal.dat"]
     .map((p) => {
       const st = lstatSync(dir + p);
-      return `${p} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.ctimeMs}`;
+      return `${p} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.ino} ${st.ctimeMs} ${st.isFile() ? readFileSync(dir + p, "utf8") : ""}`;
     })
     .join("\n");
 }
@@ -58,19 +58,30 @@ describe("repairs under a racing symlink swap", () => {
     mkdirSync(join(victims, "deep"), { recursive: true });
     writeFileSync(join(victims, "secret"), "not named by the policy");
     writeFileSync(join(victims, "deep/ledger.key"), "not named either");
-    for (const p of ["", "/secret", "/deep", "/deep/ledger.key"]) chmodSync(victims + p, p.endsWith("deep") || p === "" ? 0o700 : 0o600);
+    writeFileSync(join(victims, "journal.dat"), "the victim's own journal");
+    const approved = [join(base, "approved-a.dat"), join(base, "approved-b.dat")];
+    writeFileSync(approved[0]!, "approved A\n");
+    writeFileSync(approved[1]!, "approved B\n");
+    for (const p of ["", "/secret", "/deep", "/deep/ledger.key", "/journal.dat"]) chmodSync(victims + p, p.endsWith("deep") || p === "" ? 0o700 : 0o600);
     const before = victimState(victims);
 
-    const policyFor = (group: string, path: string) => {
-      const file = join(base, `${group}-${path.length}.promise`);
-      writeFileSync(file, `control "T-1" {\n  title = "race"\n  directory "${path}" { recurse = true group = "${group}" repair = perms }\n}\n`);
+    // every round has something of every kind to repair below the raced directory: the group
+    // (chown) and the mode (chmod) of every entry, and the content of tree/sub/journal.dat
+    // (restore), each asking for the other value than the round before
+    const policyFor = (k: 0 | 1, path: string, sandbox: boolean) => {
+      const file = join(base, `${k}-${sandbox}.promise`);
+      writeFileSync(
+        file,
+        `control "T-1" {\n  title = "race"\n` +
+          `  directory "${path}" { recurse = true group = "${["root", "nogroup"][k]}" max_mode = ${["0750", "0700"][k]} repair = perms }\n` +
+          `  file "${path}/sub/journal.dat" { baseline = "${sandbox ? "/approved.dat" : approved[k]!}" repair = content }\n}\n`,
+      );
       const checked = checkPaths([file]);
       if (!checked.policy) throw new Error(checked.diagnostics.map((d) => d.message).join("\n"));
       return checked.policy;
     };
-    // each round asks for the other group, so every round has every entry to repair
-    const inPlace = [policyFor("root", tree), policyFor("nogroup", tree)];
-    const sandboxed = [policyFor("root", "/srv/tree"), policyFor("nogroup", "/srv/tree")];
+    const inPlace = [policyFor(0, tree, false), policyFor(1, tree, false)];
+    const sandboxed = [policyFor(0, "/srv/tree", true), policyFor(1, "/srv/tree", true)];
 
     const child = spawn(process.execPath, ["-e", swapper, tree, victims], { stdio: "ignore" });
     children.push(child);
@@ -80,9 +91,13 @@ describe("repairs under a racing symlink swap", () => {
     const facts = readFacts({ now });
     let applied = 0;
     let refused = 0;
+    const kinds = new Set<string>();
     for (let i = 0; i < ROUNDS; i++) {
       const sandbox = i % 2 === 1;
-      const policy = (sandbox ? sandboxed : inPlace)[Math.floor(i / 2) % 2]!;
+      const k = Math.floor(i / 2) % 2;
+      const policy = (sandbox ? sandboxed : inPlace)[k]!;
+      // the sandbox's approved copy alternates too, so that its journal always differs from it
+      if (sandbox) writeFileSync(join(root, "approved.dat"), `approved ${"AB"[k]}\n`);
       const e = await evaluate(policy, {
         roots: { proc: "/proc", etc: "/etc" },
         dryRun: false,
@@ -95,6 +110,7 @@ describe("repairs under a racing symlink swap", () => {
       for (const c of e.changes) {
         if (c.status === "applied") {
           applied++;
+          kinds.add(c.change.op);
           // what the report says was changed is a path inside the named tree
           expect((c.change as { path: string }).path.startsWith(tree + "/") || (c.change as { path: string }).path === tree).toBe(true);
         } else if (c.status === "failed") refused++;
@@ -106,5 +122,6 @@ describe("repairs under a racing symlink swap", () => {
     // the race was real: some repairs met a swapped path and were refused, many went through
     expect(refused).toBeGreaterThan(0);
     expect(applied).toBeGreaterThan(ROUNDS);
+    expect([...kinds].sort()).toEqual(["chmod", "chown", "restore"]);
   }, 120_000);
 });
