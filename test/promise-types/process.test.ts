@@ -11,6 +11,7 @@ import { testPromiseType } from "../helpers/promise-type-kit.ts";
 testPromiseType("process", {
   valid: [
     'process "telnetd" { min = 0 max = 0 }',
+    'process "telnetd" { max = 0 }',
     'process "backup" { cmdline = "--full" max_age = 6h }',
     'process "ledger-postd" { start = ["/usr/local/bin/ledger-postd", "--daemon"] repair = [start, kill] max = 1 }',
   ],
@@ -70,6 +71,19 @@ describe("process behaviour", () => {
     const r = await evaluateOne(`process "${name}" { min = 0 max = 0 }`);
     expect(r).toMatchObject({ outcome: "drift", reason: `\`${name}\` is running (pid ${first}, ${second}), promised not to run`, changes: [] });
     expect(r.differences).toEqual([expect.objectContaining({ attribute: "max", expected: "at most 0", observed: "2" })]);
+  });
+
+  it("forbids a process with `max = 0` alone, as the docs say: `min` follows `max`", async () => {
+    expect(await evaluateOne(`process "${name}" { max = 0 }`)).toMatchObject({ outcome: "kept", reason: "as promised" });
+    const pid = await run();
+    const r = await evaluateOne(`process "${name}" { max = 0 }`);
+    expect(r).toMatchObject({ outcome: "drift", reason: `\`${name}\` is running (pid ${pid}), promised not to run` });
+    expect(r.differences.map((d) => d.attribute)).toEqual(["max"]);
+    // a `max` of 1 or more leaves the default at 1
+    await evaluateOne(`process "${name}" { max = 2 }`).then((x) => expect(x.outcome).toBe("kept"));
+    for (const x of running()) process.kill(x.pid, "SIGKILL");
+    await vi.waitFor(() => expect(running()).toEqual([]));
+    expect(await evaluateOne(`process "${name}" { max = 2 }`)).toMatchObject({ outcome: "drift", reason: `no \`${name}\` processes running, promised at least 1` });
   });
 
   it("reports each process that runs as another user, or for too long, by its pid", async () => {

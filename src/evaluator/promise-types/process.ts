@@ -11,8 +11,13 @@ export const process: PromiseTypeSpec = {
     "Promises about the processes whose name matches the promiser: how many run (`min`, `max`; `max = 0` forbids them), which user they run as and what their command line looks like. Read from /proc/[pid]/stat, status and cmdline.",
   promiser: { type: { kind: "string", nonEmpty: true }, description: "Process name (the kernel's `comm`, up to 15 characters)." },
   attributes: [
-    { name: "min", type: { kind: "integer", min: 0 }, description: "Fewest matching processes.", default: "1" },
-    { name: "max", type: { kind: "integer", min: 0 }, description: "Most matching processes (`0`: must not run)." },
+    {
+      name: "min",
+      type: { kind: "integer", min: 0 },
+      description: "Fewest matching processes. Unset, it is 1, or 0 when `max = 0`: `max = 0` alone forbids the process.",
+      default: "1 (0 with max = 0)",
+    },
+    { name: "max", type: { kind: "integer", min: 0 }, description: "Most matching processes (`0`: must not run; `min` then defaults to 0)." },
     { name: "user", type: { kind: "string", nonEmpty: true }, description: "User every matching process must run as." },
     { name: "cmdline", type: { kind: "regex" }, description: "Only count processes whose command line matches." },
     { name: "max_age", type: { kind: "duration" }, description: "Oldest a matching process may be (for jobs that must not hang)." },
@@ -100,6 +105,11 @@ function observeProcesses(p: CheckedPromise, ctx: EvalContext): Observation<Obse
   return { ok: true, value: observed, notes };
 }
 
+/** `min` as written; unset, 1, or 0 when `max = 0`: `max = 0` alone forbids the process. */
+function minOf(p: CheckedPromise): number {
+  return attr<number>(p, "min") ?? Math.min(1, attr<number>(p, "max") ?? 1);
+}
+
 /** The processes beyond `max`, newest first: the ones `repair = kill` terminates. */
 function surplus(o: ObservedProcesses, max: number): MatchingProcess[] {
   return o.matching.slice(max).reverse();
@@ -111,7 +121,7 @@ export const processBehaviour: PromiseBehaviour<ObservedProcesses> = {
   judge(p, o, ctx) {
     const name = p.promiser as string;
     const what = attr<string>(p, "cmdline") === undefined ? `\`${name}\`` : `\`${name}\` matching /${attr<string>(p, "cmdline")}/`;
-    const min = attr<number>(p, "min") ?? 1;
+    const min = minOf(p);
     const max = attr<number>(p, "max");
     const user = attr<string>(p, "user");
     const maxAge = attr<number>(p, "max_age");
@@ -152,7 +162,7 @@ export const processBehaviour: PromiseBehaviour<ObservedProcesses> = {
 
   repair(p, o) {
     const allowed = repairs(p);
-    const min = attr<number>(p, "min") ?? 1;
+    const min = minOf(p);
     const max = attr<number>(p, "max");
     const start = attr<string[]>(p, "start");
     const user = attr<string>(p, "user");
