@@ -4,7 +4,10 @@ import { evaluateOne } from "../helpers/evaluate.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
 
 testPromiseType("command", {
-  valid: ['command ["/usr/bin/pg_isready", "-q"] { exit_code = 0 output_matches = "accepting" output_excludes = "error" user = "postgres" max_output = 1MB }'],
+  valid: [
+    'command ["/usr/bin/pg_isready", "-q"] { exit_code = 0 output_matches = "accepting" output_excludes = "error" user = "postgres" max_output = 1MB }',
+    'command ["/usr/local/bin/check-credentials"] { output_excludes = "expired" nodiff = true }',
+  ],
   invalid: [
     { promise: 'command "/usr/bin/pg_isready -q" { exit_code = 0 }', code: "E102", message: /a command as a list of strings/ },
     { promise: 'command ["/bin/true"] { exit_code = 256 }', code: "E103" },
@@ -39,15 +42,40 @@ describe("command behaviour", () => {
     });
   });
 
-  it("drifts when the output does not match, or matches what it must not", async () => {
+  it("drifts when no line matches, or a line matches what it must not, and quotes only that line", async () => {
     expect(await evaluateOne('command ["/bin/echo", "ledger open"] { output_matches = "closed" }')).toMatchObject({
       outcome: "drift",
-      reason: '`/bin/echo "ledger open"` printed "ledger open", which does not match /closed/',
+      reason: 'no line of the output of `/bin/echo "ledger open"` (1 line) matches /closed/',
     });
-    expect(await evaluateOne('command ["/bin/echo", "error: disk full"] { output_excludes = "error.*" }')).toMatchObject({
-      outcome: "drift",
-      reason: 'the output of `/bin/echo "error: disk full"` contains "error: disk full", which /error.*/ excludes',
-    });
+    expect(await evaluateOne('command ["/bin/true"] { output_matches = "closed" }')).toMatchObject({ outcome: "drift", reason: "`/bin/true` printed nothing, which does not match /closed/" });
+    // the first line where the pattern matches, not the first 80 bytes of output
+    const r = await evaluateOne('command ["/usr/bin/printf", "header: api_key=s3cr3t\\nok\\nerror: disk full\\nerror: again\\n"] { output_excludes = "error.*" }');
+    expect(r).toMatchObject({ outcome: "drift", reason: 'line 3 of the output of `/usr/bin/printf "header: api_key=s3cr3t\\nok\\nerror: disk full\\nerror: again\\n"` matches /error.*/, which it excludes: "error: disk full"' });
+    expect(r.differences).toEqual([expect.objectContaining({ attribute: "output_excludes", observed: '"error: disk full"' })]);
+  });
+
+  it("escapes what it quotes, on one line and at most 200 characters", async () => {
+    const r = await evaluateOne('command ["/usr/bin/printf", "ok\\nbad \\\\033[2J\\\\342\\\\200\\\\256 %s\\n", "' + "x".repeat(300) + '"] { output_excludes = "^bad" }');
+    const quoted = r.reason.slice(r.reason.indexOf(": ") + 2);
+    expect(quoted.startsWith('"bad \\u001b[2J\\u202e xxx')).toBe(true);
+    expect(quoted).toMatch(/x…"$/);
+    expect(quoted.length).toBeLessThan(230);
+    expect(r.reason).not.toMatch(/[\u0000-\u001f\u202e]/);
+  });
+
+  it("with nodiff, no byte of the output reaches a reason or a difference", async () => {
+    // the secret is made by the command, so that it appears in no argv
+    const excluded = await evaluateOne('command ["/usr/bin/printf", "user=ledger\\npassword=%s%s\\n", "hun", "ter2"] { output_excludes = "password" nodiff = true }');
+    expect(excluded).toMatchObject({ outcome: "drift", reason: 'line 2 of the output of `/usr/bin/printf "user=ledger\\npassword=%s%s\\n" hun ter2` matches /password/, which it excludes' });
+    expect(excluded.differences).toEqual([expect.objectContaining({ observed: "(withheld: nodiff)" })]);
+    const failed = await evaluateOne('command ["/bin/sh", "-c", "printf \'token=%s%s\' hun ter2 >&2; exit 3"] { nodiff = true }');
+    expect(failed.reason).toBe('`/bin/sh -c "printf \'token=%s%s\' hun ter2 >&2; exit 3"` exited with status 3, promised 0 (standard error withheld: nodiff)');
+    const matches = await evaluateOne('command ["/usr/bin/printf", "password=%s%s\\n", "hun", "ter2"] { output_matches = "^ok$" nodiff = true }');
+    expect(matches.reason).toBe('no line of the output of `/usr/bin/printf "password=%s%s\\n" hun ter2` (1 line) matches /^ok$/');
+    for (const r of [excluded, failed, matches]) expect(JSON.stringify(r)).not.toContain("hunter2");
+    // without nodiff the same line is quoted: the test above can fail
+    const open = await evaluateOne('command ["/usr/bin/printf", "user=ledger\\npassword=%s%s\\n", "hun", "ter2"] { output_excludes = "password" }');
+    expect(open.reason).toContain('"password=hunter2"');
   });
 
   it("keeps only max_output bytes of output and lets the command finish", async () => {

@@ -7,14 +7,21 @@ export const command: PromiseTypeSpec = {
   name: "command",
   summary: "A check-only command: its exit status and output.",
   description:
-    "Runs a command (an argv list: no shell, no interpolation of observed data) and promises its exit status and, optionally, that its standard output matches a pattern. Commands never repair anything.",
+    "Runs a command (an argv list: no shell, no interpolation of observed data) and promises its exit status and, optionally, that its standard output matches a pattern (read line by line: `^` and `$` match at each line). A reason quotes the line that broke the promise (the first line where `output_excludes` matches) or the first line of standard error, escaped and cut to 200 characters, and never the rest of the output; with `nodiff = true` it quotes nothing at all. Commands never repair anything.",
   promiser: { type: { kind: "argv" }, description: "The argv list; the first element is an absolute path to the program." },
   attributes: [
     { name: "exit_code", type: { kind: "integer", min: 0, max: 255 }, description: "Exit status the command must end with.", default: "0" },
     { name: "output_matches", type: { kind: "regex" }, description: "Pattern standard output must match." },
     { name: "output_excludes", type: { kind: "regex" }, description: "Pattern standard output must not match." },
     { name: "user", type: { kind: "string", nonEmpty: true }, description: "Run as this user (needs root)." },
-    { name: "max_output", type: { kind: "size" }, description: "Output kept for matching and reports; the rest is discarded.", default: "64KiB" },
+    { name: "max_output", type: { kind: "size" }, description: "Output kept for matching; the rest is discarded.", default: "64KiB" },
+    {
+      name: "nodiff",
+      type: { kind: "boolean" },
+      description:
+        "The output may hold secrets: no byte the command writes (standard output or error) reaches a reason, a difference, the store, a report or any message. Reasons then give line numbers only (`line 3 of the output matches /.../`).",
+      default: "false",
+    },
   ],
   repairs: "None: commands are check-only.",
   example: `command ["/usr/bin/test", "-f", "/srv/ledger/.closed"] {
@@ -132,10 +139,36 @@ function startError(shown: string, user: string | undefined, err: NodeJS.ErrnoEx
   }
 }
 
-function excerpt(text: string): string {
-  const one = text.replace(/\s+/g, " ").trim();
-  return JSON.stringify(one.length > 80 ? `${one.slice(0, 80)}…` : one);
+const QUOTED_MAX = 200;
+
+/**
+ * Text the command wrote, quoted for a reason: on one line, every control character, line
+ * break and bidirectional control written as an escape, cut to QUOTED_MAX characters. The
+ * reason reaches terminals, reports and the store; what the command printed must not forge a
+ * line there or reach a terminal as an escape sequence.
+ */
+export function quoteOutput(text: string): string {
+  const cut = text.length > QUOTED_MAX ? `${text.slice(0, QUOTED_MAX)}…` : text;
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
+
+/** The 1-based number and the text of the line of `text` holding offset `at`. */
+function lineAt(text: string, at: number): { number: number; text: string } {
+  const start = text.lastIndexOf("\n", at - 1) + 1;
+  const end = text.indexOf("\n", at);
+  let number = 1;
+  for (let i = text.indexOf("\n"); i !== -1 && i < start; i = text.indexOf("\n", i + 1)) number++;
+  return { number, text: text.slice(start, end === -1 ? text.length : end).replace(/\r$/, "") };
+}
+
+function lineCount(text: string): number {
+  if (text === "") return 0;
+  let n = 0;
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) n++;
+  return text.endsWith("\n") ? n : n + 1;
+}
+
+const WITHHELD = "(withheld: nodiff)";
 
 export const commandBehaviour: PromiseBehaviour<CommandRun> = {
   notInSandbox: "a command reads the real host, not the sandbox's files (a dry run does run it: it only observes)",
@@ -155,19 +188,24 @@ export const commandBehaviour: PromiseBehaviour<CommandRun> = {
     const exitCode = attr<number>(p, "exit_code") ?? 0;
     const matches = attr<string>(p, "output_matches");
     const excludes = attr<string>(p, "output_excludes");
+    const secret = attr<boolean>(p, "nodiff") ?? false;
     const diffs: Difference[] = [];
     if (run.exitCode !== exitCode) {
-      const stderr = run.stderrLine === "" ? "" : ` (${excerpt(run.stderrLine)} on standard error)`;
+      const stderr = run.stderrLine === "" ? "" : secret ? " (standard error withheld: nodiff)" : ` (${quoteOutput(run.stderrLine)} on standard error)`;
       diffs.push({ attribute: "exit_code", expected: String(exitCode), observed: String(run.exitCode), reason: `${run.shown} exited with status ${run.exitCode}, promised ${exitCode}${stderr}` });
     }
     if (matches !== undefined && !pattern(matches).test(run.stdout)) {
-      const said = run.stdout.trim() === "" ? "printed nothing" : `printed ${excerpt(run.stdout)}`;
-      diffs.push({ attribute: "output_matches", expected: `/${matches}/`, observed: excerpt(run.stdout), reason: `${run.shown} ${said}, which does not match /${matches}/` });
+      const lines = lineCount(run.stdout);
+      const said = lines === 0 ? `${run.shown} printed nothing` : `no line of the output of ${run.shown} (${lines} line${lines === 1 ? "" : "s"}) matches /${matches}/`;
+      diffs.push({ attribute: "output_matches", expected: `/${matches}/`, observed: lines === 0 ? "no output" : `${lines} line${lines === 1 ? "" : "s"}, none matching`, reason: lines === 0 ? `${said}, which does not match /${matches}/` : said });
     }
     if (excludes !== undefined) {
       const found = pattern(excludes).exec(run.stdout);
       if (found) {
-        diffs.push({ attribute: "output_excludes", expected: `not /${excludes}/`, observed: excerpt(found[0]), reason: `the output of ${run.shown} contains ${excerpt(found[0])}, which /${excludes}/ excludes` });
+        const line = lineAt(run.stdout, found.index);
+        const observed = secret ? WITHHELD : quoteOutput(line.text);
+        const quoted = secret ? "" : `: ${observed}`;
+        diffs.push({ attribute: "output_excludes", expected: `not /${excludes}/`, observed, reason: `line ${line.number} of the output of ${run.shown} matches /${excludes}/, which it excludes${quoted}` });
       }
     }
     return diffs;
