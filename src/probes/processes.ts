@@ -1,9 +1,9 @@
-// Processes from /proc/[pid]/stat, status and cmdline, and which process owns which socket
-// (through /proc/[pid]/fd). Processes come and go while they are read: one that vanishes
-// midway is a counted skip, never an error and never half a record.
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+// Processes from /proc/[pid]/stat, status and cmdline (and exe, only when a promise asks), and
+// which process owns which socket (through /proc/[pid]/fd). Processes come and go while they
+// are read: one that vanishes midway is a counted skip, never an error and never half a record.
+import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
+import { fail, fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 
 /** USER_HZ: the unit of times in /proc/[pid]/stat, 100 on every Linux architecture. */
 export const CLOCK_TICKS = 100;
@@ -148,6 +148,53 @@ export function readProcesses(roots: Pick<ProbeRoots, "proc">): ProbeResult<Proc
     else skipped.push({ path: r.error.path ?? join(roots.proc, String(pid)), reason: r.error.code === "not-found" ? "process ended while being read" : r.error.message });
   }
   return ok(out, skipped);
+}
+
+/** The program a process runs, from /proc/[pid]/exe. */
+export interface Executable {
+  /** the path the kernel gives, without the ` (deleted)` it appends for a file since deleted */
+  path: string;
+  /** the file was deleted or replaced since the process started it (an upgrade, or a program removed to hide) */
+  deleted: boolean;
+}
+
+const DELETED = " (deleted)";
+
+/**
+ * The executable a process runs, read from the /proc/[pid]/exe link. Unlike the name (comm) and
+ * the command line, which the process itself or whoever starts it can set to anything, the
+ * kernel sets this at exec, so it names the program the process really runs. Read only when a
+ * promise asks for it (one readlink per process). `null`: the process has no executable (a
+ * kernel thread). When `expected` is given, the process's start time and name are read again
+ * afterwards: a pid reused, or a process that exec'd another program, since the process table
+ * was read is `not-found`, never another process's executable. Another user's process needs
+ * root (`denied`).
+ */
+export function readExecutable(roots: Pick<ProbeRoots, "proc">, pid: number, expected?: { startTicks: number; comm: string }): ProbeResult<Executable | null> {
+  const link = join(roots.proc, String(pid), "exe");
+  let target: string | undefined;
+  try {
+    target = readlinkSync(link);
+  } catch (err) {
+    // ENOENT for a live process: it has no executable (a kernel thread, or a zombie)
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") return fromFsError(err, link);
+  }
+  if (expected) {
+    const now = readStat(roots, pid);
+    if (!now || now.startTicks !== expected.startTicks || now.comm !== expected.comm) return fail("not-found", `process ${pid} ended or ran another program while being read`, link);
+  } else if (target === undefined && readStat(roots, pid) === undefined) return fail("not-found", `process ${pid} ended while being read`, link);
+  if (target === undefined) return ok(null);
+  // a path may itself end in " (deleted)": only a file with no links left is one deleted
+  if (target.endsWith(DELETED) && linkCount(link) === 0) return ok({ path: target.slice(0, -DELETED.length), deleted: true });
+  return ok({ path: target, deleted: false });
+}
+
+function linkCount(exeLink: string): number | undefined {
+  try {
+    return statSync(exeLink).nlink;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,10 +1,10 @@
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseBootTime, parseCmdline, parseStat, parseStatus, readBootTime, readProcess, readProcesses, startedAt } from "../../src/probes/processes.ts";
+import { parseBootTime, parseCmdline, parseStat, parseStatus, readBootTime, readExecutable, readProcess, readProcesses, startedAt } from "../../src/probes/processes.ts";
 
 const stat = (comm: string) => `4242 (${comm}) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 987654 10000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0`;
 
@@ -91,5 +91,65 @@ describe("processes on the live host", () => {
   it("says a vanished process is gone rather than inventing one", () => {
     const r = readProcess({ proc: "/proc" }, 2 ** 22 + 12345);
     expect(r).toMatchObject({ ok: false, error: { code: "not-found" } });
+  });
+});
+
+describe("a process's executable (/proc/PID/exe)", () => {
+  const started: { kill(): void }[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "covenant-exe-"));
+  /** a copy of sleep at `path`, started; resolves once the kernel shows it running that file */
+  async function startCopy(path: string): Promise<number> {
+    copyFileSync("/usr/bin/sleep", path);
+    execFileSync("chmod", ["755", path]);
+    const child = spawn(path, ["30"]);
+    started.push(child);
+    await new Promise((r) => child.once("spawn", r));
+    return child.pid!;
+  }
+  const me = () => {
+    const r = readProcess({ proc: "/proc" }, process.pid);
+    if (!r.ok) throw new Error(r.error.message);
+    return r.value;
+  };
+
+  it("names the program the kernel started, whatever the process calls itself", async () => {
+    const path = join(dir, "postgres");
+    const pid = await startCopy(path);
+    const table = readProcess({ proc: "/proc" }, pid);
+    expect(table.ok && table.value.comm).toBe("postgres");
+    expect(readExecutable({ proc: "/proc" }, pid)).toEqual({ ok: true, value: { path, deleted: false }, skipped: [] });
+    expect(readExecutable({ proc: "/proc" }, process.pid, me())).toMatchObject({ ok: true, value: { path: process.execPath } });
+    for (const c of started.splice(0)) c.kill();
+  });
+
+  it("tells a program deleted since it started from a path that ends in \" (deleted)\"", async () => {
+    const gone = join(dir, "ledger-postd");
+    const pid = await startCopy(gone);
+    rmSync(gone);
+    expect(readExecutable({ proc: "/proc" }, pid)).toMatchObject({ ok: true, value: { path: gone, deleted: true } });
+    const literal = join(dir, "odd (deleted)");
+    const pid2 = await startCopy(literal);
+    expect(readExecutable({ proc: "/proc" }, pid2)).toMatchObject({ ok: true, value: { path: literal, deleted: false } });
+    for (const c of started.splice(0)) c.kill();
+  });
+
+  it("is not-found, never another process's program, when the pid was reused or the process ran another program", () => {
+    const self = me();
+    expect(readExecutable({ proc: "/proc" }, process.pid, { ...self, startTicks: self.startTicks + 1 })).toMatchObject({ ok: false, error: { code: "not-found" } });
+    expect(readExecutable({ proc: "/proc" }, process.pid, { ...self, comm: "other" })).toMatchObject({ ok: false, error: { code: "not-found" } });
+    expect(readExecutable({ proc: "/proc" }, 2 ** 22 + 12345)).toMatchObject({ ok: false, error: { code: "not-found" } });
+  });
+
+  it("gives no executable for a kernel thread, and an error for a link it cannot read", () => {
+    if (readFileSync("/proc/2/comm", "utf8").trim() === "kthreadd") expect(readExecutable({ proc: "/proc" }, 2)).toEqual({ ok: true, value: null, skipped: [] });
+    // a proc tree where the link is not a link: the error is reported, not read as "no program"
+    const proc = mkdtempSync(join(tmpdir(), "covenant-exeproc-"));
+    mkdirSync(join(proc, "42"));
+    writeFileSync(join(proc, "42", "stat"), "42 (x) S 1 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+    mkdirSync(join(proc, "42", "exe"));
+    expect(readExecutable({ proc }, 42)).toMatchObject({ ok: false, error: { code: "io" } });
+    rmSync(join(proc, "42", "exe"), { recursive: true });
+    symlinkSync("/usr/sbin/in.telnetd", join(proc, "42", "exe"));
+    expect(readExecutable({ proc }, 42, { startTicks: 100, comm: "x" })).toEqual({ ok: true, value: { path: "/usr/sbin/in.telnetd", deleted: false }, skipped: [] });
   });
 });

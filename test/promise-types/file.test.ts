@@ -11,6 +11,7 @@ testPromiseType("file", {
   valid: [
     'file "/srv/ledger/gl.dat" { mode = "0640" owner = "ledger" group = "finance" }',
     'file "/srv/ledger/*.dat" { integrity = sha512 watch = realtime locked_by = ["ledger-postd"] nodiff = true }',
+    'file "/srv/ledger/journal.dat" { locked_by_exe = "/usr/local/bin/ledger-postd" locked_by_user = ["ledger", "0"] }',
     'file "/etc/shadow" { max_mode = 0640 max_size = 5MB }',
     'file "/var/backups/latest.dump" { max_age = 26h }',
     'file "/etc/ledger.conf" { baseline = "/var/lib/covenant/approved/ledger.conf" repair = [perms, content] }',
@@ -212,7 +213,7 @@ describe("file behaviour", () => {
     }
     const r = await evaluateOne(`file "${f}" { locked_by = ["ledger-postd"] }`);
     expect(r.outcome).toBe("drift");
-    expect(r.reason).toMatch(new RegExp(`${f} is locked by flock \\(pid \\d+\\), not by ledger-postd`));
+    expect(r.reason).toMatch(new RegExp(`${f} is locked by flock \\(pid \\d+\\), not one of the allowed holders \\(ledger-postd\\)`));
     expect((await evaluateOne(`file "${f}" { locked_by = ["flock"] }`)).outcome).toBe("kept");
   });
 

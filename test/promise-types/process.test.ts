@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, mkdtempSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -12,6 +12,7 @@ testPromiseType("process", {
   valid: [
     'process "telnetd" { min = 0 max = 0 }',
     'process "telnetd" { max = 0 }',
+    'process "ledger-postd" { exe = ["/usr/local/bin/ledger-postd", "/opt/ledger/bin/ledger-postd"] user = "ledger" }',
     'process "backup" { cmdline = "--full" max_age = 6h }',
     'process "ledger-postd" { start = ["/usr/local/bin/ledger-postd", "--daemon"] repair = [start, kill] max = 1 }',
   ],
@@ -84,6 +85,35 @@ describe("process behaviour", () => {
     for (const x of running()) process.kill(x.pid, "SIGKILL");
     await vi.waitFor(() => expect(running()).toEqual([]));
     expect(await evaluateOne(`process "${name}" { max = 2 }`)).toMatchObject({ outcome: "drift", reason: `no \`${name}\` processes running, promised at least 1` });
+  });
+
+  it("with `exe`, counts only processes that run the promised program: the name is no proof", async () => {
+    // an impostor: another program under the same name (the kernel's comm is the file name)
+    const elsewhere = mkdtempSync(join(tmpdir(), "cvt-impostor-"));
+    chmodSync(elsewhere, 0o755);
+    const impostor = join(elsewhere, name);
+    copyFileSync("/bin/sleep", impostor);
+    chmodSync(impostor, 0o755);
+    const fake = spawn(impostor, ["300"], { stdio: "ignore" });
+    await new Promise((resolve) => fake.once("spawn", resolve));
+    const byName = await evaluateOne(`process "${name}" { min = 1 }`);
+    expect(byName.outcome).toBe("kept"); // what a policy without `exe` cannot tell apart
+    const byExe = await evaluateOne(`process "${name}" { exe = "${binary}" }`);
+    expect(byExe).toMatchObject({ outcome: "drift", reason: `no \`${name}\` processes running ${binary}, promised at least 1`, notes: [`not counted: ${name} (pid ${fake.pid}) runs ${impostor}, not ${binary}`] });
+    const real = await run();
+    const kept = await evaluateOne(`process "${name}" { exe = ["${binary}"] max = 1 }`);
+    expect(kept).toMatchObject({ outcome: "kept", notes: [`not counted: ${name} (pid ${fake.pid}) runs ${impostor}, not ${binary}`] });
+    // `max = 0` with `exe` forbids that program only
+    const forbid = await evaluateOne(`process "${name}" { exe = "${impostor}" max = 0 }`);
+    expect(forbid).toMatchObject({ outcome: "drift", reason: `\`${name}\` is running ${impostor} (pid ${fake.pid}), promised not to run` });
+    expect(real).toBeGreaterThan(0);
+  });
+
+  it("with `exe`, still counts a process whose program was replaced since it started (an upgrade), with a note", async () => {
+    const pid = await run();
+    rmSync(binary);
+    const r = await evaluateOne(`process "${name}" { exe = "${binary}" }`);
+    expect(r).toMatchObject({ outcome: "kept", notes: [`${name} (pid ${pid}) runs ${binary}, deleted or replaced since it started (an upgrade?): restart it to run the installed program`] });
   });
 
   it("reports each process that runs as another user, or for too long, by its pid", async () => {

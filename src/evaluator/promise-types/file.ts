@@ -4,6 +4,7 @@ import type { CheckedPromise } from "../../checker/policy.js";
 import type { Change } from "../change-gate.js";
 import { attr, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
+import { brokenRule, deletedProgramNotes, hasRules, holderText, resolveHolders, rulesOf, type Holder, type RuleAttributes } from "../lock-holders.js";
 import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
@@ -18,7 +19,17 @@ export const file: PromiseTypeSpec = {
     ...ownershipAttributes("file"),
     { name: "integrity", type: { kind: "enum", values: ["sha256", "sha512"] }, description: "Keep a baseline content hash; any unapproved change is a deficiency." },
     { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: react to inotify events between runs; `scheduled`: check on each run only.", default: "scheduled" },
-    { name: "locked_by", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "Process names that alone may hold locks on the file (from /proc/locks)." },
+    {
+      name: "locked_by",
+      type: { kind: "list", of: { kind: "string", nonEmpty: true } },
+      description: "Process names (comm) that alone may hold locks on the file (from /proc/locks). Any user can give a program any name: pair it with `locked_by_exe` or `locked_by_user`, which cannot be forged.",
+    },
+    {
+      name: "locked_by_exe",
+      type: { kind: "oneOrMany", of: { kind: "path" } },
+      description: "Executables that alone may hold locks on the file, as the kernel gives them in /proc/PID/exe (set at exec; the process cannot change it). Reading another user's process needs root.",
+    },
+    { name: "locked_by_user", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "Users (names or numeric uids) that alone may hold locks on the file: the holder's effective uid, from /proc/PID/status." },
     { name: "max_size", type: { kind: "size" }, description: "Largest size the file may have." },
     {
       name: "max_links",
@@ -63,14 +74,16 @@ interface ObservedFile {
   digest?: string;
   /** the digest the content must have, and where that comes from */
   expectedDigest?: { digest: string; source: string };
-  /** names of the processes holding locks on the file */
-  lockHolders?: { pid: number; comm: string }[];
+  /** the processes holding locks on the file, when the promise judges lock holders */
+  lockHolders?: Holder[];
 }
 
 interface ObservedFiles {
   pattern: string;
   files: ObservedFile[];
 }
+
+const lockRuleAttributes: RuleAttributes = { names: "locked_by", exes: "locked_by_exe", users: "locked_by_user" };
 
 function algorithmOf(p: CheckedPromise): files.HashAlgorithm | undefined {
   return attr<files.HashAlgorithm>(p, "integrity") ?? (attr<string>(p, "baseline") !== undefined ? "sha256" : undefined);
@@ -112,15 +125,18 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
       }
     }
   }
-  const lockedBy = attr<string[]>(p, "locked_by");
-  if (lockedBy) {
+  const holderRules = rulesOf(p, lockRuleAttributes);
+  if (hasRules(holderRules)) {
     const all = ctx.snapshot.locks();
     if (!all.ok) return { ok: false, error: `locks cannot be read: ${all.error.message}` };
     const mine = locksOnFile(all.value, hostPath);
     if (!mine.ok) return { ok: false, error: mine.error.message };
-    const procs = ctx.snapshot.processes();
-    const comm = new Map(procs.ok ? procs.value.map((x) => [x.pid, x.comm]) : []);
-    o.lockHolders = mine.value.filter((l) => !l.blocked).map((l) => ({ pid: l.pid, comm: comm.get(l.pid) ?? `pid ${l.pid}` }));
+    const resolved = resolveHolders([...new Set(mine.value.filter((l) => !l.blocked).map((l) => l.pid))], holderRules, ctx);
+    if (!resolved.ok) return { ok: false, error: `cannot tell who holds the locks on ${path}: ${resolved.error}` };
+    o.lockHolders = [...resolved.holders.values()];
+    const unknown = o.lockHolders.filter((h) => h.comm === undefined);
+    if (unknown.length > 0) notes.push(`${path}: ${unknown.length === 1 ? "a lock has" : `${unknown.length} locks have`} no known holder (${unknown.map((h) => (h.pid < 0 ? "not given by the kernel" : `pid ${h.pid} has ended`)).join("; ")}): not judged`);
+    notes.push(...deletedProgramNotes(o.lockHolders));
   }
   return { ok: true, value: o };
 }
@@ -157,7 +173,7 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
     const wanted = ownershipOf(p);
     const maxSize = attr<number>(p, "max_size");
     const maxAge = attr<number>(p, "max_age");
-    const lockedBy = attr<string[]>(p, "locked_by");
+    const holderRules = rulesOf(p, lockRuleAttributes);
     for (const f of o.files) {
       const st = f.stat!;
       if (st.type !== "file") {
@@ -193,11 +209,9 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
           reason: `${f.path} was last modified ${hours}h ago, longer than the ${maxAge / 3_600_000}h allowed`,
         });
       }
-      if (lockedBy && f.lockHolders) {
-        for (const h of f.lockHolders) {
-          if (!lockedBy.includes(h.comm))
-            diffs.push({ subject: f.path, attribute: "locked_by", expected: lockedBy.join(", "), observed: h.comm, reason: `${f.path} is locked by ${h.comm} (pid ${h.pid}), not by ${lockedBy.join(" or ")}` });
-        }
+      for (const h of f.lockHolders ?? []) {
+        const broken = brokenRule(h, holderRules, lockRuleAttributes, ctx);
+        if (broken) diffs.push({ subject: f.path, attribute: broken.attribute, expected: broken.expected, observed: broken.observed, reason: `${f.path} is locked by ${holderText(h, holderRules, ctx)}, ${broken.why}` });
       }
     }
     return diffs;

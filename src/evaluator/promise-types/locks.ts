@@ -2,6 +2,7 @@ import { locksOnFile, type LockKind } from "../../probes/locks.js";
 import type { Skip } from "../../probes/result.js";
 import { attr, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
+import { brokenRule, deletedProgramNotes, hasRules, holderText, resolveHolders, rulesOf, type Holder, type HolderRules, type RuleAttributes } from "../lock-holders.js";
 import { counted, skipNotes } from "../observation-notes.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
@@ -9,10 +10,20 @@ export const locks: PromiseTypeSpec = {
   name: "locks",
   summary: "Who holds locks on files, from /proc/locks.",
   description:
-    "Promises that locks (POSIX, flock or OFD) on the matching files are held only by the named processes, and that the number of locks stays within bounds. A lock that must be held (a posting service that owns the ledger) is written with `min`.",
+    "Promises that locks (POSIX, flock or OFD) on the matching files are held only by the allowed processes, and that the number of locks stays within bounds. A lock that must be held (a posting service that owns the ledger) is written with `min`. A holder is allowed when it matches every one of `holders`, `holder_exe` and `holder_user` that is set. Which of them can be forged: a process's name (`holders`, the kernel's comm) and its command line are set by whoever starts it, and by the process itself, so any user can run a program called `ledger-postd`; its executable (`holder_exe`, the /proc/PID/exe link, set by the kernel at exec) and its user (`holder_user`, the effective uid in /proc/PID/status) cannot be changed by the process. Anyone can run the real program, so `holder_exe` proves the program, `holder_user` who runs it: use both where it matters.",
   promiser: { type: { kind: "path", glob: true }, description: "Absolute path or glob of the locked files." },
   attributes: [
-    { name: "holders", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "Process names allowed to hold the locks." },
+    {
+      name: "holders",
+      type: { kind: "list", of: { kind: "string", nonEmpty: true } },
+      description: "Process names (comm) allowed to hold the locks. Any user can give a program any name: pair it with `holder_exe` or `holder_user`, which cannot be forged.",
+    },
+    {
+      name: "holder_exe",
+      type: { kind: "oneOrMany", of: { kind: "path" } },
+      description: "Executables allowed to hold the locks, as the kernel gives them in /proc/PID/exe (set at exec; cannot be forged by the process). Reading another user's process needs root.",
+    },
+    { name: "holder_user", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "Users (names or numeric uids) allowed to hold the locks: the holder's effective uid, from /proc/PID/status." },
     { name: "min", type: { kind: "integer", min: 0 }, description: "Fewest locks that must be held." },
     { name: "max", type: { kind: "integer", min: 0 }, description: "Most locks that may be held." },
     { name: "kind", type: { kind: "oneOrMany", of: { kind: "enum", values: ["posix", "flock", "ofd"] } }, description: "Only count locks of these kinds." },
@@ -20,11 +31,13 @@ export const locks: PromiseTypeSpec = {
   ],
   constraints: [
     { kind: "lessOrEqual", lower: "min", upper: "max" },
-    { kind: "atLeastOne", attributes: ["holders", "min", "max"] },
+    { kind: "atLeastOne", attributes: ["holders", "holder_exe", "holder_user", "min", "max"] },
   ],
   repairs: "None: lock findings are reported only.",
   example: `locks "/srv/ledger/*.dat" {
-  holders = ["ledger-postd"]
+  holders     = ["ledger-postd"]
+  holder_exe  = "/usr/local/bin/ledger-postd"
+  holder_user = ["ledger"]
 }`,
 };
 
@@ -33,15 +46,15 @@ interface HeldLock {
   path: string;
   kind: LockKind;
   access: "read" | "write" | "none";
-  pid: number;
-  /** the holder's command name; absent when the holder is unknown or has ended */
-  comm?: string;
+  holder: Holder;
 }
 
 interface LocksObservation {
   /** held locks of the promised kinds and access; waiters are not holders */
   locks: HeldLock[];
 }
+
+const ruleAttributes: RuleAttributes = { names: "holders", exes: "holder_exe", users: "holder_user" };
 
 /** Leases and NFS delegations are not locks a process takes on a ledger file. */
 const defaultKinds: LockKind[] = ["posix", "flock", "ofd"];
@@ -52,9 +65,8 @@ function policyPathOf(ctx: EvalContext, hostPath: string): string {
   return root !== "/" && hostPath.startsWith(root) ? `/${hostPath.slice(root.length)}` : hostPath;
 }
 
-function lockText(l: HeldLock): string {
-  const holder = l.comm === undefined ? `pid ${l.pid}` : `${l.comm} (pid ${l.pid})`;
-  return `${l.kind} ${l.access} lock held by ${holder}`;
+function lockText(l: HeldLock, rules: HolderRules, ctx: EvalContext): string {
+  return `${l.kind} ${l.access} lock held by ${holderText(l.holder, rules, ctx)}`;
 }
 
 /** Behaviour: reported only; breaking a lock could corrupt what it protects. */
@@ -70,7 +82,7 @@ export const locksBehaviour: PromiseBehaviour<LocksObservation> = {
     if (glob && files.length === 0) notes.push(`no file matches ${pattern}`);
     const kinds = attr<LockKind[]>(p, "kind") ?? defaultKinds;
     const access = attr<string>(p, "access") ?? "any";
-    const locks: HeldLock[] = [];
+    const found: { path: string; kind: LockKind; access: HeldLock["access"]; pid: number }[] = [];
     for (const file of files) {
       const on = locksOnFile(all.value, file);
       if (!on.ok) {
@@ -82,46 +94,44 @@ export const locksBehaviour: PromiseBehaviour<LocksObservation> = {
       const path = policyPathOf(ctx, file);
       for (const l of on.value) {
         if (l.blocked || !kinds.includes(l.kind) || (access !== "any" && l.access !== access)) continue;
-        locks.push({ path, kind: l.kind, access: l.access, pid: l.pid });
+        found.push({ path, kind: l.kind, access: l.access, pid: l.pid });
       }
     }
-    const judgesHolders = attr<string[]>(p, "holders") !== undefined;
-    // holders are named in every reason; only `holders` makes an unreadable process table an error
-    const processes = locks.length > 0 ? ctx.snapshot.processes() : undefined;
-    if (processes && !processes.ok && judgesHolders) return { ok: false, error: `cannot tell who holds the locks on ${pattern}: ${processes.error.message}` };
-    if (processes?.ok) {
-      const commOf = new Map(processes.value.map((proc) => [proc.pid, proc.comm] as const));
-      for (const l of locks) {
-        const comm = commOf.get(l.pid);
-        if (comm !== undefined) l.comm = comm;
-      }
+    const rules = rulesOf(p, ruleAttributes);
+    const resolved = resolveHolders([...new Set(found.map((l) => l.pid))], rules, ctx);
+    if (!resolved.ok) return { ok: false, error: `cannot tell who holds the locks on ${pattern}: ${resolved.error}` };
+    const locks: HeldLock[] = found.map((l) => ({ path: l.path, kind: l.kind, access: l.access, holder: resolved.holders.get(l.pid)! }));
+    const unknown = locks.filter((l) => l.holder.comm === undefined);
+    if (hasRules(rules) && unknown.length > 0) {
+      const rulesText = Object.entries(ruleAttributes)
+        .filter(([k]) => rules[k as keyof HolderRules] !== undefined)
+        .map(([, a]) => `\`${a}\``)
+        .join(", ");
+      notes.push(`${counted(unknown.length, "lock has", "locks have")} no known holder (${unknown.map((l) => (l.holder.pid < 0 ? `${l.path}: not given by the kernel` : `${l.path}: pid ${l.holder.pid} has ended`)).join("; ")}): not judged on ${rulesText}`);
     }
-    const unknown = locks.filter((l) => l.comm === undefined);
-    if (judgesHolders && unknown.length > 0) {
-      notes.push(`${counted(unknown.length, "lock has", "locks have")} no known holder (${unknown.map((l) => (l.pid < 0 ? `${l.path}: not given by the kernel` : `${l.path}: pid ${l.pid} has ended`)).join("; ")}): not judged on \`holders\``);
-    }
+    notes.push(...deletedProgramNotes(resolved.holders.values()));
     notes.unshift(...skipNotes(skipped));
     return notes.length > 0 ? { ok: true, value: { locks }, notes } : { ok: true, value: { locks } };
   },
 
-  judge(p, observed) {
+  judge(p, observed, ctx) {
     const out: Difference[] = [];
     const pattern = p.promiser as string;
     const count = observed.locks.length;
+    const rules = rulesOf(p, ruleAttributes);
     const min = attr<number>(p, "min");
     if (min !== undefined && count < min) {
       out.push({ attribute: "min", expected: `at least ${min}`, observed: String(count), reason: `${counted(count, "lock")} held on ${pattern}, at least ${min} promised` });
     }
     const max = attr<number>(p, "max");
     if (max !== undefined && count > max) {
-      out.push({ attribute: "max", expected: `at most ${max}`, observed: String(count), reason: `${counted(count, "lock")} held on ${pattern} (${observed.locks.map((l) => `${l.path}: ${lockText(l)}`).join("; ")}), at most ${max} promised` });
+      const held = observed.locks.map((l) => `${l.path}: ${lockText(l, rules, ctx)}`).join("; ");
+      out.push({ attribute: "max", expected: `at most ${max}`, observed: String(count), reason: `${counted(count, "lock")} held on ${pattern} (${held}), at most ${max} promised` });
     }
-    const holders = attr<string[]>(p, "holders");
-    if (holders) {
-      for (const l of observed.locks) {
-        if (l.comm === undefined || holders.includes(l.comm)) continue;
-        out.push({ subject: l.path, attribute: "holders", expected: holders.join(", "), observed: l.comm, reason: `${l.path}: ${lockText(l)}, not one of the allowed holders (${holders.join(", ")})` });
-      }
+    for (const l of observed.locks) {
+      const broken = brokenRule(l.holder, rules, ruleAttributes, ctx);
+      if (!broken) continue;
+      out.push({ subject: l.path, attribute: broken.attribute, expected: broken.expected, observed: broken.observed, reason: `${l.path}: ${lockText(l, rules, ctx)}, ${broken.why}` });
     }
     return out;
   },

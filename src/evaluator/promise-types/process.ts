@@ -1,14 +1,14 @@
 import type { CheckedPromise } from "../../checker/policy.js";
-import { startedAt } from "../../probes/processes.js";
+import { readExecutable, startedAt, type ProcessInfo } from "../../probes/processes.js";
 import type { Change } from "../change-gate.js";
 import { attr, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
 
 export const process: PromiseTypeSpec = {
   name: "process",
-  summary: "Processes that must, or must not, run: counts, users, command lines.",
+  summary: "Processes that must, or must not, run: counts, users, programs, command lines.",
   description:
-    "Promises about the processes whose name matches the promiser: how many run (`min`, `max`; `max = 0` forbids them), which user they run as and what their command line looks like. Read from /proc/[pid]/stat, status and cmdline.",
+    "Promises about the processes whose name matches the promiser: how many run (`min`, `max`; `max = 0` forbids them), which user they run as, which program they run and what their command line looks like. Read from /proc/[pid]/stat, status and cmdline, and /proc/[pid]/exe only when `exe` is set. What can be forged: the name (the kernel's comm, which the promiser matches) and the command line (`cmdline`, argv[0] included) are chosen by whoever starts the process and can be changed by the process itself, so any user can run a program called `postgres`. The executable (`exe`: the /proc/PID/exe link, set by the kernel at exec) and the user (`user`: the effective uid in /proc/PID/status) cannot be changed by the process. Anyone may run the real program, so `exe` proves which program runs and `user` who runs it: use both where it matters.",
   promiser: { type: { kind: "string", nonEmpty: true }, description: "Process name (the kernel's `comm`, up to 15 characters)." },
   attributes: [
     {
@@ -18,8 +18,14 @@ export const process: PromiseTypeSpec = {
       default: "1 (0 with max = 0)",
     },
     { name: "max", type: { kind: "integer", min: 0 }, description: "Most matching processes (`0`: must not run; `min` then defaults to 0)." },
-    { name: "user", type: { kind: "string", nonEmpty: true }, description: "User every matching process must run as." },
-    { name: "cmdline", type: { kind: "regex" }, description: "Only count processes whose command line matches." },
+    { name: "user", type: { kind: "string", nonEmpty: true }, description: "User every matching process must run as: its effective uid, from /proc/PID/status (cannot be forged)." },
+    { name: "cmdline", type: { kind: "regex" }, description: "Only count processes whose command line matches (set by whoever starts the process: it can be forged)." },
+    {
+      name: "exe",
+      type: { kind: "oneOrMany", of: { kind: "path" } },
+      description:
+        "Only count processes that run this executable (or one of these), as the kernel gives it in /proc/PID/exe; other processes of the same name are named in a note. A program deleted or replaced since the process started it (an upgrade) still counts, with a note. Reading another user's process needs root: when it cannot be read, the outcome is `error`.",
+    },
     { name: "max_age", type: { kind: "duration" }, description: "Oldest a matching process may be (for jobs that must not hang)." },
     { name: "start", type: { kind: "argv" }, description: "Command (argv; no shell) that starts the process when too few run." },
     { name: "repair", type: { kind: "oneOrMany", of: { kind: "enum", values: ["start", "kill"] } }, description: "`start` runs `start` when too few run; `kill` terminates processes over `max`." },
@@ -32,6 +38,7 @@ export const process: PromiseTypeSpec = {
   example: `process "postgres" {
   min  = 1
   user = "postgres"
+  exe  = "/usr/lib/postgresql/15/bin/postgres"
 }`,
 };
 
@@ -89,10 +96,17 @@ function observeProcesses(p: CheckedPromise, ctx: EvalContext): Observation<Obse
   const bootTimeMs = ctx.snapshot.bootTimeMs();
   if (maxAge !== undefined && bootTimeMs === undefined) return { ok: false, error: `the boot time cannot be read from ${ctx.roots.proc}/stat, so process ages are unknown` };
 
+  const exes = attr<string[]>(p, "exe");
+  const notes: string[] = [];
   for (const x of all.value) {
     // a zombie has exited and only waits for its parent: it no longer runs
     if (x.comm !== name || x.state === "Z" || x.state === "X") continue;
     if (cmdlinePattern && !cmdlinePattern.test(x.argv.join(" "))) continue;
+    if (exes) {
+      const runs = runsPromisedProgram(x, exes, ctx, notes);
+      if (typeof runs === "string") return { ok: false, error: runs };
+      if (!runs) continue;
+    }
     const m: MatchingProcess = { pid: x.pid, comm: x.comm, uid: x.euid, startTicks: x.startTicks };
     const started = bootTimeMs === undefined ? undefined : startedAt(bootTimeMs, x.startTicks);
     if (started) m.startedAtMs = started.getTime();
@@ -101,8 +115,28 @@ function observeProcesses(p: CheckedPromise, ctx: EvalContext): Observation<Obse
   observed.matching.sort((a, b) => a.startTicks - b.startTicks || a.pid - b.pid);
 
   const unreadable = all.skipped.filter((s) => s.reason !== "process ended while being read");
-  const notes = unreadable.length > 0 ? [`${unreadable.length} processes could not be read and are not counted (first: ${unreadable[0]!.path}: ${unreadable[0]!.reason})`] : [];
+  if (unreadable.length > 0) notes.unshift(`${unreadable.length} processes could not be read and are not counted (first: ${unreadable[0]!.path}: ${unreadable[0]!.reason})`);
   return { ok: true, value: observed, notes };
+}
+
+/**
+ * Whether a process of the promised name runs one of the promised executables; a process that
+ * only borrows the name is noted. An error message when its executable cannot be read: a
+ * process not known to be another program is never left out of a count.
+ */
+function runsPromisedProgram(x: ProcessInfo, exes: string[], ctx: EvalContext, notes: string[]): boolean | string {
+  const exe = readExecutable(ctx.roots, x.pid, x);
+  if (!exe.ok) {
+    if (exe.error.code === "not-found") return false; // ended, or exec'd another program, since the table was read
+    return `the program of ${x.comm} (pid ${x.pid}) cannot be read: ${exe.error.message}${exe.error.code === "denied" ? " (another user's process: run as root)" : ""}`;
+  }
+  const program = exe.value;
+  if (!program || !exes.includes(program.path)) {
+    notes.push(`not counted: ${x.comm} (pid ${x.pid}) runs ${program ? `${program.path}${program.deleted ? " (deleted)" : ""}` : "no executable"}, not ${exes.join(" or ")}`);
+    return false;
+  }
+  if (program.deleted) notes.push(`${x.comm} (pid ${x.pid}) runs ${program.path}, deleted or replaced since it started (an upgrade?): restart it to run the installed program`);
+  return true;
 }
 
 /** `min` as written; unset, 1, or 0 when `max = 0`: `max = 0` alone forbids the process. */
@@ -120,7 +154,10 @@ export const processBehaviour: PromiseBehaviour<ObservedProcesses> = {
 
   judge(p, o, ctx) {
     const name = p.promiser as string;
-    const what = attr<string>(p, "cmdline") === undefined ? `\`${name}\`` : `\`${name}\` matching /${attr<string>(p, "cmdline")}/`;
+    const cmdline = attr<string>(p, "cmdline");
+    const exes = attr<string[]>(p, "exe");
+    const what = `\`${name}\`${cmdline === undefined ? "" : ` matching /${cmdline}/`}`;
+    const program = exes === undefined ? "" : ` ${exes.join(" or ")}`;
     const min = minOf(p);
     const max = attr<number>(p, "max");
     const user = attr<string>(p, "user");
@@ -129,10 +166,11 @@ export const processBehaviour: PromiseBehaviour<ObservedProcesses> = {
     const diffs: Difference[] = [];
 
     if (count < min) {
-      diffs.push({ attribute: "min", expected: `at least ${min}`, observed: String(count), reason: `${count === 0 ? "no" : count} ${what} process${count === 1 ? "" : "es"} running, promised at least ${min}` });
+      diffs.push({ attribute: "min", expected: `at least ${min}`, observed: String(count), reason: `${count === 0 ? "no" : count} ${what} process${count === 1 ? "" : "es"} running${program}, promised at least ${min}` });
     }
     if (max !== undefined && count > max) {
-      const reason = max === 0 ? `${what} is running (pid ${pidList(o.matching)}), promised not to run` : `${count} ${what} processes running (pid ${pidList(o.matching)}), promised at most ${max}`;
+      const pids = `(pid ${pidList(o.matching)})`;
+      const reason = max === 0 ? `${what} is running${program} ${pids}, promised not to run` : `${count} ${what} processes running${program} ${pids}, promised at most ${max}`;
       diffs.push({ attribute: "max", expected: `at most ${max}`, observed: String(count), reason });
     }
     if (user !== undefined) {
