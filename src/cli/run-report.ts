@@ -1,8 +1,11 @@
 // The report of a run: for people (per control: verdict, what drifted, what was repaired), as
 // JSON for machines, and as JUnit XML for CI systems (one test case per promise).
-import type { ControlResult, Evaluation, PromiseResult } from "../evaluator/engine.js";
+import type { CheckedPromise, Policy } from "../checker/policy.js";
+import { promiserText, type ControlResult, type Evaluation, type PromiseResult } from "../evaluator/engine.js";
 import { isDeficiency, outcomeOrder, type Outcome } from "../evaluator/outcomes.js";
 import type { RunBody } from "../store/store.js";
+import { escapeText } from "./escape.js";
+import { repairAdvice } from "./repair-advice.js";
 import type { Style } from "./style.js";
 
 /** The report's heading: the run as the store records it, and where its state and sandbox are. */
@@ -25,18 +28,44 @@ function paint(o: Outcome, s: string, style: Style): string {
   return style.red(s);
 }
 
-function promiseLabel(r: PromiseResult): string {
-  return r.promiser === "" ? r.type : `${r.type} ${r.promiser.startsWith("[") ? r.promiser : JSON.stringify(r.promiser)}`;
+/** The promise as written, `file "/srv/x"`, with its stakeholders when asked: `-> [compliance]`. Outside text, escaped. */
+function promiseLabel(r: PromiseResult, stakeholders = true): string {
+  const promiser = r.promiser === "" ? "" : ` ${r.promiser.startsWith("[") ? r.promiser : JSON.stringify(r.promiser)}`;
+  const to = stakeholders && r.stakeholders.length > 0 ? ` -> [${r.stakeholders.join(", ")}]` : "";
+  return escapeText(`${r.type}${promiser}${to}`);
+}
+
+/**
+ * The headline of a promise: why its outcome. For a repaired promise, what was not as promised
+ * (its changes follow, as `✓ applied:` lines); the engine's reason there only repeats the
+ * changes after the word "repaired", which the outcome column already says.
+ */
+function headline(r: PromiseResult): string {
+  if (r.outcome !== "repaired" || r.differences.length === 0) return r.reason;
+  const first = r.differences[0]!.reason;
+  return r.differences.length === 1 ? first : `${first} (and ${r.differences.length - 1} more)`;
 }
 
 const MAX_LINES_PER_PROMISE = 6;
+const INDENT = "         ";
+const DETAIL = "                  ";
 
-export function renderText(e: Evaluation, info: RunInfo, style: Style): string {
+/** Finds each result's promise in the policy (results are in the order of their control's promises). */
+export type PromiseOf = (r: PromiseResult, control: number, index: number) => CheckedPromise | undefined;
+
+export function promisesOf(policy: Policy): PromiseOf {
+  return (r, control, index) => {
+    const p = policy.controls[control]?.promises[index];
+    return p && p.type === r.type && promiserText(p) === r.promiser ? p : undefined;
+  };
+}
+
+export function renderText(e: Evaluation, info: RunInfo, style: Style, promiseOf?: PromiseOf): string {
   const out: string[] = [];
-  const head = `covenant run ${info.run} on ${info.host}${info.dryRun ? " (dry run: nothing changed)" : ""}${info.sandbox ? ` (sandbox ${info.sandbox})` : ""}`;
+  const head = `covenant run ${info.run} on ${escapeText(info.host)}${info.dryRun ? " (dry run: nothing changed)" : ""}${info.sandbox ? ` (sandbox ${escapeText(info.sandbox)})` : ""}`;
   out.push(style.bold(head));
-  for (const n of info.notes) out.push(style.yellow(`note: ${n}`));
-  for (const c of e.controls) out.push(...renderControl(c, style));
+  for (const n of info.notes) out.push(style.yellow(`note: ${escapeText(n)}`));
+  e.controls.forEach((c, i) => out.push(...renderControl(c, style, (r, j) => promiseOf?.(r, i, j))));
   const counts = countOutcomes(e.results);
   const parts = outcomeOrder.filter((o) => counts[o] > 0).map((o) => paint(o, `${counts[o]} ${o}`, style));
   const verdicts = e.controls.filter((c) => isDeficiency(c.verdict)).length;
@@ -44,26 +73,47 @@ export function renderText(e: Evaluation, info: RunInfo, style: Style): string {
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
   out.push(`${count(e.controls.length, "control")}, ${count(e.results.length, "promise")}: ${parts.join(", ") || "nothing to evaluate"}`);
   out.push(verdicts === 0 ? style.green("no deficiencies") : style.red(`${verdicts} control${verdicts === 1 ? "" : "s"} with deficiencies`));
-  out.push(style.dim(`state: ${info.stateDir}`));
+  out.push(style.dim(`state: ${escapeText(info.stateDir)}`));
   return out.join("\n");
 }
 
-function renderControl(c: ControlResult, style: Style): string[] {
-  const out = [`${paint(c.verdict, c.verdict.toUpperCase().padEnd(8), style)} ${style.bold(c.id)}  ${c.title}${c.severity ? style.dim(` [${c.severity}]`) : ""}`];
-  if (c.waiver) out.push(style.yellow(`         waiver until ${c.waiver.until}: ${c.waiver.reason} (approved by ${c.waiver.approvedBy})`));
-  for (const r of c.promises) {
+/** The control's line: verdict, id, title, severity and owner; a control skipped as a whole gives its reason here. */
+function controlLine(c: ControlResult, style: Style, skippedBecause?: string): string {
+  const facts = [c.severity, ...(c.owner !== undefined ? [`owner ${c.owner}`] : [])].filter(Boolean).join(", ");
+  const tail = skippedBecause === undefined ? "" : `: ${skippedBecause}`;
+  return `${paint(c.verdict, c.verdict.toUpperCase().padEnd(8), style)} ${style.bold(escapeText(c.id))}  ${escapeText(c.title)}${facts ? style.dim(` [${escapeText(facts)}]`) : ""}${escapeText(tail)}`;
+}
+
+function renderControl(c: ControlResult, style: Style, promiseOf: (r: PromiseResult, index: number) => CheckedPromise | undefined): string[] {
+  // a control skipped as a whole, for one reason (its own condition): one line
+  const reasons = new Set(c.promises.map((r) => r.reason));
+  if (c.promises.length > 0 && c.promises.every((r) => r.outcome === "skipped") && reasons.size === 1) return [controlLine(c, style, c.promises[0]!.reason)];
+  const out = [controlLine(c, style)];
+  if (c.waiver) out.push(style.yellow(`${INDENT}waiver until ${c.waiver.until}: ${escapeText(c.waiver.reason)} (approved by ${escapeText(c.waiver.approvedBy)})`));
+  c.promises.forEach((r, i) => {
     // kept promises are listed only when they carry notes (a baseline recorded, input skipped)
-    if (r.outcome === "skipped" || (r.outcome === "kept" && r.notes.length === 0)) continue;
-    out.push(`         ${paint(r.outcome, r.outcome.padEnd(8), style)} ${promiseLabel(r)}: ${r.reason}`);
+    if (r.outcome === "kept" && r.notes.length === 0) return;
+    out.push(`${INDENT}${paint(r.outcome, r.outcome.padEnd(8), style)} ${promiseLabel(r)}: ${escapeText(headline(r))}`);
+    if (r.outcome === "skipped") return;
     const lines: string[] = [];
     if (r.differences.length > 1) lines.push(...r.differences.map((d) => `- ${d.reason}`));
     for (const ch of r.changes) lines.push(`${ch.status === "applied" ? "✓" : ch.status === "failed" ? "✗" : "·"} ${ch.status}: ${ch.description}${ch.detail ? ` (${ch.detail})` : ""}`);
     for (const n of r.notes) lines.push(`note: ${n}`);
-    for (const l of lines.slice(0, MAX_LINES_PER_PROMISE)) out.push(style.dim(`                  ${l}`));
-    if (lines.length > MAX_LINES_PER_PROMISE) out.push(style.dim(`                  … and ${lines.length - MAX_LINES_PER_PROMISE} more`));
-  }
+    for (const l of lines.slice(0, MAX_LINES_PER_PROMISE)) out.push(style.dim(`${DETAIL}${escapeText(l)}`));
+    if (lines.length > MAX_LINES_PER_PROMISE) out.push(style.dim(`${DETAIL}… and ${lines.length - MAX_LINES_PER_PROMISE} more`));
+    const p = promiseOf(r, i);
+    const advice = p && repairAdvice(r, p);
+    if (advice) out.push(`${DETAIL}what to do: ${escapeText(advice)}`);
+  });
   return out;
 }
+
+/**
+ * A difference's `significant` value is the store's business (it tells a second change of a
+ * file's content from the first): it is the content's digest, which `nodiff` keeps out of
+ * reports, and what a report reader needs is already in `expected` and `observed`.
+ */
+const internal = (key: string, value: unknown) => (key === "significant" ? undefined : value);
 
 export function renderJson(e: Evaluation, info: RunInfo): string {
   return JSON.stringify(
@@ -73,41 +123,66 @@ export function renderJson(e: Evaluation, info: RunInfo): string {
       contexts: e.contexts,
       controls: e.controls,
     },
-    null,
+    internal,
     2,
   );
 }
 
-function xml(s: string): string {
-  // XML 1.0 cannot carry most control characters at all, escaped or not
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "?").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+// Characters XML 1.0 cannot carry at all, escaped or not: most C0 controls, U+FFFE, U+FFFF and
+// halves of surrogate pairs standing alone.
+const XML_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const XML_ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+
+/** Text for XML content: what XML 1.0 forbids written as a visible escape (`\ufffe`), markup escaped. Line breaks stay. */
+export function xmlText(s: string): string {
+  return s.replace(XML_FORBIDDEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).replace(/[&<>"']/g, (c) => XML_ENTITIES[c]!);
+}
+
+/** Text for an XML attribute value: as xmlText, and line breaks and tabs as character references, which attribute normalisation would otherwise turn into spaces. */
+export function xmlAttribute(s: string): string {
+  return xmlText(s).replace(/[\t\n\r]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** One piece of outside text for XML: first on one line (as in the text report), then for XML. */
+const x = (s: string) => xmlAttribute(escapeText(s));
+
+/** The lines a test case carries: its reason, differences, changes and notes, each piece of outside text on its own line. */
+function caseDetail(r: PromiseResult, p: CheckedPromise | undefined): string {
+  const advice = p && repairAdvice(r, p);
+  const lines = [headline(r), ...(r.differences.length > 1 ? r.differences.map((d) => `- ${d.reason}`) : []), ...r.changes.map((ch) => `${ch.status}: ${ch.description}${ch.detail ? ` (${ch.detail})` : ""}`), ...r.notes.map((n) => `note: ${n}`)];
+  if (r.stakeholders.length > 0) lines.push(`stakeholders: ${r.stakeholders.join(", ")}`);
+  if (advice) lines.push(`what to do: ${advice}`);
+  return lines.map((l) => xmlText(escapeText(l))).join("\n");
 }
 
 /** JUnit XML: a suite per control, a case per promise; drift and failed are failures, error is an error. */
-export function renderJunit(e: Evaluation, info: RunInfo): string {
+export function renderJunit(e: Evaluation, info: RunInfo, promiseOf?: PromiseOf): string {
   const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const all = e.results;
   const failures = all.filter((r) => r.outcome === "drift" || r.outcome === "failed").length;
   const errors = all.filter((r) => r.outcome === "error").length;
   const skipped = all.filter((r) => r.outcome === "skipped").length;
-  out.push(`<testsuites name="covenant run ${info.run}" tests="${all.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" timestamp="${info.started}">`);
-  for (const c of e.controls) {
+  out.push(`<testsuites name="covenant run ${info.run}" tests="${all.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" timestamp="${x(info.started)}">`);
+  e.controls.forEach((c, ci) => {
     const f = c.promises.filter((r) => r.outcome === "drift" || r.outcome === "failed").length;
     const er = c.promises.filter((r) => r.outcome === "error").length;
     const sk = c.promises.filter((r) => r.outcome === "skipped").length;
     const time = c.promises.reduce((t, r) => t + r.durationMs, 0) / 1000;
-    out.push(`  <testsuite name="${xml(c.id)}" tests="${c.promises.length}" failures="${f}" errors="${er}" skipped="${sk}" time="${time.toFixed(3)}" hostname="${xml(info.host)}">`);
-    out.push(`    <properties><property name="title" value="${xml(c.title)}"/><property name="severity" value="${c.severity}"/><property name="verdict" value="${c.verdict}"/></properties>`);
-    for (const r of c.promises) {
-      const attrs = `name="${xml(promiseLabel(r))}" classname="${xml(c.id)}" file="${xml(r.file)}" line="${r.line}" time="${(r.durationMs / 1000).toFixed(3)}"`;
-      const detail = [r.reason, ...r.differences.map((d) => `- ${d.reason}`), ...r.changes.map((ch) => `${ch.status}: ${ch.description}`), ...r.notes.map((n) => `note: ${n}`)].join("\n");
-      if (r.outcome === "drift" || r.outcome === "failed") out.push(`    <testcase ${attrs}><failure type="${r.outcome}" message="${xml(r.reason)}">${xml(detail)}</failure></testcase>`);
-      else if (r.outcome === "error") out.push(`    <testcase ${attrs}><error type="error" message="${xml(r.reason)}">${xml(detail)}</error></testcase>`);
-      else if (r.outcome === "skipped") out.push(`    <testcase ${attrs}><skipped message="${xml(r.reason)}"/></testcase>`);
-      else out.push(`    <testcase ${attrs}><system-out>${xml(`${r.outcome}: ${detail}`)}</system-out></testcase>`);
-    }
+    out.push(`  <testsuite name="${x(c.id)}" tests="${c.promises.length}" failures="${f}" errors="${er}" skipped="${sk}" time="${time.toFixed(3)}" hostname="${x(info.host)}">`);
+    const properties = [["title", c.title], ["severity", c.severity], ["verdict", c.verdict], ...(c.owner !== undefined ? [["owner", c.owner]] : [])];
+    out.push(`    <properties>${properties.map(([k, v]) => `<property name="${k}" value="${x(v!)}"/>`).join("")}</properties>`);
+    c.promises.forEach((r, pi) => {
+      // the case's name is its identity to CI: the promise without its stakeholders, which may change
+      const attrs = `name="${xmlAttribute(promiseLabel(r, false))}" classname="${x(c.id)}" file="${x(r.file)}" line="${r.line}" time="${(r.durationMs / 1000).toFixed(3)}"`;
+      const detail = caseDetail(r, promiseOf?.(r, ci, pi));
+      const message = x(headline(r));
+      if (r.outcome === "drift" || r.outcome === "failed") out.push(`    <testcase ${attrs}><failure type="${r.outcome}" message="${message}">${detail}</failure></testcase>`);
+      else if (r.outcome === "error") out.push(`    <testcase ${attrs}><error type="error" message="${message}">${detail}</error></testcase>`);
+      else if (r.outcome === "skipped") out.push(`    <testcase ${attrs}><skipped message="${message}"/></testcase>`);
+      else out.push(`    <testcase ${attrs}><system-out>${r.outcome}: ${detail}</system-out></testcase>`);
+    });
     out.push("  </testsuite>");
-  }
+  });
   out.push("</testsuites>");
   return out.join("\n") + "\n";
 }

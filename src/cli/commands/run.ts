@@ -16,7 +16,7 @@ import { EXIT } from "../exit-codes.js";
 import { armHardStop, type HardStop } from "../hard-stop.js";
 import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
-import { countOutcomes, renderJson, renderJunit, renderText, type RunInfo } from "../run-report.js";
+import { countOutcomes, promisesOf, renderJson, renderJunit, renderText, type RunInfo } from "../run-report.js";
 import { prepareSandbox, SandboxError } from "../sandbox.js";
 
 export interface RunOptions {
@@ -160,7 +160,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     if (sandboxDir) info.sandbox = sandboxDir;
     if (opts.junit) {
       try {
-        writeFileSync(opts.junit, renderJunit(evaluation, info));
+        writeFileSync(opts.junit, renderJunit(evaluation, info, promisesOf(policy)));
       } catch (err) {
         // the run is done and recorded: say so, and still report it
         io.err(`covenant run: cannot write the JUnit report ${opts.junit}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -169,7 +169,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     const deficient = evaluation.results.some((r) => isDeficiency(r.outcome));
     const allKept = evaluation.results.every((r) => r.outcome === "kept" || r.outcome === "skipped");
     if (opts.json) io.out(renderJson(evaluation, info));
-    else if (!(opts.quiet && allKept && notes.length === 0)) io.out(renderText(evaluation, info, io.style));
+    else if (!(opts.quiet && allKept && notes.length === 0)) io.out(renderText(evaluation, info, io.style, promisesOf(policy)));
     return deficient ? EXIT.deficiencies : EXIT.ok;
   } catch (err) {
     // damage SQLite meets past the pages read when opening: what was committed before stays
