@@ -49,7 +49,13 @@ export const file: PromiseTypeSpec = {
       type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "content"] } },
       description: "What may be repaired: `perms` fixes mode, owner and group; `content` restores the approved baseline copy. Content drift is otherwise only reported.",
     },
-    { name: "nodiff", type: { kind: "boolean" }, description: "Never record a text diff of the content (for files holding secrets).", default: "false" },
+    {
+      name: "nodiff",
+      type: { kind: "boolean" },
+      description:
+        "For files holding secrets. Covenant never records or shows a file's content, nor a diff of it; with `nodiff = true` no digest of it appears in reasons, differences, reports (text, JSON, JUnit) or the history's change records either: a digest of a short secret (a PIN) finds it by trying every guess. The store, readable by root only, still keeps the approved baseline's digest (integrity compares against it, and `covenant history` shows its first 12 hex digits where it records the approval) and a fingerprint of the current one (to tell a second change from the first).",
+      default: "false",
+    },
   ],
   constraints: [
     { kind: "exclusive", attributes: ["mode", "max_mode"] },
@@ -183,12 +189,14 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
       }
       judgeOwnership(wanted, f.path, st, ctx, diffs);
       if (f.expectedDigest && f.digest !== f.expectedDigest.digest) {
+        // a digest of a short secret (a PIN, a password) finds it by trying every guess: nodiff shows none
+        const secret = attr<boolean>(p, "nodiff") ?? false;
         diffs.push({
           subject: f.path,
           attribute: "integrity",
-          expected: f.expectedDigest.digest,
-          observed: f.digest!,
-          reason: `${f.path}: content differs from ${f.expectedDigest.source} (${short(f.expectedDigest.digest)}… → ${short(f.digest!)}…)`,
+          expected: secret ? "(withheld: nodiff)" : f.expectedDigest.digest,
+          observed: secret ? "(withheld: nodiff)" : f.digest!,
+          reason: `${f.path}: content differs from ${f.expectedDigest.source}${secret ? "" : ` (${short(f.expectedDigest.digest)}… → ${short(f.digest!)}…)`}`,
           significant: f.digest!,
         });
       }

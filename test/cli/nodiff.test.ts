@@ -1,0 +1,68 @@
+// `nodiff = true` on `file` and `command`: a secret's content, digest or output reaches none of
+// the text report, the JSON, the JUnit XML, the history or the store's files, end to end.
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
+
+beforeAll(() => ensureBuilt());
+
+/** Everything a run leaves for people and machines: its outputs, the JUnit file, the history and the store's bytes. */
+function everything(dir: string, state: string, outputs: string[]): string {
+  const store = readdirSync(state)
+    .map((f) => readFileSync(join(state, f)).toString("latin1"))
+    .join("\n");
+  const history = covenant(["history", "--state", state]);
+  const historyJson = covenant(["history", "--json", "--state", state]);
+  return [...outputs, readFileSync(join(dir, "report.xml"), "utf8"), history.out, historyJson.out, store].join("\n");
+}
+
+function secretPolicy(dir: string, nodiff: boolean): string {
+  const policy = join(dir, "p.promise");
+  writeFileSync(
+    policy,
+    `control "ITGC-SEC-01" {
+  title = "Secrets"
+  file "${dir}/pin.conf" { integrity = sha256${nodiff ? " nodiff = true" : ""} }
+  command ["/bin/sh", "-c", "printf 'user=ledger\\\\npassword=%s%s\\\\n' hun ter2; printf 'token=%s%s' hun ter2 >&2; exit 3"] { output_excludes = "password"${nodiff ? " nodiff = true" : ""} }
+}
+`,
+  );
+  return policy;
+}
+
+/** Runs twice (the first approves the baseline), the second after the file's content changed to the secret. */
+function runWithSecret(nodiff: boolean): { all: string; newDigest: string } {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-nodiff-"));
+  const state = join(dir, "state");
+  writeFileSync(join(dir, "pin.conf"), "pin=0000\n");
+  const policy = secretPolicy(dir, nodiff);
+  const first = covenant(["run", "--state", state, policy]);
+  expect(first.code, first.err).toBe(1);
+  writeFileSync(join(dir, "pin.conf"), "pin=4711\n");
+  const junit = join(dir, "report.xml");
+  const text = covenant(["run", "--state", state, "--junit", junit, policy]);
+  const json = covenant(["run", "--json", "--state", state, policy]);
+  expect(text.out).toContain("content differs from the baseline of");
+  return { all: everything(dir, state, [first.out, first.err, text.out, text.err, json.out, json.err]), newDigest: createHash("sha256").update("pin=4711\n").digest("hex") };
+}
+
+describe("nodiff", () => {
+  it("keeps a file's content and digest, and a command's output, out of every report, the history and the store", () => {
+    const { all, newDigest } = runWithSecret(true);
+    expect(all).not.toContain("4711");
+    expect(all).not.toContain(newDigest.slice(0, 12));
+    expect(all).not.toContain("hunter2");
+    expect(all).toContain("(withheld: nodiff)");
+    expect(all).toContain("(standard error withheld: nodiff)");
+  });
+
+  it("without it, the digest and the offending line are shown (so the test above can fail)", () => {
+    const { all, newDigest } = runWithSecret(false);
+    expect(all).toContain(newDigest.slice(0, 12));
+    expect(all).toContain("password=hunter2");
+    expect(all).toContain("token=hunter2");
+  });
+});
