@@ -1,5 +1,5 @@
 // The `covenant` command line: wires parser, checker and formatter to subcommands.
-import { Command, CommanderError, Option } from "commander";
+import { Argument, Command, CommanderError, Help, Option } from "commander";
 import { setFlagsFromString } from "node:v8";
 import type { ConnectionFilters } from "./commands/observe-connections.js";
 import type { ObserveOptions } from "./commands/observe-report.js";
@@ -12,6 +12,8 @@ const observeConnectionsCommand = () => import("./commands/observe-connections.j
 const runCommand = () => import("./commands/run.js");
 const historyCommand = () => import("./commands/history.js");
 import { defaultRoots } from "../probes/result.js";
+import { closest } from "../parser/suggest.js";
+import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 
@@ -39,12 +41,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", exitCodesHelp)
     .exitOverride()
+    // help shows real defaults: none for a flag that is off unless given (not "(default: false)")
+    .configureHelp({ optionDescription: (o: Option) => (o.isBoolean() && o.defaultValue === false ? o.description : Help.prototype.optionDescription.call(new Help(), o)) })
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) });
 
   program
     .command("check")
     .description("parse and check policies; report every error and warning with its position")
-    .argument("[paths...]", "policy files or directories (searched for *.promise)", [])
+    .addArgument(policyPaths())
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .option("--strict", "treat warnings as errors (exit 2)", false)
     .addOption(new Option("--today <date>", "date used for waiver expiry (YYYY-MM-DD)").hideHelp())
@@ -56,7 +60,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   program
     .command("fmt")
     .description("rewrite policies in the canonical layout, keeping every comment")
-    .argument("[paths...]", "policy files or directories (searched for *.promise)", [])
+    .addArgument(policyPaths())
     .option("--check", "change nothing; list files that would change and exit 1 if any", false)
     .option("--stdout", "print the formatted text instead of writing files", false)
     .addHelpText("after", "\nExamples:\n  covenant fmt policies/\n  covenant fmt --check policies/   # in CI\n\nExit codes: 0 done (or nothing to change), 1 files would change (--check), 2 a file has syntax errors.")
@@ -67,7 +71,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   program
     .command("run")
     .description("evaluate every promise in scope on this host, repair what the policy allows, record changes of state")
-    .argument("[paths...]", "policy files or directories (searched for *.promise)", [])
+    .addArgument(policyPaths())
     .option("--state <dir>", "state directory (default: /var/lib/covenant as root, $XDG_STATE_HOME/covenant otherwise)")
     .option("-n, --dry-run", "report what would be repaired; change nothing on the host", false)
     .option("--json", "print the report as JSON", false)
@@ -75,9 +79,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("-q, --quiet", "print nothing when every promise is kept (for cron)", false)
     .option("--timeout <duration>", "stop evaluating new promises after this long, such as 10m", "10m")
     .option("--sandbox", "run against a sandbox of ledger-like files (sandbox.json beside the policy) and this machine's /proc; needs no root, changes nothing outside it", false)
-    .option("--sandbox-dir <dir>", "where the sandbox lives (implies --sandbox; default: a directory under the system's temporary directory)")
+    .option("--sandbox-dir <dir>", "where the sandbox lives (implies --sandbox; default: $TMPDIR/covenant-sandbox-UID)")
     .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
-    .option("--etc-root <dir>", "read accounts (/etc/passwd, /etc/group) from here", defaultRoots.etc)
+    .option("--etc-root <dir>", "read /etc/passwd, /etc/group and /etc/os-release from here (nothing else: see docs/cli.md)", defaultRoots.etc)
     .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
     .addHelpText(
       "after",
@@ -141,7 +145,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description("show what a probe sees on this host now: the facts promises are judged on")
     .option("--json", "print the observation as JSON", false)
     .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
-    .option("--etc-root <dir>", "read /etc from here", defaultRoots.etc)
+    .option("--etc-root <dir>", "read /etc/passwd, /etc/group and /etc/os-release from here", defaultRoots.etc)
     .addHelpText("after", "\nExit codes: 0 observed, 2 bad arguments or the probe could not observe (the reason is printed).");
   const observeOpts = () => observe.opts<ObserveOptions>();
   // runs a subcommand from its module, loaded now; a usage error it throws is exit 2
@@ -151,7 +155,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       setExit(await fn(o));
     } catch (err) {
       if (!(err instanceof o.UsageError)) throw err;
-      io.err(`covenant observe: ${err.message}`);
+      io.err(`covenant observe: ${escapeText(err.message)}`);
       setExit(EXIT.policyError);
     }
   };
@@ -213,7 +217,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .argument("[name]", "only processes with this name")
     .action((name: string | undefined) => guarded(observeCommand, (o) => o.observeProcesses(name, observeOpts(), io)));
 
+  // an unknown probe: name the known ones (exit 2), rather than commander's bare "unknown command"
+  observe.on("command:*", (operands: string[]) => {
+    const probes = observe.commands.map((c) => c.name());
+    const near = closest(operands[0] ?? "", probes);
+    io.err(`covenant observe: unknown probe \`${escapeText(operands[0] ?? "")}\`${near ? ` (did you mean \`${near}\`?)` : ""}; probes: ${probes.join(", ")}`);
+    setExit(EXIT.policyError);
+  });
+
   return program;
+}
+
+/** The policy paths argument: without any, `run`, `check` and `fmt` search the current directory, and help says so (not `[]`). */
+function policyPaths(): Argument {
+  return new Argument("[paths...]", "policy files or directories (searched for *.promise)").default([], "the current directory");
 }
 
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

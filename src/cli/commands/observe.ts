@@ -15,6 +15,7 @@ import * as accounts from "../../probes/accounts.js";
 import type { ProbeResult, Skip } from "../../probes/result.js";
 import { realpathSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
+import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { renderTable } from "../table.js";
@@ -35,8 +36,8 @@ export function observeAccounts(group: string | undefined, opts: ObserveOptions,
     }),
     (v) => {
       const groups = v.groups.filter((g) => group === undefined || g.name === group);
-      if (group !== undefined && groups.length === 0) return `no group \`${group}\` in ${opts.etcRoot}/group`;
-      return `uid 0 accounts: ${accounts.superusers(v.users).join(", ")}\n\n${renderTable(["GROUP", "GID", "MEMBERS"], groups.map((g) => [g.name, String(g.gid), accounts.membersOf(g, v.users).join(", ")]))}`;
+      if (group !== undefined && groups.length === 0) return `no group \`${escapeText(group)}\` in ${escapeText(opts.etcRoot)}/group`;
+      return `uid 0 accounts: ${escapeText(accounts.superusers(v.users).join(", "))}\n\n${renderTable(["GROUP", "GID", "MEMBERS"], groups.map((g) => [g.name, String(g.gid), accounts.membersOf(g, v.users).join(", ")]))}`;
     },
   );
 }
