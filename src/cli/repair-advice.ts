@@ -51,7 +51,11 @@ export function repairAdvice(r: PromiseResult, p: CheckedPromise): string | unde
   }
   const declared = declaredRepairs(p);
   const byHand = r.differences.filter((d) => needs(d) === undefined);
-  const missing = r.differences.filter((d) => !needs(d)?.some((v) => declared.includes(v)) && needs(d) !== undefined);
+  // differences a repair would fix, but none the promise declares
+  const missing = r.differences.filter((d) => {
+    const fixes = needs(d);
+    return fixes !== undefined && !fixes.some((v) => declared.includes(v));
+  });
   const parts: string[] = [];
   if (missing.length > 0) {
     const add = [...new Set(missing.map((d) => needs(d)![0]!))];
