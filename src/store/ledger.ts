@@ -30,20 +30,56 @@ export type Tampering =
 export interface Head {
   seq: number;
   mac: string;
-  /** HMAC of the two fields above, so that the anchor itself cannot be rewritten */
+  /** the store's schema when the anchor was written (absent before schema 4): a store set back to an older schema is found */
+  schema?: number;
+  /** HMAC of the fields above, so that the anchor itself cannot be rewritten */
   seal: string;
 }
 
-export function sealHead(key: Buffer, seq: number, mac: Buffer): Head {
+function headSeal(key: Buffer, seq: number, mac: string, schema: number | undefined): string {
+  return createHmac("sha256", key)
+    .update(`head\n${seq}\n${mac}${schema === undefined ? "" : `\nschema ${schema}`}`)
+    .digest("hex");
+}
+
+export function sealHead(key: Buffer, seq: number, mac: Buffer, schema?: number): Head {
   const m = mac.toString("hex");
-  return { seq, mac: m, seal: createHmac("sha256", key).update(`head\n${seq}\n${m}`).digest("hex") };
+  return schema === undefined ? { seq, mac: m, seal: headSeal(key, seq, m, undefined) } : { seq, mac: m, schema, seal: headSeal(key, seq, m, schema) };
 }
 
 export function headIsSealed(key: Buffer, h: unknown): h is Head {
   if (typeof h !== "object" || h === null) return false;
-  const { seq, mac, seal } = h as Partial<Head>;
-  if (!Number.isInteger(seq) || typeof mac !== "string" || !/^[0-9a-f]{64}$/.test(mac) || typeof seal !== "string") return false;
-  return sealHead(key, seq!, Buffer.from(mac, "hex")).seal === seal;
+  const { seq, mac, schema, seal } = h as Partial<Head>;
+  if (!Number.isInteger(seq) || seq! < 0 || typeof mac !== "string" || !/^[0-9a-f]{64}$/.test(mac) || typeof seal !== "string") return false;
+  if (schema !== undefined && !Number.isInteger(schema)) return false;
+  return headSeal(key, seq!, mac, schema) === seal;
+}
+
+/** A record as `history` shows it: whether its MAC proves that Covenant wrote it, and where in the chain. */
+export type RecordCheck = { verified: true } | { verified: false; problem: string };
+
+/**
+ * Judges each record on its own as the chain is read: a record is verified when its MAC matches
+ * its content chained to the record before it (or, past an inserted record, to the last verified
+ * one). A MAC cannot be made without the key, so a verified record is one Covenant wrote, whatever
+ * was done around it; the others are marked with what can be said of them. `rows` in seq order.
+ */
+export function checkRecords(key: Buffer, rows: LedgerRow[]): RecordCheck[] {
+  const out: RecordCheck[] = [];
+  let stored: Buffer = GENESIS;
+  let lastGood: Buffer = GENESIS;
+  let expectedSeq = 1;
+  for (const r of rows) {
+    const mac = Buffer.isBuffer(r.mac) ? r.mac : undefined;
+    const good = mac !== undefined && (macOf(key, stored, r).equals(mac) || macOf(key, lastGood, r).equals(mac));
+    if (good) out.push({ verified: true });
+    else if (r.seq !== expectedSeq) out.push({ verified: false, problem: `records before it are missing (expected record ${expectedSeq}): it cannot be verified` });
+    else out.push({ verified: false, problem: "its MAC does not match: it was altered or inserted after it was written" });
+    if (good) lastGood = mac;
+    stored = mac ?? GENESIS;
+    expectedSeq = r.seq + 1;
+  }
+  return out;
 }
 
 /**

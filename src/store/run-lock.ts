@@ -1,9 +1,13 @@
 // One run at a time per state directory. The lock is a file created exclusively, holding the
 // pid and start time of its run; a lock whose process is gone (a run killed by the OOM killer
-// or a reboot) is taken over, and the takeover is reported.
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+// or a reboot) is taken over, and the takeover is reported. Lock files appear whole or not at
+// all (written under a random name, then linked or renamed into place): a full disk never leaves
+// an empty lock behind to stop every later run.
+import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readStat } from "../probes/processes.js";
+import { operationalError, StoreError } from "./errors.js";
+import { createFileExclusively, readRegularFile, replaceFile } from "./safe-files.js";
 
 export interface LockHolder {
   pid: number;
@@ -22,40 +26,42 @@ function alive(h: LockHolder, procRoot: string): boolean {
   return startTicksOf(h.pid, procRoot) === h.startTicks;
 }
 
+/** The holder named in a lock file; undefined when it is absent, unreadable or half-written. */
+function holderOf(path: string): LockHolder | undefined {
+  try {
+    const text = readRegularFile(path, "the run lock", 4096);
+    return text === undefined ? undefined : (JSON.parse(text) as LockHolder);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Takes the run lock of a state directory; a full disk or read-only directory is a StoreError. */
 export function acquireRunLock(stateDir: string, procRoot = "/proc"): LockResult {
+  try {
+    return takeLock(stateDir, procRoot);
+  } catch (err) {
+    throw operationalError(err, `cannot take the run lock ${join(stateDir, "run.lock")}`) ?? err;
+  }
+}
+
+function takeLock(stateDir: string, procRoot: string): LockResult {
   const path = join(stateDir, "run.lock");
   const me: LockHolder = { pid: process.pid, startTicks: startTicksOf(process.pid, procRoot) ?? 0, startedAt: new Date().toISOString() };
   const body = JSON.stringify(me) + "\n";
   const release = () => {
-    try {
-      const h = JSON.parse(readFileSync(path, "utf8")) as LockHolder;
-      if (h.pid === me.pid && h.startTicks === me.startTicks) rmSync(path, { force: true });
-    } catch {
-      // already gone
-    }
+    const h = holderOf(path);
+    if (h && h.pid === me.pid && h.startTicks === me.startTicks) rmSync(path, { force: true });
   };
   for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      writeFileSync(path, body, { flag: "wx", mode: 0o600 });
-      return { ok: true, release };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    let holder: LockHolder;
-    try {
-      holder = JSON.parse(readFileSync(path, "utf8")) as LockHolder;
-    } catch {
-      // unreadable or half-written by a run killed while writing it: stale
-      holder = { pid: 0, startTicks: 0, startedAt: "unknown" };
-    }
+    if (createFileExclusively(path, body)) return { ok: true, release };
+    // unreadable or half-written (by an older Covenant killed while writing it): stale
+    const holder = holderOf(path) ?? { pid: 0, startTicks: 0, startedAt: "unknown" };
     if (holder.pid !== 0 && alive(holder, procRoot)) return { ok: false, holder };
     // Taking over is check-then-replace: done by one process at a time, under a second lock,
     // so that two runs finding the same stale lock cannot both take it.
     const takeover = `${path}.takeover`;
-    try {
-      writeFileSync(takeover, body, { flag: "wx", mode: 0o600 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    if (!createFileExclusively(takeover, body)) {
       // a takeover lock older than a minute was left by a run killed mid-takeover
       if (Date.now() - (statSync(takeover, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 60_000) rmSync(takeover, { force: true });
       // another run is taking over right now: give it a moment, then look again
@@ -63,20 +69,13 @@ export function acquireRunLock(stateDir: string, procRoot = "/proc"): LockResult
       continue;
     }
     try {
-      let current: LockHolder | undefined;
-      try {
-        current = JSON.parse(readFileSync(path, "utf8")) as LockHolder;
-      } catch {
-        current = undefined;
-      }
+      const current = holderOf(path);
       if (current && current.pid !== 0 && alive(current, procRoot)) return { ok: false, holder: current };
-      const tmp = `${path}.${process.pid}`;
-      writeFileSync(tmp, body, { mode: 0o600 });
-      renameSync(tmp, path);
+      replaceFile(path, body);
       return { ok: true, release, tookOverFrom: current ?? holder };
     } finally {
       rmSync(takeover, { force: true });
     }
   }
-  throw new Error(`cannot take the run lock ${path}`);
+  throw new StoreError(`cannot take the run lock ${path}: other runs kept replacing it`);
 }

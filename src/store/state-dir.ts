@@ -3,6 +3,8 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { keyKeptElsewhere } from "./host-key.js";
+import { checkStateDirectory, checkStateFiles } from "./trust.js";
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
   if (uid === 0) return "/var/lib/covenant";
@@ -10,10 +12,17 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, uid = proc
   return join(xdg && xdg.startsWith("/") ? xdg : join(homedir(), ".local", "state"), "covenant");
 }
 
-/** Creates the directory (owner-only: it holds the host key) and returns its absolute path. */
+/**
+ * Creates the directory (owner-only: it holds the host key) and returns its absolute path. As
+ * root, a directory (or a directory above it, or a file in it) that another user owns or can
+ * write is refused first, with the fix: root must not use, or even chmod, state it did not make.
+ */
 export function ensureStateDir(dir: string): string {
   const abs = resolve(dir);
+  checkStateDirectory(abs);
   mkdirSync(abs, { recursive: true, mode: 0o700 });
+  checkStateDirectory(abs);
+  checkStateFiles(abs, keyKeptElsewhere());
   chmodSync(abs, 0o700);
   return abs;
 }

@@ -2,24 +2,37 @@
 // every promise, the hash-chained history of its changes, one summary per run, the integrity
 // baselines and the learnt bands. Written in WAL mode, one transaction per record, so that a
 // run killed at any point leaves a store that opens, verifies and has lost nothing committed.
-import Database from "better-sqlite3";
-import { createHash, randomBytes } from "node:crypto";
-import { createHmac } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import type { Baseline, BaselineStore, SampleStore } from "../evaluator/contract.js";
+// `run` opens it for writing; `history` and `verify` read it and change nothing.
+import type Database from "better-sqlite3";
+import { createHash } from "node:crypto";
+import { lstatSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { CannotObserve, type Baseline, type BaselineStore, type SampleStore } from "../evaluator/contract.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Outcome } from "../evaluator/outcomes.js";
-import { findTampering, GENESIS, headIsSealed, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
-import { addSample, stddevOf, type Band } from "./memory.js";
+import { anchoredSchema, endTampering, namedSeq, readFileHead, type FileHead } from "./anchors.js";
+import { checkpoint, openForReading, openForWriting, type ReadOnlyDatabase } from "./database.js";
+import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
+import { createHostKey, hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
+import { checkRecords, GENESIS, macOf, sealHead, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
+import { addSample, stddevOf } from "./memory.js";
+import type { BaselineBody, ChangeBody, HistoryEntry, RunBody } from "./records.js";
+import { replaceFile } from "./safe-files.js";
+import { sealBand, sealBaseline, sealCurrent, sealMatches, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
+import { checkStateDirectory, checkStateFiles } from "./trust.js";
+import { hasColumn, verifyStore, type VerifyReport } from "./verify.js";
 
-const SCHEMA_VERSION = 3;
+export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
+export type { BaselineBody, ChangeBody, HistoryEntry, RunBody } from "./records.js";
+export type { VerifyReport } from "./verify.js";
+
+export const SCHEMA_VERSION = 4;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS current (
   key TEXT PRIMARY KEY, control TEXT NOT NULL, outcome TEXT NOT NULL, state TEXT NOT NULL,
-  since TEXT NOT NULL, run INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
+  since TEXT NOT NULL, run INTEGER NOT NULL, reason TEXT NOT NULL, seal BLOB) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ledger (
   seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, run INTEGER NOT NULL, time TEXT NOT NULL,
   body TEXT NOT NULL, mac BLOB NOT NULL);
@@ -30,92 +43,11 @@ CREATE TABLE IF NOT EXISTS baselines (
   approved_at TEXT NOT NULL, seal BLOB) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bands (
   metric TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, mean REAL NOT NULL,
-  m2 REAL NOT NULL, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
+  m2 REAL NOT NULL, seal BLOB, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
 `;
 
-/** A change of a promise's state, as kept in the history. */
-export interface ChangeBody {
-  key: string;
-  control: string;
-  type: string;
-  promiser: string;
-  /** null on the first observation */
-  from: Outcome | null;
-  to: Outcome;
-  reason: string;
-  /** what differed, one sentence each */
-  differences: string[];
-  /** what the change gate did */
-  changes: string[];
-  /** such as "would be drift; waived", or input a probe skipped */
-  notes?: string[];
-}
-
-export interface RunBody {
-  run: number;
-  host: string;
-  started: string;
-  finished: string;
-  /** sha256 of the policy files' contents */
-  policy: string;
-  dryRun: boolean;
-  promises: number;
-  counts: Partial<Record<Outcome, number>>;
-  /** sha256 over every promise's key and outcome, sorted: proof of what was tested */
-  outcomes: string;
-  /** change records this run wrote */
-  changed: number;
-  notes?: string[];
-}
-
-/** The approval of a file's integrity baseline (its first observation), kept in the chain. */
-export interface BaselineBody {
-  path: string;
-  algorithm: string;
-  digest: string;
-  approvedAt: string;
-}
-
-export interface HistoryEntry {
-  seq: number;
-  kind: RecordKind;
-  run: number;
-  time: string;
-  body: ChangeBody | RunBody | BaselineBody | { unreadable: string };
-}
-
-/** A store that cannot be used as it is (missing key, newer schema); commands exit 2 on it. */
-export class StoreError extends Error {}
-
-/** The database file is not SQLite any more, or SQLite found it damaged: written over, cut short. */
-export class StoreDamagedError extends StoreError {}
-
-/** Whether an error from SQLite says the file itself is damaged (not busy, not missing). */
-export function isDamage(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === "string" && (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT"));
-}
-
-/** What to tell the operator of a database SQLite found damaged, when opening it or later. */
-export function damageMessage(stateDir: string, err: unknown): string {
-  const code = (err as { code?: string }).code;
-  return `the store ${join(stateDir, "state.db")} is not a readable database (${code}): it was damaged or replaced; restore it from a backup, or move it aside to start a new history`;
-}
-
-export interface VerifyReport {
-  records: number;
-  runs: number[];
-  firstRun?: string;
-  lastRun?: string;
-  tampering?: Tampering;
-  /** runs that wrote changes but no summary: killed before they finished */
-  interrupted: number[];
-  /** run numbers allocated but without any record (killed before recording anything) */
-  silent: number[];
-  headMissing: boolean;
-}
-
-type BaselineRow = { path: string; algorithm: Baseline["algorithm"]; digest: string; size: number; mode: number; uid: number; gid: number; mtime_ms: number; approved_at: string; seal: Buffer | null };
+/** There is no store in the directory (nothing has run there): commands exit 2 and say so. */
+export class NoStoreError extends StoreError {}
 
 /** The part of a result that is its state: two runs with the same state write no history. */
 export function stateOf(r: PromiseResult): string {
@@ -125,82 +57,182 @@ export function stateOf(r: PromiseResult): string {
 
 const MAX_DIFFERENCES = 50;
 
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `fn`, turning damage and host failures (full disk, read-only, I/O) into StoreErrors. */
+function guarded<T>(dir: string, doing: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (isDamage(err)) throw new StoreDamagedError(damageMessage(dir, err));
+    throw operationalError(err, doing) ?? err;
+  }
+}
+
+/**
+ * A state directory whose database is gone while what vouched for it remains: the head anchor,
+ * or the host key in the directory (created only with a database, after it). Such a history was
+ * deleted or moved, not never started.
+ */
+function wipedStore(dir: string, key: Buffer | undefined, fileHead: FileHead): HistoryBrokenError | undefined {
+  const db = join(dir, "state.db");
+  if (fileHead.present) {
+    const seq = key ? namedSeq(key, fileHead) : undefined;
+    return new HistoryBrokenError(`the store ${db} is gone, but its head anchor ledger.head remains${seq !== undefined ? ` (it vouches for ${seq} records)` : ""}: the history was deleted or moved. Restore state.db from a backup; to start a new history instead, move the state directory aside and keep it as evidence`);
+  }
+  if (!keyKeptElsewhere() && exists(join(dir, "host.key"))) {
+    return new HistoryBrokenError(`the store ${db} is gone, but the host key made with it remains: the history was deleted or moved. Restore state.db from a backup; to start a new history instead, move the state directory aside and keep it as evidence`);
+  }
+  return undefined;
+}
+
 export class StateStore implements BaselineStore, SampleStore {
-  private readonly db: Database.Database;
-  private readonly key: Buffer;
   private readonly headPath: string;
-  private readonly stmts;
+  private writes?: ReturnType<StateStore["prepareWrites"]>;
   /** the run records are appended for (baseline approvals happen during a run) */
   private currentRun = 0;
 
-  private constructor(readonly dir: string) {
-    const dbPath = join(dir, "state.db");
-    this.key = loadHostKey(dir, existsSync(dbPath));
+  private constructor(
+    readonly dir: string,
+    private readonly db: Database.Database,
+    private readonly key: Buffer,
+    private readonly closeDb: () => void,
+    /** how a reader opened the database (`shared`, `immutable`, `private copy`); `write` for a run */
+    readonly mode: ReadOnlyDatabase["mode"] | "write",
+  ) {
     this.headPath = join(dir, "ledger.head");
-    // the busy timeout must be set before the first statement: a `verify` may open the store
-    // while a run is writing to it
-    this.db = new Database(dbPath, { timeout: 5000 });
-    try {
-      this.db.pragma("journal_mode = WAL");
-      // NORMAL in WAL mode: a killed process loses nothing committed; a power cut may lose the
-      // last transactions, never the consistency of the file
-      this.db.pragma("synchronous = NORMAL");
-      this.db.exec(schema);
-      this.migrate();
-    } catch (err) {
-      this.db.close();
-      throw isDamage(err) ? new StoreDamagedError(damageMessage(dir, err)) : err;
+  }
+
+  /** Opens (or creates) the store for a run. */
+  static open(dir: string): StateStore {
+    const abs = resolve(dir);
+    checkStateDirectory(abs);
+    checkStateFiles(abs, keyKeptElsewhere());
+    const keyPath = hostKeyPath(abs);
+    const fileHead = readFileHead(abs);
+    const dbPath = join(abs, "state.db");
+    if (!exists(dbPath)) {
+      const wiped = wipedStore(abs, exists(keyPath) ? safeKey(keyPath) : undefined, fileHead);
+      if (wiped) throw wiped;
     }
-    this.stmts = {
-      current: this.db.prepare("SELECT outcome, state FROM current WHERE key = ?"),
-      upsertCurrent: this.db.prepare(
-        "INSERT INTO current VALUES (@key, @control, @outcome, @state, @since, @run, @reason) ON CONFLICT(key) DO UPDATE SET outcome = @outcome, state = @state, since = CASE WHEN state = @state THEN since ELSE @since END, run = @run, reason = @reason",
-      ),
+    const db = guarded(abs, `cannot open the store ${dbPath}`, () => openForWriting(dbPath));
+    try {
+      guarded(abs, `cannot create the store ${dbPath}`, () => db.exec(schema));
+      const key = StateStore.keyFor(db, keyPath, fileHead);
+      const broken = endTampering(db, key, fileHead);
+      if (broken) throw new HistoryBrokenError(`the history in ${abs} cannot be continued: ${broken.message}. \`covenant verify\` reports it; a run will not add to a history whose end it cannot vouch for. To start a new history, move the state directory aside and keep it as evidence`);
+      const store = new StateStore(abs, db, key, () => db.close(), "write");
+      guarded(abs, `cannot update the store ${dbPath}`, () => store.migrate(anchoredSchema(db, key, fileHead)));
+      store.writes = store.prepareWrites();
+      return store;
+    } catch (err) {
+      db.close();
+      if (isDamage(err)) throw new StoreDamagedError(damageMessage(abs, err));
+      throw err;
+    }
+  }
+
+  /** The key, created only with a new store: one that has never recorded anything. */
+  private static keyFor(db: Database.Database, keyPath: string, fileHead: FileHead): Buffer {
+    if (!exists(keyPath)) {
+      const fresh = !fileHead.present && db.prepare("SELECT count(*) FROM ledger").pluck().get() === 0 && db.prepare("SELECT count(*) FROM meta WHERE key IN ('last_run', 'head')").pluck().get() === 0;
+      if (fresh) createHostKey(keyPath);
+    }
+    return readHostKey(keyPath);
+  }
+
+  /** Opens the store to read it, changing nothing: no schema change, no key, no journal mode. */
+  static openReadOnly(dir: string): StateStore {
+    const abs = resolve(dir);
+    checkStateDirectory(abs);
+    checkStateFiles(abs, keyKeptElsewhere());
+    const keyPath = hostKeyPath(abs);
+    const fileHead = readFileHead(abs);
+    if (!exists(join(abs, "state.db"))) {
+      throw wipedStore(abs, exists(keyPath) ? safeKey(keyPath) : undefined, fileHead) ?? new NoStoreError(`no store in ${abs} (nothing has run there yet; choose another with --state)`);
+    }
+    const key = readHostKey(keyPath);
+    const ro = guarded(abs, `cannot open the store ${join(abs, "state.db")}`, () => openForReading(abs));
+    try {
+      guarded(abs, `cannot read the store ${join(abs, "state.db")}`, () => {
+        const tables = ro.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+        for (const t of ["meta", "current", "ledger", "baselines", "bands"]) if (!tables.includes(t)) throw new StoreError(`the store ${join(abs, "state.db")} has no table \`${t}\`: it is not a complete Covenant store`);
+        const version = Number(ro.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
+        if (version > SCHEMA_VERSION) throw new StoreError(`the store ${join(abs, "state.db")} was written by a newer Covenant (schema ${version})`);
+      });
+    } catch (err) {
+      ro.close();
+      throw err;
+    }
+    return new StateStore(abs, ro.db, key, ro.close, ro.mode);
+  }
+
+  /** Brings a store written by an older version up to this schema, in one transaction. */
+  private migrate(anchored: number): void {
+    const version = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
+    if (version > SCHEMA_VERSION) throw new StoreError(`the store ${join(this.dir, "state.db")} was written by a newer Covenant (schema ${version})`);
+    this.db
+      .transaction(() => {
+        // schema 1 called the run that recorded a state `last_run`
+        if (hasColumn(this.db, "current", "last_run")) this.db.exec("ALTER TABLE current RENAME COLUMN last_run TO run");
+        // schema 3 seals each baseline row, schema 4 each current state and band: rows written
+        // before are trusted once and sealed, unless a sealed anchor says they were sealed already
+        const unsealed = ["baselines", "current", "bands"].filter((t) => !hasColumn(this.db, t, "seal"));
+        if (unsealed.length > 0 && anchored >= SCHEMA_VERSION) {
+          throw new HistoryBrokenError(`the store ${join(this.dir, "state.db")} has lost the seals of its ${unsealed.join(" and ")} table${unsealed.length > 1 ? "s" : ""}, which its sealed head anchor says it had: they were set back to escape their seals. \`covenant verify\` reports it; to start a new history, move the state directory aside and keep it as evidence`);
+        }
+        for (const table of unsealed) this.db.exec(`ALTER TABLE ${table} ADD COLUMN seal BLOB`);
+        if (unsealed.includes("baselines")) for (const r of this.db.prepare("SELECT * FROM baselines").all() as BaselineRow[]) this.db.prepare("UPDATE baselines SET seal = ? WHERE path = ?").run(sealBaseline(this.key, r), r.path);
+        if (unsealed.includes("current")) for (const r of this.db.prepare("SELECT * FROM current").all() as CurrentRow[]) this.db.prepare("UPDATE current SET seal = ? WHERE key = ?").run(sealCurrent(this.key, r), r.key);
+        if (unsealed.includes("bands")) for (const r of this.db.prepare("SELECT * FROM bands").all() as BandRow[]) this.db.prepare("UPDATE bands SET seal = ? WHERE metric = ? AND hour = ?").run(sealBand(this.key, r), r.metric, r.hour);
+        if (version !== SCHEMA_VERSION || this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === undefined) {
+          this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+        }
+      })
+      .immediate();
+  }
+
+  private prepareWrites() {
+    return {
+      current: this.db.prepare("SELECT * FROM current WHERE key = ?"),
+      setCurrent: this.db.prepare("INSERT OR REPLACE INTO current VALUES (@key, @control, @outcome, @state, @since, @run, @reason, @seal)"),
       append: this.db.prepare("INSERT INTO ledger (seq, kind, run, time, body, mac) VALUES (?, ?, ?, ?, ?, ?)"),
       baseline: this.db.prepare("SELECT * FROM baselines WHERE path = ?"),
       setBaseline: this.db.prepare("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       last: this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1"),
       setHead: this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('head', ?)"),
-      band: this.db.prepare("SELECT count, mean, m2 FROM bands WHERE metric = ? AND hour = ?"),
-      setBand: this.db.prepare("INSERT OR REPLACE INTO bands VALUES (?, ?, ?, ?, ?)"),
+      band: this.db.prepare("SELECT * FROM bands WHERE metric = ? AND hour = ?"),
+      setBand: this.db.prepare("INSERT OR REPLACE INTO bands VALUES (?, ?, ?, ?, ?, ?)"),
     };
   }
 
-  /** Brings a store written by an older version up to this schema, in one transaction. */
-  private migrate(): void {
-    const version = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-    if (version > SCHEMA_VERSION) throw new StoreError(`the store ${join(this.dir, "state.db")} was written by a newer Covenant (schema ${version})`);
-    this.db.transaction(() => {
-      const columns = (this.db.prepare("PRAGMA table_info(current)").all() as { name: string }[]).map((c) => c.name);
-      // schema 1 called the run that recorded a state `last_run`
-      if (columns.includes("last_run")) this.db.exec("ALTER TABLE current RENAME COLUMN last_run TO run");
-      // schema 3 seals each baseline row; rows written before are trusted once and sealed
-      const baselineColumns = (this.db.prepare("PRAGMA table_info(baselines)").all() as { name: string }[]).map((c) => c.name);
-      if (!baselineColumns.includes("seal")) {
-        this.db.exec("ALTER TABLE baselines ADD COLUMN seal BLOB");
-        for (const r of this.db.prepare("SELECT * FROM baselines").all() as BaselineRow[]) this.db.prepare("UPDATE baselines SET seal = ? WHERE path = ?").run(this.sealBaseline(r), r.path);
-      }
-      this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
-    })();
-  }
-
-  static open(dir: string): StateStore {
-    return new StateStore(dir);
+  private get w(): NonNullable<StateStore["writes"]> {
+    if (!this.writes) throw new Error("the store was opened read-only");
+    return this.writes;
   }
 
   close(): void {
-    this.db.close();
+    this.closeDb();
   }
 
   /** Allocates the next run number, durably, before anything of the run is recorded. */
   beginRun(): number {
-    this.currentRun = this.db
-      .transaction(() => {
-        const last = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
-        this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('last_run', ?)").run(String(last + 1));
-        return last + 1;
-      })
-      .immediate();
+    this.currentRun = guarded(this.dir, `cannot record the run in ${this.dir}`, () =>
+      this.db
+        .transaction(() => {
+          const last = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
+          this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('last_run', ?)").run(String(last + 1));
+          return last + 1;
+        })
+        .immediate(),
+    );
     return this.currentRun;
   }
 
@@ -210,12 +242,12 @@ export class StateStore implements BaselineStore, SampleStore {
    */
   private append(kind: RecordKind, run: number, time: string, body: object): { seq: number; mac: Buffer } {
     const text = JSON.stringify(body);
-    const last = this.stmts.last.get() as { seq: number; mac: Buffer } | undefined;
+    const last = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
     const mac = macOf(this.key, last?.mac ?? GENESIS, { kind, run, time, body: text });
     const seq = (last?.seq ?? 0) + 1;
-    this.stmts.append.run(seq, kind, run, time, text, mac);
+    this.w.append.run(seq, kind, run, time, text, mac);
     // a sealed head inside the database too, moved in the same transaction as the record
-    this.stmts.setHead.run(JSON.stringify(sealHead(this.key, seq, mac)));
+    this.w.setHead.run(JSON.stringify(sealHead(this.key, seq, mac, SCHEMA_VERSION)));
     return { seq, mac };
   }
 
@@ -225,161 +257,124 @@ export class StateStore implements BaselineStore, SampleStore {
    * whether a history record was written.
    */
   recordResult(run: number, time: string, r: PromiseResult): boolean {
-    const state = stateOf(r);
-    const before = this.stmts.current.get(r.key) as { outcome: Outcome; state: string } | undefined;
-    const changedHost = r.changes.some((c) => c.status === "applied" || c.status === "failed");
-    const write = !before || before.state !== state || changedHost;
-    const tx = this.db.transaction(() => {
-      if (write) {
-        const differences = r.differences.slice(0, MAX_DIFFERENCES).map((d) => d.reason);
-        if (r.differences.length > MAX_DIFFERENCES) differences.push(`and ${r.differences.length - MAX_DIFFERENCES} more`);
-        const body: ChangeBody = {
-          key: r.key,
-          control: r.control,
-          type: r.type,
-          promiser: r.promiser,
-          from: before?.outcome ?? null,
-          to: r.outcome,
-          reason: r.reason,
-          differences,
-          changes: r.changes.map((c) => `${c.status}: ${c.description}${c.detail ? ` (${c.detail})` : ""}`),
-        };
-        if (r.notes.length > 0) body.notes = r.notes.slice(0, MAX_DIFFERENCES);
-        this.append("change", run, time, body);
-        this.stmts.upsertCurrent.run({ key: r.key, control: r.control, outcome: r.outcome, state, since: time, run, reason: r.reason });
-      }
-    });
-    // a promise whose state did not change costs one indexed read and no write: the run's
-    // summary, with the digest of every outcome, is what proves it was tested
-    if (write) tx.immediate();
-    return write;
+    return guarded(this.dir, `cannot record the result of ${r.key} in the store ${join(this.dir, "state.db")}`, () => this.record(run, time, r));
   }
 
-  /** The run's summary: appended to the chain, and the head anchor moved to it. */
+  private record(run: number, time: string, r: PromiseResult): boolean {
+    const state = stateOf(r);
+    const stored = this.w.current.get(r.key) as CurrentRow | undefined;
+    // a row that does not carry its seal was written outside Covenant: not a state to compare
+    // with (it could hide this change), so the result is recorded afresh and says why
+    const forged = stored !== undefined && !sealMatches(stored.seal, sealCurrent(this.key, stored));
+    const before = forged ? undefined : stored;
+    const changedHost = r.changes.some((c) => c.status === "applied" || c.status === "failed");
+    const write = !before || before.state !== state || changedHost;
+    if (!write) return false; // one indexed read and no write: the run's summary proves it was tested
+    const differences = r.differences.slice(0, MAX_DIFFERENCES).map((d) => d.reason);
+    if (r.differences.length > MAX_DIFFERENCES) differences.push(`and ${r.differences.length - MAX_DIFFERENCES} more`);
+    const body: ChangeBody = {
+      key: r.key,
+      control: r.control,
+      type: r.type,
+      promiser: r.promiser,
+      from: (before?.outcome as Outcome | undefined) ?? null,
+      to: r.outcome,
+      reason: r.reason,
+      differences,
+      changes: r.changes.map((c) => `${c.status}: ${c.description}${c.detail ? ` (${c.detail})` : ""}`),
+    };
+    const notes = r.notes.slice(0, MAX_DIFFERENCES);
+    if (forged) {
+      const note = "the stored current state of this promise was changed outside Covenant (its seal did not match): recorded afresh";
+      notes.push(note);
+      r.notes.push(note); // the run's report shows it too
+    }
+    if (notes.length > 0) body.notes = notes;
+    const row = { key: r.key, control: r.control, outcome: r.outcome, state, since: before && before.state === state ? before.since : time, run, reason: r.reason };
+    this.db
+      .transaction(() => {
+        this.append("change", run, time, body);
+        this.w.setCurrent.run({ ...row, seal: sealCurrent(this.key, row) });
+      })
+      .immediate();
+    return true;
+  }
+
+  /** The run's summary: appended to the chain, the head anchor moved to it, the log checkpointed. */
   finishRun(body: RunBody): number {
-    const { seq, mac } = this.db.transaction(() => this.append("run", body.run, body.finished, body)).immediate();
-    const tmp = `${this.headPath}.tmp`;
-    writeFileSync(tmp, JSON.stringify(sealHead(this.key, seq, mac)) + "\n", { mode: 0o600 });
-    renameSync(tmp, this.headPath);
+    const dbPath = join(this.dir, "state.db");
+    const { seq, mac } = guarded(this.dir, `cannot record the run's summary in the store ${dbPath}`, () => this.db.transaction(() => this.append("run", body.run, body.finished, body)).immediate());
+    guarded(this.dir, `cannot write the head anchor ${this.headPath}`, () => replaceFile(this.headPath, JSON.stringify(sealHead(this.key, seq, mac, SCHEMA_VERSION)) + "\n"));
+    // every record in state.db itself: a copy of that one file is the whole store
+    guarded(this.dir, `cannot checkpoint the store ${dbPath}`, () => checkpoint(this.db));
     return seq;
   }
 
-  /** The head file as written, or undefined when it is missing or not JSON. */
-  private readHeadFile(): unknown {
-    try {
-      return JSON.parse(readFileSync(this.headPath, "utf8")) as unknown;
-    } catch {
-      return undefined;
-    }
+  /** The records, each checked against the chain as it is read, and whether the chain's end is what its anchors vouch for. */
+  readHistory(filter: { control?: string; since?: string; kinds?: RecordKind[] } = {}): { entries: HistoryEntry[]; end?: Tampering } {
+    const fileHead = readFileHead(this.dir);
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => {
+      const rows = this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
+      const checks = checkRecords(this.key, rows);
+      const entries: HistoryEntry[] = [];
+      rows.forEach((r, i) => {
+        if (filter.since !== undefined && !(String(r.time) >= filter.since)) return;
+        if (filter.kinds && !filter.kinds.includes(r.kind)) return;
+        let body: HistoryEntry["body"];
+        try {
+          body = JSON.parse(r.body) as ChangeBody | RunBody | BaselineBody;
+          if (typeof body !== "object" || body === null) throw new Error("not an object");
+        } catch {
+          body = { unreadable: String(r.body).slice(0, 200) }; // an edited row: `verify` says which
+        }
+        if (filter.control !== undefined && (r.kind !== "change" || (body as ChangeBody).control !== filter.control)) return;
+        const check = checks[i]!;
+        entries.push({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, verified: check.verified, ...(check.verified ? {} : { problem: check.problem }) });
+      });
+      const end = endTampering(this.db, this.key, fileHead);
+      return end ? { entries, end } : { entries };
+    })());
   }
 
   history(filter: { control?: string; since?: string; kinds?: RecordKind[] } = {}): HistoryEntry[] {
-    const rows = this.db.prepare("SELECT seq, kind, run, time, body FROM ledger WHERE time >= ? ORDER BY seq").all(filter.since ?? "") as Omit<LedgerRow, "mac">[];
-    const out: HistoryEntry[] = [];
-    for (const r of rows) {
-      if (filter.kinds && !filter.kinds.includes(r.kind)) continue;
-      let body: HistoryEntry["body"];
-      try {
-        body = JSON.parse(r.body) as ChangeBody | RunBody | BaselineBody;
-      } catch {
-        body = { unreadable: String(r.body).slice(0, 200) }; // an edited row: `verify` says which
-      }
-      if (filter.control !== undefined && (r.kind !== "change" || (body as ChangeBody).control !== filter.control)) continue;
-      out.push({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body });
-    }
-    return out;
+    return this.readHistory(filter).entries;
   }
 
   verify(): VerifyReport {
-    // one read transaction: a run finishing meanwhile must not look like records cut off
-    return this.db.transaction(() => {
-      const fileHead = this.readHeadFile();
-      const rows = this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
-      const dbHeadText = this.db.prepare("SELECT value FROM meta WHERE key = 'head'").pluck().get() as string | undefined;
-      let dbHead: unknown;
-      try {
-        dbHead = dbHeadText === undefined ? undefined : JSON.parse(dbHeadText);
-      } catch {
-        dbHead = "unreadable";
-      }
-      const report: VerifyReport = { records: rows.length, runs: [], interrupted: [], silent: [], headMissing: fileHead === undefined && rows.length > 0 };
-      const heads: Head[] = [];
-      for (const [name, h] of [
-        ["the head anchor file ledger.head", fileHead],
-        ["the head anchor in the database", dbHead],
-      ] as const) {
-        if (h === undefined) continue;
-        if (headIsSealed(this.key, h)) heads.push(h);
-        else report.tampering ??= { kind: "altered", seq: rows.length, message: `${name} was rewritten: its seal does not match` };
-      }
-      if (rows.length > 0 && heads.length === 0 && !report.tampering) {
-        report.tampering = { kind: "deleted", seq: rows.length, message: "both head anchors are missing: records cut off the end could not be detected, so the history cannot be proved complete" };
-      }
-      const head = heads.sort((a, b) => b.seq - a.seq)[0];
-      report.tampering ??= findTampering(this.key, rows, head) ?? this.baselineTampering(rows);
-      const summarised = new Set<number>();
-      const withChanges = new Set<number>();
-      for (const r of rows) {
-        if (r.kind === "run") {
-          summarised.add(r.run);
-          report.runs.push(r.run);
-          report.firstRun ??= r.time;
-          report.lastRun = r.time;
-        } else withChanges.add(r.run);
-      }
-      report.interrupted = [...withChanges].filter((r) => !summarised.has(r)).sort((a, b) => a - b);
-      const lastRun = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
-      for (let n = 1; n <= lastRun; n++) if (!summarised.has(n) && !withChanges.has(n)) report.silent.push(n);
-      return report;
-    })();
-  }
-
-  /** Every stored baseline must carry its seal and match its approval in the chain. */
-  private baselineTampering(rows: LedgerRow[]): Tampering | undefined {
-    const approved = new Map<string, { seq: number; digest: string }>();
-    for (const r of rows) {
-      if (r.kind !== "baseline") continue;
-      try {
-        const b = JSON.parse(r.body) as BaselineBody;
-        approved.set(b.path, { seq: r.seq, digest: b.digest });
-      } catch {
-        // the chain walk has already judged this record
-      }
-    }
-    const stored = this.db.prepare("SELECT * FROM baselines ORDER BY path").all() as BaselineRow[];
-    for (const b of stored) {
-      const a = approved.get(b.path);
-      if (!b.seal || !this.sealBaseline(b).equals(b.seal)) return { kind: "altered", seq: a?.seq ?? 0, message: `the stored baseline of ${b.path} was changed outside Covenant` };
-      if (a && a.digest !== b.digest) return { kind: "altered", seq: a.seq, message: `the stored baseline of ${b.path} differs from its approval in record ${a.seq}` };
-      approved.delete(b.path);
-    }
-    for (const [path, a] of approved) return { kind: "deleted", seq: a.seq, message: `the stored baseline of ${path}, approved in record ${a.seq}, was deleted` };
-    return undefined;
-  }
-
-  private sealBaseline(r: Omit<BaselineRow, "seal">): Buffer {
-    return createHmac("sha256", this.key).update(JSON.stringify([r.path, r.algorithm, r.digest, r.size, r.mode, r.uid, r.gid, r.mtime_ms, r.approved_at])).digest();
+    // the head file first: read before the read transaction starts, a run finishing meanwhile only makes it older
+    const fileHead = readFileHead(this.dir);
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => {
+      const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
+      const schemaVersion = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
+      return verifyStore({ db: this.db, key: this.key, fileHead, schema: schemaVersion, sealedTables });
+    });
   }
 
   // BaselineStore
   get(path: string): Baseline | undefined {
-    const r = this.stmts.baseline.get(path) as BaselineRow | undefined;
+    const r = this.w.baseline.get(path) as BaselineRow | undefined;
     if (!r) return undefined;
     const b: Baseline = { algorithm: r.algorithm, digest: r.digest, size: r.size, mode: r.mode, uid: r.uid, gid: r.gid, mtimeMs: r.mtime_ms, approvedAt: r.approved_at };
-    if (!r.seal || !this.sealBaseline(r).equals(r.seal)) b.tampered = true;
+    if (!sealMatches(r.seal, sealBaseline(this.key, r))) b.tampered = true;
     return b;
   }
 
   /** Records an approved baseline, sealed, and its approval in the chain (in one transaction). */
   set(path: string, b: Baseline): void {
     const row = { path, algorithm: b.algorithm, digest: b.digest, size: b.size, mode: b.mode, uid: b.uid, gid: b.gid, mtime_ms: b.mtimeMs, approved_at: b.approvedAt };
-    this.db
-      .transaction(() => {
-        this.stmts.setBaseline.run(path, b.algorithm, b.digest, b.size, b.mode, b.uid, b.gid, b.mtimeMs, b.approvedAt, this.sealBaseline(row));
-        const body: BaselineBody = { path, algorithm: b.algorithm, digest: b.digest, approvedAt: b.approvedAt };
-        this.append("baseline", this.currentRun, b.approvedAt, body);
-      })
-      .immediate();
+    try {
+      this.db
+        .transaction(() => {
+          this.w.setBaseline.run(path, b.algorithm, b.digest, b.size, b.mode, b.uid, b.gid, b.mtimeMs, b.approvedAt, sealBaseline(this.key, row));
+          const body: BaselineBody = { path, algorithm: b.algorithm, digest: b.digest, approvedAt: b.approvedAt };
+          this.append("baseline", this.currentRun, b.approvedAt, body);
+        })
+        .immediate();
+    } catch (err) {
+      const failure = operationalError(err, `cannot record the baseline of ${path} in the store`);
+      if (failure) throw new CannotObserve(failure.message);
+      throw err;
+    }
   }
 
   baselines(): { path: string; algorithm: string; digest: string; approvedAt: string }[] {
@@ -395,15 +390,26 @@ export class StateStore implements BaselineStore, SampleStore {
   }
 
   observe(metric: string, hourOfWeek: number, value: number): { count: number; mean: number; stddev: number } {
-    const before = (this.stmts.band.get(metric, hourOfWeek) as Band | undefined) ?? { count: 0, mean: 0, m2: 0 };
-    const after = addSample(before, value);
-    this.stmts.setBand.run(metric, hourOfWeek, after.count, after.mean, after.m2);
+    const stored = this.w.band.get(metric, hourOfWeek) as BandRow | undefined;
+    // a band edited in the database would decide what counts as normal: it is not used, and kept for `verify`
+    if (stored && !sealMatches(stored.seal, sealBand(this.key, stored))) {
+      throw new CannotObserve(`the learnt band of ${metric} at hour ${hourOfWeek} of the week was changed outside Covenant (its seal does not match); \`covenant verify\` reports it, and deleting the band lets it be learnt again`);
+    }
+    const before = stored ?? { count: 0, mean: 0, m2: 0 };
+    const after = { metric, hour: hourOfWeek, ...addSample(before, value) };
+    try {
+      this.w.setBand.run(metric, hourOfWeek, after.count, after.mean, after.m2, sealBand(this.key, after));
+    } catch (err) {
+      const failure = operationalError(err, `cannot record the band of ${metric} in the store`);
+      if (failure) throw new CannotObserve(failure.message);
+      throw err;
+    }
     return { count: before.count, mean: before.mean, stddev: stddevOf(before) };
   }
 
   /** Bytes the database uses (pages in use times page size), for the storage benchmark. */
   bytesUsed(): number {
-    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    checkpoint(this.db);
     const pageSize = this.db.pragma("page_size", { simple: true }) as number;
     const pages = this.db.pragma("page_count", { simple: true }) as number;
     const free = this.db.pragma("freelist_count", { simple: true }) as number;
@@ -411,26 +417,11 @@ export class StateStore implements BaselineStore, SampleStore {
   }
 }
 
-/**
- * The host secret that keys the chain: COVENANT_HOST_KEY_FILE, or `host.key` in the state
- * directory. It is created only with a new store: a store whose key has gone cannot be
- * verified, and silently starting a new key would hide that. It never appears in output.
- */
-function loadHostKey(dir: string, storeExists: boolean): Buffer {
-  const path = process.env["COVENANT_HOST_KEY_FILE"] ?? join(dir, "host.key");
-  if (!storeExists) {
-    try {
-      writeFileSync(path, randomBytes(32).toString("hex") + "\n", { flag: "wx", mode: 0o600 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new StoreError(`cannot create the host key ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  }
-  let text: string;
+/** The key, when it can be read, to say what a left-over anchor vouched for; never an error here. */
+function safeKey(path: string): Buffer | undefined {
   try {
-    text = readFileSync(path, "utf8").trim();
-  } catch (err) {
-    throw new StoreError(`the host key ${path} cannot be read (${(err as NodeJS.ErrnoException).code}): without it the history cannot be verified or continued; restore it from its backup`);
+    return readHostKey(path);
+  } catch {
+    return undefined;
   }
-  if (!/^[0-9a-f]{64}$/.test(text)) throw new StoreError(`the host key ${path} is not 64 hexadecimal digits`);
-  return Buffer.from(text, "hex");
 }

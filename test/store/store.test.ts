@@ -2,54 +2,13 @@
 // alteration, insertion or deletion of a record is found at that record.
 import Database from "better-sqlite3";
 import fc from "fast-check";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { PromiseResult } from "../../src/evaluator/engine.ts";
-import type { Outcome } from "../../src/evaluator/outcomes.ts";
-import { StateStore, StoreError, type ChangeBody, type RunBody } from "../../src/store/store.ts";
-
-function result(key: string, outcome: Outcome, differences: string[] = []): PromiseResult {
-  return {
-    key,
-    control: key.split("/")[0]!,
-    type: "file",
-    promiser: "/srv/ledger/gl.dat",
-    outcome,
-    reason: differences[0] ?? "as promised",
-    differences: differences.map((d) => ({ subject: "/srv/ledger/gl.dat", attribute: d.split(" ")[0]!, expected: "", observed: "", reason: d })),
-    changes: [],
-    notes: [],
-    stakeholders: [],
-    file: "p.promise",
-    line: 1,
-    durationMs: 1,
-  };
-}
-
-function runBody(run: number, n: number): RunBody {
-  return { run, host: "h", started: `2026-11-23T10:${String(run).padStart(2, "0")}:00.000Z`, finished: `2026-11-23T10:${String(run).padStart(2, "0")}:01.000Z`, policy: "p", dryRun: false, promises: n, counts: { kept: n }, outcomes: "d", changed: 0 };
-}
-
-/** A store with `runs` runs over three promises, one of which drifts in run 2 and is repaired in run 3. */
-function populated(runs = 4): { dir: string; store: StateStore } {
-  const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
-  const store = StateStore.open(dir);
-  for (let i = 1; i <= runs; i++) {
-    const run = store.beginRun();
-    const t = `2026-11-23T10:${String(run).padStart(2, "0")}:00.500Z`;
-    store.recordResult(run, t, result("C-1/file:a", "kept"));
-    store.recordResult(run, t, result("C-1/file:b", run === 2 ? "drift" : "kept", run === 2 ? ["mode is 0644, promised 0640"] : []));
-    store.recordResult(run, t, result("C-2/load:", "kept"));
-    store.finishRun(runBody(run, 3));
-  }
-  return { dir, store };
-}
-
-function raw(dir: string): Database.Database {
-  return new Database(join(dir, "state.db"));
-}
+import { StateStore, StoreError, type ChangeBody } from "../../src/store/store.ts";
+import { populated, raw, result, runBody } from "./helpers.ts";
 
 describe("state store", () => {
   it("records the first observation and then only changes of state, plus one summary per run", () => {
@@ -127,8 +86,10 @@ describe("state store", () => {
     const { dir, store } = populated();
     raw(dir).prepare("DELETE FROM ledger WHERE seq >= 8").run();
     expect(store.verify().tampering).toMatchObject({ kind: "deleted", seq: 8, message: "records 8 to 9, the newest, were deleted" });
-    // rewriting the anchor to match is caught by its seal
+    // rewriting the anchors to match is caught by their seals
     const head = JSON.parse(readFileSync(join(dir, "ledger.head"), "utf8")) as { seq: number };
+    raw(dir).prepare("UPDATE meta SET value = ? WHERE key = 'head'").run(JSON.stringify({ ...head, seq: 7 }));
+    expect(store.verify().tampering).toMatchObject({ kind: "altered", message: "the head anchor in the database was rewritten: its seal does not match" });
     writeFileSync(join(dir, "ledger.head"), JSON.stringify({ ...head, seq: 7 }));
     expect(store.verify().tampering).toMatchObject({ kind: "altered", message: expect.stringContaining("seal does not match") });
     store.close();
@@ -211,24 +172,47 @@ describe("schema migration", () => {
         since TEXT NOT NULL, last_run INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
       INSERT INTO current VALUES ('C/file:x', 'C', 'kept', 's', 't', 1, 'as promised');`);
     old.close();
-    writeFileSync(join(dir, "host.key"), "ab".repeat(32) + "\n", { mode: 0o600 });
+    writeFileSync(join(dir, "host.key"), randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
     const store = StateStore.open(dir);
     expect(store.recordResult(2, "t2", result("C/file:x", "drift", ["mode is 0644, promised 0640"]))).toBe(true);
     expect((store.history()[0]!.body as ChangeBody).from).toBe("kept");
     store.close();
     const db = new Database(join(dir, "state.db"));
-    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("3");
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("4");
     db.close();
   });
 });
 
 describe("anchors, baselines and the host key", () => {
-  it("a missing head anchor is not a clean bill: with both anchors gone the history cannot be proved complete", () => {
+  it("a missing head anchor is tampering once a run has finished, whichever of the two is gone", () => {
     const { dir, store } = populated(2);
+    const head = readFileSync(join(dir, "ledger.head"));
     rmSync(join(dir, "ledger.head"));
-    expect(store.verify().tampering).toBeUndefined(); // the anchor inside the database still holds
+    expect(store.verify().tampering).toMatchObject({ kind: "deleted", message: "the head anchor file ledger.head is missing, though runs have finished: the history cannot be proved complete" });
+    writeFileSync(join(dir, "ledger.head"), head);
+    expect(store.verify().tampering).toBeUndefined();
     raw(dir).prepare("DELETE FROM meta WHERE key = 'head'").run();
-    expect(store.verify().tampering).toMatchObject({ kind: "deleted", message: expect.stringContaining("both head anchors are missing") });
+    expect(store.verify().tampering).toMatchObject({ kind: "deleted", message: expect.stringContaining("the head anchor in the database is missing") });
+    store.close();
+  });
+
+  it("a head anchor file that is not JSON is tampering, not a note", () => {
+    const { dir, store } = populated(2);
+    writeFileSync(join(dir, "ledger.head"), "garbage\n");
+    expect(store.verify().tampering).toMatchObject({ kind: "altered", message: "the head anchor file ledger.head was rewritten: its seal does not match" });
+    store.close();
+  });
+
+  it("deleting the database's anchor and the records after the last summary is found", () => {
+    const { dir, store } = populated(2);
+    const run = store.beginRun();
+    store.recordResult(run, "2026-11-23T11:00:00.000Z", result("C-1/file:a", "drift", ["mode is 0600, promised 0640"]));
+    const db = raw(dir);
+    const lastSummary = db.prepare("SELECT max(seq) FROM ledger WHERE kind = 'run'").pluck().get() as number;
+    db.prepare("DELETE FROM ledger WHERE seq > ?").run(lastSummary);
+    db.prepare("DELETE FROM meta WHERE key = 'head'").run();
+    // ledger.head still names the last summary, which is intact: only the database's anchor can tell
+    expect(store.verify().tampering).toMatchObject({ kind: "deleted", message: expect.stringContaining("the head anchor in the database is missing") });
     store.close();
   });
 
@@ -237,9 +221,6 @@ describe("anchors, baselines and the host key", () => {
     rmSync(join(dir, "ledger.head"));
     raw(dir).prepare("DELETE FROM ledger WHERE seq >= 7").run();
     expect(store.verify().tampering).toMatchObject({ kind: "deleted", seq: 7 });
-    // an anchor replaced by anything but a sealed one is itself tampering
-    writeFileSync(join(dir, "ledger.head"), "null\n");
-    expect(store.verify().tampering).toMatchObject({ kind: "altered", message: "the head anchor file ledger.head was rewritten: its seal does not match" });
     store.close();
   });
 

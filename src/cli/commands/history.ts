@@ -1,9 +1,9 @@
 // `covenant history` and `covenant verify`: read the host's record of changes of state and
-// prove that it was not altered.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+// prove that it was not altered. Both open the store read-only and change nothing in it, so they
+// work beside a running run and on a read-only copy (what an auditor receives).
 import { defaultStateDir } from "../../store/state-dir.js";
-import { damageMessage, isDamage, StateStore, StoreDamagedError, StoreError, type BaselineBody, type ChangeBody, type HistoryEntry, type RunBody, type VerifyReport } from "../../store/store.js";
+import { HistoryBrokenError, StateStore, StoreDamagedError, StoreError, type BaselineBody, type ChangeBody, type HistoryEntry, type RunBody, type VerifyReport } from "../../store/store.js";
+import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 
@@ -12,26 +12,31 @@ export interface StoreOptions {
   json: boolean;
 }
 
-/** The store, or why there is none (already said on stderr, except damage: `verify` reports it). */
-function openStore(opts: StoreOptions, io: Io, command: string): StateStore | "unavailable" | StoreDamagedError {
+/** The store, or why there is none: said on stderr, except what `verify` reports as tampering. */
+function openStore(opts: StoreOptions, io: Io, command: string): StateStore | "unavailable" | StoreDamagedError | HistoryBrokenError {
   const dir = opts.state ?? defaultStateDir();
-  if (!existsSync(join(dir, "state.db"))) {
-    io.err(`covenant ${command}: no store in ${dir} (nothing has run there yet; choose another with --state)`);
-    return "unavailable";
-  }
   try {
-    return StateStore.open(dir);
+    return StateStore.openReadOnly(dir);
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
-    if (err instanceof StoreDamagedError && command === "verify") return err;
-    io.err(`covenant ${command}: ${err.message}`);
+    if ((err instanceof StoreDamagedError || err instanceof HistoryBrokenError) && command === "verify") return err;
+    io.err(`covenant ${command}: ${escapeText(err.message)}`);
     return "unavailable";
   }
 }
 
+/** `--since`: a real calendar date, optionally with a time of day (UTC), as the records' times are written. */
+export function validSince(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?)?Z?)?$/.exec(text);
+  if (!m) return false;
+  const [y, mo, d, h = "0", mi = "0", s = "0"] = m.slice(1).map((v) => v ?? "0");
+  const t = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
+  return t.getUTCFullYear() === Number(y) && t.getUTCMonth() === Number(mo) - 1 && t.getUTCDate() === Number(d) && t.getUTCHours() === Number(h) && t.getUTCMinutes() === Number(mi) && t.getUTCSeconds() === Number(s);
+}
+
 export function runHistory(opts: StoreOptions & { control?: string; since?: string; changes: boolean }, io: Io): number {
-  if (opts.since !== undefined && !/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z?)?$/.test(opts.since)) {
-    io.err(`covenant history: --since wants a date such as 2026-11-01, got \`${opts.since}\``);
+  if (opts.since !== undefined && !validSince(opts.since)) {
+    io.err(`covenant history: --since wants a date such as 2026-11-01, got \`${escapeText(opts.since)}\``);
     return EXIT.policyError;
   }
   const store = openStore(opts, io, "history");
@@ -41,72 +46,91 @@ export function runHistory(opts: StoreOptions & { control?: string; since?: stri
     if (opts.control !== undefined) filter.control = opts.control;
     if (opts.since !== undefined) filter.since = opts.since;
     if (opts.changes) filter.kinds = ["change"];
-    let entries: HistoryEntry[];
+    let read: ReturnType<StateStore["readHistory"]>;
     try {
-      entries = store.history(filter);
+      read = store.readHistory(filter);
     } catch (err) {
-      // damage past the pages read when opening: a configuration problem, not a bug
-      if (!isDamage(err)) throw err;
-      io.err(`covenant history: ${damageMessage(store.dir, err)}`);
+      // damage or a lock held too long, past the pages read when opening: not a bug
+      if (!(err instanceof StoreError)) throw err;
+      io.err(`covenant history: ${escapeText(err.message)}`);
       return EXIT.policyError;
     }
-    if (opts.json) {
-      io.out(JSON.stringify(entries, null, 2));
-      return EXIT.ok;
+    const { entries, end } = read;
+    const forged = entries.some((e) => !e.verified) || end !== undefined;
+    if (opts.json) io.out(JSON.stringify(entries, null, 2));
+    else if (entries.length === 0) io.out("no records" + (opts.control ? ` for ${escapeText(opts.control)}` : "") + (opts.since ? ` since ${opts.since}` : ""));
+    else for (const e of entries) io.out(renderEntry(e, io));
+    if (end) {
+      const line = `TAMPERED: ${escapeText(end.message)} (${end.kind}); run \`covenant verify\``;
+      if (opts.json) io.err(`covenant history: ${line}`);
+      else io.out(io.style.red(line));
     }
-    if (entries.length === 0) {
-      io.out("no records" + (opts.control ? ` for ${opts.control}` : "") + (opts.since ? ` since ${opts.since}` : ""));
-      return EXIT.ok;
-    }
-    for (const e of entries) io.out(renderEntry(e, io));
-    return EXIT.ok;
+    return forged ? EXIT.deficiencies : EXIT.ok;
   } finally {
     store.close();
   }
 }
 
+/** Outside text (promisers, reasons, file names, notes) on one line, as written. */
+const t = (v: unknown): string => escapeText(typeof v === "string" ? v : JSON.stringify(v) ?? "");
+
 function renderEntry(e: HistoryEntry, io: Io): string {
   const s = io.style;
-  const when = e.time.replace("T", " ").replace(/\.\d+Z$/, "Z");
-  if ("unreadable" in e.body) return s.red(`${when}  #${e.seq}  ${e.kind} record that is not valid JSON (run \`covenant verify\`)`);
+  const when = t(e.time).replace("T", " ").replace(/\.\d+Z$/, "Z");
+  const mark = e.verified ? "" : `${s.red("UNVERIFIED")} `;
+  const lines = [`${when}  #${e.seq}  ${mark}${recordLine(e, io)}`];
+  const body = e.body as Partial<ChangeBody>;
+  if (e.kind === "change" && !("unreadable" in e.body)) {
+    const differences = Array.isArray(body.differences) ? body.differences : [];
+    for (const d of differences.length > 1 ? differences : []) lines.push(`      - ${t(d)}`);
+    for (const c of Array.isArray(body.changes) ? body.changes : []) lines.push(`      ${t(c)}`);
+    for (const n of Array.isArray(body.notes) ? body.notes : []) lines.push(s.dim(`      note: ${t(n)}`));
+  }
+  if (!e.verified) lines.push(s.red(`      ! not verified: ${t(e.problem)}; run \`covenant verify\``));
+  return lines.join("\n");
+}
+
+function recordLine(e: HistoryEntry, io: Io): string {
+  const s = io.style;
+  if ("unreadable" in e.body) return s.red(`${t(e.kind)} record that is not valid JSON (run \`covenant verify\`)`);
   if (e.kind === "baseline") {
     const b = e.body as BaselineBody;
-    return `${when}  #${e.seq}  baseline approved: ${b.path} ${b.algorithm} ${b.digest.slice(0, 12)}…`;
+    return `baseline approved: ${t(b.path)} ${t(b.algorithm)} ${t(b.digest).slice(0, 12)}…`;
   }
   if (e.kind === "run") {
     const b = e.body as RunBody;
-    const counts = Object.entries(b.counts)
-      .map(([o, n]) => `${n} ${o}`)
+    const counts = Object.entries(typeof b.counts === "object" && b.counts !== null ? b.counts : {})
+      .map(([o, n]) => `${t(n)} ${t(o)}`)
       .join(", ");
-    return s.dim(`${when}  #${e.seq}  run ${b.run}${b.dryRun ? " (dry run)" : ""}: ${b.promises} promise${b.promises === 1 ? "" : "s"} tested (${counts}); ${b.changed} change${b.changed === 1 ? "" : "s"} of state; outcomes ${b.outcomes.slice(0, 12)}…`);
+    return s.dim(`run ${t(b.run)}${b.dryRun ? " (dry run)" : ""}: ${t(b.promises)} promise${b.promises === 1 ? "" : "s"} tested (${counts}); ${t(b.changed)} change${b.changed === 1 ? "" : "s"} of state; outcomes ${t(b.outcomes).slice(0, 12)}…`);
   }
   const b = e.body as ChangeBody;
-  const lines = [`${when}  #${e.seq}  ${s.bold(b.control)} ${b.type} ${b.promiser}: ${b.from ?? "(first observation)"} → ${b.to}: ${b.reason}`];
-  for (const d of b.differences.length > 1 ? b.differences : []) lines.push(`      - ${d}`);
-  for (const c of b.changes) lines.push(`      ${c}`);
-  for (const n of b.notes ?? []) lines.push(s.dim(`      note: ${n}`));
-  return lines.join("\n");
+  return `${s.bold(t(b.control))} ${t(b.type)} ${t(b.promiser)}: ${b.from === null || b.from === undefined ? "(first observation)" : t(b.from)} → ${t(b.to)}: ${t(b.reason)}`;
 }
 
 export function runVerify(opts: StoreOptions, io: Io): number {
   const store = openStore(opts, io, "verify");
-  if (store instanceof StoreDamagedError) return damagedStore(store.message, opts, io);
+  if (store instanceof StoreDamagedError) return tampered("damaged", store.message, opts, io);
+  if (store instanceof HistoryBrokenError) return tampered("deleted", store.message, opts, io);
   if (!(store instanceof StateStore)) return EXIT.policyError;
   try {
     let r: VerifyReport;
     try {
       r = store.verify();
     } catch (err) {
-      if (!isDamage(err)) throw err;
-      return damagedStore(damageMessage(store.dir, err), opts, io);
+      if (err instanceof StoreDamagedError) return tampered("damaged", err.message, opts, io);
+      if (!(err instanceof StoreError)) throw err;
+      io.err(`covenant verify: ${escapeText(err.message)}`);
+      return EXIT.policyError;
     }
-    if (opts.json) io.out(JSON.stringify(r, null, 2));
+    if (opts.json) io.out(JSON.stringify({ ...r, opened: store.mode }, null, 2));
     else {
-      if (r.tampering) io.out(io.style.red(`TAMPERED: ${r.tampering.message} (${r.tampering.kind})`));
-      else io.out(io.style.green(`intact: ${r.records} records, ${r.runs.length} runs${r.firstRun ? ` from ${r.firstRun} to ${r.lastRun}` : ""}, every record chained to the one before`));
-      if (r.headMissing) io.out(io.style.yellow("note: the head anchor ledger.head is missing: records deleted from the end could not be detected"));
+      if (r.tampering) io.out(io.style.red(`TAMPERED: ${escapeText(r.tampering.message)} (${r.tampering.kind})`));
+      else io.out(io.style.green(`intact: ${r.records} records, ${r.runs.length} runs${r.firstRun ? ` from ${t(r.firstRun)} to ${t(r.lastRun)}` : ""}, every record chained to the one before`));
+      if (r.head) io.out(`head: record ${r.head.seq}, MAC ${r.head.mac.slice(0, 16)}… (kept off this host, it shows whether the whole store is later rolled back)`);
       if (r.interrupted.length > 0) io.out(`note: run${r.interrupted.length > 1 ? "s" : ""} ${r.interrupted.join(", ")} stopped before writing a summary (killed or timed out); their changes are recorded`);
       if (r.silent.length > 0) io.out(`note: run${r.silent.length > 1 ? "s" : ""} ${r.silent.join(", ")} started but recorded nothing (stopped at once)`);
+      for (const n of r.notes) io.out(`note: ${escapeText(n)}`);
     }
     return r.tampering ? EXIT.deficiencies : EXIT.ok;
   } finally {
@@ -114,9 +138,9 @@ export function runVerify(opts: StoreOptions, io: Io): number {
   }
 }
 
-/** A database that cannot be read cannot be vouched for: to `verify`, that is tampering. */
-function damagedStore(message: string, opts: StoreOptions, io: Io): number {
-  if (opts.json) io.out(JSON.stringify({ tampering: { kind: "damaged", message } }, null, 2));
-  else io.out(io.style.red(`TAMPERED: ${message} (damaged)`));
+/** A database that cannot be read, or one that is gone while its anchor remains, cannot be vouched for: to `verify`, that is tampering. */
+function tampered(kind: "damaged" | "deleted", message: string, opts: StoreOptions, io: Io): number {
+  if (opts.json) io.out(JSON.stringify({ tampering: { kind, message } }, null, 2));
+  else io.out(io.style.red(`TAMPERED: ${escapeText(message)} (${kind})`));
   return EXIT.deficiencies;
 }

@@ -85,11 +85,20 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   try {
     stateDir = ensureStateDir(stateDir);
   } catch (err) {
-    io.err(`covenant run: cannot use the state directory ${stateDir}: ${(err as Error).message} (choose one with --state)`);
+    // a state directory root may not trust names the file and the fix itself
+    if (err instanceof StoreError) io.err(`covenant run: ${err.message}`);
+    else io.err(`covenant run: cannot use the state directory ${stateDir}: ${(err as Error).message} (choose one with --state)`);
     return EXIT.policyError;
   }
   // liveness of the lock holder is judged in this process's own /proc, whatever --proc-root reads
-  const lock = acquireRunLock(stateDir);
+  let lock: ReturnType<typeof acquireRunLock>;
+  try {
+    lock = acquireRunLock(stateDir);
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    io.err(`covenant run: ${err.message}`);
+    return EXIT.policyError;
+  }
   if (!lock.ok) {
     io.err(`covenant run: another run (pid ${lock.holder.pid}, started ${lock.holder.startedAt}) holds the lock on ${stateDir}; not running twice`);
     return EXIT.policyError;
@@ -172,9 +181,10 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     else if (!(opts.quiet && allKept && notes.length === 0)) io.out(renderText(evaluation, info, io.style, promisesOf(policy)));
     return deficient ? EXIT.deficiencies : EXIT.ok;
   } catch (err) {
-    // damage SQLite meets past the pages read when opening: what was committed before stays
-    if (!isDamage(err)) throw err;
-    io.err(`covenant run: ${damageMessage(stateDir, err)}; this run's records may be incomplete`);
+    // damage SQLite meets past the pages read when opening, or the host failing under the store
+    // (a full disk, a file system turned read-only): what was committed before stays
+    if (!isDamage(err) && !(err instanceof StoreError)) throw err;
+    io.err(`covenant run: ${err instanceof StoreError ? err.message : damageMessage(stateDir, err)}; this run's records may be incomplete`);
     return EXIT.policyError;
   } finally {
     store?.close();

@@ -1,0 +1,51 @@
+// The host secret that keys the history's chain: COVENANT_HOST_KEY_FILE, or `host.key` in the
+// state directory. It is created only with a new store: a store whose key has gone cannot be
+// verified, and silently starting a new key would hide that. It never appears in output, and a
+// key that is not random (all zeros, a short repeated pattern: one someone planted) is refused.
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { describeErrno, StoreError } from "./errors.js";
+import { createFileExclusively, readRegularFile } from "./safe-files.js";
+
+/** Where the key of the store in `dir` is kept. */
+export function hostKeyPath(dir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env["COVENANT_HOST_KEY_FILE"] ?? join(dir, "host.key");
+}
+
+/** Whether the key is kept elsewhere than the state directory (a secrets mount). */
+export function keyKeptElsewhere(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env["COVENANT_HOST_KEY_FILE"];
+}
+
+/** Why these 32 bytes cannot have come from a random source, or undefined. */
+export function weakness(key: Buffer): string | undefined {
+  const distinct = new Set(key).size;
+  if (distinct === 1) return `all its bytes are 0x${key[0]!.toString(16).padStart(2, "0")}`;
+  // 32 random bytes have about 30 distinct values; 16 or fewer happens by chance with a
+  // probability far below 1 in 10^20
+  if (distinct <= 16) return `it has only ${distinct} distinct bytes (a repeated pattern)`;
+  const step = (key[1]! - key[0]! + 256) % 256;
+  if (key.every((b, i) => i === 0 || (b - key[i - 1]! + 256) % 256 === step)) return "its bytes count up or down in equal steps";
+  return undefined;
+}
+
+/** Reads and checks the key; a missing, unreadable, malformed or weak key is a StoreError. */
+export function readHostKey(path: string): Buffer {
+  const text = readRegularFile(path, "the host key", 4096);
+  if (text === undefined) throw new StoreError(`the host key ${path} cannot be read (ENOENT): without it the history cannot be verified or continued; restore it from its backup`);
+  const hex = text.trim();
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new StoreError(`the host key ${path} is not 64 hexadecimal digits (it holds ${Buffer.byteLength(text)} bytes): it was not written by Covenant; restore it from its backup`);
+  const key = Buffer.from(hex, "hex");
+  const weak = weakness(key);
+  if (weak) throw new StoreError(`the host key ${path} is not a random key (${weak}): anyone could forge the history with it; it was not made by Covenant. Restore it from its backup, or move the state directory aside to start a new history with a new key`);
+  return key;
+}
+
+/** Creates a new random key at `path`, whole or not at all; false when a file is already there. */
+export function createHostKey(path: string): boolean {
+  try {
+    return createFileExclusively(path, randomBytes(32).toString("hex") + "\n", { sync: true });
+  } catch (err) {
+    throw new StoreError(`cannot create the host key ${path}: ${describeErrno(err)}`);
+  }
+}

@@ -1,0 +1,147 @@
+// `verify`: everything in the store that reaches a report must be as Covenant wrote it. The
+// chain is walked from its first record; its end must match both head anchors; the sealed
+// tables (baselines, current state, learnt bands) must carry their seals, and the current state
+// of each promise must be the one its last change record says. The first problem found is
+// reported, with the record it concerns.
+import type Database from "better-sqlite3";
+import { anchoredSchema, endTampering, type FileHead } from "./anchors.js";
+import { findTampering, type LedgerRow, type Tampering } from "./ledger.js";
+import { sealBand, sealBaseline, sealCurrent, sealMatches, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
+
+export interface VerifyReport {
+  records: number;
+  runs: number[];
+  firstRun?: string;
+  lastRun?: string;
+  tampering?: Tampering;
+  /** the end of the chain this report vouches for: keep it off the host to detect a rollback of the whole store */
+  head?: { seq: number; mac: string };
+  /** runs that wrote changes but no summary: killed before they finished */
+  interrupted: number[];
+  /** run numbers allocated but without any record (killed before recording anything) */
+  silent: number[];
+  /** the head anchor file ledger.head is absent */
+  headMissing: boolean;
+  /** what else the reader should know (a store written by an older Covenant) */
+  notes: string[];
+}
+
+export interface StoreView {
+  db: Database.Database;
+  key: Buffer;
+  /** read before the read transaction starts: a run finishing meanwhile only makes it older */
+  fileHead: FileHead;
+  schema: number;
+  /** whether `current` and `bands` carry seals (schema 4 on) */
+  sealedTables: boolean;
+}
+
+export function verifyStore(v: StoreView): VerifyReport {
+  // one read transaction: a run finishing meanwhile must not look like records cut off
+  return v.db.transaction(() => {
+    const rows = v.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
+    const report: VerifyReport = { records: rows.length, runs: [], interrupted: [], silent: [], headMissing: !v.fileHead.present, notes: [] };
+    report.tampering = findTampering(v.key, rows) ?? endTampering(v.db, v.key, v.fileHead) ?? schemaTampering(v) ?? runCounterTampering(v.db, rows) ?? baselineTampering(v, rows) ?? currentTampering(v, rows) ?? bandTampering(v);
+    if (!v.sealedTables) report.notes.push(`the store was written by an older Covenant (schema ${v.schema}): the current state and the learnt bands are sealed at its next run`);
+    const last = rows.at(-1);
+    if (!report.tampering && last && Buffer.isBuffer(last.mac)) report.head = { seq: last.seq, mac: last.mac.toString("hex") };
+    const summarised = new Set<number>();
+    const withChanges = new Set<number>();
+    for (const r of rows) {
+      if (r.kind === "run") {
+        summarised.add(r.run);
+        report.runs.push(r.run);
+        report.firstRun ??= r.time;
+        report.lastRun = r.time;
+      } else if (r.run > 0) withChanges.add(r.run);
+    }
+    report.interrupted = [...withChanges].filter((r) => !summarised.has(r)).sort((a, b) => a - b);
+    const lastRun = Number(v.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
+    for (let n = 1; n <= lastRun; n++) if (!summarised.has(n) && !withChanges.has(n)) report.silent.push(n);
+    return report;
+  })();
+}
+
+function schemaTampering(v: StoreView): Tampering | undefined {
+  const anchored = anchoredSchema(v.db, v.key, v.fileHead);
+  if (anchored > v.schema || (anchored >= 4 && !v.sealedTables)) return { kind: "altered", seq: 0, message: `the store says schema ${v.schema}, but its sealed head anchor was written with schema ${anchored}: its tables were set back to escape their seals` };
+  return undefined;
+}
+
+/** Run numbers only grow: a run counter set back would make two runs share a number. */
+function runCounterTampering(db: Database.Database, rows: LedgerRow[]): Tampering | undefined {
+  let highest = 0;
+  for (const r of rows) {
+    if (r.run < highest && r.run > 0) return { kind: "altered", seq: r.seq, message: `record ${r.seq} belongs to run ${r.run}, after records of run ${highest}: run numbers were reused` };
+    highest = Math.max(highest, r.run);
+  }
+  const counter = Number(db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
+  if (counter < highest) return { kind: "altered", seq: 0, message: `the run counter in the database says ${counter}, but run ${highest} is recorded: it was set back` };
+  return undefined;
+}
+
+/** Every stored baseline must carry its seal and match its approval in the chain. */
+function baselineTampering(v: StoreView, rows: LedgerRow[]): Tampering | undefined {
+  const approved = new Map<string, { seq: number; digest: string }>();
+  for (const r of rows) {
+    if (r.kind !== "baseline") continue;
+    const b = parse(r.body) as { path?: unknown; digest?: unknown } | undefined;
+    if (typeof b?.path === "string" && typeof b.digest === "string") approved.set(b.path, { seq: r.seq, digest: b.digest });
+  }
+  const stored = v.db.prepare("SELECT * FROM baselines ORDER BY path").all() as BaselineRow[];
+  for (const b of stored) {
+    const a = approved.get(b.path);
+    if (!sealMatches(b.seal, sealBaseline(v.key, b))) return { kind: "altered", seq: a?.seq ?? 0, message: `the stored baseline of ${b.path} was changed outside Covenant` };
+    if (a && a.digest !== b.digest) return { kind: "altered", seq: a.seq, message: `the stored baseline of ${b.path} differs from its approval in record ${a.seq}` };
+    approved.delete(b.path);
+  }
+  for (const [path, a] of approved) return { kind: "deleted", seq: a.seq, message: `the stored baseline of ${path}, approved in record ${a.seq}, was deleted` };
+  return undefined;
+}
+
+/**
+ * Each promise's current state decides whether the next run writes a record: it must carry its
+ * seal and be what the promise's last change record says (a sealed row put back from an older
+ * copy fails this), and every promise with a record must have one.
+ */
+function currentTampering(v: StoreView, rows: LedgerRow[]): Tampering | undefined {
+  const lastChange = new Map<string, { seq: number; run: number; control: unknown; to: unknown; reason: unknown }>();
+  for (const r of rows) {
+    if (r.kind !== "change") continue;
+    const b = parse(r.body) as { key?: unknown; control?: unknown; to?: unknown; reason?: unknown } | undefined;
+    if (typeof b?.key === "string") lastChange.set(b.key, { seq: r.seq, run: r.run, control: b.control, to: b.to, reason: b.reason });
+  }
+  const columns = v.sealedTables ? "*" : "key, control, outcome, state, since, reason, NULL AS seal, " + (hasColumn(v.db, "current", "run") ? "run" : "last_run AS run");
+  const stored = v.db.prepare(`SELECT ${columns} FROM current ORDER BY key`).all() as CurrentRow[];
+  for (const c of stored) {
+    const last = lastChange.get(c.key);
+    if (v.sealedTables && !sealMatches(c.seal, sealCurrent(v.key, c))) return { kind: "altered", seq: last?.seq ?? 0, message: `the current state of ${c.key} was changed outside Covenant: its seal does not match` };
+    if (!last) return { kind: "inserted", seq: 0, message: `the current state of ${c.key} has no record in the history: it was put there outside Covenant` };
+    if (last.run !== c.run || last.to !== c.outcome || last.control !== c.control || last.reason !== c.reason) {
+      return { kind: "altered", seq: last.seq, message: `the current state of ${c.key} is not the one its last record (${last.seq}) says: it was replaced` };
+    }
+    lastChange.delete(c.key);
+  }
+  for (const [key, last] of lastChange) return { kind: "deleted", seq: last.seq, message: `the current state of ${key}, recorded in record ${last.seq}, was deleted` };
+  return undefined;
+}
+
+function bandTampering(v: StoreView): Tampering | undefined {
+  if (!v.sealedTables) return undefined;
+  for (const b of v.db.prepare("SELECT * FROM bands ORDER BY metric, hour").all() as BandRow[]) {
+    if (!sealMatches(b.seal, sealBand(v.key, b))) return { kind: "altered", seq: 0, message: `the learnt band of ${b.metric} at hour ${b.hour} of the week was changed outside Covenant: its seal does not match` };
+  }
+  return undefined;
+}
+
+function parse(text: unknown): unknown {
+  try {
+    return JSON.parse(String(text)) as unknown;
+  } catch {
+    return undefined; // the chain walk has already judged this record
+  }
+}
+
+export function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+}

@@ -1,0 +1,52 @@
+// Stores for the store's tests: real SQLite files in temporary directories, filled through the
+// real StateStore with results shaped like the engine's.
+import Database from "better-sqlite3";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PromiseResult } from "../../src/evaluator/engine.ts";
+import type { Outcome } from "../../src/evaluator/outcomes.ts";
+import { StateStore, type RunBody } from "../../src/store/store.ts";
+
+export const tempDir = (prefix = "store"): string => mkdtempSync(join(tmpdir(), `covenant-${prefix}-`));
+
+export function result(key: string, outcome: Outcome, differences: string[] = []): PromiseResult {
+  return {
+    key,
+    control: key.split("/")[0]!,
+    type: "file",
+    promiser: "/srv/ledger/gl.dat",
+    outcome,
+    reason: differences[0] ?? "as promised",
+    differences: differences.map((d) => ({ subject: "/srv/ledger/gl.dat", attribute: d.split(" ")[0]!, expected: "", observed: "", reason: d })),
+    changes: [],
+    notes: [],
+    stakeholders: [],
+    file: "p.promise",
+    line: 1,
+    durationMs: 1,
+  };
+}
+
+export function runBody(run: number, n: number): RunBody {
+  return { run, host: "h", started: `2026-11-23T10:${String(run).padStart(2, "0")}:00.000Z`, finished: `2026-11-23T10:${String(run).padStart(2, "0")}:01.000Z`, policy: "p", dryRun: false, promises: n, counts: { kept: n }, outcomes: "d", changed: 0 };
+}
+
+/** A store with `runs` runs over three promises, one of which drifts in run 2 and is repaired in run 3. */
+export function populated(runs = 4, dir = tempDir()): { dir: string; store: StateStore } {
+  const store = StateStore.open(dir);
+  for (let i = 1; i <= runs; i++) {
+    const run = store.beginRun();
+    const t = `2026-11-23T10:${String(run).padStart(2, "0")}:00.500Z`;
+    store.recordResult(run, t, result("C-1/file:a", "kept"));
+    store.recordResult(run, t, result("C-1/file:b", run === 2 ? "drift" : "kept", run === 2 ? ["mode is 0644, promised 0640"] : []));
+    store.recordResult(run, t, result("C-2/load:", "kept"));
+    store.finishRun(runBody(run, 3));
+  }
+  return { dir, store };
+}
+
+/** The database as an editor with write access to it (but not the key) sees it. */
+export function raw(dir: string): Database.Database {
+  return new Database(join(dir, "state.db"));
+}
