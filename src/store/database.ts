@@ -60,9 +60,9 @@ function sizeOf(path: string): number | undefined {
   }
 }
 
-/** A file name as an SQLite URI (`?`, `#` and `%` escaped, as RFC 3986 wants). */
-function uriOf(path: string): string {
-  return "file:" + path.replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+/** A file name as an SQLite URI in immutable mode (`?`, `#` and `%` escaped, as RFC 3986 wants). */
+function immutableUri(path: string): string {
+  return "file:" + path.replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) + "?immutable=1";
 }
 
 export function openForReading(dir: string): ReadOnlyDatabase {
@@ -74,7 +74,13 @@ export function openForReading(dir: string): ReadOnlyDatabase {
   const wal = sizeOf(`${path}-wal`) ?? 0;
   if (wal === 0) {
     try {
-      const db = new Database(uriOf(path), { readonly: true, fileMustExist: true });
+      const db = new Database(immutableUri(path), { readonly: true, fileMustExist: true });
+      try {
+        db.prepare("SELECT count(*) FROM sqlite_master").get();
+      } catch (err) {
+        db.close();
+        throw err;
+      }
       return { db, mode: "immutable", close: () => db.close() };
     } catch (err) {
       // URIs are off when another part of this process loaded SQLite first: read a private copy

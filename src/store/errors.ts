@@ -72,6 +72,6 @@ export function operationalError(err: unknown, doing: string): StoreError | unde
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code !== "string") return undefined;
   const base = code.startsWith("SQLITE_") ? code.replace(/^(SQLITE_[A-Z]+)_.*$/, "$1") : code;
-  const words = SQLITE_OPERATIONAL[base] ?? ERRNO_OPERATIONAL[base];
+  const words = code === "SQLITE_IOERR_SHMSIZE" ? "no room to grow its shared-memory file (a full disk)" : (SQLITE_OPERATIONAL[base] ?? ERRNO_OPERATIONAL[base]);
   return words ? new StoreError(`${doing}: ${words} (${code})`) : undefined;
 }

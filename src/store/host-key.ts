@@ -3,6 +3,7 @@
 // verified, and silently starting a new key would hide that. It never appears in output, and a
 // key that is not random (all zeros, a short repeated pattern: one someone planted) is refused.
 import { randomBytes } from "node:crypto";
+import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describeErrno, StoreError } from "./errors.js";
 import { createFileExclusively, readRegularFile } from "./safe-files.js";
@@ -29,9 +30,21 @@ export function weakness(key: Buffer): string | undefined {
   return undefined;
 }
 
-/** Reads and checks the key; a missing, unreadable, malformed or weak key is a StoreError. */
-export function readHostKey(path: string): Buffer {
-  const text = readRegularFile(path, "the host key", 4096);
+/**
+ * Reads and checks the key; a missing, unreadable, malformed or weak key is a StoreError. A key
+ * kept elsewhere may be a link (secrets mounts make them): what it names is read; a link in the
+ * state directory is refused.
+ */
+export function readHostKey(path: string, elsewhere = keyKeptElsewhere() !== undefined): Buffer {
+  let target = path;
+  if (elsewhere) {
+    try {
+      target = realpathSync(path);
+    } catch {
+      // missing: said below
+    }
+  }
+  const text = readRegularFile(target, "the host key", 4096);
   if (text === undefined) throw new StoreError(`the host key ${path} cannot be read (ENOENT): without it the history cannot be verified or continued; restore it from its backup`);
   const hex = text.trim();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new StoreError(`the host key ${path} is not 64 hexadecimal digits (it holds ${Buffer.byteLength(text)} bytes): it was not written by Covenant; restore it from its backup`);

@@ -1,8 +1,9 @@
 // Where a host keeps its state: /var/lib/covenant as root, the XDG state directory otherwise,
 // or what --state says. The directory holds the store, its host key and the run lock.
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { operationalError } from "./errors.js";
 import { keyKeptElsewhere } from "./host-key.js";
 import { checkStateDirectory, checkStateFiles } from "./trust.js";
 
@@ -20,9 +21,13 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, uid = proc
 export function ensureStateDir(dir: string): string {
   const abs = resolve(dir);
   checkStateDirectory(abs);
-  mkdirSync(abs, { recursive: true, mode: 0o700 });
-  checkStateDirectory(abs);
-  checkStateFiles(abs, keyKeptElsewhere());
-  chmodSync(abs, 0o700);
+  try {
+    mkdirSync(abs, { recursive: true, mode: 0o700 });
+    checkStateDirectory(abs);
+    checkStateFiles(abs, keyKeptElsewhere());
+    if ((statSync(abs).mode & 0o777) !== 0o700) chmodSync(abs, 0o700);
+  } catch (err) {
+    throw operationalError(err, `cannot use the state directory ${abs}`) ?? err;
+  }
   return abs;
 }
