@@ -125,7 +125,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--since <date>", "only records from this date (YYYY-MM-DD) on")
     .option("--changes", "leave out the run summaries", false)
     .option("--json", "print the records as JSON", false)
-    .addHelpText("after", "\nExamples:\n  covenant history --control ITGC-CM-02 --since 2026-10-01\n\nExit codes: 0 shown, 2 no store in the state directory or bad arguments.")
+    .addHelpText(
+      "after",
+      "\nEach record is checked against the chain as it is read: one whose MAC fails is marked UNVERIFIED.\nReads the store without changing it: beside a running run, or on a read-only copy.\n\nExamples:\n  covenant history --control ITGC-CM-02 --since 2026-10-01\n\nExit codes: 0 shown, 1 a record failed its check or records were cut off the end, 2 no store in the state directory,\nit cannot be read, or bad arguments.",
+    )
     .action(async (o: { state?: string; control?: string; since?: string; changes: boolean; json: boolean }) => {
       setExit((await historyCommand()).runHistory(o, io));
     });
@@ -135,8 +138,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description("prove the history was not altered: report the first altered, inserted or deleted record")
     .option("--state <dir>", "state directory (as for `run`)")
     .option("--json", "print the report as JSON", false)
-    .addHelpText("after", "\nExit codes: 0 intact, 1 tampering found, 2 no store in the state directory.")
-    .action(async (o: { state?: string; json: boolean }) => {
+    .option("--known-head <seq:mac>", "a head an earlier verify printed, kept off the host: fail unless the history still holds it")
+    .addHelpText(
+      "after",
+      "\nReads the store without changing it: beside a running run, or on a read-only copy. Prints the head it\nvouches for: keep it off the host to detect a later rollback of the whole store.\n\nExit codes: 0 intact, 1 tampering found, 2 no store in the state directory, or it cannot be read.",
+    )
+    .action(async (o: { state?: string; json: boolean; knownHead?: string }) => {
       setExit((await historyCommand()).runVerify(o, io));
     });
 

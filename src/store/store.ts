@@ -20,11 +20,11 @@ import type { BaselineBody, ChangeBody, HistoryEntry, RunBody } from "./records.
 import { replaceFile } from "./safe-files.js";
 import { sealBand, sealBaseline, sealCurrent, sealMatches, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
 import { checkStateDirectory, checkStateFiles } from "./trust.js";
-import { hasColumn, verifyStore, type VerifyReport } from "./verify.js";
+import { hasColumn, verifyStore, type KnownHead, type VerifyReport } from "./verify.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
 export type { BaselineBody, ChangeBody, HistoryEntry, RunBody } from "./records.js";
-export type { VerifyReport } from "./verify.js";
+export type { KnownHead, VerifyReport } from "./verify.js";
 
 export const SCHEMA_VERSION = 4;
 
@@ -340,13 +340,13 @@ export class StateStore implements BaselineStore, SampleStore {
     return this.readHistory(filter).entries;
   }
 
-  verify(): VerifyReport {
+  verify(knownHead?: KnownHead): VerifyReport {
     // the head file first: read before the read transaction starts, a run finishing meanwhile only makes it older
     const fileHead = readFileHead(this.dir);
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => {
       const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
       const schemaVersion = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-      return verifyStore({ db: this.db, key: this.key, fileHead, schema: schemaVersion, sealedTables });
+      return verifyStore({ db: this.db, key: this.key, fileHead, schema: schemaVersion, sealedTables, ...(knownHead ? { knownHead } : {}) });
     });
   }
 

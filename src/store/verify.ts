@@ -34,6 +34,23 @@ export interface StoreView {
   schema: number;
   /** whether `current` and `bands` carry seals (schema 4 on) */
   sealedTables: boolean;
+  /** a head an earlier `verify` printed, kept off the host: it must still be in the chain */
+  knownHead?: KnownHead;
+}
+
+/** A record number and the start (at least 16 hex digits) of its MAC, as `verify` prints the head. */
+export interface KnownHead {
+  seq: number;
+  mac: string;
+}
+
+/** Whether the chain still holds a head vouched for earlier: a store rolled back with its anchors does not. */
+function rollbackTampering(rows: LedgerRow[], known: KnownHead): Tampering | undefined {
+  const last = rows.at(-1)?.seq ?? 0;
+  const row = rows.find((r) => r.seq === known.seq);
+  if (!row) return { kind: "deleted", seq: known.seq, message: `record ${known.seq}, vouched for by an earlier verify, is not in the history (it ends at record ${last}): the store was rolled back` };
+  if (!Buffer.isBuffer(row.mac) || !row.mac.toString("hex").startsWith(known.mac)) return { kind: "altered", seq: known.seq, message: `record ${known.seq} is not the one an earlier verify vouched for (MAC ${known.mac.slice(0, 16)}…): the store was rolled back and rewritten` };
+  return undefined;
 }
 
 export function verifyStore(v: StoreView): VerifyReport {
@@ -41,7 +58,7 @@ export function verifyStore(v: StoreView): VerifyReport {
   return v.db.transaction(() => {
     const rows = v.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
     const report: VerifyReport = { records: rows.length, runs: [], interrupted: [], silent: [], headMissing: !v.fileHead.present, notes: [] };
-    report.tampering = findTampering(v.key, rows) ?? endTampering(v.db, v.key, v.fileHead) ?? schemaTampering(v) ?? runCounterTampering(v.db, rows) ?? baselineTampering(v, rows) ?? currentTampering(v, rows) ?? bandTampering(v);
+    report.tampering = findTampering(v.key, rows) ?? endTampering(v.db, v.key, v.fileHead) ?? schemaTampering(v) ?? runCounterTampering(v.db, rows) ?? baselineTampering(v, rows) ?? currentTampering(v, rows) ?? bandTampering(v) ?? (v.knownHead ? rollbackTampering(rows, v.knownHead) : undefined);
     if (!v.sealedTables) report.notes.push(`the store was written by an older Covenant (schema ${v.schema}): the current state and the learnt bands are sealed at its next run`);
     const last = rows.at(-1);
     if (!report.tampering && last && Buffer.isBuffer(last.mac)) report.head = { seq: last.seq, mac: last.mac.toString("hex") };

@@ -2,7 +2,7 @@
 // a store written by real runs, real exit codes. Forged records are marked, outside text cannot
 // forge a line, and files that are not what Covenant writes are exit 2, never a hang.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -95,12 +95,34 @@ describe("covenant verify", () => {
     covenant(["run", "--state", l.state, l.policy]);
     const v = covenant(["verify", "--state", l.state]);
     expect(v.code).toBe(0);
-    expect(v.out).toMatch(/^intact: 2 records, 1 runs from .*\nhead: record 2, MAC [0-9a-f]{16}… \(kept off this host, it shows whether the whole store is later rolled back\)\n$/);
+    expect(v.out).toMatch(/^intact: 2 records, 1 runs from .*\nhead: record 2, MAC ([0-9a-f]{16})… \(keep `--known-head 2:\1` off this host: a later verify given it finds the whole store rolled back\)\n$/);
     const j = JSON.parse(covenant(["verify", "--json", "--state", l.state]).out) as { head: { seq: number; mac: string }; opened: string };
     expect(j.head.seq).toBe(2);
     expect(j.head.mac).toMatch(/^[0-9a-f]{64}$/);
     expect(v.out).toContain(j.head.mac.slice(0, 16));
     expect(j.opened).toBe("shared");
+  });
+
+  it("a head kept off the host finds the whole store rolled back with its anchors", () => {
+    const l = ledger(["gl.dat"]);
+    covenant(["run", "--state", l.state, l.policy]);
+    const early = join(l.dir, "early-copy");
+    cpSync(l.state, early, { recursive: true });
+    for (let i = 0; i < 2; i++) covenant(["run", "--state", l.state, l.policy]);
+    const head = (JSON.parse(covenant(["verify", "--json", "--state", l.state]).out) as { head: { seq: number; mac: string } }).head;
+    const known = `${head.seq}:${head.mac.slice(0, 16)}`;
+    expect(covenant(["verify", "--known-head", known, "--state", l.state]).code).toBe(0);
+    // the whole directory put back as it was after the first run: consistent in itself
+    rmSync(l.state, { recursive: true });
+    cpSync(early, l.state, { recursive: true });
+    expect(covenant(["verify", "--state", l.state]).code).toBe(0);
+    const v = covenant(["verify", "--known-head", known, "--state", l.state]);
+    expect(v.code).toBe(1);
+    expect(v.out).toBe(`TAMPERED: record ${head.seq}, vouched for by an earlier verify, is not in the history (it ends at record 2): the store was rolled back (deleted)\n`);
+    // and runs since the rollback cannot make it look right again
+    for (let i = 0; i < 3; i++) covenant(["run", "--state", l.state, l.policy]);
+    expect(covenant(["verify", "--known-head", known, "--state", l.state]).out).toMatch(/^TAMPERED: record \d+ is not the one an earlier verify vouched for \(MAC [0-9a-f]{16}…\): the store was rolled back and rewritten \(altered\)\n$/);
+    expect(covenant(["verify", "--known-head", "4:xyz", "--state", l.state])).toMatchObject({ code: 2, err: expect.stringContaining("--known-head wants a record number and the start of its MAC") });
   });
 
   it("a store deleted while its head anchor remains is tampering; a directory that never held one is not", () => {

@@ -2,7 +2,7 @@
 // prove that it was not altered. Both open the store read-only and change nothing in it, so they
 // work beside a running run and on a read-only copy (what an auditor receives).
 import { defaultStateDir } from "../../store/state-dir.js";
-import { HistoryBrokenError, StateStore, StoreDamagedError, StoreError, type BaselineBody, type ChangeBody, type HistoryEntry, type RunBody, type VerifyReport } from "../../store/store.js";
+import { HistoryBrokenError, StateStore, StoreDamagedError, StoreError, type BaselineBody, type ChangeBody, type HistoryEntry, type KnownHead, type RunBody, type VerifyReport } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -108,7 +108,16 @@ function recordLine(e: HistoryEntry, io: Io): string {
   return `${s.bold(t(b.control))} ${t(b.type)} ${t(b.promiser)}: ${b.from === null || b.from === undefined ? "(first observation)" : t(b.from)} → ${t(b.to)}: ${t(b.reason)}`;
 }
 
-export function runVerify(opts: StoreOptions, io: Io): number {
+export function runVerify(opts: StoreOptions & { knownHead?: string }, io: Io): number {
+  let known: KnownHead | undefined;
+  if (opts.knownHead !== undefined) {
+    const m = /^(\d+):([0-9a-f]{16,64})…?$/.exec(opts.knownHead);
+    if (!m) {
+      io.err(`covenant verify: --known-head wants a record number and the start of its MAC as verify prints them, such as 1925:3f2a9c0e41d7b5a8, got \`${escapeText(opts.knownHead)}\``);
+      return EXIT.policyError;
+    }
+    known = { seq: Number(m[1]), mac: m[2]! };
+  }
   const store = openStore(opts, io, "verify");
   if (store instanceof StoreDamagedError) return tampered("damaged", store.message, opts, io);
   if (store instanceof HistoryBrokenError) return tampered("deleted", store.message, opts, io);
@@ -116,7 +125,7 @@ export function runVerify(opts: StoreOptions, io: Io): number {
   try {
     let r: VerifyReport;
     try {
-      r = store.verify();
+      r = store.verify(known);
     } catch (err) {
       if (err instanceof StoreDamagedError) return tampered("damaged", err.message, opts, io);
       if (!(err instanceof StoreError)) throw err;
@@ -127,7 +136,7 @@ export function runVerify(opts: StoreOptions, io: Io): number {
     else {
       if (r.tampering) io.out(io.style.red(`TAMPERED: ${escapeText(r.tampering.message)} (${r.tampering.kind})`));
       else io.out(io.style.green(`intact: ${r.records} records, ${r.runs.length} runs${r.firstRun ? ` from ${t(r.firstRun)} to ${t(r.lastRun)}` : ""}, every record chained to the one before`));
-      if (r.head) io.out(`head: record ${r.head.seq}, MAC ${r.head.mac.slice(0, 16)}… (kept off this host, it shows whether the whole store is later rolled back)`);
+      if (r.head) io.out(`head: record ${r.head.seq}, MAC ${r.head.mac.slice(0, 16)}… (keep \`--known-head ${r.head.seq}:${r.head.mac.slice(0, 16)}\` off this host: a later verify given it finds the whole store rolled back)`);
       if (r.interrupted.length > 0) io.out(`note: run${r.interrupted.length > 1 ? "s" : ""} ${r.interrupted.join(", ")} stopped before writing a summary (killed or timed out); their changes are recorded`);
       if (r.silent.length > 0) io.out(`note: run${r.silent.length > 1 ? "s" : ""} ${r.silent.join(", ")} started but recorded nothing (stopped at once)`);
       for (const n of r.notes) io.out(`note: ${escapeText(n)}`);
