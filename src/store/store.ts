@@ -5,14 +5,14 @@
 // `run` opens it for writing; `history` and `verify` read it and change nothing.
 import type Database from "better-sqlite3";
 import { createHash } from "node:crypto";
-import { lstatSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CannotObserve, type Baseline, type BaselineStore, type SampleStore } from "../evaluator/contract.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Outcome } from "../evaluator/outcomes.js";
-import { anchoredSchema, endTampering, namedSeq, readFileHead, type FileHead } from "./anchors.js";
+import { anchoredSchema, endTampering, readFileHead, type FileHead } from "./anchors.js";
 import { checkpoint, openForReading, openForWriting, type ReadOnlyDatabase } from "./database.js";
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
+import { exists, guarded, safeKey, wipedStore } from "./opening.js";
 import { createHostKey, hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
 import { checkRecords, GENESIS, macOf, sealHead, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
 import { addSample, stddevOf } from "./memory.js";
@@ -56,42 +56,6 @@ export function stateOf(r: PromiseResult): string {
 }
 
 const MAX_DIFFERENCES = 50;
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Runs `fn`, turning damage and host failures (full disk, read-only, I/O) into StoreErrors. */
-function guarded<T>(dir: string, doing: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (isDamage(err)) throw new StoreDamagedError(damageMessage(dir, err));
-    throw operationalError(err, doing) ?? err;
-  }
-}
-
-/**
- * A state directory whose database is gone while what vouched for it remains: the head anchor,
- * or the host key in the directory (created only with a database, after it). Such a history was
- * deleted or moved, not never started.
- */
-function wipedStore(dir: string, key: Buffer | undefined, fileHead: FileHead): HistoryBrokenError | undefined {
-  const db = join(dir, "state.db");
-  if (fileHead.present) {
-    const seq = key ? namedSeq(key, fileHead) : undefined;
-    return new HistoryBrokenError(`the store ${db} is gone, but its head anchor ledger.head remains${seq !== undefined ? ` (it vouches for ${seq} records)` : ""}: the history was deleted or moved. Restore state.db from a backup; to start a new history instead, move the state directory aside and keep it as evidence`);
-  }
-  if (!keyKeptElsewhere() && exists(join(dir, "host.key"))) {
-    return new HistoryBrokenError(`the store ${db} is gone, but the host key made with it remains: the history was deleted or moved. Restore state.db from a backup; to start a new history instead, move the state directory aside and keep it as evidence`);
-  }
-  return undefined;
-}
 
 export class StateStore implements BaselineStore, SampleStore {
   private readonly headPath: string;
@@ -414,14 +378,5 @@ export class StateStore implements BaselineStore, SampleStore {
     const pages = this.db.pragma("page_count", { simple: true }) as number;
     const free = this.db.pragma("freelist_count", { simple: true }) as number;
     return (pages - free) * pageSize;
-  }
-}
-
-/** The key, when it can be read, to say what a left-over anchor vouched for; never an error here. */
-function safeKey(path: string): Buffer | undefined {
-  try {
-    return readHostKey(path);
-  } catch {
-    return undefined;
   }
 }
