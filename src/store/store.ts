@@ -90,6 +90,11 @@ export class StateStore implements BaselineStore, SampleStore {
     try {
       guarded(abs, `cannot create the store ${dbPath}`, () => db.exec(schema));
       const key = StateStore.keyFor(db, keyPath, fileHead);
+      // the head file exists from the start, naming no record: a run that dies (or finds the disk
+      // full) between its summary and the head file leaves it behind, never missing
+      if (!fileHead.present && db.prepare("SELECT count(*) FROM ledger").pluck().get() === 0) {
+        guarded(abs, `cannot write the head anchor ${join(abs, "ledger.head")}`, () => replaceFile(join(abs, "ledger.head"), JSON.stringify(sealHead(key, 0, GENESIS, SCHEMA_VERSION)) + "\n"));
+      }
       const broken = endTampering(db, key, fileHead);
       if (broken) throw new HistoryBrokenError(`the history in ${abs} cannot be continued: ${broken.message}. \`covenant verify\` reports it; a run will not add to a history whose end it cannot vouch for. To start a new history, move the state directory aside and keep it as evidence`);
       const store = new StateStore(abs, db, key, () => db.close(), "write");
@@ -99,7 +104,7 @@ export class StateStore implements BaselineStore, SampleStore {
     } catch (err) {
       db.close();
       if (isDamage(err)) throw new StoreDamagedError(damageMessage(abs, err));
-      throw err;
+      throw operationalError(err, `cannot open the store ${dbPath}`) ?? err;
     }
   }
 

@@ -260,3 +260,25 @@ describe("the host key", () => {
     }
   });
 });
+
+describe("the head anchor file from the first moment", () => {
+  it("a new store has a head file naming no record, so a first run that dies before writing its own leaves it behind, never missing", () => {
+    const dir = tempDir();
+    const store = StateStore.open(dir);
+    const genesis = readFileSync(join(dir, "ledger.head"), "utf8");
+    expect(JSON.parse(genesis)).toMatchObject({ seq: 0, schema: 4 });
+    const run = store.beginRun();
+    store.recordResult(run, "2026-11-23T10:00:00.000Z", result("C-1/file:a", "kept"));
+    store.finishRun(runBody(run, 1));
+    // as if the run had died (or found the disk full) after committing its summary, before the head file
+    writeFileSync(join(dir, "ledger.head"), genesis);
+    expect(store.verify().tampering).toBeUndefined();
+    store.close();
+    const again = StateStore.open(dir);
+    const next = again.beginRun();
+    again.finishRun(runBody(next, 1));
+    expect(again.verify().tampering).toBeUndefined();
+    expect(JSON.parse(readFileSync(join(dir, "ledger.head"), "utf8"))).toMatchObject({ seq: 3 });
+    again.close();
+  });
+});
