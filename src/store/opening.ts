@@ -4,8 +4,9 @@
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { namedSeq, type FileHead } from "./anchors.js";
-import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError } from "./errors.js";
+import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
 import { keyKeptElsewhere, readHostKey } from "./host-key.js";
+import { kindOf } from "./safe-files.js";
 
 export function exists(path: string): boolean {
   try {
@@ -14,6 +15,18 @@ export function exists(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether the database is there; anything but a regular file in its place is refused (SQLite would block on a FIFO). */
+export function databaseExists(path: string): boolean {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return false;
+  }
+  if (!st.isFile()) throw new StoreError(`the store ${path} is ${kindOf(st)}: Covenant never makes one there; remove it`);
+  return true;
 }
 
 /** Runs `fn`, turning damage and host failures (full disk, read-only, I/O) into StoreErrors. */

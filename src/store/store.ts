@@ -12,7 +12,7 @@ import type { Outcome } from "../evaluator/outcomes.js";
 import { anchoredSchema, endTampering, readFileHead, type FileHead } from "./anchors.js";
 import { checkpoint, openForReading, openForWriting, type ReadOnlyDatabase } from "./database.js";
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
-import { exists, guarded, safeKey, wipedStore } from "./opening.js";
+import { databaseExists, exists, guarded, safeKey, wipedStore } from "./opening.js";
 import { createHostKey, hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
 import { checkRecords, GENESIS, macOf, sealHead, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
 import { addSample, stddevOf } from "./memory.js";
@@ -82,7 +82,7 @@ export class StateStore implements BaselineStore, SampleStore {
     const keyPath = hostKeyPath(abs);
     const fileHead = readFileHead(abs);
     const dbPath = join(abs, "state.db");
-    if (!exists(dbPath)) {
+    if (!databaseExists(dbPath)) {
       const wiped = wipedStore(abs, exists(keyPath) ? safeKey(keyPath) : undefined, fileHead);
       if (wiped) throw wiped;
     }
@@ -124,7 +124,7 @@ export class StateStore implements BaselineStore, SampleStore {
     checkStateFiles(abs, keyKeptElsewhere());
     const keyPath = hostKeyPath(abs);
     const fileHead = readFileHead(abs);
-    if (!exists(join(abs, "state.db"))) {
+    if (!databaseExists(join(abs, "state.db"))) {
       throw wipedStore(abs, exists(keyPath) ? safeKey(keyPath) : undefined, fileHead) ?? new NoStoreError(`no store in ${abs} (nothing has run there yet; choose another with --state)`);
     }
     const key = readHostKey(keyPath);

@@ -34,6 +34,21 @@ function lstatOrUndefined(path: string): Stats | undefined {
   }
 }
 
+/** The path with every link resolved; a dangling link or an unreadable directory is refused, not an internal error. */
+function real(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch (err) {
+    throw new UntrustedStateError(`${path} cannot be resolved (${(err as NodeJS.ErrnoException).code}): a link on the way names nothing, or a directory cannot be read`);
+  }
+}
+
+function lstatOrRefuse(path: string): Stats {
+  const st = lstatOrUndefined(path);
+  if (!st) throw new UntrustedStateError(`${path} cannot be examined (ENOENT)`);
+  return st;
+}
+
 /** Root's own, and closed to others (`sticky`: world-writable is allowed with the sticky bit). */
 function judge(path: string, st: Stats, what: string, hint: string, sticky: boolean): void {
   if (st.uid !== 0) throw new UntrustedStateError(`${what} is owned by uid ${st.uid}, not root: as root, Covenant uses only state that no other user can change; ${fixFor(path, hint)}`);
@@ -53,7 +68,7 @@ function checkAncestors(path: string, of: string, hint: string): void {
     const st = lstatOrUndefined(d);
     if (st?.isSymbolicLink()) {
       if (st.uid !== 0) throw new UntrustedStateError(`the link ${d}, on the way to ${of}, is owned by uid ${st.uid}, not root: its owner decides where it points; ${hint}`);
-      checkResolved(realpathSync(d), of, hint);
+      checkResolved(real(d), of, hint);
     } else if (st) judge(d, st, `the directory ${d}, on the way to ${of},`, hint, true);
     if (d === "/" || d === ".") break;
   }
@@ -62,8 +77,7 @@ function checkAncestors(path: string, of: string, hint: string): void {
 /** A path with no links left in it (from realpath): each directory above it in turn. */
 function checkResolved(real: string, of: string, hint: string): void {
   for (let d = real; ; d = dirname(d)) {
-    const st = lstatSync(d);
-    judge(d, st, `the directory ${d}, on the way to ${of},`, hint, true);
+    judge(d, lstatOrRefuse(d), `the directory ${d}, on the way to ${of},`, hint, true);
     if (d === "/") break;
   }
 }
@@ -78,9 +92,9 @@ export function checkStateDirectory(dir: string): void {
   if (!st) return;
   if (st.isSymbolicLink()) {
     if (st.uid !== 0) throw new UntrustedStateError(`the state directory ${abs} is a link owned by uid ${st.uid}, not root: its owner decides where it points; ${hint}`);
-    const real = realpathSync(abs);
-    checkResolved(dirname(real), `the state directory ${abs}`, hint);
-    judge(real, lstatSync(real), `the state directory ${real}`, hint, false);
+    const target = real(abs);
+    checkResolved(dirname(target), `the state directory ${abs}`, hint);
+    judge(target, lstatOrRefuse(target), `the state directory ${target}`, hint, false);
     return;
   }
   judge(abs, st, `the state directory ${abs}`, hint, false);
@@ -110,13 +124,13 @@ function checkKeyFile(keyFile: string): void {
   checkAncestors(abs, of, hint);
   const st = lstatOrUndefined(abs);
   if (!st) return;
-  let real = abs;
+  let target = abs;
   if (st.isSymbolicLink()) {
     if (st.uid !== 0) throw new UntrustedStateError(`${of} is a link owned by uid ${st.uid}, not root: its owner decides where it points; ${hint}`);
-    real = realpathSync(abs);
-    checkResolved(dirname(real), of, hint);
+    target = real(abs);
+    checkResolved(dirname(target), of, hint);
   }
-  const target = lstatSync(real);
-  if (!target.isFile()) throw new UntrustedStateError(`${of} is ${kindOf(target)}, not a regular file`);
-  judge(real, target, of === `the host key ${real} (COVENANT_HOST_KEY_FILE)` ? of : `${of}, that is ${real},`, hint, false);
+  const named = lstatOrRefuse(target);
+  if (!named.isFile()) throw new UntrustedStateError(`${of} is ${kindOf(named)}, not a regular file`);
+  judge(target, named, target === abs ? of : `${of}, that is ${target},`, hint, false);
 }

@@ -147,7 +147,7 @@ describe("files that are not what Covenant writes are exit 2, never a hang", () 
     ["a directory", (p) => mkdirSync(p)],
   ];
   for (const [what, make] of cases) {
-    for (const file of ["host.key", "ledger.head"]) {
+    for (const file of ["host.key", "ledger.head", "state.db"]) {
       it(`${what} where ${file} should be`, () => {
         const l = ledger(["gl.dat"]);
         covenant(["run", "--state", l.state, l.policy]);
