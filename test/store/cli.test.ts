@@ -5,9 +5,11 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bin, covenant, ensureBuilt } from "../helpers/cli.ts";
-import { tempDir } from "./helpers.ts";
+import { removeTempDirs, tempDir } from "./helpers.ts";
+
+afterAll(() => removeTempDirs());
 
 beforeAll(() => ensureBuilt());
 

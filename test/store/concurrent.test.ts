@@ -4,9 +4,11 @@
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bin, covenant, ensureBuilt } from "../helpers/cli.ts";
-import { tempDir } from "./helpers.ts";
+import { removeTempDirs, tempDir } from "./helpers.ts";
+
+afterAll(() => removeTempDirs());
 
 beforeAll(() => ensureBuilt());
 

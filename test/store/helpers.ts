@@ -1,14 +1,25 @@
 // Stores for the store's tests: real SQLite files in temporary directories, filled through the
 // real StateStore with results shaped like the engine's.
 import Database from "better-sqlite3";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
 import type { Outcome } from "../../src/evaluator/outcomes.ts";
 import { StateStore, type RunBody } from "../../src/store/store.ts";
 
-export const tempDir = (prefix = "store"): string => mkdtempSync(join(tmpdir(), `covenant-${prefix}-`));
+const made: string[] = [];
+
+/** A new temporary directory, removed by removeTempDirs (call it in afterAll). */
+export function tempDir(prefix = "store"): string {
+  const dir = mkdtempSync(join(tmpdir(), `covenant-${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 export function result(key: string, outcome: Outcome, differences: string[] = []): PromiseResult {
   return {

@@ -7,14 +7,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../../src/store/store.ts";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
-import { result, tempDir } from "./helpers.ts";
+import { removeTempDirs, result, tempDir } from "./helpers.ts";
 import { canMount, mountTmpfs, remount, unmountAll } from "./mounts.ts";
 
 const probe = canMount(tempDir("probe"));
 const skip = probe.ok ? "" : ` (skipped: ${probe.reason})`;
 
 beforeAll(() => ensureBuilt());
-afterAll(() => unmountAll());
+afterAll(() => {
+  unmountAll();
+  removeTempDirs();
+});
 
 /** `count` ledger files with one promise each (integrity, repair = perms), all loose at first. */
 function ledger(count: number): { dir: string; policy: string; loosen: () => void } {

@@ -3,12 +3,13 @@
 import Database from "better-sqlite3";
 import fc from "fast-check";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { StateStore, StoreError, type ChangeBody } from "../../src/store/store.ts";
-import { populated, raw, result, runBody } from "./helpers.ts";
+import { populated, raw, removeTempDirs, result, runBody, tempDir } from "./helpers.ts";
+
+afterAll(() => removeTempDirs());
 
 describe("state store", () => {
   it("records the first observation and then only changes of state, plus one summary per run", () => {
@@ -30,7 +31,7 @@ describe("state store", () => {
   });
 
   it("a drift that stays the same drift writes nothing; a different difference is a new state", () => {
-    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const dir = tempDir();
     const s = StateStore.open(dir);
     expect(s.recordResult(1, "t1", result("C/file:x", "drift", ["mode is 0644, promised 0640"]))).toBe(true);
     // the observed value changed (0644 → 0666) but the same attribute of the same file differs
@@ -40,7 +41,7 @@ describe("state store", () => {
   });
 
   it("every repair is recorded, even when the state before and after looks the same", () => {
-    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const dir = tempDir();
     const s = StateStore.open(dir);
     const repaired = { ...result("C/file:x", "repaired", ["mode is 0666, promised 0640"]), changes: [{ change: { op: "chmod", path: "/x", mode: 0o640 } as const, description: "chmod 0640 /x", status: "applied" as const }] };
     expect(s.recordResult(1, "t1", repaired)).toBe(true);
@@ -140,7 +141,7 @@ describe("state store", () => {
   });
 
   it("baselines and learnt bands persist across opens", () => {
-    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const dir = tempDir();
     const a = StateStore.open(dir);
     a.set("/srv/x", { algorithm: "sha256", digest: "ab", size: 1, mode: 0o640, uid: 0, gid: 0, mtimeMs: 1, approvedAt: "2026-11-23" });
     for (const v of [10, 12, 14]) a.observe("load.5m", 5, v);
@@ -164,7 +165,7 @@ describe("state directory", () => {
 
 describe("schema migration", () => {
   it("opens a store written with schema 1 and keeps its records", () => {
-    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const dir = tempDir();
     const old = new Database(join(dir, "state.db"));
     old.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
       INSERT INTO meta VALUES ('schema', '1');
@@ -236,7 +237,7 @@ describe("anchors, baselines and the host key", () => {
   });
 
   it("baselines are sealed and their approvals chained: editing or deleting one is found", () => {
-    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const dir = tempDir();
     const store = StateStore.open(dir);
     const run = store.beginRun();
     store.set("/srv/ledger/gl.dat", { algorithm: "sha256", digest: "aa".repeat(32), size: 1, mode: 0o640, uid: 0, gid: 0, mtimeMs: 1, approvedAt: "2026-11-23T10:00:00.000Z" });
@@ -263,7 +264,7 @@ describe("anchors, baselines and the host key", () => {
 
 describe("what counts as a change of state", () => {
   it("a second unapproved content change of a file already in drift is a new state", () => {
-    const dir = mkdtempSync(join(tmpdir(), "covenant-store-"));
+    const dir = tempDir();
     const s = StateStore.open(dir);
     const drift = (digest: string) => {
       const r = result("C/file:x", "drift", ["integrity content differs"]);

@@ -7,12 +7,14 @@ import fc from "fast-check";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { CannotObserve } from "../../src/evaluator/contract.ts";
 import { weakness } from "../../src/store/host-key.ts";
 import { sealHead } from "../../src/store/ledger.ts";
 import { HistoryBrokenError, StateStore, StoreError, type ChangeBody } from "../../src/store/store.ts";
-import { populated, raw, result, runBody, tempDir } from "./helpers.ts";
+import { populated, raw, removeTempDirs, result, runBody, tempDir } from "./helpers.ts";
+
+afterAll(() => removeTempDirs());
 
 describe("the current state of each promise is sealed and must match the history", () => {
   it("an edited state is tampering, and the next run records the promise afresh instead of trusting it", () => {

@@ -4,9 +4,11 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
-import { tempDir } from "./helpers.ts";
+import { removeTempDirs, tempDir } from "./helpers.ts";
+
+afterAll(() => removeTempDirs());
 
 const NOBODY = 65534;
 const root = process.getuid?.() === 0;
