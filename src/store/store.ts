@@ -353,18 +353,23 @@ export class StateStore implements BaselineStore, SampleStore {
   }
 
   // SampleStore
+  /** The band learnt so far, learning nothing (a dry run); a band whose seal fails is not used. */
   band(metric: string, hourOfWeek: number): { count: number; mean: number; stddev: number } {
-    const b = (this.stmts.band.get(metric, hourOfWeek) as Band | undefined) ?? { count: 0, mean: 0, m2: 0 };
+    const b = this.sealedBand(metric, hourOfWeek) ?? { count: 0, mean: 0, m2: 0 };
     return { count: b.count, mean: b.mean, stddev: stddevOf(b) };
   }
 
-  observe(metric: string, hourOfWeek: number, value: number): { count: number; mean: number; stddev: number } {
+  private sealedBand(metric: string, hourOfWeek: number): BandRow | undefined {
     const stored = this.w.band.get(metric, hourOfWeek) as BandRow | undefined;
     // a band edited in the database would decide what counts as normal: it is not used, and kept for `verify`
     if (stored && !sealMatches(stored.seal, sealBand(this.key, stored))) {
       throw new CannotObserve(`the learnt band of ${metric} at hour ${hourOfWeek} of the week was changed outside Covenant (its seal does not match); \`covenant verify\` reports it, and deleting the band lets it be learnt again`);
     }
-    const before = stored ?? { count: 0, mean: 0, m2: 0 };
+    return stored;
+  }
+
+  observe(metric: string, hourOfWeek: number, value: number): { count: number; mean: number; stddev: number } {
+    const before = this.sealedBand(metric, hourOfWeek) ?? { count: 0, mean: 0, m2: 0 };
     const after = { metric, hour: hourOfWeek, ...addSample(before, value) };
     try {
       this.w.setBand.run(metric, hourOfWeek, after.count, after.mean, after.m2, sealBand(this.key, after));

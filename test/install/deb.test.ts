@@ -209,7 +209,9 @@ describe("the Debian package", () => {
     expect(sha256(readFileSync(root.path("var/lib/covenant/host.key")))).toBe(key);
     // left: the state, the policy written by hand (and its directories), this test's own files
     const left = tree().filter((p) => !p.startsWith("tmp/") && !p.startsWith("srv/"));
-    expect(left.filter((p) => !p.endsWith("/")).sort()).toEqual(["etc/covenant/policies/pkg.promise", "var/lib/covenant/host.key", "var/lib/covenant/ledger.head", "var/lib/covenant/state.db"]);
+    // state.db-wal and -shm: left by `verify`, a reader that may not checkpoint (docs/store.md); they belong to the store
+    const files = left.filter((p) => !p.endsWith("/") && !/state\.db-(wal|shm)$/.test(p)).sort();
+    expect(files).toEqual(["etc/covenant/policies/pkg.promise", "var/lib/covenant/host.key", "var/lib/covenant/ledger.head", "var/lib/covenant/state.db"]);
     expect(left).not.toContain("var/log/covenant/");
     expect(existsSync(root.path("etc/systemd/system/timers.target.wants/covenant.timer"))).toBe(false);
     expect(spawnSync("dpkg-query", [`--admindir=${root.path("var/lib/dpkg")}`, "-W", "covenant"]).status).not.toBe(0);
