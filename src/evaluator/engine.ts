@@ -303,7 +303,8 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       result.reason = `as promised when the repair came to it (${result.changes.map((c) => c.detail ?? c.description).join("; ")})`;
     } else if (remaining.length === 0) {
       result.outcome = "repaired";
-      result.reason = `repaired: ${applied.map((c) => c.description).join("; ")}`;
+      // what was wrong, then what fixed it: the outcome itself already says "repaired"
+      result.reason = `${summarise(differences)}; fixed: ${applied.map((c) => c.description).join("; ")}`;
     } else {
       result.outcome = "failed";
       result.reason = `still not as promised after repair: ${summarise(remaining)}`;

@@ -132,7 +132,7 @@ describe("process behaviour", () => {
 
   it("starts the process when too few run, as the promised user", async () => {
     const r = await evaluateOne(`process "${name}" { user = "nobody" start = ["${binary}", "300"] repair = start }`);
-    expect(r).toMatchObject({ outcome: "repaired", reason: `repaired: start ["${binary}","300"] as nobody` });
+    expect(r).toMatchObject({ outcome: "repaired", reason: expect.stringContaining(`; fixed: start ["${binary}","300"] as nobody`) });
     expect(r.changes).toEqual([expect.objectContaining({ status: "applied", change: { op: "spawn", argv: [binary, "300"], uid: 65534, gid: 65534, user: "nobody" } })]);
     expect(running().map((x) => x.euid)).toEqual([65534]);
   });

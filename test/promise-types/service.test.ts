@@ -87,7 +87,7 @@ describe("service behaviour", () => {
 
   it("starts and stops units through systemctl, with the unit after `--`", async () => {
     const stopped = unit(false);
-    expect(await evaluateOne(`service "${stopped}" { repair = start }`, withStandIn)).toMatchObject({ outcome: "repaired", reason: `repaired: systemctl start ${stopped}.service` });
+    expect(await evaluateOne(`service "${stopped}" { repair = start }`, withStandIn)).toMatchObject({ outcome: "repaired", reason: expect.stringMatching(new RegExp(`; fixed: systemctl start ${stopped}\\.service$`)) });
     expect(readFileSync(stateFile(stopped), "utf8")).toContain("ActiveState=active");
     expect(changeCalls(stopped)).toEqual([`start -- ${stopped}.service`]);
 

@@ -60,7 +60,7 @@ describe("sysctl behaviour", () => {
   it("writes the promised value to the parameter's file", async () => {
     const path = parameter("net.ipv4.ip_forward", "1\n");
     const r = await evaluateOne('sysctl "net.ipv4.ip_forward" { value = 0 repair = set }', fixture());
-    expect(r).toMatchObject({ outcome: "repaired", reason: "repaired: sysctl net.ipv4.ip_forward=0" });
+    expect(r).toMatchObject({ outcome: "repaired", reason: 'net.ipv4.ip_forward is "1", promised "0"; fixed: sysctl net.ipv4.ip_forward=0' });
     expect(r.changes).toEqual([expect.objectContaining({ status: "applied", change: { op: "sysctl", key: "net.ipv4.ip_forward", path, value: "0" } })]);
     expect(readFileSync(path, "utf8")).toBe("0\n");
   });
@@ -70,7 +70,7 @@ describe("sysctl behaviour", () => {
     const vlan = parameter("net.ipv4.conf.eth0/100.rp_filter", "0\n");
     mkdirSync(join(proc, "sys", "net", "ipv4", "conf", "lo")); // no rp_filter here: not a parameter
     const r = await evaluateOne('sysctl "net.ipv4.conf.*.rp_filter" { value = 1 repair = set }', fixture());
-    expect(r).toMatchObject({ outcome: "repaired", reason: "repaired: sysctl net.ipv4.conf.eth0/100.rp_filter=1" });
+    expect(r).toMatchObject({ outcome: "repaired", reason: expect.stringMatching(/; fixed: sysctl net\.ipv4\.conf\.eth0\/100\.rp_filter=1$/) });
     expect([readFileSync(all, "utf8"), readFileSync(vlan, "utf8")]).toEqual(["1\n", "1\n"]);
     expect(await evaluateOne('sysctl "net.ipv6.conf.*.rp_filter" { value = 1 }', fixture())).toMatchObject({
       outcome: "error",
