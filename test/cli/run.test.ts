@@ -270,6 +270,21 @@ describe("covenant verify and history", () => {
   });
 });
 
+/** Records in a store's history now, read as an auditor would (0 before there is a store). */
+function recordCount(state: string): number {
+  if (!existsSync(join(state, "state.db"))) return 0;
+  try {
+    const db = new Database(join(state, "state.db"), { readonly: true, timeout: 1000 });
+    try {
+      return db.prepare("SELECT count(*) FROM ledger").pluck().get() as number;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0; // being created
+  }
+}
+
 describe("crash safety", () => {
   it("a run killed at any point leaves a store that opens, verifies and has lost no committed record", async () => {
     const l = ledger(800, 800, true, true);
@@ -278,8 +293,16 @@ describe("crash safety", () => {
       // loosen the files again so that every run has records to write when it is killed
       for (const f of l.files) chmodSync(f, 0o666);
       const child = spawn(bin, ["run", "--quiet", "--state", l.state, l.policy], { stdio: "ignore" });
-      const exited = new Promise((r) => child.once("exit", r));
-      await new Promise((r) => setTimeout(r, 100 + i * 100));
+      let done = false;
+      const exited = new Promise((r) => child.once("exit", () => r((done = true))));
+      // the first kills at fixed moments (perhaps before the store is open); the others once this
+      // run has begun to write, a little later each time: on a loaded machine fixed delays all
+      // landed before the store opened
+      if (i < 2) await new Promise((r) => setTimeout(r, 50 + i * 150));
+      else {
+        while (!done && recordCount(l.state) <= before.length) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, (i - 2) * 40));
+      }
       child.kill("SIGKILL");
       await exited;
       if (!existsSync(join(l.state, "state.db"))) continue; // killed before it opened the store
