@@ -5,7 +5,7 @@
 // /proc/PID/status) are set by the kernel, and only those rules hold against a process that
 // lies about its name.
 import type { CheckedPromise } from "../checker/policy.js";
-import { readExecutable, type Executable } from "../probes/processes.js";
+import { readExecutable, type Executable, runsProgram, programText } from "../probes/processes.js";
 import { attr, type EvalContext } from "./contract.js";
 
 export interface HolderRules {
@@ -89,7 +89,7 @@ function uidOfRule(user: string, ctx: EvalContext): number | undefined {
 export function holderText(h: Holder, rules: HolderRules, ctx: EvalContext): string {
   if (h.comm === undefined) return h.pid < 0 ? "a holder the kernel does not give" : `pid ${h.pid}`;
   const more: string[] = [`pid ${h.pid}`];
-  if (rules.exes !== undefined) more.push(h.exe ? `${h.exe.path}${h.exe.deleted ? " (deleted)" : ""}` : "no executable");
+  if (rules.exes !== undefined) more.push(h.exe === undefined ? "no executable" : programText(h.exe, rules.exes));
   if (rules.users !== undefined && h.uid !== undefined) more.push(`user ${ctx.snapshot.userName(h.uid)}`);
   return `${h.comm} (${more.join(", ")})`;
 }
@@ -109,10 +109,10 @@ export function brokenRule(h: Holder, rules: HolderRules, attrs: RuleAttributes,
     return { attribute: attrs.names, expected: rules.names.join(", "), observed: h.comm, why: `not one of the allowed holders (${rules.names.join(", ")})` };
   }
   if (rules.exes) {
-    const exe = h.exe;
-    if (!exe || !rules.exes.includes(exe.path)) {
-      const observed = exe ? `${exe.path}${exe.deleted ? " (deleted)" : ""}` : "no executable";
-      return { attribute: attrs.exes, expected: rules.exes.join(", "), observed, why: `which does not run an allowed program (${rules.exes.join(", ")})` };
+    const exe = h.exe ?? null;
+    // judged on the file the process runs, not the path it shows (runsProgram)
+    if (runsProgram(ctx.roots, exe, rules.exes) === undefined) {
+      return { attribute: attrs.exes, expected: rules.exes.join(", "), observed: programText(exe, rules.exes), why: `which does not run an allowed program (${rules.exes.join(", ")})` };
     }
   }
   if (rules.users && h.uid !== undefined) {

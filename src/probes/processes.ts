@@ -2,7 +2,7 @@
 // which process owns which socket (through /proc/[pid]/fd). Processes come and go while they
 // are read: one that vanishes midway is a counted skip, never an error and never half a record.
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { fail, fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 
 /** USER_HZ: the unit of times in /proc/[pid]/stat, 100 on every Linux architecture. */
@@ -156,6 +156,8 @@ export interface Executable {
   path: string;
   /** the file was deleted or replaced since the process started it (an upgrade, or a program removed to hide) */
   deleted: boolean;
+  /** the file the process runs (its device and inode), whatever the path says */
+  file?: { dev: number; ino: number };
 }
 
 const DELETED = " (deleted)";
@@ -184,17 +186,49 @@ export function readExecutable(roots: Pick<ProbeRoots, "proc">, pid: number, exp
     if (!now || now.startTicks !== expected.startTicks || now.comm !== expected.comm) return fail("not-found", `process ${pid} ended or ran another program while being read`, link);
   } else if (target === undefined && readStat(roots, pid) === undefined) return fail("not-found", `process ${pid} ended while being read`, link);
   if (target === undefined) return ok(null);
+  const file = fileOf(link);
   // a path may itself end in " (deleted)": only a file with no links left is one deleted
-  if (target.endsWith(DELETED) && linkCount(link) === 0) return ok({ path: target.slice(0, -DELETED.length), deleted: true });
-  return ok({ path: target, deleted: false });
+  const exe: Executable = target.endsWith(DELETED) && file?.nlink === 0 ? { path: target.slice(0, -DELETED.length), deleted: true } : { path: target, deleted: false };
+  if (file) exe.file = { dev: file.dev, ino: file.ino };
+  return ok(exe);
 }
 
-function linkCount(exeLink: string): number | undefined {
+/** The file behind /proc/PID/exe (stat follows the kernel's link to the very file the process runs). */
+function fileOf(exeLink: string): { dev: number; ino: number; nlink: number } | undefined {
   try {
-    return statSync(exeLink).nlink;
+    const st = statSync(exeLink);
+    return { dev: st.dev, ino: st.ino, nlink: st.nlink };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Which of the promised programs a process runs, judged on the file, not on the path the kernel
+ * shows: that path is the one the program had in the process's own mount namespace, so any user
+ * who can make a namespace (unprivileged user namespaces) can run a copy from a private tmpfs
+ * mounted at /usr/local/sbin and show "/usr/local/sbin/ledger-postd". The process runs the
+ * promised program only if its executable is the same file (device and inode) as the promised
+ * path on the host (read through PROC/1/root when --proc-root is not this process's /proc). A
+ * deleted file is no longer the installed program: it never matches.
+ */
+export function runsProgram(roots: Pick<ProbeRoots, "proc">, exe: Executable | null, promised: string[]): string | undefined {
+  if (!exe || exe.deleted || !exe.file || !promised.includes(exe.path)) return undefined;
+  const onHost = resolvePath(roots.proc) === "/proc" ? exe.path : join(roots.proc, "1", "root", exe.path);
+  try {
+    const st = statSync(onHost);
+    return st.dev === exe.file.dev && st.ino === exe.file.ino ? exe.path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a process does not run a promised program, for notes and reasons. */
+export function programText(exe: Executable | null, promised: string[]): string {
+  if (!exe) return "no executable";
+  if (exe.deleted) return `${exe.path} (deleted or replaced since it started: not the installed program)`;
+  if (promised.includes(exe.path)) return `a file shown as ${exe.path} that is not the installed ${exe.path} (another mount namespace's, or a copy)`;
+  return exe.path;
 }
 
 /**

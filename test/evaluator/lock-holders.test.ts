@@ -95,17 +95,17 @@ describe("lock holders judged by name, program and user", () => {
     expect(unknown.reason).toBe(`${shared} is locked by flock (pid ${nobodyPid}, user nobody), which does not run as an allowed user (cvt-no-such-user; cvt-no-such-user does not exist on this host)`);
   });
 
-  it("allows a holder whose program was replaced since it started, with a note", async () => {
+  it("does not allow a holder whose program was deleted or replaced since it started", async () => {
     const dir = mkdtempSync(join(tmpdir(), "covenant-holders-upgrade-"));
     const program = join(dir, "ledger-postd");
     copyFileSync("/usr/bin/flock", program);
     chmodSync(program, 0o755);
     const file = join(dir, "wal.dat");
     writeFileSync(file, "w");
-    const pid = await holdLock(program, file);
+    await holdLock(program, file);
     rmSync(program);
     const r = await evaluateOne(`locks "${file}" { holder_exe = "${program}" }`);
-    expect(r).toMatchObject({ outcome: "kept", notes: [`ledger-postd (pid ${pid}) runs ${program}, deleted or replaced since it started (an upgrade?): restart it to run the installed program`] });
+    expect(r).toMatchObject({ outcome: "drift", reason: expect.stringContaining(`${program} (deleted or replaced since it started: not the installed program)`) });
   });
 
   it("is an error, never a pass, when a holder's program cannot be read", async () => {

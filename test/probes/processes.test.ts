@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -117,7 +117,8 @@ describe("a process's executable (/proc/PID/exe)", () => {
     const pid = await startCopy(path);
     const table = readProcess({ proc: "/proc" }, pid);
     expect(table.ok && table.value.comm).toBe("postgres");
-    expect(readExecutable({ proc: "/proc" }, pid)).toEqual({ ok: true, value: { path, deleted: false }, skipped: [] });
+    const file = statSync(path);
+    expect(readExecutable({ proc: "/proc" }, pid)).toEqual({ ok: true, value: { path, deleted: false, file: { dev: file.dev, ino: file.ino } }, skipped: [] });
     expect(readExecutable({ proc: "/proc" }, process.pid, me())).toMatchObject({ ok: true, value: { path: process.execPath } });
     for (const c of started.splice(0)) c.kill();
   });

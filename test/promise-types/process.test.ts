@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -109,11 +109,30 @@ describe("process behaviour", () => {
     expect(real).toBeGreaterThan(0);
   });
 
-  it("with `exe`, still counts a process whose program was replaced since it started (an upgrade), with a note", async () => {
+  it("with `exe`, does not count a process whose program was deleted or replaced since it started: it no longer runs the installed program", async () => {
     const pid = await run();
     rmSync(binary);
     const r = await evaluateOne(`process "${name}" { exe = "${binary}" }`);
-    expect(r).toMatchObject({ outcome: "kept", notes: [`${name} (pid ${pid}) runs ${binary}, deleted or replaced since it started (an upgrade?): restart it to run the installed program`] });
+    expect(r).toMatchObject({
+      outcome: "drift",
+      notes: [`not counted: ${name} (pid ${pid}) runs ${binary} (deleted or replaced since it started: not the installed program), not ${binary} (an upgrade? restart it to run the installed program)`],
+    });
+  });
+
+  it("with `exe`, does not count a copy shown under the promised path from another mount namespace", async () => {
+    // the host's program at `binary`; the impostor runs another file that its own mount
+    // namespace shows at the same path (what any user can do with an unprivileged namespace)
+    const fakeDir = mkdtempSync(join(tmpdir(), "cvt-fake-"));
+    copyFileSync("/bin/sleep", join(fakeDir, name));
+    const script = `mount --bind ${join(fakeDir, name)} ${binary} && exec ${binary} 30`;
+    spawn("unshare", ["-m", "--propagation", "private", "sh", "-c", script], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 400));
+    const seen = running().filter((x) => x.comm === name);
+    expect(seen.length).toBe(1);
+    expect(readlinkSync(`/proc/${seen[0]!.pid}/exe`)).toBe(binary);
+    const r = await evaluateOne(`process "${name}" { exe = "${binary}" }`);
+    expect(r.outcome).toBe("drift");
+    expect(r.notes[0]).toContain(`a file shown as ${binary} that is not the installed ${binary}`);
   });
 
   it("reports each process that runs as another user, or for too long, by its pid", async () => {

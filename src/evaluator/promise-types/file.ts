@@ -27,7 +27,7 @@ export const file: PromiseTypeSpec = {
     {
       name: "locked_by_exe",
       type: { kind: "oneOrMany", of: { kind: "path" } },
-      description: "Executables that alone may hold locks on the file, as the kernel gives them in /proc/PID/exe (set at exec; the process cannot change it). Reading another user's process needs root.",
+      description: "Executables that alone may hold locks on the file, from /proc/PID/exe Reading another user's process needs root. The executable is judged by file, not by the path the kernel shows: the process must run the very file (device and inode) at that path on the host; a copy shown under the same path in another mount namespace, or a program deleted or replaced since the process started it (an upgrade: restart it), does not match.",
     },
     { name: "locked_by_user", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "Users (names or numeric uids) that alone may hold locks on the file: the holder's effective uid, from /proc/PID/status." },
     { name: "max_size", type: { kind: "size" }, description: "Largest size the file may have." },

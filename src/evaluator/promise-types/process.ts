@@ -1,5 +1,5 @@
 import type { CheckedPromise } from "../../checker/policy.js";
-import { readExecutable, startedAt, type ProcessInfo } from "../../probes/processes.js";
+import { readExecutable, startedAt, type ProcessInfo, runsProgram, programText } from "../../probes/processes.js";
 import type { Change } from "../change-gate.js";
 import { attr, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
@@ -8,7 +8,7 @@ export const process: PromiseTypeSpec = {
   name: "process",
   summary: "Processes that must, or must not, run: counts, users, programs, command lines.",
   description:
-    "Promises about the processes whose name matches the promiser: how many run (`min`, `max`; `max = 0` forbids them), which user they run as, which program they run and what their command line looks like. Read from /proc/[pid]/stat, status and cmdline, and /proc/[pid]/exe only when `exe` is set. What can be forged: the name (the kernel's comm, which the promiser matches) and the command line (`cmdline`, argv[0] included) are chosen by whoever starts the process and can be changed by the process itself, so any user can run a program called `postgres`. The executable (`exe`: the /proc/PID/exe link, set by the kernel at exec) and the user (`user`: the effective uid in /proc/PID/status) cannot be changed by the process. Anyone may run the real program, so `exe` proves which program runs and `user` who runs it: use both where it matters.",
+    "Promises about the processes whose name matches the promiser: how many run (`min`, `max`; `max = 0` forbids them), which user they run as, which program they run and what their command line looks like. Read from /proc/[pid]/stat, status and cmdline, and /proc/[pid]/exe only when `exe` is set. What can be forged: the name (the kernel's comm, which the promiser matches) and the command line (`cmdline`, argv[0] included) are chosen by whoever starts the process and can be changed by the process itself, so any user can run a program called `postgres`. The executable (`exe`: the file the /proc/PID/exe link leads to, set by the kernel at exec, compared with the file at the promised path on the host, not only by its path, which a process in a mount namespace of its own can fake) and the user (`user`: the effective uid in /proc/PID/status) cannot be changed by the process. Anyone may run the real program, so `exe` proves which program runs and `user` who runs it: use both where it matters.",
   promiser: { type: { kind: "string", nonEmpty: true }, description: "Process name (the kernel's `comm`, up to 15 characters)." },
   attributes: [
     {
@@ -24,7 +24,7 @@ export const process: PromiseTypeSpec = {
       name: "exe",
       type: { kind: "oneOrMany", of: { kind: "path" } },
       description:
-        "Only count processes that run this executable (or one of these), as the kernel gives it in /proc/PID/exe; other processes of the same name are named in a note. A program deleted or replaced since the process started it (an upgrade) still counts, with a note. Reading another user's process needs root: when it cannot be read, the outcome is `error`.",
+        "Only count processes that run this executable (or one of these), from /proc/PID/exe; other processes of the same name are named in a note. The executable is judged by file, not by the path the kernel shows: the process must run the very file (device and inode) at that path on the host; a copy shown under the same path in another mount namespace, or a program deleted or replaced since the process started it (an upgrade: restart it), does not match. Reading another user's process needs root: when it cannot be read, the outcome is `error`.",
     },
     { name: "max_age", type: { kind: "duration" }, description: "Oldest a matching process may be (for jobs that must not hang)." },
     { name: "start", type: { kind: "argv" }, description: "Command (argv; no shell) that starts the process when too few run." },
@@ -130,12 +130,11 @@ function runsPromisedProgram(x: ProcessInfo, exes: string[], ctx: EvalContext, n
     if (exe.error.code === "not-found") return false; // ended, or exec'd another program, since the table was read
     return `the program of ${x.comm} (pid ${x.pid}) cannot be read: ${exe.error.message}${exe.error.code === "denied" ? " (another user's process: run as root)" : ""}`;
   }
-  const program = exe.value;
-  if (!program || !exes.includes(program.path)) {
-    notes.push(`not counted: ${x.comm} (pid ${x.pid}) runs ${program ? `${program.path}${program.deleted ? " (deleted)" : ""}` : "no executable"}, not ${exes.join(" or ")}`);
+  if (runsProgram(ctx.roots, exe.value, exes) === undefined) {
+    const restart = exe.value?.deleted && exes.includes(exe.value.path) ? " (an upgrade? restart it to run the installed program)" : "";
+    notes.push(`not counted: ${x.comm} (pid ${x.pid}) runs ${programText(exe.value, exes)}, not ${exes.join(" or ")}${restart}`);
     return false;
   }
-  if (program.deleted) notes.push(`${x.comm} (pid ${x.pid}) runs ${program.path}, deleted or replaced since it started (an upgrade?): restart it to run the installed program`);
   return true;
 }
 
