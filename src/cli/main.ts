@@ -261,7 +261,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       if (err.code === "commander.help") return err.exitCode === 0 ? EXIT.ok : EXIT.policyError;
       return EXIT.policyError;
     }
-    io.err(`covenant: internal error: ${(err as Error).message}`);
+    // a message can carry outside text (SQLite's, a file name): escaped, it cannot drive the terminal
+    io.err(`covenant: internal error: ${escapeText(String((err as Error).message))}`);
     if (process.env["COVENANT_DEBUG"]) io.err(String((err as Error).stack));
     io.err("This is a bug in Covenant; please report it with the command you ran.");
     return EXIT.internal;
