@@ -7,6 +7,7 @@ import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describeErrno, StoreError } from "./errors.js";
 import { createFileExclusively, readRegularFile } from "./safe-files.js";
+import { keyProblem } from "./trust.js";
 
 /** Where the key of the store in `dir` is kept. */
 export function hostKeyPath(dir: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -33,7 +34,8 @@ export function weakness(key: Buffer): string | undefined {
 /**
  * Reads and checks the key; a missing, unreadable, malformed or weak key is a StoreError. A key
  * kept elsewhere may be a link (secrets mounts make them): what it names is read; a link in the
- * state directory is refused.
+ * state directory is refused. As root, the file opened is judged on its own descriptor (owner,
+ * mode, links), so nothing swapped in after the state's checks is read.
  */
 export function readHostKey(path: string, elsewhere = keyKeptElsewhere() !== undefined): Buffer {
   let target = path;
@@ -44,7 +46,7 @@ export function readHostKey(path: string, elsewhere = keyKeptElsewhere() !== und
       // missing: said below
     }
   }
-  const text = readRegularFile(target, "the host key", 4096);
+  const text = readRegularFile(target, "the host key", 4096, (st) => keyProblem(`the host key ${path}`, target, st));
   if (text === undefined) throw new StoreError(`the host key ${path} cannot be read (ENOENT): without it the history cannot be verified or continued; restore it from its backup`);
   const hex = text.trim();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new StoreError(`the host key ${path} is not 64 hexadecimal digits (it holds ${Buffer.byteLength(text)} bytes): it was not written by Covenant; restore it from its backup`);
@@ -54,11 +56,17 @@ export function readHostKey(path: string, elsewhere = keyKeptElsewhere() !== und
   return key;
 }
 
-/** Creates a new random key at `path`, whole or not at all; false when a file is already there. */
-export function createHostKey(path: string): boolean {
+/**
+ * Puts a new key at `path`, whole: written under a random name, then linked into place. A file
+ * already at `path` is someone else's (the store's checks found none there): it is neither used
+ * nor replaced, and the run stops.
+ */
+export function createHostKey(path: string, key: Buffer = randomBytes(32)): void {
+  let made: boolean;
   try {
-    return createFileExclusively(path, randomBytes(32).toString("hex") + "\n", { sync: true });
+    made = createFileExclusively(path, key.toString("hex") + "\n", { sync: true });
   } catch (err) {
     throw new StoreError(`cannot create the host key ${path}: ${describeErrno(err)}`);
   }
+  if (!made) throw new StoreError(`cannot create the host key ${path}: a file appeared there while Covenant was making it, so someone else made it; it is not used. Move it aside and keep it as evidence, then run again`);
 }

@@ -4,7 +4,7 @@
 // bounded size; writes go to a new file with a random name created exclusively, then take its
 // place by rename (replace) or link (create only if absent), so the named file is whole or absent.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { describeErrno, StoreError } from "./errors.js";
 
@@ -15,8 +15,9 @@ const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constant
  * The content of a small regular file, or undefined when it does not exist. A link, FIFO,
  * device, socket or directory in its place, or a file larger than `maxBytes`, is a StoreError
  * naming it: such a file was not written by Covenant, and reading it could block forever.
+ * `judge` says what else refuses the file opened (its owner, its mode), from its descriptor.
  */
-export function readRegularFile(path: string, what: string, maxBytes: number): string | undefined {
+export function readRegularFile(path: string, what: string, maxBytes: number, judge?: (st: Stats) => string | undefined): string | undefined {
   let fd: number;
   try {
     fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -29,6 +30,9 @@ export function readRegularFile(path: string, what: string, maxBytes: number): s
     const st = fstatSync(fd);
     if (!st.isFile()) throw new StoreError(`${what} ${path} is not a regular file (${kindOf(st)}): Covenant never writes one there; remove it`);
     if (st.size > maxBytes) throw new StoreError(`${what} ${path} is ${st.size} bytes, more than the ${maxBytes} it can be: it was not written by Covenant`);
+    // judged on the descriptor read, not on an earlier lstat: nothing can be swapped in between
+    const refused = judge?.(st);
+    if (refused) throw new StoreError(refused);
     const buf = Buffer.alloc(maxBytes + 1);
     let length = 0;
     for (;;) {

@@ -242,7 +242,8 @@ describe("covenant verify and history", () => {
     for (let page = 1; page < pages; page++) {
       const state = join(temp("damaged"), "state");
       mkdirSync(state);
-      for (const f of ["host.key", "ledger.head"]) writeFileSync(join(state, f), readFileSync(join(l.state, f)));
+      // owner-only, as Covenant writes them (as root, a key others can read is refused)
+      for (const f of ["host.key", "ledger.head"]) writeFileSync(join(state, f), readFileSync(join(l.state, f)), { mode: 0o600 });
       const bytes = Buffer.from(original);
       bytes.fill(0xab, page * 4096, (page + 1) * 4096);
       writeFileSync(join(state, "state.db"), bytes);

@@ -17,6 +17,18 @@ export function tempDir(prefix = "store"): string {
   return dir;
 }
 
+/**
+ * A new directory for a key kept elsewhere (COVENANT_HOST_KEY_FILE), removed by removeTempDirs. As
+ * root, no directory on the way to a key may be writable by others, sticky or not (/tmp is):
+ * it is made below /run, root's own, as a secrets mount would be.
+ */
+export function secretsDir(): string {
+  const parent = process.getuid?.() === 0 ? "/run" : tmpdir();
+  const dir = mkdtempSync(join(parent, "covenant-secrets-"));
+  made.push(dir);
+  return dir;
+}
+
 export function removeTempDirs(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }

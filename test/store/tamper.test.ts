@@ -12,7 +12,7 @@ import { CannotObserve } from "../../src/evaluator/contract.ts";
 import { weakness } from "../../src/store/host-key.ts";
 import { sealHead } from "../../src/store/ledger.ts";
 import { HistoryBrokenError, StateStore, StoreError, type ChangeBody } from "../../src/store/store.ts";
-import { populated, raw, removeTempDirs, result, runBody, tempDir } from "./helpers.ts";
+import { populated, raw, removeTempDirs, result, runBody, secretsDir, tempDir } from "./helpers.ts";
 
 afterAll(() => removeTempDirs());
 
@@ -148,7 +148,7 @@ describe("a store cannot be wiped while what vouched for it remains", () => {
 
   it("a key kept elsewhere (a secrets mount) may exist before the store", () => {
     const dir = tempDir();
-    const keyFile = join(tempDir("secrets"), "host.key");
+    const keyFile = join(secretsDir(), "host.key");
     writeFileSync(keyFile, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
     process.env["COVENANT_HOST_KEY_FILE"] = keyFile;
     try {
@@ -252,7 +252,7 @@ describe("the host key", () => {
 
   it("an all-zero key planted before the first run is refused, never used", () => {
     const dir = tempDir();
-    const keyFile = join(tempDir("secrets"), "host.key");
+    const keyFile = join(secretsDir(), "host.key");
     writeFileSync(keyFile, "00".repeat(32) + "\n", { mode: 0o600 });
     process.env["COVENANT_HOST_KEY_FILE"] = keyFile;
     try {
