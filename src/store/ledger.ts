@@ -72,8 +72,10 @@ export function checkRecords(key: Buffer, rows: LedgerRow[]): RecordCheck[] {
   for (const r of rows) {
     const mac = Buffer.isBuffer(r.mac) ? r.mac : undefined;
     const good = mac !== undefined && (macOf(key, stored, r).equals(mac) || macOf(key, lastGood, r).equals(mac));
-    if (good) out.push({ verified: true });
-    else if (r.seq !== expectedSeq) out.push({ verified: false, problem: `records before it are missing (expected record ${expectedSeq}): it cannot be verified` });
+    // the MAC does not cover the record's number: a record whose number does not follow the one
+    // before is not vouched for as numbered, whatever its MAC (verify names the gap the same way)
+    if (r.seq !== expectedSeq) out.push({ verified: false, problem: `records before it are missing, or it was renumbered (expected record ${expectedSeq}): it cannot be verified` });
+    else if (good) out.push({ verified: true });
     else out.push({ verified: false, problem: "its MAC does not match: it was altered or inserted after it was written" });
     if (good) lastGood = mac;
     stored = mac ?? GENESIS;
