@@ -29,6 +29,8 @@ export interface BaselineStore {
   get(path: string): Baseline | undefined;
   /** records a first observation as the approved baseline */
   set(path: string, baseline: Baseline): void;
+  /** what a `nodiff` file's digest is kept and compared as: keyed (an HMAC under the host key), so no digest of a secret is kept */
+  keyDigest(digest: string): string;
 }
 
 export interface Baseline {
@@ -40,6 +42,8 @@ export interface Baseline {
   gid: number;
   mtimeMs: number;
   approvedAt: string;
+  /** `digest` is keyed (keyDigest): the baseline of a `nodiff` file */
+  keyed?: boolean;
   /** the stored row does not carry a valid seal: it was changed outside Covenant */
   tampered?: boolean;
 }

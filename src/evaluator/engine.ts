@@ -122,7 +122,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   if (opts.killGraceMs !== undefined) gateOptions.killGraceMs = opts.killGraceMs;
   const gate = new ChangeGate(gateOptions);
   // a dry run is a preview: it approves no integrity baseline and learns no band
-  const baselines: BaselineStore = opts.dryRun ? { get: (p) => opts.baselines.get(p), set: () => undefined } : opts.baselines;
+  const baselines: BaselineStore = opts.dryRun ? { get: (p) => opts.baselines.get(p), set: () => undefined, keyDigest: (d) => opts.baselines.keyDigest(d) } : opts.baselines;
   const samples: SampleStore = opts.dryRun ? { observe: (m, h) => opts.samples.band(m, h), band: (m, h) => opts.samples.band(m, h) } : opts.samples;
   const root = opts.filesRoot;
   const hostPath = root === undefined ? (p: string) => p : (p: string) => join(root, p);

@@ -1,8 +1,13 @@
 // In-memory baselines and learnt bands: for a dry look without a state directory, and for tests.
+import { createHmac, randomBytes } from "node:crypto";
 import type { Baseline, BaselineStore, SampleStore } from "../evaluator/contract.js";
 
 export class MemoryBaselines implements BaselineStore {
   readonly map = new Map<string, Baseline>();
+  private readonly key = randomBytes(32);
+  keyDigest(digest: string): string {
+    return "hmac-sha256:" + createHmac("sha256", this.key).update(`nodiff digest\n${digest}`).digest("hex");
+  }
   get(path: string): Baseline | undefined {
     return this.map.get(path);
   }

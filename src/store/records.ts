@@ -42,8 +42,10 @@ export interface RunBody {
 export interface BaselineBody {
   path: string;
   algorithm: string;
+  /** for a `nodiff` file (`keyed`), an HMAC of the digest under the host key, never the digest */
   digest: string;
   approvedAt: string;
+  keyed?: boolean;
 }
 
 export interface HistoryEntry {

@@ -4,7 +4,7 @@
 // run killed at any point leaves a store that opens, verifies and has lost nothing committed.
 // `run` opens it for writing; `history` and `verify` read it and change nothing.
 import type Database from "better-sqlite3";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { join, resolve } from "node:path";
 import { CannotObserve, type Baseline, type BaselineStore, type SampleStore } from "../evaluator/contract.js";
 import type { PromiseResult } from "../evaluator/engine.js";
@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS bands (
   metric TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, mean REAL NOT NULL,
   m2 REAL NOT NULL, seal BLOB, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
 `;
+
+/** A keyed digest (a `nodiff` file's) starts so; a plain one is hex digits only. */
+const KEYED = "hmac-sha256:";
+
+function isKeyed(digest: string): boolean {
+  return digest.startsWith(KEYED);
+}
 
 /** There is no store in the directory (nothing has run there): commands exit 2 and say so. */
 export class NoStoreError extends StoreError {}
@@ -324,18 +331,30 @@ export class StateStore implements BaselineStore, SampleStore {
     const r = this.w.baseline.get(path) as BaselineRow | undefined;
     if (!r) return undefined;
     const b: Baseline = { algorithm: r.algorithm, digest: r.digest, size: r.size, mode: r.mode, uid: r.uid, gid: r.gid, mtimeMs: r.mtime_ms, approvedAt: r.approved_at };
+    if (isKeyed(r.digest)) b.keyed = true;
     if (!sealMatches(r.seal, sealBaseline(this.key, r))) b.tampered = true;
     return b;
   }
 
-  /** Records an approved baseline, sealed, and its approval in the chain (in one transaction). */
-  set(path: string, b: Baseline): void {
+  /**
+   * What a `nodiff` file's digest is kept and compared as: an HMAC of it under the host key. A
+   * digest of a short secret (a PIN) finds it by trying every guess; this one cannot be tried
+   * without the key.
+   */
+  keyDigest(digest: string): string {
+    return KEYED + createHmac("sha256", this.key).update(`nodiff digest\n${digest}`).digest("hex");
+  }
+
+  /** Records an approved baseline, sealed, and its approval in the chain (in one transaction); a keyed one holds no digest of the content. */
+  set(path: string, given: Baseline): void {
+    const b = given.keyed && !isKeyed(given.digest) ? { ...given, digest: this.keyDigest(given.digest) } : given;
     const row = { path, algorithm: b.algorithm, digest: b.digest, size: b.size, mode: b.mode, uid: b.uid, gid: b.gid, mtime_ms: b.mtimeMs, approved_at: b.approvedAt };
     try {
       this.db
         .transaction(() => {
           this.w.setBaseline.run(path, b.algorithm, b.digest, b.size, b.mode, b.uid, b.gid, b.mtimeMs, b.approvedAt, sealBaseline(this.key, row));
           const body: BaselineBody = { path, algorithm: b.algorithm, digest: b.digest, approvedAt: b.approvedAt };
+          if (isKeyed(b.digest)) body.keyed = true;
           this.append("baseline", this.currentRun, b.approvedAt, body);
         })
         .immediate();

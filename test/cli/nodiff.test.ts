@@ -34,7 +34,7 @@ function secretPolicy(dir: string, nodiff: boolean): string {
 }
 
 /** Runs twice (the first approves the baseline), the second after the file's content changed to the secret. */
-function runWithSecret(nodiff: boolean): { all: string; newDigest: string } {
+function runWithSecret(nodiff: boolean): { all: string; newDigest: string; approvedDigest: string } {
   const dir = mkdtempSync(join(tmpdir(), "covenant-nodiff-"));
   const state = join(dir, "state");
   writeFileSync(join(dir, "pin.conf"), "pin=0000\n");
@@ -46,23 +46,51 @@ function runWithSecret(nodiff: boolean): { all: string; newDigest: string } {
   const text = covenant(["run", "--state", state, "--junit", junit, policy]);
   const json = covenant(["run", "--json", "--state", state, policy]);
   expect(text.out).toContain("content differs from the baseline of");
-  return { all: everything(dir, state, [first.out, first.err, text.out, text.err, json.out, json.err]), newDigest: createHash("sha256").update("pin=4711\n").digest("hex") };
+  const digest = (content: string) => createHash("sha256").update(content).digest("hex");
+  return { all: everything(dir, state, [first.out, first.err, text.out, text.err, json.out, json.err]), newDigest: digest("pin=4711\n"), approvedDigest: digest("pin=0000\n") };
 }
 
 describe("nodiff", () => {
   it("keeps a file's content and digest, and a command's output, out of every report, the history and the store", () => {
-    const { all, newDigest } = runWithSecret(true);
+    const { all, newDigest, approvedDigest } = runWithSecret(true);
     expect(all).not.toContain("4711");
     expect(all).not.toContain(newDigest.slice(0, 12));
+    // the approved baseline's digest too: the review found a 4-digit PIN from the 12 hex digits
+    // `history` printed for the approval (and all 64 in `history --json` and the store)
+    expect(all).not.toContain(approvedDigest.slice(0, 12));
+    expect(all).toContain("baseline approved: ");
+    expect(all).toMatch(/baseline approved: \S*pin\.conf sha256 \(withheld: nodiff\)/);
     expect(all).not.toContain("hunter2");
     expect(all).toContain("(withheld: nodiff)");
     expect(all).toContain("(standard error withheld: nodiff)");
   });
 
   it("without it, the digest and the offending line are shown (so the test above can fail)", () => {
-    const { all, newDigest } = runWithSecret(false);
+    const { all, newDigest, approvedDigest } = runWithSecret(false);
     expect(all).toContain(newDigest.slice(0, 12));
+    expect(all).toContain(approvedDigest.slice(0, 12));
     expect(all).toContain("password=hunter2");
     expect(all).toContain("token=hunter2");
+  });
+});
+
+describe("nodiff with integrity", () => {
+  it("compares the content keyed: unchanged is kept, changed is drift, and the stored baseline holds no digest", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-nodiff-"));
+    const state = join(dir, "state");
+    writeFileSync(join(dir, "pin.conf"), "pin=0000\n");
+    const policy = join(dir, "p.promise");
+    writeFileSync(policy, `control "ITGC-SEC-01" {\n  title = "Secrets"\n  file "${dir}/pin.conf" { integrity = sha256 nodiff = true }\n}\n`);
+    const outcome = () => (JSON.parse(covenant(["run", "--json", "--state", state, policy]).out) as { controls: { promises: { outcome: string }[] }[] }).controls[0]!.promises[0]!.outcome;
+    expect(outcome()).toBe("kept");
+    expect(outcome()).toBe("kept");
+    writeFileSync(join(dir, "pin.conf"), "pin=4711\n");
+    expect(outcome()).toBe("drift");
+    writeFileSync(join(dir, "pin.conf"), "pin=0000\n");
+    expect(outcome()).toBe("kept");
+    const stored = readdirSync(state).map((f) => readFileSync(join(state, f)).toString("latin1")).join("\n");
+    expect(stored).not.toContain(createHash("sha256").update("pin=0000\n").digest("hex"));
+    expect(stored).toContain("hmac-sha256:");
+    expect(covenant(["verify", "--state", state]).code).toBe(0);
   });
 });

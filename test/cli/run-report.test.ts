@@ -215,7 +215,7 @@ describe("what to do about drift", () => {
     const promiseOf = promisesOf(policyChecked);
     // the file is repaired (perms) and recorded; change its content now so that integrity drifts
     writeFileSync(f, "tampered\n");
-    const again = await evaluateText(policy, { baselines: { get: () => ({ algorithm: "sha256", digest: "0".repeat(64), size: 0, mode: 0o640, uid: 0, gid: 0, mtimeMs: 0, approvedAt: "2026-12-01" }), set: () => {} } });
+    const again = await evaluateText(policy, { baselines: { get: () => ({ algorithm: "sha256", digest: "0".repeat(64), size: 0, mode: 0o640, uid: 0, gid: 0, mtimeMs: 0, approvedAt: "2026-12-01" }), set: () => {}, keyDigest: (d) => d } });
     const advice = (r: PromiseResult, i: number) => repairAdvice(r, promiseOf(r, 0, i)!);
     expect(e.results[0]!.outcome).toBe("failed"); // max_size cannot be repaired: still not as promised after the chmod
     expect(advice(again.results[0]!, 0)).toBe("`repair = perms` does not cover integrity: write `repair = [perms, content]` with `baseline` to let Covenant fix it; max_size cannot be repaired: fix by hand");

@@ -57,7 +57,7 @@ export function runHistory(opts: StoreOptions & { control?: string; since?: stri
     }
     const { entries, end } = read;
     const forged = entries.some((e) => !e.verified) || end !== undefined;
-    if (opts.json) io.out(JSON.stringify(entries, null, 2));
+    if (opts.json) io.out(JSON.stringify(entries.map(withheld), null, 2));
     else if (entries.length === 0) io.out("no records" + (opts.control ? ` for ${escapeText(opts.control)}` : "") + (opts.since ? ` since ${opts.since}` : ""));
     else for (const e of entries) io.out(renderEntry(e, io));
     if (end) {
@@ -70,6 +70,14 @@ export function runHistory(opts: StoreOptions & { control?: string; since?: stri
     store.close();
   }
 }
+
+/** A `nodiff` file's approval holds a keyed digest: nothing prints even that. */
+function withheld(e: HistoryEntry): HistoryEntry {
+  if (e.kind !== "baseline" || (e.body as Partial<BaselineBody>).keyed !== true) return e;
+  return { ...e, body: { ...(e.body as BaselineBody), digest: WITHHELD } };
+}
+
+const WITHHELD = "(withheld: nodiff)";
 
 /** Outside text (promisers, reasons, file names, notes) on one line, as written. */
 const t = (v: unknown): string => escapeText(typeof v === "string" ? v : JSON.stringify(v) ?? "");
@@ -95,7 +103,7 @@ function recordLine(e: HistoryEntry, io: Io): string {
   if ("unreadable" in e.body) return s.red(`${t(e.kind)} record that is not valid JSON (run \`covenant verify\`)`);
   if (e.kind === "baseline") {
     const b = e.body as BaselineBody;
-    return `baseline approved: ${t(b.path)} ${t(b.algorithm)} ${t(b.digest).slice(0, 12)}…`;
+    return `baseline approved: ${t(b.path)} ${t(b.algorithm)} ${b.keyed === true ? WITHHELD : `${t(b.digest).slice(0, 12)}…`}`;
   }
   if (e.kind === "run") {
     const b = e.body as RunBody;

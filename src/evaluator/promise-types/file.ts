@@ -53,7 +53,7 @@ export const file: PromiseTypeSpec = {
       name: "nodiff",
       type: { kind: "boolean" },
       description:
-        "For files holding secrets. Covenant never records or shows a file's content, nor a diff of it; with `nodiff = true` no digest of it appears in reasons, differences, reports (text, JSON, JUnit) or the history's change records either: a digest of a short secret (a PIN) finds it by trying every guess. The store, readable by root only, still keeps the approved baseline's digest (integrity compares against it, and `covenant history` shows its first 12 hex digits where it records the approval) and a fingerprint of the current one (to tell a second change from the first).",
+        "For files holding secrets. Covenant never records or shows a file's content, nor a diff of it; with `nodiff = true` no digest of it appears in reasons, differences, reports (text, JSON, JUnit) or the history's change records either: a digest of a short secret (a PIN) finds it by trying every guess. Nor does the store: the approved baseline and its approval in the history keep an HMAC of the digest under the host key, which cannot be tried without the key (integrity compares the content's keyed digest with it, and `covenant history` shows `(withheld: nodiff)` where it records the approval), and so does the state that tells a second change from the first.",
       default: "false",
     },
   ],
@@ -119,14 +119,20 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
       o.expectedDigest = { digest: b.value.digest, source: `the approved copy ${baselineCopy}` };
     } else {
       const known = ctx.baselines.get(hostPath);
+      // nodiff: the store keeps an HMAC of the digest under its key, never the digest (a digest
+      // of a PIN is found by guessing); the content is compared keyed whenever either side is
+      const secret = attr<boolean>(p, "nodiff") ?? false;
       if (known?.tampered) return { ok: false, error: `the stored baseline of ${path} was changed outside Covenant (its seal does not match); run \`covenant verify\`` };
-      if (known && known.algorithm === algorithm) o.expectedDigest = { digest: known.digest, source: `the baseline of ${known.approvedAt}` };
-      else if (ctx.gate.dryRun) {
+      if (known && known.algorithm === algorithm) {
+        if (secret || known.keyed) o.digest = ctx.baselines.keyDigest(o.digest);
+        o.expectedDigest = { digest: known.keyed || !secret ? known.digest : ctx.baselines.keyDigest(known.digest), source: `the baseline of ${known.approvedAt}` };
+      } else if (ctx.gate.dryRun) {
         // a preview never approves what it finds: the content is judged from the first real run
         notes.push(`${path}: no ${algorithm} baseline yet; a dry run approves none (the next run records the content it finds then)`);
       } else {
         const s = st.value;
-        ctx.baselines.set(hostPath, { algorithm, digest: h.value.digest, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, approvedAt: ctx.now.toISOString() });
+        const digest = secret ? ctx.baselines.keyDigest(h.value.digest) : h.value.digest;
+        ctx.baselines.set(hostPath, { algorithm, digest, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, approvedAt: ctx.now.toISOString(), ...(secret ? { keyed: true } : {}) });
         notes.push(`${path}: ${algorithm} baseline recorded (first observation)`);
       }
     }
@@ -197,7 +203,8 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
           expected: secret ? "(withheld: nodiff)" : f.expectedDigest.digest,
           observed: secret ? "(withheld: nodiff)" : f.digest!,
           reason: `${f.path}: content differs from ${f.expectedDigest.source}${secret ? "" : ` (${short(f.expectedDigest.digest)}… → ${short(f.digest!)}…)`}`,
-          significant: f.digest!,
+          // the state the store keeps to tell a second change from the first: keyed too for nodiff
+          significant: secret ? ctx.baselines.keyDigest(f.digest!) : f.digest!,
         });
       }
       const maxLinks = attr<number>(p, "max_links");
