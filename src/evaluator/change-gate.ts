@@ -52,6 +52,8 @@ export interface GateOptions {
   procRoot?: string;
   /** the systemctl program (tests put a stand-in first on PATH) */
   systemctl?: string;
+  /** asked before each change: a reason to hold every change from now on (the run's store failed) */
+  hold?: () => string | undefined;
 }
 
 export function describeChange(c: Change): string {
@@ -141,8 +143,13 @@ export class ChangeGate {
     return out;
   }
 
-  /** Files outside the sandbox, and processes, services and the kernel, are not changed from one. */
+  /**
+   * Why a change is held: every change once the run can no longer record them (its store
+   * failed); from a sandbox, files outside it, and processes, services and the kernel.
+   */
   private heldReason(c: Change): string | undefined {
+    const stopped = this.options.hold?.();
+    if (stopped) return stopped;
     const root = this.options.confineTo;
     if (root === undefined) return undefined;
     const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;

@@ -35,6 +35,8 @@ export interface EngineOptions {
   lineOf?: (span: { file: string; start: number }) => number;
   /** called as each promise is decided, in evaluation order (the store commits here) */
   onResult?: (r: PromiseResult) => void;
+  /** asked before each change: a reason to hold it (the run can no longer record what it changes) */
+  holdChanges?: () => string | undefined;
 }
 
 export interface PromiseResult {
@@ -120,6 +122,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   if (opts.confineTo !== undefined) gateOptions.confineTo = opts.confineTo;
   if (opts.systemctl !== undefined) gateOptions.systemctl = opts.systemctl;
   if (opts.killGraceMs !== undefined) gateOptions.killGraceMs = opts.killGraceMs;
+  if (opts.holdChanges !== undefined) gateOptions.hold = opts.holdChanges;
   const gate = new ChangeGate(gateOptions);
   // a dry run is a preview: it approves no integrity baseline and learns no band
   const baselines: BaselineStore = opts.dryRun ? { get: (p) => opts.baselines.get(p), set: () => undefined, keyDigest: (d) => opts.baselines.keyDigest(d) } : opts.baselines;

@@ -15,7 +15,12 @@ export interface LockHolder {
   startedAt: string;
 }
 
-export type LockResult = { ok: true; release: () => void; tookOverFrom?: LockHolder } | { ok: false; holder: LockHolder };
+/**
+ * `release` removes the lock if it is still this run's; a host failure (a file system turned
+ * read-only, an I/O error) is returned as a StoreError saying so, never thrown: the run is over,
+ * and the lock left behind names a process that is gone, so the next run takes it over.
+ */
+export type LockResult = { ok: true; release: () => StoreError | undefined; tookOverFrom?: LockHolder } | { ok: false; holder: LockHolder };
 
 function startTicksOf(pid: number, procRoot: string): number | undefined {
   return readStat({ proc: procRoot }, pid)?.startTicks;
@@ -49,9 +54,19 @@ function takeLock(stateDir: string, procRoot: string): LockResult {
   const path = join(stateDir, "run.lock");
   const me: LockHolder = { pid: process.pid, startTicks: startTicksOf(process.pid, procRoot) ?? 0, startedAt: new Date().toISOString() };
   const body = JSON.stringify(me) + "\n";
-  const release = () => {
-    const h = holderOf(path);
-    if (h && h.pid === me.pid && h.startTicks === me.startTicks) rmSync(path, { force: true });
+  let released = false;
+  const release = (): StoreError | undefined => {
+    if (released) return undefined;
+    try {
+      const h = holderOf(path);
+      if (h && h.pid === me.pid && h.startTicks === me.startTicks) rmSync(path, { force: true });
+      released = true;
+      return undefined;
+    } catch (err) {
+      const failure = operationalError(err, `cannot remove the run lock ${path}`);
+      if (!failure) throw err;
+      return new StoreError(`${failure.message}; it is left behind, naming this run, and the next run takes it over once this one has ended`);
+    }
   };
   for (let attempt = 0; attempt < 5; attempt++) {
     if (createFileExclusively(path, body)) return { ok: true, release };

@@ -146,7 +146,10 @@ export function runVerify(opts: StoreOptions & { knownHead?: string }, io: Io): 
       else io.out(io.style.green(`intact: ${r.records} records, ${r.runs.length} runs${r.firstRun ? ` from ${t(r.firstRun)} to ${t(r.lastRun)}` : ""}, every record chained to the one before`));
       if (r.head) io.out(`head: record ${r.head.seq}, MAC ${r.head.mac.slice(0, 16)}… (keep \`--known-head ${r.head.seq}:${r.head.mac.slice(0, 16)}\` off this host: a later verify given it finds the whole store rolled back)`);
       if (r.interrupted.length > 0) io.out(`note: run${r.interrupted.length > 1 ? "s" : ""} ${r.interrupted.join(", ")} stopped before writing a summary (killed or timed out); their changes are recorded`);
-      if (r.silent.length > 0) io.out(`note: run${r.silent.length > 1 ? "s" : ""} ${r.silent.join(", ")} started but recorded nothing (stopped at once)`);
+      if (r.silent.length > 0) {
+        const one = r.silent.length === 1;
+        io.out(`note: run${one ? "" : "s"} ${r.silent.join(", ")} began but recorded nothing: ${one ? "it" : "each"} stopped before its first record (killed, or the store failed), and may have changed the host before it could record`);
+      }
       for (const n of r.notes) io.out(`note: ${escapeText(n)}`);
     }
     return r.tampering ? EXIT.deficiencies : EXIT.ok;

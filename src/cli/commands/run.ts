@@ -7,11 +7,13 @@ import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
 import { evaluate, type Evaluation } from "../../evaluator/engine.js";
 import { isDeficiency } from "../../evaluator/outcomes.js";
+import type { Policy } from "../../checker/policy.js";
 import { readFacts } from "../../facts/host.js";
 import { LineIndex } from "../../parser/diagnostics.js";
 import { acquireRunLock } from "../../store/run-lock.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { damageMessage, isDamage, StateStore, StoreError } from "../../store/store.js";
+import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import { armHardStop, type HardStop } from "../hard-stop.js";
 import type { Io } from "../io.js";
@@ -86,8 +88,8 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     stateDir = ensureStateDir(stateDir);
   } catch (err) {
     // a state directory root may not trust names the file and the fix itself
-    if (err instanceof StoreError) io.err(`covenant run: ${err.message}`);
-    else io.err(`covenant run: cannot use the state directory ${stateDir}: ${(err as Error).message} (choose one with --state)`);
+    if (err instanceof StoreError) io.err(`covenant run: ${escapeText(err.message)}`);
+    else io.err(`covenant run: cannot use the state directory ${escapeText(stateDir)}: ${escapeText((err as Error).message)} (choose one with --state)`);
     return EXIT.policyError;
   }
   // liveness of the lock holder is judged in this process's own /proc, whatever --proc-root reads
@@ -96,100 +98,163 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     lock = acquireRunLock(stateDir);
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
-    io.err(`covenant run: ${err.message}`);
+    io.err(`covenant run: ${escapeText(err.message)}`);
     return EXIT.policyError;
   }
   if (!lock.ok) {
-    io.err(`covenant run: another run (pid ${lock.holder.pid}, started ${lock.holder.startedAt}) holds the lock on ${stateDir}; not running twice`);
+    io.err(`covenant run: another run (pid ${lock.holder.pid}, started ${escapeText(String(lock.holder.startedAt))}) holds the lock on ${escapeText(stateDir)}; not running twice`);
     return EXIT.policyError;
   }
   if (lock.tookOverFrom) notes.push(`took over the run lock left by a run that is gone (pid ${lock.tookOverFrom.pid}, started ${lock.tookOverFrom.startedAt})`);
   onLock(lock.release);
   hardStop.guardLock(stateDir);
 
+  let code: number = EXIT.internal;
+  try {
+    code = await recordedRun({ policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes }, io);
+  } finally {
+    // a lock that cannot be removed (a file system turned read-only) is said, exit 2
+    const failed = lock.release();
+    if (failed) {
+      io.err(`covenant run: ${escapeText(failed.message)}`);
+      code = EXIT.policyError;
+    }
+  }
+  return code;
+}
+
+/** Opens the store, runs and records; the store's failures are exit 2 with what failed. */
+async function recordedRun(scene: RunScene, io: Io): Promise<number> {
   let store: StateStore | undefined;
   try {
-    try {
-      store = StateStore.open(stateDir);
-    } catch (err) {
-      if (!(err instanceof StoreError)) throw err;
-      io.err(`covenant run: ${err.message}`);
-      return EXIT.policyError;
-    }
-    const run = store.beginRun();
-    const time = () => new Date().toISOString();
-    // facts describe the host itself: its own /etc, even in a sandbox
-    const facts = readFacts({ now: started, calendar: policy.calendar, etcRoot: opts.etcRoot });
-    const map = new Map(checked.files.map((f) => [f.path, new LineIndex(f.text)]));
-    let changed = 0;
-    const s = store;
-    const evaluation: Evaluation = await evaluate(policy, {
-      roots,
-      // changes stay below the sandbox's files: its accounts and its state are not the policy's to change
-      ...(filesRoot !== undefined ? { filesRoot, confineTo: filesRoot } : {}),
-      dryRun: opts.dryRun,
-      facts,
-      now: started,
-      baselines: s,
-      samples: s,
-      deadline: started.getTime() + opts.timeoutMs,
-      lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
-      // a dry run is a preview: only its summary is recorded (marked as a dry run); the state
-      // of every promise and the history of its changes stay as the last real run left them
-      onResult: (r) => {
-        if (!opts.dryRun && s.recordResult(run, time(), r)) changed++;
-      },
-    });
-    const finished = new Date();
-    const counts = countOutcomes(evaluation.results);
-    const outcomesDigest = createHash("sha256")
-      .update(
-        evaluation.results
-          .map((r) => `${r.key}=${r.outcome}`)
-          .sort()
-          .join("\n"),
-      )
-      .digest("hex");
-    const policyHash = hashPolicy(checked.files);
-    const host = hostname();
-    store.finishRun({
-      run,
-      host,
-      started: started.toISOString(),
-      finished: finished.toISOString(),
-      policy: policyHash,
-      dryRun: opts.dryRun,
-      promises: evaluation.results.length,
-      counts: Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0)),
-      outcomes: outcomesDigest,
-      changed,
-      ...(notes.length > 0 ? { notes } : {}),
-    });
-    const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes };
-    if (sandboxDir) info.sandbox = sandboxDir;
-    if (opts.junit) {
-      try {
-        writeFileSync(opts.junit, renderJunit(evaluation, info, promisesOf(policy)));
-      } catch (err) {
-        // the run is done and recorded: say so, and still report it
-        io.err(`covenant run: cannot write the JUnit report ${opts.junit}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-    }
-    const deficient = evaluation.results.some((r) => isDeficiency(r.outcome));
-    const allKept = evaluation.results.every((r) => r.outcome === "kept" || r.outcome === "skipped");
-    if (opts.json) io.out(renderJson(evaluation, info));
-    else if (!(opts.quiet && allKept && notes.length === 0)) io.out(renderText(evaluation, info, io.style, promisesOf(policy)));
-    return deficient ? EXIT.deficiencies : EXIT.ok;
+    store = StateStore.open(scene.stateDir);
+    return await evaluateAndRecord(store, scene, io);
   } catch (err) {
     // damage SQLite meets past the pages read when opening, or the host failing under the store
     // (a full disk, a file system turned read-only): what was committed before stays
     if (!isDamage(err) && !(err instanceof StoreError)) throw err;
-    io.err(`covenant run: ${err instanceof StoreError ? err.message : damageMessage(stateDir, err)}; this run's records may be incomplete`);
+    const opened = store !== undefined;
+    io.err(`covenant run: ${escapeText(err instanceof StoreError ? err.message : damageMessage(scene.stateDir, err))}${opened ? "; this run's records may be incomplete" : ""}`);
     return EXIT.policyError;
   } finally {
     store?.close();
-    lock.release();
   }
+}
+
+interface RunScene {
+  policy: Policy;
+  checked: { files: { path: string; text: string }[] };
+  opts: RunOptions;
+  roots: { proc: string; etc: string };
+  filesRoot: string | undefined;
+  sandboxDir: string | undefined;
+  stateDir: string;
+  started: Date;
+  notes: string[];
+}
+
+/**
+ * Evaluates the policy, recording each result as it is decided. When the store fails (a full
+ * disk, a file system turned read-only), the run makes no further change, since it could not
+ * record it: each is held, saying why. It still records what it can (its summary), still
+ * reports, and says what it changed that the store does not hold; exit 2.
+ */
+async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Promise<number> {
+  const { policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes } = scene;
+  const run = store.beginRun();
+  const time = () => new Date().toISOString();
+  // facts describe the host itself: its own /etc, even in a sandbox
+  const facts = readFacts({ now: started, calendar: policy.calendar, etcRoot: opts.etcRoot });
+  const map = new Map(checked.files.map((f) => [f.path, new LineIndex(f.text)]));
+  let failure: StoreError | undefined;
+  let changed = 0;
+  let unrecordedResults = 0;
+  const unrecordedChanges: string[] = [];
+  const evaluation: Evaluation = await evaluate(policy, {
+    roots,
+    // changes stay below the sandbox's files: its accounts and its state are not the policy's to change
+    ...(filesRoot !== undefined ? { filesRoot, confineTo: filesRoot } : {}),
+    dryRun: opts.dryRun,
+    facts,
+    now: started,
+    baselines: store,
+    samples: store,
+    deadline: started.getTime() + opts.timeoutMs,
+    lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
+    // a dry run is a preview: only its summary is recorded (marked as a dry run); the state
+    // of every promise and the history of its changes stay as the last real run left them
+    onResult: (r) => {
+      if (opts.dryRun) return;
+      if (failure) {
+        unrecordedResults++;
+        return;
+      }
+      try {
+        if (store.recordResult(run, time(), r)) changed++;
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+        failure = err;
+        unrecordedResults++;
+        unrecordedChanges.push(...r.changes.filter((c) => c.status === "applied").map((c) => c.description));
+      }
+    },
+    holdChanges: () => (failure ? "not made: the store failed, so this run could not record it (see the run's notes)" : undefined),
+  });
+  if (failure) {
+    const changed = unrecordedChanges.length > 0 ? `; changed but not recorded: ${unrecordedChanges.join("; ")}` : "; it changed nothing that is not recorded";
+    notes.push(`the store failed while this run recorded it (${failure.message}): its record is incomplete, ${unrecordedResults} promise result${unrecordedResults === 1 ? "" : "s"} not recorded, and it made no change after the failure${changed}`);
+  }
+  const finished = new Date();
+  const counts = countOutcomes(evaluation.results);
+  const outcomesDigest = createHash("sha256")
+    .update(
+      evaluation.results
+        .map((r) => `${r.key}=${r.outcome}`)
+        .sort()
+        .join("\n"),
+    )
+    .digest("hex");
+  const policyHash = hashPolicy(checked.files);
+  const host = hostname();
+  const summary = {
+    run,
+    host,
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    policy: policyHash,
+    dryRun: opts.dryRun,
+    promises: evaluation.results.length,
+    counts: Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0)),
+    outcomes: outcomesDigest,
+    changed,
+    ...(notes.length > 0 ? { notes: [...notes] } : {}),
+  };
+  try {
+    store.finishRun(summary);
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    failure ??= err;
+    notes.push(`the run's summary could not be recorded (${err.message}): \`covenant verify\` notes the run as stopped before its summary`);
+  }
+  const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes };
+  if (sandboxDir) info.sandbox = sandboxDir;
+  if (opts.junit) {
+    try {
+      writeFileSync(opts.junit, renderJunit(evaluation, info, promisesOf(policy)));
+    } catch (err) {
+      // the run is done and recorded: say so, and still report it
+      io.err(`covenant run: cannot write the JUnit report ${escapeText(opts.junit)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  const deficient = evaluation.results.some((r) => isDeficiency(r.outcome));
+  const allKept = evaluation.results.every((r) => r.outcome === "kept" || r.outcome === "skipped");
+  if (opts.json) io.out(renderJson(evaluation, info));
+  else if (!(opts.quiet && allKept && notes.length === 0)) io.out(renderText(evaluation, info, io.style, promisesOf(policy)));
+  if (failure) {
+    io.err(`covenant run: ${escapeText(failure.message)}; this run's records are incomplete (its report says what it changed that the store does not hold)`);
+    return EXIT.policyError;
+  }
+  return deficient ? EXIT.deficiencies : EXIT.ok;
 }
 
 /** sha256 over each policy file's path and content (as checked, not read again), in load order. */
