@@ -28,7 +28,7 @@ export function namedSeq(key: Buffer, h: FileHead): number | undefined {
   return h.present && headIsSealed(key, h.value) ? h.value.seq : undefined;
 }
 
-function dbHeadOf(db: Database.Database): { present: boolean; value: unknown } {
+export function dbHeadOf(db: Database.Database): { present: boolean; value: unknown } {
   const text = db.prepare("SELECT value FROM meta WHERE key = 'head'").pluck().get() as unknown;
   if (text === undefined) return { present: false, value: undefined };
   try {
@@ -42,9 +42,18 @@ function cutOff(from: number, to: number): Tampering {
   return { kind: "deleted", seq: from, message: from === to ? `record ${from}, the last one, was deleted` : `records ${from} to ${to}, the newest, were deleted` };
 }
 
+/** The run counter as the database holds it; NaN when it is not a run number (an edited row). */
+export function runCounter(db: Database.Database): number {
+  const text = db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() as unknown;
+  if (text === undefined) return 0;
+  const n = typeof text === "string" && /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(n) ? n : NaN;
+}
+
 /**
- * Whether the chain's end is what the anchors vouch for. Reads only the anchors and the records
- * they name (by seq), so a run can afford it each time it opens the store.
+ * Whether the chain's end is what the anchors vouch for: the records they name, and the run the
+ * file anchor says began last. Reads only the anchors and the records they name (by seq), so a
+ * run can afford it each time it opens the store.
  */
 export function endTampering(db: Database.Database, key: Buffer, fileHead: FileHead): Tampering | undefined {
   const last = db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: unknown } | undefined;
@@ -63,14 +72,33 @@ export function endTampering(db: Database.Database, key: Buffer, fileHead: FileH
   }
 
   if (!fileHead.present) {
-    const finished = db.prepare("SELECT EXISTS (SELECT 1 FROM ledger WHERE kind = 'run')").pluck().get() === 1;
-    if (finished) return { kind: "deleted", seq: lastSeq, message: "the head anchor file ledger.head is missing, though runs have finished: the history cannot be proved complete" };
+    // a new store writes ledger.head before anything else can be recorded
+    const counter = runCounter(db);
+    if (last || counter !== 0) return { kind: "deleted", seq: lastSeq, message: "the head anchor file ledger.head is missing, though the store has recorded runs: the history cannot be proved complete" };
     return undefined;
   }
   if (!headIsSealed(key, fileHead.value)) return { kind: "altered", seq: lastSeq, message: "the head anchor file ledger.head was rewritten: its seal does not match" };
   const h = fileHead.value;
   if (h.seq > lastSeq) return cutOff(lastSeq + 1, h.seq);
   if (!matches(h)) return { kind: "altered", seq: h.seq, message: `record ${h.seq} does not match the head anchor file ledger.head: it was rewritten` };
+  return h.run === undefined ? undefined : beganTampering(db, h.run, lastSeq);
+}
+
+/**
+ * The file anchor is written, durably, as each run begins, after the run counter moved: a run it
+ * names must be in the store. A killed run's records live in the write-ahead log until the next
+ * run's checkpoint, so removing state.db-wal would otherwise erase that run without a trace.
+ */
+function beganTampering(db: Database.Database, began: number, lastSeq: number): Tampering | undefined {
+  const counter = runCounter(db);
+  if (Number.isNaN(counter)) return { kind: "altered", seq: 0, message: "the run counter in the database is not a run number: it was edited" };
+  const highest = (db.prepare("SELECT max(run) FROM ledger").pluck().get() as number | null) ?? 0;
+  if (counter < highest) return { kind: "altered", seq: 0, message: `the run counter in the database says ${counter}, but run ${highest} is recorded: it was set back` };
+  if (counter < began) {
+    return { kind: "deleted", seq: lastSeq + 1, message: `run ${began} began (the head anchor ledger.head, written as it began, says so), but the store holds no trace of it${counter < began - 1 ? ` nor of runs ${counter + 1} to ${began - 1}` : ""}: its records were deleted (removing state.db-wal after a run was killed erases that run)` };
+  }
+  // the counter moves one past the anchor only when a run dies between the two writes
+  if (counter > began + 1) return { kind: "altered", seq: 0, message: `the run counter in the database says ${counter}, but the head anchor ledger.head says run ${began} began last: the counter was set forward` };
   return undefined;
 }
 

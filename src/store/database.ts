@@ -10,6 +10,7 @@ import Database from "better-sqlite3";
 import { accessSync, constants, copyFileSync, lstatSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { harden } from "./schema.js";
 
 // SQLite reads `file:` names as URIs (for `immutable=1`) only when this is set before the addon
 // loads; every other name the store opens is an absolute path, which never starts with `file:`
@@ -22,10 +23,15 @@ export function openForWriting(path: string): Database.Database {
   // the busy timeout must be set before the first statement: a `verify` may read while a run writes
   const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
   try {
+    harden(db);
     db.pragma("journal_mode = WAL");
     // NORMAL in WAL mode: a killed process loses nothing committed; a power cut may lose the
     // last transactions, never the consistency of the file
     db.pragma("synchronous = NORMAL");
+    // no checkpoint during a run: its records stay in state.db-wal until the checkpoint that ends
+    // it, so removing that log after a run was killed erases the whole run, never its tail, and
+    // the head anchor written as the run began finds it missing
+    db.pragma("wal_autocheckpoint = 0");
   } catch (err) {
     db.close();
     throw err;
@@ -68,7 +74,7 @@ function immutableUri(path: string): string {
 export function openForReading(dir: string): ReadOnlyDatabase {
   const path = join(dir, "state.db");
   if (!onReadOnlyMedia(dir)) {
-    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    const db = hardened(new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS }));
     return { db, mode: "shared", close: () => db.close() };
   }
   const wal = sizeOf(`${path}-wal`) ?? 0;
@@ -76,6 +82,7 @@ export function openForReading(dir: string): ReadOnlyDatabase {
     try {
       const db = new Database(immutableUri(path), { readonly: true, fileMustExist: true });
       try {
+        harden(db);
         db.prepare("SELECT count(*) FROM sqlite_master").get();
       } catch (err) {
         db.close();
@@ -89,7 +96,7 @@ export function openForReading(dir: string): ReadOnlyDatabase {
   } else if (sizeOf(`${path}-shm`) !== undefined) {
     // SQLite reads a WAL on read-only media through an existing shared-memory file
     try {
-      const db = new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+      const db = hardened(new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS }));
       return { db, mode: "shared", close: () => db.close() };
     } catch (err) {
       if (!/^SQLITE_(CANTOPEN|READONLY)/.test((err as { code?: string }).code ?? "")) throw err;
@@ -105,7 +112,7 @@ function openPrivateCopy(path: string, withWal: boolean): ReadOnlyDatabase {
     copyFileSync(path, join(tmp, "state.db"));
     if (withWal) copyFileSync(`${path}-wal`, join(tmp, "state.db-wal"));
     // the copy is this process's own: opened for writing, SQLite can replay its log into it
-    const db = new Database(join(tmp, "state.db"), { fileMustExist: true });
+    const db = hardened(new Database(join(tmp, "state.db"), { fileMustExist: true }));
     return {
       db,
       mode: "private copy",
@@ -118,6 +125,17 @@ function openPrivateCopy(path: string, withWal: boolean): ReadOnlyDatabase {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** The connection with the schema's SQL kept from doing harm (schema.ts), closed if that fails. */
+function hardened(db: Database.Database): Database.Database {
+  try {
+    harden(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
 }
 
 /** Moves every committed page into state.db and empties the log, so that the file alone is the store. */

@@ -12,10 +12,18 @@ export class StoreDamagedError extends StoreError {}
 export class UntrustedStateError extends StoreError {}
 
 /**
- * The state directory's end does not match what its anchors vouch for (the database gone with
- * its head anchor left, records cut off): `run` will not extend such a history, `verify` reports it.
+ * The state directory is not what its anchors and its key vouch for (the database gone or emptied
+ * with its head anchor or key left, records cut off, a schema Covenant never makes): `run` will not
+ * extend such a history, `verify` reports it as tampering of this kind.
  */
-export class HistoryBrokenError extends StoreError {}
+export class HistoryBrokenError extends StoreError {
+  constructor(
+    message: string,
+    readonly kind: "deleted" | "altered" = "deleted",
+  ) {
+    super(message);
+  }
+}
 
 /** Whether an error from SQLite says the file itself is damaged (not busy, not missing). */
 export function isDamage(err: unknown): boolean {

@@ -2,7 +2,6 @@
 // state directory. It is created only with a new store: a store whose key has gone cannot be
 // verified, and silently starting a new key would hide that. It never appears in output, and a
 // key that is not random (all zeros, a short repeated pattern: one someone planted) is refused.
-import { randomBytes } from "node:crypto";
 import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describeErrno, StoreError } from "./errors.js";
@@ -61,7 +60,7 @@ export function readHostKey(path: string, elsewhere = keyKeptElsewhere() !== und
  * already at `path` is someone else's (the store's checks found none there): it is neither used
  * nor replaced, and the run stops.
  */
-export function createHostKey(path: string, key: Buffer = randomBytes(32)): void {
+export function createHostKey(path: string, key: Buffer): void {
   let made: boolean;
   try {
     made = createFileExclusively(path, key.toString("hex") + "\n", { sync: true });

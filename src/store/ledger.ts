@@ -32,27 +32,49 @@ export interface Head {
   mac: string;
   /** the store's schema when the anchor was written (absent before schema 4): a store set back to an older schema is found */
   schema?: number;
+  /**
+   * the last run begun when the anchor was written (absent in anchors of older versions): the file
+   * anchor is written, durably, as each run begins, so a run erased from the store is found
+   */
+  run?: number;
+  /** sha256 of the learnt bands as the last run summary left them (database anchor only): a band put back or deleted is found */
+  bands?: string;
   /** HMAC of the fields above, so that the anchor itself cannot be rewritten */
   seal: string;
 }
 
-function headSeal(key: Buffer, seq: number, mac: string, schema: number | undefined): string {
-  return createHmac("sha256", key)
-    .update(`head\n${seq}\n${mac}${schema === undefined ? "" : `\nschema ${schema}`}`)
-    .digest("hex");
+/** What an anchor says besides the end of the chain. */
+export interface HeadExtras {
+  schema?: number;
+  run?: number;
+  bands?: string;
 }
 
-export function sealHead(key: Buffer, seq: number, mac: Buffer, schema?: number): Head {
+function headSeal(key: Buffer, seq: number, mac: string, x: HeadExtras): string {
+  let text = `head\n${seq}\n${mac}`;
+  if (x.schema !== undefined) text += `\nschema ${x.schema}`;
+  if (x.run !== undefined) text += `\nrun ${x.run}`;
+  if (x.bands !== undefined) text += `\nbands ${x.bands}`;
+  return createHmac("sha256", key).update(text).digest("hex");
+}
+
+export function sealHead(key: Buffer, seq: number, mac: Buffer, extras: HeadExtras = {}): Head {
   const m = mac.toString("hex");
-  return schema === undefined ? { seq, mac: m, seal: headSeal(key, seq, m, undefined) } : { seq, mac: m, schema, seal: headSeal(key, seq, m, schema) };
+  const given: HeadExtras = {};
+  if (extras.schema !== undefined) given.schema = extras.schema;
+  if (extras.run !== undefined) given.run = extras.run;
+  if (extras.bands !== undefined) given.bands = extras.bands;
+  return { seq, mac: m, ...given, seal: headSeal(key, seq, m, given) };
 }
 
 export function headIsSealed(key: Buffer, h: unknown): h is Head {
   if (typeof h !== "object" || h === null) return false;
-  const { seq, mac, schema, seal } = h as Partial<Head>;
-  if (!Number.isInteger(seq) || seq! < 0 || typeof mac !== "string" || !/^[0-9a-f]{64}$/.test(mac) || typeof seal !== "string") return false;
-  if (schema !== undefined && !Number.isInteger(schema)) return false;
-  return headSeal(key, seq!, mac, schema) === seal;
+  const { seq, mac, schema, run, bands, seal } = h as Partial<Head>;
+  if (!Number.isSafeInteger(seq) || seq! < 0 || typeof mac !== "string" || !/^[0-9a-f]{64}$/.test(mac) || typeof seal !== "string") return false;
+  if (schema !== undefined && !Number.isSafeInteger(schema)) return false;
+  if (run !== undefined && (!Number.isSafeInteger(run) || run < 0)) return false;
+  if (bands !== undefined && (typeof bands !== "string" || !/^[0-9a-f]{64}$/.test(bands))) return false;
+  return headSeal(key, seq!, mac, { schema, run, bands } as HeadExtras) === seal;
 }
 
 /** A record as `history` shows it: whether its MAC proves that Covenant wrote it, and where in the chain. */

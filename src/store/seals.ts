@@ -3,7 +3,8 @@
 // a record at all) and the learnt bands (what is an anomaly). Each row carries an HMAC of its
 // content under the host key, so a row edited in the database is found by `verify` and never
 // used as if Covenant had written it.
-import { createHmac } from "node:crypto";
+import type Database from "better-sqlite3";
+import { createHash, createHmac } from "node:crypto";
 
 export interface BaselineRow {
   path: string;
@@ -57,4 +58,17 @@ export function sealBand(key: Buffer, r: Omit<BandRow, "seal">): Buffer {
 
 export function sealMatches(seal: unknown, expected: Buffer): boolean {
   return Buffer.isBuffer(seal) && seal.equals(expected);
+}
+
+/**
+ * The digest of every learnt band as stored: the head anchor in the database records it with each
+ * run's summary (bands change only then), so a sealed band put back from an older copy, or one
+ * deleted, no longer matches.
+ */
+export function bandsDigest(db: Database.Database): string {
+  const h = createHash("sha256");
+  for (const r of db.prepare("SELECT metric, hour, count, mean, m2 FROM bands ORDER BY metric, hour").iterate() as IterableIterator<Omit<BandRow, "seal">>) {
+    h.update(JSON.stringify([r.metric, r.hour, r.count, r.mean, r.m2])).update("\n");
+  }
+  return h.digest("hex");
 }

@@ -9,42 +9,25 @@ import { join, resolve } from "node:path";
 import { CannotObserve, type Baseline, type BaselineStore, type SampleStore } from "../evaluator/contract.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Outcome } from "../evaluator/outcomes.js";
-import { anchoredSchema, endTampering, readFileHead, type FileHead } from "./anchors.js";
+import { anchoredSchema, dbHeadOf, endTampering, readFileHead } from "./anchors.js";
+import { LearntBands } from "./bands.js";
 import { checkpoint, openForReading, openForWriting, type ReadOnlyDatabase } from "./database.js";
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
-import { databaseExists, exists, guarded, safeKey, wipedStore } from "./opening.js";
-import { createHostKey, hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
-import { checkRecords, GENESIS, macOf, sealHead, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
-import { addSample, stddevOf } from "./memory.js";
+import { databaseExists, guarded, headGone, makeStore, missingStore, schemaTampered, schemaVersion, unfinishedStore, witnessesOf, type Witnesses } from "./opening.js";
+import { hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
+import { checkRecords, GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
 import type { BaselineBody, ChangeBody, HistoryEntry, RunBody } from "./records.js";
 import { replaceFile } from "./safe-files.js";
-import { sealBand, sealBaseline, sealCurrent, sealMatches, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
+import { SCHEMA_VERSION, schemaIsEmpty, schemaProblem } from "./schema.js";
+import { sealBaseline, sealCurrent, sealMatches, type BaselineRow, type CurrentRow } from "./seals.js";
 import { checkStateDirectory, checkStateFiles } from "./trust.js";
 import { hasColumn, verifyStore, type KnownHead, type VerifyReport } from "./verify.js";
+import { migrate } from "./migrate.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
 export type { BaselineBody, ChangeBody, HistoryEntry, RunBody } from "./records.js";
 export type { KnownHead, VerifyReport } from "./verify.js";
-
-export const SCHEMA_VERSION = 4;
-
-const schema = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS current (
-  key TEXT PRIMARY KEY, control TEXT NOT NULL, outcome TEXT NOT NULL, state TEXT NOT NULL,
-  since TEXT NOT NULL, run INTEGER NOT NULL, reason TEXT NOT NULL, seal BLOB) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ledger (
-  seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, run INTEGER NOT NULL, time TEXT NOT NULL,
-  body TEXT NOT NULL, mac BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS ledger_run ON ledger(run);
-CREATE TABLE IF NOT EXISTS baselines (
-  path TEXT PRIMARY KEY, algorithm TEXT NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL,
-  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, mtime_ms REAL NOT NULL,
-  approved_at TEXT NOT NULL, seal BLOB) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS bands (
-  metric TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, mean REAL NOT NULL,
-  m2 REAL NOT NULL, seal BLOB, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
-`;
+export { SCHEMA_VERSION } from "./schema.js";
 
 /** A keyed digest (a `nodiff` file's) starts so; a plain one is hex digits only. */
 const KEYED = "hmac-sha256:";
@@ -69,6 +52,9 @@ export class StateStore implements BaselineStore, SampleStore {
   private writes?: ReturnType<StateStore["prepareWrites"]>;
   /** the run records are appended for (baseline approvals happen during a run) */
   private currentRun = 0;
+  /** change records this process wrote, per run: the run's summary says how many, and `verify` counts them */
+  private readonly written = new Map<number, number>();
+  private learnt?: LearntBands;
 
   private constructor(
     readonly dir: string,
@@ -87,26 +73,24 @@ export class StateStore implements BaselineStore, SampleStore {
     checkStateDirectory(abs);
     checkStateFiles(abs, keyKeptElsewhere());
     const keyPath = hostKeyPath(abs);
-    const fileHead = readFileHead(abs);
+    const witnesses = witnessesOf(abs, readFileHead(abs));
     const dbPath = join(abs, "state.db");
     if (!databaseExists(dbPath)) {
-      const wiped = wipedStore(abs, exists(keyPath) ? safeKey(keyPath) : undefined, fileHead);
+      const wiped = missingStore(abs, witnesses, "gone");
       if (wiped) throw wiped;
     }
     const db = guarded(abs, `cannot open the store ${dbPath}`, () => openForWriting(dbPath));
     try {
-      guarded(abs, `cannot create the store ${dbPath}`, () => db.exec(schema));
-      const key = StateStore.keyFor(db, keyPath, fileHead);
-      // the head file exists from the start, naming no record: a run that dies (or finds the disk
-      // full) between its summary and the head file leaves it behind, never missing
-      if (!fileHead.present && db.prepare("SELECT count(*) FROM ledger").pluck().get() === 0) {
-        guarded(abs, `cannot write the head anchor ${join(abs, "ledger.head")}`, () => replaceFile(join(abs, "ledger.head"), JSON.stringify(sealHead(key, 0, GENESIS, SCHEMA_VERSION)) + "\n"));
-      }
+      const key = guarded(abs, `cannot create the store ${dbPath}`, () => StateStore.keyFor(db, abs, keyPath, witnesses));
+      // read again: a new store has just written it
+      const fileHead = readFileHead(abs);
       const broken = endTampering(db, key, fileHead);
-      if (broken) throw new HistoryBrokenError(`the history in ${abs} cannot be continued: ${broken.message}. \`covenant verify\` reports it; a run will not add to a history whose end it cannot vouch for. To start a new history, move the state directory aside and keep it as evidence`);
+      if (broken) throw new HistoryBrokenError(`the history in ${abs} cannot be continued: ${broken.message}. \`covenant verify\` reports it; a run will not add to a history whose end it cannot vouch for. To start a new history, move the state directory aside and keep it as evidence`, broken.kind === "deleted" ? "deleted" : "altered");
       const store = new StateStore(abs, db, key, () => db.close(), "write");
-      guarded(abs, `cannot update the store ${dbPath}`, () => store.migrate(anchoredSchema(db, key, fileHead)));
+      guarded(abs, `cannot update the store ${dbPath}`, () => migrate(db, abs, key, schemaVersion(db, abs, key, fileHead), anchoredSchema(db, key, fileHead)));
       store.writes = store.prepareWrites();
+      const anchored = dbHeadOf(db);
+      store.learnt = guarded(abs, `cannot read the store ${dbPath}`, () => new LearntBands(db, key, anchored.present ? (anchored.value as Head).bands : undefined));
       return store;
     } catch (err) {
       db.close();
@@ -115,12 +99,22 @@ export class StateStore implements BaselineStore, SampleStore {
     }
   }
 
-  /** The key, created only with a new store: one that has never recorded anything. */
-  private static keyFor(db: Database.Database, keyPath: string, fileHead: FileHead): Buffer {
-    if (!exists(keyPath)) {
-      const fresh = !fileHead.present && db.prepare("SELECT count(*) FROM ledger").pluck().get() === 0 && db.prepare("SELECT count(*) FROM meta WHERE key IN ('last_run', 'head')").pluck().get() === 0;
-      if (fresh) createHostKey(keyPath);
+  /**
+   * The key of the store in `db`: one that is made here if the database is new (or a new store's
+   * making stopped part way). A database emptied while its key or head anchor remains, or one
+   * whose schema is not a Covenant store's, is refused before anything is written to it.
+   */
+  private static keyFor(db: Database.Database, dir: string, keyPath: string, witnesses: Witnesses): Buffer {
+    if (schemaIsEmpty(db)) {
+      const emptied = missingStore(dir, witnesses, "empty");
+      if (emptied) throw emptied;
+      return makeStore(db, dir, keyPath);
     }
+    const problem = schemaProblem(db);
+    if (problem) throw schemaTampered(dir, problem);
+    if (unfinishedStore(db, witnesses)) return makeStore(db, dir, keyPath);
+    const gone = headGone(db, dir, witnesses);
+    if (gone) throw gone;
     return readHostKey(keyPath);
   }
 
@@ -131,48 +125,27 @@ export class StateStore implements BaselineStore, SampleStore {
     checkStateFiles(abs, keyKeptElsewhere());
     const keyPath = hostKeyPath(abs);
     const fileHead = readFileHead(abs);
-    if (!databaseExists(join(abs, "state.db"))) {
-      throw wipedStore(abs, exists(keyPath) ? safeKey(keyPath) : undefined, fileHead) ?? new NoStoreError(`no store in ${abs} (nothing has run there yet; choose another with --state)`);
-    }
-    const key = readHostKey(keyPath);
-    const ro = guarded(abs, `cannot open the store ${join(abs, "state.db")}`, () => openForReading(abs));
+    const witnesses = witnessesOf(abs, fileHead);
+    const dbPath = join(abs, "state.db");
+    if (!databaseExists(dbPath)) throw missingStore(abs, witnesses, "gone") ?? new NoStoreError(`no store in ${abs} (nothing has run there yet; choose another with --state)`);
+    const ro = guarded(abs, `cannot open the store ${dbPath}`, () => openForReading(abs));
     try {
-      guarded(abs, `cannot read the store ${join(abs, "state.db")}`, () => {
-        const tables = ro.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
-        for (const t of ["meta", "current", "ledger", "baselines", "bands"]) if (!tables.includes(t)) throw new StoreError(`the store ${join(abs, "state.db")} has no table \`${t}\`: it is not a complete Covenant store`);
-        const version = Number(ro.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-        if (version > SCHEMA_VERSION) throw new StoreError(`the store ${join(abs, "state.db")} was written by a newer Covenant (schema ${version})`);
+      // the schema before any row: SQL an attacker kept in it (a view, a trigger) is never run
+      const key = guarded(abs, `cannot read the store ${dbPath}`, () => {
+        if (schemaIsEmpty(ro.db)) throw missingStore(abs, witnesses, "empty") ?? new NoStoreError(`no store in ${abs} (state.db holds no tables: nothing has run there yet)`);
+        const problem = schemaProblem(ro.db);
+        if (problem) throw schemaTampered(abs, problem);
+        const gone = headGone(ro.db, abs, witnesses);
+        if (gone) throw gone;
+        const k = readHostKey(keyPath);
+        schemaVersion(ro.db, abs, k, fileHead);
+        return k;
       });
+      return new StateStore(abs, ro.db, key, ro.close, ro.mode);
     } catch (err) {
       ro.close();
       throw err;
     }
-    return new StateStore(abs, ro.db, key, ro.close, ro.mode);
-  }
-
-  /** Brings a store written by an older version up to this schema, in one transaction. */
-  private migrate(anchored: number): void {
-    const version = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-    if (version > SCHEMA_VERSION) throw new StoreError(`the store ${join(this.dir, "state.db")} was written by a newer Covenant (schema ${version})`);
-    this.db
-      .transaction(() => {
-        // schema 1 called the run that recorded a state `last_run`
-        if (hasColumn(this.db, "current", "last_run")) this.db.exec("ALTER TABLE current RENAME COLUMN last_run TO run");
-        // schema 3 seals each baseline row, schema 4 each current state and band: rows written
-        // before are trusted once and sealed, unless a sealed anchor says they were sealed already
-        const unsealed = ["baselines", "current", "bands"].filter((t) => !hasColumn(this.db, t, "seal"));
-        if (unsealed.length > 0 && anchored >= SCHEMA_VERSION) {
-          throw new HistoryBrokenError(`the store ${join(this.dir, "state.db")} has lost the seals of its ${unsealed.join(" and ")} table${unsealed.length > 1 ? "s" : ""}, which its sealed head anchor says it had: they were set back to escape their seals. \`covenant verify\` reports it; to start a new history, move the state directory aside and keep it as evidence`);
-        }
-        for (const table of unsealed) this.db.exec(`ALTER TABLE ${table} ADD COLUMN seal BLOB`);
-        if (unsealed.includes("baselines")) for (const r of this.db.prepare("SELECT * FROM baselines").all() as BaselineRow[]) this.db.prepare("UPDATE baselines SET seal = ? WHERE path = ?").run(sealBaseline(this.key, r), r.path);
-        if (unsealed.includes("current")) for (const r of this.db.prepare("SELECT * FROM current").all() as CurrentRow[]) this.db.prepare("UPDATE current SET seal = ? WHERE key = ?").run(sealCurrent(this.key, r), r.key);
-        if (unsealed.includes("bands")) for (const r of this.db.prepare("SELECT * FROM bands").all() as BandRow[]) this.db.prepare("UPDATE bands SET seal = ? WHERE metric = ? AND hour = ?").run(sealBand(this.key, r), r.metric, r.hour);
-        if (version !== SCHEMA_VERSION || this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === undefined) {
-          this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
-        }
-      })
-      .immediate();
   }
 
   private prepareWrites() {
@@ -184,8 +157,6 @@ export class StateStore implements BaselineStore, SampleStore {
       setBaseline: this.db.prepare("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       last: this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1"),
       setHead: this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('head', ?)"),
-      band: this.db.prepare("SELECT * FROM bands WHERE metric = ? AND hour = ?"),
-      setBand: this.db.prepare("INSERT OR REPLACE INTO bands VALUES (?, ?, ?, ?, ?, ?)"),
     };
   }
 
@@ -198,33 +169,56 @@ export class StateStore implements BaselineStore, SampleStore {
     this.closeDb();
   }
 
-  /** Allocates the next run number, durably, before anything of the run is recorded. */
+  /**
+   * Allocates the next run number, durably, before anything of the run is recorded, and then
+   * writes the head anchor file naming it: a run erased from the store (its log removed after it
+   * was killed) is found missing. The counter is synced before the anchor that names it, so a
+   * power cut cannot leave the anchor ahead of the store.
+   */
   beginRun(): number {
-    this.currentRun = guarded(this.dir, `cannot record the run in ${this.dir}`, () =>
-      this.db
-        .transaction(() => {
-          const last = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
-          this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('last_run', ?)").run(String(last + 1));
-          return last + 1;
-        })
-        .immediate(),
-    );
-    return this.currentRun;
+    const run = guarded(this.dir, `cannot record the run in ${this.dir}`, () => {
+      this.db.pragma("synchronous = FULL");
+      try {
+        return this.db
+          .transaction(() => {
+            const last = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
+            this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('last_run', ?)").run(String(last + 1));
+            return last + 1;
+          })
+          .immediate();
+      } finally {
+        this.db.pragma("synchronous = NORMAL");
+      }
+    });
+    this.currentRun = run;
+    const end = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
+    this.writeFileHead(end?.seq ?? 0, end?.mac ?? GENESIS, run);
+    return run;
+  }
+
+  private writeFileHead(seq: number, mac: Buffer, run: number): void {
+    const head = sealHead(this.key, seq, mac, { schema: SCHEMA_VERSION, run });
+    guarded(this.dir, `cannot write the head anchor ${this.headPath}`, () => replaceFile(this.headPath, JSON.stringify(head) + "\n", { sync: true }));
   }
 
   /**
    * Appends a record to the chain; must run inside an immediate transaction, so that the last
    * record read here is still the last when this one is written, whoever else writes.
    */
-  private append(kind: RecordKind, run: number, time: string, body: object): { seq: number; mac: Buffer } {
+  private append(kind: RecordKind, run: number, time: string, body: object, bands = this.bandsDigest()): { seq: number; mac: Buffer } {
     const text = JSON.stringify(body);
     const last = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
     const mac = macOf(this.key, last?.mac ?? GENESIS, { kind, run, time, body: text });
     const seq = (last?.seq ?? 0) + 1;
     this.w.append.run(seq, kind, run, time, text, mac);
     // a sealed head inside the database too, moved in the same transaction as the record
-    this.w.setHead.run(JSON.stringify(sealHead(this.key, seq, mac, SCHEMA_VERSION)));
+    // (with the learnt bands' digest as the last summary left them)
+    this.w.setHead.run(JSON.stringify(sealHead(this.key, seq, mac, bands === undefined ? { schema: SCHEMA_VERSION } : { schema: SCHEMA_VERSION, bands })));
     return { seq, mac };
+  }
+
+  private bandsDigest(): string | undefined {
+    return this.learnt?.digest;
   }
 
   /**
@@ -273,14 +267,31 @@ export class StateStore implements BaselineStore, SampleStore {
         this.w.setCurrent.run({ ...row, seal: sealCurrent(this.key, row) });
       })
       .immediate();
+    this.written.set(run, (this.written.get(run) ?? 0) + 1);
     return true;
   }
 
-  /** The run's summary: appended to the chain, the head anchor moved to it, the log checkpointed. */
-  finishRun(body: RunBody): number {
+  /**
+   * The run's summary, with the number of change records this process wrote for the run (verify
+   * counts them: a record dropped as it was written is found), and this run's learnt bands, in
+   * one transaction; then the head anchor file, and a checkpoint that leaves every record in
+   * state.db itself. Returns the summary's record number.
+   */
+  finishRun(body: Omit<RunBody, "changed">): number {
     const dbPath = join(this.dir, "state.db");
-    const { seq, mac } = guarded(this.dir, `cannot record the run's summary in the store ${dbPath}`, () => this.db.transaction(() => this.append("run", body.run, body.finished, body)).immediate());
-    guarded(this.dir, `cannot write the head anchor ${this.headPath}`, () => replaceFile(this.headPath, JSON.stringify(sealHead(this.key, seq, mac, SCHEMA_VERSION)) + "\n"));
+    const full: RunBody = { ...body, changed: this.written.get(body.run) ?? 0 };
+    const learnt = this.learnt;
+    const { seq, mac, digest } = guarded(this.dir, `cannot record the run's summary in the store ${dbPath}`, () =>
+      this.db
+        .transaction(() => {
+          const bands = learnt?.writeWithSummary(body.dryRun);
+          if (bands?.note) full.notes = [...(full.notes ?? []), bands.note];
+          return { ...this.append("run", body.run, body.finished, full, bands?.digest), digest: bands?.digest };
+        })
+        .immediate(),
+    );
+    if (learnt && digest !== undefined) learnt.committed(digest, body.dryRun);
+    this.writeFileHead(seq, mac, body.run);
     // every record in state.db itself: a copy of that one file is the whole store
     guarded(this.dir, `cannot checkpoint the store ${dbPath}`, () => checkpoint(this.db));
     return seq;
@@ -321,8 +332,8 @@ export class StateStore implements BaselineStore, SampleStore {
     const fileHead = readFileHead(this.dir);
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => {
       const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
-      const schemaVersion = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-      return verifyStore({ db: this.db, key: this.key, fileHead, schema: schemaVersion, sealedTables, ...(knownHead ? { knownHead } : {}) });
+      const schema = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
+      return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, ...(knownHead ? { knownHead } : {}) });
     });
   }
 
@@ -371,33 +382,19 @@ export class StateStore implements BaselineStore, SampleStore {
     );
   }
 
-  // SampleStore
-  /** The band learnt so far, learning nothing (a dry run); a band whose seal fails is not used. */
-  band(metric: string, hourOfWeek: number): { count: number; mean: number; stddev: number } {
-    const b = this.sealedBand(metric, hourOfWeek) ?? { count: 0, mean: 0, m2: 0 };
-    return { count: b.count, mean: b.mean, stddev: stddevOf(b) };
+  // SampleStore: bands learnt in a run are written with its summary (bands.ts)
+  private get bands(): LearntBands {
+    if (!this.learnt) throw new Error("the store was opened read-only");
+    return this.learnt;
   }
 
-  private sealedBand(metric: string, hourOfWeek: number): BandRow | undefined {
-    const stored = this.w.band.get(metric, hourOfWeek) as BandRow | undefined;
-    // a band edited in the database would decide what counts as normal: it is not used, and kept for `verify`
-    if (stored && !sealMatches(stored.seal, sealBand(this.key, stored))) {
-      throw new CannotObserve(`the learnt band of ${metric} at hour ${hourOfWeek} of the week was changed outside Covenant (its seal does not match); \`covenant verify\` reports it, and deleting the band lets it be learnt again`);
-    }
-    return stored;
+  /** The band learnt so far, learning nothing (a dry run); bands changed outside Covenant are not used. */
+  band(metric: string, hourOfWeek: number): { count: number; mean: number; stddev: number } {
+    return this.bands.band(metric, hourOfWeek);
   }
 
   observe(metric: string, hourOfWeek: number, value: number): { count: number; mean: number; stddev: number } {
-    const before = this.sealedBand(metric, hourOfWeek) ?? { count: 0, mean: 0, m2: 0 };
-    const after = { metric, hour: hourOfWeek, ...addSample(before, value) };
-    try {
-      this.w.setBand.run(metric, hourOfWeek, after.count, after.mean, after.m2, sealBand(this.key, after));
-    } catch (err) {
-      const failure = operationalError(err, `cannot record the band of ${metric} in the store`);
-      if (failure) throw new CannotObserve(failure.message);
-      throw err;
-    }
-    return { count: before.count, mean: before.mean, stddev: stddevOf(before) };
+    return this.bands.observe(metric, hourOfWeek, value);
   }
 
   /** Bytes the database uses (pages in use times page size), for the storage benchmark. */

@@ -4,9 +4,9 @@
 // of each promise must be the one its last change record says. The first problem found is
 // reported, with the record it concerns.
 import type Database from "better-sqlite3";
-import { anchoredSchema, endTampering, type FileHead } from "./anchors.js";
+import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } from "./anchors.js";
 import { findTampering, type LedgerRow, type Tampering } from "./ledger.js";
-import { sealBand, sealBaseline, sealCurrent, sealMatches, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
+import { bandsDigest, sealBand, sealBaseline, sealCurrent, sealMatches, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
 
 export interface VerifyReport {
   records: number;
@@ -18,8 +18,10 @@ export interface VerifyReport {
   head?: { seq: number; mac: string };
   /** runs that wrote changes but no summary: killed before they finished */
   interrupted: number[];
-  /** run numbers allocated but without any record (killed before recording anything) */
+  /** run numbers allocated but without any record (stopped before recording anything): the newest 100 */
   silent: number[];
+  /** how many such runs there are in all */
+  silentCount: number;
   /** the head anchor file ledger.head is absent */
   headMissing: boolean;
   /** what else the reader should know (a store written by an older Covenant) */
@@ -57,8 +59,17 @@ export function verifyStore(v: StoreView): VerifyReport {
   // one read transaction: a run finishing meanwhile must not look like records cut off
   return v.db.transaction(() => {
     const rows = v.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
-    const report: VerifyReport = { records: rows.length, runs: [], interrupted: [], silent: [], headMissing: !v.fileHead.present, notes: [] };
-    report.tampering = findTampering(v.key, rows) ?? endTampering(v.db, v.key, v.fileHead) ?? schemaTampering(v) ?? runCounterTampering(v.db, rows) ?? baselineTampering(v, rows) ?? currentTampering(v, rows) ?? bandTampering(v) ?? (v.knownHead ? rollbackTampering(rows, v.knownHead) : undefined);
+    const report: VerifyReport = { records: rows.length, runs: [], interrupted: [], silent: [], silentCount: 0, headMissing: !v.fileHead.present, notes: [] };
+    report.tampering =
+      findTampering(v.key, rows) ??
+      endTampering(v.db, v.key, v.fileHead) ??
+      schemaTampering(v) ??
+      runCounterTampering(v.db, rows) ??
+      summaryTampering(rows) ??
+      baselineTampering(v, rows) ??
+      currentTampering(v, rows) ??
+      bandTampering(v) ??
+      (v.knownHead ? rollbackTampering(rows, v.knownHead) : undefined);
     if (!v.sealedTables) report.notes.push(`the store was written by an older Covenant (schema ${v.schema}): the current state and the learnt bands are sealed at its next run`);
     const last = rows.at(-1);
     if (!report.tampering && last && Buffer.isBuffer(last.mac)) report.head = { seq: last.seq, mac: last.mac.toString("hex") };
@@ -73,8 +84,13 @@ export function verifyStore(v: StoreView): VerifyReport {
       } else if (r.run > 0) withChanges.add(r.run);
     }
     report.interrupted = [...withChanges].filter((r) => !summarised.has(r)).sort((a, b) => a - b);
-    const lastRun = Number(v.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
-    for (let n = 1; n <= lastRun; n++) if (!summarised.has(n) && !withChanges.has(n)) report.silent.push(n);
+    // the counter is bounded when it is not tampering (runCounterTampering): at most MAX_SILENT past the last recorded run
+    const counter = report.tampering ? 0 : runCounter(v.db);
+    for (let n = counter; n >= 1; n--) {
+      if (summarised.has(n) || withChanges.has(n)) continue;
+      report.silentCount++;
+      if (report.silent.length < SILENT_LISTED) report.silent.unshift(n);
+    }
     return report;
   })();
 }
@@ -85,15 +101,46 @@ function schemaTampering(v: StoreView): Tampering | undefined {
   return undefined;
 }
 
-/** Run numbers only grow: a run counter set back would make two runs share a number. */
+/** Silent runs listed by number (the newest); the rest are counted. */
+const SILENT_LISTED = 100;
+
+/**
+ * Runs that stopped before recording anything, past the last recorded run, that a store without
+ * the run anchor (written by an older Covenant) may show before its counter is called forged.
+ */
+const MAX_SILENT = 100_000;
+
+/** Run numbers only grow: a run counter set back would make two runs share a number; one set far forward would name runs that never were. */
 function runCounterTampering(db: Database.Database, rows: LedgerRow[]): Tampering | undefined {
   let highest = 0;
   for (const r of rows) {
     if (r.run < highest && r.run > 0) return { kind: "altered", seq: r.seq, message: `record ${r.seq} belongs to run ${r.run}, after records of run ${highest}: run numbers were reused` };
     highest = Math.max(highest, r.run);
   }
-  const counter = Number(db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
+  const counter = runCounter(db);
+  if (Number.isNaN(counter)) return { kind: "altered", seq: 0, message: "the run counter in the database is not a run number: it was edited" };
   if (counter < highest) return { kind: "altered", seq: 0, message: `the run counter in the database says ${counter}, but run ${highest} is recorded: it was set back` };
+  // with the run anchor, endTampering holds the counter to it; without, a bound
+  if (counter > highest + MAX_SILENT) return { kind: "altered", seq: 0, message: `the run counter in the database says ${counter}, far past the last recorded run (${highest}): it was set forward` };
+  return undefined;
+}
+
+/**
+ * Each run's summary says how many change records the run wrote: fewer in the history were
+ * dropped (as they were written, by SQL planted in the store, or after), more were added.
+ */
+function summaryTampering(rows: LedgerRow[]): Tampering | undefined {
+  const changes = new Map<number, number>();
+  for (const r of rows) if (r.kind === "change") changes.set(r.run, (changes.get(r.run) ?? 0) + 1);
+  for (const r of rows) {
+    if (r.kind !== "run") continue;
+    const said = (parse(r.body) as { changed?: unknown } | undefined)?.changed;
+    const held = changes.get(r.run) ?? 0;
+    if (typeof said !== "number" || said === held) continue;
+    return held < said
+      ? { kind: "deleted", seq: r.seq, message: `run ${r.run}'s summary (record ${r.seq}) says it wrote ${said} change record${said === 1 ? "" : "s"}, but the history holds ${held}: records were dropped` }
+      : { kind: "inserted", seq: r.seq, message: `run ${r.run}'s summary (record ${r.seq}) says it wrote ${said} change record${said === 1 ? "" : "s"}, but the history holds ${held}: records were added` };
+  }
   return undefined;
 }
 
@@ -143,10 +190,16 @@ function currentTampering(v: StoreView, rows: LedgerRow[]): Tampering | undefine
   return undefined;
 }
 
+/** Every band must carry its seal, and the bands must be the ones the last summary left (their digest is in the database's head anchor). */
 function bandTampering(v: StoreView): Tampering | undefined {
   if (!v.sealedTables) return undefined;
-  for (const b of v.db.prepare("SELECT * FROM bands ORDER BY metric, hour").all() as BandRow[]) {
+  for (const b of v.db.prepare("SELECT * FROM bands ORDER BY metric, hour").iterate() as IterableIterator<BandRow>) {
     if (!sealMatches(b.seal, sealBand(v.key, b))) return { kind: "altered", seq: 0, message: `the learnt band of ${b.metric} at hour ${b.hour} of the week was changed outside Covenant: its seal does not match` };
+  }
+  const head = dbHeadOf(v.db);
+  const anchored = head.present ? (head.value as { bands?: unknown }).bands : undefined;
+  if (typeof anchored === "string" && bandsDigest(v.db) !== anchored) {
+    return { kind: "altered", seq: 0, message: "the learnt bands are not the ones the last run left (the head anchor in the database records their digest): a band was put back from an older copy, added or deleted" };
   }
   return undefined;
 }

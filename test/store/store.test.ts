@@ -143,8 +143,11 @@ describe("state store", () => {
   it("baselines and learnt bands persist across opens", () => {
     const dir = tempDir();
     const a = StateStore.open(dir);
+    const run = a.beginRun();
     a.set("/srv/x", { algorithm: "sha256", digest: "ab", size: 1, mode: 0o640, uid: 0, gid: 0, mtimeMs: 1, approvedAt: "2026-11-23" });
     for (const v of [10, 12, 14]) a.observe("load.5m", 5, v);
+    // bands learnt in a run are written with its summary
+    a.finishRun(runBody(run, 0));
     a.close();
     const b = StateStore.open(dir);
     expect(b.get("/srv/x")?.digest).toBe("ab");
@@ -167,11 +170,24 @@ describe("schema migration", () => {
   it("opens a store written with schema 1 and keeps its records", () => {
     const dir = tempDir();
     const old = new Database(join(dir, "state.db"));
-    old.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-      INSERT INTO meta VALUES ('schema', '1');
-      CREATE TABLE current (key TEXT PRIMARY KEY, control TEXT NOT NULL, outcome TEXT NOT NULL, state TEXT NOT NULL,
-        since TEXT NOT NULL, last_run INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
-      INSERT INTO current VALUES ('C/file:x', 'C', 'kept', 's', 't', 1, 'as promised');`);
+    // schema 1 as Covenant wrote it (src/store/schema.ts keeps its text)
+    old.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS current (
+  key TEXT PRIMARY KEY, control TEXT NOT NULL, outcome TEXT NOT NULL, state TEXT NOT NULL,
+  since TEXT NOT NULL, last_run INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledger (
+  seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, run INTEGER NOT NULL, time TEXT NOT NULL,
+  body TEXT NOT NULL, mac BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_run ON ledger(run);
+CREATE TABLE IF NOT EXISTS baselines (
+  path TEXT PRIMARY KEY, algorithm TEXT NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL,
+  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, mtime_ms REAL NOT NULL,
+  approved_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bands (
+  metric TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, mean REAL NOT NULL,
+  m2 REAL NOT NULL, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
+INSERT INTO meta VALUES ('schema', '1');
+INSERT INTO current VALUES ('C/file:x', 'C', 'kept', 's', 't', 1, 'as promised');`);
     old.close();
     writeFileSync(join(dir, "host.key"), randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
     const store = StateStore.open(dir);
@@ -189,7 +205,7 @@ describe("anchors, baselines and the host key", () => {
     const { dir, store } = populated(2);
     const head = readFileSync(join(dir, "ledger.head"));
     rmSync(join(dir, "ledger.head"));
-    expect(store.verify().tampering).toMatchObject({ kind: "deleted", message: "the head anchor file ledger.head is missing, though runs have finished: the history cannot be proved complete" });
+    expect(store.verify().tampering).toMatchObject({ kind: "deleted", message: "the head anchor file ledger.head is missing, though the store has recorded runs: the history cannot be proved complete" });
     writeFileSync(join(dir, "ledger.head"), head);
     expect(store.verify().tampering).toBeUndefined();
     raw(dir).prepare("DELETE FROM meta WHERE key = 'head'").run();

@@ -128,7 +128,7 @@ export function runVerify(opts: StoreOptions & { knownHead?: string }, io: Io): 
   }
   const store = openStore(opts, io, "verify");
   if (store instanceof StoreDamagedError) return tampered("damaged", store.message, opts, io);
-  if (store instanceof HistoryBrokenError) return tampered("deleted", store.message, opts, io);
+  if (store instanceof HistoryBrokenError) return tampered(store.kind, store.message, opts, io);
   if (!(store instanceof StateStore)) return EXIT.policyError;
   try {
     let r: VerifyReport;
@@ -146,9 +146,10 @@ export function runVerify(opts: StoreOptions & { knownHead?: string }, io: Io): 
       else io.out(io.style.green(`intact: ${r.records} records, ${r.runs.length} runs${r.firstRun ? ` from ${t(r.firstRun)} to ${t(r.lastRun)}` : ""}, every record chained to the one before`));
       if (r.head) io.out(`head: record ${r.head.seq}, MAC ${r.head.mac.slice(0, 16)}… (keep \`--known-head ${r.head.seq}:${r.head.mac.slice(0, 16)}\` off this host: a later verify given it finds the whole store rolled back)`);
       if (r.interrupted.length > 0) io.out(`note: run${r.interrupted.length > 1 ? "s" : ""} ${r.interrupted.join(", ")} stopped before writing a summary (killed or timed out); their changes are recorded`);
-      if (r.silent.length > 0) {
-        const one = r.silent.length === 1;
-        io.out(`note: run${one ? "" : "s"} ${r.silent.join(", ")} began but recorded nothing: ${one ? "it" : "each"} stopped before its first record (killed, or the store failed), and may have changed the host before it could record`);
+      if (r.silentCount > 0) {
+        const more = r.silentCount > r.silent.length ? ` (the newest ${r.silent.length} of ${r.silentCount})` : "";
+        const one = r.silentCount === 1;
+        io.out(`note: run${one ? "" : "s"} ${r.silent.join(", ")}${more} began but recorded nothing: ${one ? "it" : "each"} stopped before its first record (killed, or the store failed), and may have changed the host before it could record`);
       }
       for (const n of r.notes) io.out(`note: ${escapeText(n)}`);
     }
@@ -159,7 +160,7 @@ export function runVerify(opts: StoreOptions & { knownHead?: string }, io: Io): 
 }
 
 /** A database that cannot be read, or one that is gone while its anchor remains, cannot be vouched for: to `verify`, that is tampering. */
-function tampered(kind: "damaged" | "deleted", message: string, opts: StoreOptions, io: Io): number {
+function tampered(kind: "damaged" | "deleted" | "altered", message: string, opts: StoreOptions, io: Io): number {
   if (opts.json) io.out(JSON.stringify({ tampering: { kind, message } }, null, 2));
   else io.out(io.style.red(`TAMPERED: ${escapeText(message)} (${kind})`));
   return EXIT.deficiencies;

@@ -167,7 +167,6 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
   const facts = readFacts({ now: started, calendar: policy.calendar, etcRoot: opts.etcRoot });
   const map = new Map(checked.files.map((f) => [f.path, new LineIndex(f.text)]));
   let failure: StoreError | undefined;
-  let changed = 0;
   let unrecordedResults = 0;
   const unrecordedChanges: string[] = [];
   const evaluation: Evaluation = await evaluate(policy, {
@@ -190,7 +189,7 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
         return;
       }
       try {
-        if (store.recordResult(run, time(), r)) changed++;
+        store.recordResult(run, time(), r);
       } catch (err) {
         if (!(err instanceof StoreError)) throw err;
         failure = err;
@@ -226,7 +225,6 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
     promises: evaluation.results.length,
     counts: Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0)),
     outcomes: outcomesDigest,
-    changed,
     ...(notes.length > 0 ? { notes: [...notes] } : {}),
   };
   try {

@@ -1,0 +1,138 @@
+// The store's schema, and the check that a database holds exactly it. SQLite runs code kept in
+// the database itself: a trigger planted in state.db (`BEFORE INSERT ON ledger ... RAISE(IGNORE)`)
+// would drop chosen records as a run writes them, a view could stand in for a table, and an
+// index or a table redefined with other constraints (COLLATE NOCASE, ON CONFLICT IGNORE) could
+// merge or drop rows. So before a run writes anything, and before `verify` or `history` reads a
+// row, the schema must be exactly what some version of Covenant made: these five tables, each
+// as written by a Covenant schema (1 to the current) and its migrations, and the one index; no
+// trigger, view, other table or other index. Anything else is tampering.
+import Database from "better-sqlite3";
+
+export const SCHEMA_VERSION = 4;
+
+export const TABLES = ["meta", "current", "ledger", "baselines", "bands"] as const;
+
+/** The current schema, as a new store is made. */
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS current (
+  key TEXT PRIMARY KEY, control TEXT NOT NULL, outcome TEXT NOT NULL, state TEXT NOT NULL,
+  since TEXT NOT NULL, run INTEGER NOT NULL, reason TEXT NOT NULL, seal BLOB) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledger (
+  seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, run INTEGER NOT NULL, time TEXT NOT NULL,
+  body TEXT NOT NULL, mac BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_run ON ledger(run);
+CREATE TABLE IF NOT EXISTS baselines (
+  path TEXT PRIMARY KEY, algorithm TEXT NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL,
+  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, mtime_ms REAL NOT NULL,
+  approved_at TEXT NOT NULL, seal BLOB) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bands (
+  metric TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, mean REAL NOT NULL,
+  m2 REAL NOT NULL, seal BLOB, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
+`;
+
+/** Schema 1, the oldest a store can have been written with; schemas 2 to 4 are it migrated. */
+const SCHEMA_1_SQL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS current (
+  key TEXT PRIMARY KEY, control TEXT NOT NULL, outcome TEXT NOT NULL, state TEXT NOT NULL,
+  since TEXT NOT NULL, last_run INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledger (
+  seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, run INTEGER NOT NULL, time TEXT NOT NULL,
+  body TEXT NOT NULL, mac BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_run ON ledger(run);
+CREATE TABLE IF NOT EXISTS baselines (
+  path TEXT PRIMARY KEY, algorithm TEXT NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL,
+  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, mtime_ms REAL NOT NULL,
+  approved_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bands (
+  metric TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, mean REAL NOT NULL,
+  m2 REAL NOT NULL, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
+`;
+
+/** The migrations from schema 1, in order (store.ts's migrate makes the same, as each store needs). */
+const MIGRATIONS = [
+  "ALTER TABLE current RENAME COLUMN last_run TO run",
+  "ALTER TABLE baselines ADD COLUMN seal BLOB",
+  "ALTER TABLE current ADD COLUMN seal BLOB",
+  "ALTER TABLE bands ADD COLUMN seal BLOB",
+];
+
+interface MasterRow {
+  type: string;
+  name: string;
+  tbl_name: string;
+  sql: string | null;
+}
+
+let accepted: Map<string, Set<string>> | undefined;
+
+/**
+ * Every text SQLite keeps for each table and index of a store some Covenant made: found by making
+ * them here, in memory, with the same SQLite, rather than written out by hand (SQLite rewrites a
+ * table's text on each ALTER, in its own way).
+ */
+function acceptedSchemas(): Map<string, Set<string>> {
+  if (accepted) return accepted;
+  const out = new Map<string, Set<string>>();
+  const collect = (db: Database.Database) => {
+    for (const r of db.prepare("SELECT type, name, sql FROM sqlite_master").all() as MasterRow[]) {
+      const key = `${r.type} ${r.name}`;
+      if (!out.has(key)) out.set(key, new Set());
+      out.get(key)!.add(r.sql ?? "");
+    }
+  };
+  const old = new Database(":memory:");
+  try {
+    old.exec(SCHEMA_1_SQL);
+    collect(old);
+    // each store migrates its tables in this order, stopping wherever its version stopped
+    for (const step of MIGRATIONS) {
+      old.exec(step);
+      collect(old);
+    }
+  } finally {
+    old.close();
+  }
+  const fresh = new Database(":memory:");
+  try {
+    fresh.exec(SCHEMA_SQL);
+    collect(fresh);
+  } finally {
+    fresh.close();
+  }
+  return (accepted = out);
+}
+
+/** What the database's schema holds beyond, short of or other than a Covenant store's; undefined when it is exact. */
+export function schemaProblem(db: Database.Database): string | undefined {
+  const rows = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").all() as MasterRow[];
+  const allowed = acceptedSchemas();
+  for (const r of rows) {
+    const texts = allowed.get(`${r.type} ${r.name}`);
+    if (!texts) {
+      const what = r.type === "index" ? "an index" : r.type === "table" || r.type === "view" || r.type === "trigger" ? `a ${r.type}` : "an entry";
+      return `it holds ${what} \`${r.name}\`${r.type === "trigger" || r.type === "index" ? ` on \`${r.tbl_name}\`` : ""} that Covenant never makes${r.type === "trigger" ? " (SQL that would run as a run writes)" : ""}`;
+    }
+    if (!texts.has(r.sql ?? "")) return `its ${r.type} \`${r.name}\` is not defined as Covenant defines it`;
+  }
+  const present = new Set(rows.map((r) => `${r.type} ${r.name}`));
+  const missing = [...TABLES.map((t) => `table ${t}`), "index ledger_run"].filter((k) => !present.has(k));
+  if (missing.length > 0) return `its ${missing.map((k) => `${k.split(" ")[0]} \`${k.split(" ")[1]}\``).join(", ")} ${missing.length > 1 ? "are" : "is"} missing`;
+  return undefined;
+}
+
+/** Whether the database holds nothing at all: an empty file, or one whose every table was dropped. */
+export function schemaIsEmpty(db: Database.Database): boolean {
+  return db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() === 0;
+}
+
+/**
+ * Settings every connection to a store gets before its first read: SQL kept in the schema (views,
+ * triggers, defaults) may not call functions with side effects, and the defensive mode (on in
+ * better-sqlite3 unless unsafe mode is asked for) keeps the schema from being written directly.
+ */
+export function harden(db: Database.Database): void {
+  db.unsafeMode(false);
+  db.pragma("trusted_schema = OFF");
+}
