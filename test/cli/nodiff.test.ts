@@ -1,13 +1,22 @@
 // `nodiff = true` on `file` and `command`: a secret's content, digest or output reaches none of
 // the text report, the JSON, the JUnit XML, the history or the store's files, end to end.
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
 
 beforeAll(() => ensureBuilt());
+
+const made: string[] = [];
+afterAll(() => made.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-nodiff-"));
+  made.push(dir);
+  return dir;
+}
 
 /** Everything a run leaves for people and machines: its outputs, the JUnit file, the history and the store's bytes. */
 function everything(dir: string, state: string, outputs: string[]): string {
@@ -35,7 +44,7 @@ function secretPolicy(dir: string, nodiff: boolean): string {
 
 /** Runs twice (the first approves the baseline), the second after the file's content changed to the secret. */
 function runWithSecret(nodiff: boolean): { all: string; newDigest: string; approvedDigest: string } {
-  const dir = mkdtempSync(join(tmpdir(), "covenant-nodiff-"));
+  const dir = tempDir();
   const state = join(dir, "state");
   writeFileSync(join(dir, "pin.conf"), "pin=0000\n");
   const policy = secretPolicy(dir, nodiff);
@@ -76,7 +85,7 @@ describe("nodiff", () => {
 
 describe("nodiff with integrity", () => {
   it("compares the content keyed: unchanged is kept, changed is drift, and the stored baseline holds no digest", () => {
-    const dir = mkdtempSync(join(tmpdir(), "covenant-nodiff-"));
+    const dir = tempDir();
     const state = join(dir, "state");
     writeFileSync(join(dir, "pin.conf"), "pin=0000\n");
     const policy = join(dir, "p.promise");
