@@ -188,6 +188,9 @@ setTimeout(() => process.exit(0), 60000);
       for (let i = 0; i < 10; i++) {
         const state = join(l.dir, `race-${i}`);
         const r = covenant(["run", "--state", state, l.policy], { env: { COVENANT_HOST_KEY_FILE: key } });
+        // (before the fix the racer won: root found the name taken, read the planted key and sealed the store with it)
+        const usedPlanted = r.code === 0 && existsSync(key) && readFileSync(key, "utf8").trim() === planted;
+        expect(usedPlanted, `run ${i} sealed its store with the planted key`).toBe(false);
         expect(r.code, r.err).toBe(2);
         // nothing was sealed with the planted key: no store, no head
         expect(existsSync(join(state, "ledger.head"))).toBe(false);
