@@ -97,7 +97,8 @@ function renderControl(c: ControlResult, style: Style, promiseOf: (r: PromiseRes
     if (r.outcome === "skipped") return;
     const lines: string[] = [];
     if (r.differences.length > 1) lines.push(...r.differences.map((d) => `- ${d.reason}`));
-    for (const ch of r.changes) lines.push(`${ch.status === "applied" ? "✓" : ch.status === "failed" ? "✗" : "·"} ${ch.status}: ${ch.description}${ch.detail ? ` (${ch.detail})` : ""}`);
+    // a detail the promise's reason already gives (the held repair's why) is not said twice
+    for (const ch of r.changes) lines.push(`${ch.status === "applied" ? "✓" : ch.status === "failed" ? "✗" : "·"} ${ch.status}: ${ch.description}${ch.detail && !r.reason.includes(ch.detail) ? ` (${ch.detail})` : ""}`);
     for (const n of r.notes) lines.push(`note: ${n}`);
     for (const l of lines.slice(0, MAX_LINES_PER_PROMISE)) out.push(style.dim(`${DETAIL}${escapeText(l)}`));
     if (lines.length > MAX_LINES_PER_PROMISE) out.push(style.dim(`${DETAIL}… and ${lines.length - MAX_LINES_PER_PROMISE} more`));
