@@ -1,6 +1,6 @@
 // The checker: from parsed files to a typed Policy plus every diagnostic of the run.
 import { leadingSpan, literalText, typeSpan, type ControlDecl, type Expr, type PromiseDecl, type SourceFile } from "../parser/ast.js";
-import { compareDiagnostics, diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
+import { capDiagnostics, compareDiagnostics, diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributesOf, promiseTypes } from "../evaluator/registry.js";
 import type { AttributeSpec } from "../evaluator/schema.js";
 import { checkAttributes, checkConstraints } from "./attributes.js";
@@ -82,7 +82,12 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   }
 
   diagnostics.sort(compareDiagnostics);
-  const result: CheckResult = { files, diagnostics };
+  const dropped = { errors: 0, warnings: 0 };
+  for (const f of files) {
+    dropped.errors += f.dropped?.errors ?? 0;
+    dropped.warnings += f.dropped?.warnings ?? 0;
+  }
+  const result: CheckResult = { files, diagnostics: capDiagnostics(diagnostics, dropped) };
   if (!diagnostics.some((d) => d.severity === "error")) {
     result.policy = {
       files: files.map((f) => f.path),
@@ -104,10 +109,14 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
  */
 function resolveVariables(scope: Scope, values: ValueChecker, diagnostics: Diagnostic[]): Map<string, unknown> {
   const out = new Map<string, unknown>();
-  const resolve = (e: Expr, seen: Set<string>): unknown => {
+  // each variable is resolved once and its value shared by every variable that uses it: a
+  // chain of variables costs its length, not its length squared
+  const resolved = new Map<string, unknown>();
+  const resolving = new Set<string>();
+  const resolve = (e: Expr): unknown => {
     switch (e.kind) {
       case "list": {
-        const items = e.items.map((i) => resolve(i, seen));
+        const items = e.items.map((i) => resolve(i));
         return items.includes(INVALID) ? INVALID : items;
       }
       case "string":
@@ -119,19 +128,26 @@ function resolveVariables(scope: Scope, values: ValueChecker, diagnostics: Diagn
       case "date":
       case "address":
         return e.raw;
-      case "ident": {
-        const decl = scope.variables.get(e.name);
-        if (!decl || seen.has(e.name)) return INVALID;
-        return resolve(decl.value, new Set([...seen, e.name]));
-      }
+      case "ident":
+        return resolveName(e.name);
       default:
         return INVALID;
     }
   };
+  const resolveName = (name: string): unknown => {
+    if (resolved.has(name)) return resolved.get(name);
+    const decl = scope.variables.get(name);
+    if (!decl || resolving.has(name)) return INVALID;
+    resolving.add(name);
+    const v = resolve(decl.value);
+    resolving.delete(name);
+    resolved.set(name, v);
+    return v;
+  };
   const used = new Set(scope.usedVariables);
-  for (const [name, decl] of scope.variables) {
+  for (const name of scope.variables.keys()) {
     const before = diagnostics.length;
-    const v = resolve(decl.value, new Set([name]));
+    const v = resolveName(name);
     if (v !== INVALID) out.set(name, v);
     // problems of a used variable were reported where it is used; an unused one is only seen here
     if (used.has(name)) diagnostics.length = before;
@@ -241,20 +257,40 @@ function checkHandles(entries: PromiseEntry[], diagnostics: Diagnostic[]): void 
       else if (!handles.has(h)) diagnostics.push(diagnostic("E118", `no promise has the handle \`${h}\``, span, { suggestion: didYouMean(h, handles.keys()) }));
     });
   }
-  // Dependency cycles: the evaluator could never order them.
+  // Dependency cycles: the evaluator could never order them. Iterative, with the path kept as
+  // one stack: a chain of dependencies is as long as the policy makes it.
   const state = new Map<string, "active" | "done">();
-  const visit = (h: string, path: string[]): void => {
-    state.set(h, "active");
-    for (const next of handles.get(h)?.dependsOn ?? []) {
-      if (next === h || !handles.has(next)) continue;
-      if (state.get(next) === "active") {
-        const cycle = [...path.slice(path.indexOf(next)), next];
-        diagnostics.push(diagnostic("E118", `\`depends_on\` forms a cycle: ${cycle.join(" → ")}`, handles.get(next)!.span, { suggestion: "remove one of the dependencies" }));
-      } else if (!state.has(next)) visit(next, [...path, next]);
+  const onPath = new Map<string, number>();
+  for (const root of handles.keys()) {
+    if (state.has(root)) continue;
+    const path = [root];
+    const next = [0];
+    state.set(root, "active");
+    onPath.set(root, 0);
+    while (path.length > 0) {
+      const top = path.length - 1;
+      const h = path[top]!;
+      const deps = handles.get(h)!.dependsOn;
+      if (next[top]! >= deps.length) {
+        state.set(h, "done");
+        onPath.delete(h);
+        path.pop();
+        next.pop();
+        continue;
+      }
+      const dep = deps[next[top]!++]!;
+      if (dep === h || !handles.has(dep)) continue;
+      if (state.get(dep) === "active") {
+        const cycle = [...path.slice(onPath.get(dep)), dep];
+        diagnostics.push(diagnostic("E118", `\`depends_on\` forms a cycle: ${cycle.join(" → ")}`, handles.get(dep)!.span, { suggestion: "remove one of the dependencies" }));
+      } else if (!state.has(dep)) {
+        state.set(dep, "active");
+        onPath.set(dep, path.length);
+        path.push(dep);
+        next.push(0);
+      }
     }
-    state.set(h, "done");
-  };
-  for (const h of handles.keys()) if (!state.has(h)) visit(h, [h]);
+  }
 }
 
 function checkWaivers(scope: Scope, values: ValueChecker, diagnostics: Diagnostic[], options: CheckOptions): CheckedWaiver[] {

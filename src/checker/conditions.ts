@@ -137,6 +137,8 @@ export class ConditionChecker {
     const decl = this.scope.variables.get(e.name);
     if (decl) {
       this.scope.usedVariables.add(e.name);
+      // a use from outside a variable pays for what it expands to (bounds.ts)
+      if (this.resolving.size === 0 && !this.scope.chargeUse(e.name, e)) return undefined;
       if (this.resolving.has(e.name)) {
         this.diagnostics.push(diagnostic("E115", `variable \`${e.name}\` is defined in terms of itself`, e));
         return undefined;
@@ -247,25 +249,48 @@ export class ConditionChecker {
     return { t: "boolean" };
   }
 
+  /**
+   * Reports each cycle of contexts once. Iterative, with the path kept as one stack: a context
+   * graph is as long as the policy makes it (E120 bounds only how deep a definition is).
+   */
   private findCycles(): void {
     const state = new Map<string, "active" | "done">();
     const reported = new Set<string>();
-    const visit = (name: string, path: string[]) => {
-      state.set(name, "active");
-      for (const edge of this.edges.get(name) ?? []) {
+    const onPath = new Map<string, number>();
+    for (const root of this.edges.keys()) {
+      if (state.has(root)) continue;
+      const path: string[] = [root];
+      const next: number[] = [0];
+      state.set(root, "active");
+      onPath.set(root, 0);
+      while (path.length > 0) {
+        const top = path.length - 1;
+        const name = path[top]!;
+        const edge = this.edges.get(name)?.[next[top]!];
+        if (edge === undefined) {
+          state.set(name, "done");
+          onPath.delete(name);
+          path.pop();
+          next.pop();
+          continue;
+        }
+        next[top]!++;
         const s = state.get(edge.name);
         if (s === "active") {
-          const cycle = [...path.slice(path.indexOf(edge.name)), edge.name];
+          const cycle = [...path.slice(onPath.get(edge.name)), edge.name];
           const key = [...cycle].sort().join(",");
           if (!reported.has(key)) {
             reported.add(key);
             this.diagnostics.push(diagnostic("E115", `context \`${edge.name}\` is defined in terms of itself: ${cycle.join(" → ")}`, edge.span));
           }
-        } else if (s === undefined) visit(edge.name, [...path, edge.name]);
+        } else if (s === undefined) {
+          state.set(edge.name, "active");
+          onPath.set(edge.name, path.length);
+          path.push(edge.name);
+          next.push(0);
+        }
       }
-      state.set(name, "done");
-    };
-    for (const name of this.edges.keys()) if (!state.has(name)) visit(name, [name]);
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 import { leadingSpan, literalText, type ContextDecl, type ControlDecl, type LetDecl, type SourceFile, type StakeholderDecl, type CalendarDecl, type WaiverDecl, type Name, type StringPart } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { facts } from "../facts/catalog.js";
+import { ExpansionBudget, measureDefinitions } from "./bounds.js";
 
 export class Scope {
   readonly variables = new Map<string, LetDecl>();
@@ -20,6 +21,10 @@ export class Scope {
    */
   readonly incompleteNames = new Set<string>();
   readonly incompleteControls = new Set<string>();
+  /** what each variable expands to (bounds.ts), for the budget below */
+  readonly sizes: ReadonlyMap<string, number>;
+  /** what following variables from their uses may still produce in all */
+  readonly budget: ExpansionBudget;
 
   constructor(files: SourceFile[], private readonly diagnostics: Diagnostic[]) {
     for (const file of files) {
@@ -70,6 +75,26 @@ export class Scope {
         }
       }
     }
+    // A definition too deep or too large to follow is reported once, where it crosses the
+    // bound; then it is declared but not followed, as one a syntax error cut short.
+    const definitions = new Map<string, LetDecl | ContextDecl>([...this.variables, ...this.contexts]);
+    const measured = measureDefinitions(definitions, diagnostics);
+    for (const name of measured.over) {
+      this.variables.delete(name);
+      this.contexts.delete(name);
+      this.incompleteNames.add(name);
+    }
+    for (const name of measured.usedByOver) {
+      if (this.variables.has(name)) this.usedVariables.add(name);
+      if (this.contexts.has(name)) this.usedContexts.add(name);
+    }
+    this.sizes = measured.sizes;
+    this.budget = new ExpansionBudget(files.reduce((n, f) => n + f.text.length, 0));
+  }
+
+  /** Charges one use of variable `name` to the budget; false once the budget is spent (reported once). */
+  chargeUse(name: string, use: Span): boolean {
+    return this.budget.take(this.sizes.get(name) ?? 1, use, this.diagnostics);
   }
 
   private define<T extends { name: Name }>(map: Map<string, T>, name: Name, decl: T, what: string) {

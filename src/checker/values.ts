@@ -11,6 +11,8 @@ import type { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
 import { globProblem } from "./glob.js";
 import { cidrProblem } from "./networks.js";
+import { MAX_EXPANDED_SIZE } from "./bounds.js";
+import { PlainString } from "../parser/ast-factory.js";
 
 export const INVALID = Symbol("invalid");
 export type Checked = unknown;
@@ -39,6 +41,12 @@ export class ValueChecker {
   conditions!: ConditionChecker;
   private readonly redirects: Redirect[] = [];
   private readonly resolving = new Set<string>();
+  /**
+   * The text of each variable put in a string, once found: every use then shares one string
+   * (built once, and flattened once by whatever reads it) instead of building its own copy.
+   * Only successes are kept: a failure is reported at each use, through its own chain.
+   */
+  private readonly texts = new Map<string, string>();
 
   constructor(
     private readonly scope: Scope,
@@ -63,6 +71,8 @@ export class ValueChecker {
   /** Follows `ident` through variables, calling `inner` on the final expression. */
   private throughVariable<T>(ident: Expr & { kind: "ident" }, decl: LetDecl, inner: (e: Expr) => T, onCycle: T): T {
     this.scope.usedVariables.add(decl.name.name);
+    // each use from outside a variable pays for what it expands to (bounds.ts)
+    if (this.redirects.length === 0 && !this.scope.chargeUse(decl.name.name, ident)) return onCycle;
     if (this.resolving.has(decl.name.name)) {
       this.report("E115", `variable \`${decl.name.name}\` is defined in terms of itself`, ident);
       return onCycle;
@@ -267,12 +277,16 @@ export class ValueChecker {
       if (decl && this.holdsList(decl)) {
         const spliced = this.listOrOne(item, of, subject);
         if (spliced === INVALID) ok = false;
-        else out.push(...spliced);
+        else if (out.length + spliced.length > MAX_EXPANDED_SIZE) {
+          // each variable is bounded, but a list may splice in many: the list itself is bounded too
+          this.report("E121", `this list expands to more than the ${MAX_EXPANDED_SIZE.toLocaleString("en")} items a value may hold`, item, "splice fewer copies of its variables");
+          return INVALID;
+        } else for (const x of spliced) out.push(x); // not push(...spliced): its arguments would go on the stack
         continue;
       }
       const v = this.check(item, of, `an item of ${subject}`);
       if (v === INVALID) ok = false;
-      else if (Array.isArray(v) && of.kind !== "list" && of.kind !== "argv") out.push(...v);
+      else if (Array.isArray(v) && of.kind !== "list" && of.kind !== "argv") for (const x of v as Checked[]) out.push(x);
       else out.push(v);
     }
     return ok ? out : INVALID;
@@ -301,6 +315,7 @@ export class ValueChecker {
       if (decl) return this.throughVariable(e, decl, (v) => this.stringOf(v, type, subject), INVALID);
     }
     if (e.kind !== "string") return this.wrongType(e, type, subject) as typeof INVALID;
+    if (e instanceof PlainString) return e.text; // the commonest case, without making its parts
     const only = e.parts.length === 1 ? e.parts[0] : undefined;
     if (typeof only === "string") return only; // the common case: plain text
     // every part is checked, so that each undefined variable of the string is reported, once
@@ -319,7 +334,11 @@ export class ValueChecker {
         seen.set(name, text);
       }
       if (text === INVALID) failed = true;
-      else out += text;
+      else if (!failed && out.length + text.length > MAX_EXPANDED_SIZE) {
+        // each variable is bounded, but a string may use many: the string itself is bounded too
+        this.report("E121", `this string expands to more than the ${MAX_EXPANDED_SIZE.toLocaleString("en")} characters a value may hold`, e, "build it from fewer copies of its variables");
+        failed = true;
+      } else out += text;
     }
     return failed ? INVALID : out;
   }
@@ -340,8 +359,15 @@ export class ValueChecker {
       }
       return INVALID;
     }
+    const known = this.texts.get(name);
+    if (known !== undefined) {
+      this.scope.usedVariables.add(name);
+      return known;
+    }
     const ident: Expr & { kind: "ident" } = { kind: "ident", name, file: part.file, start: part.start, end: part.end };
-    return this.throughVariable(ident, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID);
+    const text = this.throughVariable(ident, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID);
+    if (text !== INVALID) this.texts.set(name, text);
+    return text;
   }
 
   private scalarText(e: Expr, subject: string): string | typeof INVALID {

@@ -1,6 +1,6 @@
 // Rendering diagnostics for people (file:line:col, the source line, a caret) and for machines (JSON).
 import type { SourceFile } from "../parser/ast.js";
-import { LineIndex, type Diagnostic, type Span } from "../parser/diagnostics.js";
+import { countDiagnostics, LineIndex, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import type { Style } from "./style.js";
 
 // Line indexes are built on first use: a clean run of a large policy needs none, and the
@@ -76,6 +76,8 @@ export interface JsonDiagnostic {
   message: string;
   suggestion?: string;
   related?: { file: string; line: number; column: number; message: string }[];
+  /** on the last diagnostic when some were left out (E007, W206): how many */
+  suppressed?: { errors: number; warnings: number };
 }
 
 export function toJson(d: Diagnostic, map: SourceMap): JsonDiagnostic {
@@ -83,6 +85,7 @@ export function toJson(d: Diagnostic, map: SourceMap): JsonDiagnostic {
   const j: JsonDiagnostic = { file: d.span.file, ...pos, severity: d.severity, code: d.code, message: d.message };
   if (d.suggestion) j.suggestion = d.suggestion;
   if (d.related) j.related = d.related.map((r) => ({ file: r.span.file, ...pick(map.position(r.span)), message: r.message }));
+  if (d.suppressed) j.suppressed = { ...d.suppressed };
   return j;
 }
 
@@ -91,8 +94,7 @@ function pick(p: { line: number; column: number }) {
 }
 
 export function summaryLine(diagnostics: Diagnostic[], fileCount: number): string {
-  const errors = diagnostics.filter((d) => d.severity === "error").length;
-  const warnings = diagnostics.length - errors;
+  const { errors, warnings } = countDiagnostics(diagnostics);
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
   return `${plural(fileCount, "file")} checked: ${plural(errors, "error")}, ${plural(warnings, "warning")}`;
 }

@@ -2,9 +2,31 @@
 // names, ranges, and the precedence of a flat run of operands and operators.
 import type { IToken } from "chevrotain";
 import type { Attribute, CompareOp, Expr, IncompleteDecl, Name, StringPart } from "./ast.js";
-import { diagnostic, type Diagnostic, type Span } from "./diagnostics.js";
+import { diagnostic, pushBounded, type Counts, type Diagnostic, type Span } from "./diagnostics.js";
 import { allUnits, decodeString, dedent, isValidDate, needsDecoding, splitQuantity } from "./literals.js";
 import * as T from "./tokens.js";
+
+/**
+ * A string literal with no escape and no `${…}`: its text is its one part. It holds only that
+ * text (cut from the source: a slice of a long text shares the source's characters); its raw
+ * form and its parts are made when asked for. An object literal with `raw` and a `parts` array
+ * took three objects per string, 150 bytes for `"x123"` (bench/README.md, input).
+ */
+export class PlainString {
+  readonly kind = "string" as const;
+  constructor(
+    readonly text: string,
+    readonly file: string,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+  get raw(): string {
+    return `"${this.text}"`;
+  }
+  get parts(): StringPart[] {
+    return this.text === "" ? [] : [this.text];
+  }
+}
 
 /** A token really in the source: error recovery inserts tokens with no position. */
 export function real(t: IToken | undefined): t is IToken {
@@ -16,7 +38,16 @@ export class AstFactory {
   readonly diagnostics: Diagnostic[] = [];
   /** declarations cut short whose names are known */
   readonly incomplete: IncompleteDecl[] = [];
-  constructor(readonly file: string) {}
+  /** `source`: the file's text, which plain strings' texts are cut from */
+  constructor(
+    readonly file: string,
+    private readonly source = "",
+  ) {}
+  /** diagnostics past MAX_DIAGNOSTICS: counted, not kept (a file of a million errors must not hold a million) */
+  readonly dropped: Counts = { errors: 0, warnings: 0 };
+  private report(d: Diagnostic): void {
+    pushBounded(this.diagnostics, d, this.dropped);
+  }
 
   // Offsets are stored as small integers, never NaN: one node with a NaN offset (a token
   // recovery inserted, or Chevrotain's stand-in token while it records the grammar) would make
@@ -53,7 +84,7 @@ export class AstFactory {
         return this.quantity(t, start, end);
       case T.DateLiteral: {
         const date: Expr = { kind: "date", raw: t.image, file, start, end };
-        if (!isValidDate(t.image)) this.diagnostics.push(diagnostic("E005", `\`${t.image}\` is not a valid date`, date, { suggestion: "dates are written YYYY-MM-DD" }));
+        if (!isValidDate(t.image)) this.report(diagnostic("E005", `\`${t.image}\` is not a valid date`, date, { suggestion: "dates are written YYYY-MM-DD" }));
         return date;
       }
       case T.AddressLiteral:
@@ -73,10 +104,10 @@ export class AstFactory {
     const quantity: Expr = { kind: "quantity", raw: t.image, value, unit, file: this.file, start, end };
     if (unit !== "sigma" && /[ \t]/.test(t.image)) {
       const glued = `${t.image.slice(0, t.image.length - unit.length).trimEnd()}${unit}`;
-      this.diagnostics.push(diagnostic("E005", `a unit is written right after its number: \`${t.image}\``, quantity, { suggestion: `write \`${glued}\`` }));
+      this.report(diagnostic("E005", `a unit is written right after its number: \`${t.image}\``, quantity, { suggestion: `write \`${glued}\`` }));
     } else if (!allUnits.includes(unit)) {
       const near = allUnits.find((u) => u.toLowerCase() === unit.toLowerCase());
-      this.diagnostics.push(
+      this.report(
         diagnostic("E005", `unknown unit \`${unit}\` in \`${t.image}\``, quantity, {
           suggestion: near ? `did you mean \`${t.image.slice(0, t.image.length - unit.length)}${near}\`?` : `units are ${allUnits.join(", ")}`,
         }),
@@ -85,23 +116,12 @@ export class AstFactory {
     return quantity;
   }
 
-  // Plain strings repeat (`"ledger"`, `"finance"`); their decoded parts are the same every
-  // time and nothing mutates an AST, so one parts array serves every occurrence.
-  private readonly plainParts = new Map<string, StringPart[]>();
-
   stringLiteral(t: IToken): Expr & { kind: "string" } {
     const raw = t.image;
     const start = t.startOffset | 0;
     const end = (start + raw.length) | 0;
-    if (t.tokenType === T.StringLiteral && !needsDecoding(raw)) {
-      // short strings (names, groups) repeat; long ones (paths) are mostly unique
-      let parts = raw.length <= 18 ? this.plainParts.get(raw) : undefined;
-      if (parts === undefined) {
-        parts = raw.length > 2 ? [raw.slice(1, -1)] : [];
-        if (raw.length <= 18) this.plainParts.set(raw, parts);
-      }
-      return { kind: "string", raw, parts, file: this.file, start, end };
-    }
+    // the commonest literal of a large policy (a list of 100,000 names): kept as its text alone
+    if (t.tokenType === T.StringLiteral && !needsDecoding(raw)) return new PlainString(this.source.slice(start + 1, end - 1), this.file, start, end);
     const quote = raw.startsWith('"""') ? 3 : 1;
     const closed = t.tokenType !== T.UnterminatedString && t.tokenType !== T.UnterminatedTextBlock;
     const body = raw.slice(quote, closed ? raw.length - quote : raw.length);
@@ -110,7 +130,7 @@ export class AstFactory {
       const { text, origin } = dedent(body);
       decoded = decodeString(text, (i) => t.startOffset + quote + origin(i), this.file);
     } else decoded = decodeString(body, t.startOffset + quote, this.file);
-    for (const p of decoded.problems) this.diagnostics.push(diagnostic("E005", p.message, this.span(p.start, p.end)));
+    for (const p of decoded.problems) this.report(diagnostic("E005", p.message, this.span(p.start, p.end)));
     return { kind: "string", raw, parts: decoded.parts, file: this.file, start, end };
   }
 
@@ -136,13 +156,16 @@ export class AstFactory {
         const op = ops[i]!;
         const right = negate(operands[i + 1]!, notsBefore[i + 1]);
         if (unit.kind === "compare") {
-          this.diagnostics.push(
+          this.report(
             diagnostic("E003", `comparisons cannot be chained: \`${op.image}\` follows another comparison`, this.span(op.startOffset, op.startOffset + op.image.length), {
               suggestion: "join the two comparisons with `and`",
             }),
           );
         }
-        unit = { kind: "compare", op: op.image as CompareOp, left: unit, right, file: this.file, start: unit.start, end: right.end };
+        // a chain (reported above) keeps its first comparison on the left, so that the tree stays
+        // two levels deep however long the chain: `1 < 2 < 3 < …` must not nest 100,000 deep
+        const left = unit.kind === "compare" && unit.left.kind === "compare" ? unit.left : unit;
+        unit = { kind: "compare", op: op.image as CompareOp, left, right, file: this.file, start: unit.start, end: right.end };
         i++;
       }
       andParts.push(negate(unit, unitNots));

@@ -26,6 +26,13 @@ export interface Diagnostic {
   span: Span;
   suggestion?: string;
   related?: RelatedInfo[];
+  /** on the last diagnostic of a capped list (E007, W206): how many were left out */
+  suppressed?: Counts;
+}
+
+export interface Counts {
+  errors: number;
+  warnings: number;
 }
 
 /** Stable codes: never renumber, only add. The catalogue feeds docs/diagnostics.md. */
@@ -36,6 +43,7 @@ export const diagnosticCatalogue = {
   E004: "nesting too deep",
   E005: "malformed literal",
   E006: "file cannot be read",
+  E007: "too many diagnostics: the rest are counted, not shown",
   E100: "unknown promise type",
   E101: "unknown attribute",
   E102: "wrong value type",
@@ -56,11 +64,14 @@ export const diagnosticCatalogue = {
   E117: "promiser missing or not allowed",
   E118: "unknown promise handle",
   E119: "invalid combination of attributes",
+  E120: "definition nested too deep",
+  E121: "value too large once its variables are expanded",
   W201: "unused variable",
   W202: "control without owner",
   W203: "waiver already expired",
   W204: "unused context",
   W205: "waiver expires soon",
+  W206: "too many warnings: the rest are counted, not shown",
 } as const;
 
 export type DiagnosticCode = keyof typeof diagnosticCatalogue;
@@ -116,4 +127,53 @@ export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
   if (a.span.file !== b.span.file) return a.span.file < b.span.file ? -1 : 1;
   if (a.span.start !== b.span.start) return a.span.start - b.span.start;
   return a.code < b.code ? -1 : a.code > b.code ? 1 : 0;
+}
+
+/**
+ * Most diagnostics a check or a format reports. A file with a million errors must not take a
+ * million diagnostics' memory, nor print them: the first ones (by position) are what the
+ * author fixes first, and the rest are counted in one last diagnostic (E007, or W206 when they
+ * are all warnings).
+ */
+export const MAX_DIAGNOSTICS = 1000;
+
+/** Adds `d` to `list` unless the list is full, counting it in `dropped` then: for producers of many diagnostics. */
+export function pushBounded(list: Diagnostic[], d: Diagnostic, dropped: Counts): void {
+  if (list.length < MAX_DIAGNOSTICS) list.push(d);
+  else if (d.severity === "error") dropped.errors++;
+  else dropped.warnings++;
+}
+
+/** Errors and warnings in a list, those a cap left out included. */
+export function countDiagnostics(list: readonly Diagnostic[]): Counts {
+  const counts = { errors: 0, warnings: 0 };
+  for (const d of list) {
+    if (d.suppressed) {
+      counts.errors += d.suppressed.errors;
+      counts.warnings += d.suppressed.warnings;
+    } else if (d.severity === "error") counts.errors++;
+    else counts.warnings++;
+  }
+  return counts;
+}
+
+/**
+ * The first MAX_DIAGNOSTICS of a sorted list, then one diagnostic counting the rest (and those
+ * `dropped` earlier, when the list was built), placed at the first one left out.
+ */
+export function capDiagnostics(sorted: Diagnostic[], dropped: Counts = { errors: 0, warnings: 0 }): Diagnostic[] {
+  if (sorted.length <= MAX_DIAGNOSTICS && dropped.errors + dropped.warnings === 0) return sorted;
+  const kept = sorted.slice(0, MAX_DIAGNOSTICS);
+  const rest = countDiagnostics(sorted.slice(MAX_DIAGNOSTICS));
+  const suppressed = { errors: rest.errors + dropped.errors, warnings: rest.warnings + dropped.warnings };
+  const at = sorted[MAX_DIAGNOSTICS] ?? sorted.at(-1);
+  if (!at) return kept;
+  const plural = (n: number, w: string) => `${n.toLocaleString("en")} ${w}${n === 1 ? "" : "s"}`;
+  const code = suppressed.errors > 0 ? "E007" : "W206";
+  const d = diagnostic(code, `${plural(suppressed.errors, "more error")} and ${plural(suppressed.warnings, "more warning")} not shown: only the first ${MAX_DIAGNOSTICS.toLocaleString("en")} are reported`, at.span, {
+    suggestion: "fix the ones shown, then check again",
+  });
+  d.suppressed = suppressed;
+  kept.push(d);
+  return kept;
 }

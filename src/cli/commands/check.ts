@@ -1,6 +1,7 @@
 // `covenant check [paths...]`: parse and check policies, print every diagnostic.
 import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
+import { countDiagnostics } from "../../parser/diagnostics.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine, toJson } from "../render.js";
@@ -18,8 +19,7 @@ export function runCheck(paths: string[], opts: CheckCommandOptions, io: Io): nu
   const result = checkFiles(loaded.files, loaded.diagnostics, opts.today ? { today: opts.today } : {});
   const t2 = performance.now();
   const map = new SourceMap(result.files);
-  const errors = result.diagnostics.filter((d) => d.severity === "error").length;
-  const warnings = result.diagnostics.length - errors;
+  const { errors, warnings } = countDiagnostics(result.diagnostics);
   if (opts.format === "json") {
     const promises = result.policy?.controls.reduce((n, c) => n + c.promises.length, 0);
     io.out(

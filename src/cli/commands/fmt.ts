@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { displayPath, expandPaths } from "../../checker/load.js";
 import { format } from "../../formatter/format.js";
-import { compareDiagnostics } from "../../parser/diagnostics.js";
+import { capDiagnostics, compareDiagnostics } from "../../parser/diagnostics.js";
 import { parseSource } from "../../parser/parse.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -30,7 +30,7 @@ export function runFmt(paths: string[], opts: FmtCommandOptions, io: Io): number
     }
     const file = parseSource(shown, text);
     // in the order `check` prints them: the scanner's and the literals' come after the grammar's
-    const errors = file.diagnostics.filter((d) => d.severity === "error").sort(compareDiagnostics);
+    const errors = capDiagnostics(file.diagnostics.filter((d) => d.severity === "error").sort(compareDiagnostics), { errors: file.dropped?.errors ?? 0, warnings: 0 });
     if (errors.length > 0) {
       // Never rewrite a file we could not fully parse: formatting must not lose a byte of meaning.
       const map = new SourceMap([file]);
