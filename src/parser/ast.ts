@@ -6,7 +6,7 @@
 // ranges, all alive to the end of a check; as objects of their own they were a third of the
 // AST's objects and a quarter of its bytes (1,525 -> 1,163 bytes per promise, bench/README.md),
 // all copied by the garbage collector. `spanOf` copies a node's range where one is kept apart.
-import type { Diagnostic, Span } from "./diagnostics.js";
+import type { Counts, Diagnostic, Span } from "./diagnostics.js";
 
 /** A `${name}` in a string literal, with its position. */
 export type Interpolation = { variable: string } & Span;
@@ -126,8 +126,10 @@ export interface SourceFile {
   text: string;
   statements: Statement[];
   comments: Comment[];
-  /** syntax diagnostics of this file */
+  /** syntax diagnostics of this file, at most MAX_DIAGNOSTICS of each kind of producer */
   diagnostics: Diagnostic[];
+  /** how many more syntax diagnostics were found than kept */
+  dropped?: Counts;
   incomplete: IncompleteDecl[];
 }
 

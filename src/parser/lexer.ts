@@ -6,7 +6,7 @@
 // young. It implements exactly the patterns declared in tokens.ts, and a differential property
 // test (test/parser/scanner.test.ts) holds it to Chevrotain's Lexer built from those patterns.
 import type { IToken, TokenType } from "chevrotain";
-import { diagnostic, type Diagnostic } from "./diagnostics.js";
+import { diagnostic, pushBounded, type Counts, type Diagnostic } from "./diagnostics.js";
 import { spacedUnits } from "./literals.js";
 import * as T from "./tokens.js";
 
@@ -70,6 +70,11 @@ export class Scanner {
   readonly comments: IToken[] = [];
   readonly diagnostics: Diagnostic[] = [];
   private depth = 0;
+  /** diagnostics past MAX_DIAGNOSTICS: counted, not kept (a file of a million errors must not hold a million) */
+  readonly dropped: Counts = { errors: 0, warnings: 0 };
+  private report(d: Diagnostic): void {
+    pushBounded(this.diagnostics, d, this.dropped);
+  }
   private notRun = 0;
   /**
    * true once nesting went past the limit since the last `startDeclaration()`: those tokens
@@ -123,7 +128,7 @@ export class Scanner {
         let end = start + 1;
         while (end < text.length && this.match(end) === -1) end++;
         const shown = text.slice(start, Math.min(end, start + 20)) + (end - start > 20 ? "…" : "");
-        this.diagnostics.push(
+        this.report(
           diagnostic("E001", `unexpected character${end - start > 1 ? "s" : ""} \`${printable(shown)}\``, { file: this.file, start, end }),
         );
         this.pos = end;
@@ -135,7 +140,7 @@ export class Scanner {
       const token = new Token(this.fixedImage ?? this.word(start, matchEnd).image, start, type);
       if (type === T.LineComment || type === T.BlockComment || type === T.UnterminatedBlockComment) {
         if (type === T.UnterminatedBlockComment) {
-          this.diagnostics.push(diagnostic("E002", "block comment is never closed", { file: this.file, start, end: matchEnd }, { suggestion: "close it with `*/`" }));
+          this.report(diagnostic("E002", "block comment is never closed", { file: this.file, start, end: matchEnd }, { suggestion: "close it with `*/`" }));
         }
         this.comments.push(token);
         continue;
@@ -149,12 +154,12 @@ export class Scanner {
   private track(t: IToken) {
     const type = t.tokenType;
     if (type === T.UnterminatedTextBlock) {
-      this.diagnostics.push(
+      this.report(
         diagnostic("E002", "text block is never closed", { file: this.file, start: t.startOffset, end: t.startOffset + 3 }, { suggestion: 'close it with `"""`' }),
       );
     }
     if (type === T.UnterminatedString) {
-      this.diagnostics.push(
+      this.report(
         diagnostic("E002", "string is not closed on this line", { file: this.file, start: t.startOffset, end: t.startOffset + t.image.length }, { suggestion: 'add the closing `"`' }),
       );
     }
@@ -163,7 +168,7 @@ export class Scanner {
     this.notRun = type === T.Not ? this.notRun + 1 : 0;
     if (!this.tooDeep && this.depth + this.notRun > MAX_NESTING) {
       this.tooDeep = true;
-      this.diagnostics.push(
+      this.report(
         diagnostic("E004", `nesting deeper than ${MAX_NESTING} levels`, { file: this.file, start: t.startOffset, end: t.startOffset + t.image.length }, {
           suggestion: "split the expression into named contexts or variables",
         }),

@@ -2,8 +2,8 @@
 import type { IToken, TokenType } from "chevrotain";
 import { literalText, type IncompleteDecl, type SourceFile, type Statement } from "./ast.js";
 import { AstFactory } from "./ast-factory.js";
-import { diagnostic, type Diagnostic } from "./diagnostics.js";
-import { PolicyParser } from "./grammar.js";
+import { diagnostic, pushBounded, type Counts, type Diagnostic } from "./diagnostics.js";
+import { PolicyParser, type TokenSource } from "./grammar.js";
 import { Scanner } from "./lexer.js";
 import { closest } from "./suggest.js";
 import * as T from "./tokens.js";
@@ -23,57 +23,121 @@ function getParser(): PolicyParser {
 export function parseSource(path: string, text: string): SourceFile {
   const scanner = new Scanner(text, path);
   const diagnostics: Diagnostic[] = [];
-  const ast = new AstFactory(path);
+  const dropped: Counts = { errors: 0, warnings: 0 };
+  const ast = new AstFactory(path, text);
   const statements: Statement[] = [];
   const p = getParser();
 
-  // Each top-level declaration is scanned and parsed on its own: its tokens become AST and
-  // are dropped at once, and a syntax error cannot swallow the declarations after
-  // it, because every declaration keyword starts afresh.
-  const parseChunk = (chunk: IToken[], next: IToken | undefined) => {
-    if (chunk.length === 0) return;
-    p.parseDeclarations(chunk, ast, statements);
+  // Each top-level declaration is scanned and parsed on its own, its tokens read as the parser
+  // needs them and dropped once it is past them (grammar.ts): its tokens become AST at once,
+  // and a syntax error cannot swallow the declarations after it, because every declaration
+  // keyword starts afresh.
+  const source = new DeclarationTokens(scanner);
+  for (let first = scanner.next(); first !== undefined; first = source.following) {
+    if (startsDeclaration[first.tokenTypeIdx] === true) scanner.startDeclaration();
+    source.begin(first);
+    const before = { statements: statements.length, incomplete: ast.incomplete.length, diagnostics: ast.diagnostics.length };
+    p.parseDeclarations(source, ast, statements);
+    source.drain();
+    if (source.tooDeep) {
+      // nested past the limit (the scanner said so): the parser stopped where it began, so what
+      // it made of the declaration is dropped; what the declaration declares is known
+      statements.length = before.statements;
+      ast.incomplete.length = before.incomplete;
+      ast.diagnostics.length = before.diagnostics;
+      declaredBy(source.head, ast);
+      continue;
+    }
+    const next = source.following;
     for (const err of p.errors) {
       const t = err.token;
       if (t.tokenType.name === "EOF" && next) {
         // The declaration ran into the next one: say so, there, not at the end of the file.
         const message = err.message.replace("end of file", `\`${next.image}\`, which starts the next declaration`);
-        diagnostics.push(diagnostic("E003", message, { file: path, start: next.startOffset, end: next.startOffset + next.image.length }));
+        pushBounded(diagnostics, diagnostic("E003", message, { file: path, start: next.startOffset, end: next.startOffset + next.image.length }), dropped);
         continue;
       }
       const begin = Number.isNaN(t.startOffset) ? text.length : t.startOffset;
       const end = t.tokenType.name === "EOF" || Number.isNaN(t.startOffset) ? begin : begin + t.image.length;
       const near = t.tokenType === T.Identifier ? closest(t.image, T.keywords.map((k) => (k.PATTERN as RegExp).source)) : undefined;
-      diagnostics.push(diagnostic("E003", err.message, { file: path, start: begin, end }, near ? { suggestion: `did you mean \`${near}\`?` } : {}));
+      pushBounded(diagnostics, diagnostic("E003", err.message, { file: path, start: begin, end }, near ? { suggestion: `did you mean \`${near}\`?` } : {}), dropped);
     }
-  };
-  // Tokens are gathered in one buffer that is never shrunk and handed over as an exact-size
-  // copy: growing a fresh array by pushes for every control was a tenth of all a large
-  // policy's parse allocated. The buffer lets go of them at once, so that they die young.
-  const buffer: (IToken | undefined)[] = [];
-  let count = 0;
-  const flush = (next: IToken | undefined) => {
-    const chunk = buffer.slice(0, count) as IToken[];
-    buffer.fill(undefined, 0, count);
-    count = 0;
-    // nested past the limit (the scanner said so): not parsed, but what it declares is known
-    if (scanner.tooDeep) declaredBy(chunk, ast);
-    else parseChunk(chunk, next);
-  };
-  for (let t = scanner.next(); t !== undefined; t = scanner.next()) {
-    if (startsDeclaration[t.tokenTypeIdx] === true) {
-      if (count > 0) flush(t);
-      scanner.startDeclaration();
-    }
-    if (count < buffer.length) buffer[count] = t;
-    else buffer.push(t);
-    count++;
   }
-  flush(undefined);
   p.release();
-  diagnostics.push(...scanner.diagnostics, ...ast.diagnostics);
+  // each list holds at most MAX_DIAGNOSTICS, in the order found (by position): what a cap keeps
+  // of the three together is among them, and the rest is counted
+  for (const d of scanner.diagnostics) diagnostics.push(d);
+  for (const d of ast.diagnostics) diagnostics.push(d);
+  for (const counts of [scanner.dropped, ast.dropped]) {
+    dropped.errors += counts.errors;
+    dropped.warnings += counts.warnings;
+  }
   const comments = scanner.comments.map((c) => ({ text: c.image, file: path, start: c.startOffset, end: c.startOffset + c.image.length }));
-  return { path, text, statements, comments, diagnostics, incomplete: ast.incomplete };
+  const file: SourceFile = { path, text, statements, comments, diagnostics, incomplete: ast.incomplete };
+  if (dropped.errors + dropped.warnings > 0) file.dropped = dropped;
+  return file;
+}
+
+/**
+ * The tokens of one top-level declaration, read from the scanner as the parser asks: from its
+ * first token up to the keyword that starts the next (kept in `following`), or up to the token
+ * that nests too deep (the parser must not see it: MAX_NESTING bounds its recursion).
+ */
+class DeclarationTokens implements TokenSource {
+  /** the first token of the next declaration, once read */
+  following: IToken | undefined;
+  /** the declaration's first two tokens: what it declares, when it is not parsed */
+  readonly head: IToken[] = [];
+  tooDeep = false;
+  private first: IToken | undefined;
+  private ended = false;
+  constructor(private readonly scanner: Scanner) {}
+
+  begin(first: IToken): void {
+    this.first = first;
+    this.following = undefined;
+    this.head.length = 0;
+    this.tooDeep = false;
+    this.ended = false;
+  }
+  next(): IToken | undefined {
+    if (this.ended) return undefined;
+    let t: IToken | undefined;
+    if (this.first !== undefined) {
+      t = this.first;
+      this.first = undefined;
+    } else {
+      t = this.scanner.next();
+      if (t !== undefined && startsDeclaration[t.tokenTypeIdx] === true) {
+        this.following = t;
+        t = undefined;
+      }
+    }
+    if (t === undefined || this.scanner.tooDeep) {
+      this.tooDeep = this.scanner.tooDeep;
+      this.ended = true;
+      return undefined;
+    }
+    if (this.head.length < 2) this.head.push(t);
+    return t;
+  }
+  /** Reads the declaration's tokens the parser left (after an error, or past the nesting limit). */
+  drain(): void {
+    for (;;) {
+      if (this.following !== undefined) break;
+      const t = this.first ?? this.scanner.next();
+      this.first = undefined;
+      if (t === undefined) break;
+      if (startsDeclaration[t.tokenTypeIdx] === true) {
+        this.following = t;
+        break;
+      }
+      if (this.head.length < 2) this.head.push(t);
+    }
+    // the flag is still this declaration's: the scanner starts afresh only at the next keyword
+    if (this.scanner.tooDeep) this.tooDeep = true;
+    this.ended = true;
+  }
 }
 
 /** Declarations that name something, by keyword: what the name is written as. */
@@ -85,7 +149,7 @@ const naming = new Map<TokenType, [IncompleteDecl["kind"], TokenType]>([
 ]);
 
 /** The name a declaration's first two tokens give it (`let x`, `control "AC-1"`), if any. */
-function declaredBy(chunk: IToken[], ast: AstFactory): void {
+function declaredBy(chunk: readonly IToken[], ast: AstFactory): void {
   const [keyword, name] = chunk;
   const [kind, nameType] = (keyword && naming.get(keyword.tokenType)) ?? [];
   if (!kind || !name || name.tokenType !== nameType) return;
