@@ -6,7 +6,7 @@ import type { AttributeSpec } from "../evaluator/schema.js";
 import { checkAttributes, checkConstraints } from "./attributes.js";
 import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "./blocks.js";
 import { ConditionChecker } from "./conditions.js";
-import { findContradictions, type PromiseEntry } from "./contradictions.js";
+import { attributeNode, findContradictions, type PromiseEntry } from "./contradictions.js";
 import { loadPolicy } from "./load.js";
 import type { Calendar, CheckedControl, CheckedPromise, CheckedWaiver, Policy, Severity } from "./policy.js";
 import { Scope } from "./scope.js";
@@ -186,11 +186,16 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
       entries.push(entry);
     }
   }
+  // an exact-size copy: the pushes reserved room for 17, and the policy keeps every control
+  control.promises = control.promises.slice();
   if (!decl.items.some((i) => i.kind === "promise")) {
     diagnostics.push(diagnostic("E104", `${what} has no promises: a control must test something`, decl.id));
   }
   return control;
 }
+
+/** No stakeholders, no dependencies: one frozen array for every promise without (an array each was 32 bytes a promise). */
+const none: string[] = Object.freeze([]) as unknown as string[];
 
 function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueChecker, diagnostics: Diagnostic[]): PromiseEntry | undefined {
   const type = decl.type;
@@ -213,8 +218,9 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
     const v = values.check(decl.promiser, spec.promiser.type, `the promiser of \`${type}\``);
     if (v !== INVALID) promiser = v;
   }
-  const stakeholders: string[] = [];
+  let stakeholders = none;
   if (decl.stakeholders !== undefined) {
+    stakeholders = [];
     for (const s of decl.stakeholders.names) {
       const v = values.headerStakeholder(s);
       if (v !== INVALID) stakeholders.push(...v);
@@ -232,23 +238,26 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
     own = {};
     for (const k in a.values) if (k !== "when" && k !== "handle" && k !== "depends_on") own[k] = a.values[k];
   }
-  const promise: CheckedPromise = { type, promiser, stakeholders, attributes: own, dependsOn: dependsOn ?? [], span: decl };
+  const promise: CheckedPromise = { type, promiser, stakeholders, attributes: own, dependsOn: dependsOn ?? none, span: decl };
   if (a.nodes["when"] !== undefined && !a.invalid.has("when")) promise.when = a.nodes["when"]!.value;
   if (handle !== undefined) promise.handle = handle as string;
-  return { control, promise, attributes: a };
+  return { control, promise, values: a.values };
 }
 
 function checkHandles(entries: PromiseEntry[], diagnostics: Diagnostic[]): void {
   const handles = new Map<string, { span: Span; dependsOn: string[] }>();
-  for (const { promise, attributes } of entries) {
+  for (const entry of entries) {
+    const promise = entry.promise;
     if (promise.handle === undefined) continue;
-    const span = attributes.nodes["handle"]!.value;
+    const span = attributeNode(entry, "handle")!.value;
     const first = handles.get(promise.handle);
     if (first) diagnostics.push(diagnostic("E114", `handle \`${promise.handle}\` is already used`, span, { related: [{ span: first.span, message: "first used here" }] }));
     else handles.set(promise.handle, { span, dependsOn: promise.dependsOn });
   }
-  for (const { promise, attributes } of entries) {
-    const node = attributes.nodes["depends_on"];
+  for (const entry of entries) {
+    const promise = entry.promise;
+    if (promise.dependsOn.length === 0) continue;
+    const node = attributeNode(entry, "depends_on");
     if (!node) continue;
     promise.dependsOn.forEach((h, i) => {
       // point at the item when the list is written in place, else at the variable

@@ -5,19 +5,30 @@ import { exprText } from "../parser/ast.js";
 import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
 import { attributesOf, promiseTypes } from "../evaluator/registry.js";
 import type { ValueType } from "../evaluator/schema.js";
-import type { CheckedAttributes } from "./attributes.js";
+import type { Attribute, PromiseDecl } from "../parser/ast.js";
 import { globToRegExp } from "./glob.js";
 import type { CheckedControl, CheckedPromise } from "./policy.js";
 
+/**
+ * A checked promise with its control and every valid attribute's value (`when`, `handle` and
+ * `depends_on` too). The attributes' nodes are found in its declaration when needed: a record
+ * of them kept for every promise until the end of a check was a tenth of its peak memory.
+ */
 export interface PromiseEntry {
   control: CheckedControl;
   promise: CheckedPromise;
-  attributes: CheckedAttributes;
+  values: Record<string, unknown>;
+}
+
+/** The first attribute of the promise named `name` (a second is an error, E105). */
+export function attributeNode(entry: PromiseEntry, name: string): Attribute | undefined {
+  return (entry.promise.span as PromiseDecl).attributes.find((a) => a.name === name);
 }
 
 export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnostic[]): void {
   // By type, then by promiser: only promises on the same thing can clash.
-  const byType = new Map<string, { exact: Map<string, Keyed[]>; globs: { pattern: RegExp; key: string; entry: Keyed }[]; globbing: boolean; argv: boolean }>();
+  // a promiser held by one promise (nearly all) maps to its entry alone, not to a list of one
+  const byType = new Map<string, { exact: Map<string, Keyed | Keyed[]>; globs: { pattern: RegExp; key: string; entry: Keyed }[]; globbing: boolean; argv: boolean }>();
   for (const entry of entries) {
     const { promise, control } = entry;
     if (promise.promiser === undefined) continue;
@@ -32,9 +43,10 @@ export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnos
     for (const p of promisers) {
       const key = typeof p === "string" ? p : JSON.stringify(p);
       const keyed: Keyed = { entry, condition, promiser: p };
-      const list = group.exact.get(key);
-      if (list) list.push(keyed);
-      else group.exact.set(key, [keyed]);
+      const known = group.exact.get(key);
+      if (known === undefined) group.exact.set(key, keyed);
+      else if (Array.isArray(known)) known.push(keyed);
+      else group.exact.set(key, [known, keyed]);
       if (globbing && typeof p === "string" && /[*?[]/.test(p)) {
         try {
           group.globs.push({ pattern: globToRegExp(p), key, entry: keyed });
@@ -46,9 +58,12 @@ export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnos
   }
   const reported = new Set<string>();
   for (const group of byType.values()) {
-    for (const list of group.exact.values()) for (let i = 1; i < list.length; i++) for (let j = 0; j < i; j++) compare(list[j]!, list[i]!, diagnostics, reported);
+    for (const list of group.exact.values()) {
+      if (Array.isArray(list)) for (let i = 1; i < list.length; i++) for (let j = 0; j < i; j++) compare(list[j]!, list[i]!, diagnostics, reported);
+    }
     if (group.globs.length === 0) continue;
-    for (const [path, list] of group.exact) {
+    for (const [path, known] of group.exact) {
+      const list = Array.isArray(known) ? known : [known];
       for (const g of group.globs) {
         if (g.key === path || !g.pattern.test(path)) continue;
         for (const e of list) compare(g.entry, e, diagnostics, reported);
@@ -85,13 +100,14 @@ function compare(a: Keyed, b: Keyed, diagnostics: Diagnostic[], reported: Set<st
   if (a.condition !== b.condition && a.condition !== "" && b.condition !== "") return;
   const specs = attributesOf(first.promise.type);
   if (!specs) return;
-  for (const name in second.attributes.nodes) {
-    const node = second.attributes.nodes[name]!;
+  for (const node of (second.promise.span as PromiseDecl).attributes) {
+    const name = node.name;
     const spec = specs.get(name);
     if (spec?.comparable === false) continue;
-    const other = first.attributes.nodes[name];
-    if (!other || !(name in first.attributes.values) || !(name in second.attributes.values)) continue;
-    if (comparable(first.attributes.values[name], spec?.type) === comparable(second.attributes.values[name], spec?.type)) continue;
+    if (attributeNode(second, name) !== node) continue; // a second one of the name: reported as such
+    const other = attributeNode(first, name);
+    if (!other || !(name in first.values) || !(name in second.values)) continue;
+    if (comparable(first.values[name], spec?.type) === comparable(second.values[name], spec?.type)) continue;
     const key = `${node.file}:${node.start}:${other.file}:${other.start}`;
     if (reported.has(key)) continue;
     reported.add(key);

@@ -15,6 +15,8 @@ import { MAX_EXPANDED_SIZE } from "./bounds.js";
 import { PlainString } from "../parser/ast-factory.js";
 
 export const INVALID = Symbol("invalid");
+/** a `.` or `..` path component (tested without splitting every path into an array of parts) */
+const DOT_COMPONENT = /(?:^|\/)\.\.?(?:\/|$)/;
 export type Checked = unknown;
 
 const exprKindWords: Record<Expr["kind"], string> = {
@@ -168,7 +170,7 @@ export class ValueChecker {
         if (!s.startsWith("/")) return this.fail("E103", `${subject} must be an absolute path, got \`${s}\``, e, s.startsWith(".") ? "paths are not relative to the policy: write the full path" : `write \`/${s}\``);
         // a `..` would make the same text name different files in a sandbox and on the host, and
         // lead a sandboxed run out of its sandbox
-        if (s.split("/").some((part) => part === ".." || part === ".")) return this.fail("E103", `\`${s}\` is not valid for ${subject}: a path may not have \`.\` or \`..\` components`, e, "write the path without them");
+        if (DOT_COMPONENT.test(s)) return this.fail("E103", `\`${s}\` is not valid for ${subject}: a path may not have \`.\` or \`..\` components`, e, "write the path without them");
         const problem = type.glob ? globProblem(s) : /[*?[]/.test(s) ? "globs are not allowed here" : undefined;
         if (problem) return this.fail("E103", `\`${s}\` is not valid for ${subject}: ${problem}`, e);
         return s;

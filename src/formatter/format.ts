@@ -9,23 +9,61 @@ type Range = Pick<Span, "start" | "end">;
 const INDENT = "  ";
 const WIDTH = 100;
 
-interface Item {
+/**
+ * One statement, attribute or promise to print. A node and its depth, nothing more: what the
+ * printer asks of it is derived from the node (a control of 300,000 promises holds them all
+ * while it is printed, and an object with a closure each was 250 bytes a promise).
+ */
+class Item {
+  constructor(
+    readonly node: Statement | BlockItem,
+    readonly depth: number,
+  ) {}
   /** where the item is in the source (offsets), to place the comments around it */
-  start: number;
-  end: number;
+  get start(): number {
+    return this.node.start;
+  }
+  get end(): number {
+    return this.node.end;
+  }
   /** the text before `=` for alignment, when the item is `name = value` */
-  alignKey?: string;
+  get alignKey(): string | undefined {
+    const n = this.node;
+    if (n.kind === "attribute") return n.name;
+    if (n.kind === "let") return `let ${n.name.name}`;
+    if (n.kind === "context") return `context ${n.name.name}`;
+    return undefined;
+  }
   /** only items of the same group align with each other */
-  alignGroup?: string;
+  get alignGroup(): string {
+    return this.node.kind;
+  }
   /** the value after `=`, for items that align */
-  value?: Expr;
-  depth: number;
-  print(p: Printer, keyWidth: number): void;
-  block: boolean;
+  get value(): Expr | undefined {
+    const n = this.node;
+    return n.kind === "attribute" || n.kind === "let" ? n.value : n.kind === "context" ? n.expr : undefined;
+  }
+  /** whether blank lines separate it from its neighbours at the top level */
+  get block(): boolean {
+    const kind = this.node.kind;
+    return kind === "control" || kind === "waiver" || kind === "calendar" || kind === "promise";
+  }
+  print(p: Printer, keyWidth: number): void {
+    printItem(p, this, keyWidth);
+  }
 }
 
 class Printer {
-  readonly lines: string[] = [];
+  // The output: `done` holds finished text, joined a few thousand lines at a time; `lines` the
+  // lines after it, which may still change (the last one, and those whose trailing comments are
+  // still to be lined up). One string per line kept to the end was a third of what formatting
+  // a large file held.
+  private readonly done: string[] = [];
+  private lines: string[] = [];
+  /** the output line number of lines[0] */
+  private base = 0;
+  /** per items() being printed: the first output line it may still change (Infinity: none) */
+  private readonly pins: number[] = [];
   private next = 0;
   constructor(
     private readonly text: string,
@@ -37,7 +75,7 @@ class Printer {
     this.lines.push(`${INDENT.repeat(depth)}${s}`);
   }
   private blank() {
-    if (this.lines.length > 0 && this.lines.at(-1) !== "" && !this.lines.at(-1)!.endsWith("{")) this.lines.push("");
+    if (this.base + this.lines.length > 0 && this.lines.at(-1) !== "" && !this.lines.at(-1)!.endsWith("{")) this.lines.push("");
   }
   private hasBlankLineBetween(from: number, to: number): boolean {
     return /\n[ \t\r]*\n/.test(this.text.slice(from, to));
@@ -72,8 +110,8 @@ class Printer {
       // the first stays on the item's line even when it is a block comment spanning lines,
       // so that it is still trailing the next time the file is formatted
       if (i === 0 && this.lines.length > 0) {
-        onLine = this.lines.length - 1;
-        this.lines[onLine] += ` ${c.text.trimEnd()}`;
+        onLine = this.base + this.lines.length - 1;
+        this.lines[this.lines.length - 1] += ` ${c.text.trimEnd()}`;
       } else this.line(depth, c.text.trimEnd());
     });
     return onLine;
@@ -88,6 +126,7 @@ class Printer {
     // each run's alignment, found once for the whole run: finding it again for every item
     // made formatting 20,000 aligned lines take 18 s
     const runs = new Map<number, { width: number; start: number }>();
+    const frame = this.pins.push(Infinity) - 1;
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       const gapStart = prevEnd === -1 ? item.start : prevEnd;
@@ -99,6 +138,8 @@ class Printer {
         if (this.hasBlankLineBetween(c.end, item.start) && c === leading.at(-1)) this.blank();
       }
       const run = item.alignKey === undefined ? { width: 0, start: -1 - i } : (runs.get(i) ?? this.alignRuns(items, i, runs));
+      // a run is over when the next begins: its comments line up now, and its lines are settled
+      if (trailing.length > 0 && trailing[0]!.run !== run.start) this.alignTrailing(trailing, frame);
       item.print(this, run.width);
       const codeLength = lastLineLength(this.lines.at(-1) ?? "");
       // The first comment inside the item or after it on its line goes at the end of that
@@ -108,22 +149,60 @@ class Printer {
       const after = [...this.takeBefore(item.end), ...this.takeTrailing(item.end, Math.min(closeAt, items[i + 1]?.start ?? closeAt))];
       if (after.length > 1) this.next = mark + 1;
       const onLine = this.appendTrailing(depth, after.slice(0, 1));
-      if (onLine !== undefined) trailing.push({ line: onLine, codeLength, run: run.start });
+      if (onLine !== undefined) {
+        trailing.push({ line: onLine, codeLength, run: run.start });
+        this.pins[frame] = Math.min(this.pins[frame]!, onLine);
+      }
       prevEnd = item.end;
       prev = item;
+      this.settle();
     }
-    const columns = new Map<number, number>();
-    for (const t of trailing) columns.set(t.run, Math.max(columns.get(t.run) ?? 0, t.codeLength));
-    for (const t of trailing) {
-      const column = columns.get(t.run)!;
-      const text = this.lines[t.line]!;
-      // an entry may hold several lines (assignment): the comment is on its last
-      const lineStart = text.length - lastLineLength(text);
-      this.lines[t.line] = text.slice(0, lineStart + t.codeLength).padEnd(lineStart + column) + text.slice(lineStart + t.codeLength);
-    }
+    this.alignTrailing(trailing, frame);
+    this.pins.pop();
     const rest = this.takeBefore(closeAt);
     if (rest.length > 0 && prevEnd !== -1 && this.hasBlankLineBetween(prevEnd, rest[0]!.start)) this.blank();
     for (const c of rest) this.line(depth, c.text.trimEnd());
+  }
+
+  /** Lines up the trailing comments of one run (at the column of its longest line), and unpins its lines. */
+  private alignTrailing(trailing: { line: number; codeLength: number; run: number }[], frame: number): void {
+    let column = 0;
+    for (const t of trailing) column = Math.max(column, t.codeLength);
+    for (const t of trailing) {
+      const text = this.lines[t.line - this.base]!;
+      // an entry may hold several lines (assignment): the comment is on its last
+      const lineStart = text.length - lastLineLength(text);
+      this.lines[t.line - this.base] = text.slice(0, lineStart + t.codeLength).padEnd(lineStart + column) + text.slice(lineStart + t.codeLength);
+    }
+    trailing.length = 0;
+    this.pins[frame] = Infinity;
+  }
+
+  /** Moves the lines nothing can change any more into `done`, a few thousand at a time. */
+  private settle(): void {
+    if (this.lines.length < Printer.settleEvery) return;
+    let firstPinned = Infinity;
+    for (const pin of this.pins) firstPinned = Math.min(firstPinned, pin);
+    // the last line stays: a comment or a blank line may still be added after it
+    const count = Math.min(this.lines.length - 1, firstPinned - this.base);
+    if (count < Printer.settleEvery / 2) return;
+    this.done.push(this.lines.slice(0, count).join("\n"));
+    this.lines = this.lines.slice(count);
+    this.base += count;
+  }
+  /** lines gathered before settling (small in tests, to exercise it) */
+  static settleEvery = 8192;
+
+  /** The text printed, ending with one line break (empty when nothing was printed). */
+  output(): string {
+    while (this.lines.length > 0 && this.lines.at(-1) === "") this.lines.pop();
+    if (this.lines.length === 0) {
+      // only blank lines after the last settled text: it ends there
+      while (this.done.length > 0 && this.done.at(-1)!.endsWith("\n")) this.done[this.done.length - 1] = this.done.at(-1)!.slice(0, -1);
+      if (this.done.length === 0) return "";
+    }
+    this.lines.push(""); // the final line break, joined in rather than appended to a copy
+    return [...this.done, ...this.lines].join("\n");
   }
 
   /**
@@ -293,12 +372,8 @@ function lastLineLength(text: string): number {
   return text.length - (text.lastIndexOf("\n") + 1);
 }
 
-function assignmentItem(range: Range, head: string, group: string, value: Expr, depth: number): Item {
-  return { start: range.start, end: range.end, alignKey: head, alignGroup: group, value, depth, block: false, print: (p, w) => p.assignment(depth, head, w, value) };
-}
-
-function attributeItem(a: Attribute, depth: number): Item {
-  return assignmentItem(a, a.name, "attribute", a.value, depth);
+function attributeItems(attributes: Attribute[], depth: number): Item[] {
+  return attributes.map((a) => new Item(a, depth));
 }
 
 function block(p: Printer, depth: number, head: string, items: Item[], end: number) {
@@ -307,82 +382,53 @@ function block(p: Printer, depth: number, head: string, items: Item[], end: numb
   p.emit(depth, "}");
 }
 
-function promiseItem(d: PromiseDecl, depth: number): Item {
-  return {
-    start: d.start,
-    end: d.end,
-    depth,
-    block: true,
-    print: (p) => {
-      let head = d.type;
-      if (d.promiser) head += ` ${p.expr(d.promiser, depth, depth * INDENT.length + head.length + 1)}`;
-      if (d.stakeholders) head += ` -> [${d.stakeholders.names.map((n) => n.name).join(", ")}]`;
-      if (d.attributes.length === 0) {
-        p.emit(depth, `${head} {`);
-        p.items(depth + 1, [], d.end, false);
-        p.emit(depth, "}");
-        return;
-      }
-      block(p, depth, head, d.attributes.map((a) => attributeItem(a, depth + 1)), d.end);
-    },
-  };
+function printItem(p: Printer, item: Item, keyWidth: number): void {
+  const { node: n, depth } = item;
+  switch (n.kind) {
+    case "attribute":
+    case "let":
+    case "context":
+      return p.assignment(depth, item.alignKey!, keyWidth, item.value!);
+    case "promise":
+      return printPromise(p, n, depth);
+    case "import":
+      return p.emit(0, `import ${n.path.raw}`);
+    case "stakeholder":
+      return printStakeholder(p, n);
+    // a block's items are made when it is printed, not before
+    case "control":
+      return block(p, 0, `control ${n.id.raw}`, n.items.map((i) => new Item(i, 1)), n.end);
+    case "waiver":
+      return block(p, 0, `waiver ${n.control.raw}`, attributeItems(n.attributes, 1), n.end);
+    case "calendar":
+      return block(p, 0, "calendar", attributeItems(n.attributes, 1), n.end);
+  }
 }
 
-function blockStatement(range: Range, head: string, items: Item[]): Item {
-  return { start: range.start, end: range.end, depth: 0, block: true, print: (p) => block(p, 0, head, items, range.end) };
+function printPromise(p: Printer, d: PromiseDecl, depth: number): void {
+  let head = d.type;
+  if (d.promiser) head += ` ${p.expr(d.promiser, depth, depth * INDENT.length + head.length + 1)}`;
+  if (d.stakeholders) head += ` -> [${d.stakeholders.names.map((n) => n.name).join(", ")}]`;
+  block(p, depth, head, attributeItems(d.attributes, depth + 1), d.end);
 }
 
 /** `stakeholder name`, or with one short attribute on one line, or a block. */
-function stakeholderItem(s: Statement & { kind: "stakeholder" }): Item {
+function printStakeholder(p: Printer, s: Statement & { kind: "stakeholder" }): void {
   const head = `stakeholder ${s.name.name}`;
   const attrs = s.attributes;
-  if (attrs === undefined) return { start: s.start, end: s.end, depth: 0, block: false, print: (p) => p.emit(0, head) };
+  if (attrs === undefined) return p.emit(0, head);
   const only = attrs.length === 1 ? attrs[0]! : undefined;
-  const inline = (p: Printer) => {
-    const prefix = `${head} { ${only?.name} = `;
-    if (!only || p.hasCommentIn(s.start, s.end) || p.rendersMultiline(only.value, 0, prefix.length)) return undefined;
-    return `${prefix}${p.expr(only.value, 0, prefix.length)} }`;
-  };
-  return {
-    start: s.start,
-    end: s.end,
-    depth: 0,
-    block: false,
-    print: (p) => {
-      const line = inline(p);
-      if (line !== undefined && line.length <= WIDTH) p.emit(0, line);
-      else block(p, 0, head, attrs.map((a) => attributeItem(a, 1)), s.end);
-    },
-  };
-}
-
-function blockItem(i: BlockItem, depth: number): Item {
-  return i.kind === "attribute" ? attributeItem(i, depth) : promiseItem(i, depth);
-}
-
-function statementItem(s: Statement): Item {
-  switch (s.kind) {
-    case "import":
-      return { start: s.start, end: s.end, depth: 0, block: false, print: (p) => p.emit(0, `import ${s.path.raw}`) };
-    case "let":
-      return assignmentItem(s, `let ${s.name.name}`, "let", s.value, 0);
-    case "context":
-      return assignmentItem(s, `context ${s.name.name}`, "context", s.expr, 0);
-    case "stakeholder":
-      return stakeholderItem(s);
-    case "control":
-      return blockStatement(s, `control ${s.id.raw}`, s.items.map((i) => blockItem(i, 1)));
-    case "waiver":
-      return blockStatement(s, `waiver ${s.control.raw}`, s.attributes.map((a) => attributeItem(a, 1)));
-    case "calendar":
-      return blockStatement(s, "calendar", s.attributes.map((a) => attributeItem(a, 1)));
+  const prefix = `${head} { ${only?.name} = `;
+  if (only && !p.hasCommentIn(s.start, s.end) && !p.rendersMultiline(only.value, 0, prefix.length)) {
+    const line = `${prefix}${p.expr(only.value, 0, prefix.length)} }`;
+    if (line.length <= WIDTH) return p.emit(0, line);
   }
+  block(p, 0, head, attributeItems(attrs, 1), s.end);
 }
 
 /** Formats a file that parsed without errors. */
 export function format(file: SourceFile): string {
   const p = new Printer(file.text, [...file.comments].sort((a, b) => a.start - b.start));
-  p.items(0, file.statements.map(statementItem), file.text.length + 1, true);
-  while (p.lines.length > 0 && p.lines.at(-1) === "") p.lines.pop();
-  return p.lines.length === 0 ? "" : `${p.lines.join("\n")}\n`;
+  p.items(0, file.statements.map((st) => new Item(st, 0)), file.text.length + 1, true);
+  return p.output();
 }

@@ -13,7 +13,8 @@ import * as T from "./tokens.js";
  * took three objects per string, 150 bytes for `"x123"` (bench/README.md, input).
  */
 export class PlainString {
-  readonly kind = "string" as const;
+  /** on the prototype, not on each of a million strings */
+  declare readonly kind: "string";
   constructor(
     readonly text: string,
     readonly file: string,
@@ -27,6 +28,7 @@ export class PlainString {
     return this.text === "" ? [] : [this.text];
   }
 }
+Object.defineProperty(PlainString.prototype, "kind", { value: "string", enumerable: true });
 
 /** A token really in the source: error recovery inserts tokens with no position. */
 export function real(t: IToken | undefined): t is IToken {

@@ -251,6 +251,8 @@ export class PolicyParser extends EmbeddedActionsParser {
     this.control = undefined;
     const last = control.items.at(-1);
     if (last) control.end = Math.max(control.end, last.kind === "attribute" ? last.value.end : last.end);
+    // an exact-size copy: the pushes reserved room for 17 items, and every control is kept
+    if (control.items.length > 0) control.items = control.items.slice();
   }
 
   private waiverDecl = this.RULE("waiverDecl", () => {
