@@ -101,7 +101,7 @@ export interface Measured {
   over: Set<string>;
   /** what each name expands to, as counted for MAX_EXPANDED_SIZE */
   sizes: Map<string, number>;
-  /** the names the definitions past a bound use: used, though the checker will not follow them there */
+  /** the names the definitions past a bound use, directly or not: used, though the checker will not follow them there */
   usedByOver: Set<string>;
 }
 
@@ -113,7 +113,7 @@ export function measureDefinitions(decls: ReadonlyMap<string, Decl>, diagnostics
   const measured = new Map<string, Measure>();
   const active = new Set<string>();
   const over = new Set<string>();
-  const usedByOver = new Set<string>();
+  const refsOf = new Map<string, Reference[]>();
   type Frame = { name: string; decl: Decl; shape: Shape; next: number };
   const enter = (name: string, decl: Decl): Frame => {
     active.add(name);
@@ -137,10 +137,18 @@ export function measureDefinitions(decls: ReadonlyMap<string, Decl>, diagnostics
       active.delete(f.name);
       const m = finish(f.decl, f.shape, measured, diagnostics);
       measured.set(f.name, m);
-      if (m.over) {
-        over.add(f.name);
-        for (const r of f.shape.refs) usedByOver.add(r.name);
-      }
+      refsOf.set(f.name, f.shape.refs);
+      if (m.over) over.add(f.name);
+    }
+  }
+  // what the names past a bound use, all the way down (iteratively: a chain may be long)
+  const usedByOver = new Set<string>();
+  const pending = [...over];
+  while (pending.length > 0) {
+    for (const r of refsOf.get(pending.pop()!) ?? []) {
+      if (usedByOver.has(r.name)) continue;
+      usedByOver.add(r.name);
+      pending.push(r.name);
     }
   }
   const sizes = new Map<string, number>();

@@ -1,59 +1,10 @@
 // The canonical layout. Printing is driven by the AST (so layout never depends on how the
 // author spaced things) while comments are carried along by position: each comment is
 // printed before the node it precedes, or after the node it follows on the same line.
-import type { Span } from "../parser/diagnostics.js";
-import { exprText, type Attribute, type BlockItem, type Comment, type Expr, type PromiseDecl, type SourceFile, type Statement } from "../parser/ast.js";
+import { exprText, type Comment, type Expr, type SourceFile } from "../parser/ast.js";
+import { INDENT, Item, WIDTH } from "./items.js";
 
-type Range = Pick<Span, "start" | "end">;
-
-const INDENT = "  ";
-const WIDTH = 100;
-
-/**
- * One statement, attribute or promise to print. A node and its depth, nothing more: what the
- * printer asks of it is derived from the node (a control of 300,000 promises holds them all
- * while it is printed, and an object with a closure each was 250 bytes a promise).
- */
-class Item {
-  constructor(
-    readonly node: Statement | BlockItem,
-    readonly depth: number,
-  ) {}
-  /** where the item is in the source (offsets), to place the comments around it */
-  get start(): number {
-    return this.node.start;
-  }
-  get end(): number {
-    return this.node.end;
-  }
-  /** the text before `=` for alignment, when the item is `name = value` */
-  get alignKey(): string | undefined {
-    const n = this.node;
-    if (n.kind === "attribute") return n.name;
-    if (n.kind === "let") return `let ${n.name.name}`;
-    if (n.kind === "context") return `context ${n.name.name}`;
-    return undefined;
-  }
-  /** only items of the same group align with each other */
-  get alignGroup(): string {
-    return this.node.kind;
-  }
-  /** the value after `=`, for items that align */
-  get value(): Expr | undefined {
-    const n = this.node;
-    return n.kind === "attribute" || n.kind === "let" ? n.value : n.kind === "context" ? n.expr : undefined;
-  }
-  /** whether blank lines separate it from its neighbours at the top level */
-  get block(): boolean {
-    const kind = this.node.kind;
-    return kind === "control" || kind === "waiver" || kind === "calendar" || kind === "promise";
-  }
-  print(p: Printer, keyWidth: number): void {
-    printItem(p, this, keyWidth);
-  }
-}
-
-class Printer {
+export class Printer {
   // The output: `done` holds finished text, joined a few thousand lines at a time; `lines` the
   // lines after it, which may still change (the last one, and those whose trailing comments are
   // still to be lined up). One string per line kept to the end was a third of what formatting
@@ -68,6 +19,8 @@ class Printer {
   constructor(
     private readonly text: string,
     private readonly comments: Comment[],
+    /** lines gathered before settling (small in tests, to exercise it) */
+    private readonly settleEvery = 8192,
   ) {}
 
   // No trimming here: a text block's lines must come out byte for byte.
@@ -180,18 +133,16 @@ class Printer {
 
   /** Moves the lines nothing can change any more into `done`, a few thousand at a time. */
   private settle(): void {
-    if (this.lines.length < Printer.settleEvery) return;
+    if (this.lines.length < this.settleEvery) return;
     let firstPinned = Infinity;
     for (const pin of this.pins) firstPinned = Math.min(firstPinned, pin);
     // the last line stays: a comment or a blank line may still be added after it
     const count = Math.min(this.lines.length - 1, firstPinned - this.base);
-    if (count < Printer.settleEvery / 2) return;
+    if (count < this.settleEvery / 2) return;
     this.done.push(this.lines.slice(0, count).join("\n"));
     this.lines = this.lines.slice(count);
     this.base += count;
   }
-  /** lines gathered before settling (small in tests, to exercise it) */
-  static settleEvery = 8192;
 
   /** The text printed, ending with one line break (empty when nothing was printed). */
   output(): string {
@@ -372,63 +323,10 @@ function lastLineLength(text: string): number {
   return text.length - (text.lastIndexOf("\n") + 1);
 }
 
-function attributeItems(attributes: Attribute[], depth: number): Item[] {
-  return attributes.map((a) => new Item(a, depth));
-}
 
-function block(p: Printer, depth: number, head: string, items: Item[], end: number) {
-  p.emit(depth, `${head} {`);
-  p.items(depth + 1, items, end, false);
-  p.emit(depth, "}");
-}
-
-function printItem(p: Printer, item: Item, keyWidth: number): void {
-  const { node: n, depth } = item;
-  switch (n.kind) {
-    case "attribute":
-    case "let":
-    case "context":
-      return p.assignment(depth, item.alignKey!, keyWidth, item.value!);
-    case "promise":
-      return printPromise(p, n, depth);
-    case "import":
-      return p.emit(0, `import ${n.path.raw}`);
-    case "stakeholder":
-      return printStakeholder(p, n);
-    // a block's items are made when it is printed, not before
-    case "control":
-      return block(p, 0, `control ${n.id.raw}`, n.items.map((i) => new Item(i, 1)), n.end);
-    case "waiver":
-      return block(p, 0, `waiver ${n.control.raw}`, attributeItems(n.attributes, 1), n.end);
-    case "calendar":
-      return block(p, 0, "calendar", attributeItems(n.attributes, 1), n.end);
-  }
-}
-
-function printPromise(p: Printer, d: PromiseDecl, depth: number): void {
-  let head = d.type;
-  if (d.promiser) head += ` ${p.expr(d.promiser, depth, depth * INDENT.length + head.length + 1)}`;
-  if (d.stakeholders) head += ` -> [${d.stakeholders.names.map((n) => n.name).join(", ")}]`;
-  block(p, depth, head, attributeItems(d.attributes, depth + 1), d.end);
-}
-
-/** `stakeholder name`, or with one short attribute on one line, or a block. */
-function printStakeholder(p: Printer, s: Statement & { kind: "stakeholder" }): void {
-  const head = `stakeholder ${s.name.name}`;
-  const attrs = s.attributes;
-  if (attrs === undefined) return p.emit(0, head);
-  const only = attrs.length === 1 ? attrs[0]! : undefined;
-  const prefix = `${head} { ${only?.name} = `;
-  if (only && !p.hasCommentIn(s.start, s.end) && !p.rendersMultiline(only.value, 0, prefix.length)) {
-    const line = `${prefix}${p.expr(only.value, 0, prefix.length)} }`;
-    if (line.length <= WIDTH) return p.emit(0, line);
-  }
-  block(p, 0, head, attributeItems(attrs, 1), s.end);
-}
-
-/** Formats a file that parsed without errors. */
-export function format(file: SourceFile): string {
-  const p = new Printer(file.text, [...file.comments].sort((a, b) => a.start - b.start));
+/** Formats a file that parsed without errors. `settleEvery` is for tests: how often finished lines are joined. */
+export function format(file: SourceFile, options: { settleEvery?: number } = {}): string {
+  const p = new Printer(file.text, [...file.comments].sort((a, b) => a.start - b.start), options.settleEvery);
   p.items(0, file.statements.map((st) => new Item(st, 0)), file.text.length + 1, true);
   return p.output();
 }

@@ -7,12 +7,15 @@
 // recorded as soon as its head is parsed and filled in as its parts complete, so that after a
 // syntax error the parts before it are still checked; a part that recovery could not complete
 // (a missing value, an operand that is not there) is left out, and the syntax error explains it.
-import { createTokenInstance, EmbeddedActionsParser, EOF, type IOrAlt, type IToken, type TokenType } from "chevrotain";
+import type { IOrAlt, IToken, TokenType } from "chevrotain";
 import type { Attribute, BlockItem, CalendarDecl, ControlDecl, Expr, IncompleteDecl, PromiseDecl, StakeholderDecl, Statement, WaiverDecl } from "./ast.js";
 import { AstFactory, real } from "./ast-factory.js";
 import type { Span } from "./diagnostics.js";
 import { messages } from "./syntax-messages.js";
 import * as T from "./tokens.js";
+import { WindowedParser, type TokenSource } from "./token-window.js";
+
+export type { TokenSource };
 
 /** Something with attributes between braces: a promise, a waiver, a stakeholder, the calendar. */
 interface BlockOwner extends Span {
@@ -32,26 +35,10 @@ interface ExpressionFrame {
   more: IToken[] | undefined;
 }
 
-/** One declaration's tokens, pulled as the parser needs them; undefined once they are all read. */
-export interface TokenSource {
-  next(): IToken | undefined;
-}
-
-/** What the parser reads past the end of its tokens (Chevrotain's own end-of-input token is not exported). */
-const END: IToken = createTokenInstance(EOF, "", NaN, NaN, NaN, NaN, NaN, NaN);
-
-/**
- * Tokens the parser keeps behind the one it is at once it lets go of those before: its own
- * look-back is one token (the previous one, for messages), and WINDOW_SLACK is how many it
- * reads past before it drops any, so that dropping is rare and cheap.
- */
-const KEPT_BEHIND = 16;
-const WINDOW_SLACK = 4096;
-
 // Every offset written into a node comes from a token that `real()` vouched for, or is forced
 // to an integer with `| 0`: a NaN (a token recovery inserted) would box the offsets of every
 // node of that shape (AstFactory.span).
-export class PolicyParser extends EmbeddedActionsParser {
+export class PolicyParser extends WindowedParser {
   // What the actions build into. Fields rather than rule arguments: none of these constructs
   // nests inside itself, and a field costs nothing per call where ARGS allocate.
   private ast = new AstFactory("");
@@ -75,83 +62,9 @@ export class PolicyParser extends EmbeddedActionsParser {
     this.performSelfAnalysis();
   }
 
-  // The tokens are read from a source as the parser needs them, and those it has gone past are
-  // let go of, rather than handed over as one array: one declaration (a list of a million
-  // names, a control of 300,000 promises) held all its tokens at once, 72 bytes each, which
-  // was most of the peak memory of checking it. Chevrotain reads tokens through the methods
-  // below (its LexerAdapter, meant to be overridden for lazy lexers), by absolute index.
-  // Error recovery may skip ahead and come back (SKIP_TOKEN, then importLexerState): from its
-  // first skip, this declaration's tokens are all kept.
-  private source: TokenSource | undefined;
-  private window: IToken[] = [];
-  /** absolute index of window[0] */
-  private base = 0;
-  private sourceEnded = true;
-  private keepAll = false;
-  /** Chevrotain's index of the last consumed token (its LexerAdapter field) */
-  private declare currIdx: number;
-
-  /** Makes the window reach absolute index `idx`; false when the tokens end before it. */
-  private fill(idx: number): boolean {
-    while (this.base + this.window.length <= idx) {
-      if (this.sourceEnded) return false;
-      const t = this.source?.next();
-      if (t === undefined) {
-        this.sourceEnded = true;
-        return false;
-      }
-      this.window.push(t);
-    }
-    return true;
-  }
-  override LA(howMuch: number): IToken {
-    const idx = this.currIdx + howMuch;
-    if (idx < this.base) return END; // before the first token (tokens behind are never read)
-    const at = idx - this.base;
-    if (at < this.window.length) return this.window[at]!;
-    return this.fill(idx) ? this.window[at]! : END;
-  }
-  override LA_FAST(howMuch: number): IToken {
-    return this.LA(howMuch);
-  }
-  consumeToken(): void {
-    this.currIdx++;
-    const behind = this.currIdx - this.base;
-    if (behind > WINDOW_SLACK && !this.keepAll) {
-      this.window = this.window.slice(behind - KEPT_BEHIND);
-      this.base += behind - KEPT_BEHIND;
-    }
-  }
-  override SKIP_TOKEN(): IToken {
-    this.keepAll = true;
-    if (this.LA(1) === END) return END;
-    this.consumeToken();
-    return this.LA(1);
-  }
-  exportLexerState(): number {
-    return this.currIdx;
-  }
-  importLexerState(state: number): void {
-    this.currIdx = state;
-  }
-  resetLexerState(): void {
-    this.currIdx = this.base - 1;
-  }
-  moveToTerminatedState(): void {
-    this.keepAll = true;
-    while (this.fill(this.base + this.window.length));
-    this.currIdx = this.base + this.window.length - 1;
-  }
-
   /** Parses the tokens of one or more declarations, appending their AST to `out`. */
   parseDeclarations(source: TokenSource, ast: AstFactory, out: Statement[]): void {
-    this.input = [];
-    this.source = source;
-    this.window = [];
-    this.base = 0;
-    this.currIdx = -1;
-    this.sourceEnded = false;
-    this.keepAll = false;
+    this.readFrom(source);
     this.ast = ast;
     this.out = out;
     this.control = undefined;
@@ -162,8 +75,7 @@ export class PolicyParser extends EmbeddedActionsParser {
     // anywhere): its name is declared all the same
     if (this.declaring) ast.incomplete.push(this.declaring);
     this.declaring = undefined;
-    this.source = undefined;
-    this.window = [];
+    this.letGoOfTokens();
   }
 
   /** the variable or context being declared, until its value is parsed */

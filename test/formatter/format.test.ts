@@ -122,6 +122,26 @@ control "C" { // opening
       { numRuns: 1500 },
     );
   });
+
+  // Finished lines are joined a few thousand at a time (memory): doing it after every line must
+  // change nothing, trailing comments that line up across a run included.
+  it("prints the same whenever finished lines are joined", () => {
+    fc.assert(
+      fc.property(fc.array(statement, { maxLength: 8 }), fc.integer({ min: 2, max: 6 }), (stmts, settleEvery) => {
+        const f = parse(stmts.join("\n"));
+        fc.pre(!f.diagnostics.some((d) => d.severity === "error"));
+        expect(format(f, { settleEvery })).toBe(format(f));
+      }),
+      { numRuns: 1000 },
+    );
+    for (const name of readdirSync("examples/sox").filter((x) => x.endsWith(".promise"))) {
+      const f = parse(readFileSync(`examples/sox/${name}`, "utf8"));
+      expect(format(f, { settleEvery: 2 }), name).toBe(format(f));
+    }
+    const aligned = Array.from({ length: 40 }, (_, k) => `let v${"x".repeat(k % 5)} = ${k} // note ${k}`).join("\n");
+    const f = parse(`${aligned}\n\n\n`);
+    expect(format(f, { settleEvery: 2 })).toBe(format(f));
+  });
 });
 
 describe("formatter edge cases", () => {
