@@ -223,7 +223,7 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
     stakeholders = [];
     for (const s of decl.stakeholders.names) {
       const v = values.headerStakeholder(s);
-      if (v !== INVALID) stakeholders.push(...v);
+      if (v !== INVALID) for (const name of v) stakeholders.push(name); // not push(...v): a variable may hold a million
     }
   }
   const where = { what, head: typeSpan(decl) };

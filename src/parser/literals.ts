@@ -96,26 +96,48 @@ export function decodeString(body: string, offset: number | ((index: number) => 
 export function dedent(body: string): { text: string; origin: (index: number) => number } {
   const first = /^\r?\n/.exec(body)?.[0].length ?? 0;
   const lines = body.slice(first).split("\n");
-  const indents = lines.filter((l) => l.trim() !== "").map((l) => /^[ \t]*/.exec(l)![0].length);
-  const cut = indents.length ? Math.min(...indents) : 0;
-  const origin: number[] = [];
-  let text = "";
+  const indentOf = (line: string) => {
+    let k = 0;
+    while (k < line.length && (line.charCodeAt(k) === 32 || line.charCodeAt(k) === 9)) k++;
+    return k;
+  };
+  // a loop, not Math.min(...indents): a text block of 300,000 lines overflowed the stack
+  let cut = Infinity;
+  for (const l of lines) if (l.trim() !== "") cut = Math.min(cut, indentOf(l));
+  if (cut === Infinity) cut = 0;
+  // Each line is one piece of the text, from one place in the body: its start in the text and
+  // in the body are enough to map every index back (a number per character, and the text
+  // built a character at a time, took over 40 bytes per byte of a large text block).
+  const pieces: string[] = [];
+  const textStarts: number[] = [];
+  const bodyStarts: number[] = [];
+  let length = 0;
   let pos = first;
   lines.forEach((line, n) => {
-    const drop = Math.min(cut, /^[ \t]*/.exec(line)![0].length);
-    for (let k = drop; k < line.length; k++) {
-      origin.push(pos + k);
-      text += line[k];
-    }
+    const drop = Math.min(cut, indentOf(line));
+    textStarts.push(length);
+    bodyStarts.push(pos + drop);
+    // the line break after a line maps to the body's line break, right after the piece
+    const piece = n < lines.length - 1 ? `${line.slice(drop)}\n` : line.slice(drop);
+    pieces.push(piece);
+    length += piece.length;
     pos += line.length + 1;
-    if (n < lines.length - 1) {
-      origin.push(pos - 1);
-      text += "\n";
-    }
   });
+  let text = pieces.join("");
   const trailing = /\n[ \t]*$/.exec(text);
   if (trailing) text = text.slice(0, trailing.index);
-  return { text, origin: (i) => (i < origin.length ? origin[i]! : body.length) };
+  const origin = (i: number): number => {
+    if (i >= length) return body.length;
+    let lo = 0;
+    let hi = textStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (textStarts[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return bodyStarts[lo]! + (i - textStarts[lo]!);
+  };
+  return { text, origin };
 }
 
 export function isValidDate(raw: string): boolean {

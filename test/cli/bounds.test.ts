@@ -106,6 +106,28 @@ describe("check stays within bounds on any input", () => {
   });
 });
 
+describe("large values are taken whole", () => {
+  it("a text block of 200,000 lines is checked and formatted (finding its indentation overflowed the stack)", () => {
+    const block = Array.from({ length: 200_000 }, (_, k) => `    line ${k}`).join("\n");
+    const text = `${controlUsing({})}let notes = """\n${block}\n    """\n`;
+    const path = policyFile("block.promise", text);
+    const check = covenant(["check", path]);
+    expect(check.err).toBe("");
+    expect(check.out).toContain("1 file checked: 0 errors, 1 warning"); // `notes` is never used
+    const fmt = covenant(["fmt", "--stdout", path]);
+    expect(fmt.err).toBe("");
+    expect(fmt.code).toBe(0);
+    expect(fmt.out).toContain(`let notes = """\n${block}\n    """`); // byte for byte
+  });
+
+  it("a variable of 200,000 stakeholders after `->` is spread without the stack", () => {
+    const text = `stakeholder ops\nlet team = [${Array(200_000).fill("ops").join(", ")}]\ncontrol "AC-1" {\n  title = "t"\n  owner = ops\n  file "/etc/passwd" -> team { mode = 0644 }\n}\n`;
+    const r = covenant(["check", policyFile("team.promise", text)]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+  });
+});
+
 describe("the number of diagnostics is capped", () => {
   const unknownAttributes = (count: number) =>
     `stakeholder ops\ncontrol "AC-1" {\n  title = "t"\n  owner = ops\n${Array.from({ length: count }, (_, k) => `  file "/etc/f${k}" { mdoe = 0644 }`).join("\n")}\n}\n`;
