@@ -99,7 +99,7 @@ interface Measure {
 export interface Measured {
   /** names past a bound, reported or built on one that is: the checker must not follow them */
   over: Set<string>;
-  /** what each name expands to, as counted for MAX_EXPANDED_SIZE */
+  /** what each name that uses names, or is used by one, expands to (the others: literalSize) */
   sizes: Map<string, number>;
   /** the names the definitions past a bound use, directly or not: used, though the checker will not follow them there */
   usedByOver: Set<string>;
@@ -109,7 +109,14 @@ export interface Measured {
  * Measures every variable and context; reports each that crosses a bound (E120 too deep,
  * E121 too large) where it does.
  */
-export function measureDefinitions(decls: ReadonlyMap<string, Decl>, diagnostics: Diagnostic[]): Measured {
+export function measureDefinitions(maps: readonly ReadonlyMap<string, Decl>[], diagnostics: Diagnostic[]): Measured {
+  const lookUp = (name: string): Decl | undefined => {
+    for (const m of maps) {
+      const d = m.get(name);
+      if (d) return d;
+    }
+    return undefined;
+  };
   const measured = new Map<string, Measure>();
   const active = new Set<string>();
   const over = new Set<string>();
@@ -119,7 +126,8 @@ export function measureDefinitions(decls: ReadonlyMap<string, Decl>, diagnostics
     active.add(name);
     return { name, decl, shape: shapeOf(valueOf(decl)), next: 0 };
   };
-  for (const [rootName, rootDecl] of decls) {
+  for (const decls of maps) for (const rootDecl of decls.values()) {
+    const rootName = rootDecl.name.name;
     if (measured.has(rootName)) continue;
     const stack: Frame[] = [enter(rootName, rootDecl)];
     while (stack.length > 0) {
@@ -129,15 +137,19 @@ export function measureDefinitions(decls: ReadonlyMap<string, Decl>, diagnostics
       const ref = f.shape.refs[f.next];
       if (ref !== undefined) {
         f.next++;
-        const target = decls.get(ref.name);
+        const target = lookUp(ref.name);
         if (target && !measured.has(ref.name) && !active.has(ref.name)) stack.push(enter(ref.name, target));
         continue;
       }
       stack.pop();
       active.delete(f.name);
+      // A definition that uses no name is within bounds (the parser bounds its nesting) and is
+      // measured again if another uses it; kept only then: most of a large policy's variables
+      // are literals nothing else uses, and a record of each was 250 bytes a variable.
+      if (f.shape.refs.length === 0 && stack.length === 0) continue;
       const m = finish(f.decl, f.shape, measured, diagnostics);
       measured.set(f.name, m);
-      refsOf.set(f.name, f.shape.refs);
+      if (f.shape.refs.length > 0) refsOf.set(f.name, f.shape.refs);
       if (m.over) over.add(f.name);
     }
   }
@@ -154,6 +166,11 @@ export function measureDefinitions(decls: ReadonlyMap<string, Decl>, diagnostics
   const sizes = new Map<string, number>();
   for (const [name, m] of measured) sizes.set(name, m.size);
   return { over, sizes, usedByOver };
+}
+
+/** What a definition that uses no name expands to: its literal size. */
+export function literalSize(value: Expr): number {
+  return shapeOf(value).size;
 }
 
 /** A definition's measure once every name it uses is measured; reports it if it crosses a bound. */

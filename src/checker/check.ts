@@ -1,6 +1,6 @@
 // The checker: from parsed files to a typed Policy plus every diagnostic of the run.
 import { leadingSpan, literalText, typeSpan, type ControlDecl, type Expr, type PromiseDecl, type SourceFile } from "../parser/ast.js";
-import { capDiagnostics, compareDiagnostics, diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
+import { capDiagnostics, compareDiagnostics, diagnostic, MAX_DIAGNOSTICS, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributesOf, promiseTypes } from "../evaluator/registry.js";
 import type { AttributeSpec } from "../evaluator/schema.js";
 import { checkAttributes, checkConstraints } from "./attributes.js";
@@ -73,16 +73,23 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   const variables = resolveVariables(scope, values, diagnostics);
 
   // Unused names are only worth a warning when the whole policy parsed: a syntax error may
-  // have swallowed the use.
+  // have swallowed the use. Found in order of position, so only the first MAX_DIAGNOSTICS can
+  // be reported: the rest are counted (a policy of 400,000 unused variables made as many).
+  const unused: Diagnostic[] = [];
+  const dropped = { errors: 0, warnings: 0 };
+  const warnUnused = (make: () => Diagnostic) => {
+    if (unused.length < MAX_DIAGNOSTICS) unused.push(make());
+    else dropped.warnings++;
+  };
   if (!hasSyntaxErrors) {
     for (const [name, decl] of scope.variables)
-      if (!scope.usedVariables.has(name)) diagnostics.push(diagnostic("W201", `variable \`${name}\` is never used`, decl.name, { suggestion: "remove it" }));
+      if (!scope.usedVariables.has(name)) warnUnused(() => diagnostic("W201", `variable \`${name}\` is never used`, decl.name, { suggestion: "remove it" }));
     for (const [name, decl] of scope.contexts)
-      if (!scope.usedContexts.has(name)) diagnostics.push(diagnostic("W204", `context \`${name}\` is never used`, decl.name, { suggestion: "remove it, or use it in a `when`" }));
+      if (!scope.usedContexts.has(name)) warnUnused(() => diagnostic("W204", `context \`${name}\` is never used`, decl.name, { suggestion: "remove it, or use it in a `when`" }));
   }
 
+  for (const d of unused) diagnostics.push(d);
   diagnostics.sort(compareDiagnostics);
-  const dropped = { errors: 0, warnings: 0 };
   for (const f of files) {
     dropped.errors += f.dropped?.errors ?? 0;
     dropped.warnings += f.dropped?.warnings ?? 0;
@@ -108,7 +115,6 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
  * here are dropped; a variable that cannot be resolved is left out.
  */
 function resolveVariables(scope: Scope, values: ValueChecker, diagnostics: Diagnostic[]): Map<string, unknown> {
-  const out = new Map<string, unknown>();
   // each variable is resolved once and its value shared by every variable that uses it: a
   // chain of variables costs its length, not its length squared
   const resolved = new Map<string, unknown>();
@@ -147,15 +153,16 @@ function resolveVariables(scope: Scope, values: ValueChecker, diagnostics: Diagn
   const used = new Set(scope.usedVariables);
   for (const name of scope.variables.keys()) {
     const before = diagnostics.length;
-    const v = resolveName(name);
-    if (v !== INVALID) out.set(name, v);
+    resolveName(name);
     // problems of a used variable were reported where it is used; an unused one is only seen here
     if (used.has(name)) diagnostics.length = before;
   }
   // resolving is not using: keep the unused-variable warnings honest
   scope.usedVariables.clear();
   for (const n of used) scope.usedVariables.add(n);
-  return out;
+  // what is left is the policy's variables: those that resolved (one map, not a copy of it)
+  for (const [name, v] of resolved) if (v === INVALID) resolved.delete(name);
+  return resolved;
 }
 
 function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diagnostic[], entries: PromiseEntry[]): CheckedControl {

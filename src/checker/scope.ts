@@ -3,7 +3,7 @@
 import { leadingSpan, literalText, type ContextDecl, type ControlDecl, type LetDecl, type SourceFile, type StakeholderDecl, type CalendarDecl, type WaiverDecl, type Name, type StringPart } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { facts } from "../facts/catalog.js";
-import { ExpansionBudget, measureDefinitions } from "./bounds.js";
+import { ExpansionBudget, literalSize, measureDefinitions } from "./bounds.js";
 
 export class Scope {
   readonly variables = new Map<string, LetDecl>();
@@ -22,7 +22,7 @@ export class Scope {
   readonly incompleteNames = new Set<string>();
   readonly incompleteControls = new Set<string>();
   /** what each variable expands to (bounds.ts), for the budget below */
-  readonly sizes: ReadonlyMap<string, number>;
+  private readonly sizes: Map<string, number>;
   /** what following variables from their uses may still produce in all */
   readonly budget: ExpansionBudget;
 
@@ -77,8 +77,8 @@ export class Scope {
     }
     // A definition too deep or too large to follow is reported once, where it crosses the
     // bound; then it is declared but not followed, as one a syntax error cut short.
-    const definitions = new Map<string, LetDecl | ContextDecl>([...this.variables, ...this.contexts]);
-    const measured = measureDefinitions(definitions, diagnostics);
+    // (the two maps as they are, not merged into a third: a policy may hold 400,000 variables)
+    const measured = measureDefinitions([this.variables, this.contexts], diagnostics);
     for (const name of measured.over) {
       this.variables.delete(name);
       this.contexts.delete(name);
@@ -94,7 +94,14 @@ export class Scope {
 
   /** Charges one use of variable `name` to the budget; false once the budget is spent (reported once). */
   chargeUse(name: string, use: Span): boolean {
-    return this.budget.take(this.sizes.get(name) ?? 1, use, this.diagnostics);
+    let size = this.sizes.get(name);
+    if (size === undefined) {
+      // a literal no definition uses: measured at its first use (small ones each time: cheap)
+      const decl = this.variables.get(name);
+      size = decl ? literalSize(decl.value) : 1;
+      if (size > 64) this.sizes.set(name, size);
+    }
+    return this.budget.take(size, use, this.diagnostics);
   }
 
   private define<T extends { name: Name }>(map: Map<string, T>, name: Name, decl: T, what: string) {
