@@ -106,8 +106,8 @@ export interface Measured {
 }
 
 /**
- * Measures every variable and context; reports each that crosses a bound (E120 too deep,
- * E121 too large) where it does.
+ * Measures every variable and context; reports each that crosses a bound (E123 too deep,
+ * E124 too large) where it does.
  */
 export function measureDefinitions(maps: readonly ReadonlyMap<string, Decl>[], diagnostics: Diagnostic[]): Measured {
   const lookUp = (name: string): Decl | undefined => {
@@ -196,13 +196,13 @@ function finish(decl: Decl, shape: Shape, measured: ReadonlyMap<string, Measure>
   const what = `${decl.kind === "let" ? "variable" : "context"} \`${decl.name.name}\``;
   if (tooDeep) {
     diagnostics.push(
-      diagnostic("E120", `${what} is defined through more than ${MAX_DEFINITION_DEPTH} levels of expressions and the names they use`, deepest?.span ?? valueOf(decl), {
+      diagnostic("E123", `${what} is defined through more than ${MAX_DEFINITION_DEPTH} levels of expressions and the names they use`, deepest?.span ?? valueOf(decl), {
         suggestion: "define it from fewer intermediate contexts or variables",
       }),
     );
   } else {
     diagnostics.push(
-      diagnostic("E121", `${what} expands to ${size.toLocaleString("en")} characters or items, more than the ${MAX_EXPANDED_SIZE.toLocaleString("en")} a value may hold`, valueOf(decl), {
+      diagnostic("E124", `${what} expands to ${size.toLocaleString("en")} characters or items, more than the ${MAX_EXPANDED_SIZE.toLocaleString("en")} a value may hold`, valueOf(decl), {
         suggestion: "a value built from variables may not grow past that: build it from fewer copies",
       }),
     );
@@ -218,14 +218,14 @@ export class ExpansionBudget {
   constructor(sourceChars: number) {
     this.left = 4 * MAX_EXPANDED_SIZE + 4 * sourceChars;
   }
-  /** Takes `size` from the budget; false (and one E121, the first time) once it is spent. */
+  /** Takes `size` from the budget; false (and one E124, the first time) once it is spent. */
   take(size: number, use: Span, diagnostics: Diagnostic[]): boolean {
     this.left -= size;
     if (this.left >= 0) return true;
     if (!this.reported) {
       this.reported = true;
       diagnostics.push(
-        diagnostic("E121", "the policy's uses of variables expand to more values in all than a check may build", use, {
+        diagnostic("E124", "the policy's uses of variables expand to more values in all than a check may build", use, {
           suggestion: "use large variables in fewer places",
         }),
       );

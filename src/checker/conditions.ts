@@ -251,7 +251,7 @@ export class ConditionChecker {
 
   /**
    * Reports each cycle of contexts once. Iterative, with the path kept as one stack: a context
-   * graph is as long as the policy makes it (E120 bounds only how deep a definition is).
+   * graph is as long as the policy makes it (E123 bounds only how deep a definition is).
    */
   private findCycles(): void {
     const state = new Map<string, "active" | "done">();

@@ -281,7 +281,7 @@ export class ValueChecker {
         if (spliced === INVALID) ok = false;
         else if (out.length + spliced.length > MAX_EXPANDED_SIZE) {
           // each variable is bounded, but a list may splice in many: the list itself is bounded too
-          this.report("E121", `this list expands to more than the ${MAX_EXPANDED_SIZE.toLocaleString("en")} items a value may hold`, item, "splice fewer copies of its variables");
+          this.report("E124", `this list expands to more than the ${MAX_EXPANDED_SIZE.toLocaleString("en")} items a value may hold`, item, "splice fewer copies of its variables");
           return INVALID;
         } else for (const x of spliced) out.push(x); // not push(...spliced): its arguments would go on the stack
         continue;
@@ -338,7 +338,7 @@ export class ValueChecker {
       if (text === INVALID) failed = true;
       else if (!failed && out.length + text.length > MAX_EXPANDED_SIZE) {
         // each variable is bounded, but a string may use many: the string itself is bounded too
-        this.report("E121", `this string expands to more than the ${MAX_EXPANDED_SIZE.toLocaleString("en")} characters a value may hold`, e, "build it from fewer copies of its variables");
+        this.report("E124", `this string expands to more than the ${MAX_EXPANDED_SIZE.toLocaleString("en")} characters a value may hold`, e, "build it from fewer copies of its variables");
         failed = true;
       } else out += text;
     }

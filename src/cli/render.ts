@@ -76,7 +76,7 @@ export interface JsonDiagnostic {
   message: string;
   suggestion?: string;
   related?: { file: string; line: number; column: number; message: string }[];
-  /** on the last diagnostic when some were left out (E007, W206): how many */
+  /** on the last diagnostic when some were left out (E011, W207): how many */
   suppressed?: { errors: number; warnings: number };
 }
 

@@ -26,7 +26,7 @@ export interface Diagnostic {
   span: Span;
   suggestion?: string;
   related?: RelatedInfo[];
-  /** on the last diagnostic of a capped list (E007, W206): how many were left out */
+  /** on the last diagnostic of a capped list (E011, W207): how many were left out */
   suppressed?: Counts;
 }
 
@@ -43,7 +43,7 @@ export const diagnosticCatalogue = {
   E004: "nesting too deep",
   E005: "malformed literal",
   E006: "file cannot be read",
-  E007: "too many diagnostics: the rest are counted, not shown",
+  E011: "too many diagnostics: the rest are counted, not shown",
   E100: "unknown promise type",
   E101: "unknown attribute",
   E102: "wrong value type",
@@ -64,14 +64,14 @@ export const diagnosticCatalogue = {
   E117: "promiser missing or not allowed",
   E118: "unknown promise handle",
   E119: "invalid combination of attributes",
-  E120: "definition nested too deep",
-  E121: "value too large once its variables are expanded",
+  E123: "definition nested too deep",
+  E124: "value too large once its variables are expanded",
   W201: "unused variable",
   W202: "control without owner",
   W203: "waiver already expired",
   W204: "unused context",
   W205: "waiver expires soon",
-  W206: "too many warnings: the rest are counted, not shown",
+  W207: "too many warnings: the rest are counted, not shown",
 } as const;
 
 export type DiagnosticCode = keyof typeof diagnosticCatalogue;
@@ -132,7 +132,7 @@ export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
 /**
  * Most diagnostics a check or a format reports. A file with a million errors must not take a
  * million diagnostics' memory, nor print them: the first ones (by position) are what the
- * author fixes first, and the rest are counted in one last diagnostic (E007, or W206 when they
+ * author fixes first, and the rest are counted in one last diagnostic (E011, or W207 when they
  * are all warnings).
  */
 export const MAX_DIAGNOSTICS = 1000;
@@ -169,7 +169,7 @@ export function capDiagnostics(sorted: Diagnostic[], dropped: Counts = { errors:
   const at = sorted[MAX_DIAGNOSTICS] ?? sorted.at(-1);
   if (!at) return kept;
   const plural = (n: number, w: string) => `${n.toLocaleString("en")} ${w}${n === 1 ? "" : "s"}`;
-  const code = suppressed.errors > 0 ? "E007" : "W206";
+  const code = suppressed.errors > 0 ? "E011" : "W207";
   const d = diagnostic(code, `${plural(suppressed.errors, "more error")} and ${plural(suppressed.warnings, "more warning")} not shown: only the first ${MAX_DIAGNOSTICS.toLocaleString("en")} are reported`, at.span, {
     suggestion: "fix the ones shown, then check again",
   });

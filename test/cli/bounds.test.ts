@@ -47,45 +47,45 @@ function lineOf(text: string, needle: string): number {
 }
 
 describe("check stays within bounds on any input", () => {
-  it("a chain of 5,000 contexts is E120 where it gets too deep, in either order (it overflowed the stack)", () => {
+  it("a chain of 5,000 contexts is E123 where it gets too deep, in either order (it overflowed the stack)", () => {
     for (const newestFirst of [true, false]) {
       const text = contextChain(5000, newestFirst) + controlUsing({ when: "c5000" });
       const r = covenant(["check", policyFile("chain.promise", text)]);
       expect(r.code).toBe(2);
       expect(r.err).toBe("");
       // each link adds two levels (`and`, then the name): c128 is the first past 256
-      expect(r.out).toContain(`chain.promise:${lineOf(text, "context c128 =")}:16: error E120: context \`c128\` is defined through more than 256 levels`);
-      expect(r.out.match(/error E120/g)).toHaveLength(1);
+      expect(r.out).toContain(`chain.promise:${lineOf(text, "context c128 =")}:16: error E123: context \`c128\` is defined through more than 256 levels`);
+      expect(r.out.match(/error E123/g)).toHaveLength(1);
       // the names it uses are used: no warning that they are not
       expect(r.out).not.toContain("W204");
     }
   });
 
-  it("30 self-doubling variables are E121 at the first too large (they exceeded V8's string length)", () => {
+  it("30 self-doubling variables are E124 at the first too large (they exceeded V8's string length)", () => {
     const text = doublingStrings(30) + controlUsing({ fileOwner: "a30" });
     const r = covenant(["check", policyFile("doubling.promise", text)]);
     expect(r.code).toBe(2);
     expect(r.err).toBe("");
-    expect(r.out).toContain(`doubling.promise:${lineOf(text, "let a25 =")}:11: error E121: variable \`a25\` expands to 33,554,432 characters or items, more than the 16,777,216 a value may hold`);
+    expect(r.out).toContain(`doubling.promise:${lineOf(text, "let a25 =")}:11: error E124: variable \`a25\` expands to 33,554,432 characters or items, more than the 16,777,216 a value may hold`);
     expect(r.out).toContain("1 error, 0 warnings");
   });
 
-  it("self-doubling lists are E121 too, found without expanding them (it took exponential time)", () => {
+  it("self-doubling lists are E124 too, found without expanding them (it took exponential time)", () => {
     let text = 'let l0 = ["/bin/true"]\n';
     for (let i = 1; i <= 40; i++) text += `let l${i} = [l${i - 1}, l${i - 1}]\n`;
     text += `stakeholder ops\ncontrol "AC-1" {\n  title = "t"\n  owner = ops\n  command l40 { output_matches = "ok" }\n}\n`;
     const r = covenant(["check", policyFile("lists.promise", text)]);
     expect(r.code).toBe(2);
     // l21 is the first past 16 Mi: 2^21 copies of a list of one ten-character string
-    expect(r.out).toContain(`lists.promise:${lineOf(text, "let l21 =")}:11: error E121: variable \`l21\` expands to 23,068,671 characters or items`);
+    expect(r.out).toContain(`lists.promise:${lineOf(text, "let l21 =")}:11: error E124: variable \`l21\` expands to 23,068,671 characters or items`);
     expect(r.out).toContain("1 error, 0 warnings");
   });
 
-  it("a string built in place from many copies of a large variable is E121 at the string", () => {
+  it("a string built in place from many copies of a large variable is E124 at the string", () => {
     const text = `${doublingStrings(22)}stakeholder ops\ncontrol "AC-1" {\n  title = "t"\n  owner = ops\n  file "/etc/passwd" { mode = 0644 owner = "${"${a22}".repeat(8)}" }\n}\n`;
     const r = covenant(["check", policyFile("wide.promise", text)]);
     expect(r.code).toBe(2);
-    expect(r.out).toContain("error E121: this string expands to more than the 16,777,216 characters a value may hold");
+    expect(r.out).toContain("error E124: this string expands to more than the 16,777,216 characters a value may hold");
   });
 
   it("50,000 chained comparisons are reported, not walked 50,000 deep", () => {
@@ -132,11 +132,11 @@ describe("the number of diagnostics is capped", () => {
   const unknownAttributes = (count: number) =>
     `stakeholder ops\ncontrol "AC-1" {\n  title = "t"\n  owner = ops\n${Array.from({ length: count }, (_, k) => `  file "/etc/f${k}" { mdoe = 0644 }`).join("\n")}\n}\n`;
 
-  it("reports the first 1,000, then one E007 counting the rest, and counts them all in the summary", () => {
+  it("reports the first 1,000, then one E011 counting the rest, and counts them all in the summary", () => {
     const r = covenant(["check", policyFile("many.promise", unknownAttributes(5000))]);
     expect(r.code).toBe(2);
     expect(r.out.match(/error E101/g)).toHaveLength(1000);
-    expect(r.out).toContain("error E007: 4,000 more errors and 0 more warnings not shown: only the first 1,000 are reported");
+    expect(r.out).toContain("error E011: 4,000 more errors and 0 more warnings not shown: only the first 1,000 are reported");
     expect(r.out).toContain("1 file checked: 5000 errors, 0 warnings");
   });
 
@@ -145,7 +145,7 @@ describe("the number of diagnostics is capped", () => {
     expect(r.code).toBe(2);
     const report = JSON.parse(r.out) as { diagnostics: { code: string; suppressed?: { errors: number } }[]; summary: { errors: number } };
     expect(report.diagnostics).toHaveLength(1001);
-    expect(report.diagnostics.at(-1)).toMatchObject({ code: "E007", suppressed: { errors: 500, warnings: 0 } });
+    expect(report.diagnostics.at(-1)).toMatchObject({ code: "E011", suppressed: { errors: 500, warnings: 0 } });
     expect(report.summary.errors).toBe(1500);
   });
 
@@ -154,11 +154,11 @@ describe("the number of diagnostics is capped", () => {
     const check = covenant(["check", path]);
     expect(check.code).toBe(2);
     expect(check.out.match(/error E003/g)).toHaveLength(1000);
-    expect(check.out).toMatch(/error E007: [\d,]+ more errors/);
+    expect(check.out).toMatch(/error E011: [\d,]+ more errors/);
     const fmt = covenant(["fmt", "--check", path]);
     expect(fmt.code).toBe(2);
     expect(fmt.err.match(/error E003/g)).toHaveLength(1000);
-    expect(fmt.err).toMatch(/error E007: [\d,]+ more errors/);
+    expect(fmt.err).toMatch(/error E011: [\d,]+ more errors/);
   });
 });
 
