@@ -7,7 +7,7 @@ import { checkAttributes, checkConstraints } from "./attributes.js";
 import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "./blocks.js";
 import { ConditionChecker } from "./conditions.js";
 import { findContradictions, type PromiseEntry } from "./contradictions.js";
-import { loadPolicy } from "./load.js";
+import { loadPolicy, type LoadOptions } from "./load.js";
 import type { Calendar, CheckedControl, CheckedPromise, CheckedWaiver, Policy, Severity } from "./policy.js";
 import { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
@@ -34,8 +34,8 @@ const waiverSpecs = specMap(waiverAttributes);
 const stakeholderSpecs = specMap(stakeholderAttributes);
 const calendarSpecs = specMap(calendarAttributes);
 
-export function checkPaths(paths: string[], options: CheckOptions = {}): CheckResult {
-  const loaded = loadPolicy(paths);
+export function checkPaths(paths: string[], options: CheckOptions & LoadOptions = {}): CheckResult {
+  const loaded = loadPolicy(paths, options);
   return checkFiles(loaded.files, loaded.diagnostics, options);
 }
 

@@ -9,11 +9,16 @@ export interface CheckCommandOptions {
   format: "text" | "json";
   strict: boolean;
   today?: string;
+  /** directories whose .promise files may be imported besides the policy's own (--include) */
+  include?: string[];
+  /** the largest policy file read, in bytes (--max-file-size) */
+  maxFileSize?: number;
 }
 
 export function runCheck(paths: string[], opts: CheckCommandOptions, io: Io): number {
   const t0 = performance.now();
-  const loaded = loadPolicy(paths.length > 0 ? paths : ["."]);
+  const named = paths.length > 0 ? paths : ["."];
+  const loaded = loadPolicy(named, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}) });
   const t1 = performance.now();
   const result = checkFiles(loaded.files, loaded.diagnostics, opts.today ? { today: opts.today } : {});
   const t2 = performance.now();

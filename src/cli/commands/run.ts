@@ -11,6 +11,7 @@ import type { Policy } from "../../checker/policy.js";
 import { readFacts } from "../../facts/host.js";
 import { LineIndex } from "../../parser/diagnostics.js";
 import { acquireRunLock } from "../../store/run-lock.js";
+import { runningAsRoot } from "../../trust/strict-modes.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { damageMessage, isDamage, StateStore, StoreError } from "../../store/store.js";
 import { escapeText } from "../escape.js";
@@ -35,6 +36,10 @@ export interface RunOptions {
   sandboxDir?: string;
   /** the instant to evaluate at (tests): facts and waiver expiry */
   now?: Date;
+  /** directories whose .promise files may be imported besides the policy's own (--include) */
+  include?: string[];
+  /** the largest policy file read, in bytes (--max-file-size) */
+  maxFileSize?: number;
 }
 
 export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise<number> {
@@ -54,7 +59,9 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
 
 async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: HardStop, onLock: (release: () => void) => void): Promise<number> {
   const started = opts.now ?? new Date();
-  const loaded = loadPolicy(paths.length > 0 ? paths : ["."]);
+  const named = paths.length > 0 ? paths : ["."];
+  // as root, a policy is code root runs: it must be root's alone (checker/policy-trust.ts), in a sandbox too
+  const loaded = loadPolicy(named, { include: opts.include ?? [], rootOnly: runningAsRoot(), ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}) });
   const checked = checkFiles(loaded.files, loaded.diagnostics, { today: started.toISOString().slice(0, 10) });
   const errors = checked.diagnostics.filter((d) => d.severity === "error");
   if (!checked.policy || errors.length > 0) {
