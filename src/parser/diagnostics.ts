@@ -39,6 +39,7 @@ export const diagnosticCatalogue = {
   E007: "file is not UTF-8",
   E008: "file larger than --max-file-size",
   E009: "not a regular file",
+  E010: "nothing to evaluate",
   E100: "unknown promise type",
   E101: "unknown attribute",
   E102: "wrong value type",

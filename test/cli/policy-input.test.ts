@@ -2,7 +2,7 @@
 // FIFOs that would block, bytes that are not UTF-8, sizes past the limit, and policies that hold
 // nothing to evaluate. Every command is run with a time limit: a hang fails the test.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -112,5 +112,37 @@ describe("files that are not policy text", () => {
     expect(formatted.code).toBe(2);
     expect(formatted.err).toContain("latin1.promise:3:19: error E007");
     expect(readFileSync(file).equals(bytes)).toBe(true);
+  });
+});
+
+describe("nothing to evaluate", () => {
+  const cases: [string, (dir: string) => string, string][] = [
+    ["an empty directory", (dir) => (mkdirSync(join(dir, "policies")), "policies"), "nothing to evaluate: no .promise file in `policies`"],
+    ["an empty file", (dir) => (writeFileSync(join(dir, "empty.promise"), ""), "empty.promise"), "nothing to evaluate: `empty.promise` holds no control: it is empty"],
+    ["a file of comments", (dir) => (writeFileSync(join(dir, "notes.promise"), "# to do: the ledger controls\n"), "notes.promise"), "nothing to evaluate: `notes.promise` holds no control: only comments"],
+    ["a file of lets", (dir) => (writeFileSync(join(dir, "vars.promise"), "let ports = [5432]\n"), "vars.promise"), "nothing to evaluate: `vars.promise` holds no control: only `let` declarations"],
+    ["a mistyped path", () => "polcies", "nothing to evaluate: no policy file could be read (see above)"],
+  ];
+  for (const [what, make, message] of cases) {
+    it(`${what}: check and run exit 2 and say why, never "no deficiencies"`, () => {
+      const dir = temp("nothing");
+      const path = make(dir);
+      const checked = covenant(["check", path], { cwd: dir });
+      expect(checked.out).toContain(`error E010: ${message}`);
+      expect(checked.code).toBe(2);
+      const ran = covenant(["run", "--state", join(dir, "state"), path], { cwd: dir });
+      expect(ran.err).toContain(`error E010: ${message}`);
+      expect(ran.out).toBe("");
+      expect(ran.code).toBe(2);
+    });
+  }
+
+  it("several files of declarations only are nothing to evaluate too", () => {
+    const dir = temp("nothing");
+    writeFileSync(join(dir, "a.promise"), "stakeholder ops\n");
+    writeFileSync(join(dir, "b.promise"), "let ports = [5432]\n");
+    const r = covenant(["check", "."], { cwd: dir });
+    expect(r.out).toContain(".:1:1: error E010: nothing to evaluate: the policy's 2 files hold no control: only `stakeholder`, `let` declarations");
+    expect(r.code).toBe(2);
   });
 });

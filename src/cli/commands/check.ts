@@ -1,6 +1,7 @@
 // `covenant check [paths...]`: parse and check policies, print every diagnostic.
 import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
+import { nothingToEvaluate } from "../../checker/nothing.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine, toJson } from "../render.js";
@@ -21,6 +22,9 @@ export function runCheck(paths: string[], opts: CheckCommandOptions, io: Io): nu
   const loaded = loadPolicy(named, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}) });
   const t1 = performance.now();
   const result = checkFiles(loaded.files, loaded.diagnostics, opts.today ? { today: opts.today } : {});
+  // a policy with no promise checks nothing: never "clean"
+  const nothing = nothingToEvaluate(named, loaded.emptyDirectories, result.files, result.diagnostics, result.policy);
+  if (nothing) result.diagnostics.push(nothing);
   const t2 = performance.now();
   const map = new SourceMap(result.files);
   const errors = result.diagnostics.filter((d) => d.severity === "error").length;

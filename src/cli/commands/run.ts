@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
+import { nothingToEvaluate } from "../../checker/nothing.js";
 import { evaluate, type Evaluation } from "../../evaluator/engine.js";
 import { isDeficiency } from "../../evaluator/outcomes.js";
 import type { Policy } from "../../checker/policy.js";
@@ -63,6 +64,9 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   // as root, a policy is code root runs: it must be root's alone (checker/policy-trust.ts), in a sandbox too
   const loaded = loadPolicy(named, { include: opts.include ?? [], rootOnly: runningAsRoot(), ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}) });
   const checked = checkFiles(loaded.files, loaded.diagnostics, { today: started.toISOString().slice(0, 10) });
+  // a run that finds no promise checked nothing: it must not report "no deficiencies" (exit 2)
+  const nothing = nothingToEvaluate(named, loaded.emptyDirectories, checked.files, checked.diagnostics, checked.policy);
+  if (nothing) checked.diagnostics.push(nothing);
   const errors = checked.diagnostics.filter((d) => d.severity === "error");
   if (!checked.policy || errors.length > 0) {
     const map = new SourceMap(checked.files);
