@@ -228,8 +228,10 @@ export function loadPolicy(paths: string[], options: LoadOptions = {}): LoadedPo
     if (byReal.has(resolved.real)) return byReal.get(resolved.real);
     const source = reader.readResolved(origin, resolved.real);
     if (!source.ok) {
+      // a file that is not UTF-8 is reported once, in itself, however many files import it
+      if (source.file && files.some((f) => f.path === source.file!.path)) return undefined;
       diagnostics.push(source.diagnostic);
-      if (source.file && !files.some((f) => f.path === source.file!.path)) files.push(source.file);
+      if (source.file) files.push(source.file);
       return undefined;
     }
     const file = parseSource(displayPath(path), source.text);
