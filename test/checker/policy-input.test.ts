@@ -1,7 +1,7 @@
 // What a policy may read: only regular .promise files below its directories (or --include's),
 // bounded in size, in UTF-8. Real files, links, FIFOs, sockets and devices; no mocks.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,15 @@ import { displayPath } from "../../src/checker/load.ts";
 import { firstInvalidUtf8 } from "../../src/checker/policy-file.ts";
 import { isUtf8 } from "node:buffer";
 
-const temp = () => mkdtempSync(join(tmpdir(), "covenant-input-"));
+const made: string[] = [];
+const temp = () => {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-input-"));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const control = (id: string) => `control "${id}" {\n  title = "t"\n  owner = ops\n  load { max_1m = 1 }\n}\n`;
 /** a control and the stakeholder it names, for files whose imports are refused */
 const policy = (id: string) => `stakeholder ops\n${control(id)}`;

@@ -2,15 +2,23 @@
 // FIFOs that would block, bytes that are not UTF-8, sizes past the limit, and policies that hold
 // nothing to evaluate. Every command is run with a time limit: a hang fails the test.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bin, ensureBuilt } from "../helpers/cli.ts";
 
 beforeAll(() => ensureBuilt());
 
-const temp = (prefix = "input") => mkdtempSync(join(tmpdir(), `covenant-${prefix}-`));
+const made: string[] = [];
+const temp = (prefix = "input") => {
+  const dir = mkdtempSync(join(tmpdir(), `covenant-${prefix}-`));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const policy = `stakeholder ops\ncontrol "A" {\n  title = "t"\n  owner = ops\n  load { max_1m = 1000 }\n}\n`;
 
 /** The CLI, killed after `seconds`: `signal` says it was, where a hang would otherwise stall the suite. */

@@ -2,17 +2,25 @@
 // is code root runs. Real files owned by `nobody` (uid 65534), real modes, the built CLI. These
 // tests need root, as Covenant's runs from cron have it.
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bin, ensureBuilt } from "../helpers/cli.ts";
 
 beforeAll(() => ensureBuilt());
 
 const asRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
-const temp = () => mkdtempSync(join(tmpdir(), "covenant-trust-"));
+const made: string[] = [];
+const temp = () => {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-trust-"));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 function covenant(args: string[], cwd = process.cwd()) {
   const { NO_COLOR: _n, FORCE_COLOR: _f, ...env } = process.env;
