@@ -176,7 +176,8 @@ export class PolicyReader {
     const subject = o.decl ? `cannot import \`${stringValue(o.decl)}\`: it ${leads}` : `\`${o.path}\` ${leads}`;
     if (this.roots.holding(real) === undefined) {
       const dirs = this.roots.dirs.map((d) => `\`${displayPath(d)}\``).join(", ");
-      return fail("E120", `${subject}is outside the policy's directories (${dirs})`, "a policy reads only .promise files below the directories named on the command line; name a shared library's directory with `--include DIR`");
+      const hint = o.decl ? "a policy reads only .promise files below the directories named on the command line; name a shared library's directory with `--include DIR`" : "a link in a policy directory must lead to a file below the policy's directories";
+      return fail("E120", `${subject}is outside the policy's directories (${dirs})`, hint);
     }
     if (!real.endsWith(POLICY_EXTENSION)) return fail("E121", `${subject}is not a .promise file`, "only files named *.promise are policy");
     return { real };
