@@ -45,7 +45,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .exitOverride()
     // help shows real defaults: none for a flag that is off unless given (not "(default: false)")
     .configureHelp({ optionDescription: (o: Option) => (o.isBoolean() && o.defaultValue === false ? o.description : Help.prototype.optionDescription.call(new Help(), o)) })
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) });
+    .configureOutput({
+      writeOut: (s) => io.out(s.replace(/\n$/, "")),
+      writeErr: (s) => io.err(s.replace(/\n$/, "")),
+      // commander's messages quote the arguments they were given (`unknown option '…'`): one line, escaped
+      outputError: (s, write) => write(`${escapeText(s.replace(/\n$/, ""))}\n`),
+    });
 
   program
     .command("check")
@@ -107,7 +112,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       // cron that lasts longer than a day is stuck, not slow (MAX_RUN_MS in hard-stop.ts)
       const badTimeout = timeoutMs === undefined || timeoutMs < 1000 || timeoutMs > 24 * 3_600_000;
       if (badTimeout || (now && Number.isNaN(now.getTime()))) {
-        io.err(badTimeout ? `covenant run: --timeout wants a duration from 1s to 24h, such as 90s, 10m or 1h, got \`${o.timeout}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${o.now}\``);
+        io.err(badTimeout ? `covenant run: --timeout wants a duration from 1s to 24h, such as 90s, 10m or 1h, got \`${escapeText(String(o.timeout))}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${escapeText(String(o.now))}\``);
         setExit(EXIT.policyError);
         return;
       }

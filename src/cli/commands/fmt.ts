@@ -6,6 +6,7 @@ import { compareDiagnostics } from "../../parser/diagnostics.js";
 import { parseSource } from "../../parser/parse.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
+import { escapeText } from "../escape.js";
 import { renderDiagnostic, SourceMap } from "../render.js";
 
 export interface FmtCommandOptions {
@@ -48,15 +49,15 @@ export function runFmt(paths: string[], opts: FmtCommandOptions, io: Io): number
     }
     if (formatted === text) continue;
     changed.push(shown);
-    if (opts.check) io.out(`would reformat ${shown}`);
+    if (opts.check) io.out(`would reformat ${escapeText(shown)}`);
     else {
       const problem = rewrite(source.real, source.st, formatted);
       if (problem) {
-        io.err(`${shown}: error E006: not rewritten: ${problem}`);
+        io.err(`${escapeText(shown)}: error E006: not rewritten: ${escapeText(problem)}`);
         failed = true;
         continue;
       }
-      io.out(`formatted ${shown}`);
+      io.out(`formatted ${escapeText(shown)}`);
     }
   }
   if (failed) return EXIT.policyError;

@@ -91,7 +91,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
       if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}; nothing outside it is changed`);
     } catch (err) {
       if (!(err instanceof SandboxError)) throw err;
-      io.err(`covenant run: ${err.message}`);
+      io.err(`covenant run: ${escapeText(err.message)}`);
       return EXIT.policyError;
     }
   }
