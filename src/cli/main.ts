@@ -57,15 +57,17 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description("parse and check policies; report every error and warning with its position")
     .addArgument(policyPaths())
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    // as `run --json` and `history --json` say it
+    .addOption(new Option("--json", "print the diagnostics as JSON (the same as --format json)").conflicts("format"))
     .option("--strict", "treat warnings as errors (exit 2)", false)
     .addOption(new Option("--today <date>", "date used for waiver expiry (YYYY-MM-DD)").hideHelp())
     .addOption(includeOption())
     .addOption(maxFileSizeOption())
-    .addHelpText("after", "\nExamples:\n  covenant check examples/sox\n  covenant check --format json policies/ > diagnostics.json\n  covenant check --include /usr/share/covenant/controls policies/\n\nExit codes: 0 clean (warnings allowed), 2 errors found (or nothing to evaluate: no promise in the policy).")
-    .action(async (paths: string[], opts: { format: "text" | "json"; strict: boolean; today?: string; include: string[]; maxFileSize: string }) => {
+    .addHelpText("after", "\nExamples:\n  covenant check examples/sox\n  covenant check --json policies/ > diagnostics.json\n  covenant check --include /usr/share/covenant/controls policies/\n\nExit codes: 0 clean (warnings allowed), 2 errors found (or nothing to evaluate: no promise in the policy).")
+    .action(async (paths: string[], opts: { format: "text" | "json"; json?: boolean; strict: boolean; today?: string; include: string[]; maxFileSize: string }) => {
       const maxFileSize = fileSize(opts.maxFileSize, "check", io);
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
-      setExit((await checkCommand()).runCheck(paths, { ...opts, maxFileSize }, io));
+      setExit((await checkCommand()).runCheck(paths, { ...opts, format: opts.json ? "json" : opts.format, maxFileSize }, io));
     });
 
   program
