@@ -130,6 +130,16 @@ describe("meaning checks", () => {
     expect(find(text, "E111").message).toContain('`owner = "root"` here, `owner = "ledger"`');
   });
 
+  it("two command promises on the same argv check different patterns without contradicting (issue 13); their exit statuses still contradict", () => {
+    const argv = '["/usr/bin/systemctl", "status", "postd"]';
+    const text = inControl(
+      `  command ${argv} { output_matches = "active" output_excludes = "failed" user = "root" max_output = 1KiB }\n  command ${argv} { output_matches = "enabled" output_excludes = "masked" user = "nobody" max_output = 2KiB nodiff = true }`,
+    );
+    expect(diagnose(text)).toEqual([]);
+    const exits = inControl(`  command ${argv} { exit_code = 0 }\n  command ${argv} { exit_code = 3 }`);
+    expect(find(exits, "E111").message).toContain("`exit_code = 3` here, `exit_code = 0`");
+  });
+
   it("no contradiction when the promises apply under different conditions", () => {
     const text = `context a = hour < 12\ncontext b = hour >= 12\n${inControl('  file "/srv/a" { mode = 0640 when = a }\n  file "/srv/a" { mode = 0600 when = b }')}`;
     expect(diagnose(text)).toEqual([]);
