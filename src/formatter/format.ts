@@ -36,8 +36,12 @@ class Printer {
   private line(depth: number, s: string) {
     this.lines.push(`${INDENT.repeat(depth)}${s}`);
   }
+  /** the index of the last line that opened a block, whatever comment was appended to it */
+  private openedAt = -1;
   private blank() {
-    if (this.lines.length > 0 && this.lines.at(-1) !== "" && !this.lines.at(-1)!.endsWith("{")) this.lines.push("");
+    // Known by index, not by the text: a comment ending in `{` (`# {`) opens nothing, and a
+    // blank line after it must stay, or formatting the output again joins it to the next run.
+    if (this.lines.length > 0 && this.lines.at(-1) !== "" && this.lines.length - 1 !== this.openedAt) this.lines.push("");
   }
   private hasBlankLineBetween(from: number, to: number): boolean {
     return /\n[ \t\r]*\n/.test(this.text.slice(from, to));
@@ -192,6 +196,12 @@ class Printer {
     this.line(depth, s);
   }
 
+  /** A line that opens a block: `head {`. */
+  open(depth: number, head: string) {
+    this.line(depth, `${head} {`);
+    this.openedAt = this.lines.length - 1;
+  }
+
   expr(e: Expr, depth: number, column: number): string {
     switch (e.kind) {
       case "paren":
@@ -254,7 +264,7 @@ function attributeItem(a: Attribute, depth: number): Item {
 }
 
 function block(p: Printer, depth: number, head: string, items: Item[], end: number) {
-  p.emit(depth, `${head} {`);
+  p.open(depth, head);
   p.items(depth + 1, items, end, false);
   p.emit(depth, "}");
 }
@@ -270,7 +280,7 @@ function promiseItem(d: PromiseDecl, depth: number): Item {
       if (d.promiser) head += ` ${p.expr(d.promiser, depth, depth * INDENT.length + head.length + 1)}`;
       if (d.stakeholders) head += ` -> [${d.stakeholders.names.map((n) => n.name).join(", ")}]`;
       if (d.attributes.length === 0) {
-        p.emit(depth, `${head} {`);
+        p.open(depth, head);
         p.items(depth + 1, [], d.end, false);
         p.emit(depth, "}");
         return;
