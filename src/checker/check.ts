@@ -12,6 +12,7 @@ import type { Calendar, CheckedControl, CheckedPromise, CheckedWaiver, Policy, S
 import { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
 import { isValidDate } from "../parser/literals.js";
+import { warnRealtimeWatch } from "./unimplemented.js";
 import { INVALID, ValueChecker } from "./values.js";
 
 export interface CheckOptions {
@@ -69,6 +70,7 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   const controls = scope.controls.map((c) => checkControl(c, values, diagnostics, entries));
   checkHandles(entries, diagnostics);
   findContradictions(entries, diagnostics);
+  warnRealtimeWatch(entries, diagnostics);
   const waivers = checkWaivers(scope, values, diagnostics, options);
   const variables = resolveVariables(scope, values, diagnostics);
 

@@ -68,6 +68,7 @@ export const diagnosticCatalogue = {
   W203: "waiver already expired",
   W204: "unused context",
   W205: "waiver expires soon",
+  W206: "attribute not fully implemented yet",
 } as const;
 
 export type DiagnosticCode = keyof typeof diagnosticCatalogue;
