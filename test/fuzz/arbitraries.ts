@@ -15,12 +15,23 @@ import { corpus } from "./corpus.ts";
 
 type Mutation =
   | { kind: "flip"; at: number; bit: number }
+  | { kind: "token"; at: number; token: string }
   | { kind: "insert"; at: number; bytes: Uint8Array }
   | { kind: "delete"; at: number; length: number }
   | { kind: "duplicate"; from: number; length: number; to: number }
   | { kind: "splice"; at: number; donor: number; from: number; length: number };
 
+// Pieces that reach corners of the scanner and the checker: unclosed openers, odd numbers,
+// dates and networks, a byte order mark, lone surrogates, line ends of other systems.
+const tokens = [
+  "${", "}", '"""', "/*", "*/", "//", "#", "\r\n", "\r", "\uFEFF", "\uD800", "\uDC00", "\u0000", "\u001b[31m", "\u202e",
+  "99999999999999999999999", "1e999", "-0", "0x10", "00000640", "2026-02-30", "2026-12-31T25:61Z", "255.255.255.256/33", "::ffff:1.2.3.4/129",
+  '"/srv/**/**/[!a-"', "->", "-> [", "3 sigma", "101%", "5 m", "10mb", "1.5.5", "when = ", "depends_on = [", 'handle = "h"', "not not not", "(", ")", "[", "]", "=", "==", "~", "=~", "in",
+  'import "common.promise"', 'import "nowhere.promise"', 'control "ITGC-AC-01" {', "let ", "context ", "waiver", "stakeholder", "calendar {", "\\", '\\"', "\n\n\n",
+];
+
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant("token" as const), at: fc.nat(), token: fc.constantFrom(...tokens) }),
   fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), bytes: fc.uint8Array({ maxLength: 16 }) }),
   fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), length: fc.integer({ min: 1, max: 64 }) }),
@@ -41,6 +52,8 @@ function apply(bytes: Buffer, m: Mutation): Buffer {
     }
     case "insert":
       return Buffer.concat([bytes.subarray(0, at(m.at)), m.bytes, bytes.subarray(at(m.at))]);
+    case "token":
+      return Buffer.concat([bytes.subarray(0, at(m.at)), Buffer.from(m.token, "utf8"), bytes.subarray(at(m.at))]);
     case "delete":
       return Buffer.concat([bytes.subarray(0, at(m.at)), bytes.subarray(at(m.at) + m.length)]);
     case "duplicate": {
