@@ -2,7 +2,7 @@
 // them: no exception escapes (a policy error is a diagnostic, never a throw), every diagnostic
 // lies within its file, the rendered diagnostics hold no raw control character, and on input that
 // parses cleanly `fmt`'s output re-parses without errors and formats to itself.
-import { copyFileSync, mkdtempSync, readFileSync, realpathSync } from "node:fs";
+import { copyFileSync, mkdtempSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkFiles } from "../../src/checker/check.ts";
@@ -22,8 +22,8 @@ export interface Finding {
 }
 
 /**
- * A directory holding the policy under test (its bytes are served by the injected reader, never
- * written) beside a real `common.promise`, so that mutated imports of it resolve and others miss.
+ * A directory holding the policy under test (written there for each input, read back as `check`
+ * reads it) beside a real `common.promise`, so that mutated imports of it resolve and others miss.
  */
 class Sandbox {
   readonly dir: string;
@@ -65,8 +65,9 @@ export function examineCheck(text: string): Finding[] {
   const findings: Finding[] = [];
   let step = "load";
   try {
-    // the injected reader serves the policy under test; every other file is read as `check` reads it
-    const loaded = loadPolicy([box.main], (p) => (p === box.main ? text : readFileSync(p, "utf8")));
+    // the policy under test is written where `check` reads it, beside the files it may import
+    writeFileSync(box.main, text);
+    const loaded = loadPolicy([box.main]);
     step = "check";
     const result = checkFiles(loaded.files, loaded.diagnostics, { today: TODAY });
     step = "positions";
