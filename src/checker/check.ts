@@ -7,11 +7,12 @@ import { checkAttributes, checkConstraints } from "./attributes.js";
 import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "./blocks.js";
 import { ConditionChecker } from "./conditions.js";
 import { attributeNode, findContradictions, type PromiseEntry } from "./contradictions.js";
-import { loadPolicy } from "./load.js";
+import { loadPolicy, type LoadOptions } from "./load.js";
 import type { Calendar, CheckedControl, CheckedPromise, CheckedWaiver, Policy, Severity } from "./policy.js";
 import { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
 import { isValidDate } from "../parser/literals.js";
+import { warnRealtimeWatch } from "./unimplemented.js";
 import { INVALID, ValueChecker } from "./values.js";
 
 export interface CheckOptions {
@@ -34,17 +35,20 @@ const waiverSpecs = specMap(waiverAttributes);
 const stakeholderSpecs = specMap(stakeholderAttributes);
 const calendarSpecs = specMap(calendarAttributes);
 
-export function checkPaths(paths: string[], options: CheckOptions = {}): CheckResult {
-  const loaded = loadPolicy(paths);
+export function checkPaths(paths: string[], options: CheckOptions & LoadOptions = {}): CheckResult {
+  const loaded = loadPolicy(paths, options);
   return checkFiles(loaded.files, loaded.diagnostics, options);
 }
+
+/** The loader's codes for a policy file it could not read or would not: what it declares is unknown. */
+const UNREAD = new Set(["E006", "E007", "E008", "E009", "E110", "E120", "E121", "E122"]);
 
 export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], options: CheckOptions = {}): CheckResult {
   const diagnostics: Diagnostic[] = [...earlier];
   for (const f of files) diagnostics.push(...f.diagnostics);
   const hasSyntaxErrors = diagnostics.some((d) => d.severity === "error");
 
-  const scope = new Scope(files, diagnostics);
+  const scope = new Scope(files, diagnostics, earlier.some((d) => UNREAD.has(d.code)));
   const values = new ValueChecker(scope, diagnostics);
   const conditions = new ConditionChecker(scope, values, diagnostics);
   values.conditions = conditions;
@@ -67,8 +71,9 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   const calendar = checkCalendar(scope, values, diagnostics);
   const entries: PromiseEntry[] = [];
   const controls = scope.controls.map((c) => checkControl(c, values, diagnostics, entries));
-  checkHandles(entries, diagnostics);
+  checkHandles(entries, diagnostics, scope.someFileUnread);
   findContradictions(entries, diagnostics);
+  warnRealtimeWatch(entries, diagnostics);
   const waivers = checkWaivers(scope, values, diagnostics, options);
   const variables = resolveVariables(scope, values, diagnostics);
 
@@ -251,7 +256,7 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
   return { control, promise, values: a.values };
 }
 
-function checkHandles(entries: PromiseEntry[], diagnostics: Diagnostic[]): void {
+function checkHandles(entries: PromiseEntry[], diagnostics: Diagnostic[], someFileUnread: boolean): void {
   const handles = new Map<string, { span: Span; dependsOn: string[] }>();
   for (const entry of entries) {
     const promise = entry.promise;
@@ -270,7 +275,8 @@ function checkHandles(entries: PromiseEntry[], diagnostics: Diagnostic[]): void 
       // point at the item when the list is written in place, else at the variable
       const span = node.value.kind === "list" ? (node.value.items[i] ?? node.value) : node.value;
       if (h === promise.handle) diagnostics.push(diagnostic("E118", `a promise cannot depend on itself (\`${h}\`)`, span));
-      else if (!handles.has(h)) diagnostics.push(diagnostic("E118", `no promise has the handle \`${h}\``, span, { suggestion: didYouMean(h, handles.keys()) }));
+      // a file not read may hold the promise with that handle
+      else if (!handles.has(h) && !someFileUnread) diagnostics.push(diagnostic("E118", `no promise has the handle \`${h}\``, span, { suggestion: didYouMean(h, handles.keys()) }));
     });
   }
   // Dependency cycles: the evaluator could never order them. Iterative, with the path kept as
@@ -316,7 +322,7 @@ function checkWaivers(scope: Scope, values: ValueChecker, diagnostics: Diagnosti
   for (const w of scope.waivers) {
     const id = literalText(w.control);
     const what = `waiver for "${id}"`;
-    if (!scope.controlIds.has(id) && !scope.incompleteControls.has(id)) {
+    if (!scope.controlIds.has(id) && !scope.excusesControl(id)) {
       diagnostics.push(
         diagnostic("E112", `waiver for unknown control "${id}"`, w.control, {
           suggestion: didYouMean(id, scope.controlIds.keys()) ?? "waivers name the id of a control in the policy",

@@ -151,7 +151,7 @@ export class ConditionChecker {
       }
     }
     // declared by a declaration a syntax error cut short: of no known type, and no error more
-    if (this.scope.incompleteNames.has(e.name)) return undefined;
+    if (this.scope.excusesName(e.name)) return undefined;
     return { t: "name", name: e.name, span: e };
   }
 

@@ -1,45 +1,119 @@
 // Loading a policy: expand the given paths, read and parse each file once, follow imports,
 // and report missing files and import cycles. Synchronous: a CLI reads a few files and exits.
-import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+//
+// What is read is bounded (policy-file.ts) and confined: a policy reads only `.promise` files
+// below its policy directories, the directories named on the command line, those of the files
+// named there, and those given with `--include`. Real paths are compared (every link resolved),
+// so a link cannot lead out of them; `import "/proc/self/environ"` is refused before anything is
+// opened, and no refusal quotes the content of what was refused.
+import { readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { ImportDecl, SourceFile } from "../parser/ast.js";
-import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
+import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from "../parser/diagnostics.js";
 import { parseSource } from "../parser/parse.js";
+import { DEFAULT_MAX_FILE_SIZE, readPolicyFile } from "./policy-file.js";
+import { PolicyTrust } from "./policy-trust.js";
 import { literalOnly } from "./scope.js";
 
 export interface LoadedPolicy {
   /** parsed files: the named ones first, then imports, each once */
   files: SourceFile[];
   diagnostics: Diagnostic[];
+  /** directories named on the command line in which no `.promise` file was found */
+  emptyDirectories: string[];
+}
+
+export interface LoadOptions {
+  /** directories outside the policy's own whose `.promise` files may be imported (`--include`) */
+  include?: string[];
+  /** the largest policy file read, in bytes (`--max-file-size`) */
+  maxFileSize?: number;
+  /** as root (`run`): refuse policy files and directories another user can change (policy-trust.ts) */
+  rootOnly?: boolean;
 }
 
 export const POLICY_EXTENSION = ".promise";
 
-/** Files named on the command line, directories expanded to their `.promise` files (sorted, recursive). */
-export function expandPaths(paths: string[]): { files: string[]; diagnostics: Diagnostic[] } {
-  const files: string[] = [];
-  const diagnostics: Diagnostic[] = [];
-  for (const p of paths) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch (err) {
-      diagnostics.push(diagnostic("E006", `cannot read \`${p}\`: ${reason(err)}`, { file: p, start: 0, end: 0 }));
-      continue;
-    }
-    if (st.isDirectory()) files.push(...walk(p));
-    else files.push(p);
-  }
-  return { files, diagnostics };
+/** A file to read: named on the command line, or found in a directory named there. */
+export interface PolicyPath {
+  path: string;
+  named: boolean;
 }
 
-function walk(dir: string): string[] {
+export interface PolicyPaths {
+  files: PolicyPath[];
+  roots: PolicyRoots;
+  diagnostics: Diagnostic[];
+  emptyDirectories: string[];
+}
+
+/** The policy directories, as real paths: what a policy may read lies below one of them. */
+export class PolicyRoots {
+  readonly dirs: string[] = [];
+  add(real: string): void {
+    if (!this.dirs.includes(real)) this.dirs.push(real);
+  }
+  /** the innermost directory that holds `real`, or undefined when none does */
+  holding(real: string): string | undefined {
+    let best: string | undefined;
+    for (const d of this.dirs) if ((real === d || real.startsWith(d === "/" ? "/" : `${d}/`)) && (best === undefined || d.length > best.length)) best = d;
+    return best;
+  }
+}
+
+const atFile = (path: string): Span => ({ file: displayPath(path), start: 0, end: 0 });
+
+/**
+ * Files named on the command line, directories expanded to their `.promise` files (sorted,
+ * recursive), and the policy directories: those named, those of the files named, and `include`.
+ */
+export function expandPaths(paths: string[], include: string[] = []): PolicyPaths {
+  const files: PolicyPath[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const emptyDirectories: string[] = [];
+  const roots = new PolicyRoots();
+  for (const p of paths) {
+    try {
+      if (statSync(p).isDirectory()) {
+        roots.add(realpathSync(p));
+        const found = walk(p, diagnostics);
+        if (found.length === 0) emptyDirectories.push(p);
+        files.push(...found.map((f) => ({ path: f, named: false })));
+      } else {
+        roots.add(dirname(realpathSync(p)));
+        files.push({ path: p, named: true });
+      }
+    } catch (err) {
+      diagnostics.push(diagnostic("E006", `cannot read \`${p}\`: ${reason(err)}`, atFile(p)));
+    }
+  }
+  for (const dir of include) {
+    try {
+      if (!statSync(dir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+      roots.add(realpathSync(dir));
+    } catch (err) {
+      diagnostics.push(diagnostic("E006", `cannot read \`${dir}\` (--include): ${reason(err)}`, atFile(dir), { suggestion: "--include names a directory whose .promise files policies may import" }));
+    }
+  }
+  return { files, roots, diagnostics, emptyDirectories };
+}
+
+function walk(dir: string, diagnostics: Diagnostic[]): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    diagnostics.push(diagnostic("E006", `cannot read the directory \`${dir}\`: ${reason(err)}`, atFile(dir)));
+    return [];
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: string[] = [];
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     if (e.name.startsWith(".") || e.name === "node_modules") continue;
     const full = join(dir, e.name);
-    if (e.isDirectory()) out.push(...walk(full));
+    // a link to a directory is not followed (no loops); anything named *.promise is policy,
+    // and what is not a regular file among them is reported when it is read
+    if (e.isDirectory()) out.push(...walk(full, diagnostics));
     else if (e.name.endsWith(POLICY_EXTENSION)) out.push(full);
   }
   return out;
@@ -50,7 +124,9 @@ function reason(err: unknown): string {
   if (code === "ENOENT") return "no such file or directory";
   if (code === "EACCES") return "permission denied";
   if (code === "EISDIR") return "is a directory";
-  return (err as Error).message;
+  if (code === "ENOTDIR") return "not a directory";
+  if (code === "ELOOP") return "too many symbolic links";
+  return code ?? (err as Error).message;
 }
 
 export function displayPath(p: string): string {
@@ -58,30 +134,109 @@ export function displayPath(p: string): string {
   return rel === "" ? "." : rel.startsWith(`..${sep}..`) ? resolve(p) : rel;
 }
 
-export function loadPolicy(paths: string[], readText: (p: string) => string = (p) => readFileSync(p, "utf8")): LoadedPolicy {
-  const { files: named, diagnostics } = expandPaths(paths);
+/** What to read and where it came from: a file named or found (`path` as given), or an import. */
+type Origin = { path: string; decl?: ImportDecl };
+
+export type PolicySource = { ok: true; real: string; text: string; st: Stats } | { ok: false; diagnostic: Diagnostic; file?: SourceFile };
+
+/** Reads policy files under the rules above; `fmt` reads through it too. */
+export class PolicyReader {
+  private readonly trust: PolicyTrust | undefined;
+  private readonly maxFileSize: number;
+  constructor(
+    readonly roots: PolicyRoots,
+    options: LoadOptions,
+  ) {
+    this.maxFileSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+    this.trust = options.rootOnly ? new PolicyTrust() : undefined;
+  }
+
+  /** Why root may not use one of the policy directories, as diagnostics (none unless rootOnly). */
+  directoryRefusals(): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    for (const d of this.roots.dirs) {
+      const why = this.trust?.directory(d);
+      if (why) out.push(diagnostic("E122", why, atFile(d)));
+    }
+    return out;
+  }
+
+  /** The real path `o` leads to, or a diagnostic saying why it may not be read (`named`: given on the command line, so not confined). */
+  resolve(o: Origin, named: boolean): { real: string } | { diagnostic: Diagnostic } {
+    const fail = (code: DiagnosticCode, message: string, suggestion?: string) => ({ diagnostic: diagnostic(code, message, o.decl ? o.decl.path : atFile(o.path), suggestion ? { suggestion } : {}) });
+    let real: string;
+    try {
+      real = realpathSync(o.path);
+    } catch (err) {
+      return o.decl ? fail("E110", `cannot import \`${stringValue(o.decl)}\`: ${reason(err)}`) : fail("E006", `cannot read \`${o.path}\`: ${reason(err)}`);
+    }
+    if (named) return { real };
+    // what it is, in the words of its origin: an import, or a link found in a policy directory
+    const leads = real !== resolve(o.path) ? `leads to \`${real}\`, which ` : "";
+    const subject = o.decl ? `cannot import \`${stringValue(o.decl)}\`: it ${leads}` : `\`${o.path}\` ${leads}`;
+    if (this.roots.holding(real) === undefined) {
+      const dirs = this.roots.dirs.map((d) => `\`${displayPath(d)}\``).join(", ");
+      const hint = o.decl ? "a policy reads only .promise files below the directories named on the command line; name a shared library's directory with `--include DIR`" : "a link in a policy directory must lead to a file below the policy's directories";
+      return fail("E120", `${subject}is outside the policy's directories (${dirs})`, hint);
+    }
+    if (!real.endsWith(POLICY_EXTENSION)) return fail("E121", `${subject}is not a .promise file`, "only files named *.promise are policy");
+    return { real };
+  }
+
+  /** The text of the policy file `o` names, or the diagnostic (and for bytes that are not UTF-8, the file up to them). */
+  read(o: Origin, named: boolean): PolicySource {
+    const r = this.resolve(o, named);
+    return "diagnostic" in r ? { ok: false, diagnostic: r.diagnostic } : this.readResolved(o, r.real);
+  }
+
+  /** As read(), for a path already resolved to `real`. */
+  readResolved(o: Origin, real: string): PolicySource {
+    const span = o.decl ? o.decl.path : atFile(o.path);
+    const read = readPolicyFile(real, this.maxFileSize);
+    if (!read.ok) {
+      if (read.code === "E007") {
+        // at the first bad byte, in the file that holds it: what precedes it is shown, nothing after
+        const shown = displayPath(o.decl ? real : o.path);
+        const d = diagnostic("E007", `file ${read.problem}`, { file: shown, start: read.offset, end: read.offset });
+        return { ok: false, diagnostic: d, file: { path: shown, text: read.text, statements: [], comments: [], diagnostics: [], incomplete: [] } };
+      }
+      const cannot = o.decl ? `cannot import \`${stringValue(o.decl)}\`` : `cannot read \`${o.path}\``;
+      if (read.code === "E006") return { ok: false, diagnostic: diagnostic("E006", `${cannot}: ${read.problem}`, span) };
+      const suggestion = read.code === "E008" ? { suggestion: "raise the limit with `--max-file-size`, or split the file" } : {};
+      return { ok: false, diagnostic: diagnostic(read.code, `${o.decl ? `${cannot}: it` : `\`${o.path}\``} ${read.problem}`, span, suggestion) };
+    }
+    const refused = this.trust?.file(real, this.roots.holding(real) ?? dirname(real), read.st);
+    if (refused) return { ok: false, diagnostic: diagnostic("E122", refused, span) };
+    return { ok: true, real, text: read.text, st: read.st };
+  }
+}
+
+export function loadPolicy(paths: string[], options: LoadOptions = {}): LoadedPolicy {
+  const { files: named, roots, diagnostics, emptyDirectories } = expandPaths(paths, options.include);
+  const reader = new PolicyReader(roots, options);
+  diagnostics.push(...reader.directoryRefusals());
   const byReal = new Map<string, SourceFile>();
   const files: SourceFile[] = [];
   const importsOf = new Map<SourceFile, { decl: ImportDecl; target: SourceFile }[]>();
 
-  const load = (path: string, from?: ImportDecl): SourceFile | undefined => {
-    let real: string;
-    let text: string;
-    try {
-      real = realpathSync(path);
-      if (byReal.has(real)) return byReal.get(real);
-      if (statSync(real).isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
-      text = readText(real);
-    } catch (err) {
-      if (from) {
-        diagnostics.push(diagnostic("E110", `cannot import \`${stringValue(from)}\`: ${reason(err)}`, from.path));
-      } else {
-        diagnostics.push(diagnostic("E006", `cannot read \`${path}\`: ${reason(err)}`, { file: displayPath(path), start: 0, end: 0 }));
-      }
+  const load = (path: string, isNamed: boolean, from?: ImportDecl): SourceFile | undefined => {
+    const origin: Origin = from ? { path, decl: from } : { path };
+    const resolved = reader.resolve(origin, isNamed);
+    if ("diagnostic" in resolved) {
+      diagnostics.push(resolved.diagnostic);
       return undefined;
     }
-    const file = parseSource(displayPath(path), text);
-    byReal.set(real, file);
+    if (byReal.has(resolved.real)) return byReal.get(resolved.real);
+    const source = reader.readResolved(origin, resolved.real);
+    if (!source.ok) {
+      // a file that is not UTF-8 is reported once, in itself, however many files import it
+      if (source.file && files.some((f) => f.path === source.file!.path)) return undefined;
+      diagnostics.push(source.diagnostic);
+      if (source.file) files.push(source.file);
+      return undefined;
+    }
+    const file = parseSource(displayPath(path), source.text);
+    byReal.set(source.real, file);
     files.push(file);
     const edges: { decl: ImportDecl; target: SourceFile }[] = [];
     importsOf.set(file, edges);
@@ -91,14 +246,14 @@ export function loadPolicy(paths: string[], readText: (p: string) => string = (p
         literalOnly(s.path, "import paths", diagnostics);
         continue;
       }
-      const target = load(resolve(dirname(real), stringValue(s)), s);
+      const target = load(resolve(dirname(source.real), stringValue(s)), false, s);
       if (target) edges.push({ decl: s, target });
     }
     return file;
   };
-  for (const p of named) load(p);
+  for (const p of named) load(p.path, p.named);
   diagnostics.push(...findCycles(files, importsOf));
-  return { files, diagnostics };
+  return { files, diagnostics, emptyDirectories };
 }
 
 function stringValue(decl: ImportDecl): string {

@@ -26,7 +26,16 @@ export class Scope {
   /** what following variables from their uses may still produce in all */
   readonly budget: ExpansionBudget;
 
-  constructor(files: SourceFile[], private readonly diagnostics: Diagnostic[]) {
+  /**
+   * @param someFileUnread a policy file (named or imported) could not be read or was refused: any
+   * name the policy uses but does not declare may be declared there, so its use is no error of
+   * its own (the file's error says what to fix; once it is read, what is still unknown is told).
+   */
+  constructor(
+    files: SourceFile[],
+    private readonly diagnostics: Diagnostic[],
+    readonly someFileUnread = false,
+  ) {
     for (const file of files) {
       for (const d of file.incomplete) (d.kind === "control" ? this.incompleteControls : this.incompleteNames).add(d.name);
       for (const s of file.statements) {
@@ -104,6 +113,16 @@ export class Scope {
     return this.budget.take(size, use, this.diagnostics);
   }
 
+
+  /** Whether an undeclared name is excused: a declaration cut short by a syntax error, or a file not read, may hold it. */
+  excusesName(name: string): boolean {
+    return this.someFileUnread || this.incompleteNames.has(name);
+  }
+
+  /** Whether an unknown control id is excused, as excusesName for names. */
+  excusesControl(id: string): boolean {
+    return this.someFileUnread || this.incompleteControls.has(id);
+  }
   private define<T extends { name: Name }>(map: Map<string, T>, name: Name, decl: T, what: string) {
     if ((what === "variable" || what === "context") && facts.has(name.name)) {
       // conditions read host facts first: a variable or context of the same name would be ignored

@@ -250,7 +250,7 @@ export class ValueChecker {
 
   stakeholder(name: string, span: Span): string | typeof INVALID {
     if (this.scope.stakeholders.has(name)) return name;
-    if (this.scope.incompleteNames.has(name)) return INVALID; // its declaration's error says it all
+    if (this.scope.excusesName(name)) return INVALID; // its declaration's error says it all
     this.report(
       "E113",
       `unknown stakeholder \`${name}\``,
@@ -351,7 +351,7 @@ export class ValueChecker {
     const decl = this.scope.variables.get(name);
     if (!decl) {
       const isFact = facts.has(name);
-      if (!this.scope.incompleteNames.has(name)) {
+      if (!this.scope.excusesName(name)) {
         this.report(
           "E106",
           isFact ? `\`${name}\` is a host fact: facts can be tested in contexts, not put in strings` : `undefined variable \`${name}\``,
@@ -394,7 +394,7 @@ export class ValueChecker {
   }
 
   private unknownName(e: Expr & { kind: "ident" }, type: ValueType, subject: string): typeof INVALID {
-    if (this.scope.incompleteNames.has(e.name)) return INVALID; // its declaration's error says it all
+    if (this.scope.excusesName(e.name)) return INVALID; // its declaration's error says it all
     const candidates = [...this.scope.variables.keys()];
     if (facts.has(e.name) || this.scope.contexts.has(e.name)) {
       this.report("E102", `\`${e.name}\` is a ${facts.has(e.name) ? "host fact" : "context"}, but ${subject} expects ${describeType(type)}`, e);

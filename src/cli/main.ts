@@ -16,6 +16,8 @@ import { closest } from "../parser/suggest.js";
 import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
+import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
+import { sizeUnits } from "../parser/literals.js";
 
 declare const COVENANT_VERSION: string;
 const version = typeof COVENANT_VERSION === "string" ? COVENANT_VERSION : "0.0.0-dev";
@@ -43,18 +45,29 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .exitOverride()
     // help shows real defaults: none for a flag that is off unless given (not "(default: false)")
     .configureHelp({ optionDescription: (o: Option) => (o.isBoolean() && o.defaultValue === false ? o.description : Help.prototype.optionDescription.call(new Help(), o)) })
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) });
+    .configureOutput({
+      writeOut: (s) => io.out(s.replace(/\n$/, "")),
+      writeErr: (s) => io.err(s.replace(/\n$/, "")),
+      // commander's messages quote the arguments they were given (`unknown option '…'`): one line, escaped
+      outputError: (s, write) => write(`${escapeText(s.replace(/\n$/, ""))}\n`),
+    });
 
   program
     .command("check")
     .description("parse and check policies; report every error and warning with its position")
     .addArgument(policyPaths())
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    // as `run --json` and `history --json` say it
+    .addOption(new Option("--json", "print the diagnostics as JSON (the same as --format json)").conflicts("format"))
     .option("--strict", "treat warnings as errors (exit 2)", false)
     .addOption(new Option("--today <date>", "date used for waiver expiry (YYYY-MM-DD)").hideHelp())
-    .addHelpText("after", "\nExamples:\n  covenant check examples/sox\n  covenant check --format json policies/ > diagnostics.json\n\nExit codes: 0 clean (warnings allowed), 2 errors found.")
-    .action(async (paths: string[], opts: { format: "text" | "json"; strict: boolean; today?: string }) => {
-      setExit((await checkCommand()).runCheck(paths, opts, io));
+    .addOption(includeOption())
+    .addOption(maxFileSizeOption())
+    .addHelpText("after", "\nExamples:\n  covenant check examples/sox\n  covenant check --json policies/ > diagnostics.json\n  covenant check --include /usr/share/covenant/controls policies/\n\nExit codes: 0 clean (warnings allowed), 2 errors found (or nothing to evaluate: no promise in the policy).")
+    .action(async (paths: string[], opts: { format: "text" | "json"; json?: boolean; strict: boolean; today?: string; include: string[]; maxFileSize: string }) => {
+      const maxFileSize = fileSize(opts.maxFileSize, "check", io);
+      if (maxFileSize === undefined) return setExit(EXIT.policyError);
+      setExit((await checkCommand()).runCheck(paths, { ...opts, format: opts.json ? "json" : opts.format, maxFileSize }, io));
     });
 
   program
@@ -63,9 +76,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addArgument(policyPaths())
     .option("--check", "change nothing; list files that would change and exit 1 if any", false)
     .option("--stdout", "print the formatted text instead of writing files", false)
-    .addHelpText("after", "\nExamples:\n  covenant fmt policies/\n  covenant fmt --check policies/   # in CI\n\nExit codes: 0 done (or nothing to change), 1 files would change (--check), 2 a file has syntax errors.")
-    .action(async (paths: string[], opts: { check: boolean; stdout: boolean }) => {
-      setExit((await fmtCommand()).runFmt(paths, opts, io));
+    .addOption(maxFileSizeOption())
+    .addHelpText("after", "\nExamples:\n  covenant fmt policies/\n  covenant fmt --check policies/   # in CI\n\nExit codes: 0 done (or nothing to change), 1 files would change (--check), 2 a file has syntax errors or cannot be read.")
+    .action(async (paths: string[], opts: { check: boolean; stdout: boolean; maxFileSize: string }) => {
+      const maxFileSize = fileSize(opts.maxFileSize, "fmt", io);
+      if (maxFileSize === undefined) return setExit(EXIT.policyError);
+      setExit((await fmtCommand()).runFmt(paths, { ...opts, maxFileSize }, io));
     });
 
   program
@@ -82,19 +98,23 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--sandbox-dir <dir>", "where the sandbox lives (implies --sandbox; default: $TMPDIR/covenant-sandbox-UID)")
     .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
     .option("--etc-root <dir>", "read /etc/passwd, /etc/group and /etc/os-release from here (nothing else: see docs/cli.md)", defaultRoots.etc)
+    .addOption(includeOption())
+    .addOption(maxFileSizeOption())
     .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
     .addHelpText(
       "after",
-      "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or another run holds the lock), 3 internal error.",
+      "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or nothing to evaluate, or, as root, a policy file another user can change,\nor another run holds the lock), 3 internal error.",
     )
-    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string }) => {
+    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string }) => {
+      const maxFileSize = fileSize(o.maxFileSize, "run", io);
+      if (maxFileSize === undefined) return setExit(EXIT.policyError);
       const timeoutMs = parseDuration(o.timeout);
       const now = o.now !== undefined ? new Date(o.now) : undefined;
       // at most a day: beyond 2^31 ms, timers overflow (Node fires them at once), and a run from
       // cron that lasts longer than a day is stuck, not slow (MAX_RUN_MS in hard-stop.ts)
       const badTimeout = timeoutMs === undefined || timeoutMs < 1000 || timeoutMs > 24 * 3_600_000;
       if (badTimeout || (now && Number.isNaN(now.getTime()))) {
-        io.err(badTimeout ? `covenant run: --timeout wants a duration from 1s to 24h, such as 90s, 10m or 1h, got \`${o.timeout}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${o.now}\``);
+        io.err(badTimeout ? `covenant run: --timeout wants a duration from 1s to 24h, such as 90s, 10m or 1h, got \`${escapeText(String(o.timeout))}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${escapeText(String(o.now))}\``);
         setExit(EXIT.policyError);
         return;
       }
@@ -109,7 +129,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       setFlagsFromString("--semi-space-growth-factor=1");
       // a sandbox's directory asks for the sandbox: never a real run because `--sandbox` was left out
       const sandbox = o.sandbox || o.sandboxDir !== undefined;
-      const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs: timeoutMs!, sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot };
+      const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs: timeoutMs!, sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot, include: o.include, maxFileSize };
       if (o.state !== undefined) opts.state = o.state;
       if (o.junit !== undefined) opts.junit = o.junit;
       if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;
@@ -238,6 +258,36 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 /** The policy paths argument: without any, `run`, `check` and `fmt` search the current directory, and help says so (not `[]`). */
 function policyPaths(): Argument {
   return new Argument("[paths...]", "policy files or directories (searched for *.promise)").default([], "the current directory");
+}
+
+/** `--include DIR`, repeatable: a directory whose .promise files policies may import (a shared control library). */
+function includeOption(): Option {
+  return new Option("--include <dir>", "also allow imports of .promise files below this directory (repeatable), such as a shared control library")
+    .argParser((dir: string, dirs: string[]) => [...dirs, dir])
+    .default([], "none: only below the policy's own directories");
+}
+
+/** `--max-file-size SIZE`: the largest policy file read. */
+function maxFileSizeOption(): Option {
+  return new Option("--max-file-size <size>", "refuse policy files larger than this, such as 16MiB or 500KB").default("16MiB");
+}
+
+/** The size `--max-file-size` gives, or undefined after saying why it is wrong. */
+function fileSize(text: string, command: string, io: Io): number | undefined {
+  const bytes = parseSize(text);
+  if (bytes === undefined || bytes < 1 || bytes > LARGEST_MAX_FILE_SIZE) {
+    io.err(`covenant ${command}: --max-file-size wants a size from 1B to 256MiB, such as 16MiB, 500KB or 4096, got \`${escapeText(text)}\``);
+    return undefined;
+  }
+  return bytes;
+}
+
+/** `16MiB`, `500KB`, `4096` (bytes) → bytes; the units of sizes in the language. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+)\s*([A-Za-z]*)$/.exec(text.trim());
+  if (!m) return undefined;
+  const unit = m[2] === "" ? 1 : sizeUnits[m[2]!];
+  return unit === undefined ? undefined : Number(m[1]) * unit;
 }
 
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -1,6 +1,10 @@
 // Rendering diagnostics for people (file:line:col, the source line, a caret) and for machines (JSON).
+// Text for people escapes everything that came from outside (file names, the quoted source line,
+// policy text quoted in messages): a policy line holding ESC [ 31m or a file named "x\nKEPT" must
+// neither reach the terminal raw nor forge a line. JSON needs nothing more than JSON.stringify.
 import type { SourceFile } from "../parser/ast.js";
 import { countDiagnostics, LineIndex, type Diagnostic, type Span } from "../parser/diagnostics.js";
+import { escapeText } from "./escape.js";
 import type { Style } from "./style.js";
 
 // Line indexes are built on first use: a clean run of a large policy needs none, and the
@@ -32,14 +36,14 @@ export class SourceMap {
 export function renderDiagnostic(d: Diagnostic, map: SourceMap, style: Style): string {
   const pos = map.position(d.span);
   const sev = d.severity === "error" ? style.red(style.bold("error")) : style.yellow(style.bold("warning"));
-  const out = [`${style.bold(`${d.span.file}:${pos.line}:${pos.column}:`)} ${sev} ${style.bold(d.code)}: ${d.message}`];
+  const out = [`${style.bold(`${escapeText(d.span.file)}:${pos.line}:${pos.column}:`)} ${sev} ${style.bold(d.code)}: ${escapeText(d.message)}`];
   out.push(...excerpt(d.span, map, style, d.severity === "error" ? style.red : style.yellow));
   for (const r of d.related ?? []) {
     const rp = map.position(r.span);
-    out.push(`  ${style.cyan("note")}: ${r.message} at ${r.span.file}:${rp.line}:${rp.column}`);
+    out.push(`  ${style.cyan("note")}: ${escapeText(r.message)} at ${escapeText(r.span.file)}:${rp.line}:${rp.column}`);
     out.push(...excerpt(r.span, map, style, style.cyan));
   }
-  if (d.suggestion) out.push(`  ${style.green("help")}: ${d.suggestion}`);
+  if (d.suggestion) out.push(`  ${style.green("help")}: ${escapeText(d.suggestion)}`);
   return out.join("\n");
 }
 
@@ -59,10 +63,30 @@ function excerpt(span: Span, map: SourceMap, style: Style, paint: (s: string) =>
     caretStart = caretStart - from + (from > 0 ? 1 : 0);
     caretLength = Math.min(caretLength, MAX_SHOWN - (caretStart - (from > 0 ? 1 : 0)));
   }
-  const visible = text.replace(/\t/g, " ");
+  const shown = visibleLine(text, Math.max(0, caretStart), Math.max(1, caretLength));
   const gutter = String(pos.line);
   const pad = " ".repeat(gutter.length);
-  return [`  ${style.dim(`${gutter} |`)} ${visible}`, `  ${style.dim(`${pad} |`)} ${" ".repeat(Math.max(0, caretStart))}${paint("^".repeat(Math.max(1, caretLength)))}`];
+  return [`  ${style.dim(`${gutter} |`)} ${shown.text}`, `  ${style.dim(`${pad} |`)} ${" ".repeat(shown.caretStart)}${paint("^".repeat(Math.max(1, shown.caretLength)))}`];
+}
+
+/**
+ * A source line as it is shown under a diagnostic: tabs as one space, every other control
+ * character escaped (`\x1b`, `\r`), with the caret's start and length moved to match, so that
+ * the caret stays under the text it marks however many characters the escapes add before it.
+ */
+export function visibleLine(text: string, caretStart: number, caretLength: number): { text: string; caretStart: number; caretLength: number } {
+  let out = "";
+  let start = -1;
+  let end = -1;
+  for (let i = 0; i < text.length; i++) {
+    if (i === caretStart) start = out.length;
+    if (i === caretStart + caretLength) end = out.length;
+    const c = text[i]!;
+    out += c === "\t" ? " " : escapeText(c);
+  }
+  if (start === -1) start = out.length + (caretStart - text.length);
+  if (end === -1) end = Math.max(out.length, start) + Math.max(0, caretStart + caretLength - Math.max(text.length, caretStart));
+  return { text: out, caretStart: start, caretLength: Math.max(1, end - start) };
 }
 
 export interface JsonDiagnostic {

@@ -114,7 +114,20 @@ function renderControl(c: ControlResult, style: Style, promiseOf: (r: PromiseRes
  * file's content from the first): it is the content's digest, which `nodiff` keeps out of
  * reports, and what a report reader needs is already in `expected` and `observed`.
  */
-const internal = (key: string, value: unknown) => (key === "significant" ? undefined : value);
+/**
+ * What the JSON leaves out: the state that tells a second change from the first, and what the
+ * change gate checks a change against (the approved copy's digest, the observed device and
+ * inode). The digest is a digest of the content, which a `nodiff` file's report must never
+ * hold (a digest of a PIN is found by trying every guess); the report's reader needs neither.
+ */
+const internal = (key: string, value: unknown) => {
+  if (key === "significant") return undefined;
+  if (key === "change" && typeof value === "object" && value !== null) {
+    const { digest: _digest, expect: _expect, ...shown } = value as Record<string, unknown>;
+    return shown;
+  }
+  return value;
+};
 
 export function renderJson(e: Evaluation, info: RunInfo): string {
   return JSON.stringify(

@@ -2,7 +2,9 @@
 // a `sandbox.json` beside the policy) and the machine's own /proc, with no root needed. Paths
 // named in the policy are read below the sandbox; accounts come from its own passwd and group;
 // the change gate changes nothing outside it.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { readPolicyFile } from "../checker/policy-file.js";
+import { modeText, refusalOf, runningAsRoot } from "../trust/strict-modes.js";
 import { tmpdir } from "node:os";
 import { dirname, join, posix, resolve } from "node:path";
 
@@ -134,17 +136,31 @@ function sandboxPath(v: unknown, at: string, problems: string[]): string | undef
   return normal;
 }
 
+/** The largest manifest read: a list of a few files and accounts is a few KiB. */
+const MAX_MANIFEST_SIZE = 1024 * 1024;
+
+/**
+ * The manifest's text, read as a policy file is (no link followed, never a FIFO or device, at
+ * most 1 MiB, UTF-8). As root, it is trusted as the policy is: its directory is the policy's,
+ * which root has judged by then, and the file itself must be root's and closed to others, since
+ * it decides which files and accounts root creates.
+ */
+function readManifest(manifestPath: string): string {
+  const read = readPolicyFile(manifestPath, MAX_MANIFEST_SIZE);
+  if (!read.ok) throw new SandboxError(`${manifestPath} ${read.problem}`);
+  if (runningAsRoot()) {
+    const why = refusalOf(read.st, false);
+    if (why === "owner") throw new SandboxError(`${manifestPath} is owned by uid ${read.st.uid}, not root: as root, Covenant uses only a sandbox.json no other user can change; fix: read it through, then \`chown root:root ${manifestPath} && chmod go-w ${manifestPath}\``);
+    if (why === "writable") throw new SandboxError(`${manifestPath} is writable by others (mode ${modeText(read.st)}): as root, Covenant uses only a sandbox.json no other user can change; fix: read it through, then \`chmod go-w ${manifestPath}\``);
+  }
+  return read.text;
+}
+
 /** Creates the sandbox on first use; later runs reuse it, so that its history accumulates. */
 export function prepareSandbox(paths: string[], dir = defaultSandboxDir()): Sandbox {
   const manifestPath = findManifest(paths);
   if (!manifestPath) throw new SandboxError("no sandbox.json beside the policy: a sandbox needs one to know which files to create (see docs/sandbox.md)");
-  let text: string;
-  try {
-    text = readFileSync(manifestPath, "utf8");
-  } catch (err) {
-    throw new SandboxError(`${manifestPath}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  const manifest = parseManifest(text, manifestPath);
+  const manifest = parseManifest(readManifest(manifestPath), manifestPath);
   const sb: Sandbox = { dir, filesRoot: join(dir, "root"), etcRoot: join(dir, "etc"), stateDir: join(dir, "state"), created: false };
   if (existsSync(join(dir, ".covenant-sandbox"))) {
     trustworthy(dir);

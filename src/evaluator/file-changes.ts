@@ -133,7 +133,8 @@ export class FileChanges {
       tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       const digest = copy(src, tmp.fd, want.algorithm);
       if (want.digest !== undefined && digest !== want.digest) {
-        throw new ChangeRefused(`the approved copy ${from} changed since it was observed (its ${want.algorithm} is no longer ${want.digest.slice(0, 12)}…); nothing was replaced`, "failed");
+        // no digest in the reason: it would be one of the content, which `nodiff` withholds
+        throw new ChangeRefused(`the approved copy ${from} changed since it was observed (its ${want.algorithm} is not the one observed); nothing was replaced`, "failed");
       }
       fchownSync(tmp.fd, want.uid ?? approved.uid, want.gid ?? approved.gid);
       fchmodSync(tmp.fd, want.mode ?? approved.mode & 0o7777 & (want.maxMode ?? 0o7777));

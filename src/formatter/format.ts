@@ -28,7 +28,9 @@ export class Printer {
     this.lines.push(`${INDENT.repeat(depth)}${s}`);
   }
   private blank() {
-    if (this.base + this.lines.length > 0 && this.lines.at(-1) !== "" && !this.lines.at(-1)!.endsWith("{")) this.lines.push("");
+    // Known by line number, not by the text: a comment ending in `{` (`# {`) opens nothing, and a
+    // blank line after it must stay, or formatting the output again joins it to the next run.
+    if (this.base + this.lines.length > 0 && this.lines.at(-1) !== "" && this.base + this.lines.length - 1 !== this.openedAt) this.lines.push("");
   }
   private hasBlankLineBetween(from: number, to: number): boolean {
     return /\n[ \t\r]*\n/.test(this.text.slice(from, to));
@@ -246,6 +248,15 @@ export class Printer {
 
   emit(depth: number, s: string) {
     this.line(depth, s);
+  }
+
+  /** the output line number of the last line that opened a block, whatever comment was appended to it */
+  private openedAt = -1;
+
+  /** A line that opens a block: `head {`. */
+  open(depth: number, head: string) {
+    this.line(depth, `${head} {`);
+    this.openedAt = this.base + this.lines.length - 1;
   }
 
   expr(e: Expr, depth: number, column: number): string {

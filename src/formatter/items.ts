@@ -56,7 +56,7 @@ export function attributeItems(attributes: Attribute[], depth: number): Item[] {
 }
 
 export function block(p: Printer, depth: number, head: string, items: Item[], end: number) {
-  p.emit(depth, `${head} {`);
+  p.open(depth, head);
   p.items(depth + 1, items, end, false);
   p.emit(depth, "}");
 }

@@ -43,6 +43,10 @@ export const diagnosticCatalogue = {
   E004: "nesting too deep",
   E005: "malformed literal",
   E006: "file cannot be read",
+  E007: "file is not UTF-8",
+  E008: "file larger than --max-file-size",
+  E009: "not a regular file",
+  E010: "nothing to evaluate",
   E011: "too many diagnostics: the rest are counted, not shown",
   E100: "unknown promise type",
   E101: "unknown attribute",
@@ -64,6 +68,9 @@ export const diagnosticCatalogue = {
   E117: "promiser missing or not allowed",
   E118: "unknown promise handle",
   E119: "invalid combination of attributes",
+  E120: "policy file outside the policy's directories",
+  E121: "import of a file not named *.promise",
+  E122: "policy file another user can change (as root)",
   E123: "definition nested too deep",
   E124: "value too large once its variables are expanded",
   W201: "unused variable",
@@ -71,6 +78,7 @@ export const diagnosticCatalogue = {
   W203: "waiver already expired",
   W204: "unused context",
   W205: "waiver expires soon",
+  W206: "attribute not fully implemented yet",
   W207: "too many warnings: the rest are counted, not shown",
 } as const;
 

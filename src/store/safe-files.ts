@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { kindOf } from "../trust/strict-modes.js";
 import { describeErrno, StoreError } from "./errors.js";
 
 // libuv opens every file close-on-exec itself
@@ -50,14 +51,7 @@ export function readRegularFile(path: string, what: string, maxBytes: number, ju
   }
 }
 
-export function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isSymbolicLink(): boolean; isSocket(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): string {
-  if (st.isDirectory()) return "a directory";
-  if (st.isFIFO()) return "a FIFO";
-  if (st.isSymbolicLink()) return "a symbolic link";
-  if (st.isSocket()) return "a socket";
-  if (st.isBlockDevice() || st.isCharacterDevice()) return "a device";
-  return "not a regular file";
-}
+export { kindOf };
 
 /** Writes `content` to a new file beside `path`, with a random name nobody can have planted. */
 function writeTemporary(path: string, content: string, sync: boolean): string {

@@ -7,112 +7,26 @@
 // is: a link must be root's, in a directory root's rules allow, or its owner decides where it
 // leads. The host key is held to more: it may not be readable by anyone but root, nor have a
 // second name, nor sit in a sticky directory, where another user may create its name first.
-import { lstatSync, readlinkSync, type Stats } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { type Stats } from "node:fs";
+import { join, resolve } from "node:path";
+import { judge as judgeBy, kindOf, lstatOrUndefined as lstatBy, modeText, runningAsRoot, walk as walkBy, type Refusal, type Rule } from "../trust/strict-modes.js";
 import { UntrustedStateError } from "./errors.js";
-import { kindOf } from "./safe-files.js";
 
 /** The files of a state directory, as the store names them. */
 export const STATE_FILES = ["state.db", "state.db-wal", "state.db-shm", "host.key", "ledger.head", "run.lock"] as const;
 
-export function runningAsRoot(): boolean {
-  return process.getuid?.() === 0;
-}
+/** The state's rule: refusals are UntrustedStateError, which every command reports with exit 2. */
+const STATE_RULE: Rule = { says: "as root, Covenant uses only state that no other user can change", error: (m) => new UntrustedStateError(m) };
 
-function modeText(st: Stats): string {
-  return (st.mode & 0o7777).toString(8).padStart(4, "0");
-}
+const lstatOrUndefined = (path: string) => lstatBy(path, STATE_RULE);
 
-function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new UntrustedStateError(`${path} cannot be examined (${(err as NodeJS.ErrnoException).code})`);
-  }
-}
-
-/** Why root may not use it, if so: another user owns it, or group or others can write it. */
-type Refusal = "owner" | "writable";
-
-/**
- * Root's own, and closed to others (`sticky`: world-writable is allowed with the sticky bit).
- * `fix` says what to do: another user's file or directory is never to be adopted (chowned), since
- * what is in it is theirs; root's own, left writable, can be closed.
- */
-function judge(path: string, st: Stats, what: string, fix: (why: Refusal) => string, sticky: boolean): void {
-  if (st.uid !== 0) throw new UntrustedStateError(`${what} is owned by uid ${st.uid}, not root: as root, Covenant uses only state that no other user can change; fix: ${fix("owner")}`);
-  const writable = st.mode & 0o022;
-  if (writable && !(sticky && st.isDirectory() && st.mode & 0o1000)) {
-    const who = writable === 0o022 ? "group and others" : writable === 0o020 ? "its group" : "others";
-    throw new UntrustedStateError(`${what} is writable by ${who} (mode ${modeText(st)}): as root, Covenant uses only state that no other user can change; fix: ${fix("writable")}`);
-  }
-}
-
-/** The fix for a directory on the way: closing root's own, or going elsewhere. */
-const onTheWay = (path: string, elsewhere: string) => (why: Refusal) => (why === "owner" ? elsewhere : `chmod go-w ${path}, or ${elsewhere}`);
+const judge = (st: Stats, what: string, fix: (why: Refusal) => string, sticky: boolean) => judgeBy(st, what, fix, sticky, STATE_RULE);
 
 const ADOPT_NOTHING = "Covenant never adopts what another user made";
 
-interface Walk {
-  /** what the path leads to, for messages */
-  of: string;
-  /** where else to keep it, for the fix: "choose another --state" */
-  elsewhere: string;
-  /** whether a sticky world-writable directory may be on the way */
-  sticky: boolean;
-}
-
-/**
- * Follows `path` the way the kernel would, one component at a time, judging each directory on
- * the way and each link (its owner, and the directory it is in, were judged before it is read).
- * Returns the path with no link left in it; a part that does not exist yet ends the walk there
- * (what follows is created later, below directories already judged). Components are joined to a
- * path already free of links, so `..` in a link's target goes up where the kernel would.
- */
-export function walk(path: string, w: Walk): string {
-  const pending = resolve(path).split("/").filter((c) => c !== "" && c !== ".");
-  let at = "/";
-  judge("/", lstatOrRefuse("/"), `the directory /, on the way to ${w.of},`, onTheWay("/", w.elsewhere), w.sticky);
-  let links = 0;
-  while (pending.length > 0) {
-    const name = pending.shift()!;
-    if (name === "..") {
-      at = dirname(at);
-      continue;
-    }
-    const next = join(at, name);
-    const st = lstatOrUndefined(next);
-    if (!st) return join(next, ...pending);
-    if (st.isSymbolicLink()) {
-      if (st.uid !== 0) throw new UntrustedStateError(`the link ${next}, on the way to ${w.of}, is owned by uid ${st.uid}, not root: its owner decides where it leads; fix: ${w.elsewhere}`);
-      if (++links > 40) throw new UntrustedStateError(`${w.of} cannot be resolved: more than 40 links on the way (a loop)`);
-      const target = readLink(next);
-      pending.unshift(...target.split("/").filter((c) => c !== "" && c !== "."));
-      if (target.startsWith("/")) at = "/";
-      continue;
-    }
-    at = next;
-    // the last component is the state directory or file itself: its caller judges it
-    if (pending.length === 0) return at;
-    if (!st.isDirectory()) throw new UntrustedStateError(`${next}, on the way to ${w.of}, is ${kindOf(st)}, not a directory`);
-    judge(next, st, `the directory ${next}, on the way to ${w.of},`, onTheWay(next, w.elsewhere), w.sticky);
-  }
-  return at;
-}
-
-function readLink(path: string): string {
-  try {
-    return readlinkSync(path);
-  } catch (err) {
-    throw new UntrustedStateError(`the link ${path} cannot be read (${(err as NodeJS.ErrnoException).code})`);
-  }
-}
-
-function lstatOrRefuse(path: string): Stats {
-  const st = lstatOrUndefined(path);
-  if (!st) throw new UntrustedStateError(`${path} cannot be examined (ENOENT)`);
-  return st;
+/** Follows a path to the state one link at a time, judging the way (strict-modes.ts). */
+function walk(path: string, w: { of: string; elsewhere: string; sticky: boolean }): string {
+  return walkBy(path, { ...w, rule: STATE_RULE });
 }
 
 /**
@@ -128,7 +42,7 @@ export function checkStateDirectory(dir: string): string {
   if (!st) return real;
   const named = real === abs ? `the state directory ${abs}` : `the state directory ${abs}, that is ${real},`;
   if (!st.isDirectory()) throw new UntrustedStateError(`${named} is ${kindOf(st)}, not a directory`);
-  judge(real, st, named, (why) => (why === "owner" ? `move ${real} aside and keep it as evidence (${ADOPT_NOTHING}): a run as root then makes a new one; or ${elsewhere}` : `chmod go-w ${real}, or ${elsewhere}`), false);
+  judge(st, named, (why) => (why === "owner" ? `move ${real} aside and keep it as evidence (${ADOPT_NOTHING}): a run as root then makes a new one; or ${elsewhere}` : `chmod go-w ${real}, or ${elsewhere}`), false);
   return real;
 }
 
@@ -166,7 +80,7 @@ export function checkStateFiles(dir: string, keyFile: string | undefined): void 
       continue;
     }
     const aside = name === "run.lock" ? `remove ${path} (${ADOPT_NOTHING})` : `move ${path} aside and keep it as evidence (${ADOPT_NOTHING}), then restore it from a backup as root, or move the state directory aside to start a new history`;
-    judge(path, st, `${names[name]} ${path}`, (why) => (why === "owner" ? aside : `chmod go-w ${path} (others could have changed it: run \`covenant verify\`)`), false);
+    judge(st, `${names[name]} ${path}`, (why) => (why === "owner" ? aside : `chmod go-w ${path} (others could have changed it: run \`covenant verify\`)`), false);
   }
   if (keyFile !== undefined) checkKeyFile(keyFile);
 }

@@ -130,6 +130,16 @@ describe("meaning checks", () => {
     expect(find(text, "E111").message).toContain('`owner = "root"` here, `owner = "ledger"`');
   });
 
+  it("two command promises on the same argv check different patterns without contradicting (issue 13); their exit statuses still contradict", () => {
+    const argv = '["/usr/bin/systemctl", "status", "postd"]';
+    const text = inControl(
+      `  command ${argv} { output_matches = "active" output_excludes = "failed" user = "root" max_output = 1KiB }\n  command ${argv} { output_matches = "enabled" output_excludes = "masked" user = "nobody" max_output = 2KiB nodiff = true }`,
+    );
+    expect(diagnose(text)).toEqual([]);
+    const exits = inControl(`  command ${argv} { exit_code = 0 }\n  command ${argv} { exit_code = 3 }`);
+    expect(find(exits, "E111").message).toContain("`exit_code = 3` here, `exit_code = 0`");
+  });
+
   it("no contradiction when the promises apply under different conditions", () => {
     const text = `context a = hour < 12\ncontext b = hour >= 12\n${inControl('  file "/srv/a" { mode = 0640 when = a }\n  file "/srv/a" { mode = 0600 when = b }')}`;
     expect(diagnose(text)).toEqual([]);
@@ -217,6 +227,20 @@ describe("warnings", () => {
     const text = `${inControl("  load { max_1m = 1 }")}waiver "T-1" { reason = "r" approved_by = "j" until = 2026-11-30 }`;
     expect(find(text, "W205").message).toBe('waiver for "T-1" expires in 7 days (2026-11-30)');
   });
+  it("W206 `watch = realtime`, once per policy however many promises ask for it, naming the first and the next few", () => {
+    const five = ["a", "b", "c", "d", "e"].map((n, i) => (i % 2 ? `  directory "/srv/${n}" { mode = 0750 watch = realtime }` : `  file "/srv/${n}" { mode = 0640 watch = realtime }`)).join("\n");
+    const text = inControl(five);
+    const warnings = checkText({ "p.promise": text }).diagnostics;
+    expect(warnings.map((d) => d.code)).toEqual(["W206"]);
+    const d = find(text, "W206");
+    expect(d.excerpt).toBe("watch = realtime");
+    expect(d.at).toBe(`${text.slice(0, text.indexOf("watch")).split("\n").length}:${text.indexOf("watch") - text.lastIndexOf("\n", text.indexOf("watch"))}`);
+    expect(d.message).toBe("`watch = realtime` is checked on each run only: real-time watching is not implemented yet (5 promises ask for it)");
+    expect(d.related?.map((r) => text.slice(text.lastIndexOf("\n", r.span.start), r.span.start).match(/\/srv\/(\w)/)?.[1])).toEqual(["b", "c", "d"]);
+    expect(checkText({ "p.promise": inControl('  file "/srv/a" { mode = 0640 watch = scheduled }') }).diagnostics).toEqual([]);
+    expect(find(inControl('  file "/srv/a" { mode = 0640 watch = realtime }'), "W206").message).not.toContain("promises ask");
+  });
+
   it("warnings alone do not block the policy", () => {
     const r = checkText({ "p.promise": `let spare = 3\n${inControl("  load { max_1m = 1 }")}` });
     expect(r.policy).toBeDefined();

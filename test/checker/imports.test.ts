@@ -33,6 +33,17 @@ describe("imports", () => {
     expect(r.diagnostics.map((d) => [d.code, d.message, d.span.start])).toEqual([["E110", "cannot import `nope.promise`: no such file or directory", 7]]);
   });
 
+  it("a file that could not be read is the one error: the names it may declare are not reported unknown as well", () => {
+    const uses = `import "lib/common.promise"\nlet where = "\${base}/gl"\ncontrol "A" {\n  title = "t"\n  owner = ops\n  when = business_hours\n  file "\${where}" -> auditors { mode = 0640 depends_on = ["other"] }\n}\nwaiver "B" { reason = "r" approved_by = "ops" until = 2027-01-01 }\n`;
+    const missing = tree({ "main.promise": uses });
+    const r = checkPaths([join(missing, "main.promise")], { today: "2026-11-23" });
+    expect(r.diagnostics.map((d) => d.code)).toEqual(["E110"]);
+    // once it is read, what it does not declare is told
+    const present = tree({ "main.promise": uses, "lib/common.promise": "stakeholder ops\n" });
+    const r2 = checkPaths([join(present, "main.promise")], { today: "2026-11-23" });
+    expect([...new Set(r2.diagnostics.filter((d) => d.severity === "error").map((d) => d.code))].sort()).toEqual(["E106", "E107", "E112", "E113", "E118"]);
+  });
+
   it("reports import cycles with the whole chain", () => {
     const dir = tree({
       "a.promise": 'import "b.promise"\nstakeholder ops\n',

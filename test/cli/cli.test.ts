@@ -80,6 +80,18 @@ describe("covenant CLI", () => {
     expect(data.diagnostics[0]).toMatchObject({ file: "p.promise", line: 5, column: 19, endLine: 5, endColumn: 23, code: "E101", severity: "error", suggestion: "did you mean `mode`?" });
   });
 
+  it("check --json: the same JSON as --format json, as run --json and history --json say it", () => {
+    const dir = tempDir({ "p.promise": broken });
+    const json = covenant(["check", "--json", "."], { cwd: dir });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.out)).toEqual(JSON.parse(covenant(["check", "--format", "json", "."], { cwd: dir }).out));
+    expect(covenant(["check", "--json", "--strict", "p.promise"], { cwd: dir }).code).toBe(2);
+    const both = covenant(["check", "--json", "--format", "text", "."], { cwd: dir });
+    expect(both.code).toBe(2);
+    expect(both.err).toContain("cannot be used with option '--format <format>'");
+    expect(covenant(["check", "--help"]).out).toContain("--json");
+  });
+
   it("check --strict fails on warnings", () => {
     const dir = tempDir({ "p.promise": 'control "X" { title = "t" load { max_1m = 1 } }' });
     expect(covenant(["check", "p.promise"], { cwd: dir }).code).toBe(0);

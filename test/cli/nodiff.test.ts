@@ -103,3 +103,30 @@ describe("nodiff with integrity", () => {
     expect(covenant(["verify", "--state", state]).code).toBe(0);
   });
 });
+
+describe("nodiff with an approved copy and repair = content", () => {
+  it("restores the content and keeps both digests out of every output, the JSON's changes included", () => {
+    const dir = tempDir();
+    const state = join(dir, "state");
+    writeFileSync(join(dir, "approved.conf"), "pin=0000\n");
+    writeFileSync(join(dir, "pin.conf"), "pin=4711\n");
+    const policy = join(dir, "p.promise");
+    writeFileSync(
+      policy,
+      `control "ITGC-SEC-01" {\n  title = "Secrets"\n  file "${dir}/pin.conf" { integrity = sha256 nodiff = true baseline = "${dir}/approved.conf" repair = content }\n}\n`,
+    );
+    const json = covenant(["run", "--json", "--state", state, policy]);
+    expect(json.code, json.err).toBe(0);
+    expect(readFileSync(join(dir, "pin.conf"), "utf8")).toBe("pin=0000\n");
+    const outcome = (JSON.parse(json.out) as { controls: { promises: { outcome: string; changes: { status: string }[] }[] }[] }).controls[0]!.promises[0]!;
+    expect(outcome.outcome).toBe("repaired");
+    expect(outcome.changes.map((c) => c.status)).toEqual(["applied"]);
+    writeFileSync(join(dir, "pin.conf"), "pin=4711\n");
+    const text = covenant(["run", "--state", state, "--junit", join(dir, "report.xml"), policy]);
+    expect(text.code, text.err).toBe(0);
+    const digest = (content: string) => createHash("sha256").update(content).digest("hex");
+    const all = everything(dir, state, [json.out, json.err, text.out, text.err]);
+    expect(all).toContain("restore");
+    for (const secret of [digest("pin=0000\n"), digest("pin=4711\n")]) expect(all).not.toContain(secret.slice(0, 12));
+  });
+});

@@ -2,7 +2,7 @@
 // itself, runs no command against the real host, and shows no false deficiency to an ordinary
 // user; a dry run approves nothing and learns nothing.
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -138,6 +138,42 @@ describe("the quick start as an ordinary user", () => {
 });
 
 describe("the sandbox directory", () => {
+  it.runIf(process.getuid?.() === 0)("as root, a sandbox.json another user owns or can write is refused, and nothing is created", () => {
+    const policy = 'control "T-1" {\n  title = "t"\n  file "/srv/x" { mode = 0640 }\n}\n';
+    const owned = policyWith({ files: [{ path: "/srv/x", mode: "0640", content: "x\n" }] }, policy);
+    chownSync(join(owned, "sandbox.json"), 65534, 65534);
+    const sandbox = join(temp("sb"), "sandbox");
+    const r = covenant(["run", "--sandbox-dir", sandbox, owned]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${join(owned, "sandbox.json")} is owned by uid 65534, not root`);
+    expect(existsSync(sandbox)).toBe(false);
+
+    const open = policyWith({}, policy);
+    chmodSync(join(open, "sandbox.json"), 0o666);
+    const r2 = covenant(["run", "--sandbox-dir", sandbox, open]);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toContain("is writable by others (mode 0666)");
+    expect(existsSync(sandbox)).toBe(false);
+  });
+
+  it("a sandbox.json that is a FIFO or a link is an error, not a hang", () => {
+    const policy = 'control "T-1" {\n  title = "t"\n  file "/srv/x" { mode = 0640 }\n}\n';
+    const fifo = policyWith({}, policy);
+    rmSync(join(fifo, "sandbox.json"));
+    expect(spawnSync("mkfifo", [join(fifo, "sandbox.json")]).status).toBe(0);
+    const r = covenant(["run", "--sandbox-dir", join(temp("sb"), "sandbox"), fifo]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("sandbox.json is a FIFO, not a regular file");
+
+    const linked = policyWith({}, policy);
+    const elsewhere = join(temp("sbm"), "sandbox.json");
+    renameSync(join(linked, "sandbox.json"), elsewhere);
+    symlinkSync(elsewhere, join(linked, "sandbox.json"));
+    const r2 = covenant(["run", "--sandbox-dir", join(temp("sb"), "sandbox"), linked]);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toContain("sandbox.json is a symbolic link, not a regular file");
+  }, 30_000);
+
   it("a sandbox whose creation fails is a clear error, not an internal one", () => {
     const dir = policyWith({ directories: [{ path: "/srv/x", mode: "0750" }], files: [{ path: "/srv/x", mode: "0640", content: "" }] }, 'control "T-1" {\n  title = "t"\n  file "/srv/x" { mode = 0640 }\n}\n');
     const parent = temp("sb");

@@ -157,6 +157,12 @@ describe("formatter edge cases", () => {
     twice('let a = 1 /*x\n*/\ncontrol "C" { title = "t" load { max_1m = 1 } }\n');
   });
 
+  it("keeps a blank line after a trailing comment that ends in `{` (found by fuzzing: it was dropped, and the second format aligned across it)", () => {
+    expect(twice('waiver "W" {\n  reason = "r"\n}\ncontext s = hour > 1 # {\n\ncontext cc = hour > 2\n')).toBe(
+      'waiver "W" {\n  reason = "r"\n}\n\ncontext s = hour > 1 # {\n\ncontext cc = hour > 2\n',
+    );
+  });
+
   it("does not align values that break over lines", () => {
     const refs = Array.from({ length: 6 }, (_, i) => `"SOX 404 part ${i}"`).join(", ");
     const out = twice(`control "C" {\n  title = "t"\n  a_very_long_attribute_name = 1\n  refs = [${refs}]\n  load { max_1m = 1 }\n}\n`);

@@ -68,6 +68,18 @@ function diagnosticsOf(promise: string) {
   return { text, result: checkText({ "p.promise": text }) };
 }
 
+/**
+ * The diagnostics of a promise that should be accepted: none, but for W206 where it asks for
+ * `watch = realtime` (accepted, and checked on each run until real-time watching exists), which
+ * must then be there.
+ */
+function accepted(promise: string): string[] {
+  const shown = diagnosticsOf(promise).result.diagnostics.map((d) => `${d.code} ${d.message}`);
+  const realtime = /\bwatch\s*=\s*realtime\b/.test(promise);
+  expect(shown.some((d) => d.startsWith("W206 ")), "W206 when, and only when, it asks for watch = realtime").toBe(realtime);
+  return shown.filter((d) => !d.startsWith("W206 "));
+}
+
 export function testPromiseType(name: string, cases: PromiseTypeCases): void {
   const spec = promiseTypes.get(name);
   describe(`promise type \`${name}\``, () => {
@@ -77,12 +89,12 @@ export function testPromiseType(name: string, cases: PromiseTypeCases): void {
     if (!spec) return;
 
     it("accepts its documented example", () => {
-      expect(diagnosticsOf(spec.example).result.diagnostics).toEqual([]);
+      expect(accepted(spec.example)).toEqual([]);
     });
 
     for (const promise of cases.valid) {
       it(`accepts ${promise.replace(/\s+/g, " ")}`, () => {
-        expect(diagnosticsOf(promise).result.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);
+        expect(accepted(promise)).toEqual([]);
       });
     }
 

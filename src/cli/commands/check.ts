@@ -2,6 +2,7 @@
 import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
 import { countDiagnostics } from "../../parser/diagnostics.js";
+import { nothingToEvaluate } from "../../checker/nothing.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine, toJson } from "../render.js";
@@ -10,13 +11,21 @@ export interface CheckCommandOptions {
   format: "text" | "json";
   strict: boolean;
   today?: string;
+  /** directories whose .promise files may be imported besides the policy's own (--include) */
+  include?: string[];
+  /** the largest policy file read, in bytes (--max-file-size) */
+  maxFileSize?: number;
 }
 
 export function runCheck(paths: string[], opts: CheckCommandOptions, io: Io): number {
   const t0 = performance.now();
-  const loaded = loadPolicy(paths.length > 0 ? paths : ["."]);
+  const named = paths.length > 0 ? paths : ["."];
+  const loaded = loadPolicy(named, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}) });
   const t1 = performance.now();
   const result = checkFiles(loaded.files, loaded.diagnostics, opts.today ? { today: opts.today } : {});
+  // a policy with no promise checks nothing: never "clean"
+  const nothing = nothingToEvaluate(named, loaded.emptyDirectories, result.files, result.diagnostics, result.policy);
+  if (nothing) result.diagnostics.push(nothing);
   const t2 = performance.now();
   const map = new SourceMap(result.files);
   const { errors, warnings } = countDiagnostics(result.diagnostics);

@@ -1,33 +1,37 @@
 // `covenant fmt [paths...]`: rewrite policies in the canonical layout.
-import { readFileSync, writeFileSync } from "node:fs";
-import { displayPath, expandPaths } from "../../checker/load.js";
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync, type Stats } from "node:fs";
+import { displayPath, expandPaths, PolicyReader } from "../../checker/load.js";
 import { format } from "../../formatter/format.js";
 import { capDiagnostics, compareDiagnostics } from "../../parser/diagnostics.js";
 import { parseSource } from "../../parser/parse.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
+import { escapeText } from "../escape.js";
 import { renderDiagnostic, SourceMap } from "../render.js";
 
 export interface FmtCommandOptions {
   check: boolean;
   stdout: boolean;
+  /** the largest policy file read, in bytes */
+  maxFileSize?: number;
 }
 
 export function runFmt(paths: string[], opts: FmtCommandOptions, io: Io): number {
-  const { files, diagnostics } = expandPaths(paths.length > 0 ? paths : ["."]);
+  const { files, roots, diagnostics } = expandPaths(paths.length > 0 ? paths : ["."]);
+  // read as `check` reads: regular .promise files, bounded, UTF-8, none through a link out of the directories named
+  const reader = new PolicyReader(roots, opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {});
   let failed = diagnostics.length > 0;
   for (const d of diagnostics) io.err(renderDiagnostic(d, new SourceMap([]), io.errStyle));
   const changed: string[] = [];
-  for (const path of files) {
+  for (const { path, named } of files) {
     const shown = displayPath(path);
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (err) {
-      io.err(`${shown}: error E006: cannot read: ${(err as Error).message}`);
+    const source = reader.read({ path }, named);
+    if (!source.ok) {
+      io.err(renderDiagnostic(source.diagnostic, new SourceMap(source.file ? [source.file] : []), io.errStyle));
       failed = true;
       continue;
     }
+    const text = source.text;
     const file = parseSource(shown, text);
     // in the order `check` prints them: the scanner's and the literals' come after the grammar's
     const errors = capDiagnostics(file.diagnostics.filter((d) => d.severity === "error").sort(compareDiagnostics), { errors: file.dropped?.errors ?? 0, warnings: 0 });
@@ -45,13 +49,44 @@ export function runFmt(paths: string[], opts: FmtCommandOptions, io: Io): number
     }
     if (formatted === text) continue;
     changed.push(shown);
-    if (opts.check) io.out(`would reformat ${shown}`);
+    if (opts.check) io.out(`would reformat ${escapeText(shown)}`);
     else {
-      writeFileSync(path, formatted);
-      io.out(`formatted ${shown}`);
+      const problem = rewrite(source.real, source.st, formatted);
+      if (problem) {
+        io.err(`${escapeText(shown)}: error E006: not rewritten: ${escapeText(problem)}`);
+        failed = true;
+        continue;
+      }
+      io.out(`formatted ${escapeText(shown)}`);
     }
   }
   if (failed) return EXIT.policyError;
   if (opts.check && changed.length > 0) return EXIT.deficiencies;
   return EXIT.ok;
+}
+
+/**
+ * Writes `text` over the file that was read (`real`, as `read` describes it), in place: its
+ * owner, mode and links stay. Never through a link, and never over a file swapped in since it
+ * was read: what changed meanwhile is not lost.
+ */
+function rewrite(real: string, read: Stats, text: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(real, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    return `it cannot be opened for writing (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.dev !== read.dev || st.ino !== read.ino || st.size !== read.size || st.mtimeMs !== read.mtimeMs) return "it changed while it was formatted; run fmt again";
+    const bytes = Buffer.from(text);
+    ftruncateSync(fd, 0);
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
+    return undefined;
+  } catch (err) {
+    return `writing failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -5,12 +5,14 @@ import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
+import { nothingToEvaluate } from "../../checker/nothing.js";
 import { evaluate, type Evaluation } from "../../evaluator/engine.js";
 import { isDeficiency } from "../../evaluator/outcomes.js";
 import type { Policy } from "../../checker/policy.js";
 import { readFacts } from "../../facts/host.js";
 import { LineIndex } from "../../parser/diagnostics.js";
 import { acquireRunLock } from "../../store/run-lock.js";
+import { runningAsRoot } from "../../trust/strict-modes.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { damageMessage, isDamage, StateStore, StoreError } from "../../store/store.js";
 import { escapeText } from "../escape.js";
@@ -35,6 +37,10 @@ export interface RunOptions {
   sandboxDir?: string;
   /** the instant to evaluate at (tests): facts and waiver expiry */
   now?: Date;
+  /** directories whose .promise files may be imported besides the policy's own (--include) */
+  include?: string[];
+  /** the largest policy file read, in bytes (--max-file-size) */
+  maxFileSize?: number;
 }
 
 export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise<number> {
@@ -54,8 +60,13 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
 
 async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: HardStop, onLock: (release: () => void) => void): Promise<number> {
   const started = opts.now ?? new Date();
-  const loaded = loadPolicy(paths.length > 0 ? paths : ["."]);
+  const named = paths.length > 0 ? paths : ["."];
+  // as root, a policy is code root runs: it must be root's alone (checker/policy-trust.ts), in a sandbox too
+  const loaded = loadPolicy(named, { include: opts.include ?? [], rootOnly: runningAsRoot(), ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}) });
   const checked = checkFiles(loaded.files, loaded.diagnostics, { today: started.toISOString().slice(0, 10) });
+  // a run that finds no promise checked nothing: it must not report "no deficiencies" (exit 2)
+  const nothing = nothingToEvaluate(named, loaded.emptyDirectories, checked.files, checked.diagnostics, checked.policy);
+  if (nothing) checked.diagnostics.push(nothing);
   const errors = checked.diagnostics.filter((d) => d.severity === "error");
   if (!checked.policy || errors.length > 0) {
     const map = new SourceMap(checked.files);
@@ -80,7 +91,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
       if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}; nothing outside it is changed`);
     } catch (err) {
       if (!(err instanceof SandboxError)) throw err;
-      io.err(`covenant run: ${err.message}`);
+      io.err(`covenant run: ${escapeText(err.message)}`);
       return EXIT.policyError;
     }
   }

@@ -1,0 +1,124 @@
+// As root, `run` runs only policy no other user can change (checker/policy-trust.ts): a policy
+// is code root runs. Real files owned by `nobody` (uid 65534), real modes, the built CLI. These
+// tests need root, as Covenant's runs from cron have it.
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bin, ensureBuilt } from "../helpers/cli.ts";
+
+beforeAll(() => ensureBuilt());
+
+const asRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+const made: string[] = [];
+const temp = () => {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-trust-"));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+function covenant(args: string[], cwd = process.cwd()) {
+  const { NO_COLOR: _n, FORCE_COLOR: _f, ...env } = process.env;
+  const r = spawnSync(bin, args, { cwd, env, encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A policy whose one promise runs `id` as root, leaving `marker` behind if it ever runs. */
+function idPolicy(marker: string): string {
+  return `stakeholder ops
+control "OPS-ID-01" {
+  title = "who runs this"
+  owner = ops
+  command ["/bin/sh", "-c", "/usr/bin/id > ${marker}"] { exit_code = 0 }
+}
+`;
+}
+
+describe.runIf(asRoot)("as root, run refuses policy another user can change", () => {
+  it("a world-writable policy owned by nobody is not run: exit 2, the file and the fix named", () => {
+    const dir = temp();
+    const marker = join(dir, "ran-as-root");
+    const file = join(dir, "planted.promise");
+    writeFileSync(file, idPolicy(marker));
+    chownSync(file, NOBODY, NOBODY);
+    chmodSync(file, 0o666);
+    for (const extra of [[], ["--dry-run"], ["--sandbox-dir", join(dir, "sandbox")]]) {
+      const r = covenant(["run", "--state", join(dir, "state"), ...extra, file]);
+      expect(r.err).toContain(`error E122: the policy file ${file} is owned by uid 65534, not root: as root, Covenant runs only policy that no other user can change; fix: read it through (its owner may have changed it), then \`chown root:root ${file} && chmod go-w ${file}\``);
+      expect(r.code, extra.join(" ")).toBe(2);
+      expect(existsSync(marker)).toBe(false);
+    }
+    // check only reads: it still checks another user's policy as root
+    expect(covenant(["check", file]).code).toBe(0);
+  });
+
+  it("a policy of root's that its group can write is refused", () => {
+    const dir = temp();
+    const file = join(dir, "main.promise");
+    writeFileSync(file, idPolicy(join(dir, "marker")));
+    chmodSync(file, 0o664);
+    const r = covenant(["run", "--state", join(dir, "state"), file]);
+    expect(r.err).toContain(`the policy file ${file} is writable by its group (mode 0664): as root, Covenant runs only policy that no other user can change; fix: read it through (others may have changed it), then \`chmod go-w ${file}\``);
+    expect(r.code).toBe(2);
+    expect(existsSync(join(dir, "marker"))).toBe(false);
+  });
+
+  it("a policy directory others can write is refused, even with the sticky bit, and so is a subdirectory of nobody's", () => {
+    const dir = temp();
+    const policies = join(dir, "policies");
+    mkdirSync(join(policies, "team"), { recursive: true });
+    writeFileSync(join(policies, "team/main.promise"), idPolicy(join(dir, "marker")));
+    chmodSync(policies, 0o1777);
+    const open = covenant(["run", "--state", join(dir, "state"), policies]);
+    expect(open.err).toContain(`error E122: the policy directory ${policies} is writable by group and others (mode 1777)`);
+    expect(open.code).toBe(2);
+    chmodSync(policies, 0o755);
+    chownSync(join(policies, "team"), NOBODY, NOBODY);
+    const theirs = covenant(["run", "--state", join(dir, "state"), policies]);
+    expect(theirs.err).toContain(`the directory ${join(policies, "team")}, in the policy directory ${policies}, is owned by uid 65534, not root`);
+    expect(theirs.code).toBe(2);
+    expect(existsSync(join(dir, "marker"))).toBe(false);
+  });
+
+  it("a directory above the policy may be sticky and world-writable, as /tmp is, when the policy's directory below it is root's", () => {
+    const dir = temp();
+    const shared = join(dir, "shared");
+    mkdirSync(join(shared, "policies"), { recursive: true });
+    chmodSync(shared, 0o1777);
+    writeFileSync(join(shared, "policies/main.promise"), idPolicy(join(dir, "marker")));
+    const r = covenant(["run", "--state", join(dir, "state"), join(shared, "policies")]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(existsSync(join(dir, "marker"))).toBe(true);
+    // without the sticky bit, anyone could rename the policy's directory away and put their own in its place
+    chmodSync(shared, 0o777);
+    const open = covenant(["run", "--state", join(dir, "state"), join(shared, "policies")]);
+    expect(open.err).toContain(`the directory ${shared}, on the way to the policy directory ${join(shared, "policies")}, is writable by group and others (mode 0777)`);
+    expect(open.code).toBe(2);
+  });
+
+  it("an imported file, and an --include directory, of nobody's are refused", () => {
+    const dir = temp();
+    const library = temp();
+    writeFileSync(join(library, "common.promise"), "stakeholder ops\n");
+    writeFileSync(join(dir, "lib.promise"), "let unused_here = 1\n");
+    writeFileSync(join(dir, "main.promise"), `import "lib.promise"\nimport "${join(library, "common.promise")}"\ncontrol "A" {\n  title = "t"\n  owner = ops\n  load { max_1m = 1000 }\n}\n`);
+    chownSync(join(dir, "lib.promise"), NOBODY, NOBODY);
+    chownSync(library, NOBODY, NOBODY);
+    const r = covenant(["run", "--state", join(dir, "state"), "--include", library, join(dir, "main.promise")]);
+    expect(r.err).toContain(`main.promise:1:8: error E122: the policy file ${join(dir, "lib.promise")} is owned by uid 65534, not root`);
+    expect(r.err).toContain(`error E122: the policy directory ${library} is owned by uid 65534, not root`);
+    expect(r.code).toBe(2);
+  });
+
+  it("the README's quick start runs as root from a checkout root owns", () => {
+    const r = covenant(["run", "--sandbox-dir", join(temp(), "sandbox"), "examples/sox"]);
+    expect(r.err).not.toContain("E122");
+    expect([0, 1]).toContain(r.code);
+  });
+});
