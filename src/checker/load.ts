@@ -192,8 +192,16 @@ export class PolicyReader {
   /** As read(), for a path already resolved to `real`. */
   readResolved(o: Origin, real: string): PolicySource {
     const span = o.decl ? o.decl.path : atFile(o.path);
-    const read = readPolicyFile(real, this.maxFileSize);
+    // as root, the directories are judged before the file is opened, and the file on its
+    // descriptor before it is read: nothing of a refused file (a hard link to a secret of root's
+    // in another user's directory) is read, so none of it is quoted by a diagnostic
+    const root = this.roots.holding(real) ?? dirname(real);
+    const trust = this.trust;
+    const refusedDirectory = trust?.directories(real, root);
+    if (refusedDirectory) return { ok: false, diagnostic: diagnostic("E122", refusedDirectory, span) };
+    const read = readPolicyFile(real, this.maxFileSize, trust && ((st) => trust.file(real, root, st)));
     if (!read.ok) {
+      if (read.code === "E122") return { ok: false, diagnostic: diagnostic("E122", read.problem, span) };
       if (read.code === "E007") {
         // at the first bad byte, in the file that holds it: what precedes it is shown, nothing after
         const shown = displayPath(o.decl ? real : o.path);
@@ -205,14 +213,34 @@ export class PolicyReader {
       const suggestion = read.code === "E008" ? { suggestion: "raise the limit with `--max-file-size`, or split the file" } : {};
       return { ok: false, diagnostic: diagnostic(read.code, `${o.decl ? `${cannot}: it` : `\`${o.path}\``} ${read.problem}`, span, suggestion) };
     }
-    const refused = this.trust?.file(real, this.roots.holding(real) ?? dirname(real), read.st);
-    if (refused) return { ok: false, diagnostic: diagnostic("E122", refused, span) };
     return { ok: true, real, text: read.text, st: read.st };
   }
 }
 
 export function loadPolicy(paths: string[], options: LoadOptions = {}): LoadedPolicy {
+  // as root, a path named on the command line is followed one link at a time, each link and
+  // directory on the way judged: a link another user owns (in /tmp, say) would let them choose
+  // what root reads and runs. A refused path is not read at all.
+  const refusals: Diagnostic[] = [];
+  if (options.rootOnly) {
+    const trust = new PolicyTrust();
+    const judged = (p: string, what: string) => {
+      const why = trust.path(p, what);
+      if (why) refusals.push(diagnostic("E122", why, atFile(p)));
+      return !why;
+    };
+    const kind = (p: string) => {
+      try {
+        return statSync(p).isDirectory() ? "the policy directory" : "the policy file";
+      } catch {
+        return "the policy";
+      }
+    };
+    paths = paths.filter((p) => judged(p, `${kind(p)} ${p}`));
+    options = { ...options, include: (options.include ?? []).filter((p) => judged(p, `the --include directory ${p}`)) };
+  }
   const { files: named, roots, diagnostics, emptyDirectories } = expandPaths(paths, options.include);
+  diagnostics.unshift(...refusals);
   const reader = new PolicyReader(roots, options);
   diagnostics.push(...reader.directoryRefusals());
   const byReal = new Map<string, SourceFile>();
@@ -231,6 +259,8 @@ export function loadPolicy(paths: string[], options: LoadOptions = {}): LoadedPo
     if (!source.ok) {
       // a file that is not UTF-8 is reported once, in itself, however many files import it
       if (source.file && files.some((f) => f.path === source.file!.path)) return undefined;
+      // a refused directory is reported once, not again for each file in it
+      if (source.diagnostic.code === "E122" && diagnostics.some((d) => d.code === "E122" && d.message === source.diagnostic.message)) return undefined;
       diagnostics.push(source.diagnostic);
       if (source.file) files.push(source.file);
       return undefined;

@@ -24,6 +24,8 @@ export type PolicyRead =
   | { ok: true; text: string; st: Stats }
   /** E006 cannot be read, E008 too large, E009 not a regular file: `problem` follows the file's name */
   | { ok: false; code: "E006" | "E008" | "E009"; problem: string }
+  /** E122: `judge` refused the file as opened (`problem` is the whole message) */
+  | { ok: false; code: "E122"; problem: string }
   /** E007: `text` is what precedes the first byte that is not UTF-8, at UTF-16 offset `offset` */
   | { ok: false; code: "E007"; problem: string; text: string; offset: number };
 
@@ -41,7 +43,11 @@ function errnoText(err: unknown): string {
   return code ?? (err as Error).message;
 }
 
-export function readPolicyFile(real: string, maxBytes: number): PolicyRead {
+/**
+ * `judge`, when given, is asked about the file as opened, before a byte of it is read: a file it
+ * refuses is never read, so nothing of its content can reach a diagnostic.
+ */
+export function readPolicyFile(real: string, maxBytes: number, judge?: (st: Stats) => string | undefined): PolicyRead {
   let before: Stats;
   try {
     before = lstatSync(real);
@@ -62,6 +68,8 @@ export function readPolicyFile(real: string, maxBytes: number): PolicyRead {
     const st = fstatSync(fd);
     if (!st.isFile()) return { ok: false, code: "E009", problem: `is ${kindOf(st)}, not a regular file` };
     if (st.dev !== before.dev || st.ino !== before.ino) return { ok: false, code: "E006", problem: "was replaced while it was read" };
+    const refused = judge?.(st);
+    if (refused !== undefined) return { ok: false, code: "E122", problem: refused };
     const bytes = readAtMost(fd, st.size, maxBytes);
     if (bytes === undefined) return tooLarge(`more than ${sizeText(maxBytes)} (it grew while it was read)`);
     return decode(bytes, st);

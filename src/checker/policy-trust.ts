@@ -38,6 +38,30 @@ export class PolicyTrust {
   /** each directory judged once: why it is refused, or undefined */
   private readonly judged = new Map<string, string | undefined>();
 
+  /**
+   * Why root may not follow `path` as given on the command line (a policy file or directory, or
+   * an --include): a link on the way that another user owns decides where it leads, and so which
+   * file root reads and runs; a directory on the way that others can write lets them swap what
+   * follows. Each link and directory is judged where it is (strict-modes.ts walk).
+   */
+  path(path: string, what: string): string | undefined {
+    return refusal(() => void walk(path, { of: what, elsewhere: ELSEWHERE, sticky: true, rule: RULE }));
+  }
+
+  /** Why root may not read what lies below the policy directory `root`: it, or a directory between it and `real`, is refused. Judged before the file is opened. */
+  directories(real: string, root: string): string | undefined {
+    const why = this.directory(root);
+    if (why) return why;
+    const between: string[] = [];
+    for (let d = dirname(real); d !== root && d.startsWith(`${root}/`); d = dirname(d)) between.unshift(d);
+    for (const d of between) {
+      if (!this.judged.has(d)) this.judged.set(d, refusal(() => this.closed(d, `the directory ${d}, in the policy directory ${root},`)));
+      const why = this.judged.get(d);
+      if (why) return why;
+    }
+    return undefined;
+  }
+
   /** Why root may not use the policy directory `root` (a real path) or a directory above it. */
   directory(root: string): string | undefined {
     if (this.judged.has(root)) return this.judged.get(root);
@@ -54,13 +78,8 @@ export class PolicyTrust {
    * opened as `st`: the file, judged on its descriptor, and every directory between.
    */
   file(real: string, root: string, st: Stats): string | undefined {
-    const between: string[] = [];
-    for (let d = dirname(real); d !== root && d.startsWith(`${root}/`); d = dirname(d)) between.unshift(d);
-    for (const d of between) {
-      if (!this.judged.has(d)) this.judged.set(d, refusal(() => this.closed(d, `the directory ${d}, in the policy directory ${root},`)));
-      const why = this.judged.get(d);
-      if (why) return why;
-    }
+    const why = this.directories(real, root);
+    if (why) return why;
     return refusal(() => judge(st, `the policy file ${real}`, fileFix(real), false, RULE));
   }
 

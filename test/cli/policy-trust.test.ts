@@ -2,7 +2,7 @@
 // is code root runs. Real files owned by `nobody` (uid 65534), real modes, the built CLI. These
 // tests need root, as Covenant's runs from cron have it.
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lchownSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -114,6 +114,44 @@ describe.runIf(asRoot)("as root, run refuses policy another user can change", ()
     expect(r.err).toContain(`main.promise:1:8: error E122: the policy file ${join(dir, "lib.promise")} is owned by uid 65534, not root`);
     expect(r.err).toContain(`error E122: the policy directory ${library} is owned by uid 65534, not root`);
     expect(r.code).toBe(2);
+  });
+
+  it("a file in a refused directory is not read: a hard link to a secret of root's in nobody's directory is not quoted", () => {
+    const dir = temp();
+    const secret = join(dir, "secret");
+    writeFileSync(secret, "root:SECRET-HASH-42:1:2\n", { mode: 0o600 });
+    const planted = join(dir, "planted");
+    mkdirSync(planted);
+    chownSync(planted, NOBODY, NOBODY);
+    // a hard link needs no access to the file where fs.protected_hardlinks is 0; root makes it here
+    linkSync(secret, join(planted, "a.promise"));
+    const r = covenant(["run", "--dry-run", "--state", join(dir, "state"), planted]);
+    expect(r.err).toContain(`error E122: the policy directory ${planted} is owned by uid 65534, not root`);
+    expect(r.err + r.out).not.toContain("SECRET-HASH-42");
+    expect(r.code).toBe(2);
+  });
+
+  it("a policy named through a link of nobody's is refused, and what it leads to is not read", () => {
+    const dir = temp();
+    const secret = join(dir, "secret");
+    writeFileSync(secret, "root:SECRET-HASH-42:1:2\n", { mode: 0o600 });
+    const good = join(dir, "good");
+    mkdirSync(good);
+    writeFileSync(join(good, "main.promise"), idPolicy(join(dir, "marker")));
+    const shared = join(dir, "shared");
+    mkdirSync(shared, { mode: 0o1777 });
+    chmodSync(shared, 0o1777);
+    for (const [link, target, kind] of [[join(shared, "policy.promise"), secret, "file"], [join(shared, "policies"), good, "directory"]] as const) {
+      symlinkSync(target, link);
+      lchownSync(link, NOBODY, NOBODY);
+      const r = covenant(["run", "--dry-run", "--state", join(dir, "state"), link]);
+      expect(r.err).toContain(`error E122: the link ${link}, on the way to the policy ${kind} ${link}, is owned by uid 65534, not root: its owner decides where it leads`);
+      expect(r.err + r.out).not.toContain("SECRET-HASH-42");
+      expect(r.code).toBe(2);
+      // the same link of root's is followed
+      lchownSync(link, 0, 0);
+      expect(covenant(["run", "--dry-run", "--state", join(dir, "state"), link]).err).not.toContain("E122");
+    }
   });
 
   it("the README's quick start runs as root from a checkout root owns", () => {
