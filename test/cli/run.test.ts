@@ -1,7 +1,7 @@
 // `covenant run`, `history` and `verify` as cron and operators run them: the built CLI, real
 // files, a real SQLite store, real exit codes.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -139,6 +139,22 @@ describe("covenant run", () => {
     expect(r.code).toBe(0);
     expect(r.err).toContain("cannot write the JUnit report /nonexistent/dir/report.xml: ENOENT");
     expect(r.out).toMatch(/KEPT\s+ITGC-CM-02/);
+  });
+
+  it("--junit never writes through a link or into a file with other names: another user's link in /tmp cannot choose what is overwritten", () => {
+    const l = ledger(1, 0, false);
+    const precious = join(l.dir, "precious");
+    writeFileSync(precious, "precious\n");
+    const viaLink = join(l.dir, "link.xml");
+    symlinkSync(precious, viaLink);
+    const viaHardLink = join(l.dir, "hard.xml");
+    linkSync(precious, viaHardLink);
+    for (const [path, why] of [[viaLink, "ELOOP"], [viaHardLink, "it has 1 other name(s) (a hard link)"]] as const) {
+      const r = covenant(["run", "--junit", path, "--state", l.state, l.policy]);
+      expect(r.err).toContain(`cannot write the JUnit report ${path}: ${why}`);
+      expect(r.code).toBe(0);
+      expect(readFileSync(precious, "utf8")).toBe("precious\n");
+    }
   });
 
   it("the lock holder's liveness is judged in the real /proc, whatever --proc-root reads", () => {

@@ -1,7 +1,7 @@
 // `covenant run [paths...]`: evaluate every promise in scope on this host, repair what the
 // policy allows, record every change of state in the store, and report.
 import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
@@ -249,7 +249,7 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
   if (sandboxDir) info.sandbox = sandboxDir;
   if (opts.junit) {
     try {
-      writeFileSync(opts.junit, renderJunit(evaluation, info, promisesOf(policy)));
+      writeReport(opts.junit, renderJunit(evaluation, info, promisesOf(policy)));
     } catch (err) {
       // the run is done and recorded: say so, and still report it
       io.err(`covenant run: cannot write the JUnit report ${escapeText(opts.junit)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -271,4 +271,23 @@ function hashPolicy(files: { path: string; text: string }[]): string {
   const h = createHash("sha256");
   for (const f of files) h.update(f.path).update("\0").update(f.text).update("\0");
   return h.digest("hex");
+}
+
+/**
+ * Writes a report file (`--junit`) as root may: never through a link (in a world-writable
+ * directory such as /tmp, another user's link would let them choose which file root overwrites),
+ * and never into a file with other names (a hard link another user made to a file of root's).
+ */
+function writeReport(path: string, text: string): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY, 0o644);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: "not a regular file" });
+    if (st.nlink > 1) throw Object.assign(new Error("has other names"), { code: `it has ${st.nlink - 1} other name(s) (a hard link): remove it first` });
+    ftruncateSync(fd, 0);
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
+  } finally {
+    closeSync(fd);
+  }
 }
