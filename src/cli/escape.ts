@@ -5,9 +5,10 @@
 // JSON output needs nothing more than JSON.stringify, which escapes control characters itself.
 
 // C0 controls, DEL, C1 controls, and the Unicode characters that reorder or break lines when
-// shown: line and paragraph separators, bidirectional embeddings, overrides and isolates.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const UNSAFE_TEST = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+// shown: line and paragraph separators, bidirectional embeddings, overrides and isolates, and the
+// invisible bidirectional marks (LRM, RLM, ALM), which also move what follows them (Trojan Source).
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_TEST = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 

@@ -21,7 +21,7 @@ function temp(): string {
 const ESC = "\u001b";
 const forgedName = `p\n${ESC}[31mKEPT     ITGC-FAKE-01  Everything is fine.promise`;
 /** No raw control character but the line breaks between lines. */
-const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 describe("check", () => {
   it("escapes a policy file name holding a line break and an escape sequence", () => {

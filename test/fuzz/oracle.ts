@@ -46,7 +46,7 @@ export function fuzzDirectory(): string {
 
 const TODAY = "2026-12-05";
 // Control characters, line breaks and bidirectional controls: none may reach a terminal raw.
-const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const plain = makeStyle(false);
 
 function failure(step: string, err: unknown): Finding {
