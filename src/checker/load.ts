@@ -247,39 +247,56 @@ export function loadPolicy(paths: string[], options: LoadOptions = {}): LoadedPo
   const files: SourceFile[] = [];
   const importsOf = new Map<SourceFile, { decl: ImportDecl; target: SourceFile }[]>();
 
-  const load = (path: string, isNamed: boolean, from?: ImportDecl): SourceFile | undefined => {
+  // A file being read and the imports of it still to follow. Imports are followed depth-first
+  // with a stack of these, not by recursion: a chain of thousands of files importing each other
+  // must be a policy like any other, not a stack overflow (exit 3).
+  type Frame = { real: string; imports: ImportDecl[]; next: number; edges: { decl: ImportDecl; target: SourceFile }[] };
+  /** The file `path` leads to (already read, or read now: then with its frame), or nothing when it cannot be read. */
+  const open = (path: string, isNamed: boolean, from?: ImportDecl): { file?: SourceFile; frame?: Frame } => {
     const origin: Origin = from ? { path, decl: from } : { path };
     const resolved = reader.resolve(origin, isNamed);
     if ("diagnostic" in resolved) {
       diagnostics.push(resolved.diagnostic);
-      return undefined;
+      return {};
     }
-    if (byReal.has(resolved.real)) return byReal.get(resolved.real);
+    const known = byReal.get(resolved.real);
+    if (known) return { file: known };
     const source = reader.readResolved(origin, resolved.real);
     if (!source.ok) {
       // a file that is not UTF-8 is reported once, in itself, however many files import it
-      if (source.file && files.some((f) => f.path === source.file!.path)) return undefined;
+      if (source.file && files.some((f) => f.path === source.file!.path)) return {};
       // a refused directory is reported once, not again for each file in it
-      if (source.diagnostic.code === "E122" && diagnostics.some((d) => d.code === "E122" && d.message === source.diagnostic.message)) return undefined;
+      if (source.diagnostic.code === "E122" && diagnostics.some((d) => d.code === "E122" && d.message === source.diagnostic.message)) return {};
       diagnostics.push(source.diagnostic);
       if (source.file) files.push(source.file);
-      return undefined;
+      return {};
     }
     const file = parseSource(displayPath(path), source.text);
     byReal.set(source.real, file);
     files.push(file);
     const edges: { decl: ImportDecl; target: SourceFile }[] = [];
     importsOf.set(file, edges);
-    for (const s of file.statements) {
-      if (s.kind !== "import") continue;
+    const imports = file.statements.filter((st): st is ImportDecl => st.kind === "import");
+    return { file, frame: { real: source.real, imports, next: 0, edges } };
+  };
+  const load = (path: string, isNamed: boolean): void => {
+    const first = open(path, isNamed).frame;
+    const stack = first ? [first] : [];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const s = top.imports[top.next++];
+      if (s === undefined) {
+        stack.pop();
+        continue;
+      }
       if (s.path.parts.some((p) => typeof p !== "string")) {
         literalOnly(s.path, "import paths", diagnostics);
         continue;
       }
-      const target = load(resolve(dirname(source.real), stringValue(s)), false, s);
-      if (target) edges.push({ decl: s, target });
+      const target = open(resolve(dirname(top.real), stringValue(s)), false, s);
+      if (target.file) top.edges.push({ decl: s, target: target.file });
+      if (target.frame) stack.push(target.frame);
     }
-    return file;
   };
   for (const p of named) load(p.path, p.named);
   diagnostics.push(...findCycles(files, importsOf));
@@ -293,19 +310,33 @@ function stringValue(decl: ImportDecl): string {
 function findCycles(files: SourceFile[], importsOf: Map<SourceFile, { decl: ImportDecl; target: SourceFile }[]>): Diagnostic[] {
   const out: Diagnostic[] = [];
   const state = new Map<SourceFile, "active" | "done">();
+  // depth-first without recursion, as files are loaded: an import chain may be thousands long
   const stack: SourceFile[] = [];
-  const visit = (f: SourceFile) => {
-    state.set(f, "active");
-    stack.push(f);
-    for (const { decl, target } of importsOf.get(f) ?? []) {
+  const next: number[] = [];
+  const visit = (start: SourceFile) => {
+    state.set(start, "active");
+    stack.push(start);
+    next.push(0);
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1]!;
+      const edge = (importsOf.get(f) ?? [])[next[next.length - 1]!++];
+      if (edge === undefined) {
+        stack.pop();
+        next.pop();
+        state.set(f, "done");
+        continue;
+      }
+      const { decl, target } = edge;
       const s = state.get(target);
       if (s === "active") {
         const chain = [...stack.slice(stack.indexOf(target)), target].map((x) => x.path).join(" → ");
         out.push(diagnostic("E109", `import cycle: ${chain}`, decl, { suggestion: "move what both files need into a third file that both import" }));
-      } else if (s === undefined) visit(target);
+      } else if (s === undefined) {
+        state.set(target, "active");
+        stack.push(target);
+        next.push(0);
+      }
     }
-    stack.pop();
-    state.set(f, "done");
   };
   for (const f of files) if (!state.has(f)) visit(f);
   return out;

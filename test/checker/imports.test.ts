@@ -27,6 +27,18 @@ describe("imports", () => {
     expect(r.files.length).toBe(2);
   });
 
+  it("a chain of 5,000 files, each importing the next, is loaded without recursion: no stack overflow (exit 3)", () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 5000; i++) files[`f${i}.promise`] = `import "f${i + 1}.promise"\n`;
+    files["f5000.promise"] = `stakeholder ops\nimport "f4990.promise"\n${control("A")}`;
+    const dir = tree(files);
+    const r = checkPaths([join(dir, "f0.promise")], { today: "2026-11-23" });
+    expect(r.files.length).toBe(5001);
+    // the one cycle, f4990 → … → f5000 → f4990, reported once at the import that closes it
+    expect(r.diagnostics.map((d) => d.code)).toEqual(["E109"]);
+    expect(r.diagnostics[0]!.message.split(" → ")).toHaveLength(12);
+  });
+
   it("reports a missing import at the import", () => {
     const dir = tree({ "main.promise": 'import "nope.promise"\n' });
     const r = checkPaths([join(dir, "main.promise")]);
