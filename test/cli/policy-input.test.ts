@@ -78,6 +78,29 @@ describe("imports never read what is not policy", () => {
     expect(r.err).toContain("error E120: `");
     expect(readFileSync(victim, "utf8")).toBe("stakeholder    ops\n");
   });
+
+  it("fmt never rewrites through a link named on the command line: the file it leads to, even one of comments only, is untouched", () => {
+    const dir = temp();
+    const conf = join(dir, "hosts.deny");
+    const comments = "# comment   \n\n\n\n#  another\t\n";
+    writeFileSync(conf, comments);
+    const link = join(dir, "planted.promise");
+    symlinkSync(conf, link);
+    const r = covenant(["fmt", link]);
+    expect(r.err).toContain(`planted.promise: error E006: not rewritten: it is a symbolic link (to `);
+    expect(r.code).toBe(2);
+    expect(readFileSync(conf, "utf8")).toBe(comments);
+    // read through it, nothing is written: --check and --stdout still work
+    expect(covenant(["fmt", "--check", link]).code).toBe(1);
+    // a link found in a directory to a file in it is skipped; the file is formatted under its own name
+    const pol = temp();
+    writeFileSync(join(pol, "main.promise"), "stakeholder    ops\n");
+    symlinkSync("main.promise", join(pol, "alias.promise"));
+    const inDir = covenant(["fmt", pol]);
+    expect(inDir.code).toBe(0);
+    expect(inDir.out.trim()).toBe(`formatted ${join(pol, "main.promise")}`);
+    expect(readFileSync(join(pol, "main.promise"), "utf8")).toBe("stakeholder ops\n");
+  });
 });
 
 describe("files that are not policy text", () => {

@@ -1,5 +1,5 @@
 // `covenant fmt [paths...]`: rewrite policies in the canonical layout.
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, writeSync, type Stats } from "node:fs";
 import { displayPath, expandPaths, PolicyReader } from "../../checker/load.js";
 import { format } from "../../formatter/format.js";
 import { capDiagnostics, compareDiagnostics } from "../../parser/diagnostics.js";
@@ -51,6 +51,17 @@ export function runFmt(paths: string[], opts: FmtCommandOptions, io: Io): number
     changed.push(shown);
     if (opts.check) io.out(`would reformat ${escapeText(shown)}`);
     else {
+      // Never through a link: a link named on the command line (one in /tmp, say, of another
+      // user's) would choose which file is rewritten, any file that parses, such as a
+      // configuration file of comments only. A link found in a directory is skipped: what it
+      // leads to lies below the directories named and is formatted under its own name.
+      if (isLink(path)) {
+        changed.pop();
+        if (!named) continue;
+        io.err(`${escapeText(shown)}: error E006: not rewritten: it is a symbolic link (to ${escapeText(displayPath(source.real))}); fmt rewrites no file through a link: name the file itself`);
+        failed = true;
+        continue;
+      }
       const problem = rewrite(source.real, source.st, formatted);
       if (problem) {
         io.err(`${escapeText(shown)}: error E006: not rewritten: ${escapeText(problem)}`);
@@ -63,6 +74,14 @@ export function runFmt(paths: string[], opts: FmtCommandOptions, io: Io): number
   if (failed) return EXIT.policyError;
   if (opts.check && changed.length > 0) return EXIT.deficiencies;
   return EXIT.ok;
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /**
