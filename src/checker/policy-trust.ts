@@ -53,7 +53,9 @@ export class PolicyTrust {
     const why = this.directory(root);
     if (why) return why;
     const between: string[] = [];
-    for (let d = dirname(real); d !== root && d.startsWith(`${root}/`); d = dirname(d)) between.unshift(d);
+    // below `--include /`, every directory from / down is between (`${root}/` would be `//`)
+    const below = root === "/" ? "/" : `${root}/`;
+    for (let d = dirname(real); d !== root && d.startsWith(below); d = dirname(d)) between.unshift(d);
     for (const d of between) {
       if (!this.judged.has(d)) this.judged.set(d, refusal(() => this.closed(d, `the directory ${d}, in the policy directory ${root},`)));
       const why = this.judged.get(d);

@@ -154,6 +154,21 @@ describe.runIf(asRoot)("as root, run refuses policy another user can change", ()
     }
   });
 
+  it("with --include /, the directories between / and an imported file are judged too: nobody's directory is refused", () => {
+    const dir = temp();
+    const theirs = join(dir, "theirs");
+    mkdirSync(theirs);
+    writeFileSync(join(theirs, "lib.promise"), "stakeholder ops\n");
+    chownSync(theirs, NOBODY, NOBODY);
+    const policies = join(dir, "policies");
+    mkdirSync(policies);
+    writeFileSync(join(policies, "main.promise"), `import "${join(theirs, "lib.promise")}"\ncontrol "A" {\n  title = "t"\n  owner = ops\n  load { max_1m = 1000 }\n}\n`);
+    const r = covenant(["run", "--dry-run", "--state", join(dir, "state"), "--include", "/", policies]);
+    // the first refused on the way: /tmp itself (open to all) when the temporary directory is there, else nobody's
+    expect(r.err).toMatch(/error E122: the directory \/\S*, in the policy directory \/, is (owned by uid 65534|writable by group and others)/);
+    expect(r.code).toBe(2);
+  });
+
   it("the README's quick start runs as root from a checkout root owns", () => {
     const r = covenant(["run", "--sandbox-dir", join(temp(), "sandbox"), "examples/sox"]);
     expect(r.err).not.toContain("E122");
