@@ -149,7 +149,10 @@ describe("covenant run", () => {
     symlinkSync(precious, viaLink);
     const viaHardLink = join(l.dir, "hard.xml");
     linkSync(precious, viaHardLink);
-    for (const [path, why] of [[viaLink, "ELOOP"], [viaHardLink, "it has 1 other name(s) (a hard link)"]] as const) {
+    // a FIFO with no reader: writeFileSync waited for one forever (a cron run that never ends)
+    const fifo = join(l.dir, "fifo.xml");
+    spawnSync("mkfifo", [fifo]);
+    for (const [path, why] of [[viaLink, "ELOOP"], [viaHardLink, "it has 1 other name(s) (a hard link)"], [fifo, "ENXIO"]] as const) {
       const r = covenant(["run", "--junit", path, "--state", l.state, l.policy]);
       expect(r.err).toContain(`cannot write the JUnit report ${path}: ${why}`);
       expect(r.code).toBe(0);
