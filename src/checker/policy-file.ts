@@ -5,7 +5,7 @@
 // (one swapped in since is refused) and without blocking, judged on its descriptor, and read
 // up to the cap and one byte more, so a file that grows while read is refused too.
 import { isUtf8 } from "node:buffer";
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from "node:fs";
 import { kindOf } from "../trust/strict-modes.js";
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
@@ -47,7 +47,7 @@ function errnoText(err: unknown): string {
  * `judge`, when given, is asked about the file as opened, before a byte of it is read: a file it
  * refuses is never read, so nothing of its content can reach a diagnostic.
  */
-export function readPolicyFile(real: string, maxBytes: number, judge?: (st: Stats) => string | undefined): PolicyRead {
+export function readPolicyFile(real: string, maxBytes: number, judge?: (st: Stats) => string | undefined, isReal = true): PolicyRead {
   let before: Stats;
   try {
     before = lstatSync(real);
@@ -68,6 +68,13 @@ export function readPolicyFile(real: string, maxBytes: number, judge?: (st: Stat
     const st = fstatSync(fd);
     if (!st.isFile()) return { ok: false, code: "E009", problem: `is ${kindOf(st)}, not a regular file` };
     if (st.dev !== before.dev || st.ino !== before.ino) return { ok: false, code: "E006", problem: "was replaced while it was read" };
+    // O_NOFOLLOW guards the last component only: a directory on the way swapped for a link since
+    // the path was resolved (and judged inside the policy's directories) would lead elsewhere.
+    // The kernel says where the file opened is; it must be where the path was resolved to.
+    if (isReal) {
+      const opened = openedPath(fd);
+      if (opened !== undefined && opened !== real) return { ok: false, code: "E006", problem: "was reached through a link that took the place of a directory on its path while it was read" };
+    }
     const refused = judge?.(st);
     if (refused !== undefined) return { ok: false, code: "E122", problem: refused };
     const bytes = readAtMost(fd, st.size, maxBytes);
@@ -77,6 +84,16 @@ export function readPolicyFile(real: string, maxBytes: number, judge?: (st: Stat
     return { ok: false, code: "E006", problem: errnoText(err) };
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Where the kernel says the file open as `fd` is, or undefined where /proc cannot tell. */
+function openedPath(fd: number): string | undefined {
+  try {
+    const p = readlinkSync(`/proc/self/fd/${fd}`);
+    return p.startsWith("/") && !p.endsWith(" (deleted)") ? p : undefined;
+  } catch {
+    return undefined;
   }
 }
 

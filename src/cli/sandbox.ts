@@ -146,7 +146,7 @@ const MAX_MANIFEST_SIZE = 1024 * 1024;
  * it decides which files and accounts root creates.
  */
 function readManifest(manifestPath: string): string {
-  const read = readPolicyFile(manifestPath, MAX_MANIFEST_SIZE);
+  const read = readPolicyFile(manifestPath, MAX_MANIFEST_SIZE, undefined, false);
   if (!read.ok) throw new SandboxError(`${manifestPath} ${read.problem}`);
   if (runningAsRoot()) {
     const why = refusalOf(read.st, false);

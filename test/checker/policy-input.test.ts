@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkPaths } from "../../src/checker/check.ts";
 import { displayPath } from "../../src/checker/load.ts";
-import { firstInvalidUtf8 } from "../../src/checker/policy-file.ts";
+import { firstInvalidUtf8, readPolicyFile } from "../../src/checker/policy-file.ts";
 import { isUtf8 } from "node:buffer";
 
 const made: string[] = [];
@@ -26,6 +26,24 @@ const control = (id: string) => `control "${id}" {\n  title = "t"\n  owner = ops
 const policy = (id: string) => `stakeholder ops\n${control(id)}`;
 const codes = (r: ReturnType<typeof checkPaths>) => r.diagnostics.map((d) => d.code);
 const mkfifo = (path: string) => expect(spawnSync("mkfifo", [path]).status).toBe(0);
+
+describe("the file read is the one resolved", () => {
+  it("a directory on a resolved path that has since become a link is refused: the file it leads to is not read", () => {
+    // what a swap of a directory for a link between resolution (and confinement) and the read
+    // leaves: the path resolved, and judged inside the policy's directories, now leads elsewhere
+    const dir = temp();
+    const secret = join(dir, "secret");
+    mkdirSync(secret);
+    writeFileSync(join(secret, "lib.promise"), "SECRET-CONTENT-42\n");
+    const policies = join(dir, "policies");
+    mkdirSync(policies);
+    symlinkSync(secret, join(policies, "lib"));
+    const r = readPolicyFile(join(policies, "lib", "lib.promise"), 1 << 20);
+    expect(r).toEqual({ ok: false, code: "E006", problem: "was reached through a link that took the place of a directory on its path while it was read" });
+    // the same file by its real path is read
+    expect(readPolicyFile(join(secret, "lib.promise"), 1 << 20)).toMatchObject({ ok: true, text: "SECRET-CONTENT-42\n" });
+  });
+});
 
 describe("imports stay below the policy's directories", () => {
   it("refuses a file outside them before opening it, and never shows its content", () => {
