@@ -3,6 +3,8 @@
 // (change nothing outside the sandbox's directory), and it runs programs only as argv arrays,
 // never through a shell, so nothing observed on the host can become part of a command line.
 import { execFile, spawn } from "node:child_process";
+import { programRefusal } from "../trust/programs.js";
+import { runningAsRoot } from "../trust/strict-modes.js";
 import { closeSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { resolve } from "node:path";
@@ -202,6 +204,9 @@ function run(argv: string[], signal?: AbortSignal): Promise<void> {
 
 /** Starts a detached program; fails if it cannot be started at all (missing, not executable). */
 function start(argv: string[], uid?: number, gid?: number): Promise<void> {
+  // as root, a program another user can change is not started (trust/programs.ts)
+  const refused = runningAsRoot() && (uid === undefined || uid === 0) ? programRefusal(argv[0]!) : undefined;
+  if (refused) return Promise.reject(new Error(`${argv[0]} was not started: ${refused}`));
   return new Promise((resolvePromise, reject) => {
     const opts: Parameters<typeof spawn>[2] = { detached: true, stdio: "ignore" };
     if (uid !== undefined) opts.uid = uid;

@@ -2,7 +2,7 @@
 // is code root runs. Real files owned by `nobody` (uid 65534), real modes, the built CLI. These
 // tests need root, as Covenant's runs from cron have it.
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, lchownSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lchownSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -167,6 +167,49 @@ describe.runIf(asRoot)("as root, run refuses policy another user can change", ()
     // the first refused on the way: /tmp itself (open to all) when the temporary directory is there, else nobody's
     expect(r.err).toMatch(/error E122: the directory \/\S*, in the policy directory \/, is (owned by uid 65534|writable by group and others)/);
     expect(r.code).toBe(2);
+  });
+
+  it("an approved copy (baseline) another user can change is not restored from: root writes nothing of theirs", () => {
+    const dir = temp();
+    const target = join(dir, "sudoers");
+    writeFileSync(target, "root ALL=(ALL) ALL\n");
+    const theirs = join(dir, "theirs");
+    mkdirSync(theirs);
+    const copy = join(theirs, "approved");
+    writeFileSync(copy, "nobody ALL=(ALL) NOPASSWD: ALL\n");
+    chownSync(theirs, NOBODY, NOBODY);
+    chownSync(copy, NOBODY, NOBODY);
+    const policies = join(dir, "policies");
+    mkdirSync(policies);
+    writeFileSync(join(policies, "main.promise"), `stakeholder ops\ncontrol "A" {\n  title = "t"\n  owner = ops\n  file "${target}" { integrity = sha256 baseline = "${copy}" repair = content }\n}\n`);
+    const r = covenant(["run", "--state", join(dir, "state"), policies]);
+    expect(r.out).toContain(`error    file "${target}": the directory ${theirs}, on the way to the approved copy ${copy}, is owned by uid 65534, not root`);
+    expect(r.code).toBe(1);
+    expect(readFileSync(target, "utf8")).toBe("root ALL=(ALL) ALL\n");
+    // root's directory, nobody's file: refused too
+    chownSync(theirs, 0, 0);
+    const file = covenant(["run", "--state", join(dir, "state"), policies]);
+    expect(file.out).toContain(`the approved copy ${copy} is owned by uid 65534, not root`);
+    expect(readFileSync(target, "utf8")).toBe("root ALL=(ALL) ALL\n");
+  });
+
+  it("a command whose program another user can change is not run as root", () => {
+    const dir = temp();
+    const theirs = join(dir, "theirs");
+    mkdirSync(theirs);
+    const program = join(theirs, "check.sh");
+    const marker = join(dir, "ran");
+    writeFileSync(program, `#!/bin/sh\n/usr/bin/id -u >> ${marker}\n`, { mode: 0o777 });
+    chmodSync(program, 0o777);
+    chownSync(theirs, NOBODY, NOBODY);
+    chownSync(program, NOBODY, NOBODY);
+    const policies = join(dir, "policies");
+    mkdirSync(policies);
+    writeFileSync(join(policies, "main.promise"), `stakeholder ops\ncontrol "A" {\n  title = "t"\n  owner = ops\n  command ["${program}"] { exit_code = 0 }\n}\n`);
+    const r = covenant(["run", "--dry-run", "--state", join(dir, "state"), policies]);
+    expect(r.out).toContain(`\`${program}\` was not run: the directory ${theirs}, on the way to the program ${program}, is owned by uid 65534, not root: as root, Covenant runs only programs no other user can change`);
+    expect(r.code).toBe(1);
+    expect(existsSync(marker)).toBe(false);
   });
 
   it("the README's quick start runs as root from a checkout root owns", () => {

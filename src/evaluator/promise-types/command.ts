@@ -1,4 +1,6 @@
 import { spawn, type SpawnOptions } from "node:child_process";
+import { programRefusal } from "../../trust/programs.js";
+import { runningAsRoot } from "../../trust/strict-modes.js";
 import type { CheckedPromise } from "../../checker/policy.js";
 import { attr, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import type { PromiseTypeSpec } from "../schema.js";
@@ -92,6 +94,11 @@ async function runCommand(p: CheckedPromise, ctx: EvalContext): Promise<Observat
     options.gid = account.gid;
   }
   if (ctx.signal.aborted) return { ok: false, error: `${shown} was not run: the promise's timeout had expired` };
+  // as root, a program another user can change is not run (trust/programs.ts)
+  if (runningAsRoot() && (options.uid === undefined || options.uid === 0)) {
+    const refused = programRefusal(argv[0]!);
+    if (refused) return { ok: false, error: `${shown} was not run: ${refused}` };
+  }
   const stdout = new Capped(attr<number>(p, "max_output") ?? defaultMaxOutput);
   const stderr = new Capped(stderrKept);
 

@@ -7,6 +7,31 @@ import { expandGlob, isGlob } from "../glob-paths.js";
 import { brokenRule, deletedProgramNotes, hasRules, holderText, resolveHolders, rulesOf, type Holder, type RuleAttributes } from "../lock-holders.js";
 import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
+import { judge, lstatOrUndefined, runningAsRoot, walk, type Rule } from "../../trust/strict-modes.js";
+
+class ApprovedCopyRefusal extends Error {}
+const APPROVED_COPY_RULE: Rule = { says: "as root, Covenant restores content only from an approved copy no other user can change", error: (m) => new ApprovedCopyRefusal(m) };
+const APPROVED_ELSEWHERE = "keep approved copies in a directory only root can write, such as /var/lib/covenant/approved";
+
+/**
+ * Why root may not use the approved copy at `policyPath` (undefined when it may): what it holds
+ * is what root writes over the promised file, so a copy another user can change (or reach through
+ * a link or a directory of theirs) would let them write any file as root. The rule of root's own
+ * state and policy (trust/strict-modes.ts). In a sandbox, the copy lies in the sandbox's own tree.
+ */
+function approvedCopyRefusal(policyPath: string, ctx: EvalContext): string | undefined {
+  if (!runningAsRoot() || ctx.hostPath(policyPath) !== policyPath) return undefined;
+  try {
+    const at = walk(policyPath, { of: `the approved copy ${policyPath}`, elsewhere: APPROVED_ELSEWHERE, sticky: true, rule: APPROVED_COPY_RULE });
+    const st = lstatOrUndefined(at, APPROVED_COPY_RULE);
+    // what is not a regular file is for the read to refuse, saying what it is
+    if (st?.isFile()) judge(st, `the approved copy ${policyPath}`, (why) => (why === "owner" ? `read it through, then \`chown root:root ${policyPath} && chmod go-w ${policyPath}\`` : `\`chmod go-w ${policyPath}\``), false, APPROVED_COPY_RULE);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ApprovedCopyRefusal) return err.message;
+    throw err;
+  }
+}
 
 export const file: PromiseTypeSpec = {
   name: "file",
@@ -114,6 +139,8 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
     o.digest = h.value.digest;
     const baselineCopy = attr<string>(p, "baseline");
     if (baselineCopy !== undefined) {
+      const refused = approvedCopyRefusal(baselineCopy, ctx);
+      if (refused) return { ok: false, error: refused };
       const b = await files.hash(ctx.hostPath(baselineCopy), algorithm, { signal: ctx.signal, ...(maxHashSize !== undefined ? { maxBytes: maxHashSize } : {}) });
       if (!b.ok) return { ok: false, error: `the approved copy cannot be read: ${b.error.message}` };
       o.expectedDigest = { digest: b.value.digest, source: `the approved copy ${baselineCopy}` };

@@ -1,0 +1,27 @@
+// The programs root runs for a policy (a `command` promise's argv[0], a `process` promise's
+// `start`) are code root runs, as the policy is: a program another user can change, or one
+// reached through a link or a directory of theirs, lets them run anything as root. Root runs only
+// programs under the rule it applies to its policy and state (strict-modes.ts): the program and
+// every directory on the way root's and closed to others (sticky world-writable directories
+// allowed on the way, as for policy). Run as another user, a program runs with that user's rights
+// only, and is not judged.
+import { judge, lstatOrUndefined, walk, type Rule } from "./strict-modes.js";
+
+class ProgramRefusal extends Error {}
+
+const RULE: Rule = { says: "as root, Covenant runs only programs no other user can change", error: (m) => new ProgramRefusal(m) };
+const ELSEWHERE = "install the program where only root can write, such as /usr/local/sbin";
+
+/** Why root may not run `program` (an absolute path), or undefined when it may. */
+export function programRefusal(program: string): string | undefined {
+  try {
+    const at = walk(program, { of: `the program ${program}`, elsewhere: ELSEWHERE, sticky: true, rule: RULE });
+    const st = lstatOrUndefined(at, RULE);
+    // a program that does not exist, or is not a file, is for the exec to report (ENOENT, EACCES), as before
+    if (st?.isFile()) judge(st, `the program ${program}`, (why) => (why === "owner" ? `read it through, then \`chown root:root ${program} && chmod go-w ${program}\`, or ${ELSEWHERE}` : `\`chmod go-w ${program}\``), false, RULE);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ProgramRefusal) return err.message;
+    throw err;
+  }
+}
