@@ -2,7 +2,7 @@
 // FIFOs that would block, bytes that are not UTF-8, sizes past the limit, and policies that hold
 // nothing to evaluate. Every command is run with a time limit: a hang fails the test.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chownSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -100,6 +100,23 @@ describe("imports never read what is not policy", () => {
     expect(inDir.code).toBe(0);
     expect(inDir.out.trim()).toBe(`formatted ${join(pol, "main.promise")}`);
     expect(readFileSync(join(pol, "main.promise"), "utf8")).toBe("stakeholder ops\n");
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)("fmt as root", () => {
+  it("does not rewrite a file with other names: a hard link to a file of root's in another user's directory", () => {
+    const dir = temp();
+    const conf = join(dir, "hosts.deny");
+    const comments = "# root's   \n\n\n# configuration\n";
+    writeFileSync(conf, comments);
+    const theirs = join(dir, "theirs");
+    mkdirSync(theirs);
+    chownSync(theirs, 65534, 65534);
+    linkSync(conf, join(theirs, "a.promise"));
+    const r = covenant(["fmt", theirs]);
+    expect(r.err).toContain("error E006: not rewritten: it has 1 other name(s) (a hard link): as root, fmt rewrites no file with other names");
+    expect(r.code).toBe(2);
+    expect(readFileSync(conf, "utf8")).toBe(comments);
   });
 });
 

@@ -99,6 +99,10 @@ function rewrite(real: string, read: Stats, text: string): string | undefined {
   try {
     const st = fstatSync(fd);
     if (st.dev !== read.dev || st.ino !== read.ino || st.size !== read.size || st.mtimeMs !== read.mtimeMs) return "it changed while it was formatted; run fmt again";
+    // as root, a file with other names may be a hard link another user made, in a directory of
+    // theirs, to a file of root's that is not policy (a configuration of comments only parses):
+    // writing it in place would change that file
+    if (process.getuid?.() === 0 && st.nlink > 1) return `it has ${st.nlink - 1} other name(s) (a hard link): as root, fmt rewrites no file with other names; format a copy, or remove the other names first`;
     const bytes = Buffer.from(text);
     ftruncateSync(fd, 0);
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
