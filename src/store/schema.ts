@@ -50,13 +50,18 @@ CREATE TABLE IF NOT EXISTS bands (
   m2 REAL NOT NULL, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
 `;
 
-/** The migrations from schema 1, in order (store.ts's migrate makes the same, as each store needs). */
-const MIGRATIONS = [
-  "ALTER TABLE current RENAME COLUMN last_run TO run",
-  "ALTER TABLE baselines ADD COLUMN seal BLOB",
-  "ALTER TABLE current ADD COLUMN seal BLOB",
-  "ALTER TABLE bands ADD COLUMN seal BLOB",
-];
+/** Schema 2: schema 1 called the run that recorded a state `last_run`. */
+export const RENAME_LAST_RUN = "ALTER TABLE current RENAME COLUMN last_run TO run";
+
+/** Schemas 3 and 4 sealed these tables' rows, in this order. */
+export const SEALED_TABLES = ["baselines", "current", "bands"] as const;
+
+export function addSealColumn(table: (typeof SEALED_TABLES)[number]): string {
+  return `ALTER TABLE ${table} ADD COLUMN seal BLOB`;
+}
+
+/** The migrations from schema 1, in order: the steps migrate.ts takes, as each store needs them. */
+const MIGRATIONS = [RENAME_LAST_RUN, ...SEALED_TABLES.map(addSealColumn)];
 
 interface MasterRow {
   type: string;
