@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import type { ImportDecl, SourceFile } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from "../parser/diagnostics.js";
 import { parseSource } from "../parser/parse.js";
-import { DEFAULT_MAX_FILE_SIZE, readPolicyFile } from "./policy-file.js";
+import { DEFAULT_MAX_FILE_SIZE, errnoReason, readPolicyFile } from "./policy-file.js";
 import { PolicyTrust } from "./policy-trust.js";
 import { literalOnly } from "./scope.js";
 
@@ -84,7 +84,7 @@ export function expandPaths(paths: string[], include: string[] = []): PolicyPath
         files.push({ path: p, named: true });
       }
     } catch (err) {
-      diagnostics.push(diagnostic("E006", `cannot read \`${p}\`: ${reason(err)}`, atFile(p)));
+      diagnostics.push(diagnostic("E006", `cannot read \`${p}\`: ${errnoReason(err)}`, atFile(p)));
     }
   }
   for (const dir of include) {
@@ -92,7 +92,7 @@ export function expandPaths(paths: string[], include: string[] = []): PolicyPath
       if (!statSync(dir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
       roots.add(realpathSync(dir));
     } catch (err) {
-      diagnostics.push(diagnostic("E006", `cannot read \`${dir}\` (--include): ${reason(err)}`, atFile(dir), { suggestion: "--include names a directory whose .promise files policies may import" }));
+      diagnostics.push(diagnostic("E006", `cannot read \`${dir}\` (--include): ${errnoReason(err)}`, atFile(dir), { suggestion: "--include names a directory whose .promise files policies may import" }));
     }
   }
   return { files, roots, diagnostics, emptyDirectories };
@@ -103,7 +103,7 @@ function walk(dir: string, diagnostics: Diagnostic[]): string[] {
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
-    diagnostics.push(diagnostic("E006", `cannot read the directory \`${dir}\`: ${reason(err)}`, atFile(dir)));
+    diagnostics.push(diagnostic("E006", `cannot read the directory \`${dir}\`: ${errnoReason(err)}`, atFile(dir)));
     return [];
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -117,16 +117,6 @@ function walk(dir: string, diagnostics: Diagnostic[]): string[] {
     else if (e.name.endsWith(POLICY_EXTENSION)) out.push(full);
   }
   return out;
-}
-
-function reason(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file or directory";
-  if (code === "EACCES") return "permission denied";
-  if (code === "EISDIR") return "is a directory";
-  if (code === "ENOTDIR") return "not a directory";
-  if (code === "ELOOP") return "too many symbolic links";
-  return code ?? (err as Error).message;
 }
 
 export function displayPath(p: string): string {
@@ -168,7 +158,7 @@ export class PolicyReader {
     try {
       real = realpathSync(o.path);
     } catch (err) {
-      return o.decl ? fail("E110", `cannot import \`${stringValue(o.decl)}\`: ${reason(err)}`) : fail("E006", `cannot read \`${o.path}\`: ${reason(err)}`);
+      return o.decl ? fail("E110", `cannot import \`${stringValue(o.decl)}\`: ${errnoReason(err)}`) : fail("E006", `cannot read \`${o.path}\`: ${errnoReason(err)}`);
     }
     if (named) return { real };
     // what it is, in the words of its origin: an import, or a link found in a policy directory

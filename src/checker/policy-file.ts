@@ -35,12 +35,20 @@ export function sizeText(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-function errnoText(err: unknown): string {
+/** Why a file or directory could not be reached, in words: for E006 and E110. */
+export function errnoReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return "no such file or directory";
   if (code === "EACCES") return "permission denied";
-  if (code === "ELOOP") return "a symbolic link took its place while it was read";
+  if (code === "EISDIR") return "is a directory";
+  if (code === "ENOTDIR") return "not a directory";
+  if (code === "ELOOP") return "too many symbolic links";
   return code ?? (err as Error).message;
+}
+
+/** As errnoReason, for a file opened without following links after its lstat: ELOOP means a link replaced it. */
+function errnoText(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code === "ELOOP" ? "a symbolic link took its place while it was read" : errnoReason(err);
 }
 
 /**
