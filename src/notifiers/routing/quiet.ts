@@ -40,10 +40,9 @@ const offsetAt = (t: number, timeZone: string | undefined): number => wallClock(
  * clocks spring forward when it is never read (a time inside the gap).
  */
 export function instantOf(wall: number, timeZone: string | undefined, after = -Infinity): number {
-  const first = wall - offsetAt(wall, timeZone);
-  const second = wall - offsetAt(first, timeZone);
-  const third = wall - offsetAt(second, timeZone);
-  const candidates = [...new Set([first, second, third])].sort((a, b) => a - b);
+  // the offsets in force a day either side cover both sides of any change of the clocks
+  const offsets = new Set([-86_400_000, 0, 86_400_000].map((d) => offsetAt(wall + d, timeZone)));
+  const candidates = [...new Set([...offsets].map((o) => wall - o))].sort((a, b) => a - b);
   const exact = candidates.filter((c) => wallClock(c, timeZone) === wall);
   if (exact.length > 0) return exact.find((c) => c > after) ?? exact[exact.length - 1]!;
   // in the gap: the first whole second at which the wall clock has passed `wall`
