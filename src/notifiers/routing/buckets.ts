@@ -18,6 +18,8 @@ export interface Bucket {
   recipient: Recipient;
   /** every deficiency that goes here, held back or not */
   mapped: Deficiency[];
+  /** when each arrived here: recorded (its last change), or became due for escalation */
+  arrived: Map<string, number>;
 }
 
 /** A receiver that reaches nobody: not a stakeholder in the configuration, or one without a usable address. */
@@ -31,6 +33,18 @@ export interface Receiver {
   route: string;
   stakeholder: string;
   escalation: boolean;
+}
+
+/**
+ * When a deficiency was recorded as it now stands (its last change), not when a plan first saw it:
+ * a plan made again after a crash then starts a new group at the same instant, and its first
+ * message gets the same id. A time in the future (a clock set back) counts as now.
+ */
+export function recordedAt(d: Deficiency, now: number): number {
+  const t = Date.parse(d.updatedAt);
+  const opened = Date.parse(d.openedAt);
+  const at = Number.isNaN(t) ? opened : t;
+  return Number.isNaN(at) ? now : Math.min(at, now);
 }
 
 export const stateKey = (route: string, groupKey: string, recipient: string): string => `${route}\0${groupKey}\0${recipient}`;
@@ -66,7 +80,7 @@ export class Buckets {
   add(d: Deficiency): void {
     for (const { route, receivers } of matchingRoutes(this.config.route, d, this.ctx)) {
       const group = groupOf(d, route.groupBy);
-      this.tell(d, route.id, route, false, group, receiverNames(receivers, d));
+      this.tell(d, route.id, route, false, group, receiverNames(receivers, d), recordedAt(d, this.now));
       this.escalate(d, route, group);
     }
   }
@@ -74,6 +88,7 @@ export class Buckets {
   private escalate(d: Deficiency, route: Route, group: Group): void {
     if (d.notice) return;
     route.escalate.forEach((e, i) => {
+      let arrived = recordedAt(d, this.now);
       if (d.status === "open") {
         const at = escalationAt(d, e);
         if (at === undefined) return;
@@ -81,14 +96,15 @@ export class Buckets {
           if (!this.inhibited.has(d.id)) this.timers.push(at);
           return;
         }
+        arrived = at;
       }
       // resolved ones go along so a recipient told of them while open hears they are resolved
       const timing = { ...route, groupWaitMs: 0 };
-      this.tell(d, escalationRoute(route.id, i), timing, true, group, receiverNames(e.to, d));
+      this.tell(d, escalationRoute(route.id, i), timing, true, group, receiverNames(e.to, d), arrived);
     });
   }
 
-  private tell(d: Deficiency, routeName: string, timing: Timing, escalation: boolean, group: Group, names: string[]): void {
+  private tell(d: Deficiency, routeName: string, timing: Timing, escalation: boolean, group: Group, names: string[], arrived: number): void {
     for (const name of names) {
       const recipients = this.recipientsNamed(d, name);
       for (const recipient of recipients) {
@@ -96,10 +112,11 @@ export class Buckets {
         let bucket = this.byKey.get(key);
         if (bucket === undefined) {
           const t: Timing = { groupBy: timing.groupBy, groupWaitMs: timing.groupWaitMs, groupIntervalMs: timing.groupIntervalMs, repeatIntervalMs: timing.repeatIntervalMs, sendResolved: timing.sendResolved };
-          bucket = { key, route: routeName, timing: t, escalation, group, recipient, mapped: [] };
+          bucket = { key, route: routeName, timing: t, escalation, group, recipient, mapped: [], arrived: new Map() };
           this.byKey.set(key, bucket);
         }
         if (bucket.mapped[bucket.mapped.length - 1] !== d) bucket.mapped.push(d);
+        bucket.arrived.set(d.id, arrived);
       }
     }
   }

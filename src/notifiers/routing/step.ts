@@ -56,17 +56,17 @@ export function stepOrphan(state: GroupState, timing: Timing | undefined, now: n
   return finished(emptied, timing, now) ? { members: [] } : { state: emptied, members: [] };
 }
 
+/** A group a plan has not seen before starts when its earliest member arrived. */
+function newState(bucket: Bucket, members: readonly Deficiency[], now: number): GroupState {
+  const firstSeenAt = members.reduce((min, d) => Math.min(min, bucket.arrived.get(d.id) ?? now), now);
+  return { route: bucket.route, groupKey: bucket.group.key, recipient: bucket.recipient.id, escalation: bucket.escalation, firstSeenAt, told: {}, messages: [] };
+}
+
 export function stepGroup(bucket: Bucket, previous: GroupState | undefined, ctx: StepContext): StepResult {
-  const state: GroupState = previous ?? {
-    route: bucket.route,
-    groupKey: bucket.group.key,
-    recipient: bucket.recipient.id,
-    escalation: bucket.escalation,
-    firstSeenAt: ctx.now,
-    told: {},
-    messages: [],
-  };
-  const { members, kept } = membership(bucket.mapped, state, { ...ctx, sendResolved: bucket.timing.sendResolved });
+  const mctx = { ...ctx, sendResolved: bucket.timing.sendResolved };
+  const blank = previous ?? newState(bucket, [], ctx.now);
+  const { members, kept } = membership(bucket.mapped, blank, mctx);
+  const state = previous ?? newState(bucket, members, ctx.now);
   const due = nextDue(state, members, bucket.timing, bucket.escalation);
   const at = due === undefined ? undefined : sendTime(due, bucket, members, ctx);
   if (due === undefined || at === undefined || at > ctx.now) {
