@@ -46,6 +46,13 @@ describe("route tree", () => {
     expect(routed(tree)).toEqual(["root.0:audit", "root.0:security", "root.0:ops", "root.0:escalate.0:cfo_office!"]);
   });
 
+  it("gives a route that names no receivers its parent's", () => {
+    const config = notifyConfig({ stakeholders, channels: { hook: "webhook" }, route: { receivers: ["ops"], routes: [{ match: { control: ["ITGC-*"] } }] } });
+    // as a loader might leave it: the child's receivers empty rather than copied
+    config.route.routes[0]!.receivers = [];
+    expect(receiversOf(deficiency("d-aaaa0001"), config, new Map()).map((r) => `${r.route}:${r.stakeholder}`)).toEqual(["root.0:ops"]);
+  });
+
   it("gives nested routes the timing they do not set from their parents", () => {
     const config = notifyConfig({
       stakeholders,
