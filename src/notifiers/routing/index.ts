@@ -62,7 +62,7 @@ export function plan(input: PlanInput): Plan {
 
   const previous = new Map(input.groups.map((g) => [stateKey(g.route, g.groupKey, g.recipient), g]));
   const remembered = new Set(input.groups.flatMap((g) => Object.keys(g.told)));
-  const ctx = { now, inhibited, remembered, sendResolved: false, ...(input.hostTimeZone ? { hostTimeZone: input.hostTimeZone } : {}) };
+  const ctx = { now, inhibited, remembered, ...(input.hostTimeZone ? { hostTimeZone: input.hostTimeZone } : {}) };
   const routes = routesById(config.route);
   const keys = [...new Set([...buckets.byKey.keys(), ...previous.keys()])].sort();
 
@@ -77,11 +77,7 @@ export function plan(input: PlanInput): Plan {
     if (step.state) out.groups.push(step.state);
     else if (prior) out.dropped.push(prior);
     if (step.timer !== undefined) timers.push(step.timer);
-    for (const d of step.members) {
-      const set = audience.get(d.id) ?? new Set<string>();
-      set.add(bucket!.recipient.id);
-      audience.set(d.id, set);
-    }
+    if (bucket) for (const d of step.members) audience.set(d.id, (audience.get(d.id) ?? new Set<string>()).add(bucket.recipient.id));
   }
   for (const [id, set] of [...audience].sort(([a], [b]) => (a < b ? -1 : 1))) out.audience[id] = [...set].sort();
   out.inhibited = [...inhibited].map(([id, by]) => ({ id, by }));

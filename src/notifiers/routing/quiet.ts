@@ -6,20 +6,18 @@ import type { QuietHours } from "../../config/types.js";
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
+const fields = { hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" } as const;
+
+/** The loader rejects unknown zones; one that slips through (an older tz database) falls back to the host's rather than stop every message. */
 function formatFor(timeZone: string | undefined): Intl.DateTimeFormat {
   const key = timeZone ?? "";
   let f = formats.get(key);
   if (f === undefined) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    });
+    try {
+      f = new Intl.DateTimeFormat("en-US", { timeZone, ...fields });
+    } catch {
+      f = new Intl.DateTimeFormat("en-US", fields);
+    }
     formats.set(key, f);
   }
   return f;

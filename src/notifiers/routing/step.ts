@@ -10,7 +10,7 @@ import { membership, nextDue, toldAfterSending, toldWhileWaiting, type Due, type
 /** How many earlier message ids a group keeps for threading. */
 export const threadLength = 20;
 
-export interface StepContext extends MembershipContext {
+export interface StepContext extends Omit<MembershipContext, "sendResolved"> {
   now: number;
   /** the time zone of a stakeholder who names none */
   hostTimeZone?: string;

@@ -42,6 +42,11 @@ describe("quietUntil", () => {
     expect(quietUntil(at("2026-11-01T06:15:00Z"), { from: "22:00", to: "01:30" }, "America/New_York")).toBe(at("2026-11-01T06:30:00Z"));
   });
 
+  it("falls back to the host's time zone for a zone it does not know, rather than throw", () => {
+    const t = at("2026-03-02T23:30:00Z");
+    expect(quietUntil(t, night, "Mars/Olympus_Mons")).toBe(quietUntil(t, night, undefined));
+  });
+
   it("handles quiet hours within one day, and none when from equals to", () => {
     expect(quietUntil(at("2026-03-02T11:30:00Z"), { from: "12:00", to: "14:00" }, "Europe/Berlin")).toBe(at("2026-03-02T13:00:00Z"));
     expect(quietUntil(at("2026-03-02T13:30:00Z"), { from: "12:00", to: "14:00" }, "Europe/Berlin")).toBeUndefined();
