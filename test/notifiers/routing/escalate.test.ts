@@ -87,3 +87,26 @@ describe("escalation", () => {
     expect(p.sent).toHaveLength(1);
   });
 });
+
+describe("escalation and quiet hours", () => {
+  it("holds an escalation email to the escalation stakeholder's morning, unless the deficiency is critical", () => {
+    const config = notifyConfig({
+      stakeholders: {
+        security: { channels: ["hook"] },
+        cfo_office: { people: [{ name: "Carol CFO", email: "carol@example.com" }], channels: ["mail"], timezone: "Europe/London", quietHours: { from: "20:00", to: "08:00" } },
+      },
+      channels: { mail: "email", hook: "webhook" },
+      route: { receivers: ["security"], groupBy: ["..."], escalate: [{ after: hour, to: ["cfo_office"] }] },
+    });
+    const evening = Date.parse("2026-03-02T21:00:00Z");
+    const high = deficiency("d-aaaa0001", { openedAt: iso(evening) });
+    const critical = deficiency("d-aaaa0002", { openedAt: iso(evening), severity: "critical" });
+    const p = new Planner(config);
+    p.at(evening, [high, critical]);
+    p.at(evening + hour, [high, critical]);
+    expect(toCfo(p)).toEqual(['escalated root:escalate.0 {deficiency="d-aaaa0002"} → cfo_office/mail/carol@example.com [d-aaaa0002]']);
+    expect(p.last!.nextAt).toBe(Date.parse("2026-03-03T08:00:00Z"));
+    const morning = summary(p.at(Date.parse("2026-03-03T08:00:00Z"), [high, critical])).filter((s) => s.includes("cfo_office"));
+    expect(morning).toContain('escalated root:escalate.0 {deficiency="d-aaaa0001"} → cfo_office/mail/carol@example.com [d-aaaa0001]');
+  });
+});

@@ -173,3 +173,31 @@ describe("notices", () => {
     expect(p.at(t0 + 2 * hour, [n])).toEqual([]);
   });
 });
+
+describe("groups whose deficiencies leave", () => {
+  it("tells a deficiency that moves to another group (group_by outcome) to the new group, and the old one lets it go", () => {
+    const p = planner({ groupBy: ["outcome"], groupWaitMs: 0 });
+    const a = deficiency("d-aaaa0001");
+    expect(summary(p.at(t0, [a]))).toEqual(['opened root {outcome="drift"} → security/mail/alice@example.com [d-aaaa0001]']);
+    const worse = { ...a, outcome: "error" as const, lastRecord: 2, updatedAt: iso(t0 + minute) };
+    expect(summary(p.at(t0 + minute, [worse]))).toEqual(['opened root {outcome="error"} → security/mail/alice@example.com [d-aaaa0001]']);
+    expect(p.groups.find((g) => g.groupKey === '{outcome="drift"}')!.told).toEqual({});
+    p.at(t0 + 10 * minute, [worse]);
+    expect(p.groups.map((g) => g.groupKey)).toEqual(['{outcome="error"}']);
+  });
+
+  it("forgets the states of a route the configuration no longer has", () => {
+    const before = planner({ routes: [{ match: { control: ["ITGC-*"] }, receivers: ["security"] }] });
+    const a = deficiency("d-aaaa0001");
+    before.at(t0, [a]);
+    before.at(t0 + 30 * second, [a]);
+    expect(before.groups.map((g) => g.route)).toEqual(["root.0"]);
+    // the same store, a configuration without the child route
+    const after = planner();
+    after.groups = before.groups;
+    // the root route now holds it: a new group there, told as such
+    expect(summary(after.at(t0 + hour, [a]))).toEqual(['opened root {control="ITGC-AC-01"} → security/mail/alice@example.com [d-aaaa0001]']);
+    expect(after.last!.dropped.map((g) => g.route)).toEqual(["root.0"]);
+    expect(after.groups.map((g) => g.route)).toEqual(["root"]);
+  });
+});
