@@ -14,7 +14,7 @@ type Factories = Record<ChannelType, () => Promise<ChannelFactory>>;
 //   report: async () => (await import("./report.js")).createChannel,
 export const channelFactories: Partial<Factories> = {
   email: async () => (await import("./email.js")).createChannel,
-  // twilio: async () => (await import("./twilio.js")).createChannel,
+  twilio: async () => (await import("./twilio.js")).createChannel,
 };
 
 /**
