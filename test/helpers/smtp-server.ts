@@ -36,6 +36,8 @@ export interface TestSmtpServer {
   rejectRecipient(address: string, code?: number): void;
   /** answers every RCPT TO with `code` (451: try again later); undefined accepts again */
   rejectAll(code: number | undefined): void;
+  /** forgets every rejection: accepts all recipients again */
+  acceptAll(): void;
   /** stops listening and drops open connections (the port stays ours to start on again) */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -132,6 +134,10 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     messages,
     rejectRecipient: (address, code = 550) => void rejected.set(address.toLowerCase(), code),
     rejectAll: (code) => void (rejectEverything = code),
+    acceptAll() {
+      rejected.clear();
+      rejectEverything = undefined;
+    },
     stop,
     start,
     async close() {
