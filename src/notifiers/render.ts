@@ -43,7 +43,7 @@ export function plainText(message: Message): string {
     }
     lines.push("");
   }
-  lines.push(`Message ${message.id}, ${message.createdAt}. Sent by Covenant; reply to nobody: this address is not read.`);
+  lines.push(`Message ${message.id}, ${message.createdAt}. Sent by Covenant.`);
   return `${lines.join("\n")}\n`;
 }
 
