@@ -23,6 +23,8 @@ export interface SmtpServerOptions {
   implicitTls?: boolean;
   user?: string;
   password?: string;
+  /** a careless server: its 535 reply repeats the password it was given */
+  echoCredentials?: boolean;
 }
 
 export interface TestSmtpServer {
@@ -90,7 +92,7 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
       closeTimeout: 200,
       onAuth(auth, _session, callback) {
         if (auth.username === user && auth.password === password) callback(null, { user });
-        else callback(smtpError("Authentication credentials invalid", 535));
+        else callback(smtpError(options.echoCredentials ? `Authentication failed for ${auth.username} with password ${auth.password}` : "Authentication credentials invalid", 535));
       },
       onRcptTo(address, _session, callback) {
         const code = rejectEverything ?? rejected.get(address.address.toLowerCase());

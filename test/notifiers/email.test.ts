@@ -154,6 +154,20 @@ describe("the email channel", () => {
     expect(JSON.stringify(r)).not.toContain(Buffer.from("Wr0ng-password-value").toString("base64"));
   });
 
+  it("a server that repeats the password in its reply: the error is scrubbed of it", async () => {
+    const careless = await startSmtpServer({ echoCredentials: true });
+    try {
+      const pass = join(dir, "echoed.pass");
+      writeFileSync(pass, "Echoed-Pa55word");
+      const c = await makeChannel(config({ port: careless.port, caFile: careless.caFile, auth: { user: "covenant", password: { file: pass } } }), testContext());
+      const r = await c.send(message());
+      await c.close();
+      expect(r).toEqual({ ok: false, retryable: false, error: expect.stringMatching(/^smtp 127\.0\.0\.1:\d+: EAUTH: 535 Authentication failed for covenant with password \[redacted\]$/) });
+    } finally {
+      await careless.close();
+    }
+  });
+
   it("550 for the mailbox is permanent, 451 is worth a retry", async () => {
     const c = await channel();
     smtp.rejectRecipient("bob@example.com", 550);
