@@ -91,7 +91,8 @@ class Alertmanager implements Channel {
       const headers = { "Content-Type": "application/json", "User-Agent": userAgent };
       return deliveryOf(await postJson(this.url, body, headers, this.config.timeoutMs), this.receiver, [], now.getTime());
     } catch (err) {
-      return { ok: false, retryable: true, error: `${this.receiver}: unexpected failure (${oneLine((err as Error).message)})` };
+      // never thrown at the dispatcher: a message that cannot be made into alerts fails the same way next time
+      return { ok: false, retryable: false, error: `${this.receiver}: the message could not be sent (${oneLine((err as Error).message)})` };
     }
   }
 

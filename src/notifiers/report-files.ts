@@ -6,7 +6,7 @@
 // reader, or a crash, sees the old digest or the new one, never half of one.
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { judge, kindOf, runningAsRoot, walk, type Rule } from "../trust/strict-modes.js";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
@@ -25,7 +25,10 @@ const RULE: Rule = {
 /** Makes the directory (0750) when missing, and checks it; returns the path to write in, with no link in it. */
 export function reportDirectory(directory: string): string {
   const fix = "choose another `directory:` for the report channel";
-  const real = runningAsRoot() ? walk(directory, { of: `the report directory ${directory}`, elsewhere: fix, sticky: true, rule: RULE }) : directory;
+  // the directory itself is not walked: walk follows a link at its end, and this one must not be one
+  const absolute = resolve(directory);
+  const parent = runningAsRoot() ? walk(dirname(absolute), { of: `the report directory ${directory}`, elsewhere: fix, sticky: true, rule: RULE }) : dirname(absolute);
+  const real = join(parent, basename(absolute));
   let st = lstatIfAny(real);
   if (!st) {
     mkdirSync(real, { recursive: true, mode: 0o750 });

@@ -129,6 +129,7 @@ function failure(err: unknown, directory: string): Delivery {
   if (err instanceof RangeError) return { ok: false, retryable: false, error: `the report could not be dated: ${oneLine(err.message)}` };
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ELOOP") return { ok: false, retryable: false, error: `a symbolic link in ${directory} was not followed: remove it` };
-  const words = code ? (ERRNO_WORDS[code] ?? code) : oneLine((err as Error).message);
-  return { ok: false, retryable: true, error: `the report in ${directory} could not be written: ${words}${code ? ` (${code})` : ""}` };
+  // no errno: the message itself could not be written out, and would fail the same way again
+  if (!code) return { ok: false, retryable: false, error: `the report in ${directory} could not be written: ${oneLine((err as Error).message)}` };
+  return { ok: false, retryable: true, error: `the report in ${directory} could not be written: ${ERRNO_WORDS[code] ?? code} (${code})` };
 }

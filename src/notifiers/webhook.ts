@@ -7,7 +7,7 @@ import type { WebhookChannel } from "../config/types.js";
 import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from "./contract.js";
 import { deliveryOf, originOf, postJson } from "./http.js";
 import { webhookPayload } from "./payload.js";
-import { userAgent } from "./text.js";
+import { oneLine, userAgent } from "./text.js";
 
 /** The headers Covenant sets, which configured `headers:` may not replace. */
 const OWN_HEADERS = ["content-type", "user-agent", "x-covenant-id", "x-covenant-timestamp", "x-covenant-signature"];
@@ -43,8 +43,8 @@ class Webhook implements Channel {
       const answer = await postJson(this.url, body, this.headers(message.id, Math.floor(now.getTime() / 1000), body), this.config.timeoutMs);
       return deliveryOf(answer, this.receiver, this.secrets(), now.getTime());
     } catch (err) {
-      // never thrown at the dispatcher: an unforeseen failure is a delivery that may work next time
-      return deliveryOf({ kind: "unreachable", error: `unexpected failure (${(err as Error).message})`, retryable: true }, this.receiver, this.secrets(), Date.now());
+      // never thrown at the dispatcher: a message that cannot be made into a request fails the same way next time
+      return deliveryOf({ kind: "unreachable", error: `the message could not be sent (${oneLine((err as Error).message)})`, retryable: false }, this.receiver, this.secrets(), Date.now());
     }
   }
 
