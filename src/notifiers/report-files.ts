@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { judge, kindOf, runningAsRoot, walk, type Rule } from "../trust/strict-modes.js";
+import { judge, kindOf, onTheWay, runningAsRoot, walk, type Rule } from "../trust/strict-modes.js";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 
@@ -28,6 +28,9 @@ export function reportDirectory(directory: string): string {
   // the directory itself is not walked: walk follows a link at its end, and this one must not be one
   const absolute = resolve(directory);
   const parent = runningAsRoot() ? walk(dirname(absolute), { of: `the report directory ${directory}`, elsewhere: fix, sticky: true, rule: RULE }) : dirname(absolute);
+  // walk judges what lies on the way, not where it ends: the parent is judged here (sticky allowed, as on the way)
+  const parentStat = runningAsRoot() ? lstatIfAny(parent) : undefined;
+  if (parentStat?.isDirectory()) judge(parentStat, `the directory ${parent}, on the way to the report directory ${directory},`, onTheWay(parent, fix), true, RULE);
   const real = join(parent, basename(absolute));
   let st = lstatIfAny(real);
   if (!st) {

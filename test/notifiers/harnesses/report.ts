@@ -16,7 +16,7 @@ export interface ReportHarness extends ChannelHarness {
 }
 
 /** Fills the file system holding `dir` until it refuses another page (tmpfs allocates 4 KiB at a time). */
-function fill(dir: string): void {
+export function fill(dir: string): void {
   let n = 0;
   for (const size of [64 * 1024, 4096]) {
     const chunk = Buffer.alloc(size);
