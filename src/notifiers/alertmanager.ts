@@ -66,33 +66,44 @@ function endOf(d: Deficiency, now: Date): string {
   return new Date(now.getTime() + OPEN_HORIZON_MS).toISOString();
 }
 
-export const createAlertmanagerChannel: ChannelFactory = async (config, ctx) => {
+export const createChannel: ChannelFactory = async (config, ctx) => {
   if (config.type !== "alertmanager") throw new Error(`the alertmanager channel was given a ${config.type} channel's configuration`);
-  return new Alertmanager(config, ctx);
+  const password = config.auth ? ctx.readSecret(config.auth.password, `the password of channel ${config.name}`) : undefined;
+  return new Alertmanager(config, ctx, password);
 };
 
 class Alertmanager implements Channel {
   private readonly url: URL;
   private readonly receiver: string;
 
+  private readonly headers: Record<string, string> = { "Content-Type": "application/json", "User-Agent": userAgent };
+  /** what no error may show: the password, and the header value that carries it */
+  private readonly secrets: string[] = [];
+
   constructor(
     readonly config: AlertmanagerChannel,
     private readonly ctx: ChannelContext,
+    password: string | undefined,
   ) {
     const base = new URL(config.url);
     this.url = new URL(`${base.pathname.replace(/\/+$/, "")}/api/v2/alerts`, base);
     this.receiver = `Alertmanager at ${originOf(base)}`;
+    if (config.auth && password !== undefined) {
+      const token = Buffer.from(`${config.auth.user}:${password}`, "utf8").toString("base64");
+      this.headers["Authorization"] = `Basic ${token}`;
+      this.secrets.push(password, token);
+    }
   }
 
   async send(message: Message): Promise<Delivery> {
     try {
       const now = this.ctx.now();
       const body = JSON.stringify(message.deficiencies.map((d) => alertOf(d, now)));
-      const headers = { "Content-Type": "application/json", "User-Agent": userAgent };
-      return deliveryOf(await postJson(this.url, body, headers, this.config.timeoutMs), this.receiver, [], now.getTime());
+      return deliveryOf(await postJson(this.url, body, this.headers, this.config.timeoutMs), this.receiver, this.secrets, now.getTime());
     } catch (err) {
       // never thrown at the dispatcher: a message that cannot be made into alerts fails the same way next time
-      return { ok: false, retryable: false, error: `${this.receiver}: the message could not be sent (${oneLine((err as Error).message)})` };
+      const error = `${this.receiver}: the message could not be sent (${oneLine((err as Error).message)})`;
+      return { ok: false, retryable: false, error: this.secrets.reduce((t, s) => t.split(s).join("[secret]"), error) };
     }
   }
 

@@ -43,7 +43,7 @@ export function fileStem(stakeholder: string): string {
   return stakeholder.replace(/^\.+/, "_").replace(/[^A-Za-z0-9_.@+-]/g, "_") || "_";
 }
 
-export const createReportChannel: ChannelFactory = async (config, ctx) => {
+export const createChannel: ChannelFactory = async (config, ctx) => {
   if (config.type !== "report") throw new Error(`the report channel was given a ${config.type} channel's configuration`);
   return new Report(config, ctx);
 };

@@ -17,7 +17,7 @@ export function signature(secret: string, timestamp: number, body: string): stri
   return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
 }
 
-export const createWebhookChannel: ChannelFactory = async (config, ctx) => {
+export const createChannel: ChannelFactory = async (config, ctx) => {
   if (config.type !== "webhook") throw new Error(`the webhook channel was given a ${config.type} channel's configuration`);
   const secret = config.secret ? ctx.readSecret(config.secret, `the secret of channel ${config.name}`) : undefined;
   return new Webhook(config, ctx, secret);

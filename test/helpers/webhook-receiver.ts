@@ -40,7 +40,8 @@ export function verifySignature(secret: string, headers: IncomingHttpHeaders, bo
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
+/** Listens on `port` (0: an ephemeral one; another: the same address again after stop()). */
+export async function startWebhookReceiver(secret: string, port = 0): Promise<WebhookReceiver> {
   const sockets = new Set<Socket>();
   const receiver: WebhookReceiver = { url: "", port: 0, received: [], mode: "ok", retryAfterSeconds: 7, replyBody: "receiver says no", stop: async () => undefined };
   const server = createServer((req, res) => {
@@ -58,7 +59,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen({ host: "127.0.0.1", port: 0 }, resolve));
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen({ host: "127.0.0.1", port }, resolve));
   receiver.port = (server.address() as AddressInfo).port;
   receiver.url = `http://127.0.0.1:${receiver.port}/hooks/covenant?token=path-secret`;
   receiver.stop = async () => {

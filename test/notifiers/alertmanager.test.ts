@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AlertmanagerChannel } from "../../src/config/types.js";
 import type { Deficiency, Message } from "../../src/notifiers/contract.js";
-import { alertOf, createAlertmanagerChannel, NOTICE_FIRING_MS, OPEN_HORIZON_MS } from "../../src/notifiers/alertmanager.js";
+import { alertOf, createChannel, NOTICE_FIRING_MS, OPEN_HORIZON_MS } from "../../src/notifiers/alertmanager.js";
 import { routeReceivers, startAlertmanager, type AlertmanagerAlert, type RunningAlertmanager } from "../helpers/alertmanager.js";
 import { context, deficiency, HOSTILE, message } from "./hooks-fixtures.js";
 
@@ -21,7 +21,7 @@ afterAll(async () => {
 
 async function post(m: Message, now = new Date()) {
   const config: AlertmanagerChannel = { type: "alertmanager", name: "am", url: `${am.url}/`, timeoutMs: 5000 };
-  const channel = await createAlertmanagerChannel(config, context(now));
+  const channel = await createChannel(config, context(now));
   try {
     return await channel.send(m);
   } finally {

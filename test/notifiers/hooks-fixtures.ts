@@ -76,3 +76,17 @@ export function context(at = new Date("2026-12-05T09:15:30.000Z")): TestContext 
   };
   return ctx;
 }
+
+/** As H4's test/notifiers/messages.ts: line breaks, markup, terminal escapes, a bidi override, non-Latin script. */
+export const HOSTILE_REASON = 'owner is "mallory"\nRESOLVED: all fine <script>alert(1)</script> \u001b[31mred\u001b[0m \u202eevil 帳簿 Журнал';
+
+export function hostileMessage(): Message {
+  const d = deficiency({
+    id: "d-hst1le00",
+    reason: HOSTILE_REASON,
+    promise: { type: "file", promiser: "/srv/<b>x</b>\n/etc/passwd", stakeholders: ["security"], dependsOn: [], file: "policies/ledger.cov", line: 3 },
+    differences: ["content: line 1 is \u001b]0;pwned\u0007 <img src=x onerror=alert(1)>"],
+    ack: { at: "2026-12-05T10:00:00.000Z", reason: "known </td></table><h1>forged</h1>", by: "Зоя", user: "zoya", loginUid: 1001, record: 320 },
+  });
+  return message({ id: "m-hostile000000000", deficiencies: [d] });
+}

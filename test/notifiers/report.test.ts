@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ReportChannel, Stakeholder } from "../../src/config/types.js";
 import type { Delivery, Message } from "../../src/notifiers/contract.js";
-import { createReportChannel, type ReportEntry } from "../../src/notifiers/report.js";
+import { createChannel, type ReportEntry } from "../../src/notifiers/report.js";
 import { markdownText } from "../../src/notifiers/report-markdown.js";
 import { periodStart } from "../../src/notifiers/report-period.js";
 import { oneLine } from "../../src/notifiers/text.js";
@@ -35,7 +35,7 @@ afterAll(() => unmountAll());
 
 async function send(m: Message, overrides: Partial<ReportChannel> = {}): Promise<Delivery> {
   const config: ReportChannel = { type: "report", name: "digest", directory, period: "day", formats: ["markdown", "json"], ...overrides };
-  const channel = await createReportChannel(config, context(new Date("2026-12-06T12:00:00.000Z")));
+  const channel = await createChannel(config, context(new Date("2026-12-06T12:00:00.000Z")));
   try {
     return await channel.send(m);
   } finally {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { WebhookChannel } from "../../src/config/types.js";
 import type { Delivery } from "../../src/notifiers/contract.js";
 import { deliveryOf, retryAfterMs } from "../../src/notifiers/http.js";
-import { createWebhookChannel, signature } from "../../src/notifiers/webhook.js";
+import { createChannel, signature } from "../../src/notifiers/webhook.js";
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 import { context, deficiency, HOSTILE, message, secretFile } from "./hooks-fixtures.js";
 
@@ -45,7 +45,7 @@ function config(overrides: Partial<WebhookChannel> = {}): WebhookChannel {
 }
 
 async function sendOne(overrides: Partial<WebhookChannel> = {}, m = message(), at = new Date("2026-12-05T09:15:30.000Z")): Promise<Delivery> {
-  const channel = await createWebhookChannel(config(overrides), context(at));
+  const channel = await createChannel(config(overrides), context(at));
   try {
     return await channel.send(m);
   } finally {

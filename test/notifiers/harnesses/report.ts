@@ -1,18 +1,25 @@
-// The report channel against a real directory. A temporary failure is a full file system (a
-// small tmpfs mounted over the directory and filled: ENOSPC), or, where mounting is impossible
-// (not root), a directory closed to writing (EACCES); a permanent one is the directory replaced
-// by a symbolic link, which the channel refuses to follow.
-import { readdirSync, readFileSync, renameSync, symlinkSync, mkdirSync, chmodSync, writeFileSync, rmSync, mkdtempSync } from "node:fs";
+// The report channel against a real directory. What the receiver holds is one item per message
+// written: its JSON entry and its section of the Markdown digest (what an auditor reads, and what
+// a Markdown viewer renders). A temporary refusal is a full file system (a small tmpfs mounted
+// over the directory and filled: ENOSPC); "down" is that file system turned read-only (EROFS);
+// without root, where nothing can be mounted, both are a directory closed to writing (EACCES).
+// A permanent refusal is the directory replaced by a symbolic link, which the channel refuses.
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ReportChannel } from "../../../src/config/types.js";
-import { createReportChannel } from "../../../src/notifiers/report.js";
-import { mountTmpfs, unmountAll } from "../../store/mounts.js";
+import { createChannel } from "../../../src/notifiers/report.js";
+import { sectionMarker } from "../../../src/notifiers/report-markdown.js";
+import type { ReportEntry } from "../../../src/notifiers/report.js";
+import { mountTmpfs, remount, unmountAll } from "../../store/mounts.js";
 import { context } from "../hooks-fixtures.js";
 import type { ChannelHarness } from "./types.js";
 
-export interface ReportHarness extends ChannelHarness {
-  directory: string;
+export interface ReportItem {
+  entry: ReportEntry;
+  /** the message's section of the Markdown digest */
+  markdown: string;
 }
 
 /** Fills the file system holding `dir` until it refuses another page (tmpfs allocates 4 KiB at a time). */
@@ -32,13 +39,55 @@ export function fill(dir: string): void {
   }
 }
 
+function sectionOf(markdown: string, messageId: string): string {
+  const marker = sectionMarker(messageId);
+  return markdown.split(/^(?=## )/m).find((part) => part.split("\n").includes(marker)) ?? "";
+}
+
+/** every message written to `directory`, as the report channel wrote it */
+export function reportItems(directory: string): ReportItem[] {
+  let names: string[];
+  try {
+    names = readdirSync(directory).filter((n) => n.endsWith(".json")).sort();
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const markdownName = name.replace(/\.json$/, ".md");
+    let markdown = "";
+    try {
+      markdown = readFileSync(join(directory, markdownName), "utf8");
+    } catch {
+      // JSON only
+    }
+    return (JSON.parse(readFileSync(join(directory, name), "utf8")) as ReportEntry[]).map((entry) => ({ entry, markdown: sectionOf(markdown, entry.message_id) }));
+  });
+}
+
+export interface ReportHarness extends ChannelHarness {
+  directory: string;
+}
+
 export async function reportHarness(): Promise<ReportHarness> {
   const root = mkdtempSync(join(tmpdir(), "report-harness-"));
   const directory = join(root, "reports");
   const aside = join(root, "reports-aside");
-  let broken: "none" | "full" | "closed" | "link" = "none";
+  mkdirSync(directory, { mode: 0o750 });
+  let broken: "none" | "mounted" | "closed" | "link" = "none";
+  /** a file system over the directory, full or read-only; or, without root, the directory closed */
+  const spoil = (how: "full" | "read-only") => {
+    const mounted = mountTmpfs(directory, "256k");
+    if (!mounted.ok) {
+      chmodSync(directory, 0o550);
+      broken = "closed";
+      return;
+    }
+    broken = "mounted";
+    if (how === "full") fill(directory);
+    else remount(directory, "ro");
+  };
   const heal = () => {
-    if (broken === "full") unmountAll();
+    if (broken === "mounted") unmountAll();
     if (broken === "closed") chmodSync(directory, 0o750);
     if (broken === "link") {
       rmSync(directory);
@@ -46,42 +95,32 @@ export async function reportHarness(): Promise<ReportHarness> {
     }
     broken = "none";
   };
+  const item = (i: unknown) => i as ReportItem;
   return {
     directory,
-    secret: "",
+    // the report channel reads no secret: this one is in no configuration, and the check can only pass
+    secret: `no-secret-${randomBytes(8).toString("hex")}`,
+    dedupes: true,
     async make() {
-      heal();
       const config: ReportChannel = { type: "report", name: "digest", directory, period: "day", formats: ["markdown", "json"] };
-      return createReportChannel(config, context(new Date()));
+      return createChannel(config, context(new Date()));
     },
-    async received() {
-      if (broken !== "none") return [];
-      let names: string[];
-      try {
-        names = readdirSync(directory).filter((n) => n.endsWith(".json")).sort();
-      } catch {
-        return [];
-      }
-      return names.flatMap((n) => JSON.parse(readFileSync(join(directory, n), "utf8")) as unknown[]);
-    },
-    async breakTemporarily() {
-      mkdirSync(directory, { recursive: true, mode: 0o750 });
-      const mounted = mountTmpfs(directory, "256k");
-      if (mounted.ok) {
-        broken = "full";
-        fill(directory);
-      } else {
-        broken = "closed";
-        chmodSync(directory, 0o550);
-      }
-    },
-    async breakPermanently() {
-      mkdirSync(directory, { recursive: true, mode: 0o750 });
+    received: async () => (broken === "none" ? reportItems(directory) : []),
+    shows: (i) => item(i).markdown,
+    markup: (i) => item(i).markdown,
+    idOf: (i) => item(i)?.entry.message_id,
+    outsideText: "escaped",
+    showsWholeReason: true,
+    breakTemporarily: () => spoil("full"),
+    breakPermanently() {
       renameSync(directory, aside);
       mkdirSync(join(root, "elsewhere"), { recursive: true, mode: 0o750 });
       symlinkSync(join(root, "elsewhere"), directory);
       broken = "link";
     },
+    heal,
+    down: async () => spoil("read-only"),
+    up: async () => heal(),
     async stop() {
       heal();
       rmSync(root, { recursive: true, force: true });
