@@ -21,6 +21,8 @@ export function originOf(url: URL): string {
 }
 
 export async function postJson(url: URL, body: string, headers: Record<string, string>, timeoutMs: number): Promise<PostAnswer> {
+  // fetch refuses such a URL with an error that quotes it, credentials and all
+  if (url.username !== "" || url.password !== "") return { kind: "unreachable", error: "the URL holds a user name or password, which Covenant does not send in a URL: configure them apart (a password from a file or the environment)", retryable: false };
   try {
     const res = await fetch(url, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
     const text = await readSome(res);

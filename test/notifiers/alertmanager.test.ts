@@ -124,3 +124,31 @@ describe("the example route in docs/channels/alertmanager.md", () => {
     await other.stop();
   }, 60_000);
 });
+
+describe("basic authentication", () => {
+  it("is sent when configured; a wrong password is refused (401), not retried, and appears in no error", async () => {
+    const { alertmanagerHarness } = await import("./harnesses/alertmanager.js");
+    const { secretFile } = await import("./hooks-fixtures.js");
+    const h = await alertmanagerHarness();
+    try {
+      const right = await h.make();
+      expect(await right.send(message({ deficiencies: [deficiency({ id: "d-auth0001" })] }))).toMatchObject({ ok: true });
+      expect((await h.alertmanager.alerts()).some((a) => a.labels["deficiency"] === "d-auth0001")).toBe(true);
+      const port = new URL(right.config.type === "alertmanager" ? right.config.url : "").port;
+      const wrong = await createChannel({ type: "alertmanager", name: "am", url: `http://127.0.0.1:${port}`, auth: { user: "covenant", password: secretFile("wrong-password-9f1c") }, timeoutMs: 5000 }, context(new Date()));
+      const d = await wrong.send(message({ deficiencies: [deficiency({ id: "d-auth0002" })] }));
+      expect(d).toMatchObject({ ok: false, retryable: false, error: expect.stringContaining("answered 401") as unknown });
+      expect(JSON.stringify(d)).not.toContain("wrong-password-9f1c");
+      expect(JSON.stringify(d)).not.toContain(Buffer.from("covenant:wrong-password-9f1c").toString("base64"));
+    } finally {
+      await h.stop();
+    }
+  }, 60_000);
+
+  it("a URL with credentials in it is refused, without showing them", async () => {
+    const channel = await createChannel({ type: "alertmanager", name: "am", url: `http://covenant:inline-pass-77@127.0.0.1:1`, timeoutMs: 1000 }, context(new Date()));
+    const d = await channel.send(message());
+    expect(d).toMatchObject({ ok: false, retryable: false });
+    expect(JSON.stringify(d)).not.toContain("inline-pass-77");
+  });
+});

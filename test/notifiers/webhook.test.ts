@@ -189,3 +189,12 @@ describe("what an HTTP answer means", () => {
     expect(retryAfterMs(undefined, 0)).toBeUndefined();
   });
 });
+
+describe("a webhook URL with credentials in it", () => {
+  it("is refused, not retried, and the credentials appear in no error", async () => {
+    const d = await sendOne({ url: `http://hook:inline-pass-42@127.0.0.1:${receiver.port}/x` });
+    expect(d).toMatchObject({ ok: false, retryable: false });
+    expect(JSON.stringify(d)).not.toContain("inline-pass-42");
+    expect(receiver.received).toHaveLength(0);
+  });
+});
