@@ -5,11 +5,12 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ReportChannel, Stakeholder } from "../../src/config/types.js";
 import type { Delivery, Message } from "../../src/notifiers/contract.js";
-import { createChannel, type ReportEntry } from "../../src/notifiers/report.js";
+import { createChannel, fileStem, type ReportEntry } from "../../src/notifiers/report.js";
 import { markdownText } from "../../src/notifiers/report-markdown.js";
 import { periodStart } from "../../src/notifiers/report-period.js";
 import { oneLine } from "../../src/notifiers/text.js";
@@ -89,6 +90,31 @@ describe("report files", () => {
     const [entry] = entries("auditors-2026-12-05.json");
     expect(entry).toMatchObject({ message_id: "m-json", kind: "opened", route: "root", group_labels: { control: "ITGC-AC-01" }, stakeholder: "auditors", host: "ledger-01", created_at: "2026-12-05T15:00:00.000Z", written_at: "2026-12-06T12:00:00.000Z" });
     expect(entry!.deficiencies[0]).toMatchObject({ id: "d-7k3q9m2x", status: "open", control: { id: "ITGC-AC-01", owner: "security" }, acknowledged: { by: "Alice", reason: "CHG-1" }, record: 1201 });
+  });
+
+  it("the JSON digest's deficiencies match the webhook payload's schema for a deficiency (docs/channels/webhook.md)", async () => {
+    const doc = readFileSync(new URL("../../docs/channels/webhook.md", import.meta.url), "utf8");
+    const schema = JSON.parse(/```json webhook-payload\.schema\.json\n([\s\S]*?)\n```/.exec(doc)![1]!) as { $id: string };
+    const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true });
+    ajv.addFormat("date-time", { validate: (t: string) => !Number.isNaN(Date.parse(t)) });
+    ajv.addSchema(schema);
+    const validate = ajv.getSchema(`${schema.$id}#/$defs/deficiency`)!;
+    const resolved = deficiency({ id: "d-res00001", status: "resolved", resolvedBy: "waived", resolvedAt: "2026-12-05T11:00:00.000Z" });
+    await send(message({ stakeholder: auditors, deficiencies: [deficiency(), resolved], createdAt: "2026-12-05T15:00:00.000Z" }));
+    const records = entries("auditors-2026-12-05.json")[0]!.deficiencies;
+    expect(records).toHaveLength(2);
+    for (const r of records) expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...records[0], status: "maybe" })).toBe(false);
+  });
+
+  it("file names keep to the directory, whatever the stakeholder is called", () => {
+    fc.assert(
+      fc.property(fc.string(), (name) => {
+        const stem = fileStem(name);
+        expect(stem).toMatch(/^[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*$/);
+      }),
+    );
+    expect(fileStem("../../etc")).toBe("__.._etc");
   });
 
   it("only the formats configured", async () => {
