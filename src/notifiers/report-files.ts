@@ -117,3 +117,76 @@ function syncDirectory(directory: string): void {
     closeSync(fd);
   }
 }
+
+/** How long a writer waits for another to finish with a digest before leaving the message for a retry. */
+export const LOCK_WAIT_MS = 3000;
+
+/**
+ * Runs `fn` holding the digest's lock: a file `.STEM.lock` made exclusively (O_EXCL, no link
+ * followed) and holding the writer's pid. Two writers (a run, and `notify flush` or the watcher)
+ * each read, add and rename: without the lock the later rename would drop what the earlier
+ * added. A lock whose pid is no longer running is left by a crash, and is taken over.
+ */
+export async function holdingLock<T>(directory: string, stem: string, fn: () => T): Promise<T> {
+  const lock = join(directory, `.${stem}.lock`);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(lock, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o640);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } catch (err) {
+        unlinkSync(lock); // a full disk: leave no empty lock behind
+        throw err;
+      } finally {
+        closeSync(fd);
+      }
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if (abandoned(lock)) continue;
+      if (Date.now() > deadline) throw Object.assign(new Error(`${lock} is held by another writer`), { code: "EBUSY" });
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    unlinkSync(lock);
+  }
+}
+
+/** Whether the lock's writer is gone (then the lock is removed): its pid runs no more, or it never wrote one and is old. */
+function abandoned(lock: string): boolean {
+  let text: string | undefined;
+  let ino: number;
+  try {
+    ino = lstatSync(lock).ino;
+    text = readDigest(lock);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT"; // released meanwhile: try again
+  }
+  if (text === undefined) return true; // released meanwhile: try again
+  const pid = Number(text.trim());
+  let gone: boolean;
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 0);
+      gone = false;
+    } catch (err) {
+      gone = (err as NodeJS.ErrnoException).code === "ESRCH";
+    }
+  } else {
+    // made, but not yet written: give its writer a moment
+    gone = Date.now() - lstatSync(lock).mtimeMs > LOCK_WAIT_MS;
+  }
+  // another writer that found it abandoned too may have removed it and made its own since: remove only the same file
+  if (gone && lstatIfAny(lock)?.ino === ino) {
+    try {
+      unlinkSync(lock);
+    } catch {
+      // another writer took it over first
+    }
+  }
+  return gone;
+}

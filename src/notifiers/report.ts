@@ -5,7 +5,7 @@
 import type { ReportChannel } from "../config/types.js";
 import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from "./contract.js";
 import { deficiencyRecord, type DeficiencyRecord } from "./payload.js";
-import { ReportRefusal, readDigest, replaceDigest, reportDirectory } from "./report-files.js";
+import { holdingLock, ReportRefusal, readDigest, replaceDigest, reportDirectory } from "./report-files.js";
 import { fileHeading, messageSection, sectionMarker } from "./report-markdown.js";
 import { periodStart } from "./report-period.js";
 import { oneLine } from "./text.js";
@@ -36,6 +36,7 @@ const ERRNO_WORDS: Record<string, string> = {
   ENFILE: "too many open files in the system",
   ENOENT: "no such file or directory",
   ENOTDIR: "a part of the path is not a directory",
+  EBUSY: "another writer held the digest for too long",
 };
 
 /** A stakeholder's name as part of a file name: names are plain words, but one with a slash or a leading dot must not leave the directory. */
@@ -56,7 +57,7 @@ class Report implements Channel {
 
   async send(message: Message): Promise<Delivery> {
     try {
-      return this.write(message);
+      return await this.write(message);
     } catch (err) {
       return failure(err, this.config.directory);
     }
@@ -64,7 +65,7 @@ class Report implements Channel {
 
   async close(): Promise<void> {}
 
-  private write(message: Message): Delivery {
+  private async write(message: Message): Promise<Delivery> {
     const directory = reportDirectory(this.config.directory);
     const planned = new Date(message.createdAt);
     const at = Number.isNaN(planned.getTime()) ? this.ctx.now() : planned;
@@ -73,14 +74,16 @@ class Report implements Channel {
     const written: string[] = [];
     const already: string[] = [];
     const now = this.ctx.now();
-    if (this.config.formats.includes("markdown")) {
-      const name = `${stem}.md`;
-      (this.addMarkdown(directory, name, message, start, now) ? written : already).push(name);
-    }
-    if (this.config.formats.includes("json")) {
-      const name = `${stem}.json`;
-      (addJson(directory, name, message, now) ? written : already).push(name);
-    }
+    await holdingLock(directory, stem, () => {
+      if (this.config.formats.includes("markdown")) {
+        const name = `${stem}.md`;
+        (this.addMarkdown(directory, name, message, start, now) ? written : already).push(name);
+      }
+      if (this.config.formats.includes("json")) {
+        const name = `${stem}.json`;
+        (addJson(directory, name, message, now) ? written : already).push(name);
+      }
+    });
     const parts = [written.length > 0 ? `added to ${written.join(", ")}` : "", already.length > 0 ? `already in ${already.join(", ")}` : ""].filter(Boolean);
     return { ok: true, providerId: stem, detail: `${parts.join("; ")} in ${this.config.directory}` };
   }

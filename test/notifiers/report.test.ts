@@ -3,7 +3,9 @@
 // once however often it is sent, links never followed, root's rules for the directory, and
 // periods cut on the stakeholder's calendar.
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import fc from "fast-check";
@@ -11,6 +13,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ReportChannel, Stakeholder } from "../../src/config/types.js";
 import type { Delivery, Message } from "../../src/notifiers/contract.js";
 import { createChannel, fileStem, type ReportEntry } from "../../src/notifiers/report.js";
+import { LOCK_WAIT_MS } from "../../src/notifiers/report-files.js";
 import { markdownText } from "../../src/notifiers/report-markdown.js";
 import { periodStart } from "../../src/notifiers/report-period.js";
 import { oneLine } from "../../src/notifiers/text.js";
@@ -169,6 +172,43 @@ describe("a message sent again", () => {
     expect(await send(m)).toMatchObject({ ok: true, detail: expect.stringMatching(/added to auditors-2026-12-05\.md; already in auditors-2026-12-05\.json/) as unknown });
     expect(read("auditors-2026-12-05.json")).toBe(json);
     expect(read("auditors-2026-12-05.md").match(/^## /gm)).toHaveLength(1);
+  });
+});
+
+describe("writers at the same time", () => {
+  it("two processes adding to one digest lose nothing: each message is there once", async () => {
+    const writer = fileURLToPath(new URL("./report-writer.ts", import.meta.url));
+    const run = (prefix: string) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", writer, directory, prefix, "40"], { stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+        child.on("close", (code) => resolve({ code, stderr }));
+      });
+    const results = await Promise.all([run("m-a"), run("m-b")]);
+    for (const r of results) expect(r, r.stderr).toMatchObject({ code: 0 });
+    const ids = entries("auditors-2026-12-05.json").map((e) => e.message_id);
+    expect(ids).toHaveLength(80);
+    expect(new Set(ids).size).toBe(80);
+    expect(read("auditors-2026-12-05.md").match(/^## /gm)).toHaveLength(80);
+    expect(readdirSync(directory).sort()).toEqual(["auditors-2026-12-05.json", "auditors-2026-12-05.md"]);
+  }, 60_000);
+
+  it("a lock left by a writer that died is taken over", async () => {
+    mkdirSync(directory, { mode: 0o750 });
+    // a pid no process has: past the kernel's largest
+    writeFileSync(join(directory, ".auditors-2026-12-05.lock"), "4194305\n");
+    expect(await send(message({ stakeholder: auditors, createdAt: "2026-12-05T15:00:00.000Z" }))).toMatchObject({ ok: true });
+    expect(existsSync(join(directory, ".auditors-2026-12-05.lock"))).toBe(false);
+  });
+
+  it("a lock held by a live writer is waited for, then the message is left for a retry", async () => {
+    mkdirSync(directory, { mode: 0o750 });
+    writeFileSync(join(directory, ".auditors-2026-12-05.lock"), `${process.pid}\n`);
+    const started = Date.now();
+    const d = await send(message({ stakeholder: auditors, createdAt: "2026-12-05T15:00:00.000Z" }));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(LOCK_WAIT_MS);
+    expect(d).toMatchObject({ ok: false, retryable: true, error: expect.stringContaining("another writer held the digest for too long") as unknown });
   });
 });
 
