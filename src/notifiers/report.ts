@@ -127,7 +127,8 @@ function addJson(directory: string, name: string, message: Message, now: Date): 
   return true;
 }
 
-function failure(err: unknown, directory: string): Delivery {
+function failure(err: unknown, configured: string): Delivery {
+  const directory = oneLine(configured);
   if (err instanceof ReportRefusal) return { ok: false, retryable: false, error: oneLine(err.message) };
   if (err instanceof RangeError) return { ok: false, retryable: false, error: `the report could not be dated: ${oneLine(err.message)}` };
   const code = (err as NodeJS.ErrnoException).code;
