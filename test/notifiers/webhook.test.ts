@@ -1,7 +1,10 @@
 // The webhook channel against a real receiver on 127.0.0.1: the signature verifies as the docs
 // say to verify it, the payload matches the docs' JSON Schema, a resend carries the same id, and
 // timeouts, redirects, rate limits and refusals each end as the docs say.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -64,6 +67,20 @@ describe("webhook requests", () => {
     expect(verifySignature(SECRET, { ...r!.headers, "x-covenant-timestamp": "1796462131" }, r!.body)).toBe(false);
     expect(verifySignature(SECRET, r!.headers, r!.body.replace("drift", "kept!"))).toBe(false);
     expect(verifySignature("another secret", r!.headers, r!.body)).toBe(false);
+  });
+
+  it("verify with the snippet in docs/channels/webhook.md, which refuses a stale timestamp and a changed body", async () => {
+    const snippet = /```js\n([\s\S]*?)\n```/.exec(doc)![1]!;
+    const dir = mkdtempSync(join(tmpdir(), "webhook-doc-"));
+    writeFileSync(join(dir, "verify.mjs"), snippet);
+    const { verifyCovenant } = (await import(pathToFileURL(join(dir, "verify.mjs")).href)) as { verifyCovenant: (secret: string, headers: object, body: string, now?: number) => boolean };
+    const at = new Date("2026-12-05T09:15:30.000Z");
+    await sendOne({}, message(), at);
+    const r = receiver.received[0]!;
+    expect(verifyCovenant(SECRET, r.headers, r.body, at.getTime() + 10_000)).toBe(true);
+    expect(verifyCovenant(SECRET, r.headers, r.body, at.getTime() + 301_000)).toBe(false);
+    expect(verifyCovenant(SECRET, r.headers, `${r.body} `, at.getTime())).toBe(false);
+    expect(verifyCovenant("not the secret", r.headers, r.body, at.getTime())).toBe(false);
   });
 
   it("carry the documented headers; configured ones are added but cannot replace Covenant's", async () => {
