@@ -81,6 +81,8 @@ export interface AlertmanagerChannel {
   name: string;
   /** base URL, such as http://127.0.0.1:9093 */
   url: string;
+  /** HTTP basic authentication, for an Alertmanager behind a proxy or with a web config that asks for it */
+  auth?: { user: string; password: SecretRef };
   timeoutMs: number;
 }
 
