@@ -3,12 +3,12 @@
 // once, each at its line and column; a configuration with any error yields no configuration, so
 // notifications never half-start on a file half understood.
 import { resolve } from "node:path";
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import { runningAsRoot } from "../trust/strict-modes.js";
-import { compareConfigDiagnostics, ConfigSource, fileDiagnostic, type ConfigDiagnostic } from "./diagnostic.js";
+import { compareConfigDiagnostics, ConfigSource, fileDiagnostic, shortText, type ConfigDiagnostic } from "./diagnostic.js";
 import { judgeSecretFile, readConfigFile } from "./files.js";
 import { normalise } from "./normalise.js";
-import { locate, rangeOf, valueRange } from "./positions.js";
+import { rangeOf, valueRange } from "./positions.js";
 import { LITERAL_SECRETS, validateSchema } from "./schema.js";
 import { checkSemantics, isObj } from "./semantics.js";
 import type { NotifyConfig } from "./types.js";
@@ -46,7 +46,12 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   for (const e of [...doc.errors, ...doc.warnings]) {
     const message = e.message.split("\n", 1)[0]!.replace(/ at line \d+, column \d+:?$/, "");
     const duplicate = e.code === "DUPLICATE_KEY";
-    diagnostics.push(src.diagnostic(duplicate ? "E301" : "E300", duplicate ? `a key is given twice in one mapping: ${message}` : `YAML: ${message}`, [e.pos[0], Math.max(e.pos[0], e.pos[1])], duplicate ? { suggestion: "keep one of them" } : {}));
+    if (duplicate) {
+      const key = keyAt(doc, e.pos[0]);
+      const range = rangeOf(key) ?? [e.pos[0], e.pos[1]];
+      const name = isScalar(key) ? String(key.value) : src.text.slice(range[0], range[1]);
+      diagnostics.push(src.diagnostic("E301", `the key \`${name}\` is given twice in one mapping: YAML keeps one, and which one was meant is unclear`, range, { text: name, suggestion: "keep one of them (or merge them)" }));
+    } else diagnostics.push(src.diagnostic("E300", `YAML: ${message}`, [e.pos[0], Math.max(e.pos[0], e.pos[1])], { text: shortText(src.text.slice(e.pos[0])) }));
   }
   // past a syntax error the tree is a guess: what follows would be noise
   if (diagnostics.some((d) => d.code === "E300")) return done(diagnostics, text);
@@ -65,6 +70,22 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   const masked = maskSecrets(text, doc);
   if (diagnostics.some((d) => d.severity === "error")) return done(diagnostics, masked);
   return { config: normalise(value, file, doc, src), diagnostics: diagnostics.sort(compareConfigDiagnostics), text: masked };
+}
+
+/** The mapping key that starts at `offset` (where yaml reports a duplicate). */
+function keyAt(doc: Document, offset: number): Node | undefined {
+  let found: Node | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key as Node | null;
+      if (key?.range?.[0] === offset) {
+        found = key;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function done(diagnostics: ConfigDiagnostic[], text: string): LoadResult {
@@ -109,5 +130,3 @@ function maskSecrets(text: string, doc: Document): string {
   visit(doc.contents);
   return out;
 }
-
-export { locate };
