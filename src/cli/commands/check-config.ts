@@ -27,7 +27,8 @@ export function checkConfiguration(explicit: string | undefined, policy: Policy 
   const root = runningAsRoot();
   const where = { root, cwd: process.cwd(), ...(explicit !== undefined ? { explicit } : {}) };
   const path = findConfig(where);
-  if (path === undefined) return { diagnostics: [toDiagnostic(notConfigured(searchedFor(where)))], read: false };
+  // said of a policy that checked clean only: beside its errors it would be noise
+  if (path === undefined) return { diagnostics: policy ? [toDiagnostic(notConfigured(searchedFor(where)))] : [], read: false };
   const loaded = loadConfig(path, { root });
   if (loaded.text !== undefined) map.add(path, loaded.text);
   const found: ConfigDiagnostic[] = [...loaded.diagnostics];
