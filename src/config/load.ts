@@ -3,7 +3,7 @@
 // once, each at its line and column; a configuration with any error yields no configuration, so
 // notifications never half-start on a file half understood.
 import { resolve } from "node:path";
-import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
+import { isMap, isScalar, parseDocument, visit, type Document, type Node } from "yaml";
 import { runningAsRoot } from "../trust/strict-modes.js";
 import { compareConfigDiagnostics, ConfigSource, fileDiagnostic, shortText, type ConfigDiagnostic } from "./diagnostic.js";
 import { judgeSecretFile, readConfigFile } from "./files.js";
@@ -41,7 +41,9 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
 /** As loadConfig, from text already read: `file` names it in diagnostics. */
 export function parseConfig(text: string, file: string, opts: LoadOptions = {}): LoadResult {
   const src = new ConfigSource(file, text);
-  const doc = parseDocument(text, { lineCounter: new LineCounter(), uniqueKeys: true, prettyErrors: false, strict: true, version: "1.2" });
+  // positions are offsets on each node (kept by parseDocument); lines and columns are counted as
+  // the check command counts them (LineIndex: UTF-16 columns), so that its excerpts line up
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, version: "1.2" });
   const diagnostics: ConfigDiagnostic[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     const message = e.message.split("\n", 1)[0]!.replace(/ at line \d+, column \d+:?$/, "");

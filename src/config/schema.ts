@@ -1,23 +1,16 @@
 // covenant.yaml against its JSON Schema (docs/covenant.schema.json, shipped for editors too):
 // ajv reports every error at once; each is turned into a diagnostic at the key or value it is
 // about, in words, with the closest known key or value when one was misspelt.
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject } from "ajv";
 import type { Document } from "yaml";
 import schema from "../../docs/covenant.schema.json" with { type: "json" };
 import type { DiagnosticCode } from "../parser/diagnostics.js";
 import { closest } from "../parser/suggest.js";
 import type { ConfigDiagnostic, ConfigSource } from "./diagnostic.js";
 import { keyRange, locate, pointerKeys, rangeOf, valueRange } from "./positions.js";
+import { configValidator } from "./validator.js";
 
 export { schema as configSchema };
-
-let compiled: ValidateFunction | undefined;
-
-/** The validator, compiled on first use: a check or run without a configuration never pays for it. */
-function validator(): ValidateFunction {
-  if (!compiled) compiled = new Ajv({ allErrors: true, discriminator: true, verbose: true, strict: true }).compile(schema);
-  return compiled;
-}
 
 /** The keys a secret may be written under, and what to write instead. */
 export const LITERAL_SECRETS: Record<string, string> = { password: "password", auth_token: "auth_token", secret: "secret" };
@@ -44,7 +37,7 @@ function where(keys: readonly string[]): string {
 }
 
 export function validateSchema(value: unknown, doc: Document, src: ConfigSource): ConfigDiagnostic[] {
-  const validate = validator();
+  const validate = configValidator();
   if (validate(value)) return [];
   const out: ConfigDiagnostic[] = [];
   for (const e of validate.errors ?? []) {
@@ -79,7 +72,10 @@ function describe(e: ErrorObject, doc: Document, src: ConfigSource): ConfigDiagn
     }
     case "type": {
       const want = String((e.params as { type: string }).type);
-      return at("E304", `${where(keys)} must be ${wanted[want] ?? want}, not ${jsonType(e.data)}`, valueRange(doc, keys));
+      const range = valueRange(doc, keys);
+      // `phone: +15551230001` and `port: 587` read as numbers: a string wanted is a string quoted
+      const quote = want === "string" && (typeof e.data === "number" || typeof e.data === "boolean") ? `quote it: "${src.text.slice(range[0], range[1])}"` : undefined;
+      return at("E304", `${where(keys)} must be ${wanted[want] ?? want}, not ${jsonType(e.data)}`, range, quote);
     }
     case "enum":
     case "const": {
@@ -89,7 +85,8 @@ function describe(e: ErrorObject, doc: Document, src: ConfigSource): ConfigDiagn
       const code: DiagnosticCode = isVersion ? "E320" : isChannelType ? "E306" : "E305";
       const near = typeof e.data === "string" ? closest(e.data, allowed.map(String)) : undefined;
       const list = allowed.map((v) => `\`${String(v)}\``).join(", ");
-      const message = isVersion ? `this Covenant reads version ${list} of covenant.yaml, not \`${String(e.data)}\`` : `${where(keys)} is \`${String(e.data)}\`; it may be ${list}`;
+      const versionWords = typeof e.data === "number" ? `this Covenant reads version ${list} of covenant.yaml, not \`${String(e.data)}\`` : `\`version\` is the number ${list}, unquoted, not ${jsonType(e.data)}`;
+      const message = isVersion ? versionWords : `${where(keys)} is \`${String(e.data)}\`; it may be ${list}`;
       return at(code, message, valueRange(doc, keys), near !== undefined ? `did you mean \`${near}\`?` : undefined);
     }
     case "pattern": {

@@ -4,9 +4,10 @@
 // warning (W301), which --strict makes fail.
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
+import { loadConfig } from "../../src/config/load.ts";
 
 const policy = `stakeholder security
 stakeholder ops
@@ -124,5 +125,17 @@ describe("covenant check --config", () => {
     const r = covenant(["check", "--config", "nowhere.yaml", "p.promise"], { cwd: dir });
     expect(r.out).toContain(`${join(dir, "nowhere.yaml")}:1:1: error E322: the configuration ${join(dir, "nowhere.yaml")} cannot be read: no such file or directory`);
     expect(r.code).toBe(2);
+  });
+
+  it("the built CLI's validator (compiled ahead of time by the build) says what the source's says", () => {
+    const dir = project({ "p.promise": policy });
+    const fixtures = ["unknown-key", "wrong-type", "not-allowed", "unknown-channel-type", "bad-duration", "bad-phone", "bad-email", "bad-name", "literal-secret", "missing-required", "out-of-range", "malformed-value", "bad-version"];
+    for (const name of fixtures) {
+      const path = resolve("test/fixtures/config", `${name}.yaml`);
+      const r = covenant(["check", "--json", "--config", path, "p.promise"], { cwd: dir });
+      const built = (JSON.parse(r.out) as { diagnostics: { code: string; line: number; column: number; message: string; suggestion?: string }[] }).diagnostics;
+      const source = loadConfig(path).diagnostics;
+      expect(built.map((d) => [d.code, d.line, d.column, d.message, d.suggestion ?? null]), name).toEqual(source.map((d) => [d.code, d.line, d.column, d.message, d.suggestion ?? null]));
+    }
   });
 });

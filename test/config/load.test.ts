@@ -128,6 +128,14 @@ route:
     expect(far.suggestion).toBe("known keys here: version, host, stakeholders, channels, route, inhibit, delivery");
   });
 
+  it("a phone number or version written as YAML reads it: says to quote it, or not to", () => {
+    const r = parseConfig('version: "1"\nstakeholders:\n  a:\n    channels: [d]\n    people: [{ name: x, phone: +15551230001 }]\nchannels:\n  d: { type: report, directory: /tmp }\n', "/c.yaml", { root: false });
+    expect(r.diagnostics).toMatchObject([
+      { code: "E320", line: 1, column: 10, message: "`version` is the number `1`, unquoted, not a string" },
+      { code: "E304", line: 5, column: 31, text: "+15551230001", suggestion: 'quote it: "+15551230001"' },
+    ]);
+  });
+
   it("never puts a literal secret in a diagnostic, and blots it out of the text kept for excerpts", () => {
     const r = load("literal-secret.yaml");
     const all = JSON.stringify(r.diagnostics);
