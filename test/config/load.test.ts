@@ -132,7 +132,7 @@ route:
     const r = parseConfig('version: "1"\nstakeholders:\n  a:\n    channels: [d]\n    people: [{ name: x, phone: +15551230001 }]\nchannels:\n  d: { type: report, directory: /tmp }\n', "/c.yaml", { root: false });
     expect(r.diagnostics).toMatchObject([
       { code: "E320", line: 1, column: 10, message: "`version` is the number `1`, unquoted, not a string" },
-      { code: "E304", line: 5, column: 31, text: "+15551230001", suggestion: 'quote it: "+15551230001"' },
+      { code: "E304", line: 5, column: 32, text: "+15551230001", suggestion: 'quote it: "+15551230001"' },
     ]);
   });
 
