@@ -113,6 +113,9 @@ function unknownKey(e: ErrorObject, keys: string[], doc: Document, src: ConfigSo
       suggestion: `write \`${key}_file: /etc/covenant/${key.replace("_", "-")}\` (a file only root can read, mode 0600) or \`${key}_env: VARIABLE\` instead`,
     });
   }
+  if (keys.length === 1 && keys[0] === "route" && (key === "match" || key === "continue")) {
+    return src.diagnostic("E302", `the root route takes no \`${key}\`: it matches every deficiency`, range, { text: key, suggestion: `put \`${key}\` on a route under \`routes:\`` });
+  }
   const near = closest(key, known);
   const where_ = keys.length === 0 ? "at the top of the file" : `under ${where(keys)}`;
   return src.diagnostic("E302", `unknown key \`${key}\` ${where_}`, range, {

@@ -128,6 +128,11 @@ route:
     expect(far.suggestion).toBe("known keys here: version, host, stakeholders, channels, route, inhibit, delivery");
   });
 
+  it("`match` on the root route: says where it belongs", () => {
+    const r = parseConfig("version: 1\nroute:\n  match: { severity: [critical] }\n", "/c.yaml", { root: false });
+    expect(r.diagnostics).toMatchObject([{ code: "E302", line: 3, column: 3, text: "match", suggestion: "put `match` on a route under `routes:`" }]);
+  });
+
   it("a phone number or version written as YAML reads it: says to quote it, or not to", () => {
     const r = parseConfig('version: "1"\nstakeholders:\n  a:\n    channels: [d]\n    people: [{ name: x, phone: +15551230001 }]\nchannels:\n  d: { type: report, directory: /tmp }\n', "/c.yaml", { root: false });
     expect(r.diagnostics).toMatchObject([
