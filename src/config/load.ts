@@ -46,7 +46,9 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, version: "1.2" });
   const diagnostics: ConfigDiagnostic[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
-    const message = e.message.split("\n", 1)[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    // yaml catches its own stack overflow on absurd nesting and reports it as an error
+    const first = e.message.split("\n", 1)[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    const message = /call stack/i.test(first) ? "nested too deep to be read (a configuration needs a few levels)" : first;
     const duplicate = e.code === "DUPLICATE_KEY";
     if (duplicate) {
       const key = keyAt(doc, e.pos[0]);
@@ -61,7 +63,8 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   try {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    return done([...diagnostics, src.diagnostic("E300", `YAML: ${(err as Error).message}`, [0, 0])], text);
+    const why = err instanceof RangeError && /call stack/i.test(err.message) ? "nested too deep to be read" : (err as Error).message;
+    return done([...diagnostics, src.diagnostic("E300", `YAML: ${why}`, [0, 0])], text);
   }
   if (!isObj(value)) {
     const range = rangeOf(doc.contents) ?? [0, 0];

@@ -58,6 +58,16 @@ describe("parseConfig never throws and gives a configuration xor errors", () => 
       { numRuns: 300 },
     );
   });
+  it("absurd nesting is an error, not a crash", () => {
+    for (const n of [100, 1000, 100_000]) {
+      const flow = sound(`version: 1\nhost: ${"[".repeat(n)}${"]".repeat(n)}\n`);
+      expect(flow.config).toBeUndefined();
+      const map = sound(`version: 1\nhost: ${"{a: ".repeat(n)}1${"}".repeat(n)}\n`);
+      expect(map.config).toBeUndefined();
+    }
+    expect(sound(`version: 1\nhost: ${"[".repeat(100_000)}\n`).diagnostics[0]!.code).toBe("E300");
+  });
+
   it("aliases cannot blow up the value (a billion laughs is an error)", () => {
     const laughs = ["version: 1", "a: &a [x, x, x, x, x, x, x, x, x, x]"];
     for (let i = 0; i < 8; i++) laughs.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`);
