@@ -63,8 +63,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(new Option("--today <date>", "date used for waiver expiry (YYYY-MM-DD)").hideHelp())
     .addOption(includeOption())
     .addOption(maxFileSizeOption())
-    .addHelpText("after", "\nExamples:\n  covenant check examples/sox\n  covenant check --json policies/ > diagnostics.json\n  covenant check --include /usr/share/covenant/controls policies/\n\nExit codes: 0 clean (warnings allowed), 2 errors found (or nothing to evaluate: no promise in the policy).")
-    .action(async (paths: string[], opts: { format: "text" | "json"; json?: boolean; strict: boolean; today?: string; include: string[]; maxFileSize: string }) => {
+    .addOption(configOption())
+    .addHelpText("after", "\nExamples:\n  covenant check examples/sox\n  covenant check --config examples/sox/covenant.yaml examples/sox\n  covenant check --json policies/ > diagnostics.json\n  covenant check --include /usr/share/covenant/controls policies/\n\nExit codes: 0 clean (warnings allowed), 2 errors found (or nothing to evaluate: no promise in the policy).")
+    .action(async (paths: string[], opts: { format: "text" | "json"; json?: boolean; strict: boolean; today?: string; include: string[]; maxFileSize: string; config?: string }) => {
       const maxFileSize = fileSize(opts.maxFileSize, "check", io);
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       setExit((await checkCommand()).runCheck(paths, { ...opts, format: opts.json ? "json" : opts.format, maxFileSize }, io));
@@ -100,12 +101,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--etc-root <dir>", "read /etc/passwd, /etc/group and /etc/os-release from here (nothing else: see docs/cli.md)", defaultRoots.etc)
     .addOption(includeOption())
     .addOption(maxFileSizeOption())
+    .addOption(configOption())
     .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
     .addHelpText(
       "after",
       "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or nothing to evaluate, or, as root, a policy file another user can change,\nor another run holds the lock), 3 internal error.",
     )
-    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string }) => {
+    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string }) => {
       const maxFileSize = fileSize(o.maxFileSize, "run", io);
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       const timeoutMs = parseDuration(o.timeout);
@@ -133,6 +135,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       if (o.state !== undefined) opts.state = o.state;
       if (o.junit !== undefined) opts.junit = o.junit;
       if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;
+      if (o.config !== undefined) opts.config = o.config;
       if (now) opts.now = now;
       setExit(await (await runCommand()).runRun(paths, opts, io));
     });
@@ -265,6 +268,11 @@ function includeOption(): Option {
   return new Option("--include <dir>", "also allow imports of .promise files below this directory (repeatable), such as a shared control library")
     .argParser((dir: string, dirs: string[]) => [...dirs, dir])
     .default([], "none: only below the policy's own directories");
+}
+
+/** `--config FILE`: covenant.yaml, the notification configuration (docs/configuration.md). */
+function configOption(): Option {
+  return new Option("--config <file>", "the notification configuration, covenant.yaml (default: /etc/covenant/covenant.yaml as root, ./covenant.yaml otherwise)");
 }
 
 /** `--max-file-size SIZE`: the largest policy file read. */

@@ -35,6 +35,8 @@ export interface RunOptions {
   etcRoot: string;
   sandbox: boolean;
   sandboxDir?: string;
+  /** covenant.yaml (--config): given on the command line, not yet used by the run (the notifier wires it) */
+  config?: string;
   /** the instant to evaluate at (tests): facts and waiver expiry */
   now?: Date;
   /** directories whose .promise files may be imported besides the policy's own (--include) */
