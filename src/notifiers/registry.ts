@@ -7,14 +7,12 @@ import type { Channel, ChannelContext, ChannelFactory } from "./contract.js";
 
 type Factories = Record<ChannelType, () => Promise<ChannelFactory>>;
 
-// MERGE(H5): webhook, alertmanager and report are written on another branch. Once their files
-// are in, add (and make this `Factories` rather than `Partial<Factories>`):
-//   webhook: async () => (await import("./webhook.js")).createChannel,
-//   alertmanager: async () => (await import("./alertmanager.js")).createChannel,
-//   report: async () => (await import("./report.js")).createChannel,
-export const channelFactories: Partial<Factories> = {
+export const channelFactories: Factories = {
   email: async () => (await import("./email.js")).createChannel,
   twilio: async () => (await import("./twilio.js")).createChannel,
+  webhook: async () => (await import("./webhook.js")).createChannel,
+  alertmanager: async () => (await import("./alertmanager.js")).createChannel,
+  report: async () => (await import("./report.js")).createChannel,
 };
 
 /**
