@@ -9,6 +9,9 @@ import { startSmtpServer } from "../helpers/smtp-server.js";
 import { startTwilioStandin } from "../helpers/twilio-standin.js";
 import { channelContract, type ChannelHarness } from "./contract.js";
 import { testContext } from "./context.js";
+import { alertmanagerHarness } from "./harnesses/alertmanager.js";
+import { reportHarness } from "./harnesses/report.js";
+import { webhookHarness } from "./harnesses/webhook.js";
 import { security } from "./messages.js";
 
 channelContract("email", async (): Promise<ChannelHarness> => {
@@ -77,3 +80,7 @@ channelContract("twilio", async (): Promise<ChannelHarness> => {
     },
   };
 });
+
+channelContract("webhook", webhookHarness);
+channelContract("alertmanager", alertmanagerHarness);
+channelContract("report", reportHarness);

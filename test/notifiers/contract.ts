@@ -44,6 +44,11 @@ export interface ChannelHarness {
   /** the channel's secret (password, token, HMAC key): it must appear in no Delivery */
   secret: string;
   stop(): Promise<void>;
+  /**
+   * The channel itself drops a message it has already delivered (the report channel: a resend
+   * after a crash is not written twice), so a resend adds nothing to what the receiver holds.
+   */
+  dedupes?: boolean;
 }
 
 /** Runs the contract against one channel. */
@@ -53,9 +58,10 @@ export function channelContract(name: string, makeHarness: () => Promise<Channel
     const open: Channel[] = [];
     const results: Delivery[] = [];
 
+    // a real Alertmanager takes a few seconds to start on a busy machine
     beforeAll(async () => {
       h = await makeHarness();
-    });
+    }, 60_000);
     afterAll(async () => {
       for (const c of open) await c.close();
       await h?.stop();
@@ -88,15 +94,16 @@ export function channelContract(name: string, makeHarness: () => Promise<Channel
       expect(h.shows(got[0])).toContain("ITGC-AC-01");
     });
 
-    it("a resend of the same message carries the same id", async () => {
+    it("a resend of the same message carries the same id (or, where the channel drops it, adds nothing)", async () => {
       const c = await make();
       const before = (await h.received()).length;
       const m = message({ id: "m-contractresend00" });
       expect((await send(c, m)).ok).toBe(true);
       expect((await send(c, m)).ok).toBe(true);
-      const [a, b] = await newItems(before);
-      expect(h.idOf(b)).toBe(h.idOf(a));
-      if (h.idOf(a) !== undefined) expect(h.idOf(a)).toContain("m-contractresend00");
+      const got = await newItems(before);
+      expect(got).toHaveLength(h.dedupes ? 1 : 2);
+      if (!h.dedupes) expect(h.idOf(got[1])).toBe(h.idOf(got[0]));
+      if (h.idOf(got[0]) !== undefined) expect(h.idOf(got[0])).toContain("m-contractresend00");
     });
 
     it("outside text (line breaks, markup, terminal escapes, non-Latin) arrives as the medium needs", async () => {
@@ -120,15 +127,17 @@ export function channelContract(name: string, makeHarness: () => Promise<Channel
     it("a temporary refusal is worth a retry, and delivery works once it passes", async (ctx) => {
       if (!h.breakTemporarily || !h.heal) return ctx.skip(`${name} has no temporary failure`);
       const c = await make();
+      // an id of its own: a channel that drops resends must really write once the failure passes
+      const m = message({ id: "m-contracttemp000" });
       await h.breakTemporarily();
       try {
-        const r = await send(c, message());
+        const r = await send(c, m);
         expect(r).toMatchObject({ ok: false, retryable: true });
         expect(!r.ok && r.error.length).toBeGreaterThan(0);
       } finally {
         await h.heal();
       }
-      expect((await send(c, message())).ok).toBe(true);
+      expect((await send(c, m)).ok).toBe(true);
     });
 
     it("a permanent refusal is not worth a retry", async (ctx) => {
@@ -136,7 +145,7 @@ export function channelContract(name: string, makeHarness: () => Promise<Channel
       const c = await make();
       await h.breakPermanently();
       try {
-        expect(await send(c, message())).toMatchObject({ ok: false, retryable: false });
+        expect(await send(c, message({ id: "m-contractperm000" }))).toMatchObject({ ok: false, retryable: false });
       } finally {
         await h.heal();
       }
@@ -145,13 +154,14 @@ export function channelContract(name: string, makeHarness: () => Promise<Channel
     it("a receiver that is down is worth a retry, and the same channel delivers once it is up", async (ctx) => {
       if (!h.down || !h.up) return ctx.skip(`${name} has no receiver to be down`);
       const c = await make();
+      const m = message({ id: "m-contractdown000" });
       await h.down();
       try {
-        expect(await send(c, message())).toMatchObject({ ok: false, retryable: true });
+        expect(await send(c, m)).toMatchObject({ ok: false, retryable: true });
       } finally {
         await h.up();
       }
-      expect((await send(c, message())).ok).toBe(true);
+      expect((await send(c, m)).ok).toBe(true);
     });
 
     it("never throws: odd messages, and a channel already closed", async () => {
@@ -161,6 +171,9 @@ export function channelContract(name: string, makeHarness: () => Promise<Channel
         message({ person: undefined }),
         message({ kind: "resolved", deficiencies: [deficiency({ status: "resolved", resolvedBy: "kept", resolvedAt: "2026-12-05T12:00:00.000Z" })] }),
         message({ deficiencies: [deficiency({ reason: "", differences: [], promised: [], changes: [], control: { id: "", title: "", severity: "low", key: false } })] }),
+        // what no planner makes, yet a damaged outbox row could hold
+        { ...message(), deficiencies: [null] } as unknown as Message,
+        { ...message(), createdAt: "not a time", stakeholder: { name: "../../etc", people: [], channels: [] } },
       ];
       for (const m of odd) expect(typeof (await send(c, m)).ok).toBe("boolean");
       await c.close();
@@ -169,7 +182,7 @@ export function channelContract(name: string, makeHarness: () => Promise<Channel
 
     it("no error or detail holds the secret", () => {
       expect(h.secret.length).toBeGreaterThan(0);
-      expect(results.length).toBeGreaterThan(5);
+      expect(results.length).toBeGreaterThan(8);
       for (const r of results) expect(JSON.stringify(r)).not.toContain(h.secret);
       // every failure says something
       for (const r of results) if (!r.ok) expect(r.error.trim()).not.toBe("");
