@@ -9,7 +9,8 @@ import type { AlertmanagerChannel } from "../../src/config/types.js";
 import type { Deficiency, Message } from "../../src/notifiers/contract.js";
 import { alertOf, createChannel, NOTICE_FIRING_MS, OPEN_HORIZON_MS } from "../../src/notifiers/alertmanager.js";
 import { routeReceivers, startAlertmanager, type AlertmanagerAlert, type RunningAlertmanager } from "../helpers/alertmanager.js";
-import { context, deficiency, HOSTILE, message } from "./hooks-fixtures.js";
+import { secretFile, testContext } from "./context.js";
+import { deficiency, HOSTILE, message } from "./messages.js";
 
 let am: RunningAlertmanager;
 beforeAll(async () => {
@@ -21,7 +22,7 @@ afterAll(async () => {
 
 async function post(m: Message, now = new Date()) {
   const config: AlertmanagerChannel = { type: "alertmanager", name: "am", url: `${am.url}/`, timeoutMs: 5000 };
-  const channel = await createChannel(config, context(now));
+  const channel = await createChannel(config, testContext(now));
   try {
     return await channel.send(m);
   } finally {
@@ -42,12 +43,12 @@ describe("alerts in the real Alertmanager", () => {
     const first = await alertFor("d-am000001");
     expect(first?.labels).toEqual({ alertname: "CovenantDeficiency", deficiency: "d-am000001", control: "ITGC-AC-01", severity: "critical", owner: "security", host: "ledger-01", promise_type: "file", key_control: "true" });
     expect(first?.annotations).toEqual({
-      title: "Access to credentials is restricted",
-      summary: "drift: file /etc/shadow: mode is 0644, promised 0640",
-      description: "mode: 0644 (promised 0640)\nheld: mode change needs approval",
+      title: "Ledger configuration is protected",
+      summary: "drift: file /etc/ledger/ledger.conf: mode is 0644, promised 0640",
+      description: "mode: 0644 (promised 0640)\nheld: repair is not allowed for this promise",
       promised: "mode = 0640\nowner = root",
       outcome: "drift",
-      record: "1201",
+      record: "312",
     });
     expect(Date.parse(first!.startsAt)).toBe(Date.parse(keyed.openedAt));
     expect(Date.parse(first!.endsAt)).toBe(now.getTime() + OPEN_HORIZON_MS);
@@ -128,14 +129,13 @@ describe("the example route in docs/channels/alertmanager.md", () => {
 describe("basic authentication", () => {
   it("is sent when configured; a wrong password is refused (401), not retried, and appears in no error", async () => {
     const { alertmanagerHarness } = await import("./harnesses/alertmanager.js");
-    const { secretFile } = await import("./hooks-fixtures.js");
     const h = await alertmanagerHarness();
     try {
       const right = await h.make();
       expect(await right.send(message({ deficiencies: [deficiency({ id: "d-auth0001" })] }))).toMatchObject({ ok: true });
       expect((await h.alertmanager.alerts()).some((a) => a.labels["deficiency"] === "d-auth0001")).toBe(true);
       const port = new URL(right.config.type === "alertmanager" ? right.config.url : "").port;
-      const wrong = await createChannel({ type: "alertmanager", name: "am", url: `http://127.0.0.1:${port}`, auth: { user: "covenant", password: secretFile("wrong-password-9f1c") }, timeoutMs: 5000 }, context(new Date()));
+      const wrong = await createChannel({ type: "alertmanager", name: "am", url: `http://127.0.0.1:${port}`, auth: { user: "covenant", password: secretFile("wrong-password-9f1c") }, timeoutMs: 5000 }, testContext(new Date()));
       const d = await wrong.send(message({ deficiencies: [deficiency({ id: "d-auth0002" })] }));
       expect(d).toMatchObject({ ok: false, retryable: false, error: expect.stringContaining("answered 401") as unknown });
       expect(JSON.stringify(d)).not.toContain("wrong-password-9f1c");
@@ -146,7 +146,7 @@ describe("basic authentication", () => {
   }, 60_000);
 
   it("a URL with credentials in it is refused, without showing them", async () => {
-    const channel = await createChannel({ type: "alertmanager", name: "am", url: `http://covenant:inline-pass-77@127.0.0.1:1`, timeoutMs: 1000 }, context(new Date()));
+    const channel = await createChannel({ type: "alertmanager", name: "am", url: `http://covenant:inline-pass-77@127.0.0.1:1`, timeoutMs: 1000 }, testContext(new Date()));
     const d = await channel.send(message());
     expect(d).toMatchObject({ ok: false, retryable: false });
     expect(JSON.stringify(d)).not.toContain("inline-pass-77");

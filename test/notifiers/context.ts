@@ -1,6 +1,8 @@
 // A ChannelContext for tests: secrets from a temporary file or the environment, as the
 // configuration names them, and a fixed clock.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { SecretRef } from "../../src/config/types.js";
 import type { ChannelContext } from "../../src/notifiers/contract.js";
 
@@ -16,4 +18,12 @@ export function testContext(now = new Date("2026-12-05T09:00:30.000Z")): Channel
     },
     now: () => now,
   };
+}
+
+/** A secret in a real file (0600, ending in a newline as an editor leaves it), as `secret_file:` or `password_file:` names it. */
+export function secretFile(secret: string): SecretRef {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-test-secret-"));
+  const path = join(dir, "secret");
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  return { file: path };
 }

@@ -50,6 +50,9 @@ export function message(overrides: Partial<Message> = {}): Message {
   };
 }
 
+/** Outside text that breaks what does not escape it (quotes, markup, Markdown, `|`, non-Latin), yet must arrive as written where JSON carries it. */
+export const HOSTILE = `O'Brien "quoted" <script>alert(1)</script> | pipe | \`tick\` [link](javascript:x) **bold** # é ü 中文 🙂 & &amp;`;
+
 /** Outside text as bad as it gets: line breaks, markup, a terminal escape, a bidi override, non-Latin script. */
 export const HOSTILE_REASON = 'owner is "mallory"\nRESOLVED: all fine <script>alert(1)</script> \u001b[31mred\u001b[0m \u202eevil 帳簿 Журнал';
 

@@ -19,7 +19,8 @@ import { periodStart } from "../../src/notifiers/report-period.js";
 import { oneLine } from "../../src/notifiers/text.js";
 import { mountTmpfs, unmountAll } from "../store/mounts.js";
 import { fill } from "./harnesses/report.js";
-import { context, deficiency, HOSTILE, message } from "./hooks-fixtures.js";
+import { testContext } from "./context.js";
+import { deficiency, HOSTILE, message } from "./messages.js";
 
 const asRoot = process.getuid?.() === 0;
 const security: Stakeholder = { name: "security", people: [], channels: ["digest"], timezone: "America/New_York" };
@@ -39,7 +40,7 @@ afterAll(() => unmountAll());
 
 async function send(m: Message, overrides: Partial<ReportChannel> = {}): Promise<Delivery> {
   const config: ReportChannel = { type: "report", name: "digest", directory, period: "day", formats: ["markdown", "json"], ...overrides };
-  const channel = await createChannel(config, context(new Date("2026-12-06T12:00:00.000Z")));
+  const channel = await createChannel(config, testContext(new Date("2026-12-06T12:00:00.000Z")));
   try {
     return await channel.send(m);
   } finally {
@@ -92,7 +93,7 @@ describe("report files", () => {
     await send(message({ id: "m-json", stakeholder: auditors, deficiencies: [acked], createdAt: "2026-12-05T15:00:00.000Z" }));
     const [entry] = entries("auditors-2026-12-05.json");
     expect(entry).toMatchObject({ message_id: "m-json", kind: "opened", route: "root", group_labels: { control: "ITGC-AC-01" }, stakeholder: "auditors", host: "ledger-01", created_at: "2026-12-05T15:00:00.000Z", written_at: "2026-12-06T12:00:00.000Z" });
-    expect(entry!.deficiencies[0]).toMatchObject({ id: "d-7k3q9m2x", status: "open", control: { id: "ITGC-AC-01", owner: "security" }, acknowledged: { by: "Alice", reason: "CHG-1" }, record: 1201 });
+    expect(entry!.deficiencies[0]).toMatchObject({ id: "d-7k3q9m2x", status: "open", control: { id: "ITGC-AC-01", owner: "security" }, acknowledged: { by: "Alice", reason: "CHG-1" }, record: 312 });
   });
 
   it("the JSON digest's deficiencies match the webhook payload's schema for a deficiency (docs/channels/webhook.md)", async () => {
@@ -138,7 +139,7 @@ describe("report files", () => {
     const cells = cellsOf(rows[0]!);
     expect(cells).toHaveLength(12);
     expect(shown(cells[6]!)).toBe(oneLine(hostile));
-    expect(shown(cells[5]!)).toBe("file /srv/a|b`c`<img src=x> (/etc/covenant/policy/access.cov:12)");
+    expect(shown(cells[5]!)).toBe("file /srv/a|b`c`<img src=x> (policies/ledger.cov:12)");
     expect(entries("auditors-2026-12-05.json")[0]!.deficiencies[0]!.reason).toBe(hostile);
     expect(entries("auditors-2026-12-05.json")[0]!.host).toBe("ledger|01<b>");
   });

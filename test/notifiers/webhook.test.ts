@@ -13,7 +13,8 @@ import type { Delivery } from "../../src/notifiers/contract.js";
 import { deliveryOf, retryAfterMs } from "../../src/notifiers/http.js";
 import { createChannel, signature } from "../../src/notifiers/webhook.js";
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from "../helpers/webhook-receiver.js";
-import { context, deficiency, HOSTILE, message, secretFile } from "./hooks-fixtures.js";
+import { secretFile, testContext } from "./context.js";
+import { deficiency, HOSTILE, message } from "./messages.js";
 
 const SECRET = "whsec-test-3c1f0e7a9b5d";
 const doc = readFileSync(new URL("../../docs/channels/webhook.md", import.meta.url), "utf8");
@@ -48,7 +49,7 @@ function config(overrides: Partial<WebhookChannel> = {}): WebhookChannel {
 }
 
 async function sendOne(overrides: Partial<WebhookChannel> = {}, m = message(), at = new Date("2026-12-05T09:15:30.000Z")): Promise<Delivery> {
-  const channel = await createChannel(config(overrides), context(at));
+  const channel = await createChannel(config(overrides), testContext(at));
   try {
     return await channel.send(m);
   } finally {
@@ -88,7 +89,7 @@ describe("webhook requests", () => {
     const h = receiver.received[0]!.headers;
     expect(h["content-type"]).toBe("application/json");
     expect(h["user-agent"]).toMatch(/^covenant\/(dev|\d+\.\d+\.\d+.*)$/);
-    expect(h["x-covenant-id"]).toBe("m-4f6a1c9e0b2d7h3k");
+    expect(h["x-covenant-id"]).toBe("m-0123456789abcdef");
     expect(h["x-tenant"]).toBe("ledger");
     expect(receiver.received[0]!.method).toBe("POST");
     expect(receiver.received[0]!.path).toBe("/hooks/covenant?token=path-secret");
@@ -108,7 +109,7 @@ describe("webhook requests", () => {
     await sendOne({}, message({ deficiencies: [acked, resolved, notice], groupLabels: {} }));
     const payload = JSON.parse(receiver.received[0]!.body) as Record<string, unknown>;
     expect(validate(payload), JSON.stringify(validate.errors)).toBe(true);
-    expect(payload).toMatchObject({ version: 1, id: "m-4f6a1c9e0b2d7h3k", kind: "opened", host: "ledger-01", sent_at: "2026-12-05T09:15:30.000Z" });
+    expect(payload).toMatchObject({ version: 1, id: "m-0123456789abcdef", kind: "opened", host: "ledger-01", sent_at: "2026-12-05T09:15:30.000Z" });
     const [a, r, n] = payload["deficiencies"] as Record<string, unknown>[];
     expect(a!["acknowledged"]).toEqual({ by: "Alice Admin", at: "2026-12-05T10:00:00.000Z", reason: HOSTILE });
     expect(r).toMatchObject({ status: "resolved", resolved_by: "kept", resolved_at: "2026-12-05T11:00:00.000Z", control: { owner: null, key: false } });

@@ -12,7 +12,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { AlertmanagerChannel } from "../../../src/config/types.js";
 import { createChannel } from "../../../src/notifiers/alertmanager.js";
 import { startAlertmanager, type RunningAlertmanager } from "../../helpers/alertmanager.js";
-import { context, secretFile } from "../hooks-fixtures.js";
+import { secretFile, testContext } from "../context.js";
 import { stringsOf, type ChannelHarness } from "./types.js";
 
 type ProxyMode = "pass" | "unavailable" | "misrouted";
@@ -82,7 +82,7 @@ export async function alertmanagerHarness(): Promise<AlertmanagerHarness> {
     secret: password,
     async make() {
       const config: AlertmanagerChannel = { type: "alertmanager", name: "am", url: `http://127.0.0.1:${port}`, auth, timeoutMs: 5000 };
-      return createChannel(config, context(new Date()));
+      return createChannel(config, testContext(new Date()));
     },
     received: async () => [...accepted],
     shows: stringsOf,

@@ -13,7 +13,7 @@ import { createChannel } from "../../../src/notifiers/report.js";
 import { sectionMarker } from "../../../src/notifiers/report-markdown.js";
 import type { ReportEntry } from "../../../src/notifiers/report.js";
 import { mountTmpfs, remount, unmountAll } from "../../store/mounts.js";
-import { context } from "../hooks-fixtures.js";
+import { testContext } from "../context.js";
 import type { ChannelHarness } from "./types.js";
 
 export interface ReportItem {
@@ -103,7 +103,7 @@ export async function reportHarness(): Promise<ReportHarness> {
     dedupes: true,
     async make() {
       const config: ReportChannel = { type: "report", name: "digest", directory, period: "day", formats: ["markdown", "json"] };
-      return createChannel(config, context(new Date()));
+      return createChannel(config, testContext(new Date()));
     },
     received: async () => (broken === "none" ? reportItems(directory) : []),
     shows: (i) => item(i).markdown,

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { WebhookChannel } from "../../../src/config/types.js";
 import { createChannel } from "../../../src/notifiers/webhook.js";
 import { startWebhookReceiver, type Received, type WebhookReceiver } from "../../helpers/webhook-receiver.js";
-import { context, secretFile } from "../hooks-fixtures.js";
+import { secretFile, testContext } from "../context.js";
 import { stringsOf, type ChannelHarness } from "./types.js";
 
 export interface WebhookHarness extends ChannelHarness {
@@ -31,7 +31,7 @@ export async function webhookHarness(): Promise<WebhookHarness> {
     requests,
     async make() {
       const config: WebhookChannel = { type: "webhook", name: "hook", url: receiver.url, secret: ref, timeoutMs: 2000, headers: {} };
-      return createChannel(config, context(new Date()));
+      return createChannel(config, testContext(new Date()));
     },
     async received() {
       return requests.filter((r) => r.answered !== undefined && r.answered < 300 && r.signatureValid).map((r) => JSON.parse(r.body) as unknown);
