@@ -12,9 +12,10 @@
 // for NOTICE_FIRING_MS from the time it is sent: Alertmanager never notifies about an alert that
 // arrives already resolved, so a notice posted with endsAt = openedAt would reach nobody.
 import type { AlertmanagerChannel } from "../config/types.js";
+import { escapeText } from "../text/escape.js";
 import type { Channel, ChannelContext, ChannelFactory, Deficiency, Delivery, Message } from "./contract.js";
 import { deliveryOf, originOf, postJson } from "./http.js";
-import { cut, oneLine, shortReason, userAgent } from "./text.js";
+import { cut, shortReason, userAgent } from "./text.js";
 
 export const OPEN_HORIZON_MS = 24 * 3600_000;
 export const NOTICE_FIRING_MS = 3600_000;
@@ -29,10 +30,10 @@ export interface Alert {
   endsAt: string;
 }
 
-const label = (text: string) => cut(oneLine(text), LABEL_MAX);
+const label = (text: string) => cut(escapeText(text), LABEL_MAX);
 
 function lines(items: string[]): string {
-  return cut(items.map(oneLine).join("\n"), ANNOTATION_MAX);
+  return cut(items.map(escapeText).join("\n"), ANNOTATION_MAX);
 }
 
 /** The alert for one deficiency, as sent at `now`. */
@@ -49,14 +50,14 @@ export function alertOf(d: Deficiency, now: Date): Alert {
   if (d.control.owner) labels["owner"] = label(d.control.owner);
   const observed = [...d.differences, ...d.changes];
   const annotations: Record<string, string> = {
-    title: cut(oneLine(d.control.title), 300),
-    summary: `${d.notice ? "repaired" : d.outcome}: ${oneLine(d.promise.type)} ${cut(oneLine(d.promise.promiser), 200)}: ${shortReason(d, 200)}`,
+    title: cut(escapeText(d.control.title), 300),
+    summary: `${d.notice ? "repaired" : d.outcome}: ${escapeText(d.promise.type)} ${cut(escapeText(d.promise.promiser), 200)}: ${shortReason(d, 200)}`,
     description: lines(observed.length > 0 ? observed : [d.reason]),
     promised: lines(d.promised),
     outcome: d.outcome,
     record: String(d.lastRecord),
   };
-  if (d.ack) annotations["acknowledged"] = cut(oneLine(`by ${d.ack.by} at ${d.ack.at}: ${d.ack.reason}`), 500);
+  if (d.ack) annotations["acknowledged"] = cut(escapeText(`by ${d.ack.by} at ${d.ack.at}: ${d.ack.reason}`), 500);
   return { labels, annotations, startsAt: d.openedAt, endsAt: endOf(d, now) };
 }
 
@@ -102,7 +103,7 @@ class Alertmanager implements Channel {
       return deliveryOf(await postJson(this.url, body, this.headers, this.config.timeoutMs), this.receiver, this.secrets, now.getTime());
     } catch (err) {
       // never thrown at the dispatcher: a message that cannot be made into alerts fails the same way next time
-      const error = `${this.receiver}: the message could not be sent (${oneLine((err as Error).message)})`;
+      const error = `${this.receiver}: the message could not be sent (${escapeText((err as Error).message)})`;
       return { ok: false, retryable: false, error: this.secrets.reduce((t, s) => t.split(s).join("[secret]"), error) };
     }
   }

@@ -5,7 +5,8 @@
 // a webhook URL often carries a token in its path or query (Slack's do), and a reply's body is
 // cut, put on one line and stripped of any secret before it reaches the outbox or a log.
 import type { Delivery } from "./contract.js";
-import { cut, oneLine } from "./text.js";
+import { escapeText } from "../text/escape.js";
+import { cut } from "./text.js";
 
 export type PostAnswer =
   | { kind: "answer"; status: number; statusText: string; location?: string; retryAfter?: string; body: string }
@@ -96,8 +97,8 @@ export function deliveryOf(answer: PostAnswer, receiver: string, secrets: string
   const blot = (text: string) => secrets.reduce((t, s) => (s.length > 0 ? t.split(s).join("[secret]") : t), text);
   if (answer.kind === "unreachable") return { ok: false, retryable: answer.retryable, error: blot(`${receiver}: ${answer.error}`) };
   const { status } = answer;
-  const said = `${status}${answer.statusText ? ` ${oneLine(answer.statusText)}` : ""}`;
-  const reply = answer.body.trim() === "" ? "" : `: ${cut(oneLine(answer.body.trim()), BODY_SHOWN)}`;
+  const said = `${status}${answer.statusText ? ` ${escapeText(answer.statusText)}` : ""}`;
+  const reply = answer.body.trim() === "" ? "" : `: ${cut(escapeText(answer.body.trim()), BODY_SHOWN)}`;
   if (status >= 200 && status < 300) return { ok: true, detail: blot(`${receiver} answered ${said}`) };
   if (status >= 300 && status < 400) {
     const where = locationHost(answer.location);
@@ -113,7 +114,7 @@ export function deliveryOf(answer: PostAnswer, receiver: string, secrets: string
 function locationHost(location: string | undefined): string | undefined {
   if (!location) return undefined;
   try {
-    return oneLine(cut(new URL(location).host, 100));
+    return escapeText(cut(new URL(location).host, 100));
   } catch {
     return "a relative location";
   }

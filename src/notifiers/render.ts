@@ -5,17 +5,12 @@
 import { escapeText } from "../text/escape.js";
 import type { Message } from "./contract.js";
 import { isGsm7, smsSegments } from "./gsm7.js";
+import { cut } from "./text.js";
 import { controlsWords, countWords, factsOf, headline, introWords, kindLabel, severityOf } from "./words.js";
 
 export { isGsm7, smsLength, smsSegments } from "./gsm7.js";
 
 const SUBJECT_REASON = 100;
-
-/** Cuts a text to at most `max` characters (code points), marking the cut. */
-function shorten(text: string, max: number, mark = "…"): string {
-  const chars = [...text];
-  return chars.length <= max ? text : chars.slice(0, Math.max(0, max - [...mark].length)).join("") + mark;
-}
 
 const one = (text: string) => escapeText(text);
 
@@ -26,7 +21,7 @@ export function subject(message: Message): string {
   const first = headline(message);
   if (!first) return `[covenant] ${label || "TEST"} message to ${one(message.stakeholder.name)} from ${one(message.host)}`;
   const head = [label, severity, one(controlsWords(message))].filter(Boolean).join(" ");
-  return `[covenant] ${head} on ${one(message.host)}: ${countWords(message)} — ${one(shorten(first.reason, SUBJECT_REASON))}`;
+  return `[covenant] ${head} on ${one(message.host)}: ${countWords(message)} — ${one(cut(first.reason, SUBJECT_REASON))}`;
 }
 
 /** The plain-text part: one block per member, labelled lines, continuation lines indented. */

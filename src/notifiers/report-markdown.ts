@@ -3,7 +3,8 @@
 // acknowledgement reasons) is escaped so that it shows as written and cannot end a table cell
 // (`|`), open code (`` ` ``), emphasis or a link, inject HTML, or break a line.
 import type { Deficiency, Message } from "./contract.js";
-import { cut, oneLine } from "./text.js";
+import { escapeText } from "../text/escape.js";
+import { cut } from "./text.js";
 
 const HTML: Record<string, string> = { "<": "&lt;", ">": "&gt;", "&": "&amp;" };
 
@@ -11,7 +12,7 @@ const HTML: Record<string, string> = { "<": "&lt;", ">": "&gt;", "&": "&amp;" };
 // others mean something only at a line's start, where escaped text never is.
 /** Outside text for Markdown inline use (a table cell, a heading): one line, escaped. */
 export function markdownText(text: string): string {
-  return oneLine(text).replace(/[\\`*_[\]#|~<>&]/g, (c) => HTML[c] ?? `\\${c}`);
+  return escapeText(text).replace(/[\\`*_[\]#|~<>&]/g, (c) => HTML[c] ?? `\\${c}`);
 }
 
 /** The marker a section ends with: how a resend of the same message is recognised (ids are plain, but are made so). */

@@ -3,12 +3,12 @@
 // JSON to process (docs/channels/report.md). Writing the same message twice (a resend after a
 // crash) adds it once: each file is checked for the message's id before it is rewritten.
 import type { ReportChannel } from "../config/types.js";
+import { escapeText } from "../text/escape.js";
 import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from "./contract.js";
 import { deficiencyRecord, type DeficiencyRecord } from "./payload.js";
 import { holdingLock, ReportRefusal, readDigest, replaceDigest, reportDirectory } from "./report-files.js";
 import { fileHeading, messageSection, sectionMarker } from "./report-markdown.js";
 import { periodStart } from "./report-period.js";
-import { oneLine } from "./text.js";
 
 /** One message in a JSON digest. */
 export interface ReportEntry {
@@ -128,12 +128,12 @@ function addJson(directory: string, name: string, message: Message, now: Date): 
 }
 
 function failure(err: unknown, configured: string): Delivery {
-  const directory = oneLine(configured);
-  if (err instanceof ReportRefusal) return { ok: false, retryable: false, error: oneLine(err.message) };
-  if (err instanceof RangeError) return { ok: false, retryable: false, error: `the report could not be dated: ${oneLine(err.message)}` };
+  const directory = escapeText(configured);
+  if (err instanceof ReportRefusal) return { ok: false, retryable: false, error: escapeText(err.message) };
+  if (err instanceof RangeError) return { ok: false, retryable: false, error: `the report could not be dated: ${escapeText(err.message)}` };
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ELOOP") return { ok: false, retryable: false, error: `a symbolic link in ${directory} was not followed: remove it` };
   // no errno: the message itself could not be written out, and would fail the same way again
-  if (!code) return { ok: false, retryable: false, error: `the report in ${directory} could not be written: ${oneLine((err as Error).message)}` };
+  if (!code) return { ok: false, retryable: false, error: `the report in ${directory} could not be written: ${escapeText((err as Error).message)}` };
   return { ok: false, retryable: true, error: `the report in ${directory} could not be written: ${ERRNO_WORDS[code] ?? code} (${code})` };
 }

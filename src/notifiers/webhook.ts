@@ -4,10 +4,11 @@
 // after a crash, so a receiver drops what it has already seen.
 import { createHmac } from "node:crypto";
 import type { WebhookChannel } from "../config/types.js";
+import { escapeText } from "../text/escape.js";
 import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from "./contract.js";
 import { deliveryOf, originOf, postJson } from "./http.js";
 import { webhookPayload } from "./payload.js";
-import { oneLine, userAgent } from "./text.js";
+import { userAgent } from "./text.js";
 
 /** The headers Covenant sets, which configured `headers:` may not replace. */
 const OWN_HEADERS = ["content-type", "user-agent", "x-covenant-id", "x-covenant-timestamp", "x-covenant-signature"];
@@ -44,7 +45,7 @@ class Webhook implements Channel {
       return deliveryOf(answer, this.receiver, this.secrets(), now.getTime());
     } catch (err) {
       // never thrown at the dispatcher: a message that cannot be made into a request fails the same way next time
-      return deliveryOf({ kind: "unreachable", error: `the message could not be sent (${oneLine((err as Error).message)})`, retryable: false }, this.receiver, this.secrets(), Date.now());
+      return deliveryOf({ kind: "unreachable", error: `the message could not be sent (${escapeText((err as Error).message)})`, retryable: false }, this.receiver, this.secrets(), Date.now());
     }
   }
 

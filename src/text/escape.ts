@@ -1,9 +1,9 @@
 // Escaping of text that came from outside Covenant (file names, source lines, command output,
 // process names) before it reaches a terminal or a line-oriented report. A file named
 // "x\nKEPT ..." must not forge a line of a report, and an escape sequence in a process name must
-// not reach the operator's terminal. Every text sink in src/cli, and the notifiers' plain-text
-// messages, pass outside text through here; JSON output needs nothing more than JSON.stringify,
-// which escapes control characters itself.
+// not reach the operator's terminal. Every text sink in src/cli, and the notifiers' messages
+// (plain text, SMS, Markdown, Alertmanager annotations) and errors, pass outside text through
+// here; JSON output needs nothing more than JSON.stringify, which escapes control characters itself.
 
 // C0 controls, DEL, C1 controls, and the Unicode characters that reorder or break lines when
 // shown: line and paragraph separators, bidirectional embeddings, overrides and isolates, and the

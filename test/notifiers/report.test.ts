@@ -16,7 +16,7 @@ import { createChannel, fileStem, type ReportEntry } from "../../src/notifiers/r
 import { LOCK_WAIT_MS } from "../../src/notifiers/report-files.js";
 import { markdownText } from "../../src/notifiers/report-markdown.js";
 import { periodStart } from "../../src/notifiers/report-period.js";
-import { oneLine } from "../../src/notifiers/text.js";
+import { escapeText } from "../../src/text/escape.js";
 import { mountTmpfs, unmountAll } from "../store/mounts.js";
 import { fill } from "./harnesses/report.js";
 import { testContext } from "./context.js";
@@ -138,7 +138,7 @@ describe("report files", () => {
     expect(rows).toHaveLength(1);
     const cells = cellsOf(rows[0]!);
     expect(cells).toHaveLength(12);
-    expect(shown(cells[6]!)).toBe(oneLine(hostile));
+    expect(shown(cells[6]!)).toBe(escapeText(hostile));
     expect(shown(cells[5]!)).toBe("file /srv/a|b`c`<img src=x> (policies/ledger.cov:12)");
     expect(entries("auditors-2026-12-05.json")[0]!.deficiencies[0]!.reason).toBe(hostile);
     expect(entries("auditors-2026-12-05.json")[0]!.host).toBe("ledger|01<b>");
@@ -150,7 +150,7 @@ describe("report files", () => {
         const escaped = markdownText(text);
         expect(escaped).not.toMatch(/[\n\r<>]/);
         expect(cellsOf(`| ${escaped} |`)).toHaveLength(1);
-        expect(shown(escaped)).toBe(oneLine(text));
+        expect(shown(escaped)).toBe(escapeText(text));
       }),
     );
   });
