@@ -15,6 +15,7 @@ import type { AlertmanagerChannel } from "../config/types.js";
 import { escapeText } from "../text/escape.js";
 import type { Channel, ChannelContext, ChannelFactory, Deficiency, Delivery, Message } from "./contract.js";
 import { deliveryOf, originOf, postJson } from "./http.js";
+import { redactor } from "./secrets.js";
 import { cut, shortReason, userAgent } from "./text.js";
 
 export const OPEN_HORIZON_MS = 24 * 3600_000;
@@ -78,8 +79,8 @@ class Alertmanager implements Channel {
   private readonly receiver: string;
 
   private readonly headers: Record<string, string> = { "Content-Type": "application/json", "User-Agent": userAgent };
-  /** what no error may show: the password, and the header value that carries it */
-  private readonly secrets: string[] = [];
+  /** blots what no error may show: the password, and the header value that carries it */
+  private readonly redact: (text: string) => string;
 
   constructor(
     readonly config: AlertmanagerChannel,
@@ -89,22 +90,25 @@ class Alertmanager implements Channel {
     const base = new URL(config.url);
     this.url = new URL(`${base.pathname.replace(/\/+$/, "")}/api/v2/alerts`, base);
     this.receiver = `Alertmanager at ${originOf(base)}`;
+    let secrets: string[] = [];
     if (config.auth && password !== undefined) {
-      const token = Buffer.from(`${config.auth.user}:${password}`, "utf8").toString("base64");
-      this.headers["Authorization"] = `Basic ${token}`;
-      this.secrets.push(password, token);
+      const credentials = `${config.auth.user}:${password}`;
+      this.headers["Authorization"] = `Basic ${Buffer.from(credentials, "utf8").toString("base64")}`;
+      // the redactor blots the base64 form of each too: the header's token among them
+      secrets = [password, credentials];
     }
+    this.redact = redactor(secrets);
   }
 
   async send(message: Message): Promise<Delivery> {
     try {
       const now = this.ctx.now();
       const body = JSON.stringify(message.deficiencies.map((d) => alertOf(d, now)));
-      return deliveryOf(await postJson(this.url, body, this.headers, this.config.timeoutMs), this.receiver, this.secrets, now.getTime());
+      return deliveryOf(await postJson(this.url, body, this.headers, this.config.timeoutMs), this.receiver, this.redact, now.getTime());
     } catch (err) {
       // never thrown at the dispatcher: a message that cannot be made into alerts fails the same way next time
       const error = `${this.receiver}: the message could not be sent (${escapeText((err as Error).message)})`;
-      return { ok: false, retryable: false, error: this.secrets.reduce((t, s) => t.split(s).join("[secret]"), error) };
+      return { ok: false, retryable: false, error: this.redact(error) };
     }
   }
 

@@ -93,7 +93,8 @@ function emailChannel(config: EmailChannel, ctx: ChannelContext): Channel {
     }
   }
   const password = config.auth ? ctx.readSecret(config.auth.password, `channel ${config.name}: auth password`) : undefined;
-  const redact = redactor(password === undefined ? [] : [password, Buffer.from(password).toString("base64"), Buffer.from(`\0${config.auth!.user}\0${password}`).toString("base64")]);
+  // the password, and SASL PLAIN's base64 of it with the user (the redactor adds AUTH LOGIN's base64 of the password alone)
+  const redact = redactor(password === undefined ? [] : [password, Buffer.from(`\0${config.auth!.user}\0${password}`).toString("base64")]);
   const transport = nodemailer.createTransport(transportOptions(config, ca, password));
   const where = `${config.host}:${config.port}`;
 

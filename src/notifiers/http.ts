@@ -91,21 +91,20 @@ export function retryAfterMs(value: string | undefined, now: number): number | u
 /**
  * The delivery an answer means: 2xx sent; 429, 5xx and a network failure worth a retry; a 3xx
  * (not followed) and any other 4xx not. `receiver` names it in errors ("the webhook at
- * https://siem.example.com"); every text in `secrets` is blotted out of the error.
+ * https://siem.example.com"); every text returned passes through `redact` (secrets.ts's redactor).
  */
-export function deliveryOf(answer: PostAnswer, receiver: string, secrets: string[], now: number): Delivery {
-  const blot = (text: string) => secrets.reduce((t, s) => (s.length > 0 ? t.split(s).join("[secret]") : t), text);
-  if (answer.kind === "unreachable") return { ok: false, retryable: answer.retryable, error: blot(`${receiver}: ${answer.error}`) };
+export function deliveryOf(answer: PostAnswer, receiver: string, redact: (text: string) => string, now: number): Delivery {
+  if (answer.kind === "unreachable") return { ok: false, retryable: answer.retryable, error: redact(`${receiver}: ${answer.error}`) };
   const { status } = answer;
   const said = `${status}${answer.statusText ? ` ${escapeText(answer.statusText)}` : ""}`;
   const reply = answer.body.trim() === "" ? "" : `: ${cut(escapeText(answer.body.trim()), BODY_SHOWN)}`;
-  if (status >= 200 && status < 300) return { ok: true, detail: blot(`${receiver} answered ${said}`) };
+  if (status >= 200 && status < 300) return { ok: true, detail: redact(`${receiver} answered ${said}`) };
   if (status >= 300 && status < 400) {
     const where = locationHost(answer.location);
-    return { ok: false, retryable: false, error: blot(`${receiver} answered ${said}, a redirect${where ? ` to ${where}` : ""}, which is not followed: configure the URL it points to`) };
+    return { ok: false, retryable: false, error: redact(`${receiver} answered ${said}, a redirect${where ? ` to ${where}` : ""}, which is not followed: configure the URL it points to`) };
   }
   const retryable = status === 429 || status >= 500;
-  const failure: Delivery = { ok: false, retryable, error: blot(`${receiver} answered ${said}${reply}`) };
+  const failure: Delivery = { ok: false, retryable, error: redact(`${receiver} answered ${said}${reply}`) };
   const wait = status === 429 || status === 503 ? retryAfterMs(answer.retryAfter, now) : undefined;
   if (wait !== undefined) failure.retryAfterMs = wait;
   return failure;

@@ -102,7 +102,8 @@ function smsChannel(config: SmsChannel, ctx: ChannelContext): Channel {
   if (!/^AC[0-9a-fA-F]{32}$/.test(config.accountSid)) throw new Error(`channel ${config.name}: account_sid must be AC followed by 32 hexadecimal digits`);
   if (!config.from && !config.messagingServiceSid) throw new Error(`channel ${config.name}: needs from or messaging_service_sid`);
   const token = ctx.readSecret(config.authToken, `channel ${config.name}: auth token`);
-  const redact = redactor([token, Buffer.from(`${config.accountSid}:${token}`).toString("base64")]);
+  // with the HTTP Basic credentials, whose base64 form (the Authorization header) the redactor blots too
+  const redact = redactor([token, `${config.accountSid}:${token}`]);
 
   async function send(message: Message): Promise<Delivery> {
     const to = message.person?.phone;

@@ -8,6 +8,7 @@ import { escapeText } from "../text/escape.js";
 import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from "./contract.js";
 import { deliveryOf, originOf, postJson } from "./http.js";
 import { webhookPayload } from "./payload.js";
+import { redactor } from "./secrets.js";
 import { userAgent } from "./text.js";
 
 /** The headers Covenant sets, which configured `headers:` may not replace. */
@@ -27,6 +28,8 @@ export const createChannel: ChannelFactory = async (config, ctx) => {
 class Webhook implements Channel {
   private readonly url: URL;
   private readonly receiver: string;
+  /** blots what must never be shown: the HMAC key, and configured header values (an Authorization token) */
+  private readonly redact: (text: string) => string;
 
   constructor(
     readonly config: WebhookChannel,
@@ -35,6 +38,7 @@ class Webhook implements Channel {
   ) {
     this.url = new URL(config.url);
     this.receiver = `the webhook at ${originOf(this.url)}`;
+    this.redact = redactor([...(secret !== undefined ? [secret] : []), ...Object.values(config.headers).filter((v) => v.length >= 8)]);
   }
 
   async send(message: Message): Promise<Delivery> {
@@ -42,10 +46,10 @@ class Webhook implements Channel {
       const now = this.ctx.now();
       const body = JSON.stringify(webhookPayload(message, now));
       const answer = await postJson(this.url, body, this.headers(message.id, Math.floor(now.getTime() / 1000), body), this.config.timeoutMs);
-      return deliveryOf(answer, this.receiver, this.secrets(), now.getTime());
+      return deliveryOf(answer, this.receiver, this.redact, now.getTime());
     } catch (err) {
       // never thrown at the dispatcher: a message that cannot be made into a request fails the same way next time
-      return deliveryOf({ kind: "unreachable", error: `the message could not be sent (${escapeText((err as Error).message)})`, retryable: false }, this.receiver, this.secrets(), Date.now());
+      return deliveryOf({ kind: "unreachable", error: `the message could not be sent (${escapeText((err as Error).message)})`, retryable: false }, this.receiver, this.redact, Date.now());
     }
   }
 
@@ -60,10 +64,5 @@ class Webhook implements Channel {
     headers["X-Covenant-Timestamp"] = String(timestamp);
     if (this.secret !== undefined) headers["X-Covenant-Signature"] = signature(this.secret, timestamp, body);
     return headers;
-  }
-
-  /** what must never be shown: the HMAC key, and configured header values (an Authorization token) */
-  private secrets(): string[] {
-    return [...(this.secret !== undefined ? [this.secret] : []), ...Object.values(this.config.headers).filter((v) => v.length >= 8)];
   }
 }

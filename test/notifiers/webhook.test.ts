@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { WebhookChannel } from "../../src/config/types.js";
 import type { Delivery } from "../../src/notifiers/contract.js";
 import { deliveryOf, retryAfterMs } from "../../src/notifiers/http.js";
+import { redactor } from "../../src/notifiers/secrets.js";
 import { createChannel, signature } from "../../src/notifiers/webhook.js";
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 import { secretFile, testContext } from "./context.js";
@@ -188,7 +189,7 @@ describe("what an HTTP answer means", () => {
   it("2xx is sent; 429 and 5xx are worth a retry; 3xx and other 4xx are not", () => {
     fc.assert(
       fc.property(fc.integer({ min: 200, max: 599 }), fc.string(), (status, body) => {
-        const d = deliveryOf({ kind: "answer", status, statusText: "", body }, "r", [], 0);
+        const d = deliveryOf({ kind: "answer", status, statusText: "", body }, "r", redactor([]), 0);
         expect(d.ok).toBe(status < 300);
         if (!d.ok) expect(d.retryable).toBe(status === 429 || status >= 500);
       }),
