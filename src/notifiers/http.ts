@@ -80,7 +80,7 @@ function unreachable(err: unknown, timeoutMs: number): PostAnswer {
   return { kind: "unreachable", error: `the request could not be made (${e.cause?.message ?? e.message})`, retryable: false };
 }
 
-/** "120" or an HTTP date → ms from `now`; undefined when neither. */
+/** Retry-After in ms from `now`: delta-seconds ("120") or an HTTP date (RFC 9110); undefined when absent or unreadable. */
 export function retryAfterMs(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
   if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;

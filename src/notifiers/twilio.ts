@@ -7,6 +7,7 @@ import twilio from "twilio";
 import type TwilioRequestClient from "twilio/lib/base/RequestClient.js";
 import type { SmsChannel } from "../config/types.js";
 import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from "./contract.js";
+import { retryAfterMs } from "./http.js";
 import { smsSegments, smsText } from "./render.js";
 import { redactor } from "./secrets.js";
 
@@ -47,14 +48,6 @@ class CovenantRequestClient extends twilio.RequestClient {
   }
 }
 
-/** Retry-After in ms: delta-seconds or an HTTP date (RFC 9110); undefined when absent or unreadable. */
-export function retryAfterMs(value: string | undefined, now: Date): number | undefined {
-  if (!value) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
-}
-
 /** Twilio error codes that say the same request would be refused again: the number, not the moment. */
 const PERMANENT_CODES = new Map<number, string>([
   [20003, "authentication failed (check account_sid and the auth token)"],
@@ -86,7 +79,7 @@ export function classify(err: TwilioFailure, retryAfter: string | undefined, now
   const known = code !== undefined ? PERMANENT_CODES.get(code) : undefined;
   const label = `twilio HTTP ${status}${code !== undefined ? ` error ${code}` : ""}`;
   if (status === 429) {
-    const wait = retryAfterMs(retryAfter, now);
+    const wait = retryAfterMs(retryAfter, now.getTime());
     return { ok: false, retryable: true, ...(wait !== undefined ? { retryAfterMs: wait } : {}), error: `${label}: rate limited${wait !== undefined ? `, retry after ${Math.ceil(wait / 1000)}s` : ""}: ${words}` };
   }
   if (status >= 500) return { ok: false, retryable: true, error: `${label}: ${words}` };
