@@ -13,6 +13,7 @@ import { idDomain, threadHeaders } from "../../src/notifiers/email.js";
 import { makeChannel } from "../../src/notifiers/registry.js";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server.js";
 import { testContext } from "./context.js";
+import { emailConfig } from "./harnesses/email.js";
 import { deficiency, message } from "./messages.js";
 
 let smtp: TestSmtpServer;
@@ -33,20 +34,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function config(overrides: Partial<EmailChannel> = {}): EmailChannel {
-  return {
-    type: "email",
-    name: "mail",
-    host: "127.0.0.1",
-    port: smtp.port,
-    tls: "starttls",
-    caFile: smtp.caFile,
-    auth: { user: smtp.user, password: { file: passwordFile } },
-    from: "Covenant <covenant@ledger-01.example.com>",
-    timeoutMs: 3000,
-    ...overrides,
-  };
-}
+const config = (overrides: Partial<EmailChannel> = {}): EmailChannel => emailConfig(smtp, { file: passwordFile }, overrides);
 
 async function channel(overrides: Partial<EmailChannel> = {}): Promise<Channel> {
   const c = await makeChannel(config(overrides), testContext());

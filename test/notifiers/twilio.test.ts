@@ -10,6 +10,7 @@ import { makeChannel } from "../../src/notifiers/registry.js";
 import { rewriteTwilioUri } from "../../src/notifiers/twilio.js";
 import { startTwilioStandin, type TwilioStandin } from "../helpers/twilio-standin.js";
 import { testContext } from "./context.js";
+import { twilioConfig } from "./harnesses/twilio.js";
 import { deficiency, message } from "./messages.js";
 
 let standin: TwilioStandin;
@@ -25,9 +26,7 @@ afterAll(async () => {
   await standin.close();
 });
 
-function config(overrides: Partial<SmsChannel> = {}): SmsChannel {
-  return { type: "twilio", name: "sms", accountSid: standin.accountSid, authToken: { env: TOKEN_ENV }, from: "+15550000000", apiUrl: standin.url, timeoutMs: 3000, ...overrides };
-}
+const config = (overrides: Partial<SmsChannel> = {}): SmsChannel => twilioConfig(standin, TOKEN_ENV, overrides);
 
 const channel = (overrides: Partial<SmsChannel> = {}): Promise<Channel> => makeChannel(config(overrides), testContext());
 
