@@ -95,9 +95,8 @@ function channel(name: string, c: Obj): ChannelConfig {
       const tls = (c["tls"] ?? "starttls") as "implicit" | "starttls" | "none";
       const out: ChannelConfig = { type: "email", name, host: String(c["host"]), port: typeof c["port"] === "number" ? c["port"] : DEFAULT_PORT[tls], tls, from: String(c["from"]), timeoutMs: ms(c["timeout"], DEFAULTS.emailTimeout) };
       if (typeof c["ca_file"] === "string") out.caFile = c["ca_file"];
-      const auth = obj(c["auth"]);
-      const password = secretRef(auth, "password");
-      if (typeof auth["user"] === "string" && password) out.auth = { user: auth["user"], password };
+      const auth = userAndPassword(c);
+      if (auth) out.auth = auth;
       return out;
     }
     case "twilio": {
@@ -117,9 +116,20 @@ function channel(name: string, c: Obj): ChannelConfig {
       if (secret) out.secret = secret;
       return out;
     }
-    default:
-      return { type: "alertmanager", name, url: String(c["url"]), timeoutMs: ms(c["timeout"], DEFAULTS.httpTimeout) };
+    default: {
+      const out: ChannelConfig = { type: "alertmanager", name, url: String(c["url"]), timeoutMs: ms(c["timeout"], DEFAULTS.httpTimeout) };
+      const auth = userAndPassword(c);
+      if (auth) out.auth = auth;
+      return out;
+    }
   }
+}
+
+/** A channel's `auth: { user, password_file | password_env }` (email's SMTP login, Alertmanager's HTTP basic). */
+function userAndPassword(c: Obj): { user: string; password: SecretRef } | undefined {
+  const auth = obj(c["auth"]);
+  const password = secretRef(auth, "password");
+  return typeof auth["user"] === "string" && password ? { user: auth["user"], password } : undefined;
 }
 
 type Inherited = Timing & { receivers: string[]; escalate: Escalation[] };

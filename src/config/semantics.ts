@@ -88,7 +88,8 @@ function checkChannel(name: string, c: Obj, doc: Document, report: Report): void
     checkSecret(c, "secret", at, false, doc, report);
     if (typeof c["url"] === "string") checkUrl(c["url"], [...at, "url"], doc, report);
   } else if (type === "alertmanager") {
-    if (typeof c["url"] === "string") checkUrl(c["url"], [...at, "url"], doc, report);
+    if (isObj(c["auth"])) checkSecret(c["auth"], "password", [...at, "auth"], true, doc, report);
+    if (typeof c["url"] === "string") checkUrl(c["url"], [...at, "url"], doc, report, "remove them from the URL and give them as `auth: { user: ..., password_file: ... }`");
   }
 }
 
@@ -102,7 +103,7 @@ function checkSecret(o: Obj, base: string, at: string[], required: boolean, doc:
   else if (given.length === 0 && required) report("E319", `${where(at)} lacks the ${base.replace("_", " ")}: give \`${file}\` (a file only root can read) or \`${env}\` (an environment variable)`, keyRange(doc, at), `add \`${file}: /etc/covenant/${base.replace("_", "-")}\``);
 }
 
-function checkUrl(url: string, at: string[], doc: Document, report: Report): void {
+function checkUrl(url: string, at: string[], doc: Document, report: Report, credentialsFix = "remove them from the URL (a webhook signs with `secret_file` or `secret_env`)"): void {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -111,7 +112,7 @@ function checkUrl(url: string, at: string[], doc: Document, report: Report): voi
   }
   if (parsed && (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== "") {
     if (parsed.username === "" && parsed.password === "") return;
-    report("E318", `${where(at)} holds credentials in its URL: they would be a secret written in the file`, valueRange(doc, at), "remove them from the URL (a webhook signs with `secret_file` or `secret_env`)");
+    report("E318", `${where(at)} holds credentials in its URL: they would be a secret written in the file`, valueRange(doc, at), credentialsFix);
     return;
   }
   report("E317", `${where(at)} is not an http:// or https:// URL`, valueRange(doc, at), "such as https://siem.example.com/covenant or http://127.0.0.1:9093");

@@ -46,7 +46,7 @@ const cases: [string, [string, string, number?][]][] = [
   ["plain-smtp-remote.yaml", [["E315", "none"]]],
   ["twilio-sender.yaml", [["E316", "messaging_service_sid"], ["E316", "neither"]]],
   ["bad-url.yaml", [["E317", '"ftp:'], ["E317", '"127.0.0.1:9093"']]],
-  ["literal-secret.yaml", [["E318", "password"], ["E318", "auth_token"], ["E318", "secret:"]]],
+  ["literal-secret.yaml", [["E318", "password"], ["E318", "auth_token"], ["E318", "secret:"], ["E318", "password: am-do-not-print"]]],
   ["secret-twice.yaml", [["E325", "/etc/covenant/smtp.pass"], ["E319", "password_env"], ["E319", "sms"]]],
   ["bad-version.yaml", [["E320", "2"]]],
   ["out-of-range.yaml", [["E321", "70000"], ["E321", "0 }", 1]]],
@@ -54,7 +54,7 @@ const cases: [string, [string, string, number?][]][] = [
   ["bad-name.yaml", [["E326", "sec urity"]]],
   ["relative-path.yaml", [["E327", "reports/covenant"]]],
   ["reserved-name.yaml", [["E328", "owners"]]],
-  ["malformed-value.yaml", [["E329", "XY123"]]],
+  ["malformed-value.yaml", [["E329", "XY123"], ["E329", '"ops:team"']]],
   ["group-by-dots.yaml", [["E330", "[control"]]],
   ["zero-interval.yaml", [["E331", "0s"]]],
   ["not-a-mapping.yaml", [["E332", "- version"]]],
@@ -144,7 +144,7 @@ route:
   it("never puts a literal secret in a diagnostic, and blots it out of the text kept for excerpts", () => {
     const r = load("literal-secret.yaml");
     const all = JSON.stringify(r.diagnostics);
-    for (const secret of ["hunter2-do-not-print", "tok-do-not-print", "key-do-not-print"]) {
+    for (const secret of ["hunter2-do-not-print", "tok-do-not-print", "key-do-not-print", "am-do-not-print"]) {
       expect(all).not.toContain(secret);
       expect(r.text).not.toContain(secret);
     }
@@ -202,7 +202,7 @@ describe("loadConfig: a good configuration, normalised", () => {
     expect(c.channels.get("sms")).toEqual({ type: "twilio", name: "sms", accountSid: "AC0123456789abcdef0123456789abcdef", authToken: { env: "TWILIO_AUTH_TOKEN" }, messagingServiceSid: "MG0123456789abcdef0123456789abcdef", apiUrl: "http://127.0.0.1:8080", timeoutMs: 90_000 });
     expect(c.channels.get("digest")).toEqual({ type: "report", name: "digest", directory: "/var/lib/covenant/reports", period: "month", formats: ["json"] });
     expect(c.channels.get("hook")).toEqual({ type: "webhook", name: "hook", url: "https://siem.example.com/covenant", secret: { env: "HOOK_KEY" }, timeoutMs: 2000, headers: { "X-Tenant": "ledger" } });
-    expect(c.channels.get("am")).toEqual({ type: "alertmanager", name: "am", url: "http://[::1]:9093", timeoutMs: 5000 });
+    expect(c.channels.get("am")).toEqual({ type: "alertmanager", name: "am", url: "http://[::1]:9093", auth: { user: "covenant", password: { env: "AM_PASSWORD" } }, timeoutMs: 5000 });
     const root = c.route;
     expect(root).toMatchObject({ id: "root", receivers: ["owners", "siem"], groupBy: ["control", "severity"], groupWaitMs: 60_000, groupIntervalMs: 600_000, repeatIntervalMs: 86_400_000, sendResolved: false, continue: false, escalate: [{ afterMs: 7_200_000, to: ["security"], unacknowledged: true }] });
     expect(root.line).toBe(at("good-full.yaml", "receivers: [owners").line);
@@ -245,6 +245,38 @@ describe("loadConfig: a good configuration, normalised", () => {
     const refused = parseConfig(text, join(dir, "covenant.yaml"), { root: false });
     expect(refused.config).toBeUndefined();
     expect(refused.diagnostics).toMatchObject([{ code: "E324", line: 3, suggestion: `\`chmod 600 ${secret}\`` }]);
+  });
+});
+
+describe("loadConfig: an Alertmanager's auth, read as email's is", () => {
+  const parse = (auth: string) => parseConfig(`version: 1\nchannels:\n  am: { type: alertmanager, url: "http://127.0.0.1:9093", auth: ${auth} }\n`, "/x/covenant.yaml", { root: false });
+
+  it("user and password_file (judged like any secret file) or password_env, normalised", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-config-am-"));
+    const secret = join(dir, "am.pass");
+    writeFileSync(secret, "s3cret\n", { mode: 0o600 });
+    const fromFile = parse(`{ user: covenant, password_file: ${secret} }`);
+    expect(fromFile.diagnostics).toEqual([]);
+    expect(fromFile.config!.channels.get("am")).toEqual({ type: "alertmanager", name: "am", url: "http://127.0.0.1:9093", auth: { user: "covenant", password: { file: secret } }, timeoutMs: 5000 });
+    expect(parse("{ user: covenant, password_env: AM_PASSWORD }").config!.channels.get("am")).toMatchObject({ auth: { user: "covenant", password: { env: "AM_PASSWORD" } } });
+    chmodSync(secret, 0o644);
+    expect(parse(`{ user: covenant, password_file: ${secret} }`).diagnostics).toMatchObject([{ code: "E324" }]);
+  });
+
+  it("a literal password is refused (E318) without being repeated; a password given twice or not at all is E319", () => {
+    const literal = parse("{ user: covenant, password: am-hunter2 }");
+    expect(literal.config).toBeUndefined();
+    expect(literal.diagnostics).toMatchObject([{ code: "E318", line: 3, suggestion: expect.stringContaining("password_file") as unknown }]);
+    expect(JSON.stringify(literal.diagnostics)).not.toContain("am-hunter2");
+    expect(literal.text).not.toContain("am-hunter2");
+    expect(parse("{ user: covenant, password_file: /etc/covenant/am.pass, password_env: AM_PASSWORD }").diagnostics.map((d) => d.code)).toContain("E319");
+    expect(parse("{ user: covenant }").diagnostics).toMatchObject([{ code: "E319", message: expect.stringContaining("lacks the password") as unknown }]);
+  });
+
+  it("a user holding `:` cannot travel in HTTP basic authentication (E329); credentials in the URL point to auth", () => {
+    expect(parse('{ user: "ops:team", password_env: AM_PASSWORD }').diagnostics).toMatchObject([{ code: "E329", message: expect.stringContaining("without `:`") as unknown }]);
+    const inUrl = parseConfig('version: 1\nchannels:\n  am: { type: alertmanager, url: "http://covenant:pw@127.0.0.1:9093" }\n', "/x/covenant.yaml", { root: false });
+    expect(inUrl.diagnostics).toMatchObject([{ code: "E318", suggestion: expect.stringContaining("auth:") as unknown }]);
   });
 });
 
