@@ -4,9 +4,9 @@
 // the Debian package is installed (argv only, no shell); ensureAlertmanager says why if it cannot be.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./loopback.js";
 
 export const ALERTMANAGER = "/usr/bin/prometheus-alertmanager";
 export const AMTOOL = "/usr/bin/amtool";
@@ -39,14 +39,6 @@ export function ensureAlertmanager(): string | undefined {
   if (process.getuid?.() !== 0) return `${ALERTMANAGER} is missing and only root can install prometheus-alertmanager`;
   const r = spawnSync("apt-get", ["install", "-y", "-qq", "prometheus-alertmanager"], { encoding: "utf8", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeout: 300_000 });
   return existsSync(ALERTMANAGER) ? undefined : `apt-get install prometheus-alertmanager failed: ${(r.stderr || r.error?.message || "").trim().slice(-500)}`;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen({ host: "127.0.0.1", port: 0 }, resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 export async function startAlertmanager(config = NULL_ROUTE_CONFIG): Promise<RunningAlertmanager> {

@@ -41,13 +41,7 @@ export function loopback(): Loopback {
       }
       if (entry) await waitFor(() => entry.accepted.length >= before + n);
     },
-    async freePort() {
-      const server = createServer();
-      await new Promise<void>((resolve) => server.listen({ host: "127.0.0.1", port: 0 }, resolve));
-      const port = (server.address() as { port: number }).port;
-      await new Promise((r) => server.close(r));
-      return port;
-    },
+    freePort,
     async close() {
       for (const c of clients) c.destroy();
       for (const { server, accepted } of servers.values()) {
@@ -56,6 +50,15 @@ export function loopback(): Loopback {
       }
     },
   };
+}
+
+/** A port on 127.0.0.1 nothing listens on right now (another program may take it before it is used). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen({ host: "127.0.0.1", port: 0 }, resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 /** This process's command name as the kernel reports it (vitest may have retitled the worker). */

@@ -3,8 +3,8 @@
 // sent. `mode` makes it fail the ways receivers fail: 500, 429 with Retry-After, 400, a redirect,
 // or no answer at all (slow) until the client gives up.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import { listenHttp } from "./http-listener.js";
 
 export interface Received {
   method: string;
@@ -42,30 +42,17 @@ export function verifySignature(secret: string, headers: IncomingHttpHeaders, bo
 
 /** Listens on `port` (0: an ephemeral one; another: the same address again after stop()). */
 export async function startWebhookReceiver(secret: string, port = 0): Promise<WebhookReceiver> {
-  const sockets = new Set<Socket>();
   const receiver: WebhookReceiver = { url: "", port: 0, received: [], mode: "ok", retryAfterSeconds: 7, replyBody: "receiver says no", stop: async () => undefined };
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
-      const received: Received = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, signatureValid: verifySignature(secret, req.headers, body) };
-      receiver.received.push(received);
-      answer(receiver, res);
-      if (receiver.mode !== "slow") received.answered = res.statusCode;
-    });
-  });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen({ host: "127.0.0.1", port }, resolve));
-  receiver.port = (server.address() as AddressInfo).port;
+  const listener = await listenHttp((req, raw, res) => {
+    const body = raw.toString("utf8");
+    const received: Received = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, signatureValid: verifySignature(secret, req.headers, body) };
+    receiver.received.push(received);
+    answer(receiver, res);
+    if (receiver.mode !== "slow") received.answered = res.statusCode;
+  }, port);
+  receiver.port = listener.port;
   receiver.url = `http://127.0.0.1:${receiver.port}/hooks/covenant?token=path-secret`;
-  receiver.stop = async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  };
+  receiver.stop = listener.stop;
   return receiver;
 }
 

@@ -7,11 +7,10 @@
 // real Alertmanager accepted (it keys alerts by their labels, so its own list cannot show a
 // resend); alertmanager.test.ts reads the alerts back from Alertmanager's API.
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import type { AlertmanagerChannel } from "../../../src/config/types.js";
 import { createChannel } from "../../../src/notifiers/alertmanager.js";
 import { startAlertmanager, type RunningAlertmanager } from "../../helpers/alertmanager.js";
+import { listenHttp } from "../../helpers/http-listener.js";
 import { secretFile, testContext } from "../context.js";
 import { stringsOf, type ChannelHarness } from "./types.js";
 
@@ -26,36 +25,22 @@ interface Proxy {
 }
 
 async function startProxy(backend: string, authorization: string, port: number, accepted: unknown[]): Promise<Proxy> {
-  const sockets = new Set<Socket>();
   const proxy: Proxy = { port, mode: "pass", accepted, close: async () => undefined };
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      if (req.headers.authorization !== authorization) return void res.writeHead(401, { "www-authenticate": 'Basic realm="alertmanager"' }).end("unauthorized");
-      // a careless proxy's error page shows the request's credentials: the channel must keep them out of its errors
-      const credentials = Buffer.from(authorization.slice("Basic ".length), "base64").toString("utf8");
-      if (proxy.mode === "unavailable") return void res.writeHead(503, { "retry-after": "30", "content-type": "text/plain" }).end(`backend restarting; request by ${credentials} (${authorization})`);
-      const path = proxy.mode === "misrouted" ? `/misrouted${req.url ?? "/"}` : (req.url ?? "/");
-      const body = Buffer.concat(chunks);
-      fetch(`${backend}${path}`, { method: req.method, headers: { "content-type": req.headers["content-type"] ?? "application/json" }, body: req.method === "POST" ? body : undefined })
-        .then(async (answer) => {
-          if (answer.ok && req.method === "POST") accepted.push(JSON.parse(body.toString("utf8")) as unknown);
-          res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "text/plain" }).end(Buffer.from(await answer.arrayBuffer()));
-        })
-        .catch(() => res.writeHead(502).end("bad gateway"));
-    });
-  });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen({ host: "127.0.0.1", port }, resolve));
-  proxy.port = (server.address() as AddressInfo).port;
-  proxy.close = async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  };
+  const listener = await listenHttp((req, body, res) => {
+    if (req.headers.authorization !== authorization) return void res.writeHead(401, { "www-authenticate": 'Basic realm="alertmanager"' }).end("unauthorized");
+    // a careless proxy's error page shows the request's credentials: the channel must keep them out of its errors
+    const credentials = Buffer.from(authorization.slice("Basic ".length), "base64").toString("utf8");
+    if (proxy.mode === "unavailable") return void res.writeHead(503, { "retry-after": "30", "content-type": "text/plain" }).end(`backend restarting; request by ${credentials} (${authorization})`);
+    const path = proxy.mode === "misrouted" ? `/misrouted${req.url ?? "/"}` : (req.url ?? "/");
+    fetch(`${backend}${path}`, { method: req.method, headers: { "content-type": req.headers["content-type"] ?? "application/json" }, body: req.method === "POST" ? body : undefined })
+      .then(async (answer) => {
+        if (answer.ok && req.method === "POST") accepted.push(JSON.parse(body.toString("utf8")) as unknown);
+        res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "text/plain" }).end(Buffer.from(await answer.arrayBuffer()));
+      })
+      .catch(() => res.writeHead(502).end("bad gateway"));
+  }, port);
+  proxy.port = listener.port;
+  proxy.close = listener.stop;
   return proxy;
 }
 
