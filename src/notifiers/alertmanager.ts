@@ -14,7 +14,7 @@
 import type { AlertmanagerChannel } from "../config/types.js";
 import { escapeText } from "../text/escape.js";
 import type { Channel, ChannelContext, ChannelFactory, Deficiency, Delivery, Message } from "./contract.js";
-import { deliveryOf, originOf, postJson } from "./http.js";
+import { deliveryOf, originOf, postJson, unsendable } from "./http.js";
 import { redactor } from "./secrets.js";
 import { cut, shortReason, userAgent } from "./text.js";
 
@@ -69,8 +69,8 @@ function endOf(d: Deficiency, now: Date): string {
 }
 
 export const createChannel: ChannelFactory = async (config, ctx) => {
-  if (config.type !== "alertmanager") throw new Error(`the alertmanager channel was given a ${config.type} channel's configuration`);
-  const password = config.auth ? ctx.readSecret(config.auth.password, `the password of channel ${config.name}`) : undefined;
+  if (config.type !== "alertmanager") throw new Error(`channel ${config.name}: not an alertmanager channel (${config.type})`);
+  const password = config.auth ? ctx.readSecret(config.auth.password, `channel ${config.name}: auth password`) : undefined;
   return new Alertmanager(config, ctx, password);
 };
 
@@ -106,9 +106,7 @@ class Alertmanager implements Channel {
       const body = JSON.stringify(message.deficiencies.map((d) => alertOf(d, now)));
       return deliveryOf(await postJson(this.url, body, this.headers, this.config.timeoutMs), this.receiver, this.redact, now.getTime());
     } catch (err) {
-      // never thrown at the dispatcher: a message that cannot be made into alerts fails the same way next time
-      const error = `${this.receiver}: the message could not be sent (${escapeText((err as Error).message)})`;
-      return { ok: false, retryable: false, error: this.redact(error) };
+      return unsendable(err, this.receiver, this.redact);
     }
   }
 

@@ -110,6 +110,15 @@ export function deliveryOf(answer: PostAnswer, receiver: string, redact: (text: 
   return failure;
 }
 
+/**
+ * A message that could not be made into a request (a payload that does not serialise): not
+ * worth a retry, since it fails the same way next time, and never thrown at the dispatcher.
+ */
+export function unsendable(err: unknown, receiver: string, redact: (text: string) => string): Delivery {
+  const why = err instanceof Error ? err.message : String(err);
+  return { ok: false, retryable: false, error: redact(`${receiver}: the message could not be sent (${escapeText(why)})`) };
+}
+
 function locationHost(location: string | undefined): string | undefined {
   if (!location) return undefined;
   try {

@@ -45,7 +45,7 @@ export function fileStem(stakeholder: string): string {
 }
 
 export const createChannel: ChannelFactory = async (config, ctx) => {
-  if (config.type !== "report") throw new Error(`the report channel was given a ${config.type} channel's configuration`);
+  if (config.type !== "report") throw new Error(`channel ${config.name}: not a report channel (${config.type})`);
   return new Report(config, ctx);
 };
 

@@ -4,9 +4,8 @@
 // after a crash, so a receiver drops what it has already seen.
 import { createHmac } from "node:crypto";
 import type { WebhookChannel } from "../config/types.js";
-import { escapeText } from "../text/escape.js";
 import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from "./contract.js";
-import { deliveryOf, originOf, postJson } from "./http.js";
+import { deliveryOf, originOf, postJson, unsendable } from "./http.js";
 import { webhookPayload } from "./payload.js";
 import { redactor } from "./secrets.js";
 import { userAgent } from "./text.js";
@@ -20,8 +19,8 @@ export function signature(secret: string, timestamp: number, body: string): stri
 }
 
 export const createChannel: ChannelFactory = async (config, ctx) => {
-  if (config.type !== "webhook") throw new Error(`the webhook channel was given a ${config.type} channel's configuration`);
-  const secret = config.secret ? ctx.readSecret(config.secret, `the secret of channel ${config.name}`) : undefined;
+  if (config.type !== "webhook") throw new Error(`channel ${config.name}: not a webhook channel (${config.type})`);
+  const secret = config.secret ? ctx.readSecret(config.secret, `channel ${config.name}: secret`) : undefined;
   return new Webhook(config, ctx, secret);
 };
 
@@ -48,8 +47,7 @@ class Webhook implements Channel {
       const answer = await postJson(this.url, body, this.headers(message.id, Math.floor(now.getTime() / 1000), body), this.config.timeoutMs);
       return deliveryOf(answer, this.receiver, this.redact, now.getTime());
     } catch (err) {
-      // never thrown at the dispatcher: a message that cannot be made into a request fails the same way next time
-      return deliveryOf({ kind: "unreachable", error: `the message could not be sent (${escapeText((err as Error).message)})`, retryable: false }, this.receiver, this.redact, Date.now());
+      return unsendable(err, this.receiver, this.redact);
     }
   }
 

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { WebhookChannel } from "../../src/config/types.js";
 import type { Delivery } from "../../src/notifiers/contract.js";
-import { deliveryOf, retryAfterMs } from "../../src/notifiers/http.js";
+import { deliveryOf, retryAfterMs, unsendable } from "../../src/notifiers/http.js";
 import { redactor } from "../../src/notifiers/secrets.js";
 import { createChannel, signature } from "../../src/notifiers/webhook.js";
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from "../helpers/webhook-receiver.js";
@@ -206,6 +206,11 @@ describe("what an HTTP answer means", () => {
     );
     expect(retryAfterMs("soon", 0)).toBeUndefined();
     expect(retryAfterMs(undefined, 0)).toBeUndefined();
+  });
+
+  it("a message that cannot be made into a request is not retried; its error is on one line and holds no secret", () => {
+    const d = unsendable(new TypeError("cannot read 'id'\nkey=whsec-0042"), "the webhook at http://127.0.0.1:1", redactor(["whsec-0042"]));
+    expect(d).toEqual({ ok: false, retryable: false, error: "the webhook at http://127.0.0.1:1: the message could not be sent (cannot read 'id'\\nkey=[redacted])" });
   });
 });
 
