@@ -11,6 +11,7 @@ import type { EmailChannel } from "../config/types.js";
 import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from "./contract.js";
 import { html, plainText, subject } from "./render.js";
 import { redactor } from "./secrets.js";
+import { serverWords } from "./text.js";
 
 /** The domain part of every id: the host name as a dot-atom (outside text: anything else becomes "-"). */
 export function idDomain(host: string): string {
@@ -51,7 +52,7 @@ export function isRetryable(err: NodemailerError): boolean {
 function describe(err: NodemailerError): string {
   const why = err.response ?? err.message;
   const code = [err.code, err.originalCode && err.originalCode !== err.code ? err.originalCode : undefined].filter(Boolean).join("/");
-  return `${code ? `${code}: ` : ""}${why}`.replace(/\s+/g, " ").trim();
+  return `${code ? `${code}: ` : ""}${why}`;
 }
 
 function transportOptions(config: EmailChannel, ca: string | undefined, password: string | undefined): SMTPPoolOptions {
@@ -123,11 +124,11 @@ function emailChannel(config: EmailChannel, ctx: ChannelContext): Channel {
         },
         signal: AbortSignal.timeout(config.timeoutMs * 3),
       });
-      const response = redact(String(info.response ?? "").replace(/\s+/g, " ").trim());
+      const response = serverWords(redact(String(info.response ?? "")));
       return { ok: true, providerId: response || info.messageId, detail: `accepted by ${where} for ${to}${response ? `: ${response}` : ""}` };
     } catch (err) {
       const e = err as NodemailerError;
-      return { ok: false, retryable: isRetryable(e), error: redact(`smtp ${where}: ${describe(e)}`) };
+      return { ok: false, retryable: isRetryable(e), error: serverWords(redact(`smtp ${where}: ${describe(e)}`)) };
     }
   }
 

@@ -96,8 +96,10 @@ export function retryAfterMs(value: string | undefined, now: number): number | u
 export function deliveryOf(answer: PostAnswer, receiver: string, redact: (text: string) => string, now: number): Delivery {
   if (answer.kind === "unreachable") return { ok: false, retryable: answer.retryable, error: redact(`${receiver}: ${answer.error}`) };
   const { status } = answer;
-  const said = `${status}${answer.statusText ? ` ${escapeText(answer.statusText)}` : ""}`;
-  const reply = answer.body.trim() === "" ? "" : `: ${cut(escapeText(answer.body.trim()), BODY_SHOWN)}`;
+  // the receiver's words are redacted before they are escaped and cut: a cut through a secret would leave its start, and escaping would change one holding a control character
+  const said = `${status}${answer.statusText ? ` ${escapeText(redact(answer.statusText))}` : ""}`;
+  const body = redact(answer.body).trim();
+  const reply = body === "" ? "" : `: ${cut(escapeText(body), BODY_SHOWN)}`;
   if (status >= 200 && status < 300) return { ok: true, detail: redact(`${receiver} answered ${said}`) };
   if (status >= 300 && status < 400) {
     const where = locationHost(answer.location);

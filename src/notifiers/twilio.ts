@@ -10,6 +10,7 @@ import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from 
 import { retryAfterMs } from "./http.js";
 import { smsSegments, smsText } from "./render.js";
 import { redactor } from "./secrets.js";
+import { serverWords } from "./text.js";
 
 /**
  * Where a request for one of Twilio's hosts (api.twilio.com, and the product hosts such as
@@ -70,7 +71,7 @@ interface TwilioFailure {
 export function classify(err: TwilioFailure, retryAfter: string | undefined, now: Date): Extract<Delivery, { ok: false }> {
   const status = typeof err.status === "number" ? err.status : undefined;
   const code = typeof err.code === "number" ? err.code : undefined;
-  const words = (err.message ?? "").replace(/\s+/g, " ").trim();
+  const words = serverWords(err.message ?? "");
   if (status === undefined) {
     // no HTTP answer: refused, reset, timed out, name not resolved
     const cause = typeof err.code === "string" ? `${err.code}: ` : "";
@@ -109,7 +110,9 @@ function smsChannel(config: SmsChannel, ctx: ChannelContext): Channel {
       const sent = await client.messages.create({ to, body, ...sender });
       return { ok: true, providerId: sent.sid, detail: redact(`accepted by Twilio for ${to}: ${sent.sid} (${sent.status}, ${smsSegments(body)} segment${smsSegments(body) === 1 ? "" : "s"})`) };
     } catch (err) {
-      const failure = classify(err as TwilioFailure, http.retryAfter, ctx.now());
+      // the library's words redacted before classify folds their white space (a secret holding some would no longer match)
+      const e = err as TwilioFailure;
+      const failure = classify({ status: e.status, code: e.code, message: e.message === undefined ? undefined : redact(e.message) }, http.retryAfter, ctx.now());
       return { ...failure, error: redact(failure.error) };
     }
   }

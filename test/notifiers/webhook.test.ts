@@ -208,6 +208,13 @@ describe("what an HTTP answer means", () => {
     expect(retryAfterMs(undefined, 0)).toBeUndefined();
   });
 
+  it("a reply's secret is redacted before the reply is cut or escaped: no start of it, no escaped form of it", () => {
+    const cutThrough = deliveryOf({ kind: "answer", status: 500, statusText: "", body: `${"x".repeat(195)}whsec-0123456789` }, "r", redactor(["whsec-0123456789"]), 0);
+    expect(!cutThrough.ok && cutThrough.error).not.toContain("whse");
+    const withTab = deliveryOf({ kind: "answer", status: 400, statusText: "no pa\tss", body: "key pa\tss refused" }, "r", redactor(["pa\tss"]), 0);
+    expect(withTab).toEqual({ ok: false, retryable: false, error: "r answered 400 no [redacted]: key [redacted] refused" });
+  });
+
   it("a message that cannot be made into a request is not retried; its error is on one line and holds no secret", () => {
     const d = unsendable(new TypeError("cannot read 'id'\nkey=whsec-0042"), "the webhook at http://127.0.0.1:1", redactor(["whsec-0042"]));
     expect(d).toEqual({ ok: false, retryable: false, error: "the webhook at http://127.0.0.1:1: the message could not be sent (cannot read 'id'\\nkey=[redacted])" });
