@@ -1,0 +1,171 @@
+// After a run (or on `covenant notify flush`, later the watcher): route what the store holds to
+// planned messages, persist them in the outbox, then deliver what is due within a time budget.
+// The plan is saved before any channel sees a message, so a crash mid-delivery resends the same
+// message (same id) next time, and a receiver can drop the copy. Channels are made only when a
+// message is due for them: a run with nothing to tell loads no channel library.
+import type { ChannelConfig, NotifyConfig } from "../config/types.js";
+import type { Channel, ChannelContext, Deficiency, Delivery, GroupState, Message, OutboxMessage } from "./contract.js";
+import { plan, type Plan } from "./routing/index.js";
+
+/** What the dispatcher needs of the state store (src/store/store.ts implements it). */
+export interface DispatchStore {
+  notificationWorkingSet(): { deficiencies: Deficiency[]; groups: GroupState[]; events: number[] };
+  savePlan(p: { messages: { channel: string; message: Message; dueAt: number }[]; groups: GroupState[]; dropped: GroupState[]; routedEvents: number[] }): void;
+  dueMessages(now: number, limit?: number): OutboxMessage[];
+  recordDelivery(id: string, result: { at: string; status: "sent" | "retrying" | "given-up"; error?: string; providerId?: string; nextAt?: number }): void;
+}
+
+export interface DispatchOptions {
+  config: NotifyConfig;
+  facts: ReadonlyMap<string, string | number | boolean | string[]>;
+  /** ms since the epoch; injectable for tests */
+  now: () => number;
+  /** how long delivery may take in all, ms (the configuration's budget unless a command says otherwise) */
+  budgetMs: number;
+  makeChannel: (config: ChannelConfig, ctx: ChannelContext) => Promise<Channel>;
+  context: ChannelContext;
+  /** sends in flight per channel */
+  concurrency?: number;
+}
+
+export interface SentMessage {
+  id: string;
+  channel: string;
+  recipient: string;
+  kind: Message["kind"];
+  deficiencies: string[];
+  status: "sent" | "retrying" | "given-up";
+  attempts: number;
+  detail: string;
+}
+
+export interface DispatchReport {
+  /** messages planned now (including ones due later) */
+  planned: number;
+  deliveries: SentMessage[];
+  /** still due but not attempted: the budget ran out */
+  leftOver: number;
+  inhibited: Plan["inhibited"];
+  /** deficiency id → recipients ("stakeholder/channel[/address]") routing gave it */
+  audience: Record<string, string[]>;
+  /** channels that could not be made (a missing secret, a bad CA file): every message of theirs waits */
+  unusable: { channel: string; error: string }[];
+  /** when the next timer fires (group_wait, interval, repeat, escalation, quiet hours), ms since the epoch */
+  nextAt?: number;
+  /** the deficiencies routing looked at, by id: what the report says about each */
+  deficiencies: Record<string, { key: string; control: string; outcome: string; status: string; notice: boolean }>;
+}
+
+/** Routes and saves the plan, then delivers what is due. Never throws for a channel's failure. */
+export async function routeAndDeliver(store: DispatchStore, opts: DispatchOptions): Promise<DispatchReport> {
+  const started = opts.now();
+  const working = store.notificationWorkingSet();
+  const planned = routeAndSave(store, opts, started, working);
+  const deficiencies = Object.fromEntries(working.deficiencies.map((d) => [d.id, { key: d.key, control: d.control.id, outcome: d.outcome, status: d.status, notice: d.notice }]));
+  const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, unusable: [], deficiencies };
+  if (planned.nextAt !== undefined) report.nextAt = planned.nextAt;
+  await deliverDue(store, opts, started + opts.budgetMs, report);
+  return report;
+}
+
+/** The routing step alone: plan from what the store holds and save it, in one transaction. */
+export function routeAndSave(store: DispatchStore, opts: Pick<DispatchOptions, "config" | "facts">, now: number, working = store.notificationWorkingSet()): Plan {
+  const p = plan({ now, config: opts.config, deficiencies: working.deficiencies, groups: working.groups, facts: opts.facts });
+  store.savePlan({ messages: p.messages, groups: p.groups, dropped: p.dropped, routedEvents: working.events });
+  return p;
+}
+
+/** Delivers every due message until the deadline, each channel made once and closed after. */
+export async function deliverDue(store: DispatchStore, opts: DispatchOptions, deadline: number, report: DispatchReport): Promise<void> {
+  const due = store.dueMessages(opts.now());
+  if (due.length === 0) return;
+  const byChannel = new Map<string, OutboxMessage[]>();
+  for (const m of due) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
+  await Promise.all(
+    [...byChannel].map(async ([name, messages]) => {
+      const config = opts.config.channels.get(name);
+      if (!config) {
+        // the configuration no longer has the channel a message was planned for: give it up, said
+        for (const m of messages) settle(store, opts, report, m, { ok: false, retryable: false, error: `the channel \`${name}\` is no longer in the configuration` });
+        return;
+      }
+      let channel: Channel;
+      try {
+        channel = await opts.makeChannel(config, opts.context);
+      } catch (err) {
+        const error = (err as Error).message;
+        report.unusable.push({ channel: name, error });
+        for (const m of messages) settle(store, opts, report, m, { ok: false, retryable: true, error: `the channel could not be set up: ${error}` });
+        return;
+      }
+      try {
+        await sendAll(channel, messages, opts, deadline, (m, d) => settle(store, opts, report, m, d), () => report.leftOver++);
+      } finally {
+        await channel.close().catch(() => {});
+      }
+    }),
+  );
+}
+
+async function sendAll(channel: Channel, messages: OutboxMessage[], opts: DispatchOptions, deadline: number, done: (m: OutboxMessage, d: Delivery) => void, skipped: () => void): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < messages.length) {
+      const m = messages[next++]!;
+      // past the budget nothing new starts: what is left waits in the outbox for the next run
+      if (opts.now() >= deadline) {
+        skipped();
+        continue;
+      }
+      let d: Delivery;
+      try {
+        d = await channel.send(m.message);
+      } catch (err) {
+        d = { ok: false, retryable: true, error: `the channel failed unexpectedly: ${(err as Error).message}` };
+      }
+      done(m, d);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 4, messages.length) }, worker));
+}
+
+/** Records one delivery's result: sent, retried later with backoff, or given up. */
+function settle(store: DispatchStore, opts: DispatchOptions, report: DispatchReport, m: OutboxMessage, d: Delivery): void {
+  const now = opts.now();
+  const at = new Date(now).toISOString();
+  const attempts = m.attempts + 1;
+  const { maxAttempts } = opts.config.delivery;
+  let status: SentMessage["status"];
+  if (d.ok) {
+    status = "sent";
+    store.recordDelivery(m.id, { at, status, ...(d.providerId !== undefined ? { providerId: d.providerId } : {}) });
+  } else if (d.retryable && attempts < maxAttempts) {
+    status = "retrying";
+    store.recordDelivery(m.id, { at, status, error: d.error, nextAt: now + backoff(opts.config, attempts, d.retryAfterMs) });
+  } else {
+    status = "given-up";
+    store.recordDelivery(m.id, { at, status, error: d.retryable ? `${d.error} (gave up after ${attempts} attempts)` : d.error });
+  }
+  report.deliveries.push({
+    id: m.id,
+    channel: m.channel,
+    recipient: recipientOf(m.message),
+    kind: m.message.kind,
+    deficiencies: m.message.deficiencies.map((x) => x.id),
+    status,
+    attempts,
+    detail: d.ok ? d.detail : d.error,
+  });
+}
+
+/** Exponential backoff from the configured step, capped; a provider's Retry-After wins when longer. */
+export function backoff(config: NotifyConfig, attempts: number, retryAfterMs?: number): number {
+  const { backoffMs, maxBackoffMs } = config.delivery;
+  const exp = Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(attempts - 1, 20));
+  return Math.max(exp, retryAfterMs ?? 0);
+}
+
+export function recipientOf(m: Message): string {
+  const who = m.person?.email ?? m.person?.phone;
+  return who ? `${m.stakeholder.name} <${who}>` : m.stakeholder.name;
+}
