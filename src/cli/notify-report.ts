@@ -48,6 +48,7 @@ export function renderDispatch(report: DispatchReport, style: Style): string {
   }
   for (const i of report.inhibited) lines.push(`  ${style.dim(`${i.id} not told: inhibited by ${i.by}, which it depends on`)}`);
   for (const u of report.unusable) lines.push(`  ${style.red(`channel ${escapeText(u.channel)} unusable: ${escapeText(u.error)}`)}`);
+  for (const f of report.failingChannels) lines.push(`  ${style.red(`channel ${escapeText(f.channel)} keeps failing (a deficiency of its own, told through the stakeholders' other channels): ${escapeText(f.error)}`)}`);
   if (report.leftOver > 0) lines.push(`  ${style.yellow(`${report.leftOver} message${report.leftOver === 1 ? "" : "s"} left for the next run or \`covenant notify flush\` (delivery budget spent)`)}`);
   if (lines.length === 0) return "";
   const sent = report.deliveries.filter((d) => d.status === "sent").length;
@@ -68,6 +69,7 @@ export function renderNotifications(view: import("./run-notify.js").Notification
   }
   for (const i of view.inhibited) out.push(`  ${style.dim(`${i.id} not told: inhibited by ${i.by}, which it depends on`)}`);
   for (const u of view.unusable) out.push(`  ${style.red(`channel ${escapeText(u.channel)} unusable: ${escapeText(u.error)}`)}`);
+  for (const f of view.failingChannels) out.push(`  ${style.red(`channel ${escapeText(f.channel)} keeps failing (a deficiency of its own, told through the stakeholders' other channels): ${escapeText(f.error)}`)}`);
   if (view.leftOver > 0) out.push(`  ${style.yellow(`${view.leftOver} message${view.leftOver === 1 ? "" : "s"} left for the next run or \`covenant notify flush\``)}`);
   return out;
 }

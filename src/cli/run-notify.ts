@@ -2,6 +2,7 @@
 // a dry run or a sandbox run sends nothing and shows who would have been told (`--notify` sends
 // anyway, for a deliberate test). Without a configuration, the report says nobody was told.
 import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import type { NotifyConfig } from "../config/types.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import { isDeficiency } from "../evaluator/outcomes.js";
@@ -23,6 +24,8 @@ export interface NotificationsView {
   deficiencies: { key: string; id?: string; outcome: string; told: Told[] }[];
   leftOver: number;
   unusable: { channel: string; error: string }[];
+  /** channels that keep failing: each is a deficiency of its own */
+  failingChannels: { channel: string; error: string }[];
   inhibited: { id: string; by: string }[];
 }
 
@@ -47,12 +50,12 @@ export async function notifyAfterRun(scene: NotifyScene): Promise<NotificationsV
   const relevant = scene.results.filter(toldAbout);
   if (scene.config.status !== "ok") {
     if (relevant.length === 0) return undefined;
-    return { mode: "not configured", deficiencies: relevant.map((r) => ({ key: r.key, outcome: r.outcome, told: [] })), leftOver: 0, unusable: [], inhibited: [] };
+    return { mode: "not configured", deficiencies: relevant.map((r) => ({ key: r.key, outcome: r.outcome, told: [] })), leftOver: 0, unusable: [], failingChannels: [], inhibited: [] };
   }
   const config = scene.config.config;
   if (!scene.send) return preview(config, scene, relevant);
   const store = scene.store ?? new MemoryOutbox(relevant.map((r) => previewDeficiency(r, scene.finding(r), scene.now())).filter((d): d is Deficiency => d !== undefined));
-  const report = await routeAndDeliver(store, { config, facts: scene.facts, now: scene.now, budgetMs: config.delivery.budgetMs, makeChannel, context: channelContext(() => new Date(scene.now())) });
+  const report = await routeAndDeliver(store, { config, facts: scene.facts, now: scene.now, budgetMs: config.delivery.budgetMs, makeChannel, context: channelContext(() => new Date(scene.now())), host: hostname() });
   return viewOf(report, relevant);
 }
 
@@ -67,7 +70,7 @@ function viewOf(report: DispatchReport, relevant: PromiseResult[]): Notification
   for (const [id, d] of Object.entries(report.deficiencies)) {
     if (!relevant.some((r) => r.key === d.key) && told.has(id)) deficiencies.push({ key: d.key, id, outcome: d.outcome, told: told.get(id)! });
   }
-  return { mode: "sent", deficiencies, leftOver: report.leftOver, unusable: report.unusable, inhibited: report.inhibited };
+  return { mode: "sent", deficiencies, leftOver: report.leftOver, unusable: report.unusable, failingChannels: report.failingChannels, inhibited: report.inhibited };
 }
 
 /** Who would be told, sending nothing. */
@@ -89,7 +92,7 @@ function preview(config: NotifyConfig, scene: NotifyScene, relevant: PromiseResu
     }
     return { key: r.key, outcome: r.outcome, told };
   });
-  return { mode: "preview", deficiencies, leftOver: 0, unusable: [], inhibited: [] };
+  return { mode: "preview", deficiencies, leftOver: 0, unusable: [], failingChannels: [], inhibited: [] };
 }
 
 /** A deficiency as the store would open it, for routing without a store (dry runs). */

@@ -13,6 +13,18 @@ export interface DispatchStore {
   savePlan(p: { messages: { channel: string; message: Message; dueAt: number }[]; groups: GroupState[]; dropped: GroupState[]; routedEvents: number[] }): void;
   dueMessages(now: number, limit?: number): OutboxMessage[];
   recordDelivery(id: string, result: { at: string; status: "sent" | "retrying" | "given-up"; error?: string; providerId?: string; nextAt?: number }): void;
+  /** opens (outcome error) or resolves (kept) a deficiency of Covenant's own, such as a channel that keeps failing */
+  recordSystemFinding?(key: string, finding: SystemFinding, outcome: "error" | "kept", reason: string, time: string): void;
+}
+
+/** A deficiency of Covenant's own: what the store needs to open one. */
+export interface SystemFinding {
+  host: string;
+  type: string;
+  promiser: string;
+  control: Deficiency["control"];
+  promise: Omit<Deficiency["promise"], "type" | "promiser">;
+  promised: string[];
 }
 
 export interface DispatchOptions {
@@ -26,6 +38,8 @@ export interface DispatchOptions {
   context: ChannelContext;
   /** sends in flight per channel */
   concurrency?: number;
+  /** this host's name, for deficiencies of Covenant's own */
+  host?: string;
 }
 
 export interface SentMessage {
@@ -52,6 +66,10 @@ export interface DispatchReport {
   unusable: { channel: string; error: string }[];
   /** when the next timer fires (group_wait, interval, repeat, escalation, quiet hours), ms since the epoch */
   nextAt?: number;
+  /** channels whose deliveries keep failing (each is a deficiency of its own, told through the stakeholders' other channels) */
+  failingChannels: { channel: string; error: string }[];
+  /** the host, for deficiencies of Covenant's own */
+  host?: string;
   /** the deficiencies routing looked at, by id: what the report says about each */
   deficiencies: Record<string, { key: string; control: string; outcome: string; status: string; notice: boolean }>;
 }
@@ -62,10 +80,58 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
   const working = store.notificationWorkingSet();
   const planned = routeAndSave(store, opts, started, working);
   const deficiencies = Object.fromEntries(working.deficiencies.map((d) => [d.id, { key: d.key, control: d.control.id, outcome: d.outcome, status: d.status, notice: d.notice }]));
-  const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, unusable: [], deficiencies };
+  const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, unusable: [], deficiencies, failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
   if (planned.nextAt !== undefined) report.nextAt = planned.nextAt;
-  await deliverDue(store, opts, started + opts.budgetMs, report);
+  const deadline = started + opts.budgetMs;
+  await deliverDue(store, opts, deadline, report);
+  // a channel that keeps failing is itself a deficiency, told at once through the stakeholders'
+  // other channels (its own messages fail, and are retried, like any other)
+  if (store.recordSystemFinding && channelHealth(store, opts, report) && opts.now() < deadline) {
+    const again = routeAndSave(store, opts, opts.now());
+    report.planned += again.messages.length;
+    Object.assign(report.audience, again.audience);
+    await deliverDue(store, opts, deadline, report);
+  }
   return report;
+}
+
+/** The key of the deficiency that says a channel keeps failing. */
+export const channelFailingKey = (channel: string) => `covenant.notify/channel:${channel}`;
+
+/**
+ * Opens a deficiency for each channel whose every delivery in this round failed after
+ * `delivery.failing_after` attempts or more, and resolves it for each channel that delivered.
+ * Returns whether one was opened (routing has something new to tell).
+ */
+function channelHealth(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): boolean {
+  const byChannel = new Map<string, SentMessage[]>();
+  for (const d of report.deliveries) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
+  for (const u of report.unusable) if (!byChannel.has(u.channel)) byChannel.set(u.channel, []);
+  let opened = false;
+  const time = new Date(opts.now()).toISOString();
+  for (const [name, list] of byChannel) {
+    const anySent = list.some((d) => d.status === "sent");
+    const unusable = report.unusable.find((u) => u.channel === name);
+    const failing = !anySent && (unusable !== undefined || list.some((d) => d.attempts >= opts.config.delivery.failingAfter || d.status === "given-up"));
+    if (!anySent && !failing) continue;
+    const users = [...opts.config.stakeholders.values()].filter((s) => s.channels.includes(name)).map((s) => s.name);
+    const lastError = unusable?.error ?? list.find((d) => d.status !== "sent")?.detail ?? "";
+    const finding: SystemFinding = {
+      host: report.host ?? "",
+      type: "channel",
+      promiser: name,
+      control: { id: "covenant.notify", title: "Deficiencies reach their stakeholders", severity: "high", key: false },
+      promise: { stakeholders: users, dependsOn: [], file: opts.config.path, line: 0 },
+      promised: [`channel ${name} delivers`],
+    };
+    const reason = failing ? `the ${name} channel keeps failing: ${lastError}` : `the ${name} channel delivers again`;
+    store.recordSystemFinding!(channelFailingKey(name), finding, failing ? "error" : "kept", reason, time);
+    if (failing) {
+      report.failingChannels.push({ channel: name, error: lastError });
+      opened = true;
+    }
+  }
+  return opened;
 }
 
 /** The routing step alone: plan from what the store holds and save it, in one transaction. */

@@ -41,6 +41,7 @@ export async function runNotifyFlush(opts: FlushOptions, io: Io): Promise<number
       budgetMs: opts.budgetMs ?? config.delivery.budgetMs,
       makeChannel,
       context: channelContext(() => new Date(clock())),
+      host: hostname(),
     });
     if (opts.json) io.out(JSON.stringify(report, null, 2));
     else io.out(renderDispatch(report, io.style) || "nothing was due");
