@@ -1,10 +1,11 @@
 // The node_modules the Debian package ships: only what the bundle loads at run time. Everything
 // else the CLI uses (chevrotain, commander) is inside the bundle; devDependencies never ship.
+// scripts/build.mjs leaves exactly bundleExternals out of the bundle.
 import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /** The modules scripts/build.mjs leaves out of the bundle (`external`): loaded from node_modules. */
-export const bundleExternals = ["better-sqlite3"];
+export const bundleExternals = ["better-sqlite3", "nodemailer", "twilio"];
 
 /** better-sqlite3's installer of prebuilt addons: install time only, and the package ships the addon built. */
 const installTimeOnly = new Set(["prebuild-install"]);

@@ -89,8 +89,13 @@ describe("the Debian package", () => {
     rmSync(again);
     const files = spawnSync("dpkg-deb", ["-c", deb], { encoding: "utf8", maxBuffer: 1 << 24 }).stdout;
     const modules = [...files.matchAll(/\.\/usr\/lib\/covenant\/node_modules\/([^/\s]+)\/\s/g)].map((m) => m[1]);
-    expect(modules.sort()).toEqual(["better-sqlite3", "bindings", "file-uri-to-path"]);
-    expect(files).not.toMatch(/vitest|typescript|esbuild|prebuild-install|better-sqlite3\/(deps|src)\//);
+    // what the bundle leaves out (better-sqlite3, and the channel libraries nodemailer and twilio)
+    // and what they need: production packages only
+    for (const m of ["better-sqlite3", "bindings", "file-uri-to-path", "nodemailer", "twilio", "axios"]) expect(modules, m).toContain(m);
+    const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as { packages: Record<string, { dev?: boolean }> };
+    for (const m of modules) expect(lock.packages[`node_modules/${m}`]?.dev, `${m} is a production dependency`).not.toBe(true);
+    expect(modules).not.toContain("chevrotain"); // bundled
+    expect(files).not.toMatch(/vitest|typescript|esbuild|prebuild-install|smtp-server|mailparser|selfsigned|fast-check|better-sqlite3\/(deps|src)\//);
     expect(files).not.toMatch(/covenant\.blob|dist\/snapshot\/node\s/); // built at install, for the carried node
     // Depends: Debian's shared libraries, satisfied here; never Debian's nodejs (18)
     const depends = debField("Depends").split(/,\s*/);
@@ -134,6 +139,13 @@ describe("the Debian package", () => {
     const st = statSync(root.path(`${lib}/node/bin/node`), { bigint: true });
     expect(readFileSync(root.path(`${lib}/dist/snapshot/node`), "utf8").split("\n")[0]).toBe(`${st.dev} ${st.ino} ${st.size} ${st.mtimeNs / 1_000_000_000n}`);
   }, 60_000);
+
+  it("carries the channel libraries, which load on its own node from where the bundle is", () => {
+    const probe = "const [m, t] = await Promise.all([import('nodemailer'), import('twilio')]); console.log(typeof m.default.createTransport, typeof t.default, typeof t.default.RequestClient);";
+    const r = spawnSync(root.path(`${lib}/node/bin/node`), ["--input-type=module", "-e", probe], { cwd: root.path(`${lib}/dist`), encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("function function function");
+  });
 
   it("runs the installed covenant on its own node: --version, check, a sandbox run, verify", () => {
     expect(covenant("--version").stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
