@@ -64,8 +64,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(new Option("--today <date>", "date used for waiver expiry (YYYY-MM-DD)").hideHelp())
     .addOption(includeOption())
     .addOption(maxFileSizeOption())
-    .addHelpText("after", "\nExamples:\n  covenant check examples/sox\n  covenant check --json policies/ > diagnostics.json\n  covenant check --include /usr/share/covenant/controls policies/\n\nExit codes: 0 clean (warnings allowed), 2 errors found (or nothing to evaluate: no promise in the policy).")
-    .action(async (paths: string[], opts: { format: "text" | "json"; json?: boolean; strict: boolean; today?: string; include: string[]; maxFileSize: string }) => {
+    .addOption(configOption())
+    .addHelpText("after", "\nExamples:\n  covenant check examples/sox\n  covenant check --config examples/sox/covenant.yaml examples/sox\n  covenant check --json policies/ > diagnostics.json\n  covenant check --include /usr/share/covenant/controls policies/\n\nExit codes: 0 clean (warnings allowed), 2 errors found (or nothing to evaluate: no promise in the policy).")
+    .action(async (paths: string[], opts: { format: "text" | "json"; json?: boolean; strict: boolean; today?: string; include: string[]; maxFileSize: string; config?: string }) => {
       const maxFileSize = fileSize(opts.maxFileSize, "check", io);
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       setExit((await checkCommand()).runCheck(paths, { ...opts, format: opts.json ? "json" : opts.format, maxFileSize }, io));
@@ -101,7 +102,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--etc-root <dir>", "read /etc/passwd, /etc/group and /etc/os-release from here (nothing else: see docs/cli.md)", defaultRoots.etc)
     .addOption(includeOption())
     .addOption(maxFileSizeOption())
-    .option("--config <file>", "the notification configuration (default: /etc/covenant/covenant.yaml as root, else ./covenant.yaml)")
+    .addOption(configOption())
     .option("--notify", "send notifications even from a dry run or a sandbox (a deliberate test)", false)
     .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
     .addHelpText(
@@ -272,6 +273,11 @@ function includeOption(): Option {
   return new Option("--include <dir>", "also allow imports of .promise files below this directory (repeatable), such as a shared control library")
     .argParser((dir: string, dirs: string[]) => [...dirs, dir])
     .default([], "none: only below the policy's own directories");
+}
+
+/** `--config FILE`: covenant.yaml, the notification configuration (docs/configuration.md). */
+function configOption(): Option {
+  return new Option("--config <file>", "the notification configuration, covenant.yaml (default: /etc/covenant/covenant.yaml as root, ./covenant.yaml otherwise)");
 }
 
 /** `--max-file-size SIZE`: the largest policy file read. */

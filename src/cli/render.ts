@@ -15,6 +15,11 @@ export class SourceMap {
   constructor(files: SourceFile[]) {
     for (const f of files) this.texts.set(f.path, f.text);
   }
+  /** Another file's text, for excerpts under its diagnostics (covenant.yaml beside the policy). */
+  add(path: string, text: string): void {
+    this.texts.set(path, text);
+    this.indexes.delete(path);
+  }
   index(file: string): LineIndex | undefined {
     let idx = this.indexes.get(file);
     if (idx === undefined) {

@@ -28,6 +28,16 @@ export interface Stakeholder {
   /** IANA time zone, for quiet hours and report periods; the host's when absent */
   timezone?: string;
   quietHours?: QuietHours;
+  /** where its name is written in the file, for diagnostics (W300) */
+  at?: ConfigPosition;
+}
+
+/** A place in covenant.yaml: 1-based line and column, and the offsets of the range. */
+export interface ConfigPosition {
+  line: number;
+  column: number;
+  offset: number;
+  end: number;
 }
 
 export interface EmailChannel {
@@ -81,6 +91,8 @@ export interface AlertmanagerChannel {
   name: string;
   /** base URL, such as http://127.0.0.1:9093 */
   url: string;
+  /** HTTP basic authentication, for an Alertmanager behind a proxy or with a web config that asks for it */
+  auth?: { user: string; password: SecretRef };
   timeoutMs: number;
 }
 

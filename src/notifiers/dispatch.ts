@@ -86,14 +86,26 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
   await deliverDue(store, opts, deadline, report);
   // a channel that keeps failing is itself a deficiency, told at once through the stakeholders'
   // other channels (its own messages fail, and are retried, like any other)
-  if (store.recordSystemFinding && channelHealth(store, opts, report) && opts.now() < deadline) {
-    const again = routeAndSave(store, opts, opts.now());
-    report.planned += again.messages.length;
-    Object.assign(report.audience, again.audience);
+  let again = store.recordSystemFinding !== undefined && channelHealth(store, opts, report);
+  // a timer that fires within the budget (a short group_wait, a retry's backoff) is waited for:
+  // otherwise its message would wait for the next run, minutes later
+  for (let round = 0; round < 20 && opts.now() < deadline; round++) {
+    const next = report.nextAt;
+    if (!again && (next === undefined || next > deadline)) break;
+    if (!again) await sleep(Math.max(0, next! - opts.now()));
+    again = false;
+    const p = routeAndSave(store, opts, opts.now());
+    report.planned += p.messages.length;
+    Object.assign(report.audience, p.audience);
+    report.inhibited = p.inhibited;
+    if (p.nextAt !== undefined) report.nextAt = p.nextAt;
+    else delete report.nextAt;
     await deliverDue(store, opts, deadline, report);
   }
   return report;
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The key of the deficiency that says a channel keeps failing. */
 export const channelFailingKey = (channel: string) => `covenant.notify/channel:${channel}`;

@@ -113,7 +113,7 @@ describe("large values are taken whole", () => {
     const path = policyFile("block.promise", text);
     const check = covenant(["check", path]);
     expect(check.err).toBe("");
-    expect(check.out).toContain("1 file checked: 0 errors, 1 warning"); // `notes` is never used
+    expect(check.out).toContain("1 file checked: 0 errors, 2 warnings"); // `notes` is never used; no covenant.yaml (W301)
     const fmt = covenant(["fmt", "--stdout", path]);
     expect(fmt.err).toBe("");
     expect(fmt.code).toBe(0);

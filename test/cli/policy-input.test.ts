@@ -59,7 +59,7 @@ describe("imports never read what is not policy", () => {
     writeFileSync(join(dir, "main.promise"), `import "${join(library, "common.promise")}"\ncontrol "A" {\n  title = "t"\n  owner = ops\n  load { max_1m = 1000 }\n}\n`);
     expect(covenant(["check", join(dir, "main.promise")]).code).toBe(2);
     const checked = covenant(["check", "--include", library, join(dir, "main.promise")]);
-    expect(checked.out).toContain("2 files checked: 0 errors, 0 warnings");
+    expect(checked.out).toContain("2 files checked: 0 errors, 1 warning"); // W301: no covenant.yaml
     expect(checked.code).toBe(0);
     const ran = covenant(["run", "--include", "/nonexistent", "--include", library, "--state", join(dir, "state"), join(dir, "main.promise")]);
     expect(ran.err).toContain("cannot read `/nonexistent` (--include): no such file or directory");

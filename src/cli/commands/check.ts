@@ -5,6 +5,7 @@ import { countDiagnostics } from "../../parser/diagnostics.js";
 import { nothingToEvaluate } from "../../checker/nothing.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
+import { checkConfiguration } from "./check-config.js";
 import { renderDiagnostic, SourceMap, summaryLine, toJson } from "../render.js";
 
 export interface CheckCommandOptions {
@@ -15,6 +16,8 @@ export interface CheckCommandOptions {
   include?: string[];
   /** the largest policy file read, in bytes (--max-file-size) */
   maxFileSize?: number;
+  /** covenant.yaml (--config); else the one found where `run` would look (docs/configuration.md) */
+  config?: string;
 }
 
 export function runCheck(paths: string[], opts: CheckCommandOptions, io: Io): number {
@@ -26,8 +29,11 @@ export function runCheck(paths: string[], opts: CheckCommandOptions, io: Io): nu
   // a policy with no promise checks nothing: never "clean"
   const nothing = nothingToEvaluate(named, loaded.emptyDirectories, result.files, result.diagnostics, result.policy);
   if (nothing) result.diagnostics.push(nothing);
-  const t2 = performance.now();
   const map = new SourceMap(result.files);
+  const config = checkConfiguration(opts.config, result.policy, map);
+  result.diagnostics.push(...config.diagnostics);
+  const fileCount = result.files.length + (config.read ? 1 : 0);
+  const t2 = performance.now();
   const { errors, warnings } = countDiagnostics(result.diagnostics);
   if (opts.format === "json") {
     const promises = result.policy?.controls.reduce((n, c) => n + c.promises.length, 0);
@@ -35,8 +41,9 @@ export function runCheck(paths: string[], opts: CheckCommandOptions, io: Io): nu
       JSON.stringify(
         {
           files: result.files.map((f) => f.path),
+          config: config.path ?? null,
           diagnostics: result.diagnostics.map((d) => toJson(d, map)),
-          summary: { files: result.files.length, errors, warnings, controls: result.policy?.controls.length ?? null, promises: promises ?? null },
+          summary: { files: fileCount, errors, warnings, controls: result.policy?.controls.length ?? null, promises: promises ?? null },
         },
         null,
         2,
@@ -44,7 +51,7 @@ export function runCheck(paths: string[], opts: CheckCommandOptions, io: Io): nu
     );
   } else {
     for (const d of result.diagnostics) io.out(`${renderDiagnostic(d, map, io.style)}\n`);
-    io.out(summaryLine(result.diagnostics, result.files.length));
+    io.out(summaryLine(result.diagnostics, fileCount));
   }
   if (process.env["COVENANT_TIMINGS"]) {
     // for performance work: where a run spends its time, on stderr

@@ -38,14 +38,14 @@ export interface RunOptions {
   etcRoot: string;
   sandbox: boolean;
   sandboxDir?: string;
+  /** the notification configuration (--config); else /etc/covenant/covenant.yaml as root, else ./covenant.yaml */
+  config?: string;
   /** the instant to evaluate at (tests): facts and waiver expiry */
   now?: Date;
   /** directories whose .promise files may be imported besides the policy's own (--include) */
   include?: string[];
   /** the largest policy file read, in bytes (--max-file-size) */
   maxFileSize?: number;
-  /** the notification configuration (--config); else /etc/covenant/covenant.yaml as root, else ./covenant.yaml */
-  config?: string;
   /** send even from a dry run or a sandbox (a deliberate test) */
   notify?: boolean;
 }
