@@ -430,26 +430,32 @@ export class StateStore implements BaselineStore, SampleStore {
     return this.bands.observe(metric, hourOfWeek, value);
   }
 
-  // Deficiencies and the outbox (deficiencies.ts, outbox.ts, notify.ts)
+  // Deficiencies and the outbox: the logic is in deficiencies.ts, outbox.ts and notify.ts
   private get n(): Notifications {
     if (!this.notify) throw new StoreError(`the store in ${this.dir} was written by an older Covenant and keeps no deficiencies yet: its next run adds them`);
     return this.notify;
   }
 
   private notifyRead<T>(fn: (n: Notifications) => T, empty: T): T {
-    if (!this.notify) return empty;
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => fn(this.n));
-  }
-
-  /** After a record written outside a run's bracket (an ack, a delivery): the file anchor names it, and state.db holds it. */
-  private anchorOutsideRun(seq: number, mac: Buffer): void {
-    this.writeFileHead(seq, mac, runCounter(this.db));
-    guarded(this.dir, `cannot checkpoint the store ${join(this.dir, "state.db")}`, () => checkpoint(this.db));
+    return this.notify ? guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => fn(this.n)) : empty;
   }
 
   /** The run a record belongs to: the run in progress, or 0 outside one (and after its summary). */
   private get recordRun(): number {
     return this.summarised.has(this.currentRun) ? 0 : this.currentRun;
+  }
+
+  /**
+   * Writes an ack or a delivery, then has the file anchor name it, so that cutting it off the
+   * end is found; outside a run, state.db is checkpointed to hold it. Inside one, no checkpoint:
+   * a log removed after the run was killed must erase the whole run (its anchor finds that),
+   * never only its tail.
+   */
+  private anchored<T extends { seq: number; mac: Buffer } | undefined>(doing: string, fn: () => T): T {
+    const done = guarded(this.dir, `cannot record ${doing} in the store ${join(this.dir, "state.db")}`, fn);
+    if (done) this.writeFileHead(done.seq, done.mac, runCounter(this.db));
+    if (done && this.recordRun === 0) guarded(this.dir, `cannot checkpoint the store ${join(this.dir, "state.db")}`, () => checkpoint(this.db));
+    return done;
   }
 
   listDeficiencies(filter?: { status?: "open" | "resolved" | "all"; id?: string }): Deficiency[] {
@@ -462,9 +468,7 @@ export class StateStore implements BaselineStore, SampleStore {
 
   /** An "ack" record, the acknowledgement on the open deficiency and its event, in one transaction; DeficiencyError when it is not open. */
   acknowledge(id: string, ack: Omit<Acknowledgement, "record">, run?: number): Deficiency {
-    const done = guarded(this.dir, `cannot record the acknowledgement of ${id} in the store ${join(this.dir, "state.db")}`, () => this.n.acknowledge(id, ack, run ?? this.recordRun));
-    this.anchorOutsideRun(done.seq, done.mac);
-    return done.deficiency;
+    return this.anchored(`the acknowledgement of ${id}`, () => this.n.acknowledge(id, ack, run ?? this.recordRun)).deficiency;
   }
 
   notificationWorkingSet(): WorkingSet {
@@ -485,23 +489,14 @@ export class StateStore implements BaselineStore, SampleStore {
 
   /** A delivery's result; sent and given up are "delivery" records in the history. */
   recordDelivery(id: string, result: DeliveryResult): void {
-    const appended = guarded(this.dir, `cannot record the delivery of ${id} in the store ${join(this.dir, "state.db")}`, () => this.n.recordDelivery(id, result, this.recordRun));
-    if (appended) this.anchorOutsideRun(appended.seq, appended.mac);
+    this.anchored(`the delivery of ${id}`, () => this.n.recordDelivery(id, result, this.recordRun));
   }
 
-  /**
-   * A failure of Covenant itself (a channel that keeps failing) recorded as a promise's result
-   * is: a change record, its current state, and a deficiency opened or resolved with its event.
-   * `kept` for something that never failed writes nothing.
-   */
+  /** A failure of Covenant itself (a channel that keeps failing), recorded as a promise's result is; `kept` for what never failed writes nothing. */
   recordSystemFinding(key: string, finding: Finding & { type: string; promiser: string }, outcome: "error" | "kept", reason: string, time: string): void {
-    if (outcome === "kept" && !this.n.deficiencies.openFor(key).open && !isDeficiency((this.w.current.get(key) as CurrentRow | undefined)?.outcome as Outcome)) return;
+    if (outcome === "kept" && !isDeficiency((this.w.current.get(key) as CurrentRow | undefined)?.outcome as Outcome)) return;
     const run = this.recordRun;
-    const written = this.recordResult(run, time, systemResult(key, finding, outcome, reason), finding);
-    if (written && run === 0) {
-      const end = this.w.last.get() as { seq: number; mac: Buffer };
-      this.anchorOutsideRun(end.seq, end.mac);
-    }
+    if (this.recordResult(run, time, systemResult(key, finding, outcome, reason), finding) && run === 0) this.anchored("a system finding", () => this.w.last.get() as { seq: number; mac: Buffer });
   }
 
   /** Bytes the database uses (pages in use times page size), for the storage benchmark. */
