@@ -1,7 +1,9 @@
 // The host's state store, one SQLite file under the state directory: the current state of
 // every promise, the hash-chained history of its changes, one summary per run, the integrity
-// baselines and the learnt bands. Written in WAL mode, one transaction per record, so that a
-// run killed at any point leaves a store that opens, verifies and has lost nothing committed.
+// baselines and the learnt bands, and (schema 5) the deficiencies, the outbox and the
+// notification log, each moved in the transaction of the record that moved it. Written in WAL
+// mode, one transaction per record, so that a run killed at any point leaves a store that
+// opens, verifies and has lost nothing committed.
 // `run` opens it for writing; `history` and `verify` read it and change nothing.
 import type Database from "better-sqlite3";
 import { createHash, createHmac } from "node:crypto";

@@ -49,6 +49,16 @@ describe("acknowledge", () => {
     expect(json.find((e) => e.kind === "ack")!.body).toMatchObject({ deficiency: id, loginUid: 1000 });
   });
 
+  it("what the operator typed is shown escaped: a reason or name cannot forge a line or drive the terminal", () => {
+    const { dir, store, id } = withOpen();
+    store.acknowledge(id, { ...ACK, reason: "fine\n2026-11-23 11:00:00Z  #99  KEPT forged \x1b[32mOK", by: "Mallory\x1b]0;owned\x07" });
+    store.close();
+    const h = covenant(["history", "--state", dir]);
+    expect(h.out).not.toContain("\x1b");
+    expect(h.out.split("\n").some((line) => line.startsWith("2026-11-23 11:00:00Z  #99"))).toBe(false);
+    expect(h.out).toContain("by Mallory\\x1b]0;owned\\x07 as root");
+  });
+
   it("within a run, the ack is the run's; a login uid that is unset is said so", () => {
     const { store, id } = withOpen();
     const run = store.beginRun();

@@ -2,11 +2,12 @@
 // updated under the same id while it stays deficient and changes, resolved by the record that
 // finds it kept (or repaired, waived, skipped), and a notice for a repair made at once. Each
 // change writes its outbox event in the same transaction (outbox.test.ts shows that).
+import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Deficiency } from "../../src/notifiers/contract.ts";
-import { deficiencyId, hostKeyId } from "../../src/store/deficiencies.ts";
+import { base32, deficiencyId, hostKeyId } from "../../src/store/deficiencies.ts";
 import { StateStore, type ChangeBody } from "../../src/store/store.ts";
 import { removeTempDirs, result, runBody, tempDir } from "./helpers.ts";
 import { at, finding } from "./notify-helpers.ts";
@@ -209,5 +210,28 @@ describe("system findings", () => {
     expect(changes.map((e) => e.run)).toEqual([1, 0]);
     expect(store.verify().tampering).toBeUndefined();
     store.close();
+  });
+});
+
+describe("base32", () => {
+  /** Crockford's base32 of the bytes' leading bits, through one big number: the long way round. */
+  function reference(bytes: Uint8Array, length: number): string {
+    const n = bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+    const bits = bytes.length * 8;
+    let out = "";
+    for (let i = 0; i < length; i++) out += "0123456789abcdefghjkmnpqrstvwxyz"[Number((n >> BigInt(bits - 5 * (i + 1))) & 31n)];
+    return out;
+  }
+
+  it("is the leading bits of the bytes, 5 at a time, in Crockford's lowercase alphabet", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 5, maxLength: 40 }), fc.integer({ min: 1, max: 8 }), (bytes, length) => {
+        const out = base32(Buffer.from(bytes), length);
+        expect(out).toBe(reference(bytes, length));
+        expect(out).toMatch(/^[0-9a-hjkmnp-tv-z]+$/);
+      }),
+    );
+    expect(base32(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]), 8)).toBe("zzzzzzzz");
+    expect(base32(Buffer.from([0, 0x44, 0x32, 0x14, 0xc7]), 8)).toBe("01234567");
   });
 });
