@@ -252,11 +252,12 @@ export class StateStore implements BaselineStore, SampleStore {
    * says of it, and is used only when a record is written). Returns whether a history record
    * was written.
    */
-  recordResult(run: number, time: string, r: PromiseResult, finding?: Finding): boolean {
+  recordResult(run: number, time: string, r: PromiseResult, finding?: Finding | (() => Finding | undefined)): boolean {
     return guarded(this.dir, `cannot record the result of ${r.key} in the store ${join(this.dir, "state.db")}`, () => this.record(run, time, r, finding));
   }
 
-  private record(run: number, time: string, r: PromiseResult, finding?: Finding): boolean {
+  /** `finding` may be a function: it is called only when a record is written (a run whose states do not change never builds one) */
+  private record(run: number, time: string, r: PromiseResult, lazyFinding?: Finding | (() => Finding | undefined)): boolean {
     const state = stateOf(r);
     const stored = this.w.current.get(r.key) as CurrentRow | undefined;
     // a row that does not carry its seal was written outside Covenant: not a state to compare
@@ -266,6 +267,7 @@ export class StateStore implements BaselineStore, SampleStore {
     const changedHost = r.changes.some((c) => c.status === "applied" || c.status === "failed");
     const write = !before || before.state !== state || changedHost;
     if (!write) return false; // one indexed read and no write: the run's summary proves it was tested
+    const finding = typeof lazyFinding === "function" ? lazyFinding() : lazyFinding;
     const differences = r.differences.slice(0, MAX_DIFFERENCES).map((d) => d.reason);
     if (r.differences.length > MAX_DIFFERENCES) differences.push(`and ${r.differences.length - MAX_DIFFERENCES} more`);
     const body: ChangeBody = {

@@ -3,7 +3,7 @@
 // sends a test message through each of a stakeholder's channels and says what each did.
 import type { NotifyConfig } from "../../config/types.js";
 import type { Deficiency, Message } from "../../notifiers/contract.js";
-import { routeAndDeliver, type DispatchReport } from "../../notifiers/dispatch.js";
+import { routeAndDeliver } from "../../notifiers/dispatch.js";
 import { makeChannel } from "../../notifiers/registry.js";
 import { readFacts } from "../../facts/host.js";
 import { hostname } from "node:os";
