@@ -172,7 +172,7 @@ export async function deliverDue(store: DispatchStore, opts: DispatchOptions, de
         channel = await opts.makeChannel(config, opts.context);
       } catch (err) {
         const error = (err as Error).message;
-        report.unusable.push({ channel: name, error });
+        if (!report.unusable.some((u) => u.channel === name)) report.unusable.push({ channel: name, error });
         for (const m of messages) settle(store, opts, report, m, { ok: false, retryable: true, error: `the channel could not be set up: ${error}` });
         return;
       }
@@ -227,7 +227,7 @@ function settle(store: DispatchStore, opts: DispatchOptions, report: DispatchRep
   report.deliveries.push({
     id: m.id,
     channel: m.channel,
-    recipient: recipientOf(m.message),
+    recipient: recipientOf(m.message, opts.config.channels.get(m.channel)?.type),
     kind: m.message.kind,
     deficiencies: m.message.deficiencies.map((x) => x.id),
     status,
@@ -243,7 +243,10 @@ export function backoff(config: NotifyConfig, attempts: number, retryAfterMs?: n
   return Math.max(exp, retryAfterMs ?? 0);
 }
 
-export function recipientOf(m: Message): string {
-  const who = m.person?.email ?? m.person?.phone;
+/** Who a message is to, for people: the stakeholder, and the address the channel uses. */
+export function recipientOf(m: Message, channelType?: string): string {
+  const address = m.recipient?.split("/")[2];
+  if (address) return `${m.stakeholder.name} <${address}>`;
+  const who = channelType === "twilio" ? (m.person?.phone ?? m.person?.email) : (m.person?.email ?? m.person?.phone);
   return who ? `${m.stakeholder.name} <${who}>` : m.stakeholder.name;
 }

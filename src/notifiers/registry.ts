@@ -15,6 +15,9 @@ type Factories = Record<ChannelType, () => Promise<ChannelFactory>>;
 export const channelFactories: Partial<Factories> = {
   email: async () => (await import("./email.js")).createChannel,
   twilio: async () => (await import("./twilio.js")).createChannel,
+  webhook: async () => (await import("./webhook.js")).createChannel,
+  alertmanager: async () => (await import("./alertmanager.js")).createChannel,
+  report: async () => (await import("./report.js")).createChannel,
 };
 
 /**
