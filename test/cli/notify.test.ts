@@ -165,7 +165,7 @@ describe("covenant run tells", () => {
     expect(first.out).toMatch(/alice@example\.com> by mail \(sent\)/);
 
     const ledgerMails = await mailsAbout([id]);
-    expect(ledgerMails.map((m) => (m.to as { value: { address: string; name: string }[] }).value[0]).sort((a, b) => a.address.localeCompare(b.address))).toEqual([{ address: "alice@example.com", name: "Alice Admin" }, { address: "olga@example.com", name: "Olga Ops" }]);
+    expect(ledgerMails.map((m) => (m.to as { value: { address: string; name: string }[] }).value[0]!).sort((a, b) => a.address.localeCompare(b.address))).toEqual([{ address: "alice@example.com", name: "Alice Admin" }, { address: "olga@example.com", name: "Olga Ops" }]);
     const mail = ledgerMails[0]!;
     expect(mail.subject).toContain("T-LEDGER");
     expect(mail.subject).toContain("HIGH");
@@ -259,7 +259,7 @@ describe("covenant run tells", () => {
     expect(flush.err).toBe("");
     expect(flush.code).toBe(0);
     const mails = await mailsAbout([id]);
-    expect(mails.map((m) => (m.to as { value: { address: string; name: string }[] }).value[0]).sort((a, b) => a.address.localeCompare(b.address))).toEqual([{ address: "alice@example.com", name: "Alice Admin" }, { address: "olga@example.com", name: "Olga Ops" }]);
+    expect(mails.map((m) => (m.to as { value: { address: string; name: string }[] }).value[0]!).sort((a, b) => a.address.localeCompare(b.address))).toEqual([{ address: "alice@example.com", name: "Alice Admin" }, { address: "olga@example.com", name: "Olga Ops" }]);
     expect(covenant(["outbox", "--state", s.state]).out).toContain("nothing waiting");
   });
 
