@@ -40,6 +40,7 @@ export async function startAlertmanager(work, smtpPort, stakeholders, name) {
   return {
     url,
     round: 0,
+    log: () => log,
     stop: () =>
       new Promise((res) => {
         if (child.exitCode !== null) return res();

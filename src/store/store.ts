@@ -496,6 +496,24 @@ export class StateStore implements BaselineStore, SampleStore {
     this.anchored(`the delivery of ${id}`, () => this.n.recordDelivery(id, result, this.recordRun));
   }
 
+  /**
+   * Several deliveries in one transaction and one move of the head anchor: a run that tells
+   * hundreds of stakeholders writes its evidence at the speed of the network, not of fsync.
+   * All or none: an unknown or already settled id fails the whole list (nothing is written).
+   */
+  recordDeliveries(list: readonly { id: string; result: DeliveryResult }[]): void {
+    if (list.length === 0) return;
+    this.anchored(`the delivery of ${list.length} message${list.length === 1 ? "" : "s"}`, () =>
+      this.db
+        .transaction(() => {
+          let last: { seq: number; mac: Buffer } | undefined;
+          for (const { id, result } of list) last = this.n.recordDelivery(id, result, this.recordRun) ?? last;
+          return last;
+        })
+        .immediate(),
+    );
+  }
+
   /** A failure of Covenant itself (a channel that keeps failing), recorded as a promise's result is; `kept` for what never failed writes nothing. */
   recordSystemFinding(key: string, finding: Finding & { type: string; promiser: string }, outcome: "error" | "kept", reason: string, time: string): void {
     if (outcome === "kept" && !isDeficiency((this.w.current.get(key) as CurrentRow | undefined)?.outcome as Outcome)) return;
