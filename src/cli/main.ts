@@ -16,6 +16,7 @@ import { closest } from "../parser/suggest.js";
 import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
+import { addNotifyCommands } from "./notify-commands.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import { sizeUnits } from "../parser/literals.js";
 
@@ -102,12 +103,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(includeOption())
     .addOption(maxFileSizeOption())
     .addOption(configOption())
+    .option("--notify", "send notifications even from a dry run or a sandbox (a deliberate test)", false)
     .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
     .addHelpText(
       "after",
       "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or nothing to evaluate, or, as root, a policy file another user can change,\nor another run holds the lock), 3 internal error.",
     )
-    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string }) => {
+    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean }) => {
       const maxFileSize = fileSize(o.maxFileSize, "run", io);
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       const timeoutMs = parseDuration(o.timeout);
@@ -136,9 +138,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       if (o.junit !== undefined) opts.junit = o.junit;
       if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;
       if (o.config !== undefined) opts.config = o.config;
+      if (o.notify) opts.notify = true;
       if (now) opts.now = now;
       setExit(await (await runCommand()).runRun(paths, opts, io));
     });
+
+  addNotifyCommands(program, io, setExit, parseDuration);
 
   program
     .command("history")

@@ -7,12 +7,16 @@ import type { RunBody } from "../store/store.js";
 import { escapeText } from "./escape.js";
 import { repairAdvice } from "./repair-advice.js";
 import type { Style } from "./style.js";
+import { renderNotifications } from "./notify-report.js";
+import type { NotificationsView } from "./run-notify.js";
 
 /** The report's heading: the run as the store records it, and where its state and sandbox are. */
 export interface RunInfo extends Pick<RunBody, "run" | "host" | "started" | "finished" | "policy" | "dryRun"> {
   stateDir: string;
   sandbox?: string;
   notes: string[];
+  /** who is, was or would be told about each deficiency and repair */
+  notifications?: NotificationsView;
 }
 
 export function countOutcomes(results: PromiseResult[]): Record<Outcome, number> {
@@ -73,6 +77,7 @@ export function renderText(e: Evaluation, info: RunInfo, style: Style, promiseOf
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
   out.push(`${count(e.controls.length, "control")}, ${count(e.results.length, "promise")}: ${parts.join(", ") || "nothing to evaluate"}`);
   out.push(verdicts === 0 ? style.green("no deficiencies") : style.red(`${verdicts} control${verdicts === 1 ? "" : "s"} with deficiencies`));
+  if (info.notifications) out.push(...renderNotifications(info.notifications, style));
   out.push(style.dim(`state: ${escapeText(info.stateDir)}`));
   return out.join("\n");
 }

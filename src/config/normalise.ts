@@ -12,7 +12,7 @@ type Obj = Record<string, unknown>;
 
 export const DEFAULTS = {
   groupBy: ["control"],
-  groupWait: "30s",
+  groupWait: "0s",
   groupInterval: "5m",
   repeatInterval: "4h",
   sendResolved: true,

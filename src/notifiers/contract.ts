@@ -82,6 +82,8 @@ export interface Message {
   groupLabels: Record<string, string>;
   /** the ids of earlier messages of this group to this recipient, oldest first (threading) */
   previous: string[];
+  /** the recipient's id: "stakeholder/channel" or "stakeholder/channel/address" (absent in a test message) */
+  recipient?: string;
   host: string;
   /** members: open ones first, then resolved and notices */
   deficiencies: Deficiency[];

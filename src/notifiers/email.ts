@@ -107,7 +107,8 @@ function emailChannel(config: EmailChannel, ctx: ChannelContext): Channel {
       const ids = message.deficiencies.map((d) => d.id);
       const info = await transport.sendMail({
         from: config.from,
-        to,
+        // the person's name as a display name: nodemailer encodes it, so it cannot add a recipient
+        to: message.person?.name ? { name: message.person.name, address: to } : to,
         subject: subject(message),
         text: plainText(message),
         html: html(message),

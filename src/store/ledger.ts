@@ -3,8 +3,11 @@
 // breaks the chain at that record; a head anchor beside the database catches a cut-off tail.
 import { createHmac } from "node:crypto";
 
-/** a change of a promise's state, a run's summary, or the approval of an integrity baseline */
-export type RecordKind = "change" | "run" | "baseline";
+/**
+ * a change of a promise's state, a run's summary, the approval of an integrity baseline, the
+ * acknowledgement of a deficiency, or a message delivered (or given up): who was told, and when
+ */
+export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery";
 
 export interface LedgerRow {
   seq: number;

@@ -1,4 +1,4 @@
-// What the history holds: the bodies of its three kinds of record, as JSON in the chain, and a
+// What the history holds: the bodies of its five kinds of record, as JSON in the chain, and a
 // record as `history` gives it, with whether its MAC proves that Covenant wrote it.
 import type { Outcome } from "../evaluator/outcomes.js";
 import type { RecordKind } from "./ledger.js";
@@ -48,12 +48,43 @@ export interface BaselineBody {
   keyed?: boolean;
 }
 
+/** The acknowledgement of a deficiency (`covenant ack`): who accepted that it is known, and why. */
+export interface AckBody {
+  deficiency: string;
+  key: string;
+  control: string;
+  at: string;
+  reason: string;
+  /** the name given with --by, else the operating-system user */
+  by: string;
+  /** the operating-system user who ran the command, and the login uid (null when unset) */
+  user: string;
+  loginUid: number | null;
+}
+
+/** A message delivered, or given up after its last attempt: evidence of who was told, when, how and about what. */
+export interface DeliveryBody {
+  message: string;
+  /** the channel's name under `channels:` */
+  channel: string;
+  /** stakeholder, channel and address: "security/mail/alice@example.com", "siem/hook" (never a secret) */
+  recipient: string;
+  kind: string;
+  route: string;
+  groupKey: string;
+  deficiencies: string[];
+  status: "sent" | "given-up";
+  attempts: number;
+  providerId?: string;
+  error?: string;
+}
+
 export interface HistoryEntry {
   seq: number;
   kind: RecordKind;
   run: number;
   time: string;
-  body: ChangeBody | RunBody | BaselineBody | { unreadable: string };
+  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | { unreadable: string };
   /** whether the record's MAC matches: false for a record altered, inserted, or cut off from the records before it */
   verified: boolean;
   /** why it is not verified */

@@ -4,13 +4,46 @@
 // index or a table redefined with other constraints (COLLATE NOCASE, ON CONFLICT IGNORE) could
 // merge or drop rows. So before a run writes anything, and before `verify` or `history` reads a
 // row, the schema must be exactly what some version of Covenant made: these five tables, each
-// as written by a Covenant schema (1 to the current) and its migrations, and the one index; no
-// trigger, view, other table or other index. Anything else is tampering.
+// as written by a Covenant schema (1 to the current) and its migrations, and the one index, and
+// from schema 5 the four notify tables and their three indexes (all of them, or, in a store not
+// yet migrated, none); no trigger, view, other table or other index. Anything else is tampering.
 import Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const TABLES = ["meta", "current", "ledger", "baselines", "bands"] as const;
+
+/** Schema 5's tables for routing deficiencies (deficiencies.ts, outbox.ts): all there, or none in an older store. */
+export const NOTIFY_TABLES = ["deficiencies", "outbox_events", "outbox_messages", "notify_groups"] as const;
+export const NOTIFY_INDEXES = ["deficiencies_status", "outbox_events_routed", "outbox_messages_due"] as const;
+
+/** The schema that added the notify tables: a store whose sealed anchors say it had them must still have them. */
+export const NOTIFY_SCHEMA = 5;
+
+/**
+ * Schema 5: deficiencies (at most one open per promise key, kept by code: the index finds it),
+ * the outbox's events and messages, and the notification log per group and recipient. Every row
+ * is sealed with the host key; events and messages are kept (not deleted once routed or sent),
+ * so that verify can hold each deficiency to its events and each sent message to its record.
+ */
+export const NOTIFY_SQL = `
+CREATE TABLE IF NOT EXISTS deficiencies (
+  id TEXT PRIMARY KEY, key TEXT NOT NULL, status TEXT NOT NULL, notice INTEGER NOT NULL,
+  body TEXT NOT NULL, opened_run INTEGER NOT NULL, updated_at TEXT NOT NULL, seal BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deficiencies_status ON deficiencies(status, key);
+CREATE TABLE IF NOT EXISTS outbox_events (
+  seq INTEGER PRIMARY KEY, deficiency TEXT NOT NULL, event TEXT NOT NULL, run INTEGER NOT NULL,
+  time TEXT NOT NULL, routed INTEGER NOT NULL, seal BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_events_routed ON outbox_events(routed, seq);
+CREATE TABLE IF NOT EXISTS outbox_messages (
+  id TEXT PRIMARY KEY, channel TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+  due_at INTEGER NOT NULL, body TEXT NOT NULL, last_error TEXT, created_at TEXT NOT NULL,
+  sent_at TEXT, seal BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_messages_due ON outbox_messages(status, due_at);
+CREATE TABLE IF NOT EXISTS notify_groups (
+  route TEXT NOT NULL, group_key TEXT NOT NULL, recipient TEXT NOT NULL, body TEXT NOT NULL,
+  seal BLOB NOT NULL, PRIMARY KEY (route, group_key, recipient)) WITHOUT ROWID;
+`;
 
 /** The current schema, as a new store is made. */
 export const SCHEMA_SQL = `
@@ -29,7 +62,7 @@ CREATE TABLE IF NOT EXISTS baselines (
 CREATE TABLE IF NOT EXISTS bands (
   metric TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, mean REAL NOT NULL,
   m2 REAL NOT NULL, seal BLOB, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
-`;
+${NOTIFY_SQL}`;
 
 /** Schema 1, the oldest a store can have been written with; schemas 2 to 4 are it migrated. */
 const SCHEMA_1_SQL = `
@@ -61,7 +94,7 @@ export function addSealColumn(table: (typeof SEALED_TABLES)[number]): string {
 }
 
 /** The migrations from schema 1, in order: the steps migrate.ts takes, as each store needs them. */
-const MIGRATIONS = [RENAME_LAST_RUN, ...SEALED_TABLES.map(addSealColumn)];
+const MIGRATIONS = [RENAME_LAST_RUN, ...SEALED_TABLES.map(addSealColumn), NOTIFY_SQL];
 
 interface MasterRow {
   type: string;
@@ -122,9 +155,18 @@ export function schemaProblem(db: Database.Database): string | undefined {
     if (!texts.has(r.sql ?? "")) return `its ${r.type} \`${r.name}\` is not defined as Covenant defines it`;
   }
   const present = new Set(rows.map((r) => `${r.type} ${r.name}`));
-  const missing = [...TABLES.map((t) => `table ${t}`), "index ledger_run"].filter((k) => !present.has(k));
+  const notify = [...NOTIFY_TABLES.map((t) => `table ${t}`), ...NOTIFY_INDEXES.map((i) => `index ${i}`)];
+  // an older store has none of them; once one is there (or the store says schema 5), all must be
+  const notifyDue = notify.some((k) => present.has(k)) || (present.has("table meta") && claimedSchema(db) >= NOTIFY_SCHEMA);
+  const missing = [...TABLES.map((t) => `table ${t}`), "index ledger_run", ...(notifyDue ? notify : [])].filter((k) => !present.has(k));
   if (missing.length > 0) return `its ${missing.map((k) => `${k.split(" ")[0]} \`${k.split(" ")[1]}\``).join(", ")} ${missing.length > 1 ? "are" : "is"} missing`;
   return undefined;
+}
+
+/** The schema the meta table claims (0 when it says none or nothing readable): read only once the schema is known to be Covenant's. */
+function claimedSchema(db: Database.Database): number {
+  const text = db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as unknown;
+  return typeof text === "string" && /^\d{1,6}$/.test(text) ? Number(text) : 0;
 }
 
 /** Whether the database holds nothing at all: an empty file, or one whose every table was dropped. */

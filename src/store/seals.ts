@@ -56,6 +56,69 @@ export function sealBand(key: Buffer, r: Omit<BandRow, "seal">): Buffer {
   return hmac(key, ["band", r.metric, r.hour, r.count, r.mean, r.m2]);
 }
 
+/** A deficiency (deficiencies.ts): `body` is the Deficiency as JSON; the columns repeat what is looked up by. */
+export interface DeficiencyRow {
+  id: string;
+  key: string;
+  status: "open" | "resolved";
+  notice: number;
+  body: string;
+  opened_run: number;
+  updated_at: string;
+  seal: Buffer | null;
+}
+
+/** An outbox event: a deficiency opened, updated, resolved, noticed or acknowledged, routed or not yet. */
+export interface EventRow {
+  seq: number;
+  deficiency: string;
+  event: string;
+  run: number;
+  time: string;
+  routed: number;
+  seal: Buffer | null;
+}
+
+/** A planned message (outbox.ts): `body` is the Message as JSON. */
+export interface MessageRow {
+  id: string;
+  channel: string;
+  status: "pending" | "retrying" | "sent" | "given-up";
+  attempts: number;
+  due_at: number;
+  body: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  seal: Buffer | null;
+}
+
+/** What routing remembers of one group and recipient: `body` is the GroupState as JSON. */
+export interface GroupRow {
+  route: string;
+  group_key: string;
+  recipient: string;
+  body: string;
+  seal: Buffer | null;
+}
+
+export function sealDeficiency(key: Buffer, r: Omit<DeficiencyRow, "seal">): Buffer {
+  return hmac(key, ["deficiency", r.id, r.key, r.status, r.notice, r.body, r.opened_run, r.updated_at]);
+}
+
+// the event's number is sealed too: a sealed event cannot be moved to stand for another
+export function sealEvent(key: Buffer, r: Omit<EventRow, "seal">): Buffer {
+  return hmac(key, ["event", r.seq, r.deficiency, r.event, r.run, r.time, r.routed]);
+}
+
+export function sealMessage(key: Buffer, r: Omit<MessageRow, "seal">): Buffer {
+  return hmac(key, ["message", r.id, r.channel, r.status, r.attempts, r.due_at, r.body, r.last_error, r.created_at, r.sent_at]);
+}
+
+export function sealGroup(key: Buffer, r: Omit<GroupRow, "seal">): Buffer {
+  return hmac(key, ["group", r.route, r.group_key, r.recipient, r.body]);
+}
+
 export function sealMatches(seal: unknown, expected: Buffer): boolean {
   return Buffer.isBuffer(seal) && seal.equals(expected);
 }

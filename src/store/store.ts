@@ -1,7 +1,9 @@
 // The host's state store, one SQLite file under the state directory: the current state of
 // every promise, the hash-chained history of its changes, one summary per run, the integrity
-// baselines and the learnt bands. Written in WAL mode, one transaction per record, so that a
-// run killed at any point leaves a store that opens, verifies and has lost nothing committed.
+// baselines and the learnt bands, and (schema 5) the deficiencies, the outbox and the
+// notification log, each moved in the transaction of the record that moved it. Written in WAL
+// mode, one transaction per record, so that a run killed at any point leaves a store that
+// opens, verifies and has lost nothing committed.
 // `run` opens it for writing; `history` and `verify` read it and change nothing.
 import type Database from "better-sqlite3";
 import { createHash, createHmac } from "node:crypto";
@@ -9,7 +11,7 @@ import { join, resolve } from "node:path";
 import { CannotObserve, type Baseline, type BaselineStore, type SampleStore } from "../evaluator/contract.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Outcome } from "../evaluator/outcomes.js";
-import { anchoredSchema, dbHeadOf, endTampering, readFileHead } from "./anchors.js";
+import { anchoredSchema, dbHeadOf, endTampering, readFileHead, runCounter } from "./anchors.js";
 import { LearntBands } from "./bands.js";
 import { checkpoint, openForReading, openForWriting, type ReadOnlyDatabase } from "./database.js";
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
@@ -23,9 +25,15 @@ import { sealBaseline, sealCurrent, sealMatches, type BaselineRow, type CurrentR
 import { checkStateDirectory, checkStateFiles } from "./trust.js";
 import { hasColumn, verifyStore, type KnownHead, type VerifyReport } from "./verify.js";
 import { migrate } from "./migrate.js";
+import type { Finding } from "./deficiencies.js";
+import { Notifications, systemResult, type DeliveryResult, type SavedPlan, type WorkingSet } from "./notify.js";
+import type { Acknowledgement, Deficiency, OutboxMessage } from "../notifiers/contract.js";
+import { isDeficiency } from "../evaluator/outcomes.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { BaselineBody, ChangeBody, HistoryEntry, RunBody } from "./records.js";
+export type { AckBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, RunBody } from "./records.js";
+export { DeficiencyError, type Finding } from "./deficiencies.js";
+export type { DeliveryResult, SavedPlan, WorkingSet } from "./notify.js";
 export type { KnownHead, VerifyReport } from "./verify.js";
 export { SCHEMA_VERSION } from "./schema.js";
 
@@ -55,6 +63,12 @@ export class StateStore implements BaselineStore, SampleStore {
   /** change records this process wrote, per run: the run's summary says how many, and `verify` counts them */
   private readonly written = new Map<number, number>();
   private learnt?: LearntBands;
+  /** deficiencies, the outbox and the notification log (schema 5; absent in an older store read as it is) */
+  private notify?: Notifications;
+  /** runs whose summary this process wrote: what is recorded after it (deliveries) is not the run's */
+  private readonly summarised = new Set<number>();
+  /** rows of the notify tables found changed outside Covenant while reading: passed over, and said here */
+  readonly untrusted: string[] = [];
 
   private constructor(
     readonly dir: string,
@@ -89,6 +103,7 @@ export class StateStore implements BaselineStore, SampleStore {
       const store = new StateStore(abs, db, key, () => db.close(), "write");
       guarded(abs, `cannot update the store ${dbPath}`, () => migrate(db, abs, key, schemaVersion(db, abs, key, fileHead), anchoredSchema(db, key, fileHead)));
       store.writes = store.prepareWrites();
+      store.notify = store.notifications();
       const anchored = dbHeadOf(db);
       store.learnt = guarded(abs, `cannot read the store ${dbPath}`, () => new LearntBands(db, key, anchored.present ? (anchored.value as Head).bands : undefined));
       return store;
@@ -141,11 +156,20 @@ export class StateStore implements BaselineStore, SampleStore {
         schemaVersion(ro.db, abs, k, fileHead);
         return k;
       });
-      return new StateStore(abs, ro.db, key, ro.close, ro.mode);
+      const store = new StateStore(abs, ro.db, key, ro.close, ro.mode);
+      if (Notifications.present(ro.db)) store.notify = store.notifications();
+      return store;
     } catch (err) {
       ro.close();
       throw err;
     }
+  }
+
+  private notifications(): Notifications {
+    const say = (why: string) => {
+      if (!this.untrusted.includes(why)) this.untrusted.push(why);
+    };
+    return new Notifications(this.db, this.key, (kind, run, time, body) => this.append(kind, run, time, body), say);
   }
 
   private prepareWrites() {
@@ -223,14 +247,17 @@ export class StateStore implements BaselineStore, SampleStore {
 
   /**
    * Records one promise's result: a history record when its state changed (or the gate
-   * changed the host, which is always worth a record), and its current state. Returns
-   * whether a history record was written.
+   * changed the host, which is always worth a record), its current state, and with them its
+   * deficiency and the outbox event that says so (deficiencies.ts; `finding` says what the policy
+   * says of it, and is used only when a record is written). Returns whether a history record
+   * was written.
    */
-  recordResult(run: number, time: string, r: PromiseResult): boolean {
-    return guarded(this.dir, `cannot record the result of ${r.key} in the store ${join(this.dir, "state.db")}`, () => this.record(run, time, r));
+  recordResult(run: number, time: string, r: PromiseResult, finding?: Finding | (() => Finding | undefined)): boolean {
+    return guarded(this.dir, `cannot record the result of ${r.key} in the store ${join(this.dir, "state.db")}`, () => this.record(run, time, r, finding));
   }
 
-  private record(run: number, time: string, r: PromiseResult): boolean {
+  /** `finding` may be a function: it is called only when a record is written (a run whose states do not change never builds one) */
+  private record(run: number, time: string, r: PromiseResult, lazyFinding?: Finding | (() => Finding | undefined)): boolean {
     const state = stateOf(r);
     const stored = this.w.current.get(r.key) as CurrentRow | undefined;
     // a row that does not carry its seal was written outside Covenant: not a state to compare
@@ -240,6 +267,7 @@ export class StateStore implements BaselineStore, SampleStore {
     const changedHost = r.changes.some((c) => c.status === "applied" || c.status === "failed");
     const write = !before || before.state !== state || changedHost;
     if (!write) return false; // one indexed read and no write: the run's summary proves it was tested
+    const finding = typeof lazyFinding === "function" ? lazyFinding() : lazyFinding;
     const differences = r.differences.slice(0, MAX_DIFFERENCES).map((d) => d.reason);
     if (r.differences.length > MAX_DIFFERENCES) differences.push(`and ${r.differences.length - MAX_DIFFERENCES} more`);
     const body: ChangeBody = {
@@ -259,12 +287,19 @@ export class StateStore implements BaselineStore, SampleStore {
       notes.push(note);
       r.notes.push(note); // the run's report shows it too
     }
-    if (notes.length > 0) body.notes = notes;
     const row = { key: r.key, control: r.control, outcome: r.outcome, state, since: before && before.state === state ? before.since : time, run, reason: r.reason };
     this.db
       .transaction(() => {
-        this.append("change", run, time, body);
+        const prior = this.notify?.deficiencies.openFor(r.key);
+        if (prior?.forged) {
+          const note = "a deficiency of this promise was changed outside Covenant (its seal did not match): it is passed over";
+          notes.push(note);
+          r.notes.push(note);
+        }
+        if (notes.length > 0) body.notes = notes;
+        const { seq } = this.append("change", run, time, body);
         this.w.setCurrent.run({ ...row, seal: sealCurrent(this.key, row) });
+        this.notify?.afterChange({ run, time, seq, result: r, stateChanged: before?.state !== state, differences, changes: body.changes, finding }, prior?.open);
       })
       .immediate();
     this.written.set(run, (this.written.get(run) ?? 0) + 1);
@@ -291,6 +326,7 @@ export class StateStore implements BaselineStore, SampleStore {
         .immediate(),
     );
     if (learnt && digest !== undefined) learnt.committed(digest, body.dryRun);
+    this.summarised.add(body.run);
     this.writeFileHead(seq, mac, body.run);
     // every record in state.db itself: a copy of that one file is the whole store
     guarded(this.dir, `cannot checkpoint the store ${dbPath}`, () => checkpoint(this.db));
@@ -314,7 +350,8 @@ export class StateStore implements BaselineStore, SampleStore {
         } catch {
           body = { unreadable: String(r.body).slice(0, 200) }; // an edited row: `verify` says which
         }
-        if (filter.control !== undefined && (r.kind !== "change" || (body as ChangeBody).control !== filter.control)) return;
+        // an acknowledgement names its control too
+        if (filter.control !== undefined && ((r.kind !== "change" && r.kind !== "ack") || (body as { control?: unknown }).control !== filter.control)) return;
         const check = checks[i]!;
         entries.push({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, verified: check.verified, ...(check.verified ? {} : { problem: check.problem }) });
       });
@@ -333,7 +370,7 @@ export class StateStore implements BaselineStore, SampleStore {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => {
       const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
       const schema = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-      return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, ...(knownHead ? { knownHead } : {}) });
+      return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), ...(knownHead ? { knownHead } : {}) });
     });
   }
 
@@ -395,6 +432,93 @@ export class StateStore implements BaselineStore, SampleStore {
 
   observe(metric: string, hourOfWeek: number, value: number): { count: number; mean: number; stddev: number } {
     return this.bands.observe(metric, hourOfWeek, value);
+  }
+
+  // Deficiencies and the outbox: the logic is in deficiencies.ts, outbox.ts and notify.ts
+  private get n(): Notifications {
+    if (!this.notify) throw new StoreError(`the store in ${this.dir} was written by an older Covenant and keeps no deficiencies yet: its next run adds them`);
+    return this.notify;
+  }
+
+  private notifyRead<T>(fn: (n: Notifications) => T, empty: T): T {
+    return this.notify ? guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => fn(this.n)) : empty;
+  }
+
+  /** The run a record belongs to: the run in progress, or 0 outside one (and after its summary). */
+  private get recordRun(): number {
+    return this.summarised.has(this.currentRun) ? 0 : this.currentRun;
+  }
+
+  /**
+   * Writes an ack or a delivery, then has the file anchor name it, so that cutting it off the
+   * end is found; outside a run, state.db is checkpointed to hold it. Inside one, no checkpoint:
+   * a log removed after the run was killed must erase the whole run (its anchor finds that),
+   * never only its tail.
+   */
+  private anchored<T extends { seq: number; mac: Buffer } | undefined>(doing: string, fn: () => T): T {
+    const done = guarded(this.dir, `cannot record ${doing} in the store ${join(this.dir, "state.db")}`, fn);
+    if (done) this.writeFileHead(done.seq, done.mac, runCounter(this.db));
+    if (done && this.recordRun === 0) guarded(this.dir, `cannot checkpoint the store ${join(this.dir, "state.db")}`, () => checkpoint(this.db));
+    return done;
+  }
+
+  listDeficiencies(filter?: { status?: "open" | "resolved" | "all"; id?: string }): Deficiency[] {
+    return this.notifyRead((n) => n.deficiencies.list(filter), []);
+  }
+
+  findDeficiency(idOrPrefix: string): Deficiency | { ambiguous: string[] } | undefined {
+    return this.notifyRead((n) => n.deficiencies.find(idOrPrefix), undefined);
+  }
+
+  /** An "ack" record, the acknowledgement on the open deficiency and its event, in one transaction; DeficiencyError when it is not open. */
+  acknowledge(id: string, ack: Omit<Acknowledgement, "record">, run?: number): Deficiency {
+    return this.anchored(`the acknowledgement of ${id}`, () => this.n.acknowledge(id, ack, run ?? this.recordRun)).deficiency;
+  }
+
+  notificationWorkingSet(): WorkingSet {
+    return this.notifyRead((n) => n.workingSet(), { deficiencies: [], groups: [], events: [] });
+  }
+
+  savePlan(p: SavedPlan): void {
+    guarded(this.dir, `cannot save the notification plan in the store ${join(this.dir, "state.db")}`, () => this.n.savePlan(p));
+  }
+
+  dueMessages(now: number, limit = 100): OutboxMessage[] {
+    return this.notifyRead((n) => n.dueMessages(now, limit), []);
+  }
+
+  listOutbox(filter: { status?: OutboxMessage["status"][] } = {}): OutboxMessage[] {
+    return this.notifyRead((n) => n.outbox.list(filter.status), []);
+  }
+
+  /** A delivery's result; sent and given up are "delivery" records in the history. */
+  recordDelivery(id: string, result: DeliveryResult): void {
+    this.anchored(`the delivery of ${id}`, () => this.n.recordDelivery(id, result, this.recordRun));
+  }
+
+  /**
+   * Several deliveries in one transaction and one move of the head anchor: a run that tells
+   * hundreds of stakeholders writes its evidence at the speed of the network, not of fsync.
+   * All or none: an unknown or already settled id fails the whole list (nothing is written).
+   */
+  recordDeliveries(list: readonly { id: string; result: DeliveryResult }[]): void {
+    if (list.length === 0) return;
+    this.anchored(`the delivery of ${list.length} message${list.length === 1 ? "" : "s"}`, () =>
+      this.db
+        .transaction(() => {
+          let last: { seq: number; mac: Buffer } | undefined;
+          for (const { id, result } of list) last = this.n.recordDelivery(id, result, this.recordRun) ?? last;
+          return last;
+        })
+        .immediate(),
+    );
+  }
+
+  /** A failure of Covenant itself (a channel that keeps failing), recorded as a promise's result is; `kept` for what never failed writes nothing. */
+  recordSystemFinding(key: string, finding: Finding & { type: string; promiser: string }, outcome: "error" | "kept", reason: string, time: string): void {
+    if (outcome === "kept" && !isDeficiency((this.w.current.get(key) as CurrentRow | undefined)?.outcome as Outcome)) return;
+    const run = this.recordRun;
+    if (this.recordResult(run, time, systemResult(key, finding, outcome, reason), finding) && run === 0) this.anchored("a system finding", () => this.w.last.get() as { seq: number; mac: Buffer });
   }
 
   /** Bytes the database uses (pages in use times page size), for the storage benchmark. */

@@ -1,11 +1,14 @@
 // `verify`: everything in the store that reaches a report must be as Covenant wrote it. The
 // chain is walked from its first record; its end must match both head anchors; the sealed
-// tables (baselines, current state, learnt bands) must carry their seals, and the current state
-// of each promise must be the one its last change record says. The first problem found is
+// tables (baselines, current state, learnt bands, and from schema 5 deficiencies and the outbox)
+// must carry their seals, the current state of each promise must be the one its last change
+// record says, and the deficiencies and outbox must agree with the history (notify-verify.ts). The first problem found is
 // reported, with the record it concerns.
 import type Database from "better-sqlite3";
 import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } from "./anchors.js";
 import { findTampering, type LedgerRow, type Tampering } from "./ledger.js";
+import { notifyTampering } from "./notify-verify.js";
+import { NOTIFY_SCHEMA } from "./schema.js";
 import { bandsDigest, sealBand, sealBaseline, sealCurrent, sealMatches, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
 
 export interface VerifyReport {
@@ -36,6 +39,8 @@ export interface StoreView {
   schema: number;
   /** whether `current` and `bands` carry seals (schema 4 on) */
   sealedTables: boolean;
+  /** whether the store has the deficiency and outbox tables (schema 5 on) */
+  notifyTables: boolean;
   /** a head an earlier `verify` printed, kept off the host: it must still be in the chain */
   knownHead?: KnownHead;
 }
@@ -69,8 +74,10 @@ export function verifyStore(v: StoreView): VerifyReport {
       baselineTampering(v, rows) ??
       currentTampering(v, rows) ??
       bandTampering(v) ??
+      (v.notifyTables ? notifyTampering(v.db, v.key, rows) : undefined) ??
       (v.knownHead ? rollbackTampering(rows, v.knownHead) : undefined);
     if (!v.sealedTables) report.notes.push(`the store was written by an older Covenant (schema ${v.schema}): the current state and the learnt bands are sealed at its next run`);
+    if (!v.notifyTables) report.notes.push(`the store keeps no deficiencies yet (schema ${v.schema}): its next run adds them, opening one for each promise whose last record is drift, failed or error`);
     const last = rows.at(-1);
     if (!report.tampering && last && Buffer.isBuffer(last.mac)) report.head = { seq: last.seq, mac: last.mac.toString("hex") };
     const summarised = new Set<number>();
@@ -97,7 +104,7 @@ export function verifyStore(v: StoreView): VerifyReport {
 
 function schemaTampering(v: StoreView): Tampering | undefined {
   const anchored = anchoredSchema(v.db, v.key, v.fileHead);
-  if (anchored > v.schema || (anchored >= 4 && !v.sealedTables)) return { kind: "altered", seq: 0, message: `the store says schema ${v.schema}, but its sealed head anchor was written with schema ${anchored}: its tables were set back to escape their seals` };
+  if (anchored > v.schema || (anchored >= 4 && !v.sealedTables) || (anchored >= NOTIFY_SCHEMA && !v.notifyTables)) return { kind: "altered", seq: 0, message: `the store says schema ${v.schema}, but its sealed head anchor was written with schema ${anchored}: its tables were set back to escape their seals` };
   return undefined;
 }
 

@@ -274,7 +274,8 @@ describe("covenant verify and history", () => {
       const run = covenant(["run", "--state", state, l.policy]);
       expect([0, 1, 2], `${at}: run ${run.err}`).toContain(run.code);
     }
-  });
+    // three commands per page, and schema 5's tables and indexes doubled the pages of a small store
+  }, 120_000);
 
   it("history filters by control and date; both say so when the state directory has no store", () => {
     const l = ledger(1, 1, false);

@@ -172,7 +172,7 @@ describe("loadConfig: a good configuration, normalised", () => {
     expect(c.host).toEqual({ tags: [] });
     expect(c.stakeholders.size).toBe(0);
     expect(c.channels.size).toBe(0);
-    expect(c.route).toEqual({ id: "root", match: {}, receivers: ["owners"], groupBy: ["control"], groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatIntervalMs: 14_400_000, sendResolved: true, continue: false, escalate: [], routes: [], line: 1 });
+    expect(c.route).toEqual({ id: "root", match: {}, receivers: ["owners"], groupBy: ["control"], groupWaitMs: 0, groupIntervalMs: 300_000, repeatIntervalMs: 14_400_000, sendResolved: true, continue: false, escalate: [], routes: [], line: 1 });
     expect(c.inhibitDependents).toBe(true);
     expect(c.delivery).toEqual({ budgetMs: 10_000, maxAttempts: 10, backoffMs: 30_000, maxBackoffMs: 3_600_000, failingAfter: 3 });
   });

@@ -45,6 +45,12 @@ export interface TestSmtpServer {
   start(): Promise<void>;
   /** stops and removes the temporary files */
   close(): Promise<void>;
+  /** true: take each message's data but never answer its end (a delivery cut off mid-way, as by a crash) */
+  holdData(hold: boolean): void;
+  /** how many messages are held unanswered */
+  held(): number;
+  /** the Message-ID headers of the messages held */
+  heldMessageIds(): string[];
 }
 
 /** A certificate for 127.0.0.1 (EC keys: quick to make), its own issuer, written where a ca_file can name it. */
@@ -76,6 +82,8 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
   const messages: ReceivedMail[] = [];
   const rejected = new Map<string, number>();
   let rejectEverything: number | undefined;
+  let holding = false;
+  const heldRaw: Buffer[] = [];
   let port = 0;
   let server: SMTPServer | undefined;
 
@@ -103,6 +111,10 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
         const chunks: Buffer[] = [];
         stream.on("data", (c: Buffer) => chunks.push(c));
         stream.on("end", () => {
+          if (holding) {
+            heldRaw.push(Buffer.concat(chunks));
+            return; // never answered: the client waits until it is killed
+          }
           const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
           messages.push({ from, to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks), user: session.user as string | undefined, secure: session.secure });
           callback(null, `queued as Q${messages.length}`);
@@ -142,6 +154,9 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     },
     stop,
     start,
+    holdData: (hold) => void (holding = hold),
+    held: () => heldRaw.length,
+    heldMessageIds: () => heldRaw.map((raw) => /^Message-ID:\s*(<[^>]+>)/im.exec(raw.toString("utf8"))?.[1] ?? ""),
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

@@ -58,7 +58,7 @@ describe("the email channel", () => {
     const mail = await lastMail();
     expect(mail.subject).toBe("[covenant] CRITICAL ITGC-AC-01 on ledger-01: 1 deficiency — mode is 0644, promised 0640");
     expect(mail.from?.value).toEqual([{ address: "covenant@ledger-01.example.com", name: "Covenant" }]);
-    expect(mail.to && !Array.isArray(mail.to) ? mail.to.value : []).toEqual([{ address: "alice@example.com", name: "" }]);
+    expect(mail.to && !Array.isArray(mail.to) ? mail.to.value : []).toEqual([{ address: "alice@example.com", name: "Alice Admin" }]);
     expect(mail.messageId).toBe("<m-0123456789abcdef@ledger-01.covenant>");
     expect(mail.inReplyTo).toBe("<d-7k3q9m2x@ledger-01.covenant>");
     expect(mail.references).toBe("<d-7k3q9m2x@ledger-01.covenant>");

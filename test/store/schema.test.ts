@@ -107,7 +107,7 @@ describe("a schema Covenant never makes is tampering", () => {
     raw(l.state).prepare("UPDATE meta SET value = '99' WHERE key = 'schema'").run();
     const v = covenant(["verify", "--state", l.state]);
     expect(v.code).toBe(1);
-    expect(v.out).toContain("says schema 99, newer than this Covenant's 4, but its sealed head anchors were written with schema 4: the value was edited");
+    expect(v.out).toContain("says schema 99, newer than this Covenant's 5, but its sealed head anchors were written with schema 5: the value was edited");
   });
 
   it("every store a Covenant version made passes: schema 1 migrated step by step, and the current one", () => {

@@ -195,7 +195,7 @@ INSERT INTO current VALUES ('C/file:x', 'C', 'kept', 's', 't', 1, 'as promised')
     expect((store.history()[0]!.body as ChangeBody).from).toBe("kept");
     store.close();
     const db = new Database(join(dir, "state.db"));
-    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("4");
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("5");
     db.close();
   });
 });

@@ -95,7 +95,7 @@ describe("counters and schema cannot be set back", () => {
     db.prepare("UPDATE current SET state = 'forged' WHERE key = 'C-1/file:a'").run();
     db.close();
     const reader = StateStore.openReadOnly(dir);
-    expect(reader.verify().tampering).toMatchObject({ kind: "altered", message: "the store says schema 3, but its sealed head anchor was written with schema 4: its tables were set back to escape their seals" });
+    expect(reader.verify().tampering).toMatchObject({ kind: "altered", message: "the store says schema 3, but its sealed head anchor was written with schema 5: its tables were set back to escape their seals" });
     reader.close();
     expect(() => StateStore.open(dir)).toThrow(HistoryBrokenError);
     expect(() => StateStore.open(dir)).toThrow(/has lost the seals of its current table, which its sealed head anchor says it had/);
@@ -106,6 +106,8 @@ describe("counters and schema cannot be set back", () => {
     store.close();
     const db = raw(dir);
     db.exec("ALTER TABLE current DROP COLUMN seal; ALTER TABLE bands DROP COLUMN seal; UPDATE meta SET value = '3' WHERE key = 'schema'; DELETE FROM meta WHERE key = 'head'");
+    // nor had it the deficiency and outbox tables of schema 5
+    db.exec("DROP TABLE deficiencies; DROP TABLE outbox_events; DROP TABLE outbox_messages; DROP TABLE notify_groups");
     db.close();
     // heads written before schema 4 carry no schema: write such anchors as an older Covenant did
     const key = Buffer.from(readFileSync(join(dir, "host.key"), "utf8").trim(), "hex");
@@ -116,7 +118,10 @@ describe("counters and schema cannot be set back", () => {
     const before = reader.verify();
     reader.close();
     expect(before.tampering).toBeUndefined();
-    expect(before.notes).toEqual(["the store was written by an older Covenant (schema 3): the current state and the learnt bands are sealed at its next run"]);
+    expect(before.notes).toEqual([
+      "the store was written by an older Covenant (schema 3): the current state and the learnt bands are sealed at its next run",
+      "the store keeps no deficiencies yet (schema 3): its next run adds them, opening one for each promise whose last record is drift, failed or error",
+    ]);
     expect(raw(dir).prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("3");
     const writer = StateStore.open(dir);
     const after = writer.verify();
@@ -124,6 +129,8 @@ describe("counters and schema cannot be set back", () => {
     expect(after).toMatchObject({ notes: [] });
     expect(after.tampering).toBeUndefined();
     expect(raw(dir).prepare("SELECT count(*) FROM current WHERE seal IS NOT NULL").pluck().get()).toBe(3);
+    // file:b drifted in run 2, its last record: it has an open deficiency now
+    expect(raw(dir).prepare("SELECT key FROM deficiencies WHERE status = 'open'").pluck().all()).toEqual(["C-1/file:b"]);
   });
 });
 
@@ -268,7 +275,7 @@ describe("the head anchor file from the first moment", () => {
     const dir = tempDir();
     const store = StateStore.open(dir);
     const genesis = readFileSync(join(dir, "ledger.head"), "utf8");
-    expect(JSON.parse(genesis)).toMatchObject({ seq: 0, schema: 4 });
+    expect(JSON.parse(genesis)).toMatchObject({ seq: 0, schema: 5 });
     const run = store.beginRun();
     store.recordResult(run, "2026-11-23T10:00:00.000Z", result("C-1/file:a", "kept"));
     store.finishRun(runBody(run, 1));

@@ -18,7 +18,7 @@ export interface ConfigCheck {
   read: boolean;
 }
 
-function toDiagnostic(d: ConfigDiagnostic): Diagnostic {
+export function toDiagnostic(d: ConfigDiagnostic): Diagnostic {
   return diagnostic(d.code, d.message, { file: d.file, start: d.offset, end: d.end }, d.suggestion !== undefined ? { suggestion: d.suggestion } : {});
 }
 

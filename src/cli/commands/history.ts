@@ -2,7 +2,7 @@
 // prove that it was not altered. Both open the store read-only and change nothing in it, so they
 // work beside a running run and on a read-only copy (what an auditor receives).
 import { defaultStateDir } from "../../store/state-dir.js";
-import { HistoryBrokenError, StateStore, StoreDamagedError, StoreError, type BaselineBody, type ChangeBody, type HistoryEntry, type KnownHead, type RunBody, type VerifyReport } from "../../store/store.js";
+import { HistoryBrokenError, StateStore, StoreDamagedError, StoreError, type AckBody, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type KnownHead, type RunBody, type VerifyReport } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -105,6 +105,8 @@ function recordLine(e: HistoryEntry, io: Io): string {
     const b = e.body as BaselineBody;
     return `baseline approved: ${t(b.path)} ${t(b.algorithm)} ${b.keyed === true ? WITHHELD : `${t(b.digest).slice(0, 12)}…`}`;
   }
+  if (e.kind === "ack") return ackLine(e.body as AckBody);
+  if (e.kind === "delivery") return deliveryLine(e.body as DeliveryBody, io);
   if (e.kind === "run") {
     const b = e.body as RunBody;
     const counts = Object.entries(typeof b.counts === "object" && b.counts !== null ? b.counts : {})
@@ -114,6 +116,21 @@ function recordLine(e: HistoryEntry, io: Io): string {
   }
   const b = e.body as ChangeBody;
   return `${s.bold(t(b.control))} ${t(b.type)} ${t(b.promiser)}: ${b.from === null || b.from === undefined ? "(first observation)" : t(b.from)} → ${t(b.to)}: ${t(b.reason)}`;
+}
+
+/** `acknowledged d-7k3q9m2x (ITGC-AC-01 file:/etc/shadow) by Alice as root (login uid 1000): reason` */
+function ackLine(b: AckBody): string {
+  const uid = typeof b.loginUid === "number" ? `login uid ${b.loginUid}` : "no login uid";
+  return `acknowledged ${t(b.deficiency)} (${t(b.key)}) by ${t(b.by)} as ${t(b.user)} (${uid}): ${t(b.reason)}`;
+}
+
+/** `told security/mail/alice@example.com via mail: opened message m-… about d-…, d-…` */
+function deliveryLine(b: DeliveryBody, io: Io): string {
+  const about = Array.isArray(b.deficiencies) ? b.deficiencies.map(t).join(", ") : "";
+  const what = `${t(b.kind)} message ${t(b.message)} about ${about || "no deficiency"}`;
+  const tries = `${t(b.attempts)} attempt${b.attempts === 1 ? "" : "s"}`;
+  if (b.status === "sent") return `told ${t(b.recipient)} via ${t(b.channel)}: ${what}${b.providerId !== undefined ? ` (${t(b.providerId)})` : ""}`;
+  return io.style.red(`gave up telling ${t(b.recipient)} via ${t(b.channel)} after ${tries}: ${what}${b.error !== undefined ? `: ${t(b.error)}` : ""}`);
 }
 
 export function runVerify(opts: StoreOptions & { knownHead?: string }, io: Io): number {

@@ -22,6 +22,9 @@ import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
 import { countOutcomes, promisesOf, renderJson, renderJunit, renderText, type RunInfo } from "../run-report.js";
 import { prepareSandbox, SandboxError } from "../sandbox.js";
+import { findingsFor } from "../findings.js";
+import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
+import { notifyAfterRun, type NotificationsView } from "../run-notify.js";
 
 export interface RunOptions {
   state?: string;
@@ -35,7 +38,7 @@ export interface RunOptions {
   etcRoot: string;
   sandbox: boolean;
   sandboxDir?: string;
-  /** covenant.yaml (--config): given on the command line, not yet used by the run (the notifier wires it) */
+  /** the notification configuration (--config); else /etc/covenant/covenant.yaml as root, else ./covenant.yaml */
   config?: string;
   /** the instant to evaluate at (tests): facts and waiver expiry */
   now?: Date;
@@ -43,6 +46,8 @@ export interface RunOptions {
   include?: string[];
   /** the largest policy file read, in bytes (--max-file-size) */
   maxFileSize?: number;
+  /** send even from a dry run or a sandbox (a deliberate test) */
+  notify?: boolean;
 }
 
 export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise<number> {
@@ -77,6 +82,9 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     return EXIT.policyError;
   }
   const policy = checked.policy;
+  // the whole configuration before anything starts: a bad one never half-starts a run
+  const notifyConfig = resolveNotifyConfig(opts.config, io, "run");
+  if (notifyConfig.status === "bad") return EXIT.policyError;
 
   let roots = { proc: opts.procRoot, etc: opts.etcRoot };
   let stateDir = opts.state ?? defaultStateDir();
@@ -124,7 +132,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
 
   let code: number = EXIT.internal;
   try {
-    code = await recordedRun({ policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes }, io);
+    code = await recordedRun({ policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig }, io);
   } finally {
     // a lock that cannot be removed (a file system turned read-only) is said, exit 2
     const failed = lock.release();
@@ -164,6 +172,7 @@ interface RunScene {
   stateDir: string;
   started: Date;
   notes: string[];
+  notifyConfig: ConfigOutcome;
 }
 
 /**
@@ -175,6 +184,8 @@ interface RunScene {
 async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Promise<number> {
   const { policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes } = scene;
   const run = store.beginRun();
+  const host = hostname();
+  const finding = findingsFor(policy, checked.files, host);
   const time = () => new Date().toISOString();
   // facts describe the host itself: its own /etc, even in a sandbox
   const facts = readFacts({ now: started, calendar: policy.calendar, etcRoot: opts.etcRoot });
@@ -202,7 +213,7 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
         return;
       }
       try {
-        store.recordResult(run, time(), r);
+        store.recordResult(run, time(), r, () => finding(r));
       } catch (err) {
         if (!(err instanceof StoreError)) throw err;
         failure = err;
@@ -227,7 +238,6 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
     )
     .digest("hex");
   const policyHash = hashPolicy(checked.files);
-  const host = hostname();
   const summary = {
     run,
     host,
@@ -249,6 +259,8 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
   }
   const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes };
   if (sandboxDir) info.sandbox = sandboxDir;
+  const notifications = await tell(store, scene, evaluation, facts, finding, failure !== undefined);
+  if (notifications) info.notifications = notifications;
   if (opts.junit) {
     try {
       writeReport(opts.junit, renderJunit(evaluation, info, promisesOf(policy)));
@@ -266,6 +278,26 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
     return EXIT.policyError;
   }
   return deficient ? EXIT.deficiencies : EXIT.ok;
+}
+
+/**
+ * Routes and delivers after the run is recorded. A store that failed during the run holds an
+ * incomplete record: nothing is routed from it (the next run does), and the report says so.
+ */
+async function tell(store: StateStore, scene: RunScene, evaluation: Evaluation, facts: ReturnType<typeof readFacts>, finding: ReturnType<typeof findingsFor>, storeFailed: boolean): Promise<NotificationsView | undefined> {
+  const { opts, notes } = scene;
+  const send = opts.notify === true || (!opts.dryRun && !opts.sandbox);
+  if (storeFailed && send && !opts.dryRun) {
+    notes.push("nothing was told: the store failed, so the next run or `covenant notify flush` tells what this one recorded");
+    return undefined;
+  }
+  try {
+    return await notifyAfterRun({ config: scene.notifyConfig, results: evaluation.results, finding, facts, ...(opts.dryRun ? {} : { store }), send, now: () => Date.now() });
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    notes.push(`notifications stopped: ${err.message}; what is not yet delivered stays in the outbox for the next run or \`covenant notify flush\``);
+    return undefined;
+  }
 }
 
 /** sha256 over each policy file's path and content (as checked, not read again), in load order. */

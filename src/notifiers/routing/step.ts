@@ -83,6 +83,7 @@ export function stepGroup(bucket: Bucket, previous: GroupState | undefined, ctx:
     groupKey: bucket.group.key,
     groupLabels: { ...bucket.group.labels },
     previous: [...state.messages],
+    recipient: bucket.recipient.id,
     host: ordered[0]!.host,
     deficiencies: ordered,
     stakeholder: bucket.recipient.stakeholder,

@@ -1,0 +1,308 @@
+// After a run (or on `covenant notify flush`, later the watcher): route what the store holds to
+// planned messages, persist them in the outbox, then deliver what is due within a time budget.
+// The plan is saved before any channel sees a message, so a crash mid-delivery resends the same
+// message (same id) next time, and a receiver can drop the copy. Channels are made only when a
+// message is due for them: a run with nothing to tell loads no channel library.
+import type { ChannelConfig, NotifyConfig } from "../config/types.js";
+import type { Channel, ChannelContext, Deficiency, Delivery, GroupState, Message, OutboxMessage } from "./contract.js";
+import { plan, type Plan } from "./routing/index.js";
+
+/** What the dispatcher needs of the state store (src/store/store.ts implements it). */
+export interface DispatchStore {
+  notificationWorkingSet(): { deficiencies: Deficiency[]; groups: GroupState[]; events: number[] };
+  savePlan(p: { messages: { channel: string; message: Message; dueAt: number }[]; groups: GroupState[]; dropped: GroupState[]; routedEvents: number[] }): void;
+  dueMessages(now: number, limit?: number): OutboxMessage[];
+  recordDelivery(id: string, result: DeliveryResult): void;
+  /** several at once, in one transaction (faster: one move of the head anchor) */
+  recordDeliveries?(list: readonly { id: string; result: DeliveryResult }[]): void;
+  /** opens (outcome error) or resolves (kept) a deficiency of Covenant's own, such as a channel that keeps failing */
+  recordSystemFinding?(key: string, finding: SystemFinding, outcome: "error" | "kept", reason: string, time: string): void;
+}
+
+export interface DeliveryResult {
+  at: string;
+  status: "sent" | "retrying" | "given-up";
+  error?: string;
+  providerId?: string;
+  nextAt?: number;
+}
+
+/** A deficiency of Covenant's own: what the store needs to open one. */
+export interface SystemFinding {
+  host: string;
+  type: string;
+  promiser: string;
+  control: Deficiency["control"];
+  promise: Omit<Deficiency["promise"], "type" | "promiser">;
+  promised: string[];
+}
+
+export interface DispatchOptions {
+  config: NotifyConfig;
+  facts: ReadonlyMap<string, string | number | boolean | string[]>;
+  /** ms since the epoch; injectable for tests */
+  now: () => number;
+  /** how long delivery may take in all, ms (the configuration's budget unless a command says otherwise) */
+  budgetMs: number;
+  makeChannel: (config: ChannelConfig, ctx: ChannelContext) => Promise<Channel>;
+  context: ChannelContext;
+  /** sends in flight per channel */
+  concurrency?: number;
+  /** this host's name, for deficiencies of Covenant's own */
+  host?: string;
+}
+
+export interface SentMessage {
+  id: string;
+  channel: string;
+  recipient: string;
+  kind: Message["kind"];
+  deficiencies: string[];
+  status: "sent" | "retrying" | "given-up";
+  attempts: number;
+  detail: string;
+}
+
+export interface DispatchReport {
+  /** messages planned now (including ones due later) */
+  planned: number;
+  deliveries: SentMessage[];
+  /** still due but not attempted: the budget ran out */
+  leftOver: number;
+  inhibited: Plan["inhibited"];
+  /** deficiency id → recipients ("stakeholder/channel[/address]") routing gave it */
+  audience: Record<string, string[]>;
+  /** channels that could not be made (a missing secret, a bad CA file): every message of theirs waits */
+  unusable: { channel: string; error: string }[];
+  /** when the next timer fires (group_wait, interval, repeat, escalation, quiet hours), ms since the epoch */
+  nextAt?: number;
+  /** channels whose deliveries keep failing (each is a deficiency of its own, told through the stakeholders' other channels) */
+  failingChannels: { channel: string; error: string }[];
+  /** the host, for deficiencies of Covenant's own */
+  host?: string;
+  /** the deficiencies routing looked at, by id: what the report says about each */
+  deficiencies: Record<string, { key: string; control: string; outcome: string; status: string; notice: boolean }>;
+}
+
+/** Routes and saves the plan, then delivers what is due. Never throws for a channel's failure. */
+export async function routeAndDeliver(store: DispatchStore, opts: DispatchOptions): Promise<DispatchReport> {
+  const started = opts.now();
+  const working = store.notificationWorkingSet();
+  const planned = routeAndSave(store, opts, started, working);
+  const deficiencies = Object.fromEntries(working.deficiencies.map((d) => [d.id, { key: d.key, control: d.control.id, outcome: d.outcome, status: d.status, notice: d.notice }]));
+  const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, unusable: [], deficiencies, failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
+  if (planned.nextAt !== undefined) report.nextAt = planned.nextAt;
+  const deadline = started + opts.budgetMs;
+  await deliverDue(store, opts, deadline, report);
+  // a channel that keeps failing is itself a deficiency, told at once through the stakeholders'
+  // other channels (its own messages fail, and are retried, like any other)
+  let again = store.recordSystemFinding !== undefined && channelHealth(store, opts, report);
+  // a timer that fires within the budget (a short group_wait, a retry's backoff) is waited for:
+  // otherwise its message would wait for the next run, minutes later
+  for (let round = 0; round < 20 && opts.now() < deadline; round++) {
+    const next = report.nextAt;
+    if (!again && (next === undefined || next > deadline)) break;
+    if (!again) await sleep(Math.max(0, next! - opts.now()));
+    again = false;
+    const p = routeAndSave(store, opts, opts.now());
+    report.planned += p.messages.length;
+    Object.assign(report.audience, p.audience);
+    report.inhibited = p.inhibited;
+    if (p.nextAt !== undefined) report.nextAt = p.nextAt;
+    else delete report.nextAt;
+    await deliverDue(store, opts, deadline, report);
+  }
+  return report;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The key of the deficiency that says a channel keeps failing. */
+export const channelFailingKey = (channel: string) => `covenant.notify/channel:${channel}`;
+
+/**
+ * Opens a deficiency for each channel whose every delivery in this round failed after
+ * `delivery.failing_after` attempts or more, and resolves it for each channel that delivered.
+ * Returns whether one was opened (routing has something new to tell).
+ */
+function channelHealth(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): boolean {
+  const byChannel = new Map<string, SentMessage[]>();
+  for (const d of report.deliveries) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
+  for (const u of report.unusable) if (!byChannel.has(u.channel)) byChannel.set(u.channel, []);
+  let opened = false;
+  const time = new Date(opts.now()).toISOString();
+  for (const [name, list] of byChannel) {
+    const anySent = list.some((d) => d.status === "sent");
+    const unusable = report.unusable.find((u) => u.channel === name);
+    const failing = !anySent && (unusable !== undefined || list.some((d) => d.attempts >= opts.config.delivery.failingAfter || d.status === "given-up"));
+    if (!anySent && !failing) continue;
+    const users = [...opts.config.stakeholders.values()].filter((s) => s.channels.includes(name)).map((s) => s.name);
+    const lastError = unusable?.error ?? list.find((d) => d.status !== "sent")?.detail ?? "";
+    const finding: SystemFinding = {
+      host: report.host ?? "",
+      type: "channel",
+      promiser: name,
+      control: { id: "covenant.notify", title: "Deficiencies reach their stakeholders", severity: "high", key: false },
+      promise: { stakeholders: users, dependsOn: [], file: opts.config.path, line: 0 },
+      promised: [`channel ${name} delivers`],
+    };
+    const reason = failing ? `the ${name} channel keeps failing: ${lastError}` : `the ${name} channel delivers again`;
+    store.recordSystemFinding!(channelFailingKey(name), finding, failing ? "error" : "kept", reason, time);
+    if (failing) {
+      report.failingChannels.push({ channel: name, error: lastError });
+      opened = true;
+    }
+  }
+  return opened;
+}
+
+/** The routing step alone: plan from what the store holds and save it, in one transaction. */
+export function routeAndSave(store: DispatchStore, opts: Pick<DispatchOptions, "config" | "facts">, now: number, working = store.notificationWorkingSet()): Plan {
+  const p = plan({ now, config: opts.config, deficiencies: working.deficiencies, groups: working.groups, facts: opts.facts });
+  store.savePlan({ messages: p.messages, groups: p.groups, dropped: p.dropped, routedEvents: working.events });
+  return p;
+}
+
+/** How many due messages are read from the outbox at a time. */
+const BATCH = 500;
+
+/** Delivers every due message until the deadline, each channel made once and closed after. */
+export async function deliverDue(store: DispatchStore, opts: DispatchOptions, deadline: number, report: DispatchReport): Promise<void> {
+  const attempted = new Set(report.deliveries.map((d) => d.id));
+  const channels = new Map<string, Promise<Channel | undefined>>();
+  const recorder = new Recorder(store);
+  try {
+    for (;;) {
+      // a message tried once in this round waits for its backoff, even if that is already over
+      const due = store.dueMessages(opts.now(), BATCH + attempted.size).filter((m) => !attempted.has(m.id));
+      if (due.length === 0) break;
+      if (opts.now() >= deadline) {
+        report.leftOver += due.length;
+        break;
+      }
+      const batch = due.slice(0, BATCH);
+      for (const m of batch) attempted.add(m.id);
+      const byChannel = new Map<string, OutboxMessage[]>();
+      for (const m of batch) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
+      await Promise.all([...byChannel].map(([name, messages]) => deliverThrough(recorder, opts, deadline, report, channels, name, messages)));
+      recorder.flush();
+    }
+  } finally {
+    for (const made of channels.values()) await made.then((c) => c?.close()).catch(() => {});
+  }
+}
+
+/**
+ * Delivery results, written to the store a few at a time: one transaction and one move of the
+ * head anchor per handful rather than per message. A crash before a handful is written resends
+ * those messages, with the same ids (at least once, deduplicated by the receiver).
+ */
+class Recorder {
+  private pending: { id: string; result: DeliveryResult }[] = [];
+  constructor(private readonly store: DispatchStore) {}
+
+  record(id: string, result: DeliveryResult): void {
+    this.pending.push({ id, result });
+    if (this.pending.length >= 32) this.flush();
+  }
+
+  flush(): void {
+    const list = this.pending;
+    this.pending = [];
+    if (this.store.recordDeliveries) this.store.recordDeliveries(list);
+    else for (const { id, result } of list) this.store.recordDelivery(id, result);
+  }
+}
+
+/** Sends one channel's share of a batch, making the channel the first time it is needed. */
+async function deliverThrough(recorder: Recorder, opts: DispatchOptions, deadline: number, report: DispatchReport, channels: Map<string, Promise<Channel | undefined>>, name: string, messages: OutboxMessage[]): Promise<void> {
+  const config = opts.config.channels.get(name);
+  if (!config) {
+    // the configuration no longer has the channel a message was planned for: give it up, said
+    for (const m of messages) settle(recorder, opts, report, m, { ok: false, retryable: false, error: `the channel \`${name}\` is no longer in the configuration` });
+    return;
+  }
+  if (!channels.has(name)) {
+    channels.set(
+      name,
+      opts.makeChannel(config, opts.context).catch((err: unknown) => {
+        const error = (err as Error).message;
+        if (!report.unusable.some((u) => u.channel === name)) report.unusable.push({ channel: name, error });
+        return undefined;
+      }),
+    );
+  }
+  const channel = await channels.get(name)!;
+  if (!channel) {
+    const error = report.unusable.find((u) => u.channel === name)?.error ?? "unknown";
+    for (const m of messages) settle(recorder, opts, report, m, { ok: false, retryable: true, error: `the channel could not be set up: ${error}` });
+    return;
+  }
+  await sendAll(channel, messages, opts, deadline, (m, d) => settle(recorder, opts, report, m, d), () => report.leftOver++);
+}
+
+async function sendAll(channel: Channel, messages: OutboxMessage[], opts: DispatchOptions, deadline: number, done: (m: OutboxMessage, d: Delivery) => void, skipped: () => void): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < messages.length) {
+      const m = messages[next++]!;
+      // past the budget nothing new starts: what is left waits in the outbox for the next run
+      if (opts.now() >= deadline) {
+        skipped();
+        continue;
+      }
+      let d: Delivery;
+      try {
+        d = await channel.send(m.message);
+      } catch (err) {
+        d = { ok: false, retryable: true, error: `the channel failed unexpectedly: ${(err as Error).message}` };
+      }
+      done(m, d);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 4, messages.length) }, worker));
+}
+
+/** Records one delivery's result: sent, retried later with backoff, or given up. */
+function settle(recorder: Recorder, opts: DispatchOptions, report: DispatchReport, m: OutboxMessage, d: Delivery): void {
+  const now = opts.now();
+  const at = new Date(now).toISOString();
+  const attempts = m.attempts + 1;
+  const { maxAttempts } = opts.config.delivery;
+  let status: SentMessage["status"];
+  if (d.ok) {
+    status = "sent";
+    recorder.record(m.id, { at, status, ...(d.providerId !== undefined ? { providerId: d.providerId } : {}) });
+  } else if (d.retryable && attempts < maxAttempts) {
+    status = "retrying";
+    recorder.record(m.id, { at, status, error: d.error, nextAt: now + backoff(opts.config, attempts, d.retryAfterMs) });
+  } else {
+    status = "given-up";
+    recorder.record(m.id, { at, status, error: d.retryable ? `${d.error} (gave up after ${attempts} attempts)` : d.error });
+  }
+  report.deliveries.push({
+    id: m.id,
+    channel: m.channel,
+    recipient: recipientOf(m.message, opts.config.channels.get(m.channel)?.type),
+    kind: m.message.kind,
+    deficiencies: m.message.deficiencies.map((x) => x.id),
+    status,
+    attempts,
+    detail: d.ok ? d.detail : d.error,
+  });
+}
+
+/** Exponential backoff from the configured step, capped; a provider's Retry-After wins when longer. */
+export function backoff(config: NotifyConfig, attempts: number, retryAfterMs?: number): number {
+  const { backoffMs, maxBackoffMs } = config.delivery;
+  const exp = Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(attempts - 1, 20));
+  return Math.max(exp, retryAfterMs ?? 0);
+}
+
+/** Who a message is to, for people: the stakeholder, and the address the channel uses. */
+export function recipientOf(m: Message, channelType?: string): string {
+  const address = m.recipient?.split("/")[2];
+  if (address) return `${m.stakeholder.name} <${address}>`;
+  const who = channelType === "twilio" ? (m.person?.phone ?? m.person?.email) : (m.person?.email ?? m.person?.phone);
+  return who ? `${m.stakeholder.name} <${who}>` : m.stakeholder.name;
+}

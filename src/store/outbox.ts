@@ -1,0 +1,145 @@
+// The outbox: events (a deficiency opened, updated, resolved, noticed, acknowledged) written in
+// the transaction of the change that made them, until routing has seen them; planned messages
+// until they are delivered or given up; and the notification log per group and recipient (what
+// each was last told). Every row is sealed with the host key; a row changed outside Covenant is
+// said and passed over, never sealed again. Events and messages are kept once routed or sent:
+// `verify` holds each deficiency to its events and each message sent to its delivery record.
+import type Database from "better-sqlite3";
+import type { DeficiencyEvent } from "./deficiencies.js";
+import type { GroupState, Message, OutboxMessage } from "../notifiers/contract.js";
+import { sealEvent, sealGroup, sealMatches, sealMessage, type EventRow, type GroupRow, type MessageRow } from "./seals.js";
+
+export interface PlannedMessage {
+  channel: string;
+  message: Message;
+  dueAt: number;
+}
+
+export function toOutboxMessage(row: MessageRow): OutboxMessage {
+  const m: OutboxMessage = { id: row.id, channel: row.channel, message: JSON.parse(row.body) as Message, status: row.status, attempts: row.attempts, dueAt: row.due_at, createdAt: row.created_at };
+  if (row.last_error !== null) m.lastError = row.last_error;
+  if (row.sent_at !== null) m.sentAt = row.sent_at;
+  return m;
+}
+
+type Statements = "lastEvent" | "putEvent" | "event" | "unrouted" | "putMessage" | "replaceMessage" | "message" | "due" | "messages" | "putGroup" | "dropGroup" | "groups" | "groupsOf";
+
+export class Outbox {
+  private readonly q: Record<Statements, Database.Statement>;
+
+  constructor(
+    db: Database.Database,
+    private readonly key: Buffer,
+    private readonly untrusted: (why: string) => void,
+  ) {
+    this.q = {
+      lastEvent: db.prepare("SELECT max(seq) FROM outbox_events").pluck(),
+      putEvent: db.prepare("INSERT OR REPLACE INTO outbox_events VALUES (@seq, @deficiency, @event, @run, @time, @routed, @seal)"),
+      event: db.prepare("SELECT * FROM outbox_events WHERE seq = ?"),
+      unrouted: db.prepare("SELECT * FROM outbox_events WHERE routed = 0 ORDER BY seq"),
+      // a message already planned (a plan saved again after a crash) is kept as it is
+      putMessage: db.prepare("INSERT INTO outbox_messages VALUES (@id, @channel, @status, @attempts, @due_at, @body, @last_error, @created_at, @sent_at, @seal) ON CONFLICT (id) DO NOTHING"),
+      replaceMessage: db.prepare("INSERT OR REPLACE INTO outbox_messages VALUES (@id, @channel, @status, @attempts, @due_at, @body, @last_error, @created_at, @sent_at, @seal)"),
+      message: db.prepare("SELECT * FROM outbox_messages WHERE id = ?"),
+      due: db.prepare("SELECT * FROM outbox_messages WHERE status IN ('pending', 'retrying') AND due_at <= ? ORDER BY due_at, created_at, id"),
+      messages: db.prepare("SELECT * FROM outbox_messages ORDER BY created_at, id"),
+      putGroup: db.prepare("INSERT OR REPLACE INTO notify_groups VALUES (@route, @group_key, @recipient, @body, @seal)"),
+      dropGroup: db.prepare("DELETE FROM notify_groups WHERE route = ? AND group_key = ? AND recipient = ?"),
+      groups: db.prepare("SELECT * FROM notify_groups ORDER BY route, group_key, recipient"),
+      groupsOf: db.prepare("SELECT * FROM notify_groups WHERE route = ? AND group_key = ?"),
+    };
+  }
+
+  private eventTrusted(row: EventRow): boolean {
+    if (sealMatches(row.seal, sealEvent(this.key, row))) return true;
+    this.untrusted(`the outbox event ${row.seq} (${row.event} ${row.deficiency}) was changed outside Covenant (its seal does not match): it is not used; \`covenant verify\` reports it`);
+    return false;
+  }
+
+  private messageTrusted(row: MessageRow): boolean {
+    if (sealMatches(row.seal, sealMessage(this.key, row))) return true;
+    this.untrusted(`the outbox message ${row.id} was changed outside Covenant (its seal does not match): it is not sent; \`covenant verify\` reports it`);
+    return false;
+  }
+
+  private groupTrusted(row: GroupRow): boolean {
+    if (sealMatches(row.seal, sealGroup(this.key, row))) return true;
+    this.untrusted(`the notification log of ${row.recipient} for group ${row.group_key} (route ${row.route}) was changed outside Covenant (its seal does not match): it is not used; \`covenant verify\` reports it`);
+    return false;
+  }
+
+  /** Writes an event, not yet routed; inside the transaction of what made it. Returns its number. */
+  addEvent(deficiency: string, event: DeficiencyEvent, run: number, time: string): number {
+    const seq = ((this.q.lastEvent.get() as number | null) ?? 0) + 1;
+    const row = { seq, deficiency, event, run, time, routed: 0 };
+    this.q.putEvent.run({ ...row, seal: sealEvent(this.key, row) });
+    return seq;
+  }
+
+  unroutedEvents(): EventRow[] {
+    return (this.q.unrouted.all() as EventRow[]).filter((r) => this.eventTrusted(r));
+  }
+
+  /** Marks events routed; a forged one is left as it is (sealing it would vouch for it). */
+  markRouted(seqs: number[]): void {
+    for (const seq of seqs) {
+      const row = this.q.event.get(seq) as EventRow | undefined;
+      if (!row || row.routed === 1 || !this.eventTrusted(row)) continue;
+      const routed = { ...row, routed: 1 };
+      this.q.putEvent.run({ ...routed, seal: sealEvent(this.key, routed) });
+    }
+  }
+
+  addMessage(p: PlannedMessage): void {
+    const row = { id: p.message.id, channel: p.channel, status: "pending" as const, attempts: 0, due_at: p.dueAt, body: JSON.stringify(p.message), last_error: null, created_at: p.message.createdAt, sent_at: null };
+    this.q.putMessage.run({ ...row, seal: sealMessage(this.key, row) });
+  }
+
+  /** The message's row when Covenant wrote it. */
+  messageRow(id: string): MessageRow | undefined {
+    const row = this.q.message.get(id) as MessageRow | undefined;
+    return row && this.messageTrusted(row) ? row : undefined;
+  }
+
+  putMessageRow(row: Omit<MessageRow, "seal">): void {
+    this.q.replaceMessage.run({ ...row, seal: sealMessage(this.key, row) });
+  }
+
+  due(now: number, limit: number): OutboxMessage[] {
+    const out: OutboxMessage[] = [];
+    for (const row of this.q.due.iterate(now) as IterableIterator<MessageRow>) {
+      if (!this.messageTrusted(row)) continue;
+      out.push(toOutboxMessage(row));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  list(statuses?: OutboxMessage["status"][]): OutboxMessage[] {
+    return (this.q.messages.all() as MessageRow[]).filter((r) => (!statuses || statuses.includes(r.status)) && this.messageTrusted(r)).map(toOutboxMessage);
+  }
+
+  putGroup(g: GroupState): void {
+    const row = { route: g.route, group_key: g.groupKey, recipient: g.recipient, body: JSON.stringify(g) };
+    this.q.putGroup.run({ ...row, seal: sealGroup(this.key, row) });
+  }
+
+  dropGroup(g: GroupState): void {
+    this.q.dropGroup.run(g.route, g.groupKey, g.recipient);
+  }
+
+  groups(): GroupState[] {
+    return (this.q.groups.all() as GroupRow[]).filter((r) => this.groupTrusted(r)).map((r) => JSON.parse(r.body) as GroupState);
+  }
+
+  /** Who a message was for: the recipient of the group state that planned it, else what the message names. */
+  recipientOf(message: Message, channel: string): string {
+    for (const row of this.q.groupsOf.all(message.route, message.groupKey) as GroupRow[]) {
+      if (!this.groupTrusted(row)) continue;
+      const g = JSON.parse(row.body) as GroupState;
+      if (g.messages.includes(message.id)) return g.recipient;
+    }
+    const p = message.person;
+    return `${message.stakeholder.name}/${channel}${p ? `/${p.email ?? p.phone ?? p.name}` : ""}`;
+  }
+}
