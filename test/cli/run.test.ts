@@ -351,11 +351,14 @@ describe("crash safety", () => {
 describe("the sandbox (the README's quick start)", () => {
   it("runs the bundled examples with no root and nothing changed outside the sandbox", () => {
     const sandbox = join(temp("sb"), "sandbox");
-    const r = covenant(["run", "--sandbox", "--sandbox-dir", sandbox, "examples/sox"]);
+    const r = covenant(["run", "--sandbox", "--sandbox-dir", sandbox, "--config", "examples/sox/covenant.yaml", "examples/sox"]);
     expect([0, 1]).toContain(r.code);
     expect(r.err).toBe("");
     expect(r.out).toContain(`note: sandbox created in ${sandbox}`);
     expect(r.out).toMatch(/REPAIRED\s+ITGC-CM-02/);
+    // it sends nothing, and says who would have been told of the repair
+    expect(r.out).toContain("notifications (nothing sent: dry run or sandbox; --notify sends):");
+    expect(r.out).toMatch(/ITGC-CM-02\/file:\/srv\/ledger\/\*\.dat repaired: compliance by mail \(would be told\)/);
     expect(mode(join(sandbox, "root/srv/ledger/gl-2026-11.dat"))).toBe(0o640);
     expect(existsSync("/srv/ledger")).toBe(false);
     // changes to the kernel, services and processes are held, never made

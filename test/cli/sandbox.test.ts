@@ -123,7 +123,7 @@ describe("the quick start as an ordinary user", () => {
     const examples = join(home, "examples");
     cpSync("examples/sox", examples, { recursive: true });
     spawnSync("chown", ["-R", "65534:65534", examples]);
-    const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", bin, "run", "--json", "--sandbox-dir", join(home, "sandbox"), examples], {
+    const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", bin, "run", "--json", "--sandbox-dir", join(home, "sandbox"), "--config", join(examples, "covenant.yaml"), examples], {
       encoding: "utf8",
       env: { ...process.env, HOME: home, TZ: "America/New_York" },
       cwd: home,
