@@ -76,6 +76,7 @@ describe("the message", () => {
         groupKey: '{control="ITGC-AC-01"}',
         groupLabels: { control: "ITGC-AC-01" },
         previous: [],
+        recipient: "security/mail/alice@example.com",
         host: "ledger-01",
         deficiencies: [a, b, n],
         stakeholder: config.stakeholders.get("security"),
