@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { generatedDocs } from "../src/docs/generate.ts";
 import { behaviours } from "../src/evaluator/behaviours.ts";
 import { promiseTypes } from "../src/evaluator/registry.ts";
+import { channelFactories } from "../src/notifiers/registry.ts";
 
 const names = [...promiseTypes.keys()].sort();
 const stems = (dir: string, suffix: string) =>
@@ -38,5 +39,30 @@ describe("parity between registry, sources, tests and docs", () => {
       expect(existsSync(path), `${path} is missing`).toBe(true);
       expect(readFileSync(path, "utf8"), `${path} is out of date`).toBe(text);
     }
+  });
+});
+
+// The same for notifier channels: a channel type's name is its module under src/notifiers/, its
+// test file, its doc page, its harness in the one contract suite, and its `type:` in covenant.yaml.
+describe("parity between the channel registry, sources, tests, docs and the contract suite", () => {
+  const channels = Object.keys(channelFactories).sort();
+  it("registers the five channels the configuration's schema knows", () => {
+    const schema = readFileSync("docs/covenant.schema.json", "utf8");
+    for (const c of channels) expect(schema, c).toContain(`"const": "${c}"`);
+    expect(channels).toEqual(["alertmanager", "email", "report", "twilio", "webhook"]);
+  });
+  it("has a source file, a test file, a doc page and a contract harness per channel", () => {
+    const contract = readFileSync("test/notifiers/contract.test.ts", "utf8");
+    for (const c of channels) {
+      expect(existsSync(`src/notifiers/${c}.ts`), `src/notifiers/${c}.ts`).toBe(true);
+      expect(existsSync(`test/notifiers/${c}.test.ts`), `test/notifiers/${c}.test.ts`).toBe(true);
+      expect(existsSync(`test/notifiers/harnesses/${c}.ts`), `test/notifiers/harnesses/${c}.ts`).toBe(true);
+      expect(contract, `${c} in the contract suite`).toContain(`channelContract("${c}"`);
+    }
+    expect(stems("docs/channels", ".md")).toEqual(channels);
+  });
+  it("links every channel's page from the notifications overview", () => {
+    const overview = readFileSync("docs/notifications.md", "utf8");
+    for (const c of channels) expect(overview).toContain(`channels/${c}.md`);
   });
 });
