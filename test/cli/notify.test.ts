@@ -336,3 +336,38 @@ describe("covenant run tells", () => {
     expect(mails.some((m) => (m.to as { text: string }).text.includes("olga@example.com"))).toBe(true);
   });
 });
+
+describe("covenant notify test", () => {
+  it("sends a test message through each of a stakeholder's channels and says what each did", async () => {
+    const s = scene();
+    const before = { mails: smtp.messages.length, hooks: hook.received.length };
+    const r = await covenantAsync(["notify", "test", "--to", "security", "--config", s.config], { env: s.env });
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^sent {2}mail → Alice Admin <alice@example\.com>: /m);
+    expect(r.out).toMatch(/^sent {2}hook → security: /m);
+    expect(smtp.messages.length).toBe(before.mails + 1);
+    expect(hook.received.length).toBe(before.hooks + 1);
+    const mail = await simpleParser(smtp.messages.at(-1)!.raw);
+    expect(mail.subject).toMatch(/test/i);
+    expect(hook.received.at(-1)!.signatureValid).toBe(true);
+    // it records nothing: there is no store to record in
+    expect(covenant(["deficiencies", "--state", s.state]).code).toBe(2);
+  });
+
+  it("says which channel failed and why (exit 1), and refuses an unknown stakeholder or channel (exit 2)", async () => {
+    const s = scene({ smsFailing: true });
+    const failed = await covenantAsync(["notify", "test", "--to", "ops", "--channel", "sms", "--config", s.config, "--json"], { env: s.env });
+    expect(failed.code).toBe(1);
+    const results = JSON.parse(failed.out) as { channel: string; ok: boolean; detail: string }[];
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ channel: "sms", ok: false });
+    expect(results[0]!.detail).not.toContain(twilio.authToken);
+    const unknown = await covenantAsync(["notify", "test", "--to", "nobody", "--config", s.config], { env: s.env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/no stakeholder `nobody`.*security, ops/);
+    const channel = await covenantAsync(["notify", "test", "--to", "ops", "--channel", "hook", "--config", s.config], { env: s.env });
+    expect(channel.code).toBe(2);
+    expect(channel.err).toMatch(/has no channel `hook`/);
+  });
+});
