@@ -55,7 +55,7 @@ export async function notifyAfterRun(scene: NotifyScene): Promise<NotificationsV
   const config = scene.config.config;
   if (!scene.send) return preview(config, scene, relevant);
   const store = scene.store ?? new MemoryOutbox(relevant.map((r) => previewDeficiency(r, scene.finding(r), scene.now())).filter((d): d is Deficiency => d !== undefined));
-  const report = await routeAndDeliver(store, { config, facts: scene.facts, now: scene.now, budgetMs: config.delivery.budgetMs, makeChannel, context: channelContext(() => new Date(scene.now())), host: hostname() });
+  const report = await routeAndDeliver(store, { config, facts: scene.facts, now: scene.now, budgetMs: config.delivery.budgetMs, makeChannel, context: await channelContext(() => new Date(scene.now())), host: hostname() });
   return viewOf(report, relevant);
 }
 

@@ -25,7 +25,7 @@ export interface FlushOptions {
 }
 
 export async function runNotifyFlush(opts: FlushOptions, io: Io): Promise<number> {
-  const found = resolveNotifyConfig(opts.config, io, "notify flush");
+  const found = await resolveNotifyConfig(opts.config, io, "notify flush");
   if (found.status === "bad") return EXIT.policyError;
   if (found.status === "none") {
     io.err("covenant notify flush: notifications are not configured (no covenant.yaml: give one with --config; see docs/configuration.md)");
@@ -40,7 +40,7 @@ export async function runNotifyFlush(opts: FlushOptions, io: Io): Promise<number
       now: clock,
       budgetMs: opts.budgetMs ?? config.delivery.budgetMs,
       makeChannel,
-      context: channelContext(() => new Date(clock())),
+      context: await channelContext(() => new Date(clock())),
       host: hostname(),
     });
     if (opts.json) io.out(JSON.stringify(report, null, 2));
@@ -64,7 +64,7 @@ export interface TestOptions {
 }
 
 export async function runNotifyTest(opts: TestOptions, io: Io): Promise<number> {
-  const found = resolveNotifyConfig(opts.config, io, "notify test");
+  const found = await resolveNotifyConfig(opts.config, io, "notify test");
   if (found.status === "bad") return EXIT.policyError;
   if (found.status === "none") {
     io.err("covenant notify test: notifications are not configured (no covenant.yaml: give one with --config)");
@@ -94,7 +94,7 @@ async function testChannel(config: NotifyConfig, name: string, stakeholder: NonN
   if (people.length === 0) return [{ channel: name, to: stakeholder.name, ok: false, detail: `nobody of ${stakeholder.name} has ${cfg.type === "email" ? "an email address" : "a phone number"}` }];
   let channel;
   try {
-    channel = await makeChannel(cfg, channelContext());
+    channel = await makeChannel(cfg, await channelContext());
   } catch (err) {
     return [{ channel: name, to: stakeholder.name, ok: false, detail: `could not be set up: ${(err as Error).message}` }];
   }

@@ -24,7 +24,7 @@ import { countOutcomes, promisesOf, renderJson, renderJunit, renderText, type Ru
 import { prepareSandbox, SandboxError } from "../sandbox.js";
 import { findingsFor } from "../findings.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
-import { notifyAfterRun, type NotificationsView } from "../run-notify.js";
+import type { NotificationsView } from "../run-notify.js";
 
 export interface RunOptions {
   state?: string;
@@ -83,7 +83,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   }
   const policy = checked.policy;
   // the whole configuration before anything starts: a bad one never half-starts a run
-  const notifyConfig = resolveNotifyConfig(opts.config, io, "run");
+  const notifyConfig = await resolveNotifyConfig(opts.config, io, "run");
   if (notifyConfig.status === "bad") return EXIT.policyError;
 
   let roots = { proc: opts.procRoot, etc: opts.etcRoot };
@@ -291,7 +291,10 @@ async function tell(store: StateStore, scene: RunScene, evaluation: Evaluation, 
     notes.push("nothing was told: the store failed, so the next run or `covenant notify flush` tells what this one recorded");
     return undefined;
   }
+  // nothing to tell and nobody to tell it to: the routing and channel code is never loaded
+  if (scene.notifyConfig.status !== "ok" && !evaluation.results.some((r) => isDeficiency(r.outcome) || r.outcome === "repaired")) return undefined;
   try {
+    const { notifyAfterRun } = await import("../run-notify.js");
     return await notifyAfterRun({ config: scene.notifyConfig, results: evaluation.results, finding, facts, ...(opts.dryRun ? {} : { store }), send, now: () => Date.now() });
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
