@@ -4,6 +4,7 @@
 // budget. The built CLI against a real SMTP server and webhook receiver on 127.0.0.1.
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +28,7 @@ afterAll(async () => {
 });
 
 /** A directory whose files are promised 0640, the policy and covenant.yaml that watch it. */
-function scene(opts: { budget?: string; timeout?: string } = {}) {
+function scene(opts: { budget?: string; timeout?: string; hookUrl?: string } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "covenant-attack-"));
   chmodSync(dir, 0o755);
   const files = join(dir, "files");
@@ -72,9 +73,9 @@ channels:
     timeout: ${opts.timeout ?? "5s"}
   hook:
     type: webhook
-    url: ${hook.url}
+    url: ${opts.hookUrl ?? hook.url}
     secret_env: TEST_HOOK_SECRET
-    timeout: 5s
+    timeout: ${opts.timeout ?? "5s"}
 route:
   receivers: [owners]
   group_by: [control]
@@ -145,5 +146,30 @@ describe("a channel that hangs", () => {
     // the message is not lost: it waits for the next run, and is not counted as sent
     const outbox = JSON.parse(covenant(["outbox", "--json", "--state", s.state]).out) as { channel: string; status: string }[];
     expect(outbox.filter((m) => m.channel === "mail").map((m) => m.status)).toEqual(["retrying"]);
+  }, 60_000);
+});
+
+describe("a webhook receiver that hangs", () => {
+  it("takes the request and never answers: the run still ends at its delivery budget", async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket.on("error", () => {})));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const s = scene({ budget: "2s", timeout: "8s", hookUrl: `http://127.0.0.1:${port}/hook` });
+      writeFileSync(join(s.files, "open.dat"), "data\n");
+      chmodSync(join(s.files, "open.dat"), 0o666);
+      const started = Date.now();
+      const r = await covenantAsync(["run", "--state", s.state, "--config", s.config, s.policy], { env: s.env });
+      const took = Date.now() - started;
+      expect(r.code).toBe(1);
+      expect(sockets.length).toBeGreaterThan(0);
+      expect(took).toBeLessThan(6000);
+      const outbox = JSON.parse(covenant(["outbox", "--json", "--state", s.state]).out) as { channel: string; status: string }[];
+      expect(outbox.filter((m) => m.channel === "hook").map((m) => m.status)).toEqual(["retrying"]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   }, 60_000);
 });
