@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 /** A directory whose files are promised 0640, the policy and covenant.yaml that watch it. */
-function scene(opts: { budget?: string; timeout?: string; hookUrl?: string } = {}) {
+function scene(opts: { budget?: string; timeout?: string; hookUrl?: string; smsUrl?: string } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "covenant-attack-"));
   chmodSync(dir, 0o755);
   const files = join(dir, "files");
@@ -58,9 +58,9 @@ control "T-SPOOL" {
     `version: 1
 stakeholders:
   security:
-    channels: [mail, hook]
+    channels: [${opts.smsUrl ? "sms" : "mail, hook"}]
     people:
-      - { name: Alice Admin, email: alice@example.com }
+      - { name: Alice Admin, email: alice@example.com, phone: "+15551230001" }
 channels:
   mail:
     type: email
@@ -76,6 +76,13 @@ channels:
     url: ${opts.hookUrl ?? hook.url}
     secret_env: TEST_HOOK_SECRET
     timeout: ${opts.timeout ?? "5s"}
+  sms:
+    type: twilio
+    account_sid: AC0123456789abcdef0123456789abcdef
+    auth_token_env: TEST_TWILIO_TOKEN
+    from: "+15550000000"
+    api_url: ${opts.smsUrl ?? "http://127.0.0.1:9"}
+    timeout: ${opts.timeout ?? "5s"}
 route:
   receivers: [owners]
   group_by: [control]
@@ -84,7 +91,7 @@ delivery: { budget: ${opts.budget ?? "20s"}, max_attempts: 5, backoff: 1s, max_b
 `,
     { mode: 0o600 },
   );
-  return { dir, files, policy, config, state: join(dir, "state"), env: { TEST_HOOK_SECRET: HOOK_SECRET } };
+  return { dir, files, policy, config, state: join(dir, "state"), env: { TEST_HOOK_SECRET: HOOK_SECRET, TEST_TWILIO_TOKEN: "twilio-token-attack-0042" } };
 }
 
 const RAW_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/;
@@ -149,14 +156,15 @@ describe("a channel that hangs", () => {
   }, 60_000);
 });
 
-describe("a webhook receiver that hangs", () => {
-  it("takes the request and never answers: the run still ends at its delivery budget", async () => {
+describe("an HTTP receiver that hangs", () => {
+  it.each([["hook"], ["sms"]])("%s: takes the request and never answers: the run still ends at its delivery budget", async (channel) => {
     const sockets: Socket[] = [];
     const silent = createServer((socket) => void sockets.push(socket.on("error", () => {})));
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
     const port = (silent.address() as { port: number }).port;
     try {
-      const s = scene({ budget: "2s", timeout: "8s", hookUrl: `http://127.0.0.1:${port}/hook` });
+      const url = `http://127.0.0.1:${port}`;
+      const s = scene({ budget: "2s", timeout: "8s", ...(channel === "hook" ? { hookUrl: `${url}/hook` } : { smsUrl: url }) });
       writeFileSync(join(s.files, "open.dat"), "data\n");
       chmodSync(join(s.files, "open.dat"), 0o666);
       const started = Date.now();
@@ -166,7 +174,7 @@ describe("a webhook receiver that hangs", () => {
       expect(sockets.length).toBeGreaterThan(0);
       expect(took).toBeLessThan(6000);
       const outbox = JSON.parse(covenant(["outbox", "--json", "--state", s.state]).out) as { channel: string; status: string }[];
-      expect(outbox.filter((m) => m.channel === "hook").map((m) => m.status)).toEqual(["retrying"]);
+      expect(outbox.filter((m) => m.channel === channel).map((m) => m.status)).toEqual(["retrying"]);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
