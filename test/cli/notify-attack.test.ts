@@ -181,3 +181,24 @@ describe("an HTTP receiver that hangs", () => {
     }
   }, 60_000);
 });
+
+describe("a delivery budget longer than the run may last", () => {
+  it("ends before the run's hard stop (run timeout + 30s): the run still reports and exits on its own", async () => {
+    const s = scene({ budget: "2m", timeout: "45s" });
+    writeFileSync(join(s.files, "open.dat"), "data\n");
+    chmodSync(join(s.files, "open.dat"), 0o666);
+    smtp.holdData(true);
+    let r: Awaited<ReturnType<typeof covenantAsync>>;
+    try {
+      r = await covenantAsync(["run", "--timeout", "1s", "--state", s.state, "--config", s.config, s.policy], { env: s.env });
+    } finally {
+      smtp.holdData(false);
+    }
+    // the hard stop would end it with 2 and no report
+    expect(r.err).not.toMatch(/stopped \(exit 2\)/);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/notifications:/);
+    const outbox = JSON.parse(covenant(["outbox", "--json", "--state", s.state]).out) as { channel: string; status: string }[];
+    expect(outbox.filter((m) => m.channel === "mail").map((m) => m.status)).toEqual(["retrying"]);
+  }, 90_000);
+});
