@@ -123,11 +123,18 @@ describe("outside text in a finding", () => {
     const hooked = hook.received.filter((h) => h.body.includes("T-SPOOL")).at(-1)!;
     expect(hooked.signatureValid).toBe(true);
     expect(JSON.stringify(JSON.parse(hooked.body))).toContain("mallory@evil.example");
+    // an acknowledgement's words (a person's, pasted from anywhere) are kept as written and shown escaped
+    const id = (JSON.parse(covenant(["deficiencies", "--json", "--state", s.state]).out) as { id: string }[])[0]!.id;
+    const ack = covenant(["ack", id, "--reason", "CHG-1\u001b[2J\r\nKEPT all clear", "--by", "bob\u001b]0;x\u0007", "--state", s.state]);
+    expect(ack.code).toBe(0);
+    expect(ack.out).not.toMatch(RAW_CONTROLS);
+    const acked = (JSON.parse(covenant(["deficiencies", "--json", "--state", s.state]).out) as { ack: { reason: string } }[])[0]!;
+    expect(acked.ack.reason).toBe("CHG-1\u001b[2J\r\nKEPT all clear");
     // every command that shows findings keeps them on their line
     for (const args of [["deficiencies"], ["deficiencies", "--all"], ["outbox", "--all"], ["history"]]) {
       const shown = covenant([...args, "--state", s.state]);
       expect(shown.out, args.join(" ")).not.toMatch(RAW_CONTROLS);
-      expect(shown.out.split("\n").some((l) => l.startsWith("Bcc:"))).toBe(false);
+      expect(shown.out.split("\n").some((l) => l.startsWith("Bcc:") || l.startsWith("KEPT"))).toBe(false);
     }
   });
 });
