@@ -154,6 +154,7 @@ describe("a channel that hangs", () => {
     } finally {
       smtp.holdData(false);
     }
+    expect(r.err).toBe("");
     expect(r.code).toBe(1);
     // the budget (2s) plus the run's own work; far below the channel's timeout (6s, and 3 of them for a whole send)
     expect(took).toBeLessThan(5000);
@@ -177,6 +178,7 @@ describe("an HTTP receiver that hangs", () => {
       const started = Date.now();
       const r = await covenantAsync(["run", "--state", s.state, "--config", s.config, s.policy], { env: s.env });
       const took = Date.now() - started;
+      expect(r.err).toBe("");
       expect(r.code).toBe(1);
       expect(sockets.length).toBeGreaterThan(0);
       expect(took).toBeLessThan(6000);
