@@ -10,6 +10,8 @@ import { safeFs } from "../native/safe-fs.js";
 import { EXIT } from "./exit-codes.js";
 
 export interface HardStop {
+  /** when the process is stopped, ms since the epoch (real time): work that can end sooner, should */
+  readonly deadline: number;
   /** from now on, the stop also removes this state directory's lock, if it is still this run's */
   guardLock(stateDir: string): void;
   disarm(): void;
@@ -35,6 +37,7 @@ export function armHardStop(afterMs: number, onTimer: (message: string) => void)
   const arm = (lockPath: string, lockBody: string) => native?.armHardStop(Math.max(1, Math.ceil((deadline - Date.now()) / 1000) + 1), `${message}\n`, lockBody ? lockPath : "", lockBody);
   arm("", "");
   return {
+    deadline,
     guardLock(stateDir) {
       const lockPath = join(stateDir, "run.lock");
       let lockBody = "";

@@ -39,6 +39,16 @@ export interface NotifyScene {
   /** whether to send: a real run, or --notify */
   send: boolean;
   now: () => number;
+  /** real time (ms since the epoch) by which delivery must be over: the run's hard stop, less a margin */
+  endBy?: number;
+}
+
+/**
+ * The configured budget, or less when the run's hard stop comes first: a budget longer than what
+ * is left of the run would be cut by the stop, which ends the process without its report.
+ */
+export function budgetFor(configured: number, endBy: number | undefined, realNow = Date.now()): number {
+  return endBy === undefined ? configured : Math.max(0, Math.min(configured, endBy - realNow));
 }
 
 /** Results that are told: deficiencies and repairs (notices). */
@@ -55,7 +65,7 @@ export async function notifyAfterRun(scene: NotifyScene): Promise<NotificationsV
   const config = scene.config.config;
   if (!scene.send) return preview(config, scene, relevant);
   const store = scene.store ?? new MemoryOutbox(relevant.map((r) => previewDeficiency(r, scene.finding(r), scene.now())).filter((d): d is Deficiency => d !== undefined));
-  const report = await routeAndDeliver(store, { config, facts: scene.facts, now: scene.now, budgetMs: config.delivery.budgetMs, makeChannel, context: await channelContext(() => new Date(scene.now())), host: hostname() });
+  const report = await routeAndDeliver(store, { config, facts: scene.facts, now: scene.now, budgetMs: budgetFor(config.delivery.budgetMs, scene.endBy), makeChannel, context: await channelContext(() => new Date(scene.now())), host: hostname() });
   return viewOf(report, relevant);
 }
 

@@ -251,16 +251,28 @@ async function sendAll(channel: Channel, messages: OutboxMessage[], opts: Dispat
         skipped();
         continue;
       }
-      let d: Delivery;
-      try {
-        d = await channel.send(m.message);
-      } catch (err) {
-        d = { ok: false, retryable: true, error: `the channel failed unexpectedly: ${(err as Error).message}` };
-      }
-      done(m, d);
+      done(m, await withinBudget(channel.send(m.message), deadline - opts.now()));
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 4, messages.length) }, worker));
+}
+
+/**
+ * A send's result, or, when the budget ends first, a retry: a receiver that takes a message and
+ * never answers (an SMTP server silent after DATA) would otherwise hold the run for the channel's
+ * whole timeout, past the budget. The message may have arrived; its resend carries the same id.
+ */
+export async function withinBudget(sending: Promise<Delivery>, leftMs: number): Promise<Delivery> {
+  const settled = sending.catch((err: unknown): Delivery => ({ ok: false, retryable: true, error: `the channel failed unexpectedly: ${(err as Error).message}` }));
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<Delivery>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, retryable: true, error: "no answer before the delivery budget ran out: tried again later (with the same message id, so a receiver that took it can drop the copy)" }), Math.max(0, leftMs));
+  });
+  try {
+    return await Promise.race([settled, outOfTime]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Records one delivery's result: sent, retried later with backoff, or given up. */

@@ -50,6 +50,9 @@ export interface RunOptions {
   notify?: boolean;
 }
 
+/** Delivery ends this long before the hard stop, so the run still writes its report and ends on its own. */
+const DELIVERY_MARGIN_MS = 5_000;
+
 export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise<number> {
   // past the run timeout and a grace period, leave, whatever the run is doing (loading a policy
   // included); every record so far is committed
@@ -132,7 +135,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
 
   let code: number = EXIT.internal;
   try {
-    code = await recordedRun({ policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig }, io);
+    code = await recordedRun({ policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline }, io);
   } finally {
     // a lock that cannot be removed (a file system turned read-only) is said, exit 2
     const failed = lock.release();
@@ -173,6 +176,8 @@ interface RunScene {
   started: Date;
   notes: string[];
   notifyConfig: ConfigOutcome;
+  /** when the hard stop ends the process (real time, ms): delivery ends before it */
+  hardStopAt: number;
 }
 
 /**
@@ -295,7 +300,7 @@ async function tell(store: StateStore, scene: RunScene, evaluation: Evaluation, 
   if (scene.notifyConfig.status !== "ok" && !evaluation.results.some((r) => isDeficiency(r.outcome) || r.outcome === "repaired")) return undefined;
   try {
     const { notifyAfterRun } = await import("../run-notify.js");
-    return await notifyAfterRun({ config: scene.notifyConfig, results: evaluation.results, finding, facts, ...(opts.dryRun ? {} : { store }), send, now: () => Date.now() });
+    return await notifyAfterRun({ config: scene.notifyConfig, results: evaluation.results, finding, facts, ...(opts.dryRun ? {} : { store }), send, now: () => Date.now(), endBy: scene.hardStopAt - DELIVERY_MARGIN_MS });
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     notes.push(`notifications stopped: ${err.message}; what is not yet delivered stays in the outbox for the next run or \`covenant notify flush\``);
