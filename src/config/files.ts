@@ -64,6 +64,9 @@ function secretRefusal(st: Stats, path: string, root: boolean): FileProblem | un
   if (root) {
     const refused = trustRefusal(() => judge(st, `the secret file ${path}`, fileFix(path), false, secretRule));
     if (refused !== undefined) return { code: "E323", message: refused };
+    // another name for root's file, made where root looks (a sticky directory, without
+    // fs.protected_hardlinks), would have root send that file's content as a password
+    if (st.nlink > 1) return { code: "E323", message: `the secret file ${path} has ${st.nlink - 1} other name${st.nlink === 2 ? "" : "s"} (a hard link): as root, Covenant reads only a secret file with one name`, suggestion: `write the secret to a new file: \`install -m 600 /dev/null ${path}.new\`, fill it, then \`mv ${path}.new ${path}\`` };
   }
   if (st.mode & 0o077) {
     const who = st.mode & 0o007 ? (st.mode & 0o070 ? "its group and others" : "others") : "its group";

@@ -1,5 +1,5 @@
 // readSecret: from the environment or a file; every failure names where it looked and never the value.
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, linkSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,5 +104,16 @@ describe("readSecret from a file", () => {
     symlinkSync(mine, theirs);
     execFileSync("chown", ["-h", "1234", theirs]);
     expect(failure(() => readSecret({ file: theirs }, "x", { root: true })).message).toContain("its owner decides where it leads");
+  });
+
+  it.runIf(asRoot)("as root: a secret file with another name (a hard link someone made to a file of root's) is refused", () => {
+    const path = secretFile(SECRET);
+    expect(readSecret({ file: path }, "x", { root: true })).toBe(SECRET);
+    linkSync(path, `${path}.other`);
+    const e = failure(() => readSecret({ file: path }, "x", { root: true }));
+    expect(e.message).toContain("has 1 other name (a hard link)");
+    expect(e.message).not.toContain(SECRET);
+    // not root: a hard link gives no other user anything root has
+    expect(readSecret({ file: path }, "x", { root: false })).toBe(SECRET);
   });
 });
