@@ -75,6 +75,9 @@ function checkChannel(name: string, c: Obj, doc: Document, report: Report): void
       report("E315", `channel \`${name}\` sends mail without TLS to \`${c["host"]}\`: passwords and deficiencies would cross the network in clear; \`tls: none\` is for a relay on this host only (localhost, 127.0.0.1, ::1)`, valueRange(doc, [...at, "tls"]), "use `tls: starttls` (port 587) or `tls: implicit` (port 465)");
     }
     if (isObj(c["auth"])) checkSecret(c["auth"], "password", [...at, "auth"], true, doc, report);
+    if (c["tls"] === "none" && typeof c["host"] === "string" && isLoopback(c["host"]) && typeof c["port"] === "number" && c["port"] >= FIRST_UNPRIVILEGED_PORT) {
+      report("W302", unprivilegedWords(name, `${c["host"]}:${c["port"]}`, "every message and, with `auth`, the password"), valueRange(doc, [...at, "port"]), "run the relay on a port below 1024 (25, 587), or use `tls: starttls` with the relay's certificate in `ca_file`");
+    }
   } else if (type === "twilio") {
     const hasFrom = c["from"] !== undefined;
     const hasService = c["messaging_service_sid"] !== undefined;
@@ -83,13 +86,13 @@ function checkChannel(name: string, c: Obj, doc: Document, report: Report): void
       report("E316", `channel \`${name}\` ${both ? "gives both `from` and `messaging_service_sid`" : "gives neither `from` nor `messaging_service_sid`"}: Twilio sends from one number or one messaging service`, both ? keyRange(doc, [...at, "messaging_service_sid"]) : keyRange(doc, at), both ? "keep one of them" : "add `from: \"+15550000000\"` (a number of the account) or `messaging_service_sid: MG...`");
     }
     checkSecret(c, "auth_token", at, true, doc, report);
-    if (typeof c["api_url"] === "string") checkUrl(c["api_url"], [...at, "api_url"], doc, report);
+    if (typeof c["api_url"] === "string") checkUrl(c["api_url"], [...at, "api_url"], doc, report, undefined, name);
   } else if (type === "webhook") {
     checkSecret(c, "secret", at, false, doc, report);
-    if (typeof c["url"] === "string") checkUrl(c["url"], [...at, "url"], doc, report);
+    if (typeof c["url"] === "string") checkUrl(c["url"], [...at, "url"], doc, report, undefined, name);
   } else if (type === "alertmanager") {
     if (isObj(c["auth"])) checkSecret(c["auth"], "password", [...at, "auth"], true, doc, report);
-    if (typeof c["url"] === "string") checkUrl(c["url"], [...at, "url"], doc, report, "remove them from the URL and give them as `auth: { user: ..., password_file: ... }`");
+    if (typeof c["url"] === "string") checkUrl(c["url"], [...at, "url"], doc, report, "remove them from the URL and give them as `auth: { user: ..., password_file: ... }`", name);
   }
 }
 
@@ -103,7 +106,14 @@ function checkSecret(o: Obj, base: string, at: string[], required: boolean, doc:
   else if (given.length === 0 && required) report("E319", `${where(at)} lacks the ${base.replace("_", " ")}: give \`${file}\` (a file only root can read) or \`${env}\` (an environment variable)`, keyRange(doc, at), `add \`${file}: /etc/covenant/${base.replace("_", "-")}\``);
 }
 
-function checkUrl(url: string, at: string[], doc: Document, report: Report, credentialsFix = "remove them from the URL (a webhook signs with `secret_file` or `secret_env`)"): void {
+/** Ports from here up can be bound by any user: while the real receiver is down, one of them could stand in for it. */
+const FIRST_UNPRIVILEGED_PORT = 1024;
+
+function unprivilegedWords(channel: string, where: string, exposed: string): string {
+  return `channel \`${channel}\` talks to ${where} without TLS, on a port of this host that any local user may listen on while the receiver is down: they would read ${exposed}, and Covenant would record it as delivered`;
+}
+
+function checkUrl(url: string, at: string[], doc: Document, report: Report, credentialsFix = "remove them from the URL (a webhook signs with `secret_file` or `secret_env`)", channel?: string): void {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -111,7 +121,13 @@ function checkUrl(url: string, at: string[], doc: Document, report: Report, cred
     parsed = undefined;
   }
   if (parsed && (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== "") {
-    if (parsed.username === "" && parsed.password === "") return;
+    if (parsed.username === "" && parsed.password === "") {
+      const port = Number(parsed.port || 80);
+      if (channel !== undefined && parsed.protocol === "http:" && isLoopback(parsed.hostname) && port >= FIRST_UNPRIVILEGED_PORT) {
+        report("W302", unprivilegedWords(channel, parsed.host, "every message (and any credentials sent with it)"), valueRange(doc, at), "put the receiver behind https, or on a port below 1024");
+      }
+      return;
+    }
     report("E318", `${where(at)} holds credentials in its URL: they would be a secret written in the file`, valueRange(doc, at), credentialsFix);
     return;
   }

@@ -117,6 +117,7 @@ export const diagnosticCatalogue = {
   W207: "too many warnings: the rest are counted, not shown",
   W300: "stakeholder in the configuration named nowhere",
   W301: "notifications are not configured",
+  W302: "a receiver on a port of this host any user may listen on",
 } as const;
 
 export type DiagnosticCode = keyof typeof diagnosticCatalogue;

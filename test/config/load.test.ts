@@ -61,6 +61,22 @@ const cases: [string, [string, string, number?][]][] = [
   ["empty.yaml", [["E332", "#"]]],
 ];
 
+describe("loadConfig: warnings, with the configuration still given", () => {
+  it("W302: a receiver without TLS on this host's unprivileged ports (any user may listen there while it is down)", () => {
+    const name = "unprivileged-loopback.yaml";
+    const r = load(name);
+    expect(r.config).toBeDefined();
+    expect(r.diagnostics.map(brief)).toEqual([
+      { code: "W302", ...at(name, "2525") },
+      { code: "W302", ...at(name, '"http://127.0.0.1:8080') },
+      { code: "W302", ...at(name, '"http://[::1]:9093"') },
+      { code: "W302", ...at(name, '"http://localhost:3000"') },
+    ]);
+    for (const d of r.diagnostics) expect(d.severity).toBe("warning");
+    expect(r.diagnostics[0]!.message).toContain("127.0.0.1:2525");
+  });
+});
+
 describe("loadConfig: each error at its position", () => {
   for (const [name, expected] of cases) {
     it(`${name}: ${expected.map((e) => e[0]).join(", ")}`, () => {
@@ -199,10 +215,10 @@ describe("loadConfig: a good configuration, normalised", () => {
     expect(c.channels.get("mail")).toEqual({ type: "email", name: "mail", host: "smtp.example.com", port: 2525, tls: "implicit", auth: { user: "covenant", password: { env: "SMTP_PASSWORD" } }, from: "Covenant <covenant@example.com>", timeoutMs: 20_000 });
     // the port follows from tls when not given
     expect(c.channels.get("relay")).toEqual({ type: "email", name: "relay", host: "127.0.0.1", port: 25, tls: "none", from: "covenant@localhost", timeoutMs: 10_000 });
-    expect(c.channels.get("sms")).toEqual({ type: "twilio", name: "sms", accountSid: "AC0123456789abcdef0123456789abcdef", authToken: { env: "TWILIO_AUTH_TOKEN" }, messagingServiceSid: "MG0123456789abcdef0123456789abcdef", apiUrl: "http://127.0.0.1:8080", timeoutMs: 90_000 });
+    expect(c.channels.get("sms")).toEqual({ type: "twilio", name: "sms", accountSid: "AC0123456789abcdef0123456789abcdef", authToken: { env: "TWILIO_AUTH_TOKEN" }, messagingServiceSid: "MG0123456789abcdef0123456789abcdef", apiUrl: "https://127.0.0.1:8080", timeoutMs: 90_000 });
     expect(c.channels.get("digest")).toEqual({ type: "report", name: "digest", directory: "/var/lib/covenant/reports", period: "month", formats: ["json"] });
     expect(c.channels.get("hook")).toEqual({ type: "webhook", name: "hook", url: "https://siem.example.com/covenant", secret: { env: "HOOK_KEY" }, timeoutMs: 2000, headers: { "X-Tenant": "ledger" } });
-    expect(c.channels.get("am")).toEqual({ type: "alertmanager", name: "am", url: "http://[::1]:9093", auth: { user: "covenant", password: { env: "AM_PASSWORD" } }, timeoutMs: 5000 });
+    expect(c.channels.get("am")).toEqual({ type: "alertmanager", name: "am", url: "https://[::1]:9093", auth: { user: "covenant", password: { env: "AM_PASSWORD" } }, timeoutMs: 5000 });
     const root = c.route;
     expect(root).toMatchObject({ id: "root", receivers: ["owners", "siem"], groupBy: ["control", "severity"], groupWaitMs: 60_000, groupIntervalMs: 600_000, repeatIntervalMs: 86_400_000, sendResolved: false, continue: false, escalate: [{ afterMs: 7_200_000, to: ["security"], unacknowledged: true }] });
     expect(root.line).toBe(at("good-full.yaml", "receivers: [owners").line);
@@ -249,7 +265,7 @@ describe("loadConfig: a good configuration, normalised", () => {
 });
 
 describe("loadConfig: an Alertmanager's auth, read as email's is", () => {
-  const parse = (auth: string) => parseConfig(`version: 1\nchannels:\n  am: { type: alertmanager, url: "http://127.0.0.1:9093", auth: ${auth} }\n`, "/x/covenant.yaml", { root: false });
+  const parse = (auth: string) => parseConfig(`version: 1\nchannels:\n  am: { type: alertmanager, url: "https://127.0.0.1:9093", auth: ${auth} }\n`, "/x/covenant.yaml", { root: false });
 
   it("user and password_file (judged like any secret file) or password_env, normalised", () => {
     const dir = mkdtempSync(join(tmpdir(), "covenant-config-am-"));
@@ -257,7 +273,7 @@ describe("loadConfig: an Alertmanager's auth, read as email's is", () => {
     writeFileSync(secret, "s3cret\n", { mode: 0o600 });
     const fromFile = parse(`{ user: covenant, password_file: ${secret} }`);
     expect(fromFile.diagnostics).toEqual([]);
-    expect(fromFile.config!.channels.get("am")).toEqual({ type: "alertmanager", name: "am", url: "http://127.0.0.1:9093", auth: { user: "covenant", password: { file: secret } }, timeoutMs: 5000 });
+    expect(fromFile.config!.channels.get("am")).toEqual({ type: "alertmanager", name: "am", url: "https://127.0.0.1:9093", auth: { user: "covenant", password: { file: secret } }, timeoutMs: 5000 });
     expect(parse("{ user: covenant, password_env: AM_PASSWORD }").config!.channels.get("am")).toMatchObject({ auth: { user: "covenant", password: { env: "AM_PASSWORD" } } });
     chmodSync(secret, 0o644);
     expect(parse(`{ user: covenant, password_file: ${secret} }`).diagnostics).toMatchObject([{ code: "E324" }]);
