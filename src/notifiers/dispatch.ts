@@ -95,15 +95,17 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
   const deadline = started + opts.budgetMs;
   await deliverDue(store, opts, deadline, report);
   // a channel that keeps failing is itself a deficiency, told at once through the stakeholders'
-  // other channels (its own messages fail, and are retried, like any other)
-  let again = store.recordSystemFinding !== undefined && channelHealth(store, opts, report);
-  // a timer that fires within the budget (a short group_wait, a retry's backoff) is waited for:
-  // otherwise its message would wait for the next run, minutes later
+  // other channels (its own messages fail, and are retried, like any other). Judged on each
+  // round's deliveries: a round after a wait sends too, and its failures count as much.
+  const health = healthJudge(store, opts, report);
+  let again = health();
+  // a routing timer that fires within the budget (a short group_wait or group_interval) is
+  // waited for: otherwise its message would wait for the next run, minutes later. A retry's
+  // backoff is not: a failed message waits for the next run or `covenant notify flush`.
   for (let round = 0; round < 20 && opts.now() < deadline; round++) {
     const next = report.nextAt;
     if (!again && (next === undefined || next > deadline)) break;
     if (!again) await sleep(Math.max(0, next! - opts.now()));
-    again = false;
     const p = routeAndSave(store, opts, opts.now());
     report.planned += p.messages.length;
     Object.assign(report.audience, p.audience);
@@ -111,6 +113,7 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
     if (p.nextAt !== undefined) report.nextAt = p.nextAt;
     else delete report.nextAt;
     await deliverDue(store, opts, deadline, report);
+    again = health();
   }
   return report;
 }
@@ -121,19 +124,36 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export const channelFailingKey = (channel: string) => `covenant.notify/channel:${channel}`;
 
 /**
+ * A judge of channel health for one dispatch: each call looks at the deliveries (and channels
+ * that could not be made) since the last call, and returns whether a channel is newly failing
+ * (routing then has something new to tell).
+ */
+function healthJudge(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): () => boolean {
+  let seenDeliveries = 0;
+  let seenUnusable = 0;
+  return () => {
+    const deliveries = report.deliveries.slice(seenDeliveries);
+    const unusable = report.unusable.slice(seenUnusable);
+    seenDeliveries = report.deliveries.length;
+    seenUnusable = report.unusable.length;
+    return store.recordSystemFinding !== undefined && channelHealth(store, opts, report, deliveries, unusable);
+  };
+}
+
+/**
  * Opens a deficiency for each channel whose every delivery in this round failed after
  * `delivery.failing_after` attempts or more, and resolves it for each channel that delivered.
- * Returns whether one was opened (routing has something new to tell).
+ * Returns whether a channel was newly found failing.
  */
-function channelHealth(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): boolean {
+function channelHealth(store: DispatchStore, opts: DispatchOptions, report: DispatchReport, deliveries: SentMessage[], unusableNow: DispatchReport["unusable"]): boolean {
   const byChannel = new Map<string, SentMessage[]>();
-  for (const d of report.deliveries) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
-  for (const u of report.unusable) if (!byChannel.has(u.channel)) byChannel.set(u.channel, []);
+  for (const d of deliveries) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
+  for (const u of unusableNow) if (!byChannel.has(u.channel)) byChannel.set(u.channel, []);
   let opened = false;
   const time = new Date(opts.now()).toISOString();
   for (const [name, list] of byChannel) {
     const anySent = list.some((d) => d.status === "sent");
-    const unusable = report.unusable.find((u) => u.channel === name);
+    const unusable = unusableNow.find((u) => u.channel === name);
     const failing = !anySent && (unusable !== undefined || list.some((d) => d.attempts >= opts.config.delivery.failingAfter || d.status === "given-up"));
     if (!anySent && !failing) continue;
     const users = [...opts.config.stakeholders.values()].filter((s) => s.channels.includes(name)).map((s) => s.name);
@@ -148,10 +168,12 @@ function channelHealth(store: DispatchStore, opts: DispatchOptions, report: Disp
     };
     const reason = failing ? `the ${name} channel keeps failing: ${lastError}` : `the ${name} channel delivers again`;
     store.recordSystemFinding!(channelFailingKey(name), finding, failing ? "error" : "kept", reason, time);
-    if (failing) {
+    if (failing && !report.failingChannels.some((f) => f.channel === name)) {
       report.failingChannels.push({ channel: name, error: lastError });
       opened = true;
     }
+    // delivered again in a later round: no longer said to be failing
+    if (!failing) report.failingChannels = report.failingChannels.filter((f) => f.channel !== name);
   }
   return opened;
 }

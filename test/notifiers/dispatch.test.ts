@@ -1,0 +1,136 @@
+// The dispatcher between the outbox and the channels: channel health judged on every round of
+// a run's delivery (not only the first), and a store that fails mid-delivery stops new sends
+// and lets the ones in flight finish before the channels are closed.
+import { describe, expect, it } from "vitest";
+import type { ChannelConfig, NotifyConfig, Route } from "../../src/config/types.js";
+import type { Channel, Deficiency, Delivery, Message } from "../../src/notifiers/contract.js";
+import { deliverDue, routeAndDeliver, type DeliveryResult, type DispatchReport, type SystemFinding } from "../../src/notifiers/dispatch.js";
+import { MemoryOutbox } from "../../src/notifiers/memory-outbox.js";
+import { StoreError } from "../../src/store/errors.js";
+import { testContext } from "./context.js";
+import { deficiency, message, security } from "./messages.js";
+
+function config(overrides: { groupWaitMs?: number; failingAfter?: number } = {}): NotifyConfig {
+  const route: Route = {
+    id: "root",
+    match: {},
+    receivers: ["security"],
+    continue: false,
+    escalate: [],
+    routes: [],
+    line: 1,
+    groupBy: ["control"],
+    groupWaitMs: overrides.groupWaitMs ?? 0,
+    groupIntervalMs: 60_000,
+    repeatIntervalMs: 3_600_000,
+    sendResolved: true,
+  };
+  const channel = (name: string, type: ChannelConfig["type"]) => ({ name, type }) as unknown as ChannelConfig;
+  return {
+    path: "/etc/covenant/covenant.yaml",
+    host: { tags: [] },
+    stakeholders: new Map([["security", { ...security, channels: ["mail", "sms"] }]]),
+    channels: new Map([
+      ["mail", channel("mail", "email")],
+      ["sms", channel("sms", "twilio")],
+    ]),
+    route,
+    inhibitDependents: true,
+    delivery: { budgetMs: 5_000, maxAttempts: 5, backoffMs: 60_000, maxBackoffMs: 3_600_000, failingAfter: overrides.failingAfter ?? 1 },
+  };
+}
+
+/** A channel that answers as told and notes every send, and any send after it was closed. */
+class RecordingChannel implements Channel {
+  sends: string[] = [];
+  sentAfterClose = 0;
+  private closed = false;
+  constructor(
+    readonly config: ChannelConfig,
+    private readonly answer: () => Delivery,
+    private readonly delayMs = 0,
+  ) {}
+  async send(m: Message): Promise<Delivery> {
+    if (this.closed) this.sentAfterClose++;
+    this.sends.push(m.id);
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    return this.answer();
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/** The in-memory outbox, with Covenant's own deficiencies noted as the store records them. */
+class HealthOutbox extends MemoryOutbox {
+  findings: { key: string; outcome: "error" | "kept" }[] = [];
+  recordSystemFinding(key: string, _f: SystemFinding, outcome: "error" | "kept"): void {
+    this.findings.push({ key, outcome });
+  }
+}
+
+const emptyReport = (): DispatchReport => ({ planned: 0, deliveries: [], leftOver: 0, inhibited: [], audience: {}, unusable: [], failingChannels: [], deficiencies: {} });
+
+describe("routeAndDeliver", () => {
+  it("judges channel health on a round after waiting for group_wait, not only on the first", async () => {
+    const now = new Date().toISOString();
+    const store = new HealthOutbox([deficiency({ openedAt: now, updatedAt: now })]);
+    const channels = new Map<string, RecordingChannel>();
+    const report = await routeAndDeliver(store, {
+      config: config({ groupWaitMs: 200 }),
+      facts: new Map(),
+      now: () => Date.now(),
+      budgetMs: 3_000,
+      context: testContext(),
+      makeChannel: async (c) => {
+        const ch = new RecordingChannel(c, () => (c.name === "sms" ? { ok: false, retryable: true, error: "503 from the provider" } : { ok: true, detail: "250 OK" }));
+        channels.set(c.name, ch);
+        return ch;
+      },
+    });
+    // the first round had nothing due (group_wait); the second sent, and sms failed
+    expect(channels.get("sms")?.sends.length).toBe(1);
+    expect(report.failingChannels.map((f) => f.channel)).toEqual(["sms"]);
+    expect(store.findings).toContainEqual({ key: "covenant.notify/channel:sms", outcome: "error" });
+  });
+});
+
+describe("deliverDue", () => {
+  it("stops new sends when the store fails, and closes no channel under a send in flight", async () => {
+    class FailingStore extends MemoryOutbox {
+      recordDeliveries(_list: readonly { id: string; result: DeliveryResult }[]): void {
+        throw new StoreError("disk full");
+      }
+    }
+    const store = new FailingStore([]);
+    const at = Date.now() - 1000;
+    const d = deficiency();
+    const messages = [
+      ...Array.from({ length: 40 }, (_, i) => ({ channel: "mail", message: message({ id: `m-mail${String(i).padStart(12, "0")}`, deficiencies: [d] }), dueAt: at })),
+      ...Array.from({ length: 6 }, (_, i) => ({ channel: "sms", message: message({ id: `m-sms0${String(i).padStart(12, "0")}`, deficiencies: [d] }), dueAt: at })),
+    ];
+    store.savePlan({ messages });
+    const made: RecordingChannel[] = [];
+    const opts = {
+      config: config(),
+      facts: new Map(),
+      now: () => Date.now(),
+      budgetMs: 5_000,
+      context: testContext(),
+      concurrency: 1,
+      makeChannel: async (c: ChannelConfig) => {
+        const ch = new RecordingChannel(c, () => ({ ok: true, detail: "ok" }), c.name === "sms" ? 40 : 0);
+        made.push(ch);
+        return ch;
+      },
+    };
+    await expect(deliverDue(store, opts, Date.now() + 5_000, emptyReport())).rejects.toThrow(StoreError);
+    // whatever was still running would have gone on sending by now
+    await new Promise((r) => setTimeout(r, 400));
+    const sms = made.find((c) => c.config.name === "sms")!;
+    expect(sms.sentAfterClose).toBe(0);
+    // the store failed at the 32nd mail: nothing new was started after that moment
+    expect(sms.sends.length).toBeLessThan(6);
+    expect(made.find((c) => c.config.name === "mail")!.sends.length).toBe(32);
+  });
+});
