@@ -206,7 +206,10 @@ export async function deliverDue(store: DispatchStore, opts: DispatchOptions, de
       for (const m of batch) attempted.add(m.id);
       const byChannel = new Map<string, OutboxMessage[]>();
       for (const m of batch) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
-      await Promise.all([...byChannel].map(([name, messages]) => deliverThrough(recorder, opts, deadline, report, channels, name, messages)));
+      // every channel's share runs to its end (a store failure stops new sends, not the ones in
+      // flight) before a failure is thrown and the channels are closed under nothing
+      const shares = await Promise.allSettled([...byChannel].map(([name, messages]) => deliverThrough(recorder, opts, deadline, report, channels, name, messages)));
+      for (const s of shares) if (s.status === "rejected") throw s.reason;
       recorder.flush();
     }
   } finally {
@@ -221,6 +224,8 @@ export async function deliverDue(store: DispatchStore, opts: DispatchOptions, de
  */
 class Recorder {
   private pending: { id: string; result: DeliveryResult }[] = [];
+  /** set when the store refused a write: nothing new is sent, since its result could not be kept */
+  failed = false;
   constructor(private readonly store: DispatchStore) {}
 
   record(id: string, result: DeliveryResult): void {
@@ -231,8 +236,13 @@ class Recorder {
   flush(): void {
     const list = this.pending;
     this.pending = [];
-    if (this.store.recordDeliveries) this.store.recordDeliveries(list);
-    else for (const { id, result } of list) this.store.recordDelivery(id, result);
+    try {
+      if (this.store.recordDeliveries) this.store.recordDeliveries(list);
+      else for (const { id, result } of list) this.store.recordDelivery(id, result);
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
   }
 }
 
@@ -260,16 +270,17 @@ async function deliverThrough(recorder: Recorder, opts: DispatchOptions, deadlin
     for (const m of messages) settle(recorder, opts, report, m, { ok: false, retryable: true, error: `the channel could not be set up: ${error}` });
     return;
   }
-  await sendAll(channel, messages, opts, deadline, (m, d) => settle(recorder, opts, report, m, d), () => report.leftOver++);
+  await sendAll(channel, messages, opts, () => opts.now() >= deadline || recorder.failed, (m, d) => settle(recorder, opts, report, m, d), () => report.leftOver++);
 }
 
-async function sendAll(channel: Channel, messages: OutboxMessage[], opts: DispatchOptions, deadline: number, done: (m: OutboxMessage, d: Delivery) => void, skipped: () => void): Promise<void> {
+async function sendAll(channel: Channel, messages: OutboxMessage[], opts: DispatchOptions, stop: () => boolean, done: (m: OutboxMessage, d: Delivery) => void, skipped: () => void): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < messages.length) {
       const m = messages[next++]!;
-      // past the budget nothing new starts: what is left waits in the outbox for the next run
-      if (opts.now() >= deadline) {
+      // past the budget (or once the store failed) nothing new starts: what is left waits in the
+      // outbox for the next run
+      if (stop()) {
         skipped();
         continue;
       }
@@ -282,7 +293,8 @@ async function sendAll(channel: Channel, messages: OutboxMessage[], opts: Dispat
       done(m, d);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 4, messages.length) }, worker));
+  const workers = await Promise.allSettled(Array.from({ length: Math.min(opts.concurrency ?? 4, messages.length) }, worker));
+  for (const w of workers) if (w.status === "rejected") throw w.reason;
 }
 
 /** Records one delivery's result: sent, retried later with backoff, or given up. */
