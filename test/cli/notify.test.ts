@@ -1,7 +1,7 @@
 // Routing deficiencies end to end, as a host runs it: the built CLI, a real SMTP server with
 // STARTTLS and authentication, a signature-checking webhook receiver and the Twilio stand-in,
 // all on 127.0.0.1; messages parsed with mailparser and checked field by field.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleParser, type ParsedMail } from "mailparser";
@@ -306,6 +306,18 @@ describe("covenant run tells", () => {
     const sent = await run(s, "--dry-run", "--notify");
     expect(sent.code).toBe(1);
     expect(smtp.messages.length).toBeGreaterThan(before);
+  });
+
+  it("sends at once from a dry run given --notify, a group_wait longer than the budget notwithstanding", async () => {
+    const s = scene();
+    writeFileSync(s.config, readFileSync(s.config, "utf8").replace("group_wait: 0s", "group_wait: 1h"), { mode: 0o600 });
+    const before = hook.received.length;
+    const sent = await run(s, "--dry-run", "--notify", "--json");
+    expect(sent.code).toBe(1);
+    const told = (JSON.parse(sent.out).run.notifications.deficiencies as { told: { status: string }[] }[]).flatMap((d) => d.told.map((t) => t.status));
+    expect(told).toContain("sent");
+    expect(told).not.toContain("later");
+    expect(hook.received.length).toBeGreaterThan(before);
   });
 
   it("says nobody was told when there is no configuration", async () => {
