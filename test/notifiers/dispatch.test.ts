@@ -3,7 +3,7 @@
 // and lets the ones in flight finish before the channels are closed.
 import { describe, expect, it } from "vitest";
 import type { ChannelConfig, NotifyConfig, Route } from "../../src/config/types.js";
-import type { Channel, Deficiency, Delivery, Message } from "../../src/notifiers/contract.js";
+import type { Channel, Delivery, Message } from "../../src/notifiers/contract.js";
 import { deliverDue, routeAndDeliver, type DeliveryResult, type DispatchReport, type SystemFinding } from "../../src/notifiers/dispatch.js";
 import { MemoryOutbox } from "../../src/notifiers/memory-outbox.js";
 import { StoreError } from "../../src/store/errors.js";
