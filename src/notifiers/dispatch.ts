@@ -141,8 +141,9 @@ function healthJudge(store: DispatchStore, opts: DispatchOptions, report: Dispat
 }
 
 /**
- * Opens a deficiency for each channel whose every delivery in this round failed after
- * `delivery.failing_after` attempts or more, and resolves it for each channel that delivered.
+ * Opens a deficiency for each channel whose every delivery in this round failed, with
+ * `delivery.failing_after` failures in a row (in this round, or one message's attempts), and
+ * resolves it for each channel that delivered.
  * Returns whether a channel was newly found failing.
  */
 function channelHealth(store: DispatchStore, opts: DispatchOptions, report: DispatchReport, deliveries: SentMessage[], unusableNow: DispatchReport["unusable"]): boolean {
@@ -154,7 +155,9 @@ function channelHealth(store: DispatchStore, opts: DispatchOptions, report: Disp
   for (const [name, list] of byChannel) {
     const anySent = list.some((d) => d.status === "sent");
     const unusable = unusableNow.find((u) => u.channel === name);
-    const failing = !anySent && (unusable !== undefined || list.some((d) => d.attempts >= opts.config.delivery.failingAfter || d.status === "given-up"));
+    // failures in a row: this round's (none sent), or one message's attempts over several runs
+    const { failingAfter } = opts.config.delivery;
+    const failing = !anySent && (unusable !== undefined || list.length >= failingAfter || list.some((d) => d.attempts >= failingAfter || d.status === "given-up"));
     if (!anySent && !failing) continue;
     const users = [...opts.config.stakeholders.values()].filter((s) => s.channels.includes(name)).map((s) => s.name);
     const lastError = unusable?.error ?? list.find((d) => d.status !== "sent")?.detail ?? "";

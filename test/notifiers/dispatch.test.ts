@@ -93,6 +93,37 @@ describe("routeAndDeliver", () => {
     expect(report.failingChannels.map((f) => f.channel)).toEqual(["sms"]);
     expect(store.findings).toContainEqual({ key: "covenant.notify/channel:sms", outcome: "error" });
   });
+
+  it("counts failed deliveries in a row across messages: three first attempts failing make failing_after 3", async () => {
+    const now = new Date().toISOString();
+    const members = ["A", "B", "C"].map((c, i) => deficiency({ id: `d-000000${i}0`, key: `C-${c}/file:/x`, control: { id: `C-${c}`, title: c, severity: "high", key: false }, openedAt: now, updatedAt: now }));
+    const store = new HealthOutbox(members);
+    const report = await routeAndDeliver(store, {
+      config: config({ failingAfter: 3 }),
+      facts: new Map(),
+      now: () => Date.now(),
+      budgetMs: 3_000,
+      context: testContext(),
+      makeChannel: async (c) => new RecordingChannel(c, () => (c.name === "sms" ? { ok: false, retryable: true, error: "503 from the provider" } : { ok: true, detail: "250 OK" })),
+    });
+    expect(report.deliveries.filter((d) => d.channel === "sms" && d.status === "retrying")).toHaveLength(3);
+    expect(report.failingChannels.map((f) => f.channel)).toEqual(["sms"]);
+  });
+
+  it("does not call a channel failing for fewer failures in a row than failing_after", async () => {
+    const now = new Date().toISOString();
+    const store = new HealthOutbox([deficiency({ openedAt: now, updatedAt: now })]);
+    const report = await routeAndDeliver(store, {
+      config: config({ failingAfter: 3 }),
+      facts: new Map(),
+      now: () => Date.now(),
+      budgetMs: 3_000,
+      context: testContext(),
+      makeChannel: async (c) => new RecordingChannel(c, () => (c.name === "sms" ? { ok: false, retryable: true, error: "503 from the provider" } : { ok: true, detail: "250 OK" })),
+    });
+    expect(report.failingChannels).toEqual([]);
+    expect(store.findings.filter((f) => f.outcome === "error")).toEqual([]);
+  });
 });
 
 describe("deliverDue", () => {
