@@ -72,6 +72,8 @@ export interface DispatchReport {
   inhibited: Plan["inhibited"];
   /** deficiency id → recipients ("stakeholder/channel[/address]") routing gave it */
   audience: Record<string, string[]>;
+  /** deficiency id → recipients whose group already told it (by an earlier run, or queued then) */
+  toldBefore?: Record<string, string[]>;
   /** channels that could not be made (a missing secret, a bad CA file): every message of theirs waits */
   unusable: { channel: string; error: string }[];
   /** when the next timer fires (group_wait, interval, repeat, escalation, quiet hours), ms since the epoch */
@@ -90,7 +92,7 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
   const working = store.notificationWorkingSet();
   const planned = routeAndSave(store, opts, started, working);
   const deficiencies = Object.fromEntries(working.deficiencies.map((d) => [d.id, { key: d.key, control: d.control.id, outcome: d.outcome, status: d.status, notice: d.notice }]));
-  const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, unusable: [], deficiencies, failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
+  const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, toldBefore: toldIn(working.groups), unusable: [], deficiencies, failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
   if (planned.nextAt !== undefined) report.nextAt = planned.nextAt;
   const deadline = started + opts.budgetMs;
   await deliverDue(store, opts, deadline, report);
@@ -116,6 +118,13 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
     again = health();
   }
   return report;
+}
+
+/** Per deficiency, the recipients whose group state says it was told. */
+function toldIn(groups: GroupState[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const g of groups) for (const id of Object.keys(g.told)) (out[id] ??= []).push(g.recipient);
+  return out;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -194,6 +194,9 @@ describe("covenant run tells", () => {
     expect(second.code).toBe(1);
     expect({ mails: smtp.messages.length, sms: twilio.messages.length, hooks: hook.received.length }).toEqual(before);
     expect(deficiencies(s).map((d) => d.id)).toEqual([id]);
+    // and its report says they were told already, not that they will be told later
+    expect(second.out).toMatch(/alice@example\.com> by mail \(already told\)/);
+    expect(second.out).not.toMatch(/\(later\)/);
 
     // delivered messages are evidence: in the history, and in the outbox's sent list
     const history = covenant(["history", "--json", "--state", s.state]);
