@@ -91,7 +91,7 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
   const started = opts.now();
   const working = store.notificationWorkingSet();
   const planned = routeAndSave(store, opts, started, working);
-  const deficiencies = Object.fromEntries(working.deficiencies.map((d) => [d.id, { key: d.key, control: d.control.id, outcome: d.outcome, status: d.status, notice: d.notice }]));
+  const deficiencies = reportedDeficiencies(working.deficiencies);
   const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, toldBefore: toldIn(working.groups), unusable: [], deficiencies, failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
   if (planned.nextAt !== undefined) report.nextAt = planned.nextAt;
   const deadline = started + opts.budgetMs;
@@ -108,7 +108,10 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
     const next = report.nextAt;
     if (!again && (next === undefined || next > deadline)) break;
     if (!again) await sleep(Math.max(0, next! - opts.now()));
-    const p = routeAndSave(store, opts, opts.now());
+    const later = store.notificationWorkingSet();
+    const p = routeAndSave(store, opts, opts.now(), later);
+    // a deficiency opened meanwhile (a channel found failing) is reported with the rest
+    Object.assign(report.deficiencies, reportedDeficiencies(later.deficiencies));
     report.planned += p.messages.length;
     Object.assign(report.audience, p.audience);
     report.inhibited = p.inhibited;
@@ -118,6 +121,10 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
     again = health();
   }
   return report;
+}
+
+function reportedDeficiencies(list: Deficiency[]): DispatchReport["deficiencies"] {
+  return Object.fromEntries(list.map((d) => [d.id, { key: d.key, control: d.control.id, outcome: d.outcome, status: d.status, notice: d.notice }]));
 }
 
 /** Per deficiency, the recipients whose group state says it was told. */

@@ -3,7 +3,7 @@
 // and lets the ones in flight finish before the channels are closed.
 import { describe, expect, it } from "vitest";
 import type { ChannelConfig, NotifyConfig, Route } from "../../src/config/types.js";
-import type { Channel, Delivery, Message } from "../../src/notifiers/contract.js";
+import type { Channel, Deficiency, Delivery, Message } from "../../src/notifiers/contract.js";
 import { deliverDue, routeAndDeliver, type DeliveryResult, type DispatchReport, type SystemFinding } from "../../src/notifiers/dispatch.js";
 import { MemoryOutbox } from "../../src/notifiers/memory-outbox.js";
 import { StoreError } from "../../src/store/errors.js";
@@ -64,8 +64,14 @@ class RecordingChannel implements Channel {
 /** The in-memory outbox, with Covenant's own deficiencies noted as the store records them. */
 class HealthOutbox extends MemoryOutbox {
   findings: { key: string; outcome: "error" | "kept" }[] = [];
-  recordSystemFinding(key: string, _f: SystemFinding, outcome: "error" | "kept"): void {
+  constructor(private readonly open: Deficiency[]) {
+    super(open);
+  }
+  recordSystemFinding(key: string, f: SystemFinding, outcome: "error" | "kept", reason: string, time: string): void {
     this.findings.push({ key, outcome });
+    if (outcome === "error" && !this.open.some((d) => d.key === key)) {
+      this.open.push(deficiency({ id: `d-own${String(this.open.length).padStart(5, "0")}`, key, control: f.control, promise: { type: f.type, promiser: f.promiser, ...f.promise }, reason, openedAt: time, updatedAt: time }));
+    }
   }
 }
 
@@ -92,12 +98,16 @@ describe("routeAndDeliver", () => {
     expect(channels.get("sms")?.sends.length).toBe(1);
     expect(report.failingChannels.map((f) => f.channel)).toEqual(["sms"]);
     expect(store.findings).toContainEqual({ key: "covenant.notify/channel:sms", outcome: "error" });
+    // the channel's own deficiency, opened and told in a later round, is in the report too
+    const own = Object.entries(report.deficiencies).find(([, d]) => d.key === "covenant.notify/channel:sms");
+    expect(own).toBeDefined();
+    expect(report.deliveries.some((d) => d.channel === "mail" && d.deficiencies.includes(own![0]))).toBe(true);
   });
 
   it("counts failed deliveries in a row across messages: three first attempts failing make failing_after 3", async () => {
     const now = new Date().toISOString();
     const members = ["A", "B", "C"].map((c, i) => deficiency({ id: `d-000000${i}0`, key: `C-${c}/file:/x`, control: { id: `C-${c}`, title: c, severity: "high", key: false }, openedAt: now, updatedAt: now }));
-    const store = new HealthOutbox(members);
+    const store = new HealthOutbox([...members]);
     const report = await routeAndDeliver(store, {
       config: config({ failingAfter: 3 }),
       facts: new Map(),
@@ -106,7 +116,7 @@ describe("routeAndDeliver", () => {
       context: testContext(),
       makeChannel: async (c) => new RecordingChannel(c, () => (c.name === "sms" ? { ok: false, retryable: true, error: "503 from the provider" } : { ok: true, detail: "250 OK" })),
     });
-    expect(report.deliveries.filter((d) => d.channel === "sms" && d.status === "retrying")).toHaveLength(3);
+    expect(report.deliveries.filter((d) => d.channel === "sms" && d.status === "retrying" && members.some((m) => d.deficiencies.includes(m.id)))).toHaveLength(3);
     expect(report.failingChannels.map((f) => f.channel)).toEqual(["sms"]);
   });
 
