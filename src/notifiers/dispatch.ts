@@ -5,7 +5,10 @@
 // message is due for them: a run with nothing to tell loads no channel library.
 import type { ChannelConfig, NotifyConfig } from "../config/types.js";
 import type { Channel, ChannelContext, Deficiency, Delivery, GroupState, Message, OutboxMessage } from "./contract.js";
+import { channelFailingKey, healthJudge, resolveRemovedChannels } from "./channel-health.js";
 import { plan, type Plan } from "./routing/index.js";
+
+export { channelFailingKey };
 
 /** What the dispatcher needs of the state store (src/store/store.ts implements it). */
 export interface DispatchStore {
@@ -89,7 +92,8 @@ export interface DispatchReport {
 /** Routes and saves the plan, then delivers what is due. Never throws for a channel's failure. */
 export async function routeAndDeliver(store: DispatchStore, opts: DispatchOptions): Promise<DispatchReport> {
   const started = opts.now();
-  const working = store.notificationWorkingSet();
+  let working = store.notificationWorkingSet();
+  if (resolveRemovedChannels(store, opts, working.deficiencies)) working = store.notificationWorkingSet();
   const planned = routeAndSave(store, opts, started, working);
   const deficiencies = reportedDeficiencies(working.deficiencies);
   const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, toldBefore: toldIn(working.groups), unusable: [], deficiencies, failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
@@ -135,67 +139,6 @@ function toldIn(groups: GroupState[]): Record<string, string[]> {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** The key of the deficiency that says a channel keeps failing. */
-export const channelFailingKey = (channel: string) => `covenant.notify/channel:${channel}`;
-
-/**
- * A judge of channel health for one dispatch: each call looks at the deliveries (and channels
- * that could not be made) since the last call, and returns whether a channel is newly failing
- * (routing then has something new to tell).
- */
-function healthJudge(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): () => boolean {
-  let seenDeliveries = 0;
-  let seenUnusable = 0;
-  return () => {
-    const deliveries = report.deliveries.slice(seenDeliveries);
-    const unusable = report.unusable.slice(seenUnusable);
-    seenDeliveries = report.deliveries.length;
-    seenUnusable = report.unusable.length;
-    return store.recordSystemFinding !== undefined && channelHealth(store, opts, report, deliveries, unusable);
-  };
-}
-
-/**
- * Opens a deficiency for each channel whose every delivery in this round failed, with
- * `delivery.failing_after` failures in a row (in this round, or one message's attempts), and
- * resolves it for each channel that delivered.
- * Returns whether a channel was newly found failing.
- */
-function channelHealth(store: DispatchStore, opts: DispatchOptions, report: DispatchReport, deliveries: SentMessage[], unusableNow: DispatchReport["unusable"]): boolean {
-  const byChannel = new Map<string, SentMessage[]>();
-  for (const d of deliveries) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
-  for (const u of unusableNow) if (!byChannel.has(u.channel)) byChannel.set(u.channel, []);
-  let opened = false;
-  const time = new Date(opts.now()).toISOString();
-  for (const [name, list] of byChannel) {
-    const anySent = list.some((d) => d.status === "sent");
-    const unusable = unusableNow.find((u) => u.channel === name);
-    // failures in a row: this round's (none sent), or one message's attempts over several runs
-    const { failingAfter } = opts.config.delivery;
-    const failing = !anySent && (unusable !== undefined || list.length >= failingAfter || list.some((d) => d.attempts >= failingAfter || d.status === "given-up"));
-    if (!anySent && !failing) continue;
-    const users = [...opts.config.stakeholders.values()].filter((s) => s.channels.includes(name)).map((s) => s.name);
-    const lastError = unusable?.error ?? list.find((d) => d.status !== "sent")?.detail ?? "";
-    const finding: SystemFinding = {
-      host: report.host ?? "",
-      type: "channel",
-      promiser: name,
-      control: { id: "covenant.notify", title: "Deficiencies reach their stakeholders", severity: "high", key: false },
-      promise: { stakeholders: users, dependsOn: [], file: opts.config.path, line: 0 },
-      promised: [`channel ${name} delivers`],
-    };
-    const reason = failing ? `the ${name} channel keeps failing: ${lastError}` : `the ${name} channel delivers again`;
-    store.recordSystemFinding!(channelFailingKey(name), finding, failing ? "error" : "kept", reason, time);
-    if (failing && !report.failingChannels.some((f) => f.channel === name)) {
-      report.failingChannels.push({ channel: name, error: lastError });
-      opened = true;
-    }
-    // delivered again in a later round: no longer said to be failing
-    if (!failing) report.failingChannels = report.failingChannels.filter((f) => f.channel !== name);
-  }
-  return opened;
-}
 
 /** The routing step alone: plan from what the store holds and save it, in one transaction. */
 export function routeAndSave(store: DispatchStore, opts: Pick<DispatchOptions, "config" | "facts">, now: number, working = store.notificationWorkingSet()): Plan {

@@ -136,6 +136,16 @@ describe("routeAndDeliver", () => {
   });
 });
 
+describe("a channel's own deficiency", () => {
+  it("is resolved when the channel is no longer in the configuration (nothing else would ever resolve it)", async () => {
+    const now = new Date().toISOString();
+    const gone = deficiency({ id: "d-pager000", key: "covenant.notify/channel:pager", control: { id: "covenant.notify", title: "Deficiencies reach their stakeholders", severity: "high", key: false }, openedAt: now, updatedAt: now });
+    const store = new HealthOutbox([gone]);
+    await routeAndDeliver(store, { config: config(), facts: new Map(), now: () => Date.now(), budgetMs: 1_000, context: testContext(), makeChannel: async (c) => new RecordingChannel(c, () => ({ ok: true, detail: "250 OK" })) });
+    expect(store.findings).toContainEqual({ key: "covenant.notify/channel:pager", outcome: "kept" });
+  });
+});
+
 describe("deliverDue", () => {
   it("stops new sends when the store fails, and closes no channel under a send in flight", async () => {
     class FailingStore extends MemoryOutbox {
