@@ -347,6 +347,8 @@ describe("covenant run tells", () => {
     expect(r.out).toMatch(/channel sms keeps failing/);
     const own = deficiencies(s).find((d) => d.control.id === "covenant.notify");
     expect(own).toBeDefined();
+    // the run's report shows it among the deficiencies told
+    expect(r.out).toContain(own!.id);
     const mails = await mailsAbout([own!.id]);
     expect(mails.some((m) => (m.to as { text: string }).text.includes("olga@example.com"))).toBe(true);
   });
