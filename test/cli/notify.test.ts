@@ -321,6 +321,8 @@ describe("covenant run tells", () => {
     expect(told).toContain("sent");
     expect(told).not.toContain("later");
     expect(hook.received.length).toBeGreaterThan(before);
+    // what a dry run sends is a test, and says so: its deficiencies were never recorded
+    expect(hook.received.slice(before).map((h) => (JSON.parse(h.body) as { kind: string }).kind)).toEqual(hook.received.slice(before).map(() => "test"));
   });
 
   it("says nobody was told when there is no configuration", async () => {
