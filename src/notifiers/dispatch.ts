@@ -288,11 +288,14 @@ function settle(recorder: Recorder, opts: DispatchOptions, report: DispatchRepor
   });
 }
 
-/** Exponential backoff from the configured step, capped; a provider's Retry-After wins when longer. */
+/**
+ * Exponential backoff from the configured step; a provider's Retry-After wins when longer; both
+ * capped by max_backoff (a server's reply does not hold a message past what the site allows).
+ */
 export function backoff(config: NotifyConfig, attempts: number, retryAfterMs?: number): number {
   const { backoffMs, maxBackoffMs } = config.delivery;
-  const exp = Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(attempts - 1, 20));
-  return Math.max(exp, retryAfterMs ?? 0);
+  const exp = backoffMs * 2 ** Math.min(attempts - 1, 20);
+  return Math.min(maxBackoffMs, Math.max(exp, retryAfterMs ?? 0));
 }
 
 /** Who a message is to, for people: the stakeholder, and the address the channel uses. */

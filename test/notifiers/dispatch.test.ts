@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChannelConfig, NotifyConfig, Route } from "../../src/config/types.js";
 import type { Channel, Deficiency, Delivery, Message } from "../../src/notifiers/contract.js";
-import { deliverDue, routeAndDeliver, type DeliveryResult, type DispatchReport, type SystemFinding } from "../../src/notifiers/dispatch.js";
+import { backoff, deliverDue, routeAndDeliver, type DeliveryResult, type DispatchReport, type SystemFinding } from "../../src/notifiers/dispatch.js";
 import { MemoryOutbox } from "../../src/notifiers/memory-outbox.js";
 import { StoreError } from "../../src/store/errors.js";
 import { testContext } from "./context.js";
@@ -183,5 +183,16 @@ describe("deliverDue", () => {
     // the store failed at the 32nd mail: nothing new was started after that moment
     expect(sms.sends.length).toBeLessThan(6);
     expect(made.find((c) => c.config.name === "mail")!.sends.length).toBe(32);
+  });
+});
+
+describe("backoff", () => {
+  it("doubles from delivery.backoff, and a provider's Retry-After wins when longer, never past max_backoff", () => {
+    const c = config(); // backoff 1m, max_backoff 1h
+    expect([1, 2, 3].map((n) => backoff(c, n))).toEqual([60_000, 120_000, 240_000]);
+    expect(backoff(c, 1, 300_000)).toBe(300_000);
+    expect(backoff(c, 20)).toBe(3_600_000);
+    // a server asking for a year does not hold a message past what the configuration allows
+    expect(backoff(c, 1, 365 * 86_400_000)).toBe(3_600_000);
   });
 });
