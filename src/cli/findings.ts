@@ -2,25 +2,16 @@
 // owner and severity, the promise's handle and dependencies (inhibition), and what was promised
 // as written. Looked up only when the store writes a record (a change of state), so a run whose
 // states do not change pays nothing for it.
-import type { CheckedControl, CheckedPromise, Policy } from "../checker/policy.js";
-import { promiserText, type PromiseResult } from "../evaluator/engine.js";
+import type { CheckedPromise, Policy } from "../checker/policy.js";
+import { promiseKeys, type PromiseResult } from "../evaluator/engine.js";
 import type { Finding } from "../store/store.js";
 
 /** At most this many lines of a promise as written are kept as "what was promised". */
 const PROMISED_LINES = 20;
 
 export function findingsFor(policy: Policy, files: { path: string; text: string }[], host: string): (r: PromiseResult) => Finding | undefined {
-  const byKey = new Map<string, { control: CheckedControl; promise: CheckedPromise }>();
-  const seen = new Map<string, number>();
-  // the same keys the evaluator gives (engine.ts): control/type:promiser, with #n for repeats
-  for (const control of policy.controls) {
-    for (const promise of control.promises) {
-      const base = `${control.id}/${promise.type}:${promiserText(promise)}`;
-      const n = (seen.get(base) ?? 0) + 1;
-      seen.set(base, n);
-      byKey.set(n === 1 ? base : `${base}#${n}`, { control, promise });
-    }
-  }
+  // the keys the evaluator gives its results
+  const byKey = new Map(promiseKeys(policy).map(({ key, control, promise }) => [key, { control, promise }]));
   const texts = new Map(files.map((f) => [f.path, f.text]));
   return (r) => {
     const found = byKey.get(r.key);

@@ -50,7 +50,7 @@ export function addNotifyCommands(program: Command, io: Io, setExit: (code: numb
     .option("--etc-root <dir>", "read /etc/os-release and friends from here (host facts for routes)", defaultRoots.etc)
     .option("--json", "print what was delivered as JSON", false)
     .addOption(new Option("--now <instant>", "route as if it were this instant (ISO 8601)").hideHelp())
-    .addHelpText("after", "\nExit codes: 0 everything due was delivered, 1 something failed (it is retried later) or a channel is unusable,\n2 no or bad configuration, no store, or another run holds the lock.")
+    .addHelpText("after", "\nExit codes: 0 nothing failed (what the budget did not reach stays due), 1 something failed (retried later, or given up) or a channel is unusable,\n2 no or bad configuration, no store, or another run holds the lock.")
     .action(async (o: { config?: string; state?: string; budget?: string; etcRoot: string; json: boolean; now?: string }) => {
       const budgetMs = o.budget === undefined ? undefined : parseDuration(o.budget);
       const now = o.now === undefined ? undefined : new Date(o.now);

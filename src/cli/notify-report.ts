@@ -8,7 +8,8 @@ import type { Style } from "./style.js";
 export interface Told {
   recipient: string;
   channel: string;
-  status: "sent" | "retrying" | "given-up" | "later" | "would be told";
+  /** "already told": the recipient's group told it before this run (or queued it then) and has nothing new to say */
+  status: "sent" | "retrying" | "given-up" | "later" | "already told" | "would be told";
   detail?: string;
 }
 
@@ -24,11 +25,12 @@ export function toldPerDeficiency(report: DispatchReport): Map<string, Told[]> {
     }
   }
   for (const [id, audience] of Object.entries(report.audience)) {
+    const before = new Set(report.toldBefore?.[id] ?? []);
     for (const who of audience) {
       // audience entries are "stakeholder/channel[/address]"
       const [stakeholder = who, channel = "", address] = who.split("/");
       const recipient = address ? `${stakeholder} <${address}>` : stakeholder;
-      if (!reached.has(`${id}\0${recipient}\0${channel}`) && !(out.get(id) ?? []).some((t) => t.recipient === recipient && t.channel === channel)) add(id, { recipient, channel, status: "later" });
+      if (!reached.has(`${id}\0${recipient}\0${channel}`) && !(out.get(id) ?? []).some((t) => t.recipient === recipient && t.channel === channel)) add(id, { recipient, channel, status: before.has(who) ? "already told" : "later" });
     }
   }
   return out;

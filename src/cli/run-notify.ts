@@ -3,7 +3,7 @@
 // anyway, for a deliberate test). Without a configuration, the report says nobody was told.
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
-import type { NotifyConfig } from "../config/types.js";
+import type { NotifyConfig, Route } from "../config/types.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import { isDeficiency } from "../evaluator/outcomes.js";
 import type { FactValue } from "../facts/host.js";
@@ -65,8 +65,15 @@ export async function notifyAfterRun(scene: NotifyScene): Promise<NotificationsV
   const config = scene.config.config;
   if (!scene.send) return preview(config, scene, relevant);
   const store = scene.store ?? new MemoryOutbox(relevant.map((r) => previewDeficiency(r, scene.finding(r), scene.now())).filter((d): d is Deficiency => d !== undefined));
-  const report = await routeAndDeliver(store, { config, facts: scene.facts, now: scene.now, budgetMs: budgetFor(config.delivery.budgetMs, scene.endBy), makeChannel, context: await channelContext(() => new Date(scene.now())), host: hostname() });
+  // a dry run given --notify keeps no group state: every group would be new and wait its
+  // group_wait, past the budget, and the deliberate test would send nothing. It sends at once.
+  const routed = scene.store ? config : { ...config, route: withoutGroupWait(config.route) };
+  const report = await routeAndDeliver(store, { config: routed, facts: scene.facts, now: scene.now, budgetMs: budgetFor(config.delivery.budgetMs, scene.endBy), makeChannel, context: await channelContext(() => new Date(scene.now())), host: hostname() });
   return viewOf(report, relevant);
+}
+
+function withoutGroupWait(route: Route): Route {
+  return { ...route, groupWaitMs: 0, routes: route.routes.map(withoutGroupWait) };
 }
 
 function viewOf(report: DispatchReport, relevant: PromiseResult[]): NotificationsView {

@@ -84,6 +84,24 @@ interface Item {
   index: number;
 }
 
+/**
+ * Every promise of the policy with its key, in order: `control/type:promiser`, with `#n` for
+ * the n-th repeat of the same. The key of a promise's state, its deficiency and its history.
+ */
+export function promiseKeys(policy: Policy): { control: CheckedControl; promise: CheckedPromise; key: string }[] {
+  const out: { control: CheckedControl; promise: CheckedPromise; key: string }[] = [];
+  const seen = new Map<string, number>();
+  for (const control of policy.controls) {
+    for (const promise of control.promises) {
+      const base = `${control.id}/${promise.type}:${promiserText(promise)}`;
+      const n = (seen.get(base) ?? 0) + 1;
+      seen.set(base, n);
+      out.push({ control, promise, key: n === 1 ? base : `${base}#${n}` });
+    }
+  }
+  return out;
+}
+
 export function promiserText(p: CheckedPromise): string {
   if (p.promiser === undefined || p.promiser === null) return "";
   return typeof p.promiser === "string" ? p.promiser : JSON.stringify(p.promiser);
@@ -130,16 +148,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const root = opts.filesRoot;
   const hostPath = root === undefined ? (p: string) => p : (p: string) => join(root, p);
 
-  const items: Item[] = [];
-  const seen = new Map<string, number>();
-  for (const control of policy.controls) {
-    for (const promise of control.promises) {
-      const base = `${control.id}/${promise.type}:${promiserText(promise)}`;
-      const n = (seen.get(base) ?? 0) + 1;
-      seen.set(base, n);
-      items.push({ control, promise, key: n === 1 ? base : `${base}#${n}`, index: items.length });
-    }
-  }
+  const items: Item[] = promiseKeys(policy).map((k, index) => ({ ...k, index }));
   // a waiver's dates are the business's dates: "until 2026-12-31" holds to the end of that day in the calendar's zone
   const t = localTime(opts.now, policy.calendar.timezone);
   const today = isoDate(t.year, t.month, t.day);

@@ -5,7 +5,10 @@
 // message is due for them: a run with nothing to tell loads no channel library.
 import type { ChannelConfig, NotifyConfig } from "../config/types.js";
 import type { Channel, ChannelContext, Deficiency, Delivery, GroupState, Message, OutboxMessage } from "./contract.js";
+import { channelFailingKey, healthJudge, resolveRemovedChannels } from "./channel-health.js";
 import { plan, type Plan } from "./routing/index.js";
+
+export { channelFailingKey };
 
 /** What the dispatcher needs of the state store (src/store/store.ts implements it). */
 export interface DispatchStore {
@@ -72,6 +75,8 @@ export interface DispatchReport {
   inhibited: Plan["inhibited"];
   /** deficiency id → recipients ("stakeholder/channel[/address]") routing gave it */
   audience: Record<string, string[]>;
+  /** deficiency id → recipients whose group already told it (by an earlier run, or queued then) */
+  toldBefore?: Record<string, string[]>;
   /** channels that could not be made (a missing secret, a bad CA file): every message of theirs waits */
   unusable: { channel: string; error: string }[];
   /** when the next timer fires (group_wait, interval, repeat, escalation, quiet hours), ms since the epoch */
@@ -87,74 +92,53 @@ export interface DispatchReport {
 /** Routes and saves the plan, then delivers what is due. Never throws for a channel's failure. */
 export async function routeAndDeliver(store: DispatchStore, opts: DispatchOptions): Promise<DispatchReport> {
   const started = opts.now();
-  const working = store.notificationWorkingSet();
+  let working = store.notificationWorkingSet();
+  if (resolveRemovedChannels(store, opts, working.deficiencies)) working = store.notificationWorkingSet();
   const planned = routeAndSave(store, opts, started, working);
-  const deficiencies = Object.fromEntries(working.deficiencies.map((d) => [d.id, { key: d.key, control: d.control.id, outcome: d.outcome, status: d.status, notice: d.notice }]));
-  const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, unusable: [], deficiencies, failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
+  const deficiencies = reportedDeficiencies(working.deficiencies);
+  const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, toldBefore: toldIn(working.groups), unusable: [], deficiencies, failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
   if (planned.nextAt !== undefined) report.nextAt = planned.nextAt;
   const deadline = started + opts.budgetMs;
   await deliverDue(store, opts, deadline, report);
   // a channel that keeps failing is itself a deficiency, told at once through the stakeholders'
-  // other channels (its own messages fail, and are retried, like any other)
-  let again = store.recordSystemFinding !== undefined && channelHealth(store, opts, report);
-  // a timer that fires within the budget (a short group_wait, a retry's backoff) is waited for:
-  // otherwise its message would wait for the next run, minutes later
+  // other channels (its own messages fail, and are retried, like any other). Judged on each
+  // round's deliveries: a round after a wait sends too, and its failures count as much.
+  const health = healthJudge(store, opts, report);
+  let again = health();
+  // a routing timer that fires within the budget (a short group_wait or group_interval) is
+  // waited for: otherwise its message would wait for the next run, minutes later. A retry's
+  // backoff is not: a failed message waits for the next run or `covenant notify flush`.
   for (let round = 0; round < 20 && opts.now() < deadline; round++) {
     const next = report.nextAt;
     if (!again && (next === undefined || next > deadline)) break;
     if (!again) await sleep(Math.max(0, next! - opts.now()));
-    again = false;
-    const p = routeAndSave(store, opts, opts.now());
+    const later = store.notificationWorkingSet();
+    const p = routeAndSave(store, opts, opts.now(), later);
+    // a deficiency opened meanwhile (a channel found failing) is reported with the rest
+    Object.assign(report.deficiencies, reportedDeficiencies(later.deficiencies));
     report.planned += p.messages.length;
     Object.assign(report.audience, p.audience);
     report.inhibited = p.inhibited;
     if (p.nextAt !== undefined) report.nextAt = p.nextAt;
     else delete report.nextAt;
     await deliverDue(store, opts, deadline, report);
+    again = health();
   }
   return report;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** The key of the deficiency that says a channel keeps failing. */
-export const channelFailingKey = (channel: string) => `covenant.notify/channel:${channel}`;
-
-/**
- * Opens a deficiency for each channel whose every delivery in this round failed after
- * `delivery.failing_after` attempts or more, and resolves it for each channel that delivered.
- * Returns whether one was opened (routing has something new to tell).
- */
-function channelHealth(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): boolean {
-  const byChannel = new Map<string, SentMessage[]>();
-  for (const d of report.deliveries) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
-  for (const u of report.unusable) if (!byChannel.has(u.channel)) byChannel.set(u.channel, []);
-  let opened = false;
-  const time = new Date(opts.now()).toISOString();
-  for (const [name, list] of byChannel) {
-    const anySent = list.some((d) => d.status === "sent");
-    const unusable = report.unusable.find((u) => u.channel === name);
-    const failing = !anySent && (unusable !== undefined || list.some((d) => d.attempts >= opts.config.delivery.failingAfter || d.status === "given-up"));
-    if (!anySent && !failing) continue;
-    const users = [...opts.config.stakeholders.values()].filter((s) => s.channels.includes(name)).map((s) => s.name);
-    const lastError = unusable?.error ?? list.find((d) => d.status !== "sent")?.detail ?? "";
-    const finding: SystemFinding = {
-      host: report.host ?? "",
-      type: "channel",
-      promiser: name,
-      control: { id: "covenant.notify", title: "Deficiencies reach their stakeholders", severity: "high", key: false },
-      promise: { stakeholders: users, dependsOn: [], file: opts.config.path, line: 0 },
-      promised: [`channel ${name} delivers`],
-    };
-    const reason = failing ? `the ${name} channel keeps failing: ${lastError}` : `the ${name} channel delivers again`;
-    store.recordSystemFinding!(channelFailingKey(name), finding, failing ? "error" : "kept", reason, time);
-    if (failing) {
-      report.failingChannels.push({ channel: name, error: lastError });
-      opened = true;
-    }
-  }
-  return opened;
+function reportedDeficiencies(list: Deficiency[]): DispatchReport["deficiencies"] {
+  return Object.fromEntries(list.map((d) => [d.id, { key: d.key, control: d.control.id, outcome: d.outcome, status: d.status, notice: d.notice }]));
 }
+
+/** Per deficiency, the recipients whose group state says it was told. */
+function toldIn(groups: GroupState[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const g of groups) for (const id of Object.keys(g.told)) (out[id] ??= []).push(g.recipient);
+  return out;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The routing step alone: plan from what the store holds and save it, in one transaction. */
 export function routeAndSave(store: DispatchStore, opts: Pick<DispatchOptions, "config" | "facts">, now: number, working = store.notificationWorkingSet()): Plan {
@@ -184,7 +168,10 @@ export async function deliverDue(store: DispatchStore, opts: DispatchOptions, de
       for (const m of batch) attempted.add(m.id);
       const byChannel = new Map<string, OutboxMessage[]>();
       for (const m of batch) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
-      await Promise.all([...byChannel].map(([name, messages]) => deliverThrough(recorder, opts, deadline, report, channels, name, messages)));
+      // every channel's share runs to its end (a store failure stops new sends, not the ones in
+      // flight) before a failure is thrown and the channels are closed under nothing
+      const shares = await Promise.allSettled([...byChannel].map(([name, messages]) => deliverThrough(recorder, opts, deadline, report, channels, name, messages)));
+      for (const s of shares) if (s.status === "rejected") throw s.reason;
       recorder.flush();
     }
   } finally {
@@ -199,6 +186,8 @@ export async function deliverDue(store: DispatchStore, opts: DispatchOptions, de
  */
 class Recorder {
   private pending: { id: string; result: DeliveryResult }[] = [];
+  /** set when the store refused a write: nothing new is sent, since its result could not be kept */
+  failed = false;
   constructor(private readonly store: DispatchStore) {}
 
   record(id: string, result: DeliveryResult): void {
@@ -209,8 +198,13 @@ class Recorder {
   flush(): void {
     const list = this.pending;
     this.pending = [];
-    if (this.store.recordDeliveries) this.store.recordDeliveries(list);
-    else for (const { id, result } of list) this.store.recordDelivery(id, result);
+    try {
+      if (this.store.recordDeliveries) this.store.recordDeliveries(list);
+      else for (const { id, result } of list) this.store.recordDelivery(id, result);
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
   }
 }
 
@@ -238,23 +232,25 @@ async function deliverThrough(recorder: Recorder, opts: DispatchOptions, deadlin
     for (const m of messages) settle(recorder, opts, report, m, { ok: false, retryable: true, error: `the channel could not be set up: ${error}` });
     return;
   }
-  await sendAll(channel, messages, opts, deadline, (m, d) => settle(recorder, opts, report, m, d), () => report.leftOver++);
+  await sendAll(channel, messages, opts, () => opts.now() >= deadline || recorder.failed, (m, d) => settle(recorder, opts, report, m, d), () => report.leftOver++);
 }
 
-async function sendAll(channel: Channel, messages: OutboxMessage[], opts: DispatchOptions, deadline: number, done: (m: OutboxMessage, d: Delivery) => void, skipped: () => void): Promise<void> {
+async function sendAll(channel: Channel, messages: OutboxMessage[], opts: DispatchOptions, stop: () => boolean, done: (m: OutboxMessage, d: Delivery) => void, skipped: () => void): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < messages.length) {
       const m = messages[next++]!;
-      // past the budget nothing new starts: what is left waits in the outbox for the next run
-      if (opts.now() >= deadline) {
+      // past the budget (or once the store failed) nothing new starts: what is left waits in the
+      // outbox for the next run
+      if (stop()) {
         skipped();
         continue;
       }
       done(m, await withinBudget(channel.send(m.message), deadline - opts.now()));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 4, messages.length) }, worker));
+  const workers = await Promise.allSettled(Array.from({ length: Math.min(opts.concurrency ?? 4, messages.length) }, worker));
+  for (const w of workers) if (w.status === "rejected") throw w.reason;
 }
 
 /**
@@ -304,11 +300,14 @@ function settle(recorder: Recorder, opts: DispatchOptions, report: DispatchRepor
   });
 }
 
-/** Exponential backoff from the configured step, capped; a provider's Retry-After wins when longer. */
+/**
+ * Exponential backoff from the configured step; a provider's Retry-After wins when longer; both
+ * capped by max_backoff (a server's reply does not hold a message past what the site allows).
+ */
 export function backoff(config: NotifyConfig, attempts: number, retryAfterMs?: number): number {
   const { backoffMs, maxBackoffMs } = config.delivery;
-  const exp = Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(attempts - 1, 20));
-  return Math.max(exp, retryAfterMs ?? 0);
+  const exp = backoffMs * 2 ** Math.min(attempts - 1, 20);
+  return Math.min(maxBackoffMs, Math.max(exp, retryAfterMs ?? 0));
 }
 
 /** Who a message is to, for people: the stakeholder, and the address the channel uses. */

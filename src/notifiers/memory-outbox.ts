@@ -1,6 +1,7 @@
 // An outbox that keeps nothing: for a dry run given --notify (a deliberate test of the routing
 // and the channels with what the run would have recorded). It holds the run's would-be
 // deficiencies for routing and the planned messages until they are sent, and forgets them.
+// What it sends is marked as a test.
 import type { DispatchStore } from "./dispatch.js";
 import type { Deficiency, GroupState, Message, OutboxMessage } from "./contract.js";
 
@@ -16,7 +17,10 @@ export class MemoryOutbox implements DispatchStore {
   savePlan(p: { messages: { channel: string; message: Message; dueAt: number }[] }): void {
     for (const m of p.messages) {
       if (this.messages.has(m.message.id)) continue;
-      this.messages.set(m.message.id, { id: m.message.id, channel: m.channel, message: m.message, status: "pending", attempts: 0, dueAt: m.dueAt, createdAt: m.message.createdAt });
+      // a test, and said to be one (TEST in the subject, kind "test" in a payload): its
+      // deficiencies were never recorded, their ids are nowhere to acknowledge
+      const message: Message = { ...m.message, kind: "test" };
+      this.messages.set(message.id, { id: message.id, channel: m.channel, message, status: "pending", attempts: 0, dueAt: m.dueAt, createdAt: message.createdAt });
     }
   }
 

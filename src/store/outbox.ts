@@ -132,8 +132,10 @@ export class Outbox {
     return (this.q.groups.all() as GroupRow[]).filter((r) => this.groupTrusted(r)).map((r) => JSON.parse(r.body) as GroupState);
   }
 
-  /** Who a message was for: the recipient of the group state that planned it, else what the message names. */
+  /** Who a message was for: the recipient routing named on it, else that of the group state that planned it. */
   recipientOf(message: Message, channel: string): string {
+    // routing names the recipient on the message itself; the rest is for messages planned before it did
+    if (message.recipient !== undefined) return message.recipient;
     for (const row of this.q.groupsOf.all(message.route, message.groupKey) as GroupRow[]) {
       if (!this.groupTrusted(row)) continue;
       const g = JSON.parse(row.body) as GroupState;

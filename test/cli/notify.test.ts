@@ -1,7 +1,7 @@
 // Routing deficiencies end to end, as a host runs it: the built CLI, a real SMTP server with
 // STARTTLS and authentication, a signature-checking webhook receiver and the Twilio stand-in,
 // all on 127.0.0.1; messages parsed with mailparser and checked field by field.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleParser, type ParsedMail } from "mailparser";
@@ -194,6 +194,9 @@ describe("covenant run tells", () => {
     expect(second.code).toBe(1);
     expect({ mails: smtp.messages.length, sms: twilio.messages.length, hooks: hook.received.length }).toEqual(before);
     expect(deficiencies(s).map((d) => d.id)).toEqual([id]);
+    // and its report says they were told already, not that they will be told later
+    expect(second.out).toMatch(/alice@example\.com> by mail \(already told\)/);
+    expect(second.out).not.toMatch(/\(later\)/);
 
     // delivered messages are evidence: in the history, and in the outbox's sent list
     const history = covenant(["history", "--json", "--state", s.state]);
@@ -308,6 +311,20 @@ describe("covenant run tells", () => {
     expect(smtp.messages.length).toBeGreaterThan(before);
   });
 
+  it("sends at once from a dry run given --notify, a group_wait longer than the budget notwithstanding", async () => {
+    const s = scene();
+    writeFileSync(s.config, readFileSync(s.config, "utf8").replace("group_wait: 0s", "group_wait: 1h"), { mode: 0o600 });
+    const before = hook.received.length;
+    const sent = await run(s, "--dry-run", "--notify", "--json");
+    expect(sent.code).toBe(1);
+    const told = (JSON.parse(sent.out).run.notifications.deficiencies as { told: { status: string }[] }[]).flatMap((d) => d.told.map((t) => t.status));
+    expect(told).toContain("sent");
+    expect(told).not.toContain("later");
+    expect(hook.received.length).toBeGreaterThan(before);
+    // what a dry run sends is a test, and says so: its deficiencies were never recorded
+    expect(hook.received.slice(before).map((h) => (JSON.parse(h.body) as { kind: string }).kind)).toEqual(hook.received.slice(before).map(() => "test"));
+  });
+
   it("says nobody was told when there is no configuration", async () => {
     const s = scene();
     const r = await covenantAsync(["run", "--state", s.state, s.policy], { cwd: s.dir, env: s.env });
@@ -332,6 +349,8 @@ describe("covenant run tells", () => {
     expect(r.out).toMatch(/channel sms keeps failing/);
     const own = deficiencies(s).find((d) => d.control.id === "covenant.notify");
     expect(own).toBeDefined();
+    // the run's report shows it among the deficiencies told
+    expect(r.out).toContain(own!.id);
     const mails = await mailsAbout([own!.id]);
     expect(mails.some((m) => (m.to as { text: string }).text.includes("olga@example.com"))).toBe(true);
   });

@@ -149,6 +149,16 @@ describe("due messages and deliveries", () => {
     store.close();
   });
 
+  it("a delivery record names the recipient routing gave the message (an SMS to a phone, not to the person's email), group state or not", () => {
+    const { store, ws } = withDeficiencies();
+    const person = { name: "Olga Ops", email: "olga@example.com", phone: "+15551230002" };
+    const sms = message("m-sms", ws.deficiencies, { stakeholder: { name: "ops", people: [person], channels: ["sms"] }, person, recipient: "ops/sms/+15551230002" });
+    store.savePlan({ messages: [{ channel: "sms", message: sms, dueAt: 1 }], groups: [], dropped: [], routedEvents: [] });
+    store.recordDelivery(sms.id, { at: "2026-11-23T12:00:05.000Z", status: "sent" });
+    expect(store.history({ kinds: ["delivery"] }).map((r) => (r.body as DeliveryBody).recipient)).toEqual(["ops/sms/+15551230002"]);
+    store.close();
+  });
+
   it("sent and given up are delivery records: who was told, when, through which channel, about which deficiencies", () => {
     const { dir, store, ws } = withDeficiencies();
     const told = message("m-told", ws.deficiencies);

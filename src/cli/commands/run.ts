@@ -187,7 +187,7 @@ interface RunScene {
  * reports, and says what it changed that the store does not hold; exit 2.
  */
 async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Promise<number> {
-  const { policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes } = scene;
+  const { policy, checked, opts, roots, filesRoot, started, notes } = scene;
   const run = store.beginRun();
   const host = hostname();
   const finding = findingsFor(policy, checked.files, host);
@@ -232,6 +232,19 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
     const changed = unrecordedChanges.length > 0 ? `; changed but not recorded: ${unrecordedChanges.join("; ")}` : "; it changed nothing that is not recorded";
     notes.push(`the store failed while this run recorded it (${failure.message}): its record is incomplete, ${unrecordedResults} promise result${unrecordedResults === 1 ? "" : "s"} not recorded, and it made no change after the failure${changed}`);
   }
+  return finishAndReport(store, scene, io, { run, host, evaluation, facts, finding, failure });
+}
+
+/** Records the run's summary, tells, and prints the report; the exit code. */
+async function finishAndReport(
+  store: StateStore,
+  scene: RunScene,
+  io: Io,
+  done: { run: number; host: string; evaluation: Evaluation; facts: ReturnType<typeof readFacts>; finding: ReturnType<typeof findingsFor>; failure: StoreError | undefined },
+): Promise<number> {
+  const { checked, opts, policy, sandboxDir, stateDir, started, notes } = scene;
+  const { run, host, evaluation, facts, finding } = done;
+  let failure = done.failure;
   const finished = new Date();
   const counts = countOutcomes(evaluation.results);
   const outcomesDigest = createHash("sha256")
