@@ -3,6 +3,7 @@
 // Twilio's answers are told apart: a rate limit (429) is retried after the delay Twilio asks
 // for, a server error or a network failure is retried, and a refusal that would come again (bad
 // credentials, an invalid or unreachable number) is not. The auth token never leaves the client.
+import { AsyncLocalStorage } from "node:async_hooks";
 import twilio from "twilio";
 import type TwilioRequestClient from "twilio/lib/base/RequestClient.js";
 import type { SmsChannel } from "../config/types.js";
@@ -24,19 +25,25 @@ export function rewriteTwilioUri(uri: string, apiUrl: string): string {
   return `${base.origin}${prefix}${from.pathname}${from.search}`;
 }
 
+/** The answer to one send's request, kept apart from other sends in flight on the same client. */
+interface RequestNote {
+  retryAfter: string | undefined;
+}
+
 /**
  * The HTTP client the twilio library sends through: Twilio's own, with its URIs moved to
- * `api_url` when one is set, and keeping each response so a 429's Retry-After can be read (the
- * library's exception keeps only the body).
+ * `api_url` when one is set, and keeping each response's Retry-After so a 429's can be read
+ * (the library's exception keeps only the body). One client serves every send of a channel:
+ * each send's note is its own (AsyncLocalStorage), as sends run concurrently.
  */
 class CovenantRequestClient extends twilio.RequestClient {
-  retryAfter: string | undefined;
+  readonly notes = new AsyncLocalStorage<RequestNote>();
 
   constructor(
     private readonly apiUrl: string | undefined,
     timeoutMs: number,
   ) {
-    // no keep-alive: one client per message, and a CLI run must be able to end
+    // no keep-alive: a CLI run must be able to end without closing an agent
     super({ timeout: timeoutMs, keepAlive: false, autoRetry: false });
   }
 
@@ -44,7 +51,8 @@ class CovenantRequestClient extends twilio.RequestClient {
     const uri = this.apiUrl ? rewriteTwilioUri(opts.uri, this.apiUrl) : opts.uri;
     const response = await super.request<TData>({ ...opts, uri });
     const header = (response.headers as Record<string, unknown> | undefined)?.["retry-after"];
-    this.retryAfter = typeof header === "string" ? header : undefined;
+    const note = this.notes.getStore();
+    if (note) note.retryAfter = typeof header === "string" ? header : undefined;
     return response;
   }
 }
@@ -99,20 +107,24 @@ function smsChannel(config: SmsChannel, ctx: ChannelContext): Channel {
   // with the HTTP Basic credentials, whose base64 form (the Authorization header) the redactor blots too
   const redact = redactor([token, `${config.accountSid}:${token}`]);
 
+  // one client for the channel: making Twilio's client and its HTTP client (an axios instance
+  // and an agent) per message cost time and memory for each of hundreds of texts
+  const http = new CovenantRequestClient(config.apiUrl, config.timeoutMs);
+  const client = twilio(config.accountSid, token, { httpClient: http, env: {}, autoRetry: false });
+  const sender = config.messagingServiceSid ? { messagingServiceSid: config.messagingServiceSid } : { from: config.from! };
+
   async function send(message: Message): Promise<Delivery> {
     const to = message.person?.phone;
     if (!to) return { ok: false, retryable: false, error: `no phone number for ${message.person?.name ?? message.stakeholder.name}` };
-    const http = new CovenantRequestClient(config.apiUrl, config.timeoutMs);
+    const note: RequestNote = { retryAfter: undefined };
     try {
-      const client = twilio(config.accountSid, token, { httpClient: http, env: {}, autoRetry: false });
       const body = smsText(message);
-      const sender = config.messagingServiceSid ? { messagingServiceSid: config.messagingServiceSid } : { from: config.from! };
-      const sent = await client.messages.create({ to, body, ...sender });
+      const sent = await http.notes.run(note, () => client.messages.create({ to, body, ...sender }));
       return { ok: true, providerId: sent.sid, detail: redact(`accepted by Twilio for ${to}: ${sent.sid} (${sent.status}, ${smsSegments(body)} segment${smsSegments(body) === 1 ? "" : "s"})`) };
     } catch (err) {
       // the library's words redacted before classify folds their white space (a secret holding some would no longer match)
       const e = err as TwilioFailure;
-      const failure = classify({ status: e.status, code: e.code, message: e.message === undefined ? undefined : redact(e.message) }, http.retryAfter, ctx.now());
+      const failure = classify({ status: e.status, code: e.code, message: e.message === undefined ? undefined : redact(e.message) }, note.retryAfter, ctx.now());
       return { ...failure, error: redact(failure.error) };
     }
   }

@@ -121,6 +121,33 @@ describe("the twilio channel", () => {
     }
   });
 
+  it("sends concurrently through one client, each send keeping its own Retry-After", async () => {
+    // every request is held until all have come, then answered in the reverse order: a 429
+    // whose Retry-After is the last digit of the number it was for
+    const held: { to: string; answer: () => void }[] = [];
+    const numbers = ["+15550000001", "+15550000002", "+15550000003", "+15550000004", "+15550000005"];
+    const limiter: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const to = new URLSearchParams(Buffer.concat(chunks).toString()).get("To") ?? "";
+        const answer = () => res.writeHead(429, { "content-type": "application/json", "retry-after": to.slice(-1) }).end(JSON.stringify({ code: 20429, message: "Too Many Requests", status: 429 }));
+        held.push({ to, answer });
+        if (held.length === numbers.length) for (const h of [...held].reverse()) h.answer();
+      });
+    });
+    await new Promise<void>((r) => limiter.listen(0, "127.0.0.1", r));
+    try {
+      const c = await channel({ apiUrl: `http://127.0.0.1:${(limiter.address() as { port: number }).port}` });
+      const results = await Promise.all(numbers.map((phone) => c.send(message({ person: { name: "Pat", phone } }))));
+      expect(results.map((r) => (r.ok ? undefined : r.retryAfterMs))).toEqual([1000, 2000, 3000, 4000, 5000]);
+      expect(held.map((h) => h.to).sort()).toEqual(numbers);
+    } finally {
+      limiter.closeAllConnections();
+      await new Promise((r) => limiter.close(r));
+    }
+  });
+
   it("a person without a phone cannot be texted (permanent)", async () => {
     expect(await (await channel()).send(message({ person: { name: "Carol", email: "carol@example.com" } }))).toEqual({ ok: false, retryable: false, error: "no phone number for Carol" });
   });
