@@ -232,10 +232,10 @@ async function deliverThrough(recorder: Recorder, opts: DispatchOptions, deadlin
     for (const m of messages) settle(recorder, opts, report, m, { ok: false, retryable: true, error: `the channel could not be set up: ${error}` });
     return;
   }
-  await sendAll(channel, messages, opts, () => opts.now() >= deadline || recorder.failed, (m, d) => settle(recorder, opts, report, m, d), () => report.leftOver++);
+  await sendAll(channel, messages, opts, deadline, () => opts.now() >= deadline || recorder.failed, (m, d) => settle(recorder, opts, report, m, d), () => report.leftOver++);
 }
 
-async function sendAll(channel: Channel, messages: OutboxMessage[], opts: DispatchOptions, stop: () => boolean, done: (m: OutboxMessage, d: Delivery) => void, skipped: () => void): Promise<void> {
+async function sendAll(channel: Channel, messages: OutboxMessage[], opts: DispatchOptions, deadline: number, stop: () => boolean, done: (m: OutboxMessage, d: Delivery) => void, skipped: () => void): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < messages.length) {
