@@ -24,7 +24,8 @@ describe("covenant observe escapes what the host holds", () => {
   it("process names and command lines: a name cannot forge a row or clear the screen", async () => {
     const dir = temp("observe-proc");
     // the kernel's comm is the program's file name (15 bytes at most): a line break and an escape sequence
-    const name = "a\nKEPT\u001b[2J";
+    // (with a suffix of its own: another checkout's suite on this machine may run the same test)
+    const name = `a\nKEPT\u001b[2J${Math.random().toString(36).slice(2, 5)}`;
     const program = join(dir, name);
     copyFileSync("/bin/sleep", program);
     chmodSync(program, 0o755);
@@ -37,7 +38,7 @@ describe("covenant observe escapes what the host holds", () => {
     expect(r.out).not.toMatch(UNSAFE);
     const lines = r.out.trimEnd().split("\n");
     expect(lines).toHaveLength(3); // header, the one process, the count
-    expect(lines[1]).toContain(`a\\nKEPT\\x1b[2J`);
+    expect(lines[1]).toContain(`a\\nKEPT\\x1b[2J${name.slice(-3)}`);
     expect(lines[1]).toContain(`sleep\\n1 2 root S forged 300`);
     // JSON carries the text as it is
     const json = JSON.parse(covenant(["observe", "processes", "--json", name]).out) as { data: { comm: string }[] };
