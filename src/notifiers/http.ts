@@ -1,9 +1,14 @@
 // One JSON POST for the HTTP channels (webhook, Alertmanager), and what its answer means for a
-// retry. Node's fetch (undici) with a deadline covering the whole exchange, and no redirect
-// followed: a receiver that moved must be configured anew, not followed to wherever a 3xx points
-// (a signed payload sent to a host nobody named). Errors name the receiver by its origin only:
-// a webhook URL often carries a token in its path or query (Slack's do), and a reply's body is
-// cut, put on one line and stripped of any secret before it reaches the outbox or a log.
+// retry. node:http and node:https rather than the global fetch: fetch loads undici, some 16 MB of
+// resident memory in `covenant run` for a few POSTs. A deadline covers the whole exchange
+// (connect, TLS, reply), and no redirect is followed: a receiver that moved must be configured
+// anew, not followed to wherever a 3xx points (a signed payload sent to a host nobody named).
+// Errors name the receiver by its origin only: a webhook URL often carries a token in its path or
+// query (Slack's do), and a reply's body is cut, put on one line and stripped of any secret
+// before it reaches the outbox or a log.
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
 import type { Delivery } from "./contract.js";
 import { escapeText } from "../text/escape.js";
 import { cut } from "./text.js";
@@ -16,46 +21,96 @@ export type PostAnswer =
 const BODY_LIMIT = 4096;
 export const BODY_SHOWN = 200;
 
+/** Headers that frame the request, which postJson sets itself: one from a caller would contradict the body sent. */
+const FRAMING_HEADERS = ["content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "expect", "te", "trailer"];
+
 /** The receiver as errors may name it: scheme, host and port, never a path, query or user. */
 export function originOf(url: URL): string {
   return `${url.protocol}//${url.host}`;
 }
 
 export async function postJson(url: URL, body: string, headers: Record<string, string>, timeoutMs: number): Promise<PostAnswer> {
-  // fetch refuses such a URL with an error that quotes it, credentials and all
-  if (url.username !== "" || url.password !== "") return { kind: "unreachable", error: "the URL holds a user name or password, which Covenant does not send in a URL: configure them apart (a password from a file or the environment)", retryable: false };
-  try {
-    const res = await fetch(url, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
-    const text = await readSome(res);
-    const answer: PostAnswer = { kind: "answer", status: res.status, statusText: res.statusText, body: text };
-    const location = res.headers.get("location");
-    const retryAfter = res.headers.get("retry-after");
-    if (location !== null) answer.location = location;
-    if (retryAfter !== null) answer.retryAfter = retryAfter;
-    return answer;
-  } catch (err) {
-    return unreachable(err, timeoutMs);
-  }
+  const refusal = refusalOf(url, headers);
+  if (refusal !== undefined) return { kind: "unreachable", error: refusal, retryable: false };
+  const payload = Buffer.from(body, "utf8");
+  return new Promise<PostAnswer>((resolve) => {
+    let request: ClientRequest;
+    try {
+      request = openRequest(url, { ...headers, "Content-Length": String(payload.length) });
+    } catch (err) {
+      // what node:http refuses before a byte is sent (a header value it cannot send): trying again will not help
+      resolve({ kind: "unreachable", error: `the request could not be made (${(err as Error).message})`, retryable: false });
+      return;
+    }
+    let settled = false;
+    let reply: Reply | undefined;
+    const finish = (answer: PostAnswer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      // the connection is never reused (agent: false), so ending it here loses nothing and stops a reply still streaming
+      request.destroy();
+      resolve(answer);
+    };
+    // a reply cut short (by the deadline, a reset or the size limit) still says what its status says
+    const deadline = setTimeout(() => finish(reply ? reply.answer() : { kind: "unreachable", error: `no answer within ${timeoutMs} ms`, retryable: true }), timeoutMs);
+    request.on("error", (err) => finish(reply ? reply.answer() : unreachable(err)));
+    request.on("response", (res) => {
+      const answered = new Reply(res);
+      reply = answered;
+      res.on("data", (chunk: Buffer) => {
+        if (answered.add(chunk) >= BODY_LIMIT) finish(answered.answer());
+      });
+      res.on("end", () => finish(answered.answer()));
+      res.on("error", () => finish(answered.answer()));
+      res.on("aborted", () => finish(answered.answer()));
+    });
+    request.end(payload);
+  });
 }
 
-async function readSome(res: Response): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < BODY_LIMIT) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch {
-    // a reply cut short still says what its status says
-  } finally {
-    reader.cancel().catch(() => undefined);
+/** Why a request is not attempted at all, in words that quote neither the URL nor a header's value. */
+function refusalOf(url: URL, headers: Record<string, string>): string | undefined {
+  if (url.username !== "" || url.password !== "") return "the URL holds a user name or password, which Covenant does not send in a URL: configure them apart (a password from a file or the environment)";
+  if (url.protocol !== "http:" && url.protocol !== "https:") return `the URL's scheme ${escapeText(cut(url.protocol, 20))} is neither http: nor https:`;
+  const framing = Object.keys(headers).find((name) => FRAMING_HEADERS.includes(name.toLowerCase()));
+  if (framing !== undefined) return `the request could not be made (the header ${escapeText(cut(framing, 40))} is set by Covenant, not configured)`;
+  return undefined;
+}
+
+/** A POST to `url`, TLS verified against the default CAs; a new connection each time, no proxy. */
+function openRequest(url: URL, headers: Record<string, string>): ClientRequest {
+  // URL keeps an IPv6 literal's brackets ("[::1]"); a socket wants the bare address
+  const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  const options = { method: "POST", hostname, path: `${url.pathname}${url.search}`, headers, agent: false as const };
+  if (url.port !== "") Object.assign(options, { port: Number(url.port) });
+  if (url.protocol === "http:") return httpRequest(options);
+  // SNI names a host, never an address (RFC 6066 forbids a literal there)
+  return httpsRequest({ ...options, rejectUnauthorized: true, ...(isIP(hostname) === 0 ? { servername: hostname } : {}) });
+}
+
+/** A reply's status, the headers postJson reports, and at most BODY_LIMIT bytes of its body. */
+class Reply {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly res: IncomingMessage) {}
+
+  add(chunk: Buffer): number {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    return this.size;
   }
-  return Buffer.concat(chunks).subarray(0, BODY_LIMIT).toString("utf8");
+
+  answer(): PostAnswer {
+    const body = Buffer.concat(this.chunks).subarray(0, BODY_LIMIT).toString("utf8");
+    const answer: PostAnswer = { kind: "answer", status: this.res.statusCode ?? 0, statusText: this.res.statusMessage ?? "", body };
+    const location = this.res.headers["location"];
+    const retryAfter = this.res.headers["retry-after"];
+    if (location !== undefined) answer.location = location;
+    if (retryAfter !== undefined) answer.retryAfter = retryAfter;
+    return answer;
+  }
 }
 
 const NETWORK_WORDS: Record<string, string> = {
@@ -67,17 +122,12 @@ const NETWORK_WORDS: Record<string, string> = {
   EAI_AGAIN: "name lookup failed for now",
   ETIMEDOUT: "connection timed out",
   EPIPE: "connection closed",
-  UND_ERR_SOCKET: "connection closed",
-  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
 };
 
-function unreachable(err: unknown, timeoutMs: number): PostAnswer {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  if (e.name === "TimeoutError" || e.name === "AbortError") return { kind: "unreachable", error: `no answer within ${timeoutMs} ms`, retryable: true };
-  const code = e.cause?.code;
+function unreachable(err: Error & { code?: string }): PostAnswer {
+  const code = err.code;
   if (code) return { kind: "unreachable", error: NETWORK_WORDS[code] ?? code, retryable: true };
-  // what fetch refuses before a byte is sent (a header value it cannot send): trying again will not help
-  return { kind: "unreachable", error: `the request could not be made (${e.cause?.message ?? e.message})`, retryable: false };
+  return { kind: "unreachable", error: `the request could not be made (${err.message})`, retryable: false };
 }
 
 /** Retry-After in ms from `now`: delta-seconds ("120") or an HTTP date (RFC 9110); undefined when absent or unreadable. */
