@@ -134,7 +134,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       // V8's low-memory heuristics (the old generation grows by less before a full collection,
       // among others): a run that tells 450 messages peaks ~13 MB lower (bench/notify) for
       // ~0.3 s more CPU; a run with nothing to tell barely changes (bench/run)
-      if (process.env.COVENANT_NO_OFS === undefined) setFlagsFromString("--optimize-for-size");
+      setFlagsFromString("--optimize-for-size");
       // a sandbox's directory asks for the sandbox: never a real run because `--sandbox` was left out
       const sandbox = o.sandbox || o.sandboxDir !== undefined;
       const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs: timeoutMs!, sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot, include: o.include, maxFileSize };
