@@ -23,13 +23,21 @@ export function loopback(): Loopback {
   };
   return {
     async listen(host, ipv6Only = false) {
-      const server = createServer();
-      const accepted: Socket[] = [];
-      server.on("connection", (s) => accepted.push(s));
-      await new Promise<void>((resolve, reject) => server.once("error", reject).listen({ host, port: 0, ipv6Only }, resolve));
-      const port = (server.address() as { port: number }).port;
-      servers.set(port, { server, accepted });
-      return port;
+      for (;;) {
+        const server = createServer();
+        const accepted: Socket[] = [];
+        server.on("connection", (s) => accepted.push(s));
+        await new Promise<void>((resolve, reject) => server.once("error", reject).listen({ host, port: 0, ipv6Only }, resolve));
+        const port = (server.address() as { port: number }).port;
+        // an IPv6-only socket and an IPv4 one can be given the same port: a test would then see
+        // two listeners where it made one, so each of this helper's listeners has a port of its own
+        if (servers.has(port)) {
+          await new Promise((r) => server.close(r));
+          continue;
+        }
+        servers.set(port, { server, accepted });
+        return port;
+      }
     },
     async connect(host, port, n = 1) {
       const entry = servers.get(port);
