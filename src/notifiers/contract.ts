@@ -136,6 +136,16 @@ export interface GroupState {
   messages: string[];
 }
 
+/** What became of one attempt to deliver a message, as the outbox records it. */
+export interface DeliveryResult {
+  at: string;
+  status: "sent" | "retrying" | "given-up";
+  error?: string;
+  providerId?: string;
+  /** ms since the epoch: when to try again (retrying) */
+  nextAt?: number;
+}
+
 /** A planned message as the outbox keeps it until it is delivered or given up. */
 export interface OutboxMessage {
   id: string;

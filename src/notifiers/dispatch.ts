@@ -4,7 +4,7 @@
 // message (same id) next time, and a receiver can drop the copy. Channels are made only when a
 // message is due for them: a run with nothing to tell loads no channel library.
 import type { ChannelConfig, NotifyConfig } from "../config/types.js";
-import type { Channel, ChannelContext, Deficiency, Delivery, GroupState, Message, OutboxMessage } from "./contract.js";
+import type { Channel, ChannelContext, Deficiency, Delivery, DeliveryResult, GroupState, Message, OutboxMessage } from "./contract.js";
 import { channelFailingKey, healthJudge, resolveRemovedChannels } from "./channel-health.js";
 import { plan, type Plan } from "./routing/index.js";
 
@@ -22,13 +22,7 @@ export interface DispatchStore {
   recordSystemFinding?(key: string, finding: SystemFinding, outcome: "error" | "kept", reason: string, time: string): void;
 }
 
-export interface DeliveryResult {
-  at: string;
-  status: "sent" | "retrying" | "given-up";
-  error?: string;
-  providerId?: string;
-  nextAt?: number;
-}
+export type { DeliveryResult } from "./contract.js";
 
 /** A deficiency of Covenant's own: what the store needs to open one. */
 export interface SystemFinding {

@@ -5,7 +5,7 @@
 // and configuration live in src/notifiers and src/config: nothing here sends anything.
 import type Database from "better-sqlite3";
 import type { PromiseResult } from "../evaluator/engine.js";
-import type { Acknowledgement, Deficiency, GroupState, Message, OutboxMessage } from "../notifiers/contract.js";
+import type { Acknowledgement, Deficiency, DeliveryResult, GroupState, Message, OutboxMessage } from "../notifiers/contract.js";
 import { Deficiencies, type Change, type Finding } from "./deficiencies.js";
 import { StoreError } from "./errors.js";
 import type { RecordKind } from "./ledger.js";
@@ -23,14 +23,7 @@ export interface SavedPlan {
   routedEvents: number[];
 }
 
-export interface DeliveryResult {
-  at: string;
-  status: "sent" | "retrying" | "given-up";
-  error?: string;
-  providerId?: string;
-  /** ms since the epoch: when to try again (retrying) */
-  nextAt?: number;
-}
+export type { DeliveryResult } from "../notifiers/contract.js";
 
 export interface WorkingSet {
   deficiencies: Deficiency[];
