@@ -390,3 +390,21 @@ describe("covenant notify test", () => {
     expect(channel.err).toMatch(/has no channel `hook`/);
   });
 });
+
+describe("covenant ack refuses what would bloat every later message", () => {
+  it("a reason over 1,000 characters or a name over 100 is refused (exit 2), and nothing is recorded", async () => {
+    const s = scene();
+    await run(s);
+    const id = deficiencies(s)[0]!.id;
+    const long = covenant(["ack", id, "--reason", `CHG-1 ${"x".repeat(1000)}`, "--state", s.state]);
+    expect(long.code).toBe(2);
+    expect(long.err).toMatch(/--reason is 1006 characters; at most 1000/);
+    const name = covenant(["ack", id, "--reason", "CHG-1", "--by", "y".repeat(101), "--state", s.state]);
+    expect(name.code).toBe(2);
+    expect(name.err).toMatch(/--by is 101 characters; at most 100/);
+    expect(deficiencies(s)[0]!.ack).toBeUndefined();
+    const history = JSON.parse(covenant(["history", "--json", "--state", s.state]).out) as { kind: string }[];
+    expect(history.some((r) => r.kind === "ack")).toBe(false);
+    expect(covenant(["ack", id, "--reason", "x".repeat(1000), "--state", s.state]).code).toBe(0);
+  });
+});

@@ -48,6 +48,10 @@ function row(d: Deficiency): string[] {
   return [d.id, status, d.status === "resolved" && d.resolvedBy ? `${d.outcome} → ${d.resolvedBy}` : d.outcome, d.control.severity, d.control.id, `${d.promise.type} ${d.promise.promiser}`, since.replace(/\.\d{3}Z/g, "Z"), d.ack ? `by ${d.ack.by}` : ""];
 }
 
+/** The longest acknowledgement reason and name taken, in characters. */
+const MAX_REASON = 1000;
+const MAX_BY = 100;
+
 export interface AckOptions {
   state?: string;
   reason: string;
@@ -63,6 +67,13 @@ export async function runAck(id: string, opts: AckOptions, io: Io): Promise<numb
     io.err("covenant ack: --reason wants the reason in words (it is kept in the history)");
     return EXIT.policyError;
   }
+  // the reason and the name travel in every later message about the deficiency (an SMS is one
+  // segment): a ticket and a sentence, not a document
+  const by = opts.by?.trim();
+  if (reason.length > MAX_REASON || (by !== undefined && by.length > MAX_BY)) {
+    io.err(`covenant ack: ${reason.length > MAX_REASON ? `--reason is ${reason.length} characters; at most ${MAX_REASON}` : `--by is ${by!.length} characters; at most ${MAX_BY}`} (give a ticket reference and a sentence)`);
+    return EXIT.policyError;
+  }
   return withStoreForWriting(opts.state, io, "ack", (store) => {
     const found = store.findDeficiency(id);
     if (found === undefined) {
@@ -74,7 +85,7 @@ export async function runAck(id: string, opts: AckOptions, io: Io): Promise<numb
       return EXIT.policyError;
     }
     const user = operatingSystemUser();
-    const acked = store.acknowledge(found.id, { at: (opts.now ?? new Date()).toISOString(), reason, by: opts.by?.trim() || user, user, loginUid: loginUid() });
+    const acked = store.acknowledge(found.id, { at: (opts.now ?? new Date()).toISOString(), reason, by: by || user, user, loginUid: loginUid() });
     if (opts.json) io.out(JSON.stringify(acked, null, 2));
     else io.out(`acknowledged ${acked.id} (${escapeText(acked.control.id)}, ${escapeText(acked.promise.type)} ${escapeText(acked.promise.promiser)}) by ${escapeText(acked.ack!.by)}: history record ${acked.ack!.record}; escalation stops, later messages say so`);
     return EXIT.ok;
