@@ -1,7 +1,8 @@
 // covenant.yaml's loader on fixtures: each error code at the exact line and column of the key or
 // value at fault (found here by searching the fixture's text, not by the loader's own means),
 // every error of a file at once, a suggestion for a misspelt key, and a full file normalised.
-import { chmodSync, chownSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -176,6 +177,24 @@ route:
     const dir = mkdtempSync(join(tmpdir(), "covenant-config-"));
     expect(loadConfig(dir, { root: false }).diagnostics[0]).toMatchObject({ code: "E322" });
     expect(loadConfig(dir, { root: false }).diagnostics[0]!.message).toContain("not a regular file");
+  });
+
+  it("a FIFO, a link to an endless device and a huge file are E322 at once, never read to the end or waited on", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-config-"));
+    const fifo = join(dir, "fifo.yaml");
+    execFileSync("mkfifo", [fifo]);
+    const endless = join(dir, "zero.yaml");
+    symlinkSync("/dev/zero", endless);
+    const huge = join(dir, "huge.yaml");
+    writeFileSync(huge, `version: 1\n# ${"x".repeat(2 << 20)}\n`);
+    const started = Date.now();
+    for (const [path, words] of [[fifo, "a FIFO, not a regular file"], [endless, "a device, not a regular file"], [huge, "larger than the 1 MiB a configuration may be"]] as const) {
+      const r = loadConfig(path, { root: false });
+      expect(r.config).toBeUndefined();
+      expect(r.diagnostics).toMatchObject([{ code: "E322" }]);
+      expect(r.diagnostics[0]!.message).toContain(words);
+    }
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
 
