@@ -187,14 +187,12 @@ route:
     symlinkSync("/dev/zero", endless);
     const huge = join(dir, "huge.yaml");
     writeFileSync(huge, `version: 1\n# ${"x".repeat(2 << 20)}\n`);
-    const started = Date.now();
     for (const [path, words] of [[fifo, "a FIFO, not a regular file"], [endless, "a device, not a regular file"], [huge, "larger than the 1 MiB a configuration may be"]] as const) {
       const r = loadConfig(path, { root: false });
       expect(r.config).toBeUndefined();
       expect(r.diagnostics).toMatchObject([{ code: "E322" }]);
       expect(r.diagnostics[0]!.message).toContain(words);
     }
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
 
