@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
+import { channelsYaml } from "../helpers/notify-channels.ts";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.ts";
 
@@ -61,29 +62,7 @@ stakeholders:
     channels: [${opts.smsUrl ? "sms" : "mail, hook"}]
     people:
       - { name: Alice Admin, email: alice@example.com, phone: "+15551230001" }
-channels:
-  mail:
-    type: email
-    host: 127.0.0.1
-    port: ${smtp.port}
-    tls: starttls
-    ca_file: ${smtp.caFile}
-    auth: { user: ${smtp.user}, password_file: ${password} }
-    from: "Covenant <covenant@example.com>"
-    timeout: ${opts.timeout ?? "5s"}
-  hook:
-    type: webhook
-    url: ${opts.hookUrl ?? hook.url}
-    secret_env: TEST_HOOK_SECRET
-    timeout: ${opts.timeout ?? "5s"}
-  sms:
-    type: twilio
-    account_sid: AC0123456789abcdef0123456789abcdef
-    auth_token_env: TEST_TWILIO_TOKEN
-    from: "+15550000000"
-    api_url: ${opts.smsUrl ?? "http://127.0.0.1:9"}
-    timeout: ${opts.timeout ?? "5s"}
-route:
+${channelsYaml({ smtp, passwordFile: password, hookUrl: opts.hookUrl ?? hook.url, smsUrl: opts.smsUrl ?? "http://127.0.0.1:9", accountSid: "AC0123456789abcdef0123456789abcdef", timeout: opts.timeout ?? "5s" })}route:
   receivers: [owners]
   group_by: [control]
   group_wait: 0s

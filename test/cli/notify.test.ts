@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { simpleParser, type ParsedMail } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
+import { channelsYaml } from "../helpers/notify-channels.ts";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server.ts";
 import { startTwilioStandin, type TwilioStandin } from "../helpers/twilio-standin.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.ts";
@@ -96,29 +97,7 @@ stakeholders:
     channels: [mail, sms]
     people:
       - { name: Olga Ops, email: olga@example.com, phone: "+15551230002" }
-channels:
-  mail:
-    type: email
-    host: 127.0.0.1
-    port: ${smtp.port}
-    tls: starttls
-    ca_file: ${smtp.caFile}
-    auth: { user: ${smtp.user}, password_file: ${password} }
-    from: "Covenant <covenant@example.com>"
-    timeout: 5s
-  hook:
-    type: webhook
-    url: ${hook.url}
-    secret_env: TEST_HOOK_SECRET
-    timeout: 5s
-  sms:
-    type: twilio
-    account_sid: ${twilio.accountSid}
-    auth_token_env: TEST_TWILIO_TOKEN
-    from: "+15550000000"
-    api_url: ${opts.smsFailing ? "http://127.0.0.1:9" : twilio.url}
-    timeout: 3s
-route:
+${channelsYaml({ smtp, passwordFile: password, hookUrl: hook.url, smsUrl: opts.smsFailing ? "http://127.0.0.1:9" : twilio.url, accountSid: twilio.accountSid, smsTimeout: "3s" })}route:
   receivers: [owners]
   group_by: [control]
   group_wait: 0s
