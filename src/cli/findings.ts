@@ -10,10 +10,13 @@ import type { Finding } from "../store/store.js";
 const PROMISED_LINES = 20;
 
 export function findingsFor(policy: Policy, files: { path: string; text: string }[], host: string): (r: PromiseResult) => Finding | undefined {
-  // the keys the evaluator gives its results
-  const byKey = new Map(promiseKeys(policy).map(({ key, control, promise }) => [key, { control, promise }]));
-  const texts = new Map(files.map((f) => [f.path, f.text]));
+  // made at the first record written: a run whose states do not change never builds them
+  let byKey: Map<string, { control: Policy["controls"][number]; promise: CheckedPromise }> | undefined;
+  let texts: Map<string, string> | undefined;
   return (r) => {
+    // the keys the evaluator gives its results
+    byKey ??= new Map(promiseKeys(policy).map(({ key, control, promise }) => [key, { control, promise }]));
+    texts ??= new Map(files.map((f) => [f.path, f.text]));
     const found = byKey.get(r.key);
     if (!found) return undefined;
     const { control, promise } = found;
