@@ -54,8 +54,12 @@ export function addNotifyCommands(program: Command, io: Io, setExit: (code: numb
     .action(async (o: { config?: string; state?: string; budget?: string; etcRoot: string; json: boolean; now?: string }) => {
       const budgetMs = o.budget === undefined ? undefined : parseDuration(o.budget);
       const now = o.now === undefined ? undefined : new Date(o.now);
-      if ((o.budget !== undefined && (budgetMs === undefined || budgetMs < 0 || budgetMs > 3_600_000)) || (now && Number.isNaN(now.getTime()))) {
-        io.err(now && Number.isNaN(now.getTime()) ? `covenant notify flush: --now wants an ISO 8601 instant, got \`${escapeText(String(o.now))}\`` : `covenant notify flush: --budget wants a duration up to 1h, such as 30s, got \`${escapeText(String(o.budget))}\``);
+      if (now && Number.isNaN(now.getTime())) {
+        io.err(`covenant notify flush: --now wants an ISO 8601 instant, got \`${escapeText(String(o.now))}\``);
+        return setExit(EXIT.policyError);
+      }
+      if (o.budget !== undefined && (budgetMs === undefined || budgetMs < 0 || budgetMs > 3_600_000)) {
+        io.err(`covenant notify flush: --budget wants a duration up to 1h, such as 30s, got \`${escapeText(String(o.budget))}\``);
         return setExit(EXIT.policyError);
       }
       const opts: import("./commands/notify.js").FlushOptions = { json: o.json, etcRoot: o.etcRoot };

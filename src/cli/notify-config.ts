@@ -34,6 +34,14 @@ export async function resolveNotifyConfig(explicit: string | undefined, io: Io, 
   return { status: "ok", config: loaded.config, warnings: loaded.diagnostics.filter((d) => d.severity !== "error") };
 }
 
+/** The configuration a command cannot do without: none, or a bad one, is said on stderr (exit 2 for the caller). */
+export async function requireNotifyConfig(explicit: string | undefined, io: Io, command: string, hint = ""): Promise<NotifyConfig | undefined> {
+  const found = await resolveNotifyConfig(explicit, io, command);
+  if (found.status === "ok") return found.config;
+  if (found.status === "none") io.err(`covenant ${command}: notifications are not configured (no covenant.yaml: give one with --config${hint})`);
+  return undefined;
+}
+
 /** What channels are made with: secrets read by root's rule, only when a channel is made. */
 export async function channelContext(now: () => Date = () => new Date()): Promise<ChannelContext> {
   const root = runningAsRoot();

@@ -8,13 +8,18 @@ import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
 import type { Io } from "./io.js";
 
-export function openToRead(state: string | undefined, io: Io, command: string): StateStore | undefined {
+/** Runs `work` with the store open read-only (beside a running run); the store's refusals are exit 2. */
+export function withStoreForReading(state: string | undefined, io: Io, command: string, work: (store: StateStore) => number): number {
+  let store: StateStore | undefined;
   try {
-    return StateStore.openReadOnly(state ?? defaultStateDir());
+    store = StateStore.openReadOnly(state ?? defaultStateDir());
+    return work(store);
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     io.err(`covenant ${command}: ${escapeText(err.message)}`);
-    return undefined;
+    return EXIT.policyError;
+  } finally {
+    store?.close();
   }
 }
 

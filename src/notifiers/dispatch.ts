@@ -135,7 +135,7 @@ function toldIn(groups: GroupState[]): Record<string, string[]> {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The routing step alone: plan from what the store holds and save it, in one transaction. */
-export function routeAndSave(store: DispatchStore, opts: Pick<DispatchOptions, "config" | "facts">, now: number, working = store.notificationWorkingSet()): Plan {
+function routeAndSave(store: DispatchStore, opts: Pick<DispatchOptions, "config" | "facts">, now: number, working = store.notificationWorkingSet()): Plan {
   const p = plan({ now, config: opts.config, deficiencies: working.deficiencies, groups: working.groups, facts: opts.facts });
   store.savePlan({ messages: p.messages, groups: p.groups, dropped: p.dropped, routedEvents: working.events });
   return p;

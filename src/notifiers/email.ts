@@ -42,7 +42,7 @@ export function threadHeaders(message: Message): ThreadHeaders {
 const CONNECTION_CODES = new Set(["ECONNECTION", "ETIMEDOUT", "ESOCKET", "EDNS", "ETLS", "EPROXY", "EABORT"]);
 
 /** Whether an SMTP failure may go through later: 4xx replies and connection trouble yes, 5xx replies no. */
-export function isRetryable(err: NodemailerError): boolean {
+function isRetryable(err: NodemailerError): boolean {
   if (typeof err.permanent === "boolean") return !err.permanent;
   if (typeof err.responseCode === "number") return err.responseCode < 500 || err.responseCode === 503;
   if (err.code === "EAUTH" || err.code === "ENOAUTH" || err.code === "ECONFIG") return false;

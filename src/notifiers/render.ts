@@ -45,7 +45,7 @@ export function plainText(message: Message): string {
 const HTML_ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 /** Outside text for HTML: control characters made visible first, then markup characters escaped. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return escapeText(text).replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!);
 }
 

@@ -14,7 +14,7 @@ interface CivilDate {
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /** The calendar date at `at` in `timeZone` (undefined: the host's); a zone Intl does not know throws a RangeError. */
-export function civilDate(at: Date, timeZone: string | undefined): CivilDate {
+function civilDate(at: Date, timeZone: string | undefined): CivilDate {
   const format = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "numeric", day: "numeric", weekday: "short" });
   const parts = Object.fromEntries(format.formatToParts(at).map((p) => [p.type, p.value]));
   return { year: Number(parts["year"]), month: Number(parts["month"]), day: Number(parts["day"]), weekday: WEEKDAYS.indexOf(parts["weekday"] ?? "") };

@@ -76,7 +76,7 @@ interface TwilioFailure {
 }
 
 /** A failed create as a Delivery: retryable for 429, 5xx and the network; not for other refusals. */
-export function classify(err: TwilioFailure, retryAfter: string | undefined, now: Date): Extract<Delivery, { ok: false }> {
+function classify(err: TwilioFailure, retryAfter: string | undefined, now: Date): Extract<Delivery, { ok: false }> {
   const status = typeof err.status === "number" ? err.status : undefined;
   const code = typeof err.code === "number" ? err.code : undefined;
   const words = serverWords(err.message ?? "");

@@ -14,7 +14,7 @@ export function severityOf(message: Message): Severity | undefined {
 }
 
 /** Every member is a notice (a change found and repaired): the message is a notice, not an alarm. */
-export function isNotice(message: Message): boolean {
+function isNotice(message: Message): boolean {
   return message.deficiencies.length > 0 && message.deficiencies.every((d) => d.notice);
 }
 
@@ -40,7 +40,7 @@ export function kindLabel(message: Message): string {
 }
 
 /** The control ids of the members, each once, in the members' order. */
-export function controlsOf(message: Message): string[] {
+function controlsOf(message: Message): string[] {
   return [...new Set(message.deficiencies.map((d) => d.control.id))];
 }
 
@@ -65,14 +65,14 @@ export function headline(message: Message): Deficiency | undefined {
 }
 
 /** A member's state in a few words: "open: drift", "resolved (kept) at ...", "repaired (notice)". */
-export function stateWords(d: Deficiency): string {
+function stateWords(d: Deficiency): string {
   if (d.notice) return `repaired (a notice: found and undone) at ${d.openedAt}`;
   if (d.status === "open") return `open: ${d.outcome}`;
   return `resolved${d.resolvedBy ? ` (${d.resolvedBy})` : ""}${d.resolvedAt ? ` at ${d.resolvedAt}` : ""}; was ${d.outcome}`;
 }
 
 /** Who acknowledged it, when and why, or that nobody has. */
-export function ackWords(d: Deficiency): string {
+function ackWords(d: Deficiency): string {
   if (!d.ack) return "not acknowledged";
   const a = d.ack;
   const who = a.by === a.user ? a.by : `${a.by} (user ${a.user})`;
@@ -81,7 +81,7 @@ export function ackWords(d: Deficiency): string {
 }
 
 /** How to acknowledge an open deficiency; nothing for one already acknowledged, resolved or a notice. */
-export function ackCommand(d: Deficiency): string | undefined {
+function ackCommand(d: Deficiency): string | undefined {
   if (d.status !== "open" || d.notice || d.ack) return undefined;
   return `covenant ack ${d.id} --reason "..."`;
 }

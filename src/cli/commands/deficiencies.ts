@@ -5,11 +5,10 @@
 import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import type { Deficiency } from "../../notifiers/contract.js";
-import { StoreError } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { openToRead, withStoreForWriting } from "../store-access.js";
+import { withStoreForReading, withStoreForWriting } from "../store-access.js";
 import { renderTable } from "../table.js";
 
 export interface DeficienciesOptions {
@@ -19,9 +18,7 @@ export interface DeficienciesOptions {
 }
 
 export function runDeficiencies(opts: DeficienciesOptions, io: Io): number {
-  const store = openToRead(opts.state, io, "deficiencies");
-  if (!store) return EXIT.policyError;
-  try {
+  return withStoreForReading(opts.state, io, "deficiencies", (store) => {
     const list = store.listDeficiencies({ status: opts.all ? "all" : "open" });
     if (opts.json) {
       io.out(JSON.stringify(list, null, 2));
@@ -33,13 +30,7 @@ export function runDeficiencies(opts: DeficienciesOptions, io: Io): number {
       io.out(`\n${open} open${opts.all ? `, ${list.length - open} resolved or notices` : ""}`);
     }
     return list.some((d) => d.status === "open" && !d.notice) ? EXIT.deficiencies : EXIT.ok;
-  } catch (err) {
-    if (!(err instanceof StoreError)) throw err;
-    io.err(`covenant deficiencies: ${escapeText(err.message)}`);
-    return EXIT.policyError;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 function row(d: Deficiency): string[] {

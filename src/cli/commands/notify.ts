@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { channelContext, resolveNotifyConfig } from "../notify-config.js";
+import { channelContext, requireNotifyConfig } from "../notify-config.js";
 import { withStoreForWriting } from "../store-access.js";
 import { renderDispatch } from "../notify-report.js";
 
@@ -25,13 +25,8 @@ export interface FlushOptions {
 }
 
 export async function runNotifyFlush(opts: FlushOptions, io: Io): Promise<number> {
-  const found = await resolveNotifyConfig(opts.config, io, "notify flush");
-  if (found.status === "bad") return EXIT.policyError;
-  if (found.status === "none") {
-    io.err("covenant notify flush: notifications are not configured (no covenant.yaml: give one with --config; see docs/configuration.md)");
-    return EXIT.policyError;
-  }
-  const config = found.config;
+  const config = await requireNotifyConfig(opts.config, io, "notify flush", "; see docs/configuration.md");
+  if (!config) return EXIT.policyError;
   const clock = clockFrom(opts.now);
   return withStoreForWriting(opts.state, io, "notify flush", async (store) => {
     const report = await routeAndDeliver(store, {
@@ -64,13 +59,8 @@ export interface TestOptions {
 }
 
 export async function runNotifyTest(opts: TestOptions, io: Io): Promise<number> {
-  const found = await resolveNotifyConfig(opts.config, io, "notify test");
-  if (found.status === "bad") return EXIT.policyError;
-  if (found.status === "none") {
-    io.err("covenant notify test: notifications are not configured (no covenant.yaml: give one with --config)");
-    return EXIT.policyError;
-  }
-  const config = found.config;
+  const config = await requireNotifyConfig(opts.config, io, "notify test");
+  if (!config) return EXIT.policyError;
   const stakeholder = config.stakeholders.get(opts.to);
   if (!stakeholder) {
     io.err(`covenant notify test: no stakeholder \`${escapeText(opts.to)}\` in ${escapeText(config.path)} (it has ${[...config.stakeholders.keys()].map(escapeText).join(", ") || "none"})`);

@@ -1,11 +1,9 @@
 // `covenant outbox`: what is waiting to be delivered, retrying, or given up, and why.
 import type { OutboxMessage } from "../../notifiers/contract.js";
 import { recipientOf } from "../../notifiers/dispatch.js";
-import { StoreError } from "../../store/store.js";
-import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { openToRead } from "../store-access.js";
+import { withStoreForReading } from "../store-access.js";
 import { renderTable } from "../table.js";
 
 export interface OutboxOptions {
@@ -16,9 +14,7 @@ export interface OutboxOptions {
 }
 
 export function runOutbox(opts: OutboxOptions, io: Io): number {
-  const store = openToRead(opts.state, io, "outbox");
-  if (!store) return EXIT.policyError;
-  try {
+  return withStoreForReading(opts.state, io, "outbox", (store) => {
     const statuses: OutboxMessage["status"][] = opts.all ? ["pending", "retrying", "given-up", "sent"] : ["pending", "retrying", "given-up"];
     const list = store.listOutbox({ status: statuses });
     if (opts.json) {
@@ -30,13 +26,7 @@ export function runOutbox(opts: OutboxOptions, io: Io): number {
     }
     // something given up needs a person: say so by the exit code, as a deficiency would
     return list.some((m) => m.status === "given-up") ? EXIT.deficiencies : EXIT.ok;
-  } catch (err) {
-    if (!(err instanceof StoreError)) throw err;
-    io.err(`covenant outbox: ${escapeText(err.message)}`);
-    return EXIT.policyError;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 function summary(m: OutboxMessage) {

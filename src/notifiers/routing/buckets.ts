@@ -40,7 +40,7 @@ export interface Receiver {
  * a plan made again after a crash then starts a new group at the same instant, and its first
  * message gets the same id. A time in the future (a clock set back) counts as now.
  */
-export function recordedAt(d: Deficiency, now: number): number {
+function recordedAt(d: Deficiency, now: number): number {
   const t = Date.parse(d.updatedAt);
   const opened = Date.parse(d.openedAt);
   const at = Number.isNaN(t) ? opened : t;

@@ -8,7 +8,7 @@ export const groupLabelNames = ["control", "severity", "owner", "type", "host", 
 export type GroupLabelName = (typeof groupLabelNames)[number];
 
 /** `group_by: ["..."]`: every deficiency is its own group. */
-export const everyDeficiencyAlone = "...";
+const everyDeficiencyAlone = "...";
 
 export interface Group {
   /** canonical: labels sorted by name, values quoted, such as {control="ITGC-AC-01",severity="high"} */
@@ -16,7 +16,7 @@ export interface Group {
   labels: Record<string, string>;
 }
 
-export function labelValue(d: Deficiency, name: string): string {
+function labelValue(d: Deficiency, name: string): string {
   switch (name as GroupLabelName) {
     case "control":
       return d.control.id;

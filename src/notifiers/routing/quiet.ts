@@ -24,7 +24,7 @@ function formatFor(timeZone: string | undefined): Intl.DateTimeFormat {
 }
 
 /** The wall-clock time at instant `t` in `timeZone`, written as if it were UTC (ms, whole seconds). */
-export function wallClock(t: number, timeZone: string | undefined): number {
+function wallClock(t: number, timeZone: string | undefined): number {
   const parts: Record<string, number> = {};
   for (const p of formatFor(timeZone).formatToParts(new Date(t))) if (p.type !== "literal") parts[p.type] = Number(p.value);
   return Date.UTC(parts["year"]!, parts["month"]! - 1, parts["day"]!, parts["hour"]! % 24, parts["minute"]!, parts["second"]!);
@@ -37,7 +37,7 @@ const offsetAt = (t: number, timeZone: string | undefined): number => wallClock(
  * instant after `after` when the clocks fall back and it reads so twice, and the instant the
  * clocks spring forward when it is never read (a time inside the gap).
  */
-export function instantOf(wall: number, timeZone: string | undefined, after = -Infinity): number {
+function instantOf(wall: number, timeZone: string | undefined, after = -Infinity): number {
   // the offsets in force a day either side cover both sides of any change of the clocks
   const offsets = new Set([-86_400_000, 0, 86_400_000].map((d) => offsetAt(wall + d, timeZone)));
   const candidates = [...new Set([...offsets].map((o) => wall - o))].sort((a, b) => a - b);

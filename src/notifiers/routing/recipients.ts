@@ -5,7 +5,7 @@ import type { ChannelConfig, ChannelType, Person, Stakeholder } from "../../conf
 import type { Deficiency } from "../contract.js";
 
 /** The receiver that stands for the promise's `->` stakeholders and its control's owner. */
-export const ownersReceiver = "owners";
+const ownersReceiver = "owners";
 
 export interface Recipient {
   /** "security/mail/alice@example.com", "siem/hook": the key of its group states */

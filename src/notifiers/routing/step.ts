@@ -8,7 +8,7 @@ import { quietUntil } from "./quiet.js";
 import { membership, nextDue, toldAfterSending, toldWhileWaiting, type Due, type MembershipContext } from "./timers.js";
 
 /** How many earlier message ids a group keeps for threading. */
-export const threadLength = 20;
+const threadLength = 20;
 
 export interface StepContext extends Omit<MembershipContext, "sendResolved"> {
   now: number;
@@ -27,7 +27,7 @@ export interface StepResult {
 }
 
 /** Open first, then resolved, then notices; by control, key and id within each. */
-export function orderMembers(members: readonly Deficiency[]): Deficiency[] {
+function orderMembers(members: readonly Deficiency[]): Deficiency[] {
   const rank = (d: Deficiency): number => (d.status === "open" ? 0 : d.notice ? 2 : 1);
   return [...members].sort((a, b) => rank(a) - rank(b) || cmp(a.control.id, b.control.id) || cmp(a.key, b.key) || cmp(a.id, b.id));
 }
