@@ -6,6 +6,7 @@ import { generatedDocs } from "../src/docs/generate.ts";
 import { behaviours } from "../src/evaluator/behaviours.ts";
 import { promiseTypes } from "../src/evaluator/registry.ts";
 import { channelFactories } from "../src/notifiers/registry.ts";
+import { groupLabelNames } from "../src/notifiers/routing/groups.ts";
 
 const names = [...promiseTypes.keys()].sort();
 const stems = (dir: string, suffix: string) =>
@@ -60,6 +61,11 @@ describe("parity between the channel registry, sources, tests, docs and the cont
       expect(contract, `${c} in the contract suite`).toContain(`channelContract("${c}"`);
     }
     expect(stems("docs/channels", ".md")).toEqual(channels);
+  });
+  it("lets group_by name in covenant.yaml exactly the labels routing groups by", () => {
+    const schema = readFileSync("docs/covenant.schema.json", "utf8");
+    const listed = /"enum": \[("control"[^\]]*)\]/.exec(schema)![1]!.split(",").map((s) => JSON.parse(s.trim()) as string);
+    expect(listed.filter((l) => l !== "...").sort()).toEqual([...groupLabelNames].sort());
   });
   it("links every channel's page from the notifications overview", () => {
     const overview = readFileSync("docs/notifications.md", "utf8");

@@ -3,7 +3,7 @@
 // groups alerts). `["..."]` puts every deficiency alone; `[]` puts a route's deficiencies in one.
 import type { Deficiency } from "../contract.js";
 
-/** The labels `group_by` may name; the configuration loader rejects any other. */
+/** The labels `group_by` may name; docs/covenant.schema.json lists the same (a parity test holds them together). */
 export const groupLabelNames = ["control", "severity", "owner", "type", "host", "key_control", "outcome", "stakeholder"] as const;
 export type GroupLabelName = (typeof groupLabelNames)[number];
 
