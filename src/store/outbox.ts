@@ -15,7 +15,7 @@ export interface PlannedMessage {
   dueAt: number;
 }
 
-export function toOutboxMessage(row: MessageRow): OutboxMessage {
+function toOutboxMessage(row: MessageRow): OutboxMessage {
   const m: OutboxMessage = { id: row.id, channel: row.channel, message: JSON.parse(row.body) as Message, status: row.status, attempts: row.attempts, dueAt: row.due_at, createdAt: row.created_at };
   if (row.last_error !== null) m.lastError = row.last_error;
   if (row.sent_at !== null) m.sentAt = row.sent_at;
