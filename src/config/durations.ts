@@ -4,7 +4,7 @@ const UNITS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, 
 const FORM = /^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/;
 
 /** The longest duration accepted: ten years (beyond that a setting is a mistake, and sums of them stay exact). */
-export const MAX_DURATION_MS = 3650 * UNITS["d"]!;
+const MAX_DURATION_MS = 3650 * UNITS["d"]!;
 
 /** Milliseconds, or undefined when `text` is not a duration or is longer than MAX_DURATION_MS. */
 export function parseDuration(text: string): number | undefined {

@@ -9,9 +9,9 @@ import { errnoReason, readPolicyFile, sizeText } from "../checker/policy-file.js
 import { judge, kindOf, modeText, walk, type Refusal, type Rule } from "../trust/strict-modes.js";
 
 /** covenant.yaml is a page of settings: 1 MiB is far more than any needs. */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 1024 * 1024;
 /** a password, a token or an HMAC key */
-export const MAX_SECRET_BYTES = 64 * 1024;
+const MAX_SECRET_BYTES = 64 * 1024;
 
 class TrustError extends Error {}
 

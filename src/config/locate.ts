@@ -5,8 +5,8 @@
 import { lstatSync } from "node:fs";
 import { resolve } from "node:path";
 
-export const SYSTEM_CONFIG = "/etc/covenant/covenant.yaml";
-export const LOCAL_CONFIG = "covenant.yaml";
+const SYSTEM_CONFIG = "/etc/covenant/covenant.yaml";
+const LOCAL_CONFIG = "covenant.yaml";
 
 function exists(path: string): boolean {
   try {

@@ -10,7 +10,7 @@ import type { ChannelConfig, Escalation, NotifyConfig, Person, Route, RouteMatch
 
 type Obj = Record<string, unknown>;
 
-export const DEFAULTS = {
+const DEFAULTS = {
   groupBy: ["control"],
   groupWait: "0s",
   groupInterval: "5m",

@@ -23,7 +23,7 @@ export function pointerKeys(pointer: string): string[] {
     .map((k) => k.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
-export function keyText(key: unknown): string {
+function keyText(key: unknown): string {
   if (isScalar(key)) return String(key.value);
   return String(key);
 }
@@ -36,7 +36,7 @@ function resolved(doc: Document, node: unknown): unknown {
 }
 
 /** The pair of `map` whose key reads `key` (the last one: YAML's later key wins where duplicates are tolerated). */
-export function pairOf(map: unknown, key: string): Pair | undefined {
+function pairOf(map: unknown, key: string): Pair | undefined {
   if (!isMap(map)) return undefined;
   let found: Pair | undefined;
   for (const p of map.items) if (keyText(p.key) === key) found = p;

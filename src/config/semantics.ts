@@ -18,12 +18,12 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
 export const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return LOOPBACK.has(host.toLowerCase()) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 let zones: string[] | undefined;
-export function validTimeZone(zone: string): boolean {
+function validTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat("en", { timeZone: zone });
     return true;
@@ -33,7 +33,7 @@ export function validTimeZone(zone: string): boolean {
 }
 
 /** A secret's keys: `password` → password_file / password_env. */
-export function secretKeys(base: string): [string, string] {
+function secretKeys(base: string): [string, string] {
   return [`${base}_file`, `${base}_env`];
 }
 

@@ -44,16 +44,18 @@ function said(rows: LedgerRow[]): Said {
 
 export function notifyTampering(db: Database.Database, key: Buffer, rows: LedgerRow[]): Tampering | undefined {
   const s = said(rows);
-  return deficiencyTampering(db, key, s) ?? eventTampering(db, key) ?? messageTampering(db, key, s) ?? groupTampering(db, key);
+  const deficiencies: Deficiency[] = []; // read once, sealed, for the events they must have
+  return deficiencyTampering(db, key, s, deficiencies) ?? eventTampering(db, key, deficiencies) ?? messageTampering(db, key, s) ?? groupTampering(db, key);
 }
 
-function deficiencyTampering(db: Database.Database, key: Buffer, s: Said): Tampering | undefined {
+function deficiencyTampering(db: Database.Database, key: Buffer, s: Said, read: Deficiency[]): Tampering | undefined {
   const open = new Map<string, Deficiency>();
   const acked = new Set<string>();
   for (const row of db.prepare("SELECT * FROM deficiencies ORDER BY id").iterate() as IterableIterator<DeficiencyRow>) {
     const d = parse(row.body) as Deficiency | undefined;
     const seq = typeof d?.lastRecord === "number" ? d.lastRecord : 0;
     if (!sealMatches(row.seal, sealDeficiency(key, row)) || !d) return altered(seq, `the deficiency ${row.id} was changed outside Covenant: its seal does not match`);
+    read.push(d);
     for (const at of [d.openedRecord, d.lastRecord]) {
       if (s.changeKey.get(at) !== d.key) return altered(at, `the deficiency ${d.id} names record ${at} as a change of ${d.key}, which it is not: it was put there outside Covenant`);
     }
@@ -76,7 +78,7 @@ function deficiencyTampering(db: Database.Database, key: Buffer, s: Said): Tampe
 }
 
 /** Each event sealed and naming a deficiency in the store; each deficiency with the events of its life. */
-function eventTampering(db: Database.Database, key: Buffer): Tampering | undefined {
+function eventTampering(db: Database.Database, key: Buffer, deficiencies: readonly Deficiency[]): Tampering | undefined {
   const events = new Map<string, Set<string>>();
   for (const row of db.prepare("SELECT * FROM outbox_events ORDER BY seq").iterate() as IterableIterator<EventRow>) {
     if (!sealMatches(row.seal, sealEvent(key, row))) return altered(0, `the outbox event ${row.seq} was changed outside Covenant: its seal does not match`);
@@ -84,8 +86,7 @@ function eventTampering(db: Database.Database, key: Buffer): Tampering | undefin
     events.get(row.deficiency)!.add(row.event);
   }
   const ids = new Set<string>();
-  for (const row of db.prepare("SELECT body FROM deficiencies").iterate() as IterableIterator<{ body: string }>) {
-    const d = JSON.parse(row.body) as Deficiency; // sealed: checked above
+  for (const d of deficiencies) {
     ids.add(d.id);
     const had = events.get(d.id) ?? new Set<string>();
     const due = [d.notice ? "notice" : "opened", ...(d.status === "resolved" && !d.notice ? ["resolved"] : []), ...(d.ack ? ["acknowledged"] : [])];

@@ -11,7 +11,6 @@ import { StoreError } from "./errors.js";
 import type { RecordKind } from "./ledger.js";
 import { Outbox, type PlannedMessage } from "./outbox.js";
 import type { AckBody, DeliveryBody } from "./records.js";
-import type { MessageRow } from "./seals.js";
 
 /** Appends a record to the chain (store.ts); inside an immediate transaction. */
 export type Append = (kind: RecordKind, run: number, time: string, body: object) => { seq: number; mac: Buffer };
@@ -34,12 +33,6 @@ export interface WorkingSet {
 /** A channel's failure words as kept: one line, bounded (channels promise they name no secret). */
 const MAX_ERROR = 500;
 const oneLine = (text: string): string => text.replace(/\s+/g, " ").slice(0, MAX_ERROR);
-
-function withoutSeal(row: MessageRow): Omit<MessageRow, "seal"> {
-  const copy: Partial<MessageRow> = { ...row };
-  delete copy.seal;
-  return copy as Omit<MessageRow, "seal">;
-}
 
 export class Notifications {
   readonly deficiencies: Deficiencies;
@@ -124,7 +117,7 @@ export class Notifications {
         const error = result.error !== undefined ? oneLine(result.error) : null;
         const attempts = row.attempts + 1;
         if (result.status === "retrying") {
-          this.outbox.putMessageRow({ ...withoutSeal(row), status: "retrying", attempts, due_at: result.nextAt ?? row.due_at, last_error: error });
+          this.outbox.putMessageRow({ ...row, status: "retrying", attempts, due_at: result.nextAt ?? row.due_at, last_error: error });
           return undefined;
         }
         const message = JSON.parse(row.body) as Message;
@@ -143,7 +136,7 @@ export class Notifications {
         if (error !== null) body.error = error;
         const appended = this.append("delivery", run, result.at, body);
         const sent = result.status === "sent";
-        this.outbox.putMessageRow({ ...withoutSeal(row), status: result.status, attempts, last_error: sent ? null : error, sent_at: sent ? result.at : null });
+        this.outbox.putMessageRow({ ...row, status: result.status, attempts, last_error: sent ? null : error, sent_at: sent ? result.at : null });
         return appended;
       })
       .immediate();

@@ -15,7 +15,7 @@ export interface PlannedMessage {
   dueAt: number;
 }
 
-export function toOutboxMessage(row: MessageRow): OutboxMessage {
+function toOutboxMessage(row: MessageRow): OutboxMessage {
   const m: OutboxMessage = { id: row.id, channel: row.channel, message: JSON.parse(row.body) as Message, status: row.status, attempts: row.attempts, dueAt: row.due_at, createdAt: row.created_at };
   if (row.last_error !== null) m.lastError = row.last_error;
   if (row.sent_at !== null) m.sentAt = row.sent_at;
@@ -50,22 +50,23 @@ export class Outbox {
     };
   }
 
-  private eventTrusted(row: EventRow): boolean {
-    if (sealMatches(row.seal, sealEvent(this.key, row))) return true;
-    this.untrusted(`the outbox event ${row.seq} (${row.event} ${row.deficiency}) was changed outside Covenant (its seal does not match): it is not used; \`covenant verify\` reports it`);
+  /** Whether a row carries the seal it should; a row that does not is said, with what becomes of it. */
+  private sealed(seal: unknown, expected: Buffer, what: string, fate = "it is not used"): boolean {
+    if (sealMatches(seal, expected)) return true;
+    this.untrusted(`${what} was changed outside Covenant (its seal does not match): ${fate}; \`covenant verify\` reports it`);
     return false;
+  }
+
+  private eventTrusted(row: EventRow): boolean {
+    return this.sealed(row.seal, sealEvent(this.key, row), `the outbox event ${row.seq} (${row.event} ${row.deficiency})`);
   }
 
   private messageTrusted(row: MessageRow): boolean {
-    if (sealMatches(row.seal, sealMessage(this.key, row))) return true;
-    this.untrusted(`the outbox message ${row.id} was changed outside Covenant (its seal does not match): it is not sent; \`covenant verify\` reports it`);
-    return false;
+    return this.sealed(row.seal, sealMessage(this.key, row), `the outbox message ${row.id}`, "it is not sent");
   }
 
   private groupTrusted(row: GroupRow): boolean {
-    if (sealMatches(row.seal, sealGroup(this.key, row))) return true;
-    this.untrusted(`the notification log of ${row.recipient} for group ${row.group_key} (route ${row.route}) was changed outside Covenant (its seal does not match): it is not used; \`covenant verify\` reports it`);
-    return false;
+    return this.sealed(row.seal, sealGroup(this.key, row), `the notification log of ${row.recipient} for group ${row.group_key} (route ${row.route})`);
   }
 
   /** Writes an event, not yet routed; inside the transaction of what made it. Returns its number. */
