@@ -12,6 +12,7 @@ import { isDeficiency, type Outcome } from "../evaluator/outcomes.js";
 import type { Acknowledgement, Deficiency } from "../notifiers/contract.js";
 import { StoreError } from "./errors.js";
 import { sealDeficiency, sealMatches, type DeficiencyRow } from "./seals.js";
+import { base32 } from "../text/base32.js";
 
 /** What the policy says of a result, for its deficiency: the result itself names only the control's id. */
 export interface Finding {
@@ -33,24 +34,7 @@ export class DeficiencyError extends StoreError {
   }
 }
 
-const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
-
-/** The first `length` characters of lowercase Crockford base32 of `bytes`. */
-export function base32(bytes: Buffer, length: number): string {
-  let out = "";
-  let value = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    value = ((value << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += CROCKFORD[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-      if (out.length === length) return out;
-    }
-  }
-  return out;
-}
+export { base32 } from "../text/base32.js";
 
 /** Names the key without revealing anything of it: deficiency ids of two hosts differ. */
 export function hostKeyId(key: Buffer): string {
