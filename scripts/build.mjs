@@ -44,7 +44,7 @@ await build({
   outdir: "dist",
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",
-  plugins: [precompiledConfig],
+  plugins: [...common.plugins, precompiledConfig],
 });
 
 // The start-up snapshot for `check` and `fmt` (see src/cli/snapshot.ts and bin/covenant): its
@@ -59,7 +59,7 @@ try {
     entryPoints: { entry: "src/cli/snapshot.ts" },
     outdir: "dist/snapshot",
     outExtension: { ".js": ".cjs" },
-    plugins: [onlyCheckAndFmt, precompiledConfig],
+    plugins: [...common.plugins, onlyCheckAndFmt, precompiledConfig],
   });
   buildSnapshotBlob();
 } catch (err) {

@@ -1,11 +1,12 @@
-// The node_modules the Debian package ships: only what the bundle loads at run time. Everything
-// else the CLI uses (chevrotain, commander) is inside the bundle; devDependencies never ship.
+// The node_modules the Debian package ships: only what the bundle loads at run time (the native
+// addon). Everything else the CLI uses (chevrotain, commander, and the channel libraries) is inside
+// the bundle; devDependencies never ship.
 // scripts/build.mjs leaves exactly bundleExternals out of the bundle.
 import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /** The modules scripts/build.mjs leaves out of the bundle (`external`): loaded from node_modules. */
-export const bundleExternals = ["better-sqlite3", "nodemailer", "twilio"];
+export const bundleExternals = ["better-sqlite3"];
 
 /** better-sqlite3's installer of prebuilt addons: install time only, and the package ships the addon built. */
 const installTimeOnly = new Set(["prebuild-install"]);

@@ -1,5 +1,5 @@
-// One JSON POST for the HTTP channels (webhook, Alertmanager), and what its answer means for a
-// retry. node:http and node:https rather than the global fetch: fetch loads undici, some 16 MB of
+// One HTTP exchange for the HTTP channels (a JSON POST for webhook and Alertmanager, Twilio's
+// form POSTs through twilio-http.ts), and what its answer means for a retry. node:http and node:https rather than the global fetch: fetch loads undici, some 16 MB of
 // resident memory in `covenant run` for a few POSTs. A deadline covers the whole exchange
 // (connect, TLS, reply), and no redirect is followed: a receiver that moved must be configured
 // anew, not followed to wherever a 3xx points (a signed payload sent to a host nobody named).
@@ -14,10 +14,10 @@ import { escapeText } from "../text/escape.js";
 import { cut } from "./text.js";
 
 export type PostAnswer =
-  | { kind: "answer"; status: number; statusText: string; location?: string; retryAfter?: string; body: string }
+  | { kind: "answer"; status: number; statusText: string; location?: string; retryAfter?: string; body: string; /** the body is not whole: over the limit, or cut by the deadline or a reset */ truncated?: true }
   | { kind: "unreachable"; error: string; retryable: boolean };
 
-/** The most of a reply's body read (it is shown cut to 200 characters; the rest is not waited for). */
+/** The most of a reply's body read by default (it is shown cut to 200 characters; the rest is not waited for). */
 const BODY_LIMIT = 4096;
 export const BODY_SHOWN = 200;
 
@@ -30,13 +30,30 @@ export function originOf(url: URL): string {
 }
 
 export async function postJson(url: URL, body: string, headers: Record<string, string>, timeoutMs: number): Promise<PostAnswer> {
+  return exchange(url, { method: "POST", body, headers, timeoutMs });
+}
+
+export interface Exchange {
+  method: "GET" | "POST" | "DELETE";
+  /** sent as UTF-8; none for a GET */
+  body?: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  /** the most of the reply's body kept, bytes (4 KiB unless said: a reply a caller parses needs more) */
+  bodyLimit?: number;
+}
+
+/** One request and its answer, never thrown: a network failure is an answer too ("unreachable"). */
+export async function exchange(url: URL, req: Exchange): Promise<PostAnswer> {
+  const { headers, timeoutMs } = req;
+  const bodyLimit = req.bodyLimit ?? BODY_LIMIT;
   const refusal = refusalOf(url, headers);
   if (refusal !== undefined) return { kind: "unreachable", error: refusal, retryable: false };
-  const payload = Buffer.from(body, "utf8");
+  const payload = req.body === undefined ? undefined : Buffer.from(req.body, "utf8");
   return new Promise<PostAnswer>((resolve) => {
     let request: ClientRequest;
     try {
-      request = openRequest(url, { ...headers, "Content-Length": String(payload.length) });
+      request = openRequest(url, req.method, payload ? { ...headers, "Content-Length": String(payload.length) } : headers);
     } catch (err) {
       // what node:http refuses before a byte is sent (a header value it cannot send): trying again will not help
       resolve({ kind: "unreachable", error: `the request could not be made (${(err as Error).message})`, retryable: false });
@@ -56,12 +73,12 @@ export async function postJson(url: URL, body: string, headers: Record<string, s
     const deadline = setTimeout(() => finish(reply ? reply.answer() : { kind: "unreachable", error: `no answer within ${timeoutMs} ms`, retryable: true }), timeoutMs);
     request.on("error", (err) => finish(reply ? reply.answer() : unreachable(err)));
     request.on("response", (res) => {
-      const answered = new Reply(res);
+      const answered = new Reply(res, bodyLimit);
       reply = answered;
       res.on("data", (chunk: Buffer) => {
-        if (answered.add(chunk) >= BODY_LIMIT) finish(answered.answer());
+        if (answered.add(chunk) >= bodyLimit) finish(answered.answer());
       });
-      res.on("end", () => finish(answered.answer()));
+      res.on("end", () => finish(answered.answer(true)));
       res.on("error", () => finish(answered.answer()));
       res.on("aborted", () => finish(answered.answer()));
     });
@@ -78,23 +95,26 @@ function refusalOf(url: URL, headers: Record<string, string>): string | undefine
   return undefined;
 }
 
-/** A POST to `url`, TLS verified against the default CAs; a new connection each time, no proxy. */
-function openRequest(url: URL, headers: Record<string, string>): ClientRequest {
+/** A request to `url`, TLS verified against the default CAs; a new connection each time, no proxy. */
+function openRequest(url: URL, method: Exchange["method"], headers: Record<string, string>): ClientRequest {
   // URL keeps an IPv6 literal's brackets ("[::1]"); a socket wants the bare address
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  const options = { method: "POST", hostname, path: `${url.pathname}${url.search}`, headers, agent: false as const };
+  const options = { method, hostname, path: `${url.pathname}${url.search}`, headers, agent: false as const };
   if (url.port !== "") Object.assign(options, { port: Number(url.port) });
   if (url.protocol === "http:") return httpRequest(options);
   // SNI names a host, never an address (RFC 6066 forbids a literal there)
   return httpsRequest({ ...options, rejectUnauthorized: true, ...(isIP(hostname) === 0 ? { servername: hostname } : {}) });
 }
 
-/** A reply's status, the headers postJson reports, and at most BODY_LIMIT bytes of its body. */
+/** A reply's status, the headers exchange reports, and at most `limit` bytes of its body. */
 class Reply {
   private readonly chunks: Buffer[] = [];
   private size = 0;
 
-  constructor(private readonly res: IncomingMessage) {}
+  constructor(
+    private readonly res: IncomingMessage,
+    private readonly limit: number,
+  ) {}
 
   add(chunk: Buffer): number {
     this.chunks.push(chunk);
@@ -102,13 +122,15 @@ class Reply {
     return this.size;
   }
 
-  answer(): PostAnswer {
-    const body = Buffer.concat(this.chunks).subarray(0, BODY_LIMIT).toString("utf8");
+  /** `ended`: the whole body arrived (and then only a body over the limit is cut) */
+  answer(ended = false): PostAnswer {
+    const body = Buffer.concat(this.chunks).subarray(0, this.limit).toString("utf8");
     const answer: PostAnswer = { kind: "answer", status: this.res.statusCode ?? 0, statusText: this.res.statusMessage ?? "", body };
     const location = this.res.headers["location"];
     const retryAfter = this.res.headers["retry-after"];
     if (location !== undefined) answer.location = location;
     if (retryAfter !== undefined) answer.retryAfter = retryAfter;
+    if (!ended || this.size > this.limit) answer.truncated = true;
     return answer;
   }
 }

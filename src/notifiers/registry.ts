@@ -1,7 +1,7 @@
-// Channel type → the module that makes such a channel. Each entry is a dynamic import, so
-// nodemailer and twilio (megabytes of code) are loaded only when a message is about to go through
-// them: a run with nothing to tell keeps its start-up time and memory. Each channel module exports
-// `createChannel: ChannelFactory`.
+// Channel type → the module that makes such a channel. Each entry is a dynamic import, so the
+// channel libraries (nodemailer, and twilio's Messages resource: bundled in chunks of their own)
+// are loaded only when a message is about to go through them: a run with nothing to tell keeps
+// its start-up time and memory. Each channel module exports `createChannel: ChannelFactory`.
 import type { ChannelConfig, ChannelType } from "../config/types.js";
 import type { Channel, ChannelContext, ChannelFactory } from "./contract.js";
 

@@ -3,59 +3,16 @@
 // Twilio's answers are told apart: a rate limit (429) is retried after the delay Twilio asks
 // for, a server error or a network failure is retried, and a refusal that would come again (bad
 // credentials, an invalid or unreachable number) is not. The auth token never leaves the client.
-import { AsyncLocalStorage } from "node:async_hooks";
-import twilio from "twilio";
-import type TwilioRequestClient from "twilio/lib/base/RequestClient.js";
 import type { SmsChannel } from "../config/types.js";
 import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from "./contract.js";
 import { retryAfterMs } from "./http.js";
 import { smsSegments, smsText } from "./render.js";
 import { redactor } from "./secrets.js";
 import { serverWords } from "./text.js";
+import { TwilioHttpClient, type RequestNote } from "./twilio-http.js";
+import { twilioMessages } from "./twilio-messages.js";
 
-/**
- * Where a request for one of Twilio's hosts (api.twilio.com, and the product hosts such as
- * messaging.twilio.com) goes when `api_url` names another base: a proxy, or a test server.
- */
-export function rewriteTwilioUri(uri: string, apiUrl: string): string {
-  const from = new URL(uri);
-  if (!/(^|\.)twilio\.com$/i.test(from.hostname)) return uri;
-  const base = new URL(apiUrl);
-  const prefix = base.pathname.replace(/\/+$/, "");
-  return `${base.origin}${prefix}${from.pathname}${from.search}`;
-}
-
-/** The answer to one send's request, kept apart from other sends in flight on the same client. */
-interface RequestNote {
-  retryAfter: string | undefined;
-}
-
-/**
- * The HTTP client the twilio library sends through: Twilio's own, with its URIs moved to
- * `api_url` when one is set, and keeping each response's Retry-After so a 429's can be read
- * (the library's exception keeps only the body). One client serves every send of a channel:
- * each send's note is its own (AsyncLocalStorage), as sends run concurrently.
- */
-class CovenantRequestClient extends twilio.RequestClient {
-  readonly notes = new AsyncLocalStorage<RequestNote>();
-
-  constructor(
-    private readonly apiUrl: string | undefined,
-    timeoutMs: number,
-  ) {
-    // no keep-alive: a CLI run must be able to end without closing an agent
-    super({ timeout: timeoutMs, keepAlive: false, autoRetry: false });
-  }
-
-  override async request<TData>(opts: TwilioRequestClient.RequestOptions<TData>) {
-    const uri = this.apiUrl ? rewriteTwilioUri(opts.uri, this.apiUrl) : opts.uri;
-    const response = await super.request<TData>({ ...opts, uri });
-    const header = (response.headers as Record<string, unknown> | undefined)?.["retry-after"];
-    const note = this.notes.getStore();
-    if (note) note.retryAfter = typeof header === "string" ? header : undefined;
-    return response;
-  }
-}
+export { rewriteTwilioUri } from "./twilio-http.js";
 
 /** Twilio error codes that say the same request would be refused again: the number, not the moment. */
 const PERMANENT_CODES = new Map<number, string>([
@@ -73,6 +30,8 @@ interface TwilioFailure {
   status?: number;
   code?: number | string;
   message?: string;
+  /** set by TwilioHttpClient when there was no answer: false when trying again cannot help */
+  retryable?: boolean;
 }
 
 /** A failed create as a Delivery: retryable for 429, 5xx and the network; not for other refusals. */
@@ -82,8 +41,7 @@ function classify(err: TwilioFailure, retryAfter: string | undefined, now: Date)
   const words = serverWords(err.message ?? "");
   if (status === undefined) {
     // no HTTP answer: refused, reset, timed out, name not resolved
-    const cause = typeof err.code === "string" ? `${err.code}: ` : "";
-    return { ok: false, retryable: true, error: `twilio: ${cause}${words || "no answer"}` };
+    return { ok: false, retryable: err.retryable ?? true, error: `twilio: ${words || "no answer"}` };
   }
   const known = code !== undefined ? PERMANENT_CODES.get(code) : undefined;
   const label = `twilio HTTP ${status}${code !== undefined ? ` error ${code}` : ""}`;
@@ -107,10 +65,9 @@ function smsChannel(config: SmsChannel, ctx: ChannelContext): Channel {
   // with the HTTP Basic credentials, whose base64 form (the Authorization header) the redactor blots too
   const redact = redactor([token, `${config.accountSid}:${token}`]);
 
-  // one client for the channel: making Twilio's client and its HTTP client (an axios instance
-  // and an agent) per message cost time and memory for each of hundreds of texts
-  const http = new CovenantRequestClient(config.apiUrl, config.timeoutMs);
-  const client = twilio(config.accountSid, token, { httpClient: http, env: {}, autoRetry: false });
+  // one client for the channel, made once: sends run concurrently through it
+  const http = new TwilioHttpClient(config.apiUrl, config.timeoutMs);
+  const messages = twilioMessages(config.accountSid, token, http);
   const sender = config.messagingServiceSid ? { messagingServiceSid: config.messagingServiceSid } : { from: config.from! };
 
   async function send(message: Message): Promise<Delivery> {
@@ -119,12 +76,12 @@ function smsChannel(config: SmsChannel, ctx: ChannelContext): Channel {
     const note: RequestNote = { retryAfter: undefined };
     try {
       const body = smsText(message);
-      const sent = await http.notes.run(note, () => client.messages.create({ to, body, ...sender }));
+      const sent = await http.notes.run(note, () => messages.create({ to, body, ...sender }));
       return { ok: true, providerId: sent.sid, detail: redact(`accepted by Twilio for ${to}: ${sent.sid} (${sent.status}, ${smsSegments(body)} segment${smsSegments(body) === 1 ? "" : "s"})`) };
     } catch (err) {
       // the library's words redacted before classify folds their white space (a secret holding some would no longer match)
       const e = err as TwilioFailure;
-      const failure = classify({ status: e.status, code: e.code, message: e.message === undefined ? undefined : redact(e.message) }, note.retryAfter, ctx.now());
+      const failure = classify({ status: e.status, code: e.code, ...(e.retryable !== undefined ? { retryable: e.retryable } : {}), message: e.message === undefined ? undefined : redact(e.message) }, note.retryAfter, ctx.now());
       return { ...failure, error: redact(failure.error) };
     }
   }

@@ -1,13 +1,15 @@
-// The SMS channel: the real `twilio` client, sent to a stand-in of Twilio's Messages API on
+// The SMS channel: the real `twilio` client's Messages resource (through Covenant's HTTP client), sent to a stand-in of Twilio's Messages API on
 // 127.0.0.1 (test/helpers/twilio-standin.ts) through api_url; one segment per message, and
 // Twilio's error replies told apart.
 import { createServer, type Server } from "node:http";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SmsChannel } from "../../src/config/types.js";
 import type { Channel } from "../../src/notifiers/contract.js";
 import { isGsm7, smsSegments, smsText } from "../../src/notifiers/render.js";
 import { makeChannel } from "../../src/notifiers/registry.js";
 import { rewriteTwilioUri } from "../../src/notifiers/twilio.js";
+import { formEncode } from "../../src/notifiers/twilio-http.js";
 import { startTwilioStandin, type TwilioStandin } from "../helpers/twilio-standin.js";
 import { testContext } from "./context.js";
 import { twilioConfig } from "./harnesses/twilio.js";
@@ -100,7 +102,7 @@ describe("the twilio channel", () => {
     }
     await standin.stop();
     try {
-      expect(await c.send(message())).toMatchObject({ ok: false, retryable: true, error: expect.stringMatching(/^twilio: ECONNREFUSED/) });
+      expect(await c.send(message())).toMatchObject({ ok: false, retryable: true, error: "twilio: connection refused" });
     } finally {
       await standin.start();
     }
@@ -113,7 +115,7 @@ describe("the twilio channel", () => {
     try {
       const started = Date.now();
       const r = await (await channel({ apiUrl: `http://127.0.0.1:${(silent.address() as { port: number }).port}`, timeoutMs: 300 })).send(message());
-      expect(r).toMatchObject({ ok: false, retryable: true, error: expect.stringMatching(/^twilio: ECONNABORTED: timeout/) });
+      expect(r).toMatchObject({ ok: false, retryable: true, error: "twilio: no answer within 300 ms" });
       expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       silent.closeAllConnections();
@@ -155,6 +157,72 @@ describe("the twilio channel", () => {
   it("cannot be made with a malformed account SID or without a sender", async () => {
     await expect(channel({ accountSid: "XX123" })).rejects.toThrow(/channel sms: account_sid must be AC followed by 32 hexadecimal digits/);
     await expect(channel({ from: undefined })).rejects.toThrow(/channel sms: needs from or messaging_service_sid/);
+  });
+
+  it("a reply cut short is worth a retry (the text may have been taken: the resend is the same)", async () => {
+    // a 201 whose body never arrives whole: the connection is reset mid-reply
+    const cutter: Server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(201, { "content-type": "application/json", "content-length": "500" });
+        res.write('{"sid": "SM0123');
+        setTimeout(() => res.socket?.destroy(), 20);
+      });
+    });
+    await new Promise<void>((r) => cutter.listen(0, "127.0.0.1", r));
+    try {
+      const r = await (await channel({ apiUrl: `http://127.0.0.1:${(cutter.address() as { port: number }).port}` })).send(message());
+      expect(r).toEqual({ ok: false, retryable: true, error: "twilio: Twilio answered 201 but its reply did not arrive whole" });
+    } finally {
+      cutter.closeAllConnections();
+      await new Promise((r) => cutter.close(r));
+    }
+  });
+
+  it("sends what twilio's Client builds: its User-Agent, Basic credentials, a form, and nothing from TWILIO_* variables", async () => {
+    const seen: { url: string; headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+    const recorder: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        seen.push({ url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString() });
+        res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ sid: "SM00000000000000000000000000000001", status: "queued" }));
+      });
+    });
+    await new Promise<void>((r) => recorder.listen(0, "127.0.0.1", r));
+    const saved = { edge: process.env["TWILIO_EDGE"], region: process.env["TWILIO_REGION"] };
+    // a region or an edge from the environment would move api.twilio.com to another host name;
+    // the configuration, not the environment, says where texts go
+    process.env["TWILIO_EDGE"] = "sydney";
+    process.env["TWILIO_REGION"] = "au1";
+    try {
+      const c = await channel({ apiUrl: `http://127.0.0.1:${(recorder.address() as { port: number }).port}/base/` });
+      expect(await c.send(message({ person: { name: "Pat", phone: "+15550000009" } }))).toMatchObject({ ok: true, providerId: "SM00000000000000000000000000000001" });
+      const [got] = seen;
+      expect(got!.url).toBe(`/base/2010-04-01/Accounts/${standin.accountSid}/Messages.json`);
+      expect(got!.headers["user-agent"]).toMatch(/^twilio-node\/\d+\.\d+\.\d+ \(linux [a-z0-9_]+\) node\/v\d+/);
+      expect(got!.headers["authorization"]).toBe(`Basic ${Buffer.from(`${standin.accountSid}:${standin.authToken}`).toString("base64")}`);
+      expect(got!.headers["content-type"]).toBe("application/x-www-form-urlencoded");
+      expect(Object.fromEntries(new URLSearchParams(got!.body))).toEqual({ To: "+15550000009", From: "+15550000000", Body: expect.stringMatching(/^Covenant CRITICAL/) });
+    } finally {
+      for (const [k, v] of Object.entries({ TWILIO_EDGE: saved.edge, TWILIO_REGION: saved.region })) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      recorder.closeAllConnections();
+      await new Promise((r) => recorder.close(r));
+    }
+  });
+
+  it("encodes a form as Twilio reads it: any text, lists as repeated keys (property)", () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ minLength: 1 }), fc.oneof(fc.string(), fc.array(fc.string(), { maxLength: 3 }), fc.integer(), fc.boolean())), (fields) => {
+        const back = new URLSearchParams(formEncode(fields));
+        for (const [k, v] of Object.entries(fields)) expect(back.getAll(k)).toEqual((Array.isArray(v) ? v : [v]).map(String));
+      }),
+    );
+    expect(formEncode({ MediaUrl: ["a b", "c&d"], Body: "x=y" })).toBe("MediaUrl=a+b&MediaUrl=c%26d&Body=x%3Dy");
+    expect(() => formEncode({ Nested: { a: 1 } })).toThrow(/not a plain value/);
   });
 
   it("moves any twilio.com URI to api_url, keeping api_url's path", () => {
