@@ -357,9 +357,11 @@ describe("covenant notify test", () => {
     const s = scene({ smsFailing: true });
     const failed = await covenantAsync(["notify", "test", "--to", "ops", "--channel", "sms", "--config", s.config, "--json"], { env: s.env });
     expect(failed.code).toBe(1);
-    const results = JSON.parse(failed.out) as { channel: string; ok: boolean; detail: string }[];
+    const results = JSON.parse(failed.out) as { channel: string; to: string; ok: boolean; detail: string }[];
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ channel: "sms", ok: false });
+    // named by the address the channel uses: a phone number, not the person's email
+    expect(results[0]!.to).toMatch(/<\+\d+>$/);
     expect(results[0]!.detail).not.toContain(twilio.authToken);
     const unknown = await covenantAsync(["notify", "test", "--to", "nobody", "--config", s.config], { env: s.env });
     expect(unknown.code).toBe(2);

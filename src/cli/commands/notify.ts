@@ -93,7 +93,8 @@ async function testChannel(config: NotifyConfig, name: string, stakeholder: NonN
     for (const person of people) {
       const message = testMessage(stakeholder, person);
       const d = await channel.send(message);
-      const to = person ? `${person.name} <${person.email ?? person.phone}>` : stakeholder.name;
+      // the address this channel uses: a text goes to the phone even when the person has an email too
+      const to = person ? `${person.name} <${cfg.type === "twilio" ? person.phone : person.email}>` : stakeholder.name;
       out.push({ channel: name, to, ok: d.ok, detail: d.ok ? d.detail : `${d.error}${d.retryable ? " (temporary)" : ""}` });
     }
   } finally {
