@@ -14,7 +14,10 @@ export { channelFailingKey };
 export interface DispatchStore {
   notificationWorkingSet(): { deficiencies: Deficiency[]; groups: GroupState[]; events: number[] };
   savePlan(p: { messages: { channel: string; message: Message; dueAt: number }[]; groups: GroupState[]; dropped: GroupState[]; routedEvents: number[] }): void;
-  dueMessages(now: number, limit?: number): OutboxMessage[];
+  /** up to `limit` due messages, oldest first, leaving out the ids in `skip` */
+  dueMessages(now: number, limit?: number, skip?: ReadonlySet<string>): OutboxMessage[];
+  /** how many are due, leaving out `skip` (without reading them) */
+  countDue(now: number, skip?: ReadonlySet<string>): number;
   recordDelivery(id: string, result: DeliveryResult): void;
   /** several at once, in one transaction (faster: one move of the head anchor) */
   recordDeliveries?(list: readonly { id: string; result: DeliveryResult }[]): void;
@@ -86,12 +89,7 @@ export interface DispatchReport {
 /** Routes and saves the plan, then delivers what is due. Never throws for a channel's failure. */
 export async function routeAndDeliver(store: DispatchStore, opts: DispatchOptions): Promise<DispatchReport> {
   const started = opts.now();
-  let working = store.notificationWorkingSet();
-  if (resolveRemovedChannels(store, opts, working.deficiencies)) working = store.notificationWorkingSet();
-  const planned = routeAndSave(store, opts, started, working);
-  const deficiencies = reportedDeficiencies(working.deficiencies);
-  const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, toldBefore: toldIn(working.groups), unusable: [], deficiencies, failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
-  if (planned.nextAt !== undefined) report.nextAt = planned.nextAt;
+  const report = routeFirst(store, opts, started);
   const deadline = started + opts.budgetMs;
   await deliverDue(store, opts, deadline, report);
   // a channel that keeps failing is itself a deficiency, told at once through the stakeholders'
@@ -106,19 +104,39 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
     const next = report.nextAt;
     if (!again && (next === undefined || next > deadline)) break;
     if (!again) await sleep(Math.max(0, next! - opts.now()));
-    const later = store.notificationWorkingSet();
-    const p = routeAndSave(store, opts, opts.now(), later);
-    // a deficiency opened meanwhile (a channel found failing) is reported with the rest
-    Object.assign(report.deficiencies, reportedDeficiencies(later.deficiencies));
-    report.planned += p.messages.length;
-    Object.assign(report.audience, p.audience);
-    report.inhibited = p.inhibited;
-    if (p.nextAt !== undefined) report.nextAt = p.nextAt;
-    else delete report.nextAt;
+    routeAgain(store, opts, report);
     await deliverDue(store, opts, deadline, report);
     again = health();
   }
   return report;
+}
+
+/**
+ * The first routing of a dispatch, as the report it starts. Only the report is kept: the working
+ * set and the plan (every deficiency, every planned message) are not held while messages are
+ * delivered, which reads them back from the outbox a batch at a time (bench/notify: a run that
+ * tells 1,000 deficiencies).
+ */
+function routeFirst(store: DispatchStore, opts: DispatchOptions, now: number): DispatchReport {
+  let working = store.notificationWorkingSet();
+  if (resolveRemovedChannels(store, opts, working.deficiencies)) working = store.notificationWorkingSet();
+  const planned = routeAndSave(store, opts, now, working);
+  const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, toldBefore: toldIn(working.groups), unusable: [], deficiencies: reportedDeficiencies(working.deficiencies), failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
+  if (planned.nextAt !== undefined) report.nextAt = planned.nextAt;
+  return report;
+}
+
+/** A later round's routing (a timer fired, a channel found failing), added to the report. */
+function routeAgain(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): void {
+  const later = store.notificationWorkingSet();
+  const p = routeAndSave(store, opts, opts.now(), later);
+  // a deficiency opened meanwhile (a channel found failing) is reported with the rest
+  Object.assign(report.deficiencies, reportedDeficiencies(later.deficiencies));
+  report.planned += p.messages.length;
+  Object.assign(report.audience, p.audience);
+  report.inhibited = p.inhibited;
+  if (p.nextAt !== undefined) report.nextAt = p.nextAt;
+  else delete report.nextAt;
 }
 
 function reportedDeficiencies(list: Deficiency[]): DispatchReport["deficiencies"] {
@@ -141,8 +159,12 @@ function routeAndSave(store: DispatchStore, opts: Pick<DispatchOptions, "config"
   return p;
 }
 
-/** How many due messages are read from the outbox at a time. */
-const BATCH = 500;
+/**
+ * How many due messages are read from the outbox at a time: enough to keep every channel's sends
+ * in flight, few enough that a run telling a thousand deficiencies holds a few dozen messages
+ * (each carries its deficiencies whole) rather than all of them (bench/notify's peak memory).
+ */
+const BATCH = 48;
 
 /** Delivers every due message until the deadline, each channel made once and closed after. */
 export async function deliverDue(store: DispatchStore, opts: DispatchOptions, deadline: number, report: DispatchReport): Promise<void> {
@@ -152,13 +174,13 @@ export async function deliverDue(store: DispatchStore, opts: DispatchOptions, de
   try {
     for (;;) {
       // a message tried once in this round waits for its backoff, even if that is already over
-      const due = store.dueMessages(opts.now(), BATCH + attempted.size).filter((m) => !attempted.has(m.id));
-      if (due.length === 0) break;
+      const batch = store.dueMessages(opts.now(), BATCH, attempted);
+      if (batch.length === 0) break;
       if (opts.now() >= deadline) {
-        report.leftOver += due.length;
+        // what is left over is counted, not read: the outbox may hold thousands
+        report.leftOver += store.countDue(opts.now(), attempted);
         break;
       }
-      const batch = due.slice(0, BATCH);
       for (const m of batch) attempted.add(m.id);
       const byChannel = new Map<string, OutboxMessage[]>();
       for (const m of batch) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);

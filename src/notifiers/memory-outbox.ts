@@ -24,8 +24,12 @@ export class MemoryOutbox implements DispatchStore {
     }
   }
 
-  dueMessages(now: number): OutboxMessage[] {
-    return [...this.messages.values()].filter((m) => (m.status === "pending" || m.status === "retrying") && m.dueAt <= now);
+  dueMessages(now: number, limit = Infinity, skip?: ReadonlySet<string>): OutboxMessage[] {
+    return [...this.messages.values()].filter((m) => (m.status === "pending" || m.status === "retrying") && m.dueAt <= now && !skip?.has(m.id)).slice(0, limit);
+  }
+
+  countDue(now: number, skip?: ReadonlySet<string>): number {
+    return this.dueMessages(now, Infinity, skip).length;
   }
 
   recordDelivery(id: string, result: { at: string; status: "sent" | "retrying" | "given-up"; error?: string; nextAt?: number }): void {

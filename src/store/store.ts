@@ -483,8 +483,12 @@ export class StateStore implements BaselineStore, SampleStore {
     guarded(this.dir, `cannot save the notification plan in the store ${join(this.dir, "state.db")}`, () => this.n.savePlan(p));
   }
 
-  dueMessages(now: number, limit = 100): OutboxMessage[] {
-    return this.notifyRead((n) => n.dueMessages(now, limit), []);
+  dueMessages(now: number, limit = 100, skip?: ReadonlySet<string>): OutboxMessage[] {
+    return this.notifyRead((n) => n.dueMessages(now, limit, skip), []);
+  }
+
+  countDue(now: number, skip?: ReadonlySet<string>): number {
+    return this.notifyRead((n) => n.outbox.countDue(now, skip), 0);
   }
 
   listOutbox(filter: { status?: OutboxMessage["status"][] } = {}): OutboxMessage[] {

@@ -140,6 +140,10 @@ describe("due messages and deliveries", () => {
     store.savePlan({ messages: planned.map(([id, dueAt]) => ({ channel: "mail", message: message(id, ws.deficiencies), dueAt })), groups: [], dropped: [], routedEvents: [] });
     expect(store.dueMessages(500).map((m) => m.id)).toEqual(["m-a", "m-b", "m-c"]);
     expect(store.dueMessages(500, 2).map((m) => m.id)).toEqual(["m-a", "m-b"]);
+    // those a round already tried are left out, and the limit counts only the others
+    expect(store.dueMessages(500, 1, new Set(["m-a"])).map((m) => m.id)).toEqual(["m-b"]);
+    expect(store.countDue(500)).toBe(3);
+    expect(store.countDue(500, new Set(["m-a", "m-c", "m-future"]))).toBe(1);
     store.recordDelivery("m-a", { at: "2026-11-23T12:00:00.000Z", status: "retrying", error: "connection refused\n(ECONNREFUSED)", nextAt: 1_000 });
     expect(store.dueMessages(500).map((m) => m.id)).toEqual(["m-b", "m-c"]);
     expect(store.dueMessages(1_000).map((m) => m.id)).toEqual(["m-b", "m-c", "m-future", "m-a"]);
