@@ -3,6 +3,13 @@ import { colorEnabled, makeStyle, type Style } from "./style.js";
 
 export interface Io {
   out(text: string): void;
+  /**
+   * Writes as `out` does, resolving once the text has left the process. Output to a pipe is
+   * queued in memory when the reader is slower than the writer: a report written in pieces waits
+   * for each piece, so megabytes of report are never held at once (bench/notify). Optional: an
+   * in-process capture has nothing to wait for.
+   */
+  outFlushed?(text: string): Promise<void>;
   err(text: string): void;
   style: Style;
   errStyle: Style;
@@ -19,6 +26,8 @@ export function processIo(): Io {
   }
   return {
     out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
+    // an error (EPIPE) ends the process in the handler above; the callback still comes first
+    outFlushed: (t) => new Promise<void>((resolve) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`, () => resolve())),
     err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
     style: makeStyle(colorEnabled(process.stdout)),
     errStyle: makeStyle(colorEnabled(process.stderr)),

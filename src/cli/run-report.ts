@@ -6,6 +6,7 @@ import { isDeficiency, outcomeOrder, type Outcome } from "../evaluator/outcomes.
 import type { RunBody } from "../store/store.js";
 import { escapeText } from "./escape.js";
 import { repairAdvice } from "./repair-advice.js";
+import { jsonChunks } from "./json-parts.js";
 import type { Style } from "./style.js";
 import { renderNotifications } from "./notify-report.js";
 import type { NotificationsView } from "./run-notify.js";
@@ -134,17 +135,19 @@ const internal = (key: string, value: unknown) => {
   return value;
 };
 
-export function renderJson(e: Evaluation, info: RunInfo): string {
-  return JSON.stringify(
-    {
-      run: info,
-      summary: { controls: e.controls.length, promises: e.results.length, outcomes: countOutcomes(e.results), deficient_controls: e.controls.filter((c) => isDeficiency(c.verdict)).map((c) => c.id) },
-      contexts: e.contexts,
-      controls: e.controls,
-    },
-    internal,
-    2,
-  );
+/**
+ * The JSON report in chunks that each end a line (json-parts.ts): joined, they are
+ * `JSON.stringify(report, internal, 2)` and a line break; written one by one, the report is never
+ * one string of megabytes in memory.
+ */
+export function renderJsonParts(e: Evaluation, info: RunInfo): Generator<string> {
+  const report = {
+    run: info,
+    summary: { controls: e.controls.length, promises: e.results.length, outcomes: countOutcomes(e.results), deficient_controls: e.controls.filter((c) => isDeficiency(c.verdict)).map((c) => c.id) },
+    contexts: e.contexts,
+    controls: e.controls,
+  };
+  return jsonChunks(report, internal);
 }
 
 // Characters XML 1.0 cannot carry at all, escaped or not: most C0 controls, U+FFFE, U+FFFF and

@@ -11,7 +11,7 @@ import { checkPaths } from "../../src/checker/check.ts";
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
 import { promiseTypes } from "../../src/evaluator/registry.ts";
 import { repairAdvice, repairsFor } from "../../src/cli/repair-advice.ts";
-import { promisesOf, renderJunit, renderText, xmlAttribute, xmlText, type RunInfo } from "../../src/cli/run-report.ts";
+import { promisesOf, renderJsonParts, renderJunit, renderText, xmlAttribute, xmlText, type RunInfo } from "../../src/cli/run-report.ts";
 import { makeStyle } from "../../src/cli/style.ts";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
 import { evaluateText } from "../helpers/evaluate.ts";
@@ -222,5 +222,23 @@ describe("what to do about drift", () => {
     expect(advice(again.results[1]!, 1)).toBe("no repair exists for `locks` promises (lock findings are reported only): fix it by hand");
     expect(again.results[2]!.outcome).toBe("drift");
     expect(advice(again.results[2]!, 2)).toBe("`repair = kill` does not cover min: write `repair = [kill, start]` with `start` to let Covenant fix it");
+  });
+});
+
+describe("the JSON report", () => {
+  const policy = (controls: number) =>
+    Array.from({ length: controls }, (_, c) => `control "C-${c}" {\n  title = "Control ${c}, with \\"quotes\\" and a\\nline break"\n  file "/nonexistent/c${c}" { exists = true }\n  file "/etc" { exists = true }\n}\n`).join("\n");
+
+  it.each([0, 1, 3])("in chunks, each ending a line, is the whole report when joined (%i controls)", async (n) => {
+    // no control at all: the same evaluation with its controls taken away (a policy needs one)
+    const evaluated = await evaluateText(policy(Math.max(n, 1)));
+    const e = n === 0 ? { ...evaluated, controls: [] } : evaluated;
+    const parts = [...renderJsonParts(e, info)];
+    for (const p of parts) expect(p.endsWith("\n")).toBe(true);
+    const joined = parts.join("");
+    const whole = JSON.parse(joined) as { controls: { id: string }[] };
+    expect(whole.controls.map((c) => c.id)).toEqual(Array.from({ length: n }, (_, c) => `C-${c}`));
+    // the same text JSON.stringify gives the whole at once, the replacer's omissions included
+    expect(joined).toBe(`${JSON.stringify(whole, null, 2)}\n`);
   });
 });

@@ -20,7 +20,7 @@ import { EXIT } from "../exit-codes.js";
 import { armHardStop, type HardStop } from "../hard-stop.js";
 import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
-import { countOutcomes, promisesOf, renderJson, renderJunit, renderText, type RunInfo } from "../run-report.js";
+import { countOutcomes, promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
 import { prepareSandbox, SandboxError } from "../sandbox.js";
 import { findingsFor } from "../findings.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
@@ -289,7 +289,8 @@ async function finishAndReport(
   }
   const deficient = evaluation.results.some((r) => isDeficiency(r.outcome));
   const allKept = evaluation.results.every((r) => r.outcome === "kept" || r.outcome === "skipped");
-  if (opts.json) io.out(renderJson(evaluation, info));
+  // piece by piece, each written before the next is made: each piece ends a line, so io.out adds nothing
+  if (opts.json) for (const part of renderJsonParts(evaluation, info)) await (io.outFlushed ? io.outFlushed(part) : io.out(part));
   else if (!(opts.quiet && allKept && notes.length === 0)) io.out(renderText(evaluation, info, io.style, promisesOf(policy)));
   if (failure) {
     io.err(`covenant run: ${escapeText(failure.message)}; this run's records are incomplete (its report says what it changed that the store does not hold)`);
