@@ -5,7 +5,7 @@
 // and References headers; a resend after a crash carries the same Message-ID, so a receiver that
 // deduplicates drops the copy.
 import { readFileSync } from "node:fs";
-import { rootCertificates } from "node:tls";
+import tls from "node:tls";
 import nodemailer, { type NodemailerError, type SMTPPoolOptions } from "nodemailer";
 import type { EmailChannel } from "../config/types.js";
 import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from "./contract.js";
@@ -68,7 +68,9 @@ function transportOptions(config: EmailChannel, ca: string | undefined, password
     secure: config.tls === "implicit",
     requireTLS: config.tls === "starttls",
     ignoreTLS: config.tls === "none",
-    tls: { ...(ca ? { ca: [...rootCertificates, ca] } : {}), minVersion: "TLSv1.2" },
+    // node:tls's root certificates are read only here (its named export would build all 140-odd
+    // PEM strings whenever the channel loads)
+    tls: { ...(ca ? { ca: [...tls.rootCertificates, ca] } : {}), minVersion: "TLSv1.2" },
     auth: config.auth && password !== undefined ? { user: config.auth.user, pass: password } : undefined,
     connectionTimeout: config.timeoutMs,
     greetingTimeout: config.timeoutMs,
