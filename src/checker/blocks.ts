@@ -14,6 +14,12 @@ export const controlAttributes: AttributeSpec[] = [
   { name: "refs", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: 'Framework references, such as `"SOX 404"` or `"COBIT DSS05.04"`.' },
   { name: "key", type: { kind: "boolean" }, description: "Whether this is a key control (one auditors rely on).", default: "false" },
   { name: "when", type: { kind: "condition" }, description: "Test the control only when this condition holds; otherwise its promises are `skipped`." },
+  {
+    name: "every",
+    type: { kind: "duration" },
+    description:
+      "How often `covenant watch` evaluates the control's promises, from `10s` to `24h` (E125); a promise's own `every` wins. Without either, the watcher's default (`covenant watch --every`, `5m`). `covenant run` evaluates every promise whenever it runs, whatever its `every`. Until the watcher exists nothing reads it (W206).",
+  },
 ];
 
 export const waiverAttributes: AttributeSpec[] = [

@@ -6,13 +6,14 @@ import type { AttributeSpec } from "../evaluator/schema.js";
 import { checkAttributes, checkConstraints } from "./attributes.js";
 import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "./blocks.js";
 import { ConditionChecker } from "./conditions.js";
+import { ownEvery, promiseEvery } from "./every.js";
 import { attributeNode, findContradictions, type PromiseEntry } from "./contradictions.js";
 import { loadPolicy, type LoadOptions } from "./load.js";
 import type { Calendar, CheckedControl, CheckedPromise, CheckedWaiver, Policy, Severity } from "./policy.js";
 import { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
 import { isValidDate } from "../parser/literals.js";
-import { warnRealtimeWatch } from "./unimplemented.js";
+import { warnEvery, warnRealtimeWatch } from "./unimplemented.js";
 import { INVALID, ValueChecker } from "./values.js";
 
 export interface CheckOptions {
@@ -74,6 +75,7 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   checkHandles(entries, diagnostics, scope.someFileUnread);
   findContradictions(entries, diagnostics);
   warnRealtimeWatch(entries, diagnostics);
+  warnEvery(controls, entries, diagnostics);
   const waivers = checkWaivers(scope, values, diagnostics, options);
   const variables = resolveVariables(scope, values, diagnostics);
 
@@ -190,6 +192,8 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
   if (a.values["description"] !== undefined) control.description = a.values["description"] as string;
   if (a.values["owner"] !== undefined) control.owner = a.values["owner"] as string;
   if (a.nodes["when"] !== undefined && !a.invalid.has("when")) control.when = a.nodes["when"]!.value;
+  const every = ownEvery(a, diagnostics);
+  if (every !== undefined) control.every = every;
   for (const item of decl.items) {
     if (item.kind !== "promise") continue;
     const entry = checkPromise(item, control, values, diagnostics);
@@ -241,18 +245,20 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
   const where = { what, head: typeSpan(decl) };
   const a = checkAttributes(decl.attributes, attributesOf(type)!, where, values, diagnostics);
   checkConstraints(spec.constraints, a, where, diagnostics);
-  // `when`, `handle` and `depends_on` live on the promise itself, not among its own attributes
+  // `when`, `every`, `handle` and `depends_on` live on the promise itself, not among its own attributes
   // (copied rather than deleted: deleting keys would turn every such object into a slow dictionary)
   const handle = a.values["handle"];
   const dependsOn = a.values["depends_on"] as string[] | undefined;
   let own = a.values;
-  if (handle !== undefined || dependsOn !== undefined || a.nodes["when"] !== undefined) {
+  if (handle !== undefined || dependsOn !== undefined || a.nodes["when"] !== undefined || a.nodes["every"] !== undefined) {
     own = {};
-    for (const k in a.values) if (k !== "when" && k !== "handle" && k !== "depends_on") own[k] = a.values[k];
+    for (const k in a.values) if (k !== "when" && k !== "every" && k !== "handle" && k !== "depends_on") own[k] = a.values[k];
   }
   const promise: CheckedPromise = { type, promiser, stakeholders, attributes: own, dependsOn: dependsOn ?? none, span: decl };
   if (a.nodes["when"] !== undefined && !a.invalid.has("when")) promise.when = a.nodes["when"]!.value;
   if (handle !== undefined) promise.handle = handle as string;
+  const every = promiseEvery(a, control, diagnostics);
+  if (every !== undefined) promise.every = every;
   return { control, promise, values: a.values };
 }
 

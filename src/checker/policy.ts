@@ -13,6 +13,12 @@ export interface CheckedPromise {
   attributes: Record<string, unknown>;
   /** the promise's own `when`, if any (the control's is on the control) */
   when?: Expr;
+  /**
+   * How often `covenant watch` evaluates the promise (ms): its own `every`, else its control's,
+   * resolved by the checker; absent when neither sets one (the watcher's `--every` then applies).
+   * `covenant run` does not read it.
+   */
+  every?: number;
   handle?: string;
   dependsOn: string[];
   span: Span;
@@ -27,6 +33,8 @@ export interface CheckedControl {
   refs: string[];
   key: boolean;
   when?: Expr;
+  /** the control's own `every` (ms), as written; each promise carries the value that applies to it */
+  every?: number;
   promises: CheckedPromise[];
   span: Span;
 }

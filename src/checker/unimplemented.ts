@@ -1,8 +1,11 @@
 // Accepted attributes that do not yet do all they say. No attribute may silently do nothing:
 // `watch = realtime` is accepted (policies written for real-time watching keep working, and will
-// watch once it exists) but is checked on each run only, and `check` says so.
-import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
+// watch once it exists) but is checked on each run only, and `check` says so. `every` is read by
+// `covenant watch` alone, which does not exist yet: the same holds for it.
+import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributeNode, type PromiseEntry } from "./contradictions.js";
+import { controlEveryNode } from "./every.js";
+import type { CheckedControl } from "./policy.js";
 
 /** Places named under the warning; the count says how many there are in all. */
 const SHOWN = 3;
@@ -17,18 +20,43 @@ export function warnRealtimeWatch(entries: PromiseEntry[], diagnostics: Diagnost
     const node = e.values["watch"] === "realtime" ? attributeNode(e, "watch") : undefined;
     return node ? [node] : [];
   });
+  warnOnce(
+    uses,
+    (n) => `\`watch = realtime\` is checked on each run only: real-time watching is not implemented yet${n > 1 ? ` (${n} promises ask for it)` : ""}`,
+    "keep it to be watched once real-time watching exists, or run covenant more often (the cron example runs it every 5 minutes)",
+    "also asked for here",
+    diagnostics,
+  );
+}
+
+/** One W206 for all the `every`s of a policy (controls first, then promises): only the watcher will read them. */
+export function warnEvery(controls: CheckedControl[], entries: PromiseEntry[], diagnostics: Diagnostic[]): void {
+  const uses: Span[] = [];
+  for (const c of controls) {
+    const node = c.every !== undefined ? controlEveryNode(c) : undefined;
+    if (node) uses.push(node);
+  }
+  for (const e of entries) {
+    // set on the promise itself and valid (out of bounds is E125 already, and `every` is then unset)
+    const node = e.promise.every !== undefined ? attributeNode(e, "every") : undefined;
+    if (node) uses.push(node);
+  }
+  warnOnce(
+    uses,
+    (n) => `\`every\` is not used yet: \`covenant run\` evaluates every promise each time, and \`covenant watch\`, which schedules by it, is not implemented yet${n > 1 ? ` (${n} places set it)` : ""}`,
+    "keep it for the watcher, and run covenant as often as the shortest `every` asks (the cron example runs it every 5 minutes)",
+    "also set here",
+    diagnostics,
+  );
+}
+
+function warnOnce(uses: Span[], message: (count: number) => string, suggestion: string, also: string, diagnostics: Diagnostic[]): void {
   const first = uses[0];
   if (!first) return;
-  const others = uses.length - 1;
   diagnostics.push(
-    diagnostic(
-      "W206",
-      `\`watch = realtime\` is checked on each run only: real-time watching is not implemented yet${others > 0 ? ` (${uses.length} promises ask for it)` : ""}`,
-      first,
-      {
-        related: uses.slice(1, 1 + SHOWN).map((span) => ({ span, message: "also asked for here" })),
-        suggestion: "keep it to be watched once real-time watching exists, or run covenant more often (the cron example runs it every 5 minutes)",
-      },
-    ),
+    diagnostic("W206", message(uses.length), first, {
+      related: uses.slice(1, 1 + SHOWN).map((span) => ({ span, message: also })),
+      suggestion,
+    }),
   );
 }

@@ -145,6 +145,13 @@ export function ownershipAttributes(what: string): AttributeSpec[] {
 export const commonPromiseAttributes: AttributeSpec[] = [
   { name: "when", type: { kind: "condition" }, description: "Evaluate the promise only when this condition holds (in addition to the control's `when`).", comparable: false },
   {
+    name: "every",
+    type: { kind: "duration" },
+    description:
+      "How often `covenant watch` evaluates the promise, from `10s` to `24h` (E125); overrides the control's `every`. Without either, the watcher's default (`covenant watch --every`, `5m`). `covenant run` evaluates every promise whenever it runs, whatever its `every`. Until the watcher exists nothing reads it (W206).",
+    comparable: false,
+  },
+  {
     name: "handle",
     type: { kind: "string", pattern: /^[A-Za-z_][A-Za-z0-9_.-]*$/, patternHint: "letters, digits, `_`, `.` and `-`" },
     description: "A name other promises can refer to in `depends_on`.",

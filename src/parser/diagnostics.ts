@@ -73,6 +73,7 @@ export const diagnosticCatalogue = {
   E122: "policy file another user can change (as root)",
   E123: "definition nested too deep",
   E124: "value too large once its variables are expanded",
+  E125: "`every` outside 10s to 24h",
   // covenant.yaml (src/config): E300–E339 the file itself, E340–E349 policy × configuration, W300–W309
   E300: "configuration: YAML syntax error",
   E301: "configuration: duplicate key",
@@ -115,6 +116,7 @@ export const diagnosticCatalogue = {
   W205: "waiver expires soon",
   W206: "attribute not fully implemented yet",
   W207: "too many warnings: the rest are counted, not shown",
+  W208: "`every` repeats its control's value",
   W300: "stakeholder in the configuration named nowhere",
   W301: "notifications are not configured",
   W302: "a receiver on a port of this host any user may listen on",

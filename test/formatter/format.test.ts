@@ -68,6 +68,27 @@ control "C" { // opening
     expect(comments(out)).toEqual(comments(input));
   });
 
+  it("keeps `every` as it keeps `when`: aligned with its run, its literal as written, its comment beside it", () => {
+    const input = `control "C" { title="t" when=weekday in [monday]  every=1.5m // slower
+  file "/a" {mode=0640;every=10000ms;when=hour<6}
+}
+`;
+    const out = fmt(input);
+    expect(out).toBe(`control "C" {
+  title = "t"
+  when  = weekday in [monday]
+  every = 1.5m // slower
+  file "/a" {
+    mode  = 0640
+    every = 10000ms
+    when  = hour < 6
+  }
+}
+`);
+    expect(fmt(out)).toBe(out);
+    expect(meaning(parse(out))).toEqual(meaning(parse(input)));
+  });
+
   it("breaks long lists one item per line", () => {
     const hosts = Array.from({ length: 12 }, (_, i) => `"10.20.${i}.0/24"`).join(", ");
     const out = fmt(`let hosts = [${hosts}]`);

@@ -212,6 +212,7 @@ const controlSpecs: { name: string; type: ValueType }[] = [
   { name: "key", type: { kind: "boolean" } },
   { name: "refs", type: { kind: "list", of: { kind: "string" } } },
   { name: "when", type: { kind: "condition" } },
+  { name: "every", type: { kind: "duration" } },
   { name: "description", type: { kind: "string" } },
 ];
 
