@@ -184,6 +184,38 @@ describe("deliverDue", () => {
     expect(sms.sends.length).toBeLessThan(6);
     expect(made.find((c) => c.config.name === "mail")!.sends.length).toBe(32);
   });
+
+  it("a slow channel does not hold back a fast one: each channel goes through its due messages at its own pace", async () => {
+    // a provider that takes 250 ms a text, with 100 texts and 100 emails due, interleaved; the
+    // emails answer at once. The budget (2 s) covers every email many times over but not the
+    // texts (100 / 4 sends at a time x 250 ms = 6 s): every email must be sent, whatever the
+    // size of the batches the outbox is read in.
+    const store = new MemoryOutbox([]);
+    const at = Date.now() - 1000;
+    const d = deficiency();
+    const messages = Array.from({ length: 100 }, (_, i) => [
+      { channel: "mail", message: message({ id: `m-mail${String(i).padStart(12, "0")}`, deficiencies: [d] }), dueAt: at },
+      { channel: "sms", message: message({ id: `m-sms0${String(i).padStart(12, "0")}`, deficiencies: [d] }), dueAt: at },
+    ]).flat();
+    store.savePlan({ messages });
+    const made = new Map<string, RecordingChannel>();
+    const opts = {
+      config: config(),
+      facts: new Map(),
+      now: () => Date.now(),
+      budgetMs: 2_000,
+      context: testContext(),
+      makeChannel: async (c: ChannelConfig) => {
+        const ch = new RecordingChannel(c, () => ({ ok: true, detail: "ok" }), c.name === "sms" ? 250 : 0);
+        made.set(c.name, ch);
+        return ch;
+      },
+    };
+    const report = emptyReport();
+    await deliverDue(store, opts, Date.now() + 2_000, report);
+    expect(made.get("mail")!.sends.length).toBe(100);
+    expect(report.deliveries.filter((x) => x.channel === "mail" && x.status === "sent")).toHaveLength(100);
+  });
 });
 
 describe("backoff", () => {
