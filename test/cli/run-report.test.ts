@@ -1,7 +1,7 @@
 // The run report as people and CI read it: per control its owner, each listed promise with its
 // stakeholders, skipped promises with their condition, what to do about drift; and every piece
 // of outside text escaped, in the text report and in the JUnit XML.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { promiseTypes } from "../../src/evaluator/registry.ts";
 import { repairAdvice, repairsFor } from "../../src/cli/repair-advice.ts";
 import { promisesOf, renderJsonParts, renderJunit, renderText, xmlAttribute, xmlText, type RunInfo } from "../../src/cli/run-report.ts";
 import { makeStyle } from "../../src/cli/style.ts";
-import { covenant, ensureBuilt } from "../helpers/cli.ts";
+import { bin, covenant, ensureBuilt } from "../helpers/cli.ts";
 import { evaluateText } from "../helpers/evaluate.ts";
 
 beforeAll(() => ensureBuilt());
@@ -241,4 +241,32 @@ describe("the JSON report", () => {
     // the same text JSON.stringify gives the whole at once, the replacer's omissions included
     expect(joined).toBe(`${JSON.stringify(whole, null, 2)}\n`);
   });
+});
+
+describe("the JSON report to a slow reader", () => {
+  it("does not hold the run's lock while a reader that has stopped reading catches up, and arrives whole", async () => {
+    // a report of ~2.5 MB, far more than a pipe holds; the reader stops after its first bytes
+    const dir = temp("slow-reader");
+    const policy = join(dir, "p.promise");
+    writeFileSync(policy, Array.from({ length: 100 }, (_, c) => `control "C-${c}" {\n  title = "Control ${c}"\n${Array.from({ length: 30 }, (_, i) => `  file "/nonexistent/c${c}/f${i}" { exists = true }`).join("\n")}\n}\n`).join("\n"));
+    const state = join(dir, "state");
+    const child = spawn(bin, ["run", "--json", "--state", state, policy], { stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // the first bytes of the report: the run is recorded and is writing; then stop reading
+    await new Promise<void>((resolve) => child.stdout.once("data", (c: Buffer) => (out.push(c), child.stdout.pause(), resolve())));
+    await new Promise((r) => setTimeout(r, 1500));
+    // another run of the same state directory meanwhile (a timer's) is not refused for the lock
+    const second = covenant(["run", "--state", state, policy]);
+    expect(second.err).not.toMatch(/holds the lock/);
+    expect(second.code).toBe(1);
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stdout.resume();
+    expect(await exited).toBe(1);
+    expect(Buffer.concat(err).toString()).toBe("");
+    const report = JSON.parse(Buffer.concat(out).toString("utf8")) as { controls: unknown[] };
+    expect(report.controls).toHaveLength(100);
+  }, 60_000);
 });
