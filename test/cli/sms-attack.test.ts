@@ -175,4 +175,26 @@ describe("`covenant run --json` read by a reader that stops early", () => {
     const next = covenant(["run", "--state", s.state, "--config", s.config, s.policy], { env: s.env });
     expect(next.out).not.toMatch(/took over the run lock left by a run that is gone/);
   }, 90_000);
+
+  it("a reader that never reads: the hard stop ends the run, and what it says of the store is true", async () => {
+    // the report now waits for each chunk to leave, inside runRun, so the hard stop (timeout +
+    // 30s) ends a run whose reader never reads: exit 2 (held: it no longer hangs for ever). Its
+    // words say "the run has no summary (`covenant verify` notes it)", but the summary and the
+    // delivery were recorded before the report began, and verify finds nothing to note
+    const s = scene(standin.url, { files: 3000, accountSid: standin.accountSid, token: standin.authToken });
+    const { NO_COLOR: _n, FORCE_COLOR: _f, ...base } = process.env;
+    const r = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+      const child = spawn(bin, ["run", "--json", "--timeout", "1s", "--state", s.state, "--config", s.config, s.policy], { env: { ...base, ...s.env }, stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.pause(); // never read: the pipe fills
+      let err = "";
+      child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, err }));
+    });
+    expect(r.code).toBe(2);
+    const kinds = (JSON.parse(covenant(["history", "--json", "--state", s.state]).out) as { kind: string }[]).map((h) => h.kind);
+    expect(kinds).toEqual(["change", "run", "delivery"]);
+    expect(covenant(["verify", "--state", s.state]).code).toBe(0);
+    expect(r.err).not.toMatch(/the run has no summary/);
+  }, 90_000);
 });
