@@ -2,7 +2,7 @@
 // server (api_url) whose replies Twilio would not send, and a reader of `covenant run --json`
 // that stops early (`covenant run --json | head -c 100`). Needs dist (node scripts/build.mjs).
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -175,6 +175,30 @@ describe("`covenant run --json` read by a reader that stops early", () => {
     const next = covenant(["run", "--state", s.state, "--config", s.config, s.policy], { env: s.env });
     expect(next.out).not.toMatch(/took over the run lock left by a run that is gone/);
   }, 90_000);
+
+  it("a report written to a full disk (/dev/full): no stack trace, no bundle source on stderr, run.lock released", async () => {
+    // `covenant run --json > /var/log/covenant/run.json` on a full /var: stdout is a file, written
+    // with writeSync; ENOSPC reaches io.ts's handler, which rethrows what is not EPIPE from the
+    // 'error' event: an uncaught exception (a line of the minified bundle, a stack trace) while
+    // runGuarded still holds the lock. Before this session's change: exit 1, nothing on stderr,
+    // lock released.
+    const s = scene(standin.url, { accountSid: standin.accountSid, token: standin.authToken });
+    const { NO_COLOR: _n, FORCE_COLOR: _f, ...base } = process.env;
+    const full = openSync("/dev/full", "w");
+    const r = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+      const child = spawn(bin, ["run", "--json", "--state", s.state, "--config", s.config, s.policy], { env: { ...base, ...s.env }, stdio: ["ignore", full, "pipe"] });
+      let err = "";
+      child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, err }));
+    });
+    closeSync(full);
+    const outbox = JSON.parse(covenant(["outbox", "--all", "--json", "--state", s.state]).out) as { status: string }[];
+    expect(outbox.map((m) => m.status)).toEqual(["sent"]);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(r.err.length, r.err.slice(0, 300)).toBeLessThan(1000);
+    expect(existsSync(join(s.state, "run.lock")), "run.lock left behind").toBe(false);
+  }, 60_000);
 
   it("a reader that never reads: the hard stop ends the run, and what it says of the store is true", async () => {
     // the report now waits for each chunk to leave, inside runRun, so the hard stop (timeout +
