@@ -2,9 +2,9 @@
 // documents for custom clients): Twilio's own client code builds each request (resource URI,
 // parameters, authentication, User-Agent) and reads each answer (a resource, or a RestException
 // with Twilio's error code), while the exchange itself goes through http.ts on node:http and
-// node:https. Twilio's default RequestClient would bring axios and its dependencies: about
-// 20 MB of resident memory in a `covenant run` that sends a few texts (bench/notify), and the
-// bundle leaves it out (scripts/bundle-options.mjs).
+// node:https. Twilio's default RequestClient would bring axios and its dependencies (with the
+// whole client, 14 MB more resident memory in a `covenant run` that sends texts, bench/notify),
+// and the bundle leaves it out (scripts/bundle-options.mjs).
 import { AsyncLocalStorage } from "node:async_hooks";
 import { exchange } from "./http.js";
 
@@ -27,7 +27,7 @@ export interface TwilioResponse {
   headers: Record<string, string>;
 }
 
-/** A failure with no HTTP answer: `code` (a string) tells the channel it was the network. */
+/** A failure with no usable HTTP answer (no `status`): `retryable` says whether trying again can help. */
 export class TwilioNetworkError extends Error {
   readonly code = "network";
   constructor(
@@ -73,6 +73,15 @@ export function formEncode(fields: Record<string, unknown>): string {
 
 const METHODS = { get: "GET", post: "POST", delete: "DELETE" } as const;
 
+function isJsonObject(text: string): boolean {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === "object" && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}
+
 export class TwilioHttpClient {
   /** each send's Retry-After (the library's exception keeps only the body): sends run concurrently */
   readonly notes = new AsyncLocalStorage<RequestNote>();
@@ -89,13 +98,22 @@ export class TwilioHttpClient {
     if (opts.params) for (const [k, v] of new URLSearchParams(formEncode(opts.params))) url.searchParams.append(k, v);
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.username && opts.password) headers["Authorization"] = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString("base64")}`;
-    const body = opts.data && method !== "GET" ? formEncode(opts.data) : undefined;
+    let body: string | undefined;
+    try {
+      body = opts.data && method !== "GET" ? formEncode(opts.data) : undefined;
+    } catch (err) {
+      // the same parameters fail the same way next time
+      throw new TwilioNetworkError(`the request could not be made (${(err as Error).message})`, false);
+    }
     const answer = await exchange(url, { method, ...(body !== undefined ? { body } : {}), headers, timeoutMs: opts.timeout ?? this.timeoutMs, bodyLimit: REPLY_LIMIT });
     if (answer.kind === "unreachable") throw new TwilioNetworkError(answer.error, answer.retryable);
     const note = this.notes.getStore();
     if (note) note.retryAfter = answer.retryAfter;
     // a 2xx cut short may still have been taken: retried, it carries the same text (at least once)
     if (answer.truncated) throw new TwilioNetworkError(`Twilio answered ${answer.status} but its reply did not arrive whole`, true);
+    // a 2xx that is not a JSON object: said here, in words that quote none of it (the library's
+    // JSON.parse error would quote its first characters, which could be anything, a secret too)
+    if (answer.status >= 200 && answer.status < 300 && !isJsonObject(answer.body)) throw new TwilioNetworkError(`Twilio answered ${answer.status} with a reply that is not a JSON object`, true);
     return { statusCode: answer.status, body: answer.body, headers: answer.retryAfter !== undefined ? { "retry-after": answer.retryAfter } : {} };
   }
 }

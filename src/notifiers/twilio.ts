@@ -8,7 +8,7 @@ import type { Channel, ChannelContext, ChannelFactory, Delivery, Message } from 
 import { retryAfterMs } from "./http.js";
 import { smsSegments, smsText } from "./render.js";
 import { redactor } from "./secrets.js";
-import { serverWords } from "./text.js";
+import { cut, serverWords } from "./text.js";
 import { TwilioHttpClient, type RequestNote } from "./twilio-http.js";
 import { twilioMessages } from "./twilio-messages.js";
 
@@ -34,11 +34,19 @@ interface TwilioFailure {
   retryable?: boolean;
 }
 
+/** A message SID as Twilio writes one (SM or MM and 32 hexadecimal digits), or undefined. */
+function twilioSid(value: unknown): string | undefined {
+  return typeof value === "string" && /^[A-Z]{2}[0-9a-f]{32}$/i.test(value) ? value : undefined;
+}
+
+/** The most of a server's words an error keeps (as the HTTP channels keep of a reply's body). */
+const WORDS_SHOWN = 200;
+
 /** A failed create as a Delivery: retryable for 429, 5xx and the network; not for other refusals. */
 function classify(err: TwilioFailure, retryAfter: string | undefined, now: Date): Extract<Delivery, { ok: false }> {
   const status = typeof err.status === "number" ? err.status : undefined;
   const code = typeof err.code === "number" ? err.code : undefined;
-  const words = serverWords(err.message ?? "");
+  const words = cut(serverWords(err.message ?? ""), WORDS_SHOWN);
   if (status === undefined) {
     // no HTTP answer: refused, reset, timed out, name not resolved
     return { ok: false, retryable: err.retryable ?? true, error: `twilio: ${words || "no answer"}` };
@@ -77,11 +85,19 @@ function smsChannel(config: SmsChannel, ctx: ChannelContext): Channel {
     try {
       const body = smsText(message);
       const sent = await http.notes.run(note, () => messages.create({ to, body, ...sender }));
-      return { ok: true, providerId: sent.sid, detail: redact(`accepted by Twilio for ${to}: ${sent.sid} (${sent.status}, ${smsSegments(body)} segment${smsSegments(body) === 1 ? "" : "s"})`) };
+      // the server's words: the provider id is kept for ever in the history, so only a SID of
+      // Twilio's form is (and redacted even then); anything else is said as unknown
+      const sid = twilioSid(sent.sid);
+      const status = typeof sent.status === "string" ? cut(serverWords(sent.status), 20) : "?";
+      const segments = smsSegments(body);
+      return { ok: true, ...(sid !== undefined ? { providerId: redact(sid) } : {}), detail: redact(`accepted by Twilio for ${to}: ${sid ?? "no message SID in the reply"} (${status}, ${segments} segment${segments === 1 ? "" : "s"})`) };
     } catch (err) {
-      // the library's words redacted before classify folds their white space (a secret holding some would no longer match)
+      // the library's words redacted before classify folds their white space (a secret holding
+      // some would no longer match); a message that is not a string (a server's null, a number)
+      // is no message
       const e = err as TwilioFailure;
-      const failure = classify({ status: e.status, code: e.code, ...(e.retryable !== undefined ? { retryable: e.retryable } : {}), message: e.message === undefined ? undefined : redact(e.message) }, note.retryAfter, ctx.now());
+      const said = typeof e.message === "string" ? redact(e.message) : undefined;
+      const failure = classify({ status: e.status, code: e.code, ...(typeof e.retryable === "boolean" ? { retryable: e.retryable } : {}), message: said }, note.retryAfter, ctx.now());
       return { ...failure, error: redact(failure.error) };
     }
   }
