@@ -14,10 +14,12 @@ export { channelFailingKey };
 export interface DispatchStore {
   notificationWorkingSet(): { deficiencies: Deficiency[]; groups: GroupState[]; events: number[] };
   savePlan(p: { messages: { channel: string; message: Message; dueAt: number }[]; groups: GroupState[]; dropped: GroupState[]; routedEvents: number[] }): void;
-  /** up to `limit` due messages, oldest first, leaving out the ids in `skip` */
-  dueMessages(now: number, limit?: number, skip?: ReadonlySet<string>): OutboxMessage[];
-  /** how many are due, leaving out `skip` (without reading them) */
-  countDue(now: number, skip?: ReadonlySet<string>): number;
+  /** up to `limit` due messages, oldest first, leaving out the ids in `skip`; only `channel`'s when given */
+  dueMessages(now: number, limit?: number, skip?: ReadonlySet<string>, channel?: string): OutboxMessage[];
+  /** the channels that have messages due */
+  dueChannels(now: number): string[];
+  /** how many are due, leaving out `skip` (without reading them); only `channel`'s when given */
+  countDue(now: number, skip?: ReadonlySet<string>, channel?: string): number;
   recordDelivery(id: string, result: DeliveryResult): void;
   /** several at once, in one transaction (faster: one move of the head anchor) */
   recordDeliveries?(list: readonly { id: string; result: DeliveryResult }[]): void;
@@ -160,38 +162,45 @@ function routeAndSave(store: DispatchStore, opts: Pick<DispatchOptions, "config"
 }
 
 /**
- * How many due messages are read from the outbox at a time: enough to keep every channel's sends
- * in flight, few enough that a run telling a thousand deficiencies holds a few dozen messages
- * (each carries its deficiencies whole) rather than all of them (bench/notify's peak memory).
+ * How many of a channel's due messages are read from the outbox at a time: enough to keep its
+ * sends in flight, few enough that a run telling a thousand deficiencies holds a few dozen
+ * messages (each carries its deficiencies whole) rather than all of them (bench/notify).
  */
-const BATCH = 48;
+const BATCH = 16;
 
-/** Delivers every due message until the deadline, each channel made once and closed after. */
+/**
+ * Delivers every due message until the deadline, each channel made once and closed after. Each
+ * channel goes through its own messages at its own pace: a provider that answers slowly (or
+ * times out) never holds back the others, which is when they matter most.
+ */
 export async function deliverDue(store: DispatchStore, opts: DispatchOptions, deadline: number, report: DispatchReport): Promise<void> {
   const attempted = new Set(report.deliveries.map((d) => d.id));
   const channels = new Map<string, Promise<Channel | undefined>>();
   const recorder = new Recorder(store);
   try {
-    for (;;) {
-      // a message tried once in this round waits for its backoff, even if that is already over
-      const batch = store.dueMessages(opts.now(), BATCH, attempted);
-      if (batch.length === 0) break;
-      if (opts.now() >= deadline) {
-        // what is left over is counted, not read: the outbox may hold thousands
-        report.leftOver += store.countDue(opts.now(), attempted);
-        break;
-      }
-      for (const m of batch) attempted.add(m.id);
-      const byChannel = new Map<string, OutboxMessage[]>();
-      for (const m of batch) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
-      // every channel's share runs to its end (a store failure stops new sends, not the ones in
-      // flight) before a failure is thrown and the channels are closed under nothing
-      const shares = await Promise.allSettled([...byChannel].map(([name, messages]) => deliverThrough(recorder, opts, deadline, report, channels, name, messages)));
-      for (const s of shares) if (s.status === "rejected") throw s.reason;
-      recorder.flush();
-    }
+    // every channel's sends run to their end (a store failure stops new sends, not the ones in
+    // flight) before a failure is thrown and the channels are closed under nothing
+    const lanes = await Promise.allSettled(store.dueChannels(opts.now()).map((name) => deliverLane(store, recorder, opts, deadline, report, channels, attempted, name)));
+    for (const l of lanes) if (l.status === "rejected") throw l.reason;
+    recorder.flush();
   } finally {
     for (const made of channels.values()) await made.then((c) => c?.close()).catch(() => {});
+  }
+}
+
+/** One channel's due messages, a batch at a time, until none is due or the deadline passes. */
+async function deliverLane(store: DispatchStore, recorder: Recorder, opts: DispatchOptions, deadline: number, report: DispatchReport, channels: Map<string, Promise<Channel | undefined>>, attempted: Set<string>, name: string): Promise<void> {
+  for (;;) {
+    // a message tried once in this round waits for its backoff, even if that is already over
+    const batch = store.dueMessages(opts.now(), BATCH, attempted, name);
+    if (batch.length === 0 || recorder.failed) return;
+    if (opts.now() >= deadline) {
+      // what is left over is counted, not read: the outbox may hold thousands
+      report.leftOver += store.countDue(opts.now(), attempted, name);
+      return;
+    }
+    for (const m of batch) attempted.add(m.id);
+    await deliverThrough(recorder, opts, deadline, report, channels, name, batch);
   }
 }
 

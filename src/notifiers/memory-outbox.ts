@@ -24,12 +24,16 @@ export class MemoryOutbox implements DispatchStore {
     }
   }
 
-  dueMessages(now: number, limit = Infinity, skip?: ReadonlySet<string>): OutboxMessage[] {
-    return [...this.messages.values()].filter((m) => (m.status === "pending" || m.status === "retrying") && m.dueAt <= now && !skip?.has(m.id)).slice(0, limit);
+  dueMessages(now: number, limit = Infinity, skip?: ReadonlySet<string>, channel?: string): OutboxMessage[] {
+    return [...this.messages.values()].filter((m) => (m.status === "pending" || m.status === "retrying") && m.dueAt <= now && !skip?.has(m.id) && (channel === undefined || m.channel === channel)).slice(0, limit);
   }
 
-  countDue(now: number, skip?: ReadonlySet<string>): number {
-    return this.dueMessages(now, Infinity, skip).length;
+  dueChannels(now: number): string[] {
+    return [...new Set(this.dueMessages(now).map((m) => m.channel))].sort();
+  }
+
+  countDue(now: number, skip?: ReadonlySet<string>, channel?: string): number {
+    return this.dueMessages(now, Infinity, skip, channel).length;
   }
 
   recordDelivery(id: string, result: { at: string; status: "sent" | "retrying" | "given-up"; error?: string; nextAt?: number }): void {

@@ -99,8 +99,8 @@ export class Notifications {
       .immediate();
   }
 
-  dueMessages(now: number, limit: number, skip?: ReadonlySet<string>): OutboxMessage[] {
-    return this.outbox.due(now, limit, skip);
+  dueMessages(now: number, limit: number, skip?: ReadonlySet<string>, channel?: string): OutboxMessage[] {
+    return this.outbox.due(now, limit, skip, channel);
   }
 
   /**

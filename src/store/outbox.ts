@@ -22,7 +22,7 @@ function toOutboxMessage(row: MessageRow): OutboxMessage {
   return m;
 }
 
-type Statements = "lastEvent" | "putEvent" | "event" | "unrouted" | "putMessage" | "replaceMessage" | "message" | "due" | "messages" | "putGroup" | "dropGroup" | "groups" | "groupsOf";
+type Statements = "lastEvent" | "putEvent" | "event" | "unrouted" | "putMessage" | "replaceMessage" | "message" | "due" | "dueOf" | "dueRow" | "dueChannels" | "messages" | "putGroup" | "dropGroup" | "groups" | "groupsOf";
 
 export class Outbox {
   private readonly q: Record<Statements, Database.Statement>;
@@ -43,6 +43,10 @@ export class Outbox {
       message: db.prepare("SELECT * FROM outbox_messages WHERE id = ?"),
       // ids only: ordering whole rows sorted every message's body (kilobytes each) at every call
       due: db.prepare("SELECT id FROM outbox_messages WHERE status IN ('pending', 'retrying') AND due_at <= ? ORDER BY due_at, created_at, id").pluck(),
+      dueOf: db.prepare("SELECT id FROM outbox_messages WHERE status IN ('pending', 'retrying') AND due_at <= ? AND channel = ? ORDER BY due_at, created_at, id").pluck(),
+      // read again with the condition: a row settled since its id was listed is no longer due
+      dueRow: db.prepare("SELECT * FROM outbox_messages WHERE id = ? AND status IN ('pending', 'retrying') AND due_at <= ?"),
+      dueChannels: db.prepare("SELECT DISTINCT channel FROM outbox_messages WHERE status IN ('pending', 'retrying') AND due_at <= ? ORDER BY channel").pluck(),
       messages: db.prepare("SELECT * FROM outbox_messages ORDER BY created_at, id"),
       putGroup: db.prepare("INSERT OR REPLACE INTO notify_groups VALUES (@route, @group_key, @recipient, @body, @seal)"),
       dropGroup: db.prepare("DELETE FROM notify_groups WHERE route = ? AND group_key = ? AND recipient = ?"),
@@ -108,11 +112,12 @@ export class Outbox {
   }
 
   /** Up to `limit` messages due at `now`, oldest first, leaving out those in `skip` (before their seals are checked: that costs). */
-  due(now: number, limit: number, skip?: ReadonlySet<string>): OutboxMessage[] {
+  due(now: number, limit: number, skip?: ReadonlySet<string>, channel?: string): OutboxMessage[] {
     const out: OutboxMessage[] = [];
-    for (const id of this.q.due.all(now) as string[]) {
+    const ids = (channel === undefined ? this.q.due.all(now) : this.q.dueOf.all(now, channel)) as string[];
+    for (const id of ids) {
       if (skip?.has(id)) continue;
-      const row = this.q.message.get(id) as MessageRow | undefined;
+      const row = this.q.dueRow.get(id, now) as MessageRow | undefined;
       if (!row || !this.messageTrusted(row)) continue;
       out.push(toOutboxMessage(row));
       if (out.length >= limit) break;
@@ -120,10 +125,15 @@ export class Outbox {
     return out;
   }
 
-  /** How many messages are due at `now`, leaving out those in `skip`: counted, not read (their seals are checked when they are sent). */
-  countDue(now: number, skip?: ReadonlySet<string>): number {
+  /** The channels that have messages due at `now`. */
+  dueChannels(now: number): string[] {
+    return this.q.dueChannels.all(now) as string[];
+  }
+
+  /** How many messages are due at `now`, leaving out those in `skip`: counted, not read (their seals are checked when they are sent, so a row changed outside Covenant is counted too). */
+  countDue(now: number, skip?: ReadonlySet<string>, channel?: string): number {
     let n = 0;
-    for (const id of this.q.due.all(now) as string[]) if (!skip?.has(id)) n++;
+    for (const id of (channel === undefined ? this.q.due.all(now) : this.q.dueOf.all(now, channel)) as string[]) if (!skip?.has(id)) n++;
     return n;
   }
 

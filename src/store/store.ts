@@ -483,12 +483,16 @@ export class StateStore implements BaselineStore, SampleStore {
     guarded(this.dir, `cannot save the notification plan in the store ${join(this.dir, "state.db")}`, () => this.n.savePlan(p));
   }
 
-  dueMessages(now: number, limit = 100, skip?: ReadonlySet<string>): OutboxMessage[] {
-    return this.notifyRead((n) => n.dueMessages(now, limit, skip), []);
+  dueMessages(now: number, limit = 100, skip?: ReadonlySet<string>, channel?: string): OutboxMessage[] {
+    return this.notifyRead((n) => n.dueMessages(now, limit, skip, channel), []);
   }
 
-  countDue(now: number, skip?: ReadonlySet<string>): number {
-    return this.notifyRead((n) => n.outbox.countDue(now, skip), 0);
+  dueChannels(now: number): string[] {
+    return this.notifyRead((n) => n.outbox.dueChannels(now), []);
+  }
+
+  countDue(now: number, skip?: ReadonlySet<string>, channel?: string): number {
+    return this.notifyRead((n) => n.outbox.countDue(now, skip, channel), 0);
   }
 
   listOutbox(filter: { status?: OutboxMessage["status"][] } = {}): OutboxMessage[] {

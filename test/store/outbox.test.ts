@@ -144,6 +144,12 @@ describe("due messages and deliveries", () => {
     expect(store.dueMessages(500, 1, new Set(["m-a"])).map((m) => m.id)).toEqual(["m-b"]);
     expect(store.countDue(500)).toBe(3);
     expect(store.countDue(500, new Set(["m-a", "m-c", "m-future"]))).toBe(1);
+    // per channel: every planned message here is the mail channel's
+    expect(store.dueChannels(500)).toEqual(["mail"]);
+    expect(store.dueChannels(50)).toEqual([]);
+    expect(store.dueMessages(500, 10, undefined, "mail").map((m) => m.id)).toEqual(["m-a", "m-b", "m-c"]);
+    expect(store.dueMessages(500, 10, undefined, "sms")).toEqual([]);
+    expect(store.countDue(500, undefined, "sms")).toBe(0);
     store.recordDelivery("m-a", { at: "2026-11-23T12:00:00.000Z", status: "retrying", error: "connection refused\n(ECONNREFUSED)", nextAt: 1_000 });
     expect(store.dueMessages(500).map((m) => m.id)).toEqual(["m-b", "m-c"]);
     expect(store.dueMessages(1_000).map((m) => m.id)).toEqual(["m-b", "m-c", "m-future", "m-a"]);
