@@ -27,7 +27,7 @@ export const MAX_RUN_MS = 24 * 3_600_000;
 export function armHardStop(afterMs: number, onTimer: (message: string) => void): HardStop {
   const ms = Math.min(afterMs, MAX_RUN_MS + 60_000);
   const deadline = Date.now() + ms;
-  const message = `covenant run: still running ${Math.ceil(ms / 1000)}s after start; stopped (exit 2). Records committed so far are kept; the run has no summary (\`covenant verify\` notes it)`;
+  const message = `covenant run: still running ${Math.ceil(ms / 1000)}s after start; stopped (exit 2). Records committed so far are kept; a run stopped before its summary is noted by \`covenant verify\``;
   const timer = setTimeout(() => {
     onTimer(message);
     process.exit(EXIT.policyError);

@@ -1,4 +1,6 @@
 // Where commands write. A small seam so tests can capture output in-process.
+import { escapeText } from "../text/escape.js";
+import { EXIT } from "./exit-codes.js";
 import { colorEnabled, makeStyle, type Style } from "./style.js";
 
 export interface Io {
@@ -11,20 +13,31 @@ export interface Io {
    */
   outFlushed?(text: string): Promise<void>;
   err(text: string): void;
+  /**
+   * The exit status to end with if the output is cut off from here on (a reader that stops
+   * early): the command's own, once it knows it and still has output to write. Optional.
+   */
+  exitIfCut?(code: number): void;
   style: Style;
   errStyle: Style;
 }
 
 export function processIo(): Io {
+  let cutCode: number | undefined;
   // A reader that stops early (`covenant check | head`) closes the pipe: stop writing and end
-  // quietly, as other command-line tools do, rather than crash with a stack trace.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code !== "EPIPE") throw err;
-      process.exit(process.exitCode ?? 0);
-    });
-  }
+  // quietly, as other command-line tools do, with the command's status when it is known. Output
+  // that cannot be written at all (a full disk, an I/O error) is said in one line and is exit 2:
+  // never a stack trace. Whatever the command recorded before is kept.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(cutCode ?? process.exitCode ?? 0);
+    process.stderr.write(`covenant: cannot write the output: ${escapeText(err.code ?? err.message)}\n`);
+    process.exit(EXIT.policyError);
+  });
+  process.stderr.on("error", () => process.exit(cutCode ?? process.exitCode ?? 0));
   return {
+    exitIfCut: (code) => {
+      cutCode = code;
+    },
     out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
     // an error (EPIPE) ends the process in the handler above; the callback still comes first
     outFlushed: (t) => new Promise<void>((resolve) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`, () => resolve())),

@@ -55,9 +55,10 @@ function* pieces(v: unknown, depth: number, replacer: Replacer | undefined): Gen
 }
 
 /**
- * `JSON.stringify(value, replacer, 2)` and a line break, in chunks of at least `size` characters
- * (but the last) that each end a line. The replacer must leave a value as it is when called with
- * the key "" (JSON.stringify calls it so for the root of what is stringified whole).
+ * `JSON.stringify(value, replacer, 2)` and a line break, in chunks that each end a line: a chunk
+ * is cut at the last line end once `size` characters have gathered (so it may be shorter or
+ * longer than `size`). The replacer must leave a value as it is when called with the key ""
+ * (JSON.stringify calls it so for the root of what is stringified whole).
  */
 export function* jsonChunks(value: unknown, replacer?: Replacer, size = 64 * 1024): Generator<string> {
   const root = prepared({ "": value }, "", value, replacer);

@@ -61,14 +61,25 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
     io.err(message);
     releaseLock();
   });
+  const later: Later = [];
+  let code: number;
   try {
-    return await runGuarded(paths, opts, io, hardStop, (release) => (releaseLock = release));
+    code = await runGuarded(paths, opts, io, hardStop, (release) => (releaseLock = release), later);
   } finally {
     hardStop.disarm();
   }
+  // the JSON report is written once the run is over (lock released, hard stop disarmed): it is
+  // written a chunk at a time as the reader takes it, and a slow reader (`| less`) must neither
+  // keep other runs out nor be cut off by a stop meant for a stuck run
+  if (later.length > 0) io.exitIfCut?.(code);
+  for (const write of later) await write();
+  return code;
 }
 
-async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: HardStop, onLock: (release: () => void) => void): Promise<number> {
+/** Output written after the run has ended (its lock released): see runRun. */
+type Later = (() => Promise<void>)[];
+
+async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: HardStop, onLock: (release: () => void) => void, later: Later): Promise<number> {
   const started = opts.now ?? new Date();
   const named = paths.length > 0 ? paths : ["."];
   // as root, a policy is code root runs: it must be root's alone (checker/policy-trust.ts), in a sandbox too
@@ -135,7 +146,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
 
   let code: number = EXIT.internal;
   try {
-    code = await recordedRun({ policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline }, io);
+    code = await recordedRun({ policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, later }, io);
   } finally {
     // a lock that cannot be removed (a file system turned read-only) is said, exit 2
     const failed = lock.release();
@@ -178,6 +189,8 @@ interface RunScene {
   notifyConfig: ConfigOutcome;
   /** when the hard stop ends the process (real time, ms): delivery ends before it */
   hardStopAt: number;
+  /** output to write once the run is over */
+  later: Later;
 }
 
 /**
@@ -289,8 +302,10 @@ async function finishAndReport(
   }
   const deficient = evaluation.results.some((r) => isDeficiency(r.outcome));
   const allKept = evaluation.results.every((r) => r.outcome === "kept" || r.outcome === "skipped");
-  // piece by piece, each written before the next is made: each piece ends a line, so io.out adds nothing
-  if (opts.json) for (const part of renderJsonParts(evaluation, info)) await (io.outFlushed ? io.outFlushed(part) : io.out(part));
+  // piece by piece once the run is over, each written before the next is made: each piece ends a line, so io.out adds nothing
+  if (opts.json) scene.later.push(async () => {
+    for (const part of renderJsonParts(evaluation, info)) await (io.outFlushed ? io.outFlushed(part) : io.out(part));
+  });
   else if (!(opts.quiet && allKept && notes.length === 0)) io.out(renderText(evaluation, info, io.style, promisesOf(policy)));
   if (failure) {
     io.err(`covenant run: ${escapeText(failure.message)}; this run's records are incomplete (its report says what it changed that the store does not hold)`);
