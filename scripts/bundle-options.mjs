@@ -10,8 +10,8 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
  * The SMS channel sends through twilio's Client with an HTTP client of its own
  * (src/notifiers/twilio-http.ts), so twilio's default RequestClient, which the Client's module
  * requires whether it is used or not, is replaced in the bundle by one that says so if it is
- * ever made. It would bring axios, form-data, jsonwebtoken and their dependencies (~20 MB of
- * resident memory in a run that sends texts, bench/notify).
+ * ever made. It would bring axios, form-data, jsonwebtoken and their dependencies (with the whole
+ * client, 14 MB more resident memory in a run that sends texts, bench/notify).
  */
 const withoutTwilioRequestClient = {
   name: "without-twilio-request-client",

@@ -68,8 +68,7 @@ function transportOptions(config: EmailChannel, ca: string | undefined, password
     secure: config.tls === "implicit",
     requireTLS: config.tls === "starttls",
     ignoreTLS: config.tls === "none",
-    // node:tls's root certificates are read only here (its named export would build all 140-odd
-    // PEM strings whenever the channel loads)
+    // a ca_file adds to Node's root certificates, never replaces them
     tls: { ...(ca ? { ca: [...tls.rootCertificates, ca] } : {}), minVersion: "TLSv1.2" },
     auth: config.auth && password !== undefined ? { user: config.auth.user, pass: password } : undefined,
     connectionTimeout: config.timeoutMs,

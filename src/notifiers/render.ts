@@ -69,10 +69,12 @@ export function html(message: Message): string {
     parts.push("</table>");
   }
   parts.push(`<p style="color: #666">Message ${h(message.id)}, ${h(message.createdAt)}. Sent by Covenant.</p>`, "</body></html>", "");
-  // ASCII only, anything else a character reference: the same page, held in half the memory (a
-  // string with one character beyond Latin-1, such as the subject's dash, takes two bytes for
-  // every character), as one flat string that nodemailer's scans need not copy
-  return parts.join("\n").replace(/[^\x00-\x7e]/gu, (c) => `&#${c.codePointAt(0)};`);
+  // ASCII only, anything else a character reference, then copied through Latin-1: the same page
+  // as a one-byte string, half the memory of the two-byte one that a single character beyond
+  // Latin-1 (the subject's dash) makes of the whole, and which replace() keeps. An email holds its
+  // HTML until it is sent; a run may have hundreds in flight.
+  const ascii = parts.join("\n").replace(/[^\x00-\x7e]/gu, (c) => `&#${c.codePointAt(0)};`);
+  return Buffer.from(ascii, "latin1").toString("latin1");
 }
 
 /**
