@@ -56,7 +56,7 @@ export function checkWatcher(store: StateStore, o: { policy: Policy; host: strin
   if (why !== undefined) {
     const reason = `the watcher is not watching: ${why}`;
     if (o.record) store.recordSystemFinding(WATCHER_KEY, finding(), "error", reason, o.time);
-    return { status, stale: true, note: `${reason}; ${o.record ? "a deficiency of Covenant's own (covenant.watch), told as any other" : "a real run records it as a deficiency of Covenant's own (covenant.watch)"}` };
+    return { status, stale: true, note: `${reason}; ${o.record ? "recorded as a deficiency of Covenant's own (covenant.watch)" : "a real run records it as a deficiency of Covenant's own (covenant.watch)"}` };
   }
   // a heartbeat deleted since it went stale (state "none") resolves nothing: `verify` reports it
   if (status.state === "none" || !o.record) return { status, stale: false };

@@ -315,6 +315,7 @@ async function finishAndReport(
   }
   const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes };
   if (sandboxDir) info.sandbox = sandboxDir;
+  if (watcher.stale) info.covenantDeficiencies = ["covenant.watch"];
   const notifications = await tell(store, scene, evaluation, facts, finding, failure !== undefined);
   if (notifications) info.notifications = notifications;
   if (opts.junit) {
