@@ -2,7 +2,7 @@
 // run` records it (control covenant.watch), says it, exits 1, and resolves it once the watcher
 // beats again or has stopped cleanly. The heartbeats are written through the store, as the
 // watcher writes them; the runs are the built CLI.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -115,6 +115,23 @@ describe("the watcher's heartbeat, judged by covenant run", () => {
     expect(stopped.code).toBe(0);
     expect(stopped.out).toMatch(/note: the watcher stopped cleanly at \S+ \(pid \d+\): its deficiency \(covenant\.watch\) is resolved/);
     expect(watchDeficiencies(s.state)).toMatchObject([{ status: "resolved" }]);
+  });
+
+  it("is told, as any deficiency, to the stakeholders of the promises a watcher watches", () => {
+    const s = scene();
+    const reports = join(s.state, "..", "reports");
+    mkdirSync(reports, { mode: 0o700 });
+    const config = join(s.state, "..", "covenant.yaml");
+    writeFileSync(config, `version: 1\nchannels:\n  digest:\n    type: report\n    directory: ${reports}\n    formats: [json]\nstakeholders:\n  ops:\n    channels: [digest]\nroute:\n  receivers: [owners]\n  group_wait: 0s\n`, { mode: 0o600 });
+    expect(covenant(["run", "--quiet", "--config", config, "--state", s.state, s.policy]).code).toBe(0);
+    beat(s.state, { startTicks: ownTicks() + 1 });
+    const r = covenant(["run", "--config", config, "--state", s.state, s.policy]);
+    expect(r.code).toBe(1);
+    const [d] = watchDeficiencies(s.state);
+    expect(r.out).toContain(`${d!.id} covenant.watch/watcher:heartbeat error: ops by digest (sent)`);
+    const digest = readFileSync(join(reports, readdirSync(reports).find((f) => f.endsWith(".json"))!), "utf8");
+    expect(digest).toContain(d!.id);
+    expect(digest).toContain("the watcher is not watching");
   });
 
   it("a dry run says it and exits 1, recording nothing", () => {
