@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
 import { runKindOf, staleAfterMs, StateStore, StoreError, type Beat, type RunBody } from "../../src/store/store.ts";
 import { judgeHeartbeat, type Heartbeat } from "../../src/store/watcher.ts";
+import { acquireRunLock, waitForRunLock, type LockHolder } from "../../src/store/run-lock.ts";
 import { populated, raw, removeTempDirs, result, runBody, tempDir } from "./helpers.ts";
 
 beforeAll(() => ensureBuilt());
@@ -195,5 +196,40 @@ describe("run kinds", () => {
     const v = covenant(["verify", "--state", dir]);
     expect(v.code).toBe(0);
     expect(v.out).toContain("2 runs (1 of them the watcher's)");
+  });
+});
+
+describe("the run lock's holder and a bounded wait", () => {
+  it("the lock names its kind; one written without a kind is a run's", () => {
+    const dir = tempDir("lock");
+    const lock = acquireRunLock(dir, "/proc", "watch");
+    expect(lock.ok).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, "run.lock"), "utf8"))).toMatchObject({ pid: process.pid, kind: "watch" });
+    expect(acquireRunLock(dir)).toMatchObject({ ok: false, holder: { pid: process.pid, kind: "watch" } });
+    if (lock.ok) lock.release();
+    writeFileSync(join(dir, "run.lock"), JSON.stringify({ pid: process.pid, startTicks: ownTicks(), startedAt: "then" }));
+    expect(acquireRunLock(dir)).toMatchObject({ ok: false, holder: { kind: "run", startedAt: "then" } });
+  });
+
+  it("waits as long as the holder found allows, looking again on a timer, then gives the holder", async () => {
+    const dir = tempDir("lock");
+    const held = acquireRunLock(dir, "/proc", "watch");
+    const seen: LockHolder[] = [];
+    let start = Date.now();
+    const r = await waitForRunLock(dir, { waitMs: (h) => (h.kind === "watch" ? 400 : 0), pollMs: 50, onHeld: (h) => seen.push(h) });
+    const took = Date.now() - start;
+    expect(r).toMatchObject({ ok: false, holder: { kind: "watch", pid: process.pid } });
+    expect(took).toBeGreaterThanOrEqual(390);
+    expect(took).toBeLessThan(2_000);
+    // a poll every 50 ms: a handful of looks, not a busy loop
+    expect(seen.length).toBeGreaterThan(3);
+    expect(seen.length).toBeLessThan(20);
+    // the lock let go meanwhile: taken as soon as it is seen free
+    setTimeout(() => held.ok && held.release(), 200);
+    start = Date.now();
+    const taken = await waitForRunLock(dir, { waitMs: () => 5_000, pollMs: 50 });
+    expect(taken.ok).toBe(true);
+    expect(Date.now() - start).toBeLessThan(1_000);
+    if (taken.ok) taken.release();
   });
 });

@@ -148,7 +148,8 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   }
   const waitedMs = Date.now() - waitStart;
   if (!lock.ok) {
-    io.err(`covenant run: ${lockHeld(lock.holder)} holds the lock on ${escapeText(stateDir)}${waitedMs >= 1000 ? ` (waited ${seconds(waitedMs)}, --lock-wait)` : ""}; not running twice`);
+    const waited = lockWaitFor(lock.holder, opts.lockWaitMs) > 0 ? ` (waited ${seconds(waitedMs)}, --lock-wait)` : "";
+    io.err(`covenant run: ${lockHeld(lock.holder)} holds the lock on ${escapeText(stateDir)}${waited}; not running twice`);
     return EXIT.policyError;
   }
   // the run's timeout starts once it holds the lock: the stop armed for the longest wait moves to the wait it had
