@@ -14,6 +14,8 @@ export interface HardStop {
   readonly deadline: number;
   /** from now on, the stop also removes this state directory's lock, if it is still this run's */
   guardLock(stateDir: string): void;
+  /** moves the stop to `deadline` (real time, ms since the epoch): a run that waited for the lock gets its whole timeout after it */
+  moveTo(deadline: number): void;
   disarm(): void;
 }
 
@@ -25,19 +27,27 @@ export const MAX_RUN_MS = 24 * 3_600_000;
  * free (`onTimer` runs first: it releases the lock), and a second later through the native alarm.
  */
 export function armHardStop(afterMs: number, onTimer: (message: string) => void): HardStop {
-  const ms = Math.min(afterMs, MAX_RUN_MS + 60_000);
-  const deadline = Date.now() + ms;
-  const message = `covenant run: still running ${Math.ceil(ms / 1000)}s after start; stopped (exit 2). Records committed so far are kept; a run stopped before its summary is noted by \`covenant verify\``;
-  const timer = setTimeout(() => {
-    onTimer(message);
-    process.exit(EXIT.policyError);
-  }, ms);
-  timer.unref();
+  const start = Date.now();
+  let deadline = start + Math.min(afterMs, MAX_RUN_MS + 60_000);
+  const message = () => `covenant run: still running ${Math.ceil((deadline - start) / 1000)}s after start; stopped (exit 2). Records committed so far are kept; a run stopped before its summary is noted by \`covenant verify\``;
+  let timer: NodeJS.Timeout | undefined;
+  const setTimer = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      onTimer(message());
+      process.exit(EXIT.policyError);
+    }, Math.max(0, deadline - Date.now()));
+    timer.unref();
+  };
+  setTimer();
   const native = safeFs();
-  const arm = (lockPath: string, lockBody: string) => native?.armHardStop(Math.max(1, Math.ceil((deadline - Date.now()) / 1000) + 1), `${message}\n`, lockBody ? lockPath : "", lockBody);
-  arm("", "");
+  let lock = { path: "", body: "" };
+  const arm = () => native?.armHardStop(Math.max(1, Math.ceil((deadline - Date.now()) / 1000) + 1), `${message()}\n`, lock.body ? lock.path : "", lock.body);
+  arm();
   return {
-    deadline,
+    get deadline() {
+      return deadline;
+    },
     guardLock(stateDir) {
       const lockPath = join(stateDir, "run.lock");
       let lockBody = "";
@@ -46,7 +56,13 @@ export function armHardStop(afterMs: number, onTimer: (message: string) => void)
       } catch {
         // no lock to remove: the alarm then removes nothing
       }
-      arm(lockPath, lockBody);
+      lock = { path: lockPath, body: lockBody };
+      arm();
+    },
+    moveTo(at) {
+      deadline = Math.min(at, start + MAX_RUN_MS + 60_000);
+      setTimer();
+      arm();
     },
     disarm() {
       clearTimeout(timer);

@@ -96,6 +96,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--junit <file>", "also write the report as JUnit XML to this file")
     .option("-q, --quiet", "print nothing when every promise is kept (for cron)", false)
     .option("--timeout <duration>", "stop evaluating new promises after this long, such as 10m", "10m")
+    .option("--lock-wait <duration>", "how long to wait for the lock another process holds, then fail (default: 60s for the watcher, 0s for another run)")
     .option("--sandbox", "run against a sandbox of ledger-like files (sandbox.json beside the policy) and this machine's /proc; needs no root, changes nothing outside it", false)
     .option("--sandbox-dir <dir>", "where the sandbox lives (implies --sandbox; default: $TMPDIR/covenant-sandbox-UID)")
     .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
@@ -107,9 +108,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
     .addHelpText(
       "after",
-      "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or nothing to evaluate, or, as root, a policy file another user can change,\nor another run holds the lock), 3 internal error.",
+      "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or nothing to evaluate, or, as root, a policy file another user can change,\nor another run or the watcher holds the lock past --lock-wait), 3 internal error.",
     )
-    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean }) => {
+    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; lockWait?: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean }) => {
       const maxFileSize = fileSize(o.maxFileSize, "run", io);
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       const timeoutMs = parseDuration(o.timeout);
@@ -117,6 +118,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       // at most a day: beyond 2^31 ms, timers overflow (Node fires them at once), and a run from
       // cron that lasts longer than a day is stuck, not slow (MAX_RUN_MS in hard-stop.ts)
       const badTimeout = timeoutMs === undefined || timeoutMs < 1000 || timeoutMs > 24 * 3_600_000;
+      // at most an hour: a run from cron that waits longer for the lock would overlap the next one
+      const lockWaitMs = o.lockWait === undefined ? undefined : o.lockWait.trim() === "0" ? 0 : parseDuration(o.lockWait);
+      if (o.lockWait !== undefined && (lockWaitMs === undefined || lockWaitMs > 3_600_000)) {
+        io.err(`covenant run: --lock-wait wants a duration from 0s to 1h, such as 0, 30s or 2m, got \`${escapeText(o.lockWait)}\``);
+        setExit(EXIT.policyError);
+        return;
+      }
       if (badTimeout || (now && Number.isNaN(now.getTime()))) {
         io.err(badTimeout ? `covenant run: --timeout wants a duration from 1s to 24h, such as 90s, 10m or 1h, got \`${escapeText(String(o.timeout))}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${escapeText(String(o.now))}\``);
         setExit(EXIT.policyError);
@@ -143,6 +151,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;
       if (o.config !== undefined) opts.config = o.config;
       if (o.notify) opts.notify = true;
+      if (lockWaitMs !== undefined) opts.lockWaitMs = lockWaitMs;
       if (now) opts.now = now;
       setExit(await (await runCommand()).runRun(paths, opts, io));
     });

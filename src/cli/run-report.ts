@@ -18,6 +18,8 @@ export interface RunInfo extends Pick<RunBody, "run" | "host" | "started" | "fin
   notes: string[];
   /** who is, was or would be told about each deficiency and repair */
   notifications?: NotificationsView;
+  /** controls of Covenant's own found deficient by this run (`covenant.watch`: the watcher is gone); each has a note saying why */
+  covenantDeficiencies?: string[];
 }
 
 export function countOutcomes(results: PromiseResult[]): Record<Outcome, number> {
@@ -77,7 +79,10 @@ export function renderText(e: Evaluation, info: RunInfo, style: Style, promiseOf
   out.push("");
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
   out.push(`${count(e.controls.length, "control")}, ${count(e.results.length, "promise")}: ${parts.join(", ") || "nothing to evaluate"}`);
-  out.push(verdicts === 0 ? style.green("no deficiencies") : style.red(`${verdicts} control${verdicts === 1 ? "" : "s"} with deficiencies`));
+  const own = info.covenantDeficiencies ?? [];
+  const ownText = own.length > 0 ? `${own.length} of Covenant's own: ${own.map(escapeText).join(", ")} (see the note${own.length === 1 ? "" : "s"} above)` : "";
+  if (verdicts === 0) out.push(own.length === 0 ? style.green("no deficiencies") : style.red(`no deficiencies in the policy; ${ownText}`));
+  else out.push(style.red(`${verdicts} control${verdicts === 1 ? "" : "s"} with deficiencies${own.length > 0 ? `, and ${ownText}` : ""}`));
   if (info.notifications) out.push(...renderNotifications(info.notifications, style));
   out.push(style.dim(`state: ${escapeText(info.stateDir)}`));
   return out.join("\n");

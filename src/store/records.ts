@@ -21,8 +21,13 @@ export interface ChangeBody {
   notes?: string[];
 }
 
+/** What made a run: `covenant run` (cron, an operator), or the watcher re-evaluating what changed. */
+export type RunKind = "run" | "watch";
+
 export interface RunBody {
   run: number;
+  /** absent in summaries written before the watcher existed: those are all "run" (runKindOf) */
+  kind?: RunKind;
   host: string;
   started: string;
   finished: string;
@@ -36,6 +41,11 @@ export interface RunBody {
   /** change records this run wrote */
   changed: number;
   notes?: string[];
+}
+
+/** A summary's kind: one written before kinds were kept was a `covenant run`. */
+export function runKindOf(body: { kind?: unknown }): RunKind {
+  return body.kind === "watch" ? "watch" : "run";
 }
 
 /** The approval of a file's integrity baseline (its first observation), kept in the chain. */

@@ -1,18 +1,22 @@
 // One run at a time per state directory. The lock is a file created exclusively, holding the
-// pid and start time of its run; a lock whose process is gone (a run killed by the OOM killer
+// pid and start time of its run, and whether it is a `covenant run` or the watcher; a lock whose process is gone (a run killed by the OOM killer
 // or a reboot) is taken over, and the takeover is reported. Lock files appear whole or not at
 // all (written under a random name, then linked or renamed into place): a full disk never leaves
-// an empty lock behind to stop every later run.
+// an empty lock behind to stop every later run. A run that finds the lock held may wait for it a
+// bounded time (waitForRunLock): the watcher holds it only while it evaluates what changed.
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readStat } from "../probes/processes.js";
 import { operationalError, StoreError } from "./errors.js";
+import type { RunKind } from "./records.js";
 import { createFileExclusively, readRegularFile, replaceFile } from "./safe-files.js";
 
 export interface LockHolder {
   pid: number;
   startTicks: number;
   startedAt: string;
+  /** "watch": the watcher, for one evaluation; "run": a run, or a command that writes the store (ack, notify flush). Absent in locks of older versions: "run" */
+  kind: RunKind;
 }
 
 /**
@@ -35,24 +39,57 @@ function alive(h: LockHolder, procRoot: string): boolean {
 function holderOf(path: string): LockHolder | undefined {
   try {
     const text = readRegularFile(path, "the run lock", 4096);
-    return text === undefined ? undefined : (JSON.parse(text) as LockHolder);
+    if (text === undefined) return undefined;
+    const h = JSON.parse(text) as Partial<LockHolder> | null;
+    if (typeof h !== "object" || h === null) return undefined;
+    return { ...(h as LockHolder), kind: h.kind === "watch" ? "watch" : "run" };
   } catch {
     return undefined;
   }
 }
 
-/** Takes the run lock of a state directory; a full disk or read-only directory is a StoreError. */
-export function acquireRunLock(stateDir: string, procRoot = "/proc"): LockResult {
+/** Takes the run lock of a state directory for a run of `kind`; a full disk or read-only directory is a StoreError. */
+export function acquireRunLock(stateDir: string, procRoot = "/proc", kind: RunKind = "run"): LockResult {
   try {
-    return takeLock(stateDir, procRoot);
+    return takeLock(stateDir, procRoot, kind);
   } catch (err) {
     throw operationalError(err, `cannot take the run lock ${join(stateDir, "run.lock")}`) ?? err;
   }
 }
 
-function takeLock(stateDir: string, procRoot: string): LockResult {
+export interface LockWait {
+  /** how long to wait for the lock held by `holder`, in ms (0: not at all); asked again each time the lock is found held, since the holder may change */
+  waitMs: (holder: LockHolder) => number;
+  procRoot?: string;
+  kind?: RunKind;
+  /** how often to look again, in ms (default 100) */
+  pollMs?: number;
+  /** told each time the lock is found held, with its holder */
+  onHeld?: (holder: LockHolder) => void;
+}
+
+/**
+ * Takes the run lock, waiting for it while it is held, as long as `waitMs` allows for the holder
+ * found: the lock is tried again every `pollMs` (a timer, never a busy loop), until it is taken
+ * or the wait for the holder then found is over, and that holder is returned as when the lock is
+ * not waited for.
+ */
+export async function waitForRunLock(stateDir: string, w: LockWait): Promise<LockResult> {
+  const began = Date.now();
+  const poll = Math.max(1, w.pollMs ?? 100);
+  for (;;) {
+    const r = acquireRunLock(stateDir, w.procRoot, w.kind);
+    if (r.ok) return r;
+    w.onHeld?.(r.holder);
+    const left = w.waitMs(r.holder) - (Date.now() - began);
+    if (left <= 0) return r;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(poll, left)));
+  }
+}
+
+function takeLock(stateDir: string, procRoot: string, kind: RunKind): LockResult {
   const path = join(stateDir, "run.lock");
-  const me: LockHolder = { pid: process.pid, startTicks: startTicksOf(process.pid, procRoot) ?? 0, startedAt: new Date().toISOString() };
+  const me: LockHolder = { pid: process.pid, startTicks: startTicksOf(process.pid, procRoot) ?? 0, startedAt: new Date().toISOString(), kind };
   const body = JSON.stringify(me) + "\n";
   let released = false;
   const release = (): StoreError | undefined => {
@@ -71,7 +108,7 @@ function takeLock(stateDir: string, procRoot: string): LockResult {
   for (let attempt = 0; attempt < 5; attempt++) {
     if (createFileExclusively(path, body)) return { ok: true, release };
     // unreadable or half-written (by an older Covenant killed while writing it): stale
-    const holder = holderOf(path) ?? { pid: 0, startTicks: 0, startedAt: "unknown" };
+    const holder = holderOf(path) ?? { pid: 0, startTicks: 0, startedAt: "unknown", kind: "run" };
     if (holder.pid !== 0 && alive(holder, procRoot)) return { ok: false, holder };
     // Taking over is check-then-replace: done by one process at a time, under a second lock,
     // so that two runs finding the same stale lock cannot both take it.

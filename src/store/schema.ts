@@ -6,10 +6,11 @@
 // row, the schema must be exactly what some version of Covenant made: these five tables, each
 // as written by a Covenant schema (1 to the current) and its migrations, and the one index, and
 // from schema 5 the four notify tables and their three indexes (all of them, or, in a store not
-// yet migrated, none); no trigger, view, other table or other index. Anything else is tampering.
+// yet migrated, none), from schema 6 the watcher's heartbeat table; no trigger, view, other table
+// or other index. Anything else is tampering.
 import Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export const TABLES = ["meta", "current", "ledger", "baselines", "bands"] as const;
 
@@ -45,6 +46,22 @@ CREATE TABLE IF NOT EXISTS notify_groups (
   seal BLOB NOT NULL, PRIMARY KEY (route, group_key, recipient)) WITHOUT ROWID;
 `;
 
+/** The schema that added the watcher's heartbeat: a store whose sealed anchors say it had it must still have it. */
+export const WATCH_SCHEMA = 6;
+
+/**
+ * Schema 6: the watcher's heartbeat (watcher.ts), one row (id 1) that `covenant watch` rewrites
+ * every interval, sealed with the host key. Not a record of the chain: a beat every few seconds
+ * would swamp the history, and a beat proves only that the watcher was alive, which the next
+ * beat supersedes.
+ */
+export const WATCH_SQL = `
+CREATE TABLE IF NOT EXISTS watcher (
+  id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, start_ticks INTEGER NOT NULL,
+  started TEXT NOT NULL, beat TEXT NOT NULL, policy TEXT NOT NULL, interval_ms INTEGER NOT NULL,
+  state TEXT NOT NULL, seal BLOB NOT NULL) WITHOUT ROWID;
+`;
+
 /** The current schema, as a new store is made. */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -62,9 +79,9 @@ CREATE TABLE IF NOT EXISTS baselines (
 CREATE TABLE IF NOT EXISTS bands (
   metric TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, mean REAL NOT NULL,
   m2 REAL NOT NULL, seal BLOB, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
-${NOTIFY_SQL}`;
+${NOTIFY_SQL}${WATCH_SQL}`;
 
-/** Schema 1, the oldest a store can have been written with; schemas 2 to 4 are it migrated. */
+/** Schema 1, the oldest a store can have been written with; schemas 2 to 6 are it migrated. */
 const SCHEMA_1_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS current (
@@ -94,7 +111,7 @@ export function addSealColumn(table: (typeof SEALED_TABLES)[number]): string {
 }
 
 /** The migrations from schema 1, in order: the steps migrate.ts takes, as each store needs them. */
-const MIGRATIONS = [RENAME_LAST_RUN, ...SEALED_TABLES.map(addSealColumn), NOTIFY_SQL];
+const MIGRATIONS = [RENAME_LAST_RUN, ...SEALED_TABLES.map(addSealColumn), NOTIFY_SQL, WATCH_SQL];
 
 interface MasterRow {
   type: string;
@@ -157,8 +174,11 @@ export function schemaProblem(db: Database.Database): string | undefined {
   const present = new Set(rows.map((r) => `${r.type} ${r.name}`));
   const notify = [...NOTIFY_TABLES.map((t) => `table ${t}`), ...NOTIFY_INDEXES.map((i) => `index ${i}`)];
   // an older store has none of them; once one is there (or the store says schema 5), all must be
-  const notifyDue = notify.some((k) => present.has(k)) || (present.has("table meta") && claimedSchema(db) >= NOTIFY_SCHEMA);
-  const missing = [...TABLES.map((t) => `table ${t}`), "index ledger_run", ...(notifyDue ? notify : [])].filter((k) => !present.has(k));
+  const claimed = present.has("table meta") ? claimedSchema(db) : 0;
+  const notifyDue = notify.some((k) => present.has(k)) || claimed >= NOTIFY_SCHEMA;
+  // the heartbeat's table, once the store says schema 6 (an older store gains it at its next run)
+  const watchDue = claimed >= WATCH_SCHEMA;
+  const missing = [...TABLES.map((t) => `table ${t}`), "index ledger_run", ...(notifyDue ? notify : []), ...(watchDue ? ["table watcher"] : [])].filter((k) => !present.has(k));
   if (missing.length > 0) return `its ${missing.map((k) => `${k.split(" ")[0]} \`${k.split(" ")[1]}\``).join(", ")} ${missing.length > 1 ? "are" : "is"} missing`;
   return undefined;
 }

@@ -119,6 +119,23 @@ export function sealGroup(key: Buffer, r: Omit<GroupRow, "seal">): Buffer {
   return hmac(key, ["group", r.route, r.group_key, r.recipient, r.body]);
 }
 
+/** The watcher's heartbeat (watcher.ts): the one row of schema 6's `watcher` table. */
+export interface WatcherRow {
+  id: number;
+  pid: number;
+  start_ticks: number;
+  started: string;
+  beat: string;
+  policy: string;
+  interval_ms: number;
+  state: string;
+  seal: Buffer | null;
+}
+
+export function sealWatcher(key: Buffer, r: Omit<WatcherRow, "seal">): Buffer {
+  return hmac(key, ["watcher", r.id, r.pid, r.start_ticks, r.started, r.beat, r.policy, r.interval_ms, r.state]);
+}
+
 export function sealMatches(seal: unknown, expected: Buffer): boolean {
   return Buffer.isBuffer(seal) && seal.equals(expected);
 }

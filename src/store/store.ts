@@ -1,7 +1,8 @@
 // The host's state store, one SQLite file under the state directory: the current state of
 // every promise, the hash-chained history of its changes, one summary per run, the integrity
-// baselines and the learnt bands, and (schema 5) the deficiencies, the outbox and the
-// notification log, each moved in the transaction of the record that moved it. Written in WAL
+// baselines and the learnt bands, (schema 5) the deficiencies, the outbox and the notification
+// log, each moved in the transaction of the record that moved it, and (schema 6) the watcher's
+// heartbeat. Written in WAL
 // mode, one transaction per record, so that a run killed at any point leaves a store that
 // opens, verifies and has lost nothing committed.
 // `run` opens it for writing; `history` and `verify` read it and change nothing.
@@ -18,7 +19,7 @@ import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDam
 import { databaseExists, guarded, headGone, makeStore, missingStore, schemaTampered, schemaVersion, unfinishedStore, witnessesOf, type Witnesses } from "./opening.js";
 import { hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
 import { checkRecords, GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
-import type { BaselineBody, ChangeBody, HistoryEntry, RunBody } from "./records.js";
+import type { BaselineBody, ChangeBody, HistoryEntry, RunBody, RunKind } from "./records.js";
 import { replaceFile } from "./safe-files.js";
 import { SCHEMA_VERSION, schemaIsEmpty, schemaProblem } from "./schema.js";
 import { sealBaseline, sealCurrent, sealMatches, type BaselineRow, type CurrentRow } from "./seals.js";
@@ -29,9 +30,12 @@ import type { Finding } from "./deficiencies.js";
 import { Notifications, systemResult, type DeliveryResult, type SavedPlan, type WorkingSet } from "./notify.js";
 import type { Acknowledgement, Deficiency, OutboxMessage } from "../notifiers/contract.js";
 import { isDeficiency } from "../evaluator/outcomes.js";
+import { judgeHeartbeat, Watcher, type Beat, type WatcherStatus } from "./watcher.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { AckBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, RunBody } from "./records.js";
+export type { AckBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, RunBody, RunKind } from "./records.js";
+export { runKindOf } from "./records.js";
+export { staleAfterMs, type Beat, type Heartbeat, type WatcherStatus } from "./watcher.js";
 export { DeficiencyError, type Finding } from "./deficiencies.js";
 export type { DeliveryResult, SavedPlan, WorkingSet } from "./notify.js";
 export type { KnownHead, VerifyReport } from "./verify.js";
@@ -67,6 +71,10 @@ export class StateStore implements BaselineStore, SampleStore {
   private notify?: Notifications;
   /** runs whose summary this process wrote: what is recorded after it (deliveries) is not the run's */
   private readonly summarised = new Set<number>();
+  /** the kind of each run this process began: its summary says it */
+  private readonly kinds = new Map<number, RunKind>();
+  /** the watcher's heartbeat (schema 6; absent in an older store read as it is) */
+  private watcher?: Watcher;
   /** rows of the notify tables found changed outside Covenant while reading: passed over, and said here */
   readonly untrusted: string[] = [];
 
@@ -104,6 +112,7 @@ export class StateStore implements BaselineStore, SampleStore {
       guarded(abs, `cannot update the store ${dbPath}`, () => migrate(db, abs, key, schemaVersion(db, abs, key, fileHead), anchoredSchema(db, key, fileHead)));
       store.writes = store.prepareWrites();
       store.notify = store.notifications();
+      store.watcher = store.heartbeat();
       const anchored = dbHeadOf(db);
       store.learnt = guarded(abs, `cannot read the store ${dbPath}`, () => new LearntBands(db, key, anchored.present ? (anchored.value as Head).bands : undefined));
       return store;
@@ -158,6 +167,7 @@ export class StateStore implements BaselineStore, SampleStore {
       });
       const store = new StateStore(abs, ro.db, key, ro.close, ro.mode);
       if (Notifications.present(ro.db)) store.notify = store.notifications();
+      if (Watcher.present(ro.db)) store.watcher = store.heartbeat();
       return store;
     } catch (err) {
       ro.close();
@@ -165,11 +175,17 @@ export class StateStore implements BaselineStore, SampleStore {
     }
   }
 
+  /** says a row changed outside Covenant, once */
+  private readonly say = (why: string) => {
+    if (!this.untrusted.includes(why)) this.untrusted.push(why);
+  };
+
   private notifications(): Notifications {
-    const say = (why: string) => {
-      if (!this.untrusted.includes(why)) this.untrusted.push(why);
-    };
-    return new Notifications(this.db, this.key, (kind, run, time, body) => this.append(kind, run, time, body), say);
+    return new Notifications(this.db, this.key, (kind, run, time, body) => this.append(kind, run, time, body), this.say);
+  }
+
+  private heartbeat(): Watcher {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => new Watcher(this.db, this.key, this.say));
   }
 
   private prepareWrites() {
@@ -197,9 +213,11 @@ export class StateStore implements BaselineStore, SampleStore {
    * Allocates the next run number, durably, before anything of the run is recorded, and then
    * writes the head anchor file naming it: a run erased from the store (its log removed after it
    * was killed) is found missing. The counter is synced before the anchor that names it, so a
-   * power cut cannot leave the anchor ahead of the store.
+   * power cut cannot leave the anchor ahead of the store. A run of the watcher (`kind` "watch")
+   * needs its heartbeat first: `verify` holds a history with watcher runs to having one.
    */
-  beginRun(): number {
+  beginRun(kind: RunKind = "run"): number {
+    if (kind === "watch" && this.readHeartbeat().heartbeat === undefined) throw new StoreError(`the watcher must beat before it runs: the store in ${this.dir} holds no heartbeat of it that Covenant wrote`);
     const run = guarded(this.dir, `cannot record the run in ${this.dir}`, () => {
       this.db.pragma("synchronous = FULL");
       try {
@@ -215,6 +233,7 @@ export class StateStore implements BaselineStore, SampleStore {
       }
     });
     this.currentRun = run;
+    this.kinds.set(run, kind);
     const end = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
     this.writeFileHead(end?.seq ?? 0, end?.mac ?? GENESIS, run);
     return run;
@@ -310,11 +329,15 @@ export class StateStore implements BaselineStore, SampleStore {
    * The run's summary, with the number of change records this process wrote for the run (verify
    * counts them: a record dropped as it was written is found), and this run's learnt bands, in
    * one transaction; then the head anchor file, and a checkpoint that leaves every record in
-   * state.db itself. Returns the summary's record number.
+   * state.db itself. The summary says the run's kind, as beginRun was given it (a body that says
+   * another is a bug). Returns the summary's record number.
    */
   finishRun(body: Omit<RunBody, "changed">): number {
     const dbPath = join(this.dir, "state.db");
-    const full: RunBody = { ...body, changed: this.written.get(body.run) ?? 0 };
+    const kind = this.kinds.get(body.run) ?? "run";
+    if (body.kind !== undefined && body.kind !== kind) throw new Error(`run ${body.run} began as a ${kind} run, not a ${body.kind} run`);
+    const { run: _run, kind: _kind, ...rest } = body;
+    const full: RunBody = { run: body.run, kind, ...rest, changed: this.written.get(body.run) ?? 0 };
     const learnt = this.learnt;
     const { seq, mac, digest } = guarded(this.dir, `cannot record the run's summary in the store ${dbPath}`, () =>
       this.db
@@ -327,6 +350,7 @@ export class StateStore implements BaselineStore, SampleStore {
     );
     if (learnt && digest !== undefined) learnt.committed(digest, body.dryRun);
     this.summarised.add(body.run);
+    this.kinds.delete(body.run);
     this.writeFileHead(seq, mac, body.run);
     // every record in state.db itself: a copy of that one file is the whole store
     guarded(this.dir, `cannot checkpoint the store ${dbPath}`, () => checkpoint(this.db));
@@ -370,7 +394,7 @@ export class StateStore implements BaselineStore, SampleStore {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => {
       const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
       const schema = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-      return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), ...(knownHead ? { knownHead } : {}) });
+      return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), ...(knownHead ? { knownHead } : {}) });
     });
   }
 
@@ -522,11 +546,54 @@ export class StateStore implements BaselineStore, SampleStore {
     );
   }
 
-  /** A failure of Covenant itself (a channel that keeps failing), recorded as a promise's result is; `kept` for what never failed writes nothing. */
-  recordSystemFinding(key: string, finding: Finding & { type: string; promiser: string }, outcome: "error" | "kept", reason: string, time: string): void {
-    if (outcome === "kept" && !isDeficiency((this.w.current.get(key) as CurrentRow | undefined)?.outcome as Outcome)) return;
+  /**
+   * A failure of Covenant itself (a channel that keeps failing, a watcher gone), recorded as a
+   * promise's result is; `kept` for what never failed writes nothing. Returns whether a record
+   * was written (the deficiency opened or resolved, or its state changed).
+   */
+  recordSystemFinding(key: string, finding: Finding & { type: string; promiser: string }, outcome: "error" | "kept", reason: string, time: string): boolean {
+    if (outcome === "kept" && !isDeficiency((this.w.current.get(key) as CurrentRow | undefined)?.outcome as Outcome)) return false;
     const run = this.recordRun;
-    if (this.recordResult(run, time, systemResult(key, finding, outcome, reason), finding) && run === 0) this.anchored("a system finding", () => this.w.last.get() as { seq: number; mac: Buffer });
+    const written = this.recordResult(run, time, systemResult(key, finding, outcome, reason), finding);
+    if (written && run === 0) this.anchored("a system finding", () => this.w.last.get() as { seq: number; mac: Buffer });
+    return written;
+  }
+
+  // The watcher's heartbeat (watcher.ts): written without the run lock, one row in its own transaction
+
+  private readHeartbeat(): ReturnType<Watcher["read"]> {
+    return this.watcher ? guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.watcher!.read()) : {};
+  }
+
+  /** The watcher says it is alive (and which process, policy and interval it is): one statement. */
+  beat(b: Beat): void {
+    if (this.mode !== "write" || !this.watcher) throw new Error("the store was opened read-only");
+    const w = this.watcher;
+    guarded(this.dir, `cannot record the watcher's heartbeat in the store ${join(this.dir, "state.db")}`, () => w.beat(b));
+  }
+
+  /** The watcher `who` says it stopped cleanly at `at`; false when the heartbeat is not its own. */
+  stopWatcher(who: { pid: number; startTicks: number }, at: string): boolean {
+    if (this.mode !== "write" || !this.watcher) throw new Error("the store was opened read-only");
+    const w = this.watcher;
+    return guarded(this.dir, `cannot record that the watcher stopped in the store ${join(this.dir, "state.db")}`, () => w.stop(who, at));
+  }
+
+  /** The watcher at `now` (ms since the epoch), its process looked up in `procRoot`: one indexed read. */
+  watcherStatus(now: number = Date.now(), procRoot = "/proc"): WatcherStatus {
+    const { heartbeat, untrusted } = this.readHeartbeat();
+    if (heartbeat) return judgeHeartbeat(heartbeat, now, procRoot);
+    return untrusted !== undefined ? { state: "none", untrusted } : { state: "none" };
+  }
+
+  /** `covenant watch --status`: the store opened read-only (beside a run), one read, closed. */
+  static watcherStatusOf(dir: string, now: number = Date.now(), procRoot = "/proc"): WatcherStatus {
+    const store = StateStore.openReadOnly(dir);
+    try {
+      return store.watcherStatus(now, procRoot);
+    } finally {
+      store.close();
+    }
   }
 
   /** Bytes the database uses (pages in use times page size), for the storage benchmark. */

@@ -1,19 +1,23 @@
 // `verify`: everything in the store that reaches a report must be as Covenant wrote it. The
 // chain is walked from its first record; its end must match both head anchors; the sealed
-// tables (baselines, current state, learnt bands, and from schema 5 deficiencies and the outbox)
-// must carry their seals, the current state of each promise must be the one its last change
+// tables (baselines, current state, learnt bands, from schema 5 deficiencies and the outbox, and
+// from schema 6 the watcher's heartbeat) must carry their seals, the current state of each promise must be the one its last change
 // record says, and the deficiencies and outbox must agree with the history (notify-verify.ts). The first problem found is
 // reported, with the record it concerns.
 import type Database from "better-sqlite3";
 import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } from "./anchors.js";
 import { findTampering, type LedgerRow, type Tampering } from "./ledger.js";
 import { notifyTampering } from "./notify-verify.js";
-import { NOTIFY_SCHEMA } from "./schema.js";
+import { runKindOf } from "./records.js";
+import { NOTIFY_SCHEMA, WATCH_SCHEMA } from "./schema.js";
 import { bandsDigest, sealBand, sealBaseline, sealCurrent, sealMatches, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
+import { watcherTampering } from "./watcher.js";
 
 export interface VerifyReport {
   records: number;
   runs: number[];
+  /** how many of `runs` the watcher made (summaries of kind "watch"); the others are `covenant run`s */
+  watchRuns: number;
   firstRun?: string;
   lastRun?: string;
   tampering?: Tampering;
@@ -41,6 +45,8 @@ export interface StoreView {
   sealedTables: boolean;
   /** whether the store has the deficiency and outbox tables (schema 5 on) */
   notifyTables: boolean;
+  /** whether the store has the watcher's heartbeat table (schema 6 on) */
+  watcherTable: boolean;
   /** a head an earlier `verify` printed, kept off the host: it must still be in the chain */
   knownHead?: KnownHead;
 }
@@ -64,7 +70,7 @@ export function verifyStore(v: StoreView): VerifyReport {
   // one read transaction: a run finishing meanwhile must not look like records cut off
   return v.db.transaction(() => {
     const rows = v.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
-    const report: VerifyReport = { records: rows.length, runs: [], interrupted: [], silent: [], silentCount: 0, headMissing: !v.fileHead.present, notes: [] };
+    const report: VerifyReport = { records: rows.length, runs: [], watchRuns: 0, interrupted: [], silent: [], silentCount: 0, headMissing: !v.fileHead.present, notes: [] };
     report.tampering =
       findTampering(v.key, rows) ??
       endTampering(v.db, v.key, v.fileHead) ??
@@ -75,6 +81,7 @@ export function verifyStore(v: StoreView): VerifyReport {
       currentTampering(v, rows) ??
       bandTampering(v) ??
       (v.notifyTables ? notifyTampering(v.db, v.key, rows) : undefined) ??
+      (v.watcherTable ? watcherTampering(v.db, v.key, rows) : undefined) ??
       (v.knownHead ? rollbackTampering(rows, v.knownHead) : undefined);
     if (!v.sealedTables) report.notes.push(`the store was written by an older Covenant (schema ${v.schema}): the current state and the learnt bands are sealed at its next run`);
     if (!v.notifyTables) report.notes.push(`the store keeps no deficiencies yet (schema ${v.schema}): its next run adds them, opening one for each promise whose last record is drift, failed or error`);
@@ -86,6 +93,7 @@ export function verifyStore(v: StoreView): VerifyReport {
       if (r.kind === "run") {
         summarised.add(r.run);
         report.runs.push(r.run);
+        if (String(r.body).includes('"watch"') && runKindOf((parse(r.body) ?? {}) as { kind?: unknown }) === "watch") report.watchRuns++;
         report.firstRun ??= r.time;
         report.lastRun = r.time;
       } else if (r.run > 0) withChanges.add(r.run);
@@ -104,7 +112,7 @@ export function verifyStore(v: StoreView): VerifyReport {
 
 function schemaTampering(v: StoreView): Tampering | undefined {
   const anchored = anchoredSchema(v.db, v.key, v.fileHead);
-  if (anchored > v.schema || (anchored >= 4 && !v.sealedTables) || (anchored >= NOTIFY_SCHEMA && !v.notifyTables)) return { kind: "altered", seq: 0, message: `the store says schema ${v.schema}, but its sealed head anchor was written with schema ${anchored}: its tables were set back to escape their seals` };
+  if (anchored > v.schema || (anchored >= 4 && !v.sealedTables) || (anchored >= NOTIFY_SCHEMA && !v.notifyTables) || (anchored >= WATCH_SCHEMA && !v.watcherTable)) return { kind: "altered", seq: 0, message: `the store says schema ${v.schema}, but its sealed head anchor was written with schema ${anchored}: its tables were set back to escape their seals` };
   return undefined;
 }
 

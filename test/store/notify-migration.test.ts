@@ -1,12 +1,12 @@
 // A store written by Covenant before it kept deficiencies (schema 4): read as it is by history
-// and verify, and brought to schema 5 by the next run, which opens a deficiency (with its
+// and verify, and brought to schema 5 (and on, to the current one) by the next run, which opens a deficiency (with its
 // `opened` event) for each promise whose last record is drift, failed or error.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
 import { sealHead } from "../../src/store/ledger.ts";
-import { StateStore, type ChangeBody } from "../../src/store/store.ts";
+import { SCHEMA_VERSION, StateStore, type ChangeBody } from "../../src/store/store.ts";
 import { populated, raw, removeTempDirs, result, runBody } from "./helpers.ts";
 import { at, finding } from "./notify-helpers.ts";
 
@@ -26,7 +26,7 @@ function schema4Store(): string {
   store.close();
   const key = Buffer.from(readFileSync(join(dir, "host.key"), "utf8").trim(), "hex");
   const db = raw(dir);
-  db.exec("DROP TABLE deficiencies; DROP TABLE outbox_events; DROP TABLE outbox_messages; DROP TABLE notify_groups; UPDATE meta SET value = '4' WHERE key = 'schema'");
+  db.exec("DROP TABLE deficiencies; DROP TABLE outbox_events; DROP TABLE outbox_messages; DROP TABLE notify_groups; DROP TABLE watcher; UPDATE meta SET value = '4' WHERE key = 'schema'");
   const last = db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer };
   const dbHead = JSON.parse(db.prepare("SELECT value FROM meta WHERE key = 'head'").pluck().get() as string) as { bands?: string };
   db.prepare("UPDATE meta SET value = ? WHERE key = 'head'").run(JSON.stringify(sealHead(key, last.seq, last.mac, { schema: 4, ...(dbHead.bands ? { bands: dbHead.bands } : {}) })));
@@ -51,7 +51,7 @@ describe("schema 4 to 5", () => {
   it("the next run migrates it and opens a deficiency for each deficient promise, from its latest change record", () => {
     const dir = schema4Store();
     const store = StateStore.open(dir);
-    expect(raw(dir).prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("5");
+    expect(raw(dir).prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe(String(SCHEMA_VERSION));
     const changes = store.history({ kinds: ["change"] });
     const lastOf = (key: string) => changes.filter((e) => (e.body as ChangeBody).key === key).at(-1)!;
     const open = store.listDeficiencies();

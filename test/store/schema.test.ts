@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SCHEMA_VERSION } from "../../src/store/store.ts";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
 import { populated, raw, removeTempDirs, result, runBody, tempDir } from "./helpers.ts";
 
@@ -107,7 +108,7 @@ describe("a schema Covenant never makes is tampering", () => {
     raw(l.state).prepare("UPDATE meta SET value = '99' WHERE key = 'schema'").run();
     const v = covenant(["verify", "--state", l.state]);
     expect(v.code).toBe(1);
-    expect(v.out).toContain("says schema 99, newer than this Covenant's 5, but its sealed head anchors were written with schema 5: the value was edited");
+    expect(v.out).toContain(`says schema 99, newer than this Covenant's ${SCHEMA_VERSION}, but its sealed head anchors were written with schema ${SCHEMA_VERSION}: the value was edited`);
   });
 
   it("every store a Covenant version made passes: schema 1 migrated step by step, and the current one", () => {

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { StateStore, StoreError, type ChangeBody } from "../../src/store/store.ts";
+import { SCHEMA_VERSION, StateStore, StoreError, type ChangeBody } from "../../src/store/store.ts";
 import { populated, raw, removeTempDirs, result, runBody, tempDir } from "./helpers.ts";
 
 afterAll(() => removeTempDirs());
@@ -195,7 +195,7 @@ INSERT INTO current VALUES ('C/file:x', 'C', 'kept', 's', 't', 1, 'as promised')
     expect((store.history()[0]!.body as ChangeBody).from).toBe("kept");
     store.close();
     const db = new Database(join(dir, "state.db"));
-    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("5");
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe(String(SCHEMA_VERSION));
     db.close();
   });
 });

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CannotObserve } from "../../src/evaluator/contract.ts";
 import { weakness } from "../../src/store/host-key.ts";
 import { sealHead } from "../../src/store/ledger.ts";
-import { HistoryBrokenError, StateStore, StoreError, type ChangeBody } from "../../src/store/store.ts";
+import { HistoryBrokenError, SCHEMA_VERSION, StateStore, StoreError, type ChangeBody } from "../../src/store/store.ts";
 import { populated, raw, removeTempDirs, result, runBody, secretsDir, tempDir } from "./helpers.ts";
 
 afterAll(() => removeTempDirs());
@@ -95,7 +95,7 @@ describe("counters and schema cannot be set back", () => {
     db.prepare("UPDATE current SET state = 'forged' WHERE key = 'C-1/file:a'").run();
     db.close();
     const reader = StateStore.openReadOnly(dir);
-    expect(reader.verify().tampering).toMatchObject({ kind: "altered", message: "the store says schema 3, but its sealed head anchor was written with schema 5: its tables were set back to escape their seals" });
+    expect(reader.verify().tampering).toMatchObject({ kind: "altered", message: `the store says schema 3, but its sealed head anchor was written with schema ${SCHEMA_VERSION}: its tables were set back to escape their seals` });
     reader.close();
     expect(() => StateStore.open(dir)).toThrow(HistoryBrokenError);
     expect(() => StateStore.open(dir)).toThrow(/has lost the seals of its current table, which its sealed head anchor says it had/);
@@ -275,7 +275,7 @@ describe("the head anchor file from the first moment", () => {
     const dir = tempDir();
     const store = StateStore.open(dir);
     const genesis = readFileSync(join(dir, "ledger.head"), "utf8");
-    expect(JSON.parse(genesis)).toMatchObject({ seq: 0, schema: 5 });
+    expect(JSON.parse(genesis)).toMatchObject({ seq: 0, schema: SCHEMA_VERSION });
     const run = store.beginRun();
     store.recordResult(run, "2026-11-23T10:00:00.000Z", result("C-1/file:a", "kept"));
     store.finishRun(runBody(run, 1));

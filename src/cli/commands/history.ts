@@ -2,7 +2,7 @@
 // prove that it was not altered. Both open the store read-only and change nothing in it, so they
 // work beside a running run and on a read-only copy (what an auditor receives).
 import { defaultStateDir } from "../../store/state-dir.js";
-import { HistoryBrokenError, StateStore, StoreDamagedError, StoreError, type AckBody, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type KnownHead, type RunBody, type VerifyReport } from "../../store/store.js";
+import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type KnownHead, type RunBody, type VerifyReport } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -112,7 +112,9 @@ function recordLine(e: HistoryEntry, io: Io): string {
     const counts = Object.entries(typeof b.counts === "object" && b.counts !== null ? b.counts : {})
       .map(([o, n]) => `${t(n)} ${t(o)}`)
       .join(", ");
-    return s.dim(`run ${t(b.run)}${b.dryRun ? " (dry run)" : ""}: ${t(b.promises)} promise${b.promises === 1 ? "" : "s"} tested (${counts}); ${t(b.changed)} change${b.changed === 1 ? "" : "s"} of state; outcomes ${t(b.outcomes).slice(0, 12)}…`);
+    // a summary written before runs had kinds is a `covenant run`'s
+    const watch = runKindOf(b) === "watch" ? " (watch)" : "";
+    return s.dim(`run ${t(b.run)}${watch}${b.dryRun ? " (dry run)" : ""}: ${t(b.promises)} promise${b.promises === 1 ? "" : "s"} tested (${counts}); ${t(b.changed)} change${b.changed === 1 ? "" : "s"} of state; outcomes ${t(b.outcomes).slice(0, 12)}…`);
   }
   const b = e.body as ChangeBody;
   return `${s.bold(t(b.control))} ${t(b.type)} ${t(b.promiser)}: ${b.from === null || b.from === undefined ? "(first observation)" : t(b.from)} → ${t(b.to)}: ${t(b.reason)}`;
@@ -160,7 +162,7 @@ export function runVerify(opts: StoreOptions & { knownHead?: string }, io: Io): 
     if (opts.json) io.out(JSON.stringify({ ...r, opened: store.mode }, null, 2));
     else {
       if (r.tampering) io.out(io.style.red(`TAMPERED: ${escapeText(r.tampering.message)} (${r.tampering.kind})`));
-      else io.out(io.style.green(`intact: ${r.records} records, ${r.runs.length} runs${r.firstRun ? ` from ${t(r.firstRun)} to ${t(r.lastRun)}` : ""}, every record chained to the one before`));
+      else io.out(io.style.green(`intact: ${r.records} records, ${r.runs.length} runs${r.watchRuns > 0 ? ` (${r.watchRuns} of them the watcher's)` : ""}${r.firstRun ? ` from ${t(r.firstRun)} to ${t(r.lastRun)}` : ""}, every record chained to the one before`));
       if (r.head) io.out(`head: record ${r.head.seq}, MAC ${r.head.mac.slice(0, 16)}… (keep \`--known-head ${r.head.seq}:${r.head.mac.slice(0, 16)}\` off this host: a later verify given it finds the whole store rolled back)`);
       if (r.interrupted.length > 0) io.out(`note: run${r.interrupted.length > 1 ? "s" : ""} ${r.interrupted.join(", ")} stopped before writing a summary (killed or timed out); their changes are recorded`);
       if (r.silentCount > 0) {

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
 import { nothingToEvaluate } from "../../checker/nothing.js";
@@ -11,7 +12,7 @@ import { isDeficiency } from "../../evaluator/outcomes.js";
 import type { Policy } from "../../checker/policy.js";
 import { readFacts } from "../../facts/host.js";
 import { LineIndex } from "../../parser/diagnostics.js";
-import { acquireRunLock } from "../../store/run-lock.js";
+import { waitForRunLock, type LockHolder, type LockResult } from "../../store/run-lock.js";
 import { runningAsRoot } from "../../trust/strict-modes.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { damageMessage, isDamage, StateStore, StoreError } from "../../store/store.js";
@@ -25,6 +26,7 @@ import { prepareSandbox, SandboxError } from "../sandbox.js";
 import { findingsFor } from "../findings.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import type { NotificationsView } from "../run-notify.js";
+import { checkWatcher } from "../watcher-health.js";
 
 export interface RunOptions {
   state?: string;
@@ -48,6 +50,22 @@ export interface RunOptions {
   maxFileSize?: number;
   /** send even from a dry run or a sandbox (a deliberate test) */
   notify?: boolean;
+  /** how long to wait for a lock another process holds, in ms (--lock-wait); absent: WATCHER_LOCK_WAIT_MS for the watcher, 0 for anything else */
+  lockWaitMs?: number;
+}
+
+/**
+ * How long a run waits, unless told, for the lock the watcher holds: the watcher holds it only
+ * while it evaluates the promises an event touched (seconds), so a run from cron that meets it
+ * should wait rather than fail. Another run is not waited for: it holds the lock for up to its
+ * whole timeout (10 minutes by default), and overlapping runs from cron have always failed at
+ * once (exit 2), which is what schedulers and wrappers expect.
+ */
+export const WATCHER_LOCK_WAIT_MS = 60_000;
+
+/** How long a run waits for the lock held by `holder`. */
+function lockWaitFor(holder: LockHolder, given: number | undefined): number {
+  return given ?? (holder.kind === "watch" ? WATCHER_LOCK_WAIT_MS : 0);
 }
 
 /** Delivery ends this long before the hard stop, so the run still writes its report and ends on its own. */
@@ -57,7 +75,8 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
   // past the run timeout and a grace period, leave, whatever the run is doing (loading a policy
   // included); every record so far is committed
   let releaseLock = () => {};
-  const hardStop = armHardStop(opts.timeoutMs + 30_000, (message) => {
+  // the longest wait for the lock is added, and taken off again by the time the lock is taken
+  const hardStop = armHardStop(opts.timeoutMs + 30_000 + (opts.lockWaitMs ?? WATCHER_LOCK_WAIT_MS), (message) => {
     io.err(message);
     releaseLock();
   });
@@ -128,25 +147,32 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     return EXIT.policyError;
   }
   // liveness of the lock holder is judged in this process's own /proc, whatever --proc-root reads
-  let lock: ReturnType<typeof acquireRunLock>;
+  let lock: LockResult;
+  let waitedFor: LockHolder | undefined;
+  const waitStart = Date.now();
   try {
-    lock = acquireRunLock(stateDir);
+    lock = await waitForRunLock(stateDir, { waitMs: (h) => lockWaitFor(h, opts.lockWaitMs), onHeld: (h) => (waitedFor = h) });
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     io.err(`covenant run: ${escapeText(err.message)}`);
     return EXIT.policyError;
   }
+  const waitedMs = Date.now() - waitStart;
   if (!lock.ok) {
-    io.err(`covenant run: another run (pid ${lock.holder.pid}, started ${escapeText(String(lock.holder.startedAt))}) holds the lock on ${escapeText(stateDir)}; not running twice`);
+    const waited = lockWaitFor(lock.holder, opts.lockWaitMs) > 0 ? ` (waited ${seconds(waitedMs)}, --lock-wait)` : "";
+    io.err(`covenant run: ${lockHeld(lock.holder)} holds the lock on ${escapeText(stateDir)}${waited}; not running twice`);
     return EXIT.policyError;
   }
-  if (lock.tookOverFrom) notes.push(`took over the run lock left by a run that is gone (pid ${lock.tookOverFrom.pid}, started ${lock.tookOverFrom.startedAt})`);
+  // the run's timeout starts once it holds the lock: the stop armed for the longest wait moves to the wait it had
+  hardStop.moveTo(hardStop.deadline - Math.max(0, (opts.lockWaitMs ?? WATCHER_LOCK_WAIT_MS) - waitedMs));
+  if (waitedFor) notes.push(`waited ${seconds(waitedMs)} for the run lock, held by ${lockHeld(waitedFor)}`);
+  if (lock.tookOverFrom) notes.push(`took over the run lock left by a ${lock.tookOverFrom.kind === "watch" ? "watcher" : "run"} that is gone (pid ${lock.tookOverFrom.pid}, started ${lock.tookOverFrom.startedAt})`);
   onLock(lock.release);
   hardStop.guardLock(stateDir);
 
   let code: number = EXIT.internal;
   try {
-    code = await recordedRun({ policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, later }, io);
+    code = await recordedRun({ policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, lockWaitedMs: waitedMs, later }, io);
   } finally {
     // a lock that cannot be removed (a file system turned read-only) is said, exit 2
     const failed = lock.release();
@@ -156,6 +182,15 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     }
   }
   return code;
+}
+
+/** Who holds the lock, for messages: `another run (pid 12, started ...)`, `the watcher (pid 9, started ...)`. */
+function lockHeld(h: LockHolder): string {
+  return `${h.kind === "watch" ? "the watcher" : "another run"} (pid ${h.pid}, started ${escapeText(String(h.startedAt))})`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
 }
 
 /** Opens the store, runs and records; the store's failures are exit 2 with what failed. */
@@ -189,6 +224,8 @@ interface RunScene {
   notifyConfig: ConfigOutcome;
   /** when the hard stop ends the process (real time, ms): delivery ends before it */
   hardStopAt: number;
+  /** how long the run waited for the lock: its timeout counts from when it held it */
+  lockWaitedMs: number;
   /** output to write once the run is over */
   later: Later;
 }
@@ -220,7 +257,7 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
     now: started,
     baselines: store,
     samples: store,
-    deadline: started.getTime() + opts.timeoutMs,
+    deadline: started.getTime() + scene.lockWaitedMs + opts.timeoutMs,
     lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
     // a dry run is a preview: only its summary is recorded (marked as a dry run); the state
     // of every promise and the history of its changes stay as the last real run left them
@@ -269,6 +306,8 @@ async function finishAndReport(
     )
     .digest("hex");
   const policyHash = hashPolicy(checked.files);
+  const watcher = judgeWatcher(store, scene, host, failure === undefined);
+  if (watcher.failure) failure ??= watcher.failure;
   const summary = {
     run,
     host,
@@ -290,6 +329,7 @@ async function finishAndReport(
   }
   const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes };
   if (sandboxDir) info.sandbox = sandboxDir;
+  if (watcher.stale) info.covenantDeficiencies = ["covenant.watch"];
   const notifications = await tell(store, scene, evaluation, facts, finding, failure !== undefined);
   if (notifications) info.notifications = notifications;
   if (opts.junit) {
@@ -300,7 +340,8 @@ async function finishAndReport(
       io.err(`covenant run: cannot write the JUnit report ${escapeText(opts.junit)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  const deficient = evaluation.results.some((r) => isDeficiency(r.outcome));
+  // a watcher gone is a deficiency this run found, as a promise in drift is
+  const deficient = evaluation.results.some((r) => isDeficiency(r.outcome)) || watcher.stale;
   const allKept = evaluation.results.every((r) => r.outcome === "kept" || r.outcome === "skipped");
   // piece by piece once the run is over, each written before the next is made: each piece ends a line, so io.out adds nothing
   if (opts.json) scene.later.push(async () => {
@@ -312,6 +353,24 @@ async function finishAndReport(
     return EXIT.policyError;
   }
   return deficient ? EXIT.deficiencies : EXIT.ok;
+}
+
+/**
+ * The watcher's heartbeat, judged now: a watcher gone (or a heartbeat changed outside Covenant)
+ * is recorded in this run as a deficiency of Covenant's own, one beating again or stopped cleanly
+ * resolves it; a dry run, or a run whose store failed, only says so. Its note goes in the summary.
+ */
+function judgeWatcher(store: StateStore, scene: RunScene, host: string, storeWorks: boolean): { stale: boolean; failure?: StoreError } {
+  try {
+    const record = storeWorks && !scene.opts.dryRun;
+    const check = checkWatcher(store, { policy: scene.policy, host, storePath: join(scene.stateDir, "state.db"), record, now: Date.now(), time: new Date().toISOString() });
+    if (check.note) scene.notes.push(check.note);
+    return { stale: check.stale };
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    scene.notes.push(`the watcher's heartbeat could not be judged: ${err.message}`);
+    return { stale: false, failure: err };
+  }
 }
 
 /**
