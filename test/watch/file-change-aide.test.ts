@@ -57,7 +57,7 @@ function apply(p: string, op: Op, n: number): void {
     renameSync(`${p}.new`, p);
   }
   if (op === "delete") remove(p);
-  if (op === "hardlink" && k === "file") linkSync(p, `${p}.hard`);
+  if (op === "hardlink" && k === "file" && kindAt(`${p}.hard`) === "none") linkSync(p, `${p}.hard`);
   if (op === "touch" && k !== "none") lutimesSync(p, TOUCHED, TOUCHED);
   if (op === "to-symlink" && k !== "symlink") replaceBy(p, "symlink", n);
   if (op === "to-file" && k !== "file") replaceBy(p, "file", n);
