@@ -76,6 +76,16 @@ const ATTEMPTS = 3;
  * `absent`, one that cannot be observed is `unreadable` with the errno and the reason.
  */
 export async function readFileState(path: string, options: ReadStateOptions = {}): Promise<FileState> {
+  try {
+    return await observe(path, options);
+  } catch (err) {
+    // the probes report their failures rather than throw; this is for what they did not foresee
+    const code = (err as NodeJS.ErrnoException).code;
+    return { status: "unreadable", path, code: typeof code === "string" ? code : "EIO", reason: `cannot observe ${path}: ${(err as Error).message}` };
+  }
+}
+
+async function observe(path: string, options: ReadStateOptions): Promise<FileState> {
   // normalized first, so that no ".." in the policy's path climbs out of the root
   const hostPath = options.root === undefined ? path : join(options.root, resolvePath("/", path));
   let last: FileState = { status: "absent", path };

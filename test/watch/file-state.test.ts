@@ -90,6 +90,15 @@ describe("file state", () => {
     expect([keyed.sha256, keyed.sha256Keyed]).toEqual([`hmac(${plain.sha256})`, true]);
   });
 
+  it("never throws: what the probes did not foresee makes the path unreadable, with the reason", async () => {
+    const f = join(dir, "keyed");
+    writeFileSync(f, "pin 1234");
+    const keyDigest = () => {
+      throw Object.assign(new Error("the host key is missing"), { code: "ENOKEY" });
+    };
+    expect(await readFileState(f, { keyDigest })).toEqual({ status: "unreadable", path: f, code: "ENOKEY", reason: `cannot observe ${f}: the host key is missing` });
+  });
+
   it("says a stopped hash was not made, never an empty digest", async () => {
     const f = join(dir, "stopped");
     writeFileSync(f, "content");
