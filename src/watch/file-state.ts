@@ -1,0 +1,137 @@
+// The observed state of one watched path, in AIDE's attributes p+i+n+u+g+s+m+l+ftype+sha256:
+// permissions, inode, link count, uid, gid, size, mtime, link target, file type, and the sha256
+// of a regular file's content. What a finding compares is two of these (file-change.ts).
+//
+// The path itself is observed, never what a final symbolic link points at, and no link on the
+// way is followed either (probes/files.ts reaches files as the change gate does): a watcher
+// running as root must not be led to read /etc/shadow or /dev/zero by a link a user planted.
+import { join, resolve as resolvePath } from "node:path";
+import { hash, sizeText, stat, type FileType } from "../probes/files.js";
+import type { ProbeError } from "../probes/result.js";
+
+export type { FileType };
+
+export interface PresentState {
+  status: "present";
+  /** the path as the policy names it (not the host path under an injected root) */
+  path: string;
+  type: FileType;
+  /** permission, set-id and sticky bits (mode & 0o7777); the type is `type` */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** bytes; for a symbolic link, the length of its target (as lstat and AIDE give it) */
+  size: number;
+  /** modification time, milliseconds since the epoch, with lstat's sub-millisecond fraction */
+  mtimeMs: number;
+  /** device and inode together name the object: another pair at the same path is a replacement */
+  dev: number;
+  inode: number;
+  nlink: number;
+  /** symbolic links only: where the link points, never followed */
+  linkTarget?: string;
+  /** regular files only: hex sha256 of the content, or its HMAC when `sha256Keyed` (nodiff) */
+  sha256?: string;
+  /** `sha256` is a keyed digest (an HMAC under the host key): a digest of a secret is never kept */
+  sha256Keyed?: true;
+  /** regular files only, instead of `sha256`: why the content was not hashed */
+  hashSkipped?: string;
+}
+
+export interface AbsentState {
+  status: "absent";
+  path: string;
+}
+
+export interface UnreadableState {
+  status: "unreadable";
+  path: string;
+  /** the errno that stopped the observation: EACCES, ELOOP (a link on the way), EIO... */
+  code: string;
+  reason: string;
+}
+
+export type FileState = PresentState | AbsentState | UnreadableState;
+
+/** Files larger than this are described without a content hash unless the caller says otherwise. */
+export const DEFAULT_MAX_HASH_BYTES = 256 * 1024 * 1024;
+
+export interface ReadStateOptions {
+  /** where the host's file system is: `/` by default; a fixture tree in tests, `/host` in a container */
+  root?: string;
+  /** a regular file larger than this is not hashed (`hashSkipped` says so); DEFAULT_MAX_HASH_BYTES */
+  maxHashBytes?: number;
+  /** stops a hash in progress (the state then says the content was not hashed) */
+  signal?: AbortSignal;
+  /** nodiff: the digest kept is this function of the sha256 (an HMAC under the host key), never the sha256 */
+  keyDigest?: (sha256: string) => string;
+}
+
+// A file replaced between its lstat and the opening of its content is observed again, this
+// many times at most, so that metadata and hash describe the same object.
+const ATTEMPTS = 3;
+
+/**
+ * The state of `path` (under `options.root`). Never throws: a path that does not exist is
+ * `absent`, one that cannot be observed is `unreadable` with the errno and the reason.
+ */
+export async function readFileState(path: string, options: ReadStateOptions = {}): Promise<FileState> {
+  try {
+    return await observe(path, options);
+  } catch (err) {
+    // the probes report their failures rather than throw; this is for what they did not foresee
+    const code = (err as NodeJS.ErrnoException).code;
+    return { status: "unreadable", path, code: typeof code === "string" ? code : "EIO", reason: `cannot observe ${path}: ${(err as Error).message}` };
+  }
+}
+
+async function observe(path: string, options: ReadStateOptions): Promise<FileState> {
+  // normalized first, so that no ".." in the policy's path climbs out of the root
+  const hostPath = options.root === undefined ? path : join(options.root, resolvePath("/", path));
+  let last: FileState = { status: "absent", path };
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const st = stat(hostPath);
+    if (!st.ok) return stateOfError(path, st.error);
+    const s = st.value;
+    const state: PresentState = { status: "present", path, type: s.type, mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, inode: s.inode, nlink: s.nlink };
+    if (s.linkTarget !== undefined) state.linkTarget = s.linkTarget;
+    if (s.type !== "file") return state;
+    const limit = options.maxHashBytes ?? DEFAULT_MAX_HASH_BYTES;
+    if (s.size > limit) return { ...state, hashSkipped: `${sizeText(s.size)}, larger than the ${sizeText(limit)} hashed` };
+    const h = await hash(hostPath, "sha256", { maxBytes: limit, expect: { dev: s.dev, ino: s.inode }, ...(options.signal ? { signal: options.signal } : {}) });
+    if (h.ok) {
+      if (!options.keyDigest) return { ...state, sha256: h.value.digest };
+      return { ...state, sha256: options.keyDigest(h.value.digest), sha256Keyed: true };
+    }
+    last = { ...state, hashSkipped: h.error.message };
+    // the object went away or was replaced while it was read: observe what is there now
+    if (!replacedSince(hostPath, s.dev, s.inode)) return last;
+  }
+  return last;
+}
+
+function replacedSince(hostPath: string, dev: number, inode: number): boolean {
+  const now = stat(hostPath);
+  return !now.ok || now.value.dev !== dev || now.value.inode !== inode;
+}
+
+/**
+ * probes/files.ts says why it could not observe in words and a coarse code; the errno is put
+ * back from them: `denied` is EACCES or EPERM (lstat gives only EACCES), a link on the path is
+ * ELOOP, and any other failure carries Node's "ECODE: ..." message.
+ */
+export function stateOfError(path: string, error: ProbeError): AbsentState | UnreadableState {
+  if (error.code === "not-found") return { status: "absent", path };
+  if (error.code === "denied") return { status: "unreadable", path, code: "EACCES", reason: error.message };
+  if (/is a symbolic link, and Covenant never reads or changes a file through a link/.test(error.message)) {
+    return { status: "unreadable", path, code: "ELOOP", reason: error.message };
+  }
+  const errno = /: (E[A-Z0-9]+)\b/.exec(error.message)?.[1] ?? "EIO";
+  return { status: "unreadable", path, code: errno, reason: error.message };
+}
+
+/** `absent`, `unreadable (EACCES)`, `present` */
+export function statusText(state: FileState | undefined): string {
+  if (state === undefined || state.status === "absent") return "absent";
+  return state.status === "unreadable" ? `unreadable (${state.code})` : "present";
+}

@@ -1,0 +1,199 @@
+// Secrets kept out of what a finding shows: the lines of a diff (diff.ts) and the command lines
+// of processes that hold a changed file open. A line is masked where any pattern matches: the
+// pattern's named group `secret` (or, without one, its whole match) becomes `****`, always four
+// stars whatever the length. Matches of all patterns are found on the line as it is and merged
+// before anything is replaced, so that one pattern's mask never hides the text another needed.
+// Masking errs towards hiding: a value after a key that looks secret is masked to the end of
+// its line, comments and all.
+//
+// Every default pattern runs in time linear in the line (no quantifier nested in another, a
+// lookahead where a key word may be anywhere in a token), so a file crafted to make a regular
+// expression backtrack cannot stall the watcher; diff.ts also caps the line length.
+
+export const MASK = "****";
+
+// Words that make a key, an option or a variable secret. Long ones count anywhere in the name
+// (PGPASSWORD, client_secret, authToken); short ones only as a whole part of it (db_pass,
+// MYSQL_PWD, --pw, Set-Cookie), so that --passive, bypass, author or cwd are left alone.
+const LONG_WORDS = "password|passwd|passphrase|secret|token|credential|authorization|api[_-]?key|access[_-]?key|private[_-]?key|requirepass|masterauth|rootpw|bindpw";
+const SHORT_WORDS = "pass|pwd|pw|auth|cookie|passin|passout|storepass|keypass";
+const NAME = new RegExp(`(?:${LONG_WORDS})|(?:^|[_.-])(?:${SHORT_WORDS})(?:$|[_.-])`, "i");
+
+/** Whether a key, option or variable named so holds a secret: `DB_PASSWORD`, `api-key`, `pw`. */
+export function isSecretName(name: string): boolean {
+  return NAME.test(name);
+}
+
+/**
+ * The default patterns, each applied to one line (of a file or of one argument of a command).
+ * See docs/watch-findings.md for what each catches and what it does not.
+ */
+export const DEFAULT_SECRET_PATTERNS: readonly RegExp[] = [
+  // key = value, key: value, key => value, "key": "value", export KEY=value (to the end of the line)
+  new RegExp(`(?<![\\w.-])(?=[\\w.-]*?(?:${LONG_WORDS}))[\\w.-]+["']?\\s*(?:=>|[:=])\\s*(?<secret>\\S.*)$`, "i"),
+  new RegExp(`(?<![\\w.-])(?:[\\w.-]*[_.-])?(?:${SHORT_WORDS})["']?\\s*(?:=>|[:=])\\s*(?<secret>\\S.*)$`, "i"),
+  // key value, for keys that end in a secret word or are known to take one: `password p` (.netrc),
+  // `requirepass p` (redis), `rootpw p` (slapd); never `PasswordAuthentication yes`. In
+  // `password = p` the value is p; in `requirepass =p` it is =p
+  /(?<!\S)[\w.-]*?(?:password|passwd|passphrase|secret|requirepass|masterauth|rootpw|bindpw)(?:\s+[=:]\s+|\s+)(?<secret>(?![=:]\s*$)\S.*)$/i,
+  // <password>value</password>
+  /<(?=[\w.-]*?(?:password|passwd|secret|token))[\w.-]+>(?<secret>[^<]*)</i,
+  // the rest of a line that opens a private key (a key written on one line, as in JSON)
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?<secret>.+?)(?=-----END|$)/,
+  // credentials in a URL: scheme://user:password@host
+  /[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:(?<secret>[^\s@/]+)@/i,
+  // HTTP authorization: Bearer and Basic credentials
+  /\b(?:Bearer|bearer|BEARER|Basic)\s+(?<secret>[A-Za-z0-9._~+/=-]{8,})/,
+  // AWS access key ids
+  /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}\b/,
+  // tokens of well-known forms: GitHub, GitLab, Slack, JSON Web Tokens
+  /\bgh[opsur]_[A-Za-z0-9]{36,}\b/,
+  /\bglpat-[A-Za-z0-9_-]{20,}/,
+  /\bxox[abeoprs]-[A-Za-z0-9-]{10,}/,
+  /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/,
+];
+
+/** A private key block's first and last lines (PEM, OpenSSH, PGP). */
+const KEY_BEGIN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/;
+const KEY_END = /-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/;
+
+/** Compiled once per list: global and with indices, whatever flags the caller gave. */
+export interface Masker {
+  line(text: string): { text: string; masked: boolean };
+}
+
+export function masker(patterns: readonly RegExp[] = DEFAULT_SECRET_PATTERNS): Masker {
+  const compiled = patterns.map((p) => new RegExp(p.source, [...new Set(`${p.flags}gd`)].join("")));
+  return {
+    line(text) {
+      const ranges: [number, number][] = [];
+      for (const re of compiled) {
+        re.lastIndex = 0;
+        for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+          const span = m.indices?.groups?.["secret"] ?? m.indices?.[0];
+          if (span && span[1] > span[0]) ranges.push([span[0], span[1]]);
+          if (m[0].length === 0) re.lastIndex++;
+        }
+      }
+      if (ranges.length === 0) return { text, masked: false };
+      return { text: replaceRanges(text, ranges), masked: true };
+    },
+  };
+}
+
+/** The text with each of the (possibly overlapping) ranges replaced by one MASK per merged range. */
+function replaceRanges(text: string, ranges: [number, number][]): string {
+  ranges.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  let out = "";
+  let at = 0;
+  let i = 0;
+  while (i < ranges.length) {
+    const start = ranges[i]![0];
+    let end = ranges[i]![1];
+    for (i++; i < ranges.length && ranges[i]![0] <= end; i++) end = Math.max(end, ranges[i]![1]);
+    out += text.slice(at, start) + MASK;
+    at = end;
+  }
+  return out + text.slice(at);
+}
+
+/**
+ * For each line, whether it lies inside a private key block (after a BEGIN ... PRIVATE KEY line,
+ * before its END line): such lines are masked whole. A block never closed runs to the last line.
+ */
+export function privateKeyLines(lines: readonly string[]): Uint8Array {
+  const inside = new Uint8Array(lines.length);
+  let open = false;
+  lines.forEach((line, i) => {
+    if (open && KEY_END.test(line)) {
+      open = false;
+      // the END line is shown; anything before its marker is the key's last part
+      if (!/^\s*-----END/.test(line)) inside[i] = 1;
+      return;
+    }
+    if (open) inside[i] = 1;
+    else if (KEY_BEGIN.test(line) && !KEY_END.test(line.slice(line.search(KEY_BEGIN)))) open = true;
+  });
+  return inside;
+}
+
+// Programs whose short options take a secret attached or next: mysql's -pSECRET (-p alone asks
+// for it), sshpass -p, curl -u user:password, smbclient -U user%password.
+const MYSQL = /^(?:mysql|mysqldump|mysqladmin|mysqlcheck|mysqlimport|mysqlshow|mysqlpump|mysqlslap|mariadb(?:-[a-z-]+)?)$/;
+const SSHPASS = /^sshpass$/;
+const USER_PASSWORD = /^(?:curl|wget)$/;
+const SMBCLIENT = /^(?:smbclient|rpcclient|smbget|net)$/;
+
+type Rule = { text: string; next?: (arg: string) => string };
+
+const whole = () => MASK;
+/** `user:password` → `user:****`; a user alone (curl then asks for the password) is kept */
+const afterFirst = (sep: string) => (arg: string) => (arg.includes(sep) ? `${arg.slice(0, arg.indexOf(sep) + 1)}${MASK}` : arg);
+
+/**
+ * The arguments of a command line with its secrets masked: the value of an option named like
+ * a secret (`--password=...`, `--token ...`, `-storepass ...`), of a variable so named
+ * (`PGPASSWORD=...`), the attached password of mysql (`-pS3cret`), sshpass (`-p`), curl and
+ * wget (`-u user:...`), smbclient (`-U user%...`), and anything the line patterns catch in an
+ * argument (a URL's password, a Bearer token, an AWS key). Program rules apply after an argument
+ * naming that program, so `sudo -u db mysql -pX` is masked as mysql's.
+ */
+export function maskArgv(argv: readonly string[], patterns: readonly RegExp[] = DEFAULT_SECRET_PATTERNS): string[] {
+  const lines = masker(patterns);
+  const out: string[] = [];
+  let program = "";
+  let next: ((arg: string) => string) | undefined;
+  for (const arg of argv) {
+    // an option that takes a secret next, followed by another long option, had no value
+    if (next && !arg.startsWith("--")) {
+      out.push(lines.line(next(arg)).text);
+      next = undefined;
+      continue;
+    }
+    next = undefined;
+    const base = arg.slice(arg.lastIndexOf("/") + 1);
+    if (MYSQL.test(base) || SSHPASS.test(base) || USER_PASSWORD.test(base) || SMBCLIENT.test(base)) program = base;
+    const rule = programRule(arg, program) ?? optionRule(arg) ?? { text: arg };
+    next = rule.next;
+    out.push(lines.line(rule.text).text);
+  }
+  return out;
+}
+
+function programRule(arg: string, program: string): Rule | undefined {
+  if (MYSQL.test(program) && /^-p./s.test(arg)) return { text: `-p${MASK}` };
+  if (SSHPASS.test(program) && arg === "-p") return { text: arg, next: whole };
+  if (SSHPASS.test(program) && /^-p./s.test(arg)) return { text: `-p${MASK}` };
+  if (USER_PASSWORD.test(program) && /^(?:-u|--user|--proxy-user|-U)$/.test(arg)) return { text: arg, next: afterFirst(":") };
+  if (USER_PASSWORD.test(program) && /^-u./s.test(arg)) return { text: `-u${afterFirst(":")(arg.slice(2))}` };
+  const user = /^(--(?:proxy-)?user=)(.*)$/s.exec(arg);
+  if (USER_PASSWORD.test(program) && user) return { text: user[1]! + afterFirst(":")(user[2]!) };
+  if (SMBCLIENT.test(program) && /^(?:-U|--user)$/.test(arg)) return { text: arg, next: afterFirst("%") };
+  if (SMBCLIENT.test(program) && /^(?:-U.|--user=)/s.test(arg)) {
+    const at = arg.startsWith("--user=") ? 7 : 2;
+    return { text: arg.slice(0, at) + afterFirst("%")(arg.slice(at)) };
+  }
+  return undefined;
+}
+
+function optionRule(arg: string): Rule | undefined {
+  const option = /^(--?)([A-Za-z][\w.-]*)(?:=(.*))?$/s.exec(arg);
+  if (option) {
+    const [, dashes, name, value] = option;
+    // --no-password and the like are switches: what follows is not their value
+    if (!isSecretName(name!) || /^no[_-]/i.test(name!)) return undefined;
+    return value === undefined ? { text: arg, next: whole } : { text: `${dashes}${name}=${MASK}` };
+  }
+  const variable = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(arg);
+  if (variable && isSecretName(variable[1]!)) return { text: `${variable[1]}=${MASK}` };
+  return undefined;
+}
+
+/** The masked arguments as one line, an argument quoted where a shell would need it: `mysql -p**** 'two words'`. */
+export function maskedCommandLine(argv: readonly string[], patterns?: readonly RegExp[]): string {
+  return maskArgv(argv, patterns).map(quoteArgument).join(" ");
+}
+
+function quoteArgument(arg: string): string {
+  return arg !== "" && /^[\w@%+=:,./*-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
