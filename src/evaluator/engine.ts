@@ -37,6 +37,12 @@ export interface EngineOptions {
   onResult?: (r: PromiseResult) => void;
   /** asked before each change: a reason to hold it (the run can no longer record what it changes) */
   holdChanges?: () => string | undefined;
+  /**
+   * Evaluate only these promises (by key, as promiseKeys gives them for the whole policy, so a
+   * repeated promiser keeps its `#n`): the watcher's evaluation of what an event touched. The
+   * evaluation's controls are those with a promise evaluated.
+   */
+  only?: ReadonlySet<string>;
 }
 
 export interface PromiseResult {
@@ -148,7 +154,9 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const root = opts.filesRoot;
   const hostPath = root === undefined ? (p: string) => p : (p: string) => join(root, p);
 
-  const items: Item[] = promiseKeys(policy).map((k, index) => ({ ...k, index }));
+  const every: Item[] = promiseKeys(policy).map((k, index) => ({ ...k, index }));
+  const only = opts.only;
+  const items = only === undefined ? every : every.filter((i) => only.has(i.key));
   // a waiver's dates are the business's dates: "until 2026-12-31" holds to the end of that day in the calendar's zone
   const t = localTime(opts.now, policy.calendar.timezone);
   const today = isoDate(t.year, t.month, t.day);
@@ -254,7 +262,8 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     return result;
   }
 
-  const controls: ControlResult[] = policy.controls.map((c) => {
+  const evaluated = only === undefined ? policy.controls : policy.controls.filter((c) => items.some((i) => i.control === c));
+  const controls: ControlResult[] = evaluated.map((c) => {
     const promises = items.filter((i) => i.control === c).map((i) => results.get(i)!);
     const cr: ControlResult = { id: c.id, title: c.title, severity: c.severity, key: c.key, verdict: worst(promises.map((p) => p.outcome)), promises };
     if (c.owner !== undefined) cr.owner = c.owner;

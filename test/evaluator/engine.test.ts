@@ -158,5 +158,27 @@ waiver "C-1" {
     expect(e.results[0]!.outcome).toBe("waived");
     expect((await evaluateText(policy, { now: new Date("2027-04-01T05:30:00Z") })).results[0]!.outcome).toBe("drift");
   });
+
+  it("evaluates only the promises asked for (the watcher's subset), keeping each key as the whole policy gives it", async () => {
+    const d = temp();
+    for (const f of ["a", "b"]) writeFileSync(join(d, f), "");
+    chmodSync(join(d, "a"), 0o666);
+    const policy = `control "C-1" {
+  title = "first"
+  file "${d}/a" { mode = 0640 }
+  file "${d}/a" { owner = "root" }
+}
+control "C-2" {
+  title = "second"
+  file "${d}/b" { mode = 0600 }
+}`;
+    const whole = await evaluateText(policy);
+    expect(whole.results.map((r) => r.key)).toEqual([`C-1/file:${d}/a`, `C-1/file:${d}/a#2`, `C-2/file:${d}/b`]);
+    const part = await evaluateText(policy, { only: new Set([`C-1/file:${d}/a#2`]) });
+    // the second promise on the same path keeps its #2, and the control without one is left out
+    expect(part.results.map((r) => r.key)).toEqual([`C-1/file:${d}/a#2`]);
+    expect(part.controls.map((c) => [c.id, c.promises.length])).toEqual([["C-1", 1]]);
+    expect((await evaluateText(policy, { only: new Set() })).results).toEqual([]);
+  });
 });
 
