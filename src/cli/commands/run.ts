@@ -1,17 +1,14 @@
 // `covenant run [paths...]`: evaluate every promise in scope on this host, repair what the
 // policy allows, record every change of state in the store, and report.
-import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
 import { nothingToEvaluate } from "../../checker/nothing.js";
-import { evaluate, type Evaluation } from "../../evaluator/engine.js";
+import type { Evaluation } from "../../evaluator/engine.js";
 import { isDeficiency } from "../../evaluator/outcomes.js";
 import type { Policy } from "../../checker/policy.js";
-import { readFacts } from "../../facts/host.js";
-import { LineIndex } from "../../parser/diagnostics.js";
+import type { readFacts } from "../../facts/host.js";
 import { waitForRunLock, type LockHolder, type LockResult } from "../../store/run-lock.js";
 import { runningAsRoot } from "../../trust/strict-modes.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
@@ -21,9 +18,10 @@ import { EXIT } from "../exit-codes.js";
 import { armHardStop, type HardStop } from "../hard-stop.js";
 import type { Io } from "../io.js";
 import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
-import { countOutcomes, promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
+import { promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
 import { prepareSandbox, SandboxError } from "../sandbox.js";
-import { findingsFor } from "../findings.js";
+import type { findingsFor } from "../findings.js";
+import { evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../run-record.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import type { NotificationsView } from "../run-notify.js";
 import { checkWatcher } from "../watcher-health.js";
@@ -230,59 +228,15 @@ interface RunScene {
   later: Later;
 }
 
-/**
- * Evaluates the policy, recording each result as it is decided. When the store fails (a full
- * disk, a file system turned read-only), the run makes no further change, since it could not
- * record it: each is held, saying why. It still records what it can (its summary), still
- * reports, and says what it changed that the store does not hold; exit 2.
- */
+/** Evaluates the policy, recording each result as it is decided (run-record.ts), then reports. */
 async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Promise<number> {
   const { policy, checked, opts, roots, filesRoot, started, notes } = scene;
-  const run = store.beginRun();
-  const host = hostname();
-  const finding = findingsFor(policy, checked.files, host);
-  const time = () => new Date().toISOString();
-  // facts describe the host itself: its own /etc, even in a sandbox
-  const facts = readFacts({ now: started, calendar: policy.calendar, etcRoot: opts.etcRoot });
-  const map = new Map(checked.files.map((f) => [f.path, new LineIndex(f.text)]));
-  let failure: StoreError | undefined;
-  let unrecordedResults = 0;
-  const unrecordedChanges: string[] = [];
-  const evaluation: Evaluation = await evaluate(policy, {
-    roots,
-    // changes stay below the sandbox's files: its accounts and its state are not the policy's to change
-    ...(filesRoot !== undefined ? { filesRoot, confineTo: filesRoot } : {}),
-    dryRun: opts.dryRun,
-    facts,
-    now: started,
-    baselines: store,
-    samples: store,
-    deadline: started.getTime() + scene.lockWaitedMs + opts.timeoutMs,
-    lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
-    // a dry run is a preview: only its summary is recorded (marked as a dry run); the state
-    // of every promise and the history of its changes stay as the last real run left them
-    onResult: (r) => {
-      if (opts.dryRun) return;
-      if (failure) {
-        unrecordedResults++;
-        return;
-      }
-      try {
-        store.recordResult(run, time(), r, () => finding(r));
-      } catch (err) {
-        if (!(err instanceof StoreError)) throw err;
-        failure = err;
-        unrecordedResults++;
-        unrecordedChanges.push(...r.changes.filter((c) => c.status === "applied").map((c) => c.description));
-      }
-    },
-    holdChanges: () => (failure ? "not made: the store failed, so this run could not record it (see the run's notes)" : undefined),
-  });
-  if (failure) {
-    const changed = unrecordedChanges.length > 0 ? `; changed but not recorded: ${unrecordedChanges.join("; ")}` : "; it changed nothing that is not recorded";
-    notes.push(`the store failed while this run recorded it (${failure.message}): its record is incomplete, ${unrecordedResults} promise result${unrecordedResults === 1 ? "" : "s"} not recorded, and it made no change after the failure${changed}`);
-  }
-  return finishAndReport(store, scene, io, { run, host, evaluation, facts, finding, failure });
+  const recorded = await evaluateRecorded(
+    store,
+    { policy, files: checked.files, roots, ...(filesRoot !== undefined ? { filesRoot } : {}), dryRun: opts.dryRun, etcRoot: opts.etcRoot, started, deadline: started.getTime() + scene.lockWaitedMs + opts.timeoutMs, kind: "run" },
+    notes,
+  );
+  return finishAndReport(store, scene, io, recorded);
 }
 
 /** Records the run's summary, tells, and prints the report; the exit code. */
@@ -290,36 +244,16 @@ async function finishAndReport(
   store: StateStore,
   scene: RunScene,
   io: Io,
-  done: { run: number; host: string; evaluation: Evaluation; facts: ReturnType<typeof readFacts>; finding: ReturnType<typeof findingsFor>; failure: StoreError | undefined },
+  done: Recorded,
 ): Promise<number> {
   const { checked, opts, policy, sandboxDir, stateDir, started, notes } = scene;
   const { run, host, evaluation, facts, finding } = done;
   let failure = done.failure;
   const finished = new Date();
-  const counts = countOutcomes(evaluation.results);
-  const outcomesDigest = createHash("sha256")
-    .update(
-      evaluation.results
-        .map((r) => `${r.key}=${r.outcome}`)
-        .sort()
-        .join("\n"),
-    )
-    .digest("hex");
   const policyHash = hashPolicy(checked.files);
   const watcher = judgeWatcher(store, scene, host, failure === undefined);
   if (watcher.failure) failure ??= watcher.failure;
-  const summary = {
-    run,
-    host,
-    started: started.toISOString(),
-    finished: finished.toISOString(),
-    policy: policyHash,
-    dryRun: opts.dryRun,
-    promises: evaluation.results.length,
-    counts: Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0)),
-    outcomes: outcomesDigest,
-    ...(notes.length > 0 ? { notes: [...notes] } : {}),
-  };
+  const summary = runSummary(done, { started, finished, files: checked.files, dryRun: opts.dryRun, notes });
   try {
     store.finishRun(summary);
   } catch (err) {
@@ -396,12 +330,6 @@ async function tell(store: StateStore, scene: RunScene, evaluation: Evaluation, 
   }
 }
 
-/** sha256 over each policy file's path and content (as checked, not read again), in load order. */
-function hashPolicy(files: { path: string; text: string }[]): string {
-  const h = createHash("sha256");
-  for (const f of files) h.update(f.path).update("\0").update(f.text).update("\0");
-  return h.digest("hex");
-}
 
 /**
  * Writes a report file (`--junit`) as root may: never through a link (in a world-writable

@@ -1,0 +1,129 @@
+// Evaluating a policy (or the part of it the watcher was asked for) and recording it in the
+// state store as it goes: each result committed as it is decided, and, once all are, the run's
+// summary. Shared by `covenant run` (a whole policy, kind "run") and `covenant watch` (the
+// promises an event touched or whose schedule came, kind "watch").
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
+import type { Policy } from "../checker/policy.js";
+import { evaluate, type Evaluation } from "../evaluator/engine.js";
+import type { ProbeRoots } from "../probes/result.js";
+import { readFacts } from "../facts/host.js";
+import { LineIndex } from "../parser/diagnostics.js";
+import type { RunKind } from "../store/records.js";
+import { type StateStore, StoreError } from "../store/store.js";
+import { findingsFor } from "./findings.js";
+import { countOutcomes } from "./run-report.js";
+
+export interface RecordInput {
+  policy: Policy;
+  /** the policy's files as checked (for lines and the policy's hash) */
+  files: { path: string; text: string }[];
+  roots: ProbeRoots;
+  /** a sandbox's files directory: changes stay below it */
+  filesRoot?: string;
+  dryRun: boolean;
+  /** the host's own /etc, for facts (even in a sandbox) */
+  etcRoot: string;
+  started: Date;
+  /** no promise starts after this instant (ms since the epoch) */
+  deadline: number;
+  kind: RunKind;
+  /** only these promises (the watcher's) */
+  only?: ReadonlySet<string>;
+}
+
+export interface Recorded {
+  run: number;
+  host: string;
+  evaluation: Evaluation;
+  facts: ReturnType<typeof readFacts>;
+  finding: ReturnType<typeof findingsFor>;
+  /** the store failed while recording: what follows in `notes` says what is not recorded */
+  failure: StoreError | undefined;
+}
+
+/**
+ * Evaluates and records each result as it is decided. When the store fails (a full disk, a file
+ * system turned read-only), no further change is made, since it could not be recorded: each is
+ * held, saying why; `notes` gets what was not recorded.
+ */
+export async function evaluateRecorded(store: StateStore, input: RecordInput, notes: string[]): Promise<Recorded> {
+  const { policy, files, roots, filesRoot, dryRun, started } = input;
+  const run = store.beginRun(input.kind);
+  const host = hostname();
+  const finding = findingsFor(policy, files, host);
+  const time = () => new Date().toISOString();
+  const facts = readFacts({ now: started, calendar: policy.calendar, etcRoot: input.etcRoot });
+  const map = new Map(files.map((f) => [f.path, new LineIndex(f.text)]));
+  let failure: StoreError | undefined;
+  let unrecordedResults = 0;
+  const unrecordedChanges: string[] = [];
+  const evaluation: Evaluation = await evaluate(policy, {
+    roots,
+    // changes stay below the sandbox's files: its accounts and its state are not the policy's to change
+    ...(filesRoot !== undefined ? { filesRoot, confineTo: filesRoot } : {}),
+    ...(input.only !== undefined ? { only: input.only } : {}),
+    dryRun,
+    facts,
+    now: started,
+    baselines: store,
+    samples: store,
+    deadline: input.deadline,
+    lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
+    // a dry run is a preview: only its summary is recorded (marked as a dry run); the state
+    // of every promise and the history of its changes stay as the last real run left them
+    onResult: (r) => {
+      if (dryRun) return;
+      if (failure) {
+        unrecordedResults++;
+        return;
+      }
+      try {
+        store.recordResult(run, time(), r, () => finding(r));
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+        failure = err;
+        unrecordedResults++;
+        unrecordedChanges.push(...r.changes.filter((c) => c.status === "applied").map((c) => c.description));
+      }
+    },
+    holdChanges: () => (failure ? "not made: the store failed, so this run could not record it (see the run's notes)" : undefined),
+  });
+  if (failure) {
+    const changed = unrecordedChanges.length > 0 ? `; changed but not recorded: ${unrecordedChanges.join("; ")}` : "; it changed nothing that is not recorded";
+    notes.push(`the store failed while this run recorded it (${failure.message}): its record is incomplete, ${unrecordedResults} promise result${unrecordedResults === 1 ? "" : "s"} not recorded, and it made no change after the failure${changed}`);
+  }
+  return { run, host, evaluation, facts, finding, failure };
+}
+
+/** sha256 over each policy file's path and content (as checked, not read again), in load order. */
+export function hashPolicy(files: { path: string; text: string }[]): string {
+  const h = createHash("sha256");
+  for (const f of files) h.update(f.path).update("\0").update(f.text).update("\0");
+  return h.digest("hex");
+}
+
+/** The run's summary record: what was evaluated, its outcomes and their digest (proof of what was tested). */
+export function runSummary(r: Pick<Recorded, "run" | "host" | "evaluation">, s: { started: Date; finished: Date; files: { path: string; text: string }[]; dryRun: boolean; notes: string[] }) {
+  const counts = countOutcomes(r.evaluation.results);
+  const outcomes = createHash("sha256")
+    .update(
+      r.evaluation.results
+        .map((x) => `${x.key}=${x.outcome}`)
+        .sort()
+        .join("\n"),
+    )
+    .digest("hex");
+  return {
+    run: r.run,
+    host: r.host,
+    started: s.started.toISOString(),
+    finished: s.finished.toISOString(),
+    policy: hashPolicy(s.files),
+    dryRun: s.dryRun,
+    promises: r.evaluation.results.length,
+    counts: Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0)),
+    outcomes,
+    ...(s.notes.length > 0 ? { notes: [...s.notes] } : {}),
+  };
+}
