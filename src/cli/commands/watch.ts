@@ -1,0 +1,200 @@
+// `covenant watch`: a long-running process for a policy (issue 15, first part). It watches every
+// `file` and `directory` promise with `watch = realtime` through inotify (src/watch/), evaluates
+// exactly the promises an event touched, and every promise again on its schedule (`every`, else
+// --every); each evaluation takes the run lock only for its own duration and is recorded as a
+// run of kind `watch` (run-record.ts), its deficiencies told as a run's are. A heartbeat in the
+// store says it is alive; SIGTERM and SIGINT stop it cleanly, and it says it stopped.
+//
+// Not yet (the issue's later parts): policy reload, inotify overflow detection, what changed in
+// AIDE's terms, who changed it, integrity init/approve.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { promiseKeys, type PromiseResult } from "../../evaluator/engine.js";
+import { isDeficiency } from "../../evaluator/outcomes.js";
+import type { Policy } from "../../checker/policy.js";
+import { readStat } from "../../probes/processes.js";
+import { acquireRunLock } from "../../store/run-lock.js";
+import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
+import { StateStore, StoreError, type WatcherStatus } from "../../store/store.js";
+import { runningAsRoot } from "../../trust/strict-modes.js";
+import type { Batch } from "../../watch/events.js";
+import { startWatchLoop, type Trigger } from "../../watch/loop.js";
+import { watchSet, watchTargets } from "../../watch/watch-set.js";
+import { checkFiles } from "../../checker/check.js";
+import { loadPolicy } from "../../checker/load.js";
+import { escapeText } from "../escape.js";
+import { EXIT } from "../exit-codes.js";
+import type { Io } from "../io.js";
+import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
+import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
+import { evaluateRecorded, hashPolicy, runSummary } from "../run-record.js";
+
+export interface WatchOptions {
+  state?: string;
+  config?: string;
+  /** the schedule of promises that set no `every` (ms) */
+  everyMs: number;
+  heartbeatMs: number;
+  coalesceMs: number;
+  /** how long one evaluation may take (ms): its promises are `error` past it */
+  timeoutMs: number;
+  procRoot: string;
+  etcRoot: string;
+  include: string[];
+}
+
+/** `covenant watch --status`: cheap (one read), exit 0 when a watcher is running and beating, 1 otherwise. */
+export function runWatchStatus(opts: { state?: string; json: boolean }, io: Io): number {
+  const dir = opts.state ?? defaultStateDir();
+  let status: WatcherStatus;
+  try {
+    // no store at all: nothing, a watcher included, has run here
+    status = existsSync(join(dir, "state.db")) ? StateStore.watcherStatusOf(dir) : { state: "none" };
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    io.err(`covenant watch: ${escapeText(err.message)}`);
+    return EXIT.policyError;
+  }
+  if (opts.json) io.out(JSON.stringify(status, null, 2));
+  else io.out(statusWords(status));
+  return status.state === "running" ? EXIT.ok : EXIT.deficiencies;
+}
+
+function statusWords(s: WatcherStatus): string {
+  if (s.state === "none") return s.untrusted ? `no watcher that Covenant recorded: ${escapeText(s.untrusted)}` : "no watcher has run here";
+  const h = s.heartbeat;
+  const ago = `${Math.round(s.ageMs / 1000)}s ago`;
+  if (s.state === "running") return `running: pid ${h.pid}, started ${h.started}, last beat ${ago}`;
+  if (s.state === "stopped") return `stopped at ${h.lastBeat} (pid ${h.pid}, started ${h.started})`;
+  return `stale: ${escapeText(s.reason ?? "")} (pid ${h.pid}, last beat ${ago}, stale after ${Math.round(s.staleAfterMs / 1000)}s)`;
+}
+
+/** The loaded and checked policy, or the exit status after saying why not. */
+function loadChecked(paths: string[], opts: WatchOptions, io: Io): { policy: Policy; files: { path: string; text: string }[] } | number {
+  const named = paths.length > 0 ? paths : ["."];
+  const loaded = loadPolicy(named, { include: opts.include, rootOnly: runningAsRoot() });
+  const checked = checkFiles(loaded.files, loaded.diagnostics, { today: new Date().toISOString().slice(0, 10) });
+  const errors = checked.diagnostics.filter((d) => d.severity === "error");
+  if (!checked.policy || errors.length > 0) {
+    const map = new SourceMap(checked.files);
+    for (const d of errors) io.err(`${renderDiagnostic(d, map, io.errStyle)}\n`);
+    io.err(summaryLine(checked.diagnostics, checked.files.length));
+    return EXIT.policyError;
+  }
+  return { policy: checked.policy, files: checked.files };
+}
+
+export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Promise<number> {
+  const loaded = loadChecked(paths, opts, io);
+  if (typeof loaded === "number") return loaded;
+  const { policy, files } = loaded;
+  const notifyConfig = await resolveNotifyConfig(opts.config, io, "watch");
+  if (notifyConfig.status === "bad") return EXIT.policyError;
+  let stateDir: string;
+  let store: StateStore;
+  try {
+    stateDir = ensureStateDir(opts.state ?? defaultStateDir());
+    store = StateStore.open(stateDir);
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    io.err(`covenant watch: ${escapeText(err.message)}`);
+    return EXIT.policyError;
+  }
+  const me = { pid: process.pid, startTicks: readStat({ proc: "/proc" }, process.pid)?.startTicks ?? 0 };
+  const started = new Date().toISOString();
+  const policyHash = hashPolicy(files);
+  const beat = () => store.beat({ ...me, started, lastBeat: new Date().toISOString(), policy: policyHash, intervalMs: opts.heartbeatMs });
+  try {
+    beat();
+  } catch (err) {
+    store.close();
+    if (!(err instanceof StoreError)) throw err;
+    io.err(`covenant watch: ${escapeText(err.message)}`);
+    return EXIT.policyError;
+  }
+  const keys = promiseKeys(policy);
+  const set = watchSet(watchTargets(policy));
+  io.out(`covenant watch: ${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}`);
+  const scene: WatchScene = { policy, files, opts, stateDir, store, notifyConfig, io };
+  const loop = startWatchLoop({
+    keys: keys.map((k) => k.key),
+    every: new Map(keys.map((k) => [k.key, k.promise.every ?? opts.everyMs])),
+    set,
+    coalesceMs: opts.coalesceMs,
+    heartbeatMs: opts.heartbeatMs,
+    evaluate: (ks, why, batch) => evaluateOnce(scene, ks, why, batch),
+    beat,
+    onProblem: (p) => io.err(`covenant watch: ${escapeText(p.message)}`),
+    onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
+  });
+  await loop.ready;
+  await stopSignal();
+  await loop.stop();
+  try {
+    store.stopWatcher(me, new Date().toISOString());
+  } finally {
+    store.close();
+  }
+  io.out("covenant watch: stopped");
+  return EXIT.ok;
+}
+
+/** Resolves on SIGTERM or SIGINT (once: a second one ends the process as the default would). */
+function stopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      resolve();
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}
+
+interface WatchScene {
+  policy: Policy;
+  files: { path: string; text: string }[];
+  opts: WatchOptions;
+  stateDir: string;
+  store: StateStore;
+  notifyConfig: ConfigOutcome;
+  io: Io;
+}
+
+/** One evaluation of `keys` as a run of kind `watch`, under the run lock; "busy" when a run holds it. */
+async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: Batch | undefined): Promise<"done" | "busy"> {
+  const lock = acquireRunLock(s.stateDir, "/proc", "watch");
+  if (!lock.ok) return "busy";
+  try {
+    const started = new Date();
+    const notes: string[] = [];
+    const recorded = await evaluateRecorded(
+      s.store,
+      { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys) },
+      notes,
+    );
+    s.store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: s.files, dryRun: false, notes }), kind: "watch" });
+    const results = recorded.evaluation.results;
+    const told = results.some((r) => isDeficiency(r.outcome) || r.outcome === "repaired") || s.notifyConfig.status === "ok" ? await tellWatch(s, recorded) : undefined;
+    s.io.out(evaluationLine(recorded.run, why, batch, results, told));
+    return "done";
+  } finally {
+    const failed = lock.release();
+    if (failed) s.io.err(`covenant watch: ${escapeText(failed.message)}`);
+  }
+}
+
+/** Routes and delivers what this evaluation recorded, as a run does; the number of messages sent. */
+async function tellWatch(s: WatchScene, r: Awaited<ReturnType<typeof evaluateRecorded>>): Promise<number | undefined> {
+  const { notifyAfterRun } = await import("../run-notify.js");
+  const view = await notifyAfterRun({ config: s.notifyConfig, results: r.evaluation.results, finding: r.finding, facts: r.facts, store: s.store, send: true, now: () => Date.now() });
+  return view?.deficiencies.reduce((n, d) => n + d.told.filter((t) => t.status === "sent").length, 0);
+}
+
+function evaluationLine(run: number, why: Trigger, batch: Batch | undefined, results: PromiseResult[], told: number | undefined): string {
+  const cause = why === "event" && batch ? `event on ${batch.paths.slice(0, 3).map(escapeText).join(", ")}${batch.paths.length > 3 ? ` and ${batch.paths.length - 3} more` : ""}${batch.firstAt ? `, ${Date.now() - batch.firstAt} ms after it` : ""}` : why === "start" ? "start-up rescan" : "schedule";
+  const bad = results.filter((r) => isDeficiency(r.outcome) || r.outcome === "repaired");
+  const head = `watch run ${run} (${cause}): ${results.length} promise${results.length === 1 ? "" : "s"}, ${bad.length === 0 ? "all kept" : `${bad.length} not kept`}${told ? `, ${told} message${told === 1 ? "" : "s"} sent` : ""}`;
+  return [head, ...bad.slice(0, 20).map((r) => `  ${r.outcome.toUpperCase().padEnd(8)} ${escapeText(r.key)}: ${escapeText(r.reason)}`)].join("\n");
+}

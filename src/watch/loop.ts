@@ -1,0 +1,121 @@
+// The watcher's loop: what is to be evaluated (the start-up rescan, then what events touch and
+// what falls due), one evaluation at a time, and a heartbeat meanwhile. What an evaluation is
+// (the store, the lock, the notifier) is the caller's: the loop only decides when, and which
+// promises. Keys an evaluation could not take (the lock held by a run from cron) stay pending
+// and are tried again a moment later: nothing an event asked for is dropped.
+import { watchEvents, type Batch, type EventSource, type WatchProblem } from "./events.js";
+import { Schedule } from "./schedule.js";
+import type { WatchSet } from "./watch-set.js";
+
+export type Trigger = "start" | "event" | "schedule";
+
+export interface WatchLoopOptions {
+  /** every promise key of the policy, in policy order */
+  keys: string[];
+  /** key → its scheduled interval (ms) */
+  every: ReadonlyMap<string, number>;
+  set: WatchSet;
+  coalesceMs: number;
+  heartbeatMs: number;
+  /** evaluates these keys; "busy" when it cannot now (the lock is held): they are tried again */
+  evaluate(keys: string[], why: Trigger, batch?: Batch): Promise<"done" | "busy">;
+  beat(): void;
+  onProblem(problem: WatchProblem): void;
+  /** an evaluation or a beat failed: the loop goes on (the next one may work), the caller says so */
+  onFailure(err: unknown): void;
+  now?: () => number;
+}
+
+export interface WatchLoop {
+  /** the start-up rescan is under way and inotify is watching */
+  ready: Promise<void>;
+  /** stops watching and scheduling, and waits for the evaluation under way */
+  stop(): Promise<void>;
+}
+
+/** How long keys wait before another try when the lock was held. */
+const BUSY_RETRY_MS = 500;
+/** How often the schedule is looked at. */
+const TICK_MS = 1000;
+
+export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
+  const now = o.now ?? Date.now;
+  const order = new Map(o.keys.map((k, i) => [k, i]));
+  const schedule = new Schedule(o.every, now());
+  // the start-up rescan: every promise, so a change made while the watcher was down is found
+  const pending = new Map<string, Trigger>(o.keys.map((k) => [k, "start"]));
+  let lastBatch: Batch | undefined;
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  // nothing is evaluated before inotify watches: a change made during the start-up rescan is then an event
+  let armed = false;
+  let retry: NodeJS.Timeout | undefined;
+
+  const kick = (): void => {
+    if (!armed || running || stopping || pending.size === 0) return;
+    const keys = [...pending.keys()].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+    const why = pending.get(keys[0]!)!;
+    const batch = lastBatch;
+    pending.clear();
+    lastBatch = undefined;
+    running = (async () => {
+      const at = now();
+      try {
+        if ((await o.evaluate(keys, why, batch)) === "busy") {
+          for (const k of keys) if (!pending.has(k)) pending.set(k, why);
+          lastBatch ??= batch;
+          retry ??= setTimeout(() => {
+            retry = undefined;
+            kick();
+          }, BUSY_RETRY_MS);
+          return;
+        }
+        schedule.evaluated(keys, at);
+      } catch (err) {
+        o.onFailure(err);
+        // tried again with the next beat of the schedule, not at once (a failing store would spin)
+        schedule.evaluated(keys, at);
+      }
+    })().finally(() => {
+      running = undefined;
+      kick();
+    });
+  };
+
+  const events: EventSource = watchEvents(o.set, {
+    coalesceMs: o.coalesceMs,
+    onBatch: (b) => {
+      for (const k of b.keys) pending.set(k, "event");
+      lastBatch = b;
+      kick();
+    },
+    onProblem: o.onProblem,
+  });
+  const tick = setInterval(() => {
+    for (const k of schedule.due(now())) if (!pending.has(k)) pending.set(k, "schedule");
+    kick();
+  }, TICK_MS);
+  const beat = setInterval(() => {
+    try {
+      o.beat();
+    } catch (err) {
+      o.onFailure(err);
+    }
+  }, o.heartbeatMs);
+  const ready = events.ready.then(() => {
+    armed = true;
+    kick();
+  });
+
+  return {
+    ready,
+    async stop() {
+      stopping = true;
+      clearInterval(tick);
+      clearInterval(beat);
+      if (retry) clearTimeout(retry);
+      await events.close();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,171 @@
+// `covenant watch` (issue 15, first part), the built CLI on real files and real inotify: the
+// start-up rescan, a change found within moments and recorded as a run of kind `watch`, its
+// repair seen the same way, a change made while the watcher was down, a run from cron beside
+// it, an evaluation that waits for a run holding the lock, the heartbeat and `--status`, and a
+// clean stop on SIGTERM.
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { bin, covenant, ensureBuilt } from "../helpers/cli.ts";
+
+beforeAll(() => ensureBuilt());
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+});
+
+/** A realtime file promise (mode 0640) and a scheduled one, in a directory of their own. */
+function scene() {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-watch-"));
+  chmodSync(dir, 0o755);
+  const files = join(dir, "files");
+  mkdirSync(files);
+  const ledger = join(files, "ledger.conf");
+  writeFileSync(ledger, "x\n");
+  chmodSync(ledger, 0o640);
+  const policy = join(dir, "policy");
+  mkdirSync(policy, { mode: 0o700 });
+  writeFileSync(
+    join(policy, "p.promise"),
+    `stakeholder security { description = "Information security" }
+control "W-1" {
+  title = "The ledger's configuration is closed to others"
+  owner = security
+  file "${ledger}" -> [security] {
+    mode  = 0640
+    watch = realtime
+  }
+  file "/etc/hostname" { exists = true }
+}
+`,
+    { mode: 0o600 },
+  );
+  return { dir, ledger, policy, state: join(dir, "state") };
+}
+
+interface Watcher {
+  child: ChildProcess;
+  out(): string;
+  /** resolves when the output holds `re` (or fails after `ms`) */
+  waitFor(re: RegExp, ms?: number): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+function startWatcher(args: string[]): Watcher {
+  const { NO_COLOR: _n, FORCE_COLOR: _f, ...env } = process.env;
+  const child = spawn(bin, ["watch", "--heartbeat", "1s", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let out = "";
+  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  return {
+    child,
+    out: () => out,
+    exited,
+    async waitFor(re, ms = 10_000) {
+      const deadline = Date.now() + ms;
+      while (!re.test(out)) {
+        if (Date.now() > deadline) throw new Error(`not in the watcher's output within ${ms} ms: ${re}\n--- output:\n${out}`);
+        if (child.exitCode !== null) throw new Error(`the watcher exited (${child.exitCode}):\n${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return out;
+    },
+  };
+}
+
+/** The open deficiencies' keys, from the store. */
+function openKeys(state: string): string[] {
+  const r = covenant(["deficiencies", "--json", "--state", state]);
+  return (JSON.parse(r.out || "[]") as { key: string }[]).map((d) => d.key);
+}
+
+describe("covenant watch", () => {
+  it("rescans at start-up, records a change within moments as a watch run, and its repair the same way; stops cleanly", async () => {
+    const s = scene();
+    const w = startWatcher(["--state", s.state, s.policy]);
+    await w.waitFor(/watch run 1 \(start-up rescan\): 2 promises, all kept/);
+    const key = `W-1/file:${s.ledger}`;
+    const changed = Date.now();
+    chmodSync(s.ledger, 0o666);
+    await w.waitFor(/watch run 2 \(event on .*ledger\.conf.*\): 1 promise, 1 not kept/);
+    // recorded (the deficiency is open in the store) well within a second of the change
+    expect(openKeys(s.state)).toEqual([key]);
+    expect(Date.now() - changed).toBeLessThan(3000);
+    chmodSync(s.ledger, 0o640);
+    await w.waitFor(/watch run 3 \(event on .*\): 1 promise, all kept/);
+    expect(openKeys(s.state)).toEqual([]);
+    // the history holds watch runs, and verifies
+    const history = covenant(["history", "--state", s.state]).out;
+    expect(history).toMatch(/run 2 \(watch\): 1 promise tested \(1 drift\)/);
+    expect(covenant(["watch", "--status", "--state", s.state]).code).toBe(0);
+    w.child.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
+    expect(w.out()).toMatch(/covenant watch: stopped/);
+    const status = covenant(["watch", "--status", "--state", s.state]);
+    expect(status.code).toBe(1);
+    expect(status.out).toMatch(/^stopped at /);
+    expect(covenant(["verify", "--state", s.state]).code).toBe(0);
+  }, 30_000);
+
+  it("finds at start-up a change made while it was down", async () => {
+    const s = scene();
+    const first = startWatcher(["--state", s.state, s.policy]);
+    await first.waitFor(/watch run 1 \(start-up rescan\)/);
+    first.child.kill("SIGTERM");
+    await first.exited;
+    chmodSync(s.ledger, 0o604);
+    const second = startWatcher(["--state", s.state, s.policy]);
+    await second.waitFor(/watch run 2 \(start-up rescan\): 2 promises, 1 not kept/);
+    expect(openKeys(s.state)).toEqual([`W-1/file:${s.ledger}`]);
+  }, 30_000);
+
+  it("lets a run from cron go beside it, and keeps watching after", async () => {
+    const s = scene();
+    const w = startWatcher(["--state", s.state, s.policy]);
+    await w.waitFor(/watch run 1 /);
+    const run = covenant(["run", "--state", s.state, s.policy]);
+    expect(run.err).toBe("");
+    expect(run.code).toBe(0);
+    chmodSync(s.ledger, 0o666);
+    await w.waitFor(/watch run 3 \(event on .*\): 1 promise, 1 not kept/);
+  }, 30_000);
+
+  it("an event that comes while a run holds the lock is evaluated once the run lets go, not dropped", async () => {
+    const s = scene();
+    const w = startWatcher(["--state", s.state, s.policy]);
+    await w.waitFor(/watch run 1 /);
+    // a run holding the lock for 1.5 s: the store's own lock code, in another process
+    const script = `
+      import { acquireRunLock } from "./src/store/run-lock.ts";
+      const lock = acquireRunLock(process.argv[1], "/proc", "run");
+      if (!lock.ok) process.exit(9);
+      process.stdout.write("held\\n");
+      setTimeout(() => { lock.release(); process.exit(0); }, 1500);`;
+    const holder = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, s.state], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(holder);
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout!.once("data", () => resolve());
+      holder.once("exit", (code) => reject(new Error(`the holder exited (${code}) before holding the lock`)));
+    });
+    const changed = Date.now();
+    chmodSync(s.ledger, 0o666);
+    await w.waitFor(/watch run 2 \(event on .*\): 1 promise, 1 not kept/, 10_000);
+    expect(Date.now() - changed).toBeGreaterThan(1000);
+  }, 30_000);
+
+  it("--status: no watcher ever is exit 1; a bad policy is refused before anything starts (exit 2)", async () => {
+    const s = scene();
+    const none = covenant(["watch", "--status", "--state", s.state]);
+    expect(none.code).toBe(1);
+    expect(none.out).toMatch(/no watcher has run here/);
+    writeFileSync(join(s.policy, "bad.promise"), 'control "X" { title = }\n', { mode: 0o600 });
+    const bad = startWatcher(["--state", s.state, s.policy]);
+    expect(await bad.exited).toBe(2);
+    expect(bad.out()).toMatch(/bad\.promise:1:/);
+  }, 30_000);
+});
