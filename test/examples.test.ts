@@ -10,7 +10,7 @@ import { covenant, ensureBuilt } from "./helpers/cli.ts";
 describe("examples/sox", () => {
   const result = checkPaths(["examples/sox"], { today: "2026-11-23" });
 
-  it("checks without any error, and warns once that `watch = realtime` is checked on each run only", () => {
+  it("checks without any error, and warns once that `watch = realtime` is watched only while `covenant watch` runs", () => {
     // the examples keep asking for real-time watching, which they will get once it exists
     expect(result.diagnostics.map((d) => `${d.code} ${d.span.file}`)).toEqual(["W206 examples/sox/ledger.promise"]);
   });

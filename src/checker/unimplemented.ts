@@ -1,7 +1,8 @@
-// Accepted attributes that do not yet do all they say. No attribute may silently do nothing:
-// `watch = realtime` is accepted (policies written for real-time watching keep working, and will
-// watch once it exists) but is checked on each run only, and `check` says so. `every` is read by
-// `covenant watch` alone, which does not exist yet: the same holds for it.
+// Attributes that do what they say only while `covenant watch` runs. No attribute may silently
+// do nothing: `watch = realtime` and `every` are read by the watcher alone (`covenant run`
+// checks every promise each time it runs, whatever they say), and the watcher is a preview
+// (policy reload, inotify overflow detection and AIDE-style change details are still to come),
+// so `check` says so once per policy.
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributeNode, type PromiseEntry } from "./contradictions.js";
 import { controlEveryNode } from "./every.js";
@@ -22,8 +23,8 @@ export function warnRealtimeWatch(entries: PromiseEntry[], diagnostics: Diagnost
   });
   warnOnce(
     uses,
-    (n) => `\`watch = realtime\` is checked on each run only: real-time watching is not implemented yet${n > 1 ? ` (${n} promises ask for it)` : ""}`,
-    "keep it to be watched once real-time watching exists, or run covenant more often (the cron example runs it every 5 minutes)",
+    (n) => `\`watch = realtime\` is watched only while \`covenant watch\` runs (a preview); \`covenant run\` checks it each time it runs${n > 1 ? ` (${n} promises ask for it)` : ""}`,
+    "run `covenant watch` beside the cron job (docs/cli.md says what it does not do yet), or run covenant more often (the cron example runs it every 5 minutes)",
     "also asked for here",
     diagnostics,
   );
@@ -43,8 +44,8 @@ export function warnEvery(controls: CheckedControl[], entries: PromiseEntry[], d
   }
   warnOnce(
     uses,
-    (n) => `\`every\` is not used yet: \`covenant run\` evaluates every promise each time, and \`covenant watch\`, which schedules by it, is not implemented yet${n > 1 ? ` (${n} places set it)` : ""}`,
-    "keep it for the watcher, and run covenant as often as the shortest `every` asks (the cron example runs it every 5 minutes)",
+    (n) => `\`every\` is read only by \`covenant watch\` (a preview): \`covenant run\` evaluates every promise each time${n > 1 ? ` (${n} places set it)` : ""}`,
+    "run `covenant watch` to schedule by it, or run covenant as often as the shortest `every` asks (the cron example runs it every 5 minutes)",
     "also set here",
     diagnostics,
   );

@@ -235,7 +235,7 @@ describe("warnings", () => {
     const d = find(text, "W206");
     expect(d.excerpt).toBe("watch = realtime");
     expect(d.at).toBe(`${text.slice(0, text.indexOf("watch")).split("\n").length}:${text.indexOf("watch") - text.lastIndexOf("\n", text.indexOf("watch"))}`);
-    expect(d.message).toBe("`watch = realtime` is checked on each run only: real-time watching is not implemented yet (5 promises ask for it)");
+    expect(d.message).toBe("`watch = realtime` is watched only while `covenant watch` runs (a preview); `covenant run` checks it each time it runs (5 promises ask for it)");
     expect(d.related?.map((r) => text.slice(text.lastIndexOf("\n", r.span.start), r.span.start).match(/\/srv\/(\w)/)?.[1])).toEqual(["b", "c", "d"]);
     expect(checkText({ "p.promise": inControl('  file "/srv/a" { mode = 0640 watch = scheduled }') }).diagnostics).toEqual([]);
     expect(find(inControl('  file "/srv/a" { mode = 0640 watch = realtime }'), "W206").message).not.toContain("promises ask");

@@ -157,7 +157,7 @@ describe("every: warnings", () => {
     expect(all.map((d) => d.code)).toEqual(["W206"]);
     const d = all[0]!;
     expect(d.message).toBe(
-      "`every` is not used yet: `covenant run` evaluates every promise each time, and `covenant watch`, which schedules by it, is not implemented yet (5 places set it)",
+      "`every` is read only by `covenant watch` (a preview): `covenant run` evaluates every promise each time (5 places set it)",
     );
     expect(text.slice(d.span.start, d.span.end)).toBe("every = 1h");
     expect(d.related?.map((r) => text.slice(r.span.start, r.span.end))).toEqual(["every = 1m", "every = 2m", "every = 3m"]);

@@ -11,14 +11,14 @@ export const directory: PromiseTypeSpec = {
   name: "directory",
   summary: "Existence, permissions and ownership of directories, optionally of the files below them.",
   description:
-    "Promises that the directory exists with the given mode, owner and group. With `recurse`, the same promise holds for every entry below it, down to `max_depth` levels. `watch = realtime` asks for files created, changed or removed inside it to be reported as they happen; real-time watching is not implemented yet, so it is checked on each run only and `covenant check` warns so (W206).",
+    "Promises that the directory exists with the given mode, owner and group. With `recurse`, the same promise holds for every entry below it, down to `max_depth` levels. `watch = realtime` asks for files created, changed or removed inside it (down to `max_depth` with `recurse`) to be evaluated as they happen, while `covenant watch` runs; `covenant run` checks it each time it runs, and `covenant check` says so (W206).",
   promiser: { type: { kind: "path", glob: true }, description: "Absolute path or glob of the directories." },
   attributes: [
     { name: "exists", type: { kind: "boolean" }, description: "Whether the directory must exist.", default: "true" },
     ...ownershipAttributes("directory"),
     { name: "recurse", type: { kind: "boolean" }, description: "Apply owner, group and `max_mode` to every entry below.", default: "false" },
     { name: "max_depth", type: { kind: "integer", min: 1, max: 64 }, description: "How deep `recurse` goes.", default: "16" },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: report changes inside the directory as they happen, once real-time watching exists; until then checked on each run only (W206).", default: "scheduled" },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206).", default: "scheduled" },
     { name: "repair", type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "create"] } }, description: "`perms` fixes mode, owner and group; `create` creates a missing directory." },
   ],
   constraints: [{ kind: "exclusive", attributes: ["mode", "max_mode"] }],

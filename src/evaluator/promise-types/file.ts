@@ -43,7 +43,7 @@ export const file: PromiseTypeSpec = {
     { name: "exists", type: { kind: "boolean" }, description: "Whether the file must exist (`false`: must be absent).", default: "true" },
     ...ownershipAttributes("file"),
     { name: "integrity", type: { kind: "enum", values: ["sha256", "sha512"] }, description: "Keep a baseline content hash; any unapproved change is a deficiency." },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: react to inotify events between runs, once real-time watching exists; until then it is checked on each run only, as `scheduled` is, and `covenant check` warns so (W206). `scheduled`: check on each run only.", default: "scheduled" },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change to it (and on its schedule too); `covenant run` checks it each time it runs, as `scheduled` is, and `covenant check` says so (W206). `scheduled`: evaluated by each run and on the watcher's schedule only.", default: "scheduled" },
     {
       name: "locked_by",
       type: { kind: "list", of: { kind: "string", nonEmpty: true } },
