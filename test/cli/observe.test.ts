@@ -37,7 +37,7 @@ describe("covenant observe escapes what the host holds", () => {
     expect(r.code).toBe(0);
     expect(r.out).not.toMatch(UNSAFE);
     const lines = r.out.trimEnd().split("\n");
-    expect(lines).toHaveLength(3); // header, the one process, the count
+    expect(lines, r.out).toHaveLength(3); // header, the one process, the count
     expect(lines[1]).toContain(`a\\nKEPT\\x1b[2J${name.slice(-3)}`);
     expect(lines[1]).toContain(`sleep\\n1 2 root S forged 300`);
     // JSON carries the text as it is
