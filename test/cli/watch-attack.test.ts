@@ -1,0 +1,111 @@
+// Attacks on `covenant watch` by a local user who can write into a directory it watches (a
+// world-writable spool watched by a `directory` promise with `watch = realtime`). Each test is
+// a successful attack: it fails until the watcher resists it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { bin, covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
+
+beforeAll(() => ensureBuilt());
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+
+/** A world-writable spool (sticky, as /tmp) watched in real time, and a scheduled promise. */
+function spoolScene(policyBody?: (spool: string) => string) {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-watch-attack-"));
+  chmodSync(dir, 0o755);
+  const spool = join(dir, "spool");
+  mkdirSync(spool);
+  chmodSync(spool, 0o1777);
+  const policy = join(dir, "policy");
+  mkdirSync(policy, { mode: 0o700 });
+  writeFileSync(
+    join(policy, "p.promise"),
+    `stakeholder security { description = "Information security" }
+control "W-1" {
+  title = "The spool"
+  owner = security
+${
+  policyBody?.(spool) ??
+  `  directory "${spool}" -> [security] {
+    max_mode = 1777
+    recurse = true
+    watch = realtime
+  }`
+}
+  file "/etc/hostname" { exists = true }
+}
+`,
+    { mode: 0o600 },
+  );
+  return { dir, spool, policy, state: join(dir, "state") };
+}
+
+interface Watcher {
+  child: ChildProcess;
+  out(): string;
+  waitFor(re: RegExp, ms?: number): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startWatcher(args: string[]): Watcher {
+  const { NO_COLOR: _n, FORCE_COLOR: _f, ...env } = process.env;
+  const child = spawn(bin, ["watch", "--heartbeat", "1s", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let out = "";
+  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    out: () => out,
+    exited,
+    async waitFor(re, ms = 10_000) {
+      const deadline = Date.now() + ms;
+      while (!re.test(out)) {
+        if (Date.now() > deadline) throw new Error(`not in the watcher's output within ${ms} ms: ${re}\n--- output:\n${out.slice(-3000)}`);
+        if (child.exitCode !== null) throw new Error(`the watcher exited (${child.exitCode}):\n${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return out;
+    },
+  };
+}
+
+/** The attacker: creates and deletes files in `dir` as fast as it can, for `ms`, in another process. */
+function storm(dir: string, ms: number): ChildProcess {
+  const script = `
+    const { writeFileSync, unlinkSync } = require("node:fs");
+    const end = Date.now() + Number(process.argv[2]);
+    let n = 0;
+    while (Date.now() < end) { const p = process.argv[1] + "/f" + (n % 50); writeFileSync(p, "x"); unlinkSync(p); n++; }`;
+  const child = spawn(process.execPath, ["-e", script, dir, String(ms)], { stdio: "ignore" });
+  children.push(child);
+  return child;
+}
+
+function manyFiles(dir: string, n: number): void {
+  for (let i = 0; i < n; i++) closeSync(openSync(join(dir, `keep${i}`), "w"));
+}
+
+describe("covenant watch under attack", () => {
+  it("an event storm in a watched spool does not starve a run from cron of the lock", async () => {
+    const s = spoolScene();
+    // a spool with many entries makes each evaluation of it take a while
+    manyFiles(s.spool, 20_000);
+    const w = startWatcher(["--state", s.state, s.policy]);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/, 15_000);
+    storm(s.spool, 9_000);
+    await w.waitFor(/watch run 3 \(event on /, 5_000);
+    // the run waits for the watcher (60 s by default; 5 s here, to keep the test short): the
+    // watcher holds the lock for one evaluation at a time, so a run must get it between two
+    const run = await covenantAsync(["run", "--lock-wait", "5s", "--state", s.state, s.policy]);
+    expect(run.err).not.toMatch(/holds the lock/);
+    expect(run.code).toBe(1);
+  }, 30_000);
+});
