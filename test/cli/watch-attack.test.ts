@@ -2,7 +2,7 @@
 // world-writable spool watched by a `directory` promise with `watch = realtime`). Each test is
 // a successful attack: it fails until the watcher resists it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -107,5 +107,28 @@ describe("covenant watch under attack", () => {
     const run = await covenantAsync(["run", "--lock-wait", "5s", "--state", s.state, s.policy]);
     expect(run.err).not.toMatch(/holds the lock/);
     expect(run.code).toBe(1);
+  }, 30_000);
+
+  it("a watched directory renamed away and re-created by whoever can write its parent is still watched", async () => {
+    // the parent is world-writable (sticky): the attacker owns the spool, or it is theirs to move
+    const s = spoolScene((spool) => `  directory "${spool}/in" -> [security] {
+    max_mode = 0755
+    recurse = true
+    watch = realtime
+  }`);
+    const inbox = join(s.spool, "in");
+    mkdirSync(inbox, { mode: 0o755 });
+    chmodSync(inbox, 0o755);
+    const w = startWatcher(["--state", s.state, s.policy]);
+    await w.waitFor(/watch run 1 \(start-up rescan\): 2 promises, all kept/);
+    renameSync(inbox, join(s.spool, "in.old"));
+    mkdirSync(inbox);
+    chmodSync(inbox, 0o755);
+    await w.waitFor(/watch run 2 \(event on /);
+    await new Promise((r) => setTimeout(r, 500));
+    // a change in the new directory: seen only on the schedule (5 minutes) unless it is watched
+    writeFileSync(join(inbox, "b"), "x");
+    chmodSync(join(inbox, "b"), 0o666);
+    await w.waitFor(/watch run \d+ \(event on [^\n]*\/in\/b[^\n]*\): 1 promise, 1 not kept/, 5_000);
   }, 30_000);
 });
