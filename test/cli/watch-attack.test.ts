@@ -131,4 +131,17 @@ describe("covenant watch under attack", () => {
     chmodSync(join(inbox, "b"), 0o666);
     await w.waitFor(/watch run \d+ \(event on [^\n]*\/in\/b[^\n]*\): 1 promise, 1 not kept/, 5_000);
   }, 30_000);
+
+  it("SIGTERM while it starts up (a spool filled with entries makes that long) stops it cleanly, as documented", async () => {
+    const s = spoolScene();
+    manyFiles(s.spool, 20_000);
+    const w = startWatcher(["--state", s.state, s.policy]);
+    // the first line is printed once the store holds its heartbeat, before inotify is ready
+    await w.waitFor(/covenant watch: 2 promises/);
+    w.child.kill("SIGTERM");
+    const end = await w.exited;
+    expect(end).toEqual({ code: 0, signal: null });
+    expect(w.out()).toMatch(/covenant watch: stopped/);
+    expect(covenant(["watch", "--status", "--state", s.state]).out).toMatch(/^stopped at /);
+  }, 30_000);
 });
