@@ -2,7 +2,7 @@
 // world-writable spool watched by a `directory` promise with `watch = realtime`). Each test is
 // a successful attack: it fails until the watcher resists it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, readdirSync, readFileSync, mkdirSync, mkdtempSync, openSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -143,5 +143,35 @@ describe("covenant watch under attack", () => {
     expect(end).toEqual({ code: 0, signal: null });
     expect(w.out()).toMatch(/covenant watch: stopped/);
     expect(covenant(["watch", "--status", "--state", s.state]).out).toMatch(/^stopped at /);
+  }, 30_000);
+
+  // lowers fs.inotify.max_user_watches for the whole host for a few seconds (restored after): only when asked
+  it.skipIf(!process.env["COVENANT_ATTACK_SYSCTL"])("the inotify watch limit, reached by directories a user creates in a recursive spool, is said once, not once per directory", async () => {
+    const s = spoolScene();
+    const w = startWatcher(["--state", s.state, s.policy]);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/);
+    const limit = "/proc/sys/fs/inotify/max_user_watches";
+    const old = readFileSync(limit, "utf8").trim();
+    // root's watches in use now, host-wide, and a little room: the attacker's directories exceed it
+    let used = 0;
+    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      try {
+        for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) used += (readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8").match(/^inotify /gm) ?? []).length;
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+    try {
+      writeFileSync(limit, String(used + 20));
+      for (let i = 0; i < 300; i++) mkdirSync(join(s.spool, `d${i}`));
+      await w.waitFor(/watch limit is reached/, 10_000);
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      writeFileSync(limit, old);
+    }
+    const said = w.out().match(/watch limit is reached/g) ?? [];
+    expect(w.child.exitCode).toBe(null);
+    // one line to the journal per directory not watched is a log flood the attacker controls
+    expect(said.length).toBe(1);
   }, 30_000);
 });
