@@ -174,4 +174,17 @@ describe("covenant watch under attack", () => {
     // one line to the journal per directory not watched is a log flood the attacker controls
     expect(said.length).toBe(1);
   }, 30_000);
+
+  it("an event storm that changes nothing the promise judges does not grow the store's ledger without bound", async () => {
+    const s = spoolScene();
+    const w = startWatcher(["--state", s.state, s.policy]);
+    await w.waitFor(/watch run 1 \(start-up rescan\): 2 promises, all kept/);
+    const storming = storm(s.spool, 5_000);
+    await new Promise((r) => storming.once("exit", r));
+    await new Promise((r) => setTimeout(r, 500));
+    // every evaluation is a run appended to the store's ledger, kept forever: ~40 a second here,
+    // over 3 million a day for as long as the attacker cares to go on, each "1 promise, all kept"
+    const runs = [...w.out().matchAll(/^watch run (\d+) \(event on [^\n]*\): 1 promise, all kept$/gm)].length;
+    expect(runs).toBeLessThan(20);
+  }, 30_000);
 });
