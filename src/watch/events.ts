@@ -3,6 +3,7 @@
 // first starts a short window, and what arrives within it joins the same batch, so a promise is
 // evaluated once per burst rather than once per write. A full inotify table is said in words
 // that name the kernel setting to raise, never left as a silent gap.
+import { lstatSync } from "node:fs";
 import { basename, join } from "node:path";
 import chokidar, { type FSWatcher } from "chokidar";
 import type { WatchSet } from "./watch-set.js";
@@ -49,7 +50,17 @@ export function problemOf(err: unknown): WatchProblem {
   return { kind: "error", message: `the file watcher failed: ${(err as Error | undefined)?.message ?? String(err)}` };
 }
 
+/** Whether `path` is a directory now (not following a final link). */
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function watchEvents(set: WatchSet, opts: EventSourceOptions): EventSource {
+  let closed = false;
   const coalesceMs = opts.coalesceMs ?? 10;
   const now = opts.now ?? Date.now;
   let pending: { keys: Set<string>; paths: Set<string>; firstAt: number } | undefined;
@@ -85,14 +96,36 @@ export function watchEvents(set: WatchSet, opts: EventSourceOptions): EventSourc
       if (keys.length > 0) note(keys, watchedPath);
       return;
     }
-    onEvent(join(watchedPath, name));
+    const entry = join(watchedPath, name);
+    onEvent(entry);
     if (basename(watchedPath) === name) onEvent(watchedPath);
+    // a watched directory's name came or went in its parent: chokidar's own events miss a
+    // directory renamed away and made again (it still believes the first one is there)
+    if (rootWatcher.has(entry)) rewatch(entry);
   };
   const watchers: FSWatcher[] = [];
   // one watcher per depth: chokidar's depth is per watcher, and the roots ask for different ones
   const byDepth = new Map<number, string[]>();
   for (const r of set.roots) byDepth.set(r.depth, [...(byDepth.get(r.depth) ?? []), r.path]);
   const ready: Promise<void>[] = [];
+  // a watched directory renamed away (its watch goes with it) and made again at its path is
+  // watched anew: its parent is watched too (watch-set.ts), which sees it come back
+  const rootWatcher = new Map<string, FSWatcher>();
+  const rewatching = new Map<string, NodeJS.Timeout>();
+  const rewatch = (path: string) => {
+    const w = rootWatcher.get(path);
+    if (!w || rewatching.has(path)) return;
+    // after the burst of events a move and a mkdir make; a path gone is watched again when it is back
+    rewatching.set(
+      path,
+      setTimeout(() => {
+        rewatching.delete(path);
+        if (closed || !isDirectory(path)) return;
+        w.unwatch(path);
+        w.add(path);
+      }, 50),
+    );
+  };
   for (const [depth, paths] of byDepth) {
     // no symlink is followed: a link is watched as itself (its target may be anywhere, even a
     // path another user controls), and its retargeting is an event on the link
@@ -106,10 +139,13 @@ export function watchEvents(set: WatchSet, opts: EventSourceOptions): EventSourc
     w.on("error", (err) => opts.onProblem(problemOf(err)));
     ready.push(new Promise<void>((resolve) => w.once("ready", () => resolve())));
     watchers.push(w);
+    for (const p of paths) rootWatcher.set(p, w);
   }
   return {
     ready: Promise.all(ready).then(() => undefined),
     async close() {
+      closed = true;
+      for (const t of rewatching.values()) clearTimeout(t);
       if (timer) clearTimeout(timer);
       flush();
       await Promise.all(watchers.map((w) => w.close()));

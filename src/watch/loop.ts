@@ -35,6 +35,18 @@ export interface WatchLoop {
 
 /** How long keys wait before another try when the lock was held. */
 const BUSY_RETRY_MS = 500;
+/**
+ * The least time between the end of one evaluation and the start of the next: a run from cron
+ * waiting for the lock (it looks every 100 ms) takes it in between, however busy the watched
+ * paths are. A change after a quiet spell is evaluated at once.
+ */
+const MIN_GAP_MS = 250;
+/**
+ * While events keep coming (what arrived during an evaluation is already waiting when it ends),
+ * the gap doubles up to this: a storm of events someone makes in a watched directory costs one
+ * evaluation (one run in the history) every 10 s at most, each covering all it touched.
+ */
+const MAX_GAP_MS = 10_000;
 /** How often the schedule is looked at. */
 const TICK_MS = 1000;
 
@@ -50,9 +62,11 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
   // nothing is evaluated before inotify watches: a change made during the start-up rescan is then an event
   let armed = false;
   let retry: NodeJS.Timeout | undefined;
+  let gap = MIN_GAP_MS;
+  let cooling: NodeJS.Timeout | undefined;
 
   const kick = (): void => {
-    if (!armed || running || stopping || pending.size === 0) return;
+    if (!armed || running || cooling || stopping || pending.size === 0) return;
     const keys = [...pending.keys()].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
     const why = pending.get(keys[0]!)!;
     const batch = lastBatch;
@@ -78,7 +92,13 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
       }
     })().finally(() => {
       running = undefined;
-      kick();
+      cooling = setTimeout(() => {
+        cooling = undefined;
+        // events that came while it cooled mean a stream: the gap after the next evaluation is
+        // longer; a quiet gap means the next change is evaluated at once, the gap back to its least
+        gap = pending.size > 0 ? Math.min(MAX_GAP_MS, gap * 2) : MIN_GAP_MS;
+        kick();
+      }, gap);
     });
   };
 
@@ -114,6 +134,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
       clearInterval(tick);
       clearInterval(beat);
       if (retry) clearTimeout(retry);
+      if (cooling) clearTimeout(cooling);
       await events.close();
       await running;
     },

@@ -101,13 +101,14 @@ describe("covenant watch under attack", () => {
     const w = startWatcher(["--state", s.state, s.policy]);
     await w.waitFor(/watch run 1 \(start-up rescan\)/, 15_000);
     storm(s.spool, 9_000);
-    await w.waitFor(/watch run 3 \(event on /, 5_000);
+    await w.waitFor(/watch run 3 \(event on /, 20_000);
     // the run waits for the watcher (60 s by default; 5 s here, to keep the test short): the
     // watcher holds the lock for one evaluation at a time, so a run must get it between two
     const run = await covenantAsync(["run", "--lock-wait", "5s", "--state", s.state, s.policy]);
     expect(run.err).not.toMatch(/holds the lock/);
-    expect(run.code).toBe(1);
-  }, 30_000);
+    // it ran (0 or 1: a file the storm removes mid-walk may be an error), not refused (2)
+    expect([0, 1]).toContain(run.code);
+  }, 60_000);
 
   it("a watched directory renamed away and re-created by whoever can write its parent is still watched", async () => {
     // the parent is world-writable (sticky): the attacker owns the spool, or it is theirs to move

@@ -17,7 +17,7 @@ import { acquireRunLock } from "../../store/run-lock.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { StateStore, StoreError, type WatcherStatus } from "../../store/store.js";
 import { runningAsRoot } from "../../trust/strict-modes.js";
-import type { Batch } from "../../watch/events.js";
+import type { Batch, WatchProblem } from "../../watch/events.js";
 import { startWatchLoop, type Trigger } from "../../watch/loop.js";
 import { watchSet, watchTargets } from "../../watch/watch-set.js";
 import { checkFiles } from "../../checker/check.js";
@@ -116,6 +116,8 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   const set = watchSet(watchTargets(policy));
   io.out(`covenant watch: ${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}`);
   const scene: WatchScene = { policy, files, opts, stateDir, store, notifyConfig, io };
+  // listened for before anything starts: a stop asked for during a long start-up is a clean stop too
+  const stopped = stopSignal();
   const loop = startWatchLoop({
     keys: keys.map((k) => k.key),
     every: new Map(keys.map((k) => [k.key, k.promise.every ?? opts.everyMs])),
@@ -124,11 +126,11 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
     heartbeatMs: opts.heartbeatMs,
     evaluate: (ks, why, batch) => evaluateOnce(scene, ks, why, batch),
     beat,
-    onProblem: (p) => io.err(`covenant watch: ${escapeText(p.message)}`),
+    onProblem: sayOnce(io),
     onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
   });
-  await loop.ready;
-  await stopSignal();
+  await Promise.race([loop.ready, stopped]);
+  await stopped;
   await loop.stop();
   try {
     store.stopWatcher(me, new Date().toISOString());
@@ -137,6 +139,25 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   }
   io.out("covenant watch: stopped");
   return EXIT.ok;
+}
+
+/**
+ * Says a watcher problem, each kind at most once a minute with how often it came meanwhile: a
+ * user creating directories past inotify's watch limit must not flood the journal.
+ */
+function sayOnce(io: Io): (p: WatchProblem) => void {
+  const said = new Map<string, { at: number; more: number }>();
+  return (p) => {
+    const now = Date.now();
+    const last = said.get(p.kind);
+    if (last && now - last.at < 60_000) {
+      last.more++;
+      return;
+    }
+    const more = last && last.more > 0 ? ` (and ${last.more} more time${last.more === 1 ? "" : "s"} in the minute before)` : "";
+    said.set(p.kind, { at: now, more: 0 });
+    io.err(`covenant watch: ${escapeText(p.message)}${more}`);
+  };
 }
 
 /** Resolves on SIGTERM or SIGINT (once: a second one ends the process as the default would). */
