@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { sayOnce } from "../../src/cli/commands/watch.ts";
 import { bin, covenant, ensureBuilt } from "../helpers/cli.ts";
 
 beforeAll(() => ensureBuilt());
@@ -168,4 +169,19 @@ describe("covenant watch", () => {
     expect(await bad.exited).toBe(2);
     expect(bad.out()).toMatch(/bad\.promise:1:/);
   }, 30_000);
+});
+
+describe("the watcher's problems, said", () => {
+  it("each kind once a minute at most, then with how often it came meanwhile", () => {
+    const lines: string[] = [];
+    let t = 0;
+    const say = sayOnce({ err: (s: string) => void lines.push(s) }, () => t);
+    const limit = { kind: "watch-limit" as const, message: "inotify's watch limit is reached (fs.inotify.max_user_watches)" };
+    for (let i = 0; i < 300; i++) say(limit);
+    say({ kind: "error", message: "the file watcher failed: boom" });
+    expect(lines).toEqual(["covenant watch: inotify's watch limit is reached (fs.inotify.max_user_watches)", "covenant watch: the file watcher failed: boom"]);
+    t = 61_000;
+    say(limit);
+    expect(lines.at(-1)).toBe("covenant watch: inotify's watch limit is reached (fs.inotify.max_user_watches) (and 299 more times in the minute before)");
+  });
 });

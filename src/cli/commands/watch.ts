@@ -145,17 +145,17 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
  * Says a watcher problem, each kind at most once a minute with how often it came meanwhile: a
  * user creating directories past inotify's watch limit must not flood the journal.
  */
-function sayOnce(io: Io): (p: WatchProblem) => void {
+export function sayOnce(io: Pick<Io, "err">, now: () => number = Date.now): (p: WatchProblem) => void {
   const said = new Map<string, { at: number; more: number }>();
   return (p) => {
-    const now = Date.now();
+    const at = now();
     const last = said.get(p.kind);
-    if (last && now - last.at < 60_000) {
+    if (last && at - last.at < 60_000) {
       last.more++;
       return;
     }
     const more = last && last.more > 0 ? ` (and ${last.more} more time${last.more === 1 ? "" : "s"} in the minute before)` : "";
-    said.set(p.kind, { at: now, more: 0 });
+    said.set(p.kind, { at, more: 0 });
     io.err(`covenant watch: ${escapeText(p.message)}${more}`);
   };
 }
