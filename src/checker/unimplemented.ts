@@ -1,7 +1,7 @@
 // Attributes that do what they say only while `covenant watch` runs. No attribute may silently
 // do nothing: `watch = realtime` and `every` are read by the watcher alone (`covenant run`
 // checks every promise each time it runs, whatever they say), and the watcher is a preview
-// (policy reload, inotify overflow detection and AIDE-style change details are still to come),
+// (inotify overflow detection and AIDE-style change details are still to come),
 // so `check` says so once per policy.
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { attributeNode, type PromiseEntry } from "./contradictions.js";

@@ -7,7 +7,7 @@ import { watchEvents, type Batch, type EventSource, type WatchProblem } from "./
 import { Schedule } from "./schedule.js";
 import type { WatchSet } from "./watch-set.js";
 
-export type Trigger = "start" | "event" | "schedule";
+export type Trigger = "start" | "reload" | "event" | "schedule";
 
 export interface WatchLoopOptions {
   /** every promise key of the policy, in policy order */
@@ -17,6 +17,8 @@ export interface WatchLoopOptions {
   set: WatchSet;
   coalesceMs: number;
   heartbeatMs: number;
+  /** what the first evaluation of every promise is: the start-up rescan, or a reloaded policy's */
+  initial?: "start" | "reload";
   /** evaluates these keys; "busy" when it cannot now (the lock is held): they are tried again */
   evaluate(keys: string[], why: Trigger, batch?: Batch): Promise<"done" | "busy">;
   beat(): void;
@@ -55,7 +57,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
   const order = new Map(o.keys.map((k, i) => [k, i]));
   const schedule = new Schedule(o.every, now());
   // the start-up rescan: every promise, so a change made while the watcher was down is found
-  const pending = new Map<string, Trigger>(o.keys.map((k) => [k, "start"]));
+  const pending = new Map<string, Trigger>(o.keys.map((k) => [k, o.initial ?? "start"]));
   let lastBatch: Batch | undefined;
   let running: Promise<void> | undefined;
   let stopping = false;

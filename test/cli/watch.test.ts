@@ -4,7 +4,7 @@
 // it, an evaluation that waits for a run holding the lock, the heartbeat and `--status`, and a
 // clean stop on SIGTERM.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -157,6 +157,31 @@ describe("covenant watch", () => {
     chmodSync(s.ledger, 0o666);
     await w.waitFor(/watch run 2 \(event on .*\): 1 promise, 1 not kept/, 10_000);
     expect(Date.now() - changed).toBeGreaterThan(1000);
+  }, 30_000);
+
+  it("reloads a policy that changes, and on SIGHUP; a policy with errors is said and the running one goes on", async () => {
+    const s = scene();
+    const file = join(s.policy, "p.promise");
+    const text = readFileSync(file, "utf8");
+    const w = startWatcher(["--state", s.state, s.policy]);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/);
+    // promised 0600 now: the reloaded policy's rescan finds the file (0640) in drift
+    writeFileSync(file, text.replace("mode  = 0640", "mode  = 0600"));
+    await w.waitFor(/covenant watch: policy reloaded: 2 promises/);
+    await w.waitFor(/watch run 2 \(reloaded policy\): 2 promises, 1 not kept/);
+    // a policy with errors: said, and the one running (0600) goes on watching
+    writeFileSync(file, `${text}\ncontrol "X" { title = }\n`);
+    await w.waitFor(/the previous policy keeps running/);
+    chmodSync(s.ledger, 0o600);
+    await w.waitFor(/watch run 3 \(event on .*\): 1 promise, all kept/);
+    // fixed again, then SIGHUP: loaded again (back to 0640, now in drift)
+    writeFileSync(file, text);
+    await w.waitFor(/watch run 4 \(reloaded policy\): 2 promises, 1 not kept/);
+    w.child.kill("SIGHUP");
+    await w.waitFor(/watch run 5 \(reloaded policy\)/);
+    expect(w.child.exitCode).toBe(null);
+    w.child.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
   }, 30_000);
 
   it("--status: no watcher ever is exit 1; a bad policy is refused before anything starts (exit 2)", async () => {

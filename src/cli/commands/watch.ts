@@ -3,10 +3,11 @@
 // exactly the promises an event touched, and every promise again on its schedule (`every`, else
 // --every); each evaluation takes the run lock only for its own duration and is recorded as a
 // run of kind `watch` (run-record.ts), its deficiencies told as a run's are. A heartbeat in the
-// store says it is alive; SIGTERM and SIGINT stop it cleanly, and it says it stopped.
+// store says it is alive; SIGTERM and SIGINT stop it cleanly, and it says it stopped. A policy or
+// configuration that changes, or SIGHUP, is loaded again (one with errors leaves the running one).
 //
-// Not yet (the issue's later parts): policy reload, inotify overflow detection, what changed in
-// AIDE's terms, who changed it, integrity init/approve.
+// Not yet (the issue's later parts): inotify overflow detection, what changed in AIDE's terms,
+// who changed it, integrity init/approve.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promiseKeys, type PromiseResult } from "../../evaluator/engine.js";
@@ -18,7 +19,8 @@ import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { StateStore, StoreError, type WatcherStatus } from "../../store/store.js";
 import { runningAsRoot } from "../../trust/strict-modes.js";
 import type { Batch, WatchProblem } from "../../watch/events.js";
-import { startWatchLoop, type Trigger } from "../../watch/loop.js";
+import chokidar from "chokidar";
+import { startWatchLoop, type Trigger, type WatchLoop } from "../../watch/loop.js";
 import { watchSet, watchTargets } from "../../watch/watch-set.js";
 import { checkFiles } from "../../checker/check.js";
 import { loadPolicy } from "../../checker/load.js";
@@ -102,7 +104,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   }
   const me = { pid: process.pid, startTicks: readStat({ proc: "/proc" }, process.pid)?.startTicks ?? 0 };
   const started = new Date().toISOString();
-  const policyHash = hashPolicy(files);
+  let policyHash = hashPolicy(files);
   const beat = () => store.beat({ ...me, started, lastBeat: new Date().toISOString(), policy: policyHash, intervalMs: opts.heartbeatMs });
   try {
     beat();
@@ -112,25 +114,48 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
     io.err(`covenant watch: ${escapeText(err.message)}`);
     return EXIT.policyError;
   }
-  const keys = promiseKeys(policy);
-  const set = watchSet(watchTargets(policy));
-  io.out(`covenant watch: ${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}`);
-  const scene: WatchScene = { policy, files, opts, stateDir, store, notifyConfig, io };
   // listened for before anything starts: a stop asked for during a long start-up is a clean stop too
   const stopped = stopSignal();
-  const loop = startWatchLoop({
-    keys: keys.map((k) => k.key),
-    every: new Map(keys.map((k) => [k.key, k.promise.every ?? opts.everyMs])),
-    set,
-    coalesceMs: opts.coalesceMs,
-    heartbeatMs: opts.heartbeatMs,
-    evaluate: (ks, why, batch) => evaluateOnce(scene, ks, why, batch),
-    beat,
-    onProblem: sayOnce(io),
-    onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
+  const say = sayOnce(io);
+  const start = (scene: WatchScene, initial: "start" | "reload"): WatchLoop => {
+    const keys = promiseKeys(scene.policy);
+    const set = watchSet(watchTargets(scene.policy));
+    io.out(`covenant watch: ${initial === "reload" ? "policy reloaded: " : ""}${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}`);
+    return startWatchLoop({
+      keys: keys.map((k) => k.key),
+      every: new Map(keys.map((k) => [k.key, k.promise.every ?? opts.everyMs])),
+      set,
+      coalesceMs: opts.coalesceMs,
+      heartbeatMs: opts.heartbeatMs,
+      initial,
+      evaluate: (ks, why, batch) => evaluateOnce(scene, ks, why, batch),
+      beat,
+      onProblem: say,
+      onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
+    });
+  };
+  let loop = start({ policy, files, opts, stateDir, store, notifyConfig, io }, "start");
+  // a policy or configuration that changes (or SIGHUP) is loaded again; one with errors is said,
+  // and the one running goes on
+  let reloading = Promise.resolve();
+  const reloads = watchReloads(paths, notifyConfig, () => {
+    reloading = reloading.then(async () => {
+      const next = loadChecked(paths, opts, io);
+      const config = typeof next === "number" ? undefined : await resolveNotifyConfig(opts.config, io, "watch");
+      if (typeof next === "number" || config === undefined || config.status === "bad") {
+        io.err("covenant watch: the policy or the configuration has errors (above): the previous policy keeps running");
+        return;
+      }
+      await loop.stop();
+      policyHash = hashPolicy(next.files);
+      beat();
+      loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io }, "reload");
+    });
   });
   await Promise.race([loop.ready, stopped]);
   await stopped;
+  await reloads.close();
+  await reloading;
   await loop.stop();
   try {
     store.stopWatcher(me, new Date().toISOString());
@@ -139,6 +164,34 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   }
   io.out("covenant watch: stopped");
   return EXIT.ok;
+}
+
+/** SIGHUP, or a change to the named policy paths or the configuration file, calls `reload` (a burst once, after 200 ms). */
+function watchReloads(paths: string[], config: ConfigOutcome, reload: () => void): { close(): Promise<void> } {
+  let timer: NodeJS.Timeout | undefined;
+  const soon = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      reload();
+    }, 200);
+  };
+  process.on("SIGHUP", soon);
+  const named = [...(paths.length > 0 ? paths : ["."]), ...(config.status === "ok" ? [config.config.path] : [])];
+  const w = chokidar.watch(named, { ignoreInitial: true, depth: 0, followSymlinks: false, atomic: false });
+  w.on("all", (_event, path) => {
+    if (/\.promise$/.test(path) || named.includes(path)) soon();
+  });
+  w.on("raw", (_event, name) => {
+    if (typeof name === "string" && /\.promise$/.test(name)) soon();
+  });
+  return {
+    async close() {
+      process.off("SIGHUP", soon);
+      if (timer) clearTimeout(timer);
+      await w.close();
+    },
+  };
 }
 
 /**
@@ -214,7 +267,7 @@ async function tellWatch(s: WatchScene, r: Awaited<ReturnType<typeof evaluateRec
 }
 
 function evaluationLine(run: number, why: Trigger, batch: Batch | undefined, results: PromiseResult[], told: number | undefined): string {
-  const cause = why === "event" && batch ? `event on ${batch.paths.slice(0, 3).map(escapeText).join(", ")}${batch.paths.length > 3 ? ` and ${batch.paths.length - 3} more` : ""}${batch.firstAt ? `, ${Date.now() - batch.firstAt} ms after it` : ""}` : why === "start" ? "start-up rescan" : "schedule";
+  const cause = why === "event" && batch ? `event on ${batch.paths.slice(0, 3).map(escapeText).join(", ")}${batch.paths.length > 3 ? ` and ${batch.paths.length - 3} more` : ""}${batch.firstAt ? `, ${Date.now() - batch.firstAt} ms after it` : ""}` : why === "start" ? "start-up rescan" : why === "reload" ? "reloaded policy" : "schedule";
   const bad = results.filter((r) => isDeficiency(r.outcome) || r.outcome === "repaired");
   const head = `watch run ${run} (${cause}): ${results.length} promise${results.length === 1 ? "" : "s"}, ${bad.length === 0 ? "all kept" : `${bad.length} not kept`}${told ? `, ${told} message${told === 1 ? "" : "s"} sent` : ""}`;
   return [head, ...bad.slice(0, 20).map((r) => `  ${r.outcome.toUpperCase().padEnd(8)} ${escapeText(r.key)}: ${escapeText(r.reason)}`)].join("\n");
