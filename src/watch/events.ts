@@ -64,13 +64,13 @@ export function watchEvents(set: WatchSet, opts: EventSourceOptions): EventSourc
   const coalesceMs = opts.coalesceMs ?? 10;
   const now = opts.now ?? Date.now;
   let pending: { keys: Set<string>; paths: Set<string>; firstAt: number } | undefined;
+  const order = new Map(set.targets.map((t, i) => [t.key, i]));
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     timer = undefined;
     const b = pending;
     pending = undefined;
     if (!b) return;
-    const order = new Map(set.targets.map((t, i) => [t.key, i]));
     opts.onBatch({ keys: [...b.keys].sort((x, y) => order.get(x)! - order.get(y)!), paths: [...b.paths], firstAt: b.firstAt });
   };
   const note = (keys: string[], path: string) => {

@@ -6,30 +6,20 @@
 // way is followed either (probes/files.ts reaches files as the change gate does): a watcher
 // running as root must not be led to read /etc/shadow or /dev/zero by a link a user planted.
 import { join, resolve as resolvePath } from "node:path";
-import { hash, sizeText, stat, type FileType } from "../probes/files.js";
+import { hash, sizeText, stat, type FileStat, type FileType } from "../probes/files.js";
 import type { ProbeError } from "../probes/result.js";
 
 export type { FileType };
 
-export interface PresentState {
+/**
+ * A path that is there: the probe's metadata of the path itself (FileStat: type, permission
+ * bits, owner, group, size (a link's: its target's length, as lstat and AIDE give it), mtime
+ * with lstat's fraction, device and inode (another pair at the path is a replacement), link
+ * count, a link's target, never followed), with `path` as the policy names it (not the host path
+ * under an injected root), and the content's digest.
+ */
+export interface PresentState extends FileStat {
   status: "present";
-  /** the path as the policy names it (not the host path under an injected root) */
-  path: string;
-  type: FileType;
-  /** permission, set-id and sticky bits (mode & 0o7777); the type is `type` */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** bytes; for a symbolic link, the length of its target (as lstat and AIDE give it) */
-  size: number;
-  /** modification time, milliseconds since the epoch, with lstat's sub-millisecond fraction */
-  mtimeMs: number;
-  /** device and inode together name the object: another pair at the same path is a replacement */
-  dev: number;
-  inode: number;
-  nlink: number;
-  /** symbolic links only: where the link points, never followed */
-  linkTarget?: string;
   /** regular files only: hex sha256 of the content, or its HMAC when `sha256Keyed` (nodiff) */
   sha256?: string;
   /** `sha256` is a keyed digest (an HMAC under the host key): a digest of a secret is never kept */

@@ -6,7 +6,8 @@ import { chmodSync, closeSync, readdirSync, readFileSync, mkdirSync, mkdtempSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { bin, covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
+import { covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
+import { startWatcher } from "../helpers/watcher.ts";
 
 beforeAll(() => ensureBuilt());
 
@@ -46,36 +47,6 @@ ${
   return { dir, spool, policy, state: join(dir, "state") };
 }
 
-interface Watcher {
-  child: ChildProcess;
-  out(): string;
-  waitFor(re: RegExp, ms?: number): Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startWatcher(args: string[]): Watcher {
-  const { NO_COLOR: _n, FORCE_COLOR: _f, ...env } = process.env;
-  const child = spawn(bin, ["watch", "--heartbeat", "1s", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
-  return {
-    child,
-    out: () => out,
-    exited,
-    async waitFor(re, ms = 10_000) {
-      const deadline = Date.now() + ms;
-      while (!re.test(out)) {
-        if (Date.now() > deadline) throw new Error(`not in the watcher's output within ${ms} ms: ${re}\n--- output:\n${out.slice(-3000)}`);
-        if (child.exitCode !== null) throw new Error(`the watcher exited (${child.exitCode}):\n${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return out;
-    },
-  };
-}
 
 /** The attacker: creates and deletes files in `dir` as fast as it can, for `ms`, in another process. */
 function storm(dir: string, ms: number): ChildProcess {
@@ -98,7 +69,7 @@ describe("covenant watch under attack", () => {
     const s = spoolScene();
     // a spool with many entries makes each evaluation of it take a while
     manyFiles(s.spool, 20_000);
-    const w = startWatcher(["--state", s.state, s.policy]);
+    const w = startWatcher(["--state", s.state, s.policy], children);
     await w.waitFor(/watch run 1 \(start-up rescan\)/, 15_000);
     storm(s.spool, 9_000);
     await w.waitFor(/watch run 3 \(event on /, 20_000);
@@ -120,7 +91,7 @@ describe("covenant watch under attack", () => {
     const inbox = join(s.spool, "in");
     mkdirSync(inbox, { mode: 0o755 });
     chmodSync(inbox, 0o755);
-    const w = startWatcher(["--state", s.state, s.policy]);
+    const w = startWatcher(["--state", s.state, s.policy], children);
     await w.waitFor(/watch run 1 \(start-up rescan\): 2 promises, all kept/);
     renameSync(inbox, join(s.spool, "in.old"));
     mkdirSync(inbox);
@@ -136,11 +107,11 @@ describe("covenant watch under attack", () => {
   it("SIGTERM while it starts up (a spool filled with entries makes that long) stops it cleanly, as documented", async () => {
     const s = spoolScene();
     manyFiles(s.spool, 20_000);
-    const w = startWatcher(["--state", s.state, s.policy]);
+    const w = startWatcher(["--state", s.state, s.policy], children);
     // the first line is printed once the store holds its heartbeat, before inotify is ready
     await w.waitFor(/covenant watch: 2 promises/);
     w.child.kill("SIGTERM");
-    const end = await w.exited;
+    const end = await w.ended;
     expect(end).toEqual({ code: 0, signal: null });
     expect(w.out()).toMatch(/covenant watch: stopped/);
     expect(covenant(["watch", "--status", "--state", s.state]).out).toMatch(/^stopped at /);
@@ -149,7 +120,7 @@ describe("covenant watch under attack", () => {
 
   it("an event storm that changes nothing the promise judges does not grow the store's ledger without bound", async () => {
     const s = spoolScene();
-    const w = startWatcher(["--state", s.state, s.policy]);
+    const w = startWatcher(["--state", s.state, s.policy], children);
     await w.waitFor(/watch run 1 \(start-up rescan\): 2 promises, all kept/);
     const storming = storm(s.spool, 5_000);
     await new Promise((r) => storming.once("exit", r));
@@ -168,7 +139,7 @@ if (process.env["COVENANT_ATTACK_SYSCTL"]) {
   describe("covenant watch at inotify's watch limit (by hand)", () => {
   it("the inotify watch limit, reached by directories a user creates in a recursive spool, is said once, not once per directory", async () => {
     const s = spoolScene();
-    const w = startWatcher(["--state", s.state, s.policy]);
+    const w = startWatcher(["--state", s.state, s.policy], children);
     await w.waitFor(/watch run 1 \(start-up rescan\)/);
     const limit = "/proc/sys/fs/inotify/max_user_watches";
     const old = readFileSync(limit, "utf8").trim();

@@ -2,22 +2,18 @@
 // policy allows, record every change of state in the store, and report.
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { checkFiles } from "../../checker/check.js";
-import { loadPolicy } from "../../checker/load.js";
-import { nothingToEvaluate } from "../../checker/nothing.js";
 import type { Evaluation } from "../../evaluator/engine.js";
 import { isDeficiency } from "../../evaluator/outcomes.js";
 import type { Policy } from "../../checker/policy.js";
 import type { readFacts } from "../../facts/host.js";
 import { waitForRunLock, type LockHolder, type LockResult } from "../../store/run-lock.js";
-import { runningAsRoot } from "../../trust/strict-modes.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { damageMessage, isDamage, StateStore, StoreError } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import { armHardStop, type HardStop } from "../hard-stop.js";
 import type { Io } from "../io.js";
-import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
+import { loadCheckedPolicy } from "../checked-policy.js";
 import { promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
 import { prepareSandbox, SandboxError } from "../sandbox.js";
 import type { findingsFor } from "../findings.js";
@@ -98,20 +94,8 @@ type Later = (() => Promise<void>)[];
 
 async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: HardStop, onLock: (release: () => void) => void, later: Later): Promise<number> {
   const started = opts.now ?? new Date();
-  const named = paths.length > 0 ? paths : ["."];
-  // as root, a policy is code root runs: it must be root's alone (checker/policy-trust.ts), in a sandbox too
-  const loaded = loadPolicy(named, { include: opts.include ?? [], rootOnly: runningAsRoot(), ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}) });
-  const checked = checkFiles(loaded.files, loaded.diagnostics, { today: started.toISOString().slice(0, 10) });
-  // a run that finds no promise checked nothing: it must not report "no deficiencies" (exit 2)
-  const nothing = nothingToEvaluate(named, loaded.emptyDirectories, checked.files, checked.diagnostics, checked.policy);
-  if (nothing) checked.diagnostics.push(nothing);
-  const errors = checked.diagnostics.filter((d) => d.severity === "error");
-  if (!checked.policy || errors.length > 0) {
-    const map = new SourceMap(checked.files);
-    for (const d of errors) io.err(`${renderDiagnostic(d, map, io.errStyle)}\n`);
-    io.err(summaryLine(checked.diagnostics, checked.files.length));
-    return EXIT.policyError;
-  }
+  const checked = loadCheckedPolicy(paths, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: started.toISOString().slice(0, 10) }, io);
+  if (typeof checked === "number") return checked;
   const policy = checked.policy;
   // the whole configuration before anything starts: a bad one never half-starts a run
   const notifyConfig = await resolveNotifyConfig(opts.config, io, "run");

@@ -17,18 +17,15 @@ import { readStat } from "../../probes/processes.js";
 import { acquireRunLock } from "../../store/run-lock.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { StateStore, StoreError, type WatcherStatus } from "../../store/store.js";
-import { runningAsRoot } from "../../trust/strict-modes.js";
 import type { Batch, WatchProblem } from "../../watch/events.js";
 import chokidar from "chokidar";
 import { startWatchLoop, type Trigger, type WatchLoop } from "../../watch/loop.js";
 import { watchSet, watchTargets } from "../../watch/watch-set.js";
-import { checkFiles } from "../../checker/check.js";
-import { loadPolicy } from "../../checker/load.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
+import { loadCheckedPolicy } from "../checked-policy.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
-import { renderDiagnostic, SourceMap, summaryLine } from "../render.js";
 import { evaluateRecorded, hashPolicy, runSummary } from "../run-record.js";
 
 export interface WatchOptions {
@@ -71,23 +68,8 @@ function statusWords(s: WatcherStatus): string {
   return `stale: ${escapeText(s.reason ?? "")} (pid ${h.pid}, last beat ${ago}, stale after ${Math.round(s.staleAfterMs / 1000)}s)`;
 }
 
-/** The loaded and checked policy, or the exit status after saying why not. */
-function loadChecked(paths: string[], opts: WatchOptions, io: Io): { policy: Policy; files: { path: string; text: string }[] } | number {
-  const named = paths.length > 0 ? paths : ["."];
-  const loaded = loadPolicy(named, { include: opts.include, rootOnly: runningAsRoot() });
-  const checked = checkFiles(loaded.files, loaded.diagnostics, { today: new Date().toISOString().slice(0, 10) });
-  const errors = checked.diagnostics.filter((d) => d.severity === "error");
-  if (!checked.policy || errors.length > 0) {
-    const map = new SourceMap(checked.files);
-    for (const d of errors) io.err(`${renderDiagnostic(d, map, io.errStyle)}\n`);
-    io.err(summaryLine(checked.diagnostics, checked.files.length));
-    return EXIT.policyError;
-  }
-  return { policy: checked.policy, files: checked.files };
-}
-
 export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Promise<number> {
-  const loaded = loadChecked(paths, opts, io);
+  const loaded = loadCheckedPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10) }, io);
   if (typeof loaded === "number") return loaded;
   const { policy, files } = loaded;
   const notifyConfig = await resolveNotifyConfig(opts.config, io, "watch");
@@ -140,7 +122,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   let reloading = Promise.resolve();
   const reloads = watchReloads(paths, notifyConfig, () => {
     reloading = reloading.then(async () => {
-      const next = loadChecked(paths, opts, io);
+      const next = loadCheckedPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10) }, io);
       const config = typeof next === "number" ? undefined : await resolveNotifyConfig(opts.config, io, "watch");
       if (typeof next === "number" || config === undefined || config.status === "bad") {
         io.err("covenant watch: the policy or the configuration has errors (above): the previous policy keeps running");
