@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { sayOnce } from "../../src/cli/commands/watch.ts";
-import { bin, covenant, ensureBuilt } from "../helpers/cli.ts";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
+import { startWatcher } from "../helpers/watcher.ts";
 
 beforeAll(() => ensureBuilt());
 
@@ -47,37 +48,6 @@ control "W-1" {
   return { dir, ledger, policy, state: join(dir, "state") };
 }
 
-interface Watcher {
-  child: ChildProcess;
-  out(): string;
-  /** resolves when the output holds `re` (or fails after `ms`) */
-  waitFor(re: RegExp, ms?: number): Promise<string>;
-  exited: Promise<number | null>;
-}
-
-function startWatcher(args: string[]): Watcher {
-  const { NO_COLOR: _n, FORCE_COLOR: _f, ...env } = process.env;
-  const child = spawn(bin, ["watch", "--heartbeat", "1s", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  return {
-    child,
-    out: () => out,
-    exited,
-    async waitFor(re, ms = 10_000) {
-      const deadline = Date.now() + ms;
-      while (!re.test(out)) {
-        if (Date.now() > deadline) throw new Error(`not in the watcher's output within ${ms} ms: ${re}\n--- output:\n${out}`);
-        if (child.exitCode !== null) throw new Error(`the watcher exited (${child.exitCode}):\n${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return out;
-    },
-  };
-}
 
 /** The open deficiencies' keys, from the store. */
 function openKeys(state: string): string[] {
@@ -88,7 +58,7 @@ function openKeys(state: string): string[] {
 describe("covenant watch", () => {
   it("rescans at start-up, records a change within moments as a watch run, and its repair the same way; stops cleanly", async () => {
     const s = scene();
-    const w = startWatcher(["--state", s.state, s.policy]);
+    const w = startWatcher(["--state", s.state, s.policy], children);
     await w.waitFor(/watch run 1 \(start-up rescan\): 2 promises, all kept/);
     const key = `W-1/file:${s.ledger}`;
     const changed = Date.now();
@@ -115,19 +85,19 @@ describe("covenant watch", () => {
 
   it("finds at start-up a change made while it was down", async () => {
     const s = scene();
-    const first = startWatcher(["--state", s.state, s.policy]);
+    const first = startWatcher(["--state", s.state, s.policy], children);
     await first.waitFor(/watch run 1 \(start-up rescan\)/);
     first.child.kill("SIGTERM");
     await first.exited;
     chmodSync(s.ledger, 0o604);
-    const second = startWatcher(["--state", s.state, s.policy]);
+    const second = startWatcher(["--state", s.state, s.policy], children);
     await second.waitFor(/watch run 2 \(start-up rescan\): 2 promises, 1 not kept/);
     expect(openKeys(s.state)).toEqual([`W-1/file:${s.ledger}`]);
   }, 30_000);
 
   it("lets a run from cron go beside it, and keeps watching after", async () => {
     const s = scene();
-    const w = startWatcher(["--state", s.state, s.policy]);
+    const w = startWatcher(["--state", s.state, s.policy], children);
     await w.waitFor(/watch run 1 /);
     const run = covenant(["run", "--state", s.state, s.policy]);
     expect(run.err).toBe("");
@@ -138,7 +108,7 @@ describe("covenant watch", () => {
 
   it("an event that comes while a run holds the lock is evaluated once the run lets go, not dropped", async () => {
     const s = scene();
-    const w = startWatcher(["--state", s.state, s.policy]);
+    const w = startWatcher(["--state", s.state, s.policy], children);
     await w.waitFor(/watch run 1 /);
     // a run holding the lock for 1.5 s: the store's own lock code, in another process
     const script = `
@@ -163,7 +133,7 @@ describe("covenant watch", () => {
     const s = scene();
     const file = join(s.policy, "p.promise");
     const text = readFileSync(file, "utf8");
-    const w = startWatcher(["--state", s.state, s.policy]);
+    const w = startWatcher(["--state", s.state, s.policy], children);
     await w.waitFor(/watch run 1 \(start-up rescan\)/);
     // promised 0600 now: the reloaded policy's rescan finds the file (0640) in drift
     writeFileSync(file, text.replace("mode  = 0640", "mode  = 0600"));
@@ -184,13 +154,30 @@ describe("covenant watch", () => {
     expect(await w.exited).toBe(0);
   }, 30_000);
 
+  it("a policy another user can change is not reloaded (as root): said, and the running one goes on", async () => {
+    const s = scene();
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/);
+    chmodSync(join(s.policy, "p.promise"), 0o666);
+    await w.waitFor(/the previous policy keeps running/);
+    expect(w.out()).not.toMatch(/policy reloaded/);
+    chmodSync(s.ledger, 0o666);
+    await w.waitFor(/watch run 2 \(event on .*\): 1 promise, 1 not kept/);
+  }, 30_000);
+
+  it("a directory with no policy in it is refused (exit 2), as `covenant run` refuses it", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "covenant-watch-empty-"));
+    const w = startWatcher(["--state", join(empty, "state"), empty], children);
+    expect(await w.exited).toBe(2);
+  }, 30_000);
+
   it("--status: no watcher ever is exit 1; a bad policy is refused before anything starts (exit 2)", async () => {
     const s = scene();
     const none = covenant(["watch", "--status", "--state", s.state]);
     expect(none.code).toBe(1);
     expect(none.out).toMatch(/no watcher has run here/);
     writeFileSync(join(s.policy, "bad.promise"), 'control "X" { title = }\n', { mode: 0o600 });
-    const bad = startWatcher(["--state", s.state, s.policy]);
+    const bad = startWatcher(["--state", s.state, s.policy], children);
     expect(await bad.exited).toBe(2);
     expect(bad.out()).toMatch(/bad\.promise:1:/);
   }, 30_000);
