@@ -11,6 +11,7 @@ import { Conditions } from "./conditions.js";
 import { isoDate, localTime } from "../facts/calendar.js";
 import { CannotObserve, type BaselineStore, type Difference, type EvalContext, type Observation, type SampleStore } from "./contract.js";
 import { worst, type Outcome } from "./outcomes.js";
+import type { FileFinding } from "./file-finding.js";
 import { Snapshot } from "./snapshot.js";
 import { join } from "node:path";
 
@@ -56,6 +57,8 @@ export interface PromiseResult {
   /** one line: why this outcome */
   reason: string;
   differences: Difference[];
+  /** file-integrity findings: what changed at each path in AIDE's terms, its diff, who (file-finding.ts) */
+  findings?: FileFinding[];
   changes: ChangeRecord[];
   notes: string[];
   stakeholders: string[];

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { diffHunks, formatUnified, splitLines, unifiedDiff, type Hunk } from "../../src/watch/diff.ts";
+import { diffHunks, formatUnified, splitLines, unifiedDiff, type Hunk } from "../../src/integrity/diff.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "covenant-diff-"));
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { unifiedDiff } from "../../src/watch/diff.ts";
-import { DEFAULT_SECRET_PATTERNS, isSecretName, maskArgv, maskedCommandLine, masker, privateKeyLines } from "../../src/watch/mask.ts";
+import { unifiedDiff } from "../../src/integrity/diff.ts";
+import { DEFAULT_SECRET_PATTERNS, isSecretName, maskArgv, maskedCommandLine, masker, privateKeyLines } from "../../src/integrity/mask.ts";
 
 const line = (text: string) => masker().line(text).text;
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CHANGE_ORDER, describeChange, summarizeChange, type ChangeKind, type Difference } from "../../src/watch/file-change.ts";
-import type { FileState, FileType, PresentState } from "../../src/watch/file-state.ts";
+import { CHANGE_ORDER, describeChange, summarizeChange, type ChangeKind, type Difference } from "../../src/integrity/file-change.ts";
+import type { FileState, FileType, PresentState } from "../../src/integrity/file-state.ts";
 
 const types: FileType[] = ["file", "directory", "symlink", "socket", "fifo", "block-device", "char-device"];
 const hex = (c: string) => c.repeat(64);

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { describeChange, type ChangeKind } from "../../src/watch/file-change.ts";
-import { readFileState, type FileState } from "../../src/watch/file-state.ts";
+import { describeChange, type ChangeKind } from "../../src/integrity/file-change.ts";
+import { readFileState, type FileState } from "../../src/integrity/file-state.ts";
 
 const AIDE = "/usr/bin/aide";
 

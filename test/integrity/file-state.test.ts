@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { safeFs } from "../../src/native/safe-fs.ts";
-import { readFileState, statusText, type FileState, type PresentState } from "../../src/watch/file-state.ts";
+import { readFileState, statusText, type FileState, type PresentState } from "../../src/integrity/file-state.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "covenant-file-state-"));
 
@@ -116,7 +116,7 @@ describe("file state", () => {
     const script = join(dir, "observe.mts");
     writeFileSync(
       script,
-      `import { readFileState } from ${JSON.stringify(join(process.cwd(), "src/watch/file-state.ts"))};\n` +
+      `import { readFileState } from ${JSON.stringify(join(process.cwd(), "src/integrity/file-state.ts"))};\n` +
         `const out = [];\nfor (const p of process.argv.slice(2)) out.push(await readFileState(p));\nprocess.stdout.write(JSON.stringify(out));\n`,
     );
     chmodSync(dir, 0o755);
