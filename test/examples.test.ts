@@ -51,7 +51,7 @@ describe("examples/cron and examples/systemd", () => {
     }
     for (const unit of ["covenant.service", "covenant-verify.service", "covenant-watch.service"]) {
       const text = readFileSync(`examples/systemd/${unit}`, "utf8");
-      for (const m of text.matchAll(/^Exec(?:Condition|Start)=.*?\/usr\/bin\/covenant ([^']*)'?$/gm)) out.push({ from: unit, argv: argsOf(m[1]!.split(/\s+/)) });
+      for (const m of text.matchAll(/^Exec(?:Condition|Start)=.*?\/usr\/bin\/covenant ([^'\n]*)'?$/gm)) out.push({ from: unit, argv: argsOf(m[1]!.split(/\s+/)) });
     }
     return out;
   }
