@@ -124,7 +124,7 @@ function stageFiles(stage) {
   mkdirSync(join(stage, "etc/covenant/policies"), { recursive: true });
   mkdirSync(join(stage, "etc/cron.d"), { recursive: true });
   writeFileSync(join(stage, "etc/cron.d/covenant"), cronFile(readFileSync(join(repo, "examples/cron/covenant"), "utf8")));
-  for (const unit of ["covenant.service", "covenant.timer", "covenant-verify.service", "covenant-verify.timer"]) {
+  for (const unit of ["covenant.service", "covenant.timer", "covenant-verify.service", "covenant-verify.timer", "covenant-watch.service"]) {
     copyInto(stage, join(repo, "examples/systemd", unit), `lib/systemd/system/${unit}`);
   }
   copyInto(stage, join(repo, "packaging/debian/copyright"), "usr/share/doc/covenant/copyright");

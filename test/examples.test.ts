@@ -32,30 +32,36 @@ describe("examples/sox", () => {
 });
 
 describe("examples/cron and examples/systemd", () => {
-  /** The covenant command lines the examples install, with the host's paths swapped for a test's. */
+  /** Where a covenant command's arguments end: at the shell's redirection of its report, or its next command. */
+  const argsOf = (words: string[]) => {
+    const end = words.findIndex((f) => /^(\d?>|\|\||;|&&)/.test(f));
+    return end < 0 ? words : words.slice(0, end);
+  };
+
+  /** The covenant command lines the examples install (every one of a cron job's, a unit's condition too). */
   function commandLines(): { from: string; argv: string[] }[] {
     const out: { from: string; argv: string[] }[] = [];
     for (const line of readFileSync("examples/cron/covenant", "utf8").split("\n")) {
       const fields = line.trim().split(/\s+/);
-      if (line.startsWith("#") || fields[5] !== "root" || fields[6] !== "covenant") continue;
-      // covenant's arguments end where the shell's redirection of its report begins
-      const end = fields.findIndex((f, i) => i > 6 && /^(\d?>|\|\||;|&&)/.test(f));
-      out.push({ from: "cron", argv: fields.slice(7, end < 0 ? undefined : end) });
+      if (line.startsWith("#") || fields[5] !== "root") continue;
+      const words = fields.slice(6);
+      words.forEach((w, i) => {
+        if (w === "covenant" && (i === 0 || words[i - 1] === "||")) out.push({ from: "cron", argv: argsOf(words.slice(i + 1)) });
+      });
     }
-    for (const unit of ["covenant.service", "covenant-verify.service"]) {
-      const exec = /^ExecStart=\/usr\/bin\/covenant (.*)$/m.exec(readFileSync(`examples/systemd/${unit}`, "utf8"));
-      expect(exec, unit).not.toBeNull();
-      out.push({ from: unit, argv: exec![1]!.split(/\s+/) });
+    for (const unit of ["covenant.service", "covenant-verify.service", "covenant-watch.service"]) {
+      const text = readFileSync(`examples/systemd/${unit}`, "utf8");
+      for (const m of text.matchAll(/^Exec(?:Condition|Start)=.*?\/usr\/bin\/covenant ([^'\n]*)'?$/gm)) out.push({ from: unit, argv: argsOf(m[1]!.split(/\s+/)) });
     }
     return out;
   }
 
   it("installs every five minutes and verifies daily, in both forms", () => {
     const cron = readFileSync("examples/cron/covenant", "utf8");
-    expect(cron).toMatch(/^\*\/5 \* \* \* \* root covenant run /m);
+    expect(cron).toMatch(/^\*\/5 \* \* \* \* root covenant watch --status .* \|\| covenant run /m);
     expect(readFileSync("examples/systemd/covenant.timer", "utf8")).toMatch(/^OnUnitActiveSec=5min$/m);
     expect(readFileSync("examples/systemd/covenant.service", "utf8")).toMatch(/^SuccessExitStatus=1$/m);
-    expect(commandLines().map((c) => `${c.from}: ${c.argv[0]}`)).toEqual(["cron: run", "cron: verify", "covenant.service: run", "covenant-verify.service: verify"]);
+    expect(commandLines().map((c) => `${c.from}: ${c.argv[0]}`)).toEqual(["cron: watch", "cron: run", "cron: verify", "covenant.service: watch", "covenant.service: run", "covenant-verify.service: verify", "covenant-watch.service: watch"]);
   });
 
   it("their command lines are accepted by this version of covenant", () => {
@@ -63,8 +69,10 @@ describe("examples/cron and examples/systemd", () => {
     const dir = mkdtempSync(join(tmpdir(), "covenant-install-"));
     for (const { from, argv } of commandLines()) {
       // each names its state directory (the default as root): swapped for the test's
-      expect(argv.join(" "), from).toContain("--state /var/lib/covenant");
+      expect(argv[argv.indexOf("--state") + 1], from).toBe("/var/lib/covenant");
       const args = argv.map((a) => (a === "/etc/covenant/policies" ? "examples/sox" : a.startsWith("/var/log/covenant/") ? join(dir, "last-run.xml") : a === "/var/lib/covenant" ? join(dir, "state") : a));
+      // the watcher itself runs until stopped: test/install/watch-unit.test.ts starts it from its unit
+      if (args[0] === "watch" && !args.includes("--status")) continue;
       // a dry run in a state directory of the test's: the host is only read
       const run = args[0] === "run" ? [...args, "--dry-run"] : args;
       const r = covenant(run);

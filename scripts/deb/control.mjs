@@ -70,7 +70,8 @@ export function cronFile(example) {
   ];
   const lines = example.split("\n").map((line) => {
     const m = line.startsWith("#") ? null : job.exec(line);
-    return m ? `#${m[1]}[ -x /usr/bin/covenant ] || exit 0; /usr/bin/covenant ${m[2]}` : line;
+    // every command of the job, not only the first (`covenant watch --status ... || covenant run ...`)
+    return m ? `#${m[1]}[ -x /usr/bin/covenant ] || exit 0; /usr/bin/covenant ${m[2].replaceAll("|| covenant ", "|| /usr/bin/covenant ")}` : line;
   });
   if (!lines.some((l) => l.startsWith("#") && l.includes("/usr/bin/covenant "))) throw new Error("examples/cron/covenant has no `covenant` job");
   return [...header, ...lines].join("\n");

@@ -1,7 +1,8 @@
 // examples/cron/covenant: its jobs, run as cron runs them (sh -c, the file's variables), with
 // the real CLI and its paths moved into a temporary directory. Cron mails what a job prints:
 // only Covenant's own failures (exit 2, 3, or any other status but 1) may print anything.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,7 +48,7 @@ function policy(dir: string, name: string, file: string, mode: number): void {
   writeFileSync(join(dir, "policies", `${name}.promise`), `stakeholder ops\ncontrol "${name}" {\n  title = "t"\n  owner = ops\n  file "${join(dir, file)}" { mode = 0640 }\n}\n`);
 }
 
-const runJob = cron.jobs.find((j) => j.command.startsWith("covenant run "))!;
+const runJob = cron.jobs.find((j) => j.command.includes("covenant run "))!;
 const verifyJob = cron.jobs.find((j) => j.command.startsWith("covenant verify "))!;
 
 describe("examples/cron/covenant", () => {
@@ -58,6 +59,36 @@ describe("examples/cron/covenant", () => {
     // the moved paths below must be every path a job touches, or a test run as root would use the host's
     for (const job of cron.jobs) expect(job.command).toContain("--state /var/lib/covenant");
   });
+
+  it("runs only when no watcher is running and beating: it checks the watcher first", () => {
+    expect(runJob.command).toMatch(/^covenant watch --status --state \/var\/lib\/covenant >\S+ 2>&1 \|\| covenant run /);
+  });
+
+  it("while the watcher beats, runs nothing and mails nothing; once it is gone, runs in its place and reports it", async () => {
+    const { dir, env } = place(bin);
+    policy(dir, "W-1", "watched", 0o640);
+    const watcher = spawn(bin, ["watch", "--state", join(dir, "state"), join(dir, "policies")], { env, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let out = "";
+      watcher.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      const deadline = Date.now() + 15_000;
+      while (!/watch run \d+ \(start-up rescan\)/.test(out)) {
+        if (Date.now() > deadline || watcher.exitCode !== null) throw new Error(`the watcher did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(runCronCommand(localised(runJob, dir), env).mail).toBe("");
+      expect(readFileSync(join(dir, "log/watch-status.txt"), "utf8")).toMatch(/^running: pid \d+/);
+      expect(existsSync(join(dir, "log/last-run.txt"))).toBe(false);
+      // killed without a word: the next job runs, and the run says the watcher is gone (exit 1: not mailed)
+      watcher.kill("SIGKILL");
+      await new Promise((r) => watcher.once("close", r));
+      expect(runCronCommand(localised(runJob, dir), env).mail).toBe("");
+      expect(readFileSync(join(dir, "log/watch-status.txt"), "utf8")).toMatch(/^stale: its process \(pid \d+\) is gone/);
+      expect(readFileSync(join(dir, "log/last-run.txt"), "utf8")).toMatch(/the watcher is not watching[\s\S]*covenant\.watch/);
+    } finally {
+      watcher.kill("SIGKILL");
+    }
+  }, 40_000);
 
   it("mails nothing when every promise is kept, and keeps the report and the JUnit file", () => {
     const { dir, env } = place(bin);

@@ -2,7 +2,7 @@
 // installed by dpkg into an empty temporary root, run there, upgraded, removed and purged.
 import { createHash } from "node:crypto";
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +38,8 @@ afterAll(() => {
   root.remove();
 });
 
+/** Whether a path is there, a link included whatever it points to (existsSync follows links: these point into the root's /lib, which is not this host's). */
+const present = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 /** sha256 of a command's output, streamed: the archives are a hundred megabytes. */
 const sha256Of = (argv: string[]) => spawnSync("sh", ["-c", '"$@" | sha256sum', "sh", ...argv], { encoding: "utf8" }).stdout.split(" ")[0];
@@ -90,6 +92,8 @@ function enabledCronJob(which: "run" | "verify") {
 }
 
 const lib = "usr/lib/covenant";
+/** The units the package installs, not enabled: every one of examples/systemd/. */
+const units = ["covenant.service", "covenant.timer", "covenant-verify.service", "covenant-verify.timer", "covenant-watch.service"];
 const policy = 'stakeholder ops\ncontrol "PKG-1" {\n  title = "t"\n  owner = ops\n  file "%FILE%" { mode = 0640 }\n}\n';
 
 describe("the Debian package", () => {
@@ -141,11 +145,13 @@ describe("the Debian package", () => {
       "lib/systemd/system/covenant.timer": "0:0 0644",
       "lib/systemd/system/covenant-verify.service": "0:0 0644",
       "lib/systemd/system/covenant-verify.timer": "0:0 0644",
+      "lib/systemd/system/covenant-watch.service": "0:0 0644",
     };
     expect(root.ownersAndModes(Object.keys(expected))).toEqual(expected);
+    expect(readdirSync(root.path("lib/systemd/system")).sort()).toEqual(readdirSync("examples/systemd").filter((f) => /\.(service|timer)$/.test(f)).sort());
     expect(readdirSync(root.path("var/lib/covenant"))).toEqual([]);
     expect(readdirSync(root.path("etc/covenant/policies"))).toEqual([]);
-    for (const unit of ["covenant.service", "covenant.timer", "covenant-verify.service", "covenant-verify.timer"]) {
+    for (const unit of units) {
       expect(readFileSync(root.path(`lib/systemd/system/${unit}`), "utf8"), unit).toBe(readFileSync(`examples/systemd/${unit}`, "utf8"));
     }
     // the runtime is the node that built the package, unchanged
@@ -251,7 +257,7 @@ channels:
     const key = sha256(readFileSync(root.path("var/lib/covenant/host.key")));
     const removed = root.dpkg("--remove", "covenant");
     expect(removed.status, removed.stderr).toBe(0);
-    for (const gone of [lib, "usr/bin/covenant", "lib/systemd/system/covenant.service", "usr/share/covenant"]) expect(existsSync(root.path(gone)), gone).toBe(false);
+    for (const gone of [lib, "usr/bin/covenant", "lib/systemd/system/covenant.service", "lib/systemd/system/covenant-watch.service", "usr/share/covenant"]) expect(existsSync(root.path(gone)), gone).toBe(false);
     for (const kept of ["etc/cron.d/covenant", "etc/covenant/policies/pkg.promise", "var/log/covenant/last-run.txt", "var/lib/covenant/host.key"]) expect(existsSync(root.path(kept)), kept).toBe(true);
     // the cron file outlives the program: its jobs then do nothing, and mail nothing
     const run = enabledCronJob("run");
@@ -267,7 +273,54 @@ channels:
     const files = left.filter((p) => !p.endsWith("/") && !/state\.db-(wal|shm)$/.test(p)).sort();
     expect(files).toEqual(["etc/covenant/policies/pkg.promise", "var/lib/covenant/host.key", "var/lib/covenant/ledger.head", "var/lib/covenant/state.db"]);
     expect(left).not.toContain("var/log/covenant/");
-    expect(existsSync(root.path("etc/systemd/system/timers.target.wants/covenant.timer"))).toBe(false);
+    expect(present(root.path("etc/systemd/system/timers.target.wants/covenant.timer"))).toBe(false);
     expect(spawnSync("dpkg-query", [`--admindir=${root.path("var/lib/dpkg")}`, "-W", "covenant"]).status).not.toBe(0);
   }, 60_000);
+});
+
+/**
+ * The maintainer scripts where systemd runs. systemd is not PID 1 here, so the package is
+ * installed into a root that dpkg chroots into to run its scripts, as on a host (DPKG_ROOT
+ * empty), where /run/systemd/system exists and the `systemctl` on PATH is a stand-in that
+ * records its arguments.
+ */
+describe.skipIf(process.getuid?.() !== 0)("the Debian package's scripts, where systemd runs", () => {
+  const host = new PackageRoot(true);
+  afterAll(() => host.remove());
+  const calls = () => (existsSync(host.path("systemctl.argv")) ? readFileSync(host.path("systemctl.argv"), "utf8").split("\n").filter(Boolean) : []);
+  const since = (n: number) => calls().slice(n);
+
+  beforeAll(() => {
+    host.furnish(["/bin/mkdir", "/bin/rm"]);
+    mkdirSync(host.path("run/systemd/system"), { recursive: true });
+    mkdirSync(host.path("usr/bin"), { recursive: true });
+    writeFileSync(host.path("usr/bin/systemctl"), '#!/bin/sh\necho "$*" >>/systemctl.argv\n', { mode: 0o755 });
+  });
+
+  it("reload systemd and restart a running watcher on install and upgrade, stop the timers and the watcher on removal", () => {
+    const installed = host.dpkg("--install", deb);
+    expect(installed.status, installed.stderr).toBe(0);
+    // the unit files are read again; a watcher already running (none here) would run the new program
+    expect(calls()).toEqual(["--system daemon-reload", "try-restart covenant-watch.service"]);
+    // an upgrade: nothing stopped before, the running watcher restarted after
+    const upgraded = host.dpkg("--install", deb);
+    expect(upgraded.status, upgraded.stderr).toBe(0);
+    expect(since(2)).toEqual(["--system daemon-reload", "try-restart covenant-watch.service"]);
+    // the administrator enabled the watcher and the timers
+    for (const [target, unit] of [["multi-user.target.wants", "covenant-watch.service"], ["timers.target.wants", "covenant.timer"]] as const) {
+      mkdirSync(host.path(`etc/systemd/system/${target}`), { recursive: true });
+      symlinkSync(`/lib/systemd/system/${unit}`, host.path(`etc/systemd/system/${target}/${unit}`));
+    }
+    const removed = host.dpkg("--remove", "covenant");
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(since(4)).toEqual(["stop covenant.timer covenant-verify.timer covenant-watch.service", "--system daemon-reload"]);
+    // kept on removal, for a reinstall; gone on purge
+    expect(present(host.path("etc/systemd/system/multi-user.target.wants/covenant-watch.service"))).toBe(true);
+    const purged = host.dpkg("--purge", "covenant");
+    expect(purged.status, purged.stderr).toBe(0);
+    expect(since(6)).toEqual(["--system daemon-reload"]);
+    for (const link of ["multi-user.target.wants/covenant-watch.service", "timers.target.wants/covenant.timer"]) {
+      expect(present(host.path(`etc/systemd/system/${link}`)), link).toBe(false);
+    }
+  }, 120_000);
 });

@@ -5,9 +5,9 @@
 // running the scripts by hand would only imitate). Not root: dpkg runs under fakeroot, which
 // keeps the owners dpkg gave in its own record.
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const asRoot = process.getuid?.() === 0;
 const systemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -16,7 +16,11 @@ export class PackageRoot {
   readonly dir: string;
   private readonly fakerootState: string;
 
-  constructor() {
+  /**
+   * `chroot`: dpkg runs the maintainer scripts chrooted into the root, as on a host, with
+   * DPKG_ROOT empty (root only; `furnish` the root first): the scripts then act as they do on `/`.
+   */
+  constructor(private readonly chroot = false) {
     this.dir = mkdtempSync(join(tmpdir(), "covenant-root-"));
     for (const sub of ["info", "updates", "triggers"]) mkdirSync(join(this.dir, "var/lib/dpkg", sub), { recursive: true });
     writeFileSync(join(this.dir, "var/lib/dpkg/status"), "");
@@ -39,7 +43,27 @@ export class PackageRoot {
   /** dpkg on this root; `--force-depends`: the root's own database records no libc6 (the test checks Depends against the host). */
   dpkg(...args: string[]): SpawnSyncReturns<string> {
     const notRoot = asRoot ? [] : ["--force-not-root"];
-    return this.privileged("dpkg", [`--root=${this.dir}`, "--log=/dev/null", "--force-script-chrootless", "--force-depends", ...notRoot, ...args]);
+    const chrootless = this.chroot ? [] : ["--force-script-chrootless"];
+    return this.privileged("dpkg", [`--root=${this.dir}`, "--log=/dev/null", ...chrootless, "--force-depends", ...notRoot, ...args]);
+  }
+
+  /**
+   * What the maintainer scripts need to run chrooted in the root: /bin/sh, the `programs` they
+   * call (copied from this host with the shared libraries `ldd` names) and /dev/null. Root only.
+   */
+  furnish(programs: string[]): void {
+    const copy = (from: string, to: string) => {
+      mkdirSync(dirname(this.path(to)), { recursive: true });
+      cpSync(from, this.path(to), { dereference: true });
+    };
+    for (const program of ["/bin/sh", ...programs]) {
+      copy(program, program);
+      const ldd = spawnSync("ldd", [program], { encoding: "utf8" }).stdout;
+      for (const m of ldd.matchAll(/(?:=> )?(\/\S+) \(0x/g)) copy(m[1]!, m[1]!);
+    }
+    mkdirSync(this.path("dev"), { recursive: true });
+    const r = spawnSync("mknod", ["-m", "0666", this.path("dev/null"), "c", "1", "3"], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`mknod /dev/null in the root: ${r.stderr}`);
   }
 
   /** `uid:gid mode` (mode in octal) of each path in the root, as dpkg set them. */
