@@ -140,13 +140,16 @@ function scanDescriptors(roots: Pick<ProbeRoots, "proc">, targets: readonly Held
   let denied = 0;
   let descriptors = 0;
   let processes = 0;
+  // the inodes sought, to pass over almost every descriptor with one number compared
+  const inodes = new Set(targets.flatMap((t) => (t.ino === undefined ? [] : [t.ino])));
+  const prefix = roots.proc.endsWith("/") ? roots.proc : `${roots.proc}/`;
   for (const pid of pids) {
     if (opts.budgetMs !== undefined && now() - started > opts.budgetMs) {
       notes.push(`descriptor scan stopped after ${opts.budgetMs} ms: ${pids.length - processes} of ${pids.length} processes not looked at`);
       break;
     }
     processes++;
-    const fdDir = join(roots.proc, pid, "fd");
+    const fdDir = `${prefix}${pid}/fd/`;
     let fds: string[];
     try {
       fds = readdirSync(fdDir);
@@ -156,7 +159,7 @@ function scanDescriptors(roots: Pick<ProbeRoots, "proc">, targets: readonly Held
     }
     for (const fd of fds) {
       descriptors++;
-      const link = join(fdDir, fd);
+      const link = fdDir + fd;
       let st: Stats | undefined;
       try {
         st = statSync(link, { throwIfNoEntry: false });
@@ -164,7 +167,7 @@ function scanDescriptors(roots: Pick<ProbeRoots, "proc">, targets: readonly Held
         continue; // closed between listing and reading, or a file this process cannot reach
       }
       if (!st) continue;
-      for (const path of byFile.get(`${st.dev}:${st.ino}`) ?? []) matches.push({ pid: Number(pid), path, deleted: false });
+      if (inodes.has(st.ino)) for (const path of byFile.get(`${st.dev}:${st.ino}`) ?? []) matches.push({ pid: Number(pid), path, deleted: false });
       if (st.nlink === 0 && byName.size > 0) matchDeleted(link, st, byName, Number(pid), matches);
     }
   }
