@@ -130,7 +130,7 @@ export class AuditWho {
       if (gap) out.set(t.path, { status: "unavailable", reason: gap });
       return !gap;
     });
-    const deadline = now() + (this.opts.waitMs ?? 500);
+    const deadline = now() + (this.opts.waitMs ?? 250);
     const userName = this.opts.userName ?? (() => undefined);
     for (;;) {
       const events = this.log.poll(now());
