@@ -111,8 +111,8 @@ export function findAuditctl(): string | undefined {
 }
 
 /** The facts decideAudit needs, read now. */
-export async function auditFacts(run: Runner = execRunner): Promise<AuditFacts> {
-  const auditctl = findAuditctl();
+export async function auditFacts(run: Runner = execRunner, auditctlPath?: string): Promise<AuditFacts> {
+  const auditctl = auditctlPath ?? findAuditctl();
   const root = process.getuid?.() === 0;
   if (!auditctl || !root) return { root, ...(auditctl ? { auditctl } : {}), status: { ok: false, error: "not asked" } };
   const r = await run(auditctl, ["-s"]);

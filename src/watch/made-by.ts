@@ -42,6 +42,10 @@ export interface AuditOptions {
   /** how far before a batch's first event a record still counts, ms (a file opened for writing a little earlier) */
   lookbackMs?: number;
   userName?: (uid: number) => string | undefined;
+  /** auditd's configuration (tests: one naming a log of their own) */
+  confPath?: string;
+  /** where auditctl is (tests, with a runner standing in for it) */
+  auditctl?: string;
 }
 
 export class AuditWho {
@@ -58,13 +62,13 @@ export class AuditWho {
 
   /** Decides what audit can do here and adds the rules for `paths` when rules may be changed; notes in words. */
   async start(paths: readonly string[]): Promise<string[]> {
-    const facts = await auditFacts(this.run);
+    const facts = await auditFacts(this.run, this.opts.auditctl);
     const mode = decideAudit(facts);
     if (mode.mode === "unavailable") {
       this.reason = mode.reason;
       return [`audit: who made a change cannot be told: ${mode.reason}`];
     }
-    const log = auditLogPath();
+    const log = auditLogPath(this.opts.confPath);
     if (!log.ok) {
       this.reason = log.reason;
       return [`audit: who made a change cannot be told: ${log.reason}`];
@@ -92,7 +96,7 @@ export class AuditWho {
   /** A reloaded policy: rules for paths no longer watched removed, new ones added. */
   async reload(paths: readonly string[]): Promise<string[]> {
     if (this.rules) return this.rules.sync(paths);
-    if (this.immutable) return this.useLoaded((await auditFacts(this.run)).auditctl ?? "/usr/sbin/auditctl", paths);
+    if (this.immutable) return this.useLoaded((await auditFacts(this.run, this.opts.auditctl)).auditctl ?? "/usr/sbin/auditctl", paths);
     return [];
   }
 
