@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt } from "../helpers/cli.ts";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
 import { startWatcher } from "../helpers/watcher.ts";
 
 const AUDITCTL = "/usr/sbin/auditctl";
@@ -125,7 +125,6 @@ describe("covenant watch: who", () => {
     const pid = await writeBy(s.ledger);
     const out = await w.waitFor(/made by pid \d+.*\n/, 15_000);
     const finding = out.slice(out.indexOf("watch run 2"));
-    if (process.env.WHO_DEBUG) console.log(finding);
     // who was at the file: the perl, by lock and open descriptor, its password masked
     expect(finding).toMatch(new RegExp(`at the file when seen: pid ${perl.pid} holds a lock on it, root \\(uid 0\\), ${realpathSync("/usr/bin/perl")}: .*--password=\\*\\*\\*\\*`));
     expect(finding).toMatch(new RegExp(`at the file when seen: pid ${perl.pid} has it open`));
@@ -137,6 +136,9 @@ describe("covenant watch: who", () => {
     expect(await w.exited).toBe(0);
     expect(w.out()).toContain(`audit: removed watch rule for ${s.ledger}`);
     expect(auditctl("-l").stdout).not.toContain("covenant-watch");
+    // the rule added is in the history, in the notes of the watcher's first run
+    const runs = (JSON.parse(covenant(["history", "--json", "--state", s.state]).out) as { kind: string; body: { notes?: string[] } }[]).filter((e) => e.kind === "run");
+    expect(runs[0]!.body.notes).toContain(`audit: added watch rule (key covenant-watch) for ${s.ledger}`);
   }, 60_000);
 
   it("without auditd, the finding says that attribution is not available, and why", async () => {

@@ -104,7 +104,9 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   const stopped = stopSignal();
   const say = sayOnce(io);
   // who: the processes at a changed file, seen as the batch arrives, and who made the change (audit)
-  const audit = await startAudit(policy, opts, io);
+  // what audit was made to do (rules added or removed) goes into the next run's notes, in the history
+  const auditNotes: string[] = [];
+  const audit = await startAudit(policy, opts, io, auditNotes);
   const who = new BatchWho({ proc: opts.procRoot, etc: opts.etcRoot }, audit);
   const start = (scene: WatchScene, initial: "start" | "reload"): WatchLoop => {
     const keys = promiseKeys(scene.policy);
@@ -119,7 +121,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       initial,
       evaluate: async (ks, why, batch) => {
         await who.settled(); // the audit look-ups, bounded, before the run lock is taken
-        return evaluateOnce(scene, ks, why, batch, { who, set });
+        return evaluateOnce(scene, ks, why, batch, { who, set, auditNotes });
       },
       onBatch: (b) => who.seen(b.paths, b.firstAt),
       beat,
@@ -140,7 +142,10 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
         return;
       }
       await loop.stop();
-      for (const n of await audit.reload(auditPaths(watchTargets(next.policy)))) io.out(`covenant watch: ${escapeText(n)}`);
+      for (const n of await audit.reload(auditPaths(watchTargets(next.policy)))) {
+        io.out(`covenant watch: ${escapeText(n)}`);
+        auditNotes.push(n);
+      }
       policyHash = hashPolicy(next.files);
       beat();
       loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io }, "reload");
@@ -232,12 +237,15 @@ interface WatchScene {
 }
 
 /** Audit set up for the policy's realtime paths; its notes said. */
-async function startAudit(policy: Policy, opts: WatchOptions, io: Io): Promise<AuditWho> {
+async function startAudit(policy: Policy, opts: WatchOptions, io: Io, notes: string[]): Promise<AuditWho> {
   const accounts = readAccounts({ etc: opts.etcRoot });
   const users = accounts.ok ? accounts.value.userByUid : undefined;
   const audit = new AuditWho({ userName: (uid) => users?.get(uid)?.name });
   try {
-    for (const n of await audit.start(auditPaths(watchTargets(policy)))) io.out(`covenant watch: ${escapeText(n)}`);
+    for (const n of await audit.start(auditPaths(watchTargets(policy)))) {
+      io.out(`covenant watch: ${escapeText(n)}`);
+      notes.push(n);
+    }
   } catch (err) {
     io.err(`covenant watch: audit cannot be set up: ${escapeText(err instanceof Error ? err.message : String(err))}`);
   }
@@ -245,12 +253,12 @@ async function startAudit(policy: Policy, opts: WatchOptions, io: Io): Promise<A
 }
 
 /** One evaluation of `keys` as a run of kind `watch`, under the run lock; "busy" when a run holds it. */
-async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: Batch | undefined, w: { who: BatchWho; set: WatchSet }): Promise<"done" | "busy"> {
+async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: Batch | undefined, w: { who: BatchWho; set: WatchSet; auditNotes: string[] }): Promise<"done" | "busy"> {
   const lock = acquireRunLock(s.stateDir, "/proc", "watch");
   if (!lock.ok) return "busy";
   try {
     const started = new Date();
-    const notes: string[] = [];
+    const notes: string[] = w.auditNotes.splice(0);
     const recorded = await evaluateRecorded(
       s.store,
       { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys) },
