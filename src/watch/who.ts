@@ -73,10 +73,17 @@ export class BatchWho {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
-  /** What was gathered since the last take, by path; cleared. */
-  take(): Map<string, PathWho> {
-    const out = new Map(this.seenPaths);
-    this.seenPaths.clear();
+  /**
+   * What was gathered for the paths `wanted` accepts (those of the promises an evaluation is
+   * about to evaluate), by path; those are cleared, the others kept for their own evaluation.
+   */
+  take(wanted: (path: string) => boolean = () => true): Map<string, PathWho> {
+    const out = new Map<string, PathWho>();
+    for (const [path, w] of this.seenPaths) {
+      if (!wanted(path)) continue;
+      out.set(path, w);
+      this.seenPaths.delete(path);
+    }
     return out;
   }
 }

@@ -259,13 +259,20 @@ async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: 
   try {
     const started = new Date();
     const notes: string[] = w.auditNotes.splice(0);
+    // who was seen for the changes this evaluation looks at, taken before it starts: a batch
+    // arriving meanwhile is the next evaluation's (a path no promise names, a directory's event, is let go)
+    const evaluated = new Set(keys);
+    const who = w.who.take((p) => {
+      const affected = w.set.affected(p);
+      return affected.length === 0 || affected.some((k) => evaluated.has(k));
+    });
     const recorded = await evaluateRecorded(
       s.store,
       { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys) },
       notes,
     );
     // who is attached before the run is finished and told: the findings carry it wherever they go
-    attachWho(recorded.evaluation.results, w.who.take(), (p) => w.set.affected(p));
+    attachWho(recorded.evaluation.results, who, (p) => w.set.affected(p));
     s.store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: s.files, dryRun: false, notes }), kind: "watch" });
     const results = recorded.evaluation.results;
     const told = results.some((r) => isDeficiency(r.outcome) || r.outcome === "repaired") || s.notifyConfig.status === "ok" ? await tellWatch(s, recorded) : undefined;
