@@ -35,6 +35,15 @@ function isDirectory(p: string): boolean {
   }
 }
 
+/**
+ * A glob whose first component is a wildcard (/ then *, app.conf below) would need a rule on the whole file system, which logs
+ * every write on the host: no rule is added for it, and the note says so.
+ */
+function withoutRoot(paths: readonly string[]): { paths: string[]; notes: string[] } {
+  const kept = paths.filter((p) => p !== "/");
+  return { paths: kept, notes: kept.length < paths.length ? ["audit: no rule is added for / (a glob starting at the root would log every write on the host): changes there are not attributed"] : [] };
+}
+
 export interface AuditOptions {
   run?: Runner;
   /** how long to wait for a change's audit record to reach the log, ms */
@@ -61,7 +70,12 @@ export class AuditWho {
   }
 
   /** Decides what audit can do here and adds the rules for `paths` when rules may be changed; notes in words. */
-  async start(paths: readonly string[]): Promise<string[]> {
+  async start(all: readonly string[]): Promise<string[]> {
+    const { paths, notes } = withoutRoot(all);
+    return [...notes, ...(await this.begin(paths))];
+  }
+
+  private async begin(paths: readonly string[]): Promise<string[]> {
     const facts = await auditFacts(this.run, this.opts.auditctl);
     const mode = decideAudit(facts);
     if (mode.mode === "unavailable") {
@@ -94,8 +108,9 @@ export class AuditWho {
   }
 
   /** A reloaded policy: rules for paths no longer watched removed, new ones added. */
-  async reload(paths: readonly string[]): Promise<string[]> {
-    if (this.rules) return this.rules.sync(paths);
+  async reload(all: readonly string[]): Promise<string[]> {
+    const { paths, notes } = withoutRoot(all);
+    if (this.rules) return [...notes, ...(await this.rules.sync(paths))];
     if (this.immutable) return this.useLoaded((await auditFacts(this.run, this.opts.auditctl)).auditctl ?? "/usr/sbin/auditctl", paths);
     return [];
   }

@@ -73,6 +73,15 @@ describe.skipIf(!root)("AuditWho", () => {
     expect(calls.slice(1)).toEqual([["-w", "/srv/b", "-p", "wa", "-k", "covenant-watch"], ["-W", "/srv/b", "-p", "wa", "-k", "covenant-watch"]]);
   });
 
+  it("never a rule on / (a glob starting at the root): it would log every write on the host", async () => {
+    const { run, calls } = fake(1, 812);
+    const who = new AuditWho({ run, confPath: conf, auditctl: "/usr/sbin/auditctl" });
+    const notes = await who.start(["/", "/srv/e"]);
+    expect(notes[0]).toMatch(/no rule is added for \//);
+    expect(calls.filter((c) => c[0] === "-w")).toEqual([["-w", "/srv/e", "-p", "wa", "-k", "covenant-watch"]]);
+    await who.stop();
+  });
+
   it("auditd not running: unavailable, in words, for every path, at once", async () => {
     const { run } = fake(1, 0);
     const who = new AuditWho({ run, confPath: conf, auditctl: "/usr/sbin/auditctl" });
