@@ -73,6 +73,9 @@ afterAll(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
   // rules a killed watcher may have left, for the paths this test watched (only those)
   if (existsSync(AUDITCTL)) for (const p of watchedPaths) auditctl("-W", p, "-p", "wa", "-k", "covenant-watch");
+  // and those of watchers other test files started meanwhile (they saw our auditd) and killed
+  // before they could remove them: only when this test started auditd, on a machine it owns
+  if (auditd && existsSync(AUDITCTL)) auditctl("-D", "-k", "covenant-watch");
   await stopAuditd();
   if (enabledBefore === "0" && existsSync(AUDITCTL)) auditctl("-e", "0");
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
