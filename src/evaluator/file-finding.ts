@@ -10,6 +10,8 @@ import type { Difference as ChangeDifference } from "../integrity/file-change.js
 export interface FileHolder {
   pid: number;
   via: "lock" | "open";
+  /** it holds a file deleted or replaced since it opened it, matched by the former name the kernel keeps (src/probes/file-holders.ts) */
+  deleted?: boolean;
   /** effective uid and its name, from /proc/PID/status (kernel-set, unlike comm) */
   uid?: number;
   user?: string;
@@ -58,6 +60,8 @@ export interface FileFinding {
   diff?: DiffEvidence;
   /** at detection (the watcher only) */
   holders?: FileHolder[];
+  /** why the holders may be incomplete (processes not readable, the scan's time budget) */
+  holdersNote?: string;
   /** who made the change (the watcher only) */
   madeBy?: Attribution;
 }

@@ -22,6 +22,8 @@ export interface WatchLoopOptions {
   /** evaluates these keys; "busy" when it cannot now (the lock is held): they are tried again */
   evaluate(keys: string[], why: Trigger, batch?: Batch): Promise<"done" | "busy">;
   beat(): void;
+  /** a batch arrived (before it waits for its evaluation): what must be seen at once, such as who is at the files */
+  onBatch?(batch: Batch): void;
   onProblem(problem: WatchProblem): void;
   /** an evaluation or a beat failed: the loop goes on (the next one may work), the caller says so */
   onFailure(err: unknown): void;
@@ -107,6 +109,11 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
   const events: EventSource = watchEvents(o.set, {
     coalesceMs: o.coalesceMs,
     onBatch: (b) => {
+      try {
+        o.onBatch?.(b);
+      } catch (err) {
+        o.onFailure(err);
+      }
       for (const k of b.keys) pending.set(k, "event");
       lastBatch = b;
       kick();

@@ -20,7 +20,11 @@ import { StateStore, StoreError, type WatcherStatus } from "../../store/store.js
 import type { Batch, WatchProblem } from "../../watch/events.js";
 import chokidar from "chokidar";
 import { startWatchLoop, type Trigger, type WatchLoop } from "../../watch/loop.js";
-import { watchSet, watchTargets } from "../../watch/watch-set.js";
+import { watchSet, watchTargets, type WatchSet } from "../../watch/watch-set.js";
+import { AuditWho, auditPaths } from "../../watch/made-by.js";
+import { attachWho, BatchWho } from "../../watch/who.js";
+import { read as readAccounts } from "../../probes/accounts.js";
+import { whoLines } from "../finding-who-text.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -99,6 +103,11 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   // listened for before anything starts: a stop asked for during a long start-up is a clean stop too
   const stopped = stopSignal();
   const say = sayOnce(io);
+  // who: the processes at a changed file, seen as the batch arrives, and who made the change (audit)
+  // what audit was made to do (rules added or removed) goes into the next run's notes, in the history
+  const auditNotes: string[] = [];
+  const audit = await startAudit(policy, opts, io, auditNotes);
+  const who = new BatchWho({ proc: opts.procRoot, etc: opts.etcRoot }, audit);
   const start = (scene: WatchScene, initial: "start" | "reload"): WatchLoop => {
     const keys = promiseKeys(scene.policy);
     const set = watchSet(watchTargets(scene.policy));
@@ -110,7 +119,11 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       coalesceMs: opts.coalesceMs,
       heartbeatMs: opts.heartbeatMs,
       initial,
-      evaluate: (ks, why, batch) => evaluateOnce(scene, ks, why, batch),
+      evaluate: async (ks, why, batch) => {
+        await who.settled(); // the audit look-ups, bounded, before the run lock is taken
+        return evaluateOnce(scene, ks, why, batch, { who, set, auditNotes });
+      },
+      onBatch: (b) => who.seen(b.paths, b.firstAt),
       beat,
       onProblem: say,
       onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
@@ -129,6 +142,10 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
         return;
       }
       await loop.stop();
+      for (const n of await audit.reload(auditPaths(watchTargets(next.policy)))) {
+        io.out(`covenant watch: ${escapeText(n)}`);
+        auditNotes.push(n);
+      }
       policyHash = hashPolicy(next.files);
       beat();
       loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io }, "reload");
@@ -139,6 +156,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   await reloads.close();
   await reloading;
   await loop.stop();
+  for (const n of await audit.stop()) io.out(`covenant watch: ${escapeText(n)}`);
   try {
     store.stopWatcher(me, new Date().toISOString());
   } finally {
@@ -218,18 +236,43 @@ interface WatchScene {
   io: Io;
 }
 
+/** Audit set up for the policy's realtime paths; its notes said. */
+async function startAudit(policy: Policy, opts: WatchOptions, io: Io, notes: string[]): Promise<AuditWho> {
+  const accounts = readAccounts({ etc: opts.etcRoot });
+  const users = accounts.ok ? accounts.value.userByUid : undefined;
+  const audit = new AuditWho({ userName: (uid) => users?.get(uid)?.name });
+  try {
+    for (const n of await audit.start(auditPaths(watchTargets(policy)))) {
+      io.out(`covenant watch: ${escapeText(n)}`);
+      notes.push(n);
+    }
+  } catch (err) {
+    io.err(`covenant watch: audit cannot be set up: ${escapeText(err instanceof Error ? err.message : String(err))}`);
+  }
+  return audit;
+}
+
 /** One evaluation of `keys` as a run of kind `watch`, under the run lock; "busy" when a run holds it. */
-async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: Batch | undefined): Promise<"done" | "busy"> {
+async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: Batch | undefined, w: { who: BatchWho; set: WatchSet; auditNotes: string[] }): Promise<"done" | "busy"> {
   const lock = acquireRunLock(s.stateDir, "/proc", "watch");
   if (!lock.ok) return "busy";
   try {
     const started = new Date();
-    const notes: string[] = [];
+    const notes: string[] = w.auditNotes.splice(0);
+    // who was seen for the changes this evaluation looks at, taken before it starts: a batch
+    // arriving meanwhile is the next evaluation's (a path no promise names, a directory's event, is let go)
+    const evaluated = new Set(keys);
+    const who = w.who.take((p) => {
+      const affected = w.set.affected(p);
+      return affected.length === 0 || affected.some((k) => evaluated.has(k));
+    });
     const recorded = await evaluateRecorded(
       s.store,
       { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys) },
       notes,
     );
+    // who is attached before the run is finished and told: the findings carry it wherever they go
+    attachWho(recorded.evaluation.results, who, (p) => w.set.affected(p));
     s.store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: s.files, dryRun: false, notes }), kind: "watch" });
     const results = recorded.evaluation.results;
     const told = results.some((r) => isDeficiency(r.outcome) || r.outcome === "repaired") || s.notifyConfig.status === "ok" ? await tellWatch(s, recorded) : undefined;
@@ -252,5 +295,6 @@ function evaluationLine(run: number, why: Trigger, batch: Batch | undefined, res
   const cause = why === "event" && batch ? `event on ${batch.paths.slice(0, 3).map(escapeText).join(", ")}${batch.paths.length > 3 ? ` and ${batch.paths.length - 3} more` : ""}${batch.firstAt ? `, ${Date.now() - batch.firstAt} ms after it` : ""}` : why === "start" ? "start-up rescan" : why === "reload" ? "reloaded policy" : "schedule";
   const bad = results.filter((r) => isDeficiency(r.outcome) || r.outcome === "repaired");
   const head = `watch run ${run} (${cause}): ${results.length} promise${results.length === 1 ? "" : "s"}, ${bad.length === 0 ? "all kept" : `${bad.length} not kept`}${told ? `, ${told} message${told === 1 ? "" : "s"} sent` : ""}`;
-  return [head, ...bad.slice(0, 20).map((r) => `  ${r.outcome.toUpperCase().padEnd(8)} ${escapeText(r.key)}: ${escapeText(r.reason)}`)].join("\n");
+  const who = (r: PromiseResult) => (r.findings ?? []).flatMap((f) => (whoLines(f).length === 0 ? [] : [`    ${escapeText(f.path)}:`, ...whoLines(f).map((l) => `      ${l}`)]));
+  return [head, ...bad.slice(0, 20).flatMap((r) => [`  ${r.outcome.toUpperCase().padEnd(8)} ${escapeText(r.key)}: ${escapeText(r.reason)}`, ...who(r)])].join("\n");
 }

@@ -1,0 +1,140 @@
+// Who is at a file: real processes (perl, started here) holding a file open and locked, found
+// through the real /proc by device and inode, with user, executable and masked command line.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { deletedName, holderDetails, lockHolders, lockKey, scanHolders, targetsOf } from "../../src/probes/file-holders.ts";
+import type { FileLock } from "../../src/probes/locks.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "covenant-holders-"));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** perl holding `file` open for appending and locked (flock), its argv carrying a password. */
+async function holder(file: string, lock = true): Promise<ChildProcess> {
+  const code = `use Fcntl qw(:flock); open(my $f, ">>", $ARGV[1]) or die; ${lock ? "flock($f, LOCK_EX) or die;" : ""} $| = 1; print "ready\\n"; sleep 60`;
+  const child = spawn("/usr/bin/perl", ["-e", code, "--", "--password=secret", file], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (c: Buffer) => c.toString().includes("ready") && resolve());
+    child.on("exit", (code) => reject(new Error(`perl exited ${code}`)));
+  });
+  return child;
+}
+
+const roots = { proc: "/proc", etc: "/etc" };
+
+describe("file holders", () => {
+  it("finds a process holding a file open and locked, with its user, executable and masked command line", async () => {
+    const file = join(dir, "ledger.dat");
+    writeFileSync(file, "x\n");
+    const child = await holder(file);
+    const scan = scanHolders(roots, targetsOf([file]));
+    const held = scan.holders.get(file)!.filter((h) => h.pid === child.pid);
+    expect(held.map((h) => h.via).sort()).toEqual(["lock", "open"]);
+    for (const h of held) {
+      expect(h.uid).toBe(process.geteuid!());
+      expect(h.user).toBe(process.geteuid!() === 0 ? "root" : expect.any(String));
+      expect(realpathSync(h.exe!)).toBe(realpathSync("/usr/bin/perl"));
+      expect(h.commandLine).toContain("--password=****");
+      expect(h.commandLine).not.toContain("secret");
+      expect(h.commandLine).toContain(file);
+    }
+    expect(scan.processes).toBeGreaterThan(1);
+  });
+
+  it("does not take a file for another because its link text looks like it (matching is by device and inode)", async () => {
+    const real = join(dir, "real.dat");
+    const decoy = join(dir, "decoy.dat (deleted)");
+    writeFileSync(real, "r\n");
+    writeFileSync(decoy, "d\n");
+    const child = await holder(decoy, false);
+    // the decoy's link text is "<dir>/decoy.dat (deleted)", but it has links: not a deleted decoy.dat
+    const scan = scanHolders(roots, targetsOf([real, join(dir, "decoy.dat")]));
+    expect(scan.holders.get(real)!.some((h) => h.pid === child.pid)).toBe(false);
+    expect(scan.holders.get(join(dir, "decoy.dat"))).toEqual([]);
+  });
+
+  it("finds a process holding the file that was at the path before it was replaced, marked deleted", async () => {
+    const file = join(dir, "replaced.dat");
+    writeFileSync(file, "old\n");
+    const child = await holder(file, false);
+    unlinkSync(file);
+    writeFileSync(file, "new\n");
+    const h = scanHolders(roots, targetsOf([file])).holders.get(file)!.find((x) => x.pid === child.pid);
+    expect(h).toMatchObject({ via: "open", deleted: true });
+  });
+
+  it("a path with nothing there, and a symbolic link, have no holders; nothing throws", () => {
+    const link = join(dir, "link");
+    symlinkSync("/etc/passwd", link);
+    const scan = scanHolders(roots, targetsOf([join(dir, "missing"), link]));
+    expect(scan.holders.get(join(dir, "missing"))).toEqual([]);
+    expect(scan.holders.get(link)).toEqual([]);
+  });
+
+  it("processes that end while being scanned are passed over, never an error", async () => {
+    const file = join(dir, "busy.dat");
+    writeFileSync(file, "");
+    const stop = Date.now() + 1500;
+    const churn = (async () => {
+      while (Date.now() < stop) {
+        const c = spawn("/bin/sh", ["-c", `exec 3>>'${file}'; exit 0`], { stdio: "ignore" });
+        await new Promise((r) => c.on("exit", r));
+      }
+    })();
+    let scans = 0;
+    while (Date.now() < stop) {
+      expect(() => scanHolders(roots, targetsOf([file]))).not.toThrow();
+      scans++;
+      await new Promise((r) => setImmediate(r));
+    }
+    await churn;
+    expect(scans).toBeGreaterThan(0);
+    expect(holderDetails(roots, 2 ** 30, () => undefined)).toBeUndefined();
+  });
+
+  it("a fixture /proc: a process whose descriptor points at the file; an unreadable one; the time budget", () => {
+    const proc = mkdtempSync(join(tmpdir(), "covenant-holders-proc-"));
+    const file = join(dir, "fixture.dat");
+    writeFileSync(file, "");
+    for (const pid of [101, 102]) {
+      mkdirSync(join(proc, String(pid), "fd"), { recursive: true });
+      writeFileSync(join(proc, String(pid), "stat"), `${pid} (app) S 1 ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0 0\n`);
+      writeFileSync(join(proc, String(pid), "status"), "Name:\tapp\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n");
+      writeFileSync(join(proc, String(pid), "cmdline"), "app\0--token\0abc\0");
+    }
+    symlinkSync(file, join(proc, "101", "fd", "3"));
+    symlinkSync("/nonexistent", join(proc, "102", "fd", "4"));
+    writeFileSync(join(proc, "locks"), "");
+    const scan = scanHolders({ proc, etc: "/etc" }, targetsOf([file]));
+    expect(scan.holders.get(file)).toEqual([{ pid: 101, via: "open", uid: 1000, ...(scan.holders.get(file)![0]!.user ? { user: scan.holders.get(file)![0]!.user } : {}), commandLine: "app --token ****" }]);
+    let t = 0;
+    const stopped = scanHolders({ proc, etc: "/etc" }, targetsOf([file]), { budgetMs: 0, now: () => (t += 10) });
+    expect(stopped.notes.join()).toMatch(/stopped after 0 ms: 2 of 2 processes not looked at/);
+    rmSync(proc, { recursive: true, force: true });
+  });
+});
+
+describe("file holders, pure parts", () => {
+  it("a deleted name is the text before ' (deleted)' of an absolute path", () => {
+    expect(deletedName("/srv/a (deleted)")).toBe("/srv/a");
+    expect(deletedName("/srv/a")).toBeUndefined();
+    expect(deletedName("socket:[12] (deleted)")).toBeUndefined();
+    fc.assert(fc.property(fc.string(), (s) => deletedName(`/${s} (deleted)`) === `/${s}`));
+  });
+
+  it("lock holders are matched by device and inode, waiters left out", () => {
+    const dev = 0xfe00; // 254:0
+    const lock = (pid: number, inode: number, blocked = false): FileLock => ({ id: 1, kind: "flock", blocked, mandatory: false, access: "write", pid, major: 254, minor: 0, inode, start: 0, end: Infinity });
+    expect(lockKey(dev, 7)).toBe("254:0:7");
+    const m = lockHolders([lock(10, 7), lock(11, 7, true), lock(12, 8), lock(10, 7)], [{ path: "/a", dev, ino: 7 }, { path: "/b" }]);
+    expect([...m]).toEqual([["/a", [10]]]);
+  });
+});
