@@ -126,7 +126,7 @@ export class AuditWho {
 
   private coverage(path: string): string | undefined {
     if (this.immutable) return this.present.some((r) => covers(r, path, isDirectory)) ? undefined : `audit rules are immutable and none watches ${path} (the line to add to /etc/audit/rules.d/covenant.rules: ${ruleLine(path)})`;
-    const added = this.rules?.addedPaths() ?? [];
+    const added = this.rules?.watchedPaths() ?? [];
     const loaded = this.present;
     const covered = added.some((p) => covers({ path: p, tree: false, perms: "wa" }, path, isDirectory)) || loaded.some((r) => covers(r, path, isDirectory));
     return covered ? undefined : `no audit rule watches ${path} (adding one failed: see the watcher's notes at start)`;

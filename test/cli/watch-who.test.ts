@@ -175,6 +175,25 @@ describe("covenant watch: who, against a local user", () => {
   }, 60_000);
 });
 
+describe("covenant watch: who, after a watcher was killed", () => {
+  it("a watcher started again after one was killed (its rule left loaded) still attributes the changes", async () => {
+    if (refused) return;
+    const s = scene();
+    // the rule a watcher killed by SIGKILL (the OOM killer) leaves behind
+    expect(auditctl("-w", s.ledger, "-p", "wa", "-k", "covenant-watch").status).toBe(0);
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/);
+    expect(w.out()).toContain(`audit: the rule for ${s.ledger} was already loaded`);
+    const pid = await writeBy(s.ledger);
+    const out = await w.waitFor(/made by.*\n/, 15_000);
+    expect(out).toMatch(new RegExp(`made by pid ${pid} `));
+    w.child.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
+    // used, and left in place on exit, as the note said (afterAll removes it)
+    expect(auditctl("-l").stdout).toContain(`-w ${s.ledger} -p wa -k covenant-watch`);
+  }, 60_000);
+});
+
 describe("covenant watch: who, without auditd", () => {
   it("without auditd, the finding says that attribution is not available, and why", async () => {
     await stopAuditd();
