@@ -49,9 +49,14 @@ function fromCwd(e: AuditEvent): boolean {
   return args !== undefined && args.every((a) => e.syscall?.[a] === AT_FDCWD);
 }
 
-/** The absolute path an item names, when it can be told. */
+/**
+ * The absolute path an item names, when it can be told. Not for a name with a `..` component:
+ * the kernel takes `..` from wherever a link before it led, so `/srv/up/L/../../ledger` opens the
+ * user's own `/srv/up/x/ledger` when L links to /srv/up/x/y, yet reads as `/srv/ledger`; such an
+ * item is matched by its device and inode only.
+ */
 export function itemPath(e: AuditEvent, item: AuditPathItem): string | undefined {
-  if (item.name === undefined) return undefined;
+  if (item.name === undefined || item.name.split("/").includes("..")) return undefined;
   if (item.name.startsWith("/")) return posix.normalize(item.name);
   if (e.cwd === undefined || !e.cwd.startsWith("/") || !fromCwd(e)) return undefined;
   return posix.resolve(e.cwd, item.name);

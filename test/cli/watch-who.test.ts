@@ -175,6 +175,31 @@ describe("covenant watch: who, against a local user", () => {
   }, 60_000);
 });
 
+describe("covenant watch: who, against a local user: decoys", () => {
+  it("a user's own writes through a name that reads like the watched path (a link, then ..) are not taken for changes to it", async () => {
+    if (refused) return;
+    const s = scene();
+    // the user's upload directory inside the watched tree: the rule on the glob's directory covers it
+    const uploads = join(s.dir, "files", "uploads");
+    mkdirSync(join(uploads, "x", "y"), { recursive: true });
+    for (const d of [uploads, join(uploads, "x"), join(uploads, "x", "y")]) chownSync(d, 65534, 65534);
+    watchedPaths.push(join(s.dir, "files"));
+    writeFileSync(join(s.policy, "p.promise"), `control "SOX-1" {\n  title = "The ledgers change only by approved means"\n  file "${join(s.dir, "files")}/*.dat" {\n    integrity = sha256\n    watch = realtime\n  }\n}\n`);
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/);
+    // uploads/L/../../ledger.dat reads as files/ledger.dat; the kernel follows L to uploads/x/y and opens uploads/ledger.dat... of the user's
+    asNobody(["/bin/sh", "-c", 'cd "$1" && ln -s "$1/x/y" L && : > x/ledger.dat && i=0; while [ $i -lt 2000 ]; do : >> "$2"; i=$((i+1)); done', "sh", uploads, `${uploads}/L/../../ledger.dat`]);
+    await new Promise((r) => setTimeout(r, 300));
+    const pid = await writeBy(s.ledger);
+    const out = await w.waitFor(/made by[^\n]*\n(?![^\n]*made by)/, 15_000);
+    const finding = out.slice(out.indexOf("watch run 2"));
+    expect(finding).toMatch(new RegExp(`made by pid ${pid} `));
+    expect(finding).not.toMatch(/made by [^\n]*nobody/);
+    w.child.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
+  }, 60_000);
+});
+
 describe("covenant watch: who, after a watcher was killed", () => {
   it("a watcher started again after one was killed (its rule left loaded) still attributes the changes", async () => {
     if (refused) return;
