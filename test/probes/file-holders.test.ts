@@ -49,6 +49,21 @@ describe("file holders", () => {
     expect(scan.processes).toBeGreaterThan(1);
   });
 
+  it("masks the secrets of a shell script given as one argument: each of its lines, each of its words", async () => {
+    const file = join(dir, "script-held.dat");
+    writeFileSync(file, "x\n");
+    // sh holds the file on descriptor 3 while its script (its argv[2]) waits on its input; the script names secrets as a cron job's would
+    const script = 'exec 3<"$0"; echo ready; read x\nexport PGPASSWORD=s3cretA\nmysql -uroot -ps3cretB ledger; curl -u admin:s3cretC https://x/';
+    const child = spawn("/bin/sh", ["-c", script, file], { stdio: ["pipe", "pipe", "inherit"] });
+    children.push(child);
+    await new Promise<void>((resolve) => child.stdout!.on("data", (c: Buffer) => c.toString().includes("ready") && resolve()));
+    const h = scanHolders(roots, targetsOf([file])).holders.get(file)!.find((x) => x.pid === child.pid);
+    expect(h?.commandLine).toContain("PGPASSWORD=****");
+    expect(h?.commandLine).toContain("-p****");
+    expect(h?.commandLine).toContain("admin:****");
+    expect(h?.commandLine).not.toMatch(/s3cret/);
+  });
+
   it("does not take a file for another because its link text looks like it (matching is by device and inode)", async () => {
     const real = join(dir, "real.dat");
     const decoy = join(dir, "decoy.dat (deleted)");
