@@ -6,7 +6,7 @@ import type { Attribution } from "../evaluator/file-finding.js";
 import { isGlob } from "../evaluator/glob-paths.js";
 import { auditFacts, AuditRules, covers, decideAudit, execRunner, parseAuditRules, ruleLine, type AuditWatchRule, type Runner } from "./audit-control.js";
 import { auditLogPath, AuditLogTail } from "./audit-log.js";
-import { changesTo, type AuditTarget } from "./audit-match.js";
+import { changesIn, EventIndex, type AuditTarget } from "./audit-match.js";
 import type { WatchTarget } from "./watch-set.js";
 
 /** The path an audit rule watches for a realtime promise: the file or directory, or the literal directory a glob starts from. */
@@ -155,8 +155,9 @@ export class AuditWho {
       const events = this.log.poll(now());
       const to = now();
       const pending = open.filter((t) => !out.has(t.path));
+      const index = new EventIndex(events, from, to + 1_000);
       for (const t of pending) {
-        const changes = changesTo(events, t, from, to + 1_000, userName);
+        const changes = changesIn(index, t, userName);
         if (changes.length > 0) out.set(t.path, { status: "attributed", changes });
       }
       if (open.every((t) => out.has(t.path)) || now() >= deadline) break;
