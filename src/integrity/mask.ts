@@ -155,9 +155,28 @@ export function maskArgv(argv: readonly string[], patterns: readonly RegExp[] = 
     if (MYSQL.test(base) || SSHPASS.test(base) || USER_PASSWORD.test(base) || SMBCLIENT.test(base)) program = base;
     const rule = programRule(arg, program) ?? optionRule(arg) ?? { text: arg };
     next = rule.next;
-    out.push(lines.line(rule.text).text);
+    out.push(rule.text === arg && /\s/.test(arg) ? maskScript(arg, patterns) : lines.line(rule.text).text);
   }
   return out;
+}
+
+/**
+ * An argument that is itself a command line or a script (`sh -c '...'`, `su -c`, a cron job's):
+ * each of its lines is masked word by word as arguments are, program rules included, so that
+ * `sh -c 'mysql -pX'` hides X as `mysql -pX` does, and then whole by the line patterns, which
+ * see one line at a time (their `$` would stop at the first line break and mask nothing).
+ */
+function maskScript(arg: string, patterns: readonly RegExp[]): string {
+  const lines = masker(patterns);
+  // words at the even places, the blanks (line breaks included) between them at the odd ones:
+  // an option's secret on the next line (after a backslash) is still its value
+  const parts = arg.split(/(\s+)/);
+  const words = maskArgv(parts.filter((_, i) => i % 2 === 0), patterns);
+  const masked = parts.map((p, i) => (i % 2 === 0 ? words[i / 2]! : p)).join("");
+  return masked
+    .split("\n")
+    .map((line) => lines.line(line).text)
+    .join("\n");
 }
 
 function programRule(arg: string, program: string): Rule | undefined {

@@ -10,7 +10,7 @@
 // deleted or replaced since it was opened (an editor's rename, `sed -i`): the kernel keeps only
 // its former name, so such a descriptor is reported when its text is the watched path followed
 // by " (deleted)", the file it reaches has no links left and lies on the watched path's file
-// system, and it says that it was matched by name.
+// system, the process is in the watcher's mount namespace, and it says that it was matched by name.
 //
 // One scan serves all paths of a batch: every process's descriptor directory is listed once and
 // each descriptor stat'ed once. Processes end while they are read: such a process is skipped,
@@ -143,6 +143,8 @@ function scanDescriptors(roots: Pick<ProbeRoots, "proc">, targets: readonly Held
   // the inodes sought, to pass over almost every descriptor with one number compared
   const inodes = new Set(targets.flatMap((t) => (t.ino === undefined ? [] : [t.ino])));
   const prefix = roots.proc.endsWith("/") ? roots.proc : `${roots.proc}/`;
+  // the watcher's own mount namespace: a deleted file is matched by name only in it (matchDeleted)
+  const ownNamespace = mountNamespace(prefix, "self");
   for (const pid of pids) {
     if (opts.budgetMs !== undefined && now() - started > opts.budgetMs) {
       notes.push(`descriptor scan stopped after ${opts.budgetMs} ms: ${pids.length - processes} of ${pids.length} processes not looked at`);
@@ -168,15 +170,34 @@ function scanDescriptors(roots: Pick<ProbeRoots, "proc">, targets: readonly Held
       }
       if (!st) continue;
       if (inodes.has(st.ino)) for (const path of byFile.get(`${st.dev}:${st.ino}`) ?? []) matches.push({ pid: Number(pid), path, deleted: false });
-      if (st.nlink === 0 && byName.size > 0) matchDeleted(link, st, byName, Number(pid), matches);
+      if (st.nlink === 0 && byName.size > 0) matchDeleted(link, st, byName, Number(pid), matches, ownNamespace, prefix);
     }
   }
   if (denied > 0) notes.push(`${denied} process${denied === 1 ? "'s" : "es'"} descriptors could not be listed (another user's: run as root)`);
   return { matches, processes, descriptors };
 }
 
-/** A descriptor on a file with no links left, whose former name is a target on the target's file system. */
-function matchDeleted(link: string, st: Stats, byName: Map<string, HeldTarget>, pid: number, matches: OpenMatch[]): void {
+/**
+ * The mount namespace of a process (the inode of /proc/PID/ns/mnt), or undefined when it cannot
+ * be read (a fixture /proc, a process gone).
+ */
+function mountNamespace(proc: string, pid: string): number | undefined {
+  try {
+    return statSync(`${proc}${pid}/ns/mnt`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A descriptor on a file with no links left, whose former name is a target on the target's file
+ * system, held by a process that sees the watcher's mounts. The former name is a path in the
+ * holder's mount namespace: a user may make one of their own (unshare -Urm) and bind their
+ * directory over the watched one, so that a file of theirs, opened and removed, reads
+ * "/srv/ledger.dat (deleted)" on the same file system.
+ */
+function matchDeleted(link: string, st: Stats, byName: Map<string, HeldTarget>, pid: number, matches: OpenMatch[], ownNamespace: number | undefined, proc: string): void {
+  if (ownNamespace !== undefined && mountNamespace(proc, String(pid)) !== ownNamespace) return;
   let text: string;
   try {
     text = readlinkSync(link);

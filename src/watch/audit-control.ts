@@ -126,6 +126,8 @@ export async function auditFacts(run: Runner = execRunner, auditctlPath?: string
  */
 export class AuditRules {
   private readonly added = new Set<string>();
+  /** paths whose rule was already loaded (left by a killed watcher): they are watched, though not removed on exit */
+  private readonly found = new Set<string>();
   constructor(
     private readonly auditctl: string,
     private readonly run: Runner = execRunner,
@@ -135,10 +137,16 @@ export class AuditRules {
     return [...this.added];
   }
 
+  /** The paths a rule watches: those added, and those whose rule was already loaded. */
+  watchedPaths(): string[] {
+    return [...this.added, ...this.found];
+  }
+
   /** Adds rules for the paths not yet watched and removes those added for paths no longer wanted; notes in words. */
   async sync(paths: readonly string[]): Promise<string[]> {
     const notes: string[] = [];
     const wanted = new Set(paths);
+    for (const p of this.found) if (!wanted.has(p)) this.found.delete(p);
     const removed = await this.remove([...this.added].filter((p) => !wanted.has(p)));
     if (removed.length > 0) notes.push(...removed);
     const added: string[] = [];
@@ -149,8 +157,12 @@ export class AuditRules {
       if (r.code === 0) {
         this.added.add(path);
         added.push(path);
-      } else if (/Rule exists/i.test(said)) notes.push(`audit: the rule for ${path} was already loaded (left by an earlier watcher?): used, and left in place on exit`);
-      else notes.push(`audit: cannot add a watch rule for ${path}: ${said || `auditctl exit ${r.code}`}`);
+      } else if (/Rule exists/i.test(said)) {
+        // the rule watches the path all the same: changes there are attributed (a watcher
+        // restarted after the OOM killer killed it would otherwise attribute nothing)
+        this.found.add(path);
+        notes.push(`audit: the rule for ${path} was already loaded (left by an earlier watcher?): used, and left in place on exit`);
+      } else notes.push(`audit: cannot add a watch rule for ${path}: ${said || `auditctl exit ${r.code}`}`);
     }
     if (added.length > 0) notes.push(`audit: added watch rule${added.length === 1 ? "" : "s"} (key ${AUDIT_KEY}) for ${added.join(", ")}`);
     return notes;

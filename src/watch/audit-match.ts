@@ -49,9 +49,14 @@ function fromCwd(e: AuditEvent): boolean {
   return args !== undefined && args.every((a) => e.syscall?.[a] === AT_FDCWD);
 }
 
-/** The absolute path an item names, when it can be told. */
+/**
+ * The absolute path an item names, when it can be told. Not for a name with a `..` component:
+ * the kernel takes `..` from wherever a link before it led, so `/srv/up/L/../../ledger` opens the
+ * user's own `/srv/up/x/ledger` when L links to /srv/up/x/y, yet reads as `/srv/ledger`; such an
+ * item is matched by its device and inode only.
+ */
 export function itemPath(e: AuditEvent, item: AuditPathItem): string | undefined {
-  if (item.name === undefined) return undefined;
+  if (item.name === undefined || item.name.split("/").includes("..")) return undefined;
   if (item.name.startsWith("/")) return posix.normalize(item.name);
   if (e.cwd === undefined || !e.cwd.startsWith("/") || !fromCwd(e)) return undefined;
   return posix.resolve(e.cwd, item.name);
@@ -88,14 +93,52 @@ export function changeOf(e: AuditEvent, userName: (uid: number) => string | unde
 /** At most this many changes are kept for one path (the latest). */
 export const MAX_CHANGES = 10;
 
-/** The changes to a target within [fromMs, toMs], oldest first, the latest MAX_CHANGES. Only successful syscalls count. */
-export function changesTo(events: Iterable<AuditEvent>, t: AuditTarget, fromMs: number, toMs: number, userName: (uid: number) => string | undefined): AuditedChange[] {
+/**
+ * The successful events within [fromMs, toMs], indexed once by the paths and the files their
+ * items name. A batch of paths is then matched with one pass over the log's events, not one per
+ * path: a user who fills the log with their own writes in a watched tree (20,000 events) and
+ * makes 200 paths change at once cost the watcher seconds of blocked event loop per pass.
+ */
+export class EventIndex {
+  private readonly byPath = new Map<string, AuditEvent[]>();
+  private readonly byFile = new Map<string, AuditEvent[]>();
+
+  constructor(events: Iterable<AuditEvent>, fromMs: number, toMs: number) {
+    const add = (map: Map<string, AuditEvent[]>, key: string, e: AuditEvent) => {
+      const list = map.get(key);
+      if (!list) map.set(key, [e]);
+      else if (list.at(-1) !== e) list.push(e);
+    };
+    for (const e of events) {
+      if (e.timeMs < fromMs || e.timeMs > toMs || e.syscall?.["success"] === "no") continue;
+      for (const item of e.paths) {
+        const path = itemPath(e, item);
+        if (path !== undefined) add(this.byPath, path, e);
+        if (item.inode !== undefined && item.dev !== undefined) add(this.byFile, `${item.dev}:${item.inode}`, e);
+      }
+    }
+  }
+
+  /** The events that touch the target, as eventTouches would find them. */
+  touching(t: AuditTarget): Set<AuditEvent> {
+    const out = new Set(this.byPath.get(t.path) ?? []);
+    for (const f of t.files) for (const e of this.byFile.get(`${f.dev}:${f.ino}`) ?? []) out.add(e);
+    return out;
+  }
+}
+
+/** The changes to a target among the indexed events, oldest first, the latest MAX_CHANGES. */
+export function changesIn(index: EventIndex, t: AuditTarget, userName: (uid: number) => string | undefined): AuditedChange[] {
   const out: AuditedChange[] = [];
-  for (const e of events) {
-    if (e.timeMs < fromMs || e.timeMs > toMs || e.syscall?.["success"] === "no" || !eventTouches(e, t)) continue;
+  for (const e of index.touching(t)) {
     const c = changeOf(e, userName);
     if (c) out.push(c);
   }
   out.sort((a, b) => a.at.localeCompare(b.at) || a.serial - b.serial);
   return out.slice(-MAX_CHANGES);
+}
+
+/** The changes to a target within [fromMs, toMs], oldest first, the latest MAX_CHANGES. Only successful syscalls count. */
+export function changesTo(events: Iterable<AuditEvent>, t: AuditTarget, fromMs: number, toMs: number, userName: (uid: number) => string | undefined): AuditedChange[] {
+  return changesIn(new EventIndex(events, fromMs, toMs), t, userName);
 }

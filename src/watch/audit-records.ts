@@ -47,7 +47,9 @@ export interface AuditRecord {
 /** Fields whose value a process controls: written quoted, or as hex of their bytes. */
 const UNTRUSTED = new Set(["name", "cwd", "comm", "exe", "proctitle", "key", "path", "dir"]);
 const KEPT = new Set(["SYSCALL", "CWD", "PATH", "PROCTITLE"]);
-const HEADER = /^type=([A-Z_0-9]+) msg=audit\((\d{1,12})\.(\d{3}):(\d{1,20})\):\s?/;
+// auditd set to name its node (name_format = hostname, fqd, numeric or user, common in fleets)
+// writes `node=NAME ` before each record: read past it, or no record of such a host would be read
+const HEADER = /^(?:node=\S+ )?type=([A-Z_0-9]+) msg=audit\((\d{1,12})\.(\d{3}):(\d{1,20})\):\s?/;
 
 /** `key=value` pairs; a value may be `"..."` or `'...'` (kept with its quotes for decodeValue). */
 export function splitFields(text: string): [string, string][] {

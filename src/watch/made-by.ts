@@ -6,7 +6,7 @@ import type { Attribution } from "../evaluator/file-finding.js";
 import { isGlob } from "../evaluator/glob-paths.js";
 import { auditFacts, AuditRules, covers, decideAudit, execRunner, parseAuditRules, ruleLine, type AuditWatchRule, type Runner } from "./audit-control.js";
 import { auditLogPath, AuditLogTail } from "./audit-log.js";
-import { changesTo, type AuditTarget } from "./audit-match.js";
+import { changesIn, EventIndex, type AuditTarget } from "./audit-match.js";
 import type { WatchTarget } from "./watch-set.js";
 
 /** The path an audit rule watches for a realtime promise: the file or directory, or the literal directory a glob starts from. */
@@ -126,7 +126,7 @@ export class AuditWho {
 
   private coverage(path: string): string | undefined {
     if (this.immutable) return this.present.some((r) => covers(r, path, isDirectory)) ? undefined : `audit rules are immutable and none watches ${path} (the line to add to /etc/audit/rules.d/covenant.rules: ${ruleLine(path)})`;
-    const added = this.rules?.addedPaths() ?? [];
+    const added = this.rules?.watchedPaths() ?? [];
     const loaded = this.present;
     const covered = added.some((p) => covers({ path: p, tree: false, perms: "wa" }, path, isDirectory)) || loaded.some((r) => covers(r, path, isDirectory));
     return covered ? undefined : `no audit rule watches ${path} (adding one failed: see the watcher's notes at start)`;
@@ -155,8 +155,9 @@ export class AuditWho {
       const events = this.log.poll(now());
       const to = now();
       const pending = open.filter((t) => !out.has(t.path));
+      const index = new EventIndex(events, from, to + 1_000);
       for (const t of pending) {
-        const changes = changesTo(events, t, from, to + 1_000, userName);
+        const changes = changesIn(index, t, userName);
         if (changes.length > 0) out.set(t.path, { status: "attributed", changes });
       }
       if (open.every((t) => out.has(t.path)) || now() >= deadline) break;

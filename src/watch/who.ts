@@ -68,9 +68,15 @@ export class BatchWho {
     this.pending.add(p);
   }
 
-  /** Resolves once the audit look-ups under way are done (bounded by their wait). */
+  /**
+   * Resolves once the audit look-ups under way now are done (each bounded by its wait). Not
+   * those that batches arriving meanwhile start: a user writing to a watched file every few ms
+   * through a descriptor opened once (no audit record, so each look-up waits its whole bound)
+   * starts a new one before the last ends, and waiting for all would hold every evaluation back,
+   * another file's included, for as long as the writing lasts.
+   */
   async settled(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    await Promise.all([...this.pending]);
   }
 
   /**
@@ -81,6 +87,8 @@ export class BatchWho {
     const out = new Map<string, PathWho>();
     for (const [path, w] of this.seenPaths) {
       if (!wanted(path)) continue;
+      // a change seen after settled() began: its look-up is still under way, and the finding says so
+      if (this.audit && !w.madeBy) w.madeBy = { status: "none-found", reason: "the audit look-up for this change was still under way when the evaluation began (the path kept changing)" };
       out.set(path, w);
       this.seenPaths.delete(path);
     }

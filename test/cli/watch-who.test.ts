@@ -6,7 +6,7 @@
 // attribution is not available. When the kernel refuses audit, the test says so and checks only
 // that path. Never `auditctl -e 2`: that would lock the kernel's rules until reboot.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -143,7 +143,83 @@ describe("covenant watch: who", () => {
     const runs = (JSON.parse(covenant(["history", "--json", "--state", s.state]).out) as { kind: string; body: { notes?: string[] } }[]).filter((e) => e.kind === "run");
     expect(runs[0]!.body.notes).toContain(`audit: added watch rule (key covenant-watch) for ${s.ledger}`);
   }, 60_000);
+});
 
+/** `argv` run as the unprivileged user nobody (uid and gid 65534, no groups): the adversary. */
+function asNobody(argv: string[]): ChildProcess {
+  const c = spawn("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ...argv], { stdio: "ignore" });
+  children.push(c);
+  return c;
+}
+
+// A non-root user on the host attacks who-made-it (the watcher runs as root, auditd as above).
+describe("covenant watch: who, against a local user", () => {
+  it("a user writing to a watched file without end (a descriptor opened once, so no audit record) does not hold back the evaluation of another change", async () => {
+    if (refused) return;
+    const s = scene();
+    const noise = join(s.dir, "files", "noise.log");
+    writeFileSync(noise, "");
+    chownSync(noise, 65534, 65534);
+    watchedPaths.push(noise);
+    writeFileSync(join(s.policy, "p.promise"), `control "SOX-1" {\n  title = "The ledger changes only by approved means"\n  file "${s.ledger}" {\n    integrity = sha256\n    watch = realtime\n  }\n  file "${noise}" {\n    integrity = sha256\n    watch = realtime\n  }\n}\n`);
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/);
+    // opened once, then a line every 10 ms for 40 s: inotify sees each write, audit none of them
+    asNobody(["/usr/bin/perl", "-e", 'open(my $f, ">>", $ARGV[0]) or die; select($f); $| = 1; for (1..4000) { print "x\n"; select(undef, undef, undef, 0.01) }', noise]);
+    // past the look-back window of the one audit record (the open): each look-up now waits its whole bound
+    await new Promise((r) => setTimeout(r, 3000));
+    await writeBy(s.ledger);
+    await w.waitFor(new RegExp(`DRIFT +SOX-1/file:${s.ledger.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:`), 20_000);
+    w.child.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
+  }, 60_000);
+});
+
+describe("covenant watch: who, against a local user: decoys", () => {
+  it("a user's own writes through a name that reads like the watched path (a link, then ..) are not taken for changes to it", async () => {
+    if (refused) return;
+    const s = scene();
+    // the user's upload directory inside the watched tree: the rule on the glob's directory covers it
+    const uploads = join(s.dir, "files", "uploads");
+    mkdirSync(join(uploads, "x", "y"), { recursive: true });
+    for (const d of [uploads, join(uploads, "x"), join(uploads, "x", "y")]) chownSync(d, 65534, 65534);
+    watchedPaths.push(join(s.dir, "files"));
+    writeFileSync(join(s.policy, "p.promise"), `control "SOX-1" {\n  title = "The ledgers change only by approved means"\n  file "${join(s.dir, "files")}/*.dat" {\n    integrity = sha256\n    watch = realtime\n  }\n}\n`);
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/);
+    // uploads/L/../../ledger.dat reads as files/ledger.dat; the kernel follows L to uploads/x/y and opens uploads/ledger.dat... of the user's
+    asNobody(["/bin/sh", "-c", 'cd "$1" && ln -s "$1/x/y" L && : > x/ledger.dat && i=0; while [ $i -lt 2000 ]; do : >> "$2"; i=$((i+1)); done', "sh", uploads, `${uploads}/L/../../ledger.dat`]);
+    await new Promise((r) => setTimeout(r, 300));
+    const pid = await writeBy(s.ledger);
+    const out = await w.waitFor(/made by[^\n]*\n(?![^\n]*made by)/, 15_000);
+    const finding = out.slice(out.indexOf("watch run 2"));
+    expect(finding).toMatch(new RegExp(`made by pid ${pid} `));
+    expect(finding).not.toMatch(/made by [^\n]*nobody/);
+    w.child.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
+  }, 60_000);
+});
+
+describe("covenant watch: who, after a watcher was killed", () => {
+  it("a watcher started again after one was killed (its rule left loaded) still attributes the changes", async () => {
+    if (refused) return;
+    const s = scene();
+    // the rule a watcher killed by SIGKILL (the OOM killer) leaves behind
+    expect(auditctl("-w", s.ledger, "-p", "wa", "-k", "covenant-watch").status).toBe(0);
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/);
+    expect(w.out()).toContain(`audit: the rule for ${s.ledger} was already loaded`);
+    const pid = await writeBy(s.ledger);
+    const out = await w.waitFor(/made by.*\n/, 15_000);
+    expect(out).toMatch(new RegExp(`made by pid ${pid} `));
+    w.child.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
+    // used, and left in place on exit, as the note said (afterAll removes it)
+    expect(auditctl("-l").stdout).toContain(`-w ${s.ledger} -p wa -k covenant-watch`);
+  }, 60_000);
+});
+
+describe("covenant watch: who, without auditd", () => {
   it("without auditd, the finding says that attribution is not available, and why", async () => {
     await stopAuditd();
     const s = scene();

@@ -1,7 +1,7 @@
 // Who is at a file: real processes (perl, started here) holding a file open and locked, found
 // through the real /proc by device and inode, with user, executable and masked command line.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -49,6 +49,21 @@ describe("file holders", () => {
     expect(scan.processes).toBeGreaterThan(1);
   });
 
+  it("masks the secrets of a shell script given as one argument: each of its lines, each of its words", async () => {
+    const file = join(dir, "script-held.dat");
+    writeFileSync(file, "x\n");
+    // sh holds the file on descriptor 3 while its script (its argv[2]) waits on its input; the script names secrets as a cron job's would
+    const script = 'exec 3<"$0"; echo ready; read x\nexport PGPASSWORD=s3cretA\nmysql -uroot -ps3cretB ledger; curl -u admin:s3cretC https://x/';
+    const child = spawn("/bin/sh", ["-c", script, file], { stdio: ["pipe", "pipe", "inherit"] });
+    children.push(child);
+    await new Promise<void>((resolve) => child.stdout!.on("data", (c: Buffer) => c.toString().includes("ready") && resolve()));
+    const h = scanHolders(roots, targetsOf([file])).holders.get(file)!.find((x) => x.pid === child.pid);
+    expect(h?.commandLine).toContain("PGPASSWORD=****");
+    expect(h?.commandLine).toContain("-p****");
+    expect(h?.commandLine).toContain("admin:****");
+    expect(h?.commandLine).not.toMatch(/s3cret/);
+  });
+
   it("does not take a file for another because its link text looks like it (matching is by device and inode)", async () => {
     const real = join(dir, "real.dat");
     const decoy = join(dir, "decoy.dat (deleted)");
@@ -59,6 +74,31 @@ describe("file holders", () => {
     const scan = scanHolders(roots, targetsOf([real, join(dir, "decoy.dat")]));
     expect(scan.holders.get(real)!.some((h) => h.pid === child.pid)).toBe(false);
     expect(scan.holders.get(join(dir, "decoy.dat"))).toEqual([]);
+  });
+
+  it("a user in a mount namespace of their own (their directory bound over the file's) cannot pass a file of theirs for the watched one deleted", async (ctx) => {
+    if (process.getuid?.() !== 0) return ctx.skip();
+    const file = join(dir, "watched", "ledger.dat");
+    const own = join(dir, "own");
+    mkdirSync(join(dir, "watched"));
+    mkdirSync(own);
+    chmodSync(dir, 0o755);
+    chownSync(own, 65534, 65534);
+    writeFileSync(file, "l\n");
+    // nobody binds their directory over watched/, creates ledger.dat there, opens it and removes it:
+    // the kernel then names the descriptor "<dir>/watched/ledger.dat (deleted)", on the same file system
+    const script = 'mount --bind "$1" "$2" && exec 3>"$2/ledger.dat" && rm "$2/ledger.dat" && echo ready && read x';
+    const child = spawn("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/unshare", "-Urm", "/bin/sh", "-c", script, "sh", own, join(dir, "watched")], { stdio: ["pipe", "pipe", "ignore"] });
+    children.push(child);
+    const ready = await new Promise<boolean>((resolve) => {
+      child.stdout!.on("data", (c: Buffer) => c.toString().includes("ready") && resolve(true));
+      child.on("exit", () => resolve(false));
+    });
+    if (!ready) return ctx.skip(); // user namespaces not allowed here: the attack cannot be made
+    const sh = readdirSync("/proc").filter((p) => /^\d+$/.test(p)).find((p) => { try { return readFileSync(`/proc/${p}/cmdline`, "utf8").includes('mount --bind "$1"') && readFileSync(`/proc/${p}/status`, "utf8").includes("\nUid:\t65534"); } catch { return false; } });
+    expect(sh).toBeDefined();
+    const scan = scanHolders(roots, targetsOf([file]));
+    expect(scan.holders.get(file)!.some((h) => h.pid === Number(sh))).toBe(false);
   });
 
   it("finds a process holding the file that was at the path before it was replaced, marked deleted", async () => {

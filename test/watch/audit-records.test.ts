@@ -34,6 +34,11 @@ describe("audit records", () => {
     expect(changes).toEqual([{ at: "2026-12-05T22:25:09.038Z", serial: 4, syscall: "openat", pid: 7847, ppid: 7827, uid: 0, user: "root", exe: "/usr/bin/dash", comm: "sh" }]);
   });
 
+  it("reads the log of an auditd that names its node (name_format = hostname, as fleets set it): `node=NAME ` before each record", () => {
+    const named = LOG.split("\n").map((l) => `node=ledger-db-01 ${l}`).join("\n");
+    expect(parseEvents(named)).toEqual(parseEvents(LOG));
+  });
+
   it("names the syscall from the number in the RAW format, per architecture", () => {
     const raw = LOG.split("\n").map((l) => l.split(GS)[0]).join("\n");
     expect(syscallName(parseEvents(raw)[0]!)).toBe("openat");
