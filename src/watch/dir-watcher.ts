@@ -174,13 +174,23 @@ export function watchDirectories(o: DirWatcherOptions): DirWatcher {
   const went = (path: string, moved: boolean): void => {
     forget(path, moved);
     for (const root of roots.keys()) if (under(root, path)) installRoot(root, false);
+    // watches freed (renamed away): for directories refused one
+    if (moved) retryRefused();
   };
 
+  /**
+   * Directories refused a watch, tried again; it stops at the first refused again (the limit is
+   * still reached), so a user deleting directories one by one costs one try each, not a pass
+   * over every refused directory.
+   */
   const retryRefused = (): void => {
-    for (const [path, depth] of [...refused]) {
-      if (!isDirectory(path)) refused.delete(path);
-      else if (!byPath.has(path)) addTree(path, depth, true);
-      else refused.delete(path);
+    // the map itself, not a copy: deleting the entry being visited is safe, and a copy would cost a pass
+    for (const [path, depth] of refused) {
+      if (!isDirectory(path) || byPath.has(path)) {
+        refused.delete(path);
+        continue;
+      }
+      if ((addTree(path, depth, true) as NodeJS.ErrnoException | undefined)?.code === "ENOSPC") break;
     }
   };
 
