@@ -35,6 +35,10 @@ typedef struct {
   int fd;
   bool polling;
   bool closed;
+  // the struct has two owners, the poll handle (until libuv's close callback) and the JS
+  // external (until its finalizer): freed when both have let go
+  bool poll_closed;
+  bool finalized;
 } reader_t;
 
 static const char *errno_name(int err) {
@@ -72,17 +76,21 @@ static napi_value throw_errno(napi_env env, int err, const char *what, const cha
 }
 
 static void on_poll_closed(uv_handle_t *handle) {
-  free(handle->data);
+  reader_t *r = handle->data;
+  // only now: libuv forgets the descriptor when the handle is closed (epoll_ctl DEL on its
+  // number), so a descriptor closed earlier could be reused meanwhile (the next reader's
+  // inotify_init1 gets the same number) and that one would be the one removed from epoll
+  close(r->fd);
+  r->poll_closed = true;
+  if (r->finalized) free(r);
 }
 
-/** Stops polling and closes the descriptor; the struct is freed once libuv lets go of the poll handle. */
+/** Stops polling; the descriptor is closed, and the struct freed, once libuv lets go of the poll handle. */
 static void reader_shutdown(reader_t *r) {
   if (r->closed) return;
   r->closed = true;
   if (r->polling) uv_poll_stop(&r->poll);
   r->polling = false;
-  close(r->fd);
-  r->fd = -1;
   if (r->callback) napi_delete_reference(r->env, r->callback);
   r->callback = NULL;
   if (r->context) napi_async_destroy(r->env, r->context);
@@ -142,8 +150,11 @@ static reader_t *reader_of(napi_env env, napi_value value) {
 static void finalize_reader(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  // a reader dropped without close(): closed now (its poll handle frees the struct)
-  reader_shutdown(data);
+  reader_t *r = data;
+  r->finalized = true;
+  // a reader dropped without close() is closed now, and freed once libuv lets go of it
+  if (!r->closed) reader_shutdown(r);
+  else if (r->poll_closed) free(r);
 }
 
 // open(onData: (bytes: Buffer) => void): reader

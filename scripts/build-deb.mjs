@@ -112,7 +112,7 @@ function stageFiles(stage) {
     if (to) copyInto(stage, join(repo, path), to);
   }
   // safe_fs: every file change (and the hard stop) goes through it; sock_diag: the fast connection probe
-  for (const addon of ["safe_fs", "sock_diag"]) copyInto(stage, join(repo, `build/Release/${addon}.node`), `${lib}/build/Release/${addon}.node`);
+  for (const addon of ["safe_fs", "sock_diag", "inotify"]) copyInto(stage, join(repo, `build/Release/${addon}.node`), `${lib}/build/Release/${addon}.node`);
   copyRuntimeModules(repo, join(stage, lib), BuildError);
 
   const node = realpathSync(process.execPath);

@@ -145,7 +145,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
     });
   };
-  let loop = start({ policy, files, opts, stateDir, store, notifyConfig, io, blind }, "start");
+  let loop: WatchLoop | undefined;
   // a policy or configuration that changes (or SIGHUP) is loaded again; one with errors is said,
   // and the one running goes on
   let reloading = Promise.resolve();
@@ -157,12 +157,16 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
         io.err("covenant watch: the policy or the configuration has errors (above): the previous policy keeps running");
         return;
       }
-      await loop.stop();
+      await loop?.stop();
       policyHash = hashPolicy(next.files);
       beat();
       loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io, blind }, "reload");
     });
   });
+  // the policy's files are watched before the first evaluation: a change made once the start-up
+  // rescan is said is a reload (chokidar's first scan is asynchronous; inotify's is not)
+  await Promise.race([reloads.ready, stopped]);
+  loop ??= start({ policy, files, opts, stateDir, store, notifyConfig, io, blind }, "start");
   await Promise.race([loop.ready, stopped]);
   await stopped;
   await reloads.close();
@@ -178,7 +182,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
 }
 
 /** SIGHUP, or a change to the named policy paths or the configuration file, calls `reload` (a burst once, after 200 ms). */
-function watchReloads(paths: string[], config: ConfigOutcome, reload: () => void): { close(): Promise<void> } {
+function watchReloads(paths: string[], config: ConfigOutcome, reload: () => void): { ready: Promise<void>; close(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   const soon = () => {
     if (timer) clearTimeout(timer);
@@ -197,6 +201,7 @@ function watchReloads(paths: string[], config: ConfigOutcome, reload: () => void
     if (typeof name === "string" && /\.promise$/.test(name)) soon();
   });
   return {
+    ready: new Promise<void>((resolve) => w.once("ready", () => resolve())),
     async close() {
       process.off("SIGHUP", soon);
       if (timer) clearTimeout(timer);
