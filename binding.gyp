@@ -9,6 +9,11 @@
       "target_name": "safe_fs",
       "sources": ["native/safe_fs.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "inotify",
+      "sources": ["native/inotify.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
 }

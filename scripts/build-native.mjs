@@ -4,6 +4,9 @@
 //   Without it Covenant still observes, but refuses to repair files.
 // - native/sock_diag.c → build/Release/sock_diag.node: optional; without it the connection
 //   probe reads /proc/net/tcp instead (slower on hosts with many sockets, same answer).
+// - native/inotify.c → build/Release/inotify.node: `covenant watch`'s inotify reader (one watch
+//   per directory, and the kernel's queue overflow seen). Without it the watcher evaluates its
+//   realtime promises on its rescan timer only, and says so as a deficiency.
 // A failed build warns and lets the install go on. Skipped when the addons are newer than
 // their sources.
 import { spawnSync } from "node:child_process";
@@ -15,8 +18,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Builds the addon unless it is up to date; never throws. */
 export function buildNative() {
-  const targets = ["build/Release/sock_diag.node", "build/Release/safe_fs.node"].map((t) => join(root, t));
-  const sources = ["native/sock_diag.c", "native/safe_fs.c", "binding.gyp"].map((s) => join(root, s));
+  const targets = ["build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node"].map((t) => join(root, t));
+  const sources = ["native/sock_diag.c", "native/safe_fs.c", "native/inotify.c", "binding.gyp"].map((s) => join(root, s));
   const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : Infinity);
   const oldest = Math.min(...targets.map((t) => (existsSync(t) ? statSync(t).mtimeMs : -Infinity)));
   if (sources.every((s) => mtime(s) <= oldest)) return;
@@ -33,7 +36,7 @@ export function buildNative() {
   if (r.status !== 0) {
     const detail = `${r.stdout}${r.stderr}`.split("\n").filter((l) => /error|ERR!/i.test(l)).slice(0, 8).join("\n");
     console.warn(
-      `covenant: the native addons could not be built: without safe_fs, file repairs are refused (observation works); without sock_diag, the connection probe reads /proc/net/tcp.\n${detail || r.error?.message || ""}`,
+      `covenant: the native addons could not be built: without safe_fs, file repairs are refused (observation works); without sock_diag, the connection probe reads /proc/net/tcp; without inotify, covenant watch rescans on a timer only.\n${detail || r.error?.message || ""}`,
     );
     }
 }

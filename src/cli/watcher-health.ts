@@ -65,3 +65,30 @@ export function checkWatcher(store: StateStore, o: { policy: Policy; host: strin
   const resolved = store.recordSystemFinding(WATCHER_KEY, finding(), "kept", reason, o.time);
   return resolved ? { status, stale: false, note: `${reason}: its deficiency (covenant.watch) is resolved` } : { status, stale: false };
 }
+
+/** The key of the deficiency that says the watcher is partly blind: directories inotify does not watch. */
+export const WATCHER_BLIND_KEY = "covenant.watch/watcher:inotify";
+
+export function watcherBlindFinding(policy: Policy, host: string, storePath: string): SystemFinding {
+  return {
+    host,
+    type: "watcher",
+    promiser: "inotify",
+    control: { id: "covenant.watch", title: "The watcher watches in real time", severity: "high", key: false },
+    promise: { stakeholders: watchedStakeholders(policy), dependsOn: [], file: storePath, line: 0 },
+    promised: ["every realtime path is watched by inotify (within fs.inotify.max_user_watches)"],
+  };
+}
+
+/**
+ * Records in the watch run under way whether the watcher is blind to some directories (the
+ * per-user watch limit, no inotify reader): a deficiency of Covenant's own while it is, resolved
+ * once every watch is in place. Returns what the run's output says, when it changed.
+ */
+export function recordBlindness(store: StateStore, o: { policy: Policy; host: string; storePath: string; blind?: { unwatched: string[]; reason: string }; time: string }): string | undefined {
+  const finding = watcherBlindFinding(o.policy, o.host, o.storePath);
+  if (o.blind && o.blind.unwatched.length > 0) {
+    return store.recordSystemFinding(WATCHER_BLIND_KEY, finding, "error", `the watcher is partly blind: ${o.blind.reason}`, o.time) ? `the watcher is partly blind (${o.blind.unwatched.length} not watched): recorded as a deficiency of Covenant's own (covenant.watch)` : undefined;
+  }
+  return store.recordSystemFinding(WATCHER_BLIND_KEY, finding, "kept", "every realtime path is watched again", o.time) ? "every realtime path is watched again: the deficiency (covenant.watch) is resolved" : undefined;
+}

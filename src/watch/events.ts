@@ -1,11 +1,18 @@
-// inotify events, through chokidar, as batches of the promises they may have changed. Events
-// that come close together (a burst of writes, an editor's write-then-rename) are coalesced: the
-// first starts a short window, and what arrives within it joins the same batch, so a promise is
-// evaluated once per burst rather than once per write. A full inotify table is said in words
-// that name the kernel setting to raise, never left as a silent gap.
-import { lstatSync } from "node:fs";
-import { basename, join } from "node:path";
-import chokidar, { type FSWatcher } from "chokidar";
+// inotify events, through Covenant's own inotify reader (dir-watcher.ts, native/inotify.c), as
+// batches of the promises they may have changed. Events that come close together (a burst of
+// writes, an editor's write-then-rename) are coalesced: the first starts a short window, and what
+// arrives within it joins the same batch, so a promise is evaluated once per burst rather than
+// once per write. What inotify cannot promise is said, never left as a silent gap: the kernel's
+// queue overflowed (every realtime promise is then evaluated again), and directories refused a
+// watch by the per-user limit (fs.inotify.max_user_watches), which the caller records as a
+// deficiency until every watch is in place again.
+//
+// Why not chokidar (which `covenant watch` used first, and still uses for the policy files):
+// it watches every file on its own (a libuv fs.watch, and an inotify watch, per file), so 10,000
+// files took 10,101 watches and 171 MB, 100,000 files 101,001 watches and 711 MB (bench/watch);
+// and libuv drops IN_Q_OVERFLOW, so an overflow could never be told.
+import { inotifyAddon, inotifyUnavailableReason } from "../native/inotify.js";
+import { watchDirectories, type DirWatcher } from "./dir-watcher.js";
 import type { WatchSet } from "./watch-set.js";
 
 export interface Batch {
@@ -18,7 +25,7 @@ export interface Batch {
 }
 
 export interface WatchProblem {
-  kind: "watch-limit" | "instance-limit" | "error";
+  kind: "watch-limit" | "instance-limit" | "overflow" | "unavailable" | "error";
   /** what happened, in words for a person: which kernel setting to raise, or the error */
   message: string;
 }
@@ -28,13 +35,35 @@ export interface EventSourceOptions {
   coalesceMs?: number;
   onBatch(batch: Batch): void;
   onProblem(problem: WatchProblem): void;
+  /** the kernel's event queue overflowed: events were lost, every realtime promise must be evaluated again */
+  onOverflow?(): void;
+  /**
+   * Which wanted paths are not watched now, and why in words (empty: every watch is in place).
+   * Told at start and whenever it changes.
+   */
+  onBlind?(blind: Blindness): void;
+  /** at most this many inotify watches (tests: simulates fs.inotify.max_user_watches) */
+  maxWatches?: number;
   /** the clock, for tests */
   now?: () => number;
+}
+
+export interface Blindness {
+  /** the directories not watched (all the roots when there is no inotify reader) */
+  unwatched: string[];
+  /** why, naming the kernel setting to raise; "" when nothing is unwatched */
+  reason: string;
 }
 
 export interface EventSource {
   /** resolves once the initial scan is done: events from then on are changes */
   ready: Promise<void>;
+  /** adds the watches missing (new directories, roots back, watches refused before) */
+  resync(): void;
+  /** tests: stop reading events (the kernel queues them, then overflows), or resume */
+  pause(paused: boolean): void;
+  /** inotify watches in use */
+  watches(): number;
   close(): Promise<void>;
 }
 
@@ -50,17 +79,25 @@ export function problemOf(err: unknown): WatchProblem {
   return { kind: "error", message: `the file watcher failed: ${(err as Error | undefined)?.message ?? String(err)}` };
 }
 
-/** Whether `path` is a directory now (not following a final link). */
-function isDirectory(path: string): boolean {
-  try {
-    return lstatSync(path).isDirectory();
-  } catch {
-    return false;
-  }
+
+/** The paths, a few named and the rest counted. */
+function someOf(paths: string[], named = 5): string {
+  return `${paths.slice(0, named).join(", ")}${paths.length > named ? ` and ${paths.length - named} more` : ""}`;
 }
 
+/** Why watched paths are not watched, in words: what the error meant and which paths. */
+export function blindReason(unwatched: string[], cause: unknown): string {
+  if (unwatched.length === 0) return "";
+  const what = `${unwatched.length} director${unwatched.length === 1 ? "y is" : "ies are"} not watched (${someOf(unwatched)})`;
+  return `${problemOf(cause).message}; ${what}: changes there are found only by the periodic rescan`;
+}
+
+/**
+ * Watches the set's directories and calls `onBatch` with what changed. The inotify reader is
+ * Covenant's own addon: without it nothing is watched in real time, and that is said (a problem,
+ * and every root blind) rather than hidden.
+ */
 export function watchEvents(set: WatchSet, opts: EventSourceOptions): EventSource {
-  let closed = false;
   const coalesceMs = opts.coalesceMs ?? 10;
   const now = opts.now ?? Date.now;
   let pending: { keys: Set<string>; paths: Set<string>; firstAt: number } | undefined;
@@ -79,76 +116,51 @@ export function watchEvents(set: WatchSet, opts: EventSourceOptions): EventSourc
     pending.paths.add(path);
     timer ??= setTimeout(flush, coalesceMs);
   };
-  const onEvent = (path: string) => {
-    const keys = set.affected(path);
+  /** An event names an entry of a watched directory, or (`whole`) the directory itself, which may concern any entry. */
+  const onChange = (path: string, whole: boolean) => {
+    const keys = whole ? set.affectedWithin(path) : set.affected(path);
     if (keys.length > 0) note(keys, path);
   };
-  /**
-   * A raw event names an entry of the watched directory, or the watched file itself (a file
-   * watched alone gets its own name): both readings are tried, as a promise evaluated once too
-   * often costs little and one missed costs a finding. An event that names nothing may concern
-   * any entry of the directory.
-   */
-  const onRaw = (name: string | undefined, watchedPath: unknown) => {
-    if (typeof watchedPath !== "string") return;
-    if (name === undefined || name === "") {
-      const keys = set.affectedWithin(watchedPath);
-      if (keys.length > 0) note(keys, watchedPath);
-      return;
-    }
-    const entry = join(watchedPath, name);
-    onEvent(entry);
-    if (basename(watchedPath) === name) onEvent(watchedPath);
-    // a watched directory's name came or went in its parent: chokidar's own events miss a
-    // directory renamed away and made again (it still believes the first one is there)
-    if (rootWatcher.has(entry)) rewatch(entry);
-  };
-  const watchers: FSWatcher[] = [];
-  // one watcher per depth: chokidar's depth is per watcher, and the roots ask for different ones
-  const byDepth = new Map<number, string[]>();
-  for (const r of set.roots) byDepth.set(r.depth, [...(byDepth.get(r.depth) ?? []), r.path]);
-  const ready: Promise<void>[] = [];
-  // a watched directory renamed away (its watch goes with it) and made again at its path is
-  // watched anew: its parent is watched too (watch-set.ts), which sees it come back
-  const rootWatcher = new Map<string, FSWatcher>();
-  const rewatching = new Map<string, NodeJS.Timeout>();
-  const rewatch = (path: string) => {
-    const w = rootWatcher.get(path);
-    if (!w || rewatching.has(path)) return;
-    // after the burst of events a move and a mkdir make; a path gone is watched again when it is back
-    rewatching.set(
-      path,
-      setTimeout(() => {
-        rewatching.delete(path);
-        if (closed || !isDirectory(path)) return;
-        w.unwatch(path);
-        w.add(path);
-      }, 50),
-    );
-  };
-  for (const [depth, paths] of byDepth) {
-    // no symlink is followed: a link is watched as itself (its target may be anywhere, even a
-    // path another user controls), and its retargeting is an event on the link
-    const w = chokidar.watch(paths, { ignoreInitial: true, persistent: true, followSymlinks: false, depth, atomic: false, alwaysStat: false });
-    // chokidar's own events for what it adds and removes (a new subdirectory, a file created or
-    // deleted), and inotify's raw events for everything else: chokidar passes over a change that
-    // leaves mtime alone when the file was read since it was last written (its atime heuristic),
-    // which is how a chmod or chown of a recently read file would go unseen
-    w.on("all", (_event, path) => onEvent(path));
-    w.on("raw", (_event, name, details) => onRaw(typeof name === "string" ? name : undefined, (details as { watchedPath?: unknown } | undefined)?.watchedPath));
-    w.on("error", (err) => opts.onProblem(problemOf(err)));
-    ready.push(new Promise<void>((resolve) => w.once("ready", () => resolve())));
-    watchers.push(w);
-    for (const p of paths) rootWatcher.set(p, w);
+  const addon = set.roots.length > 0 ? inotifyAddon() : null;
+  if (set.roots.length > 0 && !addon) {
+    const message = `nothing is watched in real time: ${inotifyUnavailableReason()}; realtime promises are evaluated by the periodic rescan only`;
+    opts.onProblem({ kind: "unavailable", message });
+    opts.onBlind?.({ unwatched: set.roots.map((r) => r.path), reason: message });
+  }
+  let dirs: DirWatcher | undefined;
+  try {
+    dirs = addon
+      ? watchDirectories({
+          roots: set.roots,
+          addon,
+          onChange,
+          onOverflow: () => {
+            opts.onProblem({ kind: "overflow", message: "inotify's event queue overflowed (fs.inotify.max_queued_events): events were lost; every realtime promise is evaluated again" });
+            opts.onOverflow?.();
+          },
+          onUnwatched: (unwatched, cause) => {
+            if (unwatched.length > 0) opts.onProblem({ ...problemOf(cause), message: blindReason(unwatched, cause) });
+            opts.onBlind?.({ unwatched, reason: blindReason(unwatched, cause) });
+          },
+          onDecodeError: (message) => opts.onProblem({ kind: "error", message: `an inotify record could not be read: ${message}` }),
+          ...(opts.maxWatches !== undefined ? { maxWatches: opts.maxWatches } : {}),
+        })
+      : undefined;
+  } catch (err) {
+    // inotify_init1 refused (EMFILE: fs.inotify.max_user_instances, or out of descriptors)
+    const problem = problemOf(err);
+    opts.onProblem(problem);
+    opts.onBlind?.({ unwatched: set.roots.map((r) => r.path), reason: `${problem.message}; realtime promises are evaluated by the periodic rescan only` });
   }
   return {
-    ready: Promise.all(ready).then(() => undefined),
+    ready: Promise.resolve(),
+    resync: () => dirs?.resync(),
+    pause: (paused) => dirs?.pause(paused),
+    watches: () => dirs?.watches() ?? 0,
     async close() {
-      closed = true;
-      for (const t of rewatching.values()) clearTimeout(t);
       if (timer) clearTimeout(timer);
       flush();
-      await Promise.all(watchers.map((w) => w.close()));
+      dirs?.close();
     },
   };
 }

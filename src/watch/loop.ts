@@ -2,12 +2,14 @@
 // what falls due), one evaluation at a time, and a heartbeat meanwhile. What an evaluation is
 // (the store, the lock, the notifier) is the caller's: the loop only decides when, and which
 // promises. Keys an evaluation could not take (the lock held by a run from cron) stay pending
-// and are tried again a moment later: nothing an event asked for is dropped.
-import { watchEvents, type Batch, type EventSource, type WatchProblem } from "./events.js";
+// and are tried again a moment later: nothing an event asked for is dropped. What inotify may
+// have missed is evaluated again: every realtime promise after the kernel's queue overflowed, on
+// the rescan timer (which bounds any loss), and when the set of unwatched directories changes.
+import { watchEvents, type Batch, type Blindness, type EventSource, type WatchProblem } from "./events.js";
 import { Schedule } from "./schedule.js";
 import type { WatchSet } from "./watch-set.js";
 
-export type Trigger = "start" | "reload" | "event" | "schedule";
+export type Trigger = "start" | "reload" | "event" | "schedule" | "overflow" | "rescan" | "watch-limit";
 
 export interface WatchLoopOptions {
   /** every promise key of the policy, in policy order */
@@ -17,6 +19,10 @@ export interface WatchLoopOptions {
   set: WatchSet;
   coalesceMs: number;
   heartbeatMs: number;
+  /** how often every realtime promise is evaluated again, whatever inotify said (ms) */
+  rescanMs: number;
+  /** at most this many inotify watches (tests: simulates fs.inotify.max_user_watches) */
+  maxWatches?: number;
   /** what the first evaluation of every promise is: the start-up rescan, or a reloaded policy's */
   initial?: "start" | "reload";
   /** evaluates these keys; "busy" when it cannot now (the lock is held): they are tried again */
@@ -25,6 +31,8 @@ export interface WatchLoopOptions {
   /** a batch arrived (before it waits for its evaluation): what must be seen at once, such as who is at the files */
   onBatch?(batch: Batch): void;
   onProblem(problem: WatchProblem): void;
+  /** which watched paths are not watched now (told at start when some are, and when it changes) */
+  onBlind?(blind: Blindness): void;
   /** an evaluation or a beat failed: the loop goes on (the next one may work), the caller says so */
   onFailure(err: unknown): void;
   now?: () => number;
@@ -35,6 +43,8 @@ export interface WatchLoop {
   ready: Promise<void>;
   /** stops watching and scheduling, and waits for the evaluation under way */
   stop(): Promise<void>;
+  /** tests: stop reading inotify events (the kernel queues them, then overflows), or resume */
+  pauseEvents(paused: boolean): void;
 }
 
 /** How long keys wait before another try when the lock was held. */
@@ -106,6 +116,12 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
     });
   };
 
+  const realtime = [...new Set(o.set.targets.map((t) => t.key))];
+  /** every realtime promise again, for `why` (a reason stronger than an event's: it is what the run says) */
+  const again = (why: Trigger, over: boolean): void => {
+    for (const k of realtime) if (over || !pending.has(k)) pending.set(k, why);
+    kick();
+  };
   const events: EventSource = watchEvents(o.set, {
     coalesceMs: o.coalesceMs,
     onBatch: (b) => {
@@ -114,12 +130,23 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
       } catch (err) {
         o.onFailure(err);
       }
-      for (const k of b.keys) pending.set(k, "event");
+      // an overflow's rescan pending says why it runs; an event joins it
+      for (const k of b.keys) if (pending.get(k) !== "overflow") pending.set(k, "event");
       lastBatch = b;
       kick();
     },
     onProblem: o.onProblem,
+    onOverflow: () => again("overflow", true),
+    onBlind: (blind) => {
+      o.onBlind?.(blind);
+      again("watch-limit", false);
+    },
+    ...(o.maxWatches !== undefined ? { maxWatches: o.maxWatches } : {}),
   });
+  const rescan = setInterval(() => {
+    events.resync();
+    again("rescan", false);
+  }, o.rescanMs);
   const tick = setInterval(() => {
     for (const k of schedule.due(now())) if (!pending.has(k)) pending.set(k, "schedule");
     kick();
@@ -142,10 +169,12 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
       stopping = true;
       clearInterval(tick);
       clearInterval(beat);
+      clearInterval(rescan);
       if (retry) clearTimeout(retry);
       if (cooling) clearTimeout(cooling);
       await events.close();
       await running;
     },
+    pauseEvents: (paused) => events.pause(paused),
   };
 }

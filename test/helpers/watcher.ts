@@ -15,9 +15,9 @@ export interface Watcher {
 }
 
 /** Starts `covenant watch --heartbeat 1s ...args`; the child is added to `children` (killed after each test). */
-export function startWatcher(args: string[], children: ChildProcess[]): Watcher {
+export function startWatcher(args: string[], children: ChildProcess[], extraEnv: Record<string, string> = {}): Watcher {
   const { NO_COLOR: _n, FORCE_COLOR: _f, ...env } = process.env;
-  const child = spawn(bin, ["watch", "--heartbeat", "1s", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, ["watch", "--heartbeat", "1s", ...args], { env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));

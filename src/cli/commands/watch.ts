@@ -6,8 +6,13 @@
 // store says it is alive; SIGTERM and SIGINT stop it cleanly, and it says it stopped. A policy or
 // configuration that changes, or SIGHUP, is loaded again (one with errors leaves the running one).
 //
-// Not yet (the issue's later parts): inotify overflow detection, what changed in AIDE's terms,
-// who changed it, integrity init/approve.
+// inotify is read by Covenant's own reader (src/watch/dir-watcher.ts): an overflow of the
+// kernel's queue makes every realtime promise evaluated again, and so does the rescan timer;
+// directories refused a watch (fs.inotify.max_user_watches) are a deficiency of Covenant's own
+// (covenant.watch) until every watch is in place.
+//
+// Not yet (the issue's later parts): what changed in AIDE's terms, who changed it, integrity
+// init/approve.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promiseKeys, type PromiseResult } from "../../evaluator/engine.js";
@@ -17,7 +22,7 @@ import { readStat } from "../../probes/processes.js";
 import { acquireRunLock } from "../../store/run-lock.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { StateStore, StoreError, type WatcherStatus } from "../../store/store.js";
-import type { Batch, WatchProblem } from "../../watch/events.js";
+import type { Batch, Blindness, WatchProblem } from "../../watch/events.js";
 import chokidar from "chokidar";
 import { startWatchLoop, type Trigger, type WatchLoop } from "../../watch/loop.js";
 import { watchSet, watchTargets, type WatchSet } from "../../watch/watch-set.js";
@@ -31,6 +36,7 @@ import type { Io } from "../io.js";
 import { loadCheckedPolicy } from "../checked-policy.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import { evaluateRecorded, hashPolicy, runSummary } from "../run-record.js";
+import { recordBlindness, WATCHER_BLIND_KEY } from "../watcher-health.js";
 
 export interface WatchOptions {
   state?: string;
@@ -39,6 +45,10 @@ export interface WatchOptions {
   everyMs: number;
   heartbeatMs: number;
   coalesceMs: number;
+  /** how often every realtime promise is evaluated again, whatever inotify said (ms) */
+  rescanMs: number;
+  /** at most this many inotify watches (tests: COVENANT_WATCH_MAX_DIRS simulates fs.inotify.max_user_watches) */
+  maxWatches?: number;
   /** how long one evaluation may take (ms): its promises are `error` past it */
   timeoutMs: number;
   procRoot: string;
@@ -50,17 +60,30 @@ export interface WatchOptions {
 export function runWatchStatus(opts: { state?: string; json: boolean }, io: Io): number {
   const dir = opts.state ?? defaultStateDir();
   let status: WatcherStatus;
+  let blind: string | undefined;
   try {
     // no store at all: nothing, a watcher included, has run here
     status = existsSync(join(dir, "state.db")) ? StateStore.watcherStatusOf(dir) : { state: "none" };
+    if (status.state === "running") blind = blindness(dir);
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     io.err(`covenant watch: ${escapeText(err.message)}`);
     return EXIT.policyError;
   }
-  if (opts.json) io.out(JSON.stringify(status, null, 2));
-  else io.out(statusWords(status));
+  if (opts.json) io.out(JSON.stringify(blind !== undefined ? { ...status, blind } : status, null, 2));
+  else io.out(`${statusWords(status)}${blind !== undefined ? `; partly blind: ${escapeText(blind)}` : ""}`);
   return status.state === "running" ? EXIT.ok : EXIT.deficiencies;
+}
+
+/** Why the running watcher is partly blind (its open deficiency covenant.watch/watcher:inotify), if it is. */
+function blindness(dir: string): string | undefined {
+  const store = StateStore.openReadOnly(dir);
+  try {
+    const open = store.listDeficiencies({ status: "open" }).find((d) => d.key === WATCHER_BLIND_KEY);
+    return open ? open.reason : undefined;
+  } finally {
+    store.close();
+  }
 }
 
 function statusWords(s: WatcherStatus): string {
@@ -108,7 +131,10 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   const auditNotes: string[] = [];
   const audit = await startAudit(policy, opts, io, auditNotes);
   const who = new BatchWho({ proc: opts.procRoot, etc: opts.etcRoot }, audit);
+  // what inotify does not watch now, recorded by the next evaluation (a deficiency while any)
+  const blind: { now?: Blindness } = {};
   const start = (scene: WatchScene, initial: "start" | "reload"): WatchLoop => {
+    blind.now = undefined;
     const keys = promiseKeys(scene.policy);
     const set = watchSet(watchTargets(scene.policy));
     io.out(`covenant watch: ${initial === "reload" ? "policy reloaded: " : ""}${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}`);
@@ -118,6 +144,9 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       set,
       coalesceMs: opts.coalesceMs,
       heartbeatMs: opts.heartbeatMs,
+      rescanMs: opts.rescanMs,
+      ...(opts.maxWatches !== undefined ? { maxWatches: opts.maxWatches } : {}),
+      onBlind: (b) => (blind.now = b.unwatched.length > 0 ? b : undefined),
       initial,
       evaluate: async (ks, why, batch) => {
         await who.settled(); // the audit look-ups, bounded, before the run lock is taken
@@ -129,7 +158,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
     });
   };
-  let loop = start({ policy, files, opts, stateDir, store, notifyConfig, io }, "start");
+  let loop: WatchLoop | undefined;
   // a policy or configuration that changes (or SIGHUP) is loaded again; one with errors is said,
   // and the one running goes on
   let reloading = Promise.resolve();
@@ -141,16 +170,20 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
         io.err("covenant watch: the policy or the configuration has errors (above): the previous policy keeps running");
         return;
       }
-      await loop.stop();
+      await loop?.stop();
       for (const n of await audit.reload(auditPaths(watchTargets(next.policy)))) {
         io.out(`covenant watch: ${escapeText(n)}`);
         auditNotes.push(n);
       }
       policyHash = hashPolicy(next.files);
       beat();
-      loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io }, "reload");
+      loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io, blind }, "reload");
     });
   });
+  // the policy's files are watched before the first evaluation: a change made once the start-up
+  // rescan is said is a reload (chokidar's first scan is asynchronous; inotify's is not)
+  await Promise.race([reloads.ready, stopped]);
+  loop ??= start({ policy, files, opts, stateDir, store, notifyConfig, io, blind }, "start");
   await Promise.race([loop.ready, stopped]);
   await stopped;
   await reloads.close();
@@ -167,7 +200,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
 }
 
 /** SIGHUP, or a change to the named policy paths or the configuration file, calls `reload` (a burst once, after 200 ms). */
-function watchReloads(paths: string[], config: ConfigOutcome, reload: () => void): { close(): Promise<void> } {
+function watchReloads(paths: string[], config: ConfigOutcome, reload: () => void): { ready: Promise<void>; close(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   const soon = () => {
     if (timer) clearTimeout(timer);
@@ -186,6 +219,7 @@ function watchReloads(paths: string[], config: ConfigOutcome, reload: () => void
     if (typeof name === "string" && /\.promise$/.test(name)) soon();
   });
   return {
+    ready: new Promise<void>((resolve) => w.once("ready", () => resolve())),
     async close() {
       process.off("SIGHUP", soon);
       if (timer) clearTimeout(timer);
@@ -234,6 +268,7 @@ interface WatchScene {
   store: StateStore;
   notifyConfig: ConfigOutcome;
   io: Io;
+  blind: { now?: Blindness };
 }
 
 /** Audit set up for the policy's realtime paths; its notes said. */
@@ -273,10 +308,13 @@ async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: 
     );
     // who is attached before the run is finished and told: the findings carry it wherever they go
     attachWho(recorded.evaluation.results, who, (p) => w.set.affected(p));
+    const blindNote = recordBlindness(s.store, { policy: s.policy, host: recorded.host, storePath: join(s.stateDir, "state.db"), ...(s.blind.now ? { blind: s.blind.now } : {}), time: new Date().toISOString() });
+    if (blindNote) notes.push(blindNote);
     s.store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: s.files, dryRun: false, notes }), kind: "watch" });
     const results = recorded.evaluation.results;
     const told = results.some((r) => isDeficiency(r.outcome) || r.outcome === "repaired") || s.notifyConfig.status === "ok" ? await tellWatch(s, recorded) : undefined;
     s.io.out(evaluationLine(recorded.run, why, batch, results, told));
+    if (blindNote) s.io.out(`  ${escapeText(blindNote)}`);
     return "done";
   } finally {
     const failed = lock.release();
@@ -291,8 +329,17 @@ async function tellWatch(s: WatchScene, r: Awaited<ReturnType<typeof evaluateRec
   return view?.deficiencies.reduce((n, d) => n + d.told.filter((t) => t.status === "sent").length, 0);
 }
 
+const CAUSES: Record<Exclude<Trigger, "event">, string> = {
+  start: "start-up rescan",
+  reload: "reloaded policy",
+  schedule: "schedule",
+  overflow: "inotify's event queue overflowed: every realtime promise again",
+  rescan: "periodic rescan",
+  "watch-limit": "the directories watched changed: every realtime promise again",
+};
+
 function evaluationLine(run: number, why: Trigger, batch: Batch | undefined, results: PromiseResult[], told: number | undefined): string {
-  const cause = why === "event" && batch ? `event on ${batch.paths.slice(0, 3).map(escapeText).join(", ")}${batch.paths.length > 3 ? ` and ${batch.paths.length - 3} more` : ""}${batch.firstAt ? `, ${Date.now() - batch.firstAt} ms after it` : ""}` : why === "start" ? "start-up rescan" : why === "reload" ? "reloaded policy" : "schedule";
+  const cause = why === "event" ? (batch ? `event on ${batch.paths.slice(0, 3).map(escapeText).join(", ")}${batch.paths.length > 3 ? ` and ${batch.paths.length - 3} more` : ""}${batch.firstAt ? `, ${Date.now() - batch.firstAt} ms after it` : ""}` : "event") : CAUSES[why];
   const bad = results.filter((r) => isDeficiency(r.outcome) || r.outcome === "repaired");
   const head = `watch run ${run} (${cause}): ${results.length} promise${results.length === 1 ? "" : "s"}, ${bad.length === 0 ? "all kept" : `${bad.length} not kept`}${told ? `, ${told} message${told === 1 ? "" : "s"} sent` : ""}`;
   const who = (r: PromiseResult) => (r.findings ?? []).flatMap((f) => (whoLines(f).length === 0 ? [] : [`    ${escapeText(f.path)}:`, ...whoLines(f).map((l) => `      ${l}`)]));
