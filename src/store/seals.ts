@@ -152,3 +152,17 @@ export function bandsDigest(db: Database.Database): string {
   }
   return h.digest("hex");
 }
+
+/** An approved integrity state (approved-states.ts, schema 7). */
+export interface ApprovedRow {
+  path: string;
+  state: string;
+  copy: string | null;
+  approved_at: string;
+  record: number;
+  seal: Buffer | null;
+}
+
+export function sealApproved(key: Buffer, r: Omit<ApprovedRow, "seal">): Buffer {
+  return hmac(key, ["approved", r.path, r.state, r.copy, r.approved_at, r.record]);
+}

@@ -9,7 +9,8 @@
 import type Database from "better-sqlite3";
 import { createHash, createHmac } from "node:crypto";
 import { join, resolve } from "node:path";
-import { CannotObserve, type Baseline, type BaselineStore, type SampleStore } from "../evaluator/contract.js";
+import { CannotObserve, type ApprovedEntry, type ApprovedState, type Baseline, type BaselineStore, type IntegrityStore, type SampleStore } from "../evaluator/contract.js";
+import { ApprovedStates, approvedStatesPresent } from "./approved-states.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Outcome } from "../evaluator/outcomes.js";
 import { anchoredSchema, dbHeadOf, endTampering, readFileHead, runCounter } from "./anchors.js";
@@ -19,7 +20,8 @@ import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDam
 import { databaseExists, guarded, headGone, makeStore, missingStore, schemaTampered, schemaVersion, unfinishedStore, witnessesOf, type Witnesses } from "./opening.js";
 import { hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
 import { checkRecords, GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
-import type { BaselineBody, ChangeBody, HistoryEntry, RunBody, RunKind } from "./records.js";
+import type { ApprovalBody, BaselineBody, ChangeBody, HistoryEntry, RunBody, RunKind } from "./records.js";
+import { recordedFindings } from "./recorded-findings.js";
 import { replaceFile } from "./safe-files.js";
 import { SCHEMA_VERSION, schemaIsEmpty, schemaProblem } from "./schema.js";
 import { sealBaseline, sealCurrent, sealMatches, type BaselineRow, type CurrentRow } from "./seals.js";
@@ -33,7 +35,7 @@ import { isDeficiency } from "../evaluator/outcomes.js";
 import { judgeHeartbeat, Watcher, type Beat, type WatcherStatus } from "./watcher.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { AckBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, RunBody, RunKind } from "./records.js";
+export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, RecordedFinding, RunBody, RunKind } from "./records.js";
 export { runKindOf } from "./records.js";
 export { staleAfterMs, type Beat, type Heartbeat, type WatcherStatus } from "./watcher.js";
 export { DeficiencyError, type Finding } from "./deficiencies.js";
@@ -59,7 +61,7 @@ export function stateOf(r: PromiseResult): string {
 
 const MAX_DIFFERENCES = 50;
 
-export class StateStore implements BaselineStore, SampleStore {
+export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private readonly headPath: string;
   private writes?: ReturnType<StateStore["prepareWrites"]>;
   /** the run records are appended for (baseline approvals happen during a run) */
@@ -75,6 +77,8 @@ export class StateStore implements BaselineStore, SampleStore {
   private readonly kinds = new Map<number, RunKind>();
   /** the watcher's heartbeat (schema 6; absent in an older store read as it is) */
   private watcher?: Watcher;
+  /** the approved integrity states (schema 7; absent in an older store read as it is) */
+  private approvedStates?: ApprovedStates;
   /** rows of the notify tables found changed outside Covenant while reading: passed over, and said here */
   readonly untrusted: string[] = [];
 
@@ -113,6 +117,7 @@ export class StateStore implements BaselineStore, SampleStore {
       store.writes = store.prepareWrites();
       store.notify = store.notifications();
       store.watcher = store.heartbeat();
+      store.approvedStates = new ApprovedStates(db, key);
       const anchored = dbHeadOf(db);
       store.learnt = guarded(abs, `cannot read the store ${dbPath}`, () => new LearntBands(db, key, anchored.present ? (anchored.value as Head).bands : undefined));
       return store;
@@ -168,6 +173,7 @@ export class StateStore implements BaselineStore, SampleStore {
       const store = new StateStore(abs, ro.db, key, ro.close, ro.mode);
       if (Notifications.present(ro.db)) store.notify = store.notifications();
       if (Watcher.present(ro.db)) store.watcher = store.heartbeat();
+      if (approvedStatesPresent(ro.db)) store.approvedStates = new ApprovedStates(ro.db, key);
       return store;
     } catch (err) {
       ro.close();
@@ -300,6 +306,7 @@ export class StateStore implements BaselineStore, SampleStore {
       differences,
       changes: r.changes.map((c) => `${c.status}: ${c.description}${c.detail ? ` (${c.detail})` : ""}`),
     };
+    if (r.findings && r.findings.length > 0) body.findings = recordedFindings(r.findings, MAX_DIFFERENCES);
     const notes = r.notes.slice(0, MAX_DIFFERENCES);
     if (forged) {
       const note = "the stored current state of this promise was changed outside Covenant (its seal did not match): recorded afresh";
@@ -394,7 +401,7 @@ export class StateStore implements BaselineStore, SampleStore {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => {
       const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
       const schema = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-      return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), ...(knownHead ? { knownHead } : {}) });
+      return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), approvedTable: approvedStatesPresent(this.db), ...(knownHead ? { knownHead } : {}) });
     });
   }
 
@@ -441,6 +448,49 @@ export class StateStore implements BaselineStore, SampleStore {
     return (this.db.prepare("SELECT path, algorithm, digest, approved_at FROM baselines ORDER BY path").all() as { path: string; algorithm: string; digest: string; approved_at: string }[]).map(
       (r) => ({ path: r.path, algorithm: r.algorithm, digest: r.digest, approvedAt: r.approved_at }),
     );
+  }
+
+  // IntegrityStore (schema 7): approved-states.ts
+  private get approvals(): ApprovedStates {
+    if (!this.approvedStates) throw new StoreError(`the store in ${this.dir} was written by an older Covenant and keeps no approved integrity states yet: its next run adds them`);
+    return this.approvedStates;
+  }
+
+  approved(hostPath: string): ApprovedState | undefined {
+    if (!this.approvedStates) return undefined;
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvals.get(hostPath));
+  }
+
+  approvedBelow(hostPath: string): string[] {
+    if (!this.approvedStates) return [];
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvals.below(hostPath));
+  }
+
+  /** A run approves the paths it sees first: one `approval` record for them, in the run. */
+  recordFirst(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[], at: string): void {
+    try {
+      this.approvals.approve(entries, [], { how: "first-seen", promise, at }, (kind, body) => this.append(kind, this.currentRun, at, body));
+    } catch (err) {
+      const failure = operationalError(err, `cannot record the approved integrity states of ${promise} in the store`);
+      if (failure) throw new CannotObserve(failure.message);
+      throw err;
+    }
+  }
+
+  /**
+   * `covenant integrity init` and `covenant approve`: the states approved and removed, and the
+   * approval record saying who and why, in one transaction, inside the command's run (the
+   * evaluation that follows records what the approval closed). Returns the record number.
+   */
+  approveStates(entries: { hostPath: string; entry: ApprovedEntry }[], removed: string[], body: Omit<ApprovalBody, "paths" | "sample" | "digest" | "removed">): number {
+    return guarded(this.dir, `cannot record the approval in the store ${join(this.dir, "state.db")}`, () =>
+      this.approvals.approve(entries, removed, body, (kind, b) => this.append(kind, this.recordRun, body.at, b)),
+    );
+  }
+
+  /** What a masked line of an approved copy is compared by: an HMAC of it under the host key (a digest of a short secret could be guessed). */
+  keyLine(line: string): string {
+    return KEYED + createHmac("sha256", this.key).update(`masked line\n${line}`).digest("hex");
   }
 
   // SampleStore: bands learnt in a run are written with its summary (bands.ts)

@@ -4,6 +4,7 @@ import type { CheckedPromise } from "../../checker/policy.js";
 import type { Change } from "../change-gate.js";
 import { attr, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
+import { checkIntegrity, isIntegrityPromise } from "../integrity-check.js";
 import { brokenRule, deletedProgramNotes, hasRules, holderText, resolveHolders, rulesOf, type Holder, type RuleAttributes } from "../lock-holders.js";
 import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
@@ -197,7 +198,10 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
       // a glob names the files that exist; only a plain path can name a missing one
       if (r.value.stat || !isGlob(pattern)) out.files.push(r.value);
     }
-    return { ok: true, value: out, notes };
+    if (!isIntegrityPromise(p)) return { ok: true, value: out, notes };
+    const integrity = await checkIntegrity(p, ctx, out.files.map((f) => ({ path: f.path, hostPath: f.hostPath })));
+    notes.push(...integrity.notes);
+    return { ok: true, value: out, notes, findings: integrity.findings };
   },
 
   judge(p, o, ctx) {

@@ -1,0 +1,88 @@
+// The approved integrity state of each path under an integrity promise (schema 7): what a run
+// compares the path with, and what `covenant integrity init` and `covenant approve` replace.
+// Each row is sealed with the host key and names the `approval` record that approved it; rows are
+// written only in the transaction of that record. A row holds no secret: a `nodiff` file's digest
+// is keyed, and a content copy has its secret lines masked (approved-copy.ts).
+import type Database from "better-sqlite3";
+import { createHash } from "node:crypto";
+import type { ApprovedEntry, ApprovedState } from "../evaluator/contract.js";
+import type { ApprovalBody } from "./records.js";
+import { sealApproved, sealMatches, type ApprovedRow } from "./seals.js";
+
+export function approvedStatesPresent(db: Database.Database): boolean {
+  return db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'approved_states'").pluck().get() === 1;
+}
+
+/** The paths listed in an approval record, at most. */
+const SAMPLE = 20;
+
+export type Append = (kind: "approval", body: ApprovalBody) => { seq: number };
+
+export class ApprovedStates {
+  private readonly q: Record<"get" | "below" | "put" | "remove", Database.Statement>;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly key: Buffer,
+  ) {
+    this.q = {
+      get: db.prepare("SELECT * FROM approved_states WHERE path = ?"),
+      // the paths below `dir/`: from `dir/` up to `dir0` ('0' follows '/')
+      below: db.prepare("SELECT path FROM approved_states WHERE path > ? AND path < ? ORDER BY path").pluck(),
+      put: db.prepare("INSERT OR REPLACE INTO approved_states VALUES (@path, @state, @copy, @approved_at, @record, @seal)"),
+      remove: db.prepare("DELETE FROM approved_states WHERE path = ?"),
+    };
+  }
+
+  get(path: string): ApprovedState | undefined {
+    const r = this.q.get.get(path) as ApprovedRow | undefined;
+    if (!r) return undefined;
+    let parsed: ApprovedState;
+    try {
+      const state = JSON.parse(r.state) as ApprovedEntry["state"] & { noCopy?: string };
+      const { noCopy, ...rest } = state;
+      parsed = { state: rest as ApprovedEntry["state"], approvedAt: r.approved_at, record: r.record };
+      if (noCopy !== undefined) parsed.noCopy = noCopy;
+      if (r.copy !== null) parsed.copy = JSON.parse(r.copy) as NonNullable<ApprovedState["copy"]>;
+    } catch {
+      return { state: { status: "absent" }, approvedAt: r.approved_at, record: r.record, tampered: true };
+    }
+    if (!sealMatches(r.seal, sealApproved(this.key, r))) parsed.tampered = true;
+    return parsed;
+  }
+
+  below(dir: string): string[] {
+    const base = dir.endsWith("/") ? dir.slice(0, -1) : dir;
+    return this.q.below.all(`${base}/`, `${base}0`) as string[];
+  }
+
+  /**
+   * Writes `entries` as approved, removes `removed`, and appends their approval record (`body`,
+   * completed with the count, sample and digest), in one transaction. Returns the record number.
+   */
+  approve(entries: { hostPath: string; entry: ApprovedEntry }[], removed: string[], body: Omit<ApprovalBody, "paths" | "sample" | "digest" | "removed">, append: Append): number {
+    const rows = entries
+      .map(({ hostPath, entry }) => ({ path: hostPath, state: JSON.stringify(entry.noCopy !== undefined ? { ...entry.state, noCopy: entry.noCopy } : entry.state), copy: entry.copy ? JSON.stringify(entry.copy) : null }))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const full: ApprovalBody = { ...body, paths: rows.length, sample: rows.slice(0, SAMPLE).map((r) => r.path), digest: rowsDigest(rows) };
+    if (removed.length > 0) full.removed = removed.length;
+    return this.db
+      .transaction(() => {
+        const { seq } = append("approval", full);
+        for (const r of rows) {
+          const row = { ...r, approved_at: body.at, record: seq };
+          this.q.put.run({ ...row, seal: sealApproved(this.key, row) });
+        }
+        for (const p of removed) this.q.remove.run(p);
+        return seq;
+      })
+      .immediate();
+  }
+}
+
+/** sha256 over the rows as written (path, state, copy), in path order. */
+export function rowsDigest(rows: readonly { path: string; state: string; copy: string | null }[]): string {
+  const h = createHash("sha256");
+  for (const r of rows) h.update(JSON.stringify([r.path, r.state, r.copy])).update("\n");
+  return h.digest("hex");
+}

@@ -1,0 +1,29 @@
+// `verify` for the approved integrity states (schema 7): every row must carry its seal and name
+// the `approval` record that wrote it, and no record may stand for more rows than it approved.
+import type Database from "better-sqlite3";
+import type { LedgerRow, Tampering } from "./ledger.js";
+import { sealApproved, sealMatches, type ApprovedRow } from "./seals.js";
+
+export function approvedTampering(db: Database.Database, key: Buffer, rows: LedgerRow[]): Tampering | undefined {
+  const approvals = new Map<number, number>();
+  for (const r of rows) {
+    if (r.kind !== "approval") continue;
+    let paths: unknown;
+    try {
+      paths = (JSON.parse(String(r.body)) as { paths?: unknown }).paths;
+    } catch {
+      continue; // the chain walk has already judged this record
+    }
+    if (typeof paths === "number") approvals.set(r.seq, paths);
+  }
+  const standing = new Map<number, number>();
+  for (const a of db.prepare("SELECT * FROM approved_states ORDER BY path").iterate() as IterableIterator<ApprovedRow>) {
+    if (!sealMatches(a.seal, sealApproved(key, a))) return { kind: "altered", seq: Number(a.record) || 0, message: `the approved integrity state of ${a.path} was changed outside Covenant: its seal does not match` };
+    const approved = approvals.get(a.record);
+    if (approved === undefined) return { kind: "inserted", seq: 0, message: `the approved integrity state of ${a.path} names record ${a.record}, which approved nothing: it was put there outside Covenant` };
+    const n = (standing.get(a.record) ?? 0) + 1;
+    if (n > approved) return { kind: "inserted", seq: a.record, message: `record ${a.record} approved ${approved} integrity state${approved === 1 ? "" : "s"}, but more stand in its name: ${a.path} was added outside Covenant` };
+    standing.set(a.record, n);
+  }
+  return undefined;
+}
