@@ -73,6 +73,8 @@ export interface ApprovedState extends ApprovedEntry {
 
 /** The approved integrity state of every path under an integrity promise, kept in the store (schema 7). */
 export interface IntegrityStore {
+  /** a preview (a dry run): nothing seen first is approved */
+  readOnly?: boolean;
   approved(hostPath: string): ApprovedState | undefined;
   /** the approved paths strictly below the directory `hostPath`, sorted */
   approvedBelow(hostPath: string): string[];

@@ -28,6 +28,8 @@ export interface EngineOptions {
   baselines: BaselineStore;
   /** approved integrity states: the store's; in memory (nothing kept) when not given */
   integrity?: IntegrityStore;
+  /** a dry run whose `integrity` store captures the states it sees (integrity-capture.ts) */
+  captureIntegrity?: boolean;
   samples: SampleStore;
   /** the promise timeout when the policy sets none (ms) */
   defaultTimeoutMs?: number;
@@ -62,6 +64,8 @@ export interface PromiseResult {
   differences: Difference[];
   /** file-integrity findings: what changed at each path in AIDE's terms, its diff, who (file-finding.ts) */
   findings?: FileFinding[];
+  /** set by `covenant approve` on the results its approval settled: the deficiency it closes says so */
+  approval?: { by: string; reason: string; record: number };
   changes: ChangeRecord[];
   notes: string[];
   stakeholders: string[];
@@ -158,7 +162,8 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const baselines: BaselineStore = opts.dryRun ? { get: (p) => opts.baselines.get(p), set: () => undefined, keyDigest: (d) => opts.baselines.keyDigest(d) } : opts.baselines;
   const given = opts.integrity ?? new MemoryIntegrity();
   // nor does it approve any integrity state it sees first
-  const integrity: IntegrityStore = opts.dryRun ? { approved: (p) => given.approved(p), approvedBelow: (p) => given.approvedBelow(p), recordFirst: () => undefined, keyLine: (l) => given.keyLine(l) } : given;
+  // (unless it is what the run is for: `covenant integrity init` and `approve` capture states in a dry run)
+  const integrity: IntegrityStore = opts.dryRun && !opts.captureIntegrity ? { readOnly: true, approved: (p) => given.approved(p), approvedBelow: (p) => given.approvedBelow(p), recordFirst: () => undefined, keyLine: (l) => given.keyLine(l) } : given;
   const samples: SampleStore = opts.dryRun ? { observe: (m, h) => opts.samples.band(m, h), band: (m, h) => opts.samples.band(m, h) } : opts.samples;
   const root = opts.filesRoot;
   const hostPath = root === undefined ? (p: string) => p : (p: string) => join(root, p);

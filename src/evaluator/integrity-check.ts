@@ -7,7 +7,7 @@
 // hashed once per evaluation.
 import { createHash } from "node:crypto";
 import { relative, sep } from "node:path";
-import { readSmall } from "../probes/files.js";
+import { readSmall, type FileStat } from "../probes/files.js";
 import { approvedCopyOf, diffAgainstCopy } from "../integrity/approved-copy.js";
 import { DIFF_DEFAULTS } from "../integrity/diff.js";
 import { describeChange } from "../integrity/file-change.js";
@@ -20,6 +20,8 @@ import type { DiffEvidence, FileFinding } from "./file-finding.js";
 export interface IntegrityTarget {
   path: string;
   hostPath: string;
+  /** what the promise already observed of a regular file (its lstat and sha256): not read again */
+  observed?: { stat: FileStat; sha256: string };
 }
 
 /** A directory whose whole tree (to `maxDepth` levels) is under the promise: entries gone from it are found too. */
@@ -113,7 +115,7 @@ async function comparePath(c: Compare, t: IntegrityTarget, approveIfNew: boolean
       c.notes.push(`${t.path}: no integrity state recorded: ${now.reason}`);
       return;
     }
-    if (c.ctx.gate.dryRun) {
+    if (c.ctx.integrity.readOnly) {
       c.notes.push(`${t.path}: no approved integrity state yet; a dry run approves none`);
       return;
     }
@@ -128,6 +130,11 @@ async function comparePath(c: Compare, t: IntegrityTarget, approveIfNew: boolean
 
 /** The path's state now, with the policy's path; a `nodiff` file's digest keyed. */
 async function observeState(c: Compare, t: IntegrityTarget): Promise<FileState> {
+  if (t.observed) {
+    const { path: _p, ...st } = t.observed.stat;
+    const sha256 = t.observed.sha256;
+    return { status: "present", path: t.path, ...st, ...(c.nodiff ? { sha256: c.ctx.baselines.keyDigest(sha256), sha256Keyed: true as const } : { sha256 }) };
+  }
   const opts: Parameters<typeof readFileState>[1] = { signal: c.ctx.signal };
   if (c.maxHashBytes !== undefined) opts.maxHashBytes = c.maxHashBytes;
   if (c.nodiff) opts.keyDigest = (d) => c.ctx.baselines.keyDigest(d);

@@ -325,7 +325,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         if (notes.length > 0) body.notes = notes;
         const { seq } = this.append("change", run, time, body);
         this.w.setCurrent.run({ ...row, seal: sealCurrent(this.key, row) });
-        this.notify?.afterChange({ run, time, seq, result: r, stateChanged: before?.state !== state, differences, changes: body.changes, finding }, prior?.open);
+        this.notify?.afterChange({ run, time, seq, result: r, stateChanged: before?.state !== state, differences, changes: body.changes, finding, findings: body.findings }, prior?.open);
       })
       .immediate();
     this.written.set(run, (this.written.get(run) ?? 0) + 1);
@@ -426,22 +426,23 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   /** Records an approved baseline, sealed, and its approval in the chain (in one transaction); a keyed one holds no digest of the content. */
   set(path: string, given: Baseline): void {
-    const b = given.keyed && !isKeyed(given.digest) ? { ...given, digest: this.keyDigest(given.digest) } : given;
-    const row = { path, algorithm: b.algorithm, digest: b.digest, size: b.size, mode: b.mode, uid: b.uid, gid: b.gid, mtime_ms: b.mtimeMs, approved_at: b.approvedAt };
     try {
-      this.db
-        .transaction(() => {
-          this.w.setBaseline.run(path, b.algorithm, b.digest, b.size, b.mode, b.uid, b.gid, b.mtimeMs, b.approvedAt, sealBaseline(this.key, row));
-          const body: BaselineBody = { path, algorithm: b.algorithm, digest: b.digest, approvedAt: b.approvedAt };
-          if (isKeyed(b.digest)) body.keyed = true;
-          this.append("baseline", this.currentRun, b.approvedAt, body);
-        })
-        .immediate();
+      this.db.transaction(() => this.writeBaseline(path, given, this.currentRun)).immediate();
     } catch (err) {
       const failure = operationalError(err, `cannot record the baseline of ${path} in the store`);
       if (failure) throw new CannotObserve(failure.message);
       throw err;
     }
+  }
+
+  /** The baseline row and its approval record; inside a transaction. */
+  private writeBaseline(path: string, given: Baseline, run: number): void {
+    const b = given.keyed && !isKeyed(given.digest) ? { ...given, digest: this.keyDigest(given.digest) } : given;
+    const row = { path, algorithm: b.algorithm, digest: b.digest, size: b.size, mode: b.mode, uid: b.uid, gid: b.gid, mtime_ms: b.mtimeMs, approved_at: b.approvedAt };
+    this.w.setBaseline.run(path, b.algorithm, b.digest, b.size, b.mode, b.uid, b.gid, b.mtimeMs, b.approvedAt, sealBaseline(this.key, row));
+    const body: BaselineBody = { path, algorithm: b.algorithm, digest: b.digest, approvedAt: b.approvedAt };
+    if (isKeyed(b.digest)) body.keyed = true;
+    this.append("baseline", run, b.approvedAt, body);
   }
 
   baselines(): { path: string; algorithm: string; digest: string; approvedAt: string }[] {
@@ -482,10 +483,19 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * approval record saying who and why, in one transaction, inside the command's run (the
    * evaluation that follows records what the approval closed). Returns the record number.
    */
-  approveStates(entries: { hostPath: string; entry: ApprovedEntry }[], removed: string[], body: Omit<ApprovalBody, "paths" | "sample" | "digest" | "removed">): number {
-    return guarded(this.dir, `cannot record the approval in the store ${join(this.dir, "state.db")}`, () =>
-      this.approvals.approve(entries, removed, body, (kind, b) => this.append(kind, this.recordRun, body.at, b)),
+  approveStates(entries: { hostPath: string; entry: ApprovedEntry }[], removed: string[], body: Omit<ApprovalBody, "paths" | "sample" | "digest" | "removed">, baselines: { path: string; baseline: Baseline }[] = []): number {
+    const run = this.recordRun;
+    let record = 0;
+    this.anchored("the approval", () =>
+      this.db
+        .transaction(() => {
+          for (const b of baselines) this.writeBaseline(b.path, b.baseline, run);
+          record = this.approvals.approve(entries, removed, body, (kind, b) => this.append(kind, run, body.at, b));
+          return this.w.last.get() as { seq: number; mac: Buffer };
+        })
+        .immediate(),
     );
+    return record;
   }
 
   /** What a masked line of an approved copy is compared by: an HMAC of it under the host key (a digest of a short secret could be guessed). */

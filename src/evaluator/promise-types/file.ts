@@ -104,6 +104,8 @@ interface ObservedFile {
   stat?: files.FileStat;
   /** the content's digest, when integrity or a baseline copy is promised */
   digest?: string;
+  /** the content's sha256 as read (never keyed): the integrity state reuses it rather than read the file again */
+  sha256?: string;
   /** the digest the content must have, and where that comes from */
   expectedDigest?: { digest: string; source: string };
   /** the processes holding locks on the file, when the promise judges lock holders */
@@ -138,6 +140,7 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
     const h = await files.hash(hostPath, algorithm, limits);
     if (!h.ok) return { ok: false, error: h.error.message };
     o.digest = h.value.digest;
+    if (algorithm === "sha256") o.sha256 = h.value.digest;
     const baselineCopy = attr<string>(p, "baseline");
     if (baselineCopy !== undefined) {
       const refused = approvedCopyRefusal(baselineCopy, ctx);
@@ -199,7 +202,7 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
       if (r.value.stat || !isGlob(pattern)) out.files.push(r.value);
     }
     if (!isIntegrityPromise(p)) return { ok: true, value: out, notes };
-    const integrity = await checkIntegrity(p, ctx, out.files.map((f) => ({ path: f.path, hostPath: f.hostPath })));
+    const integrity = await checkIntegrity(p, ctx, out.files.map((f) => ({ path: f.path, hostPath: f.hostPath, ...(f.stat && f.sha256 !== undefined ? { observed: { stat: f.stat, sha256: f.sha256 } } : {}) })));
     notes.push(...integrity.notes);
     return { ok: true, value: out, notes, findings: integrity.findings };
   },
