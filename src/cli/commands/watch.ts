@@ -8,6 +8,7 @@
 //
 // Not yet (the issue's later parts): inotify overflow detection, what changed in AIDE's terms,
 // who changed it, integrity init/approve.
+import { findingSummary, viewOfFinding } from "../../text/finding-text.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promiseKeys, type PromiseResult } from "../../evaluator/engine.js";
@@ -252,5 +253,7 @@ function evaluationLine(run: number, why: Trigger, batch: Batch | undefined, res
   const cause = why === "event" && batch ? `event on ${batch.paths.slice(0, 3).map(escapeText).join(", ")}${batch.paths.length > 3 ? ` and ${batch.paths.length - 3} more` : ""}${batch.firstAt ? `, ${Date.now() - batch.firstAt} ms after it` : ""}` : why === "start" ? "start-up rescan" : why === "reload" ? "reloaded policy" : "schedule";
   const bad = results.filter((r) => isDeficiency(r.outcome) || r.outcome === "repaired");
   const head = `watch run ${run} (${cause}): ${results.length} promise${results.length === 1 ? "" : "s"}, ${bad.length === 0 ? "all kept" : `${bad.length} not kept`}${told ? `, ${told} message${told === 1 ? "" : "s"} sent` : ""}`;
-  return [head, ...bad.slice(0, 20).map((r) => `  ${r.outcome.toUpperCase().padEnd(8)} ${escapeText(r.key)}: ${escapeText(r.reason)}`)].join("\n");
+  // what changed at each file since its approved state (finding-text.ts), kept promises' too
+  const changed = results.flatMap((r) => r.findings ?? []).slice(0, 10).map((f) => `  changed  ${findingSummary(viewOfFinding(f))}`);
+  return [head, ...bad.slice(0, 20).map((r) => `  ${r.outcome.toUpperCase().padEnd(8)} ${escapeText(r.key)}: ${escapeText(r.reason)}`), ...changed].join("\n");
 }
