@@ -19,7 +19,7 @@ export const directory: PromiseTypeSpec = {
     ...ownershipAttributes("directory"),
     { name: "recurse", type: { kind: "boolean" }, description: "Apply owner, group and `max_mode` to every entry below.", default: "false" },
     { name: "max_depth", type: { kind: "integer", min: 1, max: 64 }, description: "How deep `recurse` goes.", default: "16" },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206).", default: "scheduled" },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206). It makes the promise an integrity promise: the directory and what is directly in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, and every entry added, removed or changed since is reported in AIDE's terms, with a diff for small text files (docs/watch-findings.md); `covenant approve` accepts a change.", default: "scheduled" },
     { name: "repair", type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "create"] } }, description: "`perms` fixes mode, owner and group; `create` creates a missing directory." },
   ],
   constraints: [{ kind: "exclusive", attributes: ["mode", "max_mode"] }],

@@ -43,8 +43,13 @@ export const file: PromiseTypeSpec = {
   attributes: [
     { name: "exists", type: { kind: "boolean" }, description: "Whether the file must exist (`false`: must be absent).", default: "true" },
     ...ownershipAttributes("file"),
-    { name: "integrity", type: { kind: "enum", values: ["sha256", "sha512"] }, description: "Keep a baseline content hash; any unapproved change is a deficiency." },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change to it (and on its schedule too); `covenant run` checks it each time it runs, as `scheduled` is, and `covenant check` says so (W206). `scheduled`: evaluated by each run and on the watcher's schedule only.", default: "scheduled" },
+    {
+      name: "integrity",
+      type: { kind: "enum", values: ["sha256", "sha512"] },
+      description:
+        "Keep a baseline content hash; any unapproved change of the content is a deficiency. Makes the promise an integrity promise: each file's approved state (AIDE's attributes, and a copy of a small text file with secret lines masked) is kept, and every change since is reported in AIDE's terms with a diff (docs/watch-findings.md). `covenant approve` accepts a change.",
+    },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change to it (and on its schedule too); `covenant run` checks it each time it runs, as `scheduled` is, and `covenant check` says so (W206). `scheduled`: evaluated by each run and on the watcher's schedule only. `realtime` makes the promise an integrity promise: what changed since the file's approved state is reported in AIDE's terms (docs/watch-findings.md).", default: "scheduled" },
     {
       name: "locked_by",
       type: { kind: "list", of: { kind: "string", nonEmpty: true } },
@@ -63,7 +68,7 @@ export const file: PromiseTypeSpec = {
       description: "Most hard links (names) the file may have; `1` promises that no other name reaches its content.",
     },
     { name: "max_age", type: { kind: "duration" }, description: "Oldest modification time allowed (for files that must be refreshed, such as exports)." },
-    { name: "baseline", type: { kind: "path" }, description: "Approved copy of the content, used by `repair = content`." },
+    { name: "baseline", type: { kind: "path" }, description: "Approved copy of the content, used by `repair = content`. `covenant approve` replaces it with the approved content, so a content repair cannot undo an approved change." },
     {
       name: "max_hash_size",
       type: { kind: "size" },
