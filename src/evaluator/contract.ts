@@ -76,6 +76,8 @@ export interface IntegrityStore {
   /** a preview (a dry run): nothing seen first is approved */
   readOnly?: boolean;
   approved(hostPath: string): ApprovedState | undefined;
+  /** the masked copy approved with the state (`approved` gives none, to stay cheap), or why none can be used */
+  approvedCopy?(hostPath: string, record: number): { copy: ApprovedCopy } | { none: string };
   /** the approved paths strictly below the directory `hostPath`, sorted */
   approvedBelow(hostPath: string): string[];
   /**

@@ -160,10 +160,10 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const gate = new ChangeGate(gateOptions);
   // a dry run is a preview: it approves no integrity baseline and learns no band
   const baselines: BaselineStore = opts.dryRun ? { get: (p) => opts.baselines.get(p), set: () => undefined, keyDigest: (d) => opts.baselines.keyDigest(d) } : opts.baselines;
-  const given = opts.integrity ?? new MemoryIntegrity();
+  const given: IntegrityStore = opts.integrity ?? new MemoryIntegrity();
   // nor does it approve any integrity state it sees first
   // (unless it is what the run is for: `covenant integrity init` and `approve` capture states in a dry run)
-  const integrity: IntegrityStore = opts.dryRun && !opts.captureIntegrity ? { readOnly: true, approved: (p) => given.approved(p), approvedBelow: (p) => given.approvedBelow(p), recordFirst: () => undefined, keyLine: (l) => given.keyLine(l) } : given;
+  const integrity: IntegrityStore = opts.dryRun && !opts.captureIntegrity ? { readOnly: true, approved: (p) => given.approved(p), approvedCopy: (p, r) => given.approvedCopy?.(p, r) ?? { none: "no approved copy kept" }, approvedBelow: (p) => given.approvedBelow(p), recordFirst: () => undefined, keyLine: (l) => given.keyLine(l) } : given;
   const samples: SampleStore = opts.dryRun ? { observe: (m, h) => opts.samples.band(m, h), band: (m, h) => opts.samples.band(m, h) } : opts.samples;
   const root = opts.filesRoot;
   const hostPath = root === undefined ? (p: string) => p : (p: string) => join(root, p);

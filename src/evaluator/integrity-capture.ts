@@ -22,6 +22,10 @@ export class IntegrityCapture implements IntegrityStore {
     return this.real.approvedBelow(hostPath);
   }
 
+  approvedCopy(hostPath: string, record: number): { copy: import("../integrity/approved-copy.js").ApprovedCopy } | { none: string } {
+    return this.real.approvedCopy?.(hostPath, record) ?? { none: "no approved copy kept" };
+  }
+
   recordFirst(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[]): void {
     for (const { hostPath, entry } of entries) if (this.select(hostPath)) this.captured.set(hostPath, { entry, promise });
   }

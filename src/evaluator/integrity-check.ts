@@ -188,10 +188,13 @@ function diffEvidence(c: Compare, t: IntegrityTarget, changes: FileFinding["chan
   if (c.nodiff) return { kind: "none", reason: "nodiff: the content is never shown" };
   if (!wasFile) return { kind: "none", reason: "no approved content to compare with: the file is new" };
   if (!isFile) return { kind: "none", reason: now.status === "present" ? `it is no longer a regular file (${now.type})` : "the file is gone" };
-  if (!approved?.copy) return { kind: "none", reason: `no approved copy kept: ${approved?.noCopy ?? "none was recorded"}` };
+  if (!approved) return { kind: "none", reason: "no approved content to compare with" };
+  if (approved.noCopy !== undefined) return { kind: "none", reason: `no approved copy kept: ${approved.noCopy}` };
+  const kept = approved.copy ? { copy: approved.copy } : (c.ctx.integrity.approvedCopy?.(t.hostPath, approved.record) ?? { none: "no approved copy kept" });
+  if ("none" in kept) return { kind: "none", reason: kept.none };
   const content = contentOf(t.hostPath, now as PresentState);
   if (typeof content === "string") return { kind: "none", reason: content };
-  const d = diffAgainstCopy(approved.copy, content, (l) => c.ctx.integrity.keyLine(l), { oldLabel: `${t.path} (approved ${approved.approvedAt})`, newLabel: `${t.path} (now)` });
+  const d = diffAgainstCopy(kept.copy, content, (l) => c.ctx.integrity.keyLine(l), { oldLabel: `${t.path} (approved ${approved.approvedAt})`, newLabel: `${t.path} (now)` });
   if (d.kind === "same") return { kind: "none", reason: "the text is the same line for line (the difference is not in its lines)" };
   return d;
 }

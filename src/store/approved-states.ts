@@ -7,10 +7,11 @@ import type Database from "better-sqlite3";
 import { createHash } from "node:crypto";
 import type { ApprovedEntry, ApprovedState } from "../evaluator/contract.js";
 import type { ApprovalBody } from "./records.js";
-import { sealApproved, sealMatches, type ApprovedRow } from "./seals.js";
+import type { ApprovedCopy } from "../integrity/approved-copy.js";
+import { sealApproved, sealApprovedCopy, sealMatches, type ApprovedCopyRow, type ApprovedRow } from "./seals.js";
 
 export function approvedStatesPresent(db: Database.Database): boolean {
-  return db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'approved_states'").pluck().get() === 1;
+  return db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('approved_states', 'approved_copies')").pluck().get() === 2;
 }
 
 /** The paths listed in an approval record, at most. */
@@ -19,7 +20,7 @@ const SAMPLE = 20;
 export type Append = (kind: "approval", body: ApprovalBody) => { seq: number };
 
 export class ApprovedStates {
-  private readonly q: Record<"get" | "below" | "put" | "remove", Database.Statement>;
+  private readonly q: Record<"get" | "below" | "put" | "remove" | "copy" | "putCopy" | "removeCopy", Database.Statement>;
 
   constructor(
     private readonly db: Database.Database,
@@ -29,8 +30,11 @@ export class ApprovedStates {
       get: db.prepare("SELECT * FROM approved_states WHERE path = ?"),
       // the paths below `dir/`: from `dir/` up to `dir0` ('0' follows '/')
       below: db.prepare("SELECT path FROM approved_states WHERE path > ? AND path < ? ORDER BY path").pluck(),
-      put: db.prepare("INSERT OR REPLACE INTO approved_states VALUES (@path, @state, @copy, @approved_at, @record, @seal)"),
+      put: db.prepare("INSERT OR REPLACE INTO approved_states VALUES (@path, @state, @approved_at, @record, @seal)"),
       remove: db.prepare("DELETE FROM approved_states WHERE path = ?"),
+      copy: db.prepare("SELECT * FROM approved_copies WHERE path = ?"),
+      putCopy: db.prepare("INSERT OR REPLACE INTO approved_copies VALUES (@path, @copy, @record, @seal)"),
+      removeCopy: db.prepare("DELETE FROM approved_copies WHERE path = ?"),
     };
   }
 
@@ -43,12 +47,23 @@ export class ApprovedStates {
       const { noCopy, ...rest } = state;
       parsed = { state: rest as ApprovedEntry["state"], approvedAt: r.approved_at, record: r.record };
       if (noCopy !== undefined) parsed.noCopy = noCopy;
-      if (r.copy !== null) parsed.copy = JSON.parse(r.copy) as NonNullable<ApprovedState["copy"]>;
     } catch {
       return { state: { status: "absent" }, approvedAt: r.approved_at, record: r.record, tampered: true };
     }
     if (!sealMatches(r.seal, sealApproved(this.key, r))) parsed.tampered = true;
     return parsed;
+  }
+
+  /** The masked copy approved with the path's state (the same record), or why there is none to use. */
+  copy(path: string, record: number): { copy: ApprovedCopy } | { none: string } {
+    const r = this.q.copy.get(path) as ApprovedCopyRow | undefined;
+    if (!r || r.record !== record) return { none: "no approved copy kept" };
+    if (!sealMatches(r.seal, sealApprovedCopy(this.key, r))) return { none: "the approved copy was changed outside Covenant (its seal does not match); run `covenant verify`" };
+    try {
+      return { copy: JSON.parse(r.copy) as ApprovedCopy };
+    } catch {
+      return { none: "the approved copy cannot be read" };
+    }
   }
 
   below(dir: string): string[] {
@@ -70,10 +85,18 @@ export class ApprovedStates {
       .transaction(() => {
         const { seq } = append("approval", full);
         for (const r of rows) {
-          const row = { ...r, approved_at: body.at, record: seq };
+          const row = { path: r.path, state: r.state, approved_at: body.at, record: seq };
           this.q.put.run({ ...row, seal: sealApproved(this.key, row) });
+          if (r.copy === null) this.q.removeCopy.run(r.path);
+          else {
+            const copy = { path: r.path, copy: r.copy, record: seq };
+            this.q.putCopy.run({ ...copy, seal: sealApprovedCopy(this.key, copy) });
+          }
         }
-        for (const p of removed) this.q.remove.run(p);
+        for (const p of removed) {
+          this.q.remove.run(p);
+          this.q.removeCopy.run(p);
+        }
         return seq;
       })
       .immediate();

@@ -68,14 +68,17 @@ export const INTEGRITY_SCHEMA = 7;
 
 /**
  * Schema 7: the approved integrity state of every path under an integrity promise (issue 15):
- * its AIDE attributes as JSON (`state`), a masked copy of a small text file's content (`copy`,
- * JSON, or null with the reason in `state`), when and by which history record it was approved,
- * sealed with the host key.
+ * its AIDE attributes as JSON (`state`, with why no copy is kept when none is), when and by which
+ * history record it was approved; and, in a table of their own (read only to make a diff, so that
+ * comparing a path costs one small row), the masked copies of small text files. Both sealed with
+ * the host key.
  */
 export const INTEGRITY_SQL = `
 CREATE TABLE IF NOT EXISTS approved_states (
-  path TEXT PRIMARY KEY, state TEXT NOT NULL, copy TEXT, approved_at TEXT NOT NULL,
+  path TEXT PRIMARY KEY, state TEXT NOT NULL, approved_at TEXT NOT NULL,
   record INTEGER NOT NULL, seal BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS approved_copies (
+  path TEXT PRIMARY KEY, copy TEXT NOT NULL, record INTEGER NOT NULL, seal BLOB NOT NULL);
 `;
 
 /** The current schema, as a new store is made. */
@@ -196,7 +199,7 @@ export function schemaProblem(db: Database.Database): string | undefined {
   const watchDue = claimed >= WATCH_SCHEMA;
   // and the approved integrity states', once it says schema 7
   const integrityDue = claimed >= INTEGRITY_SCHEMA;
-  const missing = [...TABLES.map((t) => `table ${t}`), "index ledger_run", ...(notifyDue ? notify : []), ...(watchDue ? ["table watcher"] : []), ...(integrityDue ? ["table approved_states"] : [])].filter((k) => !present.has(k));
+  const missing = [...TABLES.map((t) => `table ${t}`), "index ledger_run", ...(notifyDue ? notify : []), ...(watchDue ? ["table watcher"] : []), ...(integrityDue ? ["table approved_states", "table approved_copies"] : [])].filter((k) => !present.has(k));
   if (missing.length > 0) return `its ${missing.map((k) => `${k.split(" ")[0]} \`${k.split(" ")[1]}\``).join(", ")} ${missing.length > 1 ? "are" : "is"} missing`;
   return undefined;
 }

@@ -157,12 +157,23 @@ export function bandsDigest(db: Database.Database): string {
 export interface ApprovedRow {
   path: string;
   state: string;
-  copy: string | null;
   approved_at: string;
   record: number;
   seal: Buffer | null;
 }
 
 export function sealApproved(key: Buffer, r: Omit<ApprovedRow, "seal">): Buffer {
-  return hmac(key, ["approved", r.path, r.state, r.copy, r.approved_at, r.record]);
+  return hmac(key, ["approved", r.path, r.state, r.approved_at, r.record]);
+}
+
+/** The masked copy of an approved text file (schema 7). */
+export interface ApprovedCopyRow {
+  path: string;
+  copy: string;
+  record: number;
+  seal: Buffer | null;
+}
+
+export function sealApprovedCopy(key: Buffer, r: Omit<ApprovedCopyRow, "seal">): Buffer {
+  return hmac(key, ["approved copy", r.path, r.copy, r.record]);
 }

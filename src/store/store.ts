@@ -11,6 +11,7 @@ import { createHash, createHmac } from "node:crypto";
 import { join, resolve } from "node:path";
 import { CannotObserve, type ApprovedEntry, type ApprovedState, type Baseline, type BaselineStore, type IntegrityStore, type SampleStore } from "../evaluator/contract.js";
 import { ApprovedStates, approvedStatesPresent } from "./approved-states.js";
+import type { ApprovedCopy } from "../integrity/approved-copy.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Outcome } from "../evaluator/outcomes.js";
 import { anchoredSchema, dbHeadOf, endTampering, readFileHead, runCounter } from "./anchors.js";
@@ -460,6 +461,11 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   approved(hostPath: string): ApprovedState | undefined {
     if (!this.approvedStates) return undefined;
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvals.get(hostPath));
+  }
+
+  approvedCopy(hostPath: string, record: number): { copy: ApprovedCopy } | { none: string } {
+    if (!this.approvedStates) return { none: "no approved copy kept" };
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvals.copy(hostPath, record));
   }
 
   approvedBelow(hostPath: string): string[] {

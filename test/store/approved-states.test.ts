@@ -25,6 +25,19 @@ function scene() {
 }
 
 describe("approved integrity states in the store", () => {
+  it("a copy edited in the database: verify names it, and no diff is made from it", () => {
+    const s = scene();
+    const db = new Database(join(s.state, "state.db"));
+    db.prepare("UPDATE approved_copies SET copy = replace(copy, 'balance = 1', 'balance = 2')").run();
+    db.close();
+    const v = covenant(["verify", "--state", s.state]);
+    expect(v.code).toBe(1);
+    expect(v.out).toMatch(/TAMPERED: the approved copy of .*gl\.dat was changed outside Covenant: its seal does not match/);
+    writeFileSync(join(s.dir, "gl.dat"), "balance = 3\n");
+    const r = covenant(["run", "--state", s.state, s.policy]);
+    expect(r.out).toMatch(/no diff: the approved copy was changed outside Covenant/);
+  });
+
   it("a state edited in the database: verify names it, and the promise is error until it is resolved", () => {
     const s = scene();
     const db = new Database(join(s.state, "state.db"));
@@ -42,7 +55,7 @@ describe("approved integrity states in the store", () => {
     const s = scene();
     const db = new Database(join(s.state, "state.db"));
     const row = db.prepare("SELECT * FROM approved_states").get() as Record<string, unknown>;
-    db.prepare("INSERT INTO approved_states VALUES (?, ?, ?, ?, ?, ?)").run(`${s.dir}/other`, row["state"], row["copy"], row["approved_at"], row["record"], row["seal"]);
+    db.prepare("INSERT INTO approved_states VALUES (?, ?, ?, ?, ?)").run(`${s.dir}/other`, row["state"], row["approved_at"], row["record"], row["seal"]);
     db.close();
     const v = covenant(["verify", "--state", s.state]);
     expect(v.code).toBe(1);
