@@ -44,9 +44,11 @@ export class ApprovedStates {
     let parsed: ApprovedState;
     try {
       const state = JSON.parse(r.state) as ApprovedEntry["state"] & { noCopy?: string };
-      const { noCopy, ...rest } = state;
-      parsed = { state: rest as ApprovedEntry["state"], approvedAt: r.approved_at, record: r.record };
-      if (noCopy !== undefined) parsed.noCopy = noCopy;
+      parsed = { state, approvedAt: r.approved_at, record: r.record };
+      if (state.noCopy !== undefined) {
+        parsed.noCopy = state.noCopy;
+        delete state.noCopy;
+      }
     } catch {
       return { state: { status: "absent" }, approvedAt: r.approved_at, record: r.record, tampered: true };
     }

@@ -460,7 +460,13 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   approved(hostPath: string): ApprovedState | undefined {
     if (!this.approvedStates) return undefined;
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvals.get(hostPath));
+    const states = this.approvedStates;
+    // the message made only when it is needed: this is read once per path of every integrity promise
+    try {
+      return states.get(hostPath);
+    } catch {
+      return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => states.get(hostPath));
+    }
   }
 
   approvedCopy(hostPath: string, record: number): { copy: ApprovedCopy } | { none: string } {
