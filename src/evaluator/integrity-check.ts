@@ -7,7 +7,7 @@
 // hashed once per evaluation.
 import { createHash } from "node:crypto";
 import { relative, sep } from "node:path";
-import { readSmall, type FileStat } from "../probes/files.js";
+import { readSmall, statWithChangeTime, type FileStat } from "../probes/files.js";
 import { approvedCopyOf, diffAgainstCopy } from "../integrity/approved-copy.js";
 import { DIFF_DEFAULTS } from "../integrity/diff.js";
 import { describeChange } from "../integrity/file-change.js";
@@ -106,6 +106,12 @@ async function comparePath(c: Compare, t: IntegrityTarget, approveIfNew: boolean
   if (approved?.tampered) throw new CannotObserve(`the approved integrity state of ${t.path} was changed outside Covenant (its seal does not match); run \`covenant verify\``);
   // the common case, unchanged: compared field by field before anything is built (bench/run)
   if (approved && t.observed && !c.nodiff && unchanged(approved.state, t.observed.stat, t.observed.sha256)) return;
+  // a regular file whose metadata and change time are as approved was not written since: its
+  // content is not read again (a tree of 20,000 files is compared at the speed of lstat)
+  // (a file the promise hashed itself is compared by that hash)
+  const before = t.observed ? undefined : statWithChangeTime(t.hostPath);
+  const a = approved?.state as (ApprovedEntry["state"] & { ctimeMs?: number }) | undefined;
+  if (a?.status === "present" && a.type === "file" && a.sha256 !== undefined && a.ctimeMs !== undefined && before && before.ctimeMs === a.ctimeMs && !c.nodiff && unchanged(a, before.stat, a.sha256)) return;
   const now = await observeState(c, t);
   if (!approved) {
     if (!approveIfNew) {
@@ -121,12 +127,11 @@ async function comparePath(c: Compare, t: IntegrityTarget, approveIfNew: boolean
       c.notes.push(`${t.path}: no approved integrity state yet; a dry run approves none`);
       return;
     }
-    c.first.push({ hostPath: t.hostPath, entry: entryOf(c, t, now) });
+    c.first.push({ hostPath: t.hostPath, entry: entryOf(c, t, now, before?.ctimeMs) });
     c.firstPaths.push(t.path);
     return;
   }
-  const before = comparableApproved(c, t, approved);
-  const changes = describeChange(before, now);
+  const changes = describeChange(comparableApproved(c, t, approved), now);
   if (changes.length > 0) c.findings.push(finding(c, t, changes, approved, now));
 }
 
@@ -160,9 +165,11 @@ function comparableApproved(c: Compare, t: IntegrityTarget, a: ApprovedState): F
 }
 
 /** What is approved of a path as it is now: its state, and a masked copy of a small text file. */
-export function entryOf(c: { ctx: EvalContext; nodiff: boolean }, t: IntegrityTarget, now: FileState): ApprovedEntry {
+export function entryOf(c: { ctx: EvalContext; nodiff: boolean }, t: IntegrityTarget, now: FileState, ctimeMs?: number): ApprovedEntry {
   const { path: _path, ...state } = now as PresentState;
-  const entry: ApprovedEntry = { state: now.status === "absent" ? { status: "absent" } : (state as ApprovedEntry["state"]) };
+  // the change time read before the content was: a write after it moves it, so a later check re-reads
+  const withCtime = ctimeMs !== undefined && now.status === "present" && now.type === "file" && !now.sha256Keyed ? { ...state, ctimeMs } : state;
+  const entry: ApprovedEntry = { state: now.status === "absent" ? { status: "absent" } : (withCtime as ApprovedEntry["state"]) };
   if (now.status !== "present" || now.type !== "file") return entry;
   if (c.nodiff) return { ...entry, noCopy: "nodiff: no copy of the content is kept" };
   const content = contentOf(t.hostPath, now);

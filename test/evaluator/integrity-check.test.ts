@@ -1,6 +1,6 @@
 // Integrity promises compared with their approved state (issue 15), with real files and the real
 // store: what changed in AIDE's terms, the masked diff, and nothing secret kept anywhere.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -140,6 +140,22 @@ describe("integrity promises against their approved state", () => {
     expect(edit.diff?.kind === "diff" && edit.diff.text).toContain("-one\n+two\n");
     // still found on the next run: nothing approved it
     expect((await run(s)).get(tree)!.findings?.length).toBe(r.findings!.length);
+  });
+
+  it("a tree entry rewritten with the same size and its mtime set back is still found (its change time moved)", async () => {
+    const s = scene((d) => `  directory "${d}/tree" { recurse = true watch = realtime }`);
+    const tree = join(s.dir, "tree");
+    mkdirSync(tree);
+    const f = join(tree, "ledger");
+    writeFileSync(f, "balance = 100\n");
+    const old = new Date("2001-01-01T00:00:00Z");
+    utimesSync(f, old, old);
+    await run(s);
+    expect((await run(s)).get(tree)!.findings).toBeUndefined();
+    writeFileSync(f, "balance = 999\n");
+    utimesSync(f, old, old);
+    const r = (await run(s)).get(tree)!;
+    expect(r.findings?.find((x) => x.path === f)?.changes.map((c) => c.kind)).toEqual(["content"]);
   });
 
   it("a file deleted is `deleted`; re-created, it is changed (the inode number may be reused, as AIDE sees it too)", async () => {
