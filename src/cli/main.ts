@@ -17,6 +17,7 @@ import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
 import { addNotifyCommands } from "./notify-commands.js";
+import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import { sizeUnits } from "../parser/literals.js";
@@ -159,6 +160,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   addNotifyCommands(program, io, setExit, parseDuration);
   addWatchCommand(program, io, setExit, parseDuration);
+  addIntegrityCommands(program, io, setExit);
 
   program
     .command("history")

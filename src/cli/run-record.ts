@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Policy } from "../checker/policy.js";
-import { evaluate, type Evaluation } from "../evaluator/engine.js";
+import { evaluate, type Evaluation, type PromiseResult } from "../evaluator/engine.js";
 import type { ProbeRoots } from "../probes/result.js";
 import { readFacts } from "../facts/host.js";
 import { LineIndex } from "../parser/diagnostics.js";
@@ -30,6 +30,8 @@ export interface RecordInput {
   kind: RunKind;
   /** only these promises (the watcher's) */
   only?: ReadonlySet<string>;
+  /** called with each result before it is recorded (`covenant approve` says what closed a deficiency) */
+  annotate?: (r: PromiseResult) => void;
 }
 
 export interface Recorded {
@@ -67,6 +69,7 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
     facts,
     now: started,
     baselines: store,
+    integrity: store,
     samples: store,
     deadline: input.deadline,
     lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
@@ -78,6 +81,7 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
         unrecordedResults++;
         return;
       }
+      input.annotate?.(r);
       try {
         store.recordResult(run, time(), r, () => finding(r));
       } catch (err) {

@@ -1,5 +1,6 @@
 // The report of a run: for people (per control: verdict, what drifted, what was repaired), as
 // JSON for machines, and as JUnit XML for CI systems (one test case per promise).
+import { findingLines, viewOfFinding } from "../text/finding-text.js";
 import type { CheckedPromise, Policy } from "../checker/policy.js";
 import { promiserText, type ControlResult, type Evaluation, type PromiseResult } from "../evaluator/engine.js";
 import { isDeficiency, outcomeOrder, type Outcome } from "../evaluator/outcomes.js";
@@ -103,7 +104,7 @@ function renderControl(c: ControlResult, style: Style, promiseOf: (r: PromiseRes
   if (c.waiver) out.push(style.yellow(`${INDENT}waiver until ${c.waiver.until}: ${escapeText(c.waiver.reason)} (approved by ${escapeText(c.waiver.approvedBy)})`));
   c.promises.forEach((r, i) => {
     // kept promises are listed only when they carry notes (a baseline recorded, input skipped)
-    if (r.outcome === "kept" && r.notes.length === 0) return;
+    if (r.outcome === "kept" && r.notes.length === 0 && !r.findings?.length) return;
     out.push(`${INDENT}${paint(r.outcome, r.outcome.padEnd(8), style)} ${promiseLabel(r)}: ${escapeText(headline(r))}`);
     if (r.outcome === "skipped") return;
     const lines: string[] = [];
@@ -113,12 +114,23 @@ function renderControl(c: ControlResult, style: Style, promiseOf: (r: PromiseRes
     for (const n of r.notes) lines.push(`note: ${n}`);
     for (const l of lines.slice(0, MAX_LINES_PER_PROMISE)) out.push(style.dim(`${DETAIL}${escapeText(l)}`));
     if (lines.length > MAX_LINES_PER_PROMISE) out.push(style.dim(`${DETAIL}… and ${lines.length - MAX_LINES_PER_PROMISE} more`));
+    out.push(...findingsText(r, style));
     const p = promiseOf(r, i);
     const advice = p && repairAdvice(r, p);
     if (advice) out.push(`${DETAIL}what to do: ${escapeText(advice)}`);
   });
   return out;
 }
+
+/** What changed at each file since its approved state (AIDE's terms) and its masked diff: finding-text.ts renders them, escaped. */
+function findingsText(r: PromiseResult, style: Style): string[] {
+  const findings = r.findings ?? [];
+  const out = findings.slice(0, MAX_FINDINGS).flatMap((f) => findingLines(viewOfFinding(f), { indent: DETAIL }).map((l, i) => (i === 0 ? `${DETAIL}changed since approved: ${l.slice(DETAIL.length)}` : style.dim(l))));
+  if (findings.length > MAX_FINDINGS) out.push(style.dim(`${DETAIL}… and ${findings.length - MAX_FINDINGS} more paths changed (--json lists them all)`));
+  return out;
+}
+
+const MAX_FINDINGS = 20;
 
 /**
  * A difference's `significant` value is the store's business (it tells a second change of a
@@ -133,6 +145,8 @@ function renderControl(c: ControlResult, style: Style, promiseOf: (r: PromiseRes
  */
 const internal = (key: string, value: unknown) => {
   if (key === "significant") return undefined;
+  // a `nodiff` file's state in a finding: its keyed digest is withheld too
+  if (typeof value === "object" && value !== null && (value as { sha256Keyed?: unknown }).sha256Keyed === true) return { ...(value as object), sha256: "(withheld: nodiff)" };
   if (key === "change" && typeof value === "object" && value !== null) {
     const { digest: _digest, expect: _expect, ...shown } = value as Record<string, unknown>;
     return shown;

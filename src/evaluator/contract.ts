@@ -5,6 +5,9 @@ import type { CheckedPromise } from "../checker/policy.js";
 import type { ProbeRoots } from "../probes/result.js";
 import type { Change, ChangeGate } from "./change-gate.js";
 import type { Snapshot } from "./snapshot.js";
+import type { FileFinding } from "./file-finding.js";
+import type { AbsentState, PresentState } from "../integrity/file-state.js";
+import type { ApprovedCopy } from "../integrity/approved-copy.js";
 
 /** One way in which the host is not as promised. */
 export interface Difference {
@@ -22,7 +25,7 @@ export interface Difference {
   significant?: string;
 }
 
-export type Observation<O> = { ok: true; value: O; notes?: string[] } | { ok: false; error: string };
+export type Observation<O> = { ok: true; value: O; notes?: string[]; findings?: FileFinding[] } | { ok: false; error: string };
 
 /** Integrity baselines: the approved content hash and stat of each file, kept in the store. */
 export interface BaselineStore {
@@ -48,6 +51,44 @@ export interface Baseline {
   tampered?: boolean;
 }
 
+/** A path's state as approved, without its path (the key it is kept under). */
+export type ApprovedFileState = Omit<PresentState, "path"> | Omit<AbsentState, "path">;
+
+/** What is approved of one path under an integrity promise (issue 15): AIDE's attributes, and a masked copy of a small text file. */
+export interface ApprovedEntry {
+  state: ApprovedFileState;
+  /** the approved content, secrets masked (approved-copy.ts): small UTF-8 text files without `nodiff` */
+  copy?: ApprovedCopy;
+  /** why no copy is kept: nodiff, binary, larger than the cap, not a regular file */
+  noCopy?: string;
+}
+
+export interface ApprovedState extends ApprovedEntry {
+  approvedAt: string;
+  /** the history record that approved it */
+  record: number;
+  /** the stored row does not carry a valid seal: it was changed outside Covenant */
+  tampered?: boolean;
+}
+
+/** The approved integrity state of every path under an integrity promise, kept in the store (schema 7). */
+export interface IntegrityStore {
+  /** a preview (a dry run): nothing seen first is approved */
+  readOnly?: boolean;
+  approved(hostPath: string): ApprovedState | undefined;
+  /** the masked copy approved with the state (`approved` gives none, to stay cheap), or why none can be used */
+  approvedCopy?(hostPath: string, record: number): { copy: ApprovedCopy } | { none: string };
+  /** the approved paths strictly below the directory `hostPath`, sorted */
+  approvedBelow(hostPath: string): string[];
+  /**
+   * Records paths seen for the first time as approved (as `aide --init` would), and the approval
+   * in the history, in one transaction. `promise` names the promise that saw them.
+   */
+  recordFirst(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[], at: string): void;
+  /** the keyed digest a masked line of an approved copy is compared by */
+  keyLine(line: string): string;
+}
+
 /** Learnt bands for `anomaly` (mean and spread per hour of the week), kept in the store. */
 export interface SampleStore {
   /** the band learnt so far for `metric` at this hour of the week, before adding `value` */
@@ -64,6 +105,8 @@ export interface EvalContext {
   snapshot: Snapshot;
   gate: ChangeGate;
   baselines: BaselineStore;
+  /** approved integrity states (file-integrity findings) */
+  integrity: IntegrityStore;
   samples: SampleStore;
   now: Date;
   /** aborted when the promise's timeout expires: stop waiting, kill children */

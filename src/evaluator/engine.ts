@@ -9,7 +9,8 @@ import { behaviours } from "./behaviours.js";
 import { ChangeGate, type ChangeRecord } from "./change-gate.js";
 import { Conditions } from "./conditions.js";
 import { isoDate, localTime } from "../facts/calendar.js";
-import { CannotObserve, type BaselineStore, type Difference, type EvalContext, type Observation, type SampleStore } from "./contract.js";
+import { CannotObserve, type BaselineStore, type Difference, type EvalContext, type IntegrityStore, type Observation, type SampleStore } from "./contract.js";
+import { MemoryIntegrity } from "./memory-integrity.js";
 import { worst, type Outcome } from "./outcomes.js";
 import type { FileFinding } from "./file-finding.js";
 import { Snapshot } from "./snapshot.js";
@@ -25,6 +26,10 @@ export interface EngineOptions {
   facts: ReadonlyMap<string, FactValue>;
   now: Date;
   baselines: BaselineStore;
+  /** approved integrity states: the store's; in memory (nothing kept) when not given */
+  integrity?: IntegrityStore;
+  /** a dry run whose `integrity` store captures the states it sees (integrity-capture.ts) */
+  captureIntegrity?: boolean;
   samples: SampleStore;
   /** the promise timeout when the policy sets none (ms) */
   defaultTimeoutMs?: number;
@@ -59,6 +64,8 @@ export interface PromiseResult {
   differences: Difference[];
   /** file-integrity findings: what changed at each path in AIDE's terms, its diff, who (file-finding.ts) */
   findings?: FileFinding[];
+  /** set by `covenant approve` on the results its approval settled: the deficiency it closes says so */
+  approval?: { by: string; reason: string; record: number };
   changes: ChangeRecord[];
   notes: string[];
   stakeholders: string[];
@@ -153,6 +160,10 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const gate = new ChangeGate(gateOptions);
   // a dry run is a preview: it approves no integrity baseline and learns no band
   const baselines: BaselineStore = opts.dryRun ? { get: (p) => opts.baselines.get(p), set: () => undefined, keyDigest: (d) => opts.baselines.keyDigest(d) } : opts.baselines;
+  const given: IntegrityStore = opts.integrity ?? new MemoryIntegrity();
+  // nor does it approve any integrity state it sees first
+  // (unless it is what the run is for: `covenant integrity init` and `approve` capture states in a dry run)
+  const integrity: IntegrityStore = opts.dryRun && !opts.captureIntegrity ? { readOnly: true, approved: (p) => given.approved(p), approvedCopy: (p, r) => given.approvedCopy?.(p, r) ?? { none: "no approved copy kept" }, approvedBelow: (p) => given.approvedBelow(p), recordFirst: () => undefined, keyLine: (l) => given.keyLine(l) } : given;
   const samples: SampleStore = opts.dryRun ? { observe: (m, h) => opts.samples.band(m, h), band: (m, h) => opts.samples.band(m, h) } : opts.samples;
   const root = opts.filesRoot;
   const hostPath = root === undefined ? (p: string) => p : (p: string) => join(root, p);
@@ -227,7 +238,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     }
     const timeoutMs = (promise.attributes["timeout"] as number | undefined) ?? opts.defaultTimeoutMs ?? 30_000;
     const abort = new AbortController();
-    const ctx: EvalContext = { roots: opts.roots, hostPath, snapshot, gate, baselines, samples, now: opts.now, signal: abort.signal };
+    const ctx: EvalContext = { roots: opts.roots, hostPath, snapshot, gate, baselines, integrity, samples, now: opts.now, signal: abort.signal };
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);
@@ -244,12 +255,14 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
         result.differences = [...draft.differences];
         result.changes = [...draft.changes];
         result.notes = [...draft.notes];
+        if (draft.findings) result.findings = [...draft.findings];
       } else {
         result.outcome = draft.outcome;
         result.reason = draft.reason;
         result.differences = draft.differences;
         result.changes = draft.changes;
         result.notes = draft.notes;
+        if (draft.findings) result.findings = draft.findings;
       }
     } catch (err) {
       result.outcome = "error";
@@ -284,6 +297,8 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       return "done";
     }
     if (first.notes) result.notes.push(...first.notes);
+    // what changed since the approved state, as first observed: a repair does not make it unseen
+    if (first.findings && first.findings.length > 0) result.findings = first.findings;
     const differences = behaviour.judge(promise, first.value, ctx);
     if (differences.length === 0) {
       result.outcome = "kept";

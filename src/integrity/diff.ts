@@ -52,7 +52,7 @@ export function unifiedDiff(oldContent: Uint8Array | string, newContent: Uint8Ar
   const opts = { ...DIFF_DEFAULTS, ...options };
   const sides: string[] = [];
   for (const [which, content] of [["old", oldContent], ["new", newContent]] as const) {
-    const text = decode(content, which, opts);
+    const text = decodeText(content, which, opts);
     if (typeof text !== "string") return text;
     sides.push(text);
   }
@@ -72,7 +72,8 @@ export function unifiedDiff(oldContent: Uint8Array | string, newContent: Uint8Ar
   return { kind: "diff", text, added, removed, maskedLines: shown.masked };
 }
 
-function decode(content: Uint8Array | string, which: string, opts: { maxBytes: number }): string | DiffOutcome {
+/** The content as text, or why no diff is made of it: too large, binary (a NUL byte), not UTF-8. */
+export function decodeText(content: Uint8Array | string, which: string, opts: { maxBytes: number }): string | DiffOutcome {
   const bytes = typeof content === "string" ? Buffer.byteLength(content) : content.length;
   if (bytes > opts.maxBytes) return { kind: "none", reason: `the ${which} content is ${sizeText(bytes)}, more than the ${sizeText(opts.maxBytes)} a diff is made of` };
   // a NUL byte is what makes GNU diff call a file binary; text that is not UTF-8 is not shown either

@@ -6,6 +6,7 @@
 import type { Severity } from "../checker/policy.js";
 import type { Outcome } from "../evaluator/outcomes.js";
 import type { ChannelConfig, Person, Stakeholder } from "../config/types.js";
+import type { RecordedFinding } from "../store/records.js";
 
 /** A deficiency as the store keeps it (src/store/deficiencies.ts), with what a message needs to say. */
 export interface Deficiency {
@@ -41,6 +42,18 @@ export interface Deficiency {
   resolvedAt?: string;
   resolvedRun?: number;
   ack?: Acknowledgement;
+  /** an integrity deficiency closed by `covenant approve`: who approved the change, and why */
+  approval?: Approval;
+  /** what changed at each file, in AIDE's terms and a masked diff (issue 15; none for `nodiff`) */
+  findings?: RecordedFinding[];
+}
+
+/** The approval (`covenant approve`) that closed a deficiency. */
+export interface Approval {
+  by: string;
+  reason: string;
+  /** the history record of the approval */
+  record: number;
 }
 
 export interface Acknowledgement {

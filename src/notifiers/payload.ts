@@ -2,6 +2,7 @@
 // the tests validate against): snake_case, every field always present (null when unknown), so a
 // receiver written once keeps working. Adding a field is not a new version; renaming, removing or
 // changing the meaning of one is. The report channel's JSON files hold the same deficiency records.
+import type { RecordedFinding } from "../store/records.js";
 import type { Deficiency, Message } from "./contract.js";
 
 export const PAYLOAD_VERSION = 1;
@@ -23,6 +24,8 @@ export interface DeficiencyRecord {
   acknowledged: { by: string; at: string; reason: string } | null;
   /** the history record (ledger seq) of the latest change */
   record: number;
+  findings?: RecordedFinding[];
+  approved?: { by: string; reason: string; record: number };
 }
 
 export interface WebhookPayload {
@@ -55,6 +58,9 @@ export function deficiencyRecord(d: Deficiency): DeficiencyRecord {
     resolved_at: d.resolvedAt ?? null,
     acknowledged: d.ack ? { by: d.ack.by, at: d.ack.at, reason: d.ack.reason } : null,
     record: d.lastRecord,
+    // file-integrity deficiencies (issue 15): what changed in AIDE's terms and the masked diff; who approved the change that closed it
+    ...(d.findings && d.findings.length > 0 ? { findings: d.findings.map((f) => ({ ...f })) } : {}),
+    ...(d.approval ? { approved: { ...d.approval } } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 // escaped for where it lands: control characters and line breaks made visible in plain text and
 // SMS (a reason holding "\nRESOLVED" must not forge a line), and HTML-escaped besides in HTML.
 import { escapeText } from "../text/escape.js";
+import { findingShort } from "../text/finding-text.js";
 import type { Message } from "./contract.js";
 import { isGsm7, smsSegments } from "./gsm7.js";
 import { cut } from "./text.js";
@@ -89,7 +90,9 @@ export function smsText(message: Message): string {
   const severity = severityOf(message)?.toUpperCase();
   const more = message.deficiencies.length > 1 ? ` +${message.deficiencies.length - 1}` : "";
   const head = ["Covenant", label, severity, one(controlsWords(message)), "on", `${one(message.host)}`, `${first.id}${more}:`].filter(Boolean).join(" ");
-  return fitOneSegment(head, " ", one(first.reason));
+  // a file-integrity deficiency: which file and what changed, shortest form, before the reason
+  const changed = first.findings?.[0] ? `${findingShort(first.findings[0])}${first.findings.length > 1 ? ` +${first.findings.length - 1} files` : ""}; ` : "";
+  return fitOneSegment(head, " ", changed + one(first.reason));
 }
 
 /**

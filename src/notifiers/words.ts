@@ -1,6 +1,7 @@
 // What a message says, before it is written as plain text, HTML or an SMS: the same words for
 // every channel that speaks to a person. Nothing here is escaped: each writer escapes for its own
 // medium (render.ts), since a deficiency's reason, paths and acknowledgement came from outside.
+import { findingLines } from "../text/finding-text.js";
 import type { Severity } from "../checker/policy.js";
 import type { Deficiency, Message } from "./contract.js";
 
@@ -68,7 +69,20 @@ export function headline(message: Message): Deficiency | undefined {
 function stateWords(d: Deficiency): string {
   if (d.notice) return `repaired (a notice: found and undone) at ${d.openedAt}`;
   if (d.status === "open") return `open: ${d.outcome}`;
-  return `resolved${d.resolvedBy ? ` (${d.resolvedBy})` : ""}${d.resolvedAt ? ` at ${d.resolvedAt}` : ""}; was ${d.outcome}`;
+  const approved = d.approval ? `; approved by ${d.approval.by}: ${d.approval.reason} (history record ${d.approval.record})` : "";
+  return `resolved${d.resolvedBy ? ` (${d.resolvedBy})` : ""}${d.resolvedAt ? ` at ${d.resolvedAt}` : ""}${approved}; was ${d.outcome}`;
+}
+
+/** The most files a message describes, and diff lines for each. */
+const MESSAGE_FINDINGS = 5;
+const MESSAGE_DIFF_LINES = 20;
+
+/** What changed at each file (AIDE's terms) and its masked diff, a line each (finding-text.ts). */
+function changedWords(d: Deficiency): string[] {
+  const findings = d.findings ?? [];
+  const lines = findings.slice(0, MESSAGE_FINDINGS).flatMap((f) => findingLines(f, { maxDiffLines: MESSAGE_DIFF_LINES }));
+  if (findings.length > MESSAGE_FINDINGS) lines.push(`and ${findings.length - MESSAGE_FINDINGS} more files (covenant history shows them)`);
+  return lines;
 }
 
 /** Who acknowledged it, when and why, or that nobody has. */
@@ -109,6 +123,7 @@ export function factsOf(d: Deficiency): Fact[] {
     { label: "Acknowledgement", value: ackWords(d) },
     { label: "History record", value: `${d.lastRecord}${d.openedRecord !== d.lastRecord ? ` (opened at record ${d.openedRecord})` : ""}` },
   ];
+  if (d.findings && d.findings.length > 0) facts.splice(facts.findIndex((f) => f.label === "Observed") + 1, 0, { label: "Changed", value: changedWords(d) });
   if (d.promise.stakeholders.length > 0) facts.splice(2, 0, { label: "Stakeholders", value: d.promise.stakeholders.join(", ") });
   const how = ackCommand(d);
   if (how) facts.push({ label: "To acknowledge", value: how });

@@ -3,7 +3,7 @@
 // Files are reached without following any symbolic link on the way (native/safe_fs.c), as the
 // change gate reaches them, so that what is judged is what would be changed.
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, lstatSync, openSync, read, readlinkSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, read, readlinkSync, readSync, realpathSync, type Stats } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { safeFs } from "../native/safe-fs.js";
 import { fail, fromFsError, ok, type ProbeResult } from "./result.js";
@@ -204,4 +204,64 @@ export function sizeText(bytes: number): string {
 /** `0640` style text of permission bits. */
 export function modeText(mode: number): string {
   return mode.toString(8).padStart(4, "0");
+}
+
+/**
+ * The content of a small regular file, read as `hash` reads it (no link followed anywhere, never
+ * a FIFO or device, the object observed or nothing): for the approved copy an integrity diff is
+ * made against. A file larger than `maxBytes` is not read.
+ */
+export function readSmall(path: string, maxBytes: number, expect?: { dev: number; ino: number }): ProbeResult<Buffer> {
+  let fd: number;
+  const native = safeFs();
+  try {
+    fd = native ? native.resolve(resolvePath(path), -1, OPEN_FLAGS) : openSync(path, OPEN_FLAGS);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ELOOP") return fromFsError(err, path);
+    return fail("io", `${path} is reached through a symbolic link: its content is not read`, path);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return fail("io", `${path} is ${article(typeOf(st))}, not a regular file: its content is not read`, path);
+    if (expect && (st.dev !== expect.dev || st.ino !== expect.ino)) return fail("io", `${path} changed while being observed (replaced between its metadata and its content)`, path);
+    if (st.size > maxBytes) return fail("io", `${path} is ${sizeText(st.size)}, more than the ${sizeText(maxBytes)} kept`, path);
+    const buf = Buffer.allocUnsafe(maxBytes + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > maxBytes) return fail("io", `${path} grew past the ${sizeText(maxBytes)} kept while being read`, path);
+    }
+    return ok(Buffer.from(buf.subarray(0, n)));
+  } catch (err) {
+    return fromFsError(err, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The metadata of the path itself (as `stat`) and its change time, which no user can set: an
+ * integrity check that finds a regular file's metadata and ctime as approved need not read its
+ * content again (any write moves the ctime).
+ */
+export function statWithChangeTime(path: string): { stat: FileStat; ctimeMs: number } | undefined {
+  const native = safeFs();
+  let st: Stats;
+  try {
+    if (native) {
+      const fd = native.resolve(resolvePath(path), -1, native.O_PATH);
+      try {
+        st = fstatSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } else st = lstatSync(path);
+  } catch {
+    return undefined;
+  }
+  if (st.isSymbolicLink()) return undefined;
+  const stat: FileStat = { path, type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, inode: st.ino, dev: st.dev, nlink: st.nlink };
+  return { stat, ctimeMs: st.ctimeMs };
 }

@@ -11,6 +11,7 @@ import type { PromiseResult } from "../evaluator/engine.js";
 import { isDeficiency, type Outcome } from "../evaluator/outcomes.js";
 import type { Acknowledgement, Deficiency } from "../notifiers/contract.js";
 import { StoreError } from "./errors.js";
+import type { RecordedFinding } from "./records.js";
 import { sealDeficiency, sealMatches, type DeficiencyRow } from "./seals.js";
 import { base32 } from "../text/base32.js";
 
@@ -57,6 +58,8 @@ export interface Change {
   differences: string[];
   changes: string[];
   finding?: Finding | undefined;
+  /** the file-integrity findings as the change record keeps them */
+  findings?: RecordedFinding[] | undefined;
 }
 
 /** Who and what a deficiency is about; without a finding (a caller that has none), what the result says. */
@@ -134,7 +137,7 @@ export class Deficiencies {
    */
   apply(c: Change, open: Deficiency | undefined): { id: string; event: DeficiencyEvent } | undefined {
     const r = c.result;
-    const found = { outcome: r.outcome, reason: r.reason, differences: c.differences, changes: c.changes, lastRecord: c.seq, updatedAt: c.time };
+    const found = { outcome: r.outcome, reason: r.reason, differences: c.differences, changes: c.changes, lastRecord: c.seq, updatedAt: c.time, ...(c.findings ? { findings: c.findings } : {}) };
     if (isDeficiency(r.outcome)) {
       if (!open) return this.open(c, false);
       if (!c.stateChanged) return undefined;
@@ -143,7 +146,7 @@ export class Deficiencies {
     }
     if (open) {
       // the outcome that made it deficient stays; resolvedBy says what ended it
-      this.put({ ...open, lastRecord: c.seq, updatedAt: c.time, status: "resolved", resolvedBy: r.outcome, resolvedAt: c.time, resolvedRun: c.run });
+      this.put({ ...open, lastRecord: c.seq, updatedAt: c.time, status: "resolved", resolvedBy: r.outcome, resolvedAt: c.time, resolvedRun: c.run, ...(r.approval ? { approval: r.approval } : {}) });
       return { id: open.id, event: "resolved" };
     }
     return r.outcome === "repaired" ? this.open(c, true) : undefined;
@@ -162,6 +165,7 @@ export class Deficiencies {
       reason: r.reason,
       differences: c.differences,
       changes: c.changes,
+      ...(c.findings ? { findings: c.findings } : {}),
       openedAt: c.time,
       openedRun: c.run,
       openedRecord: c.seq,

@@ -5,9 +5,10 @@ import { createHmac } from "node:crypto";
 
 /**
  * a change of a promise's state, a run's summary, the approval of an integrity baseline, the
- * acknowledgement of a deficiency, or a message delivered (or given up): who was told, and when
+ * acknowledgement of a deficiency, a message delivered (or given up): who was told, and when, or
+ * (schema 7) the approval of integrity states: first seen, `covenant integrity init` or `approve`
  */
-export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery";
+export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery" | "approval";
 
 export interface LedgerRow {
   seq: number;

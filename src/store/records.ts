@@ -1,4 +1,4 @@
-// What the history holds: the bodies of its five kinds of record, as JSON in the chain, and a
+// What the history holds: the bodies of its six kinds of record, as JSON in the chain, and a
 // record as `history` gives it, with whether its MAC proves that Covenant wrote it.
 import type { Outcome } from "../evaluator/outcomes.js";
 import type { RecordKind } from "./ledger.js";
@@ -19,6 +19,49 @@ export interface ChangeBody {
   changes: string[];
   /** such as "would be drift; waived", or input a probe skipped */
   notes?: string[];
+  /** what changed at each path since its approved integrity state (schema 7): AIDE's terms, and the masked diff */
+  findings?: RecordedFinding[];
+}
+
+/**
+ * A file-integrity finding as the history keeps it: the changes in words (a `nodiff` file's with
+ * its digests withheld), and the diff as shown (secrets masked; none for `nodiff`).
+ */
+export interface RecordedFinding {
+  path: string;
+  /** the kinds of change in AIDE's terms (file-change.ts): created, deleted, content, mode... */
+  kinds: string[];
+  changes: string[];
+  diff?: { text: string; added: number; removed: number; maskedLines: number } | { none: string };
+}
+
+/**
+ * The approval of integrity states (schema 7): paths first seen by a run (`first-seen`), or all
+ * or named paths approved by `covenant integrity init` or `covenant approve`, with who and why.
+ */
+export interface ApprovalBody {
+  how: "first-seen" | "init" | "approve";
+  /** the promise that saw them (first-seen), or what the command named (controls, paths) */
+  promise?: string;
+  targets?: string[];
+  /** how many paths were approved, and the first of them */
+  paths: number;
+  sample: string[];
+  /** approved states removed: entries gone from a tree, approved gone */
+  removed?: number;
+  /** sha256 over the rows written, sorted by path: what `verify` holds them to while they stand */
+  digest: string;
+  at: string;
+  reason?: string;
+  /** the name given with --by, else the operating-system user */
+  by?: string;
+  user?: string;
+  /** the login uid (/proc/self/loginuid), null when unset */
+  loginUid?: number | null;
+  /** approved copies (`baseline`) replaced with the approved content */
+  copies?: string[];
+  /** deficiencies closed by the approval */
+  closed?: string[];
 }
 
 /** What made a run: `covenant run` (cron, an operator), or the watcher re-evaluating what changed. */
@@ -94,7 +137,7 @@ export interface HistoryEntry {
   kind: RecordKind;
   run: number;
   time: string;
-  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | { unreadable: string };
+  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | { unreadable: string };
   /** whether the record's MAC matches: false for a record altered, inserted, or cut off from the records before it */
   verified: boolean;
   /** why it is not verified */

@@ -6,11 +6,12 @@
 // row, the schema must be exactly what some version of Covenant made: these five tables, each
 // as written by a Covenant schema (1 to the current) and its migrations, and the one index, and
 // from schema 5 the four notify tables and their three indexes (all of them, or, in a store not
-// yet migrated, none), from schema 6 the watcher's heartbeat table; no trigger, view, other table
+// yet migrated, none), from schema 6 the watcher's heartbeat table, from schema 7 the approved
+// integrity states; no trigger, view, other table
 // or other index. Anything else is tampering.
 import Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 export const TABLES = ["meta", "current", "ledger", "baselines", "bands"] as const;
 
@@ -62,6 +63,24 @@ CREATE TABLE IF NOT EXISTS watcher (
   state TEXT NOT NULL, seal BLOB NOT NULL) WITHOUT ROWID;
 `;
 
+/** The schema that added the approved integrity states: a store whose sealed anchors say it had them must still have them. */
+export const INTEGRITY_SCHEMA = 7;
+
+/**
+ * Schema 7: the approved integrity state of every path under an integrity promise (issue 15):
+ * its AIDE attributes as JSON (`state`, with why no copy is kept when none is), when and by which
+ * history record it was approved; and, in a table of their own (read only to make a diff, so that
+ * comparing a path costs one small row), the masked copies of small text files. Both sealed with
+ * the host key.
+ */
+export const INTEGRITY_SQL = `
+CREATE TABLE IF NOT EXISTS approved_states (
+  path TEXT PRIMARY KEY, state TEXT NOT NULL, approved_at TEXT NOT NULL,
+  record INTEGER NOT NULL, seal BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS approved_copies (
+  path TEXT PRIMARY KEY, copy TEXT NOT NULL, record INTEGER NOT NULL, seal BLOB NOT NULL);
+`;
+
 /** The current schema, as a new store is made. */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -79,9 +98,9 @@ CREATE TABLE IF NOT EXISTS baselines (
 CREATE TABLE IF NOT EXISTS bands (
   metric TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, mean REAL NOT NULL,
   m2 REAL NOT NULL, seal BLOB, PRIMARY KEY (metric, hour)) WITHOUT ROWID;
-${NOTIFY_SQL}${WATCH_SQL}`;
+${NOTIFY_SQL}${WATCH_SQL}${INTEGRITY_SQL}`;
 
-/** Schema 1, the oldest a store can have been written with; schemas 2 to 6 are it migrated. */
+/** Schema 1, the oldest a store can have been written with; schemas 2 to 7 are it migrated. */
 const SCHEMA_1_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS current (
@@ -111,7 +130,7 @@ export function addSealColumn(table: (typeof SEALED_TABLES)[number]): string {
 }
 
 /** The migrations from schema 1, in order: the steps migrate.ts takes, as each store needs them. */
-const MIGRATIONS = [RENAME_LAST_RUN, ...SEALED_TABLES.map(addSealColumn), NOTIFY_SQL, WATCH_SQL];
+const MIGRATIONS = [RENAME_LAST_RUN, ...SEALED_TABLES.map(addSealColumn), NOTIFY_SQL, WATCH_SQL, INTEGRITY_SQL];
 
 interface MasterRow {
   type: string;
@@ -178,7 +197,9 @@ export function schemaProblem(db: Database.Database): string | undefined {
   const notifyDue = notify.some((k) => present.has(k)) || claimed >= NOTIFY_SCHEMA;
   // the heartbeat's table, once the store says schema 6 (an older store gains it at its next run)
   const watchDue = claimed >= WATCH_SCHEMA;
-  const missing = [...TABLES.map((t) => `table ${t}`), "index ledger_run", ...(notifyDue ? notify : []), ...(watchDue ? ["table watcher"] : [])].filter((k) => !present.has(k));
+  // and the approved integrity states', once it says schema 7
+  const integrityDue = claimed >= INTEGRITY_SCHEMA;
+  const missing = [...TABLES.map((t) => `table ${t}`), "index ledger_run", ...(notifyDue ? notify : []), ...(watchDue ? ["table watcher"] : []), ...(integrityDue ? ["table approved_states", "table approved_copies"] : [])].filter((k) => !present.has(k));
   if (missing.length > 0) return `its ${missing.map((k) => `${k.split(" ")[0]} \`${k.split(" ")[1]}\``).join(", ")} ${missing.length > 1 ? "are" : "is"} missing`;
   return undefined;
 }

@@ -152,3 +152,28 @@ export function bandsDigest(db: Database.Database): string {
   }
   return h.digest("hex");
 }
+
+/** An approved integrity state (approved-states.ts, schema 7). */
+export interface ApprovedRow {
+  path: string;
+  state: string;
+  approved_at: string;
+  record: number;
+  seal: Buffer | null;
+}
+
+export function sealApproved(key: Buffer, r: Omit<ApprovedRow, "seal">): Buffer {
+  return hmac(key, ["approved", r.path, r.state, r.approved_at, r.record]);
+}
+
+/** The masked copy of an approved text file (schema 7). */
+export interface ApprovedCopyRow {
+  path: string;
+  copy: string;
+  record: number;
+  seal: Buffer | null;
+}
+
+export function sealApprovedCopy(key: Buffer, r: Omit<ApprovedCopyRow, "seal">): Buffer {
+  return hmac(key, ["approved copy", r.path, r.copy, r.record]);
+}

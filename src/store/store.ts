@@ -9,7 +9,9 @@
 import type Database from "better-sqlite3";
 import { createHash, createHmac } from "node:crypto";
 import { join, resolve } from "node:path";
-import { CannotObserve, type Baseline, type BaselineStore, type SampleStore } from "../evaluator/contract.js";
+import { CannotObserve, type ApprovedEntry, type ApprovedState, type Baseline, type BaselineStore, type IntegrityStore, type SampleStore } from "../evaluator/contract.js";
+import { ApprovedStates, approvedStatesPresent } from "./approved-states.js";
+import type { ApprovedCopy } from "../integrity/approved-copy.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Outcome } from "../evaluator/outcomes.js";
 import { anchoredSchema, dbHeadOf, endTampering, readFileHead, runCounter } from "./anchors.js";
@@ -19,7 +21,8 @@ import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDam
 import { databaseExists, guarded, headGone, makeStore, missingStore, schemaTampered, schemaVersion, unfinishedStore, witnessesOf, type Witnesses } from "./opening.js";
 import { hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
 import { checkRecords, GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
-import type { BaselineBody, ChangeBody, HistoryEntry, RunBody, RunKind } from "./records.js";
+import type { ApprovalBody, BaselineBody, ChangeBody, HistoryEntry, RunBody, RunKind } from "./records.js";
+import { recordedFindings } from "./recorded-findings.js";
 import { replaceFile } from "./safe-files.js";
 import { SCHEMA_VERSION, schemaIsEmpty, schemaProblem } from "./schema.js";
 import { sealBaseline, sealCurrent, sealMatches, type BaselineRow, type CurrentRow } from "./seals.js";
@@ -33,7 +36,7 @@ import { isDeficiency } from "../evaluator/outcomes.js";
 import { judgeHeartbeat, Watcher, type Beat, type WatcherStatus } from "./watcher.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { AckBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, RunBody, RunKind } from "./records.js";
+export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, RecordedFinding, RunBody, RunKind } from "./records.js";
 export { runKindOf } from "./records.js";
 export { staleAfterMs, type Beat, type Heartbeat, type WatcherStatus } from "./watcher.js";
 export { DeficiencyError, type Finding } from "./deficiencies.js";
@@ -59,7 +62,7 @@ export function stateOf(r: PromiseResult): string {
 
 const MAX_DIFFERENCES = 50;
 
-export class StateStore implements BaselineStore, SampleStore {
+export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private readonly headPath: string;
   private writes?: ReturnType<StateStore["prepareWrites"]>;
   /** the run records are appended for (baseline approvals happen during a run) */
@@ -75,6 +78,8 @@ export class StateStore implements BaselineStore, SampleStore {
   private readonly kinds = new Map<number, RunKind>();
   /** the watcher's heartbeat (schema 6; absent in an older store read as it is) */
   private watcher?: Watcher;
+  /** the approved integrity states (schema 7; absent in an older store read as it is) */
+  private approvedStates?: ApprovedStates;
   /** rows of the notify tables found changed outside Covenant while reading: passed over, and said here */
   readonly untrusted: string[] = [];
 
@@ -113,6 +118,7 @@ export class StateStore implements BaselineStore, SampleStore {
       store.writes = store.prepareWrites();
       store.notify = store.notifications();
       store.watcher = store.heartbeat();
+      store.approvedStates = new ApprovedStates(db, key);
       const anchored = dbHeadOf(db);
       store.learnt = guarded(abs, `cannot read the store ${dbPath}`, () => new LearntBands(db, key, anchored.present ? (anchored.value as Head).bands : undefined));
       return store;
@@ -168,6 +174,7 @@ export class StateStore implements BaselineStore, SampleStore {
       const store = new StateStore(abs, ro.db, key, ro.close, ro.mode);
       if (Notifications.present(ro.db)) store.notify = store.notifications();
       if (Watcher.present(ro.db)) store.watcher = store.heartbeat();
+      if (approvedStatesPresent(ro.db)) store.approvedStates = new ApprovedStates(ro.db, key);
       return store;
     } catch (err) {
       ro.close();
@@ -300,6 +307,7 @@ export class StateStore implements BaselineStore, SampleStore {
       differences,
       changes: r.changes.map((c) => `${c.status}: ${c.description}${c.detail ? ` (${c.detail})` : ""}`),
     };
+    if (r.findings && r.findings.length > 0) body.findings = recordedFindings(r.findings, MAX_DIFFERENCES);
     const notes = r.notes.slice(0, MAX_DIFFERENCES);
     if (forged) {
       const note = "the stored current state of this promise was changed outside Covenant (its seal did not match): recorded afresh";
@@ -318,7 +326,7 @@ export class StateStore implements BaselineStore, SampleStore {
         if (notes.length > 0) body.notes = notes;
         const { seq } = this.append("change", run, time, body);
         this.w.setCurrent.run({ ...row, seal: sealCurrent(this.key, row) });
-        this.notify?.afterChange({ run, time, seq, result: r, stateChanged: before?.state !== state, differences, changes: body.changes, finding }, prior?.open);
+        this.notify?.afterChange({ run, time, seq, result: r, stateChanged: before?.state !== state, differences, changes: body.changes, finding, findings: body.findings }, prior?.open);
       })
       .immediate();
     this.written.set(run, (this.written.get(run) ?? 0) + 1);
@@ -394,7 +402,7 @@ export class StateStore implements BaselineStore, SampleStore {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => {
       const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
       const schema = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-      return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), ...(knownHead ? { knownHead } : {}) });
+      return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), approvedTable: approvedStatesPresent(this.db), ...(knownHead ? { knownHead } : {}) });
     });
   }
 
@@ -419,17 +427,8 @@ export class StateStore implements BaselineStore, SampleStore {
 
   /** Records an approved baseline, sealed, and its approval in the chain (in one transaction); a keyed one holds no digest of the content. */
   set(path: string, given: Baseline): void {
-    const b = given.keyed && !isKeyed(given.digest) ? { ...given, digest: this.keyDigest(given.digest) } : given;
-    const row = { path, algorithm: b.algorithm, digest: b.digest, size: b.size, mode: b.mode, uid: b.uid, gid: b.gid, mtime_ms: b.mtimeMs, approved_at: b.approvedAt };
     try {
-      this.db
-        .transaction(() => {
-          this.w.setBaseline.run(path, b.algorithm, b.digest, b.size, b.mode, b.uid, b.gid, b.mtimeMs, b.approvedAt, sealBaseline(this.key, row));
-          const body: BaselineBody = { path, algorithm: b.algorithm, digest: b.digest, approvedAt: b.approvedAt };
-          if (isKeyed(b.digest)) body.keyed = true;
-          this.append("baseline", this.currentRun, b.approvedAt, body);
-        })
-        .immediate();
+      this.db.transaction(() => this.writeBaseline(path, given, this.currentRun)).immediate();
     } catch (err) {
       const failure = operationalError(err, `cannot record the baseline of ${path} in the store`);
       if (failure) throw new CannotObserve(failure.message);
@@ -437,10 +436,83 @@ export class StateStore implements BaselineStore, SampleStore {
     }
   }
 
+  /** The baseline row and its approval record; inside a transaction. */
+  private writeBaseline(path: string, given: Baseline, run: number): void {
+    const b = given.keyed && !isKeyed(given.digest) ? { ...given, digest: this.keyDigest(given.digest) } : given;
+    const row = { path, algorithm: b.algorithm, digest: b.digest, size: b.size, mode: b.mode, uid: b.uid, gid: b.gid, mtime_ms: b.mtimeMs, approved_at: b.approvedAt };
+    this.w.setBaseline.run(path, b.algorithm, b.digest, b.size, b.mode, b.uid, b.gid, b.mtimeMs, b.approvedAt, sealBaseline(this.key, row));
+    const body: BaselineBody = { path, algorithm: b.algorithm, digest: b.digest, approvedAt: b.approvedAt };
+    if (isKeyed(b.digest)) body.keyed = true;
+    this.append("baseline", run, b.approvedAt, body);
+  }
+
   baselines(): { path: string; algorithm: string; digest: string; approvedAt: string }[] {
     return (this.db.prepare("SELECT path, algorithm, digest, approved_at FROM baselines ORDER BY path").all() as { path: string; algorithm: string; digest: string; approved_at: string }[]).map(
       (r) => ({ path: r.path, algorithm: r.algorithm, digest: r.digest, approvedAt: r.approved_at }),
     );
+  }
+
+  // IntegrityStore (schema 7): approved-states.ts
+  private get approvals(): ApprovedStates {
+    if (!this.approvedStates) throw new StoreError(`the store in ${this.dir} was written by an older Covenant and keeps no approved integrity states yet: its next run adds them`);
+    return this.approvedStates;
+  }
+
+  approved(hostPath: string): ApprovedState | undefined {
+    if (!this.approvedStates) return undefined;
+    const states = this.approvedStates;
+    // the message made only when it is needed: this is read once per path of every integrity promise
+    try {
+      return states.get(hostPath);
+    } catch {
+      return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => states.get(hostPath));
+    }
+  }
+
+  approvedCopy(hostPath: string, record: number): { copy: ApprovedCopy } | { none: string } {
+    if (!this.approvedStates) return { none: "no approved copy kept" };
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvals.copy(hostPath, record));
+  }
+
+  approvedBelow(hostPath: string): string[] {
+    if (!this.approvedStates) return [];
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvals.below(hostPath));
+  }
+
+  /** A run approves the paths it sees first: one `approval` record for them, in the run. */
+  recordFirst(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[], at: string): void {
+    try {
+      this.approvals.approve(entries, [], { how: "first-seen", promise, at }, (kind, body) => this.append(kind, this.currentRun, at, body));
+    } catch (err) {
+      const failure = operationalError(err, `cannot record the approved integrity states of ${promise} in the store`);
+      if (failure) throw new CannotObserve(failure.message);
+      throw err;
+    }
+  }
+
+  /**
+   * `covenant integrity init` and `covenant approve`: the states approved and removed, and the
+   * approval record saying who and why, in one transaction, inside the command's run (the
+   * evaluation that follows records what the approval closed). Returns the record number.
+   */
+  approveStates(entries: { hostPath: string; entry: ApprovedEntry }[], removed: string[], body: Omit<ApprovalBody, "paths" | "sample" | "digest" | "removed">, baselines: { path: string; baseline: Baseline }[] = []): number {
+    const run = this.recordRun;
+    let record = 0;
+    this.anchored("the approval", () =>
+      this.db
+        .transaction(() => {
+          for (const b of baselines) this.writeBaseline(b.path, b.baseline, run);
+          record = this.approvals.approve(entries, removed, body, (kind, b) => this.append(kind, run, body.at, b));
+          return this.w.last.get() as { seq: number; mac: Buffer };
+        })
+        .immediate(),
+    );
+    return record;
+  }
+
+  /** What a masked line of an approved copy is compared by: an HMAC of it under the host key (a digest of a short secret could be guessed). */
+  keyLine(line: string): string {
+    return KEYED + createHmac("sha256", this.key).update(`masked line\n${line}`).digest("hex");
   }
 
   // SampleStore: bands learnt in a run are written with its summary (bands.ts)

@@ -1,7 +1,7 @@
 // `verify`: everything in the store that reaches a report must be as Covenant wrote it. The
 // chain is walked from its first record; its end must match both head anchors; the sealed
-// tables (baselines, current state, learnt bands, from schema 5 deficiencies and the outbox, and
-// from schema 6 the watcher's heartbeat) must carry their seals, the current state of each promise must be the one its last change
+// tables (baselines, current state, learnt bands, from schema 5 deficiencies and the outbox,
+// from schema 6 the watcher's heartbeat, and from schema 7 the approved integrity states) must carry their seals, the current state of each promise must be the one its last change
 // record says, and the deficiencies and outbox must agree with the history (notify-verify.ts). The first problem found is
 // reported, with the record it concerns.
 import type Database from "better-sqlite3";
@@ -9,7 +9,8 @@ import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } fro
 import { findTampering, type LedgerRow, type Tampering } from "./ledger.js";
 import { notifyTampering } from "./notify-verify.js";
 import { runKindOf } from "./records.js";
-import { NOTIFY_SCHEMA, WATCH_SCHEMA } from "./schema.js";
+import { INTEGRITY_SCHEMA, NOTIFY_SCHEMA, WATCH_SCHEMA } from "./schema.js";
+import { approvedTampering } from "./approved-verify.js";
 import { bandsDigest, sealBand, sealBaseline, sealCurrent, sealMatches, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
 import { watcherTampering } from "./watcher.js";
 
@@ -47,6 +48,8 @@ export interface StoreView {
   notifyTables: boolean;
   /** whether the store has the watcher's heartbeat table (schema 6 on) */
   watcherTable: boolean;
+  /** whether the store has the approved integrity states (schema 7 on) */
+  approvedTable?: boolean;
   /** a head an earlier `verify` printed, kept off the host: it must still be in the chain */
   knownHead?: KnownHead;
 }
@@ -82,6 +85,7 @@ export function verifyStore(v: StoreView): VerifyReport {
       bandTampering(v) ??
       (v.notifyTables ? notifyTampering(v.db, v.key, rows) : undefined) ??
       (v.watcherTable ? watcherTampering(v.db, v.key, rows) : undefined) ??
+      (v.approvedTable ? approvedTampering(v.db, v.key, rows) : undefined) ??
       (v.knownHead ? rollbackTampering(rows, v.knownHead) : undefined);
     if (!v.sealedTables) report.notes.push(`the store was written by an older Covenant (schema ${v.schema}): the current state and the learnt bands are sealed at its next run`);
     if (!v.notifyTables) report.notes.push(`the store keeps no deficiencies yet (schema ${v.schema}): its next run adds them, opening one for each promise whose last record is drift, failed or error`);
@@ -112,7 +116,7 @@ export function verifyStore(v: StoreView): VerifyReport {
 
 function schemaTampering(v: StoreView): Tampering | undefined {
   const anchored = anchoredSchema(v.db, v.key, v.fileHead);
-  if (anchored > v.schema || (anchored >= 4 && !v.sealedTables) || (anchored >= NOTIFY_SCHEMA && !v.notifyTables) || (anchored >= WATCH_SCHEMA && !v.watcherTable)) return { kind: "altered", seq: 0, message: `the store says schema ${v.schema}, but its sealed head anchor was written with schema ${anchored}: its tables were set back to escape their seals` };
+  if (anchored > v.schema || (anchored >= 4 && !v.sealedTables) || (anchored >= NOTIFY_SCHEMA && !v.notifyTables) || (anchored >= WATCH_SCHEMA && !v.watcherTable) || (anchored >= INTEGRITY_SCHEMA && !v.approvedTable)) return { kind: "altered", seq: 0, message: `the store says schema ${v.schema}, but its sealed head anchor was written with schema ${anchored}: its tables were set back to escape their seals` };
   return undefined;
 }
 

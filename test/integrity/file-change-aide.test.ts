@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { describeChange, type ChangeKind } from "../../src/integrity/file-change.ts";
 import { readFileState, type FileState } from "../../src/integrity/file-state.ts";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
 
 const AIDE = "/usr/bin/aide";
 
@@ -22,6 +23,7 @@ function ensureAide(): string | undefined {
   return spawnSync(AIDE, ["--version"]).status === 0 ? undefined : `${AIDE} cannot be run (apt-get install aide failed?)`;
 }
 const missing = ensureAide();
+ensureBuilt();
 
 type Initial = "file" | "directory" | "symlink" | "none";
 const ops = ["rewrite-same-size", "append", "chmod", "chown", "chgrp", "replace", "delete", "hardlink", "touch", "to-symlink", "to-file", "to-directory", "retarget", "create"] as const;
@@ -154,3 +156,50 @@ describe("describeChange agrees with AIDE", () => {
   });
 });
 
+
+/**
+ * The same comparison end to end: a tree (with a subdirectory) under a recursive realtime
+ * `directory` promise, approved by `covenant integrity init`, changed, then evaluated by
+ * `covenant run`: every entry AIDE reports as added, removed or changed is one Covenant reports,
+ * with the same attributes, and Covenant reports no other.
+ */
+async function compareRunWithAide(plan: { initial: Initial; ops: Op[]; sub: boolean }[]): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), "covenant-aide-run-"));
+  const tree = join(work, "t");
+  mkdirSync(join(tree, "sub"), { recursive: true });
+  const at = (e: { sub: boolean }, i: number) => join(tree, ...(e.sub ? ["sub"] : []), `e${i}`);
+  plan.forEach((e, i) => make(at(e, i), e.initial, i));
+  for (const p of [...everything(join(tree, "sub")), ...everything(tree)].reverse()) lutimesSync(p, OLD, OLD);
+  const conf = join(work, "aide.conf");
+  writeFileSync(conf, [`database_in=file:${work}/db`, `database_out=file:${work}/db.new`, "report_level=added_removed_entries", "report_format=json", "report_base16=true", "W = p+i+n+u+g+s+m+l+ftype+sha256", `${tree} W`, ""].join("\n"));
+  const policy = join(work, "tree.promise");
+  writeFileSync(policy, `control "FIM-1" {\n  title = "tree"\n  directory "${tree}" { recurse = true watch = realtime }\n}\n`, { mode: 0o600 });
+  mkdirSync(join(work, "state"), { mode: 0o700 });
+  const init = covenant(["integrity", "init", "--state", join(work, "state"), "--policy", policy]);
+  expect(init.code, init.err).toBe(0);
+  aide(conf, "--init");
+  renameSync(join(work, "db.new"), join(work, "db"));
+  plan.forEach((e, i) => e.ops.forEach((op) => apply(at(e, i), op, i)));
+  const report = aide(conf, "--check");
+  const run = covenant(["run", "--json", "--state", join(work, "state"), policy]);
+  expect([0, 1], run.err).toContain(run.code);
+  const findings = (JSON.parse(run.out) as { controls: { promises: { findings?: { path: string; changes: { kind: ChangeKind }[] }[] }[] }[] }).controls[0]!.promises[0]!.findings ?? [];
+  const ours = new Map(findings.map((f) => [f.path, [...new Set(f.changes.flatMap((d) => (d.kind === "created" || d.kind === "deleted" || d.kind === "status" ? [d.kind] : aideNames[d.kind])))].sort()]));
+  const theirs = new Map<string, string[]>();
+  for (const p of Object.keys(report.added ?? {})) theirs.set(p, ["created"]);
+  for (const p of Object.keys(report.removed ?? {})) theirs.set(p, ["deleted"]);
+  for (const [p, d] of Object.entries(report.details ?? {})) if (!theirs.has(p)) theirs.set(p, [...new Set(Object.keys(d).map((n) => (n === "size" || n === "sha256" ? "content" : n)))].sort());
+  for (const path of new Set([...ours.keys(), ...theirs.keys()])) expect(ours.get(path) ?? [], `${path} after ${JSON.stringify(plan)}`).toEqual(theirs.get(path) ?? []);
+}
+
+describe("covenant run after covenant integrity init agrees with aide --check", () => {
+  it("on every single change to entries of a recursive tree", async () => {
+    const plan = (["file", "directory", "symlink", "none"] as const).flatMap((initial) => ops.map((op, k) => ({ initial, ops: [op], sub: k % 2 === 1 })));
+    await compareRunWithAide(plan);
+  }, 60_000);
+
+  it("on random sequences of changes", async () => {
+    const entry = fc.record({ initial: fc.constantFrom<Initial>("file", "directory", "symlink", "none"), ops: fc.array(fc.constantFrom(...ops), { maxLength: 3 }), sub: fc.boolean() });
+    await fc.assert(fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 10 }), compareRunWithAide), { numRuns: 5 });
+  }, 120_000);
+});

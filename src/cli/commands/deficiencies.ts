@@ -83,7 +83,7 @@ export async function runAck(id: string, opts: AckOptions, io: Io): Promise<numb
   });
 }
 
-function operatingSystemUser(): string {
+export function operatingSystemUser(): string {
   try {
     return userInfo().username;
   } catch {

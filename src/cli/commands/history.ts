@@ -2,10 +2,11 @@
 // prove that it was not altered. Both open the store read-only and change nothing in it, so they
 // work beside a running run and on a read-only copy (what an auditor receives).
 import { defaultStateDir } from "../../store/state-dir.js";
-import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type KnownHead, type RunBody, type VerifyReport } from "../../store/store.js";
+import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type ApprovalBody, type RecordedFinding, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type KnownHead, type RunBody, type VerifyReport } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
+import { findingLines, type FindingView } from "../../text/finding-text.js";
 
 export interface StoreOptions {
   state?: string;
@@ -93,6 +94,7 @@ function renderEntry(e: HistoryEntry, io: Io): string {
     for (const d of differences.length > 1 ? differences : []) lines.push(`      - ${t(d)}`);
     for (const c of Array.isArray(body.changes) ? body.changes : []) lines.push(`      ${t(c)}`);
     for (const n of Array.isArray(body.notes) ? body.notes : []) lines.push(s.dim(`      note: ${t(n)}`));
+    for (const f of Array.isArray(body.findings) ? body.findings : []) lines.push(...findingLines(recordedView(f), { indent: "      " }));
   }
   if (!e.verified) lines.push(s.red(`      ! not verified: ${t(e.problem)}; run \`covenant verify\``));
   return lines.join("\n");
@@ -106,6 +108,7 @@ function recordLine(e: HistoryEntry, io: Io): string {
     return `baseline approved: ${t(b.path)} ${t(b.algorithm)} ${b.keyed === true ? WITHHELD : `${t(b.digest).slice(0, 12)}…`}`;
   }
   if (e.kind === "ack") return ackLine(e.body as AckBody);
+  if (e.kind === "approval") return approvalLine(e.body as ApprovalBody);
   if (e.kind === "delivery") return deliveryLine(e.body as DeliveryBody, io);
   if (e.kind === "run") {
     const b = e.body as RunBody;
@@ -118,6 +121,27 @@ function recordLine(e: HistoryEntry, io: Io): string {
   }
   const b = e.body as ChangeBody;
   return `${s.bold(t(b.control))} ${t(b.type)} ${t(b.promiser)}: ${b.from === null || b.from === undefined ? "(first observation)" : t(b.from)} → ${t(b.to)}: ${t(b.reason)}`;
+}
+
+/** `approved 3 integrity states (approve /srv/ledger/gl.dat) by Alice as root (login uid unset): CHG-1234 ...` */
+function approvalLine(b: ApprovalBody): string {
+  const n = typeof b.paths === "number" ? b.paths : 0;
+  const states = `${n} integrity state${n === 1 ? "" : "s"}${typeof b.removed === "number" && b.removed > 0 ? ` (${b.removed} removed)` : ""}`;
+  if (b.how === "first-seen") return `approved ${states} as first seen by ${t(b.promise ?? "a promise")}`;
+  const uid = typeof b.loginUid === "number" ? `login uid ${b.loginUid}` : "login uid unset";
+  const what = `${b.how === "init" ? "integrity init" : "approve"} ${Array.isArray(b.targets) ? b.targets.map(t).join(", ") : ""}`;
+  const copies = Array.isArray(b.copies) && b.copies.length > 0 ? `; approved copies replaced: ${b.copies.map(t).join(", ")}` : "";
+  return `approved ${states} (${what}) by ${t(b.by)} as ${t(b.user)} (${uid})${b.reason !== undefined ? `: ${t(b.reason)}` : ""}${copies}`;
+}
+
+/** A recorded finding as the renderer takes it: what an edited record holds is not trusted to be well formed. */
+function recordedView(f: unknown): FindingView {
+  const r = (typeof f === "object" && f !== null ? f : {}) as Partial<RecordedFinding>;
+  const v: FindingView = { path: typeof r.path === "string" ? r.path : "?", changes: Array.isArray(r.changes) ? r.changes.map(String) : [] };
+  const d = r.diff as { text?: unknown; added?: unknown; removed?: unknown; maskedLines?: unknown; none?: unknown } | undefined;
+  if (d && typeof d.text === "string") v.diff = { text: d.text, added: Number(d.added) || 0, removed: Number(d.removed) || 0, maskedLines: Number(d.maskedLines) || 0 };
+  else if (d && typeof d.none === "string") v.diff = { none: d.none };
+  return v;
 }
 
 /** `acknowledged d-7k3q9m2x (ITGC-AC-01 file:/etc/shadow) by Alice as root (login uid 1000): reason` */

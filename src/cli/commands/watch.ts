@@ -9,13 +9,14 @@
 // inotify is read by Covenant's own reader (src/watch/dir-watcher.ts): an overflow of the
 // kernel's queue makes every realtime promise evaluated again, and so does the rescan timer;
 // directories refused a watch (fs.inotify.max_user_watches) are a deficiency of Covenant's own
-// (covenant.watch) until every watch is in place.
-//
-// Not yet (the issue's later parts): what changed in AIDE's terms, who changed it, integrity
-// init/approve.
+// (covenant.watch) until every watch is in place. What changed is the evaluator's finding
+// (src/evaluator/integrity-check.ts); who was at the file and who made the change are added here
+// (src/watch/who.ts) before the run is recorded and told.
+import { findingSummary, viewOfFinding } from "../../text/finding-text.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promiseKeys, type PromiseResult } from "../../evaluator/engine.js";
+import type { FileFinding } from "../../evaluator/file-finding.js";
 import { isDeficiency } from "../../evaluator/outcomes.js";
 import type { Policy } from "../../checker/policy.js";
 import { readStat } from "../../probes/processes.js";
@@ -342,6 +343,8 @@ function evaluationLine(run: number, why: Trigger, batch: Batch | undefined, res
   const cause = why === "event" ? (batch ? `event on ${batch.paths.slice(0, 3).map(escapeText).join(", ")}${batch.paths.length > 3 ? ` and ${batch.paths.length - 3} more` : ""}${batch.firstAt ? `, ${Date.now() - batch.firstAt} ms after it` : ""}` : "event") : CAUSES[why];
   const bad = results.filter((r) => isDeficiency(r.outcome) || r.outcome === "repaired");
   const head = `watch run ${run} (${cause}): ${results.length} promise${results.length === 1 ? "" : "s"}, ${bad.length === 0 ? "all kept" : `${bad.length} not kept`}${told ? `, ${told} message${told === 1 ? "" : "s"} sent` : ""}`;
-  const who = (r: PromiseResult) => (r.findings ?? []).flatMap((f) => (whoLines(f).length === 0 ? [] : [`    ${escapeText(f.path)}:`, ...whoLines(f).map((l) => `      ${l}`)]));
-  return [head, ...bad.slice(0, 20).flatMap((r) => [`  ${r.outcome.toUpperCase().padEnd(8)} ${escapeText(r.key)}: ${escapeText(r.reason)}`, ...who(r)])].join("\n");
+  const who = (f: FileFinding) => whoLines(f).map((l) => `      ${l}`);
+  // what changed at each file since its approved state (finding-text.ts), kept promises' too, and who
+  const changed = results.flatMap((r) => r.findings ?? []).slice(0, 10).flatMap((f) => [...(f.changes.length > 0 ? [`  changed  ${findingSummary(viewOfFinding(f))}`] : [`  at       ${escapeText(f.path)}`]), ...who(f)]);
+  return [head, ...bad.slice(0, 20).map((r) => `  ${r.outcome.toUpperCase().padEnd(8)} ${escapeText(r.key)}: ${escapeText(r.reason)}`), ...changed].join("\n");
 }

@@ -4,6 +4,7 @@ import * as files from "../../probes/files.js";
 import type { Change } from "../change-gate.js";
 import { attr, CannotObserve, repairs, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
+import { checkIntegrity, isIntegrityPromise, type IntegrityTree } from "../integrity-check.js";
 import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
@@ -18,7 +19,7 @@ export const directory: PromiseTypeSpec = {
     ...ownershipAttributes("directory"),
     { name: "recurse", type: { kind: "boolean" }, description: "Apply owner, group and `max_mode` to every entry below.", default: "false" },
     { name: "max_depth", type: { kind: "integer", min: 1, max: 64 }, description: "How deep `recurse` goes.", default: "16" },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206).", default: "scheduled" },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206). It makes the promise an integrity promise: the directory and what is directly in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, and every entry added, removed or changed since is reported in AIDE's terms, with a diff for small text files (docs/watch-findings.md); `covenant approve` accepts a change.", default: "scheduled" },
     { name: "repair", type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "create"] } }, description: "`perms` fixes mode, owner and group; `create` creates a missing directory." },
   ],
   constraints: [{ kind: "exclusive", attributes: ["mode", "max_mode"] }],
@@ -82,6 +83,29 @@ async function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out
   }
 }
 
+/**
+ * The trees a realtime directory promise keeps to their approved state: with `recurse`, every
+ * entry to `max_depth` (as observed); without, the directory and what is directly in it, which
+ * is what the watcher watches.
+ */
+async function integrityTrees(p: Parameters<typeof attr>[0], o: ObservedDirectories, ctx: EvalContext): Promise<IntegrityTree[]> {
+  const recurse = attr<boolean>(p, "recurse") ?? false;
+  const maxDepth = recurse ? (attr<number>(p, "max_depth") ?? 16) : 1;
+  const trees: IntegrityTree[] = [];
+  for (const d of o.directories) {
+    if (d.stat?.type !== "directory") continue;
+    const prefix = d.hostPath.endsWith("/") ? d.hostPath : `${d.hostPath}/`;
+    let entries = o.below.filter((e) => e.hostPath.startsWith(prefix));
+    if (!recurse) {
+      const direct: ObservedEntry[] = [];
+      await entriesBelow(d.hostPath, 1, ctx, direct, []);
+      entries = direct;
+    }
+    trees.push({ root: { path: d.path, hostPath: d.hostPath }, entries: entries.map((e) => ({ path: e.path, hostPath: e.hostPath })), maxDepth });
+  }
+  return trees;
+}
+
 /** Below a directory only owner, group and `max_mode` apply: files and subdirectories differ in mode. */
 function belowWanted(w: OwnershipWanted): OwnershipWanted {
   const b: OwnershipWanted = {};
@@ -109,7 +133,10 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
       out.directories.push({ path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
       if (attr<boolean>(p, "recurse") && st.value.type === "directory") await entriesBelow(hostPath, attr<number>(p, "max_depth") ?? 16, ctx, out.below, notes);
     }
-    return { ok: true, value: out, notes };
+    if (!isIntegrityPromise(p)) return { ok: true, value: out, notes };
+    const integrity = await checkIntegrity(p, ctx, [], await integrityTrees(p, out, ctx));
+    notes.push(...integrity.notes);
+    return { ok: true, value: out, notes, findings: integrity.findings };
   },
 
   judge(p, o, ctx) {

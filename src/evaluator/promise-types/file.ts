@@ -4,6 +4,7 @@ import type { CheckedPromise } from "../../checker/policy.js";
 import type { Change } from "../change-gate.js";
 import { attr, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
+import { checkIntegrity, isIntegrityPromise } from "../integrity-check.js";
 import { brokenRule, deletedProgramNotes, hasRules, holderText, resolveHolders, rulesOf, type Holder, type RuleAttributes } from "../lock-holders.js";
 import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
@@ -42,8 +43,13 @@ export const file: PromiseTypeSpec = {
   attributes: [
     { name: "exists", type: { kind: "boolean" }, description: "Whether the file must exist (`false`: must be absent).", default: "true" },
     ...ownershipAttributes("file"),
-    { name: "integrity", type: { kind: "enum", values: ["sha256", "sha512"] }, description: "Keep a baseline content hash; any unapproved change is a deficiency." },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change to it (and on its schedule too); `covenant run` checks it each time it runs, as `scheduled` is, and `covenant check` says so (W206). `scheduled`: evaluated by each run and on the watcher's schedule only.", default: "scheduled" },
+    {
+      name: "integrity",
+      type: { kind: "enum", values: ["sha256", "sha512"] },
+      description:
+        "Keep a baseline content hash; any unapproved change of the content is a deficiency. Makes the promise an integrity promise: each file's approved state (AIDE's attributes, and a copy of a small text file with secret lines masked) is kept, and every change since is reported in AIDE's terms with a diff (docs/watch-findings.md). `covenant approve` accepts a change.",
+    },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change to it (and on its schedule too); `covenant run` checks it each time it runs, as `scheduled` is, and `covenant check` says so (W206). `scheduled`: evaluated by each run and on the watcher's schedule only. `realtime` makes the promise an integrity promise: what changed since the file's approved state is reported in AIDE's terms (docs/watch-findings.md).", default: "scheduled" },
     {
       name: "locked_by",
       type: { kind: "list", of: { kind: "string", nonEmpty: true } },
@@ -62,7 +68,7 @@ export const file: PromiseTypeSpec = {
       description: "Most hard links (names) the file may have; `1` promises that no other name reaches its content.",
     },
     { name: "max_age", type: { kind: "duration" }, description: "Oldest modification time allowed (for files that must be refreshed, such as exports)." },
-    { name: "baseline", type: { kind: "path" }, description: "Approved copy of the content, used by `repair = content`." },
+    { name: "baseline", type: { kind: "path" }, description: "Approved copy of the content, used by `repair = content`. `covenant approve` replaces it with the approved content, so a content repair cannot undo an approved change." },
     {
       name: "max_hash_size",
       type: { kind: "size" },
@@ -103,6 +109,8 @@ interface ObservedFile {
   stat?: files.FileStat;
   /** the content's digest, when integrity or a baseline copy is promised */
   digest?: string;
+  /** the content's sha256 as read (never keyed): the integrity state reuses it rather than read the file again */
+  sha256?: string;
   /** the digest the content must have, and where that comes from */
   expectedDigest?: { digest: string; source: string };
   /** the processes holding locks on the file, when the promise judges lock holders */
@@ -137,6 +145,7 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
     const h = await files.hash(hostPath, algorithm, limits);
     if (!h.ok) return { ok: false, error: h.error.message };
     o.digest = h.value.digest;
+    if (algorithm === "sha256") o.sha256 = h.value.digest;
     const baselineCopy = attr<string>(p, "baseline");
     if (baselineCopy !== undefined) {
       const refused = approvedCopyRefusal(baselineCopy, ctx);
@@ -197,7 +206,10 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
       // a glob names the files that exist; only a plain path can name a missing one
       if (r.value.stat || !isGlob(pattern)) out.files.push(r.value);
     }
-    return { ok: true, value: out, notes };
+    if (!isIntegrityPromise(p)) return { ok: true, value: out, notes };
+    const integrity = await checkIntegrity(p, ctx, out.files.map((f) => ({ path: f.path, hostPath: f.hostPath, ...(f.stat && f.sha256 !== undefined ? { observed: { stat: f.stat, sha256: f.sha256 } } : {}) })));
+    notes.push(...integrity.notes);
+    return { ok: true, value: out, notes, findings: integrity.findings };
   },
 
   judge(p, o, ctx) {

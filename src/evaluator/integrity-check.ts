@@ -1,0 +1,217 @@
+// The comparison of every path under an integrity promise (a `file` promise with `integrity` or
+// `watch = realtime`, a `directory` promise with `watch = realtime` and its tree) with its
+// approved state, as `aide --check` compares a tree with its database: each path that changed is
+// a FileFinding with the changes in AIDE's terms and, for a small text file, a diff against the
+// approved copy (masked). A path with no approved state yet is approved as first seen, as today's
+// baselines are, and the run says so. Only integrity promises pay for this: each of their paths is
+// hashed once per evaluation.
+import { createHash } from "node:crypto";
+import { relative, sep } from "node:path";
+import { readSmall, statWithChangeTime, type FileStat } from "../probes/files.js";
+import { approvedCopyOf, diffAgainstCopy } from "../integrity/approved-copy.js";
+import { DIFF_DEFAULTS } from "../integrity/diff.js";
+import { describeChange } from "../integrity/file-change.js";
+import { readFileState, type FileState, type PresentState } from "../integrity/file-state.js";
+import { attr, CannotObserve, type ApprovedEntry, type ApprovedState, type EvalContext } from "./contract.js";
+import type { CheckedPromise } from "../checker/policy.js";
+import type { DiffEvidence, FileFinding } from "./file-finding.js";
+
+/** A path to compare: as the policy names it, and where it is on the host. */
+export interface IntegrityTarget {
+  path: string;
+  hostPath: string;
+  /** what the promise already observed of a regular file (its lstat and sha256): not read again */
+  observed?: { stat: FileStat; sha256: string };
+}
+
+/** A directory whose whole tree (to `maxDepth` levels) is under the promise: entries gone from it are found too. */
+export interface IntegrityTree {
+  root: IntegrityTarget;
+  entries: IntegrityTarget[];
+  maxDepth: number;
+}
+
+export interface IntegrityOutcome {
+  findings: FileFinding[];
+  notes: string[];
+}
+
+/** Whether a promise keeps its paths to an approved integrity state. */
+export function isIntegrityPromise(p: CheckedPromise): boolean {
+  if (attr<boolean>(p, "exists") === false) return false;
+  if (p.type === "file") return attr<string>(p, "integrity") !== undefined || attr<string>(p, "watch") === "realtime";
+  return p.type === "directory" && attr<string>(p, "watch") === "realtime";
+}
+
+/** A content copy is kept, and a diff made, of files up to the diff's cap. */
+const COPY_MAX_BYTES = DIFF_DEFAULTS.maxBytes;
+const PER_TURN = 256;
+
+interface Compare {
+  p: CheckedPromise;
+  ctx: EvalContext;
+  nodiff: boolean;
+  maxHashBytes?: number;
+  first: { hostPath: string; entry: ApprovedEntry }[];
+  /** the policy's paths of `first`, for the note */
+  firstPaths: string[];
+  findings: FileFinding[];
+  notes: string[];
+  seen: number;
+}
+
+/**
+ * Compares `files` (each a path on its own) and `trees` with their approved states. Throws
+ * CannotObserve when a stored state was changed outside Covenant (the promise is then `error`,
+ * as for a tampered baseline).
+ */
+export async function checkIntegrity(p: CheckedPromise, ctx: EvalContext, files: IntegrityTarget[], trees: IntegrityTree[] = []): Promise<IntegrityOutcome> {
+  const c: Compare = { p, ctx, nodiff: attr<boolean>(p, "nodiff") ?? false, first: [], firstPaths: [], findings: [], notes: [], seen: 0 };
+  const maxHash = attr<number>(p, "max_hash_size");
+  if (maxHash !== undefined) c.maxHashBytes = maxHash;
+  for (const f of files) await comparePath(c, f, true);
+  for (const t of trees) {
+    // a tree never approved is approved whole, as first seen; in one approved, a new entry is `created`
+    const rootKnown = ctx.integrity.approved(t.root.hostPath) !== undefined;
+    await comparePath(c, t.root, true);
+    const present = new Set<string>();
+    for (const e of t.entries) {
+      present.add(e.hostPath);
+      await comparePath(c, e, !rootKnown);
+    }
+    if (!rootKnown) continue;
+    for (const gone of ctx.integrity.approvedBelow(t.root.hostPath)) {
+      if (present.has(gone) || depthBelow(t.root.hostPath, gone) > t.maxDepth) continue;
+      await comparePath(c, { path: t.root.path + gone.slice(t.root.hostPath.length), hostPath: gone }, false);
+    }
+  }
+  if (c.first.length > 0) {
+    ctx.integrity.recordFirst(`${p.type}:${String(p.promiser)}`, c.first, ctx.now.toISOString());
+    const what = c.first.length === 1 ? c.firstPaths[0]! : `${c.first.length} paths`;
+    c.notes.push(`integrity state of ${what} recorded as approved (first observation)`);
+  }
+  return { findings: c.findings, notes: c.notes };
+}
+
+function depthBelow(root: string, path: string): number {
+  return relative(root, path).split(sep).length;
+}
+
+async function comparePath(c: Compare, t: IntegrityTarget, approveIfNew: boolean): Promise<void> {
+  if (++c.seen % PER_TURN === 0) {
+    await new Promise((r) => setImmediate(r));
+    if (c.ctx.signal.aborted) throw new CannotObserve(`stopped comparing integrity states after ${c.seen} paths: the timeout expired`);
+  }
+  const approved = c.ctx.integrity.approved(t.hostPath);
+  if (approved?.tampered) throw new CannotObserve(`the approved integrity state of ${t.path} was changed outside Covenant (its seal does not match); run \`covenant verify\``);
+  // the common case, unchanged: compared field by field before anything is built (bench/run)
+  if (approved && t.observed && !c.nodiff && unchanged(approved.state, t.observed.stat, t.observed.sha256)) return;
+  // a regular file whose metadata and change time are as approved was not written since: its
+  // content is not read again (a tree of 20,000 files is compared at the speed of lstat)
+  // (a file the promise hashed itself is compared by that hash)
+  const before = t.observed ? undefined : statWithChangeTime(t.hostPath);
+  const a = approved?.state as (ApprovedEntry["state"] & { ctimeMs?: number }) | undefined;
+  if (a?.status === "present" && a.type === "file" && a.sha256 !== undefined && a.ctimeMs !== undefined && before && before.ctimeMs === a.ctimeMs && !c.nodiff && unchanged(a, before.stat, a.sha256)) return;
+  const now = await observeState(c, t);
+  if (!approved) {
+    if (!approveIfNew) {
+      const changes = describeChange(undefined, now);
+      if (changes.length > 0) c.findings.push(finding(c, t, changes, undefined, now));
+      return;
+    }
+    if (now.status === "unreadable") {
+      c.notes.push(`${t.path}: no integrity state recorded: ${now.reason}`);
+      return;
+    }
+    if (c.ctx.integrity.readOnly) {
+      c.notes.push(`${t.path}: no approved integrity state yet; a dry run approves none`);
+      return;
+    }
+    c.first.push({ hostPath: t.hostPath, entry: entryOf(c, t, now, before?.ctimeMs) });
+    c.firstPaths.push(t.path);
+    return;
+  }
+  const changes = describeChange(comparableApproved(c, t, approved), now);
+  if (changes.length > 0) c.findings.push(finding(c, t, changes, approved, now));
+}
+
+/** Whether an approved state is exactly what was observed (AIDE's attributes, sha256 not keyed). */
+function unchanged(a: ApprovedEntry["state"], s: FileStat, sha256: string): boolean {
+  return (
+    a.status === "present" && a.sha256Keyed !== true && a.sha256 === sha256 && a.type === s.type && a.mode === s.mode && a.uid === s.uid && a.gid === s.gid &&
+    a.size === s.size && a.mtimeMs === s.mtimeMs && a.dev === s.dev && a.inode === s.inode && a.nlink === s.nlink && a.linkTarget === s.linkTarget && a.hashSkipped === undefined
+  );
+}
+
+/** The path's state now, with the policy's path; a `nodiff` file's digest keyed. */
+async function observeState(c: Compare, t: IntegrityTarget): Promise<FileState> {
+  if (t.observed) {
+    const { path: _p, ...st } = t.observed.stat;
+    const sha256 = t.observed.sha256;
+    return { status: "present", path: t.path, ...st, ...(c.nodiff ? { sha256: c.ctx.baselines.keyDigest(sha256), sha256Keyed: true as const } : { sha256 }) };
+  }
+  const opts: Parameters<typeof readFileState>[1] = { signal: c.ctx.signal };
+  if (c.maxHashBytes !== undefined) opts.maxHashBytes = c.maxHashBytes;
+  if (c.nodiff) opts.keyDigest = (d) => c.ctx.baselines.keyDigest(d);
+  const s = await readFileState(t.hostPath, opts);
+  return { ...s, path: t.path };
+}
+
+/** The approved state as a FileState of the policy's path; keyed as the state now is, when `nodiff` was set or lifted since. */
+function comparableApproved(c: Compare, t: IntegrityTarget, a: ApprovedState): FileState {
+  const s = { ...a.state, path: t.path } as FileState;
+  if (s.status === "present" && s.sha256 !== undefined && c.nodiff && !s.sha256Keyed) return { ...s, sha256: c.ctx.baselines.keyDigest(s.sha256), sha256Keyed: true };
+  return s;
+}
+
+/** What is approved of a path as it is now: its state, and a masked copy of a small text file. */
+export function entryOf(c: { ctx: EvalContext; nodiff: boolean }, t: IntegrityTarget, now: FileState, ctimeMs?: number): ApprovedEntry {
+  const { path: _path, ...state } = now as PresentState;
+  // the change time read before the content was: a write after it moves it, so a later check re-reads
+  const withCtime = ctimeMs !== undefined && now.status === "present" && now.type === "file" && !now.sha256Keyed ? { ...state, ctimeMs } : state;
+  const entry: ApprovedEntry = { state: now.status === "absent" ? { status: "absent" } : (withCtime as ApprovedEntry["state"]) };
+  if (now.status !== "present" || now.type !== "file") return entry;
+  if (c.nodiff) return { ...entry, noCopy: "nodiff: no copy of the content is kept" };
+  const content = contentOf(t.hostPath, now);
+  if (typeof content === "string") return { ...entry, noCopy: content };
+  const copy = approvedCopyOf(content, (l) => c.ctx.integrity.keyLine(l));
+  return copy.ok ? { ...entry, copy: copy.copy } : { ...entry, noCopy: copy.reason };
+}
+
+/** The content of a small file as it was hashed, or why it cannot be had. */
+function contentOf(hostPath: string, s: PresentState): Buffer | string {
+  if (s.sha256 === undefined) return s.hashSkipped ?? "the content was not hashed";
+  if (s.size > COPY_MAX_BYTES) return `the content is larger than the ${COPY_MAX_BYTES / 1024} KiB a copy is kept of`;
+  const r = readSmall(hostPath, COPY_MAX_BYTES, { dev: s.dev, ino: s.inode });
+  if (!r.ok) return r.error.message;
+  if (!s.sha256Keyed && createHash("sha256").update(r.value).digest("hex") !== s.sha256) return "the content changed again while it was read";
+  return r.value;
+}
+
+function finding(c: Compare, t: IntegrityTarget, changes: FileFinding["changes"], approved: ApprovedState | undefined, now: FileState): FileFinding {
+  const f: FileFinding = { path: t.path, changes };
+  const evidence = diffEvidence(c, t, changes, approved, now);
+  if (evidence) f.diff = evidence;
+  return f;
+}
+
+/** The diff of a regular file's content change, or why there is none; undefined when no content is involved. */
+function diffEvidence(c: Compare, t: IntegrityTarget, changes: FileFinding["changes"], approved: ApprovedState | undefined, now: FileState): DiffEvidence | undefined {
+  const kinds = new Set(changes.map((d) => d.kind));
+  const wasFile = approved?.state.status === "present" && approved.state.type === "file";
+  const isFile = now.status === "present" && now.type === "file";
+  if (!kinds.has("content") && !kinds.has("created") && !kinds.has("deleted") && !kinds.has("type")) return undefined;
+  if (!wasFile && !isFile) return undefined;
+  if (c.nodiff) return { kind: "none", reason: "nodiff: the content is never shown" };
+  if (!wasFile) return { kind: "none", reason: "no approved content to compare with: the file is new" };
+  if (!isFile) return { kind: "none", reason: now.status === "present" ? `it is no longer a regular file (${now.type})` : "the file is gone" };
+  if (!approved) return { kind: "none", reason: "no approved content to compare with" };
+  if (approved.noCopy !== undefined) return { kind: "none", reason: `no approved copy kept: ${approved.noCopy}` };
+  const kept = approved.copy ? { copy: approved.copy } : (c.ctx.integrity.approvedCopy?.(t.hostPath, approved.record) ?? { none: "no approved copy kept" });
+  if ("none" in kept) return { kind: "none", reason: kept.none };
+  const content = contentOf(t.hostPath, now as PresentState);
+  if (typeof content === "string") return { kind: "none", reason: content };
+  const d = diffAgainstCopy(kept.copy, content, (l) => c.ctx.integrity.keyLine(l), { oldLabel: `${t.path} (approved ${approved.approvedAt})`, newLabel: `${t.path} (now)` });
+  if (d.kind === "same") return { kind: "none", reason: "the text is the same line for line (the difference is not in its lines)" };
+  return d;
+}

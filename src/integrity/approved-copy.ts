@@ -1,0 +1,88 @@
+// The approved copy of a small text file, kept in the store so that a later change can be shown
+// as a diff (AIDE keeps only digests; Wazuh's report_changes keeps the file itself). No secret
+// may reach the store: each line a secret pattern matches (mask.ts), and each line of a private
+// key block, is kept masked, with a keyed digest (an HMAC under the host key) of the line as it
+// was. Two copies are compared line by line on the masked text and that digest, so a later
+// change to a masked line still shows, as a masked line removed and another added, while the
+// secret itself is in neither the store nor the diff.
+import { DIFF_DEFAULTS, decodeText, diffHunks, formatUnified, splitLines, type DiffOptions, type DiffOutcome } from "./diff.js";
+import { DEFAULT_SECRET_PATTERNS, MASK, masker, privateKeyLines } from "./mask.js";
+import { escapeKeepingTabs } from "../text/escape.js";
+
+export interface ApprovedCopy {
+  /** the approved content, every line holding a secret masked (`password = ****`) */
+  text: string;
+  /** line number (from 0) of each masked line → the keyed digest of the line as it was */
+  secrets: Record<string, string>;
+}
+
+/** The keyed digest a masked line is compared by (an HMAC under the host key: a digest of a short secret could be guessed). */
+export type KeyLine = (line: string) => string;
+
+// Never in text that decodes (a NUL byte makes content binary): splits a compared line into
+// what is shown and the digest that tells two masked lines apart.
+const SEP = "\u0000";
+
+type CopyOptions = Pick<DiffOptions, "maxBytes" | "maxLines" | "maxLineLength" | "secretPatterns">;
+
+/** The masked copy of `content`, or why none is kept (large, long, a very long line, binary, not UTF-8). */
+export function approvedCopyOf(content: Uint8Array | string, keyLine: KeyLine, options: CopyOptions = {}): { ok: true; copy: ApprovedCopy } | { ok: false; reason: string } {
+  const lines = checkedLines(content, "approved", options);
+  if (!Array.isArray(lines)) return { ok: false, reason: lines.reason };
+  const masked = maskLines(lines, keyLine, options.secretPatterns ?? DEFAULT_SECRET_PATTERNS);
+  const secrets: Record<string, string> = {};
+  masked.forEach((m, i) => {
+    if (m.digest !== undefined) secrets[String(i)] = m.digest;
+  });
+  return { ok: true, copy: { text: masked.map((m) => m.text).join(""), secrets } };
+}
+
+/**
+ * The unified diff from the approved copy to `content`, masked as the copy is: `same` when the
+ * two are alike line for line (masked lines by their keyed digests), `none` with the reason when
+ * no diff is made of the new content.
+ */
+export function diffAgainstCopy(copy: ApprovedCopy, content: Uint8Array | string, keyLine: KeyLine, options: DiffOptions = {}): DiffOutcome {
+  const opts = { ...DIFF_DEFAULTS, ...options };
+  const lines = checkedLines(content, "new", opts);
+  if (!Array.isArray(lines)) return lines;
+  const before = splitLines(copy.text).map((text, i) => comparable(text, copy.secrets[String(i)]));
+  const after = maskLines(lines, keyLine, opts.secretPatterns ?? DEFAULT_SECRET_PATTERNS).map((m) => comparable(m.text, m.digest));
+  const hunks = diffHunks(before, after, opts.context);
+  if (hunks.length === 0) return { kind: "same" };
+  const body = hunks.flatMap((h) => h.lines);
+  const changed = (op: string) => body.filter((l) => l[0] === op).length;
+  const maskedLines = body.filter((l) => l.includes(SEP)).length;
+  const show = (line: string) => escapeKeepingTabs(line.includes(SEP) ? line.slice(0, line.indexOf(SEP)) : line);
+  const text = formatUnified(hunks, opts.oldLabel ?? "approved", opts.newLabel ?? "now", show);
+  return { kind: "diff", text, added: changed("+"), removed: changed("-"), maskedLines };
+}
+
+function checkedLines(content: Uint8Array | string, which: string, options: CopyOptions): string[] | { kind: "none"; reason: string } {
+  const opts = { ...DIFF_DEFAULTS, ...options };
+  const text = decodeText(content, which, opts);
+  if (typeof text !== "string") return text.kind === "none" ? text : { kind: "none", reason: `the ${which} content cannot be shown` };
+  const lines = splitLines(text);
+  if (lines.length > opts.maxLines) return { kind: "none", reason: `the ${which} content has ${lines.length} lines, more than the ${opts.maxLines} a diff is made of` };
+  const long = lines.findIndex((l) => l.length > opts.maxLineLength + 1);
+  if (long >= 0) return { kind: "none", reason: `line ${long + 1} of the ${which} content is longer than the ${opts.maxLineLength} characters a diff shows` };
+  return lines;
+}
+
+/** Each line masked where it holds a secret (whole inside a private key block), with the keyed digest of what it was. */
+function maskLines(lines: readonly string[], keyLine: KeyLine, patterns: readonly RegExp[]): { text: string; digest?: string }[] {
+  const m = masker(patterns);
+  const inKey = privateKeyLines(lines);
+  return lines.map((line, i) => {
+    const nl = line.endsWith("\n") ? "\n" : "";
+    const body = nl ? line.slice(0, -1) : line;
+    const shown = inKey[i] ? { text: MASK, masked: true } : m.line(body);
+    return shown.masked ? { text: shown.text + nl, digest: keyLine(body) } : { text: line };
+  });
+}
+
+function comparable(line: string, digest: string | undefined): string {
+  if (digest === undefined) return line;
+  const nl = line.endsWith("\n") ? "\n" : "";
+  return `${nl ? line.slice(0, -1) : line}${SEP}${digest}${nl}`;
+}

@@ -1,0 +1,173 @@
+// Integrity promises compared with their approved state (issue 15), with real files and the real
+// store: what changed in AIDE's terms, the masked diff, and nothing secret kept anywhere.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { checkPaths } from "../../src/checker/check.ts";
+import { evaluateRecorded } from "../../src/cli/run-record.ts";
+import type { PromiseResult } from "../../src/evaluator/engine.ts";
+import { StateStore } from "../../src/store/store.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function scene(promises: (dir: string) => string) {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-integrity-"));
+  dirs.push(dir);
+  mkdirSync(join(dir, "state"), { mode: 0o700 });
+  const policy = join(dir, "p.promise");
+  const write = () => writeFileSync(policy, `control "SOX-1" {\n  title = "ledger"\n${promises(dir)}\n}\n`, { mode: 0o600 });
+  write();
+  return { dir, state: join(dir, "state"), policy };
+}
+
+/** One recorded run, as `covenant run` makes it: the results by promiser. */
+async function run(s: { state: string; policy: string }): Promise<Map<string, PromiseResult>> {
+  const checked = checkPaths([s.policy]);
+  if (!checked.policy) throw new Error(checked.diagnostics.map((d) => d.message).join("\n"));
+  const store = StateStore.open(s.state);
+  try {
+    const started = new Date();
+    const r = await evaluateRecorded(store, { policy: checked.policy, files: [{ path: s.policy, text: readFileSync(s.policy, "utf8") }], roots: { proc: "/proc", etc: "/etc" }, dryRun: false, etcRoot: "/etc", started, deadline: Date.now() + 60_000, kind: "run" }, []);
+    store.finishRun({ run: r.run, host: r.host, started: started.toISOString(), finished: new Date().toISOString(), policy: "x", dryRun: false, promises: r.evaluation.results.length, counts: {}, outcomes: "x" });
+    return new Map(r.evaluation.results.map((x) => [x.promiser, x]));
+  } finally {
+    store.close();
+  }
+}
+
+const kinds = (r: PromiseResult | undefined, path: string) => r?.findings?.find((f) => f.path === path)?.changes.map((c) => c.kind);
+
+describe("integrity promises against their approved state", () => {
+  it("a file's changes in AIDE's terms, with a diff whose secret lines are masked and kept nowhere", async () => {
+    const s = scene((d) => `  file "${d}/app.conf" { integrity = sha256 }`);
+    const conf = join(s.dir, "app.conf");
+    writeFileSync(conf, "listen = 80\npassword = hunter2-old\nlog = info\n");
+    const first = (await run(s)).get(conf)!;
+    expect(first.outcome).toBe("kept");
+    expect(first.findings).toBeUndefined();
+    expect(first.notes.join("\n")).toMatch(/integrity state of .*app\.conf recorded as approved \(first observation\)/);
+
+    writeFileSync(conf, "listen = 8080\npassword = hunter2-new\nlog = info\n");
+    chmodSync(conf, 0o600);
+    const second = (await run(s)).get(conf)!;
+    expect(second.outcome).toBe("drift");
+    expect(kinds(second, conf)).toEqual(expect.arrayContaining(["content", "mode", "mtime"]));
+    const diff = second.findings![0]!.diff!;
+    expect(diff.kind).toBe("diff");
+    if (diff.kind !== "diff") return;
+    expect(diff.text).toContain("@@ -1,3 +1,3 @@\n-listen = 80\n-password = ****\n+listen = 8080\n+password = ****\n log = info\n");
+    // the secret line changed: shown as changed, masked on both sides
+    expect(diff.text).toContain("-password = ****\n");
+    expect(diff.text).toContain("+password = ****\n");
+    expect(diff.maskedLines).toBe(2);
+    expect(diff.text).not.toMatch(/hunter2/);
+    const db = readFileSync(join(s.state, "state.db"));
+    expect(db.includes("hunter2")).toBe(false);
+    // the change record keeps the changes and the masked diff
+    const store = StateStore.openReadOnly(s.state);
+    const change = store.history({ kinds: ["change"] }).at(-1)!.body as { findings?: { changes: string[]; diff?: { text?: string } }[] };
+    store.close();
+    expect(change.findings?.[0]?.diff?.text).toContain("+password = ****");
+    expect(change.findings?.[0]?.changes.join("\n")).toMatch(/mode 0644 → 0600/);
+  });
+
+  it("an unchanged secret line is not a change; a masked line that changed is", async () => {
+    const s = scene((d) => `  file "${d}/a.env" { integrity = sha256 }`);
+    const f = join(s.dir, "a.env");
+    writeFileSync(f, "API_TOKEN=abc123456789\nNAME=one\n");
+    await run(s);
+    writeFileSync(f, "API_TOKEN=abc123456789\nNAME=two\n");
+    const d1 = (await run(s)).get(f)!.findings![0]!.diff!;
+    expect(d1.kind === "diff" && d1.text).toContain(" API_TOKEN=****\n-NAME=one\n+NAME=two\n");
+    expect(d1.kind === "diff" && d1.maskedLines).toBe(1);
+  });
+
+  it("nodiff: no diff and no digest in the finding, nor in the store", async () => {
+    const s = scene((d) => `  file "${d}/pin" { integrity = sha256 nodiff = true }`);
+    const f = join(s.dir, "pin");
+    writeFileSync(f, "PIN-QZXW\n");
+    await run(s);
+    writeFileSync(f, "PIN-KJHY\n");
+    const r = (await run(s)).get(f)!;
+    const finding = r.findings![0]!;
+    expect(finding.diff).toEqual({ kind: "none", reason: "nodiff: the content is never shown" });
+    const content = finding.changes.find((c) => c.kind === "content")!;
+    expect(content.text).toMatch(/digests withheld: nodiff/);
+    const db = readFileSync(join(s.state, "state.db"));
+    // (not digits: a timestamp or a hex digest in the store may hold any short run of them)
+    for (const pin of ["PIN-QZXW", "PIN-KJHY"]) expect(db.includes(pin)).toBe(false);
+    const { createHash } = await import("node:crypto");
+    for (const pin of ["PIN-QZXW\n", "PIN-KJHY\n"]) expect(db.includes(createHash("sha256").update(pin).digest("hex"))).toBe(false);
+  });
+
+  it("a realtime directory tree: entries created, deleted, changed, replaced and retargeted, as AIDE reports them", async () => {
+    const s = scene((d) => `  directory "${d}/tree" { recurse = true watch = realtime }`);
+    const tree = join(s.dir, "tree");
+    mkdirSync(join(tree, "sub"), { recursive: true });
+    writeFileSync(join(tree, "keep"), "k\n");
+    writeFileSync(join(tree, "chmod"), "c\n");
+    writeFileSync(join(tree, "gone"), "g\n");
+    writeFileSync(join(tree, "sub", "edit"), "one\n");
+    writeFileSync(join(tree, "swap"), "s\n");
+    symlinkSync("keep", join(tree, "link"));
+    const first = (await run(s)).get(tree)!;
+    expect(first.outcome).toBe("kept");
+    expect(first.notes.join("\n")).toMatch(/integrity state of 8 paths recorded as approved/);
+    expect(first.findings).toBeUndefined();
+
+    chmodSync(join(tree, "chmod"), 0o600);
+    unlinkSync(join(tree, "gone"));
+    writeFileSync(join(tree, "sub", "edit"), "two\n");
+    writeFileSync(join(tree, "new"), "n\n");
+    writeFileSync(join(tree, "swap.tmp"), "s\n");
+    renameSync(join(tree, "swap.tmp"), join(tree, "swap"));
+    unlinkSync(join(tree, "link"));
+    symlinkSync("chmod", join(tree, "link"));
+    const r = (await run(s)).get(tree)!;
+    const byPath = new Map(r.findings!.map((f) => [f.path.slice(tree.length + 1), f.changes.map((c) => c.kind)]));
+    expect(byPath.get("chmod")).toEqual(["mode"]);
+    expect(byPath.get("gone")).toEqual(["deleted"]);
+    expect(byPath.get("new")).toEqual(["created"]);
+    expect(byPath.get("sub/edit")).toEqual(expect.arrayContaining(["content", "mtime"]));
+    expect(byPath.get("swap")).toEqual(expect.arrayContaining(["inode"]));
+    expect(byPath.get("link")).toEqual(expect.arrayContaining(["link-target", "inode"]));
+    expect(byPath.has("keep")).toBe(false);
+    const edit = r.findings!.find((f) => f.path.endsWith("sub/edit"))!;
+    expect(edit.diff?.kind === "diff" && edit.diff.text).toContain("-one\n+two\n");
+    // still found on the next run: nothing approved it
+    expect((await run(s)).get(tree)!.findings?.length).toBe(r.findings!.length);
+  });
+
+  it("a tree entry rewritten with the same size and its mtime set back is still found (its change time moved)", async () => {
+    const s = scene((d) => `  directory "${d}/tree" { recurse = true watch = realtime }`);
+    const tree = join(s.dir, "tree");
+    mkdirSync(tree);
+    const f = join(tree, "ledger");
+    writeFileSync(f, "balance = 100\n");
+    const old = new Date("2001-01-01T00:00:00Z");
+    utimesSync(f, old, old);
+    await run(s);
+    expect((await run(s)).get(tree)!.findings).toBeUndefined();
+    writeFileSync(f, "balance = 999\n");
+    utimesSync(f, old, old);
+    const r = (await run(s)).get(tree)!;
+    expect(r.findings?.find((x) => x.path === f)?.changes.map((c) => c.kind)).toEqual(["content"]);
+  });
+
+  it("a file deleted is `deleted`; re-created, it is changed (the inode number may be reused, as AIDE sees it too)", async () => {
+    const s = scene((d) => `  file "${d}/f" { watch = realtime }`);
+    const f = join(s.dir, "f");
+    writeFileSync(f, "x\n");
+    await run(s);
+    unlinkSync(f);
+    expect(kinds((await run(s)).get(f), f)).toEqual(["deleted"]);
+    writeFileSync(f, "x\n");
+    const again = kinds((await run(s)).get(f), f)!;
+    expect(again.length).toBeGreaterThan(0);
+    expect(again).not.toContain("created");
+  });
+});
