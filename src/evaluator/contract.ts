@@ -85,6 +85,8 @@ export interface IntegrityStore {
    * in the history, in one transaction. `promise` names the promise that saw them.
    */
   recordFirst(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[], at: string): void;
+  /** Records the states a repair left at the paths it changed as approved (integrity-repaired.ts), and the approval in the history. */
+  recordRepaired?(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[], at: string): void;
   /** the keyed digest a masked line of an approved copy is compared by */
   keyLine(line: string): string;
 }

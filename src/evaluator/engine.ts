@@ -13,6 +13,7 @@ import { CannotObserve, type BaselineStore, type Difference, type EvalContext, t
 import { MemoryIntegrity } from "./memory-integrity.js";
 import { worst, type Outcome } from "./outcomes.js";
 import type { FileFinding } from "./file-finding.js";
+import { approveRepaired } from "./integrity-repaired.js";
 import { Snapshot } from "./snapshot.js";
 import { join } from "node:path";
 
@@ -344,6 +345,11 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       result.outcome = "repaired";
       // what was wrong, then what fixed it: the outcome itself already says "repaired"
       result.reason = `${summarise(differences)}; fixed: ${applied.map((c) => c.description).join("; ")}`;
+      try {
+        await approveRepaired(promise, ctx, result.changes);
+      } catch (err) {
+        result.notes.push(`the state the repair left could not be recorded as approved: ${(err as Error).message}`);
+      }
     } else {
       result.outcome = "failed";
       result.reason = `still not as promised after repair: ${summarise(remaining)}`;

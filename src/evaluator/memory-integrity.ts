@@ -21,6 +21,10 @@ export class MemoryIntegrity implements IntegrityStore {
     for (const { hostPath, entry } of entries) this.map.set(hostPath, { ...entry, approvedAt: at, record });
   }
 
+  recordRepaired(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[], at: string): void {
+    this.recordFirst(promise, entries, at);
+  }
+
   keyLine(line: string): string {
     return "hmac-sha256:" + createHmac("sha256", this.key).update(`masked line\n${line}`).digest("hex");
   }

@@ -40,7 +40,7 @@ export interface RecordedFinding {
  * or named paths approved by `covenant integrity init` or `covenant approve`, with who and why.
  */
 export interface ApprovalBody {
-  how: "first-seen" | "init" | "approve";
+  how: "first-seen" | "init" | "approve" | "repaired";
   /** the promise that saw them (first-seen), or what the command named (controls, paths) */
   promise?: string;
   targets?: string[];

@@ -490,6 +490,17 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     }
   }
 
+  /** A repair the run made approves the state it left at the paths it changed: one `approval` record for them, in the run. */
+  recordRepaired(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[], at: string): void {
+    try {
+      this.approvals.approve(entries, [], { how: "repaired", promise, at }, (kind, body) => this.append(kind, this.currentRun, at, body));
+    } catch (err) {
+      const failure = operationalError(err, `cannot record the approved integrity states of ${promise} in the store`);
+      if (failure) throw new CannotObserve(failure.message);
+      throw err;
+    }
+  }
+
   /**
    * `covenant integrity init` and `covenant approve`: the states approved and removed, and the
    * approval record saying who and why, in one transaction, inside the command's run (the

@@ -171,3 +171,29 @@ describe("integrity promises against their approved state", () => {
     expect(again).not.toContain("created");
   });
 });
+
+describe("a repair Covenant makes is the approved state after it", () => {
+  it("a file chmod'ed back by `repair = perms` is not reported as changed since approved by later runs, and the approval is recorded", async () => {
+    const s = scene((d) => `  file "${d}/gl.dat" { integrity = sha256\n    mode = 0640\n    repair = perms }\n  directory "${d}" { watch = realtime }`);
+    const gl = join(s.dir, "gl.dat");
+    writeFileSync(gl, "ledger\n", { mode: 0o664 });
+    chmodSync(gl, 0o664);
+    const first = await run(s);
+    expect(first.get(gl)!.outcome).toBe("repaired");
+    // the first observation approved the state before the repair (0664): the repair's state replaces it
+    for (let i = 0; i < 2; i++) {
+      const again = await run(s);
+      expect(again.get(gl)!.outcome).toBe("kept");
+      expect(again.get(gl)!.findings).toBeUndefined();
+      // (the state directory, inside the tree, changes with every run)
+      expect((again.get(s.dir)!.findings ?? []).filter((f) => f.path === gl)).toEqual([]);
+    }
+    const store = StateStore.open(s.state);
+    try {
+      const approvals = store.history({}).filter((r) => r.kind === "approval").map((r) => (r.body as { how?: string }).how);
+      expect(approvals).toContain("repaired");
+    } finally {
+      store.close();
+    }
+  });
+});

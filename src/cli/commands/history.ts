@@ -127,6 +127,7 @@ function recordLine(e: HistoryEntry, io: Io): string {
 function approvalLine(b: ApprovalBody): string {
   const n = typeof b.paths === "number" ? b.paths : 0;
   const states = `${n} integrity state${n === 1 ? "" : "s"}${typeof b.removed === "number" && b.removed > 0 ? ` (${b.removed} removed)` : ""}`;
+  if (b.how === "repaired") return `approved ${states} as repaired by ${t(b.promise ?? "a promise")}`;
   if (b.how === "first-seen") return `approved ${states} as first seen by ${t(b.promise ?? "a promise")}`;
   const uid = typeof b.loginUid === "number" ? `login uid ${b.loginUid}` : "login uid unset";
   const what = `${b.how === "init" ? "integrity init" : "approve"} ${Array.isArray(b.targets) ? b.targets.map(t).join(", ") : ""}`;
