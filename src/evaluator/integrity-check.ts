@@ -22,6 +22,11 @@ export interface IntegrityTarget {
   hostPath: string;
   /** what the promise already observed of a regular file (its lstat and sha256): not read again */
   observed?: { stat: FileStat; sha256: string };
+  /**
+   * what a walk of its tree just saw of it without following a link (native/safe_walk.c): its
+   * metadata and change time, used instead of observing it again by its path
+   */
+  seen?: { stat: FileStat; ctimeMs: number };
 }
 
 /** A directory whose whole tree (to `maxDepth` levels) is under the promise: entries gone from it are found too. */
@@ -109,7 +114,7 @@ async function comparePath(c: Compare, t: IntegrityTarget, approveIfNew: boolean
   // a regular file whose metadata and change time are as approved was not written since: its
   // content is not read again (a tree of 20,000 files is compared at the speed of lstat)
   // (a file the promise hashed itself is compared by that hash)
-  const before = t.observed ? undefined : statWithChangeTime(t.hostPath);
+  const before = t.observed ? undefined : (t.seen ?? statWithChangeTime(t.hostPath));
   const a = approved?.state as (ApprovedEntry["state"] & { ctimeMs?: number }) | undefined;
   if (a?.status === "present" && a.type === "file" && a.sha256 !== undefined && a.ctimeMs !== undefined && before && before.ctimeMs === a.ctimeMs && !c.nodiff && unchanged(a, before.stat, a.sha256)) return;
   const now = await observeState(c, t);
@@ -149,6 +154,11 @@ async function observeState(c: Compare, t: IntegrityTarget): Promise<FileState> 
     const { path: _p, ...st } = t.observed.stat;
     const sha256 = t.observed.sha256;
     return { status: "present", path: t.path, ...st, ...(c.nodiff ? { sha256: c.ctx.baselines.keyDigest(sha256), sha256Keyed: true as const } : { sha256 }) };
+  }
+  // a directory, link or special file seen by the walk: its metadata is all its state (no content to read)
+  if (t.seen && t.seen.stat.type !== "file") {
+    const { path: _p, ...st } = t.seen.stat;
+    return { status: "present", path: t.path, ...st };
   }
   const opts: Parameters<typeof readFileState>[1] = { signal: c.ctx.signal };
   if (c.maxHashBytes !== undefined) opts.maxHashBytes = c.maxHashBytes;
