@@ -21,16 +21,6 @@ export type Append = (kind: "approval", body: ApprovalBody) => { seq: number };
 
 export class ApprovedStates {
   private readonly q: Record<"get" | "below" | "put" | "remove" | "copy" | "putCopy" | "removeCopy", Database.Statement>;
-  /**
-   * The states read since the database last changed (null: no state): a realtime directory
-   * promise over 10,000 files reads all of them on every event, and each read (a query, a JSON
-   * parse, a seal checked) was most of an evaluation (bench/watch). Used only once revalidate()
-   * has been called (by each run), and emptied when anything else wrote the database (SQLite's
-   * data_version moves: another process, `covenant approve`, a hand-edited row) or this
-   * connection approved anything.
-   */
-  private readonly cache = new Map<string, ApprovedState | null>();
-  private dataVersion: number | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -48,23 +38,7 @@ export class ApprovedStates {
     };
   }
 
-  /** At the start of a run: forgets what was read when another connection has written since. */
-  revalidate(): void {
-    const v = Number(this.db.pragma("data_version", { simple: true }));
-    if (v !== this.dataVersion) this.cache.clear();
-    this.dataVersion = v;
-  }
-
   get(path: string): ApprovedState | undefined {
-    if (this.dataVersion === undefined) return this.read(path);
-    const cached = this.cache.get(path);
-    if (cached !== undefined) return cached ?? undefined;
-    const state = this.read(path);
-    this.cache.set(path, state ?? null);
-    return state;
-  }
-
-  private read(path: string): ApprovedState | undefined {
     const r = this.q.get.get(path) as ApprovedRow | undefined;
     if (!r) return undefined;
     let parsed: ApprovedState;
@@ -109,8 +83,6 @@ export class ApprovedStates {
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const full: ApprovalBody = { ...body, paths: rows.length, sample: rows.slice(0, SAMPLE).map((r) => r.path), digest: rowsDigest(rows) };
     if (removed.length > 0) full.removed = removed.length;
-    // this connection's own commits do not move data_version
-    this.cache.clear();
     return this.db
       .transaction(() => {
         const { seq } = append("approval", full);

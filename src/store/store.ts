@@ -225,8 +225,6 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    */
   beginRun(kind: RunKind = "run"): number {
     if (kind === "watch" && this.readHeartbeat().heartbeat === undefined) throw new StoreError(`the watcher must beat before it runs: the store in ${this.dir} holds no heartbeat of it that Covenant wrote`);
-    // what another process approved meanwhile is read afresh by this run
-    if (this.approvedStates) guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvedStates!.revalidate());
     const run = guarded(this.dir, `cannot record the run in ${this.dir}`, () => {
       this.db.pragma("synchronous = FULL");
       try {
