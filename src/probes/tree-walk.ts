@@ -50,11 +50,14 @@ function typeOfMode(mode: number): FileType {
  * native helper is not built (the caller then walks path by path). Times are computed as Node's
  * fs.Stats computes them, so that a state approved from an lstat compares equal.
  */
-export function walkTree(root: string, maxDepth: number): WalkRecord[] | undefined {
+export function walkTree(root: string, maxDepth: number): Iterable<WalkRecord> | undefined {
   const native = safeFs();
   if (!native) return undefined;
-  const { paths, numbers, links } = native.walkTree(root, maxDepth);
-  const out: WalkRecord[] = new Array<WalkRecord>(paths.length);
+  return records(root, native.walkTree(root, maxDepth));
+}
+
+// made one at a time as the caller reads them: a tree of 100,000 entries is not held twice
+function* records(root: string, { paths, numbers, links }: { paths: string[]; numbers: Float64Array; links: (string | undefined)[] }): Generator<WalkRecord> {
   for (let i = 0; i < paths.length; i++) {
     const n = i * FIELDS;
     const kind = KINDS[numbers[n]!]!;
@@ -75,10 +78,9 @@ export function walkTree(root: string, maxDepth: number): WalkRecord[] | undefin
       };
       const target = links[i];
       if (target !== undefined) stat.linkTarget = target;
-      out[i] = { kind, hostPath, stat, ctimeMs: numbers[n + 8]! * 1e3 + numbers[n + 9]! / 1e6 };
+      yield { kind, hostPath, stat, ctimeMs: numbers[n + 8]! * 1e3 + numbers[n + 9]! / 1e6 };
     } else if (kind === "stat-error" || kind === "list-error") {
-      out[i] = { kind, hostPath, code: errnoNames.get(numbers[n + 1]!) ?? "EIO" };
-    } else out[i] = { kind, hostPath };
+      yield { kind, hostPath, code: errnoNames.get(numbers[n + 1]!) ?? "EIO" };
+    } else yield { kind, hostPath };
   }
-  return out;
 }

@@ -74,10 +74,10 @@ function checkName(hostPath: string, ctx: EvalContext): void {
 }
 
 /** The native walk's records as the path walk below reports them: the same entries, notes and errors, in the same order. */
-async function fromWalk(walked: WalkRecord[], maxDepth: number, ctx: EvalContext, out: ObservedEntry[], notes: string[]): Promise<void> {
-  for (let i = 0; i < walked.length; i++) {
-    const r = walked[i]!;
-    if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) {
+async function fromWalk(walked: Iterable<WalkRecord>, maxDepth: number, ctx: EvalContext, out: ObservedEntry[], notes: string[]): Promise<void> {
+  let i = 0;
+  for (const r of walked) {
+    if (i++ % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) {
       await new Promise((resolve) => setImmediate(resolve));
       if (ctx.signal.aborted) throw new CannotObserve(`stopped reading below ${policyPathOf(r.hostPath, ctx)} after ${out.length} entries: the timeout expired`);
     }
