@@ -7,7 +7,7 @@
     },
     {
       "target_name": "safe_fs",
-      "sources": ["native/safe_fs.c"],
+      "sources": ["native/safe_fs.c", "native/safe_walk.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     },
     {

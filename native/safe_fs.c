@@ -29,14 +29,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "safe_fs.h"
+
 #ifndef SYS_openat2
 #define SYS_openat2 437
 #endif
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
 #endif
-
-#define PATH_BYTES 4096
 
 // strerrorname_np is glibc 2.32+; the addon is compiled on the host it runs on, and on an older
 // glibc the names Covenant's callers test come from this table.
@@ -64,7 +64,7 @@ static const char *errno_name(int err) {
   }
 }
 
-static napi_value throw_errno(napi_env env, int err, const char *what, const char *path) {
+napi_value throw_errno(napi_env env, int err, const char *what, const char *path) {
   char message[PATH_BYTES + 200];
   const char *name = errno_name(err);
   snprintf(message, sizeof message, "%s %s: %s", what, path ? path : "", strerror(err));
@@ -78,14 +78,14 @@ static napi_value throw_errno(napi_env env, int err, const char *what, const cha
   return NULL;
 }
 
-static napi_value usage(napi_env env, const char *signature) {
+napi_value usage(napi_env env, const char *signature) {
   napi_throw_type_error(env, NULL, signature);
   return NULL;
 }
 
 // A string argument as a C string; false (and nothing written) when it is not a string, is too
 // long, or holds a NUL, which C would take for its end: "/etc/x\0y" must not become "/etc/x".
-static int get_path(napi_env env, napi_value v, char *out) {
+int get_path(napi_env env, napi_value v, char *out) {
   size_t length = 0;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &length) != napi_ok || length >= PATH_BYTES) return 0;
   size_t copied = 0;
@@ -159,7 +159,7 @@ static int force_walk = 0;
 // A descriptor of `path` (absolute, or relative to `base` and confined below it), reached
 // without following any symbolic link, opened with `flags` (O_PATH: a link as the last component
 // is itself opened; otherwise a link there is ELOOP).
-static int resolve_no_links(int base, const char *path, int flags) {
+int resolve_no_links(int base, const char *path, int flags) {
   flags |= O_NOFOLLOW | O_CLOEXEC;
   if (force_walk) return walk(base, path, flags);
   struct open_how how = {0};
@@ -388,6 +388,7 @@ static void export_function(napi_env env, napi_value exports, const char *name, 
 static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "resolve", js_resolve);
   export_function(env, exports, "forceWalk", js_force_walk);
+  export_function(env, exports, "walkTree", js_walk_tree);
   export_function(env, exports, "chmod", js_chmod);
   export_function(env, exports, "chown", js_chown);
   export_function(env, exports, "openAt", js_open_at);

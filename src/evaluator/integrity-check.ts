@@ -22,6 +22,11 @@ export interface IntegrityTarget {
   hostPath: string;
   /** what the promise already observed of a regular file (its lstat and sha256): not read again */
   observed?: { stat: FileStat; sha256: string };
+  /**
+   * what a walk of its tree just saw of it without following a link (native/safe_walk.c): its
+   * metadata and change time, used instead of observing it again by its path
+   */
+  seen?: { stat: FileStat; ctimeMs: number };
 }
 
 /** A directory whose whole tree (to `maxDepth` levels) is under the promise: entries gone from it are found too. */
@@ -77,7 +82,8 @@ export async function checkIntegrity(p: CheckedPromise, ctx: EvalContext, files:
     const present = new Set<string>();
     for (const e of t.entries) {
       present.add(e.hostPath);
-      await comparePath(c, e, !rootKnown);
+      const pending = comparePath(c, e, !rootKnown);
+      if (pending) await pending;
     }
     if (!rootKnown) continue;
     for (const gone of ctx.integrity.approvedBelow(t.root.hostPath)) {
@@ -97,21 +103,35 @@ function depthBelow(root: string, path: string): number {
   return relative(root, path).split(sep).length;
 }
 
-async function comparePath(c: Compare, t: IntegrityTarget, approveIfNew: boolean): Promise<void> {
+/**
+ * Compares one path; undefined when it was found as approved without reading anything (the common
+ * case, decided synchronously: a tree of 10,000 unchanged entries costs no promise per entry).
+ */
+function comparePath(c: Compare, t: IntegrityTarget, approveIfNew: boolean): Promise<void> | undefined {
   if (++c.seen % PER_TURN === 0) {
-    await new Promise((r) => setImmediate(r));
-    if (c.ctx.signal.aborted) throw new CannotObserve(`stopped comparing integrity states after ${c.seen} paths: the timeout expired`);
+    return new Promise<void>((r) => setImmediate(r)).then(() => {
+      if (c.ctx.signal.aborted) throw new CannotObserve(`stopped comparing integrity states after ${c.seen} paths: the timeout expired`);
+      return compareNow(c, t, approveIfNew);
+    });
   }
+  return compareNow(c, t, approveIfNew);
+}
+
+function compareNow(c: Compare, t: IntegrityTarget, approveIfNew: boolean): Promise<void> | undefined {
   const approved = c.ctx.integrity.approved(t.hostPath);
   if (approved?.tampered) throw new CannotObserve(`the approved integrity state of ${t.path} was changed outside Covenant (its seal does not match); run \`covenant verify\``);
   // the common case, unchanged: compared field by field before anything is built (bench/run)
-  if (approved && t.observed && !c.nodiff && unchanged(approved.state, t.observed.stat, t.observed.sha256)) return;
+  if (approved && t.observed && !c.nodiff && unchanged(approved.state, t.observed.stat, t.observed.sha256)) return undefined;
   // a regular file whose metadata and change time are as approved was not written since: its
   // content is not read again (a tree of 20,000 files is compared at the speed of lstat)
   // (a file the promise hashed itself is compared by that hash)
-  const before = t.observed ? undefined : statWithChangeTime(t.hostPath);
+  const before = t.observed ? undefined : (t.seen ?? statWithChangeTime(t.hostPath));
   const a = approved?.state as (ApprovedEntry["state"] & { ctimeMs?: number }) | undefined;
-  if (a?.status === "present" && a.type === "file" && a.sha256 !== undefined && a.ctimeMs !== undefined && before && before.ctimeMs === a.ctimeMs && !c.nodiff && unchanged(a, before.stat, a.sha256)) return;
+  if (a?.status === "present" && a.type === "file" && a.sha256 !== undefined && a.ctimeMs !== undefined && before && before.ctimeMs === a.ctimeMs && !c.nodiff && unchanged(a, before.stat, a.sha256)) return undefined;
+  return compareObserved(c, t, approveIfNew, approved, before);
+}
+
+async function compareObserved(c: Compare, t: IntegrityTarget, approveIfNew: boolean, approved: ApprovedState | undefined, before: { stat: FileStat; ctimeMs: number } | undefined): Promise<void> {
   const now = await observeState(c, t);
   if (!approved) {
     if (!approveIfNew) {
@@ -149,6 +169,11 @@ async function observeState(c: Compare, t: IntegrityTarget): Promise<FileState> 
     const { path: _p, ...st } = t.observed.stat;
     const sha256 = t.observed.sha256;
     return { status: "present", path: t.path, ...st, ...(c.nodiff ? { sha256: c.ctx.baselines.keyDigest(sha256), sha256Keyed: true as const } : { sha256 }) };
+  }
+  // a directory, link or special file seen by the walk: its metadata is all its state (no content to read)
+  if (t.seen && t.seen.stat.type !== "file") {
+    const { path: _p, ...st } = t.seen.stat;
+    return { status: "present", path: t.path, ...st };
   }
   const opts: Parameters<typeof readFileState>[1] = { signal: c.ctx.signal };
   if (c.maxHashBytes !== undefined) opts.maxHashBytes = c.maxHashBytes;

@@ -17,6 +17,12 @@ export interface SafeFsAddon {
   resolve(path: string, base: number, flags: number): number;
   /** tests: resolve by the component walk that kernels before 5.6 get, instead of openat2 */
   forceWalk(on: boolean): void;
+  /**
+   * The entries below the directory `root` (absolute, no link in it followed) to `maxDepth`
+   * levels, each observed relative to its directory's descriptor (native/safe_walk.c): paths
+   * relative to root, 13 numbers a record (src/probes/tree-walk.ts reads them), link targets.
+   */
+  walkTree(root: string, maxDepth: number): { paths: string[]; numbers: Float64Array; links: (string | undefined)[] };
   chmod(fd: number, mode: number): void;
   /** -1 leaves an id unchanged */
   chown(fd: number, uid: number, gid: number): void;

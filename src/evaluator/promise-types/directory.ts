@@ -1,10 +1,11 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import * as files from "../../probes/files.js";
+import { walkTree, type WalkRecord } from "../../probes/tree-walk.js";
 import type { Change } from "../change-gate.js";
 import { attr, CannotObserve, repairs, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
-import { checkIntegrity, isIntegrityPromise, type IntegrityTree } from "../integrity-check.js";
+import { checkIntegrity, isIntegrityPromise, type IntegrityTarget, type IntegrityTree } from "../integrity-check.js";
 import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
@@ -36,6 +37,8 @@ interface ObservedEntry {
   path: string;
   hostPath: string;
   stat?: files.FileStat;
+  /** the change time seen with `stat` (entries below a directory): the integrity check's shortcut */
+  ctimeMs?: number;
 }
 
 interface ObservedDirectories {
@@ -50,18 +53,56 @@ interface ObservedDirectories {
 const ENTRIES_PER_TURN = 512;
 
 /** Entries below `dir`, depth first, to `maxDepth` levels; symbolic links are not followed. */
-async function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out: ObservedEntry[], notes: string[], depth = 1): Promise<void> {
+async function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out: ObservedEntry[], notes: string[]): Promise<void> {
+  const walked = walkTree(dir, maxDepth);
+  if (walked) await fromWalk(walked, maxDepth, ctx, out, notes);
+  else await entriesBelowByPath(dir, maxDepth, ctx, out, notes);
+}
+
+function unlisted(hostPath: string, code: string, ctx: EvalContext, notes: string[]): void {
+  if (code === "ENOENT") {
+    notes.push(`${policyPathOf(hostPath, ctx)}: vanished while being read`);
+    return;
+  }
+  // entries that cannot be seen cannot be judged: never read as "nothing to report"
+  throw new CannotObserve(`${policyPathOf(hostPath, ctx)} cannot be listed (${code}): what is below it is unknown`);
+}
+
+function checkName(hostPath: string, ctx: EvalContext): void {
+  const name = hostPath.slice(hostPath.lastIndexOf("/") + 1);
+  if (name.includes("\uFFFD")) throw new CannotObserve(`${policyPathOf(hostPath.slice(0, hostPath.lastIndexOf("/")) || "/", ctx)} holds an entry whose name is not valid UTF-8 (${JSON.stringify(name)}); it cannot be judged`);
+}
+
+/** The native walk's records as the path walk below reports them: the same entries, notes and errors, in the same order. */
+async function fromWalk(walked: Iterable<WalkRecord>, maxDepth: number, ctx: EvalContext, out: ObservedEntry[], notes: string[]): Promise<void> {
+  let i = 0;
+  for (const r of walked) {
+    if (i++ % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (ctx.signal.aborted) throw new CannotObserve(`stopped reading below ${policyPathOf(r.hostPath, ctx)} after ${out.length} entries: the timeout expired`);
+    }
+    if (r.kind === "list-error") unlisted(r.hostPath, r.code, ctx, notes);
+    else if (r.kind === "too-deep") notes.push(`${policyPathOf(r.hostPath, ctx)}: not searched, deeper than max_depth ${maxDepth}`);
+    else if (r.kind === "replaced") throw new CannotObserve(`${policyPathOf(r.hostPath, ctx)} was replaced while being read (it is no longer the directory observed): what is below it is unknown`);
+    else {
+      checkName(r.hostPath, ctx);
+      if (r.kind === "stat-error") {
+        const gone = r.code === "ENOENT" || r.code === "ENOTDIR";
+        const why = gone ? "vanished while being read" : r.code === "EACCES" || r.code === "EPERM" ? `permission denied reading ${r.hostPath}` : `cannot read ${r.hostPath}: ${r.code}`;
+        notes.push(`${policyPathOf(r.hostPath, ctx)}: ${why}`);
+      } else out.push({ path: policyPathOf(r.hostPath, ctx), hostPath: r.hostPath, stat: r.stat, ctimeMs: r.ctimeMs });
+    }
+  }
+}
+
+/** Without the native helper: entry by entry, each reached by its path (files.stat). */
+async function entriesBelowByPath(dir: string, maxDepth: number, ctx: EvalContext, out: ObservedEntry[], notes: string[], depth = 1): Promise<void> {
   let names: string[];
   try {
     names = readdirSync(dir).sort();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") {
-      notes.push(`${policyPathOf(dir, ctx)}: vanished while being read`);
-      return;
-    }
-    // entries that cannot be seen cannot be judged: never read as "nothing to report"
-    throw new CannotObserve(`${policyPathOf(dir, ctx)} cannot be listed (${code}): what is below it is unknown`);
+    unlisted(dir, (err as NodeJS.ErrnoException).code ?? "EIO", ctx, notes);
+    return;
   }
   for (const n of names) {
     if (n.includes("\uFFFD")) throw new CannotObserve(`${policyPathOf(dir, ctx)} holds an entry whose name is not valid UTF-8 (${JSON.stringify(n)}); it cannot be judged`);
@@ -77,7 +118,7 @@ async function entriesBelow(dir: string, maxDepth: number, ctx: EvalContext, out
     }
     out.push({ path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
     if (st.value.type === "directory") {
-      if (depth < maxDepth) await entriesBelow(hostPath, maxDepth, ctx, out, notes, depth + 1);
+      if (depth < maxDepth) await entriesBelowByPath(hostPath, maxDepth, ctx, out, notes, depth + 1);
       else notes.push(`${policyPathOf(hostPath, ctx)}: not searched, deeper than max_depth ${maxDepth}`);
     }
   }
@@ -101,9 +142,14 @@ async function integrityTrees(p: Parameters<typeof attr>[0], o: ObservedDirector
       await entriesBelow(d.hostPath, 1, ctx, direct, []);
       entries = direct;
     }
-    trees.push({ root: { path: d.path, hostPath: d.hostPath }, entries: entries.map((e) => ({ path: e.path, hostPath: e.hostPath })), maxDepth });
+    trees.push({ root: { path: d.path, hostPath: d.hostPath }, entries: entries.map(integrityTarget), maxDepth });
   }
   return trees;
+}
+
+/** An entry to compare, with what the walk saw of it (not observed again when unchanged). */
+function integrityTarget(e: ObservedEntry): IntegrityTarget {
+  return e.stat && e.ctimeMs !== undefined ? { path: e.path, hostPath: e.hostPath, seen: { stat: e.stat, ctimeMs: e.ctimeMs } } : { path: e.path, hostPath: e.hostPath };
 }
 
 /** Below a directory only owner, group and `max_mode` apply: files and subdirectories differ in mode. */
