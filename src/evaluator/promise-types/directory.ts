@@ -4,7 +4,9 @@ import * as files from "../../probes/files.js";
 import type { Change } from "../change-gate.js";
 import { attr, CannotObserve, repairs, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
+import type { FileFinding } from "../file-finding.js";
 import { checkIntegrity, isIntegrityPromise, type IntegrityTree } from "../integrity-check.js";
+import { integrityDrift } from "../integrity-drift.js";
 import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
@@ -19,16 +21,23 @@ export const directory: PromiseTypeSpec = {
     ...ownershipAttributes("directory"),
     { name: "recurse", type: { kind: "boolean" }, description: "Apply owner, group and `max_mode` to every entry below.", default: "false" },
     { name: "max_depth", type: { kind: "integer", min: 1, max: 64 }, description: "How deep `recurse` goes.", default: "16" },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206). It makes the promise an integrity promise: the directory and what is directly in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, and every entry added, removed or changed since is reported in AIDE's terms, with a diff for small text files (docs/watch-findings.md); `covenant approve` accepts a change.", default: "scheduled" },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206). It makes the promise an integrity promise: the directory and what is directly in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, and every entry added, removed or changed since is reported in AIDE's terms, with a diff for small text files (docs/watch-findings.md); `covenant approve` accepts a change. Without `integrity` the changes are shown and are not drift.", default: "scheduled" },
+    {
+      name: "integrity",
+      type: { kind: "enum", values: ["sha256", "sha512"] },
+      description:
+        "Keep the tree as approved: the directory and what is in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, as with `watch = realtime`, and an unapproved change of any entry (created, deleted, status, type, link target, content, mode, owner, group) is a deficiency until `covenant approve` accepts it. A change of only an mtime, inode or link count (a `touch`, a `sed -i` that changes nothing, a file added and removed again in a subdirectory) is reported and is not drift. The entries' approved states are compared by AIDE's attributes with sha256 whichever algorithm is named; the name is kept for symmetry with `file`.",
+    },
     { name: "repair", type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "create"] } }, description: "`perms` fixes mode, owner and group; `create` creates a missing directory." },
   ],
   constraints: [{ kind: "exclusive", attributes: ["mode", "max_mode"] }],
   repairs: "Mode, owner and group (`repair = perms`); creation of a missing directory (`repair = create`).",
   example: `directory "/srv/ledger" {
-  mode  = 0750
-  owner = "ledger"
-  group = "finance"
-  watch = realtime
+  mode      = 0750
+  owner     = "ledger"
+  group     = "finance"
+  watch     = realtime
+  integrity = sha256
 }`,
 };
 
@@ -44,6 +53,8 @@ interface ObservedDirectories {
   directories: ObservedEntry[];
   /** with `recurse`: everything below them */
   below: ObservedEntry[];
+  /** the entries changed since approved (integrity promises): with `integrity`, their drift is judged */
+  integrityFindings?: FileFinding[];
 }
 
 /** How many entries are read between two turns of the event loop, so that timeouts fire in a large tree. */
@@ -136,6 +147,7 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
     if (!isIntegrityPromise(p)) return { ok: true, value: out, notes };
     const integrity = await checkIntegrity(p, ctx, [], await integrityTrees(p, out, ctx));
     notes.push(...integrity.notes);
+    out.integrityFindings = integrity.findings;
     return { ok: true, value: out, notes, findings: integrity.findings };
   },
 
@@ -157,6 +169,7 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
     }
     const below = belowWanted(wanted);
     for (const e of o.below) if (e.stat!.type !== "symlink") judgeOwnership(below, e.path, e.stat!, ctx, diffs);
+    if (attr<string>(p, "integrity") !== undefined) diffs.push(...integrityDrift(o.integrityFindings, ctx, attr<boolean>(p, "nodiff") ?? false));
     return diffs;
   },
 

@@ -1,0 +1,46 @@
+// Which file-integrity findings are drift (issue 15: "an unauthorised change to a ledger file
+// known at once ... an authorised change told apart from an unauthorised one"). A promise that
+// asks for integrity (a `file` or `directory` with `integrity`) promises its paths stay as
+// approved: any change of what the path IS — created, deleted, readable, its type, link target,
+// content, mode, owner, group — is a deficiency until `covenant approve` accepts it. A change of
+// only mtime, inode or link count is shown as a finding and is not drift: `touch`, a `sed -i`
+// that rewrites the same bytes into a new inode, or an editor's save-by-rename change them while
+// leaving everything the path holds and allows as approved; calling them drift would page people
+// for no change at all (AIDE reports them; its users silence them with `!m!i!n` rules). A promise
+// that is only `watch = realtime` shows its findings without promising anything of them.
+import { createHash } from "node:crypto";
+import type { ChangeKind } from "../integrity/file-change.js";
+import type { Difference, EvalContext } from "./contract.js";
+import type { FileFinding } from "./file-finding.js";
+
+/** The changes that break an integrity promise; the others (mtime, inode, link-count) are shown only. */
+export const DRIFT_KINDS: ReadonlySet<ChangeKind> = new Set<ChangeKind>(["created", "deleted", "status", "type", "link-target", "content", "mode", "owner", "group"]);
+
+/** The kinds of a finding that are drift, in AIDE's order. */
+export function driftKinds(f: FileFinding): ChangeKind[] {
+  return f.changes.map((c) => c.kind).filter((k) => DRIFT_KINDS.has(k));
+}
+
+/**
+ * One Difference per path whose finding is drift. `significant` is the new state of the drifted
+ * attributes, hashed (keyed under the host key for `nodiff`, so no digest of a secret's content is
+ * kept): a second unapproved change is a new change of state, the same state seen again is not.
+ */
+export function integrityDrift(findings: readonly FileFinding[] | undefined, ctx: EvalContext, nodiff: boolean): Difference[] {
+  const out: Difference[] = [];
+  for (const f of findings ?? []) {
+    const kinds = driftKinds(f);
+    if (kinds.length === 0) continue;
+    const state = JSON.stringify(f.changes.filter((c) => DRIFT_KINDS.has(c.kind)).map((c) => [c.kind, c.new ?? null]));
+    const digest = createHash("sha256").update(state).digest("hex");
+    out.push({
+      subject: f.path,
+      attribute: "integrity",
+      expected: "as approved",
+      observed: `changed (${kinds.join(", ")})`,
+      reason: `${f.path}: changed since approved (${kinds.join(", ")}) — approve it with \`covenant approve\``,
+      significant: nodiff ? ctx.baselines.keyDigest(digest) : digest,
+    });
+  }
+  return out;
+}
