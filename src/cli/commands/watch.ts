@@ -30,7 +30,7 @@ import { watchSet, watchTargets, type WatchSet } from "../../watch/watch-set.js"
 import { AuditWho, auditPaths } from "../../watch/made-by.js";
 import { attachWho, BatchWho } from "../../watch/who.js";
 import { read as readAccounts } from "../../probes/accounts.js";
-import { whoLines } from "../finding-who-text.js";
+import { whoLines } from "../../text/finding-who-text.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
