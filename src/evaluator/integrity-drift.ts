@@ -16,9 +16,14 @@ import type { FileFinding } from "./file-finding.js";
 /** The changes that break an integrity promise; the others (mtime, inode, link-count) are shown only. */
 export const DRIFT_KINDS: ReadonlySet<ChangeKind> = new Set<ChangeKind>(["created", "deleted", "status", "type", "link-target", "content", "mode", "owner", "group"]);
 
-/** The kinds of a finding that are drift, in AIDE's order. */
-export function driftKinds(f: FileFinding): ChangeKind[] {
-  return f.changes.map((c) => c.kind).filter((k) => DRIFT_KINDS.has(k));
+/**
+ * The kinds of a finding that are drift, in AIDE's order, less those another judge owns: a file
+ * promise with a `baseline` copy keeps its content to the copy (judged against it, repaired from
+ * it), and with `repair = content` the restored file takes the copy's or the promised mode and
+ * owner, so the approved state's cannot be what its mode, owner and group are held to.
+ */
+export function driftKinds(f: FileFinding, ownedElsewhere: ReadonlySet<ChangeKind> = new Set()): ChangeKind[] {
+  return f.changes.map((c) => c.kind).filter((k) => DRIFT_KINDS.has(k) && !ownedElsewhere.has(k));
 }
 
 /**
@@ -26,12 +31,12 @@ export function driftKinds(f: FileFinding): ChangeKind[] {
  * attributes, hashed (keyed under the host key for `nodiff`, so no digest of a secret's content is
  * kept): a second unapproved change is a new change of state, the same state seen again is not.
  */
-export function integrityDrift(findings: readonly FileFinding[] | undefined, ctx: EvalContext, nodiff: boolean): Difference[] {
+export function integrityDrift(findings: readonly FileFinding[] | undefined, ctx: EvalContext, nodiff: boolean, ownedElsewhere: ReadonlySet<ChangeKind> = new Set()): Difference[] {
   const out: Difference[] = [];
   for (const f of findings ?? []) {
-    const kinds = driftKinds(f);
+    const kinds = driftKinds(f, ownedElsewhere);
     if (kinds.length === 0) continue;
-    const state = JSON.stringify(f.changes.filter((c) => DRIFT_KINDS.has(c.kind)).map((c) => [c.kind, c.new ?? null]));
+    const state = JSON.stringify(f.changes.filter((c) => kinds.includes(c.kind)).map((c) => [c.kind, c.new ?? null]));
     const digest = createHash("sha256").update(state).digest("hex");
     out.push({
       subject: f.path,

@@ -4,6 +4,7 @@ import type { CheckedPromise } from "../../checker/policy.js";
 import type { Change } from "../change-gate.js";
 import { attr, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
+import type { ChangeKind } from "../../integrity/file-change.js";
 import type { FileFinding } from "../file-finding.js";
 import { checkIntegrity, isIntegrityPromise } from "../integrity-check.js";
 import { integrityDrift } from "../integrity-drift.js";
@@ -193,6 +194,12 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
   return { ok: true, value: o };
 }
 
+/** The kinds of change a `baseline` copy judges instead of the approved state (integrity-drift.ts driftKinds). */
+function ownedByTheCopy(p: CheckedPromise): ReadonlySet<ChangeKind> {
+  if (attr<string>(p, "baseline") === undefined) return new Set();
+  return new Set<ChangeKind>(repairs(p).includes("content") ? ["content", "mode", "owner", "group"] : ["content"]);
+}
+
 /**
  * One `integrity` Difference per path: the content difference against the baseline stays as it
  * is when content is all that changed (its reason names the baseline and both digests); when
@@ -291,7 +298,7 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
         if (broken) diffs.push({ subject: f.path, attribute: broken.attribute, expected: broken.expected, observed: broken.observed, reason: `${f.path} is locked by ${holderText(h, holderRules, ctx)}, ${broken.why}` });
       }
     }
-    if (attr<string>(p, "integrity") !== undefined) mergeIntegrityDrift(diffs, integrityDrift(o.integrityFindings, ctx, attr<boolean>(p, "nodiff") ?? false));
+    if (attr<string>(p, "integrity") !== undefined) mergeIntegrityDrift(diffs, integrityDrift(o.integrityFindings, ctx, attr<boolean>(p, "nodiff") ?? false, ownedByTheCopy(p)));
     return diffs;
   },
 
