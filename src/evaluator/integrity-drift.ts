@@ -10,7 +10,8 @@
 // that is only `watch = realtime` shows its findings without promising anything of them.
 import { createHash } from "node:crypto";
 import type { ChangeKind } from "../integrity/file-change.js";
-import type { Difference, EvalContext } from "./contract.js";
+import { attr, type Difference, type EvalContext } from "./contract.js";
+import type { CheckedPromise } from "../checker/policy.js";
 import type { FileFinding } from "./file-finding.js";
 
 /** The changes that break an integrity promise; the others (mtime, inode, link-count) are shown only. */
@@ -24,6 +25,19 @@ export const DRIFT_KINDS: ReadonlySet<ChangeKind> = new Set<ChangeKind>(["create
  */
 export function driftKinds(f: FileFinding, ownedElsewhere: ReadonlySet<ChangeKind> = new Set()): ChangeKind[] {
   return f.changes.map((c) => c.kind).filter((k) => DRIFT_KINDS.has(k) && !ownedElsewhere.has(k));
+}
+
+/**
+ * The attributes a promise states itself: judged by them (and repaired to them by `repair = perms`),
+ * not by the approved state, which may have been recorded before that repair; otherwise
+ * Covenant's own repair would be an unapproved change.
+ */
+export function ownedByThePromise(p: CheckedPromise, options: { modeAttributes?: readonly string[] } = {}): ChangeKind[] {
+  const out: ChangeKind[] = [];
+  if ((options.modeAttributes ?? ["mode", "max_mode"]).some((a) => attr<unknown>(p, a) !== undefined)) out.push("mode");
+  if (attr<unknown>(p, "owner") !== undefined) out.push("owner");
+  if (attr<unknown>(p, "group") !== undefined) out.push("group");
+  return out;
 }
 
 /**

@@ -129,4 +129,15 @@ describe("integrity drift", () => {
     expect(shown.outcome).toBe("kept");
     expect(shown.findings!.length).toBeGreaterThanOrEqual(2);
   });
+
+  it("a mode the promise states is judged by it: Covenant's own perms repair is no unapproved change", async () => {
+    const s = scene((d) => `  file "${d}/gl.dat" { integrity = sha256 mode = 0640 repair = perms }`);
+    const gl = join(s.dir, "gl.dat");
+    writeFileSync(gl, "balance = 100\n");
+    chmodSync(gl, 0o664);
+    expect((await run(s)).get(gl)!.outcome).toBe("repaired");
+    const after = (await run(s)).get(gl)!;
+    expect(after.outcome).toBe("kept");
+    expect(after.findings![0]!.changes.map((c) => c.kind)).toContain("mode");
+  });
 });

@@ -6,7 +6,7 @@ import { attr, CannotObserve, repairs, type Difference, type EvalContext, type P
 import { expandGlob, isGlob } from "../glob-paths.js";
 import type { FileFinding } from "../file-finding.js";
 import { checkIntegrity, isIntegrityPromise, type IntegrityTree } from "../integrity-check.js";
-import { integrityDrift } from "../integrity-drift.js";
+import { integrityDrift, ownedByThePromise } from "../integrity-drift.js";
 import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
@@ -26,7 +26,7 @@ export const directory: PromiseTypeSpec = {
       name: "integrity",
       type: { kind: "enum", values: ["sha256", "sha512"] },
       description:
-        "Keep the tree as approved: the directory and what is in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, as with `watch = realtime`, and an unapproved change of any entry (created, deleted, status, type, link target, content, mode, owner, group) is a deficiency until `covenant approve` accepts it. A change of only an mtime, inode or link count (a `touch`, a `sed -i` that changes nothing, a file added and removed again in a subdirectory) is reported and is not drift. The entries' approved states are compared by AIDE's attributes with sha256 whichever algorithm is named; the name is kept for symmetry with `file`.",
+        "Keep the tree as approved: the directory and what is in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, as with `watch = realtime`, and an unapproved change of any entry (created, deleted, status, type, link target, content, mode, owner, group) is a deficiency until `covenant approve` accepts it. A change of only an mtime, inode or link count (a `touch`, a `sed -i` that changes nothing) is reported and is not drift; mode, owner and group the promise states itself (with `recurse`, the entries' owner, group and `max_mode`) are judged by those attributes, not by the approved state. The entries' approved states are compared by AIDE's attributes with sha256 whichever algorithm is named; the name is kept for symmetry with `file`.",
     },
     { name: "repair", type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "create"] } }, description: "`perms` fixes mode, owner and group; `create` creates a missing directory." },
   ],
@@ -127,6 +127,22 @@ function belowWanted(w: OwnershipWanted): OwnershipWanted {
   return b;
 }
 
+/**
+ * The tree's unapproved changes: the promised directories' mode, owner and group are held to the
+ * promise's own attributes when it states them, and with `recurse` the entries' owner, group and
+ * `max_mode` too (what `repair = perms` sets them to), not to the approved state.
+ */
+function treeDrift(p: Parameters<typeof attr>[0], o: ObservedDirectories, ctx: EvalContext): Difference[] {
+  const roots = new Set(o.directories.map((d) => d.path));
+  const forRoots = new Set(ownedByThePromise(p));
+  const forEntries = new Set(attr<boolean>(p, "recurse") ? ownedByThePromise(p, { modeAttributes: ["max_mode"] }) : []);
+  const findings = o.integrityFindings ?? [];
+  return [
+    ...integrityDrift(findings.filter((f) => roots.has(f.path)), ctx, false, forRoots),
+    ...integrityDrift(findings.filter((f) => !roots.has(f.path)), ctx, false, forEntries),
+  ];
+}
+
 export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
   async observe(p, ctx) {
     const pattern = p.promiser as string;
@@ -169,7 +185,7 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
     }
     const below = belowWanted(wanted);
     for (const e of o.below) if (e.stat!.type !== "symlink") judgeOwnership(below, e.path, e.stat!, ctx, diffs);
-    if (attr<string>(p, "integrity") !== undefined) diffs.push(...integrityDrift(o.integrityFindings, ctx, attr<boolean>(p, "nodiff") ?? false));
+    if (attr<string>(p, "integrity") !== undefined) diffs.push(...treeDrift(p, o, ctx));
     return diffs;
   },
 

@@ -7,7 +7,7 @@ import { expandGlob, isGlob } from "../glob-paths.js";
 import type { ChangeKind } from "../../integrity/file-change.js";
 import type { FileFinding } from "../file-finding.js";
 import { checkIntegrity, isIntegrityPromise } from "../integrity-check.js";
-import { integrityDrift } from "../integrity-drift.js";
+import { integrityDrift, ownedByThePromise } from "../integrity-drift.js";
 import { brokenRule, deletedProgramNotes, hasRules, holderText, resolveHolders, rulesOf, type Holder, type RuleAttributes } from "../lock-holders.js";
 import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
@@ -50,7 +50,7 @@ export const file: PromiseTypeSpec = {
       name: "integrity",
       type: { kind: "enum", values: ["sha256", "sha512"] },
       description:
-        "Keep a baseline content hash, and keep the file as approved: each file's approved state (AIDE's attributes, and a copy of a small text file with secret lines masked) is kept, and every change since is reported in AIDE's terms with a diff (docs/watch-findings.md). An unapproved change of what the file is (created, deleted, status, type, link target, content, mode, owner, group) is a deficiency until `covenant approve` accepts it; a change of only its mtime, inode or link count (a `touch`, a `sed -i` that changes nothing) is reported and is not drift.",
+        "Keep a baseline content hash, and keep the file as approved: each file's approved state (AIDE's attributes, and a copy of a small text file with secret lines masked) is kept, and every change since is reported in AIDE's terms with a diff (docs/watch-findings.md). An unapproved change of what the file is (created, deleted, status, type, link target, content, mode, owner, group) is a deficiency until `covenant approve` accepts it; a change of only its mtime, inode or link count (a `touch`, a `sed -i` that changes nothing) is reported and is not drift. A `mode`, `owner` or `group` the promise states, and with `baseline` the content, are judged by those instead of the approved state.",
     },
     { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change to it (and on its schedule too); `covenant run` checks it each time it runs, as `scheduled` is, and `covenant check` says so (W206). `scheduled`: evaluated by each run and on the watcher's schedule only. `realtime` makes the promise an integrity promise: what changed since the file's approved state is reported in AIDE's terms (docs/watch-findings.md); without `integrity` the changes are shown and are not drift.", default: "scheduled" },
     {
@@ -194,10 +194,12 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
   return { ok: true, value: o };
 }
 
-/** The kinds of change a `baseline` copy judges instead of the approved state (integrity-drift.ts driftKinds). */
+/** The kinds of change a `baseline` copy, or the promise's own `mode`, `owner` and `group`, judge instead of the approved state (integrity-drift.ts driftKinds). */
 function ownedByTheCopy(p: CheckedPromise): ReadonlySet<ChangeKind> {
-  if (attr<string>(p, "baseline") === undefined) return new Set();
-  return new Set<ChangeKind>(repairs(p).includes("content") ? ["content", "mode", "owner", "group"] : ["content"]);
+  const owned = new Set<ChangeKind>(ownedByThePromise(p));
+  if (attr<string>(p, "baseline") === undefined) return owned;
+  for (const k of repairs(p).includes("content") ? (["content", "mode", "owner", "group"] as const) : (["content"] as const)) owned.add(k);
+  return owned;
 }
 
 /**
