@@ -45,7 +45,7 @@ export interface IntegrityOutcome {
 export function isIntegrityPromise(p: CheckedPromise): boolean {
   if (attr<boolean>(p, "exists") === false) return false;
   if (p.type === "file") return attr<string>(p, "integrity") !== undefined || attr<string>(p, "watch") === "realtime";
-  return p.type === "directory" && attr<string>(p, "watch") === "realtime";
+  return p.type === "directory" && (attr<string>(p, "watch") === "realtime" || attr<string>(p, "integrity") !== undefined);
 }
 
 /** A content copy is kept, and a diff made, of files up to the diff's cap. */

@@ -2,6 +2,7 @@
 // record as `history` gives it, with whether its MAC proves that Covenant wrote it.
 import type { Outcome } from "../evaluator/outcomes.js";
 import type { RecordKind } from "./ledger.js";
+import type { Attribution, FileHolder } from "../evaluator/file-finding.js";
 
 /** A change of a promise's state, as kept in the history. */
 export interface ChangeBody {
@@ -33,6 +34,11 @@ export interface RecordedFinding {
   kinds: string[];
   changes: string[];
   diff?: { text: string; added: number; removed: number; maskedLines: number } | { none: string };
+  /** who was at the file when the watcher saw the change (command lines masked by the watcher), at most RECORDED_HOLDERS */
+  holders?: FileHolder[];
+  holdersNote?: string;
+  /** who made the change, from the audit records (the watcher's), at most RECORDED_MADE_BY changes */
+  madeBy?: Attribution;
 }
 
 /**

@@ -4,9 +4,10 @@
 // change (holders, madeBy) can be joined in one place. Everything is escaped: paths and diff
 // lines come from files anyone may name or write.
 import { escapeKeepingTabs, escapeText } from "./escape.js";
+import { whoLines, whoShort, type WhoView } from "./finding-who-text.js";
 
 /** A finding as shown: the evaluator's FileFinding (viewOfFinding) or the history's RecordedFinding have this shape. */
-export interface FindingView {
+export interface FindingView extends WhoView {
   path: string;
   /** one sentence per change, in AIDE's terms */
   changes: string[];
@@ -14,7 +15,7 @@ export interface FindingView {
 }
 
 /** The shape of the evaluator's FileFinding that matters here (structural: no import upwards). */
-interface FileFindingLike {
+interface FileFindingLike extends WhoView {
   path: string;
   changes: { text: string }[];
   diff?: { kind: "diff"; text: string; added: number; removed: number; maskedLines: number } | { kind: "none"; reason: string };
@@ -24,6 +25,9 @@ export function viewOfFinding(f: FileFindingLike): FindingView {
   const v: FindingView = { path: f.path, changes: f.changes.map((c) => c.text) };
   if (f.diff?.kind === "diff") v.diff = { text: f.diff.text, added: f.diff.added, removed: f.diff.removed, maskedLines: f.diff.maskedLines };
   else if (f.diff) v.diff = { none: f.diff.reason };
+  if (f.holders !== undefined) v.holders = f.holders;
+  if (f.holdersNote !== undefined) v.holdersNote = f.holdersNote;
+  if (f.madeBy !== undefined) v.madeBy = f.madeBy;
   return v;
 }
 
@@ -42,7 +46,8 @@ export interface FindingTextOptions {
  */
 export function findingLines(f: FindingView, options: FindingTextOptions = {}): string[] {
   const indent = options.indent ?? "";
-  const lines = [`${indent}${findingSummary(f)}`];
+  // who was at the file and who made the change (the watcher's), before the diff: what a person acts on first
+  const lines = [`${indent}${findingSummary(f)}`, ...whoLines(f).map((l) => `${indent}  ${l}`)];
   const d = f.diff;
   if (!d) return lines;
   if ("none" in d) {
@@ -64,8 +69,8 @@ export function findingSummary(f: FindingView): string {
   return `${escapeText(f.path)}: ${f.changes.length === 0 ? "changed" : f.changes.map(escapeText).join("; ")}`;
 }
 
-/** The shortest form (an SMS): the path and the kinds of change, `gl.dat: content, mode`. */
+/** The shortest form (an SMS): the path and the kinds of change, `gl.dat: content, mode`, and who made it when audited (`by uid 0 (/usr/bin/sed)`). */
 export function findingShort(f: FindingView & { kinds?: string[] }): string {
   const what = f.kinds && f.kinds.length > 0 ? f.kinds.join(", ") : f.changes.map((c) => c.split(/[ (:]/)[0]).join(", ");
-  return `${escapeText(f.path)}: ${escapeText(what)}`;
+  return `${escapeText(f.path)}: ${escapeText(what)}${whoShort(f)}`;
 }

@@ -2,7 +2,7 @@
 // files, the real store): how many paths were recorded, an approval with its reason and who in
 // the history, the deficiency it closes saying so, and an approved `baseline` copy that a later
 // `repair = content` restores instead of the old content.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -67,6 +67,39 @@ describe("covenant integrity init and covenant approve", () => {
     expect(closed.status).toBe("resolved");
     expect(closed.approval).toMatchObject({ by: "Bob Controller", reason: "CHG-1234 year-end close" });
     expect(covenant(["verify", "--state", s.state]).code).toBe(0);
+  }, 60_000);
+
+  it("a mode change alone and a new entry in a tree with integrity are deficiencies, one difference per path; approve closes both; a touch opens none", () => {
+    const s = scene((d) => `  file "${d}/gl.dat" { integrity = sha256 }\n  directory "${d}/tree" { watch = realtime integrity = sha256 }`);
+    const gl = join(s.dir, "gl.dat");
+    writeFileSync(gl, "balance = 100\n");
+    chmodSync(gl, 0o640);
+    mkdirSync(join(s.dir, "tree"));
+    writeFileSync(join(s.dir, "tree", "a"), "a\n");
+    expect(covenant(["integrity", "init", "--state", s.state, "--policy", s.policy]).code).toBe(0);
+
+    chmodSync(gl, 0o666);
+    writeFileSync(join(s.dir, "tree", "new"), "x\n");
+    type Report = { controls: { promises: { promiser: string; outcome: string; differences: { subject?: string; attribute: string; reason: string }[] }[] }[] };
+    const run = covenant(["run", "--json", "--state", s.state, s.policy]);
+    expect(run.code).toBe(1);
+    const promises = (JSON.parse(run.out) as Report).controls[0]!.promises;
+    const file = promises.find((p) => p.promiser.endsWith("gl.dat"))!;
+    expect(file.outcome).toBe("drift");
+    expect(file.differences.filter((d) => d.attribute === "integrity").map((d) => d.reason)).toEqual([`${gl}: changed since approved (mode) — approve it with \`covenant approve\``]);
+    const tree = promises.find((p) => p.promiser.endsWith("tree"))!;
+    expect(tree.outcome).toBe("drift");
+    expect(tree.differences.map((d) => d.subject)).toEqual([join(s.dir, "tree", "new")]);
+
+    const approve = covenant(["approve", "SOX-7", "--reason", "CHG-77 permissions and a new file", "--by", "Bob", "--state", s.state, "--policy", s.policy]);
+    expect(approve.code, approve.err).toBe(0);
+    expect(approve.out.match(/^closed d-/gm)).toHaveLength(2);
+
+    const future = new Date(Date.now() + 3_600_000);
+    utimesSync(gl, future, future);
+    const after = covenant(["run", "--json", "--state", s.state, s.policy]);
+    expect(after.code, after.out).toBe(0);
+    expect((JSON.parse(after.out) as Report).controls[0]!.promises.every((p) => p.outcome === "kept")).toBe(true);
   }, 60_000);
 
   it("approve replaces the `baseline` copy, so repair = content restores the approved content, not the old", () => {

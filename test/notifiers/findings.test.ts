@@ -41,4 +41,26 @@ describe("a file-integrity deficiency in messages", () => {
     expect(payload.deficiencies[0]!.approved).toEqual({ by: "Bob Controller", reason: "CHG-1234 year-end close", record: 400 });
     expect(payload.deficiencies[0]!.findings?.[0]?.diff).toMatchObject({ maskedLines: 2 });
   });
+
+  it("who was at the file and who made the change are in the email, the SMS says by whom, the webhook carries both", () => {
+    const withWho = [
+      {
+        ...findings[0]!,
+        holders: [{ pid: 4242, via: "open" as const, uid: 1000, user: "alice", exe: "/usr/bin/vim", commandLine: "vim --password=**** ledger.conf" }],
+        madeBy: { status: "attributed" as const, changes: [{ at: "2026-12-05T09:01:00.000Z", serial: 77, syscall: "openat", pid: 4242, uid: 1000, user: "alice\nFORGED", auid: 1000, exe: "/usr/bin/vim" }] },
+      },
+    ];
+    const text = plainText(message({ deficiencies: [deficiency({ findings: withWho })] }));
+    expect(text).toContain("at the file when seen: pid 4242 has it open, alice (uid 1000), /usr/bin/vim: vim --password=**** ledger.conf");
+    expect(text).toContain("made by pid 4242, alice\\nFORGED (uid 1000), login uid 1000, /usr/bin/vim: openat at 2026-12-05T09:01:00.000Z (audit event 77)");
+    expect(text).not.toMatch(/^FORGED/m);
+    const sms = smsText(message({ deficiencies: [deficiency({ findings: withWho })] }));
+    expect(sms).toContain("/etc/ledger/ledger.conf: content, mtime by alice\\nFORGED (/usr/bin/vim);");
+    expect(smsSegments(sms)).toBeLessThanOrEqual(2);
+    const payload = webhookPayload(message({ deficiencies: [deficiency({ findings: withWho })] }), new Date("2026-12-05T11:00:00Z"));
+    expect(payload.deficiencies[0]!.findings?.[0]?.holders?.[0]).toMatchObject({ pid: 4242, commandLine: "vim --password=**** ledger.conf" });
+    expect(payload.deficiencies[0]!.findings?.[0]?.madeBy).toMatchObject({ status: "attributed", changes: [{ serial: 77 }] });
+    const unavailable = [{ ...findings[0]!, madeBy: { status: "unavailable" as const, reason: "auditd is not running" } }];
+    expect(plainText(message({ deficiencies: [deficiency({ findings: unavailable })] }))).toContain("made by: not available: auditd is not running");
+  });
 });

@@ -142,6 +142,12 @@ function recordedView(f: unknown): FindingView {
   const d = r.diff as { text?: unknown; added?: unknown; removed?: unknown; maskedLines?: unknown; none?: unknown } | undefined;
   if (d && typeof d.text === "string") v.diff = { text: d.text, added: Number(d.added) || 0, removed: Number(d.removed) || 0, maskedLines: Number(d.maskedLines) || 0 };
   else if (d && typeof d.none === "string") v.diff = { none: d.none };
+  // who: rendered field by field (finding-who-text.ts escapes every text), so only the container shapes are checked here
+  if (Array.isArray(r.holders)) v.holders = r.holders.filter((h) => typeof h === "object" && h !== null && typeof h.pid === "number");
+  if (typeof r.holdersNote === "string") v.holdersNote = r.holdersNote;
+  const m = r.madeBy as { status?: unknown; changes?: unknown; reason?: unknown } | undefined;
+  if (m && m.status === "attributed" && Array.isArray(m.changes)) v.madeBy = { status: "attributed", changes: m.changes.filter((c) => typeof c === "object" && c !== null && typeof (c as { pid?: unknown }).pid === "number") };
+  else if (m && (m.status === "none-found" || m.status === "unavailable") && typeof m.reason === "string") v.madeBy = { status: m.status, reason: m.reason };
   return v;
 }
 

@@ -30,7 +30,7 @@ import { watchSet, watchTargets, type WatchSet } from "../../watch/watch-set.js"
 import { AuditWho, auditPaths } from "../../watch/made-by.js";
 import { attachWho, BatchWho } from "../../watch/who.js";
 import { read as readAccounts } from "../../probes/accounts.js";
-import { whoLines } from "../finding-who-text.js";
+import { whoLines } from "../../text/finding-who-text.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -302,13 +302,13 @@ async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: 
       const affected = w.set.affected(p);
       return affected.length === 0 || affected.some((k) => evaluated.has(k));
     });
+    // who is attached to each result before it is recorded (annotate): the store's change record,
+    // the deficiency and every message and payload made from them carry it
     const recorded = await evaluateRecorded(
       s.store,
-      { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys) },
+      { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys), annotate: (r) => attachWho([r], who, (p) => w.set.affected(p)) },
       notes,
     );
-    // who is attached before the run is finished and told: the findings carry it wherever they go
-    attachWho(recorded.evaluation.results, who, (p) => w.set.affected(p));
     const blindNote = recordBlindness(s.store, { policy: s.policy, host: recorded.host, storePath: join(s.stateDir, "state.db"), ...(s.blind.now ? { blind: s.blind.now } : {}), time: new Date().toISOString() });
     if (blindNote) notes.push(blindNote);
     s.store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: s.files, dryRun: false, notes }), kind: "watch" });

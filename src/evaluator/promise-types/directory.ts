@@ -5,7 +5,9 @@ import { walkTree, type WalkRecord } from "../../probes/tree-walk.js";
 import type { Change } from "../change-gate.js";
 import { attr, CannotObserve, repairs, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
+import type { FileFinding } from "../file-finding.js";
 import { checkIntegrity, isIntegrityPromise, type IntegrityTarget, type IntegrityTree } from "../integrity-check.js";
+import { integrityDrift, ownedByThePromise } from "../integrity-drift.js";
 import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 
@@ -20,16 +22,23 @@ export const directory: PromiseTypeSpec = {
     ...ownershipAttributes("directory"),
     { name: "recurse", type: { kind: "boolean" }, description: "Apply owner, group and `max_mode` to every entry below.", default: "false" },
     { name: "max_depth", type: { kind: "integer", min: 1, max: 64 }, description: "How deep `recurse` goes.", default: "16" },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206). It makes the promise an integrity promise: the directory and what is directly in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, and every entry added, removed or changed since is reported in AIDE's terms, with a diff for small text files (docs/watch-findings.md); `covenant approve` accepts a change.", default: "scheduled" },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206). It makes the promise an integrity promise: the directory and what is directly in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, and every entry added, removed or changed since is reported in AIDE's terms, with a diff for small text files (docs/watch-findings.md); `covenant approve` accepts a change. Without `integrity` the changes are shown and are not drift.", default: "scheduled" },
+    {
+      name: "integrity",
+      type: { kind: "enum", values: ["sha256", "sha512"] },
+      description:
+        "Keep the tree as approved: the directory and what is in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, as with `watch = realtime`, and an unapproved change of any entry (created, deleted, status, type, link target, content, mode, owner, group) is a deficiency until `covenant approve` accepts it. A change of only an mtime, inode or link count (a `touch`, a `sed -i` that changes nothing) is reported and is not drift; mode, owner and group the promise states itself (with `recurse`, the entries' owner, group and `max_mode`) are judged by those attributes, not by the approved state. The entries' approved states are compared by AIDE's attributes with sha256 whichever algorithm is named; the name is kept for symmetry with `file`.",
+    },
     { name: "repair", type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "create"] } }, description: "`perms` fixes mode, owner and group; `create` creates a missing directory." },
   ],
   constraints: [{ kind: "exclusive", attributes: ["mode", "max_mode"] }],
   repairs: "Mode, owner and group (`repair = perms`); creation of a missing directory (`repair = create`).",
   example: `directory "/srv/ledger" {
-  mode  = 0750
-  owner = "ledger"
-  group = "finance"
-  watch = realtime
+  mode      = 0750
+  owner     = "ledger"
+  group     = "finance"
+  watch     = realtime
+  integrity = sha256
 }`,
 };
 
@@ -47,6 +56,8 @@ interface ObservedDirectories {
   directories: ObservedEntry[];
   /** with `recurse`: everything below them */
   below: ObservedEntry[];
+  /** the entries changed since approved (integrity promises): with `integrity`, their drift is judged */
+  integrityFindings?: FileFinding[];
 }
 
 /** How many entries are read between two turns of the event loop, so that timeouts fire in a large tree. */
@@ -162,6 +173,22 @@ function belowWanted(w: OwnershipWanted): OwnershipWanted {
   return b;
 }
 
+/**
+ * The tree's unapproved changes: the promised directories' mode, owner and group are held to the
+ * promise's own attributes when it states them, and with `recurse` the entries' owner, group and
+ * `max_mode` too (what `repair = perms` sets them to), not to the approved state.
+ */
+function treeDrift(p: Parameters<typeof attr>[0], o: ObservedDirectories, ctx: EvalContext): Difference[] {
+  const roots = new Set(o.directories.map((d) => d.path));
+  const forRoots = new Set(ownedByThePromise(p));
+  const forEntries = new Set(attr<boolean>(p, "recurse") ? ownedByThePromise(p, { modeAttributes: ["max_mode"] }) : []);
+  const findings = o.integrityFindings ?? [];
+  return [
+    ...integrityDrift(findings.filter((f) => roots.has(f.path)), ctx, false, forRoots),
+    ...integrityDrift(findings.filter((f) => !roots.has(f.path)), ctx, false, forEntries),
+  ];
+}
+
 export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
   async observe(p, ctx) {
     const pattern = p.promiser as string;
@@ -182,6 +209,7 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
     if (!isIntegrityPromise(p)) return { ok: true, value: out, notes };
     const integrity = await checkIntegrity(p, ctx, [], await integrityTrees(p, out, ctx));
     notes.push(...integrity.notes);
+    out.integrityFindings = integrity.findings;
     return { ok: true, value: out, notes, findings: integrity.findings };
   },
 
@@ -203,6 +231,7 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
     }
     const below = belowWanted(wanted);
     for (const e of o.below) if (e.stat!.type !== "symlink") judgeOwnership(below, e.path, e.stat!, ctx, diffs);
+    if (attr<string>(p, "integrity") !== undefined) diffs.push(...treeDrift(p, o, ctx));
     return diffs;
   },
 

@@ -4,7 +4,10 @@ import type { CheckedPromise } from "../../checker/policy.js";
 import type { Change } from "../change-gate.js";
 import { attr, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
+import type { ChangeKind } from "../../integrity/file-change.js";
+import type { FileFinding } from "../file-finding.js";
 import { checkIntegrity, isIntegrityPromise } from "../integrity-check.js";
+import { integrityDrift, ownedByThePromise } from "../integrity-drift.js";
 import { brokenRule, deletedProgramNotes, hasRules, holderText, resolveHolders, rulesOf, type Holder, type RuleAttributes } from "../lock-holders.js";
 import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
@@ -47,9 +50,9 @@ export const file: PromiseTypeSpec = {
       name: "integrity",
       type: { kind: "enum", values: ["sha256", "sha512"] },
       description:
-        "Keep a baseline content hash; any unapproved change of the content is a deficiency. Makes the promise an integrity promise: each file's approved state (AIDE's attributes, and a copy of a small text file with secret lines masked) is kept, and every change since is reported in AIDE's terms with a diff (docs/watch-findings.md). `covenant approve` accepts a change.",
+        "Keep a baseline content hash, and keep the file as approved: each file's approved state (AIDE's attributes, and a copy of a small text file with secret lines masked) is kept, and every change since is reported in AIDE's terms with a diff (docs/watch-findings.md). An unapproved change of what the file is (created, deleted, status, type, link target, content, mode, owner, group) is a deficiency until `covenant approve` accepts it; a change of only its mtime, inode or link count (a `touch`, a `sed -i` that changes nothing) is reported and is not drift. A `mode`, `owner` or `group` the promise states, and with `baseline` the content, are judged by those instead of the approved state.",
     },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change to it (and on its schedule too); `covenant run` checks it each time it runs, as `scheduled` is, and `covenant check` says so (W206). `scheduled`: evaluated by each run and on the watcher's schedule only. `realtime` makes the promise an integrity promise: what changed since the file's approved state is reported in AIDE's terms (docs/watch-findings.md).", default: "scheduled" },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change to it (and on its schedule too); `covenant run` checks it each time it runs, as `scheduled` is, and `covenant check` says so (W206). `scheduled`: evaluated by each run and on the watcher's schedule only. `realtime` makes the promise an integrity promise: what changed since the file's approved state is reported in AIDE's terms (docs/watch-findings.md); without `integrity` the changes are shown and are not drift.", default: "scheduled" },
     {
       name: "locked_by",
       type: { kind: "list", of: { kind: "string", nonEmpty: true } },
@@ -120,6 +123,8 @@ interface ObservedFile {
 interface ObservedFiles {
   pattern: string;
   files: ObservedFile[];
+  /** the paths changed since approved (integrity promises): with `integrity`, their drift is judged */
+  integrityFindings?: FileFinding[];
 }
 
 const lockRuleAttributes: RuleAttributes = { names: "locked_by", exes: "locked_by_exe", users: "locked_by_user" };
@@ -189,6 +194,32 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
   return { ok: true, value: o };
 }
 
+/** The kinds of change a `baseline` copy, or the promise's own `mode`, `owner` and `group`, judge instead of the approved state (integrity-drift.ts driftKinds). */
+function ownedByTheCopy(p: CheckedPromise): ReadonlySet<ChangeKind> {
+  const owned = new Set<ChangeKind>(ownedByThePromise(p));
+  if (attr<string>(p, "baseline") === undefined) return owned;
+  for (const k of repairs(p).includes("content") ? (["content", "mode", "owner", "group"] as const) : (["content"] as const)) owned.add(k);
+  return owned;
+}
+
+/**
+ * One `integrity` Difference per path: the content difference against the baseline stays as it
+ * is when content is all that changed (its reason names the baseline and both digests); when
+ * other attributes changed too, one Difference names them all, its `significant` both states.
+ */
+function mergeIntegrityDrift(diffs: Difference[], drift: Difference[]): void {
+  for (const d of drift) {
+    const i = diffs.findIndex((x) => x.attribute === "integrity" && x.subject === d.subject);
+    if (i < 0) {
+      diffs.push(d);
+      continue;
+    }
+    const content = diffs[i]!;
+    if (d.observed === "changed (content)") continue;
+    diffs[i] = { ...d, expected: content.expected, observed: content.observed, significant: `${content.significant ?? ""}:${d.significant ?? ""}` };
+  }
+}
+
 function short(digest: string): string {
   return digest.slice(0, 12);
 }
@@ -209,6 +240,7 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
     if (!isIntegrityPromise(p)) return { ok: true, value: out, notes };
     const integrity = await checkIntegrity(p, ctx, out.files.map((f) => ({ path: f.path, hostPath: f.hostPath, ...(f.stat && f.sha256 !== undefined ? { observed: { stat: f.stat, sha256: f.sha256 } } : {}) })));
     notes.push(...integrity.notes);
+    out.integrityFindings = integrity.findings;
     return { ok: true, value: out, notes, findings: integrity.findings };
   },
 
@@ -268,6 +300,7 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
         if (broken) diffs.push({ subject: f.path, attribute: broken.attribute, expected: broken.expected, observed: broken.observed, reason: `${f.path} is locked by ${holderText(h, holderRules, ctx)}, ${broken.why}` });
       }
     }
+    if (attr<string>(p, "integrity") !== undefined) mergeIntegrityDrift(diffs, integrityDrift(o.integrityFindings, ctx, attr<boolean>(p, "nodiff") ?? false, ownedByTheCopy(p)));
     return diffs;
   },
 

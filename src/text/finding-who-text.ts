@@ -1,8 +1,42 @@
 // Who, as lines for people: the processes at a changed file when the change was seen, and who
 // made the change from the audit records. Every text a process or a file name controls is
-// escaped; the command name (comm) is marked as what the process calls itself.
-import type { Attribution, AuditedChange, FileFinding, FileHolder } from "../evaluator/file-finding.js";
+// escaped; the command name (comm) is marked as what the process calls itself. The shapes are
+// the evaluator's (src/evaluator/file-finding.ts), restated structurally: src/text sits below it
+// and is used by the store's readers, the notifiers and the CLI alike.
 import { escapeText } from "./escape.js";
+
+export interface FileHolder {
+  pid: number;
+  via: "lock" | "open";
+  deleted?: boolean;
+  uid?: number;
+  user?: string;
+  exe?: string;
+  commandLine?: string;
+}
+
+export interface AuditedChange {
+  at: string;
+  serial: number;
+  syscall: string;
+  pid: number;
+  ppid?: number;
+  uid: number;
+  auid?: number;
+  user?: string;
+  loginUser?: string;
+  exe?: string;
+  comm?: string;
+}
+
+export type Attribution = { status: "attributed"; changes: AuditedChange[] } | { status: "none-found"; reason: string } | { status: "unavailable"; reason: string };
+
+/** What a finding says of who: filled by the watcher, kept by the history. */
+export interface WhoView {
+  holders?: FileHolder[];
+  holdersNote?: string;
+  madeBy?: Attribution;
+}
 
 function userText(uid: number | undefined, user: string | undefined): string {
   if (uid === undefined) return "user unknown";
@@ -30,7 +64,7 @@ export function madeByLines(a: Attribution): string[] {
 }
 
 /** The who of a finding, one line each: holders, then who made the change. Empty when the watcher added none. */
-export function whoLines(f: FileFinding): string[] {
+export function whoLines(f: WhoView): string[] {
   const out: string[] = [];
   if (f.holders !== undefined) {
     if (f.holders.length === 0) out.push("at the file when seen: no process had it open or locked");
@@ -39,4 +73,12 @@ export function whoLines(f: FileFinding): string[] {
   }
   if (f.madeBy) out.push(...madeByLines(f.madeBy));
   return out;
+}
+
+/** The shortest who (an SMS): `by uid 1000 (/usr/bin/vim)` for the first audited change, or nothing. */
+export function whoShort(f: WhoView): string {
+  const c = f.madeBy?.status === "attributed" ? f.madeBy.changes[0] : undefined;
+  if (!c) return "";
+  const more = f.madeBy!.status === "attributed" && f.madeBy!.changes.length > 1 ? ` +${f.madeBy!.changes.length - 1}` : "";
+  return ` by ${c.user === undefined ? `uid ${c.uid}` : escapeText(c.user)}${c.exe === undefined ? "" : ` (${escapeText(c.exe)})`}${more}`;
 }
