@@ -138,6 +138,12 @@ describe("integrity drift", () => {
     expect((await run(s)).get(gl)!.outcome).toBe("repaired");
     const after = (await run(s)).get(gl)!;
     expect(after.outcome).toBe("kept");
-    expect(after.findings![0]!.changes.map((c) => c.kind)).toContain("mode");
+    // and the state the repair left is the approved one (integrity-repaired.ts): nothing to show
+    expect(after.findings).toBeUndefined();
+    // a chmod by someone else afterwards is judged by the promise's mode, and shown as changed since approved
+    chmodSync(gl, 0o644);
+    const again = (await run(s)).get(gl)!;
+    expect(again.outcome).toBe("repaired");
+    expect(again.findings![0]!.changes.map((c) => c.kind)).toContain("mode");
   });
 });
