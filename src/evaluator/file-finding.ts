@@ -6,46 +6,10 @@
 // store and the renderers agree on one shape; nothing here reads anything.
 import type { Difference as ChangeDifference } from "../integrity/file-change.js";
 
-/** A process at a file: holding a lock on it (/proc/locks) or having it open (/proc/PID/fd). */
-export interface FileHolder {
-  pid: number;
-  via: "lock" | "open";
-  /** it holds a file deleted or replaced since it opened it, matched by the former name the kernel keeps (src/probes/file-holders.ts) */
-  deleted?: boolean;
-  /** effective uid and its name, from /proc/PID/status (kernel-set, unlike comm) */
-  uid?: number;
-  user?: string;
-  /** /proc/PID/exe, never followed further */
-  exe?: string;
-  /** argv joined for people, secrets masked (src/integrity/mask.ts maskedCommandLine), escaped when shown */
-  commandLine?: string;
-}
-
-/** One audit event that changed the path, from the Linux audit subsystem. */
-export interface AuditedChange {
-  /** the audit record's own time, ISO 8601 */
-  at: string;
-  /** the audit event serial, to find it with `ausearch -a` */
-  serial: number;
-  syscall: string;
-  pid: number;
-  ppid?: number;
-  uid: number;
-  /** the login uid: the person behind sudo; absent when unset (4294967295) */
-  auid?: number;
-  user?: string;
-  loginUser?: string;
-  exe?: string;
-  /** the process's command (comm; spoofable, shown as such) */
-  comm?: string;
-}
-
-export type Attribution =
-  | { status: "attributed"; changes: AuditedChange[] }
-  /** audit is running and watching the path, and no record matched the change (yet) */
-  | { status: "none-found"; reason: string }
-  /** no attribution possible: the reason in words (no auditd, audit disabled by the kernel, rules immutable without a rule for this path...) */
-  | { status: "unavailable"; reason: string };
+// the holders and the audit's attribution are text's shapes (src/text/finding-who-text.ts sits
+// below the evaluator, and renders them for the store's readers, the notifiers and the CLI)
+export type { Attribution, AuditedChange, FileHolder } from "../text/finding-who-text.js";
+import type { Attribution, FileHolder } from "../text/finding-who-text.js";
 
 export type DiffEvidence =
   | { kind: "diff"; text: string; added: number; removed: number; maskedLines: number }

@@ -23,6 +23,7 @@ import { read as readAccounts } from "./accounts.js";
 import { read as readLocks, splitDevice, type FileLock } from "./locks.js";
 import { parseCmdline, parseStatus, readExecutable, readStat } from "./processes.js";
 import type { ProbeRoots } from "./result.js";
+import type { FileHolder } from "../text/finding-who-text.js";
 
 /** A file to find holders of: its path (as the caller names it) and the file now there. */
 export interface HeldTarget {
@@ -32,16 +33,8 @@ export interface HeldTarget {
   ino?: number;
 }
 
-export interface HolderProcess {
-  pid: number;
-  via: "lock" | "open";
-  /** the file it holds was deleted or replaced since: matched by its former name (see above) */
-  deleted?: boolean;
-  uid?: number;
-  user?: string;
-  exe?: string;
-  commandLine?: string;
-}
+/** A process at the file (the finding's shape, text/finding-who-text.ts). */
+export type HolderProcess = FileHolder;
 
 export interface HoldersScan {
   /** path → its holders, every target present (an empty list: nobody) */

@@ -1,17 +1,22 @@
 // Who, as lines for people: the processes at a changed file when the change was seen, and who
 // made the change from the audit records. Every text a process or a file name controls is
 // escaped; the command name (comm) is marked as what the process calls itself. The shapes are
-// the evaluator's (src/evaluator/file-finding.ts), restated structurally: src/text sits below it
-// and is used by the store's readers, the notifiers and the CLI alike.
+// defined here, at the bottom, and used by the evaluator's FileFinding (src/evaluator/file-finding.ts),
+// the holders probe, the store's readers, the notifiers and the CLI alike.
 import { escapeText } from "./escape.js";
 
+/** A process at a file: holding a lock on it (/proc/locks) or having it open (/proc/PID/fd). */
 export interface FileHolder {
   pid: number;
   via: "lock" | "open";
+  /** the file it holds was deleted or replaced since: matched by its former name */
   deleted?: boolean;
+  /** effective uid and its name, from /proc/PID/status (kernel-set, unlike comm) */
   uid?: number;
   user?: string;
+  /** /proc/PID/exe, never followed further */
   exe?: string;
+  /** argv joined for people, secrets masked (src/integrity/mask.ts maskedCommandLine), escaped when shown */
   commandLine?: string;
 }
 
