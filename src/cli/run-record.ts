@@ -2,6 +2,7 @@
 // state store as it goes: each result committed as it is decided, and, once all are, the run's
 // summary. Shared by `covenant run` (a whole policy, kind "run") and `covenant watch` (the
 // promises an event touched or whose schedule came, kind "watch").
+import type { EvaluationMemory } from "../evaluator/evaluation-memory.js";
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Policy } from "../checker/policy.js";
@@ -30,6 +31,10 @@ export interface RecordInput {
   kind: RunKind;
   /** only these promises (the watcher's) */
   only?: ReadonlySet<string>;
+  /** the watcher's: the paths events named, per promise asked for by events alone (engine.ts) */
+  focus?: ReadonlyMap<string, readonly string[]>;
+  /** the watcher's: what each promise kept of its last evaluation (evaluation-memory.ts) */
+  memory?: EvaluationMemory;
   /** called with each result before it is recorded (`covenant approve` says what closed a deficiency) */
   annotate?: (r: PromiseResult) => void;
 }
@@ -65,6 +70,8 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
     // changes stay below the sandbox's files: its accounts and its state are not the policy's to change
     ...(filesRoot !== undefined ? { filesRoot, confineTo: filesRoot } : {}),
     ...(input.only !== undefined ? { only: input.only } : {}),
+    ...(input.focus !== undefined ? { focus: input.focus } : {}),
+    ...(input.memory !== undefined ? { memory: input.memory } : {}),
     dryRun,
     facts,
     now: started,

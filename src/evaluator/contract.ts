@@ -8,6 +8,7 @@ import type { Snapshot } from "./snapshot.js";
 import type { FileFinding } from "./file-finding.js";
 import type { AbsentState, PresentState } from "../integrity/file-state.js";
 import type { ApprovedCopy } from "../integrity/approved-copy.js";
+import type { PromiseMemory } from "./evaluation-memory.js";
 
 /** One way in which the host is not as promised. */
 export interface Difference {
@@ -113,6 +114,14 @@ export interface EvalContext {
   now: Date;
   /** aborted when the promise's timeout expires: stop waiting, kill children */
   signal: AbortSignal;
+  /**
+   * The watcher's, for a promise asked for by events alone: the paths they named since its last
+   * evaluation. A type that keeps `memory` may look at those (and what it last found wrong)
+   * instead of everything; one that does not evaluates the promise whole, as always.
+   */
+  focus?: readonly string[];
+  /** what this promise's type kept of its last evaluation in this process (evaluation-memory.ts) */
+  memory?: PromiseMemory;
 }
 
 export interface PromiseBehaviour<O = unknown> {

@@ -11,6 +11,7 @@ import { Conditions } from "./conditions.js";
 import { isoDate, localTime } from "../facts/calendar.js";
 import { CannotObserve, type BaselineStore, type Difference, type EvalContext, type IntegrityStore, type Observation, type SampleStore } from "./contract.js";
 import { MemoryIntegrity } from "./memory-integrity.js";
+import type { EvaluationMemory } from "./evaluation-memory.js";
 import { worst, type Outcome } from "./outcomes.js";
 import type { FileFinding } from "./file-finding.js";
 import { approveRepaired } from "./integrity-repaired.js";
@@ -50,6 +51,13 @@ export interface EngineOptions {
    * evaluation's controls are those with a promise evaluated.
    */
   only?: ReadonlySet<string>;
+  /**
+   * The watcher's: for a promise asked for by events alone, the paths they named since its last
+   * evaluation (a promise not in it is evaluated whole). Used with `memory`.
+   */
+  focus?: ReadonlyMap<string, readonly string[]>;
+  /** what each promise's type kept of its last evaluation in this process (evaluation-memory.ts) */
+  memory?: EvaluationMemory;
 }
 
 export interface PromiseResult {
@@ -181,6 +189,9 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     for (const it of order) {
       const started = performance.now();
       const r = await evaluateItem(it);
+      // what was kept of an evaluation that did not observe (skipped, error, timed out) is not to
+      // be built on: events it was asked for are not looked at, so the next evaluation is whole
+      if (r.outcome === "skipped" || r.outcome === "error") opts.memory?.of(it.key).forget();
       r.durationMs = Math.round((performance.now() - started) * 10) / 10;
       results.set(it, r);
       opts.onResult?.(r);
@@ -240,6 +251,10 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     const timeoutMs = (promise.attributes["timeout"] as number | undefined) ?? opts.defaultTimeoutMs ?? 30_000;
     const abort = new AbortController();
     const ctx: EvalContext = { roots: opts.roots, hostPath, snapshot, gate, baselines, integrity, samples, now: opts.now, signal: abort.signal };
+    const memory = opts.memory?.of(it.key);
+    if (memory) ctx.memory = memory;
+    const focus = opts.focus?.get(it.key);
+    if (focus && memory) ctx.focus = focus;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);

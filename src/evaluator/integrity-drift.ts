@@ -50,7 +50,8 @@ export function integrityDrift(findings: readonly FileFinding[] | undefined, ctx
   for (const f of findings ?? []) {
     const kinds = driftKinds(f, ownedElsewhere);
     if (kinds.length === 0) continue;
-    const state = JSON.stringify(f.changes.filter((c) => kinds.includes(c.kind)).map((c) => [c.kind, c.new ?? null]));
+    // keys sorted: the same state read by the tree walk or by its path is the same state
+    const state = canonicalJson(f.changes.filter((c) => kinds.includes(c.kind)).map((c) => [c.kind, c.new ?? null]));
     const digest = createHash("sha256").update(state).digest("hex");
     out.push({
       subject: f.path,
@@ -62,4 +63,9 @@ export function integrityDrift(findings: readonly FileFinding[] | undefined, ctx
     });
   }
   return out;
+}
+
+/** JSON with every object's keys in sorted order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
 }

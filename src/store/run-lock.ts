@@ -77,14 +77,63 @@ export interface LockWait {
 export async function waitForRunLock(stateDir: string, w: LockWait): Promise<LockResult> {
   const began = Date.now();
   const poll = Math.max(1, w.pollMs ?? 100);
-  for (;;) {
-    const r = acquireRunLock(stateDir, w.procRoot, w.kind);
-    if (r.ok) return r;
-    w.onHeld?.(r.holder);
-    const left = w.waitMs(r.holder) - (Date.now() - began);
-    if (left <= 0) return r;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(poll, left)));
+  const procRoot = w.procRoot ?? "/proc";
+  let unmark: (() => void) | undefined;
+  try {
+    for (;;) {
+      const r = acquireRunLock(stateDir, procRoot, w.kind);
+      if (r.ok) return r;
+      w.onHeld?.(r.holder);
+      const left = w.waitMs(r.holder) - (Date.now() - began);
+      if (left <= 0) return r;
+      // the watcher takes the lock again right after an evaluation when more is waiting: it
+      // lets a run in first when one says it is waiting
+      unmark ??= markWaiting(stateDir, procRoot);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(poll, left)));
+    }
+  } finally {
+    unmark?.();
   }
+}
+
+/** The file a run waiting for the lock names itself in (as the lock names its holder). */
+function waitPath(stateDir: string): string {
+  return join(stateDir, "run.lock.wait");
+}
+
+/**
+ * Says that this process waits for the lock; the function returned takes it back. Best effort:
+ * a state directory that cannot be written to makes the wait as it was before (the watcher's
+ * evaluations are short, and the run waits its bounded time either way).
+ */
+function markWaiting(stateDir: string, procRoot: string): () => void {
+  const path = waitPath(stateDir);
+  const me: LockHolder = { pid: process.pid, startTicks: startTicksOf(process.pid, procRoot) ?? 0, startedAt: new Date().toISOString(), kind: "run" };
+  const body = JSON.stringify(me) + "\n";
+  try {
+    if (!createFileExclusively(path, body)) {
+      // another waiter, alive, already says so; one gone left its mark: this one takes its place
+      const other = holderOf(path);
+      if (other && other.pid !== 0 && alive(other, procRoot)) return () => undefined;
+      replaceFile(path, body);
+    }
+  } catch {
+    return () => undefined;
+  }
+  return () => {
+    try {
+      const h = holderOf(path);
+      if (h && h.pid === me.pid && h.startTicks === me.startTicks) rmSync(path, { force: true });
+    } catch {
+      // left behind naming a process that is gone: runWaiting ignores it
+    }
+  };
+}
+
+/** Whether a live process says it waits for the run lock (the watcher then lets it in before its next evaluation). */
+export function runWaiting(stateDir: string, procRoot = "/proc"): boolean {
+  const h = holderOf(waitPath(stateDir));
+  return h !== undefined && h.pid !== 0 && alive(h, procRoot);
 }
 
 function takeLock(stateDir: string, procRoot: string, kind: RunKind): LockResult {

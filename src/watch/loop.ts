@@ -2,7 +2,10 @@
 // what falls due), one evaluation at a time, and a heartbeat meanwhile. What an evaluation is
 // (the store, the lock, the notifier) is the caller's: the loop only decides when, and which
 // promises. Keys an evaluation could not take (the lock held by a run from cron) stay pending
-// and are tried again a moment later: nothing an event asked for is dropped. What inotify may
+// and are tried again a moment later: nothing an event asked for is dropped. A promise asked
+// for by events alone carries the paths they named, so that the evaluator can look at those
+// (and what it already knew to be wrong) instead of a whole tree; any other reason asks for the
+// whole promise. How many evaluations it makes is paced by a token bucket (DEFAULT_PACE). What inotify may
 // have missed is evaluated again: every realtime promise after the kernel's queue overflowed, on
 // the rescan timer (which bounds any loss), and when the set of unwatched directories changes.
 import { watchEvents, type Batch, type Blindness, type EventSource, type WatchProblem } from "./events.js";
@@ -23,10 +26,17 @@ export interface WatchLoopOptions {
   rescanMs: number;
   /** at most this many inotify watches (tests: simulates fs.inotify.max_user_watches) */
   maxWatches?: number;
+  /** how many evaluations at most (DEFAULT_PACE) */
+  pace?: Pace;
   /** what the first evaluation of every promise is: the start-up rescan, or a reloaded policy's */
   initial?: "start" | "reload";
-  /** evaluates these keys; "busy" when it cannot now (the lock is held): they are tried again */
-  evaluate(keys: string[], why: Trigger, batch?: Batch): Promise<"done" | "busy">;
+  /**
+   * evaluates these keys; "busy" when it cannot now (the lock is held, or a run waits for it):
+   * they are tried again. `focus` gives, for a key asked for by events only, the paths they named
+   * since its last evaluation (the evaluator may look at those alone); a key not in it is
+   * evaluated whole.
+   */
+  evaluate(keys: string[], why: Trigger, batch: Batch | undefined, focus: ReadonlyMap<string, readonly string[]>): Promise<"done" | "busy">;
   beat(): void;
   /** a batch arrived (before it waits for its evaluation): what must be seen at once, such as who is at the files */
   onBatch?(batch: Batch): void;
@@ -47,55 +57,108 @@ export interface WatchLoop {
   pauseEvents(paused: boolean): void;
 }
 
-/** How long keys wait before another try when the lock was held. */
-const BUSY_RETRY_MS = 500;
+/** How long keys wait before another try when the lock was held (or a run waits for it). */
+const BUSY_RETRY_MS = 250;
 /**
- * The least time between the end of one evaluation and the start of the next: a run from cron
- * waiting for the lock (it looks every 100 ms) takes it in between, however busy the watched
- * paths are. A change after a quiet spell is evaluated at once.
+ * How many evaluations the watcher makes at most: a bucket of `burst` evaluations, refilled at
+ * `perSecond`. Each evaluation is a run in the history: a user creating and deleting files in a
+ * watched spool as fast as they can must not add a run every few milliseconds. Within the bucket
+ * every change is evaluated at once; past it, what arrives waits for the next token and is then
+ * evaluated together (one run covering all of it). The defaults bound a sustained storm to 2
+ * runs a second (docs/cli.md, "Pace"), and a trickle of changes below that rate never waits.
  */
-const MIN_GAP_MS = 250;
-/**
- * While events keep coming (what arrived during an evaluation is already waiting when it ends),
- * the gap doubles up to this: a storm of events someone makes in a watched directory costs one
- * evaluation (one run in the history) every 10 s at most, each covering all it touched.
- */
-const MAX_GAP_MS = 10_000;
+export const DEFAULT_PACE: Pace = { burst: 20, perSecond: 2 };
 /** How often the schedule is looked at. */
 const TICK_MS = 1000;
+
+export interface Pace {
+  burst: number;
+  perSecond: number;
+}
+
+/** What a pending key is evaluated for: the first reason it was asked for, and (events only) the paths named since. */
+interface Wanted {
+  why: Trigger;
+  /** the paths events named; undefined once any other reason (a rescan, the schedule) asks for the whole promise */
+  paths?: Set<string>;
+}
+
+/** A token bucket: `take` says whether an evaluation may start now, or in how many ms it may. */
+class Bucket {
+  private tokens: number;
+  private at: number;
+  constructor(
+    private readonly pace: Pace,
+    private readonly now: () => number,
+  ) {
+    this.tokens = pace.burst;
+    this.at = now();
+  }
+  /** 0: taken, go; otherwise wait this many ms and ask again */
+  take(): number {
+    const t = this.now();
+    this.tokens = Math.min(this.pace.burst, this.tokens + ((t - this.at) / 1000) * this.pace.perSecond);
+    this.at = t;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((1 - this.tokens) / this.pace.perSecond) * 1000));
+  }
+}
 
 export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
   const now = o.now ?? Date.now;
   const order = new Map(o.keys.map((k, i) => [k, i]));
   const schedule = new Schedule(o.every, now());
   // the start-up rescan: every promise, so a change made while the watcher was down is found
-  const pending = new Map<string, Trigger>(o.keys.map((k) => [k, o.initial ?? "start"]));
+  const pending = new Map<string, Wanted>(o.keys.map((k) => [k, { why: o.initial ?? "start" }]));
   let lastBatch: Batch | undefined;
   let running: Promise<void> | undefined;
   let stopping = false;
   // nothing is evaluated before inotify watches: a change made during the start-up rescan is then an event
   let armed = false;
-  let retry: NodeJS.Timeout | undefined;
-  let gap = MIN_GAP_MS;
-  let cooling: NodeJS.Timeout | undefined;
+  let waiting: NodeJS.Timeout | undefined;
+  const bucket = new Bucket(o.pace ?? DEFAULT_PACE, now);
+
+  /** asks for a key's evaluation: an event adds its paths; any other reason asks for the whole promise */
+  const want = (k: string, why: Trigger, paths?: readonly string[], override = false): void => {
+    const w = pending.get(k);
+    if (!w) {
+      pending.set(k, paths ? { why, paths: new Set(paths) } : { why });
+      return;
+    }
+    if (override) w.why = why;
+    if (!paths) delete w.paths;
+    else if (w.paths) for (const p of paths) w.paths.add(p);
+  };
+  const later = (ms: number): void => {
+    waiting ??= setTimeout(() => {
+      waiting = undefined;
+      kick();
+    }, ms);
+  };
 
   const kick = (): void => {
-    if (!armed || running || cooling || stopping || pending.size === 0) return;
+    if (!armed || running || waiting || stopping || pending.size === 0) return;
+    const wait = bucket.take();
+    if (wait > 0) return later(wait);
     const keys = [...pending.keys()].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-    const why = pending.get(keys[0]!)!;
+    const why = pending.get(keys[0]!)!.why;
+    const taken = new Map(pending);
+    const focus = new Map<string, string[]>();
+    for (const [k, w] of taken) if (w.paths) focus.set(k, [...w.paths]);
     const batch = lastBatch;
     pending.clear();
     lastBatch = undefined;
     running = (async () => {
       const at = now();
       try {
-        if ((await o.evaluate(keys, why, batch)) === "busy") {
-          for (const k of keys) if (!pending.has(k)) pending.set(k, why);
+        if ((await o.evaluate(keys, why, batch, focus)) === "busy") {
+          // asked again as they were (an event's paths joined to what arrived meanwhile)
+          for (const [k, w] of taken) want(k, w.why, w.paths ? [...w.paths] : undefined);
           lastBatch ??= batch;
-          retry ??= setTimeout(() => {
-            retry = undefined;
-            kick();
-          }, BUSY_RETRY_MS);
+          later(BUSY_RETRY_MS);
           return;
         }
         schedule.evaluated(keys, at);
@@ -106,20 +169,15 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
       }
     })().finally(() => {
       running = undefined;
-      cooling = setTimeout(() => {
-        cooling = undefined;
-        // events that came while it cooled mean a stream: the gap after the next evaluation is
-        // longer; a quiet gap means the next change is evaluated at once, the gap back to its least
-        gap = pending.size > 0 ? Math.min(MAX_GAP_MS, gap * 2) : MIN_GAP_MS;
-        kick();
-      }, gap);
+      // what arrived during the evaluation is evaluated now (as the bucket allows)
+      kick();
     });
   };
 
   const realtime = [...new Set(o.set.targets.map((t) => t.key))];
   /** every realtime promise again, for `why` (a reason stronger than an event's: it is what the run says) */
   const again = (why: Trigger, over: boolean): void => {
-    for (const k of realtime) if (over || !pending.has(k)) pending.set(k, why);
+    for (const k of realtime) want(k, why, undefined, over);
     kick();
   };
   const events: EventSource = watchEvents(o.set, {
@@ -131,7 +189,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
         o.onFailure(err);
       }
       // an overflow's rescan pending says why it runs; an event joins it
-      for (const k of b.keys) if (pending.get(k) !== "overflow") pending.set(k, "event");
+      for (const k of b.keys) want(k, "event", b.paths);
       lastBatch = b;
       kick();
     },
@@ -148,7 +206,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
     again("rescan", false);
   }, o.rescanMs);
   const tick = setInterval(() => {
-    for (const k of schedule.due(now())) if (!pending.has(k)) pending.set(k, "schedule");
+    for (const k of schedule.due(now())) want(k, "schedule");
     kick();
   }, TICK_MS);
   const beat = setInterval(() => {
@@ -170,8 +228,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
       clearInterval(tick);
       clearInterval(beat);
       clearInterval(rescan);
-      if (retry) clearTimeout(retry);
-      if (cooling) clearTimeout(cooling);
+      if (waiting) clearTimeout(waiting);
       await events.close();
       await running;
     },

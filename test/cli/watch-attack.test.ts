@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
 import { startWatcher } from "../helpers/watcher.ts";
+import { DEFAULT_PACE } from "../../src/watch/loop.ts";
 
 beforeAll(() => ensureBuilt());
 
@@ -128,10 +129,28 @@ describe("covenant watch under attack", () => {
     await new Promise((r) => storming.once("exit", r));
     await new Promise((r) => setTimeout(r, 500));
     // every evaluation is a run appended to the store's ledger, kept forever: ~40 a second here,
-    // over 3 million a day for as long as the attacker cares to go on, each "1 promise, all kept"
+    // over 3 million a day for as long as the attacker cares to go on, each "1 promise, all kept";
+    // the watcher's pace allows its burst, then 2 a second (src/watch/loop.ts)
     const runs = [...w.out().matchAll(/^watch run (\d+) \(event on [^\n]*\): 1 promise, all kept$/gm)].length;
-    expect(runs).toBeLessThan(20);
+    expect(runs).toBeLessThanOrEqual(DEFAULT_PACE.burst + DEFAULT_PACE.perSecond * 6);
   }, 30_000);
+
+  it("the pace that bounds a storm does not make a steady trickle of changes wait", async () => {
+    // the defence above, made of a pause that doubled while events kept coming, let a change
+    // every 300 ms wait up to 10 s: a writer pacing itself hid its changes that long
+    const s = spoolScene();
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\): 2 promises, all kept/);
+    for (let i = 0; i < 30; i++) {
+      writeFileSync(join(s.spool, `t${i}`), "x");
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await w.waitFor(/watch run \d+ \(event on [^\n]*\/t29\b/, 5_000);
+    // "event on PATH, N ms after it": how long after the first event of its batch each evaluation began
+    const waits = [...w.out().matchAll(/^watch run \d+ \(event on [^\n]*, (\d+) ms after it\)/gm)].map((m) => Number(m[1]));
+    expect(waits.length).toBeGreaterThanOrEqual(15);
+    expect(Math.max(...waits)).toBeLessThan(1_500);
+  }, 40_000);
 });
 
 // Lowers fs.inotify.max_user_watches for a few seconds, for the whole machine: run by hand only

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
 import { runKindOf, staleAfterMs, StateStore, StoreError, type Beat, type RunBody } from "../../src/store/store.ts";
 import { judgeHeartbeat, type Heartbeat } from "../../src/store/watcher.ts";
-import { acquireRunLock, waitForRunLock, type LockHolder } from "../../src/store/run-lock.ts";
+import { acquireRunLock, runWaiting, waitForRunLock, type LockHolder } from "../../src/store/run-lock.ts";
 import { populated, raw, removeTempDirs, result, runBody, tempDir } from "./helpers.ts";
 
 beforeAll(() => ensureBuilt());
@@ -231,5 +231,25 @@ describe("the run lock's holder and a bounded wait", () => {
     expect(taken.ok).toBe(true);
     expect(Date.now() - start).toBeLessThan(1_000);
     if (taken.ok) taken.release();
+  });
+
+  it("a run waiting for the lock says so while it waits, and only then: the watcher lets it in before its next evaluation", async () => {
+    const dir = tempDir("lock");
+    const held = acquireRunLock(dir, "/proc", "watch");
+    expect(runWaiting(dir)).toBe(false);
+    const looks: boolean[] = [];
+    const waiting = waitForRunLock(dir, { waitMs: () => 5_000, pollMs: 20, onHeld: () => looks.push(runWaiting(dir)) });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(runWaiting(dir)).toBe(true);
+    if (held.ok) held.release();
+    const taken = await waiting;
+    expect(taken.ok).toBe(true);
+    expect(looks.slice(1).every(Boolean)).toBe(true);
+    // taken: it no longer says it waits
+    expect(runWaiting(dir)).toBe(false);
+    if (taken.ok) taken.release();
+    // a mark left by a waiter that died (a pid no process has) is not a waiter
+    writeFileSync(join(dir, "run.lock.wait"), JSON.stringify({ pid: 2 ** 22 + 7, startTicks: 1, startedAt: "then", kind: "run" }));
+    expect(runWaiting(dir)).toBe(false);
   });
 });

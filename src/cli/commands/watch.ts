@@ -16,11 +16,12 @@ import { findingSummary, viewOfFinding } from "../../text/finding-text.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promiseKeys, type PromiseResult } from "../../evaluator/engine.js";
+import { EvaluationMemory } from "../../evaluator/evaluation-memory.js";
 import type { FileFinding } from "../../evaluator/file-finding.js";
 import { isDeficiency } from "../../evaluator/outcomes.js";
 import type { Policy } from "../../checker/policy.js";
 import { readStat } from "../../probes/processes.js";
-import { acquireRunLock } from "../../store/run-lock.js";
+import { acquireRunLock, runWaiting } from "../../store/run-lock.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { StateStore, StoreError, type WatcherStatus } from "../../store/store.js";
 import type { Batch, Blindness, WatchProblem } from "../../watch/events.js";
@@ -138,6 +139,8 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
     blind.now = undefined;
     const keys = promiseKeys(scene.policy);
     const set = watchSet(watchTargets(scene.policy));
+    // what each promise's last evaluation found, for evaluations of what events named (tree-focus.ts): one per policy loaded
+    const memory = new EvaluationMemory();
     io.out(`covenant watch: ${initial === "reload" ? "policy reloaded: " : ""}${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}`);
     return startWatchLoop({
       keys: keys.map((k) => k.key),
@@ -149,9 +152,10 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       ...(opts.maxWatches !== undefined ? { maxWatches: opts.maxWatches } : {}),
       onBlind: (b) => (blind.now = b.unwatched.length > 0 ? b : undefined),
       initial,
-      evaluate: async (ks, why, batch) => {
+      evaluate: async (ks, why, batch, focus) => {
         await who.settled(); // the audit look-ups, bounded, before the run lock is taken
-        return evaluateOnce(scene, ks, why, batch, { who, set, auditNotes });
+        // a directory not watched sends no events: while one is, every promise is evaluated whole
+        return evaluateOnce(scene, ks, why, batch, { who, set, auditNotes, memory, focus: blind.now ? new Map() : focus });
       },
       onBatch: (b) => who.seen(b.paths, b.firstAt),
       beat,
@@ -289,7 +293,18 @@ async function startAudit(policy: Policy, opts: WatchOptions, io: Io, notes: str
 }
 
 /** One evaluation of `keys` as a run of kind `watch`, under the run lock; "busy" when a run holds it. */
-async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: Batch | undefined, w: { who: BatchWho; set: WatchSet; auditNotes: string[] }): Promise<"done" | "busy"> {
+interface EvaluationAids {
+  who: BatchWho;
+  set: WatchSet;
+  auditNotes: string[];
+  memory: EvaluationMemory;
+  focus: ReadonlyMap<string, readonly string[]>;
+}
+
+async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: Batch | undefined, w: EvaluationAids): Promise<"done" | "busy"> {
+  // a run from cron waiting for the lock goes first: the watcher would otherwise take it back
+  // right after each evaluation while events keep coming
+  if (runWaiting(s.stateDir)) return "busy";
   const lock = acquireRunLock(s.stateDir, "/proc", "watch");
   if (!lock.ok) return "busy";
   try {
@@ -306,7 +321,7 @@ async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: 
     // the deficiency and every message and payload made from them carry it
     const recorded = await evaluateRecorded(
       s.store,
-      { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys), annotate: (r) => attachWho([r], who, (p) => w.set.affected(p)) },
+      { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys), focus: w.focus, memory: w.memory, annotate: (r) => attachWho([r], who, (p) => w.set.affected(p)) },
       notes,
     );
     const blindNote = recordBlindness(s.store, { policy: s.policy, host: recorded.host, storePath: join(s.stateDir, "state.db"), ...(s.blind.now ? { blind: s.blind.now } : {}), time: new Date().toISOString() });

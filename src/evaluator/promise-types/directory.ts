@@ -3,10 +3,12 @@ import { join } from "node:path";
 import * as files from "../../probes/files.js";
 import { walkTree, type WalkRecord } from "../../probes/tree-walk.js";
 import type { Change } from "../change-gate.js";
-import { attr, CannotObserve, repairs, type Difference, type EvalContext, type PromiseBehaviour } from "../contract.js";
+import { attr, CannotObserve, repairs, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 import { expandGlob, isGlob } from "../glob-paths.js";
 import type { FileFinding } from "../file-finding.js";
-import { checkIntegrity, isIntegrityPromise, type IntegrityTarget, type IntegrityTree } from "../integrity-check.js";
+import { checkIntegrity, checkIntegrityOfEntries, isIntegrityPromise, type IntegrityTarget, type IntegrityTree } from "../integrity-check.js";
+import type { PromiseMemory } from "../evaluation-memory.js";
+import { focusPlan, levelBelow, sameRoots, walkOrder, type FocusPlan, type TreeMemo } from "../tree-focus.js";
 import { integrityDrift, ownedByThePromise } from "../integrity-drift.js";
 import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
@@ -189,8 +191,117 @@ function treeDrift(p: Parameters<typeof attr>[0], o: ObservedDirectories, ctx: E
   ];
 }
 
+/** The entries below the roots that are not as they should be: a finding, or (with `recurse`) owner, group or `max_mode` not as promised. */
+function wrongEntries(p: Parameters<typeof attr>[0], entries: readonly ObservedEntry[], findings: readonly FileFinding[], roots: ReadonlySet<string>, ctx: EvalContext): Set<string> {
+  const wrong = new Set<string>();
+  for (const f of findings) {
+    const h = ctx.hostPath(f.path);
+    if (!roots.has(h)) wrong.add(h);
+  }
+  if (!(attr<boolean>(p, "recurse") ?? false)) return wrong;
+  const below = belowWanted(ownershipOf(p));
+  for (const e of entries) {
+    if (!e.stat || e.stat.type === "symlink") continue;
+    const d: Difference[] = [];
+    judgeOwnership(below, e.path, e.stat, ctx, d);
+    if (d.length > 0) wrong.add(e.hostPath);
+  }
+  return wrong;
+}
+
+/** What a whole walk leaves for the focused evaluations after it (tree-focus.ts). */
+function treeMemo(p: Parameters<typeof attr>[0], o: ObservedDirectories, trees: readonly IntegrityTree[], walkNotes: string[], ctx: EvalContext): TreeMemo {
+  const roots = o.directories.filter((d) => d.stat?.type === "directory").map((d) => ({ hostPath: d.hostPath, dev: d.stat!.dev, ino: d.stat!.inode }));
+  const entries = trees.flatMap((t) => t.entries.map((e) => ({ path: e.path, hostPath: e.hostPath, ...(e.seen ? { stat: e.seen.stat } : {}) })));
+  return { roots, dirty: wrongEntries(p, o.below, o.integrityFindings ?? [], new Set(roots.map((r) => r.hostPath)), ctx), linked: linkedFiles(entries), notes: walkNotes, walkedAt: ctx.now.toISOString() };
+}
+
+/** Regular files with more than one link (tree-focus.ts says why they are looked at every time). */
+function linkedFiles(entries: readonly ObservedEntry[]): Set<string> {
+  return new Set(entries.filter((e) => e.stat?.type === "file" && e.stat.nlink > 1).map((e) => e.hostPath));
+}
+
+/** The promised directories now, when they are the very directories the last whole walk saw (else undefined: walk whole). */
+function sameDirectories(p: Parameters<typeof attr>[0], memo: TreeMemo, ctx: EvalContext): ObservedEntry[] | undefined {
+  const pattern = p.promiser as string;
+  const out: ObservedEntry[] = [];
+  for (const hostPath of isGlob(pattern) ? expandGlob(ctx.hostPath(pattern)) : [ctx.hostPath(pattern)]) {
+    const st = files.stat(hostPath);
+    if (!st.ok) return undefined;
+    if (st.value.type !== "directory") {
+      if (isGlob(pattern)) continue;
+      return undefined;
+    }
+    out.push({ path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
+  }
+  const now = out.map((d) => ({ hostPath: d.hostPath, dev: d.stat!.dev, ino: d.stat!.inode }));
+  // a root never approved is approved whole, as first seen: that is a whole walk's work
+  return sameRoots(memo.roots, now) && out.every((d) => ctx.integrity.approved(d.hostPath) !== undefined) ? out : undefined;
+}
+
+/** The entries of the plan as they are now: present (with a named directory's subtree), or gone (with what was approved below them). */
+async function lookAgain(plan: FocusPlan, roots: readonly string[], maxDepth: number, ctx: EvalContext): Promise<{ present: ObservedEntry[]; absent: string[]; notes: string[] }> {
+  const present = new Map<string, ObservedEntry>();
+  const absent = new Set<string>();
+  const notes: string[] = [];
+  const within = (root: string, path: string) => (levelBelow(root, path) ?? Infinity) <= maxDepth;
+  for (const hostPath of [...plan.look].sort(walkOrder)) {
+    if (present.has(hostPath)) continue; // met in a subtree walked already
+    const root = roots.find((r) => levelBelow(r, hostPath) !== undefined);
+    if (root === undefined) continue;
+    checkName(hostPath, ctx);
+    const st = files.stat(hostPath);
+    if (!st.ok) {
+      if (st.error.code !== "not-found") notes.push(`${policyPathOf(hostPath, ctx)}: ${st.error.message}`);
+      else for (const gone of [hostPath, ...ctx.integrity.approvedBelow(hostPath)]) if (within(root, gone)) absent.add(gone);
+      continue;
+    }
+    present.set(hostPath, { path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
+    if (st.value.type !== "directory" || !plan.named.has(hostPath)) continue;
+    // a directory an event named may have come with a subtree (moved in, made again): all of it, and what was approved below it and is gone
+    const level = levelBelow(root, hostPath)!;
+    const walked: ObservedEntry[] = [];
+    if (level < maxDepth) await entriesBelow(hostPath, maxDepth - level, ctx, walked, notes);
+    for (const e of walked) present.set(e.hostPath, e);
+    for (const gone of ctx.integrity.approvedBelow(hostPath)) if (!present.has(gone) && within(root, gone)) absent.add(gone);
+  }
+  return { present: [...present.values()].sort((a, b) => walkOrder(a.hostPath, b.hostPath)), absent: [...absent].filter((h) => !present.has(h)).sort(), notes };
+}
+
+/**
+ * The focused observation (tree-focus.ts): the roots, the entries events named and those found
+ * wrong last time, as they are now; undefined when the tree must be walked whole.
+ */
+async function observeFocused(p: Parameters<typeof attr>[0], ctx: EvalContext, named: readonly string[], memory: PromiseMemory): Promise<Observation<ObservedDirectories> | undefined> {
+  const memo = memory.last as TreeMemo | undefined;
+  if (!memo) return undefined;
+  const directories = sameDirectories(p, memo, ctx);
+  if (!directories) return undefined;
+  const recurse = attr<boolean>(p, "recurse") ?? false;
+  const maxDepth = recurse ? (attr<number>(p, "max_depth") ?? 16) : 1;
+  const roots = directories.map((d) => d.hostPath);
+  const plan = focusPlan(named.map((n) => ctx.hostPath(n)), roots, maxDepth, memo);
+  if (!plan) return undefined;
+  const seen = await lookAgain(plan, roots, maxDepth, ctx);
+  // a file given another name since: its other names, which no event named, are found by a whole walk
+  if (seen.present.some((e) => e.stat?.type === "file" && e.stat.nlink > 1 && !memo.linked.has(e.hostPath))) return undefined;
+  const targets: IntegrityTarget[] = [...directories.map((d) => ({ path: d.path, hostPath: d.hostPath })), ...seen.present.map(integrityTarget), ...seen.absent.map((h) => ({ path: policyPathOf(h, ctx), hostPath: h }))];
+  const integrity = await checkIntegrityOfEntries(p, ctx, targets);
+  const o: ObservedDirectories = { pattern: p.promiser as string, directories, below: recurse ? seen.present : [], integrityFindings: integrity.findings };
+  const linked = new Set([...memo.linked].filter((l) => !plan.look.has(l)));
+  for (const l of linkedFiles(seen.present)) linked.add(l);
+  memory.keep({ ...memo, dirty: wrongEntries(p, seen.present, integrity.findings, new Set(roots), ctx), linked });
+  const looked = seen.present.length + seen.absent.length;
+  const note = `${looked} entr${looked === 1 ? "y" : "ies"} looked at again (named by events, or not as they should be last time); the others as the whole walk at ${memo.walkedAt} found them, no event having named them since`;
+  return { ok: true, value: o, notes: [...memo.notes, ...seen.notes, note, ...integrity.notes], findings: integrity.findings };
+}
+
 export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
   async observe(p, ctx) {
+    if (ctx.focus && ctx.memory && isIntegrityPromise(p)) {
+      const focused = await observeFocused(p, ctx, ctx.focus, ctx.memory);
+      if (focused) return focused;
+    }
     const pattern = p.promiser as string;
     const notes: string[] = [];
     const out: ObservedDirectories = { pattern, directories: [], below: [] };
@@ -207,9 +318,12 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
       if (attr<boolean>(p, "recurse") && st.value.type === "directory") await entriesBelow(hostPath, attr<number>(p, "max_depth") ?? 16, ctx, out.below, notes);
     }
     if (!isIntegrityPromise(p)) return { ok: true, value: out, notes };
-    const integrity = await checkIntegrity(p, ctx, [], await integrityTrees(p, out, ctx));
+    const walkNotes = [...notes];
+    const trees = await integrityTrees(p, out, ctx);
+    const integrity = await checkIntegrity(p, ctx, [], trees);
     notes.push(...integrity.notes);
     out.integrityFindings = integrity.findings;
+    ctx.memory?.keep(treeMemo(p, out, trees, walkNotes, ctx));
     return { ok: true, value: out, notes, findings: integrity.findings };
   },
 
