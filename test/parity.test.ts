@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { generatedDocs } from "../src/docs/generate.ts";
 import { behaviours } from "../src/evaluator/behaviours.ts";
-import { promiseTypes } from "../src/evaluator/registry.ts";
+import { promiseTypes } from "../src/promise-types/registry.ts";
 import { channelFactories } from "../src/notifiers/registry.ts";
 import { groupLabelNames } from "../src/notifiers/routing/groups.ts";
 
