@@ -1,14 +1,18 @@
-// One name everywhere: every registered promise type has its source file, its behaviour, its
-// test file and its doc page under that name, and nothing exists under a name that is not registered.
+// One name everywhere: every registered promise type has its schema (src/promise-types/), its
+// behaviour (src/evaluator/promise-types/), its test file and its doc page under that name, and
+// nothing exists under a name that is not registered.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { generatedDocs } from "../src/docs/generate.ts";
 import { behaviours } from "../src/evaluator/behaviours.ts";
-import { promiseTypes } from "../src/evaluator/registry.ts";
+import { promiseTypes } from "../src/promise-types/registry.ts";
+import type { PromiseTypeSpec } from "../src/promise-types/schema.ts";
 import { channelFactories } from "../src/notifiers/registry.ts";
 import { groupLabelNames } from "../src/notifiers/routing/groups.ts";
 
 const names = [...promiseTypes.keys()].sort();
+// src/promise-types/ holds one schema per type, and these two modules of the vocabulary itself
+const vocabularyModules = ["registry", "schema"];
 const stems = (dir: string, suffix: string) =>
   readdirSync(dir)
     .filter((f) => f.endsWith(suffix))
@@ -16,11 +20,31 @@ const stems = (dir: string, suffix: string) =>
     .sort();
 
 describe("parity between registry, sources, tests and docs", () => {
-  it("has a source file per registered type and no unregistered one", () => {
+  it("has a schema file per registered type and no unregistered one", () => {
+    expect(stems("src/promise-types", ".ts").filter((s) => !vocabularyModules.includes(s))).toEqual(names);
+  });
+  it("registers each schema under the name it declares, exported by that name from the file of that name", async () => {
+    for (const n of names) {
+      const module = (await import(`../src/promise-types/${n}.ts`)) as Record<string, PromiseTypeSpec>;
+      expect(module[n]?.name, n).toBe(n);
+      expect(promiseTypes.get(n), n).toBe(module[n]);
+    }
+  });
+  it("has a behaviour file per registered type and no unregistered one", () => {
     expect(stems("src/evaluator/promise-types", ".ts")).toEqual(names);
   });
   it("gives every registered type a behaviour, and no unregistered name one", () => {
     expect([...behaviours.keys()].sort()).toEqual(names);
+  });
+  it("binds each type to the behaviour exported by its own file", async () => {
+    for (const n of names) {
+      const module = (await import(`../src/evaluator/promise-types/${n}.ts`)) as Record<string, unknown>;
+      expect(module[`${n}Behaviour`], n).toBeDefined();
+      expect(behaviours.get(n), n).toBe(module[`${n}Behaviour`]);
+    }
+  });
+  it("keeps schemas out of the evaluator: a behaviour file declares no PromiseTypeSpec", () => {
+    for (const n of names) expect(readFileSync(`src/evaluator/promise-types/${n}.ts`, "utf8"), n).not.toContain("PromiseTypeSpec");
   });
   it("tests every type's behaviour, not only its schema", () => {
     for (const n of names) expect(readFileSync(`test/promise-types/${n}.test.ts`, "utf8"), n).toContain(`describe("${n} behaviour"`);

@@ -2,7 +2,7 @@
 // wrongly typed, and the cross-attribute constraints.
 import { nameSpan, type Attribute } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
-import type { AttributeSpec, Constraint } from "../evaluator/schema.js";
+import type { AttributeSpec, Constraint } from "../promise-types/schema.js";
 import { didYouMean } from "../parser/suggest.js";
 import { INVALID, type ValueChecker } from "./values.js";
 

@@ -1,7 +1,7 @@
 // Schemas of the language's own blocks (control metadata, waiver, stakeholder, calendar),
 // declared in the same schema language as promise types so that they are checked and
 // documented the same way.
-import type { AttributeSpec } from "../evaluator/schema.js";
+import type { AttributeSpec } from "../promise-types/schema.js";
 import { weekdays } from "../facts/catalog.js";
 
 export const severities = ["low", "medium", "high", "critical"] as const;

@@ -1,8 +1,8 @@
 // The checker: from parsed files to a typed Policy plus every diagnostic of the run.
 import { leadingSpan, literalText, typeSpan, type ControlDecl, type Expr, type PromiseDecl, type SourceFile } from "../parser/ast.js";
 import { capDiagnostics, compareDiagnostics, diagnostic, MAX_DIAGNOSTICS, type Diagnostic, type Span } from "../parser/diagnostics.js";
-import { attributesOf, promiseTypes } from "../evaluator/registry.js";
-import type { AttributeSpec } from "../evaluator/schema.js";
+import { attributesOf, promiseTypes } from "../promise-types/registry.js";
+import type { AttributeSpec } from "../promise-types/schema.js";
 import { checkAttributes, checkConstraints } from "./attributes.js";
 import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "./blocks.js";
 import { ConditionChecker } from "./conditions.js";

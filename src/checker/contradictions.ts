@@ -3,8 +3,8 @@
 // a comparable attribute to different values (lists compared as sets).
 import { exprText } from "../parser/ast.js";
 import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
-import { attributesOf, promiseTypes } from "../evaluator/registry.js";
-import type { ValueType } from "../evaluator/schema.js";
+import { attributesOf, promiseTypes } from "../promise-types/registry.js";
+import type { ValueType } from "../promise-types/schema.js";
 import type { Attribute, PromiseDecl } from "../parser/ast.js";
 import { globToRegExp } from "./glob.js";
 import type { CheckedControl, CheckedPromise } from "./policy.js";

@@ -4,7 +4,7 @@
 import { exprText, type Expr, type LetDecl, type Name } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from "../parser/diagnostics.js";
 import { allUnits, durationUnits, sizeUnits } from "../parser/literals.js";
-import { describeType, type ValueType } from "../evaluator/schema.js";
+import { describeType, type ValueType } from "../promise-types/schema.js";
 import { facts } from "../facts/catalog.js";
 import type { ConditionChecker } from "./conditions.js";
 import type { Scope } from "./scope.js";

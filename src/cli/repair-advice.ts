@@ -5,7 +5,7 @@
 import type { CheckedPromise } from "../checker/policy.js";
 import type { Difference } from "../evaluator/contract.js";
 import type { PromiseResult } from "../evaluator/engine.js";
-import { promiseTypes } from "../evaluator/registry.js";
+import { promiseTypes } from "../promise-types/registry.js";
 
 const ownership = new Set(["mode", "max_mode", "owner", "group"]);
 

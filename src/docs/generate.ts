@@ -2,8 +2,8 @@
 // diagnostics), so that docs cannot drift from what the checker enforces.
 // `npm run docs` writes them; test/docs.test.ts fails when a file is out of date.
 import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "../checker/blocks.js";
-import { promiseTypes } from "../evaluator/registry.js";
-import { commonPromiseAttributes, describeType, type AttributeSpec, type Constraint, type PromiseTypeSpec } from "../evaluator/schema.js";
+import { promiseTypes } from "../promise-types/registry.js";
+import { commonPromiseAttributes, describeType, type AttributeSpec, type Constraint, type PromiseTypeSpec } from "../promise-types/schema.js";
 import { factCatalogue } from "../facts/catalog.js";
 import { diagnosticCatalogue } from "../parser/diagnostics.js";
 

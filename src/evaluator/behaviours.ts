@@ -1,6 +1,8 @@
-// The behaviour of every promise type, keyed by its DSL keyword. The schemas are in
-// registry.ts, which the checker loads; esbuild leaves the behaviours (and the probes they
-// use) out of the bundle chunks that only check policies.
+// The behaviour of every promise type, bound by name to its schema in src/promise-types/: a
+// type's behaviour is src/evaluator/promise-types/<name>.ts, its schema src/promise-types/<name>.ts.
+// The checker loads only the schemas, so esbuild leaves the behaviours (and the probes they use)
+// out of the bundle chunks that only check policies.
+import type { PromiseTypeName } from "../promise-types/registry.js";
 import type { PromiseBehaviour } from "./contract.js";
 import { commandBehaviour } from "./promise-types/command.js";
 import { connectionsBehaviour } from "./promise-types/connections.js";
@@ -16,8 +18,10 @@ import { processBehaviour } from "./promise-types/process.js";
 import { serviceBehaviour } from "./promise-types/service.js";
 import { sysctlBehaviour } from "./promise-types/sysctl.js";
 
-// each behaviour observes its own kind of thing; the engine treats observations as opaque
-const all: Record<string, object | undefined> = {
+// keyed by the registry's names, so a type without a behaviour (or a behaviour without a
+// type) does not compile; each behaviour observes its own kind of thing, and the engine treats
+// observations as opaque
+const all: Record<PromiseTypeName, object> = {
   command: commandBehaviour,
   connections: connectionsBehaviour,
   directory: directoryBehaviour,
@@ -33,6 +37,4 @@ const all: Record<string, object | undefined> = {
   sysctl: sysctlBehaviour,
 };
 
-export const behaviours: ReadonlyMap<string, PromiseBehaviour<unknown>> = new Map(
-  Object.entries(all).flatMap(([name, b]) => (b ? [[name, b as PromiseBehaviour<unknown>]] : [])),
-);
+export const behaviours: ReadonlyMap<string, PromiseBehaviour<unknown>> = new Map(Object.entries(all).map(([name, b]) => [name, b as PromiseBehaviour<unknown>]));

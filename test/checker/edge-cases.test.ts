@@ -1,7 +1,7 @@
 // Cases found in review: each once crashed the checker, or gave a wrong or missing diagnostic.
 import { describe, expect, it } from "vitest";
 import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "../../src/checker/blocks.ts";
-import { attributesOf, promiseTypes } from "../../src/evaluator/registry.ts";
+import { attributesOf, promiseTypes } from "../../src/promise-types/registry.ts";
 import { checkText, diagnose, find, inControl, STAKEHOLDERS } from "../helpers/diagnose.ts";
 
 const codes = (text: string) => diagnose(text).map((d) => d.split(" ")[1]);

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkPaths } from "../../src/checker/check.ts";
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
-import { promiseTypes } from "../../src/evaluator/registry.ts";
+import { promiseTypes } from "../../src/promise-types/registry.ts";
 import { repairAdvice, repairsFor } from "../../src/cli/repair-advice.ts";
 import { promisesOf, renderJsonParts, renderJunit, renderText, xmlAttribute, xmlText, type RunInfo } from "../../src/cli/run-report.ts";
 import { makeStyle } from "../../src/cli/style.ts";

@@ -7,8 +7,8 @@
 // bounded by the parser and checker themselves and tested there).
 import fc from "fast-check";
 import { factCatalogue, weekdays } from "../../src/facts/catalog.ts";
-import { attributesOf, promiseTypes } from "../../src/evaluator/registry.ts";
-import type { ValueType } from "../../src/evaluator/schema.ts";
+import { attributesOf, promiseTypes } from "../../src/promise-types/registry.ts";
+import type { ValueType } from "../../src/promise-types/schema.ts";
 import { corpus } from "./corpus.ts";
 
 // ---- byte mutations -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Real policies to mutate: the shipped examples, each promise type's documented example and the
 // policy snippets of the language reference.
 import { readdirSync, readFileSync } from "node:fs";
-import { promiseTypes } from "../../src/evaluator/registry.ts";
+import { promiseTypes } from "../../src/promise-types/registry.ts";
 
 function examples(): string[] {
   return readdirSync("examples/sox")

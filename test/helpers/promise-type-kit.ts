@@ -4,8 +4,8 @@
 // attribute gets a suggestion).
 import { describe, expect, it } from "vitest";
 import type { DiagnosticCode } from "../../src/parser/diagnostics.ts";
-import { promiseTypes } from "../../src/evaluator/registry.ts";
-import type { ValueType } from "../../src/evaluator/schema.ts";
+import { promiseTypes } from "../../src/promise-types/registry.ts";
+import type { ValueType } from "../../src/promise-types/schema.ts";
 import { checkText, inControl } from "./diagnose.ts";
 
 export interface InvalidCase {

@@ -10,7 +10,6 @@ import { checkIntegrity, isIntegrityPromise } from "../integrity-check.js";
 import { integrityDrift, ownedByThePromise } from "../integrity-drift.js";
 import { brokenRule, deletedProgramNotes, hasRules, holderText, resolveHolders, rulesOf, type Holder, type RuleAttributes } from "../lock-holders.js";
 import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
-import { ownershipAttributes, type PromiseTypeSpec } from "../schema.js";
 import { judge, lstatOrUndefined, runningAsRoot, walk, type Rule } from "../../trust/strict-modes.js";
 
 class ApprovedCopyRefusal extends Error {}
@@ -36,74 +35,6 @@ function approvedCopyRefusal(policyPath: string, ctx: EvalContext): string | und
     throw err;
   }
 }
-
-export const file: PromiseTypeSpec = {
-  name: "file",
-  summary: "Permissions, ownership, content integrity and lock holders of files.",
-  description:
-    "Promises that every file matching the path or glob exists (unless `exists = false`) with the given mode, owner and group, that its content matches the approved baseline hash, and that only the named processes hold locks on it.",
-  promiser: { type: { kind: "path", glob: true }, description: "Absolute path or glob of the files." },
-  attributes: [
-    { name: "exists", type: { kind: "boolean" }, description: "Whether the file must exist (`false`: must be absent).", default: "true" },
-    ...ownershipAttributes("file"),
-    {
-      name: "integrity",
-      type: { kind: "enum", values: ["sha256", "sha512"] },
-      description:
-        "Keep a baseline content hash, and keep the file as approved: each file's approved state (AIDE's attributes, and a copy of a small text file with secret lines masked) is kept, and every change since is reported in AIDE's terms with a diff (docs/watch-findings.md). An unapproved change of what the file is (created, deleted, status, type, link target, content, mode, owner, group) is a deficiency until `covenant approve` accepts it; a change of only its mtime, inode or link count (a `touch`, a `sed -i` that changes nothing) is reported and is not drift. A `mode`, `owner` or `group` the promise states, and with `baseline` the content, are judged by those instead of the approved state.",
-    },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change to it (and on its schedule too); `covenant run` checks it each time it runs, as `scheduled` is, and `covenant check` says so (W206). `scheduled`: evaluated by each run and on the watcher's schedule only. `realtime` makes the promise an integrity promise: what changed since the file's approved state is reported in AIDE's terms (docs/watch-findings.md); without `integrity` the changes are shown and are not drift.", default: "scheduled" },
-    {
-      name: "locked_by",
-      type: { kind: "list", of: { kind: "string", nonEmpty: true } },
-      description: "Process names (comm) that alone may hold locks on the file (from /proc/locks). Any user can give a program any name: pair it with `locked_by_exe` or `locked_by_user`, which cannot be forged.",
-    },
-    {
-      name: "locked_by_exe",
-      type: { kind: "oneOrMany", of: { kind: "path" } },
-      description: "Executables that alone may hold locks on the file, from /proc/PID/exe Reading another user's process needs root. The executable is judged by file, not by the path the kernel shows: the process must run the very file (device and inode) at that path on the host; a copy shown under the same path in another mount namespace, or a program deleted or replaced since the process started it (an upgrade: restart it), does not match.",
-    },
-    { name: "locked_by_user", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "Users (names or numeric uids) that alone may hold locks on the file: the holder's effective uid, from /proc/PID/status." },
-    { name: "max_size", type: { kind: "size" }, description: "Largest size the file may have." },
-    {
-      name: "max_links",
-      type: { kind: "integer", min: 1, max: 65000 },
-      description: "Most hard links (names) the file may have; `1` promises that no other name reaches its content.",
-    },
-    { name: "max_age", type: { kind: "duration" }, description: "Oldest modification time allowed (for files that must be refreshed, such as exports)." },
-    { name: "baseline", type: { kind: "path" }, description: "Approved copy of the content, used by `repair = content`. `covenant approve` replaces it with the approved content, so a content repair cannot undo an approved change." },
-    {
-      name: "max_hash_size",
-      type: { kind: "size" },
-      description:
-        "Largest file whose content is hashed (for `integrity` and `baseline`); a larger file is not read and the promise is `error`, saying so. Hashing also stops at the promise's `timeout`.",
-    },
-    {
-      name: "repair",
-      type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "content"] } },
-      description: "What may be repaired: `perms` fixes mode, owner and group; `content` restores the approved baseline copy. Content drift is otherwise only reported.",
-    },
-    {
-      name: "nodiff",
-      type: { kind: "boolean" },
-      description:
-        "For files holding secrets. Covenant never records or shows a file's content, nor a diff of it; with `nodiff = true` no digest of it appears in reasons, differences, reports (text, JSON, JUnit) or the history's change records either: a digest of a short secret (a PIN) finds it by trying every guess. Nor does the store: the approved baseline and its approval in the history keep an HMAC of the digest under the host key, which cannot be tried without the key (integrity compares the content's keyed digest with it, and `covenant history` shows `(withheld: nodiff)` where it records the approval), and so does the state that tells a second change from the first.",
-      default: "false",
-    },
-  ],
-  constraints: [
-    { kind: "exclusive", attributes: ["mode", "max_mode"] },
-    { kind: "requires", attribute: "baseline", whenAttribute: "repair", hasValue: "content" },
-  ],
-  repairs: "Mode, owner and group (`repair = perms`); content from the approved `baseline` copy (`repair = content`).",
-  example: `file "/srv/ledger/*.dat" -> [compliance] {
-  mode      = 0640
-  owner     = "ledger"
-  group     = "finance"
-  integrity = sha256
-  repair    = perms
-}`,
-};
 
 interface ObservedFile {
   /** as the policy names it */

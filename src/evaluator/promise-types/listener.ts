@@ -1,27 +1,6 @@
 import { attr, type Difference, type PromiseBehaviour } from "../contract.js";
 import { Networks } from "../networks.js";
 import { counted, endpoint, skipNotes } from "../observation-notes.js";
-import type { PromiseTypeSpec } from "../schema.js";
-
-export const listener: PromiseTypeSpec = {
-  name: "listener",
-  summary: "Which ports are listened on, on which addresses, by whom.",
-  description:
-    "Promises that a TCP port is listened on (or, with `present = false`, that nothing listens on it), bound only to the allowed addresses and owned by the named process and user.",
-  promiser: { type: { kind: "oneOrMany", of: { kind: "port" } }, description: "Port or list of ports." },
-  attributes: [
-    { name: "present", type: { kind: "boolean" }, description: "Whether something must listen on the port.", default: "true" },
-    { name: "addresses", type: { kind: "oneOrMany", of: { kind: "cidr" } }, description: "Addresses the listening socket may be bound to (`0.0.0.0` and `::` are distinct: list them to allow them)." },
-    { name: "process", type: { kind: "string", nonEmpty: true }, description: "Name of the process that must own the socket." },
-    { name: "user", type: { kind: "string", nonEmpty: true }, description: "User the owning process must run as." },
-  ],
-  repairs: "None: listener findings are reported only.",
-  example: `listener 5432 {
-  addresses = ["127.0.0.1", "10.20.0.5"]
-  process   = "postgres"
-  user      = "postgres"
-}`,
-};
 
 interface ListeningSocket {
   port: number;

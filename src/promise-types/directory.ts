@@ -1,0 +1,33 @@
+// The schema of `directory`: what a `directory` promise may say. Its behaviour is src/evaluator/promise-types/directory.ts.
+import { ownershipAttributes, type PromiseTypeSpec } from "./schema.js";
+
+export const directory: PromiseTypeSpec = {
+  name: "directory",
+  summary: "Existence, permissions and ownership of directories, optionally of the files below them.",
+  description:
+    "Promises that the directory exists with the given mode, owner and group. With `recurse`, the same promise holds for every entry below it, down to `max_depth` levels. `watch = realtime` asks for files created, changed or removed inside it (down to `max_depth` with `recurse`) to be evaluated as they happen, while `covenant watch` runs; `covenant run` checks it each time it runs, and `covenant check` says so (W206).",
+  promiser: { type: { kind: "path", glob: true }, description: "Absolute path or glob of the directories." },
+  attributes: [
+    { name: "exists", type: { kind: "boolean" }, description: "Whether the directory must exist.", default: "true" },
+    ...ownershipAttributes("directory"),
+    { name: "recurse", type: { kind: "boolean" }, description: "Apply owner, group and `max_mode` to every entry below.", default: "false" },
+    { name: "max_depth", type: { kind: "integer", min: 1, max: 64 }, description: "How deep `recurse` goes.", default: "16" },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206). It makes the promise an integrity promise: the directory and what is directly in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, and every entry added, removed or changed since is reported in AIDE's terms, with a diff for small text files (docs/watch-findings.md); `covenant approve` accepts a change. Without `integrity` the changes are shown and are not drift.", default: "scheduled" },
+    {
+      name: "integrity",
+      type: { kind: "enum", values: ["sha256", "sha512"] },
+      description:
+        "Keep the tree as approved: the directory and what is in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, as with `watch = realtime`, and an unapproved change of any entry (created, deleted, status, type, link target, content, mode, owner, group) is a deficiency until `covenant approve` accepts it. A change of only an mtime, inode or link count (a `touch`, a `sed -i` that changes nothing) is reported and is not drift; mode, owner and group the promise states itself (with `recurse`, the entries' owner, group and `max_mode`) are judged by those attributes, not by the approved state. The entries' approved states are compared by AIDE's attributes with sha256 whichever algorithm is named; the name is kept for symmetry with `file`.",
+    },
+    { name: "repair", type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "create"] } }, description: "`perms` fixes mode, owner and group; `create` creates a missing directory." },
+  ],
+  constraints: [{ kind: "exclusive", attributes: ["mode", "max_mode"] }],
+  repairs: "Mode, owner and group (`repair = perms`); creation of a missing directory (`repair = create`).",
+  example: `directory "/srv/ledger" {
+  mode      = 0750
+  owner     = "ledger"
+  group     = "finance"
+  watch     = realtime
+  integrity = sha256
+}`,
+};

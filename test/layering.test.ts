@@ -1,0 +1,94 @@
+// Dependencies point down: parser → promise types → checker → evaluator → cli. Read from the
+// import lines of the sources (static, type-only, re-exports and dynamic imports alike), followed
+// through every module they reach, so a path that climbs through a helper is caught too.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+const SRC = resolve("src");
+
+/** The lower layers, lowest first: each may import from its own layer and those before it. */
+const ranked = ["parser", "promise-types", "checker"];
+/** What none of the lower layers may reach, directly or through anything else. */
+const above = ["evaluator", "cli", "store", "watch"];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sources(path);
+    return e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [path] : [];
+  });
+}
+
+/** The top-level directory under src/ a module lives in. */
+const layerOf = (file: string): string => relative(SRC, file).split(sep)[0]!;
+
+/** What a module imports: relative imports as source paths, packages and builtins as written. */
+function importsOf(file: string): { local: string[]; packages: string[] } {
+  const specifiers = ts.preProcessFile(readFileSync(file, "utf8"), true, true).importedFiles.map((f) => f.fileName);
+  const local: string[] = [];
+  const packages: string[] = [];
+  for (const s of specifiers) {
+    if (!s.startsWith(".")) packages.push(s);
+    else {
+      const source = resolve(dirname(file), s).replace(/\.js$/, ".ts");
+      local.push(existsSync(source) ? source : resolve(dirname(file), s));
+    }
+  }
+  return { local, packages };
+}
+
+const files = sources(SRC);
+const graph = new Map(files.map((f) => [f, importsOf(f)]));
+
+/** Every module reachable from `file`, each with the chain of imports that reaches it. */
+function reachable(file: string): Map<string, string[]> {
+  const chains = new Map<string, string[]>([[file, [file]]]);
+  const queue = [file];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    for (const dep of graph.get(next)?.local ?? []) {
+      if (chains.has(dep)) continue;
+      chains.set(dep, [...chains.get(next)!, dep]);
+      queue.push(dep);
+    }
+  }
+  return chains;
+}
+
+const shown = (chain: string[]) => chain.map((f) => relative(SRC, f)).join(" → ");
+
+describe("layering of the sources", () => {
+  it("reads the import lines it judges (the checker's use of the vocabulary is seen)", () => {
+    const check = graph.get(join(SRC, "checker", "check.ts"))!;
+    expect(check.local).toContain(join(SRC, "promise-types", "registry.ts"));
+    expect(reachable(join(SRC, "evaluator", "engine.ts")).has(join(SRC, "promise-types", "schema.ts"))).toBe(true);
+  });
+
+  for (const layer of ranked) {
+    it(`lets nothing in src/${layer}/ reach ${above.map((a) => `src/${a}/`).join(", ")}, or a layer above its own`, () => {
+      const forbidden = [...above, ...ranked.slice(ranked.indexOf(layer) + 1)];
+      // each import that crosses into a forbidden layer, once, with one chain that leads to it
+      const climbs = new Map<string, string>();
+      for (const file of files.filter((f) => layerOf(f) === layer)) {
+        for (const [dep, chain] of reachable(file)) {
+          const from = chain.at(-2);
+          if (from === undefined || !forbidden.includes(layerOf(dep)) || forbidden.includes(layerOf(from))) continue;
+          const edge = shown([from, dep]);
+          if (!climbs.has(edge)) climbs.set(edge, shown(chain));
+        }
+      }
+      expect([...climbs.values()]).toEqual([]);
+    });
+  }
+
+  it("keeps the vocabulary pure: src/promise-types/ imports only itself and the parser, and no package", () => {
+    const wrong: string[] = [];
+    for (const file of files.filter((f) => layerOf(f) === "promise-types")) {
+      const { local, packages } = graph.get(file)!;
+      for (const dep of local) if (!["promise-types", "parser"].includes(layerOf(dep))) wrong.push(shown([file, dep]));
+      for (const p of packages) wrong.push(`${relative(SRC, file)} → ${p}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+});
