@@ -4,6 +4,7 @@
 import { exprText, type Expr, type LetDecl, type Name } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from "../parser/diagnostics.js";
 import { allUnits, durationUnits, sizeUnits } from "../parser/literals.js";
+import { linearTimeProblem } from "./regex-safety.js";
 import { describeType, type ValueType } from "../promise-types/schema.js";
 import { facts } from "../facts/catalog.js";
 import type { ConditionChecker } from "./conditions.js";
@@ -183,6 +184,8 @@ export class ValueChecker {
         } catch (err) {
           return this.fail("E103", `\`${s}\` is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /, "")}`, e);
         }
+        const problem = type.linear ? linearTimeProblem(s) : undefined;
+        if (problem) return this.fail("E103", `\`${s}\` cannot run in time linear in the line (RE2): ${problem}`, e, "secret patterns run on RE2's engine, which has no lookaround and no backreference: write it without them, such as `(?<secret>\\S.*)$`");
         return s;
       }
       case "date": {

@@ -10,6 +10,7 @@ import { relative, sep } from "node:path";
 import { readSmall, statWithChangeTime, type FileStat } from "../probes/files.js";
 import { approvedCopyOf, diffAgainstCopy } from "../integrity/approved-copy.js";
 import { DIFF_DEFAULTS } from "../integrity/diff.js";
+import { DEFAULT_SECRET_PATTERNS, linearPattern, type SecretPattern } from "../integrity/mask.js";
 import { describeChange } from "../integrity/file-change.js";
 import { readFileState, type FileState, type PresentState } from "../integrity/file-state.js";
 import { attr, CannotObserve, type ApprovedEntry, type ApprovedState, type EvalContext } from "./contract.js";
@@ -41,6 +42,12 @@ export interface IntegrityOutcome {
   notes: string[];
 }
 
+/** The secret patterns a promise's diffs and copies are masked with: the built-in ones, and its own `mask` (run on RE2's linear-time engine). */
+export function secretPatternsOf(p: CheckedPromise): readonly SecretPattern[] {
+  const own = attr<string[]>(p, "mask") ?? [];
+  return own.length === 0 ? DEFAULT_SECRET_PATTERNS : [...DEFAULT_SECRET_PATTERNS, ...own.map(linearPattern)];
+}
+
 /** Whether a promise keeps its paths to an approved integrity state. */
 export function isIntegrityPromise(p: CheckedPromise): boolean {
   if (attr<boolean>(p, "exists") === false) return false;
@@ -56,6 +63,8 @@ interface Compare {
   p: CheckedPromise;
   ctx: EvalContext;
   nodiff: boolean;
+  /** the secret patterns: the built-in ones and the promise's `mask` */
+  patterns: readonly SecretPattern[];
   maxHashBytes?: number;
   /** paths seen first, approved as seen, not yet recorded (recorded FIRST_CHUNK at a time) */
   first: { hostPath: string; entry: ApprovedEntry }[];
@@ -114,7 +123,7 @@ export async function checkIntegrityOfEntries(p: CheckedPromise, ctx: EvalContex
 }
 
 function comparison(p: CheckedPromise, ctx: EvalContext): Compare {
-  const c: Compare = { p, ctx, nodiff: attr<boolean>(p, "nodiff") ?? false, first: [], firstCount: 0, findings: [], notes: [], seen: 0 };
+  const c: Compare = { p, ctx, nodiff: attr<boolean>(p, "nodiff") ?? false, patterns: secretPatternsOf(p), first: [], firstCount: 0, findings: [], notes: [], seen: 0 };
   const maxHash = attr<number>(p, "max_hash_size");
   if (maxHash !== undefined) c.maxHashBytes = maxHash;
   return c;
@@ -227,7 +236,7 @@ function comparableApproved(c: Compare, t: IntegrityTarget, a: ApprovedState): F
 }
 
 /** What is approved of a path as it is now: its state, and a masked copy of a small text file. */
-export function entryOf(c: { ctx: EvalContext; nodiff: boolean }, t: IntegrityTarget, now: FileState, ctimeMs?: number): ApprovedEntry {
+export function entryOf(c: { ctx: EvalContext; nodiff: boolean; patterns: readonly SecretPattern[] }, t: IntegrityTarget, now: FileState, ctimeMs?: number): ApprovedEntry {
   const { path: _path, ...state } = now as PresentState;
   // the change time read before the content was: a write after it moves it, so a later check re-reads
   const withCtime = ctimeMs !== undefined && now.status === "present" && now.type === "file" && !now.sha256Keyed ? { ...state, ctimeMs } : state;
@@ -236,7 +245,7 @@ export function entryOf(c: { ctx: EvalContext; nodiff: boolean }, t: IntegrityTa
   if (c.nodiff) return { ...entry, noCopy: "nodiff: no copy of the content is kept" };
   const content = contentOf(t.hostPath, now);
   if (typeof content === "string") return { ...entry, noCopy: content };
-  const copy = approvedCopyOf(content, (l) => c.ctx.integrity.keyLine(l));
+  const copy = approvedCopyOf(content, (l) => c.ctx.integrity.keyLine(l), { secretPatterns: c.patterns });
   return copy.ok ? { ...entry, copy: copy.copy } : { ...entry, noCopy: copy.reason };
 }
 
@@ -273,7 +282,7 @@ function diffEvidence(c: Compare, t: IntegrityTarget, changes: FileFinding["chan
   if ("none" in kept) return { kind: "none", reason: kept.none };
   const content = contentOf(t.hostPath, now as PresentState);
   if (typeof content === "string") return { kind: "none", reason: content };
-  const d = diffAgainstCopy(kept.copy, content, (l) => c.ctx.integrity.keyLine(l), { oldLabel: `${t.path} (approved ${approved.approvedAt})`, newLabel: `${t.path} (now)` });
+  const d = diffAgainstCopy(kept.copy, content, (l) => c.ctx.integrity.keyLine(l), { oldLabel: `${t.path} (approved ${approved.approvedAt})`, newLabel: `${t.path} (now)`, secretPatterns: c.patterns });
   if (d.kind === "same") return { kind: "none", reason: "the text is the same line for line (the difference is not in its lines)" };
   return d;
 }

@@ -8,7 +8,7 @@ import { readFileState } from "../integrity/file-state.js";
 import { statWithChangeTime } from "../probes/files.js";
 import type { ChangeRecord } from "./change-gate.js";
 import { attr, type ApprovedEntry, type EvalContext } from "./contract.js";
-import { entryOf, isIntegrityPromise } from "./integrity-check.js";
+import { entryOf, isIntegrityPromise, secretPatternsOf } from "./integrity-check.js";
 import type { CheckedPromise } from "../checker/policy.js";
 
 /** The host paths of file changes that were applied. */
@@ -34,7 +34,7 @@ export async function approveRepaired(p: CheckedPromise, ctx: EvalContext, chang
     if (nodiff) opts.keyDigest = (d) => ctx.baselines.keyDigest(d);
     const now = await readFileState(hostPath, opts);
     if (now.status !== "present") continue;
-    entries.push({ hostPath, entry: entryOf({ ctx, nodiff }, { path: hostPath, hostPath }, now, before?.ctimeMs) });
+    entries.push({ hostPath, entry: entryOf({ ctx, nodiff, patterns: secretPatternsOf(p) }, { path: hostPath, hostPath }, now, before?.ctimeMs) });
   }
   if (entries.length > 0) ctx.integrity.recordRepaired?.(`${p.type}:${String(p.promiser)}`, entries, ctx.now.toISOString());
 }

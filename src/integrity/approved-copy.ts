@@ -6,7 +6,7 @@
 // change to a masked line still shows, as a masked line removed and another added, while the
 // secret itself is in neither the store nor the diff.
 import { DIFF_DEFAULTS, decodeText, diffHunks, formatUnified, splitLines, type DiffOptions, type DiffOutcome } from "./diff.js";
-import { DEFAULT_SECRET_PATTERNS, MASK, masker, privateKeyLines } from "./mask.js";
+import { DEFAULT_SECRET_PATTERNS, MASK, masker, privateKeyLines, type SecretPattern } from "./mask.js";
 import { escapeKeepingTabs } from "../text/escape.js";
 
 export interface ApprovedCopy {
@@ -70,7 +70,7 @@ function checkedLines(content: Uint8Array | string, which: string, options: Copy
 }
 
 /** Each line masked where it holds a secret (whole inside a private key block), with the keyed digest of what it was. */
-function maskLines(lines: readonly string[], keyLine: KeyLine, patterns: readonly RegExp[]): { text: string; digest?: string }[] {
+function maskLines(lines: readonly string[], keyLine: KeyLine, patterns: readonly SecretPattern[]): { text: string; digest?: string }[] {
   const m = masker(patterns);
   const inKey = privateKeyLines(lines);
   return lines.map((line, i) => {

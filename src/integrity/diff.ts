@@ -5,7 +5,7 @@
 import { sizeText } from "../probes/files.js";
 import { escapeKeepingTabs } from "../text/escape.js";
 import { diffLines } from "./line-diff.js";
-import { DEFAULT_SECRET_PATTERNS, MASK, masker, privateKeyLines } from "./mask.js";
+import { DEFAULT_SECRET_PATTERNS, MASK, masker, privateKeyLines, type SecretPattern } from "./mask.js";
 
 export interface DiffOptions {
   /** unchanged lines shown around each change: 3, as `diff -u` */
@@ -17,7 +17,7 @@ export interface DiffOptions {
   /** a line longer than this many characters (minified or generated content): no diff (4,096) */
   maxLineLength?: number;
   /** the secret patterns, each applied to every line shown; DEFAULT_SECRET_PATTERNS */
-  secretPatterns?: readonly RegExp[];
+  secretPatterns?: readonly SecretPattern[];
   /** the names on the `---` and `+++` lines */
   oldLabel?: string;
   newLabel?: string;
@@ -160,7 +160,7 @@ export function formatUnified(hunks: readonly Hunk[], oldLabel: string, newLabel
  * The hunks with each line masked as it would be on either side: a line kept is masked when it
  * lies in a private key block of the old text or of the new one.
  */
-function maskHunks(hunks: Hunk[], a: readonly string[], b: readonly string[], patterns: readonly RegExp[]): { hunks: Hunk[]; masked: number } {
+function maskHunks(hunks: Hunk[], a: readonly string[], b: readonly string[], patterns: readonly SecretPattern[]): { hunks: Hunk[]; masked: number } {
   const m = masker(patterns);
   const [keyA, keyB] = [privateKeyLines(a), privateKeyLines(b)];
   let masked = 0;

@@ -10,6 +10,8 @@
 // lookahead where a key word may be anywhere in a token), so a file crafted to make a regular
 // expression backtrack cannot stall the watcher; diff.ts also caps the line length.
 
+import { RE2JS } from "re2js";
+
 export const MASK = "****";
 
 // Words that make a key, an option or a variable secret. Long ones count anywhere in the name
@@ -57,24 +59,62 @@ export const DEFAULT_SECRET_PATTERNS: readonly RegExp[] = [
 const KEY_BEGIN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/;
 const KEY_END = /-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/;
 
+/**
+ * A site's own pattern (a promise's `mask`): run on RE2's engine (re2js), whose time is linear in
+ * the line whatever the pattern, since it is applied to text an attacker writes. The checker
+ * refuses what RE2 cannot run (src/checker/regex-safety.ts).
+ */
+export interface LinearPattern {
+  readonly source: string;
+  /** where the pattern's `secret` group (or its whole match) falls on `text` */
+  spans(text: string): [number, number][];
+}
+
+/** A pattern lines are masked by: a built-in one (a RegExp written to run in linear time), or a site's. */
+export type SecretPattern = RegExp | LinearPattern;
+
+export function linearPattern(source: string): LinearPattern {
+  const re = RE2JS.compile(source);
+  const secret = Object.hasOwn(re.namedGroups(), "secret");
+  return {
+    source,
+    spans(text) {
+      const out: [number, number][] = [];
+      const m = re.matcher(text);
+      while (m.find()) {
+        const start = secret ? m.start("secret") : m.start();
+        const end = secret ? m.end("secret") : m.end();
+        if (start >= 0 && end > start) out.push([start, end]);
+      }
+      return out;
+    },
+  };
+}
+
 /** Compiled once per list: global and with indices, whatever flags the caller gave. */
 export interface Masker {
   line(text: string): { text: string; masked: boolean };
 }
 
-export function masker(patterns: readonly RegExp[] = DEFAULT_SECRET_PATTERNS): Masker {
-  const compiled = patterns.map((p) => new RegExp(p.source, [...new Set(`${p.flags}gd`)].join("")));
+/** The spans of a global, indexed RegExp's matches (its `secret` group, or the whole match). */
+function regExpSpans(re: RegExp): (text: string) => [number, number][] {
+  return (text) => {
+    const out: [number, number][] = [];
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const span = m.indices?.groups?.["secret"] ?? m.indices?.[0];
+      if (span && span[1] > span[0]) out.push([span[0], span[1]]);
+      if (m[0].length === 0) re.lastIndex++;
+    }
+    return out;
+  };
+}
+
+export function masker(patterns: readonly SecretPattern[] = DEFAULT_SECRET_PATTERNS): Masker {
+  const compiled = patterns.map((p) => (p instanceof RegExp ? regExpSpans(new RegExp(p.source, [...new Set(`${p.flags}gd`)].join(""))) : (t: string) => p.spans(t)));
   return {
     line(text) {
-      const ranges: [number, number][] = [];
-      for (const re of compiled) {
-        re.lastIndex = 0;
-        for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-          const span = m.indices?.groups?.["secret"] ?? m.indices?.[0];
-          if (span && span[1] > span[0]) ranges.push([span[0], span[1]]);
-          if (m[0].length === 0) re.lastIndex++;
-        }
-      }
+      const ranges = compiled.flatMap((spans) => spans(text));
       if (ranges.length === 0) return { text, masked: false };
       return { text: replaceRanges(text, ranges), masked: true };
     },
@@ -138,7 +178,7 @@ const afterFirst = (sep: string) => (arg: string) => (arg.includes(sep) ? `${arg
  * argument (a URL's password, a Bearer token, an AWS key). Program rules apply after an argument
  * naming that program, so `sudo -u db mysql -pX` is masked as mysql's.
  */
-export function maskArgv(argv: readonly string[], patterns: readonly RegExp[] = DEFAULT_SECRET_PATTERNS): string[] {
+export function maskArgv(argv: readonly string[], patterns: readonly SecretPattern[] = DEFAULT_SECRET_PATTERNS): string[] {
   const lines = masker(patterns);
   const out: string[] = [];
   let program = "";
@@ -166,7 +206,7 @@ export function maskArgv(argv: readonly string[], patterns: readonly RegExp[] = 
  * `sh -c 'mysql -pX'` hides X as `mysql -pX` does, and then whole by the line patterns, which
  * see one line at a time (their `$` would stop at the first line break and mask nothing).
  */
-function maskScript(arg: string, patterns: readonly RegExp[]): string {
+function maskScript(arg: string, patterns: readonly SecretPattern[]): string {
   const lines = masker(patterns);
   // words at the even places, the blanks (line breaks included) between them at the odd ones:
   // an option's secret on the next line (after a backslash) is still its value
@@ -209,7 +249,7 @@ function optionRule(arg: string): Rule | undefined {
 }
 
 /** The masked arguments as one line, an argument quoted where a shell would need it: `mysql -p**** 'two words'`. */
-export function maskedCommandLine(argv: readonly string[], patterns?: readonly RegExp[]): string {
+export function maskedCommandLine(argv: readonly string[], patterns?: readonly SecretPattern[]): string {
   return maskArgv(argv, patterns).map(quoteArgument).join(" ");
 }
 

@@ -19,6 +19,13 @@ export const directory: PromiseTypeSpec = {
       description:
         "Keep the tree as approved: the directory and what is in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, as with `watch = realtime`, and an unapproved change of any entry (created, deleted, status, type, link target, content, mode, owner, group) is a deficiency until `covenant approve` accepts it. A change of only an mtime, inode or link count (a `touch`, a `sed -i` that changes nothing) is reported and is not drift; mode, owner and group the promise states itself (with `recurse`, the entries' owner, group and `max_mode`) are judged by those attributes, not by the approved state. The entries' approved states are compared by AIDE's attributes with sha256 whichever algorithm is named; the name is kept for symmetry with `file`.",
     },
+    {
+      name: "mask",
+      type: { kind: "list", of: { kind: "regex", linear: true } },
+      description:
+        "More secret patterns for this promise's files, added to the built-in ones (docs/watch-findings.md, \"What is masked\"): each a regular expression applied to every line of a diff and of an approved copy, and to every argument of the command line of a process found at a changed file. Where one matches, its named group `secret` (or, without one, the whole match) is shown as `****` and kept only as a keyed digest. The patterns run on RE2's engine, in time linear in the line whatever they are (a file written to make a pattern backtrack cannot stall Covenant); what RE2 cannot run (lookaround, backreferences) is refused (E103). Add a pattern before the file is approved: a copy approved before it was written keeps the line as it was then.",
+      comparable: false,
+    },
     { name: "repair", type: { kind: "oneOrMany", of: { kind: "enum", values: ["perms", "create"] } }, description: "`perms` fixes mode, owner and group; `create` creates a missing directory." },
   ],
   constraints: [{ kind: "exclusive", attributes: ["mode", "max_mode"] }],

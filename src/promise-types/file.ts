@@ -48,6 +48,13 @@ export const file: PromiseTypeSpec = {
       description: "What may be repaired: `perms` fixes mode, owner and group; `content` restores the approved baseline copy. Content drift is otherwise only reported.",
     },
     {
+      name: "mask",
+      type: { kind: "list", of: { kind: "regex", linear: true } },
+      description:
+        "More secret patterns for this promise's files, added to the built-in ones (docs/watch-findings.md, \"What is masked\"): each a regular expression applied to every line of a diff and of an approved copy, and to every argument of the command line of a process found at a changed file. Where one matches, its named group `secret` (or, without one, the whole match) is shown as `****` and kept only as a keyed digest. The patterns run on RE2's engine, in time linear in the line whatever they are (a file written to make a pattern backtrack cannot stall Covenant); what RE2 cannot run (lookaround, backreferences) is refused (E103). Add a pattern before the file is approved: a copy approved before it was written keeps the line as it was then.",
+      comparable: false,
+    },
+    {
       name: "nodiff",
       type: { kind: "boolean" },
       description:

@@ -13,7 +13,8 @@ export type ValueType =
   | { kind: "mode" }
   | { kind: "cidr" }
   | { kind: "path"; glob?: boolean }
-  | { kind: "regex" }
+  /** `linear`: applied to text an attacker writes, so it runs on RE2's linear-time engine, and what that cannot run is refused (E103) */
+  | { kind: "regex"; linear?: boolean }
   | { kind: "date" }
   | { kind: "port" }
   | { kind: "enum"; values: readonly string[] }

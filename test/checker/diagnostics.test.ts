@@ -36,6 +36,14 @@ describe("meaning checks", () => {
     expect(d.excerpt).toBe("0999");
   });
 
+  it("E103 a secret pattern the linear-time engine cannot run (a lookbehind)", () => {
+    const d = find(inControl('  file "/srv/a" { integrity = sha256 mask = ["(?<=key=)\\\\S+", "LGR-[0-9A-F]{8}"] }'), "E103");
+    expect(d.message).toMatch(/cannot run in time linear in the line \(RE2\): /);
+    expect(d.excerpt).toContain("(?<=key=)");
+    expect(d.suggestion).toMatch(/no lookaround and no backreference/);
+    expect(diagnose(inControl('  file "/srv/a" { integrity = sha256 mask = ["^key\\\\s+(?<secret>(\\\\w+)+)$", "(?:token|key)=[0-9a-f]{32}"] }'))).toEqual([]);
+  });
+
   it("E103 CIDR prefix out of range, also through a variable", () => {
     const text = `let nets = ["10.0.0.0/33"]\n${inControl("  connections 5432 { sources = nets }")}`;
     const d = find(text, "E103");

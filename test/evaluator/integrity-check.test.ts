@@ -86,6 +86,29 @@ describe("integrity promises against their approved state", () => {
     expect(d1.kind === "diff" && d1.maskedLines).toBe(1);
   });
 
+  it("a promise's own `mask` patterns hide what no built-in pattern knows, in the diff and in the store", async () => {
+    const s = scene((d) => `  file "${d}/ledger.conf" {\n    integrity = sha256\n    mask = ["^ledger_key_v2\\\\s+(?<secret>\\\\S+)", "LGR-[0-9A-F]{8}"]\n  }`);
+    const f = join(s.dir, "ledger.conf");
+    writeFileSync(f, "ledger_key_v2 k1-alpha-secret\nnote = ref LGR-0123ABCD here\nlimit = 10\n");
+    await run(s);
+    writeFileSync(f, "ledger_key_v2 k2-bravo-secret\nnote = ref LGR-4567CDEF here\nlimit = 20\n");
+    const diff = (await run(s)).get(f)!.findings![0]!.diff!;
+    expect(diff.kind).toBe("diff");
+    if (diff.kind !== "diff") return;
+    expect(diff.text).toContain("-ledger_key_v2 ****\n-note = ref **** here\n-limit = 10\n+ledger_key_v2 ****\n+note = ref **** here\n+limit = 20\n");
+    expect(diff.text).not.toMatch(/alpha|bravo|0123ABCD|4567CDEF/);
+    const db = readFileSync(join(s.state, "state.db"));
+    for (const secret of ["k1-alpha-secret", "k2-bravo-secret", "LGR-0123ABCD", "LGR-4567CDEF"]) expect(db.includes(secret), secret).toBe(false);
+    // without the patterns, the built-in ones would have shown both (the test's premise)
+    const plain = scene((d) => `  file "${d}/ledger.conf" { integrity = sha256 }`);
+    const g = join(plain.dir, "ledger.conf");
+    writeFileSync(g, "ledger_key_v2 k1-alpha-secret\n");
+    await run(plain);
+    writeFileSync(g, "ledger_key_v2 k2-bravo-secret\n");
+    const shown = (await run(plain)).get(g)!.findings![0]!.diff!;
+    expect(shown.kind === "diff" && shown.text).toMatch(/k2-bravo-secret/);
+  });
+
   it("nodiff: no diff and no digest in the finding, nor in the store", async () => {
     const s = scene((d) => `  file "${d}/pin" { integrity = sha256 nodiff = true }`);
     const f = join(s.dir, "pin");
