@@ -22,6 +22,12 @@ export interface WatchLoopOptions {
   set: WatchSet;
   coalesceMs: number;
   heartbeatMs: number;
+  /**
+   * An evaluation still running this long after it began is stalled (its own timeout is past):
+   * the heartbeat stops, so that what watches the watcher (`covenant watch --status`, `covenant
+   * run`) finds it stale, since a process that beats while it evaluates nothing is not watching
+   */
+  stallAfterMs?: number;
   /** how often every realtime promise is evaluated again, whatever inotify said (ms) */
   rescanMs: number;
   /** at most this many inotify watches (tests: simulates fs.inotify.max_user_watches) */
@@ -55,6 +61,8 @@ export interface WatchLoop {
   stop(): Promise<void>;
   /** tests: stop reading inotify events (the kernel queues them, then overflows), or resume */
   pauseEvents(paused: boolean): void;
+  /** asks for a promise's evaluation as an event naming `paths` (or another reason, whole) would */
+  ask(key: string, why: Trigger, paths?: readonly string[]): void;
 }
 
 /** How long keys wait before another try when the lock was held (or a run waits for it). */
@@ -115,6 +123,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
   const pending = new Map<string, Wanted>(o.keys.map((k) => [k, { why: o.initial ?? "start" }]));
   let lastBatch: Batch | undefined;
   let running: Promise<void> | undefined;
+  let runningSince = 0;
   let stopping = false;
   // nothing is evaluated before inotify watches: a change made during the start-up rescan is then an event
   let armed = false;
@@ -151,6 +160,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
     const batch = lastBatch;
     pending.clear();
     lastBatch = undefined;
+    runningSince = now();
     running = (async () => {
       const at = now();
       try {
@@ -209,7 +219,14 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
     for (const k of schedule.due(now())) want(k, "schedule");
     kick();
   }, TICK_MS);
+  let stallSaid = false;
   const beat = setInterval(() => {
+    if (running && o.stallAfterMs !== undefined && now() - runningSince > o.stallAfterMs) {
+      if (!stallSaid) o.onFailure(new Error(`an evaluation has run for ${Math.round((now() - runningSince) / 1000)}s, past its timeout: the heartbeat stops until it ends, so that the watcher is seen as stalled`));
+      stallSaid = true;
+      return;
+    }
+    stallSaid = false;
     try {
       o.beat();
     } catch (err) {
@@ -233,5 +250,9 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
       await running;
     },
     pauseEvents: (paused) => events.pause(paused),
+    ask(key, why, paths) {
+      want(key, why, paths);
+      kick();
+    },
   };
 }

@@ -148,6 +148,8 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       set,
       coalesceMs: opts.coalesceMs,
       heartbeatMs: opts.heartbeatMs,
+      // past its own deadline and a minute's grace (messages being sent), an evaluation is stalled
+      stallAfterMs: opts.timeoutMs + 60_000,
       rescanMs: opts.rescanMs,
       ...(opts.maxWatches !== undefined ? { maxWatches: opts.maxWatches } : {}),
       onBlind: (b) => (blind.now = b.unwatched.length > 0 ? b : undefined),
