@@ -16,13 +16,21 @@ export function isGlob(pattern: string): boolean {
  * Matching paths, sorted; a pattern without wildcards is returned as is (existing or not).
  * Throws CannotObserve when a directory on the way cannot be read.
  */
+/** The literal directory a glob starts from: "/srv/ledger" for "/srv/ledger/*.dat". */
+export function globBase(pattern: string): string {
+  const segments = pattern.split("/").filter((s, i) => s !== "" || i === 0);
+  let base = "/";
+  for (let i = 1; i < segments.length && !isGlob(segments[i]!); i++) base = join(base, segments[i]!);
+  return base;
+}
+
 export function expandGlob(pattern: string, maxDepth = 32): string[] {
   if (!isGlob(pattern)) return [pattern];
   const segments = pattern.split("/").filter((s, i) => s !== "" || i === 0);
   // the literal prefix: the directory to start listing from
   let i = 1;
-  let base = "/";
-  while (i < segments.length && !isGlob(segments[i]!)) base = join(base, segments[i++]!);
+  while (i < segments.length && !isGlob(segments[i]!)) i++;
+  const base = globBase(pattern);
   const out: string[] = [];
   if (segments.slice(i).some((s) => s.includes("**"))) {
     const re = globToRegExp(pattern);

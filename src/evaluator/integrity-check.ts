@@ -10,6 +10,8 @@ import { relative, sep } from "node:path";
 import { readSmall, statWithChangeTime, type FileStat } from "../probes/files.js";
 import { approvedCopyOf, diffAgainstCopy } from "../integrity/approved-copy.js";
 import { DIFF_DEFAULTS } from "../integrity/diff.js";
+import { globToRegExp } from "../checker/glob.js";
+import { globBase } from "./glob-paths.js";
 import { DEFAULT_SECRET_PATTERNS, linearPattern, type SecretPattern } from "../integrity/mask.js";
 import { describeChange } from "../integrity/file-change.js";
 import { readFileState, type FileState, type PresentState } from "../integrity/file-state.js";
@@ -35,6 +37,13 @@ export interface IntegrityTree {
   root: IntegrityTarget;
   entries: IntegrityTarget[];
   maxDepth: number;
+}
+
+/** The files a glob promiser names now (host paths), and how a host path is named in the policy. */
+export interface IntegrityGlob {
+  hostPattern: string;
+  files: IntegrityTarget[];
+  policyPathOf(hostPath: string): string;
 }
 
 export interface IntegrityOutcome {
@@ -81,9 +90,10 @@ interface Compare {
  * CannotObserve when a stored state was changed outside Covenant (the promise is then `error`,
  * as for a tampered baseline).
  */
-export async function checkIntegrity(p: CheckedPromise, ctx: EvalContext, files: IntegrityTarget[], trees: IntegrityTree[] = []): Promise<IntegrityOutcome> {
+export async function checkIntegrity(p: CheckedPromise, ctx: EvalContext, files: IntegrityTarget[], trees: IntegrityTree[] = [], globs: IntegrityGlob[] = []): Promise<IntegrityOutcome> {
   const c = comparison(p, ctx);
   for (const f of files) await comparePath(c, f, true);
+  for (const g of globs) await compareGlob(c, g);
   for (const t of trees) {
     // a tree never approved is approved whole, as first seen; in one approved, a new entry is `created`
     const rootKnown = ctx.integrity.approved(t.root.hostPath) !== undefined;
@@ -106,6 +116,29 @@ export async function checkIntegrity(p: CheckedPromise, ctx: EvalContext, files:
     c.notes.push(`integrity state of ${what} recorded as approved (first observation)`);
   }
   return { findings: c.findings, notes: c.notes };
+}
+
+/**
+ * The files a glob names, kept as a set, as AIDE keeps a selection: while none of the paths it
+ * matches was ever approved, what it names is approved as first seen; once any was, a file it
+ * names that was never approved is `created`, and one approved that it no longer names (deleted,
+ * or renamed so that it no longer matches) is `deleted`.
+ */
+async function compareGlob(c: Compare, g: IntegrityGlob): Promise<void> {
+  const re = globToRegExp(g.hostPattern);
+  const approved = c.ctx.integrity.approvedBelow(globBase(g.hostPattern)).filter((h) => re.test(h));
+  const known = approved.length > 0;
+  const present = new Set<string>();
+  for (const f of g.files) {
+    present.add(f.hostPath);
+    const pending = comparePath(c, f, !known);
+    if (pending) await pending;
+  }
+  for (const gone of approved) {
+    if (present.has(gone)) continue;
+    const pending = comparePath(c, { path: g.policyPathOf(gone), hostPath: gone }, false);
+    if (pending) await pending;
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ testPromiseType("directory", {
     'directory "/srv/ledger" { mode = 0750 owner = "ledger" group = "finance" }',
     'directory "/srv/ledger" { recurse = true max_depth = 4 max_mode = 0770 }',
     'directory "/srv/inbox" { exists = true repair = create watch = realtime }',
+    'directory "/srv/ledger" { recurse = true integrity = sha256 mask = ["^ledger_key_v2\\\\s+(?<secret>\\\\S+)"] }',
     'directory "/srv/shared" { recurse = true owner = "ledger" repair = perms allow_hardlinks = true }',
   ],
   invalid: [

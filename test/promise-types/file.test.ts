@@ -18,6 +18,7 @@ testPromiseType("file", {
     'file "/tmp/forbidden.flag" { exists = false }',
     'file "/srv/ledger/shared.dat" { max_links = 1 }',
     'file "/srv/ledger/archive.dat" { integrity = sha256 max_hash_size = 4GiB }',
+    'file "/etc/ledger/app.conf" { integrity = sha256 mask = ["^ledger_key_v2\\\\s+(?<secret>\\\\S+)", "LGR-[0-9A-F]{32}"] }',
     'file "/srv/ledger/linked.dat" { mode = 0640 repair = perms allow_hardlinks = true }',
   ],
   invalid: [
@@ -28,6 +29,7 @@ testPromiseType("file", {
     { promise: 'file "/a" { baseline = "/approved/*.conf" }', code: "E103", message: /globs are not allowed here/ },
     { promise: 'file "/a" { mode = 64 }', code: "E103", message: /write three or four octal digits/ },
     { promise: 'file "/a" { max_links = 0 }', code: "E103", message: /`max_links` must be a whole number from 1/ },
+    { promise: 'file "/a" { integrity = sha256 mask = ["(?<=key=)\\\\S+"] }', code: "E103", message: /cannot run in time linear in the line \(RE2\)/ },
     { promise: 'file "/srv/../etc/passwd" { mode = 0640 }', code: "E103", message: "`/srv/../etc/passwd` is not valid for the promiser of `file`: a path may not have `.` or `..` components" },
     { promise: 'file "/srv/a" { baseline = "/../etc/shadow" repair = content }', code: "E103", message: /a path may not have `.` or `..` components/ },
   ],

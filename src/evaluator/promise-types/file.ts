@@ -169,7 +169,9 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
       if (r.value.stat || !isGlob(pattern)) out.files.push(r.value);
     }
     if (!isIntegrityPromise(p)) return { ok: true, value: out, notes };
-    const integrity = await checkIntegrity(p, ctx, out.files.map((f) => ({ path: f.path, hostPath: f.hostPath, ...(f.stat && f.sha256 !== undefined ? { observed: { stat: f.stat, sha256: f.sha256 } } : {}) })));
+    const targets = out.files.map((f) => ({ path: f.path, hostPath: f.hostPath, ...(f.stat && f.sha256 !== undefined ? { observed: { stat: f.stat, sha256: f.sha256 } } : {}) }));
+    // a glob's files are a set: one it no longer names is deleted, a new one created (once approved)
+    const integrity = isGlob(pattern) ? await checkIntegrity(p, ctx, [], [], [{ hostPattern, files: targets, policyPathOf: (h) => policyPathOf(h, ctx) }]) : await checkIntegrity(p, ctx, targets);
     notes.push(...integrity.notes);
     out.integrityFindings = integrity.findings;
     return { ok: true, value: out, notes, findings: integrity.findings };
