@@ -193,7 +193,15 @@ function caseDetail(r: PromiseResult, p: CheckedPromise | undefined): string {
   const lines = [headline(r), ...(r.differences.length > 1 ? r.differences.map((d) => `- ${d.reason}`) : []), ...r.changes.map((ch) => `${ch.status}: ${ch.description}${ch.detail ? ` (${ch.detail})` : ""}`), ...r.notes.map((n) => `note: ${n}`)];
   if (r.stakeholders.length > 0) lines.push(`stakeholders: ${r.stakeholders.join(", ")}`);
   if (advice) lines.push(`what to do: ${advice}`);
-  return lines.map((l) => xmlText(escapeText(l))).join("\n");
+  return [...lines.map((l) => xmlText(escapeText(l))), ...findingsDetail(r)].join("\n");
+}
+
+/** What changed at each file since approved, its masked diff and who, as the text report says it (already escaped by finding-text.ts). */
+function findingsDetail(r: PromiseResult): string[] {
+  const findings = r.findings ?? [];
+  const lines = findings.slice(0, MAX_FINDINGS).flatMap((f) => findingLines(viewOfFinding(f), { indent: "  " }).map((l, i) => (i === 0 ? `changed since approved: ${l.slice(2)}` : l)));
+  if (findings.length > MAX_FINDINGS) lines.push(`… and ${findings.length - MAX_FINDINGS} more paths changed (--json lists them all)`);
+  return lines.map(xmlText);
 }
 
 /** JUnit XML: a suite per control, a case per promise; drift and failed are failures, error is an error. */

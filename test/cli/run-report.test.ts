@@ -11,6 +11,7 @@ import { checkPaths } from "../../src/checker/check.ts";
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
 import { promiseTypes } from "../../src/promise-types/registry.ts";
 import { repairAdvice, repairsFor } from "../../src/cli/repair-advice.ts";
+import { MemoryIntegrity } from "../../src/evaluator/memory-integrity.ts";
 import { promisesOf, renderJsonParts, renderJunit, renderText, xmlAttribute, xmlText, type RunInfo } from "../../src/cli/run-report.ts";
 import { makeStyle } from "../../src/cli/style.ts";
 import { bin, covenant, ensureBuilt } from "../helpers/cli.ts";
@@ -143,6 +144,26 @@ describe("JUnit XML", () => {
     expect(xmlText("\u0001\ufffe\ud800x")).toBe("\\u0001\\ufffe\\ud800x");
     expect(xmlText("😀")).toBe("😀");
     expect(xmlAttribute("a\nb\tc")).toBe("a&#10;b&#9;c");
+  });
+
+  it("carries what changed since approved, the masked diff and who, in the JUnit case as in the text report", async () => {
+    const dir = temp("report-findings");
+    const f = join(dir, "app.conf");
+    writeFileSync(f, "listen = 80\npassword = hunter2\n<b>\n");
+    const integrity = new MemoryIntegrity();
+    const policy = `control "C-1" {\n  title = "config"\n  file "${f}" { integrity = sha256 }\n}\n`;
+    await report(policy, { integrity });
+    writeFileSync(f, "listen = 8080\npassword = hunter3\n<b>\n");
+    const { junit, text } = await report(policy, { integrity });
+    expect(text).toMatch(/changed since approved: /);
+    const failure = /<failure type="drift"[^>]*>([\s\S]*?)<\/failure>/.exec(junit)![1]!;
+    expect(failure).toMatch(/changed since approved: .*app\.conf: content/);
+    expect(failure).toContain("-listen = 80\n");
+    expect(failure).toContain("+listen = 8080\n");
+    expect(failure).toContain("+password = ****");
+    expect(failure).toContain("&lt;b&gt;");
+    expect(junit).not.toMatch(/hunter/);
+    expect(wellFormed(junit)).toBe("ok");
   });
 
   it("is well-formed XML whatever a promiser, a reason or a note holds", () => {
