@@ -1,0 +1,72 @@
+// The holders scan on libuv's threadpool (native/fd_scan.c, built by `npm install`): every
+// process's descriptors stat'ed relative to directory descriptors, off the watcher's thread.
+// Optional: without it src/probes/fd-scan.ts scans in JavaScript, in slices (same answer, slower).
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface FdScanTarget {
+  path: string;
+  dev?: number;
+  ino?: number;
+}
+
+export interface FdScanMatch {
+  pid: number;
+  /** index into the targets given */
+  target: number;
+  /** matched by the former name of a file with no links left */
+  deleted: boolean;
+  /** /proc/PID/stat as read through the directory scanned (latin1); absent when the process had ended */
+  stat?: string;
+}
+
+export interface FdScanResult {
+  matches: FdScanMatch[];
+  /** processes looked at */
+  processes: number;
+  /** processes listed in the /proc root */
+  listed: number;
+  descriptors: number;
+  /** processes whose descriptors could not be listed (not gone: refused) */
+  denied: number;
+  /** the budget ran out: listed − processes were not looked at */
+  stopped: boolean;
+  /** errno when the /proc root could not be listed, else 0 */
+  listError: number;
+}
+
+export interface FdScanAddon {
+  /** budgetMs < 0: no budget */
+  scan(procRoot: string, targets: readonly FdScanTarget[], budgetMs: number): Promise<FdScanResult>;
+}
+
+let addon: FdScanAddon | null | undefined;
+let whyUnavailable = "";
+
+/** The addon, or null (the reason in fdScanUnavailableReason()); looked for beside the bundle and beside the sources. */
+export function fdScan(): FdScanAddon | null {
+  if (addon !== undefined) return addon;
+  if (process.env["COVENANT_NO_FD_SCAN"]) {
+    whyUnavailable = "COVENANT_NO_FD_SCAN is set";
+    return (addon = null);
+  }
+  const require = createRequire(import.meta.url);
+  const here = dirname(fileURLToPath(import.meta.url));
+  const errors: string[] = [];
+  for (const up of ["..", "../.."]) {
+    const path = join(here, up, "build/Release/fd_scan.node");
+    try {
+      return (addon = require(path) as FdScanAddon);
+    } catch (err) {
+      errors.push(`${path}: ${(err as Error).message.split("\n")[0]}`);
+    }
+  }
+  whyUnavailable = `the native addon fd_scan is not built (${errors.join("; ")})`;
+  return (addon = null);
+}
+
+export function fdScanUnavailableReason(): string {
+  fdScan();
+  return whyUnavailable;
+}
