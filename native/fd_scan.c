@@ -10,12 +10,15 @@
 // passed over), its fd directory (the same), and each descriptor there by fstatat, which follows
 // that one final link: the kernel's magic link to the very file the process holds (in a fixture
 // /proc, a symbolic link to a real file). The pid directory's descriptor also pins the process:
-// a pid reused while it is read is a different /proc/PID, so the `stat` text read through it
-// (for the start time that JavaScript checks again when it reads the holder's details) is the
-// scanned process's or nothing.
+// a pid reused while it is read is a different /proc/PID, so what is read through it is the
+// scanned process's or nothing. For each process holding a target, its details are read so, in
+// the thread too (with a few hundred holders, reading them from JavaScript cost more than the
+// scan): the texts of stat (before and after the others: an exec meanwhile is seen), status,
+// cmdline and the exe link, parsed by JavaScript.
 //
 // scan(procRoot, targets: { path, dev?, ino? }[], budgetMs): Promise<{ matches: { pid, target,
-// deleted, stat? }[], processes, listed, descriptors, denied, stopped, listError }>
+// deleted }[], holders: { pid, stat?, status?, cmdline?, exe?, statAfter? }[],
+// processes, listed, descriptors, denied, stopped, listError }>
 //   - a descriptor matches a target by device and inode (stat following the descriptor's link);
 //   - one with no links left matches by its former name, "<target path> (deleted)" as readlinkat
 //     gives it, when the file lies on the target's device, is not the file now at the path, and
@@ -39,7 +42,7 @@
 #include <unistd.h>
 
 #define PATH_BYTES 4096
-#define STAT_BYTES 2048  // /proc/PID/stat: 52 numbers and a name of at most 64 bytes
+#define TEXT_LIMIT (1 << 20)  // a process's file read at most this far (a cmdline is at most ARG_MAX)
 static const char DELETED[] = " (deleted)";
 
 typedef struct {
@@ -51,8 +54,19 @@ typedef struct {
 
 typedef struct {
   int32_t pid, target, deleted;
-  char *stat;  // the process's stat text, read through its pid directory; NULL when it ended
 } match;
+
+// A file's bytes as read (NULL: unreadable, the process ended).
+typedef struct {
+  char *data;
+  size_t length;
+} text;
+
+// A holder's details, as read through its pid directory.
+typedef struct {
+  int32_t pid;
+  text stat, status, cmdline, exe, stat_after;  // exe: the link's text (none: a kernel thread, a zombie, or unreadable)
+} holder;
 
 typedef struct {
   napi_async_work work;
@@ -64,6 +78,8 @@ typedef struct {
   double budget_ms;
   match *matches;
   size_t match_count, match_capacity;
+  holder *holders;
+  size_t holder_count, holder_capacity;
   double processes, listed, descriptors, denied;
   int stopped, list_error, failed;
 } scan_job;
@@ -74,8 +90,9 @@ static double now_ms(void) {
   return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
-static int add_match(scan_job *j, int32_t pid, size_t target, int deleted) {
-  for (size_t i = 0; i < j->match_count; i++)  // several descriptors on one file: one match
+// `first`: this process's first match (the matches before it are other processes').
+static int add_match(scan_job *j, size_t first, int32_t pid, size_t target, int deleted) {
+  for (size_t i = first; i < j->match_count; i++)  // several descriptors on one file: one match
     if (j->matches[i].pid == pid && j->matches[i].target == (int32_t)target && j->matches[i].deleted == deleted) return 0;
   if (j->match_count == j->match_capacity) {
     size_t cap = j->match_capacity ? j->match_capacity * 2 : 16;
@@ -84,7 +101,7 @@ static int add_match(scan_job *j, int32_t pid, size_t target, int deleted) {
     j->matches = m;
     j->match_capacity = cap;
   }
-  j->matches[j->match_count++] = (match){.pid = pid, .target = (int32_t)target, .deleted = deleted, .stat = NULL};
+  j->matches[j->match_count++] = (match){.pid = pid, .target = (int32_t)target, .deleted = deleted};
   return 0;
 }
 
@@ -145,34 +162,78 @@ static ino_t mount_namespace(int dir) {
 
 // The descriptor `name` in `fd_dir`, whose file (`st`) has no links left: a match by its former
 // name when the process sees the watcher's mounts and the name is a target's (see the top).
-static void match_deleted(scan_job *j, int32_t pid, int pid_dir, int fd_dir, const char *name, const struct stat *st, ino_t own_ns, ino_t *pid_ns) {
+static void match_deleted(scan_job *j, size_t first, int32_t pid, int pid_dir, int fd_dir, const char *name, const struct stat *st, ino_t own_ns, ino_t *pid_ns) {
   if (own_ns) {
     if (*pid_ns == (ino_t)-1) *pid_ns = mount_namespace(pid_dir);  // once a process, and only when needed
     if (*pid_ns != own_ns) return;
   }
-  char text[PATH_BYTES];
-  ssize_t n = readlinkat(fd_dir, name, text, sizeof text - 1);
+  char link[PATH_BYTES];
+  ssize_t n = readlinkat(fd_dir, name, link, sizeof link - 1);
   size_t suffix = sizeof DELETED - 1;
-  if (n <= (ssize_t)suffix || text[0] != '/' || memcmp(text + n - suffix, DELETED, suffix) != 0) return;
+  if (n <= (ssize_t)suffix || link[0] != '/' || memcmp(link + n - suffix, DELETED, suffix) != 0) return;
   size_t length = (size_t)n - suffix;
   for (size_t i = 0; i < j->target_count; i++) {
     const target *t = &j->targets[i];
-    if (t->length != length || memcmp(t->path, text, length) != 0) continue;
+    if (t->length != length || memcmp(t->path, link, length) != 0) continue;
     if (t->has_file && (t->dev != (double)st->st_dev || t->ino == (double)st->st_ino)) continue;
-    add_match(j, pid, i, 1);
+    add_match(j, first, pid, i, 1);
   }
 }
 
-// The process's stat text for each of its matches (read through its directory: this process's).
-static void read_stat_text(scan_job *j, int pid_dir, size_t first) {
-  int fd = openat(pid_dir, "stat", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return;
-  char buf[STAT_BYTES];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+// The whole of `name` in the directory `dir` (a file of /proc/PID: its size says nothing).
+static text read_text(int dir, const char *name) {
+  text out = {NULL, 0};
+  int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return out;
+  size_t size = 4096;
+  char *data = malloc(size);
+  while (data) {
+    if (out.length == size) {
+      char *bigger = size >= TEXT_LIMIT ? NULL : realloc(data, size * 2);
+      if (!bigger) break;  // as far as the limit: the rest is not needed
+      data = bigger;
+      size *= 2;
+    }
+    ssize_t n = read(fd, data + out.length, size - out.length);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      free(data);
+      data = NULL;
+      out.length = 0;
+    }
+    if (n <= 0) break;
+    out.length += (size_t)n;
+  }
   close(fd);
-  if (n <= 0) return;
-  buf[n] = '\0';
-  for (size_t i = first; i < j->match_count; i++) j->matches[i].stat = strdup(buf);
+  out.data = data;
+  return out;
+}
+
+// The details of a process that holds a target, read through its directory.
+static void read_holder(scan_job *j, int pid_dir, int32_t pid) {
+  if (j->holder_count == j->holder_capacity) {
+    size_t cap = j->holder_capacity ? j->holder_capacity * 2 : 16;
+    holder *h = realloc(j->holders, cap * sizeof(holder));
+    if (!h) {
+      j->failed = ENOMEM;
+      return;
+    }
+    j->holders = h;
+    j->holder_capacity = cap;
+  }
+  holder *h = &j->holders[j->holder_count++];
+  memset(h, 0, sizeof *h);
+  h->pid = pid;
+  h->stat = read_text(pid_dir, "stat");
+  h->status = read_text(pid_dir, "status");
+  h->cmdline = read_text(pid_dir, "cmdline");
+  char link[PATH_BYTES];
+  ssize_t n = readlinkat(pid_dir, "exe", link, sizeof link);
+  if (n >= 0 && (size_t)n < sizeof link) {
+    h->exe.data = strndup(link, (size_t)n);
+    h->exe.length = h->exe.data ? (size_t)n : 0;
+  }
+  h->stat_after = read_text(pid_dir, "stat");
 }
 
 // The watcher's own mount namespace (<root>/self, the kernel's link to the caller); 0 when it
@@ -212,12 +273,12 @@ static void scan_process(scan_job *j, int root, int32_t pid, ino_t own_ns) {
     if (fstatat(fd_dir, d->d_name, &st, 0) < 0) continue;  // closed since listed, or unreachable
     for (size_t i = 0; i < j->target_count; i++) {
       const target *t = &j->targets[i];
-      if (t->has_file && t->ino == (double)st.st_ino && t->dev == (double)st.st_dev) add_match(j, pid, i, 0);
+      if (t->has_file && t->ino == (double)st.st_ino && t->dev == (double)st.st_dev) add_match(j, first, pid, i, 0);
     }
-    if (st.st_nlink == 0 && j->named) match_deleted(j, pid, pid_dir, fd_dir, d->d_name, &st, own_ns, &pid_ns);
+    if (st.st_nlink == 0 && j->named) match_deleted(j, first, pid, pid_dir, fd_dir, d->d_name, &st, own_ns, &pid_ns);
   }
   closedir(dir);
-  if (j->match_count > first) read_stat_text(j, pid_dir, first);
+  if (j->match_count > first) read_holder(j, pid_dir, pid);
   close(pid_dir);
 }
 
@@ -253,9 +314,25 @@ static napi_value number(napi_env env, double v) {
   return out;
 }
 
+// A text as a string decoded as UTF-8 (as Node's readFileSync(path, "utf8")), NULs kept; absent when unread.
+static void set_text(napi_env env, napi_value o, const char *name, const text *t) {
+  if (!t->data) return;
+  napi_value v;
+  napi_create_string_utf8(env, t->length ? t->data : "", t->length, &v);
+  napi_set_named_property(env, o, name, v);
+}
+
 static void free_job(scan_job *j) {
   for (size_t i = 0; i < j->target_count; i++) free(j->targets[i].path);
-  for (size_t i = 0; i < j->match_count; i++) free(j->matches[i].stat);
+  for (size_t i = 0; i < j->holder_count; i++) {
+    holder *h = &j->holders[i];
+    free(h->stat.data);
+    free(h->status.data);
+    free(h->cmdline.data);
+    free(h->exe.data);
+    free(h->stat_after.data);
+  }
+  free(j->holders);
   free(j->targets);
   free(j->matches);
   free(j);
@@ -273,13 +350,23 @@ static napi_value result_of(napi_env env, const scan_job *j) {
     napi_set_named_property(env, o, "target", number(env, m->target));
     napi_get_boolean(env, m->deleted, &deleted);
     napi_set_named_property(env, o, "deleted", deleted);
-    if (m->stat) {
-      napi_value text;  // latin1: a process's name may be any bytes; only the numbers after it are read
-      napi_create_string_latin1(env, m->stat, NAPI_AUTO_LENGTH, &text);
-      napi_set_named_property(env, o, "stat", text);
-    }
     napi_set_element(env, matches, (uint32_t)i, o);
   }
+  napi_value holders;
+  napi_create_array_with_length(env, j->holder_count, &holders);
+  for (size_t i = 0; i < j->holder_count; i++) {
+    const holder *h = &j->holders[i];
+    napi_value o;
+    napi_create_object(env, &o);
+    napi_set_named_property(env, o, "pid", number(env, h->pid));
+    set_text(env, o, "stat", &h->stat);
+    set_text(env, o, "status", &h->status);
+    set_text(env, o, "cmdline", &h->cmdline);
+    set_text(env, o, "exe", &h->exe);
+    set_text(env, o, "statAfter", &h->stat_after);
+    napi_set_element(env, holders, (uint32_t)i, o);
+  }
+  napi_set_named_property(env, result, "holders", holders);
   napi_value stopped;
   napi_get_boolean(env, j->stopped, &stopped);
   napi_set_named_property(env, result, "matches", matches);

@@ -17,12 +17,24 @@ export interface FdScanMatch {
   target: number;
   /** matched by the former name of a file with no links left */
   deleted: boolean;
-  /** /proc/PID/stat as read through the directory scanned (latin1); absent when the process had ended */
+}
+
+/** A process holding a target: its files as read through the directory scanned (UTF-8); each absent when it could not be read (the process ended). */
+export interface FdScanHolder {
+  pid: number;
   stat?: string;
+  status?: string;
+  cmdline?: string;
+  /** the exe link's text (absent: a kernel thread, a zombie, or not readable) */
+  exe?: string;
+  /** stat again, after the others: a process that ended or ran another program meanwhile is seen */
+  statAfter?: string;
 }
 
 export interface FdScanResult {
   matches: FdScanMatch[];
+  /** one for each process with a match */
+  holders: FdScanHolder[];
   /** processes looked at */
   processes: number;
   /** processes listed in the /proc root */

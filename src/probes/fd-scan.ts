@@ -9,8 +9,7 @@
 // milliseconds so that a scan of a big host delays other work by a slice, not by the scan.
 import { constants } from "node:os";
 import { readdirSync, readlinkSync, statSync, type Stats } from "node:fs";
-import { fdScan, type FdScanResult } from "../native/fd-scan.js";
-import { parseStat } from "./processes.js";
+import { fdScan, type FdScanHolder, type FdScanResult } from "../native/fd-scan.js";
 import type { ProbeRoots } from "./result.js";
 
 /** A file sought: its path (as the caller names it) and the file now there, when any. */
@@ -24,8 +23,6 @@ export interface OpenMatch {
   pid: number;
   path: string;
   deleted: boolean;
-  /** the process's start time (clock ticks) as the native scan read it through the directory it scanned */
-  startTicks?: number;
 }
 
 export type ScanEngine = "native" | "js";
@@ -41,6 +38,8 @@ export interface DescriptorScanOptions {
 
 export interface DescriptorScan {
   matches: OpenMatch[];
+  /** the native scan's: each holder's files, read through the directory scanned (file-holders.ts parses them) */
+  holders?: Map<number, FdScanHolder>;
   processes: number;
   descriptors: number;
   engine: ScanEngine;
@@ -89,15 +88,11 @@ function fromNative(r: FdScanResult, targets: readonly SoughtFile[], opts: Descr
   }
   if (r.stopped) notes.push(budgetNote(opts.budgetMs, r.processes, r.listed));
   if (r.denied > 0) notes.push(deniedNote(r.denied));
-  const matches: OpenMatch[] = [];
-  for (const m of r.matches) {
-    // no stat text: the process ended right after its descriptors were read, passed over as in the JS scan's details
-    const stat = m.stat === undefined ? undefined : parseStat(m.stat);
+  const matches = r.matches.flatMap((m) => {
     const t = targets[m.target];
-    if (!stat || stat.pid !== m.pid || !t) continue;
-    matches.push({ pid: m.pid, path: t.path, deleted: m.deleted, startTicks: stat.startTicks });
-  }
-  return { matches, processes: r.processes, descriptors: r.descriptors, engine: "native" };
+    return t ? [{ pid: m.pid, path: t.path, deleted: m.deleted }] : [];
+  });
+  return { matches, holders: new Map(r.holders.map((h) => [h.pid, h])), processes: r.processes, descriptors: r.descriptors, engine: "native" };
 }
 
 /** A turn for the event loop once a slice is used up. */

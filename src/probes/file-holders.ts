@@ -16,15 +16,17 @@
 // each descriptor stat'ed once, off the event loop (fd-scan.ts: native/fd_scan.c on libuv's
 // threadpool, or JavaScript in slices when the addon is missing). Processes end while they are
 // read: such a process is skipped, never an error, and a pid reused between the scan and the
-// reading of its details is not another process's details (the start time is read before and
-// after, and compared with the one the native scan read through the directory it scanned).
+// reading of its details is not another process's details (the native scan reads them through
+// the directory it scanned, which is that process's whatever becomes of its pid; the JavaScript
+// one reads the start time before and after).
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { maskedCommandLine } from "../integrity/mask.js";
 import { read as readAccounts } from "./accounts.js";
 import { scanDescriptors, type DescriptorScanOptions, type ScanEngine } from "./fd-scan.js";
 import { read as readLocks, splitDevice, type FileLock } from "./locks.js";
-import { parseCmdline, parseStatus, readExecutable, readStat } from "./processes.js";
+import { parseCmdline, parseStat, parseStatus, readExecutable, readStat } from "./processes.js";
+import type { FdScanHolder } from "../native/fd-scan.js";
 import type { ProbeRoots } from "./result.js";
 import type { FileHolder } from "../text/finding-who-text.js";
 
@@ -95,16 +97,11 @@ export function targetsOf(paths: readonly string[], root = "/"): HeldTarget[] {
   });
 }
 
-/**
- * The details of a holder: effective user, executable, masked command line; undefined fields when
- * unreadable. `startTicks`: the start time the scan saw, so that a pid reused since is not taken
- * for the process that held the file.
- */
-export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, userName: (uid: number) => string | undefined, startTicks?: number): Omit<HolderProcess, "via"> | undefined {
+/** The details of a holder: effective user, executable, masked command line; undefined fields when unreadable. */
+export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, userName: (uid: number) => string | undefined): Omit<HolderProcess, "via"> | undefined {
   if (pid <= 0) return { pid };
   const before = readStat(roots, pid);
   if (!before) return undefined; // ended
-  if (startTicks !== undefined && before.startTicks !== startTicks) return undefined; // ended, and its pid reused
   const out: Omit<HolderProcess, "via"> = { pid };
   const dir = join(roots.proc, String(pid));
   try {
@@ -131,6 +128,29 @@ export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, user
 }
 
 /**
+ * holderDetails from the files the native scan read through the process's directory (the very
+ * process, whatever became of its pid since): by the same rules, the start time and name read
+ * before and after the others.
+ */
+export function detailsFromTexts(h: FdScanHolder, userName: (uid: number) => string | undefined): Omit<HolderProcess, "via"> | undefined {
+  const before = h.stat === undefined ? undefined : parseStat(h.stat);
+  const after = h.statAfter === undefined ? undefined : parseStat(h.statAfter);
+  // ended while being read (its files then read empty or not at all)
+  if (!before || !after || after.startTicks !== before.startTicks) return undefined;
+  const out: Omit<HolderProcess, "via"> = { pid: h.pid };
+  const status = h.status === undefined ? undefined : parseStatus(h.status);
+  if (status) {
+    out.uid = status.euid;
+    const name = userName(status.euid);
+    if (name !== undefined) out.user = name;
+  }
+  if (h.cmdline !== undefined) out.commandLine = maskedCommandLine(parseCmdline(h.cmdline));
+  // the link's text, " (deleted)" included when the program was removed or replaced; not when it ran another meanwhile
+  if (h.exe !== undefined && after.comm === before.comm) out.exe = h.exe;
+  return out;
+}
+
+/**
  * The holders of each target: lock holders first, then processes with it open (a process both
  * locking and holding it open appears under both). Never rejects. The descriptors are listed
  * off the event loop (fd-scan.ts) while the locks and accounts are read here.
@@ -145,11 +165,17 @@ export async function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targe
   const accounts = readAccounts(roots);
   const users = accounts.ok ? accounts.value.userByUid : new Map<number, { name: string }>();
   const userName = (uid: number) => users.get(uid)?.name;
-  const details = new Map<string, Omit<HolderProcess, "via"> | undefined>();
-  const detailOf = (pid: number, startTicks?: number) => {
-    const key = `${pid}:${startTicks ?? ""}`;
-    if (!details.has(key)) details.set(key, holderDetails(roots, pid, userName, startTicks));
-    return details.get(key);
+  const details = new Map<number, Omit<HolderProcess, "via"> | undefined>();
+  const detailOf = (pid: number) => {
+    if (!details.has(pid)) details.set(pid, holderDetails(roots, pid, userName));
+    return details.get(pid);
+  };
+  const opened = new Map<number, Omit<HolderProcess, "via"> | undefined>();
+  // a process with the file open: its details as the native scan read them, else read now
+  const openerOf = (pid: number, read: FdScanHolder | undefined) => {
+    if (!read) return detailOf(pid);
+    if (!opened.has(pid)) opened.set(pid, detailsFromTexts(read, userName));
+    return opened.get(pid);
   };
   const locks = readLocks(roots);
   if (!locks.ok) notes.push(`locks cannot be read: ${locks.error.message}`);
@@ -167,7 +193,7 @@ export async function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targe
     const key = `${m.path}\0${m.pid}\0${m.deleted}`;
     if (seen.has(key)) continue; // several descriptors on one file
     seen.add(key);
-    const d = detailOf(m.pid, m.startTicks);
+    const d = openerOf(m.pid, scan.holders?.get(m.pid));
     if (d) holders.get(m.path)!.push({ ...d, via: "open", ...(m.deleted ? { deleted: true } : {}) });
   }
   return { holders, notes, tookMs: now() - started, processes: scan.processes, descriptors: scan.descriptors, engine: scan.engine };
