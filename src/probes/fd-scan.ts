@@ -96,7 +96,7 @@ function fromNative(r: FdScanResult, targets: readonly SoughtFile[], opts: Descr
 }
 
 /** A turn for the event loop once a slice is used up. */
-class Slicer {
+export class Slicer {
   private sliceStart = performance.now();
   async maybeYield(): Promise<void> {
     if (performance.now() - this.sliceStart < SLICE_MS) return;

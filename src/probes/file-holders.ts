@@ -23,7 +23,7 @@ import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { maskedCommandLine } from "../integrity/mask.js";
 import { read as readAccounts } from "./accounts.js";
-import { scanDescriptors, type DescriptorScanOptions, type ScanEngine } from "./fd-scan.js";
+import { scanDescriptors, Slicer, type DescriptorScanOptions, type ScanEngine } from "./fd-scan.js";
 import { read as readLocks, splitDevice, type FileLock } from "./locks.js";
 import { parseCmdline, parseStat, parseStatus, readExecutable, readStat } from "./processes.js";
 import type { FdScanHolder } from "../native/fd-scan.js";
@@ -98,7 +98,7 @@ export function targetsOf(paths: readonly string[], root = "/"): HeldTarget[] {
 }
 
 /** The details of a holder: effective user, executable, masked command line; undefined fields when unreadable. */
-export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, userName: (uid: number) => string | undefined): Omit<HolderProcess, "via"> | undefined {
+export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, userName: (uid: number) => string | undefined, mask: (argv: string[]) => string = maskedCommandLine): Omit<HolderProcess, "via"> | undefined {
   if (pid <= 0) return { pid };
   const before = readStat(roots, pid);
   if (!before) return undefined; // ended
@@ -115,7 +115,7 @@ export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, user
     // ended: found out below
   }
   try {
-    out.commandLine = maskedCommandLine(parseCmdline(readFileSync(join(dir, "cmdline"), "utf8")));
+    out.commandLine = mask(parseCmdline(readFileSync(join(dir, "cmdline"), "utf8")));
   } catch {
     // ended, or unreadable
   }
@@ -132,7 +132,7 @@ export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, user
  * process, whatever became of its pid since): by the same rules, the start time and name read
  * before and after the others.
  */
-export function detailsFromTexts(h: FdScanHolder, userName: (uid: number) => string | undefined): Omit<HolderProcess, "via"> | undefined {
+export function detailsFromTexts(h: FdScanHolder, userName: (uid: number) => string | undefined, mask: (argv: string[]) => string = maskedCommandLine): Omit<HolderProcess, "via"> | undefined {
   const before = h.stat === undefined ? undefined : parseStat(h.stat);
   const after = h.statAfter === undefined ? undefined : parseStat(h.statAfter);
   // ended while being read (its files then read empty or not at all)
@@ -144,7 +144,7 @@ export function detailsFromTexts(h: FdScanHolder, userName: (uid: number) => str
     const name = userName(status.euid);
     if (name !== undefined) out.user = name;
   }
-  if (h.cmdline !== undefined) out.commandLine = maskedCommandLine(parseCmdline(h.cmdline));
+  if (h.cmdline !== undefined) out.commandLine = mask(parseCmdline(h.cmdline));
   // the link's text, " (deleted)" included when the program was removed or replaced; not when it ran another meanwhile
   if (h.exe !== undefined && after.comm === before.comm) out.exe = h.exe;
   return out;
@@ -166,15 +166,23 @@ export async function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targe
   const users = accounts.ok ? accounts.value.userByUid : new Map<number, { name: string }>();
   const userName = (uid: number) => users.get(uid)?.name;
   const details = new Map<number, Omit<HolderProcess, "via"> | undefined>();
+  // masking a long command line costs a fraction of a millisecond, and a pool of workers holding
+  // a log file often shares one: masked once a scan
+  const maskedOnce = new Map<string, string>();
+  const mask = (argv: string[]) => {
+    const key = argv.join("\0");
+    if (!maskedOnce.has(key)) maskedOnce.set(key, maskedCommandLine(argv));
+    return maskedOnce.get(key)!;
+  };
   const detailOf = (pid: number) => {
-    if (!details.has(pid)) details.set(pid, holderDetails(roots, pid, userName));
+    if (!details.has(pid)) details.set(pid, holderDetails(roots, pid, userName, mask));
     return details.get(pid);
   };
   const opened = new Map<number, Omit<HolderProcess, "via"> | undefined>();
   // a process with the file open: its details as the native scan read them, else read now
   const openerOf = (pid: number, read: FdScanHolder | undefined) => {
     if (!read) return detailOf(pid);
-    if (!opened.has(pid)) opened.set(pid, detailsFromTexts(read, userName));
+    if (!opened.has(pid)) opened.set(pid, detailsFromTexts(read, userName, mask));
     return opened.get(pid);
   };
   const locks = readLocks(roots);
@@ -189,7 +197,10 @@ export async function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targe
     }
   }
   const seen = new Set<string>();
+  // many holders' details take a while: the event loop gets its turns meanwhile
+  const slicer = new Slicer();
   for (const m of scan.matches) {
+    await slicer.maybeYield();
     const key = `${m.path}\0${m.pid}\0${m.deleted}`;
     if (seen.has(key)) continue; // several descriptors on one file
     seen.add(key);
