@@ -16,7 +16,7 @@
 // scan): the texts of stat (before and after the others: an exec meanwhile is seen), status,
 // cmdline and the exe link, parsed by JavaScript.
 //
-// scan(procRoot, targets: { path, dev?, ino? }[], budgetMs): Promise<{ matches: { pid, target,
+// scan(procRoot, targets: { path, dev?, ino? }[], budgetMs, threads): Promise<{ matches: { pid, target,
 // deleted }[], holders: { pid, stat?, status?, cmdline?, exe?, statAfter? }[],
 // processes, listed, descriptors, denied, stopped, listError }>
 //   - a descriptor matches a target by device and inode (stat following the descriptor's link);
@@ -27,12 +27,15 @@
 //   - a process gone while it is read is passed over; one whose fd directory cannot be opened
 //     otherwise (another user's, not root) is counted in `denied`;
 //   - after budgetMs (negative: none) no further process is looked at (`stopped`; `listed` minus
-//     `processes` were not).
+//     `processes` were not);
+//   - `threads` threads take the processes one at a time (the stat calls are the kernel's work,
+//     which spreads over processors); the answer is in pid order whatever their number.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,7 @@
 #include <unistd.h>
 
 #define PATH_BYTES 4096
+#define MAX_THREADS 16
 #define TEXT_LIMIT (1 << 20)  // a process's file read at most this far (a cmdline is at most ARG_MAX)
 static const char DELETED[] = " (deleted)";
 
@@ -68,6 +72,16 @@ typedef struct {
   text stat, status, cmdline, exe, stat_after;  // exe: the link's text (none: a kernel thread, a zombie, or unreadable)
 } holder;
 
+// What a thread found (each of the scan's threads fills its own; merged at the end).
+typedef struct {
+  match *matches;
+  size_t match_count, match_capacity;
+  holder *holders;
+  size_t holder_count, holder_capacity;
+  double processes, descriptors, denied;
+  int stopped, failed;
+} found;
+
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
@@ -76,12 +90,17 @@ typedef struct {
   size_t target_count;
   int named;  // some target to match by former name
   double budget_ms;
-  match *matches;
-  size_t match_count, match_capacity;
-  holder *holders;
-  size_t holder_count, holder_capacity;
-  double processes, listed, descriptors, denied;
-  int stopped, list_error, failed;
+  int threads;
+  // while it runs: the root, the pids listed, the next one to take (shared by the threads)
+  int root_fd;
+  ino_t own_ns;
+  int32_t *pids;
+  size_t pid_count, next;
+  double started;
+  // the answer
+  found all;
+  double listed;
+  int list_error;
 } scan_job;
 
 static double now_ms(void) {
@@ -91,17 +110,17 @@ static double now_ms(void) {
 }
 
 // `first`: this process's first match (the matches before it are other processes').
-static int add_match(scan_job *j, size_t first, int32_t pid, size_t target, int deleted) {
-  for (size_t i = first; i < j->match_count; i++)  // several descriptors on one file: one match
-    if (j->matches[i].pid == pid && j->matches[i].target == (int32_t)target && j->matches[i].deleted == deleted) return 0;
-  if (j->match_count == j->match_capacity) {
-    size_t cap = j->match_capacity ? j->match_capacity * 2 : 16;
-    match *m = realloc(j->matches, cap * sizeof(match));
-    if (!m) return (j->failed = ENOMEM);
-    j->matches = m;
-    j->match_capacity = cap;
+static int add_match(found *f, size_t first, int32_t pid, size_t target, int deleted) {
+  for (size_t i = first; i < f->match_count; i++)  // several descriptors on one file: one match
+    if (f->matches[i].pid == pid && f->matches[i].target == (int32_t)target && f->matches[i].deleted == deleted) return 0;
+  if (f->match_count == f->match_capacity) {
+    size_t cap = f->match_capacity ? f->match_capacity * 2 : 16;
+    match *m = realloc(f->matches, cap * sizeof(match));
+    if (!m) return (f->failed = ENOMEM);
+    f->matches = m;
+    f->match_capacity = cap;
   }
-  j->matches[j->match_count++] = (match){.pid = pid, .target = (int32_t)target, .deleted = deleted};
+  f->matches[f->match_count++] = (match){.pid = pid, .target = (int32_t)target, .deleted = deleted};
   return 0;
 }
 
@@ -162,7 +181,7 @@ static ino_t mount_namespace(int dir) {
 
 // The descriptor `name` in `fd_dir`, whose file (`st`) has no links left: a match by its former
 // name when the process sees the watcher's mounts and the name is a target's (see the top).
-static void match_deleted(scan_job *j, size_t first, int32_t pid, int pid_dir, int fd_dir, const char *name, const struct stat *st, ino_t own_ns, ino_t *pid_ns) {
+static void match_deleted(const scan_job *j, found *f, size_t first, int32_t pid, int pid_dir, int fd_dir, const char *name, const struct stat *st, ino_t own_ns, ino_t *pid_ns) {
   if (own_ns) {
     if (*pid_ns == (ino_t)-1) *pid_ns = mount_namespace(pid_dir);  // once a process, and only when needed
     if (*pid_ns != own_ns) return;
@@ -176,7 +195,7 @@ static void match_deleted(scan_job *j, size_t first, int32_t pid, int pid_dir, i
     const target *t = &j->targets[i];
     if (t->length != length || memcmp(t->path, link, length) != 0) continue;
     if (t->has_file && (t->dev != (double)st->st_dev || t->ino == (double)st->st_ino)) continue;
-    add_match(j, first, pid, i, 1);
+    add_match(f, first, pid, i, 1);
   }
 }
 
@@ -210,18 +229,18 @@ static text read_text(int dir, const char *name) {
 }
 
 // The details of a process that holds a target, read through its directory.
-static void read_holder(scan_job *j, int pid_dir, int32_t pid) {
-  if (j->holder_count == j->holder_capacity) {
-    size_t cap = j->holder_capacity ? j->holder_capacity * 2 : 16;
-    holder *h = realloc(j->holders, cap * sizeof(holder));
+static void read_holder(found *f, int pid_dir, int32_t pid) {
+  if (f->holder_count == f->holder_capacity) {
+    size_t cap = f->holder_capacity ? f->holder_capacity * 2 : 16;
+    holder *h = realloc(f->holders, cap * sizeof(holder));
     if (!h) {
-      j->failed = ENOMEM;
+      f->failed = ENOMEM;
       return;
     }
-    j->holders = h;
-    j->holder_capacity = cap;
+    f->holders = h;
+    f->holder_capacity = cap;
   }
-  holder *h = &j->holders[j->holder_count++];
+  holder *h = &f->holders[f->holder_count++];
   memset(h, 0, sizeof *h);
   h->pid = pid;
   h->stat = read_text(pid_dir, "stat");
@@ -236,6 +255,14 @@ static void read_holder(scan_job *j, int pid_dir, int32_t pid) {
   h->stat_after = read_text(pid_dir, "stat");
 }
 
+static void free_holder(holder *h) {
+  free(h->stat.data);
+  free(h->status.data);
+  free(h->cmdline.data);
+  free(h->exe.data);
+  free(h->stat_after.data);
+}
+
 // The watcher's own mount namespace (<root>/self, the kernel's link to the caller); 0 when it
 // cannot be read (a fixture /proc has no self).
 static ino_t mount_namespace_of_self(int root) {
@@ -247,65 +274,137 @@ static ino_t mount_namespace_of_self(int root) {
 }
 
 // One process: its descriptors stat'ed and matched.
-static void scan_process(scan_job *j, int root, int32_t pid, ino_t own_ns) {
+static void scan_process(const scan_job *j, found *f, int32_t pid) {
   char name[16];
   snprintf(name, sizeof name, "%d", pid);
-  int pid_dir = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int pid_dir = openat(j->root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (pid_dir < 0) {
-    if (errno != ENOENT && errno != ESRCH) j->denied++;
+    if (errno != ENOENT && errno != ESRCH) f->denied++;
     return;
   }
   int fd_dir = openat(pid_dir, "fd", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   DIR *dir = fd_dir < 0 ? NULL : fdopendir(fd_dir);
   if (!dir) {
-    if (errno != ENOENT && errno != ESRCH) j->denied++;  // gone: passed over; else another user's
+    if (errno != ENOENT && errno != ESRCH) f->denied++;  // gone: passed over; else another user's
     if (fd_dir >= 0) close(fd_dir);
     close(pid_dir);
     return;
   }
-  size_t first = j->match_count;
+  size_t first = f->match_count;
   ino_t pid_ns = (ino_t)-1;
   struct dirent *d;
-  while (!j->failed && (d = readdir(dir)) != NULL) {
+  while (!f->failed && (d = readdir(dir)) != NULL) {
     if (d->d_name[0] == '.') continue;
-    j->descriptors++;
+    f->descriptors++;
     struct stat st;
     if (fstatat(fd_dir, d->d_name, &st, 0) < 0) continue;  // closed since listed, or unreachable
     for (size_t i = 0; i < j->target_count; i++) {
       const target *t = &j->targets[i];
-      if (t->has_file && t->ino == (double)st.st_ino && t->dev == (double)st.st_dev) add_match(j, first, pid, i, 0);
+      if (t->has_file && t->ino == (double)st.st_ino && t->dev == (double)st.st_dev) add_match(f, first, pid, i, 0);
     }
-    if (st.st_nlink == 0 && j->named) match_deleted(j, first, pid, pid_dir, fd_dir, d->d_name, &st, own_ns, &pid_ns);
+    if (st.st_nlink == 0 && j->named) match_deleted(j, f, first, pid, pid_dir, fd_dir, d->d_name, &st, j->own_ns, &pid_ns);
   }
   closedir(dir);
-  if (j->match_count > first) read_holder(j, pid_dir, pid);
+  if (f->match_count > first) read_holder(f, pid_dir, pid);
   close(pid_dir);
+}
+
+// A thread of the scan: processes taken one at a time from the shared list until none is left
+// or the budget is spent.
+typedef struct {
+  scan_job *job;
+  found f;
+  pthread_t thread;
+  int started;
+} worker;
+
+static void *work(void *arg) {
+  worker *w = arg;
+  scan_job *j = w->job;
+  while (!w->f.failed) {
+    if (j->budget_ms >= 0 && now_ms() - j->started >= j->budget_ms) {
+      w->f.stopped = __atomic_load_n(&j->next, __ATOMIC_RELAXED) < j->pid_count;
+      break;
+    }
+    size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+    if (i >= j->pid_count) break;
+    w->f.processes++;
+    scan_process(j, &w->f, j->pids[i]);
+  }
+  return NULL;
+}
+
+// `from` appended to `into` (its texts moved, its arrays freed).
+static void merge(found *into, found *from) {
+  into->processes += from->processes;
+  into->descriptors += from->descriptors;
+  into->denied += from->denied;
+  into->stopped |= from->stopped;
+  into->failed = into->failed ? into->failed : from->failed;
+  match *m = realloc(into->matches, (into->match_count + from->match_count + 1) * sizeof(match));
+  if (m) into->matches = m;
+  holder *h = realloc(into->holders, (into->holder_count + from->holder_count + 1) * sizeof(holder));
+  if (h) into->holders = h;
+  if (!m || !h) {
+    into->failed = ENOMEM;
+    for (size_t i = 0; i < from->holder_count; i++) free_holder(&from->holders[i]);
+  } else {
+    if (from->match_count) memcpy(into->matches + into->match_count, from->matches, from->match_count * sizeof(match));
+    if (from->holder_count) memcpy(into->holders + into->holder_count, from->holders, from->holder_count * sizeof(holder));
+    into->match_count += from->match_count;
+    into->holder_count += from->holder_count;
+  }
+  free(from->matches);
+  free(from->holders);
+}
+
+// In pid order, as one thread would have found them.
+static int match_order(const void *a, const void *b) {
+  const match *x = a, *y = b;
+  if (x->pid != y->pid) return x->pid < y->pid ? -1 : 1;
+  if (x->target != y->target) return x->target < y->target ? -1 : 1;
+  return x->deleted - y->deleted;
+}
+
+static int holder_order(const void *a, const void *b) {
+  const holder *x = a, *y = b;
+  return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
 static void execute(napi_env env, void *data) {
   (void)env;
   scan_job *j = data;
-  double started = now_ms();
-  int root = open(j->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  size_t count = 0;
-  int32_t *pids = root < 0 ? NULL : list_pids(root, &count);
-  if (!pids) {
+  j->started = now_ms();
+  j->root_fd = open(j->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  j->pids = j->root_fd < 0 ? NULL : list_pids(j->root_fd, &j->pid_count);
+  if (!j->pids) {
     j->list_error = errno ? errno : EIO;
-    if (root >= 0) close(root);
+    if (j->root_fd >= 0) close(j->root_fd);
     return;
   }
-  j->listed = (double)count;
-  ino_t own_ns = mount_namespace_of_self(root);
-  for (size_t i = 0; i < count && !j->failed; i++) {
-    if (j->budget_ms >= 0 && now_ms() - started >= j->budget_ms) {
-      j->stopped = 1;
-      break;
-    }
-    j->processes++;
-    scan_process(j, root, pids[i], own_ns);
+  j->listed = (double)j->pid_count;
+  j->own_ns = mount_namespace_of_self(j->root_fd);
+  // the stat calls are the kernel's work, which spreads over processors: the caller says how
+  // many threads (this one is the first; one that cannot be started leaves its share to the others)
+  worker *workers = calloc((size_t)j->threads, sizeof(worker));
+  int threads = workers ? j->threads : 1;
+  for (int t = 1; t < threads; t++) {
+    workers[t].job = j;
+    workers[t].started = pthread_create(&workers[t].thread, NULL, work, &workers[t]) == 0;
   }
-  free(pids);
-  close(root);
+  worker self = {.job = j};
+  work(&self);
+  merge(&j->all, &self.f);
+  for (int t = 1; t < threads; t++) {
+    if (!workers[t].started) continue;
+    pthread_join(workers[t].thread, NULL);
+    merge(&j->all, &workers[t].f);
+  }
+  free(workers);
+  if (j->all.match_count > 1) qsort(j->all.matches, j->all.match_count, sizeof(match), match_order);
+  if (j->all.holder_count > 1) qsort(j->all.holders, j->all.holder_count, sizeof(holder), holder_order);
+  free(j->pids);
+  close(j->root_fd);
 }
 
 static napi_value number(napi_env env, double v) {
@@ -324,26 +423,19 @@ static void set_text(napi_env env, napi_value o, const char *name, const text *t
 
 static void free_job(scan_job *j) {
   for (size_t i = 0; i < j->target_count; i++) free(j->targets[i].path);
-  for (size_t i = 0; i < j->holder_count; i++) {
-    holder *h = &j->holders[i];
-    free(h->stat.data);
-    free(h->status.data);
-    free(h->cmdline.data);
-    free(h->exe.data);
-    free(h->stat_after.data);
-  }
-  free(j->holders);
+  for (size_t i = 0; i < j->all.holder_count; i++) free_holder(&j->all.holders[i]);
+  free(j->all.holders);
   free(j->targets);
-  free(j->matches);
+  free(j->all.matches);
   free(j);
 }
 
 static napi_value result_of(napi_env env, const scan_job *j) {
   napi_value result, matches;
   napi_create_object(env, &result);
-  napi_create_array_with_length(env, j->match_count, &matches);
-  for (size_t i = 0; i < j->match_count; i++) {
-    const match *m = &j->matches[i];
+  napi_create_array_with_length(env, j->all.match_count, &matches);
+  for (size_t i = 0; i < j->all.match_count; i++) {
+    const match *m = &j->all.matches[i];
     napi_value o, deleted;
     napi_create_object(env, &o);
     napi_set_named_property(env, o, "pid", number(env, m->pid));
@@ -353,9 +445,9 @@ static napi_value result_of(napi_env env, const scan_job *j) {
     napi_set_element(env, matches, (uint32_t)i, o);
   }
   napi_value holders;
-  napi_create_array_with_length(env, j->holder_count, &holders);
-  for (size_t i = 0; i < j->holder_count; i++) {
-    const holder *h = &j->holders[i];
+  napi_create_array_with_length(env, j->all.holder_count, &holders);
+  for (size_t i = 0; i < j->all.holder_count; i++) {
+    const holder *h = &j->all.holders[i];
     napi_value o;
     napi_create_object(env, &o);
     napi_set_named_property(env, o, "pid", number(env, h->pid));
@@ -368,12 +460,12 @@ static napi_value result_of(napi_env env, const scan_job *j) {
   }
   napi_set_named_property(env, result, "holders", holders);
   napi_value stopped;
-  napi_get_boolean(env, j->stopped, &stopped);
+  napi_get_boolean(env, j->all.stopped, &stopped);
   napi_set_named_property(env, result, "matches", matches);
-  napi_set_named_property(env, result, "processes", number(env, j->processes));
+  napi_set_named_property(env, result, "processes", number(env, j->all.processes));
   napi_set_named_property(env, result, "listed", number(env, j->listed));
-  napi_set_named_property(env, result, "descriptors", number(env, j->descriptors));
-  napi_set_named_property(env, result, "denied", number(env, j->denied));
+  napi_set_named_property(env, result, "descriptors", number(env, j->all.descriptors));
+  napi_set_named_property(env, result, "denied", number(env, j->all.denied));
   napi_set_named_property(env, result, "stopped", stopped);
   napi_set_named_property(env, result, "listError", number(env, j->list_error));
   return result;
@@ -381,7 +473,7 @@ static napi_value result_of(napi_env env, const scan_job *j) {
 
 static void complete(napi_env env, napi_status status, void *data) {
   scan_job *j = data;
-  if (status != napi_ok || j->failed) {
+  if (status != napi_ok || j->all.failed) {
     napi_value message, error;
     napi_create_string_utf8(env, status != napi_ok ? "fd_scan: the scan was cancelled" : "fd_scan: out of memory", NAPI_AUTO_LENGTH, &message);
     napi_create_error(env, NULL, message, &error);
@@ -394,7 +486,7 @@ static void complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value usage(napi_env env) {
-  napi_throw_type_error(env, NULL, "scan(procRoot: string (absolute), targets: { path: string, dev?: number, ino?: number }[], budgetMs: number)");
+  napi_throw_type_error(env, NULL, "scan(procRoot: string (absolute), targets: { path: string, dev?: number, ino?: number }[], budgetMs: number, threads: 1 to 16)");
   return NULL;
 }
 
@@ -417,17 +509,17 @@ static int read_target(napi_env env, napi_value v, target *t) {
 }
 
 static napi_value js_scan(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   bool is_array = false;
   uint32_t count = 0;
-  if (argc < 3 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &count) != napi_ok) return usage(env);
+  if (argc < 4 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &count) != napi_ok) return usage(env);
   scan_job *j = calloc(1, sizeof *j);
   if (!j) return usage(env);
   size_t length = 0;
   if (napi_get_value_string_utf8(env, argv[0], j->root, sizeof j->root, &length) != napi_ok || j->root[0] != '/' || length >= sizeof j->root - 1 ||
-      napi_get_value_double(env, argv[2], &j->budget_ms) != napi_ok) {
+      napi_get_value_double(env, argv[2], &j->budget_ms) != napi_ok || napi_get_value_int32(env, argv[3], &j->threads) != napi_ok || j->threads < 1 || j->threads > MAX_THREADS) {
     free_job(j);
     return usage(env);
   }

@@ -25,7 +25,13 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const engines: ScanEngine[] = fdScan() ? ["native", "js"] : ["js"];
+/** what is timed: the JavaScript scan, the native one on one thread, and on two (the default on a host of 3 or more processors) */
+interface Variant {
+  name: string;
+  engine: ScanEngine;
+  threads?: number;
+}
+const engines: Variant[] = [...(fdScan() ? [{ name: "native", engine: "native" as const, threads: 1 }, { name: "native, 2 threads", engine: "native" as const, threads: 2 }] : []), { name: "js", engine: "js" }];
 if (!fdScan()) console.log(`the native scan is not measured: ${fdScanUnavailableReason()}`);
 
 interface Timing {
@@ -37,14 +43,14 @@ interface Timing {
   descriptors: number;
 }
 
-async function timeScans(roots: { proc: string; etc: string }, paths: string[]): Promise<Map<ScanEngine, Timing>> {
-  const times = new Map<ScanEngine, number[]>(engines.map((e) => [e, []]));
-  const cpu = new Map<ScanEngine, number[]>(engines.map((e) => [e, []]));
-  const blocked = new Map<ScanEngine, number>(engines.map((e) => [e, 0]));
-  const last = new Map<ScanEngine, { processes: number; descriptors: number }>();
-  for (const engine of engines) await scanHolders(roots, targetsOf(paths), { engine }); // warm-up
+async function timeScans(roots: { proc: string; etc: string }, paths: string[]): Promise<Map<string, Timing>> {
+  const times = new Map<string, number[]>(engines.map((e) => [e.name, []]));
+  const cpu = new Map<string, number[]>(engines.map((e) => [e.name, []]));
+  const blocked = new Map<string, number>(engines.map((e) => [e.name, 0]));
+  const last = new Map<string, { processes: number; descriptors: number }>();
+  for (const { engine, threads } of engines) await scanHolders(roots, targetsOf(paths), { engine, ...(threads ? { threads } : {}) }); // warm-up
   for (let i = 0; i < RUNS; i++) {
-    for (const engine of engines) {
+    for (const { name, engine, threads } of engines) {
       let tick = performance.now();
       let gap = 0;
       const timer = setInterval(() => {
@@ -54,26 +60,27 @@ async function timeScans(roots: { proc: string; etc: string }, paths: string[]):
       }, 1);
       const t = process.hrtime.bigint();
       const used = process.cpuUsage();
-      const scan = await scanHolders(roots, targetsOf(paths), { engine });
-      times.get(engine)!.push(Number(process.hrtime.bigint() - t) / 1e6);
+      const scan = await scanHolders(roots, targetsOf(paths), { engine, ...(threads ? { threads } : {}) });
+      times.get(name)!.push(Number(process.hrtime.bigint() - t) / 1e6);
       const { user, system } = process.cpuUsage(used);
-      cpu.get(engine)!.push((user + system) / 1000);
+      cpu.get(name)!.push((user + system) / 1000);
       gap = Math.max(gap, performance.now() - tick);
       clearInterval(timer);
-      blocked.set(engine, Math.max(blocked.get(engine)!, gap));
-      last.set(engine, { processes: scan.processes, descriptors: scan.descriptors });
+      blocked.set(name, Math.max(blocked.get(name)!, gap));
+      last.set(name, { processes: scan.processes, descriptors: scan.descriptors });
     }
   }
-  return new Map(engines.map((e) => [e, { ms: median(times.get(e)!), cpuMs: median(cpu.get(e)!), blockedMs: blocked.get(e)!, ...last.get(e)! }]));
+  return new Map(engines.map(({ name }) => [name, { ms: median(times.get(name)!), cpuMs: median(cpu.get(name)!), blockedMs: blocked.get(name)!, ...last.get(name)! }]));
 }
 
-function report(what: string, timings: Map<ScanEngine, Timing>): void {
+function report(what: string, timings: Map<string, Timing>): void {
   for (const [engine, t] of timings) {
     console.log(`${what}, ${engine} scan: ${t.processes} processes, ${t.descriptors} descriptors, 10 paths: ${t.ms.toFixed(1)} ms per scan, ${t.cpuMs.toFixed(1)} ms of CPU (medians of ${RUNS}), ${((t.cpuMs * 1000) / Math.max(t.descriptors, 1)).toFixed(2)} µs of CPU per descriptor; event loop held at most ${t.blockedMs.toFixed(1)} ms at a time`);
   }
   const native = timings.get("native");
   const js = timings.get("js");
-  if (native && js) console.log(`${what}: the native scan takes ${((native.ms / js.ms) * 100).toFixed(0)}% of the JavaScript scan's time and ${((native.cpuMs / js.cpuMs) * 100).toFixed(0)}% of its CPU`);
+  const two = timings.get("native, 2 threads");
+  if (native && js) console.log(`${what}: the native scan takes ${((native.ms / js.ms) * 100).toFixed(0)}% of the JavaScript scan's time and ${((native.cpuMs / js.cpuMs) * 100).toFixed(0)}% of its CPU${two ? `; on 2 threads ${((two.ms / js.ms) * 100).toFixed(0)}% of its time` : ""}`);
 }
 
 const work = mkdtempSync(join(tmpdir(), "covenant-bench-who-"));

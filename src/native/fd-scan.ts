@@ -49,8 +49,8 @@ export interface FdScanResult {
 }
 
 export interface FdScanAddon {
-  /** budgetMs < 0: no budget */
-  scan(procRoot: string, targets: readonly FdScanTarget[], budgetMs: number): Promise<FdScanResult>;
+  /** budgetMs < 0: no budget; threads: 1 to 16, taking the processes one at a time */
+  scan(procRoot: string, targets: readonly FdScanTarget[], budgetMs: number, threads: number): Promise<FdScanResult>;
 }
 
 let addon: FdScanAddon | null | undefined;

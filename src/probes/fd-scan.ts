@@ -7,7 +7,7 @@
 // while it runs, and each stat is one system call relative to a directory descriptor), and this
 // file's JavaScript when the addon is missing, which gives the event loop a turn every few
 // milliseconds so that a scan of a big host delays other work by a slice, not by the scan.
-import { constants } from "node:os";
+import { availableParallelism, constants } from "node:os";
 import { readdirSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { fdScan, type FdScanHolder, type FdScanResult } from "../native/fd-scan.js";
 import type { ProbeRoots } from "./result.js";
@@ -34,6 +34,8 @@ export interface DescriptorScanOptions {
   now?: () => number;
   /** which engine (tests, bench/who); by default the native one when built */
   engine?: ScanEngine;
+  /** the native engine's threads (defaultThreads() when not given) */
+  threads?: number;
 }
 
 export interface DescriptorScan {
@@ -48,6 +50,15 @@ export interface DescriptorScan {
 /** The JavaScript engine gives the event loop a turn after this long, ms. */
 const SLICE_MS = 4;
 
+/**
+ * The native scan's threads: the stat calls are the kernel's work and spread over processors,
+ * but one processor is left to the event loop (the evaluation runs while the scan does); at
+ * most 4.
+ */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
 /** The engine a scan with these options uses. */
 export function scanEngine(opts: Pick<DescriptorScanOptions, "engine"> = {}): ScanEngine {
   return opts.engine ?? (fdScan() ? "native" : "js");
@@ -59,7 +70,7 @@ export async function scanDescriptors(roots: Pick<ProbeRoots, "proc">, targets: 
   if (scanEngine(opts) === "native" && addon) {
     let r: FdScanResult;
     try {
-      r = await addon.scan(roots.proc.startsWith("/") ? roots.proc : `${process.cwd()}/${roots.proc}`, targets, opts.budgetMs ?? -1);
+      r = await addon.scan(roots.proc.startsWith("/") ? roots.proc : `${process.cwd()}/${roots.proc}`, targets, opts.budgetMs ?? -1, opts.threads ?? defaultThreads());
     } catch (err) {
       notes.push(`the descriptor scan failed (${err instanceof Error ? err.message : String(err)}): no open descriptors found`);
       return { matches: [], processes: 0, descriptors: 0, engine: "native" };

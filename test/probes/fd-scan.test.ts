@@ -55,7 +55,7 @@ describe.skipIf(!native)("the native holders scan", () => {
     writeFileSync(file, "");
     const child = await sleeper(file);
     const st = lstatSync(file);
-    const r = await native!.scan("/proc", [{ path: file, dev: st.dev, ino: st.ino }, { path: join(dir, "nothing") }], -1);
+    const r = await native!.scan("/proc", [{ path: file, dev: st.dev, ino: st.ino }, { path: join(dir, "nothing") }], -1, 1);
     expect(r.matches).toContainEqual({ pid: child.pid, target: 0, deleted: false });
     const h = r.holders.find((x) => x.pid === child.pid)!;
     expect(h.stat).toMatch(new RegExp(`^${child.pid} \\(sleep\\) `));
@@ -99,7 +99,7 @@ describe.skipIf(!native)("the native holders scan", () => {
     mkdirSync(join(proc, "402"));
     symlinkSync(join(elsewhere, "fd"), join(proc, "402", "fd")); // an fd directory that is a link
     const st = lstatSync(file);
-    const r = await native!.scan(proc, [{ path: file, dev: st.dev, ino: st.ino }], -1);
+    const r = await native!.scan(proc, [{ path: file, dev: st.dev, ino: st.ino }], -1, 1);
     expect(r.matches).toEqual([]);
     expect(r.descriptors).toBe(0);
   });
@@ -109,12 +109,23 @@ describe.skipIf(!native)("the native holders scan", () => {
     const none = await scanHolders({ proc, etc: "/etc" }, targetsOf(files.slice(0, 3)), { engine: "native", budgetMs: 0 });
     expect(none.notes.join()).toMatch(/descriptor scan stopped after 0 ms: 300 of 300 processes not looked at/);
     expect(none.processes).toBe(0);
-    const some = await native!.scan(proc, targetsOf(files.slice(0, 3)), 1);
+    const some = await native!.scan(proc, targetsOf(files.slice(0, 3)), 1, 1);
     expect(some.stopped).toBe(true);
     expect(some.processes).toBeGreaterThan(0);
     expect(some.processes).toBeLessThan(300);
-    const all = await native!.scan(proc, targetsOf(files.slice(0, 3)), -1);
+    const all = await native!.scan(proc, targetsOf(files.slice(0, 3)), -1, 1);
     expect(all).toMatchObject({ stopped: false, processes: 300, listed: 300, descriptors: 300 * 40 });
+    const threaded = await native!.scan(proc, targetsOf(files.slice(0, 3)), 0, 3);
+    expect(threaded).toMatchObject({ stopped: true, processes: 0, listed: 300 });
+  });
+
+  it("several threads find what one finds, in the same order", async () => {
+    const proc = bigProc(200, 30, files);
+    const targets = targetsOf(files.slice(0, 4));
+    const one = await native!.scan(proc, targets, -1, 1);
+    for (const threads of [2, 4, 16]) expect(await native!.scan(proc, targets, -1, threads)).toEqual(one);
+    expect(one.matches.length).toBeGreaterThan(100);
+    expect(() => native!.scan(proc, targets, -1, 0)).toThrow(TypeError);
   });
 });
 
