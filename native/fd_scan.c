@@ -16,8 +16,8 @@
 // scan): the texts of stat (before and after the others: an exec meanwhile is seen), status,
 // cmdline and the exe link, parsed by JavaScript.
 //
-// scan(procRoot, targets: { path, dev?, ino? }[], budgetMs, threads): Promise<{ matches: { pid, target,
-// deleted }[], holders: { pid, stat?, status?, cmdline?, exe?, statAfter? }[],
+// scan(procRoot, targets: { path, dev?, ino? }[], budgetMs, threads): Promise<{ matches:
+// Float64Array (pid, target index, deleted 0 or 1, a match after another), holders: { pid, stat?, status?, cmdline?, exe?, statAfter? }[],
 // processes, listed, descriptors, denied, stopped, listError }>
 //   - a descriptor matches a target by device and inode (stat following the descriptor's link);
 //   - one with no links left matches by its former name, "<target path> (deleted)" as readlinkat
@@ -431,19 +431,19 @@ static void free_job(scan_job *j) {
 }
 
 static napi_value result_of(napi_env env, const scan_job *j) {
-  napi_value result, matches;
+  // the matches as numbers, three a match: thousands of objects made here would hold the event loop
+  napi_value result, buffer, matches;
+  void *bytes = NULL;
   napi_create_object(env, &result);
-  napi_create_array_with_length(env, j->all.match_count, &matches);
+  napi_create_arraybuffer(env, j->all.match_count * 3 * sizeof(double), &bytes, &buffer);
   for (size_t i = 0; i < j->all.match_count; i++) {
     const match *m = &j->all.matches[i];
-    napi_value o, deleted;
-    napi_create_object(env, &o);
-    napi_set_named_property(env, o, "pid", number(env, m->pid));
-    napi_set_named_property(env, o, "target", number(env, m->target));
-    napi_get_boolean(env, m->deleted, &deleted);
-    napi_set_named_property(env, o, "deleted", deleted);
-    napi_set_element(env, matches, (uint32_t)i, o);
+    double *o = (double *)bytes + i * 3;
+    o[0] = m->pid;
+    o[1] = m->target;
+    o[2] = m->deleted;
   }
+  napi_create_typedarray(env, napi_float64_array, j->all.match_count * 3, buffer, 0, &matches);
   napi_value holders;
   napi_create_array_with_length(env, j->all.holder_count, &holders);
   for (size_t i = 0; i < j->all.holder_count; i++) {

@@ -11,14 +11,6 @@ export interface FdScanTarget {
   ino?: number;
 }
 
-export interface FdScanMatch {
-  pid: number;
-  /** index into the targets given */
-  target: number;
-  /** matched by the former name of a file with no links left */
-  deleted: boolean;
-}
-
 /** A process holding a target: its files as read through the directory scanned (UTF-8); each absent when it could not be read (the process ended). */
 export interface FdScanHolder {
   pid: number;
@@ -32,7 +24,8 @@ export interface FdScanHolder {
 }
 
 export interface FdScanResult {
-  matches: FdScanMatch[];
+  /** three numbers a match, in pid order: the pid, the index of the target, 1 when matched by the former name of a file with no links left (else 0) */
+  matches: Float64Array;
   /** one for each process with a match */
   holders: FdScanHolder[];
   /** processes looked at */

@@ -99,10 +99,11 @@ function fromNative(r: FdScanResult, targets: readonly SoughtFile[], opts: Descr
   }
   if (r.stopped) notes.push(budgetNote(opts.budgetMs, r.processes, r.listed));
   if (r.denied > 0) notes.push(deniedNote(r.denied));
-  const matches = r.matches.flatMap((m) => {
-    const t = targets[m.target];
-    return t ? [{ pid: m.pid, path: t.path, deleted: m.deleted }] : [];
-  });
+  const matches: OpenMatch[] = [];
+  for (let i = 0; i + 2 < r.matches.length; i += 3) {
+    const t = targets[r.matches[i + 1]!];
+    if (t) matches.push({ pid: r.matches[i]!, path: t.path, deleted: r.matches[i + 2] === 1 });
+  }
   return { matches, holders: new Map(r.holders.map((h) => [h.pid, h])), processes: r.processes, descriptors: r.descriptors, engine: "native" };
 }
 

@@ -18,6 +18,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 const native = fdScan();
+/** the native scan's matches, three numbers each */
+const triples = (m: Float64Array) => Array.from({ length: m.length / 3 }, (_, i) => [...m.subarray(i * 3, i * 3 + 3)]);
 
 /** `sleep 60` whose standard output is `file` (opened here for appending, handed over as its descriptor 1). */
 async function sleeper(file: string): Promise<ChildProcess> {
@@ -56,7 +58,7 @@ describe.skipIf(!native)("the native holders scan", () => {
     const child = await sleeper(file);
     const st = lstatSync(file);
     const r = await native!.scan("/proc", [{ path: file, dev: st.dev, ino: st.ino }, { path: join(dir, "nothing") }], -1, 1);
-    expect(r.matches).toContainEqual({ pid: child.pid, target: 0, deleted: false });
+    expect(triples(r.matches)).toContainEqual([child.pid, 0, 0]);
     const h = r.holders.find((x) => x.pid === child.pid)!;
     expect(h.stat).toMatch(new RegExp(`^${child.pid} \\(sleep\\) `));
     expect(h.statAfter?.split(" ")[21]).toBe(h.stat!.split(" ")[21]); // the start time, before and after
@@ -100,7 +102,7 @@ describe.skipIf(!native)("the native holders scan", () => {
     symlinkSync(join(elsewhere, "fd"), join(proc, "402", "fd")); // an fd directory that is a link
     const st = lstatSync(file);
     const r = await native!.scan(proc, [{ path: file, dev: st.dev, ino: st.ino }], -1, 1);
-    expect(r.matches).toEqual([]);
+    expect(r.matches.length).toBe(0);
     expect(r.descriptors).toBe(0);
   });
 
@@ -124,7 +126,7 @@ describe.skipIf(!native)("the native holders scan", () => {
     const targets = targetsOf(files.slice(0, 4));
     const one = await native!.scan(proc, targets, -1, 1);
     for (const threads of [2, 4, 16]) expect(await native!.scan(proc, targets, -1, threads)).toEqual(one);
-    expect(one.matches.length).toBeGreaterThan(100);
+    expect(one.matches.length / 3).toBeGreaterThan(100);
     expect(() => native!.scan(proc, targets, -1, 0)).toThrow(TypeError);
   });
 });
