@@ -17,15 +17,17 @@
 // cmdline and the exe link, parsed by JavaScript.
 //
 // scan(procRoot, targets: { path, dev?, ino? }[], budgetMs, threads): Promise<{ matches:
-// Float64Array (pid, target index, deleted 0 or 1, a match after another), holders: { pid, stat?, status?, cmdline?, exe?, statAfter? }[],
-// processes, listed, descriptors, denied, stopped, listError }>
+// Float64Array (pid, target index, deleted 0 or 1: a match after another), holders: { pid,
+// stat?, status?, cmdline?, exe?, statAfter? }[], processes, listed, descriptors, denied,
+// stopped, listError }>
 //   - a descriptor matches a target by device and inode (stat following the descriptor's link);
 //   - one with no links left matches by its former name, "<target path> (deleted)" as readlinkat
 //     gives it, when the file lies on the target's device, is not the file now at the path, and
 //     the process is in the watcher's mount namespace (the inode of <root>/self/ns/mnt; not
 //     checked when that cannot be read, as in a fixture /proc): docs/watch-findings.md says why;
 //   - a process gone while it is read is passed over; one whose fd directory cannot be opened
-//     otherwise (another user's, not root) is counted in `denied`;
+//     otherwise (another user's, not root) is counted in `denied`; the matches of a process
+//     whose stat cannot be read afterwards are kept, and JavaScript leaves it out (ended);
 //   - after budgetMs (negative: none) no further process is looked at (`stopped`; `listed` minus
 //     `processes` were not);
 //   - `threads` threads take the processes one at a time (the stat calls are the kernel's work,
@@ -273,19 +275,26 @@ static ino_t mount_namespace_of_self(int root) {
   return ino;
 }
 
+// Why a process's directory could not be opened, when it is not that the process is gone (ENOENT,
+// ESRCH: passed over) or that the entry is no directory (ELOOP, ENOTDIR: a link, in a fixture;
+// passed over): another user's, not root.
+static int refused(int err) {
+  return err != ENOENT && err != ESRCH && err != ELOOP && err != ENOTDIR;
+}
+
 // One process: its descriptors stat'ed and matched.
 static void scan_process(const scan_job *j, found *f, int32_t pid) {
   char name[16];
   snprintf(name, sizeof name, "%d", pid);
   int pid_dir = openat(j->root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (pid_dir < 0) {
-    if (errno != ENOENT && errno != ESRCH) f->denied++;
+    if (refused(errno)) f->denied++;
     return;
   }
   int fd_dir = openat(pid_dir, "fd", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   DIR *dir = fd_dir < 0 ? NULL : fdopendir(fd_dir);
   if (!dir) {
-    if (errno != ENOENT && errno != ESRCH) f->denied++;  // gone: passed over; else another user's
+    if (refused(errno)) f->denied++;
     if (fd_dir >= 0) close(fd_dir);
     close(pid_dir);
     return;

@@ -8,7 +8,7 @@
 // file's JavaScript when the addon is missing, which gives the event loop a turn every few
 // milliseconds so that a scan of a big host delays other work by a slice, not by the scan.
 import { availableParallelism, constants } from "node:os";
-import { readdirSync, readlinkSync, statSync, type Stats } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { fdScan, type FdScanHolder, type FdScanResult } from "../native/fd-scan.js";
 import type { ProbeRoots } from "./result.js";
 
@@ -157,6 +157,8 @@ async function scanInJs(roots: Pick<ProbeRoots, "proc">, targets: readonly Sough
     const fdDir = `${prefix}${pid}/fd/`;
     let fds: string[];
     try {
+      // as the native scan: a pid or fd directory that is a link (a fixture's) is not entered
+      if (!lstatSync(`${prefix}${pid}`).isDirectory() || !lstatSync(fdDir.slice(0, -1)).isDirectory()) continue;
       fds = readdirSync(fdDir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") denied++;

@@ -90,22 +90,6 @@ describe.skipIf(!native)("the native holders scan", () => {
     expect(fixture.processes).toBe(2);
   });
 
-  it("follows no link but a descriptor's own: a pid directory or fd directory that is a link is not entered", async () => {
-    const file = join(dir, "linked.log");
-    writeFileSync(file, "");
-    const elsewhere = join(dir, "elsewhere");
-    mkdirSync(join(elsewhere, "fd"), { recursive: true });
-    symlinkSync(file, join(elsewhere, "fd", "3"));
-    const proc = bigProc(0, 0, files);
-    symlinkSync(elsewhere, join(proc, "401")); // a pid directory that is a link
-    mkdirSync(join(proc, "402"));
-    symlinkSync(join(elsewhere, "fd"), join(proc, "402", "fd")); // an fd directory that is a link
-    const st = lstatSync(file);
-    const r = await native!.scan(proc, [{ path: file, dev: st.dev, ino: st.ino }], -1, 1);
-    expect(r.matches.length).toBe(0);
-    expect(r.descriptors).toBe(0);
-  });
-
   it("stops at its budget and says how many processes it did not look at", async () => {
     const proc = bigProc(300, 40, files);
     const none = await scanHolders({ proc, etc: "/etc" }, targetsOf(files.slice(0, 3)), { engine: "native", budgetMs: 0 });
@@ -133,6 +117,22 @@ describe.skipIf(!native)("the native holders scan", () => {
 
 describe("both engines", () => {
   const engines: ScanEngine[] = native ? ["native", "js"] : ["js"];
+
+  it.each(engines)("%s: follows no link but a descriptor's own: a pid directory or fd directory that is a link is not entered", async (engine) => {
+    const file = join(dir, `linked-${engine}.log`);
+    writeFileSync(file, "");
+    const elsewhere = join(dir, `elsewhere-${engine}`);
+    mkdirSync(join(elsewhere, "fd"), { recursive: true });
+    symlinkSync(file, join(elsewhere, "fd", "3"));
+    const proc = bigProc(0, 0, files);
+    symlinkSync(elsewhere, join(proc, "401")); // a pid directory that is a link
+    mkdirSync(join(proc, "402"));
+    symlinkSync(join(elsewhere, "fd"), join(proc, "402", "fd")); // an fd directory that is a link
+    const notes: string[] = [];
+    const r = await scanDescriptors({ proc }, targetsOf([file]), { engine }, notes);
+    expect(r).toMatchObject({ engine, matches: [], processes: 2, descriptors: 0 });
+    expect(notes).toEqual([]);
+  });
 
   it.each(engines)("%s: the event loop turns while a big /proc is scanned", async (engine) => {
     const proc = bigProc(500, 60, files);
