@@ -17,7 +17,7 @@
     },
     {
       "target_name": "fd_scan",
-      "sources": ["native/fd_scan.c"],
+      "sources": ["native/fd_scan.c", "native/fd_scan_walk.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

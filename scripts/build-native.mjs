@@ -22,7 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Builds the addon unless it is up to date; never throws. */
 export function buildNative() {
   const targets = ["build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node", "build/Release/fd_scan.node"].map((t) => join(root, t));
-  const sources = ["native/sock_diag.c", "native/safe_fs.c", "native/inotify.c", "native/safe_walk.c", "native/fd_scan.c", "binding.gyp"].map((s) => join(root, s));
+  const sources = ["native/sock_diag.c", "native/safe_fs.c", "native/inotify.c", "native/safe_walk.c", "native/fd_scan.c", "native/fd_scan_walk.c", "native/fd_scan.h", "binding.gyp"].map((s) => join(root, s));
   const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : Infinity);
   const oldest = Math.min(...targets.map((t) => (existsSync(t) ? statSync(t).mtimeMs : -Infinity)));
   if (sources.every((s) => mtime(s) <= oldest)) return;
