@@ -14,6 +14,11 @@
       "target_name": "inotify",
       "sources": ["native/inotify.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "fd_scan",
+      "sources": ["native/fd_scan.c", "native/fd_scan_walk.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
 }

@@ -91,6 +91,7 @@ function checkAddons(dir) {
   const probe = `require(${JSON.stringify(join(dir, "build/Release/sock_diag.node"))});
 require(${JSON.stringify(join(dir, "build/Release/safe_fs.node"))});
 require(${JSON.stringify(join(dir, "build/Release/inotify.node"))});
+require(${JSON.stringify(join(dir, "build/Release/fd_scan.node"))});
 new (require(${JSON.stringify(join(dir, "node_modules/better-sqlite3"))}))(":memory:").prepare("select 1").get();`;
   const r = spawnSync(join(dir, "node/bin/node"), ["-e", probe], { encoding: "utf8" });
   if (r.status !== 0) throw new BuildError(`the native addons do not load in node ${process.versions.node}: run \`npm ci\` with this node first\n${r.stderr.trim()}`);
@@ -105,14 +106,15 @@ function nodeLicense(node) {
 }
 
 function stageFiles(stage) {
-  const required = ["dist/covenant.js", "dist/snapshot/entry.cjs", "build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node"];
+  const required = ["dist/covenant.js", "dist/snapshot/entry.cjs", "build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node", "build/Release/fd_scan.node"];
   for (const path of required) if (!existsSync(join(repo, path))) throw new BuildError(`${path} is missing: run \`npm ci\` (or \`npm run build\`) first`);
   for (const path of npmFiles()) {
     const to = destination(path);
     if (to) copyInto(stage, join(repo, path), to);
   }
-  // safe_fs: every file change (and the hard stop) goes through it; sock_diag: the fast connection probe
-  for (const addon of ["safe_fs", "sock_diag", "inotify"]) copyInto(stage, join(repo, `build/Release/${addon}.node`), `${lib}/build/Release/${addon}.node`);
+  // safe_fs: every file change (and the hard stop) goes through it; sock_diag: the fast connection probe;
+  // inotify: the watcher's events; fd_scan: the watcher's holders scan, off its thread
+  for (const addon of ["safe_fs", "sock_diag", "inotify", "fd_scan"]) copyInto(stage, join(repo, `build/Release/${addon}.node`), `${lib}/build/Release/${addon}.node`);
   copyRuntimeModules(repo, join(stage, lib), BuildError);
 
   const node = realpathSync(process.execPath);
@@ -180,7 +182,7 @@ export function buildDeb(argv) {
     mkdirSync(join(stage, "DEBIAN"));
     for (const script of ["postinst", "prerm", "postrm"]) copyInto(stage, join(repo, "packaging/debian", script), `DEBIAN/${script}`, 0o755);
     writeFileSync(join(stage, "DEBIAN/conffiles"), "/etc/cron.d/covenant\n");
-    const depends = shlibsDepends(work, [`${lib}/node/bin/node`, `${lib}/node_modules/better-sqlite3/build/Release/better_sqlite3.node`, `${lib}/build/Release/sock_diag.node`, `${lib}/build/Release/safe_fs.node`, `${lib}/build/Release/inotify.node`].map((p) => join(stage, p)), run, opts.out);
+    const depends = shlibsDepends(work, [`${lib}/node/bin/node`, `${lib}/node_modules/better-sqlite3/build/Release/better_sqlite3.node`, `${lib}/build/Release/sock_diag.node`, `${lib}/build/Release/safe_fs.node`, `${lib}/build/Release/inotify.node`, `${lib}/build/Release/fd_scan.node`].map((p) => join(stage, p)), run, opts.out);
     writeFileSync(join(stage, "DEBIAN/control"), controlFile({ pkg, arch, depends, installedSize: size, nodeVersion: process.versions.node, maintainer: maintainer() }));
     normalise(stage, epoch);
     chmodSync(stage, 0o755);

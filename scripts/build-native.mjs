@@ -7,6 +7,9 @@
 // - native/inotify.c → build/Release/inotify.node: `covenant watch`'s inotify reader (one watch
 //   per directory, and the kernel's queue overflow seen). Without it the watcher evaluates its
 //   realtime promises on its rescan timer only, and says so as a deficiency.
+// - native/fd_scan.c → build/Release/fd_scan.node: optional; `covenant watch`'s scan of who has
+//   a changed file open, on libuv's threadpool. Without it the same scan runs in JavaScript, in
+//   slices on the watcher's thread (slower, same answer).
 // A failed build warns and lets the install go on. Skipped when the addons are newer than
 // their sources.
 import { spawnSync } from "node:child_process";
@@ -18,8 +21,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Builds the addon unless it is up to date; never throws. */
 export function buildNative() {
-  const targets = ["build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node"].map((t) => join(root, t));
-  const sources = ["native/sock_diag.c", "native/safe_fs.c", "native/inotify.c", "binding.gyp"].map((s) => join(root, s));
+  const targets = ["build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node", "build/Release/fd_scan.node"].map((t) => join(root, t));
+  const sources = ["native/sock_diag.c", "native/safe_fs.c", "native/inotify.c", "native/safe_walk.c", "native/fd_scan.c", "native/fd_scan_walk.c", "native/fd_scan.h", "binding.gyp"].map((s) => join(root, s));
   const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : Infinity);
   const oldest = Math.min(...targets.map((t) => (existsSync(t) ? statSync(t).mtimeMs : -Infinity)));
   if (sources.every((s) => mtime(s) <= oldest)) return;
@@ -36,7 +39,7 @@ export function buildNative() {
   if (r.status !== 0) {
     const detail = `${r.stdout}${r.stderr}`.split("\n").filter((l) => /error|ERR!/i.test(l)).slice(0, 8).join("\n");
     console.warn(
-      `covenant: the native addons could not be built: without safe_fs, file repairs are refused (observation works); without sock_diag, the connection probe reads /proc/net/tcp; without inotify, covenant watch rescans on a timer only.\n${detail || r.error?.message || ""}`,
+      `covenant: the native addons could not be built: without safe_fs, file repairs are refused (observation works); without sock_diag, the connection probe reads /proc/net/tcp; without inotify, covenant watch rescans on a timer only; without fd_scan, its holders scan runs in JavaScript.\n${detail || r.error?.message || ""}`,
     );
     }
 }

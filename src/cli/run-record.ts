@@ -35,8 +35,11 @@ export interface RecordInput {
   focus?: ReadonlyMap<string, readonly string[]>;
   /** the watcher's: what each promise kept of its last evaluation (evaluation-memory.ts) */
   memory?: EvaluationMemory;
-  /** called with each result before it is recorded (`covenant approve` says what closed a deficiency) */
-  annotate?: (r: PromiseResult) => void;
+  /**
+   * called with each result before it is recorded (`covenant approve` says what closed a
+   * deficiency; `covenant watch` who was at the file, whose scan may still be under way: awaited)
+   */
+  annotate?: (r: PromiseResult) => void | Promise<void>;
 }
 
 export interface Recorded {
@@ -82,13 +85,13 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
     lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
     // a dry run is a preview: only its summary is recorded (marked as a dry run); the state
     // of every promise and the history of its changes stay as the last real run left them
-    onResult: (r) => {
+    onResult: async (r) => {
       if (dryRun) return;
       if (failure) {
         unrecordedResults++;
         return;
       }
-      input.annotate?.(r);
+      await input.annotate?.(r);
       try {
         store.recordResult(run, time(), r, () => finding(r));
       } catch (err) {

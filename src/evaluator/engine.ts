@@ -41,8 +41,8 @@ export interface EngineOptions {
   killGraceMs?: number;
   /** line of a source position (the CLI knows the texts); 0 when not given */
   lineOf?: (span: { file: string; start: number }) => number;
-  /** called as each promise is decided, in evaluation order (the store commits here) */
-  onResult?: (r: PromiseResult) => void;
+  /** called as each promise is decided, in evaluation order (the store commits here); awaited before the next promise */
+  onResult?: (r: PromiseResult) => void | Promise<void>;
   /** asked before each change: a reason to hold it (the run can no longer record what it changes) */
   holdChanges?: () => string | undefined;
   /**
@@ -194,7 +194,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       if (r.outcome === "skipped" || r.outcome === "error") opts.memory?.of(it.key).forget();
       r.durationMs = Math.round((performance.now() - started) * 10) / 10;
       results.set(it, r);
-      opts.onResult?.(r);
+      await opts.onResult?.(r);
     }
   } finally {
     gate.close();

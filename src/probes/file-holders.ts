@@ -13,17 +13,24 @@
 // system, the process is in the watcher's mount namespace, and it says that it was matched by name.
 //
 // One scan serves all paths of a batch: every process's descriptor directory is listed once and
-// each descriptor stat'ed once. Processes end while they are read: such a process is skipped,
-// never an error, and a pid reused between the scan and the reading of its details is not
-// another process's details (the start time is read before and after).
-import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from "node:fs";
+// each descriptor stat'ed once, off the event loop (fd-scan.ts: native/fd_scan.c on libuv's
+// threadpool, or JavaScript in slices when the addon is missing). Processes end while they are
+// read: such a process is skipped, never an error, and a pid reused between the scan and the
+// reading of its details is not another process's details (the native scan reads them through
+// the directory it scanned, which is that process's whatever becomes of its pid; the JavaScript
+// one reads the start time before and after).
+import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { maskedCommandLine } from "../integrity/mask.js";
 import { read as readAccounts } from "./accounts.js";
+import { scanDescriptors, Slicer, type DescriptorScanOptions, type ScanEngine } from "./fd-scan.js";
 import { read as readLocks, splitDevice, type FileLock } from "./locks.js";
-import { parseCmdline, parseStatus, readExecutable, readStat } from "./processes.js";
+import { parseCmdline, parseStat, parseStatus, readExecutable, readStat } from "./processes.js";
+import type { FdScanHolder } from "../native/fd-scan.js";
 import type { ProbeRoots } from "./result.js";
 import type { FileHolder } from "../text/finding-who-text.js";
+
+export { deletedName } from "./fd-scan.js";
 
 /** A file to find holders of: its path (as the caller names it) and the file now there. */
 export interface HeldTarget {
@@ -45,24 +52,12 @@ export interface HoldersScan {
   tookMs: number;
   processes: number;
   descriptors: number;
+  /** which engine listed the descriptors (fd-scan.ts) */
+  engine: ScanEngine;
 }
 
-export interface ScanOptions {
-  /** stop listing descriptors after this long (ms): the list is then said to be incomplete */
-  budgetMs?: number;
-  now?: () => number;
-}
-
-const DELETED = " (deleted)";
-
-/**
- * The path a descriptor's link text names when the file was deleted or replaced since it was
- * opened, or undefined: "/srv/a (deleted)" → "/srv/a". The text alone proves nothing (a file
- * may be named so): the caller checks the file's link count.
- */
-export function deletedName(linkText: string): string | undefined {
-  return linkText.startsWith("/") && linkText.endsWith(DELETED) ? linkText.slice(0, -DELETED.length) : undefined;
-}
+/** budgetMs: stop listing descriptors after this long (the list is then said to be incomplete); engine: fd-scan.ts */
+export type ScanOptions = DescriptorScanOptions;
 
 /** The key /proc/locks uses for a file: `major:minor:inode`. */
 export function lockKey(dev: number, ino: number): string {
@@ -102,109 +97,8 @@ export function targetsOf(paths: readonly string[], root = "/"): HeldTarget[] {
   });
 }
 
-interface OpenMatch {
-  pid: number;
-  path: string;
-  deleted: boolean;
-}
-
-/**
- * Every process's descriptors, matched against the targets; one pass for all of them. A
- * process gone or unreadable midway is passed over (counted in notes when it is unreadable
- * rather than gone).
- */
-function scanDescriptors(roots: Pick<ProbeRoots, "proc">, targets: readonly HeldTarget[], opts: ScanOptions, notes: string[]): { matches: OpenMatch[]; processes: number; descriptors: number } {
-  const now = opts.now ?? Date.now;
-  const started = now();
-  const byFile = new Map<string, string[]>();
-  const byName = new Map<string, HeldTarget>();
-  for (const t of targets) {
-    byName.set(t.path, t);
-    if (t.dev !== undefined && t.ino !== undefined) byFile.set(`${t.dev}:${t.ino}`, [...(byFile.get(`${t.dev}:${t.ino}`) ?? []), t.path]);
-  }
-  const matches: OpenMatch[] = [];
-  let pids: string[];
-  try {
-    pids = readdirSync(roots.proc).filter((n) => /^\d+$/.test(n));
-  } catch (err) {
-    notes.push(`the processes cannot be listed (${(err as NodeJS.ErrnoException).code ?? String(err)}): no open descriptors found`);
-    return { matches, processes: 0, descriptors: 0 };
-  }
-  let denied = 0;
-  let descriptors = 0;
-  let processes = 0;
-  // the inodes sought, to pass over almost every descriptor with one number compared
-  const inodes = new Set(targets.flatMap((t) => (t.ino === undefined ? [] : [t.ino])));
-  const prefix = roots.proc.endsWith("/") ? roots.proc : `${roots.proc}/`;
-  // the watcher's own mount namespace: a deleted file is matched by name only in it (matchDeleted)
-  const ownNamespace = mountNamespace(prefix, "self");
-  for (const pid of pids) {
-    if (opts.budgetMs !== undefined && now() - started > opts.budgetMs) {
-      notes.push(`descriptor scan stopped after ${opts.budgetMs} ms: ${pids.length - processes} of ${pids.length} processes not looked at`);
-      break;
-    }
-    processes++;
-    const fdDir = `${prefix}${pid}/fd/`;
-    let fds: string[];
-    try {
-      fds = readdirSync(fdDir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") denied++;
-      continue;
-    }
-    for (const fd of fds) {
-      descriptors++;
-      const link = fdDir + fd;
-      let st: Stats | undefined;
-      try {
-        st = statSync(link, { throwIfNoEntry: false });
-      } catch {
-        continue; // closed between listing and reading, or a file this process cannot reach
-      }
-      if (!st) continue;
-      if (inodes.has(st.ino)) for (const path of byFile.get(`${st.dev}:${st.ino}`) ?? []) matches.push({ pid: Number(pid), path, deleted: false });
-      if (st.nlink === 0 && byName.size > 0) matchDeleted(link, st, byName, Number(pid), matches, ownNamespace, prefix);
-    }
-  }
-  if (denied > 0) notes.push(`${denied} process${denied === 1 ? "'s" : "es'"} descriptors could not be listed (another user's: run as root)`);
-  return { matches, processes, descriptors };
-}
-
-/**
- * The mount namespace of a process (the inode of /proc/PID/ns/mnt), or undefined when it cannot
- * be read (a fixture /proc, a process gone).
- */
-function mountNamespace(proc: string, pid: string): number | undefined {
-  try {
-    return statSync(`${proc}${pid}/ns/mnt`).ino;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A descriptor on a file with no links left, whose former name is a target on the target's file
- * system, held by a process that sees the watcher's mounts. The former name is a path in the
- * holder's mount namespace: a user may make one of their own (unshare -Urm) and bind their
- * directory over the watched one, so that a file of theirs, opened and removed, reads
- * "/srv/ledger.dat (deleted)" on the same file system.
- */
-function matchDeleted(link: string, st: Stats, byName: Map<string, HeldTarget>, pid: number, matches: OpenMatch[], ownNamespace: number | undefined, proc: string): void {
-  if (ownNamespace !== undefined && mountNamespace(proc, String(pid)) !== ownNamespace) return;
-  let text: string;
-  try {
-    text = readlinkSync(link);
-  } catch {
-    return;
-  }
-  const name = deletedName(text);
-  const t = name === undefined ? undefined : byName.get(name);
-  if (!t || (t.dev !== undefined && t.dev !== st.dev) || (t.ino !== undefined && t.ino === st.ino)) return;
-  matches.push({ pid, path: t.path, deleted: true });
-}
-
 /** The details of a holder: effective user, executable, masked command line; undefined fields when unreadable. */
-export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, userName: (uid: number) => string | undefined): Omit<HolderProcess, "via"> | undefined {
+export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, userName: (uid: number) => string | undefined, mask: (argv: string[]) => string = maskedCommandLine): Omit<HolderProcess, "via"> | undefined {
   if (pid <= 0) return { pid };
   const before = readStat(roots, pid);
   if (!before) return undefined; // ended
@@ -221,7 +115,7 @@ export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, user
     // ended: found out below
   }
   try {
-    out.commandLine = maskedCommandLine(parseCmdline(readFileSync(join(dir, "cmdline"), "utf8")));
+    out.commandLine = mask(parseCmdline(readFileSync(join(dir, "cmdline"), "utf8")));
   } catch {
     // ended, or unreadable
   }
@@ -234,26 +128,68 @@ export function holderDetails(roots: Pick<ProbeRoots, "proc">, pid: number, user
 }
 
 /**
- * The holders of each target: lock holders first, then processes with it open (a process both
- * locking and holding it open appears under both). Never throws.
+ * holderDetails from the files the native scan read through the process's directory (the very
+ * process, whatever became of its pid since): by the same rules, the start time and name read
+ * before and after the others.
  */
-export function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targets: readonly HeldTarget[], opts: ScanOptions = {}): HoldersScan {
+export function detailsFromTexts(h: FdScanHolder, userName: (uid: number) => string | undefined, mask: (argv: string[]) => string = maskedCommandLine): Omit<HolderProcess, "via"> | undefined {
+  const before = h.stat === undefined ? undefined : parseStat(h.stat);
+  const after = h.statAfter === undefined ? undefined : parseStat(h.statAfter);
+  // ended while being read (its files then read empty or not at all)
+  if (!before || !after || after.startTicks !== before.startTicks) return undefined;
+  const out: Omit<HolderProcess, "via"> = { pid: h.pid };
+  const status = h.status === undefined ? undefined : parseStatus(h.status);
+  if (status) {
+    out.uid = status.euid;
+    const name = userName(status.euid);
+    if (name !== undefined) out.user = name;
+  }
+  if (h.cmdline !== undefined) out.commandLine = mask(parseCmdline(h.cmdline));
+  // the link's text, " (deleted)" included when the program was removed or replaced; not when it ran another meanwhile
+  if (h.exe !== undefined && after.comm === before.comm) out.exe = h.exe;
+  return out;
+}
+
+/**
+ * The holders of each target: lock holders first, then processes with it open (a process both
+ * locking and holding it open appears under both). Never rejects. The descriptors are listed
+ * off the event loop (fd-scan.ts) while the locks and accounts are read here.
+ */
+export async function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targets: readonly HeldTarget[], opts: ScanOptions = {}): Promise<HoldersScan> {
   const now = opts.now ?? Date.now;
   const started = now();
   const notes: string[] = [];
+  const scanNotes: string[] = [];
+  const scanning = scanDescriptors(roots, targets, opts, scanNotes);
   const holders = new Map<string, HolderProcess[]>(targets.map((t) => [t.path, []]));
   const accounts = readAccounts(roots);
   const users = accounts.ok ? accounts.value.userByUid : new Map<number, { name: string }>();
   const userName = (uid: number) => users.get(uid)?.name;
   const details = new Map<number, Omit<HolderProcess, "via"> | undefined>();
+  // masking a long command line costs a fraction of a millisecond, and a pool of workers holding
+  // a log file often shares one: masked once a scan
+  const maskedOnce = new Map<string, string>();
+  const mask = (argv: string[]) => {
+    const key = argv.join("\0");
+    if (!maskedOnce.has(key)) maskedOnce.set(key, maskedCommandLine(argv));
+    return maskedOnce.get(key)!;
+  };
   const detailOf = (pid: number) => {
-    if (!details.has(pid)) details.set(pid, holderDetails(roots, pid, userName));
+    if (!details.has(pid)) details.set(pid, holderDetails(roots, pid, userName, mask));
     return details.get(pid);
+  };
+  const opened = new Map<number, Omit<HolderProcess, "via"> | undefined>();
+  // a process with the file open: its details as the native scan read them, else read now
+  const openerOf = (pid: number, read: FdScanHolder | undefined) => {
+    if (!read) return detailOf(pid);
+    if (!opened.has(pid)) opened.set(pid, detailsFromTexts(read, userName, mask));
+    return opened.get(pid);
   };
   const locks = readLocks(roots);
   if (!locks.ok) notes.push(`locks cannot be read: ${locks.error.message}`);
   const locked = locks.ok ? lockHolders(locks.value, targets) : new Map<string, number[]>();
-  const scan = scanDescriptors(roots, targets, opts, notes);
+  const scan = await scanning;
+  notes.push(...scanNotes);
   for (const [path, pids] of locked) {
     for (const pid of pids) {
       const d = detailOf(pid);
@@ -261,12 +197,15 @@ export function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targets: re
     }
   }
   const seen = new Set<string>();
+  // many holders' details take a while: the event loop gets its turns meanwhile
+  const slicer = new Slicer();
   for (const m of scan.matches) {
+    await slicer.maybeYield();
     const key = `${m.path}\0${m.pid}\0${m.deleted}`;
     if (seen.has(key)) continue; // several descriptors on one file
     seen.add(key);
-    const d = detailOf(m.pid);
+    const d = openerOf(m.pid, scan.holders?.get(m.pid));
     if (d) holders.get(m.path)!.push({ ...d, via: "open", ...(m.deleted ? { deleted: true } : {}) });
   }
-  return { holders, notes, tookMs: now() - started, processes: scan.processes, descriptors: scan.descriptors };
+  return { holders, notes, tookMs: now() - started, processes: scan.processes, descriptors: scan.descriptors, engine: scan.engine };
 }

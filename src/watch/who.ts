@@ -1,11 +1,13 @@
 // Who, for the watcher's findings: as soon as a batch of changes arrives, the processes at the
-// changed paths (one /proc scan for the whole batch: a writer that lives milliseconds is gone by
-// the evaluation) and, without waiting on the loop, the audit records of who made each change.
-// After the evaluation both are attached to the findings by path.
+// changed paths (one /proc scan for the whole batch, started then: a writer that lives
+// milliseconds is gone by the evaluation) and the audit records of who made each change, both
+// without holding the event loop. The evaluation runs meanwhile; each result is given who for
+// its paths (attach) once their scans are done, before it is recorded.
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Attribution, FileFinding, FileHolder } from "../evaluator/file-finding.js";
 import { isDeficiency } from "../evaluator/outcomes.js";
-import { scanHolders, targetsOf } from "../probes/file-holders.js";
+import { scanHolders, targetsOf, type HeldTarget } from "../probes/file-holders.js";
+import type { ScanEngine } from "../probes/fd-scan.js";
 import { splitDevice } from "../probes/locks.js";
 import type { ProbeRoots } from "../probes/result.js";
 import type { AuditWho } from "./made-by.js";
@@ -21,11 +23,25 @@ const SCAN_BUDGET_MS = 2_000;
 /** At most this many paths are looked at per batch (a storm of events in a directory): the rest are said. */
 const MAX_PATHS = 200;
 
+/** A batch's paths waiting for a holders scan, and the entries its holders go to. */
+interface QueuedBatch {
+  targets: HeldTarget[];
+  entries: Map<string, PathWho>;
+  /** the paths of the batch beyond MAX_PATHS, said */
+  note?: string;
+  done: Promise<void>;
+  scanned: () => void;
+}
+
 export class BatchWho {
   private readonly seenPaths = new Map<string, PathWho>();
   private readonly pending = new Set<Promise<void>>();
+  /** the holders scans each entry still waits for (an entry with none is complete) */
+  private readonly scans = new WeakMap<PathWho, Set<Promise<void>>>();
+  private readonly queue: QueuedBatch[] = [];
+  private scanning = false;
   /** what the last scan cost, for the watcher's notes and docs */
-  lastScan: { tookMs: number; processes: number; descriptors: number } | undefined;
+  lastScan: { tookMs: number; processes: number; descriptors: number; engine: ScanEngine } | undefined;
 
   constructor(
     private readonly roots: Pick<ProbeRoots, "proc" | "etc">,
@@ -33,21 +49,29 @@ export class BatchWho {
     private readonly fsRoot = "/",
   ) {}
 
-  /** A batch arrived: the holders of its paths now, and who made the changes (asynchronously). */
+  /**
+   * A batch arrived: the files now at its paths are noted at once and the holders scan of them
+   * started (off the event loop, fd-scan.ts: this returns at once); who made the changes is
+   * looked up asynchronously. A scan runs at a time: batches arriving during one are scanned
+   * together right after it (a storm of events costs one scan per scan's length, not one each).
+   */
   seen(paths: readonly string[], firstAt: number): void {
     const fresh = paths.slice(0, MAX_PATHS);
     const targets = targetsOf(fresh, this.fsRoot);
-    const scan = scanHolders(this.roots, targets, { budgetMs: SCAN_BUDGET_MS });
-    this.lastScan = { tookMs: scan.tookMs, processes: scan.processes, descriptors: scan.descriptors };
-    const note = [...scan.notes, ...(paths.length > MAX_PATHS ? [`only the first ${MAX_PATHS} of ${paths.length} changed paths were looked at`] : [])].join("; ");
+    const entries = new Map<string, PathWho>();
+    let scanned = () => {};
+    const done = new Promise<void>((resolve) => (scanned = resolve));
     for (const t of targets) {
-      const held: FileHolder[] = (scan.holders.get(t.path) ?? []).map((h) => ({ ...h }));
-      const earlier = this.seenPaths.get(t.path);
-      // a path changed again before the evaluation: the holders of both moments
-      const holders = earlier ? [...earlier.holders, ...held.filter((h) => !earlier.holders.some((e) => e.pid === h.pid && e.via === h.via))] : held;
-      const entry: PathWho = { holders, ...(note ? { holdersNote: note } : {}), ...(earlier?.madeBy ? { madeBy: earlier.madeBy } : {}) };
+      // a path changed again before the evaluation: one entry, with the holders of both moments
+      const entry = this.seenPaths.get(t.path) ?? { holders: [] };
       this.seenPaths.set(t.path, entry);
+      entries.set(t.path, entry);
+      const waits = this.scans.get(entry) ?? new Set<Promise<void>>();
+      waits.add(done);
+      this.scans.set(entry, waits);
     }
+    this.queue.push({ targets, entries, done, scanned, ...(paths.length > MAX_PATHS ? { note: `only the first ${MAX_PATHS} of ${paths.length} changed paths were looked at` } : {}) });
+    this.scanNext();
     if (!this.audit) return;
     const auditTargets = targets.map((t) => ({ path: t.path, files: t.dev !== undefined && t.ino !== undefined ? [{ dev: devText(t.dev), ino: t.ino }] : [] }));
     const p = this.audit
@@ -73,10 +97,59 @@ export class BatchWho {
    * those that batches arriving meanwhile start: a user writing to a watched file every few ms
    * through a descriptor opened once (no audit record, so each look-up waits its whole bound)
    * starts a new one before the last ends, and waiting for all would hold every evaluation back,
-   * another file's included, for as long as the writing lasts.
+   * another file's included, for as long as the writing lasts. Not the holders scans either: the
+   * evaluation runs while they do, and each result waits for its own (attach).
    */
   async settled(): Promise<void> {
     await Promise.all([...this.pending]);
+  }
+
+  /** Starts the scan of every batch queued, unless one runs (it starts them when it ends). */
+  private scanNext(): void {
+    if (this.scanning || this.queue.length === 0) return;
+    this.scanning = true;
+    const batches = this.queue.splice(0);
+    const all = batches.flatMap((b) => b.targets);
+    // the same file at a path in several batches is looked for once; at most MAX_PATHS paths a scan
+    const byPath = new Map<string, HeldTarget[]>();
+    for (const t of all) {
+      const same = byPath.get(t.path) ?? [];
+      if (!same.some((x) => x.dev === t.dev && x.ino === t.ino)) same.push(t);
+      if (byPath.has(t.path) || byPath.size < MAX_PATHS) byPath.set(t.path, same);
+    }
+    const targets = [...byPath.values()].flat();
+    scanHolders(this.roots, targets, { budgetMs: SCAN_BUDGET_MS })
+      .then((scan) => {
+        this.lastScan = { tookMs: scan.tookMs, processes: scan.processes, descriptors: scan.descriptors, engine: scan.engine };
+        for (const b of batches) {
+          for (const [path, entry] of b.entries) {
+            const cut = byPath.has(path) ? [] : [`not looked at: more than ${MAX_PATHS} changed paths waited for one scan`];
+            addHolders(entry, scan.holders.get(path) ?? [], [...scan.notes, ...(b.note ? [b.note] : []), ...cut]);
+          }
+        }
+      })
+      .catch((err: unknown) => {
+        for (const b of batches) for (const entry of b.entries.values()) addHolders(entry, [], [`the holders scan failed: ${err instanceof Error ? err.message : String(err)}`]);
+      })
+      .finally(() => {
+        for (const b of batches) {
+          for (const entry of b.entries.values()) this.scans.get(entry)?.delete(b.done);
+          b.scanned();
+        }
+        this.scanning = false;
+        this.scanNext();
+      });
+  }
+
+  /**
+   * attachWho for one result, once the holders scans of the paths it covers are done: the
+   * evaluation runs while they do, and only the recording of a result they concern waits
+   * (watch.ts annotates each result before it is recorded). At once when none is under way.
+   */
+  attach(r: PromiseResult, who: ReadonlyMap<string, PathWho>, affected: (path: string) => readonly string[]): void | Promise<void> {
+    const waits = [...who].flatMap(([path, w]) => (affected(path).includes(r.key) ? [...(this.scans.get(w) ?? [])] : []));
+    if (waits.length === 0) return attachWho([r], who, affected);
+    return Promise.all(waits).then(() => attachWho([r], who, affected));
   }
 
   /**
@@ -94,6 +167,15 @@ export class BatchWho {
     }
     return out;
   }
+}
+
+/** A scan's holders of a path added to its entry (a process already there by the same means is not repeated), with its notes. */
+function addHolders(entry: PathWho, found: readonly FileHolder[], notes: readonly string[]): void {
+  const earlier = entry.holders;
+  entry.holders = [...earlier, ...found.filter((h) => !earlier.some((e) => e.pid === h.pid && e.via === h.via)).map((h) => ({ ...h }))];
+  const said = new Set(entry.holdersNote ? entry.holdersNote.split("; ") : []);
+  for (const n of notes) said.add(n);
+  if (said.size > 0) entry.holdersNote = [...said].join("; ");
 }
 
 function devText(dev: number): string {

@@ -8,12 +8,14 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { deletedName, holderDetails, lockHolders, lockKey, scanHolders, targetsOf } from "../../src/probes/file-holders.ts";
 import type { FileLock } from "../../src/probes/locks.ts";
+import type { ScanEngine } from "../../src/probes/fd-scan.ts";
+import { fdScan, fdScanUnavailableReason } from "../../src/native/fd-scan.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "covenant-holders-"));
+const base = mkdtempSync(join(tmpdir(), "covenant-holders-"));
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) c.kill("SIGKILL");
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(base, { recursive: true, force: true });
 });
 
 /** perl holding `file` open for appending and locked (flock), its argv carrying a password. */
@@ -29,13 +31,18 @@ async function holder(file: string, lock = true): Promise<ChildProcess> {
 }
 
 const roots = { proc: "/proc", etc: "/etc" };
+const engines: ScanEngine[] = fdScan() ? ["native", "js"] : ["js"];
+if (!fdScan()) console.warn(`file-holders: the native scan is not tested: ${fdScanUnavailableReason()}`);
 
-describe("file holders", () => {
+// every behaviour holds for both engines (src/probes/fd-scan.ts): the native scan on the threadpool and the JavaScript fallback
+describe.each(engines)("file holders (%s scan)", (engine) => {
+  const dir = mkdtempSync(join(base, `${engine}-`));
+
   it("finds a process holding a file open and locked, with its user, executable and masked command line", async () => {
     const file = join(dir, "ledger.dat");
     writeFileSync(file, "x\n");
     const child = await holder(file);
-    const scan = scanHolders(roots, targetsOf([file]));
+    const scan = await scanHolders(roots, targetsOf([file]), { engine });
     const held = scan.holders.get(file)!.filter((h) => h.pid === child.pid);
     expect(held.map((h) => h.via).sort()).toEqual(["lock", "open"]);
     for (const h of held) {
@@ -57,7 +64,7 @@ describe("file holders", () => {
     const child = spawn("/bin/sh", ["-c", script, file], { stdio: ["pipe", "pipe", "inherit"] });
     children.push(child);
     await new Promise<void>((resolve) => child.stdout!.on("data", (c: Buffer) => c.toString().includes("ready") && resolve()));
-    const h = scanHolders(roots, targetsOf([file])).holders.get(file)!.find((x) => x.pid === child.pid);
+    const h = (await scanHolders(roots, targetsOf([file]), { engine })).holders.get(file)!.find((x) => x.pid === child.pid);
     expect(h?.commandLine).toContain("PGPASSWORD=****");
     expect(h?.commandLine).toContain("-p****");
     expect(h?.commandLine).toContain("admin:****");
@@ -71,7 +78,7 @@ describe("file holders", () => {
     writeFileSync(decoy, "d\n");
     const child = await holder(decoy, false);
     // the decoy's link text is "<dir>/decoy.dat (deleted)", but it has links: not a deleted decoy.dat
-    const scan = scanHolders(roots, targetsOf([real, join(dir, "decoy.dat")]));
+    const scan = await scanHolders(roots, targetsOf([real, join(dir, "decoy.dat")]), { engine });
     expect(scan.holders.get(real)!.some((h) => h.pid === child.pid)).toBe(false);
     expect(scan.holders.get(join(dir, "decoy.dat"))).toEqual([]);
   });
@@ -82,6 +89,7 @@ describe("file holders", () => {
     const own = join(dir, "own");
     mkdirSync(join(dir, "watched"));
     mkdirSync(own);
+    chmodSync(base, 0o755);
     chmodSync(dir, 0o755);
     chownSync(own, 65534, 65534);
     writeFileSync(file, "l\n");
@@ -97,7 +105,7 @@ describe("file holders", () => {
     if (!ready) return ctx.skip(); // user namespaces not allowed here: the attack cannot be made
     const sh = readdirSync("/proc").filter((p) => /^\d+$/.test(p)).find((p) => { try { return readFileSync(`/proc/${p}/cmdline`, "utf8").includes('mount --bind "$1"') && readFileSync(`/proc/${p}/status`, "utf8").includes("\nUid:\t65534"); } catch { return false; } });
     expect(sh).toBeDefined();
-    const scan = scanHolders(roots, targetsOf([file]));
+    const scan = await scanHolders(roots, targetsOf([file]), { engine });
     expect(scan.holders.get(file)!.some((h) => h.pid === Number(sh))).toBe(false);
   });
 
@@ -107,14 +115,14 @@ describe("file holders", () => {
     const child = await holder(file, false);
     unlinkSync(file);
     writeFileSync(file, "new\n");
-    const h = scanHolders(roots, targetsOf([file])).holders.get(file)!.find((x) => x.pid === child.pid);
+    const h = (await scanHolders(roots, targetsOf([file]), { engine })).holders.get(file)!.find((x) => x.pid === child.pid);
     expect(h).toMatchObject({ via: "open", deleted: true });
   });
 
-  it("a path with nothing there, and a symbolic link, have no holders; nothing throws", () => {
+  it("a path with nothing there, and a symbolic link, have no holders; nothing throws", async () => {
     const link = join(dir, "link");
     symlinkSync("/etc/passwd", link);
-    const scan = scanHolders(roots, targetsOf([join(dir, "missing"), link]));
+    const scan = await scanHolders(roots, targetsOf([join(dir, "missing"), link]), { engine });
     expect(scan.holders.get(join(dir, "missing"))).toEqual([]);
     expect(scan.holders.get(link)).toEqual([]);
   });
@@ -131,7 +139,7 @@ describe("file holders", () => {
     })();
     let scans = 0;
     while (Date.now() < stop) {
-      expect(() => scanHolders(roots, targetsOf([file]))).not.toThrow();
+      await expect(scanHolders(roots, targetsOf([file]), { engine })).resolves.toBeDefined();
       scans++;
       await new Promise((r) => setImmediate(r));
     }
@@ -140,7 +148,7 @@ describe("file holders", () => {
     expect(holderDetails(roots, 2 ** 30, () => undefined)).toBeUndefined();
   });
 
-  it("a fixture /proc: a process whose descriptor points at the file; an unreadable one; the time budget", () => {
+  it("a fixture /proc: a process whose descriptor points at the file; an unreadable one; the time budget", async () => {
     const proc = mkdtempSync(join(tmpdir(), "covenant-holders-proc-"));
     const file = join(dir, "fixture.dat");
     writeFileSync(file, "");
@@ -153,10 +161,10 @@ describe("file holders", () => {
     symlinkSync(file, join(proc, "101", "fd", "3"));
     symlinkSync("/nonexistent", join(proc, "102", "fd", "4"));
     writeFileSync(join(proc, "locks"), "");
-    const scan = scanHolders({ proc, etc: "/etc" }, targetsOf([file]));
+    const scan = await scanHolders({ proc, etc: "/etc" }, targetsOf([file]), { engine });
     expect(scan.holders.get(file)).toEqual([{ pid: 101, via: "open", uid: 1000, ...(scan.holders.get(file)![0]!.user ? { user: scan.holders.get(file)![0]!.user } : {}), commandLine: "app --token ****" }]);
     let t = 0;
-    const stopped = scanHolders({ proc, etc: "/etc" }, targetsOf([file]), { budgetMs: 0, now: () => (t += 10) });
+    const stopped = await scanHolders({ proc, etc: "/etc" }, targetsOf([file]), { engine, budgetMs: 0, now: () => (t += 10) });
     expect(stopped.notes.join()).toMatch(/stopped after 0 ms: 2 of 2 processes not looked at/);
     rmSync(proc, { recursive: true, force: true });
   });

@@ -29,7 +29,7 @@ import chokidar from "chokidar";
 import { startWatchLoop, type Trigger, type WatchLoop } from "../../watch/loop.js";
 import { watchSet, watchTargets, type WatchSet } from "../../watch/watch-set.js";
 import { AuditWho, auditPaths } from "../../watch/made-by.js";
-import { attachWho, BatchWho } from "../../watch/who.js";
+import { BatchWho } from "../../watch/who.js";
 import { read as readAccounts } from "../../probes/accounts.js";
 import { whoLines } from "../../text/finding-who-text.js";
 import { escapeText } from "../escape.js";
@@ -319,11 +319,11 @@ async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: 
       const affected = w.set.affected(p);
       return affected.length === 0 || affected.some((k) => evaluated.has(k));
     });
-    // who is attached to each result before it is recorded (annotate): the store's change record,
-    // the deficiency and every message and payload made from them carry it
+    // who is attached to each result before it is recorded (annotate, once the holders scans of its
+    // paths are done): the store's change record, the deficiency and every message and payload carry it
     const recorded = await evaluateRecorded(
       s.store,
-      { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys), focus: w.focus, memory: w.memory, annotate: (r) => attachWho([r], who, (p) => w.set.affected(p)) },
+      { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys), focus: w.focus, memory: w.memory, annotate: (r) => w.who.attach(r, who, (p) => w.set.affected(p)) },
       notes,
     );
     const blindNote = recordBlindness(s.store, { policy: s.policy, host: recorded.host, storePath: join(s.stateDir, "state.db"), ...(s.blind.now ? { blind: s.blind.now } : {}), time: new Date().toISOString() });
