@@ -21,7 +21,7 @@
 // one reads the start time before and after).
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { maskedCommandLine } from "../integrity/mask.js";
+import { maskedCommandLine, type SecretPattern } from "../integrity/mask.js";
 import { read as readAccounts } from "./accounts.js";
 import { scanDescriptors, Slicer, type DescriptorScanOptions, type ScanEngine } from "./fd-scan.js";
 import { read as readLocks, splitDevice, type FileLock } from "./locks.js";
@@ -57,7 +57,10 @@ export interface HoldersScan {
 }
 
 /** budgetMs: stop listing descriptors after this long (the list is then said to be incomplete); engine: fd-scan.ts */
-export type ScanOptions = DescriptorScanOptions;
+export interface ScanOptions extends DescriptorScanOptions {
+  /** what command lines are masked with (the built-in patterns and the policy's `mask`s; DEFAULT_SECRET_PATTERNS) */
+  secretPatterns?: readonly SecretPattern[];
+}
 
 /** The key /proc/locks uses for a file: `major:minor:inode`. */
 export function lockKey(dev: number, ino: number): string {
@@ -171,7 +174,7 @@ export async function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targe
   const maskedOnce = new Map<string, string>();
   const mask = (argv: string[]) => {
     const key = argv.join("\0");
-    if (!maskedOnce.has(key)) maskedOnce.set(key, maskedCommandLine(argv));
+    if (!maskedOnce.has(key)) maskedOnce.set(key, maskedCommandLine(argv, opts.secretPatterns));
     return maskedOnce.get(key)!;
   };
   const detailOf = (pid: number) => {

@@ -6,6 +6,8 @@
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Attribution, FileFinding, FileHolder } from "../evaluator/file-finding.js";
 import { isDeficiency } from "../evaluator/outcomes.js";
+import { DEFAULT_SECRET_PATTERNS, linearPattern, type SecretPattern } from "../integrity/mask.js";
+import type { Policy } from "../checker/policy.js";
 import { scanHolders, targetsOf, type HeldTarget } from "../probes/file-holders.js";
 import type { ScanEngine } from "../probes/fd-scan.js";
 import { splitDevice } from "../probes/locks.js";
@@ -42,6 +44,9 @@ export class BatchWho {
   private scanning = false;
   /** what the last scan cost, for the watcher's notes and docs */
   lastScan: { tookMs: number; processes: number; descriptors: number; engine: ScanEngine } | undefined;
+
+  /** what holders' command lines are masked with: the built-in patterns and the policy's `mask`s (policySecretPatterns) */
+  secretPatterns: readonly SecretPattern[] = DEFAULT_SECRET_PATTERNS;
 
   constructor(
     private readonly roots: Pick<ProbeRoots, "proc" | "etc">,
@@ -118,7 +123,7 @@ export class BatchWho {
       if (byPath.has(t.path) || byPath.size < MAX_PATHS) byPath.set(t.path, same);
     }
     const targets = [...byPath.values()].flat();
-    scanHolders(this.roots, targets, { budgetMs: SCAN_BUDGET_MS })
+    scanHolders(this.roots, targets, { budgetMs: SCAN_BUDGET_MS, secretPatterns: this.secretPatterns })
       .then((scan) => {
         this.lastScan = { tookMs: scan.tookMs, processes: scan.processes, descriptors: scan.descriptors, engine: scan.engine };
         for (const b of batches) {
@@ -213,4 +218,15 @@ export function attachWho(results: readonly PromiseResult[], who: ReadonlyMap<st
       if (w.madeBy) f.madeBy = w.madeBy;
     }
   }
+}
+
+/**
+ * The patterns holders' command lines are masked with: the built-in ones and every `mask` of the
+ * policy's realtime promises (one scan serves every promise a batch touches, so each promise's
+ * patterns apply to all: masking errs towards hiding).
+ */
+export function policySecretPatterns(policy: Policy): readonly SecretPattern[] {
+  const own = new Set<string>();
+  for (const c of policy.controls) for (const p of c.promises) for (const m of (p.attributes["mask"] as string[] | undefined) ?? []) own.add(m);
+  return own.size === 0 ? DEFAULT_SECRET_PATTERNS : [...DEFAULT_SECRET_PATTERNS, ...[...own].map(linearPattern)];
 }

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { deletedName, holderDetails, lockHolders, lockKey, scanHolders, targetsOf } from "../../src/probes/file-holders.ts";
 import type { FileLock } from "../../src/probes/locks.ts";
+import { DEFAULT_SECRET_PATTERNS, linearPattern, type SecretPattern } from "../../src/integrity/mask.ts";
 import type { ScanEngine } from "../../src/probes/fd-scan.ts";
 import { fdScan, fdScanUnavailableReason } from "../../src/native/fd-scan.ts";
 
@@ -54,6 +55,20 @@ describe.each(engines)("file holders (%s scan)", (engine) => {
       expect(h.commandLine).toContain(file);
     }
     expect(scan.processes).toBeGreaterThan(1);
+  });
+
+  it("masks a command line with the policy's own patterns too, when given them", async () => {
+    const file = join(dir, "masked-by-policy.dat");
+    writeFileSync(file, "x\n");
+    const code = `open(my $f, ">>", $ARGV[0]) or die; $| = 1; print "ready\\n"; sleep 60`;
+    const child = spawn("/usr/bin/perl", ["-e", code, file, "--ledger-ref", "LGR-0123ABCD"], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(child);
+    await new Promise<void>((resolve) => child.stdout!.on("data", (c: Buffer) => c.toString().includes("ready") && resolve()));
+    const line = async (secretPatterns?: readonly SecretPattern[]) => (await scanHolders(roots, targetsOf([file]), { engine, ...(secretPatterns ? { secretPatterns } : {}) })).holders.get(file)!.find((h) => h.pid === child.pid)!.commandLine;
+    expect(await line()).toContain("LGR-0123ABCD");
+    const masked = await line([...DEFAULT_SECRET_PATTERNS, linearPattern("LGR-[0-9A-F]{8}")]);
+    expect(masked).toContain("--ledger-ref ****");
+    expect(masked).not.toContain("0123ABCD");
   });
 
   it("masks the secrets of a shell script given as one argument: each of its lines, each of its words", async () => {

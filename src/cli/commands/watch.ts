@@ -29,7 +29,7 @@ import chokidar from "chokidar";
 import { startWatchLoop, type Trigger, type WatchLoop } from "../../watch/loop.js";
 import { watchSet, watchTargets, type WatchSet } from "../../watch/watch-set.js";
 import { AuditWho, auditPaths } from "../../watch/made-by.js";
-import { BatchWho } from "../../watch/who.js";
+import { BatchWho, policySecretPatterns } from "../../watch/who.js";
 import { read as readAccounts } from "../../probes/accounts.js";
 import { whoLines } from "../../text/finding-who-text.js";
 import { escapeText } from "../escape.js";
@@ -133,6 +133,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   const auditNotes: string[] = [];
   const audit = await startAudit(policy, opts, io, auditNotes);
   const who = new BatchWho({ proc: opts.procRoot, etc: opts.etcRoot }, audit);
+  who.secretPatterns = policySecretPatterns(policy);
   // what inotify does not watch now, recorded by the next evaluation (a deficiency while any)
   const blind: { now?: Blindness } = {};
   const start = (scene: WatchScene, initial: "start" | "reload"): WatchLoop => {
@@ -183,6 +184,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
         auditNotes.push(n);
       }
       policyHash = hashPolicy(next.files);
+      who.secretPatterns = policySecretPatterns(next.policy);
       beat();
       loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io, blind }, "reload");
     });
