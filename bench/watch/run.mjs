@@ -198,7 +198,7 @@ async function main() {
 
   const lat = await latency("dir10k", directoryPromise(tree10k), (k) => join(tree10k, `d${k % 100}`, `f${Math.floor(k / 100) % 100}`));
   const latFiles = await latency("files", filePromises(tree10k), (k) => join(tree10k, `d${k % 100}`, "f0"));
-  console.log(`\ndetection latency, ${changes} changes (chmod) one at a time on a 10,000-file tree (--coalesce 20ms, the default):`);
+  console.log(`\ndetection latency, ${changes} changes (chmod) one at a time on a 10,000-file tree (--coalesce 10ms, the default):`);
   const row = (what, xs, digits) => [what, ...[50, 90, 99, 100].map((p) => `${pct(xs, p).toFixed(digits)} ms`)];
   console.log(
     table([

@@ -57,7 +57,7 @@ export function addWatchCommand(program: Command, io: Io, setExit: (code: number
     .option("--config <file>", "the notification configuration (as for `run`)")
     .option("--every <duration>", "the schedule of promises that set no `every`", "5m")
     .option("--heartbeat <duration>", "how often the watcher records that it is alive (`watch --status`, and `run`, call it stale after three missed)", "10s")
-    .option("--coalesce <duration>", "events closer together than this are evaluated together", "20ms")
+    .option("--coalesce <duration>", "events closer together than this are evaluated together", "10ms")
     .option("--rescan <duration>", "how often every realtime promise is evaluated again whatever inotify said (bounds what an unseen change can hide)", "1h")
     .option("--timeout <duration>", "how long one evaluation may take", "10m")
     .option("--status", "say whether a watcher is running and beating (cheap), instead of watching", false)

@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { maskedCommandLine, type SecretPattern } from "../integrity/mask.js";
 import { read as readAccounts } from "./accounts.js";
 import { scanDescriptors, Slicer, type DescriptorScanOptions, type ScanEngine } from "./fd-scan.js";
-import { read as readLocks, splitDevice, type FileLock } from "./locks.js";
+import { readAsync as readLocksAsync, splitDevice, type FileLock } from "./locks.js";
 import { parseCmdline, parseStat, parseStatus, readExecutable, readStat } from "./processes.js";
 import type { FdScanHolder } from "../native/fd-scan.js";
 import type { ProbeRoots } from "./result.js";
@@ -163,6 +163,8 @@ export async function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targe
   const started = now();
   const notes: string[] = [];
   const scanNotes: string[] = [];
+  // /proc/locks, read beside the descriptor scan: its read can take longer than the scan itself
+  const locksRead = readLocksAsync(roots);
   const scanning = scanDescriptors(roots, targets, opts, scanNotes);
   const holders = new Map<string, HolderProcess[]>(targets.map((t) => [t.path, []]));
   const accounts = readAccounts(roots);
@@ -188,7 +190,7 @@ export async function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targe
     if (!opened.has(pid)) opened.set(pid, detailsFromTexts(read, userName, mask));
     return opened.get(pid);
   };
-  const locks = readLocks(roots);
+  const locks = await locksRead;
   if (!locks.ok) notes.push(`locks cannot be read: ${locks.error.message}`);
   const locked = locks.ok ? lockHolders(locks.value, targets) : new Map<string, number[]>();
   const scan = await scanning;

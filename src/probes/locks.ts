@@ -2,7 +2,7 @@
 // and to the processes holding them.
 import { lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fail, fromFsError, ok, readText, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
+import { fail, fromFsError, ok, readText, readTextAsync, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 
 export type LockKind = "posix" | "flock" | "ofd" | "lease" | "delegation";
 
@@ -71,6 +71,15 @@ export function parse(text: string, path = "/proc/locks"): { locks: FileLock[]; 
 export function read(roots: Pick<ProbeRoots, "proc">): ProbeResult<FileLock[]> {
   const path = join(roots.proc, "locks");
   const read = readText(path);
+  if (!read.ok) return read.result;
+  const { locks, skipped } = parse(read.text, path);
+  return ok(locks, skipped);
+}
+
+/** read, off the event loop: the kernel takes several ms to start a read of /proc/locks not read in the last moments (file-holders.ts reads it beside its descriptor scan). */
+export async function readAsync(roots: Pick<ProbeRoots, "proc">): Promise<ProbeResult<FileLock[]>> {
+  const path = join(roots.proc, "locks");
+  const read = await readTextAsync(path);
   if (!read.ok) return read.result;
   const { locks, skipped } = parse(read.text, path);
   return ok(locks, skipped);

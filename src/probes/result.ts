@@ -2,6 +2,7 @@
 // something (possibly skipping some input, each skip counted with its reason) or it could
 // not observe at all, and says precisely why. Nothing unreadable is ever reported as zero.
 import { closeSync, constants, openSync, readSync } from "node:fs";
+import { open } from "node:fs/promises";
 
 export type ProbeErrorCode =
   /** the file or directory does not exist (e.g. no IPv6 on this host) */
@@ -80,6 +81,36 @@ export function readProcBytes(path: string): Buffer {
 /** A /proc file's text (see readProcBytes). */
 export function readProcText(path: string, encoding: "latin1" | "utf8" = "latin1"): string {
   return readProcBytes(path).toString(encoding);
+}
+
+/**
+ * readProcBytes off the event loop (libuv's threadpool): for a file whose read the kernel makes
+ * slow, such as /proc/locks (several ms when it was not read in the last moments, on this VM),
+ * read while the caller goes on.
+ */
+export async function readProcBytesAsync(path: string): Promise<Buffer> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const parts: Buffer[] = [];
+    for (;;) {
+      const buf = Buffer.allocUnsafe(1 << 16);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      parts.push(buf.subarray(0, bytesRead));
+    }
+    return Buffer.concat(parts);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** readText off the event loop (readProcBytesAsync). */
+export async function readTextAsync(path: string, encoding: "latin1" | "utf8" = "latin1"): Promise<{ ok: true; text: string } | { ok: false; result: ProbeResult<never> }> {
+  try {
+    return { ok: true, text: (await readProcBytesAsync(path)).toString(encoding) };
+  } catch (err) {
+    return { ok: false, result: fromFsError(err, path) };
+  }
 }
 
 /** The text of a /proc (or /etc) file, or the reason it cannot be read. */

@@ -28,7 +28,8 @@ describe("attachWho", () => {
 
 describe("BatchWho", () => {
   const dir = mkdtempSync(join(tmpdir(), "covenant-batch-who-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // a fixture /proc of 30,000 links: removing it takes a while on a loaded machine
+  afterAll(() => rmSync(dir, { recursive: true, force: true }), 60_000);
   const proc = join(dir, "proc");
   const files = [join(dir, "a.dat"), join(dir, "b.dat"), join(dir, "c.dat")];
   for (const f of files) writeFileSync(f, "");
