@@ -16,6 +16,8 @@ export const probes: ProbeInfo[] = [
   { name: "loadavg", summary: "1, 5 and 15-minute load averages, running and total tasks", sources: ["/proc/loadavg"] },
   { name: "meminfo", summary: "memory counters in bytes, MemTotal and MemAvailable", sources: ["/proc/meminfo"] },
   { name: "sysctl", summary: "any kernel parameter by its dotted name", sources: ["/proc/sys/..."] },
+  { name: "modules", summary: "loaded kernel modules, their users and state, as lsmod prints them", sources: ["/proc/modules"] },
+  { name: "modprobe-d", summary: "modprobe's rules (install, remove, blacklist, alias, options, softdep) as kmod reads them, and the modules listed to load at boot", sources: ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d", "modules-load.d", "/etc/modules", "/proc/cmdline"] },
   { name: "mountinfo", summary: "mount points, sources, file system types and mount options", sources: ["/proc/self/mountinfo"] },
   { name: "files", summary: "file type, mode, owner, group, size, times, link target; streaming sha256/sha512", sources: ["lstat(2)", "file content"] },
   { name: "services", summary: "systemd unit state through `systemctl show`; `unavailable` when systemd is not running", sources: ["systemctl show"] },
