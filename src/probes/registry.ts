@@ -16,6 +16,7 @@ export const probes: ProbeInfo[] = [
   { name: "loadavg", summary: "1, 5 and 15-minute load averages, running and total tasks", sources: ["/proc/loadavg"] },
   { name: "meminfo", summary: "memory counters in bytes, MemTotal and MemAvailable", sources: ["/proc/meminfo"] },
   { name: "sysctl", summary: "any kernel parameter by its dotted name", sources: ["/proc/sys/..."] },
+  { name: "sysctl-d", summary: "kernel parameters as set at boot: each file and line that sets a key, in sysctl.d(5) order, and the one that wins", sources: ["/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d", "/etc/sysctl.conf"] },
   { name: "modules", summary: "loaded kernel modules, their users and state, as lsmod prints them", sources: ["/proc/modules"] },
   { name: "modprobe-d", summary: "modprobe's rules (install, remove, blacklist, alias, options, softdep) as kmod reads them, and the modules listed to load at boot", sources: ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d", "modules-load.d", "/etc/modules", "/proc/cmdline"] },
   { name: "mountinfo", summary: "mount points, sources, file system types and mount options", sources: ["/proc/self/mountinfo"] },
