@@ -176,6 +176,8 @@ export class FileChanges {
     const dir = this.reachChecked(dirname(abs), undefined);
     let tmp: { fd: number | undefined; name: string } | undefined;
     try {
+      // the directory itself may be the link (/etc/sysctl.d → elsewhere): reached, not followed
+      if (fstatSync(dir).isSymbolicLink()) throw new ChangeRefused(`${path} not written: ${dirname(abs)} is a symbolic link, and repairs never follow links`, "failed");
       const target = this.entryStat(dir, name);
       if (target?.isSymbolicLink()) throw new ChangeRefused(`${path} is a symbolic link; it is not written through`, "failed");
       if (target && !target.isFile()) throw new ChangeRefused(`${path} is not a regular file; it is not replaced`, "failed");
