@@ -3,7 +3,7 @@
 // directories is read from the first of them only (/etc over /run over /usr/local/lib over
 // /usr/lib), and the files are applied in the lexical order of their names, whichever directory
 // each comes from.
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readText, type Skip } from "./result.js";
 
@@ -39,7 +39,12 @@ export function listConfFiles(dirs: readonly string[], hostPath: (p: string) => 
   const skipped: Skip[] = [];
   const first = new Map<string, ConfFile>();
   const later: ConfFile[] = [];
+  const seen = new Set<string>();
   for (const dir of dirs) {
+    // a merged-/usr system's /lib is /usr/lib: its files are the same files, not hidden ones
+    const real = realOrSelf(hostPath(dir));
+    if (seen.has(real)) continue;
+    seen.add(real);
     let names: string[];
     try {
       names = readdirSync(hostPath(dir));
@@ -71,6 +76,14 @@ export function readConfFile(path: string, hostPath: (p: string) => string, skip
   const file: ConfFile = { name: path.slice(path.lastIndexOf("/") + 1), path, hostPath: hostPath(path) };
   if (!isFileOrLinkToOne(file.hostPath)) return undefined;
   return readAll([file], skipped)[0];
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 const devNull = (() => {

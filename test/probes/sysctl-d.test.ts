@@ -1,5 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { below, listConfFiles } from "../../src/probes/conf-dirs.ts";
@@ -102,6 +104,16 @@ describe("sysctl-d probe", () => {
     expect(atBoot(c, "net.ipv4.conf.all.send_redirects").winner).toMatchObject({ value: "0" });
     expect(atBoot(c, "kernel.dmesg_restrict").settings.map((s) => s.path)).toEqual(["/usr/local/lib/sysctl.d/70-local.conf"]);
     expect(atBoot(c, "vm.swappiness")).toEqual({ settings: [], shadowed: [] });
+  });
+
+  it("reads a merged-/usr system's /lib as the /usr/lib it is, not as files it hides", () => {
+    const merged = mkdtempSync(join(tmpdir(), "cvt-sysctl-d-"));
+    mkdirSync(join(merged, "usr", "lib", "sysctl.d"), { recursive: true });
+    writeFileSync(join(merged, "usr", "lib", "sysctl.d", "50-pid-max.conf"), "kernel.pid_max = 4194304\n");
+    symlinkSync("usr/lib", join(merged, "lib"));
+    const c = read(below(merged));
+    expect(c.files.map((f) => f.path)).toEqual(["/usr/lib/sysctl.d/50-pid-max.conf"]);
+    expect(c.shadowed).toEqual([]);
   });
 
   it("reads no directory that is missing, and a missing root as no configuration", () => {
