@@ -23,7 +23,7 @@ export const kernel_module: PromiseTypeSpec = {
       name: "repair",
       type: { kind: "oneOrMany", of: { kind: "enum", values: ["prevent", "unload"] } },
       description:
-        "`prevent`: write /etc/modprobe.d/00-covenant-<module>.conf with `install <module> /bin/false` and `blacklist <module>` (for `prevented = true` or `blacklisted = true`). `unload`: run `modprobe -r -- <module>` (for `loaded = false`); only when named here.",
+        "`prevent`: write /etc/modprobe.d/00-covenant-<module>.conf (named to be read before other files: modprobe runs the first install rule) with `install <module> /bin/false` and `blacklist <module>`, each unless the promise says `prevented = false` or `blacklisted = false` (for `prevented = true` or `blacklisted = true`). `unload`: run `modprobe -r -- <module>` (for `loaded = false`); only when named here.",
     },
   ],
   constraints: [{ kind: "atLeastOne", attributes: ["loaded", "prevented", "blacklisted"] }],

@@ -88,10 +88,17 @@ describe("kernel_module behaviour", () => {
     const r = await evaluateOne('kernel_module "sctp" { prevented = true blacklisted = true repair = prevent }', opts());
     const own = join(root, ownModprobeFile.path("sctp"));
     expect(r).toMatchObject({ outcome: "repaired" });
-    expect(r.changes).toEqual([expect.objectContaining({ status: "applied", description: `write ${own} (mode 0644, 4 lines)` })]);
+    expect(r.changes).toEqual([expect.objectContaining({ status: "applied", description: `write ${own} (mode 0644, 3 lines)` })]);
     expect(readFileSync(own, "utf8")).toBe(ownModprobeFile.content("sctp"));
     expect(readFileSync(own, "utf8")).toMatch(/^install sctp \/bin\/false\nblacklist sctp\n$/m);
     expect(await evaluateOne('kernel_module "sctp" { prevented = true blacklisted = true repair = prevent }', opts())).toMatchObject({ outcome: "kept", changes: [] });
+  });
+
+  it("writes only the rule a promise asks for", async () => {
+    const r = await evaluateOne('kernel_module "sctp" { prevented = false blacklisted = true repair = prevent }', opts());
+    expect(r).toMatchObject({ outcome: "repaired" });
+    expect(readFileSync(join(root, ownModprobeFile.path("sctp")), "utf8")).toBe(ownModprobeFile.content("sctp", { install: false, blacklist: true }));
+    expect(readFileSync(join(root, ownModprobeFile.path("sctp")), "utf8")).not.toContain("install");
   });
 
   it("creates /etc/modprobe.d when there is none", async () => {

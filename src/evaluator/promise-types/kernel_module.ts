@@ -29,8 +29,10 @@ function ownPath(module: string): string {
   return `/etc/modprobe.d/00-covenant-${module}.conf`;
 }
 
-function ownContent(module: string): string {
-  return `# Written by Covenant (kernel_module ${module}): modprobe runs /bin/false instead of loading it,\n# and loads it for no alias. Covenant rewrites this file while a policy promises it.\ninstall ${module} /bin/false\nblacklist ${module}\n`;
+/** The lines a promise asks for: both, unless it promises the module not prevented or not blacklisted. */
+function ownContent(module: string, lines: { install: boolean; blacklist: boolean } = { install: true, blacklist: true }): string {
+  const rules = [lines.install ? `install ${module} /bin/false\n` : "", lines.blacklist ? `blacklist ${module}\n` : ""].join("");
+  return `# Written by Covenant (kernel_module ${module}). Covenant rewrites this file while a policy promises it.\n${rules}`;
 }
 
 function judgePrevented(o: ObservedModule, want: boolean): Difference[] {
@@ -94,7 +96,8 @@ export const kernel_moduleBehaviour: PromiseBehaviour<ObservedModule> = {
     const allowed = repairs(p);
     const changes: Change[] = [];
     const wantsFile = differences.some((d) => (d.attribute === "prevented" || d.attribute === "blacklisted") && d.expected === "true");
-    if (allowed.includes("prevent") && wantsFile) changes.push(...writeOwnFile(o.own, ownContent(o.module)));
+    const lines = { install: attr<boolean>(p, "prevented") !== false, blacklist: attr<boolean>(p, "blacklisted") !== false };
+    if (allowed.includes("prevent") && wantsFile) changes.push(...writeOwnFile(o.own, ownContent(o.module, lines)));
     // unloading only where the policy names it: a module in use may take a device or a file system with it
     if (allowed.includes("unload") && differences.some((d) => d.attribute === "loaded" && d.expected === "false")) changes.push({ op: "modprobe-remove", module: o.module });
     return changes;
