@@ -4,6 +4,7 @@
 // directory hides the same name in later ones; files apply in the order of their names), plus
 // `modprobe.blacklist=` on the kernel command line; and the modules listed to load at boot
 // (modules-load.d(5), Debian's /etc/modules, `modules_load=` on the command line).
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { listConfFiles, readConfFile, type ConfFile } from "./conf-dirs.js";
 import { canonicalModule } from "./modules.js";
@@ -177,7 +178,7 @@ export function read(hostPath: (p: string) => string, procRoot: string): Modprob
   const bootLoads = loads.applied.flatMap((f) => parseModulesLoad(f.text, f.path));
   // Debian's /etc/modules, loaded at boot by systemd-modules-load (through a link in modules-load.d) or kmod's init script
   const etcModules = readConfFile("/etc/modules", hostPath, skipped);
-  if (etcModules && !loads.applied.some((f) => f.text === etcModules.text && f.text !== "")) bootLoads.push(...parseModulesLoad(etcModules.text, etcModules.path));
+  if (etcModules && !loads.applied.some((f) => sameFile(f.hostPath, etcModules.hostPath))) bootLoads.push(...parseModulesLoad(etcModules.text, etcModules.path));
   const cmdline = readText(join(procRoot, "cmdline"));
   if (cmdline.ok) {
     const c = parseCmdline(cmdline.text);
@@ -185,6 +186,16 @@ export function read(hostPath: (p: string) => string, procRoot: string): Modprob
     bootLoads.push(...c.load);
   }
   return { rules, bootLoads, shadowed: [...conf.shadowed, ...loads.shadowed], skipped };
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
 }
 
 /** An fnmatch(3) pattern (`*`, `?`, `[...]`) as a regular expression. */

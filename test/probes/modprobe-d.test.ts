@@ -1,5 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { below, listConfFiles } from "../../src/probes/conf-dirs.ts";
@@ -75,6 +77,14 @@ describe("modprobe-d probe", () => {
       ["dm_crypt", "/proc/cmdline", 1],
     ]);
     expect(c.skipped).toEqual([{ path: "/etc/modprobe.d/cis.conf", line: 6, reason: "not a modprobe.d rule: `#`" }]);
+  });
+
+  it("reads Debian's /etc/modules once when modules-load.d links to it", () => {
+    const r = mkdtempSync(join(tmpdir(), "cvt-modprobe-d-"));
+    mkdirSync(join(r, "etc", "modules-load.d"), { recursive: true });
+    writeFileSync(join(r, "etc", "modules"), "# /etc/modules\nloop\n");
+    symlinkSync("../modules", join(r, "etc", "modules-load.d", "modules.conf"));
+    expect(read(below(r), proc).bootLoads.filter((l) => l.path !== "/proc/cmdline")).toEqual([{ module: "loop", path: "/etc/modules-load.d/modules.conf", line: 2 }]);
   });
 
   it("reads the command line's blacklist and modules to load", () => {
