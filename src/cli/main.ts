@@ -9,6 +9,7 @@ const checkCommand = () => import("./commands/check.js");
 const fmtCommand = () => import("./commands/fmt.js");
 const observeCommand = () => import("./commands/observe.js");
 const observeConnectionsCommand = () => import("./commands/observe-connections.js");
+const observeKernelCommand = () => import("./commands/observe-kernel.js");
 const runCommand = () => import("./commands/run.js");
 const historyCommand = () => import("./commands/history.js");
 import { defaultRoots } from "../probes/result.js";
@@ -241,7 +242,18 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command("sysctl")
     .description("kernel parameters by their dotted names, from /proc/sys")
     .argument("<keys...>", "such as net.ipv4.ip_forward")
-    .action((keys: string[]) => guarded(observeCommand, (o) => o.observeSysctl(keys, observeOpts(), io)));
+    .option("--boot", "also every line of sysctl.d and /etc/sysctl.conf that sets each key, and the one that wins at boot", false)
+    .option("--config-root <dir>", "read the sysctl.d files below this directory (a fixture, or /host in a container)")
+    .action((keys: string[], f: { boot: boolean; configRoot?: string }) =>
+      f.boot ? guarded(observeKernelCommand, (o) => o.observeSysctlBoot(keys, f, observeOpts(), io)) : guarded(observeCommand, (o) => o.observeSysctl(keys, observeOpts(), io)),
+    );
+  observe
+    .command("modules")
+    .description("loaded kernel modules (/proc/modules), and what modprobe.d says of each: the install rule run instead, blacklists, loading at boot")
+    .argument("[modules...]", "only these modules, loaded or not")
+    .option("--config-root <dir>", "read modprobe.d and modules-load.d below this directory (a fixture, or /host in a container)")
+    .addHelpText("after", "\nExamples:\n  covenant observe modules usb-storage cramfs")
+    .action((names: string[], f: { configRoot?: string }) => guarded(observeKernelCommand, (o) => o.observeModules(names, f, observeOpts(), io)));
   observe
     .command("mounts")
     .description("mount points with their type, source and options, from /proc/self/mountinfo")

@@ -10,6 +10,7 @@ import { directoryBehaviour } from "./promise-types/directory.js";
 import { fileBehaviour } from "./promise-types/file.js";
 import { filehandlesBehaviour } from "./promise-types/filehandles.js";
 import { groupBehaviour } from "./promise-types/group.js";
+import { kernel_moduleBehaviour } from "./promise-types/kernel_module.js";
 import { listenerBehaviour } from "./promise-types/listener.js";
 import { loadBehaviour } from "./promise-types/load.js";
 import { locksBehaviour } from "./promise-types/locks.js";
@@ -28,6 +29,7 @@ const all: Record<PromiseTypeName, object> = {
   file: fileBehaviour,
   filehandles: filehandlesBehaviour,
   group: groupBehaviour,
+  kernel_module: kernel_moduleBehaviour,
   listener: listenerBehaviour,
   load: loadBehaviour,
   locks: locksBehaviour,

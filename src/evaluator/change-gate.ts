@@ -25,7 +25,11 @@ export type Change =
   /** terminate a process; `startTicks` guards against the pid having been reused since it was observed */
   | { op: "kill"; pid: number; startTicks: number; name: string }
   /** write a kernel parameter (path is the /proc/sys file) */
-  | { op: "sysctl"; key: string; path: string; value: string };
+  | { op: "sysctl"; key: string; path: string; value: string }
+  /** write a file of Covenant's own (a drop-in it keeps), replacing the one observed there (`expect`) or creating it */
+  | ({ op: "write"; path: string; content: string; mode: number } & ChangeGuard)
+  /** unload a kernel module: `modprobe -r -- module` */
+  | { op: "modprobe-remove"; module: string };
 
 /**
  * applied: done; planned: a dry run's; held: not attempted (outside a sandbox, a hard-linked
@@ -54,6 +58,8 @@ export interface GateOptions {
   procRoot?: string;
   /** the systemctl program (tests put a stand-in first on PATH) */
   systemctl?: string;
+  /** the modprobe program (tests put a stand-in first on PATH) */
+  modprobe?: string;
   /** asked before each change: a reason to hold every change from now on (the run's store failed) */
   hold?: () => string | undefined;
 }
@@ -76,6 +82,10 @@ export function describeChange(c: Change): string {
       return `terminate ${c.name} (pid ${c.pid})`;
     case "sysctl":
       return `sysctl ${c.key}=${c.value}`;
+    case "write":
+      return `write ${c.path} (mode ${c.mode.toString(8).padStart(4, "0")}, ${c.content.split("\n").filter((l) => l !== "").length} lines)`;
+    case "modprobe-remove":
+      return `modprobe -r ${c.module}`;
   }
 }
 
@@ -154,7 +164,7 @@ export class ChangeGate {
     if (stopped) return stopped;
     const root = this.options.confineTo;
     if (root === undefined) return undefined;
-    const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
+    const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" || c.op === "write" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
     if (!paths) return `the sandbox changes only files below ${root}`;
     // judged on the path as written here; below the sandbox the kernel refuses any link
     // (file-changes.ts), so no link inside it can lead a change outside
@@ -185,6 +195,10 @@ export class ChangeGate {
       case "sysctl":
         writeFileSync(c.path, c.value + "\n");
         return;
+      case "write":
+        return this.files.write(c.path, c.content, c.mode, c);
+      case "modprobe-remove":
+        return run([this.options.modprobe ?? "modprobe", "-r", "--", c.module], signal);
     }
   }
 }

@@ -38,6 +38,8 @@ export interface EngineOptions {
   /** stop evaluating new promises after this instant (the run timeout); the rest are `error` */
   deadline?: number;
   systemctl?: string;
+  /** the modprobe program, for unloading modules (tests give a stand-in) */
+  modprobe?: string;
   killGraceMs?: number;
   /** line of a source position (the CLI knows the texts); 0 when not given */
   lineOf?: (span: { file: string; start: number }) => number;
@@ -164,6 +166,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const gateOptions: ConstructorParameters<typeof ChangeGate>[0] = { dryRun: opts.dryRun, procRoot: opts.roots.proc };
   if (opts.confineTo !== undefined) gateOptions.confineTo = opts.confineTo;
   if (opts.systemctl !== undefined) gateOptions.systemctl = opts.systemctl;
+  if (opts.modprobe !== undefined) gateOptions.modprobe = opts.modprobe;
   if (opts.killGraceMs !== undefined) gateOptions.killGraceMs = opts.killGraceMs;
   if (opts.holdChanges !== undefined) gateOptions.hold = opts.holdChanges;
   const gate = new ChangeGate(gateOptions);

@@ -163,6 +163,54 @@ export class FileChanges {
     }
   }
 
+  /**
+   * Writes a file of Covenant's own (a drop-in under /etc/sysctl.d or /etc/modprobe.d) with the
+   * given content and mode: as `restore` does, through a new file of a random name in the same
+   * directory, renamed over the target relative to the directory's descriptor, so that no link
+   * is followed. A file there that is not the one observed (or one where none was) is left alone.
+   */
+  write(path: string, content: string, mode: number, guard: ChangeGuard): void {
+    const native = addon();
+    const abs = resolve(path);
+    const name = basename(abs);
+    const dir = this.reachChecked(dirname(abs), undefined);
+    let tmp: { fd: number | undefined; name: string } | undefined;
+    try {
+      // the directory itself may be the link (/etc/sysctl.d → elsewhere): reached, not followed
+      if (fstatSync(dir).isSymbolicLink()) throw new ChangeRefused(`${path} not written: ${dirname(abs)} is a symbolic link, and repairs never follow links`, "failed");
+      const target = this.entryStat(dir, name);
+      if (target?.isSymbolicLink()) throw new ChangeRefused(`${path} is a symbolic link; it is not written through`, "failed");
+      if (target && !target.isFile()) throw new ChangeRefused(`${path} is not a regular file; it is not replaced`, "failed");
+      if (target && guard.expect && !sameObject(target, guard.expect)) throw changedWhileRepaired(path);
+      if (target && !guard.expect) throw changedWhileRepaired(path, "it exists now, made by someone else since it was observed missing");
+      if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
+      tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
+      tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      const bytes = Buffer.from(content, "utf8");
+      let off = 0;
+      while (off < bytes.length) off += writeSync(tmp.fd, bytes, off, bytes.length - off);
+      fchmodSync(tmp.fd, mode);
+      fsyncSync(tmp.fd);
+      closeSync(tmp.fd);
+      tmp.fd = undefined;
+      native.renameAt(dir, tmp.name, name);
+      tmp = undefined;
+      syncDirectory(dir);
+    } catch (err) {
+      throw this.explain(err, abs);
+    } finally {
+      if (tmp) {
+        if (tmp.fd !== undefined) closeSync(tmp.fd);
+        try {
+          native.unlinkAt(dir, tmp.name);
+        } catch {
+          // already gone
+        }
+      }
+      closeSync(dir);
+    }
+  }
+
   close(): void {
     if (this.base !== undefined) closeSync(this.base);
     this.base = undefined;

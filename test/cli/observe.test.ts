@@ -100,7 +100,7 @@ describe("covenant observe, asked for what it does not know", () => {
   it("names the known probes, with a suggestion, and exits 2", () => {
     const r = covenant(["observe", "conections"]);
     expect(r.code).toBe(2);
-    expect(r.err).toBe("covenant observe: unknown probe `conections` (did you mean `connections`?); probes: connections, locks, facts, system, sysctl, mounts, file, service, accounts, processes\n");
+    expect(r.err).toBe("covenant observe: unknown probe `conections` (did you mean `connections`?); probes: connections, locks, facts, system, sysctl, modules, mounts, file, service, accounts, processes\n");
     const other = covenant(["observe", "x\u001b[2J"]);
     expect(other.code).toBe(2);
     expect(other.err).toContain("unknown probe `x\\x1b[2J`; probes: connections, locks,");
@@ -121,5 +121,33 @@ describe("help", () => {
     const run = covenant(["run", "--help"]).out.replace(/\s+/g, " ");
     expect(run).toContain('--timeout <duration> stop evaluating new promises after this long, such as 10m (default: "10m")');
     expect(run).toContain("--etc-root <dir> read /etc/passwd, /etc/group and /etc/os-release from here");
+  });
+});
+
+describe("covenant observe modules and sysctl --boot", () => {
+  const kmodRoot = join(process.cwd(), "test/fixtures/roots/kmod-cis");
+  const kmodProc = join(process.cwd(), "test/fixtures/proc/kmod-desktop");
+
+  it("shows each module's state and what modprobe.d says of it", () => {
+    const r = covenant(["observe", "modules", "--proc-root", kmodProc, "--config-root", kmodRoot, "usb-storage", "sctp", "dccp", "freevxfs"]);
+    expect(r.code, r.err).toBe(0);
+    const rows = r.out.trimEnd().split("\n");
+    expect(rows[0]).toMatch(/^MODULE\s+LOADED\s+USED BY\s+INSTEAD OF LOADING\s+BLACKLISTED\s+LOADED AT BOOT$/);
+    expect(rows[1]).toMatch(/^usb_storage\s+yes\s+uas\s+\/bin\/false \(\/etc\/modprobe.d\/cis.conf:5\)/);
+    expect(rows[2]).toMatch(/^sctp\s+no\s+\/sbin\/modprobe --ignore-install sctp \(\/etc\/modprobe.d\/00-site.conf:2\)/);
+    expect(rows[3]).toMatch(/^dccp\s+no\s+\/etc\/modprobe.d\/cis.conf:7/);
+    expect(rows[4]).toMatch(/^freevxfs\s+no\s+\/bin\/true \(\/etc\/modprobe.d\/cis.conf:4\)\s+\/etc\/modules-load.d\/backup.conf:3$/);
+    const json = covenant(["observe", "--json", "--proc-root", kmodProc, "modules", "--config-root", kmodRoot]);
+    expect(JSON.parse(json.out).data.map((m: { module: string }) => m.module)).toEqual(["nf_conntrack", "usb_storage", "uas", "vboxdrv", "snd_hda_codec_hdmi", "ipv6", "cramfs"]);
+    expect(covenant(["observe", "modules", "../x"])).toMatchObject({ code: 2 });
+  });
+
+  it("shows every line that sets a key at boot, and the one that wins", () => {
+    const root = join(process.cwd(), "test/fixtures/roots/sysctl-mixed");
+    const r = covenant(["observe", "sysctl", "--boot", "--config-root", root, "kernel.ostype", "kernel.randomize_va_space"]);
+    expect(r.code, r.err).toBe(0);
+    const rows = r.out.trimEnd().split("\n");
+    expect(rows[1]).toMatch(/^kernel\.ostype\s+Linux\s+\(kernel default\)\s*$/);
+    expect(rows[2]).toMatch(/^kernel\.randomize_va_space\s+\S+\s+1 \(\/usr\/lib\/sysctl\.d\/protect-links\.conf:2\)\s+\/etc\/sysctl\.d\/10-hardening\.conf:5 = 2; \/usr\/lib\/sysctl\.d\/protect-links\.conf:2 = 1$/);
   });
 });

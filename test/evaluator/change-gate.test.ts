@@ -181,6 +181,45 @@ describe.each([
     gate.close();
     expect(mode(victim)).toBe(0o600);
   });
+
+  it("write creates a file of Covenant's own with its mode, or replaces only the one observed there", async () => {
+    const d = temp();
+    const f = join(d, "99-covenant-vm.swappiness.conf");
+    expect(await apply({ op: "write", path: f, content: "vm.swappiness = 10\n", mode: 0o644 })).toMatchObject({ status: "applied", description: `write ${f} (mode 0644, 1 lines)` });
+    expect([readFileSync(f, "utf8"), mode(f)]).toEqual(["vm.swappiness = 10\n", 0o644]);
+    // a file there now, though none was observed: made by someone else, left alone
+    expect(await apply({ op: "write", path: f, content: "x\n", mode: 0o644 })).toMatchObject({ status: "failed", detail: expect.stringContaining("changed while being repaired (it exists now") });
+    const observed = identity(f);
+    writeFileSync(join(d, "other"), "other\n");
+    renameSync(join(d, "other"), f);
+    expect(await apply({ op: "write", path: f, content: "x\n", mode: 0o644, expect: observed })).toMatchObject({ status: "failed", detail: expect.stringContaining("changed while being repaired") });
+    expect(readFileSync(f, "utf8")).toBe("other\n");
+    expect(await apply({ op: "write", path: f, content: "y\n", mode: 0o640, expect: identity(f) })).toMatchObject({ status: "applied" });
+    expect([readFileSync(f, "utf8"), mode(f)]).toEqual(["y\n", 0o640]);
+  });
+
+  it("write never follows a link: not the target's, nor one in the path", async () => {
+    const d = temp();
+    const elsewhere = join(d, "elsewhere");
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, "x.conf"), "theirs\n");
+    symlinkSync(join(elsewhere, "x.conf"), join(d, "x.conf"));
+    expect(await apply({ op: "write", path: join(d, "x.conf"), content: "mine\n", mode: 0o644, expect: identity(join(d, "x.conf")) })).toMatchObject({ status: "failed", detail: expect.stringContaining("is a symbolic link") });
+    symlinkSync(elsewhere, join(d, "sysctl.d"));
+    expect(await apply({ op: "write", path: join(d, "sysctl.d", "y.conf"), content: "mine\n", mode: 0o644 })).toMatchObject({ status: "failed", detail: expect.stringContaining("is a symbolic link, and repairs never follow links") });
+    expect(readFileSync(join(elsewhere, "x.conf"), "utf8")).toBe("theirs\n");
+    expect(spawnSync("ls", [elsewhere], { encoding: "utf8" }).stdout.trim()).toBe("x.conf");
+  });
+
+  it("write is held outside a sandbox", async () => {
+    const d = temp();
+    const sandbox = join(d, "sandbox");
+    mkdirSync(sandbox);
+    const gate = new ChangeGate({ dryRun: false, confineTo: sandbox });
+    expect(await apply({ op: "write", path: join(d, "x.conf"), content: "x\n", mode: 0o644 }, gate)).toMatchObject({ status: "held" });
+    expect(await apply({ op: "write", path: join(sandbox, "x.conf"), content: "x\n", mode: 0o644 }, gate)).toMatchObject({ status: "applied" });
+    gate.close();
+  });
 });
 
 describe("process changes record what was really done", () => {
