@@ -5,9 +5,9 @@
 import { execFile, spawn } from "node:child_process";
 import { programRefusal } from "../trust/programs.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
-import { closeSync, writeFileSync } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants, statSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
 import { safeFs } from "../native/safe-fs.js";
 import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
@@ -25,7 +25,23 @@ export type Change =
   /** terminate a process; `startTicks` guards against the pid having been reused since it was observed */
   | { op: "kill"; pid: number; startTicks: number; name: string }
   /** write a kernel parameter (path is the /proc/sys file) */
-  | { op: "sysctl"; key: string; path: string; value: string };
+  | { op: "sysctl"; key: string; path: string; value: string }
+  /** change a local account with shadow-utils (argv: program, `-R root` when the accounts are not the host's /etc, args, `--`, user) */
+  | AccountChange;
+
+/** `usermod`/`chage` options for one account; `root` is the directory holding the `etc` whose accounts are changed */
+export interface AccountChange {
+  op: "account";
+  program: "chage" | "usermod";
+  args: string[];
+  user: string;
+  root?: string;
+}
+
+/** The argv of an account change: the user after `--`, so no name can be read as an option. */
+export function accountArgv(c: AccountChange): string[] {
+  return [c.program, ...(c.root !== undefined ? ["-R", c.root] : []), ...c.args, "--", c.user];
+}
 
 /**
  * applied: done; planned: a dry run's; held: not attempted (outside a sandbox, a hard-linked
@@ -76,6 +92,8 @@ export function describeChange(c: Change): string {
       return `terminate ${c.name} (pid ${c.pid})`;
     case "sysctl":
       return `sysctl ${c.key}=${c.value}`;
+    case "account":
+      return accountArgv(c).join(" ");
   }
 }
 
@@ -185,6 +203,8 @@ export class ChangeGate {
       case "sysctl":
         writeFileSync(c.path, c.value + "\n");
         return;
+      case "account":
+        return runAccountTool(accountArgv(c), signal);
     }
   }
 }
@@ -200,6 +220,33 @@ function run(argv: string[], signal?: AbortSignal): Promise<void> {
       reject(new Error(`${argv.slice(0, 2).join(" ")} exited with status ${(err as { code?: unknown }).code ?? "?"}${text ? `: ${text}` : ""}`));
     });
   });
+}
+
+/**
+ * Runs usermod or chage, found on PATH as systemctl is; as root, only one no other user can
+ * change (trust/programs.ts), since it rewrites /etc/shadow.
+ */
+function runAccountTool(argv: string[], signal?: AbortSignal): Promise<void> {
+  const program = onPath(argv[0]!);
+  if (!program) return Promise.reject(new Error(`${argv[0]} is not installed (not found on PATH)`));
+  const refused = runningAsRoot() ? programRefusal(program) : undefined;
+  if (refused) return Promise.reject(new Error(`${program} was not run: ${refused}`));
+  return run([program, ...argv.slice(1)], signal);
+}
+
+/** The first executable file named `name` in a directory of PATH (absolute directories only). */
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+    if (!dir.startsWith("/")) continue; // a relative PATH entry depends on where Covenant was started
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 /** Starts a detached program; fails if it cannot be started at all (missing, not executable). */
