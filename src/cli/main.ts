@@ -102,7 +102,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--sandbox", "run against a sandbox of ledger-like files (sandbox.json beside the policy) and this machine's /proc; needs no root, changes nothing outside it", false)
     .option("--sandbox-dir <dir>", "where the sandbox lives (implies --sandbox; default: $TMPDIR/covenant-sandbox-UID)")
     .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
-    .option("--etc-root <dir>", "read /etc/passwd, /etc/group and /etc/os-release from here (nothing else: see docs/cli.md)", defaultRoots.etc)
+    .option("--etc-root <dir>", "read /etc/passwd, group, shadow, login.defs and os-release from here (nothing else: see docs/cli.md)", defaultRoots.etc)
     .addOption(includeOption())
     .addOption(maxFileSizeOption())
     .addOption(configOption())
@@ -197,7 +197,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description("show what a probe sees on this host now: the facts promises are judged on")
     .option("--json", "print the observation as JSON", false)
     .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
-    .option("--etc-root <dir>", "read /etc/passwd, /etc/group and /etc/os-release from here", defaultRoots.etc)
+    .option("--etc-root <dir>", "read /etc/passwd, group, shadow, login.defs and os-release from here", defaultRoots.etc)
     .addHelpText("after", "\nExit codes: 0 observed, 2 bad arguments or the probe could not observe (the reason is printed).");
   const observeOpts = () => observe.opts<ObserveOptions>();
   // runs a subcommand from its module, loaded now; a usage error it throws is exit 2

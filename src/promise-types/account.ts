@@ -52,7 +52,7 @@ export const account: PromiseTypeSpec = {
   repairs:
     "Through shadow-utils, argv only, the user after `--`: lock a password (`repair = lock`, `usermod -L`), expire an account (`repair = expire`, `chage -E 1`), set aging (`repair = aging`, `chage -m N -M N -W N -I N`), set the shell (`repair = shell`, `usermod -s`); fix a home directory's mode and owner (`repair = home`). Never unlocks, never sets a password, never removes an account. When the accounts read are not the host's /etc (a container's `/host/etc`), the tools get `-R` with the directory above it; in a sandbox, account changes are held.",
   example: `account "*" {
-  select    = ["human", "password_set"]
+  select    = [human, password_set]
   max_days  = 90
   min_days  = 1
   warn_days = 7

@@ -1,6 +1,6 @@
 // The behaviour of `account`: each selected account of /etc/passwd, with its /etc/shadow entry
 // (classified by the shadow probe: no hash reaches here) and, where asked, its home directory,
-// judged attribute by attribute as SSG and CIS judge them. Repairs: account-repair.ts.
+// judged attribute by attribute as SSG and CIS judge them. Judging: ../account-judge.ts; repairs: ../account-repair.ts.
 import type { CheckedPromise } from "../../checker/policy.js";
 import * as accounts from "../../probes/accounts.js";
 import { stat } from "../../probes/files.js";
@@ -8,8 +8,8 @@ import * as shadow from "../../probes/shadow.js";
 import type { Skip } from "../../probes/result.js";
 import { attr, type Difference, type Observation, type PromiseBehaviour } from "../contract.js";
 import { skipNotes } from "../observation-notes.js";
-import { planAccountRepairs } from "./account-repair.js";
-import { accountDifferences, effectivePassword, type AccountObservation, type AccountState } from "./account-judge.js";
+import { planAccountRepairs } from "../account-repair.js";
+import { accountDifferences, effectivePassword, type AccountObservation, type AccountState } from "../account-judge.js";
 
 const SHADOW_ATTRIBUTES = ["empty_password", "locked", "expired", "max_days", "min_days", "warn_days", "inactive_days"];
 const HOME_ATTRIBUTES = ["home_exists", "home_owned", "home_max_mode"];

@@ -1,10 +1,10 @@
 // What an `account` promise finds wrong with one account, attribute by attribute, with SSG's and
 // CIS's semantics. Only classifications and numbers of days reach here: never a password hash.
-import type { CheckedPromise } from "../../checker/policy.js";
-import type * as accounts from "../../probes/accounts.js";
-import { modeText, type FileStat } from "../../probes/files.js";
-import { hasExpired, type PasswordState, type ShadowEntry } from "../../probes/shadow.js";
-import { attr, type Difference } from "../contract.js";
+import type { CheckedPromise } from "../checker/policy.js";
+import type * as accounts from "../probes/accounts.js";
+import { modeText, type FileStat } from "../probes/files.js";
+import { hasExpired, type PasswordState, type ShadowEntry } from "../probes/shadow.js";
+import { attr, type Difference } from "./contract.js";
 
 export interface AccountState {
   name: string;

@@ -2,9 +2,9 @@
 // `--`) and a home directory's mode and owner through the file changes' guards. Nothing here
 // unlocks an account, sets a password or removes an account: those go through access management.
 import { basename, dirname, resolve } from "node:path";
-import type { CheckedPromise } from "../../checker/policy.js";
-import type { AccountChange, Change } from "../change-gate.js";
-import { attr, repairs, type Difference, type EvalContext } from "../contract.js";
+import type { CheckedPromise } from "../checker/policy.js";
+import type { AccountChange, Change } from "./change-gate.js";
+import { attr, repairs, type Difference, type EvalContext } from "./contract.js";
 import type { AccountObservation, AccountState } from "./account-judge.js";
 
 /** Names shadow-utils takes as they are; anything else is left alone rather than passed on. */
