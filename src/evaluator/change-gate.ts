@@ -3,7 +3,7 @@
 // (change nothing outside the sandbox's directory), and it runs programs only as argv arrays,
 // never through a shell, so nothing observed on the host can become part of a command line.
 import { execFile, spawn } from "node:child_process";
-import { programRefusal } from "../trust/programs.js";
+import { chrootRefusal, programRefusal } from "../trust/programs.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
 import { accessSync, closeSync, constants as fsConstants, statSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
@@ -204,7 +204,7 @@ export class ChangeGate {
         writeFileSync(c.path, c.value + "\n");
         return;
       case "account":
-        return runAccountTool(accountArgv(c), signal);
+        return runAccountTool(accountArgv(c), c.root, signal);
     }
   }
 }
@@ -224,12 +224,13 @@ function run(argv: string[], signal?: AbortSignal): Promise<void> {
 
 /**
  * Runs usermod or chage, found on PATH as systemctl is; as root, only one no other user can
- * change (trust/programs.ts), since it rewrites /etc/shadow.
+ * change (trust/programs.ts), since it rewrites /etc/shadow, and with `-R` only into a directory
+ * no other user can change, since the tool runs chrooted there.
  */
-function runAccountTool(argv: string[], signal?: AbortSignal): Promise<void> {
+function runAccountTool(argv: string[], root: string | undefined, signal?: AbortSignal): Promise<void> {
   const program = onPath(argv[0]!);
   if (!program) return Promise.reject(new Error(`${argv[0]} is not installed (not found on PATH)`));
-  const refused = runningAsRoot() ? programRefusal(program) : undefined;
+  const refused = runningAsRoot() ? (programRefusal(program) ?? (root !== undefined ? chrootRefusal(root) : undefined)) : undefined;
   if (refused) return Promise.reject(new Error(`${program} was not run: ${refused}`));
   return run([program, ...argv.slice(1)], signal);
 }

@@ -65,9 +65,14 @@ const DAY_FIELDS = ["lastChange", "minDays", "maxDays", "warnDays", "inactiveDay
 export function parseShadow(text: string, path = "/etc/shadow"): { entries: ShadowEntry[]; skipped: Skip[] } {
   const entries: ShadowEntry[] = [];
   const skipped: Skip[] = [];
-  text.split("\n").forEach((raw, i) => {
-    const line = raw.replace(/\r$/, "");
+  text.split("\n").forEach((line, i) => {
     if (line.trim() === "" || line.startsWith("#")) return;
+    // unlike /etc/passwd's last field, /etc/shadow's is a number: shadow-utils takes a line
+    // ending in CR for no entry at all (usermod -L then appends another), and so does this
+    if (line.endsWith("\r")) {
+      skipped.push({ path, line: i + 1, reason: "ends with a carriage return (a CRLF line): shadow-utils reads no entry from it" });
+      return;
+    }
     if (line.startsWith("+") || line.startsWith("-")) {
       skipped.push({ path, line: i + 1, reason: "NIS compat entry" });
       return;
