@@ -9,6 +9,7 @@ const checkCommand = () => import("./commands/check.js");
 const fmtCommand = () => import("./commands/fmt.js");
 const observeCommand = () => import("./commands/observe.js");
 const observeConnectionsCommand = () => import("./commands/observe-connections.js");
+const observeShadowCommand = () => import("./commands/observe-shadow.js");
 const runCommand = () => import("./commands/run.js");
 const historyCommand = () => import("./commands/history.js");
 import { defaultRoots } from "../probes/result.js";
@@ -263,6 +264,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description("uid 0 accounts and group membership (listed and primary), from /etc/passwd and /etc/group")
     .argument("[group]", "only this group")
     .action((group: string | undefined) => guarded(observeCommand, (o) => o.observeAccounts(group, observeOpts(), io)));
+  observe
+    .command("shadow")
+    .description("each account's password state (empty, locked, hashed and its scheme; never the hash) and aging, from /etc/shadow")
+    .argument("[user]", "only this account")
+    .action((user: string | undefined) => guarded(observeShadowCommand, (o) => o.observeShadow(user, observeOpts(), io)));
   observe
     .command("processes")
     .description("processes with their user and command line, from /proc/[pid]")

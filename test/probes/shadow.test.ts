@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { parsePasswd, parseUidRange, read as readAccounts, readUidRange } from "../../src/probes/accounts.ts";
 import { classifyPassword, daysSinceEpoch, hasExpired, parseShadow, read, schemeOf } from "../../src/probes/shadow.ts";
 import { mixedEtc, secretsIn } from "../helpers/account-fixture.ts";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
 
 describe("shadow", () => {
   const r = read({ etc: mixedEtc });
@@ -106,6 +107,21 @@ describe("shadow", () => {
     expect(read({ etc: none })).toMatchObject({ ok: false, error: { code: "not-found" } });
     writeFileSync(join(none, "passwd"), "u:x:1:1::/:/bin/sh\n");
     expect(parsePasswd("u::1:1::/:/bin/sh\n").users[0]?.password).toEqual({ status: "empty" });
+  });
+});
+
+describe("covenant observe shadow", () => {
+  it("prints each account's password state and aging, and never a hash", () => {
+    ensureBuilt();
+    const text = covenant(["observe", "shadow", "--etc-root", mixedEtc]);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/\ncarol\s+locked \(\$6\$\)\s+2024-10-04\s+1\s+90\s+7\s+-\s+2022-01-08 \(expired\)\n/);
+    expect(text.out).toMatch(/\nbob\s+empty\s/);
+    const json = covenant(["observe", "shadow", "alice", "--json", "--etc-root", mixedEtc]);
+    expect((JSON.parse(json.out) as { data: unknown[] }).data).toEqual([{ name: "alice", password: { status: "hashed", scheme: "$6$" }, lastChange: 20000, minDays: 1, maxDays: 90, warnDays: 7, inactiveDays: 30, expired: false }]);
+    for (const out of [text.out, text.err, json.out, json.err]) expect(secretsIn(out)).toEqual([]);
+    const none = covenant(["observe", "shadow", "--etc-root", "/nonexistent"]);
+    expect([none.code, none.err.trim()]).toEqual([2, "covenant: cannot observe: /nonexistent/shadow does not exist (not-found)"]);
   });
 });
 
