@@ -73,6 +73,11 @@ const password: Judge = (p, a) => {
   const out: Difference[] = [];
   const pw = effectivePassword(a);
   const where = a.passwd.status === "shadow" ? "/etc/shadow" : "/etc/passwd";
+  const shadowed = attr<boolean>(p, "shadowed");
+  if (shadowed !== undefined && (a.passwd.status === "shadow") !== shadowed) {
+    const held = a.passwd.status === "shadow" ? "x" : passwordText(a.passwd);
+    out.push(shadowed ? diff(a, "shadowed", "x", held, `the password is held in /etc/passwd (${held}), which every user can read, not in /etc/shadow`) : diff(a, "shadowed", "in /etc/passwd", "x", "the password is in /etc/shadow, promised in /etc/passwd"));
+  }
   const empty = attr<boolean>(p, "empty_password");
   // no shadow entry behind `x`: no password at all can match, so it is not empty
   if (empty !== undefined && (pw?.status === "empty") !== empty) {

@@ -24,6 +24,7 @@ export const account: PromiseTypeSpec = {
     { name: "exists", type: boolean, description: "For a named account: whether it must exist. The other attributes hold vacuously of an account that does not.", default: "true" },
     { name: "uid0_only", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "The only accounts that may have uid 0: any other selected account with uid 0 is a deficiency." },
     { name: "unique", type: boolean, description: "`true`: no other line of /etc/passwd has the account's name or uid." },
+    { name: "shadowed", type: boolean, description: "`true`: the password field of /etc/passwd is `x`, the password kept in /etc/shadow, which only root can read (not a hash in world-readable /etc/passwd)." },
     { name: "empty_password", type: boolean, description: "`false`: the password field is not empty (in /etc/shadow, or in /etc/passwd where it holds the password), so no one logs in without a password." },
     { name: "locked", type: boolean, description: "Whether the password must be locked (`!` or `*` first) or must not be." },
     { name: "expired", type: boolean, description: "Whether the account must have expired (its expiry date, field 8 of /etc/shadow, reached) or must not have." },
@@ -45,7 +46,7 @@ export const account: PromiseTypeSpec = {
   constraints: [
     {
       kind: "atLeastOne",
-      attributes: ["exists", "uid0_only", "unique", "empty_password", "locked", "expired", "max_days", "min_days", "warn_days", "inactive_days", "shell", "home_exists", "home_owned", "home_max_mode"],
+      attributes: ["exists", "uid0_only", "unique", "shadowed", "empty_password", "locked", "expired", "max_days", "min_days", "warn_days", "inactive_days", "shell", "home_exists", "home_owned", "home_max_mode"],
     },
     { kind: "lessOrEqual", lower: "min_days", upper: "max_days" },
   ],

@@ -11,7 +11,7 @@ import { testPromiseType } from "../helpers/promise-type-kit.ts";
 
 testPromiseType("account", {
   valid: [
-    'account "*" { uid0_only = ["root"] unique = true }',
+    'account "*" { uid0_only = ["root"] unique = true shadowed = true }',
     'account "*" { select = human empty_password = false home_exists = true home_owned = true home_max_mode = 0750 repair = home }',
     'account "*" { select = system except = ["root", "sync", "halt", "shutdown"] shell = ["/usr/sbin/nologin", "/bin/false"] repair = shell }',
     'account "*" { select = [human, password_set] max_days = 90 min_days = 1 warn_days = 7 inactive_days = 30 repair = aging }',
@@ -58,6 +58,11 @@ describe("account behaviour", () => {
       { subject: "toor", attribute: "unique", expected: "uid 0 its own", observed: "uid 0 shared", reason: "toor: shares uid 0 with root" },
       { subject: "mallory", attribute: "unique", expected: "uid 1001 its own", observed: "uid 1001 shared", reason: "mallory: shares uid 1001 with bob" },
     ]);
+  });
+
+  it("finds passwords held in /etc/passwd rather than /etc/shadow", async () => {
+    const r = await evaluateOne(`account "*" { shadowed = true }`, { roots, now });
+    expect(r.differences).toEqual([{ subject: "legacy", attribute: "shadowed", expected: "x", observed: "a $6$ hash", reason: "legacy: the password is held in /etc/passwd (a $6$ hash), which every user can read, not in /etc/shadow" }]);
   });
 
   it("finds empty passwords in /etc/shadow and in /etc/passwd", async () => {
@@ -117,7 +122,7 @@ describe("account behaviour", () => {
 
   it("lets no password hash into a result: reasons, differences, notes", async () => {
     const e = await evaluateText(
-      `account "*" { uid0_only = ["root"] unique = true empty_password = false locked = true expired = true max_days = 1 min_days = 1 warn_days = 99 inactive_days = 1 shell = "/x" }`,
+      `account "*" { uid0_only = ["root"] unique = true shadowed = true empty_password = false locked = true expired = true max_days = 1 min_days = 1 warn_days = 99 inactive_days = 1 shell = "/x" }`,
       { roots, now },
     );
     expect(e.results[0]!.differences.length).toBeGreaterThan(30);
