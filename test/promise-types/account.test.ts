@@ -87,6 +87,8 @@ describe("account behaviour", () => {
   it("judges system accounts' shells, leaving out those named in `except`", async () => {
     const r = await evaluateOne(`account "*" { select = system except = ["root"] shell = ["/usr/sbin/nologin", "/bin/false"] }`, { roots, now });
     expect(r.differences.map((d) => d.reason)).toEqual(["bin: login shell is /bin/sh, promised one of /usr/sbin/nologin, /bin/false", "toor: login shell is /bin/sh, promised one of /usr/sbin/nologin, /bin/false"]);
+    // `select` narrows `*` only: a named account is judged whatever kind it is
+    expect((await evaluateOne(`account "daemon" { select = human shell = "/bin/bash" }`, { roots, now })).reason).toBe("daemon: login shell is /usr/sbin/nologin, promised /bin/bash");
   });
 
   it("judges locked and expired accounts", async () => {

@@ -55,7 +55,15 @@ export const accountBehaviour: PromiseBehaviour<AccountObservation> = {
     const users = passwd.value.users;
     const wantHome = HOME_ATTRIBUTES.some((a) => attr(p, a) !== undefined);
     const name = p.promiser as string;
+    // counted once, not per account: a host may have thousands of them
+    const nameCount = new Map<string, number>();
+    const namesByUid = new Map<number, string[]>();
+    for (const u of users) {
+      nameCount.set(u.name, (nameCount.get(u.name) ?? 0) + 1);
+      namesByUid.set(u.uid, [...(namesByUid.get(u.uid) ?? []), u.name]);
+    }
     const states: AccountState[] = [];
+    const seen = new Set<string>();
     for (const u of users) {
       if (name !== "*" && u.name !== name) continue;
       const state: AccountState = {
@@ -64,15 +72,17 @@ export const accountBehaviour: PromiseBehaviour<AccountObservation> = {
         home: u.home,
         shell: u.shell,
         passwd: u.password,
-        nameCount: users.filter((x) => x.name === u.name).length,
-        sameUid: users.filter((x) => x.uid === u.uid && x.name !== u.name).map((x) => x.name),
+        nameCount: nameCount.get(u.name)!,
+        sameUid: namesByUid.get(u.uid)!.filter((n) => n !== u.name),
         homePath: ctx.hostPath(u.home),
       };
       const entry = byName.get(u.name);
       if (entry) state.shadow = entry;
-      if (!selected(p, state, range.value)) continue;
+      // `select` and `except` narrow `*`; a named account is judged whatever it is
+      if (name === "*" && !selected(p, state, range.value)) continue;
       // a repeated name is one account to judge, its repetition the deficiency
-      if (states.some((s) => s.name === u.name)) continue;
+      if (seen.has(u.name)) continue;
+      seen.add(u.name);
       if (wantHome && u.home.startsWith("/")) state.homeStat = homeStatOf(state.homePath);
       else if (wantHome) state.homeStat = { error: `the home directory \`${u.home}\` is not an absolute path` };
       states.push(state);
