@@ -17,10 +17,11 @@ export const account: PromiseTypeSpec = {
     {
       name: "select",
       type: { kind: "oneOrMany", of: { kind: "enum", values: ["human", "system", "password_set"] } },
+      selects: true,
       description:
         "With `*`, only accounts that are all of these: `human` (uid from login.defs `UID_MIN` to `UID_MAX`, 1000 to 60000 when it does not say), `system` (any other uid, root and `nobody` included), `password_set` (a password hash that is not locked, the accounts CIS's aging rules look at).",
     },
-    { name: "except", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "With `*`, accounts left out by name (`root`, `sync`, `halt`, `shutdown` for a rule on system accounts' shells)." },
+    { name: "except", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, selects: true, description: "With `*`, accounts left out by name (`root`, `sync`, `halt`, `shutdown` for a rule on system accounts' shells)." },
     { name: "exists", type: boolean, description: "For a named account: whether it must exist. The other attributes hold vacuously of an account that does not.", default: "true" },
     { name: "uid0_only", type: { kind: "list", of: { kind: "string", nonEmpty: true } }, description: "The only accounts that may have uid 0: any other selected account with uid 0 is a deficiency." },
     { name: "unique", type: boolean, description: "`true`: no other line of /etc/passwd has the account's name or uid." },

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { mixedEtc, secretsIn } from "../helpers/account-fixture.ts";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
+import { checkText, inControl } from "../helpers/diagnose.ts";
 import { evaluateOne, evaluateText } from "../helpers/evaluate.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
 
@@ -23,6 +24,22 @@ testPromiseType("account", {
     { promise: 'account "*" { select = admins unique = true }', code: "E103" },
     { promise: 'account "*" { select = human }', code: "E104" },
   ],
+});
+
+describe("account promises on `*` with different selections", () => {
+  it("are about different accounts, so their attributes do not contradict", () => {
+    const control = (body: string) => ({ "p.promise": inControl(body) });
+    const three = checkText(
+      control(`  account "*" { select = [human, password_set] max_days = 90 }
+  account "*" { select = system except = ["root"] shell = "/usr/sbin/nologin" }
+  account "*" { select = human shell = "/bin/bash" }
+  account "*" { select = human except = ["alice"] shell = "/bin/sh" }`),
+    );
+    expect(three.diagnostics.filter((d) => d.code === "E111")).toEqual([]);
+    const same = checkText(control(`  account "*" { select = human shell = "/bin/bash" }
+  account "*" { select = human shell = "/bin/sh" }`));
+    expect(same.diagnostics.filter((d) => d.code === "E111").map((d) => d.message)).toEqual(['this promise contradicts another on `account "*"`: `shell = "/bin/sh"` here, `shell = "/bin/bash"` in control "T-1"']);
+  });
 });
 
 const roots = { proc: "/proc", etc: mixedEtc };
