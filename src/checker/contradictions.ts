@@ -100,6 +100,7 @@ function compare(a: Keyed, b: Keyed, diagnostics: Diagnostic[], reported: Set<st
   if (a.condition !== b.condition && a.condition !== "" && b.condition !== "") return;
   const specs = attributesOf(first.promise.type);
   if (!specs) return;
+  for (const s of specs.values()) if (s.selects && comparable(first.values[s.name], s.type) !== comparable(second.values[s.name], s.type)) return;
   for (const node of (second.promise.span as PromiseDecl).attributes) {
     const name = node.name;
     const spec = specs.get(name);

@@ -10,6 +10,7 @@ const fmtCommand = () => import("./commands/fmt.js");
 const observeCommand = () => import("./commands/observe.js");
 const observeConnectionsCommand = () => import("./commands/observe-connections.js");
 const observeKernelCommand = () => import("./commands/observe-kernel.js");
+const observeShadowCommand = () => import("./commands/observe-shadow.js");
 const runCommand = () => import("./commands/run.js");
 const historyCommand = () => import("./commands/history.js");
 import { defaultRoots } from "../probes/result.js";
@@ -103,7 +104,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--sandbox", "run against a sandbox of ledger-like files (sandbox.json beside the policy) and this machine's /proc; needs no root, changes nothing outside it", false)
     .option("--sandbox-dir <dir>", "where the sandbox lives (implies --sandbox; default: $TMPDIR/covenant-sandbox-UID)")
     .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
-    .option("--etc-root <dir>", "read /etc/passwd, /etc/group and /etc/os-release from here (nothing else: see docs/cli.md)", defaultRoots.etc)
+    .option("--etc-root <dir>", "read /etc/passwd, group, shadow, login.defs and os-release from here (nothing else: see docs/cli.md)", defaultRoots.etc)
     .addOption(includeOption())
     .addOption(maxFileSizeOption())
     .addOption(configOption())
@@ -198,7 +199,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description("show what a probe sees on this host now: the facts promises are judged on")
     .option("--json", "print the observation as JSON", false)
     .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
-    .option("--etc-root <dir>", "read /etc/passwd, /etc/group and /etc/os-release from here", defaultRoots.etc)
+    .option("--etc-root <dir>", "read /etc/passwd, group, shadow, login.defs and os-release from here", defaultRoots.etc)
     .addHelpText("after", "\nExit codes: 0 observed, 2 bad arguments or the probe could not observe (the reason is printed).");
   const observeOpts = () => observe.opts<ObserveOptions>();
   // runs a subcommand from its module, loaded now; a usage error it throws is exit 2
@@ -275,6 +276,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description("uid 0 accounts and group membership (listed and primary), from /etc/passwd and /etc/group")
     .argument("[group]", "only this group")
     .action((group: string | undefined) => guarded(observeCommand, (o) => o.observeAccounts(group, observeOpts(), io)));
+  observe
+    .command("shadow")
+    .description("each account's password state (empty, locked, hashed and its scheme; never the hash) and aging, from /etc/shadow")
+    .argument("[user]", "only this account")
+    .action((user: string | undefined) => guarded(observeShadowCommand, (o) => o.observeShadow(user, observeOpts(), io)));
   observe
     .command("processes")
     .description("processes with their user and command line, from /proc/[pid]")

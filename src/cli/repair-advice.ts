@@ -15,11 +15,26 @@ const ownership = new Set(["mode", "max_mode", "owner", "group"]);
  * every value here to the type's schema and every repairable type to an entry.
  */
 export const repairsFor: Readonly<Record<string, (d: Difference) => string[] | undefined>> = {
+  account: (d) => accountRepairs[d.attribute]?.(d),
   file: (d) => (ownership.has(d.attribute) ? ["perms"] : d.attribute === "integrity" || (d.attribute === "exists" && d.expected === "present") ? ["content"] : undefined),
   directory: (d) => (ownership.has(d.attribute) ? ["perms"] : d.attribute === "exists" && d.expected === "present" ? ["create"] : undefined),
   process: (d) => (d.attribute === "min" ? ["start"] : d.attribute === "max" ? ["kill"] : undefined),
   service: (d) => (d.attribute !== "state" ? undefined : d.expected === "stopped" ? ["stop"] : ["restart", "start"]),
   sysctl: (d) => (d.attribute === "value" ? ["set"] : undefined),
+};
+
+/** `account`: which repair fixes an attribute (lock only towards locked, expire only towards expired: never the reverse). */
+const accountRepairs: Record<string, (d: Difference) => string[] | undefined> = {
+  locked: (d) => (d.expected === "locked" ? ["lock"] : undefined),
+  empty_password: (d) => (d.expected === "not empty" ? ["lock"] : undefined),
+  expired: (d) => (d.expected === "expired" ? ["expire"] : undefined),
+  max_days: () => ["aging"],
+  min_days: () => ["aging"],
+  warn_days: () => ["aging"],
+  inactive_days: () => ["aging"],
+  shell: () => ["shell"],
+  home_owned: () => ["home"],
+  home_max_mode: () => ["home"],
 };
 
 function declaredRepairs(p: CheckedPromise): string[] {

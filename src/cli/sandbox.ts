@@ -4,6 +4,7 @@
 // the change gate changes nothing outside it.
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { readPolicyFile } from "../checker/policy-file.js";
+import { parseSandboxAccounts, writeSandboxAccounts, type SandboxAccount } from "./sandbox-accounts.js";
 import { modeText, refusalOf, runningAsRoot } from "../trust/strict-modes.js";
 import { tmpdir } from "node:os";
 import { dirname, join, posix, resolve } from "node:path";
@@ -16,6 +17,8 @@ export interface SandboxManifest {
   groups: Record<string, string[]>;
   directories: { path: string; mode: string; owner?: string; group?: string }[];
   files: { path: string; mode: string; owner?: string; group?: string; content: string; age_hours?: number }[];
+  /** users with the uid, shell, home, password state and aging `account` promises judge (sandbox-accounts.ts) */
+  accounts?: Record<string, SandboxAccount>;
 }
 
 export interface Sandbox {
@@ -106,9 +109,11 @@ export function parseManifest(text: string, where: string): SandboxManifest {
   };
   const directories = list("directories").map((e, i) => entry("directories", e, i));
   const files = list("files").map((e, i) => entry("files", e, i));
+  const accounts = parseSandboxAccounts(m["accounts"], (v) => NAME.test(v), problems);
   if (problems.length > 0) throw new SandboxError(`${where}:\n${problems.map((p) => `  - ${p}`).join("\n")}\n(see docs/sandbox.md)`);
   const out: SandboxManifest = { users, groups, directories: directories as SandboxManifest["directories"], files: files as SandboxManifest["files"] };
   if (typeof m["description"] === "string") out.description = m["description"];
+  if (Object.keys(accounts).length > 0) out.accounts = accounts;
   return out;
 }
 
@@ -200,10 +205,12 @@ function populate(sb: Sandbox, manifest: SandboxManifest): void {
   const myUid = process.getuid?.() ?? 0;
   const myGid = process.getgid?.() ?? 0;
   const noGroup = myGid === 65534 ? 65533 : 65534;
-  const uids = new Map<string, number>(manifest.users.map((u, i) => [u, !root ? myUid : u === "root" ? 0 : 64000 + i]));
+  const accounts = manifest.accounts ?? {};
+  const names = [...manifest.users, ...Object.keys(accounts).filter((a) => !manifest.users.includes(a))];
+  const uids = new Map<string, number>(names.map((u, i) => [u, !root ? myUid : (accounts[u]?.uid ?? (u === "root" ? 0 : 64000 + i))]));
   const gids = new Map<string, number>(Object.keys(manifest.groups).map((g, i) => [g, !root ? myGid : g === "root" ? 0 : 64000 + i]));
   const primaryGid = (u: string) => (root ? (gids.get(u) ?? noGroup) : noGroup);
-  writeFileSync(join(sb.etcRoot, "passwd"), manifest.users.map((u) => `${u}:x:${uids.get(u)}:${primaryGid(u)}:${u}:/nonexistent:/usr/sbin/nologin`).join("\n") + "\n");
+  writeSandboxAccounts(sb.etcRoot, manifest.users, accounts, (u) => uids.get(u)!, primaryGid);
   writeFileSync(join(sb.etcRoot, "group"), Object.entries(manifest.groups).map(([g, members]) => `${g}:x:${gids.get(g)}:${members.join(",")}`).join("\n") + "\n");
   const own = (path: string, owner?: string, group?: string) => {
     if (root && (owner || group)) chownSync(path, uids.get(owner ?? "root") ?? 0, gids.get(group ?? "root") ?? 0);

@@ -37,7 +37,10 @@ export function promiseTypePage(t: PromiseTypeSpec): string {
   else lines.push(`None: \`${t.name}\` checks the whole host and is written \`${t.name} { ... }\` (with optional stakeholders: \`${t.name} -> [ops] { ... }\`).`);
   lines.push("", "## Attributes", "", attributeTable(t.attributes), "");
   lines.push("Every promise also takes the [common attributes](../language.md#common-promise-attributes): " + commonPromiseAttributes.map((a) => `\`${a.name}\``).join(", ") + ".", "");
-  if (t.constraints?.length) lines.push("## Rules", "", ...t.constraints.map((c) => `- ${constraintText(c)}`), "");
+  const selecting = t.attributes.filter((a) => a.selects).map((a) => `\`${a.name}\``);
+  const rules = (t.constraints ?? []).map((c) => `- ${constraintText(c)}`);
+  if (selecting.length > 0) rules.push(`- Two promises on one promiser that differ in ${selecting.join(" or ")} are about different things: their other attributes do not contradict (E111).`);
+  if (rules.length > 0) lines.push("## Rules", "", ...rules, "");
   lines.push("## Repairs", "", t.repairs, "", "## Example", "", "```", t.example, "```", "");
   return lines.join("\n");
 }

@@ -4,6 +4,7 @@
 // out of the bundle chunks that only check policies.
 import type { PromiseTypeName } from "../promise-types/registry.js";
 import type { PromiseBehaviour } from "./contract.js";
+import { accountBehaviour } from "./promise-types/account.js";
 import { commandBehaviour } from "./promise-types/command.js";
 import { connectionsBehaviour } from "./promise-types/connections.js";
 import { directoryBehaviour } from "./promise-types/directory.js";
@@ -23,6 +24,7 @@ import { sysctlBehaviour } from "./promise-types/sysctl.js";
 // type) does not compile; each behaviour observes its own kind of thing, and the engine treats
 // observations as opaque
 const all: Record<PromiseTypeName, object> = {
+  account: accountBehaviour,
   command: commandBehaviour,
   connections: connectionsBehaviour,
   directory: directoryBehaviour,

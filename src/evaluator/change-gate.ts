@@ -3,11 +3,11 @@
 // (change nothing outside the sandbox's directory), and it runs programs only as argv arrays,
 // never through a shell, so nothing observed on the host can become part of a command line.
 import { execFile, spawn } from "node:child_process";
-import { programRefusal } from "../trust/programs.js";
+import { chrootRefusal, programRefusal } from "../trust/programs.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
-import { closeSync, writeFileSync } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants, statSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
 import { safeFs } from "../native/safe-fs.js";
 import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
@@ -29,7 +29,23 @@ export type Change =
   /** write a file of Covenant's own (a drop-in it keeps), replacing the one observed there (`expect`) or creating it */
   | ({ op: "write"; path: string; content: string; mode: number } & ChangeGuard)
   /** unload a kernel module: `modprobe -r -- module` */
-  | { op: "modprobe-remove"; module: string };
+  | { op: "modprobe-remove"; module: string }
+  /** change a local account with shadow-utils (argv: program, `-R root` when the accounts are not the host's /etc, args, `--`, user) */
+  | AccountChange;
+
+/** `usermod`/`chage` options for one account; `root` is the directory holding the `etc` whose accounts are changed */
+export interface AccountChange {
+  op: "account";
+  program: "chage" | "usermod";
+  args: string[];
+  user: string;
+  root?: string;
+}
+
+/** The argv of an account change: the user after `--`, so no name can be read as an option. */
+export function accountArgv(c: AccountChange): string[] {
+  return [c.program, ...(c.root !== undefined ? ["-R", c.root] : []), ...c.args, "--", c.user];
+}
 
 /**
  * applied: done; planned: a dry run's; held: not attempted (outside a sandbox, a hard-linked
@@ -86,6 +102,8 @@ export function describeChange(c: Change): string {
       return `write ${c.path} (mode ${c.mode.toString(8).padStart(4, "0")}, ${c.content.split("\n").filter((l) => l !== "").length} lines)`;
     case "modprobe-remove":
       return `modprobe -r ${c.module}`;
+    case "account":
+      return accountArgv(c).join(" ");
   }
 }
 
@@ -199,6 +217,8 @@ export class ChangeGate {
         return this.files.write(c.path, c.content, c.mode, c);
       case "modprobe-remove":
         return run([this.options.modprobe ?? "modprobe", "-r", "--", c.module], signal);
+      case "account":
+        return runAccountTool(accountArgv(c), c.root, signal);
     }
   }
 }
@@ -214,6 +234,34 @@ function run(argv: string[], signal?: AbortSignal): Promise<void> {
       reject(new Error(`${argv.slice(0, 2).join(" ")} exited with status ${(err as { code?: unknown }).code ?? "?"}${text ? `: ${text}` : ""}`));
     });
   });
+}
+
+/**
+ * Runs usermod or chage, found on PATH as systemctl is; as root, only one no other user can
+ * change (trust/programs.ts), since it rewrites /etc/shadow, and with `-R` only into a directory
+ * no other user can change, since the tool runs chrooted there.
+ */
+function runAccountTool(argv: string[], root: string | undefined, signal?: AbortSignal): Promise<void> {
+  const program = onPath(argv[0]!);
+  if (!program) return Promise.reject(new Error(`${argv[0]} is not installed (not found on PATH)`));
+  const refused = runningAsRoot() ? (programRefusal(program) ?? (root !== undefined ? chrootRefusal(root) : undefined)) : undefined;
+  if (refused) return Promise.reject(new Error(`${program} was not run: ${refused}`));
+  return run([program, ...argv.slice(1)], signal);
+}
+
+/** The first executable file named `name` in a directory of PATH (absolute directories only). */
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+    if (!dir.startsWith("/")) continue; // a relative PATH entry depends on where Covenant was started
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 /** Starts a detached program; fails if it cannot be started at all (missing, not executable). */

@@ -1,8 +1,16 @@
 // Local accounts from /etc/passwd and /etc/group: user names for uids, group membership
-// (members listed in /etc/group plus users whose primary group it is), uid 0 accounts.
+// (members listed in /etc/group plus users whose primary group it is), uid 0 accounts; and
+// from /etc/login.defs the uid range of accounts for people.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
+import { classifyPassword, type PasswordState } from "./shadow.js";
+
+/**
+ * The password field of /etc/passwd, classified as it is read (no hash is kept): `shadow` (`x`:
+ * the password is in /etc/shadow), or a password held in /etc/passwd itself.
+ */
+export type PasswdPassword = { status: "shadow" } | PasswordState;
 
 export interface User {
   name: string;
@@ -10,6 +18,7 @@ export interface User {
   gid: number;
   home: string;
   shell: string;
+  password: PasswdPassword;
 }
 
 export interface Group {
@@ -49,7 +58,8 @@ export function parsePasswd(text: string, path = "/etc/passwd"): { users: User[]
       skipped.push({ path, line, reason: `malformed entry for \`${f[0]}\`` });
       continue;
     }
-    users.push({ name: f[0], uid, gid, home: f[5]!, shell: f[6]! });
+    const password: PasswdPassword = f[1] === "x" ? { status: "shadow" } : classifyPassword(f[1]!);
+    users.push({ name: f[0], uid, gid, home: f[5]!, shell: f[6]!, password });
   }
   return { users, skipped };
 }
@@ -105,4 +115,34 @@ export function membersOf(group: Group, users: User[]): string[] {
 /** Accounts with uid 0 (root and any alias of it). */
 export function superusers(users: User[]): string[] {
   return users.filter((u) => u.uid === 0).map((u) => u.name);
+}
+
+/** The uids of accounts for people (login.defs `UID_MIN`, `UID_MAX`); the others are system accounts. */
+export interface UidRange {
+  min: number;
+  max: number;
+}
+
+/** shadow-utils' defaults, where login.defs does not say */
+export const defaultUidRange: UidRange = { min: 1000, max: 60000 };
+
+/** `UID_MIN` and `UID_MAX` from login.defs text: the last setting of each wins, as in shadow-utils' getdef. */
+export function parseUidRange(text: string): UidRange {
+  const range = { ...defaultUidRange };
+  for (const raw of text.split("\n")) {
+    const m = /^\s*(UID_MIN|UID_MAX)\s+(\d{1,10})\s*$/.exec(raw.replace(/\r$/, ""));
+    if (m) range[m[1] === "UID_MIN" ? "min" : "max"] = Number(m[2]);
+  }
+  return range;
+}
+
+/** The uid range of /etc/login.defs; the defaults when it does not exist (a minimal container). */
+export function readUidRange(roots: Pick<ProbeRoots, "etc">): ProbeResult<UidRange> {
+  const path = join(roots.etc, "login.defs");
+  try {
+    return ok(parseUidRange(readFileSync(path, "utf8")));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return ok({ ...defaultUidRange }, [{ path, reason: "does not exist: UID_MIN 1000 and UID_MAX 60000 assumed" }]);
+    return fromFsError(err, path);
+  }
 }

@@ -22,6 +22,7 @@ export const probes: ProbeInfo[] = [
   { name: "mountinfo", summary: "mount points, sources, file system types and mount options", sources: ["/proc/self/mountinfo"] },
   { name: "files", summary: "file type, mode, owner, group, size, times, link target; streaming sha256/sha512", sources: ["lstat(2)", "file content"] },
   { name: "services", summary: "systemd unit state through `systemctl show`; `unavailable` when systemd is not running", sources: ["systemctl show"] },
-  { name: "accounts", summary: "local users and groups, group membership, uid 0 accounts", sources: ["/etc/passwd", "/etc/group"] },
+  { name: "accounts", summary: "local users and groups, group membership, uid 0 accounts; the uid range of accounts for people", sources: ["/etc/passwd", "/etc/group", "/etc/login.defs"] },
+  { name: "shadow", summary: "each account's password state (empty, locked, hashed and the scheme; never the hash) and aging", sources: ["/etc/shadow"] },
   { name: "connections", summary: "TCP sockets with the process and user that own them (tcp + processes + accounts)", sources: ["/proc/net/tcp", "/proc/net/tcp6", "sock-diag on the live /proc", "/proc/[pid]/fd", "/etc/passwd"] },
 ];

@@ -39,6 +39,12 @@ export interface AttributeSpec {
   default?: string;
   /** false for attributes that may differ between two promises on one promiser (comments, handles) */
   comparable?: boolean;
+  /**
+   * Part of what the promise is about, with its promiser (which accounts `account "*"` picks):
+   * two promises that differ in it are about different things, so none of their attributes
+   * contradict.
+   */
+  selects?: boolean;
 }
 
 /** Cross-attribute rules, declared as data so that docs can state them. */

@@ -5,6 +5,7 @@
 // every directory on the way root's and closed to others (sticky world-writable directories
 // allowed on the way, as for policy). Run as another user, a program runs with that user's rights
 // only, and is not judged.
+import { dirname, join } from "node:path";
 import { judge, lstatOrUndefined, walk, type Rule } from "./strict-modes.js";
 
 class ProgramRefusal extends Error {}
@@ -19,6 +20,27 @@ export function programRefusal(program: string): string | undefined {
     const st = lstatOrUndefined(at, RULE);
     // a program that does not exist, or is not a file, is for the exec to report (ENOENT, EACCES), as before
     if (st?.isFile()) judge(st, `the program ${program}`, (why) => (why === "owner" ? `read it through, then \`chown root:root ${program} && chmod go-w ${program}\`, or ${ELSEWHERE}` : `\`chmod go-w ${program}\``), false, RULE);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ProgramRefusal) return err.message;
+    throw err;
+  }
+}
+
+/**
+ * Why root may not point a program at `dir` with `-R` (shadow-utils chroot there, and load the
+ * NSS modules /etc/nsswitch.conf names from below it), or undefined when it may: `dir`, its
+ * `etc` and every directory on the way root's and closed to others.
+ */
+export function chrootRefusal(dir: string): string | undefined {
+  const fix = "keep the accounts in a directory only root can write";
+  try {
+    const etc = walk(join(dir, "etc"), { of: `the accounts under ${dir}`, elsewhere: fix, sticky: true, rule: RULE });
+    for (const path of [dirname(etc), etc]) {
+      const st = lstatOrUndefined(path, RULE);
+      if (!st) return `${path} does not exist`;
+      judge(st, `the directory ${path}`, (why) => (why === "owner" ? fix : `\`chmod go-w ${path}\``), false, RULE);
+    }
     return undefined;
   } catch (err) {
     if (err instanceof ProgramRefusal) return err.message;

@@ -100,7 +100,7 @@ describe("covenant observe, asked for what it does not know", () => {
   it("names the known probes, with a suggestion, and exits 2", () => {
     const r = covenant(["observe", "conections"]);
     expect(r.code).toBe(2);
-    expect(r.err).toBe("covenant observe: unknown probe `conections` (did you mean `connections`?); probes: connections, locks, facts, system, sysctl, modules, mounts, file, service, accounts, processes\n");
+    expect(r.err).toBe("covenant observe: unknown probe `conections` (did you mean `connections`?); probes: connections, locks, facts, system, sysctl, modules, mounts, file, service, accounts, shadow, processes\n");
     const other = covenant(["observe", "x\u001b[2J"]);
     expect(other.code).toBe(2);
     expect(other.err).toContain("unknown probe `x\\x1b[2J`; probes: connections, locks,");
@@ -120,7 +120,7 @@ describe("help", () => {
     }
     const run = covenant(["run", "--help"]).out.replace(/\s+/g, " ");
     expect(run).toContain('--timeout <duration> stop evaluating new promises after this long, such as 10m (default: "10m")');
-    expect(run).toContain("--etc-root <dir> read /etc/passwd, /etc/group and /etc/os-release from here");
+    expect(run).toContain("--etc-root <dir> read /etc/passwd, group, shadow, login.defs and os-release from here");
   });
 });
 
