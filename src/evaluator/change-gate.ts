@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
 import { safeFs } from "../native/safe-fs.js";
 import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
+import { applyPackageChange, describePackageChange, type PackageChange } from "./package-changes.js";
 
 export type Change =
   | ({ op: "chmod"; path: string; mode: number } & ChangeGuard)
@@ -25,7 +26,9 @@ export type Change =
   /** terminate a process; `startTicks` guards against the pid having been reused since it was observed */
   | { op: "kill"; pid: number; startTicks: number; name: string }
   /** write a kernel parameter (path is the /proc/sys file) */
-  | { op: "sysctl"; key: string; path: string; value: string };
+  | { op: "sysctl"; key: string; path: string; value: string }
+  /** install or remove packages through the package manager (package-changes.ts) */
+  | PackageChange;
 
 /**
  * applied: done; planned: a dry run's; held: not attempted (outside a sandbox, a hard-linked
@@ -76,6 +79,8 @@ export function describeChange(c: Change): string {
       return `terminate ${c.name} (pid ${c.pid})`;
     case "sysctl":
       return `sysctl ${c.key}=${c.value}`;
+    case "package":
+      return describePackageChange(c);
   }
 }
 
@@ -185,6 +190,9 @@ export class ChangeGate {
       case "sysctl":
         writeFileSync(c.path, c.value + "\n");
         return;
+      case "package":
+        // not given the promise's signal: a package manager stopped half-way leaves dpkg's database broken
+        return applyPackageChange(c);
     }
   }
 }
