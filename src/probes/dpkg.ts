@@ -65,7 +65,8 @@ function stanzas(text: string, path: string, skipped: Skip[]): Stanza[] {
     if (broken) continue;
     const why = fieldLine(raw, current, last);
     if (typeof why === "string" && why.startsWith("!")) {
-      skipped.push({ path, line: lineNo, reason: why.slice(1) });
+      const whole = current.line === lineNo ? "" : `; the stanza from line ${current.line} is not read`;
+      skipped.push({ path, line: lineNo, reason: why.slice(1) + whole });
       broken = true;
       continue;
     }
@@ -112,6 +113,7 @@ export function parse(text: string, path = "/var/lib/dpkg/status"): { packages: 
     seen.set(packageKey(r), st.line);
     packages.push(r);
   }
+  skipped.sort((a, b) => a.line! - b.line!);
   return { packages, skipped };
 }
 
