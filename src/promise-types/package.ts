@@ -31,7 +31,7 @@ const packageType: PromiseTypeSpec = {
     },
   ],
   repairs:
-    "Through the package manager, argv only, with the changes of a dry run only planned: `apt-get install -y --no-install-recommends -- NAME[:ARCH][=VERSION]` and `apt-get remove|purge -y -- NAME` with `DEBIAN_FRONTEND=noninteractive` (local configuration files are kept: `--force-confold`), or `dnf install|remove -y -- NAME`. A `=` constraint installs that exact version; other constraints install the candidate and judge it again. Never downgrades. A package manager is never interrupted: once started, it runs to the end even past the promise's `timeout`, which therefore should be generous (`timeout = 10m`).",
+    "Through the package manager, argv only, with the changes of a dry run only planned: `apt-get install -y --no-install-recommends -- NAME[:ARCH][=VERSION]` and `apt-get remove|purge -y -- NAME` with `DEBIAN_FRONTEND=noninteractive` (local configuration files are kept: `--force-confold`), or `dnf install|remove -y -- NAME`. A `=` constraint installs that exact version; other constraints install the candidate and judge it again. Never downgrades. A removal is first simulated (`apt-get -s`): when apt would also remove packages the promise does not name (those that depend on it), nothing is removed and the repair fails, naming them; apt itself refuses to remove an essential package. A package manager is never interrupted: once started, it runs to the end even past the promise's `timeout`, which therefore should be generous (`timeout = 10m`).",
   example: `package "auditd" {
   state   = installed
   version = ">= 1:3.0"
