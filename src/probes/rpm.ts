@@ -37,6 +37,11 @@ export function parse(text: string, source = "rpm -qa"): { packages: RpmPackage[
       skipped.push({ path: source, line: i + 1, reason: "an imported signing key (gpg-pubkey), not a package" });
       return;
     }
+    // a name is an argument of its own to dnf, after `--`; still, only what a package name may be
+    if (!/^[A-Za-z0-9_+][A-Za-z0-9_+.-]*$/.test(name)) {
+      skipped.push({ path: source, line: i + 1, reason: `\`${name.slice(0, 40)}\` is not a package name` });
+      return;
+    }
     if (epoch !== "(none)" && !/^\d+$/.test(epoch)) {
       skipped.push({ path: source, line: i + 1, reason: `the epoch of \`${name}\` is not a number: \`${epoch.slice(0, 40)}\`` });
       return;

@@ -27,7 +27,7 @@ describe("rpm", () => {
       "openssh-server.x86_64 8.7p1-34.el9",
       "shadow-utils.x86_64 2:4.9-6.el9",
     ]);
-    expect(skipped.map((s) => `${s.line}: ${s.reason}`)).toEqual(["6: an imported signing key (gpg-pubkey), not a package", "8: expected 5 tab-separated fields (name, epoch, version, release, arch), got 1"]);
+    expect(skipped.map((s) => `${s.line}: ${s.reason}`)).toEqual(["6: an imported signing key (gpg-pubkey), not a package", "8: expected 5 tab-separated fields (name, epoch, version, release, arch), got 1", "9: `-rf` is not a package name"]);
   });
 
   it("runs rpm by argv with its own query format, under a root with --root", () => {

@@ -50,6 +50,7 @@ for (const spec of names) {
   const [name, arch] = nameArch.split(":");
   const available = repo[name];
   if (action === "install") {
+    if (available && available.sleepMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, available.sleepMs);
     if (!available) { console.error("E: Unable to locate package " + name); process.exit(100); }
     const v = version ?? available.versions.at(-1);
     if (!available.versions.includes(v)) { console.error("E: Version '" + v + "' for '" + name + "' was not found"); process.exit(100); }
@@ -77,6 +78,7 @@ const repo = {
   "rsh-server": { versions: ["0.17-24"] },
   nis: { versions: ["4.17"], rdepends: ["ypbind-mt"] },
   telnet: { versions: ["0.17+2.4-2"] },
+  slowpkg: { versions: ["1.0"], sleepMs: 2500 },
 };
 
 /** A root of the test's own holding the fixture database; the stand-in apt-get edits it. */
@@ -210,6 +212,17 @@ describe("package behaviour", () => {
     const tooNew = await evaluateOne('package "auditd" { version = ">= 1:4" repair = install }', { filesRoot: root });
     expect(tooNew).toMatchObject({ outcome: "failed", reason: "still not as promised after repair: auditd 1:3.1.2-1 does not satisfy >= 1:4" });
     expect(calls().map((c) => c.argv.at(-1))).toEqual(["auditd"]);
+  });
+
+  it("never stops the package manager at the promise's timeout: dpkg stopped half-way leaves packages half-installed", async () => {
+    const root = hostRoot();
+    const r = await evaluateOne('package "slowpkg" { repair = install timeout = 1s }', { filesRoot: root });
+    expect(r).toMatchObject({ outcome: "error", reason: "timed out after 1s" });
+    expect(r.changes.map((c) => [c.status, c.detail])).toEqual([["failed", "in progress when the promise's timeout expired"]]);
+    const deadline = Date.now() + 10_000;
+    while (record(root, "slowpkg")?.status !== "installed" && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect(record(root, "slowpkg")).toMatchObject({ status: "installed", version: "1.0" });
+    expect(calls().map((c) => c.argv.at(-1))).toEqual(["slowpkg"]);
   });
 
   it("is an error when there is no package database, or a constraint is not a version of its kind", async () => {
