@@ -150,10 +150,17 @@ describe("package behaviour", () => {
       ['package "openssh-server" { state = absent version = ">= 1:9" }', "openssh-server 1:9.2p1-2+deb12u2 is installed, which satisfies >= 1:9, promised absent"],
     ];
     for (const [promise, reason] of cases) expect(await evaluateOne(promise, at), promise).toMatchObject({ outcome: "drift", reason });
+    const versions = await evaluateOne('package "libc6" { version = ">= 2.36-9+deb12u4" }', at);
+    expect(versions).toMatchObject({ outcome: "kept" });
+    const neither = await evaluateOne('package "libc*" { version = ">= 2.37" }', at);
+    expect(neither.differences.map((d) => d.reason)).toEqual(["libc6:amd64 2.36-9+deb12u4 does not satisfy >= 2.37", "libc6:i386 2.36-9+deb12u3 does not satisfy >= 2.37"]);
     const both = await evaluateOne('package "libc6" { state = absent }', at);
     expect(both.differences.map((d) => d.reason)).toEqual(["libc6:amd64 2.36-9+deb12u4 is installed, promised absent", "libc6:i386 2.36-9+deb12u3 is installed, promised absent"]);
     // a repair that does not fit the state plans nothing
     expect(await evaluateOne('package "aide" { repair = remove }', at)).toMatchObject({ outcome: "drift", changes: [] });
+    // nor one that would take a downgrade: installing the candidate cannot make a version older
+    expect(await evaluateOne('package "auditd" { version = ["< 1:3.0", ">= 1:2"] repair = install }', at)).toMatchObject({ outcome: "drift", reason: "auditd 1:3.0.9-1 does not satisfy < 1:3.0", changes: [] });
+    expect(await evaluateOne('package "auditd" { version = "!= 1:3.0.9-1" repair = install }', at)).toMatchObject({ outcome: "drift", changes: [] });
     expect(calls()).toEqual([]);
   });
 

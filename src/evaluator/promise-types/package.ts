@@ -59,6 +59,17 @@ function label(p: packages.InstalledPackage, several: boolean): string {
   return several ? `${p.name}:${p.architecture}` : p.name;
 }
 
+/**
+ * Whether installing the candidate could satisfy the constraints: the package is not installed,
+ * or an installed version fails only lower bounds (`>=`, `>`). Failing `<`, `<=` or `!=` would
+ * take a downgrade or another version, which a repair never chooses: nothing is planned.
+ */
+function upgradeCouldHelp(o: ObservedPackages, constraints: Constraint[]): boolean {
+  const installed = o.matches.filter((x) => x.installed);
+  if (installed.length === 0) return true;
+  return installed.some((x) => constraints.every((c) => satisfies(o.manager, x.version, c) === true || c.op === ">=" || c.op === ">"));
+}
+
 export const packageBehaviour: PromiseBehaviour<ObservedPackages> = {
   observe(p, ctx): Observation<ObservedPackages> {
     const db = database(ctx);
@@ -101,8 +112,13 @@ export const packageBehaviour: PromiseBehaviour<ObservedPackages> = {
       return [{ attribute: "state", expected: "installed", observed, reason: `${what} ${is}, promised installed` }];
     }
     if (constraints.length === 0 || installed.some(fits)) return [];
-    const versions = installed.map((x) => x.version).join(", ");
-    return [{ attribute: "version", expected: wanted, observed: versions, reason: `${what} ${versions} does not satisfy ${wanted}` } satisfies Difference];
+    // one difference per installed record (a multi-arch package has one per architecture), naming the constraints it fails
+    return installed.map((x): Difference => {
+      const failing = constraints.filter((c) => satisfies(o.manager, x.version, c) !== true).map((c) => c.text).join(" and ");
+      const archs = installed.filter((y) => y.name === x.name).length;
+      const who = archs > 1 ? label(x, true) : /[*?]/.test(name) ? x.name : what;
+      return { subject: label(x, true), attribute: "version", expected: wanted, observed: x.version, reason: `${who} ${x.version} does not satisfy ${failing}` };
+    });
   },
 
   repair(p, o, differences, ctx): Change[] {
@@ -114,7 +130,9 @@ export const packageBehaviour: PromiseBehaviour<ObservedPackages> = {
       const name = p.promiser as string;
       if (/[*?]/.test(name)) return []; // a pattern names no one package to install
       const arch = attr<string>(p, "architecture");
-      const exact = constraintsOf(p).find((c) => c.op === "=");
+      const constraints = constraintsOf(p);
+      const exact = constraints.find((c) => c.op === "=");
+      if (!exact && !upgradeCouldHelp(o, constraints)) return [];
       let spec = name;
       if (arch) spec += manager === "apt-get" ? `:${arch}` : `.${arch}`;
       if (exact) spec = manager === "apt-get" ? `${spec}=${exact.version}` : `${name}-${exact.version}${arch ? `.${arch}` : ""}`;
