@@ -2,7 +2,7 @@
 // (dpkg.ts), where var/lib/dpkg/status exists under the root; otherwise rpm's, through `rpm -qa`
 // (rpm.ts). Versions are compared with the ordering of the database they came from: a Debian
 // `1.0~rc1` and an RPM `1.0~rc1` sort the same, but `1.0a` and `1.0.1` do not.
-import { lstatSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { join } from "node:path";
 import * as dpkg from "./dpkg.js";
 import { compareDebianVersions, parseDebianVersion } from "./dpkg-version.js";
@@ -11,6 +11,9 @@ import { compareRpmVersions, parseRpmVersion } from "./rpm-version.js";
 import { fail, ok, type ProbeResult } from "./result.js";
 
 export type PackageManager = "dpkg" | "rpm";
+
+/** Where rpm keeps its database: /var/lib/rpm, or /usr/lib/sysimage/rpm since rpm 4.16 (RHEL 9 links the one to the other). */
+const RPM_DATABASES = ["var/lib/rpm", "usr/lib/sysimage/rpm"];
 
 export interface InstalledPackage {
   name: string;
@@ -48,11 +51,11 @@ export function read(root = "/", opts: PackagesOptions = {}): ProbeResult<Packag
     const packages = r.value.packages.map((p) => ({ name: p.name, architecture: p.architecture, version: p.version, status: p.status, installed: p.installed }));
     return ok({ manager: "dpkg", source: r.value.path, packages }, r.skipped);
   }
+  // rpm is asked only where its database is: under a root without one, `rpm --root` might answer with an empty list
+  const rpmDirs = RPM_DATABASES.map((d) => join(root, d));
+  if (!rpmDirs.some((d) => existsSync(d))) return fail("unavailable", `no package database under ${root}: neither ${join(root, "var/lib/dpkg/status")} nor an rpm database (${rpmDirs.join(", ")}) exists`);
   const r = rpm.read(root, opts.rpm === undefined ? {} : { rpm: opts.rpm });
-  if (!r.ok) {
-    if (r.error.code === "unavailable") return fail("unavailable", `no package database under ${root}: ${join(root, "var/lib/dpkg/status")} does not exist and ${r.error.message}`);
-    return r;
-  }
+  if (!r.ok) return r;
   const packages = r.value.packages.map((p) => ({ name: p.name, architecture: p.architecture, version: rpm.evr(p), status: "installed", installed: true }));
   return ok({ manager: "rpm", source: root === "/" ? "rpm -qa" : `rpm --root ${root} -qa`, packages }, r.skipped);
 }

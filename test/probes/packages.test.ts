@@ -20,6 +20,7 @@ describe("packages", () => {
 
   it("reads rpm's otherwise, and says when neither can be read", () => {
     const root = mkdtempSync(join(tmpdir(), "cvt-packages-"));
+    mkdirSync(join(root, "usr/lib/sysimage/rpm"), { recursive: true });
     const rpm = join(root, "rpm");
     writeFileSync(rpm, `#!/bin/sh\ncat '${resolve("test/fixtures/packages/rhel9-rpm-qa.txt")}'\n`);
     chmodSync(rpm, 0o755);
@@ -28,9 +29,12 @@ describe("packages", () => {
     expect(r.value.manager).toBe("rpm");
     expect(r.value.source).toBe(`rpm --root ${root} -qa`);
     expect(r.value.packages.find((p) => p.name === "shadow-utils")).toEqual({ name: "shadow-utils", architecture: "x86_64", version: "2:4.9-6.el9", status: "installed", installed: true });
-    expect(read(root, { rpm: join(root, "no-rpm") })).toMatchObject({
+    expect(read(root, { rpm: join(root, "no-rpm") })).toMatchObject({ ok: false, error: { code: "unavailable", message: "rpm is not installed: the rpm database cannot be read" } });
+    // without a database of either kind, rpm is not asked at all
+    const empty = mkdtempSync(join(tmpdir(), "cvt-packages-"));
+    expect(read(empty, { rpm })).toMatchObject({
       ok: false,
-      error: { code: "unavailable", message: `no package database under ${root}: ${root}/var/lib/dpkg/status does not exist and rpm is not installed: the rpm database cannot be read` },
+      error: { code: "unavailable", message: `no package database under ${empty}: neither ${empty}/var/lib/dpkg/status nor an rpm database (${empty}/var/lib/rpm, ${empty}/usr/lib/sysimage/rpm) exists` },
     });
   });
 
