@@ -78,6 +78,7 @@ const repo = {
   "rsh-server": { versions: ["0.17-24"] },
   nis: { versions: ["4.17"], rdepends: ["ypbind-mt"] },
   telnet: { versions: ["0.17+2.4-2"] },
+  libc6: { versions: ["2.36-9+deb12u3", "2.36-9+deb12u4"] },
   slowpkg: { versions: ["1.0"], sleepMs: 2500 },
 };
 
@@ -150,8 +151,11 @@ describe("package behaviour", () => {
       ['package "openssh-server" { state = absent version = ">= 1:9" }', "openssh-server 1:9.2p1-2+deb12u2 is installed, which satisfies >= 1:9, promised absent"],
     ];
     for (const [promise, reason] of cases) expect(await evaluateOne(promise, at), promise).toMatchObject({ outcome: "drift", reason });
-    const versions = await evaluateOne('package "libc6" { version = ">= 2.36-9+deb12u4" }', at);
-    expect(versions).toMatchObject({ outcome: "kept" });
+    // every installed architecture of a name must satisfy the version: an old i386 copy is a finding
+    const oldCopy = await evaluateOne('package "libc6" { version = ">= 2.36-9+deb12u4" }', at);
+    expect(oldCopy).toMatchObject({ outcome: "drift", reason: "libc6:i386 2.36-9+deb12u3 does not satisfy >= 2.36-9+deb12u4" });
+    // for a pattern, one matching package that satisfies it is enough
+    expect(await evaluateOne('package "libc*" { version = ">= 2.36-9+deb12u4" }', at)).toMatchObject({ outcome: "kept" });
     const neither = await evaluateOne('package "libc*" { version = ">= 2.37" }', at);
     expect(neither.differences.map((d) => d.reason)).toEqual(["libc6:amd64 2.36-9+deb12u4 does not satisfy >= 2.37", "libc6:i386 2.36-9+deb12u3 does not satisfy >= 2.37"]);
     const both = await evaluateOne('package "libc6" { state = absent }', at);
@@ -184,6 +188,9 @@ describe("package behaviour", () => {
     expect(await evaluateOne('package "auditd" { version = "= 1:3.1.2-1" architecture = "amd64" repair = install }', { filesRoot: root })).toMatchObject({ outcome: "repaired" });
     expect(calls().map((c) => c.argv.at(-1))).toEqual(["auditd:amd64=1:3.1.2-1"]);
     expect(record(root, "auditd")?.version).toBe("1:3.1.2-1");
+    // a multi-arch package: the architecture that fails is upgraded, by name
+    expect(await evaluateOne('package "libc6" { version = ">= 2.36-9+deb12u4" repair = install }', { filesRoot: root })).toMatchObject({ outcome: "repaired" });
+    expect(calls().map((c) => c.argv.at(-1))).toEqual(["libc6:i386"]);
     const again = hostRoot();
     expect(await evaluateOne('package "auditd" { version = ">= 1:3.1" repair = install }', { filesRoot: again })).toMatchObject({ outcome: "repaired" });
     expect(calls().map((c) => c.argv.at(-1))).toEqual(["auditd"]);

@@ -70,6 +70,12 @@ function upgradeCouldHelp(o: ObservedPackages, constraints: Constraint[]): boole
   return installed.some((x) => constraints.every((c) => satisfies(o.manager, x.version, c) === true || c.op === ">=" || c.op === ">"));
 }
 
+/** `name[:arch][=version]` for apt-get, `name[-version][.arch]` for dnf. */
+function installSpec(manager: "apt-get" | "dnf", name: string, arch: string | undefined, version: string | undefined): string {
+  if (manager === "apt-get") return `${name}${arch ? `:${arch}` : ""}${version ? `=${version}` : ""}`;
+  return `${name}${version ? `-${version}` : ""}${arch ? `.${arch}` : ""}`;
+}
+
 export const packageBehaviour: PromiseBehaviour<ObservedPackages> = {
   observe(p, ctx): Observation<ObservedPackages> {
     const db = database(ctx);
@@ -111,9 +117,12 @@ export const packageBehaviour: PromiseBehaviour<ObservedPackages> = {
       const is = partial ? `is ${partial.status} (${o.manager} status), not installed` : observed === "config-files" ? "is removed (only its configuration files remain)" : /[*?]/.test(name) ? "matches no installed package" : "is not installed";
       return [{ attribute: "state", expected: "installed", observed, reason: `${what} ${is}, promised installed` }];
     }
-    if (constraints.length === 0 || installed.some(fits)) return [];
-    // one difference per installed record (a multi-arch package has one per architecture), naming the constraints it fails
-    return installed.map((x): Difference => {
+    // a name: every installed architecture must satisfy the version (an old i386 copy is as vulnerable);
+    // a pattern: at least one matching package
+    const pattern = /[*?]/.test(name);
+    if (constraints.length === 0 || (pattern ? installed.some(fits) : installed.every(fits))) return [];
+    // one difference per installed record that fails (a multi-arch package has one per architecture), naming the constraints it fails
+    return installed.filter((x) => pattern || !fits(x)).map((x): Difference => {
       const failing = constraints.filter((c) => satisfies(o.manager, x.version, c) !== true).map((c) => c.text).join(" and ");
       const archs = installed.filter((y) => y.name === x.name).length;
       const who = archs > 1 ? label(x, true) : /[*?]/.test(name) ? x.name : what;
@@ -129,14 +138,14 @@ export const packageBehaviour: PromiseBehaviour<ObservedPackages> = {
     if (!absent && verb === "install") {
       const name = p.promiser as string;
       if (/[*?]/.test(name)) return []; // a pattern names no one package to install
-      const arch = attr<string>(p, "architecture");
       const constraints = constraintsOf(p);
       const exact = constraints.find((c) => c.op === "=");
       if (!exact && !upgradeCouldHelp(o, constraints)) return [];
-      let spec = name;
-      if (arch) spec += manager === "apt-get" ? `:${arch}` : `.${arch}`;
-      if (exact) spec = manager === "apt-get" ? `${spec}=${exact.version}` : `${name}-${exact.version}${arch ? `.${arch}` : ""}`;
-      changes.push({ op: "package", manager, action: "install", packages: [spec] });
+      // the promised architecture, or each installed one that fails the version where there are several; else the manager's choice
+      const several = o.matches.filter((x) => x.installed).length > 1;
+      const failing = differences.filter((d) => d.attribute === "version" && d.subject !== undefined).map((d) => d.subject!.slice(name.length + 1));
+      const archs: (string | undefined)[] = attr<string>(p, "architecture") !== undefined ? [attr<string>(p, "architecture")] : several && failing.length > 0 ? failing : [undefined];
+      changes.push({ op: "package", manager, action: "install", packages: archs.map((a) => installSpec(manager, name, a, exact?.version)) });
     } else if (absent && (verb === "remove" || verb === "purge")) {
       const specs = differences.map((d) => d.subject!).filter((s) => s !== undefined);
       const dotted = manager === "dnf" ? specs.map((s) => s.replace(/:([^:]+)$/, ".$1")) : specs;
