@@ -239,6 +239,24 @@ describe("package behaviour", () => {
     expect(calls().map((c) => c.argv.at(-1))).toEqual(["slowpkg"]);
   });
 
+  it.skipIf(process.getuid?.() !== 0)("as root, runs no package manager another user can change", async () => {
+    const root = hostRoot();
+    const open = mkdtempSync(join(tmpdir(), "cvt-package-open-"));
+    writeFileSync(join(open, "apt-get"), readFileSync(join(bin, "apt-get")));
+    chmodSync(join(open, "apt-get"), 0o777);
+    process.env["PATH"] = `${open}:${bin}:${path}`;
+    try {
+      const r = await evaluateOne('package "aide" { repair = install }', { filesRoot: root });
+      expect(r.outcome).toBe("failed");
+      expect(r.reason).toContain(`${join(open, "apt-get")} was not run: `);
+      expect(r.reason).toContain("chmod go-w");
+    } finally {
+      process.env["PATH"] = `${bin}:${path}`;
+    }
+    expect(calls()).toEqual([]);
+    expect(record(root, "aide")).toBeUndefined();
+  });
+
   it("is an error when there is no package database, or a constraint is not a version of its kind", async () => {
     const empty = mkdtempSync(join(tmpdir(), "cvt-package-empty-"));
     const r = await evaluateOne('package "auditd" { }', { filesRoot: empty });
