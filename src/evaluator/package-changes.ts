@@ -85,7 +85,7 @@ function why(r: Ran): string {
  * Packages apt would remove besides those named, from a simulation (`apt-get -s`): removing a
  * package also removes everything that depends on it, which the policy did not ask for.
  */
-function alsoRemoved(simulation: string, named: string[]): string[] {
+export function alsoRemoved(simulation: string, named: string[]): string[] {
   const base = (s: string) => s.split(":")[0]!;
   const wanted = new Set(named.map(base));
   const extra: string[] = [];
