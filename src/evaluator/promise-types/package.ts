@@ -30,12 +30,16 @@ function constraintsOf(p: CheckedPromise): Constraint[] {
 }
 
 // One read of the database per run and root, dropped when this type plans a change there (the
-// confirming observation then reads it afresh) or, for dpkg, when its status file changes.
+// confirming observation then reads it afresh) or, for dpkg, when its files change.
 const databases = new WeakMap<Snapshot, Map<string, { stamp: string; result: ReturnType<typeof packages.read> }>>();
 
+/** What changes when dpkg changes its database: the status file, replaced whole, and the journal directory, written to first. */
 function stampOf(root: string): string {
-  const st = lstatSync(`${root.replace(/\/$/, "")}/var/lib/dpkg/status`, { throwIfNoEntry: false, bigint: true });
-  return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : "rpm";
+  const dir = `${root.replace(/\/$/, "")}/var/lib/dpkg`;
+  const st = lstatSync(`${dir}/status`, { throwIfNoEntry: false, bigint: true });
+  if (!st) return "rpm";
+  const journal = lstatSync(`${dir}/updates`, { throwIfNoEntry: false, bigint: true });
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${journal?.mtimeNs ?? "-"}`;
 }
 
 function database(ctx: EvalContext): ReturnType<typeof packages.read> {
