@@ -19,10 +19,12 @@ const packageType: PromiseTypeSpec = {
     {
       name: "version",
       type: { kind: "oneOrMany", of: { kind: "string", pattern: VERSION_CONSTRAINT, patternHint: "a version constraint such as `>= 1.2`, `= 1:2.3-4` or `< 3`" } },
+      // constraints of two promises on one package hold together (`>= 3.0.7` here, `< 4` there): not a contradiction
+      comparable: false,
       description:
         "Version constraints, all of which the installed version must satisfy: `=`, `!=`, `<`, `<=`, `>`, `>=` (and Debian's `<<`, `>>`, the same as `<`, `>`), then a version; a bare version means `=`. `<` is strictly less, not Debian's deprecated `<` (which meant `<=`). Compared as the package manager compares versions: on dpkg `1.2` is less than `1.2-1` and `1:0.9` greater than `2.0`; on rpm a constraint without a release (`>= 1.2`) holds for every release of it.",
     },
-    { name: "architecture", type: { kind: "string", pattern: /^[a-z0-9_-]+$/, patternHint: "an architecture such as `amd64`, `arm64`, `all` or `x86_64`" }, description: "Only the package built for this architecture counts (multi-arch hosts keep one record per architecture)." },
+    { name: "architecture", type: { kind: "string", pattern: /^[a-z0-9_-]+$/, patternHint: "an architecture such as `amd64`, `arm64`, `all` or `x86_64`" }, description: "Only the package built for this architecture counts (multi-arch hosts keep one record per architecture).", comparable: false },
     {
       name: "repair",
       type: { kind: "enum", values: ["install", "remove", "purge"] },

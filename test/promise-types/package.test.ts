@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "../../src/probes/dpkg.ts";
+import { checkText, inControl } from "../helpers/diagnose.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
 
@@ -21,6 +22,14 @@ testPromiseType("package", {
     { promise: 'package "auditd" { version = "=> 1.0" }', code: "E103", message: /a version constraint/ },
     { promise: 'package "auditd" { repair = upgrade }', code: "E103", message: /`upgrade` is not a valid value/ },
   ],
+});
+
+describe("package promises on one package", () => {
+  it("may constrain its version in two promises (the constraints hold together), but not promise it installed and absent", () => {
+    const check = (body: string) => checkText({ "p.promise": inControl(body) }).diagnostics.map((d) => `${d.code} ${d.message}`);
+    expect(check('  package "openssl" { version = ">= 3.0.7" }\n  package "openssl" { version = "< 4" }\n  package "libc6" { architecture = "i386" }\n  package "libc6" { architecture = "amd64" }').filter((d) => d.startsWith("E"))).toEqual([]);
+    expect(check('  package "telnet" { state = absent }\n  package "telnet" { state = installed }')).toContainEqual(expect.stringMatching(/^E111 this promise contradicts another on `package "telnet"`/));
+  });
 });
 
 // The machine's packages are never changed by these tests: a stand-in `apt-get`, first on PATH,
