@@ -24,6 +24,8 @@ export interface InstalledPackage {
   status: string;
   /** the package's files are in place and configured */
   installed: boolean;
+  /** held at its version (`apt-mark hold`: dpkg's wanted state `hold`): upgrades pass it by */
+  held?: true;
 }
 
 export interface PackageDatabase {
@@ -48,7 +50,7 @@ export function read(root = "/", opts: PackagesOptions = {}): ProbeResult<Packag
   if (managerOf(root) === "dpkg") {
     const r = dpkg.read(root);
     if (!r.ok) return r;
-    const packages = r.value.packages.map((p) => ({ name: p.name, architecture: p.architecture, version: p.version, status: p.status, installed: p.installed }));
+    const packages = r.value.packages.map((p): InstalledPackage => ({ name: p.name, architecture: p.architecture, version: p.version, status: p.status, installed: p.installed, ...(p.want === "hold" ? { held: true as const } : {}) }));
     return ok({ manager: "dpkg", source: r.value.path, packages }, r.skipped);
   }
   // rpm is asked only where its database is: under a root without one, `rpm --root` might answer with an empty list

@@ -23,6 +23,7 @@ describe("covenant observe packages", () => {
     expect(lines[0]).toMatch(/^NAME +VERSION +ARCH +STATUS$/);
     expect(lines.slice(1, -1).map((l) => l.split(/ +/)[0])).toEqual(["adduser", "auditd", "libc6", "libc6", "man-db", "nis", "openssh-server", "rsh-server", "telnet"]);
     expect(lines.find((l) => l.startsWith("telnet"))).toMatch(/^telnet +0\.17\+2\.4-2 +amd64 +config-files$/);
+    expect(lines.find((l) => l.startsWith("openssh-server"))).toMatch(/^openssh-server +1:9\.2p1-2\+deb12u2 +amd64 +installed \(held\)$/);
     expect(lines.at(-1)).toMatch(/^9 packages \(6 installed\) from .*\/var\/lib\/dpkg\/status$/);
   });
 
@@ -31,7 +32,7 @@ describe("covenant observe packages", () => {
     expect(covenant(["observe", "packages", "--root", dir, "libc6:i386"]).out).toMatch(/^NAME.*\nlibc6 +2\.36-9\+deb12u3 +i386 +installed\n1 package \(1 installed\)/);
     const json = JSON.parse(covenant(["observe", "packages", "--root", dir, "--json", "open*"]).out) as { data: { manager: string; packages: unknown[] }; skipped: unknown[] };
     expect(json.data.manager).toBe("dpkg");
-    expect(json.data.packages).toEqual([{ name: "openssh-server", architecture: "amd64", version: "1:9.2p1-2+deb12u2", status: "installed", installed: true }]);
+    expect(json.data.packages).toEqual([{ name: "openssh-server", architecture: "amd64", version: "1:9.2p1-2+deb12u2", status: "installed", installed: true, held: true }]);
     expect(json.skipped).toEqual([]);
   });
 

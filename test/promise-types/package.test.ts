@@ -155,6 +155,7 @@ describe("package behaviour", () => {
       // `<` is strictly less, not Debian's deprecated `<` (which meant `<=`)
       ['package "auditd" { version = "< 1:3.0.9-1" }', "auditd 1:3.0.9-1 does not satisfy < 1:3.0.9-1"],
       ['package "libc6" { architecture = "arm64" }', "libc6 (arm64) is not installed, promised installed"],
+      ['package "openssh-server" { version = ">= 1:9.2p1-2+deb12u6" }', "openssh-server 1:9.2p1-2+deb12u2 does not satisfy >= 1:9.2p1-2+deb12u6 (held at its version: `apt-mark hold`)"],
       ['package "x11-*" { }', "x11-* matches no installed package, promised installed"],
       ['package "rsh-server" { state = absent }', "rsh-server 0.17-24 is half-installed (dpkg status), promised absent"],
       ['package "openssh-server" { state = absent version = ">= 1:9" }', "openssh-server 1:9.2p1-2+deb12u2 is installed, which satisfies >= 1:9, promised absent"],

@@ -28,7 +28,7 @@ export function observePackages(pattern: string | undefined, filters: PackageFil
     (v) => v,
     (v) => {
       const installed = v.packages.filter((p) => p.installed).length;
-      const table = renderTable(["NAME", "VERSION", "ARCH", "STATUS"], v.packages.map((p) => [p.name, p.version, p.architecture, p.status]));
+      const table = renderTable(["NAME", "VERSION", "ARCH", "STATUS"], v.packages.map((p) => [p.name, p.version, p.architecture, p.held ? `${p.status} (held)` : p.status]));
       return `${table}\n${v.packages.length} package${v.packages.length === 1 ? "" : "s"} (${installed} installed) from ${v.source}`;
     },
   );

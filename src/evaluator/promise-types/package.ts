@@ -130,7 +130,7 @@ export const packageBehaviour: PromiseBehaviour<ObservedPackages> = {
       const failing = constraints.filter((c) => satisfies(o.manager, x.version, c) !== true).map((c) => c.text).join(" and ");
       const archs = installed.filter((y) => y.name === x.name).length;
       const who = archs > 1 ? label(x, true) : /[*?]/.test(name) ? x.name : what;
-      return { subject: label(x, true), attribute: "version", expected: wanted, observed: x.version, reason: `${who} ${x.version} does not satisfy ${failing}` };
+      return { subject: label(x, true), attribute: "version", expected: wanted, observed: x.version, reason: `${who} ${x.version} does not satisfy ${failing}${x.held ? " (held at its version: `apt-mark hold`)" : ""}` };
     });
   },
 
