@@ -33,9 +33,13 @@ export function describePackageChange(c: PackageChange): string {
   return packageArgv(c).join(" ");
 }
 
-/** The environment the package manager runs in: a PATH, no questions, messages in English. */
+/**
+ * The environment the package manager runs in: the system's PATH (dpkg and maintainer scripts
+ * find their programs there, never in a directory of the caller's PATH that another user could
+ * write), no questions, messages in English.
+ */
 export function packageEnvironment(): NodeJS.ProcessEnv {
-  return { PATH: process.env["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C" };
+  return { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C" };
 }
 
 /** The longest a package manager may run before it is stopped: long enough for any upgrade. */

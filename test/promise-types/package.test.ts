@@ -189,7 +189,7 @@ describe("package behaviour", () => {
     const made = calls();
     expect(made.map((c) => c.argv)).toEqual([argv]);
     expect(Object.keys(made[0]!.env).sort()).toEqual(["DEBIAN_FRONTEND", "LC_ALL", "PATH"]);
-    expect(made[0]!.env["DEBIAN_FRONTEND"]).toBe("noninteractive");
+    expect(made[0]!.env).toEqual({ DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C", PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" });
     expect(record(root, "aide")).toMatchObject({ version: "0.18.3-1", status: "installed" });
   });
 
