@@ -11,6 +11,7 @@ const observeCommand = () => import("./commands/observe.js");
 const observeConnectionsCommand = () => import("./commands/observe-connections.js");
 const observeKernelCommand = () => import("./commands/observe-kernel.js");
 const observeShadowCommand = () => import("./commands/observe-shadow.js");
+const observePackagesCommand = () => import("./commands/observe-packages.js");
 const runCommand = () => import("./commands/run.js");
 const historyCommand = () => import("./commands/history.js");
 import { defaultRoots } from "../probes/result.js";
@@ -239,6 +240,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command("system")
     .description("file handles, load averages and memory (/proc/sys/fs/file-nr, /proc/loadavg, /proc/meminfo)")
     .action(() => guarded(observeCommand, (o) => o.observeSystem(observeOpts(), io)));
+  observe
+    .command("packages")
+    .description("installed packages with version, architecture and status, from /var/lib/dpkg/status (read directly) or `rpm -qa`")
+    .argument("[pattern]", "only these: a name, or a pattern with * and ?, optionally :ARCH")
+    .option("--root <dir>", "read the package database of this root (a container's or a sandbox's)", "/")
+    .addHelpText("after", "\nExamples:\n  covenant observe packages 'openssh*'\n  covenant observe packages libc6:amd64 --json")
+    .action((pattern: string | undefined, f: { root: string }) => guarded(observePackagesCommand, (o) => o.observePackages(pattern, f, observeOpts(), io)));
   observe
     .command("sysctl")
     .description("kernel parameters by their dotted names, from /proc/sys")

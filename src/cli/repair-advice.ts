@@ -21,6 +21,7 @@ export const repairsFor: Readonly<Record<string, (d: Difference) => string[] | u
   process: (d) => (d.attribute === "min" ? ["start"] : d.attribute === "max" ? ["kill"] : undefined),
   service: (d) => (d.attribute !== "state" ? undefined : d.expected === "stopped" ? ["stop"] : ["restart", "start"]),
   sysctl: (d) => (d.attribute === "value" ? ["set"] : undefined),
+  package: (d) => (d.attribute === "version" || (d.attribute === "state" && d.expected === "installed") ? ["install"] : d.attribute === "state" ? ["remove", "purge"] : undefined),
 };
 
 /** `account`: which repair fixes an attribute (lock only towards locked, expire only towards expired: never the reverse). */

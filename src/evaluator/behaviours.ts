@@ -16,6 +16,7 @@ import { listenerBehaviour } from "./promise-types/listener.js";
 import { loadBehaviour } from "./promise-types/load.js";
 import { locksBehaviour } from "./promise-types/locks.js";
 import { mountBehaviour } from "./promise-types/mount.js";
+import { packageBehaviour } from "./promise-types/package.js";
 import { processBehaviour } from "./promise-types/process.js";
 import { serviceBehaviour } from "./promise-types/service.js";
 import { sysctlBehaviour } from "./promise-types/sysctl.js";
@@ -36,6 +37,7 @@ const all: Record<PromiseTypeName, object> = {
   load: loadBehaviour,
   locks: locksBehaviour,
   mount: mountBehaviour,
+  package: packageBehaviour,
   process: processBehaviour,
   service: serviceBehaviour,
   sysctl: sysctlBehaviour,

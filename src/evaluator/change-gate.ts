@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
 import { safeFs } from "../native/safe-fs.js";
 import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
+import { applyPackageChange, describePackageChange, type PackageChange } from "./package-changes.js";
 
 export type Change =
   | ({ op: "chmod"; path: string; mode: number } & ChangeGuard)
@@ -31,7 +32,9 @@ export type Change =
   /** unload a kernel module: `modprobe -r -- module` */
   | { op: "modprobe-remove"; module: string }
   /** change a local account with shadow-utils (argv: program, `-R root` when the accounts are not the host's /etc, args, `--`, user) */
-  | AccountChange;
+  | AccountChange
+  /** install or remove packages through the package manager (package-changes.ts) */
+  | PackageChange;
 
 /** `usermod`/`chage` options for one account; `root` is the directory holding the `etc` whose accounts are changed */
 export interface AccountChange {
@@ -104,6 +107,8 @@ export function describeChange(c: Change): string {
       return `modprobe -r ${c.module}`;
     case "account":
       return accountArgv(c).join(" ");
+    case "package":
+      return describePackageChange(c);
   }
 }
 
@@ -219,6 +224,9 @@ export class ChangeGate {
         return run([this.options.modprobe ?? "modprobe", "-r", "--", c.module], signal);
       case "account":
         return runAccountTool(accountArgv(c), c.root, signal);
+      case "package":
+        // not given the promise's signal: a package manager stopped half-way leaves dpkg's database broken
+        return applyPackageChange(c);
     }
   }
 }

@@ -100,7 +100,7 @@ describe("covenant observe, asked for what it does not know", () => {
   it("names the known probes, with a suggestion, and exits 2", () => {
     const r = covenant(["observe", "conections"]);
     expect(r.code).toBe(2);
-    expect(r.err).toBe("covenant observe: unknown probe `conections` (did you mean `connections`?); probes: connections, locks, facts, system, sysctl, modules, mounts, file, service, accounts, shadow, processes\n");
+    expect(r.err).toBe("covenant observe: unknown probe `conections` (did you mean `connections`?); probes: connections, locks, facts, system, packages, sysctl, modules, mounts, file, service, accounts, shadow, processes\n");
     const other = covenant(["observe", "x\u001b[2J"]);
     expect(other.code).toBe(2);
     expect(other.err).toContain("unknown probe `x\\x1b[2J`; probes: connections, locks,");

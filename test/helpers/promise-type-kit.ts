@@ -53,7 +53,8 @@ function wrongValue(t: ValueType): [string, DiagnosticCode] | undefined {
     case "list":
       return ["12", "E102"];
     case "oneOrMany":
-      return wrongValue(t.of);
+      // `[1]`, a string's wrong value, is a list here: its item would be faulted, not the attribute
+      return t.of.kind === "string" ? ["true", "E102"] : wrongValue(t.of);
     case "argv":
       return ['"/bin/sh -c x"', "E102"];
     case "union":
