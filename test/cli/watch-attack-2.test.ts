@@ -1,0 +1,182 @@
+// Attacks on `covenant watch` (and the integrity check under it) by a local user who may write a
+// file the policy keeps to its approved state (a group-writable configuration, a spool), after
+// the focused evaluation of directory trees (tree-focus.ts). Each test is a successful attack:
+// it fails until Covenant resists it.
+//
+// The attacker writes through a shared memory mapping (mmap, MAP_SHARED): inotify(7) says so in
+// its BUGS, "the inotify API does not report file accesses and modifications that may occur
+// because of mmap(2), msync(2), and munmap(2)". The write moves the file's mtime and ctime when
+// a clean page is first written (page_mkwrite), and not at all while the page stays dirty.
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
+import { startWatcher } from "../helpers/watcher.ts";
+
+beforeAll(() => ensureBuilt());
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+
+/**
+ * The attacker's process: maps `path` shared and writable, closes its descriptor (the one close
+ * inotify tells of), and then writes what it is sent, a line at a time, at offset 0 of the
+ * mapping, answering "ok" after each. No msync: it would write the page back and clean it, and
+ * the next write would fault and move the ctime; read(2) sees the mapping's bytes at once anyway.
+ */
+function mapper(path: string): { send(text: string): Promise<void>; ready: Promise<void> } {
+  const script = `
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, os.fstat(fd).st_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+os.close(fd)
+print("ready", flush=True)
+for line in sys.stdin:
+    data = bytes.fromhex(line.strip())
+    m[0:len(data)] = data
+    print("ok", flush=True)
+`;
+  const child = spawn("python3", ["-u", "-c", script, path], { stdio: ["pipe", "pipe", "inherit"] });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  const waiting: (() => void)[] = [];
+  lines.on("line", () => waiting.shift()?.());
+  const next = () => new Promise<void>((resolve) => waiting.push(resolve));
+  const ready = next();
+  return {
+    ready,
+    async send(text: string) {
+      const done = next();
+      child.stdin!.write(Buffer.from(text).toString("hex") + "\n");
+      await done;
+    },
+  };
+}
+
+function scene(body: (dir: string) => string) {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-watch-attack2-"));
+  chmodSync(dir, 0o755);
+  const policy = join(dir, "policy");
+  mkdirSync(policy, { mode: 0o700 });
+  writeFileSync(join(policy, "p.promise"), `stakeholder security { description = "Information security" }\ncontrol "W-2" {\n  title = "Kept as approved"\n  owner = security\n${body(dir)}\n}\n`, { mode: 0o600 });
+  return { dir, policy, state: join(dir, "state") };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("covenant watch against writes through a shared mapping", () => {
+  it("a file written through a mapping is found by the next event in its tree, as a whole walk would", async () => {
+    const s = scene((dir) => `  directory "${dir}/tree" -> [security] {\n    recurse = true\n    watch = realtime\n    integrity = sha256\n  }`);
+    const tree = join(s.dir, "tree");
+    mkdirSync(tree);
+    const conf = join(tree, "app.conf");
+    writeFileSync(conf, "mode=safe\n", { mode: 0o666 });
+    writeFileSync(join(tree, "notes.txt"), "hello\n", { mode: 0o666 });
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/, 15_000);
+    const m = mapper(conf);
+    await m.ready;
+    // the close of its descriptor is an event: app.conf is looked at, unchanged
+    await sleep(1_500);
+    await m.send("mode=EVIL\n".slice(0, 10));
+    // nothing tells of that write; the user's next ordinary change in the tree is an event
+    writeFileSync(join(tree, "notes.txt"), "hello again\n");
+    await w.waitFor(/watch run \d+ \(event on .*notes\.txt/);
+    await sleep(500);
+    expect(readFileSync(conf, "utf8")).toBe("mode=EVIL\n");
+    // a whole walk (every evaluation before the focus) finds app.conf's content changed; the
+    // focused one looks at notes.txt, its directory and the roots only
+    expect(w.out()).toMatch(/app\.conf: changed since approved \(content/);
+  }, 30_000);
+
+  it("a realtime file written through a mapping is reported within seconds, not at the next rescan", async () => {
+    const s = scene((dir) => `  file "${dir}/app.conf" -> [security] {\n    watch = realtime\n    integrity = sha256\n  }`);
+    const conf = join(s.dir, "app.conf");
+    writeFileSync(conf, "mode=safe\n", { mode: 0o666 });
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/, 15_000);
+    const m = mapper(conf);
+    await m.ready;
+    await sleep(1_500);
+    await m.send("mode=EVIL\n");
+    await sleep(3_000);
+    expect(readFileSync(conf, "utf8")).toBe("mode=EVIL\n");
+    // inotify says nothing: only the hourly rescan would find it
+    expect(w.out()).toMatch(/app\.conf: changed since approved \(content/);
+  }, 30_000);
+});
+
+describe("the change-time shortcut against writes through a shared mapping", () => {
+  it("content written through a mapping after its approval is found by a later run", async () => {
+    // a tree's entries are compared by their change time first (a file whose ctime and metadata
+    // are as approved is not read again): a file promise hashes its one file every time
+    const s = scene((dir) => `  directory "${dir}/tree" -> [security] {\n    recurse = true\n    integrity = sha256\n  }`);
+    const tree = join(s.dir, "tree");
+    mkdirSync(tree);
+    const conf = join(tree, "app.conf");
+    writeFileSync(conf, "mode=safe\n", { mode: 0o666 });
+    const run = () => covenant(["run", "--state", s.state, s.policy]);
+    expect(run().code).toBe(0); // approved as first seen
+    // the attacker's change, made through a mapping: found, reviewed, and approved on purpose
+    const m = mapper(conf);
+    await m.ready;
+    await m.send("mode=bene\n");
+    const found = run();
+    expect(found.out).toMatch(/app\.conf: content sha256/);
+    const approve = covenant(["approve", conf, "--reason", "CHG-1 reviewed", "--by", "Admin", "--state", s.state, "--policy", s.policy]);
+    expect(approve.code, approve.out + approve.err).toBe(0);
+    expect(run().out).not.toMatch(/app\.conf/);
+    // then, the page still dirty (written back within 30 s: no fault, no new ctime), the real change
+    await m.send("mode=EVIL\n");
+    expect(readFileSync(conf, "utf8")).toBe("mode=EVIL\n");
+    const later = run();
+    expect(later.out).toMatch(/app\.conf: content sha256/);
+    // and for as long as nothing else moves its ctime: a day later, the same
+    await sleep(1_000);
+    expect(run().out).toMatch(/app\.conf: content sha256/);
+  }, 30_000);
+});
+
+describe("the focused evaluation of a tree", () => {
+  /** A realtime tree with a subdirectory of approved files, watched. */
+  async function watchedTree() {
+    const s = scene((dir) => `  directory "${dir}/tree" -> [security] {\n    recurse = true\n    watch = realtime\n    integrity = sha256\n  }`);
+    const tree = join(s.dir, "tree");
+    mkdirSync(join(tree, "keys"), { recursive: true });
+    writeFileSync(join(tree, "keys", "signing.pub"), "ssh-ed25519 AAAA approved\n");
+    writeFileSync(join(tree, "app.conf"), "mode=safe\n", { mode: 0o666 });
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/, 15_000);
+    return { s, tree, w };
+  }
+
+  it("a directory replaced by a symbolic link: what was approved below it is reported deleted, as a whole walk reports it", async () => {
+    const { s, tree, w } = await watchedTree();
+    const away = join(s.dir, "away");
+    renameSync(join(tree, "keys"), away);
+    symlinkSync(away, join(tree, "keys"));
+    await w.waitFor(/watch run 2 \(event on /);
+    await sleep(500);
+    expect(w.out()).toMatch(/keys: changed since approved \(type/);
+    // the whole walk (`covenant run`) says signing.pub, approved below keys, is no longer there as
+    // approved ("changed since approved (status)": unreadable, ELOOP, a link on its way)
+    expect(w.out()).toMatch(/keys\/signing\.pub: changed since approved/);
+  }, 30_000);
+
+  it("an entry whose name is not UTF-8 does not hide the changes made in the tree after it", async () => {
+    const { tree, w } = await watchedTree();
+    writeFileSync(Buffer.concat([Buffer.from(`${tree}/`), Buffer.from([0xff, 0x2e, 0x74])]), "");
+    await w.waitFor(/watch run 2 \(event on /);
+    await sleep(300);
+    // the change the user makes afterwards, in a file the promise keeps
+    writeFileSync(join(tree, "app.conf"), "mode=EVIL\n");
+    await w.waitFor(/watch run 3 \(event on /);
+    await sleep(300);
+    expect(w.out()).toMatch(/app\.conf: changed since approved \(content/);
+  }, 30_000);
+});
