@@ -8,7 +8,7 @@
 // because of mmap(2), msync(2), and munmap(2)". The write moves the file's mtime and ctime when
 // a clean page is first written (page_mkwrite), and not at all while the page stays dirty.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -30,15 +30,23 @@ afterEach(() => {
  * the next write would fault and move the ctime; read(2) sees the mapping's bytes at once anyway.
  */
 function mapper(path: string): { send(text: string): Promise<void>; ready: Promise<void> } {
+  // libc's mmap through ctypes: Python's mmap module keeps a duplicate of the descriptor, and the
+  // attacker wants none (a mapping holds the file without one)
   const script = `
-import mmap, os, sys
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
 fd = os.open(sys.argv[1], os.O_RDWR)
-m = mmap.mmap(fd, os.fstat(fd).st_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+size = os.fstat(fd).st_size
+addr = libc.mmap(None, size, 3, 1, fd, 0)  # PROT_READ | PROT_WRITE, MAP_SHARED
+if addr in (None, ctypes.c_void_p(-1).value):
+    sys.exit("mmap failed")
 os.close(fd)
 print("ready", flush=True)
 for line in sys.stdin:
     data = bytes.fromhex(line.strip())
-    m[0:len(data)] = data
+    ctypes.memmove(addr, data, len(data))
     print("ok", flush=True)
 `;
   const child = spawn("python3", ["-u", "-c", script, path], { stdio: ["pipe", "pipe", "inherit"] });
@@ -179,4 +187,46 @@ describe("the focused evaluation of a tree", () => {
     await sleep(300);
     expect(w.out()).toMatch(/app\.conf: changed since approved \(content/);
   }, 30_000);
+});
+
+describe("who was at a file written through a mapping", () => {
+  it("the process holding the file mapped for writing is named, not 'no process had it open'", async () => {
+    const s = scene((dir) => `  directory "${dir}/tree" -> [security] {\n    recurse = true\n    watch = realtime\n    integrity = sha256\n  }`);
+    const tree = join(s.dir, "tree");
+    mkdirSync(tree);
+    const conf = join(tree, "app.conf");
+    writeFileSync(conf, "mode=safe\n", { mode: 0o666 });
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/, 15_000);
+    const m = mapper(conf);
+    await m.ready;
+    await m.send("mode=EVIL\n");
+    // an event on app.conf (its mode set again, as it was): the change is found, and who was at it looked for
+    chmodSync(conf, 0o666);
+    await w.waitFor(/changed +\S*app\.conf: content sha256/, 10_000);
+    await sleep(300);
+    const block = w.out().slice(w.out().search(/changed +\S*app\.conf: content/));
+    // the attacker's process has it mapped, shared and writable (/proc/PID/maps: rw-s, its device and inode)
+    expect(block).not.toMatch(/no process had it open or locked/);
+  }, 30_000);
+});
+
+describe("who was at a file the watcher itself is reading", () => {
+  it("the watcher's own descriptor (hashing the file for the previous change) is not named as who was at it", async () => {
+    const s = scene((dir) => `  directory "${dir}/tree" -> [security] {\n    recurse = true\n    watch = realtime\n    integrity = sha256\n  }`);
+    const tree = join(s.dir, "tree");
+    mkdirSync(tree);
+    const big = join(tree, "ledger.dat");
+    writeFileSync(big, Buffer.alloc(200 << 20, 0x61), { mode: 0o666 });
+    const w = startWatcher(["--state", s.state, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\)/, 30_000);
+    // a change: the watcher hashes 200 MB; a second one while it does, and who is at the file is looked for
+    appendFileSync(big, "x");
+    await sleep(150);
+    appendFileSync(big, "y");
+    await w.waitFor(/watch run 3 /, 20_000);
+    await sleep(300);
+    const watcherPid = String(w.child.pid);
+    expect(w.out()).not.toMatch(new RegExp(`pid ${watcherPid} has it open`));
+  }, 60_000);
 });
