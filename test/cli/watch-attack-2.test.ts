@@ -8,7 +8,7 @@
 // because of mmap(2), msync(2), and munmap(2)". The write moves the file's mtime and ctime when
 // a clean page is first written (page_mkwrite), and not at all while the page stays dirty.
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -229,4 +229,25 @@ describe("who was at a file the watcher itself is reading", () => {
     const watcherPid = String(w.child.pid);
     expect(w.out()).not.toMatch(new RegExp(`pid ${watcherPid} has it open`));
   }, 60_000);
+});
+
+describe("a glob's files kept as a set", () => {
+  it("once its files were approved, a file made after the last of them was removed (and that removal approved) is created, not approved as first seen", async () => {
+    const s = scene((dir) => `  file "${dir}/keys/*.pub" -> [security] { integrity = sha256 }`);
+    const keys = join(s.dir, "keys");
+    mkdirSync(keys, { mode: 0o1777 });
+    writeFileSync(join(keys, "alice.pub"), "ssh-ed25519 AAAA alice\n");
+    const run = () => covenant(["run", "--state", s.state, s.policy]);
+    expect(run().code).toBe(0); // alice.pub approved as first seen: the set is {alice.pub}
+    // alice's key removed (by her, or by the attacker who may write the directory), found, and the removal approved
+    rmSync(join(keys, "alice.pub"));
+    expect(run().out).toMatch(/alice\.pub/);
+    const approve = covenant(["approve", join(keys, "alice.pub"), "--reason", "CHG-2 alice left", "--by", "Admin", "--state", s.state, "--policy", s.policy]);
+    expect(approve.code, approve.out + approve.err).toBe(0);
+    // the attacker's key: the set was approved (empty), so a new member is a change
+    writeFileSync(join(keys, "mallory.pub"), "ssh-ed25519 AAAA mallory\n");
+    const r = run();
+    expect(r.out).not.toMatch(/recorded as approved \(first observation\)/);
+    expect(r.out).toMatch(/mallory\.pub.*created|created.*mallory\.pub/);
+  }, 30_000);
 });
