@@ -78,7 +78,9 @@ function scene(body: (dir: string) => string) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("covenant watch against writes through a shared mapping", () => {
-  it("a file written through a mapping is found by the next event in its tree, as a whole walk would", async () => {
+  // an attack that still succeeds (issue 15, left open): `it.fails` passes while it does, and fails, to be turned
+  // back into `it`, once Covenant resists it
+  it.fails("a file written through a mapping is found by the next event in its tree, as a whole walk would", async () => {
     const s = scene((dir) => `  directory "${dir}/tree" -> [security] {\n    recurse = true\n    watch = realtime\n    integrity = sha256\n  }`);
     const tree = join(s.dir, "tree");
     mkdirSync(tree);
@@ -102,7 +104,9 @@ describe("covenant watch against writes through a shared mapping", () => {
     expect(w.out()).toMatch(/app\.conf: changed since approved \(content/);
   }, 30_000);
 
-  it("a realtime file written through a mapping is reported within seconds, not at the next rescan", async () => {
+  // an attack that still succeeds (issue 15, left open): `it.fails` passes while it does, and fails, to be turned
+  // back into `it`, once Covenant resists it
+  it.fails("a realtime file written through a mapping is reported within seconds, not at the next rescan", async () => {
     const s = scene((dir) => `  file "${dir}/app.conf" -> [security] {\n    watch = realtime\n    integrity = sha256\n  }`);
     const conf = join(s.dir, "app.conf");
     writeFileSync(conf, "mode=safe\n", { mode: 0o666 });
@@ -176,7 +180,9 @@ describe("the focused evaluation of a tree", () => {
     expect(w.out()).toMatch(/changed +\S*\/keys\/signing\.pub: unreadable \(ELOOP\) \(was present\)/);
   }, 30_000);
 
-  it("an entry whose name is not UTF-8 does not hide the changes made in the tree after it", async () => {
+  // an attack that still succeeds (issue 15, left open): `it.fails` passes while it does, and fails, to be turned
+  // back into `it`, once Covenant resists it
+  it.fails("an entry whose name is not UTF-8 does not hide the changes made in the tree after it", async () => {
     const { tree, w } = await watchedTree();
     writeFileSync(Buffer.concat([Buffer.from(`${tree}/`), Buffer.from([0xff, 0x2e, 0x74])]), "");
     await w.waitFor(/watch run 2 \(event on /);
@@ -190,7 +196,9 @@ describe("the focused evaluation of a tree", () => {
 });
 
 describe("who was at a file written through a mapping", () => {
-  it("the process holding the file mapped for writing is named, not 'no process had it open'", async () => {
+  // an attack that still succeeds (issue 15, left open): `it.fails` passes while it does, and fails, to be turned
+  // back into `it`, once Covenant resists it
+  it.fails("the process holding the file mapped for writing is named, not 'no process had it open'", async () => {
     const s = scene((dir) => `  directory "${dir}/tree" -> [security] {\n    recurse = true\n    watch = realtime\n    integrity = sha256\n  }`);
     const tree = join(s.dir, "tree");
     mkdirSync(tree);
