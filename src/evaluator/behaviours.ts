@@ -12,6 +12,7 @@ import { fileBehaviour } from "./promise-types/file.js";
 import { filehandlesBehaviour } from "./promise-types/filehandles.js";
 import { groupBehaviour } from "./promise-types/group.js";
 import { kernel_moduleBehaviour } from "./promise-types/kernel_module.js";
+import { linesBehaviour } from "./promise-types/lines.js";
 import { listenerBehaviour } from "./promise-types/listener.js";
 import { loadBehaviour } from "./promise-types/load.js";
 import { locksBehaviour } from "./promise-types/locks.js";
@@ -33,6 +34,7 @@ const all: Record<PromiseTypeName, object> = {
   filehandles: filehandlesBehaviour,
   group: groupBehaviour,
   kernel_module: kernel_moduleBehaviour,
+  lines: linesBehaviour,
   listener: listenerBehaviour,
   load: loadBehaviour,
   locks: locksBehaviour,

@@ -20,6 +20,7 @@ export const probes: ProbeInfo[] = [
   { name: "modules", summary: "loaded kernel modules, their users and state, as lsmod prints them", sources: ["/proc/modules"] },
   { name: "modprobe-d", summary: "modprobe's rules (install, remove, blacklist, alias, options, softdep) as kmod reads them, and the modules listed to load at boot", sources: ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d", "modules-load.d", "/etc/modules", "/proc/cmdline"] },
   { name: "mountinfo", summary: "mount points, sources, file system types and mount options", sources: ["/proc/self/mountinfo"] },
+  { name: "lines", summary: "a text file as its lines, with each line's byte range and the content's sha256; read without following a link, up to a size limit", sources: ["file content (O_NOFOLLOW)"] },
   { name: "files", summary: "file type, mode, owner, group, size, times, link target; streaming sha256/sha512", sources: ["lstat(2)", "file content"] },
   { name: "dpkg", summary: "Debian packages: name, architecture, version and status, from dpkg's database read directly (no dpkg run)", sources: ["/var/lib/dpkg/status", "/var/lib/dpkg/updates/*"] },
   { name: "rpm", summary: "RPM packages: name, epoch, version, release and architecture, through `rpm -qa`; `unavailable` where rpm is not installed", sources: ["rpm -qa --qf ..."] },
