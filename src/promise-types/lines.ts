@@ -10,7 +10,7 @@ export const lines: PromiseTypeSpec = {
   attributes: [
     {
       name: "present",
-      type: { kind: "list", of: { kind: "string" }, nonEmpty: true },
+      type: { kind: "list", of: { kind: "string", pattern: /^[^\n]*$/, patternHint: "one line, without its newline" }, nonEmpty: true },
       description: "Lines that must each be in the file, exactly (without the newline). `repair = append` appends a missing one at the end of the file.",
     },
     {

@@ -15,6 +15,7 @@ testPromiseType("lines", {
   ],
   invalid: [
     { promise: 'lines "/etc/hosts" { }', code: "E104" },
+    { promise: 'lines "/etc/hosts" { present = ["two\\nlines"] }', code: "E103", message: /one line/ },
     { promise: 'lines "/etc/hosts" { absent = ["(a)\\\\1"] }', code: "E103" },
     { promise: 'lines "/etc/hosts" { absent = ["(?=x)"] }', code: "E103" },
     { promise: 'lines "etc/hosts" { present = ["x"] }', code: "E103" },
