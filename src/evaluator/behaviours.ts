@@ -19,6 +19,7 @@ import { locksBehaviour } from "./promise-types/locks.js";
 import { mountBehaviour } from "./promise-types/mount.js";
 import { packageBehaviour } from "./promise-types/package.js";
 import { processBehaviour } from "./promise-types/process.js";
+import { scheduledBehaviour } from "./promise-types/scheduled.js";
 import { serviceBehaviour } from "./promise-types/service.js";
 import { sysctlBehaviour } from "./promise-types/sysctl.js";
 
@@ -41,6 +42,7 @@ const all: Record<PromiseTypeName, object> = {
   mount: mountBehaviour,
   package: packageBehaviour,
   process: processBehaviour,
+  scheduled: scheduledBehaviour,
   service: serviceBehaviour,
   sysctl: sysctlBehaviour,
 };

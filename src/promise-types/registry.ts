@@ -18,11 +18,12 @@ import { locks } from "./locks.js";
 import { mount } from "./mount.js";
 import { package as packageType } from "./package.js";
 import { process } from "./process.js";
+import { scheduled } from "./scheduled.js";
 import { service } from "./service.js";
 import { sysctl } from "./sysctl.js";
 
 // in the order the docs list them; each key is its spec's name (test/parity.test.ts)
-const byName = { file, directory, connections, listener, process, service, locks, sysctl, kernel_module, lines, filehandles, load, mount, group, account, command, package: packageType };
+const byName = { file, directory, connections, listener, process, service, locks, sysctl, kernel_module, lines, filehandles, load, mount, scheduled, group, account, command, package: packageType };
 
 /** The name of a built-in promise type: its DSL keyword, file, registry key, behaviour, test and doc page. */
 export type PromiseTypeName = keyof typeof byName;
