@@ -22,6 +22,8 @@ export const probes: ProbeInfo[] = [
   { name: "mountinfo", summary: "mount points, sources, file system types and mount options", sources: ["/proc/self/mountinfo"] },
   { name: "lines", summary: "a text file as its lines, with each line's byte range and the content's sha256; read without following a link, up to a size limit", sources: ["file content (O_NOFOLLOW)"] },
   { name: "files", summary: "file type, mode, owner, group, size, times, link target; streaming sha256/sha512", sources: ["lstat(2)", "file content"] },
+  { name: "crontab", summary: "cron's jobs as cron runs them: /etc/crontab, /etc/cron.d, users' crontabs (owned by their user), run-parts directories; schedules in a normal form", sources: ["/etc/crontab", "/etc/cron.d/*", "/var/spool/cron/crontabs/*", "/var/spool/cron/*", "/etc/cron.{hourly,daily,weekly,monthly}"] },
+  { name: "systemd-timers", summary: "systemd timers from their unit files (precedence, drop-ins, masks, `.wants` links): triggers, the service's command and user; systemd need not run", sources: ["/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"] },
   { name: "dpkg", summary: "Debian packages: name, architecture, version and status, from dpkg's database read directly (no dpkg run)", sources: ["/var/lib/dpkg/status", "/var/lib/dpkg/updates/*"] },
   { name: "rpm", summary: "RPM packages: name, epoch, version, release and architecture, through `rpm -qa`; `unavailable` where rpm is not installed", sources: ["rpm -qa --qf ..."] },
   { name: "packages", summary: "installed packages whichever database the host keeps (dpkg's, else rpm's), with the ordering its versions compare by", sources: ["/var/lib/dpkg/status", "rpm -qa"] },
