@@ -61,20 +61,27 @@ describe("lines behaviour", () => {
   });
 
   it("quotes an offending line escaped and cut, and nothing of it with nodiff", async () => {
-    const long = `secret=${"x".repeat(300)}\u001b[2J\u202e`;
+    const long = `note=${"x".repeat(300)}\u001b[2J\u202e`;
     writeFileSync(at("/etc/app.conf"), `ok\n${long}\nmore secret text\n`);
-    const shown = await evaluateOne('lines "/etc/app.conf" { absent = ["secret=.*"] }', opts());
+    const shown = await evaluateOne('lines "/etc/app.conf" { absent = ["note=.*"] }', opts());
     const reason = shown.reason ?? "";
-    expect(reason).toContain("line 2: \"secret=xxx");
+    expect(reason).toContain("line 2: \"note=xxx");
     expect(reason).toContain("…");
     expect(reason).not.toContain("\u001b");
     expect(reason).not.toContain("more secret text");
-    const hidden = await evaluateOne('lines "/etc/app.conf" { absent = ["secret=.*"] present = ["pin=1234"] nodiff = true }', opts());
+    const hidden = await evaluateOne('lines "/etc/app.conf" { absent = ["note=.*"] present = ["pin=1234"] nodiff = true }', opts());
     expect(hidden).toMatchObject({ outcome: "drift" });
     expect(JSON.stringify(hidden)).not.toContain("xxxx");
     expect(JSON.stringify(hidden)).not.toContain("1234");
     expect(hidden.reason).toContain("/etc/app.conf lacks line 1 of `present`");
-    expect(hidden.differences.map((d) => d.reason)).toContain('/etc/app.conf line 2 matches the forbidden pattern "secret=.*"');
+    expect(hidden.differences.map((d) => d.reason)).toContain('/etc/app.conf line 2 matches the forbidden pattern "note=.*"');
+  });
+
+  it("masks a secret in a line it quotes", async () => {
+    writeFileSync(at("/etc/app.conf"), "db_password = hunter2\n");
+    const r = await evaluateOne('lines "/etc/app.conf" { absent = ["db_password.*"] }', opts());
+    expect(r.reason).toContain('line 1: "db_password = ****"');
+    expect(JSON.stringify(r)).not.toContain("hunter2");
   });
 
   it("appends missing lines and removes forbidden ones, keeping every other byte, the mode and the owner", async () => {

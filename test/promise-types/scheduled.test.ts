@@ -74,6 +74,13 @@ describe("scheduled behaviour", () => {
     expect(r.reason).not.toContain("\u001b");
   });
 
+  it("masks a secret in a command it quotes", async () => {
+    writeFileSync(join(root, "etc/cron.d/dump"), "30 1 * * * root /usr/bin/mysqldump --password=hunter2 ledger\n");
+    const r = await evaluateOne('scheduled ".*mysqldump.*" { user = "backup" }', opts());
+    expect(r.reason).toContain('runs "/usr/bin/mysqldump --password=****" as root');
+    expect(JSON.stringify(r)).not.toContain("hunter2");
+  });
+
   it("judges systemd timers from their units, drop-ins, enabling links and masks", async () => {
     expect(await evaluateOne('scheduled "logrotate.timer" { by = timer user = "root" schedule = "OnCalendar=*-*-* 03:30:00" }', opts())).toMatchObject({ outcome: "kept" });
     // the drop-in reset OnCalendar=daily

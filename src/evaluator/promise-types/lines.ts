@@ -6,6 +6,7 @@ import { attr, repairs, type Difference, type Observation, type PromiseBehaviour
 import { expandGlob, isGlob } from "../glob-paths.js";
 import { policyPathOf } from "../ownership.js";
 import type { CheckedPromise } from "../../checker/policy.js";
+import { quoteMasked } from "../quoted-text.js";
 import { quoteOutput } from "./command.js";
 
 type Quantifier = "every" | "at_least_one" | "none";
@@ -79,7 +80,7 @@ function judgeFile(f: ObservedText, w: Wanted): Difference[] {
   }
   const forbidden = forbiddenLines(file, w);
   for (const hit of forbidden.slice(0, REPORTED_PER_FILE)) {
-    const shown = w.nodiff ? `line ${hit.number}` : `line ${hit.number}: ${quoteOutput(hit.text)}`;
+    const shown = w.nodiff ? `line ${hit.number}` : `line ${hit.number}: ${quoteMasked(hit.text)}`;
     out.push({ subject, attribute: "absent", expected: `no line matching ${hit.pattern}`, observed: shown, reason: `${f.path} ${shown} matches the forbidden pattern ${quoteOutput(hit.pattern)}` });
   }
   if (forbidden.length > REPORTED_PER_FILE) {

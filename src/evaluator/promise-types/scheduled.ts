@@ -7,6 +7,7 @@ import * as timers from "../../probes/systemd-timers.js";
 import type { CheckedPromise } from "../../checker/policy.js";
 import { attr, type Difference, type Observation, type PromiseBehaviour } from "../contract.js";
 import { skipNotes } from "../observation-notes.js";
+import { quoteMasked } from "../quoted-text.js";
 import { quoteOutput } from "./command.js";
 
 type Quantifier = "every" | "at_least_one" | "none";
@@ -37,7 +38,7 @@ function onSchedule(j: Job, promised: string): boolean {
 }
 
 function describe(j: Job): string {
-  return `${where(j)} runs ${quoteOutput(j.command)} as ${j.user} (${j.written})`;
+  return `${where(j)} runs ${quoteMasked(j.command)} as ${j.user} (${j.written})`;
 }
 
 function mismatches(j: Job, user: string | undefined, schedule: string | undefined): Difference[] {
