@@ -12,9 +12,9 @@ import { ChangeRefused, changedWhileRepaired, syncDirectory, type FileChanges, t
 export interface LineEditChange {
   op: "edit-lines";
   path: string;
-  /** the file observed, and the sha256 of its content then */
+  /** the file observed, and the sha256 of its content then (`digest`: the JSON report leaves it out, as it does a restore's) */
   expect: Identity;
-  sha256: string;
+  digest: string;
   /** 1-based numbers of the lines to delete */
   remove: number[];
   /** lines to add at the end, without their newlines */
@@ -63,7 +63,7 @@ export function applyLineEdit(files: FileChanges, c: LineEditChange): void {
       if (st.nlink > 1) throw new ChangeRefused(`${c.path} has ${st.nlink} hard links: the edit replaces the file under this name only, so it is not made`, "held");
       const bytes = readAll(fd, c.path);
       // no digest in the reason: it would be one of the content, which `nodiff` withholds
-      if (createHash("sha256").update(bytes).digest("hex") !== c.sha256) throw changedWhileRepaired(c.path, "its content changed since it was observed");
+      if (createHash("sha256").update(bytes).digest("hex") !== c.digest) throw changedWhileRepaired(c.path, "its content changed since it was observed");
       tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
       tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       const out = editedBytes(bytes, c.remove, c.append);
