@@ -97,7 +97,10 @@ export interface CronJobs {
 
 function names(dir: string, hostPath: (p: string) => string, unreadable: string[]): string[] {
   try {
-    return readdirSync(hostPath(dir)).sort();
+    // a dot file (Debian's `.placeholder`) is passed over by cron and run-parts alike, and is no one's job
+    return readdirSync(hostPath(dir))
+      .filter((n) => !n.startsWith("."))
+      .sort();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== "ENOENT" && code !== "ENOTDIR") unreadable.push(`${dir} (${code})`);

@@ -58,7 +58,21 @@ interface LoadedUnit {
   masked: boolean;
 }
 
+/** `x@main.timer`: an instance of the template `x@.timer` */
+const INSTANCE = /^(.+)@([^@/]+)\.timer$/;
+
+/** The unit's file, or an instance's template's (`x@main.service` from `x@.service`), with its specifiers `%i`/`%I` filled in. */
 function loadUnit(name: string, hostPath: (p: string) => string, skipped: Skip[]): LoadedUnit | undefined {
+  const own = loadUnitFile(name, hostPath, skipped);
+  const inst = /^(.+)@([^@/]+)(\.[a-z]+)$/.exec(name);
+  if (own || !inst) return own;
+  const template = loadUnitFile(`${inst[1]}@${inst[3]}`, hostPath, skipped);
+  if (!template) return undefined;
+  const fill = (v: string) => v.replace(/%[iI]/g, inst[2]!);
+  return { ...template, settings: template.settings.map((s) => ({ ...s, value: fill(s.value) })) };
+}
+
+function loadUnitFile(name: string, hostPath: (p: string) => string, skipped: Skip[]): LoadedUnit | undefined {
   const main = listConfFiles(unitDirs, hostPath, (n) => n === name);
   skipped.push(...main.skipped);
   const file = main.applied[0];
@@ -96,8 +110,11 @@ function wantedBy(hostPath: (p: string) => string): Set<string> {
 /** Every timer unit defined (masked ones left out), with the service it starts and how it elapses. */
 export function read(hostPath: (p: string) => string): { jobs: Job[]; skipped: Skip[] } {
   const skipped: Skip[] = [];
-  const names = listConfFiles(unitDirs, hostPath, (n) => n.endsWith(".timer")).applied.map((f) => f.name);
   const enabled = wantedBy(hostPath);
+  // a template (`x@.timer`) is no job itself: each instance enabled by a link (`x@main.timer`) is
+  const defined = listConfFiles(unitDirs, hostPath, (n) => n.endsWith(".timer")).applied.map((f) => f.name);
+  const instances = [...enabled].filter((n) => INSTANCE.test(n) && defined.includes(n.replace(INSTANCE, "$1@.timer")));
+  const names = [...new Set([...defined.filter((n) => !n.endsWith("@.timer")), ...instances])].sort();
   const jobs: Job[] = [];
   for (const name of names) {
     const timer = loadUnit(name, hostPath, skipped);

@@ -22,10 +22,13 @@ describe("systemd-timers probe", () => {
       expect.objectContaining({ name: "fstrim.timer", enabled: false, schedule: "OnCalendar=weekly", command: "/sbin/fstrim --listed-in /etc/fstab:/proc/self/mountinfo --verbose" }),
       // the drop-in's empty OnCalendar= reset the unit's `daily`
       expect.objectContaining({ name: "logrotate.timer", enabled: true, schedule: "OnCalendar=*-*-* 03:30:00", user: "root", command: "/usr/sbin/logrotate /etc/logrotate.conf" }),
+      // an instance enabled by a link, loaded from its template, `%i` filled in; the template itself is no job
+      expect.objectContaining({ name: "pg_dump@15-main.timer", enabled: true, schedule: "OnCalendar=weekly", user: "postgres", command: "/usr/bin/pg_backupcluster 15-main dump" }),
       // Unit= names the service; ExecStart's `-` prefix is not the program
       expect.objectContaining({ name: "report.timer", enabled: true, schedule: "OnBootSec=15min; OnUnitActiveSec=1d", user: "reporter", command: "/usr/local/bin/ledger-report --daily" }),
     ]);
     expect(r.jobs.map((j) => j.name)).not.toContain("apt-daily.timer");
+    expect(r.jobs.map((j) => j.name)).not.toContain("pg_dump@.timer");
   });
 
   it("compares triggers in any order and spacing", () => {
