@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
 import { safeFs } from "../native/safe-fs.js";
 import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
+import { applyLineEdit, describeLineEdit, type LineEditChange } from "./line-edit.js";
 import { applyPackageChange, describePackageChange, type PackageChange } from "./package-changes.js";
 
 export type Change =
@@ -34,7 +35,9 @@ export type Change =
   /** change a local account with shadow-utils (argv: program, `-R root` when the accounts are not the host's /etc, args, `--`, user) */
   | AccountChange
   /** install or remove packages through the package manager (package-changes.ts) */
-  | PackageChange;
+  | PackageChange
+  /** a minimal edit of a text file: remove lines, append lines (line-edit.ts) */
+  | LineEditChange;
 
 /** `usermod`/`chage` options for one account; `root` is the directory holding the `etc` whose accounts are changed */
 export interface AccountChange {
@@ -109,6 +112,8 @@ export function describeChange(c: Change): string {
       return accountArgv(c).join(" ");
     case "package":
       return describePackageChange(c);
+    case "edit-lines":
+      return describeLineEdit(c);
   }
 }
 
@@ -187,7 +192,7 @@ export class ChangeGate {
     if (stopped) return stopped;
     const root = this.options.confineTo;
     if (root === undefined) return undefined;
-    const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" || c.op === "write" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
+    const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" || c.op === "write" || c.op === "edit-lines" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
     if (!paths) return `the sandbox changes only files below ${root}`;
     // judged on the path as written here; below the sandbox the kernel refuses any link
     // (file-changes.ts), so no link inside it can lead a change outside
@@ -227,6 +232,8 @@ export class ChangeGate {
       case "package":
         // not given the promise's signal: a package manager stopped half-way leaves dpkg's database broken
         return applyPackageChange(c);
+      case "edit-lines":
+        return applyLineEdit(this.files, c);
     }
   }
 }

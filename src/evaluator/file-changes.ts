@@ -211,6 +211,24 @@ export class FileChanges {
     }
   }
 
+  /**
+   * Runs `change` with a descriptor of the directory holding `path` (reached without following
+   * a link, and in a sandbox not leaving it) and the entry's name in it; what goes wrong is
+   * explained as for every file change. For changes kept in modules of their own (line-edit.ts).
+   */
+  inDirectory<T>(path: string, change: (dir: number, name: string) => T): T {
+    const abs = resolve(path);
+    const dir = this.reachChecked(dirname(abs), undefined);
+    try {
+      if (fstatSync(dir).isSymbolicLink()) throw new ChangeRefused(`${path} not changed: ${dirname(abs)} is a symbolic link, and repairs never follow links`, "failed");
+      return change(dir, basename(abs));
+    } catch (err) {
+      throw this.explain(err, abs);
+    } finally {
+      closeSync(dir);
+    }
+  }
+
   close(): void {
     if (this.base !== undefined) closeSync(this.base);
     this.base = undefined;
@@ -327,7 +345,7 @@ function sameObject(st: { dev: number; ino: number }, expect: Identity): boolean
   return st.dev === expect.dev && st.ino === expect.ino;
 }
 
-function changedWhileRepaired(path: string, detail = "it is no longer the file that was observed"): ChangeRefused {
+export function changedWhileRepaired(path: string, detail = "it is no longer the file that was observed"): ChangeRefused {
   return new ChangeRefused(`${path} changed while being repaired (${detail}); nothing was changed`, "failed");
 }
 
@@ -350,7 +368,7 @@ function copy(from: number, to: number, algorithm: "sha256" | "sha512"): string 
 }
 
 /** Makes a rename in the directory durable (its descriptor is O_PATH: fsync needs a readable one). */
-function syncDirectory(dir: number): void {
+export function syncDirectory(dir: number): void {
   let fd: number | undefined;
   try {
     fd = openSync(`/proc/self/fd/${dir}`, constants.O_RDONLY | constants.O_DIRECTORY);
