@@ -211,23 +211,48 @@ describe("focused evaluation of a directory promise", () => {
     const integrity = new MemoryIntegrity();
     const memory = new EvaluationMemory();
     const facts = readFacts({ now: new Date() });
-    const run = (focus?: readonly string[]) => evaluate(t.policy, { roots: { proc: "/proc", etc: "/etc" }, dryRun: false, facts, now: new Date(), baselines: new MemoryBaselines(), samples: new MemorySamples(), integrity, memory, ...(focus ? { focus: new Map([[t.key, focus]]) } : {}) });
+    const run = (focus?: readonly string[], deadline?: number) => evaluate(t.policy, { roots: { proc: "/proc", etc: "/etc" }, dryRun: false, facts, now: new Date(), baselines: new MemoryBaselines(), samples: new MemorySamples(), integrity, memory, ...(focus ? { focus: new Map([[t.key, focus]]) } : {}), ...(deadline !== undefined ? { deadline } : {}) });
     await run();
     expect(memory.of(t.key).last).toBeDefined();
     const x = join(t.root, "a", "x");
     writeFileSync(x, "changed\n");
     expect((await run([x])).results[0]!.notes.join("\n")).toMatch(/looked at again/);
-    // an entry whose name is not UTF-8 cannot be judged: the promise is error, and forgotten
-    const odd = Buffer.concat([Buffer.from(`${t.root}/a/`), Buffer.from([0xff, 0xfe])]);
-    writeFileSync(odd, "");
-    const failed = (await run([`${t.root}/a/\uFFFD\uFFFD`])).results[0]!;
+    // not evaluated (the run's deadline is past): error, and what was kept is forgotten
+    const failed = (await run([x], Date.now() - 1)).results[0]!;
     expect(failed.outcome).toBe("error");
     expect(memory.of(t.key).last).toBeUndefined();
-    rmSync(odd);
     // so the next evaluation, though asked for by events, walks the tree whole
     const again = (await run([x])).results[0]!;
     expect(again.notes.join("\n")).not.toMatch(/looked at again/);
     expect(memory.of(t.key).last).toBeDefined();
+  });
+
+  it("an entry whose name is not UTF-8 is a difference of its own, in whole and focused evaluations, and the rest is judged", async () => {
+    const t = tree();
+    const integrity = new MemoryIntegrity();
+    const memory = new EvaluationMemory();
+    const facts = readFacts({ now: new Date() });
+    const run = (focus?: readonly string[]) => evaluate(t.policy, { roots: { proc: "/proc", etc: "/etc" }, dryRun: false, facts, now: new Date(), baselines: new MemoryBaselines(), samples: new MemorySamples(), integrity, memory, ...(focus ? { focus: new Map([[t.key, focus]]) } : {}) });
+    await run();
+    const odd = Buffer.concat([Buffer.from(`${t.root}/a/`), Buffer.from([0xff, 0xfe])]);
+    writeFileSync(odd, "");
+    const decoded = `${t.root}/a/\uFFFD\uFFFD`;
+    const named = (await run([decoded])).results[0]!;
+    expect(named.outcome).toBe("drift");
+    expect(named.notes.join("\n")).toMatch(/looked at again/);
+    expect(named.differences.map((d) => d.attribute)).toContain("name");
+    expect(named.differences.find((d) => d.attribute === "name")!.reason).toMatch(/"\\ufffd\\ufffd": its name is not valid UTF-8/i);
+    // a later change elsewhere in the tree is still judged, and the odd name still said
+    const x = join(t.root, "c", "x");
+    writeFileSync(x, "changed\n");
+    const later = (await run([x])).results[0]!;
+    expect(later.differences.map((d) => `${d.attribute} ${d.subject}`)).toEqual(expect.arrayContaining([`integrity ${x}`, expect.stringMatching(/^name /)]));
+    // as a whole walk says it
+    const whole = (await evaluate(t.policy, { roots: { proc: "/proc", etc: "/etc" }, dryRun: false, facts, now: new Date(), baselines: new MemoryBaselines(), samples: new MemorySamples(), integrity })).results[0]!;
+    expect(whole.differences.map((d) => d.reason).sort()).toEqual(later.differences.map((d) => d.reason).sort());
+    // removed: no longer said
+    rmSync(odd);
+    expect((await run([decoded])).results[0]!.differences.map((d) => d.attribute)).not.toContain("name");
   });
 });
 

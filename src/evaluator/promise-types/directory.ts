@@ -13,6 +13,8 @@ import { integrityDrift, ownedByThePromise } from "../integrity-drift.js";
 import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 
 interface ObservedEntry {
+  /** its name is not valid UTF-8: it cannot be named again, so it is reported (badNames), never judged */
+  badName?: true;
   path: string;
   hostPath: string;
   stat?: files.FileStat;
@@ -26,6 +28,8 @@ interface ObservedDirectories {
   directories: ObservedEntry[];
   /** with `recurse`: everything below them */
   below: ObservedEntry[];
+  /** entries whose names are not valid UTF-8 (each a difference: they cannot be judged) */
+  badNames?: ObservedEntry[];
   /** the entries changed since approved (integrity promises): with `integrity`, their drift is judged */
   integrityFindings?: FileFinding[];
 }
@@ -49,9 +53,25 @@ function unlisted(hostPath: string, code: string, ctx: EvalContext, notes: strin
   throw new CannotObserve(`${policyPathOf(hostPath, ctx)} cannot be listed (${code}): what is below it is unknown`);
 }
 
-function checkName(hostPath: string, ctx: EvalContext): void {
-  const name = hostPath.slice(hostPath.lastIndexOf("/") + 1);
-  if (name.includes("\uFFFD")) throw new CannotObserve(`${policyPathOf(hostPath.slice(0, hostPath.lastIndexOf("/")) || "/", ctx)} holds an entry whose name is not valid UTF-8 (${JSON.stringify(name)}); it cannot be judged`);
+/**
+ * An entry whose name is not valid UTF-8 (decoded with U+FFFD, it names no file any more): the
+ * entry itself is kept as `badName`, to be reported as a difference of its own, and what is below
+ * it is passed over; the rest of the tree is judged. (It used to make the whole promise `error`,
+ * and a user who may write in the tree could hide every later change in it that way.)
+ */
+function badNameEntry(hostPath: string, ctx: EvalContext): ObservedEntry | "below" | undefined {
+  if (!hostPath.includes("\uFFFD")) return undefined;
+  const parent = hostPath.slice(0, hostPath.lastIndexOf("/"));
+  if (parent.includes("\uFFFD")) return "below";
+  return { path: policyPathOf(hostPath, ctx), hostPath, badName: true };
+}
+
+/** The difference an entry with a name not in UTF-8 is. */
+function badNameDifference(e: ObservedEntry): Difference {
+  const cut = e.path.lastIndexOf("/");
+  // the bytes that were not UTF-8 were decoded as U+FFFD: shown as its escape, never as a glyph
+  const where = `${e.path.slice(0, cut) || "/"}/${JSON.stringify(e.path.slice(cut + 1)).replace(/\uFFFD/g, "\\ufffd")}`;
+  return { subject: where, attribute: "name", expected: "a name in UTF-8", observed: "not UTF-8", reason: `${where}: its name is not valid UTF-8, so it cannot be named, compared or repaired; rename or remove it` };
 }
 
 /** The native walk's records as the path walk below reports them: the same entries, notes and errors, in the same order. */
@@ -62,11 +82,15 @@ async function fromWalk(walked: Iterable<WalkRecord>, maxDepth: number, ctx: Eva
       await new Promise((resolve) => setImmediate(resolve));
       if (ctx.signal.aborted) throw new CannotObserve(`stopped reading below ${policyPathOf(r.hostPath, ctx)} after ${out.length} entries: the timeout expired`);
     }
+    const bad = badNameEntry(r.hostPath, ctx);
+    if (bad) {
+      if (bad !== "below" && r.kind !== "list-error" && r.kind !== "too-deep") out.push(bad);
+      continue;
+    }
     if (r.kind === "list-error") unlisted(r.hostPath, r.code, ctx, notes);
     else if (r.kind === "too-deep") notes.push(`${policyPathOf(r.hostPath, ctx)}: not searched, deeper than max_depth ${maxDepth}`);
     else if (r.kind === "replaced") throw new CannotObserve(`${policyPathOf(r.hostPath, ctx)} was replaced while being read (it is no longer the directory observed): what is below it is unknown`);
     else {
-      checkName(r.hostPath, ctx);
       if (r.kind === "stat-error") {
         const gone = r.code === "ENOENT" || r.code === "ENOTDIR";
         const why = gone ? "vanished while being read" : r.code === "EACCES" || r.code === "EPERM" ? `permission denied reading ${r.hostPath}` : `cannot read ${r.hostPath}: ${r.code}`;
@@ -86,7 +110,10 @@ async function entriesBelowByPath(dir: string, maxDepth: number, ctx: EvalContex
     return;
   }
   for (const n of names) {
-    if (n.includes("\uFFFD")) throw new CannotObserve(`${policyPathOf(dir, ctx)} holds an entry whose name is not valid UTF-8 (${JSON.stringify(n)}); it cannot be judged`);
+    if (n.includes("\uFFFD")) {
+      out.push({ path: policyPathOf(join(dir, n), ctx), hostPath: join(dir, n), badName: true });
+      continue;
+    }
     if (out.length % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) {
       await new Promise((r) => setImmediate(r));
       if (ctx.signal.aborted) throw new CannotObserve(`stopped reading below ${policyPathOf(dir, ctx)} after ${out.length} entries: the timeout expired`);
@@ -121,7 +148,8 @@ async function integrityTrees(p: Parameters<typeof attr>[0], o: ObservedDirector
     if (!recurse) {
       const direct: ObservedEntry[] = [];
       await entriesBelow(d.hostPath, 1, ctx, direct, []);
-      entries = direct;
+      entries = direct.filter((e) => !e.badName);
+      o.badNames = [...(o.badNames ?? []), ...direct.filter((e) => e.badName)];
     }
     trees.push({ root: { path: d.path, hostPath: d.hostPath }, entries: entries.map(integrityTarget), maxDepth });
   }
@@ -181,7 +209,9 @@ function wrongEntries(p: Parameters<typeof attr>[0], entries: readonly ObservedE
 function treeMemo(p: Parameters<typeof attr>[0], o: ObservedDirectories, trees: readonly IntegrityTree[], walkNotes: string[], ctx: EvalContext): TreeMemo {
   const roots = o.directories.filter((d) => d.stat?.type === "directory").map((d) => ({ hostPath: d.hostPath, dev: d.stat!.dev, ino: d.stat!.inode }));
   const entries = trees.flatMap((t) => t.entries.map((e) => ({ path: e.path, hostPath: e.hostPath, ...(e.seen ? { stat: e.seen.stat } : {}) })));
-  return { roots, dirty: wrongEntries(p, o.below, o.integrityFindings ?? [], new Set(roots.map((r) => r.hostPath)), ctx), linked: linkedFiles(entries), notes: walkNotes, walkedAt: ctx.now.toISOString() };
+  const dirty = wrongEntries(p, o.below, o.integrityFindings ?? [], new Set(roots.map((r) => r.hostPath)), ctx);
+  for (const b of o.badNames ?? []) dirty.add(b.hostPath);
+  return { roots, dirty, linked: linkedFiles(entries), notes: walkNotes, walkedAt: ctx.now.toISOString() };
 }
 
 /** Regular files with more than one link (tree-focus.ts says why they are looked at every time). */
@@ -217,7 +247,13 @@ async function lookAgain(plan: FocusPlan, roots: readonly string[], maxDepth: nu
     if (present.has(hostPath)) continue; // met in a subtree walked already
     const root = roots.find((r) => levelBelow(r, hostPath) !== undefined);
     if (root === undefined) continue;
-    checkName(hostPath, ctx);
+    const bad = badNameEntry(hostPath, ctx);
+    if (bad === "below") continue;
+    if (bad) {
+      // named by its event or kept as wrong: reported while a name so decoded is still listed
+      if (stillListed(hostPath)) present.set(hostPath, bad);
+      continue;
+    }
     const st = files.stat(hostPath);
     if (!st.ok) {
       if (st.error.code === "not-found") {
@@ -246,6 +282,16 @@ async function lookAgain(plan: FocusPlan, roots: readonly string[], maxDepth: nu
   return { present: [...present.values()].sort((a, b) => walkOrder(a.hostPath, b.hostPath)), absent: [...absent].filter((h) => !present.has(h)).sort(), notes };
 }
 
+/** Whether the directory still lists an entry whose name decodes as the last part of `hostPath` (one not valid UTF-8 cannot be stat'ed by it). */
+function stillListed(hostPath: string): boolean {
+  const cut = hostPath.lastIndexOf("/");
+  try {
+    return readdirSync(hostPath.slice(0, cut) || "/").includes(hostPath.slice(cut + 1));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The focused observation (tree-focus.ts): the roots, the entries events named and those found
  * wrong last time, as they are now; undefined when the tree must be walked whole.
@@ -260,17 +306,21 @@ async function observeFocused(p: Parameters<typeof attr>[0], ctx: EvalContext, n
   const roots = directories.map((d) => d.hostPath);
   const plan = focusPlan(named.map((n) => ctx.hostPath(n)), roots, maxDepth, memo);
   if (!plan) return undefined;
-  const seen = await lookAgain(plan, roots, maxDepth, ctx);
+  const looked = await lookAgain(plan, roots, maxDepth, ctx);
+  const badNames = looked.present.filter((e) => e.badName);
+  const seen = { ...looked, present: looked.present.filter((e) => !e.badName) };
   // a file given another name since: its other names, which no event named, are found by a whole walk
   if (seen.present.some((e) => e.stat?.type === "file" && e.stat.nlink > 1 && !memo.linked.has(e.hostPath))) return undefined;
   const targets: IntegrityTarget[] = [...directories.map((d) => ({ path: d.path, hostPath: d.hostPath })), ...seen.present.map(integrityTarget), ...seen.absent.map((h) => ({ path: policyPathOf(h, ctx), hostPath: h }))];
   const integrity = await checkIntegrityOfEntries(p, ctx, targets);
-  const o: ObservedDirectories = { pattern: p.promiser as string, directories, below: recurse ? seen.present : [], integrityFindings: integrity.findings };
+  const o: ObservedDirectories = { pattern: p.promiser as string, directories, below: recurse ? seen.present : [], badNames, integrityFindings: integrity.findings };
   const linked = new Set([...memo.linked].filter((l) => !plan.look.has(l)));
   for (const l of linkedFiles(seen.present)) linked.add(l);
-  memory.keep({ ...memo, dirty: wrongEntries(p, seen.present, integrity.findings, new Set(roots), ctx), linked });
-  const looked = seen.present.length + seen.absent.length;
-  const note = `${looked} entr${looked === 1 ? "y" : "ies"} looked at again (named by events, or not as they should be last time); the others as the whole walk at ${memo.walkedAt} found them, no event having named them since`;
+  const dirty = wrongEntries(p, seen.present, integrity.findings, new Set(roots), ctx);
+  for (const b of badNames) dirty.add(b.hostPath);
+  memory.keep({ ...memo, dirty, linked });
+  const count = seen.present.length + seen.absent.length + badNames.length;
+  const note = `${count} entr${count === 1 ? "y" : "ies"} looked at again (named by events, or not as they should be last time); the others as the whole walk at ${memo.walkedAt} found them, no event having named them since`;
   return { ok: true, value: o, notes: [...memo.notes, ...seen.notes, note, ...integrity.notes], findings: integrity.findings };
 }
 
@@ -294,6 +344,10 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
       if (isGlob(pattern) && st.value.type !== "directory") continue;
       out.directories.push({ path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
       if (attr<boolean>(p, "recurse") && st.value.type === "directory") await entriesBelow(hostPath, attr<number>(p, "max_depth") ?? 16, ctx, out.below, notes);
+    }
+    if (out.below.some((e) => e.badName)) {
+      out.badNames = out.below.filter((e) => e.badName);
+      out.below = out.below.filter((e) => !e.badName);
     }
     if (!isIntegrityPromise(p)) return { ok: true, value: out, notes };
     const walkNotes = [...notes];
@@ -324,6 +378,8 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
     const below = belowWanted(wanted);
     for (const e of o.below) if (e.stat!.type !== "symlink") judgeOwnership(below, e.path, e.stat!, ctx, diffs);
     if (attr<string>(p, "integrity") !== undefined) diffs.push(...treeDrift(p, o, ctx));
+    // last: what changed leads the reason, and an odd name cannot crowd it out
+    for (const e of o.badNames ?? []) diffs.push(badNameDifference(e));
     return diffs;
   },
 
