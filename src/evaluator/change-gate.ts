@@ -12,6 +12,7 @@ import { readStat } from "../probes/processes.js";
 import { safeFs } from "../native/safe-fs.js";
 import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
 import { applyPackageChange, describePackageChange, type PackageChange } from "./package-changes.js";
+import { applyPluginChange, type PluginChange } from "./plugin-changes.js";
 
 export type Change =
   | ({ op: "chmod"; path: string; mode: number } & ChangeGuard)
@@ -34,7 +35,9 @@ export type Change =
   /** change a local account with shadow-utils (argv: program, `-R root` when the accounts are not the host's /etc, args, `--`, user) */
   | AccountChange
   /** install or remove packages through the package manager (package-changes.ts) */
-  | PackageChange;
+  | PackageChange
+  /** ask a site's plugin to repair a promise of its type (plugin-changes.ts) */
+  | PluginChange;
 
 /** `usermod`/`chage` options for one account; `root` is the directory holding the `etc` whose accounts are changed */
 export interface AccountChange {
@@ -109,6 +112,8 @@ export function describeChange(c: Change): string {
       return accountArgv(c).join(" ");
     case "package":
       return describePackageChange(c);
+    case "plugin":
+      return `ask the plugin for \`${c.type}\` to repair ${typeof c.request.promiser === "string" ? c.request.promiser : "the promise"}`;
   }
 }
 
@@ -227,6 +232,8 @@ export class ChangeGate {
       case "package":
         // not given the promise's signal: a package manager stopped half-way leaves dpkg's database broken
         return applyPackageChange(c);
+      case "plugin":
+        return applyPluginChange(c, signal);
     }
   }
 }
