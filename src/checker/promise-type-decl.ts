@@ -6,46 +6,10 @@ import { typeSpan, type PromiseDecl, type PromiseTypeDecl } from "../parser/ast.
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { promiseTypes } from "../promise-types/registry.js";
 import { commonPromiseAttributes, type AttributeSpec, type PromiseTypeSpec, type ValueType } from "../promise-types/schema.js";
+import { attributeDeclAttributes, declarableTypes, promiseTypeDeclAttributes } from "./blocks.js";
 import { checkAttributes } from "./attributes.js";
 import { INVALID, type ValueChecker } from "./values.js";
 import type { DeclaredPromiseType } from "./policy.js";
-
-/** The value types a declaration may name, by the word it names them with. */
-export const declarableTypes: Readonly<Record<string, ValueType>> = {
-  string: { kind: "string" },
-  integer: { kind: "integer" },
-  number: { kind: "number" },
-  boolean: { kind: "boolean" },
-  duration: { kind: "duration" },
-  size: { kind: "size" },
-  mode: { kind: "mode" },
-  path: { kind: "path" },
-  regex: { kind: "regex" },
-  port: { kind: "port" },
-  cidr: { kind: "cidr" },
-  date: { kind: "date" },
-  strings: { kind: "list", of: { kind: "string" } },
-  paths: { kind: "list", of: { kind: "path" } },
-};
-
-export const promiseTypeDeclAttributes: AttributeSpec[] = [
-  {
-    name: "command",
-    type: { kind: "argv" },
-    description: "The plugin: an argv list whose first element is an absolute path. `covenant run` starts it for each operation and talks to it over JSON lines on stdin/stdout; `check` never runs it.",
-    required: true,
-  },
-  { name: "description", type: { kind: "string" }, description: "What the type promises, for people reading the policy." },
-  { name: "promiser", type: { kind: "boolean" }, description: "Whether its promises name a promiser (a string); `false` for host-wide checks.", default: "true" },
-  { name: "timeout", type: { kind: "duration", min: 1 }, description: "How long one operation (evaluate or repair) may take before the plugin is killed and the promise is `error`.", default: "30s" },
-];
-
-export const attributeDeclAttributes: AttributeSpec[] = [
-  { name: "type", type: { kind: "enum", values: Object.keys(declarableTypes) }, description: "The attribute's value type, checked as a built-in type's is.", required: true },
-  { name: "required", type: { kind: "boolean" }, description: "Every promise of the type must set it (E104 otherwise).", default: "false" },
-  { name: "values", type: { kind: "list", of: { kind: "string", nonEmpty: true }, nonEmpty: true }, description: "With `type = string`: the only values it may take (an enumeration, written as names)." },
-  { name: "description", type: { kind: "string" }, description: "What the attribute means, for people and editors." },
-];
 
 /** Every declared type has `repair`: the policy, not the plugin, decides whether it may change the host. */
 const repairAttribute: AttributeSpec = {
