@@ -82,6 +82,15 @@ describe("plugins: the example json_setting plugin", () => {
     expect(e.results[0]!.reason).toMatch(/could not evaluate the promise: .*cannot be read as JSON/);
   });
 
+  it("in a sandbox the plugin is not run: it would read the real host, so the promise is `skipped`", async () => {
+    const path = settings({ audit_log: "disabled" });
+    const sandbox = mkdtempSync(join(tmpdir(), "covenant-sandbox-"));
+    const e = await evaluateText(policy([NODE, EXAMPLE], `  json_setting "${path}" { key = "audit_log" value = "enabled" repair = true }`), { filesRoot: sandbox, confineTo: sandbox });
+    expect(e.results[0]).toMatchObject({ outcome: "skipped", changes: [] });
+    expect(e.results[0]!.reason).toMatch(/not run in the sandbox: a plugin/);
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ audit_log: "disabled" });
+  });
+
   it("the example policy checks clean", async () => {
     const { checkPaths } = await import("../../src/checker/check.ts");
     const r = checkPaths(["examples/plugins/json_setting.promise"]);
