@@ -68,8 +68,8 @@ export interface ChangeRecord {
   detail?: string;
 }
 
-/** What performing a change came to, when it was not simply applied. */
-type Outcome = { status: "skipped"; detail: string } | undefined | void;
+/** What performing a change came to, when it was not simply applied (or was, with what it did: a plugin's own account). */
+type Outcome = { status: "skipped" | "applied"; detail: string } | undefined | void;
 
 export interface GateOptions {
   dryRun: boolean;

@@ -11,11 +11,14 @@ export interface PluginChange {
   timeoutMs: number;
 }
 
-/** Asks the plugin to repair; a `failed` reply, or a broken one, fails the change with its reason. */
-export async function applyPluginChange(c: PluginChange, signal?: AbortSignal): Promise<{ status: "skipped"; detail: string } | undefined> {
+/**
+ * Asks the plugin to repair; a `failed` reply, or a broken one, fails the change with its reason.
+ * What the plugin says it changed is kept as the change's detail (escaped and cut: pluginText).
+ */
+export async function applyPluginChange(c: PluginChange, signal?: AbortSignal): Promise<{ status: "applied"; detail: string } | undefined> {
   const raw = await callPlugin(c.argv, c.request, c.timeoutMs, signal);
   const reply = readRepairReply(raw);
   if (typeof reply === "string") throw new Error(`the plugin ${c.argv[0]} broke the protocol: ${reply}`);
   if (reply.result === "failed") throw new Error(`the plugin ${c.argv[0]} could not repair: ${reply.message}`);
-  return undefined;
+  return reply.changes.length > 0 ? { status: "applied", detail: reply.changes.join("; ") } : undefined;
 }

@@ -62,7 +62,7 @@ describe("plugins: the example json_setting plugin", () => {
     const e = await evaluateText(policy([NODE, EXAMPLE], `  json_setting "${path}" { key = "audit_log" value = "enabled" repair = true }`));
     const r = e.results[0]!;
     expect(r.outcome).toBe("repaired");
-    expect(r.changes).toMatchObject([{ status: "applied", description: `ask the plugin for \`json_setting\` to repair ${path}` }]);
+    expect(r.changes).toMatchObject([{ status: "applied", description: `ask the plugin for \`json_setting\` to repair ${path}`, detail: `set audit_log to enabled in ${path}` }]);
     expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ audit_log: "enabled", other: 1 });
   });
 
