@@ -14,6 +14,7 @@ import { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
 import { isValidDate } from "../parser/literals.js";
 import { warnEvery, warnRealtimeWatch } from "./unimplemented.js";
+import { checkPromiseTypes, type DeclaredTypes } from "./promise-type-decl.js";
 import { INVALID, ValueChecker } from "./values.js";
 
 export interface CheckOptions {
@@ -71,7 +72,8 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
 
   const calendar = checkCalendar(scope, values, diagnostics);
   const entries: PromiseEntry[] = [];
-  const controls = scope.controls.map((c) => checkControl(c, values, diagnostics, entries));
+  const declared = checkPromiseTypes(scope.promiseTypes, values, diagnostics);
+  const controls = scope.controls.map((c) => checkControl(c, values, diagnostics, entries, declared));
   checkHandles(entries, diagnostics, scope.someFileUnread);
   findContradictions(entries, diagnostics);
   warnRealtimeWatch(entries, diagnostics);
@@ -112,6 +114,7 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
       stakeholders,
       calendar,
     };
+    if (declared.types.size > 0) result.policy.promiseTypes = declared.types;
   }
   return result;
 }
@@ -172,7 +175,7 @@ function resolveVariables(scope: Scope, values: ValueChecker, diagnostics: Diagn
   return resolved;
 }
 
-function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diagnostic[], entries: PromiseEntry[]): CheckedControl {
+function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diagnostic[], entries: PromiseEntry[], declared: DeclaredTypes): CheckedControl {
   const id = literalText(decl.id);
   const what = `control "${id}"`;
   const meta = decl.items.filter((i) => i.kind === "attribute");
@@ -196,7 +199,7 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
   if (every !== undefined) control.every = every;
   for (const item of decl.items) {
     if (item.kind !== "promise") continue;
-    const entry = checkPromise(item, control, values, diagnostics);
+    const entry = checkPromise(item, control, values, diagnostics, declared);
     if (entry) {
       control.promises.push(entry.promise);
       entries.push(entry);
@@ -213,13 +216,15 @@ function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diag
 /** No stakeholders, no dependencies: one frozen array for every promise without (an array each was 32 bytes a promise). */
 const none: string[] = Object.freeze([]) as unknown as string[];
 
-function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueChecker, diagnostics: Diagnostic[]): PromiseEntry | undefined {
+function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueChecker, diagnostics: Diagnostic[], declared: DeclaredTypes): PromiseEntry | undefined {
   const type = decl.type;
-  const spec = promiseTypes.get(type);
+  const spec = promiseTypes.get(type) ?? declared.specs.get(type);
   if (!spec) {
+    if (declared.broken.has(type)) return undefined; // its declaration's errors say why
+    const known = [...promiseTypes.keys(), ...declared.specs.keys()];
     diagnostics.push(
       diagnostic("E100", `unknown promise type \`${type}\``, typeSpan(decl), {
-        suggestion: didYouMean(type, promiseTypes.keys()) ?? `promise types: ${[...promiseTypes.keys()].join(", ")}`,
+        suggestion: didYouMean(type, known) ?? `promise types: ${known.join(", ")}`,
       }),
     );
     return undefined;
@@ -243,7 +248,7 @@ function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueC
     }
   }
   const where = { what, head: typeSpan(decl) };
-  const a = checkAttributes(decl.attributes, attributesOf(type)!, where, values, diagnostics);
+  const a = checkAttributes(decl.attributes, attributesOf(type) ?? declared.attributes.get(type)!, where, values, diagnostics);
   checkConstraints(spec.constraints, a, where, diagnostics);
   // `when`, `every`, `handle` and `depends_on` live on the promise itself, not among its own attributes
   // (copied rather than deleted: deleting keys would turn every such object into a slow dictionary)

@@ -32,6 +32,8 @@ export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnos
   for (const entry of entries) {
     const { promise, control } = entry;
     if (promise.promiser === undefined) continue;
+    // a site's own type (`promise_type`): what its attributes mean is the plugin's, so two values need not clash
+    if (!promiseTypes.has(promise.type)) continue;
     const condition = control.when === undefined && promise.when === undefined ? "" : [control.when, promise.when].filter((w) => w !== undefined).map((w) => exprText(w!)).join(" and ");
     let group = byType.get(promise.type);
     if (!group) {

@@ -56,6 +56,16 @@ export interface Calendar {
   timezone?: string;
 }
 
+/** A site's own promise type (`promise_type`), run by a plugin over JSON lines (docs/plugins.md). */
+export interface DeclaredPromiseType {
+  name: string;
+  /** the plugin's argv; its first element an absolute path */
+  command: string[];
+  /** the declaration's own cap on one operation (ms) */
+  timeoutMs?: number;
+  span: Span;
+}
+
 export interface Policy {
   /** every file of the policy, imports included, in load order */
   files: string[];
@@ -65,4 +75,6 @@ export interface Policy {
   variables: Map<string, unknown>;
   stakeholders: Map<string, { description?: string }>;
   calendar: Calendar;
+  /** the site's own promise types, by name (absent: none declared) */
+  promiseTypes?: Map<string, DeclaredPromiseType>;
 }

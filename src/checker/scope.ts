@@ -1,6 +1,6 @@
 // The policy's global names: variables, contexts, stakeholders, controls and handles, collected
 // from every file before anything is checked, so that order of declaration never matters.
-import { leadingSpan, literalText, type ContextDecl, type ControlDecl, type LetDecl, type SourceFile, type StakeholderDecl, type CalendarDecl, type WaiverDecl, type Name, type StringPart } from "../parser/ast.js";
+import { leadingSpan, literalText, type ContextDecl, type ControlDecl, type LetDecl, type SourceFile, type StakeholderDecl, type CalendarDecl, type PromiseTypeDecl, type WaiverDecl, type Name, type StringPart } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { facts } from "../facts/catalog.js";
 import { ExpansionBudget, literalSize, measureDefinitions } from "./bounds.js";
@@ -13,6 +13,8 @@ export class Scope {
   readonly controlIds = new Map<string, ControlDecl>();
   readonly waivers: WaiverDecl[] = [];
   readonly calendars: CalendarDecl[] = [];
+  /** the site's own promise types (`promise_type`), in order */
+  readonly promiseTypes: PromiseTypeDecl[] = [];
   readonly usedVariables = new Set<string>();
   readonly usedContexts = new Set<string>();
   /**
@@ -78,6 +80,9 @@ export class Scope {
               );
             }
             this.calendars.push(s);
+            break;
+          case "promise_type":
+            this.promiseTypes.push(s);
             break;
           case "import":
             break;

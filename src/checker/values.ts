@@ -119,6 +119,7 @@ export class ValueChecker {
         if (e.kind !== "number") return this.wrongType(e, type, subject);
         return this.numberInRange(e, e.value, type, subject);
       case "boolean":
+        if (e.kind === "ident" && type.or?.includes(e.name)) return e.name;
         if (e.kind !== "bool") return this.wrongType(e, type, subject);
         return e.value;
       case "duration": {
@@ -413,7 +414,7 @@ export class ValueChecker {
     if (type.kind === "duration" && e.kind === "number") hint = `add a unit, such as \`${e.raw}s\` or \`${e.raw}m\``;
     else if (type.kind === "size" && e.kind === "number") hint = `add a unit, such as \`${e.raw}MB\``;
     else if (type.kind === "percent" && e.kind === "number") hint = `write \`${e.raw}%\``;
-    else if (type.kind === "boolean" && e.kind === "string") hint = "write `true` or `false` without quotes";
+    else if (type.kind === "boolean" && e.kind === "string") hint = `write ${describeType(type)} without quotes`;
     else if (type.kind === "date" && e.kind === "string") hint = "write the date without quotes, such as `2026-12-31`";
     else if ((type.kind === "integer" || type.kind === "number" || type.kind === "port") && e.kind === "string" && /^"-?\d+(\.\d+)?"$/.test(e.raw))
       hint = `write ${e.raw.slice(1, -1)} without quotes`;
@@ -432,6 +433,8 @@ function acceptsName(type: ValueType, name: string): boolean {
   switch (type.kind) {
     case "enum":
       return type.values.includes(name);
+    case "boolean":
+      return type.or?.includes(name) ?? false;
     case "list":
     case "oneOrMany":
       return acceptsName(type.of, name);

@@ -1,7 +1,7 @@
 // Reference docs generated from the declarations (promise-type schemas, block schemas, facts,
 // diagnostics), so that docs cannot drift from what the checker enforces.
 // `npm run docs` writes them; test/docs.test.ts fails when a file is out of date.
-import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "../checker/blocks.js";
+import { attributeDeclAttributes, calendarAttributes, controlAttributes, promiseTypeDeclAttributes, stakeholderAttributes, waiverAttributes } from "../checker/blocks.js";
 import { promiseTypes } from "../promise-types/registry.js";
 import { commonPromiseAttributes, describeType, type AttributeSpec, type Constraint, type PromiseTypeSpec } from "../promise-types/schema.js";
 import { factCatalogue } from "../facts/catalog.js";
@@ -66,6 +66,16 @@ export function blocksPage(): string {
     "## `calendar`",
     "",
     attributeTable(calendarAttributes),
+    "",
+    "## `promise_type`",
+    "",
+    "A site's own promise type, run by a plugin ([plugins.md](plugins.md)). Every declared type also takes `repair` (`true` or `false`, default `false`): whether the plugin is asked to repair.",
+    "",
+    attributeTable(promiseTypeDeclAttributes),
+    "",
+    "### `attribute`, in a `promise_type`",
+    "",
+    attributeTable(attributeDeclAttributes),
     "",
     "## Common promise attributes",
     "",

@@ -13,6 +13,7 @@ import { safeFs } from "../native/safe-fs.js";
 import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
 import { applyLineEdit, describeLineEdit, type LineEditChange } from "./line-edit.js";
 import { applyPackageChange, describePackageChange, type PackageChange } from "./package-changes.js";
+import { applyPluginChange, type PluginChange } from "./plugin-changes.js";
 
 export type Change =
   | ({ op: "chmod"; path: string; mode: number } & ChangeGuard)
@@ -37,7 +38,9 @@ export type Change =
   /** install or remove packages through the package manager (package-changes.ts) */
   | PackageChange
   /** a minimal edit of a text file: remove lines, append lines (line-edit.ts) */
-  | LineEditChange;
+  | LineEditChange
+  /** ask a site's plugin to repair a promise of its type (plugin-changes.ts) */
+  | PluginChange;
 
 /** `usermod`/`chage` options for one account; `root` is the directory holding the `etc` whose accounts are changed */
 export interface AccountChange {
@@ -68,8 +71,8 @@ export interface ChangeRecord {
   detail?: string;
 }
 
-/** What performing a change came to, when it was not simply applied. */
-type Outcome = { status: "skipped"; detail: string } | undefined | void;
+/** What performing a change came to, when it was not simply applied (or was, with what it did: a plugin's own account). */
+type Outcome = { status: "skipped" | "applied"; detail: string } | undefined | void;
 
 export interface GateOptions {
   dryRun: boolean;
@@ -114,6 +117,8 @@ export function describeChange(c: Change): string {
       return describePackageChange(c);
     case "edit-lines":
       return describeLineEdit(c);
+    case "plugin":
+      return `ask the plugin for \`${c.type}\` to repair ${typeof c.request.promiser === "string" ? c.request.promiser : "the promise"}`;
   }
 }
 
@@ -234,6 +239,8 @@ export class ChangeGate {
         return applyPackageChange(c);
       case "edit-lines":
         return applyLineEdit(this.files, c);
+      case "plugin":
+        return applyPluginChange(c, signal);
     }
   }
 }

@@ -6,6 +6,8 @@ import { exprText } from "../parser/ast.js";
 import type { FactValue } from "../facts/host.js";
 import type { ProbeRoots } from "../probes/result.js";
 import { behaviours } from "./behaviours.js";
+import { pluginBehaviour } from "./plugin-behaviour.js";
+import type { PromiseBehaviour } from "./contract.js";
 import { ChangeGate, type ChangeRecord } from "./change-gate.js";
 import { Conditions } from "./conditions.js";
 import { isoDate, localTime } from "../facts/calendar.js";
@@ -163,6 +165,9 @@ function activeWaiver(waivers: CheckedWaiver[], control: string, today: string):
 export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Evaluation> {
   const conditions = new Conditions(opts.facts, policy.contexts, policy.variables);
   const snapshot = new Snapshot(opts.roots);
+  // the site's own types (`promise_type`) are run by their plugins; a built-in name is never one (E114)
+  const plugins = new Map([...(policy.promiseTypes ?? new Map()).values()].map((t) => [t.name, pluginBehaviour(t) as PromiseBehaviour<unknown>]));
+  const behaviourOf = (type: string) => behaviours.get(type) ?? plugins.get(type);
   const gateOptions: ConstructorParameters<typeof ChangeGate>[0] = { dryRun: opts.dryRun, procRoot: opts.roots.proc };
   if (opts.confineTo !== undefined) gateOptions.confineTo = opts.confineTo;
   if (opts.systemctl !== undefined) gateOptions.systemctl = opts.systemctl;
@@ -241,7 +246,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       result.reason = "not evaluated: the run timeout expired";
       return result;
     }
-    const behaviour = behaviours.get(promise.type);
+    const behaviour = behaviourOf(promise.type);
     if (!behaviour) {
       result.reason = `promise type \`${promise.type}\` has no behaviour in this version`;
       return result;
@@ -308,7 +313,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   });
   return { controls, results: order.map((i) => results.get(i)!), contexts: conditions.allContexts(), changes: gate.log };
 
-  async function decide(behaviour: NonNullable<ReturnType<typeof behaviours.get>>, promise: CheckedPromise, ctx: EvalContext, result: PromiseResult): Promise<"done"> {
+  async function decide(behaviour: PromiseBehaviour<unknown>, promise: CheckedPromise, ctx: EvalContext, result: PromiseResult): Promise<"done"> {
     const first = await behaviour.observe(promise, ctx);
     if (!first.ok) {
       result.outcome = "error";
@@ -381,7 +386,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
    * the promise holds or the settle time is over; a state that holds must still hold a moment
    * later, so that a program that starts and dies at once is not taken for a repair.
    */
-  async function reobserve(behaviour: NonNullable<ReturnType<typeof behaviours.get>>, promise: CheckedPromise, ctx: EvalContext): Promise<Observation<unknown>> {
+  async function reobserve(behaviour: PromiseBehaviour<unknown>, promise: CheckedPromise, ctx: EvalContext): Promise<Observation<unknown>> {
     const settleMs = behaviour.settleMs ?? 0;
     const settleUntil = Date.now() + settleMs;
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -60,7 +60,7 @@ export function secretPatternsOf(p: CheckedPromise): readonly SecretPattern[] {
 
 /** Whether a promise keeps its paths to an approved integrity state. */
 export function isIntegrityPromise(p: CheckedPromise): boolean {
-  if (attr<boolean>(p, "exists") === false) return false;
+  if (p.attributes["exists"] === false) return false; // `optional` keeps an approved state: a file approved there that goes is `deleted`
   if (p.type === "file") return attr<string>(p, "integrity") !== undefined || attr<string>(p, "watch") === "realtime";
   return p.type === "directory" && (attr<string>(p, "watch") === "realtime" || attr<string>(p, "integrity") !== undefined);
 }

@@ -98,6 +98,12 @@ export function policyPathOf(hostPath: string, ctx: EvalContext): string {
   return prefix && hostPath.startsWith(prefix + "/") ? hostPath.slice(prefix.length) : hostPath;
 }
 
+/** What `exists` promises of a `file` or `directory`: `optional` is the "if present" form. */
+export function existence(p: CheckedPromise): "present" | "absent" | "optional" {
+  const e = p.attributes["exists"];
+  return e === false ? "absent" : e === "optional" ? "optional" : "present";
+}
+
 /** For `exists = false`: a difference for each path (file or directory) that is there. */
 export function presentButPromisedAbsent(entries: { path: string; stat?: FileStat | undefined }[]): Difference[] {
   return entries

@@ -32,6 +32,11 @@ export class Snapshot {
     return this.once("connections", () => connections.read(this.roots));
   }
 
+  /** UDP sockets with their owners (bound and connected ones alike) */
+  udpSockets(): ProbeResult<connections.Connection[]> {
+    return this.once("udpSockets", () => connections.readUdp(this.roots));
+  }
+
   locks(): ProbeResult<locks.FileLock[]> {
     return this.once("locks", () => locks.read(this.roots));
   }

@@ -43,7 +43,7 @@ export class Item {
   /** whether blank lines separate it from its neighbours at the top level */
   get block(): boolean {
     const kind = this.node.kind;
-    return kind === "control" || kind === "waiver" || kind === "calendar" || kind === "promise";
+    return kind === "control" || kind === "waiver" || kind === "calendar" || kind === "promise" || kind === "promise_type";
   }
   print(p: Printer, keyWidth: number): void {
     printItem(p, this, keyWidth);
@@ -81,6 +81,8 @@ function printItem(p: Printer, item: Item, keyWidth: number): void {
       return block(p, 0, `waiver ${n.control.raw}`, attributeItems(n.attributes, 1), n.end);
     case "calendar":
       return block(p, 0, "calendar", attributeItems(n.attributes, 1), n.end);
+    case "promise_type":
+      return block(p, 0, `promise_type ${n.name.name}`, n.items.map((i) => new Item(i, 1)), n.end);
   }
 }
 

@@ -103,8 +103,18 @@ export interface CalendarDecl extends Span {
   kind: "calendar";
   attributes: Attribute[];
 }
+/**
+ * `promise_type NAME { command = [...] attribute x { type = string } }`: a site's own promise
+ * type, run by a plugin (docs/plugins.md). Its body is read as a control's is: attributes, and
+ * promise-shaped items (`attribute NAME { ... }`), which the checker alone gives a meaning.
+ */
+export interface PromiseTypeDecl extends Span {
+  kind: "promise_type";
+  name: Name;
+  items: BlockItem[];
+}
 
-export type Statement = ImportDecl | LetDecl | ContextDecl | ControlDecl | WaiverDecl | StakeholderDecl | CalendarDecl;
+export type Statement = ImportDecl | LetDecl | ContextDecl | ControlDecl | WaiverDecl | StakeholderDecl | CalendarDecl | PromiseTypeDecl;
 
 export interface Comment extends Span {
   text: string;

@@ -74,6 +74,7 @@ export const diagnosticCatalogue = {
   E123: "definition nested too deep",
   E124: "value too large once its variables are expanded",
   E125: "`every` outside 10s to 24h",
+  E126: "malformed promise type declaration",
   // covenant.yaml (src/config): E300–E339 the file itself, E340–E349 policy × configuration, W300–W309
   E300: "configuration: YAML syntax error",
   E301: "configuration: duplicate key",

@@ -8,7 +8,7 @@
 // syntax error the parts before it are still checked; a part that recovery could not complete
 // (a missing value, an operand that is not there) is left out, and the syntax error explains it.
 import type { IOrAlt, IToken, TokenType } from "chevrotain";
-import type { Attribute, BlockItem, CalendarDecl, ControlDecl, Expr, IncompleteDecl, PromiseDecl, StakeholderDecl, Statement, WaiverDecl } from "./ast.js";
+import type { Attribute, BlockItem, CalendarDecl, ControlDecl, Expr, IncompleteDecl, PromiseDecl, PromiseTypeDecl, StakeholderDecl, Statement, WaiverDecl } from "./ast.js";
 import { AstFactory, real } from "./ast-factory.js";
 import type { Span } from "./diagnostics.js";
 import { messages } from "./syntax-messages.js";
@@ -43,8 +43,8 @@ export class PolicyParser extends WindowedParser {
   // nests inside itself, and a field costs nothing per call where ARGS allocate.
   private ast = new AstFactory("");
   private out: Statement[] = [];
-  /** the control being parsed, until its `}` or the recovery that ends it */
-  private control: ControlDecl | undefined;
+  /** the control (or promise type: its body is read the same way) being parsed, until its `}` or the recovery that ends it */
+  private control: ControlDecl | PromiseTypeDecl | undefined;
   /** the next attribute block's owner, and where it goes once its `{` is seen (undefined: nowhere) */
   private blockOwner: BlockOwner | undefined;
   private blockTarget: (Statement | BlockItem)[] | undefined;
@@ -107,6 +107,7 @@ export class PolicyParser extends WindowedParser {
         { ALT: () => this.SUBRULE(this.waiverDecl) },
         { ALT: () => this.SUBRULE(this.stakeholderDecl) },
         { ALT: () => this.SUBRULE(this.calendarDecl) },
+        { ALT: () => this.SUBRULE(this.promiseTypeDecl) },
       ]),
     );
   });
@@ -147,6 +148,21 @@ export class PolicyParser extends WindowedParser {
     if (!this.RECORDING_PHASE && real(kw) && real(id)) {
       const idNode = this.ast.stringLiteral(id);
       this.control = { kind: "control", id: idNode, items: [], file: this.ast.file, start: kw.startOffset, end: idNode.end };
+      this.out.push(this.control);
+    }
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.blockItem));
+    const close = this.CONSUME(T.RBrace);
+    if (this.control && real(close)) this.control.end = close.startOffset + 1;
+    this.finishControl();
+  });
+
+  private promiseTypeDecl = this.RULE("promiseTypeDecl", () => {
+    const kw = this.CONSUME(T.PromiseType);
+    const id = this.CONSUME(T.Identifier);
+    if (!this.RECORDING_PHASE && real(kw) && real(id)) {
+      const name = this.ast.name(id);
+      this.control = { kind: "promise_type", name, items: [], file: this.ast.file, start: kw.startOffset, end: name.end };
       this.out.push(this.control);
     }
     this.CONSUME(T.LBrace);

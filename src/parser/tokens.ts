@@ -28,6 +28,7 @@ export const Control = keyword("control");
 export const Waiver = keyword("waiver");
 export const Stakeholder = keyword("stakeholder");
 export const Calendar = keyword("calendar");
+export const PromiseType = keyword("promise_type");
 export const And = keyword("and", [BinaryOperator]);
 export const Or = keyword("or", [BinaryOperator]);
 export const Not = keyword("not");
@@ -106,9 +107,9 @@ export const Comma = createToken({ name: "Comma", pattern: /,/, label: "`,`" });
 export const Semicolon = createToken({ name: "Semicolon", pattern: /;/, label: "`;`" });
 
 /** Keywords that can only start a top-level declaration. */
-export const statementKeywords: ReadonlySet<TokenType> = new Set([Import, Let, Context, Control, Waiver, Stakeholder, Calendar]);
+export const statementKeywords: ReadonlySet<TokenType> = new Set([Import, Let, Context, Control, Waiver, Stakeholder, Calendar, PromiseType]);
 
-export const keywords = [Import, Let, Context, Control, Waiver, Stakeholder, Calendar, And, Or, Not, In, True, False];
+export const keywords = [Import, Let, Context, Control, Waiver, Stakeholder, Calendar, PromiseType, And, Or, Not, In, True, False];
 
 export const allTokens: TokenType[] = [
   WhiteSpace,

@@ -1,9 +1,11 @@
-// TCP sockets with their owners: the view a `connections` or `listener` promise is judged on.
-// Composes tcp.ts (the kernel's tables), processes.ts (inode → pid) and accounts.ts (uid → name).
+// TCP sockets (and UDP ones, for `listener { protocol = udp }`) with their owners: the view a
+// `connections` or `listener` promise is judged on. Composes tcp.ts and udp.ts (the kernel's
+// tables), processes.ts (inode → pid) and accounts.ts (uid → name).
 import * as accounts from "./accounts.js";
 import { readProcess, readSocketOwners } from "./processes.js";
-import { ok, type ProbeResult, type ProbeRoots } from "./result.js";
+import { ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 import * as tcp from "./tcp.js";
+import * as udp from "./udp.js";
 
 export interface Connection extends tcp.TcpSocket {
   /** user owning the socket (from the table's uid) */
@@ -14,8 +16,18 @@ export interface Connection extends tcp.TcpSocket {
 
 export function read(roots: ProbeRoots, filter: tcp.SocketFilter = {}): ProbeResult<Connection[]> {
   const sockets = tcp.read(roots, filter);
-  if (!sockets.ok) return sockets;
-  const skipped = [...sockets.skipped];
+  return sockets.ok ? withOwners(roots, sockets.value, sockets.skipped) : sockets;
+}
+
+/** UDP sockets with their owners, attributed as TCP's are (udp.ts: `CLOSE` is a bound, unconnected socket). */
+export function readUdp(roots: ProbeRoots, filter: tcp.SocketFilter = {}): ProbeResult<Connection[]> {
+  const sockets = udp.read(roots, filter);
+  return sockets.ok ? withOwners(roots, sockets.value, sockets.skipped) : sockets;
+}
+
+/** Each socket with the user of its uid and the processes holding its inode. */
+function withOwners(roots: ProbeRoots, sockets: tcp.TcpSocket[], skippedSoFar: Skip[]): ProbeResult<Connection[]> {
+  const skipped = [...skippedSoFar];
   const owners = readSocketOwners(roots);
   if (owners.ok) skipped.push(...owners.skipped);
   else skipped.push({ path: owners.error.path ?? roots.proc, reason: `socket owners unknown: ${owners.error.message}` });
@@ -30,7 +42,7 @@ export function read(roots: ProbeRoots, filter: tcp.SocketFilter = {}): ProbeRes
     }
     return comms.get(pid);
   };
-  const out = sockets.value.map((s) => {
+  const out = sockets.map((s) => {
     const c: Connection = { ...s, owners: [] };
     const user = users.ok ? users.value.userByUid.get(s.uid)?.name : undefined;
     if (user !== undefined) c.user = user;

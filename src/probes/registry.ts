@@ -9,6 +9,7 @@ export interface ProbeInfo {
 
 export const probes: ProbeInfo[] = [
   { name: "tcp", summary: "TCP sockets of both address families, decoded from the kernel's tables", sources: ["/proc/net/tcp", "/proc/net/tcp6", "sock-diag on the live /proc"] },
+  { name: "udp", summary: "UDP sockets of both address families, bound (unconnected) and connected, decoded from the kernel's tables", sources: ["/proc/net/udp", "/proc/net/udp6"] },
   { name: "sock-diag", summary: "TCP sockets of the live host from the kernel's sock_diag netlink interface, as `ss` reads them; what `tcp` uses on the live /proc", sources: ["NETLINK_SOCK_DIAG (native addon)"] },
   { name: "processes", summary: "processes, their users, command lines and start times; socket owners", sources: ["/proc/[pid]/stat", "/proc/[pid]/status", "/proc/[pid]/cmdline", "/proc/[pid]/fd"] },
   { name: "locks", summary: "file locks and who holds them, resolved to paths by device and inode", sources: ["/proc/locks"] },
@@ -30,5 +31,5 @@ export const probes: ProbeInfo[] = [
   { name: "services", summary: "systemd unit state through `systemctl show`; `unavailable` when systemd is not running", sources: ["systemctl show"] },
   { name: "accounts", summary: "local users and groups, group membership, uid 0 accounts; the uid range of accounts for people", sources: ["/etc/passwd", "/etc/group", "/etc/login.defs"] },
   { name: "shadow", summary: "each account's password state (empty, locked, hashed and the scheme; never the hash) and aging", sources: ["/etc/shadow"] },
-  { name: "connections", summary: "TCP sockets with the process and user that own them (tcp + processes + accounts)", sources: ["/proc/net/tcp", "/proc/net/tcp6", "sock-diag on the live /proc", "/proc/[pid]/fd", "/etc/passwd"] },
+  { name: "connections", summary: "TCP sockets, and UDP ones for `listener { protocol = udp }`, with the process and user that own them (tcp/udp + processes + accounts)", sources: ["/proc/net/tcp", "/proc/net/tcp6", "sock-diag on the live /proc", "/proc/net/udp", "/proc/net/udp6", "/proc/[pid]/fd", "/etc/passwd"] },
 ];

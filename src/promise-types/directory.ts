@@ -8,7 +8,13 @@ export const directory: PromiseTypeSpec = {
     "Promises that the directory exists with the given mode, owner and group. With `recurse`, the same promise holds for every entry below it, down to `max_depth` levels. `watch = realtime` asks for files created, changed or removed inside it (down to `max_depth` with `recurse`) to be evaluated as they happen, while `covenant watch` runs; `covenant run` checks it each time it runs, and `covenant check` says so (W206).",
   promiser: { type: { kind: "path", glob: true }, description: "Absolute path or glob of the directories." },
   attributes: [
-    { name: "exists", type: { kind: "boolean" }, description: "Whether the directory must exist.", default: "true" },
+    {
+      name: "exists",
+      type: { kind: "boolean", or: ["optional"] },
+      description:
+        "Whether the directory must exist (`false`: must be absent). `optional` is the \"if present\" form (SCAP Security Guide's `missing_file_pass`): a missing directory, or a glob that matches none, is kept, and one that is there is judged by all the other attributes; `repair = create` never creates an optional directory. With `integrity`, entries approved and since removed are still `deleted` drift. A symbolic link at the path is never followed: it is drift (`type`).",
+      default: "true",
+    },
     ...ownershipAttributes("directory"),
     { name: "recurse", type: { kind: "boolean" }, description: "Apply owner, group and `max_mode` to every entry below.", default: "false" },
     { name: "max_depth", type: { kind: "integer", min: 1, max: 64 }, description: "How deep `recurse` goes.", default: "16" },

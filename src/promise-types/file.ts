@@ -5,10 +5,16 @@ export const file: PromiseTypeSpec = {
   name: "file",
   summary: "Permissions, ownership, content integrity and lock holders of files.",
   description:
-    "Promises that every file matching the path or glob exists (unless `exists = false`) with the given mode, owner and group, that its content matches the approved baseline hash, and that only the named processes hold locks on it.",
+    "Promises that every file matching the path or glob exists (unless `exists = false`, or `exists = optional`: only if it is there) with the given mode, owner and group, that its content matches the approved baseline hash, and that only the named processes hold locks on it. A symbolic link at the path is never followed: it is drift (`type`: not a regular file), whatever else the promise says, with `exists = optional` too. OpenSCAP, judging SCAP Security Guide's file rules (`file_permissions`, `file_owner`, `file_groupowner`), reads a link itself as well (`lstat`), never its target: the owner and group it judges are the link's, and the mode, always 0777 for a link on Linux, fails every permissions rule. So a link fails here wherever it fails there, and also where SSG would pass it on owner or group alone.",
   promiser: { type: { kind: "path", glob: true }, description: "Absolute path or glob of the files." },
   attributes: [
-    { name: "exists", type: { kind: "boolean" }, description: "Whether the file must exist (`false`: must be absent).", default: "true" },
+    {
+      name: "exists",
+      type: { kind: "boolean", or: ["optional"] },
+      description:
+        "Whether the file must exist (`false`: must be absent). `optional` is the \"if present\" form of SCAP Security Guide rules (their `missing_file_pass`, OVAL's `check_existence=\"any_exist\"`): a missing file, or a glob that matches none, is kept, and every file that is there is judged by all the other attributes. With `integrity`, a file approved as absent may stay absent, and one approved present that disappears is still `deleted` drift until `covenant approve` accepts it: the approved state is what an integrity promise keeps. `repair = content` never creates a file that is merely missing; with `integrity` it restores one approved there and since deleted, as it would without `optional`. Two promises on one path with different `exists` (`optional` and `true` too) contradict (E111): say one thing.",
+      default: "true",
+    },
     ...ownershipAttributes("file"),
     {
       name: "integrity",

@@ -5,7 +5,8 @@ export type ValueType =
   | { kind: "string"; nonEmpty?: boolean; pattern?: RegExp; patternHint?: string }
   | { kind: "integer"; min?: number; max?: number }
   | { kind: "number"; min?: number; max?: number }
-  | { kind: "boolean" }
+  /** `or`: names accepted besides `true` and `false` (`exists = optional`); checked as the name itself */
+  | { kind: "boolean"; or?: readonly string[] }
   | { kind: "duration"; min?: number }
   | { kind: "size" }
   | { kind: "percent" }
@@ -82,7 +83,7 @@ export function describeType(t: ValueType): string {
     case "number":
       return `a number${range(t.min, t.max)}`;
     case "boolean":
-      return "`true` or `false`";
+      return t.or ? `\`true\`, \`false\`${t.or.map((n) => ` or \`${n}\``).join("")}` : "`true` or `false`";
     case "duration":
       return "a duration such as `90s`, `5m` or `4h`";
     case "size":

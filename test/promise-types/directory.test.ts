@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ testPromiseType("directory", {
     'directory "/srv/ledger" { mode = 0750 owner = "ledger" group = "finance" }',
     'directory "/srv/ledger" { recurse = true max_depth = 4 max_mode = 0770 }',
     'directory "/srv/inbox" { exists = true repair = create watch = realtime }',
+    'directory "/etc/cron.d" { exists = optional max_mode = 0700 owner = "root" }',
     'directory "/srv/ledger" { recurse = true integrity = sha256 mask = ["^ledger_key_v2\\\\s+(?<secret>\\\\S+)"] }',
     'directory "/srv/shared" { recurse = true owner = "ledger" repair = perms allow_hardlinks = true }',
   ],
@@ -82,5 +83,35 @@ describe("directory behaviour", () => {
     const failed = await evaluateOne(`directory "${d}/ledger/sub" { mode = 0750 repair = create }`);
     expect(failed.outcome).toBe("failed");
     expect(failed.reason).toBe(`repair failed: mkdir -m 0750 ${d}/ledger/sub: ${d}/ledger is not a directory`);
+  });
+});
+
+describe("directory: exists = optional (\"if present\")", () => {
+  const dir = () => mkdtempSync(join(tmpdir(), "covenant-dir-optional-"));
+
+  it("kept: a missing directory, and `repair = create` creates nothing for it", async () => {
+    const d = dir();
+    const target = join(d, "srv/optional");
+    const r = await evaluateOne(`directory "${target}" { exists = optional mode = 0750 repair = [create, perms] }`);
+    expect(r).toMatchObject({ outcome: "kept", changes: [] });
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it("drift and repaired: a directory that is there is judged by the other attributes", async () => {
+    const d = dir();
+    chmodSync(d, 0o755);
+    const r = await evaluateOne(`directory "${d}" { exists = optional mode = 0700 }`);
+    expect(r.reason).toBe(`${d}: mode is 0755, promised 0700`);
+    expect((await evaluateOne(`directory "${d}" { exists = optional mode = 0700 repair = perms }`)).outcome).toBe("repaired");
+    expect(statSync(d).mode & 0o7777).toBe(0o700);
+  });
+
+  it("a symbolic link at the path is drift (type), not followed", async () => {
+    const d = dir();
+    mkdirSync(join(d, "real"));
+    symlinkSync(join(d, "real"), join(d, "link"));
+    const r = await evaluateOne(`directory "${d}/link" { exists = optional owner = "root" }`);
+    expect(r.outcome).toBe("drift");
+    expect(r.differences).toMatchObject([{ attribute: "type", expected: "directory", observed: "symlink" }]);
   });
 });

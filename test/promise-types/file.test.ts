@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { MemoryBaselines } from "../../src/store/memory.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
+import { MemoryIntegrity } from "../../src/evaluator/memory-integrity.ts";
+import { diagnose, inControl } from "../helpers/diagnose.ts";
 
 testPromiseType("file", {
   valid: [
@@ -16,6 +18,7 @@ testPromiseType("file", {
     'file "/var/backups/latest.dump" { max_age = 26h }',
     'file "/etc/ledger.conf" { baseline = "/var/lib/covenant/approved/ledger.conf" repair = [perms, content] }',
     'file "/tmp/forbidden.flag" { exists = false }',
+    'file "/etc/cron.allow" { exists = optional mode = 0600 owner = "root" }',
     'file "/srv/ledger/shared.dat" { max_links = 1 }',
     'file "/srv/ledger/archive.dat" { integrity = sha256 max_hash_size = 4GiB }',
     'file "/etc/ledger/app.conf" { integrity = sha256 mask = ["^ledger_key_v2\\\\s+(?<secret>\\\\S+)", "LGR-[0-9A-F]{32}"] }',
@@ -324,5 +327,80 @@ describe("numeric owners and groups", () => {
     const r = await evaluateOne(`file "${f}" { owner = "1" group = "42" repair = perms }`);
     expect(r.outcome).toBe("repaired");
     expect(statSync(f).uid).toBe(1);
+  });
+});
+
+describe("file: exists = optional (\"if present\")", () => {
+  const dir = () => mkdtempSync(join(tmpdir(), "covenant-file-optional-"));
+
+  it("kept: a missing file, or a glob that matches none, as SSG's missing_file_pass (OVAL any_exist)", async () => {
+    const d = dir();
+    expect(await evaluateOne(`file "${d}/missing.conf" { exists = optional mode = 0600 }`)).toMatchObject({ outcome: "kept", reason: "as promised" });
+    expect((await evaluateOne(`file "${d}/*.conf" { exists = optional mode = 0600 }`)).outcome).toBe("kept");
+  });
+
+  it("drift: a file that is there is judged by every other attribute, and repaired as any other", async () => {
+    const d = dir();
+    const f = join(d, "present.conf");
+    writeFileSync(f, "x");
+    chmodSync(f, 0o644);
+    const r = await evaluateOne(`file "${f}" { exists = optional mode = 0600 }`);
+    expect(r.outcome).toBe("drift");
+    expect(r.reason).toBe(`${f}: mode is 0644, promised 0600`);
+    expect((await evaluateOne(`file "${f}" { exists = optional mode = 0600 repair = perms }`)).outcome).toBe("repaired");
+    expect(statSync(f).mode & 0o7777).toBe(0o600);
+  });
+
+  it("a symbolic link at the path is not followed: drift (type), even on owner alone", async () => {
+    const d = dir();
+    writeFileSync(join(d, "target"), "x");
+    symlinkSync(join(d, "target"), join(d, "link.conf"));
+    const r = await evaluateOne(`file "${d}/link.conf" { exists = optional owner = "root" }`);
+    expect(r.outcome).toBe("drift");
+    expect(r.differences).toMatchObject([{ attribute: "type", expected: "file", observed: "symlink" }]);
+  });
+
+  it("with integrity: a file approved as absent may stay absent; one approved present that goes is `deleted` drift", async () => {
+    const d = dir();
+    const f = join(d, "app.conf");
+    const integrity = new MemoryIntegrity();
+    const promise = `file "${f}" { exists = optional integrity = sha256 }`;
+    expect((await evaluateOne(promise, { integrity })).outcome).toBe("kept");
+    expect((await evaluateOne(promise, { integrity })).outcome).toBe("kept");
+    const g = join(d, "other.conf");
+    writeFileSync(g, "approved\n");
+    const other = `file "${g}" { exists = optional integrity = sha256 }`;
+    expect((await evaluateOne(other, { integrity })).outcome).toBe("kept");
+    unlinkSync(g);
+    const r = await evaluateOne(other, { integrity });
+    expect(r.outcome).toBe("drift");
+    expect(r.findings?.[0]).toMatchObject({ path: g });
+    expect(JSON.stringify(r.findings)).toContain("deleted");
+  });
+
+  it("repair = content: a missing file is not created from `baseline`; with integrity, one approved there and deleted is restored", async () => {
+    const d = dir();
+    const approved = join(d, "approved.conf");
+    writeFileSync(approved, "approved\n");
+    const never = join(d, "never.conf");
+    expect((await evaluateOne(`file "${never}" { exists = optional baseline = "${approved}" repair = content }`)).outcome).toBe("kept");
+    expect(existsSync(never)).toBe(false);
+    const f = join(d, "app.conf");
+    writeFileSync(f, "approved\n");
+    const integrity = new MemoryIntegrity();
+    const promise = `file "${f}" { exists = optional integrity = sha256 baseline = "${approved}" repair = content }`;
+    expect((await evaluateOne(promise, { integrity })).outcome).toBe("kept");
+    unlinkSync(f);
+    const r = await evaluateOne(promise, { integrity });
+    expect(r.outcome).toBe("repaired");
+    expect(readFileSync(f, "utf8")).toBe("approved\n");
+  });
+
+  it("check: `optional` is the only name besides true and false; a second promise saying otherwise contradicts (E111)", () => {
+    expect(diagnose(inControl('  file "/a" { exists = maybe }')).join("\n")).toMatch(/E106 undefined variable `maybe` \(`exists` expects `true`, `false` or `optional`\)/);
+    expect(diagnose(inControl('  file "/a" { exists = "optional" }')).join("\n")).toMatch(/E102 `exists` expects `true`, `false` or `optional`, got a string/);
+    expect(diagnose(inControl('  file "/a" { exists = optional }\n  file "/a" { exists = false }')).join("\n")).toMatch(/E111/);
+    expect(diagnose(inControl('  file "/a" { exists = optional }\n  file "/a" { exists = true }')).join("\n")).toMatch(/E111/);
+    expect(diagnose(inControl('  file "/a" { exists = optional mode = 0600 }')).filter((x) => / E/.test(x))).toEqual([]);
   });
 });

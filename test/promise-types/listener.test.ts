@@ -1,3 +1,4 @@
+import dgram from "node:dgram";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,9 +7,10 @@ import { behaviours } from "../../src/evaluator/behaviours.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { loopback, ownComm } from "../helpers/loopback.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
+import { checkText, inControl } from "../helpers/diagnose.ts";
 
 testPromiseType("listener", {
-  valid: ["listener 23 { present = false }", 'listener [80, 443] { addresses = "0.0.0.0" process = "nginx" user = "www-data" }'],
+  valid: ["listener 23 { present = false }", "listener [514, 1812] { protocol = udp present = false }", 'listener [80, 443] { addresses = "0.0.0.0" process = "nginx" user = "www-data" }'],
   invalid: [
     { promise: "listener 5432 { addresses = [10.0.0.1/33] }", code: "E103", message: /prefix length must be 0 to 32/ },
     { promise: 'listener "http" { present = true }', code: "E102" },
@@ -94,5 +96,62 @@ describe("listener behaviour", () => {
     expect(behaviours.get("listener")?.repair).toBeUndefined();
     const r = await evaluateOne(`listener ${local} { present = false }`);
     expect([r.outcome, r.changes]).toEqual(["drift", []]);
+  });
+});
+
+describe("listener behaviour: protocol = udp", () => {
+  const sockets: dgram.Socket[] = [];
+  let bound = 0;
+  let clientOnly = 0;
+  let comm = "";
+  const me = `(pid ${process.pid})`;
+  const bind = (port: number, address: string) =>
+    new Promise<dgram.Socket>((resolve) => {
+      const s = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
+      sockets.push(s);
+      s.bind(port, address, () => resolve(s));
+    });
+
+  beforeAll(async () => {
+    bound = (await bind(0, "127.0.0.1")).address().port;
+    // a client connect()ed to the bound socket: its own port is UDP, but nothing listens on it
+    const client = await bind(0, "127.0.0.1");
+    await new Promise<void>((resolve) => client.connect(bound, "127.0.0.1", () => resolve()));
+    clientOnly = client.address().port;
+    comm = ownComm();
+  });
+  afterAll(() => {
+    for (const s of sockets) s.close();
+  });
+
+  it("kept: a bound UDP socket at an allowed address, owned by the promised process and user", async () => {
+    const r = await evaluateOne(`listener ${bound} { protocol = udp addresses = ["127.0.0.1"] process = "${comm}" user = "root" }`);
+    expect([r.outcome, r.reason]).toEqual(["kept", "as promised"]);
+  });
+
+  it("the protocol matters: no TCP socket listens on the UDP port, and a connected client socket is not listening", async () => {
+    expect((await evaluateOne(`listener ${bound} { present = false }`)).outcome).toBe("kept");
+    const r = await evaluateOne(`listener ${clientOnly} { protocol = udp }`);
+    expect(r.differences).toEqual([{ subject: `UDP port ${clientOnly}`, attribute: "present", expected: "listened on", observed: "nothing listens", reason: `nothing listens on UDP port ${clientOnly}` }]);
+  });
+
+  it("drift: a bound UDP port promised closed, and one bound outside its allowed addresses", async () => {
+    const closed = await evaluateOne(`listener ${bound} { protocol = udp present = false }`);
+    expect(closed.reason).toBe(`UDP port ${bound} is listened on at 127.0.0.1 by ${comm} ${me}, promised that nothing listens`);
+    const where = await evaluateOne(`listener ${bound} { protocol = udp addresses = ["10.0.0.1"] }`);
+    expect(where.reason).toBe(`UDP port ${bound} is listened on at 127.0.0.1, not among the allowed addresses (10.0.0.1)`);
+  });
+
+  it("reads the fixture's UDP table where the /proc root says", async () => {
+    const fixture = "test/fixtures/proc/udp-loopback";
+    const r = await evaluateOne(`listener [1812, 5140] { protocol = udp addresses = ["127.0.0.1", "::1"] }`, { roots: { proc: fixture, etc: "test/fixtures/proc/debian12-vm/etc" } });
+    expect(r.differences.map((d) => d.reason)).toEqual(["UDP port 1812 is listened on at 0.0.0.0, not among the allowed addresses (127.0.0.1, ::1)"]);
+  });
+
+  it("two promises on one port with different protocols do not contradict (E111)", () => {
+    const d = checkText({ "p.promise": inControl("  listener 53 { present = true }\n  listener 53 { protocol = udp present = false }") }).diagnostics;
+    expect(d.filter((x) => x.severity === "error")).toEqual([]);
+    const same = checkText({ "p.promise": inControl("  listener 53 { protocol = udp present = true }\n  listener 53 { protocol = udp present = false }") }).diagnostics;
+    expect(same.map((x) => x.code)).toContain("E111");
   });
 });

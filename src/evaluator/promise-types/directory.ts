@@ -10,7 +10,7 @@ import { checkIntegrity, checkIntegrityOfEntries, isIntegrityPromise, type Integ
 import type { PromiseMemory } from "../evaluation-memory.js";
 import { focusPlan, levelBelow, sameRoots, walkOrder, type FocusPlan, type TreeMemo } from "../tree-focus.js";
 import { integrityDrift, ownedByThePromise } from "../integrity-drift.js";
-import { chownTo, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
+import { chownTo, existence, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 
 interface ObservedEntry {
   /** its name is not valid UTF-8: it cannot be named again, so it is reported (badNames), never judged */
@@ -361,9 +361,11 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
 
   judge(p, o, ctx) {
     const diffs: Difference[] = [];
-    const mustExist = attr<boolean>(p, "exists") ?? true;
-    if (!mustExist) return presentButPromisedAbsent(o.directories);
+    const exists = existence(p);
+    if (exists === "absent") return presentButPromisedAbsent(o.directories);
     if (o.directories.every((d) => !d.stat)) {
+      // "if present": nothing there is kept, unless approved entries have gone (integrity keeps what was approved)
+      if (exists === "optional") return attr<string>(p, "integrity") !== undefined ? treeDrift(p, o, ctx) : [];
       const what = isGlob(o.pattern) ? `no directory matches ${o.pattern}` : `${o.pattern} does not exist`;
       return [{ subject: o.pattern, attribute: "exists", expected: "present", observed: "absent", reason: what }];
     }
@@ -389,7 +391,8 @@ export const directoryBehaviour: PromiseBehaviour<ObservedDirectories> = {
     const wanted = ownershipOf(p);
     for (const d of o.directories) {
       if (!d.stat) {
-        if (allowed.includes("create")) {
+        // an optional directory that is not there is as promised: nothing to create
+        if (allowed.includes("create") && existence(p) === "present") {
           // one change: the directory is given its owner through the descriptor of the
           // directory the gate created, never by its path afterwards
           const mkdir: Change = { op: "mkdir", path: d.hostPath };

@@ -9,7 +9,7 @@ import type { FileFinding } from "../file-finding.js";
 import { checkIntegrity, isIntegrityPromise } from "../integrity-check.js";
 import { integrityDrift, ownedByThePromise } from "../integrity-drift.js";
 import { brokenRule, deletedProgramNotes, hasRules, holderText, resolveHolders, rulesOf, type Holder, type RuleAttributes } from "../lock-holders.js";
-import { judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
+import { existence, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { judge, lstatOrUndefined, runningAsRoot, walk, type Rule } from "../../trust/strict-modes.js";
 
 class ApprovedCopyRefusal extends Error {}
@@ -179,9 +179,11 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
 
   judge(p, o, ctx) {
     const diffs: Difference[] = [];
-    const mustExist = attr<boolean>(p, "exists") ?? true;
-    if (!mustExist) return presentButPromisedAbsent(o.files);
+    const exists = existence(p);
+    if (exists === "absent") return presentButPromisedAbsent(o.files);
     if (o.files.length === 0 || o.files.every((f) => !f.stat)) {
+      // "if present": nothing there is kept, unless an approved file has gone (integrity keeps what was approved)
+      if (exists === "optional") return attr<string>(p, "integrity") !== undefined ? integrityDrift(o.integrityFindings, ctx, attr<boolean>(p, "nodiff") ?? false, ownedByTheCopy(p)) : [];
       const what = isGlob(o.pattern) ? `no file matches ${o.pattern}` : `${o.pattern} does not exist`;
       diffs.push({ subject: o.pattern, attribute: "exists", expected: "present", observed: "absent", reason: what });
       return diffs;

@@ -22,11 +22,14 @@ function ownerText(o: { pid: number; comm: string }): string {
 /** Behaviour: reported only; what listens where is for the service owners to change. */
 export const listenerBehaviour: PromiseBehaviour<ListenerObservation> = {
   observe(p, ctx) {
-    const r = ctx.snapshot.connections();
-    if (!r.ok) return { ok: false, error: `cannot read the TCP sockets: ${r.error.message}` };
+    const udp = attr<string>(p, "protocol") === "udp";
+    const r = udp ? ctx.snapshot.udpSockets() : ctx.snapshot.connections();
+    if (!r.ok) return { ok: false, error: `cannot read the ${udp ? "UDP" : "TCP"} sockets: ${r.error.message}` };
     const ports = p.promiser as number[];
     const notes = skipNotes(r.skipped);
-    const listening = r.value.filter((s) => s.state === "LISTEN" && ports.includes(s.localPort));
+    // UDP has no listen: a socket bound and not connected to a peer receives from anyone (`UNCONN` in `ss -ul`)
+    const state = udp ? "CLOSE" : "LISTEN";
+    const listening = r.value.filter((s) => s.state === state && ports.includes(s.localPort));
     const wantsUser = attr<string>(p, "user") !== undefined;
     const processes = wantsUser && listening.some((s) => s.owners.length > 0) ? ctx.snapshot.processes() : undefined;
     if (processes && !processes.ok) notes.push(`owner processes' users unknown (${processes.error.message}): judged on the sockets' users`);
@@ -52,16 +55,18 @@ export const listenerBehaviour: PromiseBehaviour<ListenerObservation> = {
   judge(p, observed) {
     const out: Difference[] = [];
     const ports = p.promiser as number[];
+    // "port 53" for TCP as always; "UDP port 53" for UDP, whose ports are other sockets
+    const portWord = attr<string>(p, "protocol") === "udp" ? "UDP port" : "port";
     const present = attr<boolean>(p, "present") ?? true;
     for (const port of ports) {
       const here = observed.sockets.filter((s) => s.port === port);
       if (present && here.length === 0) {
-        out.push({ subject: `port ${port}`, attribute: "present", expected: "listened on", observed: "nothing listens", reason: `nothing listens on port ${port}` });
+        out.push({ subject: `${portWord} ${port}`, attribute: "present", expected: "listened on", observed: "nothing listens", reason: `nothing listens on ${portWord} ${port}` });
       }
       if (!present) {
         for (const s of here) {
           const by = s.owners.length > 0 ? ` by ${s.owners.map(ownerText).join(", ")}` : "";
-          out.push({ subject: endpoint(s.address, port), attribute: "present", expected: "nothing listens", observed: "listened on", reason: `port ${port} is listened on at ${s.address}${by}, promised that nothing listens` });
+          out.push({ subject: endpoint(s.address, port), attribute: "present", expected: "nothing listens", observed: "listened on", reason: `${portWord} ${port} is listened on at ${s.address}${by}, promised that nothing listens` });
         }
       }
     }
@@ -75,7 +80,7 @@ export const listenerBehaviour: PromiseBehaviour<ListenerObservation> = {
           attribute: "addresses",
           expected: addresses.join(", "),
           observed: s.address,
-          reason: `port ${s.port} is listened on at ${s.address}, not among the allowed addresses (${addresses.join(", ")})`,
+          reason: `${portWord} ${s.port} is listened on at ${s.address}, not among the allowed addresses (${addresses.join(", ")})`,
         });
       }
     }
@@ -91,10 +96,10 @@ export const listenerBehaviour: PromiseBehaviour<ListenerObservation> = {
     for (const s of observed.sockets) {
       for (const o of s.owners) {
         if (process !== undefined && o.comm !== process) {
-          once(`process ${s.port} ${o.pid}`, { subject: `pid ${o.pid}`, attribute: "process", expected: process, observed: o.comm, reason: `port ${s.port} is listened on by ${ownerText(o)}, promised ${process}` });
+          once(`process ${s.port} ${o.pid}`, { subject: `pid ${o.pid}`, attribute: "process", expected: process, observed: o.comm, reason: `${portWord} ${s.port} is listened on by ${ownerText(o)}, promised ${process}` });
         }
         if (user !== undefined && o.user !== undefined && o.user !== user) {
-          once(`user ${s.port} ${o.pid}`, { subject: `pid ${o.pid}`, attribute: "user", expected: user, observed: o.user, reason: `port ${s.port} is listened on by ${ownerText(o)} running as ${o.user}, promised ${user}` });
+          once(`user ${s.port} ${o.pid}`, { subject: `pid ${o.pid}`, attribute: "user", expected: user, observed: o.user, reason: `${portWord} ${s.port} is listened on by ${ownerText(o)} running as ${o.user}, promised ${user}` });
         }
       }
       // without an owner whose user could be read, the socket's own user is the best evidence
@@ -104,7 +109,7 @@ export const listenerBehaviour: PromiseBehaviour<ListenerObservation> = {
           attribute: "user",
           expected: user,
           observed: s.socketUser,
-          reason: `port ${s.port}: the listening socket at ${s.address} belongs to ${s.socketUser}, promised ${user}`,
+          reason: `${portWord} ${s.port}: the listening socket at ${s.address} belongs to ${s.socketUser}, promised ${user}`,
         });
       }
     }
