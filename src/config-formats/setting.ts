@@ -1,0 +1,49 @@
+// What every configuration format's parser returns: the settings of one file, each with where
+// its value lies on its line, so that a repair can change that value and nothing else.
+import type { Skip } from "../probes/result.js";
+
+export interface ConfigSetting {
+  /** the key as the format compares it (sshd: lower case; sysctl: dotted) */
+  key: string;
+  /** the key as written */
+  written: string;
+  /** the value as the program reading the file takes it (quotes removed, white space folded) */
+  value: string;
+  /** 1-based */
+  line: number;
+  /** where the value as written starts and ends on its line: what a repair replaces */
+  valueStart: number;
+  valueEnd: number;
+  /** a block the setting applies in only (sshd: the `Match` line); absent: it applies everywhere */
+  block?: string;
+}
+
+/** A line that names more files to read in its place (sshd `Include`). */
+export interface ConfigInclude {
+  line: number;
+  patterns: string[];
+  block?: string;
+}
+
+export interface ParsedConfig {
+  settings: ConfigSetting[];
+  includes: ConfigInclude[];
+  /** the first line of a block (sshd: the first `Match`): a setting for everyone is added before it */
+  firstBlockLine?: number;
+  skipped: Skip[];
+}
+
+/** Which of several settings of one key the program uses. */
+export type Wins = "first" | "last";
+
+/** Lines of a text as the edits keep them: split on `\n` only, so that `\r` and everything else stays byte for byte. */
+export function splitLines(text: string): string[] {
+  return text.split("\n");
+}
+
+/** The end of a line's content: before a `\r` of a CRLF file, and before trailing blanks. */
+export function contentEnd(line: string): number {
+  let end = line.length;
+  while (end > 0 && (line[end - 1] === "\r" || line[end - 1] === " " || line[end - 1] === "\t")) end--;
+  return end;
+}
