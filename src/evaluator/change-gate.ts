@@ -29,6 +29,8 @@ export type Change =
   | { op: "sysctl"; key: string; path: string; value: string }
   /** write a file of Covenant's own (a drop-in it keeps), replacing the one observed there (`expect`) or creating it */
   | ({ op: "write"; path: string; content: string; mode: number } & ChangeGuard)
+  /** edit an existing file (a `config` repair): its new content, kept mode and owner; only if it still holds the bytes observed (`digest`, sha256) */
+  | ({ op: "edit"; path: string; content: string; digest: string; summary: string } & ChangeGuard)
   /** unload a kernel module: `modprobe -r -- module` */
   | { op: "modprobe-remove"; module: string }
   /** change a local account with shadow-utils (argv: program, `-R root` when the accounts are not the host's /etc, args, `--`, user) */
@@ -103,6 +105,8 @@ export function describeChange(c: Change): string {
       return `sysctl ${c.key}=${c.value}`;
     case "write":
       return `write ${c.path} (mode ${c.mode.toString(8).padStart(4, "0")}, ${c.content.split("\n").filter((l) => l !== "").length} lines)`;
+    case "edit":
+      return `edit ${c.path}: ${c.summary}`;
     case "modprobe-remove":
       return `modprobe -r ${c.module}`;
     case "account":
@@ -187,7 +191,7 @@ export class ChangeGate {
     if (stopped) return stopped;
     const root = this.options.confineTo;
     if (root === undefined) return undefined;
-    const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" || c.op === "write" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
+    const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" || c.op === "write" || c.op === "edit" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
     if (!paths) return `the sandbox changes only files below ${root}`;
     // judged on the path as written here; below the sandbox the kernel refuses any link
     // (file-changes.ts), so no link inside it can lead a change outside
@@ -220,6 +224,8 @@ export class ChangeGate {
         return;
       case "write":
         return this.files.write(c.path, c.content, c.mode, c);
+      case "edit":
+        return this.files.edit(c.path, c.content, c.digest, c);
       case "modprobe-remove":
         return run([this.options.modprobe ?? "modprobe", "-r", "--", c.module], signal);
       case "account":

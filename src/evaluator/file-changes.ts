@@ -184,13 +184,9 @@ export class FileChanges {
       if (target && guard.expect && !sameObject(target, guard.expect)) throw changedWhileRepaired(path);
       if (target && !guard.expect) throw changedWhileRepaired(path, "it exists now, made by someone else since it was observed missing");
       if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
-      tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
+      tmp = { fd: undefined, name: tmpName() };
       tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      const bytes = Buffer.from(content, "utf8");
-      let off = 0;
-      while (off < bytes.length) off += writeSync(tmp.fd, bytes, off, bytes.length - off);
-      fchmodSync(tmp.fd, mode);
-      fsyncSync(tmp.fd);
+      fillNew(tmp.fd, content, mode);
       closeSync(tmp.fd);
       tmp.fd = undefined;
       native.renameAt(dir, tmp.name, name);
@@ -199,6 +195,59 @@ export class FileChanges {
     } catch (err) {
       throw this.explain(err, abs);
     } finally {
+      if (tmp) {
+        if (tmp.fd !== undefined) closeSync(tmp.fd);
+        try {
+          native.unlinkAt(dir, tmp.name);
+        } catch {
+          // already gone
+        }
+      }
+      closeSync(dir);
+    }
+  }
+
+  /**
+   * Replaces an existing file's content with an edit of it (a `config` repair): as `write` does,
+   * through a new file renamed over it relative to the directory's descriptor, with the file's
+   * own mode and owner; only if the entry is still the file observed (device and inode), not a
+   * link, has no other hard link (the edit would leave the other names behind), and still holds
+   * exactly the bytes observed (`digest`, sha256): an edit of other content would undo a change
+   * nobody judged.
+   */
+  edit(path: string, content: string, digest: string, guard: ChangeGuard): void {
+    const native = addon();
+    const abs = resolve(path);
+    const name = basename(abs);
+    const dir = this.reachChecked(dirname(abs), undefined);
+    let tmp: { fd: number | undefined; name: string } | undefined;
+    let cur: number | undefined;
+    try {
+      const target = this.entryStat(dir, name);
+      if (!target) throw changedWhileRepaired(path, "it no longer exists");
+      if (target.isSymbolicLink()) throw new ChangeRefused(`${path} is a symbolic link; it is not edited through`, "failed");
+      if (!target.isFile()) throw new ChangeRefused(`${path} is not a regular file; it is not edited`, "failed");
+      if (guard.expect && !sameObject(target, guard.expect)) throw changedWhileRepaired(path);
+      if (target.nlink > 1 && !guard.allowHardlinks) throw new ChangeRefused(`${path} has ${target.nlink} hard links: an edit would leave its other names with the old content`, "held");
+      cur = native.openAt(dir, name, constants.O_RDONLY | constants.O_NONBLOCK, 0);
+      const st = fstatSync(cur);
+      if (!sameObject(st, target)) throw changedWhileRepaired(path);
+      if (digestOf(cur) !== digest) throw changedWhileRepaired(path, "its content changed since it was observed");
+      tmp = { fd: undefined, name: tmpName() };
+      tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      fchownSync(tmp.fd, st.uid, st.gid);
+      fillNew(tmp.fd, content, st.mode & 0o7777);
+      closeSync(tmp.fd);
+      tmp.fd = undefined;
+      const now = this.entryStat(dir, name);
+      if (!now || !sameObject(now, target)) throw changedWhileRepaired(path);
+      native.renameAt(dir, tmp.name, name);
+      tmp = undefined;
+      syncDirectory(dir);
+    } catch (err) {
+      throw this.explain(err, abs);
+    } finally {
+      if (cur !== undefined) closeSync(cur);
       if (tmp) {
         if (tmp.fd !== undefined) closeSync(tmp.fd);
         try {
@@ -359,5 +408,32 @@ function syncDirectory(dir: number): void {
     // without /proc the rename is made, only not yet flushed: the next sync of the file system does it
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+// a short name of our own: the target's name may already be as long as names can be
+function tmpName(): string {
+  return `.covenant-${randomBytes(8).toString("hex")}`;
+}
+
+/** Writes `content` to a new file, gives it `mode` (after its owner: chown clears set-id bits) and flushes it. */
+function fillNew(fd: number, content: string, mode: number): void {
+  const bytes = Buffer.from(content, "utf8");
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+  fchmodSync(fd, mode);
+  fsyncSync(fd);
+}
+
+/** The sha256 of what a descriptor reads from its start. */
+function digestOf(fd: number): string {
+  const h = createHash("sha256");
+  const buf = Buffer.allocUnsafe(1 << 16);
+  let pos = 0;
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    if (n === 0) return h.digest("hex");
+    h.update(buf.subarray(0, n));
+    pos += n;
   }
 }
