@@ -63,6 +63,7 @@ export function planSet(v: FileVerdict, t: RepairTarget): Change[] {
     const e = edit(main.path);
     const before = main.firstBlockLine;
     e.text = insertLine(e.text, renderSetting(t.format, t.written, value, t.options), before);
+    if (before !== undefined) e.lines = e.lines.map((l) => (l >= before ? l + 1 : l));
     e.lines.push(before ?? e.text.split("\n").length - 1);
     e.values.add(value);
   }
