@@ -4,12 +4,12 @@
 import { splitLines, type ConfigSetting } from "./setting.js";
 
 /** The text with `setting`'s value (and nothing else on its line) replaced by `value`. */
-export function replaceValue(text: string, setting: Pick<ConfigSetting, "line" | "valueStart" | "valueEnd">, value: string): string {
+export function replaceValue(text: string, setting: Pick<ConfigSetting, "line" | "valueStart" | "valueEnd" | "separatorMissing">, value: string): string {
   const lines = splitLines(text);
   const i = setting.line - 1;
   const line = lines[i];
   if (line === undefined) return text;
-  lines[i] = line.slice(0, setting.valueStart) + value + line.slice(setting.valueEnd);
+  lines[i] = line.slice(0, setting.valueStart) + (setting.separatorMissing ?? "") + value + line.slice(setting.valueEnd);
   return lines.join("\n");
 }
 

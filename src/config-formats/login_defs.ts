@@ -16,11 +16,14 @@ export function parse(text: string): ParsedConfig {
     while (p < end && !blank(raw[p]) && raw[p] !== '"') p++;
     const name = raw.slice(nameStart, p);
     // getdef skips one separator, then blanks and quotes; the value ends at the next quote
+    const bare = p >= end;
     if (p < end) p++;
     while (p < end && (blank(raw[p]) || raw[p] === '"')) p++;
     const quote = raw.indexOf('"', p);
     const valueEnd = quote >= 0 && quote < end ? quote : end;
-    settings.push({ key: name, written: name, value: raw.slice(p, valueEnd), line: i + 1, valueStart: p, valueEnd });
+    const setting: ConfigSetting = { key: name, written: name, value: raw.slice(p, valueEnd), line: i + 1, valueStart: p, valueEnd };
+    if (bare) setting.separatorMissing = "\t";
+    settings.push(setting);
   });
   return { settings, includes: [], skipped: [] };
 }

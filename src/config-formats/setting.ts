@@ -14,6 +14,8 @@ export interface ConfigSetting {
   /** where the value as written starts and ends on its line: what a repair replaces */
   valueStart: number;
   valueEnd: number;
+  /** what a repair writes before a value where the line has none, not even a separator (login.defs `NAME` alone) */
+  separatorMissing?: string;
   /** a block the setting applies in only (sshd: the `Match` line); absent: it applies everywhere */
   block?: string;
 }
