@@ -4,7 +4,7 @@
 // text is the comment marker is a comment. Values are taken as written, without surrounding
 // blanks; quotes are kept. The sysctl.d(5) format is this with `=`, `#` and `;`, and its own
 // reading of keys and values (./sysctl.ts).
-import { contentEnd, splitLines, type ConfigSetting, type ParsedConfig } from "./setting.js";
+import { contentEnd, splitLines, type ParsedConfig } from "./setting.js";
 
 export interface KeyValueOptions {
   /** " ": any run of blanks */

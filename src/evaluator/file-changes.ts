@@ -223,6 +223,7 @@ export class FileChanges {
     let tmp: { fd: number | undefined; name: string } | undefined;
     let cur: number | undefined;
     try {
+      if (fstatSync(dir).isSymbolicLink()) throw new ChangeRefused(`${path} not edited: ${dirname(abs)} is a symbolic link, and repairs never follow links`, "failed");
       const target = this.entryStat(dir, name);
       if (!target) throw changedWhileRepaired(path, "it no longer exists");
       if (target.isSymbolicLink()) throw new ChangeRefused(`${path} is a symbolic link; it is not edited through`, "failed");

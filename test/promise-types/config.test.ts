@@ -38,7 +38,7 @@ const opts = (extra: EvaluateOptions = {}): EvaluateOptions => ({ roots: { proc:
 const sshd = (body: string) => `config "/etc/ssh/sshd_config" { format = sshd ${body} }`;
 const file = (p: string) => readFileSync(join(root, p), "utf8");
 
-describe("config behaviour: judging", () => {
+describe("config behaviour", () => {
   it("is kept when the setting the program uses holds", async () => {
     // from the drop-in Include reads first; README is not *.conf
     expect(await evaluateOne(sshd('key = "permitemptypasswords" equals = "no"'), opts())).toMatchObject({ outcome: "kept" });
