@@ -7,9 +7,9 @@
 // promise observed, and then changes that descriptor's object. A mismatch means the path now
 // names something else: the change fails with "changed while being repaired" and nothing is
 // changed anywhere.
-import { createHash, randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readSync, realpathSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, realpathSync, type Stats } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
+import { copy, digestOf, fillNew, syncDirectory, tmpName } from "./file-bytes.js";
 import { safeFs, safeFsUnavailableReason, type SafeFsAddon } from "../native/safe-fs.js";
 import { firstLink } from "../probes/files.js";
 
@@ -128,8 +128,7 @@ export class FileChanges {
       if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
       src = this.openApprovedCopy(from);
       const approved = fstatSync(src);
-      // a short name of our own: the target's name may already be as long as names can be
-      tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
+      tmp = { fd: undefined, name: tmpName() };
       tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       const digest = copy(src, tmp.fd, want.algorithm);
       if (want.digest !== undefined && digest !== want.digest) {
@@ -383,58 +382,4 @@ function changedWhileRepaired(path: string, detail = "it is no longer the file t
 
 function codeOf(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-}
-
-
-/** Copies `from` to `to` and returns the digest of what was copied. */
-function copy(from: number, to: number, algorithm: "sha256" | "sha512"): string {
-  const h = createHash(algorithm);
-  const buf = Buffer.allocUnsafe(1 << 16);
-  for (;;) {
-    const n = readSync(from, buf, 0, buf.length, null);
-    if (n === 0) return h.digest("hex");
-    h.update(buf.subarray(0, n));
-    let off = 0;
-    while (off < n) off += writeSync(to, buf, off, n - off);
-  }
-}
-
-/** Makes a rename in the directory durable (its descriptor is O_PATH: fsync needs a readable one). */
-function syncDirectory(dir: number): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(`/proc/self/fd/${dir}`, constants.O_RDONLY | constants.O_DIRECTORY);
-    fsyncSync(fd);
-  } catch {
-    // without /proc the rename is made, only not yet flushed: the next sync of the file system does it
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-// a short name of our own: the target's name may already be as long as names can be
-function tmpName(): string {
-  return `.covenant-${randomBytes(8).toString("hex")}`;
-}
-
-/** Writes `content` to a new file, gives it `mode` (after its owner: chown clears set-id bits) and flushes it. */
-function fillNew(fd: number, content: string, mode: number): void {
-  const bytes = Buffer.from(content, "utf8");
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-  fchmodSync(fd, mode);
-  fsyncSync(fd);
-}
-
-/** The sha256 of what a descriptor reads from its start. */
-function digestOf(fd: number): string {
-  const h = createHash("sha256");
-  const buf = Buffer.allocUnsafe(1 << 16);
-  let pos = 0;
-  for (;;) {
-    const n = readSync(fd, buf, 0, buf.length, pos);
-    if (n === 0) return h.digest("hex");
-    h.update(buf.subarray(0, n));
-    pos += n;
-  }
 }
