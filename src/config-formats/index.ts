@@ -3,12 +3,13 @@
 // program uses, and how a repair writes a new setting.
 import * as keyValue from "./key_value.js";
 import * as loginDefs from "./login_defs.js";
-import type { ParsedConfig, Wins } from "./setting.js";
+import type { ConfigSetting, ParsedConfig, Wins } from "./setting.js";
 import * as sshd from "./sshd.js";
+import * as sudoers from "./sudoers.js";
 import * as sysctl from "./sysctl.js";
 import { dottedKey } from "../probes/sysctl-d.js";
 
-export const configFormats = ["sshd", "login_defs", "key_value", "sysctl"] as const;
+export const configFormats = ["sshd", "login_defs", "key_value", "sysctl", "sudoers"] as const;
 export type ConfigFormatName = (typeof configFormats)[number];
 
 export interface FormatOptions {
@@ -33,6 +34,8 @@ export function parseConfig(format: ConfigFormatName, text: string, path: string
       return keyValue.parse(text, path, { separator: options.separator, comments: options.comments });
     case "sysctl":
       return sysctl.parse(text, path);
+    case "sudoers":
+      return sudoers.parse(text, path);
   }
 }
 
@@ -66,8 +69,15 @@ export function renderSetting(format: ConfigFormatName, key: string, value: stri
       return keyValue.render(key, value, options.separator);
     case "sysctl":
       return sysctl.render(key, value);
+    case "sudoers":
+      return sudoers.render(key, value);
   }
 }
 
-export { includePath as sshdIncludePath } from "./sshd.js";
+/** What a repair writes over a setting's span: its value, or (for an entry such as a sudoers flag) the whole entry. */
+export function spanText(format: ConfigFormatName, setting: ConfigSetting, value: string): string {
+  if (format !== "sudoers") return value;
+  return setting.entry ? sudoers.renderEntry(setting.written, value) : sudoers.renderValue(value);
+}
+
 export type { ConfigSetting, ParsedConfig, Wins } from "./setting.js";

@@ -16,6 +16,10 @@ export interface ConfigSetting {
   valueEnd: number;
   /** what a repair writes before a value where the line has none, not even a separator (login.defs `NAME` alone) */
   separatorMissing?: string;
+  /** the span is the whole entry, not just its value (a sudoers flag `!use_pty`): a repair writes the format's whole entry */
+  entry?: boolean;
+  /** read, but never edited (a sudoers line continued over several lines, a list changed with `+=`) */
+  fixed?: boolean;
   /** a block the setting applies in only (sshd: the `Match` line); absent: it applies everywhere */
   block?: string;
 }
@@ -23,7 +27,10 @@ export interface ConfigSetting {
 /** A line that names more files to read in its place (sshd `Include`). */
 export interface ConfigInclude {
   line: number;
+  /** absolute paths or globs */
   patterns: string[];
+  /** sudoers `@includedir`: every file of the directory whose name has no `.` and does not end in `~` */
+  directory?: boolean;
   block?: string;
 }
 

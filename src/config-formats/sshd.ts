@@ -73,7 +73,7 @@ export function parse(text: string, path: string, block?: string): ParsedConfig 
       return;
     }
     if (key === "include") {
-      out.includes.push({ line: i + 1, patterns: t.args, ...(current !== undefined ? { block: current } : {}) });
+      out.includes.push({ line: i + 1, patterns: t.args.map(includePath), ...(current !== undefined ? { block: current } : {}) });
       return;
     }
     const setting: ConfigSetting = { key, written: t.keyword, value: t.args.join(" "), line: i + 1, valueStart: t.valueStart, valueEnd: t.valueEnd };

@@ -2,7 +2,7 @@
 // that fails) changed in place, a line added where none sets the key, or every line that sets
 // it taken out. Each edited file's new text is parsed again and checked to read back as intended
 // before the edit is planned; the change gate then writes it only over the bytes observed.
-import { parseConfig, renderSetting, type ConfigFormatName, type FormatOptions } from "../config-formats/index.js";
+import { parseConfig, renderSetting, spanText, type ConfigFormatName, type FormatOptions } from "../config-formats/index.js";
 import { insertLine, removeLines, replaceValue } from "../config-formats/edit.js";
 import type { ConfigFileText } from "../probes/config-files.js";
 import type { Change } from "./change-gate.js";
@@ -50,9 +50,9 @@ export function planSet(v: FileVerdict, t: RepairTarget): Change[] {
     const s = f.setting;
     if (s) {
       const value = valueToSet(t.comparisons, s.value);
-      if (value === undefined) continue;
+      if (value === undefined || s.fixed) continue;
       const e = edit(s.path);
-      e.text = replaceValue(e.text, s, value);
+      e.text = replaceValue(e.text, s, spanText(t.format, s, value));
       e.lines.push(s.line);
       e.values.add(value);
       continue;
@@ -72,7 +72,9 @@ export function planSet(v: FileVerdict, t: RepairTarget): Change[] {
 
 export function planRemove(v: FileVerdict, t: RepairTarget): Change[] {
   const byFile = new Map<string, number[]>();
-  for (const f of v.failures) if (f.attribute === "absent" && f.setting) byFile.set(f.setting.path, [...(byFile.get(f.setting.path) ?? []), f.setting.line]);
+  // a line that also holds other settings (a sudoers Defaults list) is not taken out
+  const alone = (path: string, line: number) => v.read.settings.filter((s) => s.path === path && s.line === line).length === 1;
+  for (const f of v.failures) if (f.attribute === "absent" && f.setting && !f.setting.fixed && alone(f.setting.path, f.setting.line)) byFile.set(f.setting.path, [...(byFile.get(f.setting.path) ?? []), f.setting.line]);
   const out: Change[] = [];
   for (const [path, lines] of byFile) {
     const file = v.read.files.find((x) => x.path === path)!;

@@ -4,10 +4,10 @@
 // the file that was judged, unchanged since.
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync } from "node:fs";
-import { parseConfig, sshdIncludePath, type ConfigFormatName, type ConfigSetting, type FormatOptions } from "../config-formats/index.js";
+import { parseConfig, type ConfigFormatName, type ConfigSetting, type FormatOptions } from "../config-formats/index.js";
 import { readProcBytes, type Skip } from "./result.js";
 
-/** sshd's own limit on nested `Include`s (READCONF_MAX_DEPTH) */
+/** sshd's own limit on nested `Include`s (READCONF_MAX_DEPTH); sudo's is lower (128 files), and never reached before this */
 const maxIncludeDepth = 16;
 
 export interface ConfigFileText {
@@ -73,7 +73,7 @@ function collect(file: ConfigFileText, format: ConfigFormatName, options: Format
       continue;
     }
     for (const pattern of inc.patterns) {
-      for (const p of expandConfigGlob(sshdIncludePath(pattern), hostPath)) {
+      for (const p of inc.directory ? includedDirectory(pattern, hostPath) : expandConfigGlob(pattern, hostPath)) {
         const r = readOne(p, hostPath);
         if ("error" in r) out.skipped.push({ path: p, reason: r.error });
         if (!("text" in r)) continue;
@@ -82,6 +82,27 @@ function collect(file: ConfigFileText, format: ConfigFormatName, options: Format
       }
     }
   }
+}
+
+/** sudo's `@includedir`: the files of the directory whose names have no `.` and do not end in `~`, in lexical order. */
+function includedDirectory(dir: string, hostPath: (p: string) => string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(hostPath(dir));
+  } catch {
+    return []; // sudo skips a directory it cannot open
+  }
+  return names
+    .filter((n) => !n.includes(".") && !n.endsWith("~"))
+    .sort()
+    .map((n) => `${dir.replace(/\/+$/, "")}/${n}`)
+    .filter((p) => {
+      try {
+        return lstatSync(hostPath(p)).isFile();
+      } catch {
+        return false;
+      }
+    });
 }
 
 function readOne(path: string, hostPath: (p: string) => string): ConfigFileText | { missing: true } | { error: string } {

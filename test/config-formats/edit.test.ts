@@ -5,11 +5,13 @@ import { insertLine, removeLines, replaceValue } from "../../src/config-formats/
 import * as keyValue from "../../src/config-formats/key_value.ts";
 import * as loginDefs from "../../src/config-formats/login_defs.ts";
 import * as sshd from "../../src/config-formats/sshd.ts";
+import * as sudoers from "../../src/config-formats/sudoers.ts";
 import * as sysctl from "../../src/config-formats/sysctl.ts";
+import { spanText } from "../../src/config-formats/index.ts";
 import type { ParsedConfig } from "../../src/config-formats/setting.ts";
 
 // lines of configuration-like text: keywords, blanks, `=`, quotes, comments, CRs, and anything else
-const piece = fc.constantFrom("Key", "key", "PermitRootLogin", "UMASK", "net.ipv4.ip_forward", " ", "\t", "=", '"', "#", ";", "-", "\r", "yes", "027", "Match", "Include", "x y");
+const piece = fc.constantFrom("Defaults ", ",", "!", "\\", "Key", "key", "PermitRootLogin", "UMASK", "net.ipv4.ip_forward", " ", "\t", "=", '"', "#", ";", "-", "\r", "yes", "027", "Match", "Include", "x y");
 const line = fc.oneof(fc.array(piece, { maxLength: 6 }).map((a) => a.join("")), fc.string({ maxLength: 20 }));
 const text = fc.array(line, { maxLength: 12 }).map((ls) => ls.join("\n"));
 
@@ -19,6 +21,7 @@ const parsers: [string, (t: string) => ParsedConfig][] = [
   ["key_value", (t) => keyValue.parse(t, "/f", { separator: "=", comments: ["#"] })],
   ["key_value (blanks)", (t) => keyValue.parse(t, "/f", { separator: " ", comments: ["//"] })],
   ["sysctl", (t) => sysctl.parse(t, "/f")],
+  ["sudoers", (t) => sudoers.parse(t, "/etc/sudoers")],
 ];
 
 describe("config formats on arbitrary text", () => {
@@ -41,15 +44,19 @@ describe("config formats on arbitrary text", () => {
         fc.property(text, fc.constantFrom("no", "90", "027", "/etc/issue.net"), (t, value) => {
           const settings = parse(t).settings;
           fc.pre(settings.length > 0);
-          const s = settings[0]!;
-          const edited = replaceValue(t, s, value);
+          const s = settings.find((x) => !x.fixed);
+          fc.pre(s !== undefined);
+          if (!s) return;
+          const edited = replaceValue(t, s, name === "sudoers" ? spanText("sudoers", s, value) : value);
           const before = t.split("\n");
           const after = edited.split("\n");
           expect(after.length).toBe(before.length);
           after.forEach((l, i) => {
             if (i !== s.line - 1) expect(l).toBe(before[i]);
           });
-          const again = parse(edited).settings.find((x) => x.line === s.line);
+          // the same entry of the line (a sudoers Defaults line holds several)
+          const nth = settings.filter((x) => x.line === s.line).indexOf(s);
+          const again = parse(edited).settings.filter((x) => x.line === s.line)[nth];
           expect(again?.key).toBe(s.key);
           expect(again?.value).toBe(value);
         }),

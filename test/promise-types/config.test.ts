@@ -92,6 +92,25 @@ describe("config behaviour", () => {
   });
 });
 
+describe("config behaviour: sudoers", () => {
+  const sudo = (body: string) => `config "/etc/sudoers" { format = sudoers ${body} }`;
+  it("judges Defaults through @includedir, bound Defaults too", async () => {
+    expect(await evaluateOne(sudo('key = "timestamp_timeout" at_most = 15'), opts())).toMatchObject({ outcome: "kept" });
+    expect(await evaluateOne(sudo('key = "logfile" matches = "^/var/log/"'), opts())).toMatchObject({ outcome: "kept" });
+    expect(await evaluateOne(sudo('key = "use_pty" equals = "true"'), opts())).toMatchObject({ outcome: "drift", differences: [{ subject: "/etc/sudoers:5", observed: '"false"' }] });
+    expect(await evaluateOne(sudo('key = "requiretty" absent = true'), opts())).toMatchObject({ outcome: "drift", differences: [{ subject: "/etc/sudoers:7" }] });
+  });
+
+  it("repairs a flag in its Defaults list, keeping the other parameters, and adds a missing one", async () => {
+    expect(await evaluateOne(sudo('key = "use_pty" equals = "true" repair = set'), opts())).toMatchObject({ outcome: "repaired" });
+    expect(file("etc/sudoers")).toContain("Defaults\tmail_badpass, use_pty\n");
+    expect(await evaluateOne(sudo('key = "log_input" equals = "true" repair = set'), opts())).toMatchObject({ outcome: "repaired" });
+    expect(file("etc/sudoers").endsWith("@includedir /etc/sudoers.d\nDefaults log_input\n")).toBe(true);
+    // a line continued over two is read, never edited
+    expect(await evaluateOne(sudo('key = "timestamp_timeout" at_most = 5 repair = set'), opts())).toMatchObject({ outcome: "drift", changes: [] });
+  });
+});
+
 describe("config behaviour: repairs", () => {
   it("sets a value in place, keeping every other byte, the mode and the owner", async () => {
     const path = join(root, "etc/ssh/sshd_config");
