@@ -1,6 +1,7 @@
 // The configuration formats the `config` promise type reads, by name: each a pure parser of one
 // file's text (./<name>.ts) with the rule that picks which of several settings of a key the
 // program uses, and how a repair writes a new setting.
+import * as ini from "./ini.js";
 import * as keyValue from "./key_value.js";
 import * as loginDefs from "./login_defs.js";
 import type { ConfigSetting, ParsedConfig, Wins } from "./setting.js";
@@ -9,7 +10,7 @@ import * as sudoers from "./sudoers.js";
 import * as sysctl from "./sysctl.js";
 import { dottedKey } from "../probes/sysctl-d.js";
 
-export const configFormats = ["sshd", "login_defs", "key_value", "sysctl", "sudoers"] as const;
+export const configFormats = ["sshd", "login_defs", "key_value", "sysctl", "sudoers", "ini"] as const;
 export type ConfigFormatName = (typeof configFormats)[number];
 
 export interface FormatOptions {
@@ -36,6 +37,8 @@ export function parseConfig(format: ConfigFormatName, text: string, path: string
       return sysctl.parse(text, path);
     case "sudoers":
       return sudoers.parse(text, path);
+    case "ini":
+      return ini.parse(text, path);
   }
 }
 
@@ -51,8 +54,9 @@ export function winsOf(format: ConfigFormatName, options: FormatOptions): Wins {
   }
 }
 
-/** A promised key as the format compares keys. */
-export function keyOf(format: ConfigFormatName, key: string): string {
+/** A promised key (in `section`, for ini) as the format compares keys. */
+export function keyOf(format: ConfigFormatName, key: string, section = ""): string {
+  if (format === "ini") return ini.iniKey(section, key);
   if (format === "sshd") return key.toLowerCase();
   if (format === "sysctl") return dottedKey(key);
   return key;
@@ -71,6 +75,8 @@ export function renderSetting(format: ConfigFormatName, key: string, value: stri
       return sysctl.render(key, value);
     case "sudoers":
       return sudoers.render(key, value);
+    case "ini":
+      return ini.render(key, value);
   }
 }
 

@@ -39,6 +39,8 @@ export interface ParsedConfig {
   includes: ConfigInclude[];
   /** the first line of a block (sshd: the first `Match`): a setting for everyone is added before it */
   firstBlockLine?: number;
+  /** ini: for each section, the line a setting added to it goes before */
+  sections?: Record<string, number>;
   skipped: Skip[];
 }
 

@@ -15,6 +15,8 @@ export interface RepairTarget {
   written: string;
   /** the key as the format compares it */
   key: string;
+  /** ini: the section the key is in */
+  section?: string;
   comparisons: Comparisons;
 }
 
@@ -61,8 +63,16 @@ export function planSet(v: FileVerdict, t: RepairTarget): Change[] {
     const value = valueToSet(t.comparisons, undefined);
     if (!main || value === undefined) continue; // a file that does not exist is not created
     const e = edit(main.path);
-    const before = main.firstBlockLine;
-    e.text = insertLine(e.text, renderSetting(t.format, t.written, value, t.options), before);
+    const line = renderSetting(t.format, t.written, value, t.options);
+    let before = main.firstBlockLine;
+    if (t.format === "ini") {
+      const section = t.section ?? "";
+      before = main.sections?.[section];
+      // a section the file lacks is added at its end (the section "" is the top of the file)
+      if (before === undefined && section !== "") e.text = insertLine(e.text, `[${section}]`);
+      if (before === undefined && section === "") before = 1;
+    }
+    e.text = insertLine(e.text, line, before);
     if (before !== undefined) e.lines = e.lines.map((l) => (l >= before ? l + 1 : l));
     e.lines.push(before ?? e.text.split("\n").length - 1);
     e.values.add(value);

@@ -28,6 +28,8 @@ export interface ConfigFileText {
   block?: string;
   /** 1-based line of the first block (sshd `Match`) */
   firstBlockLine?: number;
+  /** ini: the line a setting added to each section goes before */
+  sections?: Record<string, number>;
 }
 
 /** A setting with the file it is in. */
@@ -59,6 +61,7 @@ function collect(file: ConfigFileText, format: ConfigFormatName, options: Format
   out.files.push(file);
   const parsed = parseConfig(format, file.text, file.path, options, file.block);
   if (parsed.firstBlockLine !== undefined) file.firstBlockLine = parsed.firstBlockLine;
+  if (parsed.sections) file.sections = parsed.sections;
   out.skipped.push(...parsed.skipped);
   const events = [...parsed.settings.map((s) => ({ line: s.line, setting: s })), ...parsed.includes.map((inc) => ({ line: inc.line, include: inc }))].sort((a, b) => a.line - b.line);
   for (const e of events) {

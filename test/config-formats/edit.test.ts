@@ -2,6 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { insertLine, removeLines, replaceValue } from "../../src/config-formats/edit.ts";
+import * as ini from "../../src/config-formats/ini.ts";
 import * as keyValue from "../../src/config-formats/key_value.ts";
 import * as loginDefs from "../../src/config-formats/login_defs.ts";
 import * as sshd from "../../src/config-formats/sshd.ts";
@@ -11,7 +12,7 @@ import { spanText } from "../../src/config-formats/index.ts";
 import type { ParsedConfig } from "../../src/config-formats/setting.ts";
 
 // lines of configuration-like text: keywords, blanks, `=`, quotes, comments, CRs, and anything else
-const piece = fc.constantFrom("Defaults ", ",", "!", "\\", "Key", "key", "PermitRootLogin", "UMASK", "net.ipv4.ip_forward", " ", "\t", "=", '"', "#", ";", "-", "\r", "yes", "027", "Match", "Include", "x y");
+const piece = fc.constantFrom("[", "]", "Defaults ", ",", "!", "\\", "Key", "key", "PermitRootLogin", "UMASK", "net.ipv4.ip_forward", " ", "\t", "=", '"', "#", ";", "-", "\r", "yes", "027", "Match", "Include", "x y");
 const line = fc.oneof(fc.array(piece, { maxLength: 6 }).map((a) => a.join("")), fc.string({ maxLength: 20 }));
 const text = fc.array(line, { maxLength: 12 }).map((ls) => ls.join("\n"));
 
@@ -22,6 +23,7 @@ const parsers: [string, (t: string) => ParsedConfig][] = [
   ["key_value (blanks)", (t) => keyValue.parse(t, "/f", { separator: " ", comments: ["//"] })],
   ["sysctl", (t) => sysctl.parse(t, "/f")],
   ["sudoers", (t) => sudoers.parse(t, "/etc/sudoers")],
+  ["ini", (t) => ini.parse(t, "/f")],
 ];
 
 describe("config formats on arbitrary text", () => {

@@ -10,6 +10,7 @@ testPromiseType("config", {
     'config "/etc/ssh/sshd_config" { format = sshd key = "PermitRootLogin" one_of = ["no", "prohibit-password"] repair = set }',
     'config "/etc/profile.d/*.sh" { format = key_value separator = " " key = "umask" umask_at_least = 027 files = any }',
     'config "/etc/login.defs" { format = login_defs key = "PASS_MAX_DAYS" at_most = 90 at_least = 1 }',
+    'config "/etc/systemd/journald.conf" { format = ini section = "Journal" key = "Storage" equals = "persistent" }',
     'config "/etc/ssh/sshd_config" { format = sshd key = "X11Forwarding" absent = true repair = remove }',
     'config "/etc/ssh/sshd_config" { format = sshd key = "PermitEmptyPasswords" equals = "no" default = "no" }',
     'config "/etc/apt/apt.conf.d/*" { format = key_value separator = " " comment = "//" wins = last key = "APT::Get::AllowUnauthenticated" equals = "\\"true\\";" files = none }',
@@ -108,6 +109,20 @@ describe("config behaviour: sudoers", () => {
     expect(file("etc/sudoers").endsWith("@includedir /etc/sudoers.d\nDefaults log_input\n")).toBe(true);
     // a line continued over two is read, never edited
     expect(await evaluateOne(sudo('key = "timestamp_timeout" at_most = 5 repair = set'), opts())).toMatchObject({ outcome: "drift", changes: [] });
+  });
+});
+
+describe("config behaviour: ini", () => {
+  const journald = (body: string) => `config "/etc/systemd/journald.conf" { format = ini section = "Journal" ${body} }`;
+  it("judges a key in its section, and adds a missing one to its section or a new section", async () => {
+    expect(await evaluateOne(journald('key = "Compress" equals = "yes"'), opts())).toMatchObject({ outcome: "kept" });
+    expect(await evaluateOne(journald('key = "Storage" equals = "persistent"'), opts())).toMatchObject({ outcome: "drift", differences: [{ subject: "/etc/systemd/journald.conf:4" }] });
+    expect(await evaluateOne(journald('key = "Key" absent = true'), opts())).toMatchObject({ outcome: "kept" });
+    expect(await evaluateOne(journald('key = "ForwardToSyslog" equals = "yes" repair = set'), opts())).toMatchObject({ outcome: "repaired" });
+    expect(file("etc/systemd/journald.conf")).toContain("Compress=yes\nForwardToSyslog = yes\n; ForwardToSyslog=yes\n");
+    const r = await evaluateOne('config "/etc/systemd/journald.conf" { format = ini section = "New" key = "A" equals = 1 repair = set }', opts());
+    expect(r).toMatchObject({ outcome: "repaired" });
+    expect(file("etc/systemd/journald.conf").endsWith("Key = a b\n[New]\nA = 1\n")).toBe(true);
   });
 });
 

@@ -48,7 +48,7 @@ export const configBehaviour: PromiseBehaviour<ObservedConfig> = {
       if ("error" in r) return { ok: false, error: r.error };
       reads.push(r);
     }
-    const key = keyOf(format, attr<string>(p, "key")!);
+    const key = keyOf(format, attr<string>(p, "key")!, attr<string>(p, "section"));
     const value: ObservedConfig = { glob, key, wins: winsOf(format, options), reads };
     // a line the program itself would refuse is worth knowing about, wherever it is
     const notes = skipNotes(reads.flatMap((r) => r.skipped));
@@ -66,7 +66,7 @@ export const configBehaviour: PromiseBehaviour<ObservedConfig> = {
     if (allowed.length === 0 || quantifierOf(p) !== "every") return [];
     const { c, list } = verdicts(p, o);
     const { format, options } = formatOf(p);
-    const target: RepairTarget = { format, options, written: attr<string>(p, "key")!, key: o.key, comparisons: c };
+    const target: RepairTarget = { format, options, written: attr<string>(p, "key")!, key: o.key, comparisons: c, section: attr<string>(p, "section") ?? "" };
     const changes: Change[] = [];
     for (const v of list) {
       if (v.failures.length === 0) continue;
