@@ -42,3 +42,17 @@ export function removeLines(text: string, numbers: Iterable<number>): string {
   // a last line removed from a text without a final newline leaves the line before it without one
   return kept.join("\n");
 }
+
+/** The text without the given spans of their lines (each with the blanks before it): one argument of several. */
+export function removeSpans(text: string, spans: { line: number; start: number; end: number }[]): string {
+  const lines = splitLines(text);
+  // from the right, so that earlier spans of a line keep their offsets
+  for (const s of [...spans].sort((a, b) => b.line - a.line || b.start - a.start)) {
+    const l = lines[s.line - 1];
+    if (l === undefined) continue;
+    let from = s.start;
+    while (from > 0 && (l[from - 1] === " " || l[from - 1] === "\t")) from--;
+    lines[s.line - 1] = l.slice(0, from) + l.slice(s.end);
+  }
+  return lines.join("\n");
+}

@@ -4,13 +4,14 @@
 import * as ini from "./ini.js";
 import * as keyValue from "./key_value.js";
 import * as loginDefs from "./login_defs.js";
+import * as pam from "./pam.js";
 import type { ConfigSetting, ParsedConfig, Wins } from "./setting.js";
 import * as sshd from "./sshd.js";
 import * as sudoers from "./sudoers.js";
 import * as sysctl from "./sysctl.js";
 import { dottedKey } from "../probes/sysctl-d.js";
 
-export const configFormats = ["sshd", "login_defs", "key_value", "sysctl", "sudoers", "ini"] as const;
+export const configFormats = ["sshd", "login_defs", "key_value", "sysctl", "sudoers", "ini", "pam"] as const;
 export type ConfigFormatName = (typeof configFormats)[number];
 
 export interface FormatOptions {
@@ -39,6 +40,8 @@ export function parseConfig(format: ConfigFormatName, text: string, path: string
       return sudoers.parse(text, path);
     case "ini":
       return ini.parse(text, path);
+    case "pam":
+      return pam.parse(text, path);
   }
 }
 
@@ -47,6 +50,8 @@ export function winsOf(format: ConfigFormatName, options: FormatOptions): Wins {
   switch (format) {
     case "sshd":
       return "first";
+    case "pam":
+      return "all";
     case "key_value":
       return options.wins;
     default:
@@ -57,6 +62,8 @@ export function winsOf(format: ConfigFormatName, options: FormatOptions): Wins {
 /** A promised key (in `section`, for ini) as the format compares keys. */
 export function keyOf(format: ConfigFormatName, key: string, section = ""): string {
   if (format === "ini") return ini.iniKey(section, key);
+  // `password  pam_unix.so   remember`: one blank between the parts, as the parser keys them
+  if (format === "pam") return key.trim().split(/\s+/).join(" ");
   if (format === "sshd") return key.toLowerCase();
   if (format === "sysctl") return dottedKey(key);
   return key;
@@ -77,13 +84,18 @@ export function renderSetting(format: ConfigFormatName, key: string, value: stri
       return sudoers.render(key, value);
     case "ini":
       return ini.render(key, value);
+    case "pam":
+      // a module line is not added: where it goes in its stack is not the format's to say
+      return "";
   }
 }
 
 /** What a repair writes over a setting's span: its value, or (for an entry such as a sudoers flag) the whole entry. */
 export function spanText(format: ConfigFormatName, setting: ConfigSetting, value: string): string {
+  if (format === "pam") return setting.entry ? pam.renderArgument(setting.written, value) : value;
   if (format !== "sudoers") return value;
   return setting.entry ? sudoers.renderEntry(setting.written, value) : sudoers.renderValue(value);
 }
 
 export type { ConfigSetting, ParsedConfig, Wins } from "./setting.js";
+export { renderArgument as pamArgument } from "./pam.js";

@@ -18,6 +18,8 @@ export interface ConfigSetting {
   separatorMissing?: string;
   /** the span is the whole entry, not just its value (a sudoers flag `!use_pty`): a repair writes the format's whole entry */
   entry?: boolean;
+  /** one of several settings on its line (a pam argument): a removal takes out this span alone, with the blanks before it */
+  part?: { start: number; end: number };
   /** read, but never edited (a sudoers line continued over several lines, a list changed with `+=`) */
   fixed?: boolean;
   /** a block the setting applies in only (sshd: the `Match` line); absent: it applies everywhere */
@@ -29,6 +31,8 @@ export interface ConfigInclude {
   line: number;
   /** absolute paths or globs */
   patterns: string[];
+  /** pam `TYPE include FILE`: only the settings of that type (keys starting with this) are read from it */
+  keyPrefix?: string;
   /** sudoers `@includedir`: every file of the directory whose name has no `.` and does not end in `~` */
   directory?: boolean;
   block?: string;
@@ -45,7 +49,8 @@ export interface ParsedConfig {
 }
 
 /** Which of several settings of one key the program uses. */
-export type Wins = "first" | "last";
+/** `all`: every setting applies (the lines of a pam stack), so every one is judged */
+export type Wins = "first" | "last" | "all";
 
 /** Lines of a text as the edits keep them: split on `\n` only, so that `\r` and everything else stays byte for byte. */
 export function splitLines(text: string): string[] {

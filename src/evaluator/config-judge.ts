@@ -94,7 +94,7 @@ const inBlock = (s: FileSetting) => (s.block !== undefined ? ` (in \`${s.block}\
 export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparisons): FileVerdict {
   const matching = read.settings.filter((s) => s.key === key);
   const global = matching.filter((s) => s.block === undefined);
-  const winner = wins === "first" ? global[0] : global[global.length - 1];
+  const winner = wins === "first" ? global[0] : wins === "last" ? global[global.length - 1] : undefined;
   const v: FileVerdict = { read, failures: [] };
   if (winner) v.winner = winner;
   const missing = read.exists ? "" : ` (${read.path} does not exist)`;
@@ -104,6 +104,14 @@ export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparis
     v.failures.push({ attribute: "absent", expected: "set", observed: "not set", reason: `no line of ${read.path} sets ${key}${missing}` });
   }
   if (!hasValueComparison(c)) return v;
+  if (wins === "all" && global.length > 0) {
+    // every line of a pam stack applies: each must hold
+    for (const s of global) {
+      const af = valueFailure(c, s.value);
+      if (af) v.failures.push({ ...af, observed: JSON.stringify(s.value), setting: s, reason: `${where(s)}: ${s.written} is ${JSON.stringify(s.value)}, promised ${af.expected}` });
+    }
+    return v;
+  }
   const value = winner?.value ?? c.default;
   const f = valueFailure(c, value);
   if (f) {

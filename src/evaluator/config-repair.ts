@@ -2,8 +2,8 @@
 // that fails) changed in place, a line added where none sets the key, or every line that sets
 // it taken out. Each edited file's new text is parsed again and checked to read back as intended
 // before the edit is planned; the change gate then writes it only over the bytes observed.
-import { parseConfig, renderSetting, spanText, type ConfigFormatName, type FormatOptions } from "../config-formats/index.js";
-import { insertLine, removeLines, replaceValue } from "../config-formats/edit.js";
+import { pamArgument, parseConfig, renderSetting, spanText, type ConfigFormatName, type FormatOptions } from "../config-formats/index.js";
+import { insertLine, removeLines, removeSpans, replaceValue } from "../config-formats/edit.js";
 import type { ConfigFileText } from "../probes/config-files.js";
 import type { Change } from "./change-gate.js";
 import { parseUmask, valueFailure, type Comparisons, type FileVerdict } from "./config-judge.js";
@@ -62,6 +62,10 @@ export function planSet(v: FileVerdict, t: RepairTarget): Change[] {
     const main = v.read.files[0];
     const value = valueToSet(t.comparisons, undefined);
     if (!main || value === undefined) continue; // a file that does not exist is not created
+    if (t.format === "pam") {
+      addPamArgument(v, t, value, edit);
+      continue;
+    }
     const e = edit(main.path);
     const line = renderSetting(t.format, t.written, value, t.options);
     let before = main.firstBlockLine;
@@ -80,13 +84,44 @@ export function planSet(v: FileVerdict, t: RepairTarget): Change[] {
   return [...texts.values()].flatMap((e) => (readsBack(e.text, e.file, t, e.lines) ? [editChange(e.file, e.text, `set ${t.written} to ${[...e.values].map((x) => JSON.stringify(x)).join(", ")} (line ${e.lines.join(", ")})`)] : []));
 }
 
+/**
+ * A pam argument no line has (`remember` of `password pam_unix.so`): added at the end of every
+ * line of that module, as `name=value` (or `name` for "true"). A module with no line is not added:
+ * where it belongs in its stack is not for a repair to guess.
+ */
+function addPamArgument(v: FileVerdict, t: RepairTarget, value: string, edit: (path: string) => { text: string; lines: number[]; values: Set<string> }): void {
+  const parts = t.key.split(" ");
+  if (parts.length !== 3) return;
+  const base = `${parts[0]} ${parts[1]}`;
+  for (const m of v.read.settings.filter((s) => s.key === base && !s.fixed)) {
+    const e = edit(m.path);
+    const lines = e.text.split("\n");
+    const l = lines[m.line - 1]!;
+    const end = l.replace(/[ \t\r]+$/, "").length;
+    const hash = l.indexOf("#", m.valueEnd);
+    const at = hash >= 0 && hash < end ? l.slice(0, hash).replace(/[ \t]+$/, "").length : end;
+    lines[m.line - 1] = `${l.slice(0, at)} ${pamArgument(parts[2]!, value)}${l.slice(at)}`;
+    e.text = lines.join("\n");
+    e.lines.push(m.line);
+    e.values.add(value);
+  }
+}
+
 export function planRemove(v: FileVerdict, t: RepairTarget): Change[] {
-  const byFile = new Map<string, number[]>();
-  // a line that also holds other settings (a sudoers Defaults list) is not taken out
-  const alone = (path: string, line: number) => v.read.settings.filter((s) => s.path === path && s.line === line).length === 1;
-  for (const f of v.failures) if (f.attribute === "absent" && f.setting && !f.setting.fixed && alone(f.setting.path, f.setting.line)) byFile.set(f.setting.path, [...(byFile.get(f.setting.path) ?? []), f.setting.line]);
   const out: Change[] = [];
+  const byFile = new Map<string, number[]>();
+  // a line that also holds other settings (a sudoers Defaults list) is not taken out; a pam line goes with its arguments
+  const alone = (path: string, line: number) => v.read.settings.filter((s) => s.path === path && s.line === line && !s.part).length === 1;
+  for (const f of v.failures) if (f.attribute === "absent" && f.setting && !f.setting.part && !f.setting.fixed && alone(f.setting.path, f.setting.line)) byFile.set(f.setting.path, [...(byFile.get(f.setting.path) ?? []), f.setting.line]);
+  const parts = new Map<string, { start: number; end: number; line: number }[]>();
+  for (const f of v.failures) if (f.attribute === "absent" && f.setting?.part && !f.setting.fixed) parts.set(f.setting.path, [...(parts.get(f.setting.path) ?? []), { ...f.setting.part, line: f.setting.line }]);
+  for (const [path, spans] of parts) {
+    const file = v.read.files.find((x) => x.path === path)!;
+    const text = removeSpans(file.text, spans);
+    if (readsBack(text, file, t, [])) out.push(editChange(file, text, `remove ${t.written} (line ${spans.map((x) => x.line).join(", ")})`));
+  }
   for (const [path, lines] of byFile) {
+    if (parts.has(path)) continue;
     const file = v.read.files.find((x) => x.path === path)!;
     const text = removeLines(file.text, lines);
     if (readsBack(text, file, t, [])) out.push(editChange(file, text, `remove ${t.written} (line ${lines.join(", ")})`));

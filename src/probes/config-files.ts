@@ -81,7 +81,15 @@ function collect(file: ConfigFileText, format: ConfigFormatName, options: Format
         if ("error" in r) out.skipped.push({ path: p, reason: r.error });
         if (!("text" in r)) continue;
         if (inc.block !== undefined) r.block = inc.block;
+        if (!inc.keyPrefix) {
+          collect(r, format, options, hostPath, out, depth + 1);
+          continue;
+        }
+        // `TYPE include FILE`: that type's lines alone count from it
+        const from = out.settings.length;
         collect(r, format, options, hostPath, out, depth + 1);
+        const kept = out.settings.slice(from).filter((s) => s.key.startsWith(inc.keyPrefix!));
+        out.settings.splice(from, out.settings.length - from, ...kept);
       }
     }
   }

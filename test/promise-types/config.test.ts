@@ -126,6 +126,23 @@ describe("config behaviour: ini", () => {
   });
 });
 
+describe("config behaviour: pam", () => {
+  const pam = (f: string, body: string) => `config "/etc/pam.d/${f}" { format = pam ${body} }`;
+  it("judges every line of a stack, and repairs arguments", async () => {
+    expect(await evaluateOne(pam("common-password", 'key = "password pam_pwquality.so retry" at_most = 3'), opts())).toMatchObject({ outcome: "kept" });
+    expect(await evaluateOne(pam("common-password", 'key = "password pam_unix.so" absent = false'), opts())).toMatchObject({ outcome: "kept" });
+    const nullok = await evaluateOne(pam("sshd", 'key = "auth pam_unix.so nullok" absent = true repair = remove'), opts());
+    expect(nullok).toMatchObject({ outcome: "repaired", changes: [expect.objectContaining({ description: expect.stringContaining("common-auth: remove auth pam_unix.so nullok (line 1)") })] });
+    expect(file("etc/pam.d/common-auth").split("\n")[0]).toBe("auth\t[success=1 default=ignore]\tpam_unix.so");
+    // common-password's nullok is in the password stack, which `auth` does not read
+    expect(file("etc/pam.d/common-password")).toContain("yescrypt nullok # local");
+    const remember = await evaluateOne(pam("common-password", 'key = "password pam_unix.so remember" at_least = 5 repair = set'), opts());
+    expect(remember).toMatchObject({ outcome: "repaired" });
+    expect(file("etc/pam.d/common-password")).toContain("pam_unix.so obscure use_authtok try_first_pass yescrypt nullok remember=5 # local\n");
+    expect(await evaluateOne(pam("common-password", 'key = "password pam_faillock.so" absent = false repair = set'), opts())).toMatchObject({ outcome: "drift", changes: [] });
+  });
+});
+
 describe("config behaviour: repairs", () => {
   it("sets a value in place, keeping every other byte, the mode and the owner", async () => {
     const path = join(root, "etc/ssh/sshd_config");
