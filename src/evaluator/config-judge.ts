@@ -91,7 +91,12 @@ export interface FileVerdict {
 const where = (s: FileSetting) => `${s.path}:${s.line}`;
 const inBlock = (s: FileSetting) => (s.block !== undefined ? ` (in \`${s.block}\`)` : "");
 
-export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparisons): FileVerdict {
+/** How an observed value is shown: quoted, or withheld for a `secret` setting. */
+export type Show = (value: string) => string;
+export const showValue: Show = (v) => JSON.stringify(v);
+export const withhold: Show = () => "(withheld: secret)";
+
+export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparisons, show: Show = showValue): FileVerdict {
   const matching = read.settings.filter((s) => s.key === key);
   const global = matching.filter((s) => s.block === undefined);
   const winner = wins === "first" ? global[0] : wins === "last" ? global[global.length - 1] : undefined;
@@ -99,7 +104,7 @@ export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparis
   if (winner) v.winner = winner;
   const missing = read.exists ? "" : ` (${read.path} does not exist)`;
   if (c.absent === true) {
-    for (const s of matching) v.failures.push({ attribute: "absent", expected: "not set", observed: s.value, setting: s, reason: `${where(s)} sets ${s.written}${inBlock(s)}, promised absent` });
+    for (const s of matching) v.failures.push({ attribute: "absent", expected: "not set", observed: show(s.value), setting: s, reason: `${where(s)} sets ${s.written}${inBlock(s)}, promised absent` });
   } else if (c.absent === false && matching.length === 0) {
     v.failures.push({ attribute: "absent", expected: "set", observed: "not set", reason: `no line of ${read.path} sets ${key}${missing}` });
   }
@@ -108,14 +113,14 @@ export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparis
     // every line of a pam stack applies: each must hold
     for (const s of global) {
       const af = valueFailure(c, s.value);
-      if (af) v.failures.push({ ...af, observed: JSON.stringify(s.value), setting: s, reason: `${where(s)}: ${s.written} is ${JSON.stringify(s.value)}, promised ${af.expected}` });
+      if (af) v.failures.push({ ...af, observed: show(s.value), setting: s, reason: `${where(s)}: ${s.written} is ${show(s.value)}, promised ${af.expected}` });
     }
     return v;
   }
   const value = winner?.value ?? c.default;
   const f = valueFailure(c, value);
   if (f) {
-    const observed = value === undefined ? "not set" : JSON.stringify(value);
+    const observed = value === undefined ? "not set" : show(value);
     const reason = winner
       ? `${where(winner)}: ${winner.written} is ${observed}, promised ${f.expected}`
       : `${key} is set by no line of ${read.path}${missing}${value !== undefined ? ` (its default is ${observed})` : ""}, promised ${f.expected}`;
@@ -124,7 +129,7 @@ export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparis
   // a Match block applies to some connections: its setting must hold too
   for (const s of matching.filter((m) => m.block !== undefined)) {
     const bf = valueFailure(c, s.value);
-    if (bf) v.failures.push({ ...bf, observed: JSON.stringify(s.value), setting: s, reason: `${where(s)}${inBlock(s)}: ${s.written} is ${JSON.stringify(s.value)}, promised ${bf.expected}` });
+    if (bf) v.failures.push({ ...bf, observed: show(s.value), setting: s, reason: `${where(s)}${inBlock(s)}: ${s.written} is ${show(s.value)}, promised ${bf.expected}` });
   }
   return v;
 }
@@ -132,7 +137,7 @@ export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparis
 export type Quantifier = "every" | "any" | "none";
 
 /** The differences of the files a promiser names, as the quantifier counts them. */
-export function judgeFiles(verdicts: FileVerdict[], quantifier: Quantifier, glob: boolean, c: Comparisons, key: string): Difference[] {
+export function judgeFiles(verdicts: FileVerdict[], quantifier: Quantifier, glob: boolean, c: Comparisons, key: string, show: Show = showValue): Difference[] {
   const toDiff = (f: FileFailure, path: string): Difference => ({ subject: f.setting ? `${f.setting.path}:${f.setting.line}` : path, attribute: f.attribute, expected: f.expected, observed: f.observed, reason: f.reason });
   if (quantifier === "every") {
     if (glob && verdicts.length === 0 && c.absent !== true) return [{ attribute: "files", expected: "at least one file", observed: "none", reason: `no file matches the glob, so none sets ${key}` }];
@@ -150,6 +155,6 @@ export function judgeFiles(verdicts: FileVerdict[], quantifier: Quantifier, glob
       attribute: "files",
       expected: "no file holds",
       observed: "holds",
-      reason: `${v.winner ? `${where(v.winner)}: ${v.winner.written} is ${JSON.stringify(v.winner.value)}` : `${v.read.path}: ${key} is not set`}, which no file may have`,
+      reason: `${v.winner ? `${where(v.winner)}: ${v.winner.written} is ${show(v.winner.value)}` : `${v.read.path}: ${key} is not set`}, which no file may have`,
     }));
 }

@@ -31,6 +31,12 @@ export const config: PromiseTypeSpec = {
       description: "The value the program uses when no line sets the key (sshd's compiled-in default, as `sshd -T` shows it): judged in place of \"not set\". Without it, a setting that is not there holds for no comparison.",
     },
     {
+      name: "secret",
+      type: { kind: "boolean" },
+      description: "The value is a secret (a password, a key): it is judged as any other, but never shown; differences, reports and the store say `(withheld: secret)` where they would give it.",
+      default: "false",
+    },
+    {
       name: "files",
       type: { kind: "enum", values: ["every", "any", "none"] },
       description: "With a glob: `every` file it matches must hold (and at least one must match, unless `absent = true`); `any`: at least one; `none`: no file may hold (such as no profile.d file sets `umask 000`: `files = none` with `equals = \"000\"`).",

@@ -11,6 +11,7 @@ testPromiseType("config", {
     'config "/etc/profile.d/*.sh" { format = key_value separator = " " key = "umask" umask_at_least = 027 files = any }',
     'config "/etc/login.defs" { format = login_defs key = "PASS_MAX_DAYS" at_most = 90 at_least = 1 }',
     'config "/etc/systemd/journald.conf" { format = ini section = "Journal" key = "Storage" equals = "persistent" }',
+    'config "/etc/default/useradd" { format = key_value key = "BIND_PW" matches = "^.{20,}$" secret = true }',
     'config "/etc/ssh/sshd_config" { format = sshd key = "X11Forwarding" absent = true repair = remove }',
     'config "/etc/ssh/sshd_config" { format = sshd key = "PermitEmptyPasswords" equals = "no" default = "no" }',
     'config "/etc/apt/apt.conf.d/*" { format = key_value separator = " " comment = "//" wins = last key = "APT::Get::AllowUnauthenticated" equals = "\\"true\\";" files = none }',
@@ -83,6 +84,14 @@ describe("config behaviour", () => {
     const unset = await evaluateOne(sshd('key = "ClientAliveCountMax" at_most = 3'), opts());
     expect(unset).toMatchObject({ outcome: "drift", differences: [{ observed: "not set" }] });
     expect(await evaluateOne(sshd('key = "ClientAliveCountMax" at_most = 3 default = "3"'), opts())).toMatchObject({ outcome: "kept" });
+  });
+
+  it("never shows a secret's value", async () => {
+    writeFileSync(join(root, "etc/default/useradd"), "SHELL=/bin/sh\nBIND_PW=hunter2-not-shown\n");
+    const r = await evaluateOne('config "/etc/default/useradd" { format = key_value key = "BIND_PW" matches = "^.{20,}$" secret = true }', opts());
+    expect(r.outcome).toBe("drift");
+    expect(JSON.stringify(r)).not.toContain("hunter2");
+    expect(r.differences[0]).toMatchObject({ observed: "(withheld: secret)" });
   });
 
   it("is an error when the file cannot be read as one", async () => {

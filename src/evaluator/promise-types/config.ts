@@ -5,7 +5,7 @@ import type { CheckedPromise } from "../../checker/policy.js";
 import { defaultFormatOptions, keyOf, winsOf, type ConfigFormatName, type FormatOptions, type Wins } from "../../config-formats/index.js";
 import { expandConfigGlob, readConfig, type ConfigRead } from "../../probes/config-files.js";
 import type { Change } from "../change-gate.js";
-import { comparisonsOf, judgeFile, judgeFiles, type Quantifier } from "../config-judge.js";
+import { comparisonsOf, judgeFile, judgeFiles, showValue, withhold, type Quantifier } from "../config-judge.js";
 import { planRemove, planSet, type RepairTarget } from "../config-repair.js";
 import { attr, repairs, type Observation, type PromiseBehaviour } from "../contract.js";
 import { skipNotes } from "../observation-notes.js";
@@ -31,9 +31,11 @@ function formatOf(p: CheckedPromise): { format: ConfigFormatName; options: Forma
 
 const quantifierOf = (p: CheckedPromise): Quantifier => attr<Quantifier>(p, "files") ?? "every";
 
+const showOf = (p: CheckedPromise) => (attr<boolean>(p, "secret") ? withhold : showValue);
+
 function verdicts(p: CheckedPromise, o: ObservedConfig) {
   const c = comparisonsOf(p);
-  return { c, list: o.reads.map((r) => judgeFile(r, o.key, o.wins, c)) };
+  return { c, list: o.reads.map((r) => judgeFile(r, o.key, o.wins, c, showOf(p))) };
 }
 
 export const configBehaviour: PromiseBehaviour<ObservedConfig> = {
@@ -57,7 +59,7 @@ export const configBehaviour: PromiseBehaviour<ObservedConfig> = {
 
   judge(p, o) {
     const { c, list } = verdicts(p, o);
-    return judgeFiles(list, quantifierOf(p), o.glob, c, attr<string>(p, "key")!);
+    return judgeFiles(list, quantifierOf(p), o.glob, c, attr<string>(p, "key")!, showOf(p));
   },
 
   repair(p, o) {
