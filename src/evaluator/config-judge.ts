@@ -96,7 +96,8 @@ export type Show = (value: string) => string;
 export const showValue: Show = (v) => JSON.stringify(v);
 export const withhold: Show = () => "(withheld: secret)";
 
-export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparisons, show: Show = showValue): FileVerdict {
+/** `key` as the format compares it; `label`, as the policy writes it, for messages */
+export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparisons, show: Show = showValue, label = key): FileVerdict {
   const matching = read.settings.filter((s) => s.key === key);
   const global = matching.filter((s) => s.block === undefined);
   const winner = wins === "first" ? global[0] : wins === "last" ? global[global.length - 1] : undefined;
@@ -106,7 +107,7 @@ export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparis
   if (c.absent === true) {
     for (const s of matching) v.failures.push({ attribute: "absent", expected: "not set", observed: show(s.value), setting: s, reason: `${where(s)} sets ${s.written}${inBlock(s)}, promised absent` });
   } else if (c.absent === false && matching.length === 0) {
-    v.failures.push({ attribute: "absent", expected: "set", observed: "not set", reason: `no line of ${read.path} sets ${key}${missing}` });
+    v.failures.push({ attribute: "absent", expected: "set", observed: "not set", reason: `no line of ${read.path} sets ${label}${missing}` });
   }
   if (!hasValueComparison(c)) return v;
   if (wins === "all" && global.length > 0) {
@@ -123,7 +124,7 @@ export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparis
     const observed = value === undefined ? "not set" : show(value);
     const reason = winner
       ? `${where(winner)}: ${winner.written} is ${observed}, promised ${f.expected}`
-      : `${key} is set by no line of ${read.path}${missing}${value !== undefined ? ` (its default is ${observed})` : ""}, promised ${f.expected}`;
+        : `${label} is set by no line of ${read.path}${missing}${value !== undefined ? ` (its default is ${observed})` : ""}, promised ${f.expected}`;
     v.failures.push({ ...f, observed, reason, ...(winner ? { setting: winner } : {}) });
   }
   // a Match block applies to some connections: its setting must hold too

@@ -35,7 +35,7 @@ const showOf = (p: CheckedPromise) => (attr<boolean>(p, "secret") ? withhold : s
 
 function verdicts(p: CheckedPromise, o: ObservedConfig) {
   const c = comparisonsOf(p);
-  return { c, list: o.reads.map((r) => judgeFile(r, o.key, o.wins, c, showOf(p))) };
+  return { c, list: o.reads.map((r) => judgeFile(r, o.key, o.wins, c, showOf(p), attr<string>(p, "key"))) };
 }
 
 export const configBehaviour: PromiseBehaviour<ObservedConfig> = {
