@@ -113,3 +113,30 @@ describe.skipIf(!sshdRuns())("sshd format against `sshd -T`", () => {
     );
   });
 });
+
+describe.skipIf(!sshdRuns())("config repairs as `sshd -T` reads them", () => {
+  it("judges the fixture as sshd does, and sshd reads the repaired file as promised", async () => {
+    const { evaluateOne } = await import("../helpers/evaluate.ts");
+    const { cpSync, readFileSync } = await import("node:fs");
+    const dir = mkdtempSync(join(tmpdir(), "cvt-sshd-repair-"));
+    cpSync("test/fixtures/roots/config-cis/etc/ssh", dir, { recursive: true });
+    const file = join(dir, "sshd_config");
+    writeFileSync(file, readFileSync(file, "utf8").replace("/etc/ssh/sshd_config.d/", `${dir}/sshd_config.d/`));
+    const effective = () => new Map(execFileSync(sshdProgram, ["-T", "-f", file], { encoding: "utf8" }).split("\n").map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)] as [string, string]));
+    const before = effective();
+    for (const [key, value] of [["PermitRootLogin", "yes"], ["MaxAuthTries", "4"], ["PermitEmptyPasswords", "no"], ["ClientAliveInterval", "300"], ["Banner", "/etc/issue.net"], ["LoginGraceTime", "60"]]) {
+      expect(before.get(key!.toLowerCase())).toBe(value);
+      expect(await evaluateOne(`config "${file}" { format = sshd key = "${key}" equals = "${value}" }`)).toMatchObject({ outcome: "kept" });
+    }
+    expect(await evaluateOne(`config "${file}" { format = sshd key = "PermitRootLogin" equals = "no" repair = set }`)).toMatchObject({ outcome: "repaired" });
+    expect(await evaluateOne(`config "${file}" { format = sshd key = "ClientAliveCountMax" equals = 2 repair = set }`)).toMatchObject({ outcome: "repaired" });
+    expect(await evaluateOne(`config "${file}" { format = sshd key = "ClientAliveInterval" at_most = 120 repair = set }`)).toMatchObject({ outcome: "repaired" });
+    const after = effective();
+    expect([after.get("permitrootlogin"), after.get("clientalivecountmax"), after.get("clientaliveinterval")]).toEqual(["no", "2", "120"]);
+    const backup = new Map(execFileSync(sshdProgram, ["-T", "-f", file, "-C", "user=backup,host=h,addr=127.0.0.1"], { encoding: "utf8" }).split("\n").map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)] as [string, string]));
+    expect(backup.get("passwordauthentication")).toBe("yes");
+    expect(await evaluateOne(`config "${file}" { format = sshd key = "PasswordAuthentication" equals = "no" repair = set }`)).toMatchObject({ outcome: "repaired" });
+    const repairedBackup = new Map(execFileSync(sshdProgram, ["-T", "-f", file, "-C", "user=backup,host=h,addr=127.0.0.1"], { encoding: "utf8" }).split("\n").map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)] as [string, string]));
+    expect(repairedBackup.get("passwordauthentication")).toBe("no");
+  });
+});
