@@ -10,6 +10,7 @@ const fmtCommand = () => import("./commands/fmt.js");
 const observeCommand = () => import("./commands/observe.js");
 const observeConnectionsCommand = () => import("./commands/observe-connections.js");
 const observeKernelCommand = () => import("./commands/observe-kernel.js");
+const observeJobsCommand = () => import("./commands/observe-jobs.js");
 const observeShadowCommand = () => import("./commands/observe-shadow.js");
 const observePackagesCommand = () => import("./commands/observe-packages.js");
 const runCommand = () => import("./commands/run.js");
@@ -263,6 +264,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--config-root <dir>", "read modprobe.d and modules-load.d below this directory (a fixture, or /host in a container)")
     .addHelpText("after", "\nExamples:\n  covenant observe modules usb-storage cramfs")
     .action((names: string[], f: { configRoot?: string }) => guarded(observeKernelCommand, (o) => o.observeModules(names, f, observeOpts(), io)));
+  observe
+    .command("jobs")
+    .description("scheduled jobs as scheduled promises see them: cron's (crontab, cron.d, users' crontabs, run-parts) and systemd timers, with their user and schedule, and what cron would not run")
+    .option("--config-root <dir>", "read /etc, /var/spool/cron and the systemd unit directories below this directory (a fixture, or /host in a container)")
+    .action((f: { configRoot?: string }) => guarded(observeJobsCommand, (o) => o.observeJobs(f, observeOpts(), io)));
   observe
     .command("mounts")
     .description("mount points with their type, source and options, from /proc/self/mountinfo")

@@ -22,6 +22,9 @@ export const repairsFor: Readonly<Record<string, (d: Difference) => string[] | u
   process: (d) => (d.attribute === "min" ? ["start"] : d.attribute === "max" ? ["kill"] : undefined),
   service: (d) => (d.attribute !== "state" ? undefined : d.expected === "stopped" ? ["stop"] : ["restart", "start"]),
   sysctl: (d) => (d.attribute === "value" ? ["set"] : undefined),
+  lines: (d) => (d.attribute === "present" ? ["append"] : d.attribute === "absent" ? ["remove"] : undefined),
+  // only towards prevented or unloaded: the drop-in never allows what a rule elsewhere prevents
+  kernel_module: (d) => ((d.attribute === "prevented" || d.attribute === "blacklisted") && d.expected === "true" ? ["prevent"] : d.attribute === "loaded" && d.expected === "false" ? ["unload"] : undefined),
   package: (d) => (d.attribute === "version" || (d.attribute === "state" && d.expected === "installed") ? ["install"] : d.attribute === "state" ? ["remove", "purge"] : undefined),
 };
 

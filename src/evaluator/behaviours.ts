@@ -13,12 +13,14 @@ import { fileBehaviour } from "./promise-types/file.js";
 import { filehandlesBehaviour } from "./promise-types/filehandles.js";
 import { groupBehaviour } from "./promise-types/group.js";
 import { kernel_moduleBehaviour } from "./promise-types/kernel_module.js";
+import { linesBehaviour } from "./promise-types/lines.js";
 import { listenerBehaviour } from "./promise-types/listener.js";
 import { loadBehaviour } from "./promise-types/load.js";
 import { locksBehaviour } from "./promise-types/locks.js";
 import { mountBehaviour } from "./promise-types/mount.js";
 import { packageBehaviour } from "./promise-types/package.js";
 import { processBehaviour } from "./promise-types/process.js";
+import { scheduledBehaviour } from "./promise-types/scheduled.js";
 import { serviceBehaviour } from "./promise-types/service.js";
 import { sysctlBehaviour } from "./promise-types/sysctl.js";
 
@@ -35,12 +37,14 @@ const all: Record<PromiseTypeName, object> = {
   filehandles: filehandlesBehaviour,
   group: groupBehaviour,
   kernel_module: kernel_moduleBehaviour,
+  lines: linesBehaviour,
   listener: listenerBehaviour,
   load: loadBehaviour,
   locks: locksBehaviour,
   mount: mountBehaviour,
   package: packageBehaviour,
   process: processBehaviour,
+  scheduled: scheduledBehaviour,
   service: serviceBehaviour,
   sysctl: sysctlBehaviour,
 };

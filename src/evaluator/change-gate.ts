@@ -10,7 +10,8 @@ import { constants } from "node:os";
 import { join, resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
 import { safeFs } from "../native/safe-fs.js";
-import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
+import { ChangeRefused, FileChanges, type ChangeGuard, type Identity, type RestoreTarget } from "./file-changes.js";
+import { applyLineEdit, describeLineEdit, replaceObservedFile, type LineEditChange } from "./line-edit.js";
 import { applyPackageChange, describePackageChange, type PackageChange } from "./package-changes.js";
 
 export type Change =
@@ -29,14 +30,16 @@ export type Change =
   | { op: "sysctl"; key: string; path: string; value: string }
   /** write a file of Covenant's own (a drop-in it keeps), replacing the one observed there (`expect`) or creating it */
   | ({ op: "write"; path: string; content: string; mode: number } & ChangeGuard)
-  /** edit an existing file (a `config` repair): its new content, kept mode and owner; only if it still holds the bytes observed (`digest`, sha256) */
-  | ({ op: "edit"; path: string; content: string; digest: string; summary: string } & ChangeGuard)
+  /** rewrite an existing file with an edit of it (a `config` repair: values changed in place, lines added or taken out), keeping its mode and owner; only while it is the file observed (`expect`) holding the bytes observed (`digest`, sha256), as `edit-lines` (line-edit.ts) */
+  | { op: "edit"; path: string; content: string; digest: string; summary: string; expect: Identity }
   /** unload a kernel module: `modprobe -r -- module` */
   | { op: "modprobe-remove"; module: string }
   /** change a local account with shadow-utils (argv: program, `-R root` when the accounts are not the host's /etc, args, `--`, user) */
   | AccountChange
   /** install or remove packages through the package manager (package-changes.ts) */
-  | PackageChange;
+  | PackageChange
+  /** a minimal edit of a text file: remove lines, append lines (line-edit.ts) */
+  | LineEditChange;
 
 /** `usermod`/`chage` options for one account; `root` is the directory holding the `etc` whose accounts are changed */
 export interface AccountChange {
@@ -113,6 +116,8 @@ export function describeChange(c: Change): string {
       return accountArgv(c).join(" ");
     case "package":
       return describePackageChange(c);
+    case "edit-lines":
+      return describeLineEdit(c);
   }
 }
 
@@ -191,7 +196,7 @@ export class ChangeGate {
     if (stopped) return stopped;
     const root = this.options.confineTo;
     if (root === undefined) return undefined;
-    const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" || c.op === "write" || c.op === "edit" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
+    const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" || c.op === "write" || c.op === "edit-lines" || c.op === "edit" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
     if (!paths) return `the sandbox changes only files below ${root}`;
     // judged on the path as written here; below the sandbox the kernel refuses any link
     // (file-changes.ts), so no link inside it can lead a change outside
@@ -225,7 +230,7 @@ export class ChangeGate {
       case "write":
         return this.files.write(c.path, c.content, c.mode, c);
       case "edit":
-        return this.files.edit(c.path, c.content, c.digest, c);
+        return replaceObservedFile(this.files, c.path, c.expect, c.digest, () => Buffer.from(c.content, "utf8"));
       case "modprobe-remove":
         return run([this.options.modprobe ?? "modprobe", "-r", "--", c.module], signal);
       case "account":
@@ -233,6 +238,8 @@ export class ChangeGate {
       case "package":
         // not given the promise's signal: a package manager stopped half-way leaves dpkg's database broken
         return applyPackageChange(c);
+      case "edit-lines":
+        return applyLineEdit(this.files, c);
     }
   }
 }

@@ -7,9 +7,9 @@
 // promise observed, and then changes that descriptor's object. A mismatch means the path now
 // names something else: the change fails with "changed while being repaired" and nothing is
 // changed anywhere.
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, realpathSync, type Stats } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readSync, realpathSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { copy, digestOf, fillNew, syncDirectory, tmpName } from "./file-bytes.js";
 import { safeFs, safeFsUnavailableReason, type SafeFsAddon } from "../native/safe-fs.js";
 import { firstLink } from "../probes/files.js";
 
@@ -128,7 +128,8 @@ export class FileChanges {
       if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
       src = this.openApprovedCopy(from);
       const approved = fstatSync(src);
-      tmp = { fd: undefined, name: tmpName() };
+      // a short name of our own: the target's name may already be as long as names can be
+      tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
       tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       const digest = copy(src, tmp.fd, want.algorithm);
       if (want.digest !== undefined && digest !== want.digest) {
@@ -183,9 +184,13 @@ export class FileChanges {
       if (target && guard.expect && !sameObject(target, guard.expect)) throw changedWhileRepaired(path);
       if (target && !guard.expect) throw changedWhileRepaired(path, "it exists now, made by someone else since it was observed missing");
       if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
-      tmp = { fd: undefined, name: tmpName() };
+      tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
       tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      fillNew(tmp.fd, content, mode);
+      const bytes = Buffer.from(content, "utf8");
+      let off = 0;
+      while (off < bytes.length) off += writeSync(tmp.fd, bytes, off, bytes.length - off);
+      fchmodSync(tmp.fd, mode);
+      fsyncSync(tmp.fd);
       closeSync(tmp.fd);
       tmp.fd = undefined;
       native.renameAt(dir, tmp.name, name);
@@ -207,55 +212,19 @@ export class FileChanges {
   }
 
   /**
-   * Replaces an existing file's content with an edit of it (a `config` repair): as `write` does,
-   * through a new file renamed over it relative to the directory's descriptor, with the file's
-   * own mode and owner; only if the entry is still the file observed (device and inode), not a
-   * link, has no other hard link (the edit would leave the other names behind), and still holds
-   * exactly the bytes observed (`digest`, sha256): an edit of other content would undo a change
-   * nobody judged.
+   * Runs `change` with a descriptor of the directory holding `path` (reached without following
+   * a link, and in a sandbox not leaving it) and the entry's name in it; what goes wrong is
+   * explained as for every file change. For changes kept in modules of their own (line-edit.ts).
    */
-  edit(path: string, content: string, digest: string, guard: ChangeGuard): void {
-    const native = addon();
+  inDirectory<T>(path: string, change: (dir: number, name: string) => T): T {
     const abs = resolve(path);
-    const name = basename(abs);
     const dir = this.reachChecked(dirname(abs), undefined);
-    let tmp: { fd: number | undefined; name: string } | undefined;
-    let cur: number | undefined;
     try {
-      if (fstatSync(dir).isSymbolicLink()) throw new ChangeRefused(`${path} not edited: ${dirname(abs)} is a symbolic link, and repairs never follow links`, "failed");
-      const target = this.entryStat(dir, name);
-      if (!target) throw changedWhileRepaired(path, "it no longer exists");
-      if (target.isSymbolicLink()) throw new ChangeRefused(`${path} is a symbolic link; it is not edited through`, "failed");
-      if (!target.isFile()) throw new ChangeRefused(`${path} is not a regular file; it is not edited`, "failed");
-      if (guard.expect && !sameObject(target, guard.expect)) throw changedWhileRepaired(path);
-      if (target.nlink > 1 && !guard.allowHardlinks) throw new ChangeRefused(`${path} has ${target.nlink} hard links: an edit would leave its other names with the old content`, "held");
-      cur = native.openAt(dir, name, constants.O_RDONLY | constants.O_NONBLOCK, 0);
-      const st = fstatSync(cur);
-      if (!sameObject(st, target)) throw changedWhileRepaired(path);
-      if (digestOf(cur) !== digest) throw changedWhileRepaired(path, "its content changed since it was observed");
-      tmp = { fd: undefined, name: tmpName() };
-      tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      fchownSync(tmp.fd, st.uid, st.gid);
-      fillNew(tmp.fd, content, st.mode & 0o7777);
-      closeSync(tmp.fd);
-      tmp.fd = undefined;
-      const now = this.entryStat(dir, name);
-      if (!now || !sameObject(now, target)) throw changedWhileRepaired(path);
-      native.renameAt(dir, tmp.name, name);
-      tmp = undefined;
-      syncDirectory(dir);
+      if (fstatSync(dir).isSymbolicLink()) throw new ChangeRefused(`${path} not changed: ${dirname(abs)} is a symbolic link, and repairs never follow links`, "failed");
+      return change(dir, basename(abs));
     } catch (err) {
       throw this.explain(err, abs);
     } finally {
-      if (cur !== undefined) closeSync(cur);
-      if (tmp) {
-        if (tmp.fd !== undefined) closeSync(tmp.fd);
-        try {
-          native.unlinkAt(dir, tmp.name);
-        } catch {
-          // already gone
-        }
-      }
       closeSync(dir);
     }
   }
@@ -376,10 +345,37 @@ function sameObject(st: { dev: number; ino: number }, expect: Identity): boolean
   return st.dev === expect.dev && st.ino === expect.ino;
 }
 
-function changedWhileRepaired(path: string, detail = "it is no longer the file that was observed"): ChangeRefused {
+export function changedWhileRepaired(path: string, detail = "it is no longer the file that was observed"): ChangeRefused {
   return new ChangeRefused(`${path} changed while being repaired (${detail}); nothing was changed`, "failed");
 }
 
 function codeOf(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+}
+
+
+/** Copies `from` to `to` and returns the digest of what was copied. */
+function copy(from: number, to: number, algorithm: "sha256" | "sha512"): string {
+  const h = createHash(algorithm);
+  const buf = Buffer.allocUnsafe(1 << 16);
+  for (;;) {
+    const n = readSync(from, buf, 0, buf.length, null);
+    if (n === 0) return h.digest("hex");
+    h.update(buf.subarray(0, n));
+    let off = 0;
+    while (off < n) off += writeSync(to, buf, off, n - off);
+  }
+}
+
+/** Makes a rename in the directory durable (its descriptor is O_PATH: fsync needs a readable one). */
+export function syncDirectory(dir: number): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`/proc/self/fd/${dir}`, constants.O_RDONLY | constants.O_DIRECTORY);
+    fsyncSync(fd);
+  } catch {
+    // without /proc the rename is made, only not yet flushed: the next sync of the file system does it
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

@@ -14,6 +14,7 @@ import { globToRegExp } from "../checker/glob.js";
 import { globBase } from "./glob-paths.js";
 import { DEFAULT_SECRET_PATTERNS, linearPattern, type SecretPattern } from "../integrity/mask.js";
 import { describeChange } from "../integrity/file-change.js";
+import { ctimeProvesContent } from "../integrity/ctime-trust.js";
 import { readFileState, type FileState, type PresentState } from "../integrity/file-state.js";
 import { attr, CannotObserve, type ApprovedEntry, type ApprovedState, type EvalContext } from "./contract.js";
 import type { CheckedPromise } from "../checker/policy.js";
@@ -127,7 +128,11 @@ export async function checkIntegrity(p: CheckedPromise, ctx: EvalContext, files:
 async function compareGlob(c: Compare, g: IntegrityGlob): Promise<void> {
   const re = globToRegExp(g.hostPattern);
   const approved = c.ctx.integrity.approvedBelow(globBase(g.hostPattern)).filter((h) => re.test(h));
-  const known = approved.length > 0;
+  // the selection itself is approved once, as a tree's root is: a set emptied by approved
+  // removals is still known, and a file made in it afterwards is created, not first seen
+  const selection = globSelectionKey(g.hostPattern);
+  const known = approved.length > 0 || c.ctx.integrity.approved(selection) !== undefined;
+  if (!known && !c.ctx.integrity.readOnly) c.ctx.integrity.recordFirst(`${c.p.type}:${String(c.p.promiser)}`, [{ hostPath: selection, entry: { state: { status: "absent" }, noCopy: "the selection of a glob: its files are kept each under its own path" } }], c.ctx.now.toISOString());
   const present = new Set<string>();
   for (const f of g.files) {
     present.add(f.hostPath);
@@ -139,6 +144,11 @@ async function compareGlob(c: Compare, g: IntegrityGlob): Promise<void> {
     const pending = comparePath(c, { path: g.policyPathOf(gone), hostPath: gone }, false);
     if (pending) await pending;
   }
+}
+
+/** The key a glob's selection is approved under (not a path: no path starts so). */
+export function globSelectionKey(hostPattern: string): string {
+  return `glob:${hostPattern}`;
 }
 
 /**
@@ -204,7 +214,8 @@ function compareNow(c: Compare, t: IntegrityTarget, approveIfNew: boolean): Prom
   // (a file the promise hashed itself is compared by that hash)
   const before = t.observed ? undefined : (t.seen ?? statWithChangeTime(t.hostPath));
   const a = approved?.state as (ApprovedEntry["state"] & { ctimeMs?: number }) | undefined;
-  if (a?.status === "present" && a.type === "file" && a.sha256 !== undefined && a.ctimeMs !== undefined && before && before.ctimeMs === a.ctimeMs && !c.nodiff && unchanged(a, before.stat, a.sha256)) return undefined;
+  // (unless a write through a shared mapping could have left no trace in the ctime: ctime-trust.ts)
+  if (a?.status === "present" && a.type === "file" && a.sha256 !== undefined && a.ctimeMs !== undefined && before && before.ctimeMs === a.ctimeMs && !c.nodiff && unchanged(a, before.stat, a.sha256) && ctimeProvesContent(a.ctimeMs, approved!.approvedAt, before.stat.dev, t.hostPath)) return undefined;
   return compareObserved(c, t, approveIfNew, approved, before);
 }
 

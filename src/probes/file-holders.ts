@@ -193,10 +193,14 @@ export async function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targe
   const locks = await locksRead;
   if (!locks.ok) notes.push(`locks cannot be read: ${locks.error.message}`);
   const locked = locks.ok ? lockHolders(locks.value, targets) : new Map<string, number[]>();
+  // this process (the watcher hashing the file for an earlier change while the scan runs on its
+  // thread) is never who was at it; a fixture /proc's pids are not this host's
+  const ownPid = roots.proc === "/proc" ? process.pid : undefined;
   const scan = await scanning;
   notes.push(...scanNotes);
   for (const [path, pids] of locked) {
     for (const pid of pids) {
+      if (pid === ownPid) continue;
       const d = detailOf(pid);
       if (d) holders.get(path)!.push({ ...d, via: "lock" });
     }
@@ -206,6 +210,7 @@ export async function scanHolders(roots: Pick<ProbeRoots, "proc" | "etc">, targe
   const slicer = new Slicer();
   for (const m of scan.matches) {
     await slicer.maybeYield();
+    if (m.pid === ownPid) continue;
     const key = `${m.path}\0${m.pid}\0${m.deleted}`;
     if (seen.has(key)) continue; // several descriptors on one file
     seen.add(key);

@@ -12,17 +12,19 @@ import { file } from "./file.js";
 import { filehandles } from "./filehandles.js";
 import { group } from "./group.js";
 import { kernel_module } from "./kernel_module.js";
+import { lines } from "./lines.js";
 import { listener } from "./listener.js";
 import { load } from "./load.js";
 import { locks } from "./locks.js";
 import { mount } from "./mount.js";
 import { package as packageType } from "./package.js";
 import { process } from "./process.js";
+import { scheduled } from "./scheduled.js";
 import { service } from "./service.js";
 import { sysctl } from "./sysctl.js";
 
 // in the order the docs list them; each key is its spec's name (test/parity.test.ts)
-const byName = { file, directory, connections, listener, process, service, locks, sysctl, kernel_module, filehandles, load, mount, group, account, command, package: packageType, config };
+const byName = { file, directory, connections, listener, process, service, locks, sysctl, kernel_module, lines, filehandles, load, mount, scheduled, group, account, command, package: packageType, config };
 
 /** The name of a built-in promise type: its DSL keyword, file, registry key, behaviour, test and doc page. */
 export type PromiseTypeName = keyof typeof byName;

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkPaths } from "../../src/checker/check.ts";
 import type { Policy } from "../../src/checker/policy.ts";
@@ -32,7 +32,8 @@ type Op =
   | { kind: "rename"; at: number; to: number; name: number }
   | { kind: "symlink"; at: number; name: number }
   | { kind: "link"; at: number; name: number }
-  | { kind: "touch"; at: number };
+  | { kind: "touch"; at: number }
+  | { kind: "replace"; at: number; by: "symlink" | "file" };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("write" as const), at: fc.nat(), name: fc.nat(5), text: fc.constantFrom("a\n", "balance = 1\n", "") }),
@@ -43,6 +44,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("symlink" as const), at: fc.nat(), name: fc.nat(5) }),
   fc.record({ kind: fc.constant("link" as const), at: fc.nat(), name: fc.nat(5) }),
   fc.record({ kind: fc.constant("touch" as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant("replace" as const), at: fc.nat(), by: fc.constantFrom("symlink" as const, "file" as const) }),
 );
 
 /** Every entry below `root` (not following links), in walk order. */
@@ -109,6 +111,16 @@ function apply(root: string, op: Op): void {
         const p = pick(all, op.at);
         const later = new Date(Date.now() + 60_000 + op.at);
         if (p && !lstatSync(p).isSymbolicLink()) utimesSync(p, later, later);
+        return;
+      }
+      case "replace": {
+        // a directory renamed out of the tree and something else put at its name (a link to it, or a file)
+        const d = pick(dirsNow.slice(1), op.at);
+        if (!d) return;
+        const away = mkdtempSync(join(dirname(root), "away-"));
+        renameSync(d, join(away, "d"));
+        if (op.by === "symlink") symlinkSync(join(away, "d"), d);
+        else writeFileSync(d, "not a directory\n");
         return;
       }
     }

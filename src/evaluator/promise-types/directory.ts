@@ -220,12 +220,22 @@ async function lookAgain(plan: FocusPlan, roots: readonly string[], maxDepth: nu
     checkName(hostPath, ctx);
     const st = files.stat(hostPath);
     if (!st.ok) {
-      if (st.error.code !== "not-found") notes.push(`${policyPathOf(hostPath, ctx)}: ${st.error.message}`);
-      else for (const gone of [hostPath, ...ctx.integrity.approvedBelow(hostPath)]) if (within(root, gone)) absent.add(gone);
+      if (st.error.code === "not-found") {
+        for (const gone of [hostPath, ...ctx.integrity.approvedBelow(hostPath)]) if (within(root, gone)) absent.add(gone);
+      } else if (ctx.integrity.approved(hostPath) !== undefined) {
+        // approved, and not to be reached by its path now (a link or a file in place of a directory
+        // above it): compared by its path, as a whole walk compares what was approved and it did not meet
+        absent.add(hostPath);
+      } else notes.push(`${policyPathOf(hostPath, ctx)}: ${st.error.message}`);
       continue;
     }
     present.set(hostPath, { path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
-    if (st.value.type !== "directory" || !plan.named.has(hostPath)) continue;
+    if (!plan.named.has(hostPath)) continue;
+    if (st.value.type !== "directory") {
+      // a directory replaced by a file or a link (renamed away, something else put in its place): what was approved below it is no longer there
+      for (const gone of ctx.integrity.approvedBelow(hostPath)) if (within(root, gone)) absent.add(gone);
+      continue;
+    }
     // a directory an event named may have come with a subtree (moved in, made again): all of it, and what was approved below it and is gone
     const level = levelBelow(root, hostPath)!;
     const walked: ObservedEntry[] = [];
