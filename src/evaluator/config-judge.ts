@@ -53,10 +53,10 @@ export function parseUmask(v: string): number | undefined {
 }
 
 /** The first comparison `value` fails (undefined: not set), with what it expected; undefined when all hold. */
-export function valueFailure(c: Comparisons, value: string | undefined): { attribute: string; expected: string } | undefined {
+export function valueFailure(c: Comparisons, value: string | undefined, show: (v: string) => string = (v) => JSON.stringify(v)): { attribute: string; expected: string } | undefined {
   const checks: [string, string, (v: string) => boolean][] = [];
-  if (c.equals !== undefined) checks.push(["equals", JSON.stringify(c.equals), (v) => v === c.equals]);
-  if (c.oneOf) checks.push(["one_of", `one of ${c.oneOf.map((o) => JSON.stringify(o)).join(", ")}`, (v) => c.oneOf!.includes(v)]);
+  if (c.equals !== undefined) checks.push(["equals", show(c.equals), (v) => v === c.equals]);
+  if (c.oneOf) checks.push(["one_of", `one of ${c.oneOf.map((o) => show(o)).join(", ")}`, (v) => c.oneOf!.includes(v)]);
   if (c.atMost !== undefined) checks.push(["at_most", `at most ${c.atMost}`, (v) => (parseInteger(v) ?? Infinity) <= c.atMost!]);
   if (c.atLeast !== undefined) checks.push(["at_least", `at least ${c.atLeast}`, (v) => (parseInteger(v) ?? -Infinity) >= c.atLeast!]);
   if (c.matches) checks.push(["matches", `matching /${c.matches.source}/`, (v) => c.matches!.test(v)]);
@@ -113,13 +113,13 @@ export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparis
   if (wins === "all" && global.length > 0) {
     // every line of a pam stack applies: each must hold
     for (const s of global) {
-      const af = valueFailure(c, s.value);
+      const af = valueFailure(c, s.value, show);
       if (af) v.failures.push({ ...af, observed: show(s.value), setting: s, reason: `${where(s)}: ${s.written} is ${show(s.value)}, promised ${af.expected}` });
     }
     return v;
   }
   const value = winner?.value ?? c.default;
-  const f = valueFailure(c, value);
+  const f = valueFailure(c, value, show);
   if (f) {
     const observed = value === undefined ? "not set" : show(value);
     const reason = winner
@@ -129,7 +129,7 @@ export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparis
   }
   // a Match block applies to some connections: its setting must hold too
   for (const s of matching.filter((m) => m.block !== undefined)) {
-    const bf = valueFailure(c, s.value);
+    const bf = valueFailure(c, s.value, show);
     if (bf) v.failures.push({ ...bf, observed: show(s.value), setting: s, reason: `${where(s)}${inBlock(s)}: ${s.written} is ${show(s.value)}, promised ${bf.expected}` });
   }
   return v;

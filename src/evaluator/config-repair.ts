@@ -18,6 +18,8 @@ export interface RepairTarget {
   /** ini: the section the key is in */
   section?: string;
   comparisons: Comparisons;
+  /** how values are shown in the change's summary (withheld for a `secret`) */
+  show: (value: string) => string;
 }
 
 /** The value `repair = set` writes: the promised one, or the smallest change that meets the promise. */
@@ -81,7 +83,7 @@ export function planSet(v: FileVerdict, t: RepairTarget): Change[] {
     e.lines.push(before ?? e.text.split("\n").length - 1);
     e.values.add(value);
   }
-  return [...texts.values()].flatMap((e) => (readsBack(e.text, e.file, t, e.lines) ? [editChange(e.file, e.text, `set ${t.written} to ${[...e.values].map((x) => JSON.stringify(x)).join(", ")} (line ${e.lines.join(", ")})`)] : []));
+  return [...texts.values()].flatMap((e) => (readsBack(e.text, e.file, t, e.lines) ? [editChange(e.file, e.text, `set ${t.written} to ${[...e.values].map((x) => t.show(x)).join(", ")} (line ${e.lines.join(", ")})`)] : []));
 }
 
 /**

@@ -2,7 +2,8 @@ import { chmodSync, cpSync, linkSync, mkdirSync, mkdtempSync, readFileSync, stat
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { evaluateOne, type EvaluateOptions } from "../helpers/evaluate.ts";
+import { renderJsonParts } from "../../src/cli/run-report.ts";
+import { evaluateOne, evaluateText, type EvaluateOptions } from "../helpers/evaluate.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
 
 testPromiseType("config", {
@@ -195,6 +196,17 @@ describe("config behaviour: repairs", () => {
     const r = await evaluateOne(sshd('key = "ClientAliveInterval" at_most = 120 repair = set'), opts());
     expect(r).toMatchObject({ outcome: "repaired" });
     expect(file("etc/ssh/sshd_config.d/10-hardening.conf")).toBe("PermitEmptyPasswords no\nClientAliveInterval 120\n");
+  });
+
+  it("keeps the edited file's content out of the JSON report, a secret's value with it", async () => {
+    writeFileSync(join(root, "etc/default/useradd"), "SHELL=/bin/sh\nOTHER_PW=other-line-secret\nBIND_PW=old\n");
+    const e = await evaluateText('config "/etc/default/useradd" { format = key_value key = "BIND_PW" equals = "new-secret-value" secret = true repair = set }', opts());
+    expect(e.results[0]).toMatchObject({ outcome: "repaired" });
+    expect(file("etc/default/useradd")).toBe("SHELL=/bin/sh\nOTHER_PW=other-line-secret\nBIND_PW=new-secret-value\n");
+    const json = [...renderJsonParts(e, { run: 1, host: "h", started: "", finished: "", policy: "p", dryRun: false, stateDir: "/x", notes: [] })].join("");
+    expect(json).toContain('"op": "edit"');
+    expect(json).not.toContain("other-line-secret");
+    expect(json).not.toMatch(/"old"|new-secret-value/);
   });
 
   it("plans the edit in a dry run and changes nothing", async () => {

@@ -68,7 +68,7 @@ export const configBehaviour: PromiseBehaviour<ObservedConfig> = {
     if (allowed.length === 0 || quantifierOf(p) !== "every") return [];
     const { c, list } = verdicts(p, o);
     const { format, options } = formatOf(p);
-    const target: RepairTarget = { format, options, written: attr<string>(p, "key")!, key: o.key, comparisons: c, section: attr<string>(p, "section") ?? "" };
+    const target: RepairTarget = { format, options, written: attr<string>(p, "key")!, key: o.key, comparisons: c, section: attr<string>(p, "section") ?? "", show: showOf(p) };
     const changes: Change[] = [];
     for (const v of list) {
       if (v.failures.length === 0) continue;
