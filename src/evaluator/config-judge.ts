@@ -42,7 +42,7 @@ export function comparisonsOf(p: CheckedPromise): Comparisons {
   return c;
 }
 
-const octal = (n: number) => `0${n.toString(8).padStart(3, "0")}`;
+const octal = (n: number) => n.toString(8).padStart(3, "0");
 
 export function parseInteger(v: string): number | undefined {
   return /^[+-]?\d{1,15}$/.test(v.trim()) ? Number(v.trim()) : undefined;
