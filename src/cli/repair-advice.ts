@@ -16,6 +16,7 @@ const ownership = new Set(["mode", "max_mode", "owner", "group"]);
  */
 export const repairsFor: Readonly<Record<string, (d: Difference) => string[] | undefined>> = {
   account: (d) => accountRepairs[d.attribute]?.(d),
+  config: (d) => (d.attribute === "absent" && d.expected === "not set" ? ["remove"] : ["equals", "one_of", "at_most", "at_least", "umask_at_least"].includes(d.attribute) ? ["set"] : undefined),
   file: (d) => (ownership.has(d.attribute) ? ["perms"] : d.attribute === "integrity" || (d.attribute === "exists" && d.expected === "present") ? ["content"] : undefined),
   directory: (d) => (ownership.has(d.attribute) ? ["perms"] : d.attribute === "exists" && d.expected === "present" ? ["create"] : undefined),
   process: (d) => (d.attribute === "min" ? ["start"] : d.attribute === "max" ? ["kill"] : undefined),

@@ -149,6 +149,8 @@ const internal = (key: string, value: unknown) => {
   if (typeof value === "object" && value !== null && (value as { sha256Keyed?: unknown }).sha256Keyed === true) return { ...(value as object), sha256: "(withheld: nodiff)" };
   if (key === "change" && typeof value === "object" && value !== null) {
     const { digest: _digest, expect: _expect, ...shown } = value as Record<string, unknown>;
+    // a config edit's new content is the whole file, whose other lines (or the value set, for a `secret`) the report must not carry: its summary says what changed
+    if (shown["op"] === "edit") delete shown["content"];
     return shown;
   }
   return value;

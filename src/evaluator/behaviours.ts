@@ -6,6 +6,7 @@ import type { PromiseTypeName } from "../promise-types/registry.js";
 import type { PromiseBehaviour } from "./contract.js";
 import { accountBehaviour } from "./promise-types/account.js";
 import { commandBehaviour } from "./promise-types/command.js";
+import { configBehaviour } from "./promise-types/config.js";
 import { connectionsBehaviour } from "./promise-types/connections.js";
 import { directoryBehaviour } from "./promise-types/directory.js";
 import { fileBehaviour } from "./promise-types/file.js";
@@ -29,6 +30,7 @@ import { sysctlBehaviour } from "./promise-types/sysctl.js";
 const all: Record<PromiseTypeName, object> = {
   account: accountBehaviour,
   command: commandBehaviour,
+  config: configBehaviour,
   connections: connectionsBehaviour,
   directory: directoryBehaviour,
   file: fileBehaviour,

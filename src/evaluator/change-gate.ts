@@ -10,8 +10,8 @@ import { constants } from "node:os";
 import { join, resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
 import { safeFs } from "../native/safe-fs.js";
-import { ChangeRefused, FileChanges, type ChangeGuard, type RestoreTarget } from "./file-changes.js";
-import { applyLineEdit, describeLineEdit, type LineEditChange } from "./line-edit.js";
+import { ChangeRefused, FileChanges, type ChangeGuard, type Identity, type RestoreTarget } from "./file-changes.js";
+import { applyLineEdit, describeLineEdit, replaceObservedFile, type LineEditChange } from "./line-edit.js";
 import { applyPackageChange, describePackageChange, type PackageChange } from "./package-changes.js";
 import { applyPluginChange, type PluginChange } from "./plugin-changes.js";
 
@@ -31,6 +31,8 @@ export type Change =
   | { op: "sysctl"; key: string; path: string; value: string }
   /** write a file of Covenant's own (a drop-in it keeps), replacing the one observed there (`expect`) or creating it */
   | ({ op: "write"; path: string; content: string; mode: number } & ChangeGuard)
+  /** rewrite an existing file with an edit of it (a `config` repair: values changed in place, lines added or taken out), keeping its mode and owner; only while it is the file observed (`expect`) holding the bytes observed (`digest`, sha256), as `edit-lines` (line-edit.ts) */
+  | { op: "edit"; path: string; content: string; digest: string; summary: string; expect: Identity }
   /** unload a kernel module: `modprobe -r -- module` */
   | { op: "modprobe-remove"; module: string }
   /** change a local account with shadow-utils (argv: program, `-R root` when the accounts are not the host's /etc, args, `--`, user) */
@@ -109,6 +111,8 @@ export function describeChange(c: Change): string {
       return `sysctl ${c.key}=${c.value}`;
     case "write":
       return `write ${c.path} (mode ${c.mode.toString(8).padStart(4, "0")}, ${c.content.split("\n").filter((l) => l !== "").length} lines)`;
+    case "edit":
+      return `edit ${c.path}: ${c.summary}`;
     case "modprobe-remove":
       return `modprobe -r ${c.module}`;
     case "account":
@@ -197,7 +201,7 @@ export class ChangeGate {
     if (stopped) return stopped;
     const root = this.options.confineTo;
     if (root === undefined) return undefined;
-    const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" || c.op === "write" || c.op === "edit-lines" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
+    const paths = c.op === "chmod" || c.op === "chown" || c.op === "mkdir" || c.op === "write" || c.op === "edit-lines" || c.op === "edit" ? [c.path] : c.op === "restore" ? [c.path, c.from] : undefined;
     if (!paths) return `the sandbox changes only files below ${root}`;
     // judged on the path as written here; below the sandbox the kernel refuses any link
     // (file-changes.ts), so no link inside it can lead a change outside
@@ -230,6 +234,8 @@ export class ChangeGate {
         return;
       case "write":
         return this.files.write(c.path, c.content, c.mode, c);
+      case "edit":
+        return replaceObservedFile(this.files, c.path, c.expect, c.digest, () => Buffer.from(c.content, "utf8"));
       case "modprobe-remove":
         return run([this.options.modprobe ?? "modprobe", "-r", "--", c.module], signal);
       case "account":

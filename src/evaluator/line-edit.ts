@@ -52,21 +52,30 @@ export function editedBytes(bytes: Uint8Array, remove: readonly number[], append
 }
 
 export function applyLineEdit(files: FileChanges, c: LineEditChange): void {
+  replaceObservedFile(files, c.path, c.expect, c.digest, (bytes) => editedBytes(bytes, c.remove, c.append));
+}
+
+/**
+ * Replaces the file at `path` with `edit` of its bytes, keeping its mode and owner: only while it
+ * is the file observed (`expect`) and holds the bytes observed (`digest`); shared by `edit-lines`
+ * and the `config` repair's `edit`.
+ */
+export function replaceObservedFile(files: FileChanges, path: string, expect: Identity, digest: string, edit: (bytes: Buffer) => Buffer): void {
   const native = addon();
-  files.inDirectory(c.path, (dir, name) => {
+  files.inDirectory(path, (dir, name) => {
     const fd = native.openAt(dir, name, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY, 0);
     let tmp: { fd: number | undefined; name: string } | undefined;
     try {
       const st = fstatSync(fd);
-      if (!st.isFile()) throw new ChangeRefused(`${c.path} is not a regular file; it is not edited`, "failed");
-      if (st.dev !== c.expect.dev || st.ino !== c.expect.ino) throw changedWhileRepaired(c.path);
-      if (st.nlink > 1) throw new ChangeRefused(`${c.path} has ${st.nlink} hard links: the edit replaces the file under this name only, so it is not made`, "held");
-      const bytes = readAll(fd, c.path);
+      if (!st.isFile()) throw new ChangeRefused(`${path} is not a regular file; it is not edited`, "failed");
+      if (st.dev !== expect.dev || st.ino !== expect.ino) throw changedWhileRepaired(path);
+      if (st.nlink > 1) throw new ChangeRefused(`${path} has ${st.nlink} hard links: the edit replaces the file under this name only, so it is not made`, "held");
+      const bytes = readAll(fd, path);
       // no digest in the reason: it would be one of the content, which `nodiff` withholds
-      if (createHash("sha256").update(bytes).digest("hex") !== c.digest) throw changedWhileRepaired(c.path, "its content changed since it was observed");
+      if (createHash("sha256").update(bytes).digest("hex") !== digest) throw changedWhileRepaired(path, "its content changed since it was observed");
       tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
       tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      const out = editedBytes(bytes, c.remove, c.append);
+      const out = edit(bytes);
       let off = 0;
       while (off < out.length) off += writeSync(tmp.fd, out, off, out.length - off);
       // owner first: chown clears set-id bits, which the mode then restores
@@ -76,7 +85,7 @@ export function applyLineEdit(files: FileChanges, c: LineEditChange): void {
       closeSync(tmp.fd);
       tmp.fd = undefined;
       const now = entry(native, dir, name);
-      if (!now || now.dev !== st.dev || now.ino !== st.ino) throw changedWhileRepaired(c.path);
+      if (!now || now.dev !== st.dev || now.ino !== st.ino) throw changedWhileRepaired(path);
       native.renameAt(dir, tmp.name, name);
       tmp = undefined;
       syncDirectory(dir);

@@ -20,6 +20,7 @@ export const probes: ProbeInfo[] = [
   { name: "sysctl-d", summary: "kernel parameters as set at boot: each file and line that sets a key, in sysctl.d(5) order, and the one that wins", sources: ["/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d", "/etc/sysctl.conf"] },
   { name: "modules", summary: "loaded kernel modules, their users and state, as lsmod prints them", sources: ["/proc/modules"] },
   { name: "modprobe-d", summary: "modprobe's rules (install, remove, blacklist, alias, options, softdep) as kmod reads them, and the modules listed to load at boot", sources: ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d", "modules-load.d", "/etc/modules", "/proc/cmdline"] },
+  { name: "config-files", summary: "settings of configuration files as their programs read them (sshd with Include and Match, login.defs, sysctl.d, key = value), each with its line and where its value lies", sources: ["the files a `config` promise names", "sshd `Include`d files"] },
   { name: "mountinfo", summary: "mount points, sources, file system types and mount options", sources: ["/proc/self/mountinfo"] },
   { name: "lines", summary: "a text file as its lines, with each line's byte range and the content's sha256; read without following a link, up to a size limit", sources: ["file content (O_NOFOLLOW)"] },
   { name: "files", summary: "file type, mode, owner, group, size, times, link target; streaming sha256/sha512", sources: ["lstat(2)", "file content"] },

@@ -5,6 +5,7 @@ import type { AttributeSpec, PromiseTypeSpec } from "./schema.js";
 import { commonPromiseAttributes } from "./schema.js";
 import { account } from "./account.js";
 import { command } from "./command.js";
+import { config } from "./config.js";
 import { connections } from "./connections.js";
 import { directory } from "./directory.js";
 import { file } from "./file.js";
@@ -23,7 +24,7 @@ import { service } from "./service.js";
 import { sysctl } from "./sysctl.js";
 
 // in the order the docs list them; each key is its spec's name (test/parity.test.ts)
-const byName = { file, directory, connections, listener, process, service, locks, sysctl, kernel_module, lines, filehandles, load, mount, scheduled, group, account, command, package: packageType };
+const byName = { file, directory, connections, listener, process, service, locks, sysctl, kernel_module, lines, filehandles, load, mount, scheduled, group, account, command, package: packageType, config };
 
 /** The name of a built-in promise type: its DSL keyword, file, registry key, behaviour, test and doc page. */
 export type PromiseTypeName = keyof typeof byName;

@@ -1,0 +1,53 @@
+// sudoers Defaults and includes as sudo reads them; checked with `visudo -c -f` where sudo is
+// installed (skipped where it is not).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { insertLine, replaceValue } from "../../src/config-formats/edit.ts";
+import { defaultFormatOptions, spanText } from "../../src/config-formats/index.ts";
+import { parse, render } from "../../src/config-formats/sudoers.ts";
+import { readConfig } from "../../src/probes/config-files.ts";
+
+const root = "test/fixtures/roots/config-cis";
+
+describe("sudoers format", () => {
+  it("reads Defaults parameters: flags, negated flags, values in quotes, and bound Defaults as blocks", () => {
+    const p = parse('Defaults env_reset, !use_pty ,logfile = "/var/log/sudo, x.log"\nDefaults:%wheel !requiretty\nDefaults env_keep += "LANG"\nroot ALL=(ALL) ALL\n# Defaults use_pty\n', "/etc/sudoers");
+    expect(p.settings.map((s) => [s.key, s.value, s.block, s.fixed ?? false])).toEqual([
+      ["env_reset", "true", undefined, false],
+      ["use_pty", "false", undefined, false],
+      ["logfile", "/var/log/sudo, x.log", undefined, false],
+      ["requiretty", "false", "Defaults:%wheel", false],
+      ["env_keep", "LANG", undefined, true],
+    ]);
+  });
+
+  it("reads @includedir's files without `.` or a trailing `~`, in order, and relative includes from the including file's directory", () => {
+    const r = readConfig("/etc/sudoers", "sudoers", defaultFormatOptions, (p) => join(root, p));
+    if ("error" in r) throw new Error(r.error);
+    expect(r.files.map((f) => f.path)).toEqual(["/etc/sudoers", "/etc/sudoers.d/10-logging"]);
+    const t = r.settings.filter((s) => s.key === "timestamp_timeout");
+    expect(t.map((s) => [s.path, s.line, s.value, s.fixed])).toEqual([["/etc/sudoers.d/10-logging", 1, "15", true]]);
+    expect(parse("#include sudoers.local\n@include /etc/x\n", "/etc/sudoers").includes.map((i) => i.patterns[0])).toEqual(["/etc/sudoers.local", "/etc/x"]);
+  });
+
+  it("edits a flag as a whole entry and a value in its place", () => {
+    const text = "Defaults\tmail_badpass, !use_pty\nDefaults passwd_tries=5\n";
+    const [, usePty, tries] = parse(text, "/f").settings;
+    expect(replaceValue(text, usePty!, spanText("sudoers", usePty!, "true"))).toBe("Defaults\tmail_badpass, use_pty\nDefaults passwd_tries=5\n");
+    expect(replaceValue(text, tries!, spanText("sudoers", tries!, "3"))).toBe("Defaults\tmail_badpass, !use_pty\nDefaults passwd_tries=3\n");
+    expect(render("logfile", "/var/log/sudo log")).toBe('Defaults logfile="/var/log/sudo log"');
+  });
+
+  const visudo = ["/usr/sbin/visudo", "/usr/bin/visudo"].find(existsSync);
+  it.skipIf(!visudo)("writes what visudo -c accepts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cvt-sudoers-"));
+    const file = join(dir, "sudoers");
+    const text = "Defaults env_reset, !use_pty\nroot ALL=(ALL:ALL) ALL\n";
+    const usePty = parse(text, file).settings[1]!;
+    writeFileSync(file, insertLine(replaceValue(text, usePty, spanText("sudoers", usePty, "true")), render("logfile", "/var/log/sudo log")));
+    execFileSync(visudo!, ["-c", "-f", file], { stdio: "pipe" });
+  });
+});

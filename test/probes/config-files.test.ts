@@ -1,0 +1,53 @@
+// The config-files probe: globs as glob(3) sorts them, missing and unreadable files, identities
+// and digests of what was read.
+import { createHash } from "node:crypto";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { defaultFormatOptions } from "../../src/config-formats/index.ts";
+import { expandConfigGlob, readConfig } from "../../src/probes/config-files.ts";
+
+const fixture = "test/fixtures/roots/config-cis";
+const under = (root: string) => (p: string) => join(root, p);
+
+describe("config-files probe", () => {
+  it("expands globs component by component, sorted, without dot files", () => {
+    const root = mkdtempSync(join(tmpdir(), "cvt-cfg-"));
+    mkdirSync(join(root, "etc/apt/apt.conf.d"), { recursive: true });
+    for (const n of ["99z", "01a", ".hidden", "50b"]) writeFileSync(join(root, "etc/apt/apt.conf.d", n), "");
+    expect(expandConfigGlob("/etc/apt/apt.conf.d/*", under(root))).toEqual(["/etc/apt/apt.conf.d/01a", "/etc/apt/apt.conf.d/50b", "/etc/apt/apt.conf.d/99z"]);
+    expect(expandConfigGlob("/etc/*/apt.conf.d/[0-5]?[ab]", under(root))).toEqual(["/etc/apt/apt.conf.d/01a", "/etc/apt/apt.conf.d/50b"]);
+    expect(expandConfigGlob("/etc/none.d/*", under(root))).toEqual([]);
+    expect(expandConfigGlob("/etc/plain", under(root))).toEqual(["/etc/plain"]);
+  });
+
+  it("expands as the shell does", () => {
+    const root = join(process.cwd(), fixture);
+    const shell = execFileSync("/bin/sh", ["-c", `cd "${root}" && printf '%s\\n' etc/profile.d/*.sh etc/ssh/sshd_config.d/*`], { encoding: "utf8" }).trim().split("\n");
+    expect([...expandConfigGlob("/etc/profile.d/*.sh", under(root)), ...expandConfigGlob("/etc/ssh/sshd_config.d/*", under(root))]).toEqual(shell.map((p) => `/${p}`));
+  });
+
+  it("keeps the identity and digest of each file read, and reads a missing file as setting nothing", () => {
+    const r = readConfig("/etc/login.defs", "login_defs", defaultFormatOptions, under(fixture));
+    if ("error" in r) throw new Error(r.error);
+    const host = join(fixture, "etc/login.defs");
+    expect(r.files[0]).toMatchObject({ identity: { dev: lstatSync(host).dev, ino: lstatSync(host).ino }, digest: createHash("sha256").update(readFileSync(host)).digest("hex"), notUtf8: false, link: false });
+    expect(r.settings.filter((s) => s.key === "PASS_MIN_DAYS").map((s) => [s.line, s.value])).toEqual([
+      [5, "0"],
+      [9, "1"],
+    ]);
+    expect(readConfig("/etc/nothing", "sshd", defaultFormatOptions, under(fixture))).toMatchObject({ exists: false, settings: [] });
+  });
+
+  it("marks a file that is not UTF-8, so that it is never edited", () => {
+    const root = mkdtempSync(join(tmpdir(), "cvt-cfg-"));
+    writeFileSync(join(root, "f"), Buffer.from([0x41, 0x3d, 0xff, 0x0a]));
+    expect(readConfig("/f", "key_value", defaultFormatOptions, under(root))).toMatchObject({ files: [{ notUtf8: true }] });
+  });
+
+  it("is an error for a named path that is not a regular file", () => {
+    expect(readConfig("/etc/ssh", "sshd", defaultFormatOptions, under(fixture))).toEqual({ error: "/etc/ssh is not a regular file" });
+  });
+});
