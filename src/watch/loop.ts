@@ -171,7 +171,10 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
           later(BUSY_RETRY_MS);
           return;
         }
-        schedule.evaluated(keys, at);
+        // an evaluation of what events named is not the schedule's: a promise that events keep
+        // naming is still evaluated whole on its schedule, which bounds what no event tells (a
+        // write through a mapping or through a hard link from elsewhere, docs/cli.md)
+        schedule.evaluated(keys.filter((k) => !focus.has(k)), at);
       } catch (err) {
         o.onFailure(err);
         // tried again with the next beat of the schedule, not at once (a failing store would spin)

@@ -63,6 +63,20 @@ describe("the watcher's loop", () => {
     expect(calls[1]!.focus).toEqual({ a: ["/x/1", "/x/2"] });
   });
 
+  it("evaluations of what events named do not put off a promise's whole evaluation on its schedule", async () => {
+    const calls: Call[] = [];
+    const l = loop({ every: new Map([["a", 300], ["b", 3_600_000]]), evaluate: async (keys, why, _b, focus) => (calls.push({ keys, why, focus: Object.fromEntries(focus) }), "done") });
+    await l.ready;
+    const started = Date.now();
+    // events name a path of `a` every 100 ms for 2.5 s
+    while (Date.now() - started < 2_500) {
+      l.ask("a", "event", ["/x/1"]);
+      await sleep(100);
+    }
+    // the schedule still asked for `a` whole (ticks are once a second; `every` 300 ms)
+    expect(calls.filter((c) => c.keys.includes("a") && c.focus["a"] === undefined && c.why !== "start").length).toBeGreaterThanOrEqual(1);
+  });
+
   it("keys a busy lock turned away are asked again with their paths", async () => {
     const calls: Call[] = [];
     const l = loop({ evaluate: async (keys, why, _b, focus) => (calls.push({ keys, why, focus: Object.fromEntries(focus) }), calls.length === 2 ? "busy" : "done") });
