@@ -78,8 +78,9 @@ function scene(body: (dir: string) => string) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("covenant watch against writes through a shared mapping", () => {
-  // an attack that still succeeds (issue 15, left open): `it.fails` passes while it does, and fails, to be turned
-  // back into `it`, once Covenant resists it
+  // an attack that still succeeds (inotify's mmap blind spot: found by the promise's next whole
+  // walk, on its schedule, docs/cli.md; a /proc/PID/maps scan would close it): `it.fails` passes
+  // while it does, and fails, to be turned back into `it`, once Covenant resists it
   it.fails("a file written through a mapping is found by the next event in its tree, as a whole walk would", async () => {
     const s = scene((dir) => `  directory "${dir}/tree" -> [security] {\n    recurse = true\n    watch = realtime\n    integrity = sha256\n  }`);
     const tree = join(s.dir, "tree");
@@ -104,8 +105,9 @@ describe("covenant watch against writes through a shared mapping", () => {
     expect(w.out()).toMatch(/app\.conf: changed since approved \(content/);
   }, 30_000);
 
-  // an attack that still succeeds (issue 15, left open): `it.fails` passes while it does, and fails, to be turned
-  // back into `it`, once Covenant resists it
+  // an attack that still succeeds (inotify's mmap blind spot: found by the promise's next whole
+  // walk, on its schedule, docs/cli.md; a /proc/PID/maps scan would close it): `it.fails` passes
+  // while it does, and fails, to be turned back into `it`, once Covenant resists it
   it.fails("a realtime file written through a mapping is reported within seconds, not at the next rescan", async () => {
     const s = scene((dir) => `  file "${dir}/app.conf" -> [security] {\n    watch = realtime\n    integrity = sha256\n  }`);
     const conf = join(s.dir, "app.conf");
@@ -194,8 +196,9 @@ describe("the focused evaluation of a tree", () => {
 });
 
 describe("who was at a file written through a mapping", () => {
-  // an attack that still succeeds (issue 15, left open): `it.fails` passes while it does, and fails, to be turned
-  // back into `it`, once Covenant resists it
+  // an attack that still succeeds (inotify's mmap blind spot: found by the promise's next whole
+  // walk, on its schedule, docs/cli.md; a /proc/PID/maps scan would close it): `it.fails` passes
+  // while it does, and fails, to be turned back into `it`, once Covenant resists it
   it.fails("the process holding the file mapped for writing is named, not 'no process had it open'", async () => {
     const s = scene((dir) => `  directory "${dir}/tree" -> [security] {\n    recurse = true\n    watch = realtime\n    integrity = sha256\n  }`);
     const tree = join(s.dir, "tree");
