@@ -132,7 +132,8 @@ async function compareGlob(c: Compare, g: IntegrityGlob): Promise<void> {
   // removals is still known, and a file made in it afterwards is created, not first seen
   const selection = globSelectionKey(g.hostPattern);
   const known = approved.length > 0 || c.ctx.integrity.approved(selection) !== undefined;
-  if (!known && !c.ctx.integrity.readOnly) c.ctx.integrity.recordFirst(`${c.p.type}:${String(c.p.promiser)}`, [{ hostPath: selection, entry: { state: { status: "absent" }, noCopy: "the selection of a glob: its files are kept each under its own path" } }], c.ctx.now.toISOString());
+  // (approved with the files first seen, in the same approval record, and not counted among them)
+  if (!known && !c.ctx.integrity.readOnly) c.first.push({ hostPath: selection, entry: { state: { status: "absent" }, noCopy: "the selection of a glob: its files are kept each under its own path" } });
   const present = new Set<string>();
   for (const f of g.files) {
     present.add(f.hostPath);
