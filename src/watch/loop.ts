@@ -113,6 +113,10 @@ class Bucket {
     }
     return Math.max(1, Math.ceil(((1 - this.tokens) / this.pace.perSecond) * 1000));
   }
+  /** an evaluation that did not happen (the lock was held) gives its token back */
+  refund(): void {
+    this.tokens = Math.min(this.pace.burst, this.tokens + 1);
+  }
 }
 
 export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
@@ -167,6 +171,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
         if ((await o.evaluate(keys, why, batch, focus)) === "busy") {
           // asked again as they were (an event's paths joined to what arrived meanwhile)
           for (const [k, w] of taken) want(k, w.why, w.paths ? [...w.paths] : undefined);
+          bucket.refund();
           lastBatch ??= batch;
           later(BUSY_RETRY_MS);
           return;
