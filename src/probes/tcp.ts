@@ -307,10 +307,19 @@ export function readCounts(roots: Pick<ProbeRoots, "proc">, filter: SocketFilter
 
 /** Both /proc tables, parsed; only the sockets matching `filter`. */
 export function readTables(roots: Pick<ProbeRoots, "proc">, filter: SocketFilter = {}): ProbeResult<TcpSocket[]> {
+  return readSocketTables(roots, "tcp", filter);
+}
+
+/**
+ * Both tables of a protocol the kernel prints in this layout (`tcp`/`tcp6`, `udp`/`udp6`),
+ * parsed; only the sockets matching `filter`. A missing IPv6 table (IPv6 disabled) is a skip that
+ * says so; a missing IPv4 table is an error: then nothing about the protocol can be known.
+ */
+export function readSocketTables(roots: Pick<ProbeRoots, "proc">, protocol: "tcp" | "udp", filter: SocketFilter = {}): ProbeResult<TcpSocket[]> {
   const sockets: TcpSocket[] = [];
   const skipped: Skip[] = [];
   for (const family of [4, 6] as const) {
-    const path = join(roots.proc, "net", family === 4 ? "tcp" : "tcp6");
+    const path = join(roots.proc, "net", family === 4 ? protocol : `${protocol}6`);
     let bytes: Buffer;
     try {
       bytes = readProcBytes(path);
