@@ -115,12 +115,10 @@ export class FileChanges {
    * approved copy's: never the replaced file's, which whoever replaced it chose.
    */
   restore(path: string, from: string, guard: ChangeGuard, want: RestoreTarget): void {
-    const native = addon();
     const abs = resolve(path);
     const name = basename(abs);
     const dir = this.reachChecked(dirname(abs), undefined);
     let src: number | undefined;
-    let tmp: { fd: number | undefined; name: string } | undefined;
     try {
       const target = this.entryStat(dir, name);
       if (target?.isSymbolicLink()) throw new ChangeRefused(`${path} is a symbolic link; its content is not replaced`, "failed");
@@ -128,36 +126,28 @@ export class FileChanges {
       if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
       src = this.openApprovedCopy(from);
       const approved = fstatSync(src);
-      // a short name of our own: the target's name may already be as long as names can be
-      tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
-      tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      const digest = copy(src, tmp.fd, want.algorithm);
-      if (want.digest !== undefined && digest !== want.digest) {
-        // no digest in the reason: it would be one of the content, which `nodiff` withholds
-        throw new ChangeRefused(`the approved copy ${from} changed since it was observed (its ${want.algorithm} is not the one observed); nothing was replaced`, "failed");
-      }
-      fchownSync(tmp.fd, want.uid ?? approved.uid, want.gid ?? approved.gid);
-      fchmodSync(tmp.fd, want.mode ?? approved.mode & 0o7777 & (want.maxMode ?? 0o7777));
-      fsyncSync(tmp.fd);
-      closeSync(tmp.fd);
-      tmp.fd = undefined;
-      // the entry must still be the object judged a moment ago
-      const now = this.entryStat(dir, name);
-      if (target && (!now || !sameObject(now, { dev: target.dev, ino: target.ino }))) throw changedWhileRepaired(path);
-      native.renameAt(dir, tmp.name, name);
-      tmp = undefined;
-      syncDirectory(dir);
+      const copyFrom = src;
+      replaceInDirectory(
+        dir,
+        name,
+        (fd) => {
+          const digest = copy(copyFrom, fd, want.algorithm);
+          if (want.digest !== undefined && digest !== want.digest) {
+            // no digest in the reason: it would be one of the content, which `nodiff` withholds
+            throw new ChangeRefused(`the approved copy ${from} changed since it was observed (its ${want.algorithm} is not the one observed); nothing was replaced`, "failed");
+          }
+          fchownSync(fd, want.uid ?? approved.uid, want.gid ?? approved.gid);
+          fchmodSync(fd, want.mode ?? approved.mode & 0o7777 & (want.maxMode ?? 0o7777));
+        },
+        () => {
+          // the entry must still be the object judged a moment ago
+          const now = this.entryStat(dir, name);
+          if (target && (!now || !sameObject(now, { dev: target.dev, ino: target.ino }))) throw changedWhileRepaired(path);
+        },
+      );
     } catch (err) {
       throw this.explain(err, abs);
     } finally {
-      if (tmp) {
-        if (tmp.fd !== undefined) closeSync(tmp.fd);
-        try {
-          native.unlinkAt(dir, tmp.name);
-        } catch {
-          // already gone
-        }
-      }
       if (src !== undefined) closeSync(src);
       closeSync(dir);
     }
@@ -170,11 +160,9 @@ export class FileChanges {
    * is followed. A file there that is not the one observed (or one where none was) is left alone.
    */
   write(path: string, content: string, mode: number, guard: ChangeGuard): void {
-    const native = addon();
     const abs = resolve(path);
     const name = basename(abs);
     const dir = this.reachChecked(dirname(abs), undefined);
-    let tmp: { fd: number | undefined; name: string } | undefined;
     try {
       // the directory itself may be the link (/etc/sysctl.d → elsewhere): reached, not followed
       if (fstatSync(dir).isSymbolicLink()) throw new ChangeRefused(`${path} not written: ${dirname(abs)} is a symbolic link, and repairs never follow links`, "failed");
@@ -184,29 +172,14 @@ export class FileChanges {
       if (target && guard.expect && !sameObject(target, guard.expect)) throw changedWhileRepaired(path);
       if (target && !guard.expect) throw changedWhileRepaired(path, "it exists now, made by someone else since it was observed missing");
       if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
-      tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
-      tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       const bytes = Buffer.from(content, "utf8");
-      let off = 0;
-      while (off < bytes.length) off += writeSync(tmp.fd, bytes, off, bytes.length - off);
-      fchmodSync(tmp.fd, mode);
-      fsyncSync(tmp.fd);
-      closeSync(tmp.fd);
-      tmp.fd = undefined;
-      native.renameAt(dir, tmp.name, name);
-      tmp = undefined;
-      syncDirectory(dir);
+      replaceInDirectory(dir, name, (fd) => {
+        writeAll(fd, bytes);
+        fchmodSync(fd, mode);
+      });
     } catch (err) {
       throw this.explain(err, abs);
     } finally {
-      if (tmp) {
-        if (tmp.fd !== undefined) closeSync(tmp.fd);
-        try {
-          native.unlinkAt(dir, tmp.name);
-        } catch {
-          // already gone
-        }
-      }
       closeSync(dir);
     }
   }
@@ -368,6 +341,46 @@ function copy(from: number, to: number, algorithm: "sha256" | "sha512"): string 
 }
 
 /** Makes a rename in the directory durable (its descriptor is O_PATH: fsync needs a readable one). */
+/**
+ * The one way a repair puts new content at a name: a new file of a random name (a short one of
+ * our own: the target's name may already be as long as names can be) created exclusively in the
+ * directory `dir`, filled by `fill` (content, owner, mode), flushed, and, once `beforeRename`
+ * (if given) has checked that the entry is still the object judged, renamed over `name`, all
+ * relative to the directory's descriptor, so that no link is followed; the directory is flushed
+ * after. On any failure the new file is removed and the entry left as it was.
+ */
+export function replaceInDirectory(dir: number, name: string, fill: (fd: number) => void, beforeRename?: () => void): void {
+  const native = addon();
+  const tmp = `.covenant-${randomBytes(8).toString("hex")}`;
+  let fd: number | undefined = native.openAt(dir, tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  let renamed = false;
+  try {
+    fill(fd);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    beforeRename?.();
+    native.renameAt(dir, tmp, name);
+    renamed = true;
+    syncDirectory(dir);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    if (!renamed) {
+      try {
+        native.unlinkAt(dir, tmp);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** Writes all of `bytes` at the descriptor's position. */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
 export function syncDirectory(dir: number): void {
   let fd: number | undefined;
   try {

@@ -3,11 +3,11 @@
 // was observed (same device and inode, same content digest), reached without following a link;
 // the new content goes to a new file in the same directory, renamed over the old one, so a
 // reader sees the old file or the new one, never half of either.
-import { createHash, randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, readSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, readSync } from "node:fs";
 import { safeFs, safeFsUnavailableReason, type SafeFsAddon } from "../native/safe-fs.js";
 import { parse } from "../probes/lines.js";
-import { ChangeRefused, changedWhileRepaired, syncDirectory, type FileChanges, type Identity } from "./file-changes.js";
+import { ChangeRefused, changedWhileRepaired, replaceInDirectory, writeAll, type FileChanges, type Identity } from "./file-changes.js";
 
 export interface LineEditChange {
   op: "edit-lines";
@@ -64,7 +64,6 @@ export function replaceObservedFile(files: FileChanges, path: string, expect: Id
   const native = addon();
   files.inDirectory(path, (dir, name) => {
     const fd = native.openAt(dir, name, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY, 0);
-    let tmp: { fd: number | undefined; name: string } | undefined;
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) throw new ChangeRefused(`${path} is not a regular file; it is not edited`, "failed");
@@ -73,32 +72,22 @@ export function replaceObservedFile(files: FileChanges, path: string, expect: Id
       const bytes = readAll(fd, path);
       // no digest in the reason: it would be one of the content, which `nodiff` withholds
       if (createHash("sha256").update(bytes).digest("hex") !== digest) throw changedWhileRepaired(path, "its content changed since it was observed");
-      tmp = { fd: undefined, name: `.covenant-${randomBytes(8).toString("hex")}` };
-      tmp.fd = native.openAt(dir, tmp.name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      const out = edit(bytes);
-      let off = 0;
-      while (off < out.length) off += writeSync(tmp.fd, out, off, out.length - off);
-      // owner first: chown clears set-id bits, which the mode then restores
-      fchownSync(tmp.fd, st.uid, st.gid);
-      fchmodSync(tmp.fd, st.mode & 0o7777);
-      fsyncSync(tmp.fd);
-      closeSync(tmp.fd);
-      tmp.fd = undefined;
-      const now = entry(native, dir, name);
-      if (!now || now.dev !== st.dev || now.ino !== st.ino) throw changedWhileRepaired(path);
-      native.renameAt(dir, tmp.name, name);
-      tmp = undefined;
-      syncDirectory(dir);
+      replaceInDirectory(
+        dir,
+        name,
+        (out) => {
+          writeAll(out, edit(bytes));
+          // owner first: chown clears set-id bits, which the mode then restores
+          fchownSync(out, st.uid, st.gid);
+          fchmodSync(out, st.mode & 0o7777);
+        },
+        () => {
+          const now = entry(native, dir, name);
+          if (!now || now.dev !== st.dev || now.ino !== st.ino) throw changedWhileRepaired(path);
+        },
+      );
     } finally {
       closeSync(fd);
-      if (tmp) {
-        if (tmp.fd !== undefined) closeSync(tmp.fd);
-        try {
-          native.unlinkAt(dir, tmp.name);
-        } catch {
-          // already gone
-        }
-      }
     }
   });
 }
