@@ -73,7 +73,18 @@ export interface LinearPattern {
 /** A pattern lines are masked by: a built-in one (a RegExp written to run in linear time), or a site's. */
 export type SecretPattern = RegExp | LinearPattern;
 
+/** Compiled once per source: a promise's `mask` is asked for at each of its evaluations. */
+const compiled = new Map<string, LinearPattern>();
+
 export function linearPattern(source: string): LinearPattern {
+  const known = compiled.get(source);
+  if (known) return known;
+  const made = compileLinear(source);
+  compiled.set(source, made);
+  return made;
+}
+
+function compileLinear(source: string): LinearPattern {
   const re = RE2JS.compile(source);
   const secret = Object.hasOwn(re.namedGroups(), "secret");
   return {

@@ -2,42 +2,14 @@
 // path is (content, mode, a new entry in a tree...) is a deficiency, one Difference per path;
 // a change of only mtime or inode (touch, a `sed -i` that changes nothing) is shown and kept;
 // `watch = realtime` alone shows findings without promising anything. Real files, real store.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { checkPaths } from "../../src/checker/check.ts";
-import { evaluateRecorded } from "../../src/cli/run-record.ts";
+import { describe, expect, it } from "vitest";
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
-import { StateStore } from "../../src/store/store.ts";
+import { run, scene as sceneIn } from "../helpers/recorded-run.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const scene = (promises: (dir: string) => string) => sceneIn(promises, "covenant-drift-");
 
-function scene(promises: (dir: string) => string) {
-  const dir = mkdtempSync(join(tmpdir(), "covenant-drift-"));
-  dirs.push(dir);
-  mkdirSync(join(dir, "state"), { mode: 0o700 });
-  const policy = join(dir, "p.promise");
-  writeFileSync(policy, `control "SOX-1" {\n  title = "ledger"\n${promises(dir)}\n}\n`, { mode: 0o600 });
-  return { dir, state: join(dir, "state"), policy };
-}
-
-async function run(s: { state: string; policy: string }): Promise<Map<string, PromiseResult>> {
-  const checked = checkPaths([s.policy]);
-  if (!checked.policy) throw new Error(checked.diagnostics.map((d) => d.message).join("\n"));
-  const store = StateStore.open(s.state);
-  try {
-    const started = new Date();
-    const r = await evaluateRecorded(store, { policy: checked.policy, files: [{ path: s.policy, text: readFileSync(s.policy, "utf8") }], roots: { proc: "/proc", etc: "/etc" }, dryRun: false, etcRoot: "/etc", started, deadline: Date.now() + 60_000, kind: "run" }, []);
-    store.finishRun({ run: r.run, host: r.host, started: started.toISOString(), finished: new Date().toISOString(), policy: "x", dryRun: false, promises: r.evaluation.results.length, counts: {}, outcomes: "x" });
-    return new Map(r.evaluation.results.map((x) => [x.promiser, x]));
-  } finally {
-    store.close();
-  }
-}
 
 const integrityDiffs = (r: PromiseResult) => r.differences.filter((d) => d.attribute === "integrity");
 
