@@ -216,7 +216,7 @@ function compareNow(c: Compare, t: IntegrityTarget, approveIfNew: boolean): Prom
   const before = t.observed ? undefined : (t.seen ?? statWithChangeTime(t.hostPath));
   const a = approved?.state as (ApprovedEntry["state"] & { ctimeMs?: number }) | undefined;
   // (unless a write through a shared mapping could have left no trace in the ctime: ctime-trust.ts)
-  if (a?.status === "present" && a.type === "file" && a.sha256 !== undefined && a.ctimeMs !== undefined && before && before.ctimeMs === a.ctimeMs && !c.nodiff && unchanged(a, before.stat, a.sha256) && ctimeProvesContent(a.ctimeMs, approved!.approvedAt, before.stat.dev, t.hostPath)) return undefined;
+  if (a?.status === "present" && a.type === "file" && a.sha256 !== undefined && a.ctimeMs !== undefined && before && before.ctimeMs === a.ctimeMs && !c.nodiff && unchanged(a, before.stat, a.sha256) && ctimeProvesContent(a.ctimeMs, approved!.approvedAt, before.stat.dev)) return undefined;
   return compareObserved(c, t, approveIfNew, approved, before);
 }
 

@@ -8,10 +8,12 @@
 // content is read every time. And tmpfs and ramfs never move the times for a mapped write at all:
 // their files are read every time. (Found by the attack tests of issue 15: content written
 // through a mapping after its approval was never seen again.)
-import { readFileSync, statfsSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { splitDevice } from "../probes/locks.js";
+import { read as readMounts } from "../probes/mountinfo.js";
 
 /** tmpfs (and so /dev/shm) and ramfs: a write through a mapping there moves no time ever. */
-const NO_MAPPED_TIMES = new Set([0x01021994, 0x858458f6]);
+const NO_MAPPED_TIMES = new Set(["tmpfs", "ramfs"]);
 const byDevice = new Map<number, boolean>();
 let windowMs: number | undefined;
 
@@ -30,17 +32,20 @@ export function writebackWindowMs(procRoot = "/proc"): number {
   return windowMs;
 }
 
-/** Whether files on the device of `path` move their times for a write through a mapping. */
-function timesMoveOnMappedWrite(dev: number, path: string): boolean {
+/**
+ * Whether files on device `dev` move their times for a write through a mapping: the file system
+ * type of the mount with that device number in /proc/self/mountinfo (never asked of a path, which
+ * a user could swap for a link to another file system); one not found is not trusted.
+ */
+function timesMoveOnMappedWrite(dev: number): boolean {
   const known = byDevice.get(dev);
   if (known !== undefined) return known;
-  let moves = true;
-  try {
-    moves = !NO_MAPPED_TIMES.has(Number(statfsSync(path).type));
-  } catch {
-    moves = false;
-  }
-  byDevice.set(dev, moves);
+  const { major, minor } = splitDevice(dev);
+  const mounts = readMounts({ proc: "/proc" });
+  const mount = mounts.ok ? mounts.value.find((m) => m.major === major && m.minor === minor) : undefined;
+  const moves = mount !== undefined && !NO_MAPPED_TIMES.has(mount.fsType);
+  // only an answer from a mount found is kept: a device mounted later is looked up again
+  if (mount !== undefined) byDevice.set(dev, moves);
   return moves;
 }
 
@@ -49,8 +54,8 @@ function timesMoveOnMappedWrite(dev: number, path: string): boolean {
  * ctime was older than the writeback window when the content was hashed (`hashedAt`, ISO), and the
  * file system moves times for mapped writes.
  */
-export function ctimeProvesContent(ctimeMs: number, hashedAt: string, dev: number, path: string): boolean {
+export function ctimeProvesContent(ctimeMs: number, hashedAt: string, dev: number): boolean {
   const hashed = Date.parse(hashedAt);
   if (Number.isNaN(hashed) || hashed - ctimeMs < writebackWindowMs()) return false;
-  return timesMoveOnMappedWrite(dev, path);
+  return timesMoveOnMappedWrite(dev);
 }
