@@ -1,9 +1,12 @@
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { businessPosition, isBusinessDay, localTime } from "../src/facts/calendar.ts";
 import { factCatalogue } from "../src/facts/catalog.ts";
-import { parseOsRelease, readFacts } from "../src/facts/host.ts";
+import { osFamily, parseOsRelease, readFacts } from "../src/facts/host.ts";
 
 const usCalendar = { holidays: ["2026-11-26", "2026-12-25"], weekend: ["saturday", "sunday"], timezone: "America/New_York" };
 
@@ -52,5 +55,29 @@ describe("host facts", () => {
     expect(parseOsRelease('ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')).toEqual(
       new Map([["ID", "debian"], ["VERSION_ID", "12"], ["PRETTY_NAME", "Debian GNU/Linux 12 (bookworm)"]]),
     );
+  });
+
+  it("puts a distribution in its family by ID, then by ID_LIKE in order", () => {
+    const family = (text: string) => osFamily(parseOsRelease(text));
+    expect(family("ID=debian\n")).toBe("debian");
+    expect(family("ID=ubuntu\nID_LIKE=debian\n")).toBe("debian");
+    expect(family('ID=linuxmint\nID_LIKE="ubuntu debian"\n')).toBe("debian");
+    expect(family('ID="rhel"\nID_LIKE="fedora"\n')).toBe("rhel");
+    expect(family('ID="rocky"\nID_LIKE="rhel centos fedora"\n')).toBe("rhel");
+    expect(family('ID="almalinux"\nID_LIKE="rhel centos fedora"\n')).toBe("rhel");
+    expect(family('ID="ol"\nID_LIKE="fedora"\n')).toBe("rhel");
+    expect(family("ID=fedora\n")).toBe("rhel");
+    expect(family('ID="sles"\nID_LIKE="suse"\n')).toBe("suse");
+    expect(family("ID=alpine\n")).toBe("alpine");
+    expect(family("NAME=nothing\n")).toBeUndefined();
+  });
+
+  it("reads os_family from the os-release of the etc root it is given", () => {
+    const etc = mkdtempSync(join(tmpdir(), "covenant-facts-"));
+    writeFileSync(join(etc, "os-release"), 'ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n');
+    const facts = readFacts({ etcRoot: etc });
+    expect(facts.get("os_family")).toBe("rhel");
+    expect(facts.get("os_id")).toBe("rocky");
+    expect(facts.get("os_version")).toBe("9.4");
   });
 });

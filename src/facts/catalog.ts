@@ -23,6 +23,12 @@ export const factCatalogue: FactSpec[] = [
   { name: "fqdn", type: { kind: "string" }, description: "Fully qualified host name." },
   { name: "os", type: { kind: "string" }, description: "Kernel family, such as `linux`." },
   { name: "os_id", type: { kind: "string" }, description: "Distribution id from /etc/os-release, such as `debian`." },
+  {
+    name: "os_family",
+    type: { kind: "string" },
+    description:
+      "Distribution family: `debian` (Debian, Ubuntu and others whose os-release `ID` or `ID_LIKE` names debian or ubuntu), `rhel` (RHEL, CentOS, Rocky, AlmaLinux, Oracle Linux, Fedora: `ID` or `ID_LIKE` names rhel, centos or fedora), `suse`, else the `ID` itself.",
+  },
   { name: "os_version", type: { kind: "string" }, description: "Distribution version id from /etc/os-release, such as `12`." },
   { name: "arch", type: { kind: "string" }, description: "Machine architecture, such as `x86_64`." },
   { name: "kernel", type: { kind: "string" }, description: "Kernel release, such as `6.1.0-18-amd64`." },

@@ -22,6 +22,22 @@ export function parseOsRelease(text: string): Map<string, string> {
   return out;
 }
 
+/**
+ * The family a distribution belongs to, from its own `ID` and then `ID_LIKE` (in its order: the
+ * closest first), so that a policy selects Debian- or RHEL-style files and package names once
+ * rather than by every derivative's id.
+ */
+export function osFamily(osRelease: ReadonlyMap<string, string>): string | undefined {
+  const id = osRelease.get("ID")?.toLowerCase();
+  const like = (osRelease.get("ID_LIKE") ?? "").toLowerCase().split(/\s+/).filter((x) => x !== "");
+  for (const name of [id, ...like]) {
+    if (name === "debian" || name === "ubuntu") return "debian";
+    if (name === "rhel" || name === "centos" || name === "fedora") return "rhel";
+    if (name === "suse" || name === "opensuse" || name?.startsWith("sles") || name?.startsWith("opensuse")) return "suse";
+  }
+  return id;
+}
+
 const machineArch: Record<string, string> = { x64: "x86_64", arm64: "aarch64", ia32: "i686", arm: "armv7l", ppc64: "ppc64le", s390x: "s390x" };
 
 export function readFacts(opts: FactOptions = {}): Map<string, FactValue> {
@@ -37,6 +53,8 @@ export function readFacts(opts: FactOptions = {}): Map<string, FactValue> {
     // facts that need it are left out rather than guessed
   }
   if (osRelease.has("ID")) facts.set("os_id", osRelease.get("ID")!);
+  const family = osFamily(osRelease);
+  if (family !== undefined) facts.set("os_family", family);
   if (osRelease.has("VERSION_ID")) facts.set("os_version", osRelease.get("VERSION_ID")!);
   facts.set("arch", machineArch[arch()] ?? arch());
   facts.set("kernel", release());
