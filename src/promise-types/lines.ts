@@ -10,16 +10,19 @@ export const lines: PromiseTypeSpec = {
   attributes: [
     {
       name: "present",
+      selects: true,
       type: { kind: "list", of: { kind: "string", pattern: /^[^\n]*$/, patternHint: "one line, without its newline" }, nonEmpty: true },
       description: "Lines that must each be in the file, exactly (without the newline). `repair = append` appends a missing one at the end of the file.",
     },
     {
       name: "matching",
+      selects: true,
       type: { kind: "list", of: { kind: "regex", linear: true }, nonEmpty: true },
       description: "Anchored patterns, each of which must match at least one whole line. Not repaired: a pattern says what may be there, not what to write.",
     },
     {
       name: "absent",
+      selects: true,
       type: { kind: "list", of: { kind: "regex", linear: true }, nonEmpty: true },
       description: "Anchored patterns no whole line may match (as CFEngine's `delete_lines`): `\"PermitRootLogin\\\\s+yes\"` forbids that line with any spacing. `repair = remove` deletes every matching line.",
     },

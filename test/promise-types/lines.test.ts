@@ -6,6 +6,7 @@ import { ChangeGate } from "../../src/evaluator/change-gate.ts";
 import * as textLines from "../../src/probes/lines.ts";
 import { evaluateOne, type EvaluateOptions } from "../helpers/evaluate.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
+import { checkText, inControl } from "../helpers/diagnose.ts";
 
 testPromiseType("lines", {
   valid: [
@@ -185,4 +186,12 @@ describe("lines behaviour", () => {
     mkdirSync(at("/etc/dir.conf"));
     expect(await evaluateOne('lines "/etc/dir.conf" { present = ["x"] }', opts())).toMatchObject({ outcome: "drift", reason: "/etc/dir.conf is a directory" });
   });
+
+  it("promises on one file about different lines do not contradict; about the same lines, they do (E111)", () => {
+    const apart = checkText({ "p.promise": inControl('  lines "/etc/sudoers.d/*" { matching = ["[^#]*NOPASSWD.*"] quantifier = none }\n  lines "/etc/sudoers.d/*" { matching = ["[^#]*!authenticate.*"] quantifier = none }') }).diagnostics;
+    expect(apart.filter((x) => x.severity === "error")).toEqual([]);
+    const same = checkText({ "p.promise": inControl('  lines "/etc/x" { present = ["a"] quantifier = every }\n  lines "/etc/x" { present = ["a"] quantifier = none }') }).diagnostics;
+    expect(same.map((x) => x.code)).toContain("E111");
+  });
 });
+
