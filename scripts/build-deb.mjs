@@ -71,7 +71,7 @@ function npmFiles() {
 function destination(path) {
   if (path === "README.md") return "usr/share/doc/covenant/README.md";
   if (path.startsWith("docs/")) return `usr/share/doc/covenant/${path}`;
-  if (path.startsWith("examples/")) return `usr/share/covenant/${path}`;
+  if (path.startsWith("examples/") || path.startsWith("policies/")) return `usr/share/covenant/${path}`;
   if (path === "binding.gyp" || path.startsWith("native/") || path === "scripts/build-native.mjs") return null;
   return `${lib}/${path}`;
 }

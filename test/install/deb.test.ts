@@ -210,6 +210,19 @@ channels:
     expect(covenant("check", examples).status).not.toBe(0);
     writeFileSync(blob, saved);
 
+    // the control library: clean on its own, and importable from a site's policy with --include
+    const library = root.path("usr/share/covenant/policies");
+    const libraryCheck = covenant("check", library);
+    expect(libraryCheck.stdout, libraryCheck.stderr).toMatch(/files checked: 0 errors/);
+    expect(libraryCheck.status).toBe(0);
+    const site = root.path("tmp/site");
+    mkdirSync(site, { recursive: true });
+    writeFileSync(join(site, "site.promise"), `import "${library}/sox-itgc/access.promise"\n`);
+    expect(covenant("check", site).stdout).toContain("E120");
+    const siteCheck = covenant("check", "--include", library, site);
+    expect(siteCheck.stdout, siteCheck.stderr).toMatch(/files checked: 0 errors/);
+    expect(siteCheck.status).toBe(0);
+
     const state = root.path("var/lib/covenant");
     const run = covenant("run", "--sandbox", "--sandbox-dir", root.path("tmp/sandbox"), "--state", state, examples);
     expect(run.stdout, run.stderr).toMatch(/12 controls, 21 promises: .*\d+ kept/);
