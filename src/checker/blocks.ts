@@ -18,7 +18,7 @@ export const controlAttributes: AttributeSpec[] = [
     name: "every",
     type: { kind: "duration" },
     description:
-      "How often `covenant watch` evaluates the control's promises, from `10s` to `24h` (E125); a promise's own `every` wins. Without either, the watcher's default (`covenant watch --every`, `5m`). `covenant run` evaluates every promise whenever it runs, whatever its `every`. Until the watcher exists nothing reads it (W206).",
+      "How often `covenant watch` evaluates the control's promises, from `10s` to `24h` (E125); a promise's own `every` wins. Without either, the watcher's default (`covenant watch --every`, `5m`). Read by `covenant watch`; `covenant run` evaluates every promise each time it runs, whatever its `every`.",
   },
 ];
 

@@ -13,7 +13,6 @@ import type { Calendar, CheckedControl, CheckedPromise, CheckedWaiver, Policy, S
 import { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
 import { isValidDate } from "../parser/literals.js";
-import { warnEvery, warnRealtimeWatch } from "./unimplemented.js";
 import { checkPromiseTypes, type DeclaredTypes } from "./promise-type-decl.js";
 import { INVALID, ValueChecker } from "./values.js";
 
@@ -76,8 +75,6 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   const controls = scope.controls.map((c) => checkControl(c, values, diagnostics, entries, declared));
   checkHandles(entries, diagnostics, scope.someFileUnread);
   findContradictions(entries, diagnostics);
-  warnRealtimeWatch(entries, diagnostics);
-  warnEvery(controls, entries, diagnostics);
   const waivers = checkWaivers(scope, values, diagnostics, options);
   const variables = resolveVariables(scope, values, diagnostics);
 

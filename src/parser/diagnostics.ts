@@ -115,7 +115,9 @@ export const diagnosticCatalogue = {
   W203: "waiver already expired",
   W204: "unused context",
   W205: "waiver expires soon",
-  W206: "attribute not fully implemented yet",
+  // Retired: kept so that the code never means anything else. It warned that `watch = realtime`
+  // and `every` were read by a watcher still in preview; `covenant watch` is complete.
+  W206: "retired, no longer reported (it was: attribute not fully implemented yet)",
   W207: "too many warnings: the rest are counted, not shown",
   W208: "`every` repeats its control's value",
   W300: "stakeholder in the configuration named nowhere",

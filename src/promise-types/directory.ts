@@ -5,7 +5,7 @@ export const directory: PromiseTypeSpec = {
   name: "directory",
   summary: "Existence, permissions and ownership of directories, optionally of the files below them.",
   description:
-    "Promises that the directory exists with the given mode, owner and group. With `recurse`, the same promise holds for every entry below it, down to `max_depth` levels. `watch = realtime` asks for files created, changed or removed inside it (down to `max_depth` with `recurse`) to be evaluated as they happen, while `covenant watch` runs; `covenant run` checks it each time it runs, and `covenant check` says so (W206).",
+    "Promises that the directory exists with the given mode, owner and group. With `recurse`, the same promise holds for every entry below it, down to `max_depth` levels. `watch = realtime` asks for files created, changed or removed inside it (down to `max_depth` with `recurse`) to be evaluated as they happen by `covenant watch`; `covenant run` evaluates every promise each time it runs.",
   promiser: { type: { kind: "path", glob: true }, description: "Absolute path or glob of the directories." },
   attributes: [
     {
@@ -18,7 +18,7 @@ export const directory: PromiseTypeSpec = {
     ...ownershipAttributes("directory"),
     { name: "recurse", type: { kind: "boolean" }, description: "Apply owner, group and `max_mode` to every entry below.", default: "false" },
     { name: "max_depth", type: { kind: "integer", min: 1, max: 64 }, description: "How deep `recurse` goes.", default: "16" },
-    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: while `covenant watch` runs, evaluated as soon as inotify reports a change inside the directory; otherwise checked by each run (W206). It makes the promise an integrity promise: the directory and what is directly in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, and every entry added, removed or changed since is reported in AIDE's terms, with a diff for small text files (docs/watch-findings.md); `covenant approve` accepts a change. Without `integrity` the changes are shown and are not drift.", default: "scheduled" },
+    { name: "watch", type: { kind: "enum", values: ["realtime", "scheduled"] }, description: "`realtime`: read by `covenant watch`, which evaluates the promise as soon as inotify reports a change inside the directory; `covenant run` evaluates every promise each time it runs. It makes the promise an integrity promise: the directory and what is directly in it (with `recurse`, its whole tree to `max_depth`) keep an approved state, and every entry added, removed or changed since is reported in AIDE's terms, with a diff for small text files (docs/watch-findings.md); `covenant approve` accepts a change. Without `integrity` the changes are shown and are not drift.", default: "scheduled" },
     {
       name: "integrity",
       type: { kind: "enum", values: ["sha256", "sha512"] },

@@ -156,7 +156,7 @@ export const commonPromiseAttributes: AttributeSpec[] = [
     name: "every",
     type: { kind: "duration" },
     description:
-      "How often `covenant watch` evaluates the promise, from `10s` to `24h` (E125); overrides the control's `every`. Without either, the watcher's default (`covenant watch --every`, `5m`). `covenant run` evaluates every promise whenever it runs, whatever its `every`. Until the watcher exists nothing reads it (W206).",
+      "How often `covenant watch` evaluates the promise, from `10s` to `24h` (E125); overrides the control's `every`. Without either, the watcher's default (`covenant watch --every`, `5m`). Read by `covenant watch`; `covenant run` evaluates every promise each time it runs, whatever its `every`.",
     comparable: false,
   },
   {

@@ -235,18 +235,12 @@ describe("warnings", () => {
     const text = `${inControl("  load { max_1m = 1 }")}waiver "T-1" { reason = "r" approved_by = "j" until = 2026-11-30 }`;
     expect(find(text, "W205").message).toBe('waiver for "T-1" expires in 7 days (2026-11-30)');
   });
-  it("W206 `watch = realtime`, once per policy however many promises ask for it, naming the first and the next few", () => {
-    const five = ["a", "b", "c", "d", "e"].map((n, i) => (i % 2 ? `  directory "/srv/${n}" { mode = 0750 watch = realtime }` : `  file "/srv/${n}" { mode = 0640 watch = realtime }`)).join("\n");
-    const text = inControl(five);
-    const warnings = checkText({ "p.promise": text }).diagnostics;
-    expect(warnings.map((d) => d.code)).toEqual(["W206"]);
-    const d = find(text, "W206");
-    expect(d.excerpt).toBe("watch = realtime");
-    expect(d.at).toBe(`${text.slice(0, text.indexOf("watch")).split("\n").length}:${text.indexOf("watch") - text.lastIndexOf("\n", text.indexOf("watch"))}`);
-    expect(d.message).toBe("`watch = realtime` is watched only while `covenant watch` runs (a preview); `covenant run` checks it each time it runs (5 promises ask for it)");
-    expect(d.related?.map((r) => text.slice(text.lastIndexOf("\n", r.span.start), r.span.start).match(/\/srv\/(\w)/)?.[1])).toEqual(["b", "c", "d"]);
+  it("W206 is retired: `watch = realtime` on any number of promises, and `every`, check with no diagnostic at all", () => {
+    const five = ["a", "b", "c", "d", "e"].map((n, i) => (i % 2 ? `  directory "/srv/${n}" { mode = 0750 watch = realtime every = 1m }` : `  file "/srv/${n}" { mode = 0640 watch = realtime }`)).join("\n");
+    const r = checkText({ "p.promise": inControl(`  every = 10m\n${five}`) });
+    expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);
+    expect(r.policy!.controls[0]!.promises.map((p) => p.attributes["watch"])).toEqual(Array(5).fill("realtime"));
     expect(checkText({ "p.promise": inControl('  file "/srv/a" { mode = 0640 watch = scheduled }') }).diagnostics).toEqual([]);
-    expect(find(inControl('  file "/srv/a" { mode = 0640 watch = realtime }'), "W206").message).not.toContain("promises ask");
   });
 
   it("warnings alone do not block the policy", () => {

@@ -13,10 +13,10 @@ const line = (n: number) => L + 3 + n; // line of the n-th (1-based) line of a b
 /** A control whose own attributes come before `body` (which holds its promises). */
 const control = (attrs: string, body: string) => inControl(`${attrs ? `  ${attrs}\n` : ""}${body}`);
 
-/** The policy, failing loudly when it has an error; W206 (nothing reads `every` yet) is expected. */
+/** The policy, failing loudly on any diagnostic: a valid `every` is accepted without a word. */
 function policyOf(text: string) {
   const r = checkText({ "p.promise": text });
-  expect(r.diagnostics.filter((d) => d.code !== "W206").map((d) => `${d.code} ${d.message}`)).toEqual([]);
+  expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);
   return r.policy!;
 }
 
@@ -148,23 +148,23 @@ describe("every: warnings", () => {
     expect(d.suggestion).toBe("remove it: the promise takes its control's `every`");
     expect(checkText({ "p.promise": text }).policy!.controls[0]!.promises[0]!.every).toBe(600_000);
     // a different value is an override, not a repetition
-    expect(checkText({ "p.promise": control("every = 10m", '  file "/srv/a" { mode = 0640 every = 5m }') }).diagnostics.map((x) => x.code)).toEqual(["W206"]);
+    expect(checkText({ "p.promise": control("every = 10m", '  file "/srv/a" { mode = 0640 every = 5m }') }).diagnostics).toEqual([]);
   });
 
-  it("W206 once per policy: nothing reads `every` until the watcher exists", () => {
-    const text = control("every = 1h", '  file "/srv/a" { mode = 0640 every = 1m }\n  load { max_1m = 1 }\n  process "cron" { min = 1 every = 2m }\n  load { max_5m = 1 every = 3m }\n  load { max_15m = 1 every = 4m }');
-    const all = checkText({ "p.promise": text }).diagnostics;
-    expect(all.map((d) => d.code)).toEqual(["W206"]);
-    const d = all[0]!;
-    expect(d.message).toBe(
-      "`every` is read only by `covenant watch` (a preview): `covenant run` evaluates every promise each time (5 places set it)",
+  it("no warning for `every` on controls and promises, nor for `watch = realtime` (W206 is retired)", () => {
+    const text = control(
+      "every = 1h",
+      '  file "/srv/a" { mode = 0640 every = 1m watch = realtime }\n  load { max_1m = 1 }\n  directory "/srv/d" { mode = 0750 watch = realtime }\n  process "cron" { min = 1 every = 2m }\n  load { max_5m = 1 every = 3m }',
     );
-    expect(text.slice(d.span.start, d.span.end)).toBe("every = 1h");
-    expect(d.related?.map((r) => text.slice(r.span.start, r.span.end))).toEqual(["every = 1m", "every = 2m", "every = 3m"]);
-    expect(find(inControl("  load { max_1m = 1 every = 1m }"), "W206").message).not.toContain("places set it");
+    const r = checkText({ "p.promise": text });
+    expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);
+    // accepted and read: the watcher gets each promise's interval and its realtime request
+    const promises = r.policy!.controls[0]!.promises;
+    expect(promises.map((p) => p.every)).toEqual([60_000, 3_600_000, 3_600_000, 120_000, 180_000]);
+    expect(promises.map((p) => p.attributes["watch"])).toEqual(["realtime", undefined, "realtime", undefined, undefined]);
   });
 
-  it("an `every` out of bounds is E125 alone, not W206 too", () => {
+  it("an `every` out of bounds is E125 alone", () => {
     expect(diagnose(inControl("  load { max_1m = 1 every = 1s }")).map((d) => d.split(" ")[1])).toEqual(["E125"]);
   });
 });

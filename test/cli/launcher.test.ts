@@ -79,7 +79,7 @@ describe("bin/covenant", () => {
       if (record === undefined) rmSync(join(root, "dist/snapshot/node"));
       else writeFileSync(join(root, "dist/snapshot/node"), record);
       const r = run(["check", "examples/sox"]);
-      expect(r.stdout).toContain("4 files checked: 0 errors, 2 warnings"); // W206: watch = realtime; W301: no covenant.yaml
+      expect(r.stdout).toContain("4 files checked: 0 errors, 1 warning"); // W301: no covenant.yaml
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
     }
