@@ -70,9 +70,12 @@ function writeProc(proc: string, p: NonNullable<SandboxManifestHost["proc"]>): v
   for (const [key, value] of Object.entries(p.sysctl)) writeNew(join(proc, "sys", ...key.split(".")), `${value}\n`);
   writeNew(join(proc, "modules"), p.modules.map((name) => `${name} 16384 0 - Live 0x0000000000000000\n`).join(""));
   // id parent major:minor root mount-point options - fstype source super-options
+  // ids from 21, each mount's parent the root mount's (the first line's parent when there is none)
+  const rootIndex = p.mounts.findIndex((m) => m.target === "/");
   const lines = p.mounts.map((m, i) => {
     const superOptions = m.options.split(",").includes("ro") ? "ro" : "rw";
-    return `${21 + i} ${m.target === "/" ? 1 : 20} 0:${40 + i} / ${escapeMountPath(m.target)} ${m.options} - ${m.fstype} ${m.source} ${superOptions}\n`;
+    const parent = m.target === "/" || rootIndex < 0 ? 1 : 21 + rootIndex;
+    return `${21 + i} ${parent} 0:${40 + i} / ${escapeMountPath(m.target)} ${m.options} - ${m.fstype} ${m.source} ${superOptions}\n`;
   });
   writeNew(join(proc, "self", "mountinfo"), lines.join(""));
   writeNew(join(proc, "cmdline"), `${p.cmdline ?? DEFAULT_CMDLINE}\n`);

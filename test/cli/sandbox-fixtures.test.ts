@@ -1,10 +1,12 @@
 // Fixture hosts for policy tests: `covenant run --sandbox-manifest HOST.json` against a Debian 12
 // and a RHEL 9 host described whole (os-release, packages, services, kernel state), and a failing
 // variant that extends one, judged promise by promise from the JSON report.
-import { mkdtempSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse as parseDpkg } from "../../src/probes/dpkg.ts";
+import { parseOsRelease } from "../../src/facts/host.ts";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
 
 beforeAll(() => ensureBuilt());
@@ -132,6 +134,21 @@ describe("fixture hosts", () => {
     const ssh = report.controls[1]!.promises[2]!;
     expect(ssh.changes?.map((c) => c.status)).toEqual(["held"]);
     expect(code).toBe(1);
+  });
+
+  it("writes dpkg's status file, an empty updates directory and os-release as the real readers take them", () => {
+    const { args } = runHost({ "debian12.json": debian12 }, "debian12.json");
+    const sandbox = args[3]!;
+    const { packages, skipped } = parseDpkg(readFileSync(join(sandbox, "root/var/lib/dpkg/status"), "utf8"));
+    expect(skipped).toEqual([]);
+    expect(packages.map((p) => [p.name, p.version, p.architecture, p.want, p.status])).toEqual([
+      ["openssh-server", "1:9.2p1-2+deb12u3", "amd64", "install", "installed"],
+      ["telnetd", "0.17-44", "amd64", "deinstall", "config-files"],
+    ]);
+    expect(readdirSync(join(sandbox, "root/var/lib/dpkg/updates"))).toEqual([]);
+    expect(parseOsRelease(readFileSync(join(sandbox, "etc/os-release"), "utf8")).get("PRETTY_NAME")).toBe('Debian GNU/Linux 12 "bookworm"');
+    expect(readFileSync(join(sandbox, "proc/self/mountinfo"), "utf8")).toBe("21 1 0:40 / / rw,relatime - ext4 /dev/sda1 rw\n22 21 0:41 / /tmp rw,nosuid,nodev,noexec,relatime - tmpfs tmpfs rw\n");
+    expect(readFileSync(join(sandbox, "proc/cmdline"), "utf8")).toBe("BOOT_IMAGE=/boot/vmlinuz root=/dev/sda1 ro quiet\n");
   });
 
   it("a unit the answers do not list is one systemd does not know", () => {
