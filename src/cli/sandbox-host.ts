@@ -186,7 +186,11 @@ export function checkProc(raw: unknown, problems: string[], sysctlBase: BaseKeys
   if (sysctl !== undefined) out.sysctl = sysctl;
   if (raw["modules"] !== undefined) {
     if (!Array.isArray(raw["modules"])) problems.push("`proc.modules` must be a list of module names");
-    else out.modules = raw["modules"].filter((m, i) => typeof m === "string" && isModuleName(m) || (problems.push(`proc.modules[${i}] must be a module name (letters, digits, \`_\`, \`-\`), got ${JSON.stringify(m)}`), false)) as string[];
+    else {
+      const bad = raw["modules"].flatMap((m, i) => (typeof m === "string" && isModuleName(m) ? [] : [`proc.modules[${i}] must be a module name (letters, digits, \`_\`, \`-\`), got ${JSON.stringify(m)}`]));
+      problems.push(...bad);
+      if (bad.length === 0) out.modules = raw["modules"] as string[];
+    }
   }
   if (raw["mounts"] !== undefined) {
     if (!Array.isArray(raw["mounts"])) problems.push("`proc.mounts` must be a list of mounts");

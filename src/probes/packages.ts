@@ -1,7 +1,8 @@
 // The installed packages of a host, whichever database it keeps: dpkg's, read directly
 // (dpkg.ts), where var/lib/dpkg/status exists under the root; otherwise rpm's, through `rpm -qa`
-// (rpm.ts). Versions are compared with the ordering of the database they came from: a Debian
-// `1.0~rc1` and an RPM `1.0~rc1` sort the same, but `1.0a` and `1.0.1` do not.
+// (rpm.ts), or in a sandbox its recorded answer of `rpm -qa`. Versions are compared with the
+// ordering of the database they came from: a Debian `1.0~rc1` and an RPM `1.0~rc1` sort the
+// same, but `1.0a` and `1.0.1` do not.
 import { existsSync, lstatSync } from "node:fs";
 import { join } from "node:path";
 import * as dpkg from "./dpkg.js";
