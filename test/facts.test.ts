@@ -55,6 +55,8 @@ describe("host facts", () => {
     expect(parseOsRelease('ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')).toEqual(
       new Map([["ID", "debian"], ["VERSION_ID", "12"], ["PRETTY_NAME", "Debian GNU/Linux 12 (bookworm)"]]),
     );
+    // os-release(5): within double quotes, `"`, `\`, `$` and the backquote are escaped
+    expect(parseOsRelease('NAME="say \\"hi\\" \\\\ \\$HOME \\`x\\`"\nID=\'rhel\'\n')).toEqual(new Map([["NAME", 'say "hi" \\ $HOME `x`'], ["ID", "rhel"]]));
   });
 
   it("puts a distribution in its family by ID, then by ID_LIKE in order", () => {

@@ -105,6 +105,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--lock-wait <duration>", "how long to wait for the lock another process holds, then fail (default: 60s for the watcher, 0s for another run)")
     .option("--sandbox", "run against a sandbox of ledger-like files (sandbox.json beside the policy) and this machine's /proc; needs no root, changes nothing outside it", false)
     .option("--sandbox-dir <dir>", "where the sandbox lives (implies --sandbox; default: $TMPDIR/covenant-sandbox-UID)")
+    .option("--sandbox-manifest <file>", "the sandbox's manifest instead of the sandbox.json beside the policy, such as a fixture host (implies --sandbox; read when the sandbox is created)")
     .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
     .option("--etc-root <dir>", "read /etc/passwd, group, shadow, login.defs and os-release from here (nothing else: see docs/cli.md)", defaultRoots.etc)
     .addOption(includeOption())
@@ -116,7 +117,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       "after",
       "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or nothing to evaluate, or, as root, a policy file another user can change,\nor another run or the watcher holds the lock past --lock-wait), 3 internal error.",
     )
-    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; lockWait?: string; sandbox: boolean; sandboxDir?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean }) => {
+    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; lockWait?: string; sandbox: boolean; sandboxDir?: string; sandboxManifest?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean }) => {
       const maxFileSize = fileSize(o.maxFileSize, "run", io);
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       const timeoutMs = parseDuration(o.timeout);
@@ -150,11 +151,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       // ~0.3 s more CPU; a run with nothing to tell barely changes (bench/run)
       setFlagsFromString("--optimize-for-size");
       // a sandbox's directory asks for the sandbox: never a real run because `--sandbox` was left out
-      const sandbox = o.sandbox || o.sandboxDir !== undefined;
+      const sandbox = o.sandbox || o.sandboxDir !== undefined || o.sandboxManifest !== undefined;
       const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs: timeoutMs!, sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot, include: o.include, maxFileSize };
       if (o.state !== undefined) opts.state = o.state;
       if (o.junit !== undefined) opts.junit = o.junit;
       if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;
+      if (o.sandboxManifest !== undefined) opts.sandboxManifest = o.sandboxManifest;
       if (o.config !== undefined) opts.config = o.config;
       if (o.notify) opts.notify = true;
       if (lockWaitMs !== undefined) opts.lockWaitMs = lockWaitMs;

@@ -17,7 +17,10 @@ export function parseOsRelease(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of text.split("\n")) {
     const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) out.set(m[1]!, m[2]!.replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1"));
+    if (!m) continue;
+    const quoted = /^"(.*)"$/.exec(m[2]!);
+    // within double quotes, os-release(5) escapes `"`, `\`, `$` and the backquote with a backslash
+    out.set(m[1]!, quoted ? quoted[1]!.replace(/\\([\\"$`])/g, "$1") : m[2]!.replace(/^'(.*)'$/, "$1"));
   }
   return out;
 }

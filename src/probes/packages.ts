@@ -1,7 +1,8 @@
 // The installed packages of a host, whichever database it keeps: dpkg's, read directly
 // (dpkg.ts), where var/lib/dpkg/status exists under the root; otherwise rpm's, through `rpm -qa`
-// (rpm.ts). Versions are compared with the ordering of the database they came from: a Debian
-// `1.0~rc1` and an RPM `1.0~rc1` sort the same, but `1.0a` and `1.0.1` do not.
+// (rpm.ts), or in a sandbox its recorded answer of `rpm -qa`. Versions are compared with the
+// ordering of the database they came from: a Debian `1.0~rc1` and an RPM `1.0~rc1` sort the
+// same, but `1.0a` and `1.0.1` do not.
 import { existsSync, lstatSync } from "node:fs";
 import { join } from "node:path";
 import * as dpkg from "./dpkg.js";
@@ -39,6 +40,8 @@ export interface PackageDatabase {
 export interface PackagesOptions {
   /** the rpm program (tests put a stand-in first on PATH) */
   rpm?: string;
+  /** recorded answers of programs (ProbeRoots.answers, a sandbox's): rpm's list is read from there */
+  answers?: string;
 }
 
 /** Which database the host under `root` keeps: dpkg's where its status file exists, rpm's otherwise. */
@@ -56,10 +59,11 @@ export function read(root = "/", opts: PackagesOptions = {}): ProbeResult<Packag
   // rpm is asked only where its database is: under a root without one, `rpm --root` might answer with an empty list
   const rpmDirs = RPM_DATABASES.map((d) => join(root, d));
   if (!rpmDirs.some((d) => existsSync(d))) return fail("unavailable", `no package database under ${root}: neither ${join(root, "var/lib/dpkg/status")} nor an rpm database (${rpmDirs.join(", ")}) exists`);
-  const r = rpm.read(root, opts.rpm === undefined ? {} : { rpm: opts.rpm });
+  const r = rpm.read(root, { ...(opts.rpm !== undefined ? { rpm: opts.rpm } : {}), ...(opts.answers !== undefined ? { answers: opts.answers } : {}) });
   if (!r.ok) return r;
   const packages = r.value.packages.map((p) => ({ name: p.name, architecture: p.architecture, version: rpm.evr(p), status: "installed", installed: true }));
-  return ok({ manager: "rpm", source: root === "/" ? "rpm -qa" : `rpm --root ${root} -qa`, packages }, r.skipped);
+  const source = opts.answers !== undefined ? `the recorded answer of rpm -qa (${join(opts.answers, "rpm-qa")})` : root === "/" ? "rpm -qa" : `rpm --root ${root} -qa`;
+  return ok({ manager: "rpm", source, packages }, r.skipped);
 }
 
 /** Why `version` is not a version of this manager's, or undefined when it is one. */

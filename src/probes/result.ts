@@ -128,6 +128,12 @@ export interface ProbeRoots {
   etc: string;
   /** `/run` by default: where systemd leaves its marker (`systemd/system`) when it is PID 1 */
   run?: string;
+  /**
+   * A directory of recorded answers of programs that cannot run here (a sandbox's): `rpm-qa`, what
+   * `rpm -qa --qf QUERY_FORMAT` prints, and `units.json`, what `systemctl show` says of each unit.
+   * Where set, probes read these instead of running the programs.
+   */
+  answers?: string;
 }
 
 export const defaultRoots: ProbeRoots = { proc: "/proc", etc: "/etc" };

@@ -2,7 +2,8 @@
 // own: the rpm database (Berkeley DB, NDB or SQLite, by release) is read only by rpm itself.
 // Where `rpm` is not installed the database cannot be read, and the probe says so.
 import { execFileSync } from "node:child_process";
-import { fail, ok, type ProbeResult, type Skip } from "./result.js";
+import { join } from "node:path";
+import { fail, ok, readText, type ProbeResult, type Skip } from "./result.js";
 
 export interface RpmPackage {
   name: string;
@@ -58,10 +59,19 @@ export interface RpmOptions {
   /** the program; `rpm` from PATH by default (tests put a stand-in first on PATH) */
   rpm?: string;
   timeoutMs?: number;
+  /** a directory of recorded answers (ProbeRoots.answers): its `rpm-qa` is read instead of running rpm */
+  answers?: string;
 }
 
 /** The installed packages under `root` (`rpm --root` when it is not `/`). */
 export function read(root = "/", opts: RpmOptions = {}): ProbeResult<{ packages: RpmPackage[] }> {
+  if (opts.answers !== undefined) {
+    const path = join(opts.answers, "rpm-qa");
+    const recorded = readText(path, "utf8");
+    if (!recorded.ok) return recorded.result;
+    const parsed = parse(recorded.text, path);
+    return ok({ packages: parsed.packages }, parsed.skipped);
+  }
   // rpm itself turns the format's `\t` and `\n` into a tab and a newline
   const argv = [...(root === "/" ? [] : ["--root", root]), "-qa", "--qf", QUERY_FORMAT];
   const timeout = opts.timeoutMs ?? 60_000;

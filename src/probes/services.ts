@@ -1,9 +1,10 @@
 // systemd units through `systemctl show` (an argv, never a shell). Where systemd is not
-// running, the answer is "cannot know", with the reason: never a false "stopped".
+// running, the answer is "cannot know", with the reason: never a false "stopped". In a sandbox,
+// where systemd's answers are recorded (ProbeRoots.answers), they are read instead.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fail, ok, type ProbeResult, type ProbeRoots } from "./result.js";
+import { fail, ok, readText, type ProbeResult, type ProbeRoots } from "./result.js";
 
 export interface UnitState {
   unit: string;
@@ -41,10 +42,35 @@ export function parse(text: string): Map<string, string> {
 
 const properties = ["LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID"];
 
-export function read(name: string, roots: Pick<ProbeRoots, "proc" | "run">, opts: ServiceOptions = {}): ProbeResult<UnitState> {
+/**
+ * What systemd says of `unit` in a sandbox's recorded answers (`<answers>/units.json`, written by
+ * sandbox-host-write.ts): its properties, or those of a unit systemd does not know; undefined
+ * when there is no such file (the real systemctl is asked then).
+ */
+function recordedUnit(answers: string, unit: string): ProbeResult<Map<string, string>> | undefined {
+  const path = join(answers, "units.json");
+  const read = readText(path, "utf8");
+  if (!read.ok) return !read.result.ok && read.result.error.code === "not-found" ? undefined : read.result;
+  let units: unknown;
+  try {
+    units = (JSON.parse(read.text) as { units?: unknown }).units;
+  } catch (err) {
+    return fail("malformed", `${path} is not valid JSON: ${(err as Error).message}`, path);
+  }
+  if (typeof units !== "object" || units === null) return fail("malformed", `${path} has no \`units\` object`, path);
+  const recorded = Object.hasOwn(units, unit) ? (units as Record<string, unknown>)[unit] : undefined;
+  // what systemctl show says of a unit it does not know
+  if (recorded === undefined) return ok(new Map([["LoadState", "not-found"], ["ActiveState", "inactive"], ["SubState", "dead"], ["UnitFileState", ""], ["MainPID", "0"]]));
+  if (typeof recorded !== "object" || recorded === null) return fail("malformed", `${path}: the entry of ${unit} is not an object`, path);
+  return ok(new Map(Object.entries(recorded).map(([k, v]) => [k, String(v)])));
+}
+
+export function read(name: string, roots: Pick<ProbeRoots, "proc" | "run" | "answers">, opts: ServiceOptions = {}): ProbeResult<UnitState> {
   const unit = unitName(name);
   // a leading `-` would make systemctl read the name as an option (`-H host` runs ssh)
   if (!/^[A-Za-z0-9:_.@\\-]+$/.test(unit) || unit.startsWith("-")) return fail("malformed", `\`${name}\` is not a unit name`);
+  const recorded = roots.answers !== undefined ? recordedUnit(roots.answers, unit) : undefined;
+  if (recorded !== undefined) return recorded.ok ? unitState(unit, recorded.value, `the recorded answer for ${unit}`) : recorded;
   if (!existsSync(opts.runDir ?? join(roots.run ?? "/run", "systemd", "system"))) {
     let pid1 = "unknown";
     try {
@@ -67,11 +93,15 @@ export function read(name: string, roots: Pick<ProbeRoots, "proc" | "run">, opts
     if (e.signal === "SIGTERM") return fail("io", `systemctl show ${unit} did not answer within ${(opts.timeoutMs ?? 10_000) / 1000}s`);
     return fail("io", `systemctl show ${unit} failed: ${(e.stderr ?? e.message).trim().split("\n")[0]}`);
   }
-  const p = parse(text);
+  return unitState(unit, parse(text), `systemctl show ${unit}`);
+}
+
+/** The unit's state from its properties, as `systemctl show` gives them (`source` says who did). */
+function unitState(unit: string, p: Map<string, string>, source: string): ProbeResult<UnitState> {
   const missing = properties.filter((k) => !p.has(k));
-  if (missing.length > 0) return fail("malformed", `systemctl show ${unit} did not report ${missing.join(", ")}`);
+  if (missing.length > 0) return fail("malformed", `${source} did not report ${missing.join(", ")}`);
   if (p.get("LoadState") === "not-found") return fail("not-found", `${unit} is not installed on this host`);
-  if (!/^\d+$/.test(p.get("MainPID")!)) return fail("malformed", `systemctl show ${unit} reported MainPID \`${p.get("MainPID")}\``);
+  if (!/^\d+$/.test(p.get("MainPID")!)) return fail("malformed", `${source} reported MainPID \`${p.get("MainPID")}\``);
   const mainPid = Number(p.get("MainPID"));
   return ok({
     unit,

@@ -79,3 +79,23 @@ describe("services probe", () => {
     if (!r.ok) expect(r.error.message).toMatch(/^systemd is not running on this host \(PID 1 is `.+`\): the state of postgresql.service cannot be known$/);
   });
 });
+
+describe("recorded answers (a sandbox's answers/units.json)", () => {
+  const answers = mkdtempSync(join(tmpdir(), "covenant-answers-"));
+  writeFileSync(join(answers, "units.json"), JSON.stringify({ units: { "sshd.service": { LoadState: "loaded", ActiveState: "inactive", SubState: "dead", UnitFileState: "disabled", MainPID: "0" } } }));
+  // a systemctl that would fail the test if it were run
+  const never = { systemctl: "/nonexistent/systemctl", runDir };
+
+  it("are read instead of systemctl; a unit not listed is one systemd does not know", () => {
+    expect(read("sshd", { proc: "/proc", answers }, never)).toEqual({ ok: true, skipped: [], value: { unit: "sshd.service", loadState: "loaded", activeState: "inactive", subState: "dead", unitFileState: "disabled", mainPid: 0 } });
+    expect(read("telnet.socket", { proc: "/proc", answers }, never)).toMatchObject({ ok: false, error: { code: "not-found", message: "telnet.socket is not installed on this host" } });
+  });
+
+  it("a broken answers file is malformed, and without one systemctl is asked as before", () => {
+    const broken = mkdtempSync(join(tmpdir(), "covenant-answers-"));
+    writeFileSync(join(broken, "units.json"), "{ not json");
+    expect(read("sshd", { proc: "/proc", answers: broken }, never)).toMatchObject({ ok: false, error: { code: "malformed" } });
+    const empty = mkdtempSync(join(tmpdir(), "covenant-answers-"));
+    expect(read("sshd", { proc: "/proc", answers: empty }, never)).toMatchObject({ ok: false, error: { code: "unavailable", message: "systemctl is not installed" } });
+  });
+});

@@ -16,6 +16,7 @@ import type { Io } from "../io.js";
 import { loadCheckedPolicy } from "../checked-policy.js";
 import { promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
 import { prepareSandbox, SandboxError } from "../sandbox.js";
+import type { ProbeRoots } from "../../probes/result.js";
 import type { findingsFor } from "../findings.js";
 import { evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../run-record.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
@@ -34,6 +35,8 @@ export interface RunOptions {
   etcRoot: string;
   sandbox: boolean;
   sandboxDir?: string;
+  /** the sandbox's manifest (--sandbox-manifest), instead of the sandbox.json beside the policy */
+  sandboxManifest?: string;
   /** the notification configuration (--config); else /etc/covenant/covenant.yaml as root, else ./covenant.yaml */
   config?: string;
   /** the instant to evaluate at (tests): facts and waiver expiry */
@@ -101,19 +104,22 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   const notifyConfig = await resolveNotifyConfig(opts.config, io, "run");
   if (notifyConfig.status === "bad") return EXIT.policyError;
 
-  let roots = { proc: opts.procRoot, etc: opts.etcRoot };
+  let roots: ProbeRoots = { proc: opts.procRoot, etc: opts.etcRoot };
+  let factsEtcRoot = opts.etcRoot;
   let stateDir = opts.state ?? defaultStateDir();
   let filesRoot: string | undefined;
   let sandboxDir: string | undefined;
   const notes: string[] = [];
   if (opts.sandbox) {
     try {
-      const sb = prepareSandbox(paths, opts.sandboxDir);
-      roots = { proc: opts.procRoot, etc: sb.etcRoot };
+      const sb = prepareSandbox(paths, opts.sandboxDir, opts.sandboxManifest);
+      // a sandbox with a /proc of its own reads it instead of the machine's, and its recorded answers instead of rpm and systemctl
+      roots = { proc: sb.procRoot ?? opts.procRoot, etc: sb.etcRoot, ...(sb.answersDir !== undefined ? { answers: sb.answersDir } : {}) };
+      if (sb.osRelease) factsEtcRoot = sb.etcRoot;
       filesRoot = sb.filesRoot;
       sandboxDir = sb.dir;
       stateDir = opts.state ?? sb.stateDir;
-      if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}; nothing outside it is changed`);
+      if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}${sb.procRoot !== undefined ? `, its own /proc in ${sb.procRoot}` : ""}; nothing outside it is changed`);
     } catch (err) {
       if (!(err instanceof SandboxError)) throw err;
       io.err(`covenant run: ${escapeText(err.message)}`);
@@ -154,7 +160,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
 
   let code: number = EXIT.internal;
   try {
-    code = await recordedRun({ policy, checked, opts, roots, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, lockWaitedMs: waitedMs, later }, io);
+    code = await recordedRun({ policy, checked, opts, roots, factsEtcRoot, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, lockWaitedMs: waitedMs, later }, io);
   } finally {
     // a lock that cannot be removed (a file system turned read-only) is said, exit 2
     const failed = lock.release();
@@ -197,7 +203,9 @@ interface RunScene {
   policy: Policy;
   checked: { files: { path: string; text: string }[] };
   opts: RunOptions;
-  roots: { proc: string; etc: string };
+  roots: ProbeRoots;
+  /** where facts read os-release: the sandbox's etc/ when it has one of its own */
+  factsEtcRoot: string;
   filesRoot: string | undefined;
   sandboxDir: string | undefined;
   stateDir: string;
@@ -217,7 +225,7 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
   const { policy, checked, opts, roots, filesRoot, started, notes } = scene;
   const recorded = await evaluateRecorded(
     store,
-    { policy, files: checked.files, roots, ...(filesRoot !== undefined ? { filesRoot } : {}), dryRun: opts.dryRun, etcRoot: opts.etcRoot, started, deadline: started.getTime() + scene.lockWaitedMs + opts.timeoutMs, kind: "run" },
+    { policy, files: checked.files, roots, ...(filesRoot !== undefined ? { filesRoot } : {}), dryRun: opts.dryRun, etcRoot: scene.factsEtcRoot, started, deadline: started.getTime() + scene.lockWaitedMs + opts.timeoutMs, kind: "run" },
     notes,
   );
   return finishAndReport(store, scene, io, recorded);

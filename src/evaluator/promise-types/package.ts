@@ -49,7 +49,7 @@ function database(ctx: EvalContext): ReturnType<typeof packages.read> {
   const stamp = stampOf(root);
   const memo = byRoot.get(root);
   if (memo && memo.stamp === stamp) return memo.result;
-  const result = packages.read(root);
+  const result = packages.read(root, ctx.roots.answers !== undefined ? { answers: ctx.roots.answers } : {});
   byRoot.set(root, { stamp, result });
   return result;
 }
