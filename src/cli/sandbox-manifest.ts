@@ -87,7 +87,9 @@ function parseChain(text: string, where: string, chain: string[]): { manifest?: 
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    return { blocks: [`${where}: not valid JSON: ${(err as Error).message}`] };
+    // JSON.parse's message quotes the text around the error: never shown, since `extends` and
+    // --sandbox-manifest may name any file the caller can read (a key, a password file)
+    return { blocks: [`${where}: not valid JSON${jsonErrorPlace(text, err as Error)}`] };
   }
   const problems: string[] = [];
   const m = isObject(raw) ? raw : {};
@@ -295,4 +297,15 @@ export function readManifest(manifestPath: string): string {
     if (why === "writable") throw new SandboxError(`${manifestPath} is writable by others (mode ${modeText(read.st)}): as root, Covenant uses only a sandbox.json no other user can change; fix: read it through, then \`chmod go-w ${manifestPath}\``);
   }
   return read.text;
+}
+
+/** ` (line L, column C)` where the parser says at which offset it stopped (newer Nodes do), else nothing. */
+function jsonErrorPlace(text: string, err: Error): string {
+  const at = /at position (\d+)/.exec(err.message);
+  if (!at) return "";
+  const offset = Math.min(Number(at[1]), text.length);
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  const column = offset - before.lastIndexOf("\n");
+  return ` (line ${line}, column ${column})`;
 }

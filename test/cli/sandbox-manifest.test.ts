@@ -213,4 +213,14 @@ describe("extends", () => {
     expect(problemsOf(JSON.stringify({ extends: "nothing.json" }), link.replace("link.json", "v.json"))).toContain(`\`extends\`: ${link.replace("link.json", "nothing.json")} no such file or directory`);
     expect(problemsOf(JSON.stringify({ extends: "link.json" }), link.replace("link.json", "v.json"))).toContain(`\`extends\`: ${link} is a symbolic link, not a regular file`);
   });
+
+  it("a base that is not JSON is refused without quoting a byte of it (it may be any file the caller can read)", () => {
+    const f = manifests({ "secret.json": "root:$y$j9T$notasecretsalt$notahash:19000:0:99999:7:::\n" });
+    const message = problemsOf(JSON.stringify({ extends: "secret.json" }), f["secret.json"]!.replace("secret.json", "v.json"));
+    expect(message).toContain(`${f["secret.json"]}: not valid JSON`);
+    expect(message).not.toContain("root:");
+    expect(message).not.toContain("$y$");
+    expect(problemsOf("{\"users\": [\"a\",\n  secret-value]}", join(tmpdir(), "sandbox.json"))).not.toContain("secret");
+  });
 });
+
