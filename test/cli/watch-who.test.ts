@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
+import { ensureDebianTool } from "../helpers/debian-package.ts";
 import { startWatcher } from "../helpers/watcher.ts";
 
 const AUDITCTL = "/usr/sbin/auditctl";
@@ -35,8 +36,9 @@ function statusOf(): { enabled?: string; pid?: string } {
 /** Installs auditd when missing (root), starts it in the foreground as our child; the reason when that cannot be. */
 async function startAuditd(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return "not root: auditd cannot be installed or started";
-  if (!existsSync(AUDITD)) spawnSync("apt-get", ["install", "-y", "-qq", "auditd"], { encoding: "utf8", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeout: 300_000 });
-  if (!existsSync(AUDITD) || !existsSync(AUDITCTL)) return "apt-get install auditd failed";
+  // installed without starting Debian's auditd service: this test starts its own
+  const missing = ensureDebianTool(AUDITD, "auditd") ?? ensureDebianTool(AUDITCTL, "auditd");
+  if (missing) return missing;
   const s = auditctl("-s");
   if (s.status !== 0) return `the kernel refuses audit here (auditctl -s: ${(s.stderr || s.stdout).trim()})`;
   enabledBefore = statusOf().enabled;

@@ -1,14 +1,16 @@
-// sshd_config as sshd reads it: checked on fixtures, and against `sshd -T -f FILE` itself where
-// openssh-server is installed (the test is skipped where it is not, or where sshd cannot run -T).
+// sshd_config as sshd reads it: checked on fixtures, and against `sshd -T -f FILE` itself (Debian's
+// openssh-server, installed when missing without starting the daemon; the test is skipped, saying
+// why, only where it cannot be installed or sshd cannot run -T). No sshd is ever started to listen.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parse, tokenize } from "../../src/config-formats/sshd.ts";
 import { defaultFormatOptions } from "../../src/config-formats/index.ts";
 import { readConfig } from "../../src/probes/config-files.ts";
+import { ensureDebianTool } from "../helpers/debian-package.ts";
 
 describe("sshd format", () => {
   it("reads keywords in any case, `=` or blanks before the value, quotes, and comments where an argument starts", () => {
@@ -54,18 +56,39 @@ describe("sshd format", () => {
 });
 
 const sshdProgram = "/usr/sbin/sshd";
-/** sshd -T needs its privilege-separation directory and host keys, as an installed server has */
-function sshdRuns(): boolean {
-  if (!existsSync(sshdProgram)) return false;
+const privsepDir = "/run/sshd";
+/** whether this file made sshd's privilege-separation directory (then removed in afterAll) */
+let madePrivsepDir = false;
+/**
+ * undefined when `sshd -T` runs here, else why not. It needs host keys (the package's postinst
+ * makes them) and its privilege-separation directory, which Debian's init script makes when it
+ * starts the server; the server is not started here, so the directory is made as that script
+ * does. -T only prints the configuration and exits.
+ */
+function sshdCannotRun(): string | undefined {
+  const missing = ensureDebianTool(sshdProgram, "openssh-server");
+  if (missing) return missing;
+  if (!existsSync(privsepDir) && process.getuid?.() === 0) {
+    mkdirSync(privsepDir, { mode: 0o755 });
+    chmodSync(privsepDir, 0o755);
+    madePrivsepDir = true;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "cvt-sshd-t-"));
+  writeFileSync(join(dir, "c"), "Port 22\n");
   try {
-    const dir = mkdtempSync(join(tmpdir(), "cvt-sshd-t-"));
-    writeFileSync(join(dir, "c"), "Port 22\n");
     execFileSync(sshdProgram, ["-T", "-f", join(dir, "c")], { stdio: "pipe" });
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    return `sshd -T cannot run here: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
+const sshdSkip = sshdCannotRun();
+afterAll(() => {
+  if (madePrivsepDir) rmdirSync(privsepDir); // empty: sshd -T puts nothing there
+});
+const skipped = sshdSkip ? ` (skipped: ${sshdSkip})` : "";
 
 // single-valued keywords sshd -T prints as written, with values it keeps as they are (not
 // `prohibit-password`, which it prints as its older name `without-password`)
@@ -91,7 +114,7 @@ const configText = fc
   .tuple(fc.array(fc.oneof(settingLine(), settingLine(), fc.constantFrom("", "# comment", "  #PermitRootLogin yes")), { maxLength: 10 }), fc.option(fc.array(settingLine(true), { maxLength: 3 }), { nil: undefined }))
   .map(([global, block]) => [...global, ...(block ? ["Match User backup", ...block] : [])].join("\n") + "\n");
 
-describe.skipIf(!sshdRuns())("sshd format against `sshd -T`", () => {
+describe.skipIf(sshdSkip !== undefined)(`sshd format against \`sshd -T\`${skipped}`, () => {
   it("takes the value sshd takes for every keyword set outside Match blocks (first one wins)", () => {
     const dir = mkdtempSync(join(tmpdir(), "cvt-sshd-live-"));
     fc.assert(
@@ -114,7 +137,7 @@ describe.skipIf(!sshdRuns())("sshd format against `sshd -T`", () => {
   });
 });
 
-describe.skipIf(!sshdRuns())("config repairs as `sshd -T` reads them", () => {
+describe.skipIf(sshdSkip !== undefined)(`config repairs as \`sshd -T\` reads them${skipped}`, () => {
   it("judges the fixture as sshd does, and sshd reads the repaired file as promised", async () => {
     const { evaluateOne } = await import("../helpers/evaluate.ts");
     const { cpSync, readFileSync } = await import("node:fs");

@@ -1,5 +1,5 @@
-// sudoers Defaults and includes as sudo reads them; checked with `visudo -c -f` where sudo is
-// installed (skipped where it is not).
+// sudoers Defaults and includes as sudo reads them; checked with `visudo -c -f` (Debian's sudo,
+// installed when missing; skipped only where it cannot be, saying why).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,8 +9,11 @@ import { insertLine, replaceValue } from "../../src/config-formats/edit.ts";
 import { defaultFormatOptions, spanText } from "../../src/config-formats/index.ts";
 import { parse, render } from "../../src/config-formats/sudoers.ts";
 import { readConfig } from "../../src/probes/config-files.ts";
+import { ensureDebianTool } from "../helpers/debian-package.ts";
 
 const root = "test/fixtures/roots/config-cis";
+const visudo = existsSync("/usr/bin/visudo") ? "/usr/bin/visudo" : "/usr/sbin/visudo"; // some distributions, Debian
+const visudoMissing = ensureDebianTool(visudo, "sudo");
 
 describe("sudoers format", () => {
   it("reads Defaults parameters: flags, negated flags, values in quotes, and bound Defaults as blocks", () => {
@@ -41,13 +44,12 @@ describe("sudoers format", () => {
     expect(render("logfile", "/var/log/sudo log")).toBe('Defaults logfile="/var/log/sudo log"');
   });
 
-  const visudo = ["/usr/sbin/visudo", "/usr/bin/visudo"].find(existsSync);
-  it.skipIf(!visudo)("writes what visudo -c accepts", () => {
+  it.skipIf(visudoMissing !== undefined)(`writes what visudo -c accepts${visudoMissing ? ` (skipped: ${visudoMissing})` : ""}`, () => {
     const dir = mkdtempSync(join(tmpdir(), "cvt-sudoers-"));
     const file = join(dir, "sudoers");
     const text = "Defaults env_reset, !use_pty\nroot ALL=(ALL:ALL) ALL\n";
     const usePty = parse(text, file).settings[1]!;
     writeFileSync(file, insertLine(replaceValue(text, usePty, spanText("sudoers", usePty, "true")), render("logfile", "/var/log/sudo log")));
-    execFileSync(visudo!, ["-c", "-f", file], { stdio: "pipe" });
+    execFileSync(visudo, ["-c", "-f", file], { stdio: "pipe" });
   });
 });

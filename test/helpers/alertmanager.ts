@@ -1,11 +1,13 @@
 // The real Alertmanager (Debian's prometheus-alertmanager), started for a test on 127.0.0.1 with
 // a temporary configuration and storage, without clustering, and stopped by its pid: call stop()
 // in afterAll (an exit hook kills it too, should a worker end first). When the binary is missing
-// the Debian package is installed (argv only, no shell); ensureAlertmanager says why if it cannot be.
+// the Debian package is installed (ensureDebianTool: as root, no service started); ensureAlertmanager
+// says why if it cannot be.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureDebianTool } from "./debian-package.js";
 import { freePort } from "./loopback.js";
 
 export const ALERTMANAGER = "/usr/bin/prometheus-alertmanager";
@@ -35,10 +37,7 @@ export interface RunningAlertmanager {
 
 /** undefined when the binary is there (installed now if it was missing), else why not. */
 export function ensureAlertmanager(): string | undefined {
-  if (existsSync(ALERTMANAGER)) return undefined;
-  if (process.getuid?.() !== 0) return `${ALERTMANAGER} is missing and only root can install prometheus-alertmanager`;
-  const r = spawnSync("apt-get", ["install", "-y", "-qq", "prometheus-alertmanager"], { encoding: "utf8", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeout: 300_000 });
-  return existsSync(ALERTMANAGER) ? undefined : `apt-get install prometheus-alertmanager failed: ${(r.stderr || r.error?.message || "").trim().slice(-500)}`;
+  return ensureDebianTool(ALERTMANAGER, "prometheus-alertmanager");
 }
 
 export async function startAlertmanager(config = NULL_ROUTE_CONFIG): Promise<RunningAlertmanager> {

@@ -3,7 +3,7 @@
 // give the same attributes changed, entry by entry, up to the documented differences (size and
 // sha256 are one `content`; AIDE's Perm holds the type bits too).
 import { spawnSync } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, lchownSync, linkSync, lutimesSync, mkdirSync, mkdtempSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync, lstatSync, readdirSync } from "node:fs";
+import { appendFileSync, chmodSync, lchownSync, linkSync, lutimesSync, mkdirSync, mkdtempSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync, lstatSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -11,16 +11,16 @@ import { describe, expect, it } from "vitest";
 import { describeChange, type ChangeKind } from "../../src/integrity/file-change.ts";
 import { readFileState, type FileState } from "../../src/integrity/file-state.ts";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
+import { ensureDebianTool } from "../helpers/debian-package.ts";
 
 const AIDE = "/usr/bin/aide";
 
 /** undefined when aide is there (installed now from Debian if it was missing: tests run as root), else why not. */
 function ensureAide(): string | undefined {
-  if (!existsSync(AIDE)) {
-    if (process.getuid?.() !== 0) return `${AIDE} is missing and only root can install aide`;
-    spawnSync("apt-get", ["install", "-y", "-qq", "aide"], { encoding: "utf8", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeout: 300_000 });
-  }
-  return spawnSync(AIDE, ["--version"]).status === 0 ? undefined : `${AIDE} cannot be run (apt-get install aide failed?)`;
+  const missing = ensureDebianTool(AIDE, "aide");
+  if (missing) return missing;
+  const r = spawnSync(AIDE, ["--version"], { encoding: "utf8" });
+  return r.status === 0 ? undefined : `${AIDE} cannot be run: ${(r.stderr || r.error?.message || "").trim()}`;
 }
 const missing = ensureAide();
 ensureBuilt();

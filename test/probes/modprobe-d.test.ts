@@ -6,18 +6,15 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { below, listConfFiles } from "../../src/probes/conf-dirs.ts";
 import { installRule, modprobeDirs, parse, parseCmdline, parseModulesLoad, read, ruleNames, type ModprobeRule } from "../../src/probes/modprobe-d.ts";
+import { ensureDebianTool } from "../helpers/debian-package.ts";
 
 const root = resolve("test/fixtures/roots/kmod-cis");
 const proc = "test/fixtures/proc/kmod-desktop";
 
-function installed(program: string, args: string[]): boolean {
-  try {
-    execFileSync(program, args, { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+// the tools compared with are installed from Debian when missing, so that the comparisons run
+const modprobeMissing = ensureDebianTool("modprobe", "kmod");
+const systemdAnalyzeMissing = ensureDebianTool("systemd-analyze", "systemd");
+const skipped = (why: string | undefined) => (why ? ` (skipped: ${why})` : "");
 
 /** Rules as `modprobe --showconfig` prints them (blacklists, installs, removes, aliases, options; each in file order). */
 function showconfig(rules: ModprobeRule[]): string[] {
@@ -124,7 +121,7 @@ describe("modprobe-d probe", () => {
     );
   });
 
-  it.skipIf(!installed("systemd-analyze", ["--version"]))("lists files in the order and precedence systemd-analyze cat-config shows", () => {
+  it.skipIf(systemdAnalyzeMissing !== undefined)(`lists files in the order and precedence systemd-analyze cat-config shows${skipped(systemdAnalyzeMissing)}`, () => {
     const out = execFileSync("systemd-analyze", ["cat-config", `--root=${root}`, "modprobe.d"], { encoding: "utf8" });
     const theirs = out.split("\n").filter((l) => l.startsWith("# /")).map((l) => l.slice(2 + root.length));
     // systemd reads no /lib of its own on a merged-/usr system
@@ -132,7 +129,7 @@ describe("modprobe-d probe", () => {
     expect(ours).toEqual(theirs);
   });
 
-  it.skipIf(!installed("modprobe", ["--version"]))("reads the rules of a directory as `modprobe -C DIR --showconfig` does", () => {
+  it.skipIf(modprobeMissing !== undefined)(`reads the rules of a directory as \`modprobe -C DIR --showconfig\` does${skipped(modprobeMissing)}`, () => {
     const dir = `${root}/etc/modprobe.d`;
     const shown = execFileSync("modprobe", ["-C", dir, "--showconfig"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n");
     const listing = listConfFiles(["/etc/modprobe.d"], below(root), (n) => n.endsWith(".conf"));
@@ -144,7 +141,7 @@ describe("modprobe-d probe", () => {
     expect(mine).toEqual(theirs);
   });
 
-  it.skipIf(!installed("modprobe", ["--version"]))("agrees with `modprobe --showconfig` on the live host's blacklists and install rules", () => {
+  it.skipIf(modprobeMissing !== undefined)(`agrees with \`modprobe --showconfig\` on the live host's blacklists and install rules${skipped(modprobeMissing)}`, () => {
     const shown = execFileSync("modprobe", ["--showconfig"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n");
     const c = read(below(undefined), "/proc");
     expect(showconfig(c.rules.filter((r) => r.kind === "blacklist" || r.kind === "install" || r.kind === "remove"))).toEqual(shown.filter((l) => /^(blacklist|install|remove) /.test(l)));

@@ -6,17 +6,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { below, listConfFiles } from "../../src/probes/conf-dirs.ts";
 import { atBoot, dottedKey, names, parse, read, sysctlDirs } from "../../src/probes/sysctl-d.ts";
+import { ensureDebianTool } from "../helpers/debian-package.ts";
 
 const root = resolve("test/fixtures/roots/sysctl-mixed");
 
-function installed(program: string): boolean {
-  try {
-    execFileSync(program, ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+// systemd-analyze (Debian's systemd) is installed when missing, so that the comparison runs
+const systemdAnalyzeMissing = ensureDebianTool("systemd-analyze", "systemd");
 
 describe("sysctl-d probe", () => {
   it("reads `key = value` lines: comments, `-`, `/` separators, white space folded", () => {
@@ -120,7 +115,7 @@ describe("sysctl-d probe", () => {
     expect(read(below("/nonexistent"))).toEqual({ settings: [], shadowed: [], files: [], skipped: [] });
   });
 
-  it.skipIf(!installed("systemd-analyze"))("orders files as systemd-analyze cat-config does", () => {
+  it.skipIf(systemdAnalyzeMissing !== undefined)(`orders files as systemd-analyze cat-config does${systemdAnalyzeMissing ? ` (skipped: ${systemdAnalyzeMissing})` : ""}`, () => {
     for (const r of [root, undefined]) {
       const out = execFileSync("systemd-analyze", ["cat-config", ...(r ? [`--root=${r}`] : []), "sysctl.d"], { encoding: "utf8" });
       // systemd reads /etc/sysctl.conf only through the link 99-sysctl.conf that distributions ship, and no /lib of its own on a merged-/usr system
