@@ -34,7 +34,7 @@ export function parseSandboxAccounts(raw: unknown, isName: (v: string) => boolea
     problems.push("`accounts` must map account names to objects");
     return {};
   }
-  const out: Record<string, SandboxAccount> = {};
+  const out = Object.create(null) as Record<string, SandboxAccount>;
   for (const [name, v] of Object.entries(raw)) {
     const at = `accounts.${name}`;
     if (!isName(name)) {
@@ -76,8 +76,9 @@ export function writeSandboxAccounts(etc: string, users: string[], accounts: Rec
     const n = (v: number | undefined) => (v === undefined ? "" : String(v));
     return `${u}:${PASSWORD[a.password ?? "hashed"]}:20000:${n(a.min_days)}:${n(a.max_days)}:${n(a.warn_days)}:${n(a.inactive_days)}:${a.expires ? day(a.expires) : ""}:`;
   });
-  writeFileSync(join(etc, "passwd"), passwd.join("\n") + "\n");
-  writeFileSync(join(etc, "shadow"), shadow.join("\n") + "\n", { mode: 0o600 });
+  // a new sandbox's own files: never through a link, never over an entry already there
+  writeFileSync(join(etc, "passwd"), passwd.join("\n") + "\n", { flag: "wx" });
+  writeFileSync(join(etc, "shadow"), shadow.join("\n") + "\n", { mode: 0o600, flag: "wx" });
   // the range `select = human` reads; sandbox users without an account (ids from 64000) are system accounts
-  writeFileSync(join(etc, "login.defs"), "UID_MIN 1000\nUID_MAX 60000\n");
+  writeFileSync(join(etc, "login.defs"), "UID_MIN 1000\nUID_MAX 60000\n", { flag: "wx" });
 }

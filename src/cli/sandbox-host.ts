@@ -79,7 +79,8 @@ export function checkedMap<T>(raw: unknown, at: string, problems: string[], base
     problems.push(`\`${at}\` must be an object`);
     return undefined;
   }
-  const out: Record<string, T | null> = {};
+  // no prototype: a key named `__proto__` (a group, a package) is an entry like any other
+  const out = Object.create(null) as Record<string, T | null>;
   for (const [k, v] of Object.entries(raw)) {
     if (v === null) {
       if (base === "none") problems.push(`${at}.${k} is null, which deletes a key of the base manifest, but this manifest extends none`);

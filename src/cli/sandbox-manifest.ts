@@ -231,7 +231,7 @@ export function sandboxPath(v: unknown, at: string, problems: string[], field = 
 /** A base's object-valued key with a layer's over it: `null` deletes. */
 function mergeMap<T>(base: Record<string, T> | undefined, over: Record<string, T | null> | undefined): Record<string, T> | undefined {
   if (over === undefined) return base;
-  const out: Record<string, T> = { ...base };
+  const out = Object.assign(Object.create(null) as Record<string, T>, base);
   for (const [k, v] of Object.entries(over)) {
     if (v === null) delete out[k];
     else out[k] = v;

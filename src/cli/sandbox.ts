@@ -46,7 +46,11 @@ function trustworthy(dir: string): HostParts {
   const holds = readFileSync(join(dir, ".covenant-sandbox"), "utf8").split("\n").find((l) => l.startsWith(HOLDS))?.slice(HOLDS.length).trim().split(/\s+/) ?? [];
   const parts: HostParts = { proc: holds.includes("proc"), answers: holds.includes("answers") };
   if (parts.proc) check(join(dir, "proc"));
-  if (parts.answers) check(join(dir, "answers"));
+  if (parts.answers) {
+    check(join(dir, "answers"));
+    // the probes refuse a link themselves (readAnswer); a file someone else made is refused here
+    for (const answer of ["units.json", "rpm-qa"]) if (existsSync(join(dir, "answers", answer)) || lstatSync(join(dir, "answers", answer), { throwIfNoEntry: false })) check(join(dir, "answers", answer));
+  }
   return parts;
 }
 
@@ -121,7 +125,7 @@ function populate(sb: Sandbox, manifest: SandboxManifest): HostParts {
   const gids = new Map<string, number>(Object.keys(manifest.groups).map((g, i) => [g, !root ? myGid : g === "root" ? 0 : 64000 + i]));
   const primaryGid = (u: string) => (root ? (gids.get(u) ?? noGroup) : noGroup);
   writeSandboxAccounts(sb.etcRoot, manifest.users, accounts, (u) => uids.get(u)!, primaryGid);
-  writeFileSync(join(sb.etcRoot, "group"), Object.entries(manifest.groups).map(([g, members]) => `${g}:x:${gids.get(g)}:${members.join(",")}`).join("\n") + "\n");
+  writeFileSync(join(sb.etcRoot, "group"), Object.entries(manifest.groups).map(([g, members]) => `${g}:x:${gids.get(g)}:${members.join(",")}`).join("\n") + "\n", { flag: "wx" });
   const own = (path: string, owner?: string, group?: string) => {
     if (root && (owner || group)) chownSync(path, uids.get(owner ?? "root") ?? 0, gids.get(group ?? "root") ?? 0);
   };

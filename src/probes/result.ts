@@ -1,7 +1,7 @@
 // What every probe returns. A probe never throws past its boundary: it either observed
 // something (possibly skipping some input, each skip counted with its reason) or it could
 // not observe at all, and says precisely why. Nothing unreadable is ever reported as zero.
-import { closeSync, constants, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 
 export type ProbeErrorCode =
@@ -119,6 +119,35 @@ export function readText(path: string, encoding: "latin1" | "utf8" = "latin1"): 
     return { ok: true, text: readProcText(path, encoding) };
   } catch (err) {
     return { ok: false, result: fromFsError(err, path) };
+  }
+}
+
+/** The most a recorded answer (ProbeRoots.answers) may hold: rpm -qa of a large host is well under 1 MiB. */
+const ANSWER_LIMIT = 16 << 20;
+
+/**
+ * A recorded answer of a sandbox (`<answers>/rpm-qa`, `units.json`): a regular file reached
+ * without following a link, at most 16 MiB, as UTF-8. The sandbox's owner could swap it for a
+ * link to another file or a device between runs; it is then refused, never read.
+ */
+export function readAnswer(path: string): { ok: true; text: string } | { ok: false; result: ProbeResult<never> } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ELOOP") return { ok: false, result: fail("malformed", `${path} is a symbolic link, not a recorded answer`, path) };
+    return { ok: false, result: fromFsError(err, path) };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { ok: false, result: fail("malformed", `${path} is not a regular file`, path) };
+    if (st.size > ANSWER_LIMIT) return { ok: false, result: fail("malformed", `${path} is ${st.size} bytes, more than a recorded answer may be (${ANSWER_LIMIT})`, path) };
+    return { ok: true, text: readFileSync(fd, "utf8") };
+  } catch (err) {
+    return { ok: false, result: fromFsError(err, path) };
+  } finally {
+    closeSync(fd);
   }
 }
 

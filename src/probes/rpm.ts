@@ -3,7 +3,7 @@
 // Where `rpm` is not installed the database cannot be read, and the probe says so.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { fail, ok, readText, type ProbeResult, type Skip } from "./result.js";
+import { fail, ok, readAnswer, type ProbeResult, type Skip } from "./result.js";
 
 export interface RpmPackage {
   name: string;
@@ -67,7 +67,7 @@ export interface RpmOptions {
 export function read(root = "/", opts: RpmOptions = {}): ProbeResult<{ packages: RpmPackage[] }> {
   if (opts.answers !== undefined) {
     const path = join(opts.answers, "rpm-qa");
-    const recorded = readText(path, "utf8");
+    const recorded = readAnswer(path);
     if (!recorded.ok) return recorded.result;
     const parsed = parse(recorded.text, path);
     return ok({ packages: parsed.packages }, parsed.skipped);

@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fail, ok, readText, type ProbeResult, type ProbeRoots } from "./result.js";
+import { fail, ok, readAnswer, type ProbeResult, type ProbeRoots } from "./result.js";
 
 export interface UnitState {
   unit: string;
@@ -49,13 +49,14 @@ const properties = ["LoadState", "ActiveState", "SubState", "UnitFileState", "Ma
  */
 function recordedUnit(answers: string, unit: string): ProbeResult<Map<string, string>> | undefined {
   const path = join(answers, "units.json");
-  const read = readText(path, "utf8");
+  const read = readAnswer(path);
   if (!read.ok) return !read.result.ok && read.result.error.code === "not-found" ? undefined : read.result;
   let units: unknown;
   try {
     units = (JSON.parse(read.text) as { units?: unknown }).units;
-  } catch (err) {
-    return fail("malformed", `${path} is not valid JSON: ${(err as Error).message}`, path);
+  } catch {
+    // JSON.parse's message would quote the file: whatever it is, none of it is shown
+    return fail("malformed", `${path} is not valid JSON`, path);
   }
   if (typeof units !== "object" || units === null) return fail("malformed", `${path} has no \`units\` object`, path);
   const recorded = Object.hasOwn(units, unit) ? (units as Record<string, unknown>)[unit] : undefined;

@@ -169,4 +169,25 @@ describe("fixture hosts", () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain(`${join(sandbox, "proc")} is not owned by you or is a link; not using the sandbox ${sandbox}`);
   });
+
+  it("a reused sandbox whose recorded answer was swapped for a link is refused, naming the file", () => {
+    const { args } = runHost({ "debian12.json": debian12 }, "debian12.json");
+    const sandbox = args[3]!;
+    const units = join(sandbox, "answers", "units.json");
+    renameSync(units, `${units}.old`);
+    symlinkSync(`${units}.old`, units);
+    const r = covenant(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${units} is not owned by you or is a link; not using the sandbox ${sandbox}`);
+  });
+
+  it("a manifest's problems are printed one per line, each escaped", () => {
+    const { code, err } = runHost({ "bad.json": { proc: { modules: ["a/b", "c\u001b[31m"] } } }, "bad.json");
+    expect(code).toBe(2);
+    const lines = err.split("\n");
+    expect(lines.filter((l) => l.startsWith("  - proc.modules")).length).toBe(2);
+    expect(err).not.toContain("\u001b");
+    expect(err).not.toContain("\\n");
+  });
 });
+

@@ -1,6 +1,6 @@
 // sandbox.json as a description of a whole host: `extends` and its merge, os_release, packages,
 // services and proc, every problem of every file reported at once under that file's name.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -61,6 +61,18 @@ describe("host state in sandbox.json", () => {
     expect(m.packages).toEqual({ "openssh-server": { version: "1:9.2p1-2+deb12u3", status: "installed" }, auditd: { version: "1:3.0.9-1", architecture: "amd64", status: "installed" } });
     expect(m.services).toEqual({ "sshd.service": { active: "active", sub: "running", enabled: "enabled" }, "auditd.service": { active: "active", sub: "running", enabled: "enabled" } });
     expect(m.proc?.mounts.map((x) => x.target)).toEqual(["/tmp", "/var/tmp"]);
+  });
+
+  it("a key named __proto__ is an entry like any other, never the object's prototype", () => {
+    const text = '{"users": ["alice"], "groups": {"__proto__": ["alice"], "staff": []}, "accounts": {"__proto__": {"uid": 1005}}, "proc": {"sysctl": {"__proto__": "1"}}}';
+    const m = parseManifest(text, join(tmpdir(), "sandbox.json"));
+    expect(Object.keys(m.groups).sort()).toEqual(["__proto__", "staff"]);
+    expect(Object.keys(m.accounts ?? {})).toEqual(["__proto__"]);
+    // a package is refused by name, as dpkg would: no entry is lost without a word
+    expect(problemsOf('{"packages": {"__proto__": "1.0"}}', join(tmpdir(), "sandbox.json"))).toContain("packages.__proto__");
+    expect(Object.keys(m.proc?.sysctl ?? {})).toEqual(["__proto__"]);
+    const variant = manifests({ "b.json": text, "v.json": '{"extends": "b.json", "groups": {"__proto__": null}}' });
+    expect(Object.keys(parseManifest(readFileSync(variant["v.json"]!, "utf8"), variant["v.json"]!).groups)).toEqual(["staff"]);
   });
 
   it("every problem is reported at once: unknown keys, sysctl keys, module names, mounts, packages, services", () => {

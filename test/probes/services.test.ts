@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -97,5 +97,26 @@ describe("recorded answers (a sandbox's answers/units.json)", () => {
     expect(read("sshd", { proc: "/proc", answers: broken }, never)).toMatchObject({ ok: false, error: { code: "malformed" } });
     const empty = mkdtempSync(join(tmpdir(), "covenant-answers-"));
     expect(read("sshd", { proc: "/proc", answers: empty }, never)).toMatchObject({ ok: false, error: { code: "unavailable", message: "systemctl is not installed" } });
+  });
+
+  it("a file swapped for a link, a device or a huge file is refused, and what is not JSON is never quoted", () => {
+    const secret = join(mkdtempSync(join(tmpdir(), "covenant-secret-")), "db.env");
+    writeFileSync(secret, "DB_PASSWORD=hunter2-not-json\n", { mode: 0o600 });
+    const linked = mkdtempSync(join(tmpdir(), "covenant-answers-"));
+    symlinkSync(secret, join(linked, "units.json"));
+    const viaLink = read("sshd", { proc: "/proc", answers: linked }, never);
+    expect(viaLink).toMatchObject({ ok: false, error: { code: "malformed", message: `${join(linked, "units.json")} is a symbolic link, not a recorded answer` } });
+    const device = mkdtempSync(join(tmpdir(), "covenant-answers-"));
+    symlinkSync("/dev/zero", join(device, "units.json"));
+    expect(read("sshd", { proc: "/proc", answers: device }, never)).toMatchObject({ ok: false, error: { code: "malformed" } });
+    const copied = mkdtempSync(join(tmpdir(), "covenant-answers-"));
+    writeFileSync(join(copied, "units.json"), "DB_PASSWORD=hunter2-not-json\n");
+    const notJson = read("sshd", { proc: "/proc", answers: copied }, never);
+    expect(notJson).toMatchObject({ ok: false, error: { code: "malformed", message: `${join(copied, "units.json")} is not valid JSON` } });
+    expect(JSON.stringify([viaLink, notJson])).not.toContain("hunter2");
+    const huge = mkdtempSync(join(tmpdir(), "covenant-answers-"));
+    writeFileSync(join(huge, "units.json"), "");
+    truncateSync(join(huge, "units.json"), (16 << 20) + 1);
+    expect(read("sshd", { proc: "/proc", answers: huge }, never)).toMatchObject({ ok: false, error: { code: "malformed", message: expect.stringContaining("more than a recorded answer may be") } });
   });
 });

@@ -122,7 +122,8 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
       if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}${sb.procRoot !== undefined ? `, its own /proc in ${sb.procRoot}` : ""}; nothing outside it is changed`);
     } catch (err) {
       if (!(err instanceof SandboxError)) throw err;
-      io.err(`covenant run: ${escapeText(err.message)}`);
+      // a manifest's problems are a list, one per line: each line escaped, the lines kept
+      io.err(`covenant run: ${err.message.split("\n").map(escapeText).join("\n")}`);
       return EXIT.policyError;
     }
   }
