@@ -36,9 +36,25 @@ export function datastreamRules() {
   return new Set([...text.matchAll(re)].map((m) => m[1]));
 }
 
+/**
+ * SSG's variables that the shared rules read, set to what the library accepts (its CIS values):
+ * Debian's content has no CIS profile, and SSG's defaults are its own (ClientAliveCountMax 0,
+ * max_log_file_action rotate, disk actions single). The disk actions' checks match a pattern, so
+ * an alternation accepts what the library's one_of does.
+ */
+export const setValues = {
+  var_sshd_set_keepalive: "3",
+  var_auditd_max_log_file_action: "keep_logs",
+  var_auditd_disk_full_action: "halt|single",
+  var_auditd_disk_error_action: "syslog|single|halt",
+};
+
 /** A tailoring file whose profile selects exactly `rules` (every rule of SSG is unselected by default). */
 export function writeTailoring(path, rules) {
-  const selects = rules.map((r) => `    <xccdf-1.2:select idref="${rulePrefix}${r}" selected="true"/>`).join("\n");
+  const selects = [
+    ...rules.map((r) => `    <xccdf-1.2:select idref="${rulePrefix}${r}" selected="true"/>`),
+    ...Object.entries(setValues).map(([k, v]) => `    <xccdf-1.2:set-value idref="xccdf_org.ssgproject.content_value_${k}">${v}</xccdf-1.2:set-value>`),
+  ].join("\n");
   writeFileSync(
     path,
     `<?xml version="1.0" encoding="UTF-8"?>
@@ -105,7 +121,10 @@ ID=debian
  * - etc/passwd, shadow and group holding the sandbox's accounts (its etc/, which Covenant's
  *   `account` promises read), written into root/'s files so that their modes and owners stay;
  * - this machine's usr/share/dpkg/cputable and tupletable: libapt, which oscap's dpkginfo probe
- *   uses, reads them under the probe root to know the architecture, and fails without them.
+ *   uses, reads them under the probe root to know the architecture, and fails without them;
+ * - the sandbox's proc/ (the fixture's kernel state) as proc/, with proc/mounts written from its
+ *   self/mountinfo (oscap's partition probe reads /proc/mounts under the probe root), and an
+ *   empty directory for each mount point the root lacks (/tmp, /dev/shm).
  */
 export function makeProbeRoot(sandbox, probeRoot) {
   rmSync(probeRoot, { recursive: true, force: true });
@@ -116,8 +135,30 @@ export function makeProbeRoot(sandbox, probeRoot) {
   for (const f of ["passwd", "shadow", "group"]) {
     writeFileSync(join(probeRoot, "etc", f), readFileSync(join(sandbox, "etc", f)), { mode: f === "shadow" ? 0o640 : 0o644 });
   }
+  if (existsSync(join(sandbox, "proc"))) {
+    const cpProc = spawnSync("cp", ["-a", "--", join(sandbox, "proc"), join(probeRoot, "proc")], { encoding: "utf8" });
+    if (cpProc.status !== 0) throw new Error(`cp -a ${sandbox}/proc: ${cpProc.stderr}`);
+    const mounts = mountsOf(readFileSync(join(sandbox, "proc/self/mountinfo"), "utf8"));
+    writeFileSync(join(probeRoot, "proc/mounts"), mounts);
+    // the partition probe also statvfs()es each mount point under the probe root
+    for (const line of mounts.split("\n").filter(Boolean)) mkdirSync(join(probeRoot, line.split(" ")[1]), { recursive: true });
+  }
   mkdirSync(join(probeRoot, "usr/share/dpkg"), { recursive: true });
   for (const f of ["cputable", "tupletable"]) copyFileSync(join("/usr/share/dpkg", f), join(probeRoot, "usr/share/dpkg", f));
+}
+
+/** /proc/mounts's lines (source target fstype options 0 0) from mountinfo's. */
+function mountsOf(mountinfo) {
+  return mountinfo
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [left, right] = l.split(" - ");
+      const f = left.split(" ");
+      const [fstype, source] = right.split(" ");
+      return `${source} ${f[4]} ${fstype} ${f[5]} 0 0\n`;
+    })
+    .join("");
 }
 
 /** The argv that evaluates the tailoring profile on `probeRoot` offline (env sets the root). */
@@ -125,12 +166,12 @@ export function oscapArgv(probeRoot, tailoring, results) {
   return ["env", `OSCAP_PROBE_ROOT=${probeRoot}`, "oscap", "xccdf", "eval", "--profile", profileId, "--tailoring-file", tailoring, "--results", results, datastream];
 }
 
-/** rule id → oscap's result (pass, fail, notapplicable, notchecked, unknown, error, ...), selected rules only. */
+/** rule id → oscap's result (pass, fail, notapplicable, notchecked, notselected, unknown, error). */
 export function readResults(path) {
   const xml = readFileSync(path, "utf8");
   const out = new Map();
   const re = new RegExp(`<(?:[\\w.-]+:)?rule-result\\b[^>]*\\bidref="${rulePrefix}([a-z0-9_-]+)"[^>]*>[\\s\\S]*?<(?:[\\w.-]+:)?result>(\\w+)<`, "g");
-  for (const m of xml.matchAll(re)) if (m[2] !== "notselected") out.set(m[1], m[2]);
+  for (const m of xml.matchAll(re)) out.set(m[1], m[2]);
   return out;
 }
 
