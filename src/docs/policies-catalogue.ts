@@ -124,6 +124,16 @@ covenant run   --include /usr/share/covenant/policies /etc/covenant/policies
 - **Repairs.** Only the kernel module controls repair (\`repair = prevent\` writes a modprobe.d
   file of Covenant's own); everything else is reported, so that a change to access or logging
   goes through your change process.
+- **Where it reads differently from the SCAP Security Guide.** The library judges what the
+  programs do with their configuration, as the CIS Benchmarks' audits do (\`sshd -T\`), so a
+  setting left at sshd's built-in default holds where that default is the promised value
+  (\`PermitEmptyPasswords no\`), where SSG's rules want the line written out; sshd's
+  \`Include\`d drop-ins and Debian's \`/etc/chrony/chrony.conf\` are read, which SSG 0.1.65's
+  Debian content does not. It takes CIS's values where the two differ: \`LogLevel\` INFO or
+  VERBOSE, \`/var/log/audit\` at most 0750 (SSG wants 0700 unless auditd's \`log_group\` is set),
+  core dumps limited in limits.conf on Debian (systemd-coredump's configuration is judged on the
+  RHEL family, where it is installed by default). \`bench/policies\` runs OpenSCAP with SSG on the
+  same fixture hosts and lists, control by control, where the two agree (bench/README.md).
 - **Tests.** Every control is tested against fixture hosts in \`policies/fixtures/\`, in the
   sandbox's format (docs/sandbox.md): a compliant Debian 12 host and a compliant RHEL 9 host on
   which every control is kept, and, for each control, a variant of one of them that fails it
