@@ -124,13 +124,20 @@ export function quoteWord(s: string, pos: number): { word: string; start: number
       if (c < 0) return undefined;
     }
   }
-  let word = "";
+  // `%xx` is a byte: `%C3%A9` is `é`, and a byte that is not UTF-8 reads as U+FFFD, as apt's own output does
+  const bytes: number[] = [];
   for (let i = pos; i < c; i++) {
     if (s[i] === "%" && i + 2 < c && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
-      word += String.fromCharCode(parseInt(s.slice(i + 1, i + 3), 16));
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
       i += 2;
-    } else if (s[i] !== '"') word += s[i];
+    } else if (s[i] !== '"') {
+      // a character outside the BMP is two UTF-16 units: its bytes are those of both
+      const wide = (s.codePointAt(i) ?? 0) > 0xffff && i + 1 < c;
+      bytes.push(...Buffer.from(s.slice(i, wide ? i + 2 : i + 1)));
+      if (wide) i++;
+    }
   }
+  const word = Buffer.from(bytes).toString("utf8");
   let next = c;
   while (next < s.length && isSpace(s[next])) next++;
   return { word, start, end: c, next };

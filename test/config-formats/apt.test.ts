@@ -47,6 +47,11 @@ describe("apt format", () => {
       ["e", "t        t"],
       ["f", "plain-word"],
     ]);
+    // a plain word or a tag decodes `%xx` bytes as apt does; a quoted value is taken as written
+    expect(pairs('K%C3%A9y v%41l😀;\nQ "%41";\n')).toEqual([
+      ["k\u00e9y", "vAl😀"],
+      ["q", "%41"],
+    ]);
   });
 
   it("reads list items as the key with a trailing `::`, and a statement over several lines", () => {
@@ -117,6 +122,35 @@ describe("apt format", () => {
     expect(read(added).settings.at(-1)).toMatchObject({ key: "apt::get::allowinsecurerepositories", value: "false" });
     // a line a multi-line comment opens or closes on is never taken out
     expect(read('A "1"; /* open\nclose */ B "2";\n').settings.map((s) => s.fixed)).toEqual([true, true]);
+  });
+
+  it("on arbitrary text: never throws, and an edited setting's new value reads back with every other line kept", () => {
+    const piece = fc.constantFrom("A::B", "apt::Get", "x", " ", "\t", '"', '"v"', '"a;b"', ";", "{", "}", "//", "#", "/*", "*/", "#clear A", "\r", "%41", "[", "]");
+    const junk = fc.array(piece, { maxLength: 7 }).map((a) => a.join(""));
+    const setting = fc.tuple(fc.constantFrom("A::B", "apt::Get::X", "C"), fc.constantFrom(" ", "\t", "  "), fc.constantFrom('"v"', "w", '"a" "b"', '"x;{"'), fc.constantFrom("", " // c", " # c", " /* c */", "\r")).map(([k, sp, v, tail]) => `${k}${sp}${v};${tail}`);
+    const text = fc.array(fc.oneof(junk, setting), { maxLength: 10 }).map((ls) => ls.join("\n"));
+    let edited = 0;
+    fc.assert(
+      fc.property(text, fc.constantFrom("no", "90", "a b", "/etc/x;y"), (t, value) => {
+        const settings = read(t).settings;
+        const lines = t.split("\n");
+        for (const s of settings) expect(s.valueEnd).toBeLessThanOrEqual(lines[s.line - 1]!.length);
+        const s = settings.find((x) => !x.fixed);
+        if (!s) return;
+        edited++;
+        const after = replaceValue(t, s, spanText("apt", s, value)).split("\n");
+        after.forEach((l, i) => {
+          if (i !== s.line - 1) expect(l).toBe(lines[i]);
+        });
+        const again = read(after.join("\n")).settings.filter((x) => x.line === s.line);
+        expect(again.map((x) => [x.key, x.value])).toEqual([[s.key, value]]);
+        // the line taken out: every other setting as it was
+        const others = (p: typeof settings) => p.filter((x) => x !== s).map((x) => [x.key, x.value]);
+        expect(read(removeLines(t, [s.line])).settings.map((x) => [x.key, x.value])).toEqual(others(settings));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(edited).toBeGreaterThan(50);
   });
 
   it("reads a setting spelled flat, nested or half nested, in any case, as the same key and value", () => {
