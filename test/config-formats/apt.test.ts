@@ -274,19 +274,22 @@ describe.skipIf(!aptConfig)("apt format against apt-config dump", () => {
     const name = fc.constantFrom("Cv", "cV", "Alpha", "ALPHA", "beta", "Gamma-1", "d_2", "e.3");
     const path = fc.array(name, { minLength: 1, maxLength: 3 }).map((p) => p.join("::"));
     const quoted = fc.stringMatching(/^[A-Za-z0-9 \t;{}/#*:.,%-]{0,10}$/).map((v) => `"${v}"`);
-    const plain = fc.stringMatching(/^[A-Za-z0-9_.:/-]{1,8}$/);
+    const plain = fc.stringMatching(/^[A-Za-z0-9_.:/%-]{1,8}$/);
     const value = fc.oneof(quoted, plain, fc.tuple(quoted, quoted).map(([a, b]) => `${a} ${b}`));
     const sep = fc.constantFrom(" ", "  ", "\t", "\n", " \n ");
     const comment = fc.constantFrom("// note\n", "# note\n", "/* c */", "/* multi\n line */", "");
     const setting = fc.tuple(path, sep, value, sep).map(([k, s, v, t]) => `${k}${s}${v}${t};`);
-    const list = fc.tuple(path, fc.array(quoted, { maxLength: 3 })).map(([k, items]) => `${k} { ${items.map((i) => `${i};`).join(" ")} };`);
+    const list = fc.oneof(
+      fc.tuple(path, fc.array(quoted, { maxLength: 3 })).map(([k, items]) => `${k} { ${items.map((i) => `${i};`).join(" ")} };`),
+      fc.tuple(path, quoted).map(([k, v]) => `${k}:: ${v};`),
+    );
     const statement: fc.Memo<string> = fc.memo((depth) =>
       depth <= 1
         ? fc.oneof({ weight: 4, arbitrary: setting }, { weight: 1, arbitrary: list })
         : fc.oneof(
             { weight: 4, arbitrary: setting },
             { weight: 1, arbitrary: list },
-            { weight: 1, arbitrary: fc.tuple(path, sep, fc.array(statement(depth - 1), { maxLength: 3 }), sep).map(([k, s, body, t]) => `${k}${s}{${s}${body.join(s)}${t}};`) },
+            { weight: 1, arbitrary: fc.tuple(path, fc.option(quoted, { nil: "" }), sep, fc.array(statement(depth - 1), { maxLength: 3 }), sep).map(([k, v, s, body, t]) => `${k} ${v}${s}{${s}${body.join(s)}${t}};`) },
           ),
     );
     const top = fc.oneof({ weight: 5, arbitrary: statement(3) }, { weight: 1, arbitrary: path.map((k) => `#clear ${k};`) });
