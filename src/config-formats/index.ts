@@ -1,6 +1,7 @@
 // The configuration formats the `config` promise type reads, by name: each a pure parser of one
 // file's text (./<name>.ts) with the rule that picks which of several settings of a key the
 // program uses, and how a repair writes a new setting.
+import * as apt from "./apt.js";
 import * as ini from "./ini.js";
 import * as keyValue from "./key_value.js";
 import * as loginDefs from "./login_defs.js";
@@ -11,7 +12,7 @@ import * as sudoers from "./sudoers.js";
 import * as sysctl from "./sysctl.js";
 import { dottedKey } from "../probes/sysctl-d.js";
 
-export const configFormats = ["sshd", "login_defs", "key_value", "sysctl", "sudoers", "ini", "pam"] as const;
+export const configFormats = ["sshd", "login_defs", "key_value", "sysctl", "sudoers", "ini", "pam", "apt"] as const;
 export type ConfigFormatName = (typeof configFormats)[number];
 
 export interface FormatOptions {
@@ -42,6 +43,8 @@ export function parseConfig(format: ConfigFormatName, text: string, path: string
       return ini.parse(text, path);
     case "pam":
       return pam.parse(text, path);
+    case "apt":
+      return apt.parse(text, path);
   }
 }
 
@@ -64,7 +67,8 @@ export function keyOf(format: ConfigFormatName, key: string, section = ""): stri
   if (format === "ini") return ini.iniKey(section, key);
   // `password  pam_unix.so   remember`: one blank between the parts, as the parser keys them
   if (format === "pam") return key.trim().split(/\s+/).join(" ");
-  if (format === "sshd") return key.toLowerCase();
+  // apt's lookups ignore case, as sshd's do
+  if (format === "sshd" || format === "apt") return key.toLowerCase();
   if (format === "sysctl") return dottedKey(key);
   return key;
 }
@@ -87,12 +91,15 @@ export function renderSetting(format: ConfigFormatName, key: string, value: stri
     case "pam":
       // a module line is not added: where it goes in its stack is not the format's to say
       return "";
+    case "apt":
+      return apt.render(key, value);
   }
 }
 
 /** What a repair writes over a setting's span: its value, or (for an entry such as a sudoers flag) the whole entry. */
 export function spanText(format: ConfigFormatName, setting: ConfigSetting, value: string): string {
   if (format === "pam") return setting.entry ? pam.renderArgument(setting.written, value) : value;
+  if (format === "apt") return apt.renderValue(value);
   if (format !== "sudoers") return value;
   return setting.entry ? sudoers.renderEntry(setting.written, value) : sudoers.renderValue(value);
 }

@@ -33,8 +33,11 @@ export interface ConfigInclude {
   patterns: string[];
   /** pam `TYPE include FILE`: only the settings of that type (keys starting with this) are read from it */
   keyPrefix?: string;
-  /** sudoers `@includedir`: every file of the directory whose name has no `.` and does not end in `~` */
-  directory?: boolean;
+  /**
+   * a directory: `true` (sudoers `@includedir`) every file whose name has no `.` and does not end
+   * in `~`; `"apt"` (apt `#include DIR/`) the files apt's ReadConfigDir reads
+   */
+  directory?: boolean | "apt";
   block?: string;
 }
 

@@ -76,7 +76,7 @@ function collect(file: ConfigFileText, format: ConfigFormatName, options: Format
       continue;
     }
     for (const pattern of inc.patterns) {
-      for (const p of inc.directory ? includedDirectory(pattern, hostPath) : expandConfigGlob(pattern, hostPath)) {
+      for (const p of inc.directory ? includedDirectory(pattern, hostPath, inc.directory === "apt" ? aptReads : sudoReads) : expandConfigGlob(pattern, hostPath)) {
         const r = readOne(p, hostPath);
         if ("error" in r) out.skipped.push({ path: p, reason: r.error });
         if (!("text" in r)) continue;
@@ -95,8 +95,17 @@ function collect(file: ConfigFileText, format: ConfigFormatName, options: Format
   }
 }
 
-/** sudo's `@includedir`: the files of the directory whose names have no `.` and do not end in `~`, in lexical order. */
-function includedDirectory(dir: string, hostPath: (p: string) => string): string[] {
+/** sudo's `@includedir`: names without `.` that do not end in `~`. */
+const sudoReads = (n: string) => !n.includes(".") && !n.endsWith("~");
+
+/**
+ * apt's `#include DIR/` (ReadConfigDir): names of letters, digits, `_`, `-` and `.`, not
+ * starting or ending with `.`, with no `.` at all or ending in `.conf`.
+ */
+const aptReads = (n: string) => /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(n) && !n.endsWith(".") && (!n.includes(".") || n.endsWith(".conf"));
+
+/** The files of an included directory whose names `reads` accepts, in lexical order. */
+function includedDirectory(dir: string, hostPath: (p: string) => string, reads: (name: string) => boolean): string[] {
   let names: string[];
   try {
     names = readdirSync(hostPath(dir));
@@ -104,7 +113,7 @@ function includedDirectory(dir: string, hostPath: (p: string) => string): string
     return []; // sudo skips a directory it cannot open
   }
   return names
-    .filter((n) => !n.includes(".") && !n.endsWith("~"))
+    .filter(reads)
     .sort()
     .map((n) => `${dir.replace(/\/+$/, "")}/${n}`)
     .filter((p) => {

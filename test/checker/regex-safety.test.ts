@@ -15,6 +15,16 @@ describe("secret patterns of a policy", () => {
     expect(linearTimeProblem("(a+)+$")).toBeUndefined();
   });
 
+  it("accepts RE2's inline flags, which JavaScript's RegExp refuses", () => {
+    const truthy = "(?i)^(1|true|yes|on|enable|with)$";
+    expect(() => new RegExp(truthy)).toThrow();
+    expect(linearTimeProblem(truthy)).toBeUndefined();
+    const m = linearPattern(truthy);
+    expect(["TRUE", "On", "enable", "1"].map((v) => m.spans(v).length > 0)).toEqual([true, true, true, true]);
+    expect(["false", "no", "0", "true!"].map((v) => m.spans(v).length > 0)).toEqual([false, false, false, false]);
+    // the checker takes it for a `matches` (test/promise-types/config.test.ts)
+  });
+
   it("masks the `secret` group, or the whole match, at UTF-16 offsets as the built-in patterns do", () => {
     const m = masker([linearPattern("^k\\s+(?<secret>\\S+)"), linearPattern("LGR-[0-9A-F]{4}")]);
     expect(m.line("k é😀x rest").text).toBe("k **** rest");

@@ -17,6 +17,7 @@ testPromiseType("config", {
     'config "/etc/ssh/sshd_config" { format = sshd key = "PermitEmptyPasswords" equals = "no" default = "no" }',
     'config "/etc/apt/apt.conf.d/*" { format = key_value separator = " " comment = "//" wins = last key = "APT::Get::AllowUnauthenticated" equals = "\\"true\\";" files = none }',
     'config "/etc/ssh/sshd_config" { format = sshd key = "Banner" matches = "^/etc/issue(\\\\.net)?$" }',
+    'config "/etc/apt/apt.conf.d/*" { format = apt key = "APT::Get::AllowUnauthenticated" matches = "(?i)^(1|true|yes|on|enable|with)$" files = none }',
   ],
   invalid: [
     { promise: 'config "/etc/login.defs" { format = login_defs key = "UMASK" }', code: "E104" },
@@ -133,6 +134,47 @@ describe("config behaviour: ini", () => {
     const r = await evaluateOne('config "/etc/systemd/journald.conf" { format = ini section = "New" key = "A" equals = 1 repair = set }', opts());
     expect(r).toMatchObject({ outcome: "repaired" });
     expect(file("etc/systemd/journald.conf").endsWith("Key = a b\n[New]\nA = 1\n")).toBe(true);
+  });
+});
+
+describe("config behaviour: apt", () => {
+  const conf = (name: string, text: string) => {
+    mkdirSync(join(root, "etc/apt/apt.conf.d"), { recursive: true });
+    writeFileSync(join(root, "etc/apt/apt.conf.d", name), text);
+  };
+  const unauthenticated = (body: string) => `config "/etc/apt/apt.conf.d/*" { format = apt key = "APT::Get::AllowUnauthenticated" ${body} }`;
+  const truthy = 'matches = "(?i)^(1|true|yes|on|enable|with)$" files = none';
+
+  it("finds an unauthenticated-packages setting however apt.conf spells it, and only where apt reads it", async () => {
+    conf("10flat", 'APT::Get::AllowUnauthenticated "false";\n');
+    conf("20nested", "// APT::Get::AllowUnauthenticated \"true\";\napt {\n  get { allowunauthenticated \"On\"; };\n};\n");
+    const r = await evaluateOne(unauthenticated(truthy), opts());
+    expect(r).toMatchObject({ outcome: "drift", differences: [{ subject: "/etc/apt/apt.conf.d/20nested", observed: "holds" }] });
+    expect(r.differences[0]!.reason).toContain("/etc/apt/apt.conf.d/20nested:3: apt::get::allowunauthenticated is \"On\", which no file may have");
+    conf("20nested", 'apt { get { allowunauthenticated "On"; }; };\n#clear APT::Get;\n');
+    expect(await evaluateOne(unauthenticated(truthy), opts())).toMatchObject({ outcome: "kept" });
+  });
+
+  it("repairs a top-level setting in place or by a line at the end, but not one inside a scope", async () => {
+    conf("50a", 'APT::Get::AllowUnauthenticated "yes";\nAcquire::Retries "3";\n');
+    expect(await evaluateOne('config "/etc/apt/apt.conf.d/50a" { format = apt key = "apt::get::allowunauthenticated" equals = "false" repair = set }', opts())).toMatchObject({ outcome: "repaired" });
+    expect(file("etc/apt/apt.conf.d/50a")).toBe('APT::Get::AllowUnauthenticated "false";\nAcquire::Retries "3";\n');
+    expect(await evaluateOne('config "/etc/apt/apt.conf.d/50a" { format = apt key = "APT::Sandbox::User" equals = "_apt" repair = set }', opts())).toMatchObject({ outcome: "repaired" });
+    expect(file("etc/apt/apt.conf.d/50a").endsWith('Acquire::Retries "3";\nAPT::Sandbox::User "_apt";\n')).toBe(true);
+    expect(await evaluateOne('config "/etc/apt/apt.conf.d/50a" { format = apt key = "Acquire::Retries" absent = true repair = remove }', opts())).toMatchObject({ outcome: "repaired" });
+    expect(file("etc/apt/apt.conf.d/50a")).not.toContain("Retries");
+    const nested = 'APT { Get { AllowUnauthenticated "yes"; }; };\n';
+    conf("60b", nested);
+    expect(await evaluateOne('config "/etc/apt/apt.conf.d/60b" { format = apt key = "APT::Get::AllowUnauthenticated" equals = "false" repair = set }', opts())).toMatchObject({ outcome: "drift", changes: [] });
+    expect(await evaluateOne('config "/etc/apt/apt.conf.d/60b" { format = apt key = "APT::Get::AllowUnauthenticated" absent = true repair = remove }', opts())).toMatchObject({ outcome: "drift", changes: [] });
+    expect(file("etc/apt/apt.conf.d/60b")).toBe(nested);
+  });
+
+  it("notes a syntax error, judging what apt read before it", async () => {
+    conf("70c", 'APT::Get::AllowUnauthenticated "1";\nBroken x y;\n');
+    const r = await evaluateOne(unauthenticated(truthy), opts());
+    expect(r).toMatchObject({ outcome: "drift" });
+    expect(JSON.stringify(r)).toContain("Extra junk after value");
   });
 });
 
