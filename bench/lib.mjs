@@ -1,5 +1,6 @@
 // Shared helpers for the benchmarks: timing whole commands, medians, peers' availability.
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -80,14 +81,25 @@ export function have(cmd) {
   return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 }
 
-/** Installs a Debian package when its command is missing (the benchmark machines run as root). */
-export function ensureDebianTool(cmd, pkg) {
-  if (have(cmd)) return true;
-  console.log(`${cmd} is missing: installing Debian package ${pkg} ...`);
+function installDebian(missing, pkg) {
+  console.log(`${missing} is missing: installing Debian package ${pkg} ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
   spawnSync("apt-get", ["install", "-y", "-qq", pkg], { stdio: "inherit", env });
+}
+
+/** Installs a Debian package when its command is missing (the benchmark machines run as root). */
+export function ensureDebianTool(cmd, pkg) {
+  if (have(cmd)) return true;
+  installDebian(cmd, pkg);
   return have(cmd);
+}
+
+/** Installs a Debian package when `path` (a file it ships, not a command) is missing. */
+export function ensureDebianFile(path, pkg) {
+  if (existsSync(path)) return true;
+  installDebian(path, pkg);
+  return existsSync(path);
 }
 
 export function table(rows) {

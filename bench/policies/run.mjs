@@ -30,7 +30,7 @@ import { spawnSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ensureDebianTool, table, timeInterleaved } from "../lib.mjs";
+import { ensureDebianFile, ensureDebianTool, table, timeInterleaved } from "../lib.mjs";
 import * as scene from "./scene.mjs";
 
 const runs = Number(process.env.BENCH_RUNS ?? 7);
@@ -38,7 +38,7 @@ const work = resolve("bench/.work/policies");
 mkdirSync(work, { recursive: true });
 const cli = "bin/covenant";
 
-const hasOscap = ensureDebianTool("oscap", "openscap-scanner") && scene.ensureDebianFile(scene.datastream, "ssg-debian");
+const hasOscap = ensureDebianTool("oscap", "openscap-scanner") && ensureDebianFile(scene.datastream, "ssg-debian");
 if (!hasOscap) {
   console.log("oscap or the SSG Debian 11 datastream is not available: no peer to compare against");
   process.exit(1);

@@ -175,12 +175,3 @@ export function readResults(path) {
   return out;
 }
 
-/** Installs a Debian package when `path` (a file it ships) is missing. */
-export function ensureDebianFile(path, pkg) {
-  if (existsSync(path)) return true;
-  console.log(`${path} is missing: installing Debian package ${pkg} ...`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-  spawnSync("apt-get", ["install", "-y", "-qq", pkg], { stdio: "inherit", env });
-  return existsSync(path);
-}
