@@ -85,6 +85,8 @@ export interface FileVerdict {
   read: ConfigRead;
   /** the setting that applies outside any block (first or last, as the format reads) */
   winner?: FileSetting;
+  /** pam, where every line applies and none wins: the first line that holds, for `files = none` to name */
+  holding?: FileSetting;
   failures: FileFailure[];
 }
 
@@ -115,6 +117,7 @@ export function judgeFile(read: ConfigRead, key: string, wins: Wins, c: Comparis
     for (const s of global) {
       const af = valueFailure(c, s.value, show);
       if (af) v.failures.push({ ...af, observed: show(s.value), setting: s, reason: `${where(s)}: ${s.written} is ${show(s.value)}, promised ${af.expected}` });
+      else v.holding ??= s;
     }
     return v;
   }
@@ -156,6 +159,13 @@ export function judgeFiles(verdicts: FileVerdict[], quantifier: Quantifier, glob
       attribute: "files",
       expected: "no file holds",
       observed: "holds",
-      reason: `${v.winner ? `${where(v.winner)}: ${v.winner.written} is ${show(v.winner.value)}` : `${v.read.path}: ${key} is not set`}, which no file may have`,
+      reason: `${noneReason(v, key, show)}, which no file may have`,
     }));
 }
+
+/** What a file holds that `files = none` forbids: the setting that applies, or the line that holds, or that the key is not set. */
+function noneReason(v: FileVerdict, key: string, show: Show): string {
+  const s = v.winner ?? v.holding;
+  return s ? `${where(s)}: ${s.written} is ${show(s.value)}` : `${v.read.path}: ${key} is not set`;
+}
+

@@ -80,19 +80,22 @@ describe("config formats on arbitrary text", () => {
     );
   });
 
-  it("adding a line keeps every other line and ends it with a newline", () => {
+  it("adding a line keeps every other byte and ends it with a newline", () => {
     fc.assert(
       fc.property(text, fc.option(fc.nat(14), { nil: undefined }), (t, before) => {
         const edited = insertLine(t, "Added yes", before === undefined ? undefined : before + 1);
-        // a text's lines: the empty string after its final newline is no line (a lone "\r" is one)
-        const linesOf = (x: string) => {
-          const raw = x.split("\n");
-          return (raw[raw.length - 1] === "" ? raw.slice(0, -1) : raw).map((l) => l.replace(/\r$/, ""));
-        };
-        const lines = linesOf(edited);
-        const at = lines.indexOf("Added yes");
-        expect(at).toBeGreaterThanOrEqual(0);
-        expect([...lines.slice(0, at), ...lines.slice(at + 1)]).toEqual(linesOf(t));
+        const lineCount = t.split("\n").length;
+        if (before !== undefined && before + 1 <= lineCount) {
+          // inserted before an existing line: taking the new line out gives the text back, byte for byte
+          const added = /Added yes\r?\n/.exec(edited);
+          expect(added).not.toBeNull();
+          expect(edited.slice(0, added!.index) + edited.slice(added!.index + added![0].length)).toBe(t);
+        } else {
+          // appended: the text is kept whole, ended with a newline if it was not, then the new line
+          expect(edited.startsWith(t)).toBe(true);
+          const tail = edited.slice(t.length);
+          expect(tail).toMatch(t === "" || t.endsWith("\n") ? /^Added yes\r?\n$/ : /^\r?\nAdded yes\r?\n$/);
+        }
       }),
     );
   });

@@ -137,6 +137,19 @@ describe("config behaviour: ini", () => {
   });
 });
 
+describe("config behaviour: pam arguments with files = none", () => {
+  it("names the line whose argument no file may have (every line of a pam stack applies: none wins)", async () => {
+    mkdirSync(join(root, "etc/pam.d"), { recursive: true });
+    writeFileSync(join(root, "etc/pam.d/common-password"), "password\trequisite\tpam_pwquality.so retry=3\npassword\trequisite\tpam_pwquality.so retry=3 minlen=8\n");
+    const promise = 'config "/etc/pam.d/common-password" { format = pam key = "password pam_pwquality.so minlen" at_most = 13 files = none }';
+    const r = await evaluateOne(promise, opts());
+    expect(r).toMatchObject({ outcome: "drift" });
+    expect(r.differences.map((d) => d.reason)).toEqual(['/etc/pam.d/common-password:2: minlen is "8", which no file may have']);
+    writeFileSync(join(root, "etc/pam.d/common-password"), "password\trequisite\tpam_pwquality.so retry=3 minlen=14\n");
+    expect(await evaluateOne(promise, opts())).toMatchObject({ outcome: "kept" });
+  });
+});
+
 describe("config behaviour: apt", () => {
   const conf = (name: string, text: string) => {
     mkdirSync(join(root, "etc/apt/apt.conf.d"), { recursive: true });
