@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: timing whole commands, medians, peers' availability.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { ensureDebianTool as ensureDebianPackage, findProgram } from "../scripts/debian-package.mjs";
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -77,29 +77,33 @@ export function timeInterleaved(argvs, runs = 7) {
   return results.map((r) => ({ ...r, ms: median(r.walls) }));
 }
 
+/** Whether `cmd` is a program on PATH (found in JS, as `command -v` would: no shell). */
 export function have(cmd) {
-  return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+  return findProgram(cmd) !== undefined;
 }
 
-function installDebian(missing, pkg) {
-  console.log(`${missing} is missing: installing Debian package ${pkg} ...`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-  spawnSync("apt-get", ["install", "-y", "-qq", pkg], { stdio: "inherit", env });
+/**
+ * Installs a Debian package when `needed` (a command on PATH, or a path: a file it ships) is
+ * missing, as the tests' live cross-checks do (scripts/debian-package.mjs: as root only, no
+ * service started, without recommends); says why when it could not.
+ */
+function ensureDebian(needed, pkg) {
+  if (findProgram(needed)) return true;
+  console.log(`${needed} is missing: installing Debian package ${pkg} ...`);
+  const why = ensureDebianPackage(needed, pkg);
+  if (why !== undefined) console.log(`  not installed: ${why}`);
+  return why === undefined;
 }
 
 /** Installs a Debian package when its command is missing (the benchmark machines run as root). */
 export function ensureDebianTool(cmd, pkg) {
-  if (have(cmd)) return true;
-  installDebian(cmd, pkg);
-  return have(cmd);
+  return ensureDebian(cmd, pkg);
 }
 
 /** Installs a Debian package when `path` (a file it ships, not a command) is missing. */
 export function ensureDebianFile(path, pkg) {
-  if (existsSync(path)) return true;
-  installDebian(path, pkg);
-  return existsSync(path);
+  if (!path.startsWith("/")) throw new Error(`ensureDebianFile: ${path} is not an absolute path`);
+  return ensureDebian(path, pkg);
 }
 
 export function table(rows) {

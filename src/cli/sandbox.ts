@@ -2,6 +2,7 @@
 // a `sandbox.json` beside the policy) and the machine's own /proc, or a /proc of its own, with
 // no root needed. Paths named in the policy are read below the sandbox; accounts come from its
 // own passwd and group; the change gate changes nothing outside it.
+import { createHash } from "node:crypto";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { writeSandboxAccounts } from "./sandbox-accounts.js";
 import { writeHostState, type HostParts } from "./sandbox-host-write.js";
@@ -23,10 +24,16 @@ export interface Sandbox {
   /** the sandbox has an os-release of its own: facts are read from its etc/ */
   osRelease: boolean;
   created: boolean;
+  /** what a run should say of the sandbox reused (made from another or an older manifest) */
+  notes: string[];
 }
 
 /** The marker's line naming the parts a sandbox holds besides root/, etc/ and state/. */
 const HOLDS = "holds:";
+/** The marker's line with the sha256 of the manifest's text when the sandbox was made. */
+const MANIFEST_SHA256 = "manifest-sha256:";
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /**
  * A sandbox is reused only when it is the caller's own: in a shared temporary directory,
@@ -75,16 +82,18 @@ export function findManifest(paths: string[]): string | undefined {
  */
 export function prepareSandbox(paths: string[], dir = defaultSandboxDir(), manifestPath = findManifest(paths)): Sandbox {
   if (!manifestPath) throw new SandboxError("no sandbox.json beside the policy: a sandbox needs one to know which files to create (see docs/sandbox.md)");
-  const manifest = parseManifest(readManifest(manifestPath), manifestPath);
-  const sb: Sandbox = { dir, filesRoot: join(dir, "root"), etcRoot: join(dir, "etc"), stateDir: join(dir, "state"), osRelease: false, created: false };
+  const sb: Sandbox = { dir, filesRoot: join(dir, "root"), etcRoot: join(dir, "etc"), stateDir: join(dir, "state"), osRelease: false, created: false, notes: [] };
   const withParts = (parts: HostParts): Sandbox => ({
     ...sb,
     ...(parts.proc ? { procRoot: join(dir, "proc") } : {}),
     ...(parts.answers ? { answersDir: join(dir, "answers") } : {}),
     osRelease: lstatSync(join(sb.etcRoot, "os-release"), { throwIfNoEntry: false })?.isFile() === true,
   });
-  if (existsSync(join(dir, ".covenant-sandbox"))) return withParts(trustworthy(dir));
+  // an existing sandbox is used as it is: its manifest is not parsed again (it may have changed, or become invalid)
+  if (existsSync(join(dir, ".covenant-sandbox"))) return { ...withParts(trustworthy(dir)), notes: reuseNotes(dir, manifestPath) };
   if (existsSync(dir)) throw new SandboxError(`${dir} exists and is not a Covenant sandbox; choose another with --sandbox-dir`);
+  const manifestText = readManifest(manifestPath);
+  const manifest = parseManifest(manifestText, manifestPath);
   let made = false;
   let parts: HostParts;
   try {
@@ -95,7 +104,7 @@ export function prepareSandbox(paths: string[], dir = defaultSandboxDir(), manif
     chmodSync(dir, 0o700);
     parts = populate(sb, manifest);
     const holds = [...(parts.proc ? ["proc"] : []), ...(parts.answers ? ["answers"] : [])];
-    writeFileSync(join(dir, ".covenant-sandbox"), `created ${new Date().toISOString()} from ${manifestPath}\n${HOLDS} ${holds.join(" ")}\n`);
+    writeFileSync(join(dir, ".covenant-sandbox"), `created ${new Date().toISOString()} from ${resolve(manifestPath)}\n${HOLDS} ${holds.join(" ")}\n${MANIFEST_SHA256} ${sha256(manifestText)}\n`);
   } catch (err) {
     // a half-made sandbox would be refused by the next run ("not a Covenant sandbox"): it goes
     if (made) rmSync(dir, { recursive: true, force: true });
@@ -103,6 +112,27 @@ export function prepareSandbox(paths: string[], dir = defaultSandboxDir(), manif
     throw new SandboxError(`cannot create the sandbox in ${dir} from ${manifestPath}: ${(err as Error).message}`);
   }
   return { ...withParts(parts), created: true };
+}
+
+/**
+ * What to say of a sandbox reused whose marker names another manifest than `manifestPath`, or
+ * whose manifest has changed since (its sha256 is not the one recorded; a marker of an older
+ * Covenant records none): the sandbox is used as it is, and removing it starts again.
+ */
+function reuseNotes(dir: string, manifestPath: string): string[] {
+  const marker = readFileSync(join(dir, ".covenant-sandbox"), "utf8").split("\n");
+  const from = / from (.*)$/.exec(marker[0] ?? "")?.[1];
+  const recorded = marker.find((l) => l.startsWith(MANIFEST_SHA256))?.slice(MANIFEST_SHA256.length).trim();
+  const again = `reused as it is (remove ${dir} to start again from ${manifestPath})`;
+  if (from !== undefined && resolve(from) !== resolve(manifestPath)) return [`the sandbox ${dir} was made from another manifest (${from}, not ${manifestPath}): ${again}`];
+  if (recorded === undefined) return [];
+  let now: string;
+  try {
+    now = sha256(readManifest(manifestPath));
+  } catch (err) {
+    return [`${manifestPath} cannot be read now (${(err as Error).message}); the sandbox ${dir} made from it is ${again}`];
+  }
+  return now === recorded ? [] : [`the sandbox ${dir} was made from an older ${manifestPath} (it has changed since): ${again}`];
 }
 
 /**

@@ -18,11 +18,19 @@ const directives = ["clear", "include", "x-apt-configure-index"];
 
 const slice = (m: Mapped, from: number, to = m.text.length): Mapped => ({ text: m.text.slice(from, to), at: m.at.slice(from, to) });
 
-const quotesBefore = (text: string, end: number) => {
-  let n = 0;
-  for (let i = 0; i < end; i++) if (text[i] === '"') n++;
-  return n;
-};
+/**
+ * Whether an odd number of `"` precede each position asked, on `text` from `from`; positions
+ * must be asked in increasing order, so that a line is scanned once (the text may be an
+ * attacker's: rescanning it for each `//` would take time quadratic in its length).
+ */
+function quoteParity(text: string, from = 0): (at: number) => boolean {
+  let scanned = from;
+  let quotes = 0;
+  return (at: number) => {
+    for (; scanned < at; scanned++) if (text[scanned] === '"') quotes++;
+    return quotes % 2 !== 0;
+  };
+}
 
 /** The line with tabs expanded and surrounding blanks removed (APT::String::Strip). */
 export function expandAndStrip(raw: string): Mapped {
@@ -42,8 +50,9 @@ export function expandAndStrip(raw: string): Mapped {
 /** The line without its `//` and `#` comments. */
 function dropLineComments(line: Mapped): Mapped {
   let start = 0;
+  let quoted = quoteParity(line.text);
   while ((start = line.text.indexOf("//", start)) >= 0) {
-    if (quotesBefore(line.text, start) % 2 !== 0) {
+    if (quoted(start)) {
       start++;
       continue;
     }
@@ -51,8 +60,9 @@ function dropLineComments(line: Mapped): Mapped {
     break;
   }
   start = 0;
+  quoted = quoteParity(line.text);
   while ((start = line.text.indexOf("#", start)) >= 0) {
-    if (quotesBefore(line.text, start) % 2 !== 0 || directives.some((d) => line.text.startsWith(d, start + 1))) {
+    if (quoted(start) || directives.some((d) => line.text.startsWith(d, start + 1))) {
       start++;
       continue;
     }
@@ -74,25 +84,30 @@ export function fragmentOf(stripped: Mapped, inComment: boolean): { fragment: Ma
     line = slice(line, end + 2);
   }
   line = dropLineComments(line);
-  const fragment: Mapped = { text: "", at: [] };
-  const append = (m: Mapped) => {
-    fragment.text += m.text;
-    fragment.at.push(...m.at);
-  };
+  // the pieces kept between comments; quotes are counted from the start of each piece, and the
+  // line is not copied per comment, so that many comments on one line cost linear time too
+  const pieces: Mapped[] = [];
+  const text = line.text;
+  let from = 0;
+  let quoted = quoteParity(text);
   let start = 0;
-  while ((start = line.text.indexOf("/*", start)) >= 0) {
-    if (quotesBefore(line.text, start) % 2 !== 0) {
+  let open = false;
+  while ((start = text.indexOf("/*", start)) >= 0) {
+    if (quoted(start)) {
       start += 2;
       continue;
     }
-    append(slice(line, 0, start));
-    const end = line.text.indexOf("*/", start + 2);
-    if (end < 0) return { fragment, inComment: true };
-    line = slice(line, end + 2);
-    start = 0;
+    pieces.push(slice(line, from, start));
+    const end = text.indexOf("*/", start + 2);
+    if (end < 0) {
+      open = true;
+      break;
+    }
+    from = start = end + 2;
+    quoted = quoteParity(text, from);
   }
-  append(line);
-  return { fragment, inComment: false };
+  if (!open) pieces.push(slice(line, from));
+  return { fragment: { text: pieces.map((p) => p.text).join(""), at: pieces.flatMap((p) => p.at) }, inComment: open };
 }
 
 /** Blanks around `m` removed (as apt trims each piece between `{`, `;` and `}`). */
@@ -130,7 +145,9 @@ export function quoteWord(s: string, pos: number): { word: string; start: number
     if (s[i] === "%" && i + 2 < c && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
       bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
       i += 2;
-    } else if (s[i] !== '"') {
+    } else if (s.charCodeAt(i) < 0x80) {
+      if (s[i] !== '"') bytes.push(s.charCodeAt(i));
+    } else {
       // a character outside the BMP is two UTF-16 units: its bytes are those of both
       const wide = (s.codePointAt(i) ?? 0) > 0xffff && i + 1 < c;
       bytes.push(...Buffer.from(s.slice(i, wide ? i + 2 : i + 1)));

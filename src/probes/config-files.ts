@@ -5,7 +5,10 @@
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync } from "node:fs";
 import { parseConfig, type ConfigFormatName, type ConfigSetting, type FormatOptions } from "../config-formats/index.js";
-import { readProcBytes, type Skip } from "./result.js";
+import { readBytesAtMost, type Skip } from "./result.js";
+
+/** the largest configuration file read (as the `lines` type's default `max_size`): a larger one is an error, never read whole */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** sshd's own limit on nested `Include`s (READCONF_MAX_DEPTH); sudo's is lower (128 files), and never reached before this */
 const maxIncludeDepth = 16;
@@ -142,7 +145,9 @@ function readOne(path: string, hostPath: (p: string) => string): ConfigFileText 
   let bytes: Buffer;
   try {
     // never blocks on a FIFO planted where a configuration file is expected
-    bytes = readProcBytes(host);
+    const read = readBytesAtMost(host, MAX_CONFIG_BYTES);
+    if ("tooBig" in read) return { error: `${path} is ${read.tooBig} bytes, more than ${MAX_CONFIG_BYTES} bytes (4 MiB): it is not read` };
+    bytes = read.bytes;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { missing: true };

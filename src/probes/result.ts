@@ -78,6 +78,37 @@ export function readProcBytes(path: string): Buffer {
   }
 }
 
+/**
+ * readProcBytes of a file that may be large (a configuration file anyone who can write it may
+ * have grown): its bytes, or, when it holds more than `maxBytes`, its size as far as it was
+ * seen, without reading it whole (fstat's size first, then one byte past the limit at most, so
+ * that a file grown since, or one whose fstat says 0, is caught too).
+ */
+export function readBytesAtMost(path: string, maxBytes: number): { bytes: Buffer } | { tooBig: number } {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) return { tooBig: size };
+    // room for what fstat says and one byte more, grown (up to one byte past the limit) if it is not all
+    let buf = Buffer.allocUnsafe(Math.min(Math.max(size, 1 << 16), maxBytes) + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buf.length) {
+        if (length > maxBytes) return { tooBig: length };
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, maxBytes + 1));
+        buf.copy(bigger, 0, 0, length);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return length > maxBytes ? { tooBig: length } : { bytes: buf.subarray(0, length) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** A /proc file's text (see readProcBytes). */
 export function readProcText(path: string, encoding: "latin1" | "utf8" = "latin1"): string {
   return readProcBytes(path).toString(encoding);

@@ -174,6 +174,37 @@ describe("the sandbox directory", () => {
     expect(r2.err).toContain("sandbox.json is a symbolic link, not a regular file");
   }, 30_000);
 
+  it("an existing sandbox is reused as it is: its manifest is not parsed again, and a changed or other one is noted", () => {
+    const policy = 'control "T-1" {\n  title = "t"\n  file "/srv/x" { mode = 0640 }\n}\n';
+    const dir = policyWith({ files: [{ path: "/srv/x", mode: "0640", content: "a" }] }, policy);
+    const sandbox = join(temp("sb"), "sandbox");
+    const run = (policyDir: string) => covenant(["run", "--sandbox-dir", sandbox, policyDir]);
+    const first = run(dir);
+    expect(first.code).toBe(0);
+    expect(first.out).toContain(`note: sandbox created in ${sandbox}`);
+    expect(readFileSync(join(sandbox, ".covenant-sandbox"), "utf8")).toContain(`from ${join(dir, "sandbox.json")}\n`);
+    // the same manifest: reused without a word
+    const again = run(dir);
+    expect(again.code).toBe(0);
+    expect(again.out).not.toContain("sandbox created");
+    expect(again.out).not.toContain("reused as it is");
+
+    // the manifest made invalid since: not parsed, the sandbox reused, the change noted
+    writeFileSync(join(dir, "sandbox.json"), "{ not json");
+    const changed = run(dir);
+    expect(changed.err).toBe("");
+    expect(changed.code).toBe(0);
+    expect(changed.out).toContain(`note: the sandbox ${sandbox} was made from an older ${join(dir, "sandbox.json")} (it has changed since): reused as it is (remove ${sandbox} to start again`);
+
+    // another valid manifest, which would make /srv/x 0600: ignored (the file is still 0640), and said so
+    const other = policyWith({ files: [{ path: "/srv/x", mode: "0600", content: "b" }] }, policy);
+    const elsewhere = run(other);
+    expect(elsewhere.code).toBe(0);
+    expect(elsewhere.out).toContain(`note: the sandbox ${sandbox} was made from another manifest (${join(dir, "sandbox.json")}, not ${join(other, "sandbox.json")}): reused as it is`);
+    expect(statSync(join(sandbox, "root/srv/x")).mode & 0o777).toBe(0o640);
+    expect(readFileSync(join(sandbox, "root/srv/x"), "utf8")).toBe("a");
+  }, 30_000);
+
   it("a sandbox whose creation fails is a clear error, not an internal one", () => {
     const dir = policyWith({ directories: [{ path: "/srv/x", mode: "0750" }], files: [{ path: "/srv/x", mode: "0640", content: "" }] }, 'control "T-1" {\n  title = "t"\n  file "/srv/x" { mode = 0640 }\n}\n');
     const parent = temp("sb");

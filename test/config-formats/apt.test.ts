@@ -153,6 +153,36 @@ describe("apt format", () => {
     expect(edited).toBeGreaterThan(50);
   });
 
+  it("reads a long line in time linear in its length (the text may be an attacker's)", () => {
+    // guards against time quadratic in a line's length: each `//`, `#` or `/*` inside quotes once
+    // made the reader count the quotes before it from the start of the line again
+    const lineOf = (mark: string, size: number) => `A "${mark.repeat(size / mark.length)}";\n`;
+    const fastest = (text: string) => {
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        const settings = read(text).settings;
+        best = Math.min(best, performance.now() - t0);
+        expect(settings).toHaveLength(1);
+      }
+      return best;
+    };
+    const mib = 1 << 20;
+    for (const mark of ["/", "#", "/*", "/* */"]) {
+      const big = fastest(lineOf(mark, mib));
+      // generous: about 0.3 s here; the quadratic reader took minutes on a line this long
+      expect(big).toBeLessThan(2000);
+      // four times the text: about four times the time (quadratic would be sixteen)
+      expect(big / fastest(lineOf(mark, mib / 4))).toBeLessThan(8);
+    }
+    expect(read(lineOf("/", mib)).settings[0]!.value).toBe("/".repeat(mib));
+    // and many comments on one line, each cut out
+    expect(pairs(`A "1"; ${"/* x */ ".repeat(mib / 8)}B "2";\n`)).toEqual([
+      ["a", "1"],
+      ["b", "2"],
+    ]);
+  }, 60_000);
+
   it("reads a setting spelled flat, nested or half nested, in any case, as the same key and value", () => {
     const segment = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,7}$/);
     const value = fc.stringMatching(/^[^"\n\r]{0,12}$/);

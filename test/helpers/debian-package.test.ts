@@ -2,7 +2,7 @@
 // place to keep services from starting, and what it leaves alone (on a policy-rc.d path of the
 // test's own: the machine's is never touched here).
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -56,6 +56,10 @@ describe("ensureDebianTool", () => {
     try {
       process.env.PATH = `/nonexistent:${dir}`;
       expect(findProgram("covenant-tool")).toBe(join(dir, "covenant-tool"));
+      // as `command -v`: a file that is not executable, or a directory, is not the program
+      writeFileSync(join(dir, "covenant-data"), "", { mode: 0o644 });
+      mkdirSync(join(dir, "covenant-dir"));
+      expect([findProgram("covenant-data"), findProgram("covenant-dir")]).toEqual([undefined, undefined]);
       expect(ensureDebianTool("covenant-tool", "no-such-package")).toBeUndefined();
     } finally {
       process.env.PATH = path;

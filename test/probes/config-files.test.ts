@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { defaultFormatOptions } from "../../src/config-formats/index.ts";
-import { expandConfigGlob, readConfig } from "../../src/probes/config-files.ts";
+import { expandConfigGlob, MAX_CONFIG_BYTES, readConfig } from "../../src/probes/config-files.ts";
+import { readBytesAtMost } from "../../src/probes/result.ts";
 
 const fixture = "test/fixtures/roots/config-cis";
 const under = (root: string) => (p: string) => join(root, p);
@@ -49,5 +50,29 @@ describe("config-files probe", () => {
 
   it("is an error for a named path that is not a regular file", () => {
     expect(readConfig("/etc/ssh", "sshd", defaultFormatOptions, under(fixture))).toEqual({ error: "/etc/ssh is not a regular file" });
+  });
+
+  it("is an error for a named file larger than 4 MiB, and skips such an included file", () => {
+    const root = mkdtempSync(join(tmpdir(), "cvt-cfg-"));
+    const line = "Port 22\n";
+    const fill = (bytes: number) => line.repeat(Math.ceil(bytes / line.length)).slice(0, bytes);
+    writeFileSync(join(root, "big"), fill(MAX_CONFIG_BYTES + 1));
+    expect(readConfig("/big", "sshd", defaultFormatOptions, under(root))).toEqual({ error: `/big is ${MAX_CONFIG_BYTES + 1} bytes, more than ${MAX_CONFIG_BYTES} bytes (4 MiB): it is not read` });
+    // at the limit, it is read
+    writeFileSync(join(root, "limit"), fill(MAX_CONFIG_BYTES - 1) + "\n");
+    const atLimit = readConfig("/limit", "sshd", defaultFormatOptions, under(root));
+    expect("files" in atLimit && atLimit.files[0]!.text.length).toBe(MAX_CONFIG_BYTES);
+    // an included one is skipped with the reason, the including file read
+    writeFileSync(join(root, "main"), "Include /big\nPort 2222\n");
+    const main = readConfig("/main", "sshd", defaultFormatOptions, under(root));
+    expect(main).toMatchObject({ exists: true, settings: [{ key: "port", value: "2222" }], skipped: [{ path: "/big", reason: expect.stringContaining("more than 4194304 bytes") }] });
+  });
+
+  it("reads at most one byte past the limit where fstat does not tell the size", () => {
+    // /proc files say 0 bytes: the reading itself stops one byte past the limit
+    const status = readFileSync("/proc/self/status");
+    expect(readBytesAtMost("/proc/self/status", 16)).toEqual({ tooBig: 17 });
+    expect(readBytesAtMost("/proc/self/status", 1 << 20)).toMatchObject({ bytes: expect.any(Buffer) });
+    expect(status.length).toBeGreaterThan(17);
   });
 });

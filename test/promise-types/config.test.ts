@@ -102,6 +102,13 @@ describe("config behaviour", () => {
     expect(r).toMatchObject({ outcome: "error" });
     expect(r.reason).toContain("not a regular file");
   });
+
+  it("is an error when the file is larger than 4 MiB, naming its size", async () => {
+    writeFileSync(join(root, "etc/ssh/sshd_config"), "#".repeat(4 * 1024 * 1024) + "\nPort 22\n");
+    const r = await evaluateOne(sshd('key = "Port" equals = 22'), opts());
+    expect(r).toMatchObject({ outcome: "error" });
+    expect(r.reason).toContain(`/etc/ssh/sshd_config is ${4 * 1024 * 1024 + 9} bytes, more than 4194304 bytes (4 MiB)`);
+  });
 });
 
 describe("config behaviour: sudoers", () => {

@@ -120,6 +120,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
       sandboxDir = sb.dir;
       stateDir = opts.state ?? sb.stateDir;
       if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}${sb.procRoot !== undefined ? `, its own /proc in ${sb.procRoot}` : ""}; nothing outside it is changed`);
+      notes.push(...sb.notes);
     } catch (err) {
       if (!(err instanceof SandboxError)) throw err;
       // a manifest's problems are a list, one per line: each line escaped, the lines kept
