@@ -11,7 +11,7 @@ import type { ProbeRoots } from "../probes/result.js";
 import { readFacts } from "../facts/host.js";
 import { LineIndex } from "../parser/diagnostics.js";
 import type { RunKind } from "../store/records.js";
-import { type StateStore, StoreError } from "../store/store.js";
+import { hashPolicy, type StateStore, StoreError } from "../store/store.js";
 import { findingsFor } from "./findings.js";
 import { countOutcomes } from "./run-report.js";
 
@@ -110,15 +110,11 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
   return { run, host, evaluation, facts, finding, failure };
 }
 
-/** sha256 over each policy file's path and content (as checked, not read again), in load order. */
-export function hashPolicy(files: { path: string; text: string }[]): string {
-  const h = createHash("sha256");
-  for (const f of files) h.update(f.path).update("\0").update(f.text).update("\0");
-  return h.digest("hex");
-}
+/** sha256 over each policy file's path and content: the store keeps each policy version under it. */
+export { hashPolicy };
 
 /** The run's summary record: what was evaluated, its outcomes and their digest (proof of what was tested). */
-export function runSummary(r: Pick<Recorded, "run" | "host" | "evaluation">, s: { started: Date; finished: Date; files: { path: string; text: string }[]; dryRun: boolean; notes: string[] }) {
+export function runSummary(r: Pick<Recorded, "run" | "host" | "evaluation">, s: { started: Date; finished: Date; files: { path: string; text: string }[]; dryRun: boolean; sandbox?: boolean; notes: string[] }) {
   const counts = countOutcomes(r.evaluation.results);
   const outcomes = createHash("sha256")
     .update(
@@ -135,6 +131,7 @@ export function runSummary(r: Pick<Recorded, "run" | "host" | "evaluation">, s: 
     finished: s.finished.toISOString(),
     policy: hashPolicy(s.files),
     dryRun: s.dryRun,
+    ...(s.sandbox === true ? { sandbox: true } : {}),
     promises: r.evaluation.results.length,
     counts: Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0)),
     outcomes,

@@ -1,4 +1,4 @@
-// What the history holds: the bodies of its six kinds of record, as JSON in the chain, and a
+// What the history holds: the bodies of its seven kinds of record, as JSON in the chain, and a
 // record as `history` gives it, with whether its MAC proves that Covenant wrote it.
 import type { Outcome } from "../evaluator/outcomes.js";
 import type { RecordKind } from "./ledger.js";
@@ -80,9 +80,14 @@ export interface RunBody {
   host: string;
   started: string;
   finished: string;
-  /** sha256 of the policy files' contents */
+  /** sha256 of the policy files' paths and contents (policies.ts hashPolicy) */
   policy: string;
+  /** the `policy` record that holds that policy's text (absent in summaries written before policy records were kept) */
+  policyRecord?: number;
+  /** a dry run: a preview, never counted as operation */
   dryRun: boolean;
+  /** a sandbox's run (`covenant run --sandbox`): a test of the policy, never counted as operation */
+  sandbox?: boolean;
   promises: number;
   counts: Partial<Record<Outcome, number>>;
   /** sha256 over every promise's key and outcome, sorted: proof of what was tested */
@@ -138,12 +143,32 @@ export interface DeliveryBody {
   error?: string;
 }
 
+/** A policy file as a run checked it: every file named, found or imported, library files included. */
+export interface PolicyFile {
+  path: string;
+  sha256: string;
+  bytes: number;
+  text: string;
+}
+
+/**
+ * A policy version, stored once per store when a run is first recorded with its hash (the hash
+ * its summary names): the text in force from that run until a summary names another.
+ */
+export interface PolicyBody {
+  /** hashPolicy(files), as the run summaries name it */
+  hash: string;
+  files: PolicyFile[];
+  /** when the run that first used it began */
+  at: string;
+}
+
 export interface HistoryEntry {
   seq: number;
   kind: RecordKind;
   run: number;
   time: string;
-  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | { unreadable: string };
+  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | PolicyBody | { unreadable: string };
   /** whether the record's MAC matches: false for a record altered, inserted, or cut off from the records before it */
   verified: boolean;
   /** why it is not verified */

@@ -21,7 +21,7 @@ import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDam
 import { databaseExists, guarded, headGone, makeStore, missingStore, schemaTampered, schemaVersion, unfinishedStore, witnessesOf, type Witnesses } from "./opening.js";
 import { hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
 import { checkRecords, GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
-import type { ApprovalBody, BaselineBody, ChangeBody, HistoryEntry, RunBody, RunKind } from "./records.js";
+import type { ApprovalBody, BaselineBody, ChangeBody, HistoryEntry, PolicyFile, RunBody, RunKind } from "./records.js";
 import { recordedFindings } from "./recorded-findings.js";
 import { replaceFile } from "./safe-files.js";
 import { SCHEMA_VERSION, schemaIsEmpty, schemaProblem } from "./schema.js";
@@ -34,9 +34,11 @@ import { Notifications, systemResult, type DeliveryResult, type SavedPlan, type 
 import type { Acknowledgement, Deficiency, OutboxMessage } from "../notifiers/contract.js";
 import { isDeficiency } from "../evaluator/outcomes.js";
 import { judgeHeartbeat, Watcher, type Beat, type WatcherStatus } from "./watcher.js";
+import { hashPolicy, policyBody, PolicyRecords, type PolicyVersionSummary } from "./policies.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, RecordedFinding, RunBody, RunKind } from "./records.js";
+export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, RecordedFinding, RunBody, RunKind } from "./records.js";
+export { hashPolicy, type PolicyVersionSummary } from "./policies.js";
 export { runKindOf } from "./records.js";
 export { staleAfterMs, type Beat, type Heartbeat, type WatcherStatus } from "./watcher.js";
 export { DeficiencyError, type Finding } from "./deficiencies.js";
@@ -80,6 +82,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private watcher?: Watcher;
   /** the approved integrity states (schema 7; absent in an older store read as it is) */
   private approvedStates?: ApprovedStates;
+  /** the policy versions in the history (policies.ts), made when first needed */
+  private policyRecords?: PolicyRecords;
   /** rows of the notify tables found changed outside Covenant while reading: passed over, and said here */
   readonly untrusted: string[] = [];
 
@@ -338,13 +342,16 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * counts them: a record dropped as it was written is found), and this run's learnt bands, in
    * one transaction; then the head anchor file, and a checkpoint that leaves every record in
    * state.db itself. The summary says the run's kind, as beginRun was given it (a body that says
-   * another is a bug). Returns the summary's record number.
+   * another is a bug). Given the policy files the run checked (`body.policy` their hash), the
+   * summary names the `policy` record that holds them, written first in the same transaction when
+   * the store has none of that hash yet. Returns the summary's record number.
    */
-  finishRun(body: Omit<RunBody, "changed">): number {
+  finishRun(body: Omit<RunBody, "changed" | "policyRecord">, policy?: readonly { path: string; text: string }[]): number {
     const dbPath = join(this.dir, "state.db");
     const kind = this.kinds.get(body.run) ?? "run";
     if (body.kind !== undefined && body.kind !== kind) throw new Error(`run ${body.run} began as a ${kind} run, not a ${body.kind} run`);
     const { run: _run, kind: _kind, ...rest } = body;
+    if (policy !== undefined && hashPolicy(policy) !== body.policy) throw new Error(`run ${body.run}'s summary names policy ${body.policy}, not the hash of the files given`);
     const full: RunBody = { run: body.run, kind, ...rest, changed: this.written.get(body.run) ?? 0 };
     const learnt = this.learnt;
     const { seq, mac, digest } = guarded(this.dir, `cannot record the run's summary in the store ${dbPath}`, () =>
@@ -352,6 +359,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         .transaction(() => {
           const bands = learnt?.writeWithSummary(body.dryRun);
           if (bands?.note) full.notes = [...(full.notes ?? []), bands.note];
+          if (policy !== undefined) full.policyRecord = this.policies.recordOf(body.policy) ?? this.append("policy", body.run, body.finished, policyBody(policy, body.started), bands?.digest).seq;
           return { ...this.append("run", body.run, body.finished, full, bands?.digest), digest: bands?.digest };
         })
         .immediate(),
@@ -363,6 +371,22 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     // every record in state.db itself: a copy of that one file is the whole store
     guarded(this.dir, `cannot checkpoint the store ${dbPath}`, () => checkpoint(this.db));
     return seq;
+  }
+
+  private get policies(): PolicyRecords {
+    this.policyRecords ??= new PolicyRecords(this.db);
+    return this.policyRecords;
+  }
+
+  /** The policy version stored under `hash` (as a run's summary names it): its files as checked, and the record and run that first held it. */
+  policyVersion(hash: string): { hash: string; record: number; run: number; at: string; files: PolicyFile[] } | undefined {
+    const v = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.policies.version(hash));
+    return v ? { hash, record: v.seq, run: v.run, at: v.body.at, files: v.body.files } : undefined;
+  }
+
+  /** Every policy version the history holds, oldest first: hash, its record, the first run and when it began, its files' count and bytes. */
+  policyVersions(): PolicyVersionSummary[] {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.policies.versions());
   }
 
   /** The records, each checked against the chain as it is read, and whether the chain's end is what its anchors vouch for. */

@@ -251,7 +251,7 @@ async function settle(store: StateStore, loaded: { policy: Policy; files: { path
     },
     notes,
   );
-  store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: loaded.files, dryRun: false, notes }), kind: "run" });
+  store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: loaded.files, dryRun: false, notes }), kind: "run" }, loaded.files);
   const stillOpen = new Set(store.listDeficiencies().map((d) => d.id));
   return [...openBefore].filter((id) => !stillOpen.has(id)).sort();
 }

@@ -330,7 +330,7 @@ async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: 
     );
     const blindNote = recordBlindness(s.store, { policy: s.policy, host: recorded.host, storePath: join(s.stateDir, "state.db"), ...(s.blind.now ? { blind: s.blind.now } : {}), time: new Date().toISOString() });
     if (blindNote) notes.push(blindNote);
-    s.store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: s.files, dryRun: false, notes }), kind: "watch" });
+    s.store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: s.files, dryRun: false, notes }), kind: "watch" }, s.files);
     const results = recorded.evaluation.results;
     const told = results.some((r) => isDeficiency(r.outcome) || r.outcome === "repaired") || s.notifyConfig.status === "ok" ? await tellWatch(s, recorded) : undefined;
     s.io.out(evaluationLine(recorded.run, why, batch, results, told));
