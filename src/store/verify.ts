@@ -2,12 +2,14 @@
 // chain is walked from its first record; its end must match both head anchors; the sealed
 // tables (baselines, current state, learnt bands, from schema 5 deficiencies and the outbox,
 // from schema 6 the watcher's heartbeat, and from schema 7 the approved integrity states) must carry their seals, the current state of each promise must be the one its last change
-// record says, and the deficiencies and outbox must agree with the history (notify-verify.ts). The first problem found is
+// record says, the deficiencies and outbox must agree with the history (notify-verify.ts), and each policy version
+// must be the text it is stored as and be held for every run that names it (policy-verify.ts). The first problem found is
 // reported, with the record it concerns.
 import type Database from "better-sqlite3";
 import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } from "./anchors.js";
 import { findTampering, type LedgerRow, type Tampering } from "./ledger.js";
 import { notifyTampering } from "./notify-verify.js";
+import { policyTampering } from "./policy-verify.js";
 import { runKindOf } from "./records.js";
 import { INTEGRITY_SCHEMA, NOTIFY_SCHEMA, WATCH_SCHEMA } from "./schema.js";
 import { approvedTampering } from "./approved-verify.js";
@@ -80,6 +82,7 @@ export function verifyStore(v: StoreView): VerifyReport {
       schemaTampering(v) ??
       runCounterTampering(v.db, rows) ??
       summaryTampering(rows) ??
+      policyTampering(rows) ??
       baselineTampering(v, rows) ??
       currentTampering(v, rows) ??
       bandTampering(v) ??

@@ -2,7 +2,7 @@
 // prove that it was not altered. Both open the store read-only and change nothing in it, so they
 // work beside a running run and on a read-only copy (what an auditor receives).
 import { defaultStateDir } from "../../store/state-dir.js";
-import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type ApprovalBody, type RecordedFinding, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type KnownHead, type RunBody, type VerifyReport } from "../../store/store.js";
+import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type ApprovalBody, type RecordedFinding, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type KnownHead, type PolicyBody, type RunBody, type VerifyReport } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -72,13 +72,31 @@ export function runHistory(opts: StoreOptions & { control?: string; since?: stri
   }
 }
 
-/** A `nodiff` file's approval holds a keyed digest: nothing prints even that. */
+/** A `nodiff` file's approval holds a keyed digest: nothing prints even that. A policy version is listed by its files, never their text. */
 function withheld(e: HistoryEntry): HistoryEntry {
+  if (e.kind === "policy" && !("unreadable" in e.body)) return { ...e, body: policyListing(e.body as Partial<PolicyBody>) as PolicyBody };
   if (e.kind !== "baseline" || (e.body as Partial<BaselineBody>).keyed !== true) return e;
   return { ...e, body: { ...(e.body as BaselineBody), digest: WITHHELD } };
 }
 
 const WITHHELD = "(withheld: nodiff)";
+
+/** A policy record without its text: hash, when, and each file's path, sha256 and size. */
+function policyListing(b: Partial<PolicyBody>): Omit<PolicyBody, "files"> & { files: { path: unknown; sha256: unknown; bytes: unknown }[] } {
+  const files = Array.isArray(b.files) ? b.files.map((f: unknown) => {
+    const x = (typeof f === "object" && f !== null ? f : {}) as Record<string, unknown>;
+    return { path: x["path"], sha256: x["sha256"], bytes: x["bytes"] };
+  }) : [];
+  return { hash: typeof b.hash === "string" ? b.hash : "", files, at: typeof b.at === "string" ? b.at : "" };
+}
+
+/** `policy 1a2b3c4d5e6f in force from run 7: 4 files, 12,345 bytes` */
+function policyLine(e: HistoryEntry): string {
+  const b = policyListing(e.body as Partial<PolicyBody>);
+  const bytes = b.files.reduce((n, f) => n + (typeof f.bytes === "number" ? f.bytes : 0), 0);
+  const n = b.files.length;
+  return `policy ${t(b.hash).slice(0, 12)} in force from run ${e.run}: ${n} file${n === 1 ? "" : "s"}, ${bytes.toLocaleString("en-US")} byte${bytes === 1 ? "" : "s"}`;
+}
 
 /** Outside text (promisers, reasons, file names, notes) on one line, as written. */
 const t = (v: unknown): string => escapeText(typeof v === "string" ? v : JSON.stringify(v) ?? "");
@@ -108,6 +126,7 @@ function recordLine(e: HistoryEntry, io: Io): string {
     return `baseline approved: ${t(b.path)} ${t(b.algorithm)} ${b.keyed === true ? WITHHELD : `${t(b.digest).slice(0, 12)}…`}`;
   }
   if (e.kind === "ack") return ackLine(e.body as AckBody);
+  if (e.kind === "policy") return policyLine(e);
   if (e.kind === "approval") return approvalLine(e.body as ApprovalBody);
   if (e.kind === "delivery") return deliveryLine(e.body as DeliveryBody, io);
   if (e.kind === "run") {
@@ -117,7 +136,7 @@ function recordLine(e: HistoryEntry, io: Io): string {
       .join(", ");
     // a summary written before runs had kinds is a `covenant run`'s
     const watch = runKindOf(b) === "watch" ? " (watch)" : "";
-    return s.dim(`run ${t(b.run)}${watch}${b.dryRun ? " (dry run)" : ""}: ${t(b.promises)} promise${b.promises === 1 ? "" : "s"} tested (${counts}); ${t(b.changed)} change${b.changed === 1 ? "" : "s"} of state; outcomes ${t(b.outcomes).slice(0, 12)}…`);
+    return s.dim(`run ${t(b.run)}${watch}${b.dryRun ? " (dry run)" : ""}${b.sandbox === true ? " (sandbox)" : ""}: ${t(b.promises)} promise${b.promises === 1 ? "" : "s"} tested (${counts}); ${t(b.changed)} change${b.changed === 1 ? "" : "s"} of state; outcomes ${t(b.outcomes).slice(0, 12)}…`);
   }
   const b = e.body as ChangeBody;
   return `${s.bold(t(b.control))} ${t(b.type)} ${t(b.promiser)}: ${b.from === null || b.from === undefined ? "(first observation)" : t(b.from)} → ${t(b.to)}: ${t(b.reason)}`;
