@@ -5,5 +5,5 @@ export { format } from "./formatter/format.js";
 export type { Policy, CheckedControl, CheckedPromise, CheckedWaiver } from "./checker/policy.js";
 export type { Diagnostic, Span } from "./parser/diagnostics.js";
 export * as tcpProbe from "./probes/tcp.js";
-export { StateStore, stateOf, type ChangeBody, type RunBody, type HistoryEntry, type VerifyReport } from "./store/store.js";
+export { hashPolicy, StateStore, stateOf, type ChangeBody, type PolicyBody, type RunBody, type HistoryEntry, type VerifyReport } from "./store/store.js";
 export type { PromiseResult } from "./evaluator/engine.js";

@@ -2,8 +2,10 @@
 // that keeps every outcome of every run. The real StateStore (from the built library entry) is
 // fed 288 runs a day of a 200-promise policy in which 2 promises (1%) change state per run; the
 // baseline is a plain SQLite table with one row per promise per run. Two days are simulated:
-// the store's first day (which also holds the 200 first observations, written once per store)
-// and a typical day after it. Then the history and the chain are checked to still show every
+// the store's first day (which also holds the 200 first observations and the policy's text,
+// each written once per store) and a typical day after it. The policy text stored is that of
+// policies/sox-itgc (209 promises, the size of a real 200-promise policy); it is not edited
+// during the simulation, so it is stored once, on the first day. Then the history and the chain are checked to still show every
 // one of the 288 runs of each day.
 //
 // Bytes are measured the same way for both: (page_count - freelist_count) * page_size after a
@@ -11,7 +13,7 @@
 // each would be on a host (WAL mode; the baseline's 200 rows per run in one transaction).
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { table } from "../lib.mjs";
@@ -26,7 +28,7 @@ const stateDir = join(work, "state");
 const baselinePath = join(work, "every-outcome.db");
 rmSync(work, { recursive: true, force: true });
 mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-const { StateStore } = await import(resolve("dist/index.js"));
+const { hashPolicy, StateStore } = await import(resolve("dist/index.js"));
 
 // ---- a realistic 200-promise policy: 20 controls of 10 promises of mixed types --------------
 const families = ["ITGC-AC", "ITGC-CM", "ITGC-OP", "FIN-GL", "FIN-AP"];
@@ -110,7 +112,13 @@ function baselineBytes() {
 }
 
 // ---- the days ------------------------------------------------------------------------------
-const policyHash = createHash("sha256").update("bench/store policy").digest("hex");
+const policyDir = resolve("policies/sox-itgc");
+const policyFiles = readdirSync(policyDir)
+  .filter((f) => f.endsWith(".promise"))
+  .sort()
+  .map((f) => ({ path: `/etc/covenant/policies/${f}`, text: readFileSync(join(policyDir, f), "utf8") }));
+const policyBytes = policyFiles.reduce((n, f) => n + Buffer.byteLength(f.text), 0);
+const policyHash = hashPolicy(policyFiles);
 const store = StateStore.open(stateDir);
 const incidentAt = new Map();
 const changedPerRun = new Map();
@@ -135,7 +143,7 @@ for (let day = 0; day < DAYS; day++) {
     const counts = {};
     for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
     const outcomes = createHash("sha256").update(results.map((r) => `${r.key}=${r.outcome}`).sort().join("\n")).digest("hex");
-    store.finishRun({ run, host: "ledger-db-01.example.com", started: started.toISOString(), finished, policy: policyHash, dryRun: false, promises: PROMISES, counts, outcomes, changed });
+    store.finishRun({ run, host: "ledger-db-01.example.com", started: started.toISOString(), finished, policy: policyHash, dryRun: false, promises: PROMISES, counts, outcomes, changed }, policyFiles);
     insertRun(run, finished, results);
     written += changed;
     changedPerRun.set(run, changed);
@@ -157,6 +165,9 @@ if (h.status !== 0) problems.push(`covenant history exited ${h.status}: ${h.stde
 const entries = h.status === 0 ? JSON.parse(h.stdout) : [];
 const summaries = entries.filter((e) => e.kind === "run");
 const changes = entries.filter((e) => e.kind === "change");
+const policyRecords = entries.filter((e) => e.kind === "policy");
+if (policyRecords.length !== 1 || policyRecords[0].body.hash !== policyHash) problems.push(`history shows ${policyRecords.length} policy records, expected one, of the policy every run used`);
+if (summaries.some((e) => e.body.policyRecord !== policyRecords[0]?.seq)) problems.push("a run summary does not name the policy record");
 const total = RUNS * DAYS;
 const runNumbers = summaries.map((e) => e.body.run).join(",");
 if (runNumbers !== Array.from({ length: total }, (_, i) => i + 1).join(",")) problems.push(`history shows ${summaries.length} run summaries, expected runs 1..${total} in order`);
@@ -214,12 +225,12 @@ days.forEach((d, i) =>
     kb(d.baselineBytes),
     `${(d.baselineBytes / RUNS).toFixed(0)} B`,
     `${pct(d).toFixed(1)}%`,
-    `${d.changeRecords} changes + ${RUNS} summaries`,
+    `${d.changeRecords} changes + ${RUNS} summaries${i === 0 ? " + 1 policy version" : ""}`,
     RUNS * PROMISES,
   ]),
 );
 console.log(table(rows));
-console.log(`(the new store's first run writes a first observation of each of the ${PROMISES} promises, once per store; the empty databases, ${kb(empty.covenant)} and ${kb(empty.baseline)}, are not counted)`);
+console.log(`(the new store's first run writes a first observation of each of the ${PROMISES} promises and the policy's text, ${policyFiles.length} files of ${policyBytes.toLocaleString("en-US")} bytes, once per store (each edit of the policy stores one more version); the empty databases, ${kb(empty.covenant)} and ${kb(empty.baseline)}, are not counted)`);
 const typical = days.at(-1);
 console.log(`\ngoal: at least 94% less than storing every outcome, on a typical day (${typical.date}): got ${pct(typical).toFixed(1)}%: ${pct(typical) >= 94 ? "MET" : "NOT MET"}`);
 if (days.length > 1) console.log(`      and on the store's first day (${days[0].date}): got ${pct(days[0]).toFixed(1)}%: ${pct(days[0]) >= 94 ? "MET" : "NOT MET"}`);
@@ -230,5 +241,5 @@ console.log(
 );
 if (tampered) console.log(`negative control: with run ${victim.body.run}'s summary deleted from a copy, covenant verify reports: ${tampered.message} (${tampered.kind})`);
 for (const p of problems) console.log(`  problem: ${p}`);
-writeFileSync(join(work, "results.json"), JSON.stringify({ date: new Date().toISOString(), runsPerDay: RUNS, promises: PROMISES, emptyBytes: empty, days, verify: { ...report, runs: report.runs.length }, problems }, null, 2));
+writeFileSync(join(work, "results.json"), JSON.stringify({ date: new Date().toISOString(), runsPerDay: RUNS, promises: PROMISES, policy: { files: policyFiles.length, bytes: policyBytes, records: policyRecords.length }, emptyBytes: empty, days, verify: { ...report, runs: report.runs.length }, problems }, null, 2));
 process.exitCode = problems.length ? 1 : 0;
