@@ -100,8 +100,9 @@ describe("a dry run is a preview", () => {
     expect(db.prepare("SELECT count(*) FROM baselines").pluck().get()).toBe(0);
     expect(db.prepare("SELECT count(*) FROM bands").pluck().get()).toBe(0);
     expect(db.prepare("SELECT count(*) FROM current").pluck().get()).toBe(0);
-    expect(db.prepare("SELECT kind FROM ledger").pluck().all()).toEqual(["run"]);
-    expect(JSON.parse(db.prepare("SELECT body FROM ledger").pluck().get() as string).dryRun).toBe(true);
+    // its summary, and the policy version it ran (stored once per store, dry run or not)
+    expect(db.prepare("SELECT kind FROM ledger").pluck().all()).toEqual(["policy", "run"]);
+    expect(JSON.parse(db.prepare("SELECT body FROM ledger WHERE kind = 'run'").pluck().get() as string).dryRun).toBe(true);
     db.close();
     // the first real run approves what it finds then, and records the states
     writeFileSync(f, "approved content\n");
