@@ -18,7 +18,7 @@ function label(n: MapNode): string {
     case "control":
       return `${n.control}\n${n.title}${n.verdict ? `\n[${n.verdict}]` : ""}`;
     case "promise":
-      return `${n.type}: ${n.promiser}${n.outcome ? `\n[${n.outcome}]` : ""}`;
+      return `${n.key.slice(n.control.length + 1)}${n.outcome ? `\n[${n.outcome}]` : ""}`;
     case "resource":
       return `${n.resource}: ${n.name}`;
     case "stakeholder":

@@ -191,7 +191,7 @@ export const MAP_PAGE_SCRIPT = String.raw`
     promisesOf.get(c.id).forEach(function (p) {
       var outcome = p.outcome ? p.outcome + (p.since ? " since " + p.since : "") + (p.reason ? ": " + p.reason : "") : map.state ? "not recorded" : "no state given";
       body.appendChild(el("tr", { className: "promise", "data-key": p.key }, [
-        el("td", { text: p.type + " " + p.promiser }),
+        el("td", { text: p.key.slice(p.control.length + 1) }),
         el("td", { text: targets(p.id, "promise-resource").map(function (r) { return r.resource + " " + r.name; }).join(", ") }),
         el("td", { text: targets(p.id, "promise-stakeholder").map(function (s) { return s.name; }).join(", ") || "\u2014" }),
         el("td", { className: "outcome-cell" + (p.outcome ? " outcome-" + p.outcome : "") }, [el("span", { className: "outcome-text", text: outcome })]),
