@@ -6,7 +6,6 @@ import type { KnowledgeMap, MapNode } from "./map-graph.js";
 
 /** A DOT quoted string: `"` and `\` escaped, line breaks and other control characters dropped to spaces. */
 export function dotString(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return `"${text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, " ").replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
