@@ -15,7 +15,6 @@ const observeShadowCommand = () => import("./commands/observe-shadow.js");
 const observePackagesCommand = () => import("./commands/observe-packages.js");
 const runCommand = () => import("./commands/run.js");
 const historyCommand = () => import("./commands/history.js");
-const mapCommand = () => import("./commands/map.js");
 import { defaultRoots } from "../probes/result.js";
 import { closest } from "../parser/suggest.js";
 import { escapeText } from "./escape.js";
@@ -24,6 +23,7 @@ import { processIo, type Io } from "./io.js";
 import { addNotifyCommands } from "./notify-commands.js";
 import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";
+import { addMapCommand } from "./map-command.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import { sizeUnits } from "../parser/literals.js";
 
@@ -185,30 +185,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       setExit((await historyCommand()).runHistory(o, io));
     });
 
-  program
-    .command("map")
-    .description("the knowledge map: controls, promises, the resources they watch, stakeholders and framework references, with the latest outcomes")
-    .addArgument(policyPaths())
-    .addOption(new Option("--format <format>", "output format").choices(["html", "json", "dot"]).default("html"))
-    .option("--out <file>", "write the map to this file (never through a link) instead of standard output")
-    .option("--state <dir>", "overlay the latest outcomes from this state directory (default: as for `run`, when it is there)")
-    .option("--no-state", "the policy alone: no outcomes, even when a store is there")
-    .addOption(includeOption())
-    .addOption(maxFileSizeOption())
-    .option("--config <file>", "covenant.yaml: show which channels reach each stakeholder (their names only)")
-    .addHelpText(
-      "after",
-      "\nReads the store without changing it. The HTML is one file with nothing outside it (docs/map.md).\n\nExamples:\n  covenant map --out map.html policies/sox-itgc\n  covenant map --format dot examples/sox | dot -Tsvg > map.svg\n  covenant map --format json --state /var/lib/covenant --config /etc/covenant/covenant.yaml /etc/covenant/policies\n\nExit codes: 0 written, 2 policy or configuration error, a store that cannot be read, or a file that cannot be written.",
-    )
-    .action(async (paths: string[], o: { format: "html" | "json" | "dot"; out?: string; state?: string | false; include: string[]; maxFileSize: string; config?: string }) => {
-      const maxFileSize = fileSize(o.maxFileSize, "map", io);
-      if (maxFileSize === undefined) return setExit(EXIT.policyError);
-      const opts: import("./commands/map.js").MapOptions = { format: o.format, include: o.include, maxFileSize };
-      if (o.out !== undefined) opts.out = o.out;
-      if (o.state !== undefined) opts.state = o.state;
-      if (o.config !== undefined) opts.config = o.config;
-      setExit((await mapCommand()).runMap(paths, opts, io));
-    });
+  addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
 
   program
     .command("verify")
