@@ -27,7 +27,7 @@ export function addMapCommand(program: Command, io: Io, setExit: (code: number) 
     .option("--config <file>", "covenant.yaml: show which channels reach each stakeholder (their names only)")
     .addHelpText(
       "after",
-      "\nReads the store without changing it. The HTML is one file with nothing outside it (docs/map.md).\n\nExamples:\n  covenant map --out map.html policies/sox-itgc\n  covenant map --format dot examples/sox | dot -Tsvg > map.svg\n  covenant map --format json --state /var/lib/covenant --config /etc/covenant/covenant.yaml /etc/covenant/policies\n\nExit codes: 0 written, 2 policy or configuration error, a store that cannot be read, or a file that cannot be written.",
+      "\nReads the store without changing it. The HTML is one file with nothing outside it (docs/map.md).\n\nExamples:\n  covenant map --out map.html policies/sox-itgc\n  covenant map --format dot examples/sox | dot -Tsvg > map.svg\n  covenant map --format json --state /var/lib/covenant --config /etc/covenant/covenant.yaml /etc/covenant/policies\n\nExit codes: 0 written, 1 written, but a record of the history failed its check (passed over), 2 policy or configuration error, a store that cannot be read, or a file that cannot be written.",
     )
     .action(async (paths: string[], o: { format: "html" | "json" | "dot"; out?: string; state?: string | false; include: string[]; maxFileSize: string; config?: string }) => {
       const maxFileSize = shared.fileSize(o.maxFileSize, "map", io);

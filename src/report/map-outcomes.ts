@@ -8,10 +8,11 @@ import type { LatestOutcome } from "./map-graph.js";
 const OUTCOMES = new Set<string>(outcomeOrder);
 
 /** The latest outcome of every promise the store has recorded; records that fail their check are passed over and counted. */
-export function latestOutcomes(store: StateStore): { outcomes: Map<string, LatestOutcome>; unverified: number } {
+export function latestOutcomes(store: StateStore): { outcomes: Map<string, LatestOutcome>; unverified: number; end?: string } {
   const outcomes = new Map<string, LatestOutcome>();
   let unverified = 0;
-  for (const e of store.readHistory({ kinds: ["change"] }).entries) {
+  const read = store.readHistory({ kinds: ["change"] });
+  for (const e of read.entries) {
     if (!e.verified || "unreadable" in e.body) {
       unverified++;
       continue;
@@ -20,5 +21,6 @@ export function latestOutcomes(store: StateStore): { outcomes: Map<string, Lates
     if (typeof body.key !== "string" || !OUTCOMES.has(body.to)) continue;
     outcomes.set(body.key, { outcome: body.to as Outcome, since: e.time, reason: typeof body.reason === "string" ? body.reason : "" });
   }
-  return { outcomes, unverified };
+  // records cut off the end, or another tampering found past the last record read
+  return read.end ? { outcomes, unverified, end: read.end.message } : { outcomes, unverified };
 }

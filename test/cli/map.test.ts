@@ -2,8 +2,9 @@
 // store's outcomes, DOT through Debian's dot, --out never through a link, and the HTML page in a
 // real headless Chromium (Debian's, driven by playwright-core; one browser for every case, the
 // network blocked: only file: URLs load), checked for what a person sees.
+import Database from "better-sqlite3";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -66,6 +67,23 @@ describe("covenant map: JSON and DOT", () => {
     const r = covenant(["map", "--state", join(work, "nothing-here"), SOX]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^covenant map: no store in /);
+  });
+
+  it("passes over a record an editor of the database altered: the map is written, stderr says so, exit 1", () => {
+    const copy = join(work, "altered-state");
+    cpSync(state, copy, { recursive: true });
+    const db = new Database(join(copy, "state.db"));
+    const seq = db.prepare("SELECT seq FROM ledger WHERE kind = 'change' AND body LIKE '%\"to\":\"drift\"%'").pluck().get() as number;
+    const key = (JSON.parse(db.prepare("SELECT body FROM ledger WHERE seq = ?").pluck().get(seq) as string) as { key: string }).key;
+    db.prepare("UPDATE ledger SET body = replace(body, '\"to\":\"drift\"', '\"to\":\"kept\"') WHERE seq = ?").run(seq);
+    db.close();
+    const r = covenant(["map", "--format", "json", "--state", copy, SOX]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("covenant map: 1 record of the history failed its check and was passed over; run `covenant verify`");
+    const map = JSON.parse(r.out) as MapJson;
+    const altered = map.nodes.find((n) => n.key === key)!;
+    expect(altered.outcome).toBeUndefined();
+    expect(map.nodes.filter((n) => n.kind === "promise" && n.outcome !== undefined)).toHaveLength(20);
   });
 
   it("says a policy's errors and exits 2", () => {

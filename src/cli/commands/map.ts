@@ -27,7 +27,7 @@ export interface MapOptions {
 }
 
 /** The store's latest outcomes; undefined when there is no store to read (only an error when --state named one). */
-function readOverlay(opts: MapOptions, io: Io): MapOverlay | undefined | number {
+function readOverlay(opts: MapOptions, io: Io): (MapOverlay & { tampered: boolean }) | undefined | number {
   if (opts.state === false) return undefined;
   const dir = opts.state ?? defaultStateDir();
   if (opts.state === undefined) {
@@ -42,9 +42,10 @@ function readOverlay(opts: MapOptions, io: Io): MapOverlay | undefined | number 
   let store: StateStore | undefined;
   try {
     store = StateStore.openReadOnly(dir);
-    const { outcomes, unverified } = latestOutcomes(store);
+    const { outcomes, unverified, end } = latestOutcomes(store);
+    if (end !== undefined) io.err(`covenant map: TAMPERED: ${escapeText(end)}; run \`covenant verify\``);
     if (unverified > 0) io.err(`covenant map: ${unverified} record${unverified === 1 ? "" : "s"} of the history failed ${unverified === 1 ? "its" : "their"} check and ${unverified === 1 ? "was" : "were"} passed over; run \`covenant verify\``);
-    return { state: dir, outcomes };
+    return { state: dir, outcomes, tampered: end !== undefined || unverified > 0 };
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     io.err(`covenant map: ${escapeText(err.message)}`);
@@ -73,11 +74,13 @@ export function runMap(paths: string[], opts: MapOptions, io: Io): number {
   if (typeof reach === "number") return reach;
   const overlay = readOverlay(opts, io);
   if (typeof overlay === "number") return overlay;
-  const map = buildMap(checked.policy, { ...(overlay ? { overlay } : {}), ...(reach ? { reach } : {}) });
+  const map = buildMap(checked.policy, { ...(overlay ? { overlay: { state: overlay.state, outcomes: overlay.outcomes } } : {}), ...(reach ? { reach } : {}) });
+  // as `covenant history`: the map is written, and a record that failed its check is exit 1
+  const done = overlay?.tampered ? EXIT.deficiencies : EXIT.ok;
   const text = opts.format === "json" ? `${JSON.stringify(map, null, 2)}\n` : opts.format === "dot" ? renderDot(map) : renderHtml(map);
   if (opts.out === undefined) {
     io.out(text.replace(/\n$/, ""));
-    return EXIT.ok;
+    return done;
   }
   try {
     writeReport(opts.out, text);
@@ -85,5 +88,5 @@ export function runMap(paths: string[], opts: MapOptions, io: Io): number {
     io.err(`covenant map: cannot write ${escapeText(opts.out)}: ${escapeText(String((err as NodeJS.ErrnoException).code ?? (err as Error).message))}`);
     return EXIT.policyError;
   }
-  return EXIT.ok;
+  return done;
 }
