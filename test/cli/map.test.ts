@@ -96,6 +96,13 @@ describe("covenant map: JSON and DOT", () => {
     expect(r.out).toBe("");
   });
 
+  it("says a configuration's errors and exits 2", () => {
+    const r = covenant(["map", "--no-state", "--config", join(work, "missing.yaml"), SOX]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("missing.yaml:1:1: error[E322]: the configuration");
+    expect(r.out).toBe("");
+  });
+
   const dotMissing = ensureDebianTool("dot", "graphviz");
   it("writes a digraph Graphviz's dot renders, with each control", () => {
     expect(dotMissing).toBeUndefined();

@@ -57,7 +57,8 @@ function readOverlay(opts: MapOptions, io: Io): (MapOverlay & { tampered: boolea
 
 /** With --config: each stakeholder's channels, by name (never an address or a secret). */
 function readReach(path: string, io: Io): Map<string, string[]> | number {
-  const loaded = loadConfig(path);
+  // only the channels' names are read: the secret files they name are not the map's to judge
+  const loaded = loadConfig(path, { checkSecretFiles: false });
   const errors = loaded.diagnostics.filter((d) => d.severity === "error");
   if (!loaded.config || errors.length > 0) {
     for (const d of errors) io.err(`${escapeText(d.file)}:${d.line}:${d.column}: error[${d.code}]: ${escapeText(d.message)}`);
