@@ -203,7 +203,9 @@ export const MAP_PAGE_SCRIPT = String.raw`
 
   // the frameworks: references with their control counts, and COBIT's processes with none
   var panel = document.getElementById("frameworks-body");
-  Array.from(frameworks.keys()).sort().forEach(function (f) {
+  // COBIT is listed even when the policy cites none of it: then each process it should cover has no control
+  Array.from(new Set(Array.from(frameworks.keys()).concat(["COBIT"]))).sort().forEach(function (f) {
+    if (!frameworks.has(f)) frameworks.set(f, []);
     var section = el("section", { className: "framework", "data-framework": f }, [el("h3", { text: f })]);
     var rows = frameworks.get(f).map(function (r) {
       var n = controls.filter(function (c) { return c.refs.indexOf(r.ref) >= 0; }).length;

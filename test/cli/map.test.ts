@@ -225,6 +225,13 @@ describe("covenant map: the HTML page in headless Chromium", () => {
     await expect(page.title()).resolves.toBe("Covenant knowledge map");
     await expect(page.locator('#frameworks [data-objective="DSS01"]').textContent()).resolves.toBe("COBIT DSS01: no control");
     await expect(page.locator('#frameworks [data-objective="DSS05"]').textContent()).resolves.toBe("COBIT DSS05: 1 control");
+    // a policy that cites no COBIT objective: each process the library covers has no control
+    const sox = join(work, "sox-only");
+    mkdirSync(sox);
+    writeFileSync(join(sox, "p.promise"), 'control "S-1" {\n  title = "s"\n  refs = ["SOX 404"]\n  file "/etc/passwd" {\n    mode = "0644"\n  }\n}\n');
+    const bare = await open("sox-only", ["--no-state", sox]);
+    const objectives = await bare.locator("#frameworks [data-objective]").evaluateAll((els) => els.map((e) => e.textContent));
+    expect(objectives).toEqual(["BAI06", "BAI10", "DSS01", "DSS04", "DSS05"].map((o) => `COBIT ${o}: no control`));
   });
 
   it("logged no console error or warning, and asked for nothing but its own file", () => {
