@@ -11,7 +11,7 @@ const SRC = resolve("src");
 /** The lower layers, lowest first: each may import from its own layer and those before it. */
 const ranked = ["parser", "promise-types", "checker"];
 /** What none of the lower layers may reach, directly or through anything else. */
-const above = ["evaluator", "cli", "store", "watch"];
+const above = ["evaluator", "cli", "store", "watch", "report"];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -81,6 +81,20 @@ describe("layering of the sources", () => {
       expect([...climbs.values()]).toEqual([]);
     });
   }
+
+  it("puts src/report/ above the evaluator and the store and below the command line: it reaches no src/cli/ or src/watch/, and only src/cli/ reaches it", () => {
+    const wrong: string[] = [];
+    for (const file of files) {
+      const layer = layerOf(file);
+      for (const [dep, chain] of reachable(file)) {
+        const into = layerOf(dep);
+        if (layer === "report" && (into === "cli" || into === "watch")) wrong.push(shown(chain));
+        if (into === "report" && layer !== "report" && layer !== "cli") wrong.push(shown(chain));
+      }
+    }
+    expect(files.some((f) => layerOf(f) === "report")).toBe(true);
+    expect(wrong).toEqual([]);
+  });
 
   it("keeps the vocabulary pure: src/promise-types/ imports only itself and the parser, and no package", () => {
     const wrong: string[] = [];

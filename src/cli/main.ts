@@ -23,6 +23,7 @@ import { processIo, type Io } from "./io.js";
 import { addNotifyCommands } from "./notify-commands.js";
 import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";
+import { addMapCommand } from "./map-command.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import { sizeUnits } from "../parser/literals.js";
 
@@ -183,6 +184,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (o: { state?: string; control?: string; since?: string; changes: boolean; json: boolean }) => {
       setExit((await historyCommand()).runHistory(o, io));
     });
+
+  addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
 
   program
     .command("verify")

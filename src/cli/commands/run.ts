@@ -1,6 +1,5 @@
 // `covenant run [paths...]`: evaluate every promise in scope on this host, repair what the
 // policy allows, record every change of state in the store, and report.
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Evaluation } from "../../evaluator/engine.js";
 import { isDeficiency } from "../../evaluator/outcomes.js";
@@ -14,6 +13,7 @@ import { EXIT } from "../exit-codes.js";
 import { armHardStop, type HardStop } from "../hard-stop.js";
 import type { Io } from "../io.js";
 import { loadCheckedPolicy } from "../checked-policy.js";
+import { writeReport } from "../report-file.js";
 import { promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
 import { prepareSandbox, SandboxError } from "../sandbox.js";
 import type { ProbeRoots } from "../../probes/result.js";
@@ -322,25 +322,5 @@ async function tell(store: StateStore, scene: RunScene, evaluation: Evaluation, 
     if (!(err instanceof StoreError)) throw err;
     notes.push(`notifications stopped: ${err.message}; what is not yet delivered stays in the outbox for the next run or \`covenant notify flush\``);
     return undefined;
-  }
-}
-
-
-/**
- * Writes a report file (`--junit`) as root may: never through a link (in a world-writable
- * directory such as /tmp, another user's link would let them choose which file root overwrites),
- * and never into a file with other names (a hard link another user made to a file of root's).
- */
-function writeReport(path: string, text: string): void {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY, 0o644);
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: "not a regular file" });
-    if (st.nlink > 1) throw Object.assign(new Error("has other names"), { code: `it has ${st.nlink - 1} other name(s) (a hard link): remove it first` });
-    ftruncateSync(fd, 0);
-    const bytes = Buffer.from(text);
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, at);
-  } finally {
-    closeSync(fd);
   }
 }
