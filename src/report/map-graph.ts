@@ -132,7 +132,9 @@ export function buildMap(policy: Policy, opts: { overlay?: MapOverlay; reach?: R
   };
   const keys = promiseKeys(policy);
   const outcomesOf = new Map<string, Outcome[]>();
-  for (const control of policy.controls) {
+  // controls in their ids' order (SOX-AC-2 before SOX-AC-10), as a catalogue lists them, whatever file each is in
+  const controls = [...policy.controls].sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
+  for (const control of controls) {
     const id = `control:${control.id}`;
     const node: ControlNode = { kind: "control", id, control: control.id, title: control.title, severity: control.severity, key: control.key, refs: [...control.refs] };
     if (control.owner !== undefined) node.owner = control.owner;

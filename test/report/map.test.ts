@@ -92,6 +92,13 @@ describe("the knowledge map of policies/sox-itgc", () => {
     expect([count(map, "control"), count(map, "promise"), count(map, "stakeholder")]).toEqual([33, 209, 4]);
   });
 
+  it("lists the controls in their ids' order, whatever file each is in", () => {
+    const ids = map.nodes.filter((n) => n.kind === "control").map((n) => n.id.replace(/^control:/, ""));
+    expect(ids.slice(0, 3)).toEqual(["SOX-AC-01", "SOX-AC-02", "SOX-AC-03"]);
+    expect(ids.indexOf("SOX-AC-09")).toBeLessThan(ids.indexOf("SOX-AC-10"));
+    expect(ids.at(-1)).toBe("SOX-OP-07");
+  });
+
   it("shows which controls protect /etc/ssh/sshd_config: one resource watched by the promises of four controls", () => {
     const by = into(map, "resource:path:/etc/ssh/sshd_config", "promise-resource").map((p) => node<PromiseNode>(map, p).control);
     expect(new Set(by)).toEqual(new Set(["SOX-AC-10", "SOX-AC-11", "SOX-AC-12", "SOX-CM-02"]));
