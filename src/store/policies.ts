@@ -4,12 +4,17 @@
 // read that stops at the last summary; only a changed policy looks through the policy records.
 import type Database from "better-sqlite3";
 import { createHash } from "node:crypto";
+import { resolve } from "node:path";
 import type { PolicyBody, PolicyFile } from "./records.js";
 
-/** sha256 over each policy file's path and content (as checked, not read again), in load order: the hash a run's summary names. */
+/**
+ * sha256 over each policy file's absolute path and content (as checked, not read again), in load
+ * order: the hash a run's summary names. Absolute, so that one policy is one version whatever
+ * directory it was run from (the checker's paths are shown relative to it where that is shorter).
+ */
 export function hashPolicy(files: readonly { path: string; text: string }[]): string {
   const h = createHash("sha256");
-  for (const f of files) h.update(f.path).update("\0").update(f.text).update("\0");
+  for (const f of files) h.update(resolve(f.path)).update("\0").update(f.text).update("\0");
   return h.digest("hex");
 }
 
@@ -19,7 +24,7 @@ export function sha256Of(text: string): string {
 
 /** The `policy` record of these files, first in force from a run that began `at`. */
 export function policyBody(files: readonly { path: string; text: string }[], at: string): PolicyBody {
-  const stored: PolicyFile[] = files.map((f) => ({ path: f.path, sha256: sha256Of(f.text), bytes: Buffer.byteLength(f.text, "utf8"), text: f.text }));
+  const stored: PolicyFile[] = files.map((f) => ({ path: resolve(f.path), sha256: sha256Of(f.text), bytes: Buffer.byteLength(f.text, "utf8"), text: f.text }));
   return { hash: hashPolicy(files), files: stored, at };
 }
 

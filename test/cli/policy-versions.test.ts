@@ -112,4 +112,18 @@ describe("covenant run keeps each policy version once", () => {
     ]);
     expect(now.intact).toBe(true);
   });
+
+  it("one policy is one version whatever directory it is run from (paths are kept absolute)", () => {
+    const s = scene();
+    // the checker shows a path relative to the working directory where that is shorter: the version must not depend on it
+    expect(covenant(["run", "--state", s.state, "."], { cwd: s.policyDir }).code).toBe(0);
+    expect(covenant(["run", "--state", s.state, "policy"], { cwd: s.dir }).code).toBe(0);
+    expect(covenant(["run", "--state", s.state, s.policyDir], { cwd: "/" }).code).toBe(0);
+    const now = stored(s.state);
+    expect(now.policies).toHaveLength(1);
+    expect(now.policies[0]!.body.files.map((f) => f.path)).toEqual([s.policy]);
+    expect(new Set(now.summaries.map((x) => x.body.policy))).toEqual(new Set([now.policies[0]!.body.hash]));
+    expect(now.intact).toBe(true);
+  });
 });
+
