@@ -3,11 +3,11 @@
 // (change nothing outside the sandbox's directory), and it runs programs only as argv arrays,
 // never through a shell, so nothing observed on the host can become part of a command line.
 import { execFile, spawn } from "node:child_process";
-import { chrootRefusal, programRefusal } from "../trust/programs.js";
+import { chrootRefusal, findOnPath, programRefusal } from "../trust/programs.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
-import { accessSync, closeSync, constants as fsConstants, statSync, writeFileSync } from "node:fs";
+import { closeSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
 import { safeFs } from "../native/safe-fs.js";
 import { ChangeRefused, FileChanges, type ChangeGuard, type Identity, type RestoreTarget } from "./file-changes.js";
@@ -270,26 +270,11 @@ function run(argv: string[], signal?: AbortSignal): Promise<void> {
  * no other user can change, since the tool runs chrooted there.
  */
 function runAccountTool(argv: string[], root: string | undefined, signal?: AbortSignal): Promise<void> {
-  const program = onPath(argv[0]!);
+  const program = findOnPath(argv[0]!, process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin");
   if (!program) return Promise.reject(new Error(`${argv[0]} is not installed (not found on PATH)`));
   const refused = runningAsRoot() ? (programRefusal(program) ?? (root !== undefined ? chrootRefusal(root) : undefined)) : undefined;
   if (refused) return Promise.reject(new Error(`${program} was not run: ${refused}`));
   return run([program, ...argv.slice(1)], signal);
-}
-
-/** The first executable file named `name` in a directory of PATH (absolute directories only). */
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
-    if (!dir.startsWith("/")) continue; // a relative PATH entry depends on where Covenant was started
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 /** Starts a detached program; fails if it cannot be started at all (missing, not executable). */

@@ -3,9 +3,7 @@
 // (nothing of Covenant's, such as a notifier's secret, reaches maintainer scripts), and never
 // interrupted once started: killing dpkg half-way leaves packages half-installed.
 import { execFile } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import { join } from "node:path";
-import { programRefusal } from "../trust/programs.js";
+import { findOnPath, programRefusal } from "../trust/programs.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
 import { ChangeRefused } from "./file-changes.js";
 
@@ -44,21 +42,6 @@ export function packageEnvironment(): NodeJS.ProcessEnv {
 
 /** The longest a package manager may run before it is stopped: long enough for any upgrade. */
 const CAP_MS = 60 * 60 * 1000;
-
-/** The program's path on PATH, as exec would find it (undefined: not installed). */
-function onPath(program: string): string | undefined {
-  for (const dir of (process.env["PATH"] ?? "").split(":")) {
-    if (!dir.startsWith("/")) continue; // a relative PATH entry names whatever the current directory holds
-    const candidate = join(dir, program);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 interface Ran {
   status: number | string;
@@ -102,7 +85,7 @@ export function alsoRemoved(simulation: string, named: string[]): string[] {
 
 /** Makes the change; throws with the manager's own reason when it cannot. */
 export async function applyPackageChange(c: PackageChange): Promise<void> {
-  const program = onPath(c.manager);
+  const program = findOnPath(c.manager, process.env["PATH"] ?? "");
   if (program === undefined) throw new ChangeRefused(`${c.manager} is not installed (not found on PATH)`, "failed");
   // as root, a package manager another user can change would run their code as root
   const refused = runningAsRoot() ? programRefusal(program) : undefined;

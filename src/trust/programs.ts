@@ -5,6 +5,7 @@
 // every directory on the way root's and closed to others (sticky world-writable directories
 // allowed on the way, as for policy). Run as another user, a program runs with that user's rights
 // only, and is not judged.
+import { accessSync, constants, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { judge, lstatOrUndefined, walk, type Rule } from "./strict-modes.js";
 
@@ -47,3 +48,23 @@ export function chrootRefusal(dir: string): string | undefined {
     throw err;
   }
 }
+
+/**
+ * The first executable regular file named `name` in an absolute directory of `pathVar` (PATH), as
+ * exec would find it; undefined when there is none. A relative PATH entry is passed over: it names
+ * whatever the directory Covenant was started in holds.
+ */
+export function findOnPath(name: string, pathVar: string): string | undefined {
+  for (const dir of pathVar.split(":")) {
+    if (!dir.startsWith("/")) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
