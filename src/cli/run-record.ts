@@ -3,7 +3,6 @@
 // summary. Shared by `covenant run` (a whole policy, kind "run") and `covenant watch` (the
 // promises an event touched or whose schedule came, kind "watch").
 import type { EvaluationMemory } from "../evaluator/evaluation-memory.js";
-import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Policy } from "../checker/policy.js";
 import { evaluate, type Evaluation, type PromiseResult } from "../evaluator/engine.js";
@@ -11,7 +10,7 @@ import type { ProbeRoots } from "../probes/result.js";
 import { readFacts } from "../facts/host.js";
 import { LineIndex } from "../parser/diagnostics.js";
 import type { RunKind } from "../store/records.js";
-import { hashPolicy, type StateStore, StoreError } from "../store/store.js";
+import { hashPolicy, outcomesDigest, type StateStore, StoreError } from "../store/store.js";
 import { findingsFor } from "./findings.js";
 import { countOutcomes } from "./run-report.js";
 
@@ -116,14 +115,7 @@ export { hashPolicy };
 /** The run's summary record: what was evaluated, its outcomes and their digest (proof of what was tested). */
 export function runSummary(r: Pick<Recorded, "run" | "host" | "evaluation">, s: { started: Date; finished: Date; files: { path: string; text: string }[]; dryRun: boolean; sandbox?: boolean; notes: string[] }) {
   const counts = countOutcomes(r.evaluation.results);
-  const outcomes = createHash("sha256")
-    .update(
-      r.evaluation.results
-        .map((x) => `${x.key}=${x.outcome}`)
-        .sort()
-        .join("\n"),
-    )
-    .digest("hex");
+  const outcomes = outcomesDigest(r.evaluation.results);
   return {
     run: r.run,
     host: r.host,
@@ -137,4 +129,9 @@ export function runSummary(r: Pick<Recorded, "run" | "host" | "evaluation">, s: 
     outcomes,
     ...(s.notes.length > 0 ? { notes: [...s.notes] } : {}),
   };
+}
+
+/** The keys of the promises a run evaluated: its roster, which the summary names (the store's explain.ts reads it). */
+export function evaluatedKeys(r: Pick<Recorded, "evaluation">): string[] {
+  return r.evaluation.results.map((x) => x.key);
 }

@@ -74,7 +74,7 @@ function contextOf(r: Pick<PromiseResult, "control" | "type" | "promiser" | "sta
 }
 
 export class Deficiencies {
-  private readonly q: Record<"openByKey" | "byId" | "put" | "byPrefix" | "byStatus" | "all", Database.Statement>;
+  private readonly q: Record<"openByKey" | "byId" | "put" | "byPrefix" | "byStatus" | "all" | "remove", Database.Statement>;
   private readonly keyId: string;
 
   constructor(
@@ -91,6 +91,7 @@ export class Deficiencies {
       byPrefix: db.prepare("SELECT * FROM deficiencies WHERE substr(id, 1, ?) = ? ORDER BY id"),
       byStatus: db.prepare("SELECT * FROM deficiencies WHERE status = ?"),
       all: db.prepare("SELECT * FROM deficiencies"),
+      remove: db.prepare("DELETE FROM deficiencies WHERE id = ?"),
     };
   }
 
@@ -120,6 +121,11 @@ export class Deficiencies {
   put(d: Deficiency): void {
     const row = { id: d.id, key: d.key, status: d.status, notice: d.notice ? 1 : 0, body: JSON.stringify(d), opened_run: d.openedRun, updated_at: d.updatedAt };
     this.q.put.run({ ...row, seal: sealDeficiency(this.key, row) });
+  }
+
+  /** Removes a deficiency retired with a run's summary (notify.ts retireResolved); inside that transaction. */
+  remove(id: string): void {
+    this.q.remove.run(id);
   }
 
   /** A new id for a deficiency opened by record `seq`: another row's id (a 40-bit clash) is never reused. */

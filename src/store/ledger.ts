@@ -9,7 +9,7 @@ import { createHmac } from "node:crypto";
  * (schema 7) the approval of integrity states: first seen, `covenant integrity init` or `approve`,
  * or a policy version, stored once when a run first names its hash
  */
-export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery" | "approval" | "policy";
+export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery" | "approval" | "policy" | "roster";
 
 export interface LedgerRow {
   seq: number;

@@ -3,7 +3,8 @@
 // from an older copy (or deleted) no longer does: a promise whose last record is deficient has
 // exactly one open deficiency and an open deficiency's promise is still deficient; each
 // acknowledgement in the history is on its deficiency; each deficiency has the events of its
-// life; a message is sent or given up exactly when the history holds its delivery record.
+// life; a deficiency retired by a run's summary (resolved and told) is gone, with its events; a
+// message is sent or given up exactly when the history holds its delivery record.
 import type Database from "better-sqlite3";
 import { isDeficiency, type Outcome } from "../evaluator/outcomes.js";
 import type { Deficiency } from "../notifiers/contract.js";
@@ -26,10 +27,12 @@ interface Said {
   changeKey: Map<number, string>;
   lastAck: Map<string, number>;
   delivery: Map<string, { seq: number; status: unknown }>;
+  /** deficiencies retired by a run's summary (notify.ts retireResolved): the summary's record */
+  retired: Map<string, number>;
 }
 
 function said(rows: LedgerRow[]): Said {
-  const s: Said = { lastChange: new Map(), changeKey: new Map(), lastAck: new Map(), delivery: new Map() };
+  const s: Said = { lastChange: new Map(), changeKey: new Map(), lastAck: new Map(), delivery: new Map(), retired: new Map() };
   for (const r of rows) {
     const b = parse(r.body) as Record<string, unknown> | undefined;
     if (typeof b !== "object" || b === null) continue;
@@ -38,6 +41,7 @@ function said(rows: LedgerRow[]): Said {
       s.changeKey.set(r.seq, b["key"]);
     } else if (r.kind === "ack" && typeof b["deficiency"] === "string") s.lastAck.set(b["deficiency"], r.seq);
     else if (r.kind === "delivery" && typeof b["message"] === "string") s.delivery.set(b["message"], { seq: r.seq, status: b["status"] });
+    else if (r.kind === "run" && Array.isArray(b["retired"])) for (const id of b["retired"]) if (typeof id === "string") s.retired.set(id, r.seq);
   }
   return s;
 }
@@ -45,7 +49,7 @@ function said(rows: LedgerRow[]): Said {
 export function notifyTampering(db: Database.Database, key: Buffer, rows: LedgerRow[]): Tampering | undefined {
   const s = said(rows);
   const deficiencies: Deficiency[] = []; // read once, sealed, for the events they must have
-  return deficiencyTampering(db, key, s, deficiencies) ?? eventTampering(db, key, deficiencies) ?? messageTampering(db, key, s) ?? groupTampering(db, key);
+  return deficiencyTampering(db, key, s, deficiencies) ?? eventTampering(db, key, deficiencies, s.retired) ?? messageTampering(db, key, s) ?? groupTampering(db, key);
 }
 
 function deficiencyTampering(db: Database.Database, key: Buffer, s: Said, read: Deficiency[]): Tampering | undefined {
@@ -56,6 +60,8 @@ function deficiencyTampering(db: Database.Database, key: Buffer, s: Said, read: 
     const seq = typeof d?.lastRecord === "number" ? d.lastRecord : 0;
     if (!sealMatches(row.seal, sealDeficiency(key, row)) || !d) return altered(seq, `the deficiency ${row.id} was changed outside Covenant: its seal does not match`);
     read.push(d);
+    const retiredBy = s.retired.get(d.id);
+    if (retiredBy !== undefined) return altered(retiredBy, `the deficiency ${d.id} was retired by record ${retiredBy}, but it is in the store: it was put back from an older copy`);
     for (const at of [d.openedRecord, d.lastRecord]) {
       if (s.changeKey.get(at) !== d.key) return altered(at, `the deficiency ${d.id} names record ${at} as a change of ${d.key}, which it is not: it was put there outside Covenant`);
     }
@@ -67,7 +73,7 @@ function deficiencyTampering(db: Database.Database, key: Buffer, s: Said, read: 
     if (ackSeq !== undefined && d.ack?.record !== ackSeq) return altered(ackSeq, `the deficiency ${d.id} does not carry its acknowledgement of record ${ackSeq}: it was put back from an older copy`);
     if (ackSeq !== undefined) acked.add(d.id);
   }
-  for (const [id, seq] of s.lastAck) if (!acked.has(id)) return { kind: "deleted", seq, message: `the deficiency ${id}, acknowledged in record ${seq}, is not in the store: it was deleted` };
+  for (const [id, seq] of s.lastAck) if (!acked.has(id) && !s.retired.has(id)) return { kind: "deleted", seq, message: `the deficiency ${id}, acknowledged in record ${seq}, is not in the store: it was deleted` };
   for (const [promiseKey, last] of s.lastChange) {
     const d = open.get(promiseKey);
     const deficient = typeof last.to === "string" && isDeficiency(last.to as Outcome);
@@ -78,7 +84,7 @@ function deficiencyTampering(db: Database.Database, key: Buffer, s: Said, read: 
 }
 
 /** Each event sealed and naming a deficiency in the store; each deficiency with the events of its life. */
-function eventTampering(db: Database.Database, key: Buffer, deficiencies: readonly Deficiency[]): Tampering | undefined {
+function eventTampering(db: Database.Database, key: Buffer, deficiencies: readonly Deficiency[], retired: ReadonlyMap<string, number>): Tampering | undefined {
   const events = new Map<string, Set<string>>();
   for (const row of db.prepare("SELECT * FROM outbox_events ORDER BY seq").iterate() as IterableIterator<EventRow>) {
     if (!sealMatches(row.seal, sealEvent(key, row))) return altered(0, `the outbox event ${row.seq} was changed outside Covenant: its seal does not match`);
@@ -92,6 +98,10 @@ function eventTampering(db: Database.Database, key: Buffer, deficiencies: readon
     const due = [d.notice ? "notice" : "opened", ...(d.status === "resolved" && !d.notice ? ["resolved"] : []), ...(d.ack ? ["acknowledged"] : [])];
     const missing = due.find((e) => !had.has(e));
     if (missing) return { kind: "deleted", seq: d.lastRecord, message: `the outbox event saying the deficiency ${d.id} was ${missing === "notice" ? "noticed" : missing} is missing: it was deleted` };
+  }
+  for (const id of events.keys()) {
+    const retiredBy = retired.get(id);
+    if (retiredBy !== undefined) return altered(retiredBy, `outbox events of the deficiency ${id}, retired by record ${retiredBy}, are in the store: they were put back from an older copy`);
   }
   for (const id of events.keys()) if (!ids.has(id)) return { kind: "deleted", seq: 0, message: `the deficiency ${id}, named by outbox events, is not in the store: it was deleted` };
   return undefined;

@@ -87,6 +87,27 @@ export class Notifications {
     })();
   }
 
+  /**
+   * Retires what no one needs any more, inside the transaction of a run's summary (which names
+   * the ids): each resolved deficiency and notice whose every event routing has seen and that no
+   * group still remembers telling leaves the table, with its events. The history holds all of it
+   * (the change records that opened, moved and resolved it, acknowledgements, deliveries), and
+   * reports rebuild its episode from there; kept here, each would cost a row of about 2 KiB for
+   * ever. A row changed outside Covenant is not retired (verify reports it). Returns the ids.
+   */
+  retireResolved(): string[] {
+    const resolved = this.deficiencies.list({ status: "resolved" });
+    if (resolved.length === 0) return [];
+    const unrouted = new Set(this.outbox.unroutedEvents().map((e) => e.deficiency));
+    const told = new Set(this.outbox.groups().flatMap((g) => Object.keys(g.told)));
+    const ids = resolved.filter((d) => !unrouted.has(d.id) && !told.has(d.id)).map((d) => d.id).sort();
+    for (const id of ids) {
+      this.deficiencies.remove(id);
+      this.outbox.removeEvents(id);
+    }
+    return ids;
+  }
+
   /** One transaction: messages (one already there is kept as it is), group states, dropped groups, routed events. */
   savePlan(p: SavedPlan): void {
     this.db

@@ -22,7 +22,7 @@ function toOutboxMessage(row: MessageRow): OutboxMessage {
   return m;
 }
 
-type Statements = "lastEvent" | "putEvent" | "event" | "unrouted" | "putMessage" | "replaceMessage" | "message" | "due" | "dueOf" | "dueRow" | "dueChannels" | "messages" | "putGroup" | "dropGroup" | "groups" | "groupsOf";
+type Statements = "lastEvent" | "putEvent" | "event" | "unrouted" | "removeEvents" | "putMessage" | "replaceMessage" | "message" | "due" | "dueOf" | "dueRow" | "dueChannels" | "messages" | "putGroup" | "dropGroup" | "groups" | "groupsOf";
 
 export class Outbox {
   private readonly q: Record<Statements, Database.Statement>;
@@ -37,6 +37,7 @@ export class Outbox {
       putEvent: db.prepare("INSERT OR REPLACE INTO outbox_events VALUES (@seq, @deficiency, @event, @run, @time, @routed, @seal)"),
       event: db.prepare("SELECT * FROM outbox_events WHERE seq = ?"),
       unrouted: db.prepare("SELECT * FROM outbox_events WHERE routed = 0 ORDER BY seq"),
+      removeEvents: db.prepare("DELETE FROM outbox_events WHERE deficiency = ?"),
       // a message already planned (a plan saved again after a crash) is kept as it is
       putMessage: db.prepare("INSERT INTO outbox_messages VALUES (@id, @channel, @status, @attempts, @due_at, @body, @last_error, @created_at, @sent_at, @seal) ON CONFLICT (id) DO NOTHING"),
       replaceMessage: db.prepare("INSERT OR REPLACE INTO outbox_messages VALUES (@id, @channel, @status, @attempts, @due_at, @body, @last_error, @created_at, @sent_at, @seal)"),
@@ -84,6 +85,11 @@ export class Outbox {
 
   unroutedEvents(): EventRow[] {
     return (this.q.unrouted.all() as EventRow[]).filter((r) => this.eventTrusted(r));
+  }
+
+  /** Removes a retired deficiency's events (notify.ts retireResolved); inside that transaction. */
+  removeEvents(deficiency: string): void {
+    this.q.removeEvents.run(deficiency);
   }
 
   /** Marks events routed; a forged one is left as it is (sealing it would vouch for it). */

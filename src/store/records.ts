@@ -1,4 +1,4 @@
-// What the history holds: the bodies of its seven kinds of record, as JSON in the chain, and a
+// What the history holds: the bodies of its eight kinds of record, as JSON in the chain, and a
 // record as `history` gives it, with whether its MAC proves that Covenant wrote it.
 import type { Outcome } from "../evaluator/outcomes.js";
 import type { RecordKind } from "./ledger.js";
@@ -84,6 +84,13 @@ export interface RunBody {
   policy: string;
   /** the `policy` record that holds that policy's text (absent in summaries written before policy records were kept) */
   policyRecord?: number;
+  /** the `roster` record that lists the promises this run evaluated (absent in summaries written before rosters were kept) */
+  roster?: number;
+  /**
+   * deficiencies retired in this summary's transaction: resolved, and every event of theirs seen
+   * by routing, so their rows left the working tables; the history holds everything they said
+   */
+  retired?: string[];
   /** a dry run: a preview, never counted as operation */
   dryRun: boolean;
   /** a sandbox's run (`covenant run --sandbox`): a test of the policy, never counted as operation */
@@ -163,12 +170,18 @@ export interface PolicyBody {
   at: string;
 }
 
+/** The promises a run evaluated (rosters.ts): their keys, sorted, and the hash of them; stored once per set. */
+export interface RosterBody {
+  hash: string;
+  keys: string[];
+}
+
 export interface HistoryEntry {
   seq: number;
   kind: RecordKind;
   run: number;
   time: string;
-  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | PolicyBody | { unreadable: string };
+  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | PolicyBody | RosterBody | { unreadable: string };
   /** whether the record's MAC matches: false for a record altered, inserted, or cut off from the records before it */
   verified: boolean;
   /** why it is not verified */

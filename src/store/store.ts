@@ -35,10 +35,13 @@ import type { Acknowledgement, Deficiency, OutboxMessage } from "../notifiers/co
 import { isDeficiency } from "../evaluator/outcomes.js";
 import { judgeHeartbeat, Watcher, type Beat, type WatcherStatus } from "./watcher.js";
 import { hashPolicy, policyBody, PolicyRecords, type PolicyVersionSummary } from "./policies.js";
+import { rosterBody, Rosters } from "./rosters.js";
+import { explainRuns, type RunExplanation } from "./explain.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, RecordedFinding, RunBody, RunKind } from "./records.js";
+export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, RecordedFinding, RosterBody, RunBody, RunKind } from "./records.js";
 export { hashPolicy, type PolicyVersionSummary } from "./policies.js";
+export { outcomesDigest, type PromiseAtRun, type RunExplanation } from "./explain.js";
 export { runKindOf } from "./records.js";
 export { staleAfterMs, type Beat, type Heartbeat, type WatcherStatus } from "./watcher.js";
 export { DeficiencyError, type Finding } from "./deficiencies.js";
@@ -84,6 +87,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private approvedStates?: ApprovedStates;
   /** the policy versions in the history (policies.ts), made when first needed */
   private policyRecords?: PolicyRecords;
+  /** the rosters of evaluated promises in the history (rosters.ts), made when first needed */
+  private rosterRecords?: Rosters;
   /** rows of the notify tables found changed outside Covenant while reading: passed over, and said here */
   readonly untrusted: string[] = [];
 
@@ -346,7 +351,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * summary names the `policy` record that holds them, written first in the same transaction when
    * the store has none of that hash yet. Returns the summary's record number.
    */
-  finishRun(body: Omit<RunBody, "changed" | "policyRecord">, policy?: readonly { path: string; text: string }[]): number {
+  finishRun(body: Omit<RunBody, "changed" | "policyRecord" | "roster" | "retired">, policy?: readonly { path: string; text: string }[], keys?: Iterable<string>): number {
     const dbPath = join(this.dir, "state.db");
     const kind = this.kinds.get(body.run) ?? "run";
     if (body.kind !== undefined && body.kind !== kind) throw new Error(`run ${body.run} began as a ${kind} run, not a ${body.kind} run`);
@@ -360,6 +365,10 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
           const bands = learnt?.writeWithSummary(body.dryRun);
           if (bands?.note) full.notes = [...(full.notes ?? []), bands.note];
           if (policy !== undefined) full.policyRecord = this.policies.recordOf(body.policy) ?? this.append("policy", body.run, body.finished, policyBody(policy, body.started), bands?.digest).seq;
+          if (keys !== undefined) full.roster = this.rosterRecord(body.run, body.finished, keys, bands?.digest);
+          // a dry run records nothing of the promises, and so retires nothing either
+          const retired = body.dryRun ? [] : (this.notify?.retireResolved() ?? []);
+          if (retired.length > 0) full.retired = retired;
           return { ...this.append("run", body.run, body.finished, full, bands?.digest), digest: bands?.digest };
         })
         .immediate(),
@@ -373,6 +382,21 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     return seq;
   }
 
+  /** The roster record of these keys: the one the store has, or one written now (inside the summary's transaction). */
+  private rosterRecord(run: number, time: string, keys: Iterable<string>, bands: string | undefined): number {
+    const roster = rosterBody(keys);
+    const known = this.rosters.recordOf(roster.hash);
+    if (known !== undefined) return known;
+    const { seq } = this.append("roster", run, time, roster, bands);
+    this.rosters.remember(roster.hash, seq);
+    return seq;
+  }
+
+  private get rosters(): Rosters {
+    this.rosterRecords ??= new Rosters(this.db);
+    return this.rosterRecords;
+  }
+
   private get policies(): PolicyRecords {
     this.policyRecords ??= new PolicyRecords(this.db);
     return this.policyRecords;
@@ -382,6 +406,15 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   policyVersion(hash: string): { hash: string; record: number; run: number; at: string; files: PolicyFile[] } | undefined {
     const v = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.policies.version(hash));
     return v ? { hash, record: v.seq, run: v.run, at: v.body.at, files: v.body.files } : undefined;
+  }
+
+  /**
+   * Each of these runs as it was: every promise it evaluated with its outcome and what was
+   * observed, rebuilt from the history and proven against its summary's digest (explain.ts).
+   * Runs with no summary are left out.
+   */
+  explainRuns(runs: readonly number[]): Map<number, RunExplanation> {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => explainRuns(this.db, runs))());
   }
 
   /** Every policy version the history holds, oldest first: hash, its record, the first run and when it began, its files' count and bytes. */

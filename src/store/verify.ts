@@ -10,6 +10,7 @@ import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } fro
 import { findTampering, type LedgerRow, type Tampering } from "./ledger.js";
 import { notifyTampering } from "./notify-verify.js";
 import { policyTampering } from "./policy-verify.js";
+import { rosterTampering } from "./roster-verify.js";
 import { runKindOf } from "./records.js";
 import { INTEGRITY_SCHEMA, NOTIFY_SCHEMA, WATCH_SCHEMA } from "./schema.js";
 import { approvedTampering } from "./approved-verify.js";
@@ -83,6 +84,7 @@ export function verifyStore(v: StoreView): VerifyReport {
       runCounterTampering(v.db, rows) ??
       summaryTampering(rows) ??
       policyTampering(rows) ??
+      rosterTampering(rows) ??
       baselineTampering(v, rows) ??
       currentTampering(v, rows) ??
       bandTampering(v) ??

@@ -97,10 +97,10 @@ describe("covenant verify", () => {
     covenant(["run", "--state", l.state, l.policy]);
     const v = covenant(["verify", "--state", l.state]);
     expect(v.code).toBe(0);
-    // a change, the policy version and the run's summary
-    expect(v.out).toMatch(/^intact: 3 records, 1 runs from .*\nhead: record 3, MAC ([0-9a-f]{16})… \(keep `--known-head 3:\1` off this host: a later verify given it finds the whole store rolled back\)\n$/);
+    // a change, the policy version, the roster of promises evaluated and the run's summary
+    expect(v.out).toMatch(/^intact: 4 records, 1 runs from .*\nhead: record 4, MAC ([0-9a-f]{16})… \(keep `--known-head 4:\1` off this host: a later verify given it finds the whole store rolled back\)\n$/);
     const j = JSON.parse(covenant(["verify", "--json", "--state", l.state]).out) as { head: { seq: number; mac: string }; opened: string };
-    expect(j.head.seq).toBe(3);
+    expect(j.head.seq).toBe(4);
     expect(j.head.mac).toMatch(/^[0-9a-f]{64}$/);
     expect(v.out).toContain(j.head.mac.slice(0, 16));
     expect(j.opened).toBe("shared");
@@ -121,7 +121,7 @@ describe("covenant verify", () => {
     expect(covenant(["verify", "--state", l.state]).code).toBe(0);
     const v = covenant(["verify", "--known-head", known, "--state", l.state]);
     expect(v.code).toBe(1);
-    expect(v.out).toBe(`TAMPERED: record ${head.seq}, vouched for by an earlier verify, is not in the history (it ends at record 3): the store was rolled back (deleted)\n`);
+    expect(v.out).toBe(`TAMPERED: record ${head.seq}, vouched for by an earlier verify, is not in the history (it ends at record 4): the store was rolled back (deleted)\n`);
     // and runs since the rollback cannot make it look right again
     for (let i = 0; i < 3; i++) covenant(["run", "--state", l.state, l.policy]);
     expect(covenant(["verify", "--known-head", known, "--state", l.state]).out).toMatch(/^TAMPERED: record \d+ is not the one an earlier verify vouched for \(MAC [0-9a-f]{16}…\): the store was rolled back and rewritten \(altered\)\n$/);
@@ -134,7 +134,7 @@ describe("covenant verify", () => {
     for (const f of readdirSync(l.state)) if (f.startsWith("state.db")) rmSync(join(l.state, f));
     const v = covenant(["verify", "--state", l.state]);
     expect(v.code).toBe(1);
-    expect(v.out).toMatch(/^TAMPERED: the store .*state\.db is gone, but its head anchor ledger\.head remains \(it vouches for 3 records\): the history was deleted or moved\..*\(deleted\)\n$/);
+    expect(v.out).toMatch(/^TAMPERED: the store .*state\.db is gone, but its head anchor ledger\.head remains \(it vouches for 4 records\): the history was deleted or moved\..*\(deleted\)\n$/);
     const r = covenant(["run", "--state", l.state, l.policy]);
     expect(r.code).toBe(2);
     expect(r.err).toContain("is gone, but its head anchor ledger.head remains");

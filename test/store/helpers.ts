@@ -1,12 +1,13 @@
 // Stores for the store's tests: real SQLite files in temporary directories, filled through the
 // real StateStore with results shaped like the engine's.
 import Database from "better-sqlite3";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
 import type { Outcome } from "../../src/evaluator/outcomes.ts";
-import { StateStore, type RunBody } from "../../src/store/store.ts";
+import { GENESIS, macOf, sealHead, type LedgerRow } from "../../src/store/ledger.ts";
+import { SCHEMA_VERSION, StateStore, type RunBody } from "../../src/store/store.ts";
 
 const made: string[] = [];
 
@@ -73,3 +74,33 @@ export function populated(runs = 4, dir = tempDir()): { dir: string; store: Stat
 export function raw(dir: string): Database.Database {
   return new Database(join(dir, "state.db"));
 }
+
+export const keyOf = (dir: string) => Buffer.from(readFileSync(join(dir, "host.key"), "utf8").trim(), "hex");
+
+/** Rewrites records as someone holding the key would (each MAC consistent, both anchors moved): only the semantic checks can find it. */
+export function rewrite(dir: string, edit: (row: LedgerRow) => string | undefined): void {
+  const key = keyOf(dir);
+  const db = raw(dir);
+  let prev = GENESIS;
+  for (const r of db.prepare("SELECT * FROM ledger ORDER BY seq").all() as LedgerRow[]) {
+    const body = edit(r) ?? r.body;
+    const mac = macOf(key, prev, { kind: r.kind, run: r.run, time: r.time, body });
+    db.prepare("UPDATE ledger SET body = ?, mac = ? WHERE seq = ?").run(body, mac, r.seq);
+    prev = mac;
+  }
+  const last = db.prepare("SELECT seq, mac, run FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer; run: number };
+  const dbHead = JSON.parse(db.prepare("SELECT value FROM meta WHERE key = 'head'").pluck().get() as string) as { bands?: string };
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'head'").run(JSON.stringify(sealHead(key, last.seq, last.mac, { schema: SCHEMA_VERSION, ...(dbHead.bands ? { bands: dbHead.bands } : {}) })));
+  db.close();
+  writeFileSync(join(dir, "ledger.head"), JSON.stringify(sealHead(key, last.seq, last.mac, { schema: SCHEMA_VERSION, run: last.run })) + "\n");
+}
+
+export function verified(dir: string) {
+  const reader = StateStore.openReadOnly(dir);
+  try {
+    return reader.verify().tampering;
+  } finally {
+    reader.close();
+  }
+}
+

@@ -2,14 +2,12 @@
 // hash a run's summary names, written before the summary of the first run that names it; the
 // common case (the last run's policy) answered by the last summary alone; `verify` holding every
 // policy record to its text and every later summary to a stored policy; `history` listing one line.
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
-import { GENESIS, macOf, sealHead, type LedgerRow } from "../../src/store/ledger.ts";
+import type { LedgerRow } from "../../src/store/ledger.ts";
 import { hashPolicy, PolicyRecords, sha256Of } from "../../src/store/policies.ts";
-import { SCHEMA_VERSION, StateStore, type PolicyBody, type RunBody } from "../../src/store/store.ts";
-import { raw, removeTempDirs, result, runBody, tempDir } from "./helpers.ts";
+import { StateStore, type PolicyBody, type RunBody } from "../../src/store/store.ts";
+import { raw, removeTempDirs, result, rewrite, runBody, tempDir, verified } from "./helpers.ts";
 
 beforeAll(() => ensureBuilt());
 afterAll(() => removeTempDirs());
@@ -136,35 +134,6 @@ describe("policy records", () => {
     store.close();
   });
 });
-
-const keyOf = (dir: string) => Buffer.from(readFileSync(join(dir, "host.key"), "utf8").trim(), "hex");
-
-/** Rewrites records as someone holding the key would (each MAC consistent, both anchors moved): only the semantic checks can find it. */
-function rewrite(dir: string, edit: (row: LedgerRow) => string | undefined): void {
-  const key = keyOf(dir);
-  const db = raw(dir);
-  let prev = GENESIS;
-  for (const r of db.prepare("SELECT * FROM ledger ORDER BY seq").all() as LedgerRow[]) {
-    const body = edit(r) ?? r.body;
-    const mac = macOf(key, prev, { kind: r.kind, run: r.run, time: r.time, body });
-    db.prepare("UPDATE ledger SET body = ?, mac = ? WHERE seq = ?").run(body, mac, r.seq);
-    prev = mac;
-  }
-  const last = db.prepare("SELECT seq, mac, run FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer; run: number };
-  const dbHead = JSON.parse(db.prepare("SELECT value FROM meta WHERE key = 'head'").pluck().get() as string) as { bands?: string };
-  db.prepare("UPDATE meta SET value = ? WHERE key = 'head'").run(JSON.stringify(sealHead(key, last.seq, last.mac, { schema: SCHEMA_VERSION, ...(dbHead.bands ? { bands: dbHead.bands } : {}) })));
-  db.close();
-  writeFileSync(join(dir, "ledger.head"), JSON.stringify(sealHead(key, last.seq, last.mac, { schema: SCHEMA_VERSION, run: last.run })) + "\n");
-}
-
-function verified(dir: string) {
-  const reader = StateStore.openReadOnly(dir);
-  try {
-    return reader.verify().tampering;
-  } finally {
-    reader.close();
-  }
-}
 
 const policySeqs = (dir: string) => raw(dir).prepare("SELECT seq FROM ledger WHERE kind = 'policy' ORDER BY seq").pluck().all() as number[];
 const editBody = <T>(r: LedgerRow, f: (b: T) => void): string => {

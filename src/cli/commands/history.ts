@@ -2,7 +2,7 @@
 // prove that it was not altered. Both open the store read-only and change nothing in it, so they
 // work beside a running run and on a read-only copy (what an auditor receives).
 import { defaultStateDir } from "../../store/state-dir.js";
-import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type ApprovalBody, type RecordedFinding, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type KnownHead, type PolicyBody, type RunBody, type VerifyReport } from "../../store/store.js";
+import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type ApprovalBody, type RecordedFinding, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type KnownHead, type PolicyBody, type RosterBody, type RunBody, type VerifyReport } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -98,6 +98,13 @@ function policyLine(e: HistoryEntry): string {
   return `policy ${t(b.hash).slice(0, 12)} in force from run ${e.run}: ${n} file${n === 1 ? "" : "s"}, ${bytes.toLocaleString("en-US")} byte${bytes === 1 ? "" : "s"}`;
 }
 
+/** `roster 1a2b3c4d5e6f: 209 promises evaluated` (the keys themselves are in `--json`) */
+function rosterLine(e: HistoryEntry): string {
+  const b = e.body as Partial<RosterBody>;
+  const n = Array.isArray(b.keys) ? b.keys.length : 0;
+  return `roster ${t(b.hash).slice(0, 12)}: ${n} promise${n === 1 ? "" : "s"} evaluated, first by run ${e.run}`;
+}
+
 /** Outside text (promisers, reasons, file names, notes) on one line, as written. */
 const t = (v: unknown): string => escapeText(typeof v === "string" ? v : JSON.stringify(v) ?? "");
 
@@ -127,6 +134,7 @@ function recordLine(e: HistoryEntry, io: Io): string {
   }
   if (e.kind === "ack") return ackLine(e.body as AckBody);
   if (e.kind === "policy") return policyLine(e);
+  if (e.kind === "roster") return rosterLine(e);
   if (e.kind === "approval") return approvalLine(e.body as ApprovalBody);
   if (e.kind === "delivery") return deliveryLine(e.body as DeliveryBody, io);
   if (e.kind === "run") {
@@ -136,7 +144,7 @@ function recordLine(e: HistoryEntry, io: Io): string {
       .join(", ");
     // a summary written before runs had kinds is a `covenant run`'s
     const watch = runKindOf(b) === "watch" ? " (watch)" : "";
-    return s.dim(`run ${t(b.run)}${watch}${b.dryRun ? " (dry run)" : ""}${b.sandbox === true ? " (sandbox)" : ""}: ${t(b.promises)} promise${b.promises === 1 ? "" : "s"} tested (${counts}); ${t(b.changed)} change${b.changed === 1 ? "" : "s"} of state; outcomes ${t(b.outcomes).slice(0, 12)}…`);
+    return s.dim(`run ${t(b.run)}${watch}${b.dryRun ? " (dry run)" : ""}${b.sandbox === true ? " (sandbox)" : ""}: ${t(b.promises)} promise${b.promises === 1 ? "" : "s"} tested (${counts}); ${t(b.changed)} change${b.changed === 1 ? "" : "s"} of state; outcomes ${t(b.outcomes).slice(0, 12)}…${Array.isArray(b.retired) && b.retired.length > 0 ? `; retired ${b.retired.map(t).join(", ")}` : ""}`);
   }
   const b = e.body as ChangeBody;
   return `${s.bold(t(b.control))} ${t(b.type)} ${t(b.promiser)}: ${b.from === null || b.from === undefined ? "(first observation)" : t(b.from)} → ${t(b.to)}: ${t(b.reason)}`;

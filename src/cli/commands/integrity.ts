@@ -25,7 +25,7 @@ import { loadCheckedPolicy } from "../checked-policy.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { evaluateRecorded, runSummary } from "../run-record.js";
+import { evaluatedKeys, evaluateRecorded, runSummary } from "../run-record.js";
 import { withStoreForWriting } from "../store-access.js";
 import { loginUid, operatingSystemUser } from "./deficiencies.js";
 
@@ -251,7 +251,7 @@ async function settle(store: StateStore, loaded: { policy: Policy; files: { path
     },
     notes,
   );
-  store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: loaded.files, dryRun: false, notes }), kind: "run" }, loaded.files);
+  store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: loaded.files, dryRun: false, notes }), kind: "run" }, loaded.files, evaluatedKeys(recorded));
   const stillOpen = new Set(store.listDeficiencies().map((d) => d.id));
   return [...openBefore].filter((id) => !stillOpen.has(id)).sort();
 }

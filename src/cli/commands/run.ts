@@ -18,7 +18,7 @@ import { promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } fr
 import { prepareSandbox, SandboxError } from "../sandbox.js";
 import type { ProbeRoots } from "../../probes/result.js";
 import type { findingsFor } from "../findings.js";
-import { evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../run-record.js";
+import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../run-record.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import type { NotificationsView } from "../run-notify.js";
 import { checkWatcher } from "../watcher-health.js";
@@ -250,7 +250,7 @@ async function finishAndReport(
   // a sandbox's run is a test of the policy, as a dry run is a preview: both marked, neither counted as operation
   const summary = runSummary(done, { started, finished, files: checked.files, dryRun: opts.dryRun, sandbox: sandboxDir !== undefined, notes });
   try {
-    store.finishRun(summary, checked.files);
+    store.finishRun(summary, checked.files, evaluatedKeys(done));
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     failure ??= err;

@@ -37,7 +37,7 @@ import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { loadCheckedPolicy } from "../checked-policy.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
-import { evaluateRecorded, hashPolicy, runSummary } from "../run-record.js";
+import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary } from "../run-record.js";
 import { recordBlindness, WATCHER_BLIND_KEY } from "../watcher-health.js";
 
 export interface WatchOptions {
@@ -330,7 +330,7 @@ async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: 
     );
     const blindNote = recordBlindness(s.store, { policy: s.policy, host: recorded.host, storePath: join(s.stateDir, "state.db"), ...(s.blind.now ? { blind: s.blind.now } : {}), time: new Date().toISOString() });
     if (blindNote) notes.push(blindNote);
-    s.store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: s.files, dryRun: false, notes }), kind: "watch" }, s.files);
+    s.store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: s.files, dryRun: false, notes }), kind: "watch" }, s.files, evaluatedKeys(recorded));
     const results = recorded.evaluation.results;
     const told = results.some((r) => isDeficiency(r.outcome) || r.outcome === "repaired") || s.notifyConfig.status === "ok" ? await tellWatch(s, recorded) : undefined;
     s.io.out(evaluationLine(recorded.run, why, batch, results, told));
