@@ -4,7 +4,7 @@
 // them (UTC); durations are milliseconds. Nothing secret is in it: no file content, no diff of a
 // `nodiff` file, no password hash, no command output the policy redacts; the history holds none
 // of these, and the report takes nothing from anywhere else.
-import type { Severity } from "../checker/policy.js";
+import type { CheckedWaiver, Severity } from "../checker/policy.js";
 import type { Outcome } from "../evaluator/outcomes.js";
 
 export const REPORT_FORMAT = "covenant-report/1";
@@ -213,16 +213,8 @@ export interface IntegrityChange {
   kinds: string[];
 }
 
-export interface WaiverInPeriod {
-  reason: string;
-  approvedBy: string;
-  from?: string;
-  until: string;
-  risk?: string;
-  ticket?: string;
-  /** in force during some of the period, or expired before or during it */
-  status: "in-force" | "expired";
-}
+/** A waiver of the control as the policy declared it, and whether it was in force during some of the period or had expired. */
+export type WaiverInPeriod = Omit<CheckedWaiver, "control" | "span"> & { status: "in-force" | "expired" };
 
 export interface DayPoint {
   day: string;
