@@ -35,9 +35,12 @@ import type { Acknowledgement, Deficiency, OutboxMessage } from "../notifiers/co
 import { isDeficiency } from "../evaluator/outcomes.js";
 import { judgeHeartbeat, Watcher, type Beat, type WatcherStatus } from "./watcher.js";
 import { hashPolicy, policyBody, PolicyRecords, type PolicyVersionSummary } from "./policies.js";
+import { lastRotatedTo, signedRotation } from "./rotation.js";
+import { discardPendingKey, generateSigningKey, pendingKeyPath, promotePendingKey, readSigningKey, signingKeyInForce, signingKeyPath, storeSigningKey, type SigningKey } from "./signing-key.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, RecordedFinding, RunBody, RunKind } from "./records.js";
+export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, RecordedFinding, RotationBody, RunBody, RunKind } from "./records.js";
+export { fingerprintOf, publicKeyPem, type SigningKey } from "./signing-key.js";
 export { hashPolicy, type PolicyVersionSummary } from "./policies.js";
 export { runKindOf } from "./records.js";
 export { staleAfterMs, type Beat, type Heartbeat, type WatcherStatus } from "./watcher.js";
@@ -387,6 +390,58 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   /** Every policy version the history holds, oldest first: hash, its record, the first run and when it began, its files' count and bytes. */
   policyVersions(): PolicyVersionSummary[] {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.policies.versions());
+  }
+
+  /** Each record's number and time, in order: what an evidence pack's period is cut from. */
+  recordTimes(): { seq: number; time: string }[] {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT seq, time FROM ledger ORDER BY seq").all() as { seq: number; time: string }[]);
+  }
+
+  /** The records from `first` to `last` (their numbers) as stored: body text and MAC (hex), unjudged (verify judges). */
+  records(first: number, last: number): { seq: number; kind: RecordKind; run: number; time: string; body: string; mac: string }[] {
+    const rows = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE seq BETWEEN ? AND ? ORDER BY seq").all(first, last) as LedgerRow[]);
+    return rows.map((r) => ({ seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body: String(r.body), mac: Buffer.isBuffer(r.mac) ? r.mac.toString("hex") : "" }));
+  }
+
+  /** The fingerprint the history's last rotation of the signing key put in force. */
+  private lastRotatedTo(): string | undefined {
+    const row = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT kind, body FROM ledger WHERE kind = 'rotation' ORDER BY seq DESC LIMIT 1").get() as { kind: string; body: string } | undefined);
+    return row ? lastRotatedTo([row]) : undefined;
+  }
+
+  /**
+   * The signing key in force (signing-key.ts): made now when there is none and `create` allows
+   * (it is made beside this store's host key, or at COVENANT_SIGNING_KEY_FILE).
+   */
+  signingKey(create: boolean): SigningKey | undefined {
+    return signingKeyInForce(signingKeyPath(this.dir), this.lastRotatedTo(), create);
+  }
+
+  /**
+   * Replaces the signing key: the new key is stored, exclusively, as `signing.key.next`; then the
+   * rotation record (signed by both keys) is committed outside a run, as an acknowledgement is;
+   * only then does the new key take the old one's name, removing the old private key. A rotation
+   * that stopped part way is finished (its record committed: the new key put in place) or
+   * started again (no record: the waiting key was never in force, and is replaced).
+   */
+  rotateSigningKey(who: { at: string; reason: string; by: string; user: string; loginUid: number | null }): { finished: SigningKey } | { record: number; old: SigningKey; new: SigningKey } {
+    const path = signingKeyPath(this.dir);
+    const inForce = this.lastRotatedTo();
+    const pending = readSigningKey(pendingKeyPath(path));
+    if (pending && pending.fingerprint === inForce) {
+      promotePendingKey(path);
+      return { finished: pending };
+    }
+    if (pending) discardPendingKey(path);
+    const old = signingKeyInForce(path, inForce, false);
+    if (!old) throw new StoreError(`there is no signing key to rotate in ${this.dir} yet: \`covenant key export\` makes the first one`);
+    const next = generateSigningKey();
+    storeSigningKey(pendingKeyPath(path), next);
+    const body = signedRotation(old, next, who);
+    const run = this.recordRun;
+    const done = this.anchored("the rotation of the signing key", () => this.db.transaction(() => this.append("rotation", run, who.at, body)).immediate());
+    promotePendingKey(path);
+    return { record: done.seq, old, new: next };
   }
 
   /** The records, each checked against the chain as it is read, and whether the chain's end is what its anchors vouch for. */
