@@ -76,5 +76,6 @@ export function addEvidenceCommands(program: Command, io: Io, setExit: (code: nu
     .option("--public-key <file>", "the host's public signing key (PEM), obtained by another channel: never the pack's own copy")
     .option("--json", "print the verdict as JSON", false)
     .addHelpText("after", "\nExamples:\n  covenant evidence verify ledger01-2026Q1.tar.gz --public-key ledger01.pub.pem\n\nExit codes: 0 intact, 1 something in the pack is not as signed (each problem named), 2 no --public-key, a key\nthat cannot be read, or a pack that cannot be read or is refused (links, names that climb out).")
-    .action(async (pack: string, o: { publicKey?: string; json: boolean }) => setExit((await evidenceCommand()).runEvidenceVerify(pack, o, io)));
+    // commander gives `--json` to `evidence` itself, which has one too, wherever it is written
+    .action(async (pack: string, o: { publicKey?: string; json: boolean }) => setExit((await evidenceCommand()).runEvidenceVerify(pack, { ...o, json: o.json || evidence.opts<{ json: boolean }>().json }, io)));
 }

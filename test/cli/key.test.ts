@@ -1,0 +1,86 @@
+// `covenant key export` and `covenant key rotate` through the built CLI on a real store: the PEM
+// parses with openssl, the fingerprint is said on stderr, nothing private is printed; rotating
+// twice leaves two records `history` shows and `verify` accepts; `--host` and a store-less
+// directory are usage errors.
+import { spawnSync } from "node:child_process";
+import { createHash, createPublicKey } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
+
+beforeAll(() => ensureBuilt());
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+function store(): { dir: string; state: string } {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-key-"));
+  made.push(dir);
+  mkdirSync(join(dir, "policy"));
+  writeFileSync(join(dir, "gl.dat"), "entry\n", { mode: 0o640 });
+  writeFileSync(join(dir, "policy", "p.promise"), `control "ITGC-CM-02" {\n  title = "Ledger"\n  file "${dir}/gl.dat" { mode = 0640 }\n}\n`);
+  const state = join(dir, "state");
+  expect(covenant(["run", "--state", state, join(dir, "policy")]).code).toBe(0);
+  return { dir, state };
+}
+
+describe("covenant key", () => {
+  it("export refuses a directory with no store (exit 2) and makes nothing there", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-key-none-"));
+    made.push(dir);
+    const r = covenant(["key", "export", "--state", join(dir, "state")]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^covenant key export: no store in .*state/);
+  });
+
+  it("export prints a public key openssl reads, says its fingerprint on stderr, and the same key each time", () => {
+    const { dir, state } = store();
+    const r = covenant(["key", "export", "--state", state]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n$/);
+    expect(r.out + r.err).not.toContain("PRIVATE");
+    const raw = Buffer.from(createPublicKey(r.out).export({ format: "jwk" }).x!, "base64url");
+    const fingerprint = `ed25519:${createHash("sha256").update(raw).digest("hex").slice(0, 32)}`;
+    expect(r.err).toContain(`signing key fingerprint: ${fingerprint}`);
+    const pem = join(dir, "pub.pem");
+    expect(covenant(["key", "export", "--state", state, "--out", pem]).code).toBe(0);
+    expect(readFileSync(pem, "utf8")).toBe(r.out);
+    const openssl = spawnSync("openssl", ["pkey", "-pubin", "-in", pem, "-noout", "-text"], { encoding: "utf8" });
+    expect(openssl.status).toBe(0);
+    expect(openssl.stdout).toMatch(/ED25519 Public-Key/);
+    const again = covenant(["key", "export", "--state", state, "--out", pem]);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain("EEXIST");
+  });
+
+  it("rotate twice: history shows both rotations old → new with who and why; verify is intact; export gives the new key", () => {
+    const { state } = store();
+    expect(covenant(["key", "rotate", "--state", state, "--reason", "none yet"]).err).toMatch(/no signing key to rotate .* `covenant key export` makes the first one/);
+    const first = covenant(["key", "export", "--state", state]).err.match(/ed25519:[0-9a-f]{32}/)![0];
+    const one = covenant(["key", "rotate", "--state", state, "--reason", "CHG-1 yearly", "--by", "Alice Admin", "--json"]);
+    expect(one.code).toBe(0);
+    const oneJson = JSON.parse(one.out) as { record: number; old: string; new: string };
+    expect(oneJson.old).toBe(first);
+    const two = covenant(["key", "rotate", "--signing", "--state", state, "--reason", "laptop stolen"]);
+    expect(two.code).toBe(0);
+    expect(two.out).toMatch(new RegExp(`^rotated the signing key: ${oneJson.new} → (ed25519:[0-9a-f]{32}) \\(history record \\d+, signed by both keys\\); the old private key is removed`));
+    const second = two.out.match(/→ (ed25519:[0-9a-f]{32})/)![1]!;
+    const history = covenant(["history", "--state", state]).out.split("\n").filter((l) => l.includes("key rotated"));
+    expect(history).toHaveLength(2);
+    expect(history[0]).toMatch(new RegExp(`#${oneJson.record}  signing key rotated: ${first} → ${oneJson.new} by Alice Admin as \\S+ \\((no login uid|login uid \\d+)\\): CHG-1 yearly$`));
+    expect(history[1]).toContain(`${oneJson.new} → ${second} by `);
+    expect(covenant(["verify", "--state", state]).code).toBe(0);
+    expect(covenant(["key", "export", "--state", state]).err).toContain(second);
+  });
+
+  it("rotate --host is refused as not built yet (exit 2), and so is --host with --signing", () => {
+    const { state } = store();
+    const r = covenant(["key", "rotate", "--host", "--state", state]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("rotating the host key (host.key, the key of the history's chain) is not built yet");
+    expect(covenant(["key", "rotate", "--host", "--signing", "--state", state]).code).toBe(2);
+  });
+});
