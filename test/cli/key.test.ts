@@ -76,6 +76,20 @@ describe("covenant key", () => {
     expect(covenant(["key", "export", "--state", state]).err).toContain(second);
   });
 
+  it("COVENANT_SIGNING_KEY_FILE keeps the key elsewhere (a secrets directory only root can write), and rotation's waiting key beside it", () => {
+    const { state } = store();
+    const secrets = mkdtempSync(join(process.getuid?.() === 0 ? "/run" : tmpdir(), "covenant-secrets-"));
+    made.push(secrets);
+    const env = { COVENANT_SIGNING_KEY_FILE: join(secrets, "signing.pem") };
+    const r = covenant(["key", "export", "--state", state], { env });
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(secrets, "signing.pem"), "utf8")).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(() => readFileSync(join(state, "signing.key"))).toThrow(/ENOENT/);
+    expect(covenant(["key", "rotate", "--state", state], { env }).code).toBe(0);
+    expect(covenant(["key", "export", "--state", state], { env }).err).not.toContain(r.err.match(/ed25519:\w+/)![0]);
+    expect(covenant(["verify", "--state", state]).code).toBe(0);
+  });
+
   it("rotate --host is refused as not built yet (exit 2), and so is --host with --signing", () => {
     const { state } = store();
     const r = covenant(["key", "rotate", "--host", "--state", state]);

@@ -2,6 +2,7 @@
 // directory and a .tar.gz, verified with the public key `covenant key export` printed, and every
 // change to it found and named: a byte flipped in each file, a line deleted, two lines swapped, a
 // file added, another key; archives with `../` names or links refused.
+import Database from "better-sqlite3";
 import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -274,6 +275,29 @@ describe("covenant evidence", () => {
     r = covenant(["evidence", "--state", s.state, "--out", join(s.dir, "bad")]);
     expect(r.code).toBe(2);
     expect(r.err).toContain("--from, --to are required");
+  });
+
+  it("a pack extracted by system tar verifies as the archive does", () => {
+    const out = join(s.dir, "extracted");
+    mkdirSync(out);
+    expect(spawnSync("tar", ["xzf", `${packDir}.tar.gz`, "-C", out]).status).toBe(0);
+    expect(verify(join(out, "pack"), s.pub).code).toBe(0);
+  });
+
+  it("a pack of a store that fails its own verification is written, says so, and exits 1", () => {
+    const t = scene();
+    const db = new Database(join(t.state, "state.db"));
+    db.prepare("UPDATE ledger SET body = replace(body, 'as promised', 'as PROMISED') WHERE seq = 1").run();
+    db.close();
+    const out = join(t.dir, "tampered-pack");
+    const r = covenant(["evidence", "--state", t.state, "--from", day(-1), "--to", day(1), "--tz", "UTC", "--out", out]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/the store failed its verification when the pack was made, and the pack says so: record 1 was altered/);
+    const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { store: { verify: { intact: boolean; tampering: { seq: number } } } };
+    expect(m.store.verify).toMatchObject({ intact: false, tampering: { seq: 1 } });
+    const v = verify(out, t.pub);
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/but the host's own verification found its store tampered when the pack was made: record 1 was altered/);
   });
 
   it("a period after the last record holds no records but the policy version still in force; one before the first holds neither", () => {
