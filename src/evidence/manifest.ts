@@ -69,15 +69,20 @@ export function chainNext(prev: Buffer, line: string): Buffer {
   return createHash("sha256").update(prev).update(line, "utf8").digest();
 }
 
-/** One record as the extract holds it: one line of JSON, its body parsed (a body that is not JSON kept as text). */
+/**
+ * One record as the extract holds it: one line of JSON, its body parsed. A body Covenant wrote
+ * serializes back to the exact text its MAC covers (whoever holds the host key can check it);
+ * one that does not (edited, or not JSON) also carries that text as `bodyText`.
+ */
 export function extractLine(r: { seq: number; kind: string; run: number; time: string; body: string; mac: string }): string {
   let body: unknown;
   try {
     body = JSON.parse(r.body);
   } catch {
-    body = { unreadable: r.body };
+    body = { unreadable: true };
   }
-  return JSON.stringify({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, mac: r.mac });
+  const exact = JSON.stringify(body) === r.body;
+  return JSON.stringify({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, ...(exact ? {} : { bodyText: r.body }), mac: r.mac });
 }
 
 /** Where a policy version's files go in the pack. */

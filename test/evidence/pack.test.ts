@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
+import { GENESIS, macOf, type LedgerRow } from "../../src/store/ledger.ts";
 
 beforeAll(() => ensureBuilt());
 const made: string[] = [];
@@ -99,6 +100,18 @@ describe("covenant evidence", () => {
     const listed = spawnSync("tar", ["tzf", `${packDir}.tar.gz`], { encoding: "utf8" }).stdout.trim().split("\n");
     expect(listed).toContain("pack/reports/");
     expect(listed).toContain("pack/manifest.sig");
+  });
+
+  it("holds each record's body so that, with the host key, every MAC in the extract can be recomputed", () => {
+    const key = Buffer.from(readFileSync(join(s.state, "host.key"), "utf8").trim(), "hex");
+    let prev = GENESIS;
+    const lines = readFileSync(join(packDir, "history.jsonl"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as { kind: LedgerRow["kind"]; run: number; time: string; body: unknown; bodyText?: string; mac: string });
+    for (const l of lines) {
+      expect(l.bodyText).toBeUndefined();
+      const mac = macOf(key, prev, { kind: l.kind, run: l.run, time: l.time, body: JSON.stringify(l.body) });
+      expect(mac.toString("hex")).toBe(l.mac);
+      prev = mac;
+    }
   });
 
   it("holds no secret: not the host key, not the private signing key", () => {
@@ -287,7 +300,8 @@ describe("covenant evidence", () => {
   it("a pack of a store that fails its own verification is written, says so, and exits 1", () => {
     const t = scene();
     const db = new Database(join(t.state, "state.db"));
-    db.prepare("UPDATE ledger SET body = replace(body, 'as promised', 'as PROMISED') WHERE seq = 1").run();
+    // a space no JSON.stringify writes: the body no longer serializes back to its text
+    db.prepare(`UPDATE ledger SET body = replace(body, '"as promised"', ' "as PROMISED"') WHERE seq = 1`).run();
     db.close();
     const out = join(t.dir, "tampered-pack");
     const r = covenant(["evidence", "--state", t.state, "--from", day(-1), "--to", day(1), "--tz", "UTC", "--out", out]);
@@ -295,6 +309,8 @@ describe("covenant evidence", () => {
     expect(r.out).toMatch(/the store failed its verification when the pack was made, and the pack says so: record 1 was altered/);
     const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { store: { verify: { intact: boolean; tampering: { seq: number } } } };
     expect(m.store.verify).toMatchObject({ intact: false, tampering: { seq: 1 } });
+    const edited = readFileSync(join(out, "history.jsonl"), "utf8").split("\n")[0]!;
+    expect(JSON.parse(edited)).toMatchObject({ seq: 1, bodyText: expect.stringContaining("as PROMISED") as unknown });
     const v = verify(out, t.pub);
     expect(v.code).toBe(0);
     expect(v.out).toMatch(/but the host's own verification found its store tampered when the pack was made: record 1 was altered/);
