@@ -52,8 +52,22 @@ function parseManifest(bytes: Buffer): Manifest | string {
     return "manifest.json is not valid JSON";
   }
   const x = m as Partial<Manifest>;
-  if (typeof x !== "object" || x === null || x.format !== PACK_FORMAT || !Array.isArray(x.files) || typeof x.extract !== "object" || x.extract === null) return `manifest.json is not a ${PACK_FORMAT} manifest`;
-  return x as Manifest;
+  if (typeof x !== "object" || x === null || x.format !== PACK_FORMAT) return `manifest.json is not a ${PACK_FORMAT} manifest`;
+  // every field the checks below read, of the type they read it as: a manifest someone made is not trusted to be well formed
+  const isNumberOrNull = (v: unknown) => v === null || typeof v === "number";
+  const isRef = (v: unknown) => v === null || (typeof v === "object" && typeof (v as { seq?: unknown }).seq === "number" && typeof (v as { mac?: unknown }).mac === "string");
+  const e = x.extract;
+  const wellFormed =
+    Array.isArray(x.files) &&
+    x.files.every((f) => typeof f === "object" && f !== null && typeof f.path === "string" && typeof f.sha256 === "string" && typeof f.bytes === "number") &&
+    Array.isArray(x.policies) &&
+    x.policies.every((p) => typeof p === "object" && p !== null && typeof p.hash === "string" && typeof p.dir === "string" && typeof p.record === "number") &&
+    typeof e === "object" && e !== null && isNumberOrNull(e.first) && isNumberOrNull(e.last) && typeof e.count === "number" && isRef(e.head) &&
+    typeof e.chain === "object" && e.chain !== null && typeof e.chain.final === "string" &&
+    typeof x.signingKey === "object" && x.signingKey !== null &&
+    typeof x.store === "object" && x.store !== null && typeof x.store.verify === "object" && x.store.verify !== null &&
+    typeof x.period === "object" && x.period !== null && typeof x.host === "string";
+  return wellFormed ? (x as Manifest) : `manifest.json does not hold the fields a ${PACK_FORMAT} manifest holds, of their types`;
 }
 
 /** Each listed file against its sha256 and size; files missing, and files the manifest does not list. */
@@ -115,28 +129,41 @@ function extractProblems(files: Map<string, Buffer>, m: Manifest): PackProblem[]
   return problems;
 }
 
+/** policy.json as written, or undefined when it is not one (every field read below, of its type). */
+function policyListing(bytes: Buffer): { hash: string; files: { path: string; sha256: string; bytes: number; file: string }[] } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  const x = parsed as { hash?: unknown; files?: unknown };
+  if (typeof x !== "object" || x === null || typeof x.hash !== "string" || !Array.isArray(x.files)) return undefined;
+  const files = x.files as { path?: unknown; sha256?: unknown; bytes?: unknown; file?: unknown }[];
+  if (!files.every((f) => typeof f === "object" && f !== null && typeof f.path === "string" && typeof f.sha256 === "string" && typeof f.bytes === "number" && typeof f.file === "string")) return undefined;
+  return { hash: x.hash, files: files as { path: string; sha256: string; bytes: number; file: string }[] };
+}
+
 /** Each policy version's files against policy.json, and the set against the version's hash. */
 function policyProblems(files: Map<string, Buffer>, m: Manifest): PackProblem[] {
   const problems: PackProblem[] = [];
-  for (const p of Array.isArray(m.policies) ? m.policies : []) {
+  for (const p of m.policies) {
     const listing = files.get(`${p.dir}/policy.json`);
     if (!listing) continue; // said as a missing file
-    let parsed: { hash?: unknown; files?: { path: string; sha256: string; bytes: number; file: string }[] };
-    try {
-      parsed = JSON.parse(listing.toString("utf8")) as typeof parsed;
-    } catch {
-      problems.push({ file: `${p.dir}/policy.json`, message: "it is not valid JSON" });
+    const parsed = policyListing(listing);
+    if (!parsed) {
+      problems.push({ file: `${p.dir}/policy.json`, record: p.record, message: "it is not a policy version's listing (valid JSON with a hash and its files)" });
       continue;
     }
     const texts: { path: string; text: string }[] = [];
-    for (const f of Array.isArray(parsed.files) ? parsed.files : []) {
+    for (const f of parsed.files) {
       const name = `${p.dir}/${f.file}`;
       const bytes = files.get(name);
       if (!bytes) problems.push({ file: name, message: `the policy file ${f.path} is missing` });
       else if (sha256Hex(bytes) !== f.sha256 || bytes.length !== f.bytes) problems.push({ file: name, record: p.record, message: `the policy file ${f.path} is not the text stored in record ${p.record} (its sha256 differs from policy.json's)` });
       else texts.push({ path: f.path, text: bytes.toString("utf8") });
     }
-    if (texts.length === (parsed.files ?? []).length && (parsed.hash !== p.hash || hashPolicy(texts) !== p.hash)) problems.push({ file: `${p.dir}/policy.json`, record: p.record, message: `its files do not make the policy version ${p.hash.slice(0, 12)} the manifest names` });
+    if (texts.length === parsed.files.length && (parsed.hash !== p.hash || hashPolicy(texts) !== p.hash)) problems.push({ file: `${p.dir}/policy.json`, record: p.record, message: `its files do not make the policy version ${p.hash.slice(0, 12)} the manifest names` });
   }
   return problems;
 }

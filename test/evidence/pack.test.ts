@@ -188,6 +188,21 @@ describe("covenant evidence", () => {
     expect(r.out).toContain("history.jsonl (record 2): record 2 (line 1) is not the one that was signed");
   });
 
+  it("a manifest or policy listing made by hand, malformed, is a failure named, never a crash", () => {
+    const forged = copyOf(packDir, s, "forged-manifest");
+    writeFileSync(join(forged, "manifest.json"), JSON.stringify({ format: "covenant-evidence-pack", files: "all", extract: null }));
+    let r = verify(forged, s.pub);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("manifest.json: manifest.json does not hold the fields a covenant-evidence-pack manifest holds");
+    const listing = copyOf(packDir, s, "forged-listing");
+    const file = files(listing).find((n) => n.endsWith("policy.json"))!;
+    writeFileSync(join(listing, file), "null");
+    r = verify(listing, s.pub);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`${file}: it was changed`);
+    expect(r.out).toMatch(/policy\.json \(record \d+\): it is not a policy version's listing/);
+  });
+
   it("names a file added to the pack, and one missing", () => {
     const added = copyOf(packDir, s, "added-file");
     writeFileSync(join(added, "reports", "extra.html"), "<p>all fine</p>\n");
