@@ -105,8 +105,10 @@ export function buildPack(input: PackInput): BuiltPack {
     ...policies.files,
     ...reports,
   ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const storeHead = store.recordTimes().at(-1);
-  const headRow = storeHead ? store.records(storeHead.seq, storeHead.seq)[0] : undefined;
+  // the head verify vouched for; a store it found tampered vouches for none, and its last record is named as it stands
+  const last = verified.head ? undefined : store.recordTimes().at(-1);
+  const lastRow = last ? store.records(last.seq, last.seq)[0] : undefined;
+  const storeHead = verified.head ?? (lastRow ? { seq: lastRow.seq, mac: lastRow.mac } : null);
   const manifest: Manifest = {
     format: PACK_FORMAT,
     version: PACK_VERSION,
@@ -115,7 +117,7 @@ export function buildPack(input: PackInput): BuiltPack {
     period: { from: period.from, to: period.to, timeZone: input.timeZone, zoneFrom: input.zoneFrom, start: new Date(period.startMs).toISOString(), end: new Date(period.endMs).toISOString() },
     extract: { file: HISTORY_FILE, chainFile: CHAIN_FILE, first: extract.first, last: extract.last, count: extract.count, head: extract.head, chain: { label: CHAIN_LABEL, final: extract.final } },
     store: {
-      head: headRow ? { seq: headRow.seq, mac: headRow.mac } : null,
+      head: storeHead,
       verify: { intact: verified.tampering === undefined, records: verified.records, ...(verified.tampering ? { tampering: { kind: verified.tampering.kind, seq: verified.tampering.seq, message: verified.tampering.message } } : {}) },
     },
     signingKey: { algorithm: "ed25519", fingerprint: input.key.fingerprint },
