@@ -1,11 +1,12 @@
-// The rotation of the signing key as the history keeps it: one canonical statement of what was
-// rotated, to what, when, by whom and why, signed by the old key (it hands over) and by the new
-// (it accepts), and `verify`'s check that every rotation's signatures hold and that rotations
-// chain (each one's old key is the previous one's new key).
+// The rotation of the signing key: one canonical statement of what was rotated, to what, when, by
+// whom and why, signed by the old key (it hands over) and by the new (it accepts); the order of
+// its steps, which makes a crash at any point safe; and `verify`'s check that every rotation's
+// signatures hold and that rotations chain (each one's old key is the previous one's new key).
 import { sign, verify, type KeyObject } from "node:crypto";
 import type { LedgerRow, Tampering } from "./ledger.js";
 import type { RotatedKey, RotationBody } from "./records.js";
-import { fingerprintOf, publicKeyFromRaw, rawPublicKey, type SigningKey } from "./signing-key.js";
+import { StoreError } from "./errors.js";
+import { discardPendingKey, fingerprintOf, generateSigningKey, pendingKeyPath, promotePendingKey, publicKeyFromRaw, rawPublicKey, readSigningKey, signingKeyInForce, storeSigningKey, type SigningKey } from "./signing-key.js";
 
 /** The label that starts every rotation statement: a signature over it can mean nothing else. */
 const STATEMENT_LABEL = "covenant key rotation v1";
@@ -32,11 +33,47 @@ export function rotatedKey(publicKey: KeyObject): RotatedKey {
   return { publicKey: rawPublicKey(publicKey).toString("base64"), fingerprint: fingerprintOf(publicKey) };
 }
 
+/** Who rotates, when and why, as the record keeps it. */
+export interface Rotator {
+  at: string;
+  reason: string;
+  by: string;
+  user: string;
+  loginUid: number | null;
+}
+
+/** A rotation done (its record's number, the old and the new key), or an unfinished one finished. */
+export type RotationDone = { finished: SigningKey } | { record: number; old: SigningKey; new: SigningKey };
+
 /** The rotation record's body from `old` to `next`, signed by both. */
-export function signedRotation(old: SigningKey, next: SigningKey, who: { at: string; reason: string; by: string; user: string; loginUid: number | null }): RotationBody {
+export function signedRotation(old: SigningKey, next: SigningKey, who: Rotator): RotationBody {
   const unsigned: Omit<RotationBody, "signatures"> = { key: "signing", at: who.at, old: rotatedKey(old.publicKey), new: rotatedKey(next.publicKey), reason: who.reason, by: who.by, user: who.user, loginUid: who.loginUid };
   const statement = rotationStatement(unsigned);
   return { ...unsigned, signatures: { old: sign(null, statement, old.privateKey).toString("base64"), new: sign(null, statement, next.privateKey).toString("base64") } };
+}
+
+/**
+ * Replaces the signing key at `path`: the new key is stored, exclusively, as `<path>.next`; then
+ * `commit` writes the rotation record (signed by both keys) and returns its number; only then does
+ * the new key take the old one's name, removing the old private key. A rotation that stopped part
+ * way is finished (its record committed: the waiting key is put in place) or started again (no
+ * record names the waiting key: it was never in force, and is replaced). `inForce` is the
+ * fingerprint the history's last rotation put in force.
+ */
+export function rotateSigningKey(path: string, inForce: string | undefined, who: Rotator, commit: (body: RotationBody) => number): RotationDone {
+  const pending = readSigningKey(pendingKeyPath(path));
+  if (pending && pending.fingerprint === inForce) {
+    promotePendingKey(path);
+    return { finished: pending };
+  }
+  if (pending) discardPendingKey(path);
+  const old = signingKeyInForce(path, inForce, false);
+  if (!old) throw new StoreError(`there is no signing key to rotate at ${path} yet: \`covenant key export\` makes the first one`);
+  const next = generateSigningKey();
+  storeSigningKey(pendingKeyPath(path), next);
+  const record = commit(signedRotation(old, next, who));
+  promotePendingKey(path);
+  return { record, old, new: next };
 }
 
 /** Why a rotation body does not hold (a key or signature that fails), or undefined when it holds. */

@@ -35,8 +35,8 @@ import type { Acknowledgement, Deficiency, OutboxMessage } from "../notifiers/co
 import { isDeficiency } from "../evaluator/outcomes.js";
 import { judgeHeartbeat, Watcher, type Beat, type WatcherStatus } from "./watcher.js";
 import { hashPolicy, policyBody, PolicyRecords, type PolicyVersionSummary } from "./policies.js";
-import { lastRotatedTo, signedRotation } from "./rotation.js";
-import { discardPendingKey, generateSigningKey, pendingKeyPath, promotePendingKey, readSigningKey, signingKeyInForce, signingKeyPath, storeSigningKey, type SigningKey } from "./signing-key.js";
+import { lastRotatedTo, rotateSigningKey, type RotationDone, type Rotator } from "./rotation.js";
+import { signingKeyInForce, signingKeyPath, type SigningKey } from "./signing-key.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
 export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, RecordedFinding, RotationBody, RunBody, RunKind } from "./records.js";
@@ -418,30 +418,12 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   }
 
   /**
-   * Replaces the signing key: the new key is stored, exclusively, as `signing.key.next`; then the
-   * rotation record (signed by both keys) is committed outside a run, as an acknowledgement is;
-   * only then does the new key take the old one's name, removing the old private key. A rotation
-   * that stopped part way is finished (its record committed: the new key put in place) or
-   * started again (no record: the waiting key was never in force, and is replaced).
+   * Replaces the signing key (rotation.ts rotateSigningKey): its record is committed outside a
+   * run, as an acknowledgement is, the head anchor moved and the store checkpointed.
    */
-  rotateSigningKey(who: { at: string; reason: string; by: string; user: string; loginUid: number | null }): { finished: SigningKey } | { record: number; old: SigningKey; new: SigningKey } {
-    const path = signingKeyPath(this.dir);
-    const inForce = this.lastRotatedTo();
-    const pending = readSigningKey(pendingKeyPath(path));
-    if (pending && pending.fingerprint === inForce) {
-      promotePendingKey(path);
-      return { finished: pending };
-    }
-    if (pending) discardPendingKey(path);
-    const old = signingKeyInForce(path, inForce, false);
-    if (!old) throw new StoreError(`there is no signing key to rotate in ${this.dir} yet: \`covenant key export\` makes the first one`);
-    const next = generateSigningKey();
-    storeSigningKey(pendingKeyPath(path), next);
-    const body = signedRotation(old, next, who);
+  rotateSigningKey(who: Rotator): RotationDone {
     const run = this.recordRun;
-    const done = this.anchored("the rotation of the signing key", () => this.db.transaction(() => this.append("rotation", run, who.at, body)).immediate());
-    promotePendingKey(path);
-    return { record: done.seq, old, new: next };
+    return rotateSigningKey(signingKeyPath(this.dir), this.lastRotatedTo(), who, (body) => this.anchored("the rotation of the signing key", () => this.db.transaction(() => this.append("rotation", run, who.at, body)).immediate()).seq);
   }
 
   /** The records, each checked against the chain as it is read, and whether the chain's end is what its anchors vouch for. */
