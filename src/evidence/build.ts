@@ -91,13 +91,20 @@ function policyFiles(store: StateStore, hashes: string[]): { files: PackFile[]; 
   return { files, listed, missing };
 }
 
+/** A report's name under reports/: plain relative parts, never one that climbs out or hides. */
+function reportName(name: string): string {
+  const parts = name.split("/");
+  if (parts.some((p) => p === "" || p === "." || p === ".." || p.startsWith(".") || /[\\\x00-\x1f\x7f]/.test(p))) throw new Error(`a report's name in a pack must be a plain relative path, not ${JSON.stringify(name)}`);
+  return name;
+}
+
 /** The whole pack: every file, the manifest naming each with its sha256 and size, and the signature over the manifest's bytes. */
 export function buildPack(input: PackInput): BuiltPack {
   const { store, period } = input;
   const verified = store.verify();
   const extract = historyExtract(store, period);
   const policies = policyFiles(store, policiesInForce(store, period));
-  const reports = (input.reports ?? []).map((r) => ({ name: `reports/${r.name}`, bytes: r.bytes }));
+  const reports = (input.reports ?? []).map((r) => ({ name: `reports/${reportName(r.name)}`, bytes: r.bytes }));
   const files: PackFile[] = [
     { name: HISTORY_FILE, bytes: Buffer.from(extract.jsonl, "utf8") },
     { name: CHAIN_FILE, bytes: Buffer.from(extract.chain, "utf8") },
