@@ -23,6 +23,8 @@ export interface SigningKey {
   publicKey: KeyObject;
   /** `ed25519:` and the first 32 hex digits of the sha256 of the raw 32-byte public key */
   fingerprint: string;
+  /** the key in force is still the waiting `.next` of a rotation whose record is committed (`key rotate` finishes it) */
+  waiting?: true;
 }
 
 /** Where the signing key of the store in `dir` is kept. */
@@ -116,7 +118,7 @@ export function storeSigningKey(path: string, key: SigningKey): void {
  */
 export function signingKeyInForce(path: string, lastRotatedTo: string | undefined, create: boolean): SigningKey | undefined {
   const pending = readSigningKey(pendingKeyPath(path));
-  if (pending && pending.fingerprint === lastRotatedTo) return pending;
+  if (pending && pending.fingerprint === lastRotatedTo) return { ...pending, waiting: true };
   const current = readSigningKey(path);
   if (current) {
     if (lastRotatedTo !== undefined && current.fingerprint !== lastRotatedTo) throw new StoreError(`the signing key ${path} (${current.fingerprint}) is not the one the history's last rotation put in force (${lastRotatedTo}): it was replaced outside Covenant; restore the key from its backup`);

@@ -4,7 +4,7 @@
 // directory are usage errors.
 import { spawnSync } from "node:child_process";
 import { createHash, createPublicKey } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -87,6 +87,29 @@ describe("covenant key", () => {
     expect(() => readFileSync(join(state, "signing.key"))).toThrow(/ENOENT/);
     expect(covenant(["key", "rotate", "--state", state], { env }).code).toBe(0);
     expect(covenant(["key", "export", "--state", state], { env }).err).not.toContain(r.err.match(/ed25519:\w+/)![0]);
+    expect(covenant(["verify", "--state", state]).code).toBe(0);
+  });
+
+  it("a rotation stopped after its record: export uses the waiting key and says so, and rotate finishes it", () => {
+    const { dir, state } = store();
+    const first = covenant(["key", "export", "--state", state]).err.match(/ed25519:[0-9a-f]{32}/)![0];
+    const saved = join(dir, "old.key");
+    copyFileSync(join(state, "signing.key"), saved);
+    const rotated = JSON.parse(covenant(["key", "rotate", "--state", state, "--json"]).out) as { new: string };
+    // as if stopped between the record and the rename: the new key waits, the old is still in place
+    renameSync(join(state, "signing.key"), join(state, "signing.key.next"));
+    copyFileSync(saved, join(state, "signing.key"));
+    chmodSync(join(state, "signing.key"), 0o600);
+    const exported = covenant(["key", "export", "--state", state]);
+    expect(exported.err).toContain(rotated.new);
+    expect(exported.err).not.toContain(first);
+    expect(exported.err).toContain("note: the last rotation is recorded but did not finish");
+    const finished = covenant(["key", "rotate", "--state", state]);
+    expect(finished.code).toBe(0);
+    expect(finished.out).toContain(`finished the rotation already recorded: the signing key is now ${rotated.new}`);
+    const after = covenant(["key", "export", "--state", state]);
+    expect(after.err).toContain(rotated.new);
+    expect(after.err).not.toContain("note:");
     expect(covenant(["verify", "--state", state]).code).toBe(0);
   });
 

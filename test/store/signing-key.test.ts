@@ -180,7 +180,7 @@ describe("covenant key rotate's record", () => {
     renameSync(path, pendingKeyPath(path));
     copyFileSync(saved, path);
     chmodSync(path, 0o600);
-    expect(store.signingKey(false)!.fingerprint).toBe(again.new.fingerprint);
+    expect(store.signingKey(false)).toMatchObject({ fingerprint: again.new.fingerprint, waiting: true });
     const finished = store.rotateSigningKey(who("finish"));
     expect("finished" in finished && finished.finished.fingerprint).toBe(again.new.fingerprint);
     expect(readSigningKey(path)!.fingerprint).toBe(again.new.fingerprint);

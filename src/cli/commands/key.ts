@@ -40,6 +40,7 @@ export function runKeyExport(opts: KeyExportOptions, io: Io): number {
       io.out(`wrote the public signing key ${key.fingerprint} to ${escapeText(opts.out)}`);
     } else io.out(pem.replace(/\n$/, ""));
     io.err(`signing key fingerprint: ${key.fingerprint} (give it to auditors by another channel than the packs it checks)`);
+    if (key.waiting) io.err("note: the last rotation is recorded but did not finish (the new key still waits beside the old one); `covenant key rotate` finishes it");
     return EXIT.ok;
   });
 }
