@@ -1,4 +1,4 @@
-// Dependencies point down: parser → promise types → checker → evaluator → cli. Read from the
+// Dependencies point down: parser → promise types → checker → evaluator → store → evidence → report → cli. Read from the
 // import lines of the sources (static, type-only, re-exports and dynamic imports alike), followed
 // through every module they reach, so a path that climbs through a helper is caught too.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -11,7 +11,7 @@ const SRC = resolve("src");
 /** The lower layers, lowest first: each may import from its own layer and those before it. */
 const ranked = ["parser", "promise-types", "checker"];
 /** What none of the lower layers may reach, directly or through anything else. */
-const above = ["evaluator", "cli", "store", "watch", "report"];
+const above = ["evaluator", "cli", "store", "watch", "report", "evidence"];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -93,6 +93,20 @@ describe("layering of the sources", () => {
       }
     }
     expect(files.some((f) => layerOf(f) === "report")).toBe(true);
+    expect(wrong).toEqual([]);
+  });
+
+  it("puts src/evidence/ above the store and below the report and the command line: it reaches no src/report/, src/cli/ or src/watch/, and only src/report/ and src/cli/ reach it", () => {
+    const wrong: string[] = [];
+    for (const file of files) {
+      const layer = layerOf(file);
+      for (const [dep, chain] of reachable(file)) {
+        const into = layerOf(dep);
+        if (layer === "evidence" && (into === "report" || into === "cli" || into === "watch")) wrong.push(shown(chain));
+        if (into === "evidence" && !["evidence", "report", "cli"].includes(layer)) wrong.push(shown(chain));
+      }
+    }
+    expect(files.some((f) => layerOf(f) === "evidence")).toBe(true);
     expect(wrong).toEqual([]);
   });
 

@@ -7,9 +7,11 @@ import { createHmac } from "node:crypto";
  * a change of a promise's state, a run's summary, the approval of an integrity baseline, the
  * acknowledgement of a deficiency, a message delivered (or given up): who was told, and when, or
  * (schema 7) the approval of integrity states: first seen, `covenant integrity init` or `approve`,
- * or a policy version, stored once when a run first names its hash
+ * or a policy version, stored once when a run first names its hash, or a roster of the promises
+ * a run evaluated (stored once per set), or the rotation of the
+ * signing key (`covenant key rotate`), signed by the old key and the new
  */
-export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery" | "approval" | "policy" | "roster";
+export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery" | "approval" | "policy" | "roster" | "rotation";
 
 export interface LedgerRow {
   seq: number;

@@ -1,4 +1,4 @@
-// What the history holds: the bodies of its eight kinds of record, as JSON in the chain, and a
+// What the history holds: the bodies of its nine kinds of record, as JSON in the chain, and a
 // record as `history` gives it, with whether its MAC proves that Covenant wrote it.
 import type { Outcome } from "../evaluator/outcomes.js";
 import type { RecordKind } from "./ledger.js";
@@ -176,12 +176,37 @@ export interface RosterBody {
   keys: string[];
 }
 
+/** One key of a rotation: its raw 32-byte Ed25519 public key (base64) and its fingerprint. */
+export interface RotatedKey {
+  publicKey: string;
+  fingerprint: string;
+}
+
+/**
+ * The rotation of a key (`covenant key rotate`): which, the old and the new public key, who and
+ * why, and two Ed25519 signatures over the one statement rotation.ts makes of the rest: the old
+ * key hands over to the new, and the new key accepts. Only the signing key rotates for now.
+ */
+export interface RotationBody {
+  key: "signing";
+  at: string;
+  old: RotatedKey;
+  new: RotatedKey;
+  reason: string;
+  /** the name given with --by, else the operating-system user */
+  by: string;
+  user: string;
+  loginUid: number | null;
+  /** base64 Ed25519 signatures over the statement, by the old key and by the new */
+  signatures: { old: string; new: string };
+}
+
 export interface HistoryEntry {
   seq: number;
   kind: RecordKind;
   run: number;
   time: string;
-  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | PolicyBody | RosterBody | { unreadable: string };
+  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | PolicyBody | RosterBody | RotationBody | { unreadable: string };
   /** whether the record's MAC matches: false for a record altered, inserted, or cut off from the records before it */
   verified: boolean;
   /** why it is not verified */

@@ -54,7 +54,7 @@ export function readRegularFile(path: string, what: string, maxBytes: number, ju
 export { kindOf };
 
 /** Writes `content` to a new file beside `path`, with a random name nobody can have planted. */
-function writeTemporary(path: string, content: string, sync: boolean): string {
+function writeTemporary(path: string, content: string | Buffer, sync: boolean): string {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString("hex")}.tmp`);
   // O_EXCL with O_CREAT fails on any existing name, a link included; O_NOFOLLOW says so twice
   const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
@@ -90,7 +90,7 @@ export function replaceFile(path: string, content: string, opts: { sync?: boolea
  * exists (whatever it is). The file appears complete or not at all, so a full disk never leaves
  * an empty one behind.
  */
-export function createFileExclusively(path: string, content: string, opts: { sync?: boolean } = {}): boolean {
+export function createFileExclusively(path: string, content: string | Buffer, opts: { sync?: boolean } = {}): boolean {
   const tmp = writeTemporary(path, content, opts.sync ?? false);
   try {
     linkSync(tmp, path);

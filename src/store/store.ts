@@ -37,9 +37,12 @@ import { judgeHeartbeat, Watcher, type Beat, type WatcherStatus } from "./watche
 import { hashPolicy, policyBody, PolicyRecords, type PolicyVersionSummary } from "./policies.js";
 import { rosterBody, Rosters } from "./rosters.js";
 import { explainRuns, type RunExplanation } from "./explain.js";
+import { lastRotatedTo, rotateSigningKey, type RotationDone, type Rotator } from "./rotation.js";
+import { signingKeyInForce, signingKeyPath, type SigningKey } from "./signing-key.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, RecordedFinding, RosterBody, RunBody, RunKind } from "./records.js";
+export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
+export { fingerprintOf, publicKeyPem, type SigningKey } from "./signing-key.js";
 export { hashPolicy, type PolicyVersionSummary } from "./policies.js";
 export { outcomesDigest, type PromiseAtRun, type RunExplanation } from "./explain.js";
 export { runKindOf } from "./records.js";
@@ -420,6 +423,40 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   /** Every policy version the history holds, oldest first: hash, its record, the first run and when it began, its files' count and bytes. */
   policyVersions(): PolicyVersionSummary[] {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.policies.versions());
+  }
+
+  /** Each record's number and time, in order: what an evidence pack's period is cut from. */
+  recordTimes(): { seq: number; time: string }[] {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT seq, time FROM ledger ORDER BY seq").all() as { seq: number; time: string }[]);
+  }
+
+  /** The records from `first` to `last` (their numbers) as stored: body text and MAC (hex), unjudged (verify judges). */
+  records(first: number, last: number): { seq: number; kind: RecordKind; run: number; time: string; body: string; mac: string }[] {
+    const rows = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE seq BETWEEN ? AND ? ORDER BY seq").all(first, last) as LedgerRow[]);
+    return rows.map((r) => ({ seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body: String(r.body), mac: Buffer.isBuffer(r.mac) ? r.mac.toString("hex") : "" }));
+  }
+
+  /** The fingerprint the history's last rotation of the signing key put in force. */
+  private lastRotatedTo(): string | undefined {
+    const row = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT kind, body FROM ledger WHERE kind = 'rotation' ORDER BY seq DESC LIMIT 1").get() as { kind: string; body: string } | undefined);
+    return row ? lastRotatedTo([row]) : undefined;
+  }
+
+  /**
+   * The signing key in force (signing-key.ts): made now when there is none and `create` allows
+   * (it is made beside this store's host key, or at COVENANT_SIGNING_KEY_FILE).
+   */
+  signingKey(create: boolean): SigningKey | undefined {
+    return signingKeyInForce(signingKeyPath(this.dir), this.lastRotatedTo(), create);
+  }
+
+  /**
+   * Replaces the signing key (rotation.ts rotateSigningKey): its record is committed outside a
+   * run, as an acknowledgement is, the head anchor moved and the store checkpointed.
+   */
+  rotateSigningKey(who: Rotator): RotationDone {
+    const run = this.recordRun;
+    return rotateSigningKey(signingKeyPath(this.dir), this.lastRotatedTo(), who, (body) => this.anchored("the rotation of the signing key", () => this.db.transaction(() => this.append("rotation", run, who.at, body)).immediate()).seq);
   }
 
   /** The records, each checked against the chain as it is read, and whether the chain's end is what its anchors vouch for. */

@@ -13,7 +13,10 @@ import { judge as judgeBy, kindOf, lstatOrUndefined as lstatBy, modeText, runnin
 import { UntrustedStateError } from "./errors.js";
 
 /** The files of a state directory, as the store names them. */
-export const STATE_FILES = ["state.db", "state.db-wal", "state.db-shm", "host.key", "ledger.head", "run.lock"] as const;
+export const STATE_FILES = ["state.db", "state.db-wal", "state.db-shm", "host.key", "ledger.head", "run.lock", "signing.key", "signing.key.next"] as const;
+
+/** The signing key and a rotation's pending one: private keys, held to the host key's rules. */
+const SIGNING_FILES: readonly string[] = ["signing.key", "signing.key.next"];
 
 /** The state's rule: refusals are UntrustedStateError, which every command reports with exit 2. */
 const STATE_RULE: Rule = { says: "as root, Covenant uses only state that no other user can change", error: (m) => new UntrustedStateError(m) };
@@ -51,29 +54,35 @@ export function checkStateDirectory(dir: string): string {
  * another user owns, can read or could have written lets them forge the history; one with a
  * second name may be reachable from where others look. `named` says which key, for messages.
  */
-export function keyProblem(named: string, path: string, st: Stats): string | undefined {
+export function keyProblem(named: string, path: string, st: Stats, abuse = "forge the history"): string | undefined {
   if (!runningAsRoot()) return undefined;
   const fresh = "or move the state directory aside to start a new history";
   const restore = `restore the key from its backup as root (install -o root -m 0600 BACKUP ${path}), ${fresh}`;
   if (!st.isFile()) return `${named} is ${kindOf(st)}, not a regular file`;
-  if (st.uid !== 0) return `${named} is owned by uid ${st.uid}, not root: someone else made it, so it is not used (a key another user made or knows lets them forge the history); fix: move it aside and keep it as evidence (${ADOPT_NOTHING}), then ${restore}`;
+  if (st.uid !== 0) return `${named} is owned by uid ${st.uid}, not root: someone else made it, so it is not used (a key another user made or knows lets them ${abuse}); fix: move it aside and keep it as evidence (${ADOPT_NOTHING}), then ${restore}`;
   if (st.mode & 0o022) return `${named} is writable by ${st.mode & 0o002 ? "others" : "its group"} (mode ${modeText(st)}): someone else may have replaced it, so it is not used; fix: move it aside and keep it as evidence, then ${restore}`;
-  if (st.mode & 0o077) return `${named} can be read by ${st.mode & 0o007 ? "others" : "its group"} (mode ${modeText(st)}): whoever read it can forge the history, so it is not used (as sshd refuses such a private key); fix: if no one else can have read it, chmod 0600 ${path}; otherwise ${fresh.replace(/^or /, "")}`;
+  if (st.mode & 0o077) return `${named} can be read by ${st.mode & 0o007 ? "others" : "its group"} (mode ${modeText(st)}): whoever read it can ${abuse}, so it is not used (as sshd refuses such a private key); fix: if no one else can have read it, chmod 0600 ${path}; otherwise ${fresh.replace(/^or /, "")}`;
   if (st.nlink > 1) return `${named} has ${st.nlink} names (hard links): another may be in a directory someone else controls, so it is not used; fix: find and remove its other names (find / -xdev -samefile ${path})`;
   return undefined;
 }
 
 /** The files in the state directory that exist, and the host key wherever it is kept. */
-export function checkStateFiles(dir: string, keyFile: string | undefined): void {
+export function checkStateFiles(dir: string, keyFile: string | undefined, signingKeyFile: string | undefined = process.env["COVENANT_SIGNING_KEY_FILE"]): void {
   if (!runningAsRoot()) return;
   const abs = resolve(dir);
-  const names: Record<string, string> = { "state.db": "the store", "state.db-wal": "the store's log", "state.db-shm": "the store's shared memory", "host.key": "the host key", "ledger.head": "the head anchor", "run.lock": "the run lock" };
+  const names: Record<string, string> = { "state.db": "the store", "state.db-wal": "the store's log", "state.db-shm": "the store's shared memory", "host.key": "the host key", "ledger.head": "the head anchor", "run.lock": "the run lock", "signing.key": "the signing key", "signing.key.next": "the signing key a rotation put in waiting" };
   for (const name of STATE_FILES) {
     if (name === "host.key" && keyFile !== undefined) continue;
+    if (SIGNING_FILES.includes(name) && signingKeyFile !== undefined) continue;
     const path = join(abs, name);
     const st = lstatOrUndefined(path);
     if (!st) continue;
     if (!st.isFile()) throw new UntrustedStateError(`${names[name]} ${path} is ${kindOf(st)}: Covenant never makes one there; remove it`);
+    if (SIGNING_FILES.includes(name)) {
+      const problem = keyProblem(`${names[name]} ${path}`, path, st, "sign evidence packs in the host's name");
+      if (problem) throw new UntrustedStateError(problem);
+      continue;
+    }
     if (name === "host.key") {
       const problem = keyProblem(`the host key ${path}`, path, st);
       if (problem) throw new UntrustedStateError(problem);
@@ -82,7 +91,11 @@ export function checkStateFiles(dir: string, keyFile: string | undefined): void 
     const aside = name === "run.lock" ? `remove ${path} (${ADOPT_NOTHING})` : `move ${path} aside and keep it as evidence (${ADOPT_NOTHING}), then restore it from a backup as root, or move the state directory aside to start a new history`;
     judge(st, `${names[name]} ${path}`, (why) => (why === "owner" ? aside : `chmod go-w ${path} (others could have changed it: run \`covenant verify\`)`), false);
   }
-  if (keyFile !== undefined) checkKeyFile(keyFile);
+  if (keyFile !== undefined) checkKeyFile(keyFile, "the host key", "COVENANT_HOST_KEY_FILE");
+  if (signingKeyFile !== undefined) {
+    checkKeyFile(signingKeyFile, "the signing key", "COVENANT_SIGNING_KEY_FILE");
+    checkKeyFile(`${signingKeyFile}.next`, "the signing key a rotation put in waiting", "COVENANT_SIGNING_KEY_FILE");
+  }
 }
 
 /**
@@ -90,12 +103,12 @@ export function checkStateFiles(dir: string, keyFile: string | undefined): void 
  * it names and every directory on the way must be root's, and no directory on the way may be
  * writable by others even with the sticky bit: in /tmp, anyone can make the key's name first.
  */
-function checkKeyFile(keyFile: string): void {
+function checkKeyFile(keyFile: string, what: string, variable: string): void {
   const abs = resolve(keyFile);
-  const of = `the host key ${abs} (COVENANT_HOST_KEY_FILE)`;
-  const real = walk(abs, { of, elsewhere: "point COVENANT_HOST_KEY_FILE at a file in a directory only root can write", sticky: false });
+  const of = `${what} ${abs} (${variable})`;
+  const real = walk(abs, { of, elsewhere: `point ${variable} at a file in a directory only root can write`, sticky: false });
   const st = lstatOrUndefined(real);
   if (!st) return;
-  const problem = keyProblem(real === abs ? of : `${of}, that is ${real},`, real, st);
+  const problem = keyProblem(real === abs ? of : `${of}, that is ${real},`, real, st, variable === "COVENANT_HOST_KEY_FILE" ? "forge the history" : "sign evidence packs in the host's name");
   if (problem) throw new UntrustedStateError(problem);
 }

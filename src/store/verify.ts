@@ -3,7 +3,8 @@
 // tables (baselines, current state, learnt bands, from schema 5 deficiencies and the outbox,
 // from schema 6 the watcher's heartbeat, and from schema 7 the approved integrity states) must carry their seals, the current state of each promise must be the one its last change
 // record says, the deficiencies and outbox must agree with the history (notify-verify.ts), and each policy version
-// must be the text it is stored as and be held for every run that names it (policy-verify.ts). The first problem found is
+// must be the text it is stored as and be held for every run that names it (policy-verify.ts), and each
+// rotation of the signing key must carry both keys' signatures and follow the one before (rotation.ts). The first problem found is
 // reported, with the record it concerns.
 import type Database from "better-sqlite3";
 import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } from "./anchors.js";
@@ -11,6 +12,7 @@ import { findTampering, type LedgerRow, type Tampering } from "./ledger.js";
 import { notifyTampering } from "./notify-verify.js";
 import { policyTampering } from "./policy-verify.js";
 import { rosterTampering } from "./roster-verify.js";
+import { rotationTampering } from "./rotation.js";
 import { runKindOf } from "./records.js";
 import { INTEGRITY_SCHEMA, NOTIFY_SCHEMA, WATCH_SCHEMA } from "./schema.js";
 import { approvedTampering } from "./approved-verify.js";
@@ -85,6 +87,7 @@ export function verifyStore(v: StoreView): VerifyReport {
       summaryTampering(rows) ??
       policyTampering(rows) ??
       rosterTampering(rows) ??
+      rotationTampering(rows) ??
       baselineTampering(v, rows) ??
       currentTampering(v, rows) ??
       bandTampering(v) ??

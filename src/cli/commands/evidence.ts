@@ -1,0 +1,128 @@
+// `covenant evidence --from --to --out PACK` writes the signed evidence pack of a period (the
+// history extract, the policy versions in force, the manifest and its signature: src/evidence/),
+// and `covenant evidence verify PACK --public-key FILE` checks one with the public key alone.
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { buildPack } from "../../evidence/build.js";
+import { WHAT_IT_PROVES } from "../../evidence/manifest.js";
+import { PackReadError, readPack } from "../../evidence/read.js";
+import type { PackFile } from "../../evidence/tar.js";
+import { verifyPack, type PackVerdict } from "../../evidence/verify.js";
+import { PackWriteError, writePack } from "../../evidence/write.js";
+import { PeriodError } from "../../facts/period.js";
+import { StoreError } from "../../store/store.js";
+import { escapeText } from "../escape.js";
+import { EXIT } from "../exit-codes.js";
+import type { Io } from "../io.js";
+import { reportPeriod } from "../report-period.js";
+import { withStoreForReading } from "../store-access.js";
+
+export interface EvidenceOptions {
+  from: string;
+  to: string;
+  out: string;
+  tz?: string;
+  state?: string;
+  json: boolean;
+  /** the instant the pack says it was made (tests) */
+  now?: Date;
+  /** files to add under reports/ (the period's reports, when the report command makes them) */
+  reports?: PackFile[];
+}
+
+export function runEvidence(opts: EvidenceOptions, io: Io): number {
+  return withStoreForReading(opts.state, io, "evidence", (store) => {
+    try {
+      const { period, timeZone, zoneFrom } = reportPeriod(store, opts.from, opts.to, opts.tz);
+      const key = store.signingKey(true)!;
+      const createdAt = opts.now ?? new Date();
+      const built = buildPack({ store, period, timeZone, zoneFrom, host: hostname(), createdAt, key, ...(opts.reports ? { reports: opts.reports } : {}) });
+      const { dir, archive } = writePack(opts.out, built.files, createdAt);
+      const m = built.manifest;
+      if (opts.json) io.out(JSON.stringify({ dir, archive, manifest: m }, null, 2));
+      else {
+        const range = m.extract.count > 0 ? `records ${m.extract.first} to ${m.extract.last} (${m.extract.count})` : "no records";
+        io.out(`wrote the evidence pack ${escapeText(dir)} and ${escapeText(archive)}: ${m.period.from} to ${m.period.to} (${escapeText(m.period.timeZone)}, from the ${m.period.zoneFrom}), ${range}, ${m.policies.length} policy version${m.policies.length === 1 ? "" : "s"}, signed by ${m.signingKey.fingerprint}`);
+        if (!m.store.verify.intact) io.out(io.style.red(`the store failed its verification when the pack was made, and the pack says so: ${escapeText(m.store.verify.tampering?.message ?? "")}`));
+        if (m.policiesNotStored.length > 0) io.out(`note: ${m.policiesNotStored.length} policy version${m.policiesNotStored.length === 1 ? "" : "s"} in force ${m.policiesNotStored.length === 1 ? "was" : "were"} run before Covenant kept policy texts: named in the manifest, not included`);
+      }
+      return m.store.verify.intact ? EXIT.ok : EXIT.deficiencies;
+    } catch (err) {
+      if (err instanceof PeriodError || err instanceof PackWriteError) {
+        io.err(`covenant evidence: ${escapeText(err.message)}`);
+        return EXIT.policyError;
+      }
+      throw err;
+    }
+  });
+}
+
+export interface EvidenceVerifyOptions {
+  publicKey?: string;
+  json: boolean;
+}
+
+/** The auditor's key: a PEM Ed25519 public key (a private key given by mistake is refused, not used). */
+function readPublicKey(path: string): KeyObject | string {
+  // public, and read on the auditor's machine: a link or a pipe (`<(covenant key export)`) is fine
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    return `the public key ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}`;
+  }
+  if (text.length > 64 * 1024) return `${path} is larger than any PEM public key`;
+  if (/PRIVATE KEY/.test(text)) return `${path} holds a private key: give the public key (\`covenant key export\` prints it); keep the private key off the auditor's machine`;
+  try {
+    const key = createPublicKey({ key: text, format: "pem" });
+    if (key.asymmetricKeyType !== "ed25519") return `${path} is a ${key.asymmetricKeyType ?? "unknown"} key, not an Ed25519 one`;
+    return key;
+  } catch {
+    return `${path} is not a PEM public key`;
+  }
+}
+
+export function runEvidenceVerify(pack: string, opts: EvidenceVerifyOptions, io: Io): number {
+  if (opts.publicKey === undefined) {
+    io.err("covenant evidence verify: --public-key FILE is required: the key the host's fingerprint names, obtained by another channel (never the public-key.pem inside the pack)");
+    return EXIT.policyError;
+  }
+  const key = readPublicKey(opts.publicKey);
+  if (typeof key === "string") {
+    io.err(`covenant evidence verify: ${escapeText(key)}`);
+    return EXIT.policyError;
+  }
+  let files: PackFile[];
+  try {
+    files = readPack(pack);
+  } catch (err) {
+    if (!(err instanceof PackReadError || err instanceof StoreError)) throw err;
+    io.err(`covenant evidence verify: ${escapeText(err.message)}`);
+    return EXIT.policyError;
+  }
+  const verdict = verifyPack(files, key);
+  if (opts.json) io.out(JSON.stringify(verdictJson(verdict), null, 2));
+  else for (const line of verdictLines(verdict, io)) io.out(line);
+  return verdict.intact ? EXIT.ok : EXIT.deficiencies;
+}
+
+function verdictJson(v: PackVerdict): object {
+  const m = v.manifest;
+  return { intact: v.intact, checkedWith: v.checkedWith, problems: v.problems, ...(m ? { host: m.host, period: m.period, extract: m.extract, store: m.store, createdAt: m.createdAt } : {}), says: WHAT_IT_PROVES };
+}
+
+function verdictLines(v: PackVerdict, io: Io): string[] {
+  const m = v.manifest;
+  const lines: string[] = [];
+  if (v.intact && m) {
+    const range = m.extract.count > 0 ? `records ${m.extract.first} to ${m.extract.last} (${m.extract.count}), ending at the head it names (record ${m.extract.head?.seq}, MAC ${escapeText(String(m.extract.head?.mac)).slice(0, 16)}…)` : "no records";
+    lines.push(io.style.green(`intact: the pack of ${escapeText(m.host)} for ${escapeText(m.period.from)} to ${escapeText(m.period.to)} (${escapeText(m.period.timeZone)}), signed by ${v.checkedWith}: every file as signed; ${range}; ${m.policies.length} policy version${m.policies.length === 1 ? "" : "s"}`));
+    if (!m.store.verify.intact) lines.push(io.style.red(`but the host's own verification found its store tampered when the pack was made: ${escapeText(m.store.verify.tampering?.message ?? "")}`));
+  } else {
+    lines.push(io.style.red(`FAILED: ${v.problems.length} problem${v.problems.length === 1 ? "" : "s"} found (checked with ${v.checkedWith})`));
+    for (const p of v.problems) lines.push(`  ${escapeText(p.file)}${p.record !== undefined ? ` (record ${p.record})` : ""}: ${escapeText(p.message)}`);
+  }
+  lines.push(`what this proves: ${WHAT_IT_PROVES}`);
+  return lines;
+}

@@ -1,0 +1,151 @@
+// A small ustar writer and a careful reader for evidence packs, so that a pack's `.tar.gz` is the
+// same bytes for the same files (sorted entries, no owner names, uid and gid 0, a fixed time) and
+// so that reading one an auditor was sent cannot write outside where it is read, follow a link, or
+// exhaust memory: only regular files and directories, relative names without `..`, bounded sizes.
+import { gunzipSync, gzipSync } from "node:zlib";
+
+export interface PackFile {
+  /** a relative path with `/` between its parts */
+  name: string;
+  bytes: Buffer;
+}
+
+export class TarError extends Error {}
+
+const BLOCK = 512;
+
+/** The largest archive read, unpacked, and the most entries: a pack is a period's history and policy, not a disk image. */
+export const MAX_UNPACKED = 1024 * 1024 * 1024;
+const MAX_ENTRIES = 100_000;
+
+function octal(n: number, width: number): string {
+  return n.toString(8).padStart(width - 1, "0") + "\0";
+}
+
+/** ustar splits a long name into a prefix (155 bytes) and a name (100 bytes) at a slash. */
+function splitName(name: string): { prefix: string; name: string } {
+  if (Buffer.byteLength(name) <= 100) return { prefix: "", name };
+  for (let i = name.length - 1; i > 0; i--) {
+    if (name[i] !== "/") continue;
+    const prefix = name.slice(0, i);
+    const rest = name.slice(i + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest.length > 0) return { prefix, name: rest };
+  }
+  throw new TarError(`the name ${JSON.stringify(name.slice(0, 80))} is too long for a tar archive (at most 255 bytes, split at a slash)`);
+}
+
+function header(name: string, size: number, type: "0" | "5", mtime: number): Buffer {
+  const h = Buffer.alloc(BLOCK);
+  const parts = splitName(name);
+  h.write(parts.name, 0, 100, "utf8");
+  h.write(octal(type === "5" ? 0o700 : 0o600, 8), 100, "ascii");
+  h.write(octal(0, 8), 108, "ascii");
+  h.write(octal(0, 8), 116, "ascii");
+  h.write(octal(size, 12), 124, "ascii");
+  h.write(octal(mtime, 12), 136, "ascii");
+  h.fill(" ", 148, 156);
+  h.write(type, 156, "ascii");
+  h.write("ustar\0", 257, "ascii");
+  h.write("00", 263, "ascii");
+  h.write(parts.prefix, 345, 155, "utf8");
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(octal(sum, 7) + " ", 148, "ascii");
+  return h;
+}
+
+/**
+ * A gzipped tar of `files` under the directory `top`, entries sorted by name, every directory
+ * listed before what it holds; `emptyDirs` are listed too (a pack's `reports/` with no report yet).
+ */
+export function writeTarGz(top: string, files: readonly PackFile[], mtimeSeconds: number, emptyDirs: readonly string[] = []): Buffer {
+  const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const dirs = new Set<string>([top]);
+  const out: Buffer[] = [header(`${top}/`, 0, "5", mtimeSeconds)];
+  for (const d of [...emptyDirs].sort()) {
+    if (sorted.some((f) => f.name.startsWith(`${d}/`))) continue;
+    dirs.add(`${top}/${d}`);
+    out.push(header(`${top}/${d}/`, 0, "5", mtimeSeconds));
+  }
+  for (const f of sorted) {
+    const parts = f.name.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = `${top}/${parts.slice(0, i).join("/")}`;
+      if (dirs.has(dir)) continue;
+      dirs.add(dir);
+      out.push(header(`${dir}/`, 0, "5", mtimeSeconds));
+    }
+    out.push(header(`${top}/${f.name}`, f.bytes.length, "0", mtimeSeconds), f.bytes);
+    const pad = (BLOCK - (f.bytes.length % BLOCK)) % BLOCK;
+    if (pad > 0) out.push(Buffer.alloc(pad));
+  }
+  out.push(Buffer.alloc(BLOCK * 2));
+  return gzipSync(Buffer.concat(out), { level: 9 });
+}
+
+function field(h: Buffer, at: number, width: number): string {
+  const raw = h.subarray(at, at + width);
+  const end = raw.indexOf(0);
+  return raw.subarray(0, end === -1 ? width : end).toString("utf8");
+}
+
+function number(h: Buffer, at: number, width: number, what: string): number {
+  const text = field(h, at, width).trim();
+  if (!/^[0-7]+$/.test(text)) throw new TarError(`an entry's ${what} is not an octal number`);
+  return parseInt(text, 8);
+}
+
+/** A safe relative name: no absolute path, no `..`, no empty or `.` part, no backslash or control character. */
+function safeName(name: string): string {
+  const trimmed = name.replace(/\/+$/, "");
+  if (trimmed.startsWith("/") || /[\\\x00-\x1f\x7f]/.test(trimmed)) throw new TarError(`the entry ${JSON.stringify(name.slice(0, 80))} is not a plain relative name: refused`);
+  const parts = trimmed.split("/");
+  if (parts.some((p) => p === ".." || p === "." || p === "")) throw new TarError(`the entry ${JSON.stringify(name.slice(0, 80))} climbs out of the pack or is not a plain name: refused`);
+  return trimmed;
+}
+
+/**
+ * The regular files of a gzipped tar, under its one top directory (stripped from their names).
+ * Links, devices, FIFOs, extended headers, names that climb (`../`) or are absolute, and archives
+ * larger than MAX_UNPACKED are refused with a TarError naming the entry.
+ */
+export function readTarGz(gz: Buffer): PackFile[] {
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(gz, { maxOutputLength: MAX_UNPACKED });
+  } catch (err) {
+    throw new TarError(`it is not a gzip file that unpacks within ${MAX_UNPACKED} bytes (${(err as NodeJS.ErrnoException).code ?? "corrupt"})`);
+  }
+  const files: PackFile[] = [];
+  const seen = new Set<string>();
+  let top: string | undefined;
+  for (let at = 0, entries = 0; at + BLOCK <= tar.length; entries++) {
+    const h = tar.subarray(at, at + BLOCK);
+    if (h.every((b) => b === 0)) break;
+    if (entries >= MAX_ENTRIES) throw new TarError(`it holds more than ${MAX_ENTRIES} entries`);
+    const sum = number(h, 148, 8, "checksum");
+    let actual = 0;
+    for (let i = 0; i < BLOCK; i++) actual += i >= 148 && i < 156 ? 32 : h[i]!;
+    if (sum !== actual) throw new TarError(`the header at byte ${at} fails its checksum: the archive is corrupt`);
+    const prefix = field(h, 345, 155);
+    const name = safeName(prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
+    const type = String.fromCharCode(h[156]!);
+    const size = number(h, 124, 12, "size");
+    const start = at + BLOCK;
+    if (start + size > tar.length) throw new TarError(`the entry ${JSON.stringify(name)} runs past the end of the archive`);
+    if (seen.has(name)) throw new TarError(`the entry ${JSON.stringify(name)} appears twice: which copy is the pack's cannot be told, refused`);
+    seen.add(name);
+    const first = name.split("/")[0]!;
+    top ??= first;
+    if (first !== top) throw new TarError(`the entry ${JSON.stringify(name)} is not under the pack's one directory ${JSON.stringify(top)}`);
+    if (type === "0" || type === "\0") {
+      if (name === top) throw new TarError(`the entry ${JSON.stringify(name)} is a file where the pack's directory should be`);
+      files.push({ name: name.slice(top.length + 1), bytes: Buffer.from(tar.subarray(start, start + size)) });
+    } else if (type !== "5") {
+      const kinds: Record<string, string> = { "1": "a hard link", "2": "a symbolic link", "3": "a character device", "4": "a block device", "6": "a FIFO", x: "an extended header", g: "a global extended header" };
+      throw new TarError(`the entry ${JSON.stringify(name)} is ${kinds[type] ?? `of type ${JSON.stringify(type)}`}: a pack holds only files and directories, refused`);
+    }
+    at = start + Math.ceil(size / BLOCK) * BLOCK;
+  }
+  return files;
+}

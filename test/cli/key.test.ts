@@ -1,0 +1,123 @@
+// `covenant key export` and `covenant key rotate` through the built CLI on a real store: the PEM
+// parses with openssl, the fingerprint is said on stderr, nothing private is printed; rotating
+// twice leaves two records `history` shows and `verify` accepts; `--host` and a store-less
+// directory are usage errors.
+import { spawnSync } from "node:child_process";
+import { createHash, createPublicKey } from "node:crypto";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
+
+beforeAll(() => ensureBuilt());
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+function store(): { dir: string; state: string } {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-key-"));
+  made.push(dir);
+  mkdirSync(join(dir, "policy"));
+  writeFileSync(join(dir, "gl.dat"), "entry\n", { mode: 0o640 });
+  writeFileSync(join(dir, "policy", "p.promise"), `control "ITGC-CM-02" {\n  title = "Ledger"\n  file "${dir}/gl.dat" { mode = 0640 }\n}\n`);
+  const state = join(dir, "state");
+  expect(covenant(["run", "--state", state, join(dir, "policy")]).code).toBe(0);
+  return { dir, state };
+}
+
+describe("covenant key", () => {
+  it("export refuses a directory with no store (exit 2) and makes nothing there", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-key-none-"));
+    made.push(dir);
+    const r = covenant(["key", "export", "--state", join(dir, "state")]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^covenant key export: no store in .*state/);
+  });
+
+  it("export prints a public key openssl reads, says its fingerprint on stderr, and the same key each time", () => {
+    const { dir, state } = store();
+    const r = covenant(["key", "export", "--state", state]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n$/);
+    expect(r.out + r.err).not.toContain("PRIVATE");
+    const raw = Buffer.from(createPublicKey(r.out).export({ format: "jwk" }).x!, "base64url");
+    const fingerprint = `ed25519:${createHash("sha256").update(raw).digest("hex").slice(0, 32)}`;
+    expect(r.err).toContain(`signing key fingerprint: ${fingerprint}`);
+    const pem = join(dir, "pub.pem");
+    expect(covenant(["key", "export", "--state", state, "--out", pem]).code).toBe(0);
+    expect(readFileSync(pem, "utf8")).toBe(r.out);
+    const openssl = spawnSync("openssl", ["pkey", "-pubin", "-in", pem, "-noout", "-text"], { encoding: "utf8" });
+    expect(openssl.status).toBe(0);
+    expect(openssl.stdout).toMatch(/ED25519 Public-Key/);
+    const again = covenant(["key", "export", "--state", state, "--out", pem]);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain("EEXIST");
+  });
+
+  it("rotate twice: history shows both rotations old → new with who and why; verify is intact; export gives the new key", () => {
+    const { state } = store();
+    expect(covenant(["key", "rotate", "--state", state, "--reason", "none yet"]).err).toMatch(/no signing key to rotate .* `covenant key export` makes the first one/);
+    const first = covenant(["key", "export", "--state", state]).err.match(/ed25519:[0-9a-f]{32}/)![0];
+    const one = covenant(["key", "rotate", "--state", state, "--reason", "CHG-1 yearly", "--by", "Alice Admin", "--json"]);
+    expect(one.code).toBe(0);
+    const oneJson = JSON.parse(one.out) as { record: number; old: string; new: string };
+    expect(oneJson.old).toBe(first);
+    const two = covenant(["key", "rotate", "--signing", "--state", state, "--reason", "laptop stolen"]);
+    expect(two.code).toBe(0);
+    expect(two.out).toMatch(new RegExp(`^rotated the signing key: ${oneJson.new} → (ed25519:[0-9a-f]{32}) \\(history record \\d+, signed by both keys\\); the old private key is removed`));
+    const second = two.out.match(/→ (ed25519:[0-9a-f]{32})/)![1]!;
+    const history = covenant(["history", "--state", state]).out.split("\n").filter((l) => l.includes("key rotated"));
+    expect(history).toHaveLength(2);
+    expect(history[0]).toMatch(new RegExp(`#${oneJson.record}  signing key rotated: ${first} → ${oneJson.new} by Alice Admin as \\S+ \\((no login uid|login uid \\d+)\\): CHG-1 yearly$`));
+    expect(history[1]).toContain(`${oneJson.new} → ${second} by `);
+    expect(covenant(["verify", "--state", state]).code).toBe(0);
+    expect(covenant(["key", "export", "--state", state]).err).toContain(second);
+  });
+
+  it("COVENANT_SIGNING_KEY_FILE keeps the key elsewhere (a secrets directory only root can write), and rotation's waiting key beside it", () => {
+    const { state } = store();
+    const secrets = mkdtempSync(join(process.getuid?.() === 0 ? "/run" : tmpdir(), "covenant-secrets-"));
+    made.push(secrets);
+    const env = { COVENANT_SIGNING_KEY_FILE: join(secrets, "signing.pem") };
+    const r = covenant(["key", "export", "--state", state], { env });
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(secrets, "signing.pem"), "utf8")).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(() => readFileSync(join(state, "signing.key"))).toThrow(/ENOENT/);
+    expect(covenant(["key", "rotate", "--state", state], { env }).code).toBe(0);
+    expect(covenant(["key", "export", "--state", state], { env }).err).not.toContain(r.err.match(/ed25519:\w+/)![0]);
+    expect(covenant(["verify", "--state", state]).code).toBe(0);
+  });
+
+  it("a rotation stopped after its record: export uses the waiting key and says so, and rotate finishes it", () => {
+    const { dir, state } = store();
+    const first = covenant(["key", "export", "--state", state]).err.match(/ed25519:[0-9a-f]{32}/)![0];
+    const saved = join(dir, "old.key");
+    copyFileSync(join(state, "signing.key"), saved);
+    const rotated = JSON.parse(covenant(["key", "rotate", "--state", state, "--json"]).out) as { new: string };
+    // as if stopped between the record and the rename: the new key waits, the old is still in place
+    renameSync(join(state, "signing.key"), join(state, "signing.key.next"));
+    copyFileSync(saved, join(state, "signing.key"));
+    chmodSync(join(state, "signing.key"), 0o600);
+    const exported = covenant(["key", "export", "--state", state]);
+    expect(exported.err).toContain(rotated.new);
+    expect(exported.err).not.toContain(first);
+    expect(exported.err).toContain("note: the last rotation is recorded but did not finish");
+    const finished = covenant(["key", "rotate", "--state", state]);
+    expect(finished.code).toBe(0);
+    expect(finished.out).toContain(`finished the rotation already recorded: the signing key is now ${rotated.new}`);
+    const after = covenant(["key", "export", "--state", state]);
+    expect(after.err).toContain(rotated.new);
+    expect(after.err).not.toContain("note:");
+    expect(covenant(["verify", "--state", state]).code).toBe(0);
+  });
+
+  it("rotate --host is refused as not built yet (exit 2), and so is --host with --signing", () => {
+    const { state } = store();
+    const r = covenant(["key", "rotate", "--host", "--state", state]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("rotating the host key (host.key, the key of the history's chain) is not built yet");
+    expect(covenant(["key", "rotate", "--host", "--signing", "--state", state]).code).toBe(2);
+  });
+});
