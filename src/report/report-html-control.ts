@@ -6,7 +6,7 @@ import type { ControlReport } from "./report-model.js";
 import { complianceChart } from "./report-html-chart.js";
 import { episodesTable, integrityTables, repairsTable, waiversTables } from "./report-html-episodes.js";
 import { controlAnchor, expectedWords, remediationWords } from "./report-html-summary.js";
-import { count, duration, percent, preText, rowsOrNone, shortHash, text, time } from "./report-html-text.js";
+import { count, duration, percent, preText, shortHash, table, text, time } from "./report-html-text.js";
 
 function design(c: ControlReport, anchor: string): string {
   const d = c.design;
@@ -29,8 +29,7 @@ function design(c: ControlReport, anchor: string): string {
 <h4>Promises as written</h4>
 ${promises.length > 0 ? promises.join("\n") : '<p class="none">No promise.</p>'}
 <h4>Policy versions that defined it</h4>
-<table class="versions"><thead><tr><th>version</th><th>in force from</th><th>until</th><th>this control</th></tr></thead>
-<tbody>${rowsOrNone(versions, 4, "No policy version in force during the period.")}</tbody></table>`;
+${table('class="versions"', `<thead><tr><th>version</th><th>in force from</th><th>until</th><th>this control</th></tr></thead>`, versions, "No policy version in force during the period.")}`;
 }
 
 function verdictWords(c: ControlReport): string {
@@ -44,8 +43,7 @@ function gapsTable(c: ControlReport): string {
   const rows = c.operation.gaps.map(
     (g) => `<tr class="gap"><td>${text(g.text)}</td><td>${time(g.from)}</td><td>${time(g.to)}</td><td>${duration(g.durationMs)}</td></tr>`,
   );
-  return `<table class="gaps"><thead><tr><th>exception</th><th>from</th><th>to</th><th>for</th></tr></thead>
-<tbody>${rowsOrNone(rows, 4, "None: the control was evaluated as often as its cadence asks throughout the period.")}</tbody></table>`;
+  return table('class="gaps"', `<thead><tr><th>exception</th><th>from</th><th>to</th><th>for</th></tr></thead>`, rows, "None: the control was evaluated as often as its cadence asks throughout the period.");
 }
 
 function operation(c: ControlReport, anchor: string): string {

@@ -3,7 +3,7 @@
 // apart from unapproved ones, and the waivers in force and expired. Every cell is outside text
 // passed through `text`; each row is kept whole on a printed page (CSS: break-inside: avoid).
 import type { ControlOperation, Episode, WaiverInPeriod } from "./report-model.js";
-import { count, duration, plural, rowsOrNone, text, time } from "./report-html-text.js";
+import { count, duration, plural, table, text, time } from "./report-html-text.js";
 
 function toldCell(e: Episode): string {
   if (e.told.length === 0) return `<span class="none">nobody</span>`;
@@ -29,16 +29,14 @@ function episodeRow(e: Episode): string {
 }
 
 export function episodesTable(episodes: Episode[]): string {
-  return `<table class="episodes"><thead><tr><th>deficiency, promise, what differed</th><th>opened</th><th>resolved</th><th>duration</th><th>outcome</th><th>repaired</th><th>who was told, when</th><th>acknowledgement</th></tr></thead>
-<tbody>${rowsOrNone(episodes.map(episodeRow), 8, "None: no deficiency in the period.")}</tbody></table>`;
+  return table('class="episodes"', `<thead><tr><th>deficiency, promise, what differed</th><th>opened</th><th>resolved</th><th>duration</th><th>outcome</th><th>repaired</th><th>who was told, when</th><th>acknowledged</th></tr></thead>`, episodes.map(episodeRow), "None: no deficiency in the period.");
 }
 
 export function repairsTable(repairs: ControlOperation["repairs"]): string {
   const rows = repairs.map(
     (r) => `<tr class="repair"><td>${time(r.at)}</td><td class="num">${count(r.record)}</td><td><code>${text(r.promise)}</code></td><td><ul>${r.changes.map((c) => `<li>${text(c)}</li>`).join("")}</ul></td></tr>`,
   );
-  return `<table class="repairs"><thead><tr><th>at</th><th>record</th><th>promise</th><th>what the gate changed</th></tr></thead>
-<tbody>${rowsOrNone(rows, 4, "None.")}</tbody></table>`;
+  return table('class="repairs"', `<thead><tr><th>at</th><th>record</th><th>promise</th><th>what the gate changed</th></tr></thead>`, rows, "None.");
 }
 
 export function integrityTables(integrity: ControlOperation["integrity"]): string {
@@ -50,11 +48,9 @@ export function integrityTables(integrity: ControlOperation["integrity"]): strin
     (u) => `<tr class="unapproved"><td>${time(u.at)}</td><td class="num">${count(u.record)}</td><td><code>${text(u.promise)}</code></td><td><ul>${u.paths.map((p) => `<li>${text(p)}</li>`).join("")}</ul></td><td>${u.kinds.map(text).join(", ")}</td></tr>`,
   );
   return `<h4>Integrity changes approved</h4>
-<table class="approvals"><thead><tr><th>at</th><th>record</th><th>how</th><th>approver</th><th>reason</th><th>paths</th></tr></thead>
-<tbody>${rowsOrNone(approved, 6, "None.")}</tbody></table>
+${table('class="approvals"', `<thead><tr><th>at</th><th>record</th><th>how</th><th>approver</th><th>reason</th><th>paths</th></tr></thead>`, approved, "None.")}
 <h4>Integrity changes not approved</h4>
-<table class="unapproved-changes"><thead><tr><th>at</th><th>record</th><th>promise</th><th>paths</th><th>what changed</th></tr></thead>
-<tbody>${rowsOrNone(unapproved, 5, "None.")}</tbody></table>`;
+${table('class="unapproved-changes"', `<thead><tr><th>at</th><th>record</th><th>promise</th><th>paths</th><th>what changed</th></tr></thead>`, unapproved, "None.")}`;
 }
 
 function waiverRow(w: WaiverInPeriod): string {
@@ -67,7 +63,7 @@ export function waiversTables(waivers: WaiverInPeriod[]): string {
   const inForce = waivers.filter((w) => w.status === "in-force").map(waiverRow);
   const expired = waivers.filter((w) => w.status === "expired").map(waiverRow);
   return `<h4>Waivers in force</h4>
-<table class="waivers in-force">${head}<tbody>${rowsOrNone(inForce, 6, "None.")}</tbody></table>
+${table('class="waivers in-force"', head, inForce, "None.")}
 <h4>Waivers expired</h4>
-<table class="waivers expired">${head}<tbody>${rowsOrNone(expired, 6, "None.")}</tbody></table>`;
+${table('class="waivers expired"', head, expired, "None.")}`;
 }

@@ -2,7 +2,7 @@
 // in force, the verdict, whether its promises' outcomes hash to the run's summary, and the
 // records that prove each), the review of the host's clock, and what the integrity verdict proves.
 import type { AuditorSample, ClockAnomaly, EvidenceReport, SampledEvaluation } from "./report-model.js";
-import { count, duration, plural, rowsOrNone, shortHash, text, time } from "./report-html-text.js";
+import { count, duration, plural, shortHash, table, text, time } from "./report-html-text.js";
 
 function pick(p: SampledEvaluation, n: number): string {
   const proven = p.proven
@@ -17,8 +17,7 @@ function pick(p: SampledEvaluation, n: number): string {
 <h4>${n}. ${p.kind === "watch" ? "Watcher run" : "Run"} ${count(p.run)}, ${time(p.started)} to ${time(p.finished)}</h4>
 <dl><dt>Policy version</dt><dd>${policy}</dd><dt>Verdict</dt><dd class="outcome-${text(p.verdict)}">${text(p.verdict)}</dd>
 <dt>Proof</dt><dd data-field="proven">${proven}; summary record ${count(p.summaryRecord)}${p.roster !== undefined ? `, roster record ${count(p.roster)}` : ""}</dd></dl>
-<table class="sample-promises"><thead><tr><th>promise</th><th>outcome</th><th>observed</th><th>record</th></tr></thead>
-<tbody>${rowsOrNone(promises, 4, "No promise of the control at that run.")}</tbody></table>
+${table('class="sample-promises"', `<thead><tr><th>promise</th><th>outcome</th><th>observed</th><th>record</th></tr></thead>`, promises, "No promise of the control at that run.")}
 </div>`;
 }
 
@@ -49,9 +48,9 @@ export function clockPage(report: EvidenceReport): string {
 <h2 id="clock-title">The host's clock</h2>
 <p>Every time in this report is the host's own clock, as each record wrote it (UTC). Nothing independent confirms it: a clock set wrong shifts the times, and a step back or a large jump is shown here so that the times around it are read with care.</p>
 <h3>Steps back (${count(c.backwardSteps.length)})</h3>
-<table class="clock-steps">${head}<tbody>${rowsOrNone(anomalyRows(c.backwardSteps), 5, "None: every record's time is at or after the one before it.")}</tbody></table>
+${table('class="clock-steps"', head, anomalyRows(c.backwardSteps), "None: every record's time is at or after the one before it.")}
 <h3>Jumps longer than ${duration(c.jumpThresholdMs)} while runs were expected (${count(c.jumps.length)})</h3>
-<table class="clock-jumps">${head}<tbody>${rowsOrNone(anomalyRows(c.jumps), 5, "None.")}</tbody></table>
+${table('class="clock-jumps"', head, anomalyRows(c.jumps), "None.")}
 </section>`;
 }
 

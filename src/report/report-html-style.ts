@@ -48,11 +48,18 @@ figcaption { font-size: 12px; color: var(--muted); }
 .key-kept { background: var(--kept); } .key-deficient { background: var(--deficient); } .key-other { background: var(--other); } .key-none { background: var(--none); }
 .pick { border-left: 3px solid var(--line); padding-left: 10px; margin-bottom: 12px; }
 .proves { border: 1px solid var(--line); padding: 8px 12px; background: #f6f7f9; }
+table.episodes { table-layout: fixed; }
+table.episodes th:nth-child(1) { width: 27%; } table.episodes th:nth-child(2), table.episodes th:nth-child(3) { width: 12%; }
+table.episodes th:nth-child(4), table.episodes th:nth-child(5), table.episodes th:nth-child(6) { width: 7%; }
+table.episodes th:nth-child(7) { width: 16%; } table.episodes th:nth-child(8) { width: 12%; }
 #control-filter { display: flex; gap: 16px; align-items: center; margin: 4px 0 8px; font-size: 13px; }
 #control-filter[hidden] { display: none; }
 #control-filter input[type="search"] { font: inherit; padding: 3px 6px; min-width: 18em; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 10.5px; }
+  body { max-width: none; padding: 0; font-size: 10px; }
+  h1 { font-size: 17px; margin: 0 0 6px; } h2 { font-size: 15px; padding-top: 0; } h3 { font-size: 12.5px; margin: 10px 0 3px; } h4 { font-size: 11px; margin: 7px 0 2px; }
+  p { margin: 4px 0; } th { font-size: 9px; } th, td { padding: 2px 4px; } code { font-size: 9.5px; }
+  .figure dd { font-size: 14px; } .figure .detail { font-size: 9.5px; }
   nav.toc, .screen-only, #control-filter { display: none !important; }
   .page { break-before: page; border-top: 0; margin-top: 0; }
   .page.summary { break-before: auto; }

@@ -2,7 +2,7 @@
 // head it vouches for, the period's figures, the controls table (each row a link to the control's
 // own page) and the policy versions in force. Every figure is read from the model as it is.
 import type { ControlReport, EvidenceReport } from "./report-model.js";
-import { count, duration, percent, plural, rowsOrNone, shortHash, text, time } from "./report-html-text.js";
+import { count, duration, percent, plural, rowsOrNone, shortHash, table, text, time } from "./report-html-text.js";
 
 /** The anchor of a control's page: by position, since a control's id is outside text. */
 export const controlAnchor = (index: number): string => `control-${index + 1}`;
@@ -72,8 +72,7 @@ function policyVersions(report: EvidenceReport): string {
 <td>${v.files.map((f) => `${text(f.path)} (${plural(f.bytes, "byte")}, sha256 ${shortHash(f.sha256)})`).join("<br>")}</td></tr>`,
   );
   return `<h3>Policy versions in force</h3>
-<table class="versions"><thead><tr><th>version</th><th>record</th><th>in force from</th><th>until</th><th>files</th></tr></thead>
-<tbody>${rowsOrNone(rows, 5, "No run in the period: no policy version was in force.")}</tbody></table>`;
+${table('class="versions"', `<thead><tr><th>version</th><th>record</th><th>in force from</th><th>until</th><th>files</th></tr></thead>`, rows, "No run in the period: no policy version was in force.")}`;
 }
 
 /** The filter's controls, hidden until the page's script shows them: without a script they do nothing. */

@@ -74,3 +74,9 @@ export function rowsOrNone(rows: string[], columns: number, none: string): strin
 export function shortHash(hash: string): string {
   return `<code title="${text(hash)}">${text(hash.slice(0, 12))}</code>`;
 }
+
+/** A table of rows under its head, or one line saying there are none: an empty table's head says nothing a sentence does not, and takes a printed page's room. */
+export function table(attributes: string, head: string, rows: string[], none: string): string {
+  if (rows.length === 0) return `<p class="none">${text(none)}</p>`;
+  return `<table ${attributes}>${head}<tbody>${rows.join("\n")}</tbody></table>`;
+}

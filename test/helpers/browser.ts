@@ -1,23 +1,22 @@
 // Debian's headless Chromium driven by playwright-core, as test/cli/map.test.ts drives it, for
-// pages Covenant writes as files: a fresh profile, the network refused (only file: URLs load, and
+// pages Covenant writes as files: a fresh profile (playwright's own, removed when the browser
+// closes; a context per test, with or without scripts), the network refused (only file: URLs load, and
 // every request is counted), and what went wrong gathered per page: console errors and warnings,
 // uncaught errors, and Content-Security-Policy violations (a listener put in before the page's
 // own content runs, so a violation anywhere in the page is seen).
-import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { ensureDebianTool } from "./debian-package.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
-/** A browser with its own profile under `dir`; installs Debian's chromium first when missing. */
-export async function launchChromium(dir: string): Promise<BrowserContext> {
+/** Headless Chromium; installs Debian's chromium first when it is missing. */
+export async function launchChromium(): Promise<Browser> {
   const missing = ensureDebianTool(CHROMIUM, "chromium");
   if (missing) throw new Error(missing);
-  return chromium.launchPersistentContext(join(dir, "profile"), {
+  return chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    viewport: { width: 1280, height: 900 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     timeout: 20_000,
   });
 }
@@ -32,9 +31,9 @@ export interface WatchedPage {
   cspViolations(): Promise<string[]>;
 }
 
-/** Opens a file in a new page of `browser` with the network refused and its troubles gathered. */
-export async function openFile(browser: BrowserContext, file: string): Promise<WatchedPage> {
-  const page = await browser.newPage();
+/** Opens a file in a new page of `context` with the network refused and its troubles gathered. */
+export async function openFile(context: BrowserContext, file: string): Promise<WatchedPage> {
+  const page = await context.newPage();
   page.setDefaultTimeout(5_000);
   const errors: string[] = [];
   const requests: string[] = [];
