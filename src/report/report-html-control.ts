@@ -41,7 +41,7 @@ function verdictWords(c: ControlReport): string {
 
 function gapsTable(c: ControlReport): string {
   const rows = c.operation.gaps.map(
-    (g) => `<tr class="gap"><td>${text(g.text)}</td><td>${time(g.from)}</td><td>${time(g.to)}</td><td>${duration(g.durationMs)}</td></tr>`,
+    (g) => `<tr class="gap"><td class="free">${text(g.text)}</td><td>${time(g.from)}</td><td>${time(g.to)}</td><td>${duration(g.durationMs)}</td></tr>`,
   );
   return table('class="gaps"', `<thead><tr><th>exception</th><th>from</th><th>to</th><th>for</th></tr></thead>`, rows, "None: the control was evaluated as often as its cadence asks throughout the period.");
 }

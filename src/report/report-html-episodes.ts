@@ -41,8 +41,8 @@ export function repairsTable(repairs: ControlOperation["repairs"]): string {
 
 export function integrityTables(integrity: ControlOperation["integrity"]): string {
   const approved = integrity.approved.map(
-    (a) => `<tr class="approval"><td>${time(a.at)}</td><td class="num">${count(a.record)}</td><td>${text(a.how)}</td><td>${a.by !== undefined ? text(a.by) : '<span class="none">not named</span>'}</td>
-<td>${a.reason !== undefined ? text(a.reason) : '<span class="none">none given</span>'}</td><td>${plural(a.paths, "path")}${a.sample.length > 0 ? `, among them: <ul>${a.sample.map((p) => `<li>${text(p)}</li>`).join("")}</ul>` : ""}</td></tr>`,
+    (a) => `<tr class="approval"><td>${time(a.at)}</td><td class="num">${count(a.record)}</td><td class="free">${text(a.how)}</td><td class="free">${a.by !== undefined ? text(a.by) : '<span class="none">not named</span>'}</td>
+<td class="free">${a.reason !== undefined ? text(a.reason) : '<span class="none">none given</span>'}</td><td>${plural(a.paths, "path")}${a.sample.length > 0 ? `, among them: <ul>${a.sample.map((p) => `<li>${text(p)}</li>`).join("")}</ul>` : ""}</td></tr>`,
   );
   const unapproved = integrity.unapproved.map(
     (u) => `<tr class="unapproved"><td>${time(u.at)}</td><td class="num">${count(u.record)}</td><td><code>${text(u.promise)}</code></td><td><ul>${u.paths.map((p) => `<li>${text(p)}</li>`).join("")}</ul></td><td>${u.kinds.map(text).join(", ")}</td></tr>`,
@@ -55,7 +55,7 @@ ${table('class="unapproved-changes"', `<thead><tr><th>at</th><th>record</th><th>
 
 function waiverRow(w: WaiverInPeriod): string {
   const optional = (v: string | undefined) => (v !== undefined ? text(v) : "");
-  return `<tr class="waiver ${w.status}"><td>${text(w.reason)}</td><td>${text(w.approvedBy)}</td><td>${w.from !== undefined ? text(w.from) : ""}</td><td>${text(w.until)}</td><td>${optional(w.risk)}</td><td>${optional(w.ticket)}</td></tr>`;
+  return `<tr class="waiver ${w.status}"><td class="free">${text(w.reason)}</td><td class="free">${text(w.approvedBy)}</td><td>${w.from !== undefined ? text(w.from) : ""}</td><td>${text(w.until)}</td><td class="free">${optional(w.risk)}</td><td class="free">${optional(w.ticket)}</td></tr>`;
 }
 
 export function waiversTables(waivers: WaiverInPeriod[]): string {

@@ -10,7 +10,7 @@ function pick(p: SampledEvaluation, n: number): string {
     : `<strong class="bad">not proven</strong>${p.why !== undefined ? `: ${text(p.why)}` : ""}`;
   const promises = p.promises.map(
     (q) => `<tr><td><code>${text(q.key)}</code></td><td class="outcome-${text(q.outcome)}">${text(q.outcome)} since ${time(q.since)}</td>
-<td>${text(q.reason)}${q.differences.length > 0 ? `<ul>${q.differences.map((d) => `<li>${text(d)}</li>`).join("")}</ul>` : ""}</td><td class="num">${count(q.record)}</td></tr>`,
+<td class="free">${text(q.reason)}${q.differences.length > 0 ? `<ul>${q.differences.map((d) => `<li>${text(d)}</li>`).join("")}</ul>` : ""}</td><td class="num">${count(q.record)}</td></tr>`,
   );
   const policy = `${shortHash(p.policy.hash)}${p.policy.record !== undefined ? ` (record ${count(p.policy.record)})` : ""}`;
   return `<div class="pick" data-run="${p.run}">

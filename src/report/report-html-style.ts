@@ -24,7 +24,8 @@ dl.figures { grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 
 .verdict.intact { background: #e3f3e3; border: 1px solid var(--kept); }
 .verdict.tampered { background: #fbe3e3; border: 2px solid var(--deficient); }
 table { border-collapse: collapse; width: 100%; margin-bottom: 8px; }
-th, td { text-align: left; vertical-align: top; padding: 3px 6px; border-bottom: 1px solid #e3e5e8; overflow-wrap: anywhere; }
+th, td { text-align: left; vertical-align: top; padding: 3px 6px; border-bottom: 1px solid #e3e5e8; overflow-wrap: break-word; }
+td.free, td ul, table.episodes td { overflow-wrap: anywhere; }
 th { font-size: 12px; color: var(--muted); border-bottom: 1px solid var(--line); overflow-wrap: normal; }
 .nw { white-space: nowrap; }
 td.num { text-align: right; white-space: nowrap; }

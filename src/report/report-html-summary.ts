@@ -61,7 +61,7 @@ function controlRow(c: ControlReport, index: number): string {
   const open = o.episodes.filter((e) => e.resolved === undefined).length;
   const cls = exceptions > 0 ? ' class="has-exceptions"' : "";
   return `<tr${cls} data-control="${text(c.id)}">
-<td><a href="#${controlAnchor(index)}">${text(c.id)}</a></td><td>${text(c.design.title)}</td><td>${c.design.key ? "key" : ""}</td><td>${text(c.design.severity)}</td>
+<td class="nw"><a href="#${controlAnchor(index)}">${text(c.id)}</a></td><td class="free">${text(c.design.title)}</td><td>${c.design.key ? "key" : ""}</td><td>${text(c.design.severity)}</td>
 <td class="num" data-col="kept">${percent(o.keptShare)}</td><td data-col="evaluations">${expectedWords(c)}</td>
 <td class="num" data-col="exceptions">${count(exceptions)}</td><td class="num" data-col="open">${count(open)}</td></tr>`;
 }
@@ -69,7 +69,7 @@ function controlRow(c: ControlReport, index: number): string {
 function policyVersions(report: EvidenceReport): string {
   const rows = report.policyVersions.map(
     (v) => `<tr><td>${shortHash(v.hash)}</td><td class="num">${count(v.record)}</td><td>${time(v.from)}</td><td>${v.until ? time(v.until) : "the period's end"}</td>
-<td>${v.files.map((f) => `${text(f.path)} (${plural(f.bytes, "byte")}, sha256 ${shortHash(f.sha256)})`).join("<br>")}</td></tr>`,
+<td class="free">${v.files.map((f) => `${text(f.path)} (${plural(f.bytes, "byte")}, sha256 ${shortHash(f.sha256)})`).join("<br>")}</td></tr>`,
   );
   return `<h3>Policy versions in force</h3>
 ${table('class="versions"', `<thead><tr><th>version</th><th>record</th><th>in force from</th><th>until</th><th>files</th></tr></thead>`, rows, "No run in the period: no policy version was in force.")}`;

@@ -54,7 +54,7 @@ describe("the evidence report in headless Chromium", () => {
     const page = await open("week", weekReport());
     const figure = (id: string) => page.locator(`[data-figure="${id}"]`).textContent();
     await expect(figure("evaluations")).resolves.toBe("4,104");
-    await expect(figure("kept-share")).resolves.toBe("97.6%");
+    await expect(figure("kept-share")).resolves.toBe("97.9%");
     await expect(figure("episodes")).resolves.toBe("2");
     await expect(figure("gaps")).resolves.toBe("2");
     await expect(figure("open-at-end")).resolves.toBe("1");
@@ -69,7 +69,7 @@ describe("the evidence report in headless Chromium", () => {
     await expect(page.locator("#integrity-verdict").textContent()).resolves.toMatch(/^Intact\. .* record 2,412, MAC 5d41402abc4b\.$/);
     const rows = await page.locator("#controls-table tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
     expect(rows.map((r) => [r[0], r[4], r[6], r[7]])).toEqual([
-      ["ITGC-AC-01", "95.0%", "3", "1"],
+      ["ITGC-AC-01", "95.6%", "3", "1"],
       ["ITGC-CM-02", "100%", "0", "0"],
       ["OPS-BK-03", "100%", "1", "0"],
     ]);
@@ -100,6 +100,8 @@ describe("the evidence report in headless Chromium", () => {
     expect(told[7]).toBe(`by alice "the auditor" \\u202enimda at 2026-11-02 10:02:00 UTC: change ticket CHG-${SCRIPT} #1,220`);
     expect(stillOpen.slice(2, 8)).toEqual(["open", "still open", "failed", "no", "nobody", "not acknowledged"]);
     await expect(page.locator("#control-1 [data-field=evaluations]").textContent()).resolves.toBe("1,944 of 2,016 expected (every 5 min, configured)");
+    await expect(page.locator("#control-1 [data-field=kept]").textContent()).resolves.toBe("95.6% (1,860 of 1,944)");
+    await expect(page.locator("#control-1 [data-field=remediation]").textContent()).resolves.toBe("median 2 h 30 min, worst 2 h 30 min (1 resolved episode)");
     await expect(texts(page, "#control-1 tr.unapproved td:nth-child(5)")).resolves.toEqual(["content, mode"]);
     await expect(texts(page, "#control-1 table.waivers.in-force td:first-child")).resolves.toEqual([`vendor fix pending ${SCRIPT}`]);
     await expect(texts(page, "#control-1 table.waivers.expired td:first-child")).resolves.toEqual(["migration window"]);

@@ -3,8 +3,10 @@
 // drawn from the timeline, and the words for times, durations and shares. What a person sees in
 // a real browser, and the printed PDF: report-html-browser.test.ts.
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { complianceChart } from "../../src/report/report-html-chart.ts";
+import type { EvidenceReport } from "../../src/report/report-model.ts";
 import { duration, percent, preText, text, time } from "../../src/report/report-html-text.ts";
 import { renderReportHtml } from "../../src/report/report-html.ts";
 import { LONG_PATH, RLO, SCRIPT, busyReport, tamperedReport, weekReport } from "../fixtures/report/evidence-report.ts";
@@ -137,5 +139,24 @@ describe("times, durations and shares in words", () => {
 
   it("never rounds a share up to 100%", () => {
     expect([1, 0.99995, 0.976, 0, null].map(percent)).toEqual(["100%", "99.9%", "97.6%", "0.0%", "n/a"]);
+  });
+});
+
+describe("the example in docs (docs/report.png is its screenshot)", () => {
+  const example = JSON.parse(readFileSync("docs/report-example.json", "utf8")) as EvidenceReport;
+
+  it("adds up as a report does: the summary's figures are its controls' own", () => {
+    const controls = example.controls;
+    expect(example.summary.controls).toBe(controls.length);
+    expect(example.summary.keyControls).toBe(controls.filter((c) => c.design.key).length);
+    expect(example.summary.evaluations).toBe(controls.reduce((a, c) => a + c.operation.evaluations, 0));
+    expect(example.summary.keptShare).toBeCloseTo(controls.reduce((a, c) => a + c.operation.kept, 0) / example.summary.evaluations, 12);
+    expect(example.summary.episodes).toBe(controls.reduce((a, c) => a + c.operation.episodes.length, 0));
+    expect(example.summary.gaps).toBe(controls.reduce((a, c) => a + c.operation.gaps.length, 0));
+    for (const c of controls) expect(c.timeline.reduce((a, d) => a + d.evaluations, 0)).toBe(c.operation.evaluations);
+  });
+
+  it("renders a page per control", () => {
+    expect(renderReportHtml(example).match(/<section class="page control"/g)).toHaveLength(12);
   });
 });
