@@ -2,7 +2,8 @@
 // reads with scripts off): one column per day of the period, its evaluations stacked as kept
 // (bottom), deficient, then other (waived, skipped, errors outside the deficient count). Columns
 // are scaled to the busiest day; a day without evaluations gets a hatched marker at the base, so a
-// gap shows as such rather than as a blank. Colours are set with presentation attributes and
+// gap shows as such rather than as a blank, and a day with any deficient evaluation is marked
+// under the axis, so that 2 deficient of 288 is seen although its bar is a sliver. Colours are set with presentation attributes and
 // classes only: the page's CSP allows no style attribute.
 import type { DayPoint } from "./report-model.js";
 import { count, percent, plural, text } from "./report-html-text.js";
@@ -39,6 +40,8 @@ function dayColumn(day: DayPoint, x: number, width: number, perUnit: number): st
     base -= h;
     rects.push(`<rect class="bar-${s.key}" x="${n(x)}" y="${n(base)}" width="${n(width)}" height="${n(h)}"/>`);
   }
+  // a deficient share too small to see in its bar is still marked under the axis
+  if (day.deficient > 0) rects.push(`<rect class="mark-deficient" x="${n(x)}" y="${n(TOP + PLOT_H + 2)}" width="${n(width)}" height="4"/>`);
   return `<g class="day" data-day="${text(day.day)}"><title>${text(said)}</title>${rects.join("")}</g>`;
 }
 
@@ -77,6 +80,6 @@ export function complianceChart(id: string, title: string, timeline: DayPoint[])
 <text class="tick" x="${WIDTH - RIGHT}" y="${HEIGHT - 6}" text-anchor="end">${text(timeline.at(-1)!.day)}</text>
 ${columns.join("\n")}
 </svg>
-<figcaption><span class="key key-kept"></span>kept <span class="key key-deficient"></span>deficient <span class="key key-other"></span>other (waived, skipped, errors) <span class="key key-none"></span>no evaluation. Evaluations per day, the busiest day at the top.</figcaption>
+<figcaption><span class="key key-kept"></span>kept <span class="key key-deficient"></span>deficient <span class="key key-other"></span>other (waived, skipped, errors) <span class="key key-none"></span>no evaluation. Evaluations per day, the busiest day at the top; a red mark under a day: some of its evaluations were deficient.</figcaption>
 </figure>`;
 }

@@ -43,7 +43,7 @@ figure.chart { margin: 8px 0; }
 svg.compliance { max-width: 100%; height: auto; display: block; }
 svg .axis { stroke: #444; stroke-width: 1; } svg .grid { stroke: #ddd; stroke-width: 1; stroke-dasharray: 3 3; }
 svg .tick { font-size: 11px; fill: #444; font-family: system-ui, "DejaVu Sans", sans-serif; }
-.bar-kept { fill: var(--kept); } .bar-deficient { fill: var(--deficient); } .bar-other { fill: var(--other); } .bar-none { fill: var(--none); }
+.bar-kept { fill: var(--kept); } .bar-deficient { fill: var(--deficient); } .bar-other { fill: var(--other); } .bar-none { fill: var(--none); } .mark-deficient { fill: var(--deficient); }
 figcaption { font-size: 12px; color: var(--muted); }
 .key { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 8px; vertical-align: baseline; }
 .key-kept { background: var(--kept); } .key-deficient { background: var(--deficient); } .key-other { background: var(--other); } .key-none { background: var(--none); }

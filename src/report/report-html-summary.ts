@@ -27,7 +27,8 @@ function figures(report: EvidenceReport): string {
   const s = report.summary;
   const r = s.runs;
   const detail = (words: string) => ` <span class="detail">${words}</span>`;
-  const remediation = s.remediation.medianMs !== null && s.remediation.resolved > 0 ? duration(s.remediation.medianMs) : "none";
+  const resolved = s.remediation.medianMs !== null && s.remediation.resolved > 0;
+  const remediation = resolved ? duration(s.remediation.medianMs!) + detail(remediationWords(s.remediation)) : `none${detail("no episode resolved in the period")}`;
   const rows: [string, string, string][] = [
     ["controls", "Controls", count(s.controls) + detail(`${count(s.keyControls)} key`)],
     ["runs", "Operational runs", count(r.operational) + detail(`${count(r.watch)} by the watcher; not counted as operation: ${count(r.dryRun)} dry, ${count(r.sandbox)} sandbox`)],
@@ -37,7 +38,7 @@ function figures(report: EvidenceReport): string {
     ["episodes", "Episodes (deficiencies)", count(s.episodes)],
     ["gaps", "Gaps (not operating)", count(s.gaps)],
     ["open-at-end", "Open at the period's end", count(s.openAtEnd)],
-    ["remediation", "Time to remediate (median)", remediation + detail(remediationWords(s.remediation))],
+    ["remediation", "Time to remediate (median)", remediation],
   ];
   const cells = rows.map(([id, label, value]) => `<div class="figure"><dt>${label}</dt><dd data-figure="${id}">${value}</dd></div>`);
   return `<dl class="figures" id="figures">\n${cells.join("\n")}\n</dl>`;

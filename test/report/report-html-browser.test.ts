@@ -121,6 +121,8 @@ describe("the evidence report in headless Chromium", () => {
     await expect(chart.getAttribute("aria-label")).resolves.toBe(`Compliance over time: ITGC-AC-01: Ledger files <b>bold</b> & "quoted" ${SCRIPT} \\u202etxt.exe`);
     expect(await chart.locator("g.day").count()).toBe(7);
     expect([await chart.locator("rect.bar-kept").count(), await chart.locator("rect.bar-deficient").count(), await chart.locator("rect.bar-other").count()]).toEqual([7, 3, 1]);
+    // the days with deficient evaluations are marked under the axis: the 1st, 2nd and 7th
+    await expect(chart.locator("g.day:has(rect.mark-deficient)").evaluateAll((gs) => gs.map((g) => g.getAttribute("data-day")))).resolves.toEqual(["2026-11-01", "2026-11-02", "2026-11-07"]);
     // the 4th had 216 evaluations against 288 on the busiest days: three quarters the height
     const full = (await chart.locator("g.day").nth(2).locator("rect").boundingBox())!;
     const short = (await chart.locator("g.day").nth(3).locator("rect").boundingBox())!;

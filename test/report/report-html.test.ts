@@ -108,6 +108,7 @@ describe("the compliance chart", () => {
     expect(bars("kept")).toHaveLength(7);
     expect(bars("deficient")).toHaveLength(3);
     expect(bars("other")).toHaveLength(1);
+    expect(svg.match(/<rect class="mark-deficient"/g)).toHaveLength(3);
     // the plot is 146 units high and the busiest day has 288 evaluations
     expect(bars("kept")[0]).toBeCloseTo((258 / 288) * 146, 1);
     expect(bars("deficient")[0]).toBeCloseTo((30 / 288) * 146, 1);
@@ -158,5 +159,33 @@ describe("the example in docs (docs/report.png is its screenshot)", () => {
 
   it("renders a page per control", () => {
     expect(renderReportHtml(example).match(/<section class="page control"/g)).toHaveLength(12);
+  });
+});
+
+describe("a report with little in it", () => {
+  const r = weekReport();
+  r.period.timeZone = null;
+  r.summary = { ...r.summary, evaluations: 0, keptShare: null, remediation: { resolved: 0, medianMs: null, worstMs: null } };
+  r.integrity = { ...r.integrity, head: null, records: 0, firstRecord: null, lastRecord: null };
+  r.policyVersions = [];
+  const quiet = r.controls[1]!;
+  quiet.operation = { ...quiet.operation, evaluations: 0, kept: 0, keptShare: null, verdicts: {}, expected: { everyMs: null, source: "unknown", count: null } };
+  quiet.timeline = quiet.timeline.map((d) => ({ ...d, evaluations: 0, kept: 0, deficient: 0, other: 0 }));
+  const page = renderReportHtml(r);
+
+  it("says what it cannot tell instead of a figure it does not have", () => {
+    expect(page).toContain("both days included, in the host's time zone (from");
+    expect(page).toContain('<dd data-figure="kept-share">n/a</dd>');
+    expect(page).toContain('<dd data-figure="remediation">none <span class="detail">no episode resolved in the period</span></dd>');
+    expect(page).toContain("the report vouches for the head: no record in the period.");
+    expect(page).toContain("<p class=\"none\">No run in the period: no policy version was in force.</p>");
+    expect(page).toContain('<td data-col="evaluations">0 (expected: unknown)</td>');
+    expect(page).toContain('<dd data-field="kept">n/a (0 of 0)</dd>');
+  });
+
+  it("draws a chart of days without evaluations as such", () => {
+    const chart = page.slice(page.indexOf('id="control-2"'), page.indexOf('id="control-3"'));
+    expect(chart.match(/<g class="day none"/g)).toHaveLength(7);
+    expect(chart).toContain("7 days without any evaluation.");
   });
 });
