@@ -122,6 +122,16 @@ describe("the compliance chart", () => {
     expect(learned).toContain("7 days from 2026-11-01 to 2026-11-07: 144 evaluations, 100% kept; 0 days with deficient evaluations; 1 day without any evaluation.");
   });
 
+  it("draws a year as 365 columns, each still wider than nothing", () => {
+    const year = Array.from({ length: 365 }, (_, i) => ({ day: new Date(Date.UTC(2026, 0, 1) + i * 86_400_000).toISOString().slice(0, 10), evaluations: 288, kept: 287, deficient: i % 30 === 0 ? 1 : 0, other: 0 }));
+    const chart = complianceChart("y", "T", year);
+    expect(chart.match(/<g class="day"/g)).toHaveLength(365);
+    const widths = [...chart.matchAll(/<rect class="bar-kept" x="[\d.]+" y="[\d.]+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(Math.min(...widths)).toBeGreaterThan(1);
+    expect(chart.match(/<rect class="mark-deficient"/g)).toHaveLength(13);
+    expect(chart).toContain("365 days from 2026-01-01 to 2026-12-31: 105,120 evaluations, 99.6% kept; 13 days with deficient evaluations;");
+  });
+
   it("says so when there is no day to chart", () => {
     expect(complianceChart("e", "T", [])).toBe('<p class="none">No day of the period to chart.</p>');
   });
