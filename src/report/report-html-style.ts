@@ -1,7 +1,7 @@
 // The evidence report's stylesheet, inlined (the CSP allows it by its hash). System fonts only.
 // For print: each control, the sample, the clock review and the integrity page start a new page;
 // table rows, sample picks, promise texts and charts are never cut across pages; the filter (an
-// on-screen convenience) is not printed; colours that carry meaning are printed as shown.
+// on-screen convenience) is not printed, the contents line is (its links work in the PDF); colours that carry meaning are printed as shown.
 export const REPORT_STYLE = `
 :root { color-scheme: light; --line: #c8ccd2; --muted: #5b6470; --kept: #2e7d32; --deficient: #c62828; --other: #9e9e9e; --none: #e0b040; }
 * { box-sizing: border-box; }
@@ -61,7 +61,8 @@ table.episodes th:nth-child(7) { width: 16%; } table.episodes th:nth-child(8) { 
   h1 { font-size: 17px; margin: 0 0 6px; } h2 { font-size: 15px; padding-top: 0; } h3 { font-size: 12.5px; margin: 10px 0 3px; } h4 { font-size: 11px; margin: 7px 0 2px; }
   p { margin: 4px 0; } th { font-size: 9px; } th, td { padding: 2px 4px; } code { font-size: 9.5px; }
   .figure dd { font-size: 14px; } .figure .detail { font-size: 9.5px; }
-  nav.toc, .screen-only, #control-filter { display: none !important; }
+  .screen-only, #control-filter { display: none !important; }
+  nav.toc { padding: 0 0 4px; font-size: 9.5px; }
   .page { break-before: page; border-top: 0; margin-top: 0; }
   .page.summary { break-before: auto; }
   h2, h3, h4 { break-after: avoid; }

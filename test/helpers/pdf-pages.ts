@@ -1,6 +1,6 @@
 // The pages of a PDF that Chromium printed, read from its uncompressed object structure: the page
 // tree in order, each page's height, and the named destinations Chromium writes for the elements
-// links point at (an anchor's page and its height on that page). Enough to tell how many pages a
+// links point at (an anchor's page and its height on that page), and the links that lead there. Enough to tell how many pages a
 // document printed to and on which page, and how far down it, a section starts.
 export interface PdfPages {
   /** pages in reading order, by object number */
@@ -9,6 +9,8 @@ export interface PdfPages {
   heights: number[];
   /** the named destinations: which page (index from 0) and how high on it (points from the bottom) */
   destinations: Map<string, { page: number; y: number }>;
+  /** the links inside the document: the page each is on, and the destination it takes the reader to */
+  links: { page: number; to: string }[];
 }
 
 function objectBody(pdf: string, n: number): string {
@@ -51,5 +53,13 @@ export function readPdfPages(buffer: Buffer): PdfPages {
       destinations.set(m[1]!, { page: pages.indexOf(Number(m[2])), y: Number(m[3]) });
     }
   }
-  return { pages, heights, destinations };
+  const links = pages.flatMap((p, page) => {
+    const annots = /\/Annots \[([^\]]*)\]/.exec(objectBody(pdf, p));
+    if (!annots) return [];
+    return [...annots[1]!.matchAll(/(\d+) 0 R/g)].flatMap((a) => {
+      const dest = /\/Subtype \/Link[\s\S]*\/Dest \/([^\s/>\]]+)/.exec(objectBody(pdf, Number(a[1])));
+      return dest ? [{ page, to: dest[1]! }] : [];
+    });
+  });
+  return { pages, heights, destinations, links };
 }

@@ -242,6 +242,9 @@ describe("the evidence report printed to PDF", () => {
         expect(measured[i]!.rowsKept).toBe(true);
       }
       expect(starts[0]!.page).toBe(0);
+      // the printed contents line and controls table: a link from the summary to every other section's page
+      const linked = new Set(pdf.links.filter((l) => l.page < starts[1]!.page).map((l) => l.to));
+      for (const m of measured.slice(1)) expect(linked.has(m.id), m.id).toBe(true);
       // each section's pages run up to the next section's first page, the last to the end: no blank page, nothing lost
       const spans = starts.map((s, i) => (i + 1 < starts.length ? starts[i + 1]!.page : pdf.pages.length) - s!.page);
       for (const [i, m] of measured.entries()) {
