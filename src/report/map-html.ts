@@ -60,7 +60,8 @@ li.none, p.none { color: #a01818; font-weight: 600; }
 @page { margin: 14mm; }
 `;
 
-const sha256 = (text: string): string => `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+/** A CSP source allowing exactly this inline script or style: its sha256, base64. */
+export const sha256 = (text: string): string => `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
 
 /** The map's JSON as a data block's text: nothing in it can end the block or start markup. */
 export function jsonForScript(value: unknown): string {
