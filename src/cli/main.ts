@@ -24,6 +24,7 @@ import { addNotifyCommands } from "./notify-commands.js";
 import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";
 import { addMapCommand } from "./map-command.js";
+import { addReportCommand } from "./report-command.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import { sizeUnits } from "../parser/literals.js";
 
@@ -186,6 +187,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     });
 
   addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
+  addReportCommand(program, io, setExit, version);
 
   program
     .command("verify")
