@@ -59,13 +59,13 @@ export function result(key: string, outcome: Outcome, reason = outcome === "kept
     outcome,
     reason,
     differences: outcome === "kept" ? [] : [{ subject: key, attribute: "mode", expected: "0640", observed: "0644", reason }],
-    changes: outcome === "repaired" ? [{ status: "applied", description: "chmod 0640" }] : [],
+    changes: outcome === "repaired" ? [{ change: { op: "chmod", path: key, mode: 0o640 }, status: "applied", description: "chmod 0640" }] : [],
     notes: [],
     stakeholders: ["ops"],
     file: POLICY_PATH,
     line: 1,
     durationMs: 1,
-  } as PromiseResult;
+  };
 }
 
 export interface RunAt {

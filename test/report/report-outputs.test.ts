@@ -11,7 +11,7 @@ import { md, renderReportMarkdown } from "../../src/report/report-markdown.ts";
 import type { EvidenceReport } from "../../src/report/report-model.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { removeTempDirs, tempDir } from "../store/helpers.ts";
-import { A, at, B, C, kept, recordRun, result } from "./report-helpers.ts";
+import { at, B, C, kept, recordRun, result } from "./report-helpers.ts";
 
 afterAll(() => {
   shared?.close();
