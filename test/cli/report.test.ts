@@ -71,6 +71,17 @@ describe("covenant report", () => {
     expect(picks()).toEqual(first);
   });
 
+  it("holds every control to covenant.yaml's report.expected_every", () => {
+    const config = join(h.dir, "covenant.yaml");
+    writeFileSync(config, "version: 1\nreport:\n  expected_every: 2m\n");
+    const r = covenant(["report", "--from", today, "--to", today, "--format", "json", "--config", config, "--state", h.state]);
+    expect(r.err).toBe("");
+    const c = (JSON.parse(r.out) as { controls: { operation: { expected: { everyMs: number; source: string } } }[] }).controls[0]!;
+    expect(c.operation.expected).toMatchObject({ everyMs: 120_000, source: "configured" });
+    writeFileSync(config, "version: 1\nreport:\n  expected_every: soon\n");
+    expect(covenant(["report", "--from", today, "--to", today, "--format", "json", "--config", config, "--state", h.state]).code).toBe(2);
+  });
+
   it("refuses bad input with exit 2 and words", () => {
     const cases: [string[], RegExp][] = [
       [["--from", "2026-02-30", "--to", today], /not a date on the calendar/],
