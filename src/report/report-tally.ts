@@ -68,6 +68,7 @@ export class ReportTally {
   /** each roster record's keys, grouped by control */
   private readonly rosters = new Map<number, Map<string, string[]>>();
   private readonly verdicts = new Map<number, Map<string, { version: number; verdict: Outcome }>>();
+  private previousInPeriod = false;
   /** the runs' intervals, for the clock's jump threshold */
   readonly runIntervals = new IntervalTally();
 
@@ -97,7 +98,10 @@ export class ReportTally {
     const ms = Date.parse(r.time);
     const inPeriod = this.inPeriod(ms);
     this.integrity.record(r, inPeriod);
-    if (inPeriod) this.clock.record(r.seq, r.time, ms);
+    // a record just after one of the period's is watched too: a clock set back to before the period is a step back in it
+    if (inPeriod || this.previousInPeriod) this.clock.record(r.seq, r.time, ms);
+    else this.clock.forget();
+    this.previousInPeriod = inPeriod;
     const b = r.body;
     if (!b || !r.verified) return; // an unverified record proves nothing: the integrity section names it
     switch (r.kind) {

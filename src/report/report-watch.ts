@@ -35,6 +35,11 @@ export class ClockWatch {
     this.long.length = MAX_ANOMALIES;
   }
 
+  /** A record outside the period and not next to it: the next one is not compared with the last seen. */
+  forget(): void {
+    this.prev = undefined;
+  }
+
   /** The jumps longer than the threshold (at least an hour), in record order. */
   jumps(thresholdMs: number): { list: ClockAnomaly[]; count: number } {
     const over = this.long.filter((a) => a.deltaMs > Math.max(HOUR, thresholdMs));

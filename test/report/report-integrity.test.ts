@@ -99,6 +99,19 @@ describe("the host's clock", () => {
     expect(r.clock.jumps).toHaveLength(1);
     expect(r.clock.jumps[0]!.at).toBe(finished(20 * 60));
   });
+
+  it("a clock set back to before the period is a step back in it", () => {
+    const dir = tempDir("report-clock");
+    const store = StateStore.open(dir);
+    for (let h = 0; h < 5; h++) recordRun(store, { at: at(h * 60), results: kept() });
+    recordRun(store, { at: at(-3 * 24 * 60), results: kept() }); // three days back
+    for (let h = 5; h < 8; h++) recordRun(store, { at: at(h * 60), results: kept() });
+    store.close();
+    const r = reportOf(dir);
+    expect(r.clock.backwardSteps).toHaveLength(1);
+    expect(r.clock.backwardSteps[0]!.at.startsWith("2026-02-26")).toBe(true);
+    expect(r.summary.runs.operational).toBe(8);
+  });
 });
 
 describe("the period's days", () => {
