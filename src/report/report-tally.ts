@@ -112,10 +112,11 @@ export class ReportTally {
       case "roster":
         return this.roster(r.seq, b);
       case "delivery":
-        if (inPeriod && Array.isArray(b["deficiencies"])) this.episodes.told(b["deficiencies"].map(String), { at: r.time, recipient: String(b["recipient"] ?? ""), channel: String(b["channel"] ?? ""), status: b["status"] === "given-up" ? "given-up" : "sent", record: r.seq });
+        // told or acknowledged before the period's end: an episode open when it began may have been told before it
+        if (ms < this.o.endMs && Array.isArray(b["deficiencies"])) this.episodes.told(b["deficiencies"].map(String), { at: r.time, recipient: String(b["recipient"] ?? ""), channel: String(b["channel"] ?? ""), status: b["status"] === "given-up" ? "given-up" : "sent", record: r.seq });
         return;
       case "ack":
-        if (inPeriod) this.episodes.acknowledged(String(b["deficiency"] ?? ""), { at: String(b["at"] ?? r.time), by: String(b["by"] ?? ""), reason: String(b["reason"] ?? ""), record: r.seq });
+        if (ms < this.o.endMs) this.episodes.acknowledged(String(b["deficiency"] ?? ""), { at: String(b["at"] ?? r.time), by: String(b["by"] ?? ""), reason: String(b["reason"] ?? ""), record: r.seq });
         return;
       case "approval":
         if (inPeriod) this.approval(r, b);

@@ -159,3 +159,27 @@ describe("the auditor's sample", () => {
     expect(pick.policy.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe("episodes across the period's start", () => {
+  it("an episode opened (and acknowledged) before the period and open through it is the period's, open at its end", () => {
+    const store = StateStore.open(tempDir("report"));
+    for (let h = 0; h < 48; h++) {
+      const results = kept();
+      if (h >= 20) results[1] = result(B, "failed");
+      recordRun(store, { at: hour(h), results });
+      if (h === 21) store.acknowledge(store.listDeficiencies()[0]!.id, { at: hour(21.5), reason: "vendor fix due", by: "bob", user: "root", loginUid: null });
+    }
+    const r = buildReport(store, { period: periodOf("2026-03-02", "2026-03-02", "UTC"), generator: "test", now: NOW });
+    const c1 = r.controls.find((c) => c.id === "C-1")!;
+    expect(c1.operation.episodes).toEqual([expect.objectContaining({ promise: B, outcome: "failed", opened: hour(20), ack: expect.objectContaining({ by: "bob" }) })]);
+    expect(c1.operation.episodes[0]!.resolved).toBeUndefined();
+    expect(r.summary.openAtEnd).toBe(1);
+    // every evaluation of the day was deficient
+    expect(c1.operation.verdicts).toEqual({ failed: 24 });
+    expect(c1.operation.keptShare).toBe(0);
+    // a period before it opened knows nothing of it
+    expect(buildReport(store, { period: periodOf("2026-02-28", "2026-02-28", "UTC"), generator: "test", now: NOW }).summary.episodes).toBe(0);
+    store.close();
+  });
+});
+
