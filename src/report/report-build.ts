@@ -6,7 +6,7 @@ import type { Period } from "../facts/period.js";
 import { startOfDay } from "../facts/period.js";
 import type { StateStore } from "../store/store.js";
 import { expectedCadence, gapsOf } from "./report-cadence.js";
-import { designOf, type VersionInForce } from "./report-design.js";
+import { designOf, type DesignOf, type VersionInForce } from "./report-design.js";
 import { REPORT_FORMAT, type ControlReport, type EvidenceReport, type IntegrityResult, type PolicyVersionInForce, type RemediationFigures } from "./report-model.js";
 import { sampleOf } from "./report-sampled.js";
 import { ReportTally, type ControlTally } from "./report-tally.js";
@@ -37,7 +37,9 @@ export function buildReport(store: StateStore, o: BuildOptions): EvidenceReport 
   const versions: VersionInForce[] = stretches.map((s) => ({ hash: s.hash, from: s.from, ...(s.until !== undefined ? { until: s.until } : {}), checked: checked.get(s.hash) }));
   const ids = controlIds(tally, versions, o.controls);
   const windowEnd = Math.min(o.period.endMs, now.getTime());
-  const controls = ids.map((id) => controlReport(id, tally.control(id), versions, o, windowEnd));
+  const designs = new Map(ids.map((id) => [id, designOf(id, versions, o.period)]));
+  tally.assignApprovals(new Map([...designs].map(([id, d]) => [id, d.design.promises])));
+  const controls = ids.map((id) => controlReport(id, tally.control(id), designs.get(id)!, o, windowEnd));
   const notes = versions.flatMap((v) => (v.checked?.problem ? [`policy version ${v.hash.slice(0, 12)}: ${v.checked.problem}; the controls it defines are shown by id only`] : v.checked ? [] : [`policy version ${v.hash.slice(0, 12)} is not in the store: the controls it defines are shown by id only`]));
   const report: EvidenceReport = {
     format: REPORT_FORMAT,
@@ -82,8 +84,7 @@ function controlIds(tally: ReportTally, versions: readonly VersionInForce[], ask
   return [...new Set(asked)];
 }
 
-function controlReport(id: string, t: ControlTally, versions: readonly VersionInForce[], o: BuildOptions, windowEnd: number): ControlReport {
-  const d = designOf(id, versions, o.period);
+function controlReport(id: string, t: ControlTally, d: DesignOf, o: BuildOptions, windowEnd: number): ControlReport {
   const start = Math.max(o.period.startMs, d.definedFrom ?? o.period.startMs);
   const end = Math.min(windowEnd, d.definedUntil ?? windowEnd);
   const configured = o.expectedEveryMs ?? d.latest?.control.every ?? shortestEvery(d.latest?.control.promises ?? []);

@@ -69,6 +69,8 @@ export class ReportTally {
   private readonly rosters = new Map<number, Map<string, string[]>>();
   private readonly verdicts = new Map<number, Map<string, { version: number; verdict: Outcome }>>();
   private previousInPeriod = false;
+  /** the period's approvals, given to their controls when the policy is known (assignApprovals) */
+  private readonly approvals: { approval: IntegrityApproval; promise?: string; targets: string[] }[] = [];
   /** the runs' intervals, for the clock's jump threshold */
   readonly runIntervals = new IntervalTally();
 
@@ -217,11 +219,29 @@ export class ReportTally {
     const a: IntegrityApproval = { at: r.time, record: r.seq, how: String(b["how"] ?? ""), paths: typeof b["paths"] === "number" ? b["paths"] : 0, sample: Array.isArray(b["sample"]) ? b["sample"].map(String) : [] };
     if (typeof b["by"] === "string") a.by = b["by"];
     if (typeof b["reason"] === "string") a.reason = b["reason"];
-    const owners = new Set<string>();
-    if (typeof b["promise"] === "string") owners.add(this.controlOf(b["promise"]));
-    if (Array.isArray(b["targets"])) for (const t of b["targets"]) if (this.controls.has(String(t))) owners.add(String(t));
-    if (owners.size === 0) this.integrity.unassignedApprovals++;
-    for (const id of owners) this.control(id).approved.push(a);
+    const targets = Array.isArray(b["targets"]) ? b["targets"].map(String) : [];
+    this.approvals.push({ approval: a, ...(typeof b["promise"] === "string" ? { promise: b["promise"] } : {}), targets });
+  }
+
+  /**
+   * Gives each approval of the period to the controls it approved for: the promise a first-seen or
+   * repaired approval names (`type:promiser`, the key without its control), or the controls and
+   * paths `covenant approve` and `integrity init` were given. Called once the policy is known.
+   */
+  assignApprovals(promisesOf: ReadonlyMap<string, readonly { key: string; promiser: string }[]>): void {
+    for (const { approval, promise, targets } of this.approvals) {
+      const owners = new Set<string>();
+      for (const [id, promises] of promisesOf) {
+        if (targets.includes(id)) owners.add(id);
+        for (const p of promises) {
+          if (promise !== undefined && (p.key === promise || p.key === `${id}/${promise}` || p.key.startsWith(`${id}/${promise}#`))) owners.add(id);
+          if (targets.some((t) => t === p.promiser || t.startsWith(`${p.promiser.replace(/\/+$/, "")}/`) || p.promiser.startsWith(`${t.replace(/\/+$/, "")}/`))) owners.add(id);
+        }
+      }
+      if (owners.size === 0) this.integrity.unassignedApprovals++;
+      for (const id of owners) this.control(id).approved.push(approval);
+    }
+    this.approvals.length = 0;
   }
 
   /** The index of the period's day an instant falls in (binary search over the days' first instants). */

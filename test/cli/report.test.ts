@@ -82,6 +82,29 @@ describe("covenant report", () => {
     expect(covenant(["report", "--from", today, "--to", today, "--format", "json", "--config", config, "--state", h.state]).code).toBe(2);
   });
 
+  it("separates integrity changes approved (who, why) from those nobody approved", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-report-cli-"));
+    made.push(dir);
+    const file = join(dir, "gl.conf");
+    writeFileSync(file, "limit = 1\n");
+    chmodSync(file, 0o640);
+    const policy = join(dir, "ledger.promise");
+    writeFileSync(policy, `control "ITGC-CM-03" {\n  title = "Ledger configuration"\n\n  file "${file}" {\n    integrity = sha256\n  }\n}\n`);
+    const state = join(dir, "state");
+    expect(covenant(["run", "--quiet", "--state", state, policy]).code).toBe(0);
+    writeFileSync(file, "limit = 9\n");
+    expect(covenant(["run", "--quiet", "--state", state, policy]).code).toBe(1);
+    const approve = covenant(["approve", "ITGC-CM-03", "--reason", "CHG-42 raise the limit", "--by", "Alice Admin", "--policy", policy, "--state", state]);
+    expect(approve.code).toBe(0);
+    const r = covenant(["report", "--from", today, "--to", today, "--format", "json", "--tz", "UTC", "--state", state]);
+    expect(r.err).toBe("");
+    const c = (JSON.parse(r.out) as { controls: { operation: { integrity: { approved: { how: string; by?: string; reason?: string }[]; unapproved: { paths: string[]; kinds: string[] }[] }; episodes: { resolvedBy?: string }[] } }[] }).controls[0]!;
+    expect(c.operation.integrity.unapproved).toEqual([expect.objectContaining({ paths: [file], kinds: expect.arrayContaining(["content"]) })]);
+    expect(c.operation.integrity.approved.map((a) => a.how)).toEqual(["first-seen", "approve"]);
+    expect(c.operation.integrity.approved[1]).toMatchObject({ by: "Alice Admin", reason: "CHG-42 raise the limit" });
+    expect(c.operation.episodes).toEqual([expect.objectContaining({ resolvedBy: "kept" })]);
+  });
+
   it("refuses bad input with exit 2 and words", () => {
     const cases: [string[], RegExp][] = [
       [["--from", "2026-02-30", "--to", today], /not a date on the calendar/],
