@@ -1,7 +1,7 @@
 // The evidence report as Markdown: a document to read or paste into a ticket. Text from the host
 // (titles, reasons, paths) is made inert: control characters escaped, and the characters that
 // would make it Markdown (a table's |, emphasis, links, HTML) backslash-escaped.
-import { escapeText } from "../text/escape.js";
+import { escapeKeepingTabs, escapeText } from "../text/escape.js";
 import type { ControlReport, EvidenceReport, RemediationFigures } from "./report-model.js";
 
 /** Host text as literal Markdown on one line. */
@@ -90,7 +90,8 @@ function control(c: ControlReport): string[] {
   if (d.description) out.push("", md(d.description));
   out.push("", "### Design", "");
   for (const v of d.versions) out.push(`- version ${v.hash.slice(0, 16)} from ${v.from}${v.until ? ` until ${v.until}` : ""}${v.changed ? " (changed this control)" : ""}`);
-  for (const p of d.promises) out.push("", `${md(p.file)}:${p.line}`, "", "```", p.text.replace(/```/g, "` ` `"), "```");
+  // the promise as written, each line with its control characters escaped (a policy's text reaches a terminal too)
+  for (const p of d.promises) out.push("", `${md(p.file)}:${p.line}`, "", "```", ...p.text.replace(/```/g, "` ` `").split("\n").map(escapeKeepingTabs), "```");
   out.push("", "### Operation", "");
   const cadence = o.expected.everyMs === null ? "unknown" : `every ${duration(o.expected.everyMs)} (${o.expected.source}), ${o.expected.count} expected`;
   out.push(`Evaluated ${o.evaluations} times; cadence ${cadence}; kept ${o.kept} (${pct(o.keptShare)}); time to remediate: ${remediation(o.remediation)}.`, "");

@@ -117,7 +117,7 @@ describe("covenant report", () => {
       [["--from", today, "--to", today, "--format", "html"], /not built into this Covenant/],
     ];
     for (const [args, message] of cases) {
-      const r = covenant(["report", ...args, "--state", h.state]);
+      const r = covenant(["report", "--format", "json", ...args, "--state", h.state]);
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.err).toMatch(message);
       expect(r.err).not.toMatch(/at .*\.js:\d+/);

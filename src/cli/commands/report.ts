@@ -32,24 +32,25 @@ export interface ReportOptions {
   now?: Date;
 }
 
-/** The HTML renderer, built on another branch: loaded when asked for, and said plainly when absent. */
-async function renderHtml(report: EvidenceReport): Promise<string | undefined> {
+type HtmlRenderer = (r: EvidenceReport) => string;
+
+/** The HTML renderer (src/report/report-html.ts, built on another branch): loaded when asked for; undefined when this Covenant has none. */
+async function htmlRenderer(): Promise<HtmlRenderer | undefined> {
   const path = "../../report/report-html.js";
   try {
-    const m = (await import(/* @vite-ignore */ path)) as { renderReportHtml?: (r: EvidenceReport) => string };
-    return m.renderReportHtml?.(report);
+    const m = (await import(/* @vite-ignore */ path)) as { renderReportHtml?: HtmlRenderer };
+    return m.renderReportHtml;
   } catch {
     return undefined;
   }
 }
 
 /** The files of one format: name and text. */
-async function filesOf(report: EvidenceReport, format: ReportFormat): Promise<Map<string, string> | undefined> {
+function filesOf(report: EvidenceReport, format: ReportFormat, html: HtmlRenderer | undefined): Map<string, string> {
   if (format === "json") return new Map([["report.json", `${JSON.stringify(report, null, 2)}\n`]]);
   if (format === "md") return new Map([["report.md", `${renderReportMarkdown(report)}\n`]]);
   if (format === "csv") return renderReportCsv(report);
-  const html = await renderHtml(report);
-  return html === undefined ? undefined : new Map([["report.html", html]]);
+  return new Map([["report.html", html!(report)]]);
 }
 
 /** The output directory: made when missing (0755), never a link; an existing one must be a directory. */
@@ -66,6 +67,11 @@ function outDir(dir: string): string | undefined {
 export async function runReport(opts: ReportOptions, io: Io): Promise<number> {
   if (opts.format === "csv" && opts.out === undefined) {
     io.err("covenant report: --format csv writes one file per table (controls, episodes, gaps, sample): give --out DIR");
+    return EXIT.policyError;
+  }
+  const html = opts.format === "html" ? await htmlRenderer() : undefined;
+  if (opts.format === "html" && !html) {
+    io.err("covenant report: the HTML report is not built into this Covenant (src/report/report-html.ts); use --format json, md or csv");
     return EXIT.policyError;
   }
   let report: EvidenceReport | undefined;
@@ -85,11 +91,7 @@ export async function runReport(opts: ReportOptions, io: Io): Promise<number> {
     }
   });
   if (code !== EXIT.ok || !report) return code;
-  const files = await filesOf(report, opts.format);
-  if (!files) {
-    io.err("covenant report: the HTML report is not built into this Covenant (src/report/report-html.ts); use --format json, md or csv");
-    return EXIT.policyError;
-  }
+  const files = filesOf(report, opts.format, html);
   const done = report.integrity.verdict === "tampered" ? EXIT.deficiencies : EXIT.ok;
   if (done !== EXIT.ok) io.err(`covenant report: TAMPERED: ${escapeText(report.integrity.tampering?.message ?? "the chain over the period does not verify")}; the report says so; run \`covenant verify\``);
   if (opts.out === undefined) {
