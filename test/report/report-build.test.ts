@@ -8,7 +8,7 @@ import type { EvidenceReport } from "../../src/report/report-model.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { removeTempDirs, tempDir } from "../store/helpers.ts";
 import { group, message } from "../store/notify-helpers.ts";
-import { A, at, B, C, kept, recordRun, result } from "./report-helpers.ts";
+import { A, at, B, C, kept, policyText, recordRun, result } from "./report-helpers.ts";
 
 afterAll(() => removeTempDirs());
 
@@ -183,3 +183,38 @@ describe("episodes across the period's start", () => {
   });
 });
 
+
+describe("watcher runs and policy versions", () => {
+  it("a watcher run counts for the controls of the promises it evaluated only", () => {
+    const store = StateStore.open(tempDir("report"));
+    for (let h = 0; h < 24; h++) recordRun(store, { at: hour(h), results: kept() });
+    for (let h = 0; h < 24; h++) recordRun(store, { at: hour(h + 0.5), results: [result(B, "kept")], kind: "watch" });
+    const r = build(store, { period: periodOf("2026-03-01", "2026-03-01", "UTC") });
+    expect(r.summary.runs).toMatchObject({ operational: 48, watch: 24 });
+    expect(r.controls.find((c) => c.id === "C-1")!.operation.evaluations).toBe(48);
+    expect(r.controls.find((c) => c.id === "C-2")!.operation.evaluations).toBe(24);
+    store.close();
+  });
+
+  it("lists each version in force, marks the one that changed a control, and counts a new control from its introduction", () => {
+    const store = StateStore.open(tempDir("report"));
+    const v1 = policyText();
+    const v2 = policyText({ title: "Ledger files are private (reviewed)" }).replace('control "C-2"', 'control "C-3" {\n  title = "New control"\n  severity = low\n  file "/srv/d" {\n    mode = 0640\n  }\n}\n\ncontrol "C-2"');
+    for (let h = 0; h < 24; h++) recordRun(store, { at: hour(h), results: kept(), policy: v1 });
+    for (let h = 24; h < 48; h++) recordRun(store, { at: hour(h), results: [...kept(), result("C-3/file:/srv/d", "kept")], policy: v2 });
+    const r = build(store, { period: periodOf("2026-03-01", "2026-03-02", "UTC") });
+    expect(r.policyVersions.map((v) => [v.from, v.until])).toEqual([
+      [hour(0), hour(24)],
+      [hour(24), undefined],
+    ]);
+    const c1 = r.controls.find((c) => c.id === "C-1")!;
+    expect(c1.design.title).toBe("Ledger files are private (reviewed)");
+    expect(c1.design.versions.map((v) => v.changed)).toEqual([false, true]);
+    expect(r.controls.find((c) => c.id === "C-2")!.design.versions.map((v) => v.changed)).toEqual([false, false]);
+    const c3 = r.controls.find((c) => c.id === "C-3")!;
+    expect(c3.design.versions).toHaveLength(1);
+    // defined from the second day: no gap for the first
+    expect(c3.operation).toMatchObject({ evaluations: 24, gaps: [], expected: { source: "learned", count: 24 } });
+    store.close();
+  });
+});
