@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { periodOf } from "../../src/facts/period.ts";
 import { buildReport } from "../../src/report/report-build.ts";
 import { csvCell, csvOf, renderReportCsv } from "../../src/report/report-csv.ts";
+import { reportJsonPieces } from "../../src/report/report-json.ts";
 import { md, renderReportMarkdown } from "../../src/report/report-markdown.ts";
 import type { EvidenceReport } from "../../src/report/report-model.ts";
 import { StateStore } from "../../src/store/store.ts";
@@ -49,6 +50,10 @@ describe("the JSON report", () => {
       expect(validate.errors ?? []).toEqual([]);
       expect(ok).toBe(true);
     }
+  });
+
+  it("is written in pieces that join to exactly the report as JSON", () => {
+    for (const r of [report({ size: 2, seed: "s" }), { ...report(), controls: [] }]) expect([...reportJsonPieces(r)].join("")).toBe(`${JSON.stringify(r, null, 2)}\n`);
   });
 
   it("the schema is not a rubber stamp: a wrong report fails it", () => {

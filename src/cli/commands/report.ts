@@ -7,12 +7,13 @@ import { join } from "node:path";
 import { PeriodError } from "../../facts/period.js";
 import { buildReport, UnknownControlError, type BuildOptions } from "../../report/report-build.js";
 import { renderReportCsv } from "../../report/report-csv.js";
+import { reportJsonPieces } from "../../report/report-json.js";
 import { renderReportMarkdown } from "../../report/report-markdown.js";
 import type { EvidenceReport } from "../../report/report-model.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { writeReport } from "../report-file.js";
+import { writeReportPieces } from "../report-file.js";
 import { reportPeriod } from "../report-period.js";
 import { withStoreForReading } from "../store-access.js";
 
@@ -45,12 +46,12 @@ async function htmlRenderer(): Promise<HtmlRenderer | undefined> {
   }
 }
 
-/** The files of one format: name and text. */
-function filesOf(report: EvidenceReport, format: ReportFormat, html: HtmlRenderer | undefined): Map<string, string> {
-  if (format === "json") return new Map([["report.json", `${JSON.stringify(report, null, 2)}\n`]]);
-  if (format === "md") return new Map([["report.md", `${renderReportMarkdown(report)}\n`]]);
-  if (format === "csv") return renderReportCsv(report);
-  return new Map([["report.html", html!(report)]]);
+/** The files of one format: name and text, in pieces. */
+function filesOf(report: EvidenceReport, format: ReportFormat, html: HtmlRenderer | undefined): Map<string, Iterable<string>> {
+  if (format === "json") return new Map([["report.json", reportJsonPieces(report)]]);
+  if (format === "md") return new Map([["report.md", [`${renderReportMarkdown(report)}\n`]]]);
+  if (format === "csv") return new Map([...renderReportCsv(report)].map(([name, text]) => [name, [text]]));
+  return new Map([["report.html", [html!(report)]]]);
 }
 
 /** The output directory: made when missing (0755), never a link; an existing one must be a directory. */
@@ -95,7 +96,7 @@ export async function runReport(opts: ReportOptions, io: Io): Promise<number> {
   const done = report.integrity.verdict === "tampered" ? EXIT.deficiencies : EXIT.ok;
   if (done !== EXIT.ok) io.err(`covenant report: TAMPERED: ${escapeText(report.integrity.tampering?.message ?? "the chain over the period does not verify")}; the report says so; run \`covenant verify\``);
   if (opts.out === undefined) {
-    for (const text of files.values()) io.out(text.replace(/\n$/, ""));
+    for (const pieces of files.values()) io.out([...pieces].join("").replace(/\n$/, ""));
     return done;
   }
   const refused = outDir(opts.out);
@@ -103,9 +104,9 @@ export async function runReport(opts: ReportOptions, io: Io): Promise<number> {
     io.err(`covenant report: cannot write to ${escapeText(opts.out)}: ${escapeText(refused)}`);
     return EXIT.policyError;
   }
-  for (const [name, text] of files) {
+  for (const [name, pieces] of files) {
     try {
-      writeReport(join(opts.out, name), text);
+      writeReportPieces(join(opts.out, name), pieces);
     } catch (err) {
       io.err(`covenant report: cannot write ${escapeText(join(opts.out, name))}: ${escapeText(String((err as NodeJS.ErrnoException).code ?? (err as Error).message))}`);
       return EXIT.policyError;
