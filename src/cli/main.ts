@@ -25,6 +25,7 @@ import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";
 import { addMapCommand } from "./map-command.js";
 import { addEvidenceCommands } from "./evidence-command.js";
+import { addReportCommand } from "./report-command.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import { sizeUnits } from "../parser/literals.js";
 
@@ -188,6 +189,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
   addEvidenceCommands(program, io, setExit);
+  addReportCommand(program, io, setExit, version);
 
   program
     .command("verify")

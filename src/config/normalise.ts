@@ -53,6 +53,7 @@ export function normalise(value: Obj, path: string, doc: Document, src: ConfigSo
   };
   const rootParent = { ...rootTiming, receivers: ["owners"], escalate: [] as Escalation[] };
   const delivery = obj(value["delivery"]);
+  const report = obj(value["report"]);
   return {
     path,
     host: { tags: list(obj(value["host"])["tags"]) },
@@ -67,6 +68,7 @@ export function normalise(value: Obj, path: string, doc: Document, src: ConfigSo
       maxBackoffMs: ms(delivery["max_backoff"], DEFAULTS.maxBackoff),
       failingAfter: typeof delivery["failing_after"] === "number" ? delivery["failing_after"] : DEFAULTS.failingAfter,
     },
+    ...(typeof report["expected_every"] === "string" ? { report: { expectedEveryMs: ms(report["expected_every"], "0s") } } : {}),
   };
 }
 

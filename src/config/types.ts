@@ -162,4 +162,6 @@ export interface NotifyConfig {
     /** a channel failing this many deliveries in a row is itself a deficiency */
     failingAfter: number;
   };
+  /** `covenant report`: the cadence every control is held to (absent: each control's `every`, else learned) */
+  report?: { expectedEveryMs: number };
 }

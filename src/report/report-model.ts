@@ -25,6 +25,8 @@ export interface EvidenceReport {
   controls: ControlReport[];
   /** present when `--sample N --seed S` was given */
   sample?: AuditorSample;
+  /** what the report could not say in full, in words (a stored policy version that no longer checks) */
+  notes?: string[];
 }
 
 export interface ReportPeriod {
@@ -85,6 +87,9 @@ export interface ClockReview {
   /** gaps between consecutive records larger than `jumpThresholdMs` while runs were expected */
   jumps: ClockAnomaly[];
   jumpThresholdMs: number;
+  /** how many there were in all: the lists above hold at most 500 of each (the longest jumps) */
+  backwardCount?: number;
+  jumpCount?: number;
 }
 
 export interface ClockAnomaly {

@@ -39,12 +39,15 @@ import { rosterBody, Rosters } from "./rosters.js";
 import { explainRuns, type RunExplanation } from "./explain.js";
 import { lastRotatedTo, rotateSigningKey, type RotationDone, type Rotator } from "./rotation.js";
 import { signingKeyInForce, signingKeyPath, type SigningKey } from "./signing-key.js";
+import { scanRecords, type ScannedRecord, type ScanRange } from "./scan.js";
+import { deficiencyId, hostKeyId } from "./deficiencies.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
 export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
 export { fingerprintOf, publicKeyPem, type SigningKey } from "./signing-key.js";
 export { hashPolicy, type PolicyVersionSummary } from "./policies.js";
 export { outcomesDigest, type PromiseAtRun, type RunExplanation } from "./explain.js";
+export type { ScannedRecord, ScanRange } from "./scan.js";
 export { runKindOf } from "./records.js";
 export { staleAfterMs, type Beat, type Heartbeat, type WatcherStatus } from "./watcher.js";
 export { DeficiencyError, type Finding } from "./deficiencies.js";
@@ -418,6 +421,35 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    */
   explainRuns(runs: readonly number[]): Map<number, RunExplanation> {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => explainRuns(this.db, runs))());
+  }
+
+  /**
+   * Every record from `range.fromSeq` through `range.toSeq` given to `visit` in seq order, parsed,
+   * one row at a time inside one read transaction, each MAC checked against the record before it
+   * (scan.ts). Returns the last record read, the store's head when the scan began, and, when the
+   * scan reached the store's last record, whether the anchors vouch for that end.
+   */
+  scanHistory(range: ScanRange, visit: (r: ScannedRecord) => void): { last?: { seq: number; mac: string }; storeHead?: { seq: number; mac: string }; end?: Tampering } {
+    const fileHead = readFileHead(this.dir);
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () =>
+      this.db.transaction(() => {
+        const head = this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: unknown } | undefined;
+        const { last } = scanRecords(this.db, this.key, range, visit);
+        const storeHead = head && Buffer.isBuffer(head.mac) ? { seq: head.seq, mac: head.mac.toString("hex") } : undefined;
+        const reachedEnd = head === undefined || (last !== undefined && last.seq >= head.seq);
+        const end = reachedEnd ? endTampering(this.db, this.key, fileHead) : undefined;
+        return { ...(last ? { last: { seq: last.seq, mac: last.mac.toString("hex") } } : {}), ...(storeHead ? { storeHead } : {}), ...(end ? { end } : {}) };
+      })(),
+    );
+  }
+
+  /**
+   * The id the host gave the deficiency that change record `record` (of run `run`) opened for
+   * `promiseKey`: the id is keyed with the host key, which never leaves the store. A 40-bit clash
+   * with another id made the host try again (deficiencies.ts newId); that is not re-enacted here.
+   */
+  deficiencyIdOf(promiseKey: string, run: number, record: number): string {
+    return deficiencyId(hostKeyId(this.key), promiseKey, run, record);
   }
 
   /** Every policy version the history holds, oldest first: hash, its record, the first run and when it began, its files' count and bytes. */

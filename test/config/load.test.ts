@@ -142,7 +142,7 @@ route:
     expect(d[0]!.message).toContain("`chanels`");
     // nothing close: the known keys are listed instead
     const far = parseConfig("version: 1\nzzzzzzzz: 1\n", "/c.yaml", { root: false }).diagnostics[0]!;
-    expect(far.suggestion).toBe("known keys here: version, host, stakeholders, channels, route, inhibit, delivery");
+    expect(far.suggestion).toBe("known keys here: version, host, stakeholders, channels, route, inhibit, delivery, report");
   });
 
   it("`match` on the root route: says where it belongs", () => {

@@ -1,0 +1,182 @@
+// Builds the evidence report (report-model.ts) from a host's store: one pass over the history
+// (report-tally.ts), the policy versions in force checked again for each control's design
+// (stored-policy.ts, report-design.ts), the cadence and gaps (report-cadence.ts), and the
+// auditor's sample explained from the history and proven against each run's summary.
+import type { Period } from "../facts/period.js";
+import { startOfDay } from "../facts/period.js";
+import type { StateStore } from "../store/store.js";
+import { expectedCadence, gapsOf } from "./report-cadence.js";
+import { designOf, type DesignOf, type VersionInForce } from "./report-design.js";
+import { REPORT_FORMAT, type ControlReport, type EvidenceReport, type IntegrityResult, type PolicyVersionInForce, type RemediationFigures } from "./report-model.js";
+import { sampleOf } from "./report-sampled.js";
+import { ReportTally, type ControlTally } from "./report-tally.js";
+import { CheckedVersions } from "./stored-policy.js";
+
+export interface BuildOptions {
+  period: Period;
+  /** only these controls (every one of the period when absent) */
+  controls?: readonly string[];
+  sample?: { size: number; seed: string };
+  /** covenant.yaml `report.expected_every` (ms): the cadence every control is held to */
+  expectedEveryMs?: number;
+  now?: Date;
+  generator: string;
+}
+
+/** A control asked for that the period does not know: a usage error. */
+export class UnknownControlError extends Error {}
+
+export function buildReport(store: StateStore, o: BuildOptions): EvidenceReport {
+  const now = o.now ?? new Date();
+  const { dayStarts, dayNames } = daysOf(o.period);
+  const tally = new ReportTally({ startMs: o.period.startMs, endMs: o.period.endMs, dayStarts, dayNames, deficiencyIdOf: (k, run, rec) => store.deficiencyIdOf(k, run, rec), ...(o.sample ? { sample: o.sample } : {}) });
+  const scan = store.scanHistory({}, (r) => tally.visit(r));
+  tally.finish();
+  const checked = new CheckedVersions((hash) => store.policyVersion(hash), now.toISOString().slice(0, 10));
+  const stretches = tally.policies.inForce(o.period.startMs).filter((s) => Date.parse(s.from) < o.period.endMs);
+  const versions: VersionInForce[] = stretches.map((s) => ({ hash: s.hash, from: s.from, ...(s.until !== undefined ? { until: s.until } : {}), checked: checked.get(s.hash) }));
+  const ids = controlIds(tally, versions, o.controls);
+  const windowEnd = Math.min(o.period.endMs, now.getTime());
+  const designs = new Map(ids.map((id) => [id, designOf(id, versions, o.period)]));
+  tally.assignApprovals(new Map([...designs].map(([id, d]) => [id, d.design.promises])));
+  const controls = ids.map((id) => controlReport(id, tally.control(id), designs.get(id)!, o, windowEnd));
+  const notes = versions.flatMap((v) => (v.checked?.problem ? [`policy version ${v.hash.slice(0, 12)}: ${v.checked.problem}; the controls it defines are shown by id only`] : v.checked ? [] : [`policy version ${v.hash.slice(0, 12)} is not in the store: the controls it defines are shown by id only`]));
+  const report: EvidenceReport = {
+    format: REPORT_FORMAT,
+    host: tally.host,
+    generatedAt: now.toISOString(),
+    generator: o.generator,
+    period: { from: o.period.from, to: o.period.to, timeZone: o.period.timeZone ?? null, start: new Date(o.period.startMs).toISOString(), end: new Date(o.period.endMs).toISOString() },
+    summary: summaryOf(controls, tally),
+    integrity: integrityOf(tally, scan),
+    clock: clockOf(tally),
+    policyVersions: stretches.map((s) => versionInForce(store, s)),
+    controls,
+  };
+  if (notes.length > 0) report.notes = notes;
+  if (o.sample) report.sample = sampleOf(store, o.sample, controls.map((c) => ({ id: c.id, tally: tally.control(c.id), keys: new Set(c.design.promises.map((p) => p.key)) })));
+  return report;
+}
+
+/** The first instant of each day of the period in its time zone, and the days' names. */
+function daysOf(p: Period): { dayStarts: number[]; dayNames: string[] } {
+  const dayStarts: number[] = [];
+  const dayNames: string[] = [];
+  const [y, m, d] = p.from.split("-").map(Number) as [number, number, number];
+  for (let i = 0; ; i++) {
+    const date = new Date(Date.UTC(y, m - 1, d + i));
+    const name = date.toISOString().slice(0, 10);
+    if (name > p.to) break;
+    dayNames.push(name);
+    dayStarts.push(startOfDay(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), p.timeZone));
+  }
+  return { dayStarts, dayNames };
+}
+
+/** The controls of the period: defined by a version in force, or evaluated or deficient in it; those asked for must be among them. */
+function controlIds(tally: ReportTally, versions: readonly VersionInForce[], asked: readonly string[] | undefined): string[] {
+  const known = new Set<string>();
+  for (const v of versions) for (const id of v.checked?.controls.keys() ?? []) known.add(id);
+  for (const [id, c] of tally.controls) if (c.evaluations > 0 || c.episodes.length > 0) known.add(id);
+  if (asked === undefined || asked.length === 0) return [...known].sort();
+  const unknown = asked.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw new UnknownControlError(`no control ${unknown.join(", ")} in the period (its policy versions define ${known.size === 0 ? "none" : [...known].sort().slice(0, 20).join(", ")})`);
+  return [...new Set(asked)];
+}
+
+function controlReport(id: string, t: ControlTally, d: DesignOf, o: BuildOptions, windowEnd: number): ControlReport {
+  const start = Math.max(o.period.startMs, d.definedFrom ?? o.period.startMs);
+  const end = Math.min(windowEnd, d.definedUntil ?? windowEnd);
+  const configured = o.expectedEveryMs ?? d.latest?.control.every ?? shortestEvery(d.latest?.control.promises ?? []);
+  const expected = expectedCadence(configured, t.intervals, Math.max(0, end - start));
+  const episodes = [...t.episodes].sort((a, b) => a.openedRecord - b.openedRecord);
+  return {
+    id,
+    design: d.design,
+    operation: {
+      evaluations: t.evaluations,
+      expected,
+      gaps: gapsOf(t.intervals, expected.everyMs, start, end),
+      kept: t.kept,
+      keptShare: t.evaluations > 0 ? t.kept / t.evaluations : null,
+      verdicts: { ...t.verdicts },
+      episodes,
+      repairs: t.repairs,
+      integrity: { approved: t.approved, unapproved: t.unapproved },
+      waivers: d.waivers,
+      remediation: remediationOf(episodes),
+    },
+    timeline: t.days,
+  };
+}
+
+/** The shortest `every` of a control's promises (each promise's own, or its control's), when any has one. */
+function shortestEvery(promises: readonly { every?: number }[]): number | undefined {
+  const given = promises.map((p) => p.every).filter((e): e is number => e !== undefined && e > 0);
+  return given.length > 0 ? Math.min(...given) : undefined;
+}
+
+export function remediationOf(episodes: readonly { notice: boolean; durationMs?: number }[]): RemediationFigures {
+  const durations = episodes.filter((e) => !e.notice && e.durationMs !== undefined).map((e) => e.durationMs!).sort((a, b) => a - b);
+  if (durations.length === 0) return { resolved: 0, medianMs: null, worstMs: null };
+  const mid = durations.length >> 1;
+  const median = durations.length % 2 === 1 ? durations[mid]! : Math.round((durations[mid - 1]! + durations[mid]!) / 2);
+  return { resolved: durations.length, medianMs: median, worstMs: durations[durations.length - 1]! };
+}
+
+function summaryOf(controls: readonly ControlReport[], tally: ReportTally): EvidenceReport["summary"] {
+  const evaluations = controls.reduce((n, c) => n + c.operation.evaluations, 0);
+  const kept = controls.reduce((n, c) => n + c.operation.kept, 0);
+  const episodes = controls.flatMap((c) => c.operation.episodes);
+  return {
+    controls: controls.length,
+    keyControls: controls.filter((c) => c.design.key).length,
+    runs: { ...tally.runs },
+    evaluations,
+    keptShare: evaluations > 0 ? kept / evaluations : null,
+    controlsWithExceptions: controls.filter((c) => c.operation.gaps.length > 0 || c.operation.episodes.some((e) => !e.notice)).length,
+    episodes: episodes.filter((e) => !e.notice).length,
+    gaps: controls.reduce((n, c) => n + c.operation.gaps.length, 0),
+    openAtEnd: episodes.filter((e) => e.resolved === undefined).length,
+    remediation: remediationOf(episodes),
+  };
+}
+
+function integrityOf(tally: ReportTally, scan: ReturnType<StateStore["scanHistory"]>): IntegrityResult {
+  const w = tally.integrity;
+  const notes: string[] = [];
+  const reachesEnd = w.last !== undefined && scan.storeHead !== undefined && w.last.seq === scan.storeHead.seq;
+  const tampering = w.problem() ?? (reachesEnd || w.last === undefined ? scan.end : undefined);
+  if (w.first === undefined) notes.push("the store holds no record with a time in the period");
+  else notes.push(`the MACs of records ${Math.max(1, w.first - 1)} to ${w.last?.seq ?? w.first} were checked, each chained to the one before${reachesEnd ? ", and the store's end against its head anchors" : ""}`);
+  if (w.outsideBetween > 0) notes.push(`${w.outsideBetween} record(s) among the period's carry a time outside it (the host's clock moved): see the clock section`);
+  if (w.unassignedApprovals > 0) notes.push(`${w.unassignedApprovals} integrity approval(s) in the period name no control (paths approved by \`covenant approve\` or \`integrity init\`): see \`covenant history\``);
+  return {
+    verdict: tampering ? "tampered" : "intact",
+    firstRecord: w.first ?? null,
+    lastRecord: w.last?.seq ?? null,
+    records: w.records,
+    head: w.last ?? null,
+    storeHead: scan.storeHead ?? null,
+    ...(tampering ? { tampering: { kind: tampering.kind, seq: tampering.seq, message: tampering.message } } : {}),
+    notes,
+  };
+}
+
+function clockOf(tally: ReportTally): EvidenceReport["clock"] {
+  const threshold = Math.max(3_600_000, 2 * (tally.runIntervals.median() ?? 0));
+  const jumps = tally.clock.jumps(threshold);
+  return { source: "host", backwardSteps: tally.clock.backward, jumps: jumps.list, jumpThresholdMs: threshold, backwardCount: tally.clock.backwardCount, jumpCount: jumps.count };
+}
+
+function versionInForce(store: StateStore, s: { hash: string; record?: number; firstRun: number; from: string; until?: string }): PolicyVersionInForce {
+  const stored = store.policyVersion(s.hash);
+  return {
+    hash: s.hash,
+    record: s.record ?? stored?.record ?? 0,
+    firstRun: s.firstRun,
+    from: s.from,
+    ...(s.until !== undefined ? { until: s.until } : {}),
+    files: (stored?.files ?? []).map((f) => ({ path: f.path, sha256: f.sha256, bytes: f.bytes })),
+  };
+}

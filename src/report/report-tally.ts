@@ -1,0 +1,263 @@
+// The one pass over the history a report makes: every record in seq order, the state of each
+// promise kept as the change records move it (the history keeps changes of state only, so a
+// promise's outcome at a run is the one its last change record gave it), each operational run's
+// verdict per control (the worst outcome of the control's promises in the run's roster), and the
+// episodes, repairs, integrity approvals and changes, deliveries and acknowledgements on the way.
+// Memory is bounded by the policy and the period's exceptions: counters per control and per day,
+// never a list per run.
+import { outcomeOrder, worst, type Outcome } from "../evaluator/outcomes.js";
+import type { ScannedRecord } from "../store/store.js";
+import { IntervalTally } from "./report-cadence.js";
+import { EpisodeTracker } from "./report-episodes.js";
+import type { DayPoint, Episode, IntegrityApproval, IntegrityChange, Repair } from "./report-model.js";
+import { Reservoir, SeededRandom } from "./report-sample.js";
+import { ClockWatch, IntegrityWatch, PolicyStretches } from "./report-watch.js";
+
+const OUTCOMES = new Set<string>(outcomeOrder);
+
+/** An evaluation kept in a sample's reservoir. */
+export interface Evaluation {
+  run: number;
+  started: string;
+}
+
+/** What the pass keeps of one control. */
+export class ControlTally {
+  evaluations = 0;
+  kept = 0;
+  readonly verdicts: Partial<Record<Outcome, number>> = {};
+  readonly intervals = new IntervalTally();
+  readonly days: DayPoint[];
+  readonly episodes: Episode[] = [];
+  readonly repairs: Repair[] = [];
+  readonly approved: IntegrityApproval[] = [];
+  readonly unapproved: IntegrityChange[] = [];
+  reservoir?: Reservoir<Evaluation>;
+  /** bumped when one of its promises changes state: a cached verdict older than this is computed again */
+  version = 0;
+
+  constructor(dayNames: readonly string[]) {
+    this.days = dayNames.map((day) => ({ day, evaluations: 0, kept: 0, deficient: 0, other: 0 }));
+  }
+}
+
+export interface TallyOptions {
+  startMs: number;
+  endMs: number;
+  /** the first instant of each day of the period, in its time zone, and the days' names */
+  dayStarts: readonly number[];
+  dayNames: readonly string[];
+  deficiencyIdOf: (key: string, run: number, record: number) => string;
+  sample?: { size: number; seed: string };
+}
+
+const KEPT = new Set<Outcome>(["kept", "skipped", "waived"]);
+const DEFICIENT = new Set<Outcome>(["drift", "failed", "error"]);
+
+export class ReportTally {
+  readonly controls = new Map<string, ControlTally>();
+  readonly runs = { operational: 0, watch: 0, dryRun: 0, sandbox: 0 };
+  readonly clock = new ClockWatch();
+  readonly integrity = new IntegrityWatch();
+  readonly policies = new PolicyStretches();
+  readonly episodes: EpisodeTracker;
+  /** the host the latest summary names */
+  host = "";
+  private readonly current = new Map<string, Outcome>();
+  private readonly keyControl = new Map<string, string>();
+  /** each roster record's keys, grouped by control */
+  private readonly rosters = new Map<number, Map<string, string[]>>();
+  private readonly verdicts = new Map<number, Map<string, { version: number; verdict: Outcome }>>();
+  private previousInPeriod = false;
+  /** the period's approvals, given to their controls when the policy is known (assignApprovals) */
+  private readonly approvals: { approval: IntegrityApproval; promise?: string; targets: string[] }[] = [];
+  /** the runs' intervals, for the clock's jump threshold */
+  readonly runIntervals = new IntervalTally();
+
+  constructor(private readonly o: TallyOptions) {
+    this.episodes = new EpisodeTracker(o, o.deficiencyIdOf, (key, e) => this.control(this.controlOf(key)).episodes.push(e));
+  }
+
+  control(id: string): ControlTally {
+    let c = this.controls.get(id);
+    if (!c) {
+      c = new ControlTally(this.o.dayNames);
+      if (this.o.sample) c.reservoir = new Reservoir<Evaluation>(this.o.sample.size, new SeededRandom(this.o.sample.seed, id));
+      this.controls.set(id, c);
+    }
+    return c;
+  }
+
+  private controlOf(key: string): string {
+    return this.keyControl.get(key) ?? key.split("/")[0] ?? key;
+  }
+
+  private inPeriod(ms: number): boolean {
+    return ms >= this.o.startMs && ms < this.o.endMs;
+  }
+
+  visit(r: ScannedRecord): void {
+    const ms = Date.parse(r.time);
+    const inPeriod = this.inPeriod(ms);
+    this.integrity.record(r, inPeriod);
+    // a record just after one of the period's is watched too: a clock set back to before the period is a step back in it
+    if (inPeriod || this.previousInPeriod) this.clock.record(r.seq, r.time, ms);
+    else this.clock.forget();
+    this.previousInPeriod = inPeriod;
+    const b = r.body;
+    if (!b || !r.verified) return; // an unverified record proves nothing: the integrity section names it
+    switch (r.kind) {
+      case "change":
+        return this.change(r, b, ms, inPeriod);
+      case "run":
+        return this.summary(r, b);
+      case "roster":
+        return this.roster(r.seq, b);
+      case "delivery":
+        // told or acknowledged before the period's end: an episode open when it began may have been told before it
+        if (ms < this.o.endMs && Array.isArray(b["deficiencies"])) this.episodes.told(b["deficiencies"].map(String), { at: r.time, recipient: String(b["recipient"] ?? ""), channel: String(b["channel"] ?? ""), status: b["status"] === "given-up" ? "given-up" : "sent", record: r.seq });
+        return;
+      case "ack":
+        if (ms < this.o.endMs) this.episodes.acknowledged(String(b["deficiency"] ?? ""), { at: String(b["at"] ?? r.time), by: String(b["by"] ?? ""), reason: String(b["reason"] ?? ""), record: r.seq });
+        return;
+      case "approval":
+        if (inPeriod) this.approval(r, b);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private change(r: ScannedRecord, b: Record<string, unknown>, ms: number, inPeriod: boolean): void {
+    const key = b["key"];
+    const to = b["to"];
+    if (typeof key !== "string" || typeof to !== "string" || !OUTCOMES.has(to)) return;
+    const outcome = to as Outcome;
+    const controlId = typeof b["control"] === "string" ? b["control"] : this.controlOf(key);
+    this.keyControl.set(key, controlId);
+    if (this.current.get(key) !== outcome) {
+      this.current.set(key, outcome);
+      this.control(controlId).version++;
+    }
+    this.episodes.change({ seq: r.seq, run: r.run, time: r.time, ms, key, type: String(b["type"] ?? ""), promiser: String(b["promiser"] ?? ""), to: outcome, reason: String(b["reason"] ?? "") });
+    if (!inPeriod) return;
+    const changes = Array.isArray(b["changes"]) ? b["changes"].map(String) : [];
+    if (outcome === "repaired") this.control(controlId).repairs.push({ at: r.time, record: r.seq, promise: key, changes });
+    const findings = Array.isArray(b["findings"]) ? (b["findings"] as { path?: unknown; kinds?: unknown }[]) : [];
+    if (findings.length > 0 && DEFICIENT.has(outcome)) {
+      const kinds = new Set<string>();
+      for (const f of findings) if (Array.isArray(f.kinds)) for (const k of f.kinds) kinds.add(String(k));
+      this.control(controlId).unapproved.push({ at: r.time, record: r.seq, promise: key, paths: findings.map((f) => String(f.path ?? "")), kinds: [...kinds] });
+    }
+  }
+
+  private roster(seq: number, b: Record<string, unknown>): void {
+    if (!Array.isArray(b["keys"])) return;
+    const grouped = new Map<string, string[]>();
+    for (const k of b["keys"]) {
+      const key = String(k);
+      const c = this.controlOf(key);
+      const list = grouped.get(c);
+      if (list) list.push(key);
+      else grouped.set(c, [key]);
+    }
+    this.rosters.set(seq, grouped);
+  }
+
+  private summary(r: ScannedRecord, b: Record<string, unknown>): void {
+    if (typeof b["host"] === "string") this.host = b["host"];
+    const startedText = typeof b["started"] === "string" ? b["started"] : r.time;
+    const started = Date.parse(startedText);
+    if (!this.inPeriod(started)) {
+      // the policy in force when the period began is the last one an operational run used before it
+      if (started < this.o.startMs && b["dryRun"] !== true && b["sandbox"] !== true) this.policies.run(b, r.run, startedText);
+      return;
+    }
+    if (b["dryRun"] === true) return void this.runs.dryRun++;
+    if (b["sandbox"] === true) return void this.runs.sandbox++;
+    this.runs.operational++;
+    if (b["kind"] === "watch") this.runs.watch++;
+    this.runIntervals.add(started);
+    this.policies.run(b, r.run, startedText);
+    const grouped = typeof b["roster"] === "number" ? this.rosters.get(b["roster"]) : undefined;
+    if (!grouped) return;
+    const day = this.dayOf(started);
+    for (const [controlId, keys] of grouped) this.evaluated(controlId, b["roster"] as number, keys, day, { run: r.run, started: startedText }, started);
+  }
+
+  private evaluated(controlId: string, roster: number, keys: string[], day: number, ev: Evaluation, ms: number): void {
+    const c = this.control(controlId);
+    let cache = this.verdicts.get(roster);
+    if (!cache) this.verdicts.set(roster, (cache = new Map()));
+    let cached = cache.get(controlId);
+    if (!cached || cached.version !== c.version) {
+      const outcomes: Outcome[] = [];
+      for (const k of keys) {
+        const o = this.current.get(k);
+        if (o) outcomes.push(o);
+      }
+      if (outcomes.length === 0) return; // no promise of it was ever recorded: nothing was proven of it
+      cached = { version: c.version, verdict: worst(outcomes) };
+      cache.set(controlId, cached);
+    }
+    const verdict = cached.verdict;
+    c.evaluations++;
+    c.verdicts[verdict] = (c.verdicts[verdict] ?? 0) + 1;
+    if (KEPT.has(verdict)) c.kept++;
+    c.intervals.add(ms);
+    c.reservoir?.offer(ev);
+    const point = c.days[day];
+    if (point) {
+      point.evaluations++;
+      if (verdict === "kept") point.kept++;
+      else if (DEFICIENT.has(verdict)) point.deficient++;
+      else point.other++;
+    }
+  }
+
+  private approval(r: ScannedRecord, b: Record<string, unknown>): void {
+    const a: IntegrityApproval = { at: r.time, record: r.seq, how: String(b["how"] ?? ""), paths: typeof b["paths"] === "number" ? b["paths"] : 0, sample: Array.isArray(b["sample"]) ? b["sample"].map(String) : [] };
+    if (typeof b["by"] === "string") a.by = b["by"];
+    if (typeof b["reason"] === "string") a.reason = b["reason"];
+    const targets = Array.isArray(b["targets"]) ? b["targets"].map(String) : [];
+    this.approvals.push({ approval: a, ...(typeof b["promise"] === "string" ? { promise: b["promise"] } : {}), targets });
+  }
+
+  /**
+   * Gives each approval of the period to the controls it approved for: the promise a first-seen or
+   * repaired approval names (`type:promiser`, the key without its control), or the controls and
+   * paths `covenant approve` and `integrity init` were given. Called once the policy is known.
+   */
+  assignApprovals(promisesOf: ReadonlyMap<string, readonly { key: string; promiser: string }[]>): void {
+    for (const { approval, promise, targets } of this.approvals) {
+      const owners = new Set<string>();
+      for (const [id, promises] of promisesOf) {
+        if (targets.includes(id)) owners.add(id);
+        for (const p of promises) {
+          if (promise !== undefined && (p.key === promise || p.key === `${id}/${promise}` || p.key.startsWith(`${id}/${promise}#`))) owners.add(id);
+          if (targets.some((t) => t === p.promiser || t.startsWith(`${p.promiser.replace(/\/+$/, "")}/`) || p.promiser.startsWith(`${t.replace(/\/+$/, "")}/`))) owners.add(id);
+        }
+      }
+      if (owners.size === 0) this.integrity.unassignedApprovals++;
+      for (const id of owners) this.control(id).approved.push(approval);
+    }
+    this.approvals.length = 0;
+  }
+
+  /** The index of the period's day an instant falls in (binary search over the days' first instants). */
+  private dayOf(ms: number): number {
+    const starts = this.o.dayStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= ms) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  finish(): void {
+    this.episodes.finish();
+  }
+}
