@@ -1,5 +1,6 @@
 // `verify`: everything in the store that reaches a report must be as Covenant wrote it. The
-// chain is walked from its first record; its end must match both head anchors; the sealed
+// chain is walked from its first record (after a prune, from the checkpoint's cut, with the
+// records kept below it held to their recorded predecessors: checkpoint.ts); its end must match both head anchors; the sealed
 // tables (baselines, current state, learnt bands, from schema 5 deficiencies and the outbox,
 // from schema 6 the watcher's heartbeat, and from schema 7 the approved integrity states) must carry their seals, the current state of each promise must be the one its last change
 // record says, the deficiencies and outbox must agree with the history (notify-verify.ts), and each policy version
@@ -7,7 +8,9 @@
 // reported, with the record it concerns.
 import type Database from "better-sqlite3";
 import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } from "./anchors.js";
-import { findTampering, type LedgerRow, type Tampering } from "./ledger.js";
+import type { LedgerRow, Tampering } from "./ledger.js";
+import { chainTampering, readCheckpoint } from "./checkpoint.js";
+import type { PruneEvidence } from "./records.js";
 import { notifyTampering } from "./notify-verify.js";
 import { policyTampering } from "./policy-verify.js";
 import { rosterTampering } from "./roster-verify.js";
@@ -37,6 +40,11 @@ export interface VerifyReport {
   headMissing: boolean;
   /** what else the reader should know (a store written by an older Covenant) */
   notes: string[];
+  /**
+   * the checkpoint a prune left (present only after one): the history before record `seq` + 1
+   * was removed, through run `run`, on `at`, and is in the evidence pack named (and the earlier ones)
+   */
+  checkpoint?: { seq: number; run: number; at: string; before: string; kept: number; removed: number; evidence: PruneEvidence; earlier: PruneEvidence[] };
 }
 
 export interface StoreView {
@@ -77,8 +85,16 @@ export function verifyStore(v: StoreView): VerifyReport {
   return v.db.transaction(() => {
     const rows = v.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
     const report: VerifyReport = { records: rows.length, runs: [], watchRuns: 0, interrupted: [], silent: [], silentCount: 0, headMissing: !v.fileHead.present, notes: [] };
+    const cp = readCheckpoint(v.db, v.key);
+    // runs at or before the checkpoint's cut were pruned whole: none of them is interrupted or silent
+    const cutRun = cp.state === "sealed" ? cp.checkpoint.cut.run : 0;
+    if (cp.state === "sealed") {
+      const c = cp.checkpoint;
+      const removed = Object.values(c.removed).reduce((n: number, k) => n + (typeof k === "number" ? k : 0), 0);
+      report.checkpoint = { seq: c.cut.seq, run: c.cut.run, at: c.at, before: c.before, kept: c.kept.length, removed, evidence: c.evidence, earlier: c.earlier };
+    }
     report.tampering =
-      findTampering(v.key, rows) ??
+      chainTampering(v.key, rows, cp) ??
       endTampering(v.db, v.key, v.fileHead) ??
       schemaTampering(v) ??
       runCounterTampering(v.db, rows) ??
@@ -107,10 +123,10 @@ export function verifyStore(v: StoreView): VerifyReport {
         report.lastRun = r.time;
       } else if (r.run > 0) withChanges.add(r.run);
     }
-    report.interrupted = [...withChanges].filter((r) => !summarised.has(r)).sort((a, b) => a - b);
+    report.interrupted = [...withChanges].filter((r) => !summarised.has(r) && r > cutRun).sort((a, b) => a - b);
     // the counter is bounded when it is not tampering (runCounterTampering): at most MAX_SILENT past the last recorded run
     const counter = report.tampering ? 0 : runCounter(v.db);
-    for (let n = counter; n >= 1; n--) {
+    for (let n = counter; n > cutRun; n--) {
       if (summarised.has(n) || withChanges.has(n)) continue;
       report.silentCount++;
       if (report.silent.length < SILENT_LISTED) report.silent.unshift(n);
