@@ -8,7 +8,7 @@
 // records missing from the start with no checkpoint the key sealed are records deleted.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type Database from "better-sqlite3";
-import { checkRecords, findTampering, GENESIS, macOf, type LedgerRow, type RecordCheck, type RecordKind, type Tampering } from "./ledger.js";
+import { checkRecords, findTampering, macOf, type LedgerRow, type RecordCheck, type RecordKind, type Tampering } from "./ledger.js";
 import type { PruneEvidence } from "./records.js";
 
 /** A record at or below the cut that was kept: its number, its MAC, and the MAC of the record that came before it. */
@@ -151,5 +151,3 @@ export function checkAcross(key: Buffer, rows: LedgerRow[], cp: CheckpointState)
   return [...checks, ...checkRecords(key, rows.slice(below.length), { seq: cut.seq + 1, prev: Buffer.from(cut.mac, "hex") })];
 }
 
-/** The MAC a record's predecessor had: for the first record, GENESIS. */
-export const genesisHex = GENESIS.toString("hex");

@@ -34,10 +34,11 @@ const VALID = "json_valid(body)";
 
 /** What a prune before `beforeMs` would remove and keep; StoreError when nothing would go. */
 export function planPrune(db: Database.Database, beforeMs: number, before: string, previous: Checkpoint | undefined): PrunePlan {
-  const summary = cutSummary(db, beforeMs, before);
-  if (previous && summary.seq <= previous.cut.seq) {
+  const summary = cutSummary(db, beforeMs);
+  if (previous && (!summary || summary.seq <= previous.cut.seq)) {
     throw new StoreError(`nothing to prune before ${before}: the history before it was pruned already (records up to ${previous.cut.seq}, through run ${previous.cut.run}, on ${previous.at})`);
   }
+  if (!summary) throw new StoreError(`nothing to prune before ${before}: no run finished before it`);
   const next = db.prepare("SELECT min(seq) FROM ledger WHERE seq > ? AND run > 0").pluck().get(summary.seq) as number | null;
   const cutSeq = next === null ? (db.prepare("SELECT max(seq) FROM ledger").pluck().get() as number) : next - 1;
   const keep = keptSeqs(db, cutSeq);
@@ -70,11 +71,11 @@ export function planPrune(db: Database.Database, beforeMs: number, before: strin
 }
 
 /** The last run summary written before the date (the latest by record number, whatever the clock did). */
-function cutSummary(db: Database.Database, beforeMs: number, before: string): { seq: number; run: number; time: string } {
+function cutSummary(db: Database.Database, beforeMs: number): { seq: number; run: number; time: string } | undefined {
   for (const s of db.prepare("SELECT seq, run, time FROM ledger WHERE kind = 'run' AND run > 0 ORDER BY seq DESC").iterate() as IterableIterator<{ seq: number; run: number; time: string }>) {
     if (Date.parse(String(s.time)) < beforeMs) return s;
   }
-  throw new StoreError(`nothing to prune before ${before}: no run finished before it`);
+  return undefined;
 }
 
 /** The records at or below the cut that something after it names (see the top of this file). */

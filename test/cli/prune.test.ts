@@ -1,0 +1,158 @@
+// `covenant prune`: a real store, a pack signed with a real Ed25519 key, the built CLI. The pack
+// must verify with the public key given and hold every record removed; afterwards `verify` and
+// `history` say where the history now starts and where what went can be checked.
+import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
+import { outcomesDigest, StateStore, type RunBody } from "../../src/store/store.ts";
+import type { PromiseResult } from "../../src/evaluator/engine.ts";
+import { raw, removeTempDirs, result, runBody, tempDir } from "../store/helpers.ts";
+import { finding } from "../store/notify-helpers.ts";
+
+beforeAll(() => ensureBuilt());
+afterAll(() => removeTempDirs());
+
+const A = "C-1/file:/srv/a";
+const B = "C-1/file:/srv/b";
+
+/** One run a day, from 2026-11-20: B drifts on the 23rd and stays so. */
+function store(): { dir: string; total: number } {
+  const dir = tempDir("prune-cli");
+  const s = StateStore.open(dir);
+  for (let day = 20; day <= 25; day++) {
+    const results: PromiseResult[] = [result(A, "kept"), day >= 23 ? result(B, "drift", ["mode is 0644, promised 0640"]) : result(B, "kept")];
+    const run = s.beginRun();
+    for (const r of results) s.recordResult(run, `2026-11-${day}T10:00:00.500Z`, r, finding(r.control));
+    const body: RunBody = { ...runBody(run, 2), started: `2026-11-${day}T10:00:00.000Z`, finished: `2026-11-${day}T10:00:01.000Z`, outcomes: outcomesDigest(results) };
+    s.finishRun(body, undefined, results.map((r) => r.key));
+  }
+  s.close();
+  return { dir, total: raw(dir).prepare("SELECT max(seq) FROM ledger").pluck().get() as number };
+}
+
+interface Manifest {
+  extract?: { firstRecord: number; lastRecord: number };
+  period?: { from: string; to: string };
+  key?: { fingerprint: string };
+}
+
+/** A pack directory: the manifest as given, signed with `key`; and the public key's PEM file beside it. */
+function pack(manifest: Manifest, key: KeyObject, publicKey: KeyObject = key): { pack: string; pub: string } {
+  const dir = tempDir("pack");
+  const bytes = Buffer.from(JSON.stringify({ version: 1, files: {}, ...manifest }, null, 2));
+  mkdirSync(join(dir, "pack"));
+  writeFileSync(join(dir, "pack", "manifest.json"), bytes);
+  writeFileSync(join(dir, "pack", "manifest.sig"), sign(null, bytes, key).toString("base64") + "\n");
+  writeFileSync(join(dir, "host.pub"), publicKey.export({ type: "spki", format: "pem" }));
+  return { pack: join(dir, "pack"), pub: join(dir, "host.pub") };
+}
+
+const keys = () => generateKeyPairSync("ed25519");
+const covering = (total: number): Manifest => ({ extract: { firstRecord: 1, lastRecord: total }, period: { from: "2026-11-01", to: "2026-11-30" } });
+
+describe("covenant prune", () => {
+  it("--dry-run says what would go and changes nothing; then prunes, and verify and history say where the history starts", () => {
+    const { dir, total } = store();
+    const { privateKey, publicKey } = keys();
+    const p = pack(covering(total), privateKey, publicKey);
+    const args = ["prune", "--state", dir, "--before", "2026-11-23", "--tz", "UTC", "--pack", p.pack, "--public-key", p.pub];
+    const dry = covenant([...args, "--dry-run"]);
+    expect(dry.code, dry.err).toBe(0);
+    expect(dry.out).toMatch(/^would remove \d+ records \(.*\) of 3 runs, records 1 to \d+, through run 3 \(finished 2026-11-22T10:00:01.000Z\), from before 2026-11-23/);
+    expect(dry.out).toContain("nothing was changed (--dry-run)");
+    expect(raw(dir).prepare("SELECT max(seq) FROM ledger").pluck().get()).toBe(total);
+
+    const done = covenant(args);
+    expect(done.code, done.err).toBe(0);
+    expect(done.out).toMatch(/^removed \d+ records .* of 3 runs/);
+    expect(done.out).toMatch(/prune record #\d+ says so/);
+    expect(done.out).toMatch(/the store went from [\d.]+ MiB to [\d.]+ MiB/);
+
+    const v = covenant(["verify", "--state", dir]);
+    expect(v.code, v.out).toBe(0);
+    expect(v.out).toMatch(/^intact: /);
+    expect(v.out).toMatch(/checkpoint: records up to \d+ \(runs through 3\) were pruned on /);
+    const json = JSON.parse(covenant(["verify", "--json", "--state", dir]).out) as { tampering?: unknown; runs: number[]; checkpoint: { run: number; seq: number; evidence: { firstRecord: number; lastRecord: number; fingerprint: string } } };
+    expect(json.tampering).toBeUndefined();
+    expect(json.runs).toEqual([4, 5, 6]);
+    expect(json.checkpoint).toMatchObject({ run: 3, evidence: { firstRecord: 1, lastRecord: total, fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) } });
+
+    const h = covenant(["history", "--state", dir]);
+    expect(h.code, h.out).toBe(0);
+    const lines = h.out.split("\n");
+    expect(lines[0]).toMatch(new RegExp(`^records before ${json.checkpoint.seq + 1} were pruned on .* \\(runs through 3, before 2026-11-23T00:00:00.000Z\\): they are in the evidence pack whose manifest's sha256 is [0-9a-f]{64}`));
+    expect(h.out).toMatch(/#\d+ {2}pruned \d+ records of 3 runs before 2026-11-23T00:00:00.000Z \(through run 3, record \d+\); \d+ kept; evidence pack [0-9a-f]{12}… signed by sha256:/);
+    expect(h.out).not.toContain("UNVERIFIED");
+    // --json keeps stdout JSON: the note goes to stderr
+    const hj = covenant(["history", "--json", "--state", dir]);
+    expect(() => JSON.parse(hj.out) as unknown).not.toThrow();
+    expect(hj.err).toContain("were pruned on");
+
+    // asked again for the same date: nothing left to prune
+    const again = covenant(args);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain("pruned already");
+  });
+
+  it("refuses a pack whose signature does not verify, or that another key signed, and changes nothing", () => {
+    const { dir, total } = store();
+    const { privateKey, publicKey } = keys();
+    const p = pack(covering(total), privateKey, publicKey);
+    // a byte of the manifest changed after it was signed
+    writeFileSync(join(p.pack, "manifest.json"), JSON.stringify({ version: 1, files: {}, ...covering(total + 1000) }, null, 2));
+    const changed = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", p.pack, "--public-key", p.pub]);
+    expect(changed.code).toBe(2);
+    expect(changed.err).toContain("does not verify with the public key given");
+    const other = pack(covering(total), keys().privateKey, publicKey);
+    const wrongKey = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", other.pack, "--public-key", other.pub]);
+    expect(wrongKey.code).toBe(2);
+    expect(wrongKey.err).toContain("does not verify");
+    // a manifest naming another key's fingerprint
+    const named = pack({ ...covering(total), key: { fingerprint: "SHA256:AAAA" } }, privateKey, publicKey);
+    const otherName = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", named.pack, "--public-key", named.pub]);
+    expect(otherName.code).toBe(2);
+    expect(otherName.err).toContain("not the public key given");
+    expect(raw(dir).prepare("SELECT max(seq) FROM ledger").pluck().get()).toBe(total);
+    expect(covenant(["verify", "--state", dir]).out).not.toContain("checkpoint");
+  });
+
+  it("refuses a pack that does not hold every record to remove, or says not what it holds", () => {
+    const { dir, total } = store();
+    const { privateKey, publicKey } = keys();
+    const short = pack({ extract: { firstRecord: 1, lastRecord: 3 }, period: { from: "2026-11-20", to: "2026-11-20" } }, privateKey, publicKey);
+    const r = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--tz", "UTC", "--pack", short.pack, "--public-key", short.pub]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/the evidence pack holds records 1 to 3, but this prune removes records 1 to \d+/);
+    const silent = pack({ period: { from: "2026-11-20", to: "2026-11-20" } }, privateKey, publicKey);
+    const s = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", silent.pack, "--public-key", silent.pub]);
+    expect(s.code).toBe(2);
+    expect(s.err).toContain("does not say which records its extract holds");
+    expect(raw(dir).prepare("SELECT max(seq) FROM ledger").pluck().get()).toBe(total);
+  });
+
+  it("bad dates, zones and files are usage errors (exit 2), never a stack trace", () => {
+    const { dir, total } = store();
+    const { privateKey, publicKey } = keys();
+    const p = pack(covering(total), privateKey, publicKey);
+    const base = ["prune", "--state", dir, "--pack", p.pack, "--public-key", p.pub];
+    for (const [args, words] of [
+      [["--before", "2026-02-30"], "not a date on the calendar"],
+      [["--before", "yesterday"], "--before wants a date written YYYY-MM-DD"],
+      [["--before", "2026-11-23", "--tz", "Mars/Olympus"], "is not a time zone"],
+      [["--before", "2020-01-01", "--tz", "UTC"], "no run finished before"],
+    ] as const) {
+      const r = covenant([...base, ...args]);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain(words);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+    const noKey = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", p.pack, "--public-key", join(dir, "nope.pem")]);
+    expect(noKey.code).toBe(2);
+    expect(noKey.err).toContain("cannot be read");
+    const notPem = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", p.pack, "--public-key", join(p.pack, "manifest.json")]);
+    expect(notPem.code).toBe(2);
+    expect(notPem.err).toContain("not a PEM public key");
+  });
+});
