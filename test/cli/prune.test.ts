@@ -2,7 +2,7 @@
 // must verify with the public key given and hold every record removed; afterwards `verify` and
 // `history` say where the history now starts and where what went can be checked.
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
@@ -154,5 +154,43 @@ describe("covenant prune", () => {
     const notPem = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", p.pack, "--public-key", join(p.pack, "manifest.json")]);
     expect(notPem.code).toBe(2);
     expect(notPem.err).toContain("not a PEM public key");
+  });
+
+  it("a store made by real runs (integrity approvals, a policy version, rosters, an open and acknowledged deficiency) pruned to its end: what remains verifies, and the next run continues it", () => {
+    const dir = tempDir("prune-real");
+    const state = join(dir, "state");
+    mkdirSync(state, { mode: 0o700 });
+    const policy = join(dir, "p.promise");
+    writeFileSync(join(dir, "gl.dat"), "balance = 1\n");
+    writeFileSync(policy, `control "SOX-1" {\n  title = "ledger"\n  file "${dir}/gl.dat" { integrity = sha256 }\n}\n`, { mode: 0o600 });
+    expect(covenant(["run", "--state", state, policy]).code).toBe(0);
+    writeFileSync(join(dir, "gl.dat"), "balance = 2\n");
+    expect(covenant(["run", "--state", state, policy]).code).toBe(1);
+    const id = (JSON.parse(covenant(["deficiencies", "--json", "--state", state]).out) as { id: string }[])[0]!.id;
+    expect(covenant(["ack", id, "--reason", "CHG-9: restored tonight", "--state", state]).code).toBe(0);
+    expect(covenant(["run", "--state", state, policy]).code).toBe(1);
+    const total = raw(state).prepare("SELECT max(seq) FROM ledger").pluck().get() as number;
+    const { privateKey, publicKey } = keys();
+    const p = pack(covering(total), privateKey, publicKey);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const done = covenant(["prune", "--state", state, "--before", tomorrow, "--tz", "UTC", "--pack", p.pack, "--public-key", p.pub]);
+    expect(done.code, done.err).toBe(0);
+    expect(done.out).toMatch(/of 3 runs, records 1 to \d+, through run 3/);
+    // what the tables name is kept: the last baseline record, the approval, the change and ack records of the deficiency (no later summary names the policy or roster)
+    const kinds = raw(state).prepare("SELECT kind FROM ledger WHERE kind != 'prune' ORDER BY seq").pluck().all() as string[];
+    expect(new Set(kinds)).toEqual(new Set(["change", "baseline", "approval", "ack"]));
+    const v = covenant(["verify", "--state", state]);
+    expect(v.code, v.out).toBe(0);
+    expect(covenant(["deficiencies", "--state", state]).out).toContain(id);
+    // the next run continues: it writes its policy and roster again (those records were not named by any later summary), and all verifies
+    writeFileSync(join(dir, "gl.dat"), "balance = 1\n");
+    expect(covenant(["run", "--state", state, policy]).code).toBe(0);
+    const after = covenant(["verify", "--json", "--state", state]);
+    expect(after.code, after.out).toBe(0);
+    expect(JSON.parse(after.out)).toMatchObject({ runs: [4], checkpoint: { run: 3 } });
+    expect(JSON.parse(readFileSync(join(state, "ledger.head"), "utf8"))).toMatchObject({ run: 4 });
+    const h = covenant(["history", "--state", state]);
+    expect(h.code, h.out).toBe(0);
+    expect(h.out).toContain(`acknowledged ${id}`);
   });
 });

@@ -102,6 +102,24 @@ describe("prune", () => {
     again.close();
   });
 
+  it("a deficiency opened and acknowledged before the cut, still open after it: its change and ack records are kept, and it still verifies", () => {
+    const { dir, store } = history();
+    const [open] = store.listDeficiencies();
+    const out = store.prune({ before: new Date("2026-11-23T10:04:30.000Z"), evidence: pack(1, lastSeq(dir)) });
+    expect(out.cut.run).toBe(4);
+    const below = raw(dir).prepare("SELECT seq, kind FROM ledger WHERE seq <= ? ORDER BY seq").all(out.cut.seq) as { seq: number; kind: string }[];
+    expect(below.map((r) => r.seq)).toEqual(expect.arrayContaining([open!.openedRecord, open!.ack!.record]));
+    expect(below.find((r) => r.seq === open!.ack!.record)!.kind).toBe("ack");
+    expect(store.verify().tampering).toBeUndefined();
+    expect(store.listDeficiencies()).toEqual([open]);
+    expect(store.explainRuns([5, 6]).get(5)!.proof.proven).toBe(true);
+    // the next run resolves it, over the kept records
+    recordRun(store, kept());
+    expect(store.listDeficiencies()).toEqual([]);
+    expect(store.verify().tampering).toBeUndefined();
+    store.close();
+  });
+
   it("history marks every remaining record verified, names the checkpoint, and shows the prune record", () => {
     const { dir, store } = history();
     const out = store.prune({ before: BEFORE_4, evidence: pack(1, lastSeq(dir)) });
