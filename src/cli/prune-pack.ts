@@ -8,6 +8,9 @@
 // - the extract's first and last record numbers: `extract.firstRecord` / `extract.lastRecord`,
 //   `records.first` / `records.last`, or `firstRecord` / `lastRecord`;
 // - the period: `period.from` / `period.to`, or `from` / `to` (dates, YYYY-MM-DD);
+// - optionally, the MAC of the extract's last record (hex): `extract.lastMac`, `records.lastMac`
+//   or `lastMac`; when given, it must be this store's record of that number (a pack of another
+//   store is refused);
 // - the signing key's fingerprint: `key.fingerprint`, `signingKey.fingerprint`, `signer.fingerprint`
 //   or `fingerprint`. When given it must name the public key given (as the sha256 of its DER
 //   form, or of its 32 raw bytes: hex, `sha256:` hex, or `SHA256:` base64 as ssh-keygen writes
@@ -51,7 +54,11 @@ export function readPackCoverage(packDir: string, publicKeyPem: string): Coverag
   const to = pick(o, [["period", "to"], ["to"]]);
   if (!isRecordNumber(firstRecord) || !isRecordNumber(lastRecord) || lastRecord < firstRecord) throw new PackError(`the pack's manifest ${manifestPath} does not say which records its extract holds (extract.firstRecord and extract.lastRecord)`);
   if (!isDate(from) || !isDate(to)) throw new PackError(`the pack's manifest ${manifestPath} does not give its period (period.from and period.to, YYYY-MM-DD)`);
-  return { manifestSha256: createHash("sha256").update(manifest).digest("hex"), fingerprint: fingerprintOf(o, key, manifestPath), firstRecord, lastRecord, from, to };
+  const lastMac = pick(o, [["extract", "lastMac"], ["records", "lastMac"], ["lastMac"]]);
+  if (lastMac !== undefined && (typeof lastMac !== "string" || !/^[0-9a-f]{64}$/.test(lastMac))) throw new PackError(`the pack's manifest ${manifestPath} gives its last record's MAC in a form that is not 64 hex digits`);
+  const coverage: Coverage = { manifestSha256: createHash("sha256").update(manifest).digest("hex"), fingerprint: fingerprintOf(o, key, manifestPath), firstRecord, lastRecord, from, to };
+  if (typeof lastMac === "string") coverage.lastMac = lastMac;
+  return coverage;
 }
 
 function publicKeyOf(pem: string): KeyObject {

@@ -107,10 +107,18 @@ function keptSeqs(db: Database.Database, cut: number): Set<number> {
   return keep;
 }
 
-/** Whether the pack holds every record the prune removes: from `plan.from` through the cut. */
-export function coverageProblem(plan: PrunePlan, e: PruneEvidence): string | undefined {
+/**
+ * Whether the pack holds every record the prune removes: from `plan.from` through the cut; and,
+ * when it gives the MAC of its last record, whether that is this history's record (a pack of
+ * another store, even one signed with the same key, is not evidence of this one).
+ */
+export function coverageProblem(db: Database.Database, plan: PrunePlan, e: PruneEvidence): string | undefined {
   const shape = Number.isSafeInteger(e.firstRecord) && Number.isSafeInteger(e.lastRecord) && e.firstRecord >= 1 && e.lastRecord >= e.firstRecord && /^[0-9a-f]{64}$/.test(e.manifestSha256) && typeof e.fingerprint === "string" && e.fingerprint.length > 0;
-  if (!shape) return "the evidence pack's description is not well formed (records, manifest sha256 and key fingerprint)";
+  if (!shape || (e.lastMac !== undefined && !/^[0-9a-f]{64}$/.test(e.lastMac))) return "the evidence pack's description is not well formed (records, manifest sha256 and key fingerprint)";
+  if (e.lastMac !== undefined) {
+    const mac = db.prepare("SELECT mac FROM ledger WHERE seq = ?").pluck().get(e.lastRecord) as unknown;
+    if (!Buffer.isBuffer(mac) || mac.toString("hex") !== e.lastMac) return `the evidence pack's last record (${e.lastRecord}) is not this history's record ${e.lastRecord}: the pack is of another store`;
+  }
   if (e.firstRecord <= plan.from && e.lastRecord >= plan.cut.seq) return undefined;
   return `the evidence pack holds records ${e.firstRecord} to ${e.lastRecord}, but this prune removes records ${plan.from} to ${plan.cut.seq} (through run ${plan.cut.run}, finished ${plan.cut.time}): make a pack whose period covers them, or prune before an earlier date`;
 }

@@ -192,6 +192,8 @@ export interface PruneEvidence {
   /** the pack's period, as its manifest gives it (dates, YYYY-MM-DD) */
   from: string;
   to: string;
+  /** the MAC of the extract's last record (hex), when the pack gives it: it must be this history's record `lastRecord` */
+  lastMac?: string;
 }
 
 /** History older than a date removed (`covenant prune`), leaving a sealed checkpoint (prune.ts). */

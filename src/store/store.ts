@@ -524,7 +524,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
           const cp = readCheckpoint(this.db, this.key);
           const previous = cp.state === "sealed" ? cp.checkpoint : undefined;
           const plan = planPrune(this.db, req.before.getTime(), before, previous);
-          const problem = coverageProblem(plan, req.evidence);
+          const problem = coverageProblem(this.db, plan, req.evidence);
           if (problem) throw new StoreError(problem);
           const { mac: cutMac, ...cut } = plan.cut;
           outcome = { dryRun: req.dryRun === true, before, cut, from: plan.from, removed: plan.removed, removedCount: plan.removedCount, runs: plan.runs, kept: plan.kept.length, messages: plan.messages.length, bytesBefore };

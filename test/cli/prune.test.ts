@@ -33,7 +33,7 @@ function store(): { dir: string; total: number } {
 }
 
 interface Manifest {
-  extract?: { firstRecord: number; lastRecord: number };
+  extract?: { firstRecord: number; lastRecord: number; lastMac?: string };
   period?: { from: string; to: string };
   key?: { fingerprint: string };
 }
@@ -129,7 +129,17 @@ describe("covenant prune", () => {
     const s = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", silent.pack, "--public-key", silent.pub]);
     expect(s.code).toBe(2);
     expect(s.err).toContain("does not say which records its extract holds");
+    // a pack whose last record's MAC is not this history's: the extract of another store
+    const lastMac = (raw(dir).prepare("SELECT mac FROM ledger WHERE seq = ?").pluck().get(total) as Buffer).toString("hex");
+    const other = pack({ ...covering(total), extract: { firstRecord: 1, lastRecord: total, lastMac: "0".repeat(64) } }, privateKey, publicKey);
+    const o = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--tz", "UTC", "--pack", other.pack, "--public-key", other.pub]);
+    expect(o.code).toBe(2);
+    expect(o.err).toContain(`the evidence pack's last record (${total}) is not this history's record ${total}: the pack is of another store`);
     expect(raw(dir).prepare("SELECT max(seq) FROM ledger").pluck().get()).toBe(total);
+    const same = pack({ ...covering(total), extract: { firstRecord: 1, lastRecord: total, lastMac } }, privateKey, publicKey);
+    const ok = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--tz", "UTC", "--pack", same.pack, "--public-key", same.pub, "--json"]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ dryRun: false, runs: 3, cut: { run: 3 } });
   });
 
   it("bad dates, zones and files are usage errors (exit 2), never a stack trace", () => {
