@@ -1,6 +1,7 @@
 // `verify`: everything in the store that reaches a report must be as Covenant wrote it. The
 // chain is walked from its first record (after a prune, from the checkpoint's cut, with the
-// records kept below it held to their recorded predecessors: checkpoint.ts); its end must match both head anchors; the sealed
+// records kept below it held to their recorded predecessors: checkpoint.ts); its end must
+// match both head anchors; the sealed
 // tables (baselines, current state, learnt bands, from schema 5 deficiencies and the outbox,
 // from schema 6 the watcher's heartbeat, and from schema 7 the approved integrity states) must carry their seals, the current state of each promise must be the one its last change
 // record says, the deficiencies and outbox must agree with the history (notify-verify.ts), and each policy version
@@ -97,7 +98,7 @@ export function verifyStore(v: StoreView): VerifyReport {
       chainTampering(v.key, rows, cp) ??
       endTampering(v.db, v.key, v.fileHead) ??
       schemaTampering(v) ??
-      runCounterTampering(v.db, rows) ??
+      runCounterTampering(v.db, rows, cutRun) ??
       summaryTampering(rows) ??
       policyTampering(rows) ??
       rosterTampering(rows) ??
@@ -150,14 +151,18 @@ const SILENT_LISTED = 100;
  */
 const MAX_SILENT = 100_000;
 
-/** Run numbers only grow: a run counter set back would make two runs share a number; one set far forward would name runs that never were. */
-function runCounterTampering(db: Database.Database, rows: LedgerRow[]): Tampering | undefined {
+/**
+ * Run numbers only grow: a run counter set back would make two runs share a number; one set far
+ * forward would name runs that never were. After a prune, the checkpoint's run was recorded too.
+ */
+function runCounterTampering(db: Database.Database, rows: LedgerRow[], cutRun: number): Tampering | undefined {
   let highest = 0;
   for (const r of rows) {
     if (r.run < highest && r.run > 0) return { kind: "altered", seq: r.seq, message: `record ${r.seq} belongs to run ${r.run}, after records of run ${highest}: run numbers were reused` };
     highest = Math.max(highest, r.run);
   }
   const counter = runCounter(db);
+  highest = Math.max(highest, cutRun);
   if (Number.isNaN(counter)) return { kind: "altered", seq: 0, message: "the run counter in the database is not a run number: it was edited" };
   if (counter < highest) return { kind: "altered", seq: 0, message: `the run counter in the database says ${counter}, but run ${highest} is recorded: it was set back` };
   // with the run anchor, endTampering holds the counter to it; without, a bound
