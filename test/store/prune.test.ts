@@ -2,8 +2,10 @@
 // sealed checkpoint so that what remains still verifies; and every way of tampering across it.
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { GENESIS, macOf, type LedgerRow } from "../../src/store/ledger.ts";
-import { outcomesDigest, StateStore, type PruneBody, type PruneEvidence, type RunBody } from "../../src/store/store.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { GENESIS, macOf, sealHead, type LedgerRow } from "../../src/store/ledger.ts";
+import { outcomesDigest, SCHEMA_VERSION, StateStore, type PruneBody, type PruneEvidence, type RunBody } from "../../src/store/store.ts";
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
 import { keyOf, raw, removeTempDirs, result, runBody, tempDir, verified } from "./helpers.ts";
 import { at, finding, group, message } from "./notify-helpers.ts";
@@ -191,9 +193,20 @@ describe("prune", () => {
     store.recordDelivery(m.id, { at: at(6, 30), status: "sent" });
     recordRun(store, bDrifts()); // run 7: the last; the cut is the end of the history
     const end = lastSeq(dir);
+    const headBefore = readFileSync(join(dir, "ledger.head"), "utf8");
     const out = store.prune({ before: new Date("2026-11-23T10:07:30.000Z"), evidence: pack(1, end) });
+    const headAfter = readFileSync(join(dir, "ledger.head"), "utf8");
     expect(out.cut.seq).toBe(end);
     expect(out.record).toBe(end + 1);
+    // killed between the commit and moving ledger.head: the anchor still names the cut, gone from
+    // the store but vouched for by the checkpoint
+    writeFileSync(join(dir, "ledger.head"), headBefore);
+    expect(store.verify().tampering).toBeUndefined();
+    // an anchor naming a record the prune removed that is not the cut is still found
+    const key = keyOf(dir);
+    writeFileSync(join(dir, "ledger.head"), JSON.stringify(sealHead(key, end - 1, Buffer.alloc(32, 7), { schema: SCHEMA_VERSION, run: 7 })) + "\n");
+    expect(store.verify().tampering).toMatchObject({ kind: "altered", message: expect.stringContaining("does not match the head anchor file ledger.head") });
+    writeFileSync(join(dir, "ledger.head"), headAfter);
     expect(out.messages).toBe(1);
     expect(store.listOutbox()).toHaveLength(0);
     expect(store.verify().tampering).toBeUndefined();
