@@ -28,7 +28,9 @@ try {
   const half = new Date(YEAR_START + (Date.parse(made.to) - YEAR_START) / 2);
   const before = new Date(Date.UTC(half.getUTCFullYear(), half.getUTCMonth(), half.getUTCDate()));
   const store = lib.StateStore.open(copy);
+  const tv = performance.now();
   const records = store.verify().records;
+  const verifyBeforeMs = performance.now() - tv;
   const evidence = { manifestSha256: "0".repeat(64), fingerprint: "sha256:bench", firstRecord: 1, lastRecord: records, from: made.from.slice(0, 10), to: before.toISOString().slice(0, 10) };
   const t0 = performance.now();
   const out = store.prune({ before, evidence });
@@ -53,6 +55,7 @@ try {
       ["records kept below the cut", out.kept.toLocaleString("en-US")],
       ["settled messages removed", String(out.messages)],
       ["state.db before → after", `${mib(out.bytesBefore)} → ${mib(out.bytesAfter ?? 0)}${out.notVacuumed ? ` (not compacted: ${out.notVacuumed})` : ""}`],
+      ["verify before", `${(verifyBeforeMs / 1000).toFixed(1)} s`],
       ["prune (verify, plan, transaction, VACUUM)", `${(pruneMs / 1000).toFixed(1)} s`],
       ["verify after", `${(verifyMs / 1000).toFixed(1)} s: intact, ${report.records.toLocaleString("en-US")} records, ${report.runs.length.toLocaleString("en-US")} runs, checkpoint at record ${report.checkpoint?.seq}`],
       ["first and last remaining run explained", `${proven} of 2 proven (or a dry run)`],

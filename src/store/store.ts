@@ -516,11 +516,16 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     const before = req.before.toISOString();
     const bytesBefore = storeBytes(this.dir);
     let outcome: PruneOutcome | undefined;
+    // verified before the write transaction, so that the watcher's beats (the one writer the run
+    // lock does not keep out, and which touches no record) wait only for the prune's writes; the
+    // transaction then checks that the end of the chain is still the one verified
+    const verified = this.verify();
+    if (verified.tampering) throw new StoreError(`the history in ${this.dir} does not verify (${verified.tampering.message}): nothing is pruned from a history that cannot be vouched for; \`covenant verify\` reports it`);
     this.anchored("the prune", () =>
       this.db
         .transaction(() => {
-          const verified = this.verify();
-          if (verified.tampering) throw new StoreError(`the history in ${this.dir} does not verify (${verified.tampering.message}): nothing is pruned from a history that cannot be vouched for; \`covenant verify\` reports it`);
+          const end = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
+          if (end?.seq !== verified.head?.seq || end?.mac.toString("hex") !== verified.head?.mac) throw new StoreError(`the history in ${this.dir} changed while it was verified: nothing is pruned; try again`);
           const cp = readCheckpoint(this.db, this.key);
           const previous = cp.state === "sealed" ? cp.checkpoint : undefined;
           const plan = planPrune(this.db, req.before.getTime(), before, previous);
