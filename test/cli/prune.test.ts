@@ -114,6 +114,12 @@ describe("covenant prune", () => {
     const otherName = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", named.pack, "--public-key", named.pub]);
     expect(otherName.code).toBe(2);
     expect(otherName.err).toContain("not the public key given");
+    // what the manifest says is shown escaped
+    const forged = pack({ ...covering(total), key: { fingerprint: "\x1b[2J\nSHA256:forged" } }, privateKey, publicKey);
+    const escaped = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", forged.pack, "--public-key", forged.pub]);
+    expect(escaped.code).toBe(2);
+    expect(escaped.err).not.toContain("\x1b[2J");
+    expect(escaped.err).toContain("\\x1b[2J\\nSHA256:forged");
     expect(raw(dir).prepare("SELECT max(seq) FROM ledger").pluck().get()).toBe(total);
     expect(covenant(["verify", "--state", dir]).out).not.toContain("checkpoint");
   });
