@@ -7,7 +7,8 @@
 // any later run's explanation rest on it), the policy and roster records later summaries name,
 // the change and ack records the deficiencies in the store name, the approval records approved
 // integrity states name, and the last baseline record of each path. Settled outbox messages go
-// with their delivery records (verify holds each settled message to its delivery record).
+// with their delivery records (verify holds each settled message to its delivery record), and
+// resolved deficiencies whose records all go are retired with them.
 import type Database from "better-sqlite3";
 import type { Checkpoint, KeptRecord } from "./checkpoint.js";
 import { StoreError } from "./errors.js";
@@ -28,6 +29,8 @@ export interface PrunePlan {
   kept: KeptRecord[];
   /** settled outbox messages whose delivery records go */
   messages: string[];
+  /** resolved deficiencies whose records all go, retired with them (and their events) */
+  retired: string[];
 }
 
 const VALID = "json_valid(body)";
@@ -41,7 +44,7 @@ export function planPrune(db: Database.Database, beforeMs: number, before: strin
   if (!summary) throw new StoreError(`nothing to prune before ${before}: no run finished before it`);
   const next = db.prepare("SELECT min(seq) FROM ledger WHERE seq > ? AND run > 0").pluck().get(summary.seq) as number | null;
   const cutSeq = next === null ? (db.prepare("SELECT max(seq) FROM ledger").pluck().get() as number) : next - 1;
-  const keep = keptSeqs(db, cutSeq);
+  const { keep, retired } = keptSeqs(db, cutSeq);
   const macs = db.prepare("SELECT mac FROM ledger WHERE seq = ?").pluck();
   const earlierKept = new Map((previous?.kept ?? []).map((k) => [k.seq, k.prev]));
   const prevOf = (seq: number): string => {
@@ -67,7 +70,7 @@ export function planPrune(db: Database.Database, beforeMs: number, before: strin
     .all(cutSeq)
     .filter((m): m is string => typeof m === "string");
   const cutRow = db.prepare("SELECT mac FROM ledger WHERE seq = ?").pluck().get(cutSeq) as Buffer;
-  return { cut: { seq: cutSeq, mac: cutRow, run: summary.run, time: summary.time }, summary: summary.seq, from: previous ? previous.cut.seq + 1 : 1, removed, removedCount, runs: removed.run ?? 0, kept, messages };
+  return { cut: { seq: cutSeq, mac: cutRow, run: summary.run, time: summary.time }, summary: summary.seq, from: previous ? previous.cut.seq + 1 : 1, removed, removedCount, runs: removed.run ?? 0, kept, messages, retired };
 }
 
 /** The last run summary written before the date (the latest by record number, whatever the clock did). */
@@ -78,9 +81,16 @@ function cutSummary(db: Database.Database, beforeMs: number): { seq: number; run
   return undefined;
 }
 
-/** The records at or below the cut that something after it names (see the top of this file). */
-function keptSeqs(db: Database.Database, cut: number): Set<number> {
+/**
+ * The records at or below the cut that something after it names (see the top of this file), and
+ * the resolved deficiencies retired with their records: every record of theirs is at or below the
+ * cut, and no group of the notification log remembers telling of them (as a summary retires one,
+ * but whether or not routing saw its events: on a host without notifications nothing routes them,
+ * and a resolved deficiency kept would keep its records for ever).
+ */
+function keptSeqs(db: Database.Database, cut: number): { keep: Set<number>; retired: string[] } {
   const keep = new Set<number>();
+  const retired: string[] = [];
   const add = (v: unknown) => {
     if (typeof v === "number" && Number.isSafeInteger(v) && v <= cut) keep.add(v);
   };
@@ -98,13 +108,19 @@ function keptSeqs(db: Database.Database, cut: number): Set<number> {
     cut,
   );
   column("SELECT DISTINCT record FROM approved_states");
-  for (const body of db.prepare("SELECT body FROM deficiencies").pluck().iterate() as IterableIterator<string>) {
-    const d = parseObject(body) as { openedRecord?: unknown; lastRecord?: unknown; ack?: { record?: unknown } };
-    add(d.openedRecord);
-    add(d.lastRecord);
-    add(d.ack?.record);
+  const told = new Set<string>();
+  for (const body of db.prepare("SELECT body FROM notify_groups").pluck().iterate() as IterableIterator<string>) {
+    const g = parseObject(body) as { told?: unknown };
+    if (typeof g.told === "object" && g.told !== null) for (const id of Object.keys(g.told)) told.add(id);
   }
-  return keep;
+  for (const body of db.prepare("SELECT body FROM deficiencies").pluck().iterate() as IterableIterator<string>) {
+    const d = parseObject(body) as { id?: unknown; status?: unknown; openedRecord?: unknown; lastRecord?: unknown; ack?: { record?: unknown } };
+    const records = [d.openedRecord, d.lastRecord, ...(d.ack ? [d.ack.record] : [])];
+    const gone = records.every((r) => typeof r === "number" && r <= cut);
+    if (d.status === "resolved" && typeof d.id === "string" && gone && !told.has(d.id)) retired.push(d.id);
+    else records.forEach(add);
+  }
+  return { keep, retired };
 }
 
 /**
@@ -134,6 +150,12 @@ export function removePruned(db: Database.Database, plan: PrunePlan): void {
   del.run(low, plan.cut.seq + 1);
   const settled = db.prepare("DELETE FROM outbox_messages WHERE id = ? AND status IN ('sent', 'given-up')");
   for (const id of plan.messages) settled.run(id);
+  const deficiency = db.prepare("DELETE FROM deficiencies WHERE id = ?");
+  const events = db.prepare("DELETE FROM outbox_events WHERE deficiency = ?");
+  for (const id of plan.retired) {
+    deficiency.run(id);
+    events.run(id);
+  }
   // pointers to rosters that are gone: a run that meets that set of keys again writes a new roster
   const exists = db.prepare("SELECT EXISTS (SELECT 1 FROM ledger WHERE seq = ? AND kind = 'roster')").pluck();
   const dropPointer = db.prepare("DELETE FROM meta WHERE key = ?");

@@ -208,6 +208,8 @@ export interface PruneBody {
   kept: number;
   /** settled outbox messages removed with their delivery records */
   messages: number;
+  /** resolved deficiencies retired with their records (and their events) */
+  deficiencies: number;
   evidence: PruneEvidence;
   /** sha256 of the checkpoint as sealed in the store: the checkpoint this record vouches for */
   checkpoint: string;

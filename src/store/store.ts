@@ -85,6 +85,8 @@ export interface PruneOutcome {
   kept: number;
   /** settled outbox messages removed with their delivery records */
   messages: number;
+  /** resolved deficiencies retired with their records */
+  deficiencies: number;
   /** the prune record (not in a dry run) */
   record?: number;
   /** bytes of state.db and its log before, and after the VACUUM */
@@ -521,7 +523,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     // transaction then checks that the end of the chain is still the one verified
     const verified = this.verify();
     if (verified.tampering) throw new StoreError(`the history in ${this.dir} does not verify (${verified.tampering.message}): nothing is pruned from a history that cannot be vouched for; \`covenant verify\` reports it`);
-    this.anchored("the prune", () =>
+    const written = guarded(this.dir, `cannot record the prune in the store ${dbPath}`, () =>
       this.db
         .transaction(() => {
           const end = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
@@ -532,7 +534,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
           const problem = coverageProblem(this.db, plan, req.evidence);
           if (problem) throw new StoreError(problem);
           const { mac: cutMac, ...cut } = plan.cut;
-          outcome = { dryRun: req.dryRun === true, before, cut, from: plan.from, removed: plan.removed, removedCount: plan.removedCount, runs: plan.runs, kept: plan.kept.length, messages: plan.messages.length, bytesBefore };
+          outcome = { dryRun: req.dryRun === true, before, cut, from: plan.from, removed: plan.removed, removedCount: plan.removedCount, runs: plan.runs, kept: plan.kept.length, messages: plan.messages.length, deficiencies: plan.retired.length, bytesBefore };
           if (req.dryRun) return undefined;
           const at = (req.now ?? new Date()).toISOString();
           const { text } = sealCheckpoint(this.key, {
@@ -546,7 +548,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
             at,
           });
           writeCheckpoint(this.db, text);
-          const body: PruneBody = { before, cut: { seq: cut.seq, run: cut.run }, removed: plan.removed, kept: plan.kept.length, messages: plan.messages.length, evidence: req.evidence, checkpoint: checkpointDigest(text) };
+          const body: PruneBody = { before, cut: { seq: cut.seq, run: cut.run }, removed: plan.removed, kept: plan.kept.length, messages: plan.messages.length, deficiencies: plan.retired.length, evidence: req.evidence, checkpoint: checkpointDigest(text) };
           // appended before the removal, chained to the last record as it is: when the cut is the
           // end of the history (nothing recorded since the cut run), the prune record follows it
           const written = this.append("prune", 0, at, body);
@@ -557,6 +559,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         .immediate(),
     );
     if (!outcome) throw new Error("the prune planned nothing");
+    if (written) this.anchorPrune(written, outcome);
     if (!outcome.dryRun) {
       try {
         // the space the removed records held goes back to the file system; VACUUM is atomic (it
@@ -571,6 +574,21 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
       outcome.bytesAfter = storeBytes(this.dir);
     }
     return outcome;
+  }
+
+  /**
+   * After the prune's commit, as after any record outside a run: ledger.head moved to the prune
+   * record and the log checkpointed. Failing here (a full disk), the prune stands and says so:
+   * the anchor names an earlier record, which the store still holds or the checkpoint vouches
+   * for, and the next record moves it.
+   */
+  private anchorPrune(written: { seq: number; mac: Buffer }, outcome: PruneOutcome): void {
+    try {
+      this.anchored("the prune", () => written);
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      throw new StoreError(`the prune is recorded (record ${written.seq}: ${outcome.removedCount} records removed, the checkpoint sealed), but ${err.message}; \`covenant verify\` vouches for what remains, and the next run moves the anchor`);
+    }
   }
 
   // BaselineStore

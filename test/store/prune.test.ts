@@ -74,14 +74,16 @@ describe("prune", () => {
     // kept: the policy and roster records the later summaries name, the last change of each promise (A's repair in run 3, C's first observation)
     const rows = raw(dir).prepare("SELECT seq, kind, run FROM ledger ORDER BY seq").all() as { seq: number; kind: string; run: number }[];
     const below = rows.filter((r) => r.seq <= out.cut.seq);
-    // (and A's drift in run 2, which its resolved deficiency, still in the store, names as opened)
-    expect(below.map((r) => r.kind).sort()).toEqual(["change", "change", "change", "change", "policy", "roster"]);
+    expect(below.map((r) => r.kind).sort()).toEqual(["change", "change", "change", "policy", "roster"]);
+    // A's deficiency (opened in run 2, resolved in run 3: no notifications routed its events) is retired with its records
+    expect(out.deficiencies).toBe(1);
+    expect(store.listDeficiencies({ status: "all" }).map((d) => d.key)).toEqual([B]);
     expect(below.every((r) => r.run <= 3)).toBe(true);
-    expect(out.kept).toBe(6);
+    expect(out.kept).toBe(5);
     expect(out.removedCount + out.kept).toBe(out.cut.seq);
     const report = store.verify();
     expect(report.tampering).toBeUndefined();
-    expect(report.checkpoint).toMatchObject({ seq: out.cut.seq, run: 3, evidence: pack(1, total), kept: 6, removed: out.removedCount });
+    expect(report.checkpoint).toMatchObject({ seq: out.cut.seq, run: 3, evidence: pack(1, total), kept: 5, removed: out.removedCount });
     // runs 1-3 are gone whole: not interrupted, though their kept change records remain, and not silent
     expect(report.interrupted).toEqual([]);
     expect(report.silentCount).toBe(0);
@@ -130,7 +132,7 @@ describe("prune", () => {
     expect(read.end).toBeUndefined();
     expect(read.checkpoint).toMatchObject({ cut: { seq: out.cut.seq, run: 3 } });
     const prune = read.entries.find((e) => e.kind === "prune")!;
-    expect(prune.body as PruneBody).toMatchObject({ cut: { seq: out.cut.seq, run: 3 }, kept: 6, evidence: { firstRecord: 1 } });
+    expect(prune.body as PruneBody).toMatchObject({ cut: { seq: out.cut.seq, run: 3 }, kept: 5, evidence: { firstRecord: 1 } });
     store.close();
   });
 

@@ -71,7 +71,9 @@ function describe(out: PruneOutcome, date: string): string[] {
     .join(", ");
   const what = `${out.removedCount} record${out.removedCount === 1 ? "" : "s"} (${kinds}) of ${out.runs} run${out.runs === 1 ? "" : "s"}, records ${out.from} to ${out.cut.seq}, through run ${out.cut.run} (finished ${out.cut.time})`;
   const kept = `${out.kept} record${out.kept === 1 ? "" : "s"} at or before record ${out.cut.seq} ${out.kept === 1 ? "is" : "are"} kept: later records name them`;
-  const messages = out.messages > 0 ? `; ${out.messages} settled outbox message${out.messages === 1 ? "" : "s"} with ${out.messages === 1 ? "its delivery record" : "their delivery records"}` : "";
+  const messages =
+    (out.messages > 0 ? `; ${out.messages} settled outbox message${out.messages === 1 ? "" : "s"} with ${out.messages === 1 ? "its delivery record" : "their delivery records"}` : "") +
+    (out.deficiencies > 0 ? `; ${out.deficiencies} resolved deficienc${out.deficiencies === 1 ? "y" : "ies"} retired with ${out.deficiencies === 1 ? "its records" : "their records"}` : "");
   if (out.dryRun) return [`would remove ${what}, from before ${date}${messages}`, kept, "nothing was changed (--dry-run)"];
   const lines = [`removed ${what}, from before ${date}${messages}`, kept, `the history now starts at a checkpoint sealed with the host key; prune record #${out.record ?? "?"} says so (\`covenant verify\` checks it)`];
   if (out.notVacuumed !== undefined) lines.push(`the store was not compacted: ${escapeText(out.notVacuumed)}; it is ${mib(out.bytesBefore)}, and its free pages are reused by later runs`);
