@@ -54,6 +54,7 @@ try {
       ["records removed", `${out.removedCount.toLocaleString("en-US")} (${out.runs.toLocaleString("en-US")} runs, through run ${out.cut.run})`],
       ["records kept below the cut", out.kept.toLocaleString("en-US")],
       ["settled messages removed", String(out.messages)],
+      ["resolved deficiencies retired with their records", String(out.deficiencies)],
       ["state.db before → after", `${mib(out.bytesBefore)} → ${mib(out.bytesAfter ?? 0)}${out.notVacuumed ? ` (not compacted: ${out.notVacuumed})` : ""}`],
       ["verify before", `${(verifyBeforeMs / 1000).toFixed(1)} s`],
       ["prune (verify, plan, transaction, VACUUM)", `${(pruneMs / 1000).toFixed(1)} s`],
