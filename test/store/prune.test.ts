@@ -236,6 +236,19 @@ describe("tampering across a checkpoint", () => {
     expect(verified(dir)).toMatchObject({ kind: "inserted", seq: 1, message: expect.stringContaining("not one it kept") });
   });
 
+  it("a deficiency the prune retired, put back from an older copy, is found", () => {
+    const { dir, store } = history();
+    const saved = raw(dir).prepare("SELECT * FROM deficiencies WHERE status = 'resolved'").get() as Record<string, unknown>;
+    expect(saved).toBeDefined();
+    store.prune({ before: BEFORE_4, evidence: pack(1, lastSeq(dir)) });
+    store.close();
+    const db = raw(dir);
+    const columns = Object.keys(saved);
+    db.prepare(`INSERT INTO deficiencies (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`).run(...columns.map((c) => saved[c]));
+    db.close();
+    expect(verified(dir)).toMatchObject({ kind: "altered", message: expect.stringContaining(`the deficiency ${String(saved["id"])} names record`) });
+  });
+
   it("a kept record altered is found", () => {
     const { dir, kept } = pruned();
     const db = raw(dir);
