@@ -2,7 +2,7 @@
 // must verify with the public key given and hold every record removed; afterwards `verify` and
 // `history` say where the history now starts and where what went can be checked.
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
@@ -164,6 +164,11 @@ describe("covenant prune", () => {
       expect(r.err).toContain(words);
       expect(r.err).not.toMatch(/\n\s+at /);
     }
+    const empty = tempDir("prune-empty");
+    const none = covenant(["prune", "--state", join(empty, "state"), "--before", "2026-11-23", "--pack", p.pack, "--public-key", p.pub]);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("no store in");
+    expect(existsSync(join(empty, "state"))).toBe(false);
     const noKey = covenant(["prune", "--state", dir, "--before", "2026-11-23", "--pack", p.pack, "--public-key", join(dir, "nope.pem")]);
     expect(noKey.code).toBe(2);
     expect(noKey.err).toContain("cannot be read");

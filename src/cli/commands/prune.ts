@@ -2,7 +2,10 @@
 // date from the store, once the evidence pack given (signed by this host, checked with its public
 // key) holds every record removed, leaving a sealed checkpoint so that what remains still
 // verifies (src/store/prune.ts). Under the run lock, as `ack` is: never alongside a run.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { startOfDay } from "../../facts/period.js";
+import { defaultStateDir } from "../../store/state-dir.js";
 import type { PruneOutcome } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
@@ -38,7 +41,13 @@ export async function runPrune(opts: PruneOptions, io: Io): Promise<number> {
     io.err(`covenant prune: ${escapeText(err.message)}; nothing is pruned`);
     return EXIT.policyError;
   }
-  return withStoreForWriting(opts.state, io, "prune", (store) => {
+  // a prune never makes a store: StateStore.open would, in a directory where nothing has run
+  const dir = opts.state ?? defaultStateDir();
+  if (!existsSync(join(dir, "state.db"))) {
+    io.err(`covenant prune: no store in ${escapeText(dir)} (nothing has run there yet; choose another with --state)`);
+    return EXIT.policyError;
+  }
+  return withStoreForWriting(dir, io, "prune", (store) => {
     const out = store.prune({ before, evidence: coverage, dryRun: opts.dryRun });
     if (opts.json) io.out(JSON.stringify(out, null, 2));
     else for (const line of describe(out, opts.before)) io.out(line);
