@@ -257,6 +257,14 @@ describe("tampering across a checkpoint", () => {
     expect(verified(dir)).toMatchObject({ kind: "altered", message: expect.stringContaining("kept by the checkpoint, was altered") });
   });
 
+  it("a record after the cut deleted is found, as before any prune", () => {
+    const { dir, cut } = pruned();
+    const db = raw(dir);
+    db.prepare("DELETE FROM ledger WHERE seq = ?").run(cut + 1);
+    db.close();
+    expect(verified(dir)).toMatchObject({ kind: "deleted", seq: cut + 1, message: `record ${cut + 1} was deleted` });
+  });
+
   it("a kept record deleted is found", () => {
     const { dir, kept } = pruned();
     const db = raw(dir);
