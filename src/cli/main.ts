@@ -15,6 +15,7 @@ const observeShadowCommand = () => import("./commands/observe-shadow.js");
 const observePackagesCommand = () => import("./commands/observe-packages.js");
 const runCommand = () => import("./commands/run.js");
 const historyCommand = () => import("./commands/history.js");
+const pruneCommand = () => import("./commands/prune.js");
 import { defaultRoots } from "../probes/result.js";
 import { closest } from "../parser/suggest.js";
 import { escapeText } from "./escape.js";
@@ -203,6 +204,24 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .action(async (o: { state?: string; json: boolean; knownHead?: string }) => {
       setExit((await historyCommand()).runVerify(o, io));
+    });
+
+  program
+    .command("prune")
+    .description("remove history older than a date, once a signed evidence pack holds it, leaving a sealed checkpoint")
+    .requiredOption("--before <date>", "remove whole runs that finished before this day (YYYY-MM-DD) began")
+    .requiredOption("--pack <pack>", "the evidence pack that holds every record removed (`covenant evidence`): its directory or .tar.gz")
+    .option("--public-key <file>", "the public key (PEM) the pack is checked with (default: this host's signing key in force)")
+    .option("--state <dir>", "state directory (as for `run`)")
+    .option("--tz <zone>", "the time zone DATE is a day in (default: the host's)")
+    .option("-n, --dry-run", "say how many records and runs would go; change nothing", false)
+    .option("--json", "print what was (or would be) removed as JSON", false)
+    .addHelpText(
+      "after",
+      "\nTakes the run lock, as `ack` does. The pack is verified whole (as `covenant evidence verify` does) with this host's\nsigning key, or the public key given (a key since rotated away), and it must hold\nevery record removed; the records later ones name are kept, and the history then starts at a checkpoint\nsealed with the host key, which `verify` checks.\n\nExamples:\n  covenant prune --before 2026-01-01 --pack /srv/evidence/2025.tar.gz --dry-run\n\nExit codes: 0 pruned (or, with --dry-run, planned), 2 bad arguments, a pack that does not verify or does not hold\nthe records, a history that does not verify, nothing to prune, or the store cannot be written.",
+    )
+    .action(async (o: { before: string; pack: string; publicKey?: string; state?: string; tz?: string; dryRun: boolean; json: boolean }) => {
+      setExit(await (await pruneCommand()).runPrune(o, io));
     });
 
   const observe = program

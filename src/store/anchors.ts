@@ -6,6 +6,7 @@
 // escapes them: that needs a copy of the head kept off the host (`verify` prints it for that).
 import type Database from "better-sqlite3";
 import { join } from "node:path";
+import { readCheckpoint } from "./checkpoint.js";
 import { headIsSealed, type Head, type Tampering } from "./ledger.js";
 import { readRegularFile } from "./safe-files.js";
 
@@ -80,8 +81,19 @@ export function endTampering(db: Database.Database, key: Buffer, fileHead: FileH
   if (!headIsSealed(key, fileHead.value)) return { kind: "altered", seq: lastSeq, message: "the head anchor file ledger.head was rewritten: its seal does not match" };
   const h = fileHead.value;
   if (h.seq > lastSeq) return cutOff(lastSeq + 1, h.seq);
-  if (!matches(h)) return { kind: "altered", seq: h.seq, message: `record ${h.seq} does not match the head anchor file ledger.head: it was rewritten` };
+  if (!matches(h) && !checkpointIsAt(db, key, h)) return { kind: "altered", seq: h.seq, message: `record ${h.seq} does not match the head anchor file ledger.head: it was rewritten` };
   return h.run === undefined ? undefined : beganTampering(db, h.run, lastSeq);
+}
+
+/**
+ * A prune that removes the end of the history (nothing recorded since the cut run) removes the
+ * record ledger.head names, in the transaction that writes the prune record; the anchor is moved
+ * to that record just after. Should the process die in between, the anchor names the cut, which
+ * the sealed checkpoint vouches for by its number and MAC.
+ */
+function checkpointIsAt(db: Database.Database, key: Buffer, h: Head): boolean {
+  const cp = readCheckpoint(db, key);
+  return cp.state === "sealed" && cp.checkpoint.cut.seq === h.seq && cp.checkpoint.cut.mac === h.mac;
 }
 
 /**

@@ -8,10 +8,11 @@ import { createHmac } from "node:crypto";
  * acknowledgement of a deficiency, a message delivered (or given up): who was told, and when, or
  * (schema 7) the approval of integrity states: first seen, `covenant integrity init` or `approve`,
  * or a policy version, stored once when a run first names its hash, or a roster of the promises
- * a run evaluated (stored once per set), or the rotation of the
- * signing key (`covenant key rotate`), signed by the old key and the new
+ * a run evaluated (stored once per set), or the rotation of the signing key (`covenant key
+ * rotate`), signed by the old key and the new, or (`prune`) history older than a date removed,
+ * leaving a sealed checkpoint (prune.ts)
  */
-export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery" | "approval" | "policy" | "roster" | "rotation";
+export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery" | "approval" | "policy" | "roster" | "rotation" | "prune";
 
 export interface LedgerRow {
   seq: number;
@@ -84,6 +85,14 @@ export function headIsSealed(key: Buffer, h: unknown): h is Head {
   return headSeal(key, seq!, mac, { schema, run, bands } as HeadExtras) === seal;
 }
 
+/** Where a walk of the chain starts: record 1 after GENESIS, or (after a prune) the record after the checkpoint's cut. */
+export interface ChainStart {
+  seq: number;
+  prev: Buffer;
+}
+
+const FROM_GENESIS: ChainStart = { seq: 1, prev: GENESIS };
+
 /** A record as `history` shows it: whether its MAC proves that Covenant wrote it, and where in the chain. */
 export type RecordCheck = { verified: true } | { verified: false; problem: string };
 
@@ -93,11 +102,11 @@ export type RecordCheck = { verified: true } | { verified: false; problem: strin
  * one). A MAC cannot be made without the key, so a verified record is one Covenant wrote, whatever
  * was done around it; the others are marked with what can be said of them. `rows` in seq order.
  */
-export function checkRecords(key: Buffer, rows: LedgerRow[]): RecordCheck[] {
+export function checkRecords(key: Buffer, rows: LedgerRow[], start: ChainStart = FROM_GENESIS): RecordCheck[] {
   const out: RecordCheck[] = [];
-  let stored: Buffer = GENESIS;
-  let lastGood: Buffer = GENESIS;
-  let expectedSeq = 1;
+  let stored: Buffer = start.prev;
+  let lastGood: Buffer = start.prev;
+  let expectedSeq = start.seq;
   for (const r of rows) {
     const mac = Buffer.isBuffer(r.mac) ? r.mac : undefined;
     const good = mac !== undefined && (macOf(key, stored, r).equals(mac) || macOf(key, lastGood, r).equals(mac));
@@ -115,11 +124,12 @@ export function checkRecords(key: Buffer, rows: LedgerRow[]): RecordCheck[] {
 
 /**
  * Walks the chain in sequence order and names the first record that was altered, inserted
- * or deleted. `rows` must be ordered by seq.
+ * or deleted. `rows` must be ordered by seq; the walk starts at `start` (after a prune, the
+ * record after the checkpoint's cut, chained to the cut's MAC).
  */
-export function findTampering(key: Buffer, rows: LedgerRow[], head?: Head): Tampering | undefined {
-  let prev: Buffer = GENESIS;
-  let expectedSeq = 1;
+export function findTampering(key: Buffer, rows: LedgerRow[], head?: Head, start: ChainStart = FROM_GENESIS): Tampering | undefined {
+  let prev: Buffer = start.prev;
+  let expectedSeq = start.seq;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     if (r.seq !== expectedSeq) {

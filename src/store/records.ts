@@ -1,4 +1,4 @@
-// What the history holds: the bodies of its nine kinds of record, as JSON in the chain, and a
+// What the history holds: the bodies of its ten kinds of record, as JSON in the chain, and a
 // record as `history` gives it, with whether its MAC proves that Covenant wrote it.
 import type { Outcome } from "../evaluator/outcomes.js";
 import type { RecordKind } from "./ledger.js";
@@ -201,12 +201,51 @@ export interface RotationBody {
   signatures: { old: string; new: string };
 }
 
+/**
+ * The evidence pack a prune was given, as the pack says it: every record the prune removed is in
+ * it (records `firstRecord` to `lastRecord`, the period `from` to `to`), signed with the key whose
+ * fingerprint it names. Kept in the checkpoint and in the `prune` record, so that the history says
+ * where what it no longer holds can be found and checked.
+ */
+export interface PruneEvidence {
+  /** sha256 of the pack's manifest, as signed (hex) */
+  manifestSha256: string;
+  /** the fingerprint of the key that signed the manifest */
+  fingerprint: string;
+  firstRecord: number;
+  lastRecord: number;
+  /** the pack's period, as its manifest gives it (dates, YYYY-MM-DD) */
+  from: string;
+  to: string;
+  /** the MAC of the extract's last record (hex), when the pack gives it: it must be this history's record `lastRecord` */
+  lastMac?: string;
+}
+
+/** History older than a date removed (`covenant prune`), leaving a sealed checkpoint (prune.ts). */
+export interface PruneBody {
+  /** the instant asked for: history before it was removed, whole runs only */
+  before: string;
+  /** the last record removed or kept below the checkpoint: the end of the cut run, and that run */
+  cut: { seq: number; run: number };
+  /** records removed, per kind */
+  removed: Partial<Record<RecordKind, number>>;
+  /** records at or below the cut still kept, because something after it names them */
+  kept: number;
+  /** settled outbox messages removed with their delivery records */
+  messages: number;
+  /** resolved deficiencies retired with their records (and their events) */
+  deficiencies: number;
+  evidence: PruneEvidence;
+  /** sha256 of the checkpoint as sealed in the store: the checkpoint this record vouches for */
+  checkpoint: string;
+}
+
 export interface HistoryEntry {
   seq: number;
   kind: RecordKind;
   run: number;
   time: string;
-  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | PolicyBody | RosterBody | RotationBody | { unreadable: string };
+  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | PolicyBody | RosterBody | RotationBody | PruneBody | { unreadable: string };
   /** whether the record's MAC matches: false for a record altered, inserted, or cut off from the records before it */
   verified: boolean;
   /** why it is not verified */

@@ -8,6 +8,7 @@
 // `run` opens it for writing; `history` and `verify` read it and change nothing.
 import type Database from "better-sqlite3";
 import { createHash, createHmac } from "node:crypto";
+import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CannotObserve, type ApprovedEntry, type ApprovedState, type Baseline, type BaselineStore, type IntegrityStore, type SampleStore } from "../evaluator/contract.js";
 import { ApprovedStates, approvedStatesPresent } from "./approved-states.js";
@@ -20,8 +21,8 @@ import { checkpoint, openForReading, openForWriting, type ReadOnlyDatabase } fro
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
 import { databaseExists, guarded, headGone, makeStore, missingStore, schemaTampered, schemaVersion, unfinishedStore, witnessesOf, type Witnesses } from "./opening.js";
 import { hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
-import { checkRecords, GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
-import type { ApprovalBody, BaselineBody, ChangeBody, HistoryEntry, PolicyFile, RunBody, RunKind } from "./records.js";
+import { GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
+import type { ApprovalBody, BaselineBody, ChangeBody, HistoryEntry, PolicyFile, PruneBody, PruneEvidence, RunBody, RunKind } from "./records.js";
 import { recordedFindings } from "./recorded-findings.js";
 import { replaceFile } from "./safe-files.js";
 import { SCHEMA_VERSION, schemaIsEmpty, schemaProblem } from "./schema.js";
@@ -41,10 +42,13 @@ import { lastRotatedTo, rotateSigningKey, type RotationDone, type Rotator } from
 import { signingKeyInForce, signingKeyPath, type SigningKey } from "./signing-key.js";
 import { scanRecords, type ScannedRecord, type ScanRange } from "./scan.js";
 import { deficiencyId, hostKeyId } from "./deficiencies.js";
+import { checkAcross, checkpointDigest, readCheckpoint, sealCheckpoint, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { addCounts, coverageProblem, planPrune, removePruned } from "./prune.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
+export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, PruneBody, PruneEvidence, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
 export { fingerprintOf, publicKeyPem, type SigningKey } from "./signing-key.js";
+export type { Checkpoint } from "./checkpoint.js";
 export { hashPolicy, type PolicyVersionSummary } from "./policies.js";
 export { outcomesDigest, type PromiseAtRun, type RunExplanation } from "./explain.js";
 export type { ScannedRecord, ScanRange } from "./scan.js";
@@ -72,6 +76,44 @@ export function stateOf(r: PromiseResult): string {
 }
 
 const MAX_DIFFERENCES = 50;
+
+/** What a prune removed and kept (or, dry, would), and the store's size on disk before and after. */
+export interface PruneOutcome {
+  dryRun: boolean;
+  before: string;
+  cut: { seq: number; run: number; time: string };
+  /** the first record removed from: 1, or the one after the previous checkpoint */
+  from: number;
+  removed: Partial<Record<RecordKind, number>>;
+  removedCount: number;
+  /** runs whose summary went */
+  runs: number;
+  kept: number;
+  /** settled outbox messages removed with their delivery records */
+  messages: number;
+  /** resolved deficiencies retired with their records */
+  deficiencies: number;
+  /** the prune record (not in a dry run) */
+  record?: number;
+  /** bytes of state.db and its log before, and after the VACUUM */
+  bytesBefore: number;
+  bytesAfter?: number;
+  /** why the file was not compacted, when it was not */
+  notVacuumed?: string;
+}
+
+/** Bytes on disk of state.db and its write-ahead log. */
+function storeBytes(dir: string): number {
+  let n = 0;
+  for (const f of ["state.db", "state.db-wal"]) {
+    try {
+      n += statSync(join(dir, f)).size;
+    } catch {
+      // no log: nothing to add
+    }
+  }
+  return n;
+}
 
 export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private readonly headPath: string;
@@ -492,11 +534,12 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   }
 
   /** The records, each checked against the chain as it is read, and whether the chain's end is what its anchors vouch for. */
-  readHistory(filter: { control?: string; since?: string; kinds?: RecordKind[] } = {}): { entries: HistoryEntry[]; end?: Tampering } {
+  readHistory(filter: { control?: string; since?: string; kinds?: RecordKind[] } = {}): { entries: HistoryEntry[]; end?: Tampering; checkpoint?: Checkpoint } {
     const fileHead = readFileHead(this.dir);
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => {
       const rows = this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
-      const checks = checkRecords(this.key, rows);
+      const cp = readCheckpoint(this.db, this.key);
+      const checks = checkAcross(this.key, rows, cp);
       const entries: HistoryEntry[] = [];
       rows.forEach((r, i) => {
         if (filter.since !== undefined && !(String(r.time) >= filter.since)) return;
@@ -514,7 +557,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         entries.push({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, verified: check.verified, ...(check.verified ? {} : { problem: check.problem }) });
       });
       const end = endTampering(this.db, this.key, fileHead);
-      return end ? { entries, end } : { entries };
+      return { entries, ...(end ? { end } : {}), ...(cp.state === "sealed" ? { checkpoint: cp.checkpoint } : {}) };
     })());
   }
 
@@ -530,6 +573,91 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
       const schema = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
       return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), approvedTable: approvedStatesPresent(this.db), ...(knownHead ? { knownHead } : {}) });
     });
+  }
+
+  /**
+   * Removes the history before `before`, whole runs only, once `evidence` (a pack the caller has
+   * checked) holds every record removed; leaves a sealed checkpoint and a `prune` record, moves
+   * the anchors, then compacts the file (prune.ts, checkpoint.ts). Under the run lock, never
+   * alongside a run. A history that does not verify is not pruned. `dryRun`: the plan, nothing
+   * written.
+   */
+  prune(req: { before: Date; evidence: PruneEvidence; dryRun?: boolean; now?: Date }): PruneOutcome {
+    const dbPath = join(this.dir, "state.db");
+    const before = req.before.toISOString();
+    const bytesBefore = storeBytes(this.dir);
+    let outcome: PruneOutcome | undefined;
+    // verified before the write transaction, so that the watcher's beats (the one writer the run
+    // lock does not keep out, and which touches no record) wait only for the prune's writes; the
+    // transaction then checks that the end of the chain is still the one verified
+    const verified = this.verify();
+    if (verified.tampering) throw new StoreError(`the history in ${this.dir} does not verify (${verified.tampering.message}): nothing is pruned from a history that cannot be vouched for; \`covenant verify\` reports it`);
+    const written = guarded(this.dir, `cannot record the prune in the store ${dbPath}`, () =>
+      this.db
+        .transaction(() => {
+          const end = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
+          if (end?.seq !== verified.head?.seq || end?.mac.toString("hex") !== verified.head?.mac) throw new StoreError(`the history in ${this.dir} changed while it was verified: nothing is pruned; try again`);
+          const cp = readCheckpoint(this.db, this.key);
+          const previous = cp.state === "sealed" ? cp.checkpoint : undefined;
+          const plan = planPrune(this.db, req.before.getTime(), before, previous);
+          const problem = coverageProblem(this.db, plan, req.evidence);
+          if (problem) throw new StoreError(problem);
+          const { mac: cutMac, ...cut } = plan.cut;
+          outcome = { dryRun: req.dryRun === true, before, cut, from: plan.from, removed: plan.removed, removedCount: plan.removedCount, runs: plan.runs, kept: plan.kept.length, messages: plan.messages.length, deficiencies: plan.retired.length, bytesBefore };
+          if (req.dryRun) return undefined;
+          const at = (req.now ?? new Date()).toISOString();
+          const { text } = sealCheckpoint(this.key, {
+            cut: { ...cut, mac: cutMac.toString("hex") },
+            before,
+            kept: plan.kept,
+            removed: addCounts(previous?.removed ?? {}, plan.removed),
+            messages: (previous?.messages ?? 0) + plan.messages.length,
+            evidence: req.evidence,
+            earlier: previous ? [...previous.earlier, previous.evidence] : [],
+            at,
+          });
+          writeCheckpoint(this.db, text);
+          const body: PruneBody = { before, cut: { seq: cut.seq, run: cut.run }, removed: plan.removed, kept: plan.kept.length, messages: plan.messages.length, deficiencies: plan.retired.length, evidence: req.evidence, checkpoint: checkpointDigest(text) };
+          // appended before the removal, chained to the last record as it is: when the cut is the
+          // end of the history (nothing recorded since the cut run), the prune record follows it
+          const written = this.append("prune", 0, at, body);
+          removePruned(this.db, plan);
+          outcome.record = written.seq;
+          return written;
+        })
+        .immediate(),
+    );
+    if (!outcome) throw new Error("the prune planned nothing");
+    if (written) this.anchorPrune(written, outcome);
+    if (!outcome.dryRun) {
+      try {
+        // the space the removed records held goes back to the file system; VACUUM is atomic (it
+        // fails whole, on a full disk, leaving the store as it was) and needs about the store's size free
+        this.db.exec("VACUUM");
+        checkpoint(this.db);
+      } catch (err) {
+        const failure = operationalError(err, `cannot compact the store ${dbPath}`);
+        if (!failure) throw err;
+        outcome.notVacuumed = failure.message;
+      }
+      outcome.bytesAfter = storeBytes(this.dir);
+    }
+    return outcome;
+  }
+
+  /**
+   * After the prune's commit, as after any record outside a run: ledger.head moved to the prune
+   * record and the log checkpointed. Failing here (a full disk), the prune stands and says so:
+   * the anchor names an earlier record, which the store still holds or the checkpoint vouches
+   * for, and the next record moves it.
+   */
+  private anchorPrune(written: { seq: number; mac: Buffer }, outcome: PruneOutcome): void {
+    try {
+      this.anchored("the prune", () => written);
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      throw new StoreError(`the prune is recorded (record ${written.seq}: ${outcome.removedCount} records removed, the checkpoint sealed), but ${err.message}; \`covenant verify\` vouches for what remains, and the next run moves the anchor`);
+    }
   }
 
   // BaselineStore

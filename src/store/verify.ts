@@ -1,5 +1,7 @@
 // `verify`: everything in the store that reaches a report must be as Covenant wrote it. The
-// chain is walked from its first record; its end must match both head anchors; the sealed
+// chain is walked from its first record (after a prune, from the checkpoint's cut, with the
+// records kept below it held to their recorded predecessors: checkpoint.ts); its end must
+// match both head anchors; the sealed
 // tables (baselines, current state, learnt bands, from schema 5 deficiencies and the outbox,
 // from schema 6 the watcher's heartbeat, and from schema 7 the approved integrity states) must carry their seals, the current state of each promise must be the one its last change
 // record says, the deficiencies and outbox must agree with the history (notify-verify.ts), and each policy version
@@ -8,7 +10,9 @@
 // reported, with the record it concerns.
 import type Database from "better-sqlite3";
 import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } from "./anchors.js";
-import { findTampering, type LedgerRow, type Tampering } from "./ledger.js";
+import type { LedgerRow, Tampering } from "./ledger.js";
+import { chainTampering, readCheckpoint } from "./checkpoint.js";
+import type { PruneEvidence } from "./records.js";
 import { notifyTampering } from "./notify-verify.js";
 import { policyTampering } from "./policy-verify.js";
 import { rosterTampering } from "./roster-verify.js";
@@ -39,6 +43,11 @@ export interface VerifyReport {
   headMissing: boolean;
   /** what else the reader should know (a store written by an older Covenant) */
   notes: string[];
+  /**
+   * the checkpoint a prune left (present only after one): the history before record `seq` + 1
+   * was removed, through run `run`, on `at`, and is in the evidence pack named (and the earlier ones)
+   */
+  checkpoint?: { seq: number; run: number; at: string; before: string; kept: number; removed: number; evidence: PruneEvidence; earlier: PruneEvidence[] };
 }
 
 export interface StoreView {
@@ -79,11 +88,19 @@ export function verifyStore(v: StoreView): VerifyReport {
   return v.db.transaction(() => {
     const rows = v.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
     const report: VerifyReport = { records: rows.length, runs: [], watchRuns: 0, interrupted: [], silent: [], silentCount: 0, headMissing: !v.fileHead.present, notes: [] };
+    const cp = readCheckpoint(v.db, v.key);
+    // runs at or before the checkpoint's cut were pruned whole: none of them is interrupted or silent
+    const cutRun = cp.state === "sealed" ? cp.checkpoint.cut.run : 0;
+    if (cp.state === "sealed") {
+      const c = cp.checkpoint;
+      const removed = Object.values(c.removed).reduce((n: number, k) => n + (typeof k === "number" ? k : 0), 0);
+      report.checkpoint = { seq: c.cut.seq, run: c.cut.run, at: c.at, before: c.before, kept: c.kept.length, removed, evidence: c.evidence, earlier: c.earlier };
+    }
     report.tampering =
-      findTampering(v.key, rows) ??
+      chainTampering(v.key, rows, cp) ??
       endTampering(v.db, v.key, v.fileHead) ??
       schemaTampering(v) ??
-      runCounterTampering(v.db, rows) ??
+      runCounterTampering(v.db, rows, cutRun) ??
       summaryTampering(rows) ??
       policyTampering(rows) ??
       rosterTampering(rows) ??
@@ -110,10 +127,10 @@ export function verifyStore(v: StoreView): VerifyReport {
         report.lastRun = r.time;
       } else if (r.run > 0) withChanges.add(r.run);
     }
-    report.interrupted = [...withChanges].filter((r) => !summarised.has(r)).sort((a, b) => a - b);
+    report.interrupted = [...withChanges].filter((r) => !summarised.has(r) && r > cutRun).sort((a, b) => a - b);
     // the counter is bounded when it is not tampering (runCounterTampering): at most MAX_SILENT past the last recorded run
     const counter = report.tampering ? 0 : runCounter(v.db);
-    for (let n = counter; n >= 1; n--) {
+    for (let n = counter; n > cutRun; n--) {
       if (summarised.has(n) || withChanges.has(n)) continue;
       report.silentCount++;
       if (report.silent.length < SILENT_LISTED) report.silent.unshift(n);
@@ -137,14 +154,18 @@ const SILENT_LISTED = 100;
  */
 const MAX_SILENT = 100_000;
 
-/** Run numbers only grow: a run counter set back would make two runs share a number; one set far forward would name runs that never were. */
-function runCounterTampering(db: Database.Database, rows: LedgerRow[]): Tampering | undefined {
+/**
+ * Run numbers only grow: a run counter set back would make two runs share a number; one set far
+ * forward would name runs that never were. After a prune, the checkpoint's run was recorded too.
+ */
+function runCounterTampering(db: Database.Database, rows: LedgerRow[], cutRun: number): Tampering | undefined {
   let highest = 0;
   for (const r of rows) {
     if (r.run < highest && r.run > 0) return { kind: "altered", seq: r.seq, message: `record ${r.seq} belongs to run ${r.run}, after records of run ${highest}: run numbers were reused` };
     highest = Math.max(highest, r.run);
   }
   const counter = runCounter(db);
+  highest = Math.max(highest, cutRun);
   if (Number.isNaN(counter)) return { kind: "altered", seq: 0, message: "the run counter in the database is not a run number: it was edited" };
   if (counter < highest) return { kind: "altered", seq: 0, message: `the run counter in the database says ${counter}, but run ${highest} is recorded: it was set back` };
   // with the run anchor, endTampering holds the counter to it; without, a bound

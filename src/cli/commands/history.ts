@@ -2,7 +2,7 @@
 // prove that it was not altered. Both open the store read-only and change nothing in it, so they
 // work beside a running run and on a read-only copy (what an auditor receives).
 import { defaultStateDir } from "../../store/state-dir.js";
-import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type ApprovalBody, type RecordedFinding, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type KnownHead, type PolicyBody, type RosterBody, type RotationBody, type RunBody, type VerifyReport } from "../../store/store.js";
+import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type ApprovalBody, type RecordedFinding, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type Checkpoint, type KnownHead, type PolicyBody, type PruneBody, type RosterBody, type RotationBody, type RunBody, type VerifyReport } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -56,8 +56,10 @@ export function runHistory(opts: StoreOptions & { control?: string; since?: stri
       io.err(`covenant history: ${escapeText(err.message)}`);
       return EXIT.policyError;
     }
-    const { entries, end } = read;
+    const { entries, end, checkpoint } = read;
     const forged = entries.some((e) => !e.verified) || end !== undefined;
+    // the records a prune removed are said first: the history shown starts after them
+    if (checkpoint) (opts.json ? io.err : io.out)(prunedNote(checkpoint));
     if (opts.json) io.out(JSON.stringify(entries.map(withheld), null, 2));
     else if (entries.length === 0) io.out("no records" + (opts.control ? ` for ${escapeText(opts.control)}` : "") + (opts.since ? ` since ${opts.since}` : ""));
     else for (const e of entries) io.out(renderEntry(e, io));
@@ -98,6 +100,21 @@ function policyLine(e: HistoryEntry): string {
   return `policy ${t(b.hash).slice(0, 12)} in force from run ${e.run}: ${n} file${n === 1 ? "" : "s"}, ${bytes.toLocaleString("en-US")} byte${bytes === 1 ? "" : "s"}`;
 }
 
+/** `records before 1926 were pruned on ... (through run 420): they are in the evidence pack whose manifest's sha256 is ...` */
+function prunedNote(c: Checkpoint): string {
+  const kept = c.kept.length > 0 ? `; the ${c.kept.length} record${c.kept.length === 1 ? "" : "s"} before it shown here ${c.kept.length === 1 ? "is" : "are"} kept because later records name ${c.kept.length === 1 ? "it" : "them"}` : "";
+  return `records before ${c.cut.seq + 1} were pruned on ${t(c.at)} (runs through ${c.cut.run}, before ${t(c.before)}): they are in the evidence pack whose manifest's sha256 is ${t(c.evidence.manifestSha256)} (records ${t(c.evidence.firstRecord)} to ${t(c.evidence.lastRecord)}, ${t(c.evidence.from)} to ${t(c.evidence.to)})${kept}`;
+}
+
+/** `pruned 12,345 records of 420 runs before 2026-01-01T00:00:00.000Z (through run 420, record 99,000); 215 kept; pack 1a2b3c4d5e6f…` */
+function pruneLine(e: HistoryEntry): string {
+  const b = e.body as Partial<PruneBody>;
+  const counts = typeof b.removed === "object" && b.removed !== null ? Object.values(b.removed) : [];
+  const removed = counts.reduce((n: number, c) => n + (typeof c === "number" ? c : 0), 0);
+  const runs = typeof b.removed === "object" && b.removed !== null && typeof b.removed.run === "number" ? b.removed.run : 0;
+  return `pruned ${removed.toLocaleString("en-US")} records of ${runs.toLocaleString("en-US")} run${runs === 1 ? "" : "s"} before ${t(b.before)} (through run ${t(b.cut?.run)}, record ${t(b.cut?.seq)}); ${t(b.kept)} kept; evidence pack ${t(b.evidence?.manifestSha256).slice(0, 12)}… signed by ${t(b.evidence?.fingerprint)}`;
+}
+
 /** `roster 1a2b3c4d5e6f: 209 promises evaluated` (the keys themselves are in `--json`) */
 function rosterLine(e: HistoryEntry): string {
   const b = e.body as Partial<RosterBody>;
@@ -136,6 +153,7 @@ function recordLine(e: HistoryEntry, io: Io): string {
   if (e.kind === "policy") return policyLine(e);
   if (e.kind === "roster") return rosterLine(e);
   if (e.kind === "rotation") return rotationLine(e.body as RotationBody);
+  if (e.kind === "prune") return pruneLine(e);
   if (e.kind === "approval") return approvalLine(e.body as ApprovalBody);
   if (e.kind === "delivery") return deliveryLine(e.body as DeliveryBody, io);
   if (e.kind === "run") {
@@ -229,6 +247,7 @@ export function runVerify(opts: StoreOptions & { knownHead?: string }, io: Io): 
     else {
       if (r.tampering) io.out(io.style.red(`TAMPERED: ${escapeText(r.tampering.message)} (${r.tampering.kind})`));
       else io.out(io.style.green(`intact: ${r.records} records, ${r.runs.length} runs${r.watchRuns > 0 ? ` (${r.watchRuns} of them the watcher's)` : ""}${r.firstRun ? ` from ${t(r.firstRun)} to ${t(r.lastRun)}` : ""}, every record chained to the one before`));
+      if (r.checkpoint) io.out(checkpointLine(r.checkpoint));
       if (r.head) io.out(`head: record ${r.head.seq}, MAC ${r.head.mac.slice(0, 16)}… (keep \`--known-head ${r.head.seq}:${r.head.mac.slice(0, 16)}\` off this host: a later verify given it finds the whole store rolled back)`);
       if (r.interrupted.length > 0) io.out(`note: run${r.interrupted.length > 1 ? "s" : ""} ${r.interrupted.join(", ")} stopped before writing a summary (killed or timed out); their changes are recorded`);
       if (r.silentCount > 0) {
@@ -242,6 +261,11 @@ export function runVerify(opts: StoreOptions & { knownHead?: string }, io: Io): 
   } finally {
     store.close();
   }
+}
+
+/** What verify proved across a prune: where the chain starts, and where what is gone can be checked. */
+function checkpointLine(c: NonNullable<VerifyReport["checkpoint"]>): string {
+  return `checkpoint: records up to ${c.seq} (runs through ${c.run}) were pruned on ${t(c.at)}; the chain is proved from there, with the ${c.kept} record${c.kept === 1 ? "" : "s"} kept before it; what was removed is in the evidence pack ${t(c.evidence.manifestSha256).slice(0, 16)}… (records ${t(c.evidence.firstRecord)} to ${t(c.evidence.lastRecord)})${c.earlier.length > 0 ? ` and ${c.earlier.length} earlier pack${c.earlier.length === 1 ? "" : "s"}` : ""}`;
 }
 
 /** A database that cannot be read, or one that is gone while its anchor remains, cannot be vouched for: to `verify`, that is tampering. */

@@ -1,0 +1,101 @@
+// `covenant prune --before DATE --pack PACK --public-key FILE`: removes whole runs older than a
+// date from the store, once the evidence pack given (signed by this host, checked with its public
+// key) holds every record removed, leaving a sealed checkpoint so that what remains still
+// verifies (src/store/prune.ts). Under the run lock, as `ack` is: never alongside a run.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { startOfDay } from "../../facts/period.js";
+import { defaultStateDir } from "../../store/state-dir.js";
+import { publicKeyPem, type PruneOutcome } from "../../store/store.js";
+import { escapeText } from "../escape.js";
+import { EXIT } from "../exit-codes.js";
+import type { Io } from "../io.js";
+import { PackError, readBytes, readPackCoverage, type Coverage } from "../prune-pack.js";
+import { withStoreForWriting } from "../store-access.js";
+
+export interface PruneOptions {
+  before: string;
+  pack: string;
+  /** the key the pack is checked with; the host's signing key in force when absent */
+  publicKey?: string;
+  state?: string;
+  tz?: string;
+  dryRun: boolean;
+  json: boolean;
+}
+
+/** The largest public key file read. */
+const MAX_KEY = 16 * 1024;
+
+export async function runPrune(opts: PruneOptions, io: Io): Promise<number> {
+  const before = instantOf(opts.before, opts.tz);
+  if (typeof before === "string") {
+    io.err(`covenant prune: ${escapeText(before)}`);
+    return EXIT.policyError;
+  }
+  let given: string | undefined;
+  try {
+    if (opts.publicKey !== undefined) given = readBytes(opts.publicKey, "the public key", MAX_KEY).toString("utf8");
+  } catch (err) {
+    if (!(err instanceof PackError)) throw err;
+    io.err(`covenant prune: ${escapeText(err.message)}; nothing is pruned`);
+    return EXIT.policyError;
+  }
+  // a prune never makes a store: StateStore.open would, in a directory where nothing has run
+  const dir = opts.state ?? defaultStateDir();
+  if (!existsSync(join(dir, "state.db"))) {
+    io.err(`covenant prune: no store in ${escapeText(dir)} (nothing has run there yet; choose another with --state)`);
+    return EXIT.policyError;
+  }
+  return withStoreForWriting(dir, io, "prune", (store) => {
+    let coverage: Coverage;
+    try {
+      const own = given === undefined ? store.signingKey(false) : undefined;
+      if (given === undefined && !own) throw new PackError("this host has no signing key, so none of its evidence packs can be checked (`covenant key export` makes it; `covenant evidence` signs with it)");
+      coverage = readPackCoverage(opts.pack, given ?? publicKeyPem(own!.publicKey));
+    } catch (err) {
+      if (!(err instanceof PackError)) throw err;
+      io.err(`covenant prune: ${escapeText(err.message)}; nothing is pruned`);
+      return EXIT.policyError;
+    }
+    const out = store.prune({ before, evidence: coverage, dryRun: opts.dryRun });
+    if (opts.json) io.out(JSON.stringify(out, null, 2));
+    else for (const line of describe(out, opts.before)) io.out(line);
+    return EXIT.ok;
+  });
+}
+
+/** The first instant of the day DATE in the zone (the host's when none), or why DATE or the zone is not one. */
+function instantOf(date: string, timeZone: string | undefined): Date | string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) return `--before wants a date written YYYY-MM-DD, got \`${date.slice(0, 40)}\``;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const probe = new Date(Date.UTC(y, mo - 1, d));
+  if (probe.getUTCFullYear() !== y || probe.getUTCMonth() !== mo - 1 || probe.getUTCDate() !== d) return `--before ${date} is not a date on the calendar`;
+  if (timeZone !== undefined) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone });
+    } catch {
+      return `--tz \`${timeZone.slice(0, 60)}\` is not a time zone this system knows`;
+    }
+  }
+  return new Date(startOfDay(y, mo, d, timeZone));
+}
+
+const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+
+function describe(out: PruneOutcome, date: string): string[] {
+  const kinds = Object.entries(out.removed)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(", ");
+  const what = `${out.removedCount} record${out.removedCount === 1 ? "" : "s"} (${kinds}) of ${out.runs} run${out.runs === 1 ? "" : "s"}, records ${out.from} to ${out.cut.seq}, through run ${out.cut.run} (finished ${out.cut.time})`;
+  const kept = `${out.kept} record${out.kept === 1 ? "" : "s"} at or before record ${out.cut.seq} ${out.kept === 1 ? "is" : "are"} kept: later records name them`;
+  const messages =
+    (out.messages > 0 ? `; ${out.messages} settled outbox message${out.messages === 1 ? "" : "s"} with ${out.messages === 1 ? "its delivery record" : "their delivery records"}` : "") +
+    (out.deficiencies > 0 ? `; ${out.deficiencies} resolved deficienc${out.deficiencies === 1 ? "y" : "ies"} retired with ${out.deficiencies === 1 ? "its records" : "their records"}` : "");
+  if (out.dryRun) return [`would remove ${what}, from before ${date}${messages}`, kept, "nothing was changed (--dry-run)"];
+  const lines = [`removed ${what}, from before ${date}${messages}`, kept, `the history now starts at a checkpoint sealed with the host key; prune record #${out.record ?? "?"} says so (\`covenant verify\` checks it)`];
+  if (out.notVacuumed !== undefined) lines.push(`the store was not compacted: ${escapeText(out.notVacuumed)}; it is ${mib(out.bytesBefore)}, and its free pages are reused by later runs`);
+  else lines.push(`the store went from ${mib(out.bytesBefore)} to ${mib(out.bytesAfter ?? 0)}`);
+  return lines;
+}

@@ -1,0 +1,153 @@
+// The checkpoint a prune leaves (prune.ts): where the chain now starts, and what it no longer
+// holds. Kept in `meta` (key `checkpoint`), sealed with the host key like the head anchors: the
+// last record removed (the cut: its number, MAC and run), the records at or below it that were
+// kept because something after it names them (each with the MAC of the record before it, so
+// each still verifies on its own), how many of each kind went, and the evidence pack that holds
+// them. `verify` walks the chain from the cut's MAC, holds each kept record to its recorded
+// predecessor, and finds anything else below the cut (a record put back) or a kept record gone;
+// records missing from the start with no checkpoint the key sealed are records deleted.
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type Database from "better-sqlite3";
+import { checkRecords, findTampering, macOf, type LedgerRow, type RecordCheck, type RecordKind, type Tampering } from "./ledger.js";
+import type { PruneEvidence } from "./records.js";
+
+/** A record at or below the cut that was kept: its number, its MAC, and the MAC of the record that came before it. */
+export interface KeptRecord {
+  seq: number;
+  prev: string;
+  mac: string;
+}
+
+export interface Checkpoint {
+  /** the last record at or below which the history was pruned, its MAC (the chain resumes from it), its run and when that run's summary was written */
+  cut: { seq: number; mac: string; run: number; time: string };
+  /** the instant the prune was asked for */
+  before: string;
+  kept: KeptRecord[];
+  /** records removed per kind, by this prune and those before it */
+  removed: Partial<Record<RecordKind, number>>;
+  /** settled outbox messages removed with their delivery records, by this prune and those before it */
+  messages: number;
+  evidence: PruneEvidence;
+  /** the packs of earlier prunes, oldest first: what they removed is in them */
+  earlier: PruneEvidence[];
+  /** when the prune was made */
+  at: string;
+  seal: string;
+}
+
+const META_KEY = "checkpoint";
+
+function sealOf(key: Buffer, fields: Omit<Checkpoint, "seal">): string {
+  return createHmac("sha256", key).update("checkpoint\n").update(JSON.stringify(fields)).digest("hex");
+}
+
+/** The checkpoint sealed, and its text as stored (what the prune record's `checkpoint` hash is over). */
+export function sealCheckpoint(key: Buffer, fields: Omit<Checkpoint, "seal">): { checkpoint: Checkpoint; text: string } {
+  // the fields in this fixed order: the seal is over their JSON as written, read back the same
+  const ordered: Omit<Checkpoint, "seal"> = { cut: fields.cut, before: fields.before, kept: fields.kept, removed: fields.removed, messages: fields.messages, evidence: fields.evidence, earlier: fields.earlier, at: fields.at };
+  const checkpoint: Checkpoint = { ...ordered, seal: sealOf(key, ordered) };
+  return { checkpoint, text: JSON.stringify(checkpoint) };
+}
+
+export function checkpointDigest(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export function writeCheckpoint(db: Database.Database, text: string): void {
+  db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)").run(META_KEY, text);
+}
+
+/** The checkpoint in the store: none, one the key sealed (with its text), or one it did not (`forged`). */
+export type CheckpointState = { state: "none" } | { state: "sealed"; checkpoint: Checkpoint; text: string } | { state: "forged" };
+
+export function readCheckpoint(db: Database.Database, key: Buffer): CheckpointState {
+  const text = db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(META_KEY) as unknown;
+  if (text === undefined) return { state: "none" };
+  let value: unknown;
+  try {
+    value = JSON.parse(String(text));
+  } catch {
+    return { state: "forged" };
+  }
+  if (!wellFormed(value)) return { state: "forged" };
+  const { seal, ...fields } = value;
+  const expected = Buffer.from(sealOf(key, fields), "hex");
+  const given = Buffer.from(seal, "hex");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { state: "forged" };
+  return { state: "sealed", checkpoint: value, text: String(text) };
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function wellFormed(v: unknown): v is Checkpoint {
+  if (typeof v !== "object" || v === null) return false;
+  const c = v as Partial<Checkpoint>;
+  const cut = c.cut as Partial<Checkpoint["cut"]> | undefined;
+  if (!cut || !Number.isSafeInteger(cut.seq) || cut.seq! < 1 || typeof cut.mac !== "string" || !HEX64.test(cut.mac) || !Number.isSafeInteger(cut.run) || typeof cut.time !== "string") return false;
+  if (!Array.isArray(c.kept) || !c.kept.every((k: Partial<KeptRecord>) => Number.isSafeInteger(k.seq) && typeof k.prev === "string" && HEX64.test(k.prev) && typeof k.mac === "string" && HEX64.test(k.mac))) return false;
+  return typeof c.seal === "string" && HEX64.test(c.seal) && typeof c.at === "string" && typeof c.before === "string" && typeof c.evidence === "object" && c.evidence !== null && Array.isArray(c.earlier);
+}
+
+/** The chain across the checkpoint: the walk from its cut, and the records kept at or below it. */
+export function chainTampering(key: Buffer, rows: LedgerRow[], cp: CheckpointState): Tampering | undefined {
+  const first = rows[0];
+  if (cp.state !== "sealed") {
+    if (first && first.seq > 1) {
+      const why = cp.state === "forged" ? " (the checkpoint in the store is not one it sealed: it was forged or altered)" : "";
+      return { kind: "deleted", seq: 1, message: `records 1 to ${first.seq - 1} are missing and no checkpoint Covenant sealed accounts for them${why}` };
+    }
+    if (cp.state === "forged") return { kind: "altered", seq: 0, message: "the checkpoint in the store is not one Covenant sealed: it was forged or altered" };
+    return findTampering(key, rows) ?? pruneRecordTampering(rows, cp);
+  }
+  const { cut } = cp.checkpoint;
+  const below = rows.filter((r) => r.seq <= cut.seq);
+  const above = rows.filter((r) => r.seq > cut.seq);
+  return keptTampering(key, below, cp.checkpoint) ?? findTampering(key, above, undefined, { seq: cut.seq + 1, prev: Buffer.from(cut.mac, "hex") }) ?? pruneRecordTampering(rows, cp);
+}
+
+/** Below the cut, exactly the records the checkpoint kept, each chained to its recorded predecessor. */
+function keptTampering(key: Buffer, below: LedgerRow[], cp: Checkpoint): Tampering | undefined {
+  const kept = new Map(cp.kept.map((k) => [k.seq, k]));
+  for (const r of below) {
+    const k = kept.get(r.seq);
+    if (!k) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} is at or below the checkpoint (records up to ${cp.cut.seq} were pruned on ${cp.at}) but is not one it kept: it was put back or inserted` };
+    const mac = Buffer.isBuffer(r.mac) ? r.mac : undefined;
+    if (!mac || mac.toString("hex") !== k.mac || !macOf(key, Buffer.from(k.prev, "hex"), r).equals(mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, kept by the checkpoint, was altered after it was written` };
+    kept.delete(r.seq);
+  }
+  for (const seq of kept.keys()) return { kind: "deleted", seq, message: `record ${seq}, kept by the checkpoint because later records name it, was deleted` };
+  return undefined;
+}
+
+/** The last prune record must vouch for the checkpoint in the store, and a checkpoint needs one. */
+function pruneRecordTampering(rows: LedgerRow[], cp: CheckpointState): Tampering | undefined {
+  let last: LedgerRow | undefined;
+  for (const r of rows) if (r.kind === "prune") last = r;
+  if (!last) return cp.state === "sealed" ? { kind: "deleted", seq: 0, message: "the store holds a checkpoint, but no prune record in the history vouches for it" } : undefined;
+  let named: unknown;
+  try {
+    named = (JSON.parse(String(last.body)) as { checkpoint?: unknown }).checkpoint;
+  } catch {
+    named = undefined; // the chain walk has judged the record
+  }
+  if (cp.state !== "sealed") return { kind: "deleted", seq: last.seq, message: `the prune record ${last.seq} left a checkpoint, but the store holds none: it was removed` };
+  if (named !== checkpointDigest(cp.text)) return { kind: "altered", seq: last.seq, message: `the checkpoint in the store is not the one the prune record ${last.seq} left: it was replaced` };
+  return undefined;
+}
+
+/** Each record checked as `history` reads it, across the checkpoint: kept records against their recorded predecessor, the rest from the cut. */
+export function checkAcross(key: Buffer, rows: LedgerRow[], cp: CheckpointState): RecordCheck[] {
+  if (cp.state !== "sealed") return checkRecords(key, rows);
+  const { cut } = cp.checkpoint;
+  const kept = new Map(cp.checkpoint.kept.map((k) => [k.seq, k]));
+  const below = rows.filter((r) => r.seq <= cut.seq);
+  const checks: RecordCheck[] = below.map((r) => {
+    const k = kept.get(r.seq);
+    if (!k) return { verified: false, problem: `it is below the checkpoint (records up to ${cut.seq} were pruned) and not one it kept: it was put back or inserted` };
+    const ok = Buffer.isBuffer(r.mac) && r.mac.toString("hex") === k.mac && macOf(key, Buffer.from(k.prev, "hex"), r).equals(r.mac);
+    return ok ? { verified: true } : { verified: false, problem: "its MAC does not match: it was altered or inserted after it was written" };
+  });
+  return [...checks, ...checkRecords(key, rows.slice(below.length), { seq: cut.seq + 1, prev: Buffer.from(cut.mac, "hex") })];
+}
+
