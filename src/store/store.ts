@@ -413,7 +413,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
           const bands = learnt?.writeWithSummary(body.dryRun);
           if (bands?.note) full.notes = [...(full.notes ?? []), bands.note];
           if (policy !== undefined) full.policyRecord = this.policies.recordOf(body.policy) ?? this.append("policy", body.run, body.finished, policyBody(policy, body.started), bands?.digest).seq;
-          if (keys !== undefined) full.roster = this.rosterRecord(body.run, body.finished, keys, bands?.digest);
+          // a dry run records no promise's state: a roster of it would explain nothing
+          if (keys !== undefined && !body.dryRun) full.roster = this.rosterRecord(body.run, body.finished, keys, bands?.digest);
           // a dry run records nothing of the promises, and so retires nothing either
           const retired = body.dryRun ? [] : (this.notify?.retireResolved() ?? []);
           if (retired.length > 0) full.retired = retired;

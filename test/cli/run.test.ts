@@ -223,8 +223,8 @@ describe("covenant verify and history", () => {
     for (let i = 0; i < 3; i++) covenant(["run", "--state", l.state, l.policy]);
     const ok = covenant(["verify", "--state", l.state]);
     expect(ok.code).toBe(0);
-    // three baseline approvals, the integrity states of the three files approved as first seen (one record), the first observation (drift), the policy version (once), three run summaries
-    expect(ok.out).toMatch(/^intact: 9 records, 3 runs from /);
+    // three baseline approvals, the integrity states of the three files approved as first seen (one record), the first observation (drift), the policy version and the roster of its promises (once each), three run summaries
+    expect(ok.out).toMatch(/^intact: 10 records, 3 runs from /);
     const db = new Database(join(l.state, "state.db"));
     const seq = db.prepare("SELECT seq FROM ledger WHERE kind = 'change'").pluck().get() as number;
     db.prepare("UPDATE ledger SET body = replace(body, '\"to\":\"drift\"', '\"to\":\"kept\"') WHERE seq = ?").run(seq);

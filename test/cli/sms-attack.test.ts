@@ -220,8 +220,8 @@ describe("`covenant run --json` read by a reader that stops early", () => {
         if (kinds.includes("delivery") && !existsSync(join(s.state, "run.lock"))) break;
         await new Promise((r) => setTimeout(r, 200));
       }
-      // the policy version is recorded with the run's summary, before it
-      expect(kinds).toEqual(["change", "policy", "run", "delivery"]);
+      // the policy version and the roster of its promises are recorded with the run's summary, before it
+      expect(kinds).toEqual(["change", "policy", "roster", "run", "delivery"]);
       expect(existsSync(join(s.state, "run.lock"))).toBe(false);
       expect(covenant(["verify", "--state", s.state]).code).toBe(0);
       // past the timeout and its 30 s of grace, the process still waits for its reader, uncut
