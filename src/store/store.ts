@@ -462,10 +462,15 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private *guardedRows<T>(open: () => Iterator<T>): Generator<T> {
     const doing = `cannot read the store ${join(this.dir, "state.db")}`;
     const rows = guarded(this.dir, doing, open);
-    for (;;) {
-      const step = guarded(this.dir, doing, () => rows.next());
-      if (step.done) return;
-      yield step.value;
+    try {
+      for (;;) {
+        const step = guarded(this.dir, doing, () => rows.next());
+        if (step.done) return;
+        yield step.value;
+      }
+    } finally {
+      // a reader that stops early (an error while writing) frees the statement: the connection is not left busy
+      rows.return?.();
     }
   }
 

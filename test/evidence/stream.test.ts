@@ -77,6 +77,19 @@ describe("the pack written as it is made", () => {
     }
   });
 
+  it("reads the store a row at a time, and a reader that stops early leaves the store usable", () => {
+    const all = store.records(1, store.lastRecord()!.seq);
+    expect([...store.eachRecord(1, all.length)]).toEqual(all);
+    for (const r of store.eachRecord(1, all.length)) {
+      expect(r.seq).toBe(1);
+      break;
+    }
+    expect(store.lastRecord()).toEqual({ seq: all.at(-1)!.seq, mac: all.at(-1)!.mac });
+    const times = all.map((r) => Date.parse(r.time));
+    expect(store.recordRangeIn(times[2]!, times.at(-2)! + 1)).toEqual({ first: all.findIndex((_, i) => times[i]! >= times[2]!) + 1, last: all.findLastIndex((_, i) => times[i]! <= times.at(-2)!) + 1 });
+    expect(store.recordRangeIn(0, 1)).toBeUndefined();
+  });
+
   it("removes what it wrote of a pack it could not finish", () => {
     const out = join(scratch, "unfinished");
     const pack = new PackDirectory(out);
