@@ -8,10 +8,11 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildPack, writePackTo } from "../../src/evidence/build.ts";
+import { MAX_LINE } from "../../src/evidence/extract-check.ts";
 import { extractLine } from "../../src/evidence/manifest.ts";
 import { readPack, readPackInto } from "../../src/evidence/read.ts";
 import { readTarGz, TarReader, writeTarGz, type PackFile } from "../../src/evidence/tar.ts";
-import { PackChecker, verifyPack, type PackVerdict } from "../../src/evidence/verify.ts";
+import { MAX_KEPT, PackChecker, PackTooLargeError, verifyPack, type PackVerdict } from "../../src/evidence/verify.ts";
 import { PackDirectory } from "../../src/evidence/write.ts";
 import { periodOf } from "../../src/facts/period.ts";
 import { generateSigningKey } from "../../src/store/signing-key.ts";
@@ -145,6 +146,16 @@ describe("the pack checked as it is read", () => {
       expect(a.intact).toBe(false);
       expect(verifyPack(last, key.publicKey).problems).toEqual(a.problems);
     }
+  });
+
+  it("holds no file whole but the manifest, its signature and the policies, and those within a bound", () => {
+    const big = Buffer.alloc(MAX_KEPT + 1, 0x61);
+    const refused = new PackChecker(key.publicKey).file("policies/abc/files/etc/x");
+    expect(() => refused.write(big)).toThrow(PackTooLargeError);
+    // the same bytes as a report are only hashed; as a line of the extract, chained and said too long to read
+    const withBig = [...built.files.filter((f) => f.name !== "history.jsonl"), { name: "reports/big.bin", bytes: big }, { name: "history.jsonl", bytes: Buffer.concat([built.files.find((f) => f.name === "history.jsonl")!.bytes, big]) }];
+    const v = verifyPack(withBig, key.publicKey);
+    expect(v.problems).toEqual(expect.arrayContaining([expect.objectContaining({ file: "reports/big.bin", message: expect.stringMatching(/not listed in the manifest/) as unknown }), expect.objectContaining({ file: "history.jsonl", message: `line ${built.manifest.extract.count + 1} is longer than ${MAX_LINE} bytes: not a record Covenant writes` })]));
   });
 
   it("reads an archive fed a byte at a time as it reads it whole", () => {
