@@ -3,7 +3,9 @@
 // manifest does not list are each named), the history extract line by line against its public
 // hash chain (the first record that differs from what was signed is named), the records' numbers
 // (consecutive, from the first to the last the manifest names), the head it names, and each policy
-// version's files against their listing and their version's hash.
+// version's files against their listing and their version's hash. The files are checked as they
+// pass (PackChecker): hashed, the extract a line at a time (extract-check.ts); only the manifest,
+// its signature and the policy files are held whole.
 import { createHash, verify as verifySignature, type Hash, type KeyObject } from "node:crypto";
 import { hashPolicy } from "../store/policies.js";
 import { fingerprintOf } from "../store/signing-key.js";
