@@ -171,7 +171,7 @@ export class PackDirectory implements PackSink {
     const { tmp, fd } = openTemporary(this.archivePath);
     const blocks = tarBlocks(basename(this.dir), this.written.map((f) => this.source(f)), Math.floor(createdAt.getTime() / 1000), PACK_DIRS);
     try {
-      await pipeline(Readable.from(blocks, { objectMode: false }), createGzip({ level: GZIP_LEVEL }), createWriteStream(tmp, { fd }));
+      await pipeline(Readable.from(blocks, { objectMode: false }), createGzip({ level: GZIP_LEVEL, chunkSize: 256 * 1024 }), createWriteStream(tmp, { fd }));
     } catch (err) {
       rmSync(tmp, { force: true });
       if (err instanceof TarError) throw new PackWriteError(`cannot write ${this.archivePath}: ${err.message}`);
