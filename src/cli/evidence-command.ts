@@ -67,7 +67,7 @@ export function addEvidenceCommands(program: Command, io: Io, setExit: (code: nu
         return setExit(EXIT.policyError);
       }
       const opts: import("./commands/evidence.js").EvidenceOptions = { from: o.from!, to: o.to!, out: o.out!, json: o.json, ...(o.tz !== undefined ? { tz: o.tz } : {}), ...(o.state !== undefined ? { state: o.state } : {}), ...(now ? { now } : {}) };
-      setExit((await evidenceCommand()).runEvidence(opts, io));
+      setExit(await (await evidenceCommand()).runEvidence(opts, io));
     });
   evidence
     .command("verify")
@@ -77,5 +77,5 @@ export function addEvidenceCommands(program: Command, io: Io, setExit: (code: nu
     .option("--json", "print the verdict as JSON", false)
     .addHelpText("after", "\nExamples:\n  covenant evidence verify ledger01-2026Q1.tar.gz --public-key ledger01.pub.pem\n\nExit codes: 0 intact, 1 something in the pack is not as signed (each problem named), 2 no --public-key, a key\nthat cannot be read, or a pack that cannot be read or is refused (links, names that climb out).")
     // commander gives `--json` to `evidence` itself, which has one too, wherever it is written
-    .action(async (pack: string, o: { publicKey?: string; json: boolean }) => setExit((await evidenceCommand()).runEvidenceVerify(pack, { ...o, json: o.json || evidence.opts<{ json: boolean }>().json }, io)));
+    .action(async (pack: string, o: { publicKey?: string; json: boolean }) => setExit(await (await evidenceCommand()).runEvidenceVerify(pack, { ...o, json: o.json || evidence.opts<{ json: boolean }>().json }, io)));
 }

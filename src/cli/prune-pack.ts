@@ -5,11 +5,10 @@
 // this store's record of that number: a pack of another store is refused by the store), its
 // `period`, and the signing key's fingerprint. manifestSha256 is the sha256 of manifest.json's
 // bytes, recorded in the checkpoint and the prune record.
-import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { MANIFEST_FILE } from "../evidence/manifest.js";
-import { PackReadError, readPack } from "../evidence/read.js";
-import { verifyPack } from "../evidence/verify.js";
+import { PackReadError, readPackInto } from "../evidence/read.js";
+import { PackChecker, PackTooLargeError } from "../evidence/verify.js";
 import { fingerprintOf, type PruneEvidence } from "../store/store.js";
 
 /** The pack as the store records it: what it holds, the manifest's hash and the signing key's fingerprint. */
@@ -19,17 +18,18 @@ export type Coverage = PruneEvidence;
 export class PackError extends Error {}
 
 /** Checks the pack (a directory or its .tar.gz) with `publicKeyPem` and says what it covers; PackError when it does not verify or holds no records. */
-export function readPackCoverage(packPath: string, publicKeyPem: string): Coverage {
+export async function readPackCoverage(packPath: string, publicKeyPem: string): Promise<Coverage> {
   const key = publicKeyOf(publicKeyPem);
-  let files;
+  // read as a stream, as `covenant evidence verify` reads it: a year's pack is never held whole
+  const checker = new PackChecker(key);
   try {
-    files = readPack(packPath);
+    await readPackInto(packPath, (name) => checker.file(name));
   } catch (err) {
-    if (err instanceof PackReadError) throw new PackError(err.message);
+    if (err instanceof PackReadError || err instanceof PackTooLargeError) throw new PackError(err.message);
     throw err;
   }
-  const verdict = verifyPack(files, key);
-  if (!verdict.intact || !verdict.manifest) {
+  const verdict = checker.verdict();
+  if (!verdict.intact || !verdict.manifest || verdict.manifestSha256 === undefined) {
     const first = verdict.problems.slice(0, 3).map((p) => `${p.file}${p.record !== undefined ? ` (record ${p.record})` : ""}: ${p.message}`);
     throw new PackError(`the evidence pack ${packPath} does not verify with the key given (${verdict.problems.length} problem${verdict.problems.length === 1 ? "" : "s"}: ${first.join("; ")}${verdict.problems.length > 3 ? "; …" : ""}); \`covenant evidence verify\` lists them`);
   }
@@ -37,8 +37,7 @@ export function readPackCoverage(packPath: string, publicKeyPem: string): Covera
   const { first, last, head } = m.extract;
   if (!isRecordNumber(first) || !isRecordNumber(last) || !head) throw new PackError(`the evidence pack ${packPath} holds no records: there is nothing it covers`);
   if (!isDate(m.period.from) || !isDate(m.period.to)) throw new PackError(`the evidence pack ${packPath} does not say its period as dates`);
-  const manifest = files.find((f) => f.name === MANIFEST_FILE)!.bytes;
-  return { manifestSha256: createHash("sha256").update(manifest).digest("hex"), fingerprint: fingerprintOf(key), firstRecord: first, lastRecord: last, from: m.period.from, to: m.period.to, lastMac: head.mac };
+  return { manifestSha256: verdict.manifestSha256, fingerprint: fingerprintOf(key), firstRecord: first, lastRecord: last, from: m.period.from, to: m.period.to, lastMac: head.mac };
 }
 
 function publicKeyOf(pem: string): KeyObject {

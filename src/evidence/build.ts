@@ -1,13 +1,15 @@
-// Builds an evidence pack in memory from a store: the history extract for the period (a
+// Builds an evidence pack from a store, a record at a time, into a sink (sinks.ts: memory, or
+// files as write.ts makes them): the history extract for the period (a
 // contiguous range of records, from the first whose time is in the period to the last), its
 // public hash chain, the policy versions in force, the reports the caller adds, the manifest and
 // its Ed25519 signature. Nothing secret is read: no host key, no private key (only its signature
 // and fingerprint leave it), nothing from outside the store.
 import { sign } from "node:crypto";
 import type { Period } from "../facts/period.js";
-import type { RunBody, SigningKey, StateStore } from "../store/store.js";
+import type { SigningKey, StateStore } from "../store/store.js";
 import { publicKeyPem } from "../store/store.js";
-import { CHAIN_FILE, CHAIN_LABEL, chainNext, chainStart, extractLine, HISTORY_FILE, MANIFEST_FILE, PACK_FORMAT, PACK_VERSION, policyDir, policyFileName, PUBLIC_KEY_FILE, sha256Hex, SIGNATURE_FILE, WHAT_IT_PROVES, type Manifest, type ManifestPolicy, type RecordRef } from "./manifest.js";
+import { CHAIN_FILE, CHAIN_LABEL, chainNext, chainStart, extractLine, HISTORY_FILE, MANIFEST_FILE, PACK_FORMAT, PACK_VERSION, policyDir, policyFileName, PUBLIC_KEY_FILE, SIGNATURE_FILE, WHAT_IT_PROVES, type Manifest, type ManifestFile, type ManifestPolicy, type RecordRef } from "./manifest.js";
+import { MemoryPackSink, type PackSink } from "./sinks.js";
 import type { PackFile } from "./tar.js";
 
 export interface PackInput {
@@ -28,43 +30,48 @@ export interface BuiltPack {
   manifest: Manifest;
 }
 
-/** The numbers of the first and last record whose time falls in the period (the host's clock may step back: the range is contiguous between them). */
-function extractRange(times: { seq: number; time: string }[], p: Period): { first: number; last: number } | undefined {
-  let first: number | undefined;
-  let last: number | undefined;
-  for (const r of times) {
-    const t = Date.parse(r.time);
-    if (!(t >= p.startMs && t < p.endMs)) continue;
-    first ??= r.seq;
-    last = r.seq;
-  }
-  return first === undefined || last === undefined ? undefined : { first, last };
+interface Extract {
+  first: number | null;
+  last: number | null;
+  count: number;
+  head: RecordRef | null;
+  final: string;
+  files: ManifestFile[];
 }
 
-function historyExtract(store: StateStore, p: Period): { jsonl: string; chain: string; first: number | null; last: number | null; count: number; head: RecordRef | null; final: string } {
-  const range = extractRange(store.recordTimes(), p);
-  const rows = range ? store.records(range.first, range.last) : [];
+/** The history extract and its chain, written a record at a time as the store gives them. */
+function writeExtract(store: StateStore, p: Period, sink: PackSink): Extract {
+  const range = store.recordRangeIn(p.startMs, p.endMs);
+  const jsonl = sink.file(HISTORY_FILE);
+  const chain = sink.file(CHAIN_FILE);
   let h = chainStart();
-  const lines: string[] = [];
-  const chain: string[] = [];
-  for (const r of rows) {
-    const line = extractLine(r);
-    h = chainNext(h, line);
-    lines.push(line);
-    chain.push(h.toString("hex"));
+  let first: number | null = null;
+  let end: RecordRef | null = null;
+  let count = 0;
+  if (range) {
+    for (const r of store.eachRecord(range.first, range.last)) {
+      const line = extractLine(r);
+      h = chainNext(h, line);
+      jsonl.write(line);
+      jsonl.write("\n");
+      chain.write(h.toString("hex"));
+      chain.write("\n");
+      first ??= r.seq;
+      end = { seq: r.seq, mac: r.mac };
+      count++;
+    }
   }
-  const end = rows.at(-1);
-  return { jsonl: lines.map((l) => `${l}\n`).join(""), chain: chain.map((c) => `${c}\n`).join(""), first: rows[0]?.seq ?? null, last: end?.seq ?? null, count: rows.length, head: end ? { seq: end.seq, mac: end.mac } : null, final: h.toString("hex") };
+  const files = [{ path: HISTORY_FILE, ...jsonl.end() }, { path: CHAIN_FILE, ...chain.end() }];
+  return { first, last: end?.seq ?? null, count, head: end, final: h.toString("hex"), files };
 }
 
 /** The policy hashes in force during the period: named by a summary in it, or by the last summary before it. */
 function policiesInForce(store: StateStore, p: Period): string[] {
   const hashes: string[] = [];
   let before: string | undefined;
-  for (const e of store.history({ kinds: ["run"] })) {
-    const policy = (e.body as Partial<RunBody>).policy;
-    if (typeof policy !== "string") continue;
-    const t = Date.parse(e.time);
+  for (const { time, policy } of store.runPolicies()) {
+    if (policy === null) continue;
+    const t = Date.parse(time);
     if (t < p.startMs) before = policy;
     else if (t < p.endMs && !hashes.includes(policy)) hashes.push(policy);
   }
@@ -72,8 +79,8 @@ function policiesInForce(store: StateStore, p: Period): string[] {
   return hashes;
 }
 
-function policyFiles(store: StateStore, hashes: string[]): { files: PackFile[]; listed: ManifestPolicy[]; missing: string[] } {
-  const files: PackFile[] = [];
+function writePolicies(store: StateStore, hashes: string[], sink: PackSink): { files: ManifestFile[]; listed: ManifestPolicy[]; missing: string[] } {
+  const files: ManifestFile[] = [];
   const listed: ManifestPolicy[] = [];
   const missing: string[] = [];
   for (const hash of hashes) {
@@ -84,11 +91,17 @@ function policyFiles(store: StateStore, hashes: string[]): { files: PackFile[]; 
     }
     const dir = policyDir(hash);
     const entries = v.files.map((f) => ({ path: f.path, sha256: f.sha256, bytes: f.bytes, file: policyFileName(f.path) }));
-    for (const [i, f] of v.files.entries()) files.push({ name: `${dir}/${entries[i]!.file}`, bytes: Buffer.from(f.text, "utf8") });
-    files.push({ name: `${dir}/policy.json`, bytes: Buffer.from(JSON.stringify({ hash, record: v.record, run: v.run, at: v.at, files: entries }, null, 2) + "\n") });
+    for (const [i, f] of v.files.entries()) files.push(writeWhole(sink, `${dir}/${entries[i]!.file}`, f.text));
+    files.push(writeWhole(sink, `${dir}/policy.json`, JSON.stringify({ hash, record: v.record, run: v.run, at: v.at, files: entries }, null, 2) + "\n"));
     listed.push({ hash, dir, record: v.record, at: v.at });
   }
   return { files, listed, missing };
+}
+
+function writeWhole(sink: PackSink, path: string, data: string | Buffer): ManifestFile {
+  const f = sink.file(path);
+  f.write(data);
+  return { path, ...f.end() };
 }
 
 /** A report's name under reports/: plain relative parts, never one that climbs out or hides. */
@@ -98,24 +111,24 @@ function reportName(name: string): string {
   return name;
 }
 
-/** The whole pack: every file, the manifest naming each with its sha256 and size, and the signature over the manifest's bytes. */
-export function buildPack(input: PackInput): BuiltPack {
+/**
+ * Writes the whole pack to `sink`: every file, the manifest naming each with its sha256 and size,
+ * and the signature over the manifest's bytes (written last). Returns the manifest.
+ */
+export function writePackTo(input: PackInput, sink: PackSink): Manifest {
   const { store, period } = input;
-  const verified = store.verify();
-  const extract = historyExtract(store, period);
-  const policies = policyFiles(store, policiesInForce(store, period));
   const reports = (input.reports ?? []).map((r) => ({ name: `reports/${reportName(r.name)}`, bytes: r.bytes }));
-  const files: PackFile[] = [
-    { name: HISTORY_FILE, bytes: Buffer.from(extract.jsonl, "utf8") },
-    { name: CHAIN_FILE, bytes: Buffer.from(extract.chain, "utf8") },
-    { name: PUBLIC_KEY_FILE, bytes: Buffer.from(publicKeyPem(input.key.publicKey), "utf8") },
+  const verified = store.verify();
+  const extract = writeExtract(store, period, sink);
+  const policies = writePolicies(store, policiesInForce(store, period), sink);
+  const files: ManifestFile[] = [
+    ...extract.files,
+    writeWhole(sink, PUBLIC_KEY_FILE, publicKeyPem(input.key.publicKey)),
     ...policies.files,
-    ...reports,
-  ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    ...reports.map((r) => writeWhole(sink, r.name, r.bytes)),
+  ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   // the head verify vouched for; a store it found tampered vouches for none, and its last record is named as it stands
-  const last = verified.head ? undefined : store.recordTimes().at(-1);
-  const lastRow = last ? store.records(last.seq, last.seq)[0] : undefined;
-  const storeHead = verified.head ?? (lastRow ? { seq: lastRow.seq, mac: lastRow.mac } : null);
+  const storeHead = verified.head ?? store.lastRecord() ?? null;
   const manifest: Manifest = {
     format: PACK_FORMAT,
     version: PACK_VERSION,
@@ -130,11 +143,22 @@ export function buildPack(input: PackInput): BuiltPack {
     signingKey: { algorithm: "ed25519", fingerprint: input.key.fingerprint },
     policies: policies.listed,
     policiesNotStored: policies.missing,
-    files: files.map((f) => ({ path: f.name, sha256: sha256Hex(f.bytes), bytes: f.bytes.length })),
+    files,
     says: WHAT_IT_PROVES,
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + "\n", "utf8");
   const signature = sign(null, manifestBytes, input.key.privateKey).toString("base64");
-  files.push({ name: MANIFEST_FILE, bytes: manifestBytes }, { name: SIGNATURE_FILE, bytes: Buffer.from(`${signature}\n`, "utf8") });
+  writeWhole(sink, MANIFEST_FILE, manifestBytes);
+  writeWhole(sink, SIGNATURE_FILE, `${signature}\n`);
+  return manifest;
+}
+
+/** The whole pack in memory: its files sorted by name, then the manifest and its signature. */
+export function buildPack(input: PackInput): BuiltPack {
+  const sink = new MemoryPackSink();
+  const manifest = writePackTo(input, sink);
+  const byName = (a: PackFile, b: PackFile) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const signed = new Set([MANIFEST_FILE, SIGNATURE_FILE]);
+  const files = [...sink.files.filter((f) => !signed.has(f.name)).sort(byName), ...sink.files.filter((f) => signed.has(f.name))];
   return { files, manifest };
 }

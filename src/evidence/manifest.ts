@@ -82,7 +82,9 @@ export function extractLine(r: { seq: number; kind: string; run: number; time: s
     body = { unreadable: true };
   }
   const exact = JSON.stringify(body) === r.body;
-  return JSON.stringify({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, ...(exact ? {} : { bodyText: r.body }), mac: r.mac });
+  // the body's text is what JSON.stringify would write for it: spliced in, not serialized again
+  if (exact) return `{"seq":${JSON.stringify(r.seq)},"kind":${JSON.stringify(r.kind)},"run":${JSON.stringify(r.run)},"time":${JSON.stringify(r.time)},"body":${r.body},"mac":${JSON.stringify(r.mac)}}`;
+  return JSON.stringify({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, bodyText: r.body, mac: r.mac });
 }
 
 /** Where a policy version's files go in the pack. */

@@ -1,45 +1,97 @@
-// Reads a pack to verify it: a directory (walked without following links: a link, FIFO or device
-// in it is refused, named) or its `.tar.gz` (tar.ts reads it safely), within a size bound.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
+// Reads a pack to verify it, a chunk at a time, giving each file's bytes to a sink as they pass
+// (verify.ts PackChecker): a directory (walked without following links: a link, FIFO or device in
+// it is refused, named) or its `.tar.gz` (gunzip, then tar.ts's TarReader, as a stream), within a
+// size bound. No file is held whole here.
+import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { MAX_UNPACKED, readTarGz, TarError, type PackFile } from "./tar.js";
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import { keepingSink, MAX_UNPACKED, TarError, TarReader, type EntrySink, type PackFile } from "./tar.js";
 
 export class PackReadError extends Error {}
 
-function readBounded(path: string, limit: number): Buffer {
+/** Where a pack's files go as they are read: a sink for each, by its name relative to the pack. */
+export type FileSinks = (name: string) => EntrySink;
+
+const READ_CHUNK = 1024 * 1024;
+
+function openRegular(path: string): { fd: number; size: number } {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new PackReadError(`${path} is not a regular file`);
+  }
+  return { fd, size: st.size };
+}
+
+/** One file of a pack's directory, in chunks, to its sink: never more than it was when opened, nor more than the budget left. */
+function readFile(path: string, sink: EntrySink, budget: { left: number }): void {
+  const { fd, size } = openRegular(path);
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new PackReadError(`${path} is not a regular file`);
-    if (st.size > limit) throw new PackReadError(`${path} is ${st.size} bytes, more than a pack can hold (${limit})`);
-    const buf = Buffer.alloc(st.size);
-    for (let at = 0; at < st.size; ) {
-      const n = readSync(fd, buf, at, st.size - at, null);
+    budget.left -= size;
+    if (budget.left < 0) throw new PackReadError(`the pack is larger than ${MAX_UNPACKED} bytes`);
+    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)));
+    for (let at = 0; at < size; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, size - at), null);
       if (n === 0) break;
       at += n;
+      sink.write(buf.subarray(0, n));
     }
-    return buf;
+    sink.end();
   } finally {
     closeSync(fd);
   }
 }
 
-function walk(root: string, rel: string, out: PackFile[], budget: { left: number }): void {
+function walk(root: string, rel: string, sinks: FileSinks, budget: { left: number }): void {
   for (const name of readdirSync(join(root, rel)).sort()) {
     const relName = rel === "" ? name : `${rel}/${name}`;
     const path = join(root, relName);
     const st = lstatSync(path);
-    if (st.isDirectory()) walk(root, relName, out, budget);
-    else if (st.isFile()) {
-      budget.left -= st.size;
-      if (budget.left < 0) throw new PackReadError(`the pack is larger than ${MAX_UNPACKED} bytes`);
-      out.push({ name: relName, bytes: readBounded(path, MAX_UNPACKED) });
-    } else throw new PackReadError(`${relName} in the pack is ${st.isSymbolicLink() ? "a symbolic link" : "not a regular file"}: a pack holds only files and directories, refused`);
+    if (st.isDirectory()) walk(root, relName, sinks, budget);
+    else if (st.isFile()) readFile(path, sinks(relName), budget);
+    else throw new PackReadError(`${relName} in the pack is ${st.isSymbolicLink() ? "a symbolic link" : "not a regular file"}: a pack holds only files and directories, refused`);
   }
 }
 
-/** The pack's files by their names relative to it. */
-export function readPack(path: string): PackFile[] {
+/** A `.tar.gz` as a stream: gunzip, then the tar reader, counting what it unpacks to. */
+async function readArchive(path: string, sinks: FileSinks): Promise<void> {
+  const { fd, size } = openRegular(path);
+  if (size > MAX_UNPACKED) {
+    closeSync(fd);
+    throw new PackReadError(`${path} is ${size} bytes, more than a pack can hold (${MAX_UNPACKED})`);
+  }
+  const reader = new TarReader((name) => sinks(name));
+  let unpacked = 0;
+  const into = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      unpacked += chunk.length;
+      try {
+        if (unpacked > MAX_UNPACKED) throw new TarError(`it is not a gzip file that unpacks within ${MAX_UNPACKED} bytes (ERR_BUFFER_TOO_LARGE)`);
+        reader.push(chunk);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  });
+  // larger pieces than the default 16 KiB: fewer passes through the tar reader and the checker
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  try {
+    await pipeline(createReadStream(path, { fd, highWaterMark: READ_CHUNK }), gunzip, into);
+  } catch (err) {
+    if (err instanceof TarError || err instanceof PackReadError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && code.startsWith("Z_")) throw new TarError(`it is not a gzip file that unpacks within ${MAX_UNPACKED} bytes (${code})`);
+    throw err;
+  }
+  reader.end();
+}
+
+/** Reads the pack at `path`, its directory or its `.tar.gz`, giving each file's bytes to `sinks(name)` as they pass. */
+export async function readPackInto(path: string, sinks: FileSinks): Promise<void> {
   let st;
   try {
     st = lstatSync(path);
@@ -47,16 +99,20 @@ export function readPack(path: string): PackFile[] {
     throw new PackReadError(`cannot read the pack ${path}: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}`);
   }
   try {
-    if (st.isDirectory()) {
-      const files: PackFile[] = [];
-      walk(path, "", files, { left: MAX_UNPACKED });
-      return files;
-    }
-    if (!st.isFile()) throw new PackReadError(`the pack ${path} is neither a directory nor a .tar.gz file`);
-    return readTarGz(readBounded(path, MAX_UNPACKED));
+    if (st.isDirectory()) walk(path, "", sinks, { left: MAX_UNPACKED });
+    else if (st.isFile()) await readArchive(path, sinks);
+    else throw new PackReadError(`the pack ${path} is neither a directory nor a .tar.gz file`);
   } catch (err) {
     if (err instanceof TarError) throw new PackReadError(`the archive ${path} is refused: ${err.message}`);
     if (err instanceof PackReadError) throw err;
+    if (err instanceof Error && !("code" in err)) throw err; // the sink's own (a verdict's bound): the caller's to say
     throw new PackReadError(`cannot read the pack ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+}
+
+/** The pack's files, whole, by their names relative to it (for tests and small packs: verify streams). */
+export async function readPack(path: string): Promise<PackFile[]> {
+  const files: PackFile[] = [];
+  await readPackInto(path, (name) => keepingSink((bytes) => files.push({ name, bytes })));
+  return files;
 }

@@ -3,12 +3,15 @@
 // manifest does not list are each named), the history extract line by line against its public
 // hash chain (the first record that differs from what was signed is named), the records' numbers
 // (consecutive, from the first to the last the manifest names), the head it names, and each policy
-// version's files against their listing and their version's hash.
-import { verify as verifySignature, type KeyObject } from "node:crypto";
+// version's files against their listing and their version's hash. The files are checked as they
+// pass (PackChecker): hashed, the extract a line at a time (extract-check.ts); only the manifest,
+// its signature and the policy files are held whole.
+import { createHash, verify as verifySignature, type Hash, type KeyObject } from "node:crypto";
 import { hashPolicy } from "../store/policies.js";
 import { fingerprintOf } from "../store/signing-key.js";
-import { CHAIN_FILE, chainNext, chainStart, HISTORY_FILE, MANIFEST_FILE, PACK_FORMAT, sha256Hex, SIGNATURE_FILE, type Manifest } from "./manifest.js";
-import type { PackFile } from "./tar.js";
+import { ExtractCheck } from "./extract-check.js";
+import { CHAIN_FILE, HISTORY_FILE, MANIFEST_FILE, PACK_FORMAT, sha256Hex, SIGNATURE_FILE, type Manifest } from "./manifest.js";
+import type { EntrySink, PackFile } from "./tar.js";
 
 export interface PackProblem {
   /** the file of the pack the problem is in */
@@ -21,6 +24,8 @@ export interface PackProblem {
 export interface PackVerdict {
   intact: boolean;
   problems: PackProblem[];
+  /** the sha256 of manifest.json's exact bytes (when it could be parsed): what a prune records of the pack */
+  manifestSha256?: string;
   /** the manifest as read (when it could be parsed): what the verdict is about */
   manifest?: Manifest;
   /** the fingerprint of the key the signature was checked with */
@@ -70,62 +75,23 @@ function parseManifest(bytes: Buffer): Manifest | string {
   return wellFormed ? (x as Manifest) : `manifest.json does not hold the fields a ${PACK_FORMAT} manifest holds, of their types`;
 }
 
+/** A file's digest as it passed: its sha256 (hex) and size. */
+interface Digest {
+  sha256: string;
+  bytes: number;
+}
+
 /** Each listed file against its sha256 and size; files missing, and files the manifest does not list. */
-function fileProblems(files: Map<string, Buffer>, manifest: Manifest): PackProblem[] {
+function fileProblems(files: Map<string, Digest>, manifest: Manifest): PackProblem[] {
   const problems: PackProblem[] = [];
   const listed = new Set<string>([MANIFEST_FILE, SIGNATURE_FILE]);
   for (const f of manifest.files) {
     listed.add(f.path);
-    const bytes = files.get(f.path);
-    if (!bytes) problems.push({ file: f.path, message: "it is listed in the manifest but missing from the pack" });
-    else if (bytes.length !== f.bytes || sha256Hex(bytes) !== f.sha256) problems.push({ file: f.path, message: `it was changed: ${bytes.length} bytes, sha256 ${sha256Hex(bytes).slice(0, 16)}…, where the manifest says ${f.bytes} bytes, sha256 ${String(f.sha256).slice(0, 16)}…` });
+    const d = files.get(f.path);
+    if (!d) problems.push({ file: f.path, message: "it is listed in the manifest but missing from the pack" });
+    else if (d.bytes !== f.bytes || d.sha256 !== f.sha256) problems.push({ file: f.path, message: `it was changed: ${d.bytes} bytes, sha256 ${d.sha256.slice(0, 16)}…, where the manifest says ${f.bytes} bytes, sha256 ${String(f.sha256).slice(0, 16)}…` });
   }
   for (const name of [...files.keys()].sort()) if (!listed.has(name)) problems.push({ file: name, message: "it is not listed in the manifest: it was added to the pack" });
-  return problems;
-}
-
-/** The extract, line by line, against its chain and the manifest: numbers consecutive, first, last, count, head. */
-function extractProblems(files: Map<string, Buffer>, m: Manifest): PackProblem[] {
-  const problems: PackProblem[] = [];
-  const text = files.get(HISTORY_FILE)?.toString("utf8");
-  if (text === undefined) return problems; // said as a missing file
-  const lines = text === "" ? [] : text.replace(/\n$/, "").split("\n");
-  const signedChain = (files.get(CHAIN_FILE)?.toString("utf8") ?? "").split("\n").filter((l) => l !== "");
-  let h = chainStart();
-  let chainBroken = false;
-  let expected: number | null = null;
-  let firstSeq: number | undefined;
-  let lastRecord: { seq: number; mac: string } | undefined;
-  lines.forEach((line, i) => {
-    let rec: { seq?: unknown; mac?: unknown } | undefined;
-    try {
-      rec = JSON.parse(line) as { seq?: unknown; mac?: unknown };
-    } catch {
-      rec = undefined;
-    }
-    const seq = typeof rec?.seq === "number" ? rec.seq : undefined;
-    const where = seq !== undefined ? `record ${seq} (line ${i + 1})` : `line ${i + 1}`;
-    h = chainNext(h, line);
-    if (!chainBroken && signedChain[i] !== h.toString("hex")) {
-      chainBroken = true;
-      problems.push({ file: HISTORY_FILE, ...(seq !== undefined ? { record: seq } : {}), message: `${where} is not the one that was signed: from here the extract's hash chain differs from history.chain (the record was changed, or records before it were removed, added or reordered)` });
-    }
-    if (rec === undefined) problems.push({ file: HISTORY_FILE, message: `${where} is not valid JSON` });
-    else if (seq === undefined || typeof rec.mac !== "string") problems.push({ file: HISTORY_FILE, message: `${where} carries no record number or MAC` });
-    else {
-      if (expected !== null && seq !== expected) problems.push({ file: HISTORY_FILE, record: seq, message: `${where} follows record ${expected - 1}: record numbers must be consecutive (expected ${expected})` });
-      if (i === 0) firstSeq = seq;
-      expected = seq + 1;
-      lastRecord = { seq, mac: rec.mac };
-    }
-  });
-  if (lines.length !== m.extract.count) problems.push({ file: HISTORY_FILE, message: `the extract holds ${lines.length} records; the manifest says ${m.extract.count}` });
-  if (h.toString("hex") !== m.extract.chain?.final) problems.push({ file: HISTORY_FILE, message: "the extract's hash chain does not end at the value the manifest signs" });
-  if (signedChain.length !== lines.length && !chainBroken) problems.push({ file: CHAIN_FILE, message: `it holds ${signedChain.length} chain values for ${lines.length} records` });
-  if (firstSeq !== undefined && firstSeq !== m.extract.first) problems.push({ file: HISTORY_FILE, message: `the extract starts at record ${String(firstSeq)}; the manifest says ${String(m.extract.first)}` });
-  if (lastRecord && m.extract.last !== lastRecord.seq) problems.push({ file: HISTORY_FILE, record: lastRecord.seq, message: `the extract ends at record ${lastRecord.seq}; the manifest says ${String(m.extract.last)}` });
-  const head = m.extract.head;
-  if (lastRecord && (!head || head.seq !== lastRecord.seq || head.mac !== lastRecord.mac)) problems.push({ file: HISTORY_FILE, record: lastRecord.seq, message: `its last record is not the head the manifest names (${head ? `record ${head.seq}, MAC ${String(head.mac).slice(0, 16)}…` : "none"})` });
   return problems;
 }
 
@@ -168,18 +134,79 @@ function policyProblems(files: Map<string, Buffer>, m: Manifest): PackProblem[] 
   return problems;
 }
 
-/** The verdict on a pack, given its files (by relative name) and the auditor's public key. */
+/** The most bytes of the files a verdict reads whole (the manifest, its signature and the policy versions): a pack's policies are text, not data. */
+export const MAX_KEPT = 64 * 1024 * 1024;
+
+export class PackTooLargeError extends Error {}
+
+/** Whether a file is read whole: the manifest, its signature, a policy version's files. */
+function keptWhole(name: string): boolean {
+  return name === MANIFEST_FILE || name === SIGNATURE_FILE || name.startsWith("policies/");
+}
+
+/**
+ * A pack's verdict, made as its files pass (`file(name)` for each, in any order, each name once),
+ * with the public key alone: each file is hashed as it passes, the extract is checked line by line
+ * (extract-check.ts), and only the manifest, its signature and the policy files are kept whole.
+ */
+export class PackChecker {
+  private readonly digests = new Map<string, Digest>();
+  private readonly kept = new Map<string, Buffer>();
+  private keptBytes = 0;
+  private readonly extract = new ExtractCheck();
+
+  constructor(private readonly publicKey: KeyObject) {}
+
+  /** Where the bytes of the file `name` (relative to the pack) go. */
+  file(name: string): EntrySink {
+    const hash: Hash = createHash("sha256");
+    let bytes = 0;
+    const parts: Buffer[] = [];
+    const whole = keptWhole(name);
+    const inner = name === HISTORY_FILE ? this.extract.historySink() : name === CHAIN_FILE ? this.extract.chainSink() : undefined;
+    return {
+      write: (chunk) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+        inner?.write(chunk);
+        if (!whole) return;
+        this.keptBytes += chunk.length;
+        if (this.keptBytes > MAX_KEPT) throw new PackTooLargeError(`the pack's manifest, signature and policy files are larger than ${MAX_KEPT} bytes: not a pack Covenant makes`);
+        parts.push(Buffer.from(chunk));
+      },
+      end: () => {
+        inner?.end();
+        this.digests.set(name, { sha256: hash.digest("hex"), bytes });
+        if (whole) this.kept.set(name, Buffer.concat(parts));
+      },
+    };
+  }
+
+  verdict(): PackVerdict {
+    const files = this.kept;
+    const checkedWith = fingerprintOf(this.publicKey);
+    const problems: PackProblem[] = [];
+    const sig = signatureProblem(files, this.publicKey, checkedWith);
+    if (sig) problems.push(sig);
+    const manifestBytes = files.get(MANIFEST_FILE);
+    if (!manifestBytes) return { intact: false, problems, checkedWith };
+    const manifest = parseManifest(manifestBytes);
+    if (typeof manifest === "string") return { intact: false, problems: [...problems, { file: MANIFEST_FILE, message: manifest }], checkedWith };
+    if (manifest.signingKey?.fingerprint !== checkedWith) problems.push({ file: MANIFEST_FILE, message: `it names the signing key ${String(manifest.signingKey?.fingerprint)}, not the key given (${checkedWith})` });
+    problems.push(...fileProblems(this.digests, manifest), ...this.extract.problems(manifest), ...policyProblems(files, manifest));
+    return { intact: problems.length === 0, problems, manifest, manifestSha256: createHash("sha256").update(manifestBytes).digest("hex"), checkedWith };
+  }
+}
+
+/** The verdict on a pack, given its files (by relative name) in memory and the auditor's public key. */
 export function verifyPack(packFiles: readonly PackFile[], publicKey: KeyObject): PackVerdict {
-  const files = new Map(packFiles.map((f) => [f.name, f.bytes]));
-  const checkedWith = fingerprintOf(publicKey);
-  const problems: PackProblem[] = [];
-  const sig = signatureProblem(files, publicKey, checkedWith);
-  if (sig) problems.push(sig);
-  const manifestBytes = files.get(MANIFEST_FILE);
-  if (!manifestBytes) return { intact: false, problems, checkedWith };
-  const manifest = parseManifest(manifestBytes);
-  if (typeof manifest === "string") return { intact: false, problems: [...problems, { file: MANIFEST_FILE, message: manifest }], checkedWith };
-  if (manifest.signingKey?.fingerprint !== checkedWith) problems.push({ file: MANIFEST_FILE, message: `it names the signing key ${String(manifest.signingKey?.fingerprint)}, not the key given (${checkedWith})` });
-  problems.push(...fileProblems(files, manifest), ...extractProblems(files, manifest), ...policyProblems(files, manifest));
-  return { intact: problems.length === 0, problems, manifest, checkedWith };
+  const checker = new PackChecker(publicKey);
+  // a name given twice counts as its last copy, as a map of the files would
+  const last = new Map(packFiles.map((f) => [f.name, f.bytes]));
+  for (const [name, bytes] of last) {
+    const sink = checker.file(name);
+    sink.write(bytes);
+    sink.end();
+  }
+  return checker.verdict();
 }

@@ -30,6 +30,7 @@ import { sealBaseline, sealCurrent, sealMatches, type BaselineRow, type CurrentR
 import { checkStateDirectory, checkStateFiles } from "./trust.js";
 import { hasColumn, verifyStore, type KnownHead, type VerifyReport } from "./verify.js";
 import { migrate } from "./migrate.js";
+import { eachRecord, lastRecord, recordRangeIn, runPolicies, type StoredRecord } from "./period-reads.js";
 import type { Finding } from "./deficiencies.js";
 import { Notifications, systemResult, type DeliveryResult, type SavedPlan, type WorkingSet } from "./notify.js";
 import type { Acknowledgement, Deficiency, OutboxMessage } from "../notifiers/contract.js";
@@ -46,6 +47,7 @@ import { checkAcross, checkpointDigest, readCheckpoint, sealCheckpoint, writeChe
 import { addCounts, coverageProblem, planPrune, removePruned } from "./prune.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
+export type { StoredRecord } from "./period-reads.js";
 export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, PruneBody, PruneEvidence, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
 export { fingerprintOf, publicKeyPem, type SigningKey } from "./signing-key.js";
 export type { Checkpoint } from "./checkpoint.js";
@@ -509,6 +511,42 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   records(first: number, last: number): { seq: number; kind: RecordKind; run: number; time: string; body: string; mac: string }[] {
     const rows = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE seq BETWEEN ? AND ? ORDER BY seq").all(first, last) as LedgerRow[]);
     return rows.map((r) => ({ seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body: String(r.body), mac: Buffer.isBuffer(r.mac) ? r.mac.toString("hex") : "" }));
+  }
+
+  /** The first and last record whose time is in [startMs, endMs) (read a row at a time: period-reads.ts). */
+  recordRangeIn(startMs: number, endMs: number): { first: number; last: number } | undefined {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => recordRangeIn(this.db, startMs, endMs));
+  }
+
+  /** The records from `first` to `last` as `records()` gives them, one row in memory at a time. */
+  *eachRecord(first: number, last: number): Generator<StoredRecord> {
+    yield* this.guardedRows(() => eachRecord(this.db, first, last));
+  }
+
+  /** Each run summary's time and the policy hash it names (null when it names none), in order. */
+  *runPolicies(): Generator<{ time: string; policy: string | null }> {
+    yield* this.guardedRows(() => runPolicies(this.db));
+  }
+
+  /** The last record's number and MAC as stored, unjudged. */
+  lastRecord(): { seq: number; mac: string } | undefined {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => lastRecord(this.db));
+  }
+
+  /** An iterator over rows whose every step is guarded: damage met halfway is said as damage. */
+  private *guardedRows<T>(open: () => Iterator<T>): Generator<T> {
+    const doing = `cannot read the store ${join(this.dir, "state.db")}`;
+    const rows = guarded(this.dir, doing, open);
+    try {
+      for (;;) {
+        const step = guarded(this.dir, doing, () => rows.next());
+        if (step.done) return;
+        yield step.value;
+      }
+    } finally {
+      // a reader that stops early (an error while writing) frees the statement: the connection is not left busy
+      rows.return?.();
+    }
   }
 
   /** The fingerprint the history's last rotation of the signing key put in force. */

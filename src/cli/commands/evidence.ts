@@ -4,12 +4,12 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { buildPack } from "../../evidence/build.js";
-import { WHAT_IT_PROVES } from "../../evidence/manifest.js";
-import { PackReadError, readPack } from "../../evidence/read.js";
+import { writePackTo } from "../../evidence/build.js";
+import { WHAT_IT_PROVES, type Manifest } from "../../evidence/manifest.js";
+import { PackReadError, readPackInto } from "../../evidence/read.js";
 import type { PackFile } from "../../evidence/tar.js";
-import { verifyPack, type PackVerdict } from "../../evidence/verify.js";
-import { PackWriteError, writePack } from "../../evidence/write.js";
+import { PackChecker, PackTooLargeError, type PackVerdict } from "../../evidence/verify.js";
+import { PackDirectory, PackWriteError } from "../../evidence/write.js";
 import { PeriodError } from "../../facts/period.js";
 import { StoreError } from "../../store/store.js";
 import { escapeText } from "../escape.js";
@@ -31,23 +31,21 @@ export interface EvidenceOptions {
   reports?: PackFile[];
 }
 
-export function runEvidence(opts: EvidenceOptions, io: Io): number {
-  return withStoreForReading(opts.state, io, "evidence", (store) => {
+/** The pack's directory written from the store (read, then closed); its archive is streamed after. */
+function writePackDirectory(opts: EvidenceOptions, io: Io, createdAt: Date): { code: number; pack?: PackDirectory; manifest?: Manifest } {
+  let done: { pack: PackDirectory; manifest: Manifest } | undefined;
+  const code = withStoreForReading(opts.state, io, "evidence", (store) => {
     try {
       const { period, timeZone, zoneFrom } = reportPeriod(store, opts.from, opts.to, opts.tz);
       const key = store.signingKey(true)!;
-      const createdAt = opts.now ?? new Date();
-      const built = buildPack({ store, period, timeZone, zoneFrom, host: hostname(), createdAt, key, ...(opts.reports ? { reports: opts.reports } : {}) });
-      const { dir, archive } = writePack(opts.out, built.files, createdAt);
-      const m = built.manifest;
-      if (opts.json) io.out(JSON.stringify({ dir, archive, manifest: m }, null, 2));
-      else {
-        const range = m.extract.count > 0 ? `records ${m.extract.first} to ${m.extract.last} (${m.extract.count})` : "no records";
-        io.out(`wrote the evidence pack ${escapeText(dir)} and ${escapeText(archive)}: ${m.period.from} to ${m.period.to} (${escapeText(m.period.timeZone)}, from the ${m.period.zoneFrom}), ${range}, ${m.policies.length} policy version${m.policies.length === 1 ? "" : "s"}, signed by ${m.signingKey.fingerprint}`);
-        if (!m.store.verify.intact) io.out(io.style.red(`the store failed its verification when the pack was made, and the pack says so: ${escapeText(m.store.verify.tampering?.message ?? "")}`));
-        if (m.policiesNotStored.length > 0) io.out(`note: ${m.policiesNotStored.length} policy version${m.policiesNotStored.length === 1 ? "" : "s"} in force ${m.policiesNotStored.length === 1 ? "was" : "were"} run before Covenant kept policy texts: named in the manifest, not included`);
+      const pack = new PackDirectory(opts.out);
+      try {
+        done = { pack, manifest: writePackTo({ store, period, timeZone, zoneFrom, host: hostname(), createdAt, key, ...(opts.reports ? { reports: opts.reports } : {}) }, pack) };
+      } catch (err) {
+        pack.abandon();
+        throw err;
       }
-      return m.store.verify.intact ? EXIT.ok : EXIT.deficiencies;
+      return EXIT.ok;
     } catch (err) {
       if (err instanceof PeriodError || err instanceof PackWriteError) {
         io.err(`covenant evidence: ${escapeText(err.message)}`);
@@ -56,6 +54,30 @@ export function runEvidence(opts: EvidenceOptions, io: Io): number {
       throw err;
     }
   });
+  return { code, ...done };
+}
+
+export async function runEvidence(opts: EvidenceOptions, io: Io): Promise<number> {
+  const createdAt = opts.now ?? new Date();
+  const { code, pack, manifest: m } = writePackDirectory(opts, io, createdAt);
+  if (!pack || !m) return code;
+  let archive: string;
+  try {
+    archive = await pack.archive(createdAt);
+  } catch (err) {
+    if (!(err instanceof PackWriteError)) throw err;
+    io.err(`covenant evidence: ${escapeText(err.message)}`);
+    return EXIT.policyError;
+  }
+  const dir = pack.dir;
+  if (opts.json) io.out(JSON.stringify({ dir, archive, manifest: m }, null, 2));
+  else {
+    const range = m.extract.count > 0 ? `records ${m.extract.first} to ${m.extract.last} (${m.extract.count})` : "no records";
+    io.out(`wrote the evidence pack ${escapeText(dir)} and ${escapeText(archive)}: ${m.period.from} to ${m.period.to} (${escapeText(m.period.timeZone)}, from the ${m.period.zoneFrom}), ${range}, ${m.policies.length} policy version${m.policies.length === 1 ? "" : "s"}, signed by ${m.signingKey.fingerprint}`);
+    if (!m.store.verify.intact) io.out(io.style.red(`the store failed its verification when the pack was made, and the pack says so: ${escapeText(m.store.verify.tampering?.message ?? "")}`));
+    if (m.policiesNotStored.length > 0) io.out(`note: ${m.policiesNotStored.length} policy version${m.policiesNotStored.length === 1 ? "" : "s"} in force ${m.policiesNotStored.length === 1 ? "was" : "were"} run before Covenant kept policy texts: named in the manifest, not included`);
+  }
+  return m.store.verify.intact ? EXIT.ok : EXIT.deficiencies;
 }
 
 export interface EvidenceVerifyOptions {
@@ -83,7 +105,7 @@ function readPublicKey(path: string): KeyObject | string {
   }
 }
 
-export function runEvidenceVerify(pack: string, opts: EvidenceVerifyOptions, io: Io): number {
+export async function runEvidenceVerify(pack: string, opts: EvidenceVerifyOptions, io: Io): Promise<number> {
   if (opts.publicKey === undefined) {
     io.err("covenant evidence verify: --public-key FILE is required: the key the host's fingerprint names, obtained by another channel (never the public-key.pem inside the pack)");
     return EXIT.policyError;
@@ -93,15 +115,16 @@ export function runEvidenceVerify(pack: string, opts: EvidenceVerifyOptions, io:
     io.err(`covenant evidence verify: ${escapeText(key)}`);
     return EXIT.policyError;
   }
-  let files: PackFile[];
+  // each file checked as it passes: a year's pack is never held whole
+  const checker = new PackChecker(key);
   try {
-    files = readPack(pack);
+    await readPackInto(pack, (name) => checker.file(name));
   } catch (err) {
-    if (!(err instanceof PackReadError || err instanceof StoreError)) throw err;
+    if (!(err instanceof PackReadError || err instanceof PackTooLargeError || err instanceof StoreError)) throw err;
     io.err(`covenant evidence verify: ${escapeText(err.message)}`);
     return EXIT.policyError;
   }
-  const verdict = verifyPack(files, key);
+  const verdict = checker.verdict();
   if (opts.json) io.out(JSON.stringify(verdictJson(verdict), null, 2));
   else for (const line of verdictLines(verdict, io)) io.out(line);
   return verdict.intact ? EXIT.ok : EXIT.deficiencies;

@@ -11,7 +11,7 @@ import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { PackError, readBytes, readPackCoverage, type Coverage } from "../prune-pack.js";
-import { withStoreForWriting } from "../store-access.js";
+import { withStoreForReading, withStoreForWriting } from "../store-access.js";
 
 export interface PruneOptions {
   before: string;
@@ -33,36 +33,42 @@ export async function runPrune(opts: PruneOptions, io: Io): Promise<number> {
     io.err(`covenant prune: ${escapeText(before)}`);
     return EXIT.policyError;
   }
-  let given: string | undefined;
-  try {
-    if (opts.publicKey !== undefined) given = readBytes(opts.publicKey, "the public key", MAX_KEY).toString("utf8");
-  } catch (err) {
-    if (!(err instanceof PackError)) throw err;
-    io.err(`covenant prune: ${escapeText(err.message)}; nothing is pruned`);
-    return EXIT.policyError;
-  }
   // a prune never makes a store: StateStore.open would, in a directory where nothing has run
   const dir = opts.state ?? defaultStateDir();
   if (!existsSync(join(dir, "state.db"))) {
     io.err(`covenant prune: no store in ${escapeText(dir)} (nothing has run there yet; choose another with --state)`);
     return EXIT.policyError;
   }
+  // the pack is verified whole before the lock is taken (a year's pack takes seconds to read);
+  // the prune then holds it to the store it finds under the lock (its last record's MAC)
+  let coverage: Coverage;
+  try {
+    const pem = opts.publicKey !== undefined ? readBytes(opts.publicKey, "the public key", MAX_KEY).toString("utf8") : ownPublicKey(dir, io);
+    if (pem === undefined) return EXIT.policyError;
+    coverage = await readPackCoverage(opts.pack, pem);
+  } catch (err) {
+    if (!(err instanceof PackError)) throw err;
+    io.err(`covenant prune: ${escapeText(err.message)}; nothing is pruned`);
+    return EXIT.policyError;
+  }
   return withStoreForWriting(dir, io, "prune", (store) => {
-    let coverage: Coverage;
-    try {
-      const own = given === undefined ? store.signingKey(false) : undefined;
-      if (given === undefined && !own) throw new PackError("this host has no signing key, so none of its evidence packs can be checked (`covenant key export` makes it; `covenant evidence` signs with it)");
-      coverage = readPackCoverage(opts.pack, given ?? publicKeyPem(own!.publicKey));
-    } catch (err) {
-      if (!(err instanceof PackError)) throw err;
-      io.err(`covenant prune: ${escapeText(err.message)}; nothing is pruned`);
-      return EXIT.policyError;
-    }
     const out = store.prune({ before, evidence: coverage, dryRun: opts.dryRun });
     if (opts.json) io.out(JSON.stringify(out, null, 2));
     else for (const line of describe(out, opts.before)) io.out(line);
     return EXIT.ok;
   });
+}
+
+/** This host's signing key in force, as PEM; undefined (said) when it has none or the store cannot be read. */
+function ownPublicKey(dir: string, io: Io): string | undefined {
+  let pem: string | undefined;
+  const code = withStoreForReading(dir, io, "prune", (store) => {
+    const own = store.signingKey(false);
+    if (!own) throw new PackError("this host has no signing key, so none of its evidence packs can be checked (`covenant key export` makes it; `covenant evidence` signs with it)");
+    pem = publicKeyPem(own.publicKey);
+    return EXIT.ok;
+  });
+  return code === EXIT.ok ? pem : undefined;
 }
 
 /** The first instant of the day DATE in the zone (the host's when none), or why DATE or the zone is not one. */

@@ -1,0 +1,246 @@
+// Checks a pack's history extract as its bytes pass, line by line, against its public hash chain
+// (history.chain) and the manifest: each line is parsed once (its record number and MAC), chained,
+// and forgotten. What is kept is bounded by the record count, not the bytes: the chain values
+// (32 bytes a record) of whichever of the two files comes first, so the two can be compared
+// whichever order an archive holds them in.
+import { createHash, type Hash } from "node:crypto";
+import { CHAIN_FILE, CHAIN_LABEL, HISTORY_FILE, type Manifest } from "./manifest.js";
+import type { EntrySink } from "./tar.js";
+
+export interface ExtractProblem {
+  file: string;
+  record?: number;
+  message: string;
+}
+
+/** The longest line parsed: a record Covenant writes is far shorter; a longer one is chained but not read. */
+export const MAX_LINE = 64 * 1024 * 1024;
+
+const NEWLINE = 0x0a;
+const HEX_VALUE = /^[0-9a-f]{64}$/;
+
+/**
+ * Calls `onPiece` with each line's pieces (no newline), then `onLineEnd`. A piece is a view of the
+ * chunk written: one `lasting` (a line still open when the chunk ends) must be copied to be kept.
+ */
+class LineSplitter implements EntrySink {
+  private open = false;
+
+  constructor(
+    private readonly onPiece: (piece: Buffer, lasting: boolean) => void,
+    private readonly onLineEnd: () => void,
+  ) {}
+
+  write(chunk: Buffer): void {
+    let from = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NEWLINE, from);
+      if (nl === -1) break;
+      this.onPiece(chunk.subarray(from, nl), false);
+      this.open = false;
+      this.onLineEnd();
+      from = nl + 1;
+    }
+    if (from < chunk.length) {
+      this.open = true;
+      this.onPiece(chunk.subarray(from), true);
+    }
+  }
+
+  /** A last line without its newline is a line; a newline at the end makes none after it. */
+  end(): void {
+    if (this.open) this.onLineEnd();
+    this.open = false;
+  }
+}
+
+/** A growing list of 32-byte values and, per value, a number (the record, or -1) and a position in the problems. */
+class ChainValues {
+  private bytes = Buffer.alloc(32 * 1024);
+  private extra: Float64Array = new Float64Array(1024);
+  length = 0;
+
+  push(value: Buffer, seq = -1, problemAt = 0): void {
+    if ((this.length + 1) * 32 > this.bytes.length) {
+      const grown = Buffer.alloc(this.bytes.length * 2);
+      this.bytes.copy(grown);
+      this.bytes = grown;
+      const more = new Float64Array(this.extra.length * 2);
+      more.set(this.extra);
+      this.extra = more;
+    }
+    value.copy(this.bytes, this.length * 32);
+    this.extra[this.length * 2] = seq;
+    this.extra[this.length * 2 + 1] = problemAt;
+    this.length++;
+  }
+
+  equals(i: number, value: Buffer): boolean {
+    return i < this.length && this.bytes.subarray(i * 32, i * 32 + 32).equals(value);
+  }
+
+  seq(i: number): number {
+    return this.extra[i * 2]!;
+  }
+
+  problemAt(i: number): number {
+    return this.extra[i * 2 + 1]!;
+  }
+}
+
+function chainStart(): Buffer {
+  return createHash("sha256").update(CHAIN_LABEL).digest();
+}
+
+function brokenAt(seq: number | undefined, line: number): ExtractProblem {
+  const where = seq !== undefined ? `record ${seq} (line ${line})` : `line ${line}`;
+  return { file: HISTORY_FILE, ...(seq !== undefined ? { record: seq } : {}), message: `${where} is not the one that was signed: from here the extract's hash chain differs from history.chain (the record was changed, or records before it were removed, added or reordered)` };
+}
+
+/**
+ * The extract's checks, fed history.jsonl and history.chain as they pass (`historySink()`,
+ * `chainSink()`), then judged against the manifest (`problems()`).
+ */
+export class ExtractCheck {
+  readonly lineProblems: ExtractProblem[] = [];
+  private h = chainStart();
+  private lineHash: Hash | undefined;
+  private pieces: Buffer[] = [];
+  private pieceBytes = 0;
+  private lines = 0;
+  private expected: number | null = null;
+  private firstSeq: number | undefined;
+  private lastRecord: { seq: number; mac: string } | undefined;
+  private historySeen = false;
+  private chainSeen = false;
+  /** the signed chain, when it came first; the computed one (with each line's record and problem position), when the extract did */
+  private signed: ChainValues | undefined;
+  private computed: ChainValues | undefined;
+  /** signed values read: non-empty lines of history.chain */
+  private signedCount = 0;
+  /** the first signed value that is not a lowercase sha256 in hex (it matches nothing), by its position */
+  private firstMalformed: number | undefined;
+  private chainPiece: Buffer[] = [];
+  private chainPieceBytes = 0;
+  private brokenLine: number | undefined;
+
+  historySink(): EntrySink {
+    this.historySeen = true;
+    if (!this.chainSeen) this.computed = new ChainValues();
+    return new LineSplitter((p, lasting) => this.historyPiece(p, lasting), () => this.historyLineEnd());
+  }
+
+  chainSink(): EntrySink {
+    this.chainSeen = true;
+    if (!this.historySeen) this.signed = new ChainValues();
+    return new LineSplitter((p) => this.chainPieceOf(p), () => this.chainLineEnd());
+  }
+
+  private historyPiece(piece: Buffer, lasting: boolean): void {
+    this.lineHash ??= createHash("sha256").update(this.h);
+    this.lineHash.update(piece);
+    this.pieceBytes += piece.length;
+    if (this.pieceBytes <= MAX_LINE) this.pieces.push(lasting ? Buffer.from(piece) : piece);
+  }
+
+  /** A chain line longer than a value is kept only as "too long": it matches nothing. */
+  private chainPieceOf(piece: Buffer): void {
+    this.chainPieceBytes += piece.length;
+    if (this.chainPieceBytes <= 64) this.chainPiece.push(Buffer.from(piece));
+  }
+
+  private historyLineEnd(): void {
+    const i = this.lines++;
+    this.h = (this.lineHash ?? createHash("sha256").update(this.h)).digest();
+    this.lineHash = undefined;
+    const overlong = this.pieceBytes > MAX_LINE;
+    const text = overlong ? "" : (this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces)).toString("utf8");
+    this.pieces = [];
+    this.pieceBytes = 0;
+    let rec: { seq?: unknown; mac?: unknown } | undefined;
+    try {
+      rec = overlong ? undefined : (JSON.parse(text) as { seq?: unknown; mac?: unknown });
+    } catch {
+      rec = undefined;
+    }
+    const seq = typeof rec?.seq === "number" ? rec.seq : undefined;
+    this.compareChain(i, seq);
+    this.lineChecks(i, rec, seq, overlong);
+  }
+
+  /** With the signed chain already read, the first line whose value differs is said now; otherwise its value is kept for when it comes. */
+  private compareChain(i: number, seq: number | undefined): void {
+    if (this.computed) {
+      this.computed.push(this.h, seq ?? -1, this.lineProblems.length);
+      return;
+    }
+    if (this.brokenLine !== undefined) return;
+    const signedHere = (this.firstMalformed === undefined || i < this.firstMalformed) && this.signed!.equals(i, this.h);
+    if (!signedHere) {
+      this.brokenLine = i;
+      this.lineProblems.push(brokenAt(seq, i + 1));
+    }
+  }
+
+  private lineChecks(i: number, rec: { seq?: unknown; mac?: unknown } | undefined, seq: number | undefined, overlong: boolean): void {
+    const where = seq !== undefined ? `record ${seq} (line ${i + 1})` : `line ${i + 1}`;
+    if (overlong) this.lineProblems.push({ file: HISTORY_FILE, message: `${where} is longer than ${MAX_LINE} bytes: not a record Covenant writes` });
+    else if (rec === undefined) this.lineProblems.push({ file: HISTORY_FILE, message: `${where} is not valid JSON` });
+    else if (seq === undefined || typeof rec.mac !== "string") this.lineProblems.push({ file: HISTORY_FILE, message: `${where} carries no record number or MAC` });
+    else {
+      if (this.expected !== null && seq !== this.expected) this.lineProblems.push({ file: HISTORY_FILE, record: seq, message: `${where} follows record ${this.expected - 1}: record numbers must be consecutive (expected ${this.expected})` });
+      if (i === 0) this.firstSeq = seq;
+      this.expected = seq + 1;
+      this.lastRecord = { seq, mac: rec.mac };
+    }
+  }
+
+  private chainLineEnd(): void {
+    const line = this.chainPiece.length === 1 ? this.chainPiece[0]! : Buffer.concat(this.chainPiece);
+    const bytes = this.chainPieceBytes;
+    this.chainPiece = [];
+    this.chainPieceBytes = 0;
+    if (bytes === 0) return; // blank lines are not values
+    const i = this.signedCount++;
+    const text = bytes === 64 ? line.toString("latin1") : "";
+    const value = HEX_VALUE.test(text) ? Buffer.from(text, "hex") : undefined;
+    if (this.signed) {
+      if (!value) this.firstMalformed ??= i;
+      else if (this.firstMalformed === undefined) this.signed.push(value);
+      return;
+    }
+    // the extract came first: compare as the signed values pass
+    if (this.brokenLine === undefined && !(value && this.computed!.equals(i, value))) this.brokenLine = Math.min(i, this.computed!.length);
+  }
+
+  /** When the signed values came second (or not at all): the first line that differs, said where its line's problems began. */
+  private resolveLate(): void {
+    const computed = this.computed;
+    if (!computed) return;
+    if (this.brokenLine === undefined && this.signedCount < computed.length) this.brokenLine = this.signedCount;
+    const at = this.brokenLine;
+    if (at === undefined || at >= computed.length) {
+      if (at !== undefined && at >= computed.length) this.brokenLine = undefined; // more signed values than lines: said by the count below
+      return;
+    }
+    const seq = computed.seq(at);
+    this.lineProblems.splice(computed.problemAt(at), 0, brokenAt(seq === -1 ? undefined : seq, at + 1));
+  }
+
+  /** Everything found, in the order a reader follows: line by line, then against the manifest. */
+  problems(m: Manifest): ExtractProblem[] {
+    if (!this.historySeen) return []; // said as a missing file
+    this.resolveLate();
+    const problems = this.lineProblems;
+    const chainBroken = this.brokenLine !== undefined;
+    if (this.lines !== m.extract.count) problems.push({ file: HISTORY_FILE, message: `the extract holds ${this.lines} records; the manifest says ${m.extract.count}` });
+    if (this.h.toString("hex") !== m.extract.chain?.final) problems.push({ file: HISTORY_FILE, message: "the extract's hash chain does not end at the value the manifest signs" });
+    if (this.signedCount !== this.lines && !chainBroken) problems.push({ file: CHAIN_FILE, message: `it holds ${this.signedCount} chain values for ${this.lines} records` });
+    if (this.firstSeq !== undefined && this.firstSeq !== m.extract.first) problems.push({ file: HISTORY_FILE, message: `the extract starts at record ${String(this.firstSeq)}; the manifest says ${String(m.extract.first)}` });
+    const last = this.lastRecord;
+    if (last && m.extract.last !== last.seq) problems.push({ file: HISTORY_FILE, record: last.seq, message: `the extract ends at record ${last.seq}; the manifest says ${String(m.extract.last)}` });
+    const head = m.extract.head;
+    if (last && (!head || head.seq !== last.seq || head.mac !== last.mac)) problems.push({ file: HISTORY_FILE, record: last.seq, message: `its last record is not the head the manifest names (${head ? `record ${head.seq}, MAC ${String(head.mac).slice(0, 16)}…` : "none"})` });
+    return problems;
+  }
+}
