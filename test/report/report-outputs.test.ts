@@ -13,6 +13,7 @@ import type { EvidenceReport } from "../../src/report/report-model.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { removeTempDirs, tempDir } from "../store/helpers.ts";
 import { at, B, C, kept, recordRun, result } from "./report-helpers.ts";
+import { listedReport } from "../fixtures/report/evidence-report.ts";
 
 afterAll(() => {
   shared?.close();
@@ -102,6 +103,13 @@ describe("the Markdown report", () => {
     expect(text).toContain("Verdict: **intact**");
     expect(text).toContain('file "/srv/a"');
     expect(text).toContain("Europe/Paris");
+  });
+
+  it("says how many episodes and repairs of how many it lists, when not every one", () => {
+    const listed = renderReportMarkdown(listedReport());
+    expect(listed).toContain("100 of 2120 episodes listed: those still open at the period's end, then the longest, then the most recent. The figures are over every one; the CSV and JSON reports list every one.");
+    expect(listed).toContain("100 of 1500 repairs listed: the most recent.");
+    expect(text).not.toContain(" listed: ");
   });
 
   it("keeps host text from becoming Markdown or driving a terminal", () => {
