@@ -118,7 +118,7 @@ const PRINT_CHUNK = 1 << 20;
  * adds no newline of its own), waiting for each to leave the process: a year's JSON is never one
  * string, nor queued whole in memory for a slow pipe.
  */
-async function printPieces(pieces: Iterable<string>, io: Io): Promise<void> {
+export async function printPieces(pieces: Iterable<string>, io: Io): Promise<void> {
   let pending = "";
   for (const piece of pieces) {
     pending += piece;
