@@ -13,7 +13,7 @@ import type { EvidenceReport } from "../../src/report/report-model.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { removeTempDirs, tempDir } from "../store/helpers.ts";
 import { at, B, C, kept, recordRun, result } from "./report-helpers.ts";
-import { listedReport } from "../fixtures/report/evidence-report.ts";
+import { listedReport, weekReport } from "../fixtures/report/evidence-report.ts";
 
 afterAll(() => {
   shared?.close();
@@ -54,7 +54,7 @@ describe("the JSON report", () => {
   });
 
   it("is written in pieces that join to exactly the report as JSON", () => {
-    for (const r of [report({ size: 2, seed: "s" }), { ...report(), controls: [] }]) expect([...reportJsonPieces(r)].join("")).toBe(`${JSON.stringify(r, null, 2)}\n`);
+    for (const r of [report({ size: 2, seed: "s" }), { ...report(), controls: [] }, weekReport(), listedReport()]) expect([...reportJsonPieces(r)].join("")).toBe(`${JSON.stringify(r, null, 2)}\n`);
   });
 
   it("the schema is not a rubber stamp: a wrong report fails it", () => {
