@@ -1,7 +1,7 @@
-// A report printed to standard output in pieces: chunks of about a megabyte, each ending at a
+// A report printed to standard output in pieces: chunks of about 64 KiB, each ending at a
 // line's end and waited for, that together are the report exactly (one newline at its end).
 import { describe, expect, it } from "vitest";
-import { printPieces } from "../../src/cli/commands/report.ts";
+import { PRINT_CHUNK, printPieces } from "../../src/cli/commands/report.ts";
 import type { Io } from "../../src/cli/io.ts";
 
 function capture(flushed: boolean): { io: Io; writes: string[] } {
@@ -23,7 +23,7 @@ describe("printing a report in pieces", () => {
       expect(writes.length).toBeGreaterThan(2);
       for (const w of writes) {
         expect(w.endsWith("\n")).toBe(true);
-        expect(w.length).toBeLessThan(1.1 * (1 << 20));
+        expect(w.length).toBeLessThan(PRINT_CHUNK + 200);
       }
     });
   }
