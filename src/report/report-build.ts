@@ -9,6 +9,7 @@ import { expectedCadence, gapsOf } from "./report-cadence.js";
 import { designOf, type DesignOf, type VersionInForce } from "./report-design.js";
 import { REPORT_FORMAT, type ControlReport, type EvidenceReport, type IntegrityResult, type PolicyVersionInForce, type RemediationFigures } from "./report-model.js";
 import { sampleOf } from "./report-sampled.js";
+import { episodesToList, listingOf, repairsToList } from "./report-listing.js";
 import { ReportTally, type ControlTally } from "./report-tally.js";
 import { CheckedVersions } from "./stored-policy.js";
 
@@ -17,6 +18,8 @@ export interface BuildOptions {
   /** only these controls (every one of the period when absent) */
   controls?: readonly string[];
   sample?: { size: number; seed: string };
+  /** list at most this many episodes and repairs per control (report-listing.ts); every one when absent */
+  list?: number;
   /** covenant.yaml `report.expected_every` (ms): the cadence every control is held to */
   expectedEveryMs?: number;
   now?: Date;
@@ -29,7 +32,7 @@ export class UnknownControlError extends Error {}
 export function buildReport(store: StateStore, o: BuildOptions): EvidenceReport {
   const now = o.now ?? new Date();
   const { dayStarts, dayNames } = daysOf(o.period);
-  const tally = new ReportTally({ startMs: o.period.startMs, endMs: o.period.endMs, dayStarts, dayNames, deficiencyIdOf: (k, run, rec) => store.deficiencyIdOf(k, run, rec), ...(o.sample ? { sample: o.sample } : {}) });
+  const tally = new ReportTally({ startMs: o.period.startMs, endMs: o.period.endMs, dayStarts, dayNames, deficiencyIdOf: (k, run, rec) => store.deficiencyIdOf(k, run, rec), ...(o.sample ? { sample: o.sample } : {}), ...(o.controls && o.controls.length > 0 ? { only: new Set(o.controls) } : {}) });
   const scan = store.scanHistory({}, (r) => tally.visit(r));
   tally.finish();
   const checked = new CheckedVersions((hash) => store.policyVersion(hash), now.toISOString().slice(0, 10));
@@ -89,7 +92,8 @@ function controlReport(id: string, t: ControlTally, d: DesignOf, o: BuildOptions
   const end = Math.min(windowEnd, d.definedUntil ?? windowEnd);
   const configured = o.expectedEveryMs ?? d.latest?.control.every ?? shortestEvery(d.latest?.control.promises ?? []);
   const expected = expectedCadence(configured, t.intervals, Math.max(0, end - start));
-  const episodes = [...t.episodes].sort((a, b) => a.openedRecord - b.openedRecord);
+  const episodes = episodesToList(t.episodes, o.list);
+  const repairs = repairsToList(t.repairs, o.list);
   return {
     id,
     design: d.design,
@@ -101,10 +105,11 @@ function controlReport(id: string, t: ControlTally, d: DesignOf, o: BuildOptions
       keptShare: t.evaluations > 0 ? t.kept / t.evaluations : null,
       verdicts: { ...t.verdicts },
       episodes,
-      repairs: t.repairs,
+      repairs,
+      listing: listingOf(t.episodes, episodes.length, t.repairs.length, repairs.length, o.list),
       integrity: { approved: t.approved, unapproved: t.unapproved },
       waivers: d.waivers,
-      remediation: remediationOf(episodes),
+      remediation: remediationOf(t.episodes),
     },
     timeline: t.days,
   };
@@ -127,17 +132,18 @@ export function remediationOf(episodes: readonly { notice: boolean; durationMs?:
 function summaryOf(controls: readonly ControlReport[], tally: ReportTally): EvidenceReport["summary"] {
   const evaluations = controls.reduce((n, c) => n + c.operation.evaluations, 0);
   const kept = controls.reduce((n, c) => n + c.operation.kept, 0);
-  const episodes = controls.flatMap((c) => c.operation.episodes);
+  // the figures are over every episode of the controls reported, listed or not
+  const episodes = controls.flatMap((c) => tally.control(c.id).episodes);
   return {
     controls: controls.length,
     keyControls: controls.filter((c) => c.design.key).length,
     runs: { ...tally.runs },
     evaluations,
     keptShare: evaluations > 0 ? kept / evaluations : null,
-    controlsWithExceptions: controls.filter((c) => c.operation.gaps.length > 0 || c.operation.episodes.some((e) => !e.notice)).length,
-    episodes: episodes.filter((e) => !e.notice).length,
+    controlsWithExceptions: controls.filter((c) => c.operation.gaps.length > 0 || c.operation.listing.episodes.deficiencies > 0).length,
+    episodes: controls.reduce((n, c) => n + c.operation.listing.episodes.deficiencies, 0),
     gaps: controls.reduce((n, c) => n + c.operation.gaps.length, 0),
-    openAtEnd: episodes.filter((e) => e.resolved === undefined).length,
+    openAtEnd: controls.reduce((n, c) => n + c.operation.listing.episodes.openAtEnd, 0),
     remediation: remediationOf(episodes),
   };
 }

@@ -29,7 +29,7 @@ export function renderReportCsv(r: EvidenceReport): Map<string, string> {
       ["control", "title", "owner", "severity", "key", "refs", "evaluations", "expected_every_ms", "expected_source", "expected_count", "kept", "kept_share", "gaps", "episodes", "open_at_end", "repairs", "integrity_approved", "integrity_unapproved", "waivers_in_force", "waivers_expired", "remediation_median_ms", "remediation_worst_ms"],
       r.controls.map((c) => {
         const o = c.operation;
-        return [c.id, c.design.title, c.design.owner, c.design.severity, c.design.key, c.design.refs.join(" "), o.evaluations, o.expected.everyMs, o.expected.source, o.expected.count, o.kept, share(o.keptShare), o.gaps.length, o.episodes.filter((e) => !e.notice).length, o.episodes.filter((e) => e.resolved === undefined).length, o.repairs.length, o.integrity.approved.length, o.integrity.unapproved.length, o.waivers.filter((w) => w.status === "in-force").length, o.waivers.filter((w) => w.status === "expired").length, o.remediation.medianMs, o.remediation.worstMs];
+        return [c.id, c.design.title, c.design.owner, c.design.severity, c.design.key, c.design.refs.join(" "), o.evaluations, o.expected.everyMs, o.expected.source, o.expected.count, o.kept, share(o.keptShare), o.gaps.length, o.listing.episodes.deficiencies, o.listing.episodes.openAtEnd, o.listing.repairs.total, o.integrity.approved.length, o.integrity.unapproved.length, o.waivers.filter((w) => w.status === "in-force").length, o.waivers.filter((w) => w.status === "expired").length, o.remediation.medianMs, o.remediation.worstMs];
       }),
     ),
   );

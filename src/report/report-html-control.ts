@@ -59,9 +59,9 @@ ${complianceChart(`${anchor}-chart`, `${c.id}: ${c.design.title}`, c.timeline)}
 <h4>Exceptions: gaps in operation</h4>
 ${gapsTable(c)}
 <h4>Exceptions: episodes</h4>
-${episodesTable(o.episodes)}
+${episodesTable(o.episodes, o.listing)}
 <h4>Changes repaired</h4>
-${repairsTable(o.repairs)}
+${repairsTable(o.repairs, o.listing)}
 ${integrityTables(o.integrity)}
 ${waiversTables(o.waivers)}`;
 }

@@ -2,7 +2,7 @@
 // told, who acknowledged), the changes the gate repaired, integrity changes with approved ones
 // apart from unapproved ones, and the waivers in force and expired. Every cell is outside text
 // passed through `text`; each row is kept whole on a printed page (CSS: break-inside: avoid).
-import type { ControlOperation, Episode, WaiverInPeriod } from "./report-model.js";
+import type { ControlOperation, Episode, Listing, WaiverInPeriod } from "./report-model.js";
 import { count, duration, plural, table, text, time } from "./report-html-text.js";
 
 function toldCell(e: Episode): string {
@@ -28,15 +28,31 @@ function episodeRow(e: Episode): string {
 <td>${e.repaired ? "yes" : "no"}</td><td>${toldCell(e)}</td><td>${ackCell(e)}</td></tr>`;
 }
 
-export function episodesTable(episodes: Episode[]): string {
-  return table('class="episodes"', `<thead><tr><th>deficiency, promise, what differed</th><th>opened</th><th>resolved</th><th>duration</th><th>outcome</th><th>repaired</th><th>who was told, when</th><th>acknowledged</th></tr></thead>`, episodes.map(episodeRow), "None: no deficiency in the period.");
+/** Words above the episodes when only some are listed: how many of how many, which, and where every one is. */
+function episodesListedWords(listing: Listing): string {
+  const e = listing.episodes;
+  if (e.listed >= e.total) return "";
+  const which = e.openAtEnd > 0 ? "those still open at the period's end, then the longest, then the most recent" : "the longest, then the most recent";
+  return `<p class="listed" data-listed="episodes">${count(e.listed)} of ${plural(e.total, "episode")} listed: ${which}. The figures above are over every one; the CSV and JSON reports list every one.</p>\n`;
 }
 
-export function repairsTable(repairs: ControlOperation["repairs"]): string {
+function repairsListedWords(listing: Listing): string {
+  const r = listing.repairs;
+  if (r.listed >= r.total) return "";
+  return `<p class="listed" data-listed="repairs">${count(r.listed)} of ${plural(r.total, "repair")} listed: the most recent. The CSV and JSON reports list every one.</p>\n`;
+}
+
+export function episodesTable(episodes: Episode[], listing?: Listing): string {
+  const words = listing ? episodesListedWords(listing) : "";
+  return words + table('class="episodes"', `<thead><tr><th>deficiency, promise, what differed</th><th>opened</th><th>resolved</th><th>duration</th><th>outcome</th><th>repaired</th><th>who was told, when</th><th>acknowledged</th></tr></thead>`, episodes.map(episodeRow), "None: no deficiency in the period.");
+}
+
+export function repairsTable(repairs: ControlOperation["repairs"], listing?: Listing): string {
+  const words = listing ? repairsListedWords(listing) : "";
   const rows = repairs.map(
     (r) => `<tr class="repair"><td>${time(r.at)}</td><td class="num">${count(r.record)}</td><td><code>${text(r.promise)}</code></td><td><ul>${r.changes.map((c) => `<li>${text(c)}</li>`).join("")}</ul></td></tr>`,
   );
-  return table('class="repairs"', `<thead><tr><th>at</th><th>record</th><th>promise</th><th>what the gate changed</th></tr></thead>`, rows, "None.");
+  return words + table('class="repairs"', `<thead><tr><th>at</th><th>record</th><th>promise</th><th>what the gate changed</th></tr></thead>`, rows, "None.");
 }
 
 export function integrityTables(integrity: ControlOperation["integrity"]): string {

@@ -58,8 +58,8 @@ export function expectedWords(c: ControlReport): string {
 
 function controlRow(c: ControlReport, index: number): string {
   const o = c.operation;
-  const exceptions = o.episodes.length + o.gaps.length;
-  const open = o.episodes.filter((e) => e.resolved === undefined).length;
+  const exceptions = o.listing.episodes.total + o.gaps.length;
+  const open = o.listing.episodes.openAtEnd;
   const cls = exceptions > 0 ? ' class="has-exceptions"' : "";
   return `<tr${cls} data-control="${text(c.id)}">
 <td class="nw"><a href="#${controlAnchor(index)}">${text(c.id)}</a></td><td class="free">${text(c.design.title)}</td><td>${c.design.key ? "key" : ""}</td><td>${text(c.design.severity)}</td>

@@ -22,16 +22,18 @@ function tableOfContents(report: EvidenceReport): string {
   return `<nav class="toc" aria-label="Contents">${links.join("")}</nav>`;
 }
 
+/** The page as one string (tests, small reports). */
 export function renderReportHtml(report: EvidenceReport): string {
+  return [...reportHtmlPieces(report)].join("");
+}
+
+/**
+ * The page in pieces, page by page, each rendered as it is asked for: a year's report is written
+ * to its file as it is made, never held as one string (and one buffer of it).
+ */
+export function* reportHtmlPieces(report: EvidenceReport): Generator<string> {
   const title = `Covenant evidence report: ${report.host}, ${report.period.from} to ${report.period.to}`;
-  const pages = [
-    summaryPage(report),
-    ...report.controls.map((c, i) => controlPage(c, i)),
-    ...(report.sample ? [samplePage(report.sample)] : []),
-    clockPage(report),
-    integrityPage(report),
-  ];
-  return `<!DOCTYPE html>
+  yield `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -44,7 +46,13 @@ export function renderReportHtml(report: EvidenceReport): string {
 <body>
 ${tableOfContents(report)}
 <main>
-${pages.join("\n")}
+`;
+  yield summaryPage(report);
+  for (let i = 0; i < report.controls.length; i++) yield `\n${controlPage(report.controls[i]!, i)}`;
+  if (report.sample) yield `\n${samplePage(report.sample)}`;
+  yield `\n${clockPage(report)}`;
+  yield `\n${integrityPage(report)}`;
+  yield `
 </main>
 <script>${REPORT_SCRIPT}</script>
 </body>

@@ -82,6 +82,12 @@ function clock(r: EvidenceReport): string[] {
   return ["## Clock", "", `Every time is the host's own clock. Steps back: ${c.backwardCount ?? c.backwardSteps.length}; jumps longer than ${duration(c.jumpThresholdMs)}: ${c.jumpCount ?? c.jumps.length}.`, "", ...table(["record", "what", "from", "to", "by"], rows.map((a) => [String(a.record), a.what, a.previousAt, a.at, `${a.deltaMs < 0 ? "-" : ""}${duration(Math.abs(a.deltaMs))}`]))];
 }
 
+/** A line above a table that lists only some of its rows (`--list N`): how many of how many, which, and where every one is. */
+function listedLines(listed: number, total: number, word: string, which: string): string[] {
+  if (listed >= total) return [];
+  return [`${listed} of ${total} ${total === 1 ? word : `${word}s`} listed: ${which}. The figures are over every one; the CSV and JSON reports list every one.`, ""];
+}
+
 function control(c: ControlReport): string[] {
   const d = c.design;
   const o = c.operation;
@@ -96,8 +102,8 @@ function control(c: ControlReport): string[] {
   const cadence = o.expected.everyMs === null ? "unknown" : `every ${duration(o.expected.everyMs)} (${o.expected.source}), ${o.expected.count} expected`;
   out.push(`Evaluated ${o.evaluations} times; cadence ${cadence}; kept ${o.kept} (${pct(o.keptShare)}); time to remediate: ${remediation(o.remediation)}.`, "");
   out.push("#### Gaps", "", ...table(["from", "to", "duration", "exception"], o.gaps.map((g) => [g.from, g.to, duration(g.durationMs), g.text])));
-  out.push("#### Episodes", "", ...table(["id", "promise", "outcome", "why", "opened", "resolved", "duration", "repaired", "told", "acknowledged"], o.episodes.map((e) => [e.id, md(e.promise), e.notice ? "notice (repaired at once)" : e.outcome, md(e.reason), e.opened, e.resolved ? `${e.resolved} (${e.resolvedBy ?? ""})` : "open", duration(e.durationMs), e.repaired ? "yes" : "no", e.told.map((t) => `${md(t.recipient)} ${t.at}${t.status === "given-up" ? " (given up)" : ""}`).join("; "), e.ack ? `${md(e.ack.by)} ${e.ack.at}: ${md(e.ack.reason)}` : ""])));
-  out.push("#### Repairs", "", ...table(["at", "record", "promise", "changes"], o.repairs.map((x) => [x.at, String(x.record), md(x.promise), md(x.changes.join("; "))])));
+  out.push("#### Episodes", "", ...listedLines(o.listing.episodes.listed, o.listing.episodes.total, "episode", o.listing.episodes.openAtEnd > 0 ? "those still open at the period's end, then the longest, then the most recent" : "the longest, then the most recent"), ...table(["id", "promise", "outcome", "why", "opened", "resolved", "duration", "repaired", "told", "acknowledged"], o.episodes.map((e) => [e.id, md(e.promise), e.notice ? "notice (repaired at once)" : e.outcome, md(e.reason), e.opened, e.resolved ? `${e.resolved} (${e.resolvedBy ?? ""})` : "open", duration(e.durationMs), e.repaired ? "yes" : "no", e.told.map((t) => `${md(t.recipient)} ${t.at}${t.status === "given-up" ? " (given up)" : ""}`).join("; "), e.ack ? `${md(e.ack.by)} ${e.ack.at}: ${md(e.ack.reason)}` : ""])));
+  out.push("#### Repairs", "", ...listedLines(o.listing.repairs.listed, o.listing.repairs.total, "repair", "the most recent"), ...table(["at", "record", "promise", "changes"], o.repairs.map((x) => [x.at, String(x.record), md(x.promise), md(x.changes.join("; "))])));
   out.push("#### Integrity changes", "", "Approved:", "", ...table(["at", "record", "how", "by", "reason", "paths"], o.integrity.approved.map((a) => [a.at, String(a.record), a.how, md(a.by ?? ""), md(a.reason ?? ""), `${a.paths}: ${md(a.sample.join(", "))}`])));
   out.push("Not approved:", "", ...table(["at", "record", "promise", "paths", "kinds"], o.integrity.unapproved.map((u) => [u.at, String(u.record), md(u.promise), md(u.paths.join(", ")), u.kinds.join(", ")])));
   out.push("#### Waivers", "", ...table(["status", "reason", "approved by", "from", "until", "ticket"], o.waivers.map((w) => [w.status, md(w.reason), md(w.approvedBy), w.from ?? "", w.until, md(w.ticket ?? "")])));

@@ -144,11 +144,34 @@ export interface ControlOperation {
   keptShare: number | null;
   /** evaluations by the control's verdict (the worst outcome of its promises) */
   verdicts: Partial<Record<Outcome, number>>;
+  /** the episodes listed: every one (JSON and CSV by default), or a selection of them (`listing` says how many of how many) */
   episodes: Episode[];
+  /** the repairs listed: every one, or the most recent (`listing`) */
   repairs: Repair[];
+  /** how many episodes and repairs the period holds, and how many of them are listed; the figures are always over all of them */
+  listing: Listing;
   integrity: { approved: IntegrityApproval[]; unapproved: IntegrityChange[] };
   waivers: WaiverInPeriod[];
   remediation: RemediationFigures;
+}
+
+/**
+ * A report for reading (HTML, Markdown) lists at most `limit` episodes and `limit` repairs of a
+ * control (`--list N`): every episode still open at the period's end (even past the limit), then
+ * the longest, then the most recent; the most recent repairs. JSON and CSV list every one unless
+ * asked otherwise (`limit` null).
+ */
+export interface Listing {
+  limit: number | null;
+  episodes: {
+    /** every episode of the control in the period, notices included */
+    total: number;
+    listed: number;
+    /** episodes that were deficiencies (not notices), and those still open at the period's end */
+    deficiencies: number;
+    openAtEnd: number;
+  };
+  repairs: { total: number; listed: number };
 }
 
 export interface ExpectedCadence {

@@ -49,10 +49,30 @@ export interface TallyOptions {
   dayNames: readonly string[];
   deficiencyIdOf: (key: string, run: number, record: number) => string;
   sample?: { size: number; seed: string };
+  /** only these controls are tallied (`--control`): the others' changes and evaluations are passed over */
+  only?: ReadonlySet<string>;
 }
 
 const KEPT = new Set<Outcome>(["kept", "skipped", "waived"]);
 const DEFICIENT = new Set<Outcome>(["drift", "failed", "error"]);
+
+/**
+ * Strings kept once: each record's body is parsed anew, so the same promise key or reason in
+ * 70,000 episodes would be 70,000 copies. At most MAX_INTERNED distinct ones are kept (a reason
+ * can hold an observed value): past that, a string is kept as it came.
+ */
+const MAX_INTERNED = 20_000;
+
+class Interned {
+  private readonly seen = new Map<string, string>();
+
+  of(s: string): string {
+    const kept = this.seen.get(s);
+    if (kept !== undefined) return kept;
+    if (this.seen.size < MAX_INTERNED) this.seen.set(s, s);
+    return s;
+  }
+}
 
 export class ReportTally {
   readonly controls = new Map<string, ControlTally>();
@@ -71,6 +91,8 @@ export class ReportTally {
   private previousInPeriod = false;
   /** the period's approvals, given to their controls when the policy is known (assignApprovals) */
   private readonly approvals: { approval: IntegrityApproval; promise?: string; targets: string[] }[] = [];
+  /** the promises' keys, types, promisers and reasons, each kept once however many episodes name it */
+  private readonly strings = new Interned();
   /** the runs' intervals, for the clock's jump threshold */
   readonly runIntervals = new IntervalTally();
 
@@ -90,6 +112,10 @@ export class ReportTally {
 
   private controlOf(key: string): string {
     return this.keyControl.get(key) ?? key.split("/")[0] ?? key;
+  }
+
+  private wanted(controlId: string): boolean {
+    return this.o.only === undefined || this.o.only.has(controlId);
   }
 
   private inPeriod(ms: number): boolean {
@@ -135,14 +161,16 @@ export class ReportTally {
     const outcome = to as Outcome;
     const controlId = typeof b["control"] === "string" ? b["control"] : this.controlOf(key);
     this.keyControl.set(key, controlId);
+    if (!this.wanted(controlId)) return;
     if (this.current.get(key) !== outcome) {
       this.current.set(key, outcome);
       this.control(controlId).version++;
     }
-    this.episodes.change({ seq: r.seq, run: r.run, time: r.time, ms, key, type: String(b["type"] ?? ""), promiser: String(b["promiser"] ?? ""), to: outcome, reason: String(b["reason"] ?? "") });
+    const strings = this.strings;
+    this.episodes.change({ seq: r.seq, run: r.run, time: r.time, ms, key: strings.of(key), type: strings.of(String(b["type"] ?? "")), promiser: strings.of(String(b["promiser"] ?? "")), to: outcome, reason: strings.of(String(b["reason"] ?? "")) });
     if (!inPeriod) return;
     const changes = Array.isArray(b["changes"]) ? b["changes"].map(String) : [];
-    if (outcome === "repaired") this.control(controlId).repairs.push({ at: r.time, record: r.seq, promise: key, changes });
+    if (outcome === "repaired") this.control(controlId).repairs.push({ at: r.time, record: r.seq, promise: this.strings.of(key), changes: changes.map((c) => this.strings.of(c)) });
     const findings = Array.isArray(b["findings"]) ? (b["findings"] as { path?: unknown; kinds?: unknown }[]) : [];
     if (findings.length > 0 && DEFICIENT.has(outcome)) {
       const kinds = new Set<string>();
@@ -182,7 +210,7 @@ export class ReportTally {
     const grouped = typeof b["roster"] === "number" ? this.rosters.get(b["roster"]) : undefined;
     if (!grouped) return;
     const day = this.dayOf(started);
-    for (const [controlId, keys] of grouped) this.evaluated(controlId, b["roster"] as number, keys, day, { run: r.run, started: startedText }, started);
+    for (const [controlId, keys] of grouped) if (this.wanted(controlId)) this.evaluated(controlId, b["roster"] as number, keys, day, { run: r.run, started: startedText }, started);
   }
 
   private evaluated(controlId: string, roster: number, keys: string[], day: number, ev: Evaluation, ms: number): void {

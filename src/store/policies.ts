@@ -34,6 +34,10 @@ const HASH_OF = "CASE WHEN json_valid(body) THEN json_extract(body, '$.hash') EN
 export class PolicyRecords {
   private readonly lastSummary: Database.Statement;
   private readonly byHash: Database.Statement;
+  /** versions read, by hash (version) */
+  private readonly found = new Map<string, PolicyVersionRecord>();
+  /** each hash's first policy record, as `versions` saw it */
+  private readonly firstRecord = new Map<string, number>();
 
   constructor(private readonly db: Database.Database) {
     // seq is the primary key: read backwards, this stops at the last summary
@@ -53,12 +57,27 @@ export class PolicyRecords {
     return (this.byHash.pluck().get(hash) as number | undefined) ?? undefined;
   }
 
-  /** The policy version stored under `hash`, with the record and run that first held it. */
-  version(hash: string): { seq: number; run: number; time: string; body: PolicyBody } | undefined {
-    const row = this.db.prepare(`SELECT seq, run, time, body FROM ledger WHERE kind = 'policy' AND ${HASH_OF} = ? ORDER BY seq LIMIT 1`).get(hash) as { seq: number; run: number; time: string; body: string } | undefined;
+  /**
+   * The policy version stored under `hash`, with the record and run that first held it. The
+   * ledger has no index by kind: looking a hash up reads the whole table (a year's store: 133 MB,
+   * ~250 ms), so a version found is kept (a record never changes once written), and a hash whose
+   * first record `versions` saw is read by its number.
+   */
+  version(hash: string): PolicyVersionRecord | undefined {
+    const kept = this.found.get(hash);
+    if (kept) return kept;
+    const seq = this.firstRecord.get(hash);
+    const row = (
+      seq !== undefined
+        ? this.db.prepare(`SELECT seq, run, time, body FROM ledger WHERE seq = ? AND kind = 'policy' AND ${HASH_OF} = ?`).get(seq, hash)
+        : this.db.prepare(`SELECT seq, run, time, body FROM ledger WHERE kind = 'policy' AND ${HASH_OF} = ? ORDER BY seq LIMIT 1`).get(hash)
+    ) as { seq: number; run: number; time: string; body: string } | undefined;
     if (!row) return undefined;
     const body = parsePolicy(row.body);
-    return body ? { seq: row.seq, run: row.run, time: row.time, body } : undefined;
+    if (!body) return undefined;
+    const version = { seq: row.seq, run: row.run, time: row.time, body };
+    this.found.set(hash, version);
+    return version;
   }
 
   /** Every policy version stored, oldest first: its hash, the record and run that first held it, when, and its files' count and size. */
@@ -76,10 +95,18 @@ export class PolicyRecords {
     for (const r of rows) {
       if (typeof r.hash !== "string" || seen.has(r.hash)) continue;
       seen.add(r.hash);
+      this.firstRecord.set(r.hash, r.seq);
       out.push({ hash: r.hash, record: r.seq, firstRun: r.run, firstAt: typeof r.at === "string" ? r.at : "", files: typeof r.files === "number" ? r.files : 0, bytes: typeof r.bytes === "number" ? r.bytes : 0 });
     }
     return out;
   }
+}
+
+export interface PolicyVersionRecord {
+  seq: number;
+  run: number;
+  time: string;
+  body: PolicyBody;
 }
 
 export interface PolicyVersionSummary {

@@ -39,9 +39,11 @@ export function scanRecords(db: Database.Database, key: Buffer, range: ScanRange
   let prevMac: Buffer = Buffer.isBuffer(before?.mac) ? before.mac : Buffer.alloc(32);
   let expected = before ? before.seq + 1 : from === 1 ? 1 : from;
   let last: { seq: number; mac: Buffer } | undefined;
-  const rows = db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE seq >= ? AND seq <= ? ORDER BY seq").iterate(from, to) as IterableIterator<LedgerRow>;
-  for (const r of rows) {
-    const mac = Buffer.isBuffer(r.mac) ? r.mac : undefined;
+  // rows as arrays, not objects: a year's 325,000 rows, each an object of six named fields, cost ~1 s more
+  const rows = db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE seq >= ? AND seq <= ? ORDER BY seq").raw().iterate(from, to) as IterableIterator<RawRow>;
+  for (const [seq, kind, run, time, body, macValue] of rows) {
+    const r = { seq, kind, run, time, body } as Omit<LedgerRow, "mac">;
+    const mac = Buffer.isBuffer(macValue) ? macValue : undefined;
     const chained = mac !== undefined && macOf(key, prevMac, r).equals(mac);
     let problem: string | undefined;
     if (r.seq !== expected) problem = `records before it are missing, or it was renumbered (expected record ${expected})`;
@@ -53,6 +55,8 @@ export function scanRecords(db: Database.Database, key: Buffer, range: ScanRange
   }
   return last ? { last } : {};
 }
+
+type RawRow = [number, RecordKind, number, string, string, unknown];
 
 function parseBody(text: unknown): Record<string, unknown> | undefined {
   if (typeof text !== "string") return undefined;

@@ -114,6 +114,7 @@ describe("covenant report", () => {
       [["--from", today, "--to", today, "--sample", "5"], /--sample and --seed go together/],
       [["--from", today, "--to", today, "--sample", "0", "--seed", "s"], /--sample wants a whole number/],
       [["--from", today, "--to", today, "--format", "csv"], /give --out DIR/],
+      [["--from", today, "--to", today, "--list", "many"], /--list wants a whole number or `all`/],
     ];
     for (const [args, message] of cases) {
       const r = covenant(["report", "--format", "json", ...args, "--state", h.state]);
@@ -123,6 +124,19 @@ describe("covenant report", () => {
     }
     const none = covenant(["report", "--from", today, "--to", today, "--format", "json", "--state", join(h.dir, "nothing")]);
     expect(none.code).toBe(2);
+  });
+
+  it("lists every episode in JSON unless --list says otherwise, and says how many of how many in Markdown", () => {
+    const json = (extra: string[]) => JSON.parse(covenant(["report", "--from", today, "--to", today, "--format", "json", ...extra, "--state", h.state]).out) as { controls: { operation: { episodes: unknown[]; listing: unknown } }[] };
+    expect(json([]).controls[0]!.operation.listing).toEqual({ limit: null, episodes: { total: 1, listed: 1, deficiencies: 1, openAtEnd: 0 }, repairs: { total: 0, listed: 0 } });
+    const none = json(["--list", "0"]).controls[0]!.operation;
+    expect(none.episodes).toEqual([]);
+    expect(none.listing).toEqual({ limit: 0, episodes: { total: 1, listed: 0, deficiencies: 1, openAtEnd: 0 }, repairs: { total: 0, listed: 0 } });
+    expect(json(["--list", "all"]).controls[0]!.operation.episodes).toHaveLength(1);
+    const md = covenant(["report", "--from", today, "--to", today, "--format", "md", "--list", "0", "--state", h.state]);
+    expect(md.code).toBe(0);
+    expect(md.out).toContain("0 of 1 episode listed: the longest, then the most recent.");
+    expect(covenant(["report", "--from", today, "--to", today, "--format", "md", "--state", h.state]).out).not.toContain(" listed: ");
   });
 
   it("writes the HTML report, self-contained, to stdout or --out", () => {

@@ -8,8 +8,8 @@ import { describe, expect, it } from "vitest";
 import { complianceChart } from "../../src/report/report-html-chart.ts";
 import type { EvidenceReport } from "../../src/report/report-model.ts";
 import { duration, percent, preText, text, time } from "../../src/report/report-html-text.ts";
-import { renderReportHtml } from "../../src/report/report-html.ts";
-import { LONG_PATH, RLO, SCRIPT, busyReport, tamperedReport, weekReport } from "../fixtures/report/evidence-report.ts";
+import { renderReportHtml, reportHtmlPieces } from "../../src/report/report-html.ts";
+import { LONG_PATH, RLO, SCRIPT, busyReport, listedReport, tamperedReport, weekReport } from "../fixtures/report/evidence-report.ts";
 
 const html = renderReportHtml(weekReport());
 const hash = (s: string) => `'sha256-${createHash("sha256").update(s).digest("base64")}'`;
@@ -197,5 +197,31 @@ describe("a report with little in it", () => {
     const chart = page.slice(page.indexOf('id="control-2"'), page.indexOf('id="control-3"'));
     expect(chart.match(/<g class="day none"/g)).toHaveLength(7);
     expect(chart).toContain("7 days without any evaluation.");
+  });
+});
+
+describe("a control with more episodes and repairs than are listed", () => {
+  const page = renderReportHtml(listedReport());
+  const start = page.search(/<section class="page control"[^>]*data-control="ITGC-AC-01"/);
+  const section = page.slice(start, page.indexOf("</section>", start));
+
+  it("says how many of how many it lists, which, and where every one is", () => {
+    expect(section).toContain(`<p class="listed" data-listed="episodes">100 of 2,120 episodes listed: those still open at the period's end, then the longest, then the most recent. The figures above are over every one; the CSV and JSON reports list every one.</p>`);
+    expect(section).toContain(`<p class="listed" data-listed="repairs">100 of 1,500 repairs listed: the most recent. The CSV and JSON reports list every one.</p>`);
+    expect(section.match(/<tr class="episode/g)).toHaveLength(100);
+    expect(section.match(/<tr class="repair"/g)).toHaveLength(100);
+  });
+
+  it("counts every episode in the controls table, listed or not", () => {
+    const row = page.slice(page.indexOf('<tr class="has-exceptions" data-control="ITGC-AC-01"'));
+    expect(row.slice(0, row.indexOf("</tr>"))).toContain('<td class="num" data-col="exceptions">2,121</td><td class="num" data-col="open">1</td>');
+  });
+
+  it("says nothing of a listing when every one is listed", () => {
+    expect(html).not.toContain('class="listed"');
+  });
+
+  it("is the same page whole or in pieces", () => {
+    expect([...reportHtmlPieces(listedReport())].join("")).toBe(page);
   });
 });

@@ -13,6 +13,7 @@ import type { EvidenceReport } from "../../src/report/report-model.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { removeTempDirs, tempDir } from "../store/helpers.ts";
 import { at, B, C, kept, recordRun, result } from "./report-helpers.ts";
+import { listedReport, weekReport } from "../fixtures/report/evidence-report.ts";
 
 afterAll(() => {
   shared?.close();
@@ -53,7 +54,7 @@ describe("the JSON report", () => {
   });
 
   it("is written in pieces that join to exactly the report as JSON", () => {
-    for (const r of [report({ size: 2, seed: "s" }), { ...report(), controls: [] }]) expect([...reportJsonPieces(r)].join("")).toBe(`${JSON.stringify(r, null, 2)}\n`);
+    for (const r of [report({ size: 2, seed: "s" }), { ...report(), controls: [] }, weekReport(), listedReport()]) expect([...reportJsonPieces(r)].join("")).toBe(`${JSON.stringify(r, null, 2)}\n`);
   });
 
   it("the schema is not a rubber stamp: a wrong report fails it", () => {
@@ -102,6 +103,13 @@ describe("the Markdown report", () => {
     expect(text).toContain("Verdict: **intact**");
     expect(text).toContain('file "/srv/a"');
     expect(text).toContain("Europe/Paris");
+  });
+
+  it("says how many episodes and repairs of how many it lists, when not every one", () => {
+    const listed = renderReportMarkdown(listedReport());
+    expect(listed).toContain("100 of 2120 episodes listed: those still open at the period's end, then the longest, then the most recent. The figures are over every one; the CSV and JSON reports list every one.");
+    expect(listed).toContain("100 of 1500 repairs listed: the most recent.");
+    expect(text).not.toContain(" listed: ");
   });
 
   it("keeps host text from becoming Markdown or driving a terminal", () => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { PeriodError } from "../../facts/period.js";
 import { buildReport, UnknownControlError, type BuildOptions } from "../../report/report-build.js";
 import { renderReportCsv } from "../../report/report-csv.js";
-import { renderReportHtml } from "../../report/report-html.js";
+import { reportHtmlPieces } from "../../report/report-html.js";
 import { reportJsonPieces } from "../../report/report-json.js";
 import { renderReportMarkdown } from "../../report/report-markdown.js";
 import type { EvidenceReport } from "../../report/report-model.js";
@@ -27,6 +27,8 @@ export interface ReportOptions {
   format: ReportFormat;
   out?: string;
   sample?: { size: number; seed: string };
+  /** the most episodes and repairs listed per control; null for every one; undefined for the format's own (below) */
+  list?: number | null;
   tz?: string;
   state?: string;
   expectedEveryMs?: number;
@@ -34,12 +36,21 @@ export interface ReportOptions {
   now?: Date;
 }
 
+/** A report for reading lists 100 episodes and repairs per control; one for machines lists every one. */
+export const DEFAULT_LIST = 100;
+
+function listFor(opts: ReportOptions): number | undefined {
+  if (opts.list === null) return undefined;
+  if (opts.list !== undefined) return opts.list;
+  return opts.format === "html" || opts.format === "md" ? DEFAULT_LIST : undefined;
+}
+
 /** The files of one format: name and text, in pieces. */
 function filesOf(report: EvidenceReport, format: ReportFormat): Map<string, Iterable<string>> {
   if (format === "json") return new Map([["report.json", reportJsonPieces(report)]]);
   if (format === "md") return new Map([["report.md", [`${renderReportMarkdown(report)}\n`]]]);
   if (format === "csv") return new Map([...renderReportCsv(report)].map(([name, text]) => [name, [text]]));
-  return new Map([["report.html", [renderReportHtml(report)]]]);
+  return new Map([["report.html", reportHtmlPieces(report)]]);
 }
 
 /** The output directory: made when missing (0755), never a link; an existing one must be a directory. */
@@ -64,6 +75,8 @@ export async function runReport(opts: ReportOptions, io: Io): Promise<number> {
       const { period } = reportPeriod(store, opts.from, opts.to, opts.tz);
       const build: BuildOptions = { period, controls: opts.controls, generator: opts.generator };
       if (opts.sample) build.sample = opts.sample;
+      const list = listFor(opts);
+      if (list !== undefined) build.list = list;
       if (opts.expectedEveryMs !== undefined) build.expectedEveryMs = opts.expectedEveryMs;
       if (opts.now) build.now = opts.now;
       report = buildReport(store, build);
@@ -79,7 +92,7 @@ export async function runReport(opts: ReportOptions, io: Io): Promise<number> {
   const done = report.integrity.verdict === "tampered" ? EXIT.deficiencies : EXIT.ok;
   if (done !== EXIT.ok) io.err(`covenant report: TAMPERED: ${escapeText(report.integrity.tampering?.message ?? "the chain over the period does not verify")}; the report says so; run \`covenant verify\``);
   if (opts.out === undefined) {
-    for (const pieces of files.values()) io.out([...pieces].join("").replace(/\n$/, ""));
+    for (const pieces of files.values()) await printPieces(pieces, io);
     return done;
   }
   const refused = outDir(opts.out);
@@ -96,4 +109,28 @@ export async function runReport(opts: ReportOptions, io: Io): Promise<number> {
     }
   }
   return done;
+}
+
+/** Chunks below V8's largest young object (128 KiB): a megabyte chunk goes to the old generation, and a year's JSON peaked at ~200 MB of heap so. */
+export const PRINT_CHUNK = 1 << 16;
+
+/**
+ * Prints a report given in pieces 64 KiB at a time, each chunk ending at a line's end (so `out`
+ * adds no newline of its own), waiting for each to leave the process: a year's JSON is never one
+ * string, nor queued whole in memory for a slow pipe.
+ */
+export async function printPieces(pieces: Iterable<string>, io: Io): Promise<void> {
+  let pending = "";
+  for (const piece of pieces) {
+    pending += piece;
+    if (pending.length < PRINT_CHUNK) continue;
+    const cut = pending.lastIndexOf("\n") + 1;
+    if (cut === 0) continue;
+    const chunk = pending.slice(0, cut);
+    pending = pending.slice(cut);
+    if (io.outFlushed) await io.outFlushed(chunk);
+    else io.out(chunk);
+  }
+  const rest = pending.replace(/\n$/, "");
+  if (rest.length > 0 || pending.length > 0) io.out(rest);
 }
