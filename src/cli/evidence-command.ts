@@ -7,7 +7,7 @@ import type { Io } from "./io.js";
 const keyCommand = () => import("./commands/key.js");
 const evidenceCommand = () => import("./commands/evidence.js");
 
-export function addEvidenceCommands(program: Command, io: Io, setExit: (code: number) => void): void {
+export function addEvidenceCommands(program: Command, io: Io, setExit: (code: number) => void, version: string): void {
   const key = program.command("key").description("the host's Ed25519 signing key, which signs evidence packs");
   key
     .command("export")
@@ -66,7 +66,7 @@ export function addEvidenceCommands(program: Command, io: Io, setExit: (code: nu
         io.err("covenant evidence: --now wants an ISO 8601 instant");
         return setExit(EXIT.policyError);
       }
-      const opts: import("./commands/evidence.js").EvidenceOptions = { from: o.from!, to: o.to!, out: o.out!, json: o.json, ...(o.tz !== undefined ? { tz: o.tz } : {}), ...(o.state !== undefined ? { state: o.state } : {}), ...(now ? { now } : {}) };
+      const opts: import("./commands/evidence.js").EvidenceOptions = { from: o.from!, to: o.to!, out: o.out!, json: o.json, ...(o.tz !== undefined ? { tz: o.tz } : {}), ...(o.state !== undefined ? { state: o.state } : {}), ...(now ? { now } : {}), generator: version };
       setExit(await (await evidenceCommand()).runEvidence(opts, io));
     });
   evidence

@@ -189,7 +189,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     });
 
   addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
-  addEvidenceCommands(program, io, setExit);
+  addEvidenceCommands(program, io, setExit, version);
   addReportCommand(program, io, setExit, version);
 
   program

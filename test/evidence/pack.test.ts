@@ -78,6 +78,26 @@ function flipByte(path: string, at?: number): void {
   writeFileSync(path, b);
 }
 
+describe("the pack's reports", () => {
+  it("holds the period's report in every format, listed in the manifest and verified with the rest", () => {
+    const s = scene();
+    const out = pack(s, "with-reports");
+    const names = files(out).filter((f) => f.startsWith("reports/")).sort();
+    expect(names).toEqual(expect.arrayContaining(["reports/controls.csv", "reports/episodes.csv", "reports/gaps.csv", "reports/report.html", "reports/report.json", "reports/report.md"]));
+    const report = JSON.parse(readFileSync(join(out, "reports", "report.json"), "utf8")) as { format: string; controls: { id: string }[]; integrity: { verdict: string } };
+    expect(report).toMatchObject({ format: "covenant-report/1", controls: [{ id: "ITGC-CM-02" }], integrity: { verdict: "intact" } });
+    expect(readFileSync(join(out, "reports", "report.html"), "utf8")).toMatch(/^<!doctype html>/i);
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { files: { path: string }[] };
+    for (const n of names) expect(manifest.files.map((f) => f.path)).toContain(n);
+    expect(verify(`${out}.tar.gz`, s.pub).code).toBe(0);
+    // a report changed after the pack was signed is found and named
+    flipByte(join(out, "reports", "report.html"));
+    const v = verify(out, s.pub);
+    expect(v.code).toBe(1);
+    expect(v.out).toContain("reports/report.html");
+  });
+});
+
 describe("covenant evidence", () => {
   const s = scene();
   const packDir = pack(s);

@@ -10,8 +10,15 @@ import { PackReadError, readPackInto } from "../../evidence/read.js";
 import type { PackFile } from "../../evidence/tar.js";
 import { PackChecker, PackTooLargeError, type PackVerdict } from "../../evidence/verify.js";
 import { PackDirectory, PackWriteError } from "../../evidence/write.js";
-import { PeriodError } from "../../facts/period.js";
-import { StoreError } from "../../store/store.js";
+import { PeriodError, type Period } from "../../facts/period.js";
+import { buildReport } from "../../report/report-build.js";
+import { renderReportCsv } from "../../report/report-csv.js";
+import { reportHtmlPieces } from "../../report/report-html.js";
+import { reportJsonPieces } from "../../report/report-json.js";
+import { renderReportMarkdown } from "../../report/report-markdown.js";
+import { DEFAULT_LIST } from "./report.js";
+
+import { StoreError, type StateStore } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -27,8 +34,27 @@ export interface EvidenceOptions {
   json: boolean;
   /** the instant the pack says it was made (tests) */
   now?: Date;
-  /** files to add under reports/ (the period's reports, when the report command makes them) */
+  /** files to add under reports/ instead of the period's report (tests) */
   reports?: PackFile[];
+  /** Covenant's name and version, as the reports say what made them */
+  generator?: string;
+}
+
+/**
+ * The period's report (`covenant report`) in each of its formats, for the pack's reports/: one
+ * build, listing at most DEFAULT_LIST episodes and repairs per control (every figure is over all
+ * of them, and the listing says how many it leaves out); the history extract beside them holds
+ * every record, from which `covenant report --format json` on the host lists every one.
+ */
+function periodReports(store: StateStore, period: Period, now: Date, generator: string): PackFile[] {
+  const report = buildReport(store, { period, generator, now, list: DEFAULT_LIST });
+  const bytes = (pieces: Iterable<string>) => Buffer.from([...pieces].join(""), "utf8");
+  return [
+    { name: "report.html", bytes: bytes(reportHtmlPieces(report)) },
+    { name: "report.json", bytes: bytes(reportJsonPieces(report)) },
+    { name: "report.md", bytes: Buffer.from(`${renderReportMarkdown(report)}\n`, "utf8") },
+    ...[...renderReportCsv(report)].map(([name, text]) => ({ name, bytes: Buffer.from(text, "utf8") })),
+  ];
 }
 
 /** The pack's directory written from the store (read, then closed); its archive is streamed after. */
@@ -40,7 +66,8 @@ function writePackDirectory(opts: EvidenceOptions, io: Io, createdAt: Date): { c
       const key = store.signingKey(true)!;
       const pack = new PackDirectory(opts.out);
       try {
-        done = { pack, manifest: writePackTo({ store, period, timeZone, zoneFrom, host: hostname(), createdAt, key, ...(opts.reports ? { reports: opts.reports } : {}) }, pack) };
+        const reports = opts.reports ?? periodReports(store, period, createdAt, opts.generator ?? "covenant");
+        done = { pack, manifest: writePackTo({ store, period, timeZone, zoneFrom, host: hostname(), createdAt, key, reports }, pack) };
       } catch (err) {
         pack.abandon();
         throw err;
