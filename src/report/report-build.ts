@@ -148,7 +148,7 @@ function integrityOf(tally: ReportTally, scan: ReturnType<StateStore["scanHistor
   const reachesEnd = w.last !== undefined && scan.storeHead !== undefined && w.last.seq === scan.storeHead.seq;
   const tampering = w.problem() ?? (reachesEnd || w.last === undefined ? scan.end : undefined);
   if (w.first === undefined) notes.push("the store holds no record with a time in the period");
-  else notes.push(`the MACs of records ${Math.max(1, w.first - 1)} to ${w.last?.seq ?? w.first} were checked, each chained to the one before${reachesEnd ? ", and the store's end against its head anchors" : ""}`);
+  else notes.push(`the MACs of records ${Math.max(1, w.first - 1)} to ${w.next ?? w.last?.seq ?? w.first} were checked, each chained to the one before${reachesEnd ? ", and the store's end against its head anchors" : ""}`);
   if (w.outsideBetween > 0) notes.push(`${w.outsideBetween} record(s) among the period's carry a time outside it (the host's clock moved): see the clock section`);
   if (w.unassignedApprovals > 0) notes.push(`${w.unassignedApprovals} integrity approval(s) in the period name no control (paths approved by \`covenant approve\` or \`integrity init\`): see \`covenant history\``);
   return {
