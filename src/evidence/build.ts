@@ -98,6 +98,11 @@ function reportName(name: string): string {
   return name;
 }
 
+/** The prune the extract reaches into, when it starts at or below a checkpoint's cut: its records there are the ones the store kept, not consecutive. */
+function prunedOf(cp: { seq: number; at: string; before: string } | undefined, first: number | null): { pruned?: { cut: number; at: string; before: string } } {
+  return cp && first !== null && first <= cp.seq ? { pruned: { cut: cp.seq, at: cp.at, before: cp.before } } : {};
+}
+
 /** The whole pack: every file, the manifest naming each with its sha256 and size, and the signature over the manifest's bytes. */
 export function buildPack(input: PackInput): BuiltPack {
   const { store, period } = input;
@@ -122,7 +127,7 @@ export function buildPack(input: PackInput): BuiltPack {
     host: input.host,
     createdAt: input.createdAt.toISOString(),
     period: { from: period.from, to: period.to, timeZone: input.timeZone, zoneFrom: input.zoneFrom, start: new Date(period.startMs).toISOString(), end: new Date(period.endMs).toISOString() },
-    extract: { file: HISTORY_FILE, chainFile: CHAIN_FILE, first: extract.first, last: extract.last, count: extract.count, head: extract.head, chain: { label: CHAIN_LABEL, final: extract.final } },
+    extract: { file: HISTORY_FILE, chainFile: CHAIN_FILE, first: extract.first, last: extract.last, count: extract.count, head: extract.head, chain: { label: CHAIN_LABEL, final: extract.final }, ...prunedOf(verified.checkpoint, extract.first) },
     store: {
       head: storeHead,
       verify: { intact: verified.tampering === undefined, records: verified.records, ...(verified.tampering ? { tampering: { kind: verified.tampering.kind, seq: verified.tampering.seq, message: verified.tampering.message } } : {}) },

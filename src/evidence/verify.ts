@@ -2,7 +2,8 @@
 // manifest's signature, every file against the manifest (a missing file, a changed one and one the
 // manifest does not list are each named), the history extract line by line against its public
 // hash chain (the first record that differs from what was signed is named), the records' numbers
-// (consecutive, from the first to the last the manifest names), the head it names, and each policy
+// (consecutive, from the first to the last the manifest names, but for the records a prune kept
+// at or below its cut, when the manifest says the extract reaches there), the head it names, and each policy
 // version's files against their listing and their version's hash.
 import { verify as verifySignature, type KeyObject } from "node:crypto";
 import { hashPolicy } from "../store/policies.js";
@@ -64,6 +65,7 @@ function parseManifest(bytes: Buffer): Manifest | string {
     x.policies.every((p) => typeof p === "object" && p !== null && typeof p.hash === "string" && typeof p.dir === "string" && typeof p.record === "number") &&
     typeof e === "object" && e !== null && isNumberOrNull(e.first) && isNumberOrNull(e.last) && typeof e.count === "number" && isRef(e.head) &&
     typeof e.chain === "object" && e.chain !== null && typeof e.chain.final === "string" &&
+    (e.pruned === undefined || (typeof e.pruned === "object" && e.pruned !== null && Number.isSafeInteger(e.pruned.cut) && typeof e.pruned.at === "string" && typeof e.pruned.before === "string")) &&
     typeof x.signingKey === "object" && x.signingKey !== null &&
     typeof x.store === "object" && x.store !== null && typeof x.store.verify === "object" && x.store.verify !== null &&
     typeof x.period === "object" && x.period !== null && typeof x.host === "string";
@@ -96,6 +98,7 @@ function extractProblems(files: Map<string, Buffer>, m: Manifest): PackProblem[]
   let expected: number | null = null;
   let firstSeq: number | undefined;
   let lastRecord: { seq: number; mac: string } | undefined;
+  const cut = m.extract.pruned?.cut;
   lines.forEach((line, i) => {
     let rec: { seq?: unknown; mac?: unknown } | undefined;
     try {
@@ -113,7 +116,9 @@ function extractProblems(files: Map<string, Buffer>, m: Manifest): PackProblem[]
     if (rec === undefined) problems.push({ file: HISTORY_FILE, message: `${where} is not valid JSON` });
     else if (seq === undefined || typeof rec.mac !== "string") problems.push({ file: HISTORY_FILE, message: `${where} carries no record number or MAC` });
     else {
-      if (expected !== null && seq !== expected) problems.push({ file: HISTORY_FILE, record: seq, message: `${where} follows record ${expected - 1}: record numbers must be consecutive (expected ${expected})` });
+      // at or below a prune's cut (the manifest signs it), the records kept skip the ones removed; from the cut on, none is skipped
+      const skipAllowed = cut !== undefined && expected !== null && seq > expected - 1 && seq <= cut + 1;
+      if (expected !== null && seq !== expected && !skipAllowed) problems.push({ file: HISTORY_FILE, record: seq, message: `${where} follows record ${expected - 1}: record numbers must be consecutive (expected ${expected})` });
       if (i === 0) firstSeq = seq;
       expected = seq + 1;
       lastRecord = { seq, mac: rec.mac };
