@@ -43,7 +43,7 @@ import { signingKeyInForce, signingKeyPath, type SigningKey } from "./signing-ke
 import { scanRecords, type ScannedRecord, type ScanRange } from "./scan.js";
 import { deficiencyId, hostKeyId } from "./deficiencies.js";
 import { checkAcross, checkpointDigest, readCheckpoint, sealCheckpoint, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
-import { addCounts, coverageProblem, planPrune, removePruned } from "./prune.js";
+import { addCounts, coverageProblem, planPrune, removePruned, retiredThrough } from "./prune.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
 export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, PruneBody, PruneEvidence, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
@@ -617,6 +617,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
             evidence: req.evidence,
             earlier: previous ? [...previous.earlier, previous.evidence] : [],
             at,
+            retired: retiredThrough(this.db, plan, previous),
           });
           writeCheckpoint(this.db, text);
           const body: PruneBody = { before, cut: { seq: cut.seq, run: cut.run }, removed: plan.removed, kept: plan.kept.length, messages: plan.messages.length, deficiencies: plan.retired.length, evidence: req.evidence, checkpoint: checkpointDigest(text) };
