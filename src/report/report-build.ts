@@ -63,10 +63,13 @@ function daysOf(p: Period): { dayStarts: number[]; dayNames: string[] } {
   const dayStarts: number[] = [];
   const dayNames: string[] = [];
   const [y, m, d] = p.from.split("-").map(Number) as [number, number, number];
+  const [ty, tm, td] = p.to.split("-").map(Number) as [number, number, number];
+  // compared as instants, not as names: past 9999-12-31 an ISO name is "+010000-…", which sorts before any date
+  const last = Date.UTC(ty, tm - 1, td);
   for (let i = 0; ; i++) {
     const date = new Date(Date.UTC(y, m - 1, d + i));
+    if (date.getTime() > last) break;
     const name = date.toISOString().slice(0, 10);
-    if (name > p.to) break;
     dayNames.push(name);
     dayStarts.push(startOfDay(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), p.timeZone));
   }
