@@ -111,6 +111,11 @@ function reportName(name: string): string {
   return name;
 }
 
+/** The prune the extract reaches into, when it starts at or below a checkpoint's cut: its records there are the ones the store kept, not consecutive. */
+function prunedOf(cp: { seq: number; at: string; before: string } | undefined, first: number | null): { pruned?: { cut: number; at: string; before: string } } {
+  return cp && first !== null && first <= cp.seq ? { pruned: { cut: cp.seq, at: cp.at, before: cp.before } } : {};
+}
+
 /**
  * Writes the whole pack to `sink`: every file, the manifest naming each with its sha256 and size,
  * and the signature over the manifest's bytes (written last). Returns the manifest.
@@ -135,7 +140,7 @@ export function writePackTo(input: PackInput, sink: PackSink): Manifest {
     host: input.host,
     createdAt: input.createdAt.toISOString(),
     period: { from: period.from, to: period.to, timeZone: input.timeZone, zoneFrom: input.zoneFrom, start: new Date(period.startMs).toISOString(), end: new Date(period.endMs).toISOString() },
-    extract: { file: HISTORY_FILE, chainFile: CHAIN_FILE, first: extract.first, last: extract.last, count: extract.count, head: extract.head, chain: { label: CHAIN_LABEL, final: extract.final } },
+    extract: { file: HISTORY_FILE, chainFile: CHAIN_FILE, first: extract.first, last: extract.last, count: extract.count, head: extract.head, chain: { label: CHAIN_LABEL, final: extract.final }, ...prunedOf(verified.checkpoint, extract.first) },
     store: {
       head: storeHead,
       verify: { intact: verified.tampering === undefined, records: verified.records, ...(verified.tampering ? { tampering: { kind: verified.tampering.kind, seq: verified.tampering.seq, message: verified.tampering.message } } : {}) },

@@ -103,6 +103,8 @@ function brokenAt(seq: number | undefined, line: number): ExtractProblem {
  */
 export class ExtractCheck {
   readonly lineProblems: ExtractProblem[] = [];
+  /** line problems that are forward jumps in the record numbers, with the record jumped to: judged once the manifest says whether a prune's cut is there */
+  private readonly gaps = new Map<ExtractProblem, number>();
   private h = chainStart();
   private lineHash: Hash | undefined;
   private pieces: Buffer[] = [];
@@ -188,7 +190,12 @@ export class ExtractCheck {
     else if (rec === undefined) this.lineProblems.push({ file: HISTORY_FILE, message: `${where} is not valid JSON` });
     else if (seq === undefined || typeof rec.mac !== "string") this.lineProblems.push({ file: HISTORY_FILE, message: `${where} carries no record number or MAC` });
     else {
-      if (this.expected !== null && seq !== this.expected) this.lineProblems.push({ file: HISTORY_FILE, record: seq, message: `${where} follows record ${this.expected - 1}: record numbers must be consecutive (expected ${this.expected})` });
+      if (this.expected !== null && seq !== this.expected) {
+        const gap: ExtractProblem = { file: HISTORY_FILE, record: seq, message: `${where} follows record ${this.expected - 1}: record numbers must be consecutive (expected ${this.expected})` };
+        this.lineProblems.push(gap);
+        // forward, to at most the record after a prune's cut: the records a prune kept skip the removed ones, if the manifest says it reaches there
+        if (seq > this.expected) this.gaps.set(gap, seq);
+      }
       if (i === 0) this.firstSeq = seq;
       this.expected = seq + 1;
       this.lastRecord = { seq, mac: rec.mac };
@@ -231,7 +238,11 @@ export class ExtractCheck {
   problems(m: Manifest): ExtractProblem[] {
     if (!this.historySeen) return []; // said as a missing file
     this.resolveLate();
-    const problems = this.lineProblems;
+    const cut = m.extract.pruned?.cut;
+    const problems = this.lineProblems.filter((p) => {
+      const to = this.gaps.get(p);
+      return to === undefined || cut === undefined || to > cut + 1;
+    });
     const chainBroken = this.brokenLine !== undefined;
     if (this.lines !== m.extract.count) problems.push({ file: HISTORY_FILE, message: `the extract holds ${this.lines} records; the manifest says ${m.extract.count}` });
     if (this.h.toString("hex") !== m.extract.chain?.final) problems.push({ file: HISTORY_FILE, message: "the extract's hash chain does not end at the value the manifest signs" });

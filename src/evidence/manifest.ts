@@ -46,7 +46,21 @@ export interface Manifest {
   host: string;
   createdAt: string;
   period: { from: string; to: string; timeZone: string; zoneFrom: "--tz" | "policy calendar" | "host"; start: string; end: string };
-  extract: { file: string; chainFile: string; first: number | null; last: number | null; count: number; head: RecordRef | null; chain: { label: string; final: string } };
+  extract: {
+    file: string;
+    chainFile: string;
+    first: number | null;
+    last: number | null;
+    count: number;
+    head: RecordRef | null;
+    chain: { label: string; final: string };
+    /**
+     * present when the extract starts at or below a prune's cut: the history up to record `cut` was
+     * pruned (on `at`, before `before`), and the records at or below it that the store kept (later
+     * records name them) are not consecutive; from `cut` + 1 on, they are
+     */
+    pruned?: { cut: number; at: string; before: string };
+  };
   store: { head: RecordRef | null; verify: { intact: boolean; records: number; tampering?: { kind: string; seq: number; message: string } } };
   signingKey: { algorithm: "ed25519"; fingerprint: string };
   policies: ManifestPolicy[];

@@ -2,10 +2,11 @@
 // manifest's signature, every file against the manifest (a missing file, a changed one and one the
 // manifest does not list are each named), the history extract line by line against its public
 // hash chain (the first record that differs from what was signed is named), the records' numbers
-// (consecutive, from the first to the last the manifest names), the head it names, and each policy
-// version's files against their listing and their version's hash. The files are checked as they
-// pass (PackChecker): hashed, the extract a line at a time (extract-check.ts); only the manifest,
-// its signature and the policy files are held whole.
+// (consecutive, from the first to the last the manifest names, but for the records a prune kept
+// at or below its cut, when the manifest says the extract reaches there), the head it names, and
+// each policy version's files against their listing and their version's hash. The files are
+// checked as they pass (PackChecker): hashed, the extract a line at a time (extract-check.ts);
+// only the manifest, its signature and the policy files are held whole.
 import { createHash, verify as verifySignature, type Hash, type KeyObject } from "node:crypto";
 import { hashPolicy } from "../store/policies.js";
 import { fingerprintOf } from "../store/signing-key.js";
@@ -69,6 +70,7 @@ function parseManifest(bytes: Buffer): Manifest | string {
     x.policies.every((p) => typeof p === "object" && p !== null && typeof p.hash === "string" && typeof p.dir === "string" && typeof p.record === "number") &&
     typeof e === "object" && e !== null && isNumberOrNull(e.first) && isNumberOrNull(e.last) && typeof e.count === "number" && isRef(e.head) &&
     typeof e.chain === "object" && e.chain !== null && typeof e.chain.final === "string" &&
+    (e.pruned === undefined || (typeof e.pruned === "object" && e.pruned !== null && Number.isSafeInteger(e.pruned.cut) && typeof e.pruned.at === "string" && typeof e.pruned.before === "string")) &&
     typeof x.signingKey === "object" && x.signingKey !== null &&
     typeof x.store === "object" && x.store !== null && typeof x.store.verify === "object" && x.store.verify !== null &&
     typeof x.period === "object" && x.period !== null && typeof x.host === "string";

@@ -51,7 +51,7 @@ export function buildReport(store: StateStore, o: BuildOptions): EvidenceReport 
     generator: o.generator,
     period: { from: o.period.from, to: o.period.to, timeZone: o.period.timeZone ?? null, start: new Date(o.period.startMs).toISOString(), end: new Date(o.period.endMs).toISOString() },
     summary: summaryOf(controls, tally),
-    integrity: integrityOf(tally, scan),
+    integrity: integrityOf(tally, scan, o.period.startMs),
     clock: clockOf(tally),
     policyVersions: stretches.map((s) => versionInForce(store, s)),
     controls,
@@ -66,10 +66,13 @@ function daysOf(p: Period): { dayStarts: number[]; dayNames: string[] } {
   const dayStarts: number[] = [];
   const dayNames: string[] = [];
   const [y, m, d] = p.from.split("-").map(Number) as [number, number, number];
+  const [ty, tm, td] = p.to.split("-").map(Number) as [number, number, number];
+  // compared as instants, not as names: past 9999-12-31 an ISO name is "+010000-…", which sorts before any date
+  const last = Date.UTC(ty, tm - 1, td);
   for (let i = 0; ; i++) {
     const date = new Date(Date.UTC(y, m - 1, d + i));
+    if (date.getTime() > last) break;
     const name = date.toISOString().slice(0, 10);
-    if (name > p.to) break;
     dayNames.push(name);
     dayStarts.push(startOfDay(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), p.timeZone));
   }
@@ -148,14 +151,19 @@ function summaryOf(controls: readonly ControlReport[], tally: ReportTally): Evid
   };
 }
 
-function integrityOf(tally: ReportTally, scan: ReturnType<StateStore["scanHistory"]>): IntegrityResult {
+function integrityOf(tally: ReportTally, scan: ReturnType<StateStore["scanHistory"]>, periodStartMs: number): IntegrityResult {
   const w = tally.integrity;
   const notes: string[] = [];
   const reachesEnd = w.last !== undefined && scan.storeHead !== undefined && w.last.seq === scan.storeHead.seq;
   const tampering = w.problem() ?? (reachesEnd || w.last === undefined ? scan.end : undefined);
   if (w.first === undefined) notes.push("the store holds no record with a time in the period");
-  else notes.push(`the MACs of records ${Math.max(1, w.first - 1)} to ${w.last?.seq ?? w.first} were checked, each chained to the one before${reachesEnd ? ", and the store's end against its head anchors" : ""}`);
+  else notes.push(`the MACs of records ${Math.max(1, w.first - 1)} to ${w.next ?? w.last?.seq ?? w.first} were checked, each chained to the one before${reachesEnd ? ", and the store's end against its head anchors" : ""}`);
   if (w.outsideBetween > 0) notes.push(`${w.outsideBetween} record(s) among the period's carry a time outside it (the host's clock moved): see the clock section`);
+  const cp = scan.checkpoint;
+  if (cp && periodStartMs < Date.parse(cp.before)) {
+    const packs = [...cp.earlier, cp.evidence].map((e) => `${e.from} to ${e.to} (manifest sha256 ${e.manifestSha256.slice(0, 16)}…)`);
+    notes.push(`the history before ${cp.before} (records up to ${cp.cut.seq}, through run ${cp.cut.run}) was pruned on ${cp.at}: what the period held before then is in the evidence pack${packs.length === 1 ? "" : "s"} of ${packs.join(", ")}, not in these figures`);
+  }
   if (w.unassignedApprovals > 0) notes.push(`${w.unassignedApprovals} integrity approval(s) in the period name no control (paths approved by \`covenant approve\` or \`integrity init\`): see \`covenant history\``);
   return {
     verdict: tampering ? "tampered" : "intact",

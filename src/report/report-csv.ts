@@ -1,8 +1,11 @@
 // The evidence report as CSV for spreadsheets: one file per table (controls, episodes, gaps, and
 // the sample when one was taken), so each opens as one sheet with one header row. RFC 4180: every
 // field quoted when it holds a comma, a quote, CR or LF (quotes doubled), CRLF between records.
-// A cell starting with = + - @ (or a tab or CR) is taken by spreadsheets as a formula: it is
-// prefixed with ' so that text from the host (a reason, a path) can never run as one.
+// A cell starting with = + - @ (or a tab or CR; or those after leading blanks, which some
+// importers trim; or their full-width forms, which some spreadsheets read as the ASCII ones) is
+// taken by spreadsheets as a formula: it is prefixed with ' so that text from the host (a reason,
+// a path) can never run as one. A field holding `;` is quoted too: spreadsheets in locales whose
+// list separator is `;` split an unquoted field there, and the part after it would start a cell.
 import type { EvidenceReport } from "./report-model.js";
 
 type Cell = string | number | boolean | null | undefined;
@@ -10,8 +13,8 @@ type Cell = string | number | boolean | null | undefined;
 export function csvCell(v: Cell): string {
   let text = v === null || v === undefined ? "" : String(v);
   // numbers are the report's own; text may come from the host
-  if (typeof v === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  if (typeof v === "string" && /^(?:[\t\r]|[ \n\u3000]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20])/.test(text)) text = `'${text}`;
+  return /[",;\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function csvOf(header: readonly string[], rows: readonly Cell[][]): string {

@@ -125,7 +125,7 @@ export class ReportTally {
   visit(r: ScannedRecord): void {
     const ms = Date.parse(r.time);
     const inPeriod = this.inPeriod(ms);
-    this.integrity.record(r, inPeriod);
+    this.integrity.record(r, inPeriod, ms >= this.o.endMs);
     // a record just after one of the period's is watched too: a clock set back to before the period is a step back in it
     if (inPeriod || this.previousInPeriod) this.clock.record(r.seq, r.time, ms);
     else this.clock.forget();

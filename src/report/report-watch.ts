@@ -48,10 +48,17 @@ export class ClockWatch {
   }
 }
 
-/** The chain over the period: its first and last records, and the first record from the one before its first through its last whose MAC does not chain. */
+/**
+ * The chain over the period: its first and last records, and the first record from the one before
+ * its first through the one after its last whose MAC does not chain. The record after the period
+ * is judged too: records deleted at the period's end (or the whole period) leave a gap that only
+ * it shows.
+ */
 export class IntegrityWatch {
   first: number | undefined;
   last: { seq: number; mac: string } | undefined;
+  /** the first record read after the period's last (or, with none in it, the first after it) */
+  next: number | undefined;
   records = 0;
   /** records with a time outside the period among its records (a clock step back or forward) */
   outsideBetween = 0;
@@ -61,35 +68,46 @@ export class IntegrityWatch {
   private firstBad: { seq: number; problem: string } | undefined;
   private pendingOutside = 0;
 
-  record(r: ScannedRecord, inPeriod: boolean): void {
+  record(r: ScannedRecord, inPeriod: boolean, afterPeriod = false): void {
+    if (this.first === undefined && !inPeriod) {
+      if (!afterPeriod) this.previous = r;
+      else this.noteNext(r);
+      return;
+    }
     if (this.first === undefined) {
-      if (!inPeriod) {
-        this.previous = r;
-        return;
-      }
       this.first = r.seq;
       if (this.previous && !this.previous.verified) this.bad(this.previous);
     }
     if (!r.verified) this.bad(r);
     if (!inPeriod) {
+      this.noteNext(r);
       this.pendingOutside++;
       return;
     }
+    this.next = undefined;
     this.outsideBetween += this.pendingOutside;
     this.pendingOutside = 0;
     this.records++;
     this.last = { seq: r.seq, mac: r.mac ? r.mac.toString("hex") : "" };
   }
 
+  private noteNext(r: ScannedRecord): void {
+    if (this.next !== undefined) return;
+    this.next = r.seq;
+    if (!r.verified) this.bad(r);
+  }
+
   private bad(r: ScannedRecord): void {
     this.firstBad ??= { seq: r.seq, problem: r.problem ?? "it fails its check" };
   }
 
-  /** The first record in the range the report vouches for that fails its check. */
+  /** The first record in the range the report vouches for (the one before the period's first through the one after its last) that fails its check. */
   problem(): { kind: string; seq: number; message: string } | undefined {
     const b = this.firstBad;
-    if (!b || !this.last || b.seq > this.last.seq) return undefined;
-    return { kind: b.problem.startsWith("records before it are missing") ? "deleted" : "altered", seq: b.seq, message: `record ${b.seq}: ${b.problem}` };
+    const end = Math.max(this.last?.seq ?? 0, this.next ?? 0);
+    if (!b || b.seq > end) return undefined;
+    const where = this.last === undefined || b.seq > this.last.seq ? " (the first record after the period: records of the period may have been deleted)" : "";
+    return { kind: b.problem.startsWith("records before it are missing") ? "deleted" : "altered", seq: b.seq, message: `record ${b.seq}: ${b.problem}${where}` };
   }
 }
 

@@ -33,6 +33,12 @@ export interface Checkpoint {
   earlier: PruneEvidence[];
   /** when the prune was made */
   at: string;
+  /**
+   * the deficiencies retired by run summaries this prune (or one before it) removed, and by the
+   * prunes themselves: with their summaries gone, `verify` learns here that such a deficiency put
+   * back from an older copy was retired (absent when there are none, and in older checkpoints)
+   */
+  retired?: string[];
   seal: string;
 }
 
@@ -45,7 +51,7 @@ function sealOf(key: Buffer, fields: Omit<Checkpoint, "seal">): string {
 /** The checkpoint sealed, and its text as stored (what the prune record's `checkpoint` hash is over). */
 export function sealCheckpoint(key: Buffer, fields: Omit<Checkpoint, "seal">): { checkpoint: Checkpoint; text: string } {
   // the fields in this fixed order: the seal is over their JSON as written, read back the same
-  const ordered: Omit<Checkpoint, "seal"> = { cut: fields.cut, before: fields.before, kept: fields.kept, removed: fields.removed, messages: fields.messages, evidence: fields.evidence, earlier: fields.earlier, at: fields.at };
+  const ordered: Omit<Checkpoint, "seal"> = { cut: fields.cut, before: fields.before, kept: fields.kept, removed: fields.removed, messages: fields.messages, evidence: fields.evidence, earlier: fields.earlier, at: fields.at, ...(fields.retired && fields.retired.length > 0 ? { retired: fields.retired } : {}) };
   const checkpoint: Checkpoint = { ...ordered, seal: sealOf(key, ordered) };
   return { checkpoint, text: JSON.stringify(checkpoint) };
 }
@@ -86,6 +92,7 @@ function wellFormed(v: unknown): v is Checkpoint {
   const cut = c.cut as Partial<Checkpoint["cut"]> | undefined;
   if (!cut || !Number.isSafeInteger(cut.seq) || cut.seq! < 1 || typeof cut.mac !== "string" || !HEX64.test(cut.mac) || !Number.isSafeInteger(cut.run) || typeof cut.time !== "string") return false;
   if (!Array.isArray(c.kept) || !c.kept.every((k: Partial<KeptRecord>) => Number.isSafeInteger(k.seq) && typeof k.prev === "string" && HEX64.test(k.prev) && typeof k.mac === "string" && HEX64.test(k.mac))) return false;
+  if (c.retired !== undefined && !(Array.isArray(c.retired) && c.retired.every((id) => typeof id === "string"))) return false;
   return typeof c.seal === "string" && HEX64.test(c.seal) && typeof c.at === "string" && typeof c.before === "string" && typeof c.evidence === "object" && c.evidence !== null && Array.isArray(c.earlier);
 }
 

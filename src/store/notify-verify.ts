@@ -46,8 +46,10 @@ function said(rows: LedgerRow[]): Said {
   return s;
 }
 
-export function notifyTampering(db: Database.Database, key: Buffer, rows: LedgerRow[]): Tampering | undefined {
+/** `prunedRetired`: the deficiencies retired by summaries a prune removed (its checkpoint lists them, with the record of the prune). */
+export function notifyTampering(db: Database.Database, key: Buffer, rows: LedgerRow[], prunedRetired?: { ids: readonly string[]; seq: number }): Tampering | undefined {
   const s = said(rows);
+  if (prunedRetired) for (const id of prunedRetired.ids) if (!s.retired.has(id)) s.retired.set(id, prunedRetired.seq);
   const deficiencies: Deficiency[] = []; // read once, sealed, for the events they must have
   return deficiencyTampering(db, key, s, deficiencies) ?? eventTampering(db, key, deficiencies, s.retired) ?? messageTampering(db, key, s) ?? groupTampering(db, key);
 }

@@ -179,3 +179,19 @@ function parseObject(text: string): object {
     return {};
   }
 }
+
+/**
+ * The deficiencies retired up to the cut, for the checkpoint: those the run summaries at or below
+ * it retired (the summaries go), those this prune retires, and those earlier prunes listed, sorted
+ * and distinct. A summary's list is all `verify` has to know that a deficiency put back was retired.
+ */
+export function retiredThrough(db: Database.Database, plan: PrunePlan, previous: Checkpoint | undefined): string[] {
+  const ids = new Set<string>([...(previous?.retired ?? []), ...plan.retired]);
+  const lists = db.prepare(`SELECT json_extract(body, '$.retired') FROM ledger WHERE kind = 'run' AND seq <= ? AND ${VALID}`).pluck().iterate(plan.cut.seq) as IterableIterator<unknown>;
+  for (const text of lists) {
+    if (typeof text !== "string") continue;
+    const list = JSON.parse(text) as unknown;
+    if (Array.isArray(list)) for (const id of list) if (typeof id === "string") ids.add(id);
+  }
+  return [...ids].sort();
+}

@@ -44,7 +44,7 @@ import { signingKeyInForce, signingKeyPath, type SigningKey } from "./signing-ke
 import { scanRecords, type ScannedRecord, type ScanRange } from "./scan.js";
 import { deficiencyId, hostKeyId } from "./deficiencies.js";
 import { checkAcross, checkpointDigest, readCheckpoint, sealCheckpoint, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
-import { addCounts, coverageProblem, planPrune, removePruned } from "./prune.js";
+import { addCounts, coverageProblem, planPrune, removePruned, retiredThrough } from "./prune.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
 export type { StoredRecord } from "./period-reads.js";
@@ -474,16 +474,18 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * (scan.ts). Returns the last record read, the store's head when the scan began, and, when the
    * scan reached the store's last record, whether the anchors vouch for that end.
    */
-  scanHistory(range: ScanRange, visit: (r: ScannedRecord) => void): { last?: { seq: number; mac: string }; storeHead?: { seq: number; mac: string }; end?: Tampering } {
+  scanHistory(range: ScanRange, visit: (r: ScannedRecord) => void): { last?: { seq: number; mac: string }; storeHead?: { seq: number; mac: string }; end?: Tampering; checkpoint?: Checkpoint } {
     const fileHead = readFileHead(this.dir);
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () =>
       this.db.transaction(() => {
         const head = this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: unknown } | undefined;
-        const { last } = scanRecords(this.db, this.key, range, visit);
+        // after a prune, the chain is walked across its checkpoint as verify walks it (one the key did not seal is no checkpoint)
+        const cp = readCheckpoint(this.db, this.key);
+        const { last } = scanRecords(this.db, this.key, range, visit, cp.state === "sealed" ? cp.checkpoint : undefined);
         const storeHead = head && Buffer.isBuffer(head.mac) ? { seq: head.seq, mac: head.mac.toString("hex") } : undefined;
         const reachedEnd = head === undefined || (last !== undefined && last.seq >= head.seq);
         const end = reachedEnd ? endTampering(this.db, this.key, fileHead) : undefined;
-        return { ...(last ? { last: { seq: last.seq, mac: last.mac.toString("hex") } } : {}), ...(storeHead ? { storeHead } : {}), ...(end ? { end } : {}) };
+        return { ...(last ? { last: { seq: last.seq, mac: last.mac.toString("hex") } } : {}), ...(storeHead ? { storeHead } : {}), ...(end ? { end } : {}), ...(cp.state === "sealed" ? { checkpoint: cp.checkpoint } : {}) };
       })(),
     );
   }
@@ -654,6 +656,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
             evidence: req.evidence,
             earlier: previous ? [...previous.earlier, previous.evidence] : [],
             at,
+            retired: retiredThrough(this.db, plan, previous),
           });
           writeCheckpoint(this.db, text);
           const body: PruneBody = { before, cut: { seq: cut.seq, run: cut.run }, removed: plan.removed, kept: plan.kept.length, messages: plan.messages.length, deficiencies: plan.retired.length, evidence: req.evidence, checkpoint: checkpointDigest(text) };

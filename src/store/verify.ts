@@ -74,6 +74,14 @@ export interface KnownHead {
   mac: string;
 }
 
+/** The deficiencies the checkpoint says were retired up to its cut, with the last prune record (which vouches for the checkpoint). */
+function prunedRetired(rows: LedgerRow[], cp: ReturnType<typeof readCheckpoint>): { ids: readonly string[]; seq: number } | undefined {
+  if (cp.state !== "sealed" || !cp.checkpoint.retired) return undefined;
+  let seq = 0;
+  for (const r of rows) if (r.kind === "prune") seq = r.seq;
+  return { ids: cp.checkpoint.retired, seq };
+}
+
 /** Whether the chain still holds a head vouched for earlier: a store rolled back with its anchors does not. */
 function rollbackTampering(rows: LedgerRow[], known: KnownHead): Tampering | undefined {
   const last = rows.at(-1)?.seq ?? 0;
@@ -108,7 +116,7 @@ export function verifyStore(v: StoreView): VerifyReport {
       baselineTampering(v, rows) ??
       currentTampering(v, rows) ??
       bandTampering(v) ??
-      (v.notifyTables ? notifyTampering(v.db, v.key, rows) : undefined) ??
+      (v.notifyTables ? notifyTampering(v.db, v.key, rows, prunedRetired(rows, cp)) : undefined) ??
       (v.watcherTable ? watcherTampering(v.db, v.key, rows) : undefined) ??
       (v.approvedTable ? approvedTampering(v.db, v.key, rows) : undefined) ??
       (v.knownHead ? rollbackTampering(rows, v.knownHead) : undefined);

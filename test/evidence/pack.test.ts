@@ -104,8 +104,8 @@ describe("covenant evidence", () => {
 
   it("writes the directory and the archive: history extract with run-0 records, its chain, the policy version, manifest, signature, public key", () => {
     const names = files(packDir).sort();
-    expect(names.filter((n) => !n.startsWith("policies/"))).toEqual(["history.chain", "history.jsonl", "manifest.json", "manifest.sig", "public-key.pem"]);
-    expect(readdirSync(join(packDir, "reports"))).toEqual([]);
+    expect(names.filter((n) => !n.startsWith("policies/") && !n.startsWith("reports/"))).toEqual(["history.chain", "history.jsonl", "manifest.json", "manifest.sig", "public-key.pem"]);
+    expect(readdirSync(join(packDir, "reports")).sort()).toEqual(["controls.csv", "episodes.csv", "gaps.csv", "report.html", "report.json", "report.md"]);
     const policy = names.filter((n) => n.startsWith("policies/"));
     expect(policy.some((n) => n.endsWith("/policy.json"))).toBe(true);
     expect(policy.some((n) => n.endsWith(`${s.policyDir.slice(1)}/ledger.promise`))).toBe(true);

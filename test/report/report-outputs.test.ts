@@ -77,6 +77,11 @@ describe("the CSV report", () => {
     expect(csvCell("@SUM(A1)")).toBe("'@SUM(A1)");
     expect(csvCell('=A1,"x"')).toBe(`"'=A1,""x"""`);
     expect(csvCell(-5)).toBe("-5");
+    // attack regressions: a formula after leading blanks, a full-width one, and one after a `;`
+    // (the list separator of spreadsheets in many locales) are inert too
+    expect(csvCell(" =HYPERLINK(\"http://x\")")).toBe(`"' =HYPERLINK(""http://x"")"`);
+    expect(csvCell("\uFF1Dcmd|' /C calc'!A0")).toBe("'\uFF1Dcmd|' /C calc'!A0");
+    expect(csvCell("mode 0644;=cmd|' /C calc'!A0")).toBe(`"mode 0644;=cmd|' /C calc'!A0"`);
     expect(csvCell(null)).toBe("");
     expect(csvOf(["a", "b"], [[1, "x"]])).toBe("a,b\r\n1,x\r\n");
   });
