@@ -346,9 +346,11 @@ describe("covenant evidence", () => {
     expect(m.store.verify).toMatchObject({ intact: false, tampering: { seq: 1 } });
     const edited = readFileSync(join(out, "history.jsonl"), "utf8").split("\n")[0]!;
     expect(JSON.parse(edited)).toMatchObject({ seq: 1, bodyText: expect.stringContaining("as PROMISED") as unknown });
+    // intact as signed, but of a store the host found tampered: exit 1, so that no script accepts it
     const v = verify(out, t.pub);
-    expect(v.code).toBe(0);
+    expect(v.code).toBe(1);
     expect(v.out).toMatch(/but the host's own verification found its store tampered when the pack was made: record 1 was altered/);
+    expect(JSON.parse(verify(out, t.pub, true).out)).toMatchObject({ intact: true, storeIntact: false });
   });
 
   it("a period after the last record holds no records but the policy version still in force; one before the first holds neither", () => {

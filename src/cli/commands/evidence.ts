@@ -154,12 +154,15 @@ export async function runEvidenceVerify(pack: string, opts: EvidenceVerifyOption
   const verdict = checker.verdict();
   if (opts.json) io.out(JSON.stringify(verdictJson(verdict), null, 2));
   else for (const line of verdictLines(verdict, io)) io.out(line);
-  return verdict.intact ? EXIT.ok : EXIT.deficiencies;
+  // a pack intact as signed, of a store the host itself found tampered, is no clean evidence: a
+  // script that accepts on exit 0 must not accept it
+  const storeIntact = verdict.manifest?.store.verify.intact !== false;
+  return verdict.intact && storeIntact ? EXIT.ok : EXIT.deficiencies;
 }
 
 function verdictJson(v: PackVerdict): object {
   const m = v.manifest;
-  return { intact: v.intact, checkedWith: v.checkedWith, problems: v.problems, ...(m ? { host: m.host, period: m.period, extract: m.extract, store: m.store, createdAt: m.createdAt } : {}), says: WHAT_IT_PROVES };
+  return { intact: v.intact, storeIntact: m ? m.store.verify.intact : null, checkedWith: v.checkedWith, problems: v.problems, ...(m ? { host: m.host, period: m.period, extract: m.extract, store: m.store, createdAt: m.createdAt } : {}), says: WHAT_IT_PROVES };
 }
 
 function verdictLines(v: PackVerdict, io: Io): string[] {
