@@ -171,7 +171,8 @@ function proofOf(body: Partial<RunBody>, keys: string[] | undefined, promises: P
   return { proven: true, digest };
 }
 
-function parseObject(text: string): object {
+/** A record body as an object: {} for one that is not a JSON object (the chain walk judges those). */
+export function parseObject(text: string): object {
   try {
     const v = JSON.parse(text) as unknown;
     return typeof v === "object" && v !== null ? v : {};

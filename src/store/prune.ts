@@ -9,6 +9,7 @@
 // integrity states name, and the last baseline record of each path. Settled outbox messages go
 // with their delivery records (verify holds each settled message to its delivery record), and
 // resolved deficiencies whose records all go are retired with them.
+import { parseObject } from "./explain.js";
 import type Database from "better-sqlite3";
 import type { Checkpoint, KeptRecord } from "./checkpoint.js";
 import { StoreError } from "./errors.js";
@@ -169,15 +170,6 @@ export function addCounts(a: Partial<Record<RecordKind, number>>, b: Partial<Rec
   const out: Partial<Record<RecordKind, number>> = { ...a };
   for (const [k, n] of Object.entries(b) as [RecordKind, number][]) out[k] = (out[k] ?? 0) + n;
   return out;
-}
-
-function parseObject(text: string): object {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return typeof v === "object" && v !== null ? v : {};
-  } catch {
-    return {};
-  }
 }
 
 /**
