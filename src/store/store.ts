@@ -22,7 +22,7 @@ import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDam
 import { databaseExists, guarded, headGone, makeStore, missingStore, schemaTampered, schemaVersion, unfinishedStore, witnessesOf, type Witnesses } from "./opening.js";
 import { hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
 import { GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
-import type { ApprovalBody, BaselineBody, ChangeBody, HistoryEntry, PolicyFile, PruneBody, PruneEvidence, RunBody, RunKind } from "./records.js";
+import type { ApprovalBody, BaselineBody, ChangeBody, HistoryEntry, PolicyFile, PruneBody, PruneEvidence, RotationBody, RunBody, RunKind } from "./records.js";
 import { recordedFindings } from "./recorded-findings.js";
 import { replaceFile } from "./safe-files.js";
 import { SCHEMA_VERSION, schemaIsEmpty, schemaProblem } from "./schema.js";
@@ -552,6 +552,21 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   }
 
   /** The fingerprint the history's last rotation of the signing key put in force. */
+  /** The fingerprints of every signing key the history names: each rotation's old and new key (none before the first rotation). */
+  signingKeysNamed(): Set<string> {
+    const rows = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT body FROM ledger WHERE kind = 'rotation' ORDER BY seq").pluck().all() as string[]);
+    const out = new Set<string>();
+    for (const body of rows) {
+      try {
+        const b = JSON.parse(body) as Partial<RotationBody>;
+        for (const fp of [b.old?.fingerprint, b.new?.fingerprint]) if (typeof fp === "string") out.add(fp);
+      } catch {
+        // verify judges a rotation record that is not JSON
+      }
+    }
+    return out;
+  }
+
   private lastRotatedTo(): string | undefined {
     const row = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT kind, body FROM ledger WHERE kind = 'rotation' ORDER BY seq DESC LIMIT 1").get() as { kind: string; body: string } | undefined);
     return row ? lastRotatedTo([row]) : undefined;

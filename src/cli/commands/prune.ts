@@ -43,9 +43,12 @@ export async function runPrune(opts: PruneOptions, io: Io): Promise<number> {
   // the prune then holds it to the store it finds under the lock (its last record's MAC)
   let coverage: Coverage;
   try {
-    const pem = opts.publicKey !== undefined ? readBytes(opts.publicKey, "the public key", MAX_KEY).toString("utf8") : ownPublicKey(dir, io);
-    if (pem === undefined) return EXIT.policyError;
+    const own = hostKeys(dir, io);
+    if (own === undefined) return EXIT.policyError;
+    const pem = opts.publicKey !== undefined ? readBytes(opts.publicKey, "the public key", MAX_KEY).toString("utf8") : own.pem;
     coverage = await readPackCoverage(opts.pack, pem);
+    // a key given must be this host's: in force, or one its history's rotations name
+    if (!own.fingerprints.has(coverage.fingerprint)) throw new PackError(`the pack was signed by ${coverage.fingerprint}, which is neither this host's signing key in force (${own.fingerprint}) nor one its rotations name`);
   } catch (err) {
     if (!(err instanceof PackError)) throw err;
     io.err(`covenant prune: ${escapeText(err.message)}; nothing is pruned`);
@@ -59,16 +62,16 @@ export async function runPrune(opts: PruneOptions, io: Io): Promise<number> {
   });
 }
 
-/** This host's signing key in force, as PEM; undefined (said) when it has none or the store cannot be read. */
-function ownPublicKey(dir: string, io: Io): string | undefined {
-  let pem: string | undefined;
+/** This host's signing key in force (PEM and fingerprint) and every key its rotations name; undefined (said) when it has none or the store cannot be read. */
+function hostKeys(dir: string, io: Io): { pem: string; fingerprint: string; fingerprints: Set<string> } | undefined {
+  let keys: { pem: string; fingerprint: string; fingerprints: Set<string> } | undefined;
   const code = withStoreForReading(dir, io, "prune", (store) => {
     const own = store.signingKey(false);
     if (!own) throw new PackError("this host has no signing key, so none of its evidence packs can be checked (`covenant key export` makes it; `covenant evidence` signs with it)");
-    pem = publicKeyPem(own.publicKey);
+    keys = { pem: publicKeyPem(own.publicKey), fingerprint: own.fingerprint, fingerprints: new Set([own.fingerprint, ...store.signingKeysNamed()]) };
     return EXIT.ok;
   });
-  return code === EXIT.ok ? pem : undefined;
+  return code === EXIT.ok ? keys : undefined;
 }
 
 /** The first instant of the day DATE in the zone (the host's when none), or why DATE or the zone is not one. */
