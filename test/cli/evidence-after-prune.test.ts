@@ -4,30 +4,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
-import { outcomesDigest, StateStore, type RunBody } from "../../src/store/store.ts";
-import type { PromiseResult } from "../../src/evaluator/engine.ts";
-import { raw, removeTempDirs, result, runBody, tempDir } from "../store/helpers.ts";
-import { finding } from "../store/notify-helpers.ts";
+import { raw, removeTempDirs, tempDir } from "../store/helpers.ts";
+import { dailyStore } from "./prune-store.ts";
 
 beforeAll(() => ensureBuilt());
 afterAll(() => removeTempDirs());
 
-const A = "C-1/file:/srv/a";
-const B = "C-1/file:/srv/b";
-
-function store(): string {
-  const dir = tempDir("prune-ev");
-  const s = StateStore.open(dir);
-  for (let day = 20; day <= 25; day++) {
-    const results: PromiseResult[] = [result(A, "kept"), day >= 23 ? result(B, "drift", ["mode is 0644, promised 0640"]) : result(B, "kept")];
-    const run = s.beginRun();
-    for (const r of results) s.recordResult(run, `2026-11-${day}T10:00:00.500Z`, r, finding(r.control));
-    const body: RunBody = { ...runBody(run, 2), started: `2026-11-${day}T10:00:00.000Z`, finished: `2026-11-${day}T10:00:01.000Z`, outcomes: outcomesDigest(results) };
-    s.finishRun(body, undefined, results.map((r) => r.key));
-  }
-  s.close();
-  return dir;
-}
+const store = (): string => dailyStore("prune-ev").dir;
 
 describe("an evidence pack after a prune", () => {
   it("of a period reaching into the pruned part verifies", () => {

@@ -6,31 +6,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
-import { outcomesDigest, StateStore, type RunBody } from "../../src/store/store.ts";
-import type { PromiseResult } from "../../src/evaluator/engine.ts";
-import { raw, removeTempDirs, result, runBody, tempDir } from "../store/helpers.ts";
-import { finding } from "../store/notify-helpers.ts";
+import { raw, removeTempDirs, tempDir } from "../store/helpers.ts";
+import { dailyStore } from "./prune-store.ts";
 
 beforeAll(() => ensureBuilt());
 afterAll(() => removeTempDirs());
 
-const A = "C-1/file:/srv/a";
-const B = "C-1/file:/srv/b";
-
 /** One run a day, from 2026-11-20: B drifts on the 23rd and stays so. */
-function store(): { dir: string; total: number } {
-  const dir = tempDir("prune-cli");
-  const s = StateStore.open(dir);
-  for (let day = 20; day <= 25; day++) {
-    const results: PromiseResult[] = [result(A, "kept"), day >= 23 ? result(B, "drift", ["mode is 0644, promised 0640"]) : result(B, "kept")];
-    const run = s.beginRun();
-    for (const r of results) s.recordResult(run, `2026-11-${day}T10:00:00.500Z`, r, finding(r.control));
-    const body: RunBody = { ...runBody(run, 2), started: `2026-11-${day}T10:00:00.000Z`, finished: `2026-11-${day}T10:00:01.000Z`, outcomes: outcomesDigest(results) };
-    s.finishRun(body, undefined, results.map((r) => r.key));
-  }
-  s.close();
-  return { dir, total: raw(dir).prepare("SELECT max(seq) FROM ledger").pluck().get() as number };
-}
+const store = () => dailyStore("prune-cli");
 
 /** The store's own evidence pack for November (its signing key made first): the directory, its .tar.gz, and the public key's PEM file. */
 function realPack(dir: string, from = "2026-11-01", to = "2026-11-30"): { pack: string; tgz: string; pub: string } {

@@ -88,11 +88,13 @@ export function rewrite(dir: string, edit: (row: LedgerRow) => string | undefine
     db.prepare("UPDATE ledger SET body = ?, mac = ? WHERE seq = ?").run(body, mac, r.seq);
     prev = mac;
   }
-  const last = db.prepare("SELECT seq, mac, run FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer; run: number };
+  const last = db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer };
   const dbHead = JSON.parse(db.prepare("SELECT value FROM meta WHERE key = 'head'").pluck().get() as string) as { bands?: string };
   db.prepare("UPDATE meta SET value = ? WHERE key = 'head'").run(JSON.stringify(sealHead(key, last.seq, last.mac, { schema: SCHEMA_VERSION, ...(dbHead.bands ? { bands: dbHead.bands } : {}) })));
+  // the head anchor names the last run begun (a record outside a run, such as a rotation, is run 0's)
+  const lastRun = Number(db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get());
   db.close();
-  writeFileSync(join(dir, "ledger.head"), JSON.stringify(sealHead(key, last.seq, last.mac, { schema: SCHEMA_VERSION, run: last.run })) + "\n");
+  writeFileSync(join(dir, "ledger.head"), JSON.stringify(sealHead(key, last.seq, last.mac, { schema: SCHEMA_VERSION, run: lastRun })) + "\n");
 }
 
 export function verified(dir: string) {

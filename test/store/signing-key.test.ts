@@ -7,36 +7,15 @@ import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, 
 import { generateKeyPairSync, verify } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { GENESIS, macOf, sealHead, type LedgerRow } from "../../src/store/ledger.ts";
 import { rotationStatement, signedRotation } from "../../src/store/rotation.ts";
 import { fingerprintOf, generateSigningKey, pendingKeyPath, rawPublicKey, readSigningKey, signingKeyPath, storeSigningKey } from "../../src/store/signing-key.ts";
-import { SCHEMA_VERSION, StateStore, type RotationBody } from "../../src/store/store.ts";
-import { populated, raw, removeTempDirs } from "./helpers.ts";
+import { StateStore, type RotationBody } from "../../src/store/store.ts";
+import { populated, removeTempDirs, rewrite } from "./helpers.ts";
 
 afterAll(() => removeTempDirs());
 
 const who = (reason: string) => ({ at: new Date().toISOString(), reason, by: "Alice Admin", user: "root", loginUid: 1000 });
 
-const keyOf = (dir: string) => Buffer.from(readFileSync(join(dir, "host.key"), "utf8").trim(), "hex");
-
-/** Rewrites records as someone holding the host key would (every MAC consistent, both anchors moved): only the signatures can tell. */
-function rewrite(dir: string, edit: (row: LedgerRow) => string | undefined): void {
-  const key = keyOf(dir);
-  const db = raw(dir);
-  let prev = GENESIS;
-  for (const r of db.prepare("SELECT * FROM ledger ORDER BY seq").all() as LedgerRow[]) {
-    const body = edit(r) ?? r.body;
-    const mac = macOf(key, prev, { kind: r.kind, run: r.run, time: r.time, body });
-    db.prepare("UPDATE ledger SET body = ?, mac = ? WHERE seq = ?").run(body, mac, r.seq);
-    prev = mac;
-  }
-  const last = db.prepare("SELECT seq, mac, run FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer; run: number };
-  const dbHead = JSON.parse(db.prepare("SELECT value FROM meta WHERE key = 'head'").pluck().get() as string) as { bands?: string };
-  db.prepare("UPDATE meta SET value = ? WHERE key = 'head'").run(JSON.stringify(sealHead(key, last.seq, last.mac, { schema: SCHEMA_VERSION, ...(dbHead.bands ? { bands: dbHead.bands } : {}) })));
-  const lastRun = Number(db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get());
-  db.close();
-  writeFileSync(join(dir, "ledger.head"), JSON.stringify(sealHead(key, last.seq, last.mac, { schema: SCHEMA_VERSION, run: lastRun })) + "\n");
-}
 
 function tamperingOf(dir: string) {
   const reader = StateStore.openReadOnly(dir);
