@@ -1,21 +1,31 @@
 // `verify` for the approved integrity states (schema 7): every row must carry its seal and name
 // the `approval` record that wrote it, and no record may stand for more rows than it approved.
 import type Database from "better-sqlite3";
-import type { LedgerRow, Tampering } from "./ledger.js";
+import type { Tampering } from "./ledger.js";
+import type { RecordView, RowCheck } from "./row-check.js";
 import { sealApproved, sealApprovedCopy, sealMatches, type ApprovedCopyRow, type ApprovedRow } from "./seals.js";
 
-export function approvedTampering(db: Database.Database, key: Buffer, rows: LedgerRow[]): Tampering | undefined {
-  const approvals = new Map<number, number>();
-  for (const r of rows) {
-    if (r.kind !== "approval") continue;
-    let paths: unknown;
-    try {
-      paths = (JSON.parse(String(r.body)) as { paths?: unknown }).paths;
-    } catch {
-      continue; // the chain walk has already judged this record
-    }
-    if (typeof paths === "number") approvals.set(r.seq, paths);
+export class ApprovedCheck implements RowCheck {
+  /** each approval record's number, with how many states it approved */
+  private readonly approvals = new Map<number, number>();
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly key: Buffer,
+  ) {}
+
+  visit(v: RecordView): void {
+    if (v.row.kind !== "approval") return;
+    const paths = (v.json() as { paths?: unknown } | null | undefined)?.paths; // not JSON: the chain walk has judged it
+    if (typeof paths === "number") this.approvals.set(v.row.seq, paths);
   }
+
+  result(): Tampering | undefined {
+    return approvedTampering(this.db, this.key, this.approvals);
+  }
+}
+
+function approvedTampering(db: Database.Database, key: Buffer, approvals: ReadonlyMap<number, number>): Tampering | undefined {
   const standing = new Map<number, number>();
   for (const a of db.prepare("SELECT * FROM approved_states ORDER BY path").iterate() as IterableIterator<ApprovedRow>) {
     if (!sealMatches(a.seal, sealApproved(key, a))) return { kind: "altered", seq: Number(a.record) || 0, message: `the approved integrity state of ${a.path} was changed outside Covenant: its seal does not match` };

@@ -8,7 +8,8 @@
 // records missing from the start with no checkpoint the key sealed are records deleted.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type Database from "better-sqlite3";
-import { checkRecords, findTampering, macOf, type LedgerRow, type RecordCheck, type RecordKind, type Tampering } from "./ledger.js";
+import { ChainWalk, checkRecords, macOf, type LedgerRow, type RecordCheck, type RecordKind, type Tampering } from "./ledger.js";
+import type { RecordView, RowCheck } from "./row-check.js";
 import type { PruneEvidence } from "./records.js";
 
 /** A record at or below the cut that was kept: its number, its MAC, and the MAC of the record that came before it. */
@@ -96,45 +97,69 @@ function wellFormed(v: unknown): v is Checkpoint {
   return typeof c.seal === "string" && HEX64.test(c.seal) && typeof c.at === "string" && typeof c.before === "string" && typeof c.evidence === "object" && c.evidence !== null && Array.isArray(c.earlier);
 }
 
-/** The chain across the checkpoint: the walk from its cut, and the records kept at or below it. */
-export function chainTampering(key: Buffer, rows: LedgerRow[], cp: CheckpointState): Tampering | undefined {
-  const first = rows[0];
-  if (cp.state !== "sealed") {
-    if (first && first.seq > 1) {
-      const why = cp.state === "forged" ? " (the checkpoint in the store is not one it sealed: it was forged or altered)" : "";
-      return { kind: "deleted", seq: 1, message: `records 1 to ${first.seq - 1} are missing and no checkpoint Covenant sealed accounts for them${why}` };
-    }
-    if (cp.state === "forged") return { kind: "altered", seq: 0, message: "the checkpoint in the store is not one Covenant sealed: it was forged or altered" };
-    return findTampering(key, rows) ?? pruneRecordTampering(rows, cp);
-  }
-  const { cut } = cp.checkpoint;
-  const below = rows.filter((r) => r.seq <= cut.seq);
-  const above = rows.filter((r) => r.seq > cut.seq);
-  return keptTampering(key, below, cp.checkpoint) ?? findTampering(key, above, undefined, { seq: cut.seq + 1, prev: Buffer.from(cut.mac, "hex") }) ?? pruneRecordTampering(rows, cp);
-}
+/**
+ * The chain across the checkpoint, a record at a time (verify's walk): records kept at or below
+ * the cut held to their recorded predecessors, the walk from the cut, and the last prune record
+ * vouching for the checkpoint. Without one, records missing from the start are deleted ones.
+ */
+export class ChainCheck implements RowCheck {
+  private first: number | undefined;
+  private readonly walk: ChainWalk;
+  private readonly kept: Map<number, KeptRecord>;
+  private keptFound: Tampering | undefined;
+  private lastPrune: { seq: number; body: string } | undefined;
 
-/** Below the cut, exactly the records the checkpoint kept, each chained to its recorded predecessor. */
-function keptTampering(key: Buffer, below: LedgerRow[], cp: Checkpoint): Tampering | undefined {
-  const kept = new Map(cp.kept.map((k) => [k.seq, k]));
-  for (const r of below) {
-    const k = kept.get(r.seq);
+  constructor(
+    private readonly key: Buffer,
+    private readonly cp: CheckpointState,
+  ) {
+    const sealed = cp.state === "sealed" ? cp.checkpoint : undefined;
+    this.kept = new Map((sealed?.kept ?? []).map((k) => [k.seq, k]));
+    this.walk = new ChainWalk(key, sealed ? { seq: sealed.cut.seq + 1, prev: Buffer.from(sealed.cut.mac, "hex") } : undefined);
+  }
+
+  visit(v: RecordView): void {
+    const r = v.row;
+    this.first ??= r.seq;
+    if (r.kind === "prune") this.lastPrune = { seq: r.seq, body: String(r.body) };
+    if (this.cp.state === "sealed" && r.seq <= this.cp.checkpoint.cut.seq) {
+      this.keptFound ??= this.keptProblem(r, this.cp.checkpoint);
+      this.kept.delete(r.seq);
+    } else this.walk.visit(r);
+  }
+
+  /** A record at or below the cut: it must be one the checkpoint kept, chained to its recorded predecessor. */
+  private keptProblem(r: LedgerRow, cp: Checkpoint): Tampering | undefined {
+    const k = this.kept.get(r.seq);
     if (!k) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} is at or below the checkpoint (records up to ${cp.cut.seq} were pruned on ${cp.at}) but is not one it kept: it was put back or inserted` };
     const mac = Buffer.isBuffer(r.mac) ? r.mac : undefined;
-    if (!mac || mac.toString("hex") !== k.mac || !macOf(key, Buffer.from(k.prev, "hex"), r).equals(mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, kept by the checkpoint, was altered after it was written` };
-    kept.delete(r.seq);
+    if (!mac || mac.toString("hex") !== k.mac || !macOf(this.key, Buffer.from(k.prev, "hex"), r).equals(mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, kept by the checkpoint, was altered after it was written` };
+    return undefined;
   }
-  for (const seq of kept.keys()) return { kind: "deleted", seq, message: `record ${seq}, kept by the checkpoint because later records name it, was deleted` };
-  return undefined;
+
+  result(): Tampering | undefined {
+    const cp = this.cp;
+    if (cp.state !== "sealed") {
+      if (this.first !== undefined && this.first > 1) {
+        const why = cp.state === "forged" ? " (the checkpoint in the store is not one it sealed: it was forged or altered)" : "";
+        return { kind: "deleted", seq: 1, message: `records 1 to ${this.first - 1} are missing and no checkpoint Covenant sealed accounts for them${why}` };
+      }
+      if (cp.state === "forged") return { kind: "altered", seq: 0, message: "the checkpoint in the store is not one Covenant sealed: it was forged or altered" };
+      return this.walk.end() ?? pruneRecordTampering(this.lastPrune, cp);
+    }
+    // a kept record not seen, when every record below the cut was: deleted
+    const gone = this.keptFound ? undefined : this.kept.keys().next();
+    const keptDeleted: Tampering | undefined = gone && !gone.done ? { kind: "deleted", seq: gone.value, message: `record ${gone.value}, kept by the checkpoint because later records name it, was deleted` } : undefined;
+    return this.keptFound ?? keptDeleted ?? this.walk.end() ?? pruneRecordTampering(this.lastPrune, cp);
+  }
 }
 
 /** The last prune record must vouch for the checkpoint in the store, and a checkpoint needs one. */
-function pruneRecordTampering(rows: LedgerRow[], cp: CheckpointState): Tampering | undefined {
-  let last: LedgerRow | undefined;
-  for (const r of rows) if (r.kind === "prune") last = r;
+function pruneRecordTampering(last: { seq: number; body: string } | undefined, cp: CheckpointState): Tampering | undefined {
   if (!last) return cp.state === "sealed" ? { kind: "deleted", seq: 0, message: "the store holds a checkpoint, but no prune record in the history vouches for it" } : undefined;
   let named: unknown;
   try {
-    named = (JSON.parse(String(last.body)) as { checkpoint?: unknown }).checkpoint;
+    named = (JSON.parse(last.body) as { checkpoint?: unknown }).checkpoint;
   } catch {
     named = undefined; // the chain walk has judged the record
   }

@@ -123,31 +123,69 @@ export function checkRecords(key: Buffer, rows: LedgerRow[], start: ChainStart =
 }
 
 /**
+ * Walks the chain a record at a time, in sequence order, and names the first record that was
+ * altered, inserted or deleted: `visit` each record (it says whether the walk still wants more),
+ * then `end()`. A record whose MAC fails is judged by the one after it (inserted: the chain goes
+ * on without it; altered: the next one chains to it; else broken). The walk starts at `start`
+ * (after a prune, the record after the checkpoint's cut, chained to the cut's MAC).
+ */
+export class ChainWalk {
+  private prev: Buffer;
+  private expected: number;
+  /** a record whose MAC did not match, waiting for the next to say what happened to it */
+  private failed: LedgerRow | undefined;
+  private found: Tampering | undefined;
+
+  constructor(
+    private readonly key: Buffer,
+    start: ChainStart = FROM_GENESIS,
+  ) {
+    this.prev = start.prev;
+    this.expected = start.seq;
+  }
+
+  visit(r: LedgerRow): boolean {
+    if (this.found) return false;
+    if (this.failed) {
+      this.found = this.judge(this.failed, r);
+      return false;
+    }
+    if (r.seq !== this.expected) {
+      const from = this.expected;
+      const to = r.seq - 1;
+      this.found = { kind: "deleted", seq: from, message: from === to ? `record ${from} was deleted` : `records ${from} to ${to} were deleted` };
+      return false;
+    }
+    if (Buffer.isBuffer(r.mac) && macOf(this.key, this.prev, r).equals(r.mac)) {
+      this.prev = r.mac;
+      this.expected++;
+    } else this.failed = r;
+    return true;
+  }
+
+  private judge(r: LedgerRow, next: LedgerRow): Tampering {
+    if (Buffer.isBuffer(next.mac) && macOf(this.key, this.prev, next).equals(next.mac)) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} was inserted: the chain continues past it without it` };
+    if (Buffer.isBuffer(next.mac) && Buffer.isBuffer(r.mac) && macOf(this.key, r.mac, next).equals(next.mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq} was altered after it was written` };
+    return { kind: "broken", seq: r.seq, message: `the chain breaks at record ${r.seq}: it was altered, or records before it were deleted and renumbered` };
+  }
+
+  /** The first problem, once the last record was visited. */
+  end(): Tampering | undefined {
+    if (!this.found && this.failed) this.found = { kind: "altered", seq: this.failed.seq, message: `record ${this.failed.seq}, the last one, was altered or inserted` };
+    return this.found;
+  }
+}
+
+/**
  * Walks the chain in sequence order and names the first record that was altered, inserted
  * or deleted. `rows` must be ordered by seq; the walk starts at `start` (after a prune, the
  * record after the checkpoint's cut, chained to the cut's MAC).
  */
 export function findTampering(key: Buffer, rows: LedgerRow[], head?: Head, start: ChainStart = FROM_GENESIS): Tampering | undefined {
-  let prev: Buffer = start.prev;
-  let expectedSeq = start.seq;
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    if (r.seq !== expectedSeq) {
-      const from = expectedSeq;
-      const to = r.seq - 1;
-      return { kind: "deleted", seq: from, message: from === to ? `record ${from} was deleted` : `records ${from} to ${to} were deleted` };
-    }
-    if (Buffer.isBuffer(r.mac) && macOf(key, prev, r).equals(r.mac)) {
-      prev = r.mac;
-      expectedSeq++;
-      continue;
-    }
-    const next = rows[i + 1];
-    if (next && Buffer.isBuffer(next.mac) && macOf(key, prev, next).equals(next.mac)) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} was inserted: the chain continues past it without it` };
-    if (next && Buffer.isBuffer(next.mac) && Buffer.isBuffer(r.mac) && macOf(key, r.mac, next).equals(next.mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq} was altered after it was written` };
-    if (!next) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, the last one, was altered or inserted` };
-    return { kind: "broken", seq: r.seq, message: `the chain breaks at record ${r.seq}: it was altered, or records before it were deleted and renumbered` };
-  }
+  const walk = new ChainWalk(key, start);
+  for (const r of rows) if (!walk.visit(r)) break;
+  const found = walk.end();
+  if (found) return found;
   if (head) {
     const last = rows[rows.length - 1];
     if (head.seq > (last?.seq ?? 0)) {

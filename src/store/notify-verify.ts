@@ -8,7 +8,8 @@
 import type Database from "better-sqlite3";
 import { isDeficiency, type Outcome } from "../evaluator/outcomes.js";
 import type { Deficiency } from "../notifiers/contract.js";
-import type { LedgerRow, Tampering } from "./ledger.js";
+import type { Tampering } from "./ledger.js";
+import type { RecordView, RowCheck } from "./row-check.js";
 import { sealDeficiency, sealEvent, sealGroup, sealMatches, sealMessage, type DeficiencyRow, type EventRow, type GroupRow, type MessageRow } from "./seals.js";
 
 function parse(text: unknown): unknown {
@@ -24,6 +25,7 @@ const altered = (seq: number, message: string): Tampering => ({ kind: "altered",
 /** What the history says, per promise and per deficiency and message. */
 interface Said {
   lastChange: Map<string, { seq: number; to: unknown }>;
+  /** the promise key of each change record a deficiency names (only those: a year holds ~200,000 changes) */
   changeKey: Map<number, string>;
   lastAck: Map<string, number>;
   delivery: Map<string, { seq: number; status: unknown }>;
@@ -31,27 +33,49 @@ interface Said {
   retired: Map<string, number>;
 }
 
-function said(rows: LedgerRow[]): Said {
-  const s: Said = { lastChange: new Map(), changeKey: new Map(), lastAck: new Map(), delivery: new Map(), retired: new Map() };
-  for (const r of rows) {
-    const b = parse(r.body) as Record<string, unknown> | undefined;
-    if (typeof b !== "object" || b === null) continue;
+/**
+ * The deficiencies and outbox against the history. `prunedRetired`: the deficiencies retired by
+ * summaries a prune removed (its checkpoint lists them; the last prune record vouches for them).
+ */
+export class NotifyCheck implements RowCheck {
+  private readonly s: Said = { lastChange: new Map(), changeKey: new Map(), lastAck: new Map(), delivery: new Map(), retired: new Map() };
+  /** the change records deficiencies name, read before the walk (the walk keeps the connection busy) */
+  private readonly named: Set<number>;
+  private lastPrune = 0;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly key: Buffer,
+    private readonly prunedRetired: readonly string[] | undefined,
+  ) {
+    this.named = new Set();
+    for (const body of db.prepare("SELECT body FROM deficiencies").pluck().iterate() as IterableIterator<unknown>) {
+      const d = parse(body) as Partial<Deficiency> | undefined;
+      for (const at of [d?.openedRecord, d?.lastRecord]) if (typeof at === "number") this.named.add(at);
+    }
+  }
+
+  visit(v: RecordView): void {
+    const r = v.row;
+    const s = this.s;
+    if (r.kind === "prune") this.lastPrune = r.seq;
+    if (r.kind !== "change" && r.kind !== "ack" && r.kind !== "delivery" && r.kind !== "run") return;
+    const b = v.object();
+    if (!b) return;
     if (r.kind === "change" && typeof b["key"] === "string") {
       s.lastChange.set(b["key"], { seq: r.seq, to: b["to"] });
-      s.changeKey.set(r.seq, b["key"]);
+      if (this.named.has(r.seq)) s.changeKey.set(r.seq, b["key"]);
     } else if (r.kind === "ack" && typeof b["deficiency"] === "string") s.lastAck.set(b["deficiency"], r.seq);
     else if (r.kind === "delivery" && typeof b["message"] === "string") s.delivery.set(b["message"], { seq: r.seq, status: b["status"] });
     else if (r.kind === "run" && Array.isArray(b["retired"])) for (const id of b["retired"]) if (typeof id === "string") s.retired.set(id, r.seq);
   }
-  return s;
-}
 
-/** `prunedRetired`: the deficiencies retired by summaries a prune removed (its checkpoint lists them, with the record of the prune). */
-export function notifyTampering(db: Database.Database, key: Buffer, rows: LedgerRow[], prunedRetired?: { ids: readonly string[]; seq: number }): Tampering | undefined {
-  const s = said(rows);
-  if (prunedRetired) for (const id of prunedRetired.ids) if (!s.retired.has(id)) s.retired.set(id, prunedRetired.seq);
-  const deficiencies: Deficiency[] = []; // read once, sealed, for the events they must have
-  return deficiencyTampering(db, key, s, deficiencies) ?? eventTampering(db, key, deficiencies, s.retired) ?? messageTampering(db, key, s) ?? groupTampering(db, key);
+  result(): Tampering | undefined {
+    const { db, key, s } = this;
+    if (this.prunedRetired) for (const id of this.prunedRetired) if (!s.retired.has(id)) s.retired.set(id, this.lastPrune);
+    const deficiencies: Deficiency[] = []; // read once, sealed, for the events they must have
+    return deficiencyTampering(db, key, s, deficiencies) ?? eventTampering(db, key, deficiencies, s.retired) ?? messageTampering(db, key, s) ?? groupTampering(db, key);
+  }
 }
 
 function deficiencyTampering(db: Database.Database, key: Buffer, s: Said, read: Deficiency[]): Tampering | undefined {

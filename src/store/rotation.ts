@@ -3,7 +3,8 @@
 // its steps, which makes a crash at any point safe; and `verify`'s check that every rotation's
 // signatures hold and that rotations chain (each one's old key is the previous one's new key).
 import { sign, verify, type KeyObject } from "node:crypto";
-import type { LedgerRow, Tampering } from "./ledger.js";
+import type { Tampering } from "./ledger.js";
+import { FirstProblem, type RecordView } from "./row-check.js";
 import type { RotatedKey, RotationBody } from "./records.js";
 import { StoreError } from "./errors.js";
 import { discardPendingKey, fingerprintOf, generateSigningKey, pendingKeyPath, promotePendingKey, publicKeyFromRaw, rawPublicKey, readSigningKey, signingKeyInForce, storeSigningKey, type SigningKey } from "./signing-key.js";
@@ -106,23 +107,21 @@ function isKey(k: unknown): k is RotatedKey {
 }
 
 /** Every rotation record's signatures, and the chain of rotations: each hands over from the key the one before put in force. */
-export function rotationTampering(rows: LedgerRow[]): Tampering | undefined {
-  let inForce: string | undefined;
-  for (const r of rows) {
-    if (r.kind !== "rotation") continue;
-    let body: unknown;
-    try {
-      body = JSON.parse(String(r.body));
-    } catch {
-      return { kind: "altered", seq: r.seq, message: `rotation record ${r.seq} is not valid JSON` };
-    }
+export class RotationCheck extends FirstProblem {
+  private inForce: string | undefined;
+
+  protected check(v: RecordView): Tampering | undefined {
+    const r = v.row;
+    if (r.kind !== "rotation") return undefined;
+    const body = v.json();
+    if (body === undefined) return { kind: "altered", seq: r.seq, message: `rotation record ${r.seq} is not valid JSON` };
     const problem = rotationProblem(body);
     if (problem) return { kind: "altered", seq: r.seq, message: `rotation record ${r.seq} does not hold: ${problem}` };
     const b = body as RotationBody;
-    if (inForce !== undefined && b.old.fingerprint !== inForce) return { kind: "altered", seq: r.seq, message: `rotation record ${r.seq} hands over from ${b.old.fingerprint}, but the rotation before it put ${inForce} in force: the rotations do not chain` };
-    inForce = b.new.fingerprint;
+    if (this.inForce !== undefined && b.old.fingerprint !== this.inForce) return { kind: "altered", seq: r.seq, message: `rotation record ${r.seq} hands over from ${b.old.fingerprint}, but the rotation before it put ${this.inForce} in force: the rotations do not chain` };
+    this.inForce = b.new.fingerprint;
+    return undefined;
   }
-  return undefined;
 }
 
 /** The fingerprint the history's last rotation put in force, or undefined when it holds none. */

@@ -15,7 +15,8 @@
 // timeout, database.ts), so a beat waits at most for one record of a run, never for the run.
 import type Database from "better-sqlite3";
 import { readStat } from "../probes/processes.js";
-import type { LedgerRow, Tampering } from "./ledger.js";
+import type { Tampering } from "./ledger.js";
+import type { RecordView, RowCheck } from "./row-check.js";
 import { runKindOf } from "./records.js";
 import { sealMatches, sealWatcher, type WatcherRow } from "./seals.js";
 
@@ -157,23 +158,29 @@ export class Watcher {
  * has a heartbeat (a watcher beats before its first run, which beginRun holds it to): one deleted
  * would make a dead watcher look as if none had ever watched.
  */
-export function watcherTampering(db: Database.Database, key: Buffer, rows: LedgerRow[]): Tampering | undefined {
-  const stored = db.prepare("SELECT * FROM watcher").all() as WatcherRow[];
-  for (const row of stored) {
-    if (!sealMatches(row.seal, sealWatcher(key, row))) return { kind: "altered", seq: 0, message: "the watcher's heartbeat was changed outside Covenant: its seal does not match" };
+export class WatcherCheck implements RowCheck {
+  /** the first summary of a watch run */
+  private watchRun: { seq: number; run: number } | undefined;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly key: Buffer,
+  ) {}
+
+  visit(v: RecordView): void {
+    const r = v.row;
+    if (this.watchRun || r.kind !== "run" || !String(r.body).includes('"watch"')) return;
+    const body = v.object(); // not JSON: the chain walk has already judged this record
+    if (body && runKindOf(body) === "watch") this.watchRun = { seq: r.seq, run: r.run };
   }
-  if (stored.length > 0) return undefined;
-  for (const r of rows) {
-    if (r.kind !== "run" || !String(r.body).includes('"watch"')) continue;
-    let body: unknown;
-    try {
-      body = JSON.parse(String(r.body));
-    } catch {
-      continue; // the chain walk has already judged this record
+
+  result(): Tampering | undefined {
+    const stored = this.db.prepare("SELECT * FROM watcher").all() as WatcherRow[];
+    for (const row of stored) {
+      if (!sealMatches(row.seal, sealWatcher(this.key, row))) return { kind: "altered", seq: 0, message: "the watcher's heartbeat was changed outside Covenant: its seal does not match" };
     }
-    if (typeof body === "object" && body !== null && runKindOf(body) === "watch") {
-      return { kind: "deleted", seq: r.seq, message: `the history holds a run of the watcher (run ${r.run}, record ${r.seq}), but the store holds no heartbeat of it: it was deleted` };
-    }
+    if (stored.length > 0 || !this.watchRun) return undefined;
+    const w = this.watchRun;
+    return { kind: "deleted", seq: w.seq, message: `the history holds a run of the watcher (run ${w.run}, record ${w.seq}), but the store holds no heartbeat of it: it was deleted` };
   }
-  return undefined;
 }
