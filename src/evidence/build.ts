@@ -6,10 +6,10 @@
 // and fingerprint leave it), nothing from outside the store.
 import { sign } from "node:crypto";
 import type { Period } from "../facts/period.js";
-import type { SigningKey, StateStore } from "../store/store.js";
+import type { ScannedRecord, ScanOutcome, SigningKey, StateStore } from "../store/store.js";
 import { publicKeyPem } from "../store/store.js";
 import { CHAIN_FILE, CHAIN_LABEL, chainNext, chainStart, extractLine, HISTORY_FILE, MANIFEST_FILE, PACK_FORMAT, PACK_VERSION, policyDir, policyFileName, PUBLIC_KEY_FILE, SIGNATURE_FILE, WHAT_IT_PROVES, type Manifest, type ManifestFile, type ManifestPolicy, type RecordRef } from "./manifest.js";
-import { MemoryPackSink, type PackSink } from "./sinks.js";
+import { MemoryPackSink, type PackFileSink, type PackSink } from "./sinks.js";
 import type { PackFile } from "./tar.js";
 
 export interface PackInput {
@@ -21,8 +21,13 @@ export interface PackInput {
   host: string;
   createdAt: Date;
   key: SigningKey;
-  /** files the caller adds under reports/ (the period's reports, when `covenant report` makes them) */
+  /** files the caller adds under reports/ as they are */
   reports?: readonly PackFile[];
+  /**
+   * or the period's reports built from the pack's own walk of the store: each record as it is
+   * read, then the files from what the walk vouched for (`covenant evidence` builds its reports so)
+   */
+  reportPass?: { visit: (r: ScannedRecord) => void; files: (scan: ScanOutcome) => readonly PackFile[] };
 }
 
 export interface BuiltPack {
@@ -39,44 +44,66 @@ interface Extract {
   files: ManifestFile[];
 }
 
-/** The history extract and its chain, written a record at a time as the store gives them. */
-function writeExtract(store: StateStore, p: Period, sink: PackSink): Extract {
-  const range = store.recordRangeIn(p.startMs, p.endMs);
-  const jsonl = sink.file(HISTORY_FILE);
-  const chain = sink.file(CHAIN_FILE);
-  let h = chainStart();
-  let first: number | null = null;
-  let end: RecordRef | null = null;
-  let count = 0;
-  if (range) {
-    for (const r of store.eachRecord(range.first, range.last)) {
-      const line = extractLine(r);
-      h = chainNext(h, line);
-      jsonl.write(line);
-      jsonl.write("\n");
-      chain.write(h.toString("hex"));
-      chain.write("\n");
-      first ??= r.seq;
-      end = { seq: r.seq, mac: r.mac };
-      count++;
-    }
+/** The history extract and its chain, written a record at a time as the walk of the store gives them (records from `range.first` to `range.last`). */
+class ExtractWriter {
+  private readonly jsonl: PackFileSink;
+  private readonly chain: PackFileSink;
+  private h = chainStart();
+  private first: number | null = null;
+  private head: RecordRef | null = null;
+  private count = 0;
+
+  constructor(
+    sink: PackSink,
+    private readonly range: { first: number; last: number } | undefined,
+  ) {
+    this.jsonl = sink.file(HISTORY_FILE);
+    this.chain = sink.file(CHAIN_FILE);
   }
-  const files = [{ path: HISTORY_FILE, ...jsonl.end() }, { path: CHAIN_FILE, ...chain.end() }];
-  return { first, last: end?.seq ?? null, count, head: end, final: h.toString("hex"), files };
+
+  visit(r: ScannedRecord): void {
+    if (!this.range || r.seq < this.range.first || r.seq > this.range.last) return;
+    const mac = r.mac ? r.mac.toString("hex") : "";
+    const line = extractLine({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body: r.text, mac }, r.body);
+    this.h = chainNext(this.h, line);
+    this.jsonl.write(line);
+    this.jsonl.write("\n");
+    this.chain.write(this.h.toString("hex"));
+    this.chain.write("\n");
+    this.first ??= r.seq;
+    this.head = { seq: r.seq, mac };
+    this.count++;
+  }
+
+  end(): Extract {
+    const files = [{ path: HISTORY_FILE, ...this.jsonl.end() }, { path: CHAIN_FILE, ...this.chain.end() }];
+    return { first: this.first, last: this.head?.seq ?? null, count: this.count, head: this.head, final: this.h.toString("hex"), files };
+  }
 }
 
-/** The policy hashes in force during the period: named by a summary in it, or by the last summary before it. */
-function policiesInForce(store: StateStore, p: Period): string[] {
-  const hashes: string[] = [];
-  let before: string | undefined;
-  for (const { time, policy } of store.runPolicies()) {
-    if (policy === null) continue;
-    const t = Date.parse(time);
-    if (t < p.startMs) before = policy;
-    else if (t < p.endMs && !hashes.includes(policy)) hashes.push(policy);
+/**
+ * The policy hashes in force during the period, from the run summaries as the walk gives them:
+ * named by a summary in the period, or by the last summary before it.
+ */
+class PoliciesInForce {
+  private readonly hashes: string[] = [];
+  private before: string | undefined;
+
+  constructor(private readonly p: Period) {}
+
+  visit(r: ScannedRecord): void {
+    if (r.kind !== "run") return;
+    const policy = r.body?.["policy"];
+    if (typeof policy !== "string") return;
+    const t = Date.parse(r.time);
+    if (t < this.p.startMs) this.before = policy;
+    else if (t < this.p.endMs && !this.hashes.includes(policy)) this.hashes.push(policy);
   }
-  if (before !== undefined && !hashes.includes(before)) hashes.unshift(before);
-  return hashes;
+
+  list(): string[] {
+    const { hashes, before } = this;
+    return before !== undefined && !hashes.includes(before) ? [before, ...hashes] : hashes;
+  }
 }
 
 function writePolicies(store: StateStore, hashes: string[], sink: PackSink): { files: ManifestFile[]; listed: ManifestPolicy[]; missing: string[] } {
@@ -122,10 +149,18 @@ function prunedOf(cp: { seq: number; at: string; before: string } | undefined, f
  */
 export function writePackTo(input: PackInput, sink: PackSink): Manifest {
   const { store, period } = input;
-  const reports = (input.reports ?? []).map((r) => ({ name: `reports/${reportName(r.name)}`, bytes: r.bytes }));
-  const verified = store.verify();
-  const extract = writeExtract(store, period, sink);
-  const policies = writePolicies(store, policiesInForce(store, period), sink);
+  // one walk of the store: its verification, the extract, and the period's report as it reads
+  const writer = new ExtractWriter(sink, store.recordRangeIn(period.startMs, period.endMs));
+  const inForce = new PoliciesInForce(period);
+  const { verified, scan } = store.verifyAndScan({}, (r) => {
+    writer.visit(r);
+    inForce.visit(r);
+    input.reportPass?.visit(r);
+  });
+  const extract = writer.end();
+  const made = input.reports ?? input.reportPass?.files(scan) ?? [];
+  const reports = made.map((r) => ({ name: `reports/${reportName(r.name)}`, bytes: r.bytes }));
+  const policies = writePolicies(store, inForce.list(), sink);
   const files: ManifestFile[] = [
     ...extract.files,
     writeWhole(sink, PUBLIC_KEY_FILE, publicKeyPem(input.key.publicKey)),

@@ -88,12 +88,14 @@ export function chainNext(prev: Buffer, line: string): Buffer {
  * serializes back to the exact text its MAC covers (whoever holds the host key can check it);
  * one that does not (edited, or not JSON) also carries that text as `bodyText`.
  */
-export function extractLine(r: { seq: number; kind: string; run: number; time: string; body: string; mac: string }): string {
-  let body: unknown;
-  try {
-    body = JSON.parse(r.body);
-  } catch {
-    body = { unreadable: true };
+export function extractLine(r: { seq: number; kind: string; run: number; time: string; body: string; mac: string }, parsed?: Record<string, unknown>): string {
+  let body: unknown = parsed;
+  if (body === undefined) {
+    try {
+      body = JSON.parse(r.body);
+    } catch {
+      body = { unreadable: true };
+    }
   }
   const exact = JSON.stringify(body) === r.body;
   // the body's text is what JSON.stringify would write for it: spliced in, not serialized again

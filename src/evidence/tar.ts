@@ -55,31 +55,40 @@ function header(name: string, size: number, type: "0" | "5", mtime: number): Buf
   return h;
 }
 
-/** A file to archive: its name under the pack, its size, and its bytes in chunks (read as the archive is written, never all at once). */
-export interface TarSource {
+/** A file to archive: its name under the pack and its size (its bytes are the caller's: tarSegments names where they go). */
+export interface TarEntry {
+  /** a relative path with `/` between its parts */
   name: string;
   size: number;
-  chunks: () => Iterable<Buffer>;
 }
 
-/** The gzip level of a pack's archive: fixed, so the same files make the same bytes (zlib's default: level 9 took half as long again for 3% less). */
+/**
+ * The gzip level of a pack's archive: fixed, so the same files make the same bytes (zlib's
+ * default: level 9 took half as long again for 3% less).
+ */
 export const GZIP_LEVEL = 6;
 
 const ZEROS = Buffer.alloc(BLOCK * 2);
 
+/** A piece of the archive: tar headers and padding (`glue`), or a file's bytes (`content`). */
+export type TarSegment<T> = { glue: Buffer } | { content: T };
+
 /**
- * The tar of `files` under the directory `top`, block by block: entries sorted by name, every
+ * The tar of `files` under the directory `top`, as pieces: entries sorted by name, every
  * directory listed before what it holds; `emptyDirs` are listed too (a pack's `reports/` with no
- * report yet). A source yielding other than its size is an error: the header said the size.
+ * report yet). The archive is one gzip member per piece, concatenated (RFC 1952 allows members one
+ * after another, and every gunzip reads them as one stream): so a large file's member can be
+ * compressed while it is written, on another core (write.ts), and the archive is the same bytes
+ * however it is made. A file of no bytes has no content piece.
  */
-export function* tarBlocks(top: string, files: readonly TarSource[], mtimeSeconds: number, emptyDirs: readonly string[] = []): Generator<Buffer> {
+export function* tarSegments<T extends TarEntry>(top: string, files: readonly T[], mtimeSeconds: number, emptyDirs: readonly string[] = []): Generator<TarSegment<T>> {
   const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const dirs = new Set<string>([top]);
-  yield header(`${top}/`, 0, "5", mtimeSeconds);
+  let glue: Buffer[] = [header(`${top}/`, 0, "5", mtimeSeconds)];
   for (const d of [...emptyDirs].sort()) {
     if (sorted.some((f) => f.name.startsWith(`${d}/`))) continue;
     dirs.add(`${top}/${d}`);
-    yield header(`${top}/${d}/`, 0, "5", mtimeSeconds);
+    glue.push(header(`${top}/${d}/`, 0, "5", mtimeSeconds));
   }
   for (const f of sorted) {
     const parts = f.name.split("/");
@@ -87,26 +96,30 @@ export function* tarBlocks(top: string, files: readonly TarSource[], mtimeSecond
       const dir = `${top}/${parts.slice(0, i).join("/")}`;
       if (dirs.has(dir)) continue;
       dirs.add(dir);
-      yield header(`${dir}/`, 0, "5", mtimeSeconds);
+      glue.push(header(`${dir}/`, 0, "5", mtimeSeconds));
     }
-    yield header(`${top}/${f.name}`, f.size, "0", mtimeSeconds);
-    let written = 0;
-    for (const chunk of f.chunks()) {
-      written += chunk.length;
-      if (written > f.size) break;
-      yield chunk;
+    glue.push(header(`${top}/${f.name}`, f.size, "0", mtimeSeconds));
+    if (f.size > 0) {
+      yield { glue: Buffer.concat(glue) };
+      glue = [];
+      yield { content: f };
     }
-    if (written !== f.size) throw new TarError(`${f.name} changed while it was archived (${written} bytes where ${f.size} were written)`);
     const pad = (BLOCK - (f.size % BLOCK)) % BLOCK;
-    if (pad > 0) yield Buffer.alloc(pad);
+    if (pad > 0) glue.push(Buffer.alloc(pad));
   }
-  yield ZEROS;
+  glue.push(ZEROS);
+  yield { glue: Buffer.concat(glue) };
 }
 
-/** A gzipped tar of files in memory (tarBlocks): the same bytes the streamed archive of the same files has. */
+/** One piece of an archive as its gzip member. */
+export function gzipMember(bytes: Buffer): Buffer {
+  return gzipSync(bytes, { level: GZIP_LEVEL });
+}
+
+/** A gzipped tar of files in memory (tarSegments): the same bytes the streamed archive of the same files has. */
 export function writeTarGz(top: string, files: readonly PackFile[], mtimeSeconds: number, emptyDirs: readonly string[] = []): Buffer {
-  const sources = files.map((f) => ({ name: f.name, size: f.bytes.length, chunks: () => [f.bytes] }));
-  return gzipSync(Buffer.concat([...tarBlocks(top, sources, mtimeSeconds, emptyDirs)]), { level: GZIP_LEVEL });
+  const entries = files.map((f) => ({ name: f.name, size: f.bytes.length, bytes: f.bytes }));
+  return Buffer.concat([...tarSegments(top, entries, mtimeSeconds, emptyDirs)].map((s) => gzipMember("glue" in s ? s.glue : s.content.bytes)));
 }
 
 function field(h: Buffer, at: number, width: number): string {

@@ -1,16 +1,17 @@
 // Writes a pack as it is made: the directory PACK (new, or empty and the caller's own), each file
 // streamed in chunks to a new file under a random name nobody can have planted (created
-// exclusively, never through a link, owner-only) and linked into place whole when it ends; then
-// PACK.tar.gz beside it, streamed from those files through the tar writer and gzip, created the
-// same way. No file is ever held in memory whole. A name already taken is never overwritten.
+// exclusively, never through a link, owner-only) and linked into place whole when it ends; and,
+// as each chunk is written, compressed on a second thread into the file's gzip member of the
+// archive (compressor.ts), kept in a file made the same way beside PACK. Then PACK.tar.gz, made
+// the same way, is the tar's headers (compressed here, they are small) and those members, in
+// order (tar.ts tarSegments): the archive holds exactly the bytes the manifest hashed. No file is
+// ever held in memory whole. A name already taken is never overwritten.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, createWriteStream, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
+import { Compressor, CompressorError } from "./compressor.js";
 import { ChunkedFile, type PackFileSink, type PackSink } from "./sinks.js";
-import { GZIP_LEVEL, tarBlocks, TarError, type TarSource } from "./tar.js";
+import { gzipMember, TarError, tarSegments } from "./tar.js";
 
 export class PackWriteError extends Error {}
 
@@ -35,11 +36,11 @@ function packDirectory(dir: string): boolean {
   return false;
 }
 
-/** A new file under a random name beside `path`, created exclusively, never through a link, owner-only. */
-function openTemporary(path: string): { tmp: string; fd: number } {
+/** A new file under a random name beside `path`, created exclusively, never through a link, owner-only (`readable`: to read back too). */
+function openTemporary(path: string, readable = false): { tmp: string; fd: number } {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString("hex")}.tmp`);
   try {
-    return { tmp, fd: openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600) };
+    return { tmp, fd: openSync(tmp, (readable ? constants.O_RDWR : constants.O_WRONLY) | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600) };
   } catch (err) {
     throw new PackWriteError(`cannot write ${path}: ${describe(err)}`);
   }
@@ -70,33 +71,67 @@ const PACK_DIRS = ["reports"];
 
 const READ_CHUNK = 1024 * 1024;
 
+/** A file written: its name and size, and its gzip member, kept beside the pack until the archive takes it. */
+interface Written {
+  name: string;
+  size: number;
+  member: Member;
+}
+
+interface Member {
+  id: number;
+  tmp: string;
+  fd: number;
+}
+
 /** A pack being written to its directory: each file as a sink (writePackTo), then `archive()` for PACK.tar.gz. */
 export class PackDirectory implements PackSink {
   readonly dir: string;
   readonly archivePath: string;
   private readonly made: Set<string>;
   private readonly madeDir: boolean;
-  private readonly written: { name: string; size: number }[] = [];
+  private readonly written: Written[] = [];
+  /** every member opened, written or not: removed when the archive is made or the pack abandoned */
+  private readonly members: Member[] = [];
+  private readonly compressor = new Compressor();
 
   /** Checks that neither PACK.tar.gz exists nor PACK holds anything, and makes PACK. */
   constructor(out: string) {
     this.dir = resolve(out.replace(/\/+$/, ""));
     this.archivePath = `${this.dir}.tar.gz`;
     try {
-      lstatSync(this.archivePath);
-      throw new PackWriteError(`${this.archivePath} exists: choose another --out (a pack is never written over another)`);
+      try {
+        lstatSync(this.archivePath);
+        throw new PackWriteError(`${this.archivePath} exists: choose another --out (a pack is never written over another)`);
+      } catch (err) {
+        if (err instanceof PackWriteError) throw err;
+      }
+      this.madeDir = packDirectory(this.dir);
     } catch (err) {
-      if (err instanceof PackWriteError) throw err;
+      void this.compressor.stop();
+      throw err;
     }
-    this.madeDir = packDirectory(this.dir);
     this.made = new Set([this.dir]);
     for (const d of PACK_DIRS) this.makeDirs(`${d}/`);
   }
 
-  /** A pack that failed as it was written: what was written of it is removed (its directory too, when this made it). */
+  /** A pack that failed as it was written: what was written of it is removed (its directory too, when this made it), and its members. */
   abandon(): void {
+    void this.compressor.stop();
+    this.dropMembers();
     for (const name of readdirSync(this.dir)) rmSync(join(this.dir, name), { recursive: true, force: true });
     if (this.madeDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private dropMembers(): void {
+    for (const m of this.members.splice(0)) {
+      try {
+        closeSync(m.fd);
+      } catch {
+        // closed already
+      }
+      rmSync(m.tmp, { force: true });
+    }
   }
 
   private makeDirs(name: string): void {
@@ -117,6 +152,9 @@ export class PackDirectory implements PackSink {
     this.makeDirs(name);
     const path = join(this.dir, ...name.split("/"));
     const { tmp, fd } = openTemporary(path);
+    const opened = openTemporary(this.archivePath, true);
+    const member: Member = { id: this.compressor.open(opened.fd), ...opened };
+    this.members.push(member);
     let size = 0;
     let open = true;
     const close = () => {
@@ -127,57 +165,58 @@ export class PackDirectory implements PackSink {
       (chunk) => {
         try {
           writeAll(fd, chunk, path);
+          this.compressor.write(member.id, chunk);
         } catch (err) {
           close();
           rmSync(tmp, { force: true });
+          if (err instanceof CompressorError) throw new PackWriteError(`cannot write ${this.archivePath}: ${err.message}`);
           throw err;
         }
         size += chunk.length;
       },
       () => {
         close();
+        this.compressor.end(member.id);
         linkIntoPlace(tmp, path);
-        this.written.push({ name, size });
+        this.written.push({ name, size, member });
       },
     );
   }
 
-  /** A file written, read back in chunks as the archive takes them: it must still be the regular file of the size written. */
-  private source(f: { name: string; size: number }): TarSource {
-    const path = join(this.dir, ...f.name.split("/"));
-    return {
-      name: f.name,
-      size: f.size,
-      *chunks() {
-        const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-        try {
-          const st = fstatSync(fd);
-          if (!st.isFile() || st.size !== f.size) throw new TarError(`${f.name} changed after it was written`);
-          for (;;) {
-            const buf = Buffer.allocUnsafe(READ_CHUNK);
-            const n = readSync(fd, buf, 0, READ_CHUNK, null);
-            if (n === 0) return;
-            yield buf.subarray(0, n);
-          }
-        } finally {
-          closeSync(fd);
-        }
-      },
-    };
-  }
-
-  /** PACK.tar.gz, streamed from the files written (tar.ts, then gzip at a fixed level: the same files make the same bytes). */
+  /** PACK.tar.gz: the tar's headers and padding compressed here, each file's member copied in (tar.ts tarSegments). */
   async archive(createdAt: Date): Promise<string> {
-    const { tmp, fd } = openTemporary(this.archivePath);
-    const blocks = tarBlocks(basename(this.dir), this.written.map((f) => this.source(f)), Math.floor(createdAt.getTime() / 1000), PACK_DIRS);
     try {
-      await pipeline(Readable.from(blocks, { objectMode: false }), createGzip({ level: GZIP_LEVEL, chunkSize: 256 * 1024 }), createWriteStream(tmp, { fd }));
+      await this.compressor.finished();
+    } catch (err) {
+      this.dropMembers();
+      throw new PackWriteError(`cannot write ${this.archivePath}: ${err instanceof CompressorError ? err.message : describe(err)}`);
+    }
+    const { tmp, fd } = openTemporary(this.archivePath);
+    try {
+      for (const piece of tarSegments(basename(this.dir), this.written, Math.floor(createdAt.getTime() / 1000), PACK_DIRS)) {
+        if ("glue" in piece) writeAll(fd, gzipMember(piece.glue), this.archivePath);
+        else this.copyMember(piece.content.member, fd);
+      }
     } catch (err) {
       rmSync(tmp, { force: true });
       if (err instanceof TarError) throw new PackWriteError(`cannot write ${this.archivePath}: ${err.message}`);
-      throw new PackWriteError(`cannot write ${this.archivePath}: ${describe(err)}`);
+      throw err instanceof PackWriteError ? err : new PackWriteError(`cannot write ${this.archivePath}: ${describe(err)}`);
+    } finally {
+      closeSync(fd);
+      this.dropMembers();
     }
     linkIntoPlace(tmp, this.archivePath);
     return this.archivePath;
+  }
+
+  /** A member's bytes, from its start, into the archive. */
+  private copyMember(m: Member, to: number): void {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    for (let at = 0; ; ) {
+      const n = readSync(m.fd, buf, 0, READ_CHUNK, at);
+      if (n === 0) return;
+      writeAll(to, buf.subarray(0, n), this.archivePath);
+      at += n;
+    }
   }
 }

@@ -4,12 +4,12 @@
 // auditor's sample explained from the history and proven against each run's summary.
 import type { Period } from "../facts/period.js";
 import { startOfDay } from "../facts/period.js";
-import type { StateStore } from "../store/store.js";
+import type { ScannedRecord, ScanOutcome, StateStore } from "../store/store.js";
 import { expectedCadence, gapsOf } from "./report-cadence.js";
 import { designOf, type DesignOf, type VersionInForce } from "./report-design.js";
 import { REPORT_FORMAT, type ControlReport, type EvidenceReport, type IntegrityResult, type PolicyVersionInForce, type RemediationFigures } from "./report-model.js";
 import { sampleOf } from "./report-sampled.js";
-import { episodesToList, listingOf, repairsToList } from "./report-listing.js";
+import { listingOf } from "./report-listing.js";
 import { ReportTally, type ControlTally } from "./report-tally.js";
 import { CheckedVersions } from "./stored-policy.js";
 
@@ -30,10 +30,23 @@ export interface BuildOptions {
 export class UnknownControlError extends Error {}
 
 export function buildReport(store: StateStore, o: BuildOptions): EvidenceReport {
-  const now = o.now ?? new Date();
+  const pass = reportPass(store, o);
+  return pass.finish(store.scanHistory({}, pass.visit));
+}
+
+/**
+ * A report built as the history is read: `visit` takes each record (scanHistory's, or the walk
+ * the evidence pack shares with verify and its extract), then `finish` with what the scan vouched
+ * for gives the report.
+ */
+export function reportPass(store: StateStore, o: BuildOptions): { visit: (r: ScannedRecord) => void; finish: (scan: ScanOutcome) => EvidenceReport } {
   const { dayStarts, dayNames } = daysOf(o.period);
-  const tally = new ReportTally({ startMs: o.period.startMs, endMs: o.period.endMs, dayStarts, dayNames, deficiencyIdOf: (k, run, rec) => store.deficiencyIdOf(k, run, rec), ...(o.sample ? { sample: o.sample } : {}), ...(o.controls && o.controls.length > 0 ? { only: new Set(o.controls) } : {}) });
-  const scan = store.scanHistory({}, (r) => tally.visit(r));
+  const tally = new ReportTally({ startMs: o.period.startMs, endMs: o.period.endMs, dayStarts, dayNames, deficiencyIdOf: (k, run, rec) => store.deficiencyIdOf(k, run, rec), ...(o.sample ? { sample: o.sample } : {}), ...(o.controls && o.controls.length > 0 ? { only: new Set(o.controls) } : {}), ...(o.list !== undefined ? { list: o.list } : {}) });
+  return { visit: (r) => tally.visit(r), finish: (scan) => finishReport(store, o, tally, scan) };
+}
+
+function finishReport(store: StateStore, o: BuildOptions, tally: ReportTally, scan: ScanOutcome): EvidenceReport {
+  const now = o.now ?? new Date();
   tally.finish();
   const checked = new CheckedVersions((hash) => store.policyVersion(hash), now.toISOString().slice(0, 10));
   const stretches = tally.policies.inForce(o.period.startMs).filter((s) => Date.parse(s.from) < o.period.endMs);
@@ -83,7 +96,7 @@ function daysOf(p: Period): { dayStarts: number[]; dayNames: string[] } {
 function controlIds(tally: ReportTally, versions: readonly VersionInForce[], asked: readonly string[] | undefined): string[] {
   const known = new Set<string>();
   for (const v of versions) for (const id of v.checked?.controls.keys() ?? []) known.add(id);
-  for (const [id, c] of tally.controls) if (c.evaluations > 0 || c.episodes.length > 0) known.add(id);
+  for (const [id, c] of tally.controls) if (c.evaluations > 0 || c.episodes.total > 0) known.add(id);
   if (asked === undefined || asked.length === 0) return [...known].sort();
   const unknown = asked.filter((id) => !known.has(id));
   if (unknown.length > 0) throw new UnknownControlError(`no control ${unknown.join(", ")} in the period (its policy versions define ${known.size === 0 ? "none" : [...known].sort().slice(0, 20).join(", ")})`);
@@ -95,8 +108,8 @@ function controlReport(id: string, t: ControlTally, d: DesignOf, o: BuildOptions
   const end = Math.min(windowEnd, d.definedUntil ?? windowEnd);
   const configured = o.expectedEveryMs ?? d.latest?.control.every ?? shortestEvery(d.latest?.control.promises ?? []);
   const expected = expectedCadence(configured, t.intervals, Math.max(0, end - start));
-  const episodes = episodesToList(t.episodes, o.list);
-  const repairs = repairsToList(t.repairs, o.list);
+  const episodes = t.episodes.listed(o.list);
+  const repairs = t.repairs.listed();
   return {
     id,
     design: d.design,
@@ -109,10 +122,10 @@ function controlReport(id: string, t: ControlTally, d: DesignOf, o: BuildOptions
       verdicts: { ...t.verdicts },
       episodes,
       repairs,
-      listing: listingOf(t.episodes, episodes.length, t.repairs.length, repairs.length, o.list),
+      listing: listingOf(t.episodes, episodes.length, t.repairs.total, repairs.length, o.list),
       integrity: { approved: t.approved, unapproved: t.unapproved },
       waivers: d.waivers,
-      remediation: remediationOf(t.episodes),
+      remediation: remediationOf(t.episodes.durations),
     },
     timeline: t.days,
   };
@@ -124,8 +137,9 @@ function shortestEvery(promises: readonly { every?: number }[]): number | undefi
   return given.length > 0 ? Math.min(...given) : undefined;
 }
 
-export function remediationOf(episodes: readonly { notice: boolean; durationMs?: number }[]): RemediationFigures {
-  const durations = episodes.filter((e) => !e.notice && e.durationMs !== undefined).map((e) => e.durationMs!).sort((a, b) => a - b);
+/** The remediation figures over the durations of resolved deficiencies. */
+export function remediationOf(resolved: readonly number[]): RemediationFigures {
+  const durations = [...resolved].sort((a, b) => a - b);
   if (durations.length === 0) return { resolved: 0, medianMs: null, worstMs: null };
   const mid = durations.length >> 1;
   const median = durations.length % 2 === 1 ? durations[mid]! : Math.round((durations[mid - 1]! + durations[mid]!) / 2);
@@ -136,7 +150,7 @@ function summaryOf(controls: readonly ControlReport[], tally: ReportTally): Evid
   const evaluations = controls.reduce((n, c) => n + c.operation.evaluations, 0);
   const kept = controls.reduce((n, c) => n + c.operation.kept, 0);
   // the figures are over every episode of the controls reported, listed or not
-  const episodes = controls.flatMap((c) => tally.control(c.id).episodes);
+  const durations = controls.flatMap((c) => tally.control(c.id).episodes.durations);
   return {
     controls: controls.length,
     keyControls: controls.filter((c) => c.design.key).length,
@@ -147,11 +161,11 @@ function summaryOf(controls: readonly ControlReport[], tally: ReportTally): Evid
     episodes: controls.reduce((n, c) => n + c.operation.listing.episodes.deficiencies, 0),
     gaps: controls.reduce((n, c) => n + c.operation.gaps.length, 0),
     openAtEnd: controls.reduce((n, c) => n + c.operation.listing.episodes.openAtEnd, 0),
-    remediation: remediationOf(episodes),
+    remediation: remediationOf(durations),
   };
 }
 
-function integrityOf(tally: ReportTally, scan: ReturnType<StateStore["scanHistory"]>, periodStartMs: number): IntegrityResult {
+function integrityOf(tally: ReportTally, scan: ScanOutcome, periodStartMs: number): IntegrityResult {
   const w = tally.integrity;
   const notes: string[] = [];
   const reachesEnd = w.last !== undefined && scan.storeHead !== undefined && w.last.seq === scan.storeHead.seq;

@@ -73,6 +73,11 @@ export class EpisodeTracker {
     for (const id of ids) this.byId.get(id)?.told.push(t);
   }
 
+  /** An episode that will not be listed: deliveries and acknowledgements naming it are passed over. */
+  forget(e: Episode): void {
+    if (e.resolved !== undefined) this.byId.delete(e.id);
+  }
+
   acknowledged(id: string, ack: NonNullable<Episode["ack"]>): void {
     const e = this.byId.get(id);
     if (e && !e.ack) e.ack = ack;

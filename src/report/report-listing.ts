@@ -4,7 +4,7 @@
 // period's end is listed, then the longest (the worst remediation), then the most recent; the
 // counts and figures (remediation, open at end) are always over every episode, and JSON and CSV
 // list every one by default.
-import type { Episode, Listing, Repair } from "./report-model.js";
+import type { Episode, Listing } from "./report-model.js";
 
 const byOpened = (a: Episode, b: Episode) => a.openedRecord - b.openedRecord;
 
@@ -29,18 +29,7 @@ export function episodesToList(all: readonly Episode[], limit: number | undefine
   return [...chosen].sort(byOpened);
 }
 
-/** The repairs to list, in time order: all, or the most recent `limit`. */
-export function repairsToList(all: readonly Repair[], limit: number | undefined): Repair[] {
-  if (limit === undefined || all.length <= limit) return [...all];
-  return all.slice(all.length - limit);
-}
-
-export function listingOf(all: readonly Episode[], listed: number, repairs: number, repairsListed: number, limit: number | undefined): Listing {
-  let deficiencies = 0;
-  let openAtEnd = 0;
-  for (const e of all) {
-    if (!e.notice) deficiencies++;
-    if (e.resolved === undefined) openAtEnd++;
-  }
-  return { limit: limit ?? null, episodes: { total: all.length, listed, deficiencies, openAtEnd }, repairs: { total: repairs, listed: repairsListed } };
+/** `all`: the counts over every episode (report-books.ts EpisodeBook). */
+export function listingOf(all: { total: number; deficiencies: number; openAtEnd: number }, listed: number, repairs: number, repairsListed: number, limit: number | undefined): Listing {
+  return { limit: limit ?? null, episodes: { total: all.total, listed, deficiencies: all.deficiencies, openAtEnd: all.openAtEnd }, repairs: { total: repairs, listed: repairsListed } };
 }

@@ -9,7 +9,8 @@ import { outcomeOrder, worst, type Outcome } from "../evaluator/outcomes.js";
 import type { ScannedRecord } from "../store/store.js";
 import { IntervalTally } from "./report-cadence.js";
 import { EpisodeTracker } from "./report-episodes.js";
-import type { DayPoint, Episode, IntegrityApproval, IntegrityChange, Repair } from "./report-model.js";
+import { EpisodeBook, RepairBook } from "./report-books.js";
+import type { DayPoint, Episode, IntegrityApproval, IntegrityChange } from "./report-model.js";
 import { Reservoir, SeededRandom } from "./report-sample.js";
 import { ClockWatch, IntegrityWatch, PolicyStretches } from "./report-watch.js";
 
@@ -28,16 +29,19 @@ export class ControlTally {
   readonly verdicts: Partial<Record<Outcome, number>> = {};
   readonly intervals = new IntervalTally();
   readonly days: DayPoint[];
-  readonly episodes: Episode[] = [];
-  readonly repairs: Repair[] = [];
+  readonly episodes: EpisodeBook;
+  readonly repairs: RepairBook;
   readonly approved: IntegrityApproval[] = [];
   readonly unapproved: IntegrityChange[] = [];
   reservoir?: Reservoir<Evaluation>;
   /** bumped when one of its promises changes state: a cached verdict older than this is computed again */
   version = 0;
 
-  constructor(dayNames: readonly string[]) {
+  /** `list`: the most episodes and repairs the report lists (report-books.ts keeps only those it can) */
+  constructor(dayNames: readonly string[], list: number | undefined, forget: (e: Episode) => void) {
     this.days = dayNames.map((day) => ({ day, evaluations: 0, kept: 0, deficient: 0, other: 0 }));
+    this.episodes = new EpisodeBook(list, forget);
+    this.repairs = new RepairBook(list);
   }
 }
 
@@ -51,6 +55,8 @@ export interface TallyOptions {
   sample?: { size: number; seed: string };
   /** only these controls are tallied (`--control`): the others' changes and evaluations are passed over */
   only?: ReadonlySet<string>;
+  /** list at most this many episodes and repairs per control: only those that can be listed are kept */
+  list?: number;
 }
 
 const KEPT = new Set<Outcome>(["kept", "skipped", "waived"]);
@@ -97,13 +103,13 @@ export class ReportTally {
   readonly runIntervals = new IntervalTally();
 
   constructor(private readonly o: TallyOptions) {
-    this.episodes = new EpisodeTracker(o, o.deficiencyIdOf, (key, e) => this.control(this.controlOf(key)).episodes.push(e));
+    this.episodes = new EpisodeTracker(o, o.deficiencyIdOf, (key, e) => this.control(this.controlOf(key)).episodes.add(e));
   }
 
   control(id: string): ControlTally {
     let c = this.controls.get(id);
     if (!c) {
-      c = new ControlTally(this.o.dayNames);
+      c = new ControlTally(this.o.dayNames, this.o.list, (e) => this.episodes.forget(e));
       if (this.o.sample) c.reservoir = new Reservoir<Evaluation>(this.o.sample.size, new SeededRandom(this.o.sample.seed, id));
       this.controls.set(id, c);
     }
@@ -170,7 +176,7 @@ export class ReportTally {
     this.episodes.change({ seq: r.seq, run: r.run, time: r.time, ms, key: strings.of(key), type: strings.of(String(b["type"] ?? "")), promiser: strings.of(String(b["promiser"] ?? "")), to: outcome, reason: strings.of(String(b["reason"] ?? "")) });
     if (!inPeriod) return;
     const changes = Array.isArray(b["changes"]) ? b["changes"].map(String) : [];
-    if (outcome === "repaired") this.control(controlId).repairs.push({ at: r.time, record: r.seq, promise: this.strings.of(key), changes: changes.map((c) => this.strings.of(c)) });
+    if (outcome === "repaired") this.control(controlId).repairs.add({ at: r.time, record: r.seq, promise: this.strings.of(key), changes: changes.map((c) => this.strings.of(c)) });
     const findings = Array.isArray(b["findings"]) ? (b["findings"] as { path?: unknown; kinds?: unknown }[]) : [];
     if (findings.length > 0 && DEFICIENT.has(outcome)) {
       const kinds = new Set<string>();

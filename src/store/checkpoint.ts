@@ -125,7 +125,7 @@ export class ChainCheck implements RowCheck {
     if (this.cp.state === "sealed" && r.seq <= this.cp.checkpoint.cut.seq) {
       this.keptFound ??= this.keptProblem(r, this.cp.checkpoint);
       this.kept.delete(r.seq);
-    } else this.walk.visit(r);
+    } else this.walk.visit(r, v.mac);
   }
 
   /** A record at or below the cut: it must be one the checkpoint kept, chained to its recorded predecessor. */

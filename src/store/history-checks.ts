@@ -6,6 +6,7 @@ import type Database from "better-sqlite3";
 import type { Tampering } from "./ledger.js";
 import { runCounter } from "./anchors.js";
 import { FirstProblem, type RecordView, type RowCheck } from "./row-check.js";
+import { RunCounts } from "./run-marks.js";
 import { sealBaseline, sealCurrent, sealMatches, type BaselineRow, type CurrentRow } from "./seals.js";
 
 /**
@@ -52,13 +53,13 @@ export class RunCounterCheck extends FirstProblem {
  * dropped (as they were written, by SQL planted in the store, or after), more were added.
  */
 export class SummaryCheck implements RowCheck {
-  private readonly changes = new Map<number, number>();
+  private readonly changes = new RunCounts();
   /** each summary that counts its changes: record, run, count (in seq order) */
   private readonly said: number[] = [];
 
   visit(v: RecordView): void {
     const r = v.row;
-    if (r.kind === "change") this.changes.set(r.run, (this.changes.get(r.run) ?? 0) + 1);
+    if (r.kind === "change") this.changes.add(r.run);
     else if (r.kind === "run") {
       const changed = (v.json() as { changed?: unknown } | null | undefined)?.changed;
       if (typeof changed === "number") this.said.push(r.seq, r.run, changed);
@@ -68,7 +69,7 @@ export class SummaryCheck implements RowCheck {
   result(): Tampering | undefined {
     for (let i = 0; i < this.said.length; i += 3) {
       const [seq, run, said] = [this.said[i]!, this.said[i + 1]!, this.said[i + 2]!];
-      const held = this.changes.get(run) ?? 0;
+      const held = this.changes.get(run);
       if (said === held) continue;
       return held < said
         ? { kind: "deleted", seq, message: `run ${run}'s summary (record ${seq}) says it wrote ${said} change record${said === 1 ? "" : "s"}, but the history holds ${held}: records were dropped` }

@@ -4,7 +4,7 @@
 // while it does: the connection is busy with the walk), then gives its first problem, reading
 // any table it compares the history with only then. A record's body is parsed once for all of
 // them.
-import type { LedgerRow, Tampering } from "./ledger.js";
+import { macOf, type LedgerRow, type MacOf, type Tampering } from "./ledger.js";
 
 export interface RowCheck {
   /** each record, in seq order; a check that has found its problem may ignore the rest */
@@ -18,14 +18,29 @@ export class RecordView {
   row!: LedgerRow;
   private parsed: unknown;
   private done = false;
+  private macMemo: { key: Buffer; prev: Buffer; mac: Buffer } | undefined;
 
   /** Points the view at the next record (one view serves the whole walk). */
   at(row: LedgerRow): this {
     this.row = row;
     this.done = false;
     this.parsed = undefined;
+    this.macMemo = undefined;
     return this;
   }
+
+  /**
+   * macOf for this record, computed once for a key and predecessor: the chain check and the scan
+   * the evidence pack shares the walk with both check each record against the same predecessor.
+   */
+  readonly mac: MacOf = (key, prev, row) => {
+    if (row !== this.row) return macOf(key, prev, row);
+    const m = this.macMemo;
+    if (m && m.key === key && m.prev.equals(prev)) return m.mac;
+    const mac = macOf(key, prev, row);
+    this.macMemo = { key, prev, mac };
+    return mac;
+  };
 
   /** The body as JSON, or undefined when it is not JSON (the chain walk judges such a record). */
   json(): unknown {

@@ -4,7 +4,8 @@
 // and `verify` load every row, which a report over the year cannot afford.
 import type Database from "better-sqlite3";
 import type { Checkpoint } from "./checkpoint.js";
-import { macOf, type LedgerRow, type RecordKind } from "./ledger.js";
+import { macOf, type LedgerRow, type MacOf, type RecordKind } from "./ledger.js";
+import type { RecordView, RowCheck } from "./row-check.js";
 
 /** A record as the scan gives it: its body parsed (undefined when it is not a JSON object), and whether its MAC chains. */
 export interface ScannedRecord {
@@ -13,6 +14,8 @@ export interface ScannedRecord {
   run: number;
   time: string;
   body: Record<string, unknown> | undefined;
+  /** the body as stored (the text its MAC covers) */
+  text: string;
   /** the record's MAC matches its content chained to the record before it, and its number follows that record's */
   verified: boolean;
   /** why it is not verified */
@@ -36,6 +39,56 @@ function keptProblem(key: Buffer, r: Omit<LedgerRow, "mac">, mac: Buffer | undef
 }
 
 /**
+ * Judges records one at a time as `scanRecords` (and verify's walk, when it scans too) reads them:
+ * each record's MAC against the MAC stored in the record before it, or, at or below a checkpoint's
+ * cut, against the predecessor the checkpoint kept for it. `prev` and `expected` say where the
+ * chain stands before the first record given.
+ */
+export class ScanStep {
+  private last: { seq: number; mac: Buffer } | undefined;
+
+  constructor(
+    private readonly key: Buffer,
+    private prevMac: Buffer,
+    private expected: number,
+    private readonly checkpoint: Checkpoint | undefined,
+  ) {}
+
+  /** The record as the scan gives it; `body` is its text parsed as an object (undefined when it is not one). */
+  judge(r: Omit<LedgerRow, "mac">, macValue: unknown, body: Record<string, unknown> | undefined, macFn: MacOf = macOf): ScannedRecord {
+    const cp = this.checkpoint;
+    const mac = Buffer.isBuffer(macValue) ? macValue : undefined;
+    let problem: string | undefined;
+    if (cp && r.seq <= cp.cut.seq) problem = keptProblem(this.key, r, mac, cp);
+    else if (r.seq !== this.expected) problem = `records before it are missing, or it was renumbered (expected record ${this.expected})`;
+    else if (!(mac !== undefined && macFn(this.key, this.prevMac, r).equals(mac))) problem = "its MAC does not match: it was altered or inserted after it was written";
+    if (!cp || r.seq > cp.cut.seq) {
+      this.prevMac = mac ?? Buffer.alloc(32);
+      this.expected = r.seq + 1;
+    }
+    if (mac) this.last = { seq: r.seq, mac };
+    return { seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body, text: String(r.body), verified: problem === undefined, ...(problem !== undefined ? { problem } : {}), mac };
+  }
+
+  /** The last record judged that carries a MAC. */
+  end(): { last?: { seq: number; mac: Buffer } } {
+    return this.last ? { last: this.last } : {};
+  }
+}
+
+/** Where the chain stands before record `from`: the record before it, or the checkpoint's cut. */
+export function scanStart(before: { seq: number; mac: unknown } | undefined, from: number, checkpoint: Checkpoint | undefined): { prev: Buffer; expected: number } {
+  let prev: Buffer = Buffer.isBuffer(before?.mac) ? before.mac : Buffer.alloc(32);
+  let expected = before ? before.seq + 1 : from === 1 ? 1 : from;
+  if (checkpoint && (!before || before.seq <= checkpoint.cut.seq)) {
+    // the chain resumes from the cut's MAC: the record after the cut is chained to it
+    prev = Buffer.from(checkpoint.cut.mac, "hex");
+    expected = checkpoint.cut.seq + 1;
+  }
+  return { prev, expected };
+}
+
+/**
  * Calls `visit` with every record from `fromSeq` through `toSeq`, in seq order. The MAC of each
  * is checked against the MAC stored in the record before it (read too when the range starts past
  * record 1), so a record altered, inserted or renumbered is marked; the caller judges the range
@@ -47,33 +100,43 @@ function keptProblem(key: Buffer, r: Omit<LedgerRow, "mac">, mac: Buffer | undef
 export function scanRecords(db: Database.Database, key: Buffer, range: ScanRange, visit: (r: ScannedRecord) => void, checkpoint?: Checkpoint): { last?: { seq: number; mac: Buffer } } {
   const from = Math.max(1, range.fromSeq ?? 1);
   const to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
-  const cutSeq = checkpoint?.cut.seq ?? 0;
   const before = from > 1 ? (db.prepare("SELECT seq, mac FROM ledger WHERE seq < ? ORDER BY seq DESC LIMIT 1").get(from) as { seq: number; mac: unknown } | undefined) : undefined;
-  let prevMac: Buffer = Buffer.isBuffer(before?.mac) ? before.mac : Buffer.alloc(32);
-  let expected = before ? before.seq + 1 : from === 1 ? 1 : from;
-  if (checkpoint && (!before || before.seq <= cutSeq)) {
-    // the chain resumes from the cut's MAC: the record after the cut is chained to it
-    prevMac = Buffer.from(checkpoint.cut.mac, "hex");
-    expected = cutSeq + 1;
-  }
-  let last: { seq: number; mac: Buffer } | undefined;
+  const start = scanStart(before, from, checkpoint);
+  const step = new ScanStep(key, start.prev, start.expected, checkpoint);
   // rows as arrays, not objects: a year's 325,000 rows, each an object of six named fields, cost ~1 s more
   const rows = db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE seq >= ? AND seq <= ? ORDER BY seq").raw().iterate(from, to) as IterableIterator<RawRow>;
-  for (const [seq, kind, run, time, body, macValue] of rows) {
-    const r = { seq, kind, run, time, body } as Omit<LedgerRow, "mac">;
-    const mac = Buffer.isBuffer(macValue) ? macValue : undefined;
-    let problem: string | undefined;
-    if (checkpoint && r.seq <= cutSeq) problem = keptProblem(key, r, mac, checkpoint);
-    else if (r.seq !== expected) problem = `records before it are missing, or it was renumbered (expected record ${expected})`;
-    else if (!(mac !== undefined && macOf(key, prevMac, r).equals(mac))) problem = "its MAC does not match: it was altered or inserted after it was written";
-    visit({ seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body: parseBody(r.body), verified: problem === undefined, ...(problem !== undefined ? { problem } : {}), mac });
-    if (!checkpoint || r.seq > cutSeq) {
-      prevMac = mac ?? Buffer.alloc(32);
-      expected = r.seq + 1;
-    }
-    if (mac) last = { seq: r.seq, mac };
+  for (const [seq, kind, run, time, body, macValue] of rows) visit(step.judge({ seq, kind, run, time, body }, macValue, parseBody(body)));
+  return step.end();
+}
+
+/** The records of a range as `scanRecords` gives them, judged as verify's walk reads the whole history (verify.ts `extra`). */
+export class ScanCheck implements RowCheck {
+  private readonly step: ScanStep;
+  private readonly from: number;
+  private readonly to: number;
+
+  constructor(key: Buffer, range: ScanRange, checkpoint: Checkpoint | undefined, private readonly visitor: (r: ScannedRecord) => void) {
+    const start = scanStart(undefined, 1, checkpoint);
+    this.step = new ScanStep(key, start.prev, start.expected, checkpoint);
+    this.from = Math.max(1, range.fromSeq ?? 1);
+    this.to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
   }
-  return last ? { last } : {};
+
+  visit(v: RecordView): void {
+    const r = v.row;
+    if (r.seq > this.to) return;
+    // a record before the range is judged too (its MAC is the next one's predecessor), not given
+    const judged = this.step.judge(r, r.mac, r.seq >= this.from ? v.object() : undefined, v.mac);
+    if (r.seq >= this.from) this.visitor(judged);
+  }
+
+  result(): undefined {
+    return undefined;
+  }
+
+  end(): { last?: { seq: number; mac: Buffer } } {
+    return this.step.end();
+  }
 }
 
 type RawRow = [number, RecordKind, number, string, string, unknown];

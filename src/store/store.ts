@@ -15,7 +15,7 @@ import { ApprovedStates, approvedStatesPresent } from "./approved-states.js";
 import type { ApprovedCopy } from "../integrity/approved-copy.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Outcome } from "../evaluator/outcomes.js";
-import { anchoredSchema, dbHeadOf, endTampering, readFileHead, runCounter } from "./anchors.js";
+import { anchoredSchema, dbHeadOf, endTampering, readFileHead, runCounter, type FileHead } from "./anchors.js";
 import { LearntBands } from "./bands.js";
 import { checkpoint, openForReading, openForWriting, type ReadOnlyDatabase } from "./database.js";
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
@@ -30,7 +30,7 @@ import { sealBaseline, sealCurrent, sealMatches, type BaselineRow, type CurrentR
 import { checkStateDirectory, checkStateFiles } from "./trust.js";
 import { hasColumn, verifyStore, type KnownHead, type VerifyReport } from "./verify.js";
 import { migrate } from "./migrate.js";
-import { eachRecord, lastRecord, recordRangeIn, runPolicies, type StoredRecord } from "./period-reads.js";
+import { lastRecord, recordRangeIn } from "./period-reads.js";
 import type { Finding } from "./deficiencies.js";
 import { Notifications, systemResult, type DeliveryResult, type SavedPlan, type WorkingSet } from "./notify.js";
 import type { Acknowledgement, Deficiency, OutboxMessage } from "../notifiers/contract.js";
@@ -41,19 +41,29 @@ import { rosterBody, Rosters } from "./rosters.js";
 import { explainRuns, type RunExplanation } from "./explain.js";
 import { lastRotatedTo, rotateSigningKey, type RotationDone, type Rotator } from "./rotation.js";
 import { signingKeyInForce, signingKeyPath, type SigningKey } from "./signing-key.js";
-import { scanRecords, type ScannedRecord, type ScanRange } from "./scan.js";
+import { ScanCheck, scanRecords, type ScannedRecord, type ScanRange } from "./scan.js";
 import { deficiencyId, hostKeyId } from "./deficiencies.js";
-import { checkAcross, checkpointDigest, readCheckpoint, sealCheckpoint, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { checkAcross, checkpointDigest, readCheckpoint, sealCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointState } from "./checkpoint.js";
 import { addCounts, coverageProblem, planPrune, removePruned, retiredThrough } from "./prune.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { StoredRecord } from "./period-reads.js";
 export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, PruneBody, PruneEvidence, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
 export { fingerprintOf, publicKeyPem, type SigningKey } from "./signing-key.js";
 export type { Checkpoint } from "./checkpoint.js";
 export { hashPolicy, type PolicyVersionSummary } from "./policies.js";
 export { outcomesDigest, type PromiseAtRun, type RunExplanation } from "./explain.js";
 export type { ScannedRecord, ScanRange } from "./scan.js";
+
+/** What a scan of the history vouches for (scanHistory, verifyAndScan). */
+export interface ScanOutcome {
+  /** the last record read */
+  last?: { seq: number; mac: string };
+  /** the store's last record when the scan began */
+  storeHead?: { seq: number; mac: string };
+  /** when the scan reached the store's last record: whether the anchors vouch for that end */
+  end?: Tampering;
+  checkpoint?: Checkpoint;
+}
 export { runKindOf } from "./records.js";
 export { staleAfterMs, type Beat, type Heartbeat, type WatcherStatus } from "./watcher.js";
 export { DeficiencyError, type Finding } from "./deficiencies.js";
@@ -474,20 +484,25 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * (scan.ts). Returns the last record read, the store's head when the scan began, and, when the
    * scan reached the store's last record, whether the anchors vouch for that end.
    */
-  scanHistory(range: ScanRange, visit: (r: ScannedRecord) => void): { last?: { seq: number; mac: string }; storeHead?: { seq: number; mac: string }; end?: Tampering; checkpoint?: Checkpoint } {
+  scanHistory(range: ScanRange, visit: (r: ScannedRecord) => void): ScanOutcome {
     const fileHead = readFileHead(this.dir);
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () =>
       this.db.transaction(() => {
-        const head = this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: unknown } | undefined;
         // after a prune, the chain is walked across its checkpoint as verify walks it (one the key did not seal is no checkpoint)
         const cp = readCheckpoint(this.db, this.key);
         const { last } = scanRecords(this.db, this.key, range, visit, cp.state === "sealed" ? cp.checkpoint : undefined);
-        const storeHead = head && Buffer.isBuffer(head.mac) ? { seq: head.seq, mac: head.mac.toString("hex") } : undefined;
-        const reachedEnd = head === undefined || (last !== undefined && last.seq >= head.seq);
-        const end = reachedEnd ? endTampering(this.db, this.key, fileHead) : undefined;
-        return { ...(last ? { last: { seq: last.seq, mac: last.mac.toString("hex") } } : {}), ...(storeHead ? { storeHead } : {}), ...(end ? { end } : {}), ...(cp.state === "sealed" ? { checkpoint: cp.checkpoint } : {}) };
+        return this.scanOutcome(last, cp, fileHead);
       })(),
     );
+  }
+
+  /** What a scan ending at `last` vouches for: the store's end, and its anchors when the scan reached it. */
+  private scanOutcome(last: { seq: number; mac: Buffer } | undefined, cp: CheckpointState, fileHead: FileHead): ScanOutcome {
+    const head = this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: unknown } | undefined;
+    const storeHead = head && Buffer.isBuffer(head.mac) ? { seq: head.seq, mac: head.mac.toString("hex") } : undefined;
+    const reachedEnd = head === undefined || (last !== undefined && last.seq >= head.seq);
+    const end = reachedEnd ? endTampering(this.db, this.key, fileHead) : undefined;
+    return { ...(last ? { last: { seq: last.seq, mac: last.mac.toString("hex") } } : {}), ...(storeHead ? { storeHead } : {}), ...(end ? { end } : {}), ...(cp.state === "sealed" ? { checkpoint: cp.checkpoint } : {}) };
   }
 
   /**
@@ -520,35 +535,9 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => recordRangeIn(this.db, startMs, endMs));
   }
 
-  /** The records from `first` to `last` as `records()` gives them, one row in memory at a time. */
-  *eachRecord(first: number, last: number): Generator<StoredRecord> {
-    yield* this.guardedRows(() => eachRecord(this.db, first, last));
-  }
-
-  /** Each run summary's time and the policy hash it names (null when it names none), in order. */
-  *runPolicies(): Generator<{ time: string; policy: string | null }> {
-    yield* this.guardedRows(() => runPolicies(this.db));
-  }
-
   /** The last record's number and MAC as stored, unjudged. */
   lastRecord(): { seq: number; mac: string } | undefined {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => lastRecord(this.db));
-  }
-
-  /** An iterator over rows whose every step is guarded: damage met halfway is said as damage. */
-  private *guardedRows<T>(open: () => Iterator<T>): Generator<T> {
-    const doing = `cannot read the store ${join(this.dir, "state.db")}`;
-    const rows = guarded(this.dir, doing, open);
-    try {
-      for (;;) {
-        const step = guarded(this.dir, doing, () => rows.next());
-        if (step.done) return;
-        yield step.value;
-      }
-    } finally {
-      // a reader that stops early (an error while writing) frees the statement: the connection is not left busy
-      rows.return?.();
-    }
   }
 
   /** The fingerprint the history's last rotation of the signing key put in force. */
@@ -624,11 +613,30 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   verify(knownHead?: KnownHead): VerifyReport {
     // the head file first: read before the read transaction starts, a run finishing meanwhile only makes it older
     const fileHead = readFileHead(this.dir);
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => {
-      const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
-      const schema = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-      return verifyStore({ db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), approvedTable: approvedStatesPresent(this.db), ...(knownHead ? { knownHead } : {}) });
-    });
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => verifyStore(this.verifyView(fileHead, knownHead)));
+  }
+
+  private verifyView(fileHead: FileHead, knownHead?: KnownHead): Parameters<typeof verifyStore>[0] {
+    const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
+    const schema = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
+    return { db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), approvedTable: approvedStatesPresent(this.db), ...(knownHead ? { knownHead } : {}) };
+  }
+
+  /**
+   * `verify` and `scanHistory(range, visit)` in one walk of the history, in one read transaction:
+   * the evidence pack reads a year's records once, for its verification, its report and its
+   * extract, rather than once for each.
+   */
+  verifyAndScan(range: ScanRange, visit: (r: ScannedRecord) => void): { verified: VerifyReport; scan: ScanOutcome } {
+    const fileHead = readFileHead(this.dir);
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () =>
+      this.db.transaction(() => {
+        const cp = readCheckpoint(this.db, this.key);
+        const scan = new ScanCheck(this.key, range, cp.state === "sealed" ? cp.checkpoint : undefined, visit);
+        const verified = verifyStore(this.verifyView(fileHead), [scan]);
+        return { verified, scan: this.scanOutcome(scan.end().last, cp, fileHead) };
+      })(),
+    );
   }
 
   /**

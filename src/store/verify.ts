@@ -24,6 +24,7 @@ import { INTEGRITY_SCHEMA, NOTIFY_SCHEMA, WATCH_SCHEMA } from "./schema.js";
 import { ApprovedCheck } from "./approved-verify.js";
 import { BaselineCheck, CurrentCheck, RollbackCheck, RunCounterCheck, SummaryCheck, type KnownHead } from "./history-checks.js";
 import { RecordView, type RowCheck } from "./row-check.js";
+import { RunMarks } from "./run-marks.js";
 import { bandsDigest, sealBand, sealMatches, type BandRow } from "./seals.js";
 import { WatcherCheck } from "./watcher.js";
 
@@ -82,8 +83,10 @@ class RunTally implements RowCheck {
   lastRun: string | undefined;
   records = 0;
   last: LedgerRow | undefined;
-  readonly summarised = new Set<number>();
-  readonly withChanges = new Set<number>();
+  readonly summarised = new RunMarks();
+  readonly withChanges = new RunMarks();
+  /** runs with changes, in the order first seen (for those without a summary) */
+  readonly changed: number[] = [];
 
   visit(v: RecordView): void {
     const r = v.row;
@@ -95,7 +98,10 @@ class RunTally implements RowCheck {
       if (String(r.body).includes('"watch"') && runKindOf(v.object() ?? {}) === "watch") this.watchRuns++;
       this.firstRun ??= r.time;
       this.lastRun = r.time;
-    } else if (r.run > 0) this.withChanges.add(r.run);
+    } else if (r.run > 0 && !this.withChanges.has(r.run)) {
+      this.withChanges.add(r.run);
+      this.changed.push(r.run);
+    }
   }
 
   result(): undefined {
@@ -132,7 +138,8 @@ function walkHistory(db: Database.Database, checks: readonly RowCheck[]): void {
   }
 }
 
-export function verifyStore(v: StoreView): VerifyReport {
+/** `extra`: more checks that see every record in the same walk (the evidence pack's scan), after verify's own. */
+export function verifyStore(v: StoreView, extra: readonly RowCheck[] = []): VerifyReport {
   // one read transaction: a run finishing meanwhile must not look like records cut off
   return v.db.transaction(() => {
     const cp = readCheckpoint(v.db, v.key);
@@ -140,7 +147,7 @@ export function verifyStore(v: StoreView): VerifyReport {
     const cutRun = cp.state === "sealed" ? cp.checkpoint.cut.run : 0;
     const checks = historyChecks(v, cp, cutRun);
     const tally = new RunTally();
-    walkHistory(v.db, [tally, ...Object.values(checks).filter((c): c is NonNullable<typeof c> => c !== undefined)]);
+    walkHistory(v.db, [tally, ...Object.values(checks).filter((c): c is NonNullable<typeof c> => c !== undefined), ...extra]);
     const report: VerifyReport = { records: tally.records, runs: tally.runs, watchRuns: tally.watchRuns, interrupted: [], silent: [], silentCount: 0, headMissing: !v.fileHead.present, notes: [] };
     if (tally.firstRun !== undefined) report.firstRun = tally.firstRun;
     if (tally.lastRun !== undefined) report.lastRun = tally.lastRun;
@@ -170,7 +177,7 @@ export function verifyStore(v: StoreView): VerifyReport {
     if (!v.notifyTables) report.notes.push(`the store keeps no deficiencies yet (schema ${v.schema}): its next run adds them, opening one for each promise whose last record is drift, failed or error`);
     const last = tally.last;
     if (!report.tampering && last && Buffer.isBuffer(last.mac)) report.head = { seq: last.seq, mac: last.mac.toString("hex") };
-    report.interrupted = [...tally.withChanges].filter((r) => !tally.summarised.has(r) && r > cutRun).sort((a, b) => a - b);
+    report.interrupted = tally.changed.filter((r) => !tally.summarised.has(r) && r > cutRun).sort((a, b) => a - b);
     // the counter is bounded when it is not tampering (RunCounterCheck): at most MAX_SILENT past the last recorded run
     const counter = report.tampering ? 0 : runCounter(v.db);
     for (let n = counter; n > cutRun; n--) {

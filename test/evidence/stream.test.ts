@@ -78,13 +78,8 @@ describe("the pack written as it is made", () => {
     }
   });
 
-  it("reads the store a row at a time, and a reader that stops early leaves the store usable", () => {
+  it("finds the records of a period, and the last record", () => {
     const all = store.records(1, store.lastRecord()!.seq);
-    expect([...store.eachRecord(1, all.length)]).toEqual(all);
-    for (const r of store.eachRecord(1, all.length)) {
-      expect(r.seq).toBe(1);
-      break;
-    }
     expect(store.lastRecord()).toEqual({ seq: all.at(-1)!.seq, mac: all.at(-1)!.mac });
     const times = all.map((r) => Date.parse(r.time));
     expect(store.recordRangeIn(times[2]!, times.at(-2)! + 1)).toEqual({ first: all.findIndex((_, i) => times[i]! >= times[2]!) + 1, last: all.findLastIndex((_, i) => times[i]! <= times.at(-2)!) + 1 });

@@ -5,7 +5,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { periodOf } from "../../src/facts/period.ts";
 import { buildReport } from "../../src/report/report-build.ts";
-import { episodesToList, repairsToList } from "../../src/report/report-listing.ts";
+import fc from "fast-check";
+import { EpisodeBook, RepairBook } from "../../src/report/report-books.ts";
+import { episodesToList } from "../../src/report/report-listing.ts";
 import type { Episode, EvidenceReport, Repair } from "../../src/report/report-model.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { removeTempDirs, tempDir } from "../store/helpers.ts";
@@ -49,10 +51,54 @@ describe("which episodes are listed", () => {
     expect(episodesToList(all, 0)).toHaveLength(3);
   });
 
-  it("lists the most recent repairs, in time order", () => {
+  it("lists the most recent repairs, in time order, and counts every one", () => {
     const repairs: Repair[] = Array.from({ length: 50 }, (_, i) => ({ at: at(i), record: i + 1, promise: A, changes: [] }));
-    expect(repairsToList(repairs, 5).map((r) => r.record)).toEqual([46, 47, 48, 49, 50]);
-    expect(repairsToList(repairs, undefined)).toHaveLength(50);
+    const bounded = new RepairBook(5);
+    const every = new RepairBook(undefined);
+    for (const r of repairs) [bounded, every].forEach((b) => b.add(r));
+    expect(bounded.listed().map((r) => r.record)).toEqual([46, 47, 48, 49, 50]);
+    expect(bounded.total).toBe(50);
+    expect(every.listed()).toHaveLength(50);
+  });
+});
+
+describe("what a control keeps of its episodes as the pass goes", () => {
+  /** Episodes as the pass gives them: resolved ones as they resolve (any order of opening), the open ones last. */
+  const episodes = fc
+    .array(fc.record({ opened: fc.integer({ min: 1, max: 5000 }), duration: fc.option(fc.integer({ min: 0, max: 50 }), { nil: undefined }), notice: fc.boolean() }), { maxLength: 300 })
+    .map((xs) => {
+      const seen = new Set<number>();
+      const unique = xs.filter((x) => !seen.has(x.opened) && seen.add(x.opened));
+      const made = unique.map((x) => ({ ...episode(x.opened, x.notice ? 0 : x.duration), notice: x.notice && x.duration !== undefined }));
+      return [...made.filter((e) => e.resolved !== undefined), ...made.filter((e) => e.resolved === undefined)];
+    });
+
+  it("lists, from only what it keeps, exactly what listing every one would; the counts and durations are over every one", () => {
+    fc.assert(
+      fc.property(episodes, fc.integer({ min: 0, max: 40 }), (all, limit) => {
+        const forgotten = new Set<Episode>();
+        const book = new EpisodeBook(limit, (e) => forgotten.add(e));
+        for (const e of all) book.add(e);
+        expect(book.listed(limit)).toEqual(episodesToList(all, limit));
+        for (const e of book.listed(limit)) expect(forgotten.has(e)).toBe(false);
+        expect(book.total).toBe(all.length);
+        expect(book.deficiencies).toBe(all.filter((e) => !e.notice).length);
+        expect(book.openAtEnd).toBe(all.filter((e) => e.resolved === undefined).length);
+        expect([...book.durations].sort((a, b) => a - b)).toEqual(all.filter((e) => !e.notice && e.durationMs !== undefined).map((e) => e.durationMs!).sort((a, b) => a - b));
+        // what it forgot is never more than it was given, and it keeps at most the open ones and twice the limit
+        expect(all.length - forgotten.size).toBeLessThanOrEqual(all.filter((e) => e.resolved === undefined).length + 2 * limit);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("keeps every one when every one is listed", () => {
+    const book = new EpisodeBook(undefined, () => {
+      throw new Error("nothing is forgotten when every episode is listed");
+    });
+    const all = Array.from({ length: 120 }, (_, i) => episode(i + 1, i));
+    for (const e of all) book.add(e);
+    expect(book.listed(undefined)).toHaveLength(120);
   });
 });
 

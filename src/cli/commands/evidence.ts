@@ -4,14 +4,14 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { writePackTo } from "../../evidence/build.js";
+import { writePackTo, type PackInput } from "../../evidence/build.js";
 import { WHAT_IT_PROVES, type Manifest } from "../../evidence/manifest.js";
 import { PackReadError, readPackInto } from "../../evidence/read.js";
 import type { PackFile } from "../../evidence/tar.js";
 import { PackChecker, PackTooLargeError, type PackVerdict } from "../../evidence/verify.js";
 import { PackDirectory, PackWriteError } from "../../evidence/write.js";
 import { PeriodError, type Period } from "../../facts/period.js";
-import { buildReport } from "../../report/report-build.js";
+import { reportPass } from "../../report/report-build.js";
 import { renderReportCsv } from "../../report/report-csv.js";
 import { reportHtmlPieces } from "../../report/report-html.js";
 import { reportJsonPieces } from "../../report/report-json.js";
@@ -41,20 +41,27 @@ export interface EvidenceOptions {
 }
 
 /**
- * The period's report (`covenant report`) in each of its formats, for the pack's reports/: one
- * build, listing at most DEFAULT_LIST episodes and repairs per control (every figure is over all
- * of them, and the listing says how many it leaves out); the history extract beside them holds
- * every record, from which `covenant report --format json` on the host lists every one.
+ * The period's report (`covenant report`) in each of its formats, for the pack's reports/, built
+ * from the pack's own walk of the store (build.ts): listing at most DEFAULT_LIST episodes and
+ * repairs per control (every figure is over all of them, and the listing says how many it leaves
+ * out); the history extract beside them holds every record, from which `covenant report --format
+ * json` on the host lists every one.
  */
-function periodReports(store: StateStore, period: Period, now: Date, generator: string): PackFile[] {
-  const report = buildReport(store, { period, generator, now, list: DEFAULT_LIST });
+function periodReports(store: StateStore, period: Period, now: Date, generator: string): NonNullable<PackInput["reportPass"]> {
+  const pass = reportPass(store, { period, generator, now, list: DEFAULT_LIST });
   const bytes = (pieces: Iterable<string>) => Buffer.from([...pieces].join(""), "utf8");
-  return [
-    { name: "report.html", bytes: bytes(reportHtmlPieces(report)) },
-    { name: "report.json", bytes: bytes(reportJsonPieces(report)) },
-    { name: "report.md", bytes: Buffer.from(`${renderReportMarkdown(report)}\n`, "utf8") },
-    ...[...renderReportCsv(report)].map(([name, text]) => ({ name, bytes: Buffer.from(text, "utf8") })),
-  ];
+  return {
+    visit: pass.visit,
+    files: (scan) => {
+      const report = pass.finish(scan);
+      return [
+        { name: "report.html", bytes: bytes(reportHtmlPieces(report)) },
+        { name: "report.json", bytes: bytes(reportJsonPieces(report)) },
+        { name: "report.md", bytes: Buffer.from(`${renderReportMarkdown(report)}\n`, "utf8") },
+        ...[...renderReportCsv(report)].map(([name, text]) => ({ name, bytes: Buffer.from(text, "utf8") })),
+      ];
+    },
+  };
 }
 
 /** The pack's directory written from the store (read, then closed); its archive is streamed after. */
@@ -66,8 +73,8 @@ function writePackDirectory(opts: EvidenceOptions, io: Io, createdAt: Date): { c
       const key = store.signingKey(true)!;
       const pack = new PackDirectory(opts.out);
       try {
-        const reports = opts.reports ?? periodReports(store, period, createdAt, opts.generator ?? "covenant");
-        done = { pack, manifest: writePackTo({ store, period, timeZone, zoneFrom, host: hostname(), createdAt, key, reports }, pack) };
+        const reports = opts.reports ? { reports: opts.reports } : { reportPass: periodReports(store, period, createdAt, opts.generator ?? "covenant") };
+        done = { pack, manifest: writePackTo({ store, period, timeZone, zoneFrom, host: hostname(), createdAt, key, ...reports }, pack) };
       } catch (err) {
         pack.abandon();
         throw err;
