@@ -10,6 +10,7 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type Database from "better-sqlite3";
 import { checkRecords, findTampering, macOf, type LedgerRow, type RecordCheck, type RecordKind, type Tampering } from "./ledger.js";
 import type { PruneEvidence } from "./records.js";
+import type { HostKeys } from "./host-keys.js";
 
 /** A record at or below the cut that was kept: its number, its MAC, and the MAC of the record that came before it. */
 export interface KeptRecord {
@@ -67,7 +68,12 @@ export function writeCheckpoint(db: Database.Database, text: string): void {
 /** The checkpoint in the store: none, one the key sealed (with its text), or one it did not (`forged`). */
 export type CheckpointState = { state: "none" } | { state: "sealed"; checkpoint: Checkpoint; text: string } | { state: "forged" };
 
-export function readCheckpoint(db: Database.Database, key: Buffer): CheckpointState {
+/**
+ * The checkpoint is sealed once, by the key in force when the prune wrote it, and never re-sealed:
+ * the prune record holds the digest of its text. A rotation since leaves it sealed with a key the
+ * schedule keeps, so any of them vouches for it (the prune record, in the chain, for its text).
+ */
+export function readCheckpoint(db: Database.Database, keys: HostKeys): CheckpointState {
   const text = db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(META_KEY) as unknown;
   if (text === undefined) return { state: "none" };
   let value: unknown;
@@ -78,9 +84,12 @@ export function readCheckpoint(db: Database.Database, key: Buffer): CheckpointSt
   }
   if (!wellFormed(value)) return { state: "forged" };
   const { seal, ...fields } = value;
-  const expected = Buffer.from(sealOf(key, fields), "hex");
   const given = Buffer.from(seal, "hex");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { state: "forged" };
+  const sealedBy = (key: Buffer) => {
+    const expected = Buffer.from(sealOf(key, fields), "hex");
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  if (!keys.all.some(sealedBy)) return { state: "forged" };
   return { state: "sealed", checkpoint: value, text: String(text) };
 }
 
@@ -97,7 +106,7 @@ function wellFormed(v: unknown): v is Checkpoint {
 }
 
 /** The chain across the checkpoint: the walk from its cut, and the records kept at or below it. */
-export function chainTampering(key: Buffer, rows: LedgerRow[], cp: CheckpointState): Tampering | undefined {
+export function chainTampering(keys: HostKeys, rows: LedgerRow[], cp: CheckpointState): Tampering | undefined {
   const first = rows[0];
   if (cp.state !== "sealed") {
     if (first && first.seq > 1) {
@@ -105,22 +114,22 @@ export function chainTampering(key: Buffer, rows: LedgerRow[], cp: CheckpointSta
       return { kind: "deleted", seq: 1, message: `records 1 to ${first.seq - 1} are missing and no checkpoint Covenant sealed accounts for them${why}` };
     }
     if (cp.state === "forged") return { kind: "altered", seq: 0, message: "the checkpoint in the store is not one Covenant sealed: it was forged or altered" };
-    return findTampering(key, rows) ?? pruneRecordTampering(rows, cp);
+    return findTampering(keys, rows) ?? pruneRecordTampering(rows, cp);
   }
   const { cut } = cp.checkpoint;
   const below = rows.filter((r) => r.seq <= cut.seq);
   const above = rows.filter((r) => r.seq > cut.seq);
-  return keptTampering(key, below, cp.checkpoint) ?? findTampering(key, above, undefined, { seq: cut.seq + 1, prev: Buffer.from(cut.mac, "hex") }) ?? pruneRecordTampering(rows, cp);
+  return keptTampering(keys, below, cp.checkpoint) ?? findTampering(keys, above, undefined, { seq: cut.seq + 1, prev: Buffer.from(cut.mac, "hex") }) ?? pruneRecordTampering(rows, cp);
 }
 
 /** Below the cut, exactly the records the checkpoint kept, each chained to its recorded predecessor. */
-function keptTampering(key: Buffer, below: LedgerRow[], cp: Checkpoint): Tampering | undefined {
+function keptTampering(keys: HostKeys, below: LedgerRow[], cp: Checkpoint): Tampering | undefined {
   const kept = new Map(cp.kept.map((k) => [k.seq, k]));
   for (const r of below) {
     const k = kept.get(r.seq);
     if (!k) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} is at or below the checkpoint (records up to ${cp.cut.seq} were pruned on ${cp.at}) but is not one it kept: it was put back or inserted` };
     const mac = Buffer.isBuffer(r.mac) ? r.mac : undefined;
-    if (!mac || mac.toString("hex") !== k.mac || !macOf(key, Buffer.from(k.prev, "hex"), r).equals(mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, kept by the checkpoint, was altered after it was written` };
+    if (!mac || mac.toString("hex") !== k.mac || !macOf(keys.at(r.seq), Buffer.from(k.prev, "hex"), r).equals(mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, kept by the checkpoint, was altered after it was written` };
     kept.delete(r.seq);
   }
   for (const seq of kept.keys()) return { kind: "deleted", seq, message: `record ${seq}, kept by the checkpoint because later records name it, was deleted` };
@@ -144,17 +153,17 @@ function pruneRecordTampering(rows: LedgerRow[], cp: CheckpointState): Tampering
 }
 
 /** Each record checked as `history` reads it, across the checkpoint: kept records against their recorded predecessor, the rest from the cut. */
-export function checkAcross(key: Buffer, rows: LedgerRow[], cp: CheckpointState): RecordCheck[] {
-  if (cp.state !== "sealed") return checkRecords(key, rows);
+export function checkAcross(keys: HostKeys, rows: LedgerRow[], cp: CheckpointState): RecordCheck[] {
+  if (cp.state !== "sealed") return checkRecords(keys, rows);
   const { cut } = cp.checkpoint;
   const kept = new Map(cp.checkpoint.kept.map((k) => [k.seq, k]));
   const below = rows.filter((r) => r.seq <= cut.seq);
   const checks: RecordCheck[] = below.map((r) => {
     const k = kept.get(r.seq);
     if (!k) return { verified: false, problem: `it is below the checkpoint (records up to ${cut.seq} were pruned) and not one it kept: it was put back or inserted` };
-    const ok = Buffer.isBuffer(r.mac) && r.mac.toString("hex") === k.mac && macOf(key, Buffer.from(k.prev, "hex"), r).equals(r.mac);
+    const ok = Buffer.isBuffer(r.mac) && r.mac.toString("hex") === k.mac && macOf(keys.at(r.seq), Buffer.from(k.prev, "hex"), r).equals(r.mac);
     return ok ? { verified: true } : { verified: false, problem: "its MAC does not match: it was altered or inserted after it was written" };
   });
-  return [...checks, ...checkRecords(key, rows.slice(below.length), { seq: cut.seq + 1, prev: Buffer.from(cut.mac, "hex") })];
+  return [...checks, ...checkRecords(keys, rows.slice(below.length), { seq: cut.seq + 1, prev: Buffer.from(cut.mac, "hex") })];
 }
 

@@ -2,6 +2,7 @@
 // previous record's MAC, keyed with the host secret. Changing, inserting or deleting a record
 // breaks the chain at that record; a head anchor beside the database catches a cut-off tail.
 import { createHmac } from "node:crypto";
+import type { HostKeys } from "./host-keys.js";
 
 /**
  * a change of a promise's state, a run's summary, the approval of an integrity baseline, the
@@ -102,13 +103,14 @@ export type RecordCheck = { verified: true } | { verified: false; problem: strin
  * one). A MAC cannot be made without the key, so a verified record is one Covenant wrote, whatever
  * was done around it; the others are marked with what can be said of them. `rows` in seq order.
  */
-export function checkRecords(key: Buffer, rows: LedgerRow[], start: ChainStart = FROM_GENESIS): RecordCheck[] {
+export function checkRecords(keys: HostKeys, rows: LedgerRow[], start: ChainStart = FROM_GENESIS): RecordCheck[] {
   const out: RecordCheck[] = [];
   let stored: Buffer = start.prev;
   let lastGood: Buffer = start.prev;
   let expectedSeq = start.seq;
   for (const r of rows) {
     const mac = Buffer.isBuffer(r.mac) ? r.mac : undefined;
+    const key = keys.at(r.seq);
     const good = mac !== undefined && (macOf(key, stored, r).equals(mac) || macOf(key, lastGood, r).equals(mac));
     // the MAC does not cover the record's number: a record whose number does not follow the one
     // before is not vouched for as numbered, whatever its MAC (verify names the gap the same way)
@@ -127,7 +129,7 @@ export function checkRecords(key: Buffer, rows: LedgerRow[], start: ChainStart =
  * or deleted. `rows` must be ordered by seq; the walk starts at `start` (after a prune, the
  * record after the checkpoint's cut, chained to the cut's MAC).
  */
-export function findTampering(key: Buffer, rows: LedgerRow[], head?: Head, start: ChainStart = FROM_GENESIS): Tampering | undefined {
+export function findTampering(keys: HostKeys, rows: LedgerRow[], head?: Head, start: ChainStart = FROM_GENESIS): Tampering | undefined {
   let prev: Buffer = start.prev;
   let expectedSeq = start.seq;
   for (let i = 0; i < rows.length; i++) {
@@ -137,12 +139,13 @@ export function findTampering(key: Buffer, rows: LedgerRow[], head?: Head, start
       const to = r.seq - 1;
       return { kind: "deleted", seq: from, message: from === to ? `record ${from} was deleted` : `records ${from} to ${to} were deleted` };
     }
-    if (Buffer.isBuffer(r.mac) && macOf(key, prev, r).equals(r.mac)) {
+    if (Buffer.isBuffer(r.mac) && macOf(keys.at(r.seq), prev, r).equals(r.mac)) {
       prev = r.mac;
       expectedSeq++;
       continue;
     }
     const next = rows[i + 1];
+    const key = next ? keys.at(next.seq) : keys.current;
     if (next && Buffer.isBuffer(next.mac) && macOf(key, prev, next).equals(next.mac)) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} was inserted: the chain continues past it without it` };
     if (next && Buffer.isBuffer(next.mac) && Buffer.isBuffer(r.mac) && macOf(key, r.mac, next).equals(next.mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq} was altered after it was written` };
     if (!next) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, the last one, was altered or inserted` };

@@ -4,6 +4,7 @@
 // and `verify` load every row, which a report over the year cannot afford.
 import type Database from "better-sqlite3";
 import type { Checkpoint } from "./checkpoint.js";
+import type { HostKeys } from "./host-keys.js";
 import { macOf, type LedgerRow, type RecordKind } from "./ledger.js";
 
 /** A record as the scan gives it: its body parsed (undefined when it is not a JSON object), and whether its MAC chains. */
@@ -28,10 +29,10 @@ export interface ScanRange {
 }
 
 /** A record at or below a checkpoint's cut: verified only as one the checkpoint kept, chained to its recorded predecessor. */
-function keptProblem(key: Buffer, r: Omit<LedgerRow, "mac">, mac: Buffer | undefined, cp: Checkpoint): string | undefined {
+function keptProblem(keys: HostKeys, r: Omit<LedgerRow, "mac">, mac: Buffer | undefined, cp: Checkpoint): string | undefined {
   const k = cp.kept.find((x) => x.seq === r.seq);
   if (!k) return `it is below the checkpoint (records up to ${cp.cut.seq} were pruned on ${cp.at}) and not one it kept: it was put back or inserted`;
-  if (!mac || mac.toString("hex") !== k.mac || !macOf(key, Buffer.from(k.prev, "hex"), r).equals(mac)) return "its MAC does not match: it was altered or inserted after it was written";
+  if (!mac || mac.toString("hex") !== k.mac || !macOf(keys.at(r.seq), Buffer.from(k.prev, "hex"), r).equals(mac)) return "its MAC does not match: it was altered or inserted after it was written";
   return undefined;
 }
 
@@ -44,7 +45,7 @@ function keptProblem(key: Buffer, r: Omit<LedgerRow, "mac">, mac: Buffer | undef
  * MAC, as `verify` holds them (checkpoint.ts). Runs on the caller's read transaction (store.ts
  * wraps it in one).
  */
-export function scanRecords(db: Database.Database, key: Buffer, range: ScanRange, visit: (r: ScannedRecord) => void, checkpoint?: Checkpoint): { last?: { seq: number; mac: Buffer } } {
+export function scanRecords(db: Database.Database, keys: HostKeys, range: ScanRange, visit: (r: ScannedRecord) => void, checkpoint?: Checkpoint): { last?: { seq: number; mac: Buffer } } {
   const from = Math.max(1, range.fromSeq ?? 1);
   const to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
   const cutSeq = checkpoint?.cut.seq ?? 0;
@@ -63,9 +64,9 @@ export function scanRecords(db: Database.Database, key: Buffer, range: ScanRange
     const r = { seq, kind, run, time, body } as Omit<LedgerRow, "mac">;
     const mac = Buffer.isBuffer(macValue) ? macValue : undefined;
     let problem: string | undefined;
-    if (checkpoint && r.seq <= cutSeq) problem = keptProblem(key, r, mac, checkpoint);
+    if (checkpoint && r.seq <= cutSeq) problem = keptProblem(keys, r, mac, checkpoint);
     else if (r.seq !== expected) problem = `records before it are missing, or it was renumbered (expected record ${expected})`;
-    else if (!(mac !== undefined && macOf(key, prevMac, r).equals(mac))) problem = "its MAC does not match: it was altered or inserted after it was written";
+    else if (!(mac !== undefined && macOf(keys.at(r.seq), prevMac, r).equals(mac))) problem = "its MAC does not match: it was altered or inserted after it was written";
     visit({ seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body: parseBody(r.body), verified: problem === undefined, ...(problem !== undefined ? { problem } : {}), mac });
     if (!checkpoint || r.seq > cutSeq) {
       prevMac = mac ?? Buffer.alloc(32);

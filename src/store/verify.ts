@@ -12,6 +12,8 @@ import type Database from "better-sqlite3";
 import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } from "./anchors.js";
 import type { LedgerRow, Tampering } from "./ledger.js";
 import { chainTampering, readCheckpoint } from "./checkpoint.js";
+import type { HostKeys } from "./host-keys.js";
+import { hostRotationTampering } from "./host-rotation.js";
 import type { PruneEvidence } from "./records.js";
 import { notifyTampering } from "./notify-verify.js";
 import { policyTampering } from "./policy-verify.js";
@@ -52,7 +54,10 @@ export interface VerifyReport {
 
 export interface StoreView {
   db: Database.Database;
+  /** the key in force: what the seals and anchors are made with */
   key: Buffer;
+  /** which key MACs which record (host-keys.ts) */
+  keys: HostKeys;
   /** read before the read transaction starts: a run finishing meanwhile only makes it older */
   fileHead: FileHead;
   schema: number;
@@ -96,7 +101,7 @@ export function verifyStore(v: StoreView): VerifyReport {
   return v.db.transaction(() => {
     const rows = v.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
     const report: VerifyReport = { records: rows.length, runs: [], watchRuns: 0, interrupted: [], silent: [], silentCount: 0, headMissing: !v.fileHead.present, notes: [] };
-    const cp = readCheckpoint(v.db, v.key);
+    const cp = readCheckpoint(v.db, v.keys);
     // runs at or before the checkpoint's cut were pruned whole: none of them is interrupted or silent
     const cutRun = cp.state === "sealed" ? cp.checkpoint.cut.run : 0;
     if (cp.state === "sealed") {
@@ -105,8 +110,9 @@ export function verifyStore(v: StoreView): VerifyReport {
       report.checkpoint = { seq: c.cut.seq, run: c.cut.run, at: c.at, before: c.before, kept: c.kept.length, removed, evidence: c.evidence, earlier: c.earlier };
     }
     report.tampering =
-      chainTampering(v.key, rows, cp) ??
-      endTampering(v.db, v.key, v.fileHead) ??
+      hostRotationTampering(rows, v.keys, cp.state === "sealed" ? cp.checkpoint.cut.seq : 0) ??
+      chainTampering(v.keys, rows, cp) ??
+      endTampering(v.db, v.keys, v.fileHead) ??
       schemaTampering(v) ??
       runCounterTampering(v.db, rows, cutRun) ??
       summaryTampering(rows) ??
@@ -148,7 +154,7 @@ export function verifyStore(v: StoreView): VerifyReport {
 }
 
 function schemaTampering(v: StoreView): Tampering | undefined {
-  const anchored = anchoredSchema(v.db, v.key, v.fileHead);
+  const anchored = anchoredSchema(v.db, v.keys, v.fileHead);
   if (anchored > v.schema || (anchored >= 4 && !v.sealedTables) || (anchored >= NOTIFY_SCHEMA && !v.notifyTables) || (anchored >= WATCH_SCHEMA && !v.watcherTable) || (anchored >= INTEGRITY_SCHEMA && !v.approvedTable)) return { kind: "altered", seq: 0, message: `the store says schema ${v.schema}, but its sealed head anchor was written with schema ${anchored}: its tables were set back to escape their seals` };
   return undefined;
 }

@@ -1,0 +1,183 @@
+// The rotation of the host key (the HMAC key of the history's chain and of every seal), without
+// rewriting history: MACs already written never change, so copies, packs and heads printed by an
+// earlier `verify` stay valid. Its steps, each safe to stop after:
+//   1. the new key is written whole and exclusively as host.key.next (0600, synced);
+//   2. one transaction: the `rotation` record (MAC'd with the old key: it hands over; its body
+//      carries `accepted`, an HMAC under the new key: it accepts), every sealed table and the
+//      database's head anchor sealed again with the new key, and the schedule (host-keys.ts);
+//   3. ledger.head sealed with the new key, the old key added to host.key.retired, and
+//      host.key.next renamed over host.key.
+// Stopped before 2, host.key.next is named by no record: it is never used, and the next rotation
+// replaces it. Stopped after 2, the last rotation names it: it is the key in force, and opening the
+// store for writing (or the next `key rotate --host`) finishes step 3.
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { renameSync, rmSync } from "node:fs";
+import type Database from "better-sqlite3";
+import { hostKeyId } from "./deficiencies.js";
+import { describeErrno, StoreError } from "./errors.js";
+import { weakness } from "./host-key.js";
+import { pendingHostKeyPath, readRetiredText, retiredPath, type HostKeys } from "./host-keys.js";
+import type { LedgerRow, Tampering } from "./ledger.js";
+import type { HostRotationBody } from "./records.js";
+import type { Rotator } from "./rotation.js";
+import { createFileExclusively, replaceFile } from "./safe-files.js";
+import { sealApproved, sealApprovedCopy, sealBand, sealBaseline, sealCurrent, sealDeficiency, sealEvent, sealGroup, sealMessage, sealWatcher } from "./seals.js";
+
+/** The label that starts every host rotation statement: an HMAC over it can mean nothing else. */
+const STATEMENT_LABEL = "covenant host key rotation v1";
+
+/** The statement the new key accepts: one field a line, each value as JSON, in a fixed order (as rotation.ts makes the signing key's). */
+export function hostRotationStatement(b: Omit<HostRotationBody, "accepted">): Buffer {
+  const fields: [string, unknown][] = [
+    ["key", b.key],
+    ["at", b.at],
+    ["old", b.old.id],
+    ["new", b.new.id],
+    ["reason", b.reason],
+    ["by", b.by],
+    ["user", b.user],
+    ["loginUid", b.loginUid],
+  ];
+  return Buffer.from(`${STATEMENT_LABEL}\n${fields.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join("\n")}\n`, "utf8");
+}
+
+function acceptance(next: Buffer, b: Omit<HostRotationBody, "accepted">): string {
+  return createHmac("sha256", next).update(hostRotationStatement(b)).digest("hex");
+}
+
+/** The rotation record's body from `old` to `next`, accepted by `next`. */
+export function hostRotationBody(old: Buffer, next: Buffer, who: Rotator): HostRotationBody {
+  const b: Omit<HostRotationBody, "accepted"> = { key: "host", at: who.at, old: { id: hostKeyId(old) }, new: { id: hostKeyId(next) }, reason: who.reason, by: who.by, user: who.user, loginUid: who.loginUid };
+  return { ...b, accepted: acceptance(next, b) };
+}
+
+/** A new random key (never a weak one: weakness() is what readHostKey refuses). */
+export function newHostKey(): Buffer {
+  for (;;) {
+    const key = randomBytes(32);
+    if (!weakness(key)) return key;
+  }
+}
+
+/** Step 1: the new key, whole and exclusively, as host.key.next. */
+export function storePendingHostKey(keyPath: string, key: Buffer): void {
+  const path = pendingHostKeyPath(keyPath);
+  let made: boolean;
+  try {
+    made = createFileExclusively(path, key.toString("hex") + "\n", { sync: true });
+  } catch (err) {
+    throw new StoreError(`cannot create the new host key ${path}: ${describeErrno(err)}`);
+  }
+  if (!made) throw new StoreError(`cannot create the new host key ${path}: a file appeared there while Covenant was making it, so someone else made it; it is not used. Move it aside and keep it as evidence, then try again`);
+}
+
+/** A host.key.next no record names (a rotation stopped before its record): it was never in force. Only under the run lock. */
+export function discardPendingHostKey(keyPath: string): void {
+  try {
+    rmSync(pendingHostKeyPath(keyPath), { force: true });
+  } catch (err) {
+    throw new StoreError(`cannot remove the unfinished rotation's host key ${pendingHostKeyPath(keyPath)}: ${describeErrno(err)}`);
+  }
+}
+
+/** The sealed tables: each row whose seal is the old key's is sealed again with the new one. */
+const SEALED: { table: string; by: string[]; seal: (key: Buffer, row: never) => Buffer }[] = [
+  { table: "current", by: ["key"], seal: sealCurrent },
+  { table: "baselines", by: ["path"], seal: sealBaseline },
+  { table: "bands", by: ["metric", "hour"], seal: sealBand },
+  { table: "deficiencies", by: ["id"], seal: sealDeficiency },
+  { table: "outbox_events", by: ["seq"], seal: sealEvent },
+  { table: "outbox_messages", by: ["id"], seal: sealMessage },
+  { table: "notify_groups", by: ["route", "group_key", "recipient"], seal: sealGroup },
+  { table: "watcher", by: ["id"], seal: sealWatcher },
+  { table: "approved_states", by: ["path"], seal: sealApproved },
+  { table: "approved_copies", by: ["path"], seal: sealApprovedCopy },
+];
+
+/**
+ * Seals every sealed row again with `next`, inside the rotation's transaction. A row whose seal is
+ * not the old key's (changed outside Covenant) keeps its seal: a rotation never launders it.
+ */
+export function resealTables(db: Database.Database, old: Buffer, next: Buffer): void {
+  const present = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+  for (const t of SEALED) {
+    if (!present.has(t.table)) continue;
+    const update = db.prepare(`UPDATE ${t.table} SET seal = ? WHERE ${t.by.map((c) => `${c} = ?`).join(" AND ")}`);
+    for (const row of db.prepare(`SELECT * FROM ${t.table}`).all() as Record<string, unknown>[]) {
+      const seal = row["seal"];
+      const expected = t.seal(old, row as never);
+      if (!Buffer.isBuffer(seal) || seal.length !== expected.length || !timingSafeEqual(seal, expected)) continue;
+      update.run(t.seal(next, row as never), ...t.by.map((c) => row[c]));
+    }
+  }
+}
+
+/**
+ * Step 3, after the record is committed: ledger.head sealed with the new key (`writeHead`), the old
+ * key kept in host.key.retired, host.key.next renamed over host.key. Each part can be done again:
+ * a rotation stopped in the middle of it is finished the same way.
+ */
+export function finishHostRotation(dir: string, keyPath: string, seq: number, old: Buffer, writeHead: () => void): void {
+  writeHead();
+  keepRetired(dir, seq, old);
+  try {
+    renameSync(pendingHostKeyPath(keyPath), keyPath);
+  } catch (err) {
+    throw new StoreError(`the rotation of the host key is recorded (record ${seq}), but the new key could not be put in place of the old (${describeErrno(err)}): the next run, or \`covenant key rotate --host\`, finishes it`);
+  }
+}
+
+/** Adds the key retired by record `seq` to host.key.retired (0600, replaced whole, never through a link), once. */
+function keepRetired(dir: string, seq: number, old: Buffer): void {
+  const text = readRetiredText(dir);
+  if (text.split("\n").some((l) => l.startsWith(`${seq} `))) return;
+  try {
+    replaceFile(retiredPath(dir), `${text}${seq} ${old.toString("hex")}\n`, { sync: true });
+  } catch (err) {
+    throw new StoreError(`the rotation of the host key is recorded (record ${seq}), but the retired key could not be kept in ${retiredPath(dir)} (${describeErrno(err)}): the next run, or \`covenant key rotate --host\`, finishes it`);
+  }
+}
+
+function parse(text: unknown): Partial<HostRotationBody> | undefined {
+  try {
+    const v = JSON.parse(String(text)) as unknown;
+    return typeof v === "object" && v !== null ? (v as Partial<HostRotationBody>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isHostRotation(b: Partial<HostRotationBody>): b is HostRotationBody {
+  return b.key === "host" && typeof b.at === "string" && typeof b.old?.id === "string" && typeof b.new?.id === "string" && typeof b.reason === "string" && typeof b.by === "string" && typeof b.user === "string" && (b.loginUid === null || typeof b.loginUid === "number") && typeof b.accepted === "string";
+}
+
+/**
+ * The schedule holds (every retired key there and the one its rotation names), names exactly the
+ * host rotation records the history holds, and each of those holds: its old key is the key that
+ * MACs it, its new key the one that MACs the records after it, `accepted` verifies under the new
+ * key, and each hands over from the key the one before put in force. Checked before the chain is
+ * walked: a retired key missing is said as such, not as a chain that breaks.
+ */
+export function hostRotationTampering(rows: LedgerRow[], keys: HostKeys, cutSeq = 0): Tampering | undefined {
+  if (keys.problem) return { kind: "altered", seq: keys.problem.seq, message: keys.problem.message };
+  const scheduled = new Map(keys.rotations.map((r) => [r.seq, r]));
+  let inForce: string | undefined;
+  for (const r of rows) {
+    if (r.kind !== "rotation") continue;
+    const b = parse(r.body);
+    if (b?.key !== "host") continue;
+    if (!isHostRotation(b)) return { kind: "altered", seq: r.seq, message: `rotation record ${r.seq} is not a rotation of the host key as Covenant writes it` };
+    const s = scheduled.get(r.seq);
+    if (!s || s.old !== b.old.id || s.new !== b.new.id) return { kind: "altered", seq: r.seq, message: `rotation record ${r.seq} of the host key is not the one the store's key schedule names: the schedule was edited` };
+    scheduled.delete(r.seq);
+    if (inForce !== undefined && b.old.id !== inForce) return { kind: "altered", seq: r.seq, message: `rotation record ${r.seq} hands the host key over from ${b.old.id}, but the rotation before it put ${inForce} in force: the rotations do not chain` };
+    const next = keys.at(r.seq + 1);
+    if (hostKeyId(keys.at(r.seq)) !== b.old.id || hostKeyId(next) !== b.new.id) return { kind: "altered", seq: r.seq, message: `rotation record ${r.seq} names host keys (${b.old.id} → ${b.new.id}) that are not the ones in force before and after it` };
+    const { accepted, ...rest } = b;
+    if (acceptance(next, rest) !== accepted) return { kind: "altered", seq: r.seq, message: `rotation record ${r.seq}: the new host key's acceptance does not verify over the rotation's statement: it was forged` };
+    inForce = b.new.id;
+  }
+  // a prune removes rotation records at or below its cut with the rest (they are in its pack)
+  for (const s of scheduled.values()) if (s.seq > cutSeq) return { kind: "deleted", seq: s.seq, message: `the store's key schedule names a rotation of the host key in record ${s.seq}, which the history does not hold: it was deleted` };
+  return undefined;
+}
