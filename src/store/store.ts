@@ -330,6 +330,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
       try {
         return this.db
           .transaction(() => {
+            this.checkKeyInForce();
             const last = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
             this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('last_run', ?)").run(String(last + 1));
             return last + 1;
@@ -347,6 +348,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   }
 
   private writeFileHead(seq: number, mac: Buffer, run: number, key = this.key): void {
+    if (key === this.key) this.checkKeyInForce();
     const head = sealHead(key, seq, mac, { schema: SCHEMA_VERSION, run });
     guarded(this.dir, `cannot write the head anchor ${this.headPath}`, () => replaceFile(this.headPath, JSON.stringify(head) + "\n", { sync: true }));
   }
