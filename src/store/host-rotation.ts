@@ -15,7 +15,7 @@ import { renameSync, rmSync } from "node:fs";
 import type Database from "better-sqlite3";
 import { hostKeyId } from "./deficiencies.js";
 import { describeErrno, StoreError } from "./errors.js";
-import { weakness } from "./host-key.js";
+import { readHostKey, weakness } from "./host-key.js";
 import { pendingHostKeyPath, readRetiredText, retiredPath, type HostKeys } from "./host-keys.js";
 import type { LedgerRow, Tampering } from "./ledger.js";
 import type { HostRotationBody } from "./records.js";
@@ -117,13 +117,23 @@ export function resealTables(db: Database.Database, old: Buffer, next: Buffer): 
  * key kept in host.key.retired, host.key.next renamed over host.key. Each part can be done again:
  * a rotation stopped in the middle of it is finished the same way.
  */
-export function finishHostRotation(dir: string, keyPath: string, seq: number, old: Buffer, writeHead: () => void): void {
+export function finishHostRotation(dir: string, keyPath: string, seq: number, old: Buffer, next: Buffer, writeHead: () => void): void {
   writeHead();
   keepRetired(dir, seq, old);
   try {
     renameSync(pendingHostKeyPath(keyPath), keyPath);
   } catch (err) {
+    // another process opening the store finished it first (the watcher opens without the run lock)
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" && inPlace(keyPath, next)) return;
     throw new StoreError(`the rotation of the host key is recorded (record ${seq}), but the new key could not be put in place of the old (${describeErrno(err)}): the next run, or \`covenant key rotate --host\`, finishes it`);
+  }
+}
+
+function inPlace(keyPath: string, next: Buffer): boolean {
+  try {
+    return readHostKey(keyPath, false).equals(next);
+  } catch {
+    return false;
   }
 }
 

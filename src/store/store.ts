@@ -139,6 +139,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private policyRecords?: PolicyRecords;
   /** the rosters of evaluated promises in the history (rosters.ts), made when first needed */
   private rosterRecords?: Rosters;
+  /** a rotation of the host key whose record was committed, finished as this store was opened */
+  private finishedHostRotation?: { record: number; old: string; new: string };
   /** rows of the notify tables found changed outside Covenant while reading: passed over, and said here */
   readonly untrusted: string[] = [];
 
@@ -183,9 +185,11 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
       const fileHead = readFileHead(abs);
       const broken = endTampering(db, keys, fileHead);
       if (broken) throw new HistoryBrokenError(`the history in ${abs} cannot be continued: ${broken.message}. \`covenant verify\` reports it; a run will not add to a history whose end it cannot vouch for. To start a new history, move the state directory aside and keep it as evidence`, broken.kind === "deleted" ? "deleted" : "altered");
-      if (keys.unfinished) keys = StateStore.finishRotation(db, abs, keyPath, keys);
+      const unfinished = keys.unfinished ? keys.rotations.at(-1) : undefined;
+      if (unfinished) keys = StateStore.finishRotation(db, abs, keyPath, keys);
       const key = keys.current;
       const store = new StateStore(abs, db, keys, () => db.close(), "write");
+      if (unfinished) store.finishedHostRotation = { record: unfinished.seq, old: unfinished.old, new: unfinished.new };
       guarded(abs, `cannot update the store ${dbPath}`, () => migrate(db, abs, key, schemaVersion(db, abs, keys, fileHead), anchoredSchema(db, keys, fileHead)));
       store.writes = store.prepareWrites();
       store.notify = store.notifications();
@@ -298,7 +302,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private static finishRotation(db: Database.Database, dir: string, keyPath: string, keys: HostKeys): HostKeys {
     const last = keys.rotations.at(-1)!;
     guarded(dir, `cannot finish the rotation of the host key in ${dir}`, () =>
-      finishHostRotation(dir, keyPath, last.seq, keys.unfinished!, () => {
+      finishHostRotation(dir, keyPath, last.seq, keys.unfinished!, keys.current, () => {
         const end = db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer };
         const schema = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
         replaceFile(join(dir, "ledger.head"), JSON.stringify(sealHead(keys.current, end.seq, end.mac, { schema, run: runCounter(db) })) + "\n", { sync: true });
@@ -637,9 +641,12 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   /**
    * Replaces the host key (host-rotation.ts), outside a run, under the run lock, in a store that
    * verifies intact (rotating a tampered store would vouch for it under the new key). Afterwards
-   * this store writes nothing more (its parts hold the retired key): the caller closes it.
+   * this store writes nothing more (its parts hold the retired key): the caller closes it. When
+   * opening this store finished a rotation already recorded, that one is returned (`finished`).
    */
-  rotateHostKey(who: Rotator): { record: number; old: string; new: string } {
+  rotateHostKey(who: Rotator): { record: number; old: string; new: string; finished?: true } {
+    // as `key rotate` does for the signing key: a rotation stopped after its record is finished, not followed by another
+    if (this.finishedHostRotation) return { ...this.finishedHostRotation, finished: true };
     const kept = keyKeptElsewhere();
     if (kept !== undefined) throw new StoreError(`the host key is kept elsewhere (COVENANT_HOST_KEY_FILE=${kept}): Covenant does not replace a key it does not keep. To rotate it, copy it to ${join(this.dir, "host.key")} (install -o root -m 0600), unset COVENANT_HOST_KEY_FILE, rotate, then move the new host.key back to where the variable points (docs/cli.md)`);
     const keyPath = hostKeyPath(this.dir);
@@ -658,7 +665,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
       discardPendingHostKey(keyPath);
       throw err;
     }
-    finishHostRotation(this.dir, keyPath, written.seq, old, () => this.writeFileHead(written.seq, written.mac, runCounter(this.db), next));
+    finishHostRotation(this.dir, keyPath, written.seq, old, next, () => this.writeFileHead(written.seq, written.mac, runCounter(this.db), next));
     guarded(this.dir, `cannot checkpoint the store ${dbPath}`, () => checkpoint(this.db));
     return { record: written.seq, old: hostKeyId(old), new: hostKeyId(next) };
   }

@@ -357,10 +357,79 @@ describe("a rotation stopped part way", () => {
     expectFinished(s);
   });
 
+  it("`key rotate --host` on a rotation stopped after its record finishes it and rotates no further", () => {
+    const s = rotatedWithSaved();
+    unrename(s);
+    const again = StateStore.open(s.dir);
+    let done;
+    try {
+      done = again.rotateHostKey(who("again"));
+    } finally {
+      again.close();
+    }
+    expect(done).toEqual({ finished: true, record: s.record, old: hostKeyId(s.oldKey), new: hostKeyId(s.newKey) });
+    expect(keyOf(s.dir).equals(s.newKey)).toBe(true);
+    expect(raw(s.dir).prepare("SELECT count(*) FROM ledger WHERE kind = 'rotation'").pluck().get()).toBe(1);
+    expect(verified(s.dir)).toBeUndefined();
+  });
+
   it("a finished rotation's ledger.head put back sealed with the old key is refused", () => {
     const s = rotatedWithSaved();
     copyFileSync(join(s.dir, "ledger.head"), join(s.dir, "head.bak"));
     writeFileSync(join(s.dir, "ledger.head"), s.oldHead);
     expect(verified(s.dir)?.message).toMatch(/ledger.head was rewritten/);
+  });
+});
+
+describe("prune across a rotation", () => {
+  const pack = (first: number, last: number) => ({ manifestSha256: "ab".repeat(32), fingerprint: "SHA256:test", firstRecord: first, lastRecord: last, from: "2026-11-01", to: "2026-11-24" });
+  const lastSeq = (dir: string) => raw(dir).prepare("SELECT max(seq) FROM ledger").pluck().get() as number;
+
+  it("a prune of records MAC'd with the retired key, after the rotation: what remains verifies, and runs continue", () => {
+    const { dir, store } = populated(4);
+    store.close();
+    const { record } = rotate(dir);
+    runOnce(dir, "C-1/file:a");
+    const s = StateStore.open(dir);
+    try {
+      const out = s.prune({ before: new Date("2026-11-23T10:03:30.000Z"), evidence: pack(1, lastSeq(dir)) });
+      expect(out.cut.run).toBe(3);
+      expect(out.cut.seq).toBeLessThan(record);
+      expect(s.verify().tampering).toBeUndefined();
+    } finally {
+      s.close();
+    }
+    runOnce(dir);
+    expect(verified(dir)).toBeUndefined();
+    expect(withReader(dir, (r) => r.readHistory().entries.every((e) => e.verified))).toBe(true);
+    const scanned: boolean[] = [];
+    withReader(dir, (r) => r.scanHistory({}, (x) => scanned.push(x.verified)));
+    expect(scanned.every(Boolean)).toBe(true);
+  });
+
+  it("a rotation after a prune: the checkpoint sealed with the retired key still vouches for the cut", () => {
+    const { dir, store } = populated(4);
+    const out = store.prune({ before: new Date("2026-11-23T10:02:30.000Z"), evidence: pack(1, lastSeq(dir)) });
+    store.close();
+    expect(out.record).toBeDefined();
+    const { record } = rotate(dir);
+    runOnce(dir, "C-2/load:");
+    const report = withReader(dir, (r) => r.verify());
+    expect(report.tampering).toBeUndefined();
+    expect(report.checkpoint).toMatchObject({ seq: out.cut.seq });
+    // a prune after the rotation too, cutting past the rotation record
+    const s = StateStore.open(dir);
+    try {
+      const again = s.prune({ before: new Date("2026-11-24T10:30:00.000Z"), evidence: pack(1, lastSeq(dir)) });
+      expect(again.record).toBeDefined();
+      // the rotation record went with the runs around it (it is in the pack): the schedule still names it
+      expect(again.cut.seq).toBeGreaterThan(record);
+      expect(raw(dir).prepare("SELECT count(*) FROM ledger WHERE seq = ?").pluck().get(record)).toBe(0);
+      expect(s.verify().tampering).toBeUndefined();
+    } finally {
+      s.close();
+    }
+    runOnce(dir);
+    expect(verified(dir)).toBeUndefined();
   });
 });

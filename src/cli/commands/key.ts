@@ -107,7 +107,8 @@ function rotateHostKey(opts: KeyRotateOptions, reason: string, by: string | unde
       io.err(`covenant key rotate: ${escapeText(err.message)}`);
       return EXIT.policyError;
     }
-    if (opts.json) io.out(JSON.stringify({ key: "host", record: done.record, old: done.old, new: done.new }, null, 2));
+    if (opts.json) io.out(JSON.stringify({ key: "host", ...(done.finished ? { finished: true } : {}), record: done.record, old: done.old, new: done.new }, null, 2));
+    else if (done.finished) io.out(`finished the rotation of the host key already recorded (history record ${done.record}): the host key is now ${done.new}, the old one kept in host.key.retired; run \`covenant key rotate --host\` again to rotate once more`);
     else {
       io.out(`rotated the host key: ${done.old} → ${done.new} (history record ${done.record}, MAC'd with the old key and accepted by the new); every record after it is MAC'd with the new key`);
       io.out("the old key is kept in host.key.retired (verify needs it for the records before): back up host.key and host.key.retired together, as root");
