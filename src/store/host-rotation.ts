@@ -12,12 +12,15 @@
 // store for writing (or the next `key rotate --host`) finishes step 3.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { hostKeyId } from "./deficiencies.js";
 import { describeErrno, StoreError } from "./errors.js";
 import { readHostKey, weakness } from "./host-key.js";
-import { pendingHostKeyPath, readRetiredText, retiredPath, type HostKeys } from "./host-keys.js";
-import type { LedgerRow, Tampering } from "./ledger.js";
+import { dbHeadOf, runCounter } from "./anchors.js";
+import { HostKeys, pendingHostKeyPath, readRetiredText, retiredPath, writeSchedule } from "./host-keys.js";
+import { sealHead, type Head, type LedgerRow, type Tampering } from "./ledger.js";
+import { SCHEMA_VERSION } from "./schema.js";
 import type { HostRotationBody } from "./records.js";
 import type { Rotator } from "./rotation.js";
 import { createFileExclusively, replaceFile } from "./safe-files.js";
@@ -110,6 +113,35 @@ export function resealTables(db: Database.Database, old: Buffer, next: Buffer): 
       update.run(t.seal(next, row as never), ...t.by.map((c) => row[c]));
     }
   }
+}
+
+/**
+ * Step 2 after the rotation record (appended with the old key) in the same transaction: every
+ * sealed row, the database's head anchor (naming the rotation record, its other fields as they
+ * are), the schedule, and the id of the key in force (a process that opened the store before it
+ * finds its key retired: store.ts checkKeyInForce) under the new key.
+ */
+export function handOver(db: Database.Database, keys: HostKeys, written: { seq: number; mac: Buffer }, next: Buffer): void {
+  resealTables(db, keys.current, next);
+  const anchored = dbHeadOf(db).value as Head;
+  db.prepare("INSERT OR REPLACE INTO meta VALUES ('head', ?)").run(JSON.stringify(sealHead(next, written.seq, written.mac, { schema: anchored.schema, run: anchored.run, bands: anchored.bands })));
+  writeSchedule(db, keys.rotated(written.seq, next).rotations);
+  db.prepare("INSERT OR REPLACE INTO meta VALUES ('host_key_id', ?)").run(hostKeyId(next));
+}
+
+/**
+ * A rotation whose record is committed but which did not finish, found as the store is opened for
+ * writing (after its anchors vouched for the end): step 3 done, ledger.head naming the last record
+ * and the last run begun. Returns the schedule with the new key in host.key.
+ */
+export function finishOnOpening(db: Database.Database, dir: string, keyPath: string, keys: HostKeys): HostKeys {
+  const last = keys.rotations.at(-1)!;
+  finishHostRotation(dir, keyPath, last.seq, keys.unfinished!, keys.current, () => {
+    const end = db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer };
+    const schema = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
+    replaceFile(join(dir, "ledger.head"), JSON.stringify(sealHead(keys.current, end.seq, end.mac, { schema, run: runCounter(db) })) + "\n", { sync: true });
+  });
+  return HostKeys.load(db, dir, keys.current);
 }
 
 /**

@@ -21,8 +21,8 @@ import { checkpoint, openForReading, openForWriting, type ReadOnlyDatabase } fro
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
 import { databaseExists, guarded, headGone, makeStore, missingStore, schemaTampered, schemaVersion, unfinishedStore, witnessesOf, type Witnesses } from "./opening.js";
 import { hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
-import { HostKeys, readPendingKey, writeSchedule } from "./host-keys.js";
-import { discardPendingHostKey, finishHostRotation, hostRotationBody, newHostKey, resealTables, storePendingHostKey } from "./host-rotation.js";
+import { HostKeys, readPendingKey } from "./host-keys.js";
+import { discardPendingHostKey, finishHostRotation, finishOnOpening, handOver, hostRotationBody, newHostKey, storePendingHostKey } from "./host-rotation.js";
 import { KEYED, KeyedDigests } from "./keyed-digests.js";
 import { GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
 import type { ApprovalBody, BaselineBody, ChangeBody, HistoryEntry, PolicyFile, PruneBody, PruneEvidence, RotationBody, RunBody, RunKind } from "./records.js";
@@ -186,7 +186,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
       const broken = endTampering(db, keys, fileHead);
       if (broken) throw new HistoryBrokenError(`the history in ${abs} cannot be continued: ${broken.message}. \`covenant verify\` reports it; a run will not add to a history whose end it cannot vouch for. To start a new history, move the state directory aside and keep it as evidence`, broken.kind === "deleted" ? "deleted" : "altered");
       const unfinished = keys.unfinished ? keys.rotations.at(-1) : undefined;
-      if (unfinished) keys = StateStore.finishRotation(db, abs, keyPath, keys);
+      // once the anchors have vouched for the end: what is finished is a history found whole
+      if (unfinished) keys = guarded(abs, `cannot finish the rotation of the host key in ${abs}`, () => finishOnOpening(db, abs, keyPath, keys));
       const key = keys.current;
       const store = new StateStore(abs, db, keys, () => db.close(), "write");
       if (unfinished) store.finishedHostRotation = { record: unfinished.seq, old: unfinished.old, new: unfinished.new };
@@ -293,22 +294,6 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private checkKeyInForce(): void {
     const id = this.w.keyInForce.get() as string | undefined;
     if (id !== undefined && id !== hostKeyId(this.key)) throw new StoreError(`the host key was rotated (\`covenant key rotate --host\`) after this process opened the store in ${this.dir}: nothing more is written with the retired key; start it again`);
-  }
-
-  /**
-   * Finishes a rotation of the host key whose record is committed (host-rotation.ts step 3): when
-   * opening for writing, once the anchors have vouched for the end. Each part can be done twice.
-   */
-  private static finishRotation(db: Database.Database, dir: string, keyPath: string, keys: HostKeys): HostKeys {
-    const last = keys.rotations.at(-1)!;
-    guarded(dir, `cannot finish the rotation of the host key in ${dir}`, () =>
-      finishHostRotation(dir, keyPath, last.seq, keys.unfinished!, keys.current, () => {
-        const end = db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer };
-        const schema = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-        replaceFile(join(dir, "ledger.head"), JSON.stringify(sealHead(keys.current, end.seq, end.mac, { schema, run: runCounter(db) })) + "\n", { sync: true });
-      }),
-    );
-    return HostKeys.load(db, dir, keys.current);
   }
 
   private get w(): NonNullable<StateStore["writes"]> {
@@ -675,11 +660,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     const end = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
     if (end?.seq !== head?.seq || end?.mac.toString("hex") !== head?.mac) throw new StoreError(`the history in ${this.dir} changed while it was verified: the host key is not rotated; try again`);
     const written = this.append("rotation", this.recordRun, who.at, hostRotationBody(old, next, who));
-    resealTables(this.db, old, next);
-    const anchored = dbHeadOf(this.db).value as Head;
-    this.w.setHead.run(JSON.stringify(sealHead(next, written.seq, written.mac, { schema: anchored.schema, run: anchored.run, bands: anchored.bands })));
-    writeSchedule(this.db, this.keys.rotated(written.seq, next).rotations);
-    this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('host_key_id', ?)").run(hostKeyId(next));
+    handOver(this.db, this.keys, written, next);
     return written;
   }
 
