@@ -1038,17 +1038,29 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   beat(b: Beat): void {
     if (this.mode !== "write" || !this.watcher) throw new Error("the store was opened read-only");
     const w = this.watcher;
-    guarded(this.dir, `cannot record the watcher's heartbeat in the store ${join(this.dir, "state.db")}`, () => {
-      this.checkKeyInForce();
-      w.beat(b);
-    });
+    // the key checked in the beat's transaction: a rotation cannot commit between the two
+    guarded(this.dir, `cannot record the watcher's heartbeat in the store ${join(this.dir, "state.db")}`, () =>
+      this.db
+        .transaction(() => {
+          this.checkKeyInForce();
+          w.beat(b);
+        })
+        .immediate(),
+    );
   }
 
   /** The watcher `who` says it stopped cleanly at `at`; false when the heartbeat is not its own. */
   stopWatcher(who: { pid: number; startTicks: number }, at: string): boolean {
     if (this.mode !== "write" || !this.watcher) throw new Error("the store was opened read-only");
     const w = this.watcher;
-    return guarded(this.dir, `cannot record that the watcher stopped in the store ${join(this.dir, "state.db")}`, () => w.stop(who, at));
+    return guarded(this.dir, `cannot record that the watcher stopped in the store ${join(this.dir, "state.db")}`, () =>
+      this.db
+        .transaction(() => {
+          this.checkKeyInForce();
+          return w.stop(who, at);
+        })
+        .immediate(),
+    );
   }
 
   /** The watcher at `now` (ms since the epoch), its process looked up in `procRoot`: one indexed read. */

@@ -172,6 +172,24 @@ describe("covenant key", () => {
     expect(covenant(["verify", "--state", state]).code).toBe(0);
   });
 
+  it("rotate --host keeps an approved copy's masked secret lines comparable: a diff after it shows only the line that changed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-key-copy-"));
+    made.push(dir);
+    mkdirSync(join(dir, "policy"));
+    const conf = join(dir, "app.conf");
+    writeFileSync(conf, "port = 5432\npassword = hunter2\nmax = 10\n", { mode: 0o600 });
+    writeFileSync(join(dir, "policy", "p.promise"), `control "ITGC-CM-05" {\n  title = "App config"\n  file "${conf}" { integrity = sha256 }\n}\n`);
+    const state = join(dir, "state");
+    expect(covenant(["run", "--state", state, join(dir, "policy")]).code).toBe(0);
+    expect(covenant(["key", "rotate", "--host", "--state", state]).code).toBe(0);
+    writeFileSync(conf, "port = 5432\npassword = hunter2\nmax = 20\n", { mode: 0o600 });
+    const r = covenant(["run", "--state", state, join(dir, "policy")]);
+    expect(r.out).toContain("diff (+1 -1, 1 masked)");
+    expect(r.out).toMatch(/\n\s+ password = \*\*\*\*\n\s+-max = 10\n\s+\+max = 20\n/);
+    expect(r.out).not.toContain("hunter2");
+    expect(covenant(["verify", "--state", state]).code).toBe(0);
+  });
+
   it("rotate --host refuses a store that does not verify (exit 2) and a key kept elsewhere, saying how", () => {
     const { state } = store();
     const secrets = mkdtempSync(join(process.getuid?.() === 0 ? "/run" : tmpdir(), "covenant-secrets-"));
