@@ -88,7 +88,8 @@ export class HostKeys {
     const last = rotations.at(-1)!;
     let inForce = current;
     let unfinished: Buffer | undefined;
-    if (pending && hostKeyId(pending) === last.new && hostKeyId(current) !== last.new) {
+    // only the key that rotation retired beside it: a host.key replaced outside Covenant is never filed as retired
+    if (pending && hostKeyId(pending) === last.new && hostKeyId(current) === last.old) {
       inForce = pending;
       unfinished = current;
     }

@@ -150,7 +150,12 @@ export function finishOnOpening(db: Database.Database, dir: string, keyPath: str
  * a rotation stopped in the middle of it is finished the same way.
  */
 export function finishHostRotation(dir: string, keyPath: string, seq: number, old: Buffer, next: Buffer, writeHead: () => void): void {
-  writeHead();
+  try {
+    writeHead();
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new StoreError(`the rotation of the host key is recorded (record ${seq}), but ${why}: the next run, or \`covenant key rotate --host\`, finishes it`);
+  }
   keepRetired(dir, seq, old);
   try {
     renameSync(pendingHostKeyPath(keyPath), keyPath);

@@ -155,7 +155,11 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   ) {
     this.headPath = join(dir, "ledger.head");
     this.keyed = new KeyedDigests(db, keys);
+    this.keyId = hostKeyId(keys.current);
   }
+
+  /** the id of the key in force, as a rotation records it (checkKeyInForce compares it with the store's) */
+  private readonly keyId: string;
 
   /** the host key in force */
   private get key(): Buffer {
@@ -293,7 +297,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    */
   private checkKeyInForce(): void {
     const id = this.w.keyInForce.get() as string | undefined;
-    if (id !== undefined && id !== hostKeyId(this.key)) throw new StoreError(`the host key was rotated (\`covenant key rotate --host\`) after this process opened the store in ${this.dir}: nothing more is written with the retired key; start it again`);
+    if (id !== undefined && id !== this.keyId) throw new StoreError(`the host key was rotated (\`covenant key rotate --host\`) after this process opened the store in ${this.dir}: nothing more is written with the retired key; start it again`);
   }
 
   private get w(): NonNullable<StateStore["writes"]> {

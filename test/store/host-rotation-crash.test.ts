@@ -97,6 +97,17 @@ describe("a rotation stopped part way", () => {
     expect(verified(s.dir)).toBeUndefined();
   });
 
+  it("stopped after its record with host.key replaced outside Covenant: verify says so, and nothing is filed as retired or renamed", () => {
+    const s = rotatedWithSaved();
+    unrename(s);
+    rmSync(join(s.dir, "host.key.retired"));
+    writeFileSync(join(s.dir, "host.key"), randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+    expect(verified(s.dir)?.message).toMatch(new RegExp(`not in host.key.retired|the host key is not the one the rotation in record ${s.record} put in force`));
+    expect(() => StateStore.open(s.dir)).toThrow();
+    expect(existsSync(join(s.dir, "host.key.retired"))).toBe(false);
+    expect(existsSync(join(s.dir, "host.key.next"))).toBe(true);
+  });
+
   it("a finished rotation's ledger.head put back sealed with the old key is refused", () => {
     const s = rotatedWithSaved();
     copyFileSync(join(s.dir, "ledger.head"), join(s.dir, "head.bak"));

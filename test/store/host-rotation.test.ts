@@ -168,7 +168,10 @@ describe("rotating the host key", () => {
 
   it("a store opened before the rotation (a watcher) writes nothing more with the retired key", () => {
     const { dir, store } = populated(1);
+    const beat = { pid: 4242, startTicks: 777, started: "2026-11-24T08:00:00.000Z", lastBeat: "2026-11-24T08:59:00.000Z", policy: "ab".repeat(32), intervalMs: 10_000 };
+    store.beat(beat);
     rotate(dir);
+    expect(() => store.beat({ ...beat, lastBeat: "2026-11-24T09:01:00.000Z" })).toThrow(/host key was rotated .* after this process opened the store/);
     expect(() => store.beginRun()).toThrow(/host key was rotated .* after this process opened the store/);
     expect(() => store.recordResult(1, "2026-11-24T12:00:00.000Z", result("C-1/file:a", "drift", ["mode is 0666"]))).toThrow(/host key was rotated/);
     store.close();
