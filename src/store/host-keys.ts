@@ -60,6 +60,12 @@ export class HostKeys {
     return this.current;
   }
 
+  /** Why record `seq` cannot be verified whatever it holds (the key it was MAC'd with is not kept), or undefined. */
+  unverifiable(seq: number): string | undefined {
+    const era = this.eras.find((e) => seq <= e.through);
+    return era && era.key === undefined ? `the host key it was MAC'd with (retired by the rotation in record ${era.through}) is not in host.key.retired: it cannot be verified` : undefined;
+  }
+
   /** The id of the store's first key: deficiency ids are made with it, so they stay the same across rotations. */
   get firstId(): string {
     return this.eras[0]?.id ?? hostKeyId(this.current);

@@ -116,7 +116,7 @@ export function checkRecords(keys: HostKeys, rows: LedgerRow[], start: ChainStar
     // before is not vouched for as numbered, whatever its MAC (verify names the gap the same way)
     if (r.seq !== expectedSeq) out.push({ verified: false, problem: `records before it are missing, or it was renumbered (expected record ${expectedSeq}): it cannot be verified` });
     else if (good) out.push({ verified: true });
-    else out.push({ verified: false, problem: "its MAC does not match: it was altered or inserted after it was written" });
+    else out.push({ verified: false, problem: keys.unverifiable(r.seq) ?? "its MAC does not match: it was altered or inserted after it was written" });
     if (good) lastGood = mac;
     stored = mac ?? GENESIS;
     expectedSeq = r.seq + 1;

@@ -66,7 +66,7 @@ export function scanRecords(db: Database.Database, keys: HostKeys, range: ScanRa
     let problem: string | undefined;
     if (checkpoint && r.seq <= cutSeq) problem = keptProblem(keys, r, mac, checkpoint);
     else if (r.seq !== expected) problem = `records before it are missing, or it was renumbered (expected record ${expected})`;
-    else if (!(mac !== undefined && macOf(keys.at(r.seq), prevMac, r).equals(mac))) problem = "its MAC does not match: it was altered or inserted after it was written";
+    else if (!(mac !== undefined && macOf(keys.at(r.seq), prevMac, r).equals(mac))) problem = keys.unverifiable(r.seq) ?? "its MAC does not match: it was altered or inserted after it was written";
     visit({ seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body: parseBody(r.body), verified: problem === undefined, ...(problem !== undefined ? { problem } : {}), mac });
     if (!checkpoint || r.seq > cutSeq) {
       prevMac = mac ?? Buffer.alloc(32);

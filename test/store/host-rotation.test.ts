@@ -241,8 +241,9 @@ describe("tampering across a rotation", () => {
     renameSync(join(dir, "host.key.retired"), join(dir, "retired.bak"));
     expect(verified(dir)?.message).toBe(`the host key in force up to record ${record} (the one the rotation in record ${record} retired, id ${hostKeyId(retiredKeyFrom(dir))}) is not in host.key.retired: records up to ${record} cannot be verified; restore host.key.retired from its backup`);
     const h = withReader(dir, (s) => s.readHistory());
-    expect(h.entries.find((e) => e.seq === record - 1)?.verified).toBe(false);
+    expect(h.entries.find((e) => e.seq === record - 1)).toMatchObject({ verified: false, problem: `the host key it was MAC'd with (retired by the rotation in record ${record}) is not in host.key.retired: it cannot be verified` });
     runOnce(dir);
+    expect(withReader(dir, (s) => s.readHistory()).entries.find((e) => e.seq === record + 1)?.verified).toBe(true);
     writeFileSync(join(dir, "host.key.retired"), `${record} ${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
     expect(verified(dir)?.message).toMatch(new RegExp(`the key host.key.retired keeps for record ${record} is not the one the rotation in record ${record} retired`));
     writeFileSync(join(dir, "host.key.retired"), "not a key\n", { mode: 0o600 });
