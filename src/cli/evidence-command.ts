@@ -19,15 +19,15 @@ export function addEvidenceCommands(program: Command, io: Io, setExit: (code: nu
     .action(async (o: { state?: string; out?: string }) => setExit((await keyCommand()).runKeyExport(o, io)));
   key
     .command("rotate")
-    .description("replace the signing key: a rotation record signed by the old key and the new goes into the history, then the old private key is removed")
-    .option("--signing", "rotate the signing key (the default, and the only key rotated for now)", false)
-    .option("--host", "rotate the host key: not built yet (refused)", false)
+    .description("replace the signing key (a rotation record signed by the old key and the new goes into the history, then the old private key is removed), or with --host the host key of the history's chain")
+    .option("--signing", "rotate the signing key (the default)", false)
+    .option("--host", "rotate the host key (host.key, the HMAC key of the history's chain and its seals); the old key is kept in host.key.retired to verify the records it MAC'd", false)
     .option("--reason <text>", "why, such as a ticket or 'key compromised' (kept in the history)")
     .option("--by <name>", "who rotates (kept in the history; default: the operating-system user)")
     .option("--state <dir>", "state directory (as for `run`)")
     .option("--json", "print what was recorded as JSON", false)
     .addOption(new Option("--now <instant>", "record this instant (ISO 8601)").hideHelp())
-    .addHelpText("after", "\nExamples:\n  covenant key rotate --reason 'CHG-2231 yearly rotation' --by 'Alice Admin'\n\nExit codes: 0 rotated (or an unfinished rotation finished), 2 no store or no signing key yet, --host, or the lock held.")
+    .addHelpText("after", "\nExamples:\n  covenant key rotate --reason 'CHG-2231 yearly rotation' --by 'Alice Admin'\n  covenant key rotate --host --reason 'INC-77 host key exposed in a backup'\n\nExit codes: 0 rotated (or an unfinished rotation finished), 2 no store or no signing key yet, a history that does not verify (--host), a host key kept elsewhere (--host), or the lock held.")
     .action(async (o: { state?: string; reason?: string; by?: string; signing: boolean; host: boolean; json: boolean; now?: string }) => {
       if (o.signing && o.host) {
         io.err("covenant key rotate: give --signing or --host, not both");

@@ -7,6 +7,7 @@
 import type Database from "better-sqlite3";
 import { join } from "node:path";
 import { readCheckpoint } from "./checkpoint.js";
+import type { HostKeys } from "./host-keys.js";
 import { headIsSealed, type Head, type Tampering } from "./ledger.js";
 import { readRegularFile } from "./safe-files.js";
 
@@ -56,7 +57,8 @@ export function runCounter(db: Database.Database): number {
  * file anchor says began last. Reads only the anchors and the records they name (by seq), so a
  * run can afford it each time it opens the store.
  */
-export function endTampering(db: Database.Database, key: Buffer, fileHead: FileHead): Tampering | undefined {
+export function endTampering(db: Database.Database, keys: HostKeys, fileHead: FileHead): Tampering | undefined {
+  const key = keys.current;
   const last = db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: unknown } | undefined;
   const lastSeq = last?.seq ?? 0;
   const macAt = (seq: number) => (seq === lastSeq ? last?.mac : db.prepare("SELECT mac FROM ledger WHERE seq = ?").pluck().get(seq));
@@ -78,10 +80,10 @@ export function endTampering(db: Database.Database, key: Buffer, fileHead: FileH
     if (last || counter !== 0) return { kind: "deleted", seq: lastSeq, message: "the head anchor file ledger.head is missing, though the store has recorded runs: the history cannot be proved complete" };
     return undefined;
   }
-  if (!headIsSealed(key, fileHead.value)) return { kind: "altered", seq: lastSeq, message: "the head anchor file ledger.head was rewritten: its seal does not match" };
+  if (!fileHeadIsSealed(keys, fileHead.value)) return { kind: "altered", seq: lastSeq, message: "the head anchor file ledger.head was rewritten: its seal does not match" };
   const h = fileHead.value;
   if (h.seq > lastSeq) return cutOff(lastSeq + 1, h.seq);
-  if (!matches(h) && !checkpointIsAt(db, key, h)) return { kind: "altered", seq: h.seq, message: `record ${h.seq} does not match the head anchor file ledger.head: it was rewritten` };
+  if (!matches(h) && !checkpointIsAt(db, keys, h)) return { kind: "altered", seq: h.seq, message: `record ${h.seq} does not match the head anchor file ledger.head: it was rewritten` };
   return h.run === undefined ? undefined : beganTampering(db, h.run, lastSeq);
 }
 
@@ -91,8 +93,8 @@ export function endTampering(db: Database.Database, key: Buffer, fileHead: FileH
  * to that record just after. Should the process die in between, the anchor names the cut, which
  * the sealed checkpoint vouches for by its number and MAC.
  */
-function checkpointIsAt(db: Database.Database, key: Buffer, h: Head): boolean {
-  const cp = readCheckpoint(db, key);
+function checkpointIsAt(db: Database.Database, keys: HostKeys, h: Head): boolean {
+  const cp = readCheckpoint(db, keys);
   return cp.state === "sealed" && cp.checkpoint.cut.seq === h.seq && cp.checkpoint.cut.mac === h.mac;
 }
 
@@ -114,11 +116,19 @@ function beganTampering(db: Database.Database, began: number, lastSeq: number): 
   return undefined;
 }
 
+/**
+ * ledger.head is sealed with the key in force; while a rotation of the host key is committed but
+ * not finished (host.key.next waits, host-keys.ts), it may still be sealed with the key it retired.
+ */
+export function fileHeadIsSealed(keys: HostKeys, h: unknown): h is Head {
+  return headIsSealed(keys.current, h) || (keys.unfinished !== undefined && headIsSealed(keys.unfinished, h));
+}
+
 /** The highest schema a sealed anchor says the store had: a store claiming less was set back. */
-export function anchoredSchema(db: Database.Database, key: Buffer, fileHead: FileHead): number {
+export function anchoredSchema(db: Database.Database, keys: HostKeys, fileHead: FileHead): number {
   let schema = 0;
-  for (const h of [dbHeadOf(db), fileHead]) {
-    if (h.present && headIsSealed(key, h.value) && h.value.schema !== undefined) schema = Math.max(schema, h.value.schema);
-  }
+  const inDb = dbHeadOf(db);
+  if (inDb.present && headIsSealed(keys.current, inDb.value) && inDb.value.schema !== undefined) schema = inDb.value.schema;
+  if (fileHead.present && fileHeadIsSealed(keys, fileHead.value) && fileHead.value.schema !== undefined) schema = Math.max(schema, fileHead.value.schema);
   return schema;
 }

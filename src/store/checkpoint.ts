@@ -11,6 +11,7 @@ import type Database from "better-sqlite3";
 import { ChainWalk, checkRecords, macOf, type LedgerRow, type RecordCheck, type RecordKind, type Tampering } from "./ledger.js";
 import type { RecordView, RowCheck } from "./row-check.js";
 import type { PruneEvidence } from "./records.js";
+import type { HostKeys } from "./host-keys.js";
 
 /** A record at or below the cut that was kept: its number, its MAC, and the MAC of the record that came before it. */
 export interface KeptRecord {
@@ -68,7 +69,12 @@ export function writeCheckpoint(db: Database.Database, text: string): void {
 /** The checkpoint in the store: none, one the key sealed (with its text), or one it did not (`forged`). */
 export type CheckpointState = { state: "none" } | { state: "sealed"; checkpoint: Checkpoint; text: string } | { state: "forged" };
 
-export function readCheckpoint(db: Database.Database, key: Buffer): CheckpointState {
+/**
+ * The checkpoint is sealed once, by the key in force when the prune wrote it, and never re-sealed:
+ * the prune record holds the digest of its text. A rotation since leaves it sealed with a key the
+ * schedule keeps, so any of them vouches for it (the prune record, in the chain, for its text).
+ */
+export function readCheckpoint(db: Database.Database, keys: HostKeys): CheckpointState {
   const text = db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(META_KEY) as unknown;
   if (text === undefined) return { state: "none" };
   let value: unknown;
@@ -79,9 +85,12 @@ export function readCheckpoint(db: Database.Database, key: Buffer): CheckpointSt
   }
   if (!wellFormed(value)) return { state: "forged" };
   const { seal, ...fields } = value;
-  const expected = Buffer.from(sealOf(key, fields), "hex");
   const given = Buffer.from(seal, "hex");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { state: "forged" };
+  const sealedBy = (key: Buffer) => {
+    const expected = Buffer.from(sealOf(key, fields), "hex");
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  if (!keys.all.some(sealedBy)) return { state: "forged" };
   return { state: "sealed", checkpoint: value, text: String(text) };
 }
 
@@ -110,12 +119,12 @@ export class ChainCheck implements RowCheck {
   private lastPrune: { seq: number; body: string } | undefined;
 
   constructor(
-    private readonly key: Buffer,
+    private readonly keys: HostKeys,
     private readonly cp: CheckpointState,
   ) {
     const sealed = cp.state === "sealed" ? cp.checkpoint : undefined;
     this.kept = new Map((sealed?.kept ?? []).map((k) => [k.seq, k]));
-    this.walk = new ChainWalk(key, sealed ? { seq: sealed.cut.seq + 1, prev: Buffer.from(sealed.cut.mac, "hex") } : undefined);
+    this.walk = new ChainWalk(keys, sealed ? { seq: sealed.cut.seq + 1, prev: Buffer.from(sealed.cut.mac, "hex") } : undefined);
   }
 
   visit(v: RecordView): void {
@@ -133,7 +142,7 @@ export class ChainCheck implements RowCheck {
     const k = this.kept.get(r.seq);
     if (!k) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} is at or below the checkpoint (records up to ${cp.cut.seq} were pruned on ${cp.at}) but is not one it kept: it was put back or inserted` };
     const mac = Buffer.isBuffer(r.mac) ? r.mac : undefined;
-    if (!mac || mac.toString("hex") !== k.mac || !macOf(this.key, Buffer.from(k.prev, "hex"), r).equals(mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, kept by the checkpoint, was altered after it was written` };
+    if (!mac || mac.toString("hex") !== k.mac || !macOf(this.keys.at(r.seq), Buffer.from(k.prev, "hex"), r).equals(mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq}, kept by the checkpoint, was altered after it was written` };
     return undefined;
   }
 
@@ -169,17 +178,17 @@ function pruneRecordTampering(last: { seq: number; body: string } | undefined, c
 }
 
 /** Each record checked as `history` reads it, across the checkpoint: kept records against their recorded predecessor, the rest from the cut. */
-export function checkAcross(key: Buffer, rows: LedgerRow[], cp: CheckpointState): RecordCheck[] {
-  if (cp.state !== "sealed") return checkRecords(key, rows);
+export function checkAcross(keys: HostKeys, rows: LedgerRow[], cp: CheckpointState): RecordCheck[] {
+  if (cp.state !== "sealed") return checkRecords(keys, rows);
   const { cut } = cp.checkpoint;
   const kept = new Map(cp.checkpoint.kept.map((k) => [k.seq, k]));
   const below = rows.filter((r) => r.seq <= cut.seq);
   const checks: RecordCheck[] = below.map((r) => {
     const k = kept.get(r.seq);
     if (!k) return { verified: false, problem: `it is below the checkpoint (records up to ${cut.seq} were pruned) and not one it kept: it was put back or inserted` };
-    const ok = Buffer.isBuffer(r.mac) && r.mac.toString("hex") === k.mac && macOf(key, Buffer.from(k.prev, "hex"), r).equals(r.mac);
+    const ok = Buffer.isBuffer(r.mac) && r.mac.toString("hex") === k.mac && macOf(keys.at(r.seq), Buffer.from(k.prev, "hex"), r).equals(r.mac);
     return ok ? { verified: true } : { verified: false, problem: "its MAC does not match: it was altered or inserted after it was written" };
   });
-  return [...checks, ...checkRecords(key, rows.slice(below.length), { seq: cut.seq + 1, prev: Buffer.from(cut.mac, "hex") })];
+  return [...checks, ...checkRecords(keys, rows.slice(below.length), { seq: cut.seq + 1, prev: Buffer.from(cut.mac, "hex") })];
 }
 

@@ -82,8 +82,10 @@ export class Deficiencies {
     private readonly key: Buffer,
     /** where a row changed outside Covenant is said */
     private readonly untrusted: (why: string) => void,
+    /** the id of the store's first host key (HostKeys.firstId): ids stay the same across rotations of the key */
+    keyId: string = hostKeyId(key),
   ) {
-    this.keyId = hostKeyId(key);
+    this.keyId = keyId;
     this.q = {
       openByKey: db.prepare("SELECT * FROM deficiencies WHERE status = 'open' AND key = ?"),
       byId: db.prepare("SELECT * FROM deficiencies WHERE id = ?"),

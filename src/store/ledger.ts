@@ -2,6 +2,7 @@
 // previous record's MAC, keyed with the host secret. Changing, inserting or deleting a record
 // breaks the chain at that record; a head anchor beside the database catches a cut-off tail.
 import { createHmac } from "node:crypto";
+import type { HostKeys } from "./host-keys.js";
 
 /**
  * a change of a promise's state, a run's summary, the approval of an integrity baseline, the
@@ -104,19 +105,20 @@ export type RecordCheck = { verified: true } | { verified: false; problem: strin
  * one). A MAC cannot be made without the key, so a verified record is one Covenant wrote, whatever
  * was done around it; the others are marked with what can be said of them. `rows` in seq order.
  */
-export function checkRecords(key: Buffer, rows: LedgerRow[], start: ChainStart = FROM_GENESIS): RecordCheck[] {
+export function checkRecords(keys: HostKeys, rows: LedgerRow[], start: ChainStart = FROM_GENESIS): RecordCheck[] {
   const out: RecordCheck[] = [];
   let stored: Buffer = start.prev;
   let lastGood: Buffer = start.prev;
   let expectedSeq = start.seq;
   for (const r of rows) {
     const mac = Buffer.isBuffer(r.mac) ? r.mac : undefined;
+    const key = keys.at(r.seq);
     const good = mac !== undefined && (macOf(key, stored, r).equals(mac) || macOf(key, lastGood, r).equals(mac));
     // the MAC does not cover the record's number: a record whose number does not follow the one
     // before is not vouched for as numbered, whatever its MAC (verify names the gap the same way)
     if (r.seq !== expectedSeq) out.push({ verified: false, problem: `records before it are missing, or it was renumbered (expected record ${expectedSeq}): it cannot be verified` });
     else if (good) out.push({ verified: true });
-    else out.push({ verified: false, problem: "its MAC does not match: it was altered or inserted after it was written" });
+    else out.push({ verified: false, problem: keys.unverifiable(r.seq) ?? "its MAC does not match: it was altered or inserted after it was written" });
     if (good) lastGood = mac;
     stored = mac ?? GENESIS;
     expectedSeq = r.seq + 1;
@@ -139,7 +141,7 @@ export class ChainWalk {
   private found: Tampering | undefined;
 
   constructor(
-    private readonly key: Buffer,
+    private readonly keys: HostKeys,
     start: ChainStart = FROM_GENESIS,
   ) {
     this.prev = start.prev;
@@ -159,7 +161,7 @@ export class ChainWalk {
       this.found = { kind: "deleted", seq: from, message: from === to ? `record ${from} was deleted` : `records ${from} to ${to} were deleted` };
       return false;
     }
-    if (Buffer.isBuffer(r.mac) && mac(this.key, this.prev, r).equals(r.mac)) {
+    if (Buffer.isBuffer(r.mac) && mac(this.keys.at(r.seq), this.prev, r).equals(r.mac)) {
       this.prev = r.mac;
       this.expected++;
     } else this.failed = r;
@@ -167,8 +169,9 @@ export class ChainWalk {
   }
 
   private judge(r: LedgerRow, next: LedgerRow): Tampering {
-    if (Buffer.isBuffer(next.mac) && macOf(this.key, this.prev, next).equals(next.mac)) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} was inserted: the chain continues past it without it` };
-    if (Buffer.isBuffer(next.mac) && Buffer.isBuffer(r.mac) && macOf(this.key, r.mac, next).equals(next.mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq} was altered after it was written` };
+    const key = this.keys.at(next.seq);
+    if (Buffer.isBuffer(next.mac) && macOf(key, this.prev, next).equals(next.mac)) return { kind: "inserted", seq: r.seq, message: `record ${r.seq} was inserted: the chain continues past it without it` };
+    if (Buffer.isBuffer(next.mac) && Buffer.isBuffer(r.mac) && macOf(key, r.mac, next).equals(next.mac)) return { kind: "altered", seq: r.seq, message: `record ${r.seq} was altered after it was written` };
     return { kind: "broken", seq: r.seq, message: `the chain breaks at record ${r.seq}: it was altered, or records before it were deleted and renumbered` };
   }
 
@@ -184,8 +187,8 @@ export class ChainWalk {
  * or deleted. `rows` must be ordered by seq; the walk starts at `start` (after a prune, the
  * record after the checkpoint's cut, chained to the cut's MAC).
  */
-export function findTampering(key: Buffer, rows: LedgerRow[], head?: Head, start: ChainStart = FROM_GENESIS): Tampering | undefined {
-  const walk = new ChainWalk(key, start);
+export function findTampering(keys: HostKeys, rows: LedgerRow[], head?: Head, start: ChainStart = FROM_GENESIS): Tampering | undefined {
+  const walk = new ChainWalk(keys, start);
   for (const r of rows) if (!walk.visit(r)) break;
   const found = walk.end();
   if (found) return found;

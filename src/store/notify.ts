@@ -43,8 +43,10 @@ export class Notifications {
     key: Buffer,
     private readonly append: Append,
     untrusted: (why: string) => void,
+    /** the id deficiency ids are made with (HostKeys.firstId) */
+    keyId?: string,
   ) {
-    this.deficiencies = new Deficiencies(db, key, untrusted);
+    this.deficiencies = new Deficiencies(db, key, untrusted, keyId);
     this.outbox = new Outbox(db, key, untrusted);
   }
 

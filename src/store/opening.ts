@@ -10,6 +10,7 @@ import { anchoredSchema, namedSeq, type FileHead } from "./anchors.js";
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
 import { createHostKey, keyKeptElsewhere, readHostKey } from "./host-key.js";
 import { GENESIS, sealHead } from "./ledger.js";
+import type { HostKeys } from "./host-keys.js";
 import { kindOf, replaceFile } from "./safe-files.js";
 import { SCHEMA_SQL, SCHEMA_VERSION } from "./schema.js";
 
@@ -140,14 +141,14 @@ export function schemaTampered(dir: string, problem: string): HistoryBrokenError
  * anchors were written with, was edited; one its anchors vouch for, newer than this Covenant,
  * is a store from a newer version (exit 2).
  */
-export function schemaVersion(db: Database.Database, dir: string, key: Buffer, fileHead: FileHead): number {
+export function schemaVersion(db: Database.Database, dir: string, keys: HostKeys, fileHead: FileHead): number {
   const text = db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as unknown;
   if (text === undefined) return SCHEMA_VERSION;
   const path = join(dir, "state.db");
   if (typeof text !== "string" || !/^[1-9]\d{0,5}$/.test(text)) throw new HistoryBrokenError(`the store ${path} gives its schema as something that is not a schema number: it was edited`, "altered");
   const version = Number(text);
   if (version <= SCHEMA_VERSION) return version;
-  const anchored = anchoredSchema(db, key, fileHead);
+  const anchored = anchoredSchema(db, keys, fileHead);
   if (anchored >= version) throw new StoreError(`the store ${path} was written by a newer Covenant (schema ${version})`);
   throw new HistoryBrokenError(`the store ${path} says schema ${version}, newer than this Covenant's ${SCHEMA_VERSION}, but its sealed head anchors were written with schema ${anchored}: the value was edited`, "altered");
 }

@@ -202,6 +202,26 @@ export interface RotationBody {
 }
 
 /**
+ * The rotation of the host key (`covenant key rotate --host`, host-rotation.ts): the ids of the
+ * key retired and of the key put in force (an HMAC of a fixed label under each: never the key),
+ * who and why, and `accepted`, an HMAC under the new key of the statement host-rotation.ts makes
+ * of the rest: the new key accepts the handover. The record itself is MAC'd in the chain with the
+ * old key (it hands over); every record after it with the new one.
+ */
+export interface HostRotationBody {
+  key: "host";
+  at: string;
+  old: { id: string };
+  new: { id: string };
+  reason: string;
+  by: string;
+  user: string;
+  loginUid: number | null;
+  /** hex HMAC-SHA256 under the new key of the rotation's statement */
+  accepted: string;
+}
+
+/**
  * The evidence pack a prune was given, as the pack says it: every record the prune removed is in
  * it (records `firstRecord` to `lastRecord`, the period `from` to `to`), signed with the key whose
  * fingerprint it names. Kept in the checkpoint and in the `prune` record, so that the history says
@@ -245,7 +265,7 @@ export interface HistoryEntry {
   kind: RecordKind;
   run: number;
   time: string;
-  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | PolicyBody | RosterBody | RotationBody | PruneBody | { unreadable: string };
+  body: ChangeBody | RunBody | BaselineBody | AckBody | DeliveryBody | ApprovalBody | PolicyBody | RosterBody | RotationBody | HostRotationBody | PruneBody | { unreadable: string };
   /** whether the record's MAC matches: false for a record altered, inserted, or cut off from the records before it */
   verified: boolean;
   /** why it is not verified */

@@ -4,6 +4,7 @@
 // and `verify` load every row, which a report over the year cannot afford.
 import type Database from "better-sqlite3";
 import type { Checkpoint } from "./checkpoint.js";
+import type { HostKeys } from "./host-keys.js";
 import { macOf, type LedgerRow, type MacOf, type RecordKind } from "./ledger.js";
 import type { RecordView, RowCheck } from "./row-check.js";
 
@@ -31,10 +32,10 @@ export interface ScanRange {
 }
 
 /** A record at or below a checkpoint's cut: verified only as one the checkpoint kept, chained to its recorded predecessor. */
-function keptProblem(key: Buffer, r: Omit<LedgerRow, "mac">, mac: Buffer | undefined, cp: Checkpoint): string | undefined {
+function keptProblem(keys: HostKeys, r: Omit<LedgerRow, "mac">, mac: Buffer | undefined, cp: Checkpoint): string | undefined {
   const k = cp.kept.find((x) => x.seq === r.seq);
   if (!k) return `it is below the checkpoint (records up to ${cp.cut.seq} were pruned on ${cp.at}) and not one it kept: it was put back or inserted`;
-  if (!mac || mac.toString("hex") !== k.mac || !macOf(key, Buffer.from(k.prev, "hex"), r).equals(mac)) return "its MAC does not match: it was altered or inserted after it was written";
+  if (!mac || mac.toString("hex") !== k.mac || !macOf(keys.at(r.seq), Buffer.from(k.prev, "hex"), r).equals(mac)) return "its MAC does not match: it was altered or inserted after it was written";
   return undefined;
 }
 
@@ -48,7 +49,7 @@ export class ScanStep {
   private last: { seq: number; mac: Buffer } | undefined;
 
   constructor(
-    private readonly key: Buffer,
+    private readonly keys: HostKeys,
     private prevMac: Buffer,
     private expected: number,
     private readonly checkpoint: Checkpoint | undefined,
@@ -59,9 +60,9 @@ export class ScanStep {
     const cp = this.checkpoint;
     const mac = Buffer.isBuffer(macValue) ? macValue : undefined;
     let problem: string | undefined;
-    if (cp && r.seq <= cp.cut.seq) problem = keptProblem(this.key, r, mac, cp);
+    if (cp && r.seq <= cp.cut.seq) problem = keptProblem(this.keys, r, mac, cp);
     else if (r.seq !== this.expected) problem = `records before it are missing, or it was renumbered (expected record ${this.expected})`;
-    else if (!(mac !== undefined && macFn(this.key, this.prevMac, r).equals(mac))) problem = "its MAC does not match: it was altered or inserted after it was written";
+    else if (!(mac !== undefined && macFn(this.keys.at(r.seq), this.prevMac, r).equals(mac))) problem = this.keys.unverifiable(r.seq) ?? "its MAC does not match: it was altered or inserted after it was written";
     if (!cp || r.seq > cp.cut.seq) {
       this.prevMac = mac ?? Buffer.alloc(32);
       this.expected = r.seq + 1;
@@ -97,12 +98,12 @@ export function scanStart(before: { seq: number; mac: unknown } | undefined, fro
  * MAC, as `verify` holds them (checkpoint.ts). Runs on the caller's read transaction (store.ts
  * wraps it in one).
  */
-export function scanRecords(db: Database.Database, key: Buffer, range: ScanRange, visit: (r: ScannedRecord) => void, checkpoint?: Checkpoint): { last?: { seq: number; mac: Buffer } } {
+export function scanRecords(db: Database.Database, keys: HostKeys, range: ScanRange, visit: (r: ScannedRecord) => void, checkpoint?: Checkpoint): { last?: { seq: number; mac: Buffer } } {
   const from = Math.max(1, range.fromSeq ?? 1);
   const to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
   const before = from > 1 ? (db.prepare("SELECT seq, mac FROM ledger WHERE seq < ? ORDER BY seq DESC LIMIT 1").get(from) as { seq: number; mac: unknown } | undefined) : undefined;
   const start = scanStart(before, from, checkpoint);
-  const step = new ScanStep(key, start.prev, start.expected, checkpoint);
+  const step = new ScanStep(keys, start.prev, start.expected, checkpoint);
   // rows as arrays, not objects: a year's 325,000 rows, each an object of six named fields, cost ~1 s more
   const rows = db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE seq >= ? AND seq <= ? ORDER BY seq").raw().iterate(from, to) as IterableIterator<RawRow>;
   for (const [seq, kind, run, time, body, macValue] of rows) visit(step.judge({ seq, kind, run, time, body }, macValue, parseBody(body)));
@@ -115,9 +116,9 @@ export class ScanCheck implements RowCheck {
   private readonly from: number;
   private readonly to: number;
 
-  constructor(key: Buffer, range: ScanRange, checkpoint: Checkpoint | undefined, private readonly visitor: (r: ScannedRecord) => void) {
+  constructor(keys: HostKeys, range: ScanRange, checkpoint: Checkpoint | undefined, private readonly visitor: (r: ScannedRecord) => void) {
     const start = scanStart(undefined, 1, checkpoint);
-    this.step = new ScanStep(key, start.prev, start.expected, checkpoint);
+    this.step = new ScanStep(keys, start.prev, start.expected, checkpoint);
     this.from = Math.max(1, range.fromSeq ?? 1);
     this.to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
   }

@@ -7,7 +7,7 @@
 // opens, verifies and has lost nothing committed.
 // `run` opens it for writing; `history` and `verify` read it and change nothing.
 import type Database from "better-sqlite3";
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CannotObserve, type ApprovedEntry, type ApprovedState, type Baseline, type BaselineStore, type IntegrityStore, type SampleStore } from "../evaluator/contract.js";
@@ -21,6 +21,9 @@ import { checkpoint, openForReading, openForWriting, type ReadOnlyDatabase } fro
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
 import { databaseExists, guarded, headGone, makeStore, missingStore, schemaTampered, schemaVersion, unfinishedStore, witnessesOf, type Witnesses } from "./opening.js";
 import { hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
+import { HostKeys, readPendingKey } from "./host-keys.js";
+import { discardPendingHostKey, finishHostRotation, finishOnOpening, handOver, hostRotationBody, newHostKey, storePendingHostKey } from "./host-rotation.js";
+import { KEYED, KeyedDigests } from "./keyed-digests.js";
 import { GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
 import type { ApprovalBody, BaselineBody, ChangeBody, HistoryEntry, PolicyFile, PruneBody, PruneEvidence, RotationBody, RunBody, RunKind } from "./records.js";
 import { recordedFindings } from "./recorded-findings.js";
@@ -47,7 +50,7 @@ import { checkAcross, checkpointDigest, readCheckpoint, sealCheckpoint, writeChe
 import { addCounts, coverageProblem, planPrune, removePruned, retiredThrough } from "./prune.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
-export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, PolicyBody, PolicyFile, PruneBody, PruneEvidence, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
+export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, HostRotationBody, PolicyBody, PolicyFile, PruneBody, PruneEvidence, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
 export { fingerprintOf, publicKeyPem, type SigningKey } from "./signing-key.js";
 export type { Checkpoint } from "./checkpoint.js";
 export { hashPolicy, type PolicyVersionSummary } from "./policies.js";
@@ -70,9 +73,6 @@ export { DeficiencyError, type Finding } from "./deficiencies.js";
 export type { DeliveryResult, SavedPlan, WorkingSet } from "./notify.js";
 export type { KnownHead, VerifyReport } from "./verify.js";
 export { SCHEMA_VERSION } from "./schema.js";
-
-/** A keyed digest (a `nodiff` file's) starts so; a plain one is hex digits only. */
-const KEYED = "hmac-sha256:";
 
 function isKeyed(digest: string): boolean {
   return digest.startsWith(KEYED);
@@ -149,19 +149,35 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private policyRecords?: PolicyRecords;
   /** the rosters of evaluated promises in the history (rosters.ts), made when first needed */
   private rosterRecords?: Rosters;
+  /** a rotation of the host key whose record was committed, finished as this store was opened */
+  private finishedHostRotation?: { record: number; old: string; new: string };
   /** rows of the notify tables found changed outside Covenant while reading: passed over, and said here */
   readonly untrusted: string[] = [];
 
   private constructor(
     readonly dir: string,
     private readonly db: Database.Database,
-    private readonly key: Buffer,
+    /** which host key MACs which record; the one in force makes every new record, seal and anchor */
+    private readonly keys: HostKeys,
     private readonly closeDb: () => void,
     /** how a reader opened the database (`shared`, `immutable`, `private copy`); `write` for a run */
     readonly mode: ReadOnlyDatabase["mode"] | "write",
   ) {
     this.headPath = join(dir, "ledger.head");
+    this.keyed = new KeyedDigests(db, keys);
+    this.keyId = hostKeyId(keys.current);
   }
+
+  /** the id of the key in force, as a rotation records it (checkKeyInForce compares it with the store's) */
+  private readonly keyId: string;
+
+  /** the host key in force */
+  private get key(): Buffer {
+    return this.keys.current;
+  }
+
+  /** keyed digests compared under every key of the schedule (keyed-digests.ts) */
+  private readonly keyed: KeyedDigests;
 
   /** Opens (or creates) the store for a run. */
   static open(dir: string): StateStore {
@@ -177,13 +193,19 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     }
     const db = guarded(abs, `cannot open the store ${dbPath}`, () => openForWriting(dbPath));
     try {
-      const key = guarded(abs, `cannot create the store ${dbPath}`, () => StateStore.keyFor(db, abs, keyPath, witnesses));
+      const onDisk = guarded(abs, `cannot create the store ${dbPath}`, () => StateStore.keyFor(db, abs, keyPath, witnesses));
+      let keys = guarded(abs, `cannot read the store ${dbPath}`, () => HostKeys.load(db, abs, onDisk, keyKeptElsewhere() ? undefined : readPendingKey(keyPath)));
       // read again: a new store has just written it
       const fileHead = readFileHead(abs);
-      const broken = endTampering(db, key, fileHead);
+      const broken = endTampering(db, keys, fileHead);
       if (broken) throw new HistoryBrokenError(`the history in ${abs} cannot be continued: ${broken.message}. \`covenant verify\` reports it; a run will not add to a history whose end it cannot vouch for. To start a new history, move the state directory aside and keep it as evidence`, broken.kind === "deleted" ? "deleted" : "altered");
-      const store = new StateStore(abs, db, key, () => db.close(), "write");
-      guarded(abs, `cannot update the store ${dbPath}`, () => migrate(db, abs, key, schemaVersion(db, abs, key, fileHead), anchoredSchema(db, key, fileHead)));
+      const unfinished = keys.unfinished ? keys.rotations.at(-1) : undefined;
+      // once the anchors have vouched for the end: what is finished is a history found whole
+      if (unfinished) keys = guarded(abs, `cannot finish the rotation of the host key in ${abs}`, () => finishOnOpening(db, abs, keyPath, keys));
+      const key = keys.current;
+      const store = new StateStore(abs, db, keys, () => db.close(), "write");
+      if (unfinished) store.finishedHostRotation = { record: unfinished.seq, old: unfinished.old, new: unfinished.new };
+      guarded(abs, `cannot update the store ${dbPath}`, () => migrate(db, abs, key, schemaVersion(db, abs, keys, fileHead), anchoredSchema(db, keys, fileHead)));
       store.writes = store.prepareWrites();
       store.notify = store.notifications();
       store.watcher = store.heartbeat();
@@ -236,14 +258,15 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         if (problem) throw schemaTampered(abs, problem);
         const gone = headGone(ro.db, abs, witnesses);
         if (gone) throw gone;
-        const k = readHostKey(keyPath);
+        // a rotation of the host key committed but not finished is read as it stands (host-keys.ts): a reader changes no file
+        const k = HostKeys.load(ro.db, abs, readHostKey(keyPath), keyKeptElsewhere() ? undefined : readPendingKey(keyPath));
         schemaVersion(ro.db, abs, k, fileHead);
         return k;
       });
       const store = new StateStore(abs, ro.db, key, ro.close, ro.mode);
       if (Notifications.present(ro.db)) store.notify = store.notifications();
       if (Watcher.present(ro.db)) store.watcher = store.heartbeat();
-      if (approvedStatesPresent(ro.db)) store.approvedStates = new ApprovedStates(ro.db, key);
+      if (approvedStatesPresent(ro.db)) store.approvedStates = new ApprovedStates(ro.db, key.current);
       return store;
     } catch (err) {
       ro.close();
@@ -257,7 +280,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   };
 
   private notifications(): Notifications {
-    return new Notifications(this.db, this.key, (kind, run, time, body) => this.append(kind, run, time, body), this.say);
+    return new Notifications(this.db, this.key, (kind, run, time, body) => this.append(kind, run, time, body), this.say, this.keys.firstId);
   }
 
   private heartbeat(): Watcher {
@@ -273,7 +296,18 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
       setBaseline: this.db.prepare("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       last: this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1"),
       setHead: this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('head', ?)"),
+      keyInForce: this.db.prepare("SELECT value FROM meta WHERE key = 'host_key_id'").pluck(),
     };
+  }
+
+  /**
+   * Whether the host key this store holds is still the one in force: a rotation since it was opened
+   * (a watcher runs for days) leaves it holding the retired key, and nothing more is written with
+   * that (its records would not chain under the schedule, its seals would not match).
+   */
+  private checkKeyInForce(): void {
+    const id = this.w.keyInForce.get() as string | undefined;
+    if (id !== undefined && id !== this.keyId) throw new StoreError(`the host key was rotated (\`covenant key rotate --host\`) after this process opened the store in ${this.dir}: nothing more is written with the retired key; start it again`);
   }
 
   private get w(): NonNullable<StateStore["writes"]> {
@@ -299,6 +333,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
       try {
         return this.db
           .transaction(() => {
+            this.checkKeyInForce();
             const last = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
             this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('last_run', ?)").run(String(last + 1));
             return last + 1;
@@ -315,8 +350,9 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     return run;
   }
 
-  private writeFileHead(seq: number, mac: Buffer, run: number): void {
-    const head = sealHead(this.key, seq, mac, { schema: SCHEMA_VERSION, run });
+  private writeFileHead(seq: number, mac: Buffer, run: number, key = this.key): void {
+    if (key === this.key) this.checkKeyInForce();
+    const head = sealHead(key, seq, mac, { schema: SCHEMA_VERSION, run });
     guarded(this.dir, `cannot write the head anchor ${this.headPath}`, () => replaceFile(this.headPath, JSON.stringify(head) + "\n", { sync: true }));
   }
 
@@ -325,6 +361,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * record read here is still the last when this one is written, whoever else writes.
    */
   private append(kind: RecordKind, run: number, time: string, body: object, bands = this.bandsDigest()): { seq: number; mac: Buffer } {
+    this.checkKeyInForce();
     const text = JSON.stringify(body);
     const last = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
     const mac = macOf(this.key, last?.mac ?? GENESIS, { kind, run, time, body: text });
@@ -489,8 +526,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () =>
       this.db.transaction(() => {
         // after a prune, the chain is walked across its checkpoint as verify walks it (one the key did not seal is no checkpoint)
-        const cp = readCheckpoint(this.db, this.key);
-        const { last } = scanRecords(this.db, this.key, range, visit, cp.state === "sealed" ? cp.checkpoint : undefined);
+        const cp = readCheckpoint(this.db, this.keys);
+        const { last } = scanRecords(this.db, this.keys, range, visit, cp.state === "sealed" ? cp.checkpoint : undefined);
         return this.scanOutcome(last, cp, fileHead);
       })(),
     );
@@ -501,7 +538,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     const head = this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: unknown } | undefined;
     const storeHead = head && Buffer.isBuffer(head.mac) ? { seq: head.seq, mac: head.mac.toString("hex") } : undefined;
     const reachedEnd = head === undefined || (last !== undefined && last.seq >= head.seq);
-    const end = reachedEnd ? endTampering(this.db, this.key, fileHead) : undefined;
+    const end = reachedEnd ? endTampering(this.db, this.keys, fileHead) : undefined;
     return { ...(last ? { last: { seq: last.seq, mac: last.mac.toString("hex") } } : {}), ...(storeHead ? { storeHead } : {}), ...(end ? { end } : {}), ...(cp.state === "sealed" ? { checkpoint: cp.checkpoint } : {}) };
   }
 
@@ -511,7 +548,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * with another id made the host try again (deficiencies.ts newId); that is not re-enacted here.
    */
   deficiencyIdOf(promiseKey: string, run: number, record: number): string {
-    return deficiencyId(hostKeyId(this.key), promiseKey, run, record);
+    return deficiencyId(this.keys.firstId, promiseKey, run, record);
   }
 
   /** Every policy version the history holds, oldest first: hash, its record, the first run and when it began, its files' count and bytes. */
@@ -557,8 +594,9 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   }
 
   private lastRotatedTo(): string | undefined {
-    const row = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT kind, body FROM ledger WHERE kind = 'rotation' ORDER BY seq DESC LIMIT 1").get() as { kind: string; body: string } | undefined);
-    return row ? lastRotatedTo([row]) : undefined;
+    // every rotation record (a handful): the last may be the host key's, which lastRotatedTo passes over
+    const rows = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT kind, body FROM ledger WHERE kind = 'rotation' ORDER BY seq").all() as { kind: string; body: string }[]);
+    return lastRotatedTo(rows);
   }
 
   /**
@@ -578,13 +616,54 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     return rotateSigningKey(signingKeyPath(this.dir), this.lastRotatedTo(), who, (body) => this.anchored("the rotation of the signing key", () => this.db.transaction(() => this.append("rotation", run, who.at, body)).immediate()).seq);
   }
 
+  /**
+   * Replaces the host key (host-rotation.ts), outside a run, under the run lock, in a store that
+   * verifies intact (rotating a tampered store would vouch for it under the new key). Afterwards
+   * this store writes nothing more (its parts hold the retired key): the caller closes it. When
+   * opening this store finished a rotation already recorded, that one is returned (`finished`).
+   */
+  rotateHostKey(who: Rotator): { record: number; old: string; new: string; finished?: true } {
+    // as `key rotate` does for the signing key: a rotation stopped after its record is finished, not followed by another
+    if (this.finishedHostRotation) return { ...this.finishedHostRotation, finished: true };
+    const kept = keyKeptElsewhere();
+    if (kept !== undefined) throw new StoreError(`the host key is kept elsewhere (COVENANT_HOST_KEY_FILE=${kept}): Covenant does not replace a key it does not keep. To rotate it, copy it to ${join(this.dir, "host.key")} (install -o root -m 0600), unset COVENANT_HOST_KEY_FILE, rotate, then move the new host.key back to where the variable points (docs/cli.md)`);
+    const keyPath = hostKeyPath(this.dir);
+    // a host.key.next no record names is a rotation stopped before its record: it was never in force
+    discardPendingHostKey(keyPath);
+    const verified = this.verify();
+    if (verified.tampering) throw new StoreError(`the history in ${this.dir} does not verify (${verified.tampering.message}): the host key is not rotated (the new key would vouch for what was tampered with); \`covenant verify\` reports it`);
+    const old = this.key;
+    const next = newHostKey();
+    storePendingHostKey(keyPath, next);
+    const dbPath = join(this.dir, "state.db");
+    let written: { seq: number; mac: Buffer };
+    try {
+      written = guarded(this.dir, `cannot record the rotation of the host key in the store ${dbPath}`, () => this.db.transaction(() => this.writeHostRotation(verified.head, old, next, who)).immediate());
+    } catch (err) {
+      discardPendingHostKey(keyPath);
+      throw err;
+    }
+    finishHostRotation(this.dir, keyPath, written.seq, old, next, () => this.writeFileHead(written.seq, written.mac, runCounter(this.db), next));
+    guarded(this.dir, `cannot checkpoint the store ${dbPath}`, () => checkpoint(this.db));
+    return { record: written.seq, old: hostKeyId(old), new: hostKeyId(next) };
+  }
+
+  /** The rotation's transaction: its record MAC'd with the old key, the tables, the database's anchor and the schedule under the new. */
+  private writeHostRotation(head: { seq: number; mac: string } | undefined, old: Buffer, next: Buffer, who: Rotator): { seq: number; mac: Buffer } {
+    const end = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
+    if (end?.seq !== head?.seq || end?.mac.toString("hex") !== head?.mac) throw new StoreError(`the history in ${this.dir} changed while it was verified: the host key is not rotated; try again`);
+    const written = this.append("rotation", this.recordRun, who.at, hostRotationBody(old, next, who));
+    handOver(this.db, this.keys, written, next);
+    return written;
+  }
+
   /** The records, each checked against the chain as it is read, and whether the chain's end is what its anchors vouch for. */
   readHistory(filter: { control?: string; since?: string; kinds?: RecordKind[] } = {}): { entries: HistoryEntry[]; end?: Tampering; checkpoint?: Checkpoint } {
     const fileHead = readFileHead(this.dir);
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => {
       const rows = this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
-      const cp = readCheckpoint(this.db, this.key);
-      const checks = checkAcross(this.key, rows, cp);
+      const cp = readCheckpoint(this.db, this.keys);
+      const checks = checkAcross(this.keys, rows, cp);
       const entries: HistoryEntry[] = [];
       rows.forEach((r, i) => {
         if (filter.since !== undefined && !(String(r.time) >= filter.since)) return;
@@ -601,7 +680,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         const check = checks[i]!;
         entries.push({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, verified: check.verified, ...(check.verified ? {} : { problem: check.problem }) });
       });
-      const end = endTampering(this.db, this.key, fileHead);
+      const end = endTampering(this.db, this.keys, fileHead);
       return { entries, ...(end ? { end } : {}), ...(cp.state === "sealed" ? { checkpoint: cp.checkpoint } : {}) };
     })());
   }
@@ -619,7 +698,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private verifyView(fileHead: FileHead, knownHead?: KnownHead): Parameters<typeof verifyStore>[0] {
     const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
     const schema = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-    return { db: this.db, key: this.key, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), approvedTable: approvedStatesPresent(this.db), ...(knownHead ? { knownHead } : {}) };
+    return { db: this.db, key: this.key, keys: this.keys, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), approvedTable: approvedStatesPresent(this.db), ...(knownHead ? { knownHead } : {}) };
   }
 
   /**
@@ -631,8 +710,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     const fileHead = readFileHead(this.dir);
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () =>
       this.db.transaction(() => {
-        const cp = readCheckpoint(this.db, this.key);
-        const scan = new ScanCheck(this.key, range, cp.state === "sealed" ? cp.checkpoint : undefined, visit);
+        const cp = readCheckpoint(this.db, this.keys);
+        const scan = new ScanCheck(this.keys, range, cp.state === "sealed" ? cp.checkpoint : undefined, visit);
         const verified = verifyStore(this.verifyView(fileHead), [scan]);
         return { verified, scan: this.scanOutcome(scan.end().last, cp, fileHead) };
       })(),
@@ -661,7 +740,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         .transaction(() => {
           const end = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
           if (end?.seq !== verified.head?.seq || end?.mac.toString("hex") !== verified.head?.mac) throw new StoreError(`the history in ${this.dir} changed while it was verified: nothing is pruned; try again`);
-          const cp = readCheckpoint(this.db, this.key);
+          const cp = readCheckpoint(this.db, this.keys);
           const previous = cp.state === "sealed" ? cp.checkpoint : undefined;
           const plan = planPrune(this.db, req.before.getTime(), before, previous);
           const problem = coverageProblem(this.db, plan, req.evidence);
@@ -741,7 +820,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * without the key.
    */
   keyDigest(digest: string): string {
-    return KEYED + createHmac("sha256", this.key).update(`nodiff digest\n${digest}`).digest("hex");
+    return this.keyed.of(`nodiff digest\n${digest}`);
   }
 
   /** Records an approved baseline, sealed, and its approval in the chain (in one transaction); a keyed one holds no digest of the content. */
@@ -842,7 +921,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   /** What a masked line of an approved copy is compared by: an HMAC of it under the host key (a digest of a short secret could be guessed). */
   keyLine(line: string): string {
-    return KEYED + createHmac("sha256", this.key).update(`masked line\n${line}`).digest("hex");
+    return this.keyed.of(`masked line\n${line}`);
   }
 
   // SampleStore: bands learnt in a run are written with its summary (bands.ts)
@@ -971,14 +1050,29 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   beat(b: Beat): void {
     if (this.mode !== "write" || !this.watcher) throw new Error("the store was opened read-only");
     const w = this.watcher;
-    guarded(this.dir, `cannot record the watcher's heartbeat in the store ${join(this.dir, "state.db")}`, () => w.beat(b));
+    // the key checked in the beat's transaction: a rotation cannot commit between the two
+    guarded(this.dir, `cannot record the watcher's heartbeat in the store ${join(this.dir, "state.db")}`, () =>
+      this.db
+        .transaction(() => {
+          this.checkKeyInForce();
+          w.beat(b);
+        })
+        .immediate(),
+    );
   }
 
   /** The watcher `who` says it stopped cleanly at `at`; false when the heartbeat is not its own. */
   stopWatcher(who: { pid: number; startTicks: number }, at: string): boolean {
     if (this.mode !== "write" || !this.watcher) throw new Error("the store was opened read-only");
     const w = this.watcher;
-    return guarded(this.dir, `cannot record that the watcher stopped in the store ${join(this.dir, "state.db")}`, () => w.stop(who, at));
+    return guarded(this.dir, `cannot record that the watcher stopped in the store ${join(this.dir, "state.db")}`, () =>
+      this.db
+        .transaction(() => {
+          this.checkKeyInForce();
+          return w.stop(who, at);
+        })
+        .immediate(),
+    );
   }
 
   /** The watcher at `now` (ms since the epoch), its process looked up in `procRoot`: one indexed read. */

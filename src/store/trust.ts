@@ -13,7 +13,10 @@ import { judge as judgeBy, kindOf, lstatOrUndefined as lstatBy, modeText, runnin
 import { UntrustedStateError } from "./errors.js";
 
 /** The files of a state directory, as the store names them. */
-export const STATE_FILES = ["state.db", "state.db-wal", "state.db-shm", "host.key", "ledger.head", "run.lock", "signing.key", "signing.key.next"] as const;
+export const STATE_FILES = ["state.db", "state.db-wal", "state.db-shm", "host.key", "host.key.next", "host.key.retired", "ledger.head", "run.lock", "signing.key", "signing.key.next"] as const;
+
+/** The host key, a rotation's pending one, and the keys rotations retired: held to the host key's rules. */
+const HOST_KEY_FILES: readonly string[] = ["host.key", "host.key.next", "host.key.retired"];
 
 /** The signing key and a rotation's pending one: private keys, held to the host key's rules. */
 const SIGNING_FILES: readonly string[] = ["signing.key", "signing.key.next"];
@@ -70,9 +73,10 @@ export function keyProblem(named: string, path: string, st: Stats, abuse = "forg
 export function checkStateFiles(dir: string, keyFile: string | undefined, signingKeyFile: string | undefined = process.env["COVENANT_SIGNING_KEY_FILE"]): void {
   if (!runningAsRoot()) return;
   const abs = resolve(dir);
-  const names: Record<string, string> = { "state.db": "the store", "state.db-wal": "the store's log", "state.db-shm": "the store's shared memory", "host.key": "the host key", "ledger.head": "the head anchor", "run.lock": "the run lock", "signing.key": "the signing key", "signing.key.next": "the signing key a rotation put in waiting" };
+  const names: Record<string, string> = { "state.db": "the store", "state.db-wal": "the store's log", "state.db-shm": "the store's shared memory", "host.key": "the host key", "host.key.next": "the host key a rotation put in waiting", "host.key.retired": "the retired host keys", "ledger.head": "the head anchor", "run.lock": "the run lock", "signing.key": "the signing key", "signing.key.next": "the signing key a rotation put in waiting" };
   for (const name of STATE_FILES) {
-    if (name === "host.key" && keyFile !== undefined) continue;
+    // the retired keys are kept in the state directory wherever the key is
+    if ((name === "host.key" || name === "host.key.next") && keyFile !== undefined) continue;
     if (SIGNING_FILES.includes(name) && signingKeyFile !== undefined) continue;
     const path = join(abs, name);
     const st = lstatOrUndefined(path);
@@ -83,8 +87,8 @@ export function checkStateFiles(dir: string, keyFile: string | undefined, signin
       if (problem) throw new UntrustedStateError(problem);
       continue;
     }
-    if (name === "host.key") {
-      const problem = keyProblem(`the host key ${path}`, path, st);
+    if (HOST_KEY_FILES.includes(name)) {
+      const problem = keyProblem(`${names[name]} ${path}`, path, st);
       if (problem) throw new UntrustedStateError(problem);
       continue;
     }

@@ -14,6 +14,8 @@ import type Database from "better-sqlite3";
 import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } from "./anchors.js";
 import type { LedgerRow, RecordKind, Tampering } from "./ledger.js";
 import { ChainCheck, readCheckpoint, type CheckpointState } from "./checkpoint.js";
+import type { HostKeys } from "./host-keys.js";
+import { HostRotationCheck } from "./host-rotation-verify.js";
 import type { PruneEvidence } from "./records.js";
 import { NotifyCheck } from "./notify-verify.js";
 import { PolicyCheck } from "./policy-verify.js";
@@ -59,7 +61,10 @@ export interface VerifyReport {
 
 export interface StoreView {
   db: Database.Database;
+  /** the key in force: what the seals and anchors are made with */
   key: Buffer;
+  /** which key MACs which record (host-keys.ts) */
+  keys: HostKeys;
   /** read before the read transaction starts: a run finishing meanwhile only makes it older */
   fileHead: FileHead;
   schema: number;
@@ -113,7 +118,8 @@ class RunTally implements RowCheck {
 function historyChecks(v: StoreView, cp: CheckpointState, cutRun: number) {
   const retired = cp.state === "sealed" ? cp.checkpoint.retired : undefined;
   return {
-    chain: new ChainCheck(v.key, cp),
+    hostRotation: new HostRotationCheck(v.keys, cp.state === "sealed" ? cp.checkpoint.cut.seq : 0),
+    chain: new ChainCheck(v.keys, cp),
     counter: new RunCounterCheck(v.db, cutRun),
     summary: new SummaryCheck(),
     policy: new PolicyCheck(),
@@ -142,7 +148,7 @@ function walkHistory(db: Database.Database, checks: readonly RowCheck[]): void {
 export function verifyStore(v: StoreView, extra: readonly RowCheck[] = []): VerifyReport {
   // one read transaction: a run finishing meanwhile must not look like records cut off
   return v.db.transaction(() => {
-    const cp = readCheckpoint(v.db, v.key);
+    const cp = readCheckpoint(v.db, v.keys);
     // runs at or before the checkpoint's cut were pruned whole: none of them is interrupted or silent
     const cutRun = cp.state === "sealed" ? cp.checkpoint.cut.run : 0;
     const checks = historyChecks(v, cp, cutRun);
@@ -157,8 +163,9 @@ export function verifyStore(v: StoreView, extra: readonly RowCheck[] = []): Veri
       report.checkpoint = { seq: c.cut.seq, run: c.cut.run, at: c.at, before: c.before, kept: c.kept.length, removed, evidence: c.evidence, earlier: c.earlier };
     }
     const tampering =
+      checks.hostRotation.result() ??
       checks.chain.result() ??
-      endTampering(v.db, v.key, v.fileHead) ??
+      endTampering(v.db, v.keys, v.fileHead) ??
       schemaTampering(v) ??
       checks.counter.result() ??
       checks.summary.result() ??
@@ -190,7 +197,7 @@ export function verifyStore(v: StoreView, extra: readonly RowCheck[] = []): Veri
 }
 
 function schemaTampering(v: StoreView): Tampering | undefined {
-  const anchored = anchoredSchema(v.db, v.key, v.fileHead);
+  const anchored = anchoredSchema(v.db, v.keys, v.fileHead);
   if (anchored > v.schema || (anchored >= 4 && !v.sealedTables) || (anchored >= NOTIFY_SCHEMA && !v.notifyTables) || (anchored >= WATCH_SCHEMA && !v.watcherTable) || (anchored >= INTEGRITY_SCHEMA && !v.approvedTable)) return { kind: "altered", seq: 0, message: `the store says schema ${v.schema}, but its sealed head anchor was written with schema ${anchored}: its tables were set back to escape their seals` };
   return undefined;
 }

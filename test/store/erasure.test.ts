@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HostKeys } from "../../src/store/host-keys.ts";
 import { findTampering, type LedgerRow } from "../../src/store/ledger.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { bin, covenant, ensureBuilt } from "../helpers/cli.ts";
@@ -235,7 +236,7 @@ describe("history agrees with verify", () => {
           }
           const rows = db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
           const key = Buffer.from(readFileSync(join(dir, "host.key"), "utf8").trim(), "hex");
-          const chain = findTampering(key, rows);
+          const chain = findTampering(HostKeys.single(key), rows);
           const read = store.readHistory();
           const flagged = read.entries.some((x) => !x.verified) || read.end !== undefined;
           if ((chain !== undefined || read.end !== undefined) !== flagged) return false;

@@ -2,7 +2,7 @@
 // prove that it was not altered. Both open the store read-only and change nothing in it, so they
 // work beside a running run and on a read-only copy (what an auditor receives).
 import { defaultStateDir } from "../../store/state-dir.js";
-import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type ApprovalBody, type RecordedFinding, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type Checkpoint, type KnownHead, type PolicyBody, type PruneBody, type RosterBody, type RotationBody, type RunBody, type VerifyReport } from "../../store/store.js";
+import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type ApprovalBody, type RecordedFinding, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type Checkpoint, type KnownHead, type PolicyBody, type PruneBody, type RosterBody, type RotationBody, type HostRotationBody, type RunBody, type VerifyReport } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -152,7 +152,7 @@ function recordLine(e: HistoryEntry, io: Io): string {
   if (e.kind === "ack") return ackLine(e.body as AckBody);
   if (e.kind === "policy") return policyLine(e);
   if (e.kind === "roster") return rosterLine(e);
-  if (e.kind === "rotation") return rotationLine(e.body as RotationBody);
+  if (e.kind === "rotation") return rotationLine(e.body as RotationBody | HostRotationBody);
   if (e.kind === "prune") return pruneLine(e);
   if (e.kind === "approval") return approvalLine(e.body as ApprovalBody);
   if (e.kind === "delivery") return deliveryLine(e.body as DeliveryBody, io);
@@ -203,11 +203,15 @@ function ackLine(b: AckBody): string {
   return `acknowledged ${t(b.deficiency)} (${t(b.key)}) by ${t(b.by)} as ${t(b.user)} (${uid}): ${t(b.reason)}`;
 }
 
-/** `signing key rotated: ed25519:… → ed25519:… by Alice as root (login uid 1000): reason` */
-function rotationLine(b: RotationBody): string {
+/**
+ * `signing key rotated: ed25519:… → ed25519:… by Alice as root (login uid 1000): reason`, or for the
+ * host key `host key rotated: id 3f… → id 9a… by …`: a host key is named by its id, never shown
+ */
+function rotationLine(b: RotationBody | HostRotationBody): string {
   const uid = typeof b.loginUid === "number" ? `login uid ${b.loginUid}` : "no login uid";
   const reason = typeof b.reason === "string" && b.reason !== "" ? t(b.reason) : "(no reason given)";
-  return `${t(b.key)} key rotated: ${t(b.old?.fingerprint)} → ${t(b.new?.fingerprint)} by ${t(b.by)} as ${t(b.user)} (${uid}): ${reason}`;
+  const [from, to] = b.key === "host" ? [`id ${t((b as HostRotationBody).old?.id)}`, `id ${t((b as HostRotationBody).new?.id)}`] : [t((b as RotationBody).old?.fingerprint), t((b as RotationBody).new?.fingerprint)];
+  return `${t(b.key)} key rotated: ${from} → ${to} by ${t(b.by)} as ${t(b.user)} (${uid}): ${reason}`;
 }
 
 /** `told security/mail/alice@example.com via mail: opened message m-… about d-…, d-…` */
