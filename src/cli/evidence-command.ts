@@ -1,6 +1,5 @@
 // `covenant key export|rotate` and `covenant evidence [verify]`: commander wiring; the work is in
 // commands/key.ts and commands/evidence.ts, loaded only when run (the bundle is split per command).
-import { setFlagsFromString } from "node:v8";
 import { Option, type Command } from "commander";
 import { EXIT } from "./exit-codes.js";
 import type { Io } from "./io.js";
@@ -67,12 +66,6 @@ export function addEvidenceCommands(program: Command, io: Io, setExit: (code: nu
         io.err("covenant evidence: --now wants an ISO 8601 instant");
         return setExit(EXIT.policyError);
       }
-      // One walk of a year's history serves the verification, the extract and the report, and
-      // allocates ~1 GB that dies young while it keeps ~20 MB: with V8's low-memory heuristics
-      // (the old generation grows by less before it is collected) a year's pack peaks at ~165 MB
-      // instead of ~270 MB, for ~0.5 s more (bench/report). The flags take effect when V8 next
-      // sizes its heap (as `run` sets them, main.ts).
-      setFlagsFromString("--optimize-for-size");
       const opts: import("./commands/evidence.js").EvidenceOptions = { from: o.from!, to: o.to!, out: o.out!, json: o.json, ...(o.tz !== undefined ? { tz: o.tz } : {}), ...(o.state !== undefined ? { state: o.state } : {}), ...(now ? { now } : {}), generator: version };
       setExit(await (await evidenceCommand()).runEvidence(opts, io));
     });

@@ -27,7 +27,18 @@ export interface PackInput {
    * or the period's reports built from the pack's own walk of the store: each record as it is
    * read, then the files from what the walk vouched for (`covenant evidence` builds its reports so)
    */
-  reportPass?: { visit: (r: ScannedRecord) => void; files: (scan: ScanOutcome) => readonly PackFile[] };
+  reportPass?: { visit: (r: ScannedRecord) => void; files: (scan: ScanOutcome) => Iterable<ReportPieces> };
+  /** called after every COLLECT_EVERY records of the walk (the CLI collects garbage there: commands/evidence.ts) */
+  collect?: () => void;
+}
+
+/** How many records of the walk pass between two calls of `collect`. */
+const COLLECT_EVERY = 16_384;
+
+/** A report written a piece at a time (a year's HTML report is ~8 MB: never joined whole). */
+export interface ReportPieces {
+  name: string;
+  pieces: Iterable<string | Buffer>;
 }
 
 export interface BuiltPack {
@@ -131,6 +142,18 @@ function writeWhole(sink: PackSink, path: string, data: string | Buffer): Manife
   return { path, ...f.end() };
 }
 
+/** Each report under reports/, its pieces written as they are made. */
+function writeReports(sink: PackSink, reports: Iterable<ReportPieces>): ManifestFile[] {
+  const files: ManifestFile[] = [];
+  for (const r of reports) {
+    const path = `reports/${reportName(r.name)}`;
+    const f = sink.file(path);
+    for (const piece of r.pieces) f.write(piece);
+    files.push({ path, ...f.end() });
+  }
+  return files;
+}
+
 /** A report's name under reports/: plain relative parts, never one that climbs out or hides. */
 function reportName(name: string): string {
   const parts = name.split("/");
@@ -152,20 +175,23 @@ export function writePackTo(input: PackInput, sink: PackSink): Manifest {
   // one walk of the store: its verification, the extract, and the period's report as it reads
   const writer = new ExtractWriter(sink, store.recordRangeIn(period.startMs, period.endMs));
   const inForce = new PoliciesInForce(period);
+  let walked = 0;
   const { verified, scan } = store.verifyAndScan({}, (r) => {
     writer.visit(r);
     inForce.visit(r);
     input.reportPass?.visit(r);
+    if (input.collect && ++walked % COLLECT_EVERY === 0) input.collect();
   });
   const extract = writer.end();
-  const made = input.reports ?? input.reportPass?.files(scan) ?? [];
-  const reports = made.map((r) => ({ name: `reports/${reportName(r.name)}`, bytes: r.bytes }));
+  input.collect?.();
+  const made: Iterable<ReportPieces> = input.reports?.map((r) => ({ name: r.name, pieces: [r.bytes] })) ?? input.reportPass?.files(scan) ?? [];
+  const reports = writeReports(sink, made);
   const policies = writePolicies(store, inForce.list(), sink);
   const files: ManifestFile[] = [
     ...extract.files,
     writeWhole(sink, PUBLIC_KEY_FILE, publicKeyPem(input.key.publicKey)),
     ...policies.files,
-    ...reports.map((r) => writeWhole(sink, r.name, r.bytes)),
+    ...reports,
   ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   // the head verify vouched for; a store it found tampered vouches for none, and its last record is named as it stands
   const storeHead = verified.head ?? store.lastRecord() ?? null;
