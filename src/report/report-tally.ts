@@ -216,10 +216,11 @@ export class ReportTally {
     const grouped = typeof b["roster"] === "number" ? this.rosters.get(b["roster"]) : undefined;
     if (!grouped) return;
     const day = this.dayOf(started);
-    for (const [controlId, keys] of grouped) if (this.wanted(controlId)) this.evaluated(controlId, b["roster"] as number, keys, day, { run: r.run, started: startedText }, started);
+    for (const [controlId, keys] of grouped) if (this.wanted(controlId)) this.evaluated(controlId, b["roster"] as number, keys, day, r.run, startedText, started);
   }
 
-  private evaluated(controlId: string, roster: number, keys: string[], day: number, ev: Evaluation, ms: number): void {
+  /** `run` started at `started` (`ms`): offered to a sample's reservoir as an Evaluation, made only when there is one (a year's runs × controls are millions) */
+  private evaluated(controlId: string, roster: number, keys: string[], day: number, run: number, started: string, ms: number): void {
     const c = this.control(controlId);
     let cache = this.verdicts.get(roster);
     if (!cache) this.verdicts.set(roster, (cache = new Map()));
@@ -239,7 +240,7 @@ export class ReportTally {
     c.verdicts[verdict] = (c.verdicts[verdict] ?? 0) + 1;
     if (KEPT.has(verdict)) c.kept++;
     c.intervals.add(ms);
-    c.reservoir?.offer(ev);
+    c.reservoir?.offer({ run, started });
     const point = c.days[day];
     if (point) {
       point.evaluations++;

@@ -68,7 +68,9 @@ export class ScanStep {
       this.expected = r.seq + 1;
     }
     if (mac) this.last = { seq: r.seq, mac };
-    return { seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body, text: String(r.body), verified: problem === undefined, ...(problem !== undefined ? { problem } : {}), mac };
+    const judged: ScannedRecord = { seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body, text: String(r.body), verified: problem === undefined, mac };
+    if (problem !== undefined) judged.problem = problem;
+    return judged;
   }
 
   /** The last record judged that carries a MAC. */
