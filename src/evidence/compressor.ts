@@ -8,7 +8,7 @@
 import { Worker } from "node:worker_threads";
 import { GZIP_LEVEL } from "./tar.js";
 
-/** The shared ring chunks pass through (a chunk is at most a MiB: sinks.ts). */
+/** The shared ring chunks pass through (a chunk larger than half of it is given in pieces: `write`). */
 const RING = 4 * 1024 * 1024;
 
 /** How long one wait lasts before the thread's state is looked at again. */

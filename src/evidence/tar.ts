@@ -2,7 +2,7 @@
 // same bytes for the same files (sorted entries, no owner names, uid and gid 0, a fixed time) and
 // so that reading one an auditor was sent cannot write outside where it is read, follow a link, or
 // exhaust memory: only regular files and directories, relative names without `..`, bounded sizes.
-// Both work a block at a time (tarBlocks, TarReader): a year's pack is streamed, never held.
+// Both work a piece at a time (tarSegments, TarReader): a year's pack is streamed, never held.
 import { gunzipSync, gzipSync } from "node:zlib";
 
 export interface PackFile {

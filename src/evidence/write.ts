@@ -7,8 +7,9 @@
 // order (tar.ts tarSegments): the archive holds exactly the bytes the manifest hashed. No file is
 // ever held in memory whole. A name already taken is never overwritten.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { runningAsRoot, walk, type Rule } from "../trust/strict-modes.js";
 import { Compressor, CompressorError } from "./compressor.js";
 import { ChunkedFile, type PackFileSink, type PackSink } from "./sinks.js";
 import { gzipMember, TarError, tarSegments } from "./tar.js";
@@ -34,6 +35,16 @@ function packDirectory(dir: string): boolean {
   if (st.mode & 0o022) throw new PackWriteError(`${dir} exists and others can write into it: choose another --out`);
   if (readdirSync(dir).length > 0) throw new PackWriteError(`${dir} exists and is not empty: choose another --out (a pack is never mixed with other files)`);
   return false;
+}
+
+/** A directory's device and inode, or "" when it is gone or not a directory (a link put in its place is not it). */
+function identityOf(dir: string): string {
+  try {
+    const st = lstatSync(dir);
+    return st.isDirectory() ? `${st.dev}:${st.ino}` : "";
+  } catch {
+    return "";
+  }
 }
 
 /** A new file under a random name beside `path`, created exclusively, never through a link, owner-only (`readable`: to read back too). */
@@ -66,6 +77,16 @@ function writeAll(fd: number, chunk: Buffer, path: string): void {
   }
 }
 
+/** As root, the way to a pack is one no other user can change: else they could swap the pack's directory for a link as it is written. */
+const PACK_RULE: Rule = { says: "as root, Covenant writes a pack only where no other user can change the way to it", error: (m) => new PackWriteError(m) };
+
+/** The pack's directory with no link on the way, every directory on the way root's and closed to others (sticky allowed), when running as root. */
+function packPath(out: string): string {
+  const abs = resolve(out.replace(/\/+$/, ""));
+  if (!runningAsRoot()) return abs;
+  return walk(abs, { of: `the pack ${abs}`, elsewhere: "choose an --out in a directory only root can change", sticky: true, rule: PACK_RULE });
+}
+
 /** The directories every pack has, empty or not: the reports go under `reports/`. */
 const PACK_DIRS = ["reports"];
 
@@ -94,12 +115,16 @@ export class PackDirectory implements PackSink {
   /** every member opened, written or not: removed when the archive is made or the pack abandoned */
   private readonly members: Member[] = [];
   private readonly compressor = new Compressor();
+  /** the pack directory's device and inode, once made: what `abandon` removes from must still be it */
+  private readonly identity: string;
+  /** every file this wrote into the pack, by path: `abandon` removes these and nothing else */
+  private readonly files: string[] = [];
 
   /** Checks that neither PACK.tar.gz exists nor PACK holds anything, and makes PACK. */
   constructor(out: string) {
-    this.dir = resolve(out.replace(/\/+$/, ""));
-    this.archivePath = `${this.dir}.tar.gz`;
     try {
+      this.dir = packPath(out);
+      this.archivePath = `${this.dir}.tar.gz`;
       try {
         lstatSync(this.archivePath);
         throw new PackWriteError(`${this.archivePath} exists: choose another --out (a pack is never written over another)`);
@@ -107,6 +132,7 @@ export class PackDirectory implements PackSink {
         if (err instanceof PackWriteError) throw err;
       }
       this.madeDir = packDirectory(this.dir);
+      this.identity = identityOf(this.dir);
     } catch (err) {
       void this.compressor.stop();
       throw err;
@@ -115,12 +141,25 @@ export class PackDirectory implements PackSink {
     for (const d of PACK_DIRS) this.makeDirs(`${d}/`);
   }
 
-  /** A pack that failed as it was written: what was written of it is removed (its directory too, when this made it), and its members. */
+  /**
+   * A pack that failed as it was written: the files this wrote in it are removed, then the
+   * directories it made, emptied (never a recursive removal of what a directory holds), and only
+   * while the pack's directory is still the one it made or found (not a link put in its place).
+   */
   abandon(): void {
-    void this.compressor.stop();
-    this.dropMembers();
-    for (const name of readdirSync(this.dir)) rmSync(join(this.dir, name), { recursive: true, force: true });
-    if (this.madeDir) rmSync(this.dir, { recursive: true, force: true });
+    // the members' descriptors are closed only once the thread that writes them has stopped: a
+    // number closed earlier could be reused, and written to, before it stops
+    void this.compressor.stop().then(() => this.dropMembers());
+    if (identityOf(this.dir) !== this.identity) return;
+    for (const f of this.files) rmSync(f, { force: true });
+    const dirs = [...this.made].filter((d) => d !== this.dir || this.madeDir).sort((a, b) => b.length - a.length);
+    for (const d of dirs) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // not empty (someone else's file) or gone: left as it is
+      }
+    }
   }
 
   private dropMembers(): void {
@@ -130,7 +169,6 @@ export class PackDirectory implements PackSink {
       } catch {
         // closed already
       }
-      rmSync(m.tmp, { force: true });
     }
   }
 
@@ -152,7 +190,10 @@ export class PackDirectory implements PackSink {
     this.makeDirs(name);
     const path = join(this.dir, ...name.split("/"));
     const { tmp, fd } = openTemporary(path);
+    this.files.push(tmp);
     const opened = openTemporary(this.archivePath, true);
+    // read back through its descriptor only: nameless at once, so nothing is left if the process dies
+    rmSync(opened.tmp, { force: true });
     const member: Member = { id: this.compressor.open(opened.fd), ...opened };
     this.members.push(member);
     let size = 0;
@@ -178,6 +219,7 @@ export class PackDirectory implements PackSink {
         close();
         this.compressor.end(member.id);
         linkIntoPlace(tmp, path);
+        this.files.push(path);
         this.written.push({ name, size, member });
       },
     );

@@ -173,7 +173,9 @@ export class ReportTally {
       this.control(controlId).version++;
     }
     const strings = this.strings;
-    this.episodes.change({ seq: r.seq, run: r.run, time: r.time, ms, key: strings.of(key), type: strings.of(String(b["type"] ?? "")), promiser: strings.of(String(b["promiser"] ?? "")), to: outcome, reason: strings.of(String(b["reason"] ?? "")) });
+    // a reason is long and most often new: kept once only when every episode is kept (a bounded listing keeps a few hundred)
+    const reason = String(b["reason"] ?? "");
+    this.episodes.change({ seq: r.seq, run: r.run, time: r.time, ms, key: strings.of(key), type: strings.of(String(b["type"] ?? "")), promiser: strings.of(String(b["promiser"] ?? "")), to: outcome, reason: this.o.list === undefined ? strings.of(reason) : reason });
     if (!inPeriod) return;
     const changes = Array.isArray(b["changes"]) ? b["changes"].map(String) : [];
     if (outcome === "repaired") this.control(controlId).repairs.add({ at: r.time, record: r.seq, promise: this.strings.of(key), changes: changes.map((c) => this.strings.of(c)) });

@@ -128,7 +128,8 @@ export function scheduleOf(db: Database.Database): ScheduledRotation[] {
   if (!Array.isArray(value)) return [];
   const out: ScheduledRotation[] = [];
   for (const r of value as Partial<ScheduledRotation>[]) {
-    if (typeof r !== "object" || r === null || !Number.isSafeInteger(r.seq) || typeof r.old !== "string" || typeof r.new !== "string") return [];
+    // a rotation is a record of the history: number 1 or later (an entry at 0 would name a key before every record)
+    if (typeof r !== "object" || r === null || !Number.isSafeInteger(r.seq) || r.seq! < 1 || typeof r.old !== "string" || typeof r.new !== "string") return [];
     if (out.length > 0 && r.seq! <= out.at(-1)!.seq) return [];
     out.push({ seq: r.seq!, old: r.old, new: r.new });
   }

@@ -2,8 +2,8 @@
 // retired key there and the one its rotation names), names exactly the host rotation records the
 // history holds, and each of those holds: its old key is the key that MACs it, its new key the one
 // that MACs the records after it, `accepted` verifies under the new key, and each hands over from
-// the key the one before put in force. Reported before the chain's problems: a retired key missing
-// is said as such, not as a chain that breaks.
+// the key the one before put in force. A retired key missing is said before the chain's problems
+// (not as a chain that breaks); a rotation record's own problems after them, as other records' are.
 import { hostKeyId } from "./deficiencies.js";
 import type { HostKeys, ScheduledRotation } from "./host-keys.js";
 import { acceptance } from "./host-rotation.js";
@@ -26,7 +26,12 @@ export class HostRotationCheck extends FirstProblem {
   ) {
     super();
     this.scheduled = new Map(keys.rotations.map((r) => [r.seq, r]));
-    if (keys.problem) this.found = { kind: "altered", seq: keys.problem.seq, message: keys.problem.message };
+  }
+
+  /** A retired key missing or wrong: said before the chain's problems, which it would otherwise look like. */
+  keysProblem(): Tampering | undefined {
+    const p = this.keys.problem;
+    return p ? { kind: "altered", seq: p.seq, message: p.message } : undefined;
   }
 
   protected check(v: RecordView): Tampering | undefined {

@@ -11,8 +11,8 @@
 // replaces it. Stopped after 2, the last rotation names it: it is the key in force, and opening the
 // store for writing (or the next `key rotate --host`) finishes step 3.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, constants, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type Database from "better-sqlite3";
 import { hostKeyId } from "./deficiencies.js";
 import { describeErrno, StoreError } from "./errors.js";
@@ -157,12 +157,26 @@ export function finishHostRotation(dir: string, keyPath: string, seq: number, ol
     throw new StoreError(`the rotation of the host key is recorded (record ${seq}), but ${why}: the next run, or \`covenant key rotate --host\`, finishes it`);
   }
   keepRetired(dir, seq, old);
+  // the retired key on disk before the old key's name is taken: after a power loss, the rename
+  // without the kept key would leave the history before the rotation unverifiable for ever
+  syncDirectory(dir);
   try {
     renameSync(pendingHostKeyPath(keyPath), keyPath);
+    syncDirectory(dirname(keyPath));
   } catch (err) {
     // another process opening the store finished it first (the watcher opens without the run lock)
     if ((err as NodeJS.ErrnoException).code === "ENOENT" && inPlace(keyPath, next)) return;
     throw new StoreError(`the rotation of the host key is recorded (record ${seq}), but the new key could not be put in place of the old (${describeErrno(err)}): the next run, or \`covenant key rotate --host\`, finishes it`);
+  }
+}
+
+/** A directory's entries made durable (its renames and new names survive a power loss). */
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -177,7 +191,13 @@ function inPlace(keyPath: string, next: Buffer): boolean {
 /** Adds the key retired by record `seq` to host.key.retired (0600, replaced whole, never through a link), once. */
 function keepRetired(dir: string, seq: number, old: Buffer): void {
   const text = readRetiredText(dir);
-  if (text.split("\n").some((l) => l.startsWith(`${seq} `))) return;
+  const kept = text.split("\n").find((l) => l.startsWith(`${seq} `));
+  if (kept !== undefined) {
+    // kept by an earlier attempt at this rotation; a line for it holding another key was put there
+    // outside Covenant, and the old key is not thrown away on its word (host.key is not replaced)
+    if (kept.slice(kept.indexOf(" ") + 1).trim() === old.toString("hex")) return;
+    throw new StoreError(`the rotation of the host key is recorded (record ${seq}), but ${retiredPath(dir)} already holds another key for record ${seq}, which Covenant did not write: the old key is kept in host.key, not replaced; move that line aside, then run \`covenant key rotate --host\` to finish the rotation`);
+  }
   try {
     replaceFile(retiredPath(dir), `${text}${seq} ${old.toString("hex")}\n`, { sync: true });
   } catch (err) {

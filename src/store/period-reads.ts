@@ -4,18 +4,20 @@ import type Database from "better-sqlite3";
 
 /** The numbers of the first and last record whose time is in [startMs, endMs): the host's clock may step back, so the range is contiguous between them. */
 export function recordRangeIn(db: Database.Database, startMs: number, endMs: number): { first: number; last: number } | undefined {
-  // a time as Covenant writes it (toISOString) sorts as its instant does: SQLite finds those in
-  // the period without a row reaching JavaScript (a year's 325,000 rows took ~0.5 s there); any
-  // other time (none, unless the store was edited) is judged by Date.parse, as every time was
+  // a time as Covenant writes it (toISOString: canonical, years 0000 to 9999) sorts as its
+  // instant does: SQLite finds those in the period without a row reaching JavaScript (a year's
+  // 325,000 rows took ~0.5 s there); any other time (none, unless the store was edited) is judged
+  // by Date.parse, as every time was
   const from = isoOrEdge(startMs);
   const to = isoOrEdge(endMs);
   let first: number | null = null;
   let last: number | null = null;
-  if (startMs < endMs) {
-    const where = [`time GLOB '${ISO_GLOB}'`, ...(from === "after" || to === "before" ? ["0"] : []), ...(typeof from === "string" ? ["time >= @from"] : []), ...(typeof to === "string" ? ["time < @to"] : [])].join(" AND ");
-    [first, last] = db.prepare(`SELECT min(seq), max(seq) FROM ledger WHERE ${where}`).raw().get({ ...(typeof from === "string" ? { from } : {}), ...(typeof to === "string" ? { to } : {}) }) as [number | null, number | null];
+  if (startMs < endMs && from !== AFTER && to !== BEFORE) {
+    const where = [CANONICAL, ...(from !== BEFORE ? ["time >= @from"] : []), ...(to !== AFTER ? ["time < @to"] : [])].join(" AND ");
+    const bounds = { ...(from !== BEFORE ? { from } : {}), ...(to !== AFTER ? { to } : {}) };
+    [first, last] = db.prepare(`SELECT min(seq), max(seq) FROM ledger WHERE ${where}`).raw().get(bounds) as [number | null, number | null];
   }
-  for (const [seq, time] of db.prepare(`SELECT seq, time FROM ledger WHERE NOT time GLOB '${ISO_GLOB}'`).raw().iterate() as IterableIterator<[number, unknown]>) {
+  for (const [seq, time] of db.prepare(`SELECT seq, time FROM ledger WHERE NOT (${CANONICAL})`).raw().iterate() as IterableIterator<[number, unknown]>) {
     const t = Date.parse(String(time));
     if (!(t >= startMs && t < endMs)) continue;
     if (first === null || seq < first) first = seq;
@@ -24,15 +26,17 @@ export function recordRangeIn(db: Database.Database, startMs: number, endMs: num
   return first === null || last === null ? undefined : { first, last };
 }
 
-/** What toISOString writes for the years 0000 to 9999. */
-const ISO_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z";
+/** A time as toISOString writes it: the shape, before 24:00, and a real instant SQLite writes back the same (not February 30). */
+const CANONICAL = "(typeof(time) = 'text' AND time GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z' AND substr(time, 12, 2) < '24' AND strftime('%Y-%m-%dT%H:%M:%fZ', time) IS time)";
 const FIRST_ISO = Date.parse("0000-01-01T00:00:00.000Z");
 const LAST_ISO = Date.parse("9999-12-31T23:59:59.999Z");
+const BEFORE = Symbol("before every canonical time");
+const AFTER = Symbol("after every canonical time");
 
-/** An instant as toISOString writes it, or where it lies beyond the times ISO_GLOB matches. */
-function isoOrEdge(ms: number): string | "before" | "after" {
-  if (!(ms >= FIRST_ISO)) return "before";
-  if (ms > LAST_ISO) return "after";
+/** An instant as toISOString writes it, or where it lies beyond the times CANONICAL matches. */
+function isoOrEdge(ms: number): string | typeof BEFORE | typeof AFTER {
+  if (!(ms >= FIRST_ISO)) return BEFORE;
+  if (ms > LAST_ISO) return AFTER;
   return new Date(ms).toISOString();
 }
 

@@ -21,7 +21,7 @@ import { checkpoint, openForReading, openForWriting, type ReadOnlyDatabase } fro
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
 import { databaseExists, guarded, headGone, makeStore, missingStore, schemaTampered, schemaVersion, unfinishedStore, witnessesOf, type Witnesses } from "./opening.js";
 import { hostKeyPath, keyKeptElsewhere, readHostKey } from "./host-key.js";
-import { HostKeys, readPendingKey } from "./host-keys.js";
+import { HostKeys, readPendingKey, scheduleOf } from "./host-keys.js";
 import { discardPendingHostKey, finishHostRotation, finishOnOpening, handOver, hostRotationBody, newHostKey, storePendingHostKey } from "./host-rotation.js";
 import { KEYED, KeyedDigests } from "./keyed-digests.js";
 import { GENESIS, macOf, sealHead, type Head, type LedgerRow, type RecordKind, type Tampering } from "./ledger.js";
@@ -526,19 +526,20 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () =>
       this.db.transaction(() => {
         // after a prune, the chain is walked across its checkpoint as verify walks it (one the key did not seal is no checkpoint)
-        const cp = readCheckpoint(this.db, this.keys);
-        const { last } = scanRecords(this.db, this.keys, range, visit, cp.state === "sealed" ? cp.checkpoint : undefined);
-        return this.scanOutcome(last, cp, fileHead);
+        const keys = this.keysNow();
+        const cp = readCheckpoint(this.db, keys);
+        const { last } = scanRecords(this.db, keys, range, visit, cp.state === "sealed" ? cp.checkpoint : undefined);
+        return this.scanOutcome(last, cp, fileHead, keys);
       })(),
     );
   }
 
   /** What a scan ending at `last` vouches for: the store's end, and its anchors when the scan reached it. */
-  private scanOutcome(last: { seq: number; mac: Buffer } | undefined, cp: CheckpointState, fileHead: FileHead): ScanOutcome {
+  private scanOutcome(last: { seq: number; mac: Buffer } | undefined, cp: CheckpointState, fileHead: FileHead, keys: HostKeys): ScanOutcome {
     const head = this.db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: unknown } | undefined;
     const storeHead = head && Buffer.isBuffer(head.mac) ? { seq: head.seq, mac: head.mac.toString("hex") } : undefined;
     const reachedEnd = head === undefined || (last !== undefined && last.seq >= head.seq);
-    const end = reachedEnd ? endTampering(this.db, this.keys, fileHead) : undefined;
+    const end = reachedEnd ? endTampering(this.db, keys, fileHead) : undefined;
     return { ...(last ? { last: { seq: last.seq, mac: last.mac.toString("hex") } } : {}), ...(storeHead ? { storeHead } : {}), ...(end ? { end } : {}), ...(cp.state === "sealed" ? { checkpoint: cp.checkpoint } : {}) };
   }
 
@@ -662,8 +663,9 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     const fileHead = readFileHead(this.dir);
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => {
       const rows = this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
-      const cp = readCheckpoint(this.db, this.keys);
-      const checks = checkAcross(this.keys, rows, cp);
+      const keys = this.keysNow();
+      const cp = readCheckpoint(this.db, keys);
+      const checks = checkAcross(keys, rows, cp);
       const entries: HistoryEntry[] = [];
       rows.forEach((r, i) => {
         if (filter.since !== undefined && !(String(r.time) >= filter.since)) return;
@@ -680,7 +682,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         const check = checks[i]!;
         entries.push({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, verified: check.verified, ...(check.verified ? {} : { problem: check.problem }) });
       });
-      const end = endTampering(this.db, this.keys, fileHead);
+      const end = endTampering(this.db, keys, fileHead);
       return { entries, ...(end ? { end } : {}), ...(cp.state === "sealed" ? { checkpoint: cp.checkpoint } : {}) };
     })());
   }
@@ -692,13 +694,27 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   verify(knownHead?: KnownHead): VerifyReport {
     // the head file first: read before the read transaction starts, a run finishing meanwhile only makes it older
     const fileHead = readFileHead(this.dir);
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => verifyStore(this.verifyView(fileHead, knownHead)));
+    // the key schedule read in the same transaction as the history it keys
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => verifyStore(this.verifyView(fileHead, this.keysNow(), knownHead)))());
   }
 
-  private verifyView(fileHead: FileHead, knownHead?: KnownHead): Parameters<typeof verifyStore>[0] {
+  /**
+   * The key schedule as this read transaction sees it (call it first in the transaction): a
+   * rotation of the host key another process committed since this store was opened is read again
+   * (host-keys.ts), not taken for a schedule that was edited.
+   */
+  private keysNow(): HostKeys {
+    const rotations = scheduleOf(this.db);
+    const known = this.keys.rotations;
+    if (rotations.length === known.length && rotations.every((r, i) => r.seq === known[i]!.seq && r.old === known[i]!.old && r.new === known[i]!.new)) return this.keys;
+    const keyPath = hostKeyPath(this.dir);
+    return HostKeys.load(this.db, this.dir, readHostKey(keyPath), keyKeptElsewhere() ? undefined : readPendingKey(keyPath));
+  }
+
+  private verifyView(fileHead: FileHead, keys: HostKeys, knownHead?: KnownHead): Parameters<typeof verifyStore>[0] {
     const sealedTables = hasColumn(this.db, "current", "seal") && hasColumn(this.db, "bands", "seal");
     const schema = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
-    return { db: this.db, key: this.key, keys: this.keys, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), approvedTable: approvedStatesPresent(this.db), ...(knownHead ? { knownHead } : {}) };
+    return { db: this.db, key: keys.current, keys, fileHead, schema, sealedTables, notifyTables: Notifications.present(this.db), watcherTable: Watcher.present(this.db), approvedTable: approvedStatesPresent(this.db), ...(knownHead ? { knownHead } : {}) };
   }
 
   /**
@@ -710,10 +726,11 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     const fileHead = readFileHead(this.dir);
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () =>
       this.db.transaction(() => {
-        const cp = readCheckpoint(this.db, this.keys);
-        const scan = new ScanCheck(this.keys, range, cp.state === "sealed" ? cp.checkpoint : undefined, visit);
-        const verified = verifyStore(this.verifyView(fileHead), [scan]);
-        return { verified, scan: this.scanOutcome(scan.end().last, cp, fileHead) };
+        const keys = this.keysNow();
+        const cp = readCheckpoint(this.db, keys);
+        const scan = new ScanCheck(keys, range, cp.state === "sealed" ? cp.checkpoint : undefined, visit);
+        const verified = verifyStore(this.verifyView(fileHead, keys), [scan]);
+        return { verified, scan: this.scanOutcome(scan.end().last, cp, fileHead, keys) };
       })(),
     );
   }

@@ -14,6 +14,7 @@ import type Database from "better-sqlite3";
 import { anchoredSchema, dbHeadOf, endTampering, runCounter, type FileHead } from "./anchors.js";
 import type { LedgerRow, RecordKind, Tampering } from "./ledger.js";
 import { ChainCheck, readCheckpoint, type CheckpointState } from "./checkpoint.js";
+import { hostKeyId } from "./deficiencies.js";
 import type { HostKeys } from "./host-keys.js";
 import { HostRotationCheck } from "./host-rotation-verify.js";
 import type { PruneEvidence } from "./records.js";
@@ -162,11 +163,18 @@ export function verifyStore(v: StoreView, extra: readonly RowCheck[] = []): Veri
       const removed = Object.values(c.removed).reduce((n: number, k) => n + (typeof k === "number" ? k : 0), 0);
       report.checkpoint = { seq: c.cut.seq, run: c.cut.run, at: c.at, before: c.before, kept: c.kept.length, removed, evidence: c.evidence, earlier: c.earlier };
     }
+    // a store whose host key was rotated: its rotation records' problems explain the chain's (a
+    // schedule edited makes records look altered); one never rotated: a record forged into a
+    // rotation is an altered record first, as the chain names it
+    const rotated = v.keys.rotations.length > 0 || hostKeyIdOf(v) !== undefined;
     const tampering =
-      checks.hostRotation.result() ??
+      checks.hostRotation.keysProblem() ??
+      (rotated ? checks.hostRotation.result() : undefined) ??
       checks.chain.result() ??
       endTampering(v.db, v.keys, v.fileHead) ??
       schemaTampering(v) ??
+      checks.hostRotation.result() ??
+      keyInForceTampering(v) ??
       checks.counter.result() ??
       checks.summary.result() ??
       checks.policy.result() ??
@@ -200,6 +208,18 @@ function schemaTampering(v: StoreView): Tampering | undefined {
   const anchored = anchoredSchema(v.db, v.keys, v.fileHead);
   if (anchored > v.schema || (anchored >= 4 && !v.sealedTables) || (anchored >= NOTIFY_SCHEMA && !v.notifyTables) || (anchored >= WATCH_SCHEMA && !v.watcherTable) || (anchored >= INTEGRITY_SCHEMA && !v.approvedTable)) return { kind: "altered", seq: 0, message: `the store says schema ${v.schema}, but its sealed head anchor was written with schema ${anchored}: its tables were set back to escape their seals` };
   return undefined;
+}
+
+/** The id of the host key in force as the store records it: written by the first rotation, absent before. */
+function hostKeyIdOf(v: StoreView): unknown {
+  return v.db.prepare("SELECT value FROM meta WHERE key = 'host_key_id'").pluck().get() as unknown;
+}
+
+/** The store's record of which host key is in force (`host_key_id`, which writers check) must be the key the schedule puts in force. */
+function keyInForceTampering(v: StoreView): Tampering | undefined {
+  const id = hostKeyIdOf(v);
+  if (id === undefined || id === hostKeyId(v.keys.current)) return undefined;
+  return { kind: "altered", seq: 0, message: "the store's record of the host key in force (host_key_id) is not the key its rotations put in force: it was edited, and every run would be refused as if the key had just been rotated" };
 }
 
 /** Silent runs listed by number (the newest); the rest are counted. */

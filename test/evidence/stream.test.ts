@@ -171,3 +171,45 @@ describe("the pack checked as it is read", () => {
   });
 });
 
+
+describe("the records of a period, found in SQL", () => {
+  it("finds what Date.parse over every record finds, whatever the times and bounds", async () => {
+    const { recordRangeIn } = await import("../../src/store/period-reads.ts");
+    const Database = (await import("better-sqlite3")).default;
+    const db = new Database(":memory:");
+    db.exec("CREATE TABLE ledger (seq INTEGER PRIMARY KEY, time)");
+    const times = ["2026-01-01T00:05:00.400Z", "2026-01-01T24:00:00.000Z", "2026-02-30T00:00:00.000Z", "2026-13-01T00:00:00.000Z", "0000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z", "2026-01-02T00:00:00.000Z", "garbage", "2026-01-01T12:00:00Z", "2025-12-31T23:59:59.999Z", "+010000-01-01T00:00:00.000Z"];
+    const insert = db.prepare("INSERT INTO ledger VALUES (?, ?)");
+    times.forEach((t, i) => insert.run(i + 1, t));
+    insert.run(times.length + 1, 42);
+    const byParse = (start: number, end: number) => {
+      const seqs = [...times, "42"].map((t, i) => ({ seq: i + 1, t: Date.parse(t) })).filter((x) => x.t >= start && x.t < end).map((x) => x.seq);
+      return seqs.length === 0 ? undefined : { first: Math.min(...seqs), last: Math.max(...seqs) };
+    };
+    const bounds = [-8.64e15, Date.parse("0000-01-01T00:00:00.000Z"), Date.parse("2026-01-01T00:00:00.000Z"), Date.parse("2026-01-02T00:00:00.000Z"), Date.parse("2026-03-02T00:00:00.000Z"), Date.parse("9999-12-31T23:59:59.999Z"), 8.64e15];
+    for (const start of bounds) for (const end of bounds) expect(recordRangeIn(db, start, end), `${start}..${end}`).toEqual(byParse(start, end));
+    db.close();
+  });
+});
+
+describe("where a pack may be written, as root", () => {
+  it.skipIf(process.geteuid?.() !== 0)("refuses a way another user can change (their directory, or one open to its group), and removes only what it wrote", async () => {
+    const { chmodSync, chownSync, mkdirSync, writeFileSync, existsSync } = await import("node:fs");
+    const theirs = join(scratch, "theirs");
+    mkdirSync(theirs);
+    chownSync(theirs, 65534, 65534);
+    expect(() => new PackDirectory(join(theirs, "q1"))).toThrow(/owned by uid 65534, not root: as root, Covenant writes a pack only where no other user can change the way to it/);
+    const shared = join(scratch, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o775);
+    expect(() => new PackDirectory(join(shared, "q1"))).toThrow(/writable by its group/);
+    // a pack abandoned in a directory that also holds someone's file removes its own files only
+    const out = join(scratch, "kept-neighbour");
+    const pack = new PackDirectory(out);
+    writeFileSync(join(out, "reports", "not-ours"), "x");
+    expect(() => writePackTo({ ...input, reports: [{ name: "../out", bytes: Buffer.alloc(1) }] }, pack)).toThrow(/plain relative path/);
+    pack.abandon();
+    expect(existsSync(join(out, "reports", "not-ours"))).toBe(true);
+    expect(existsSync(join(out, "history.jsonl"))).toBe(false);
+  });
+});
