@@ -1,6 +1,7 @@
 // Opening the state store from the notification commands: read-only for listings (beside a
 // running run), or for writing under the run lock (ack, notify flush), with the store's refusals
 // said on stderr as `covenant <command>: ...` and exit 2.
+import { existsSync } from "node:fs";
 import { acquireRunLock } from "../store/run-lock.js";
 import { defaultStateDir } from "../store/state-dir.js";
 import { StateStore, StoreError } from "../store/store.js";
@@ -26,6 +27,11 @@ export function withStoreForReading(state: string | undefined, io: Io, command: 
 /** Runs `work` with the store open for writing and the run lock held (no run writes meanwhile). */
 export async function withStoreForWriting(state: string | undefined, io: Io, command: string, work: (store: StateStore, dir: string) => Promise<number> | number): Promise<number> {
   const dir = state ?? defaultStateDir();
+  // the lock is taken in the state directory: one that does not exist holds no store to change
+  if (!existsSync(dir)) {
+    io.err(`covenant ${command}: no store in ${escapeText(dir)} (the directory does not exist: nothing has run there yet; choose another with --state)`);
+    return EXIT.policyError;
+  }
   let lock: ReturnType<typeof acquireRunLock>;
   try {
     lock = acquireRunLock(dir);

@@ -190,6 +190,16 @@ describe("covenant key", () => {
     expect(covenant(["verify", "--state", state]).code).toBe(0);
   });
 
+  it("rotate refuses a state directory that does not exist (exit 2), saying so, for either key", () => {
+    for (const extra of [[], ["--host"]]) {
+      const missing = join(mkdtempSync(join(tmpdir(), "covenant-key-missing-")), "never-made");
+      const r = covenant(["key", "rotate", ...extra, "--state", missing]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^covenant key rotate: no store in .*never-made \(the directory does not exist/);
+      expect(r.err).not.toMatch(/internal error/);
+    }
+  });
+
   it("rotate --host refuses a store that does not verify (exit 2) and a key kept elsewhere, saying how", () => {
     const { state } = store();
     const secrets = mkdtempSync(join(process.getuid?.() === 0 ? "/run" : tmpdir(), "covenant-secrets-"));
