@@ -1,0 +1,200 @@
+// What a host and the hub say to each other (protocol v1), shared by both sides so that what one
+// signs is exactly what the other checks.
+//
+// The hub has no `host.key`, so it cannot check the records' MACs. It chains each host's records
+// again with sha256 alone, as an evidence pack's extract is chained (evidence/manifest.ts):
+// c_0 = sha256("covenant hub chain v1\n" + host id), c_i = sha256(c_{i-1} || line_i), where line_i
+// is the record as a pack's extract holds it (extractLine). A push carries a run of records, the
+// chain value before its first one and after its last, and the host's head; its body's exact bytes
+// are signed with the host's Ed25519 key. The hub keeps each record's chain value, so that a push
+// that re-sends records it holds is recognised as the same (idempotent) or as a fork, and a host
+// whose head is below what it already sent has been rolled back.
+import { createHash, sign, verify, type KeyObject } from "node:crypto";
+
+export const PROTOCOL = "covenant-hub";
+export const PROTOCOL_VERSION = 1;
+export const HUB_CHAIN_LABEL = "covenant hub chain v1";
+
+/** The most records one push carries, and the most bytes its body may have: a host with more sends several. */
+export const MAX_PUSH_RECORDS = 2_000;
+export const MAX_PUSH_BYTES = 8 * 1024 * 1024;
+/** The most bytes one record's line may have (a record with the largest masked diff is ~300 KB). */
+export const MAX_LINE_BYTES = 2 * 1024 * 1024;
+
+/** Headers of a signed request: which host, and its Ed25519 signature over the body's exact bytes. */
+export const HOST_HEADER = "covenant-host";
+export const SIGNATURE_HEADER = "covenant-signature";
+
+/** The hub's chain value before a host's first record. */
+export function hubChainStart(hostId: string): Buffer {
+  return createHash("sha256").update(`${HUB_CHAIN_LABEL}\n${hostId}`).digest();
+}
+
+/** The hub's chain value after one more record's line. */
+export function hubChainNext(prev: Buffer, line: string): Buffer {
+  return createHash("sha256").update(prev).update(line, "utf8").digest();
+}
+
+/** Where a push starts: the first record's number, and the chain value before it (hex). */
+export interface ChainPoint {
+  seq: number;
+  chain: string;
+}
+
+/** One push: a run of the host's records after what the hub acknowledged. */
+export interface PushBody {
+  protocol: typeof PROTOCOL;
+  version: typeof PROTOCOL_VERSION;
+  kind: "push";
+  host: string;
+  /** the host's clock when it sent this */
+  sentAt: string;
+  /** the fingerprint of the key that signed it (evidence's `ed25519:` form) */
+  key: string;
+  /** the last record the host believes the hub holds, and the chain value after it; seq 0 and the chain's start before any */
+  after: ChainPoint;
+  /** the records, in order, each one line of JSON as a pack's extract holds it */
+  records: string[];
+  /** the chain value after the last record (or `after.chain` when there are none) */
+  chain: string;
+  /** the host's newest record: a head below what the hub holds is a rollback */
+  head: { seq: number; mac: string } | null;
+}
+
+/** What the hub holds of a host: its last record and the chain value after it. */
+export interface HubPosition {
+  seq: number;
+  chain: string;
+}
+
+/** The hub's answer to a push it took (200). */
+export interface PushAccepted {
+  status: "accepted";
+  /** what the hub now holds of this host */
+  holds: HubPosition;
+  /** how many of the push's records were new (the rest it held already, unchanged) */
+  stored: number;
+  /** the hub's clock when it received the push */
+  receivedAt: string;
+  /** the host's clock minus the hub's, in milliseconds */
+  clockSkewMs: number;
+}
+
+/** Why the hub refused a push, and what it holds, so the host can send from there (409). */
+export interface PushRefused {
+  status: "refused";
+  reason: "fork" | "rollback" | "gap" | "chain";
+  message: string;
+  holds: HubPosition | null;
+  /** the first record that does not agree with what the hub holds */
+  seq?: number;
+}
+
+/** Enrolment: a host registers its public key with a one-time token. */
+export interface EnrollBody {
+  protocol: typeof PROTOCOL;
+  version: typeof PROTOCOL_VERSION;
+  kind: "enroll";
+  token: string;
+  name: string;
+  /** the raw 32-byte Ed25519 public key, base64 */
+  publicKey: string;
+  sentAt: string;
+}
+
+export interface EnrollAccepted {
+  status: "enrolled";
+  host: string;
+  name: string;
+  fingerprint: string;
+}
+
+/** The bytes a host signs and sends: canonical JSON of the body (keys in the order written). */
+export function encodeBody(body: PushBody | EnrollBody): Buffer {
+  return Buffer.from(JSON.stringify(body), "utf8");
+}
+
+/** The signature header's value for a body's bytes. */
+export function signBody(bytes: Buffer, privateKey: KeyObject): string {
+  return `ed25519=${sign(null, bytes, privateKey).toString("base64")}`;
+}
+
+/** Whether a signature header's value is a valid Ed25519 signature of the bytes by the key. */
+export function signatureHolds(bytes: Buffer, header: string | undefined, publicKey: KeyObject): boolean {
+  if (header === undefined || !header.startsWith("ed25519=")) return false;
+  const sig = Buffer.from(header.slice("ed25519=".length), "base64");
+  if (sig.length !== 64) return false;
+  try {
+    return verify(null, bytes, publicKey, sig);
+  } catch {
+    return false;
+  }
+}
+
+/** The chain value after the lines, from a starting value. */
+export function chainOver(start: Buffer, lines: readonly string[]): Buffer {
+  let c = start;
+  for (const line of lines) c = hubChainNext(c, line);
+  return c;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HOST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Whether a text is a host id as the hub makes them (a UUID). */
+export function isHostId(text: unknown): text is string {
+  return typeof text === "string" && HOST_ID.test(text);
+}
+
+/** The problem with a push body's shape, or undefined: what the hub says before looking at any record. */
+export function pushShapeProblem(v: unknown): string | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "the body is not a JSON object";
+  const b = v as Record<string, unknown>;
+  if (b["protocol"] !== PROTOCOL || b["version"] !== PROTOCOL_VERSION || b["kind"] !== "push") return `not a ${PROTOCOL} v${PROTOCOL_VERSION} push`;
+  if (!isHostId(b["host"])) return "host is not a host id";
+  if (typeof b["sentAt"] !== "string" || Number.isNaN(Date.parse(b["sentAt"]))) return "sentAt is not a time";
+  if (typeof b["key"] !== "string") return "key is not a fingerprint";
+  const after = b["after"] as Record<string, unknown> | null;
+  if (typeof after !== "object" || after === null || !Number.isSafeInteger(after["seq"]) || (after["seq"] as number) < 0 || typeof after["chain"] !== "string" || !HEX64.test(after["chain"])) {
+    return "after must be { seq: a whole number >= 0, chain: 64 hex digits }";
+  }
+  const records = b["records"];
+  if (!Array.isArray(records) || records.length > MAX_PUSH_RECORDS) return `records must be a list of at most ${MAX_PUSH_RECORDS}`;
+  for (let i = 0; i < records.length; i++) {
+    const r: unknown = records[i];
+    if (typeof r !== "string" || r.length > MAX_LINE_BYTES) return `record ${i} is not a line of at most ${MAX_LINE_BYTES} bytes`;
+  }
+  if (typeof b["chain"] !== "string" || !HEX64.test(b["chain"])) return "chain is not 64 hex digits";
+  const head = b["head"] as Record<string, unknown> | null;
+  if (head !== null && (typeof head !== "object" || !Number.isSafeInteger(head["seq"]) || typeof head["mac"] !== "string")) return "head must be null or { seq, mac }";
+  return undefined;
+}
+
+/** One pushed record's line, read enough for the hub: its number, kind, run and host time. */
+export interface PushedRecord {
+  seq: number;
+  kind: string;
+  run: number;
+  time: string;
+  line: string;
+}
+
+/** Reads a pushed line, or says what is wrong with it. */
+export function readPushedLine(line: string): PushedRecord | { problem: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return { problem: "is not JSON" };
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return { problem: "is not a JSON object" };
+  const r = v as Record<string, unknown>;
+  const seq = r["seq"];
+  const run = r["run"];
+  if (!Number.isSafeInteger(seq) || (seq as number) < 1) return { problem: "has no record number" };
+  if (!Number.isSafeInteger(run) || (run as number) < 0) return { problem: "has no run number" };
+  if (typeof r["kind"] !== "string" || !/^[a-z]{1,20}$/.test(r["kind"])) return { problem: "has no kind" };
+  if (typeof r["time"] !== "string" || Number.isNaN(Date.parse(r["time"]))) return { problem: "has no time" };
+  if (typeof r["mac"] !== "string" || !HEX64.test(r["mac"])) return { problem: "has no MAC" };
+  return { seq: seq as number, kind: r["kind"], run: run as number, time: r["time"], line };
+}
