@@ -59,6 +59,13 @@ export interface PushBody {
   chain: string;
   /** the host's newest record: a head below what the hub holds is a rollback */
   head: { seq: number; mac: string } | null;
+  /**
+   * when the host's store was pruned (`covenant prune`) before it first pushed: the last record of
+   * the newest prune's cut. Records at or below it are not consecutive (a prune keeps only those
+   * later records name); the hub accepts holes there, and only there, and holds the host to the
+   * claim when the prune's own record arrives.
+   */
+  prunedTo?: number;
 }
 
 /** What the hub holds of a host: its last record and the chain value after it. */
@@ -167,6 +174,7 @@ export function pushShapeProblem(v: unknown): string | undefined {
   if (typeof b["chain"] !== "string" || !HEX64.test(b["chain"])) return "chain is not 64 hex digits";
   const head = b["head"] as Record<string, unknown> | null;
   if (head !== null && (typeof head !== "object" || !Number.isSafeInteger(head["seq"]) || typeof head["mac"] !== "string")) return "head must be null or { seq, mac }";
+  if (b["prunedTo"] !== undefined && (!Number.isSafeInteger(b["prunedTo"]) || (b["prunedTo"] as number) < 1)) return "prunedTo must be a record number";
   return undefined;
 }
 
