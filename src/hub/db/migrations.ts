@@ -1,0 +1,140 @@
+// The hub's schema, as numbered migrations applied in order when a hub process starts. Several
+// hub processes may start at once against one database: the first takes an advisory lock and
+// applies what is missing, the others wait for it and find nothing left to do. A migration is
+// never edited once released; a change is a new migration.
+import type { PoolClient } from "pg";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** The key of the advisory lock migrations are applied under (any fixed 64-bit number). */
+const MIGRATION_LOCK = 7_406_339_021;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "hosts, enrolment tokens, records by month, incidents, the audit log",
+    sql: `
+CREATE TABLE hub_hosts (
+  id uuid PRIMARY KEY,
+  name text NOT NULL,
+  public_key bytea NOT NULL CHECK (length(public_key) = 32),
+  fingerprint text NOT NULL UNIQUE,
+  host_group text,
+  enrolled_at timestamptz NOT NULL DEFAULT now(),
+  revoked_at timestamptz,
+  revoked_reason text,
+  -- the chain as the hub holds it: restarted (epoch + 1) only when an administrator accepts a host's new history
+  epoch integer NOT NULL DEFAULT 0,
+  last_seq bigint NOT NULL DEFAULT 0,
+  last_chain bytea NOT NULL,
+  first_seq bigint,
+  prune_cut bigint,
+  records bigint NOT NULL DEFAULT 0,
+  head_seq bigint,
+  last_push_at timestamptz,
+  last_sent_at text,
+  clock_skew_ms bigint,
+  chain_status text NOT NULL DEFAULT 'ok' CHECK (chain_status IN ('ok', 'fork', 'rollback', 'gap'))
+);
+
+CREATE TABLE hub_enroll_tokens (
+  token_hash bytea PRIMARY KEY,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL,
+  created_by text NOT NULL,
+  host_group text,
+  note text,
+  used_at timestamptz,
+  used_by uuid REFERENCES hub_hosts (id)
+);
+
+-- every record every host pushed, as its line; partitioned by the month the hub received it, so
+-- that a month is dropped or archived whole (docs/hub.md)
+CREATE TABLE hub_records (
+  host_id uuid NOT NULL,
+  epoch integer NOT NULL,
+  seq bigint NOT NULL,
+  kind text NOT NULL,
+  run bigint NOT NULL,
+  host_time text NOT NULL,
+  received_at timestamptz NOT NULL,
+  chain bytea NOT NULL,
+  line text NOT NULL,
+  PRIMARY KEY (host_id, epoch, seq, received_at)
+) PARTITION BY RANGE (received_at);
+CREATE TABLE hub_records_default PARTITION OF hub_records DEFAULT;
+
+CREATE TABLE hub_incidents (
+  id bigserial PRIMARY KEY,
+  host_id uuid NOT NULL REFERENCES hub_hosts (id),
+  kind text NOT NULL CHECK (kind IN ('fork', 'rollback', 'gap', 'clock')),
+  epoch integer NOT NULL,
+  seq bigint,
+  opened_at timestamptz NOT NULL DEFAULT now(),
+  last_seen_at timestamptz NOT NULL DEFAULT now(),
+  seen integer NOT NULL DEFAULT 1,
+  message text NOT NULL,
+  detail jsonb NOT NULL DEFAULT '{}',
+  resolved_at timestamptz,
+  resolved_by text
+);
+CREATE UNIQUE INDEX hub_incidents_open ON hub_incidents (host_id, kind) WHERE resolved_at IS NULL;
+
+CREATE TABLE hub_audit (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  actor text NOT NULL,
+  action text NOT NULL,
+  object text,
+  detail jsonb NOT NULL DEFAULT '{}'
+);
+CREATE FUNCTION hub_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'hub_audit is append-only: % refused', TG_OP;
+END $$;
+CREATE TRIGGER hub_audit_no_change BEFORE UPDATE OR DELETE ON hub_audit FOR EACH ROW EXECUTE FUNCTION hub_audit_append_only();
+CREATE TRIGGER hub_audit_no_truncate BEFORE TRUNCATE ON hub_audit FOR EACH STATEMENT EXECUTE FUNCTION hub_audit_append_only();
+`,
+  },
+];
+
+/** The newest schema this hub knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export class SchemaTooNew extends Error {}
+
+/**
+ * Applies the migrations the database lacks, under an advisory lock, each in its own transaction;
+ * returns the versions applied. A database whose schema is newer than this hub knows is refused:
+ * an older hub must not write into a schema it does not understand.
+ */
+export async function migrate(client: PoolClient): Promise<number[]> {
+  await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+  try {
+    await client.query("CREATE TABLE IF NOT EXISTS hub_schema (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+    const done = new Set((await client.query<{ version: number }>("SELECT version FROM hub_schema")).rows.map((r) => r.version));
+    const newest = Math.max(0, ...done);
+    if (newest > SCHEMA_VERSION) throw new SchemaTooNew(`the database's hub schema is version ${newest}, newer than this hub's ${SCHEMA_VERSION}: upgrade this hub`);
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query("BEGIN");
+      try {
+        await client.query(m.sql);
+        await client.query("INSERT INTO hub_schema (version, name) VALUES ($1, $2)", [m.version, m.name]);
+        await client.query("COMMIT");
+      } catch (err) {
+        await client.query("ROLLBACK");
+        throw err;
+      }
+      applied.push(m.version);
+    }
+    return applied;
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+  }
+}

@@ -1,0 +1,72 @@
+// `covenant hub serve`: the schema brought up to date, the month partitions made ahead, then the
+// HTTPS server. Stops cleanly on close(): no new connections, requests in flight answered, the
+// pool drained.
+import type { AddressInfo } from "node:net";
+import type { Pool } from "pg";
+import { readFileSync } from "node:fs";
+import { readHubSecret, type HubConfig } from "./config.js";
+import { migrate } from "./db/migrations.js";
+import { ensureMonthPartitions } from "./db/partitions.js";
+import { makePool } from "./db/pool.js";
+import { buildHubApp } from "./server/app.js";
+
+export interface RunningHub {
+  url: string;
+  port: number;
+  pool: Pool;
+  /** migrations applied at this start */
+  applied: number[];
+  close(): Promise<void>;
+}
+
+const PARTITION_CHECK_MS = 6 * 3600_000;
+
+export async function startHub(config: HubConfig, log: (line: string) => void): Promise<RunningHub> {
+  const password = config.database.passwordFile ? readHubSecret(config.database.passwordFile).replace(/\r?\n$/, "") : undefined;
+  const https = { cert: readFileSync(config.tls.cert), key: Buffer.from(readHubSecret(config.tls.key)) };
+  const pool = makePool({ url: config.database.url, ...(password !== undefined ? { password } : {}), size: config.database.poolSize, log });
+  let applied: number[];
+  try {
+    const client = await pool.connect();
+    try {
+      applied = await migrate(client);
+      await ensureMonthPartitions(client, new Date());
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  const timer = setInterval(() => {
+    void pool.connect().then(async (c) => {
+      try {
+        await ensureMonthPartitions(c, new Date());
+      } finally {
+        c.release();
+      }
+    }).catch((err: Error) => log(`hub: making next months' partitions failed: ${err.message}`));
+  }, PARTITION_CHECK_MS);
+  timer.unref();
+  const app = buildHubApp({ pool, https, clockToleranceMs: config.clockToleranceMs, log });
+  try {
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    clearInterval(timer);
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
+  return {
+    url: `https://${host}:${port}`,
+    port,
+    pool,
+    applied,
+    async close() {
+      clearInterval(timer);
+      await app.close();
+      await pool.end();
+    },
+  };
+}

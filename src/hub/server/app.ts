@@ -1,0 +1,69 @@
+// The hub's HTTPS server: fastify, stateless (everything is in PostgreSQL), so that any number of
+// hub processes can serve one database behind a load balancer. Bodies are taken as bytes, since
+// what a host signs is the exact bytes; each route has its own size limit, answered with 413.
+// The database being down is a 503 ("send later"): a host keeps its records and retries.
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import type { Pool } from "pg";
+import { HOST_HEADER, MAX_PUSH_BYTES, SIGNATURE_HEADER } from "../protocol.js";
+import { SCHEMA_VERSION } from "../db/migrations.js";
+import { MAX_ENROLL_BYTES, takeEnrollment } from "./enroll.js";
+import { takePush } from "./push.js";
+
+export interface HubAppOptions {
+  pool: Pool;
+  https: { cert: Buffer; key: Buffer };
+  clockToleranceMs: number;
+  /** where the hub says what went wrong that is not the client's fault (never a secret: errors from pg name no password) */
+  log: (line: string) => void;
+}
+
+/** The PostgreSQL error classes and Node errors that mean "the database is not there now". */
+function databaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e.code === "string" && /^(08|57P0|53)/.test(e.code)) return true;
+  if (e.code === "ECONNREFUSED" || e.code === "ECONNRESET" || e.code === "ETIMEDOUT" || e.code === "EPIPE") return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message ?? "");
+}
+
+export function buildHubApp(opts: HubAppOptions): FastifyInstance {
+  const app = Fastify({ https: { cert: opts.https.cert, key: opts.https.key }, logger: false, bodyLimit: MAX_PUSH_BYTES, return503OnClosing: true, connectionTimeout: 60_000 });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply: FastifyReply) => {
+    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return reply.code(413).send({ status: "error", message: "the request is larger than the hub takes" });
+    if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return reply.code(415).send({ status: "error", message: "the hub takes application/json only" });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ status: "error", message: "the request could not be read" });
+    if (databaseUnavailable(err)) {
+      opts.log(`hub: the database is unavailable (${err.code ?? "?"}): answered 503`);
+      return reply.code(503).header("retry-after", "30").send({ status: "error", message: "the hub's database is unavailable: send later" });
+    }
+    opts.log(`hub: internal error: ${err.message}`);
+    return reply.code(500).send({ status: "error", message: "the hub failed on this request (its log says why)" });
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ status: "error", message: "no such endpoint" }));
+
+  app.get("/v1/health", async () => {
+    await opts.pool.query("SELECT 1");
+    return { status: "ok", schema: SCHEMA_VERSION };
+  });
+
+  app.post("/v1/enroll", { bodyLimit: MAX_ENROLL_BYTES }, async (req, reply) => {
+    const out = await takeEnrollment(opts.pool, bodyBytes(req.body), header(req.headers[SIGNATURE_HEADER]));
+    return reply.code(out.status).send(out.body);
+  });
+
+  app.post("/v1/push", async (req, reply) => {
+    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs });
+    return reply.code(out.status).send(out.body);
+  });
+  return app;
+}
+
+function bodyBytes(body: unknown): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}

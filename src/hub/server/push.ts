@@ -1,0 +1,159 @@
+// Takes a host's push: the signature over the body's exact bytes first (nothing of an unsigned
+// body is read beyond its host id), then the body's shape, the chain values it claims, and then,
+// under a lock on the host's row so that concurrent pushes of one host (a retry racing the
+// original, two hub processes) take turns, what judge.ts says of it against what the hub holds.
+// A refusal that shows tampering (a fork, a rollback, records the host never sent) opens an
+// incident in the same transaction; records are stored with the hub's own receive time.
+import { createPublicKey, type KeyObject } from "node:crypto";
+import type { Pool, PoolClient } from "pg";
+import { hubChainNext, hubChainStart, isHostId, pushShapeProblem, readPushedLine, signatureHolds, type PushAccepted, type PushBody, type PushRefused } from "../protocol.js";
+import { judgePush, type Chained, type Held } from "./judge.js";
+import { noteClock, openIncident } from "./incidents.js";
+
+export type Reply<T> = { status: number; body: T };
+export type ErrorBody = { status: "error"; message: string };
+
+export interface PushOptions {
+  /** the largest difference between a host's clock and the hub's that is not flagged, in ms */
+  clockToleranceMs: number;
+  now?: () => Date;
+}
+
+const keys = new Map<string, KeyObject>();
+
+/** The public key object for a host's raw key, made once per distinct key. */
+export function hostKey(raw: Buffer): KeyObject {
+  const id = raw.toString("base64url");
+  let key = keys.get(id);
+  if (!key) {
+    key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: id }, format: "jwk" });
+    if (keys.size > 100_000) keys.clear();
+    keys.set(id, key);
+  }
+  return key;
+}
+
+function error(status: number, message: string): Reply<ErrorBody> {
+  return { status, body: { status: "error", message } };
+}
+
+/** The verdict of the hub on one push request. */
+export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | undefined, signature: string | undefined, opts: PushOptions): Promise<Reply<PushAccepted | PushRefused | ErrorBody>> {
+  if (!isHostId(hostHeader)) return error(401, "the request names no enrolled host (covenant-host)");
+  const found = await pool.query<{ public_key: Buffer; revoked_at: Date | null }>("SELECT public_key, revoked_at FROM hub_hosts WHERE id = $1", [hostHeader]);
+  const host = found.rows[0];
+  if (!host) return error(401, "this host is not enrolled with the hub");
+  if (!signatureHolds(raw, signature, hostKey(host.public_key))) return error(401, "the push's signature does not hold for this host's key");
+  if (host.revoked_at) return error(403, "this host's enrolment was revoked: the hub takes nothing from it");
+  const read = readBody(raw, hostHeader);
+  if ("message" in read) return error(400, read.message);
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const reply = await judgeAndStore(client, read, opts.now?.() ?? new Date(), opts.clockToleranceMs);
+    await client.query("COMMIT");
+    return reply;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+interface ReadPush {
+  body: PushBody;
+  records: Chained[];
+  after: Buffer;
+}
+
+/** The body parsed and checked for shape, each record read and chained; or what is wrong. */
+function readBody(raw: Buffer, hostId: string): ReadPush | { message: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString("utf8"));
+  } catch {
+    return { message: "the body is not JSON" };
+  }
+  const problem = pushShapeProblem(parsed);
+  if (problem) return { message: `malformed push: ${problem}` };
+  const body = parsed as PushBody;
+  if (body.host !== hostId) return { message: "the push names another host than the one that signed it" };
+  const after = Buffer.from(body.after.chain, "hex");
+  const records: Chained[] = [];
+  let chain: Buffer = after;
+  let prev = body.after.seq;
+  for (let i = 0; i < body.records.length; i++) {
+    const r = readPushedLine(body.records[i]!);
+    if ("problem" in r) return { message: `malformed push: record ${i} ${r.problem}` };
+    if (r.seq <= prev) return { message: `malformed push: record ${i} (number ${r.seq}) does not follow record ${prev}` };
+    prev = r.seq;
+    chain = hubChainNext(chain, r.line);
+    records.push({ ...r, chain });
+  }
+  if (!chain.equals(Buffer.from(body.chain, "hex"))) return { message: "malformed push: the chain value it names is not the one its records make" };
+  if (records.length && (body.head === null || body.head.seq < prev)) return { message: "malformed push: the host's head is below its last record" };
+  if (body.after.seq === 0 && !after.equals(hubChainStart(hostId))) return { message: "malformed push: a push from the start must begin at the chain's start" };
+  return { body, records, after };
+}
+
+interface HostRow {
+  epoch: number;
+  last_seq: string;
+  last_chain: Buffer;
+  prune_cut: string | null;
+  records: string;
+}
+
+async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, toleranceMs: number): Promise<Reply<PushAccepted | PushRefused | ErrorBody>> {
+  const { body } = push;
+  const row = (await client.query<HostRow & { revoked_at: Date | null }>("SELECT epoch, last_seq, last_chain, prune_cut, records, revoked_at FROM hub_hosts WHERE id = $1 FOR UPDATE", [body.host])).rows[0];
+  if (!row || row.revoked_at) return error(403, "this host's enrolment was revoked: the hub takes nothing from it");
+  const lastSeq = Number(row.last_seq);
+  const held: Held = {
+    lastSeq,
+    lastChain: row.last_chain,
+    start: hubChainStart(body.host),
+    pruneCut: row.prune_cut !== null ? Number(row.prune_cut) : lastSeq === 0 ? (body.prunedTo ?? null) : null,
+  };
+  const overlap = await overlapOf(client, body.host, row.epoch, body.after.seq, Math.min(lastSeq, push.records.at(-1)?.seq ?? body.after.seq));
+  const verdict = judgePush(held, { after: { seq: body.after.seq, chain: push.after }, records: push.records, head: body.head }, overlap);
+  const holds = { seq: lastSeq, chain: row.last_chain.toString("hex") };
+  const skew = Date.parse(body.sentAt) - now.getTime();
+  if (verdict.kind === "refuse") {
+    if (verdict.incident) await openIncident(client, body.host, row.epoch, verdict.reason, verdict.seq ?? null, verdict.message, verdict.detail ?? {});
+    const refused: PushRefused = { status: "refused", reason: verdict.reason, message: verdict.message, holds, ...(verdict.seq !== undefined ? { seq: verdict.seq } : {}) };
+    return { status: 409, body: refused };
+  }
+  const fresh = push.records.slice(verdict.from);
+  if (fresh.length) await storeRecords(client, body.host, row.epoch, fresh, now);
+  await client.query(
+    `UPDATE hub_hosts SET last_seq = $2, last_chain = $3, records = records + $4, first_seq = coalesce(first_seq, $5), prune_cut = coalesce(prune_cut, $6),
+       head_seq = $7, last_push_at = $8, last_sent_at = $9, clock_skew_ms = $10 WHERE id = $1`,
+    [body.host, verdict.last.seq, verdict.last.chain, fresh.length, fresh[0]?.seq ?? null, held.pruneCut, body.head?.seq ?? null, now, body.sentAt, skew],
+  );
+  await noteClock(client, body.host, row.epoch, skew, toleranceMs);
+  return {
+    status: 200,
+    body: { status: "accepted", holds: { seq: verdict.last.seq, chain: verdict.last.chain.toString("hex") }, stored: fresh.length, receivedAt: now.toISOString(), clockSkewMs: skew },
+  };
+}
+
+/** The hub's chain values for a host's records numbered from `from` to `to`, both included. */
+async function overlapOf(client: PoolClient, host: string, epoch: number, from: number, to: number): Promise<Map<number, Buffer>> {
+  const overlap = new Map<number, Buffer>();
+  if (to < from || to === 0) return overlap;
+  const rows = await client.query<{ seq: string; chain: Buffer }>("SELECT seq, chain FROM hub_records WHERE host_id = $1 AND epoch = $2 AND seq BETWEEN $3 AND $4 ORDER BY seq", [host, epoch, from, to]);
+  for (const r of rows.rows) overlap.set(Number(r.seq), r.chain);
+  return overlap;
+}
+
+async function storeRecords(client: PoolClient, host: string, epoch: number, records: readonly Chained[], now: Date): Promise<void> {
+  await client.query(
+    `INSERT INTO hub_records (host_id, epoch, seq, kind, run, host_time, received_at, chain, line)
+     SELECT $1, $2, r.seq, r.kind, r.run, r.time, $3, r.chain, r.line
+     FROM unnest($4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::bytea[], $9::text[]) AS r (seq, kind, run, time, chain, line)`,
+    [host, epoch, now, records.map((r) => r.seq), records.map((r) => r.kind), records.map((r) => r.run), records.map((r) => r.time), records.map((r) => r.chain), records.map((r) => r.line)],
+  );
+}
+

@@ -1,0 +1,221 @@
+// The hub taking pushes, against real PostgreSQL over real HTTPS: enrolment with one-time tokens,
+// pushes stored in order with the hub's receive time, replays taken as the same, and the three
+// ways a host's chain can be in doubt (a fork, a rollback, records it never sent) refused and
+// opened as incidents; a revoked host refused; malformed, unsigned and oversized requests refused
+// with nothing stored.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { makeEnrollToken, listHosts, revokeHost } from "../../src/hub/admin.js";
+import { startHub, type RunningHub } from "../../src/hub/serve.js";
+import { encodeBody, MAX_PUSH_BYTES, signBody } from "../../src/hub/protocol.js";
+import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
+import { testCertificate, type TestCert } from "./helpers/certs.js";
+import { post, recordLine, SyntheticHost } from "./helpers/synthetic-host.js";
+
+let cert: TestCert;
+let db: TestDatabase;
+let hub: RunningHub;
+const logged: string[] = [];
+
+beforeAll(async () => {
+  cert = await testCertificate();
+});
+
+beforeEach(async () => {
+  db = await freshDatabase();
+  hub = await startHub({ listen: { host: "127.0.0.1", port: 0 }, tls: { cert: cert.cert, key: cert.key }, database: { url: db.url, poolSize: 4 }, clockToleranceMs: 120_000 }, (l) => logged.push(l));
+});
+
+afterEach(async () => {
+  await hub.close();
+  await db.drop();
+});
+
+afterAll(() => undefined);
+
+async function enrolled(name = "web-01"): Promise<SyntheticHost> {
+  const host = new SyntheticHost(name);
+  const { token } = await makeEnrollToken(hub.pool, { validForMs: 3600_000, actor: "test" });
+  const r = await host.enroll(hub.url, cert.certPem, token);
+  expect(r.status).toBe(201);
+  return host;
+}
+
+async function count(sql: string, args: unknown[] = []): Promise<number> {
+  return Number((await hub.pool.query<{ n: string }>(sql, args)).rows[0]!.n);
+}
+
+describe("enrolment", () => {
+  it("takes a token once, before it expires, from a host holding the key it registers", async () => {
+    const { token } = await makeEnrollToken(hub.pool, { validForMs: 3600_000, actor: "admin", group: "web" });
+    const a = new SyntheticHost("web-01");
+    const first = await a.enroll(hub.url, cert.certPem, token);
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ status: "enrolled", name: "web-01" });
+    const again = await new SyntheticHost("web-02").enroll(hub.url, cert.certPem, token);
+    expect(again).toMatchObject({ status: 401, body: { message: "the enrolment token was used already" } });
+    const hosts = await listHosts(hub.pool);
+    expect(hosts.map((h) => [h.name, h.group])).toEqual([["web-01", "web"]]);
+    expect(await count("SELECT count(*) AS n FROM hub_audit WHERE action = 'enroll'")).toBe(1);
+    // the token itself is nowhere in the database: only its hash
+    const dump = JSON.stringify((await hub.pool.query("SELECT * FROM hub_enroll_tokens")).rows) + JSON.stringify((await hub.pool.query("SELECT * FROM hub_audit")).rows);
+    expect(dump).not.toContain(token);
+  });
+
+  it("refuses an expired token, an unknown one, and a request not signed by the key it registers", async () => {
+    const { token } = await makeEnrollToken(hub.pool, { validForMs: 1000, actor: "admin", now: new Date(Date.now() - 10_000) });
+    expect((await new SyntheticHost().enroll(hub.url, cert.certPem, token)).body["message"]).toBe("the enrolment token has expired");
+    expect((await new SyntheticHost().enroll(hub.url, cert.certPem, "cvt_" + "x".repeat(43))).status).toBe(401);
+    const { token: good } = await makeEnrollToken(hub.pool, { validForMs: 3600_000, actor: "admin" });
+    const host = new SyntheticHost();
+    const { bytes } = host.enrollBytes(good);
+    const other = new SyntheticHost();
+    const r = await post(hub.url, "/v1/enroll", bytes, { "covenant-signature": signBody(bytes, other.privateKey) }, cert.certPem);
+    expect(r).toMatchObject({ status: 401, body: { message: "the enrolment is not signed by the key it registers" } });
+    expect(await count("SELECT count(*) AS n FROM hub_hosts")).toBe(0);
+  });
+});
+
+describe("pushes", () => {
+  it("stores records in order with the hub's receive time, and takes a replay as the same push", async () => {
+    const host = await enrolled();
+    host.grow(10);
+    const r = await host.push(hub.url, cert.certPem, 0, 10);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: "accepted", stored: 10, holds: { seq: 10, chain: host.chainAfter(10).toString("hex") } });
+    const replay = await host.push(hub.url, cert.certPem, 0, 10);
+    expect(replay.body).toMatchObject({ status: "accepted", stored: 0, holds: { seq: 10 } });
+    host.grow(5);
+    expect((await host.push(hub.url, cert.certPem, 10, 15)).body).toMatchObject({ stored: 5, holds: { seq: 15 } });
+    const rows = (await hub.pool.query<{ seq: string; line: string; received_at: Date }>("SELECT seq, line, received_at FROM hub_records WHERE host_id = $1 ORDER BY seq", [host.id])).rows;
+    expect(rows.map((x) => Number(x.seq))).toEqual([...Array(15).keys()].map((i) => i + 1));
+    expect(rows.map((x) => x.line)).toEqual(host.lines);
+    expect(Math.abs(rows[0]!.received_at.getTime() - Date.now())).toBeLessThan(60_000);
+    // a partial re-send of records the hub holds is the same, too
+    expect((await host.push(hub.url, cert.certPem, 3, 8)).body).toMatchObject({ stored: 0, holds: { seq: 15 } });
+    expect(await count("SELECT count(*) AS n FROM hub_incidents")).toBe(0);
+  });
+
+  it("takes two identical pushes at once as one", async () => {
+    const host = await enrolled();
+    host.grow(50);
+    const [a, b] = await Promise.all([host.push(hub.url, cert.certPem, 0, 50), host.push(hub.url, cert.certPem, 0, 50)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect([a.body["stored"], b.body["stored"]].sort()).toEqual([0, 50]);
+    expect(await count("SELECT count(*) AS n FROM hub_records")).toBe(50);
+  });
+
+  it("answers a push that starts past what it holds with where to send from, opening no incident", async () => {
+    const host = await enrolled();
+    host.grow(10);
+    await host.push(hub.url, cert.certPem, 0, 4);
+    const r = await host.push(hub.url, cert.certPem, 6, 10);
+    expect(r).toMatchObject({ status: 409, body: { status: "refused", reason: "gap", holds: { seq: 4, chain: host.chainAfter(4).toString("hex") } } });
+    expect(await count("SELECT count(*) AS n FROM hub_incidents")).toBe(0);
+    expect((await host.push(hub.url, cert.certPem, 4, 10)).body).toMatchObject({ stored: 6 });
+  });
+});
+
+describe("a chain in doubt", () => {
+  it("reports a fork: a record the hub holds sent again different", async () => {
+    const host = await enrolled();
+    host.grow(10);
+    await host.push(hub.url, cert.certPem, 0, 10);
+    host.lines[6] = recordLine(7, { note: "rewritten" });
+    const r = await host.push(hub.url, cert.certPem, 5, 10);
+    expect(r).toMatchObject({ status: 409, body: { reason: "fork", seq: 7 } });
+    expect(String(r.body["message"])).toContain("forks at record 7");
+    const [h] = await listHosts(hub.pool);
+    expect(h).toMatchObject({ chainStatus: "fork", openIncidents: ["fork"], lastSeq: 10 });
+    // seen again, not repeated; nothing of the forked push stored
+    await host.push(hub.url, cert.certPem, 5, 10);
+    expect((await hub.pool.query("SELECT seen FROM hub_incidents")).rows).toEqual([{ seen: 2 }]);
+    expect((await hub.pool.query("SELECT line FROM hub_records WHERE seq = 7")).rows[0]!.line).not.toContain("rewritten");
+  });
+
+  it("reports a fork where the chain before the push differs", async () => {
+    const host = await enrolled();
+    host.grow(10);
+    await host.push(hub.url, cert.certPem, 0, 10);
+    host.lines[2] = recordLine(3, { note: "edited" });
+    host.grow(3);
+    expect((await host.push(hub.url, cert.certPem, 10, 13)).body).toMatchObject({ reason: "fork", seq: 10 });
+  });
+
+  it("reports a rollback: the host's history ends below what it sent", async () => {
+    const host = await enrolled();
+    host.grow(20);
+    await host.push(hub.url, cert.certPem, 0, 20);
+    // the store restored from a backup taken at record 12: the same records, fewer of them
+    host.lines = host.lines.slice(0, 12);
+    const r = await host.push(hub.url, cert.certPem, 10, 12);
+    expect(r).toMatchObject({ status: 409, body: { reason: "rollback", holds: { seq: 20 } } });
+    expect(String(r.body["message"])).toContain("ends at record 12, but it had already sent records up to 20");
+    expect((await listHosts(hub.pool))[0]).toMatchObject({ chainStatus: "rollback", openIncidents: ["rollback"] });
+  });
+
+  it("reports records the host never sent: a hole after what the hub holds", async () => {
+    const host = await enrolled();
+    host.grow(10);
+    await host.push(hub.url, cert.certPem, 0, 5);
+    host.lines.splice(6, 2); // records 7 and 8 gone from the store
+    const r = await host.push(hub.url, cert.certPem, 5, 8);
+    expect(r).toMatchObject({ status: 409, body: { reason: "gap", seq: 7 } });
+    expect((await listHosts(hub.pool))[0]!.openIncidents).toEqual(["gap"]);
+  });
+
+  it("accepts holes only below the prune cut a host named before its first push", async () => {
+    const host = await enrolled();
+    // a pruned store: records 3, 9 and 12 kept below the cut at 20, then 21 on
+    host.lines = [3, 9, 12].map((s) => recordLine(s));
+    for (let s = 21; s <= 30; s++) host.lines.push(recordLine(s));
+    const refused = await host.push(hub.url, cert.certPem, 0, 13);
+    expect(refused.body).toMatchObject({ reason: "gap" });
+    const ok = await host.push(hub.url, cert.certPem, 0, 13, { prunedTo: 20 });
+    expect(ok.body).toMatchObject({ status: "accepted", stored: 13, holds: { seq: 30 } });
+  });
+});
+
+describe("refusals that store nothing", () => {
+  it("refuses a revoked host, an unknown one, an unsigned push and a bad signature", async () => {
+    const host = await enrolled();
+    host.grow(3);
+    const { bytes, headers } = host.signed(host.pushBody(0, 3));
+    expect((await post(hub.url, "/v1/push", bytes, { "covenant-host": headers["covenant-host"]! }, cert.certPem)).status).toBe(401);
+    const stranger = new SyntheticHost();
+    expect((await post(hub.url, "/v1/push", bytes, { ...headers, "covenant-signature": signBody(bytes, stranger.privateKey) }, cert.certPem)).status).toBe(401);
+    expect((await post(hub.url, "/v1/push", bytes, { ...headers, "covenant-host": "00000000-0000-4000-8000-000000000000" }, cert.certPem)).status).toBe(401);
+    expect(await revokeHost(hub.pool, "web-01", "decommissioned", "admin")).toMatchObject({ name: "web-01" });
+    const r = await post(hub.url, "/v1/push", bytes, headers, cert.certPem);
+    expect(r.status).toBe(403);
+    expect(await count("SELECT count(*) AS n FROM hub_records")).toBe(0);
+  });
+
+  it("refuses malformed pushes, a chain that does not add up, and oversized bodies", async () => {
+    const host = await enrolled();
+    host.grow(3);
+    const sendRaw = (bytes: Buffer, contentType = "application/json") => post(hub.url, "/v1/push", bytes, { "content-type": contentType, "covenant-host": host.id, "covenant-signature": signBody(bytes, host.privateKey) }, cert.certPem);
+    expect((await sendRaw(Buffer.from("{not json"))).status).toBe(400);
+    const body = host.pushBody(0, 3);
+    expect((await sendRaw(encodeBody({ ...body, chain: "0".repeat(64) }))).body["message"]).toContain("the chain value it names is not the one its records make");
+    expect((await sendRaw(encodeBody({ ...body, records: [body.records[1]!, body.records[0]!], chain: body.chain }))).status).toBe(400);
+    expect((await sendRaw(encodeBody({ ...body, records: ["{\"seq\":1}"] }))).body["message"]).toContain("record 0 has no run number");
+    expect((await sendRaw(encodeBody(body), "text/plain")).status).toBe(415);
+    const huge = Buffer.alloc(MAX_PUSH_BYTES + 1, 0x20);
+    expect((await sendRaw(huge)).status).toBe(413);
+    expect(await count("SELECT count(*) AS n FROM hub_records")).toBe(0);
+  });
+});
+
+describe("clocks", () => {
+  it("flags a host whose clock is off the hub's, and closes it when it is back", async () => {
+    const host = await enrolled();
+    host.grow(4);
+    const r = await host.push(hub.url, cert.certPem, 0, 2, { sentAt: new Date(Date.now() + 7200_000) });
+    expect(r.status).toBe(200);
+    expect(Number(r.body["clockSkewMs"])).toBeGreaterThan(7100_000);
+    const open = (await hub.pool.query<{ message: string }>("SELECT message FROM hub_incidents WHERE kind = 'clock' AND resolved_at IS NULL")).rows;
+    expect(open[0]!.message).toMatch(/2\.0 h ahead of the hub's/);
+    await host.push(hub.url, cert.certPem, 2, 4);
+    expect(await count("SELECT count(*) AS n FROM hub_incidents WHERE resolved_at IS NULL")).toBe(0);
+  });
+});
