@@ -1,0 +1,154 @@
+// `covenant hub serve|token|hosts|revoke`: the hub's server and what an administrator does on the
+// hub's machine, against its database (hub.yaml's, or DATABASE_URL's). The enrolment token is
+// printed once, to stdout only; the database's password never is.
+import { existsSync } from "node:fs";
+import type { Pool } from "pg";
+import { listHosts, makeEnrollToken, revokeHost, type HostSummary } from "../../hub/admin.js";
+import { HubConfigError, loadHubConfig, readHubSecret, redactUrl } from "../../hub/config.js";
+import { makePool } from "../../hub/db/pool.js";
+import { migrate } from "../../hub/db/migrations.js";
+import { startHub } from "../../hub/serve.js";
+import { parseDuration } from "../../config/durations.js";
+import { escapeText } from "../escape.js";
+import { EXIT } from "../exit-codes.js";
+import type { Io } from "../io.js";
+import { renderTable } from "../table.js";
+
+export const DEFAULT_HUB_CONFIG = "/etc/covenant/hub/hub.yaml";
+
+interface DbOptions {
+  config?: string;
+}
+
+function who(): string {
+  return process.env["SUDO_USER"] ?? process.env["USER"] ?? `uid ${process.getuid?.() ?? "?"}`;
+}
+
+/** A pool on the hub's database, the schema brought up to date; or an exit code after saying why not. */
+async function adminPool(opts: DbOptions, io: Io, command: string): Promise<Pool | number> {
+  let url: string | undefined;
+  let password: string | undefined;
+  try {
+    const path = opts.config ?? (existsSync(DEFAULT_HUB_CONFIG) || !process.env["DATABASE_URL"] ? DEFAULT_HUB_CONFIG : undefined);
+    if (path) {
+      const config = loadHubConfig(path);
+      url = config.database.url;
+      if (config.database.passwordFile) password = readHubSecret(config.database.passwordFile).replace(/\r?\n$/, "");
+    } else {
+      url = process.env["DATABASE_URL"];
+    }
+  } catch (err) {
+    if (err instanceof HubConfigError) {
+      io.err(`covenant hub ${command}: ${escapeText(err.message)}`);
+      return EXIT.policyError;
+    }
+    throw err;
+  }
+  const pool = makePool({ url: url!, ...(password !== undefined ? { password } : {}), size: 2, log: (l) => io.err(escapeText(l)) });
+  try {
+    const client = await pool.connect();
+    try {
+      await migrate(client);
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    io.err(`covenant hub ${command}: cannot use the database ${escapeText(redactUrl(url!))}: ${escapeText((err as Error).message)}`);
+    return EXIT.policyError;
+  }
+  return pool;
+}
+
+export async function runHubServe(opts: { config?: string }, io: Io): Promise<number> {
+  let config;
+  try {
+    config = loadHubConfig(opts.config ?? DEFAULT_HUB_CONFIG);
+  } catch (err) {
+    if (err instanceof HubConfigError) {
+      io.err(`covenant hub serve: ${escapeText(err.message)}`);
+      return EXIT.policyError;
+    }
+    throw err;
+  }
+  let hub;
+  try {
+    hub = await startHub(config, (l) => io.err(escapeText(l)));
+  } catch (err) {
+    io.err(`covenant hub serve: cannot start: ${escapeText(err instanceof HubConfigError ? err.message : `${(err as Error).message} (database ${redactUrl(config.database.url)})`)}`);
+    return EXIT.policyError;
+  }
+  io.out(`covenant hub: serving ${hub.url} (schema ${hub.applied.length ? `migrated: ${hub.applied.join(", ")}` : "up to date"})`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      resolve();
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+  await hub.close();
+  io.out("covenant hub: stopped");
+  return EXIT.ok;
+}
+
+export async function runHubToken(opts: DbOptions & { valid: string; group?: string; note?: string; json: boolean }, io: Io): Promise<number> {
+  const validForMs = parseDuration(opts.valid);
+  if (validForMs === undefined || validForMs <= 0) {
+    io.err(`covenant hub token: --valid ${escapeText(JSON.stringify(opts.valid))} is not a duration such as 30m or 24h`);
+    return EXIT.policyError;
+  }
+  const pool = await adminPool(opts, io, "token");
+  if (typeof pool === "number") return pool;
+  try {
+    const made = await makeEnrollToken(pool, { validForMs, actor: `cli:${who()}`, ...(opts.group ? { group: opts.group } : {}), ...(opts.note ? { note: opts.note } : {}) });
+    if (opts.json) io.out(JSON.stringify({ token: made.token, expiresAt: made.expiresAt.toISOString(), group: made.group }));
+    else {
+      io.out(made.token);
+      io.err(`one-time enrolment token, valid until ${made.expiresAt.toISOString()}${made.group ? ` for group ${escapeText(made.group)}` : ""}: on the host, covenant enroll URL --token-file FILE --ca ca.pem`);
+    }
+    return EXIT.ok;
+  } finally {
+    await pool.end();
+  }
+}
+
+function hostRow(h: HostSummary): string[] {
+  const status = h.revokedAt ? "revoked" : h.chainStatus === "ok" ? (h.openIncidents.length ? h.openIncidents.join(",") : "ok") : `${h.chainStatus} (chain in doubt)`;
+  return [h.name, h.id, h.group ?? "-", String(h.lastSeq), h.lastPushAt ? h.lastPushAt.toISOString() : "never", h.clockSkewMs === null ? "-" : `${Math.round(h.clockSkewMs / 1000)} s`, status];
+}
+
+export async function runHubHosts(opts: DbOptions & { json: boolean }, io: Io): Promise<number> {
+  const pool = await adminPool(opts, io, "hosts");
+  if (typeof pool === "number") return pool;
+  try {
+    const hosts = await listHosts(pool);
+    if (opts.json) io.out(JSON.stringify(hosts, null, 2));
+    else if (hosts.length === 0) io.out("no host is enrolled (covenant hub token makes an enrolment token)");
+    else io.out(renderTable(["host", "id", "group", "records", "last push", "clock", "status"], hosts.map(hostRow)));
+    return EXIT.ok;
+  } finally {
+    await pool.end();
+  }
+}
+
+export async function runHubRevoke(host: string, opts: DbOptions & { reason?: string }, io: Io): Promise<number> {
+  if (!opts.reason) {
+    io.err("covenant hub revoke: --reason is required (it goes into the hub's audit log)");
+    return EXIT.policyError;
+  }
+  const pool = await adminPool(opts, io, "revoke");
+  if (typeof pool === "number") return pool;
+  try {
+    const r = await revokeHost(pool, host, opts.reason, `cli:${who()}`);
+    if ("problem" in r) {
+      io.err(`covenant hub revoke: ${escapeText(r.problem)}`);
+      return EXIT.policyError;
+    }
+    io.out(`revoked ${escapeText(r.name)} (${r.id}): the hub takes nothing more from it`);
+    return EXIT.ok;
+  } finally {
+    await pool.end();
+  }
+}
