@@ -58,7 +58,7 @@ export function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env
   const tls = (d["tls"] ?? {}) as Record<string, unknown>;
   const db = (d["database"] ?? {}) as Record<string, unknown>;
   const port = listen["port"] ?? DEFAULTS.port;
-  if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) fail(abs, "listen.port must be a port number");
+  if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535) fail(abs, "listen.port must be a port number (0: any free port)");
   const here = dirname(abs);
   const pathOf = (p: string | undefined, field: string): string => {
     if (!p) fail(abs, `${field} is required`);
