@@ -100,6 +100,49 @@ CREATE TRIGGER hub_audit_no_change BEFORE UPDATE OR DELETE ON hub_audit FOR EACH
 CREATE TRIGGER hub_audit_no_truncate BEFORE TRUNCATE ON hub_audit FOR EACH STATEMENT EXECUTE FUNCTION hub_audit_append_only();
 `,
   },
+  {
+    version: 2,
+    name: "the fleet's state derived from pushed records: each promise's outcome, each change, each host's last run",
+    sql: `
+-- each promise's current outcome on each host, from the newest change record pushed
+CREATE TABLE hub_promise_state (
+  host_id uuid NOT NULL REFERENCES hub_hosts (id),
+  key text NOT NULL,
+  control text NOT NULL,
+  type text NOT NULL,
+  promiser text NOT NULL,
+  outcome text NOT NULL,
+  since text NOT NULL,
+  seq bigint NOT NULL,
+  reason text NOT NULL,
+  PRIMARY KEY (host_id, key)
+);
+CREATE INDEX hub_promise_state_control ON hub_promise_state (control, outcome);
+
+-- every change of a promise's state, for the fleet's charts and for drift across many hosts
+CREATE TABLE hub_changes (
+  host_id uuid NOT NULL REFERENCES hub_hosts (id),
+  seq bigint NOT NULL,
+  key text NOT NULL,
+  control text NOT NULL,
+  from_outcome text,
+  to_outcome text NOT NULL,
+  host_time text NOT NULL,
+  received_at timestamptz NOT NULL,
+  PRIMARY KEY (host_id, seq)
+);
+CREATE INDEX hub_changes_control_time ON hub_changes (control, received_at);
+
+ALTER TABLE hub_hosts
+  ADD COLUMN last_run_seq bigint,
+  ADD COLUMN last_run_finished text,
+  ADD COLUMN last_run_kind text,
+  ADD COLUMN policy_hash text,
+  ADD COLUMN promises integer,
+  ADD COLUMN counts jsonb,
+  ADD COLUMN prune_confirmed boolean NOT NULL DEFAULT false;
+`,
+  },
 ];
 
 /** The newest schema this hub knows. */

@@ -8,6 +8,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { hubChainNext, hubChainStart, isHostId, pushShapeProblem, readPushedLine, signatureHolds, type PushAccepted, type PushBody, type PushRefused } from "../protocol.js";
 import { judgePush, type Chained, type Held } from "./judge.js";
+import { deriveState } from "./derive.js";
 import { noteClock, openIncident } from "./incidents.js";
 
 export type Reply<T> = { status: number; body: T };
@@ -126,7 +127,10 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
     return { status: 409, body: refused };
   }
   const fresh = push.records.slice(verdict.from);
-  if (fresh.length) await storeRecords(client, body.host, row.epoch, fresh, now);
+  if (fresh.length) {
+    await storeRecords(client, body.host, row.epoch, fresh, now);
+    await deriveState(client, body.host, fresh, now, held.pruneCut);
+  }
   await client.query(
     `UPDATE hub_hosts SET last_seq = $2, last_chain = $3, records = records + $4, first_seq = coalesce(first_seq, $5), prune_cut = coalesce(prune_cut, $6),
        head_seq = $7, last_push_at = $8, last_sent_at = $9, clock_skew_ms = $10 WHERE id = $1`,

@@ -1,0 +1,104 @@
+// The fleet's state, derived from the records a push brings, in the push's transaction: each
+// promise's current outcome (hub_promise_state), each change (hub_changes), and each host's last
+// run that counts as operation (dry runs and sandbox runs do not). Only what the records say,
+// read defensively: a record the hub cannot read as Covenant writes it is stored (it is evidence)
+// but derives nothing.
+import type { PoolClient } from "pg";
+import { outcomeOrder } from "../../evaluator/outcomes.js";
+import type { PushedRecord } from "../protocol.js";
+
+const OUTCOMES = new Set<string>(outcomeOrder);
+
+interface Change {
+  seq: number;
+  key: string;
+  control: string;
+  type: string;
+  promiser: string;
+  from: string | null;
+  to: string;
+  reason: string;
+  time: string;
+}
+
+interface LastRun {
+  seq: number;
+  finished: string;
+  kind: string;
+  policy: string;
+  promises: number;
+  counts: Record<string, number>;
+}
+
+function bodyOf(line: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(line) as { body?: unknown };
+    return typeof v.body === "object" && v.body !== null && !Array.isArray(v.body) ? (v.body as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const text = (v: unknown, max = 4096): string | undefined => (typeof v === "string" && v.length <= max ? v : undefined);
+
+function changeOf(r: PushedRecord, b: Record<string, unknown>): Change | undefined {
+  const [key, control, type, promiser, reason] = [text(b["key"]), text(b["control"], 256), text(b["type"], 64), text(b["promiser"]), text(b["reason"], 16_384) ?? ""];
+  const to = text(b["to"], 16);
+  const from = b["from"] === null ? null : text(b["from"], 16);
+  if (!key || !control || !type || promiser === undefined || !to || !OUTCOMES.has(to) || (from !== null && (from === undefined || !OUTCOMES.has(from)))) return undefined;
+  return { seq: r.seq, key, control, type, promiser, from, to, reason, time: r.time };
+}
+
+function runOf(r: PushedRecord, b: Record<string, unknown>): LastRun | undefined {
+  if (b["dryRun"] === true || b["sandbox"] === true) return undefined;
+  const finished = text(b["finished"], 64);
+  const policy = text(b["policy"], 128);
+  const counts = b["counts"];
+  if (!finished || !policy || typeof counts !== "object" || counts === null || !Number.isSafeInteger(b["promises"])) return undefined;
+  const clean: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts)) if (OUTCOMES.has(k) && Number.isSafeInteger(v)) clean[k] = v as number;
+  return { seq: r.seq, finished, kind: b["kind"] === "watch" ? "watch" : "run", policy, promises: b["promises"] as number, counts: clean };
+}
+
+/** Derives the fleet's state from a push's new records. */
+export async function deriveState(client: PoolClient, host: string, records: readonly PushedRecord[], receivedAt: Date, pruneCut: number | null): Promise<void> {
+  const latest = new Map<string, Change>();
+  const changes: Change[] = [];
+  let run: LastRun | undefined;
+  let pruneConfirmed = false;
+  for (const r of records) {
+    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune") continue;
+    const b = bodyOf(r.line);
+    if (!b) continue;
+    if (r.kind === "change") {
+      const c = changeOf(r, b);
+      if (c) {
+        changes.push(c);
+        latest.set(c.key, c);
+      }
+    } else if (r.kind === "run") run = runOf(r, b) ?? run;
+    else if (pruneCut !== null && (b["cut"] as { seq?: unknown } | undefined)?.seq === pruneCut) pruneConfirmed = true;
+  }
+  if (changes.length) {
+    await client.query(
+      `INSERT INTO hub_changes (host_id, seq, key, control, from_outcome, to_outcome, host_time, received_at)
+       SELECT $1, c.seq, c.key, c.control, c.from_o, c.to_o, c.time, $2
+       FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS c (seq, key, control, from_o, to_o, time)
+       ON CONFLICT DO NOTHING`,
+      [host, receivedAt, changes.map((c) => c.seq), changes.map((c) => c.key), changes.map((c) => c.control), changes.map((c) => c.from), changes.map((c) => c.to), changes.map((c) => c.time)],
+    );
+    const l = [...latest.values()];
+    await client.query(
+      `INSERT INTO hub_promise_state (host_id, key, control, type, promiser, outcome, since, seq, reason)
+       SELECT $1, s.key, s.control, s.type, s.promiser, s.outcome, s.since, s.seq, s.reason
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[]) AS s (key, control, type, promiser, outcome, since, seq, reason)
+       ON CONFLICT (host_id, key) DO UPDATE SET control = excluded.control, type = excluded.type, promiser = excluded.promiser, outcome = excluded.outcome,
+         since = excluded.since, seq = excluded.seq, reason = excluded.reason WHERE hub_promise_state.seq < excluded.seq`,
+      [host, l.map((c) => c.key), l.map((c) => c.control), l.map((c) => c.type), l.map((c) => c.promiser), l.map((c) => c.to), l.map((c) => c.time), l.map((c) => c.seq), l.map((c) => c.reason)],
+    );
+  }
+  if (run) {
+    await client.query("UPDATE hub_hosts SET last_run_seq = $2, last_run_finished = $3, last_run_kind = $4, policy_hash = $5, promises = $6, counts = $7 WHERE id = $1", [host, run.seq, run.finished, run.kind, run.policy, run.promises, run.counts]);
+  }
+  if (pruneConfirmed) await client.query("UPDATE hub_hosts SET prune_confirmed = true WHERE id = $1", [host]);
+}
