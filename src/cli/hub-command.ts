@@ -37,4 +37,25 @@ export function addHubCommands(program: Command, io: Io, setExit: (code: number)
     .option(config, configHelp)
     .option("--reason <text>", "why (kept in the hub's audit log)")
     .action(async (host: string, o: { config?: string; reason?: string }) => setExit(await (await hubCommand()).runHubRevoke(host, o, io)));
+  hub
+    .command("incidents")
+    .description("list hosts' chain and clock incidents: forks, rollbacks, records never sent, clocks off the hub's")
+    .option(config, configHelp)
+    .option("--all", "the resolved ones too", false)
+    .option("--json", "print JSON", false)
+    .action(async (o: { config?: string; all: boolean; json: boolean }) => setExit(await (await hubCommand()).runHubIncidents(o, io)));
+  hub
+    .command("resolve")
+    .description("resolve an incident, saying why (kept in the hub's audit log)")
+    .argument("<incident>", "the incident's number (covenant hub incidents)")
+    .option(config, configHelp)
+    .option("--reason <text>", "why it is resolved")
+    .action(async (id: string, o: { config?: string; reason?: string }) => setExit(await (await hubCommand()).runHubResolve(id, o, io)));
+  hub
+    .command("accept")
+    .description("accept a host's history as it is now, after its chain was found in doubt and the cause is known: the hub keeps what it held and the host sends its history anew")
+    .argument("<host>", "the host's id or name")
+    .option(config, configHelp)
+    .option("--reason <text>", "why (kept in the hub's audit log)")
+    .action(async (host: string, o: { config?: string; reason?: string }) => setExit(await (await hubCommand()).runHubAccept(host, o, io)));
 }

@@ -2,6 +2,7 @@
 // straight against the database, each change in the audit log with who did it.
 import { randomBytes } from "node:crypto";
 import type { Pool } from "pg";
+import { hubChainStart } from "./protocol.js";
 import { audit } from "./server/audit.js";
 import { tokenHash } from "./server/enroll.js";
 
@@ -86,4 +87,82 @@ export async function revokeHost(pool: Pool, which: string, reason: string, acto
   } finally {
     client.release();
   }
+}
+
+export interface IncidentSummary {
+  id: number;
+  host: string;
+  hostId: string;
+  kind: string;
+  seq: number | null;
+  openedAt: Date;
+  lastSeenAt: Date;
+  seen: number;
+  message: string;
+  resolvedAt: Date | null;
+  resolvedBy: string | null;
+}
+
+/** Incidents, the open ones first; all of them with `all`. */
+export async function listIncidents(pool: Pool, opts: { all?: boolean } = {}): Promise<IncidentSummary[]> {
+  const rows = await pool.query<{ id: string; name: string; host_id: string; kind: string; seq: string | null; opened_at: Date; last_seen_at: Date; seen: number; message: string; resolved_at: Date | null; resolved_by: string | null }>(
+    `SELECT i.*, h.name FROM hub_incidents i JOIN hub_hosts h ON h.id = i.host_id ${opts.all ? "" : "WHERE i.resolved_at IS NULL"} ORDER BY i.resolved_at IS NOT NULL, i.opened_at DESC LIMIT 1000`,
+  );
+  return rows.rows.map((r) => ({ id: Number(r.id), host: r.name, hostId: r.host_id, kind: r.kind, seq: r.seq === null ? null : Number(r.seq), openedAt: r.opened_at, lastSeenAt: r.last_seen_at, seen: r.seen, message: r.message, resolvedAt: r.resolved_at, resolvedBy: r.resolved_by }));
+}
+
+async function inTransaction<T>(pool: Pool, work: (client: import("pg").PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const out = await work(client);
+    await client.query("COMMIT");
+    return out;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Accepts a host's history as it is now, after its chain was found in doubt and someone looked
+ * into why (a store restored from a backup on purpose, a disk replaced): the hub keeps every
+ * record it held (as the earlier epoch) and starts the host's chain again, so that the host sends
+ * its whole history anew. The chain incidents are resolved with the reason, in the audit log.
+ */
+export async function acceptHostHistory(pool: Pool, which: string, reason: string, actor: string): Promise<{ id: string; name: string; epoch: number } | { problem: string }> {
+  return inTransaction(pool, async (client) => {
+    const found = (await client.query<{ id: string; name: string; epoch: number; chain_status: string }>("SELECT id, name, epoch, chain_status FROM hub_hosts WHERE id::text = $1 OR name = $1 FOR UPDATE", [which])).rows;
+    if (found.length !== 1) return { problem: found.length === 0 ? "no enrolled host has that id or name" : `${found.length} hosts have that name: give the id (covenant hub hosts)` };
+    const host = found[0]!;
+    const open = (await client.query("SELECT 1 FROM hub_incidents WHERE host_id = $1 AND kind <> 'clock' AND resolved_at IS NULL", [host.id])).rowCount ?? 0;
+    if (host.chain_status === "ok" && open === 0) return { problem: `host ${host.name}'s chain is not in doubt: there is nothing to accept` };
+    const epoch = host.epoch + 1;
+    await client.query(
+      "UPDATE hub_hosts SET epoch = $2, last_seq = 0, last_chain = $3, first_seq = NULL, prune_cut = NULL, prune_confirmed = false, head_seq = NULL, chain_status = 'ok' WHERE id = $1",
+      [host.id, epoch, hubChainStart(host.id)],
+    );
+    await client.query("DELETE FROM hub_promise_state WHERE host_id = $1", [host.id]);
+    await client.query("DELETE FROM hub_changes WHERE host_id = $1", [host.id]);
+    await client.query("UPDATE hub_incidents SET resolved_at = now(), resolved_by = $2 WHERE host_id = $1 AND kind <> 'clock' AND resolved_at IS NULL", [host.id, `${actor}: history accepted (${reason})`]);
+    await audit(client, actor, "host.accept-history", `host:${host.id}`, { reason, epoch });
+    return { id: host.id, name: host.name, epoch };
+  });
+}
+
+/** Resolves one incident (a clock incident, or a chain incident judged harmless), with the reason. */
+export async function resolveIncident(pool: Pool, id: number, reason: string, actor: string): Promise<{ id: number } | { problem: string }> {
+  return inTransaction(pool, async (client) => {
+    const r = await client.query<{ host_id: string; kind: string }>("UPDATE hub_incidents SET resolved_at = now(), resolved_by = $2 WHERE id = $1 AND resolved_at IS NULL RETURNING host_id, kind", [id, `${actor}: ${reason}`]);
+    const row = r.rows[0];
+    if (!row) return { problem: `no open incident ${id}` };
+    if (row.kind !== "clock") {
+      const left = (await client.query("SELECT 1 FROM hub_incidents WHERE host_id = $1 AND kind <> 'clock' AND resolved_at IS NULL", [row.host_id])).rowCount ?? 0;
+      if (left === 0) await client.query("UPDATE hub_hosts SET chain_status = 'ok' WHERE id = $1", [row.host_id]);
+    }
+    await audit(client, actor, "incident.resolve", `incident:${id}`, { reason, kind: row.kind });
+    return { id };
+  });
 }

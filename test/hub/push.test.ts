@@ -4,7 +4,7 @@
 // opened as incidents; a revoked host refused; malformed, unsigned and oversized requests refused
 // with nothing stored.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { makeEnrollToken, listHosts, revokeHost } from "../../src/hub/admin.js";
+import { acceptHostHistory, listIncidents, makeEnrollToken, listHosts, resolveIncident, revokeHost } from "../../src/hub/admin.js";
 import { startHub, type RunningHub } from "../../src/hub/serve.js";
 import { encodeBody, MAX_PUSH_BYTES, signBody } from "../../src/hub/protocol.js";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
@@ -172,6 +172,40 @@ describe("a chain in doubt", () => {
     expect(refused.body).toMatchObject({ reason: "gap" });
     const ok = await host.push(hub.url, cert.certPem, 0, 13, { prunedTo: 20 });
     expect(ok.body).toMatchObject({ status: "accepted", stored: 13, holds: { seq: 30 } });
+  });
+});
+
+describe("after a chain in doubt", () => {
+  it("takes the host's history anew once an administrator accepts it, keeping what it held", async () => {
+    const host = await enrolled();
+    host.grow(20);
+    await host.push(hub.url, cert.certPem, 0, 20);
+    host.lines = host.lines.slice(0, 12);
+    host.grow(3, "after the restore");
+    expect((await host.push(hub.url, cert.certPem, 10, 15)).body).toMatchObject({ reason: "rollback" });
+    expect(await acceptHostHistory(hub.pool, "web-01", "restored from backup on purpose: CHG-81", "admin")).toMatchObject({ epoch: 1 });
+    expect(await acceptHostHistory(hub.pool, "web-01", "again", "admin")).toMatchObject({ problem: expect.stringContaining("not in doubt") });
+    const gap = await host.push(hub.url, cert.certPem, 10, 15);
+    expect(gap.body).toMatchObject({ reason: "gap", holds: { seq: 0 } });
+    expect((await host.push(hub.url, cert.certPem, 0, 15)).body).toMatchObject({ stored: 15, holds: { seq: 15 } });
+    expect(await count("SELECT count(*) AS n FROM hub_records WHERE epoch = 0")).toBe(20);
+    expect(await count("SELECT count(*) AS n FROM hub_records WHERE epoch = 1")).toBe(15);
+    expect((await listHosts(hub.pool))[0]).toMatchObject({ chainStatus: "ok", openIncidents: [] });
+    const all = await listIncidents(hub.pool, { all: true });
+    expect(all).toMatchObject([{ kind: "rollback", resolvedBy: "admin: history accepted (restored from backup on purpose: CHG-81)" }]);
+    expect(await count("SELECT count(*) AS n FROM hub_audit WHERE action = 'host.accept-history'")).toBe(1);
+  });
+
+  it("resolves one incident with a reason, the host's chain status back to ok when none is left", async () => {
+    const host = await enrolled();
+    host.grow(6);
+    await host.push(hub.url, cert.certPem, 0, 6);
+    const r = await host.push(hub.url, cert.certPem, 0, 3, { head: 3 });
+    expect(r.body).toMatchObject({ reason: "rollback" });
+    const [incident] = await listIncidents(hub.pool);
+    expect(await resolveIncident(hub.pool, incident!.id, "a test push by hand", "admin")).toEqual({ id: incident!.id });
+    expect(await resolveIncident(hub.pool, incident!.id, "twice", "admin")).toMatchObject({ problem: `no open incident ${incident!.id}` });
+    expect((await listHosts(hub.pool))[0]!.chainStatus).toBe("ok");
   });
 });
 

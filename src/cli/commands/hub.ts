@@ -3,7 +3,7 @@
 // printed once, to stdout only; the database's password never is.
 import { existsSync } from "node:fs";
 import type { Pool } from "pg";
-import { listHosts, makeEnrollToken, revokeHost, type HostSummary } from "../../hub/admin.js";
+import { acceptHostHistory, listHosts, listIncidents, makeEnrollToken, resolveIncident, revokeHost, type HostSummary } from "../../hub/admin.js";
 import { HubConfigError, loadHubConfig, readHubSecret, redactUrl } from "../../hub/config.js";
 import { makePool } from "../../hub/db/pool.js";
 import { migrate } from "../../hub/db/migrations.js";
@@ -147,6 +147,67 @@ export async function runHubRevoke(host: string, opts: DbOptions & { reason?: st
       return EXIT.policyError;
     }
     io.out(`revoked ${escapeText(r.name)} (${r.id}): the hub takes nothing more from it`);
+    return EXIT.ok;
+  } finally {
+    await pool.end();
+  }
+}
+
+export async function runHubIncidents(opts: DbOptions & { all: boolean; json: boolean }, io: Io): Promise<number> {
+  const pool = await adminPool(opts, io, "incidents");
+  if (typeof pool === "number") return pool;
+  try {
+    const list = await listIncidents(pool, { all: opts.all });
+    if (opts.json) io.out(JSON.stringify(list, null, 2));
+    else if (list.length === 0) io.out(opts.all ? "no incident was ever opened" : "no incident is open");
+    else {
+      io.out(renderTable(["id", "host", "kind", "record", "opened", "seen", "status"], list.map((i) => [String(i.id), i.host, i.kind, i.seq === null ? "-" : String(i.seq), i.openedAt.toISOString(), String(i.seen), i.resolvedAt ? `resolved: ${i.resolvedBy ?? ""}` : "open"])));
+      for (const i of list.filter((x) => !x.resolvedAt)) io.out(`${i.id}: ${escapeText(i.message)}`);
+    }
+    return EXIT.ok;
+  } finally {
+    await pool.end();
+  }
+}
+
+export async function runHubResolve(id: string, opts: DbOptions & { reason?: string }, io: Io): Promise<number> {
+  if (!opts.reason) {
+    io.err("covenant hub resolve: --reason is required (it goes into the hub's audit log)");
+    return EXIT.policyError;
+  }
+  if (!/^[1-9][0-9]{0,15}$/.test(id)) {
+    io.err(`covenant hub resolve: ${escapeText(JSON.stringify(id))} is not an incident number (covenant hub incidents lists them)`);
+    return EXIT.policyError;
+  }
+  const pool = await adminPool(opts, io, "resolve");
+  if (typeof pool === "number") return pool;
+  try {
+    const r = await resolveIncident(pool, Number(id), opts.reason, `cli:${who()}`);
+    if ("problem" in r) {
+      io.err(`covenant hub resolve: ${escapeText(r.problem)}`);
+      return EXIT.policyError;
+    }
+    io.out(`resolved incident ${r.id}`);
+    return EXIT.ok;
+  } finally {
+    await pool.end();
+  }
+}
+
+export async function runHubAccept(host: string, opts: DbOptions & { reason?: string }, io: Io): Promise<number> {
+  if (!opts.reason) {
+    io.err("covenant hub accept: --reason is required (it goes into the hub's audit log)");
+    return EXIT.policyError;
+  }
+  const pool = await adminPool(opts, io, "accept");
+  if (typeof pool === "number") return pool;
+  try {
+    const r = await acceptHostHistory(pool, host, opts.reason, `cli:${who()}`);
+    if ("problem" in r) {
+      io.err(`covenant hub accept: ${escapeText(r.problem)}`);
+      return EXIT.policyError;
+    }
+    io.out(`accepted ${escapeText(r.name)}'s history as it is now: its chain starts again (epoch ${r.epoch}); what the hub held before is kept`);
     return EXIT.ok;
   } finally {
     await pool.end();
