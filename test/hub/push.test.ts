@@ -7,6 +7,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { acceptHostHistory, listIncidents, makeEnrollToken, listHosts, resolveIncident, revokeHost } from "../../src/hub/admin.js";
 import { startHub, type RunningHub } from "../../src/hub/serve.js";
 import { encodeBody, MAX_PUSH_BYTES, signBody } from "../../src/hub/protocol.js";
+import { signedRotation } from "../../src/store/rotation.js";
+import { fingerprintOf } from "../../src/store/signing-key.js";
+import { generateKeyPairSync } from "node:crypto";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
 import { post, recordLine, SyntheticHost } from "./helpers/synthetic-host.js";
@@ -206,6 +209,44 @@ describe("after a chain in doubt", () => {
     expect(await resolveIncident(hub.pool, incident!.id, "a test push by hand", "admin")).toEqual({ id: incident!.id });
     expect(await resolveIncident(hub.pool, incident!.id, "twice", "admin")).toMatchObject({ problem: `no open incident ${incident!.id}` });
     expect((await listHosts(hub.pool))[0]!.chainStatus).toBe("ok");
+  });
+});
+
+describe("a host's signing key rotated", () => {
+  it("takes the new key from the rotation record in the push, signed by the old key and the new, and only so", async () => {
+    const host = await enrolled();
+    host.grow(3);
+    await host.push(hub.url, cert.certPem, 0, 3);
+    const next = generateKeyPairSync("ed25519");
+    const old = { privateKey: host.privateKey, publicKey: host.publicKey, fingerprint: fingerprintOf(host.publicKey) };
+    const body = signedRotation(old, { ...next, fingerprint: fingerprintOf(next.publicKey) }, { at: new Date().toISOString(), reason: "yearly", by: "alice", user: "root", loginUid: 0 });
+    host.lines.push(JSON.stringify({ seq: 4, kind: "rotation", run: 0, time: body.at, body, mac: "ab".repeat(32) }));
+    host.grow(2);
+    // signed with a key no rotation hands over to: refused
+    const stranger = generateKeyPairSync("ed25519");
+    const { bytes } = host.signed(host.pushBody(3, 6));
+    const refused = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, stranger.privateKey) }, cert.certPem);
+    expect(refused.status).toBe(401);
+    const r = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey) }, cert.certPem);
+    expect(r.body).toMatchObject({ status: "accepted", stored: 3 });
+    expect((await listHosts(hub.pool))[0]!.fingerprint).toBe(fingerprintOf(next.publicKey));
+    expect(await count("SELECT count(*) AS n FROM hub_audit WHERE action = 'host.key-rotated'")).toBe(1);
+    // the old key no longer pushes
+    host.grow(1);
+    const after = await host.push(hub.url, cert.certPem, 6, 7);
+    expect(after.status).toBe(401);
+  });
+
+  it("refuses a rotation record whose old key's signature does not hold", async () => {
+    const host = await enrolled();
+    const next = generateKeyPairSync("ed25519");
+    const old = { privateKey: host.privateKey, publicKey: host.publicKey, fingerprint: fingerprintOf(host.publicKey) };
+    const body = signedRotation(old, { ...next, fingerprint: fingerprintOf(next.publicKey) }, { at: new Date().toISOString(), reason: "x", by: "mallory", user: "root", loginUid: 0 });
+    body.signatures.old = body.signatures.new;
+    host.lines = [JSON.stringify({ seq: 1, kind: "rotation", run: 0, time: body.at, body, mac: "ab".repeat(32) })];
+    const { bytes } = host.signed(host.pushBody(0, 1));
+    const r = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey) }, cert.certPem);
+    expect(r.status).toBe(401);
   });
 });
 

@@ -8,6 +8,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { hubChainNext, hubChainStart, isHostId, pushShapeProblem, readPushedLine, signatureHolds, type PushAccepted, type PushBody, type PushRefused } from "../protocol.js";
 import { judgePush, type Chained, type Held } from "./judge.js";
+import { adoptRotatedKey, rotationIn, type KeyRotation } from "./key-rotation.js";
 import { deriveState } from "./derive.js";
 import { noteClock, openIncident } from "./incidents.js";
 
@@ -41,13 +42,20 @@ function error(status: number, message: string): Reply<ErrorBody> {
 /** The verdict of the hub on one push request. */
 export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | undefined, signature: string | undefined, opts: PushOptions): Promise<Reply<PushAccepted | PushRefused | ErrorBody>> {
   if (!isHostId(hostHeader)) return error(401, "the request names no enrolled host (covenant-host)");
-  const found = await pool.query<{ public_key: Buffer; revoked_at: Date | null }>("SELECT public_key, revoked_at FROM hub_hosts WHERE id = $1", [hostHeader]);
+  const found = await pool.query<{ public_key: Buffer; fingerprint: string; revoked_at: Date | null }>("SELECT public_key, fingerprint, revoked_at FROM hub_hosts WHERE id = $1", [hostHeader]);
   const host = found.rows[0];
   if (!host) return error(401, "this host is not enrolled with the hub");
-  if (!signatureHolds(raw, signature, hostKey(host.public_key))) return error(401, "the push's signature does not hold for this host's key");
+  let rotation: KeyRotation | undefined;
+  if (!signatureHolds(raw, signature, hostKey(host.public_key))) {
+    // signed by a key the host rotated to? Only a rotation record in this push, signed by the key
+    // the hub knows and by the new one, can say so (and the push must then be taken: below)
+    rotation = rotationIn(raw, host.fingerprint);
+    if (!rotation || !signatureHolds(raw, signature, hostKey(rotation.raw))) return error(401, "the push's signature does not hold for this host's key");
+  }
   if (host.revoked_at) return error(403, "this host's enrolment was revoked: the hub takes nothing from it");
   const read = readBody(raw, hostHeader);
   if ("message" in read) return error(400, read.message);
+  if (rotation) read.rotation = rotation;
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
@@ -66,6 +74,8 @@ interface ReadPush {
   body: PushBody;
   records: Chained[];
   after: Buffer;
+  /** the push is signed with the key a rotation record in it put in force */
+  rotation?: KeyRotation;
 }
 
 /** The body parsed and checked for shape, each record read and chained; or what is wrong. */
@@ -127,6 +137,10 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
     return { status: 409, body: refused };
   }
   const fresh = push.records.slice(verdict.from);
+  if (push.rotation && !fresh.some((r) => r.seq === push.rotation!.seq)) {
+    return error(401, "the push is signed with a key that only a rotation record the hub does not take from it puts in force");
+  }
+  if (push.rotation) await adoptRotatedKey(client, body.host, push.rotation);
   if (fresh.length) {
     await storeRecords(client, body.host, row.epoch, fresh, now);
     await deriveState(client, body.host, fresh, now, held.pruneCut);
