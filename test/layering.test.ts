@@ -1,4 +1,4 @@
-// Dependencies point down: parser → promise types → checker → evaluator → store → evidence → report → cli. Read from the
+// Dependencies point down: parser → promise types → checker → evaluator → store → evidence → report → hub → cli. Read from the
 // import lines of the sources (static, type-only, re-exports and dynamic imports alike), followed
 // through every module they reach, so a path that climbs through a helper is caught too.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -107,6 +107,20 @@ describe("layering of the sources", () => {
       }
     }
     expect(files.some((f) => layerOf(f) === "evidence")).toBe(true);
+    expect(wrong).toEqual([]);
+  });
+
+  it("puts src/hub/ (the fleet hub and a host's side of it) just below the command line: it reaches no src/cli/ or src/watch/, and only src/cli/ and src/watch/ reach it", () => {
+    const wrong: string[] = [];
+    for (const file of files) {
+      const layer = layerOf(file);
+      for (const [dep, chain] of reachable(file)) {
+        const into = layerOf(dep);
+        if (layer === "hub" && (into === "cli" || into === "watch")) wrong.push(shown(chain));
+        if (into === "hub" && !["hub", "cli", "watch"].includes(layer)) wrong.push(shown(chain));
+      }
+    }
+    expect(files.some((f) => layerOf(f) === "hub")).toBe(true);
     expect(wrong).toEqual([]);
   });
 
