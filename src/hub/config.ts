@@ -12,10 +12,14 @@ export interface HubConfig {
   tls: { cert: string; key: string };
   database: { url: string; passwordFile?: string; poolSize: number };
   clockToleranceMs: number;
+  /** the hub's Ed25519 key (signs policy versions): every hub process of one database holds the same */
+  signingKey: string;
+  policy: { approvalRequired: boolean };
 }
 
 export class HubConfigError extends Error {}
 
+const KNOWN = ["listen", "tls", "database", "clockTolerance", "signingKey", "policy"];
 const DEFAULTS = { host: "127.0.0.1", port: 8443, poolSize: 10, clockTolerance: "2m" };
 
 function fail(path: string, message: string): never {
@@ -53,7 +57,7 @@ export function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env
   if (doc === null || doc === undefined) doc = {};
   if (typeof doc !== "object" || Array.isArray(doc)) fail(abs, "must be a mapping");
   const d = doc as Record<string, unknown>;
-  for (const k of Object.keys(d)) if (!["listen", "tls", "database", "clockTolerance"].includes(k)) fail(abs, `unknown setting ${JSON.stringify(k)} (known: listen, tls, database, clockTolerance)`);
+  for (const k of Object.keys(d)) if (!KNOWN.includes(k)) fail(abs, `unknown setting ${JSON.stringify(k)} (known: ${KNOWN.join(", ")})`);
   const listen = (d["listen"] ?? {}) as Record<string, unknown>;
   const tls = (d["tls"] ?? {}) as Record<string, unknown>;
   const db = (d["database"] ?? {}) as Record<string, unknown>;
@@ -73,11 +77,16 @@ export function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env
   const clockToleranceMs = parseDuration(toleranceText);
   if (clockToleranceMs === undefined) fail(abs, `clockTolerance ${JSON.stringify(toleranceText)} is not a duration such as 90s or 2m`);
   const passwordFile = str(db["passwordFile"], abs, "database.passwordFile");
+  const policy = (d["policy"] ?? {}) as Record<string, unknown>;
+  const approval = policy["approval"] ?? "required";
+  if (approval !== "required" && approval !== "not-required") fail(abs, `policy.approval must be "required" (a second person approves each version) or "not-required"`);
   return {
     listen: { host: str(listen["host"], abs, "listen.host") ?? DEFAULTS.host, port: port as number },
     tls: { cert: pathOf(str(tls["cert"], abs, "tls.cert"), "tls.cert"), key: pathOf(str(tls["key"], abs, "tls.key"), "tls.key") },
     database: { url, poolSize: poolSize as number, ...(passwordFile ? { passwordFile: pathOf(passwordFile, "database.passwordFile") } : {}) },
     clockToleranceMs,
+    signingKey: pathOf(str(d["signingKey"], abs, "signingKey") ?? "signing.key", "signingKey"),
+    policy: { approvalRequired: approval === "required" },
   };
 }
 

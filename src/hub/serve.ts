@@ -9,11 +9,13 @@ import { migrate } from "./db/migrations.js";
 import { ensureMonthPartitions } from "./db/partitions.js";
 import { makePool } from "./db/pool.js";
 import { buildHubApp } from "./server/app.js";
+import { hubSigningKey, type HubKey } from "./signing.js";
 
 export interface RunningHub {
   url: string;
   port: number;
   pool: Pool;
+  key: HubKey;
   /** migrations applied at this start */
   applied: number[];
   close(): Promise<void>;
@@ -24,6 +26,7 @@ const PARTITION_CHECK_MS = 6 * 3600_000;
 export async function startHub(config: HubConfig, log: (line: string) => void): Promise<RunningHub> {
   const password = config.database.passwordFile ? readHubSecret(config.database.passwordFile).replace(/\r?\n$/, "") : undefined;
   const https = { cert: readFileSync(config.tls.cert), key: Buffer.from(readHubSecret(config.tls.key)) };
+  const key = hubSigningKey(config.signingKey);
   const pool = makePool({ url: config.database.url, ...(password !== undefined ? { password } : {}), size: config.database.poolSize, log });
   let applied: number[];
   try {
@@ -48,7 +51,7 @@ export async function startHub(config: HubConfig, log: (line: string) => void): 
     }).catch((err: Error) => log(`hub: making next months' partitions failed: ${err.message}`));
   }, PARTITION_CHECK_MS);
   timer.unref();
-  const app = buildHubApp({ pool, https, clockToleranceMs: config.clockToleranceMs, log });
+  const app = buildHubApp({ pool, https, clockToleranceMs: config.clockToleranceMs, hubKey: { publicKey: key.publicRaw, fingerprint: key.fingerprint }, log });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
@@ -62,6 +65,7 @@ export async function startHub(config: HubConfig, log: (line: string) => void): 
     url: `https://${host}:${port}`,
     port,
     pool,
+    key,
     applied,
     async close() {
       clearInterval(timer);

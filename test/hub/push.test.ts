@@ -11,6 +11,7 @@ import { signedRotation } from "../../src/store/rotation.js";
 import { fingerprintOf } from "../../src/store/signing-key.js";
 import { generateKeyPairSync } from "node:crypto";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
+import { testHubConfig } from "./helpers/config.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
 import { post, recordLine, SyntheticHost } from "./helpers/synthetic-host.js";
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   db = await freshDatabase();
-  hub = await startHub({ listen: { host: "127.0.0.1", port: 0 }, tls: { cert: cert.cert, key: cert.key }, database: { url: db.url, poolSize: 4 }, clockToleranceMs: 120_000 }, (l) => logged.push(l));
+  hub = await startHub(testHubConfig(cert, db.url), (l) => logged.push(l));
 });
 
 afterEach(async () => {

@@ -143,6 +143,47 @@ ALTER TABLE hub_hosts
   ADD COLUMN prune_confirmed boolean NOT NULL DEFAULT false;
 `,
   },
+  {
+    version: 5,
+    name: "policy versions: published, checked, approved by another person, signed by the hub; what each host runs",
+    sql: `
+CREATE TABLE hub_policy_versions (
+  id bigserial PRIMARY KEY,
+  -- sha256 over the sorted sha256 of each file's text: the same whatever directory a host keeps it in
+  content text NOT NULL,
+  host_group text,
+  files jsonb NOT NULL,
+  author text NOT NULL,
+  message text NOT NULL,
+  published_at timestamptz NOT NULL DEFAULT now(),
+  status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+  decided_by text,
+  decided_at timestamptz,
+  decision_reason text,
+  -- the hub's Ed25519 signature over the version's statement (policy/versions.ts), made when approved
+  statement bytea,
+  signature bytea
+);
+CREATE INDEX hub_policy_versions_content ON hub_policy_versions (content);
+
+-- the version hosts of a group fetch ('' for hosts in no group without a version of their own)
+CREATE TABLE hub_policy_current (
+  host_group text PRIMARY KEY,
+  version_id bigint NOT NULL REFERENCES hub_policy_versions (id),
+  since timestamptz NOT NULL DEFAULT now()
+);
+
+-- what each host runs, from its pushed records: a policy record's content, a run summary naming it
+CREATE TABLE hub_host_policies (
+  host_id uuid NOT NULL REFERENCES hub_hosts (id),
+  policy_hash text NOT NULL,
+  content text NOT NULL,
+  first_record bigint NOT NULL,
+  PRIMARY KEY (host_id, policy_hash)
+);
+ALTER TABLE hub_hosts ADD COLUMN policy_content text, ADD COLUMN policy_since text;
+`,
+  },
 ];
 
 /** The newest schema this hub knows. */

@@ -6,6 +6,7 @@
 import type { PoolClient } from "pg";
 import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { PushedRecord } from "../protocol.js";
+import { contentKey } from "../policy/versions.js";
 
 const OUTCOMES = new Set<string>(outcomeOrder);
 
@@ -60,14 +61,29 @@ function runOf(r: PushedRecord, b: Record<string, unknown>): LastRun | undefined
   return { seq: r.seq, finished, kind: b["kind"] === "watch" ? "watch" : "run", policy, promises: b["promises"] as number, counts: clean };
 }
 
+/** A policy record's hash and content key (from its files' sha256, as the hub keys published versions). */
+function policyOf(b: Record<string, unknown>): { hash: string; content: string } | undefined {
+  const hash = text(b["hash"], 128);
+  const files = b["files"];
+  if (!hash || !Array.isArray(files) || files.length === 0) return undefined;
+  const hashes: string[] = [];
+  for (const f of files as { sha256?: unknown }[]) {
+    const h = typeof f === "object" && f !== null ? text(f.sha256, 64) : undefined;
+    if (!h) return undefined;
+    hashes.push(h);
+  }
+  return { hash, content: contentKey(hashes) };
+}
+
 /** Derives the fleet's state from a push's new records. */
 export async function deriveState(client: PoolClient, host: string, records: readonly PushedRecord[], receivedAt: Date, pruneCut: number | null): Promise<void> {
   const latest = new Map<string, Change>();
   const changes: Change[] = [];
   let run: LastRun | undefined;
   let pruneConfirmed = false;
+  const policies: { hash: string; content: string; seq: number }[] = [];
   for (const r of records) {
-    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune") continue;
+    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune" && r.kind !== "policy") continue;
     const b = bodyOf(r.line);
     if (!b) continue;
     if (r.kind === "change") {
@@ -77,6 +93,10 @@ export async function deriveState(client: PoolClient, host: string, records: rea
         latest.set(c.key, c);
       }
     } else if (r.kind === "run") run = runOf(r, b) ?? run;
+    else if (r.kind === "policy") {
+      const p = policyOf(b);
+      if (p) policies.push({ ...p, seq: r.seq });
+    }
     else if (pruneCut !== null && (b["cut"] as { seq?: unknown } | undefined)?.seq === pruneCut) pruneConfirmed = true;
   }
   if (changes.length) {
@@ -97,8 +117,17 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       [host, l.map((c) => c.key), l.map((c) => c.control), l.map((c) => c.type), l.map((c) => c.promiser), l.map((c) => c.to), l.map((c) => c.time), l.map((c) => c.seq), l.map((c) => c.reason)],
     );
   }
+  for (const p of policies) {
+    await client.query("INSERT INTO hub_host_policies (host_id, policy_hash, content, first_record) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [host, p.hash, p.content, p.seq]);
+  }
   if (run) {
     await client.query("UPDATE hub_hosts SET last_run_seq = $2, last_run_finished = $3, last_run_kind = $4, policy_hash = $5, promises = $6, counts = $7 WHERE id = $1", [host, run.seq, run.finished, run.kind, run.policy, run.promises, run.counts]);
+    // which content it runs, and since when: a policy version's adoption by this host
+    await client.query(
+      `UPDATE hub_hosts h SET policy_since = CASE WHEN h.policy_content IS DISTINCT FROM p.content THEN $3 ELSE h.policy_since END, policy_content = p.content
+       FROM hub_host_policies p WHERE h.id = $1 AND p.host_id = $1 AND p.policy_hash = $2`,
+      [host, run.policy, run.finished],
+    );
   }
   if (pruneConfirmed) await client.query("UPDATE hub_hosts SET prune_confirmed = true WHERE id = $1", [host]);
 }
