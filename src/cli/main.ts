@@ -27,6 +27,7 @@ import { addWatchCommand } from "./watch-command.js";
 import { addMapCommand } from "./map-command.js";
 import { addEvidenceCommands } from "./evidence-command.js";
 import { addReportCommand } from "./report-command.js";
+import { addHubCommands } from "./hub-command.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import { sizeUnits } from "../parser/literals.js";
 
@@ -191,6 +192,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
   addEvidenceCommands(program, io, setExit, version);
   addReportCommand(program, io, setExit, version);
+  addHubCommands(program, io, setExit);
 
   program
     .command("verify")
