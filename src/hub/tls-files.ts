@@ -91,7 +91,8 @@ function existsError(path: string): HubTlsError {
 export type TlsFileKind = "key" | "certificate";
 
 /**
- * A key or certificate file's bytes. As root, the way to it is judged one link at a time, and the
+ * A key or certificate file's bytes. As root, the way to it is followed and judged one link at a
+ * time (a link must be root's, as a secrets mount's is), and the
  * file, from the descriptor read, must be root's and not writable by others; a key must also be
  * readable by root alone, have one name, and sit in a directory where others cannot make names.
  * Errors are `path: reason`, with the fix.
@@ -107,10 +108,11 @@ export function readTlsFile(path: string, kind: TlsFileKind): Buffer {
   }
   let fd: number;
   try {
-    fd = openSync(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    // as root, the walk resolved every link it could judge: one still there was put there since
+    fd = openSync(real, O_RDONLY | O_NONBLOCK | (runningAsRoot() ? O_NOFOLLOW : 0));
   } catch (err) {
     const code = errnoOf(err);
-    throw new HubTlsError(`${abs}: ${code === "ENOENT" ? "does not exist" : code === "ELOOP" ? "is a symbolic link (a key or certificate is read only through a path without one)" : `cannot be read (${code})`}`);
+    throw new HubTlsError(`${abs}: ${code === "ENOENT" ? "does not exist" : code === "ELOOP" ? "became a symbolic link while it was read" : `cannot be read (${code})`}`);
   }
   try {
     const st = fstatSync(fd);

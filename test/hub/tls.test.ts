@@ -225,14 +225,20 @@ describe("loadServerTls", () => {
     expect(tls.ca).toEqual(readFileSync(join(dir, "ca.pem")));
   });
 
-  it("says which file is missing, not PEM, or reached through a link", () => {
+  it("says which file is missing or not PEM", () => {
     expect(() => loadServerTls({ cert: join(dir, "none.pem"), key: join(dir, "hub.key") })).toThrow(`${join(dir, "none.pem")}: does not exist`);
     expect(() => loadServerTls({ cert: join(dir, "hub.key"), key: join(dir, "hub.key") })).toThrow(`${join(dir, "hub.key")}: holds no PEM certificate`);
     copyFileSync(join(dir, "ca.pem"), join(dir, "cert-as.key"));
     chmodSync(join(dir, "cert-as.key"), 0o600);
     expect(() => loadServerTls({ cert: join(dir, "hub.pem"), key: join(dir, "cert-as.key") })).toThrow(`${join(dir, "cert-as.key")}: is not a PEM private key`);
+  });
+
+  it("follows a link root owns (a secrets mount), and as root refuses one another user owns", () => {
     symlinkSync(join(dir, "hub.key"), join(dir, "link.key"));
-    expect(() => loadServerTls({ cert: join(dir, "hub.pem"), key: join(dir, "link.key") })).toThrow(`${join(dir, "link.key")}: is a symbolic link`);
+    expect(loadServerTls({ cert: join(dir, "hub.pem"), key: join(dir, "link.key") }).key).toEqual(readFileSync(join(dir, "hub.key")));
+    if (!asRoot) return;
+    execFileSync("chown", ["-h", "65534:65534", join(dir, "link.key")]);
+    expect(() => loadServerTls({ cert: join(dir, "hub.pem"), key: join(dir, "link.key") })).toThrow(`the link ${join(dir, "link.key")}, on the way to the key ${join(dir, "link.key")}, is owned by uid 65534, not root`);
   });
 
   it.skipIf(!asRoot)("as root, refuses a key others or its group can read, and files another user owns or can write", () => {
