@@ -3,13 +3,13 @@
 // pool drained.
 import type { AddressInfo } from "node:net";
 import type { Pool } from "pg";
-import { readFileSync } from "node:fs";
 import { readHubSecret, type HubConfig } from "./config.js";
 import { migrate } from "./db/migrations.js";
 import { ensureMonthPartitions } from "./db/partitions.js";
 import { makePool } from "./db/pool.js";
 import { buildHubApp } from "./server/app.js";
 import { hubSigningKey, type HubKey } from "./signing.js";
+import { loadServerTls } from "./tls.js";
 
 export interface RunningHub {
   url: string;
@@ -25,7 +25,8 @@ const PARTITION_CHECK_MS = 6 * 3600_000;
 
 export async function startHub(config: HubConfig, log: (line: string) => void): Promise<RunningHub> {
   const password = config.database.passwordFile ? readHubSecret(config.database.passwordFile).replace(/\r?\n$/, "") : undefined;
-  const https = { cert: readFileSync(config.tls.cert), key: Buffer.from(readHubSecret(config.tls.key)) };
+  const tls = loadServerTls({ cert: config.tls.cert, key: config.tls.key });
+  const https = { cert: tls.cert, key: tls.key };
   const key = hubSigningKey(config.signingKey);
   const pool = makePool({ url: config.database.url, ...(password !== undefined ? { password } : {}), size: config.database.poolSize, log });
   let applied: number[];
