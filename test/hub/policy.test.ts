@@ -120,4 +120,19 @@ describe("adoption", () => {
     expect((await host.push(hub.url, cert.certPem, 0, 2)).status).toBe(200);
     expect((await hub.pool.query("SELECT policy_content, policy_since FROM hub_hosts")).rows[0]).toEqual({ policy_content: content, policy_since: "2026-12-06T10:00:05Z" });
   });
+
+  it("knows each control's design from the policies it sees", async () => {
+    const host = await enrolled();
+    const onHost = sox.map((f) => ({ path: `/etc/covenant/${f.path}`, text: f.text }));
+    const body = policyBody(onHost, "2026-12-06T10:00:00Z");
+    host.lines = [JSON.stringify({ seq: 1, kind: "policy", run: 1, time: "2026-12-06T10:00:00Z", body, mac: "0".repeat(64) })];
+    expect((await host.push(hub.url, cert.certPem, 0, 1)).status).toBe(200);
+    const controls = (await hub.pool.query<{ control: string; title: string; severity: string; key_control: boolean; refs: string[]; promises: number }>("SELECT control, title, severity, key_control, refs, promises FROM hub_controls ORDER BY control")).rows;
+    expect(controls.length).toBeGreaterThan(3);
+    expect(controls.every((c) => c.title.length > 0 && c.promises > 0)).toBe(true);
+    expect(controls.some((c) => c.refs.length > 0)).toBe(true);
+    // published again as a version: the same content, read once
+    await publishVersion(hub.pool, hub.key, { files: sox, message: "m", author: "alice", approvalRequired: false });
+    expect((await hub.pool.query("SELECT count(*)::int AS n FROM hub_policy_contents")).rows[0]).toEqual({ n: 1 });
+  });
 });

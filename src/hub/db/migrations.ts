@@ -184,6 +184,34 @@ CREATE TABLE hub_host_policies (
 ALTER TABLE hub_hosts ADD COLUMN policy_content text, ADD COLUMN policy_since text;
 `,
   },
+  {
+    version: 6,
+    name: "the control catalogue: each control's design, from the policies hosts run and the versions published",
+    sql: `
+-- each distinct policy content the hub has seen (pushed by a host, or published), checked once
+CREATE TABLE hub_policy_contents (
+  content text PRIMARY KEY,
+  checked_at timestamptz NOT NULL DEFAULT now(),
+  problem text,
+  controls integer NOT NULL DEFAULT 0
+);
+
+-- each control as the newest content defining it says: what the dashboard and fleet reports show
+CREATE TABLE hub_controls (
+  control text PRIMARY KEY,
+  title text NOT NULL,
+  description text,
+  owner text,
+  severity text NOT NULL,
+  key_control boolean NOT NULL,
+  refs text[] NOT NULL DEFAULT '{}',
+  promises integer NOT NULL,
+  content text NOT NULL REFERENCES hub_policy_contents (content),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX hub_controls_owner ON hub_controls (owner);
+`,
+  },
 ];
 
 /** The newest schema this hub knows. */

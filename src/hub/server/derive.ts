@@ -7,6 +7,7 @@ import type { PoolClient } from "pg";
 import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { PushedRecord } from "../protocol.js";
 import { contentKey } from "../policy/versions.js";
+import { catalogueContent } from "./catalogue.js";
 
 const OUTCOMES = new Set<string>(outcomeOrder);
 
@@ -62,17 +63,19 @@ function runOf(r: PushedRecord, b: Record<string, unknown>): LastRun | undefined
 }
 
 /** A policy record's hash and content key (from its files' sha256, as the hub keys published versions). */
-function policyOf(b: Record<string, unknown>): { hash: string; content: string } | undefined {
+function policyOf(b: Record<string, unknown>): { hash: string; content: string; files: { path: string; text: string }[] } | undefined {
   const hash = text(b["hash"], 128);
   const files = b["files"];
   if (!hash || !Array.isArray(files) || files.length === 0) return undefined;
   const hashes: string[] = [];
-  for (const f of files as { sha256?: unknown }[]) {
+  const texts: { path: string; text: string }[] = [];
+  for (const f of files as { sha256?: unknown; path?: unknown; text?: unknown }[]) {
     const h = typeof f === "object" && f !== null ? text(f.sha256, 64) : undefined;
-    if (!h) return undefined;
+    if (!h || typeof f.path !== "string" || typeof f.text !== "string") return undefined;
     hashes.push(h);
+    texts.push({ path: f.path, text: f.text });
   }
-  return { hash, content: contentKey(hashes) };
+  return { hash, content: contentKey(hashes), files: texts };
 }
 
 /** Derives the fleet's state from a push's new records. */
@@ -81,7 +84,7 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   const changes: Change[] = [];
   let run: LastRun | undefined;
   let pruneConfirmed = false;
-  const policies: { hash: string; content: string; seq: number }[] = [];
+  const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number }[] = [];
   for (const r of records) {
     if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune" && r.kind !== "policy") continue;
     const b = bodyOf(r.line);
@@ -119,6 +122,7 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   }
   for (const p of policies) {
     await client.query("INSERT INTO hub_host_policies (host_id, policy_hash, content, first_record) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [host, p.hash, p.content, p.seq]);
+    await catalogueContent(client, p.content, p.files, receivedAt);
   }
   if (run) {
     await client.query("UPDATE hub_hosts SET last_run_seq = $2, last_run_finished = $3, last_run_kind = $4, policy_hash = $5, promises = $6, counts = $7 WHERE id = $1", [host, run.seq, run.finished, run.kind, run.policy, run.promises, run.counts]);
