@@ -4,15 +4,16 @@
 // schedule (the j-th push of a step is due at start + j / rate, the hosts taken in turn), so that
 // a slow hub is seen as latency from the time a push was due, not as a slower schedule. A host
 // sends one push at a time: one due while its last is unanswered waits for it (as a host does).
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { Agent, request } from "node:https";
 import { parentPort, workerData } from "node:worker_threads";
+import { accepted, makePushBuilder } from "./push-builder.mjs";
 
 const { libPath, url, ca, templates, templateHost, maxSockets } = workerData;
 const lib = await import(libPath);
 const agent = new Agent({ keepAlive: true, maxSockets, ca });
 const target = new URL(url);
-const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g;
+const nextPush = makePushBuilder(lib, templates, templateHost);
 const hosts = [];
 let cursor = 0;
 
@@ -37,47 +38,6 @@ function post(path, bytes, headers) {
   });
 }
 
-/** The host's next push: the template's records renumbered after what it sent, its times moved to now. */
-function nextPush(h) {
-  const k = h.next;
-  const steady = templates.length - 1;
-  const cycle = k === 0 ? 0 : Math.floor((k - 1) / steady);
-  const tpl = templates[k === 0 ? 0 : 1 + ((k - 1) % steady)];
-  const now = Date.now();
-  const shift = now - tpl.finished;
-  const move = (iso) => new Date(Date.parse(iso) + shift).toISOString();
-  const runOffset = cycle * steady;
-  const lines = [];
-  let chain = h.chain;
-  let seq = h.seq;
-  let mac = "";
-  for (const r of tpl.records) {
-    seq++;
-    const run = r.run === 0 ? 0 : r.run + runOffset;
-    let body = r.body.replace(ISO, move);
-    if (body.includes(templateHost)) body = body.replaceAll(templateHost, h.name);
-    if (runOffset && r.kind === "run") body = body.replace(/^\{"run":\d+/, `{"run":${run}`);
-    mac = randomBytes(32).toString("hex");
-    const line = lib.extractLine({ seq, kind: r.kind, run, time: move(r.time), body, mac });
-    chain = lib.hubChainNext(chain, line);
-    lines.push(line);
-  }
-  const push = {
-    protocol: lib.PROTOCOL,
-    version: lib.PROTOCOL_VERSION,
-    kind: "push",
-    host: h.id,
-    sentAt: new Date(now).toISOString(),
-    key: h.fingerprint,
-    after: { seq: h.seq, chain: h.chain.toString("hex") },
-    records: lines,
-    chain: chain.toString("hex"),
-    head: { seq, mac },
-  };
-  const bytes = lib.encodeBody(push);
-  return { bytes, signature: lib.signBody(bytes, h.privateKey), seq, chain, records: lines.length };
-}
-
 /** Sends a host's next push; returns what happened, the host moved on when the hub took it. */
 async function pushOnce(h) {
   const p = nextPush(h);
@@ -85,11 +45,7 @@ async function pushOnce(h) {
   const r = await post("/v1/push", p.bytes, { "covenant-host": h.id, "covenant-signature": p.signature });
   const done = performance.now();
   const ok = r.status === 200 && r.body.stored === p.records && r.body.holds?.seq === p.seq;
-  if (ok) {
-    h.seq = p.seq;
-    h.chain = p.chain;
-    h.next++;
-  }
+  if (ok) accepted(h, p);
   return { ok, status: r.status, message: ok ? undefined : String(r.body.message ?? r.body.reason ?? ""), sent, done, bytes: p.bytes.length, records: p.records };
 }
 

@@ -10,3 +10,4 @@ export { hostKey, takePush } from "../../src/hub/server/push.js";
 export { makePool } from "../../src/hub/db/pool.js";
 export { migrate } from "../../src/hub/db/migrations.js";
 export { ensureMonthPartitions } from "../../src/hub/db/partitions.js";
+export { takeEnrollment } from "../../src/hub/server/enroll.js";

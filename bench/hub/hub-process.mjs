@@ -6,11 +6,20 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { build } from "esbuild";
 import pg from "pg";
 import { generate } from "selfsigned";
 import { commandEnv } from "../lib.mjs";
 
 export const PG_ADMIN_URL = process.env.BENCH_HUB_PG ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** Bundles bench/hub/hub-lib.ts (Covenant's hub modules, from src/) into the work directory; returns its URL. */
+export async function bundleHubLib(work) {
+  const out = join(work, "hub-lib.mjs");
+  await build({ entryPoints: ["bench/hub/hub-lib.ts"], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", outfile: out, logLevel: "error" });
+  return pathToFileURL(out).href;
+}
 
 export async function benchDatabase() {
   const name = `covenant_bench_hub_${randomBytes(4).toString("hex")}`;

@@ -115,7 +115,6 @@ export async function recordTemplates({ runs = 400, log = () => {} } = {}) {
   const finished = [];
   const stats = { runs, acks: 0, deliveries: 0 };
   try {
-    let open;
     for (let k = 0; k < runs; k++) {
       const clock = START + k * 5 * MINUTE;
       const run = store.beginRun();
@@ -139,10 +138,8 @@ export async function recordTemplates({ runs = 400, log = () => {} } = {}) {
         store.acknowledge(opened.id, { at: new Date(end + 90_000).toISOString(), reason: `known: change ticket CHG-${4000 + k}, fix at the next window`, by: "alice", user: "root", loginUid: 1000 });
         stats.acks++;
       }
-      open = next;
       if (k % 100 === 0) log(`  template store: run ${k} of ${runs}`);
     }
-    void open;
     const head = store.records(1, Number.MAX_SAFE_INTEGER);
     const pushes = [];
     let current = [];
