@@ -6,7 +6,7 @@
 // measurement only), to show what the flush costs. `node bench/hub/profile.mjs` (after a build).
 // Knobs: BENCH_HUB_PROFILE_PUSHES (1500), BENCH_HUB_PROFILE_HOSTS (50).
 import { generateKeyPairSync } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import pg from "pg";
 import { median, table } from "../lib.mjs";
@@ -72,19 +72,39 @@ async function enrolHosts(lib, pool, nextPush) {
   return hosts;
 }
 
-/** `count` steady pushes one at a time through takePush, each push's ms and each statement's added to `into`. */
-async function sequentialPushes(lib, pool, hosts, nextPush, count, into = { totals: [], timings: new Map() }) {
+function backendTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]);
+}
+
+/**
+ * `count` steady pushes one at a time through takePush, each push's ms and each statement's added
+ * to `into`, with the CPU the hub's side (this process, the pushes built beforehand) and its
+ * PostgreSQL backend (the pool's one connection) spent on them.
+ */
+async function sequentialPushes(lib, pool, hosts, nextPush, count, into = { totals: [], timings: new Map(), hubCpuMs: 0, pgCpuMs: 0 }) {
   const { totals, timings } = into;
   const tp = timedPool(pool, timings);
+  const built = [];
   for (let i = 0; i < count; i++) {
     const h = hosts[i % hosts.length];
     const p = nextPush(h);
+    accepted(h, p);
+    built.push({ h, p });
+  }
+  const backend = (await pool.query("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+  const pg0 = backendTicks(backend);
+  const cpu0 = process.cpuUsage();
+  for (const { h, p } of built) {
     const t = performance.now();
     const r = await lib.takePush(tp, p.bytes, h.id, p.signature, { clockToleranceMs: 120_000 });
     totals.push(performance.now() - t);
     if (r.status !== 200) throw new Error(`push refused: ${JSON.stringify(r.body)}`);
-    accepted(h, p);
   }
+  const cpu = process.cpuUsage(cpu0);
+  into.hubCpuMs += (cpu.user + cpu.system) / 1000;
+  into.pgCpuMs += (backendTicks(backend) - pg0) * 10;
   return into;
 }
 
@@ -142,8 +162,8 @@ try {
   await sequentialPushes(lib, pool, hosts, nextPush, 200); // warm-up
   await sequentialPushes(lib, noFlush, hosts, nextPush, 50);
   // the two interleaved in blocks of 50: the machine's speed drifts within minutes
-  const on = { totals: [], timings: new Map() };
-  const off = { totals: [], timings: new Map() };
+  const on = { totals: [], timings: new Map(), hubCpuMs: 0, pgCpuMs: 0 };
+  const off = { totals: [], timings: new Map(), hubCpuMs: 0, pgCpuMs: 0 };
   for (let done = 0; done < PUSHES; done += 50) {
     await sequentialPushes(lib, pool, hosts, nextPush, 50, on);
     await sequentialPushes(lib, noFlush, hosts, nextPush, 50, off);
@@ -160,6 +180,7 @@ try {
   console.log(table(rows));
   const statements = [...on.timings.values()].reduce((n, xs) => n + median(xs) * (xs.length / on.totals.length), 0);
   console.log(`whole takePush: median ${median(total).toFixed(2)} ms, p99 ${total[Math.ceil(total.length * 0.99) - 1].toFixed(2)} ms (statements' medians summed: ${statements.toFixed(2)} ms)`);
+  console.log(`CPU per push: the hub's side ${(on.hubCpuMs / on.totals.length).toFixed(2)} ms (takePush and its client, no HTTP), its PostgreSQL backend ${(on.pgCpuMs / on.totals.length).toFixed(2)} ms (${on.totals.length} pushes; /proc ticks of 10 ms)`);
   console.log(`with synchronous_commit off (the WAL flush not awaited): median ${median(totalOff).toFixed(2)} ms, p99 ${totalOff[Math.ceil(totalOff.length * 0.99) - 1].toFixed(2)} ms`);
   console.log("CPU steps, µs per push (median of 5 passes over 1,000 bodies):");
   console.log(table([["step", "µs"], ...Object.entries(cpu.perPush).map(([k, v]) => [k, v.toFixed(1)])]));
