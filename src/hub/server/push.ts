@@ -116,7 +116,12 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
     start: hubChainStart(body.host),
     pruneCut: row.prune_cut !== null ? Number(row.prune_cut) : lastSeq === 0 ? (body.prunedTo ?? null) : null,
   };
-  const overlap = await overlapOf(client, body.host, row.epoch, body.after.seq, Math.min(lastSeq, push.records.at(-1)?.seq ?? body.after.seq));
+  // judgePush reads the hub's chain value of the record the push follows only when that record
+  // is neither the start nor the hub's last (the host row holds those two), and those of the
+  // records above it that the hub holds: for a push that follows on from the hub's last record,
+  // the usual one, there is nothing to read, and no round trip is made
+  const followsHeld = body.after.seq === 0 || body.after.seq === lastSeq;
+  const overlap = await overlapOf(client, body.host, row.epoch, followsHeld ? body.after.seq + 1 : body.after.seq, Math.min(lastSeq, push.records.at(-1)?.seq ?? body.after.seq));
   const verdict = judgePush(held, { after: { seq: body.after.seq, chain: push.after }, records: push.records, head: body.head }, overlap);
   const holds = { seq: lastSeq, chain: row.last_chain.toString("hex") };
   const skew = Date.parse(body.sentAt) - now.getTime();
