@@ -8,7 +8,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { hubChainNext, hubChainStart, isHostId, pushShapeProblem, readPushedLine, signatureHolds, type PushAccepted, type PushBody, type PushRefused } from "../protocol.js";
 import { judgePush, type Chained, type Held } from "./judge.js";
-import { noteClock, openIncident } from "./incidents.js";
+import { CLOCK_BACK, clockWithin, openClockIncident, openIncident } from "./incidents.js";
 
 export type Reply<T> = { status: number; body: T };
 export type ErrorBody = { status: "error"; message: string };
@@ -132,12 +132,16 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
   }
   const fresh = push.records.slice(verdict.from);
   if (fresh.length) await storeRecords(client, body.host, row.epoch, fresh, now);
+  // the host's position, and the close of an open clock incident when its clock is back within
+  // the tolerance, in one statement (one round trip); an incident to open is the rare case
+  const clockFine = clockWithin(skew, toleranceMs);
   await client.query(
-    `UPDATE hub_hosts SET last_seq = $2, last_chain = $3, records = records + $4, first_seq = coalesce(first_seq, $5), prune_cut = coalesce(prune_cut, $6),
+    `WITH clock_back AS (UPDATE hub_incidents SET resolved_at = now(), resolved_by = $12 WHERE $11 AND host_id = $1 AND kind = 'clock' AND resolved_at IS NULL)
+     UPDATE hub_hosts SET last_seq = $2, last_chain = $3, records = records + $4, first_seq = coalesce(first_seq, $5), prune_cut = coalesce(prune_cut, $6),
        head_seq = $7, last_push_at = $8, last_sent_at = $9, clock_skew_ms = $10 WHERE id = $1`,
-    [body.host, verdict.last.seq, verdict.last.chain, fresh.length, fresh[0]?.seq ?? null, held.pruneCut, body.head?.seq ?? null, now, body.sentAt, skew],
+    [body.host, verdict.last.seq, verdict.last.chain, fresh.length, fresh[0]?.seq ?? null, held.pruneCut, body.head?.seq ?? null, now, body.sentAt, skew, clockFine, CLOCK_BACK],
   );
-  await noteClock(client, body.host, row.epoch, skew, toleranceMs);
+  if (!clockFine) await openClockIncident(client, body.host, row.epoch, skew, toleranceMs);
   return {
     status: 200,
     body: { status: "accepted", holds: { seq: verdict.last.seq, chain: verdict.last.chain.toString("hex") }, stored: fresh.length, receivedAt: now.toISOString(), clockSkewMs: skew },
