@@ -27,7 +27,7 @@ function label(sql) {
   if (s.includes("FOR UPDATE")) return "3 host row FOR UPDATE";
   if (s.startsWith("SELECT seq, chain")) return "4 overlap (records held)";
   if (s.startsWith("INSERT INTO hub_records")) return "5 INSERT records";
-  if (s.startsWith("UPDATE hub_hosts")) return "6 UPDATE host";
+  if (s.startsWith("UPDATE hub_hosts") || s.startsWith("WITH clock_back")) return "6 UPDATE host";
   if (s.startsWith("UPDATE hub_incidents")) return "7 clock incident closed";
   if (s === "COMMIT") return "8 COMMIT (WAL flush)";
   return `? ${s.slice(0, 40)}`;
