@@ -293,5 +293,7 @@ describe("clocks", () => {
     expect(open[0]!.message).toMatch(/2\.0 h ahead of the hub's/);
     await host.push(hub.url, cert.certPem, 2, 4);
     expect(await count("SELECT count(*) AS n FROM hub_incidents WHERE resolved_at IS NULL")).toBe(0);
+    const closed = (await hub.pool.query<{ resolved_by: string }>("SELECT resolved_by FROM hub_incidents WHERE kind = 'clock'")).rows;
+    expect(closed).toEqual([{ resolved_by: "hub: the clock is back within the tolerance" }]);
   });
 });
