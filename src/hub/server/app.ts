@@ -31,13 +31,23 @@ export interface HubAppOptions {
  * own twin of a declared GET, behind the same guard.
  */
 function declaredOnly(app: FastifyInstance): void {
+  const served: string[] = [];
+  servedBy.set(app, served);
   app.addHook("onRoute", (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const m of methods) {
       const method = m === "HEAD" ? "GET" : m;
       if (!findRule(method, route.url) && !isHostRoute(method, route.url)) throw new Error(`${m} ${route.url} has no access rule in src/hub/auth/rules.ts`);
+      served.push(`${m} ${route.url}`);
     }
   });
+}
+
+const servedBy = new WeakMap<FastifyInstance, string[]>();
+
+/** Every route the app was given ("METHOD /path"), as it was added: for the test that each is declared. */
+export function servedRoutes(app: FastifyInstance): readonly string[] {
+  return servedBy.get(app) ?? [];
 }
 
 /** The PostgreSQL error classes and Node errors that mean "the database is not there now". */
