@@ -49,7 +49,7 @@ describe("passwords", () => {
     expect(needsRehash(weak)).toBe(true);
     expect(needsRehash(await hashPassword("twelve chars ok"))).toBe(false);
     // parameters below the floor or absurdly high (a row changed to stall the hub) are not a hash the hub takes
-    for (const forged of [weak.replace("$16384$", "$1024$"), weak.replace("$16384$", "$1073741824$"), "plain text", ""]) expect(await verifyPassword("twelve chars ok", forged)).toBe(false);
+    for (const forged of [weak.replace("$16384$", "$1024$"), weak.replace("$16384$", "$1073741824$"), weak.replace("$16384$8$", "$262144$16$"), "plain text", ""]) expect(await verifyPassword("twelve chars ok", forged)).toBe(false);
   });
 
   it("asks for at least 12 characters", () => {

@@ -22,8 +22,9 @@ const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 /** the weakest parameters a stored hash may name (a hash below them is refused, not verified) */
 const FLOOR: ScryptParams = { N: 2 ** 14, r: 8, p: 1 };
-/** the strongest a stored hash may name: a row changed to absurd parameters must not stall the hub */
-const CEILING = { N: 2 ** 20, r: 32, p: 16 };
+/** the strongest a stored hash may name: a row changed to absurd parameters must not stall the hub or exhaust its memory */
+const CEILING = { N: 2 ** 18, r: 16, p: 4 };
+const MAX_MEMORY = 256 * 1024 * 1024;
 
 function scrypt(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
   // scrypt needs 128 * N * r bytes; node refuses above maxmem, which defaults to 32 MiB exactly
@@ -58,7 +59,7 @@ export function parseHash(stored: string): ParsedHash | undefined {
   if (!m) return undefined;
   const params = { N: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
   if (!POWER_OF_TWO(params.N) || params.N < FLOOR.N || params.N > CEILING.N) return undefined;
-  if (params.r < FLOOR.r || params.r > CEILING.r || params.p < FLOOR.p || params.p > CEILING.p) return undefined;
+  if (params.r < FLOOR.r || params.r > CEILING.r || params.p < FLOOR.p || params.p > CEILING.p || 128 * params.N * params.r > MAX_MEMORY) return undefined;
   const salt = Buffer.from(m[4]!, "base64");
   const key = Buffer.from(m[5]!, "base64");
   if (salt.length < SALT_BYTES || key.length !== KEY_BYTES) return undefined;
@@ -77,6 +78,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 let dummy: Promise<string> | undefined;
+
+/** Makes the dummy hash ahead (when the server starts), so that the first unknown name is not answered slower than the rest. */
+export function prepareDummyHash(): void {
+  dummy ??= hashPassword(randomBytes(24).toString("base64"));
+  dummy.catch(() => (dummy = undefined));
+}
 
 /** The same work as verifying a password against a real hash, for a user name that does not exist; always false. */
 export async function verifyUnknown(password: string): Promise<false> {

@@ -12,6 +12,7 @@ import { ruleProblems, USER_ROUTES, type RouteRule } from "../../auth/rules.js";
 import { bearerToken, csrfMatches, sessionIdFromCookie, sessionUser, sha256, tokenUser, type Authenticated } from "../../auth/sessions.js";
 import { AccessInputError } from "../../auth/users.js";
 import { targetVisible } from "./targets.js";
+import { prepareDummyHash } from "../../auth/passwords.js";
 
 export const MAX_API_BODY_BYTES = 64 * 1024;
 
@@ -134,6 +135,7 @@ export function mountApi(app: FastifyInstance, deps: ApiDeps, handlers: Record<s
   for (const r of USER_ROUTES) if (!handlers[r.id]) problems.push(`${r.method} ${r.path} (${r.id}) has no handler`);
   for (const id of Object.keys(handlers)) if (!USER_ROUTES.some((r) => r.id === id)) problems.push(`the handler ${id} has no rule in auth/rules.ts`);
   if (problems.length > 0) throw new Error(`the hub's access rules do not hold: ${problems.join("; ")}`);
+  prepareDummyHash();
   for (const rule of USER_ROUTES) {
     const handler = handlers[rule.id]!;
     app.route({
