@@ -279,6 +279,39 @@ describe("the hub's audit log", () => {
   });
 });
 
+describe("bad input", () => {
+  it("answers malformed requests with a clear status and message, changing nothing", async () => {
+    const s = await login(hub.url, cert.certPem, "alice", PASSWORD);
+    const auth = { cookie: s.cookie, csrf: s.csrf };
+    const before = await count("SELECT count(*) AS n FROM hub_audit");
+    const cases: [ApiRequest, number, string][] = [
+      [{ method: "GET", path: "/api/hosts/not-a-host-id", cookie: s.cookie }, 404, "not found"],
+      [{ method: "POST", path: "/api/incidents/99999999999999999999/resolve", json: { reason: "x" }, ...auth }, 404, "not found"],
+      [{ method: "GET", path: "/api/controls/..%2Fetc", cookie: s.cookie }, 404, "not found"],
+      [{ method: "GET", path: "/api/audit?before=-1", cookie: s.cookie }, 400, "before is an entry's id"],
+      [{ method: "GET", path: "/api/audit/export?from=yesterday", cookie: s.cookie }, 400, "from is a date or time (ISO 8601)"],
+      [{ method: "POST", path: "/api/users", json: [1, 2], ...auth }, 400, "the body is not a JSON object"],
+      [{ method: "POST", path: "/api/users", json: { name: "Not Valid!", password: PASSWORD }, ...auth }, 400, "a user name is 1 to 64"],
+      [{ method: "POST", path: "/api/users/alice/grants", json: { role: "owner", scope: "group:web" }, ...auth }, 400, "the owner role's scope is control:NAME or owner:NAME"],
+      [{ method: "POST", path: "/api/users/alice/grants", json: { role: "administrator" }, ...auth }, 409, "alice holds administrator already"],
+      [{ method: "POST", path: "/api/login", json: { user: "alice" } }, 400, "give user and password"],
+      [{ method: "POST", path: "/api/tokens", json: { name: "t", validFor: "forever" }, ...auth }, 400, "validFor is a duration"],
+      [{ method: "PUT", path: "/api/controls/ITGC-1/owner", json: { owner: "" }, ...auth }, 400, "owner is an owner's name"],
+      [{ method: "POST", path: "/api/users", headers: { "content-type": "text/plain" }, ...auth }, 415, "application/json"],
+      [{ method: "GET", path: "/api/nothing-here", cookie: s.cookie }, 404, "no such endpoint"],
+    ];
+    for (const [req, status, message] of cases) {
+      const r = await call(req);
+      expect(r.status, `${req.method} ${req.path}`).toBe(status);
+      expect(String(r.body["message"]), `${req.method} ${req.path}`).toContain(message);
+    }
+    const big = await call({ method: "POST", path: "/api/users", json: { name: "x", password: "y".repeat(70_000) }, ...auth });
+    expect(big.status).toBe(413);
+    expect(await count("SELECT count(*) AS n FROM hub_audit")).toBe(before);
+    expect(logged.filter((l) => l.includes("internal error"))).toEqual([]);
+  });
+});
+
 describe("every served route is declared", () => {
   it("serves each declared route, and refuses to add one without an access rule", async () => {
     const app = buildHubApp({ pool, https: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, clockToleranceMs: 1000, log: () => undefined });
