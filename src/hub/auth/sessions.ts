@@ -102,6 +102,11 @@ export async function sessionUser(pool: Pool, sessionId: string, now = new Date(
   return { user: { id: userId, name: s.name, disabled: false }, grants: await grantsOf(pool, userId) };
 }
 
+/** Sessions past either timeout, removed now and then (a session is also removed when it is next presented). */
+export async function forgetEndedSessions(db: Pool | PoolClient, now = new Date()): Promise<void> {
+  await db.query("DELETE FROM hub_sessions WHERE expires_at <= $1 OR last_seen_at <= $1::timestamptz - make_interval(secs => $2)", [now, IDLE_TIMEOUT_MS / 1000]);
+}
+
 export async function endSession(db: Pool | PoolClient, idHash: Buffer): Promise<void> {
   await db.query("DELETE FROM hub_sessions WHERE id_hash = $1", [idHash]);
 }

@@ -4,7 +4,7 @@
 // password is looked at. The password and the tokens are never logged, audited or echoed.
 import { parseDuration } from "../../../config/durations.js";
 import { hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword, verifyUnknown } from "../../auth/passwords.js";
-import { clearedSessionCookie, csrfTokenOf, endSession, sessionCookie, startSession } from "../../auth/sessions.js";
+import { clearedSessionCookie, csrfTokenOf, endSession, forgetEndedSessions, sessionCookie, startSession } from "../../auth/sessions.js";
 import { attemptSucceeded, beginAttempt, forgetOldAttempts } from "../../auth/throttle.js";
 import { AccessInputError, grantText, inTransaction, listTokens, makeApiToken, revokeToken } from "../../auth/users.js";
 import { audit } from "../audit.js";
@@ -24,7 +24,11 @@ async function login(call: Call): Promise<Answer> {
     if (decision.retryAfterSeconds !== undefined) {
       return { status: 429, body: { status: "error", message: `too many failed logins: try again in ${decision.retryAfterSeconds} s` }, headers: { "retry-after": String(decision.retryAfterSeconds) } };
     }
-    if (Math.random() < 0.01) await forgetOldAttempts(client, now);
+    // now and then, what no longer counts: attempts older than a day, sessions past their timeouts
+    if (Math.random() < 0.01) {
+      await forgetOldAttempts(client, now);
+      await forgetEndedSessions(client, now);
+    }
     const found = await client.query<{ id: string; name: string; password_hash: string; disabled_at: Date | null }>("SELECT id, name, password_hash, disabled_at FROM hub_users WHERE name = $1", [user.toLowerCase()]);
     const row = found.rows[0];
     // the same work whether the user exists or not: the answer's time does not say
