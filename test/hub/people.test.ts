@@ -11,6 +11,7 @@ import { buildHubApp, servedRoutes } from "../../src/hub/server/app.js";
 import { HOST_ROUTES, USER_ROUTES } from "../../src/hub/auth/rules.js";
 import { createUser, makeApiToken } from "../../src/hub/auth/users.js";
 import { hashPassword } from "../../src/hub/auth/passwords.js";
+import { forgetEndedSessions } from "../../src/hub/auth/sessions.js";
 import { NAME_LIMIT, ADDRESS_LIMIT } from "../../src/hub/auth/throttle.js";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
@@ -91,6 +92,12 @@ describe("sessions", () => {
     // made 12 hours ago and used all along
     await pool.query("UPDATE hub_sessions SET created_at = now() - interval '12 hours', expires_at = now() - interval '1 second', last_seen_at = now()");
     expect((await call({ method: "GET", path: "/api/me", cookie: old.cookie })).status).toBe(401);
+    // ended sessions never presented again are removed too
+    await login(hub.url, cert.certPem, "alice", PASSWORD);
+    await login(hub.url, cert.certPem, "alice", PASSWORD);
+    await pool.query("UPDATE hub_sessions SET last_seen_at = now() - interval '31 minutes' WHERE id_hash = (SELECT id_hash FROM hub_sessions LIMIT 1)");
+    await forgetEndedSessions(pool);
+    expect(await count("SELECT count(*) AS n FROM hub_sessions")).toBe(1);
   });
 
   it("trusts no cookie it did not make: a malformed one, two of the name, another name", async () => {
