@@ -1,0 +1,45 @@
+// The hub's answers read strictly: a field missing or of another type is not an answer the host
+// acts on. Text the hub sends is kept short here and escaped by whoever prints it.
+import { isHostId, type EnrollAccepted, type PushAccepted, type PushRefused } from "../protocol.js";
+
+const HEX64 = /^[0-9a-f]{64}$/;
+/** The most characters of the hub's own words kept for a message. */
+const MAX_WORDS = 500;
+
+function point(v: unknown): { seq: number; chain: string } | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const p = v as Record<string, unknown>;
+  return Number.isSafeInteger(p["seq"]) && (p["seq"] as number) >= 0 && typeof p["chain"] === "string" && HEX64.test(p["chain"]) ? { seq: p["seq"] as number, chain: p["chain"] } : undefined;
+}
+
+export function acceptedOf(v: unknown): Pick<PushAccepted, "holds" | "stored" | "clockSkewMs"> | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const a = v as Record<string, unknown>;
+  const holds = point(a["holds"]);
+  if (a["status"] !== "accepted" || !holds || !Number.isSafeInteger(a["stored"]) || typeof a["clockSkewMs"] !== "number" || !Number.isFinite(a["clockSkewMs"])) return undefined;
+  return { holds, stored: a["stored"] as number, clockSkewMs: a["clockSkewMs"] };
+}
+
+/** A refusal; `reason` kept as the hub wrote it (a later hub may give one this host does not know). */
+export function refusedOf(v: unknown): (Pick<PushRefused, "message" | "holds"> & { reason: string }) | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  if (r["status"] !== "refused" || typeof r["reason"] !== "string" || typeof r["message"] !== "string") return undefined;
+  const holds = r["holds"] === null ? null : point(r["holds"]);
+  if (holds === undefined) return undefined;
+  return { reason: r["reason"].slice(0, 40), message: r["message"].slice(0, MAX_WORDS), holds };
+}
+
+export function enrolledOf(v: unknown): EnrollAccepted | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const a = v as Record<string, unknown>;
+  if (a["status"] !== "enrolled" || !isHostId(a["host"]) || typeof a["name"] !== "string" || typeof a["fingerprint"] !== "string") return undefined;
+  return { status: "enrolled", host: a["host"], name: a["name"].slice(0, 200), fingerprint: a["fingerprint"].slice(0, 100) };
+}
+
+/** What the hub said in an answer that is not the protocol's success: its `message` or `error`, or the start of its text. */
+export function hubSays(answer: { body: unknown; text: string }): string {
+  const b = answer.body as Record<string, unknown> | undefined;
+  const words = typeof b === "object" && b !== null ? (typeof b["message"] === "string" ? b["message"] : typeof b["error"] === "string" ? b["error"] : undefined) : undefined;
+  return (words ?? answer.text).trim().slice(0, MAX_WORDS);
+}
