@@ -20,7 +20,7 @@ export function addHubClientCommands(program: Command, io: Io, setExit: (code: n
     .option("--json", "print the enrolment as JSON", false)
     .addHelpText(
       "after",
-      "\nKeeps the enrolment in the state directory (hub.json, and the CA as hub-ca.pem); the token is never printed or kept.\n\nExamples:\n  COVENANT_ENROLL_TOKEN=… covenant enroll https://hub.example.com:8443 --ca /etc/covenant/hub-ca.pem\n\nExit codes: 0 enrolled, 2 bad arguments, already enrolled (without --again), or the state cannot be used,\n4 the hub unreachable, 5 the hub refused (a token used, expired or unknown).",
+      "\nKeeps the enrolment in the state directory (hub.json, and the CA as hub-ca.pem); the token is never printed or kept.\n\nExamples:\n  COVENANT_ENROLL_TOKEN=… covenant enroll https://hub.example.com:8443 --ca /etc/covenant/hub-ca.pem\n\nExit codes: 0 enrolled, 2 bad arguments, already enrolled (without --again), the state cannot be used, or the hub's\ncertificate is not one the CA given signed,\n4 the hub unreachable, 5 the hub refused (a token used, expired or unknown).",
     )
     .action(async (url: string, o: { token?: string; tokenFile?: string; ca: string; name?: string; state?: string; again: boolean; json: boolean }) => setExit(await (await enrollCommand()).runEnroll(url, o, io)));
 

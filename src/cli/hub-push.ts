@@ -101,8 +101,9 @@ export async function pushAfterRun(stateDir: string, io: Io, how: { json: boolea
 
 /**
  * The watcher's pushes: `poke` after each evaluation; a push starts at once when none ran in the
- * last 30 s, else when the 30 s are up; never two at a time, never awaited by the evaluation. It
- * says a push that sent records, and a change between reaching the hub and not.
+ * last 30 s, else when the 30 s are up; never two at a time, never awaited by the evaluation; one
+ * waiting when the watcher stops goes then. It says a push that sent records, and a change between
+ * reaching the hub and not.
  */
 export function watchPusher(store: StateStore, io: Io, everyMs = WATCH_PUSH_EVERY_MS): { poke(): void; stop(): Promise<void> } {
   let running: Promise<void> | undefined;
@@ -110,12 +111,12 @@ export function watchPusher(store: StateStore, io: Io, everyMs = WATCH_PUSH_EVER
   let lastStart = 0;
   let stopped = false;
   let lastStatus: string | undefined;
-  const pushNow = () => {
+  const pushNow = (last = false) => {
     timer = undefined;
-    if (stopped) return;
+    if (stopped && !last) return;
     if (running) {
       // the push under way may have read before this evaluation's records: another once it ends
-      timer = setTimeout(pushNow, 1000);
+      timer = setTimeout(() => pushNow(), 1000);
       timer.unref();
       return;
     }
@@ -134,13 +135,20 @@ export function watchPusher(store: StateStore, io: Io, everyMs = WATCH_PUSH_EVER
       if (stopped || timer || !isEnrolled(store.dir)) return;
       const wait = Math.max(0, lastStart + everyMs - Date.now());
       // a push under way: the next one when the interval is up, so the records of this evaluation go too
-      timer = setTimeout(pushNow, wait);
+      timer = setTimeout(() => pushNow(), wait);
       timer.unref();
     },
     async stop() {
+      // a push that was waiting for its interval goes now (bounded as ever): the records of the last evaluations with it
       stopped = true;
+      const waiting = timer !== undefined;
       if (timer) clearTimeout(timer);
+      timer = undefined;
       await running;
+      if (waiting) {
+        pushNow(true);
+        await running;
+      }
     },
   };
 }

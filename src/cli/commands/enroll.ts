@@ -57,8 +57,9 @@ async function enrollGuarded(urlText: string, opts: EnrollOptions, io: Io, env: 
   }
   const outcome = await enroll({ url, token, name, ca, key });
   if (outcome.status === "unreachable") {
-    io.err(`covenant enroll: the hub at ${escapeText(url)} is ${outcome.untrusted ? "not to be trusted" : "unreachable"}: ${escapeText(outcome.why)}; not enrolled`);
-    return EXIT.hubUnreachable;
+    // a certificate the CA given did not sign: trying again will not help (the wrong CA, or not the hub)
+    io.err(`covenant enroll: the hub at ${escapeText(url)} is ${outcome.untrusted ? "not to be trusted" : "unreachable"}: ${escapeText(outcome.why)}; not enrolled${outcome.untrusted ? " (is --ca the CA that `covenant hub init` made for this hub?)" : ""}`);
+    return outcome.untrusted ? EXIT.policyError : EXIT.hubUnreachable;
   }
   if (outcome.status === "refused") {
     io.err(`covenant enroll: the hub refused the enrolment${outcome.httpStatus !== undefined ? ` (HTTP ${outcome.httpStatus})` : ""}: ${escapeText(outcome.message)}; not enrolled`);

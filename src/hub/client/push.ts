@@ -170,5 +170,5 @@ function judge(answer: Exchange, body: PushBody, batch: Batch): Judged {
     return refused(no.reason, no.message);
   }
   const what = status === 401 ? "the hub does not know this host (revoked, or enrolled elsewhere), or did not accept its signature" : status === 403 ? "the hub refuses this host (revoked, or its key is not the one enrolled)" : status === 400 ? "the hub found the push malformed" : `the hub answered HTTP ${status}`;
-  return refused(status === 401 || status === 403 ? "not allowed" : "http", `${what}${hubSays(answer) ? `: ${hubSays(answer)}` : ""}`);
+  return refused(status === 401 || status === 403 ? "not allowed" : status === 400 ? "malformed" : "unexpected", `${what}${hubSays(answer) ? `: ${hubSays(answer)}` : ""}`);
 }
