@@ -35,7 +35,7 @@ afterAll(async () => {
 
 let tokens = 0;
 async function enroll(state: string, url = hub.url): Promise<string> {
-  const token = `prune-watch-${++tokens}`;
+  const token = `prune-watch-enrolment-token-${++tokens}`;
   hub.tokens.add(token);
   const e = await covenantAsync(["enroll", url, "--token", token, "--ca", caFile, "--state", state, "--json"]);
   expect(e.code, e.err).toBe(0);

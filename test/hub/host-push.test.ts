@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extractLine } from "../../src/evidence/manifest.ts";
 import { chainOver, hubChainStart } from "../../src/hub/protocol.ts";
+import { readEnrolment } from "../../src/hub/client/enrolment.ts";
+import { pushToHub } from "../../src/hub/client/push.ts";
 import { outcomesDigest, StateStore, type RunBody } from "../../src/store/store.ts";
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
 import { covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
@@ -48,7 +50,7 @@ const push = (h: Host, extra: string[] = []) => covenantAsync(["push", "--state"
 
 let tokens = 0;
 async function enroll(h: Host, extra: string[] = []): Promise<{ host: string; token: string }> {
-  const token = `tok-${++tokens}-${Math.random().toString(36).slice(2)}`;
+  const token = `enrolment-token-${++tokens}-${Math.random().toString(36).slice(2)}`;
   hub.tokens.add(token);
   const e = await covenantAsync(["enroll", hub.url, "--token", token, "--ca", caFile, "--state", h.state, "--json", ...extra]);
   expect(e.code, e.err).toBe(0);
@@ -89,30 +91,50 @@ describe("covenant enroll", () => {
     const key = covenant(["key", "export", "--state", h.state]);
     expect(key.err).toContain(saved["fingerprint"]);
 
-    hub.tokens.add("another-token");
-    const twice = await covenantAsync(["enroll", hub.url, "--token", "another-token", "--ca", caFile, "--state", h.state]);
+    hub.tokens.add("another-enrolment-token");
+    const twice = await covenantAsync(["enroll", hub.url, "--token", "another-enrolment-token", "--ca", caFile, "--state", h.state]);
     expect(twice.code).toBe(2);
     expect(twice.err).toContain("already enrolled");
-    const again = await covenantAsync(["enroll", hub.url, "--ca", caFile, "--state", h.state, "--again", "--json"], { env: { COVENANT_ENROLL_TOKEN: "another-token" } });
-    expect(again.code, again.err).toBe(0);
-    expect((JSON.parse(again.out) as { host: string }).host).not.toBe(host);
+    // the same hub knows this key already: it says so, and the enrolment kept is the first
+    const same = await covenantAsync(["enroll", hub.url, "--ca", caFile, "--state", h.state, "--again"], { env: { COVENANT_ENROLL_TOKEN: "another-enrolment-token" } });
+    expect(same.code).toBe(5);
+    expect(same.err).toMatch(/the hub refused the enrolment \(HTTP 409\): this key is enrolled already; not enrolled/);
+    expect(JSON.parse(readFileSync(join(h.state, "hub.json"), "utf8"))).toEqual(saved);
+    expect((await push(h)).code).toBe(0);
+
+    // moving to another hub: a new host id there, and the whole history sent to it
+    const other = await StandinHub.start();
+    try {
+      const otherCa = join(tempDir("hub-ca-2"), "ca.pem");
+      writeFileSync(otherCa, other.tls.cert, { mode: 0o644 });
+      other.tokens.add("second-hub-enrolment-token");
+      const moved = await covenantAsync(["enroll", other.url, "--ca", otherCa, "--state", h.state, "--again", "--json"], { env: { COVENANT_ENROLL_TOKEN: "second-hub-enrolment-token" } });
+      expect(moved.code, moved.err).toBe(0);
+      const id = (JSON.parse(moved.out) as { host: string }).host;
+      expect(id).not.toBe(host);
+      const sent = await push(h);
+      expect(sent.code, sent.err).toBe(0);
+      expect(other.hosts.get(id)!.lines).toEqual(storeLines(h.state));
+    } finally {
+      await other.close();
+    }
   });
 
   it("says what the hub refused (a used token) without echoing the token; refuses a hub whose certificate the CA given did not sign", async () => {
     const h = newHost();
-    const used = await covenantAsync(["enroll", hub.url, "--token", "never-issued-secret", "--ca", caFile, "--state", h.state]);
+    const used = await covenantAsync(["enroll", hub.url, "--token", "never-issued-enrolment-secret", "--ca", caFile, "--state", h.state]);
     expect(used.code).toBe(5);
-    expect(used.err).toMatch(/the hub refused the enrolment \(HTTP 401\): the enrolment token is unknown, used or expired; not enrolled/);
-    expect(used.err + used.out).not.toContain("never-issued-secret");
+    expect(used.err).toMatch(/the hub refused the enrolment \(HTTP 401\): the enrolment token is not one this hub made; not enrolled/);
+    expect(used.err + used.out).not.toContain("never-issued-enrolment-secret");
 
     const other = join(tempDir("hub-other-ca"), "other.pem");
     writeFileSync(other, (await certificate()).cert);
-    hub.tokens.add("good-token");
-    const wrong = await covenantAsync(["enroll", hub.url, "--token", "good-token", "--ca", other, "--state", h.state]);
+    hub.tokens.add("good-enrolment-token");
+    const wrong = await covenantAsync(["enroll", hub.url, "--token", "good-enrolment-token", "--ca", other, "--state", h.state]);
     expect(wrong.code).toBe(2);
     expect(wrong.err).toMatch(/is not to be trusted: its certificate is not one the hub's CA signed for this address .*; not enrolled/);
     expect(() => statSync(join(h.state, "hub.json"))).toThrow();
-    expect(hub.tokens.has("good-token")).toBe(true); // the request never reached the hub
+    expect(hub.tokens.has("good-enrolment-token")).toBe(true); // the request never reached the hub
   });
 });
 
@@ -224,6 +246,34 @@ describe("covenant push", () => {
       expect(evil.err).toContain("(HTTP 400, malformed): the hub found the push malformed: \\x1b[2J\\x1b[31mforged\\nOK caught up; 3 records wait");
     } finally {
       hub.failWith = undefined;
+    }
+  });
+
+  it("takes a hub that holds more than a push sent (another push of the host went first) only when the host's own chain agrees", async () => {
+    const h = newHost();
+    expect((await run(h)).code).toBe(0);
+    for (let i = 0; i < 3; i++) expect((await run(h, ["--no-push"])).code).toBe(0);
+    const { host } = await enroll(h);
+    expect((await push(h)).code).toBe(0);
+    const n = storeLines(h.state).length;
+    // this host's record of the position set back, as a push that read it before the other one finished would have it
+    const s = StateStore.open(h.state);
+    try {
+      s.setHubPosition(host, { seq: 2, chain: chainOver(hubChainStart(host), storeLines(h.state).slice(0, 2)).toString("hex") }, { back: true });
+      const found = readEnrolment(h.state)!;
+      const o = await pushToHub(s, found.enrolment, found.ca, s.signingKey(false)!, { maxRecords: 2 });
+      expect(o).toMatchObject({ status: "caught-up", holds: { seq: n }, batches: 1, pushed: 2, sent: 0 });
+      expect(s.hubPosition(host)?.seq).toBe(n);
+      // a hub whose answer the host's chain does not bear out is not believed
+      s.setHubPosition(host, { seq: 2, chain: chainOver(hubChainStart(host), storeLines(h.state).slice(0, 2)).toString("hex") }, { back: true });
+      const held = hub.hosts.get(host)!;
+      held.chains[n - 1] = "0".repeat(64);
+      const lie = await pushToHub(s, found.enrolment, found.ca, s.signingKey(false)!, { maxRecords: 2 });
+      expect(lie).toMatchObject({ status: "refused", reason: "answer" });
+      expect(lie.status === "refused" && lie.message).toMatch(new RegExp(`the hub says it holds records up to ${n}, past the push's last record \\(4\\), and the host cannot vouch for it: its chain value at record ${n} is not this host's`));
+      expect(s.hubPosition(host)?.seq).toBe(2);
+    } finally {
+      s.close();
     }
   });
 

@@ -43,7 +43,8 @@ async function enrollGuarded(urlText: string, opts: EnrollOptions, io: Io, env: 
   if (typeof url !== "string") throw new UsageError(`the hub's address \`${urlText.slice(0, 200)}\` ${url.problem}`);
   const token = tokenOf(opts, env);
   const name = opts.name ?? hostname();
-  if (name.length === 0 || name.length > 200 || /[\p{Cc}]/u.test(name)) throw new UsageError("--name wants a host name of 1 to 200 characters, without control characters");
+  // the hub's own rule for names (src/hub/server/enroll.ts): said here, before anything is sent
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(name)) throw new UsageError(`${opts.name === undefined ? "this host's name" : "--name"} \`${name.slice(0, 80)}\` is not a host name the hub takes (letters, digits, '.', '_' and '-', at most 253, starting with a letter or digit)${opts.name === undefined ? ": give one with --name" : ""}`);
   const ca = readInputFile(opts.ca, "the hub's CA certificate (--ca)", MAX_CA_BYTES);
   certificateProblem(ca, opts.ca);
   const dir = ensureStateDir(opts.state ?? defaultStateDir());

@@ -20,6 +20,8 @@ export interface Batch {
   head: { seq: number; mac: string } | null;
   /** why the batch stops short of the head: a record that fails its check, or one too large to send */
   problem?: string;
+  /** the newest prune's cut, when the batch starts at or below it (records there are not consecutive: protocol.ts PushBody.prunedTo) */
+  prunedTo?: number;
 }
 
 /** The bytes a line adds to a push body: its JSON string and a comma. */
@@ -69,6 +71,7 @@ export function readBatch(store: StateStore, after: ChainPoint, limits: { maxRec
     batch.seqs.push(r.seq);
   });
   batch.head = scan.storeHead ?? null;
+  if (scan.checkpoint && after.seq < scan.checkpoint.cut.seq) batch.prunedTo = scan.checkpoint.cut.seq;
   // the records read reached the store's end: its anchors must vouch for that end, or it was cut or altered
   if (scan.end && batch.problem === undefined && (batch.seqs.at(-1) ?? after.seq) >= (batch.head?.seq ?? 0)) {
     batch.problem = `the end of the history is not what its anchors vouch for (${scan.end.message}): nothing past record ${after.seq} is sent; \`covenant verify\` says what happened`;
@@ -80,23 +83,30 @@ export function readBatch(store: StateStore, after: ChainPoint, limits: { maxRec
 }
 
 /**
- * The hub chain value after record `seq`, computed again from the host's first record: what the
- * host would have sent the hub. Undefined, with why, when the host cannot (records before it were
- * pruned, or one fails its check).
+ * The hub chain value after record `to`, computed again from a point of the chain (`from`: a
+ * record and the chain value after it; record 0 and the chain's start for the whole history): what
+ * the host would have sent the hub. Undefined, with why, when the host cannot (records in the
+ * range were pruned, or one fails its check).
  */
-export function chainThrough(store: StateStore, host: string, seq: number): { chain: string } | { cannot: string } {
-  let chain: Buffer = hubChainStart(host);
-  if (seq === 0) return { chain: chain.toString("hex") };
-  let expected = 1;
+export function chainBetween(store: StateStore, from: ChainPoint, to: number): { chain: string } | { cannot: string } {
+  let chain: Buffer = Buffer.from(from.chain, "hex");
+  let expected = from.seq + 1;
   let cannot: string | undefined;
-  store.scanHistory({ fromSeq: 1, toSeq: seq }, (r) => {
-    if (cannot !== undefined) return;
-    if (r.seq !== expected) cannot = r.seq > expected ? `the records before ${r.seq} are no longer in this store (pruned)` : `record ${r.seq} is out of order`;
-    else if (!r.verified) cannot = `record ${r.seq} fails its check`;
-    else chain = hubChainNext(chain, lineOf(r));
-    expected = r.seq + 1;
-  });
+  if (to > from.seq) {
+    store.scanHistory({ fromSeq: from.seq + 1, toSeq: to }, (r) => {
+      if (cannot !== undefined) return;
+      if (r.seq !== expected) cannot = r.seq > expected ? `records ${expected} to ${r.seq - 1} are no longer in this store (pruned)` : `record ${r.seq} is out of order`;
+      else if (!r.verified) cannot = `record ${r.seq} fails its check`;
+      else chain = hubChainNext(chain, lineOf(r));
+      expected = r.seq + 1;
+    });
+  }
   if (cannot !== undefined) return { cannot };
-  if (expected !== seq + 1) return { cannot: `this store holds records only up to ${expected - 1}` };
+  if (expected < to + 1) return { cannot: `this store holds records only up to ${expected - 1}` };
   return { chain: chain.toString("hex") };
+}
+
+/** The hub chain value after record `seq`, from the host's first record (chainBetween). */
+export function chainThrough(store: StateStore, host: string, seq: number): { chain: string } | { cannot: string } {
+  return chainBetween(store, { seq: 0, chain: hubChainStart(host).toString("hex") }, seq);
 }

@@ -8,7 +8,7 @@
 // position the host cannot match, stops the push and is said: it needs a person.
 import type { SigningKey, StateStore } from "../../store/store.js";
 import { encodeBody, HOST_HEADER, hubChainStart, PROTOCOL, PROTOCOL_VERSION, SIGNATURE_HEADER, signBody, type ChainPoint, type PushBody } from "../protocol.js";
-import { chainThrough, readBatch, type Batch } from "./batch.js";
+import { chainBetween, chainThrough, readBatch, type Batch } from "./batch.js";
 import type { Enrolment } from "./enrolment.js";
 import { HubConnection, type Exchange } from "./http.js";
 import { acceptedOf, hubSays, refusedOf } from "./answers.js";
@@ -96,6 +96,11 @@ async function pushLoop(store: StateStore, e: Enrolment, hub: HubConnection, key
       continue;
     }
     if (judged.kind === "accepted") {
+      const mine = judged.ahead ? chainBetween(store, judged.ahead, judged.holds.seq) : undefined;
+      if (mine && !("chain" in mine && mine.chain === judged.holds.chain)) {
+        const why = "chain" in mine ? `its chain value at record ${judged.holds.seq} is not this host's` : mine.cannot;
+        return { ...base(), status: "refused", waiting, httpStatus: 200, reason: "answer", message: `the hub says it holds records up to ${judged.holds.seq}, past the push's last record (${judged.ahead!.seq}), and the host cannot vouch for it: ${why}` };
+      }
       progress.batches++;
       progress.pushed += batch.records.length;
       progress.sent += judged.stored;
@@ -137,11 +142,12 @@ function bodyOf(e: Enrolment, key: SigningKey, after: ChainPoint, batch: Batch, 
     records: batch.records,
     chain: batch.chains.at(-1) ?? after.chain,
     head: batch.head,
+    ...(batch.prunedTo !== undefined ? { prunedTo: batch.prunedTo } : {}),
   };
 }
 
 type Judged =
-  | { kind: "accepted"; holds: ChainPoint; stored: number; clockSkewMs: number }
+  | { kind: "accepted"; holds: ChainPoint; stored: number; clockSkewMs: number; ahead?: ChainPoint }
   | { kind: "resync"; holds: ChainPoint | null; reason: string; message: string }
   | { kind: "smaller" }
   | { kind: "stop"; outcome: (waiting: number) => Omit<PushOutcome, keyof Progress | "holds" | "head"> };
@@ -157,8 +163,10 @@ function judge(answer: Exchange, body: PushBody, batch: Batch): Judged {
     const ok = acceptedOf(answer.body);
     if (!ok) return refused("answer", `the hub's answer is not a protocol v1 acceptance: ${answer.text.slice(0, 200)}`);
     const sentTo = batch.seqs.at(-1) ?? body.after.seq;
-    if (ok.holds.seq !== sentTo || ok.holds.chain !== body.chain) return refused("answer", `the hub says it holds records up to ${ok.holds.seq} (chain ${ok.holds.chain.slice(0, 12)}…) after a push that ends at record ${sentTo} (chain ${body.chain.slice(0, 12)}…): the position is not moved`);
-    return { kind: "accepted", holds: ok.holds, stored: ok.stored, clockSkewMs: ok.clockSkewMs };
+    if (ok.holds.seq === sentTo && ok.holds.chain === body.chain) return { kind: "accepted", holds: ok.holds, stored: ok.stored, clockSkewMs: ok.clockSkewMs };
+    // more than was sent: another push of this host (the watcher's, a run's) went first; believed when the host's own chain agrees
+    if (ok.holds.seq > sentTo) return { kind: "accepted", holds: ok.holds, stored: ok.stored, clockSkewMs: ok.clockSkewMs, ahead: { seq: sentTo, chain: body.chain } };
+    return refused("answer", `the hub says it holds records up to ${ok.holds.seq} (chain ${ok.holds.chain.slice(0, 12)}…) after a push that ends at record ${sentTo} (chain ${body.chain.slice(0, 12)}…): the position is not moved`);
   }
   if (status === 409) {
     const no = refusedOf(answer.body);

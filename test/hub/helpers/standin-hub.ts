@@ -82,10 +82,13 @@ export class StandinHub {
 
   private enroll(bytes: Buffer, signature: string | undefined): [number, unknown] {
     const b = JSON.parse(bytes.toString("utf8")) as EnrollBody;
-    if (!this.tokens.delete(b.token)) return [401, { error: "the enrolment token is unknown, used or expired" }];
+    // the real hub's rules (src/hub/server/enroll.ts): tokens of 16 characters or more, names as hosts have them, one enrolment per key
+    if (b.token.length < 16 || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(b.name)) return [400, { status: "error", message: "malformed enrolment" }];
     const raw = Buffer.from(b.publicKey, "base64");
     const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" });
-    if (!signatureHolds(bytes, signature, key)) return [401, { error: "bad signature" }];
+    if (!signatureHolds(bytes, signature, key)) return [401, { status: "error", message: "the enrolment is not signed by the key it registers" }];
+    if (!this.tokens.delete(b.token)) return [401, { status: "error", message: "the enrolment token is not one this hub made" }];
+    if ([...this.hosts.values()].some((h) => h.key.equals(key))) return [409, { status: "error", message: "this key is enrolled already" }];
     const host = randomUUID();
     this.hosts.set(host, { name: b.name, key, lines: [], chains: [] });
     return [201, { status: "enrolled", host, name: b.name, fingerprint: `ed25519:${createHash("sha256").update(raw).digest("hex").slice(0, 32)}` }];
