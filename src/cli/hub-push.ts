@@ -2,7 +2,7 @@
 // the watcher's pushes (at most one every 30 s, beside its evaluations). Each reads the enrolment
 // in the state directory; a host that is not enrolled pushes nothing. What the hub says is escaped
 // here, where it is printed.
-import { EnrolmentError, isEnrolled, readEnrolment } from "../hub/client/enrolment.js";
+import { EnrolmentError, isEnrolled, noteRotatedKey, readEnrolment } from "../hub/client/enrolment.js";
 import { pushToHub, type PushOptions, type PushOutcome } from "../hub/client/push.js";
 import { StateStore, StoreError } from "../store/store.js";
 import { escapeText } from "./escape.js";
@@ -27,7 +27,14 @@ export async function pushFrom(store: StateStore, opts: PushOptions = {}): Promi
     if (!found) return { status: "not-started", why: `this host is not enrolled with a hub (no hub.json in ${store.dir}): \`covenant enroll URL --token T --ca FILE\`` };
     const key = store.signingKey(false);
     if (!key) return { status: "not-started", why: "this host has no signing key: enroll again (`covenant enroll --again`), which makes it" };
-    return await pushToHub(store, found.enrolment, found.ca, key, opts);
+    const outcome = await pushToHub(store, found.enrolment, found.ca, key, opts);
+    // the hub took a push signed with a key rotated since enrolment (the push carried the rotation record): it knows that key now
+    if (outcome.batches > 0 && key.fingerprint !== found.enrolment.fingerprint) noteRotatedKey(store.dir, found.enrolment, key.fingerprint);
+    // a key rotated since enrolment (`covenant key rotate`) is not the one the hub checks signatures with
+    if (outcome.status === "refused" && outcome.httpStatus === 401 && key.fingerprint !== found.enrolment.fingerprint) {
+      outcome.message += ` (the signing key was rotated since enrolment: the hub knows ${found.enrolment.fingerprint}, the key in force is ${key.fingerprint})`;
+    }
+    return outcome;
   } catch (err) {
     if (err instanceof EnrolmentError || err instanceof StoreError) return { status: "not-started", why: err.message };
     throw err;

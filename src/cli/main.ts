@@ -41,6 +41,8 @@ Exit codes:
   1  deficiencies found (fmt --check: files would change)
   2  policy or configuration error
   3  internal error
+  4  push, enroll: the hub could not be reached (the records wait)
+  5  push, enroll: the hub refused
 
 Environment:
   NO_COLOR     disable colours (colours are also off when output is not a terminal)

@@ -92,3 +92,17 @@ export function writeEnrolment(stateDir: string, e: Enrolment, ca: string): void
     throw new EnrolmentError(`cannot write the hub enrolment in ${stateDir}: ${describeErrno(err)}`);
   }
 }
+
+/**
+ * Records that the hub now knows the host by another signing key: a push signed with the key a
+ * rotation put in force, carrying that rotation's record, was taken. Only hub.json is rewritten
+ * (whole, never through a link).
+ */
+export function noteRotatedKey(stateDir: string, e: Enrolment, fingerprint: string): void {
+  try {
+    replaceFile(join(stateDir, ENROLMENT_FILE), JSON.stringify({ ...e, fingerprint }, null, 2) + "\n", { sync: true });
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    throw new EnrolmentError(`cannot write the hub enrolment in ${stateDir}: ${describeErrno(err)}`);
+  }
+}

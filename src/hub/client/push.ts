@@ -70,8 +70,9 @@ export async function pushToHub(store: StateStore, enrolment: Enrolment, ca: str
 async function pushLoop(store: StateStore, e: Enrolment, hub: HubConnection, key: SigningKey, opts: PushOptions): Promise<PushOutcome> {
   const now = opts.now ?? (() => new Date());
   const start: ChainPoint = { seq: 0, chain: hubChainStart(e.host).toString("hex") };
-  let position: ChainPoint = store.hubPosition(e.host) ?? start;
-  let known = store.hubPosition(e.host) !== undefined;
+  const stored = store.hubPosition(e.host);
+  let position: ChainPoint = stored ? { seq: stored.seq, chain: stored.chain } : start;
+  let known = stored !== undefined;
   const progress: Progress = { sent: 0, pushed: 0, batches: 0 };
   let resyncs = 0;
   let maxRecords = opts.maxRecords;
@@ -80,8 +81,7 @@ async function pushLoop(store: StateStore, e: Enrolment, hub: HubConnection, key
     const head = batch.head?.seq ?? 0;
     const base = () => ({ ...progress, holds: known ? position : undefined, head });
     const waiting = Math.max(0, head - position.seq);
-    // the stored position past the host's own head: the host's store was rolled back under it
-    if (position.seq > head) return { ...base(), status: "blocked", waiting: 0, why: `the hub acknowledged records up to ${position.seq}, but this store's last record is ${head}: the store was rolled back or restored from a copy; the hub will report it as a rollback` };
+    // (a stored position past the host's own head is a store cut short under it: the push still goes, and the hub reports the rollback)
     if (batch.records.length === 0 && batch.problem !== undefined) return { ...base(), status: "blocked", waiting, why: batch.problem };
     if (opts.deadline !== undefined && Date.now() >= opts.deadline) return { ...base(), status: "unreachable", waiting, why: "the time allowed for the push ran out" };
     const body = bodyOf(e, key, position, batch, now());
