@@ -3,7 +3,7 @@
 // directories. The stand-in (helpers/standin-hub.ts) covers the faults; this holds the two sides
 // of protocol v1 to each other.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../../src/store/store.ts";
@@ -79,6 +79,8 @@ describe("a host and the real hub", () => {
     const state = join(dir, "state");
     expect((await covenantAsync(["run", "--state", state, policy])).code).toBe(0);
     await enroll(state, "gl-db-01");
+    // the hub's own key kept, for the policy versions it signs
+    expect(JSON.parse(readFileSync(join(state, "hub.json"), "utf8"))).toMatchObject({ name: "gl-db-01", hubKey: { fingerprint: expect.stringMatching(/^ed25519:[0-9a-f]{32}$/) } });
     const p = await covenantAsync(["push", "--state", state]);
     expect(p.code, p.err).toBe(0);
     expect(p.out).toMatch(new RegExp(`^sent ${head(state)} records in 1 push: the hub holds records up to ${head(state)}`));

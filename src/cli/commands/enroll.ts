@@ -69,7 +69,7 @@ async function enrollGuarded(urlText: string, opts: EnrollOptions, io: Io, env: 
   writeEnrolment(dir, outcome.enrolment, ca);
   const e = outcome.enrolment;
   if (opts.json) io.out(JSON.stringify(e, null, 2));
-  else io.out(`enrolled with ${escapeText(e.url)} as ${escapeText(e.name)}: host id ${e.host}, signing key ${escapeText(e.fingerprint)}; \`covenant push\` sends the history, and every run pushes after it`);
+  else io.out(`enrolled with ${escapeText(e.url)} as ${escapeText(e.name)}: host id ${e.host}, signing key ${escapeText(e.fingerprint)}${e.hubKey ? `; the hub's key is ${escapeText(e.hubKey.fingerprint)}` : ""}; \`covenant push\` sends the history, and every run pushes after it`);
   return EXIT.ok;
 }
 

@@ -1,5 +1,6 @@
 // The hub's answers read strictly: a field missing or of another type is not an answer the host
 // acts on. Text the hub sends is kept short here and escaped by whoever prints it.
+import { fingerprintOf, publicKeyFromRaw } from "../../store/signing-key.js";
 import { isHostId, type EnrollAccepted, type PushAccepted, type PushRefused } from "../protocol.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -34,7 +35,16 @@ export function enrolledOf(v: unknown): EnrollAccepted | undefined {
   if (typeof v !== "object" || v === null) return undefined;
   const a = v as Record<string, unknown>;
   if (a["status"] !== "enrolled" || !isHostId(a["host"]) || typeof a["name"] !== "string" || typeof a["fingerprint"] !== "string") return undefined;
-  return { status: "enrolled", host: a["host"], name: a["name"].slice(0, 200), fingerprint: a["fingerprint"].slice(0, 100) };
+  const accepted: EnrollAccepted = { status: "enrolled", host: a["host"], name: a["name"].slice(0, 200), fingerprint: a["fingerprint"].slice(0, 100) };
+  // the hub's own key (what signs the policy versions a host fetches): kept only when it is one, named by its own fingerprint
+  const k = a["hubKey"] as Record<string, unknown> | undefined;
+  if (k !== undefined) {
+    if (typeof k !== "object" || k === null || typeof k["publicKey"] !== "string" || typeof k["fingerprint"] !== "string") return undefined;
+    const raw = Buffer.from(k["publicKey"], "base64");
+    if (raw.length !== 32 || k["fingerprint"] !== fingerprintOf(publicKeyFromRaw(raw))) return undefined;
+    accepted.hubKey = { publicKey: k["publicKey"], fingerprint: k["fingerprint"] };
+  }
+  return accepted;
 }
 
 /** What the hub said in an answer that is not the protocol's success: its `message` or `error`, or the start of its text. */

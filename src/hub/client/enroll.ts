@@ -40,9 +40,9 @@ export async function enroll(req: { url: string; token: string; name: string; ca
     if (answer.status >= 500) return { status: "unreachable", why: `HTTP ${answer.status}${hubSays(answer) ? `: ${hubSays(answer)}` : ""}` };
     if (answer.status !== 201 && answer.status !== 200) return { status: "refused", httpStatus: answer.status, message: hubSays(answer) || `HTTP ${answer.status}` };
     const ok = enrolledOf(answer.body);
-    if (!ok) return { status: "refused", httpStatus: answer.status, message: `the hub's answer is not a protocol v1 enrolment: ${answer.text.slice(0, 200)}` };
+    if (!ok) return { status: "refused", httpStatus: answer.status, message: `the hub's answer is not a protocol v1 enrolment (or names a hub key that is not its own): ${answer.text.slice(0, 200)}` };
     if (ok.fingerprint !== req.key.fingerprint) return { status: "refused", httpStatus: answer.status, message: `the hub says it enrolled the key ${ok.fingerprint}, but this host's key is ${req.key.fingerprint}: not saved` };
-    return { status: "enrolled", enrolment: { url: req.url, host: ok.host, name: ok.name, fingerprint: ok.fingerprint, enrolledAt: at.toISOString() } };
+    return { status: "enrolled", enrolment: { url: req.url, host: ok.host, name: ok.name, fingerprint: ok.fingerprint, enrolledAt: at.toISOString(), ...(ok.hubKey ? { hubKey: ok.hubKey } : {}) } };
   } finally {
     hub.close();
   }

@@ -27,6 +27,8 @@ export interface Enrolment {
   /** the signing key registered, as `ed25519:…` */
   fingerprint: string;
   enrolledAt: string;
+  /** the hub's own Ed25519 key (raw, base64) and its fingerprint, when the hub gave it: what signs the policy versions it serves */
+  hubKey?: { publicKey: string; fingerprint: string };
 }
 
 /** Thrown for an enrolment that cannot be read or written, or a CA that is not one: exit 2. */
@@ -61,7 +63,8 @@ export function readEnrolment(stateDir: string): { enrolment: Enrolment; ca: str
   const ca = readRegularFile(caPath, "the hub's CA certificate", MAX_CA_BYTES);
   if (ca === undefined) throw new EnrolmentError(`the hub's CA certificate ${caPath} is gone: enroll again (\`covenant enroll --again --ca FILE\`) with the hub's CA`);
   certificateProblem(ca, caPath, true);
-  return { enrolment: { url: e.url, host: e.host, name: e.name, fingerprint: e.fingerprint, enrolledAt: e.enrolledAt }, ca };
+  const hubKey = e.hubKey !== undefined && typeof e.hubKey === "object" && e.hubKey !== null && typeof e.hubKey.publicKey === "string" && typeof e.hubKey.fingerprint === "string" ? { hubKey: { publicKey: e.hubKey.publicKey, fingerprint: e.hubKey.fingerprint } } : {};
+  return { enrolment: { url: e.url, host: e.host, name: e.name, fingerprint: e.fingerprint, enrolledAt: e.enrolledAt, ...hubKey }, ca };
 }
 
 /** Checks that `pem` holds one or more PEM certificates (and nothing private); throws naming `path`. */
