@@ -59,8 +59,10 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 
 function skew(ms: number | undefined): string {
   if (ms === undefined) return "";
-  const s = ms / 1000;
-  return `; clock skew ${s >= 0 ? "+" : ""}${s.toFixed(Math.abs(s) < 10 ? 1 : 0)} s (this host's clock minus the hub's)`;
+  // rounded first: -0.04 s is "+0.0 s", not "-0.0 s"
+  const digits = Math.abs(ms) < 9_950 ? 1 : 0;
+  const s = Number((ms / 1000).toFixed(digits)) + 0;
+  return `; clock skew ${s >= 0 ? "+" : ""}${s.toFixed(digits)} s (this host's clock minus the hub's)`;
 }
 
 function holdsText(o: PushOutcome): string {
