@@ -3,7 +3,7 @@
 // hub over real TLS that checks every request with protocol.ts's own functions
 // (helpers/standin-hub.ts). What the hub ends up holding is compared line for line with what the
 // host's store holds, as an evidence pack's extract writes it.
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extractLine } from "../../src/evidence/manifest.ts";
@@ -176,9 +176,15 @@ describe("covenant push", () => {
       expect(Date.now() - t0).toBeLessThan(5000);
       expect(during.err).toMatch(/covenant run: push: the hub is unreachable \(ECONNREFUSED \(connect\)\): 1 record wait; they will be sent later/);
       expect((await run(h, ["--no-push"])).err).toBe("");
+      // a run that finds a deficiency exits 1 whatever the push did
+      chmodSync(h.policy.replace(/gl\.promise$/, "srv/gl.dat"), 0o644);
+      const deficient = await run(h);
+      expect(deficient.code).toBe(1);
+      expect(deficient.err).toMatch(/covenant run: push: the hub is unreachable .*: 4 records wait; they will be sent later/);
+      chmodSync(h.policy.replace(/gl\.promise$/, "srv/gl.dat"), 0o640);
       const waiting = await push(h);
       expect(waiting.code).toBe(4);
-      expect(waiting.err).toMatch(/the hub is unreachable .*: 2 records wait; they will be sent later/);
+      expect(waiting.err).toMatch(/the hub is unreachable .*: 4 records wait; they will be sent later/);
     } finally {
       await hub.up();
     }
@@ -186,13 +192,13 @@ describe("covenant push", () => {
     try {
       const busy = await push(h);
       expect(busy.code).toBe(4);
-      expect(busy.err).toMatch(/the hub is unreachable \(HTTP 503: the database is down\): 2 records wait/);
+      expect(busy.err).toMatch(/the hub is unreachable \(HTTP 503: the database is down\): 4 records wait/);
     } finally {
       hub.failWith = undefined;
     }
     const after = await push(h);
     expect(after.code, after.err).toBe(0);
-    expect(after.out).toMatch(/^sent 2 records in 1 push/);
+    expect(after.out).toMatch(/^sent 4 records in 1 push/);
     expectHubHolds(host, h.state);
   });
 
