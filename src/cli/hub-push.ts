@@ -5,6 +5,7 @@
 import { EnrolmentError, isEnrolled, noteRotatedKey, readEnrolment } from "../hub/client/enrolment.js";
 import { pushToHub, type PushOptions, type PushOutcome } from "../hub/client/push.js";
 import { StateStore, StoreError } from "../store/store.js";
+import { HubTlsError } from "../hub/tls.js";
 import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
 import type { Io } from "./io.js";
@@ -36,7 +37,7 @@ export async function pushFrom(store: StateStore, opts: PushOptions = {}): Promi
     }
     return outcome;
   } catch (err) {
-    if (err instanceof EnrolmentError || err instanceof StoreError) return { status: "not-started", why: err.message };
+    if (err instanceof EnrolmentError || err instanceof StoreError || err instanceof HubTlsError) return { status: "not-started", why: err.message };
     throw err;
   }
 }

@@ -5,6 +5,7 @@
 import { hostname } from "node:os";
 import { certificateProblem, EnrolmentError, isEnrolled, MAX_CA_BYTES, writeEnrolment } from "../../hub/client/enrolment.js";
 import { enroll, hubUrl } from "../../hub/client/enroll.js";
+import { HubTlsError } from "../../hub/tls.js";
 import { readRegularFile } from "../../store/safe-files.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { StateStore, StoreError } from "../../store/store.js";
@@ -32,7 +33,7 @@ export async function runEnroll(url: string, opts: EnrollOptions, io: Io, env: N
   try {
     return await enrollGuarded(url, opts, io, env);
   } catch (err) {
-    if (!(err instanceof UsageError || err instanceof EnrolmentError || err instanceof StoreError)) throw err;
+    if (!(err instanceof UsageError || err instanceof EnrolmentError || err instanceof StoreError || err instanceof HubTlsError)) throw err;
     io.err(`covenant enroll: ${escapeText(err.message)}`);
     return EXIT.policyError;
   }
@@ -56,7 +57,7 @@ async function enrollGuarded(urlText: string, opts: EnrollOptions, io: Io, env: 
   } finally {
     store.close();
   }
-  const outcome = await enroll({ url, token, name, ca, key });
+  const outcome = await enroll({ url, token, name, ca, caFile: opts.ca, key });
   if (outcome.status === "unreachable") {
     // a certificate the CA given did not sign: trying again will not help (the wrong CA, or not the hub)
     io.err(`covenant enroll: the hub at ${escapeText(url)} is ${outcome.untrusted ? "not to be trusted" : "unreachable"}: ${escapeText(outcome.why)}; not enrolled${outcome.untrusted ? " (is --ca the CA that `covenant hub init` made for this hub?)" : ""}`);

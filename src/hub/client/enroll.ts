@@ -29,11 +29,12 @@ export function hubUrl(text: string): string | { problem: string } {
   return u.toString().replace(/\/$/, "");
 }
 
-export async function enroll(req: { url: string; token: string; name: string; ca: string; key: SigningKey; now?: Date }): Promise<EnrollOutcome> {
+/** HubTlsError (before anything is sent) when `ca` holds no CA certificate. */
+export async function enroll(req: { url: string; token: string; name: string; ca: string; caFile?: string; key: SigningKey; now?: Date }): Promise<EnrollOutcome> {
   const at = req.now ?? new Date();
   const body: EnrollBody = { protocol: PROTOCOL, version: PROTOCOL_VERSION, kind: "enroll", token: req.token, name: req.name, publicKey: rawPublicKey(req.key.publicKey).toString("base64"), sentAt: at.toISOString() };
   const bytes = encodeBody(body);
-  const hub = new HubConnection(req.url, req.ca);
+  const hub = new HubConnection(req.url, req.ca, req.caFile);
   try {
     const answer = await hub.post("/v1/enroll", bytes, { [SIGNATURE_HEADER]: signBody(bytes, req.key.privateKey) });
     if (answer.kind === "none") return { status: "unreachable", why: answer.why, ...(answer.untrusted ? { untrusted: true as const } : {}) };

@@ -1,8 +1,9 @@
-// One signed POST to the hub over HTTPS, trusting only the hub's CA (the `ca` option replaces the
-// system's CAs: a certificate any public CA issued for the name is not the hub's), with a time
+// One signed POST to the hub over HTTPS, trusting only the hub's CA (tls.ts httpsAgentFor: the `ca`
+// option replaces the system's CAs, so a certificate any public CA issued for the name is not the hub's), with a time
 // limit on the whole exchange and a cap on the answer read. What comes back is the status and the
 // answer parsed as JSON, or why there was no answer: the caller decides what each means.
-import { Agent, request } from "node:https";
+import { request, type Agent } from "node:https";
+import { httpsAgentFor } from "../tls.js";
 
 /** How long one exchange may take, connection included. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -33,11 +34,13 @@ const CERTIFICATE_ERRORS = new Set([
 export class HubConnection {
   private readonly agent: Agent;
 
+  /** HubTlsError when `ca` holds no CA certificate (the hub's own certificate given instead of its CA). */
   constructor(
     readonly base: string,
     ca: string,
+    caFile?: string,
   ) {
-    this.agent = new Agent({ ca, keepAlive: true, maxSockets: 1 });
+    this.agent = httpsAgentFor(Buffer.from(ca), caFile);
   }
 
   /** POSTs `bytes` to `path` under the hub's address with `headers`; ends by `deadline` (ms since the epoch) at the latest. */

@@ -9,7 +9,7 @@
 import type { SigningKey, StateStore } from "../../store/store.js";
 import { encodeBody, HOST_HEADER, hubChainStart, PROTOCOL, PROTOCOL_VERSION, SIGNATURE_HEADER, signBody, type ChainPoint, type PushBody } from "../protocol.js";
 import { chainBetween, chainThrough, readBatch, type Batch } from "./batch.js";
-import type { Enrolment } from "./enrolment.js";
+import { HUB_CA_FILE, type Enrolment } from "./enrolment.js";
 import { HubConnection, type Exchange } from "./http.js";
 import { acceptedOf, hubSays, refusedOf } from "./answers.js";
 
@@ -59,7 +59,7 @@ interface Progress {
 
 /** Pushes until the hub holds the host's head, or something stops it. */
 export async function pushToHub(store: StateStore, enrolment: Enrolment, ca: string, key: SigningKey, opts: PushOptions = {}): Promise<PushOutcome> {
-  const hub = new HubConnection(enrolment.url, ca);
+  const hub = new HubConnection(enrolment.url, ca, HUB_CA_FILE);
   try {
     return await pushLoop(store, enrolment, hub, key, opts);
   } finally {
