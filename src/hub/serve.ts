@@ -52,7 +52,7 @@ export async function startHub(config: HubConfig, log: (line: string) => void): 
     }).catch((err: Error) => log(`hub: making next months' partitions failed: ${err.message}`));
   }, PARTITION_CHECK_MS);
   timer.unref();
-  const app = buildHubApp({ pool, https, clockToleranceMs: config.clockToleranceMs, hubKey: { publicKey: key.publicRaw, fingerprint: key.fingerprint }, log });
+  const app = buildHubApp({ pool, https, clockToleranceMs: config.clockToleranceMs, hubKey: { publicKey: key.publicRaw, fingerprint: key.fingerprint }, key, approvalRequired: config.policy.approvalRequired, log });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
