@@ -8,6 +8,7 @@ import type { Io } from "./io.js";
 const hubCommand = () => import("./commands/hub.js");
 const hubInitCommand = () => import("./commands/hub-init.js");
 const hubUsers = () => import("./commands/hub-users.js");
+const hubPolicy = () => import("./commands/hub-policy.js");
 
 /** Where `hub init` writes unless told (commands/hub-init.ts is not loaded to build the help). */
 const DEFAULT_HUB_TLS_DIR = "/etc/covenant/hub/tls";
@@ -141,4 +142,29 @@ function addUserCommands(hub: Command, io: Io, setExit: (code: number) => void, 
     .option("--valid <duration>", "how long it may be used (default: until revoked)")
     .option("--json", "print it as JSON", false)
     .action(async (name: string, o: { config?: string; name: string; valid?: string; json: boolean }) => setExit(await (await hubUsers()).runUserToken(name, o, io)));
+  const remote = (c: Command) =>
+    c
+      .requiredOption("--hub <url>", "the hub's address, such as https://hub.example.com:8443")
+      .requiredOption("--ca <file>", "the hub's CA certificate (ca.pem): the only CA trusted")
+      .option("--token-file <file>", "a file holding your API token (covenant hub user token); or COVENANT_HUB_TOKEN")
+      .option("--json", "print the hub's answer as JSON", false);
+  remote(
+    hub
+      .command("publish")
+      .description("publish a policy version to the hub (as a policy author): checked there as `covenant check` would, held for a second person's approval where required")
+      .argument("<dir>", "the policy's directory: every .promise file under it")
+      .option("--message <text>", "what changed and why (kept with the version)")
+      .option("--group <name>", "the host group it is for (every host when absent)"),
+  )
+    .addHelpText("after", "\nExit codes: 0 published, 2 the policy has errors (each printed as file:line:col) or bad arguments, 4 no answer from the hub, 5 the hub refused.")
+    .action(async (dir: string, o: { hub: string; ca: string; tokenFile?: string; json: boolean; message?: string; group?: string }) => setExit(await (await hubPolicy()).runHubPublish(dir, o, io)));
+  for (const decision of ["approve", "reject"] as const) {
+    remote(
+      hub
+        .command(decision)
+        .description(decision === "approve" ? "approve a pending policy version (as an approver; never your own): the hub signs it and puts it in force" : "reject a pending policy version (as an approver), saying why")
+        .argument("<version>", "the version's number")
+        .option("--reason <text>", decision === "approve" ? "why (kept in the audit log)" : "why (required)"),
+    ).action(async (id: string, o: { hub: string; ca: string; tokenFile?: string; json: boolean; reason?: string }) => setExit(await (await hubPolicy()).runHubDecide(id, decision, o, io)));
+  }
 }
