@@ -4,7 +4,10 @@
 // of protocol v1 to each other.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import pg from "pg";
+import { decideVersion, publishVersion } from "../../src/hub/policy/versions.ts";
+import { hubSigningKey } from "../../src/hub/signing.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../../src/store/store.ts";
 import { bin, covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
@@ -68,6 +71,64 @@ const head = (state: string) => {
     s.close();
   }
 };
+
+describe("a host running the hub's policy", () => {
+  it("runs the version in force (--from-hub), checked with the hub's key and here, and the last good one when the hub is out of reach", async () => {
+    const dir = tempDir("from-hub-host");
+    mkdirSync(join(dir, "srv"));
+    writeFileSync(join(dir, "srv", "ap.dat"), "x\n", { mode: 0o640 });
+    const local = join(dir, "local.promise");
+    writeFileSync(local, `control "C-1" {\n  title = "t"\n  file "${dir}/srv/ap.dat" { mode = 0640 }\n}\n`);
+    const state = join(dir, "state");
+    expect((await covenantAsync(["run", "--state", state, local, "--no-push"])).code).toBe(0);
+    await enroll(state, "ap-01");
+    const none = await covenantAsync(["run", "--from-hub", "--state", state, "--no-push"]);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("the hub has no policy version in force for this host");
+    // an author publishes, with approval not required for this test (the hub's own key signs it)
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const key = hubSigningKey(join(dirname(config), "signing.key"), false);
+      const text = `control "AP-1" {\n  title = "application data is not world-writable"\n  file "${dir}/srv/ap.dat" { mode = 0640 }\n}\n`;
+      const r = await publishVersion(pool, key, { files: [{ path: "ap.promise", text }], message: "CHG-9", author: "alice", approvalRequired: false });
+      expect(r).toMatchObject({ version: { status: "approved" } });
+    } finally {
+      await pool.end();
+    }
+    const first = await covenantAsync(["run", "--from-hub", "--state", state, "--no-push"]);
+    expect(first.code, first.err).toBe(0);
+    expect(first.out).toMatch(/the hub's policy version \d+ \([0-9a-f]{12}\) taken: it checks on this host/);
+    expect(first.out).toContain("AP-1");
+    expect(readFileSync(join(state, "hub-policy", "current"), "utf8").trim()).toMatch(/^[0-9a-f]{64}$/);
+    const again = await covenantAsync(["run", "--from-hub", "--state", state]);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/the hub's policy [0-9a-f]{12}, as before/);
+    // the hub reports which version the host runs, from what it pushed
+    const hosts = JSON.parse(covenant(["hub", "hosts", "--config", config, "--json"]).out) as { name: string }[];
+    expect(hosts.some((h) => h.name === "ap-01")).toBe(true);
+    // a version that does not check on this host (here, put in the hub's tables past its own check): the last good one runs
+    const pool2 = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const key = hubSigningKey(join(dirname(config), "signing.key"), false);
+      const bad = [{ path: "ap.promise", text: 'control "AP-1" {\n  file "/x" { mode = 0999 }\n}\n' }];
+      const v = await pool2.query<{ id: string }>("INSERT INTO hub_policy_versions (content, files, author, message, status) VALUES ($1, $2, 'mallory', 'bad', 'pending') RETURNING id", ["ab".repeat(32), JSON.stringify(bad)]);
+      expect(await decideVersion(pool2, key, { id: Number(v.rows[0]!.id), by: "bob", decision: "approved" })).toMatchObject({ version: { status: "approved" } });
+    } finally {
+      await pool2.end();
+    }
+    const kept = await covenantAsync(["run", "--from-hub", "--state", state, "--no-push"]);
+    expect(kept.code, kept.err).toBe(0);
+    expect(kept.err).toMatch(/ap\.promise:2:\d+/);
+    expect(kept.out).toMatch(/the hub's policy version \d+ \(abababababab\) does not check on this host \(above\): the last good version [0-9a-f]{12} runs/);
+    // the hub out of reach: the last good version runs, said so
+    const enrolment = JSON.parse(readFileSync(join(state, "hub.json"), "utf8")) as { url: string };
+    writeFileSync(join(state, "hub.json"), JSON.stringify({ ...enrolment, url: "https://127.0.0.1:1" }), { mode: 0o600 });
+    const offline = await covenantAsync(["run", "--from-hub", "--state", state, "--no-push"]);
+    expect(offline.code, offline.err).toBe(0);
+    expect(offline.out).toMatch(/no policy from the hub \(the hub could not be reached: .*\): the last good version [0-9a-f]{12} runs/);
+    expect((await covenantAsync(["run", "--from-hub", "--state", state, local])).code).toBe(2);
+  });
+});
 
 describe("a host and the real hub", () => {
   it("enrols, pushes its history, and every run pushes what it recorded", async () => {

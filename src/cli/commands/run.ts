@@ -52,6 +52,8 @@ export interface RunOptions {
   lockWaitMs?: number;
   /** false (--no-push): no push to the fleet hub after the run, though the host is enrolled */
   push?: boolean;
+  /** run the hub's policy version in force for this host (--from-hub) instead of files named */
+  fromHub?: boolean;
 }
 
 /**
@@ -105,6 +107,13 @@ type Later = (() => Promise<void>)[];
 
 async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: HardStop, onLock: (release: () => void) => void, later: Later, recordedIn: { dir?: string }): Promise<number> {
   const started = opts.now ?? new Date();
+  const hubNotes: string[] = [];
+  if (opts.fromHub) {
+    const hub = await (await import("../hub-policy-run.js")).hubPolicyPaths(opts.state ?? defaultStateDir(), started.toISOString().slice(0, 10), io);
+    if (typeof hub === "number") return hub;
+    paths = hub.paths;
+    hubNotes.push(...hub.notes);
+  }
   const checked = loadCheckedPolicy(paths, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: started.toISOString().slice(0, 10) }, io);
   if (typeof checked === "number") return checked;
   const policy = checked.policy;
@@ -117,7 +126,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   let stateDir = opts.state ?? defaultStateDir();
   let filesRoot: string | undefined;
   let sandboxDir: string | undefined;
-  const notes: string[] = [];
+  const notes: string[] = [...hubNotes];
   if (opts.sandbox) {
     try {
       const sb = prepareSandbox(paths, opts.sandboxDir, opts.sandboxManifest);

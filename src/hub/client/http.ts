@@ -43,8 +43,8 @@ export class HubConnection {
     this.agent = httpsAgentFor(Buffer.from(ca), caFile);
   }
 
-  /** POSTs `bytes` to `path` under the hub's address with `headers`; ends by `deadline` (ms since the epoch) at the latest. */
-  post(path: string, bytes: Buffer, headers: Record<string, string>, deadline = Date.now() + REQUEST_TIMEOUT_MS, signal?: AbortSignal): Promise<Exchange> {
+  /** POSTs `bytes` to `path` under the hub's address with `headers`; ends by `deadline` (ms since the epoch) at the latest; reads at most `maxBytes` of the answer. */
+  post(path: string, bytes: Buffer, headers: Record<string, string>, deadline = Date.now() + REQUEST_TIMEOUT_MS, signal?: AbortSignal, maxBytes = MAX_ANSWER_BYTES): Promise<Exchange> {
     const url = new URL(path.replace(/^\//, ""), this.base.endsWith("/") ? this.base : `${this.base}/`);
     const limit = Math.max(1, Math.min(REQUEST_TIMEOUT_MS, deadline - Date.now()));
     return new Promise((resolve) => {
@@ -61,9 +61,9 @@ export class HubConnection {
         let size = 0;
         res.on("data", (c: Buffer) => {
           size += c.length;
-          if (size > MAX_ANSWER_BYTES) {
+          if (size > maxBytes) {
             req.destroy();
-            finish({ kind: "answer", status: res.statusCode ?? 0, body: undefined, text: `(an answer of more than ${MAX_ANSWER_BYTES} bytes, not read)` });
+            finish({ kind: "answer", status: res.statusCode ?? 0, body: undefined, text: `(an answer of more than ${maxBytes} bytes, not read)` });
             return;
           }
           parts.push(c);
