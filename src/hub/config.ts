@@ -1,17 +1,23 @@
 // The hub's configuration (`hub.yaml`, docs/hub.md): where it listens, its certificate, its
-// database and how far a host's clock may be from its own. Read with the rules covenant.yaml is
+// database, how far a host's clock may be from its own, and the fleet monitor's settings
+// (monitor/settings.ts, docs/hub-monitor.md). Read with the rules covenant.yaml is
 // read with (as root: a file and directories no other user can change); the TLS key and the
 // database's password are secrets, read from files or the environment, and never printed.
 import { isAbsolute, resolve, dirname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseDuration } from "../config/durations.js";
 import { readConfigFile, readSecretFile } from "../config/files.js";
+import { MONITOR_KEYS, readMonitorSettings, type MonitorSettings } from "./monitor/settings.js";
+
+export type { MonitorSettings } from "./monitor/settings.js";
 
 export interface HubConfig {
   listen: { host: string; port: number };
   tls: { cert: string; key: string };
   database: { url: string; passwordFile?: string; poolSize: number };
   clockToleranceMs: number;
+  /** the fleet monitor's settings (notify, monitor, cadence, silentGrace, massDrift, deficiencies); hub.yaml always gives them, a configuration made in code may leave the monitor out */
+  monitor?: MonitorSettings;
 }
 
 export class HubConfigError extends Error {}
@@ -53,7 +59,8 @@ export function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env
   if (doc === null || doc === undefined) doc = {};
   if (typeof doc !== "object" || Array.isArray(doc)) fail(abs, "must be a mapping");
   const d = doc as Record<string, unknown>;
-  for (const k of Object.keys(d)) if (!["listen", "tls", "database", "clockTolerance"].includes(k)) fail(abs, `unknown setting ${JSON.stringify(k)} (known: listen, tls, database, clockTolerance)`);
+  const known: readonly string[] = ["listen", "tls", "database", "clockTolerance", ...MONITOR_KEYS];
+  for (const k of Object.keys(d)) if (!known.includes(k)) fail(abs, `unknown setting ${JSON.stringify(k)} (known: ${known.join(", ")})`);
   const listen = (d["listen"] ?? {}) as Record<string, unknown>;
   const tls = (d["tls"] ?? {}) as Record<string, unknown>;
   const db = (d["database"] ?? {}) as Record<string, unknown>;
@@ -78,6 +85,7 @@ export function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env
     tls: { cert: pathOf(str(tls["cert"], abs, "tls.cert"), "tls.cert"), key: pathOf(str(tls["key"], abs, "tls.key"), "tls.key") },
     database: { url, poolSize: poolSize as number, ...(passwordFile ? { passwordFile: pathOf(passwordFile, "database.passwordFile") } : {}) },
     clockToleranceMs,
+    monitor: readMonitorSettings(d, here, (message) => fail(abs, message)),
   };
 }
 

@@ -13,6 +13,8 @@ export interface HubAppOptions {
   pool: Pool;
   https: { cert: Buffer; key: Buffer };
   clockToleranceMs: number;
+  /** the hub's clock, dated on each push (tests inject one); the system's when absent */
+  now?: () => Date;
   /** where the hub says what went wrong that is not the client's fault (never a secret: errors from pg name no password) */
   log: (line: string) => void;
 }
@@ -54,7 +56,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
   });
 
   app.post("/v1/push", async (req, reply) => {
-    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs });
+    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs, ...(opts.now ? { now: opts.now } : {}) });
     return reply.code(out.status).send(out.body);
   });
   return app;

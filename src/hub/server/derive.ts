@@ -9,6 +9,9 @@ import type { PushedRecord } from "../protocol.js";
 
 const OUTCOMES = new Set<string>(outcomeOrder);
 
+/** How many run summaries' finish times a host keeps for its learned cadence (ten intervals). */
+export const RECENT_RUNS = 11;
+
 interface Change {
   seq: number;
   key: string;
@@ -65,6 +68,7 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   const latest = new Map<string, Change>();
   const changes: Change[] = [];
   let run: LastRun | undefined;
+  const finishes: string[] = [];
   let pruneConfirmed = false;
   for (const r of records) {
     if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune") continue;
@@ -76,7 +80,11 @@ export async function deriveState(client: PoolClient, host: string, records: rea
         changes.push(c);
         latest.set(c.key, c);
       }
-    } else if (r.kind === "run") run = runOf(r, b) ?? run;
+    } else if (r.kind === "run") {
+      const counted = runOf(r, b);
+      if (counted) finishes.push(counted.finished);
+      run = counted ?? run;
+    }
     else if (pruneCut !== null && (b["cut"] as { seq?: unknown } | undefined)?.seq === pruneCut) pruneConfirmed = true;
   }
   if (changes.length) {
@@ -98,7 +106,12 @@ export async function deriveState(client: PoolClient, host: string, records: rea
     );
   }
   if (run) {
-    await client.query("UPDATE hub_hosts SET last_run_seq = $2, last_run_finished = $3, last_run_kind = $4, policy_hash = $5, promises = $6, counts = $7 WHERE id = $1", [host, run.seq, run.finished, run.kind, run.policy, run.promises, run.counts]);
+    // the latest finish times are kept for the monitor's learned cadence (monitor/cadence.ts)
+    await client.query(
+      `UPDATE hub_hosts SET last_run_seq = $2, last_run_finished = $3, last_run_kind = $4, policy_hash = $5, promises = $6, counts = $7,
+         recent_runs = (recent_runs || $8::text[])[greatest(1, cardinality(recent_runs) + cardinality($8::text[]) - ${RECENT_RUNS - 1}):] WHERE id = $1`,
+      [host, run.seq, run.finished, run.kind, run.policy, run.promises, run.counts, finishes.slice(-RECENT_RUNS)],
+    );
   }
   if (pruneConfirmed) await client.query("UPDATE hub_hosts SET prune_confirmed = true WHERE id = $1", [host]);
 }
