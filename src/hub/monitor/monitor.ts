@@ -42,6 +42,7 @@ export class FleetMonitor {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: MonitorOptions) {
     this.connection = new MonitorConnection(opts.connection);
@@ -67,8 +68,14 @@ export class FleetMonitor {
     return this.connection.isLeading;
   }
 
-  /** One round: judge, move the deficiencies, tell. Undefined when another process is the monitor. */
-  async round(): Promise<Round | undefined> {
+  /** One round: judge, move the deficiencies, tell. Undefined when another process is the monitor. Rounds take turns. */
+  round(): Promise<Round | undefined> {
+    const next = this.turn.then(() => this.judgeAndTell());
+    this.turn = next.catch(() => undefined);
+    return next;
+  }
+
+  private async judgeAndTell(): Promise<Round | undefined> {
     if (!(await this.connection.lead())) return undefined;
     const now = this.now();
     const db = this.connection;
@@ -95,6 +102,7 @@ export class FleetMonitor {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running.catch(() => undefined);
+    await this.turn;
     await this.connection.close();
   }
 }
