@@ -58,6 +58,25 @@ describe("the fleet monitor", () => {
     expect(told).toMatchObject([{ status: "sent", kind: "opened", channel: "mail" }, { status: "sent", kind: "resolved" }]);
   });
 
+  it("holds a host with no configured cadence to the one learned from its runs, keeping the last eleven finish times", async () => {
+    const s = (scene = await monitorScene({ hubYaml: "deficiencies: { stakeholders: [fleet_ops] }" }));
+    const batch = await s.host("batch-01");
+    for (let i = 0; i < 13; i++) {
+      if (i) s.clock.now += 2 * minute;
+      await batch.runAndPush();
+    }
+    const kept = (await s.hub.pool.query<{ recent_runs: string[] }>("SELECT recent_runs FROM hub_hosts")).rows[0]!.recent_runs;
+    expect(kept).toHaveLength(11);
+    expect(kept.at(-1)).toBe(new Date(s.clock.now).toISOString());
+    const monitor = s.monitor();
+    s.clock.now += 6 * minute; // 2m × 3: not yet
+    expect((await monitor.round())?.moves.opened).toEqual([]);
+    s.clock.now += 10_000;
+    expect((await monitor.round())?.moves.opened).toHaveLength(1);
+    const [d] = await deficiencies(s);
+    expect(d!.reason).toContain("expected every 2m, learned from its last 11 runs; silent after 6m");
+  });
+
   it("routes a fork as a deficiency of the host's chain, resolved when an administrator resolves the incident", async () => {
     const s = (scene = await monitorScene());
     const db = await s.host("db-02");
