@@ -199,6 +199,10 @@ CREATE TABLE hub_notify_groups (
   PRIMARY KEY (route, group_key, recipient)
 );
 
+-- the changes to drift, failed or error by the time the hub received them: the monitor's window
+-- (hub_changes_control_time leads with the control, and would have the window read every change)
+CREATE INDEX hub_changes_deficient_received ON hub_changes (received_at) WHERE to_outcome IN ('drift', 'failed', 'error');
+
 -- the run summaries' finish times (the host's clock) of each host's latest runs, newest last:
 -- the cadence learned for a host that hub.yaml gives none
 ALTER TABLE hub_hosts ADD COLUMN recent_runs text[] NOT NULL DEFAULT '{}';

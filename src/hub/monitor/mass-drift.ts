@@ -13,6 +13,7 @@ export const MIN_WAVE = 3;
 /** Hosts named in a wave's deficiency; the rest are counted. */
 export const NAMED_HOSTS = 20;
 
+/** The outcomes a wave is made of (written out in the window's query too: the partial index hub_changes_deficient_received is chosen only for the literal). */
 const DEFICIENT = ["drift", "failed", "error"];
 
 /** An open wave as the monitor kept it (hub_fleet_deficiencies.detail). */
@@ -41,7 +42,7 @@ export async function judgeMassDrift(db: Queryable, now: number, settings: Monit
     await db.query<Burst>(
       `SELECT c.control, array_agg(DISTINCT c.host_id::text) AS hosts, array_agg(DISTINCT c.to_outcome) AS outcomes
        FROM hub_changes c JOIN hub_hosts h ON h.id = c.host_id
-       WHERE c.received_at > $1 AND c.received_at <= $2 AND c.to_outcome = ANY($3) AND (c.from_outcome IS NULL OR NOT c.from_outcome = ANY($3)) AND h.revoked_at IS NULL
+       WHERE c.received_at > $1 AND c.received_at <= $2 AND c.to_outcome IN ('drift', 'failed', 'error') AND (c.from_outcome IS NULL OR NOT c.from_outcome = ANY($3)) AND h.revoked_at IS NULL
        GROUP BY c.control HAVING count(DISTINCT c.host_id) >= $4 OR c.control = ANY($5)`,
       [new Date(now - windowMs), new Date(now), DEFICIENT, Math.min(minHosts, MIN_WAVE), [...open.keys()]],
     )
