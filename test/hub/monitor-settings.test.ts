@@ -93,12 +93,12 @@ describe("the cadence a host is held to", () => {
 
   it("takes the group's, else the default, else the learned one (at least a minute), else an hour", () => {
     const runs = [at(0), at(2), at(4), at(6)];
-    expect(cadenceOf("ledger", runs, { cadence: { defaultMs: 600_000, groups: { ledger: 60_000 } } })).toEqual({ ms: 60_000, source: "group" });
-    expect(cadenceOf("web", runs, { cadence: { defaultMs: 600_000, groups: {} } })).toEqual({ ms: 600_000, source: "default" });
-    expect(cadenceOf("web", runs, settings)).toEqual({ ms: 120_000, source: "learned" });
+    expect(cadenceOf("ledger", learnedInterval(runs), { cadence: { defaultMs: 600_000, groups: { ledger: 60_000 } } })).toEqual({ ms: 60_000, source: "group" });
+    expect(cadenceOf("web", learnedInterval(runs), { cadence: { defaultMs: 600_000, groups: {} } })).toEqual({ ms: 600_000, source: "default" });
+    expect(cadenceOf("web", learnedInterval(runs), settings)).toEqual({ ms: 120_000, source: "learned" });
     const everyTenSeconds = [0, 10, 20, 30].map((s) => new Date(Date.UTC(2026, 11, 6, 8, 0, s)).toISOString());
-    expect(cadenceOf(null, everyTenSeconds, settings)).toEqual({ ms: MIN_LEARNED_MS, source: "learned" });
-    expect(cadenceOf(null, [], settings)).toEqual({ ms: FALLBACK_MS, source: "fallback" });
+    expect(cadenceOf(null, learnedInterval(everyTenSeconds), settings)).toEqual({ ms: MIN_LEARNED_MS, source: "learned" });
+    expect(cadenceOf(null, learnedInterval([]), settings)).toEqual({ ms: FALLBACK_MS, source: "fallback" });
   });
 
   it("writes durations as hub.yaml does", () => {

@@ -77,6 +77,20 @@ describe("the fleet monitor", () => {
     expect(d!.reason).toContain("expected every 2m, learned from its last 11 runs; silent after 6m");
   });
 
+  it("holds a host of a group hub.yaml gives a cadence to that cadence, the others to the default", async () => {
+    const s = (scene = await monitorScene({ hubYaml: "cadence: { default: 5m, groups: { ledger: 1m } }\ndeficiencies: { stakeholders: [fleet_ops] }" }));
+    const ledger = await s.host("gl-db-01", "ledger");
+    const web = await s.host("web-01", "web");
+    await ledger.runAndPush();
+    await web.runAndPush();
+    const monitor = s.monitor();
+    s.clock.now += 3 * minute + 1000;
+    expect((await monitor.round())?.moves.opened).toHaveLength(1);
+    const [d] = await deficiencies(s);
+    expect(d).toMatchObject({ host: "gl-db-01", status: "open" });
+    expect(d!.reason).toContain("expected every 1m, group ledger's; silent after 3m");
+  });
+
   it("routes a fork as a deficiency of the host's chain, resolved when an administrator resolves the incident", async () => {
     const s = (scene = await monitorScene());
     const db = await s.host("db-02");

@@ -203,9 +203,9 @@ CREATE TABLE hub_notify_groups (
 -- (hub_changes_control_time leads with the control, and would have the window read every change)
 CREATE INDEX hub_changes_deficient_received ON hub_changes (received_at) WHERE to_outcome IN ('drift', 'failed', 'error');
 
--- the run summaries' finish times (the host's clock) of each host's latest runs, newest last:
--- the cadence learned for a host that hub.yaml gives none
-ALTER TABLE hub_hosts ADD COLUMN recent_runs text[] NOT NULL DEFAULT '{}';
+-- the run summaries' finish times (the host's clock) of each host's latest runs, newest last,
+-- and the cadence learned from them (the median interval), for a host that hub.yaml gives none
+ALTER TABLE hub_hosts ADD COLUMN recent_runs text[] NOT NULL DEFAULT '{}', ADD COLUMN learned_every_ms bigint;
 `,
   },
 ];

@@ -30,12 +30,12 @@ export function learnedInterval(finishes: readonly string[]): number | undefined
   return gaps.length % 2 ? gaps[mid]! : Math.round((gaps[mid - 1]! + gaps[mid]!) / 2);
 }
 
-export function cadenceOf(group: string | null, recentRuns: readonly string[], settings: Pick<MonitorSettings, "cadence">): Cadence {
-  const configured = group !== null ? settings.cadence.groups[group] : undefined;
+/** The cadence of a host of `group` whose runs taught `learned` (learnedInterval: hub_hosts.learned_every_ms, kept as runs arrive). */
+export function cadenceOf(group: string | null, learned: number | null | undefined, settings: Pick<MonitorSettings, "cadence">): Cadence {
+  const configured = group !== null && Object.hasOwn(settings.cadence.groups, group) ? settings.cadence.groups[group] : undefined;
   if (configured !== undefined) return { ms: configured, source: "group" };
   if (settings.cadence.defaultMs !== undefined) return { ms: settings.cadence.defaultMs, source: "default" };
-  const learned = learnedInterval(recentRuns);
-  if (learned !== undefined) return { ms: Math.max(MIN_LEARNED_MS, learned), source: "learned" };
+  if (learned !== null && learned !== undefined) return { ms: Math.max(MIN_LEARNED_MS, learned), source: "learned" };
   return { ms: FALLBACK_MS, source: "fallback" };
 }
 

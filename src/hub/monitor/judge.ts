@@ -4,7 +4,7 @@
 // now; deficiencies.ts compares the findings with the deficiencies open and moves them.
 import type { Deficiency } from "../../notifiers/contract.js";
 import type { Outcome } from "../../evaluator/outcomes.js";
-import { cadenceOf, showDuration } from "./cadence.js";
+import { cadenceOf, FALLBACK_MS, MIN_LEARNED_MS, showDuration } from "./cadence.js";
 import type { HubControl, MonitorSettings } from "./settings.js";
 
 export type FindingKind = "silent" | "chain" | "mass-drift";
@@ -46,20 +46,32 @@ interface HostRow {
   host_group: string | null;
   enrolled_at: Date;
   last_push_at: Date | null;
-  recent_runs: string[];
+  learned_every_ms: string | null;
+  runs: number;
 }
 
-/** Hosts (not revoked) that have not pushed for longer than their cadence times the grace. */
+/**
+ * Hosts (not revoked) that have not pushed for longer than their cadence times the grace. The
+ * database picks them by the rule cadenceOf says (so that a round reads the silent hosts, not
+ * the fleet), and cadenceOf judges each again: it is the rule.
+ */
 export async function judgeSilent(db: Queryable, now: number, settings: MonitorSettings): Promise<FleetFinding[]> {
-  const rows = (await db.query<HostRow>("SELECT id, name, host_group, enrolled_at, last_push_at, recent_runs FROM hub_hosts WHERE revoked_at IS NULL")).rows;
+  const rows = (
+    await db.query<HostRow>(
+      `SELECT id, name, host_group, enrolled_at, last_push_at, learned_every_ms, cardinality(recent_runs) AS runs FROM hub_hosts h
+       WHERE revoked_at IS NULL AND coalesce(last_push_at, enrolled_at) < $1::timestamptz - make_interval(secs => $2::float8 *
+         coalesce(($3::jsonb ->> h.host_group)::bigint, $4::bigint, greatest(h.learned_every_ms, $5::bigint), $6::bigint) / 1000.0)`,
+      [new Date(now), settings.silentGrace, settings.cadence.groups, settings.cadence.defaultMs ?? null, MIN_LEARNED_MS, FALLBACK_MS],
+    )
+  ).rows;
   const c = settings.controls.silent;
   const out: FleetFinding[] = [];
   for (const h of rows) {
-    const cadence = cadenceOf(h.host_group, h.recent_runs, settings);
+    const cadence = cadenceOf(h.host_group, h.learned_every_ms === null ? null : Number(h.learned_every_ms), settings);
     const limit = cadence.ms * settings.silentGrace;
     const since = h.last_push_at ?? h.enrolled_at;
     if (now - since.getTime() <= limit) continue;
-    const learned = cadence.source === "learned" ? `, learned from its last ${h.recent_runs.length} runs` : cadence.source === "group" ? `, group ${h.host_group}'s` : cadence.source === "fallback" ? ", until its runs teach one" : "";
+    const learned = cadence.source === "learned" ? `, learned from its last ${h.runs} runs` : cadence.source === "group" ? `, group ${h.host_group}'s` : cadence.source === "fallback" ? ", until its runs teach one" : "";
     const expected = `expected every ${showDuration(cadence.ms)}${learned}; silent after ${showDuration(limit)}`;
     out.push({
       key: `hub/silent/${h.id}`,

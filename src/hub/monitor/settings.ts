@@ -91,8 +91,10 @@ export function readMonitorSettings(d: Record<string, unknown>, here: string, fa
   const cadence = mapping(d["cadence"], "cadence", fail);
   closed(cadence, "cadence", ["default", "groups"], fail);
   const defaultMs = duration(cadence["default"], "cadence.default", fail);
-  const groups: Record<string, number> = {};
-  for (const [g, v] of Object.entries(mapping(cadence["groups"], "cadence.groups", fail))) groups[g] = duration(v, `cadence.groups.${g}`, fail) ?? fail(`cadence.groups.${g} needs a duration`);
+  // fromEntries makes own properties of every name, "__proto__" too
+  const groups: Record<string, number> = Object.fromEntries(
+    Object.entries(mapping(cadence["groups"], "cadence.groups", fail)).map(([g, v]) => [g, duration(v, `cadence.groups.${g}`, fail) ?? fail(`cadence.groups.${g} needs a duration`)]),
+  );
 
   const grace = d["silentGrace"] ?? 3;
   if (typeof grace !== "number" || !Number.isFinite(grace) || grace < 1 || grace > 100) fail("silentGrace must be a number from 1 to 100 (the cadence is multiplied by it)");

@@ -6,6 +6,7 @@
 import type { PoolClient } from "pg";
 import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { PushedRecord } from "../protocol.js";
+import { learnedInterval } from "../monitor/cadence.js";
 
 const OUTCOMES = new Set<string>(outcomeOrder);
 
@@ -106,12 +107,16 @@ export async function deriveState(client: PoolClient, host: string, records: rea
     );
   }
   if (run) {
-    // the latest finish times are kept for the monitor's learned cadence (monitor/cadence.ts)
-    await client.query(
+    // the latest finish times are kept, and the cadence they teach, for the monitor (monitor/cadence.ts)
+    const kept = await client.query<{ recent_runs: string[]; learned_every_ms: string | null }>(
       `UPDATE hub_hosts SET last_run_seq = $2, last_run_finished = $3, last_run_kind = $4, policy_hash = $5, promises = $6, counts = $7,
-         recent_runs = (recent_runs || $8::text[])[greatest(1, cardinality(recent_runs) + cardinality($8::text[]) - ${RECENT_RUNS - 1}):] WHERE id = $1`,
+         recent_runs = (recent_runs || $8::text[])[greatest(1, cardinality(recent_runs) + cardinality($8::text[]) - ${RECENT_RUNS - 1}):] WHERE id = $1
+       RETURNING recent_runs, learned_every_ms`,
       [host, run.seq, run.finished, run.kind, run.policy, run.promises, run.counts, finishes.slice(-RECENT_RUNS)],
     );
+    const row = kept.rows[0];
+    const learned = row ? (learnedInterval(row.recent_runs) ?? null) : null;
+    if (row && learned !== (row.learned_every_ms === null ? null : Number(row.learned_every_ms))) await client.query("UPDATE hub_hosts SET learned_every_ms = $2 WHERE id = $1", [host, learned]);
   }
   if (pruneConfirmed) await client.query("UPDATE hub_hosts SET prune_confirmed = true WHERE id = $1", [host]);
 }

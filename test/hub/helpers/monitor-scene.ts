@@ -29,7 +29,8 @@ export interface MonitorScene {
   clock: { now: number };
   log: string[];
   monitor(): FleetMonitor;
-  host(name: string): Promise<ScenarioHost>;
+  /** a host enrolled with a token of `group` */
+  host(name: string, group?: string): Promise<ScenarioHost>;
   mails(): Promise<ParsedMail[]>;
   close(): Promise<void>;
 }
@@ -145,9 +146,9 @@ deficiencies: { stakeholders: [fleet_ops] }`}
       monitors.push(m);
       return m;
     },
-    async host(name) {
+    async host(name, group) {
       const h = new SyntheticHost(name);
-      const { token } = await makeEnrollToken(hub.pool, { validForMs: 3600_000, actor: "test", now: new Date(clock.now) });
+      const { token } = await makeEnrollToken(hub.pool, { validForMs: 3600_000, actor: "test", now: new Date(clock.now), ...(group !== undefined ? { group } : {}) });
       const r = await h.enroll(hub.url, cert.certPem, token);
       if (r.status !== 201) throw new Error(`enrolment refused: ${JSON.stringify(r.body)}`);
       return new ScenarioHost(h, { hub, cert, clock });
