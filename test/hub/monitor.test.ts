@@ -39,6 +39,9 @@ describe("the fleet monitor", () => {
     expect(text(mails[0]!)).toContain("web-07");
     expect(text(mails[0]!)).toContain("COVENANT-HUB-SILENT");
     expect(text(mails[0]!)).toMatch(/has not pushed since/);
+    // no host's run or history record, and no `covenant ack` on a host: it was found by the hub
+    expect(text(mails[0]!)).toContain("(found by the fleet hub)");
+    expect(text(mails[0]!)).not.toMatch(/covenant ack|History record|\(run 0\)/);
     // the next round tells nothing new: the group was told
     s.clock.now += minute;
     await monitor.round();

@@ -98,6 +98,7 @@ function deficiencyOf(f: Omit<FleetFinding, "episode" | "detail" | "kind" | "hos
     openedRecord: seq,
     lastRecord: seq,
     updatedAt: at,
+    fleet: true,
   };
 }
 
