@@ -8,10 +8,11 @@ import { resolveIncident } from "../../src/hub/admin.js";
 import { minute, monitorScene, type MonitorScene } from "./helpers/monitor-scene.js";
 
 let scene: MonitorScene | undefined;
+// closing stops the monitors, the hub, the SMTP server and drops the database: on a loaded machine, more than the default 10 s
 afterEach(async () => {
   await scene?.close();
   scene = undefined;
-});
+}, 60_000);
 
 const kind = (m: ParsedMail) => String(m.headers.get("x-covenant-kind"));
 const text = (m: ParsedMail) => `${m.subject ?? ""}\n${m.text ?? ""}`;
@@ -181,6 +182,46 @@ describe("the fleet monitor", () => {
     const mails = await s.mails();
     expect(mails).toHaveLength(1);
     expect(text(mails[0]!)).toContain("web-11");
+  });
+
+  it("opens a deficiency of its own for a channel that keeps failing, and resolves it when the channel delivers again", async () => {
+    const route = `route:
+  receivers: [owners]
+  group_by: [control, host]
+  group_wait: 0s
+  group_interval: 30s
+  repeat_interval: 4h
+delivery: { budget: 10s, max_attempts: 5, backoff: 1m, max_backoff: 10m, failing_after: 1 }`;
+    const s = (scene = await monitorScene({ route }));
+    const web = await s.host("web-12");
+    await web.runAndPush();
+    await s.smtp.stop();
+    const monitor = s.monitor();
+    s.clock.now += 16 * minute;
+    expect((await monitor.round())?.dispatch?.failingChannels).toMatchObject([{ channel: "mail" }]);
+    const system = async () => (await s.hub.pool.query("SELECT status, body->'control'->>'id' AS control, body->>'host' AS host FROM hub_fleet_deficiencies WHERE key = 'covenant.notify/channel:mail'")).rows;
+    expect(await system()).toEqual([{ status: "open", control: "covenant.notify", host: "fleet" }]);
+    await s.smtp.start();
+    s.clock.now += 2 * minute;
+    await monitor.round();
+    expect(await system()).toEqual([{ status: "resolved", control: "covenant.notify", host: "fleet" }]);
+    // the silent host's message arrived, once
+    expect((await s.mails()).filter((m) => text(m).includes("web-12"))).toHaveLength(1);
+  });
+
+  it("goes on after its database connection is cut, on a new one", async () => {
+    const s = (scene = await monitorScene());
+    const web = await s.host("web-13");
+    await web.runAndPush();
+    const monitor = s.monitor();
+    expect(await monitor.round()).toBeDefined();
+    const cut = await s.hub.pool.query("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'covenant-hub-monitor' AND datname = current_database()");
+    expect(cut.rows).toEqual([{ ok: true }]);
+    s.clock.now += 16 * minute;
+    const round = await monitor.round();
+    expect(round?.moves.opened).toHaveLength(1);
+    expect(s.log.some((l) => l.includes("no longer the fleet monitor"))).toBe(true);
+    expect((await s.mails()).map((m) => text(m).includes("web-13"))).toEqual([true]);
   });
 
   it("runs one monitor among several against one database, messages sent once; another takes over when it stops", async () => {

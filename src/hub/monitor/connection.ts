@@ -23,23 +23,33 @@ export class MonitorConnection {
 
   constructor(private readonly settings: ConnectionSettings) {}
 
-  /** Whether this process is the monitor now: connects and tries the lock when it is not. */
+  /**
+   * Whether this process is the monitor now: connects and tries the lock when it is not. A
+   * connection found dead is replaced at once (and the lock tried on the new one): the round
+   * goes on if the lock is still free.
+   */
   async lead(): Promise<boolean> {
-    try {
-      const client = this.client ?? (await this.connect());
-      if (this.leading) {
-        // a connection that answers still holds its session's lock
-        await this.serial(() => client.query("SELECT 1"));
-        return true;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.tryLead();
+      } catch (err) {
+        this.drop(`the monitor's database connection failed (${(err as { code?: string }).code ?? (err as Error).message})`);
+        if (attempt > 0) return false;
       }
-      const got = (await this.serial(() => client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [MONITOR_LOCK]))).rows[0]?.ok === true;
-      if (got) this.settings.log("hub: this process is the fleet monitor now");
-      this.leading = got;
-      return got;
-    } catch (err) {
-      this.drop(`the monitor's database connection failed (${(err as { code?: string }).code ?? (err as Error).message})`);
-      return false;
     }
+  }
+
+  private async tryLead(): Promise<boolean> {
+    const client = this.client ?? (await this.connect());
+    if (this.leading) {
+      // a connection that answers still holds its session's lock
+      await this.serial(() => client.query("SELECT 1"));
+      return true;
+    }
+    const got = (await this.serial(() => client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [MONITOR_LOCK]))).rows[0]?.ok === true;
+    if (got) this.settings.log("hub: this process is the fleet monitor now");
+    this.leading = got;
+    return got;
   }
 
   get isLeading(): boolean {
