@@ -1,4 +1,6 @@
-// `npm run bench [name...]`: runs each benchmark under bench/<name>/run.mjs in turn.
+// `npm run bench [name...]`: runs each benchmark under bench/<name>/run.mjs in turn. Each reads
+// its own knobs from the environment (bench/README.md), such as `npm run bench -- hub` with
+// BENCH_HUB_SECONDS (per step), BENCH_HUB_MAX_RATE and BENCH_HUB_HOSTS for a quick run.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 

@@ -16,12 +16,16 @@ export interface HubConfig {
   tls: { cert: string; key: string };
   database: { url: string; passwordFile?: string; poolSize: number };
   clockToleranceMs: number;
+  /** the hub's Ed25519 key (signs policy versions): every hub process of one database holds the same */
+  signingKey: string;
+  policy: { approvalRequired: boolean };
   /** the fleet monitor's settings (notify, monitor, cadence, silentGrace, massDrift, deficiencies); hub.yaml always gives them, a configuration made in code may leave the monitor out */
   monitor?: MonitorSettings;
 }
 
 export class HubConfigError extends Error {}
 
+const KNOWN: readonly string[] = ["listen", "tls", "database", "clockTolerance", "signingKey", "policy", ...MONITOR_KEYS];
 const DEFAULTS = { host: "127.0.0.1", port: 8443, poolSize: 10, clockTolerance: "2m" };
 
 function fail(path: string, message: string): never {
@@ -59,8 +63,7 @@ export function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env
   if (doc === null || doc === undefined) doc = {};
   if (typeof doc !== "object" || Array.isArray(doc)) fail(abs, "must be a mapping");
   const d = doc as Record<string, unknown>;
-  const known: readonly string[] = ["listen", "tls", "database", "clockTolerance", ...MONITOR_KEYS];
-  for (const k of Object.keys(d)) if (!known.includes(k)) fail(abs, `unknown setting ${JSON.stringify(k)} (known: ${known.join(", ")})`);
+  for (const k of Object.keys(d)) if (!KNOWN.includes(k)) fail(abs, `unknown setting ${JSON.stringify(k)} (known: ${KNOWN.join(", ")})`);
   const listen = (d["listen"] ?? {}) as Record<string, unknown>;
   const tls = (d["tls"] ?? {}) as Record<string, unknown>;
   const db = (d["database"] ?? {}) as Record<string, unknown>;
@@ -80,11 +83,16 @@ export function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env
   const clockToleranceMs = parseDuration(toleranceText);
   if (clockToleranceMs === undefined) fail(abs, `clockTolerance ${JSON.stringify(toleranceText)} is not a duration such as 90s or 2m`);
   const passwordFile = str(db["passwordFile"], abs, "database.passwordFile");
+  const policy = (d["policy"] ?? {}) as Record<string, unknown>;
+  const approval = policy["approval"] ?? "required";
+  if (approval !== "required" && approval !== "not-required") fail(abs, `policy.approval must be "required" (a second person approves each version) or "not-required"`);
   return {
     listen: { host: str(listen["host"], abs, "listen.host") ?? DEFAULTS.host, port: port as number },
     tls: { cert: pathOf(str(tls["cert"], abs, "tls.cert"), "tls.cert"), key: pathOf(str(tls["key"], abs, "tls.key"), "tls.key") },
     database: { url, poolSize: poolSize as number, ...(passwordFile ? { passwordFile: pathOf(passwordFile, "database.passwordFile") } : {}) },
     clockToleranceMs,
+    signingKey: pathOf(str(d["signingKey"], abs, "signingKey") ?? "signing.key", "signingKey"),
+    policy: { approvalRequired: approval === "required" },
     monitor: readMonitorSettings(d, here, (message) => fail(abs, message)),
   };
 }

@@ -114,6 +114,8 @@ export interface EnrollAccepted {
   host: string;
   name: string;
   fingerprint: string;
+  /** the hub's own Ed25519 public key (raw, base64) and its fingerprint: what signs the policy versions the host fetches */
+  hubKey?: { publicKey: string; fingerprint: string };
 }
 
 /** The bytes a host signs and sends: canonical JSON of the body (keys in the order written). */

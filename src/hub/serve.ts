@@ -3,7 +3,6 @@
 // pool drained.
 import type { AddressInfo } from "node:net";
 import type { Pool } from "pg";
-import { readFileSync } from "node:fs";
 import { HubConfigError, readHubSecret, type HubConfig } from "./config.js";
 import { migrate } from "./db/migrations.js";
 import { ensureMonthPartitions } from "./db/partitions.js";
@@ -11,11 +10,14 @@ import { makePool } from "./db/pool.js";
 import { buildHubApp } from "./server/app.js";
 import { FleetMonitor, type MonitorOptions } from "./monitor/monitor.js";
 import { loadMonitorNotify } from "./monitor/notify.js";
+import { hubSigningKey, type HubKey } from "./signing.js";
+import { loadServerTls } from "./tls.js";
 
 export interface RunningHub {
   url: string;
   port: number;
   pool: Pool;
+  key: HubKey;
   /** migrations applied at this start */
   applied: number[];
   /** the fleet monitor this process runs (or stands by to run), when the configuration has one */
@@ -37,7 +39,9 @@ export async function startHub(config: HubConfig, log: (line: string) => void, s
   const notify = config.monitor ? loadMonitorNotify(config.monitor) : {};
   if (notify.problem) throw new HubConfigError(notify.problem);
   const password = config.database.passwordFile ? readHubSecret(config.database.passwordFile).replace(/\r?\n$/, "") : undefined;
-  const https = { cert: readFileSync(config.tls.cert), key: Buffer.from(readHubSecret(config.tls.key)) };
+  const tls = loadServerTls({ cert: config.tls.cert, key: config.tls.key });
+  const https = { cert: tls.cert, key: tls.key };
+  const key = hubSigningKey(config.signingKey);
   const pool = makePool({ url: config.database.url, ...(password !== undefined ? { password } : {}), size: config.database.poolSize, log });
   let applied: number[];
   try {
@@ -63,7 +67,7 @@ export async function startHub(config: HubConfig, log: (line: string) => void, s
   }, PARTITION_CHECK_MS);
   timer.unref();
   const now = start.now;
-  const app = buildHubApp({ pool, https, clockToleranceMs: config.clockToleranceMs, log, ...(now ? { now: () => new Date(now()) } : {}) });
+  const app = buildHubApp({ pool, https, clockToleranceMs: config.clockToleranceMs, hubKey: { publicKey: key.publicRaw, fingerprint: key.fingerprint }, log, ...(now ? { now: () => new Date(now()) } : {}) });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
@@ -88,6 +92,7 @@ export async function startHub(config: HubConfig, log: (line: string) => void, s
     url: `https://${host}:${port}`,
     port,
     pool,
+    key,
     applied,
     ...(monitor ? { monitor } : {}),
     async close() {

@@ -4,7 +4,7 @@
 // bounded size; writes go to a new file with a random name created exclusively, then take its
 // place by rename (replace) or link (create only if absent), so the named file is whole or absent.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { kindOf } from "../trust/strict-modes.js";
 import { describeErrno, StoreError } from "./errors.js";
@@ -53,12 +53,16 @@ export function readRegularFile(path: string, what: string, maxBytes: number, ju
 
 export { kindOf };
 
-/** Writes `content` to a new file beside `path`, with a random name nobody can have planted. */
-function writeTemporary(path: string, content: string | Buffer, sync: boolean): string {
+/**
+ * Writes `content` to a new file beside `path`, with a random name nobody can have planted; `mode`
+ * is set on its descriptor (no umask), 0600 unless given.
+ */
+function writeTemporary(path: string, content: string | Buffer, sync: boolean, mode?: number): string {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString("hex")}.tmp`);
   // O_EXCL with O_CREAT fails on any existing name, a link included; O_NOFOLLOW says so twice
   const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
+    if (mode !== undefined) fchmodSync(fd, mode);
     const bytes = Buffer.from(content);
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
     if (sync) fsyncSync(fd);
@@ -90,8 +94,8 @@ export function replaceFile(path: string, content: string, opts: { sync?: boolea
  * exists (whatever it is). The file appears complete or not at all, so a full disk never leaves
  * an empty one behind.
  */
-export function createFileExclusively(path: string, content: string | Buffer, opts: { sync?: boolean } = {}): boolean {
-  const tmp = writeTemporary(path, content, opts.sync ?? false);
+export function createFileExclusively(path: string, content: string | Buffer, opts: { sync?: boolean; mode?: number } = {}): boolean {
+  const tmp = writeTemporary(path, content, opts.sync ?? false, opts.mode);
   try {
     linkSync(tmp, path);
     return true;

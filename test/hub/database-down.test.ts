@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeEnrollToken } from "../../src/hub/admin.js";
 import { startHub, type RunningHub } from "../../src/hub/serve.js";
+import { testHubConfig } from "./helpers/config.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
 import { ownPostgres, type OwnPostgres } from "./helpers/own-postgres.js";
 import { SyntheticHost } from "./helpers/synthetic-host.js";
@@ -16,7 +17,7 @@ const logged: string[] = [];
 beforeAll(async () => {
   pg = await ownPostgres();
   cert = await testCertificate();
-  hub = await startHub({ listen: { host: "127.0.0.1", port: 0 }, tls: { cert: cert.cert, key: cert.key }, database: { url: pg.url, poolSize: 4 }, clockToleranceMs: 120_000 }, (l) => logged.push(l));
+  hub = await startHub(testHubConfig(cert, pg.url), (l) => logged.push(l));
 }, 120_000);
 
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { makeEnrollToken } from "../../src/hub/admin.js";
 import { startHub, type RunningHub } from "../../src/hub/serve.js";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
+import { testHubConfig } from "./helpers/config.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
 import { SyntheticHost } from "./helpers/synthetic-host.js";
 
@@ -17,7 +18,7 @@ beforeAll(async () => {
 });
 beforeEach(async () => {
   db = await freshDatabase();
-  hub = await startHub({ listen: { host: "127.0.0.1", port: 0 }, tls: { cert: cert.cert, key: cert.key }, database: { url: db.url, poolSize: 2 }, clockToleranceMs: 120_000 }, () => undefined);
+  hub = await startHub(testHubConfig(cert, db.url), () => undefined);
 });
 afterEach(async () => {
   await hub.close();

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ParsedMail } from "mailparser";
 import { resolveIncident } from "../../src/hub/admin.js";
+import { learnedInterval } from "../../src/hub/monitor/cadence.js";
 import { minute, monitorScene, type MonitorScene } from "./helpers/monitor-scene.js";
 
 let scene: MonitorScene | undefined;
@@ -72,6 +73,9 @@ describe("the fleet monitor", () => {
     const kept = (await s.hub.pool.query<{ recent_runs: string[] }>("SELECT recent_runs FROM hub_hosts")).rows[0]!.recent_runs;
     expect(kept).toHaveLength(11);
     expect(kept.at(-1)).toBe(new Date(s.clock.now).toISOString());
+    // the database learns what learnedInterval says
+    const learned = (await s.hub.pool.query<{ ms: string }>("SELECT learned_every_ms AS ms FROM hub_hosts")).rows[0]!.ms;
+    expect(Number(learned)).toBe(learnedInterval(kept));
     const monitor = s.monitor();
     s.clock.now += 6 * minute; // 2m × 3: not yet
     expect((await monitor.round())?.moves.opened).toEqual([]);

@@ -11,6 +11,7 @@ import { signedRotation } from "../../src/store/rotation.js";
 import { fingerprintOf } from "../../src/store/signing-key.js";
 import { generateKeyPairSync } from "node:crypto";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
+import { testHubConfig } from "./helpers/config.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
 import { post, recordLine, SyntheticHost } from "./helpers/synthetic-host.js";
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   db = await freshDatabase();
-  hub = await startHub({ listen: { host: "127.0.0.1", port: 0 }, tls: { cert: cert.cert, key: cert.key }, database: { url: db.url, poolSize: 4 }, clockToleranceMs: 120_000 }, (l) => logged.push(l));
+  hub = await startHub(testHubConfig(cert, db.url), (l) => logged.push(l));
 });
 
 afterEach(async () => {
@@ -292,5 +293,7 @@ describe("clocks", () => {
     expect(open[0]!.message).toMatch(/2\.0 h ahead of the hub's/);
     await host.push(hub.url, cert.certPem, 2, 4);
     expect(await count("SELECT count(*) AS n FROM hub_incidents WHERE resolved_at IS NULL")).toBe(0);
+    const closed = (await hub.pool.query<{ resolved_by: string }>("SELECT resolved_by FROM hub_incidents WHERE kind = 'clock'")).rows;
+    expect(closed).toEqual([{ resolved_by: "hub: the clock is back within the tolerance" }]);
   });
 });

@@ -143,8 +143,8 @@ ALTER TABLE hub_hosts
   ADD COLUMN prune_confirmed boolean NOT NULL DEFAULT false;
 `,
   },
-  // Version 3 (users and roles) is being written alongside; this is 4 so that the numbering
-  // needs no change when both are merged (the lead reconciles it if 3 takes another number).
+  // Version 3 (users and roles) is being written alongside; this is 4, the fleet monitor's
+  // (the lead reconciles the numbering if 3 takes another number).
   {
     version: 4,
     name: "the fleet monitor: its deficiencies, their events, the outbox and the notification log",
@@ -206,6 +206,75 @@ CREATE INDEX hub_changes_deficient_received ON hub_changes (received_at) WHERE t
 -- the run summaries' finish times (the host's clock) of each host's latest runs, newest last,
 -- and the cadence learned from them (the median interval), for a host that hub.yaml gives none
 ALTER TABLE hub_hosts ADD COLUMN recent_runs text[] NOT NULL DEFAULT '{}', ADD COLUMN learned_every_ms bigint;
+`,
+  },
+  {
+    version: 5,
+    name: "policy versions: published, checked, approved by another person, signed by the hub; what each host runs",
+    sql: `
+CREATE TABLE hub_policy_versions (
+  id bigserial PRIMARY KEY,
+  -- sha256 over the sorted sha256 of each file's text: the same whatever directory a host keeps it in
+  content text NOT NULL,
+  host_group text,
+  files jsonb NOT NULL,
+  author text NOT NULL,
+  message text NOT NULL,
+  published_at timestamptz NOT NULL DEFAULT now(),
+  status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+  decided_by text,
+  decided_at timestamptz,
+  decision_reason text,
+  -- the hub's Ed25519 signature over the version's statement (policy/versions.ts), made when approved
+  statement bytea,
+  signature bytea
+);
+CREATE INDEX hub_policy_versions_content ON hub_policy_versions (content);
+
+-- the version hosts of a group fetch ('' for hosts in no group without a version of their own)
+CREATE TABLE hub_policy_current (
+  host_group text PRIMARY KEY,
+  version_id bigint NOT NULL REFERENCES hub_policy_versions (id),
+  since timestamptz NOT NULL DEFAULT now()
+);
+
+-- what each host runs, from its pushed records: a policy record's content, a run summary naming it
+CREATE TABLE hub_host_policies (
+  host_id uuid NOT NULL REFERENCES hub_hosts (id),
+  policy_hash text NOT NULL,
+  content text NOT NULL,
+  first_record bigint NOT NULL,
+  PRIMARY KEY (host_id, policy_hash)
+);
+ALTER TABLE hub_hosts ADD COLUMN policy_content text, ADD COLUMN policy_since text;
+`,
+  },
+  {
+    version: 6,
+    name: "the control catalogue: each control's design, from the policies hosts run and the versions published",
+    sql: `
+-- each distinct policy content the hub has seen (pushed by a host, or published), checked once
+CREATE TABLE hub_policy_contents (
+  content text PRIMARY KEY,
+  checked_at timestamptz NOT NULL DEFAULT now(),
+  problem text,
+  controls integer NOT NULL DEFAULT 0
+);
+
+-- each control as the newest content defining it says: what the dashboard and fleet reports show
+CREATE TABLE hub_controls (
+  control text PRIMARY KEY,
+  title text NOT NULL,
+  description text,
+  owner text,
+  severity text NOT NULL,
+  key_control boolean NOT NULL,
+  refs text[] NOT NULL DEFAULT '{}',
+  promises integer NOT NULL,
+  content text NOT NULL REFERENCES hub_policy_contents (content),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX hub_controls_owner ON hub_controls (owner);
 `,
   },
 ];

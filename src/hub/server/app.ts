@@ -7,6 +7,7 @@ import type { Pool } from "pg";
 import { HOST_HEADER, MAX_PUSH_BYTES, SIGNATURE_HEADER } from "../protocol.js";
 import { SCHEMA_VERSION } from "../db/migrations.js";
 import { MAX_ENROLL_BYTES, takeEnrollment } from "./enroll.js";
+import { takePolicyFetch } from "./policy-fetch.js";
 import { takePush } from "./push.js";
 
 export interface HubAppOptions {
@@ -15,6 +16,8 @@ export interface HubAppOptions {
   clockToleranceMs: number;
   /** the hub's clock, dated on each push (tests inject one); the system's when absent */
   now?: () => Date;
+  /** the hub's signing key's public half, given to hosts as they enrol */
+  hubKey?: { publicKey: string; fingerprint: string };
   /** where the hub says what went wrong that is not the client's fault (never a secret: errors from pg name no password) */
   log: (line: string) => void;
 }
@@ -51,7 +54,12 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
   });
 
   app.post("/v1/enroll", { bodyLimit: MAX_ENROLL_BYTES }, async (req, reply) => {
-    const out = await takeEnrollment(opts.pool, bodyBytes(req.body), header(req.headers[SIGNATURE_HEADER]));
+    const out = await takeEnrollment(opts.pool, bodyBytes(req.body), header(req.headers[SIGNATURE_HEADER]), opts.hubKey);
+    return reply.code(out.status).send(out.body);
+  });
+
+  app.post("/v1/policy", { bodyLimit: MAX_ENROLL_BYTES }, async (req, reply) => {
+    const out = await takePolicyFetch(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]));
     return reply.code(out.status).send(out.body);
   });
 

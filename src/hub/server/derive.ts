@@ -6,7 +6,9 @@
 import type { PoolClient } from "pg";
 import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { PushedRecord } from "../protocol.js";
-import { learnedInterval } from "../monitor/cadence.js";
+import { contentKey } from "../policy/versions.js";
+import { catalogueContent } from "./catalogue.js";
+import { MIN_INTERVALS } from "../monitor/cadence.js";
 
 const OUTCOMES = new Set<string>(outcomeOrder);
 
@@ -64,6 +66,22 @@ function runOf(r: PushedRecord, b: Record<string, unknown>): LastRun | undefined
   return { seq: r.seq, finished, kind: b["kind"] === "watch" ? "watch" : "run", policy, promises: b["promises"] as number, counts: clean };
 }
 
+/** A policy record's hash and content key (from its files' sha256, as the hub keys published versions). */
+function policyOf(b: Record<string, unknown>): { hash: string; content: string; files: { path: string; text: string }[] } | undefined {
+  const hash = text(b["hash"], 128);
+  const files = b["files"];
+  if (!hash || !Array.isArray(files) || files.length === 0) return undefined;
+  const hashes: string[] = [];
+  const texts: { path: string; text: string }[] = [];
+  for (const f of files as { sha256?: unknown; path?: unknown; text?: unknown }[]) {
+    const h = typeof f === "object" && f !== null ? text(f.sha256, 64) : undefined;
+    if (!h || typeof f.path !== "string" || typeof f.text !== "string") return undefined;
+    hashes.push(h);
+    texts.push({ path: f.path, text: f.text });
+  }
+  return { hash, content: contentKey(hashes), files: texts };
+}
+
 /** Derives the fleet's state from a push's new records. */
 export async function deriveState(client: PoolClient, host: string, records: readonly PushedRecord[], receivedAt: Date, pruneCut: number | null): Promise<void> {
   const latest = new Map<string, Change>();
@@ -71,8 +89,9 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   let run: LastRun | undefined;
   const finishes: string[] = [];
   let pruneConfirmed = false;
+  const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number }[] = [];
   for (const r of records) {
-    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune") continue;
+    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune" && r.kind !== "policy") continue;
     const b = bodyOf(r.line);
     if (!b) continue;
     if (r.kind === "change") {
@@ -83,8 +102,13 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       }
     } else if (r.kind === "run") {
       const counted = runOf(r, b);
-      if (counted) finishes.push(counted.finished);
+      // kept as the hub writes times, so that the database reads them back as times
+      const finished = counted ? Date.parse(counted.finished) : NaN;
+      if (Number.isFinite(finished)) finishes.push(new Date(finished).toISOString());
       run = counted ?? run;
+    } else if (r.kind === "policy") {
+      const p = policyOf(b);
+      if (p) policies.push({ ...p, seq: r.seq });
     }
     else if (pruneCut !== null && (b["cut"] as { seq?: unknown } | undefined)?.seq === pruneCut) pruneConfirmed = true;
   }
@@ -106,17 +130,28 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       [host, l.map((c) => c.key), l.map((c) => c.control), l.map((c) => c.type), l.map((c) => c.promiser), l.map((c) => c.to), l.map((c) => c.time), l.map((c) => c.seq), l.map((c) => c.reason)],
     );
   }
+  for (const p of policies) {
+    await client.query("INSERT INTO hub_host_policies (host_id, policy_hash, content, first_record) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [host, p.hash, p.content, p.seq]);
+    await catalogueContent(client, p.content, p.files, receivedAt);
+  }
   if (run) {
-    // the latest finish times are kept, and the cadence they teach, for the monitor (monitor/cadence.ts)
-    const kept = await client.query<{ recent_runs: string[]; learned_every_ms: string | null }>(
+    // the latest finish times, and the cadence they teach (the median interval, as monitor/cadence.ts
+    // learnedInterval computes it), kept for the monitor in the same statement
+    await client.query(
       `UPDATE hub_hosts SET last_run_seq = $2, last_run_finished = $3, last_run_kind = $4, policy_hash = $5, promises = $6, counts = $7,
-         recent_runs = (recent_runs || $8::text[])[greatest(1, cardinality(recent_runs) + cardinality($8::text[]) - ${RECENT_RUNS - 1}):] WHERE id = $1
-       RETURNING recent_runs, learned_every_ms`,
+         recent_runs = n.runs,
+         learned_every_ms = (SELECT CASE WHEN count(*) >= ${MIN_INTERVALS} THEN round(percentile_cont(0.5) WITHIN GROUP (ORDER BY g)) END
+           FROM (SELECT extract(epoch FROM t - lag(t) OVER (ORDER BY i)) * 1000 AS g FROM unnest(n.runs::timestamptz[]) WITH ORDINALITY AS u (t, i)) AS x WHERE g > 0)
+       FROM (SELECT (recent_runs || $8::text[])[greatest(1, cardinality(recent_runs) + cardinality($8::text[]) - ${RECENT_RUNS - 1}):] AS runs FROM hub_hosts WHERE id = $1) AS n
+       WHERE id = $1`,
       [host, run.seq, run.finished, run.kind, run.policy, run.promises, run.counts, finishes.slice(-RECENT_RUNS)],
     );
-    const row = kept.rows[0];
-    const learned = row ? (learnedInterval(row.recent_runs) ?? null) : null;
-    if (row && learned !== (row.learned_every_ms === null ? null : Number(row.learned_every_ms))) await client.query("UPDATE hub_hosts SET learned_every_ms = $2 WHERE id = $1", [host, learned]);
+    // which content it runs, and since when: a policy version's adoption by this host
+    await client.query(
+      `UPDATE hub_hosts h SET policy_since = CASE WHEN h.policy_content IS DISTINCT FROM p.content THEN $3 ELSE h.policy_since END, policy_content = p.content
+       FROM hub_host_policies p WHERE h.id = $1 AND p.host_id = $1 AND p.policy_hash = $2`,
+      [host, run.policy, run.finished],
+    );
   }
   if (pruneConfirmed) await client.query("UPDATE hub_hosts SET prune_confirmed = true WHERE id = $1", [host]);
 }

@@ -32,7 +32,7 @@ function enrollShapeProblem(v: unknown): string | undefined {
 }
 
 /** The hub's answer to an enrolment request. */
-export async function takeEnrollment(pool: Pool, raw: Buffer, signature: string | undefined, now: Date = new Date()): Promise<Reply<EnrollAccepted | ErrorBody>> {
+export async function takeEnrollment(pool: Pool, raw: Buffer, signature: string | undefined, hubKey?: { publicKey: string; fingerprint: string }, now: Date = new Date()): Promise<Reply<EnrollAccepted | ErrorBody>> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString("utf8"));
@@ -65,7 +65,7 @@ export async function takeEnrollment(pool: Pool, raw: Buffer, signature: string 
     await client.query("UPDATE hub_enroll_tokens SET used_at = $2, used_by = $3 WHERE token_hash = $1", [tokenHash(body.token), now, id]);
     await audit(client, `host:${id}`, "enroll", `host:${id}`, { name: body.name, fingerprint, group: token!.host_group });
     await client.query("COMMIT");
-    return { status: 201, body: { status: "enrolled", host: id, name: body.name, fingerprint } };
+    return { status: 201, body: { status: "enrolled", host: id, name: body.name, fingerprint, ...(hubKey ? { hubKey } : {}) } };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;

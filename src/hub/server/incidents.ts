@@ -15,14 +15,22 @@ export async function openIncident(client: PoolClient, host: string, epoch: numb
   if (kind !== "clock") await client.query("UPDATE hub_hosts SET chain_status = $2 WHERE id = $1 AND chain_status = 'ok'", [host, kind]);
 }
 
-/** Opens a clock incident when the host's clock is further from the hub's than allowed, and closes it when it is back within. */
-export async function noteClock(client: PoolClient, host: string, epoch: number, skewMs: number, toleranceMs: number): Promise<void> {
-  if (Math.abs(skewMs) > toleranceMs) {
-    const message = `the host's clock is ${describeSkew(skewMs)} the hub's (more than ${Math.round(toleranceMs / 1000)} s allowed)`;
-    await openIncident(client, host, epoch, "clock", null, message, { skewMs });
-  } else {
-    await client.query("UPDATE hub_incidents SET resolved_at = now(), resolved_by = 'hub: the clock is back within the tolerance' WHERE host_id = $1 AND kind = 'clock' AND resolved_at IS NULL", [host]);
-  }
+/** How an open clock incident is closed once the host's clock is back within the tolerance. */
+export const CLOCK_BACK = "hub: the clock is back within the tolerance";
+
+/** Whether a host's clock is close enough to the hub's. */
+export function clockWithin(skewMs: number, toleranceMs: number): boolean {
+  return Math.abs(skewMs) <= toleranceMs;
+}
+
+/**
+ * Opens (or sees again) a clock incident for a host whose clock is further from the hub's than
+ * allowed. Closing one is done by push.ts in the statement that updates the host (CLOCK_BACK), so
+ * that a push whose clock is fine costs no round trip for it.
+ */
+export async function openClockIncident(client: PoolClient, host: string, epoch: number, skewMs: number, toleranceMs: number): Promise<void> {
+  const message = `the host's clock is ${describeSkew(skewMs)} the hub's (more than ${Math.round(toleranceMs / 1000)} s allowed)`;
+  await openIncident(client, host, epoch, "clock", null, message, { skewMs });
 }
 
 function describeSkew(ms: number): string {
