@@ -7,6 +7,7 @@ import type { Io } from "./io.js";
 
 const hubCommand = () => import("./commands/hub.js");
 const hubInitCommand = () => import("./commands/hub-init.js");
+const hubUsers = () => import("./commands/hub-users.js");
 
 /** Where `hub init` writes unless told (commands/hub-init.ts is not loaded to build the help). */
 const DEFAULT_HUB_TLS_DIR = "/etc/covenant/hub/tls";
@@ -95,4 +96,49 @@ export function addHubCommands(program: Command, io: Io, setExit: (code: number)
     .option(config, configHelp)
     .option("--reason <text>", "why (kept in the hub's audit log)")
     .action(async (host: string, o: { config?: string; reason?: string }) => setExit(await (await hubCommand()).runHubAccept(host, o, io)));
+  addUserCommands(hub, io, setExit, config, configHelp);
+}
+
+function addUserCommands(hub: Command, io: Io, setExit: (code: number) => void, config: string, configHelp: string): void {
+  const user = hub.command("user").description("the hub's people: users, their roles, API tokens (docs/hub-people.md)");
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  user
+    .command("add")
+    .description("make a user (the first administrator is made this way, on the hub's machine)")
+    .argument("<name>", "the user name: 1 to 64 of a-z, 0-9, '.', '_', '@', '-'")
+    .option(config, configHelp)
+    .option("--grant <role[=scope]>", "a role, with its scope where it has one: administrator, author, approver, auditor, operations=group:NAME, owner=owner:NAME, owner=control:ID (repeatable)", collect, [])
+    .option("--display-name <text>", "the name shown for the user")
+    .option("--password-file <file>", "the password, in a file no other user may read (mode 600); without it, read from stdin (a pipe)")
+    .addHelpText("after", "\nThe password is never taken on the command line. At least 12 characters; one trailing newline is taken off.\n\nExamples:\n  covenant hub user add alice --grant administrator --password-file /root/alice.pw\n  pwgen -s 24 1 | tee /dev/tty | covenant hub user add bob --grant operations=group:payments\n\nExit codes: 0 made, 2 a bad name, grant or password, a user of that name, a database that cannot be used.")
+    .action(async (name: string, o: { config?: string; grant: string[]; displayName?: string; passwordFile?: string }) => setExit(await (await hubUsers()).runUserAdd(name, o, io)));
+  user
+    .command("list")
+    .description("list the users, their grants (with each grant's number) and whether disabled")
+    .option(config, configHelp)
+    .option("--json", "print JSON", false)
+    .action(async (o: { config?: string; json: boolean }) => setExit(await (await hubUsers()).runUserList(o, io)));
+  user
+    .command("grant")
+    .description("grant a user a role")
+    .argument("<name>", "the user")
+    .argument("<role[=scope]>", "administrator, author, approver, auditor, operations=group:NAME, owner=owner:NAME or owner=control:ID")
+    .option(config, configHelp)
+    .action(async (name: string, grant: string, o: { config?: string }) => setExit(await (await hubUsers()).runUserGrant(name, grant, o, io)));
+  user
+    .command("disable")
+    .description("disable a user: their sessions end and their API tokens stop working")
+    .argument("<name>", "the user")
+    .option(config, configHelp)
+    .option("--reason <text>", "why (kept in the hub's audit log)")
+    .action(async (name: string, o: { config?: string; reason?: string }) => setExit(await (await hubUsers()).runUserDisable(name, o, io)));
+  user
+    .command("token")
+    .description("make an API token for a user, acting with the user's grants (printed once; the hub keeps only its hash)")
+    .argument("<user>", "the user it acts for")
+    .requiredOption("--name <text>", "what it is for (shown in the user's list of tokens)")
+    .option(config, configHelp)
+    .option("--valid <duration>", "how long it may be used (default: until revoked)")
+    .option("--json", "print it as JSON", false)
+    .action(async (name: string, o: { config?: string; name: string; valid?: string; json: boolean }) => setExit(await (await hubUsers()).runUserToken(name, o, io)));
 }

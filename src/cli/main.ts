@@ -28,6 +28,7 @@ import { addMapCommand } from "./map-command.js";
 import { addEvidenceCommands } from "./evidence-command.js";
 import { addHubCommands } from "./hub-command.js";
 import { addReportCommand } from "./report-command.js";
+import { addHubClientCommands } from "./hub-client-command.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import { sizeUnits } from "../parser/literals.js";
 
@@ -40,6 +41,8 @@ Exit codes:
   1  deficiencies found (fmt --check: files would change)
   2  policy or configuration error
   3  internal error
+  4  push, enroll: the hub could not be reached (the records wait)
+  5  push, enroll: the hub refused
 
 Environment:
   NO_COLOR     disable colours (colours are also off when output is not a terminal)
@@ -117,12 +120,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(maxFileSizeOption())
     .addOption(configOption())
     .option("--notify", "send notifications even from a dry run or a sandbox (a deliberate test)", false)
+    .option("--no-push", "do not push to the fleet hub after the run (an enrolled host pushes, for at most 15 s)")
     .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
     .addHelpText(
       "after",
       "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or nothing to evaluate, or, as root, a policy file another user can change,\nor another run or the watcher holds the lock past --lock-wait), 3 internal error.",
     )
-    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; lockWait?: string; sandbox: boolean; sandboxDir?: string; sandboxManifest?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean }) => {
+    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; lockWait?: string; sandbox: boolean; sandboxDir?: string; sandboxManifest?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean; push: boolean }) => {
       const maxFileSize = fileSize(o.maxFileSize, "run", io);
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       const timeoutMs = parseDuration(o.timeout);
@@ -164,6 +168,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       if (o.sandboxManifest !== undefined) opts.sandboxManifest = o.sandboxManifest;
       if (o.config !== undefined) opts.config = o.config;
       if (o.notify) opts.notify = true;
+      if (!o.push) opts.push = false;
       if (lockWaitMs !== undefined) opts.lockWaitMs = lockWaitMs;
       if (now) opts.now = now;
       setExit(await (await runCommand()).runRun(paths, opts, io));
@@ -193,6 +198,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   addEvidenceCommands(program, io, setExit, version);
   addHubCommands(program, io, setExit);
   addReportCommand(program, io, setExit, version);
+  addHubClientCommands(program, io, setExit);
 
   program
     .command("verify")

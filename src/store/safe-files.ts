@@ -79,8 +79,8 @@ function writeTemporary(path: string, content: string | Buffer, sync: boolean, m
  * Replaces `path` with a file holding `content`, whole or not at all: a link planted at the
  * name is replaced, never followed. Errors are the system's (the caller says what failed).
  */
-export function replaceFile(path: string, content: string, opts: { sync?: boolean } = {}): void {
-  const tmp = writeTemporary(path, content, opts.sync ?? false);
+export function replaceFile(path: string, content: string, opts: { sync?: boolean; mode?: number } = {}): void {
+  const tmp = writeTemporary(path, content, opts.sync ?? false, opts.mode);
   try {
     renameSync(tmp, path);
   } catch (err) {

@@ -48,6 +48,7 @@ import { ScanCheck, scanRecords, type ScannedRecord, type ScanRange } from "./sc
 import { deficiencyId, hostKeyId } from "./deficiencies.js";
 import { checkAcross, checkpointDigest, readCheckpoint, sealCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointState } from "./checkpoint.js";
 import { addCounts, coverageProblem, planPrune, removePruned, retiredThrough } from "./prune.js";
+import { readHubPosition, writeHubPosition, type HubPoint } from "./hub-position.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
 export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, HostRotationBody, PolicyBody, PolicyFile, PruneBody, PruneEvidence, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
@@ -56,6 +57,7 @@ export type { Checkpoint } from "./checkpoint.js";
 export { hashPolicy, type PolicyVersionSummary } from "./policies.js";
 export { outcomesDigest, type PromiseAtRun, type RunExplanation } from "./explain.js";
 export type { ScannedRecord, ScanRange } from "./scan.js";
+export type { HubPoint } from "./hub-position.js";
 
 /** What a scan of the history vouches for (scanHistory, verifyAndScan). */
 export interface ScanOutcome {
@@ -735,6 +737,30 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     );
   }
 
+  /** What the fleet hub holds of this host (hub-position.ts), as host id `host`; undefined before its first acknowledgement. */
+  hubPosition(host: string): (HubPoint & { at: string }) | undefined {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => readHubPosition(this.db, this.keysNow().all, host))());
+  }
+
+  /** Stores what the hub acknowledged; only forward unless `back` (the hub holds less than before). Returns whether it was written. */
+  setHubPosition(host: string, p: HubPoint, opts: { back?: boolean; at?: Date } = {}): boolean {
+    return guarded(this.dir, `cannot record what the hub holds in the store ${join(this.dir, "state.db")}`, () =>
+      this.db
+        .transaction(() => {
+          this.checkKeyInForce();
+          return writeHubPosition(this.db, this.key, this.keysNow().all, host, p, (opts.at ?? new Date()).toISOString(), opts.back === true);
+        })
+        .immediate(),
+    );
+  }
+
+  /** Why a prune through record `cut` would remove records the hub does not hold yet; inside the prune's transaction. */
+  private hubShortOf(host: string, cut: number): string | undefined {
+    const held = readHubPosition(this.db, this.keysNow().all, host);
+    if (held && held.seq >= cut) return undefined;
+    return `this host is enrolled with a hub, which holds ${held ? `records up to ${held.seq}` : "none of its records"}, but this prune removes records up to ${cut}: run \`covenant push\` first, so that the hub holds every record removed (nothing is pruned)`;
+  }
+
   /**
    * Removes the history before `before`, whole runs only, once `evidence` (a pack the caller has
    * checked) holds every record removed; leaves a sealed checkpoint and a `prune` record, moves
@@ -742,7 +768,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * alongside a run. A history that does not verify is not pruned. `dryRun`: the plan, nothing
    * written.
    */
-  prune(req: { before: Date; evidence: PruneEvidence; dryRun?: boolean; now?: Date }): PruneOutcome {
+  prune(req: { before: Date; evidence: PruneEvidence; dryRun?: boolean; now?: Date; hubMustHold?: { host: string } }): PruneOutcome {
     const dbPath = join(this.dir, "state.db");
     const before = req.before.toISOString();
     const bytesBefore = storeBytes(this.dir);
@@ -760,7 +786,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
           const cp = readCheckpoint(this.db, this.keys);
           const previous = cp.state === "sealed" ? cp.checkpoint : undefined;
           const plan = planPrune(this.db, req.before.getTime(), before, previous);
-          const problem = coverageProblem(this.db, plan, req.evidence);
+          const problem = coverageProblem(this.db, plan, req.evidence) ?? (req.hubMustHold ? this.hubShortOf(req.hubMustHold.host, plan.cut.seq) : undefined);
           if (problem) throw new StoreError(problem);
           const { mac: cutMac, ...cut } = plan.cut;
           outcome = { dryRun: req.dryRun === true, before, cut, from: plan.from, removed: plan.removed, removedCount: plan.removedCount, runs: plan.runs, kept: plan.kept.length, messages: plan.messages.length, deficiencies: plan.retired.length, bytesBefore };

@@ -1,6 +1,6 @@
 // As root, Covenant uses only state that no other user can change: the rule sshd's StrictModes
 // and sudo apply to their files. The state directory, every directory on the way to it, and the
-// files in it (state.db and its WAL, host.key, ledger.head, run.lock) must be owned by root and
+// files in it (state.db and its WAL, host.key, ledger.head, run.lock, the hub enrolment) must be owned by root and
 // not writable by group or others; a directory on the way to the state directory may be
 // world-writable only with the sticky bit (as /tmp is), which keeps others from renaming or
 // removing root's entries in it. Paths are followed one link at a time, each link judged where it
@@ -13,7 +13,7 @@ import { judge as judgeBy, kindOf, lstatOrUndefined as lstatBy, modeText, runnin
 import { UntrustedStateError } from "./errors.js";
 
 /** The files of a state directory, as the store names them. */
-export const STATE_FILES = ["state.db", "state.db-wal", "state.db-shm", "host.key", "host.key.next", "host.key.retired", "ledger.head", "run.lock", "signing.key", "signing.key.next"] as const;
+export const STATE_FILES = ["state.db", "state.db-wal", "state.db-shm", "host.key", "host.key.next", "host.key.retired", "ledger.head", "run.lock", "signing.key", "signing.key.next", "hub.json", "hub-ca.pem"] as const;
 
 /** The host key, a rotation's pending one, and the keys rotations retired: held to the host key's rules. */
 const HOST_KEY_FILES: readonly string[] = ["host.key", "host.key.next", "host.key.retired"];
@@ -73,7 +73,7 @@ export function keyProblem(named: string, path: string, st: Stats, abuse = "forg
 export function checkStateFiles(dir: string, keyFile: string | undefined, signingKeyFile: string | undefined = process.env["COVENANT_SIGNING_KEY_FILE"]): void {
   if (!runningAsRoot()) return;
   const abs = resolve(dir);
-  const names: Record<string, string> = { "state.db": "the store", "state.db-wal": "the store's log", "state.db-shm": "the store's shared memory", "host.key": "the host key", "host.key.next": "the host key a rotation put in waiting", "host.key.retired": "the retired host keys", "ledger.head": "the head anchor", "run.lock": "the run lock", "signing.key": "the signing key", "signing.key.next": "the signing key a rotation put in waiting" };
+  const names: Record<string, string> = { "state.db": "the store", "state.db-wal": "the store's log", "state.db-shm": "the store's shared memory", "host.key": "the host key", "host.key.next": "the host key a rotation put in waiting", "host.key.retired": "the retired host keys", "ledger.head": "the head anchor", "run.lock": "the run lock", "signing.key": "the signing key", "signing.key.next": "the signing key a rotation put in waiting", "hub.json": "the hub enrolment", "hub-ca.pem": "the hub's CA certificate" };
   for (const name of STATE_FILES) {
     // the retired keys are kept in the state directory wherever the key is
     if ((name === "host.key" || name === "host.key.next") && keyFile !== undefined) continue;

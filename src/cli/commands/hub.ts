@@ -20,12 +20,12 @@ interface DbOptions {
   config?: string;
 }
 
-function who(): string {
+export function who(): string {
   return process.env["SUDO_USER"] ?? process.env["USER"] ?? `uid ${process.getuid?.() ?? "?"}`;
 }
 
 /** A pool on the hub's database, the schema brought up to date; or an exit code after saying why not. */
-async function adminPool(opts: DbOptions, io: Io, command: string): Promise<Pool | number> {
+export async function adminPool(opts: DbOptions, io: Io, command: string): Promise<Pool | number> {
   let url: string | undefined;
   let password: string | undefined;
   try {

@@ -6,7 +6,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startOfDay } from "../../facts/period.js";
 import { defaultStateDir } from "../../store/state-dir.js";
-import { publicKeyPem, type PruneOutcome } from "../../store/store.js";
+import { publicKeyPem, StoreError, type PruneOutcome } from "../../store/store.js";
+import { EnrolmentError, isEnrolled, readEnrolment } from "../../hub/client/enrolment.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -54,12 +55,28 @@ export async function runPrune(opts: PruneOptions, io: Io): Promise<number> {
     io.err(`covenant prune: ${escapeText(err.message)}; nothing is pruned`);
     return EXIT.policyError;
   }
+  // with a hub, the hub holds it: an enrolled host prunes only what the hub has acknowledged
+  let hubMustHold: { host: string } | undefined;
+  try {
+    hubMustHold = hubHost(dir);
+  } catch (err) {
+    if (!(err instanceof EnrolmentError || err instanceof StoreError)) throw err;
+    io.err(`covenant prune: ${escapeText(err.message)}; nothing is pruned while the host's enrolment cannot be read`);
+    return EXIT.policyError;
+  }
   return withStoreForWriting(dir, io, "prune", (store) => {
-    const out = store.prune({ before, evidence: coverage, dryRun: opts.dryRun });
+    const out = store.prune({ before, evidence: coverage, dryRun: opts.dryRun, ...(hubMustHold ? { hubMustHold } : {}) });
     if (opts.json) io.out(JSON.stringify(out, null, 2));
     else for (const line of describe(out, opts.before)) io.out(line);
     return EXIT.ok;
   });
+}
+
+/** The host id the hub knows this host by, when it is enrolled. */
+function hubHost(dir: string): { host: string } | undefined {
+  if (!isEnrolled(dir)) return undefined;
+  const found = readEnrolment(dir);
+  return found ? { host: found.enrolment.host } : undefined;
 }
 
 /** This host's signing key in force (PEM and fingerprint) and every key its rotations name; undefined (said) when it has none or the store cannot be read. */

@@ -22,6 +22,7 @@ import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary, type Recorded 
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import type { NotificationsView } from "../run-notify.js";
 import { checkWatcher } from "../watcher-health.js";
+import { isEnrolled } from "../../hub/client/enrolment.js";
 
 export interface RunOptions {
   state?: string;
@@ -49,6 +50,8 @@ export interface RunOptions {
   notify?: boolean;
   /** how long to wait for a lock another process holds, in ms (--lock-wait); absent: WATCHER_LOCK_WAIT_MS for the watcher, 0 for anything else */
   lockWaitMs?: number;
+  /** false (--no-push): no push to the fleet hub after the run, though the host is enrolled */
+  push?: boolean;
 }
 
 /**
@@ -78,9 +81,11 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
     releaseLock();
   });
   const later: Later = [];
+  // the state directory once the run recorded in it: an enrolled host pushes from it afterwards
+  const recordedIn: { dir?: string } = {};
   let code: number;
   try {
-    code = await runGuarded(paths, opts, io, hardStop, (release) => (releaseLock = release), later);
+    code = await runGuarded(paths, opts, io, hardStop, (release) => (releaseLock = release), later, recordedIn);
   } finally {
     hardStop.disarm();
   }
@@ -89,13 +94,16 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
   // keep other runs out nor be cut off by a stop meant for a stuck run
   if (later.length > 0) io.exitIfCut?.(code);
   for (const write of later) await write();
+  // after the report, the lock released: bounded by its own limit, and never the run's exit code
+  // (the HTTPS client is loaded only for a host that is enrolled)
+  if (opts.push !== false && recordedIn.dir !== undefined && isEnrolled(recordedIn.dir)) await (await import("../hub-push.js")).pushAfterRun(recordedIn.dir, io, opts);
   return code;
 }
 
 /** Output written after the run has ended (its lock released): see runRun. */
 type Later = (() => Promise<void>)[];
 
-async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: HardStop, onLock: (release: () => void) => void, later: Later): Promise<number> {
+async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: HardStop, onLock: (release: () => void) => void, later: Later, recordedIn: { dir?: string }): Promise<number> {
   const started = opts.now ?? new Date();
   const checked = loadCheckedPolicy(paths, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: started.toISOString().slice(0, 10) }, io);
   if (typeof checked === "number") return checked;
@@ -161,6 +169,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   hardStop.guardLock(stateDir);
 
   let code: number = EXIT.internal;
+  recordedIn.dir = stateDir;
   try {
     code = await recordedRun({ policy, checked, opts, roots, factsEtcRoot, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, lockWaitedMs: waitedMs, later }, io);
   } finally {

@@ -39,6 +39,7 @@ import { loadCheckedPolicy } from "../checked-policy.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary } from "../run-record.js";
 import { recordBlindness, WATCHER_BLIND_KEY } from "../watcher-health.js";
+import { watchPusher } from "../hub-push.js";
 
 export interface WatchOptions {
   state?: string;
@@ -127,6 +128,8 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   }
   // listened for before anything starts: a stop asked for during a long start-up is a clean stop too
   const stopped = stopSignal();
+  // an enrolled host pushes what its evaluations recorded, at most every 30 s, never holding one up
+  const pusher = watchPusher(store, io);
   const say = sayOnce(io);
   // who: the processes at a changed file, seen as the batch arrives, and who made the change (audit)
   // what audit was made to do (rules added or removed) goes into the next run's notes, in the history
@@ -158,7 +161,9 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       evaluate: async (ks, why, batch, focus) => {
         await who.settled(); // the audit look-ups, bounded, before the run lock is taken
         // a directory not watched sends no events: while one is, every promise is evaluated whole
-        return evaluateOnce(scene, ks, why, batch, { who, set, auditNotes, memory, focus: blind.now ? new Map() : focus });
+        const done = await evaluateOnce(scene, ks, why, batch, { who, set, auditNotes, memory, focus: blind.now ? new Map() : focus });
+        if (done === "done") pusher.poke();
+        return done;
       },
       onBatch: (b) => who.seen(b.paths, b.firstAt),
       beat,
@@ -199,6 +204,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   await reloading;
   await loop.stop();
   for (const n of await audit.stop()) io.out(`covenant watch: ${escapeText(n)}`);
+  await pusher.stop();
   try {
     store.stopWatcher(me, new Date().toISOString());
   } finally {

@@ -209,6 +209,88 @@ ALTER TABLE hub_hosts ADD COLUMN recent_runs text[] NOT NULL DEFAULT '{}', ADD C
 `,
   },
   {
+    version: 3,
+    name: "people and access: users, role grants, sessions, API tokens, login attempts, control owners",
+    sql: `
+CREATE TABLE hub_users (
+  id bigserial PRIMARY KEY,
+  name text NOT NULL UNIQUE CHECK (name ~ '^[a-z0-9][a-z0-9._@-]{0,63}$'),
+  display_name text NOT NULL DEFAULT '',
+  -- scrypt$N$r$p$salt$hash (passwords.ts): the parameters kept with the hash, so they can be raised
+  password_hash text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  created_by text NOT NULL,
+  disabled_at timestamptz,
+  disabled_by text
+);
+
+-- one role per row; operations is scoped to a host group, a control owner to a control or an owner
+CREATE TABLE hub_grants (
+  id bigserial PRIMARY KEY,
+  user_id bigint NOT NULL REFERENCES hub_users (id),
+  role text NOT NULL CHECK (role IN ('administrator', 'author', 'approver', 'owner', 'operations', 'auditor')),
+  scope_kind text CHECK (scope_kind IN ('group', 'control', 'owner')),
+  scope_value text CHECK (length(scope_value) BETWEEN 1 AND 200),
+  granted_at timestamptz NOT NULL DEFAULT now(),
+  granted_by text NOT NULL,
+  CHECK ((scope_kind IS NULL) = (scope_value IS NULL)),
+  CHECK (CASE role WHEN 'operations' THEN scope_kind = 'group' WHEN 'owner' THEN scope_kind IN ('control', 'owner') ELSE scope_kind IS NULL END)
+);
+CREATE UNIQUE INDEX hub_grants_once ON hub_grants (user_id, role, coalesce(scope_kind, ''), coalesce(scope_value, ''));
+
+-- a browser's session: only the sha256 of the cookie's random id is kept
+CREATE TABLE hub_sessions (
+  id_hash bytea PRIMARY KEY CHECK (length(id_hash) = 32),
+  user_id bigint NOT NULL REFERENCES hub_users (id),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_seen_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL,
+  address text
+);
+CREATE INDEX hub_sessions_user ON hub_sessions (user_id);
+
+CREATE TABLE hub_api_tokens (
+  id bigserial PRIMARY KEY,
+  user_id bigint NOT NULL REFERENCES hub_users (id),
+  name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+  token_hash bytea NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz,
+  revoked_at timestamptz,
+  last_used_at timestamptz
+);
+CREATE INDEX hub_api_tokens_user ON hub_api_tokens (user_id);
+
+-- every login attempt, for throttling by user name and by client address (throttle.ts)
+CREATE TABLE hub_login_attempts (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  user_name text NOT NULL,
+  address text NOT NULL,
+  ok boolean NOT NULL
+);
+CREATE INDEX hub_login_attempts_name ON hub_login_attempts (user_name, at);
+CREATE INDEX hub_login_attempts_address ON hub_login_attempts (address, at);
+
+-- which owner a control has, for grants that name an owner rather than controls
+CREATE TABLE hub_control_owners (
+  control text PRIMARY KEY,
+  owner text NOT NULL,
+  set_at timestamptz NOT NULL DEFAULT now(),
+  set_by text NOT NULL
+);
+
+-- a field of a pushed change record's body, or NULL when the line is not JSON PostgreSQL takes
+-- (a host's line must never make a query fail for everyone)
+CREATE FUNCTION hub_change_field(line text, field text) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN line::jsonb -> 'body' ->> field;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END $$;
+`,
+  },
+  {
     version: 5,
     name: "policy versions: published, checked, approved by another person, signed by the hub; what each host runs",
     sql: `

@@ -9,6 +9,12 @@ import { SCHEMA_VERSION } from "../db/migrations.js";
 import { MAX_ENROLL_BYTES, takeEnrollment } from "./enroll.js";
 import { takePolicyFetch } from "./policy-fetch.js";
 import { takePush } from "./push.js";
+import { findRule, isHostRoute } from "../auth/rules.js";
+import { mountApi } from "./api/registry.js";
+import { sessionHandlers } from "./api/session-routes.js";
+import { userHandlers } from "./api/user-routes.js";
+import { fleetHandlers } from "./api/fleet-routes.js";
+import { auditHandlers } from "./api/audit-routes.js";
 
 export interface HubAppOptions {
   pool: Pool;
@@ -20,6 +26,33 @@ export interface HubAppOptions {
   hubKey?: { publicKey: string; fingerprint: string };
   /** where the hub says what went wrong that is not the client's fault (never a secret: errors from pg name no password) */
   log: (line: string) => void;
+  /** the hub's clock, for sessions and login throttling (tests move it) */
+  now?: () => Date;
+}
+
+/**
+ * Refuses, as the server is built, any route that auth/rules.ts does not declare: a person's route
+ * without an access rule, or a host's route not declared as one, cannot exist. HEAD is fastify's
+ * own twin of a declared GET, behind the same guard.
+ */
+function declaredOnly(app: FastifyInstance): void {
+  const served: string[] = [];
+  servedBy.set(app, served);
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const m of methods) {
+      const method = m === "HEAD" ? "GET" : m;
+      if (!findRule(method, route.url) && !isHostRoute(method, route.url)) throw new Error(`${m} ${route.url} has no access rule in src/hub/auth/rules.ts`);
+      served.push(`${m} ${route.url}`);
+    }
+  });
+}
+
+const servedBy = new WeakMap<FastifyInstance, string[]>();
+
+/** Every route the app was given ("METHOD /path"), as it was added: for the test that each is declared. */
+export function servedRoutes(app: FastifyInstance): readonly string[] {
+  return servedBy.get(app) ?? [];
 }
 
 /** The PostgreSQL error classes and Node errors that mean "the database is not there now". */
@@ -32,12 +65,15 @@ function databaseUnavailable(err: unknown): boolean {
 
 export function buildHubApp(opts: HubAppOptions): FastifyInstance {
   const app = Fastify({ https: { cert: opts.https.cert, key: opts.https.key }, logger: false, bodyLimit: MAX_PUSH_BYTES, return503OnClosing: true, connectionTimeout: 60_000 });
+  declaredOnly(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  // a browser's form (the dashboard's), read by the API's guard for its _csrf field
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply: FastifyReply) => {
     if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return reply.code(413).send({ status: "error", message: "the request is larger than the hub takes" });
-    if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return reply.code(415).send({ status: "error", message: "the hub takes application/json only" });
+    if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return reply.code(415).send({ status: "error", message: "the hub takes application/json (and forms, on /api/) only" });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ status: "error", message: "the request could not be read" });
     if (databaseUnavailable(err)) {
       opts.log(`hub: the database is unavailable (${err.code ?? "?"}): answered 503`);
@@ -67,6 +103,8 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs, ...(opts.now ? { now: opts.now } : {}) });
     return reply.code(out.status).send(out.body);
   });
+
+  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()) }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers });
   return app;
 }
 

@@ -1,0 +1,146 @@
+// Who may do what on the hub, as data: every route people use is declared here, with what it
+// does (read, write, export), to what kind of object, which roles may, and how far each role
+// reaches. The server adds routes only through these declarations (server/api/registry.ts refuses
+// a route that is not declared here), docs/hub-access.md is generated from them, and
+// test/hub/access-matrix.test.ts sends every declared route as every role to objects in and out
+// of the role's scope. The routes hosts use (signed with the host's key, not by people) are
+// declared here too, as host routes. Pure data: nothing here touches the network or the database.
+
+export const ROLES = ["administrator", "author", "approver", "owner", "operations", "auditor"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_MEANING: Record<Role, string> = {
+  administrator: "runs the hub: users and their grants, hosts, incidents, control owners",
+  author: "writes policy (policy author): reads the controls",
+  approver: "approves policy others wrote (separation of duties): reads the controls",
+  owner: "a control owner, scoped to the controls named, or to every control of the owners named",
+  operations: "runs hosts, scoped to host groups: their hosts, their incidents, revoking their hosts",
+  auditor: "read-only, every control and host, with exports (the hub's audit log among them)",
+};
+
+/** How a grant of a role is scoped: `operations` to a host group, `owner` to a control or an owner. */
+export const ROLE_SCOPE: Record<Role, readonly ("group" | "control" | "owner")[]> = {
+  administrator: [],
+  author: [],
+  approver: [],
+  owner: ["control", "owner"],
+  operations: ["group"],
+  auditor: [],
+};
+
+export type Action = "read" | "write" | "export";
+export type ObjectKind = "session" | "user" | "token" | "audit" | "host" | "incident" | "control" | "policy" | "fleet";
+
+/**
+ * How far a role reaches on a route:
+ * - `all`: every object of the kind, all of its data
+ * - `groups`: only hosts (and their incidents) in the host groups granted; others are not found
+ * - `controls`: only the controls granted; others are not found
+ * - `controls-data`: every host, but of its data only the controls granted
+ * - `self`: only the user's own (session, tokens)
+ */
+export type Reach = "all" | "groups" | "controls" | "controls-data" | "self";
+
+/** Which credentials a route takes: none (logging in), a browser session only, or a session or an API token. */
+export type Credentials = "none" | "session" | "session-or-token";
+
+export interface RouteRule {
+  /** a stable name, used by the server to attach the handler and by the docs */
+  id: string;
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  path: string;
+  action: Action;
+  object: ObjectKind;
+  credentials: Credentials;
+  /** the roles that may, with how far; a role not listed is refused (403). Absent for `none`. */
+  who: Partial<Record<Role, Reach>>;
+  /** the path parameter naming the one object acted on, resolved and held to the reach before the handler runs */
+  target?: { param: string; kind: "host" | "incident" | "control" | "user" | "token" | "grant" };
+  /** whether the route writes an entry in the hub's audit log */
+  audited: boolean;
+  summary: string;
+}
+
+const EVERYONE_SELF: Partial<Record<Role, Reach>> = { administrator: "self", author: "self", approver: "self", owner: "self", operations: "self", auditor: "self" };
+const ADMIN: Partial<Record<Role, Reach>> = { administrator: "all" };
+const HOST_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", operations: "groups", owner: "controls-data" };
+const CONTROL_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", author: "all", approver: "all", owner: "controls" };
+
+export const USER_ROUTES: readonly RouteRule[] = [
+  { id: "login", method: "POST", path: "/api/login", action: "write", object: "session", credentials: "none", who: {}, audited: true, summary: "log in with a user name and password: a new session (a cookie), any earlier one of this browser ended" },
+  { id: "logout", method: "POST", path: "/api/logout", action: "write", object: "session", credentials: "session", who: EVERYONE_SELF, audited: true, summary: "end this session" },
+  { id: "me", method: "GET", path: "/api/me", action: "read", object: "user", credentials: "session-or-token", who: EVERYONE_SELF, audited: false, summary: "who is signed in, with their grants, and the session's CSRF token" },
+  { id: "users.list", method: "GET", path: "/api/users", action: "read", object: "user", credentials: "session-or-token", who: ADMIN, audited: false, summary: "every user, with grants and whether disabled" },
+  { id: "users.create", method: "POST", path: "/api/users", action: "write", object: "user", credentials: "session-or-token", who: ADMIN, audited: true, summary: "make a user (a password of at least 12 characters)" },
+  { id: "users.grant", method: "POST", path: "/api/users/:user/grants", action: "write", object: "user", credentials: "session-or-token", who: ADMIN, target: { param: "user", kind: "user" }, audited: true, summary: "grant a user a role (with its scope)" },
+  { id: "users.revoke-grant", method: "DELETE", path: "/api/users/:user/grants/:grant", action: "write", object: "user", credentials: "session-or-token", who: ADMIN, target: { param: "grant", kind: "grant" }, audited: true, summary: "take a grant back" },
+  { id: "users.disable", method: "POST", path: "/api/users/:user/disable", action: "write", object: "user", credentials: "session-or-token", who: ADMIN, target: { param: "user", kind: "user" }, audited: true, summary: "disable a user: their sessions end and their API tokens stop working" },
+  { id: "tokens.list", method: "GET", path: "/api/tokens", action: "read", object: "token", credentials: "session-or-token", who: EVERYONE_SELF, audited: false, summary: "the user's own API tokens (never the tokens themselves)" },
+  { id: "tokens.create", method: "POST", path: "/api/tokens", action: "write", object: "token", credentials: "session", who: EVERYONE_SELF, audited: true, summary: "make an API token acting with the user's grants (shown once); from a session only, so that a token cannot outlive itself" },
+  { id: "tokens.revoke", method: "DELETE", path: "/api/tokens/:token", action: "write", object: "token", credentials: "session-or-token", who: EVERYONE_SELF, target: { param: "token", kind: "token" }, audited: true, summary: "revoke one of the user's own API tokens" },
+  { id: "audit.read", method: "GET", path: "/api/audit", action: "read", object: "audit", credentials: "session-or-token", who: { administrator: "all", auditor: "all" }, audited: false, summary: "the hub's audit log, newest first, a page at a time" },
+  { id: "audit.export", method: "GET", path: "/api/audit/export", action: "export", object: "audit", credentials: "session-or-token", who: { administrator: "all", auditor: "all" }, audited: true, summary: "the hub's audit log over a period as CSV (the export itself recorded)" },
+  { id: "hosts.list", method: "GET", path: "/api/hosts", action: "read", object: "host", credentials: "session-or-token", who: HOST_READERS, audited: false, summary: "the hosts: group, last push, chain status" },
+  { id: "hosts.show", method: "GET", path: "/api/hosts/:host", action: "read", object: "host", credentials: "session-or-token", who: HOST_READERS, target: { param: "host", kind: "host" }, audited: false, summary: "one host, with the latest outcome of each control it reported" },
+  { id: "hosts.revoke", method: "POST", path: "/api/hosts/:host/revoke", action: "write", object: "host", credentials: "session-or-token", who: { administrator: "all", operations: "groups" }, target: { param: "host", kind: "host" }, audited: true, summary: "revoke a host's enrolment: the hub takes nothing more from it" },
+  { id: "incidents.list", method: "GET", path: "/api/incidents", action: "read", object: "incident", credentials: "session-or-token", who: { administrator: "all", auditor: "all", operations: "groups" }, audited: false, summary: "chains in doubt and clocks off, open first" },
+  { id: "incidents.resolve", method: "POST", path: "/api/incidents/:incident/resolve", action: "write", object: "incident", credentials: "session-or-token", who: ADMIN, target: { param: "incident", kind: "incident" }, audited: true, summary: "mark an incident resolved, saying why" },
+  { id: "controls.list", method: "GET", path: "/api/controls", action: "read", object: "control", credentials: "session-or-token", who: CONTROL_READERS, audited: false, summary: "the controls the hosts' change records name, with their owner and how many hosts" },
+  { id: "controls.show", method: "GET", path: "/api/controls/:control", action: "read", object: "control", credentials: "session-or-token", who: CONTROL_READERS, target: { param: "control", kind: "control" }, audited: false, summary: "one control: its latest outcome on each host that reported it" },
+  { id: "controls.set-owner", method: "PUT", path: "/api/controls/:control/owner", action: "write", object: "control", credentials: "session-or-token", who: ADMIN, target: { param: "control", kind: "control" }, audited: true, summary: "say which owner a control has (what grants naming an owner reach)" },
+];
+
+export interface HostRouteRule {
+  method: "GET" | "POST";
+  path: string;
+  summary: string;
+}
+
+/** Routes hosts use: authenticated by the host's Ed25519 signature over the body, not by people (docs/hub.md). */
+export const HOST_ROUTES: readonly HostRouteRule[] = [
+  { method: "GET", path: "/v1/health", summary: "whether the hub and its database answer (no credentials, says nothing of any host)" },
+  { method: "POST", path: "/v1/enroll", summary: "a host registers its public key with a one-time enrolment token" },
+  { method: "POST", path: "/v1/push", summary: "a host sends its records, signed with its key" },
+  { method: "POST", path: "/v1/policy", summary: "a host fetches the policy version in force for it (a request signed with its key; the answer signed with the hub's)" },
+];
+
+/** The reach each role may be given: a role's scope decides what its reach can be limited by. */
+const REACH_OF_ROLE: Record<Role, readonly Reach[]> = {
+  administrator: ["all", "self"],
+  author: ["all", "self"],
+  approver: ["all", "self"],
+  auditor: ["all", "self"],
+  operations: ["all", "groups", "self"],
+  owner: ["all", "controls", "controls-data", "self"],
+};
+
+/** What is wrong with the declarations (empty when nothing): checked when the server starts and by the tests. */
+export function ruleProblems(rules: readonly RouteRule[] = USER_ROUTES): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const r of rules) {
+    const key = `${r.method} ${r.path}`;
+    if (seen.has(key) || seen.has(r.id)) problems.push(`${key} (${r.id}) is declared twice`);
+    seen.add(key).add(r.id);
+    if (!r.path.startsWith("/api/")) problems.push(`${key}: people's routes are under /api/`);
+    if (r.credentials === "none" && Object.keys(r.who).length > 0) problems.push(`${key}: a route without credentials cannot name roles`);
+    if (r.credentials !== "none" && Object.keys(r.who).length === 0) problems.push(`${key}: no role may use it`);
+    if (r.method === "GET" && r.action === "write") problems.push(`${key}: a GET must not write`);
+    if (r.method !== "GET" && r.action !== "write") problems.push(`${key}: a ${r.method} is a write`);
+    if ((r.action !== "read" || r.method !== "GET") && !r.audited) problems.push(`${key}: what changes something or exports is written to the audit log`);
+    if (r.target && !r.path.includes(`:${r.target.param}`)) problems.push(`${key}: the target :${r.target.param} is not in the path`);
+    for (const [role, reach] of Object.entries(r.who) as [Role, Reach][]) {
+      if (!ROLES.includes(role)) problems.push(`${key}: unknown role ${role}`);
+      else if (!REACH_OF_ROLE[role].includes(reach)) problems.push(`${key}: ${role} cannot be given reach ${reach}`);
+    }
+  }
+  return problems;
+}
+
+export function findRule(method: string, path: string): RouteRule | undefined {
+  return USER_ROUTES.find((r) => r.method === method && r.path === path);
+}
+
+export function isHostRoute(method: string, path: string): boolean {
+  return HOST_ROUTES.some((r) => r.method === method && r.path === path);
+}

@@ -1,0 +1,105 @@
+// The host's side against the real hub: `covenant hub serve` on real PostgreSQL (a database of its
+// own) over HTTPS, and real `covenant run`, `enroll`, `push` processes with their own state
+// directories. The stand-in (helpers/standin-hub.ts) covers the faults; this holds the two sides
+// of protocol v1 to each other.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StateStore } from "../../src/store/store.ts";
+import { bin, covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
+import { dailyStore } from "../cli/prune-store.ts";
+import { removeTempDirs, tempDir } from "../store/helpers.ts";
+import { testCertificate, type TestCert } from "./helpers/certs.ts";
+import { freshDatabase, type TestDatabase } from "./helpers/pg.ts";
+
+let db: TestDatabase;
+let cert: TestCert;
+let config: string;
+let server: ChildProcess;
+let url: string;
+
+beforeAll(async () => {
+  ensureBuilt();
+  db = await freshDatabase();
+  cert = await testCertificate();
+  config = join(tempDir("real-hub"), "hub.yaml");
+  writeFileSync(config, `listen: { host: 127.0.0.1, port: 0 }\ntls: { cert: ${cert.cert}, key: ${cert.key} }\ndatabase: { url: "${db.url}" }\nclockTolerance: 90s\n`);
+  server = spawn(bin, ["hub", "serve", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    server.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /serving (https:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    server.on("exit", (code) => reject(new Error(`hub serve exited with ${code}: ${out}`)));
+  });
+}, 60_000);
+
+afterAll(async () => {
+  const exited = new Promise((r) => server.once("exit", r));
+  server.kill("SIGTERM");
+  await exited;
+  await db.drop();
+  removeTempDirs();
+});
+
+async function enroll(state: string, name: string): Promise<string> {
+  const made = covenant(["hub", "token", "--config", config]);
+  expect(made.code, made.err).toBe(0);
+  const e = await covenantAsync(["enroll", url, "--ca", cert.cert, "--state", state, "--name", name, "--json"], { env: { COVENANT_ENROLL_TOKEN: made.out.trim() } });
+  expect(e.code, e.err).toBe(0);
+  expect(e.out + e.err).not.toContain(made.out.trim());
+  return (JSON.parse(e.out) as { host: string }).host;
+}
+
+/** What `covenant hub hosts` says the hub holds of a host. */
+function hubHolds(name: string): number {
+  const hosts = JSON.parse(covenant(["hub", "hosts", "--config", config, "--json"]).out) as { name: string; lastSeq: number }[];
+  return hosts.find((h) => h.name === name)!.lastSeq;
+}
+
+const head = (state: string) => {
+  const s = StateStore.openReadOnly(state);
+  try {
+    return s.lastRecord()!.seq;
+  } finally {
+    s.close();
+  }
+};
+
+describe("a host and the real hub", () => {
+  it("enrols, pushes its history, and every run pushes what it recorded", async () => {
+    const dir = tempDir("real-hub-host");
+    mkdirSync(join(dir, "srv"));
+    writeFileSync(join(dir, "srv", "gl.dat"), "x\n", { mode: 0o640 });
+    const policy = join(dir, "p.promise");
+    writeFileSync(policy, `control "C-1" {\n  title = "t"\n  file "${dir}/srv/gl.dat" { mode = 0640 }\n}\n`);
+    const state = join(dir, "state");
+    expect((await covenantAsync(["run", "--state", state, policy])).code).toBe(0);
+    await enroll(state, "gl-db-01");
+    // the hub's own key kept, for the policy versions it signs
+    expect(JSON.parse(readFileSync(join(state, "hub.json"), "utf8"))).toMatchObject({ name: "gl-db-01", hubKey: { fingerprint: expect.stringMatching(/^ed25519:[0-9a-f]{32}$/) } });
+    const p = await covenantAsync(["push", "--state", state]);
+    expect(p.code, p.err).toBe(0);
+    expect(p.out).toMatch(new RegExp(`^sent ${head(state)} records in 1 push: the hub holds records up to ${head(state)}`));
+    expect(hubHolds("gl-db-01")).toBe(head(state));
+    const r = await covenantAsync(["run", "--state", state, policy]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/covenant run: push: sent 1 record in 1 push/);
+    expect(hubHolds("gl-db-01")).toBe(head(state));
+  });
+
+  it("sends a store pruned before its first push, naming the prune's cut", async () => {
+    const { dir } = dailyStore("real-hub-pruned");
+    const out = tempDir("real-hub-pack");
+    expect(covenant(["key", "export", "--state", dir, "--out", join(out, "host.pub")]).code).toBe(0);
+    expect(covenant(["evidence", "--from", "2026-11-01", "--to", "2026-11-30", "--tz", "UTC", "--out", join(out, "pack"), "--state", dir]).code).toBe(0);
+    expect(covenant(["prune", "--state", dir, "--before", "2026-11-23", "--tz", "UTC", "--pack", join(out, "pack.tar.gz")]).code).toBe(0);
+    await enroll(dir, "gl-db-02");
+    const p = await covenantAsync(["push", "--state", dir]);
+    expect(p.code, p.err).toBe(0);
+    expect(hubHolds("gl-db-02")).toBe(head(dir));
+  });
+});
