@@ -20,13 +20,11 @@ export interface HubAppOptions {
   pool: Pool;
   https: { cert: Buffer; key: Buffer };
   clockToleranceMs: number;
-  /** the hub's clock, dated on each push (tests inject one); the system's when absent */
-  now?: () => Date;
   /** the hub's signing key's public half, given to hosts as they enrol */
   hubKey?: { publicKey: string; fingerprint: string };
   /** where the hub says what went wrong that is not the client's fault (never a secret: errors from pg name no password) */
   log: (line: string) => void;
-  /** the hub's clock, for sessions and login throttling (tests move it) */
+  /** the hub's clock, for sessions, login throttling and dating each push (tests move it); the system's when absent */
   now?: () => Date;
 }
 
