@@ -85,6 +85,18 @@ describe("the fleet monitor", () => {
     expect(d!.reason).toContain("expected every 2m, learned from its last 11 runs; silent after 6m");
   });
 
+  it("holds a host that never pushed, with no cadence configured, to an hour, from its enrolment", async () => {
+    const s = (scene = await monitorScene({ hubYaml: "deficiencies: { stakeholders: [fleet_ops] }" }));
+    await s.host("new-01");
+    const monitor = s.monitor();
+    s.clock.now += 3 * 60 * minute - minute; // 1h × 3, not yet
+    expect((await monitor.round())?.moves.opened).toEqual([]);
+    s.clock.now += 2 * minute;
+    expect((await monitor.round())?.moves.opened).toHaveLength(1);
+    const [d] = await deficiencies(s);
+    expect(d!.reason).toMatch(/new-01 has not pushed since it enrolled at .* \(expected every 1h, until its runs teach one; silent after 3h\)/);
+  });
+
   it("holds a host of a group hub.yaml gives a cadence to that cadence, the others to the default", async () => {
     const s = (scene = await monitorScene({ hubYaml: "cadence: { default: 5m, groups: { ledger: 1m } }\ndeficiencies: { stakeholders: [fleet_ops] }" }));
     const ledger = await s.host("gl-db-01", "ledger");

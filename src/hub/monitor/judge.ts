@@ -53,14 +53,15 @@ interface HostRow {
 /**
  * Hosts (not revoked) that have not pushed for longer than their cadence times the grace. The
  * database picks them by the rule cadenceOf says (so that a round reads the silent hosts, not
- * the fleet), and cadenceOf judges each again: it is the rule.
+ * the fleet), and cadenceOf judges each again: it is the rule. (greatest() passes over a NULL,
+ * hence the CASE: a host that taught no cadence falls through to the fallback, as in cadenceOf.)
  */
 export async function judgeSilent(db: Queryable, now: number, settings: MonitorSettings): Promise<FleetFinding[]> {
   const rows = (
     await db.query<HostRow>(
       `SELECT id, name, host_group, enrolled_at, last_push_at, learned_every_ms, cardinality(recent_runs) AS runs FROM hub_hosts h
        WHERE revoked_at IS NULL AND coalesce(last_push_at, enrolled_at) < $1::timestamptz - make_interval(secs => $2::float8 *
-         coalesce(($3::jsonb ->> h.host_group)::bigint, $4::bigint, greatest(h.learned_every_ms, $5::bigint), $6::bigint) / 1000.0)`,
+         coalesce(($3::jsonb ->> h.host_group)::bigint, $4::bigint, CASE WHEN h.learned_every_ms IS NOT NULL THEN greatest(h.learned_every_ms, $5::bigint) END, $6::bigint) / 1000.0)`,
       [new Date(now), settings.silentGrace, settings.cadence.groups, settings.cadence.defaultMs ?? null, MIN_LEARNED_MS, FALLBACK_MS],
     )
   ).rows;
