@@ -67,7 +67,7 @@ export async function startHub(config: HubConfig, log: (line: string) => void, s
   }, PARTITION_CHECK_MS);
   timer.unref();
   const now = start.now;
-  const app = buildHubApp({ pool, https, clockToleranceMs: config.clockToleranceMs, hubKey: { publicKey: key.publicRaw, fingerprint: key.fingerprint }, log, ...(now ? { now: () => new Date(now()) } : {}) });
+  const app = buildHubApp({ pool, https, clockToleranceMs: config.clockToleranceMs, hubKey: { publicKey: key.publicRaw, fingerprint: key.fingerprint }, key, approvalRequired: config.policy.approvalRequired, log, ...(now ? { now: () => new Date(now()) } : {}) });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {

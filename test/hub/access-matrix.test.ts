@@ -7,7 +7,11 @@
 // Expected: a role the rule does not name is refused (403) and writes nothing to the audit log;
 // a role it names reaches in-scope objects (2xx, audited when the rule says so) and does not
 // find out-of-scope ones (404), and a list shows in-scope objects and never out-of-scope ones.
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { contentKey } from "../../src/hub/policy/versions.js";
 import type { Pool } from "pg";
 import { startHub, type RunningHub } from "../../src/hub/serve.js";
 import { ROLES, USER_ROUTES, type Reach, type Role, type RouteRule } from "../../src/hub/auth/rules.js";
@@ -20,6 +24,8 @@ import { insertHost, insertIncident, setOwner } from "./helpers/fleet-fixtures.j
 import { testHubConfig } from "./helpers/config.js";
 
 const PASSWORD = "correct horse battery staple";
+const SOX = readdirSync("examples/sox").filter((f) => f.endsWith(".promise")).sort().map((f) => ({ path: f, text: readFileSync(join("examples/sox", f), "utf8") }));
+const POLICY_CONTENT = contentKey(SOX.map((f) => createHash("sha256").update(f.text).digest("hex")));
 const IN_GROUP = "payments";
 const OUT_GROUP = "web";
 const CTL_IN = "CTL-IN-1";
@@ -49,6 +55,7 @@ const listMarkers: Partial<Record<RouteRule["object"], (role: Role) => { in: str
   incident: () => ({ in: "incident on the payments host", out: "incident on the web host" }),
   control: () => ({ in: CTL_IN, out: CTL_OUT }),
   token: (role) => ({ in: `token of ${role}`, out: "token of someone else" }),
+  policy: () => ({ in: "CHG-0 the version every list shows", out: "CHG-0 the version every list shows" }),
 };
 
 function userOf(role: Role): string {
@@ -88,6 +95,12 @@ async function paramsFor(rule: RouteRule, role: Role, scope: Scope): Promise<Rec
         out[name] = g.rows[0]!.id;
         break;
       }
+      case "policy": {
+        // a pending version by someone else, straight into the table (publishing checks the policy: slow)
+        const v = await pool.query<{ id: string }>("INSERT INTO hub_policy_versions (content, files, author, message, status) VALUES ($1, $2, 'matrix-other', $3, 'pending') RETURNING id", [POLICY_CONTENT, JSON.stringify(SOX), `fresh version ${n}`]);
+        out[name] = v.rows[0]!.id;
+        break;
+      }
       case "token": {
         const owner = scope === "in" ? userOf(role) : "matrix-other";
         out[name] = String((await makeApiToken(pool, owner, `fresh token ${n}`, null, "test")).id);
@@ -113,6 +126,9 @@ const bodies: Record<string, (role: Role, scope: Scope) => Record<string, unknow
   "hosts.revoke": () => ({ reason: "decommissioned" }),
   "incidents.resolve": () => ({ reason: "explained: a restore from backup" }),
   // the owner each control already has: the write succeeds without moving the scopes the matrix tests
+  "policies.publish": () => ({ files: SOX, message: `CHG-${++fresh} from the matrix` }),
+  "policies.approve": () => ({ reason: "reviewed" }),
+  "policies.reject": () => ({ reason: "no ticket" }),
   "controls.set-owner": (_role, scope) => ({ owner: scope === "in" ? "security" : "finance" }),
 };
 
@@ -182,6 +198,7 @@ beforeAll(async () => {
   await insertIncident(pool, inHost.id, "incident on the payments host");
   await insertIncident(pool, outHost.id, "incident on the web host");
   await makeApiToken(pool, "matrix-other", "token of someone else", null, "test");
+  await pool.query("INSERT INTO hub_policy_versions (content, files, author, message, status) VALUES ($1, $2, 'matrix-other', 'CHG-0 the version every list shows', 'pending')", [POLICY_CONTENT, JSON.stringify(SOX)]);
   for (const role of ROLES) {
     sessions.set(role, await login(hub.url, cert.certPem, userOf(role), PASSWORD));
     bearers.set(role, (await makeApiToken(pool, userOf(role), `token of ${role}`, 3600_000, "test")).token);

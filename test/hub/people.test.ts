@@ -322,7 +322,7 @@ describe("bad input", () => {
 
 describe("every served route is declared", () => {
   it("serves each declared route, and refuses to add one without an access rule", async () => {
-    const app = buildHubApp({ pool, https: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, clockToleranceMs: 1000, log: () => undefined });
+    const app = buildHubApp({ pool, https: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, clockToleranceMs: 1000, key: hub.key, approvalRequired: true, log: () => undefined });
     await app.ready();
     for (const r of [...USER_ROUTES, ...HOST_ROUTES]) expect(app.hasRoute({ method: r.method, url: r.path }), `${r.method} ${r.path}`).toBe(true);
     // every route the app was given (fastify's HEAD twins of GETs aside) is declared, and nothing else
@@ -330,7 +330,7 @@ describe("every served route is declared", () => {
     expect(servedRoutes(app).filter((r) => r.startsWith("HEAD ")).length).toBe(served.filter((r) => r.startsWith("GET ")).length);
     expect([...served].sort()).toEqual([...USER_ROUTES, ...HOST_ROUTES].map((r) => `${r.method} ${r.path}`).sort());
     await app.close();
-    const again = buildHubApp({ pool, https: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, clockToleranceMs: 1000, log: () => undefined });
+    const again = buildHubApp({ pool, https: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, clockToleranceMs: 1000, key: hub.key, approvalRequired: true, log: () => undefined });
     expect(() => again.get("/api/secret", async () => "everything")).toThrow(/has no access rule/);
     await again.close();
   });

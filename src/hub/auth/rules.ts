@@ -55,7 +55,9 @@ export interface RouteRule {
   /** the roles that may, with how far; a role not listed is refused (403). Absent for `none`. */
   who: Partial<Record<Role, Reach>>;
   /** the path parameter naming the one object acted on, resolved and held to the reach before the handler runs */
-  target?: { param: string; kind: "host" | "incident" | "control" | "user" | "token" | "grant" };
+  target?: { param: string; kind: "host" | "incident" | "control" | "user" | "token" | "grant" | "policy" };
+  /** the largest body taken, when more than the 64 KiB every other route takes (a policy's files) */
+  maxBody?: number;
   /** whether the route writes an entry in the hub's audit log */
   audited: boolean;
   summary: string;
@@ -65,6 +67,7 @@ const EVERYONE_SELF: Partial<Record<Role, Reach>> = { administrator: "self", aut
 const ADMIN: Partial<Record<Role, Reach>> = { administrator: "all" };
 const HOST_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", operations: "groups", owner: "controls-data" };
 const CONTROL_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", author: "all", approver: "all", owner: "controls" };
+const POLICY_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", author: "all", approver: "all" };
 
 export const USER_ROUTES: readonly RouteRule[] = [
   { id: "login", method: "POST", path: "/api/login", action: "write", object: "session", credentials: "none", who: {}, audited: true, summary: "log in with a user name and password: a new session (a cookie), any earlier one of this browser ended" },
@@ -87,6 +90,10 @@ export const USER_ROUTES: readonly RouteRule[] = [
   { id: "incidents.resolve", method: "POST", path: "/api/incidents/:incident/resolve", action: "write", object: "incident", credentials: "session-or-token", who: ADMIN, target: { param: "incident", kind: "incident" }, audited: true, summary: "mark an incident resolved, saying why" },
   { id: "controls.list", method: "GET", path: "/api/controls", action: "read", object: "control", credentials: "session-or-token", who: CONTROL_READERS, audited: false, summary: "the controls the hosts' change records name, with their owner and how many hosts" },
   { id: "controls.show", method: "GET", path: "/api/controls/:control", action: "read", object: "control", credentials: "session-or-token", who: CONTROL_READERS, target: { param: "control", kind: "control" }, audited: false, summary: "one control: its latest outcome on each host that reported it" },
+  { id: "policies.list", method: "GET", path: "/api/policies", action: "read", object: "policy", credentials: "session-or-token", who: POLICY_READERS, audited: false, summary: "the policy versions published, newest first: author, message, decision, which is in force" },
+  { id: "policies.publish", method: "POST", path: "/api/policies", action: "write", object: "policy", credentials: "session-or-token", who: { author: "all" }, maxBody: 24 * 1024 * 1024, audited: true, summary: "publish a policy version (its files and a message): checked as `covenant check` would, refused with every error, else held for approval (or in force at once when the hub requires none)" },
+  { id: "policies.approve", method: "POST", path: "/api/policies/:policy/approve", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "approve a pending version (never one's own): signed with the hub's key, in force for its host group" },
+  { id: "policies.reject", method: "POST", path: "/api/policies/:policy/reject", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "reject a pending version, saying why (never one's own)" },
   { id: "controls.set-owner", method: "PUT", path: "/api/controls/:control/owner", action: "write", object: "control", credentials: "session-or-token", who: ADMIN, target: { param: "control", kind: "control" }, audited: true, summary: "say which owner a control has (what grants naming an owner reach)" },
 ];
 

@@ -11,6 +11,8 @@ import { takePolicyFetch } from "./policy-fetch.js";
 import { takePush } from "./push.js";
 import { findRule, isHostRoute } from "../auth/rules.js";
 import { mountApi } from "./api/registry.js";
+import type { HubKey } from "../signing.js";
+import { policyHandlers } from "./api/policy-routes.js";
 import { sessionHandlers } from "./api/session-routes.js";
 import { userHandlers } from "./api/user-routes.js";
 import { fleetHandlers } from "./api/fleet-routes.js";
@@ -22,6 +24,9 @@ export interface HubAppOptions {
   clockToleranceMs: number;
   /** the hub's signing key's public half, given to hosts as they enrol */
   hubKey?: { publicKey: string; fingerprint: string };
+  /** the hub's signing key itself (policy versions are signed with it) */
+  key: HubKey;
+  approvalRequired: boolean;
   /** where the hub says what went wrong that is not the client's fault (never a secret: errors from pg name no password) */
   log: (line: string) => void;
   /** the hub's clock, for sessions, login throttling and dating each push (tests move it); the system's when absent */
@@ -102,7 +107,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     return reply.code(out.status).send(out.body);
   });
 
-  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()) }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers });
+  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers });
   return app;
 }
 

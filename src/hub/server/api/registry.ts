@@ -13,6 +13,7 @@ import { bearerToken, csrfMatches, sessionIdFromCookie, sessionUser, sha256, tok
 import { AccessInputError } from "../../auth/users.js";
 import { targetVisible } from "./targets.js";
 import { prepareDummyHash } from "../../auth/passwords.js";
+import type { HubKey } from "../../signing.js";
 
 export const MAX_API_BODY_BYTES = 64 * 1024;
 
@@ -20,6 +21,10 @@ export interface ApiDeps {
   pool: Pool;
   log: (line: string) => void;
   now: () => Date;
+  /** the hub's signing key (approved policy versions are signed with it) */
+  key: HubKey;
+  /** whether a policy version waits for a second person's approval (hub.yaml policy.approval) */
+  approvalRequired: boolean;
 }
 
 export interface Call {
@@ -141,7 +146,7 @@ export function mountApi(app: FastifyInstance, deps: ApiDeps, handlers: Record<s
     app.route({
       method: rule.method,
       url: rule.path,
-      bodyLimit: MAX_API_BODY_BYTES,
+      bodyLimit: rule.maxBody ?? MAX_API_BODY_BYTES,
       handler: async (req, reply) => {
         const admitted = await admit(rule, req, deps);
         if (!("req" in admitted)) return send(reply, admitted);

@@ -16,8 +16,9 @@ async function hostGroup(pool: Pool, id: string): Promise<{ group: string | null
   return r.rows[0] ? { group: r.rows[0].host_group } : undefined;
 }
 
+/** A control's owner: the one an administrator set on the hub, else the one its policy names (the catalogue). */
 export async function controlOwner(pool: Pool, control: string): Promise<string | null> {
-  const r = await pool.query<{ owner: string }>("SELECT owner FROM hub_control_owners WHERE control = $1", [control]);
+  const r = await pool.query<{ owner: string | null }>("SELECT coalesce((SELECT owner FROM hub_control_owners WHERE control = $1), (SELECT owner FROM hub_controls WHERE control = $1)) AS owner", [control]);
   return r.rows[0]?.owner ?? null;
 }
 
@@ -42,6 +43,10 @@ export async function targetVisible(pool: Pool, kind: NonNullable<RouteRule["tar
     }
     case "grant":
       return NUMBER.test(value) && !access.selfOnly;
+    case "policy": {
+      if (!NUMBER.test(value)) return false;
+      return (await pool.query("SELECT 1 FROM hub_policy_versions WHERE id = $1", [value])).rowCount === 1;
+    }
     case "token": {
       if (!NUMBER.test(value)) return false;
       const r = await pool.query<{ user_id: string }>("SELECT user_id FROM hub_api_tokens WHERE id = $1", [value]);
