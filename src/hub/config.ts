@@ -1,11 +1,15 @@
 // The hub's configuration (`hub.yaml`, docs/hub.md): where it listens, its certificate, its
-// database and how far a host's clock may be from its own. Read with the rules covenant.yaml is
+// database, how far a host's clock may be from its own, and the fleet monitor's settings
+// (monitor/settings.ts, docs/hub-monitor.md). Read with the rules covenant.yaml is
 // read with (as root: a file and directories no other user can change); the TLS key and the
 // database's password are secrets, read from files or the environment, and never printed.
 import { isAbsolute, resolve, dirname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseDuration } from "../config/durations.js";
 import { readConfigFile, readSecretFile } from "../config/files.js";
+import { MONITOR_KEYS, readMonitorSettings, type MonitorSettings } from "./monitor/settings.js";
+
+export type { MonitorSettings } from "./monitor/settings.js";
 
 export interface HubConfig {
   listen: { host: string; port: number };
@@ -15,11 +19,13 @@ export interface HubConfig {
   /** the hub's Ed25519 key (signs policy versions): every hub process of one database holds the same */
   signingKey: string;
   policy: { approvalRequired: boolean };
+  /** the fleet monitor's settings (notify, monitor, cadence, silentGrace, massDrift, deficiencies); hub.yaml always gives them, a configuration made in code may leave the monitor out */
+  monitor?: MonitorSettings;
 }
 
 export class HubConfigError extends Error {}
 
-const KNOWN = ["listen", "tls", "database", "clockTolerance", "signingKey", "policy"];
+const KNOWN: readonly string[] = ["listen", "tls", "database", "clockTolerance", "signingKey", "policy", ...MONITOR_KEYS];
 const DEFAULTS = { host: "127.0.0.1", port: 8443, poolSize: 10, clockTolerance: "2m" };
 
 function fail(path: string, message: string): never {
@@ -87,6 +93,7 @@ export function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env
     clockToleranceMs,
     signingKey: pathOf(str(d["signingKey"], abs, "signingKey") ?? "signing.key", "signingKey"),
     policy: { approvalRequired: approval === "required" },
+    monitor: readMonitorSettings(d, here, (message) => fail(abs, message)),
   };
 }
 

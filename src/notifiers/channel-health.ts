@@ -11,7 +11,7 @@ export const channelFailingKey = (channel: string) => `covenant.notify/channel:$
  * Resolves the deficiency of a channel no longer in the configuration: no delivery through it
  * will ever resolve it. Returns whether one was resolved.
  */
-export function resolveRemovedChannels(store: DispatchStore, opts: DispatchOptions, deficiencies: Deficiency[]): boolean {
+export async function resolveRemovedChannels(store: DispatchStore, opts: DispatchOptions, deficiencies: Deficiency[]): Promise<boolean> {
   if (store.recordSystemFinding === undefined) return false;
   let resolved = false;
   const prefix = channelFailingKey("");
@@ -20,7 +20,7 @@ export function resolveRemovedChannels(store: DispatchStore, opts: DispatchOptio
     const name = d.key.slice(prefix.length);
     if (opts.config.channels.has(name)) continue;
     const finding = channelFinding(name, opts, d.host, d.promise.stakeholders);
-    store.recordSystemFinding(d.key, finding, "kept", `the ${name} channel is no longer in the configuration`, new Date(opts.now()).toISOString());
+    await store.recordSystemFinding(d.key, finding, "kept", `the ${name} channel is no longer in the configuration`, new Date(opts.now()).toISOString());
     resolved = true;
   }
   return resolved;
@@ -42,15 +42,15 @@ function channelFinding(name: string, opts: DispatchOptions, host: string, stake
  * that could not be made) since the last call, and returns whether a channel is newly failing
  * (routing then has something new to tell).
  */
-export function healthJudge(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): () => boolean {
+export function healthJudge(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): () => Promise<boolean> {
   let seenDeliveries = 0;
   let seenUnusable = 0;
-  return () => {
+  return async () => {
     const deliveries = report.deliveries.slice(seenDeliveries);
     const unusable = report.unusable.slice(seenUnusable);
     seenDeliveries = report.deliveries.length;
     seenUnusable = report.unusable.length;
-    return store.recordSystemFinding !== undefined && channelHealth(store, opts, report, deliveries, unusable);
+    return store.recordSystemFinding !== undefined && (await channelHealth(store, opts, report, deliveries, unusable));
   };
 }
 
@@ -60,7 +60,7 @@ export function healthJudge(store: DispatchStore, opts: DispatchOptions, report:
  * resolves it for each channel that delivered.
  * Returns whether a channel was newly found failing.
  */
-function channelHealth(store: DispatchStore, opts: DispatchOptions, report: DispatchReport, deliveries: SentMessage[], unusableNow: DispatchReport["unusable"]): boolean {
+async function channelHealth(store: DispatchStore, opts: DispatchOptions, report: DispatchReport, deliveries: SentMessage[], unusableNow: DispatchReport["unusable"]): Promise<boolean> {
   const byChannel = new Map<string, SentMessage[]>();
   for (const d of deliveries) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
   for (const u of unusableNow) if (!byChannel.has(u.channel)) byChannel.set(u.channel, []);
@@ -77,7 +77,7 @@ function channelHealth(store: DispatchStore, opts: DispatchOptions, report: Disp
     const lastError = unusable?.error ?? list.find((d) => d.status !== "sent")?.detail ?? "";
     const finding = channelFinding(name, opts, report.host ?? "", users);
     const reason = failing ? `the ${name} channel keeps failing: ${lastError}` : `the ${name} channel delivers again`;
-    store.recordSystemFinding!(channelFailingKey(name), finding, failing ? "error" : "kept", reason, time);
+    await store.recordSystemFinding!(channelFailingKey(name), finding, failing ? "error" : "kept", reason, time);
     if (failing && !report.failingChannels.some((f) => f.channel === name)) {
       report.failingChannels.push({ channel: name, error: lastError });
       opened = true;

@@ -46,6 +46,8 @@ export interface Deficiency {
   approval?: Approval;
   /** what changed at each file, in AIDE's terms and a masked diff (issue 15; none for `nodiff`) */
   findings?: RecordedFinding[];
+  /** found by the fleet hub's monitor rather than a host's run: it has no run, no host history record, and is not acknowledged with `covenant ack` */
+  fleet?: true;
 }
 
 /** The approval (`covenant approve`) that closed a deficiency. */

@@ -10,21 +10,29 @@ import { plan, type Plan } from "./routing/index.js";
 
 export { channelFailingKey };
 
-/** What the dispatcher needs of the state store (src/store/store.ts implements it). */
+/** A value, or a promise of it: the host's store (SQLite) answers at once, the hub's (PostgreSQL) later. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * What the dispatcher needs of the state store (src/store/store.ts implements it, synchronously;
+ * the hub's PostgreSQL outbox, src/hub/monitor/pg-outbox.ts, asynchronously). Every method is
+ * awaited (what the writes return is not used), and the dispatcher never has two of them in flight at once from one lane; lanes of
+ * different channels may overlap, so an asynchronous store serialises its own transactions.
+ */
 export interface DispatchStore {
-  notificationWorkingSet(): { deficiencies: Deficiency[]; groups: GroupState[]; events: number[] };
-  savePlan(p: { messages: { channel: string; message: Message; dueAt: number }[]; groups: GroupState[]; dropped: GroupState[]; routedEvents: number[] }): void;
+  notificationWorkingSet(): Awaitable<{ deficiencies: Deficiency[]; groups: GroupState[]; events: number[] }>;
+  savePlan(p: { messages: { channel: string; message: Message; dueAt: number }[]; groups: GroupState[]; dropped: GroupState[]; routedEvents: number[] }): unknown;
   /** up to `limit` due messages, oldest first, leaving out the ids in `skip`; only `channel`'s when given */
-  dueMessages(now: number, limit?: number, skip?: ReadonlySet<string>, channel?: string): OutboxMessage[];
+  dueMessages(now: number, limit?: number, skip?: ReadonlySet<string>, channel?: string): Awaitable<OutboxMessage[]>;
   /** the channels that have messages due */
-  dueChannels(now: number): string[];
+  dueChannels(now: number): Awaitable<string[]>;
   /** how many are due, leaving out `skip` (without reading them); only `channel`'s when given */
-  countDue(now: number, skip?: ReadonlySet<string>, channel?: string): number;
-  recordDelivery(id: string, result: DeliveryResult): void;
+  countDue(now: number, skip?: ReadonlySet<string>, channel?: string): Awaitable<number>;
+  recordDelivery(id: string, result: DeliveryResult): unknown;
   /** several at once, in one transaction (faster: one move of the head anchor) */
-  recordDeliveries?(list: readonly { id: string; result: DeliveryResult }[]): void;
+  recordDeliveries?(list: readonly { id: string; result: DeliveryResult }[]): unknown;
   /** opens (outcome error) or resolves (kept) a deficiency of Covenant's own, such as a channel that keeps failing */
-  recordSystemFinding?(key: string, finding: SystemFinding, outcome: "error" | "kept", reason: string, time: string): void;
+  recordSystemFinding?(key: string, finding: SystemFinding, outcome: "error" | "kept", reason: string, time: string): unknown;
 }
 
 export type { DeliveryResult } from "./contract.js";
@@ -91,14 +99,14 @@ export interface DispatchReport {
 /** Routes and saves the plan, then delivers what is due. Never throws for a channel's failure. */
 export async function routeAndDeliver(store: DispatchStore, opts: DispatchOptions): Promise<DispatchReport> {
   const started = opts.now();
-  const report = routeFirst(store, opts, started);
+  const report = await routeFirst(store, opts, started);
   const deadline = started + opts.budgetMs;
   await deliverDue(store, opts, deadline, report);
   // a channel that keeps failing is itself a deficiency, told at once through the stakeholders'
   // other channels (its own messages fail, and are retried, like any other). Judged on each
   // round's deliveries: a round after a wait sends too, and its failures count as much.
   const health = healthJudge(store, opts, report);
-  let again = health();
+  let again = await health();
   // a routing timer that fires within the budget (a short group_wait or group_interval) is
   // waited for: otherwise its message would wait for the next run, minutes later. A retry's
   // backoff is not: a failed message waits for the next run or `covenant notify flush`.
@@ -106,9 +114,9 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
     const next = report.nextAt;
     if (!again && (next === undefined || next > deadline)) break;
     if (!again) await sleep(Math.max(0, next! - opts.now()));
-    routeAgain(store, opts, report);
+    await routeAgain(store, opts, report);
     await deliverDue(store, opts, deadline, report);
-    again = health();
+    again = await health();
   }
   return report;
 }
@@ -119,19 +127,19 @@ export async function routeAndDeliver(store: DispatchStore, opts: DispatchOption
  * delivered, which reads them back from the outbox a batch at a time (bench/notify: a run that
  * tells 1,000 deficiencies).
  */
-function routeFirst(store: DispatchStore, opts: DispatchOptions, now: number): DispatchReport {
-  let working = store.notificationWorkingSet();
-  if (resolveRemovedChannels(store, opts, working.deficiencies)) working = store.notificationWorkingSet();
-  const planned = routeAndSave(store, opts, now, working);
+async function routeFirst(store: DispatchStore, opts: DispatchOptions, now: number): Promise<DispatchReport> {
+  let working = await store.notificationWorkingSet();
+  if (await resolveRemovedChannels(store, opts, working.deficiencies)) working = await store.notificationWorkingSet();
+  const planned = await routeAndSave(store, opts, now, working);
   const report: DispatchReport = { planned: planned.messages.length, deliveries: [], leftOver: 0, inhibited: planned.inhibited, audience: planned.audience, toldBefore: toldIn(working.groups), unusable: [], deficiencies: reportedDeficiencies(working.deficiencies), failingChannels: [], ...(opts.host !== undefined ? { host: opts.host } : {}) };
   if (planned.nextAt !== undefined) report.nextAt = planned.nextAt;
   return report;
 }
 
 /** A later round's routing (a timer fired, a channel found failing), added to the report. */
-function routeAgain(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): void {
-  const later = store.notificationWorkingSet();
-  const p = routeAndSave(store, opts, opts.now(), later);
+async function routeAgain(store: DispatchStore, opts: DispatchOptions, report: DispatchReport): Promise<void> {
+  const later = await store.notificationWorkingSet();
+  const p = await routeAndSave(store, opts, opts.now(), later);
   // a deficiency opened meanwhile (a channel found failing) is reported with the rest
   Object.assign(report.deficiencies, reportedDeficiencies(later.deficiencies));
   report.planned += p.messages.length;
@@ -155,9 +163,9 @@ function toldIn(groups: GroupState[]): Record<string, string[]> {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The routing step alone: plan from what the store holds and save it, in one transaction. */
-function routeAndSave(store: DispatchStore, opts: Pick<DispatchOptions, "config" | "facts">, now: number, working = store.notificationWorkingSet()): Plan {
+async function routeAndSave(store: DispatchStore, opts: Pick<DispatchOptions, "config" | "facts">, now: number, working: { deficiencies: Deficiency[]; groups: GroupState[]; events: number[] }): Promise<Plan> {
   const p = plan({ now, config: opts.config, deficiencies: working.deficiencies, groups: working.groups, facts: opts.facts });
-  store.savePlan({ messages: p.messages, groups: p.groups, dropped: p.dropped, routedEvents: working.events });
+  await store.savePlan({ messages: p.messages, groups: p.groups, dropped: p.dropped, routedEvents: working.events });
   return p;
 }
 
@@ -180,9 +188,9 @@ export async function deliverDue(store: DispatchStore, opts: DispatchOptions, de
   try {
     // every channel's sends run to their end (a store failure stops new sends, not the ones in
     // flight) before a failure is thrown and the channels are closed under nothing
-    const lanes = await Promise.allSettled(store.dueChannels(opts.now()).map((name) => deliverLane(store, recorder, opts, deadline, report, channels, attempted, name)));
+    const lanes = await Promise.allSettled((await store.dueChannels(opts.now())).map((name) => deliverLane(store, recorder, opts, deadline, report, channels, attempted, name)));
     for (const l of lanes) if (l.status === "rejected") throw l.reason;
-    recorder.flush();
+    await recorder.flush();
   } finally {
     for (const made of channels.values()) await made.then((c) => c?.close()).catch(() => {});
   }
@@ -192,11 +200,11 @@ export async function deliverDue(store: DispatchStore, opts: DispatchOptions, de
 async function deliverLane(store: DispatchStore, recorder: Recorder, opts: DispatchOptions, deadline: number, report: DispatchReport, channels: Map<string, Promise<Channel | undefined>>, attempted: Set<string>, name: string): Promise<void> {
   for (;;) {
     // a message tried once in this round waits for its backoff, even if that is already over
-    const batch = store.dueMessages(opts.now(), BATCH, attempted, name);
+    const batch = await store.dueMessages(opts.now(), BATCH, attempted, name);
     if (batch.length === 0 || recorder.failed) return;
     if (opts.now() >= deadline) {
       // what is left over is counted, not read: the outbox may hold thousands
-      report.leftOver += store.countDue(opts.now(), attempted, name);
+      report.leftOver += await store.countDue(opts.now(), attempted, name);
       return;
     }
     for (const m of batch) attempted.add(m.id);
@@ -215,17 +223,18 @@ class Recorder {
   failed = false;
   constructor(private readonly store: DispatchStore) {}
 
-  record(id: string, result: DeliveryResult): void {
+  async record(id: string, result: DeliveryResult): Promise<void> {
     this.pending.push({ id, result });
-    if (this.pending.length >= 32) this.flush();
+    if (this.pending.length >= 32) await this.flush();
   }
 
-  flush(): void {
+  async flush(): Promise<void> {
     const list = this.pending;
     this.pending = [];
+    if (list.length === 0) return;
     try {
-      if (this.store.recordDeliveries) this.store.recordDeliveries(list);
-      else for (const { id, result } of list) this.store.recordDelivery(id, result);
+      if (this.store.recordDeliveries) await this.store.recordDeliveries(list);
+      else for (const { id, result } of list) await this.store.recordDelivery(id, result);
     } catch (err) {
       this.failed = true;
       throw err;
@@ -238,7 +247,7 @@ async function deliverThrough(recorder: Recorder, opts: DispatchOptions, deadlin
   const config = opts.config.channels.get(name);
   if (!config) {
     // the configuration no longer has the channel a message was planned for: give it up, said
-    for (const m of messages) settle(recorder, opts, report, m, { ok: false, retryable: false, error: `the channel \`${name}\` is no longer in the configuration` });
+    for (const m of messages) await settle(recorder, opts, report, m, { ok: false, retryable: false, error: `the channel \`${name}\` is no longer in the configuration` });
     return;
   }
   if (!channels.has(name)) {
@@ -254,13 +263,13 @@ async function deliverThrough(recorder: Recorder, opts: DispatchOptions, deadlin
   const channel = await channels.get(name)!;
   if (!channel) {
     const error = report.unusable.find((u) => u.channel === name)?.error ?? "unknown";
-    for (const m of messages) settle(recorder, opts, report, m, { ok: false, retryable: true, error: `the channel could not be set up: ${error}` });
+    for (const m of messages) await settle(recorder, opts, report, m, { ok: false, retryable: true, error: `the channel could not be set up: ${error}` });
     return;
   }
   await sendAll(channel, messages, opts, deadline, () => opts.now() >= deadline || recorder.failed, (m, d) => settle(recorder, opts, report, m, d), () => report.leftOver++);
 }
 
-async function sendAll(channel: Channel, messages: OutboxMessage[], opts: DispatchOptions, deadline: number, stop: () => boolean, done: (m: OutboxMessage, d: Delivery) => void, skipped: () => void): Promise<void> {
+async function sendAll(channel: Channel, messages: OutboxMessage[], opts: DispatchOptions, deadline: number, stop: () => boolean, done: (m: OutboxMessage, d: Delivery) => Promise<void>, skipped: () => void): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < messages.length) {
@@ -271,7 +280,7 @@ async function sendAll(channel: Channel, messages: OutboxMessage[], opts: Dispat
         skipped();
         continue;
       }
-      done(m, await withinBudget(channel.send(m.message), deadline - opts.now()));
+      await done(m, await withinBudget(channel.send(m.message), deadline - opts.now()));
     }
   };
   const workers = await Promise.allSettled(Array.from({ length: Math.min(opts.concurrency ?? 4, messages.length) }, worker));
@@ -297,7 +306,7 @@ export async function withinBudget(sending: Promise<Delivery>, leftMs: number): 
 }
 
 /** Records one delivery's result: sent, retried later with backoff, or given up. */
-function settle(recorder: Recorder, opts: DispatchOptions, report: DispatchReport, m: OutboxMessage, d: Delivery): void {
+async function settle(recorder: Recorder, opts: DispatchOptions, report: DispatchReport, m: OutboxMessage, d: Delivery): Promise<void> {
   const now = opts.now();
   const at = new Date(now).toISOString();
   const attempts = m.attempts + 1;
@@ -305,13 +314,13 @@ function settle(recorder: Recorder, opts: DispatchOptions, report: DispatchRepor
   let status: SentMessage["status"];
   if (d.ok) {
     status = "sent";
-    recorder.record(m.id, { at, status, ...(d.providerId !== undefined ? { providerId: d.providerId } : {}) });
+    await recorder.record(m.id, { at, status, ...(d.providerId !== undefined ? { providerId: d.providerId } : {}) });
   } else if (d.retryable && attempts < maxAttempts) {
     status = "retrying";
-    recorder.record(m.id, { at, status, error: d.error, nextAt: now + backoff(opts.config, attempts, d.retryAfterMs) });
+    await recorder.record(m.id, { at, status, error: d.error, nextAt: now + backoff(opts.config, attempts, d.retryAfterMs) });
   } else {
     status = "given-up";
-    recorder.record(m.id, { at, status, error: d.retryable ? `${d.error} (gave up after ${attempts} attempts)` : d.error });
+    await recorder.record(m.id, { at, status, error: d.retryable ? `${d.error} (gave up after ${attempts} attempts)` : d.error });
   }
   report.deliveries.push({
     id: m.id,

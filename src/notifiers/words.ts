@@ -96,7 +96,7 @@ function ackWords(d: Deficiency): string {
 
 /** How to acknowledge an open deficiency; nothing for one already acknowledged, resolved or a notice. */
 function ackCommand(d: Deficiency): string | undefined {
-  if (d.status !== "open" || d.notice || d.ack) return undefined;
+  if (d.status !== "open" || d.notice || d.ack || d.fleet) return undefined;
   return `covenant ack ${d.id} --reason "..."`;
 }
 
@@ -119,10 +119,12 @@ export function factsOf(d: Deficiency): Fact[] {
     { label: "Promised", value: d.promised },
     { label: "Observed", value: d.differences },
     { label: "Repaired or held", value: d.changes },
-    { label: "Since", value: `${d.openedAt} (run ${d.openedRun})` },
+    { label: "Since", value: d.fleet ? `${d.openedAt} (found by the fleet hub)` : `${d.openedAt} (run ${d.openedRun})` },
     { label: "Acknowledgement", value: ackWords(d) },
     { label: "History record", value: `${d.lastRecord}${d.openedRecord !== d.lastRecord ? ` (opened at record ${d.openedRecord})` : ""}` },
   ];
+  // a fleet deficiency's numbers are the hub's event numbers, not a host's history records
+  if (d.fleet) facts.splice(facts.findIndex((f) => f.label === "History record"), 1);
   if (d.findings && d.findings.length > 0) facts.splice(facts.findIndex((f) => f.label === "Observed") + 1, 0, { label: "Changed", value: changedWords(d) });
   if (d.promise.stakeholders.length > 0) facts.splice(2, 0, { label: "Stakeholders", value: d.promise.stakeholders.join(", ") });
   const how = ackCommand(d);

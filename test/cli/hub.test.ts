@@ -93,6 +93,18 @@ describe("covenant hub", () => {
     expect(covenant(["hub", "serve", "--config", bad]).err).toContain('unknown setting "retention"');
   });
 
+  it("does not start with a covenant.yaml (`notify:`) it cannot use: each problem on a line of its own, with its place", () => {
+    const notify = join(dir, "covenant.yaml");
+    writeFileSync(notify, "version: 1\nstakeholders: {}\nchanels: {}\nroute: { receivers: [nobody], group_wait: soon }\n", { mode: 0o600 });
+    const cfg = join(dir, "notify.yaml");
+    writeFileSync(cfg, `listen: { host: 127.0.0.1, port: 0 }\ntls: { cert: ${cert.cert}, key: ${cert.key} }\ndatabase: { url: "${db.url}" }\nnotify: covenant.yaml\n`);
+    const r = covenant(["hub", "serve", "--config", cfg]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`cannot start: notify: ${notify} has`);
+    expect(r.err).toMatch(new RegExp(`\\n  ${notify.replace(/[.]/g, "\\.")}:3:1: E302: `));
+    expect(r.out).not.toContain("serving");
+  });
+
   it("refuses a token valid for no time", () => {
     expect(covenant(["hub", "token", "--config", config, "--valid", "soon"])).toMatchObject({ code: 2, err: expect.stringContaining("is not a duration") });
   });

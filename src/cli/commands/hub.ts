@@ -75,7 +75,9 @@ export async function runHubServe(opts: { config?: string }, io: Io): Promise<nu
   try {
     hub = await startHub(config, (l) => io.err(escapeText(l)));
   } catch (err) {
-    io.err(`covenant hub serve: cannot start: ${escapeText(err instanceof HubConfigError ? err.message : `${(err as Error).message} (database ${redactUrl(config.database.url)})`)}`);
+    // a bad covenant.yaml is said a problem a line, each line escaped
+    const why = err instanceof HubConfigError ? err.message : `${(err as Error).message} (database ${redactUrl(config.database.url)})`;
+    io.err(`covenant hub serve: cannot start: ${why.split("\n").map(escapeText).join("\n  ")}`);
     return EXIT.policyError;
   }
   io.out(`covenant hub: serving ${hub.url} (schema ${hub.applied.length ? `migrated: ${hub.applied.join(", ")}` : "up to date"})`);

@@ -226,6 +226,69 @@ END $$;
 `,
   },
   {
+    version: 4,
+    name: "the fleet monitor: its deficiencies, their events, the outbox and the notification log",
+    sql: `
+-- a deficiency of the fleet (a host silent, a chain in doubt, a control drifting on many hosts),
+-- as src/notifiers/contract.ts's Deficiency (body); one open per key, kept as evidence once resolved
+CREATE TABLE hub_fleet_deficiencies (
+  id text PRIMARY KEY,
+  key text NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('silent', 'chain', 'mass-drift', 'system')),
+  status text NOT NULL CHECK (status IN ('open', 'resolved')),
+  host_id uuid REFERENCES hub_hosts (id),
+  body jsonb NOT NULL,
+  -- the monitor's own account of the episode: the push it was silent after, the incident, the wave's hosts
+  detail jsonb NOT NULL DEFAULT '{}',
+  opened_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  resolved_at timestamptz
+);
+CREATE UNIQUE INDEX hub_fleet_deficiencies_open ON hub_fleet_deficiencies (key) WHERE status = 'open';
+
+-- what routing has still to see: a deficiency opened, updated or resolved
+CREATE TABLE hub_notify_events (
+  seq bigserial PRIMARY KEY,
+  deficiency text NOT NULL REFERENCES hub_fleet_deficiencies (id),
+  event text NOT NULL CHECK (event IN ('opened', 'updated', 'resolved')),
+  at timestamptz NOT NULL,
+  routed boolean NOT NULL DEFAULT false
+);
+CREATE INDEX hub_notify_events_unrouted ON hub_notify_events (seq) WHERE NOT routed;
+
+-- planned messages until delivered or given up (at least once: a resend carries the same id)
+CREATE TABLE hub_notify_messages (
+  id text PRIMARY KEY,
+  channel text NOT NULL,
+  status text NOT NULL CHECK (status IN ('pending', 'retrying', 'sent', 'given-up')),
+  attempts integer NOT NULL DEFAULT 0,
+  due_at bigint NOT NULL,
+  body jsonb NOT NULL,
+  last_error text,
+  created_at text NOT NULL,
+  sent_at text
+);
+CREATE INDEX hub_notify_messages_due ON hub_notify_messages (due_at, created_at, id) WHERE status IN ('pending', 'retrying');
+
+-- the notification log: what each group told each recipient, and when
+CREATE TABLE hub_notify_groups (
+  route text NOT NULL,
+  group_key text NOT NULL,
+  recipient text NOT NULL,
+  body jsonb NOT NULL,
+  PRIMARY KEY (route, group_key, recipient)
+);
+
+-- the changes to drift, failed or error by the time the hub received them: the monitor's window
+-- (hub_changes_control_time leads with the control, and would have the window read every change)
+CREATE INDEX hub_changes_deficient_received ON hub_changes (received_at) WHERE to_outcome IN ('drift', 'failed', 'error');
+
+-- the run summaries' finish times (the host's clock) of each host's latest runs, newest last,
+-- and the cadence learned from them (the median interval), for a host that hub.yaml gives none
+ALTER TABLE hub_hosts ADD COLUMN recent_runs text[] NOT NULL DEFAULT '{}', ADD COLUMN learned_every_ms bigint;
+`,
+  },
+  {
     version: 5,
     name: "policy versions: published, checked, approved by another person, signed by the hub; what each host runs",
     sql: `

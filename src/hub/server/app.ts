@@ -29,7 +29,7 @@ export interface HubAppOptions {
   approvalRequired: boolean;
   /** where the hub says what went wrong that is not the client's fault (never a secret: errors from pg name no password) */
   log: (line: string) => void;
-  /** the hub's clock, for sessions and login throttling (tests move it) */
+  /** the hub's clock, for sessions, login throttling and dating each push (tests move it); the system's when absent */
   now?: () => Date;
 }
 
@@ -103,7 +103,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
   });
 
   app.post("/v1/push", async (req, reply) => {
-    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs });
+    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs, ...(opts.now ? { now: opts.now } : {}) });
     return reply.code(out.status).send(out.body);
   });
 

@@ -8,8 +8,12 @@ import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { PushedRecord } from "../protocol.js";
 import { contentKey } from "../policy/versions.js";
 import { catalogueContent } from "./catalogue.js";
+import { MIN_INTERVALS } from "../monitor/cadence.js";
 
 const OUTCOMES = new Set<string>(outcomeOrder);
+
+/** How many run summaries' finish times a host keeps for its learned cadence (ten intervals). */
+export const RECENT_RUNS = 11;
 
 interface Change {
   seq: number;
@@ -83,6 +87,7 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   const latest = new Map<string, Change>();
   const changes: Change[] = [];
   let run: LastRun | undefined;
+  const finishes: string[] = [];
   let pruneConfirmed = false;
   const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number }[] = [];
   for (const r of records) {
@@ -95,8 +100,13 @@ export async function deriveState(client: PoolClient, host: string, records: rea
         changes.push(c);
         latest.set(c.key, c);
       }
-    } else if (r.kind === "run") run = runOf(r, b) ?? run;
-    else if (r.kind === "policy") {
+    } else if (r.kind === "run") {
+      const counted = runOf(r, b);
+      // kept as the hub writes times, so that the database reads them back as times
+      const finished = counted ? Date.parse(counted.finished) : NaN;
+      if (Number.isFinite(finished)) finishes.push(new Date(finished).toISOString());
+      run = counted ?? run;
+    } else if (r.kind === "policy") {
       const p = policyOf(b);
       if (p) policies.push({ ...p, seq: r.seq });
     }
@@ -125,7 +135,17 @@ export async function deriveState(client: PoolClient, host: string, records: rea
     await catalogueContent(client, p.content, p.files, receivedAt);
   }
   if (run) {
-    await client.query("UPDATE hub_hosts SET last_run_seq = $2, last_run_finished = $3, last_run_kind = $4, policy_hash = $5, promises = $6, counts = $7 WHERE id = $1", [host, run.seq, run.finished, run.kind, run.policy, run.promises, run.counts]);
+    // the latest finish times, and the cadence they teach (the median interval, as monitor/cadence.ts
+    // learnedInterval computes it), kept for the monitor in the same statement
+    await client.query(
+      `UPDATE hub_hosts SET last_run_seq = $2, last_run_finished = $3, last_run_kind = $4, policy_hash = $5, promises = $6, counts = $7,
+         recent_runs = n.runs,
+         learned_every_ms = (SELECT CASE WHEN count(*) >= ${MIN_INTERVALS} THEN round(percentile_cont(0.5) WITHIN GROUP (ORDER BY g)) END
+           FROM (SELECT extract(epoch FROM t - lag(t) OVER (ORDER BY i)) * 1000 AS g FROM unnest(n.runs::timestamptz[]) WITH ORDINALITY AS u (t, i)) AS x WHERE g > 0)
+       FROM (SELECT (recent_runs || $8::text[])[greatest(1, cardinality(recent_runs) + cardinality($8::text[]) - ${RECENT_RUNS - 1}):] AS runs FROM hub_hosts WHERE id = $1) AS n
+       WHERE id = $1`,
+      [host, run.seq, run.finished, run.kind, run.policy, run.promises, run.counts, finishes.slice(-RECENT_RUNS)],
+    );
     // which content it runs, and since when: a policy version's adoption by this host
     await client.query(
       `UPDATE hub_hosts h SET policy_since = CASE WHEN h.policy_content IS DISTINCT FROM p.content THEN $3 ELSE h.policy_since END, policy_content = p.content
