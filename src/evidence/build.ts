@@ -63,7 +63,9 @@ class ExtractWriter {
   private readonly lines: LinesSink;
   private readonly write = (text: string) => this.lines.write(text);
   private first: number | null = null;
-  private head: RecordRef | null = null;
+  /** the last record written (its number and MAC, kept as fields: this sees every record of the period) */
+  private headSeq = 0;
+  private headMac = "";
   private count = 0;
 
   constructor(
@@ -78,7 +80,8 @@ class ExtractWriter {
     const mac = r.mac ? r.mac.toString("hex") : "";
     writeExtractLine({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body: r.text, mac }, r.body, this.write, "\n");
     this.first ??= r.seq;
-    this.head = { seq: r.seq, mac };
+    this.headSeq = r.seq;
+    this.headMac = mac;
     this.count++;
   }
 
@@ -87,7 +90,8 @@ class ExtractWriter {
     // each record is one line of JSON, which holds no newline: one chain value a record
     if (made.count !== this.count) throw new Error(`the extract's chain has ${made.count} values for ${this.count} records`);
     const files = [{ path: HISTORY_FILE, ...made.lines }, { path: CHAIN_FILE, ...made.chain }];
-    return { first: this.first, last: this.head?.seq ?? null, count: this.count, head: this.head, final: made.final, files };
+    const head: RecordRef | null = this.count > 0 ? { seq: this.headSeq, mac: this.headMac } : null;
+    return { first: this.first, last: head?.seq ?? null, count: this.count, head, final: made.final, files };
   }
 }
 
