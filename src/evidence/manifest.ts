@@ -3,6 +3,7 @@
 // again with sha256 alone (h0 = sha256 of a fixed label, h_i = sha256(h_{i-1} || line i)), each
 // value kept in `history.chain` and the last one in the signed manifest.
 import { createHash } from "node:crypto";
+import { isCanonicalJson } from "./canonical-json.js";
 
 export const PACK_FORMAT = "covenant-evidence-pack";
 export const PACK_VERSION = 1;
@@ -113,7 +114,8 @@ export function writeExtractLine(r: ExtractRecord, parsed: Record<string, unknow
       body = { unreadable: true };
     }
   }
-  const exact = JSON.stringify(body) === r.body;
+  // most bodies are known to be JSON.stringify's own in one pass over their text; the rest are written again to compare
+  const exact = (parsed !== undefined && isCanonicalJson(r.body)) || JSON.stringify(body) === r.body;
   if (!exact) return write(JSON.stringify({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, bodyText: r.body, mac: r.mac }) + after);
   // the body's text is what JSON.stringify would write for it: spliced in, not serialized again
   write(`{"seq":${JSON.stringify(r.seq)},"kind":${JSON.stringify(r.kind)},"run":${JSON.stringify(r.run)},"time":${JSON.stringify(r.time)},"body":`);
