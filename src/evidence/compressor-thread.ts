@@ -31,7 +31,7 @@ const CHAIN_CHUNK = 1024 * 1024;
 export const THREAD = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { createGzip } = require("node:zlib");
-const { createHash } = require("node:crypto");
+const { createHash, hash } = require("node:crypto");
 const { writeSync } = require("node:fs");
 const LineChain = (${LineChain.toString()});
 const state = new Int32Array(workerData.state);
@@ -49,10 +49,11 @@ const queue = [];
 let busy = false;
 const fail = (id, err, file) => {
   const failure = { op: "failed", id, message: String((err && (err.code || err.message)) || err), ...(file ? { file } : {}) };
+  // said before it is flagged: the main thread reads what was said once it sees the flag
+  sync.postMessage(failure);
   Atomics.store(state, ${FAILED}, 1);
   Atomics.notify(state, ${PENDING});
   Atomics.notify(state, ${LINES_DONE});
-  sync.postMessage(failure);
   parentPort.postMessage(failure);
 };
 const free = (n) => {
@@ -109,7 +110,7 @@ const openLines = (m) => {
   member(m.id, m.fd);
   member(m.chain.id, m.chain.fd);
   const chainFile = plainFile(m.chain.file, m.chain.label);
-  const chain = new LineChain(Buffer.from(m.start), () => createHash("sha256"), (text) => {
+  const chain = new LineChain(Buffer.from(m.start), { sha256: () => createHash("sha256"), sha256Of: (bytes) => hash("sha256", bytes, "buffer") }, (text) => {
     chainFile.take(text);
     queue.push({ op: "data", id: m.chain.id, data: text });
   }, ${CHAIN_CHUNK});

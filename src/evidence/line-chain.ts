@@ -10,22 +10,27 @@
 // memory (sinks.ts) runs it as it is.
 import type { Hash } from "node:crypto";
 
+/** The hashing the chain is given: a sha256 hash to feed in pieces, and sha256 of bytes at once. */
+export interface ChainHashing {
+  sha256: () => Hash;
+  sha256Of: (bytes: Uint8Array) => Buffer;
+}
+
 export class LineChain {
   private h: Buffer;
   /** the hash of the line being read, when its bytes came in more than one piece */
   private partial: Hash | undefined;
+  /** h_(i-1) and a line, side by side, hashed at once: no hash object a line (they hold memory outside the heap until collected) */
+  private readonly joined = Buffer.allocUnsafe(64 * 1024);
   /** the chain's text not yet given out */
   private out: Buffer;
   private used = 0;
   count = 0;
 
-  /**
-   * `sha256`: a new sha256 hash; `give`: a chunk of the chain's text, of about `chunk` bytes, which
-   * becomes the receiver's (this never touches it again).
-   */
+  /** `give`: a chunk of the chain's text, of about `chunk` bytes, which becomes the receiver's (this never touches it again). */
   constructor(
     start: Buffer,
-    private readonly sha256: () => Hash,
+    private readonly hashing: ChainHashing,
     private readonly give: (text: Buffer) => void,
     private readonly chunk: number,
   ) {
@@ -40,13 +45,18 @@ export class LineChain {
       const nl = bytes.indexOf(10, from);
       if (nl === -1) break;
       const line = bytes.subarray(from, nl);
-      const hash = this.partial ?? this.sha256().update(this.h);
-      this.partial = undefined;
-      this.link(hash.update(line).digest());
+      if (this.partial) {
+        this.link(this.partial.update(line).digest());
+        this.partial = undefined;
+      } else if (32 + line.length <= this.joined.length) {
+        this.h.copy(this.joined, 0);
+        this.joined.set(line, 32);
+        this.link(this.hashing.sha256Of(this.joined.subarray(0, 32 + line.length)));
+      } else this.link(this.hashing.sha256().update(this.h).update(line).digest());
       from = nl + 1;
     }
     if (from < bytes.length) {
-      this.partial ??= this.sha256().update(this.h);
+      this.partial ??= this.hashing.sha256().update(this.h);
       this.partial.update(bytes.subarray(from));
     }
   }

@@ -3,7 +3,7 @@
 // a pack an in-process caller reads back) or to files (write.ts): the same bytes either way. The
 // history extract and its chain are one sink (`lines`): the chain is made from the extract's
 // bytes, by whoever takes them (in memory, here; to files, the compressing thread).
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { LineChain } from "./line-chain.js";
 import type { ManifestFile } from "./manifest.js";
 import type { PackFile } from "./tar.js";
@@ -111,7 +111,7 @@ export class MemoryPackSink implements PackSink {
 
   lines(name: string, chainName: string, start: Buffer): LinesSink {
     const chainFile = this.file(chainName);
-    const chain = new LineChain(start, () => createHash("sha256"), (text) => chainFile.write(text), CHUNK);
+    const chain = new LineChain(start, { sha256: () => createHash("sha256"), sha256Of: (bytes) => hash("sha256", bytes, "buffer") }, (text) => chainFile.write(text), CHUNK);
     const linesFile = this.file(name);
     const staged = new StagedText((c) => {
       chain.update(c);

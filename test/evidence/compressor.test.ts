@@ -6,7 +6,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { Compressor, CompressorError } from "../../src/evidence/compressor.ts";
@@ -146,19 +146,21 @@ describe("the extract on the compressing thread", () => {
 });
 
 describe("the extract's chain made from its bytes", () => {
+  const hashing = { sha256: () => createHash("sha256"), sha256Of: (b: Uint8Array) => hash("sha256", b, "buffer") };
+
   it("is the chain of its lines, whatever pieces they come in, and refuses a last line without its newline", () => {
     const lines = extractLines(150);
     const text = Buffer.from(lines.map((l) => `${l}\n`).join(""), "utf8");
     const expected = chainOf(lines);
     for (const size of [1, 3, 64, 4096, 1_000_003, text.length]) {
       const given: Buffer[] = [];
-      const chain = new LineChain(createHash("sha256").update("covenant evidence chain v1").digest(), () => createHash("sha256"), (t) => given.push(t), 4096);
+      const chain = new LineChain(createHash("sha256").update("covenant evidence chain v1").digest(), hashing, (t) => given.push(t), 4096);
       for (let at = 0; at < text.length; at += size) chain.update(text.subarray(at, at + size));
       expect(chain.end(), String(size)).toBe(expected.final);
       expect(chain.count).toBe(lines.length);
       expect(Buffer.concat(given).toString("utf8"), String(size)).toBe(expected.text);
     }
-    const cut = new LineChain(Buffer.alloc(32), () => createHash("sha256"), () => undefined, 4096);
+    const cut = new LineChain(Buffer.alloc(32), hashing, () => undefined, 4096);
     cut.update(Buffer.from("{}\n{"));
     expect(() => cut.end()).toThrow(/no newline/);
   });
