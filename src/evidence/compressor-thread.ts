@@ -110,7 +110,7 @@ const openLines = (m) => {
   member(m.id, m.fd);
   member(m.chain.id, m.chain.fd);
   const chainFile = plainFile(m.chain.file, m.chain.label);
-  const chain = new LineChain(Buffer.from(m.start), { sha256: () => createHash("sha256"), sha256Of: (bytes) => hash("sha256", bytes, "buffer") }, (text) => {
+  const chain = new LineChain(Buffer.from(m.start), { sha256: () => createHash("sha256"), sha256Hex: (bytes) => hash("sha256", bytes, "hex") }, (text) => {
     chainFile.take(text);
     queue.push({ op: "data", id: m.chain.id, data: text });
   }, ${CHAIN_CHUNK});

@@ -10,17 +10,18 @@
 // memory (sinks.ts) runs it as it is.
 import type { Hash } from "node:crypto";
 
-/** The hashing the chain is given: a sha256 hash to feed in pieces, and sha256 of bytes at once. */
+/** The hashing the chain is given: a sha256 hash to feed in pieces, and sha256 of bytes at once, in hex. */
 export interface ChainHashing {
   sha256: () => Hash;
-  sha256Of: (bytes: Uint8Array) => Buffer;
+  sha256Hex: (bytes: Uint8Array) => string;
 }
 
 export class LineChain {
-  private h: Buffer;
+  /** h_(i-1), in hex: a string a link, no buffer (a buffer's memory lies outside the heap until it is collected) */
+  private h: string;
   /** the hash of the line being read, when its bytes came in more than one piece */
   private partial: Hash | undefined;
-  /** h_(i-1) and a line, side by side, hashed at once: no hash object a line (they hold memory outside the heap until collected) */
+  /** h_(i-1) and a line, side by side, hashed at once: no hash object a line */
   private readonly joined = Buffer.allocUnsafe(64 * 1024);
   /** the chain's text not yet given out */
   private out: Buffer;
@@ -34,7 +35,7 @@ export class LineChain {
     private readonly give: (text: Buffer) => void,
     private readonly chunk: number,
   ) {
-    this.h = start;
+    this.h = start.toString("hex");
     this.out = Buffer.allocUnsafe(chunk);
   }
 
@@ -46,35 +47,27 @@ export class LineChain {
       if (nl === -1) break;
       const line = bytes.subarray(from, nl);
       if (this.partial) {
-        this.link(this.partial.update(line).digest());
+        this.link(this.partial.update(line).digest("hex"));
         this.partial = undefined;
       } else if (32 + line.length <= this.joined.length) {
-        this.h.copy(this.joined, 0);
+        this.joined.write(this.h, 0, "hex");
         this.joined.set(line, 32);
-        this.link(this.hashing.sha256Of(this.joined.subarray(0, 32 + line.length)));
-      } else this.link(this.hashing.sha256().update(this.h).update(line).digest());
+        this.link(this.hashing.sha256Hex(this.joined.subarray(0, 32 + line.length)));
+      } else this.link(this.hashing.sha256().update(this.h, "hex").update(line).digest("hex"));
       from = nl + 1;
     }
     if (from < bytes.length) {
-      this.partial ??= this.hashing.sha256().update(this.h);
+      this.partial ??= this.hashing.sha256().update(this.h, "hex");
       this.partial.update(bytes.subarray(from));
     }
   }
 
-  private link(h: Buffer): void {
+  private link(h: string): void {
     this.h = h;
     this.count++;
     if (this.used + 65 > this.out.length) this.flush();
-    const out = this.out;
-    const digits = "0123456789abcdef";
-    let at = this.used;
-    for (let i = 0; i < 32; i++) {
-      const b = h[i]!;
-      out[at++] = digits.charCodeAt(b >> 4);
-      out[at++] = digits.charCodeAt(b & 15);
-    }
-    out[at++] = 10;
-    this.used = at;
+    this.used += this.out.write(h, this.used, "latin1");
+    this.out[this.used++] = 10;
   }
 
   private flush(): void {
@@ -89,6 +82,6 @@ export class LineChain {
   end(): string {
     if (this.partial) throw new Error("the extract's last line has no newline");
     this.flush();
-    return this.h.toString("hex");
+    return this.h;
   }
 }

@@ -111,7 +111,7 @@ export class MemoryPackSink implements PackSink {
 
   lines(name: string, chainName: string, start: Buffer): LinesSink {
     const chainFile = this.file(chainName);
-    const chain = new LineChain(start, { sha256: () => createHash("sha256"), sha256Of: (bytes) => hash("sha256", bytes, "buffer") }, (text) => chainFile.write(text), CHUNK);
+    const chain = new LineChain(start, { sha256: () => createHash("sha256"), sha256Hex: (bytes) => hash("sha256", bytes, "hex") }, (text) => chainFile.write(text), CHUNK);
     const linesFile = this.file(name);
     const staged = new StagedText((c) => {
       chain.update(c);

@@ -146,7 +146,7 @@ describe("the extract on the compressing thread", () => {
 });
 
 describe("the extract's chain made from its bytes", () => {
-  const hashing = { sha256: () => createHash("sha256"), sha256Of: (b: Uint8Array) => hash("sha256", b, "buffer") };
+  const hashing = { sha256: () => createHash("sha256"), sha256Hex: (b: Uint8Array) => hash("sha256", b, "hex") };
 
   it("is the chain of its lines, whatever pieces they come in, and refuses a last line without its newline", () => {
     const lines = extractLines(150);
