@@ -1,8 +1,8 @@
-// Preloaded (`node -r ./bench/report/thread-cpu.cjs ...`): at exit, the CPU seconds (user + system,
+// Preloaded (`node --import ./bench/report/thread-cpu.mjs ...`): at exit, the CPU seconds (user + system,
 // from /proc) of the main thread and of the other threads still there (zlib's and the garbage
 // collector's helpers; a worker that has ended is gone). On a machine other jobs share, a command's
 // wall time says little; its main thread's CPU time says how much work lies on its critical path.
-const { readdirSync, readFileSync } = require("node:fs");
+import { readdirSync, readFileSync } from "node:fs";
 
 process.on("exit", () => {
   const rows = [];
