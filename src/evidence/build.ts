@@ -8,8 +8,8 @@ import { sign } from "node:crypto";
 import type { Period } from "../facts/period.js";
 import type { ScannedRecord, ScanOutcome, SigningKey, StateStore } from "../store/store.js";
 import { publicKeyPem } from "../store/store.js";
-import { CHAIN_FILE, CHAIN_LABEL, chainNext, chainStart, extractLine, HISTORY_FILE, MANIFEST_FILE, PACK_FORMAT, PACK_VERSION, policyDir, policyFileName, PUBLIC_KEY_FILE, SIGNATURE_FILE, WHAT_IT_PROVES, type Manifest, type ManifestFile, type ManifestPolicy, type RecordRef } from "./manifest.js";
-import { MemoryPackSink, type PackFileSink, type PackSink } from "./sinks.js";
+import { CHAIN_FILE, CHAIN_LABEL, chainStart, HISTORY_FILE, MANIFEST_FILE, PACK_FORMAT, PACK_VERSION, policyDir, policyFileName, PUBLIC_KEY_FILE, SIGNATURE_FILE, WHAT_IT_PROVES, writeExtractLine, type Manifest, type ManifestFile, type ManifestPolicy, type RecordRef } from "./manifest.js";
+import { MemoryPackSink, type LinesSink, type PackSink } from "./sinks.js";
 import type { PackFile } from "./tar.js";
 
 export interface PackInput {
@@ -55,40 +55,43 @@ interface Extract {
   files: ManifestFile[];
 }
 
-/** The history extract and its chain, written a record at a time as the walk of the store gives them (records from `range.first` to `range.last`). */
+/**
+ * The history extract, written a record at a time as the walk of the store gives them (records
+ * from `range.first` to `range.last`); its chain is made from its bytes by the sink (line-chain.ts).
+ */
 class ExtractWriter {
-  private readonly jsonl: PackFileSink;
-  private readonly chain: PackFileSink;
-  private h = chainStart();
+  private readonly lines: LinesSink;
+  private readonly write = (text: string) => this.lines.write(text);
   private first: number | null = null;
-  private head: RecordRef | null = null;
+  /** the last record written (its number and MAC, kept as fields: this sees every record of the period) */
+  private headSeq = 0;
+  private headMac = "";
   private count = 0;
 
   constructor(
     sink: PackSink,
     private readonly range: { first: number; last: number } | undefined,
   ) {
-    this.jsonl = sink.file(HISTORY_FILE);
-    this.chain = sink.file(CHAIN_FILE);
+    this.lines = sink.lines(HISTORY_FILE, CHAIN_FILE, chainStart());
   }
 
   visit(r: ScannedRecord): void {
     if (!this.range || r.seq < this.range.first || r.seq > this.range.last) return;
     const mac = r.mac ? r.mac.toString("hex") : "";
-    const line = extractLine({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body: r.text, mac }, r.body);
-    this.h = chainNext(this.h, line);
-    this.jsonl.write(line);
-    this.jsonl.write("\n");
-    this.chain.write(this.h.toString("hex"));
-    this.chain.write("\n");
+    writeExtractLine({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body: r.text, mac }, r.body, this.write, "\n");
     this.first ??= r.seq;
-    this.head = { seq: r.seq, mac };
+    this.headSeq = r.seq;
+    this.headMac = mac;
     this.count++;
   }
 
   end(): Extract {
-    const files = [{ path: HISTORY_FILE, ...this.jsonl.end() }, { path: CHAIN_FILE, ...this.chain.end() }];
-    return { first: this.first, last: this.head?.seq ?? null, count: this.count, head: this.head, final: this.h.toString("hex"), files };
+    const made = this.lines.end();
+    // each record is one line of JSON, which holds no newline: one chain value a record
+    if (made.count !== this.count) throw new Error(`the extract's chain has ${made.count} values for ${this.count} records`);
+    const files = [{ path: HISTORY_FILE, ...made.lines }, { path: CHAIN_FILE, ...made.chain }];
+    const head: RecordRef | null = this.count > 0 ? { seq: this.headSeq, mac: this.headMac } : null;
+    return { first: this.first, last: head?.seq ?? null, count: this.count, head, final: made.final, files };
   }
 }
 

@@ -1,11 +1,15 @@
 // Compresses a pack's files into their archive members while they are written, on a second
 // thread: a year's extract is ~175 MB, and gzip of it took ~3 s after the pack was written, on
-// the one core the walk of the store had just used. The thread runs zlib only (its code is the
-// few lines below, not the bundle) and writes each member to a file the main thread opened (owner
-// only, never through a link: write.ts). What it compresses it reads from a ring of shared memory
-// the main thread copies each chunk into: nothing is allocated per chunk, so memory stays what the
-// ring is (RING bytes) whatever the disk's speed; when the ring is full, the main thread waits.
-import { Worker } from "node:worker_threads";
+// the one core the walk of the store had just used. The thread runs zlib (its code is
+// compressor-thread.ts, not the bundle) and writes each member to a file the main thread opened
+// (owner only, never through a link: write.ts). What it compresses it reads from a ring of shared
+// memory the main thread copies each chunk into: nothing is allocated per chunk, so memory stays
+// what the ring is (RING bytes) whatever the disk's speed; when the ring is full, the main thread
+// waits. The history extract is written, hashed and chained by the thread too (`lines`): its
+// 325,000 lines a year cost the walk of the store ~1.5 s more on the main thread.
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { FAILED, LINES_DONE, PENDING, STATE_SLOTS, THREAD } from "./compressor-thread.js";
+import type { ChainedLines } from "./sinks.js";
 import { GZIP_LEVEL } from "./tar.js";
 
 /** The shared ring chunks pass through (a chunk larger than half of it is given in pieces: `write`). */
@@ -17,9 +21,6 @@ const WAIT_MS = 200;
 /** How long the ring may stay full with nothing compressed before the thread is taken for dead (4 MiB takes well under a second). */
 const STALL_MS = 60_000;
 
-/** Compressed bytes between two collections in the thread. */
-const COLLECT_BYTES = 4 * 1024 * 1024;
-
 /**
  * The thread's heap: it keeps a few objects (the queue is bounded by the ring), but its garbage
  * (each compressed chunk) made its heap grow by ~35 MB over a year's pack before it was collected.
@@ -27,109 +28,60 @@ const COLLECT_BYTES = 4 * 1024 * 1024;
  */
 const THREAD_HEAP = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 };
 
-// state: [0] bytes of the ring in use (given and not yet compressed), [1] 1 once the thread failed
-const PENDING = 0;
-const FAILED = 1;
-
-/**
- * The thread: one gzip stream per member, written to its descriptor synchronously. Chunks are
- * compressed one at a time, in the order given, so the ring is freed in the order it was filled.
- */
-const THREAD = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { createGzip } = require("node:zlib");
-const { writeSync } = require("node:fs");
-const state = new Int32Array(workerData.state);
-// each compressed chunk is a Buffer outside the thread's heap, which is too small to be collected
-// often: a year's ~40 MB of them stayed until the end. Collected every few MB instead.
-require("node:v8").setFlagsFromString("--expose-gc");
-const collect = globalThis.gc ?? require("node:vm").runInNewContext("gc");
-let sinceCollected = 0;
-const ring = Buffer.from(workerData.ring);
-const members = new Map();
-const queue = [];
-let busy = false;
-const fail = (id, err) => {
-  Atomics.store(state, ${FAILED}, 1);
-  Atomics.notify(state, ${PENDING});
-  parentPort.postMessage({ op: "failed", id, message: String((err && (err.code || err.message)) || err) });
-};
-const free = (n) => {
-  Atomics.sub(state, ${PENDING}, n);
-  Atomics.notify(state, ${PENDING});
-};
-const next = () => {
-  if (busy || queue.length === 0) return;
-  const m = queue.shift();
-  if (m.op === "open") {
-    const gz = createGzip({ level: workerData.level, chunkSize: 256 * 1024 });
-    let bytes = 0;
-    gz.on("data", (c) => {
-      try {
-        for (let at = 0; at < c.length; ) at += writeSync(m.fd, c, at);
-        bytes += c.length;
-        sinceCollected += c.length;
-        if (sinceCollected > ${COLLECT_BYTES}) {
-          sinceCollected = 0;
-          collect();
-        }
-      } catch (err) {
-        fail(m.id, err);
-        gz.destroy();
-      }
-    });
-    gz.on("end", () => {
-      // a finished member's zlib state (~300 KB) is freed now, not when a collection finds it
-      members.delete(m.id);
-      gz.close();
-      parentPort.postMessage({ op: "done", id: m.id, bytes });
-    });
-    gz.on("error", (err) => fail(m.id, err));
-    members.set(m.id, gz);
-  } else if (m.op === "skip") free(m.bytes);
-  else if (m.op === "end") members.get(m.id).end();
-  else if (m.op === "chunk") {
-    busy = true;
-    members.get(m.id).write(ring.subarray(m.at, m.at + m.bytes), () => {
-      busy = false;
-      free(m.bytes);
-      next();
-    });
-    return;
+/** A failure of the thread: writing the archive's members, or (`file`) the pack's file it writes itself. */
+export class CompressorError extends Error {
+  constructor(
+    message: string,
+    /** the pack's file the thread could not write (the extract or its chain), when it was not the archive */
+    readonly file?: string,
+  ) {
+    super(message);
   }
-  next();
-};
-parentPort.on("message", (m) => {
-  queue.push(m);
-  try {
-    next();
-  } catch (err) {
-    fail(m.id, err);
-  }
-});
-`;
+}
 
-export class CompressorError extends Error {}
+interface Failure {
+  op: "failed";
+  id: number;
+  message: string;
+  file?: string;
+}
+
+/** Where the thread writes the extract, its chain, and their members (write.ts opens each). */
+export interface LinesFiles {
+  /** the extract's member, and the extract's own file (`label`: its path, for errors) */
+  member: number;
+  file: number;
+  label: string;
+  chain: { member: number; file: number; label: string };
+  /** the chain's first value (manifest.ts chainStart) */
+  start: Buffer;
+}
 
 /** The members being compressed, each written to its descriptor; `finished` once every one has ended. */
 export class Compressor {
   private readonly worker: Worker;
-  private readonly state = new Int32Array(new SharedArrayBuffer(8));
+  private readonly state = new Int32Array(new SharedArrayBuffer(4 * STATE_SLOTS));
   private readonly ring = Buffer.from(new SharedArrayBuffer(RING));
+  /** what the thread says that the main thread must read while it is busy (no event reaches it then): a failure, the extract's results */
+  private readonly sync: MessagePort;
   /** where the next chunk goes in the ring */
   private head = 0;
   private readonly done = new Map<number, { resolve: (bytes: number) => void; reject: (err: Error) => void; promise: Promise<number> }>();
   private next = 0;
-  private failure: string | undefined;
+  private failure: Failure | undefined;
+  private lines: ChainedLines | undefined;
 
   constructor() {
-    this.worker = new Worker(THREAD, { eval: true, workerData: { state: this.state.buffer, ring: this.ring.buffer, level: GZIP_LEVEL }, resourceLimits: THREAD_HEAP });
-    this.worker.on("message", (m: { op: string; id: number; bytes?: number; message?: string }) => {
+    const channel = new MessageChannel();
+    this.sync = channel.port1;
+    this.sync.unref();
+    this.worker = new Worker(THREAD, { eval: true, workerData: { state: this.state.buffer, ring: this.ring.buffer, level: GZIP_LEVEL, sync: channel.port2 }, transferList: [channel.port2], resourceLimits: THREAD_HEAP });
+    this.worker.on("message", (m: Failure | { op: "done"; id: number; bytes: number }) => {
       const d = this.done.get(m.id);
-      if (m.op === "done") d?.resolve(m.bytes ?? 0);
-      else if (m.op === "failed") {
-        this.failure ??= m.message ?? "failed";
-        d?.reject(new CompressorError(`compressing the archive failed: ${this.failure}`));
+      if (m.op === "done") d?.resolve(m.bytes);
+      else {
+        this.failure ??= m;
+        d?.reject(this.error());
       }
     });
     // a pack abandoned without `stop` must not keep the process alive; `finished` holds it while it waits
@@ -138,13 +90,27 @@ export class Compressor {
     this.worker.on("exit", () => this.failAll("the compressing thread stopped"));
   }
 
-  private failAll(message: string): void {
-    this.failure ??= message;
-    for (const d of this.done.values()) d.reject(new CompressorError(`compressing the archive failed: ${this.failure}`));
+  private error(): CompressorError {
+    const f = this.failure;
+    if (f?.file !== undefined) return new CompressorError(f.message, f.file);
+    return new CompressorError(`compressing the archive failed: ${f?.message ?? "the compressing thread failed"}`);
   }
 
-  /** A new member, written to `fd` (which stays the caller's to close, after `finished`). */
-  open(fd: number): number {
+  private failAll(message: string): void {
+    this.failure ??= { op: "failed", id: -1, message };
+    for (const d of this.done.values()) d.reject(this.error());
+  }
+
+  /** Reads what the thread said on the sync port: its failure, the extract's results. */
+  private readSync(): void {
+    for (let m = receiveMessageOnPort(this.sync); m; m = receiveMessageOnPort(this.sync)) {
+      const said = m.message as Failure | ({ op: "lines" } & ChainedLines);
+      if (said.op === "failed") this.failure ??= said;
+      else this.lines = { lines: said.lines, chain: said.chain, final: said.final, count: said.count };
+    }
+  }
+
+  private member(): number {
     const id = this.next++;
     let resolve!: (bytes: number) => void;
     let reject!: (err: Error) => void;
@@ -154,8 +120,37 @@ export class Compressor {
     });
     promise.catch(() => undefined); // judged by `finished`
     this.done.set(id, { resolve, reject, promise });
+    return id;
+  }
+
+  /** A new member, written to `fd` (which stays the caller's to close, after `finished`). */
+  open(fd: number): number {
+    const id = this.member();
     this.worker.postMessage({ op: "open", id, fd });
     return id;
+  }
+
+  /**
+   * The extract's member and its chain's: what is written to the first (`write`) the thread also
+   * writes to the extract's file, hashes and chains (line-chain.ts), the chain going to its own
+   * file and member. Every descriptor stays the caller's to close (the files' once `endLines` has
+   * returned, the members' after `finished`).
+   */
+  openLines(f: LinesFiles): { lines: number; chain: number } {
+    const lines = this.member();
+    const chain = this.member();
+    this.worker.postMessage({ op: "lines", id: lines, fd: f.member, file: f.file, label: f.label, chain: { id: chain, fd: f.chain.member, file: f.chain.file, label: f.chain.label }, start: f.start });
+    return { lines, chain };
+  }
+
+  /** Ends the extract and waits for what the thread made of it (the manifest needs it; the thread is at most a ring behind). */
+  endLines(id: number): ChainedLines {
+    this.end(id);
+    this.waitUntil(LINES_DONE, () => {
+      this.readSync();
+      return this.lines !== undefined;
+    });
+    return this.lines!;
   }
 
   /** Gives the thread `chunk` (copied into the ring: the caller keeps its own), first waiting while the ring has no room. */
@@ -168,7 +163,7 @@ export class Compressor {
     // rest skipped (none when the last piece ended exactly at the end)
     const wraps = this.head + piece.length > RING;
     const skip = wraps ? RING - this.head : 0;
-    this.waitForRoom(skip + piece.length);
+    this.waitUntil(PENDING, () => Atomics.load(this.state, PENDING) + skip + piece.length <= RING);
     if (wraps) {
       if (skip > 0) {
         Atomics.add(this.state, PENDING, skip);
@@ -182,17 +177,23 @@ export class Compressor {
     this.head += piece.length;
   }
 
-  private waitForRoom(bytes: number): void {
+  /** Waits until `ready`, waking when the thread changes `slot`; a failed thread, or one that makes no progress at all, throws. */
+  private waitUntil(slot: number, ready: () => boolean): void {
     let since = Date.now();
     let last = -1;
     for (;;) {
-      if (Atomics.load(this.state, FAILED) === 1) throw new CompressorError(`compressing the archive failed: ${this.failure ?? "the compressing thread failed"}`);
-      const pending = Atomics.load(this.state, PENDING);
-      if (pending + bytes <= RING) return;
+      // read before `ready` is asked: a change made after it wakes the wait at once
+      const seen = Atomics.load(this.state, slot);
+      if (Atomics.load(this.state, FAILED) === 1) {
+        this.readSync();
+        throw this.error();
+      }
+      if (ready()) return;
       // a thread that died cannot say so while this thread waits (its exit is an event): no progress at all is failure
+      const pending = Atomics.load(this.state, PENDING);
       if (pending !== last) [last, since] = [pending, Date.now()];
       else if (Date.now() - since > STALL_MS) throw new CompressorError("compressing the archive failed: the compressing thread stopped taking data");
-      Atomics.wait(this.state, PENDING, pending, WAIT_MS);
+      Atomics.wait(this.state, slot, seen, WAIT_MS);
     }
   }
 
@@ -213,6 +214,7 @@ export class Compressor {
   /** Stops the thread (a pack abandoned, or finished). */
   async stop(): Promise<void> {
     this.worker.removeAllListeners("exit");
+    this.sync.close();
     await this.worker.terminate();
   }
 }

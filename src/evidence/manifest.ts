@@ -3,6 +3,7 @@
 // again with sha256 alone (h0 = sha256 of a fixed label, h_i = sha256(h_{i-1} || line i)), each
 // value kept in `history.chain` and the last one in the signed manifest.
 import { createHash } from "node:crypto";
+import { isCanonicalJson } from "./canonical-json.js";
 
 export const PACK_FORMAT = "covenant-evidence-pack";
 export const PACK_VERSION = 1;
@@ -79,16 +80,32 @@ export function chainStart(): Buffer {
   return createHash("sha256").update(CHAIN_LABEL).digest();
 }
 
-export function chainNext(prev: Buffer, line: string): Buffer {
-  return createHash("sha256").update(prev).update(line, "utf8").digest();
-}
-
 /**
  * One record as the extract holds it: one line of JSON, its body parsed. A body Covenant wrote
  * serializes back to the exact text its MAC covers (whoever holds the host key can check it);
  * one that does not (edited, or not JSON) also carries that text as `bodyText`.
  */
-export function extractLine(r: { seq: number; kind: string; run: number; time: string; body: string; mac: string }, parsed?: Record<string, unknown>): string {
+export function extractLine(r: ExtractRecord, parsed?: Record<string, unknown>): string {
+  let line = "";
+  writeExtractLine(r, parsed, (text) => (line += text));
+  return line;
+}
+
+export interface ExtractRecord {
+  seq: number;
+  kind: string;
+  run: number;
+  time: string;
+  body: string;
+  mac: string;
+}
+
+/**
+ * extractLine given to `write` in pieces, then `after`: the body's text is written as it is
+ * stored, never joined into a line first (a year's extract is ~150 MB of lines that would be
+ * garbage at once).
+ */
+export function writeExtractLine(r: ExtractRecord, parsed: Record<string, unknown> | undefined, write: (text: string) => void, after = ""): void {
   let body: unknown = parsed;
   if (body === undefined) {
     try {
@@ -97,10 +114,13 @@ export function extractLine(r: { seq: number; kind: string; run: number; time: s
       body = { unreadable: true };
     }
   }
-  const exact = JSON.stringify(body) === r.body;
+  // most bodies are known to be JSON.stringify's own in one pass over their text; the rest are written again to compare
+  const exact = (parsed !== undefined && isCanonicalJson(r.body)) || JSON.stringify(body) === r.body;
+  if (!exact) return write(JSON.stringify({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, bodyText: r.body, mac: r.mac }) + after);
   // the body's text is what JSON.stringify would write for it: spliced in, not serialized again
-  if (exact) return `{"seq":${JSON.stringify(r.seq)},"kind":${JSON.stringify(r.kind)},"run":${JSON.stringify(r.run)},"time":${JSON.stringify(r.time)},"body":${r.body},"mac":${JSON.stringify(r.mac)}}`;
-  return JSON.stringify({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, body, bodyText: r.body, mac: r.mac });
+  write(`{"seq":${JSON.stringify(r.seq)},"kind":${JSON.stringify(r.kind)},"run":${JSON.stringify(r.run)},"time":${JSON.stringify(r.time)},"body":`);
+  write(r.body);
+  write(`,"mac":${JSON.stringify(r.mac)}}${after}`);
 }
 
 /** Where a policy version's files go in the pack. */

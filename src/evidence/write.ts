@@ -4,14 +4,15 @@
 // as each chunk is written, compressed on a second thread into the file's gzip member of the
 // archive (compressor.ts), kept in a file made the same way beside PACK. Then PACK.tar.gz, made
 // the same way, is the tar's headers (compressed here, they are small) and those members, in
-// order (tar.ts tarSegments): the archive holds exactly the bytes the manifest hashed. No file is
-// ever held in memory whole. A name already taken is never overwritten.
+// order (tar.ts tarSegments): the archive holds exactly the bytes the manifest hashed. The history
+// extract and its chain are written to their files by that thread too (`lines`). No file is ever
+// held in memory whole. A name already taken is never overwritten.
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { runningAsRoot, walk, type Rule } from "../trust/strict-modes.js";
 import { Compressor, CompressorError } from "./compressor.js";
-import { ChunkedFile, type PackFileSink, type PackSink } from "./sinks.js";
+import { ChunkedFile, StagedText, type ChainedLines, type LinesSink, type PackFileSink, type PackSink } from "./sinks.js";
 import { gzipMember, TarError, tarSegments } from "./tar.js";
 
 export class PackWriteError extends Error {}
@@ -114,6 +115,8 @@ export class PackDirectory implements PackSink {
   private readonly written: Written[] = [];
   /** every member opened, written or not: removed when the archive is made or the pack abandoned */
   private readonly members: Member[] = [];
+  /** the files the thread writes (the extract and its chain) while it may still write them: closed only once it has finished with them, or stopped */
+  private threadFiles: number[] = [];
   private readonly compressor = new Compressor();
   /** the pack directory's device and inode, once made: what `abandon` removes from must still be it */
   private readonly identity: string;
@@ -163,9 +166,9 @@ export class PackDirectory implements PackSink {
   }
 
   private dropMembers(): void {
-    for (const m of this.members.splice(0)) {
+    for (const fd of [...this.members.splice(0).map((m) => m.fd), ...this.threadFiles.splice(0)]) {
       try {
-        closeSync(m.fd);
+        closeSync(fd);
       } catch {
         // closed already
       }
@@ -186,14 +189,33 @@ export class PackDirectory implements PackSink {
     }
   }
 
-  file(name: string): PackFileSink {
+  /** A new file of the pack at `name`, written under a random name (kept in `files`, for `abandon`) until it is complete. */
+  private startFile(name: string): { path: string; tmp: string; fd: number } {
     this.makeDirs(name);
     const path = join(this.dir, ...name.split("/"));
     const { tmp, fd } = openTemporary(path);
     this.files.push(tmp);
+    return { path, tmp, fd };
+  }
+
+  /** A new member of the archive, in a file beside it, read back through its descriptor only (nameless at once, so nothing is left if the process dies). */
+  private memberFile(): { tmp: string; fd: number } {
     const opened = openTemporary(this.archivePath, true);
-    // read back through its descriptor only: nameless at once, so nothing is left if the process dies
     rmSync(opened.tmp, { force: true });
+    return opened;
+  }
+
+  /** A complete file into place, and into the archive's list. */
+  private finishFile(name: string, f: { path: string; tmp: string }, size: number, member: Member): void {
+    linkIntoPlace(f.tmp, f.path);
+    this.files.push(f.path);
+    this.written.push({ name, size, member });
+  }
+
+  file(name: string): PackFileSink {
+    const f = this.startFile(name);
+    const { path, tmp, fd } = f;
+    const opened = this.memberFile();
     const member: Member = { id: this.compressor.open(opened.fd), ...opened };
     this.members.push(member);
     let size = 0;
@@ -210,19 +232,59 @@ export class PackDirectory implements PackSink {
         } catch (err) {
           close();
           rmSync(tmp, { force: true });
-          if (err instanceof CompressorError) throw new PackWriteError(`cannot write ${this.archivePath}: ${err.message}`);
-          throw err;
+          throw this.writeError(err);
         }
         size += chunk.length;
       },
       () => {
         close();
         this.compressor.end(member.id);
-        linkIntoPlace(tmp, path);
-        this.files.push(path);
-        this.written.push({ name, size, member });
+        this.finishFile(name, f, size, member);
       },
     );
+  }
+
+  /** The extract and its chain, both written, hashed and chained by the compressing thread from the extract's bytes (compressor.ts `openLines`). */
+  lines(name: string, chainName: string, start: Buffer): LinesSink {
+    const lines = this.startFile(name);
+    const chain = this.startFile(chainName);
+    this.threadFiles.push(lines.fd, chain.fd);
+    const [linesMember, chainMember] = [this.memberFile(), this.memberFile()];
+    const ids = this.compressor.openLines({ member: linesMember.fd, file: lines.fd, label: lines.path, chain: { member: chainMember.fd, file: chain.fd, label: chain.path }, start });
+    const members = { lines: { id: ids.lines, ...linesMember }, chain: { id: ids.chain, ...chainMember } };
+    this.members.push(members.lines, members.chain);
+    const given = (run: () => void) => {
+      try {
+        run();
+      } catch (err) {
+        // the thread may still hold the files' descriptors: they are closed once it is stopped (abandon)
+        throw this.writeError(err);
+      }
+    };
+    const staged = new StagedText((chunk) => given(() => this.compressor.write(ids.lines, chunk)));
+    return {
+      write: (data) => staged.write(data),
+      end: (): ChainedLines => {
+        let made!: ChainedLines;
+        given(() => {
+          staged.flush();
+          made = this.compressor.endLines(ids.lines);
+        });
+        // the thread has written both files whole: their descriptors are no longer its
+        this.threadFiles = this.threadFiles.filter((fd) => fd !== lines.fd && fd !== chain.fd);
+        closeSync(lines.fd);
+        closeSync(chain.fd);
+        this.finishFile(name, lines, made.lines.bytes, members.lines);
+        this.finishFile(chainName, chain, made.chain.bytes, members.chain);
+        return made;
+      },
+    };
+  }
+
+  /** A failure while a file was written, as the pack says it: the file the thread could not write, or the archive. */
+  private writeError(err: unknown): unknown {
+    if (!(err instanceof CompressorError)) return err;
+    return new PackWriteError(err.file !== undefined ? `cannot write ${err.file}: ${err.message}` : `cannot write ${this.archivePath}: ${err.message}`);
   }
 
   /** PACK.tar.gz: the tar's headers and padding compressed here, each file's member copied in (tar.ts tarSegments). */
@@ -231,7 +293,8 @@ export class PackDirectory implements PackSink {
       await this.compressor.finished();
     } catch (err) {
       this.dropMembers();
-      throw new PackWriteError(`cannot write ${this.archivePath}: ${err instanceof CompressorError ? err.message : describe(err)}`);
+      const said = this.writeError(err);
+      throw said instanceof PackWriteError ? said : new PackWriteError(`cannot write ${this.archivePath}: ${describe(err)}`);
     }
     const { tmp, fd } = openTemporary(this.archivePath);
     try {

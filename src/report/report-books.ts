@@ -80,8 +80,12 @@ export class EpisodeBook {
       this.open.push(e);
       return;
     }
-    const out = [this.longest!.add(e), this.recent!.add(e)];
-    for (const x of new Set(out)) if (x && !this.longest!.has(x) && !this.recent!.has(x)) this.forget(x);
+    const longest = this.longest!;
+    const recent = this.recent!;
+    const fromLongest = longest.add(e);
+    const fromRecent = recent.add(e);
+    if (fromLongest && !longest.has(fromLongest) && !recent.has(fromLongest)) this.forget(fromLongest);
+    if (fromRecent && fromRecent !== fromLongest && !longest.has(fromRecent) && !recent.has(fromRecent)) this.forget(fromRecent);
   }
 
   /** The episodes to list, in the order they opened. */

@@ -8,6 +8,13 @@ export const MAX_GAP_CANDIDATES = 1000;
 
 export class IntervalTally {
   private readonly bySecond = new Map<number, number>();
+  /**
+   * the intervals of one length seen one after another, not yet in `bySecond`: a control run on
+   * a schedule gives the same interval hundreds of times in a row, and a year's evaluations
+   * (millions) each looked up and set in the map
+   */
+  private runOfSecond = 0;
+  private runLength = 0;
   private count = 0;
   private longest: { fromMs: number; toMs: number }[] = [];
   /** the shortest interval kept as a candidate once the list has been cut */
@@ -24,7 +31,11 @@ export class IntervalTally {
     if (last === undefined || ms < last) return;
     const gap = ms - last;
     const s = Math.round(gap / 1000);
-    this.bySecond.set(s, (this.bySecond.get(s) ?? 0) + 1);
+    if (s !== this.runOfSecond) {
+      this.settle();
+      this.runOfSecond = s;
+    }
+    this.runLength++;
     this.count++;
     if (gap > this.floor) this.candidate(last, ms);
   }
@@ -38,8 +49,16 @@ export class IntervalTally {
     this.cut = true;
   }
 
+  /** The run of equal intervals into `bySecond`. */
+  private settle(): void {
+    if (this.runLength === 0) return;
+    this.bySecond.set(this.runOfSecond, (this.bySecond.get(this.runOfSecond) ?? 0) + this.runLength);
+    this.runLength = 0;
+  }
+
   /** The median interval (ms, to the second); undefined with no interval. */
   median(): number | undefined {
+    this.settle();
     if (this.count === 0) return undefined;
     const half = (this.count + 1) / 2;
     let seen = 0;

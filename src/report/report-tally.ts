@@ -26,7 +26,10 @@ export interface Evaluation {
 export class ControlTally {
   evaluations = 0;
   kept = 0;
-  readonly verdicts: Partial<Record<Outcome, number>> = {};
+  /** evaluations per verdict, by the verdict's place in outcomeOrder (a year holds millions of evaluations: a number bumped, not a property looked up by name) */
+  private readonly verdictCounts = new Array<number>(outcomeOrder.length).fill(0);
+  /** the verdicts in the order they were first counted: the report lists them so */
+  private readonly verdictsSeen: Outcome[] = [];
   readonly intervals = new IntervalTally();
   readonly days: DayPoint[];
   readonly episodes: EpisodeBook;
@@ -43,6 +46,38 @@ export class ControlTally {
     this.episodes = new EpisodeBook(list, forget);
     this.repairs = new RepairBook(list);
   }
+
+  /** An evaluation's verdict, `index` its place in outcomeOrder. */
+  countVerdict(verdict: Outcome, index: number): void {
+    const before = this.verdictCounts[index]!;
+    this.verdictCounts[index] = before + 1;
+    if (before === 0) this.verdictsSeen.push(verdict);
+  }
+
+  /** How many evaluations had each verdict, in the order each was first seen. */
+  get verdicts(): Partial<Record<Outcome, number>> {
+    const out: Partial<Record<Outcome, number>> = {};
+    for (const v of this.verdictsSeen) out[v] = this.verdictCounts[outcomeOrder.indexOf(v)]!;
+    return out;
+  }
+}
+
+/**
+ * One control's part of a roster (the keys of its promises the roster lists), and its verdict as
+ * last worked out: the same until one of the control's promises changes state (its tally's
+ * `version`), which happens far less often than the roster is evaluated (every run).
+ */
+interface RosterShare {
+  controlId: string;
+  keys: string[];
+  tally: ControlTally | undefined;
+  /** the control's version the verdict was worked out at (-1: never) */
+  version: number;
+  verdict: Outcome;
+  /** the verdict's place in outcomeOrder, and what it counts as */
+  index: number;
+  kept: boolean;
+  deficient: boolean;
 }
 
 export interface TallyOptions {
@@ -91,9 +126,8 @@ export class ReportTally {
   host = "";
   private readonly current = new Map<string, Outcome>();
   private readonly keyControl = new Map<string, string>();
-  /** each roster record's keys, grouped by control */
-  private readonly rosters = new Map<number, Map<string, string[]>>();
-  private readonly verdicts = new Map<number, Map<string, { version: number; verdict: Outcome }>>();
+  /** each roster record's keys, grouped by control (the controls tallied only) */
+  private readonly rosters = new Map<number, RosterShare[]>();
   private previousInPeriod = false;
   /** the period's approvals, given to their controls when the policy is known (assignApprovals) */
   private readonly approvals: { approval: IntegrityApproval; promise?: string; targets: string[] }[] = [];
@@ -197,7 +231,9 @@ export class ReportTally {
       if (list) list.push(key);
       else grouped.set(c, [key]);
     }
-    this.rosters.set(seq, grouped);
+    const shares: RosterShare[] = [];
+    for (const [controlId, keys] of grouped) if (this.wanted(controlId)) shares.push({ controlId, keys, tally: undefined, version: -1, verdict: "skipped", index: 0, kept: false, deficient: false });
+    this.rosters.set(seq, shares);
   }
 
   private summary(r: ScannedRecord, b: Record<string, unknown>): void {
@@ -215,39 +251,35 @@ export class ReportTally {
     if (b["kind"] === "watch") this.runs.watch++;
     this.runIntervals.add(started);
     this.policies.run(b, r.run, startedText);
-    const grouped = typeof b["roster"] === "number" ? this.rosters.get(b["roster"]) : undefined;
-    if (!grouped) return;
+    const shares = typeof b["roster"] === "number" ? this.rosters.get(b["roster"]) : undefined;
+    if (!shares) return;
     const day = this.dayOf(started);
-    for (const [controlId, keys] of grouped) if (this.wanted(controlId)) this.evaluated(controlId, b["roster"] as number, keys, day, r.run, startedText, started);
+    for (const share of shares) this.evaluated(share, day, r.run, startedText, started);
   }
 
   /** `run` started at `started` (`ms`): offered to a sample's reservoir as an Evaluation, made only when there is one (a year's runs × controls are millions) */
-  private evaluated(controlId: string, roster: number, keys: string[], day: number, run: number, started: string, ms: number): void {
-    const c = this.control(controlId);
-    let cache = this.verdicts.get(roster);
-    if (!cache) this.verdicts.set(roster, (cache = new Map()));
-    let cached = cache.get(controlId);
-    if (!cached || cached.version !== c.version) {
+  private evaluated(share: RosterShare, day: number, run: number, started: string, ms: number): void {
+    const c = (share.tally ??= this.control(share.controlId));
+    if (share.version !== c.version) {
       const outcomes: Outcome[] = [];
-      for (const k of keys) {
+      for (const k of share.keys) {
         const o = this.current.get(k);
         if (o) outcomes.push(o);
       }
       if (outcomes.length === 0) return; // no promise of it was ever recorded: nothing was proven of it
-      cached = { version: c.version, verdict: worst(outcomes) };
-      cache.set(controlId, cached);
+      const verdict = worst(outcomes);
+      Object.assign(share, { version: c.version, verdict, index: outcomeOrder.indexOf(verdict), kept: KEPT.has(verdict), deficient: DEFICIENT.has(verdict) });
     }
-    const verdict = cached.verdict;
     c.evaluations++;
-    c.verdicts[verdict] = (c.verdicts[verdict] ?? 0) + 1;
-    if (KEPT.has(verdict)) c.kept++;
+    c.countVerdict(share.verdict, share.index);
+    if (share.kept) c.kept++;
     c.intervals.add(ms);
     c.reservoir?.offer({ run, started });
     const point = c.days[day];
     if (point) {
       point.evaluations++;
-      if (verdict === "kept") point.kept++;
-      else if (DEFICIENT.has(verdict)) point.deficient++;
+      if (share.verdict === "kept") point.kept++;
+      else if (share.deficient) point.deficient++;
       else point.other++;
     }
   }

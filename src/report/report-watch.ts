@@ -13,18 +13,29 @@ export class ClockWatch {
   backwardCount = 0;
   /** gaps between consecutive records longer than an hour: the threshold is known only at the end */
   private readonly long: ClockAnomaly[] = [];
-  private prev: { seq: number; time: string; ms: number } | undefined;
+  /** the record before (its fields, not an object: this sees every record of the period) */
+  private hasPrev = false;
+  private prevSeq = 0;
+  private prevTime = "";
+  private prevMs = 0;
 
   record(seq: number, time: string, ms: number): void {
-    const p = this.prev;
-    this.prev = { seq, time, ms };
-    if (!p || Number.isNaN(ms) || Number.isNaN(p.ms)) return;
-    const delta = ms - p.ms;
-    const a: ClockAnomaly = { record: seq, previousRecord: p.seq, at: time, previousAt: p.time, deltaMs: delta };
+    const had = this.hasPrev;
+    const prevSeq = this.prevSeq;
+    const prevTime = this.prevTime;
+    const prevMs = this.prevMs;
+    this.hasPrev = true;
+    this.prevSeq = seq;
+    this.prevTime = time;
+    this.prevMs = ms;
+    if (!had || Number.isNaN(ms) || Number.isNaN(prevMs)) return;
+    const delta = ms - prevMs;
+    if (delta >= 0 && delta <= HOUR) return;
+    const a: ClockAnomaly = { record: seq, previousRecord: prevSeq, at: time, previousAt: prevTime, deltaMs: delta };
     if (delta < 0) {
       this.backwardCount++;
       if (this.backward.length < MAX_ANOMALIES) this.backward.push(a);
-    } else if (delta > HOUR) {
+    } else {
       this.long.push(a);
       if (this.long.length >= 4 * MAX_ANOMALIES) this.keepLongest();
     }
@@ -37,7 +48,7 @@ export class ClockWatch {
 
   /** A record outside the period and not next to it: the next one is not compared with the last seen. */
   forget(): void {
-    this.prev = undefined;
+    this.hasPrev = false;
   }
 
   /** The jumps longer than the threshold (at least an hour), in record order. */
@@ -56,7 +67,8 @@ export class ClockWatch {
  */
 export class IntegrityWatch {
   first: number | undefined;
-  last: { seq: number; mac: string } | undefined;
+  /** the period's last record (its MAC kept as read, in hex only when asked: this sees every record of the period) */
+  private lastRecord: { seq: number; mac: Buffer | undefined } | undefined;
   /** the first record read after the period's last (or, with none in it, the first after it) */
   next: number | undefined;
   records = 0;
@@ -88,7 +100,13 @@ export class IntegrityWatch {
     this.outsideBetween += this.pendingOutside;
     this.pendingOutside = 0;
     this.records++;
-    this.last = { seq: r.seq, mac: r.mac ? r.mac.toString("hex") : "" };
+    this.lastRecord = r;
+  }
+
+  /** The period's last record, and its MAC in hex. */
+  get last(): { seq: number; mac: string } | undefined {
+    const r = this.lastRecord;
+    return r && { seq: r.seq, mac: r.mac ? r.mac.toString("hex") : "" };
   }
 
   private noteNext(r: ScannedRecord): void {

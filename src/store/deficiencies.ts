@@ -5,7 +5,7 @@
 // `verify` holds the rows to the history. Written only inside the transaction of the change
 // record that moved them (store.ts), so a deficiency never runs ahead of or behind its history.
 import type Database from "better-sqlite3";
-import { createHash, createHmac } from "node:crypto";
+import { createHmac, hash } from "node:crypto";
 import { hostname } from "node:os";
 import type { PromiseResult } from "../evaluator/engine.js";
 import { isDeficiency, type Outcome } from "../evaluator/outcomes.js";
@@ -43,7 +43,8 @@ export function hostKeyId(key: Buffer): string {
 }
 
 export function deficiencyId(keyId: string, promiseKey: string, run: number, record: number, attempt = 0): string {
-  const h = createHash("sha256").update(`${keyId}\n${promiseKey}\n${run}\n${record}${attempt > 0 ? `\n${attempt}` : ""}`).digest();
+  // one-shot: a report over a year works out ~70,000 of these
+  const h = hash("sha256", `${keyId}\n${promiseKey}\n${run}\n${record}${attempt > 0 ? `\n${attempt}` : ""}`, "buffer");
   return "d-" + base32(h, 8);
 }
 

@@ -18,14 +18,17 @@ export class RecordView {
   row!: LedgerRow;
   private parsed: unknown;
   private done = false;
-  private macMemo: { key: Buffer; prev: Buffer; mac: Buffer } | undefined;
+  /** the MAC computed for this record, and the key and predecessor it was computed with (fields: one set per record of the walk) */
+  private memoMac: Buffer | undefined;
+  private memoKey: Buffer | undefined;
+  private memoPrev: Buffer | undefined;
 
   /** Points the view at the next record (one view serves the whole walk). */
   at(row: LedgerRow): this {
     this.row = row;
     this.done = false;
     this.parsed = undefined;
-    this.macMemo = undefined;
+    this.memoMac = undefined;
     return this;
   }
 
@@ -35,10 +38,11 @@ export class RecordView {
    */
   readonly mac: MacOf = (key, prev, row) => {
     if (row !== this.row) return macOf(key, prev, row);
-    const m = this.macMemo;
-    if (m && m.key === key && m.prev.equals(prev)) return m.mac;
+    if (this.memoMac && this.memoKey === key && this.memoPrev!.equals(prev)) return this.memoMac;
     const mac = macOf(key, prev, row);
-    this.macMemo = { key, prev, mac };
+    this.memoMac = mac;
+    this.memoKey = key;
+    this.memoPrev = prev;
     return mac;
   };
 
