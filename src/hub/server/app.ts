@@ -4,7 +4,7 @@
 // The database being down is a 503 ("send later"): a host keeps its records and retries.
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Pool } from "pg";
-import { HOST_HEADER, MAX_PUSH_BYTES, SIGNATURE_HEADER } from "../protocol.js";
+import { HOST_HEADER, KEY_HEADER, MAX_PUSH_BYTES, SIGNATURE_HEADER } from "../protocol.js";
 import { SCHEMA_VERSION } from "../db/migrations.js";
 import { MAX_ENROLL_BYTES, takeEnrollment } from "./enroll.js";
 import { takePolicyFetch } from "./policy-fetch.js";
@@ -98,7 +98,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
   });
 
   app.post("/v1/push", async (req, reply) => {
-    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs });
+    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs }, header(req.headers[KEY_HEADER]));
     return reply.code(out.status).send(out.body);
   });
 
