@@ -11,7 +11,7 @@ import { policyBody } from "../../src/store/policies.js";
 import { testHubConfig } from "./helpers/config.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
-import { SyntheticHost } from "./helpers/synthetic-host.js";
+import { post, SyntheticHost } from "./helpers/synthetic-host.js";
 
 let cert: TestCert;
 let db: TestDatabase;
@@ -96,5 +96,22 @@ describe("a malicious host and the control catalogue", () => {
     // approving that content puts its design in force, though the hub had read the content before
     await publishVersion(hub.pool, hub.key, { files: sox, message: "m", author: "alice", approvalRequired: false });
     expect(await controlRow("ITGC-AC-01")).toMatchObject({ title: REAL_TITLE, severity: "high" });
+  });
+});
+
+describe("enrolment races", () => {
+  it("one token taken by two hosts at once enrols one; one key with two tokens at once enrols once, the other answered 409 with its token unspent", async () => {
+    const { token } = await makeEnrollToken(hub.pool, { validForMs: 60_000, actor: "admin" });
+    const [a, b] = [new SyntheticHost("race-a"), new SyntheticHost("race-b")];
+    const both = await Promise.all([a.enroll(hub.url, cert.certPem, token), b.enroll(hub.url, cert.certPem, token)]);
+    expect(both.map((r) => r.status).sort()).toEqual([201, 401]);
+
+    const key = new SyntheticHost("race-c");
+    const tokens = [(await makeEnrollToken(hub.pool, { validForMs: 60_000, actor: "admin" })).token, (await makeEnrollToken(hub.pool, { validForMs: 60_000, actor: "admin" })).token];
+    const signed = tokens.map((t) => key.enrollBytes(t));
+    const answers = await Promise.all(signed.map((e) => post(hub.url, "/v1/enroll", e.bytes, { "covenant-signature": e.signature }, cert.certPem)));
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect((await hub.pool.query("SELECT count(*)::int AS n FROM hub_hosts WHERE name = 'race-c'")).rows[0]).toEqual({ n: 1 });
+    expect((await hub.pool.query("SELECT count(*)::int AS n FROM hub_enroll_tokens WHERE used_at IS NULL")).rows[0]).toEqual({ n: 1 });
   });
 });
