@@ -115,3 +115,29 @@ describe("enrolment races", () => {
     expect((await hub.pool.query("SELECT count(*)::int AS n FROM hub_enroll_tokens WHERE used_at IS NULL")).rows[0]).toEqual({ n: 1 });
   });
 });
+
+describe("a network attacker without a key", () => {
+  it("cannot hold a connection open by sending a push's body a byte at a time", async () => {
+    const { buildHubApp } = await import("../../src/hub/server/app.js");
+    const { connect } = await import("node:tls");
+    const app = buildHubApp({ pool: hub.pool, https: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, clockToleranceMs: 1000, log: () => undefined, requestTimeoutMs: 1_000 });
+    const url = new URL(await app.listen({ host: "127.0.0.1", port: 0 }));
+    try {
+      const socket = connect({ host: "127.0.0.1", port: Number(url.port), ca: cert.certPem, servername: "localhost" });
+      await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
+      const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+      socket.on("error", () => undefined);
+      socket.on("data", () => undefined);
+      const started = Date.now();
+      socket.write("POST /v1/push HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\ncovenant-host: 00000000-0000-4000-8000-000000000000\r\n\r\n{");
+      const drip = setInterval(() => socket.writable && socket.write(" "), 200);
+      const ended = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 8_000))]);
+      clearInterval(drip);
+      socket.destroy();
+      expect(ended, "the connection was still open after 8 s").toBeGreaterThan(0);
+      expect(ended - started).toBeLessThan(5_000);
+    } finally {
+      await app.close();
+    }
+  }, 20_000);
+});

@@ -26,7 +26,17 @@ export interface HubAppOptions {
   log: (line: string) => void;
   /** the hub's clock, for sessions and login throttling (tests move it) */
   now?: () => Date;
+  /** how long one request may take to arrive whole (default REQUEST_TIMEOUT_MS; tests shorten it) */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * How long one request may take to arrive whole. Without it a client sending a byte now and then
+ * kept its connection, and up to 8 MiB of buffered body, for ever (fastify's default is none, and
+ * the idle timeout restarts with each byte): anyone, before any signature is looked at. A host
+ * gives up on a push after 10 s (client/http.ts), so a minute is ample.
+ */
+export const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Refuses, as the server is built, any route that auth/rules.ts does not declare: a person's route
@@ -62,7 +72,18 @@ function databaseUnavailable(err: unknown): boolean {
 }
 
 export function buildHubApp(opts: HubAppOptions): FastifyInstance {
-  const app = Fastify({ https: { cert: opts.https.cert, key: opts.https.key }, logger: false, bodyLimit: MAX_PUSH_BYTES, return503OnClosing: true, connectionTimeout: 60_000 });
+  const requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // given to Node's server as it is made (set afterwards, as fastify does, Node does not apply it
+  // while headersTimeout is longer); it looks for requests past their time every
+  // connectionsCheckingInterval (30 s by default)
+  const https = {
+    cert: opts.https.cert,
+    key: opts.https.key,
+    requestTimeout,
+    headersTimeout: Math.min(60_000, requestTimeout),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))),
+  };
+  const app = Fastify({ https, logger: false, bodyLimit: MAX_PUSH_BYTES, return503OnClosing: true, connectionTimeout: 60_000, requestTimeout });
   declaredOnly(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
