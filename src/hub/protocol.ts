@@ -24,6 +24,12 @@ export const MAX_LINE_BYTES = 2 * 1024 * 1024;
 /** Headers of a signed request: which host, and its Ed25519 signature over the body's exact bytes. */
 export const HOST_HEADER = "covenant-host";
 export const SIGNATURE_HEADER = "covenant-signature";
+/**
+ * The raw Ed25519 public key (base64) that signed a push. The hub needs it only for the push that
+ * carries a rotation to a key it does not know yet: it checks the signature with this key before
+ * it reads anything of the body, so that a body signed by no one costs it no parsing.
+ */
+export const KEY_HEADER = "covenant-key";
 
 /** The hub's chain value before a host's first record. */
 export function hubChainStart(hostId: string): Buffer {

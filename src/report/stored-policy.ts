@@ -45,11 +45,17 @@ export function checkStoredPolicy(hash: string, files: readonly PolicyFile[], to
     return { hash, problem: `its stored text no longer checks${first ? `: ${first.message.slice(0, MAX_PROBLEM)}` : ""}`, controls: new Map() };
   }
   const texts = new Map(files.map((f) => [f.path, f.text]));
+  const lines = new Map<string, number[]>();
   const controls = new Map<string, ControlAsWritten>();
-  for (const c of checked.policy.controls) controls.set(c.id, { control: c, promises: [], text: sliceOf(texts, c.span), waivers: checked.policy.waivers.filter((w) => w.control === c.id) });
+  const waivers = new Map<string, CheckedWaiver[]>();
+  for (const w of checked.policy.waivers) waivers.set(w.control, [...(waivers.get(w.control) ?? []), w]);
+  for (const c of checked.policy.controls) controls.set(c.id, { control: c, promises: [], text: sliceOf(texts, c.span), waivers: waivers.get(c.id) ?? [] });
   for (const { control, promise, key } of promiseKeys(checked.policy)) {
-    const text = texts.get(promise.span.file) ?? "";
-    controls.get(control.id)?.promises.push({ key, type: promise.type, promiser: promiserText(promise), text: text.slice(promise.span.start, promise.span.end), file: promise.span.file, line: lineOf(text, promise.span.start) });
+    const file = promise.span.file;
+    const text = texts.get(file) ?? "";
+    let starts = lines.get(file);
+    if (!starts) lines.set(file, (starts = lineStarts(text)));
+    controls.get(control.id)?.promises.push({ key, type: promise.type, promiser: promiserText(promise), text: text.slice(promise.span.start, promise.span.end), file, line: lineOf(starts, promise.span.start) });
   }
   return { hash, policy: checked.policy, controls };
 }
@@ -58,11 +64,23 @@ function sliceOf(texts: Map<string, string>, span: { file: string; start: number
   return (texts.get(span.file) ?? "").slice(span.start, span.end);
 }
 
-/** The 1-based line of an offset. */
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) line++;
-  return line;
+/** Where each line of a text starts: read once per file, so that finding a promise's line does not read the file again (a policy of thousands of promises took minutes). */
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** The 1-based line of an offset: the number of lines that start at or before it. */
+function lineOf(starts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Stored versions checked on first use, kept by hash. */

@@ -163,4 +163,23 @@ describe("a host and the real hub", () => {
     expect(p.code, p.err).toBe(0);
     expect(hubHolds("gl-db-02")).toBe(head(dir));
   });
+
+  it("after `covenant key rotate`, pushes with the new key, naming it, and the hub takes it from the rotation record", async () => {
+    const dir = tempDir("real-hub-rotate");
+    const policy = join(dir, "p.promise");
+    writeFileSync(policy, `control "C-1" {\n  title = "t"\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`, { mode: 0o644 });
+    const state = join(dir, "state");
+    expect((await covenantAsync(["run", "--state", state, policy])).code).toBeLessThan(2);
+    await enroll(state, "gl-db-03");
+    expect((await covenantAsync(["push", "--state", state])).code).toBe(0);
+    const rotated = covenant(["key", "rotate", "--state", state, "--reason", "yearly", "--json"]);
+    expect(rotated.code, rotated.err).toBe(0);
+    const to = (JSON.parse(rotated.out) as { new: string }).new;
+    const p = await covenantAsync(["push", "--state", state]);
+    expect(p.code, p.err).toBe(0);
+    expect(hubHolds("gl-db-03")).toBe(head(state));
+    const hosts = JSON.parse(covenant(["hub", "hosts", "--config", config, "--json"]).out) as { name: string; fingerprint: string }[];
+    expect(hosts.find((h) => h.name === "gl-db-03")!.fingerprint).toBe(to);
+    expect(JSON.parse(readFileSync(join(state, "hub.json"), "utf8"))).toMatchObject({ fingerprint: to });
+  });
 });

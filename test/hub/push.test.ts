@@ -3,12 +3,13 @@
 // ways a host's chain can be in doubt (a fork, a rollback, records it never sent) refused and
 // opened as incidents; a revoked host refused; malformed, unsigned and oversized requests refused
 // with nothing stored.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { acceptHostHistory, listIncidents, makeEnrollToken, listHosts, resolveIncident, revokeHost } from "../../src/hub/admin.js";
 import { startHub, type RunningHub } from "../../src/hub/serve.js";
 import { encodeBody, MAX_PUSH_BYTES, signBody } from "../../src/hub/protocol.js";
 import { signedRotation } from "../../src/store/rotation.js";
-import { fingerprintOf } from "../../src/store/signing-key.js";
+import { fingerprintOf, rawPublicKey } from "../../src/store/signing-key.js";
+import { takePush } from "../../src/hub/server/push.js";
 import { generateKeyPairSync } from "node:crypto";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
 import { testHubConfig } from "./helpers/config.js";
@@ -228,7 +229,13 @@ describe("a host's signing key rotated", () => {
     const { bytes } = host.signed(host.pushBody(3, 6));
     const refused = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, stranger.privateKey) }, cert.certPem);
     expect(refused.status).toBe(401);
-    const r = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey) }, cert.certPem);
+    // signed with the new key, without naming it: refused before the body is read
+    const unnamed = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey) }, cert.certPem);
+    expect(unnamed.status).toBe(401);
+    // naming a key that is not the one that signed: refused
+    const misnamed = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey), "covenant-key": rawPublicKey(stranger.publicKey).toString("base64") }, cert.certPem);
+    expect(misnamed.status).toBe(401);
+    const r = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey), "covenant-key": rawPublicKey(next.publicKey).toString("base64") }, cert.certPem);
     expect(r.body).toMatchObject({ status: "accepted", stored: 3 });
     expect((await listHosts(hub.pool))[0]!.fingerprint).toBe(fingerprintOf(next.publicKey));
     expect(await count("SELECT count(*) AS n FROM hub_audit WHERE action = 'host.key-rotated'")).toBe(1);
@@ -246,8 +253,27 @@ describe("a host's signing key rotated", () => {
     body.signatures.old = body.signatures.new;
     host.lines = [JSON.stringify({ seq: 1, kind: "rotation", run: 0, time: body.at, body, mac: "ab".repeat(32) })];
     const { bytes } = host.signed(host.pushBody(0, 1));
-    const r = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey) }, cert.certPem);
+    const r = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey), "covenant-key": rawPublicKey(next.publicKey).toString("base64") }, cert.certPem);
     expect(r.status).toBe(401);
+  });
+
+  it("reads nothing of a body that neither the host's key nor the key it names signed (rotation records in it or not)", async () => {
+    const host = await enrolled();
+    const next = generateKeyPairSync("ed25519");
+    const old = { privateKey: host.privateKey, publicKey: host.publicKey, fingerprint: fingerprintOf(host.publicKey) };
+    const body = signedRotation(old, { ...next, fingerprint: fingerprintOf(next.publicKey) }, { at: new Date().toISOString(), reason: "x", by: "mallory", user: "root", loginUid: 0 });
+    host.lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ seq: i + 1, kind: "rotation", run: 0, time: body.at, body, mac: "ab".repeat(32) }));
+    const bytes = encodeBody(host.pushBody(0, 50));
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      for (const named of [undefined, rawPublicKey(next.publicKey).toString("base64"), "AAAA"]) {
+        const r = await takePush(hub.pool, bytes, host.id, signBody(bytes, generateKeyPairSync("ed25519").privateKey), { clockToleranceMs: 60_000 }, named);
+        expect(r.status).toBe(401);
+      }
+      expect(parse.mock.calls.filter(([text]) => typeof text === "string" && text.length > 1000)).toEqual([]);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });
 

@@ -7,7 +7,8 @@
 // record; then the host sends again from there. A fork or a rollback the hub reports, or a
 // position the host cannot match, stops the push and is said: it needs a person.
 import type { SigningKey, StateStore } from "../../store/store.js";
-import { encodeBody, HOST_HEADER, hubChainStart, PROTOCOL, PROTOCOL_VERSION, SIGNATURE_HEADER, signBody, type ChainPoint, type PushBody } from "../protocol.js";
+import { rawPublicKey } from "../../store/signing-key.js";
+import { encodeBody, HOST_HEADER, hubChainStart, KEY_HEADER, PROTOCOL, PROTOCOL_VERSION, SIGNATURE_HEADER, signBody, type ChainPoint, type PushBody } from "../protocol.js";
 import { chainBetween, chainThrough, readBatch, type Batch } from "./batch.js";
 import { HUB_CA_FILE, type Enrolment } from "./enrolment.js";
 import { HubConnection, type Exchange } from "./http.js";
@@ -86,7 +87,7 @@ async function pushLoop(store: StateStore, e: Enrolment, hub: HubConnection, key
     if (opts.deadline !== undefined && Date.now() >= opts.deadline) return { ...base(), status: "unreachable", waiting, why: "the time allowed for the push ran out" };
     const body = bodyOf(e, key, position, batch, now());
     const bytes = encodeBody(body);
-    const answer = await hub.post("/v1/push", bytes, { [HOST_HEADER]: e.host, [SIGNATURE_HEADER]: signBody(bytes, key.privateKey) }, opts.deadline);
+    const answer = await hub.post("/v1/push", bytes, { [HOST_HEADER]: e.host, [SIGNATURE_HEADER]: signBody(bytes, key.privateKey), [KEY_HEADER]: rawPublicKey(key.publicKey).toString("base64") }, opts.deadline);
     const judged = judge(answer, body, batch);
     if (judged.kind === "stop") return { ...base(), ...judged.outcome(waiting) } as PushOutcome;
     if (judged.kind === "smaller") {

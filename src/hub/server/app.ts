@@ -4,7 +4,7 @@
 // The database being down is a 503 ("send later"): a host keeps its records and retries.
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Pool } from "pg";
-import { HOST_HEADER, MAX_PUSH_BYTES, SIGNATURE_HEADER } from "../protocol.js";
+import { HOST_HEADER, KEY_HEADER, MAX_PUSH_BYTES, SIGNATURE_HEADER } from "../protocol.js";
 import { SCHEMA_VERSION } from "../db/migrations.js";
 import { MAX_ENROLL_BYTES, takeEnrollment } from "./enroll.js";
 import { takePolicyFetch } from "./policy-fetch.js";
@@ -31,7 +31,17 @@ export interface HubAppOptions {
   log: (line: string) => void;
   /** the hub's clock, for sessions, login throttling and dating each push (tests move it); the system's when absent */
   now?: () => Date;
+  /** how long one request may take to arrive whole (default REQUEST_TIMEOUT_MS; tests shorten it) */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * How long one request may take to arrive whole. Without it a client sending a byte now and then
+ * kept its connection, and up to 8 MiB of buffered body, for ever (fastify's default is none, and
+ * the idle timeout restarts with each byte): anyone, before any signature is looked at. A host
+ * gives up on a push after 10 s (client/http.ts), so a minute is ample.
+ */
+export const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Refuses, as the server is built, any route that auth/rules.ts does not declare: a person's route
@@ -67,7 +77,18 @@ function databaseUnavailable(err: unknown): boolean {
 }
 
 export function buildHubApp(opts: HubAppOptions): FastifyInstance {
-  const app = Fastify({ https: { cert: opts.https.cert, key: opts.https.key }, logger: false, bodyLimit: MAX_PUSH_BYTES, return503OnClosing: true, connectionTimeout: 60_000 });
+  const requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // given to Node's server as it is made (set afterwards, as fastify does, Node does not apply it
+  // while headersTimeout is longer); it looks for requests past their time every
+  // connectionsCheckingInterval (30 s by default)
+  const https = {
+    cert: opts.https.cert,
+    key: opts.https.key,
+    requestTimeout,
+    headersTimeout: Math.min(60_000, requestTimeout),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))),
+  };
+  const app = Fastify({ https, logger: false, bodyLimit: MAX_PUSH_BYTES, return503OnClosing: true, connectionTimeout: 60_000, requestTimeout });
   declaredOnly(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
@@ -103,7 +124,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
   });
 
   app.post("/v1/push", async (req, reply) => {
-    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs, ...(opts.now ? { now: opts.now } : {}) });
+    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs, ...(opts.now ? { now: opts.now } : {}) }, header(req.headers[KEY_HEADER]));
     return reply.code(out.status).send(out.body);
   });
 

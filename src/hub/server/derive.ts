@@ -3,6 +3,7 @@
 // run that counts as operation (dry runs and sandbox runs do not). Only what the records say,
 // read defensively: a record the hub cannot read as Covenant writes it is stored (it is evidence)
 // but derives nothing.
+import { createHash } from "node:crypto";
 import type { PoolClient } from "pg";
 import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { PushedRecord } from "../protocol.js";
@@ -66,7 +67,12 @@ function runOf(r: PushedRecord, b: Record<string, unknown>): LastRun | undefined
   return { seq: r.seq, finished, kind: b["kind"] === "watch" ? "watch" : "run", policy, promises: b["promises"] as number, counts: clean };
 }
 
-/** A policy record's hash and content key (from its files' sha256, as the hub keys published versions). */
+/**
+ * A policy record's hash and content key (from its files' sha256, as the hub keys published
+ * versions). Each file's sha256 must be that of its text: the content key names the texts the hub
+ * catalogues under it, and a host that could pair a version's hashes with texts of its own would
+ * have the catalogue keep its texts for that version (the hub reads each content once).
+ */
 function policyOf(b: Record<string, unknown>): { hash: string; content: string; files: { path: string; text: string }[] } | undefined {
   const hash = text(b["hash"], 128);
   const files = b["files"];
@@ -76,6 +82,7 @@ function policyOf(b: Record<string, unknown>): { hash: string; content: string; 
   for (const f of files as { sha256?: unknown; path?: unknown; text?: unknown }[]) {
     const h = typeof f === "object" && f !== null ? text(f.sha256, 64) : undefined;
     if (!h || typeof f.path !== "string" || typeof f.text !== "string") return undefined;
+    if (createHash("sha256").update(f.text, "utf8").digest("hex") !== h) return undefined;
     hashes.push(h);
     texts.push({ path: f.path, text: f.text });
   }
@@ -132,7 +139,7 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   }
   for (const p of policies) {
     await client.query("INSERT INTO hub_host_policies (host_id, policy_hash, content, first_record) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [host, p.hash, p.content, p.seq]);
-    await catalogueContent(client, p.content, p.files, receivedAt);
+    await catalogueContent(client, p.content, p.files, receivedAt, "pushed");
   }
   if (run) {
     // the latest finish times, and the cadence they teach (the median interval, as monitor/cadence.ts

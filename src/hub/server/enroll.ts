@@ -68,6 +68,8 @@ export async function takeEnrollment(pool: Pool, raw: Buffer, signature: string 
     return { status: 201, body: { status: "enrolled", host: id, name: body.name, fingerprint, ...(hubKey ? { hubKey } : {}) } };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
+    // the same key enrolled at the same moment with another token: the other request took it
+    if ((err as { code?: unknown }).code === "23505" && (err as { constraint?: unknown }).constraint === "hub_hosts_fingerprint_key") return error(409, "this key is enrolled already (by a request that ran at the same time)");
     throw err;
   } finally {
     client.release();

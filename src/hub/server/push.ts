@@ -41,8 +41,20 @@ function error(status: number, message: string): Reply<ErrorBody> {
   return { status, body: { status: "error", message } };
 }
 
+/** The public key a push's key header names (base64 of 32 raw bytes), or undefined; not kept in hostKey's cache, which anyone could fill this way. */
+function signerKey(header: string | undefined): { raw: Buffer; key: KeyObject } | undefined {
+  if (header === undefined || header.length > 64) return undefined;
+  const raw = Buffer.from(header, "base64");
+  if (raw.length !== 32) return undefined;
+  try {
+    return { raw, key: createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" }) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The verdict of the hub on one push request. */
-export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | undefined, signature: string | undefined, opts: PushOptions): Promise<Reply<PushAccepted | PushRefused | ErrorBody>> {
+export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | undefined, signature: string | undefined, opts: PushOptions, keyHeader?: string): Promise<Reply<PushAccepted | PushRefused | ErrorBody>> {
   if (!isHostId(hostHeader)) return error(401, "the request names no enrolled host (covenant-host)");
   const found = await pool.query<{ public_key: Buffer; fingerprint: string; revoked_at: Date | null }>({ name: "hub-push-key", text: "SELECT public_key, fingerprint, revoked_at FROM hub_hosts WHERE id = $1", values: [hostHeader] });
   const host = found.rows[0];
@@ -50,9 +62,13 @@ export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | und
   let rotation: KeyRotation | undefined;
   if (!signatureHolds(raw, signature, hostKey(host.public_key))) {
     // signed by a key the host rotated to? Only a rotation record in this push, signed by the key
-    // the hub knows and by the new one, can say so (and the push must then be taken: below)
+    // the hub knows and by the new one, can say so (and the push must then be taken: below). The
+    // signature is checked first, with the key the push names in its header: a body signed by no
+    // one is not parsed (an 8 MiB body of rotation records cost ~0.7 s of the event loop)
+    const named = signerKey(keyHeader);
+    if (!named || !signatureHolds(raw, signature, named.key)) return error(401, "the push's signature does not hold for this host's key");
     rotation = rotationIn(raw, host.fingerprint);
-    if (!rotation || !signatureHolds(raw, signature, hostKey(rotation.raw))) return error(401, "the push's signature does not hold for this host's key");
+    if (!rotation || !rotation.raw.equals(named.raw)) return error(401, "the push's signature does not hold for this host's key");
   }
   if (host.revoked_at) return error(403, "this host's enrolment was revoked: the hub takes nothing from it");
   const read = readBody(raw, hostHeader);
