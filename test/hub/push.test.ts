@@ -177,6 +177,20 @@ describe("a chain in doubt", () => {
     const ok = await host.push(hub.url, cert.certPem, 0, 13, { prunedTo: 20 });
     expect(ok.body).toMatchObject({ status: "accepted", stored: 13, holds: { seq: 30 } });
   });
+
+  it("refuses a prune cut at or past the host's head, which would excuse every later hole", async () => {
+    const host = await enrolled();
+    host.grow(5);
+    // a prune's record comes after its cut: a cut at or past the head was never a prune
+    const claimed = await host.push(hub.url, cert.certPem, 0, 5, { prunedTo: 1_000_000 });
+    expect(claimed).toMatchObject({ status: 400, body: { message: "malformed push: prunedTo must be below the host's head (a prune's record follows its cut)" } });
+    expect(await count("SELECT count(*) AS n FROM hub_records")).toBe(0);
+    expect((await host.push(hub.url, cert.certPem, 0, 5, { prunedTo: 5 })).status).toBe(400);
+    expect((await host.push(hub.url, cert.certPem, 0, 5)).status).toBe(200);
+    host.grow(5);
+    host.lines.splice(6, 2); // records 7 and 8 never sent
+    expect((await host.push(hub.url, cert.certPem, 5, 8)).body).toMatchObject({ reason: "gap", seq: 7 });
+  });
 });
 
 describe("after a chain in doubt", () => {

@@ -106,6 +106,9 @@ function readBody(raw: Buffer, hostId: string): ReadPush | { message: string } {
   }
   if (!chain.equals(Buffer.from(body.chain, "hex"))) return { message: "malformed push: the chain value it names is not the one its records make" };
   if (records.length && (body.head === null || body.head.seq < prev)) return { message: "malformed push: the host's head is below its last record" };
+  // the hub excuses holes at or below the cut for good (hub_hosts.prune_cut): a cut at or
+  // past the head would excuse every hole the host's history ever has
+  if (body.prunedTo !== undefined && (body.head === null || body.prunedTo >= body.head.seq)) return { message: "malformed push: prunedTo must be below the host's head (a prune's record follows its cut)" };
   if (body.after.seq === 0 && !after.equals(hubChainStart(hostId))) return { message: "malformed push: a push from the start must begin at the chain's start" };
   return { body, records, after };
 }
