@@ -83,6 +83,9 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   const latest = new Map<string, Change>();
   const changes: Change[] = [];
   let run: LastRun | undefined;
+  // when the last run's policy came into force: the first run of the push's final stretch of runs
+  // on that policy (a push after the hub was away carries many runs, and may change policy midway)
+  let adoptedAt: string | undefined;
   let pruneConfirmed = false;
   const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number }[] = [];
   for (const r of records) {
@@ -95,7 +98,11 @@ export async function deriveState(client: PoolClient, host: string, records: rea
         changes.push(c);
         latest.set(c.key, c);
       }
-    } else if (r.kind === "run") run = runOf(r, b) ?? run;
+    } else if (r.kind === "run") {
+      const counted = runOf(r, b);
+      if (counted && counted.policy !== run?.policy) adoptedAt = counted.finished;
+      run = counted ?? run;
+    }
     else if (r.kind === "policy") {
       const p = policyOf(b);
       if (p) policies.push({ ...p, seq: r.seq });
@@ -130,7 +137,7 @@ export async function deriveState(client: PoolClient, host: string, records: rea
     await client.query(
       `UPDATE hub_hosts h SET policy_since = CASE WHEN h.policy_content IS DISTINCT FROM p.content THEN $3 ELSE h.policy_since END, policy_content = p.content
        FROM hub_host_policies p WHERE h.id = $1 AND p.host_id = $1 AND p.policy_hash = $2`,
-      [host, run.policy, run.finished],
+      [host, run.policy, adoptedAt ?? run.finished],
     );
   }
   if (pruneConfirmed) await client.query("UPDATE hub_hosts SET prune_confirmed = true WHERE id = $1", [host]);
