@@ -252,6 +252,25 @@ describe("a host's signing key rotated", () => {
     expect(after.status).toBe(401);
   });
 
+  it("takes the new key from a rotation record in a push still signed with the old key (read as the key was rotated)", async () => {
+    const host = await enrolled();
+    const next = generateKeyPairSync("ed25519");
+    const old = { privateKey: host.privateKey, publicKey: host.publicKey, fingerprint: fingerprintOf(host.publicKey) };
+    const body = signedRotation(old, { ...next, fingerprint: fingerprintOf(next.publicKey) }, { at: new Date().toISOString(), reason: "yearly", by: "alice", user: "root", loginUid: 0 });
+    host.grow(2);
+    host.lines.push(JSON.stringify({ seq: 3, kind: "rotation", run: 0, time: body.at, body, mac: "ab".repeat(32) }));
+    expect((await host.push(hub.url, cert.certPem, 0, 3)).body).toMatchObject({ status: "accepted", stored: 3 });
+    expect((await listHosts(hub.pool))[0]!.fingerprint).toBe(fingerprintOf(next.publicKey));
+    // the record is stored: no later push carries it, and the host now signs with the new key
+    host.grow(1);
+    const { bytes } = host.signed(host.pushBody(3, 4));
+    const r = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey) }, cert.certPem);
+    expect(r.body).toMatchObject({ status: "accepted", stored: 1 });
+    // sent again, the stored rotation changes nothing
+    expect((await host.push(hub.url, cert.certPem, 0, 3)).status).toBe(401);
+    expect(await count("SELECT count(*) AS n FROM hub_audit WHERE action = 'host.key-rotated'")).toBe(1);
+  });
+
   it("refuses a rotation record whose old key's signature does not hold", async () => {
     const host = await enrolled();
     const next = generateKeyPairSync("ed25519");
