@@ -79,6 +79,18 @@ describe("enrolment", () => {
   });
 });
 
+describe("enrolment at once", () => {
+  it("enrols one key once when it is presented with several tokens at once: the others 409, never 500", async () => {
+    const host = new SyntheticHost("web-01");
+    const tokens = await Promise.all([0, 1, 2, 3, 4].map(() => makeEnrollToken(hub.pool, { validForMs: 3600_000, actor: "test" })));
+    const replies = await Promise.all(tokens.map(({ token }) => post(hub.url, "/v1/enroll", ...((b) => [b.bytes, { "covenant-signature": b.signature }] as const)(host.enrollBytes(token)), cert.certPem)));
+    expect(replies.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    expect(await count("SELECT count(*) AS n FROM hub_hosts")).toBe(1);
+    // the tokens refused are not used up
+    expect(await count("SELECT count(*) AS n FROM hub_enroll_tokens WHERE used_at IS NULL")).toBe(4);
+  });
+});
+
 describe("pushes", () => {
   it("stores records in order with the hub's receive time, and takes a replay as the same push", async () => {
     const host = await enrolled();
