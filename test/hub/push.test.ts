@@ -239,6 +239,35 @@ describe("after a chain in doubt", () => {
   });
 });
 
+describe("an incident resolved while its host pushes", () => {
+  it("takes the host's row before the incident's, as a push does: no deadlock", async () => {
+    const host = await enrolled();
+    host.grow(5);
+    await host.push(hub.url, cert.certPem, 0, 5);
+    expect((await host.push(hub.url, cert.certPem, 0, 3, { head: 3 })).body).toMatchObject({ reason: "rollback" });
+    const [incident] = await listIncidents(hub.pool);
+    // a push of the host under way: its row locked, as push.ts locks it
+    const pushing = await hub.pool.connect();
+    try {
+      await pushing.query("BEGIN");
+      await pushing.query("SELECT 1 FROM hub_hosts WHERE id = $1 FOR UPDATE", [host.id]);
+      const resolving = resolveIncident(hub.pool, incident!.id, "a test", "admin");
+      // wait until the resolution waits for a lock, then the push sees the incident again
+      for (let i = 0; i < 100; i++) {
+        const waiting = await count("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        if (waiting > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await pushing.query("UPDATE hub_incidents SET seen = seen + 1 WHERE host_id = $1 AND kind = 'rollback' AND resolved_at IS NULL", [host.id]);
+      await pushing.query("COMMIT");
+      expect(await resolving).toEqual({ id: incident!.id });
+    } finally {
+      await pushing.query("ROLLBACK").catch(() => undefined);
+      pushing.release();
+    }
+  });
+});
+
 describe("a host's signing key rotated", () => {
   it("takes the new key from the rotation record in the push, signed by the old key and the new, and only so", async () => {
     const host = await enrolled();
