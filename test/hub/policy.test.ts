@@ -49,6 +49,12 @@ async function fetchPolicy(host: SyntheticHost, have: string | null = null) {
 }
 
 describe("publishing a policy version", () => {
+  it("refuses, without throwing, a file that is also another file's directory", async () => {
+    const files = [...sox, { path: "ledger.promise/more.promise", text: "" }];
+    const r = await publishVersion(hub.pool, hub.key, { files, message: "try", author: "alice", approvalRequired: true });
+    expect(r).toEqual({ refused: '"ledger.promise" is a file and a directory of "ledger.promise/more.promise"' });
+  });
+
   it("refuses a policy with errors, naming each with file:line:col and its code, storing nothing", async () => {
     const broken = [...sox.filter((f) => f.path !== "ledger.promise"), { path: "ledger.promise", text: 'control "X-1" {\n  file "/etc/x" { mode = 0999 }\n}\n' }];
     const r = await publishVersion(hub.pool, hub.key, { files: broken, message: "try", author: "alice", approvalRequired: true });
