@@ -155,6 +155,9 @@ export async function acceptHostHistory(pool: Pool, which: string, reason: strin
 /** Resolves one incident (a clock incident, or a chain incident judged harmless), with the reason. */
 export async function resolveIncident(pool: Pool, id: number, reason: string, actor: string): Promise<{ id: number } | { problem: string }> {
   return inTransaction(pool, async (client) => {
+    // the host's row first, as a push takes it (push.ts locks the host, then its incidents): the
+    // other order deadlocks with a push of the same host that sees the incident again
+    await client.query("SELECT 1 FROM hub_hosts WHERE id = (SELECT host_id FROM hub_incidents WHERE id = $1) FOR UPDATE", [id]);
     const r = await client.query<{ host_id: string; kind: string }>("UPDATE hub_incidents SET resolved_at = now(), resolved_by = $2 WHERE id = $1 AND resolved_at IS NULL RETURNING host_id, kind", [id, `${actor}: ${reason}`]);
     const row = r.rows[0];
     if (!row) return { problem: `no open incident ${id}` };

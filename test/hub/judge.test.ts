@@ -86,4 +86,15 @@ describe("judgePush", () => {
     const leavingOut = { ...push(h, 2, 10, 10), records: [h[2]!, h[4]!, h[5]!] };
     expect(judgePush(hub.held, leavingOut, hub.overlap(2))).toMatchObject({ kind: "refuse", reason: "fork", seq: 4 });
   });
+
+  it("names a re-sent record the hub never held as new, not as one the hub holds", () => {
+    // a pruned store: the hub holds 3 and 9 below the cut at 10, then 11 to 12
+    const h = history(12);
+    const held: Held = { lastSeq: 12, lastChain: h[11]!.chain, start: hubChainStart(HOST), pruneCut: 10 };
+    // sent again from the start with a record 8 the hub never took: push.ts reads the overlap up to
+    // the push's last record, so the hub's only record there is 3
+    const overlap = new Map([[3, h[2]!.chain]]);
+    const v = judgePush(held, { after: { seq: 0, chain: hubChainStart(HOST) }, records: [h[2]!, h[7]!], head: { seq: 12 } }, overlap);
+    expect(v).toMatchObject({ kind: "refuse", reason: "fork", seq: 8, message: "the host's history forks at record 8: record 8 was not in what the host sent before" });
+  });
 });

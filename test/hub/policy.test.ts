@@ -49,6 +49,12 @@ async function fetchPolicy(host: SyntheticHost, have: string | null = null) {
 }
 
 describe("publishing a policy version", () => {
+  it("refuses, without throwing, a file that is also another file's directory", async () => {
+    const files = [...sox, { path: "ledger.promise/more.promise", text: "" }];
+    const r = await publishVersion(hub.pool, hub.key, { files, message: "try", author: "alice", approvalRequired: true });
+    expect(r).toEqual({ refused: '"ledger.promise" is a file and a directory of "ledger.promise/more.promise"' });
+  });
+
   it("refuses a policy with errors, naming each with file:line:col and its code, storing nothing", async () => {
     const broken = [...sox.filter((f) => f.path !== "ledger.promise"), { path: "ledger.promise", text: 'control "X-1" {\n  file "/etc/x" { mode = 0999 }\n}\n' }];
     const r = await publishVersion(hub.pool, hub.key, { files: broken, message: "try", author: "alice", approvalRequired: true });
@@ -119,6 +125,24 @@ describe("adoption", () => {
     ];
     expect((await host.push(hub.url, cert.certPem, 0, 2)).status).toBe(200);
     expect((await hub.pool.query("SELECT policy_content, policy_since FROM hub_hosts")).rows[0]).toEqual({ policy_content: content, policy_since: "2026-12-06T10:00:05Z" });
+  });
+
+  it("dates the adoption from the first run on the policy when one push carries several runs", async () => {
+    const host = await enrolled();
+    const body = policyBody(sox, "2026-12-06T10:00:00Z");
+    const mac = (n: number) => n.toString(16).padStart(64, "0");
+    const run = (seq: number, n: number, finished: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ seq, kind: "run", run: n, time: finished, body: { run: n, kind: "run", host: "web-01", started: finished, finished, policy: body.hash, policyRecord: 1, dryRun: false, promises: 10, counts: { kept: 10 }, outcomes: "ab".repeat(32), changed: 0, ...extra }, mac: mac(seq) });
+    // the hub away for a day: the host comes back with a day of runs on the new policy in one push
+    host.lines = [
+      JSON.stringify({ seq: 1, kind: "policy", run: 1, time: "2026-12-06T10:00:00Z", body, mac: mac(1) }),
+      run(2, 1, "2026-12-06T10:00:05Z"),
+      run(3, 2, "2026-12-06T22:00:05Z"),
+      run(4, 3, "2026-12-07T09:30:00Z", { dryRun: true, policy: "cd".repeat(32) }),
+      run(5, 4, "2026-12-07T10:00:05Z"),
+    ];
+    expect((await host.push(hub.url, cert.certPem, 0, 5)).status).toBe(200);
+    expect((await hub.pool.query("SELECT policy_since, last_run_seq FROM hub_hosts")).rows[0]).toEqual({ policy_since: "2026-12-06T10:00:05Z", last_run_seq: "5" });
   });
 
   it("knows each control's design from the policies it sees", async () => {

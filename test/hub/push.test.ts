@@ -80,6 +80,18 @@ describe("enrolment", () => {
   });
 });
 
+describe("enrolment at once", () => {
+  it("enrols one key once when it is presented with several tokens at once: the others 409, never 500", async () => {
+    const host = new SyntheticHost("web-01");
+    const tokens = await Promise.all([0, 1, 2, 3, 4].map(() => makeEnrollToken(hub.pool, { validForMs: 3600_000, actor: "test" })));
+    const replies = await Promise.all(tokens.map(({ token }) => post(hub.url, "/v1/enroll", ...((b) => [b.bytes, { "covenant-signature": b.signature }] as const)(host.enrollBytes(token)), cert.certPem)));
+    expect(replies.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    expect(await count("SELECT count(*) AS n FROM hub_hosts")).toBe(1);
+    // the tokens refused are not used up
+    expect(await count("SELECT count(*) AS n FROM hub_enroll_tokens WHERE used_at IS NULL")).toBe(4);
+  });
+});
+
 describe("pushes", () => {
   it("stores records in order with the hub's receive time, and takes a replay as the same push", async () => {
     const host = await enrolled();
@@ -178,6 +190,20 @@ describe("a chain in doubt", () => {
     const ok = await host.push(hub.url, cert.certPem, 0, 13, { prunedTo: 20 });
     expect(ok.body).toMatchObject({ status: "accepted", stored: 13, holds: { seq: 30 } });
   });
+
+  it("refuses a prune cut at or past the host's head, which would excuse every later hole", async () => {
+    const host = await enrolled();
+    host.grow(5);
+    // a prune's record comes after its cut: a cut at or past the head was never a prune
+    const claimed = await host.push(hub.url, cert.certPem, 0, 5, { prunedTo: 1_000_000 });
+    expect(claimed).toMatchObject({ status: 400, body: { message: "malformed push: prunedTo must be below the host's head (a prune's record follows its cut)" } });
+    expect(await count("SELECT count(*) AS n FROM hub_records")).toBe(0);
+    expect((await host.push(hub.url, cert.certPem, 0, 5, { prunedTo: 5 })).status).toBe(400);
+    expect((await host.push(hub.url, cert.certPem, 0, 5)).status).toBe(200);
+    host.grow(5);
+    host.lines.splice(6, 2); // records 7 and 8 never sent
+    expect((await host.push(hub.url, cert.certPem, 5, 8)).body).toMatchObject({ reason: "gap", seq: 7 });
+  });
 });
 
 describe("after a chain in doubt", () => {
@@ -214,6 +240,35 @@ describe("after a chain in doubt", () => {
   });
 });
 
+describe("an incident resolved while its host pushes", () => {
+  it("takes the host's row before the incident's, as a push does: no deadlock", async () => {
+    const host = await enrolled();
+    host.grow(5);
+    await host.push(hub.url, cert.certPem, 0, 5);
+    expect((await host.push(hub.url, cert.certPem, 0, 3, { head: 3 })).body).toMatchObject({ reason: "rollback" });
+    const [incident] = await listIncidents(hub.pool);
+    // a push of the host under way: its row locked, as push.ts locks it
+    const pushing = await hub.pool.connect();
+    try {
+      await pushing.query("BEGIN");
+      await pushing.query("SELECT 1 FROM hub_hosts WHERE id = $1 FOR UPDATE", [host.id]);
+      const resolving = resolveIncident(hub.pool, incident!.id, "a test", "admin");
+      // wait until the resolution waits for a lock, then the push sees the incident again
+      for (let i = 0; i < 100; i++) {
+        const waiting = await count("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        if (waiting > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await pushing.query("UPDATE hub_incidents SET seen = seen + 1 WHERE host_id = $1 AND kind = 'rollback' AND resolved_at IS NULL", [host.id]);
+      await pushing.query("COMMIT");
+      expect(await resolving).toEqual({ id: incident!.id });
+    } finally {
+      await pushing.query("ROLLBACK").catch(() => undefined);
+      pushing.release();
+    }
+  });
+});
+
 describe("a host's signing key rotated", () => {
   it("takes the new key from the rotation record in the push, signed by the old key and the new, and only so", async () => {
     const host = await enrolled();
@@ -243,6 +298,25 @@ describe("a host's signing key rotated", () => {
     host.grow(1);
     const after = await host.push(hub.url, cert.certPem, 6, 7);
     expect(after.status).toBe(401);
+  });
+
+  it("takes the new key from a rotation record in a push still signed with the old key (read as the key was rotated)", async () => {
+    const host = await enrolled();
+    const next = generateKeyPairSync("ed25519");
+    const old = { privateKey: host.privateKey, publicKey: host.publicKey, fingerprint: fingerprintOf(host.publicKey) };
+    const body = signedRotation(old, { ...next, fingerprint: fingerprintOf(next.publicKey) }, { at: new Date().toISOString(), reason: "yearly", by: "alice", user: "root", loginUid: 0 });
+    host.grow(2);
+    host.lines.push(JSON.stringify({ seq: 3, kind: "rotation", run: 0, time: body.at, body, mac: "ab".repeat(32) }));
+    expect((await host.push(hub.url, cert.certPem, 0, 3)).body).toMatchObject({ status: "accepted", stored: 3 });
+    expect((await listHosts(hub.pool))[0]!.fingerprint).toBe(fingerprintOf(next.publicKey));
+    // the record is stored: no later push carries it, and the host now signs with the new key
+    host.grow(1);
+    const { bytes } = host.signed(host.pushBody(3, 4));
+    const r = await post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey) }, cert.certPem);
+    expect(r.body).toMatchObject({ status: "accepted", stored: 1 });
+    // sent again, the stored rotation changes nothing
+    expect((await host.push(hub.url, cert.certPem, 0, 3)).status).toBe(401);
+    expect(await count("SELECT count(*) AS n FROM hub_audit WHERE action = 'host.key-rotated'")).toBe(1);
   });
 
   it("refuses a rotation record whose old key's signature does not hold", async () => {

@@ -50,6 +50,11 @@ export function filesProblem(files: unknown): string | undefined {
     seen.add(f.path as string);
     bytes += Buffer.byteLength(f.text, "utf8");
   }
+  // a file that is also another's directory ("a.promise" and "a.promise/b.promise") cannot be written out to be checked
+  for (const path of seen) {
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) if (seen.has(parts.slice(0, i).join("/"))) return `${JSON.stringify(parts.slice(0, i).join("/"))} is a file and a directory of ${JSON.stringify(path)}`;
+  }
   if (bytes > MAX_POLICY_BYTES) return `a policy version is at most ${MAX_POLICY_BYTES / 1024 / 1024} MiB`;
   return undefined;
 }

@@ -68,12 +68,17 @@ export function servedRoutes(app: FastifyInstance): readonly string[] {
   return servedBy.get(app) ?? [];
 }
 
-/** The PostgreSQL error classes and Node errors that mean "the database is not there now". */
+/**
+ * The PostgreSQL error classes and Node errors that mean "the database cannot take this now, try
+ * again": down (08, 57P0x), out of resources (53), a statement cancelled by statement_timeout
+ * (57014), a deadlock or serialization failure (40P01, 40001), and no pooled connection free
+ * within the pool's wait (pg-pool's "timeout exceeded when trying to connect": a busy hub).
+ */
 function databaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  if (typeof e.code === "string" && /^(08|57P0|53)/.test(e.code)) return true;
+  if (typeof e.code === "string" && /^(08|57P0|53|57014$|40P01$|40001$)/.test(e.code)) return true;
   if (e.code === "ECONNREFUSED" || e.code === "ECONNRESET" || e.code === "ETIMEDOUT" || e.code === "EPIPE") return true;
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message ?? "");
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message ?? "");
 }
 
 export function buildHubApp(opts: HubAppOptions): FastifyInstance {

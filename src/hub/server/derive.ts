@@ -95,6 +95,9 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   const changes: Change[] = [];
   let run: LastRun | undefined;
   const finishes: string[] = [];
+  // when the last run's policy came into force: the first run of the push's final stretch of runs
+  // on that policy (a push after the hub was away carries many runs, and may change policy midway)
+  let adoptedAt: string | undefined;
   let pruneConfirmed = false;
   const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number }[] = [];
   for (const r of records) {
@@ -112,6 +115,7 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       // kept as the hub writes times, so that the database reads them back as times
       const finished = counted ? Date.parse(counted.finished) : NaN;
       if (Number.isFinite(finished)) finishes.push(new Date(finished).toISOString());
+      if (counted && counted.policy !== run?.policy) adoptedAt = counted.finished;
       run = counted ?? run;
     } else if (r.kind === "policy") {
       const p = policyOf(b);
@@ -157,7 +161,7 @@ export async function deriveState(client: PoolClient, host: string, records: rea
     await client.query(
       `UPDATE hub_hosts h SET policy_since = CASE WHEN h.policy_content IS DISTINCT FROM p.content THEN $3 ELSE h.policy_since END, policy_content = p.content
        FROM hub_host_policies p WHERE h.id = $1 AND p.host_id = $1 AND p.policy_hash = $2`,
-      [host, run.policy, run.finished],
+      [host, run.policy, adoptedAt ?? run.finished],
     );
   }
   if (pruneConfirmed) await client.query("UPDATE hub_hosts SET prune_confirmed = true WHERE id = $1", [host]);

@@ -55,13 +55,18 @@ export async function takeEnrollment(pool: Pool, raw: Buffer, signature: string 
       await client.query("ROLLBACK");
       return error(401, refusal);
     }
-    const taken = (await client.query<{ id: string; name: string }>("SELECT id, name FROM hub_hosts WHERE fingerprint = $1", [fingerprint])).rows[0];
-    if (taken) {
-      await client.query("ROLLBACK");
-      return error(409, `this key is enrolled already, as host ${taken.name} (${taken.id})`);
-    }
     const id = randomUUID();
-    await client.query("INSERT INTO hub_hosts (id, name, public_key, fingerprint, host_group, last_chain, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)", [id, body.name, raw32, fingerprint, token!.host_group, hubChainStart(id), now]);
+    // ON CONFLICT rather than a look first: the same key enrolling with two tokens at once must
+    // meet the other's row (and wait for it), not a unique violation answered 500
+    const inserted = await client.query(
+      "INSERT INTO hub_hosts (id, name, public_key, fingerprint, host_group, last_chain, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (fingerprint) DO NOTHING",
+      [id, body.name, raw32, fingerprint, token!.host_group, hubChainStart(id), now],
+    );
+    if (!inserted.rowCount) {
+      const taken = (await client.query<{ id: string; name: string }>("SELECT id, name FROM hub_hosts WHERE fingerprint = $1", [fingerprint])).rows[0];
+      await client.query("ROLLBACK");
+      return error(409, `this key is enrolled already, as host ${taken?.name ?? "?"} (${taken?.id ?? "?"})`);
+    }
     await client.query("UPDATE hub_enroll_tokens SET used_at = $2, used_by = $3 WHERE token_hash = $1", [tokenHash(body.token), now, id]);
     await audit(client, `host:${id}`, "enroll", `host:${id}`, { name: body.name, fingerprint, group: token!.host_group });
     await client.query("COMMIT");

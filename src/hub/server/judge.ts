@@ -69,8 +69,9 @@ function judgeRecords(held: Held, push: PushFacts, overlap: ReadonlyMap<number, 
   for (; i < records.length && records[i]!.seq <= held.lastSeq; i++) {
     const r = records[i]!;
     const expected = heldSeqs[h];
-    if (expected === undefined || expected < r.seq) return fork(expected ?? r.seq, `the hub holds record ${expected ?? r.seq}, which this push leaves out`);
-    if (expected > r.seq) return fork(r.seq, `record ${r.seq} was not in what the host sent before`);
+    // the hub holds nothing more up to this record (holes below a prune cut): the record is not one it took
+    if (expected === undefined || expected > r.seq) return fork(r.seq, `record ${r.seq} was not in what the host sent before`);
+    if (expected < r.seq) return fork(expected, `the hub holds record ${expected}, which this push leaves out`);
     if (!overlap.get(expected)!.equals(r.chain)) return fork(r.seq, "the record differs from the one the host sent before");
     h++;
   }

@@ -60,6 +60,7 @@ export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | und
   const host = found.rows[0];
   if (!host) return error(401, "this host is not enrolled with the hub");
   let rotation: KeyRotation | undefined;
+  let signedByRotated = false;
   if (!signatureHolds(raw, signature, hostKey(host.public_key))) {
     // signed by a key the host rotated to? Only a rotation record in this push, signed by the key
     // the hub knows and by the new one, can say so (and the push must then be taken: below). The
@@ -69,11 +70,17 @@ export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | und
     if (!named || !signatureHolds(raw, signature, named.key)) return error(401, "the push's signature does not hold for this host's key");
     rotation = rotationIn(raw, host.fingerprint);
     if (!rotation || !rotation.raw.equals(named.raw)) return error(401, "the push's signature does not hold for this host's key");
+    signedByRotated = true;
+  } else if (raw.includes("rotation")) {
+    // signed with the key the hub knows, yet carrying a rotation (the push read its records as the
+    // key was rotated): the record itself proves the handover, and once it is stored no later push
+    // carries it, so the new key is taken from it now or never
+    rotation = rotationIn(raw, host.fingerprint);
   }
   if (host.revoked_at) return error(403, "this host's enrolment was revoked: the hub takes nothing from it");
   const read = readBody(raw, hostHeader);
   if ("message" in read) return error(400, read.message);
-  if (rotation) read.rotation = rotation;
+  if (rotation) read.rotation = { ...rotation, signed: signedByRotated };
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
@@ -92,8 +99,8 @@ interface ReadPush {
   body: PushBody;
   records: Chained[];
   after: Buffer;
-  /** the push is signed with the key a rotation record in it put in force */
-  rotation?: KeyRotation;
+  /** the key a rotation record in the push puts in force; `signed` when the push is signed with it */
+  rotation?: KeyRotation & { signed: boolean };
 }
 
 /** The body parsed and checked for shape, each record read and chained; or what is wrong. */
@@ -122,6 +129,9 @@ function readBody(raw: Buffer, hostId: string): ReadPush | { message: string } {
   }
   if (!chain.equals(Buffer.from(body.chain, "hex"))) return { message: "malformed push: the chain value it names is not the one its records make" };
   if (records.length && (body.head === null || body.head.seq < prev)) return { message: "malformed push: the host's head is below its last record" };
+  // the hub excuses holes at or below the cut for good (hub_hosts.prune_cut): a cut at or
+  // past the head would excuse every hole the host's history ever has
+  if (body.prunedTo !== undefined && (body.head === null || body.prunedTo >= body.head.seq)) return { message: "malformed push: prunedTo must be below the host's head (a prune's record follows its cut)" };
   if (body.after.seq === 0 && !after.equals(hubChainStart(hostId))) return { message: "malformed push: a push from the start must begin at the chain's start" };
   return { body, records, after };
 }
@@ -160,10 +170,11 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
     return { status: 409, body: refused };
   }
   const fresh = push.records.slice(verdict.from);
-  if (push.rotation && !fresh.some((r) => r.seq === push.rotation!.seq)) {
+  const rotationTaken = push.rotation !== undefined && fresh.some((r) => r.seq === push.rotation!.seq);
+  if (push.rotation?.signed && !rotationTaken) {
     return error(401, "the push is signed with a key that only a rotation record the hub does not take from it puts in force");
   }
-  if (push.rotation) await adoptRotatedKey(client, body.host, push.rotation);
+  if (rotationTaken) await adoptRotatedKey(client, body.host, push.rotation!);
   if (fresh.length) {
     await storeRecords(client, body.host, row.epoch, fresh, now);
     await deriveState(client, body.host, fresh, now, held.pruneCut);
