@@ -5,6 +5,7 @@ import type { Pool } from "pg";
 import { hubChainStart } from "./protocol.js";
 import { audit } from "./server/audit.js";
 import { tokenHash } from "./server/enroll.js";
+import { inTransaction } from "./db/transaction.js";
 
 export interface MadeToken {
   token: string;
@@ -111,20 +112,6 @@ export async function listIncidents(pool: Pool, opts: { all?: boolean } = {}): P
   return rows.rows.map((r) => ({ id: Number(r.id), host: r.name, hostId: r.host_id, kind: r.kind, seq: r.seq === null ? null : Number(r.seq), openedAt: r.opened_at, lastSeenAt: r.last_seen_at, seen: r.seen, message: r.message, resolvedAt: r.resolved_at, resolvedBy: r.resolved_by }));
 }
 
-async function inTransaction<T>(pool: Pool, work: (client: import("pg").PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const out = await work(client);
-    await client.query("COMMIT");
-    return out;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 /**
  * Accepts a host's history as it is now, after its chain was found in doubt and someone looked

@@ -8,6 +8,8 @@ import { hashPassword, passwordProblem } from "./passwords.js";
 import { ROLE_SCOPE, ROLES, type Role } from "./rules.js";
 import { grantsOf, newApiToken, sha256 } from "./sessions.js";
 import type { Grant } from "./access.js";
+import { inTransaction } from "../db/transaction.js";
+export { inTransaction };
 
 export const USER_NAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/;
 const MAX_TOKEN_LIFE_MS = 366 * 24 * 3600_000;
@@ -19,20 +21,6 @@ export class AccessInputError extends Error {
   }
 }
 
-export async function inTransaction<T>(pool: Pool, work: (c: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const out = await work(client);
-    await client.query("COMMIT");
-    return out;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 export interface GrantInput {
   role: string;

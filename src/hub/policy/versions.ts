@@ -9,6 +9,7 @@ import { audit } from "../server/audit.js";
 import { catalogueContent } from "../server/catalogue.js";
 import type { HubKey } from "../signing.js";
 import { checkPublishedPolicy, filesProblem, type PolicyFileText, type PolicyProblem } from "./check.js";
+import { inTransaction } from "../db/transaction.js";
 
 export const STATEMENT_FORMAT = "covenant-hub-policy";
 
@@ -52,20 +53,6 @@ export function contentKey(fileHashes: readonly string[]): string {
 
 export type Published = { version: VersionSummary } | { problems: PolicyProblem[] } | { refused: string };
 
-async function inTransaction<T>(pool: Pool, work: (c: PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  try {
-    await c.query("BEGIN");
-    const out = await work(c);
-    await c.query("COMMIT");
-    return out;
-  } catch (err) {
-    await c.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
-}
 
 /** Publishes a version: checked, stored, and (when no approval is required) signed and put in force at once. */
 export async function publishVersion(pool: Pool, key: HubKey, req: { files: PolicyFileText[]; message: string; author: string; group?: string | null; approvalRequired: boolean; now?: Date }): Promise<Published> {
