@@ -60,6 +60,11 @@ export interface RouteRule {
   maxBody?: number;
   /** whether the route writes an entry in the hub's audit log */
   audited: boolean;
+  /**
+   * a dashboard page (or a page's form), answered with HTML rather than JSON: its refusals are
+   * pages too (no session: a redirect to the sign-in page), and its writes come from forms
+   */
+  page?: boolean;
   summary: string;
 }
 
