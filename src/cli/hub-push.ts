@@ -4,6 +4,7 @@
 // here, where it is printed.
 import { EnrolmentError, isEnrolled, noteRotatedKey, readEnrolment } from "../hub/client/enrolment.js";
 import { pushToHub, type PushOptions, type PushOutcome } from "../hub/client/push.js";
+import { applyDecisions, type DecisionsApplied } from "../hub/client/decisions.js";
 import { StateStore, StoreError } from "../store/store.js";
 import { HubTlsError } from "../hub/tls.js";
 import { escapeText } from "./escape.js";
@@ -21,14 +22,27 @@ export interface PushNotStarted {
   why: string;
 }
 
+/** A push's outcome, with what became of the decisions its replies carried. */
+export type PushDone = PushOutcome & { decided?: DecisionsApplied };
+
 /** Pushes from an open store; what stopped it before it began is said, not thrown. */
-export async function pushFrom(store: StateStore, opts: PushOptions = {}): Promise<PushOutcome | PushNotStarted> {
+export async function pushFrom(store: StateStore, opts: PushOptions = {}): Promise<PushDone | PushNotStarted> {
   try {
     const found = readEnrolment(store.dir);
     if (!found) return { status: "not-started", why: `this host is not enrolled with a hub (no hub.json in ${store.dir}): \`covenant enroll URL --token T --ca FILE\`` };
     const key = store.signingKey(false);
     if (!key) return { status: "not-started", why: "this host has no signing key: enroll again (`covenant enroll --again`), which makes it" };
-    const outcome = await pushToHub(store, found.enrolment, found.ca, key, opts);
+    let outcome: PushDone = await pushToHub(store, found.enrolment, found.ca, key, opts);
+    if (outcome.decisions?.length) {
+      // decisions given on the hub: each checked against the hub's key and applied once, its record
+      // sent at once (the hub learns it was applied; an unanswered one is carried again next time)
+      const decided = applyDecisions(store, found.enrolment, outcome.decisions, opts.now);
+      if (decided.applied.length + decided.refused.length > 0 && outcome.status === "caught-up") {
+        const again = await pushToHub(store, found.enrolment, found.ca, key, opts);
+        outcome = { ...again, pushed: outcome.pushed + again.pushed, sent: outcome.sent + again.sent, batches: outcome.batches + again.batches };
+      }
+      outcome.decided = decided;
+    }
     // the hub took a push signed with a key rotated since enrolment (the push carried the rotation record): it knows that key now
     if (outcome.batches > 0 && key.fingerprint !== found.enrolment.fingerprint) noteRotatedKey(store.dir, found.enrolment, key.fingerprint);
     // a key rotated since enrolment (`covenant key rotate`) is not the one the hub checks signatures with
@@ -70,9 +84,25 @@ function holdsText(o: PushOutcome): string {
   return o.holds ? `the hub holds records up to ${o.holds.seq} (chain ${o.holds.chain.slice(0, 12)}…)` : "the hub holds none of this host's records";
 }
 
+/** What became of the hub's decisions, as a clause of the push's line; empty when there were none. */
+function decidedText(d: DecisionsApplied | undefined): string {
+  if (!d) return "";
+  const parts = [
+    ...d.applied.map((a) => `decision ${a.id} (${a.kind}) applied: record ${a.record}`),
+    ...d.refused.map((r) => `decision ${r.id} (${escapeText(r.kind)}) refused, record ${r.record}: ${escapeText(r.why)}`),
+    ...(d.already.length ? [`${plural(d.already.length, "decision")} applied before`] : []),
+    ...d.rejected.map((why) => `a decision not taken: ${escapeText(why)}`),
+  ];
+  return parts.length ? `; ${parts.join("; ")}` : "";
+}
+
 /** What happened, in one line (the last part of `covenant push`'s output, and the run's line); everything from the hub escaped. */
-export function pushLine(o: PushOutcome | PushNotStarted): string {
+export function pushLine(o: PushDone | PushNotStarted): string {
   if (o.status === "not-started") return `not pushed: ${escapeText(o.why)}`;
+  return pushStatusLine(o) + decidedText(o.decided);
+}
+
+function pushStatusLine(o: PushOutcome): string {
   const resent = o.resent ? `; the hub held only records up to ${o.resent.from} (the host believed ${o.resent.was}), so they were sent again from there` : "";
   const sent = o.pushed === 0 ? "nothing new to send" : `sent ${plural(o.pushed, "record")} in ${plural(o.batches, "push", "pushes")}${o.sent !== o.pushed ? ` (${o.sent} new to the hub)` : ""}`;
   const waiting = "waiting" in o ? plural(o.waiting, "record") : "";
