@@ -6,6 +6,7 @@ import { EnrolmentError, isEnrolled, noteRotatedKey, readEnrolment } from "../hu
 import { pushToHub, type PushOptions, type PushOutcome } from "../hub/client/push.js";
 import { applyDecisions, type DecisionsApplied } from "../hub/client/decisions.js";
 import { StateStore, StoreError } from "../store/store.js";
+import { acquireRunLock } from "../store/run-lock.js";
 import { HubTlsError } from "../hub/tls.js";
 import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
@@ -26,7 +27,7 @@ export interface PushNotStarted {
 export type PushDone = PushOutcome & { decided?: DecisionsApplied };
 
 /** Pushes from an open store; what stopped it before it began is said, not thrown. */
-export async function pushFrom(store: StateStore, opts: PushOptions = {}): Promise<PushDone | PushNotStarted> {
+export async function pushFrom(store: StateStore, opts: PushOptions & { runLockHeld?: boolean } = {}): Promise<PushDone | PushNotStarted> {
   try {
     const found = readEnrolment(store.dir);
     if (!found) return { status: "not-started", why: `this host is not enrolled with a hub (no hub.json in ${store.dir}): \`covenant enroll URL --token T --ca FILE\`` };
@@ -36,7 +37,7 @@ export async function pushFrom(store: StateStore, opts: PushOptions = {}): Promi
     if (outcome.decisions?.length) {
       // decisions given on the hub: each checked against the hub's key and applied once, its record
       // sent at once (the hub learns it was applied; an unanswered one is carried again next time)
-      const decided = applyDecisions(store, found.enrolment, outcome.decisions, opts.now);
+      const decided = applyUnderLock(store, opts.runLockHeld === true, () => applyDecisions(store, found.enrolment, outcome.decisions!, opts.now));
       if (decided.applied.length + decided.refused.length > 0 && outcome.status === "caught-up") {
         const again = await pushToHub(store, found.enrolment, found.ca, key, opts);
         outcome = { ...again, pushed: outcome.pushed + again.pushed, sent: outcome.sent + again.sent, batches: outcome.batches + again.batches };
@@ -53,6 +54,22 @@ export async function pushFrom(store: StateStore, opts: PushOptions = {}): Promi
   } catch (err) {
     if (err instanceof EnrolmentError || err instanceof StoreError || err instanceof HubTlsError) return { status: "not-started", why: err.message };
     throw err;
+  }
+}
+
+/**
+ * Applies decisions under the run lock, as `covenant ack` writes: the watcher holds it already;
+ * `covenant push` and the push after a run take it, and when a run holds it the decisions wait
+ * (the hub carries them again with the next reply).
+ */
+function applyUnderLock(store: StateStore, held: boolean, apply: () => DecisionsApplied): DecisionsApplied {
+  if (held) return apply();
+  const lock = acquireRunLock(store.dir);
+  if (!lock.ok) return { applied: [], refused: [], already: [], rejected: [], deferred: `a run (pid ${lock.holder.pid}) holds the lock: the hub's decisions are applied after a later push` };
+  try {
+    return apply();
+  } finally {
+    lock.release();
   }
 }
 
@@ -92,6 +109,7 @@ function decidedText(d: DecisionsApplied | undefined): string {
     ...d.refused.map((r) => `decision ${r.id} (${escapeText(r.kind)}) refused, record ${r.record}: ${escapeText(r.why)}`),
     ...(d.already.length ? [`${plural(d.already.length, "decision")} applied before`] : []),
     ...d.rejected.map((why) => `a decision not taken: ${escapeText(why)}`),
+    ...(d.deferred !== undefined ? [escapeText(d.deferred)] : []),
   ];
   return parts.length ? `; ${parts.join("; ")}` : "";
 }
@@ -161,7 +179,8 @@ export function watchPusher(store: StateStore, io: Io, everyMs = WATCH_PUSH_EVER
       return;
     }
     lastStart = Date.now();
-    running = pushFrom(store, { deadline: lastStart + RUN_PUSH_LIMIT_MS })
+    // the watcher holds the run lock for as long as it watches: the decisions are applied under it
+    running = pushFrom(store, { deadline: lastStart + RUN_PUSH_LIMIT_MS, runLockHeld: true })
       .then((o) => {
         const changed = o.status !== lastStatus;
         lastStatus = o.status;

@@ -161,6 +161,12 @@ describe("a waiver given on the hub", () => {
     expect(c.promises[0]!.notes).toContain(`waiver approved by carol (hub), until ${until} (hub decision ${decision})`);
     expect((await decisionRow(decision)).state).toBe("applied");
     expect(covenant(["verify", "--state", h.state]).code).toBe(0);
+    // the evidence report shows it beside the policy's waivers, with who approved it
+    const today = new Date().toISOString().slice(0, 10);
+    const rep = covenant(["report", "--state", h.state, "--from", today, "--to", today, "--tz", "UTC", "--format", "json"]);
+    expect(rep.code, rep.err).toBeLessThan(2);
+    const waivers = (JSON.parse(rep.out) as { controls: { id: string; operation: { waivers: unknown[] } }[] }).controls.find((x) => x.id === "APP-1")!.operation.waivers;
+    expect(waivers).toEqual([{ reason: "RISK-7: vendor fix due", approvedBy: "carol (hub)", until, ticket: `hub decision ${decision}`, status: "in-force" }]);
   });
 
   it("for a host group makes one decision per host of the group", async () => {

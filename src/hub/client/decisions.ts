@@ -27,6 +27,8 @@ export interface DecisionsApplied {
   already: string[];
   /** not taken: not signed by the hub's key, not for this host, or not readable (nothing recorded) */
   rejected: string[];
+  /** why none was looked at this time (a run holds the lock): they come again with the next reply */
+  deferred?: string;
 }
 
 /** The decisions of a push reply, as signed texts; anything else in the field is left out. */
