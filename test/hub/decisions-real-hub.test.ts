@@ -113,6 +113,8 @@ describe("an acknowledgement given on the hub", () => {
     // the host's table says who acknowledged it: escalation stops, as for a local `covenant ack`
     const table = covenant(["deficiencies", "--state", h.state]);
     expect(table.out).toContain("by alice (hub)");
+    expect(covenant(["history", "--state", h.state]).out).toContain(`acknowledged ${mine[0]!.id} (APP-1/`);
+    expect(covenant(["history", "--state", h.state]).out).toContain(`by alice (hub), the fleet hub's decision ${decision}, as `);
     // the record went to the hub with the push that followed: applied, with the host's record number
     const row = await decisionRow(decision);
     expect(row.state).toBe("applied");
@@ -141,6 +143,7 @@ describe("an acknowledgement given on the hub", () => {
     const row = await decisionRow(decision);
     expect(row.state).toBe("refused");
     expect(row.host_reason).toContain("nothing open to acknowledge");
+    expect(covenant(["history", "--state", h.state]).out).toContain(`the fleet hub's decision ${decision} (ack of APP-1) by cli:`);
   });
 });
 
@@ -158,6 +161,7 @@ describe("a waiver given on the hub", () => {
     const c = report.controls.find((x) => x.id === "APP-1")!;
     expect(c.verdict).toBe("waived");
     expect(c.waiver).toEqual({ reason: "RISK-7: vendor fix due", approvedBy: "carol (hub)", until });
+    expect(covenant(["history", "--state", h.state]).out).toContain(`waiver of APP-1 until ${until} approved by carol (hub), the fleet hub's decision ${decision}: RISK-7: vendor fix due`);
     expect(c.promises[0]!.notes).toContain(`waiver approved by carol (hub), until ${until} (hub decision ${decision})`);
     expect((await decisionRow(decision)).state).toBe("applied");
     expect(covenant(["verify", "--state", h.state]).code).toBe(0);
