@@ -121,6 +121,16 @@ function addDecisionCommands(hub: Command, io: Io, setExit: (code: number) => vo
     .option("--by <name>", "who acknowledges (default: the user running this)")
     .action(async (host: string, deficiency: string, o: { config?: string; reason?: string; by?: string }) => setExit(await (await hubDecisions()).runHubAck(host, deficiency, o, io)));
   hub
+    .command("approve-change")
+    .description("approve the state an integrity promise of a host was found in: the host re-baselines it with its next push, only while it still observes that state")
+    .argument("<host>", "the host's id or name")
+    .argument("<promise>", "the promise's key (covenant hub deficiencies HOST)")
+    .option(config, configHelp)
+    .option("--record <n>", "the change record that reported the state (covenant hub deficiencies HOST)")
+    .option("--reason <text>", "why, such as a change ticket")
+    .option("--by <name>", "who approves (default: the user running this)")
+    .action(async (host: string, promise: string, o: { config?: string; record?: string; reason?: string; by?: string }) => setExit(await (await hubDecisions()).runHubApproveChange(host, promise, o, io)));
+  hub
     .command("waive")
     .description("waive a control on a host or every host of a group, from a date until a date: each host honours it from its next run")
     .argument("<control>", "the control's id")

@@ -5,6 +5,7 @@
 import { EnrolmentError, isEnrolled, noteRotatedKey, readEnrolment } from "../hub/client/enrolment.js";
 import { pushToHub, type PushOptions, type PushOutcome } from "../hub/client/push.js";
 import { applyDecisions, type DecisionsApplied } from "../hub/client/decisions.js";
+import { applyIntegrityDecisions } from "./hub-integrity.js";
 import { StateStore, StoreError } from "../store/store.js";
 import { acquireRunLock } from "../store/run-lock.js";
 import { HubTlsError } from "../hub/tls.js";
@@ -37,7 +38,14 @@ export async function pushFrom(store: StateStore, opts: PushOptions & { runLockH
     if (outcome.decisions?.length) {
       // decisions given on the hub: each checked against the hub's key and applied once, its record
       // sent at once (the hub learns it was applied; an unanswered one is carried again next time)
-      const decided = applyUnderLock(store, opts.runLockHeld === true, () => applyDecisions(store, found.enrolment, outcome.decisions!, opts.now));
+      const signed = outcome.decisions;
+      const decided = await applyUnderLock(store, opts.runLockHeld === true, async (inWatcher) => {
+        const out = applyDecisions(store, found.enrolment, signed, opts.now);
+        // an integrity approval is a recorded run of its promise: not beside the watcher's own evaluations
+        if (!inWatcher) await applyIntegrityDecisions(store, found.enrolment, signed, out, opts.now);
+        else if (signed.length > out.applied.length + out.refused.length + out.already.length + out.rejected.length) out.deferred = "integrity approvals from the hub wait for a `covenant push` or a run's push while the watcher is stopped (they re-observe the host, as `covenant approve` does)";
+        return out;
+      });
       if (decided.applied.length + decided.refused.length > 0 && outcome.status === "caught-up") {
         const again = await pushToHub(store, found.enrolment, found.ca, key, opts);
         outcome = { ...again, pushed: outcome.pushed + again.pushed, sent: outcome.sent + again.sent, batches: outcome.batches + again.batches };
@@ -62,12 +70,12 @@ export async function pushFrom(store: StateStore, opts: PushOptions & { runLockH
  * `covenant push` and the push after a run take it, and when a run holds it the decisions wait
  * (the hub carries them again with the next reply).
  */
-function applyUnderLock(store: StateStore, held: boolean, apply: () => DecisionsApplied): DecisionsApplied {
-  if (held) return apply();
+async function applyUnderLock(store: StateStore, held: boolean, apply: (inWatcher: boolean) => Promise<DecisionsApplied>): Promise<DecisionsApplied> {
+  if (held) return apply(true);
   const lock = acquireRunLock(store.dir);
   if (!lock.ok) return { applied: [], refused: [], already: [], rejected: [], deferred: `a run (pid ${lock.holder.pid}) holds the lock: the hub's decisions are applied after a later push` };
   try {
-    return apply();
+    return await apply(false);
   } finally {
     lock.release();
   }

@@ -7,7 +7,8 @@
 import type { Pool, PoolClient } from "pg";
 import { inTransaction } from "./db/transaction.js";
 import { audit } from "./server/audit.js";
-import { isHostId } from "./protocol.js";
+import { integrityStateOf, isHostId } from "./protocol.js";
+import { isDeficiency, outcomeOrder, type Outcome } from "../evaluator/outcomes.js";
 
 /** A decision refused, with the status the API answers (404 when it names nothing the user may see). */
 export class DecisionError extends Error {
@@ -74,6 +75,40 @@ export async function giveAck(pool: Pool, input: { host: string; deficiency: str
     if (waiting.rowCount) throw new DecisionError(`an acknowledgement of ${d.id} already waits for the host (decision ${(waiting.rows[0] as { id: string }).id})`, 409);
     const given = await insertDecision(c, input.host, "ack", d.control, { deficiency: d.id, key: d.key }, reason, input.by);
     await audit(c, input.by, "decision.ack", `host:${input.host}`, { decision: given.id, deficiency: d.id, control: d.control, reason });
+    return given;
+  });
+}
+
+/**
+ * Approves the observed state of an integrity promise the host reported drifted: the change record
+ * named must be the promise's latest on the hub (its state since), deficient, with findings; the
+ * decision carries the state's digest (integrityStateOf), and the host applies it only while it
+ * still observes that state. `reaches` as for giveAck.
+ */
+export async function giveIntegrityApproval(pool: Pool, input: { host: string; promise: string; record: number; reason: string; by: string; reaches?: (control: string) => Promise<boolean> }): Promise<GivenDecision> {
+  const reason = reasonOk(input.reason);
+  if (!isHostId(input.host) || !Number.isSafeInteger(input.record) || input.record < 1) throw new DecisionError("name the host's promise and the change record whose state is approved", 400);
+  return inTransaction(pool, async (c) => {
+    const r = await c.query<{ control: string; outcome: string; seq: string; line: string | null }>(
+      `SELECT s.control, s.outcome, s.seq, r.line FROM hub_promise_state s JOIN hub_hosts h ON h.id = s.host_id
+       LEFT JOIN hub_records r ON r.host_id = s.host_id AND r.epoch = h.epoch AND r.seq = s.seq WHERE s.host_id = $1 AND s.key = $2`,
+      [input.host, input.promise],
+    );
+    const p = r.rows[0];
+    if (!p || (input.reaches && !(await input.reaches(p.control)))) throw new DecisionError("no such promise on this host", 404);
+    if (Number(p.seq) !== input.record) throw new DecisionError(`the promise's state changed since record ${input.record}: its latest change record is ${p.seq}`, 409);
+    const outcome = (outcomeOrder as readonly string[]).includes(p.outcome) ? (p.outcome as Outcome) : undefined;
+    let state: string | undefined;
+    try {
+      state = p.line ? integrityStateOf((JSON.parse(p.line) as { body?: { findings?: unknown } }).body?.findings) : undefined;
+    } catch {
+      state = undefined;
+    }
+    if (!outcome || !isDeficiency(outcome) || !state) throw new DecisionError(`record ${input.record} reports no unapproved integrity change of this promise`, 409);
+    const waiting = await c.query("SELECT id FROM hub_decisions WHERE host_id = $1 AND kind = 'integrity-approval' AND subject->>'key' = $2 AND state IN ('pending', 'delivered') FOR UPDATE", [input.host, input.promise]);
+    if (waiting.rowCount) throw new DecisionError(`an approval of this promise's state already waits for the host (decision ${(waiting.rows[0] as { id: string }).id})`, 409);
+    const given = await insertDecision(c, input.host, "integrity-approval", p.control, { key: input.promise, record: input.record, state }, reason, input.by);
+    await audit(c, input.by, "decision.approve-change", `host:${input.host}`, { decision: given.id, promise: input.promise, record: input.record, control: p.control, reason });
     return given;
   });
 }
@@ -173,10 +208,14 @@ export async function listDecisions(pool: Pool, f: DecisionFilter = {}): Promise
 }
 
 /** A host's deficiencies as its records say (open ones, or all), newest first. */
-export async function hostDeficiencies(pool: Pool, host: string, all = false): Promise<{ id: string; key: string; control: string; type: string; promiser: string; outcome: string; reason: string; openedRecord: number; openedAt: string; resolvedRecord: number | null; ackedBy: string | null }[]> {
+export async function hostDeficiencies(pool: Pool, host: string, all = false): Promise<{ id: string; key: string; control: string; type: string; promiser: string; outcome: string; reason: string; openedRecord: number; openedAt: string; resolvedRecord: number | null; ackedBy: string | null; latestRecord: number | null; integrityChange: boolean }[]> {
+  // latestRecord: the promise's newest change record, the one an integrity approval names (integrityChange: it reports what changed)
   const r = await pool.query(
-    `SELECT id, key, control, type, promiser, outcome, reason, opened_seq::int AS "openedRecord", opened_at AS "openedAt", resolved_seq::int AS "resolvedRecord", acked_by AS "ackedBy"
-     FROM hub_deficiencies WHERE host_id = $1 AND ($2 OR resolved_seq IS NULL) ORDER BY opened_seq DESC LIMIT 1000`,
+    `SELECT d.id, d.key, d.control, d.type, d.promiser, d.outcome, d.reason, d.opened_seq::int AS "openedRecord", d.opened_at AS "openedAt", d.resolved_seq::int AS "resolvedRecord", d.acked_by AS "ackedBy",
+       s.seq::int AS "latestRecord", coalesce(r.line LIKE '%"findings":[{%', false) AS "integrityChange"
+     FROM hub_deficiencies d JOIN hub_hosts h ON h.id = d.host_id LEFT JOIN hub_promise_state s ON s.host_id = d.host_id AND s.key = d.key
+     LEFT JOIN hub_records r ON r.host_id = d.host_id AND r.epoch = h.epoch AND r.seq = s.seq
+     WHERE d.host_id = $1 AND ($2 OR d.resolved_seq IS NULL) ORDER BY d.opened_seq DESC LIMIT 1000`,
     [host, all],
   );
   return r.rows as never;

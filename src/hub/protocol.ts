@@ -144,6 +144,21 @@ export function decisionStatement(host: string, text: string): Buffer {
   return Buffer.from(`${DECISION_LABEL}\n${host}\n${text}`, "utf8");
 }
 
+/**
+ * The observed state an integrity approval approves, as both sides compute it from the change
+ * record that reported it: sha256 over each finding's path, kinds of change and changes in words
+ * (what the record says changed, digests of a `nodiff` file withheld), in the record's order.
+ */
+export function integrityStateOf(findings: unknown): string | undefined {
+  if (!Array.isArray(findings) || findings.length === 0) return undefined;
+  const parts: unknown[] = [];
+  for (const f of findings as Record<string, unknown>[]) {
+    if (typeof f !== "object" || f === null || typeof f["path"] !== "string") return undefined;
+    parts.push([f["path"], f["kinds"] ?? [], f["changes"] ?? []]);
+  }
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
+}
+
 /** A decision signed with the hub's key. */
 export function signDecision(d: HubDecision, privateKey: KeyObject): SignedDecision {
   const text = JSON.stringify(d);

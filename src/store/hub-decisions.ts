@@ -63,3 +63,23 @@ export function hubWaivers(db: Database.Database): WaiverBody[] {
   }
   return out;
 }
+
+/** The newest change record of a promise: its number and findings (what an integrity approval from the hub names). */
+export function lastChangeOf(db: Database.Database, key: string): { seq: number; findings: unknown } | undefined {
+  const row = db.prepare("SELECT seq, body FROM ledger WHERE kind = 'change' AND json_valid(body) AND json_extract(body, '$.key') = ? ORDER BY seq DESC LIMIT 1").get(key) as { seq: number; body: string } | undefined;
+  if (!row) return undefined;
+  return { seq: row.seq, findings: (JSON.parse(row.body) as { findings?: unknown }).findings };
+}
+
+/** The policy hash the newest run summary that counts (not a dry run, not a sandbox) names. */
+export function lastRunPolicy(db: Database.Database): string | undefined {
+  for (const body of db.prepare("SELECT body FROM ledger WHERE kind = 'run' ORDER BY seq DESC LIMIT 50").pluck().iterate() as IterableIterator<string>) {
+    try {
+      const b = JSON.parse(body) as { policy?: unknown; dryRun?: unknown; sandbox?: unknown };
+      if (b.dryRun !== true && b.sandbox !== true && typeof b.policy === "string") return b.policy;
+    } catch {
+      // an edited row: `verify` says which
+    }
+  }
+  return undefined;
+}

@@ -68,6 +68,8 @@ export interface ApprovalBody {
   copies?: string[];
   /** deficiencies closed by the approval */
   closed?: string[];
+  /** the fleet hub's decision it applies, when given on the hub (by names its giver, marked "(hub)") */
+  decision?: string;
 }
 
 /** What made a run: `covenant run` (cron, an operator), or the watcher re-evaluating what changed. */

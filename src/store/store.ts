@@ -37,7 +37,7 @@ import { lastRecord, recordRangeIn } from "./period-reads.js";
 import type { Finding } from "./deficiencies.js";
 import { Notifications, systemResult, type DeliveryResult, type SavedPlan, type WorkingSet } from "./notify.js";
 import type { Acknowledgement, Deficiency, OutboxMessage } from "../notifiers/contract.js";
-import { answerOf, hubWaivers, type DecisionRefusalBody, type WaiverBody } from "./hub-decisions.js";
+import { answerOf, hubWaivers, lastChangeOf, lastRunPolicy, type DecisionRefusalBody, type WaiverBody } from "./hub-decisions.js";
 
 /** What a fleet hub's decision may write (StateStore.applyHubDecision): its one record. */
 export interface HubDecisionWriter {
@@ -1064,6 +1064,15 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         .immediate(),
     );
     return done ? { seq: done.seq, already: false } : { seq: already!, already: true };
+  }
+
+  /** A promise's newest change record (number and findings), and the policy the newest run that counts ran: what an integrity approval from the hub is held to. */
+  lastChangeOf(key: string): { seq: number; findings: unknown } | undefined {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => lastChangeOf(this.db, key));
+  }
+
+  lastRunPolicy(): string | undefined {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => lastRunPolicy(this.db));
   }
 
   /** The waivers given on the fleet hub, as their records keep them. */

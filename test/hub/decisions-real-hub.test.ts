@@ -229,3 +229,54 @@ describe("decisions the host does not take", () => {
     expect(await decisionRow(decision)).toMatchObject({ state: "applied", deliveries: 2 });
   });
 });
+
+describe("an integrity approval given on the hub", () => {
+  /** A host whose integrity promise found the file's content changed since its approved state. */
+  async function changedHost(name: string): Promise<{ state: string; policy: string; file: string; key: string; record: number }> {
+    const dir = tempDir(`decisions-${name}`);
+    mkdirSync(join(dir, "etc"));
+    const file = join(dir, "etc", "app.conf");
+    writeFileSync(file, "level = 1\n", { mode: 0o640 });
+    const policy = join(dir, "p.promise");
+    writeFileSync(policy, `control "CFG-1" {\n  title = "the application's configuration changes only as approved"\n  file "${file}" { integrity = sha256 }\n}\n`);
+    const state = join(dir, "state");
+    expect((await covenantAsync(["run", "--state", state, policy, "--no-push"])).code).toBe(0);
+    writeFileSync(file, "level = 2\n");
+    expect((await covenantAsync(["run", "--state", state, policy, "--no-push"])).code).toBeGreaterThan(0);
+    await enroll(state, name);
+    expect((await covenantAsync(["push", "--state", state])).code).toBe(0);
+    const listed = JSON.parse(covenant(["hub", "deficiencies", name, "--config", config, "--json"]).out) as { key: string; latestRecord: number; integrityChange: boolean }[];
+    expect(listed).toHaveLength(1);
+    expect(listed[0]!.integrityChange).toBe(true);
+    return { state, policy, file, key: listed[0]!.key, record: listed[0]!.latestRecord };
+  }
+
+  it("re-baselines the state approved while the host still observes it: the deficiency closed, the next run kept", async () => {
+    const h = await changedHost("integrity-01");
+    const given = covenant(["hub", "approve-change", "integrity-01", h.key, "--record", String(h.record), "--config", config, "--reason", "CHG-77 raised the level", "--by", "dave"]);
+    expect(given.code, given.err).toBe(0);
+    const decision = /decision (\d+)/.exec(given.out)![1]!;
+    const p = await covenantAsync(["push", "--state", h.state]);
+    expect(p.code, p.err).toBe(0);
+    expect(p.out).toMatch(new RegExp(`decision ${decision} \\(integrity-approval\\) applied: record \\d+`));
+    expect(hostDeficiencies(h.state).filter((d) => d.status === "open")).toEqual([]);
+    expect(covenant(["history", "--state", h.state]).out).toContain("by dave (hub)");
+    const next = await covenantAsync(["run", "--state", h.state, h.policy, "--no-push"]);
+    expect(next.code, next.out + next.err).toBe(0);
+    expect((await decisionRow(decision)).state).toBe("applied");
+    expect(covenant(["verify", "--state", h.state]).code).toBe(0);
+  });
+
+  it("is refused when the state changed again after it was given", async () => {
+    const h = await changedHost("integrity-02");
+    const decision = /decision (\d+)/.exec(covenant(["hub", "approve-change", "integrity-02", h.key, "--record", String(h.record), "--config", config, "--reason", "CHG-78"]).out)![1]!;
+    writeFileSync(h.file, "level = 3 # not what was approved\n");
+    const p = await covenantAsync(["push", "--state", h.state]);
+    expect(p.out).toMatch(new RegExp(`decision ${decision} \\(integrity-approval\\) refused, record \\d+: the host observes another state now`));
+    expect(hostDeficiencies(h.state).filter((d) => d.status === "open")).toHaveLength(1);
+    const row = await decisionRow(decision);
+    expect(row.state).toBe("refused");
+    // and a state the hub no longer holds as the promise's newest is refused on the hub itself
+    expect(covenant(["hub", "approve-change", "integrity-02", h.key, "--record", String(h.record - 1), "--config", config, "--reason", "old"]).code).not.toBe(0);
+  });
+});

@@ -2,7 +2,7 @@
 // against its database, as `hub resolve` is (an administrator's: the API holds people to their
 // roles, these are for whoever runs the hub). Each reaches the host with its next push reply.
 import type { Pool } from "pg";
-import { DecisionError, giveAck, grantWaiver, hostDeficiencies, listDecisions, withdrawDecision } from "../../hub/decision-giving.js";
+import { DecisionError, giveAck, giveIntegrityApproval, grantWaiver, hostDeficiencies, listDecisions, withdrawDecision } from "../../hub/decision-giving.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -47,7 +47,10 @@ export async function runHubDeficiencies(host: string, opts: DbOptions & { all: 
     const list = await hostDeficiencies(pool, id, opts.all);
     if (opts.json) io.out(JSON.stringify(list, null, 2));
     else if (list.length === 0) io.out(opts.all ? "no deficiency in this host's records" : "no open deficiency in this host's records");
-    else io.out(renderTable(["ID", "OUTCOME", "CONTROL", "PROMISE", "SINCE", "ACK"], list.map((d) => [d.id, d.resolvedRecord !== null ? `${d.outcome} (resolved)` : d.outcome, escapeText(d.control), escapeText(`${d.type} ${d.promiser}`), d.openedAt, d.ackedBy ? `by ${escapeText(d.ackedBy)}` : ""])));
+    else {
+      io.out(renderTable(["ID", "OUTCOME", "CONTROL", "PROMISE", "SINCE", "RECORD", "ACK"], list.map((d) => [d.id, d.resolvedRecord !== null ? `${d.outcome} (resolved)` : d.outcome, escapeText(d.control), escapeText(`${d.type} ${d.promiser}`), d.openedAt, `${d.latestRecord ?? ""}${d.integrityChange ? " (integrity)" : ""}`, d.ackedBy ? `by ${escapeText(d.ackedBy)}` : ""])));
+      for (const d of list.filter((x) => x.integrityChange && x.resolvedRecord === null)) io.out(`${d.id}: approve its state with \`covenant hub approve-change ${escapeText(host)} ${escapeText(d.key)} --record ${d.latestRecord} --reason ...\``);
+    }
     return EXIT.ok;
   });
 }
@@ -59,6 +62,17 @@ export async function runHubAck(host: string, deficiency: string, opts: DbOption
     if (typeof id !== "string") return refuse(io, "ack", id.problem);
     const given = await giveAck(pool, { host: id, deficiency, reason: opts.reason!, by: opts.by?.trim() || `cli:${who()}` });
     io.out(`decision ${given.id}: the acknowledgement of ${escapeText(deficiency)} reaches the host with its next push`);
+    return EXIT.ok;
+  });
+}
+
+export async function runHubApproveChange(host: string, promise: string, opts: DbOptions & { record?: string; reason?: string; by?: string }, io: Io): Promise<number> {
+  if (!opts.reason || !opts.record || !/^[1-9][0-9]{0,15}$/.test(opts.record)) return refuse(io, "approve-change", "--record N (the change record that reported the state: covenant hub deficiencies HOST) and --reason are required");
+  return onHub(opts, io, "approve-change", async (pool) => {
+    const id = await hostNamed(pool, host);
+    if (typeof id !== "string") return refuse(io, "approve-change", id.problem);
+    const given = await giveIntegrityApproval(pool, { host: id, promise, record: Number(opts.record), reason: opts.reason!, by: opts.by?.trim() || `cli:${who()}` });
+    io.out(`decision ${given.id}: the approval of ${escapeText(promise)}'s state (record ${opts.record}) reaches the host with its next push; it is applied only while the host still observes that state`);
     return EXIT.ok;
   });
 }

@@ -120,7 +120,8 @@ export function applyDecisions(store: StateStore, enrolment: Enrolment, signed: 
       out.rejected.push(d.rejected);
       continue;
     }
-    if (seen.has(d.id)) continue;
+    // an integrity approval observes the host first (an evaluation): the command line applies it (cli/hub-integrity.ts)
+    if (seen.has(d.id) || d.kind === "integrity-approval") continue;
     seen.add(d.id);
     applyOne(store, d, enrolment.hubKey!.fingerprint, now(), out);
   }

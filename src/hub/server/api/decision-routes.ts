@@ -6,7 +6,7 @@
 // answered as not found, as elsewhere.
 import { accessParams, controlVisible, hostFullyVisible, type Access } from "../../auth/access.js";
 import { AccessInputError } from "../../auth/users.js";
-import { DecisionError, giveAck, grantWaiver, hostDeficiencies, listDecisions, withdrawDecision } from "../../decision-giving.js";
+import { DecisionError, giveAck, giveIntegrityApproval, grantWaiver, hostDeficiencies, listDecisions, withdrawDecision } from "../../decision-giving.js";
 import { controlOwner } from "./targets.js";
 import { paging } from "./fleet-routes.js";
 import type { Answer, Call, Handler } from "./registry.js";
@@ -82,6 +82,18 @@ async function ack(call: Call): Promise<Answer> {
   });
 }
 
+async function approveChange(call: Call): Promise<Answer> {
+  const host = call.params["host"]!;
+  const pool = call.deps.pool;
+  const group = await hostGroup(pool, host);
+  const record = call.body["record"];
+  if (!Number.isSafeInteger(record)) throw new AccessInputError("record is the number of the change record whose state is approved");
+  return answering(async () => {
+    const given = await giveIntegrityApproval(pool, { host, promise: field(call, "promise")!, record: record as number, reason: field(call, "reason")!, by: call.principal!.name, reaches: (control) => reachesControl(pool, call.access!, group, control) });
+    return { status: 201, body: { status: "ok", decision: given } };
+  });
+}
+
 async function waive(call: Call): Promise<Answer> {
   const control = call.params["control"]!;
   const p = call.principal!;
@@ -117,5 +129,6 @@ export const decisionHandlers: Record<string, Handler> = {
   "decisions.list": decisionsList,
   "decisions.ack": ack,
   "decisions.waive": waive,
+  "decisions.approve-change": approveChange,
   "decisions.withdraw": withdraw,
 };
