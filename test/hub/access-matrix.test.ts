@@ -142,6 +142,8 @@ const bodies: Record<string, (role: Role, scope: Scope, params: Record<string, s
   "decisions.ack": (_role, _scope, params) => ({ deficiency: fixtureDeficiencyId(params["host"]!, CTL_IN), reason: "known: CHG-1" }),
   "decisions.waive": () => ({ group: IN_GROUP, until: "2099-12-31", reason: "RISK-1 accepted" }),
   "decisions.withdraw": () => ({}),
+  // the state of the promise of the control the owner reaches (insertHost: its first, record 1)
+  "decisions.approve-change": () => ({ promise: `${CTL_IN}/file/srv-1`, record: 1, reason: "CHG-2 approved" }),
 };
 
 function fillPath(path: string, params: Record<string, string>): string {

@@ -98,6 +98,17 @@ describe("decisions on the hub, by role", () => {
     expect((await as("admin", "POST", `/api/decisions/${delivered}/withdraw`, {})).status).toBe(409);
   });
 
+  it("lets a control owner approve their controls' integrity changes, and an administrator any; never operations", async () => {
+    // insertHost: CTL-A's promise is record 1, CTL-B's record 2
+    expect((await as("sec-owner", "POST", `/api/hosts/${web.id}/integrity-approvals`, { promise: "CTL-B/file/srv-2", record: 2, reason: "x" })).status).toBe(404);
+    expect((await as("pay-ops", "POST", `/api/hosts/${payments.id}/integrity-approvals`, { promise: "CTL-A/file/srv-1", record: 1, reason: "x" })).status).toBe(403);
+    expect((await as("sec-owner", "POST", `/api/hosts/${web.id}/integrity-approvals`, { promise: "CTL-A/file/srv-1", record: 2, reason: "x" })).status).toBe(409);
+    const ok = await as("sec-owner", "POST", `/api/hosts/${web.id}/integrity-approvals`, { promise: "CTL-A/file/srv-1", record: 1, reason: "CHG-5" });
+    expect(ok.status, ok.text).toBe(201);
+    expect((await as("admin", "POST", `/api/hosts/${web.id}/integrity-approvals`, { promise: "CTL-A/file/srv-1", record: 1, reason: "again" })).status).toBe(409);
+    expect((await as("admin", "POST", `/api/hosts/${payments.id}/integrity-approvals`, { promise: "CTL-B/file/srv-2", record: 2, reason: "CHG-6" })).status).toBe(201);
+  });
+
   it("lists decisions within the user's reach", async () => {
     const owner = JSON.parse((await as("sec-owner", "GET", "/api/decisions?size=500")).text) as { decisions: { control: string }[] };
     expect(owner.decisions.length).toBeGreaterThan(0);

@@ -22,8 +22,9 @@ export async function insertHost(pool: Pool, name: string, group: string | null,
   let seq = 0;
   for (const control of controls) {
     seq++;
-    const line = JSON.stringify({ seq, kind: "change", run: 1, time: new Date().toISOString(), body: { key: `${control}/file/srv-${seq}`, control, type: "file", promiser: `/srv/${seq}`, from: null, to: "drift", reason: "mode", differences: [], changes: [] }, mac: "00" });
+    const line = JSON.stringify({ seq, kind: "change", run: 1, time: new Date().toISOString(), body: { key: `${control}/file/srv-${seq}`, control, type: "file", promiser: `/srv/${seq}`, from: null, to: "drift", reason: "mode", differences: [], changes: [], findings: [{ path: `/srv/${seq}`, kinds: ["mode"], changes: ["mode 0640 → 0666"] }] }, mac: "00" });
     await pool.query("INSERT INTO hub_records (host_id, epoch, seq, kind, run, host_time, received_at, chain, line) VALUES ($1, 0, $2, 'change', 1, $3, now(), $4, $5)", [id, seq, new Date().toISOString(), randomBytes(32), line]);
+    await pool.query("INSERT INTO hub_promise_state (host_id, key, control, type, promiser, outcome, since, seq, reason) VALUES ($1, $2, $3, 'file', $4, 'drift', $5, $6, 'mode')", [id, `${control}/file/srv-${seq}`, control, `/srv/${seq}`, new Date().toISOString(), seq]);
     await pool.query("INSERT INTO hub_deficiencies (host_id, id, key, control, type, promiser, outcome, opened_seq, opened_at) VALUES ($1, $2, $3, $4, 'file', $5, 'drift', $6, $7)", [id, fixtureDeficiencyId(id, control), `${control}/file/srv-${seq}`, control, `/srv/${seq}`, seq, new Date().toISOString()]);
   }
   if (seq) await pool.query("UPDATE hub_hosts SET last_seq = $2, records = $2, last_push_at = now() WHERE id = $1", [id, seq]);
