@@ -50,6 +50,8 @@ export async function pushFrom(store: StateStore, opts: PushOptions & { runLockH
         const again = await pushToHub(store, found.enrolment, found.ca, key, opts);
         outcome = { ...again, pushed: outcome.pushed + again.pushed, sent: outcome.sent + again.sent, batches: outcome.batches + again.batches };
       }
+      // the signed texts are the host's to check, not to print: what became of them is `decided`
+      delete outcome.decisions;
       outcome.decided = decided;
     }
     // the hub took a push signed with a key rotated since enrolment (the push carried the rotation record): it knows that key now
