@@ -12,7 +12,7 @@ import { readFacts } from "../facts/host.js";
 import { defaultRoots } from "../probes/result.js";
 import { checkStoredPolicy } from "../report/stored-policy.js";
 import { recordedFindings } from "../store/recorded-findings.js";
-import type { StateStore } from "../store/store.js";
+import { MAX_DIFFERENCES, type StateStore } from "../store/store.js";
 import { checkDecision, type DecisionsApplied } from "../hub/client/decisions.js";
 import type { Enrolment } from "../hub/client/enrolment.js";
 import { integrityStateOf, type HubDecision, type SignedDecision } from "../hub/protocol.js";
@@ -46,7 +46,7 @@ async function observedState(store: StateStore, policy: NonNullable<ReturnType<t
   const facts = readFacts({ now, calendar: policy.calendar, etcRoot: defaultRoots.etc });
   const seen = await evaluate(policy, { roots: defaultRoots, dryRun: true, integrity: store, baselines: store, samples: store, facts, now, only: new Set([key]) });
   const r = seen.results.find((x) => x.key === key);
-  return r?.findings ? integrityStateOf(recordedFindings(r.findings, 50)) : undefined;
+  return r?.findings ? integrityStateOf(recordedFindings(r.findings, MAX_DIFFERENCES)) : undefined;
 }
 
 async function applyOne(store: StateStore, d: HubDecision, hub: string, now: Date, out: DecisionsApplied): Promise<void> {

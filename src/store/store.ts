@@ -98,7 +98,8 @@ export function stateOf(r: PromiseResult): string {
   return createHash("sha256").update(r.outcome).update("\n").update(what.join("\n")).digest("hex").slice(0, 32);
 }
 
-const MAX_DIFFERENCES = 50;
+/** The most findings (and differences) a change record keeps: what it says is held to it (hub integrity approvals compare states so). */
+export const MAX_DIFFERENCES = 50;
 
 /** What a prune removed and kept (or, dry, would), and the store's size on disk before and after. */
 export interface PruneOutcome {
