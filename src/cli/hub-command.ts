@@ -9,6 +9,7 @@ const hubCommand = () => import("./commands/hub.js");
 const hubInitCommand = () => import("./commands/hub-init.js");
 const hubUsers = () => import("./commands/hub-users.js");
 const hubPolicy = () => import("./commands/hub-policy.js");
+const hubDecisions = () => import("./commands/hub-decisions.js");
 
 /** Where `hub init` writes unless told (commands/hub-init.ts is not loaded to build the help). */
 const DEFAULT_HUB_TLS_DIR = "/etc/covenant/hub/tls";
@@ -97,7 +98,64 @@ export function addHubCommands(program: Command, io: Io, setExit: (code: number)
     .option(config, configHelp)
     .option("--reason <text>", "why (kept in the hub's audit log)")
     .action(async (host: string, o: { config?: string; reason?: string }) => setExit(await (await hubCommand()).runHubAccept(host, o, io)));
+  addDecisionCommands(hub, io, setExit, config, configHelp);
   addUserCommands(hub, io, setExit, config, configHelp);
+}
+
+function addDecisionCommands(hub: Command, io: Io, setExit: (code: number) => void, config: string, configHelp: string): void {
+  hub
+    .command("deficiencies")
+    .description("a host's deficiencies as its records say, with the ids the host gives them")
+    .argument("<host>", "the host's id or name")
+    .option(config, configHelp)
+    .option("--all", "resolved ones too", false)
+    .option("--json", "JSON", false)
+    .action(async (host: string, o: { config?: string; all: boolean; json: boolean }) => setExit(await (await hubDecisions()).runHubDeficiencies(host, o, io)));
+  hub
+    .command("ack")
+    .description("acknowledge a host's open deficiency from the hub: it reaches the host with its next push reply (docs/hub-push.md)")
+    .argument("<host>", "the host's id or name")
+    .argument("<deficiency>", "the deficiency's id (covenant hub deficiencies HOST)")
+    .option(config, configHelp)
+    .option("--reason <text>", "why (kept on the hub and on the host)")
+    .option("--by <name>", "who acknowledges (default: the user running this)")
+    .action(async (host: string, deficiency: string, o: { config?: string; reason?: string; by?: string }) => setExit(await (await hubDecisions()).runHubAck(host, deficiency, o, io)));
+  hub
+    .command("approve-change")
+    .description("approve the state an integrity promise of a host was found in: the host re-baselines it with its next push, only while it still observes that state")
+    .argument("<host>", "the host's id or name")
+    .argument("<promise>", "the promise's key (covenant hub deficiencies HOST)")
+    .option(config, configHelp)
+    .option("--record <n>", "the change record that reported the state (covenant hub deficiencies HOST)")
+    .option("--reason <text>", "why, such as a change ticket")
+    .option("--by <name>", "who approves (default: the user running this)")
+    .action(async (host: string, promise: string, o: { config?: string; record?: string; reason?: string; by?: string }) => setExit(await (await hubDecisions()).runHubApproveChange(host, promise, o, io)));
+  hub
+    .command("waive")
+    .description("waive a control on a host or every host of a group, from a date until a date: each host honours it from its next run")
+    .argument("<control>", "the control's id")
+    .option(config, configHelp)
+    .option("--host <host>", "one host (id or name)")
+    .option("--group <group>", "every host of a host group")
+    .option("--from <date>", "YYYY-MM-DD (default: at once)")
+    .option("--until <date>", "YYYY-MM-DD, in the hosts' calendar zone")
+    .option("--reason <text>", "why the risk is accepted")
+    .option("--by <name>", "who accepts the risk (default: the user running this)")
+    .action(async (control: string, o: { config?: string; host?: string; group?: string; from?: string; until?: string; reason?: string; by?: string }) => setExit(await (await hubDecisions()).runHubWaive(control, o, io)));
+  hub
+    .command("withdraw")
+    .description("withdraw a decision no push reply has carried yet")
+    .argument("<decision>", "the decision's number (covenant hub decisions)")
+    .option(config, configHelp)
+    .action(async (id: string, o: { config?: string }) => setExit(await (await hubDecisions()).runHubWithdraw(id, o, io)));
+  hub
+    .command("decisions")
+    .description("decisions given on the hub, newest first: pending, delivered, applied or refused by the host")
+    .option(config, configHelp)
+    .option("--host <host>", "one host (id or name)")
+    .option("--state <state>", "pending, delivered, applied, refused or withdrawn")
+    .option("--json", "JSON", false)
+    .action(async (o: { config?: string; host?: string; state?: string; json: boolean }) => setExit(await (await hubDecisions()).runHubDecisions(o, io)));
 }
 
 function addUserCommands(hub: Command, io: Io, setExit: (code: number) => void, config: string, configHelp: string): void {

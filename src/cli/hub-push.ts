@@ -4,7 +4,10 @@
 // here, where it is printed.
 import { EnrolmentError, isEnrolled, noteRotatedKey, readEnrolment } from "../hub/client/enrolment.js";
 import { pushToHub, type PushOptions, type PushOutcome } from "../hub/client/push.js";
+import { applyDecisions, type DecisionsApplied } from "../hub/client/decisions.js";
+import { applyIntegrityDecisions } from "./hub-integrity.js";
 import { StateStore, StoreError } from "../store/store.js";
+import { acquireRunLock } from "../store/run-lock.js";
 import { HubTlsError } from "../hub/tls.js";
 import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
@@ -21,14 +24,36 @@ export interface PushNotStarted {
   why: string;
 }
 
+/** A push's outcome, with what became of the decisions its replies carried. */
+export type PushDone = PushOutcome & { decided?: DecisionsApplied };
+
 /** Pushes from an open store; what stopped it before it began is said, not thrown. */
-export async function pushFrom(store: StateStore, opts: PushOptions = {}): Promise<PushOutcome | PushNotStarted> {
+export async function pushFrom(store: StateStore, opts: PushOptions & { runLockHeld?: boolean } = {}): Promise<PushDone | PushNotStarted> {
   try {
     const found = readEnrolment(store.dir);
     if (!found) return { status: "not-started", why: `this host is not enrolled with a hub (no hub.json in ${store.dir}): \`covenant enroll URL --token T --ca FILE\`` };
     const key = store.signingKey(false);
     if (!key) return { status: "not-started", why: "this host has no signing key: enroll again (`covenant enroll --again`), which makes it" };
-    const outcome = await pushToHub(store, found.enrolment, found.ca, key, opts);
+    let outcome: PushDone = await pushToHub(store, found.enrolment, found.ca, key, opts);
+    if (outcome.decisions?.length) {
+      // decisions given on the hub: each checked against the hub's key and applied once, its record
+      // sent at once (the hub learns it was applied; an unanswered one is carried again next time)
+      const signed = outcome.decisions;
+      const decided = await applyUnderLock(store, opts.runLockHeld === true, async (inWatcher) => {
+        const out = applyDecisions(store, found.enrolment, signed, opts.now);
+        // an integrity approval is a recorded run of its promise: not beside the watcher's own evaluations
+        if (!inWatcher) await applyIntegrityDecisions(store, found.enrolment, signed, out, opts.now);
+        else if (signed.length > out.applied.length + out.refused.length + out.already.length + out.rejected.length) out.deferred = "integrity approvals from the hub wait for a `covenant push` or a run's push while the watcher is stopped (they re-observe the host, as `covenant approve` does)";
+        return out;
+      });
+      if (decided.applied.length + decided.refused.length > 0 && outcome.status === "caught-up") {
+        const again = await pushToHub(store, found.enrolment, found.ca, key, opts);
+        outcome = { ...again, pushed: outcome.pushed + again.pushed, sent: outcome.sent + again.sent, batches: outcome.batches + again.batches };
+      }
+      // the signed texts are the host's to check, not to print: what became of them is `decided`
+      delete outcome.decisions;
+      outcome.decided = decided;
+    }
     // the hub took a push signed with a key rotated since enrolment (the push carried the rotation record): it knows that key now
     if (outcome.batches > 0 && key.fingerprint !== found.enrolment.fingerprint) noteRotatedKey(store.dir, found.enrolment, key.fingerprint);
     // a key rotated since enrolment (`covenant key rotate`) is not the one the hub checks signatures with
@@ -39,6 +64,22 @@ export async function pushFrom(store: StateStore, opts: PushOptions = {}): Promi
   } catch (err) {
     if (err instanceof EnrolmentError || err instanceof StoreError || err instanceof HubTlsError) return { status: "not-started", why: err.message };
     throw err;
+  }
+}
+
+/**
+ * Applies decisions under the run lock, as `covenant ack` writes: the watcher holds it already;
+ * `covenant push` and the push after a run take it, and when a run holds it the decisions wait
+ * (the hub carries them again with the next reply).
+ */
+async function applyUnderLock(store: StateStore, held: boolean, apply: (inWatcher: boolean) => Promise<DecisionsApplied>): Promise<DecisionsApplied> {
+  if (held) return apply(true);
+  const lock = acquireRunLock(store.dir);
+  if (!lock.ok) return { applied: [], refused: [], already: [], rejected: [], deferred: `a run (pid ${lock.holder.pid}) holds the lock: the hub's decisions are applied after a later push` };
+  try {
+    return await apply(false);
+  } finally {
+    lock.release();
   }
 }
 
@@ -70,9 +111,26 @@ function holdsText(o: PushOutcome): string {
   return o.holds ? `the hub holds records up to ${o.holds.seq} (chain ${o.holds.chain.slice(0, 12)}…)` : "the hub holds none of this host's records";
 }
 
+/** What became of the hub's decisions, as a clause of the push's line; empty when there were none. */
+function decidedText(d: DecisionsApplied | undefined): string {
+  if (!d) return "";
+  const parts = [
+    ...d.applied.map((a) => `decision ${a.id} (${a.kind}) applied: record ${a.record}`),
+    ...d.refused.map((r) => `decision ${r.id} (${escapeText(r.kind)}) refused, record ${r.record}: ${escapeText(r.why)}`),
+    ...(d.already.length ? [`${plural(d.already.length, "decision")} applied before`] : []),
+    ...d.rejected.map((why) => `a decision not taken: ${escapeText(why)}`),
+    ...(d.deferred !== undefined ? [escapeText(d.deferred)] : []),
+  ];
+  return parts.length ? `; ${parts.join("; ")}` : "";
+}
+
 /** What happened, in one line (the last part of `covenant push`'s output, and the run's line); everything from the hub escaped. */
-export function pushLine(o: PushOutcome | PushNotStarted): string {
+export function pushLine(o: PushDone | PushNotStarted): string {
   if (o.status === "not-started") return `not pushed: ${escapeText(o.why)}`;
+  return pushStatusLine(o) + decidedText(o.decided);
+}
+
+function pushStatusLine(o: PushOutcome): string {
   const resent = o.resent ? `; the hub held only records up to ${o.resent.from} (the host believed ${o.resent.was}), so they were sent again from there` : "";
   const sent = o.pushed === 0 ? "nothing new to send" : `sent ${plural(o.pushed, "record")} in ${plural(o.batches, "push", "pushes")}${o.sent !== o.pushed ? ` (${o.sent} new to the hub)` : ""}`;
   const waiting = "waiting" in o ? plural(o.waiting, "record") : "";
@@ -131,7 +189,8 @@ export function watchPusher(store: StateStore, io: Io, everyMs = WATCH_PUSH_EVER
       return;
     }
     lastStart = Date.now();
-    running = pushFrom(store, { deadline: lastStart + RUN_PUSH_LIMIT_MS })
+    // the watcher holds the run lock for as long as it watches: the decisions are applied under it
+    running = pushFrom(store, { deadline: lastStart + RUN_PUSH_LIMIT_MS, runLockHeld: true })
       .then((o) => {
         const changed = o.status !== lastStatus;
         lastStatus = o.status;

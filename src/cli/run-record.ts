@@ -52,6 +52,17 @@ export interface Recorded {
 }
 
 /**
+ * The policy with the waivers given on the fleet hub (their `waiver` records) beside its own: the
+ * evaluator holds both to their dates, in the calendar's zone, alike.
+ */
+export function withHubWaivers(policy: Policy, store: StateStore): Policy {
+  const given = store.hubWaivers();
+  if (given.length === 0) return policy;
+  const waivers = given.map((w) => ({ control: w.control, reason: w.reason, approvedBy: w.approvedBy, ...(w.from !== undefined ? { from: w.from } : {}), until: w.until, ticket: `hub decision ${w.decision}`, span: { file: "(fleet hub)", start: 0, end: 0 } }));
+  return { ...policy, waivers: [...policy.waivers, ...waivers] };
+}
+
+/**
  * Evaluates and records each result as it is decided. When the store fails (a full disk, a file
  * system turned read-only), no further change is made, since it could not be recorded: each is
  * held, saying why; `notes` gets what was not recorded.
@@ -67,7 +78,7 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
   let failure: StoreError | undefined;
   let unrecordedResults = 0;
   const unrecordedChanges: string[] = [];
-  const evaluation: Evaluation = await evaluate(policy, {
+  const evaluation: Evaluation = await evaluate(withHubWaivers(policy, store), {
     roots,
     // changes stay below the sandbox's files: its accounts and its state are not the policy's to change
     ...(filesRoot !== undefined ? { filesRoot, confineTo: filesRoot } : {}),

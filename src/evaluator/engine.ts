@@ -295,8 +295,11 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     } finally {
       clearTimeout(timer);
     }
-    if ((result.outcome === "drift" || result.outcome === "failed") && activeWaiver(policy.waivers, control.id, today)) {
+    const waiver = result.outcome === "drift" || result.outcome === "failed" ? activeWaiver(policy.waivers, control.id, today) : undefined;
+    if (waiver) {
       result.notes.push(`would be ${result.outcome}; waived`);
+      // who accepted the risk, in the record itself: a waiver given on the fleet hub is in no policy file
+      result.notes.push(`waiver approved by ${waiver.approvedBy}, until ${waiver.until}${waiver.ticket !== undefined ? ` (${waiver.ticket})` : ""}`);
       result.outcome = "waived";
     }
     return result;

@@ -72,6 +72,11 @@ export interface PushBody {
    * claim when the prune's own record arrives.
    */
   prunedTo?: number;
+  /**
+   * the id the host's deficiency ids are made with (store/deficiencies.ts hostKeyId of its first
+   * host key: an HMAC of a label, never the key), so that the hub names deficiencies as the host does
+   */
+  deficiencyKey?: string;
 }
 
 /** What the hub holds of a host: its last record and the chain value after it. */
@@ -91,6 +96,73 @@ export interface PushAccepted {
   receivedAt: string;
   /** the host's clock minus the hub's, in milliseconds */
   clockSkewMs: number;
+  /**
+   * decisions given on the hub for this host that the host has not answered yet (at most
+   * MAX_DECISIONS_PER_REPLY, oldest first), each signed with the hub's key: carried in every
+   * reply until the host's record of it (applied or refused) arrives
+   */
+  decisions?: SignedDecision[];
+}
+
+/** The most decisions one push reply carries: more wait for the next push. */
+export const MAX_DECISIONS_PER_REPLY = 20;
+
+/** Where a decision's statement starts: what the hub signs cannot be taken for anything else it signs. */
+export const DECISION_LABEL = "covenant hub decision v1";
+
+/**
+ * A decision given on the hub, as a host applies it: who gave it, why, when, and what it names.
+ * `ack`: the host's deficiency (its id and promise key); `waiver`: the control, and the dates
+ * (YYYY-MM-DD, the calendar's zone) it holds from and until; `integrity-approval`: the promise,
+ * and the change record whose observed state it approves.
+ */
+export interface HubDecision {
+  id: string;
+  host: string;
+  kind: "ack" | "waiver" | "integrity-approval";
+  control: string;
+  by: string;
+  reason: string;
+  at: string;
+  deficiency?: string;
+  key?: string;
+  from?: string;
+  until?: string;
+  /** integrity: the change record that reported the state approved, and its findings' digest */
+  record?: number;
+  state?: string;
+}
+
+/** A decision as it travels: its JSON text exactly as signed, and the hub's Ed25519 signature (base64). */
+export interface SignedDecision {
+  text: string;
+  signature: string;
+}
+
+/** The bytes the hub signs for a decision: the label, the host it is for, and the decision's text. */
+export function decisionStatement(host: string, text: string): Buffer {
+  return Buffer.from(`${DECISION_LABEL}\n${host}\n${text}`, "utf8");
+}
+
+/**
+ * The observed state an integrity approval approves, as both sides compute it from the change
+ * record that reported it: sha256 over each finding's path, kinds of change and changes in words
+ * (what the record says changed, digests of a `nodiff` file withheld), in the record's order.
+ */
+export function integrityStateOf(findings: unknown): string | undefined {
+  if (!Array.isArray(findings) || findings.length === 0) return undefined;
+  const parts: unknown[] = [];
+  for (const f of findings as Record<string, unknown>[]) {
+    if (typeof f !== "object" || f === null || typeof f["path"] !== "string") return undefined;
+    parts.push([f["path"], f["kinds"] ?? [], f["changes"] ?? []]);
+  }
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
+}
+
+/** A decision signed with the hub's key. */
+export function signDecision(d: HubDecision, privateKey: KeyObject): SignedDecision {
+  const text = JSON.stringify(d);
+  return { text, signature: sign(null, decisionStatement(d.host, text), privateKey).toString("base64") };
 }
 
 /** Why the hub refused a push, and what it holds, so the host can send from there (409). */
@@ -183,6 +255,7 @@ export function pushShapeProblem(v: unknown): string | undefined {
   const head = b["head"] as Record<string, unknown> | null;
   if (head !== null && (typeof head !== "object" || !Number.isSafeInteger(head["seq"]) || typeof head["mac"] !== "string")) return "head must be null or { seq, mac }";
   if (b["prunedTo"] !== undefined && (!Number.isSafeInteger(b["prunedTo"]) || (b["prunedTo"] as number) < 1)) return "prunedTo must be a record number";
+  if (b["deficiencyKey"] !== undefined && (typeof b["deficiencyKey"] !== "string" || !/^[0-9a-f]{16}$/.test(b["deficiencyKey"]))) return "deficiencyKey must be 16 hex digits";
   return undefined;
 }
 

@@ -68,6 +68,8 @@ export interface Acknowledgement {
   loginUid: number | null;
   /** the history record that holds it */
   record: number;
+  /** the fleet hub's decision it applies, when given on the hub */
+  decision?: string;
 }
 
 /** Why a message is sent. */

@@ -2,6 +2,7 @@
 // (report-tally.ts), the policy versions in force checked again for each control's design
 // (stored-policy.ts, report-design.ts), the cadence and gaps (report-cadence.ts), and the
 // auditor's sample explained from the history and proven against each run's summary.
+import type { CheckedWaiver } from "../checker/policy.js";
 import type { Period } from "../facts/period.js";
 import { startOfDay } from "../facts/period.js";
 import type { ScannedRecord, ScanOutcome, StateStore } from "../store/store.js";
@@ -42,10 +43,26 @@ export function buildReport(store: StateStore, o: BuildOptions): EvidenceReport 
 export function reportPass(store: StateStore, o: BuildOptions): { visit: (r: ScannedRecord) => void; finish: (scan: ScanOutcome) => EvidenceReport } {
   const { dayStarts, dayNames } = daysOf(o.period);
   const tally = new ReportTally({ startMs: o.period.startMs, endMs: o.period.endMs, dayStarts, dayNames, deficiencyIdOf: (k, run, rec) => store.deficiencyIdOf(k, run, rec), ...(o.sample ? { sample: o.sample } : {}), ...(o.controls && o.controls.length > 0 ? { only: new Set(o.controls) } : {}), ...(o.list !== undefined ? { list: o.list } : {}) });
-  return { visit: (r) => tally.visit(r), finish: (scan) => finishReport(store, o, tally, scan) };
+  const hubWaivers: CheckedWaiver[] = [];
+  const visit = (r: ScannedRecord) => {
+    tally.visit(r);
+    // waivers given on the fleet hub are records, not policy text: shown beside the policy's, with who approved them
+    if (r.kind === "waiver" && r.verified && r.body && Date.parse(r.time) < o.period.endMs) {
+      const w = hubWaiverOf(r.body);
+      if (w) hubWaivers.push(w);
+    }
+  };
+  return { visit, finish: (scan) => finishReport(store, o, tally, scan, hubWaivers) };
 }
 
-function finishReport(store: StateStore, o: BuildOptions, tally: ReportTally, scan: ScanOutcome): EvidenceReport {
+/** A `waiver` record's body as a waiver (store/hub-decisions.ts WaiverBody), or undefined when it does not read as one. */
+function hubWaiverOf(b: Record<string, unknown>): CheckedWaiver | undefined {
+  const [control, reason, approvedBy, until, decision] = [b["control"], b["reason"], b["approvedBy"], b["until"], b["decision"]];
+  if (typeof control !== "string" || typeof reason !== "string" || typeof approvedBy !== "string" || typeof until !== "string" || typeof decision !== "string") return undefined;
+  return { control, reason, approvedBy, ...(typeof b["from"] === "string" ? { from: b["from"] } : {}), until, ticket: `hub decision ${decision}`, span: { file: "(fleet hub)", start: 0, end: 0 } };
+}
+
+function finishReport(store: StateStore, o: BuildOptions, tally: ReportTally, scan: ScanOutcome, hubWaivers: readonly CheckedWaiver[]): EvidenceReport {
   const now = o.now ?? new Date();
   tally.finish();
   const checked = new CheckedVersions((hash) => store.policyVersion(hash), now.toISOString().slice(0, 10));
@@ -53,7 +70,7 @@ function finishReport(store: StateStore, o: BuildOptions, tally: ReportTally, sc
   const versions: VersionInForce[] = stretches.map((s) => ({ hash: s.hash, from: s.from, ...(s.until !== undefined ? { until: s.until } : {}), checked: checked.get(s.hash) }));
   const ids = controlIds(tally, versions, o.controls);
   const windowEnd = Math.min(o.period.endMs, now.getTime());
-  const designs = new Map(ids.map((id) => [id, designOf(id, versions, o.period)]));
+  const designs = new Map(ids.map((id) => [id, designOf(id, versions, o.period, hubWaivers.filter((w) => w.control === id))]));
   tally.assignApprovals(new Map([...designs].map(([id, d]) => [id, d.design.promises])));
   const controls = ids.map((id) => controlReport(id, tally.control(id), designs.get(id)!, o, windowEnd));
   const notes = versions.flatMap((v) => (v.checked?.problem ? [`policy version ${v.hash.slice(0, 12)}: ${v.checked.problem}; the controls it defines are shown by id only`] : v.checked ? [] : [`policy version ${v.hash.slice(0, 12)} is not in the store: the controls it defines are shown by id only`]));

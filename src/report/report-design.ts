@@ -1,7 +1,7 @@
 // Each control's design over the period, from the policy versions in force: what the latest one
 // that defines it says (title, owner, severity, refs, its promises as written), every version that
 // defined it with when it took effect and whether it changed the control's text, and the waivers
-// those versions held that reach the period.
+// those versions held that reach the period, with the waivers given on the fleet hub.
 import type { CheckedWaiver } from "../checker/policy.js";
 import type { ControlDesign, ReportPeriod, WaiverInPeriod } from "./report-model.js";
 import type { CheckedVersion, ControlAsWritten } from "./stored-policy.js";
@@ -24,7 +24,7 @@ export interface DesignOf {
   waivers: WaiverInPeriod[];
 }
 
-export function designOf(id: string, versions: readonly VersionInForce[], period: { from: string; to: string }): DesignOf {
+export function designOf(id: string, versions: readonly VersionInForce[], period: { from: string; to: string }, given: readonly CheckedWaiver[] = []): DesignOf {
   const defined = versions.map((v) => ({ v, c: v.checked?.controls.get(id) })).filter((x): x is { v: VersionInForce; c: ControlAsWritten } => x.c !== undefined);
   const latest = defined[defined.length - 1]?.c;
   const history: ControlDesign["versions"] = [];
@@ -47,7 +47,8 @@ export function designOf(id: string, versions: readonly VersionInForce[], period
     : { title: id, severity: "medium", key: false, refs: [], promises: [], versions: history };
   const first = defined[0];
   const last = defined[defined.length - 1];
-  const out: DesignOf = { design, waivers: waiversOf(defined.flatMap((d) => d.c.waivers), period) };
+  // and the waivers given on the fleet hub (their records), after the policy's
+  const out: DesignOf = { design, waivers: waiversOf([...defined.flatMap((d) => d.c.waivers), ...given], period) };
   if (latest) out.latest = latest;
   if (first) out.definedFrom = Date.parse(first.v.from);
   if (last) out.definedUntil = last.v.until !== undefined ? Date.parse(last.v.until) : Number.POSITIVE_INFINITY;

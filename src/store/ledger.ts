@@ -11,9 +11,10 @@ import type { HostKeys } from "./host-keys.js";
  * or a policy version, stored once when a run first names its hash, or a roster of the promises
  * a run evaluated (stored once per set), or the rotation of the signing key (`covenant key
  * rotate`), signed by the old key and the new, or (`prune`) history older than a date removed,
- * leaving a sealed checkpoint (prune.ts)
+ * leaving a sealed checkpoint (prune.ts), or a waiver given on the fleet hub (`waiver`), or a
+ * decision of the hub the host refused (`decision`): hub-decisions.ts
  */
-export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery" | "approval" | "policy" | "roster" | "rotation" | "prune";
+export type RecordKind = "change" | "run" | "baseline" | "ack" | "delivery" | "approval" | "policy" | "roster" | "rotation" | "prune" | "waiver" | "decision";
 
 export interface LedgerRow {
   seq: number;

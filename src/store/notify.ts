@@ -66,7 +66,7 @@ export class Notifications {
     return this.db
       .transaction(() => {
         const d = this.deficiencies.toAcknowledge(idOrPrefix);
-        const body: AckBody = { deficiency: d.id, key: d.key, control: d.control.id, at: ack.at, reason: ack.reason, by: ack.by, user: ack.user, loginUid: ack.loginUid };
+        const body: AckBody = { deficiency: d.id, key: d.key, control: d.control.id, at: ack.at, reason: ack.reason, by: ack.by, user: ack.user, loginUid: ack.loginUid, ...(ack.decision !== undefined ? { decision: ack.decision } : {}) };
         const { seq, mac } = this.append("ack", run, ack.at, body);
         const deficiency = this.deficiencies.acknowledge(d, { ...ack, record: seq });
         this.outbox.addEvent(d.id, "acknowledged", run, ack.at);

@@ -68,6 +68,8 @@ export interface ApprovalBody {
   copies?: string[];
   /** deficiencies closed by the approval */
   closed?: string[];
+  /** the fleet hub's decision it applies, when given on the hub (by names its giver, marked "(hub)") */
+  decision?: string;
 }
 
 /** What made a run: `covenant run` (cron, an operator), or the watcher re-evaluating what changed. */
@@ -131,6 +133,8 @@ export interface AckBody {
   /** the operating-system user who ran the command, and the login uid (null when unset) */
   user: string;
   loginUid: number | null;
+  /** the fleet hub's decision it applies, when given on the hub (by names its giver, marked "(hub)") */
+  decision?: string;
 }
 
 /** A message delivered, or given up after its last attempt: evidence of who was told, when, how and about what. */

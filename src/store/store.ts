@@ -37,6 +37,15 @@ import { lastRecord, recordRangeIn } from "./period-reads.js";
 import type { Finding } from "./deficiencies.js";
 import { Notifications, systemResult, type DeliveryResult, type SavedPlan, type WorkingSet } from "./notify.js";
 import type { Acknowledgement, Deficiency, OutboxMessage } from "../notifiers/contract.js";
+import { answerOf, hubWaivers, lastChangeOf, lastRunPolicy, type DecisionRefusalBody, type WaiverBody } from "./hub-decisions.js";
+
+/** What a fleet hub's decision may write (StateStore.applyHubDecision): its one record. */
+export interface HubDecisionWriter {
+  /** the acknowledgement, as `covenant ack` writes it; DeficiencyError when it is not open */
+  acknowledge(deficiency: string, ack: Omit<Acknowledgement, "record">): { seq: number; mac: Buffer };
+  waiver(body: WaiverBody): { seq: number; mac: Buffer };
+  refuse(body: DecisionRefusalBody): { seq: number; mac: Buffer };
+}
 import { isDeficiency } from "../evaluator/outcomes.js";
 import { judgeHeartbeat, Watcher, type Beat, type WatcherStatus } from "./watcher.js";
 import { hashPolicy, policyBody, PolicyRecords, type PolicyVersionSummary } from "./policies.js";
@@ -89,7 +98,8 @@ export function stateOf(r: PromiseResult): string {
   return createHash("sha256").update(r.outcome).update("\n").update(what.join("\n")).digest("hex").slice(0, 32);
 }
 
-const MAX_DIFFERENCES = 50;
+/** The most findings (and differences) a change record keeps: what it says is held to it (hub integrity approvals compare states so). */
+export const MAX_DIFFERENCES = 50;
 
 /** What a prune removed and kept (or, dry, would), and the store's size on disk before and after. */
 export interface PruneOutcome {
@@ -1021,6 +1031,54 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   /** An "ack" record, the acknowledgement on the open deficiency and its event, in one transaction; DeficiencyError when it is not open. */
   acknowledge(id: string, ack: Omit<Acknowledgement, "record">, run?: number): Deficiency {
     return this.anchored(`the acknowledgement of ${id}`, () => this.n.acknowledge(id, ack, run ?? this.recordRun)).deficiency;
+  }
+
+  /** The id this store's deficiency ids are made with (an HMAC of a label under the first host key, never the key): what a push tells the hub. */
+  get deficiencyKeyId(): string {
+    return this.keys.firstId;
+  }
+
+  /** The record that answered the fleet hub's decision `id` (hub-decisions.ts), or undefined. */
+  hubDecisionAnswer(id: string): number | undefined {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => answerOf(this.db, id));
+  }
+
+  /**
+   * Applies the fleet hub's decision `id` exactly once: in one transaction, nothing when a record
+   * answers it already (`already`: that record), else `write` makes its one record; the file
+   * anchor moved after, as for an acknowledgement.
+   */
+  applyHubDecision(id: string, write: (w: HubDecisionWriter) => { seq: number; mac: Buffer }): { seq: number; already: boolean } {
+    let already: number | undefined;
+    const done = this.anchored(`the hub's decision ${id}`, () =>
+      this.db
+        .transaction(() => {
+          already = answerOf(this.db, id);
+          if (already !== undefined) return undefined;
+          const run = this.recordRun;
+          return write({
+            acknowledge: (deficiency, ack) => this.n.acknowledge(deficiency, ack, run),
+            waiver: (body) => this.append("waiver", run, body.at, body),
+            refuse: (body) => this.append("decision", run, body.at, body),
+          });
+        })
+        .immediate(),
+    );
+    return done ? { seq: done.seq, already: false } : { seq: already!, already: true };
+  }
+
+  /** A promise's newest change record (number and findings), and the policy the newest run that counts ran: what an integrity approval from the hub is held to. */
+  lastChangeOf(key: string): { seq: number; findings: unknown } | undefined {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => lastChangeOf(this.db, key));
+  }
+
+  lastRunPolicy(): string | undefined {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => lastRunPolicy(this.db));
+  }
+
+  /** The waivers given on the fleet hub, as their records keep them. */
+  hubWaivers(): WaiverBody[] {
+    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => hubWaivers(this.db));
   }
 
   notificationWorkingSet(): WorkingSet {

@@ -20,7 +20,7 @@ import { hashPassword } from "../../src/hub/auth/passwords.js";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
 import { api, login, type ApiReply, type Session } from "./helpers/api-client.js";
-import { insertHost, insertIncident, setOwner } from "./helpers/fleet-fixtures.js";
+import { fixtureDeficiencyId, insertHost, insertIncident, setOwner } from "./helpers/fleet-fixtures.js";
 import { testHubConfig } from "./helpers/config.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -56,6 +56,7 @@ const listMarkers: Partial<Record<RouteRule["object"], (role: Role) => { in: str
   control: () => ({ in: CTL_IN, out: CTL_OUT }),
   token: (role) => ({ in: `token of ${role}`, out: "token of someone else" }),
   policy: () => ({ in: "CHG-0 the version every list shows", out: "CHG-0 the version every list shows" }),
+  decision: () => ({ in: "decision on the payments host", out: "decision on the web host" }),
 };
 
 function userOf(role: Role): string {
@@ -101,6 +102,13 @@ async function paramsFor(rule: RouteRule, role: Role, scope: Scope): Promise<Rec
         out[name] = v.rows[0]!.id;
         break;
       }
+      case "decision": {
+        // a pending acknowledgement on a control the owner reaches, given by the role's own user (one withdraws one's own)
+        const h = await insertHost(pool, `zz-decision-host-${n}`, group);
+        const d = await pool.query<{ id: string }>("INSERT INTO hub_decisions (host_id, kind, control, subject, reason, given_by) VALUES ($1, 'ack', $2, '{}', $3, $4) RETURNING id", [h.id, CTL_IN, `fresh decision ${n}`, userOf(role)]);
+        out[name] = d.rows[0]!.id;
+        break;
+      }
       case "token": {
         const owner = scope === "in" ? userOf(role) : "matrix-other";
         out[name] = String((await makeApiToken(pool, owner, `fresh token ${n}`, null, "test")).id);
@@ -114,7 +122,7 @@ async function paramsFor(rule: RouteRule, role: Role, scope: Scope): Promise<Rec
 }
 
 /** The body each write is sent with: valid, so that an authorised write succeeds. */
-const bodies: Record<string, (role: Role, scope: Scope) => Record<string, unknown>> = {
+const bodies: Record<string, (role: Role, scope: Scope, params: Record<string, string>) => Record<string, unknown>> = {
   login: (role) => ({ user: userOf(role), password: PASSWORD }),
   logout: () => ({}),
   "users.create": () => ({ name: `made-${++fresh}`, password: PASSWORD, grants: [{ role: "auditor" }] }),
@@ -130,6 +138,12 @@ const bodies: Record<string, (role: Role, scope: Scope) => Record<string, unknow
   "policies.approve": () => ({ reason: "reviewed" }),
   "policies.reject": () => ({ reason: "no ticket" }),
   "controls.set-owner": (_role, scope) => ({ owner: scope === "in" ? "security" : "finance" }),
+  // the deficiency of the control the owner reaches, on the host the path names
+  "decisions.ack": (_role, _scope, params) => ({ deficiency: fixtureDeficiencyId(params["host"]!, CTL_IN), reason: "known: CHG-1" }),
+  "decisions.waive": () => ({ group: IN_GROUP, until: "2099-12-31", reason: "RISK-1 accepted" }),
+  "decisions.withdraw": () => ({}),
+  // the state of the promise of the control the owner reaches (insertHost: its first, record 1)
+  "decisions.approve-change": () => ({ promise: `${CTL_IN}/file/srv-1`, record: 1, reason: "CHG-2 approved" }),
 };
 
 function fillPath(path: string, params: Record<string, string>): string {
@@ -173,7 +187,7 @@ function expected(c: Case): { status: "2xx" | 401 | 403 | 404; shows?: string; h
 async function prepare(c: Case): Promise<() => Promise<ApiReply>> {
   const params = await paramsFor(c.rule, c.role, c.scope);
   const path = fillPath(c.rule.path, params) + (c.rule.method === "GET" && !c.rule.target ? "?size=500" : "");
-  const json = c.rule.method === "GET" ? undefined : bodies[c.rule.id]!(c.role, c.scope);
+  const json = c.rule.method === "GET" ? undefined : bodies[c.rule.id]!(c.role, c.scope, params);
   const base = { method: c.rule.method, path, json };
   if (c.via === "bearer") return () => api(hub.url, cert.certPem, { ...base, bearer: bearers.get(c.role)! });
   if (c.via === "none" || c.rule.credentials === "none") return () => api(hub.url, cert.certPem, base);
@@ -197,6 +211,9 @@ beforeAll(async () => {
   const outHost = await insertHost(pool, "aa-host-out", OUT_GROUP, [CTL_IN, CTL_OUT]);
   await insertIncident(pool, inHost.id, "incident on the payments host");
   await insertIncident(pool, outHost.id, "incident on the web host");
+  for (const [h, words] of [[inHost, "decision on the payments host"], [outHost, "decision on the web host"]] as const) {
+    await pool.query("INSERT INTO hub_decisions (host_id, kind, control, subject, reason, given_by) VALUES ($1, 'ack', $2, '{}', $3, 'matrix-other')", [h.id, CTL_IN, words]);
+  }
   await makeApiToken(pool, "matrix-other", "token of someone else", null, "test");
   await pool.query("INSERT INTO hub_policy_versions (content, files, author, message, status) VALUES ($1, $2, 'matrix-other', 'CHG-0 the version every list shows', 'pending')", [POLICY_CONTENT, JSON.stringify(SOX)]);
   for (const role of ROLES) {

@@ -3,6 +3,7 @@
 // work beside a running run and on a read-only copy (what an auditor receives).
 import { defaultStateDir } from "../../store/state-dir.js";
 import { HistoryBrokenError, runKindOf, StateStore, StoreDamagedError, StoreError, type AckBody, type ApprovalBody, type RecordedFinding, type BaselineBody, type DeliveryBody, type ChangeBody, type HistoryEntry, type Checkpoint, type KnownHead, type PolicyBody, type PruneBody, type RosterBody, type RotationBody, type HostRotationBody, type RunBody, type VerifyReport } from "../../store/store.js";
+import type { DecisionRefusalBody, WaiverBody } from "../../store/hub-decisions.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
@@ -150,6 +151,8 @@ function recordLine(e: HistoryEntry, io: Io): string {
     return `baseline approved: ${t(b.path)} ${t(b.algorithm)} ${b.keyed === true ? WITHHELD : `${t(b.digest).slice(0, 12)}…`}`;
   }
   if (e.kind === "ack") return ackLine(e.body as AckBody);
+  if (e.kind === "waiver") return waiverLine(e.body as Partial<WaiverBody>);
+  if (e.kind === "decision") return refusalLine(e.body as Partial<DecisionRefusalBody>);
   if (e.kind === "policy") return policyLine(e);
   if (e.kind === "roster") return rosterLine(e);
   if (e.kind === "rotation") return rotationLine(e.body as RotationBody | HostRotationBody);
@@ -200,7 +203,18 @@ function recordedView(f: unknown): FindingView {
 /** `acknowledged d-7k3q9m2x (ITGC-AC-01 file:/etc/shadow) by Alice as root (login uid 1000): reason` */
 function ackLine(b: AckBody): string {
   const uid = typeof b.loginUid === "number" ? `login uid ${b.loginUid}` : "no login uid";
-  return `acknowledged ${t(b.deficiency)} (${t(b.key)}) by ${t(b.by)} as ${t(b.user)} (${uid}): ${t(b.reason)}`;
+  const hub = typeof b.decision === "string" ? `, the fleet hub's decision ${t(b.decision)},` : "";
+  return `acknowledged ${t(b.deficiency)} (${t(b.key)}) by ${t(b.by)}${hub} as ${t(b.user)} (${uid}): ${t(b.reason)}`;
+}
+
+/** `waiver of APP-1 until 2027-01-31 approved by carol (hub), the fleet hub's decision 12: reason` */
+function waiverLine(b: Partial<WaiverBody>): string {
+  return `waiver of ${t(b.control)}${typeof b.from === "string" ? ` from ${t(b.from)}` : ""} until ${t(b.until)} approved by ${t(b.approvedBy)}, the fleet hub's decision ${t(b.decision)}: ${t(b.reason)}`;
+}
+
+/** `the fleet hub's decision 13 (ack of APP-1) by alice (hub) refused: why` */
+function refusalLine(b: Partial<DecisionRefusalBody>): string {
+  return `the fleet hub's decision ${t(b.decision)} (${t(b.kind)} of ${t(b.control)}) by ${t(b.by)} refused: ${t(b.refused)}`;
 }
 
 /**

@@ -10,7 +10,7 @@ import { resolve as resolvePath } from "node:path";
 import type { CheckedPromise, Policy } from "../../checker/policy.js";
 import { globToRegExp } from "../../checker/glob.js";
 import type { Baseline } from "../../evaluator/contract.js";
-import { evaluate, promiseKeys } from "../../evaluator/engine.js";
+import { evaluate, promiseKeys, type PromiseResult } from "../../evaluator/engine.js";
 import { FileChanges } from "../../evaluator/file-changes.js";
 import { isGlob } from "../../evaluator/glob-paths.js";
 import { IntegrityCapture } from "../../evaluator/integrity-capture.js";
@@ -43,7 +43,7 @@ export interface ApproveOptions {
 const MAX_REASON = 1000;
 const MAX_BY = 100;
 
-interface Selection {
+export interface Selection {
   keys: Set<string>;
   select: (hostPath: string) => boolean;
   paths: string[];
@@ -78,39 +78,67 @@ async function approveFlow(how: "init" | "approve", targets: string[], opts: App
     return EXIT.policyError;
   }
   return withStoreForWriting(opts.state, io, command, async (store) => {
-    const capture = new IntegrityCapture(store, selection.select);
-    const facts = readFacts({ now, calendar: loaded.policy.calendar, etcRoot: defaultRoots.etc });
-    const seen = await evaluate(loaded.policy, { roots: defaultRoots, dryRun: true, captureIntegrity: true, integrity: capture, baselines: store, samples: store, facts, now, only: selection.keys });
-    const failed = seen.results.filter((r) => r.outcome === "error");
-    if (failed.length > 0) {
-      for (const r of failed) io.err(`covenant ${command}: ${escapeText(r.key)}: ${escapeText(r.reason)}`);
-      io.err(`covenant ${command}: nothing approved: ${failed.length === 1 ? "a promise" : `${failed.length} promises`} could not be observed`);
-      return EXIT.policyError;
-    }
-    const removed = capture.removed(selection.paths);
-    if (capture.captured.size === 0 && removed.length === 0) {
-      io.err(`covenant ${command}: nothing to approve: no path of ${targets.map(escapeText).join(", ") || "the policy's integrity promises"} exists or was approved before`);
-      return EXIT.policyError;
-    }
-    const promises = new Map(promiseKeys(loaded.policy).map((k) => [`${k.promise.type}:${String(k.promise.promiser)}`, k.promise]));
-    const at = new Date().toISOString();
-    const copies = how === "approve" ? replaceApprovedCopies(capture, promises) : [];
-    if (typeof copies === "string") {
-      io.err(`covenant approve: nothing approved: ${escapeText(copies)}`);
-      return EXIT.policyError;
-    }
     const user = operatingSystemUser();
-    const body: Omit<ApprovalBody, "paths" | "sample" | "digest" | "removed"> = { how, targets: targets.length > 0 ? targets : ["(every integrity promise)"], at, by: by || user, user, loginUid: loginUid() };
-    if (reason) body.reason = reason;
-    if (copies.length > 0) body.copies = copies;
-    const entries = [...capture.captured].map(([hostPath, c]) => ({ hostPath, entry: c.entry }));
-    const record = store.approveStates(entries, removed, body, await baselinesOf(capture, promises, at));
-    const closed = await settle(store, loaded, selection, { by: body.by!, reason: reason ?? (how === "init" ? "integrity init" : ""), record }, now);
-    const summary = { record, paths: entries.length, removed: removed.length, promises: selection.keys.size, copies, closed };
-    if (opts.json) io.out(JSON.stringify(summary, null, 2));
-    else io.out(summaryText(how, summary, body.by!, reason));
+    const done = await approveObserved(store, loaded, selection, { how, targets, by: by || user, user, loginUid: loginUid(), ...(reason ? { reason } : {}) }, now);
+    if ("problems" in done) {
+      for (const p of done.problems) io.err(`covenant ${command}: ${p}`);
+      return EXIT.policyError;
+    }
+    if (opts.json) io.out(JSON.stringify(done, null, 2));
+    else io.out(summaryText(how, done, by || user, reason));
     return EXIT.ok;
   });
+}
+
+/** Who approves, and why: the command's user, or a decision given on the fleet hub. */
+export interface Approver {
+  how: "init" | "approve";
+  targets: string[];
+  by: string;
+  user: string;
+  loginUid: number | null;
+  reason?: string;
+  /** the fleet hub's decision this approval applies */
+  decision?: string;
+}
+
+export interface Approved {
+  record: number;
+  paths: number;
+  removed: number;
+  promises: number;
+  copies: string[];
+  closed: string[];
+}
+
+/**
+ * Observes the selected integrity promises, approves what was observed (states, baselines,
+ * approved copies) with its record, and settles it with a recorded run of those promises; or says
+ * (already escaped) why nothing was approved. `holds` may refuse what was observed: an approval
+ * given on the fleet hub for a state the host no longer observes.
+ */
+export async function approveObserved(store: StateStore, loaded: { policy: Policy; files: { path: string; text: string }[] }, selection: Selection, who: Approver, now: Date, holds?: (seen: PromiseResult[]) => string | undefined): Promise<Approved | { problems: string[] }> {
+  const capture = new IntegrityCapture(store, selection.select);
+  const facts = readFacts({ now, calendar: loaded.policy.calendar, etcRoot: defaultRoots.etc });
+  const seen = await evaluate(loaded.policy, { roots: defaultRoots, dryRun: true, captureIntegrity: true, integrity: capture, baselines: store, samples: store, facts, now, only: selection.keys });
+  const failed = seen.results.filter((r) => r.outcome === "error");
+  if (failed.length > 0) return { problems: [...failed.map((r) => `${escapeText(r.key)}: ${escapeText(r.reason)}`), `nothing approved: ${failed.length === 1 ? "a promise" : `${failed.length} promises`} could not be observed`] };
+  const refused = holds?.(seen.results);
+  if (refused !== undefined) return { problems: [refused] };
+  const removed = capture.removed(selection.paths);
+  if (capture.captured.size === 0 && removed.length === 0) return { problems: [`nothing to approve: no path of ${who.targets.map(escapeText).join(", ") || "the policy's integrity promises"} exists or was approved before`] };
+  const promises = new Map(promiseKeys(loaded.policy).map((k) => [`${k.promise.type}:${String(k.promise.promiser)}`, k.promise]));
+  const at = new Date().toISOString();
+  const copies = who.how === "approve" ? replaceApprovedCopies(capture, promises) : [];
+  if (typeof copies === "string") return { problems: [`nothing approved: ${escapeText(copies)}`] };
+  const body: Omit<ApprovalBody, "paths" | "sample" | "digest" | "removed"> = { how: who.how, targets: who.targets.length > 0 ? who.targets : ["(every integrity promise)"], at, by: who.by, user: who.user, loginUid: who.loginUid };
+  if (who.reason) body.reason = who.reason;
+  if (copies.length > 0) body.copies = copies;
+  if (who.decision !== undefined) body.decision = who.decision;
+  const entries = [...capture.captured].map(([hostPath, c]) => ({ hostPath, entry: c.entry }));
+  const record = store.approveStates(entries, removed, body, await baselinesOf(capture, promises, at));
+  const closed = await settle(store, loaded, selection, { by: who.by, reason: who.reason ?? (who.how === "init" ? "integrity init" : ""), record }, now);
+  return { record, paths: entries.length, removed: removed.length, promises: selection.keys.size, copies, closed };
 }
 
 function summaryText(how: "init" | "approve", s: { record: number; paths: number; removed: number; promises: number; copies: string[]; closed: string[] }, by: string, reason: string | undefined): string {

@@ -29,7 +29,7 @@ export const ROLE_SCOPE: Record<Role, readonly ("group" | "control" | "owner")[]
 };
 
 export type Action = "read" | "write" | "export";
-export type ObjectKind = "session" | "user" | "token" | "audit" | "host" | "incident" | "control" | "policy" | "fleet";
+export type ObjectKind = "session" | "user" | "token" | "audit" | "host" | "incident" | "control" | "policy" | "fleet" | "decision";
 
 /**
  * How far a role reaches on a route:
@@ -55,7 +55,7 @@ export interface RouteRule {
   /** the roles that may, with how far; a role not listed is refused (403). Absent for `none`. */
   who: Partial<Record<Role, Reach>>;
   /** the path parameter naming the one object acted on, resolved and held to the reach before the handler runs */
-  target?: { param: string; kind: "host" | "incident" | "control" | "user" | "token" | "grant" | "policy" };
+  target?: { param: string; kind: "host" | "incident" | "control" | "user" | "token" | "grant" | "policy" | "decision" };
   /** the largest body taken, when more than the 64 KiB every other route takes (a policy's files) */
   maxBody?: number;
   /** whether the route writes an entry in the hub's audit log */
@@ -73,6 +73,8 @@ const ADMIN: Partial<Record<Role, Reach>> = { administrator: "all" };
 const HOST_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", operations: "groups", owner: "controls-data" };
 const CONTROL_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", author: "all", approver: "all", owner: "controls" };
 const POLICY_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", author: "all", approver: "all" };
+/** Who sees decisions given on the hub: whoever may give one (approvers give waivers), and auditors. */
+const DECISION_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", approver: "all", operations: "groups", owner: "controls-data" };
 
 export const USER_ROUTES: readonly RouteRule[] = [
   { id: "login", method: "POST", path: "/api/login", action: "write", object: "session", credentials: "none", who: {}, audited: true, summary: "log in with a user name and password: a new session (a cookie), any earlier one of this browser ended" },
@@ -100,6 +102,12 @@ export const USER_ROUTES: readonly RouteRule[] = [
   { id: "policies.approve", method: "POST", path: "/api/policies/:policy/approve", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "approve a pending version (never one's own): signed with the hub's key, in force for its host group" },
   { id: "policies.reject", method: "POST", path: "/api/policies/:policy/reject", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "reject a pending version, saying why (never one's own)" },
   { id: "controls.set-owner", method: "PUT", path: "/api/controls/:control/owner", action: "write", object: "control", credentials: "session-or-token", who: ADMIN, target: { param: "control", kind: "control" }, audited: true, summary: "say which owner a control has (what grants naming an owner reach)" },
+  { id: "hosts.deficiencies", method: "GET", path: "/api/hosts/:host/deficiencies", action: "read", object: "host", credentials: "session-or-token", who: HOST_READERS, target: { param: "host", kind: "host" }, audited: false, summary: "one host's deficiencies as its records say, with the ids the host gives them (open ones; ?all=1 every one), of the controls the user reaches" },
+  { id: "decisions.list", method: "GET", path: "/api/decisions", action: "read", object: "decision", credentials: "session-or-token", who: DECISION_READERS, audited: false, summary: "decisions given on the hub (acknowledgements, integrity approvals, waivers), newest first, with their state: pending, delivered, applied or refused by the host (?host=, ?state=)" },
+  { id: "decisions.ack", method: "POST", path: "/api/hosts/:host/acks", action: "write", object: "decision", credentials: "session-or-token", who: { administrator: "all", operations: "groups", owner: "controls-data" }, target: { param: "host", kind: "host" }, audited: true, summary: "acknowledge one of the host's open deficiencies (a control owner: of their controls), saying why: it reaches the host with its next push reply" },
+  { id: "decisions.waive", method: "POST", path: "/api/controls/:control/waivers", action: "write", object: "decision", credentials: "session-or-token", who: { approver: "all", owner: "controls" }, target: { param: "control", kind: "control" }, audited: true, summary: "waive a control on one host or every host of a group, from a date until a date, saying why (a risk acceptance: never by whoever runs those hosts)" },
+  { id: "decisions.approve-change", method: "POST", path: "/api/hosts/:host/integrity-approvals", action: "write", object: "decision", credentials: "session-or-token", who: { administrator: "all", owner: "controls-data" }, target: { param: "host", kind: "host" }, audited: true, summary: "approve the state an integrity promise of the host was found in (its promise key and the change record that reported it; a control owner: of their controls), saying why: the host re-baselines it only while it still observes that state" },
+  { id: "decisions.withdraw", method: "POST", path: "/api/decisions/:decision/withdraw", action: "write", object: "decision", credentials: "session-or-token", who: { administrator: "all", approver: "all", operations: "groups", owner: "controls-data" }, target: { param: "decision", kind: "decision" }, audited: true, summary: "withdraw a decision no push reply has carried yet (one's own; an administrator: any)" },
 ];
 
 export interface HostRouteRule {

@@ -1,6 +1,7 @@
 // The hub's answers read strictly: a field missing or of another type is not an answer the host
 // acts on. Text the hub sends is kept short here and escaped by whoever prints it.
 import { fingerprintOf, publicKeyFromRaw } from "../../store/signing-key.js";
+import { signedDecisionsOf } from "./decisions.js";
 import { isHostId, type EnrollAccepted, type PushAccepted, type PushRefused } from "../protocol.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -13,12 +14,14 @@ function point(v: unknown): { seq: number; chain: string } | undefined {
   return Number.isSafeInteger(p["seq"]) && (p["seq"] as number) >= 0 && typeof p["chain"] === "string" && HEX64.test(p["chain"]) ? { seq: p["seq"] as number, chain: p["chain"] } : undefined;
 }
 
-export function acceptedOf(v: unknown): Pick<PushAccepted, "holds" | "stored" | "clockSkewMs"> | undefined {
+export function acceptedOf(v: unknown): Pick<PushAccepted, "holds" | "stored" | "clockSkewMs" | "decisions"> | undefined {
   if (typeof v !== "object" || v === null) return undefined;
   const a = v as Record<string, unknown>;
   const holds = point(a["holds"]);
   if (a["status"] !== "accepted" || !holds || !Number.isSafeInteger(a["stored"]) || typeof a["clockSkewMs"] !== "number" || !Number.isFinite(a["clockSkewMs"])) return undefined;
-  return { holds, stored: a["stored"] as number, clockSkewMs: a["clockSkewMs"] };
+  // the decisions are only carried here: each is checked against the hub's key before anything is done with it (decisions.ts)
+  const decisions = signedDecisionsOf(a["decisions"]);
+  return { holds, stored: a["stored"] as number, clockSkewMs: a["clockSkewMs"], ...(decisions.length ? { decisions } : {}) };
 }
 
 /** A refusal; `reason` kept as the hub wrote it (a later hub may give one this host does not know). */

@@ -8,7 +8,7 @@
 // position the host cannot match, stops the push and is said: it needs a person.
 import type { SigningKey, StateStore } from "../../store/store.js";
 import { rawPublicKey } from "../../store/signing-key.js";
-import { encodeBody, HOST_HEADER, hubChainStart, KEY_HEADER, PROTOCOL, PROTOCOL_VERSION, SIGNATURE_HEADER, signBody, type ChainPoint, type PushBody } from "../protocol.js";
+import { encodeBody, HOST_HEADER, hubChainStart, KEY_HEADER, PROTOCOL, PROTOCOL_VERSION, SIGNATURE_HEADER, signBody, type ChainPoint, type PushBody, type SignedDecision } from "../protocol.js";
 import { chainBetween, chainThrough, readBatch, type Batch } from "./batch.js";
 import { HUB_CA_FILE, type Enrolment } from "./enrolment.js";
 import { HubConnection, type Exchange } from "./http.js";
@@ -37,6 +37,8 @@ export type PushOutcome = {
   clockSkewMs?: number;
   /** the hub said it held less than the host believed, and the host sent again from there */
   resent?: { from: number; was: number };
+  /** decisions given on the hub that the replies carried, not yet checked (decisions.ts applyDecisions checks and applies them) */
+  decisions?: SignedDecision[];
 } & (
   | { status: "caught-up" }
   /** no answer, or a 5xx: the records wait */
@@ -56,6 +58,7 @@ interface Progress {
   batches: number;
   resent?: { from: number; was: number };
   clockSkewMs?: number;
+  decisions?: SignedDecision[];
 }
 
 /** Pushes until the hub holds the host's head, or something stops it. */
@@ -85,7 +88,7 @@ async function pushLoop(store: StateStore, e: Enrolment, hub: HubConnection, key
     // (a stored position past the host's own head is a store cut short under it: the push still goes, and the hub reports the rollback)
     if (batch.records.length === 0 && batch.problem !== undefined) return { ...base(), status: "blocked", waiting, why: batch.problem };
     if (opts.deadline !== undefined && Date.now() >= opts.deadline) return { ...base(), status: "unreachable", waiting, why: "the time allowed for the push ran out" };
-    const body = bodyOf(e, key, position, batch, now());
+    const body = bodyOf(e, key, position, batch, now(), store.deficiencyKeyId);
     const bytes = encodeBody(body);
     const answer = await hub.post("/v1/push", bytes, { [HOST_HEADER]: e.host, [SIGNATURE_HEADER]: signBody(bytes, key.privateKey), [KEY_HEADER]: rawPublicKey(key.publicKey).toString("base64") }, opts.deadline);
     const judged = judge(answer, body, batch);
@@ -106,6 +109,8 @@ async function pushLoop(store: StateStore, e: Enrolment, hub: HubConnection, key
       progress.pushed += batch.records.length;
       progress.sent += judged.stored;
       progress.clockSkewMs = judged.clockSkewMs;
+      // each reply carries every decision still unanswered: the last one's are the newest list
+      if (judged.decisions) progress.decisions = judged.decisions;
       store.setHubPosition(e.host, judged.holds);
       position = judged.holds;
       known = true;
@@ -131,7 +136,7 @@ async function pushLoop(store: StateStore, e: Enrolment, hub: HubConnection, key
   }
 }
 
-function bodyOf(e: Enrolment, key: SigningKey, after: ChainPoint, batch: Batch, at: Date): PushBody {
+function bodyOf(e: Enrolment, key: SigningKey, after: ChainPoint, batch: Batch, at: Date, deficiencyKey: string): PushBody {
   return {
     protocol: PROTOCOL,
     version: PROTOCOL_VERSION,
@@ -144,11 +149,12 @@ function bodyOf(e: Enrolment, key: SigningKey, after: ChainPoint, batch: Batch, 
     chain: batch.chains.at(-1) ?? after.chain,
     head: batch.head,
     ...(batch.prunedTo !== undefined ? { prunedTo: batch.prunedTo } : {}),
+    deficiencyKey,
   };
 }
 
 type Judged =
-  | { kind: "accepted"; holds: ChainPoint; stored: number; clockSkewMs: number; ahead?: ChainPoint }
+  | { kind: "accepted"; holds: ChainPoint; stored: number; clockSkewMs: number; ahead?: ChainPoint; decisions?: SignedDecision[] }
   | { kind: "resync"; holds: ChainPoint | null; reason: string; message: string }
   | { kind: "smaller" }
   | { kind: "stop"; outcome: (waiting: number) => Omit<PushOutcome, keyof Progress | "holds" | "head"> };
@@ -164,9 +170,10 @@ function judge(answer: Exchange, body: PushBody, batch: Batch): Judged {
     const ok = acceptedOf(answer.body);
     if (!ok) return refused("answer", `the hub's answer is not a protocol v1 acceptance: ${answer.text.slice(0, 200)}`);
     const sentTo = batch.seqs.at(-1) ?? body.after.seq;
-    if (ok.holds.seq === sentTo && ok.holds.chain === body.chain) return { kind: "accepted", holds: ok.holds, stored: ok.stored, clockSkewMs: ok.clockSkewMs };
+    const decisions = ok.decisions ? { decisions: ok.decisions } : {};
+    if (ok.holds.seq === sentTo && ok.holds.chain === body.chain) return { kind: "accepted", holds: ok.holds, stored: ok.stored, clockSkewMs: ok.clockSkewMs, ...decisions };
     // more than was sent: another push of this host (the watcher's, a run's) went first; believed when the host's own chain agrees
-    if (ok.holds.seq > sentTo) return { kind: "accepted", holds: ok.holds, stored: ok.stored, clockSkewMs: ok.clockSkewMs, ahead: { seq: sentTo, chain: body.chain } };
+    if (ok.holds.seq > sentTo) return { kind: "accepted", holds: ok.holds, stored: ok.stored, clockSkewMs: ok.clockSkewMs, ahead: { seq: sentTo, chain: body.chain }, ...decisions };
     return refused("answer", `the hub says it holds records up to ${ok.holds.seq} (chain ${ok.holds.chain.slice(0, 12)}…) after a push that ends at record ${sentTo} (chain ${body.chain.slice(0, 12)}…): the position is not moved`);
   }
   if (status === 409) {

@@ -357,6 +357,60 @@ CREATE TABLE hub_controls (
 CREATE INDEX hub_controls_owner ON hub_controls (owner);
 `,
   },
+  {
+    version: 7,
+    name: "decisions given on the hub (acknowledgements, integrity approvals, waivers), and each host's deficiencies as its records say",
+    sql: `
+-- the id deficiency ids of a host are made with (an HMAC of a label under the host's first host
+-- key: never the key), as its pushes say it, so that the hub names deficiencies as the host does
+ALTER TABLE hub_hosts ADD COLUMN deficiency_key text;
+
+-- each host's deficiencies, derived from its change records: opened by a change to a deficient
+-- outcome, resolved by a change to any other; acknowledged by an ack record
+CREATE TABLE hub_deficiencies (
+  host_id uuid NOT NULL REFERENCES hub_hosts (id),
+  id text NOT NULL,
+  key text NOT NULL,
+  control text NOT NULL,
+  type text NOT NULL,
+  promiser text NOT NULL,
+  outcome text NOT NULL,
+  reason text NOT NULL DEFAULT '',
+  opened_seq bigint NOT NULL,
+  opened_at text NOT NULL,
+  resolved_seq bigint,
+  acked_by text,
+  acked_seq bigint,
+  PRIMARY KEY (host_id, id)
+);
+CREATE INDEX hub_deficiencies_open ON hub_deficiencies (host_id, key) WHERE resolved_seq IS NULL;
+
+-- what people decided on the hub for one host: pending until a push reply carries it (delivered,
+-- and carried again in every reply until the host's record of it arrives), then applied or
+-- refused as that record says; a pending or delivered one may be withdrawn
+CREATE TABLE hub_decisions (
+  id bigserial PRIMARY KEY,
+  host_id uuid NOT NULL REFERENCES hub_hosts (id),
+  kind text NOT NULL CHECK (kind IN ('ack', 'integrity-approval', 'waiver')),
+  control text NOT NULL,
+  -- what it names: the deficiency (ack), the promise and the state approved, the waiver's dates
+  subject jsonb NOT NULL,
+  reason text NOT NULL,
+  given_by text NOT NULL,
+  given_at timestamptz NOT NULL DEFAULT now(),
+  state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'applied', 'refused', 'withdrawn')),
+  delivered_at timestamptz,
+  deliveries integer NOT NULL DEFAULT 0,
+  answered_at timestamptz,
+  host_record bigint,
+  host_reason text,
+  withdrawn_by text,
+  withdrawn_at timestamptz
+);
+CREATE INDEX hub_decisions_waiting ON hub_decisions (host_id, id) WHERE state IN ('pending', 'delivered');
+CREATE INDEX hub_decisions_host ON hub_decisions (host_id, given_at);
+`,
+  },
 ];
 
 /** The newest schema this hub knows. */

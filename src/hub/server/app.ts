@@ -17,6 +17,7 @@ import { sessionHandlers } from "./api/session-routes.js";
 import { userHandlers } from "./api/user-routes.js";
 import { fleetHandlers } from "./api/fleet-routes.js";
 import { auditHandlers } from "./api/audit-routes.js";
+import { decisionHandlers } from "./api/decision-routes.js";
 
 export interface HubAppOptions {
   pool: Pool;
@@ -129,11 +130,11 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
   });
 
   app.post("/v1/push", async (req, reply) => {
-    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs, ...(opts.now ? { now: opts.now } : {}) }, header(req.headers[KEY_HEADER]));
+    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs, decisionKey: opts.key.privateKey, ...(opts.now ? { now: opts.now } : {}) }, header(req.headers[KEY_HEADER]));
     return reply.code(out.status).send(out.body);
   });
 
-  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers });
+  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers, ...decisionHandlers });
   return app;
 }
 

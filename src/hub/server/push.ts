@@ -12,6 +12,7 @@ import { hubChainNext, hubChainStart, isHostId, pushShapeProblem, readPushedLine
 import { judgePush, type Chained, type Held } from "./judge.js";
 import { adoptRotatedKey, rotationIn, type KeyRotation } from "./key-rotation.js";
 import { deriveState } from "./derive.js";
+import { decisionsForReply, deriveDecisions } from "./decisions.js";
 import { CLOCK_BACK, clockWithin, openClockIncident, openIncident } from "./incidents.js";
 
 export type Reply<T> = { status: number; body: T };
@@ -21,6 +22,8 @@ export interface PushOptions {
   /** the largest difference between a host's clock and the hub's that is not flagged, in ms */
   clockToleranceMs: number;
   now?: () => Date;
+  /** the hub's signing key's private half: what signs the decisions a reply carries (none carried without it) */
+  decisionKey?: KeyObject;
 }
 
 const keys = new Map<string, KeyObject>();
@@ -84,7 +87,7 @@ export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | und
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
-    const reply = await judgeAndStore(client, read, opts.now?.() ?? new Date(), opts.clockToleranceMs);
+    const reply = await judgeAndStore(client, read, opts.now?.() ?? new Date(), opts.clockToleranceMs, opts.decisionKey);
     await client.query("COMMIT");
     return reply;
   } catch (err) {
@@ -144,7 +147,7 @@ interface HostRow {
   records: string;
 }
 
-async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, toleranceMs: number): Promise<Reply<PushAccepted | PushRefused | ErrorBody>> {
+async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, toleranceMs: number, decisionKey: KeyObject | undefined): Promise<Reply<PushAccepted | PushRefused | ErrorBody>> {
   const { body } = push;
   const row = (await client.query<HostRow & { revoked_at: Date | null }>({ name: "hub-push-lock", text: "SELECT epoch, last_seq, last_chain, prune_cut, records, revoked_at FROM hub_hosts WHERE id = $1 FOR UPDATE", values: [body.host] })).rows[0];
   if (!row || row.revoked_at) return error(403, "this host's enrolment was revoked: the hub takes nothing from it");
@@ -178,6 +181,7 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
   if (fresh.length) {
     await storeRecords(client, body.host, row.epoch, fresh, now);
     await deriveState(client, body.host, fresh, now, held.pruneCut);
+    await deriveDecisions(client, body.host, fresh, body.deficiencyKey);
   }
   // the host's position, and the close of an open clock incident when its clock is back within
   // the tolerance, in one statement (one round trip); an incident to open is the rare case
@@ -190,9 +194,11 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
     values: [body.host, verdict.last.seq, verdict.last.chain, fresh.length, fresh[0]?.seq ?? null, held.pruneCut, body.head?.seq ?? null, now, body.sentAt, skew, clockFine, CLOCK_BACK],
   });
   if (!clockFine) await openClockIncident(client, body.host, row.epoch, skew, toleranceMs);
+  // after the records' answers to decisions are derived: a decision the host answered is not carried again
+  const decisions = await decisionsForReply(client, body.host, decisionKey, now);
   return {
     status: 200,
-    body: { status: "accepted", holds: { seq: verdict.last.seq, chain: verdict.last.chain.toString("hex") }, stored: fresh.length, receivedAt: now.toISOString(), clockSkewMs: skew },
+    body: { status: "accepted", holds: { seq: verdict.last.seq, chain: verdict.last.chain.toString("hex") }, stored: fresh.length, receivedAt: now.toISOString(), clockSkewMs: skew, ...(decisions.length ? { decisions } : {}) },
   };
 }
 

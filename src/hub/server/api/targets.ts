@@ -2,7 +2,7 @@
 // looked up and held to the user's reach before the handler runs. Missing and out of reach are
 // the same answer (404), so that a scoped user learns nothing of what lies outside the scope.
 import type { Pool } from "pg";
-import { controlVisible, hostVisible, type Access, type Principal } from "../../auth/access.js";
+import { controlVisible, hostFullyVisible, hostVisible, type Access, type Principal } from "../../auth/access.js";
 import type { RouteRule } from "../../auth/rules.js";
 import { isHostId } from "../../protocol.js";
 import { USER_NAME } from "../../auth/users.js";
@@ -46,6 +46,13 @@ export async function targetVisible(pool: Pool, kind: NonNullable<RouteRule["tar
     case "policy": {
       if (!NUMBER.test(value)) return false;
       return (await pool.query("SELECT 1 FROM hub_policy_versions WHERE id = $1", [value])).rowCount === 1;
+    }
+    case "decision": {
+      if (!NUMBER.test(value)) return false;
+      const r = await pool.query<{ host_group: string | null; control: string }>("SELECT h.host_group, d.control FROM hub_decisions d JOIN hub_hosts h ON h.id = d.host_id WHERE d.id = $1", [value]);
+      const d = r.rows[0];
+      if (!d || !hostVisible(access, d.host_group)) return false;
+      return hostFullyVisible(access, d.host_group) || controlVisible(access, d.control, await controlOwner(pool, d.control));
     }
     case "token": {
       if (!NUMBER.test(value)) return false;
