@@ -2,7 +2,7 @@
 // report and its signed evidence pack, made from the hub's database directly (as `covenant hub
 // incidents` reads it), and the hub's public key for auditors. Each report and pack made is
 // written to the hub's audit log (an export of evidence).
-import { constants, existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Pool } from "pg";
 import { periodOf, PeriodError, type Period } from "../../facts/period.js";
@@ -168,7 +168,7 @@ export function runHubKeyExport(opts: { config?: string; out?: string }, io: Io)
   if (opts.out === undefined) io.out(pem.replace(/\n$/, ""));
   else {
     try {
-      writeFileSync(opts.out, pem, { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode: 0o644 });
+      writeFileSync(opts.out, pem, { flag: "wx", mode: 0o644 });
     } catch (err) {
       io.err(`covenant hub key export: cannot write ${escapeText(opts.out)}: ${escapeText(String((err as NodeJS.ErrnoException).code ?? (err as Error).message))}`);
       return EXIT.policyError;
