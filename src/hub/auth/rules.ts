@@ -100,6 +100,9 @@ export const USER_ROUTES: readonly RouteRule[] = [
   { id: "policies.approve", method: "POST", path: "/api/policies/:policy/approve", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "approve a pending version (never one's own): signed with the hub's key, in force for its host group" },
   { id: "policies.reject", method: "POST", path: "/api/policies/:policy/reject", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "reject a pending version, saying why (never one's own)" },
   { id: "controls.set-owner", method: "PUT", path: "/api/controls/:control/owner", action: "write", object: "control", credentials: "session-or-token", who: ADMIN, target: { param: "control", kind: "control" }, audited: true, summary: "say which owner a control has (what grants naming an owner reach)" },
+  // not operations, even for their own groups: the evidence of how hosts were run goes to auditors
+  // from someone other than those who run them (separation of duties); operations read their hosts
+  { id: "evidence.export", method: "GET", path: "/api/evidence/export", action: "export", object: "fleet", credentials: "session-or-token", who: { administrator: "all", auditor: "all" }, audited: true, summary: "the fleet's evidence pack over a period (from, to; group, tz, control optional) as .tar.gz, signed with the hub's key (the export itself recorded)" },
 ];
 
 export interface HostRouteRule {

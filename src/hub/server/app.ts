@@ -17,6 +17,11 @@ import { sessionHandlers } from "./api/session-routes.js";
 import { userHandlers } from "./api/user-routes.js";
 import { fleetHandlers } from "./api/fleet-routes.js";
 import { auditHandlers } from "./api/audit-routes.js";
+import { evidenceHandlers } from "./api/evidence-routes.js";
+
+declare const COVENANT_VERSION: string;
+/** Covenant's version, as the fleet evidence the hub makes names it */
+const GENERATOR = typeof COVENANT_VERSION === "string" ? COVENANT_VERSION : "0.0.0-dev";
 
 export interface HubAppOptions {
   pool: Pool;
@@ -133,7 +138,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     return reply.code(out.status).send(out.body);
   });
 
-  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers });
+  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers, ...evidenceHandlers(opts.clockToleranceMs, GENERATOR) });
   return app;
 }
 
