@@ -10,7 +10,7 @@ import { createHash, verify as verifySignature, type Hash, type KeyObject } from
 import { fingerprintOf } from "../store/signing-key.js";
 import { LineSplitter, MAX_LINE } from "./extract-check.js";
 import { FLEET_PACK_FORMAT, HOST_CHAIN, HOST_HISTORY, type FleetManifest, type FleetManifestHost } from "./fleet-manifest.js";
-import { hubChainNext } from "./hub-chain.js";
+import { hubChainNext } from "../store/hub-chain.js";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "./manifest.js";
 import type { EntrySink } from "./tar.js";
 import { MAX_KEPT, PackTooLargeError, policyProblems, type PackProblem } from "./verify.js";

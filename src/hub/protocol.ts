@@ -10,7 +10,7 @@
 // that re-sends records it holds is recognised as the same (idempotent) or as a fork, and a host
 // whose head is below what it already sent has been rolled back.
 import { sign, verify, type KeyObject } from "node:crypto";
-import { hubChainNext } from "../evidence/hub-chain.js";
+import { hubChainNext } from "../store/hub-chain.js";
 
 export const PROTOCOL = "covenant-hub";
 export const PROTOCOL_VERSION = 1;
@@ -31,7 +31,7 @@ export const SIGNATURE_HEADER = "covenant-signature";
  */
 export const KEY_HEADER = "covenant-key";
 
-export { HUB_CHAIN_LABEL, hubChainNext, hubChainStart } from "../evidence/hub-chain.js";
+export { HUB_CHAIN_LABEL, hubChainNext, hubChainStart } from "../store/hub-chain.js";
 
 /** Where a push starts: the first record's number, and the chain value before it (hex). */
 export interface ChainPoint {

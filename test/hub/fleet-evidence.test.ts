@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hubChainNext, hubChainStart } from "../../src/evidence/hub-chain.ts";
+import { hubChainNext, hubChainStart } from "../../src/store/hub-chain.ts";
 import { FleetPackChecker } from "../../src/evidence/fleet-verify.ts";
 import { readPackInto } from "../../src/evidence/read.ts";
 import { periodOf } from "../../src/facts/period.ts";
@@ -21,6 +21,7 @@ import { makeFleetPack, writeFleetPack } from "../../src/hub/evidence/fleet-pack
 import { renderFleetHtml } from "../../src/hub/evidence/fleet-html.ts";
 import { hubSigningKey } from "../../src/hub/signing.ts";
 import { StateStore } from "../../src/store/store.ts";
+import { launchChromium, openFile } from "../helpers/browser.ts";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
 import { A, at, B, C, recordRun, result } from "../report/report-helpers.ts";
 import { removeTempDirs, tempDir } from "../store/helpers.ts";
@@ -164,6 +165,34 @@ describe("the fleet report", () => {
       await pool.query("UPDATE hub_hosts SET name = 'web-02' WHERE id = $1", [ids["web-02"]]);
     }
   });
+});
+
+describe("the fleet report's page in real Chromium", () => {
+  it("shows the figures, a host's chain in doubt, both times and the clock flag, with no script, no console error, no CSP violation, nothing fetched", async () => {
+    const file = join(tempDir("fleet-html"), "fleet.html");
+    writeFileSync(file, renderFleetHtml(await buildFleetReport(pool, options())));
+    const browser = await launchChromium();
+    try {
+      // scripts on: the page has none, and the CSP watcher the harness puts in needs them
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const w = await openFile(context, file);
+      const figure = (id: string) => w.page.locator(`[data-figure="${id}"]`).innerText();
+      expect(await figure("hosts")).toBe("3");
+      expect(await figure("hosts-in-doubt")).toBe("1");
+      expect(await figure("hosts-clock-ahead")).toBe("1");
+      expect(await w.page.locator('section[data-host="db-01"] [data-chain="doubt"]').innerText()).toContain("fork");
+      const episode = w.page.locator('section[data-host="web-01"] table.episodes tbody tr').first();
+      expect(await episode.innerText()).toMatch(/2026-03-01 10:00:00 UTC\s+hub received: 2026-03-01 10:00:0\d UTC/);
+      expect(await w.page.locator('section[data-host="web-02"] [data-clock="ahead"]').innerText()).toMatch(/records carry a host time later than the hub received them by more than 2 min/);
+      expect(await w.page.locator('table.fleet-control[data-control="C-1"] tr[data-host="web-01"]').innerText()).toContain("48");
+      expect(w.errors).toEqual([]);
+      expect(await w.cspViolations()).toEqual([]);
+      expect(w.requests.every((u) => u.startsWith("file:"))).toBe(true);
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });
 
 async function verdictOf(path: string, pem: string) {

@@ -10,11 +10,10 @@ import { HubConfigError, loadHubConfig, type HubConfig } from "../../hub/config.
 import { FleetReportError, buildFleetReport } from "../../hub/evidence/fleet-report.js";
 import { renderFleetHtml } from "../../hub/evidence/fleet-html.js";
 import type { FleetReport } from "../../hub/evidence/fleet-model.js";
-import { makeFleetPack, writeFleetPack } from "../../hub/evidence/fleet-pack.js";
+import { makeFleetPack, manifestSha256, writeFleetPack } from "../../hub/evidence/fleet-pack.js";
 import { renderFleetCsv, renderFleetMarkdown } from "../../hub/evidence/fleet-text.js";
 import { audit } from "../../hub/server/audit.js";
 import { hubSigningKey, type HubKey } from "../../hub/signing.js";
-import { MANIFEST_FILE, sha256Hex } from "../../evidence/manifest.js";
 import { PackWriteError } from "../../evidence/write.js";
 import { publicKeyPem } from "../../store/store.js";
 import { escapeText } from "../escape.js";
@@ -143,8 +142,7 @@ export async function runHubEvidence(opts: FleetReportOptions & { out: string; j
   try {
     const pack = await makeFleetPack(p.pool, { period: p.period, ...(opts.group !== undefined ? { group: opts.group } : {}), controls: opts.controls, toleranceMs: p.config.clockToleranceMs, hubFingerprint: p.key.fingerprint, generator: opts.generator, key: p.key, ...(opts.now ? { now: opts.now } : {}) });
     const written = writeFleetPack(opts.out, pack);
-    const manifestSha = sha256Hex(pack.files.find((f) => f.name === MANIFEST_FILE)!.bytes);
-    await audit(p.pool, `cli:${who()}`, "evidence.export", opts.group !== undefined ? `group:${opts.group}` : null, { from: opts.from, to: opts.to, hosts: pack.manifest.hosts.length, records: pack.manifest.hosts.reduce((n, h) => n + h.extract.count, 0), manifestSha256: manifestSha, out: written.archive });
+    await audit(p.pool, `cli:${who()}`, "evidence.export", opts.group !== undefined ? `group:${opts.group}` : null, { from: opts.from, to: opts.to, hosts: pack.manifest.hosts.length, records: pack.manifest.hosts.reduce((n, h) => n + h.extract.count, 0), manifestSha256: manifestSha256(pack), out: written.archive });
     if (opts.json) io.out(JSON.stringify(pack.manifest, null, 2));
     else io.out(`wrote ${escapeText(written.dir)} and ${escapeText(written.archive)}: ${pack.manifest.hosts.length} host(s), signed by the hub's key ${p.key.fingerprint}; check it with \`covenant evidence verify ${escapeText(written.archive)} --public-key HUB.pub.pem\``);
     const inDoubt = pack.report.summary.hostsInDoubt;

@@ -122,6 +122,16 @@ async function policyFiles(pool: Pool, hosts: readonly FleetHost[], put: (name: 
   return [...out.values()];
 }
 
+/** The pack as one `.tar.gz` in memory, its top directory `name` (the download of the evidence.export route). */
+export function fleetPackArchive(pack: FleetPack, name: string): Buffer {
+  return writeTarGz(name, pack.files, Math.floor(Date.parse(pack.manifest.createdAt) / 1000));
+}
+
+/** The sha256 of the pack's manifest.json, as the audit log records what was exported. */
+export function manifestSha256(pack: FleetPack): string {
+  return sha256Hex(pack.files.find((f) => f.name === MANIFEST_FILE)!.bytes);
+}
+
 /** Writes the pack's files into the directory `out` (new, or empty and the caller's own) and `out.tar.gz` beside it. */
 export function writeFleetPack(out: string, pack: FleetPack): { dir: string; archive: string } {
   const dir = packPath(out);
@@ -139,7 +149,7 @@ export function writeFleetPack(out: string, pack: FleetPack): { dir: string; arc
     }
     writeNew(join(dir, ...parts), f.bytes);
   }
-  writeNew(archive, writeTarGz(basename(dir), pack.files, Math.floor(Date.parse(pack.manifest.createdAt) / 1000)));
+  writeNew(archive, fleetPackArchive(pack, basename(dir)));
   return { dir, archive };
 }
 

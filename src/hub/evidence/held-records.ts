@@ -5,7 +5,7 @@
 // from the lines (a line changed in the database, or one removed or inserted, breaks it) and that
 // record numbers only go up. A record that fails is given to the pass as unverified, and named.
 import type { Pool } from "pg";
-import { hubChainNext, hubChainStart } from "../../evidence/hub-chain.js";
+import { hubChainNext, hubChainStart } from "../../store/hub-chain.js";
 import type { ScannedRecord } from "../../store/store.js";
 
 const BATCH = 2_000;

@@ -3,7 +3,7 @@
 // its chain over them, the period's incidents, and the hub's receive time beside the host's clock.
 import { createHash } from "node:crypto";
 import type { Pool } from "pg";
-import { hubChainStart } from "../../evidence/hub-chain.js";
+import { hubChainStart } from "../../store/hub-chain.js";
 import type { Period } from "../../facts/period.js";
 import { reportPass, type ReportSource } from "../../report/report-build.js";
 import type { EvidenceReport } from "../../report/report-model.js";

@@ -2,11 +2,9 @@
 // group and controls from the query; the pack made from the database (hub/evidence/fleet-pack.ts)
 // and sent as its .tar.gz, signed with the hub's key; the export recorded in the audit log first,
 // with the manifest's sha256 (what the auditor received can be matched to the log).
-import { writeTarGz } from "../../../evidence/tar.js";
-import { MANIFEST_FILE, sha256Hex } from "../../../evidence/manifest.js";
 import { periodOf, PeriodError } from "../../../facts/period.js";
 import { AccessInputError } from "../../auth/users.js";
-import { makeFleetPack } from "../../evidence/fleet-pack.js";
+import { fleetPackArchive, makeFleetPack, manifestSha256 } from "../../evidence/fleet-pack.js";
 import { FleetReportError } from "../../evidence/fleet-report.js";
 import { audit } from "../audit.js";
 import type { Answer, Call, Handler } from "./registry.js";
@@ -46,8 +44,8 @@ export function evidenceHandlers(clockToleranceMs: number, generator: string): R
         throw err;
       }
       const name = `fleet-${q.group ?? "all"}-${q.from}-${q.to}`.replace(/[^A-Za-z0-9._-]/g, "_");
-      const gz = writeTarGz(name, pack.files, Math.floor(Date.parse(pack.manifest.createdAt) / 1000));
-      await audit(deps.pool, call.principal!.name, "evidence.export", q.group !== undefined ? `group:${q.group}` : null, { from: q.from, to: q.to, tz: q.tz, controls: q.controls, hosts: pack.manifest.hosts.length, manifestSha256: sha256Hex(pack.files.find((f) => f.name === MANIFEST_FILE)!.bytes), bytes: gz.length });
+      const gz = fleetPackArchive(pack, name);
+      await audit(deps.pool, call.principal!.name, "evidence.export", q.group !== undefined ? `group:${q.group}` : null, { from: q.from, to: q.to, tz: q.tz, controls: q.controls, hosts: pack.manifest.hosts.length, manifestSha256: manifestSha256(pack), bytes: gz.length });
       // registry.ts types a raw body as text; fastify sends a Buffer as the bytes it holds
       return { status: 200, raw: { type: "application/gzip", text: gz as unknown as string }, headers: { "content-disposition": `attachment; filename="${name}.tar.gz"` } };
     },

@@ -1,6 +1,6 @@
 // The fleet hub's chain over each host's records (hub/protocol.ts says why it exists): kept here,
-// below the hub, because a fleet evidence pack is verified with it by `covenant evidence verify`
-// (evidence/fleet-verify.ts), which must not need the hub's code.
+// below the hub and the evidence packs, because a fleet evidence pack is verified with it by
+// `covenant evidence verify` (evidence/fleet-verify.ts), which must not need the hub's code.
 import { createHash } from "node:crypto";
 
 export const HUB_CHAIN_LABEL = "covenant hub chain v1";
