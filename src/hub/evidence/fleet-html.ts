@@ -16,6 +16,8 @@ const FLEET_STYLE = `${REPORT_STYLE}
 .both { display: block; font-size: 12px; color: var(--muted); }
 .flag { color: var(--deficient); font-weight: 600; }
 `;
+/** Episodes shown on a host's page (open ones first, then the most recent); every one is in the JSON and the host's report. */
+const MAX_EPISODES_SHOWN = 100;
 const CSP = `default-src 'none'; style-src ${sha256(FLEET_STYLE)}; img-src data:; form-action 'none'; base-uri 'none'`;
 
 /** The page as one string. */
@@ -112,7 +114,11 @@ function hostSection(r: FleetReport, h: FleetHost, index: number): string {
     ? `<p class="verdict tampered" data-chain="doubt"><strong>Chain in doubt.</strong> The hub's status for this host is ${text(c.status)}; its chain over the period's records is ${c.verdict}${c.problem ? ` (record ${count(c.problem.seq)}: ${text(c.problem.message)})` : ""}; ${plural(c.incidents.filter((i) => i.kind !== "clock").length, "chain incident")} in the period.</p>`
     : `<p class="verdict intact" data-chain="ok"><strong>Chain intact as the hub holds it.</strong> ${plural(c.records, "record")} of the period (${c.first ?? "-"} to ${c.last ?? "-"}) link into the hub's chain; no fork, rollback or gap.</p>`;
   const incidents = c.incidents.map((i) => `<tr><td>${count(i.id)}</td><td>${text(i.kind)}</td><td>${i.seq === null ? "" : count(i.seq)}</td><td>${time(i.openedAt)}</td><td>${i.resolvedAt ? `${time(i.resolvedAt)} (${text(i.resolvedBy ?? "")})` : "open"}</td><td>${text(i.message)}</td></tr>`);
-  const episodes = h.report.controls.flatMap((ctl) => ctl.operation.episodes.filter((e) => !e.notice).map((e) => episodeRow(h, ctl.id, e)));
+  const all = h.report.controls.flatMap((ctl) => ctl.operation.episodes.filter((e) => !e.notice).map((e) => ({ control: ctl.id, e })));
+  // open ones first, then the most recent: a page to read, the rest in the host's own report
+  const listed = [...all].sort((a, b) => Number(b.e.resolved === undefined) - Number(a.e.resolved === undefined) || (a.e.opened < b.e.opened ? 1 : -1)).slice(0, MAX_EPISODES_SHOWN);
+  const episodes = listed.map(({ control, e }) => episodeRow(h, control, e));
+  const more = all.length > listed.length ? `<p class="none">${plural(all.length - listed.length, "more episode")} in this host's own report (reports/hosts/${text(h.id)}.html in the pack) and in the JSON.</p>` : "";
   return `<section class="page host" id="host-${index + 1}" data-host="${text(h.name)}">
 <h2>${index === 0 ? '<a id="hosts"></a>' : ""}Host ${text(h.name)}</h2>
 <dl><dt>Id</dt><dd><code>${text(h.id)}</code></dd><dt>Group</dt><dd>${h.group === null ? "none" : text(h.group)}</dd><dt>Enrolled</dt><dd>${time(h.enrolledAt)}${h.revokedAt ? `; revoked ${time(h.revokedAt)}` : ""}</dd><dt>Epoch</dt><dd>${count(c.epoch)}</dd></dl>
@@ -122,6 +128,7 @@ ${table('class="incidents"', "<thead><tr><th>#</th><th>kind</th><th>record</th><
 ${clockBlock(r, h)}
 <h3>Exceptions (episodes), host time and hub receive time</h3>
 ${table('class="episodes"', "<thead><tr><th>control</th><th>promise</th><th>outcome</th><th>opened</th><th>resolved</th><th>reason</th></tr></thead>", episodes, "no deficiency in the period")}
+${more}
 </section>`;
 }
 
