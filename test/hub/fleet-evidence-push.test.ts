@@ -31,6 +31,7 @@ let hub: RunningHub;
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 const PERIOD = `from=${day(-1)}&to=${day(1)}`;
 let pushedFrom = 0;
+let web: SyntheticHost;
 let pushedTo = 0;
 
 /** A real store's records as lines: six runs, ten seconds apart, ending `skewMs` after now (the host's clock). */
@@ -75,7 +76,7 @@ beforeAll(async () => {
   pushedFrom = Date.now();
   await enrolledHost("pay-01", "payments", 0);
   await enrolledHost("pay-02", "payments", 600_000);
-  await enrolledHost("web-01", "web", 0);
+  web = await enrolledHost("web-01", "web", 0);
   pushedTo = Date.now();
   await createUser(hub.pool, { name: "ada", password: "correct horse battery staple", grants: [{ role: "auditor" }] }, "test");
   await createUser(hub.pool, { name: "olly", password: "correct horse battery staple", grants: [{ role: "operations", scope: "group:payments" }] }, "test");
@@ -88,6 +89,28 @@ afterAll(async () => {
 });
 
 describe("the fleet pack from the evidence.export route", () => {
+  it("shows a host whose history was rewritten (a fork the hub found at a push) as in doubt, in the report and the pack", async () => {
+    // the host sends its history again with record 2 changed: the hub refuses it, as a fork
+    web.lines[1] = web.lines[1]!.replace(/"mac":"[0-9a-f]{64}"/, `"mac":"${"ab".repeat(32)}"`);
+    const forked = await web.push(hub.url, cert.certPem, 0, web.lines.length);
+    expect(forked.status).toBe(409);
+    expect(forked.body).toMatchObject({ reason: "fork" });
+    const auditor = (await makeApiToken(hub.pool, "ada", "audit fork", 3_600_000, "test")).token;
+    const got = await download(`/api/evidence/export?${PERIOD}&group=web`, auditor);
+    expect(got.status).toBe(200);
+    const file = join(tempDir("downloaded-fork"), "pack.tar.gz");
+    writeFileSync(file, got.bytes);
+    const checker = new FleetPackChecker(createPublicKey(hub.key.publicKey.export({ type: "spki", format: "pem" })));
+    await readPackInto(file, (name) => checker.file(name));
+    const verdict = checker.verdict();
+    expect(verdict.intact).toBe(true);
+    expect(verdict.manifest!.hosts[0]).toMatchObject({ name: "web-01", chainStatus: "fork", incidents: [{ kind: "fork", seq: 2 }] });
+    const report = JSON.parse((await readPack(file)).find((f) => f.name.endsWith("reports/fleet.json"))!.bytes.toString("utf8")) as FleetReport;
+    expect(report.summary.hostsInDoubt).toBe(1);
+    // what the hub holds is what the host first sent: its chain over it still links
+    expect(report.hosts[0]!.chain).toMatchObject({ status: "fork", verdict: "intact" });
+  }, 60_000);
+
   it("gives an auditor the group's pack, signed by the hub, with the hub's receive times and the clock ahead flagged; audited; refused to operations", async () => {
     const auditor = (await makeApiToken(hub.pool, "ada", "audit", 3_600_000, "test")).token;
     const got = await download(`/api/evidence/export?${PERIOD}&group=payments`, auditor);
@@ -113,7 +136,7 @@ describe("the fleet pack from the evidence.export route", () => {
       expect(received).toBeGreaterThanOrEqual(pushedFrom - 1000);
       expect(received).toBeLessThanOrEqual(pushedTo + 1000);
     }
-    const logged = await hub.pool.query<{ actor: string; object: string; detail: { hosts: number; manifestSha256: string } }>("SELECT actor, object, detail FROM hub_audit WHERE action = 'evidence.export'");
+    const logged = await hub.pool.query<{ actor: string; object: string; detail: { hosts: number; manifestSha256: string } }>("SELECT actor, object, detail FROM hub_audit WHERE action = 'evidence.export' AND object = 'group:payments'");
     expect(logged.rows).toMatchObject([{ actor: "ada", object: "group:payments", detail: { hosts: 2 } }]);
     const operations = (await makeApiToken(hub.pool, "olly", "ops", 3_600_000, "test")).token;
     expect((await download(`/api/evidence/export?${PERIOD}&group=payments`, operations)).status).toBe(403);
