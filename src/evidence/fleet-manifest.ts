@@ -48,6 +48,8 @@ export interface FleetManifest {
   hosts: FleetManifestHost[];
   /** the policy versions the hosts ran in the period, as they pushed them: policies/<hash12>/ */
   policies: { hash: string; dir: string; record: number; hosts: string[] }[];
+  /** versions a host ran whose files cannot be put in a pack as pushed (a path that climbs out, or too long), and why */
+  policiesNotIncluded: { hash: string; host: string; why: string }[];
   files: ManifestFile[];
   says: string;
 }

@@ -86,8 +86,9 @@ function finishReport(store: ReportSource, o: BuildOptions, tally: ReportTally, 
     controls,
   };
   if (notes.length > 0) report.notes = notes;
-  if (o.sample && !store.explainRuns) throw new Error("an auditor's sample is explained from a host's store: this source cannot explain runs");
-  if (o.sample) report.sample = sampleOf(store as Pick<StateStore, "explainRuns">, o.sample, controls.map((c) => ({ id: c.id, tally: tally.control(c.id), keys: new Set(c.design.promises.map((p) => p.key)) })));
+  const explainRuns = store.explainRuns?.bind(store);
+  if (o.sample && !explainRuns) throw new Error("an auditor's sample is explained from a host's store: this source cannot explain runs");
+  if (o.sample && explainRuns) report.sample = sampleOf({ explainRuns }, o.sample, controls.map((c) => ({ id: c.id, tally: tally.control(c.id), keys: new Set(c.design.promises.map((p) => p.key)) })));
   return report;
 }
 

@@ -15,7 +15,7 @@ import { writeTarGz, type PackFile } from "../../evidence/tar.js";
 import { packDirectory, packPath, PackWriteError } from "../../evidence/write.js";
 import { renderReportHtml } from "../../report/report-html.js";
 import { reportJsonPieces } from "../../report/report-json.js";
-import { publicKeyPem, type PolicyFile, type SigningKey } from "../../store/store.js";
+import { hashPolicy, publicKeyPem, type PolicyFile, type SigningKey } from "../../store/store.js";
 import { renderFleetHtml } from "./fleet-html.js";
 import type { FleetHost, FleetReport } from "./fleet-model.js";
 import { buildFleetReport, type FleetReportOptions } from "./fleet-report.js";
@@ -44,7 +44,8 @@ export async function makeFleetPack(pool: Pool, o: FleetReportOptions & { key: S
     put(`reports/hosts/${h.id}.html`, renderReportHtml(h.report));
     hosts.push(await hostExtract(pool, h, put));
   }
-  const policies = await policyFiles(pool, report.hosts, put);
+  const skipped: FleetManifest["policiesNotIncluded"] = [];
+  const policies = await policyFiles(pool, report.hosts, put, skipped);
   const p = report.period;
   const manifest: FleetManifest = {
     format: FLEET_PACK_FORMAT,
@@ -55,6 +56,7 @@ export async function makeFleetPack(pool: Pool, o: FleetReportOptions & { key: S
     signingKey: { algorithm: "ed25519", fingerprint: o.key.fingerprint },
     hosts,
     policies,
+    policiesNotIncluded: skipped,
     files: [],
     says: FLEET_WHAT_IT_PROVES,
   };
@@ -99,7 +101,7 @@ async function hostExtract(pool: Pool, h: FleetHost, put: (name: string, text: s
 }
 
 /** Each policy version a host ran in the period, its files as the host pushed them in its `policy` record, stored once. */
-async function policyFiles(pool: Pool, hosts: readonly FleetHost[], put: (name: string, text: string) => void): Promise<FleetManifest["policies"]> {
+async function policyFiles(pool: Pool, hosts: readonly FleetHost[], put: (name: string, text: string) => void, skipped: FleetManifest["policiesNotIncluded"]): Promise<FleetManifest["policies"]> {
   const out = new Map<string, FleetManifest["policies"][number]>();
   for (const h of hosts) {
     for (const v of h.report.policyVersions) {
@@ -113,13 +115,45 @@ async function policyFiles(pool: Pool, hosts: readonly FleetHost[], put: (name: 
       const body = row.rows[0] ? (JSON.parse(row.rows[0].line) as { body?: { hash?: unknown; files?: PolicyFile[] } }).body : undefined;
       if (!body || body.hash !== v.hash || !Array.isArray(body.files)) continue;
       const dir = policyDir(v.hash);
-      const listed = body.files.map((f) => ({ path: f.path, sha256: f.sha256, bytes: f.bytes, file: policyFileName(f.path) }));
-      for (const f of body.files) put(`${dir}/${policyFileName(f.path)}`, f.text);
+      const names = packNames(dir, body.files);
+      if (typeof names === "string") {
+        skipped.push({ hash: v.hash, host: h.id, why: names });
+        continue;
+      }
+      if (hashPolicy(body.files) !== v.hash) {
+        skipped.push({ hash: v.hash, host: h.id, why: "its files as pushed do not make the version's hash" });
+        continue;
+      }
+      const listed = body.files.map((f, i) => ({ path: f.path, sha256: sha256Hex(f.text), bytes: Buffer.byteLength(f.text), file: names[i]! }));
+      body.files.forEach((f, i) => put(`${dir}/${names[i]!}`, f.text));
       put(`${dir}/policy.json`, JSON.stringify({ hash: v.hash, record: v.record, host: h.id, files: listed }, null, 2) + "\n");
       out.set(v.hash, { hash: v.hash, dir, record: v.record, hosts: [h.id] });
     }
   }
   return [...out.values()];
+}
+
+/** The most bytes of a name in the pack: ustar holds 255, split at a slash. */
+const MAX_NAME = 250;
+
+/**
+ * Each of a pushed version's files as a name under its directory, or why it cannot be one: the
+ * paths are the host's to choose, and one that climbs out (`..`) or is too long for the archive
+ * must leave that version out (said in the manifest), never stop the fleet's pack.
+ */
+function packNames(dir: string, files: readonly PolicyFile[]): string[] | string {
+  const names: string[] = [];
+  for (const f of files) {
+    let name: string;
+    try {
+      name = policyFileName(String(f.path));
+    } catch {
+      return "a file's path is not a plain absolute path";
+    }
+    if (Buffer.byteLength(`${dir}/${name}`) > MAX_NAME || typeof f.text !== "string") return "a file's path is too long for the archive, or the file has no text";
+    names.push(name);
+  }
+  return names;
 }
 
 /** The pack as one `.tar.gz` in memory, its top directory `name` (the download of the evidence.export route). */
