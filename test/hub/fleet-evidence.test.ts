@@ -47,12 +47,12 @@ function storeOf(outcome: (i: number, key: string) => "kept" | "drift" | "repair
 }
 
 /** Puts a host and its store's records into the hub's tables, as pushes would, each received `receivedLagMs` after its host time. */
-async function seedHost(name: string, group: string, dir: string, receivedLagMs: number, chainStatus = "ok"): Promise<string> {
+async function seedHost(name: string, group: string, dir: string, receivedLagMs: number, chainStatus = "ok", edit: (line: string, kind: string) => string = (l) => l): Promise<string> {
   const id = randomUUID();
   const s = StateStore.openReadOnly(dir);
   const lines: { seq: number; kind: string; run: number; time: string; line: string }[] = [];
   try {
-    s.scanHistory({}, (r) => lines.push({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, line: lineOf(r) }));
+    s.scanHistory({}, (r) => lines.push({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, line: edit(lineOf(r), r.kind) }));
   } finally {
     s.close();
   }
@@ -232,6 +232,26 @@ describe("the fleet evidence pack", () => {
     const wrongKey = await verdictOf(archive, other);
     expect(wrongKey.intact).toBe(false);
     expect(wrongKey.problems[0]).toMatchObject({ file: "manifest.sig" });
+  });
+});
+
+describe("a host's own choice of policy paths", () => {
+  it("leaves a version whose pushed path climbs out of the pack, saying so in the manifest, and the pack still verifies", async () => {
+    const climbing = (line: string, kind: string) => (kind === "policy" ? line.replace('"path":"/etc/covenant/policies/ledger.promise"', '"path":"/etc/../../../tmp/x.promise"') : line);
+    const id = await seedHost("odd-01", "odd", storeOf(() => "kept"), 1_000, "ok", climbing);
+    try {
+      const key = hubSigningKey(join(cert.dir, "hub-signing.key"), false);
+      const pack = await makeFleetPack(pool, { ...options({ group: "odd" }), key });
+      expect(pack.manifest.policies).toEqual([]);
+      expect(pack.manifest.policiesNotIncluded).toMatchObject([{ host: id, why: expect.stringMatching(/not a plain absolute path|do not make/) }]);
+      expect(pack.files.every((f) => !f.name.includes(".."))).toBe(true);
+      const { archive } = writeFleetPack(join(tempDir("odd-pack"), "odd"), pack);
+      const v = await verdictOf(archive, key.publicKey.export({ type: "spki", format: "pem" }).toString());
+      expect(v.problems).toEqual([]);
+    } finally {
+      await pool.query("DELETE FROM hub_records WHERE host_id = $1", [id]);
+      await pool.query("DELETE FROM hub_hosts WHERE id = $1", [id]);
+    }
   });
 });
 
