@@ -3,6 +3,7 @@
 import { Option, type Command } from "commander";
 import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
+import { addHubEvidenceCommands } from "./hub-evidence-command.js";
 import type { Io } from "./io.js";
 
 const hubCommand = () => import("./commands/hub.js");
@@ -14,7 +15,7 @@ const hubDecisions = () => import("./commands/hub-decisions.js");
 /** Where `hub init` writes unless told (commands/hub-init.ts is not loaded to build the help). */
 const DEFAULT_HUB_TLS_DIR = "/etc/covenant/hub/tls";
 
-export function addHubCommands(program: Command, io: Io, setExit: (code: number) => void): void {
+export function addHubCommands(program: Command, io: Io, setExit: (code: number) => void, version = "0.0.0-dev"): void {
   const hub = program.command("hub").description("the fleet hub: every host's record in PostgreSQL, served over HTTPS (docs/hub.md)");
 
   hub
@@ -100,6 +101,7 @@ export function addHubCommands(program: Command, io: Io, setExit: (code: number)
     .action(async (host: string, o: { config?: string; reason?: string }) => setExit(await (await hubCommand()).runHubAccept(host, o, io)));
   addDecisionCommands(hub, io, setExit, config, configHelp);
   addUserCommands(hub, io, setExit, config, configHelp);
+  addHubEvidenceCommands(hub, io, setExit, version, configHelp);
 }
 
 function addDecisionCommands(hub: Command, io: Io, setExit: (code: number) => void, config: string, configHelp: string): void {

@@ -204,7 +204,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
   addEvidenceCommands(program, io, setExit, version);
-  addHubCommands(program, io, setExit);
+  addHubCommands(program, io, setExit, version);
   addReportCommand(program, io, setExit, version);
   addHubClientCommands(program, io, setExit);
 

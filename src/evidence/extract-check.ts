@@ -23,7 +23,7 @@ const HEX_VALUE = /^[0-9a-f]{64}$/;
  * Calls `onPiece` with each line's pieces (no newline), then `onLineEnd`. A piece is a view of the
  * chunk written: one `lasting` (a line still open when the chunk ends) must be copied to be kept.
  */
-class LineSplitter implements EntrySink {
+export class LineSplitter implements EntrySink {
   private open = false;
 
   constructor(

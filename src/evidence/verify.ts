@@ -112,8 +112,8 @@ function policyListing(bytes: Buffer): { hash: string; files: { path: string; sh
   return { hash: x.hash, files: files as { path: string; sha256: string; bytes: number; file: string }[] };
 }
 
-/** Each policy version's files against policy.json, and the set against the version's hash. */
-function policyProblems(files: Map<string, Buffer>, m: Manifest): PackProblem[] {
+/** Each policy version's files against policy.json, and the set against the version's hash (a host's pack, and a fleet pack). */
+export function policyProblems(files: Map<string, Buffer>, m: { policies: readonly { hash: string; dir: string; record: number }[] }): PackProblem[] {
   const problems: PackProblem[] = [];
   for (const p of m.policies) {
     const listing = files.get(`${p.dir}/policy.json`);

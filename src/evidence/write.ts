@@ -23,7 +23,7 @@ function describe(err: unknown): string {
 }
 
 /** The pack's directory, made now (true), or one that exists, is empty, is a real directory (not a link) and is the caller's alone. */
-function packDirectory(dir: string): boolean {
+export function packDirectory(dir: string): boolean {
   try {
     mkdirSync(dir, { mode: 0o700 });
     return true;
@@ -82,7 +82,7 @@ function writeAll(fd: number, chunk: Buffer, path: string): void {
 const PACK_RULE: Rule = { says: "as root, Covenant writes a pack only where no other user can change the way to it", error: (m) => new PackWriteError(m) };
 
 /** The pack's directory with no link on the way, every directory on the way root's and closed to others (sticky allowed), when running as root. */
-function packPath(out: string): string {
+export function packPath(out: string): string {
   const abs = resolve(out.replace(/\/+$/, ""));
   if (!runningAsRoot()) return abs;
   return walk(abs, { of: `the pack ${abs}`, elsewhere: "choose an --out in a directory only root can change", sticky: true, rule: PACK_RULE });

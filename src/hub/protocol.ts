@@ -10,10 +10,10 @@
 // that re-sends records it holds is recognised as the same (idempotent) or as a fork, and a host
 // whose head is below what it already sent has been rolled back.
 import { createHash, sign, verify, type KeyObject } from "node:crypto";
+import { hubChainNext } from "../store/hub-chain.js";
 
 export const PROTOCOL = "covenant-hub";
 export const PROTOCOL_VERSION = 1;
-export const HUB_CHAIN_LABEL = "covenant hub chain v1";
 
 /** The most records one push carries, and the most bytes its body may have: a host with more sends several. */
 export const MAX_PUSH_RECORDS = 2_000;
@@ -31,15 +31,7 @@ export const SIGNATURE_HEADER = "covenant-signature";
  */
 export const KEY_HEADER = "covenant-key";
 
-/** The hub's chain value before a host's first record. */
-export function hubChainStart(hostId: string): Buffer {
-  return createHash("sha256").update(`${HUB_CHAIN_LABEL}\n${hostId}`).digest();
-}
-
-/** The hub's chain value after one more record's line. */
-export function hubChainNext(prev: Buffer, line: string): Buffer {
-  return createHash("sha256").update(prev).update(line, "utf8").digest();
-}
+export { HUB_CHAIN_LABEL, hubChainNext, hubChainStart } from "../store/hub-chain.js";
 
 /** Where a push starts: the first record's number, and the chain value before it (hex). */
 export interface ChainPoint {

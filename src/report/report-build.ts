@@ -5,7 +5,7 @@
 import type { CheckedWaiver } from "../checker/policy.js";
 import type { Period } from "../facts/period.js";
 import { startOfDay } from "../facts/period.js";
-import type { ScannedRecord, ScanOutcome, StateStore } from "../store/store.js";
+import type { PolicyFile, ScannedRecord, ScanOutcome, StateStore } from "../store/store.js";
 import { expectedCadence, gapsOf } from "./report-cadence.js";
 import { designOf, type DesignOf, type VersionInForce } from "./report-design.js";
 import { REPORT_FORMAT, type ControlReport, type EvidenceReport, type IntegrityResult, type PolicyVersionInForce, type RemediationFigures } from "./report-model.js";
@@ -25,6 +25,22 @@ export interface BuildOptions {
   expectedEveryMs?: number;
   now?: Date;
   generator: string;
+  /**
+   * what checked the records' chain: the host key's MACs (a host's store), or the fleet hub's own
+   * sha256 chain over the lines the host pushed (the hub holds no host key)
+   */
+  chainCheck?: "host-mac" | "hub-chain";
+}
+
+/**
+ * What a report's pass needs besides the records: the id the host gave each deficiency, and the
+ * stored policy versions' texts. A host's store gives them (and explains sampled runs); the fleet
+ * hub gives them from what each host pushed (hub/evidence), and takes no sample.
+ */
+export interface ReportSource {
+  deficiencyIdOf(promiseKey: string, run: number, record: number): string;
+  policyVersion(hash: string): { record: number; files: PolicyFile[] } | undefined;
+  explainRuns?: StateStore["explainRuns"];
 }
 
 /** A control asked for that the period does not know: a usage error. */
@@ -40,7 +56,7 @@ export function buildReport(store: StateStore, o: BuildOptions): EvidenceReport 
  * the evidence pack shares with verify and its extract), then `finish` with what the scan vouched
  * for gives the report.
  */
-export function reportPass(store: StateStore, o: BuildOptions): { visit: (r: ScannedRecord) => void; finish: (scan: ScanOutcome) => EvidenceReport } {
+export function reportPass(store: ReportSource, o: BuildOptions): { visit: (r: ScannedRecord) => void; finish: (scan: ScanOutcome) => EvidenceReport } {
   const { dayStarts, dayNames } = daysOf(o.period);
   const tally = new ReportTally({ startMs: o.period.startMs, endMs: o.period.endMs, dayStarts, dayNames, deficiencyIdOf: (k, run, rec) => store.deficiencyIdOf(k, run, rec), ...(o.sample ? { sample: o.sample } : {}), ...(o.controls && o.controls.length > 0 ? { only: new Set(o.controls) } : {}), ...(o.list !== undefined ? { list: o.list } : {}) });
   const hubWaivers: CheckedWaiver[] = [];
@@ -62,7 +78,7 @@ function hubWaiverOf(b: Record<string, unknown>): CheckedWaiver | undefined {
   return { control, reason, approvedBy, ...(typeof b["from"] === "string" ? { from: b["from"] } : {}), until, ticket: `hub decision ${decision}`, span: { file: "(fleet hub)", start: 0, end: 0 } };
 }
 
-function finishReport(store: StateStore, o: BuildOptions, tally: ReportTally, scan: ScanOutcome, hubWaivers: readonly CheckedWaiver[]): EvidenceReport {
+function finishReport(store: ReportSource, o: BuildOptions, tally: ReportTally, scan: ScanOutcome, hubWaivers: readonly CheckedWaiver[]): EvidenceReport {
   const now = o.now ?? new Date();
   tally.finish();
   const checked = new CheckedVersions((hash) => store.policyVersion(hash), now.toISOString().slice(0, 10));
@@ -81,13 +97,15 @@ function finishReport(store: StateStore, o: BuildOptions, tally: ReportTally, sc
     generator: o.generator,
     period: { from: o.period.from, to: o.period.to, timeZone: o.period.timeZone ?? null, start: new Date(o.period.startMs).toISOString(), end: new Date(o.period.endMs).toISOString() },
     summary: summaryOf(controls, tally),
-    integrity: integrityOf(tally, scan, o.period.startMs),
+    integrity: integrityOf(tally, scan, o.period.startMs, o.chainCheck ?? "host-mac"),
     clock: clockOf(tally),
     policyVersions: stretches.map((s) => versionInForce(store, s)),
     controls,
   };
   if (notes.length > 0) report.notes = notes;
-  if (o.sample) report.sample = sampleOf(store, o.sample, controls.map((c) => ({ id: c.id, tally: tally.control(c.id), keys: new Set(c.design.promises.map((p) => p.key)) })));
+  const explainRuns = store.explainRuns?.bind(store);
+  if (o.sample && !explainRuns) throw new Error("an auditor's sample is explained from a host's store: this source cannot explain runs");
+  if (o.sample && explainRuns) report.sample = sampleOf({ explainRuns }, o.sample, controls.map((c) => ({ id: c.id, tally: tally.control(c.id), keys: new Set(c.design.promises.map((p) => p.key)) })));
   return report;
 }
 
@@ -182,12 +200,13 @@ function summaryOf(controls: readonly ControlReport[], tally: ReportTally): Evid
   };
 }
 
-function integrityOf(tally: ReportTally, scan: ScanOutcome, periodStartMs: number): IntegrityResult {
+function integrityOf(tally: ReportTally, scan: ScanOutcome, periodStartMs: number, check: "host-mac" | "hub-chain"): IntegrityResult {
   const w = tally.integrity;
   const notes: string[] = [];
   const reachesEnd = w.last !== undefined && scan.storeHead !== undefined && w.last.seq === scan.storeHead.seq;
   const tampering = w.problem() ?? (reachesEnd || w.last === undefined ? scan.end : undefined);
   if (w.first === undefined) notes.push("the store holds no record with a time in the period");
+  else if (check === "hub-chain") notes.push(`records ${Math.max(1, w.first - 1)} to ${w.next ?? w.last?.seq ?? w.first} were checked against the hub's own chain over the lines the host pushed, each chained to the one before (the hub holds no host key: the records' MACs are kept as pushed, for whoever holds it)`);
   else notes.push(`the MACs of records ${Math.max(1, w.first - 1)} to ${w.next ?? w.last?.seq ?? w.first} were checked, each chained to the one before${reachesEnd ? ", and the store's end against its head anchors" : ""}`);
   if (w.outsideBetween > 0) notes.push(`${w.outsideBetween} record(s) among the period's carry a time outside it (the host's clock moved): see the clock section`);
   const cp = scan.checkpoint;
@@ -214,7 +233,7 @@ function clockOf(tally: ReportTally): EvidenceReport["clock"] {
   return { source: "host", backwardSteps: tally.clock.backward, jumps: jumps.list, jumpThresholdMs: threshold, backwardCount: tally.clock.backwardCount, jumpCount: jumps.count };
 }
 
-function versionInForce(store: StateStore, s: { hash: string; record?: number; firstRun: number; from: string; until?: string }): PolicyVersionInForce {
+function versionInForce(store: ReportSource, s: { hash: string; record?: number; firstRun: number; from: string; until?: string }): PolicyVersionInForce {
   const stored = store.policyVersion(s.hash);
   return {
     hash: s.hash,

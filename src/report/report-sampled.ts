@@ -6,7 +6,7 @@ import type { StateStore } from "../store/store.js";
 import type { AuditorSample, SampledEvaluation } from "./report-model.js";
 import type { ControlTally } from "./report-tally.js";
 
-export function sampleOf(store: StateStore, sample: { size: number; seed: string }, controls: readonly { id: string; tally: ControlTally; keys: Set<string> }[]): AuditorSample {
+export function sampleOf(store: Pick<StateStore, "explainRuns">, sample: { size: number; seed: string }, controls: readonly { id: string; tally: ControlTally; keys: Set<string> }[]): AuditorSample {
   const runs = new Set<number>();
   for (const c of controls) for (const p of c.tally.reservoir?.picks ?? []) runs.add(p.run);
   const explained = store.explainRuns([...runs]);

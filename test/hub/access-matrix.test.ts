@@ -146,6 +146,14 @@ const bodies: Record<string, (role: Role, scope: Scope, params: Record<string, s
   "decisions.approve-change": () => ({ promise: `${CTL_IN}/file/srv-1`, record: 1, reason: "CHG-2 approved" }),
 };
 
+/** The query a route needs to succeed when allowed, by scope: a fleet pack of today, for the group in or out of operations' scope. */
+const queries: Record<string, (scope: Scope) => string> = {
+  "evidence.export": (scope) => {
+    const today = new Date().toISOString().slice(0, 10);
+    return `?from=${today}&to=${today}&group=${scope === "in" ? IN_GROUP : OUT_GROUP}`;
+  },
+};
+
 function fillPath(path: string, params: Record<string, string>): string {
   return path.replace(/:([a-z]+)/g, (_m, name: string) => encodeURIComponent(params[name]!));
 }
@@ -186,7 +194,7 @@ function expected(c: Case): { status: "2xx" | 401 | 403 | 404; shows?: string; h
 /** Makes the request's objects (and, for a write by cookie, its own session) first, so that what it writes can be counted alone. */
 async function prepare(c: Case): Promise<() => Promise<ApiReply>> {
   const params = await paramsFor(c.rule, c.role, c.scope);
-  const path = fillPath(c.rule.path, params) + (c.rule.method === "GET" && !c.rule.target ? "?size=500" : "");
+  const path = fillPath(c.rule.path, params) + (queries[c.rule.id]?.(c.scope) ?? (c.rule.method === "GET" && !c.rule.target ? "?size=500" : ""));
   const json = c.rule.method === "GET" ? undefined : bodies[c.rule.id]!(c.role, c.scope, params);
   const base = { method: c.rule.method, path, json };
   if (c.via === "bearer") return () => api(hub.url, cert.certPem, { ...base, bearer: bearers.get(c.role)! });

@@ -11,6 +11,8 @@ import { WHAT_IT_PROVES, type Manifest } from "../../evidence/manifest.js";
 import { PackReadError, readPackInto } from "../../evidence/read.js";
 import type { PackFile } from "../../evidence/tar.js";
 import { PackChecker, PackTooLargeError, type PackVerdict } from "../../evidence/verify.js";
+import { FleetPackChecker } from "../../evidence/fleet-verify.js";
+import { bothSinks, reportFleetVerdict } from "./fleet-verdict.js";
 import { PackDirectory, PackWriteError } from "../../evidence/write.js";
 import { PeriodError, type Period } from "../../facts/period.js";
 import { reportPass } from "../../report/report-build.js";
@@ -166,15 +168,18 @@ export async function runEvidenceVerify(pack: string, opts: EvidenceVerifyOption
     io.err(`covenant evidence verify: ${escapeText(key)}`);
     return EXIT.policyError;
   }
-  // each file checked as it passes: a year's pack is never held whole
+  // each file checked as it passes: a year's pack is never held whole; a host's pack or the fleet
+  // hub's, told apart by its manifest once read (both checkers see every file)
   const checker = new PackChecker(key);
+  const fleet = new FleetPackChecker(key);
   try {
-    await readPackInto(pack, (name) => checker.file(name));
+    await readPackInto(pack, (name) => bothSinks(checker.file(name), fleet.file(name)));
   } catch (err) {
     if (!(err instanceof PackReadError || err instanceof PackTooLargeError || err instanceof StoreError)) throw err;
     io.err(`covenant evidence verify: ${escapeText(err.message)}`);
     return EXIT.policyError;
   }
+  if (fleet.isFleet()) return reportFleetVerdict(fleet.verdict(), opts.json, io);
   const verdict = checker.verdict();
   if (opts.json) io.out(JSON.stringify(verdictJson(verdict), null, 2));
   else for (const line of verdictLines(verdict, io)) io.out(line);

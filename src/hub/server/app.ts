@@ -18,6 +18,11 @@ import { userHandlers } from "./api/user-routes.js";
 import { fleetHandlers } from "./api/fleet-routes.js";
 import { auditHandlers } from "./api/audit-routes.js";
 import { decisionHandlers } from "./api/decision-routes.js";
+import { evidenceHandlers } from "./api/evidence-routes.js";
+
+declare const COVENANT_VERSION: string;
+/** Covenant's version, as the fleet evidence the hub makes names it */
+const GENERATOR = typeof COVENANT_VERSION === "string" ? COVENANT_VERSION : "0.0.0-dev";
 
 export interface HubAppOptions {
   pool: Pool;
@@ -134,7 +139,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     return reply.code(out.status).send(out.body);
   });
 
-  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers, ...decisionHandlers });
+  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers, ...decisionHandlers, ...evidenceHandlers(opts.clockToleranceMs, GENERATOR) });
   return app;
 }
 

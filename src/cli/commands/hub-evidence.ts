@@ -1,0 +1,177 @@
+// `covenant hub report`, `covenant hub evidence` and `covenant hub key export`: the fleet's period
+// report and its signed evidence pack, made from the hub's database directly (as `covenant hub
+// incidents` reads it), and the hub's public key for auditors. Each report and pack made is
+// written to the hub's audit log (an export of evidence).
+import { existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Pool } from "pg";
+import { periodOf, PeriodError, type Period } from "../../facts/period.js";
+import { HubConfigError, loadHubConfig, type HubConfig } from "../../hub/config.js";
+import { FleetReportError, buildFleetReport } from "../../hub/evidence/fleet-report.js";
+import { renderFleetHtml } from "../../hub/evidence/fleet-html.js";
+import type { FleetReport } from "../../hub/evidence/fleet-model.js";
+import { makeFleetPack, manifestSha256, writeFleetPack } from "../../hub/evidence/fleet-pack.js";
+import { renderFleetCsv, renderFleetMarkdown } from "../../hub/evidence/fleet-text.js";
+import { audit } from "../../hub/server/audit.js";
+import { hubSigningKey, type HubKey } from "../../hub/signing.js";
+import { PackWriteError } from "../../evidence/write.js";
+import { publicKeyPem } from "../../store/store.js";
+import { escapeText } from "../escape.js";
+import { EXIT } from "../exit-codes.js";
+import type { Io } from "../io.js";
+import { writeReport } from "../report-file.js";
+import { adminPool, DEFAULT_HUB_CONFIG, who } from "./hub.js";
+
+export interface FleetReportOptions {
+  config?: string;
+  from: string;
+  to: string;
+  group?: string;
+  controls: string[];
+  tz?: string;
+  generator: string;
+  now?: Date;
+}
+
+/** hub.yaml (clockTolerance, signingKey): --config, else the default path. */
+function hubConfig(opts: { config?: string }, io: Io, command: string): HubConfig | number {
+  const path = opts.config ?? DEFAULT_HUB_CONFIG;
+  if (!existsSync(path)) {
+    io.err(`covenant hub ${command}: no hub configuration at ${escapeText(path)} (give --config): the hub's signing key and clockTolerance are read from it`);
+    return EXIT.policyError;
+  }
+  try {
+    return loadHubConfig(path);
+  } catch (err) {
+    if (!(err instanceof HubConfigError)) throw err;
+    io.err(`covenant hub ${command}: ${escapeText(err.message)}`);
+    return EXIT.policyError;
+  }
+}
+
+function hubKey(config: HubConfig, io: Io, command: string): HubKey | number {
+  try {
+    return hubSigningKey(config.signingKey, false);
+  } catch (err) {
+    io.err(`covenant hub ${command}: ${escapeText((err as Error).message)} (\`covenant hub serve\` makes it at first start)`);
+    return EXIT.policyError;
+  }
+}
+
+/** The period in --tz, else UTC: the fleet's hosts may keep different zones, so the hub reads days in one it is told. */
+function fleetPeriod(opts: FleetReportOptions, io: Io, command: string): Period | number {
+  try {
+    return periodOf(opts.from, opts.to, opts.tz ?? "UTC");
+  } catch (err) {
+    if (!(err instanceof PeriodError)) throw err;
+    io.err(`covenant hub ${command}: ${escapeText(err.message)}`);
+    return EXIT.policyError;
+  }
+}
+
+interface Prepared {
+  config: HubConfig;
+  key: HubKey;
+  period: Period;
+  pool: Pool;
+}
+
+async function prepare(opts: FleetReportOptions, io: Io, command: string): Promise<Prepared | number> {
+  const config = hubConfig(opts, io, command);
+  if (typeof config === "number") return config;
+  const key = hubKey(config, io, command);
+  if (typeof key === "number") return key;
+  const period = fleetPeriod(opts, io, command);
+  if (typeof period === "number") return period;
+  const pool = await adminPool({ config: opts.config ?? DEFAULT_HUB_CONFIG }, io, command);
+  if (typeof pool === "number") return pool;
+  return { config, key, period, pool };
+}
+
+function fleetFiles(r: FleetReport, format: "html" | "json" | "csv" | "md"): Map<string, string> {
+  if (format === "json") return new Map([["fleet.json", JSON.stringify(r, null, 2) + "\n"]]);
+  if (format === "md") return new Map([["fleet.md", renderFleetMarkdown(r)]]);
+  if (format === "csv") return renderFleetCsv(r);
+  return new Map([["fleet.html", renderFleetHtml(r)]]);
+}
+
+export async function runHubReport(opts: FleetReportOptions & { format: "html" | "json" | "csv" | "md"; out?: string }, io: Io): Promise<number> {
+  if (opts.format === "csv" && opts.out === undefined) {
+    io.err("covenant hub report: --format csv writes one file per table (hosts, controls, episodes, clock): give --out DIR");
+    return EXIT.policyError;
+  }
+  const p = await prepare(opts, io, "report");
+  if (typeof p === "number") return p;
+  try {
+    const report = await buildFleetReport(p.pool, { period: p.period, ...(opts.group !== undefined ? { group: opts.group } : {}), controls: opts.controls, toleranceMs: p.config.clockToleranceMs, hubFingerprint: p.key.fingerprint, generator: opts.generator, ...(opts.now ? { now: opts.now } : {}) });
+    await audit(p.pool, `cli:${who()}`, "evidence.report", opts.group !== undefined ? `group:${opts.group}` : null, { from: opts.from, to: opts.to, format: opts.format, hosts: report.hosts.length, controls: opts.controls });
+    const files = fleetFiles(report, opts.format);
+    if (opts.out === undefined) {
+      for (const text of files.values()) io.out(text.replace(/\n$/, ""));
+      return EXIT.ok;
+    }
+    const refused = outDir(opts.out);
+    if (refused) {
+      io.err(`covenant hub report: cannot write to ${escapeText(opts.out)}: ${escapeText(refused)}`);
+      return EXIT.policyError;
+    }
+    for (const [name, text] of files) writeReport(join(opts.out, name), text);
+    io.err(`wrote ${[...files.keys()].map((n) => escapeText(join(opts.out!, n))).join(", ")}`);
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof FleetReportError)) throw err;
+    io.err(`covenant hub report: ${escapeText(err.message)}`);
+    return EXIT.policyError;
+  } finally {
+    await p.pool.end();
+  }
+}
+
+function outDir(dir: string): string | undefined {
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") return String((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+  }
+  return lstatSync(dir).isDirectory() ? undefined : "it is not a directory (a link is not followed)";
+}
+
+export async function runHubEvidence(opts: FleetReportOptions & { out: string; json: boolean }, io: Io): Promise<number> {
+  const p = await prepare(opts, io, "evidence");
+  if (typeof p === "number") return p;
+  try {
+    const pack = await makeFleetPack(p.pool, { period: p.period, ...(opts.group !== undefined ? { group: opts.group } : {}), controls: opts.controls, toleranceMs: p.config.clockToleranceMs, hubFingerprint: p.key.fingerprint, generator: opts.generator, key: p.key, ...(opts.now ? { now: opts.now } : {}) });
+    const written = writeFleetPack(opts.out, pack);
+    await audit(p.pool, `cli:${who()}`, "evidence.export", opts.group !== undefined ? `group:${opts.group}` : null, { from: opts.from, to: opts.to, hosts: pack.manifest.hosts.length, records: pack.manifest.hosts.reduce((n, h) => n + h.extract.count, 0), manifestSha256: manifestSha256(pack), out: written.archive });
+    if (opts.json) io.out(JSON.stringify(pack.manifest, null, 2));
+    else io.out(`wrote ${escapeText(written.dir)} and ${escapeText(written.archive)}: ${pack.manifest.hosts.length} host(s), signed by the hub's key ${p.key.fingerprint}; check it with \`covenant evidence verify ${escapeText(written.archive)} --public-key HUB.pub.pem\``);
+    const inDoubt = pack.report.summary.hostsInDoubt;
+    if (inDoubt > 0) io.err(`covenant hub evidence: ${inDoubt} host(s) whose chain the hub holds in doubt: the report says which`);
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof FleetReportError) && !(err instanceof PackWriteError)) throw err;
+    io.err(`covenant hub evidence: ${escapeText(err.message)}`);
+    return EXIT.policyError;
+  } finally {
+    await p.pool.end();
+  }
+}
+
+export function runHubKeyExport(opts: { config?: string; out?: string }, io: Io): number {
+  const config = hubConfig(opts, io, "key export");
+  if (typeof config === "number") return config;
+  const key = hubKey(config, io, "key export");
+  if (typeof key === "number") return key;
+  const pem = publicKeyPem(key.publicKey);
+  if (opts.out === undefined) io.out(pem.replace(/\n$/, ""));
+  else {
+    try {
+      writeFileSync(opts.out, pem, { flag: "wx", mode: 0o644 });
+    } catch (err) {
+      io.err(`covenant hub key export: cannot write ${escapeText(opts.out)}: ${escapeText(String((err as NodeJS.ErrnoException).code ?? (err as Error).message))}`);
+      return EXIT.policyError;
+    }
+  }
+  io.err(`the hub's signing key: ${key.fingerprint}`);
+  return EXIT.ok;
+}

@@ -1,0 +1,53 @@
+// The fleet's evidence pack for auditors and administrators (evidence.export): the period, host
+// group and controls from the query; the pack made from the database (hub/evidence/fleet-pack.ts)
+// and sent as its .tar.gz, signed with the hub's key; the export recorded in the audit log first,
+// with the manifest's sha256 (what the auditor received can be matched to the log).
+import { periodOf, PeriodError } from "../../../facts/period.js";
+import { AccessInputError } from "../../auth/users.js";
+import { fleetPackArchive, makeFleetPack, manifestSha256 } from "../../evidence/fleet-pack.js";
+import { FleetReportError } from "../../evidence/fleet-report.js";
+import { audit } from "../audit.js";
+import type { Answer, Call, Handler } from "./registry.js";
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const CONTROL = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+/** The longest period one request may ask for: a pack is made in memory, a year of a group at most. */
+const MAX_DAYS = 366;
+
+function query(call: Call): { from: string; to: string; group?: string; tz: string; controls: string[] } {
+  const { from, to, group, tz, control } = call.query;
+  if (!from || !to || !DATE.test(from) || !DATE.test(to)) throw new AccessInputError("from and to are dates (YYYY-MM-DD), both required");
+  if (group !== undefined && (group.length === 0 || group.length > 200)) throw new AccessInputError("group is a host group's name");
+  const controls = control === undefined || control === "" ? [] : control.split(",");
+  if (controls.some((c) => !CONTROL.test(c))) throw new AccessInputError("control is a comma-separated list of control ids");
+  return { from, to, ...(group !== undefined ? { group } : {}), tz: tz ?? "UTC", controls };
+}
+
+export function evidenceHandlers(clockToleranceMs: number, generator: string): Record<string, Handler> {
+  return {
+    "evidence.export": async (call: Call): Promise<Answer> => {
+      const q = query(call);
+      let period;
+      try {
+        period = periodOf(q.from, q.to, q.tz);
+      } catch (err) {
+        if (err instanceof PeriodError) throw new AccessInputError(err.message);
+        throw err;
+      }
+      if (period.endMs - period.startMs > MAX_DAYS * 86_400_000 + 3_600_000) throw new AccessInputError(`at most ${MAX_DAYS} days in one pack: ask for a shorter period (covenant hub evidence makes longer ones)`, 413);
+      const { deps } = call;
+      let pack;
+      try {
+        pack = await makeFleetPack(deps.pool, { period, ...(q.group !== undefined ? { group: q.group } : {}), controls: q.controls, toleranceMs: clockToleranceMs, hubFingerprint: deps.key.fingerprint, generator, key: deps.key, now: deps.now() });
+      } catch (err) {
+        if (err instanceof FleetReportError) throw new AccessInputError(err.message, 404);
+        throw err;
+      }
+      const name = `fleet-${q.group ?? "all"}-${q.from}-${q.to}`.replace(/[^A-Za-z0-9._-]/g, "_");
+      const gz = fleetPackArchive(pack, name);
+      await audit(deps.pool, call.principal!.name, "evidence.export", q.group !== undefined ? `group:${q.group}` : null, { from: q.from, to: q.to, tz: q.tz, controls: q.controls, hosts: pack.manifest.hosts.length, manifestSha256: manifestSha256(pack), bytes: gz.length });
+      // registry.ts types a raw body as text; fastify sends a Buffer as the bytes it holds
+      return { status: 200, raw: { type: "application/gzip", text: gz as unknown as string }, headers: { "content-disposition": `attachment; filename="${name}.tar.gz"` } };
+    },
+  };
+}

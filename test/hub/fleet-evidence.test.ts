@@ -1,0 +1,286 @@
+// Fleet-wide evidence against real PostgreSQL: three hosts' real stores (made through StateStore
+// as `covenant run` records, test/report/report-helpers.ts), their records put in the hub's
+// tables as the push path leaves them (each line as pushed, the hub's chain, a receive time the
+// test chooses: one host's clock ahead of the hub's), one host's chain forked. The fleet report's
+// figures, the group filter, both times and the skew flag; the pack verified with the hub's key
+// alone (in-process and by a real `covenant evidence verify`), a changed byte found and named,
+// another key refused; and the real `covenant hub report|evidence|key export` processes.
+import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hubChainNext, hubChainStart } from "../../src/store/hub-chain.ts";
+import { FleetPackChecker } from "../../src/evidence/fleet-verify.ts";
+import { readPackInto } from "../../src/evidence/read.ts";
+import { periodOf } from "../../src/facts/period.ts";
+import { lineOf } from "../../src/hub/client/batch.ts";
+import { migrate } from "../../src/hub/db/migrations.ts";
+import { buildFleetReport } from "../../src/hub/evidence/fleet-report.ts";
+import { makeFleetPack, writeFleetPack } from "../../src/hub/evidence/fleet-pack.ts";
+import { renderFleetHtml } from "../../src/hub/evidence/fleet-html.ts";
+import { hubSigningKey } from "../../src/hub/signing.ts";
+import { StateStore } from "../../src/store/store.ts";
+import { launchChromium, openFile } from "../helpers/browser.ts";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
+import { A, at, B, C, recordRun, result } from "../report/report-helpers.ts";
+import { removeTempDirs, tempDir } from "../store/helpers.ts";
+import { testCertificate, type TestCert } from "./helpers/certs.ts";
+import { freshDatabase, type TestDatabase } from "./helpers/pg.ts";
+
+const HOUR = 60; // at() counts minutes
+const RUNS = 48; // hourly, 2026-03-01 and 02 (UTC)
+const TOLERANCE = 120_000;
+let db: TestDatabase;
+let pool: pg.Pool;
+let cert: TestCert;
+let config: string;
+const ids: Record<string, string> = {};
+
+/** A host's store of RUNS hourly runs, `outcome(run index, key)` deciding each promise's. */
+function storeOf(outcome: (i: number, key: string) => "kept" | "drift" | "repaired"): string {
+  const dir = tempDir("fleet-host");
+  const s = StateStore.open(dir);
+  for (let i = 0; i < RUNS; i++) recordRun(s, { at: at(i * HOUR), results: [A, B, C].map((k) => result(k, outcome(i, k))) });
+  s.close();
+  return dir;
+}
+
+/** Puts a host and its store's records into the hub's tables, as pushes would, each received `receivedLagMs` after its host time. */
+async function seedHost(name: string, group: string, dir: string, receivedLagMs: number, chainStatus = "ok", edit: (line: string, kind: string) => string = (l) => l): Promise<string> {
+  const id = randomUUID();
+  const s = StateStore.openReadOnly(dir);
+  const lines: { seq: number; kind: string; run: number; time: string; line: string }[] = [];
+  try {
+    s.scanHistory({}, (r) => lines.push({ seq: r.seq, kind: r.kind, run: r.run, time: r.time, line: edit(lineOf(r), r.kind) }));
+  } finally {
+    s.close();
+  }
+  let chain = hubChainStart(id);
+  await pool.query("INSERT INTO hub_hosts (id, name, public_key, fingerprint, host_group, last_chain, enrolled_at, chain_status) VALUES ($1, $2, $3, $4, $5, $6, '2026-02-01', $7)", [id, name, Buffer.alloc(32, name.length), `ed25519:${id.replace(/-/g, "")}`, group, chain, chainStatus]);
+  for (const l of lines) {
+    chain = hubChainNext(chain, l.line);
+    await pool.query("INSERT INTO hub_records (host_id, epoch, seq, kind, run, host_time, received_at, chain, line) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8)", [id, l.seq, l.kind, l.run, l.time, new Date(Date.parse(l.time) + receivedLagMs), chain, l.line]);
+  }
+  await pool.query("UPDATE hub_hosts SET last_seq = $2, last_chain = $3, records = $4 WHERE id = $1", [id, lines.at(-1)!.seq, chain, lines.length]);
+  return id;
+}
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  pool = new pg.Pool({ connectionString: db.url, max: 3 });
+  const client = await pool.connect();
+  try {
+    await migrate(client);
+  } finally {
+    client.release();
+  }
+  cert = await testCertificate();
+  config = join(cert.dir, "hub.yaml");
+  writeFileSync(config, `listen: { host: 127.0.0.1, port: 0 }\ntls: { cert: ${cert.cert}, key: ${cert.key} }\ndatabase: { url: "${db.url}" }\nclockTolerance: 2m\nsigningKey: ${join(cert.dir, "hub-signing.key")}\n`);
+  hubSigningKey(join(cert.dir, "hub-signing.key"));
+  // web-01: B drifts at run 10 and is repaired at run 14; its clock agrees with the hub's (received 5 s later)
+  ids["web-01"] = await seedHost("web-01", "web", storeOf((i, k) => (k === B && i >= 10 && i < 14 ? "drift" : k === B && i === 14 ? "repaired" : "kept")), 5_000);
+  // web-02: every promise kept; its clock 10 minutes ahead of the hub's (its records received "before" they were written)
+  ids["web-02"] = await seedHost("web-02", "web", storeOf(() => "kept"), -600_000);
+  // db-01: C drifts from run 20 to the end; the hub found its chain forked
+  ids["db-01"] = await seedHost("db-01", "db", storeOf((i, k) => (k === C && i >= 20 ? "drift" : "kept")), 3_000, "fork");
+  await pool.query("INSERT INTO hub_incidents (host_id, kind, epoch, seq, message, opened_at, last_seen_at) VALUES ($1, 'fork', 0, 30, 'record 30 differs from what the host sent before: its history was rewritten', '2026-03-01T18:00:00Z', '2026-03-01T18:00:00Z')", [ids["db-01"]]);
+}, 120_000);
+
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+  removeTempDirs();
+});
+
+const period = () => periodOf("2026-03-01", "2026-03-02", "UTC");
+const options = (over: { group?: string; controls?: string[] } = {}) => ({ period: period(), controls: over.controls ?? [], ...(over.group ? { group: over.group } : {}), toleranceMs: TOLERANCE, hubFingerprint: "ed25519:test", generator: "test", now: new Date("2026-03-05T00:00:00Z") });
+
+describe("the fleet report", () => {
+  it("gives each control's operation across the hosts, each host's chain as the hub judged it, and the hub's receive time beside the host's clock", async () => {
+    const r = await buildFleetReport(pool, options());
+    expect(r.hosts.map((h) => h.name)).toEqual(["db-01", "web-01", "web-02"]);
+    expect(r.summary).toMatchObject({ hosts: 3, hostsInDoubt: 1, hostsClockAhead: 1, controls: 2 });
+    const c1 = r.controls.find((c) => c.id === "C-1")!;
+    expect(c1.design?.title).toBe("Ledger files are private");
+    expect(c1.hosts.map((h) => [h.name, h.evaluations, h.episodes])).toEqual([["db-01", RUNS, 0], ["web-01", RUNS, 1], ["web-02", RUNS, 0]]);
+    expect(c1.totals).toMatchObject({ hosts: 3, evaluations: 3 * RUNS, episodes: 1, repairs: 1 });
+    expect(c1.totals.remediation).toMatchObject({ resolved: 1, medianMs: 4 * 3_600_000 });
+    const c2 = r.controls.find((c) => c.id === "C-2")!;
+    expect(c2.hosts.find((h) => h.name === "db-01")).toMatchObject({ episodes: 1, openAtEnd: 1 });
+    // both times of the episode's records: the host's clock, and when the hub received them
+    const web01 = r.hosts.find((h) => h.name === "web-01")!;
+    const episode = web01.report.controls.find((c) => c.id === "C-1")!.operation.episodes[0]!;
+    expect(episode.opened).toBe(at(10 * HOUR).replace(/\.\d+Z$/, ".000Z"));
+    expect(Date.parse(web01.received[String(episode.openedRecord)]!) - Date.parse(episode.opened)).toBe(5_000);
+    expect(web01.received[String(episode.resolvedRecord)]).toBeDefined();
+    // the skew: web-02's records carry a host time 10 minutes after the hub received them
+    const web02 = r.hosts.find((h) => h.name === "web-02")!;
+    expect(web02.clock.ahead.count).toBe(web02.chain.records);
+    expect(web02.clock.ahead.list[0]!.deltaMs).toBe(600_000);
+    expect(web01.clock.ahead.count + web01.clock.behind.count).toBe(0);
+    // the fork: the hub's status and the period's incident; the chain the hub holds still links
+    const db01 = r.hosts.find((h) => h.name === "db-01")!;
+    expect(db01.chain).toMatchObject({ status: "fork", verdict: "intact" });
+    expect(db01.chain.incidents.map((i) => i.kind)).toEqual(["fork"]);
+    expect(web01.report.integrity.notes[0]).toContain("the hub's own chain");
+  });
+
+  it("reports one host group only, and one control when asked", async () => {
+    const web = await buildFleetReport(pool, options({ group: "web" }));
+    expect(web.hosts.map((h) => h.name)).toEqual(["web-01", "web-02"]);
+    expect(web.summary).toMatchObject({ hosts: 2, hostsInDoubt: 0 });
+    const one = await buildFleetReport(pool, options({ controls: ["C-2"] }));
+    expect(one.controls.map((c) => c.id)).toEqual(["C-2"]);
+    expect(one.hosts.every((h) => h.report.controls.every((c) => c.id === "C-2"))).toBe(true);
+    await expect(buildFleetReport(pool, options({ group: "nobody" }))).rejects.toThrow(/no host .* group "nobody"/);
+    await expect(buildFleetReport(pool, options({ controls: ["C-9"] }))).rejects.toThrow(/C-9/);
+  });
+
+  it("finds a record changed in the hub's database: the host's chain is broken there", async () => {
+    const id = ids["web-02"]!;
+    const row = (await pool.query<{ line: string }>("SELECT line FROM hub_records WHERE host_id = $1 AND seq = 20", [id])).rows[0]!;
+    await pool.query("UPDATE hub_records SET line = $2 WHERE host_id = $1 AND seq = 20", [id, row.line.replace('"kind":"', '"kind":"x')]);
+    try {
+      const r = await buildFleetReport(pool, options({ group: "web" }));
+      const web02 = r.hosts.find((h) => h.name === "web-02")!;
+      expect(web02.chain).toMatchObject({ verdict: "broken", problem: { seq: 20 } });
+      expect(r.summary.hostsInDoubt).toBe(1);
+    } finally {
+      await pool.query("UPDATE hub_records SET line = $2 WHERE host_id = $1 AND seq = 20", [id, row.line]);
+    }
+  });
+
+  it("draws escaped HTML with both times and the flags, needing no script", async () => {
+    await pool.query("UPDATE hub_hosts SET name = $2 WHERE id = $1", [ids["web-02"], "web-02<script>alert(1)</script>"]);
+    try {
+      const html = renderFleetHtml(await buildFleetReport(pool, options()));
+      expect(html).not.toContain("<script>");
+      expect(html).toContain("web-02&lt;script&gt;");
+      expect(html).toContain("hub received:");
+      expect(html).toMatch(/class="flag">\d+ records carry a host time later than the hub received them/);
+      expect(html).toContain('data-chain="doubt"');
+    } finally {
+      await pool.query("UPDATE hub_hosts SET name = 'web-02' WHERE id = $1", [ids["web-02"]]);
+    }
+  });
+});
+
+describe("the fleet report's page in real Chromium", () => {
+  it("shows the figures, a host's chain in doubt, both times and the clock flag, with no script, no console error, no CSP violation, nothing fetched", async () => {
+    const file = join(tempDir("fleet-html"), "fleet.html");
+    writeFileSync(file, renderFleetHtml(await buildFleetReport(pool, options())));
+    const browser = await launchChromium();
+    try {
+      // scripts on: the page has none, and the CSP watcher the harness puts in needs them
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const w = await openFile(context, file);
+      const figure = (id: string) => w.page.locator(`[data-figure="${id}"]`).innerText();
+      expect(await figure("hosts")).toBe("3");
+      expect(await figure("hosts-in-doubt")).toBe("1");
+      expect(await figure("hosts-clock-ahead")).toBe("1");
+      expect(await w.page.locator('section[data-host="db-01"] [data-chain="doubt"]').innerText()).toContain("fork");
+      const episode = w.page.locator('section[data-host="web-01"] table.episodes tbody tr').first();
+      expect(await episode.innerText()).toMatch(/2026-03-01 10:00:00 UTC\s+hub received: 2026-03-01 10:00:0\d UTC/);
+      expect(await w.page.locator('section[data-host="web-02"] [data-clock="ahead"]').innerText()).toMatch(/records carry a host time later than the hub received them by more than 2 min/);
+      expect(await w.page.locator('table.fleet-control[data-control="C-1"] tr[data-host="web-01"]').innerText()).toContain("48");
+      expect(w.errors).toEqual([]);
+      expect(await w.cspViolations()).toEqual([]);
+      expect(w.requests.every((u) => u.startsWith("file:"))).toBe(true);
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
+
+async function verdictOf(path: string, pem: string) {
+  const { createPublicKey } = await import("node:crypto");
+  const checker = new FleetPackChecker(createPublicKey(pem));
+  await readPackInto(path, (name) => checker.file(name));
+  return checker.verdict();
+}
+
+describe("the fleet evidence pack", () => {
+  it("verifies with the hub's public key alone; a changed byte is found and named; another key is refused", async () => {
+    const key = hubSigningKey(join(cert.dir, "hub-signing.key"), false);
+    const pack = await makeFleetPack(pool, { ...options({ group: "web" }), key });
+    const out = join(tempDir("fleet-pack"), "web-2026-03");
+    const { dir, archive } = writeFleetPack(out, pack);
+    const pem = key.publicKey.export({ type: "spki", format: "pem" }).toString();
+    for (const p of [dir, archive]) {
+      const v = await verdictOf(p, pem);
+      expect(v.problems).toEqual([]);
+      expect(v.intact).toBe(true);
+    }
+    expect(pack.manifest.hosts.map((h) => h.name)).toEqual(["web-01", "web-02"]);
+    expect(pack.manifest.hosts[0]!.extract.count).toBeGreaterThan(RUNS);
+    expect(pack.manifest.policies).toHaveLength(1);
+    const chainLines = readFileSync(join(dir, "hosts", ids["web-01"]!, "chain.jsonl"), "utf8").trim().split("\n");
+    expect(JSON.parse(chainLines[1]!)).toMatchObject({ receivedAt: expect.stringMatching(/^2026-03-01T00:00:0\d/) });
+    // a byte of one host's records changed: that file is named
+    const history = join(dir, "hosts", ids["web-02"]!, "history.jsonl");
+    const bytes = readFileSync(history);
+    bytes[200] = bytes[200] === 0x30 ? 0x31 : 0x30;
+    writeFileSync(history, bytes);
+    const bad = await verdictOf(dir, pem);
+    expect(bad.intact).toBe(false);
+    expect(bad.problems.map((p) => p.file)).toContain(`hosts/${ids["web-02"]}/history.jsonl`);
+    // another key: the signature is refused
+    const other = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString();
+    const wrongKey = await verdictOf(archive, other);
+    expect(wrongKey.intact).toBe(false);
+    expect(wrongKey.problems[0]).toMatchObject({ file: "manifest.sig" });
+  });
+});
+
+describe("a host's own choice of policy paths", () => {
+  it("leaves a version whose pushed path climbs out of the pack, saying so in the manifest, and the pack still verifies", async () => {
+    const climbing = (line: string, kind: string) => (kind === "policy" ? line.replace('"path":"/etc/covenant/policies/ledger.promise"', '"path":"/etc/../../../tmp/x.promise"') : line);
+    const id = await seedHost("odd-01", "odd", storeOf(() => "kept"), 1_000, "ok", climbing);
+    try {
+      const key = hubSigningKey(join(cert.dir, "hub-signing.key"), false);
+      const pack = await makeFleetPack(pool, { ...options({ group: "odd" }), key });
+      expect(pack.manifest.policies).toEqual([]);
+      expect(pack.manifest.policiesNotIncluded).toMatchObject([{ host: id, why: expect.stringMatching(/not a plain absolute path|do not make/) }]);
+      expect(pack.files.every((f) => !f.name.includes(".."))).toBe(true);
+      const { archive } = writeFleetPack(join(tempDir("odd-pack"), "odd"), pack);
+      const v = await verdictOf(archive, key.publicKey.export({ type: "spki", format: "pem" }).toString());
+      expect(v.problems).toEqual([]);
+    } finally {
+      await pool.query("DELETE FROM hub_records WHERE host_id = $1", [id]);
+      await pool.query("DELETE FROM hub_hosts WHERE id = $1", [id]);
+    }
+  });
+});
+
+describe("the commands", () => {
+  it("covenant hub key export, hub evidence, evidence verify and hub report, as real processes", async () => {
+    ensureBuilt();
+    const dir = tempDir("fleet-cli");
+    const pub = join(dir, "hub.pub.pem");
+    const exported = covenant(["hub", "key", "export", "--config", config, "--out", pub]);
+    expect(exported.code, exported.err).toBe(0);
+    expect(exported.err).toMatch(/ed25519:[0-9a-f]{32}/);
+    const made = covenant(["hub", "evidence", "--config", config, "--from", "2026-03-01", "--to", "2026-03-02", "--out", join(dir, "pack")]);
+    expect(made.code, made.err).toBe(0);
+    expect(made.err).toContain("1 host(s) whose chain the hub holds in doubt");
+    const ok = covenant(["evidence", "verify", join(dir, "pack.tar.gz"), "--public-key", pub]);
+    expect(ok.code, ok.out + ok.err).toBe(0);
+    expect(ok.out).toContain("intact: the fleet pack of the whole fleet");
+    expect(ok.out).toContain("db-01");
+    const manifest = join(dir, "pack", "manifest.json");
+    writeFileSync(manifest, readFileSync(manifest, "utf8").replace('"count": ', '"count": 1'));
+    const bad = covenant(["evidence", "verify", join(dir, "pack"), "--public-key", pub]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain("manifest.sig");
+    const report = covenant(["hub", "report", "--config", config, "--from", "2026-03-01", "--to", "2026-03-02", "--group", "db", "--format", "json"]);
+    expect(report.code, report.err).toBe(0);
+    const parsed = JSON.parse(report.out) as { hosts: { name: string }[]; summary: { hostsInDoubt: number } };
+    expect(parsed.hosts.map((h) => h.name)).toEqual(["db-01"]);
+    expect(parsed.summary.hostsInDoubt).toBe(1);
+    const audited = await pool.query<{ action: string }>("SELECT action FROM hub_audit ORDER BY id");
+    expect(audited.rows.map((r) => r.action)).toEqual(["evidence.export", "evidence.report"]);
+  }, 120_000);
+});
