@@ -17,6 +17,7 @@ import { periodOf } from "../../src/facts/period.ts";
 import { lineOf } from "../../src/hub/client/batch.ts";
 import { migrate } from "../../src/hub/db/migrations.ts";
 import { buildFleetReport } from "../../src/hub/evidence/fleet-report.ts";
+import { buildReport } from "../../src/report/report-build.ts";
 import { makeFleetPack, writeFleetPack } from "../../src/hub/evidence/fleet-pack.ts";
 import { renderFleetHtml } from "../../src/hub/evidence/fleet-html.ts";
 import { hubSigningKey } from "../../src/hub/signing.ts";
@@ -36,6 +37,7 @@ let pool: pg.Pool;
 let cert: TestCert;
 let config: string;
 const ids: Record<string, string> = {};
+const dirs: Record<string, string> = {};
 
 /** A host's store of RUNS hourly runs, `outcome(run index, key)` deciding each promise's. */
 function storeOf(outcome: (i: number, key: string) => "kept" | "drift" | "repaired"): string {
@@ -80,7 +82,15 @@ beforeAll(async () => {
   writeFileSync(config, `listen: { host: 127.0.0.1, port: 0 }\ntls: { cert: ${cert.cert}, key: ${cert.key} }\ndatabase: { url: "${db.url}" }\nclockTolerance: 2m\nsigningKey: ${join(cert.dir, "hub-signing.key")}\n`);
   hubSigningKey(join(cert.dir, "hub-signing.key"));
   // web-01: B drifts at run 10 and is repaired at run 14; its clock agrees with the hub's (received 5 s later)
-  ids["web-01"] = await seedHost("web-01", "web", storeOf((i, k) => (k === B && i >= 10 && i < 14 ? "drift" : k === B && i === 14 ? "repaired" : "kept")), 5_000);
+  dirs["web-01"] = storeOf((i, k) => (k === B && i >= 10 && i < 14 ? "drift" : k === B && i === 14 ? "repaired" : "kept"));
+  ids["web-01"] = await seedHost("web-01", "web", dirs["web-01"], 5_000);
+  // web-01 said its deficiency key id, as every push does (web-02 and db-01 are hosts that never did)
+  const said = StateStore.openReadOnly(dirs["web-01"]);
+  try {
+    await pool.query("UPDATE hub_hosts SET deficiency_key = $2 WHERE id = $1", [ids["web-01"], said.deficiencyKeyId]);
+  } finally {
+    said.close();
+  }
   // web-02: every promise kept; its clock 10 minutes ahead of the hub's (its records received "before" they were written)
   ids["web-02"] = await seedHost("web-02", "web", storeOf(() => "kept"), -600_000);
   // db-01: C drifts from run 20 to the end; the hub found its chain forked
@@ -115,6 +125,17 @@ describe("the fleet report", () => {
     expect(episode.opened).toBe(at(10 * HOUR).replace(/\.\d+Z$/, ".000Z"));
     expect(Date.parse(web01.received[String(episode.openedRecord)]!) - Date.parse(episode.opened)).toBe(5_000);
     expect(web01.received[String(episode.resolvedRecord)]).toBeDefined();
+    // the episode's id is the host's own, as its own report names it; a host that never said its key id gets the hub's
+    const own = StateStore.openReadOnly(dirs["web-01"]!);
+    try {
+      const hostReport = buildReport(own, { period: period(), generator: "test", now: new Date("2026-03-05T00:00:00Z") });
+      expect(episode.id).toMatch(/^d-/);
+      expect(episode.id).toBe(hostReport.controls.find((c) => c.id === "C-1")!.operation.episodes[0]!.id);
+    } finally {
+      own.close();
+    }
+    const dbEpisode = r.hosts.find((h) => h.name === "db-01")!.report.controls.find((c) => c.id === "C-2")!.operation.episodes[0]!;
+    expect(dbEpisode.id).toMatch(/^h-/);
     // the skew: web-02's records carry a host time 10 minutes after the hub received them
     const web02 = r.hosts.find((h) => h.name === "web-02")!;
     expect(web02.clock.ahead.count).toBe(web02.chain.records);

@@ -26,7 +26,7 @@ export class FleetReportError extends Error {}
 /** The hosts reported: enrolled before the period's end, of the group when one is asked. */
 export async function reportedHosts(pool: Pool, period: Period, group: string | undefined): Promise<HostRow[]> {
   const rows = await pool.query<HostRow>(
-    "SELECT id, name, host_group, enrolled_at, revoked_at, epoch, chain_status, clock_skew_ms FROM hub_hosts WHERE enrolled_at < $1 AND ($2::text IS NULL OR host_group = $2) ORDER BY name, id",
+    "SELECT id, name, host_group, enrolled_at, revoked_at, epoch, chain_status, clock_skew_ms, deficiency_key FROM hub_hosts WHERE enrolled_at < $1 AND ($2::text IS NULL OR host_group = $2) ORDER BY name, id",
     [new Date(period.endMs), group ?? null],
   );
   return rows.rows;
@@ -59,7 +59,7 @@ export async function buildFleetReport(pool: Pool, o: FleetReportOptions): Promi
     hosts,
     notes: [
       "every time is the host's clock as its record says; the hub's receive time is shown beside it, and records farther from it than the tolerance are flagged",
-      "deficiency ids here are the hub's (h-…): the host's own ids are keyed with its host key, which never leaves the host; the episodes are the same",
+      "deficiency ids are the host's own (d-…), made from the key id its pushes say; a host that never said it gets ids of the hub's (h-…) for the same episodes",
     ],
   };
 }

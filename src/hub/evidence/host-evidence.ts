@@ -8,6 +8,7 @@ import type { Period } from "../../facts/period.js";
 import { reportPass, type ReportSource } from "../../report/report-build.js";
 import type { EvidenceReport } from "../../report/report-model.js";
 import type { PolicyFile } from "../../store/store.js";
+import { deficiencyId } from "../../store/deficiencies.js";
 import type { FleetHost, HostIncident, OffRecord } from "./fleet-model.js";
 import { HeldChain, heldRecords, type HeldRecord } from "./held-records.js";
 
@@ -23,6 +24,8 @@ export interface HostRow {
   epoch: number;
   chain_status: string;
   clock_skew_ms: string | null;
+  /** the id the host makes its deficiency ids with, as its pushes said (null before any push said it) */
+  deficiency_key: string | null;
 }
 
 export interface HostEvidenceOptions {
@@ -35,19 +38,25 @@ export interface HostEvidenceOptions {
 
 /**
  * The policy versions and deficiency ids a report needs, from what the host pushed: each `policy`
- * record's body holds a version's files as the host stored them. A deficiency's id is keyed with
- * the host key, which never leaves the host: the hub names episodes with ids of its own ("h-").
+ * record's body holds a version's files as the host stored them. A deficiency's id is the host's
+ * own, made from the key id its pushes say (an HMAC of a label under its host key, never the key),
+ * so that an episode here, the host's messages and the acknowledgements given on the hub all name
+ * it alike; for a host that never said it (older hosts), ids of the hub's own ("h-").
  */
 class PushedSource implements ReportSource {
   readonly versions = new Map<string, { record: number; files: PolicyFile[] }>();
 
-  constructor(private readonly hostId: string) {}
+  constructor(
+    private readonly hostId: string,
+    private readonly deficiencyKey: string | null,
+  ) {}
 
   take(seq: number, body: Record<string, unknown>): void {
     if (typeof body["hash"] === "string" && Array.isArray(body["files"]) && !this.versions.has(body["hash"])) this.versions.set(body["hash"], { record: seq, files: body["files"] as PolicyFile[] });
   }
 
   deficiencyIdOf(promiseKey: string, run: number, record: number): string {
+    if (this.deficiencyKey !== null) return deficiencyId(this.deficiencyKey, promiseKey, run, record);
     return "h-" + createHash("sha256").update(`${this.hostId}\n${promiseKey}\n${run}\n${record}`).digest("hex").slice(0, 13);
   }
 
@@ -76,7 +85,7 @@ class OffClock {
 }
 
 export async function hostEvidence(pool: Pool, host: HostRow, o: HostEvidenceOptions): Promise<FleetHost> {
-  const source = new PushedSource(host.id);
+  const source = new PushedSource(host.id, host.deficiency_key);
   const pass = reportPass(source, { period: o.period, controls: o.controls, generator: o.generator, now: o.now, chainCheck: "hub-chain" });
   const chain = new HeldChain(hubChainStart(host.id));
   const off = new OffClock(o.toleranceMs);
