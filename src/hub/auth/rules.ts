@@ -100,6 +100,9 @@ export const USER_ROUTES: readonly RouteRule[] = [
   { id: "policies.approve", method: "POST", path: "/api/policies/:policy/approve", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "approve a pending version (never one's own): signed with the hub's key, in force for its host group" },
   { id: "policies.reject", method: "POST", path: "/api/policies/:policy/reject", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "reject a pending version, saying why (never one's own)" },
   { id: "controls.set-owner", method: "PUT", path: "/api/controls/:control/owner", action: "write", object: "control", credentials: "session-or-token", who: ADMIN, target: { param: "control", kind: "control" }, audited: true, summary: "say which owner a control has (what grants naming an owner reach)" },
+  { id: "ui.controls", method: "GET", path: "/ui/controls", action: "read", object: "control", credentials: "session", who: CONTROL_READERS, audited: false, page: true, summary: "the dashboard's list of controls: owner, severity, key flag, refs, hosts kept and deficient; filtered by owner, severity, framework ref; paged" },
+  { id: "ui.control", method: "GET", path: "/ui/controls/:control", action: "read", object: "control", credentials: "session", who: CONTROL_READERS, target: { param: "control", kind: "control" }, audited: false, page: true, summary: "the dashboard's page of a control: design, versions and adoptions, the fleet's daily chart, episodes, integrity approvals and changes, waivers" },
+  { id: "ui.host", method: "GET", path: "/ui/hosts/:host", action: "read", object: "host", credentials: "session", who: HOST_READERS, target: { param: "host", kind: "host" }, audited: false, page: true, summary: "the dashboard's page of a host: its controls, chain, incidents, clock, policy version, last run" },
 ];
 
 export interface HostRouteRule {
@@ -134,7 +137,7 @@ export function ruleProblems(rules: readonly RouteRule[] = USER_ROUTES): string[
     const key = `${r.method} ${r.path}`;
     if (seen.has(key) || seen.has(r.id)) problems.push(`${key} (${r.id}) is declared twice`);
     seen.add(key).add(r.id);
-    if (!r.path.startsWith("/api/")) problems.push(`${key}: people's routes are under /api/`);
+    if (r.page ? !r.path.startsWith("/ui") : !r.path.startsWith("/api/")) problems.push(`${key}: people's routes are under /api/, the dashboard's pages under /ui`);
     if (r.credentials === "none" && Object.keys(r.who).length > 0) problems.push(`${key}: a route without credentials cannot name roles`);
     if (r.credentials !== "none" && Object.keys(r.who).length === 0) problems.push(`${key}: no role may use it`);
     if (r.method === "GET" && r.action === "write") problems.push(`${key}: a GET must not write`);

@@ -17,6 +17,7 @@ import { sessionHandlers } from "./api/session-routes.js";
 import { userHandlers } from "./api/user-routes.js";
 import { fleetHandlers } from "./api/fleet-routes.js";
 import { auditHandlers } from "./api/audit-routes.js";
+import { pageHandlers } from "./api/page-routes.js";
 
 export interface HubAppOptions {
   pool: Pool;
@@ -133,7 +134,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     return reply.code(out.status).send(out.body);
   });
 
-  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers });
+  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers, ...pageHandlers });
   return app;
 }
 
