@@ -32,10 +32,10 @@ function policy(v: HostView): Safe {
   const p = v.policy;
   if (p.hash === null) return html`<section id="policy"><h2>Policy</h2><p class="none">No run summary received yet: the policy it runs is not known.</p></section>`;
   const version = p.version ? html`version ${p.version.id} (${p.version.status}${p.version.decidedBy !== null && html` by ${p.version.decidedBy}`}): ${p.version.message}, by ${p.version.author}` : html`<span class="none">no published version has this content (the host's own policy)</span>`;
-  const inForce = p.inForce === null ? html`<span class="none">no version is in force for its group</span>` : html`version ${p.inForce.id} since ${when(p.inForce.since)}: ${p.runsInForce ? "it runs it" : html`<strong class="bad">it runs another</strong>`}`;
+  const inForce = p.inForce === null ? html`<span class="none">no version is in force for its group</span>` : html`version ${p.inForce.id} (${p.inForce.forGroup === "" ? "for every host" : html`for group ${p.inForce.forGroup}`}) since ${when(p.inForce.since)}: ${p.runsInForce ? "it runs it" : html`<strong class="bad">it runs another</strong>`}`;
   return html`<section id="policy"><h2>Policy</h2><dl class="policy"><dt>policy hash</dt><dd>${raw(shortHash(p.hash))}</dd>
 <dt>content</dt><dd>${p.content === null ? "—" : raw(shortHash(p.content))}</dd><dt>since</dt><dd>${p.since === null ? "—" : when(p.since)} (host clock)</dd>
-<dt>published version</dt><dd>${version}</dd><dt>in force for its group</dt><dd>${inForce}</dd></dl></section>`;
+<dt>published version</dt><dd>${version}</dd><dt>in force for it</dt><dd>${inForce}</dd></dl></section>`;
 }
 
 function lastRun(v: HostView): Safe {

@@ -60,8 +60,8 @@ export interface HostView {
     since: string | null;
     /** the newest published version with this content */
     version: { id: number; status: string; author: string; message: string; decidedBy: string | null; decidedAt: Date | null } | null;
-    /** the version in force for the host's group ('' for hosts in none) */
-    inForce: { id: number; content: string; since: Date } | null;
+    /** the version the host fetches: in force for its group, else for every host (forGroup '') */
+    inForce: { id: number; content: string; since: Date; forGroup: string } | null;
     runsInForce: boolean | null;
   };
   lastRun: { seq: number; finished: string; kind: string; promises: number | null; counts: Record<string, number> } | null;
@@ -94,13 +94,17 @@ async function policyOf(pool: Pool, group: string | null, row: { policy_hash: st
         [row.policy_content],
       )).rows[0]
     : undefined;
-  const f = (await pool.query<{ id: string; content: string; since: Date }>("SELECT v.id, v.content, c.since FROM hub_policy_current c JOIN hub_policy_versions v ON v.id = c.version_id WHERE c.host_group = $1", [group ?? ""])).rows[0];
+  // as the host fetches it (policy/versions.ts policyForHost): its group's version, else the one for every host
+  const f = (await pool.query<{ id: string; content: string; since: Date; host_group: string }>(
+    "SELECT v.id, v.content, c.since, c.host_group FROM hub_policy_current c JOIN hub_policy_versions v ON v.id = c.version_id WHERE c.host_group = $1 OR c.host_group = '' ORDER BY (c.host_group = '') LIMIT 1",
+    [group ?? ""],
+  )).rows[0];
   return {
     hash: row.policy_hash,
     content: row.policy_content,
     since: row.policy_since,
     version: v ? { id: Number(v.id), status: v.status, author: v.author, message: v.message, decidedBy: v.decided_by, decidedAt: v.decided_at } : null,
-    inForce: f ? { id: Number(f.id), content: f.content, since: f.since } : null,
+    inForce: f ? { id: Number(f.id), content: f.content, since: f.since, forGroup: f.host_group } : null,
     runsInForce: f && row.policy_content ? f.content === row.policy_content : null,
   };
 }
