@@ -5,6 +5,7 @@
 // for what that person sees: the design, the chart drawn (one column per day), the episodes, a
 // control or host out of scope not found, outside text (a control title and a reason with
 // `<script>` and a bidi mark) shown as text, no script in the page and no console error.
+// COVENANT_DASHBOARD_SHOTS=DIR saves screenshots of the control's and the host's pages there.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -118,7 +119,7 @@ async function visit(context: BrowserContext, path: string): Promise<Visit> {
 }
 
 async function scriptsIn(page: Page): Promise<number> {
-  return page.evaluate(() => document.querySelectorAll("script").length);
+  return (await page.evaluate("document.querySelectorAll('script').length")) as number;
 }
 
 describe("the dashboard's pages in Chromium", () => {
@@ -128,7 +129,11 @@ describe("the dashboard's pages in Chromium", () => {
     expect(v.status).toBe(200);
     const page = v.page;
     await expect(page.locator("#design").innerText()).resolves.toContain("Only approved application servers reach the general-ledger database");
-    await expect(page.locator("#design pre").first().innerText()).resolves.toContain("max_per_source = 40");
+    const written = await page.locator("#design pre").first().innerText();
+    expect(written).toContain("max_per_source = 40");
+    // the text as written, on its lines
+    expect(written.split("\n").length).toBeGreaterThan(3);
+    expect(written).not.toContain("\\n");
     expect(await page.locator("svg.compliance").count()).toBe(1);
     expect(await page.locator("svg.compliance g.day").count()).toBe(7);
     expect(await page.locator("svg.compliance g.day").nth(4).locator("title").textContent()).toBe("2026-11-05: 2 hosts, 0 kept, 2 deficient, 0 other");
@@ -143,6 +148,7 @@ describe("the dashboard's pages in Chromium", () => {
     expect(await scriptsIn(page)).toBe(0);
     expect(await page.title()).not.toContain("owned");
     expect(v.errors).toEqual([]);
+    if (process.env["COVENANT_DASHBOARD_SHOTS"]) await v.page.screenshot({ path: join(process.env["COVENANT_DASHBOARD_SHOTS"], "hub-control.png"), fullPage: true });
     // the list, with the title written by a policy shown as text
     const list = await visit(context, "/ui/controls?ref=SOX%20404&size=5");
     expect(list.status).toBe(200);
@@ -166,6 +172,7 @@ describe("the dashboard's pages in Chromium", () => {
     expect(await v.page.locator("#controls section.control").count()).toBe(2);
     expect(await v.page.locator("#controls").innerText()).toContain(XSS_TITLE);
     expect(await v.page.locator("#last-run").innerText()).toContain("kept 2");
+    if (process.env["COVENANT_DASHBOARD_SHOTS"]) await v.page.screenshot({ path: join(process.env["COVENANT_DASHBOARD_SHOTS"], "hub-host.png"), fullPage: true });
     expect(await scriptsIn(v.page)).toBe(0);
     expect(v.errors).toEqual([]);
     await context.close();

@@ -5,7 +5,7 @@
 // evidence report's complianceChart), the episodes (paged), integrity approvals and unapproved
 // integrity changes, and the waivers. No script: the period is a GET form, the pages are links.
 import { complianceChart, type ChartUnit } from "../../report/report-html-chart.js";
-import { count, plural, shortHash } from "../../report/report-html-text.js";
+import { count, plural, preText, shortHash } from "../../report/report-html-text.js";
 import type { ControlView, IntegrityItem } from "../server/views/control-view.js";
 import type { ControlVersion } from "../server/views/control-design.js";
 import { html, raw, type Safe } from "./html.js";
@@ -22,14 +22,14 @@ const OUTCOMES_LISTED = 200;
 function design(v: ControlView): Safe {
   const c = v.design.catalogue;
   const facts = c
-    ? html`<dl class="design"><dt>title</dt><dd>${c.title}</dd><dt>description</dt><dd>${c.description ?? "—"}</dd><dt>owner</dt><dd>${v.owner ?? "none named"}</dd>
+    ? html`<dl class="design"><dt>title</dt><dd>${c.title}</dd><dt>description</dt><dd>${c.description === null ? "—" : raw(preText(c.description))}</dd><dt>owner</dt><dd>${v.owner ?? "none named"}</dd>
 <dt>severity</dt><dd>${c.severity}</dd><dt>key control</dt><dd>${c.key ? "yes" : "no"}</dd><dt>framework refs</dt><dd>${c.refs.length ? c.refs.join(", ") : "none"}</dd>
 <dt>promises</dt><dd>${count(c.promises)}</dd><dt>as defined by</dt><dd>${raw(shortHash(c.content))}</dd></dl>`
     : html`<p class="none">The catalogue has no design for this control: no policy the hub has seen defines it.${v.owner !== null && html` Its owner, set on the hub: ${v.owner}.`}</p>`;
-  const promises = v.design.promises.map((p) => html`<tr><td><code>${p.key}</code></td><td>${p.type}</td><td class="free">${p.promiser}</td><td>${p.file}:${p.line}</td><td><pre>${p.text}</pre></td></tr>`);
+  const promises = v.design.promises.map((p) => html`<tr><td><code>${p.key}</code></td><td>${p.type}</td><td class="free">${p.promiser}</td><td>${p.file}:${p.line}</td><td><pre>${raw(preText(p.text))}</pre></td></tr>`);
   return html`<section id="design"><h2>Design</h2>${facts}
 <h3>Promises as written</h3>${tableOr(html`class="promises"`, ["key", "type", "promiser", "where", "text"], promises, "The hub has no text of the policy that defines it.")}
-${v.design.text !== null && html`<details><summary>The control as written</summary><pre class="control-text">${v.design.text}</pre></details>`}
+${v.design.text !== null && html`<details><summary>The control as written</summary><pre class="control-text">${raw(preText(v.design.text))}</pre></details>`}
 ${v.design.problems.map((p) => html`<p class="warning">The policy ${raw(shortHash(p.content))} no longer checks: ${p.problem}</p>`)}</section>`;
 }
 

@@ -10,7 +10,8 @@ import { controlLink, outcome, tableOr, when } from "./page-parts.js";
 
 function facts(v: HostView): Safe {
   const h = v.host;
-  const skew = h.clockSkewMs === null ? "not measured" : `${(h.clockSkewMs / 1000).toFixed(1)} s ${h.clockSkewMs >= 0 ? "ahead of" : "behind"} the hub`;
+  // the host's clock when it sent its last push, less the hub's when it arrived (transit included)
+  const skew = h.clockSkewMs === null ? "not measured" : Math.abs(h.clockSkewMs) < 50 ? "in step with the hub (within 0.1 s)" : `${(Math.abs(h.clockSkewMs) / 1000).toFixed(1)} s ${h.clockSkewMs > 0 ? "ahead of" : "behind"} the hub`;
   return html`<section id="host"><h2>Host</h2><dl class="host">
 <dt>host group</dt><dd>${h.group ?? "none"}</dd><dt>key fingerprint</dt><dd><code>${h.fingerprint}</code></dd>
 <dt>enrolled</dt><dd>${when(h.enrolledAt)}</dd>
