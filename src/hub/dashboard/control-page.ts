@@ -30,7 +30,7 @@ function design(v: ControlView): Safe {
   return html`<section id="design"><h2>Design</h2>${facts}
 <h3>Promises as written</h3>${tableOr(html`class="promises"`, ["key", "type", "promiser", "where", "text"], promises, "The hub has no text of the policy that defines it.")}
 ${v.design.text !== null && html`<details><summary>The control as written</summary><pre class="control-text">${raw(preText(v.design.text))}</pre></details>`}
-${v.design.problems.map((p) => html`<p class="warning">The policy ${raw(shortHash(p.content))} no longer checks: ${p.problem}</p>`)}</section>`;
+${v.design.problems.map((p) => html`<p class="warning">The policy ${raw(shortHash(p.content))}: ${p.problem}.</p>`)}</section>`;
 }
 
 function versionRow(ver: ControlVersion): Safe {

@@ -153,7 +153,8 @@ export async function controlDesign(pool: Pool, control: string): Promise<Contro
   let newest: { content: string; version: CheckedVersion } | undefined;
   for (const { content, firstSeen } of await knownContents(pool)) {
     const v = await checkedContent(pool, content);
-    if (v?.problem) problems.push({ content, problem: v.problem });
+    // the checker's first error may quote another control's text: only the fact is shown
+    if (v?.problem) problems.push({ content, problem: "its stored text no longer checks with this hub's checker, so what it says of the control is not shown" });
     const mine = v?.controls.get(control);
     if (!v || !mine) continue;
     newest = { content, version: v };
