@@ -178,6 +178,10 @@ describe("the controls list", () => {
     const paged = await controlsList(hub.pool, EVERYTHING, {}, { limit: 5, offset: 5 });
     expect(paged.controls).toHaveLength(5);
     expect(paged.controls[0]!.control).toBe(all.controls[5]!.control);
+    expect(await controlsList(hub.pool, EVERYTHING, {}, { limit: 5, offset: 100 })).toEqual({ total: 12, controls: [] });
+    // a control owner: only its owner's controls
+    const owner: Access = { ...EVERYTHING, allHosts: false, allControls: false, controlOwners: ["compliance"] };
+    expect((await controlsList(hub.pool, owner, {}, { limit: 100, offset: 0 })).controls.map((c) => c.owner)).toEqual(["compliance", "compliance", "compliance"]);
   });
 });
 
@@ -193,7 +197,11 @@ describe("the JSON routes", () => {
     const h = await api(hub.url, cert.certPem, { method: "GET", path: `/api/hosts/${alpha.id}`, cookie: s.cookie });
     expect(h.body["controls"]).toEqual([expect.objectContaining({ key: AC_KEY, control: AC, outcome: "kept", hostTime: "2026-11-05T08:00:00.000Z", seq: 5 })]);
     expect(h.body["policy"]).toMatchObject({ runsInForce: true });
-    const bad = await api(hub.url, cert.certPem, { method: "GET", path: `/api/controls/${AC}?from=2026-13-01`, cookie: s.cookie });
-    expect(bad.status).toBe(400);
+    for (const path of [`/api/controls/${AC}?from=2026-13-01`, `/api/controls/${AC}?from=2026-11-02&to=2026-11-01`, `/api/controls/${AC}?from=2025-01-01&to=2026-11-01`, "/api/controls?owner=a&owner=b", "/api/controls?owner=%3Cx%3E"]) {
+      const bad = await api(hub.url, cert.certPem, { method: "GET", path, cookie: s.cookie });
+      expect(bad.status, path).toBe(400);
+    }
+    const listed = await api(hub.url, cert.certPem, { method: "GET", path: "/api/controls?owner=compliance", cookie: s.cookie });
+    expect(listed.body).toMatchObject({ page: 1, total: 3 });
   });
 });

@@ -63,9 +63,9 @@ const MAX_DAYS = 366;
 /** `?from=YYYY-MM-DD&to=YYYY-MM-DD` (the last day included; default: the 30 days to today, UTC). */
 export function periodOf(query: Record<string, string>, now: Date): Period {
   const day = (name: string): number | undefined => {
-    const v = query[name];
+    const v: unknown = query[name];
     if (v === undefined || v === "") return undefined;
-    const ms = DAY.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
+    const ms = typeof v === "string" && DAY.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
     if (!Number.isFinite(ms)) throw new AccessInputError(`${name} is a day, YYYY-MM-DD`);
     return ms;
   };

@@ -33,9 +33,10 @@ const FILTER = /^[A-Za-z0-9][A-Za-z0-9._:@ -]{0,99}$/;
 export function filtersOf(query: Record<string, string>): ControlFilters {
   const out: ControlFilters = {};
   for (const k of ["owner", "severity", "ref"] as const) {
-    const v = query[k];
+    const v: unknown = query[k];
     if (v === undefined || v === "") continue;
-    if (!FILTER.test(v)) throw new AccessInputError(`${k} is a name (letters, digits, '.', '_', ':', '@', '-')`);
+    // a parameter given twice comes as an array: refused as any other malformed value
+    if (typeof v !== "string" || !FILTER.test(v)) throw new AccessInputError(`${k} is a name (letters, digits, '.', '_', ':', '@', '-')`);
     out[k] = v;
   }
   return out;
@@ -43,7 +44,8 @@ export function filtersOf(query: Record<string, string>): ControlFilters {
 
 export async function controlsList(pool: Pool, access: Access, f: ControlFilters, paging: { limit: number; offset: number }): Promise<{ total: number; controls: ControlRow[] }> {
   const [, , allControls, ids, owners] = accessParams(access);
-  const r = await pool.query<ControlRow & { total: string }>(
+  // one row whatever the page: the total counted even past the last page
+  const r = await pool.query<{ total: number; controls: ControlRow[] }>(
     `WITH per_host AS (
        SELECT control, host_id, bool_or(outcome IN ('drift', 'failed', 'error')) AS deficient, bool_or(outcome = 'waived') AS waived, bool_or(outcome IN ('kept', 'repaired')) AS kept
        FROM hub_promise_state GROUP BY control, host_id),
@@ -54,13 +56,15 @@ export async function controlsList(pool: Pool, access: Access, f: ControlFilters
      described AS (
        SELECT e.control, c.title, coalesce(o.owner, c.owner) AS owner, c.severity, c.key_control AS key, coalesce(c.refs, '{}') AS refs,
          coalesce(n.hosts, 0) AS hosts, coalesce(n.kept, 0) AS kept, coalesce(n.deficient, 0) AS deficient, coalesce(n.hosts - n.kept - n.deficient, 0) AS other
-       FROM every e LEFT JOIN hub_controls c USING (control) LEFT JOIN hub_control_owners o USING (control) LEFT JOIN counted n USING (control))
-     SELECT *, count(*) OVER () AS total FROM described d
-     WHERE ($1 OR d.control = ANY($2::text[]) OR d.owner = ANY($3::text[]))
-       AND ($4::text IS NULL OR d.owner = $4) AND ($5::text IS NULL OR d.severity = $5)
-       AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM unnest(d.refs) AS x WHERE x = $6 OR x LIKE replace(replace($6, '%', ''), '_', '\\_') || ':%'))
-     ORDER BY d.control LIMIT $7 OFFSET $8`,
+       FROM every e LEFT JOIN hub_controls c USING (control) LEFT JOIN hub_control_owners o USING (control) LEFT JOIN counted n USING (control)),
+     filtered AS (
+       SELECT * FROM described d
+       WHERE ($1 OR d.control = ANY($2::text[]) OR d.owner = ANY($3::text[]))
+         AND ($4::text IS NULL OR d.owner = $4) AND ($5::text IS NULL OR d.severity = $5)
+         AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM unnest(d.refs) AS x WHERE x = $6 OR x LIKE replace(replace($6, '%', ''), '_', '\\_') || ':%'))),
+     shown AS (SELECT * FROM filtered ORDER BY control LIMIT $7 OFFSET $8)
+     SELECT (SELECT count(*) FROM filtered)::int AS total, coalesce((SELECT jsonb_agg(s ORDER BY s.control) FROM shown s), '[]') AS controls`,
     [allControls, ids, owners, f.owner ?? null, f.severity ?? null, f.ref ?? null, paging.limit, paging.offset],
   );
-  return { total: Number(r.rows[0]?.total ?? 0), controls: r.rows.map(({ total: _t, ...row }) => row) };
+  return r.rows[0]!;
 }
