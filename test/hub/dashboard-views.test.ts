@@ -175,6 +175,10 @@ describe("the controls list", () => {
     expect(all.controls.find((c) => c.control === CM)).toMatchObject({ hosts: 1, kept: 1, deficient: 0 });
     expect((await controlsList(hub.pool, EVERYTHING, { owner: "compliance" }, { limit: 100, offset: 0 })).controls.every((c) => c.owner === "compliance")).toBe(true);
     expect((await controlsList(hub.pool, EVERYTHING, { severity: "critical", ref: "COBIT BAI06.01" }, { limit: 100, offset: 0 })).controls.map((c) => c.control)).toEqual([CM]);
+    const cobit = (await controlsList(hub.pool, EVERYTHING, { ref: "COBIT" }, { limit: 100, offset: 0 })).controls;
+    expect(cobit.length).toBeGreaterThan(1);
+    expect(cobit.every((c) => c.refs.some((r) => r.startsWith("COBIT ")))).toBe(true);
+    expect((await controlsList(hub.pool, EVERYTHING, { ref: "COB" }, { limit: 100, offset: 0 })).total).toBe(0);
     const paged = await controlsList(hub.pool, EVERYTHING, {}, { limit: 5, offset: 5 });
     expect(paged.controls).toHaveLength(5);
     expect(paged.controls[0]!.control).toBe(all.controls[5]!.control);

@@ -24,7 +24,7 @@ export interface ControlRow {
 export interface ControlFilters {
   owner?: string;
   severity?: string;
-  /** a framework ref as written (`SOX:404`), or its framework alone (`SOX`) */
+  /** a framework ref as written (`SOX 404`, `COBIT:DSS05.04`), or its framework alone (`SOX`, `COBIT`) */
   ref?: string;
 }
 
@@ -61,7 +61,7 @@ export async function controlsList(pool: Pool, access: Access, f: ControlFilters
        SELECT * FROM described d
        WHERE ($1 OR d.control = ANY($2::text[]) OR d.owner = ANY($3::text[]))
          AND ($4::text IS NULL OR d.owner = $4) AND ($5::text IS NULL OR d.severity = $5)
-         AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM unnest(d.refs) AS x WHERE x = $6 OR x LIKE replace(replace($6, '%', ''), '_', '\\_') || ':%'))),
+         AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM unnest(d.refs) AS x WHERE x = $6 OR left(x, length($6) + 1) IN ($6 || ':', $6 || ' ')))),
      shown AS (SELECT * FROM filtered ORDER BY control LIMIT $7 OFFSET $8)
      SELECT (SELECT count(*) FROM filtered)::int AS total, coalesce((SELECT jsonb_agg(s ORDER BY s.control) FROM shown s), '[]') AS controls`,
     [allControls, ids, owners, f.owner ?? null, f.severity ?? null, f.ref ?? null, paging.limit, paging.offset],
