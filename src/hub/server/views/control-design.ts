@@ -134,9 +134,12 @@ async function publishedOf(pool: Pool, content: string): Promise<PublishedVersio
 
 async function adoptionsOf(pool: Pool, content: string): Promise<{ adoptions: Adoption[]; total: number }> {
   const r = await pool.query<{ host: string; name: string; host_group: string | null; policy_hash: string; at: string; received_at: Date; current: boolean; total: string }>(
-    `SELECT h.id AS host, h.name, h.host_group, p.policy_hash, r.host_time AS at, r.received_at, h.policy_content IS NOT DISTINCT FROM p.content AS current, count(*) OVER () AS total
-     FROM hub_host_policies p JOIN hub_hosts h ON h.id = p.host_id JOIN hub_records r ON r.host_id = p.host_id AND r.seq = p.first_record AND r.kind = 'policy'
-     WHERE p.content = $1 ORDER BY r.host_time, h.name LIMIT ${MAX_ADOPTIONS}`,
+    // a host whose history was accepted anew holds the record number in two epochs: the first is its adoption
+    `SELECT *, count(*) OVER () AS total FROM (
+       SELECT DISTINCT ON (h.id, p.policy_hash) h.id AS host, h.name, h.host_group, p.policy_hash, r.host_time AS at, r.received_at, h.policy_content IS NOT DISTINCT FROM p.content AS current
+       FROM hub_host_policies p JOIN hub_hosts h ON h.id = p.host_id JOIN hub_records r ON r.host_id = p.host_id AND r.seq = p.first_record AND r.kind = 'policy'
+       WHERE p.content = $1 ORDER BY h.id, p.policy_hash, r.epoch) a
+     ORDER BY at, name LIMIT ${MAX_ADOPTIONS}`,
     [content],
   );
   return {
