@@ -299,14 +299,7 @@ export class ReportTally {
    */
   assignApprovals(promisesOf: ReadonlyMap<string, readonly { key: string; promiser: string }[]>): void {
     for (const { approval, promise, targets } of this.approvals) {
-      const owners = new Set<string>();
-      for (const [id, promises] of promisesOf) {
-        if (targets.includes(id)) owners.add(id);
-        for (const p of promises) {
-          if (promise !== undefined && (p.key === promise || p.key === `${id}/${promise}` || p.key.startsWith(`${id}/${promise}#`))) owners.add(id);
-          if (targets.some((t) => t === p.promiser || t.startsWith(`${p.promiser.replace(/\/+$/, "")}/`) || p.promiser.startsWith(`${t.replace(/\/+$/, "")}/`))) owners.add(id);
-        }
-      }
+      const owners = approvalControls(promise, targets, promisesOf);
       if (owners.size === 0) this.integrity.unassignedApprovals++;
       for (const id of owners) this.control(id).approved.push(approval);
     }
@@ -329,4 +322,22 @@ export class ReportTally {
   finish(): void {
     this.episodes.finish();
   }
+}
+
+/**
+ * The controls an approval approved for: the promise a first-seen or repaired approval names
+ * (`type:promiser`, the key without its control), or the controls and paths `covenant approve`
+ * and `integrity init` were given (a path under a promise's, or a promise's under a path given).
+ * The hub's control page gives a host's approvals to its controls the same way.
+ */
+export function approvalControls(promise: string | undefined, targets: readonly string[], promisesOf: ReadonlyMap<string, readonly { key: string; promiser: string }[]>): Set<string> {
+  const owners = new Set<string>();
+  for (const [id, promises] of promisesOf) {
+    if (targets.includes(id)) owners.add(id);
+    for (const p of promises) {
+      if (promise !== undefined && (p.key === promise || p.key === `${id}/${promise}` || p.key.startsWith(`${id}/${promise}#`))) owners.add(id);
+      if (targets.some((t) => t === p.promiser || t.startsWith(`${p.promiser.replace(/\/+$/, "")}/`) || p.promiser.startsWith(`${t.replace(/\/+$/, "")}/`))) owners.add(id);
+    }
+  }
+  return owners;
 }

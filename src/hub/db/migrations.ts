@@ -411,6 +411,33 @@ CREATE INDEX hub_decisions_waiting ON hub_decisions (host_id, id) WHERE state IN
 CREATE INDEX hub_decisions_host ON hub_decisions (host_id, given_at);
 `,
   },
+  {
+    version: 8,
+    name: "the dashboard's control page: integrity approvals and unapproved integrity changes, each change's reason",
+    sql: `
+-- what a host's records say of its approved integrity states: an approval record (first-seen,
+-- init, approve, repaired), or a change to a deficient outcome that carries file-integrity
+-- findings (an unapproved change). control is the change's; an approval names a promise or
+-- targets, given to controls when read (the host's promises say which).
+CREATE TABLE hub_integrity_events (
+  host_id uuid NOT NULL REFERENCES hub_hosts (id),
+  seq bigint NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('approval', 'unapproved')),
+  control text,
+  promise text,
+  targets text[] NOT NULL DEFAULT '{}',
+  host_time text NOT NULL,
+  received_at timestamptz NOT NULL,
+  detail jsonb NOT NULL DEFAULT '{}',
+  PRIMARY KEY (host_id, seq)
+);
+CREATE INDEX hub_integrity_events_control ON hub_integrity_events (control, host_time) WHERE control IS NOT NULL;
+CREATE INDEX hub_integrity_events_approvals ON hub_integrity_events (host_time) WHERE kind = 'approval';
+
+-- what differed when a promise changed state (the episode's reason on the control's page)
+ALTER TABLE hub_changes ADD COLUMN reason text;
+`,
+  },
 ];
 
 /** The newest schema this hub knows. */

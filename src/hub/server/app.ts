@@ -18,6 +18,7 @@ import { userHandlers } from "./api/user-routes.js";
 import { fleetHandlers } from "./api/fleet-routes.js";
 import { auditHandlers } from "./api/audit-routes.js";
 import { decisionHandlers } from "./api/decision-routes.js";
+import { pageHandlers } from "./api/page-routes.js";
 import { evidenceHandlers } from "./api/evidence-routes.js";
 
 declare const COVENANT_VERSION: string;
@@ -139,7 +140,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     return reply.code(out.status).send(out.body);
   });
 
-  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers, ...decisionHandlers, ...evidenceHandlers(opts.clockToleranceMs, GENERATOR) });
+  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers, ...decisionHandlers, ...pageHandlers, ...evidenceHandlers(opts.clockToleranceMs, GENERATOR) });
   return app;
 }
 

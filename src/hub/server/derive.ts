@@ -10,6 +10,7 @@ import type { PushedRecord } from "../protocol.js";
 import { contentKey } from "../policy/versions.js";
 import { catalogueContent } from "./catalogue.js";
 import { MIN_INTERVALS } from "../monitor/cadence.js";
+import { approvalEvent, storeIntegrityEvents, unapprovedEvent, type IntegrityEvent } from "./derive-integrity.js";
 
 const OUTCOMES = new Set<string>(outcomeOrder);
 
@@ -100,8 +101,9 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   let adoptedAt: string | undefined;
   let pruneConfirmed = false;
   const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number }[] = [];
+  const integrity: IntegrityEvent[] = [];
   for (const r of records) {
-    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune" && r.kind !== "policy") continue;
+    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune" && r.kind !== "policy" && r.kind !== "approval") continue;
     const b = bodyOf(r.line);
     if (!b) continue;
     if (r.kind === "change") {
@@ -109,7 +111,12 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       if (c) {
         changes.push(c);
         latest.set(c.key, c);
+        const unapproved = unapprovedEvent(r, b, c.control, c.key, c.to);
+        if (unapproved) integrity.push(unapproved);
       }
+    } else if (r.kind === "approval") {
+      const a = approvalEvent(r, b);
+      if (a) integrity.push(a);
     } else if (r.kind === "run") {
       const counted = runOf(r, b);
       // kept as the hub writes times, so that the database reads them back as times
@@ -125,11 +132,11 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   }
   if (changes.length) {
     await client.query(
-      `INSERT INTO hub_changes (host_id, seq, key, control, from_outcome, to_outcome, host_time, received_at)
-       SELECT $1, c.seq, c.key, c.control, c.from_o, c.to_o, c.time, $2
-       FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS c (seq, key, control, from_o, to_o, time)
+      `INSERT INTO hub_changes (host_id, seq, key, control, from_outcome, to_outcome, host_time, received_at, reason)
+       SELECT $1, c.seq, c.key, c.control, c.from_o, c.to_o, c.time, $2, c.reason
+       FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS c (seq, key, control, from_o, to_o, time, reason)
        ON CONFLICT DO NOTHING`,
-      [host, receivedAt, changes.map((c) => c.seq), changes.map((c) => c.key), changes.map((c) => c.control), changes.map((c) => c.from), changes.map((c) => c.to), changes.map((c) => c.time)],
+      [host, receivedAt, changes.map((c) => c.seq), changes.map((c) => c.key), changes.map((c) => c.control), changes.map((c) => c.from), changes.map((c) => c.to), changes.map((c) => c.time), changes.map((c) => c.reason)],
     );
     const l = [...latest.values()];
     await client.query(
@@ -164,5 +171,6 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       [host, run.policy, adoptedAt ?? run.finished],
     );
   }
+  await storeIntegrityEvents(client, host, integrity, receivedAt);
   if (pruneConfirmed) await client.query("UPDATE hub_hosts SET prune_confirmed = true WHERE id = $1", [host]);
 }

@@ -1,5 +1,5 @@
-// Hosts, their change records and incidents written straight into a test hub's database, as the
-// push path would have left them, so that the access tests can place objects in and out of a
+// Hosts, their change records (with the fleet state derived from them) and incidents written
+// straight into a test hub's database, as the push path would have left them, so that the access tests can place objects in and out of a
 // user's scope (host groups, controls of two owners) without pushing.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Pool } from "pg";
@@ -22,10 +22,13 @@ export async function insertHost(pool: Pool, name: string, group: string | null,
   let seq = 0;
   for (const control of controls) {
     seq++;
-    const line = JSON.stringify({ seq, kind: "change", run: 1, time: new Date().toISOString(), body: { key: `${control}/file/srv-${seq}`, control, type: "file", promiser: `/srv/${seq}`, from: null, to: "drift", reason: "mode", differences: [], changes: [], findings: [{ path: `/srv/${seq}`, kinds: ["mode"], changes: ["mode 0640 → 0666"] }] }, mac: "00" });
-    await pool.query("INSERT INTO hub_records (host_id, epoch, seq, kind, run, host_time, received_at, chain, line) VALUES ($1, 0, $2, 'change', 1, $3, now(), $4, $5)", [id, seq, new Date().toISOString(), randomBytes(32), line]);
-    await pool.query("INSERT INTO hub_promise_state (host_id, key, control, type, promiser, outcome, since, seq, reason) VALUES ($1, $2, $3, 'file', $4, 'drift', $5, $6, 'mode')", [id, `${control}/file/srv-${seq}`, control, `/srv/${seq}`, new Date().toISOString(), seq]);
-    await pool.query("INSERT INTO hub_deficiencies (host_id, id, key, control, type, promiser, outcome, opened_seq, opened_at) VALUES ($1, $2, $3, $4, 'file', $5, 'drift', $6, $7)", [id, fixtureDeficiencyId(id, control), `${control}/file/srv-${seq}`, control, `/srv/${seq}`, seq, new Date().toISOString()]);
+    const time = new Date().toISOString();
+    const line = JSON.stringify({ seq, kind: "change", run: 1, time, body: { key: `${control}/file/srv-${seq}`, control, type: "file", promiser: `/srv/${seq}`, from: null, to: "drift", reason: "mode", differences: [], changes: [], findings: [{ path: `/srv/${seq}`, kinds: ["mode"], changes: ["mode 0640 → 0666"] }] }, mac: "00" });
+    await pool.query("INSERT INTO hub_records (host_id, epoch, seq, kind, run, host_time, received_at, chain, line) VALUES ($1, 0, $2, 'change', 1, $3, now(), $4, $5)", [id, seq, time, randomBytes(32), line]);
+    // what the push would have derived from it (server/derive.ts, server/decisions.ts)
+    await pool.query("INSERT INTO hub_changes (host_id, seq, key, control, from_outcome, to_outcome, host_time, received_at, reason) VALUES ($1, $2, $3, $4, NULL, 'drift', $5, now(), 'mode')", [id, seq, `${control}/file/srv-${seq}`, control, time]);
+    await pool.query("INSERT INTO hub_promise_state (host_id, key, control, type, promiser, outcome, since, seq, reason) VALUES ($1, $2, $3, 'file', $4, 'drift', $5, $6, 'mode')", [id, `${control}/file/srv-${seq}`, control, `/srv/${seq}`, time, seq]);
+    await pool.query("INSERT INTO hub_deficiencies (host_id, id, key, control, type, promiser, outcome, opened_seq, opened_at) VALUES ($1, $2, $3, $4, 'file', $5, 'drift', $6, $7)", [id, fixtureDeficiencyId(id, control), `${control}/file/srv-${seq}`, control, `/srv/${seq}`, seq, time]);
   }
   if (seq) await pool.query("UPDATE hub_hosts SET last_seq = $2, records = $2, last_push_at = now() WHERE id = $1", [id, seq]);
   return { id, name, group };

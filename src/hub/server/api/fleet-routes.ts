@@ -1,13 +1,14 @@
 // Hosts, incidents and controls as people see them, each query filtered by the user's reach
 // (auth/access.ts): operations only the host groups granted, a control owner every host but only
-// its controls' data, or only its controls. The controls are those the hosts' change records name
-// (the latest outcome per promise), read from hub_records until the derived fleet state holds them.
-import type { Pool } from "pg";
-import { accessParams, controlVisible, hostFullyVisible, type Access } from "../../auth/access.js";
+// its controls' data, or only its controls. One host, one control and the controls' list are the
+// views in ../views/, which the dashboard's pages show too (page-routes.ts), so the two agree.
+import { accessParams } from "../../auth/access.js";
 import { AccessInputError, inTransaction } from "../../auth/users.js";
 import { revokeHost } from "../../admin.js";
 import { audit } from "../audit.js";
-import { controlOwner } from "./targets.js";
+import { controlView } from "../views/control-view.js";
+import { controlsList, filtersOf } from "../views/controls-list.js";
+import { hostView } from "../views/host-view.js";
 import type { Answer, Call, Handler } from "./registry.js";
 
 /** `?page=` and `?size=` (at most 500 a page). */
@@ -34,35 +35,8 @@ async function hostsList(call: Call): Promise<Answer> {
   return { status: 200, body: { page, size: limit, hosts: rows.rows } };
 }
 
-async function owners(pool: Pool): Promise<Map<string, string>> {
-  const r = await pool.query<{ control: string; owner: string }>("SELECT control, owner FROM hub_control_owners");
-  return new Map(r.rows.map((o) => [o.control, o.owner]));
-}
-
-/** The latest outcome of each promise a host reported, in its current chain, with only the controls the user reaches. */
-async function hostControls(pool: Pool, hostId: string, group: string | null, access: Access): Promise<unknown[]> {
-  const rows = await pool.query<{ key: string; control: string; outcome: string; hostTime: string; seq: string }>(
-    `SELECT DISTINCT ON (key) key, control, outcome, host_time AS "hostTime", seq FROM (
-       SELECT hub_change_field(r.line, 'key') AS key, hub_change_field(r.line, 'control') AS control, hub_change_field(r.line, 'to') AS outcome, r.host_time, r.seq
-       FROM hub_records r JOIN hub_hosts h ON h.id = r.host_id AND h.epoch = r.epoch WHERE r.host_id = $1 AND r.kind = 'change') c
-     WHERE key IS NOT NULL AND control IS NOT NULL ORDER BY key, seq DESC`,
-    [hostId],
-  );
-  const full = hostFullyVisible(access, group);
-  const ownerOf = full ? new Map<string, string>() : await owners(pool);
-  return rows.rows.filter((r) => full || controlVisible(access, r.control, ownerOf.get(r.control) ?? null)).map((r) => ({ key: r.key, control: r.control, outcome: r.outcome, hostTime: r.hostTime, seq: Number(r.seq) }));
-}
-
 async function hostsShow(call: Call): Promise<Answer> {
-  const id = call.params["host"]!;
-  const r = await call.deps.pool.query<{ host_group: string | null }>(
-    `SELECT id, name, host_group, fingerprint, enrolled_at AS "enrolledAt", revoked_at AS "revokedAt", revoked_reason AS "revokedReason", last_seq::int AS "lastSeq",
-       last_push_at AS "lastPushAt", clock_skew_ms::int AS "clockSkewMs", chain_status AS "chainStatus" FROM hub_hosts WHERE id = $1`,
-    [id],
-  );
-  const host = r.rows[0]!;
-  const { host_group: group, ...rest } = host;
-  return { status: 200, body: { host: { ...rest, group }, controls: await hostControls(call.deps.pool, id, group, call.access!) } };
+  return { status: 200, body: await hostView(call.deps.pool, call.params["host"]!, call.access!) };
 }
 
 async function hostsRevoke(call: Call): Promise<Answer> {
@@ -96,35 +70,16 @@ async function incidentsResolve(call: Call): Promise<Answer> {
   return { status: 200, body: { status: "ok" } };
 }
 
-async function controlsList(call: Call): Promise<Answer> {
-  const [, , allControls, ids, ownerNames] = accessParams(call.access!);
+async function controlsListed(call: Call): Promise<Answer> {
   const { limit, offset, page } = paging(call.query);
-  const rows = await call.deps.pool.query(
-    `WITH seen AS (
-       SELECT control, count(DISTINCT host_id)::int AS hosts FROM (SELECT host_id, hub_change_field(line, 'control') AS control FROM hub_records WHERE kind = 'change') r
-       WHERE control IS NOT NULL GROUP BY control),
-     every AS (SELECT control FROM seen UNION SELECT control FROM hub_control_owners)
-     SELECT e.control, o.owner, coalesce(s.hosts, 0) AS hosts FROM every e LEFT JOIN seen s USING (control) LEFT JOIN hub_control_owners o USING (control)
-     WHERE $1 OR e.control = ANY($2::text[]) OR o.owner = ANY($3::text[]) ORDER BY e.control LIMIT $4 OFFSET $5`,
-    [allControls, ids, ownerNames, limit, offset],
-  );
-  return { status: 200, body: { page, size: limit, controls: rows.rows } };
+  const { total, controls } = await controlsList(call.deps.pool, call.access!, filtersOf(call.query), { limit, offset });
+  return { status: 200, body: { page, size: limit, total, controls } };
 }
 
 async function controlsShow(call: Call): Promise<Answer> {
-  const control = call.params["control"]!;
-  const pool = call.deps.pool;
-  const rows = await pool.query<{ host: string; hostName: string; key: string; outcome: string; hostTime: string }>(
-    `SELECT DISTINCT ON (c.host_id, c.key) c.host_id AS host, h.name AS "hostName", h.host_group AS "group", c.key, c.outcome, c.host_time AS "hostTime" FROM (
-       SELECT r.host_id, r.epoch, r.seq, r.host_time, hub_change_field(r.line, 'key') AS key, hub_change_field(r.line, 'to') AS outcome
-       FROM hub_records r WHERE r.kind = 'change' AND hub_change_field(r.line, 'control') = $1) c
-     JOIN hub_hosts h ON h.id = c.host_id AND h.epoch = c.epoch
-     WHERE c.key IS NOT NULL ORDER BY c.host_id, c.key, c.seq DESC`,
-    [control],
-  );
-  const owner = await controlOwner(pool, control);
-  if (rows.rows.length === 0 && owner === null) return { status: 404, body: { status: "error", message: "not found" } };
-  return { status: 200, body: { control, owner, outcomes: rows.rows } };
+  const view = await controlView(call.deps.pool, call.params["control"]!, call.query, paging(call.query), call.deps.now());
+  if (!view) return { status: 404, body: { status: "error", message: "not found" } };
+  return { status: 200, body: view };
 }
 
 async function controlsSetOwner(call: Call): Promise<Answer> {
@@ -149,7 +104,7 @@ export const fleetHandlers: Record<string, Handler> = {
   "hosts.revoke": hostsRevoke,
   "incidents.list": incidentsList,
   "incidents.resolve": incidentsResolve,
-  "controls.list": controlsList,
+  "controls.list": controlsListed,
   "controls.show": controlsShow,
   "controls.set-owner": controlsSetOwner,
 };
