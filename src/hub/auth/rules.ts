@@ -29,7 +29,7 @@ export const ROLE_SCOPE: Record<Role, readonly ("group" | "control" | "owner")[]
 };
 
 export type Action = "read" | "write" | "export";
-export type ObjectKind = "session" | "user" | "token" | "audit" | "host" | "incident" | "control" | "policy" | "fleet";
+export type ObjectKind = "session" | "user" | "token" | "audit" | "host" | "incident" | "control" | "policy" | "fleet" | "page";
 
 /**
  * How far a role reaches on a route:
@@ -74,6 +74,26 @@ const HOST_READERS: Partial<Record<Role, Reach>> = { administrator: "all", audit
 const CONTROL_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", author: "all", approver: "all", owner: "controls" };
 const POLICY_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", author: "all", approver: "all" };
 
+/**
+ * The dashboard's pages and their forms (src/hub/dashboard/): HTML for a browser session only (an
+ * API token reads the API, not pages), refused as pages (no session: to the sign-in page).
+ */
+export const PAGE_ROUTES: readonly RouteRule[] = [
+  { id: "ui.root", method: "GET", path: "/", action: "read", object: "page", credentials: "none", who: {}, audited: false, page: true, summary: "the front door: to the overview (/ui)" },
+  { id: "ui.style", method: "GET", path: "/ui/style.css", action: "read", object: "page", credentials: "none", who: {}, audited: false, page: true, summary: "the dashboard's one stylesheet (no script anywhere)" },
+  { id: "ui.login-form", method: "GET", path: "/ui/login", action: "read", object: "page", credentials: "none", who: {}, audited: false, page: true, summary: "the sign-in page" },
+  { id: "ui.login", method: "POST", path: "/ui/login", action: "write", object: "session", credentials: "none", who: {}, audited: true, page: true, summary: "sign in (the form of the sign-in page): as POST /api/login, then to the page asked for" },
+  { id: "ui.logout", method: "POST", path: "/ui/logout", action: "write", object: "session", credentials: "session", who: EVERYONE_SELF, audited: true, page: true, summary: "sign out (the form on every page)" },
+  { id: "ui.overview", method: "GET", path: "/ui", action: "read", object: "fleet", credentials: "session", who: HOST_READERS, audited: false, page: true, summary: "the fleet overview: verdicts per control and host group, open deficiencies with who was told, hosts not reporting, chains in doubt" },
+  { id: "ui.hosts", method: "GET", path: "/ui/hosts", action: "read", object: "host", credentials: "session", who: HOST_READERS, audited: false, page: true, summary: "the hosts, a page at a time, filtered by group, chain status, silent" },
+  { id: "ui.incidents", method: "GET", path: "/ui/incidents", action: "read", object: "incident", credentials: "session", who: { administrator: "all", auditor: "all", operations: "groups" }, audited: false, page: true, summary: "chains in doubt and clocks off, open first" },
+  { id: "ui.incidents.resolve", method: "POST", path: "/ui/incidents/:incident/resolve", action: "write", object: "incident", credentials: "session", who: ADMIN, target: { param: "incident", kind: "incident" }, audited: true, page: true, summary: "the incident page's resolve form" },
+  { id: "ui.policies", method: "GET", path: "/ui/policies", action: "read", object: "policy", credentials: "session", who: POLICY_READERS, audited: false, page: true, summary: "the policy versions, with approve and reject forms for approvers (never on their own)" },
+  { id: "ui.policies.approve", method: "POST", path: "/ui/policies/:policy/approve", action: "write", object: "policy", credentials: "session", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, page: true, summary: "the policies page's approve form" },
+  { id: "ui.policies.reject", method: "POST", path: "/ui/policies/:policy/reject", action: "write", object: "policy", credentials: "session", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, page: true, summary: "the policies page's reject form" },
+  { id: "ui.audit", method: "GET", path: "/ui/audit", action: "read", object: "audit", credentials: "session", who: { administrator: "all", auditor: "all" }, audited: false, page: true, summary: "the hub's audit log, newest first" },
+];
+
 export const USER_ROUTES: readonly RouteRule[] = [
   { id: "login", method: "POST", path: "/api/login", action: "write", object: "session", credentials: "none", who: {}, audited: true, summary: "log in with a user name and password: a new session (a cookie), any earlier one of this browser ended" },
   { id: "logout", method: "POST", path: "/api/logout", action: "write", object: "session", credentials: "session", who: EVERYONE_SELF, audited: true, summary: "end this session" },
@@ -99,7 +119,9 @@ export const USER_ROUTES: readonly RouteRule[] = [
   { id: "policies.publish", method: "POST", path: "/api/policies", action: "write", object: "policy", credentials: "session-or-token", who: { author: "all" }, maxBody: 24 * 1024 * 1024, audited: true, summary: "publish a policy version (its files and a message): checked as `covenant check` would, refused with every error, else held for approval (or in force at once when the hub requires none)" },
   { id: "policies.approve", method: "POST", path: "/api/policies/:policy/approve", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "approve a pending version (never one's own): signed with the hub's key, in force for its host group" },
   { id: "policies.reject", method: "POST", path: "/api/policies/:policy/reject", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "reject a pending version, saying why (never one's own)" },
+  { id: "fleet.overview", method: "GET", path: "/api/overview", action: "read", object: "fleet", credentials: "session-or-token", who: HOST_READERS, audited: false, summary: "the fleet overview's figures (the page /ui shows them): verdicts per control and per host group, open deficiencies with who was told, hosts not reporting, chains in doubt; filters owner, severity, ref, group" },
   { id: "controls.set-owner", method: "PUT", path: "/api/controls/:control/owner", action: "write", object: "control", credentials: "session-or-token", who: ADMIN, target: { param: "control", kind: "control" }, audited: true, summary: "say which owner a control has (what grants naming an owner reach)" },
+  ...PAGE_ROUTES,
 ];
 
 export interface HostRouteRule {
@@ -134,7 +156,9 @@ export function ruleProblems(rules: readonly RouteRule[] = USER_ROUTES): string[
     const key = `${r.method} ${r.path}`;
     if (seen.has(key) || seen.has(r.id)) problems.push(`${key} (${r.id}) is declared twice`);
     seen.add(key).add(r.id);
-    if (!r.path.startsWith("/api/")) problems.push(`${key}: people's routes are under /api/`);
+    if (!r.page && !r.path.startsWith("/api/")) problems.push(`${key}: people's routes are under /api/`);
+    if (r.page && r.path !== "/" && r.path !== "/ui" && !r.path.startsWith("/ui/")) problems.push(`${key}: pages are under /ui/`);
+    if (r.page && r.credentials === "session-or-token") problems.push(`${key}: a page takes a browser session, not an API token`);
     if (r.credentials === "none" && Object.keys(r.who).length > 0) problems.push(`${key}: a route without credentials cannot name roles`);
     if (r.credentials !== "none" && Object.keys(r.who).length === 0) problems.push(`${key}: no role may use it`);
     if (r.method === "GET" && r.action === "write") problems.push(`${key}: a GET must not write`);

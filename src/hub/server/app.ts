@@ -17,6 +17,10 @@ import { sessionHandlers } from "./api/session-routes.js";
 import { userHandlers } from "./api/user-routes.js";
 import { fleetHandlers } from "./api/fleet-routes.js";
 import { auditHandlers } from "./api/audit-routes.js";
+import { sessionPageHandlers } from "../dashboard/session-pages.js";
+import { overviewHandlers } from "../dashboard/overview-page.js";
+import { fleetPageHandlers } from "../dashboard/fleet-pages.js";
+import { recordPageHandlers } from "../dashboard/record-pages.js";
 
 export interface HubAppOptions {
   pool: Pool;
@@ -133,7 +137,17 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     return reply.code(out.status).send(out.body);
   });
 
-  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers });
+  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, {
+    ...sessionHandlers,
+    ...userHandlers,
+    ...fleetHandlers,
+    ...auditHandlers,
+    ...policyHandlers,
+    ...sessionPageHandlers,
+    ...overviewHandlers,
+    ...fleetPageHandlers,
+    ...recordPageHandlers,
+  });
   return app;
 }
 
