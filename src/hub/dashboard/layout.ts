@@ -47,7 +47,7 @@ export function sectionsFor(principal: Pick<Principal, "grants">): { section: Se
 
 /** The page a person lands on after signing in: the overview, else the first section they reach. */
 export function landingPage(principal: Pick<Principal, "grants">): string {
-  return sectionsFor(principal)[0]?.page ?? "/ui/login";
+  return sectionsFor(principal).find((s) => findRule("GET", s.page) !== undefined)?.page ?? "/ui/login";
 }
 
 function head(title: string): Safe {

@@ -53,21 +53,27 @@ export function readFilters(query: Record<string, string>): OverviewFilters {
 
 const zero = (): Counts => Object.fromEntries(outcomeOrder.map((o) => [o, 0])) as Counts;
 
-/** The SQL parameters of the viewer's reach and the filters, $1..$9, as every query below takes them. */
+/**
+ * The SQL parameters of the viewer's reach and the filters, $1..$9, as the queries below take them:
+ * every host with all its data ($1), the groups whose hosts are seen whole ($2), every host but only
+ * some controls' data ($3: those of $4 or owned by $5), then the filters.
+ */
 function params(a: Access, f: OverviewFilters): unknown[] {
-  return [a.allHosts || a.hostsForControls, a.groups, a.allControls, a.controlIds, a.controlOwners, f.owner ?? null, f.severity ?? null, f.ref ?? null, f.group ?? null];
+  return [a.allHosts, a.groups, a.hostsForControls, a.controlIds, a.controlOwners, f.owner ?? null, f.severity ?? null, f.ref ?? null, f.group ?? null];
 }
 
-/** The rollup's rows within reach and the filters: hosts by group ($1, $2, $9), controls by id or owner ($3..$5), catalogue filters ($6..$8). */
+/** The rollup's rows within reach and the filters: whole groups ($1, $2), or some controls' data ($3..$5); the filters ($6..$9). */
 const ROLLUP_IN_REACH = `
   FROM hub_overview_rollup r LEFT JOIN hub_controls k ON k.control = r.control LEFT JOIN hub_control_owners o ON o.control = r.control
-  WHERE ($1 OR r.host_group = ANY($2::text[]))
-    AND ($3 OR r.control = ANY($4::text[]) OR coalesce(o.owner, k.owner) = ANY($5::text[]))
+  WHERE ($1 OR r.host_group = ANY($2::text[]) OR ($3 AND (r.control = ANY($4::text[]) OR coalesce(o.owner, k.owner) = ANY($5::text[]))))
     AND ($6::text IS NULL OR coalesce(o.owner, k.owner) = $6) AND ($7::text IS NULL OR k.severity = $7) AND ($8::text IS NULL OR $8 = ANY(k.refs))
     AND ($9::text IS NULL OR r.host_group = $9)`;
 
-/** Hosts in reach (not revoked), by group: $1, $2, $9. */
-const HOSTS_IN_REACH = `h.revoked_at IS NULL AND ($1 OR h.host_group = ANY($2::text[])) AND ($9::text IS NULL OR h.host_group = $9)`;
+/** Hosts in reach (not revoked), by group: $1, $2, and the group filtered on, $3 (hostParams). */
+const HOSTS_IN_REACH = `h.revoked_at IS NULL AND ($1 OR h.host_group = ANY($2::text[])) AND ($3::text IS NULL OR h.host_group = $3)`;
+
+/** The parameters HOSTS_IN_REACH takes, from params()'s. */
+const hostParams = (p: unknown[]): unknown[] => [p[0] === true || p[2] === true, p[1], p[8]];
 
 async function controlRows(pool: Pool, p: unknown[], f: OverviewFilters): Promise<Overview["controls"]> {
   const r = await pool.query<{ control: string; title: string | null; owner: string | null; severity: string | null; key: boolean | null; counts: Record<string, number> }>(
@@ -91,7 +97,7 @@ async function controlRows(pool: Pool, p: unknown[], f: OverviewFilters): Promis
 async function groupRows(pool: Pool, p: unknown[]): Promise<Overview["groups"]> {
   const [verdicts, hosts] = await Promise.all([
     pool.query<{ host_group: string; outcome: Outcome; n: number }>(`SELECT r.host_group, r.outcome, sum(r.hosts)::int AS n ${ROLLUP_IN_REACH} GROUP BY 1, 2`, p),
-    pool.query<{ host_group: string | null; n: number }>(`SELECT h.host_group, count(*)::int AS n FROM hub_hosts h WHERE ${HOSTS_IN_REACH} GROUP BY 1 ORDER BY 1 NULLS LAST`, p),
+    pool.query<{ host_group: string | null; n: number }>(`SELECT h.host_group, count(*)::int AS n FROM hub_hosts h WHERE ${HOSTS_IN_REACH} GROUP BY 1 ORDER BY 1 NULLS LAST`, hostParams(p)),
   ]);
   const byGroup = new Map<string, Counts>();
   for (const v of verdicts.rows) {
@@ -107,8 +113,8 @@ const DEFICIENCIES_IN_REACH = `
   FROM hub_fleet_deficiencies d LEFT JOIN hub_hosts h ON h.id = d.host_id
   LEFT JOIN hub_controls k ON k.control = d.body->'control'->>'id' LEFT JOIN hub_control_owners o ON o.control = d.body->'control'->>'id'
   WHERE d.status = 'open'
-    AND (($1 AND $3) OR h.host_group = ANY($2::text[]) OR ($1 AND d.kind IN ('silent', 'chain'))
-      OR (d.kind = 'mass-drift' AND (d.body->'control'->>'id' = ANY($4::text[]) OR coalesce(o.owner, k.owner) = ANY($5::text[]))))
+    AND ($1 OR h.host_group = ANY($2::text[]) OR ($3 AND d.kind IN ('silent', 'chain'))
+      OR ($3 AND d.kind = 'mass-drift' AND (d.body->'control'->>'id' = ANY($4::text[]) OR coalesce(o.owner, k.owner) = ANY($5::text[]))))
     AND ($6::text IS NULL OR coalesce(o.owner, k.owner) = $6) AND ($7::text IS NULL OR k.severity = $7) AND ($8::text IS NULL OR $8 = ANY(k.refs))
     AND ($9::text IS NULL OR h.host_group = $9)`;
 
@@ -143,7 +149,8 @@ async function deficiencyRows(pool: Pool, p: unknown[], now: Date): Promise<Over
   };
 }
 
-async function silentRows(pool: Pool, p: unknown[]): Promise<Overview["silent"]> {
+async function silentRows(pool: Pool, all: unknown[]): Promise<Overview["silent"]> {
+  const p = hostParams(all);
   const where = `FROM hub_fleet_deficiencies d JOIN hub_hosts h ON h.id = d.host_id WHERE d.status = 'open' AND d.kind = 'silent' AND ${HOSTS_IN_REACH}`;
   const [count, page] = await Promise.all([
     pool.query<{ n: number }>(`SELECT count(*)::int AS n ${where}`, p),
@@ -152,7 +159,8 @@ async function silentRows(pool: Pool, p: unknown[]): Promise<Overview["silent"]>
   return { total: count.rows[0]!.n, rows: page.rows.map((h) => ({ hostId: h.id, host: h.name, group: h.host_group, lastPushAt: h.last_push_at?.toISOString() ?? null, openedAt: h.opened_at.toISOString() })) };
 }
 
-async function doubtRows(pool: Pool, p: unknown[]): Promise<Overview["inDoubt"]> {
+async function doubtRows(pool: Pool, all: unknown[]): Promise<Overview["inDoubt"]> {
+  const p = hostParams(all);
   // a chain in doubt: its status is not ok, or an incident on it (fork, rollback, gap) is still open
   const where = `FROM hub_hosts h WHERE ${HOSTS_IN_REACH} AND (h.chain_status <> 'ok' OR h.id IN (SELECT host_id FROM hub_incidents WHERE resolved_at IS NULL AND kind <> 'clock'))`;
   const [count, page] = await Promise.all([
@@ -172,7 +180,8 @@ async function choices(pool: Pool, a: Access): Promise<Overview["choices"]> {
     pool.query<{ owner: string | null; severity: string }>(
       `SELECT DISTINCT coalesce(o.owner, k.owner) AS owner, k.severity FROM hub_controls k LEFT JOIN hub_control_owners o ON o.control = k.control
        WHERE $1 OR k.control = ANY($2::text[]) OR coalesce(o.owner, k.owner) = ANY($3::text[])`,
-      [a.allControls, a.controlIds, a.controlOwners],
+      // whoever sees some hosts whole sees every control's data on them
+      [a.allHosts || a.groups.length > 0, a.controlIds, a.controlOwners],
     ),
   ]);
   const owners = [...new Set(controls.rows.map((c) => c.owner).filter((o): o is string => o !== null))].sort();
