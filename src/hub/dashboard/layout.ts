@@ -53,7 +53,7 @@ export function landingPage(principal: Pick<Principal, "grants">): string {
 function head(title: string): Safe {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin"><title>${title} · Covenant hub</title><link rel="stylesheet" href="/ui/style.css"></head>`;
+<meta name="referrer" content="same-origin"><title>${title} · Covenant hub</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/ui/style.css"></head>`;
 }
 
 function navigation(frame: PageFrame): Safe {

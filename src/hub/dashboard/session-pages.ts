@@ -2,6 +2,8 @@
 // does (the same throttling, session and audit: signIn in server/api/session-routes.ts), then goes
 // on to the page the person asked for when that is a dashboard page (next.ts), else to the first
 // section their roles reach. The stylesheet is the one file every page links, served from here.
+import { accessFor } from "../auth/access.js";
+import { findRule } from "../auth/rules.js";
 import { clearedSessionCookie, grantsOf, sessionCookie } from "../auth/sessions.js";
 import { AccessInputError } from "../auth/users.js";
 import type { Answer, Call, Handler } from "../server/api/registry.js";
@@ -40,7 +42,10 @@ async function loginSubmit(call: Call): Promise<Answer> {
   }
   if ("retryAfterSeconds" in r) return { status: 429, headers: { "retry-after": String(r.retryAfterSeconds) }, raw: { type: HTML, text: loginForm(next, `Too many failed sign-ins: try again in ${r.retryAfterSeconds} s.`) } };
   if ("wrong" in r) return { status: 401, raw: { type: HTML, text: loginForm(next, "The user name or the password is wrong.") } };
-  const to = next ?? landingPage({ grants: await grantsOf(call.deps.pool, r.ok.userId) });
+  const grants = await grantsOf(call.deps.pool, r.ok.userId);
+  // a page asked for that the user's roles do not reach (an author sent from /ui): their own first page instead
+  const rule = next ? findRule("GET", next.split("?")[0]!) : undefined;
+  const to = next && !(rule && !accessFor(rule, grants)) ? next : landingPage({ grants });
   return { status: 303, headers: { location: to, "set-cookie": sessionCookie(r.ok.sessionId) } };
 }
 
