@@ -14,7 +14,7 @@
 // reads hub_records), starts the built `covenant hub serve` on it and times the overview there.
 import { mkdirSync } from "node:fs";
 import { request } from "node:https";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { benchDatabase, bundleHubLib, startHubProcess } from "./hub-process.mjs";

@@ -37,7 +37,7 @@ export interface Overview {
   choices: { groups: string[]; owners: string[]; severities: string[] };
 }
 
-const FILTER_TEXT = /^[A-Za-z0-9][A-Za-z0-9 ._:@\/-]{0,127}$/;
+const FILTER_TEXT = /^[A-Za-z0-9][A-Za-z0-9 ._:@/-]{0,127}$/;
 
 /** The filters of a query string (`owner`, `severity`, `ref`, `group`, `page`): a malformed one is a 400, not a query. */
 export function readFilters(query: Record<string, string>): OverviewFilters {
