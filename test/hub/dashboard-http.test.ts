@@ -10,6 +10,7 @@ import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
 import { api, sessionCookieOf, type ApiReply } from "./helpers/api-client.js";
 import { testHubConfig } from "./helpers/config.js";
+import { rollupSettled } from "../../src/hub/dashboard/overview-rollup.js";
 import type { Overview } from "../../src/hub/dashboard/overview-data.js";
 import { CONTROLS, HOSTS, SCRIPT_HOST, expectedCounts, seedDashboardFleet, type SeededFleet } from "./helpers/dashboard-fleet.js";
 
@@ -207,5 +208,23 @@ describe("GET /api/overview", () => {
     expect(owner.deficiencies.rows.map((d) => d.id).sort()).toEqual([fleet.deficiencies.chain, fleet.deficiencies.silent, fleet.deficiencies.wave].sort());
     expect(JSON.stringify(owner)).not.toContain("CTL-CM-02");
     expect(CONTROLS.length).toBe(3);
+  });
+
+  it("recounts the verdicts in the background once pushes have moved the fleet, saying so meanwhile", async () => {
+    const s = await signIn("audit");
+    const before = (await get("/api/overview", s.cookie)).body as unknown as Overview;
+    expect(before.recounting).toBe(false);
+    // a push turned web-1's drifting-free CTL-CM-02 to drift, a minute after the last count
+    await pool.query("UPDATE hub_overview_state SET computed_at = computed_at - interval '1 minute'");
+    await pool.query("UPDATE hub_promise_state SET outcome = 'drift' WHERE host_id = $1 AND control = 'CTL-CM-02'", [fleet.hosts.get("web-1")]);
+    await pool.query("UPDATE hub_hosts SET last_push_at = now() WHERE id = $1", [fleet.hosts.get("web-1")]);
+    const stale = (await get("/api/overview", s.cookie)).body as unknown as Overview;
+    expect(stale.recounting).toBe(true);
+    expect(stale.totals.verdicts).toEqual(before.totals.verdicts);
+    await rollupSettled(pool);
+    const after = (await get("/api/overview", s.cookie)).body as unknown as Overview;
+    expect(after.recounting).toBe(false);
+    expect(after.totals.verdicts.drift).toBe(before.totals.verdicts.drift + 1);
+    expect(after.totals.verdicts.kept).toBe(before.totals.verdicts.kept - 1);
   });
 });
