@@ -89,6 +89,15 @@ describe("the dashboard's doors", () => {
       expect(r.headers["referrer-policy"]).toBe("same-origin");
       expect(r.text).not.toMatch(/<script|\son[a-z]+=|javascript:/i);
     }
+    // a page that does not exist is a page too; the API's answer stays JSON
+    const missing = await get("/ui/no-such-page", s.cookie);
+    expect(missing.status).toBe(404);
+    expect(missing.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(missing.headers["content-security-policy"]).toContain("default-src 'none'");
+    expect(missing.text).toContain("Not found");
+    const api404 = await get("/api/no-such-route", s.cookie);
+    expect(api404.status).toBe(404);
+    expect(api404.body["message"]).toBe("no such endpoint");
     const css = await get("/ui/style.css");
     expect(css.status).toBe(200);
     expect(css.headers["content-type"]).toBe("text/css; charset=utf-8");

@@ -78,7 +78,7 @@ export function publicDocument(title: string, body: Safe): string {
 <body class="public"><header class="top"><span class="brand">Covenant hub</span></header><main class="narrow"><h1>${title}</h1>${body}</main></body></html>`.markup;
 }
 
-const STATUS_TITLE: Record<number, string> = { 400: "Not understood", 403: "Not allowed", 404: "Not found", 409: "Not done", 413: "Too large", 429: "Too many attempts" };
+const STATUS_TITLE: Record<number, string> = { 400: "Not understood", 403: "Not allowed", 404: "Not found", 409: "Not done", 413: "Too large", 415: "Not understood", 429: "Too many attempts", 500: "The hub failed", 503: "Unavailable" };
 
 /** A refusal as a page: its status, what the hub said, and the way back. */
 export function errorDocument(status: number, message: string): string {
