@@ -3,7 +3,7 @@
 // page reads the rollup, and the rollup is recomputed from hub_promise_state when the fleet has
 // moved since (a push, a revocation), in the background: the page never waits for it, except the
 // very first time (no rollup yet). A recount costs PostgreSQL CPU in proportion to the fleet
-// (about 12 s for 20,000 hosts × 200 promises on the 2-core development machine under load), so
+// (4 s for 20,000 hosts × 200 promises on the 2-core development machine, 12 s while busy), so
 // it is made at most every REFRESH_EVERY_MS and never more often than ten times its own last
 // duration: at most a tenth of one core, the verdicts then up to a few minutes behind (the page
 // says when they were counted). Several hub processes share one database: a transaction-scoped
