@@ -11,3 +11,5 @@ export { makePool } from "../../src/hub/db/pool.js";
 export { migrate } from "../../src/hub/db/migrations.js";
 export { ensureMonthPartitions } from "../../src/hub/db/partitions.js";
 export { takeEnrollment } from "../../src/hub/server/enroll.js";
+export { createUser } from "../../src/hub/auth/users.js";
+export { recomputeRollup } from "../../src/hub/dashboard/overview-rollup.js";

@@ -1,4 +1,5 @@
-// The access rules as a matrix: every route declared in src/hub/auth/rules.ts × every role × an
+// The access rules as a matrix: every route declared in src/hub/auth/rules.ts (the dashboard's pages
+// among them, whose refusals are pages: 303 to the sign-in page, HTML 403 and 404) × every role × an
 // object in and out of the role's scope × each way of presenting credentials (a browser session
 // with its CSRF token, a bearer API token, none), sent over real HTTPS to a hub on real
 // PostgreSQL, each answer held to what the rules say. Driven by the declarations: a route added
@@ -57,6 +58,8 @@ const listMarkers: Partial<Record<RouteRule["object"], (role: Role) => { in: str
   token: (role) => ({ in: `token of ${role}`, out: "token of someone else" }),
   policy: () => ({ in: "CHG-0 the version every list shows", out: "CHG-0 the version every list shows" }),
   decision: () => ({ in: "decision on the payments host", out: "decision on the web host" }),
+  // the overview's chains in doubt: each host has an open fork incident
+  fleet: () => ({ in: "aa-host-in", out: "aa-host-out" }),
 };
 
 function userOf(role: Role): string {
@@ -138,6 +141,12 @@ const bodies: Record<string, (role: Role, scope: Scope, params: Record<string, s
   "policies.approve": () => ({ reason: "reviewed" }),
   "policies.reject": () => ({ reason: "no ticket" }),
   "controls.set-owner": (_role, scope) => ({ owner: scope === "in" ? "security" : "finance" }),
+  // the dashboard's forms
+  "ui.login": (role) => ({ user: userOf(role), password: PASSWORD }),
+  "ui.logout": () => ({}),
+  "ui.incidents.resolve": () => ({ reason: "explained on the incidents page" }),
+  "ui.policies.approve": () => ({ reason: "reviewed on the policies page" }),
+  "ui.policies.reject": () => ({ reason: "no ticket, said on the policies page" }),
   // the deficiency of the control the owner reaches, on the host the path names
   "decisions.ack": (_role, _scope, params) => ({ deficiency: fixtureDeficiencyId(params["host"]!, CTL_IN), reason: "known: CHG-1" }),
   "decisions.waive": () => ({ group: IN_GROUP, until: "2099-12-31", reason: "RISK-1 accepted" }),
@@ -172,10 +181,14 @@ interface Case {
 }
 
 /** What the rules say the answer must be: a status class, and what a list must and must not show. */
-function expected(c: Case): { status: "2xx" | 401 | 403 | 404; shows?: string; hides?: string } {
+/** What a page's form (or the front door) answers when done: 303 to the page it goes back to. */
+const DONE = { status: 303, done: true } as const;
+
+function expected(c: Case): { status: "2xx" | 303 | 401 | 403 | 404; done?: true; shows?: string; hides?: string } {
   const { rule, role, scope, via } = c;
-  if (rule.credentials === "none") return { status: "2xx" };
-  if (via === "none") return { status: 401 };
+  if (rule.credentials === "none") return rule.page && (rule.method !== "GET" || rule.path === "/") ? DONE : { status: "2xx" };
+  // a page without a session: to the sign-in page
+  if (via === "none") return { status: rule.page ? 303 : 401 };
   if (via === "bearer" && rule.credentials === "session") return { status: 403 };
   const reach: Reach | undefined = rule.who[role];
   if (!reach) return { status: 403 };
@@ -184,9 +197,10 @@ function expected(c: Case): { status: "2xx" | 401 | 403 | 404; shows?: string; h
     const scoped = (reach === "groups" || reach === "controls" || reach === "self") && scope === "out";
     if (scoped) return { status: 404 };
     if (reach === "controls-data" && rule.method === "GET") return { status: "2xx", shows: CTL_IN, hides: CTL_OUT };
-    return { status: "2xx" };
+    // a page's form, done, goes back to its page
+    return rule.page && rule.method !== "GET" ? DONE : { status: "2xx" };
   }
-  if (rule.method !== "GET" || !marker) return { status: "2xx" };
+  if (rule.method !== "GET" || !marker) return rule.page && rule.method !== "GET" ? DONE : { status: "2xx" };
   if (reach === "all" || reach === "controls-data") return { status: "2xx", shows: scope === "in" ? marker.in : marker.out };
   return scope === "in" ? { status: "2xx", shows: marker.in } : { status: "2xx", hides: marker.out };
 }
@@ -259,7 +273,11 @@ describe("the access matrix", () => {
             const label = `${rule.method} ${rule.path} as ${role} (${scope} of scope, ${via})`;
             const ok = want.status === "2xx" ? reply.status >= 200 && reply.status < 300 : reply.status === want.status;
             if (!ok) wrong.push(`${label}: ${reply.status}, expected ${want.status}: ${reply.text.slice(0, 200)}`);
-            if (want.status !== "2xx") {
+            // a page's refusal is a page: HTML, or the sign-in page for a browser without a session
+            if (rule.page && (reply.status === 403 || reply.status === 404) && reply.headers["content-type"] !== "text/html; charset=utf-8") wrong.push(`${label}: refused with ${String(reply.headers["content-type"])}, not a page`);
+            if (rule.page && rule.credentials !== "none" && via === "none" && !String(reply.headers["location"] ?? "").startsWith("/ui/login")) wrong.push(`${label}: not sent to the sign-in page`);
+            if (rule.page && !reply.headers["content-security-policy"]) wrong.push(`${label}: a page without its CSP`);
+            if (want.status !== "2xx" && !want.done) {
               refused++;
               if (after !== before) wrong.push(`${label}: refused, but the audit log grew`);
               continue;

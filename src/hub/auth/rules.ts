@@ -29,7 +29,7 @@ export const ROLE_SCOPE: Record<Role, readonly ("group" | "control" | "owner")[]
 };
 
 export type Action = "read" | "write" | "export";
-export type ObjectKind = "session" | "user" | "token" | "audit" | "host" | "incident" | "control" | "policy" | "fleet" | "decision";
+export type ObjectKind = "session" | "user" | "token" | "audit" | "host" | "incident" | "control" | "policy" | "fleet" | "decision" | "page";
 
 /**
  * How far a role reaches on a route:
@@ -76,6 +76,29 @@ const POLICY_READERS: Partial<Record<Role, Reach>> = { administrator: "all", aud
 /** Who sees decisions given on the hub: whoever may give one (approvers give waivers), and auditors. */
 const DECISION_READERS: Partial<Record<Role, Reach>> = { administrator: "all", auditor: "all", approver: "all", operations: "groups", owner: "controls-data" };
 
+/**
+ * The dashboard's pages and their forms (src/hub/dashboard/): HTML for a browser session only (an
+ * API token reads the API, not pages), refused as pages (no session: to the sign-in page).
+ */
+export const PAGE_ROUTES: readonly RouteRule[] = [
+  { id: "ui.root", method: "GET", path: "/", action: "read", object: "page", credentials: "none", who: {}, audited: false, page: true, summary: "the front door: to the overview (/ui)" },
+  { id: "ui.style", method: "GET", path: "/ui/style.css", action: "read", object: "page", credentials: "none", who: {}, audited: false, page: true, summary: "the dashboard's one stylesheet (no script anywhere)" },
+  { id: "ui.login-form", method: "GET", path: "/ui/login", action: "read", object: "page", credentials: "none", who: {}, audited: false, page: true, summary: "the sign-in page" },
+  { id: "ui.login", method: "POST", path: "/ui/login", action: "write", object: "session", credentials: "none", who: {}, audited: true, page: true, summary: "sign in (the form of the sign-in page): as POST /api/login, then to the page asked for" },
+  { id: "ui.logout", method: "POST", path: "/ui/logout", action: "write", object: "session", credentials: "session", who: EVERYONE_SELF, audited: true, page: true, summary: "sign out (the form on every page)" },
+  { id: "ui.overview", method: "GET", path: "/ui", action: "read", object: "fleet", credentials: "session", who: HOST_READERS, audited: false, page: true, summary: "the fleet overview: verdicts per control and host group, open deficiencies with who was told, hosts not reporting, chains in doubt" },
+  { id: "ui.hosts", method: "GET", path: "/ui/hosts", action: "read", object: "host", credentials: "session", who: HOST_READERS, audited: false, page: true, summary: "the hosts, a page at a time, filtered by group, chain status, silent" },
+  { id: "ui.incidents", method: "GET", path: "/ui/incidents", action: "read", object: "incident", credentials: "session", who: { administrator: "all", auditor: "all", operations: "groups" }, audited: false, page: true, summary: "chains in doubt and clocks off, open first" },
+  { id: "ui.incidents.resolve", method: "POST", path: "/ui/incidents/:incident/resolve", action: "write", object: "incident", credentials: "session", who: ADMIN, target: { param: "incident", kind: "incident" }, audited: true, page: true, summary: "the incident page's resolve form" },
+  { id: "ui.policies", method: "GET", path: "/ui/policies", action: "read", object: "policy", credentials: "session", who: POLICY_READERS, audited: false, page: true, summary: "the policy versions, with approve and reject forms for approvers (never on their own)" },
+  { id: "ui.policies.approve", method: "POST", path: "/ui/policies/:policy/approve", action: "write", object: "policy", credentials: "session", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, page: true, summary: "the policies page's approve form" },
+  { id: "ui.policies.reject", method: "POST", path: "/ui/policies/:policy/reject", action: "write", object: "policy", credentials: "session", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, page: true, summary: "the policies page's reject form" },
+  { id: "ui.audit", method: "GET", path: "/ui/audit", action: "read", object: "audit", credentials: "session", who: { administrator: "all", auditor: "all" }, audited: false, page: true, summary: "the hub's audit log, newest first" },
+  { id: "ui.controls", method: "GET", path: "/ui/controls", action: "read", object: "control", credentials: "session", who: CONTROL_READERS, audited: false, page: true, summary: "the dashboard's list of controls: owner, severity, key flag, refs, hosts kept and deficient; filtered by owner, severity, framework ref; paged" },
+  { id: "ui.control", method: "GET", path: "/ui/controls/:control", action: "read", object: "control", credentials: "session", who: CONTROL_READERS, target: { param: "control", kind: "control" }, audited: false, page: true, summary: "the dashboard's page of a control: design, versions and adoptions, the fleet's daily chart, episodes, integrity approvals and changes, waivers" },
+  { id: "ui.host", method: "GET", path: "/ui/hosts/:host", action: "read", object: "host", credentials: "session", who: HOST_READERS, target: { param: "host", kind: "host" }, audited: false, page: true, summary: "the dashboard's page of a host: its controls, chain, incidents, clock, policy version, last run" },
+];
+
 export const USER_ROUTES: readonly RouteRule[] = [
   { id: "login", method: "POST", path: "/api/login", action: "write", object: "session", credentials: "none", who: {}, audited: true, summary: "log in with a user name and password: a new session (a cookie), any earlier one of this browser ended" },
   { id: "logout", method: "POST", path: "/api/logout", action: "write", object: "session", credentials: "session", who: EVERYONE_SELF, audited: true, summary: "end this session" },
@@ -101,6 +124,7 @@ export const USER_ROUTES: readonly RouteRule[] = [
   { id: "policies.publish", method: "POST", path: "/api/policies", action: "write", object: "policy", credentials: "session-or-token", who: { author: "all" }, maxBody: 24 * 1024 * 1024, audited: true, summary: "publish a policy version (its files and a message): checked as `covenant check` would, refused with every error, else held for approval (or in force at once when the hub requires none)" },
   { id: "policies.approve", method: "POST", path: "/api/policies/:policy/approve", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "approve a pending version (never one's own): signed with the hub's key, in force for its host group" },
   { id: "policies.reject", method: "POST", path: "/api/policies/:policy/reject", action: "write", object: "policy", credentials: "session-or-token", who: { approver: "all" }, target: { param: "policy", kind: "policy" }, audited: true, summary: "reject a pending version, saying why (never one's own)" },
+  { id: "fleet.overview", method: "GET", path: "/api/overview", action: "read", object: "fleet", credentials: "session-or-token", who: HOST_READERS, audited: false, summary: "the fleet overview's figures (the page /ui shows them): verdicts per control and per host group, open deficiencies with who was told, hosts not reporting, chains in doubt; filters owner, severity, ref, group" },
   { id: "controls.set-owner", method: "PUT", path: "/api/controls/:control/owner", action: "write", object: "control", credentials: "session-or-token", who: ADMIN, target: { param: "control", kind: "control" }, audited: true, summary: "say which owner a control has (what grants naming an owner reach)" },
   { id: "hosts.deficiencies", method: "GET", path: "/api/hosts/:host/deficiencies", action: "read", object: "host", credentials: "session-or-token", who: HOST_READERS, target: { param: "host", kind: "host" }, audited: false, summary: "one host's deficiencies as its records say, with the ids the host gives them (open ones; ?all=1 every one), of the controls the user reaches" },
   { id: "decisions.list", method: "GET", path: "/api/decisions", action: "read", object: "decision", credentials: "session-or-token", who: DECISION_READERS, audited: false, summary: "decisions given on the hub (acknowledgements, integrity approvals, waivers), newest first, with their state: pending, delivered, applied or refused by the host (?host=, ?state=)" },
@@ -111,9 +135,7 @@ export const USER_ROUTES: readonly RouteRule[] = [
   // not operations, even for their own groups: the evidence of how hosts were run goes to auditors
   // from someone other than those who run them (separation of duties); operations read their hosts
   { id: "evidence.export", method: "GET", path: "/api/evidence/export", action: "export", object: "fleet", credentials: "session-or-token", who: { administrator: "all", auditor: "all" }, audited: true, summary: "the fleet's evidence pack over a period (from, to; group, tz, control optional) as .tar.gz, signed with the hub's key (the export itself recorded)" },
-  { id: "ui.controls", method: "GET", path: "/ui/controls", action: "read", object: "control", credentials: "session", who: CONTROL_READERS, audited: false, page: true, summary: "the dashboard's list of controls: owner, severity, key flag, refs, hosts kept and deficient; filtered by owner, severity, framework ref; paged" },
-  { id: "ui.control", method: "GET", path: "/ui/controls/:control", action: "read", object: "control", credentials: "session", who: CONTROL_READERS, target: { param: "control", kind: "control" }, audited: false, page: true, summary: "the dashboard's page of a control: design, versions and adoptions, the fleet's daily chart, episodes, integrity approvals and changes, waivers" },
-  { id: "ui.host", method: "GET", path: "/ui/hosts/:host", action: "read", object: "host", credentials: "session", who: HOST_READERS, target: { param: "host", kind: "host" }, audited: false, page: true, summary: "the dashboard's page of a host: its controls, chain, incidents, clock, policy version, last run" },
+  ...PAGE_ROUTES,
 ];
 
 export interface HostRouteRule {
@@ -148,7 +170,9 @@ export function ruleProblems(rules: readonly RouteRule[] = USER_ROUTES): string[
     const key = `${r.method} ${r.path}`;
     if (seen.has(key) || seen.has(r.id)) problems.push(`${key} (${r.id}) is declared twice`);
     seen.add(key).add(r.id);
-    if (r.page ? !r.path.startsWith("/ui") : !r.path.startsWith("/api/")) problems.push(`${key}: people's routes are under /api/, the dashboard's pages under /ui`);
+    if (!r.page && !r.path.startsWith("/api/")) problems.push(`${key}: people's routes are under /api/`);
+    if (r.page && r.path !== "/" && r.path !== "/ui" && !r.path.startsWith("/ui/")) problems.push(`${key}: pages are under /ui/`);
+    if (r.page && r.credentials === "session-or-token") problems.push(`${key}: a page takes a browser session, not an API token`);
     if (r.credentials === "none" && Object.keys(r.who).length > 0) problems.push(`${key}: a route without credentials cannot name roles`);
     if (r.credentials !== "none" && Object.keys(r.who).length === 0) problems.push(`${key}: no role may use it`);
     if (r.method === "GET" && r.action === "write") problems.push(`${key}: a GET must not write`);

@@ -9,7 +9,7 @@ import { count, plural, preText, shortHash } from "../../report/report-html-text
 import type { ControlView, IntegrityItem } from "../server/views/control-view.js";
 import type { ControlVersion } from "../server/views/control-design.js";
 import { html, raw, type Safe } from "./html.js";
-import { duration, hostLink, outcome, pager, tableOr, when } from "./page-parts.js";
+import { duration, hostLink, outcome, pager, tableOr, when } from "./view-parts.js";
 
 const HOSTS: ChartUnit = {
   one: "host",

@@ -5,7 +5,7 @@
 import { count } from "../../report/report-html-text.js";
 import type { ControlFilters, ControlRow } from "../server/views/controls-list.js";
 import { html, type Safe } from "./html.js";
-import { controlLink, pager, tableOr } from "./page-parts.js";
+import { controlLink, pager, tableOr } from "./view-parts.js";
 
 function row(c: ControlRow): Safe {
   return html`<tr><td>${controlLink(c.control)}</td><td class="free">${c.title ?? ""}</td><td>${c.owner ?? "—"}</td><td>${c.severity ?? "—"}</td><td>${c.key === null ? "—" : c.key ? "key" : ""}</td>

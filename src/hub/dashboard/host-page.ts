@@ -6,7 +6,7 @@ import { count, shortHash } from "../../report/report-html-text.js";
 import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { HostView } from "../server/views/host-view.js";
 import { html, raw, type Safe } from "./html.js";
-import { controlLink, outcome, tableOr, when } from "./page-parts.js";
+import { controlLink, outcome, tableOr, when } from "./view-parts.js";
 
 function facts(v: HostView): Safe {
   const h = v.host;

@@ -1,45 +1,57 @@
-// Pieces the dashboard's pages share: times as the evidence report writes them, links to a host's
-// and a control's page, an outcome with its class, a table or a sentence saying there is none,
-// and the links to a list's other pages. Everything through `html` (escaped); the report's
-// helpers return markup they escaped themselves, taken in with `raw`.
-import { duration as durationText, time as timeMarkup } from "../../report/report-html-text.js";
-import { html, raw, type Safe } from "./html.js";
+// Pieces several pages share: links to a host's and a control's page, times, a pager of links
+// that keeps the filters, an answer carrying a page, and the frame's inputs from a call.
+import { count, duration } from "../../report/report-html-text.js";
+import type { Answer, Call } from "../server/api/registry.js";
+import { html, type Safe } from "./html.js";
+import { pageDocument, type PageFrame } from "./layout.js";
+import { HTML } from "./refusals.js";
 
-/** A time: an ISO string or a Date, as "2026-11-03 14:05:07 UTC" in a <time>; "—" for none. */
-export function when(t: string | Date | null | undefined): Safe {
-  if (t === null || t === undefined) return html`<span class="none">—</span>`;
-  return raw(timeMarkup(typeof t === "string" ? t : t.toISOString()));
+export { count, duration };
+
+export function hostLink(id: string | null, name: string | null): Safe {
+  if (!id) return html`<span class="muted">—</span>`;
+  return html`<a href="/ui/hosts/${encodeURIComponent(id)}">${name ?? id}</a>`;
 }
 
-export function duration(ms: number | null): Safe {
-  return ms === null ? html`<span class="none">still open</span>` : html`${durationText(ms)}`;
+export function controlLink(control: string | null): Safe {
+  if (!control) return html`<span class="muted">—</span>`;
+  return html`<a href="/ui/controls/${encodeURIComponent(control)}">${control}</a>`;
 }
 
-export function hostLink(id: string, name: string): Safe {
-  return html`<a href="/ui/hosts/${encodeURIComponent(id)}">${name}</a>`;
+/** An ISO time as the hub's clock gives it, to the second, in a <time>. */
+export function when(iso: string | Date | null | undefined): Safe {
+  if (!iso) return html`<span class="muted">never</span>`;
+  const t = typeof iso === "string" ? iso : iso.toISOString();
+  return html`<time datetime="${t}">${t.slice(0, 19).replace("T", " ")} UTC</time>`;
 }
 
-export function controlLink(control: string): Safe {
-  return html`<a href="/ui/controls/${encodeURIComponent(control)}"><code>${control}</code></a>`;
+/** `path?query` with `over` replacing the query's values (empty values left out). */
+export function withQuery(path: string, query: Record<string, string | number | undefined>, over: Record<string, string | number | undefined> = {}): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...query, ...over })) if (v !== undefined && v !== "") q.set(k, String(v));
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
 }
 
-export function outcome(o: string): Safe {
-  return html`<span class="outcome outcome-${o.replace(/[^a-z]/g, "")}">${o}</span>`;
+/** Previous and next links for a page of `size` of `total` (or, without a total, whether there is more). */
+export function pager(path: string, query: Record<string, string | number | undefined>, page: number, more: boolean, total?: number, size?: number): Safe {
+  const pages = total !== undefined && size ? Math.max(1, Math.ceil(total / size)) : undefined;
+  return html`<p class="pager">${page > 1 ? html`<a href="${withQuery(path, query, { page: page - 1 })}" rel="prev">← previous</a>` : ""}
+<span>page ${page}${pages !== undefined ? html` of ${pages}` : ""}</span>${more ? html`<a href="${withQuery(path, query, { page: page + 1 })}" rel="next">next →</a>` : ""}</p>`;
 }
 
-/** A table, or a sentence when it has no row: an empty table's head says nothing. */
-export function tableOr(attributes: Safe, head: readonly string[], rows: readonly Safe[], none: string): Safe {
-  if (rows.length === 0) return html`<p class="none">${none}</p>`;
-  return html`<table ${attributes}><thead><tr>${head.map((h) => html`<th>${h}</th>`)}</tr></thead><tbody>${rows}</tbody></table>`;
+/** The frame's who and CSRF token from a call (a page's rule takes a session: both are there). */
+export function frameOf(call: Call): Pick<PageFrame, "principal" | "csrf"> {
+  return { principal: call.principal!, csrf: call.csrf ?? "" };
 }
 
-/** "Page 2 of 7" with links to the previous and next pages, the other query parameters kept. */
-export function pager(path: string, query: Record<string, string>, page: number, size: number, total: number, param = "page"): Safe {
-  const pages = Math.max(1, Math.ceil(total / size));
-  if (pages <= 1) return html``;
-  const link = (p: number, label: string): Safe => {
-    const q = new URLSearchParams({ ...query, [param]: String(p) });
-    return html`<a rel="${label === "previous" ? "prev" : "next"}" href="${path}?${q.toString()}">${label}</a>`;
-  };
-  return html`<nav class="pager" aria-label="pages">${page > 1 && link(page - 1, "previous")} page ${page} of ${pages} ${page < pages && link(page + 1, "next")}</nav>`;
+export function page(frame: PageFrame, status = 200): Answer {
+  return { status, raw: { type: HTML, text: pageDocument(frame) } };
+}
+
+/** The query's string values only (fastify gives an array for a repeated name). */
+export function queryOf(call: Call): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(call.query)) if (typeof v === "string") out[k] = v;
+  return out;
 }

@@ -438,6 +438,33 @@ CREATE INDEX hub_integrity_events_approvals ON hub_integrity_events (host_time) 
 ALTER TABLE hub_changes ADD COLUMN reason text;
 `,
   },
+  {
+    version: 9,
+    name: "the fleet overview: verdicts per host group and control, rolled up; indexes for the dashboard's lists",
+    sql: `
+-- how many hosts of each group have each control at each verdict (the worst outcome of the
+-- control's promises on the host), from hub_promise_state: the overview reads these few thousand
+-- rows instead of millions (dashboard/overview-rollup.ts recomputes it when pushes have moved
+-- the fleet, at most every few seconds, never in a push's transaction)
+CREATE TABLE hub_overview_rollup (
+  host_group text NOT NULL,
+  control text NOT NULL,
+  outcome text NOT NULL,
+  hosts integer NOT NULL,
+  PRIMARY KEY (host_group, control, outcome)
+);
+CREATE TABLE hub_overview_state (
+  one boolean PRIMARY KEY DEFAULT true CHECK (one),
+  computed_at timestamptz NOT NULL,
+  took_ms integer NOT NULL
+);
+CREATE INDEX hub_hosts_name ON hub_hosts (name, id);
+CREATE INDEX hub_hosts_group_name ON hub_hosts (host_group, name, id);
+CREATE INDEX hub_hosts_last_push ON hub_hosts (last_push_at);
+CREATE INDEX hub_hosts_doubt ON hub_hosts (name, id) WHERE chain_status <> 'ok';
+CREATE INDEX hub_fleet_deficiencies_open_kind ON hub_fleet_deficiencies (kind, opened_at) WHERE status = 'open';
+`,
+  },
 ];
 
 /** The newest schema this hub knows. */

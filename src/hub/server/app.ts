@@ -21,6 +21,13 @@ import { decisionHandlers } from "./api/decision-routes.js";
 import { pageHandlers } from "./api/page-routes.js";
 import { evidenceHandlers } from "./api/evidence-routes.js";
 
+import { errorDocument } from "../dashboard/layout.js";
+import { HTML, PAGE_HEADERS } from "../dashboard/refusals.js";
+import { sessionPageHandlers } from "../dashboard/session-pages.js";
+import { overviewHandlers } from "../dashboard/overview-page.js";
+import { fleetPageHandlers } from "../dashboard/fleet-pages.js";
+import { recordPageHandlers } from "../dashboard/record-pages.js";
+
 declare const COVENANT_VERSION: string;
 /** Covenant's version, as the fleet evidence the hub makes names it */
 const GENERATOR = typeof COVENANT_VERSION === "string" ? COVENANT_VERSION : "0.0.0-dev";
@@ -107,18 +114,28 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
   // a browser's form (the dashboard's), read by the API's guard for its _csrf field
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply: FastifyReply) => {
-    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return reply.code(413).send({ status: "error", message: "the request is larger than the hub takes" });
-    if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return reply.code(415).send({ status: "error", message: "the hub takes application/json (and forms, on /api/) only" });
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ status: "error", message: "the request could not be read" });
+  // a failure on a dashboard page is a page too (HTML, with the pages' headers); anywhere else, JSON
+  // (the status is read once reply.code() has set it: the argument is evaluated after the call it is given to)
+  const refusal = (url: string, status: number, message: string): unknown => (isPagePath(url) ? errorDocument(status, message) : { status: "error", message });
+  app.addHook("onSend", async (req, reply, payload) => {
+    if (isPagePath(req.url) && reply.statusCode >= 400 && !reply.hasHeader("content-security-policy")) {
+      for (const [k, v] of Object.entries(PAGE_HEADERS)) reply.header(k, v);
+      reply.header("content-type", HTML);
+    }
+    return payload;
+  });
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply: FastifyReply) => {
+    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return reply.code(413).send(refusal(req.url, reply.statusCode, "the request is larger than the hub takes"));
+    if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return reply.code(415).send(refusal(req.url, reply.statusCode, "the hub takes application/json (and forms, on /api/) only"));
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send(refusal(req.url, reply.statusCode, "the request could not be read"));
     if (databaseUnavailable(err)) {
       opts.log(`hub: the database is unavailable (${err.code ?? "?"}): answered 503`);
-      return reply.code(503).header("retry-after", "30").send({ status: "error", message: "the hub's database is unavailable: send later" });
+      return reply.code(503).header("retry-after", "30").send(refusal(req.url, reply.statusCode, "the hub's database is unavailable: send later"));
     }
     opts.log(`hub: internal error: ${err.message}`);
-    return reply.code(500).send({ status: "error", message: "the hub failed on this request (its log says why)" });
+    return reply.code(500).send(refusal(req.url, reply.statusCode, "the hub failed on this request (its log says why)"));
   });
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ status: "error", message: "no such endpoint" }));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(refusal(req.url, reply.statusCode, "no such endpoint")));
 
   app.get("/v1/health", async () => {
     await opts.pool.query("SELECT 1");
@@ -140,8 +157,27 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     return reply.code(out.status).send(out.body);
   });
 
-  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, { ...sessionHandlers, ...userHandlers, ...fleetHandlers, ...auditHandlers, ...policyHandlers, ...decisionHandlers, ...pageHandlers, ...evidenceHandlers(opts.clockToleranceMs, GENERATOR) });
+  mountApi(app, { pool: opts.pool, log: opts.log, now: opts.now ?? (() => new Date()), key: opts.key, approvalRequired: opts.approvalRequired }, {
+    ...sessionHandlers,
+    ...userHandlers,
+    ...fleetHandlers,
+    ...auditHandlers,
+    ...policyHandlers,
+    ...sessionPageHandlers,
+    ...overviewHandlers,
+    ...fleetPageHandlers,
+    ...recordPageHandlers,
+    ...decisionHandlers,
+    ...pageHandlers,
+    ...evidenceHandlers(opts.clockToleranceMs, GENERATOR),
+  });
   return app;
+}
+
+/** Whether a request is for the dashboard's pages (/, /ui, /ui/...), whose failures are pages. */
+function isPagePath(url: string): boolean {
+  const path = url.split("?")[0]!;
+  return path === "/" || path === "/ui" || path.startsWith("/ui/");
 }
 
 function bodyBytes(body: unknown): Buffer {

@@ -2,6 +2,7 @@
 // (auth/access.ts): operations only the host groups granted, a control owner every host but only
 // its controls' data, or only its controls. One host, one control and the controls' list are the
 // views in ../views/, which the dashboard's pages show too (page-routes.ts), so the two agree.
+import type { Pool } from "pg";
 import { accessParams } from "../../auth/access.js";
 import { AccessInputError, inTransaction } from "../../auth/users.js";
 import { revokeHost } from "../../admin.js";
@@ -18,7 +19,7 @@ export function paging(query: Record<string, string>): { limit: number; offset: 
   return { limit, offset: (page - 1) * limit, page };
 }
 
-function reasonOf(call: Call): string {
+export function reasonOf(call: Call): string {
   const reason = call.body["reason"];
   if (typeof reason !== "string" || reason.trim() === "" || reason.length > 500) throw new AccessInputError("give a reason (kept in the hub's audit log)");
   return reason;
@@ -59,15 +60,17 @@ async function incidentsList(call: Call): Promise<Answer> {
 }
 
 async function incidentsResolve(call: Call): Promise<Answer> {
-  const reason = reasonOf(call);
-  const id = call.params["incident"]!;
-  const actor = call.principal!.name;
-  await inTransaction(call.deps.pool, async (c) => {
+  await resolveIncident(call.deps.pool, call.params["incident"]!, call.principal!.name, reasonOf(call));
+  return { status: 200, body: { status: "ok" } };
+}
+
+/** Marks an incident resolved with why, audited (the API's route and the incidents page's form). */
+export async function resolveIncident(pool: Pool, id: string, actor: string, reason: string): Promise<void> {
+  await inTransaction(pool, async (c) => {
     const r = await c.query("UPDATE hub_incidents SET resolved_at = now(), resolved_by = $2 WHERE id = $1 AND resolved_at IS NULL", [id, actor]);
     if (!r.rowCount) throw new AccessInputError("the incident is resolved already", 409);
     await audit(c, actor, "incident.resolve", `incident:${id}`, { reason });
   });
-  return { status: 200, body: { status: "ok" } };
 }
 
 async function controlsListed(call: Call): Promise<Answer> {

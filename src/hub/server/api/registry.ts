@@ -9,10 +9,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Pool } from "pg";
 import { accessFor, type Access, type Principal } from "../../auth/access.js";
 import { ruleProblems, USER_ROUTES, type RouteRule } from "../../auth/rules.js";
-import { bearerToken, csrfMatches, sessionIdFromCookie, sessionUser, sha256, tokenUser, type Authenticated } from "../../auth/sessions.js";
+import { bearerToken, csrfMatches, csrfTokenOf, sessionIdFromCookie, sessionUser, sha256, tokenUser, type Authenticated } from "../../auth/sessions.js";
 import { AccessInputError } from "../../auth/users.js";
 import { targetVisible } from "./targets.js";
 import { prepareDummyHash } from "../../auth/passwords.js";
+import { asPage, PAGE_HEADERS } from "../../dashboard/refusals.js";
 import type { HubKey } from "../../signing.js";
 
 export const MAX_API_BODY_BYTES = 64 * 1024;
@@ -40,6 +41,8 @@ export interface Call {
   query: Record<string, string>;
   body: Record<string, unknown>;
   address: string;
+  /** the session's CSRF token, for the forms a page writes (absent with an API token or no credentials) */
+  csrf?: string;
 }
 
 export interface Answer {
@@ -123,12 +126,14 @@ async function admit(rule: RouteRule, req: FastifyRequest, deps: ApiDeps): Promi
   if (!access) return refuse(403, "your roles do not allow this");
   call.principal = principal;
   call.access = access;
+  if (via.kind === "session") call.csrf = csrfTokenOf(cookieSession!);
   if (rule.target && !(await targetVisible(deps.pool, rule.target.kind, call.params[rule.target.param] ?? "", principal, access))) return refuse(404, "not found");
   return call;
 }
 
-async function send(reply: FastifyReply, a: Answer): Promise<FastifyReply> {
+async function send(reply: FastifyReply, a: Answer, page = false): Promise<FastifyReply> {
   reply.code(a.status).header("cache-control", "no-store").header("x-content-type-options", "nosniff");
+  if (page) for (const [k, v] of Object.entries(PAGE_HEADERS)) reply.header(k, v);
   for (const [k, v] of Object.entries(a.headers ?? {})) reply.header(k, v);
   if (a.raw) return reply.type(a.raw.type).send(a.raw.text);
   return a.body === undefined ? reply.send() : reply.send(a.body);
@@ -148,12 +153,14 @@ export function mountApi(app: FastifyInstance, deps: ApiDeps, handlers: Record<s
       url: rule.path,
       bodyLimit: rule.maxBody ?? MAX_API_BODY_BYTES,
       handler: async (req, reply) => {
+        // a page's refusal is a page too (no session: to the sign-in page; else an HTML error page)
+        const out = (a: Answer): Promise<FastifyReply> => (rule.page ? send(reply, asPage(rule, req.url, a), true) : send(reply, a));
         const admitted = await admit(rule, req, deps);
-        if (!("req" in admitted)) return send(reply, admitted);
+        if (!("req" in admitted)) return out(admitted);
         try {
-          return await send(reply, await handler(admitted));
+          return await out(await handler(admitted));
         } catch (err) {
-          if (err instanceof AccessInputError) return send(reply, refuse(err.status, err.message));
+          if (err instanceof AccessInputError) return out(refuse(err.status, err.message));
           throw err;
         }
       },

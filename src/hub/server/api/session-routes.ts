@@ -12,8 +12,13 @@ import type { Answer, Call, Handler } from "./registry.js";
 
 const WRONG = "the user name or the password is wrong";
 
-async function login(call: Call): Promise<Answer> {
-  const { user, password } = call.body;
+export type SignIn = { ok: { sessionId: string; user: string; userId: number } } | { retryAfterSeconds: number } | { wrong: string };
+
+/**
+ * Checks a user name and password (throttled; the same work whether the user exists or not) and
+ * starts a session, audited: what POST /api/login and the sign-in page (POST /ui/login) both do.
+ */
+export async function signIn(call: Call, user: unknown, password: unknown): Promise<SignIn> {
   if (typeof user !== "string" || typeof password !== "string" || user.length === 0 || user.length > 64 || password.length > MAX_PASSWORD_LENGTH) throw new AccessInputError("give user and password");
   const pool = call.deps.pool;
   const now = call.deps.now();
@@ -21,9 +26,7 @@ async function login(call: Call): Promise<Answer> {
   const client = await pool.connect();
   try {
     const decision = await beginAttempt(client, user, call.address, now);
-    if (decision.retryAfterSeconds !== undefined) {
-      return { status: 429, body: { status: "error", message: `too many failed logins: try again in ${decision.retryAfterSeconds} s` }, headers: { "retry-after": String(decision.retryAfterSeconds) } };
-    }
+    if (decision.retryAfterSeconds !== undefined) return { retryAfterSeconds: decision.retryAfterSeconds };
     // now and then, what no longer counts: attempts older than a day, sessions past their timeouts
     if (Math.random() < 0.01) {
       await forgetOldAttempts(client, now);
@@ -33,7 +36,7 @@ async function login(call: Call): Promise<Answer> {
     const row = found.rows[0];
     // the same work whether the user exists or not: the answer's time does not say
     const holds = row ? await verifyPassword(password, row.password_hash) : await verifyUnknown(password);
-    if (!row || !holds || row.disabled_at) return { status: 401, body: { status: "error", message: WRONG } };
+    if (!row || !holds || row.disabled_at) return { wrong: WRONG };
     await attemptSucceeded(client, decision.attemptId!);
     if (needsRehash(row.password_hash)) await client.query("UPDATE hub_users SET password_hash = $2 WHERE id = $1", [row.id, await hashPassword(password)]);
     account = { id: Number(row.id), name: row.name };
@@ -45,10 +48,20 @@ async function login(call: Call): Promise<Answer> {
     await audit(c, account.name, "login", `user:${account.name}`, { address: call.address });
     return id;
   });
-  return { status: 200, body: { status: "ok", user: account.name, csrfToken: csrfTokenOf(sessionId) }, headers: { "set-cookie": sessionCookie(sessionId) } };
+  return { ok: { sessionId, user: account.name, userId: account.id } };
 }
 
-async function logout(call: Call): Promise<Answer> {
+async function login(call: Call): Promise<Answer> {
+  const r = await signIn(call, call.body["user"], call.body["password"]);
+  if ("retryAfterSeconds" in r) {
+    return { status: 429, body: { status: "error", message: `too many failed logins: try again in ${r.retryAfterSeconds} s` }, headers: { "retry-after": String(r.retryAfterSeconds) } };
+  }
+  if ("wrong" in r) return { status: 401, body: { status: "error", message: r.wrong } };
+  return { status: 200, body: { status: "ok", user: r.ok.user, csrfToken: csrfTokenOf(r.ok.sessionId) }, headers: { "set-cookie": sessionCookie(r.ok.sessionId) } };
+}
+
+/** Ends the call's session, audited: POST /api/logout and the sign-out form (POST /ui/logout). */
+export async function signOut(call: Call): Promise<void> {
   const p = call.principal!;
   if (p.via.kind !== "session") throw new AccessInputError("not a session", 403);
   const idHash = p.via.idHash;
@@ -56,6 +69,10 @@ async function logout(call: Call): Promise<Answer> {
     await endSession(c, idHash);
     await audit(c, p.name, "logout", `user:${p.name}`);
   });
+}
+
+async function logout(call: Call): Promise<Answer> {
+  await signOut(call);
   return { status: 200, body: { status: "ok" }, headers: { "set-cookie": clearedSessionCookie() } };
 }
 
