@@ -111,7 +111,7 @@ describe("the dashboard in Chromium, role by role", () => {
       const v = await signedIn(role);
       expect(await texts(v.page, "nav a"), role).toEqual(NAV[role]);
       expect(await v.page.locator(".who strong").textContent()).toBe(USERS[role].name);
-      expect(new URL(v.page.url()).pathname, role).toBe(NAV[role].includes("Overview") ? "/ui" : "/ui/policies");
+      expect(new URL(v.page.url()).pathname, role).toBe(NAV[role].includes("Overview") ? "/ui" : "/ui/controls");
       expect(v.errors, role).toEqual([]);
       expect(await v.violations(), role).toEqual([]);
       await v.context.close();

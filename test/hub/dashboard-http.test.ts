@@ -75,7 +75,7 @@ describe("the dashboard's doors", () => {
       expect(form.text, next).not.toContain("evil.example");
     }
     // the author reaches no overview: the first section of theirs that is a page
-    expect((await signIn("writer")).reply.headers["location"]).toBe("/ui/policies");
+    expect((await signIn("writer")).reply.headers["location"]).toBe("/ui/controls");
   });
 
   it("sends every page with a CSP that allows no script, no framing and no outside referrer", async () => {
