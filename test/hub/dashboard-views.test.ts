@@ -12,6 +12,7 @@ import { publishVersion } from "../../src/hub/policy/versions.js";
 import { policyBody } from "../../src/store/policies.js";
 import { createUser } from "../../src/hub/auth/users.js";
 import { controlView } from "../../src/hub/server/views/control-view.js";
+import { grantWaiver, withdrawDecision } from "../../src/hub/decision-giving.js";
 import { hostView } from "../../src/hub/server/views/host-view.js";
 import { controlsList } from "../../src/hub/server/views/controls-list.js";
 import type { Access } from "../../src/hub/auth/access.js";
@@ -131,6 +132,16 @@ describe("a control's view", () => {
     expect(ver).toMatchObject({ content, changed: false, adoptedBy: 1, published: [{ author: "alice", status: "approved", decidedBy: "alice", inForce: [{ group: "" }] }] });
     expect(ver!.adoptions).toEqual([expect.objectContaining({ host: alpha.id, at: "2026-11-01T09:00:00.000Z", current: true })]);
     expect(v.waivers.policy).toEqual([expect.objectContaining({ approvedBy: "j.doe (CFO office)", until: "2027-03-31", ticket: "CHG-1182" })]);
+    expect(v.waivers.hub).toEqual({ total: 0, items: [] });
+  });
+
+  it("lists the waivers given on the hub for the control, with what each host made of them", async () => {
+    const [given] = await grantWaiver(hub.pool, { control: AC, host: alpha.id, reason: "RISK-7: the new ledger replica", from: "2026-11-10", until: "2026-12-31", by: "carol", today: "2026-11-08" });
+    const v = (await controlView(hub.pool, AC, PERIOD, PAGING, NOW))!;
+    expect(v.waivers.hub).toEqual({ total: 1, items: [expect.objectContaining({ decision: given!.id, host: alpha.id, hostName: alpha.name, from: "2026-11-10", until: "2026-12-31", reason: "RISK-7: the new ledger replica", givenBy: "carol", state: "pending", hostRecord: null })] });
+    expect((await controlView(hub.pool, CM, PERIOD, PAGING, NOW))!.waivers.hub.total).toBe(0);
+    await withdrawDecision(hub.pool, given!.id, "carol");
+    expect((await controlView(hub.pool, AC, PERIOD, PAGING, NOW))!.waivers.hub.items[0]!.state).toBe("withdrawn");
   });
 
   it("lists the integrity approvals given to the control and its unapproved changes", async () => {

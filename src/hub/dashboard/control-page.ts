@@ -94,11 +94,18 @@ function integrity(v: ControlView): Safe {
 <h3>Not approved</h3>${tableOr(html`class="unapproved"`, head, v.integrity.unapproved.map((i) => integrityRow(i, false)), "None in the period.")}</section>`;
 }
 
+function hubWaiverRow(w: ControlView["waivers"]["hub"]["items"][number]): Safe {
+  const state = w.state === "applied" ? html`applied (record ${w.hostRecord})` : w.state === "refused" ? html`refused: ${w.hostReason ?? ""}` : html`${w.state}`;
+  return html`<tr><td>${hostLink(w.host, w.hostName)}</td><td>${w.from ?? "—"}</td><td>${w.until}</td><td class="free">${w.reason}</td><td>${w.givenBy}</td><td>${when(w.givenAt)}</td><td>${state}</td></tr>`;
+}
+
 function waivers(v: ControlView): Safe {
   const rows = v.waivers.policy.map((w) => html`<tr><td class="free">${w.reason}</td><td>${w.approvedBy}</td><td>${w.from ?? "—"}</td><td>${w.until}</td><td>${w.risk ?? "—"}</td><td>${w.ticket ?? "—"}</td></tr>`);
   return html`<section id="waivers"><h2>Waivers</h2>
 <h3>In the policy</h3>${tableOr(html`class="waivers"`, ["reason", "approved by", "from", "until", "risk", "ticket"], rows, "The policy declares no waiver of this control.")}
-<h3>Given on the hub</h3><p class="none" id="hub-waivers">${v.waivers.hub.note}.</p></section>`;
+<h3>Given on the hub</h3>
+<p>Waivers given on the hub for one host each (a group's waiver is one per host), with what the host made of each: pending until a push reply carries it, then applied (the host's record number) or refused (the host's reason).${v.waivers.hub.total > v.waivers.hub.items.length && html` The ${count(v.waivers.hub.items.length)} newest of ${count(v.waivers.hub.total)}.`}</p>
+${tableOr(html`class="hub-waivers" id="hub-waivers"`, ["host", "from", "until", "reason", "given by", "given", "state"], v.waivers.hub.items.map(hubWaiverRow), "No waiver of this control was given on the hub.")}</section>`;
 }
 
 /** The page's body; `query` is the request's, kept in the episodes' page links. */

@@ -51,7 +51,7 @@ export interface ControlView {
   chart: DayPoint[];
   episodes: { total: number; open: number; page: number; size: number; items: FleetEpisode[] };
   integrity: { approved: IntegrityItem[]; unapproved: IntegrityItem[] };
-  waivers: { policy: ControlDesignView["waivers"]; hub: { note: string; items: unknown[] } };
+  waivers: { policy: ControlDesignView["waivers"]; hub: { total: number; items: HubWaiver[] } };
 }
 
 export const CHART_COMPUTED =
@@ -137,6 +137,34 @@ async function integrityOf(pool: Pool, control: string, p: Period, outcomes: rea
   return out;
 }
 
+/** A waiver given on the hub for one host (src/hub/decision-giving.ts), with what the host made of it. */
+export interface HubWaiver {
+  decision: number;
+  host: string;
+  hostName: string;
+  from: string | null;
+  until: string;
+  reason: string;
+  givenBy: string;
+  givenAt: string;
+  /** pending, delivered, applied or refused by the host, or withdrawn */
+  state: string;
+  hostRecord: number | null;
+  hostReason: string | null;
+}
+
+/** The waivers given on the hub for the control, newest first (the 200 newest; withdrawn ones included, as such). */
+async function hubWaivers(pool: Pool, control: string): Promise<{ total: number; items: HubWaiver[] }> {
+  const r = await pool.query<HubWaiver & { total: number }>(
+    `SELECT d.id::int AS decision, d.host_id AS host, h.name AS "hostName", d.subject->>'from' AS "from", d.subject->>'until' AS until, d.reason,
+       d.given_by AS "givenBy", to_char(d.given_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "givenAt", d.state,
+       d.host_record::int AS "hostRecord", d.host_reason AS "hostReason", count(*) OVER ()::int AS total
+     FROM hub_decisions d JOIN hub_hosts h ON h.id = d.host_id WHERE d.kind = 'waiver' AND d.control = $1 ORDER BY d.given_at DESC, d.id DESC LIMIT 200`,
+    [control],
+  );
+  return { total: r.rows[0]?.total ?? 0, items: r.rows.map(({ total: _t, ...w }) => w) };
+}
+
 /** The control's view, or undefined when the hub knows nothing of it (no host reported it, no owner, not in the catalogue). */
 export async function controlView(pool: Pool, control: string, query: Record<string, string>, paging: { limit: number; offset: number; page: number }, now: Date): Promise<ControlView | undefined> {
   const p = periodOf(query, now);
@@ -156,6 +184,6 @@ export async function controlView(pool: Pool, control: string, query: Record<str
     chart: dailyHosts(rows, p),
     episodes: { total: episodes.length, open: episodes.filter((e) => e.resolved === null).length, page: paging.page, size: paging.limit, items: episodes.slice(paging.offset, paging.offset + paging.limit) },
     integrity: await integrityOf(pool, control, p, outcomes),
-    waivers: { policy: design.waivers, hub: { note: "waivers given on the hub are not yet kept; the policy's waiver blocks are listed above", items: [] } },
+    waivers: { policy: design.waivers, hub: await hubWaivers(pool, control) },
   };
 }
