@@ -22,7 +22,7 @@ interface PageAnswer {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-  raw?: { type: string; text: string };
+  raw?: { type: string; text: string | Buffer };
 }
 
 /** The answer as a page: a refusal (JSON, status 400 and up) becomes a redirect or an HTML page. */

@@ -47,7 +47,7 @@ export function evidenceHandlers(clockToleranceMs: number, generator: string): R
       const gz = fleetPackArchive(pack, name);
       await audit(deps.pool, call.principal!.name, "evidence.export", q.group !== undefined ? `group:${q.group}` : null, { from: q.from, to: q.to, tz: q.tz, controls: q.controls, hosts: pack.manifest.hosts.length, manifestSha256: manifestSha256(pack), bytes: gz.length });
       // registry.ts types a raw body as text; fastify sends a Buffer as the bytes it holds
-      return { status: 200, raw: { type: "application/gzip", text: gz as unknown as string }, headers: { "content-disposition": `attachment; filename="${name}.tar.gz"` } };
+      return { status: 200, raw: { type: "application/gzip", text: gz }, headers: { "content-disposition": `attachment; filename="${name}.tar.gz"` } };
     },
   };
 }

@@ -50,7 +50,7 @@ export interface Answer {
   body?: unknown;
   headers?: Record<string, string>;
   /** a body sent as it is (CSV), with this content type */
-  raw?: { type: string; text: string };
+  raw?: { type: string; text: string | Buffer };
 }
 
 export type Handler = (call: Call) => Promise<Answer>;
