@@ -62,6 +62,13 @@ const listMarkers: Partial<Record<RouteRule["object"], (role: Role) => { in: str
   fleet: () => ({ in: "aa-host-in", out: "aa-host-out" }),
 };
 
+/**
+ * Routes on the fleet that list nothing: the evidence pack is a gzip archive (which hosts it holds
+ * is checked by test/hub/fleet-evidence-push.test.ts and dashboard-browser.test.ts), and the
+ * evidence page is its form.
+ */
+const NOT_LISTS = new Set(["evidence.export", "ui.evidence"]);
+
 function userOf(role: Role): string {
   return `matrix-${role}`;
 }
@@ -192,8 +199,7 @@ function expected(c: Case): { status: "2xx" | 303 | 401 | 403 | 404; done?: true
   if (via === "bearer" && rule.credentials === "session") return { status: 403 };
   const reach: Reach | undefined = rule.who[role];
   if (!reach) return { status: 403 };
-  // the fleet's evidence pack is a gzip archive, not a list: which hosts it holds is checked by test/hub/fleet-evidence-push.test.ts
-  const marker = rule.action === "export" && rule.object === "fleet" ? undefined : listMarkers[rule.object]?.(role);
+  const marker = NOT_LISTS.has(rule.id) ? undefined : listMarkers[rule.object]?.(role);
   if (rule.target) {
     const scoped = (reach === "groups" || reach === "controls" || reach === "self") && scope === "out";
     if (scoped) return { status: 404 };

@@ -11,6 +11,11 @@ import { startHub, type RunningHub } from "../../src/hub/serve.js";
 import { createUser } from "../../src/hub/auth/users.js";
 import type { Role } from "../../src/hub/auth/rules.js";
 import { launchChromium } from "../helpers/browser.js";
+import { join } from "node:path";
+import { FleetPackChecker } from "../../src/evidence/fleet-verify.js";
+import { readPackInto } from "../../src/evidence/read.js";
+import { hubSigningKey } from "../../src/hub/signing.js";
+import { tempDir } from "../store/helpers.js";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
 import { testHubConfig } from "./helpers/config.js";
@@ -97,13 +102,44 @@ afterAll(async () => {
 });
 
 const NAV: Record<Role, string[]> = {
-  administrator: ["Overview", "Controls", "Hosts", "Incidents", "Policies", "Audit log"],
+  administrator: ["Overview", "Controls", "Hosts", "Incidents", "Policies", "Audit log", "Evidence"],
   author: ["Controls", "Policies"],
   approver: ["Controls", "Policies"],
   owner: ["Overview", "Controls", "Hosts"],
   operations: ["Overview", "Hosts", "Incidents"],
-  auditor: ["Overview", "Controls", "Hosts", "Incidents", "Policies", "Audit log"],
+  auditor: ["Overview", "Controls", "Hosts", "Incidents", "Policies", "Audit log", "Evidence"],
 };
+
+describe("the fleet's evidence page", () => {
+  it("lets an auditor download the period's evidence pack, which verifies with the hub's public key alone; the export is audited; operations have no such page", async () => {
+    const v = await signedIn("auditor");
+    const res = await v.page.goto(`${hub.url}/ui/evidence`);
+    expect(res!.status()).toBe(200);
+    expect(await v.page.locator("#evidence-form select[name=group] option").allTextContents()).toEqual(["every host", ...[...new Set(HOSTS.map((h) => h.group).filter((g): g is string => g !== null))].sort()]);
+    const today = new Date().toISOString().slice(0, 10);
+    await v.page.fill("input[name=from]", today);
+    await v.page.fill("input[name=to]", today);
+    await v.page.selectOption("select[name=group]", "payments");
+    const [download] = await Promise.all([v.page.waitForEvent("download"), v.page.click("#evidence-form button[type=submit]")]);
+    const path = join(tempDir("evidence-download"), "fleet.tar.gz");
+    await download.saveAs(path);
+    const { createPublicKey } = await import("node:crypto");
+    const key = hubSigningKey(join(cert.dir, "hub-signing.key"), false);
+    const checker = new FleetPackChecker(createPublicKey(key.publicKey.export({ type: "spki", format: "pem" }).toString()));
+    await readPackInto(path, (name) => checker.file(name));
+    const verdict = checker.verdict();
+    expect(verdict.problems).toEqual([]);
+    expect(verdict.intact).toBe(true);
+    const audited = await pool.query("SELECT actor, object FROM hub_audit WHERE action = 'evidence.export'");
+    expect(audited.rows).toEqual([{ actor: USERS.auditor.name, object: "group:payments" }]);
+    expect(v.errors).toEqual([]);
+    expect(await v.violations()).toEqual([]);
+    await v.context.close();
+    const ops = await signedIn("operations");
+    expect((await ops.page.goto(`${hub.url}/ui/evidence`))!.status()).toBe(403);
+    await ops.context.close();
+  }, 60_000);
+});
 
 describe("the dashboard in Chromium, role by role", () => {
   it("shows each role only its sections, with who is signed in, and no console error or CSP violation", async () => {

@@ -27,6 +27,7 @@ import { sessionPageHandlers } from "../dashboard/session-pages.js";
 import { overviewHandlers } from "../dashboard/overview-page.js";
 import { fleetPageHandlers } from "../dashboard/fleet-pages.js";
 import { recordPageHandlers } from "../dashboard/record-pages.js";
+import { evidencePageHandlers } from "../dashboard/evidence-page.js";
 
 declare const COVENANT_VERSION: string;
 /** Covenant's version, as the fleet evidence the hub makes names it */
@@ -167,6 +168,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     ...overviewHandlers,
     ...fleetPageHandlers,
     ...recordPageHandlers,
+    ...evidencePageHandlers,
     ...decisionHandlers,
     ...pageHandlers,
     ...evidenceHandlers(opts.clockToleranceMs, GENERATOR),

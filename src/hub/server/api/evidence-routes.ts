@@ -15,12 +15,14 @@ const CONTROL = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 const MAX_DAYS = 366;
 
 function query(call: Call): { from: string; to: string; group?: string; tz: string; controls: string[] } {
-  const { from, to, group, tz, control } = call.query;
+  const { from, to, tz, control } = call.query;
+  // the dashboard's form sends an empty group for every host
+  const group = call.query["group"] === "" ? undefined : call.query["group"];
   if (!from || !to || !DATE.test(from) || !DATE.test(to)) throw new AccessInputError("from and to are dates (YYYY-MM-DD), both required");
   if (group !== undefined && (group.length === 0 || group.length > 200)) throw new AccessInputError("group is a host group's name");
   const controls = control === undefined || control === "" ? [] : control.split(",");
   if (controls.some((c) => !CONTROL.test(c))) throw new AccessInputError("control is a comma-separated list of control ids");
-  return { from, to, ...(group !== undefined ? { group } : {}), tz: tz ?? "UTC", controls };
+  return { from, to, ...(group !== undefined ? { group } : {}), tz: tz === undefined || tz === "" ? "UTC" : tz, controls };
 }
 
 export function evidenceHandlers(clockToleranceMs: number, generator: string): Record<string, Handler> {
