@@ -11,6 +11,7 @@ import { signedRotation } from "../../src/store/rotation.js";
 import { fingerprintOf, rawPublicKey } from "../../src/store/signing-key.js";
 import { takePush } from "../../src/hub/server/push.js";
 import { generateKeyPairSync } from "node:crypto";
+import { request } from "node:https";
 import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
 import { testHubConfig } from "./helpers/config.js";
 import { testCertificate, type TestCert } from "./helpers/certs.js";
@@ -364,6 +365,28 @@ describe("refusals that store nothing", () => {
     const r = await post(hub.url, "/v1/push", bytes, headers, cert.certPem);
     expect(r.status).toBe(403);
     expect(await count("SELECT count(*) AS n FROM hub_records")).toBe(0);
+  });
+
+  it("refuses an unknown or revoked host before reading its body (nothing buffered or hashed for nobody)", async () => {
+    const host = await enrolled();
+    // a body announced as 8 MiB of which 1 KiB is sent: the answer comes without the rest
+    const answerWithoutBody = (path: string, hostId: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(new URL(path, hub.url), { method: "POST", ca: cert.certPem, headers: { "content-type": "application/json", "content-length": String(MAX_PUSH_BYTES), "covenant-host": hostId, "covenant-signature": "ed25519=" + "A".repeat(86) + "==" } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        });
+        req.on("error", (err) => (req.destroyed ? undefined : reject(err)));
+        req.write(Buffer.alloc(1024, 0x20));
+        setTimeout(() => reject(new Error("the hub waited for the body")), 5000).unref();
+      });
+    expect(await answerWithoutBody("/v1/push", "00000000-0000-4000-8000-000000000000")).toBe(401);
+    expect(await answerWithoutBody("/v1/policy", "00000000-0000-4000-8000-000000000000")).toBe(401);
+    expect(await answerWithoutBody("/v1/push", "not-a-host")).toBe(401);
+    await revokeHost(hub.pool, "web-01", "decommissioned", "admin");
+    expect(await answerWithoutBody("/v1/push", host.id)).toBe(403);
+    expect(await answerWithoutBody("/v1/policy", host.id)).toBe(403);
   });
 
   it("refuses malformed pushes, a chain that does not add up, and oversized bodies", async () => {
