@@ -122,6 +122,27 @@ describe("pushes", () => {
     expect(await count("SELECT count(*) AS n FROM hub_records")).toBe(50);
   });
 
+  it("never moves the hub's position or the host's head backwards, whatever order a host's pushes arrive in", async () => {
+    const host = await enrolled();
+    host.grow(12);
+    // a push sent while the host's head was 12, then a retry of an older one (head 5) arriving after it
+    expect((await host.push(hub.url, cert.certPem, 0, 3, { head: 12 })).status).toBe(200);
+    expect((await host.push(hub.url, cert.certPem, 0, 3, { head: 5 })).status).toBe(200);
+    const position = async () => (await hub.pool.query<{ last_seq: string; head_seq: string }>("SELECT last_seq, head_seq FROM hub_hosts WHERE id = $1", [host.id])).rows[0]!;
+    expect(await position()).toEqual({ last_seq: "3", head_seq: "12" });
+    // pushes of one host at once, each following on from what the hub holds or replaying it: the
+    // row lock makes them take turns, and each stores only what lies beyond what the hub holds
+    const replies = await Promise.all([
+      host.push(hub.url, cert.certPem, 3, 6, { head: 14 }),
+      host.push(hub.url, cert.certPem, 3, 12, { head: 12 }),
+      host.push(hub.url, cert.certPem, 3, 9, { head: 13 }),
+      host.push(hub.url, cert.certPem, 0, 3, { head: 12 }),
+    ]);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(await position()).toEqual({ last_seq: "12", head_seq: "14" });
+    expect(await count("SELECT count(*) AS n FROM hub_records")).toBe(12);
+  });
+
   it("answers a push that starts past what it holds with where to send from, opening no incident", async () => {
     const host = await enrolled();
     host.grow(10);

@@ -130,13 +130,16 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
     await deriveState(client, body.host, fresh, now, held.pruneCut);
   }
   // the host's position, and the close of an open clock incident when its clock is back within
-  // the tolerance, in one statement (one round trip); an incident to open is the rare case
+  // the tolerance, in one statement (one round trip); an incident to open is the rare case.
+  // last_seq cannot go backwards: pushes of one host take turns on the row lock, and the verdict's
+  // last is at least what the row held. The head can: a retry of an older push, arriving after a
+  // newer one, carries the head the host had then (greatest keeps the newest)
   const clockFine = clockWithin(skew, toleranceMs);
   await client.query({
     name: "hub-push-host",
     text: `WITH clock_back AS (UPDATE hub_incidents SET resolved_at = now(), resolved_by = $12 WHERE $11 AND host_id = $1 AND kind = 'clock' AND resolved_at IS NULL)
      UPDATE hub_hosts SET last_seq = $2, last_chain = $3, records = records + $4, first_seq = coalesce(first_seq, $5), prune_cut = coalesce(prune_cut, $6),
-       head_seq = $7, last_push_at = $8, last_sent_at = $9, clock_skew_ms = $10 WHERE id = $1`,
+       head_seq = greatest(head_seq, $7), last_push_at = $8, last_sent_at = $9, clock_skew_ms = $10 WHERE id = $1`,
     values: [body.host, verdict.last.seq, verdict.last.chain, fresh.length, fresh[0]?.seq ?? null, held.pruneCut, body.head?.seq ?? null, now, body.sentAt, skew, clockFine, CLOCK_BACK],
   });
   if (!clockFine) await openClockIncident(client, body.host, row.epoch, skew, toleranceMs);
