@@ -40,8 +40,8 @@ async function enrolled(): Promise<SyntheticHost> {
   return host;
 }
 
-function policyLine(seq: number, body: unknown): string {
-  return JSON.stringify({ seq, kind: "policy", run: seq, time: "2026-12-06T10:00:00Z", body, mac: seq.toString(16).padStart(64, "0") });
+function policyLine(seq: number, body: unknown, time = "2026-12-06T10:00:00Z"): string {
+  return JSON.stringify({ seq, kind: "policy", run: seq, time, body, mac: seq.toString(16).padStart(64, "0") });
 }
 
 async function controlRow(id: string): Promise<{ title: string; owner: string | null; severity: string } | undefined> {
@@ -96,6 +96,32 @@ describe("a malicious host and the control catalogue", () => {
     // approving that content puts its design in force, though the hub had read the content before
     await publishVersion(hub.pool, hub.key, { files: sox, message: "m", author: "alice", approvalRequired: false });
     expect(await controlRow("ITGC-AC-01")).toMatchObject({ title: REAL_TITLE, severity: "high" });
+  });
+});
+
+describe("the control catalogue's order", () => {
+  const design = (title: string) => [{ path: "/etc/covenant/c.promise", text: `control "ITGC-CM-09" {\n  title    = "${title}"\n  severity = medium\n  file "/etc/hostname" { mode = 0644 }\n}\n` }];
+  const catalogued = async () => (await controlRow("ITGC-CM-09"))?.title;
+
+  it("keeps the design of the content adopted last, not of the one the hub saw last", async () => {
+    const current = await enrolled();
+    current.lines = [policyLine(1, policyBody(design("this year's"), "2026-12-01T00:00:00Z"))];
+    expect((await current.push(hub.url, cert.certPem, 0, 1)).status).toBe(200);
+    expect(await catalogued()).toBe("this year's");
+    // a host still running last year's policy, pushing after it
+    const behind = await enrolled();
+    behind.lines = [policyLine(1, policyBody(design("last year's"), "2025-12-01T00:00:00Z"), "2025-12-01T00:00:00Z")];
+    expect((await behind.push(hub.url, cert.certPem, 0, 1)).status).toBe(200);
+    expect(await catalogued()).toBe("this year's");
+    // a later adoption replaces it; one dated in the future counts as adopted when the hub got it
+    const next = await enrolled();
+    next.lines = [policyLine(1, policyBody(design("next year's"), "2099-01-01T00:00:00Z"))];
+    expect((await next.push(hub.url, cert.certPem, 0, 1)).status).toBe(200);
+    expect(await catalogued()).toBe("next year's");
+    current.lines.push(policyLine(2, policyBody(design("today's"), new Date(Date.now() + 1000).toISOString())));
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await current.push(hub.url, cert.certPem, 1, 2)).status).toBe(200);
+    expect(await catalogued()).toBe("today's");
   });
 });
 

@@ -73,7 +73,7 @@ function runOf(r: PushedRecord, b: Record<string, unknown>): LastRun | undefined
  * catalogues under it, and a host that could pair a version's hashes with texts of its own would
  * have the catalogue keep its texts for that version (the hub reads each content once).
  */
-function policyOf(b: Record<string, unknown>): { hash: string; content: string; files: { path: string; text: string }[] } | undefined {
+function policyOf(b: Record<string, unknown>): { hash: string; content: string; files: { path: string; text: string }[]; at: number } | undefined {
   const hash = text(b["hash"], 128);
   const files = b["files"];
   if (!hash || !Array.isArray(files) || files.length === 0) return undefined;
@@ -86,7 +86,7 @@ function policyOf(b: Record<string, unknown>): { hash: string; content: string; 
     hashes.push(h);
     texts.push({ path: f.path, text: f.text });
   }
-  return { hash, content: contentKey(hashes), files: texts };
+  return { hash, content: contentKey(hashes), files: texts, at: Date.parse(text(b["at"], 64) ?? "") };
 }
 
 /** Derives the fleet's state from a push's new records. */
@@ -99,7 +99,7 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   // on that policy (a push after the hub was away carries many runs, and may change policy midway)
   let adoptedAt: string | undefined;
   let pruneConfirmed = false;
-  const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number }[] = [];
+  const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number; adopted: Date }[] = [];
   for (const r of records) {
     if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune" && r.kind !== "policy") continue;
     const b = bodyOf(r.line);
@@ -119,7 +119,8 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       run = counted ?? run;
     } else if (r.kind === "policy") {
       const p = policyOf(b);
-      if (p) policies.push({ ...p, seq: r.seq });
+      // dated by when the host took the policy in (the record's time when the body says none)
+      if (p) policies.push({ ...p, seq: r.seq, adopted: new Date(Number.isFinite(p.at) ? p.at : Date.parse(r.time)) });
     }
     else if (pruneCut !== null && (b["cut"] as { seq?: unknown } | undefined)?.seq === pruneCut) pruneConfirmed = true;
   }
@@ -143,7 +144,10 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   }
   for (const p of policies) {
     await client.query("INSERT INTO hub_host_policies (host_id, policy_hash, content, first_record) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [host, p.hash, p.content, p.seq]);
-    await catalogueContent(client, p.content, p.files, receivedAt, "pushed");
+    // never later than the hub received it: a host dating its policy in the future would otherwise
+    // keep its design over every content adopted until then
+    const adopted = Number.isFinite(p.adopted.getTime()) && p.adopted < receivedAt ? p.adopted : receivedAt;
+    await catalogueContent(client, p.content, p.files, { read: receivedAt, adopted }, "pushed");
   }
   if (run) {
     // the latest finish times, and the cadence they teach (the median interval, as monitor/cadence.ts
