@@ -54,6 +54,12 @@ export function addHubCommands(program: Command, io: Io, setExit: (code: number)
     .addHelpText("after", "\nStateless: run as many as the load needs, against one database, behind any load balancer.\n\nExamples:\n  covenant hub serve --config /etc/covenant/hub/hub.yaml\n\nExit codes: 0 stopped by SIGTERM or SIGINT, 2 a configuration or database that cannot be used.")
     .action(async (o: { config?: string }) => setExit(await (await hubCommand()).runHubServe(o, io)));
   hub
+    .command("migrate")
+    .description("apply the hub's schema migrations the database lacks (`hub serve` does as it starts; no other command does)")
+    .option(config, configHelp)
+    .addHelpText("after", "\nRun it before the first `hub user add` of a new installation, and after upgrading Covenant on the hub.\n\nExamples:\n  covenant hub migrate --config /etc/covenant/hub/hub.yaml\n\nExit codes: 0 up to date, 2 a configuration or database that cannot be used, or a schema newer than this hub's.")
+    .action(async (o: { config?: string }) => setExit(await (await hubCommand()).runHubMigrate(o, io)));
+  hub
     .command("token")
     .description("make a one-time enrolment token for a host (printed once; the hub keeps only its hash)")
     .option(config, configHelp)
