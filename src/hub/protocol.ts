@@ -72,7 +72,17 @@ export interface PushBody {
    * claim when the prune's own record arrives.
    */
   prunedTo?: number;
+  /**
+   * the host's rotation records past this push's last record (not sent yet), as lines: a host that
+   * rotated its signing key with more records unsent than one push carries signs the pushes before
+   * the rotation's own with the new key, and these vouch for it (signed by the key the hub knows).
+   * The hub takes the new key only from a rotation record it stores.
+   */
+  rotations?: string[];
 }
+
+/** How many rotation records ahead a push may carry. */
+export const MAX_ROTATIONS_AHEAD = 16;
 
 /** What the hub holds of a host: its last record and the chain value after it. */
 export interface HubPosition {
@@ -183,6 +193,8 @@ export function pushShapeProblem(v: unknown): string | undefined {
   const head = b["head"] as Record<string, unknown> | null;
   if (head !== null && (typeof head !== "object" || !Number.isSafeInteger(head["seq"]) || typeof head["mac"] !== "string")) return "head must be null or { seq, mac }";
   if (b["prunedTo"] !== undefined && (!Number.isSafeInteger(b["prunedTo"]) || (b["prunedTo"] as number) < 1)) return "prunedTo must be a record number";
+  const ahead = b["rotations"];
+  if (ahead !== undefined && (!Array.isArray(ahead) || ahead.length > MAX_ROTATIONS_AHEAD || !ahead.every((l) => typeof l === "string" && l.length <= MAX_LINE_BYTES))) return `rotations must be a list of at most ${MAX_ROTATIONS_AHEAD} lines`;
   return undefined;
 }
 

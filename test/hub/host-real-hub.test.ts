@@ -10,6 +10,8 @@ import { decideVersion, publishVersion } from "../../src/hub/policy/versions.ts"
 import { hubSigningKey } from "../../src/hub/signing.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../../src/store/store.ts";
+import { readEnrolment } from "../../src/hub/client/enrolment.ts";
+import { pushToHub } from "../../src/hub/client/push.ts";
 import { bin, covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
 import { dailyStore } from "../cli/prune-store.ts";
 import { removeTempDirs, tempDir } from "../store/helpers.ts";
@@ -181,5 +183,33 @@ describe("a host and the real hub", () => {
     const hosts = JSON.parse(covenant(["hub", "hosts", "--config", config, "--json"]).out) as { name: string; fingerprint: string }[];
     expect(hosts.find((h) => h.name === "gl-db-03")!.fingerprint).toBe(to);
     expect(JSON.parse(readFileSync(join(state, "hub.json"), "utf8"))).toMatchObject({ fingerprint: to });
+  });
+  it("takes a rotated key whose rotation record lies past the first push of a long backlog (the pushes before it carry the record ahead)", async () => {
+    const dir = tempDir("real-hub-rotate-backlog");
+    const policy = join(dir, "p.promise");
+    writeFileSync(policy, `control "C-1" {\n  title = "t"\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`, { mode: 0o644 });
+    const state = join(dir, "state");
+    expect((await covenantAsync(["run", "--state", state, policy])).code).toBeLessThan(2);
+    await enroll(state, "gl-db-04");
+    expect((await covenantAsync(["push", "--state", state])).code).toBe(0);
+    const sent = hubHolds("gl-db-04");
+    for (let i = 0; i < 3; i++) expect((await covenantAsync(["run", "--state", state, "--no-push", policy])).code).toBeLessThan(2);
+    const rotated = covenant(["key", "rotate", "--state", state, "--reason", "yearly", "--json"]);
+    expect(rotated.code, rotated.err).toBe(0);
+    const to = (JSON.parse(rotated.out) as { new: string }).new;
+    // pushes of two records: the rotation's record is several pushes past the first, each signed with the new key
+    const s = StateStore.open(state);
+    try {
+      expect(s.rotationsAfter(sent + 2).length).toBe(1);
+      const found = readEnrolment(state)!;
+      const o = await pushToHub(s, found.enrolment, found.ca, s.signingKey(false)!, { maxRecords: 2 });
+      expect(o).toMatchObject({ status: "caught-up" });
+      expect(o.batches).toBeGreaterThanOrEqual(2);
+    } finally {
+      s.close();
+    }
+    expect(hubHolds("gl-db-04")).toBe(head(state));
+    const hosts = JSON.parse(covenant(["hub", "hosts", "--config", config, "--json"]).out) as { name: string; fingerprint: string }[];
+    expect(hosts.find((h) => h.name === "gl-db-04")!.fingerprint).toBe(to);
   });
 });

@@ -353,6 +353,31 @@ describe("a host's signing key rotated", () => {
     expect(r.status).toBe(401);
   });
 
+  it("takes pushes signed by the new key before the rotation's record when they carry it ahead, and the key only with the record itself", async () => {
+    const host = await enrolled();
+    host.grow(3);
+    const next = generateKeyPairSync("ed25519");
+    const old = { privateKey: host.privateKey, publicKey: host.publicKey, fingerprint: fingerprintOf(host.publicKey) };
+    const body = signedRotation(old, { ...next, fingerprint: fingerprintOf(next.publicKey) }, { at: new Date().toISOString(), reason: "yearly", by: "alice", user: "root", loginUid: 0 });
+    const rotation = JSON.stringify({ seq: 4, kind: "rotation", run: 0, time: body.at, body, mac: "ab".repeat(32) });
+    host.lines.push(rotation);
+    host.grow(1);
+    const withNewKey = (b: ReturnType<SyntheticHost["pushBody"]>) => {
+      const bytes = encodeBody(b);
+      return post(hub.url, "/v1/push", bytes, { "covenant-host": host.id, "covenant-signature": signBody(bytes, next.privateKey), "covenant-key": rawPublicKey(next.publicKey).toString("base64") }, cert.certPem);
+    };
+    // records 1-2, signed with the new key: refused without the rotation ahead, taken with it
+    expect((await withNewKey(host.pushBody(0, 2))).status).toBe(401);
+    expect((await withNewKey({ ...host.pushBody(0, 2), rotations: [rotation] })).body).toMatchObject({ status: "accepted", stored: 2 });
+    expect((await listHosts(hub.pool))[0]!.fingerprint).toBe(old.fingerprint);
+    // a rotation "ahead" that is among the records the hub holds already vouches for nothing
+    const back = host.pushBody(2, 3);
+    expect((await withNewKey({ ...back, rotations: [rotation.replace('"seq":4', '"seq":2')] })).status).toBe(401);
+    expect((await withNewKey({ ...back, rotations: [rotation] })).body).toMatchObject({ status: "accepted", stored: 1 });
+    expect((await withNewKey(host.pushBody(3, 5))).body).toMatchObject({ status: "accepted", stored: 2 });
+    expect((await listHosts(hub.pool))[0]!.fingerprint).toBe(fingerprintOf(next.publicKey));
+  });
+
   it("reads nothing of a body that neither the host's key nor the key it names signed (rotation records in it or not)", async () => {
     const host = await enrolled();
     const next = generateKeyPairSync("ed25519");

@@ -11,7 +11,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import type { Pool } from "pg";
 import { isHostId, signatureHolds } from "../protocol.js";
-import { rotationIn, type KeyRotation } from "./key-rotation.js";
+import { rotationIn, type RotationChain } from "./key-rotation.js";
 import { error, type ErrorBody, type Reply } from "./reply.js";
 
 /** An enrolled host as its request's authentication needs it. */
@@ -76,7 +76,7 @@ export interface HostHeaders {
 /** The host that sent the request, and for a push signed by a rotated key the rotation that puts that key in force (`signed`). */
 export interface Authenticated {
   host: KnownHost;
-  rotation?: KeyRotation & { signed: boolean };
+  rotation?: RotationChain & { signed: boolean };
 }
 
 /**

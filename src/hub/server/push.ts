@@ -9,7 +9,7 @@
 import type { Pool, PoolClient } from "pg";
 import { hubChainNext, hubChainStart, pushShapeProblem, readPushedLine, type PushAccepted, type PushBody, type PushRefused } from "../protocol.js";
 import { judgePush, type Chained, type Held } from "./judge.js";
-import { adoptRotatedKey, type KeyRotation } from "./key-rotation.js";
+import { adoptRotatedKey, type RotationChain } from "./key-rotation.js";
 import { authenticateHost, type KnownHost } from "./host-auth.js";
 import { error, type ErrorBody, type Reply } from "./reply.js";
 import { deriveState } from "./derive.js";
@@ -50,7 +50,7 @@ interface ReadPush {
   records: Chained[];
   after: Buffer;
   /** the key a rotation record in the push puts in force; `signed` when the push is signed with it */
-  rotation?: KeyRotation & { signed: boolean };
+  rotation?: RotationChain & { signed: boolean };
 }
 
 /** The body parsed and checked for shape, each record read and chained; or what is wrong. */
@@ -120,11 +120,16 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
     return { status: 409, body: refused };
   }
   const fresh = push.records.slice(verdict.from);
-  const rotationTaken = push.rotation !== undefined && fresh.some((r) => r.seq === push.rotation!.seq);
-  if (push.rotation?.signed && !rotationTaken) {
+  // the key in force after this push: that of the last rotation record it stores. A push signed by
+  // a rotated key is taken when that key's record is stored now, or lies ahead of all it carries
+  // (a backlog longer than one push: the record comes in a later push, and the key with it)
+  const freshSeqs = new Set(fresh.map((r) => r.seq));
+  const taken = push.rotation?.steps.filter((s) => freshSeqs.has(s.seq)).at(-1);
+  const ahead = push.rotation !== undefined && push.rotation.seq > (push.records.at(-1)?.seq ?? body.after.seq);
+  if (push.rotation?.signed && taken?.seq !== push.rotation.seq && !ahead) {
     return error(401, "the push is signed with a key that only a rotation record the hub does not take from it puts in force");
   }
-  if (rotationTaken) await adoptRotatedKey(client, body.host, push.rotation!);
+  if (taken) await adoptRotatedKey(client, body.host, taken);
   if (fresh.length) {
     await storeRecords(client, body.host, row.epoch, fresh, now);
     await deriveState(client, body.host, fresh, now, held.pruneCut);
