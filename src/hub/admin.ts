@@ -128,7 +128,7 @@ export async function acceptHostHistory(pool: Pool, which: string, reason: strin
     if (host.chain_status === "ok" && open === 0) return { problem: `host ${host.name}'s chain is not in doubt: there is nothing to accept` };
     const epoch = host.epoch + 1;
     await client.query(
-      "UPDATE hub_hosts SET epoch = $2, last_seq = 0, last_chain = $3, first_seq = NULL, prune_cut = NULL, prune_confirmed = false, head_seq = NULL, chain_status = 'ok' WHERE id = $1",
+      "UPDATE hub_hosts SET epoch = $2, last_seq = 0, last_chain = $3, first_seq = NULL, prune_cut = NULL, head_seq = NULL, chain_status = 'ok' WHERE id = $1",
       [host.id, epoch, hubChainStart(host.id)],
     );
     await client.query("DELETE FROM hub_promise_state WHERE host_id = $1", [host.id]);

@@ -90,7 +90,7 @@ function policyOf(b: Record<string, unknown>): { hash: string; content: string; 
 }
 
 /** Derives the fleet's state from a push's new records. */
-export async function deriveState(client: PoolClient, host: string, records: readonly PushedRecord[], receivedAt: Date, pruneCut: number | null): Promise<void> {
+export async function deriveState(client: PoolClient, host: string, records: readonly PushedRecord[], receivedAt: Date): Promise<void> {
   const latest = new Map<string, Change>();
   const changes: Change[] = [];
   let run: LastRun | undefined;
@@ -98,10 +98,9 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   // when the last run's policy came into force: the first run of the push's final stretch of runs
   // on that policy (a push after the hub was away carries many runs, and may change policy midway)
   let adoptedAt: string | undefined;
-  let pruneConfirmed = false;
   const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number; adopted: Date }[] = [];
   for (const r of records) {
-    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune" && r.kind !== "policy") continue;
+    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "policy") continue;
     const b = bodyOf(r.line);
     if (!b) continue;
     if (r.kind === "change") {
@@ -122,7 +121,6 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       // dated by when the host took the policy in (the record's time when the body says none)
       if (p) policies.push({ ...p, seq: r.seq, adopted: new Date(Number.isFinite(p.at) ? p.at : Date.parse(r.time)) });
     }
-    else if (pruneCut !== null && (b["cut"] as { seq?: unknown } | undefined)?.seq === pruneCut) pruneConfirmed = true;
   }
   if (changes.length) {
     await client.query(
@@ -168,5 +166,4 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       [host, run.policy, adoptedAt ?? run.finished],
     );
   }
-  if (pruneConfirmed) await client.query("UPDATE hub_hosts SET prune_confirmed = true WHERE id = $1", [host]);
 }

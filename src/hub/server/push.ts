@@ -132,7 +132,7 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
   if (taken) await adoptRotatedKey(client, body.host, taken);
   if (fresh.length) {
     await storeRecords(client, body.host, row.epoch, fresh, now);
-    await deriveState(client, body.host, fresh, now, held.pruneCut);
+    await deriveState(client, body.host, fresh, now);
   }
   // the host's position, and the close of an open clock incident when its clock is back within
   // the tolerance, in one statement (one round trip); an incident to open is the rare case.
