@@ -45,6 +45,8 @@ function policyLine(seq: number, body: unknown, time = "2026-12-06T10:00:00Z"): 
 }
 
 async function controlRow(id: string): Promise<{ title: string; owner: string | null; severity: string } | undefined> {
+  // pushed contents are catalogued after their pushes are answered
+  await hub.checker.idle();
   return (await hub.pool.query<{ title: string; owner: string | null; severity: string }>("SELECT title, owner, severity FROM hub_controls WHERE control = $1", [id])).rows[0];
 }
 

@@ -212,4 +212,34 @@ describe("a host and the real hub", () => {
     const hosts = JSON.parse(covenant(["hub", "hosts", "--config", config, "--json"]).out) as { name: string; fingerprint: string }[];
     expect(hosts.find((h) => h.name === "gl-db-04")!.fingerprint).toBe(to);
   });
+  it("checks the policies hosts pushed in the bundle's own thread, and catalogues them", async () => {
+    const dir = tempDir("real-hub-catalogue");
+    const policy = join(dir, "p.promise");
+    writeFileSync(policy, `control "CAT-1" {\n  title    = "catalogued by the thread"\n  severity = low\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`, { mode: 0o644 });
+    const state = join(dir, "state");
+    expect((await covenantAsync(["run", "--state", state, policy])).code).toBeLessThan(2);
+    await enroll(state, "gl-db-05");
+    expect((await covenantAsync(["push", "--state", state])).code).toBe(0);
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      let rows: { problem: string | null; controls: number }[] = [];
+      for (let i = 0; i < 100; i++) {
+        rows = (await c.query<{ problem: string | null; controls: number }>("SELECT problem, controls FROM hub_policy_contents")).rows;
+        if (rows.length && rows.every((r) => r.problem !== "not checked yet")) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      for (let i = 0; i < 100; i++) {
+        if ((await c.query("SELECT 1 FROM hub_controls WHERE control = 'CAT-1' AND title = 'catalogued by the thread'")).rowCount) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(rows.length).toBeGreaterThan(0);
+      // each checked (some of these tests' policies do not check: that is a finding of the check, not a failure of the thread)
+      expect(rows.filter((r) => r.problem === "not checked yet" || /^its check|could not start/.test(r.problem ?? ""))).toEqual([]);
+      expect(rows.some((r) => r.problem === null && r.controls > 0)).toBe(true);
+      expect((await c.query("SELECT title FROM hub_controls WHERE control = 'CAT-1'")).rows).toEqual([{ title: "catalogued by the thread" }]);
+    } finally {
+      await c.end();
+    }
+  });
 });

@@ -151,6 +151,7 @@ describe("adoption", () => {
     const body = policyBody(onHost, "2026-12-06T10:00:00Z");
     host.lines = [JSON.stringify({ seq: 1, kind: "policy", run: 1, time: "2026-12-06T10:00:00Z", body, mac: "0".repeat(64) })];
     expect((await host.push(hub.url, cert.certPem, 0, 1)).status).toBe(200);
+    await hub.checker.idle();
     const controls = (await hub.pool.query<{ control: string; title: string; severity: string; key_control: boolean; refs: string[]; promises: number }>("SELECT control, title, severity, key_control, refs, promises FROM hub_controls ORDER BY control")).rows;
     expect(controls.length).toBeGreaterThan(3);
     expect(controls.every((c) => c.title.length > 0 && c.promises > 0)).toBe(true);
@@ -159,4 +160,29 @@ describe("adoption", () => {
     await publishVersion(hub.pool, hub.key, { files: sox, message: "m", author: "alice", approvalRequired: false });
     expect((await hub.pool.query("SELECT count(*)::int AS n FROM hub_policy_contents")).rows[0]).toEqual({ n: 1 });
   });
+  it("answers a push carrying a large policy without waiting for its check, and catalogues it afterwards, off the event loop", async () => {
+    const host = await enrolled();
+    // ~1.2 MB of policy: 4,000 controls (checking costs ~3.5 µs a byte: seconds of CPU)
+    const text = Array.from({ length: 4000 }, (_, i) => `control "BIG-${i}" {\n  title    = "a control among many, number ${i}, with a title of some length"\n  severity = medium\n  file "/etc/big/${i}" { mode = 0644 }\n}\n`).join("");
+    const body = policyBody([{ path: "/etc/covenant/big.promise", text }], "2026-12-06T10:00:00Z");
+    host.lines = [JSON.stringify({ seq: 1, kind: "policy", run: 1, time: "2026-12-06T10:00:00Z", body, mac: "0".repeat(64) })];
+    const started = Date.now();
+    expect((await host.push(hub.url, cert.certPem, 0, 1)).status).toBe(200);
+    const answered = Date.now() - started;
+    expect((await hub.pool.query("SELECT problem, controls FROM hub_policy_contents")).rows).toEqual([{ problem: "not checked yet", controls: 0 }]);
+    // while it is checked, the hub answers at once: the check is not on its event loop
+    const gaps: number[] = [];
+    while (hub.checker.busy()) {
+      const t = Date.now();
+      expect((await post(hub.url, "/v1/push", Buffer.from("{}"), { "covenant-host": "00000000-0000-4000-8000-000000000000" }, cert.certPem)).status).toBe(401);
+      gaps.push(Date.now() - t);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const checkTook = Date.now() - started;
+    expect(checkTook).toBeGreaterThan(answered);
+    expect(gaps.length).toBeGreaterThan(0);
+    expect(Math.max(...gaps)).toBeLessThan(500);
+    expect((await hub.pool.query("SELECT problem, controls FROM hub_policy_contents")).rows).toEqual([{ problem: null, controls: 4000 }]);
+    expect((await hub.pool.query("SELECT count(*)::int AS n FROM hub_controls WHERE control LIKE 'BIG-%'")).rows[0]).toEqual({ n: 4000 });
+  }, 120_000);
 });

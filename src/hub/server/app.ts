@@ -32,6 +32,8 @@ export interface HubAppOptions {
   log: (line: string) => void;
   /** the hub's clock, for sessions, login throttling and dating each push (tests move it); the system's when absent */
   now?: () => Date;
+  /** called after a push was stored (serve.ts: the pushed policies' checker is woken) */
+  afterPush?: () => void;
   /** how long one request may take to arrive whole (default REQUEST_TIMEOUT_MS; tests shorten it) */
   requestTimeoutMs?: number;
 }
@@ -131,6 +133,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
 
   app.post("/v1/push", { onRequest: hostFirst(opts.pool, "push") }, async (req, reply) => {
     const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs, ...(opts.now ? { now: opts.now } : {}) }, header(req.headers[KEY_HEADER]), namedHosts.get(req));
+    if (out.status === 200) opts.afterPush?.();
     return reply.code(out.status).send(out.body);
   });
 

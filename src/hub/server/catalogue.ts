@@ -1,7 +1,10 @@
 // The control catalogue: what each control is (title, owner, severity, key flag, framework refs),
 // read from the policies the hub sees, the ones hosts push (their policy records hold the files'
 // text) and the versions approved. Each distinct content is checked once, with the checker a
-// report uses for stored versions; a content that no longer checks is noted, not fatal.
+// report uses for stored versions; a content that no longer checks is noted, not fatal. A pushed
+// content is only noted in the push's transaction (noteUncheckedContent): checking costs ~3.5 µs
+// a byte, and a host must not hold the hub's event loop with a large policy; content-checker.ts
+// checks it afterwards, in a thread of its own, and writes the catalogue then (catalogueChecked).
 //
 // Which content's word stands for a control (docs/hub.md, "What the hub derives"):
 //  1. an approved version's, over any host's: a host's policy is its own word, and any enrolled
@@ -32,16 +35,53 @@ export interface CatalogueDates {
   adopted: Date;
 }
 
-/** Reads a content's controls into the catalogue unless it was read already (an approved one always). */
-export async function catalogueContent(client: PoolClient, content: string, files: readonly PolicyText[], dates: CatalogueDates, source: CatalogueSource): Promise<void> {
-  if (source === "pushed") {
-    const known = await client.query("SELECT 1 FROM hub_policy_contents WHERE content = $1", [content]);
-    if (known.rowCount) return;
-  }
-  const checked = checkStoredPolicy(content, files.map((f) => ({ path: f.path, text: f.text, sha256: "", bytes: 0 })), dates.read.toISOString().slice(0, 10));
-  const controls = [...checked.controls.values()];
-  const inserted = await client.query("INSERT INTO hub_policy_contents (content, checked_at, problem, controls) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [content, dates.read, checked.problem ?? null, controls.length]);
-  if ((source === "pushed" && !inserted.rowCount) || controls.length === 0) return;
+/** A control as the catalogue keeps it. */
+export interface CataloguedControl {
+  id: string;
+  title: string;
+  description: string | null;
+  owner: string | null;
+  severity: string;
+  key: boolean;
+  refs: string[];
+  promises: number;
+}
+
+/** What checking a content found: its controls, or why it does not check. */
+export interface CheckedContent {
+  problem: string | null;
+  controls: CataloguedControl[];
+}
+
+/** hub_policy_contents.problem of a pushed content not checked yet (content-checker.ts checks it). */
+export const UNCHECKED = "not checked yet";
+
+/** Checks a content's files (the caller's thread: content-checker.ts runs it in a thread of its own for pushed contents). */
+export function checkContent(content: string, files: readonly PolicyText[], read: Date): CheckedContent {
+  const checked = checkStoredPolicy(content, files.map((f) => ({ path: f.path, text: f.text, sha256: "", bytes: 0 })), read.toISOString().slice(0, 10));
+  const controls = [...checked.controls.values()].map((c) => ({ id: c.control.id, title: c.control.title, description: c.control.description ?? null, owner: c.control.owner ?? null, severity: c.control.severity, key: c.control.key, refs: [...c.control.refs], promises: c.promises.length }));
+  return { problem: checked.problem ?? null, controls };
+}
+
+/** Notes a pushed content, in the push's transaction, as not checked yet; true when the hub had not seen it. */
+export async function noteUncheckedContent(client: PoolClient, content: string, read: Date): Promise<boolean> {
+  const inserted = await client.query("INSERT INTO hub_policy_contents (content, checked_at, problem, controls) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING", [content, read, UNCHECKED]);
+  return (inserted.rowCount ?? 0) > 0;
+}
+
+/** Checks an approved version's content and writes its design (an approver's request: the version was checked as it was published). */
+export async function catalogueContent(client: PoolClient, content: string, files: readonly PolicyText[], dates: CatalogueDates): Promise<void> {
+  await catalogueChecked(client, content, checkContent(content, files, dates.read), dates, "approved");
+}
+
+/** Records what checking a content found, and writes its controls' design where the rule above lets it. */
+export async function catalogueChecked(client: PoolClient, content: string, checked: CheckedContent, dates: CatalogueDates, source: CatalogueSource): Promise<void> {
+  await client.query(
+    `INSERT INTO hub_policy_contents (content, checked_at, problem, controls) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (content) DO UPDATE SET checked_at = excluded.checked_at, problem = excluded.problem, controls = excluded.controls WHERE hub_policy_contents.problem = $5`,
+    [content, dates.read, checked.problem, checked.controls.length, UNCHECKED],
+  );
+  if (checked.controls.length === 0) return;
   // a pushed content replaces a control's design only when no approved version wrote it, and an
   // earlier adopted content did
   await client.query(
@@ -51,11 +91,6 @@ export async function catalogueContent(client: PoolClient, content: string, file
      ON CONFLICT (control) DO UPDATE SET title = excluded.title, description = excluded.description, owner = excluded.owner, severity = excluded.severity,
        key_control = excluded.key_control, refs = excluded.refs, promises = excluded.promises, content = excluded.content, updated_at = excluded.updated_at
      WHERE $4 OR (NOT EXISTS (SELECT 1 FROM hub_policy_versions v WHERE v.content = h.content AND v.status = 'approved') AND h.updated_at < excluded.updated_at)`,
-    [
-      content,
-      dates.adopted,
-      JSON.stringify(controls.map((c) => ({ id: c.control.id, title: c.control.title, description: c.control.description ?? null, owner: c.control.owner ?? null, severity: c.control.severity, key: c.control.key, refs: c.control.refs, promises: c.promises.length }))),
-      source === "approved",
-    ],
+    [content, dates.adopted, JSON.stringify(checked.controls), source === "approved"],
   );
 }

@@ -8,7 +8,7 @@ import type { PoolClient } from "pg";
 import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { PushedRecord } from "../protocol.js";
 import { contentKey } from "../policy/versions.js";
-import { catalogueContent } from "./catalogue.js";
+import { noteUncheckedContent } from "./catalogue.js";
 import { MIN_INTERVALS } from "../monitor/cadence.js";
 
 const OUTCOMES = new Set<string>(outcomeOrder);
@@ -89,6 +89,18 @@ function policyOf(b: Record<string, unknown>): { hash: string; content: string; 
   return { hash, content: contentKey(hashes), files: texts, at: Date.parse(text(b["at"], 64) ?? "") };
 }
 
+/** A policy record's content key, files, and the date the host adopted it (never later than the hub received it); undefined when it derives nothing. */
+export function pushedPolicy(line: string, hostTime: string, receivedAt: Date): { hash: string; content: string; files: { path: string; text: string }[]; adopted: Date } | undefined {
+  const b = bodyOf(line);
+  const p = b ? policyOf(b) : undefined;
+  if (!p) return undefined;
+  // dated by when the host took the policy in (the record's time when the body says none), and
+  // never later than the hub received it: a host dating its policy in the future would otherwise
+  // keep its design over every content adopted until then
+  const at = Number.isFinite(p.at) ? p.at : Date.parse(hostTime);
+  return { hash: p.hash, content: p.content, files: p.files, adopted: Number.isFinite(at) && at < receivedAt.getTime() ? new Date(at) : receivedAt };
+}
+
 /** Derives the fleet's state from a push's new records. */
 export async function deriveState(client: PoolClient, host: string, records: readonly PushedRecord[], receivedAt: Date): Promise<void> {
   const latest = new Map<string, Change>();
@@ -98,7 +110,7 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   // when the last run's policy came into force: the first run of the push's final stretch of runs
   // on that policy (a push after the hub was away carries many runs, and may change policy midway)
   let adoptedAt: string | undefined;
-  const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number; adopted: Date }[] = [];
+  const policies: { hash: string; content: string; seq: number }[] = [];
   for (const r of records) {
     if (r.kind !== "change" && r.kind !== "run" && r.kind !== "policy") continue;
     const b = bodyOf(r.line);
@@ -117,9 +129,8 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       if (counted && counted.policy !== run?.policy) adoptedAt = counted.finished;
       run = counted ?? run;
     } else if (r.kind === "policy") {
-      const p = policyOf(b);
-      // dated by when the host took the policy in (the record's time when the body says none)
-      if (p) policies.push({ ...p, seq: r.seq, adopted: new Date(Number.isFinite(p.at) ? p.at : Date.parse(r.time)) });
+      const p = pushedPolicy(r.line, r.time, receivedAt);
+      if (p) policies.push({ hash: p.hash, content: p.content, seq: r.seq });
     }
   }
   if (changes.length) {
@@ -142,10 +153,8 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   }
   for (const p of policies) {
     await client.query("INSERT INTO hub_host_policies (host_id, policy_hash, content, first_record) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [host, p.hash, p.content, p.seq]);
-    // never later than the hub received it: a host dating its policy in the future would otherwise
-    // keep its design over every content adopted until then
-    const adopted = Number.isFinite(p.adopted.getTime()) && p.adopted < receivedAt ? p.adopted : receivedAt;
-    await catalogueContent(client, p.content, p.files, { read: receivedAt, adopted }, "pushed");
+    // checked and catalogued afterwards, off the push's path (content-checker.ts)
+    await noteUncheckedContent(client, p.content, receivedAt);
   }
   if (run) {
     // the latest finish times, and the cadence they teach (the median interval, as monitor/cadence.ts
