@@ -163,7 +163,8 @@ export function chainOver(start: Buffer, lines: readonly string[]): Buffer {
   return c;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
+/** 64 lowercase hex digits: a sha256 (a chain value, a MAC, a content key), as the protocol writes it. */
+export const HEX64 = /^[0-9a-f]{64}$/;
 const HOST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Whether a text is a host id as the hub makes them (a UUID). */

@@ -15,9 +15,6 @@ import { error, type ErrorBody, type Reply } from "./reply.js";
 import { deriveState } from "./derive.js";
 import { CLOCK_BACK, clockWithin, openClockIncident, openIncident } from "./incidents.js";
 
-export type { ErrorBody, Reply } from "./reply.js";
-export { hostKey } from "./host-auth.js";
-
 export interface PushOptions {
   /** the largest difference between a host's clock and the hub's that is not flagged, in ms */
   clockToleranceMs: number;
