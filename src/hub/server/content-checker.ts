@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import type { Pool, PoolClient } from "pg";
 import { catalogueChecked, UNCHECKED, type CheckedContent, type PolicyText } from "./catalogue.js";
 import { pushedPolicy } from "./derive.js";
+import { inTransaction } from "../db/transaction.js";
 import type { CheckRequest } from "../policy/check-thread.js";
 
 /** How long one content's check may take before it is given up (a policy of 8 MiB checks in ~30 s on a slow core). */
@@ -140,25 +141,16 @@ export class ContentChecker {
 
   /** Checks one unchecked content; false when there was none. */
   private async checkOne(): Promise<boolean> {
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
+    // in one transaction, the content's row locked for the check's time (transaction.ts takes a
+    // connection the server drops meanwhile)
+    return inTransaction(this.pool, async (c) => {
       const next = await nextUnchecked(c);
-      if (!next) {
-        await c.query("COMMIT");
-        return false;
-      }
+      if (!next) return false;
       const policy = next.line && next.time && next.received ? pushedPolicy(next.line, next.time, next.received) : undefined;
       const read = next.received ?? new Date();
       const checked: CheckedContent = policy && policy.content === next.content ? await checkInThread(next.content, policy.files, read) : { problem: "the policy record that brought it is no longer held", controls: [] };
       await catalogueChecked(c, next.content, checked, { read, adopted: policy?.adopted ?? read }, "pushed");
-      await c.query("COMMIT");
       return true;
-    } catch (err) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 }
