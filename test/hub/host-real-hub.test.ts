@@ -59,6 +59,18 @@ async function enroll(state: string, name: string): Promise<string> {
   return (JSON.parse(e.out) as { host: string }).host;
 }
 
+/** A host that ran a one-file policy (`control`, given the host's directory), enrolled as `name`, and pushed. */
+async function pushingHost(dirName: string, name: string, control = (dir: string) => `control "C-1" {\n  title = "t"\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`): Promise<{ state: string; policy: string }> {
+  const dir = tempDir(dirName);
+  const policy = join(dir, "p.promise");
+  writeFileSync(policy, control(dir), { mode: 0o644 });
+  const state = join(dir, "state");
+  expect((await covenantAsync(["run", "--state", state, policy])).code).toBeLessThan(2);
+  await enroll(state, name);
+  expect((await covenantAsync(["push", "--state", state])).code).toBe(0);
+  return { state, policy };
+}
+
 /** What `covenant hub hosts` says the hub holds of a host. */
 function hubHolds(name: string): number {
   const hosts = JSON.parse(covenant(["hub", "hosts", "--config", config, "--json"]).out) as { name: string; lastSeq: number }[];
@@ -167,13 +179,7 @@ describe("a host and the real hub", () => {
   });
 
   it("after `covenant key rotate`, pushes with the new key, naming it, and the hub takes it from the rotation record", async () => {
-    const dir = tempDir("real-hub-rotate");
-    const policy = join(dir, "p.promise");
-    writeFileSync(policy, `control "C-1" {\n  title = "t"\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`, { mode: 0o644 });
-    const state = join(dir, "state");
-    expect((await covenantAsync(["run", "--state", state, policy])).code).toBeLessThan(2);
-    await enroll(state, "gl-db-03");
-    expect((await covenantAsync(["push", "--state", state])).code).toBe(0);
+    const { state } = await pushingHost("real-hub-rotate", "gl-db-03");
     const rotated = covenant(["key", "rotate", "--state", state, "--reason", "yearly", "--json"]);
     expect(rotated.code, rotated.err).toBe(0);
     const to = (JSON.parse(rotated.out) as { new: string }).new;
@@ -185,13 +191,7 @@ describe("a host and the real hub", () => {
     expect(JSON.parse(readFileSync(join(state, "hub.json"), "utf8"))).toMatchObject({ fingerprint: to });
   });
   it("takes a rotated key whose rotation record lies past the first push of a long backlog (the pushes before it carry the record ahead)", async () => {
-    const dir = tempDir("real-hub-rotate-backlog");
-    const policy = join(dir, "p.promise");
-    writeFileSync(policy, `control "C-1" {\n  title = "t"\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`, { mode: 0o644 });
-    const state = join(dir, "state");
-    expect((await covenantAsync(["run", "--state", state, policy])).code).toBeLessThan(2);
-    await enroll(state, "gl-db-04");
-    expect((await covenantAsync(["push", "--state", state])).code).toBe(0);
+    const { state, policy } = await pushingHost("real-hub-rotate-backlog", "gl-db-04");
     const sent = hubHolds("gl-db-04");
     for (let i = 0; i < 3; i++) expect((await covenantAsync(["run", "--state", state, "--no-push", policy])).code).toBeLessThan(2);
     const rotated = covenant(["key", "rotate", "--state", state, "--reason", "yearly", "--json"]);
@@ -213,13 +213,7 @@ describe("a host and the real hub", () => {
     expect(hosts.find((h) => h.name === "gl-db-04")!.fingerprint).toBe(to);
   });
   it("checks the policies hosts pushed in the bundle's own thread, and catalogues them", async () => {
-    const dir = tempDir("real-hub-catalogue");
-    const policy = join(dir, "p.promise");
-    writeFileSync(policy, `control "CAT-1" {\n  title    = "catalogued by the thread"\n  severity = low\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`, { mode: 0o644 });
-    const state = join(dir, "state");
-    expect((await covenantAsync(["run", "--state", state, policy])).code).toBeLessThan(2);
-    await enroll(state, "gl-db-05");
-    expect((await covenantAsync(["push", "--state", state])).code).toBe(0);
+    await pushingHost("real-hub-catalogue", "gl-db-05", (dir) => `control "CAT-1" {\n  title    = "catalogued by the thread"\n  severity = low\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`);
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
