@@ -40,7 +40,8 @@ const onlyCheckAndFmt = {
 // One build with code splitting: each subcommand's modules load only when it runs.
 await build({
   ...common,
-  entryPoints: { covenant: "src/cli/main.ts", index: "src/index.ts" },
+  // the hub's policy check thread (src/hub/server/content-checker.ts starts it from dist/)
+  entryPoints: { covenant: "src/cli/main.ts", index: "src/index.ts", "hub-check-thread": "src/hub/policy/check-thread.ts" },
   outdir: "dist",
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",

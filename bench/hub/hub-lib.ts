@@ -6,7 +6,8 @@ export { encodeBody, signBody, hubChainStart, hubChainNext, PROTOCOL, PROTOCOL_V
 export { extractLine } from "../../src/evidence/manifest.js";
 export { rawPublicKey, fingerprintOf } from "../../src/store/signing-key.js";
 export { makeEnrollToken } from "../../src/hub/admin.js";
-export { hostKey, takePush } from "../../src/hub/server/push.js";
+export { takePush } from "../../src/hub/server/push.js";
+export { hostKey } from "../../src/hub/server/host-auth.js";
 export { makePool } from "../../src/hub/db/pool.js";
 export { migrate } from "../../src/hub/db/migrations.js";
 export { ensureMonthPartitions } from "../../src/hub/db/partitions.js";

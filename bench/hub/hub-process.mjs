@@ -2,14 +2,12 @@
 // (127.0.0.1:5432, created here and dropped after), a certificate for 127.0.0.1, and the built
 // `covenant hub serve` as a separate process, as an installation runs it.
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import pg from "pg";
-import { generate } from "selfsigned";
+import { localCertificate, scratchDatabase } from "../../test/helpers/local-fixtures.mjs";
 import { commandEnv } from "../lib.mjs";
 
 export const PG_ADMIN_URL = process.env.BENCH_HUB_PG ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -21,45 +19,14 @@ export async function bundleHubLib(work) {
   return pathToFileURL(out).href;
 }
 
-export async function benchDatabase() {
-  const name = `covenant_bench_hub_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    name,
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
+export function benchDatabase() {
+  return scratchDatabase(PG_ADMIN_URL, "covenant_bench_hub_");
 }
 
 async function certificate(dir) {
-  const pems = await generate([{ name: "commonName", value: "127.0.0.1" }], {
-    keyType: "ec",
-    algorithm: "sha256",
-    extensions: [
-      { name: "basicConstraints", cA: true },
-      { name: "keyUsage", digitalSignature: true, keyCertSign: true },
-      { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] },
-    ],
-  });
+  const pems = await localCertificate();
   writeFileSync(join(dir, "hub.pem"), pems.cert, { mode: 0o600 });
-  writeFileSync(join(dir, "hub.key"), pems.private, { mode: 0o600 });
+  writeFileSync(join(dir, "hub.key"), pems.key, { mode: 0o600 });
   chmodSync(join(dir, "hub.key"), 0o600);
   return pems.cert;
 }

@@ -17,7 +17,20 @@ const DEFAULT_HUB_TLS_DIR = "/etc/covenant/hub/tls";
 
 export function addHubCommands(program: Command, io: Io, setExit: (code: number) => void, version = "0.0.0-dev"): void {
   const hub = program.command("hub").description("the fleet hub: every host's record in PostgreSQL, served over HTTPS (docs/hub.md)");
+  addInitCommand(hub, io, setExit);
+  addServerCommands(hub, io, setExit);
+  addHostCommands(hub, io, setExit);
+  addUserCommands(hub, io, setExit, CONFIG, CONFIG_HELP);
+  addDecisionCommands(hub, io, setExit, CONFIG, CONFIG_HELP);
+  addHubEvidenceCommands(hub, io, setExit, version, CONFIG_HELP);
+}
 
+/** The option every command on the hub's machine takes. */
+const CONFIG = "--config <file>";
+const CONFIG_HELP = "the hub's configuration (default /etc/covenant/hub/hub.yaml; else DATABASE_URL for the database)";
+
+/** `hub init`: the private CA and the hub's certificate. */
+function addInitCommand(hub: Command, io: Io, setExit: (code: number) => void): void {
   hub
     .command("init")
     .description("make a private CA and the hub's certificate for a first installation (ECDSA P-256; never over files that exist)")
@@ -47,18 +60,30 @@ export function addHubCommands(program: Command, io: Io, setExit: (code: number)
       }
       setExit(await (await hubInitCommand()).runHubInit({ dir: o.dir, names: o.name, days, json: o.json, ...(now ? { now } : {}) }, io));
     });
-  const config = "--config <file>";
-  const configHelp = "the hub's configuration (default /etc/covenant/hub/hub.yaml; else DATABASE_URL for the database)";
+}
+
+/** `hub serve` and `hub migrate`: the server, and the schema it needs. */
+function addServerCommands(hub: Command, io: Io, setExit: (code: number) => void): void {
   hub
     .command("serve")
     .description("serve the hub over HTTPS, applying its schema migrations first")
-    .option(config, configHelp)
+    .option(CONFIG, CONFIG_HELP)
     .addHelpText("after", "\nStateless: run as many as the load needs, against one database, behind any load balancer.\n\nExamples:\n  covenant hub serve --config /etc/covenant/hub/hub.yaml\n\nExit codes: 0 stopped by SIGTERM or SIGINT, 2 a configuration or database that cannot be used.")
     .action(async (o: { config?: string }) => setExit(await (await hubCommand()).runHubServe(o, io)));
   hub
+    .command("migrate")
+    .description("apply the hub's schema migrations the database lacks (`hub serve` does as it starts; no other command does)")
+    .option(CONFIG, CONFIG_HELP)
+    .addHelpText("after", "\nRun it before the first `hub user add` of a new installation, and after upgrading Covenant on the hub.\n\nExamples:\n  covenant hub migrate --config /etc/covenant/hub/hub.yaml\n\nExit codes: 0 up to date, 2 a configuration or database that cannot be used, or a schema newer than this hub's.")
+    .action(async (o: { config?: string }) => setExit(await (await hubCommand()).runHubMigrate(o, io)));
+}
+
+/** Enrolment tokens, the hosts, and their incidents: what an administrator does on the hub's machine. */
+function addHostCommands(hub: Command, io: Io, setExit: (code: number) => void): void {
+  hub
     .command("token")
     .description("make a one-time enrolment token for a host (printed once; the hub keeps only its hash)")
-    .option(config, configHelp)
+    .option(CONFIG, CONFIG_HELP)
     .option("--valid <duration>", "how long it may be used", "24h")
     .option("--group <name>", "the host group the enrolled host joins")
     .option("--note <text>", "what it is for (kept with the token)")
@@ -68,20 +93,20 @@ export function addHubCommands(program: Command, io: Io, setExit: (code: number)
   hub
     .command("hosts")
     .description("list the enrolled hosts: records held, last push, clock, chain status")
-    .option(config, configHelp)
+    .option(CONFIG, CONFIG_HELP)
     .option("--json", "print JSON", false)
     .action(async (o: { config?: string; json: boolean }) => setExit(await (await hubCommand()).runHubHosts(o, io)));
   hub
     .command("revoke")
     .description("revoke a host's enrolment (by id or name): the hub takes nothing more from it")
     .argument("<host>", "the host's id or name")
-    .option(config, configHelp)
+    .option(CONFIG, CONFIG_HELP)
     .option("--reason <text>", "why (kept in the hub's audit log)")
     .action(async (host: string, o: { config?: string; reason?: string }) => setExit(await (await hubCommand()).runHubRevoke(host, o, io)));
   hub
     .command("incidents")
     .description("list hosts' chain and clock incidents: forks, rollbacks, records never sent, clocks off the hub's")
-    .option(config, configHelp)
+    .option(CONFIG, CONFIG_HELP)
     .option("--all", "the resolved ones too", false)
     .option("--json", "print JSON", false)
     .action(async (o: { config?: string; all: boolean; json: boolean }) => setExit(await (await hubCommand()).runHubIncidents(o, io)));
@@ -89,19 +114,16 @@ export function addHubCommands(program: Command, io: Io, setExit: (code: number)
     .command("resolve")
     .description("resolve an incident, saying why (kept in the hub's audit log)")
     .argument("<incident>", "the incident's number (covenant hub incidents)")
-    .option(config, configHelp)
+    .option(CONFIG, CONFIG_HELP)
     .option("--reason <text>", "why it is resolved")
     .action(async (id: string, o: { config?: string; reason?: string }) => setExit(await (await hubCommand()).runHubResolve(id, o, io)));
   hub
     .command("accept")
     .description("accept a host's history as it is now, after its chain was found in doubt and the cause is known: the hub keeps what it held and the host sends its history anew")
     .argument("<host>", "the host's id or name")
-    .option(config, configHelp)
+    .option(CONFIG, CONFIG_HELP)
     .option("--reason <text>", "why (kept in the hub's audit log)")
     .action(async (host: string, o: { config?: string; reason?: string }) => setExit(await (await hubCommand()).runHubAccept(host, o, io)));
-  addDecisionCommands(hub, io, setExit, config, configHelp);
-  addUserCommands(hub, io, setExit, config, configHelp);
-  addHubEvidenceCommands(hub, io, setExit, version, configHelp);
 }
 
 function addDecisionCommands(hub: Command, io: Io, setExit: (code: number) => void, config: string, configHelp: string): void {

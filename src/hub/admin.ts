@@ -17,18 +17,10 @@ export interface MadeToken {
 export async function makeEnrollToken(pool: Pool, opts: { validForMs: number; group?: string; note?: string; actor: string; now?: Date }): Promise<MadeToken> {
   const token = `cvt_${randomBytes(32).toString("base64url")}`;
   const expiresAt = new Date((opts.now ?? new Date()).getTime() + opts.validForMs);
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
+  await inTransaction(pool, async (client) => {
     await client.query("INSERT INTO hub_enroll_tokens (token_hash, expires_at, created_by, host_group, note) VALUES ($1, $2, $3, $4, $5)", [tokenHash(token), expiresAt, opts.actor, opts.group ?? null, opts.note ?? null]);
     await audit(client, opts.actor, "token.make", null, { expiresAt: expiresAt.toISOString(), group: opts.group ?? null });
-    await client.query("COMMIT");
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
   return { token, expiresAt, group: opts.group ?? null };
 }
 
@@ -65,29 +57,16 @@ export async function listHosts(pool: Pool): Promise<HostSummary[]> {
 
 /** Revokes a host (by id or exact name): the hub takes nothing more from it. */
 export async function revokeHost(pool: Pool, which: string, reason: string, actor: string): Promise<{ id: string; name: string } | { problem: string }> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
+  // a refusal changes nothing: the transaction is committed empty
+  return inTransaction(pool, async (client) => {
     const found = (await client.query<{ id: string; name: string; revoked_at: Date | null }>("SELECT id, name, revoked_at FROM hub_hosts WHERE id::text = $1 OR name = $1 FOR UPDATE", [which])).rows;
-    if (found.length !== 1) {
-      await client.query("ROLLBACK");
-      return { problem: found.length === 0 ? "no enrolled host has that id or name" : `${found.length} hosts have that name: give the id (covenant hub hosts)` };
-    }
+    if (found.length !== 1) return { problem: found.length === 0 ? "no enrolled host has that id or name" : `${found.length} hosts have that name: give the id (covenant hub hosts)` };
     const host = found[0]!;
-    if (host.revoked_at) {
-      await client.query("ROLLBACK");
-      return { problem: `host ${host.name} was revoked already, on ${host.revoked_at.toISOString()}` };
-    }
+    if (host.revoked_at) return { problem: `host ${host.name} was revoked already, on ${host.revoked_at.toISOString()}` };
     await client.query("UPDATE hub_hosts SET revoked_at = now(), revoked_reason = $2 WHERE id = $1", [host.id, reason]);
     await audit(client, actor, "host.revoke", `host:${host.id}`, { reason });
-    await client.query("COMMIT");
     return { id: host.id, name: host.name };
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export interface IncidentSummary {
@@ -128,7 +107,7 @@ export async function acceptHostHistory(pool: Pool, which: string, reason: strin
     if (host.chain_status === "ok" && open === 0) return { problem: `host ${host.name}'s chain is not in doubt: there is nothing to accept` };
     const epoch = host.epoch + 1;
     await client.query(
-      "UPDATE hub_hosts SET epoch = $2, last_seq = 0, last_chain = $3, first_seq = NULL, prune_cut = NULL, prune_confirmed = false, head_seq = NULL, chain_status = 'ok' WHERE id = $1",
+      "UPDATE hub_hosts SET epoch = $2, last_seq = 0, last_chain = $3, first_seq = NULL, prune_cut = NULL, head_seq = NULL, chain_status = 'ok' WHERE id = $1",
       [host.id, epoch, hubChainStart(host.id)],
     );
     await client.query("DELETE FROM hub_promise_state WHERE host_id = $1", [host.id]);

@@ -69,7 +69,17 @@ export interface PushBody {
    * host key: an HMAC of a label, never the key), so that the hub names deficiencies as the host does
    */
   deficiencyKey?: string;
+  /**
+   * the host's rotation records past this push's last record (not sent yet), as lines: a host that
+   * rotated its signing key with more records unsent than one push carries signs the pushes before
+   * the rotation's own with the new key, and these vouch for it (signed by the key the hub knows).
+   * The hub takes the new key only from a rotation record it stores.
+   */
+  rotations?: string[];
 }
+
+/** How many rotation records ahead a push may carry. */
+export const MAX_ROTATIONS_AHEAD = 16;
 
 /** What the hub holds of a host: its last record and the chain value after it. */
 export interface HubPosition {
@@ -217,7 +227,8 @@ export function chainOver(start: Buffer, lines: readonly string[]): Buffer {
   return c;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
+/** 64 lowercase hex digits: a sha256 (a chain value, a MAC, a content key), as the protocol writes it. */
+export const HEX64 = /^[0-9a-f]{64}$/;
 const HOST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Whether a text is a host id as the hub makes them (a UUID). */
@@ -248,6 +259,8 @@ export function pushShapeProblem(v: unknown): string | undefined {
   if (head !== null && (typeof head !== "object" || !Number.isSafeInteger(head["seq"]) || typeof head["mac"] !== "string")) return "head must be null or { seq, mac }";
   if (b["prunedTo"] !== undefined && (!Number.isSafeInteger(b["prunedTo"]) || (b["prunedTo"] as number) < 1)) return "prunedTo must be a record number";
   if (b["deficiencyKey"] !== undefined && (typeof b["deficiencyKey"] !== "string" || !/^[0-9a-f]{16}$/.test(b["deficiencyKey"]))) return "deficiencyKey must be 16 hex digits";
+  const ahead = b["rotations"];
+  if (ahead !== undefined && (!Array.isArray(ahead) || ahead.length > MAX_ROTATIONS_AHEAD || !ahead.every((l) => typeof l === "string" && l.length <= MAX_LINE_BYTES))) return `rotations must be a list of at most ${MAX_ROTATIONS_AHEAD} lines`;
   return undefined;
 }
 

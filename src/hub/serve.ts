@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import type { Pool } from "pg";
 import { HubConfigError, readHubSecret, type HubConfig } from "./config.js";
 import { migrate } from "./db/migrations.js";
+import { ContentChecker } from "./server/content-checker.js";
 import { ensureMonthPartitions } from "./db/partitions.js";
 import { makePool } from "./db/pool.js";
 import { buildHubApp } from "./server/app.js";
@@ -22,6 +23,8 @@ export interface RunningHub {
   applied: number[];
   /** the fleet monitor this process runs (or stands by to run), when the configuration has one */
   monitor?: FleetMonitor;
+  /** what checks pushed policy contents after their pushes (tests wait on its idle()) */
+  checker: ContentChecker;
   close(): Promise<void>;
 }
 
@@ -67,11 +70,15 @@ export async function startHub(config: HubConfig, log: (line: string) => void, s
   }, PARTITION_CHECK_MS);
   timer.unref();
   const now = start.now;
-  const app = buildHubApp({ pool, https, clockToleranceMs: config.clockToleranceMs, hubKey: { publicKey: key.publicRaw, fingerprint: key.fingerprint }, key, approvalRequired: config.policy.approvalRequired, log, ...(now ? { now: () => new Date(now()) } : {}) });
+  // pushed policies are checked after their pushes are answered, off the event loop
+  const checker = new ContentChecker(pool, log);
+  checker.wake();
+  const app = buildHubApp({ afterPush: () => checker.wake(), pool, https, clockToleranceMs: config.clockToleranceMs, hubKey: { publicKey: key.publicRaw, fingerprint: key.fingerprint }, key, approvalRequired: config.policy.approvalRequired, log, ...(now ? { now: () => new Date(now()) } : {}) });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     clearInterval(timer);
+    await checker.stop();
     await pool.end().catch(() => undefined);
     throw err;
   }
@@ -94,11 +101,13 @@ export async function startHub(config: HubConfig, log: (line: string) => void, s
     pool,
     key,
     applied,
+    checker,
     ...(monitor ? { monitor } : {}),
     async close() {
       clearInterval(timer);
       await monitor?.stop();
       await app.close();
+      await checker.stop();
       await pool.end();
     },
   };

@@ -580,6 +580,12 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     return rows.map((r) => ({ seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body: String(r.body), mac: Buffer.isBuffer(r.mac) ? r.mac.toString("hex") : "" }));
   }
 
+  /** The rotation records after record `seq` as stored (a handful at most), as `records` gives them: a push ahead of them carries them (hub/client/push.ts). */
+  rotationsAfter(seq: number): { seq: number; kind: RecordKind; run: number; time: string; body: string; mac: string }[] {
+    const rows = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE kind = 'rotation' AND seq > ? ORDER BY seq").all(seq) as LedgerRow[]);
+    return rows.map((r) => ({ seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body: String(r.body), mac: Buffer.isBuffer(r.mac) ? r.mac.toString("hex") : "" }));
+  }
+
   /** The first and last record whose time is in [startMs, endMs) (read a row at a time: period-reads.ts). */
   recordRangeIn(startMs: number, endMs: number): { first: number; last: number } | undefined {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => recordRangeIn(this.db, startMs, endMs));

@@ -25,6 +25,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "hub-users-"));
   config = join(dir, "hub.yaml");
   writeFileSync(config, `tls: { cert: a.pem, key: a.key }\ndatabase: { url: "${db.url}" }\n`);
+  // a new installation: the schema is made before the first administrator
+  expect(covenant(["hub", "migrate", "--config", config])).toMatchObject({ code: 0, out: expect.stringContaining("schema migrated: 1") });
 });
 
 afterAll(async () => {

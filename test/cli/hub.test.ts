@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import { bin, covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
 import { freshDatabase, type TestDatabase } from "../hub/helpers/pg.ts";
 import { testCertificate, type TestCert } from "../hub/helpers/certs.ts";
@@ -72,6 +73,35 @@ describe("covenant hub", () => {
       const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
+    }
+  });
+
+  it("changes the schema only in `hub migrate` and `hub serve`: an admin command against an older one says to migrate", async () => {
+    const fresh = await freshDatabase();
+    try {
+      const cfg = join(dir, "fresh.yaml");
+      writeFileSync(cfg, `tls: { cert: a.pem, key: a.key }\ndatabase: { url: "${fresh.url}" }\n`);
+      const tables = async () => {
+        const c = new pg.Client({ connectionString: fresh.url });
+        await c.connect();
+        try {
+          return Number((await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'")).rows[0]!.n);
+        } finally {
+          await c.end();
+        }
+      };
+      for (const args of [["hosts"], ["incidents"], ["token"], ["user", "list"]]) {
+        const r = covenant(["hub", ...args, "--config", cfg]);
+        expect(r, args.join(" ")).toMatchObject({ code: 2, err: expect.stringContaining("the database's hub schema is not made yet, older than this hub's") });
+        expect(r.err).toContain("run `covenant hub migrate` (or start `covenant hub serve`) first");
+      }
+      expect(await tables()).toBe(0);
+      const first = covenant(["hub", "migrate", "--config", cfg]);
+      expect(first).toMatchObject({ code: 0, out: expect.stringMatching(/^covenant hub: schema migrated: 1(, \d+)*/) });
+      expect(covenant(["hub", "migrate", "--config", cfg])).toMatchObject({ code: 0, out: expect.stringContaining("schema up to date") });
+      expect(covenant(["hub", "hosts", "--config", cfg, "--json"])).toMatchObject({ code: 0, out: "[]\n" });
+    } finally {
+      await fresh.drop();
     }
   });
 

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generate } from "selfsigned";
+import { localCertificate } from "./local-fixtures.mjs";
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 
 export interface ReceivedMail {
@@ -55,19 +55,10 @@ export interface TestSmtpServer {
 
 /** A certificate for 127.0.0.1 (EC keys: quick to make), its own issuer, written where a ca_file can name it. */
 async function certificate(dir: string): Promise<{ key: string; cert: string; caFile: string }> {
-  const pems = await generate([{ name: "commonName", value: "127.0.0.1" }], {
-    keyType: "ec",
-    algorithm: "sha256",
-    extensions: [
-      { name: "basicConstraints", cA: true },
-      { name: "keyUsage", digitalSignature: true, keyCertSign: true },
-      { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] },
-    ],
-  });
+  const pems = await localCertificate();
   const caFile = join(dir, "smtp-ca.pem");
   writeFileSync(caFile, pems.cert);
-  return { key: pems.private, cert: pems.cert, caFile };
+  return { key: pems.key, cert: pems.cert, caFile };
 }
 
 function smtpError(message: string, code: number): Error {

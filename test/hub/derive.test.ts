@@ -1,29 +1,12 @@
 // The fleet's state derived from pushed records: each promise's current outcome, each change,
 // each host's last run that counts (dry runs and sandbox runs do not), and records the hub cannot
 // read stored but deriving nothing.
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { makeEnrollToken } from "../../src/hub/admin.js";
-import { startHub, type RunningHub } from "../../src/hub/serve.js";
-import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
-import { testHubConfig } from "./helpers/config.js";
-import { testCertificate, type TestCert } from "./helpers/certs.js";
+import { hubPerTest } from "./helpers/config.js";
 import { SyntheticHost } from "./helpers/synthetic-host.js";
 
-let cert: TestCert;
-let db: TestDatabase;
-let hub: RunningHub;
-
-beforeAll(async () => {
-  cert = await testCertificate();
-});
-beforeEach(async () => {
-  db = await freshDatabase();
-  hub = await startHub(testHubConfig(cert, db.url), () => undefined);
-});
-afterEach(async () => {
-  await hub.close();
-  await db.drop();
-});
+const t = hubPerTest();
 
 const mac = (n: number) => n.toString(16).padStart(64, "0");
 function line(seq: number, kind: string, run: number, body: unknown): string {
@@ -35,8 +18,8 @@ const summary = (run: number, extra: Record<string, unknown> = {}) => ({ run, ki
 describe("derived fleet state", () => {
   it("keeps each promise's newest outcome, every change, and the last run that counts", async () => {
     const host = new SyntheticHost();
-    const { token } = await makeEnrollToken(hub.pool, { validForMs: 60_000, actor: "t" });
-    await host.enroll(hub.url, cert.certPem, token);
+    const { token } = await makeEnrollToken(t.hub.pool, { validForMs: 60_000, actor: "t" });
+    await host.enroll(t.hub.url, t.cert.certPem, token);
     host.lines = [
       line(1, "change", 1, change("sshd", "SOX-AC-01", null, "kept")),
       line(2, "change", 1, change("shadow", "SOX-AC-02", null, "drift")),
@@ -47,22 +30,22 @@ describe("derived fleet state", () => {
       line(7, "change", 4, { key: "x", control: "C", type: "file", promiser: "/x", from: null, to: "exploded", reason: "" }),
       line(8, "change", 4, "not an object"),
     ];
-    expect((await host.push(hub.url, cert.certPem, 0, 4)).body).toMatchObject({ stored: 4 });
-    expect((await host.push(hub.url, cert.certPem, 4, 8)).body).toMatchObject({ stored: 4 });
-    const state = (await hub.pool.query("SELECT key, control, outcome, seq FROM hub_promise_state ORDER BY key")).rows;
+    expect((await host.push(t.hub.url, t.cert.certPem, 0, 4)).body).toMatchObject({ stored: 4 });
+    expect((await host.push(t.hub.url, t.cert.certPem, 4, 8)).body).toMatchObject({ stored: 4 });
+    const state = (await t.hub.pool.query("SELECT key, control, outcome, seq FROM hub_promise_state ORDER BY key")).rows;
     expect(state).toEqual([
       { key: "shadow", control: "SOX-AC-02", outcome: "repaired", seq: "4" },
       { key: "sshd", control: "SOX-AC-01", outcome: "kept", seq: "1" },
     ]);
-    const changes = (await hub.pool.query("SELECT seq, from_outcome, to_outcome FROM hub_changes ORDER BY seq")).rows;
+    const changes = (await t.hub.pool.query("SELECT seq, from_outcome, to_outcome FROM hub_changes ORDER BY seq")).rows;
     expect(changes).toEqual([
       { seq: "1", from_outcome: null, to_outcome: "kept" },
       { seq: "2", from_outcome: null, to_outcome: "drift" },
       { seq: "4", from_outcome: "drift", to_outcome: "repaired" },
     ]);
-    const h = (await hub.pool.query("SELECT last_run_seq, counts, promises, last_run_kind FROM hub_hosts")).rows[0];
+    const h = (await t.hub.pool.query("SELECT last_run_seq, counts, promises, last_run_kind FROM hub_hosts")).rows[0];
     expect(h).toEqual({ last_run_seq: "5", counts: { kept: 2, repaired: 1 }, promises: 3, last_run_kind: "run" });
     // every record is kept as evidence, the unreadable ones too
-    expect((await hub.pool.query("SELECT count(*)::int AS n FROM hub_records")).rows[0]).toEqual({ n: 8 });
+    expect((await t.hub.pool.query("SELECT count(*)::int AS n FROM hub_records")).rows[0]).toEqual({ n: 8 });
   });
 });

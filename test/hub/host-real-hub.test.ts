@@ -10,6 +10,8 @@ import { decideVersion, publishVersion } from "../../src/hub/policy/versions.ts"
 import { hubSigningKey } from "../../src/hub/signing.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../../src/store/store.ts";
+import { readEnrolment } from "../../src/hub/client/enrolment.ts";
+import { pushToHub } from "../../src/hub/client/push.ts";
 import { bin, covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
 import { dailyStore } from "../cli/prune-store.ts";
 import { removeTempDirs, tempDir } from "../store/helpers.ts";
@@ -55,6 +57,18 @@ async function enroll(state: string, name: string): Promise<string> {
   expect(e.code, e.err).toBe(0);
   expect(e.out + e.err).not.toContain(made.out.trim());
   return (JSON.parse(e.out) as { host: string }).host;
+}
+
+/** A host that ran a one-file policy (`control`, given the host's directory), enrolled as `name`, and pushed. */
+async function pushingHost(dirName: string, name: string, control = (dir: string) => `control "C-1" {\n  title = "t"\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`): Promise<{ state: string; policy: string }> {
+  const dir = tempDir(dirName);
+  const policy = join(dir, "p.promise");
+  writeFileSync(policy, control(dir), { mode: 0o644 });
+  const state = join(dir, "state");
+  expect((await covenantAsync(["run", "--state", state, policy])).code).toBeLessThan(2);
+  await enroll(state, name);
+  expect((await covenantAsync(["push", "--state", state])).code).toBe(0);
+  return { state, policy };
 }
 
 /** What `covenant hub hosts` says the hub holds of a host. */
@@ -165,13 +179,7 @@ describe("a host and the real hub", () => {
   });
 
   it("after `covenant key rotate`, pushes with the new key, naming it, and the hub takes it from the rotation record", async () => {
-    const dir = tempDir("real-hub-rotate");
-    const policy = join(dir, "p.promise");
-    writeFileSync(policy, `control "C-1" {\n  title = "t"\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`, { mode: 0o644 });
-    const state = join(dir, "state");
-    expect((await covenantAsync(["run", "--state", state, policy])).code).toBeLessThan(2);
-    await enroll(state, "gl-db-03");
-    expect((await covenantAsync(["push", "--state", state])).code).toBe(0);
+    const { state } = await pushingHost("real-hub-rotate", "gl-db-03");
     const rotated = covenant(["key", "rotate", "--state", state, "--reason", "yearly", "--json"]);
     expect(rotated.code, rotated.err).toBe(0);
     const to = (JSON.parse(rotated.out) as { new: string }).new;
@@ -181,5 +189,51 @@ describe("a host and the real hub", () => {
     const hosts = JSON.parse(covenant(["hub", "hosts", "--config", config, "--json"]).out) as { name: string; fingerprint: string }[];
     expect(hosts.find((h) => h.name === "gl-db-03")!.fingerprint).toBe(to);
     expect(JSON.parse(readFileSync(join(state, "hub.json"), "utf8"))).toMatchObject({ fingerprint: to });
+  });
+  it("takes a rotated key whose rotation record lies past the first push of a long backlog (the pushes before it carry the record ahead)", async () => {
+    const { state, policy } = await pushingHost("real-hub-rotate-backlog", "gl-db-04");
+    const sent = hubHolds("gl-db-04");
+    for (let i = 0; i < 3; i++) expect((await covenantAsync(["run", "--state", state, "--no-push", policy])).code).toBeLessThan(2);
+    const rotated = covenant(["key", "rotate", "--state", state, "--reason", "yearly", "--json"]);
+    expect(rotated.code, rotated.err).toBe(0);
+    const to = (JSON.parse(rotated.out) as { new: string }).new;
+    // pushes of two records: the rotation's record is several pushes past the first, each signed with the new key
+    const s = StateStore.open(state);
+    try {
+      expect(s.rotationsAfter(sent + 2).length).toBe(1);
+      const found = readEnrolment(state)!;
+      const o = await pushToHub(s, found.enrolment, found.ca, s.signingKey(false)!, { maxRecords: 2 });
+      expect(o).toMatchObject({ status: "caught-up" });
+      expect(o.batches).toBeGreaterThanOrEqual(2);
+    } finally {
+      s.close();
+    }
+    expect(hubHolds("gl-db-04")).toBe(head(state));
+    const hosts = JSON.parse(covenant(["hub", "hosts", "--config", config, "--json"]).out) as { name: string; fingerprint: string }[];
+    expect(hosts.find((h) => h.name === "gl-db-04")!.fingerprint).toBe(to);
+  });
+  it("checks the policies hosts pushed in the bundle's own thread, and catalogues them", async () => {
+    await pushingHost("real-hub-catalogue", "gl-db-05", (dir) => `control "CAT-1" {\n  title    = "catalogued by the thread"\n  severity = low\n  file "${dir}/p.promise" { mode = 0644 }\n}\n`);
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      let rows: { problem: string | null; controls: number }[] = [];
+      for (let i = 0; i < 100; i++) {
+        rows = (await c.query<{ problem: string | null; controls: number }>("SELECT problem, controls FROM hub_policy_contents")).rows;
+        if (rows.length && rows.every((r) => r.problem !== "not checked yet")) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      for (let i = 0; i < 100; i++) {
+        if ((await c.query("SELECT 1 FROM hub_controls WHERE control = 'CAT-1' AND title = 'catalogued by the thread'")).rowCount) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(rows.length).toBeGreaterThan(0);
+      // each checked (some of these tests' policies do not check: that is a finding of the check, not a failure of the thread)
+      expect(rows.filter((r) => r.problem === "not checked yet" || /^its check|could not start/.test(r.problem ?? ""))).toEqual([]);
+      expect(rows.some((r) => r.problem === null && r.controls > 0)).toBe(true);
+      expect((await c.query("SELECT title FROM hub_controls WHERE control = 'CAT-1'")).rows).toEqual([{ title: "catalogued by the thread" }]);
+    } finally {
+      await c.end();
+    }
   });
 });

@@ -45,6 +45,24 @@ afterEach(async () => {
 const call = (r: ApiRequest) => api(hub.url, cert.certPem, r);
 const count = async (sql: string, args: unknown[] = []) => Number((await pool.query<{ n: string }>(sql, args)).rows[0]!.n);
 
+describe("creating users", () => {
+  it("answers 409, never 500, to creations of one name at once", async () => {
+    // another creation of bob, not yet committed: this one finds no bob, then waits on its insert
+    const other = await pool.connect();
+    try {
+      await other.query("BEGIN");
+      await other.query("INSERT INTO hub_users (name, password_hash, created_by) VALUES ('bob', 'x', 'test')");
+      const made = createUser(pool, { name: "bob", password: PASSWORD, grants: [{ role: "auditor" }] }, "test").catch((err: unknown) => err);
+      while (!(await count("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))) await new Promise((r) => setTimeout(r, 20));
+      await other.query("COMMIT");
+      expect(await made).toMatchObject({ status: 409, message: "a user named bob exists already" });
+    } finally {
+      other.release();
+    }
+    expect(await count("SELECT count(*) AS n FROM hub_users WHERE name = 'bob'")).toBe(1);
+  });
+});
+
 describe("sessions", () => {
   it("sets a __Host- cookie that is Secure, HttpOnly, SameSite=Strict, Path=/ and keeps only its hash", async () => {
     const r = await call({ method: "POST", path: "/api/login", json: { user: "alice", password: PASSWORD } });

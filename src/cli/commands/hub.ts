@@ -2,11 +2,11 @@
 // hub's machine, against its database (hub.yaml's, or DATABASE_URL's). The enrolment token is
 // printed once, to stdout only; the database's password never is.
 import { existsSync } from "node:fs";
-import type { Pool } from "pg";
+import type { Pool, PoolClient } from "pg";
 import { acceptHostHistory, listHosts, listIncidents, makeEnrollToken, resolveIncident, revokeHost, type HostSummary } from "../../hub/admin.js";
 import { HubConfigError, loadHubConfig, readHubSecret, redactUrl } from "../../hub/config.js";
 import { makePool } from "../../hub/db/pool.js";
-import { migrate } from "../../hub/db/migrations.js";
+import { migrate, schemaProblem, SCHEMA_VERSION } from "../../hub/db/migrations.js";
 import { startHub } from "../../hub/serve.js";
 import { parseDuration } from "../../config/durations.js";
 import { escapeText } from "../escape.js";
@@ -24,8 +24,12 @@ export function who(): string {
   return process.env["SUDO_USER"] ?? process.env["USER"] ?? `uid ${process.getuid?.() ?? "?"}`;
 }
 
-/** A pool on the hub's database, the schema brought up to date; or an exit code after saying why not. */
-export async function adminPool(opts: DbOptions, io: Io, command: string): Promise<Pool | number> {
+/**
+ * A pool on the hub's database, its schema this hub's; or an exit code after saying why not. Only
+ * `migrate` (hub migrate) brings the schema up to date: an administrator's look at the hosts must
+ * not change the schema under hub processes still running the older one.
+ */
+export async function adminPool(opts: DbOptions, io: Io, command: string, prepare: (client: PoolClient) => Promise<string | undefined> = schemaProblem): Promise<Pool | number> {
   let url: string | undefined;
   let password: string | undefined;
   try {
@@ -47,10 +51,16 @@ export async function adminPool(opts: DbOptions, io: Io, command: string): Promi
   const pool = makePool({ url: url!, ...(password !== undefined ? { password } : {}), size: 2, log: (l) => io.err(escapeText(l)) });
   try {
     const client = await pool.connect();
+    let problem: string | undefined;
     try {
-      await migrate(client);
+      problem = await prepare(client);
     } finally {
       client.release();
+    }
+    if (problem) {
+      await pool.end().catch(() => undefined);
+      io.err(`covenant hub ${command}: ${escapeText(problem)}`);
+      return EXIT.policyError;
     }
   } catch (err) {
     await pool.end().catch(() => undefined);
@@ -58,6 +68,22 @@ export async function adminPool(opts: DbOptions, io: Io, command: string): Promi
     return EXIT.policyError;
   }
   return pool;
+}
+
+/** `covenant hub migrate`: applies the schema migrations the database lacks (as `hub serve` does as it starts). */
+export async function runHubMigrate(opts: DbOptions, io: Io): Promise<number> {
+  let applied: number[] = [];
+  const pool = await adminPool(opts, io, "migrate", async (client) => {
+    applied = await migrate(client);
+    return undefined;
+  });
+  if (typeof pool === "number") return pool;
+  try {
+    io.out(`covenant hub: schema ${applied.length ? `migrated: ${applied.join(", ")}` : "up to date"} (version ${SCHEMA_VERSION})`);
+    return EXIT.ok;
+  } finally {
+    await pool.end();
+  }
 }
 
 export async function runHubServe(opts: { config?: string }, io: Io): Promise<number> {

@@ -59,9 +59,10 @@ export async function createUser(pool: Pool, u: NewUser, actor: string): Promise
   const grants = u.grants.map(readGrant);
   const hash = await hashPassword(u.password);
   return inTransaction(pool, async (c) => {
-    const exists = await c.query("SELECT 1 FROM hub_users WHERE name = $1", [u.name]);
-    if (exists.rowCount) throw new AccessInputError(`a user named ${u.name} exists already`, 409);
-    const row = await c.query<{ id: string }>("INSERT INTO hub_users (name, display_name, password_hash, created_by) VALUES ($1, $2, $3, $4) RETURNING id", [u.name, displayName, hash, actor]);
+    // ON CONFLICT rather than a look first: two creations of one name at once both found none
+    // and the second's insert broke the unique index (a 500)
+    const row = await c.query<{ id: string }>("INSERT INTO hub_users (name, display_name, password_hash, created_by) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING id", [u.name, displayName, hash, actor]);
+    if (!row.rowCount) throw new AccessInputError(`a user named ${u.name} exists already`, 409);
     const id = Number(row.rows[0]!.id);
     for (const g of grants) await c.query("INSERT INTO hub_grants (user_id, role, scope_kind, scope_value, granted_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", [id, g.role, g.scopeKind, g.scopeValue, actor]);
     await audit(c, actor, "user.create", `user:${u.name}`, { grants: grants.map(grantText) });

@@ -2,9 +2,8 @@
 // acts on. Text the hub sends is kept short here and escaped by whoever prints it.
 import { fingerprintOf, publicKeyFromRaw } from "../../store/signing-key.js";
 import { signedDecisionsOf } from "./decisions.js";
-import { isHostId, type EnrollAccepted, type PushAccepted, type PushRefused } from "../protocol.js";
+import { HEX64, isHostId, type EnrollAccepted, type PushAccepted, type PushRefused } from "../protocol.js";
 
-const HEX64 = /^[0-9a-f]{64}$/;
 /** The most characters of the hub's own words kept for a message. */
 const MAX_WORDS = 500;
 

@@ -10,7 +10,7 @@ import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs"
 import { dirname, join } from "node:path";
 import { replaceFile, createFileExclusively } from "../../store/safe-files.js";
 import type { SigningKey } from "../../store/signing-key.js";
-import { encodeBody, HOST_HEADER, PROTOCOL, PROTOCOL_VERSION, SIGNATURE_HEADER, signBody } from "../protocol.js";
+import { encodeBody, HEX64, HOST_HEADER, PROTOCOL, PROTOCOL_VERSION, SIGNATURE_HEADER, signBody } from "../protocol.js";
 import { verifySignedPolicy } from "../policy/verify.js";
 import { MAX_POLICY_BYTES } from "../policy/check.js";
 import { readEnrolment } from "./enrolment.js";
@@ -18,7 +18,6 @@ import { HubConnection } from "./http.js";
 
 export const HUB_POLICY_DIR = "hub-policy";
 const CURRENT = "current";
-const CONTENT = /^[0-9a-f]{64}$/;
 
 export type Fetched =
   /** a version new to this host, written, not yet checked here */
@@ -36,7 +35,7 @@ export function currentHubPolicy(stateDir: string): { dir: string; content: stri
   } catch {
     return undefined;
   }
-  if (!CONTENT.test(content)) return undefined;
+  if (!HEX64.test(content)) return undefined;
   const dir = join(stateDir, HUB_POLICY_DIR, content);
   try {
     if (!lstatSync(dir).isDirectory()) return undefined;
@@ -105,7 +104,7 @@ export async function fetchHubPolicy(stateDir: string, key: SigningKey, deadline
     const verified = verifySignedPolicy(a.policy, pub);
     if ("problem" in verified) return { kind: "none", why: `the hub's policy was refused: ${verified.problem}`, ...withCurrent };
     const content = verified.statement.content;
-    if (!CONTENT.test(content)) return { kind: "none", why: "the hub's policy names no content key", ...withCurrent };
+    if (!HEX64.test(content)) return { kind: "none", why: "the hub's policy names no content key", ...withCurrent };
     if (current && current.content === content) return { kind: "unchanged", ...current };
     const dir = writeVersion(stateDir, content, verified.files);
     return { kind: "new", dir, content, id: verified.statement.id, ...withCurrent };

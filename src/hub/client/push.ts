@@ -8,7 +8,8 @@
 // position the host cannot match, stops the push and is said: it needs a person.
 import type { SigningKey, StateStore } from "../../store/store.js";
 import { rawPublicKey } from "../../store/signing-key.js";
-import { encodeBody, HOST_HEADER, hubChainStart, KEY_HEADER, PROTOCOL, PROTOCOL_VERSION, SIGNATURE_HEADER, signBody, type ChainPoint, type PushBody, type SignedDecision } from "../protocol.js";
+import { extractLine } from "../../evidence/manifest.js";
+import { encodeBody, HOST_HEADER, hubChainStart, KEY_HEADER, MAX_ROTATIONS_AHEAD, PROTOCOL, PROTOCOL_VERSION, SIGNATURE_HEADER, signBody, type ChainPoint, type PushBody, type SignedDecision } from "../protocol.js";
 import { chainBetween, chainThrough, readBatch, type Batch } from "./batch.js";
 import { HUB_CA_FILE, type Enrolment } from "./enrolment.js";
 import { HubConnection, type Exchange } from "./http.js";
@@ -88,7 +89,7 @@ async function pushLoop(store: StateStore, e: Enrolment, hub: HubConnection, key
     // (a stored position past the host's own head is a store cut short under it: the push still goes, and the hub reports the rollback)
     if (batch.records.length === 0 && batch.problem !== undefined) return { ...base(), status: "blocked", waiting, why: batch.problem };
     if (opts.deadline !== undefined && Date.now() >= opts.deadline) return { ...base(), status: "unreachable", waiting, why: "the time allowed for the push ran out" };
-    const body = bodyOf(e, key, position, batch, now(), store.deficiencyKeyId);
+    const body = bodyOf(e, key, position, batch, now(), store.deficiencyKeyId, rotationsAhead(store, batch, head));
     const bytes = encodeBody(body);
     const answer = await hub.post("/v1/push", bytes, { [HOST_HEADER]: e.host, [SIGNATURE_HEADER]: signBody(bytes, key.privateKey), [KEY_HEADER]: rawPublicKey(key.publicKey).toString("base64") }, opts.deadline);
     const judged = judge(answer, body, batch);
@@ -136,7 +137,18 @@ async function pushLoop(store: StateStore, e: Enrolment, hub: HubConnection, key
   }
 }
 
-function bodyOf(e: Enrolment, key: SigningKey, after: ChainPoint, batch: Batch, at: Date, deficiencyKey: string): PushBody {
+/**
+ * The rotation records past the batch, when it stops short of the head: the key that signs the
+ * batch may be one only a later rotation puts in force, and the hub must be shown that rotation
+ * (protocol.ts PushBody.rotations). None when the batch reaches the head.
+ */
+function rotationsAhead(store: StateStore, batch: Batch, head: number): string[] {
+  const last = batch.seqs.at(-1);
+  if (last === undefined || last >= head) return [];
+  return store.rotationsAfter(last).slice(0, MAX_ROTATIONS_AHEAD).map((r) => extractLine(r));
+}
+
+function bodyOf(e: Enrolment, key: SigningKey, after: ChainPoint, batch: Batch, at: Date, deficiencyKey: string, rotations: string[]): PushBody {
   return {
     protocol: PROTOCOL,
     version: PROTOCOL_VERSION,
@@ -150,6 +162,7 @@ function bodyOf(e: Enrolment, key: SigningKey, after: ChainPoint, batch: Batch, 
     head: batch.head,
     ...(batch.prunedTo !== undefined ? { prunedTo: batch.prunedTo } : {}),
     deficiencyKey,
+    ...(rotations.length ? { rotations } : {}),
   };
 }
 

@@ -473,6 +473,19 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 export class SchemaTooNew extends Error {}
 
 /**
+ * What keeps a command that does not migrate (every admin command but `hub serve` and `hub
+ * migrate`) from using the database: a schema older than this hub's (or none), or newer; undefined
+ * when it is this hub's. Such a command never migrates: a schema changes only when someone asks.
+ */
+export async function schemaProblem(client: PoolClient): Promise<string | undefined> {
+  const table = await client.query<{ t: string | null }>("SELECT to_regclass('hub_schema')::text AS t");
+  const newest = table.rows[0]?.t ? Number((await client.query<{ v: number | null }>("SELECT max(version) AS v FROM hub_schema")).rows[0]?.v ?? 0) : 0;
+  if (newest > SCHEMA_VERSION) return `the database's hub schema is version ${newest}, newer than this hub's ${SCHEMA_VERSION}: upgrade this hub`;
+  if (newest < SCHEMA_VERSION) return `the database's hub schema is ${newest ? `version ${newest}` : "not made yet"}, older than this hub's ${SCHEMA_VERSION}: run \`covenant hub migrate\` (or start \`covenant hub serve\`) first`;
+  return undefined;
+}
+
+/**
  * Applies the migrations the database lacks, under an advisory lock, each in its own transaction;
  * returns the versions applied. A database whose schema is newer than this hub knows is refused:
  * an older hub must not write into a schema it does not understand.

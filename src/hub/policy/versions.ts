@@ -108,7 +108,7 @@ async function decide(c: PoolClient, key: HubKey, id: number, by: string, decisi
   };
   const bytes = Buffer.from(JSON.stringify(statement), "utf8");
   await c.query("UPDATE hub_policy_versions SET status = 'approved', decided_by = $2, decided_at = $3, decision_reason = $4, statement = $5, signature = $6 WHERE id = $1", [id, by, now, reason, bytes, sign(null, bytes, key.privateKey)]);
-  await catalogueContent(c, v.content, v.files, now, "approved");
+  await catalogueContent(c, v.content, v.files, { read: now, adopted: now });
   await c.query("INSERT INTO hub_policy_current (host_group, version_id, since) VALUES ($1, $2, $3) ON CONFLICT (host_group) DO UPDATE SET version_id = excluded.version_id, since = excluded.since", [v.host_group ?? "", id, now]);
   await audit(c, by, "policy.approve", `policy:${id}`, { reason, group: v.host_group });
 }

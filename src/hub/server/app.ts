@@ -2,13 +2,14 @@
 // hub processes can serve one database behind a load balancer. Bodies are taken as bytes, since
 // what a host signs is the exact bytes; each route has its own size limit, answered with 413.
 // The database being down is a 503 ("send later"): a host keeps its records and retries.
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type onRequestAsyncHookHandler } from "fastify";
 import type { Pool } from "pg";
 import { HOST_HEADER, KEY_HEADER, MAX_PUSH_BYTES, SIGNATURE_HEADER } from "../protocol.js";
 import { SCHEMA_VERSION } from "../db/migrations.js";
 import { MAX_ENROLL_BYTES, takeEnrollment } from "./enroll.js";
 import { takePolicyFetch } from "./policy-fetch.js";
 import { takePush } from "./push.js";
+import { hostNamed, type HostRequest, type KnownHost } from "./host-auth.js";
 import { findRule, isHostRoute } from "../auth/rules.js";
 import { mountApi } from "./api/registry.js";
 import type { HubKey } from "../signing.js";
@@ -46,6 +47,8 @@ export interface HubAppOptions {
   log: (line: string) => void;
   /** the hub's clock, for sessions, login throttling and dating each push (tests move it); the system's when absent */
   now?: () => Date;
+  /** called after a push was stored (serve.ts: the pushed policies' checker is woken) */
+  afterPush?: () => void;
   /** how long one request may take to arrive whole (default REQUEST_TIMEOUT_MS; tests shorten it) */
   requestTimeoutMs?: number;
 }
@@ -148,13 +151,14 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     return reply.code(out.status).send(out.body);
   });
 
-  app.post("/v1/policy", { bodyLimit: MAX_ENROLL_BYTES }, async (req, reply) => {
-    const out = await takePolicyFetch(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]));
+  app.post("/v1/policy", { bodyLimit: MAX_ENROLL_BYTES, onRequest: hostFirst(opts.pool, "policy") }, async (req, reply) => {
+    const out = await takePolicyFetch(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), namedHosts.get(req));
     return reply.code(out.status).send(out.body);
   });
 
-  app.post("/v1/push", async (req, reply) => {
-    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs, decisionKey: opts.key.privateKey, ...(opts.now ? { now: opts.now } : {}) }, header(req.headers[KEY_HEADER]));
+  app.post("/v1/push", { onRequest: hostFirst(opts.pool, "push") }, async (req, reply) => {
+    const out = await takePush(opts.pool, bodyBytes(req.body), header(req.headers[HOST_HEADER]), header(req.headers[SIGNATURE_HEADER]), { clockToleranceMs: opts.clockToleranceMs, decisionKey: opts.key.privateKey, ...(opts.now ? { now: opts.now } : {}) }, header(req.headers[KEY_HEADER]), namedHosts.get(req));
+    if (out.status === 200) opts.afterPush?.();
     return reply.code(out.status).send(out.body);
   });
 
@@ -180,6 +184,22 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
 function isPagePath(url: string): boolean {
   const path = url.split("?")[0]!;
   return path === "/" || path === "/ui" || path.startsWith("/ui/");
+}
+
+/** The host each host request names, as its onRequest hook found it (the handler does not look it up again). */
+const namedHosts = new WeakMap<FastifyRequest, KnownHost>();
+
+/**
+ * A host route's first step, before its body is read: a request naming no enrolled host, or a
+ * revoked one, is answered there (401, 403), so that nobody makes the hub buffer and hash
+ * megabytes in the name of a host that does not exist.
+ */
+function hostFirst(pool: Pool, what: HostRequest): onRequestAsyncHookHandler {
+  return async (req, reply) => {
+    const host = await hostNamed(pool, header(req.headers[HOST_HEADER]), what);
+    if ("status" in host) return reply.code(host.status).send(host.body);
+    namedHosts.set(req, host);
+  };
 }
 
 function bodyBytes(body: unknown): Buffer {

@@ -8,7 +8,7 @@ import type { PoolClient } from "pg";
 import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { PushedRecord } from "../protocol.js";
 import { contentKey } from "../policy/versions.js";
-import { catalogueContent } from "./catalogue.js";
+import { noteUncheckedContent } from "./catalogue.js";
 import { MIN_INTERVALS } from "../monitor/cadence.js";
 import { approvalEvent, storeIntegrityEvents, unapprovedEvent, type IntegrityEvent } from "./derive-integrity.js";
 
@@ -74,7 +74,7 @@ function runOf(r: PushedRecord, b: Record<string, unknown>): LastRun | undefined
  * catalogues under it, and a host that could pair a version's hashes with texts of its own would
  * have the catalogue keep its texts for that version (the hub reads each content once).
  */
-function policyOf(b: Record<string, unknown>): { hash: string; content: string; files: { path: string; text: string }[] } | undefined {
+function policyOf(b: Record<string, unknown>): { hash: string; content: string; files: { path: string; text: string }[]; at: number } | undefined {
   const hash = text(b["hash"], 128);
   const files = b["files"];
   if (!hash || !Array.isArray(files) || files.length === 0) return undefined;
@@ -87,11 +87,23 @@ function policyOf(b: Record<string, unknown>): { hash: string; content: string; 
     hashes.push(h);
     texts.push({ path: f.path, text: f.text });
   }
-  return { hash, content: contentKey(hashes), files: texts };
+  return { hash, content: contentKey(hashes), files: texts, at: Date.parse(text(b["at"], 64) ?? "") };
+}
+
+/** A policy record's content key, files, and the date the host adopted it (never later than the hub received it); undefined when it derives nothing. */
+export function pushedPolicy(line: string, hostTime: string, receivedAt: Date): { hash: string; content: string; files: { path: string; text: string }[]; adopted: Date } | undefined {
+  const b = bodyOf(line);
+  const p = b ? policyOf(b) : undefined;
+  if (!p) return undefined;
+  // dated by when the host took the policy in (the record's time when the body says none), and
+  // never later than the hub received it: a host dating its policy in the future would otherwise
+  // keep its design over every content adopted until then
+  const at = Number.isFinite(p.at) ? p.at : Date.parse(hostTime);
+  return { hash: p.hash, content: p.content, files: p.files, adopted: Number.isFinite(at) && at < receivedAt.getTime() ? new Date(at) : receivedAt };
 }
 
 /** Derives the fleet's state from a push's new records. */
-export async function deriveState(client: PoolClient, host: string, records: readonly PushedRecord[], receivedAt: Date, pruneCut: number | null): Promise<void> {
+export async function deriveState(client: PoolClient, host: string, records: readonly PushedRecord[], receivedAt: Date): Promise<void> {
   const latest = new Map<string, Change>();
   const changes: Change[] = [];
   let run: LastRun | undefined;
@@ -99,11 +111,10 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   // when the last run's policy came into force: the first run of the push's final stretch of runs
   // on that policy (a push after the hub was away carries many runs, and may change policy midway)
   let adoptedAt: string | undefined;
-  let pruneConfirmed = false;
-  const policies: { hash: string; content: string; files: { path: string; text: string }[]; seq: number }[] = [];
+  const policies: { hash: string; content: string; seq: number }[] = [];
   const integrity: IntegrityEvent[] = [];
   for (const r of records) {
-    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "prune" && r.kind !== "policy" && r.kind !== "approval") continue;
+    if (r.kind !== "change" && r.kind !== "run" && r.kind !== "policy" && r.kind !== "approval") continue;
     const b = bodyOf(r.line);
     if (!b) continue;
     if (r.kind === "change") {
@@ -125,10 +136,9 @@ export async function deriveState(client: PoolClient, host: string, records: rea
       if (counted && counted.policy !== run?.policy) adoptedAt = counted.finished;
       run = counted ?? run;
     } else if (r.kind === "policy") {
-      const p = policyOf(b);
-      if (p) policies.push({ ...p, seq: r.seq });
+      const p = pushedPolicy(r.line, r.time, receivedAt);
+      if (p) policies.push({ hash: p.hash, content: p.content, seq: r.seq });
     }
-    else if (pruneCut !== null && (b["cut"] as { seq?: unknown } | undefined)?.seq === pruneCut) pruneConfirmed = true;
   }
   if (changes.length) {
     await client.query(
@@ -150,7 +160,8 @@ export async function deriveState(client: PoolClient, host: string, records: rea
   }
   for (const p of policies) {
     await client.query("INSERT INTO hub_host_policies (host_id, policy_hash, content, first_record) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [host, p.hash, p.content, p.seq]);
-    await catalogueContent(client, p.content, p.files, receivedAt, "pushed");
+    // checked and catalogued afterwards, off the push's path (content-checker.ts)
+    await noteUncheckedContent(client, p.content, receivedAt);
   }
   if (run) {
     // the latest finish times, and the cadence they teach (the median interval, as monitor/cadence.ts
@@ -172,5 +183,4 @@ export async function deriveState(client: PoolClient, host: string, records: rea
     );
   }
   await storeIntegrityEvents(client, host, integrity, receivedAt);
-  if (pruneConfirmed) await client.query("UPDATE hub_hosts SET prune_confirmed = true WHERE id = $1", [host]);
 }

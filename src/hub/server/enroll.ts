@@ -7,17 +7,14 @@ import type { Pool } from "pg";
 import { fingerprintOf } from "../../store/signing-key.js";
 import { hubChainStart, PROTOCOL, PROTOCOL_VERSION, signatureHolds, type EnrollAccepted, type EnrollBody } from "../protocol.js";
 import { audit } from "./audit.js";
-import { hostKey, type ErrorBody, type Reply } from "./push.js";
+import { hostKey } from "./host-auth.js";
+import { error, type ErrorBody, type Reply } from "./reply.js";
 
 export const MAX_ENROLL_BYTES = 64 * 1024;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 export function tokenHash(token: string): Buffer {
   return createHash("sha256").update(token, "utf8").digest();
-}
-
-function error(status: number, message: string): Reply<ErrorBody> {
-  return { status, body: { status: "error", message } };
 }
 
 function enrollShapeProblem(v: unknown): string | undefined {

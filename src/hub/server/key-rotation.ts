@@ -3,6 +3,10 @@
 // by the old key (it hands over) and by the new (it accepts), as the host's chain keeps it
 // (store/rotation.ts). The hub takes the new key only from such a record, chaining from the key it
 // knows, in a push it then stores: one rotation after another in one push is followed to the end.
+// A host with more records unsent than one push carries signs the pushes before the rotation's
+// own with the new key too: those carry the rotation record ahead (PushBody.rotations), which
+// vouches for the key that signs them, but puts no key in force (the record is stored later, in
+// its place, and the key is taken then).
 import type { PoolClient } from "pg";
 import { rotationProblem } from "../../store/rotation.js";
 import type { RotationBody } from "../../store/records.js";
@@ -16,17 +20,28 @@ export interface KeyRotation {
   from: string;
 }
 
-/** The key the push's rotation records put in force, starting from the key the hub knows; undefined when there is none. */
-export function rotationIn(raw: Buffer, known: string): KeyRotation | undefined {
-  let lines: unknown;
+/** The key the push's rotation records put in force, and each step to it (a record and the key it puts in force). */
+export interface RotationChain extends KeyRotation {
+  steps: KeyRotation[];
+}
+
+/** The lines of a push body's records, then those of the rotation records it carries ahead; undefined when it is not JSON. */
+function linesOf(raw: Buffer): unknown[] | undefined {
   try {
-    lines = (JSON.parse(raw.toString("utf8")) as { records?: unknown }).records;
+    const b = JSON.parse(raw.toString("utf8")) as { records?: unknown; rotations?: unknown };
+    return [...(Array.isArray(b.records) ? b.records : []), ...(Array.isArray(b.rotations) ? b.rotations : [])];
   } catch {
     return undefined;
   }
-  if (!Array.isArray(lines)) return undefined;
+}
+
+/** The key the push's rotation records (its own, then those ahead) put in force, starting from the key the hub knows; undefined when there is none. */
+export function rotationIn(raw: Buffer, known: string): RotationChain | undefined {
+  const lines = linesOf(raw);
+  if (!lines) return undefined;
   let inForce = known;
-  let last: KeyRotation | undefined;
+  const steps: KeyRotation[] = [];
+  let prev = -1;
   for (const line of lines) {
     if (typeof line !== "string" || !line.includes('"rotation"')) continue;
     let r: { seq?: unknown; kind?: unknown; body?: unknown };
@@ -36,12 +51,15 @@ export function rotationIn(raw: Buffer, known: string): KeyRotation | undefined 
       continue;
     }
     const body = r.body as RotationBody | undefined;
-    if (r.kind !== "rotation" || body?.key !== "signing" || !Number.isSafeInteger(r.seq)) continue;
+    // in the history's order only: a record ahead numbered below one in the push hands over nothing
+    if (r.kind !== "rotation" || body?.key !== "signing" || !Number.isSafeInteger(r.seq) || (r.seq as number) <= prev) continue;
     if (body.old?.fingerprint !== inForce || rotationProblem(body) !== undefined) continue;
-    last = { seq: r.seq as number, raw: Buffer.from(body.new.publicKey, "base64"), fingerprint: body.new.fingerprint, from: known };
+    prev = r.seq as number;
+    steps.push({ seq: r.seq as number, raw: Buffer.from(body.new.publicKey, "base64"), fingerprint: body.new.fingerprint, from: known });
     inForce = body.new.fingerprint;
   }
-  return last;
+  const last = steps.at(-1);
+  return last ? { ...last, steps } : undefined;
 }
 
 /** Puts the rotated key in force for the host, in the push's transaction, in the audit log. */

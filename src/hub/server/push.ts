@@ -1,22 +1,21 @@
-// Takes a host's push: the signature over the body's exact bytes first (nothing of an unsigned
-// body is read beyond its host id), then the body's shape, the chain values it claims, and then,
+// Takes a host's push: the signature over the body's exact bytes first (host-auth.ts: nothing of
+// an unsigned body is read beyond its host id), then the body's shape, the chain values it claims, and then,
 // under a lock on the host's row so that concurrent pushes of one host (a retry racing the
 // original, two hub processes) take turns, what judge.ts says of it against what the hub holds.
 // A refusal that shows tampering (a fork, a rollback, records the host never sent) opens an
 // incident in the same transaction; records are stored with the hub's own receive time. The
 // statements of the usual push are named (prepared once per pooled connection), so PostgreSQL
 // parses and plans each once rather than at every push (bench/hub's profile).
-import { createPublicKey, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
-import { hubChainNext, hubChainStart, isHostId, pushShapeProblem, readPushedLine, signatureHolds, type PushAccepted, type PushBody, type PushRefused } from "../protocol.js";
+import { hubChainNext, hubChainStart, pushShapeProblem, readPushedLine, type PushAccepted, type PushBody, type PushRefused } from "../protocol.js";
 import { judgePush, type Chained, type Held } from "./judge.js";
-import { adoptRotatedKey, rotationIn, type KeyRotation } from "./key-rotation.js";
+import { adoptRotatedKey, type RotationChain } from "./key-rotation.js";
+import { authenticateHost, type KnownHost } from "./host-auth.js";
+import { error, type ErrorBody, type Reply } from "./reply.js";
 import { deriveState } from "./derive.js";
 import { decisionsForReply, deriveDecisions } from "./decisions.js";
 import { CLOCK_BACK, clockWithin, openClockIncident, openIncident } from "./incidents.js";
-
-export type Reply<T> = { status: number; body: T };
-export type ErrorBody = { status: "error"; message: string };
 
 export interface PushOptions {
   /** the largest difference between a host's clock and the hub's that is not flagged, in ms */
@@ -26,64 +25,13 @@ export interface PushOptions {
   decisionKey?: KeyObject;
 }
 
-const keys = new Map<string, KeyObject>();
-
-/** The public key object for a host's raw key, made once per distinct key. */
-export function hostKey(raw: Buffer): KeyObject {
-  const id = raw.toString("base64url");
-  let key = keys.get(id);
-  if (!key) {
-    key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: id }, format: "jwk" });
-    if (keys.size > 100_000) keys.clear();
-    keys.set(id, key);
-  }
-  return key;
-}
-
-function error(status: number, message: string): Reply<ErrorBody> {
-  return { status, body: { status: "error", message } };
-}
-
-/** The public key a push's key header names (base64 of 32 raw bytes), or undefined; not kept in hostKey's cache, which anyone could fill this way. */
-function signerKey(header: string | undefined): { raw: Buffer; key: KeyObject } | undefined {
-  if (header === undefined || header.length > 64) return undefined;
-  const raw = Buffer.from(header, "base64");
-  if (raw.length !== 32) return undefined;
-  try {
-    return { raw, key: createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" }) };
-  } catch {
-    return undefined;
-  }
-}
-
 /** The verdict of the hub on one push request. */
-export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | undefined, signature: string | undefined, opts: PushOptions, keyHeader?: string): Promise<Reply<PushAccepted | PushRefused | ErrorBody>> {
-  if (!isHostId(hostHeader)) return error(401, "the request names no enrolled host (covenant-host)");
-  const found = await pool.query<{ public_key: Buffer; fingerprint: string; revoked_at: Date | null }>({ name: "hub-push-key", text: "SELECT public_key, fingerprint, revoked_at FROM hub_hosts WHERE id = $1", values: [hostHeader] });
-  const host = found.rows[0];
-  if (!host) return error(401, "this host is not enrolled with the hub");
-  let rotation: KeyRotation | undefined;
-  let signedByRotated = false;
-  if (!signatureHolds(raw, signature, hostKey(host.public_key))) {
-    // signed by a key the host rotated to? Only a rotation record in this push, signed by the key
-    // the hub knows and by the new one, can say so (and the push must then be taken: below). The
-    // signature is checked first, with the key the push names in its header: a body signed by no
-    // one is not parsed (an 8 MiB body of rotation records cost ~0.7 s of the event loop)
-    const named = signerKey(keyHeader);
-    if (!named || !signatureHolds(raw, signature, named.key)) return error(401, "the push's signature does not hold for this host's key");
-    rotation = rotationIn(raw, host.fingerprint);
-    if (!rotation || !rotation.raw.equals(named.raw)) return error(401, "the push's signature does not hold for this host's key");
-    signedByRotated = true;
-  } else if (raw.includes("rotation")) {
-    // signed with the key the hub knows, yet carrying a rotation (the push read its records as the
-    // key was rotated): the record itself proves the handover, and once it is stored no later push
-    // carries it, so the new key is taken from it now or never
-    rotation = rotationIn(raw, host.fingerprint);
-  }
-  if (host.revoked_at) return error(403, "this host's enrolment was revoked: the hub takes nothing from it");
-  const read = readBody(raw, hostHeader);
+export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | undefined, signature: string | undefined, opts: PushOptions, keyHeader?: string, known?: KnownHost): Promise<Reply<PushAccepted | PushRefused | ErrorBody>> {
+  const sender = await authenticateHost(pool, raw, { host: hostHeader, signature, key: keyHeader }, "push", known);
+  if ("status" in sender) return sender;
+  const read = readBody(raw, sender.host.id);
   if ("message" in read) return error(400, read.message);
-  if (rotation) read.rotation = { ...rotation, signed: signedByRotated };
+  if (sender.rotation) read.rotation = sender.rotation;
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
@@ -103,7 +51,7 @@ interface ReadPush {
   records: Chained[];
   after: Buffer;
   /** the key a rotation record in the push puts in force; `signed` when the push is signed with it */
-  rotation?: KeyRotation & { signed: boolean };
+  rotation?: RotationChain & { signed: boolean };
 }
 
 /** The body parsed and checked for shape, each record read and chained; or what is wrong. */
@@ -173,24 +121,32 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
     return { status: 409, body: refused };
   }
   const fresh = push.records.slice(verdict.from);
-  const rotationTaken = push.rotation !== undefined && fresh.some((r) => r.seq === push.rotation!.seq);
-  if (push.rotation?.signed && !rotationTaken) {
+  // the key in force after this push: that of the last rotation record it stores. A push signed by
+  // a rotated key is taken when that key's record is stored now, or lies ahead of all it carries
+  // (a backlog longer than one push: the record comes in a later push, and the key with it)
+  const freshSeqs = new Set(fresh.map((r) => r.seq));
+  const taken = push.rotation?.steps.filter((s) => freshSeqs.has(s.seq)).at(-1);
+  const ahead = push.rotation !== undefined && push.rotation.seq > (push.records.at(-1)?.seq ?? body.after.seq);
+  if (push.rotation?.signed && taken?.seq !== push.rotation.seq && !ahead) {
     return error(401, "the push is signed with a key that only a rotation record the hub does not take from it puts in force");
   }
-  if (rotationTaken) await adoptRotatedKey(client, body.host, push.rotation!);
+  if (taken) await adoptRotatedKey(client, body.host, taken);
   if (fresh.length) {
     await storeRecords(client, body.host, row.epoch, fresh, now);
-    await deriveState(client, body.host, fresh, now, held.pruneCut);
+    await deriveState(client, body.host, fresh, now);
     await deriveDecisions(client, body.host, fresh, body.deficiencyKey);
   }
   // the host's position, and the close of an open clock incident when its clock is back within
-  // the tolerance, in one statement (one round trip); an incident to open is the rare case
+  // the tolerance, in one statement (one round trip); an incident to open is the rare case.
+  // last_seq cannot go backwards: pushes of one host take turns on the row lock, and the verdict's
+  // last is at least what the row held. The head can: a retry of an older push, arriving after a
+  // newer one, carries the head the host had then (greatest keeps the newest)
   const clockFine = clockWithin(skew, toleranceMs);
   await client.query({
     name: "hub-push-host",
     text: `WITH clock_back AS (UPDATE hub_incidents SET resolved_at = now(), resolved_by = $12 WHERE $11 AND host_id = $1 AND kind = 'clock' AND resolved_at IS NULL)
      UPDATE hub_hosts SET last_seq = $2, last_chain = $3, records = records + $4, first_seq = coalesce(first_seq, $5), prune_cut = coalesce(prune_cut, $6),
-       head_seq = $7, last_push_at = $8, last_sent_at = $9, clock_skew_ms = $10 WHERE id = $1`,
+       head_seq = greatest(head_seq, $7), last_push_at = $8, last_sent_at = $9, clock_skew_ms = $10 WHERE id = $1`,
     values: [body.host, verdict.last.seq, verdict.last.chain, fresh.length, fresh[0]?.seq ?? null, held.pruneCut, body.head?.seq ?? null, now, body.sentAt, skew, clockFine, CLOCK_BACK],
   });
   if (!clockFine) await openClockIncident(client, body.host, row.epoch, skew, toleranceMs);

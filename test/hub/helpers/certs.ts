@@ -1,8 +1,8 @@
-// A certificate for a test hub on 127.0.0.1, made with the `selfsigned` dev dependency.
+// A certificate for a test hub on 127.0.0.1 (test/helpers/local-fixtures.mjs), written to files as hub.yaml names them.
 import { mkdtempSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generate } from "selfsigned";
+import { localCertificate } from "../../helpers/local-fixtures.mjs";
 
 export interface TestCert {
   dir: string;
@@ -12,21 +12,12 @@ export interface TestCert {
 }
 
 export async function testCertificate(): Promise<TestCert> {
-  const pems = await generate([{ name: "commonName", value: "127.0.0.1" }], {
-    keyType: "ec",
-    algorithm: "sha256",
-    extensions: [
-      { name: "basicConstraints", cA: true },
-      { name: "keyUsage", digitalSignature: true, keyCertSign: true },
-      { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }, { type: 2, value: "localhost" }] },
-    ],
-  });
+  const pems = await localCertificate({ localhost: true });
   const dir = mkdtempSync(join(tmpdir(), "hub-cert-"));
   const cert = join(dir, "hub.pem");
   const key = join(dir, "hub.key");
   writeFileSync(cert, pems.cert);
-  writeFileSync(key, pems.private, { mode: 0o600 });
+  writeFileSync(key, pems.key, { mode: 0o600 });
   chmodSync(key, 0o600);
   return { dir, cert, key, certPem: pems.cert };
 }

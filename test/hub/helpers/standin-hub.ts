@@ -7,7 +7,7 @@
 import { createHash, createPublicKey, randomUUID, type KeyObject } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { generate } from "selfsigned";
+import { localCertificate } from "../../helpers/local-fixtures.mjs";
 import { chainOver, hubChainStart, MAX_PUSH_BYTES, pushShapeProblem, readPushedLine, signatureHolds, type EnrollBody, type PushBody } from "../../../src/hub/protocol.ts";
 
 interface HostRecords {
@@ -19,18 +19,8 @@ interface HostRecords {
 }
 
 /** A CA certificate for 127.0.0.1 and its key: the server's certificate is its own issuer. */
-export async function certificate(): Promise<{ key: string; cert: string }> {
-  const pems = await generate([{ name: "commonName", value: "covenant test hub" }], {
-    keyType: "ec",
-    algorithm: "sha256",
-    extensions: [
-      { name: "basicConstraints", cA: true },
-      { name: "keyUsage", digitalSignature: true, keyCertSign: true },
-      { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] },
-    ],
-  });
-  return { key: pems.private, cert: pems.cert };
+export function certificate(): Promise<{ key: string; cert: string }> {
+  return localCertificate({ commonName: "covenant test hub" });
 }
 
 export class StandinHub {
