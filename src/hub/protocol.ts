@@ -100,8 +100,8 @@ export interface PushAccepted {
   clockSkewMs: number;
   /**
    * decisions given on the hub for this host that the host has not answered yet (at most
-   * MAX_DECISIONS_PER_REPLY, oldest first), each signed with the hub's key: carried in every
-   * reply until the host's record of it (applied or refused) arrives
+   * MAX_DECISIONS_PER_REPLY, the least carried chosen first, listed oldest first), each signed
+   * with the hub's key: carried in every reply until the host's record of it (applied or refused) arrives
    */
   decisions?: SignedDecision[];
 }

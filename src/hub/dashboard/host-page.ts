@@ -44,7 +44,7 @@ function lastRun(v: HostView): Safe {
   if (!r) return html`<section id="last-run"><h2>Last report</h2><p class="none">No run received yet.</p></section>`;
   const counts = outcomeOrder.filter((o) => (r.counts[o] ?? 0) > 0).map((o) => html`<li>${outcome(o)} ${count(r.counts[o]!)}</li>`);
   return html`<section id="last-run"><h2>Last report</h2><dl class="run"><dt>finished</dt><dd>${when(r.finished)} (host clock)</dd><dt>kind</dt><dd>${r.kind}</dd>
-<dt>record</dt><dd>#${count(r.seq)}</dd><dt>promises</dt><dd>${r.promises === null ? "—" : count(r.promises)}</dd><dt>outcomes</dt><dd><ul class="counts">${counts}</ul></dd></dl></section>`;
+<dt>record</dt><dd>#${count(r.seq)}</dd>${v.partial ? html`</dl><p class="scope">The run's figures count every control's promises: they are shown to those who see the whole host.</p></section>` : html`<dt>promises</dt><dd>${r.promises === null ? "—" : count(r.promises)}</dd><dt>outcomes</dt><dd><ul class="counts">${counts}</ul></dd></dl></section>`}`;
 }
 
 function controls(v: HostView): Safe {

@@ -36,14 +36,17 @@ export function decisionOf(host: string, r: DecisionRow): HubDecision {
 }
 
 /**
- * The host's unanswered decisions, oldest first (at most MAX_DECISIONS_PER_REPLY), signed and
- * marked delivered, in one statement: what a push reply carries. None without the hub's key.
+ * The host's unanswered decisions (at most MAX_DECISIONS_PER_REPLY), signed and marked delivered,
+ * in one statement: what a push reply carries. None without the hub's key. The least carried come
+ * first, then the oldest: decisions a host leaves unanswered for a while (integrity approvals wait
+ * while its watcher runs) take turns with the rest instead of filling every reply, so that a
+ * later acknowledgement or waiver still reaches the host. The reply lists them oldest first.
  */
 export async function decisionsForReply(client: PoolClient, host: string, key: KeyObject | undefined, now: Date): Promise<SignedDecision[]> {
   if (!key) return [];
   const rows = await client.query<DecisionRow>({
     name: "hub-push-decisions",
-    text: `WITH due AS (SELECT id FROM hub_decisions WHERE host_id = $1 AND state IN ('pending', 'delivered') ORDER BY id LIMIT $2 FOR UPDATE)
+    text: `WITH due AS (SELECT id FROM hub_decisions WHERE host_id = $1 AND state IN ('pending', 'delivered') ORDER BY deliveries, id LIMIT $2 FOR UPDATE)
      UPDATE hub_decisions d SET state = 'delivered', delivered_at = coalesce(d.delivered_at, $3), deliveries = d.deliveries + 1 FROM due WHERE d.id = due.id
      RETURNING d.id, d.kind, d.control, d.subject, d.reason, d.given_by, d.given_at`,
     values: [host, MAX_DECISIONS_PER_REPLY, now],

@@ -64,6 +64,7 @@ export interface HostView {
     inForce: { id: number; content: string; since: Date; forGroup: string } | null;
     runsInForce: boolean | null;
   };
+  /** the last run; its promises and counts (every control's) only for a viewer who sees the whole host */
   lastRun: { seq: number; finished: string; kind: string; promises: number | null; counts: Record<string, number> } | null;
 }
 
@@ -139,6 +140,7 @@ export async function hostView(pool: Pool, id: string, access: Access): Promise<
     partial,
     incidents: partial ? [] : incidents.rows,
     policy: await policyOf(pool, group, h),
-    lastRun: h.last_run_seq === null ? null : { seq: Number(h.last_run_seq), finished: h.last_run_finished, kind: h.last_run_kind, promises: h.promises, counts: h.counts ?? {} },
+    // the run's figures count every control's promises: a viewer who sees only some controls gets when and which run, not them
+    lastRun: h.last_run_seq === null ? null : { seq: Number(h.last_run_seq), finished: h.last_run_finished, kind: h.last_run_kind, promises: partial ? null : h.promises, counts: partial ? {} : (h.counts ?? {}) },
   };
 }
