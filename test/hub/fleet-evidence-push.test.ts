@@ -4,6 +4,7 @@
 // from the evidence.export route with an API token; it verifies with the hub's key alone, carries
 // the hub's receive time of each record, flags the host whose clock is ahead, and the download
 // is in the audit log. Operations are refused it.
+import { hostDaysProblem } from "../../src/hub/server/api/evidence-routes.js";
 import { createPublicKey } from "node:crypto";
 import { request } from "node:https";
 import { writeFileSync } from "node:fs";
@@ -143,4 +144,14 @@ describe("the fleet pack from the evidence.export route", () => {
     expect((await download(`/api/evidence/export?from=${day(-1)}`, auditor)).status).toBe(400);
     expect((await download(`/api/evidence/export?${PERIOD}&group=nobody`, auditor)).status).toBe(404);
   }, 60_000);
+});
+
+describe("the size of one export", () => {
+  it("refuses more host-days than one request may ask for, saying how to cut it", () => {
+    const day = 86_400_000;
+    expect(hostDaysProblem(8, { startMs: 0, endMs: 366 * day })).toBeUndefined();
+    expect(hostDaysProblem(9, { startMs: 0, endMs: 366 * day })).toMatch(/^9 hosts over 366 days is 3294 host-days, more than the 3000 .*host group or a shorter period/);
+    expect(hostDaysProblem(3_000, { startMs: 0, endMs: day })).toBeUndefined();
+    expect(hostDaysProblem(3_001, { startMs: 0, endMs: day })).toBeDefined();
+  });
 });

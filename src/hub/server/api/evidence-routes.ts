@@ -5,7 +5,8 @@
 import { periodOf, PeriodError } from "../../../facts/period.js";
 import { AccessInputError } from "../../auth/users.js";
 import { fleetPackArchive, makeFleetPack, manifestSha256 } from "../../evidence/fleet-pack.js";
-import { FleetReportError } from "../../evidence/fleet-report.js";
+import { FleetReportError, reportedHosts } from "../../evidence/fleet-report.js";
+import type { Period } from "../../../facts/period.js";
 import { audit } from "../audit.js";
 import type { Answer, Call, Handler } from "./registry.js";
 
@@ -13,6 +14,20 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const CONTROL = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 /** The longest period one request may ask for: a pack is made in memory, a year of a group at most. */
 const MAX_DAYS = 366;
+/**
+ * The most host-days one request may ask for. The pack is made in memory (records, reports and the
+ * archive), at a few hundred KB a host-day for hosts running every 5 minutes: a whole fleet's year
+ * would take the hub's memory. Larger packs are cut by group or period, or made with
+ * `covenant hub evidence` on the hub's machine.
+ */
+export const MAX_HOST_DAYS = 3_000;
+
+/** Why a pack of `hosts` hosts over `period` is too large for one request, or undefined. */
+export function hostDaysProblem(hosts: number, period: Pick<Period, "startMs" | "endMs">, max = MAX_HOST_DAYS): string | undefined {
+  const days = Math.round((period.endMs - period.startMs) / 86_400_000);
+  if (hosts * days <= max) return undefined;
+  return `${hosts} hosts over ${days} days is ${hosts * days} host-days, more than the ${max} one request may ask for (the pack is made in memory): ask for a host group or a shorter period, or run \`covenant hub evidence\` on the hub's machine`;
+}
 
 function query(call: Call): { from: string; to: string; group?: string; tz: string; controls: string[] } {
   const { from, to, tz, control } = call.query;
@@ -38,6 +53,8 @@ export function evidenceHandlers(clockToleranceMs: number, generator: string): R
       }
       if (period.endMs - period.startMs > MAX_DAYS * 86_400_000 + 3_600_000) throw new AccessInputError(`at most ${MAX_DAYS} days in one pack: ask for a shorter period (covenant hub evidence makes longer ones)`, 413);
       const { deps } = call;
+      const tooLarge = hostDaysProblem((await reportedHosts(deps.pool, period, q.group)).length, period);
+      if (tooLarge) throw new AccessInputError(tooLarge, 413);
       let pack;
       try {
         pack = await makeFleetPack(deps.pool, { period, ...(q.group !== undefined ? { group: q.group } : {}), controls: q.controls, toleranceMs: clockToleranceMs, hubFingerprint: deps.key.fingerprint, generator, key: deps.key, now: deps.now() });
@@ -48,7 +65,6 @@ export function evidenceHandlers(clockToleranceMs: number, generator: string): R
       const name = `fleet-${q.group ?? "all"}-${q.from}-${q.to}`.replace(/[^A-Za-z0-9._-]/g, "_");
       const gz = fleetPackArchive(pack, name);
       await audit(deps.pool, call.principal!.name, "evidence.export", q.group !== undefined ? `group:${q.group}` : null, { from: q.from, to: q.to, tz: q.tz, controls: q.controls, hosts: pack.manifest.hosts.length, manifestSha256: manifestSha256(pack), bytes: gz.length });
-      // registry.ts types a raw body as text; fastify sends a Buffer as the bytes it holds
       return { status: 200, raw: { type: "application/gzip", text: gz }, headers: { "content-disposition": `attachment; filename="${name}.tar.gz"` } };
     },
   };
