@@ -85,6 +85,11 @@ function hostDeficiencies(state: string): { id: string; status: string; outcome:
   return JSON.parse(r.out) as never;
 }
 
+/** A decision's id as the host is sent it and records it: its number on the hub and its nonce. */
+async function wireId(id: string | number): Promise<string> {
+  return `${id}-${(await pool.query<{ nonce: string }>("SELECT nonce FROM hub_decisions WHERE id = $1", [id])).rows[0]!.nonce}`;
+}
+
 async function decisionRow(id: string | number): Promise<{ state: string; host_record: string | null; host_reason: string | null; deliveries: number }> {
   return (await pool.query("SELECT state, host_record, host_reason, deliveries FROM hub_decisions WHERE id = $1", [id])).rows[0] as never;
 }
@@ -101,20 +106,21 @@ describe("an acknowledgement given on the hub", () => {
     const given = covenant(["hub", "ack", "ack-01", mine[0]!.id, "--config", config, "--reason", "CHG-42: being fixed this week", "--by", "alice"]);
     expect(given.code, given.err).toBe(0);
     const decision = /decision (\d+)/.exec(given.out)![1]!;
+    const wire = await wireId(decision);
     expect((await decisionRow(decision)).state).toBe("pending");
     // a second acknowledgement of the same deficiency while one waits is refused
     expect(covenant(["hub", "ack", "ack-01", mine[0]!.id, "--config", config, "--reason", "again"]).code).not.toBe(0);
 
     const p = await covenantAsync(["push", "--state", h.state]);
     expect(p.code, p.err).toBe(0);
-    expect(p.out).toMatch(new RegExp(`decision ${decision} \\(ack\\) applied: record \\d+`));
+    expect(p.out).toMatch(new RegExp(`decision ${wire} \\(ack\\) applied: record \\d+`));
     const acked = hostDeficiencies(h.state).find((d) => d.id === mine[0]!.id)!;
-    expect(acked.ack).toMatchObject({ by: "alice (hub)", decision });
+    expect(acked.ack).toMatchObject({ by: "alice (hub)", decision: wire });
     // the host's table says who acknowledged it: escalation stops, as for a local `covenant ack`
     const table = covenant(["deficiencies", "--state", h.state]);
     expect(table.out).toContain("by alice (hub)");
     expect(covenant(["history", "--state", h.state]).out).toContain(`acknowledged ${mine[0]!.id} (APP-1/`);
-    expect(covenant(["history", "--state", h.state]).out).toContain(`by alice (hub), the fleet hub's decision ${decision}, as `);
+    expect(covenant(["history", "--state", h.state]).out).toContain(`by alice (hub), the fleet hub's decision ${wire}, as `);
     // the record went to the hub with the push that followed: applied, with the host's record number
     const row = await decisionRow(decision);
     expect(row.state).toBe("applied");
@@ -123,7 +129,7 @@ describe("an acknowledgement given on the hub", () => {
     expect(after[0]!.ackedBy).toBe("alice (hub)");
     // answered: no later reply carries it, and `covenant verify` accepts the history
     const again = await covenantAsync(["push", "--state", h.state]);
-    expect(again.out).not.toContain(`decision ${decision}`);
+    expect(again.out).not.toContain(`decision ${wire}`);
     expect(covenant(["verify", "--state", h.state]).code).toBe(0);
     const listed = JSON.parse(covenant(["hub", "decisions", "--config", config, "--host", "ack-01", "--json"]).out) as { id: number; state: string; hostRecord: number }[];
     expect(listed).toMatchObject([{ id: Number(decision), state: "applied", hostRecord: acked.ack!.record }]);
@@ -134,16 +140,17 @@ describe("an acknowledgement given on the hub", () => {
     const id = hostDeficiencies(h.state)[0]!.id;
     const given = covenant(["hub", "ack", "ack-02", id, "--config", config, "--reason", "known"]);
     const decision = /decision (\d+)/.exec(given.out)![1]!;
+    const wire = await wireId(decision);
     // repaired on the host before the next push: nothing open to acknowledge
     chmodSync(h.file, 0o640);
     expect((await covenantAsync(["run", "--state", h.state, h.policy, "--no-push"])).code).toBe(0);
     const p = await covenantAsync(["push", "--state", h.state]);
     expect(p.code, p.err).toBe(0);
-    expect(p.out).toMatch(new RegExp(`decision ${decision} \\(ack\\) refused, record \\d+: the deficiency ${id} was resolved`));
+    expect(p.out).toMatch(new RegExp(`decision ${wire} \\(ack\\) refused, record \\d+: the deficiency ${id} was resolved`));
     const row = await decisionRow(decision);
     expect(row.state).toBe("refused");
     expect(row.host_reason).toContain("nothing open to acknowledge");
-    expect(covenant(["history", "--state", h.state]).out).toContain(`the fleet hub's decision ${decision} (ack of APP-1) by cli:`);
+    expect(covenant(["history", "--state", h.state]).out).toContain(`the fleet hub's decision ${wire} (ack of APP-1) by cli:`);
   });
 });
 
@@ -154,15 +161,16 @@ describe("a waiver given on the hub", () => {
     const given = covenant(["hub", "waive", "APP-1", "--host", "waive-01", "--until", until, "--config", config, "--reason", "RISK-7: vendor fix due", "--by", "carol"]);
     expect(given.code, given.err).toBe(0);
     const decision = /decisions? \((\d+)\)/.exec(given.out)![1]!;
+    const wire = await wireId(decision);
     const p = await covenantAsync(["push", "--state", h.state]);
-    expect(p.out).toMatch(new RegExp(`decision ${decision} \\(waiver\\) applied`));
+    expect(p.out).toMatch(new RegExp(`decision ${wire} \\(waiver\\) applied`));
     const run = await covenantAsync(["run", "--state", h.state, h.policy, "--json", "--no-push"]);
     const report = JSON.parse(run.out) as { controls: { id: string; verdict: string; waiver?: { approvedBy: string; until: string }; promises: { outcome: string; notes: string[] }[] }[] };
     const c = report.controls.find((x) => x.id === "APP-1")!;
     expect(c.verdict).toBe("waived");
     expect(c.waiver).toEqual({ reason: "RISK-7: vendor fix due", approvedBy: "carol (hub)", until });
-    expect(covenant(["history", "--state", h.state]).out).toContain(`waiver of APP-1 until ${until} approved by carol (hub), the fleet hub's decision ${decision}: RISK-7: vendor fix due`);
-    expect(c.promises[0]!.notes).toContain(`waiver approved by carol (hub), until ${until} (hub decision ${decision})`);
+    expect(covenant(["history", "--state", h.state]).out).toContain(`waiver of APP-1 until ${until} approved by carol (hub), the fleet hub's decision ${wire}: RISK-7: vendor fix due`);
+    expect(c.promises[0]!.notes).toContain(`waiver approved by carol (hub), until ${until} (hub decision ${wire})`);
     expect((await decisionRow(decision)).state).toBe("applied");
     expect(covenant(["verify", "--state", h.state]).code).toBe(0);
     // the evidence report shows it beside the policy's waivers, with who approved it
@@ -170,7 +178,7 @@ describe("a waiver given on the hub", () => {
     const rep = covenant(["report", "--state", h.state, "--from", today, "--to", today, "--tz", "UTC", "--format", "json"]);
     expect(rep.code, rep.err).toBeLessThan(2);
     const waivers = (JSON.parse(rep.out) as { controls: { id: string; operation: { waivers: unknown[] } }[] }).controls.find((x) => x.id === "APP-1")!.operation.waivers;
-    expect(waivers).toEqual([{ reason: "RISK-7: vendor fix due", approvedBy: "carol (hub)", until, ticket: `hub decision ${decision}`, status: "in-force" }]);
+    expect(waivers).toEqual([{ reason: "RISK-7: vendor fix due", approvedBy: "carol (hub)", until, ticket: `hub decision ${wire}`, status: "in-force" }]);
   });
 
   it("for a host group makes one decision per host of the group", async () => {
@@ -191,7 +199,7 @@ describe("decisions the host does not take", () => {
     const id = hostDeficiencies(h.state)[0]!.id;
     const hubKey = hubSigningKey(join(dirname(config), "signing.key"), false);
     const forger = generateKeyPairSync("ed25519");
-    const decision = (over: Partial<HubDecision>): HubDecision => ({ id: "900001", host: h.host, kind: "ack", control: "APP-1", by: "mallory", reason: "forged", at: new Date().toISOString(), deficiency: id, key: "k", ...over });
+    const decision = (over: Partial<HubDecision>): HubDecision => ({ id: "900001-00000000000000a1", host: h.host, kind: "ack", control: "APP-1", by: "mallory", reason: "forged", at: new Date().toISOString(), deficiency: id, key: "k", ...over });
     const store = StateStore.open(h.state);
     try {
       const enrolment = readEnrolment(h.state)!.enrolment;
@@ -200,21 +208,26 @@ describe("decisions the host does not take", () => {
       expect(forged.rejected).toHaveLength(1);
       expect(forged.rejected[0]).toContain("signature is not the hub's");
       // signed by the hub, for the other host: its statement names that host, so it does not hold for this one
-      const elsewhere = applyDecisions(store, enrolment, [signDecision(decision({ id: "900002", host: other.host }), hubKey.privateKey)]);
+      const elsewhere = applyDecisions(store, enrolment, [signDecision(decision({ id: "900002-00000000000000a2", host: other.host }), hubKey.privateKey)]);
       expect(elsewhere.rejected).toHaveLength(1);
       expect(store.lastRecord()!.seq).toBe(before);
       expect(hostDeficiencies(h.state)[0]!.ack).toBeUndefined();
       // a genuine one, replayed: applied once, one record
-      const genuine = signDecision(decision({ id: "900003", by: "alice", reason: "real" }), hubKey.privateKey);
+      const genuine = signDecision(decision({ id: "900003-00000000000000a3", by: "alice", reason: "real" }), hubKey.privateKey);
       const first = applyDecisions(store, enrolment, [genuine, genuine]);
       expect(first.applied).toHaveLength(1);
       const second = applyDecisions(store, enrolment, [genuine]);
-      expect(second).toMatchObject({ applied: [], refused: [], already: ["900003"] });
+      expect(second).toMatchObject({ applied: [], refused: [], already: ["900003-00000000000000a3"] });
       expect(store.lastRecord()!.seq).toBe(before + 1);
+      // the same number with another nonce (a hub restored from a backup numbers decisions again): a decision of its own, answered with its own record
+      const renumbered = applyDecisions(store, enrolment, [signDecision(decision({ id: "900003-00000000000000b3", by: "alice", reason: "after the restore" }), hubKey.privateKey)]);
+      expect(renumbered.already).toEqual([]);
+      expect(renumbered.applied.length + renumbered.refused.length).toBe(1);
+      expect(store.lastRecord()!.seq).toBe(before + 2);
     } finally {
       store.close();
     }
-    expect(hostDeficiencies(h.state)[0]!.ack).toMatchObject({ by: "alice (hub)", decision: "900003" });
+    expect(hostDeficiencies(h.state)[0]!.ack).toMatchObject({ by: "alice (hub)", decision: "900003-00000000000000b3" });
     expect(covenant(["verify", "--state", h.state]).code).toBe(0);
   });
 
@@ -222,10 +235,11 @@ describe("decisions the host does not take", () => {
     const h = await driftingHost("crash-01");
     const id = hostDeficiencies(h.state)[0]!.id;
     const decision = /decision (\d+)/.exec(covenant(["hub", "ack", "crash-01", id, "--config", config, "--reason", "known"]).out)![1]!;
+    const wire = await wireId(decision);
     // delivered in a reply the host never acted on (as if it crashed): marked so on the hub
     await pool.query("UPDATE hub_decisions SET state = 'delivered', deliveries = 1, delivered_at = now() WHERE id = $1", [decision]);
     const p = await covenantAsync(["push", "--state", h.state]);
-    expect(p.out).toMatch(new RegExp(`decision ${decision} \\(ack\\) applied`));
+    expect(p.out).toMatch(new RegExp(`decision ${wire} \\(ack\\) applied`));
     expect(await decisionRow(decision)).toMatchObject({ state: "applied", deliveries: 2 });
   });
 });
@@ -256,9 +270,10 @@ describe("an integrity approval given on the hub", () => {
     const given = covenant(["hub", "approve-change", "integrity-01", h.key, "--record", String(h.record), "--config", config, "--reason", "CHG-77 raised the level", "--by", "dave"]);
     expect(given.code, given.err).toBe(0);
     const decision = /decision (\d+)/.exec(given.out)![1]!;
+    const wire = await wireId(decision);
     const p = await covenantAsync(["push", "--state", h.state]);
     expect(p.code, p.err).toBe(0);
-    expect(p.out).toMatch(new RegExp(`decision ${decision} \\(integrity-approval\\) applied: record \\d+`));
+    expect(p.out).toMatch(new RegExp(`decision ${wire} \\(integrity-approval\\) applied: record \\d+`));
     expect(hostDeficiencies(h.state).filter((d) => d.status === "open")).toEqual([]);
     expect(covenant(["history", "--state", h.state]).out).toContain("by dave (hub)");
     const next = await covenantAsync(["run", "--state", h.state, h.policy, "--no-push"]);
@@ -270,9 +285,10 @@ describe("an integrity approval given on the hub", () => {
   it("is refused when the state changed again after it was given", async () => {
     const h = await changedHost("integrity-02");
     const decision = /decision (\d+)/.exec(covenant(["hub", "approve-change", "integrity-02", h.key, "--record", String(h.record), "--config", config, "--reason", "CHG-78"]).out)![1]!;
+    const wire = await wireId(decision);
     writeFileSync(h.file, "level = 3 # not what was approved\n");
     const p = await covenantAsync(["push", "--state", h.state]);
-    expect(p.out).toMatch(new RegExp(`decision ${decision} \\(integrity-approval\\) refused, record \\d+: the host observes another state now`));
+    expect(p.out).toMatch(new RegExp(`decision ${wire} \\(integrity-approval\\) refused, record \\d+: the host observes another state now`));
     expect(hostDeficiencies(h.state).filter((d) => d.status === "open")).toHaveLength(1);
     const row = await decisionRow(decision);
     expect(row.state).toBe("refused");

@@ -61,7 +61,7 @@ export function checkDecision(signed: SignedDecision, host: string, hubKey: Enro
     return { rejected: "it is not JSON" };
   }
   if (typeof d !== "object" || d === null || d.host !== host) return { rejected: "it names another host" };
-  if (typeof d.id !== "string" || !/^[1-9][0-9]{0,17}$/.test(d.id)) return { rejected: "it has no decision id" };
+  if (typeof d.id !== "string" || !/^[1-9][0-9]{0,17}-[0-9a-f]{16}$/.test(d.id)) return { rejected: "it has no decision id" };
   if (typeof d.by !== "string" || typeof d.reason !== "string" || typeof d.at !== "string" || typeof d.control !== "string" || !CONTROL_ID.test(d.control)) return { rejected: `decision ${d.id} lacks who, why, when or which control` };
   return d;
 }

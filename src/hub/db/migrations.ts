@@ -405,7 +405,11 @@ CREATE TABLE hub_decisions (
   host_record bigint,
   host_reason text,
   withdrawn_by text,
-  withdrawn_at timestamptz
+  withdrawn_at timestamptz,
+  -- random, with the id in what hosts are sent ("<id>-<nonce>"): a hub restored from a backup, or
+  -- another hub a host enrols with, numbers decisions again from where it stands, and a host
+  -- must not take a new decision for one it answered already
+  nonce text NOT NULL DEFAULT substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)
 );
 CREATE INDEX hub_decisions_waiting ON hub_decisions (host_id, id) WHERE state IN ('pending', 'delivered');
 CREATE INDEX hub_decisions_host ON hub_decisions (host_id, given_at);

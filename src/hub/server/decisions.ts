@@ -15,11 +15,13 @@ import { MAX_DECISIONS_PER_REPLY, signDecision, type HubDecision, type PushedRec
 const OUTCOMES = new Set<string>(outcomeOrder);
 /** The record kinds that answer a decision: what applied it (ack, approval, waiver), or its refusal (decision). */
 const ANSWERS = new Set(["ack", "approval", "waiver", "decision"]);
-export const DECISION_ID = /^[1-9][0-9]{0,17}$/;
+/** A decision's id as hosts are sent it: its number on the hub and its nonce (migration 7). */
+export const DECISION_ID = /^([1-9][0-9]{0,17})-([0-9a-f]{16})$/;
 export const DEFICIENCY_KEY = /^[0-9a-f]{16}$/;
 
 interface DecisionRow {
   id: string;
+  nonce: string;
   kind: HubDecision["kind"];
   control: string;
   subject: Record<string, unknown>;
@@ -32,7 +34,7 @@ interface DecisionRow {
 export function decisionOf(host: string, r: DecisionRow): HubDecision {
   const s = r.subject;
   const pick = (k: string) => (s[k] !== undefined && s[k] !== null ? { [k]: s[k] } : {});
-  return { id: String(r.id), host, kind: r.kind, control: r.control, by: r.given_by, reason: r.reason, at: r.given_at.toISOString(), ...pick("deficiency"), ...pick("key"), ...pick("from"), ...pick("until"), ...pick("record"), ...pick("state") } as HubDecision;
+  return { id: `${r.id}-${r.nonce}`, host, kind: r.kind, control: r.control, by: r.given_by, reason: r.reason, at: r.given_at.toISOString(), ...pick("deficiency"), ...pick("key"), ...pick("from"), ...pick("until"), ...pick("record"), ...pick("state") } as HubDecision;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function decisionsForReply(client: PoolClient, host: string, key: K
     name: "hub-push-decisions",
     text: `WITH due AS (SELECT id FROM hub_decisions WHERE host_id = $1 AND state IN ('pending', 'delivered') ORDER BY deliveries, id LIMIT $2 FOR UPDATE)
      UPDATE hub_decisions d SET state = 'delivered', delivered_at = coalesce(d.delivered_at, $3), deliveries = d.deliveries + 1 FROM due WHERE d.id = due.id
-     RETURNING d.id, d.kind, d.control, d.subject, d.reason, d.given_by, d.given_at`,
+     RETURNING d.id, d.nonce, d.kind, d.control, d.subject, d.reason, d.given_by, d.given_at`,
     values: [host, MAX_DECISIONS_PER_REPLY, now],
   });
   return rows.rows.sort((a, b) => Number(a.id) - Number(b.id)).map((r) => signDecision(decisionOf(host, r), key));
@@ -79,7 +81,9 @@ interface DeficientChange {
 
 interface Answer {
   seq: number;
+  /** the decision's number on the hub, and its nonce */
   id: string;
+  nonce: string;
   outcome: "applied" | "refused";
   reason: string | null;
 }
@@ -104,8 +108,8 @@ function readRecords(records: readonly PushedRecord[]): Read {
     }
     const deficiency = text(b["deficiency"], 64);
     if (r.kind === "ack" && deficiency) out.acks.push({ seq: r.seq, deficiency, by: text(b["by"], 200) ?? "" });
-    const id = text(b["decision"], 20);
-    if (id && DECISION_ID.test(id)) out.answers.push({ seq: r.seq, id, outcome: r.kind === "decision" ? "refused" : "applied", reason: r.kind === "decision" ? (text(b["refused"], 1000) ?? "refused") : null });
+    const named = DECISION_ID.exec(text(b["decision"], 40) ?? "");
+    if (named) out.answers.push({ seq: r.seq, id: named[1]!, nonce: named[2]!, outcome: r.kind === "decision" ? "refused" : "applied", reason: r.kind === "decision" ? (text(b["refused"], 1000) ?? "refused") : null });
   }
   return out;
 }
@@ -124,8 +128,9 @@ export async function deriveDecisions(client: PoolClient, host: string, records:
     // only the host's own decisions, and only once: a record naming another host's decision, or one answered already, moves nothing
     await client.query(
       `UPDATE hub_decisions d SET state = a.outcome, answered_at = now(), host_record = a.seq, host_reason = a.reason
-       FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[]) AS a (id, outcome, seq, reason) WHERE d.id = a.id AND d.host_id = $1 AND d.state IN ('pending', 'delivered')`,
-      [host, read.answers.map((a) => a.id), read.answers.map((a) => a.outcome), read.answers.map((a) => a.seq), read.answers.map((a) => a.reason)],
+       FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS a (id, outcome, seq, reason, nonce)
+       WHERE d.id = a.id AND d.nonce = a.nonce AND d.host_id = $1 AND d.state IN ('pending', 'delivered')`,
+      [host, read.answers.map((a) => a.id), read.answers.map((a) => a.outcome), read.answers.map((a) => a.seq), read.answers.map((a) => a.reason), read.answers.map((a) => a.nonce)],
     );
   }
 }
