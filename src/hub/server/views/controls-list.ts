@@ -56,8 +56,8 @@ export async function controlsList(pool: Pool, access: Access, f: ControlFilters
   // one row whatever the page: the total counted even past the last page
   const r = await pool.query<{ total: number; controls: ControlRow[] }>(
     `WITH per_host AS (
-       SELECT control, host_id, bool_or(outcome IN ('drift', 'failed', 'error')) AS deficient, bool_or(outcome = 'waived') AS waived, bool_or(outcome IN ('kept', 'repaired')) AS kept
-       FROM hub_promise_state GROUP BY control, host_id),
+       SELECT s.control, s.host_id, bool_or(s.outcome IN ('drift', 'failed', 'error')) AS deficient, bool_or(s.outcome = 'waived') AS waived, bool_or(s.outcome IN ('kept', 'repaired')) AS kept
+       FROM hub_promise_state s JOIN hub_hosts h ON h.id = s.host_id WHERE h.revoked_at IS NULL GROUP BY s.control, s.host_id),
      counted AS (
        SELECT control, count(*)::int AS hosts, count(*) FILTER (WHERE deficient)::int AS deficient, count(*) FILTER (WHERE NOT deficient AND NOT waived AND kept)::int AS kept
        FROM per_host GROUP BY control),
