@@ -113,6 +113,9 @@ export async function acceptHostHistory(pool: Pool, which: string, reason: strin
     await client.query("DELETE FROM hub_promise_state WHERE host_id = $1", [host.id]);
     await client.query("DELETE FROM hub_changes WHERE host_id = $1", [host.id]);
     await client.query("DELETE FROM hub_integrity_events WHERE host_id = $1", [host.id]);
+    // derived from the earlier epoch's change records like the tables above: the host's records sent
+    // anew derive them again (an open one left would take the new epoch's first change of its promise)
+    await client.query("DELETE FROM hub_deficiencies WHERE host_id = $1", [host.id]);
     await client.query("UPDATE hub_incidents SET resolved_at = now(), resolved_by = $2 WHERE host_id = $1 AND kind <> 'clock' AND resolved_at IS NULL", [host.id, `${actor}: history accepted (${reason})`]);
     await audit(client, actor, "host.accept-history", `host:${host.id}`, { reason, epoch });
     return { id: host.id, name: host.name, epoch };

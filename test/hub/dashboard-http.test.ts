@@ -194,6 +194,11 @@ describe("GET /api/overview", () => {
     expect((await q("owner=finance")).totals.verdicts).toEqual(expectedCounts(() => true, (c) => c.owner === "finance"));
     expect((await q("severity=high")).controls.rows.map((c) => c.control)).toEqual(["CTL-AC-01"]);
     expect((await q("ref=SOX-ITGC-OP-03")).controls.rows.map((c) => c.control)).toEqual(["CTL-OP-03"]);
+    // a framework filters as on the controls list: every ref written "SOX:..." or "SOX ...", never a prefix of a word
+    await pool.query("UPDATE hub_controls SET refs = refs || ARRAY['SOX:404'] WHERE control = 'CTL-CM-02'");
+    expect((await q("ref=SOX")).controls.rows.map((c) => c.control)).toEqual(["CTL-CM-02"]);
+    expect((await q("ref=SO")).controls.rows).toEqual([]);
+    await pool.query("UPDATE hub_controls SET refs = array_remove(refs, 'SOX:404') WHERE control = 'CTL-CM-02'");
     const web = await q("group=web");
     expect(web.totals.verdicts).toEqual(expectedCounts((h) => h.group === "web", () => true));
     expect(web.groups.map((g) => g.group)).toEqual(["web"]);

@@ -200,6 +200,27 @@ describe("the controls list", () => {
   });
 });
 
+describe("a revoked host", () => {
+  it("counts no more on the controls list or a control's page, as on the overview; its episodes still shown", async () => {
+    const before = await controlView(hub.pool, AC, PERIOD, PAGING, NOW);
+    expect(before!.hosts.total).toBe(2);
+    const episodes = before!.episodes.items.filter((e) => e.hostName === "beta-02");
+    expect(episodes.length).toBeGreaterThan(0);
+    await hub.pool.query("UPDATE hub_hosts SET revoked_at = now() WHERE id = $1", [beta.id]);
+    try {
+      const after = await controlView(hub.pool, AC, PERIOD, PAGING, NOW);
+      expect(after!.hosts.total).toBe(1);
+      expect(after!.outcomes.map((o) => o.hostName)).not.toContain("beta-02");
+      expect(after!.outcomes[0]).not.toHaveProperty("revoked");
+      expect(after!.episodes.items.filter((e) => e.hostName === "beta-02")).toEqual(episodes);
+      const list = await controlsList(hub.pool, EVERYTHING, {}, { limit: 100, offset: 0 });
+      expect(list.controls.find((c) => c.control === AC)).toMatchObject({ hosts: 1 });
+    } finally {
+      await hub.pool.query("UPDATE hub_hosts SET revoked_at = NULL WHERE id = $1", [beta.id]);
+    }
+  });
+});
+
 describe("the JSON routes", () => {
   it("send the same view as the pages draw", async () => {
     const s = await login(hub.url, cert.certPem, "reader", PASSWORD);

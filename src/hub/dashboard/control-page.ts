@@ -9,7 +9,7 @@ import { count, plural, preText, shortHash } from "../../report/report-html-text
 import type { ControlView, IntegrityItem } from "../server/views/control-view.js";
 import type { ControlVersion } from "../server/views/control-design.js";
 import { html, raw, type Safe } from "./html.js";
-import { duration, hostLink, outcome, pager, tableOr, when } from "./view-parts.js";
+import { duration, hostLink, outcome, pager, tableOr, when } from "./page-parts.js";
 
 const HOSTS: ChartUnit = {
   one: "host",
@@ -25,7 +25,7 @@ function design(v: ControlView): Safe {
     ? html`<dl class="design"><dt>title</dt><dd>${c.title}</dd><dt>description</dt><dd>${c.description === null ? "—" : raw(preText(c.description))}</dd><dt>owner</dt><dd>${v.owner ?? "none named"}</dd>
 <dt>severity</dt><dd>${c.severity}</dd><dt>key control</dt><dd>${c.key ? "yes" : "no"}</dd><dt>framework refs</dt><dd>${c.refs.length ? c.refs.join(", ") : "none"}</dd>
 <dt>promises</dt><dd>${count(c.promises)}</dd><dt>as defined by</dt><dd>${raw(shortHash(c.content))}</dd></dl>`
-    : html`<p class="none">The catalogue has no design for this control: no policy the hub has seen defines it.${v.owner !== null && html` Its owner, set on the hub: ${v.owner}.`}</p>`;
+    : html`<p class="muted">The catalogue has no design for this control: no policy the hub has seen defines it.${v.owner !== null && html` Its owner, set on the hub: ${v.owner}.`}</p>`;
   const promises = v.design.promises.map((p) => html`<tr><td><code>${p.key}</code></td><td>${p.type}</td><td class="free">${p.promiser}</td><td>${p.file}:${p.line}</td><td><pre>${raw(preText(p.text))}</pre></td></tr>`);
   return html`<section id="design"><h2>Design</h2>${facts}
 <h3>Promises as written</h3>${tableOr(html`class="promises"`, ["key", "type", "promiser", "where", "text"], promises, "The hub has no text of the policy that defines it.")}
@@ -39,7 +39,7 @@ function versionRow(ver: ControlVersion): Safe {
   );
   const adopted = ver.adoptions.map((a) => html`<li>${hostLink(a.host, a.hostName)} at ${when(a.at)} (host clock), received ${when(a.receivedAt)}${a.current ? " · runs it now" : ""}</li>`);
   return html`<tr class="version"><td>${raw(shortHash(ver.content))}</td><td>${when(ver.firstSeen)}</td><td>${ver.changed ? "changed" : "same"}</td>
-<td>${published.length ? html`<ul>${published}</ul>` : html`<span class="none">not published on the hub (a host's own policy)</span>`}</td>
+<td>${published.length ? html`<ul>${published}</ul>` : html`<span class="muted">not published on the hub (a host's own policy)</span>`}</td>
 <td>${plural(ver.adoptedBy, "host")}${adopted.length > 0 && html`<ul>${adopted}</ul>`}${ver.adoptedBy > ver.adoptions.length && html`<p class="listed">the first ${ver.adoptions.length} listed</p>`}</td></tr>`;
 }
 
@@ -76,7 +76,7 @@ function episodes(v: ControlView, path: string, query: Record<string, string>): 
   return html`<section id="episodes"><h2>Exceptions</h2>
 <p>${plural(e.total, "episode")} in the period (${count(e.open)} still open): each host and promise, from the deficient outcome that opened it to the outcome that resolved it, by the host's clock, with the hub's receive time of each record.</p>
 ${tableOr(html`class="episodes"`, ["host", "promise, what differed", "opened", "resolved", "duration", "outcome"], e.items.map(episodeRow), "None: no deficiency in the period.")}
-${pager(path, query, e.page, e.size, e.total)}</section>`;
+${pager(path, query, { page: e.page, size: e.size, total: e.total })}</section>`;
 }
 
 function integrityRow(i: IntegrityItem, approved: boolean): Safe {

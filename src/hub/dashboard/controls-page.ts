@@ -5,7 +5,7 @@
 import { count } from "../../report/report-html-text.js";
 import type { ControlFilters, ControlRow } from "../server/views/controls-list.js";
 import { html, type Safe } from "./html.js";
-import { controlLink, pager, tableOr } from "./view-parts.js";
+import { controlLink, pager, tableOr } from "./page-parts.js";
 
 function row(c: ControlRow): Safe {
   return html`<tr><td>${controlLink(c.control)}</td><td class="free">${c.title ?? ""}</td><td>${c.owner ?? "—"}</td><td>${c.severity ?? "—"}</td><td>${c.key === null ? "—" : c.key ? "key" : ""}</td>
@@ -18,5 +18,5 @@ export function controlsPageBody(list: { total: number; controls: ControlRow[] }
 <label>framework ref <input name="ref" value="${f.ref ?? ""}" placeholder="SOX or SOX:404"></label> <button type="submit">Filter</button></form>
 <p>${count(list.total)} controls${(f.owner || f.severity || f.ref) && " match"}. Hosts counted by the worst outcome of their promises of the control now.</p>
 ${tableOr(html`class="controls"`, ["control", "title", "owner", "severity", "key", "refs", "hosts kept", "deficient", "other", "hosts"], list.controls.map(row), "No control.")}
-${pager("/ui/controls", query, paging.page, paging.limit, list.total)}`;
+${pager("/ui/controls", query, { page: paging.page, size: paging.limit, total: list.total })}`;
 }

@@ -66,10 +66,10 @@ async function hostsPage(call: Call): Promise<Answer> {
   const shown = rows.rows.slice(0, PAGE_SIZE);
   const body = html`${hostFilterForm(f, groupChoices.rows.map((g) => g.g))}
 <table id="hosts"><thead><tr><th>host</th><th>group</th><th>last push</th><th>chain</th><th>reporting</th><th>policy</th><th>enrolment</th></tr></thead><tbody>
-${shown.map((h) => html`<tr><td>${hostLink(h.id, h.name)}</td><td>${h.host_group ?? ""}</td><td>${when(h.last_push_at)}</td><td class="chain-${h.chain_status}">${h.chain_status}</td>
+${shown.map((h) => html`<tr><td>${hostLink(h.id, h.name)}</td><td>${h.host_group ?? ""}</td><td>${when(h.last_push_at, "never")}</td><td class="chain-${h.chain_status}">${h.chain_status}</td>
 <td>${h.silent ? html`<span class="o-failed">not reporting</span>` : "yes"}</td><td>${h.policy_content ? h.policy_content.slice(0, 12) : ""}</td><td>${h.revoked_at ? html`revoked ${when(h.revoked_at)}` : "enrolled"}</td></tr>`)}
 </tbody></table>${shown.length === 0 ? html`<p class="muted">No host within reach and these filters.</p>` : ""}
-${pager("/ui/hosts", { group: f.group, chain: f.chain, silent: f.silent ? "1" : undefined }, n, rows.rows.length > PAGE_SIZE)}`;
+${pager("/ui/hosts", { group: f.group, chain: f.chain, silent: f.silent ? "1" : undefined }, { page: n, more: rows.rows.length > PAGE_SIZE })}`;
   return page({ ...frameOf(call), title: "Hosts", section: "hosts", body });
 }
 
@@ -95,7 +95,7 @@ async function incidentsPage(call: Call): Promise<Answer> {
 ${shown.map((i) => html`<tr><td>${i.id}</td><td>${hostLink(i.host, i.name)}</td><td>${i.host_group ?? ""}</td><td>${i.kind}</td><td>${i.message}</td><td>${when(i.opened_at)}</td><td>${when(i.last_seen_at)}</td><td class="n">${i.seen}</td>
 <td class="actions">${i.resolved_at ? html`resolved by ${i.resolved_by ?? "?"} ${when(i.resolved_at)}` : mayResolve ? resolveForm(i.id, call.csrf ?? "") : html`<strong>open</strong>`}</td></tr>`)}
 </tbody></table>${shown.length === 0 ? html`<p class="muted">No incident within reach.</p>` : ""}
-${pager("/ui/incidents", {}, n, rows.rows.length > PAGE_SIZE)}`;
+${pager("/ui/incidents", {}, { page: n, more: rows.rows.length > PAGE_SIZE })}`;
   return page({ ...frameOf(call), title: "Incidents", section: "incidents", body });
 }
 

@@ -6,7 +6,7 @@ import { count, shortHash } from "../../report/report-html-text.js";
 import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { HostView } from "../server/views/host-view.js";
 import { html, raw, type Safe } from "./html.js";
-import { controlLink, outcome, tableOr, when } from "./view-parts.js";
+import { controlLink, outcome, tableOr, when } from "./page-parts.js";
 
 function facts(v: HostView): Safe {
   const h = v.host;
@@ -31,9 +31,9 @@ function incidents(v: HostView): Safe {
 
 function policy(v: HostView): Safe {
   const p = v.policy;
-  if (p.hash === null) return html`<section id="policy"><h2>Policy</h2><p class="none">No run summary received yet: the policy it runs is not known.</p></section>`;
-  const version = p.version ? html`version ${p.version.id} (${p.version.status}${p.version.decidedBy !== null && html` by ${p.version.decidedBy}`}): ${p.version.message}, by ${p.version.author}` : html`<span class="none">no published version has this content (the host's own policy)</span>`;
-  const inForce = p.inForce === null ? html`<span class="none">no version is in force for its group</span>` : html`version ${p.inForce.id} (${p.inForce.forGroup === "" ? "for every host" : html`for group ${p.inForce.forGroup}`}) since ${when(p.inForce.since)}: ${p.runsInForce ? "it runs it" : html`<strong class="bad">it runs another</strong>`}`;
+  if (p.hash === null) return html`<section id="policy"><h2>Policy</h2><p class="muted">No run summary received yet: the policy it runs is not known.</p></section>`;
+  const version = p.version ? html`version ${p.version.id} (${p.version.status}${p.version.decidedBy !== null && html` by ${p.version.decidedBy}`}): ${p.version.message}, by ${p.version.author}` : html`<span class="muted">no published version has this content (the host's own policy)</span>`;
+  const inForce = p.inForce === null ? html`<span class="muted">no version is in force for its group</span>` : html`version ${p.inForce.id} (${p.inForce.forGroup === "" ? "for every host" : html`for group ${p.inForce.forGroup}`}) since ${when(p.inForce.since)}: ${p.runsInForce ? "it runs it" : html`<strong class="bad">it runs another</strong>`}`;
   return html`<section id="policy"><h2>Policy</h2><dl class="policy"><dt>policy hash</dt><dd>${raw(shortHash(p.hash))}</dd>
 <dt>content</dt><dd>${p.content === null ? "—" : raw(shortHash(p.content))}</dd><dt>since</dt><dd>${p.since === null ? "—" : when(p.since)} (host clock)</dd>
 <dt>published version</dt><dd>${version}</dd><dt>in force for it</dt><dd>${inForce}</dd></dl></section>`;
@@ -41,7 +41,7 @@ function policy(v: HostView): Safe {
 
 function lastRun(v: HostView): Safe {
   const r = v.lastRun;
-  if (!r) return html`<section id="last-run"><h2>Last report</h2><p class="none">No run received yet.</p></section>`;
+  if (!r) return html`<section id="last-run"><h2>Last report</h2><p class="muted">No run received yet.</p></section>`;
   const counts = outcomeOrder.filter((o) => (r.counts[o] ?? 0) > 0).map((o) => html`<li>${outcome(o)} ${count(r.counts[o]!)}</li>`);
   return html`<section id="last-run"><h2>Last report</h2><dl class="run"><dt>finished</dt><dd>${when(r.finished)} (host clock)</dd><dt>kind</dt><dd>${r.kind}</dd>
 <dt>record</dt><dd>#${count(r.seq)}</dd>${v.partial ? html`</dl><p class="scope">The run's figures count every control's promises: they are shown to those who see the whole host.</p></section>` : html`<dt>promises</dt><dd>${r.promises === null ? "—" : count(r.promises)}</dd><dt>outcomes</dt><dd><ul class="counts">${counts}</ul></dd></dl></section>`}`;
@@ -55,7 +55,7 @@ function controls(v: HostView): Safe {
 ${tableOr(html`class="promises"`, ["promise", "type", "promiser", "outcome", "since (host clock)", "reason"], rows, "")}</section>`;
   });
   return html`<section id="controls"><h2>Controls</h2>${v.partial && html`<p class="scope">Only the controls you own are shown.</p>`}
-${blocks.length ? blocks : html`<p class="none">No promise reported${v.partial ? " of your controls" : ""}.</p>`}</section>`;
+${blocks.length ? blocks : html`<p class="muted">No promise reported${v.partial ? " of your controls" : ""}.</p>`}</section>`;
 }
 
 export function hostPageBody(v: HostView): Safe {

@@ -7,6 +7,7 @@ import type { Pool } from "pg";
 import type { Access } from "../auth/access.js";
 import { AccessInputError } from "../auth/users.js";
 import { outcomeOrder, type Outcome } from "../../evaluator/outcomes.js";
+import { refMatches } from "../server/views/controls-list.js";
 import { currentRollup } from "./overview-rollup.js";
 
 export const CONTROLS_PAGE = 50;
@@ -66,7 +67,7 @@ function params(a: Access, f: OverviewFilters): unknown[] {
 const ROLLUP_IN_REACH = `
   FROM hub_overview_rollup r LEFT JOIN hub_controls k ON k.control = r.control LEFT JOIN hub_control_owners o ON o.control = r.control
   WHERE ($1 OR r.host_group = ANY($2::text[]) OR ($3 AND (r.control = ANY($4::text[]) OR coalesce(o.owner, k.owner) = ANY($5::text[]))))
-    AND ($6::text IS NULL OR coalesce(o.owner, k.owner) = $6) AND ($7::text IS NULL OR k.severity = $7) AND ($8::text IS NULL OR $8 = ANY(k.refs))
+    AND ($6::text IS NULL OR coalesce(o.owner, k.owner) = $6) AND ($7::text IS NULL OR k.severity = $7) AND ${refMatches("k.refs", "$8")}
     AND ($9::text IS NULL OR r.host_group = $9)`;
 
 /** Hosts in reach (not revoked), by group: $1, $2, and the group filtered on, $3 (hostParams). */
@@ -115,7 +116,7 @@ const DEFICIENCIES_IN_REACH = `
   WHERE d.status = 'open'
     AND ($1 OR h.host_group = ANY($2::text[]) OR ($3 AND d.kind IN ('silent', 'chain'))
       OR ($3 AND d.kind = 'mass-drift' AND (d.body->'control'->>'id' = ANY($4::text[]) OR coalesce(o.owner, k.owner) = ANY($5::text[]))))
-    AND ($6::text IS NULL OR coalesce(o.owner, k.owner) = $6) AND ($7::text IS NULL OR k.severity = $7) AND ($8::text IS NULL OR $8 = ANY(k.refs))
+    AND ($6::text IS NULL OR coalesce(o.owner, k.owner) = $6) AND ($7::text IS NULL OR k.severity = $7) AND ${refMatches("k.refs", "$8")}
     AND ($9::text IS NULL OR h.host_group = $9)`;
 
 async function deficiencyRows(pool: Pool, p: unknown[], now: Date): Promise<Overview["deficiencies"]> {

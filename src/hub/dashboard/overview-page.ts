@@ -42,7 +42,7 @@ function controlsTable(o: Overview, query: Record<string, string>): Safe {
 <td>${verdictBar(r.counts)}</td>${outcomeCells(r.counts)}<td class="n">${count(r.hosts)}</td></tr>`,
   );
   return html`<table id="controls"><thead><tr><th>control</th><th>title</th><th>owner</th><th>severity</th><th>verdicts</th>${outcomeHeads()}<th class="n">hosts</th></tr></thead><tbody>${rows}</tbody></table>
-${pager("/ui", query, c.page, c.page * c.size < c.total, c.total, c.size)}`;
+${pager("/ui", query, { page: c.page, size: c.size, total: c.total })}`;
 }
 
 function groupsTable(o: Overview): Safe {
@@ -67,7 +67,7 @@ ${d.total > d.rows.length ? html`<p class="muted">The ${d.rows.length} oldest of
 function silentTable(o: Overview): Safe {
   const s = o.silent;
   if (s.total === 0) return html`<p class="muted">Every host in reach reports on its cadence.</p>`;
-  const rows = s.rows.map((r) => html`<tr><td>${hostLink(r.hostId, r.host)}</td><td>${r.group ?? ""}</td><td>${when(r.lastPushAt)}</td><td>${when(r.openedAt)}</td></tr>`);
+  const rows = s.rows.map((r) => html`<tr><td>${hostLink(r.hostId, r.host)}</td><td>${r.group ?? ""}</td><td>${when(r.lastPushAt, "never")}</td><td>${when(r.openedAt)}</td></tr>`);
   return html`<table id="silent"><thead><tr><th>host</th><th>group</th><th>last push</th><th>silent since (judged)</th></tr></thead><tbody>${rows}</tbody></table>
 ${s.total > s.rows.length ? html`<p><a href="/ui/hosts?silent=1">All ${count(s.total)} hosts not reporting</a></p>` : ""}`;
 }

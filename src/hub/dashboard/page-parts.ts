@@ -1,12 +1,15 @@
-// Pieces several pages share: links to a host's and a control's page, times, a pager of links
-// that keeps the filters, an answer carrying a page, and the frame's inputs from a call.
-import { count, duration } from "../../report/report-html-text.js";
+// Pieces every page of the dashboard shares: links to a host's and a control's page, times as the
+// evidence report writes them, durations, an outcome in its colour, a table or a sentence saying
+// there is none, a pager of links that keeps the filters, an answer carrying a page, and the
+// frame's inputs from a call. Everything through `html` (escaped); the report's helpers return
+// markup they escaped themselves, taken in with `raw`.
+import { count, duration as durationText, time as timeMarkup } from "../../report/report-html-text.js";
 import type { Answer, Call } from "../server/api/registry.js";
-import { html, type Safe } from "./html.js";
+import { html, raw, type Safe } from "./html.js";
 import { pageDocument, type PageFrame } from "./layout.js";
 import { HTML } from "./refusals.js";
 
-export { count, duration };
+export { count };
 
 export function hostLink(id: string | null, name: string | null): Safe {
   if (!id) return html`<span class="muted">—</span>`;
@@ -15,14 +18,29 @@ export function hostLink(id: string | null, name: string | null): Safe {
 
 export function controlLink(control: string | null): Safe {
   if (!control) return html`<span class="muted">—</span>`;
-  return html`<a href="/ui/controls/${encodeURIComponent(control)}">${control}</a>`;
+  return html`<a href="/ui/controls/${encodeURIComponent(control)}"><code>${control}</code></a>`;
 }
 
-/** An ISO time as the hub's clock gives it, to the second, in a <time>. */
-export function when(iso: string | Date | null | undefined): Safe {
-  if (!iso) return html`<span class="muted">never</span>`;
-  const t = typeof iso === "string" ? iso : iso.toISOString();
-  return html`<time datetime="${t}">${t.slice(0, 19).replace("T", " ")} UTC</time>`;
+/** A time: an ISO string or a Date, as "2026-11-03 14:05:07 UTC" in a <time>; `none` (greyed) for none. */
+export function when(t: string | Date | null | undefined, none = "—"): Safe {
+  if (t === null || t === undefined || t === "") return html`<span class="muted">${none}</span>`;
+  return raw(timeMarkup(typeof t === "string" ? t : t.toISOString()));
+}
+
+/** A duration in words ("3 d 4 h"); an episode with none is still open. */
+export function duration(ms: number | null): Safe {
+  return ms === null ? html`<span class="muted">still open</span>` : html`${durationText(ms)}`;
+}
+
+/** An outcome in its colour (the stylesheet's o-* classes). */
+export function outcome(o: string): Safe {
+  return html`<span class="outcome o-${o.replace(/[^a-z]/g, "")}">${o}</span>`;
+}
+
+/** A table, or a sentence when it has no row: an empty table's head says nothing. */
+export function tableOr(attributes: Safe, head: readonly string[], rows: readonly Safe[], none: string): Safe {
+  if (rows.length === 0) return html`<p class="muted">${none}</p>`;
+  return html`<table ${attributes}><thead><tr>${head.map((h) => html`<th>${h}</th>`)}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /** `path?query` with `over` replacing the query's values (empty values left out). */
@@ -33,11 +51,16 @@ export function withQuery(path: string, query: Record<string, string | number | 
   return s ? `${path}?${s}` : path;
 }
 
-/** Previous and next links for a page of `size` of `total` (or, without a total, whether there is more). */
-export function pager(path: string, query: Record<string, string | number | undefined>, page: number, more: boolean, total?: number, size?: number): Safe {
-  const pages = total !== undefined && size ? Math.max(1, Math.ceil(total / size)) : undefined;
-  return html`<p class="pager">${page > 1 ? html`<a href="${withQuery(path, query, { page: page - 1 })}" rel="prev">← previous</a>` : ""}
-<span>page ${page}${pages !== undefined ? html` of ${pages}` : ""}</span>${more ? html`<a href="${withQuery(path, query, { page: page + 1 })}" rel="next">next →</a>` : ""}</p>`;
+/**
+ * Links to a list's previous and next pages, the other query parameters kept: "page 2 of 7" when
+ * the total is known (nothing when it all fits on one page), else "page 2" and whether there is more.
+ */
+export function pager(path: string, query: Record<string, string | number | undefined>, at: { page: number; size?: number; total?: number; more?: boolean }): Safe {
+  const pages = at.total !== undefined && at.size ? Math.max(1, Math.ceil(at.total / at.size)) : undefined;
+  if (pages === 1) return html``;
+  const more = at.more ?? (pages !== undefined && at.page < pages);
+  return html`<nav class="pager" aria-label="pages">${at.page > 1 && html`<a href="${withQuery(path, query, { page: at.page - 1 })}" rel="prev">← previous</a>`}
+<span>page ${at.page}${pages !== undefined && html` of ${pages}`}</span>${more && html`<a href="${withQuery(path, query, { page: at.page + 1 })}" rel="next">next →</a>`}</nav>`;
 }
 
 /** The frame's who and CSRF token from a call (a page's rule takes a session: both are there). */

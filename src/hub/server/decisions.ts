@@ -10,6 +10,7 @@ import type { KeyObject } from "node:crypto";
 import type { PoolClient } from "pg";
 import { isDeficiency, outcomeOrder, type Outcome } from "../../evaluator/outcomes.js";
 import { deficiencyId } from "../../store/deficiencies.js";
+import { bodyOf, text } from "./record-body.js";
 import { MAX_DECISIONS_PER_REPLY, signDecision, type HubDecision, type PushedRecord, type SignedDecision } from "../protocol.js";
 
 const OUTCOMES = new Set<string>(outcomeOrder);
@@ -55,17 +56,6 @@ export async function decisionsForReply(client: PoolClient, host: string, key: K
   });
   return rows.rows.sort((a, b) => Number(a.id) - Number(b.id)).map((r) => signDecision(decisionOf(host, r), key));
 }
-
-function bodyOf(line: string): Record<string, unknown> | undefined {
-  try {
-    const v = JSON.parse(line) as { body?: unknown };
-    return typeof v.body === "object" && v.body !== null && !Array.isArray(v.body) ? (v.body as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const text = (v: unknown, max = 4096): string | undefined => (typeof v === "string" && v.length <= max ? v : undefined);
 
 interface DeficientChange {
   seq: number;

@@ -10,6 +10,7 @@ import type { PushedRecord } from "../protocol.js";
 import { contentKey } from "../policy/versions.js";
 import { noteUncheckedContent } from "./catalogue.js";
 import { MIN_INTERVALS } from "../monitor/cadence.js";
+import { bodyOf, text } from "./record-body.js";
 import { approvalEvent, storeIntegrityEvents, unapprovedEvent, type IntegrityEvent } from "./derive-integrity.js";
 
 const OUTCOMES = new Set<string>(outcomeOrder);
@@ -37,17 +38,6 @@ interface LastRun {
   promises: number;
   counts: Record<string, number>;
 }
-
-function bodyOf(line: string): Record<string, unknown> | undefined {
-  try {
-    const v = JSON.parse(line) as { body?: unknown };
-    return typeof v.body === "object" && v.body !== null && !Array.isArray(v.body) ? (v.body as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const text = (v: unknown, max = 4096): string | undefined => (typeof v === "string" && v.length <= max ? v : undefined);
 
 function changeOf(r: PushedRecord, b: Record<string, unknown>): Change | undefined {
   const [key, control, type, promiser, reason] = [text(b["key"]), text(b["control"], 256), text(b["type"], 64), text(b["promiser"]), text(b["reason"], 16_384) ?? ""];

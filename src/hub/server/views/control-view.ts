@@ -77,13 +77,19 @@ export function periodOf(query: Record<string, string>, now: Date): Period {
   return { from: new Date(first).toISOString().slice(0, 10), to: new Date(last).toISOString().slice(0, 10), startMs: first, endMs: last + DAY_MS };
 }
 
-async function currentOutcomes(pool: Pool, control: string): Promise<HostOutcome[]> {
-  const r = await pool.query<HostOutcome>(
-    `SELECT s.host_id AS host, h.name AS "hostName", h.host_group AS "group", s.key, s.type, s.promiser, s.outcome, s.since, s.reason, s.since AS "hostTime"
+/**
+ * Each promise's outcome now on the hosts that report (a revoked host's last state is left out,
+ * as the overview and the controls list leave it out), and every host's promises, a revoked one's
+ * too, which name its episodes in the period.
+ */
+async function currentOutcomes(pool: Pool, control: string): Promise<{ reporting: HostOutcome[]; promises: Map<string, { type: string; promiser: string }> }> {
+  const r = await pool.query<HostOutcome & { revoked: boolean }>(
+    `SELECT s.host_id AS host, h.name AS "hostName", h.host_group AS "group", s.key, s.type, s.promiser, s.outcome, s.since, s.reason, s.since AS "hostTime", h.revoked_at IS NOT NULL AS revoked
      FROM hub_promise_state s JOIN hub_hosts h ON h.id = s.host_id WHERE s.control = $1 ORDER BY h.name, h.id, s.key`,
     [control],
   );
-  return r.rows;
+  const promises = new Map(r.rows.map((o) => [`${o.host}\u0000${o.key}`, { type: o.type, promiser: o.promiser }]));
+  return { reporting: r.rows.filter((o) => !o.revoked).map(({ revoked: _r, ...o }) => o), promises };
 }
 
 function hostCounts(outcomes: readonly HostOutcome[]): ControlView["hosts"] {
@@ -169,10 +175,9 @@ async function hubWaivers(pool: Pool, control: string): Promise<{ total: number;
 export async function controlView(pool: Pool, control: string, query: Record<string, string>, paging: { limit: number; offset: number; page: number }, now: Date): Promise<ControlView | undefined> {
   const p = periodOf(query, now);
   const owner = await controlOwner(pool, control);
-  const [design, outcomes] = [await controlDesign(pool, control), await currentOutcomes(pool, control)];
-  if (outcomes.length === 0 && owner === null && design.catalogue === null) return undefined;
+  const [design, { reporting: outcomes, promises }] = [await controlDesign(pool, control), await currentOutcomes(pool, control)];
+  if (promises.size === 0 && owner === null && design.catalogue === null) return undefined;
   const rows = await changeRows(pool, control, p);
-  const promises = new Map(outcomes.map((o) => [`${o.host}\u0000${o.key}`, { type: o.type, promiser: o.promiser }]));
   const episodes = fleetEpisodes(rows, p, promises);
   return {
     control,

@@ -42,13 +42,22 @@ export function filtersOf(query: Record<string, string>): ControlFilters {
   return out;
 }
 
+/**
+ * SQL: whether a framework ref filter (the parameter `param`, or none) matches the refs `column`:
+ * a ref as written, or its framework (the words before a ":" or a space: SOX for "SOX 404").
+ * The controls list and the overview filter alike.
+ */
+export function refMatches(column: string, param: string): string {
+  return `(${param}::text IS NULL OR EXISTS (SELECT 1 FROM unnest(${column}) AS x WHERE x = ${param} OR left(x, length(${param}) + 1) IN (${param} || ':', ${param} || ' ')))`;
+}
+
 export async function controlsList(pool: Pool, access: Access, f: ControlFilters, paging: { limit: number; offset: number }): Promise<{ total: number; controls: ControlRow[] }> {
   const [, , allControls, ids, owners] = accessParams(access);
   // one row whatever the page: the total counted even past the last page
   const r = await pool.query<{ total: number; controls: ControlRow[] }>(
     `WITH per_host AS (
-       SELECT control, host_id, bool_or(outcome IN ('drift', 'failed', 'error')) AS deficient, bool_or(outcome = 'waived') AS waived, bool_or(outcome IN ('kept', 'repaired')) AS kept
-       FROM hub_promise_state GROUP BY control, host_id),
+       SELECT s.control, s.host_id, bool_or(s.outcome IN ('drift', 'failed', 'error')) AS deficient, bool_or(s.outcome = 'waived') AS waived, bool_or(s.outcome IN ('kept', 'repaired')) AS kept
+       FROM hub_promise_state s JOIN hub_hosts h ON h.id = s.host_id WHERE h.revoked_at IS NULL GROUP BY s.control, s.host_id),
      counted AS (
        SELECT control, count(*)::int AS hosts, count(*) FILTER (WHERE deficient)::int AS deficient, count(*) FILTER (WHERE NOT deficient AND NOT waived AND kept)::int AS kept
        FROM per_host GROUP BY control),
@@ -61,7 +70,7 @@ export async function controlsList(pool: Pool, access: Access, f: ControlFilters
        SELECT * FROM described d
        WHERE ($1 OR d.control = ANY($2::text[]) OR d.owner = ANY($3::text[]))
          AND ($4::text IS NULL OR d.owner = $4) AND ($5::text IS NULL OR d.severity = $5)
-         AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM unnest(d.refs) AS x WHERE x = $6 OR left(x, length($6) + 1) IN ($6 || ':', $6 || ' ')))),
+         AND ${refMatches("d.refs", "$6")}),
      shown AS (SELECT * FROM filtered ORDER BY control LIMIT $7 OFFSET $8)
      SELECT (SELECT count(*) FROM filtered)::int AS total, coalesce((SELECT jsonb_agg(s ORDER BY s.control) FROM shown s), '[]') AS controls`,
     [allControls, ids, owners, f.owner ?? null, f.severity ?? null, f.ref ?? null, paging.limit, paging.offset],
