@@ -116,6 +116,8 @@ export async function acceptHostHistory(pool: Pool, which: string, reason: strin
     // derived from the earlier epoch's change records like the tables above: the host's records sent
     // anew derive them again (an open one left would take the new epoch's first change of its promise)
     await client.query("DELETE FROM hub_deficiencies WHERE host_id = $1", [host.id]);
+    // the overview's rollup counted the promise states just removed: counted again at its next read
+    await client.query("DELETE FROM hub_overview_state");
     await client.query("UPDATE hub_incidents SET resolved_at = now(), resolved_by = $2 WHERE host_id = $1 AND kind <> 'clock' AND resolved_at IS NULL", [host.id, `${actor}: history accepted (${reason})`]);
     await audit(client, actor, "host.accept-history", `host:${host.id}`, { reason, epoch });
     return { id: host.id, name: host.name, epoch };

@@ -59,6 +59,12 @@ export async function deficiencyOnHub(db: Pool | PoolClient, host: string, id: s
   return d ? { id: d.id, key: d.key, control: d.control, resolved: d.resolved_seq !== null } : undefined;
 }
 
+/** A revoked host collects nothing more (the hub takes no push from it): a decision for it is refused. */
+async function refuseRevoked(c: PoolClient, host: string): Promise<void> {
+  const r = await c.query<{ revoked_at: Date | null }>("SELECT revoked_at FROM hub_hosts WHERE id = $1", [host]);
+  if (r.rows[0]?.revoked_at) throw new DecisionError("this host's enrolment was revoked: it takes no decision from the hub any more", 409);
+}
+
 /**
  * Acknowledges a host's open deficiency: refused when it is resolved (as `covenant ack` refuses)
  * or when an acknowledgement of it already waits. `reaches` says whether the giver may act on the
@@ -68,6 +74,7 @@ export async function giveAck(pool: Pool, input: { host: string; deficiency: str
   const reason = reasonOk(input.reason);
   const id = input.deficiency.trim().toLowerCase();
   return inTransaction(pool, async (c) => {
+    await refuseRevoked(c, input.host);
     const d = await deficiencyOnHub(c, input.host, id);
     if (!d || (input.reaches && !(await input.reaches(d.control)))) throw new DecisionError(`no deficiency ${id} on this host (its open deficiencies: GET /api/hosts/:host/deficiencies, \`covenant hub deficiencies HOST\`)`, 404);
     if (d.resolved) throw new DecisionError(`the deficiency ${d.id} is resolved: there is nothing open to acknowledge`, 409);
@@ -89,6 +96,7 @@ export async function giveIntegrityApproval(pool: Pool, input: { host: string; p
   const reason = reasonOk(input.reason);
   if (!isHostId(input.host) || !Number.isSafeInteger(input.record) || input.record < 1) throw new DecisionError("name the host's promise and the change record whose state is approved", 400);
   return inTransaction(pool, async (c) => {
+    await refuseRevoked(c, input.host);
     const r = await c.query<{ control: string; outcome: string; seq: string; line: string | null }>(
       `SELECT s.control, s.outcome, s.seq, r.line FROM hub_promise_state s JOIN hub_hosts h ON h.id = s.host_id
        LEFT JOIN hub_records r ON r.host_id = s.host_id AND r.epoch = h.epoch AND r.seq = s.seq WHERE s.host_id = $1 AND s.key = $2`,

@@ -109,6 +109,17 @@ describe("decisions on the hub, by role", () => {
     expect((await as("admin", "POST", `/api/hosts/${payments.id}/integrity-approvals`, { promise: "CTL-B/file/srv-2", record: 2, reason: "CHG-6" })).status).toBe(201);
   });
 
+  it("gives a revoked host no decision: it collects nothing more", async () => {
+    const gone = await insertHost(pool, "gone-01", "payments", ["CTL-A"]);
+    await pool.query("UPDATE hub_hosts SET revoked_at = now(), revoked_reason = 'decommissioned' WHERE id = $1", [gone.id]);
+    const ack = await as("admin", "POST", `/api/hosts/${gone.id}/acks`, { deficiency: fixtureDeficiencyId(gone.id, "CTL-A"), reason: "CHG-9" });
+    expect(ack.status, ack.text).toBe(409);
+    expect(ack.text).toContain("revoked");
+    const approval = await as("admin", "POST", `/api/hosts/${gone.id}/integrity-approvals`, { promise: "CTL-A/file/srv-1", record: 1, reason: "CHG-9" });
+    expect(approval.status, approval.text).toBe(409);
+    expect(Number((await pool.query("SELECT count(*) AS n FROM hub_decisions WHERE host_id = $1", [gone.id])).rows[0].n)).toBe(0);
+  });
+
   it("lists decisions within the user's reach", async () => {
     const owner = JSON.parse((await as("sec-owner", "GET", "/api/decisions?size=500")).text) as { decisions: { control: string }[] };
     expect(owner.decisions.length).toBeGreaterThan(0);

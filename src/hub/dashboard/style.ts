@@ -48,9 +48,7 @@ svg.bar { display: block; }
 .s-kept { background: var(--kept); } .s-repaired { background: var(--repaired); } .s-waived { background: var(--waived); } .s-skipped { background: var(--skipped); }
 .s-drift { background: var(--drift); } .s-failed { background: var(--failed); } .s-error { background: var(--error); }
 .actions form { display: flex; gap: .3rem; margin: .15rem 0; }
-/* a control's page: outcomes (view-parts.ts) and the fleet's daily chart (the evidence report's complianceChart) */
-.outcome-kept { color: var(--kept); } .outcome-repaired { color: var(--repaired); } .outcome-waived { color: var(--waived); } .outcome-skipped { color: var(--skipped); }
-.outcome-drift { color: var(--drift); font-weight: 600; } .outcome-failed { color: var(--failed); font-weight: 600; } .outcome-error { color: var(--error); font-weight: 600; }
+/* a control's page: the fleet's daily chart (the evidence report's complianceChart) */
 figure.chart { margin: .5rem 0; }
 svg.compliance { max-width: 100%; height: auto; display: block; }
 svg .axis { stroke: #444; stroke-width: 1; } svg .grid { stroke: #ddd; stroke-width: 1; stroke-dasharray: 3 3; }
@@ -59,6 +57,7 @@ svg .tick { font-size: 11px; fill: #444; }
 .key { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 8px; vertical-align: baseline; }
 .key-kept { background: var(--kept); } .key-deficient { background: var(--failed); } .key-other { background: var(--skipped); } .key-none { background: #e0b040; }
 figcaption { font-size: .8rem; color: var(--muted); }
+.bad { color: var(--failed); font-weight: 600; } .rec { color: var(--muted); font-size: .85rem; } .free { white-space: pre-wrap; } tr.open td:first-child { border-left: 3px solid var(--failed); }
 @media print {
   header.top nav, .who form, form.filters, .actions, .pager { display: none; }
   header.top { background: none; color: #000; padding: 0; }
