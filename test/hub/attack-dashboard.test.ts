@@ -48,6 +48,8 @@ beforeAll(async () => {
   rec(host, "change", "2026-11-01T10:00:01.000Z", change(CM_KEY, CM, "kept", "as promised"));
   rec(host, "run", "2026-11-01T10:00:05.000Z", { run: 1, kind: "run", host: "gl-db-01", started: "2026-11-01T10:00:00.000Z", finished: "2026-11-01T10:00:05.000Z", policy: policy.hash, policyRecord: 1, dryRun: false, promises: 41, counts: { kept: 27, drift: 7, failed: 5, error: 2 }, outcomes: "ab".repeat(32), changed: 2 });
   expect((await host.push(hub.url, cert.certPem, 0, host.lines.length)).status).toBe(200);
+  // the pushed policy is catalogued after the push is answered (its owners are what an owner's grant reaches)
+  await hub.checker.idle();
   await createUser(hub.pool, { name: "olive", password: PASSWORD, grants: [{ role: "owner", scope: "owner:compliance" }] }, "test");
   await createUser(hub.pool, { name: "audrey", password: PASSWORD, grants: [{ role: "auditor" }] }, "test");
 }, 120_000);
