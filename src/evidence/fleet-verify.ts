@@ -6,14 +6,14 @@
 // prune's cut), and the policy versions' files against their hash. A host's records are checked
 // as they pass; its chain values are kept (a few dozen bytes a record), and its lines only when an
 // archive gives them before their chain (never in the order Covenant writes).
-import { createHash, verify as verifySignature, type Hash, type KeyObject } from "node:crypto";
+import { verify as verifySignature, type KeyObject } from "node:crypto";
 import { fingerprintOf } from "../store/signing-key.js";
 import { LineSplitter, MAX_LINE } from "./extract-check.js";
 import { FLEET_PACK_FORMAT, HOST_CHAIN, HOST_HISTORY, type FleetManifest, type FleetManifestHost } from "./fleet-manifest.js";
 import { hubChainNext } from "../store/hub-chain.js";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "./manifest.js";
 import type { EntrySink } from "./tar.js";
-import { MAX_KEPT, PackTooLargeError, policyProblems, type PackProblem } from "./verify.js";
+import { PackFiles, PackTooLargeError, policyProblems, type PackProblem } from "./verify.js";
 
 export interface FleetVerdict {
   intact: boolean;
@@ -106,15 +106,8 @@ class HostFiles {
   }
 }
 
-/** Whether a fleet pack's file is read whole: the manifest, its signature, a policy version's files. */
-function keptWhole(name: string): boolean {
-  return name === MANIFEST_FILE || name === SIGNATURE_FILE || name.startsWith("policies/");
-}
-
 export class FleetPackChecker {
-  private readonly digests = new Map<string, { sha256: string; bytes: number }>();
-  private readonly kept = new Map<string, Buffer>();
-  private keptBytes = 0;
+  private readonly files = new PackFiles();
   private readonly hosts = new Map<string, HostFiles>();
 
   constructor(private readonly publicKey: KeyObject) {}
@@ -126,29 +119,10 @@ export class FleetPackChecker {
   }
 
   file(name: string): EntrySink {
-    const hash: Hash = createHash("sha256");
-    let bytes = 0;
-    const parts: Buffer[] = [];
-    const whole = keptWhole(name);
     const m = /^(hosts\/[^/]+)\/(history\.jsonl|chain\.jsonl)$/.exec(name);
-    const inner = m ? this.lineSink(this.host(m[1]!), m[2] === HOST_CHAIN) : undefined;
-    return {
-      write: (chunk) => {
-        hash.update(chunk);
-        bytes += chunk.length;
-        inner?.write(chunk);
-        if (!whole) return;
-        this.keptBytes += chunk.length;
-        if (this.keptBytes > MAX_KEPT) throw new PackTooLargeError(`the pack's manifest, signature and policy files are larger than ${MAX_KEPT} bytes: not a pack Covenant makes`);
-        parts.push(Buffer.from(chunk));
-      },
-      end: () => {
-        inner?.end();
-        this.digests.set(name, { sha256: hash.digest("hex"), bytes });
-        if (whole) this.kept.set(name, Buffer.concat(parts));
-      },
-    };
+    return this.files.sink(name, m ? this.lineSink(this.host(m[1]!), m[2] === HOST_CHAIN) : undefined);
   }
+
 
   private lineSink(h: HostFiles, isChain: boolean): EntrySink {
     let pieces: Buffer[] = [];
@@ -172,7 +146,7 @@ export class FleetPackChecker {
 
   /** The manifest when the pack has one that says it is a fleet pack (the verify command's choice of checker). */
   isFleet(): boolean {
-    const m = this.kept.get(MANIFEST_FILE);
+    const m = this.files.kept.get(MANIFEST_FILE);
     if (!m) return false;
     try {
       return (JSON.parse(m.toString("utf8")) as { format?: unknown }).format === FLEET_PACK_FORMAT;
@@ -184,8 +158,8 @@ export class FleetPackChecker {
   verdict(): FleetVerdict {
     const checkedWith = fingerprintOf(this.publicKey);
     const problems: PackProblem[] = [];
-    const manifestBytes = this.kept.get(MANIFEST_FILE);
-    const sig = this.kept.get(SIGNATURE_FILE);
+    const manifestBytes = this.files.kept.get(MANIFEST_FILE);
+    const sig = this.files.kept.get(SIGNATURE_FILE);
     if (!manifestBytes) return { intact: false, problems: [{ file: MANIFEST_FILE, message: "the manifest is missing" }], checkedWith };
     if (!signatureHolds(manifestBytes, sig, this.publicKey)) problems.push({ file: SIGNATURE_FILE, message: `the signature over manifest.json does not verify with the given key (${checkedWith}): the manifest or its signature was changed, or the pack was signed by another key` });
     const manifest = parseManifest(manifestBytes);
@@ -193,7 +167,7 @@ export class FleetPackChecker {
     if (manifest.signingKey.fingerprint !== checkedWith) problems.push({ file: MANIFEST_FILE, message: `it names the signing key ${String(manifest.signingKey.fingerprint)}, not the key given (${checkedWith})` });
     problems.push(...this.fileProblems(manifest));
     for (const h of manifest.hosts) problems.push(...this.host(`hosts/${h.id}`).problems(h));
-    problems.push(...policyProblems(this.kept, { policies: manifest.policies }));
+    problems.push(...policyProblems(this.files.kept, { policies: manifest.policies }));
     return { intact: problems.length === 0, problems, manifest, checkedWith };
   }
 
@@ -202,11 +176,11 @@ export class FleetPackChecker {
     const listed = new Set([MANIFEST_FILE, SIGNATURE_FILE]);
     for (const f of m.files) {
       listed.add(f.path);
-      const d = this.digests.get(f.path);
+      const d = this.files.digests.get(f.path);
       if (!d) problems.push({ file: f.path, message: "it is listed in the manifest but missing from the pack" });
       else if (d.sha256 !== f.sha256 || d.bytes !== f.bytes) problems.push({ file: f.path, message: `it was changed: ${d.bytes} bytes, sha256 ${d.sha256.slice(0, 16)}…, where the manifest says ${f.bytes} bytes, sha256 ${String(f.sha256).slice(0, 16)}…` });
     }
-    for (const name of [...this.digests.keys()].sort()) if (!listed.has(name)) problems.push({ file: name, message: "it is not listed in the manifest: it was added to the pack" });
+    for (const name of [...this.files.digests.keys()].sort()) if (!listed.has(name)) problems.push({ file: name, message: "it is not listed in the manifest: it was added to the pack" });
     return problems;
   }
 }

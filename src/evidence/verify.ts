@@ -147,25 +147,20 @@ function keptWhole(name: string): boolean {
 }
 
 /**
- * A pack's verdict, made as its files pass (`file(name)` for each, in any order, each name once),
- * with the public key alone: each file is hashed as it passes, the extract is checked line by line
- * (extract-check.ts), and only the manifest, its signature and the policy files are kept whole.
+ * The files of a pack as they pass, for a host's pack and a fleet's alike: each hashed, its size
+ * counted, its bytes handed on to `inner` (the extract's checks), and the manifest, its signature
+ * and the policy files kept whole, at most MAX_KEPT bytes in all.
  */
-export class PackChecker {
-  private readonly digests = new Map<string, Digest>();
-  private readonly kept = new Map<string, Buffer>();
+export class PackFiles {
+  readonly digests = new Map<string, Digest>();
+  readonly kept = new Map<string, Buffer>();
   private keptBytes = 0;
-  private readonly extract = new ExtractCheck();
 
-  constructor(private readonly publicKey: KeyObject) {}
-
-  /** Where the bytes of the file `name` (relative to the pack) go. */
-  file(name: string): EntrySink {
+  sink(name: string, inner: EntrySink | undefined): EntrySink {
     const hash: Hash = createHash("sha256");
     let bytes = 0;
     const parts: Buffer[] = [];
     const whole = keptWhole(name);
-    const inner = name === HISTORY_FILE ? this.extract.historySink() : name === CHAIN_FILE ? this.extract.chainSink() : undefined;
     return {
       write: (chunk) => {
         hash.update(chunk);
@@ -183,9 +178,27 @@ export class PackChecker {
       },
     };
   }
+}
+
+/**
+ * A pack's verdict, made as its files pass (`file(name)` for each, in any order, each name once),
+ * with the public key alone: each file is hashed as it passes, the extract is checked line by line
+ * (extract-check.ts), and only the manifest, its signature and the policy files are kept whole.
+ */
+export class PackChecker {
+  private readonly files = new PackFiles();
+  private readonly extract = new ExtractCheck();
+
+  constructor(private readonly publicKey: KeyObject) {}
+
+  /** Where the bytes of the file `name` (relative to the pack) go. */
+  file(name: string): EntrySink {
+    return this.files.sink(name, name === HISTORY_FILE ? this.extract.historySink() : name === CHAIN_FILE ? this.extract.chainSink() : undefined);
+  }
+
 
   verdict(): PackVerdict {
-    const files = this.kept;
+    const files = this.files.kept;
     const checkedWith = fingerprintOf(this.publicKey);
     const problems: PackProblem[] = [];
     const sig = signatureProblem(files, this.publicKey, checkedWith);
@@ -195,7 +208,7 @@ export class PackChecker {
     const manifest = parseManifest(manifestBytes);
     if (typeof manifest === "string") return { intact: false, problems: [...problems, { file: MANIFEST_FILE, message: manifest }], checkedWith };
     if (manifest.signingKey?.fingerprint !== checkedWith) problems.push({ file: MANIFEST_FILE, message: `it names the signing key ${String(manifest.signingKey?.fingerprint)}, not the key given (${checkedWith})` });
-    problems.push(...fileProblems(this.digests, manifest), ...this.extract.problems(manifest), ...policyProblems(files, manifest));
+    problems.push(...fileProblems(this.files.digests, manifest), ...this.extract.problems(manifest), ...policyProblems(files, manifest));
     return { intact: problems.length === 0, problems, manifest, manifestSha256: createHash("sha256").update(manifestBytes).digest("hex"), checkedWith };
   }
 }
