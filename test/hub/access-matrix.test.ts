@@ -154,6 +154,10 @@ const bodies: Record<string, (role: Role, scope: Scope, params: Record<string, s
   "ui.incidents.resolve": () => ({ reason: "explained on the incidents page" }),
   "ui.policies.approve": () => ({ reason: "reviewed on the policies page" }),
   "ui.policies.reject": () => ({ reason: "no ticket, said on the policies page" }),
+  "ui.host.ack": (_role, _scope, params) => ({ deficiency: fixtureDeficiencyId(params["host"]!, CTL_IN), reason: "known: CHG-1, said on the host's page" }),
+  "ui.host.approve-change": () => ({ promise: `${CTL_IN}/file/srv-1`, record: "1", reason: "CHG-2 approved on the host's page" }),
+  "ui.control.waive": () => ({ group: IN_GROUP, until: "2099-12-31", reason: "RISK-1 accepted on the control's page" }),
+  "ui.decisions.withdraw": () => ({}),
   // the deficiency of the control the owner reaches, on the host the path names
   "decisions.ack": (_role, _scope, params) => ({ deficiency: fixtureDeficiencyId(params["host"]!, CTL_IN), reason: "known: CHG-1" }),
   "decisions.waive": () => ({ group: IN_GROUP, until: "2099-12-31", reason: "RISK-1 accepted" }),

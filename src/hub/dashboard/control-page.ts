@@ -99,20 +99,21 @@ function hubWaiverRow(w: ControlView["waivers"]["hub"]["items"][number]): Safe {
   return html`<tr><td>${hostLink(w.host, w.hostName)}</td><td>${w.from ?? "—"}</td><td>${w.until}</td><td class="free">${w.reason}</td><td>${w.givenBy}</td><td>${when(w.givenAt)}</td><td>${state}</td></tr>`;
 }
 
-function waivers(v: ControlView): Safe {
+function waivers(v: ControlView, waiveForm: Safe | undefined): Safe {
   const rows = v.waivers.policy.map((w) => html`<tr><td class="free">${w.reason}</td><td>${w.approvedBy}</td><td>${w.from ?? "—"}</td><td>${w.until}</td><td>${w.risk ?? "—"}</td><td>${w.ticket ?? "—"}</td></tr>`);
   return html`<section id="waivers"><h2>Waivers</h2>
 <h3>In the policy</h3>${tableOr(html`class="waivers"`, ["reason", "approved by", "from", "until", "risk", "ticket"], rows, "The policy declares no waiver of this control.")}
 <h3>Given on the hub</h3>
 <p>Waivers given on the hub for one host each (a group's waiver is one per host), with what the host made of each: pending until a push reply carries it, then applied (the host's record number) or refused (the host's reason).${v.waivers.hub.total > v.waivers.hub.items.length && html` The ${count(v.waivers.hub.items.length)} newest of ${count(v.waivers.hub.total)}.`}</p>
-${tableOr(html`class="hub-waivers" id="hub-waivers"`, ["host", "from", "until", "reason", "given by", "given", "state"], v.waivers.hub.items.map(hubWaiverRow), "No waiver of this control was given on the hub.")}</section>`;
+${tableOr(html`class="hub-waivers" id="hub-waivers"`, ["host", "from", "until", "reason", "given by", "given", "state"], v.waivers.hub.items.map(hubWaiverRow), "No waiver of this control was given on the hub.")}
+${waiveForm !== undefined && html`<h3>Waive it on a host group</h3>${waiveForm}`}</section>`;
 }
 
-/** The page's body; `query` is the request's, kept in the episodes' page links. */
-export function controlPageBody(v: ControlView, query: Record<string, string>): Safe {
+/** The page's body; `query` is the request's, kept in the episodes' page links; `waiveForm` for those who may waive the control. */
+export function controlPageBody(v: ControlView, query: Record<string, string>, waiveForm?: Safe): Safe {
   const path = `/ui/controls/${encodeURIComponent(v.control)}`;
   const title = v.design.catalogue?.title;
   return html`<p class="subtitle"><code>${v.control}</code>${title !== undefined && html` · ${title}`}</p>
 <nav class="toc" aria-label="on this page"><a href="#design">design</a> <a href="#versions">versions</a> <a href="#hosts">hosts</a> <a href="#history">history</a> <a href="#episodes">exceptions</a> <a href="#integrity">integrity</a> <a href="#waivers">waivers</a></nav>
-${design(v)}${versions(v)}${hostsNow(v)}${history(v, path)}${episodes(v, path, query)}${integrity(v)}${waivers(v)}`;
+${design(v)}${versions(v)}${hostsNow(v)}${history(v, path)}${episodes(v, path, query)}${integrity(v)}${waivers(v, waiveForm)}`;
 }

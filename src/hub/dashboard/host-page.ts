@@ -7,6 +7,15 @@ import { outcomeOrder } from "../../evaluator/outcomes.js";
 import type { HostView } from "../server/views/host-view.js";
 import { html, raw, type Safe } from "./html.js";
 import { controlLink, outcome, tableOr, when } from "./page-parts.js";
+import { hostDecisionsPart, hostWaiverForm, type HostDecisions } from "./decision-forms.js";
+
+/** What the host's page adds to the view: decisions and their forms, as the user may give them. */
+export interface HostPageExtras {
+  decisions: HostDecisions;
+  /** the controls the user may waive on this host (a form under each) */
+  waivable: ReadonlySet<string>;
+  csrf: string;
+}
 
 function facts(v: HostView): Safe {
   const h = v.host;
@@ -47,18 +56,19 @@ function lastRun(v: HostView): Safe {
 <dt>record</dt><dd>#${count(r.seq)}</dd>${v.partial ? html`</dl><p class="scope">The run's figures count every control's promises: they are shown to those who see the whole host.</p></section>` : html`<dt>promises</dt><dd>${r.promises === null ? "—" : count(r.promises)}</dd><dt>outcomes</dt><dd><ul class="counts">${counts}</ul></dd></dl></section>`}`;
 }
 
-function controls(v: HostView): Safe {
+function controls(v: HostView, extras: HostPageExtras | undefined): Safe {
   const blocks = v.byControl.map((c) => {
     const rows = c.promises.map((p) => html`<tr><td><code>${p.key}</code></td><td>${p.type}</td><td class="free">${p.promiser}</td><td>${outcome(p.outcome)}</td><td>${when(p.since)}</td><td class="free">${p.reason}</td></tr>`);
     return html`<section class="control"><h3>${controlLink(c.control)} ${c.title ?? ""} · ${outcome(c.verdict)}</h3>
 <p class="meta">owner ${c.owner ?? "none named"} · severity ${c.severity ?? "unknown"}</p>
-${tableOr(html`class="promises"`, ["promise", "type", "promiser", "outcome", "since (host clock)", "reason"], rows, "")}</section>`;
+${tableOr(html`class="promises"`, ["promise", "type", "promiser", "outcome", "since (host clock)", "reason"], rows, "")}
+${extras?.waivable.has(c.control) && v.host.revokedAt === null && hostWaiverForm(v.host.id, c.control, extras.csrf)}</section>`;
   });
   return html`<section id="controls"><h2>Controls</h2>${v.partial && html`<p class="scope">Only the controls you own are shown.</p>`}
 ${blocks.length ? blocks : html`<p class="muted">No promise reported${v.partial ? " of your controls" : ""}.</p>`}</section>`;
 }
 
-export function hostPageBody(v: HostView): Safe {
-  return html`<nav class="toc" aria-label="on this page"><a href="#host">host</a> ${!v.partial && html`<a href="#incidents">incidents</a> `}<a href="#policy">policy</a> <a href="#last-run">last report</a> <a href="#controls">controls</a></nav>
-${facts(v)}${incidents(v)}${policy(v)}${lastRun(v)}${controls(v)}`;
+export function hostPageBody(v: HostView, extras?: HostPageExtras): Safe {
+  return html`<nav class="toc" aria-label="on this page"><a href="#host">host</a> ${!v.partial && html`<a href="#incidents">incidents</a> `}${extras && html`<a href="#deficiencies">deficiencies</a> <a href="#decisions">decisions</a> `}<a href="#policy">policy</a> <a href="#last-run">last report</a> <a href="#controls">controls</a></nav>
+${facts(v)}${incidents(v)}${extras && hostDecisionsPart(extras.decisions)}${policy(v)}${lastRun(v)}${controls(v, extras)}`;
 }

@@ -48,6 +48,10 @@ svg.bar { display: block; }
 .s-kept { background: var(--kept); } .s-repaired { background: var(--repaired); } .s-waived { background: var(--waived); } .s-skipped { background: var(--skipped); }
 .s-drift { background: var(--drift); } .s-failed { background: var(--failed); } .s-error { background: var(--error); }
 .actions form { display: flex; gap: .3rem; margin: .15rem 0; }
+form.waive { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; background: #fff; border: 1px solid var(--line); padding: .6rem; margin: .5rem 0; }
+form.waive label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); }
+details.waive { margin: .4rem 0; }
+details.waive summary { cursor: pointer; color: var(--muted); }
 /* a control's page: the fleet's daily chart (the evidence report's complianceChart) */
 figure.chart { margin: .5rem 0; }
 svg.compliance { max-width: 100%; height: auto; display: block; }
@@ -59,7 +63,7 @@ svg .tick { font-size: 11px; fill: #444; }
 figcaption { font-size: .8rem; color: var(--muted); }
 .bad { color: var(--failed); font-weight: 600; } .rec { color: var(--muted); font-size: .85rem; } .free { white-space: pre-wrap; } tr.open td:first-child { border-left: 3px solid var(--failed); }
 @media print {
-  header.top nav, .who form, form.filters, .actions, .pager { display: none; }
+  header.top nav, .who form, form.filters, form.waive, details.waive, .actions, .pager { display: none; }
   header.top { background: none; color: #000; padding: 0; }
   header.top a { color: #000; }
   body { background: #fff; font-size: 11px; }

@@ -20,6 +20,7 @@ import { fleetHandlers } from "./api/fleet-routes.js";
 import { auditHandlers } from "./api/audit-routes.js";
 import { decisionHandlers } from "./api/decision-routes.js";
 import { pageHandlers } from "./api/page-routes.js";
+import { decisionPageHandlers } from "./api/decision-pages.js";
 import { evidenceHandlers } from "./api/evidence-routes.js";
 
 import { errorDocument } from "../dashboard/layout.js";
@@ -175,6 +176,7 @@ export function buildHubApp(opts: HubAppOptions): FastifyInstance {
     ...evidencePageHandlers,
     ...decisionHandlers,
     ...pageHandlers,
+    ...decisionPageHandlers,
     ...evidenceHandlers(opts.clockToleranceMs, GENERATOR),
   });
   return app;

@@ -6,7 +6,7 @@
 // answered as not found, as elsewhere.
 import { accessParams, controlVisible, hostFullyVisible, type Access } from "../../auth/access.js";
 import { AccessInputError } from "../../auth/users.js";
-import { DecisionError, giveAck, giveIntegrityApproval, grantWaiver, hostDeficiencies, listDecisions, withdrawDecision } from "../../decision-giving.js";
+import { DecisionError, type DecisionFilter, giveAck, giveIntegrityApproval, grantWaiver, hostDeficiencies, listDecisions, withdrawDecision } from "../../decision-giving.js";
 import { controlOwner } from "./targets.js";
 import { paging } from "./fleet-routes.js";
 import type { Answer, Call, Handler } from "./registry.js";
@@ -22,12 +22,12 @@ function field(call: Call, name: string, required = true): string | undefined {
   return v;
 }
 
-async function hostGroup(pool: Pool, host: string): Promise<string | null> {
+export async function hostGroup(pool: Pool, host: string): Promise<string | null> {
   return (await pool.query<{ host_group: string | null }>("SELECT host_group FROM hub_hosts WHERE id = $1", [host])).rows[0]?.host_group ?? null;
 }
 
 /** Whether the user reaches a control's data on a host: the whole host (its group, or all), or the control itself. */
-async function reachesControl(pool: Pool, access: Access, group: string | null, control: string): Promise<boolean> {
+export async function reachesControl(pool: Pool, access: Access, group: string | null, control: string): Promise<boolean> {
   return hostFullyVisible(access, group) || controlVisible(access, control, await controlOwner(pool, control));
 }
 
@@ -52,19 +52,20 @@ async function deficienciesOf(call: Call): Promise<Answer> {
   return { status: 200, body: { host, deficiencies: seen } };
 }
 
+/** The decisions a user's access reaches, as listDecisions filters them. */
+export function decisionReach(access: Access): Pick<DecisionFilter, "allHosts" | "groups" | "allControls" | "controls" | "owners"> {
+  const [allHosts, groups, allControls, controls, owners] = accessParams(access);
+  // a control owner reaches every host (controls-data), but only their controls' decisions
+  return { allHosts, groups, allControls: allControls || !access.hostsForControls, controls, owners };
+}
+
 async function decisionsList(call: Call): Promise<Answer> {
-  const [allHosts, groups, allControls, controls, owners] = accessParams(call.access!);
   const { limit, offset, page } = paging(call.query);
   return answering(async () => {
     const rows = await listDecisions(call.deps.pool, {
       ...(call.query["host"] ? { host: call.query["host"] } : {}),
       ...(call.query["state"] ? { state: call.query["state"] } : {}),
-      // a control owner reaches every host (controls-data), but only their controls' decisions
-      allHosts,
-      groups,
-      allControls: allControls || !call.access!.hostsForControls,
-      controls,
-      owners,
+      ...decisionReach(call.access!),
       limit,
       offset,
     });
@@ -86,7 +87,9 @@ async function approveChange(call: Call): Promise<Answer> {
   const host = call.params["host"]!;
   const pool = call.deps.pool;
   const group = await hostGroup(pool, host);
-  const record = call.body["record"];
+  // a number in JSON; the dashboard's form sends it as text
+  const sent = call.body["record"];
+  const record = typeof sent === "string" && /^[1-9][0-9]{0,15}$/.test(sent) ? Number(sent) : sent;
   if (!Number.isSafeInteger(record)) throw new AccessInputError("record is the number of the change record whose state is approved");
   return answering(async () => {
     const given = await giveIntegrityApproval(pool, { host, promise: field(call, "promise")!, record: record as number, reason: field(call, "reason")!, by: call.principal!.name, reaches: (control) => reachesControl(pool, call.access!, group, control) });

@@ -13,6 +13,7 @@ import { controlsList, filtersOf } from "../views/controls-list.js";
 import { hostView } from "../views/host-view.js";
 import { paging } from "./fleet-routes.js";
 import type { Answer, Call, Handler } from "./registry.js";
+import { hostDecisions, waivableControls, waiveFormFor } from "./decision-pages.js";
 
 function page(call: Call, frame: Omit<PageFrame, "principal" | "csrf">, status = 200): Answer {
   const document = pageDocument({ ...frame, principal: call.principal!, csrf: csrfTokenOf(call.cookieSession!) });
@@ -30,12 +31,15 @@ async function controlPage(call: Call): Promise<Answer> {
   const control = call.params["control"]!;
   const view = await controlView(call.deps.pool, control, call.query, paging({ ...call.query, size: call.query["size"] ?? "50" }), call.deps.now());
   if (!view) return page(call, { title: "Not found", section: "controls", body: html`<p>The hub knows nothing of this control.</p>` }, 404);
-  return page(call, { title: `Control ${control}`, section: "controls", body: controlPageBody(view, call.query) });
+  return page(call, { title: `Control ${control}`, section: "controls", body: controlPageBody(view, call.query, await waiveFormFor(call, control, csrfTokenOf(call.cookieSession!))) });
 }
 
 async function hostPage(call: Call): Promise<Answer> {
   const view = await hostView(call.deps.pool, call.params["host"]!, call.access!);
-  return page(call, { title: `Host ${view.host.name}`, section: "hosts", body: hostPageBody(view) });
+  const csrf = csrfTokenOf(call.cookieSession!);
+  const decisions = await hostDecisions(call, view.host.id, view.host.revokedAt !== null, csrf);
+  const extras = { decisions, waivable: waivableControls(call, view.byControl), csrf };
+  return page(call, { title: `Host ${view.host.name}`, section: "hosts", body: hostPageBody(view, extras) });
 }
 
 export const pageHandlers: Record<string, Handler> = {
