@@ -5,33 +5,28 @@
 // CSRF token) gives the decision, which the page then lists, with its entry in the hub's audit
 // log; a decision waiting is not offered twice, and a stale second form is refused as a page
 // saying why; a withdrawn decision says so; a revoked host offers no form.
+// COVENANT_DASHBOARD_SHOTS=DIR saves a screenshot of an operator's view of a host's deficiencies there.
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
-import { startHub, type RunningHub } from "../../src/hub/serve.js";
+import type { BrowserContext, Page } from "playwright-core";
+import type { RunningHub } from "../../src/hub/serve.js";
 import { createUser } from "../../src/hub/auth/users.js";
-import { testHubConfig } from "./helpers/config.js";
-import { testCertificate, type TestCert } from "./helpers/certs.js";
-import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
+import { closeBrowserHub, DASHBOARD_PASSWORD as PASSWORD, signedInContext, startBrowserHub, type BrowserHub } from "./helpers/browser-hub.js";
 import { fixtureDeficiencyId, insertHost, setOwner, type FixtureHost } from "./helpers/fleet-fixtures.js";
 
-const PASSWORD = "correct horse battery staple";
 const SEC = "CTL-SEC-1";
 const FIN = "CTL-FIN-1";
 const SCRIPTED = "CHG-77 <script>document.title='owned'</script>";
 
-let cert: TestCert;
-let db: TestDatabase;
+let b: BrowserHub;
 let hub: RunningHub;
-let browser: Browser;
 let pay: FixtureHost;
 let web: FixtureHost;
 let gone: FixtureHost;
 
 beforeAll(async () => {
-  cert = await testCertificate();
-  db = await freshDatabase();
-  hub = await startHub(testHubConfig(cert, db.url), () => undefined);
+  b = await startBrowserHub();
+  hub = b.hub;
   await setOwner(hub.pool, SEC, "security");
   await setOwner(hub.pool, FIN, "finance");
   pay = await insertHost(hub.pool, "pay-01", "payments", [SEC, FIN]);
@@ -46,21 +41,11 @@ beforeAll(async () => {
     ["oscar", { role: "operations", scope: "group:payments" }],
   ];
   for (const [name, grant] of users) await createUser(hub.pool, { name, password: PASSWORD, grants: [grant] }, "test");
-  browser = await launchChromium();
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await hub?.close();
-  await db?.drop();
-});
+afterAll(() => closeBrowserHub(b));
 
-async function signedIn(user: string): Promise<BrowserContext> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, baseURL: hub.url });
-  const r = await context.request.post("/api/login", { data: { user, password: PASSWORD } });
-  expect(r.status()).toBe(200);
-  return context;
-}
+const signedIn = (user: string) => signedInContext(b, user);
 
 async function open(context: BrowserContext, path: string): Promise<Page> {
   const page = await context.newPage();
@@ -89,6 +74,7 @@ describe("giving decisions from the dashboard", () => {
     expect(await page.locator("#deficiencies button", { hasText: "Acknowledge" }).count()).toBe(2);
     expect(await page.locator("button", { hasText: "Approve this state" }).count()).toBe(0);
     expect(await page.locator("details.waive").count()).toBe(0);
+    if (process.env["COVENANT_DASHBOARD_SHOTS"]) await page.locator("#deficiencies").screenshot({ path: join(process.env["COVENANT_DASHBOARD_SHOTS"], "hub-host-deficiencies.png") });
     // the same page in a second tab: its form is stale once the first is sent
     const stale = await open(context, `/ui/hosts/${pay.id}`);
     const fin = fixtureDeficiencyId(pay.id, FIN);

@@ -9,19 +9,16 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import type { BrowserContext, Page } from "playwright-core";
 import { makeEnrollToken } from "../../src/hub/admin.js";
-import { startHub, type RunningHub } from "../../src/hub/serve.js";
+import type { RunningHub } from "../../src/hub/serve.js";
 import { publishVersion } from "../../src/hub/policy/versions.js";
 import { policyBody } from "../../src/store/policies.js";
 import { createUser } from "../../src/hub/auth/users.js";
-import { testHubConfig } from "./helpers/config.js";
-import { testCertificate, type TestCert } from "./helpers/certs.js";
-import { freshDatabase, type TestDatabase } from "./helpers/pg.js";
+import type { TestCert } from "./helpers/certs.js";
+import { closeBrowserHub, DASHBOARD_PASSWORD as PASSWORD, signedInContext, startBrowserHub, type BrowserHub } from "./helpers/browser-hub.js";
 import { SyntheticHost } from "./helpers/synthetic-host.js";
 
-const PASSWORD = "correct horse battery staple";
 const XSS_TITLE = "Nothing runs <script>document.title='owned'</script> here";
 const XSS = { path: "xss.promise", text: `control "WEB-XSS-1" {\n  title    = "${XSS_TITLE}"\n  owner    = security\n  severity = low\n  refs     = ["SOX 404"]\n\n  file "/etc/motd" {\n    mode = 0644\n  }\n}\n` };
 const files = [...readdirSync("examples/sox").filter((f) => f.endsWith(".promise")).map((f) => ({ path: f, text: readFileSync(join("examples/sox", f), "utf8") })), XSS];
@@ -32,10 +29,9 @@ const CM_KEY = `${CM}/file:/srv/ledger/*.dat`;
 const REASON = "peer 10.9.9.9 \u202Eexe.gnp <script>document.title='owned'</script>";
 const PERIOD = "from=2026-11-01&to=2026-11-07";
 
+let b: BrowserHub;
 let cert: TestCert;
-let db: TestDatabase;
 let hub: RunningHub;
-let browser: Browser;
 let alpha: SyntheticHost;
 let beta: SyntheticHost;
 
@@ -54,9 +50,8 @@ async function enrolled(name: string, group: string): Promise<SyntheticHost> {
 }
 
 beforeAll(async () => {
-  cert = await testCertificate();
-  db = await freshDatabase();
-  hub = await startHub(testHubConfig(cert, db.url), () => undefined);
+  b = await startBrowserHub();
+  ({ cert, hub } = b);
   const published = await publishVersion(hub.pool, hub.key, { files, message: "CHG-1", author: "alice", approvalRequired: false });
   expect(published).toHaveProperty("version");
   alpha = await enrolled("alpha-01", "payments");
@@ -74,23 +69,12 @@ beforeAll(async () => {
   await createUser(hub.pool, { name: "audrey", password: PASSWORD, grants: [{ role: "auditor" }] }, "test");
   await createUser(hub.pool, { name: "sam", password: PASSWORD, grants: [{ role: "owner", scope: "owner:security" }] }, "test");
   await createUser(hub.pool, { name: "oscar", password: PASSWORD, grants: [{ role: "operations", scope: "group:payments" }] }, "test");
-  browser = await launchChromium();
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await hub?.close();
-  await db?.drop();
-});
+afterAll(() => closeBrowserHub(b));
 
 /** A browser context signed in as `user`: the login posted through the context, its cookie kept by the browser. */
-async function signedIn(user: string): Promise<BrowserContext> {
-  // the test's own CA signs the hub's certificate; the browser is told to take it rather than installing the CA
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, baseURL: hub.url });
-  const r = await context.request.post("/api/login", { data: { user, password: PASSWORD } });
-  expect(r.status()).toBe(200);
-  return context;
-}
+const signedIn = (user: string): Promise<BrowserContext> => signedInContext(b, user);
 
 interface Visit {
   page: Page;
