@@ -99,6 +99,12 @@ export interface PushAccepted {
   /** the host's clock minus the hub's, in milliseconds */
   clockSkewMs: number;
   /**
+   * the push was an older copy of what the hub holds: its head below the hub's last record, all it
+   * carries the same as the hub holds, and sent no later than the last push the hub took (a late
+   * retry, a delayed duplicate, a replay). Nothing was stored or changed; `holds` is where the hub is
+   */
+  stale?: true;
+  /**
    * decisions given on the hub for this host that the host has not answered yet (at most
    * MAX_DECISIONS_PER_REPLY, the least carried chosen first, listed oldest first), each signed
    * with the hub's key: carried in every reply until the host's record of it (applied or refused) arrives
