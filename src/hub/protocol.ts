@@ -8,7 +8,8 @@
 // chain value before its first one and after its last, and the host's head; its body's exact bytes
 // are signed with the host's Ed25519 key. The hub keeps each record's chain value, so that a push
 // that re-sends records it holds is recognised as the same (idempotent) or as a fork, and a host
-// whose head is below what it already sent has been rolled back.
+// whose head is below what it already sent has been rolled back, unless the push is an older copy
+// signed before the last one the hub took (stale: server/judge.ts).
 import { createHash, sign, verify, type KeyObject } from "node:crypto";
 import { hubChainNext } from "../store/hub-chain.js";
 

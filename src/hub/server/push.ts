@@ -3,7 +3,8 @@
 // under a lock on the host's row so that concurrent pushes of one host (a retry racing the
 // original, two hub processes) take turns, what judge.ts says of it against what the hub holds.
 // A refusal that shows tampering (a fork, a rollback, records the host never sent) opens an
-// incident in the same transaction; records are stored with the hub's own receive time. The
+// incident in the same transaction; an older copy of a push the hub took (stale) changes nothing;
+// records are stored with the hub's own receive time. The
 // statements of the usual push are named (prepared once per pooled connection), so PostgreSQL
 // parses and plans each once rather than at every push (bench/hub's profile).
 import type { KeyObject } from "node:crypto";
