@@ -8,7 +8,8 @@
 // chain value before its first one and after its last, and the host's head; its body's exact bytes
 // are signed with the host's Ed25519 key. The hub keeps each record's chain value, so that a push
 // that re-sends records it holds is recognised as the same (idempotent) or as a fork, and a host
-// whose head is below what it already sent has been rolled back.
+// whose head is below what it already sent has been rolled back, unless the push is an older copy
+// signed before the last one the hub took (stale: server/judge.ts).
 import { createHash, sign, verify, type KeyObject } from "node:crypto";
 import { hubChainNext } from "../store/hub-chain.js";
 
@@ -98,6 +99,12 @@ export interface PushAccepted {
   receivedAt: string;
   /** the host's clock minus the hub's, in milliseconds */
   clockSkewMs: number;
+  /**
+   * the push was an older copy of what the hub holds: its head below the hub's last record, all it
+   * carries the same as the hub holds, and sent no later than the last push the hub took (a late
+   * retry, a delayed duplicate, a replay). Nothing was stored or changed; `holds` is where the hub is
+   */
+  stale?: true;
   /**
    * decisions given on the hub for this host that the host has not answered yet (at most
    * MAX_DECISIONS_PER_REPLY, the least carried chosen first, listed oldest first), each signed

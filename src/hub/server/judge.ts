@@ -1,6 +1,8 @@
 // Whether a push continues what the hub holds of a host: the rules that catch a host whose store
 // was rolled back or forked, decided from the hub's position, the chain values it holds over the
-// push's overlap, and the push, with no database in sight (push.ts brings those).
+// push's overlap, and the push, with no database in sight (push.ts brings those). A head below
+// what the hub holds is a rollback only when the push claims it now: a copy of a push signed
+// before the host's latest accepted one (a late retry, a replay) is stale, not tampering.
 import type { PushedRecord } from "../protocol.js";
 
 /** What the hub holds of a host's chain. */
@@ -11,6 +13,8 @@ export interface Held {
   start: Buffer;
   /** the prune's cut the host named before its first push: holes at or below it are allowed, nowhere else */
   pruneCut: number | null;
+  /** the host's clock when it sent the last push the hub took (ms; null before any, or unreadable) */
+  lastSentAt: number | null;
 }
 
 /** A pushed record with the chain value after it. */
@@ -20,12 +24,16 @@ export interface Chained extends PushedRecord {
 
 export type Verdict =
   | { kind: "store"; from: number; stored: number; last: { seq: number; chain: Buffer } }
-  | { kind: "refuse"; reason: "fork" | "rollback" | "gap"; seq?: number; message: string; incident: boolean; detail?: Record<string, unknown> };
+  | { kind: "refuse"; reason: "fork" | "rollback" | "gap"; seq?: number; message: string; incident: boolean; detail?: Record<string, unknown> }
+  /** an older copy of what the hub already took: nothing to store, nothing to report */
+  | { kind: "stale"; message: string };
 
 export interface PushFacts {
   after: { seq: number; chain: Buffer };
   records: readonly Chained[];
   head: { seq: number } | null;
+  /** the host's clock when it signed the push (the body's sentAt, ms) */
+  sentAt: number;
 }
 
 /**
@@ -35,16 +43,37 @@ export interface PushFacts {
  */
 export function judgePush(held: Held, push: PushFacts, overlap: ReadonlyMap<number, Buffer>): Verdict {
   const headSeq = push.head?.seq ?? 0;
-  if (headSeq < held.lastSeq) {
-    return {
-      kind: "refuse",
-      reason: "rollback",
-      seq: headSeq,
-      incident: true,
-      message: `the host's history ends at record ${headSeq}, but it had already sent records up to ${held.lastSeq}: its store was rolled back or records were removed`,
-      detail: { hostHead: headSeq, hubHolds: held.lastSeq },
-    };
+  return headSeq < held.lastSeq ? judgeBelow(held, push, overlap, headSeq) : judgeFollowing(held, push, overlap);
+}
+
+/**
+ * A push whose head is below what the hub holds. Its head, its records and its `after` say what
+ * the host's history was when it signed it; that is a rollback only if it was signed after the
+ * host's latest push the hub took (sentAt, signed with the body). A push that agrees with
+ * everything the hub holds and was signed no later than that push is an old copy arriving late
+ * (a retry whose first attempt was taken, a delayed duplicate, a replay): stale. A host that set
+ * its clock back to look stale gains only silence: it can send no record the hub does not hold
+ * (that is a fork) and no push with its clock right (that is this rollback), docs/hub.md.
+ */
+function judgeBelow(held: Held, push: PushFacts, overlap: ReadonlyMap<number, Buffer>, headSeq: number): Verdict {
+  // an honest host's position is never past its head: a push after its own head is a store cut short
+  const agrees = push.after.seq <= headSeq && judgeFollowing(held, push, overlap).kind === "store";
+  const sent = new Date(push.sentAt).toISOString();
+  if (agrees && held.lastSentAt !== null && push.sentAt <= held.lastSentAt) {
+    return { kind: "stale", message: `the push (sent at ${sent}, the host's head then record ${headSeq}) is an older copy of what the hub holds: it took a later push, sent at ${new Date(held.lastSentAt).toISOString()}, and holds records up to ${held.lastSeq}` };
   }
+  return {
+    kind: "refuse",
+    reason: "rollback",
+    seq: headSeq,
+    incident: true,
+    message: `the host's history ends at record ${headSeq}, but it had already sent records up to ${held.lastSeq}: its store was rolled back or records were removed`,
+    detail: { hostHead: headSeq, hubHolds: held.lastSeq, sentAt: sent, lastSentAt: held.lastSentAt !== null ? new Date(held.lastSentAt).toISOString() : null, agrees },
+  };
+}
+
+/** A push whose head is at or past what the hub holds: does it follow on, re-send the same, or differ? */
+function judgeFollowing(held: Held, push: PushFacts, overlap: ReadonlyMap<number, Buffer>): Verdict {
   if (push.after.seq > held.lastSeq) {
     return { kind: "refuse", reason: "gap", incident: false, message: `the push follows record ${push.after.seq}, but the hub holds records up to ${held.lastSeq} only: send from there` };
   }

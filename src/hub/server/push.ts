@@ -3,7 +3,8 @@
 // under a lock on the host's row so that concurrent pushes of one host (a retry racing the
 // original, two hub processes) take turns, what judge.ts says of it against what the hub holds.
 // A refusal that shows tampering (a fork, a rollback, records the host never sent) opens an
-// incident in the same transaction; records are stored with the hub's own receive time. The
+// incident in the same transaction; an older copy of a push the hub took (stale) changes nothing;
+// records are stored with the hub's own receive time. The
 // statements of the usual push are named (prepared once per pooled connection), so PostgreSQL
 // parses and plans each once rather than at every push (bench/hub's profile).
 import type { KeyObject } from "node:crypto";
@@ -93,11 +94,12 @@ interface HostRow {
   last_chain: Buffer;
   prune_cut: string | null;
   records: string;
+  last_sent_at: string | null;
 }
 
 async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, toleranceMs: number, decisionKey: KeyObject | undefined): Promise<Reply<PushAccepted | PushRefused | ErrorBody>> {
   const { body } = push;
-  const row = (await client.query<HostRow & { revoked_at: Date | null }>({ name: "hub-push-lock", text: "SELECT epoch, last_seq, last_chain, prune_cut, records, revoked_at FROM hub_hosts WHERE id = $1 FOR UPDATE", values: [body.host] })).rows[0];
+  const row = (await client.query<HostRow & { revoked_at: Date | null }>({ name: "hub-push-lock", text: "SELECT epoch, last_seq, last_chain, prune_cut, records, last_sent_at, revoked_at FROM hub_hosts WHERE id = $1 FOR UPDATE", values: [body.host] })).rows[0];
   if (!row || row.revoked_at) return error(403, "this host's enrolment was revoked: the hub takes nothing from it");
   const lastSeq = Number(row.last_seq);
   const held: Held = {
@@ -105,6 +107,7 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
     lastChain: row.last_chain,
     start: hubChainStart(body.host),
     pruneCut: row.prune_cut !== null ? Number(row.prune_cut) : lastSeq === 0 ? (body.prunedTo ?? null) : null,
+    lastSentAt: sentAtMs(row.last_sent_at),
   };
   // judgePush reads the hub's chain value of the record the push follows only when that record
   // is neither the start nor the hub's last (the host row holds those two), and those of the
@@ -112,9 +115,16 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
   // the usual one, there is nothing to read, and no round trip is made
   const followsHeld = body.after.seq === 0 || body.after.seq === lastSeq;
   const overlap = await overlapOf(client, body.host, row.epoch, followsHeld ? body.after.seq + 1 : body.after.seq, Math.min(lastSeq, push.records.at(-1)?.seq ?? body.after.seq));
-  const verdict = judgePush(held, { after: { seq: body.after.seq, chain: push.after }, records: push.records, head: body.head }, overlap);
+  const verdict = judgePush(held, { after: { seq: body.after.seq, chain: push.after }, records: push.records, head: body.head, sentAt: Date.parse(body.sentAt) }, overlap);
   const holds = { seq: lastSeq, chain: row.last_chain.toString("hex") };
   const skew = Date.parse(body.sentAt) - now.getTime();
+  if (verdict.kind === "stale") {
+    // answered as a duplicate is, from what the hub holds, and nothing changes: not the host's
+    // position, its clock, nor a decision's delivery (an old copy, perhaps replayed by someone
+    // else, is not the host speaking now); an honest host moves its position on to `holds`
+    if (push.rotation?.signed) return error(401, "the push is signed with a key that only a rotation record the hub does not take from it puts in force");
+    return { status: 200, body: { status: "accepted", holds, stored: 0, receivedAt: now.toISOString(), clockSkewMs: skew, stale: true } };
+  }
   if (verdict.kind === "refuse") {
     if (verdict.incident) await openIncident(client, body.host, row.epoch, verdict.reason, verdict.seq ?? null, verdict.message, verdict.detail ?? {});
     const refused: PushRefused = { status: "refused", reason: verdict.reason, message: verdict.message, holds, ...(verdict.seq !== undefined ? { seq: verdict.seq } : {}) };
@@ -156,6 +166,12 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
     status: 200,
     body: { status: "accepted", holds: { seq: verdict.last.seq, chain: verdict.last.chain.toString("hex") }, stored: fresh.length, receivedAt: now.toISOString(), clockSkewMs: skew, ...(decisions.length ? { decisions } : {}) },
   };
+}
+
+/** A stored sentAt as ms, or null (none yet, or not a time: then no push is judged stale against it). */
+function sentAtMs(text: string | null): number | null {
+  const ms = text === null ? NaN : Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
 }
 
 /** The hub's chain values for a host's records numbered from `from` to `to`, both included. */
