@@ -17,6 +17,7 @@ import { error, type ErrorBody, type Reply } from "./reply.js";
 import { deriveState } from "./derive.js";
 import { decisionsForReply, deriveDecisions } from "./decisions.js";
 import { CLOCK_BACK, clockWithin, openClockIncident, openIncident } from "./incidents.js";
+import { inTransaction } from "../db/transaction.js";
 
 export interface PushOptions {
   /** the largest difference between a host's clock and the hub's that is not flagged, in ms */
@@ -33,18 +34,8 @@ export async function takePush(pool: Pool, raw: Buffer, hostHeader: string | und
   const read = readBody(raw, sender.host.id);
   if ("message" in read) return error(400, read.message);
   if (sender.rotation) read.rotation = sender.rotation;
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const reply = await judgeAndStore(client, read, opts.now?.() ?? new Date(), opts.clockToleranceMs, opts.decisionKey);
-    await client.query("COMMIT");
-    return reply;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  // inTransaction: a connection PostgreSQL drops mid-push is said through the failing query, not an uncaught error
+  return inTransaction(pool, (client) => judgeAndStore(client, read, opts.now?.() ?? new Date(), opts.clockToleranceMs, opts.decisionKey));
 }
 
 interface ReadPush {
