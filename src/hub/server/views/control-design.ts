@@ -8,15 +8,10 @@
 import type { Pool } from "pg";
 import { checkStoredPolicy, type CheckedVersion, type WrittenPromise } from "../../../report/stored-policy.js";
 import type { CheckedWaiver } from "../../../checker/policy.js";
+import type { CataloguedControl } from "../catalogue.js";
 
-export interface CatalogueRow {
-  title: string;
-  description: string | null;
-  owner: string | null;
-  severity: string;
-  key: boolean;
-  refs: string[];
-  promises: number;
+/** The catalogue's row of a control (catalogue.ts keeps it): with the content that wrote it and when. */
+export interface CatalogueRow extends Omit<CataloguedControl, "id"> {
   content: string;
   updatedAt: string;
 }
