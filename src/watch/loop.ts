@@ -80,6 +80,45 @@ interface Section {
   drop(why: "busy" | "stopped"): void;
 }
 
+/** The exclusive work waiting, in the order given: each goes before any evaluation still pending. */
+class Sections {
+  private readonly queue: Section[] = [];
+
+  /** queues `work`; what it resolves to once run, or dropped (`waitMs` passed first, or `dropAll`) */
+  add<T>(work: () => Promise<T>, waitMs: number): Promise<{ done: T } | { not: "busy" | "stopped" }> {
+    return new Promise((resolve, reject) => {
+      const section: Section = {
+        start: async () => {
+          clearTimeout(timer);
+          try {
+            resolve({ done: await work() });
+          } catch (err) {
+            reject(err);
+          }
+        },
+        drop: (why) => {
+          clearTimeout(timer);
+          resolve({ not: why });
+        },
+      };
+      // bounded: an evaluation that runs long (a huge tree, a stalled probe) does not hold the caller past waitMs
+      const timer = setTimeout(() => {
+        const at = this.queue.indexOf(section);
+        if (at >= 0) this.queue.splice(at, 1)[0]!.drop("busy");
+      }, waitMs);
+      this.queue.push(section);
+    });
+  }
+
+  next(): Section | undefined {
+    return this.queue.shift();
+  }
+
+  dropAll(why: "stopped"): void {
+    for (const s of this.queue.splice(0)) s.drop(why);
+  }
+}
+
 /** How long keys wait before another try when the lock was held (or a run waits for it). */
 const BUSY_RETRY_MS = 250;
 /**
@@ -144,8 +183,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
   let running: Promise<void> | undefined;
   let runningSince = 0;
   let runningWhat = "an evaluation";
-  // exclusive work, in the order given: each goes before any evaluation still pending
-  const sections: Section[] = [];
+  const sections = new Sections();
   let stopping = false;
   // nothing is evaluated before inotify watches: a change made during the start-up rescan is then an event
   let armed = false;
@@ -172,7 +210,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
 
   const kick = (): void => {
     if (running || stopping) return;
-    const section = sections.shift();
+    const section = sections.next();
     if (section) {
       runningSince = now();
       runningWhat = "work between evaluations (the hub's decisions applied)";
@@ -285,7 +323,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
       clearInterval(rescan);
       if (waiting) clearTimeout(waiting);
       // work not begun is not begun now: its caller hears the loop stopped (the hub carries decisions again)
-      for (const s of sections.splice(0)) s.drop("stopped");
+      sections.dropAll("stopped");
       await events.close();
       await running;
     },
@@ -294,31 +332,11 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
       want(key, why, paths);
       kick();
     },
-    exclusive<T>(work: () => Promise<T>, waitMs: number) {
+    exclusive(work, waitMs) {
       if (stopping) return Promise.resolve({ not: "stopped" as const });
-      return new Promise<{ done: T } | { not: "busy" | "stopped" }>((resolve, reject) => {
-        const section: Section = {
-          start: async () => {
-            clearTimeout(timer);
-            try {
-              resolve({ done: await work() });
-            } catch (err) {
-              reject(err);
-            }
-          },
-          drop: (why) => {
-            clearTimeout(timer);
-            resolve({ not: why });
-          },
-        };
-        // bounded: an evaluation that runs long (a huge tree, a stalled probe) does not hold the caller past waitMs
-        const timer = setTimeout(() => {
-          const at = sections.indexOf(section);
-          if (at >= 0) sections.splice(at, 1)[0]!.drop("busy");
-        }, waitMs);
-        sections.push(section);
-        kick();
-      });
+      const turn = sections.add(work, waitMs);
+      kick();
+      return turn;
     },
   };
 }
