@@ -8,11 +8,14 @@
 // whole promise. How many evaluations it makes is paced by a token bucket (DEFAULT_PACE). What inotify may
 // have missed is evaluated again: every realtime promise after the kernel's queue overflowed, on
 // the rescan timer (which bounds any loss), and when the set of unwatched directories changes.
+// Work that must not run beside an evaluation (an integrity approval from the fleet hub, which
+// re-observes and re-baselines a promise) is given to `exclusive`: it runs between two
+// evaluations, the next one held until it is done.
 import { watchEvents, type Batch, type Blindness, type EventSource, type WatchProblem } from "./events.js";
 import { Schedule } from "./schedule.js";
 import type { WatchSet } from "./watch-set.js";
 
-export type Trigger = "start" | "reload" | "event" | "schedule" | "overflow" | "rescan" | "watch-limit";
+export type Trigger = "start" | "reload" | "event" | "schedule" | "overflow" | "rescan" | "watch-limit" | "approval";
 
 export interface WatchLoopOptions {
   /** every promise key of the policy, in policy order */
@@ -63,6 +66,57 @@ export interface WatchLoop {
   pauseEvents(paused: boolean): void;
   /** asks for a promise's evaluation as an event naming `paths` (or another reason, whole) would */
   ask(key: string, why: Trigger, paths?: readonly string[]): void;
+  /**
+   * Runs `work` alone: once the evaluation under way (if any) has ended, before the next one,
+   * which waits until `work` is done. "busy" without running it when that evaluation (or other
+   * work queued first) does not end within `waitMs`; "stopped" when the loop stops first.
+   */
+  exclusive<T>(work: () => Promise<T>, waitMs: number): Promise<{ done: T } | { not: "busy" | "stopped" }>;
+}
+
+/** Work waiting for its turn between two evaluations (exclusive). */
+interface Section {
+  start(): Promise<void>;
+  drop(why: "busy" | "stopped"): void;
+}
+
+/** The exclusive work waiting, in the order given: each goes before any evaluation still pending. */
+class Sections {
+  private readonly queue: Section[] = [];
+
+  /** queues `work`; what it resolves to once run, or dropped (`waitMs` passed first, or `dropAll`) */
+  add<T>(work: () => Promise<T>, waitMs: number): Promise<{ done: T } | { not: "busy" | "stopped" }> {
+    return new Promise((resolve, reject) => {
+      const section: Section = {
+        start: async () => {
+          clearTimeout(timer);
+          try {
+            resolve({ done: await work() });
+          } catch (err) {
+            reject(err);
+          }
+        },
+        drop: (why) => {
+          clearTimeout(timer);
+          resolve({ not: why });
+        },
+      };
+      // bounded: an evaluation that runs long (a huge tree, a stalled probe) does not hold the caller past waitMs
+      const timer = setTimeout(() => {
+        const at = this.queue.indexOf(section);
+        if (at >= 0) this.queue.splice(at, 1)[0]!.drop("busy");
+      }, waitMs);
+      this.queue.push(section);
+    });
+  }
+
+  next(): Section | undefined {
+    return this.queue.shift();
+  }
+
+  dropAll(why: "stopped"): void {
+    for (const s of this.queue.splice(0)) s.drop(why);
+  }
 }
 
 /** How long keys wait before another try when the lock was held (or a run waits for it). */
@@ -128,6 +182,8 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
   let lastBatch: Batch | undefined;
   let running: Promise<void> | undefined;
   let runningSince = 0;
+  let runningWhat = "an evaluation";
+  const sections = new Sections();
   let stopping = false;
   // nothing is evaluated before inotify watches: a change made during the start-up rescan is then an event
   let armed = false;
@@ -153,7 +209,18 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
   };
 
   const kick = (): void => {
-    if (!armed || running || waiting || stopping || pending.size === 0) return;
+    if (running || stopping) return;
+    const section = sections.next();
+    if (section) {
+      runningSince = now();
+      runningWhat = "work between evaluations (the hub's decisions applied)";
+      running = section.start().finally(() => {
+        running = undefined;
+        kick();
+      });
+      return;
+    }
+    if (!armed || waiting || pending.size === 0) return;
     const wait = bucket.take();
     if (wait > 0) return later(wait);
     const keys = [...pending.keys()].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
@@ -165,6 +232,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
     pending.clear();
     lastBatch = undefined;
     runningSince = now();
+    runningWhat = "an evaluation";
     running = (async () => {
       const at = now();
       try {
@@ -230,7 +298,7 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
   let stallSaid = false;
   const beat = setInterval(() => {
     if (running && o.stallAfterMs !== undefined && now() - runningSince > o.stallAfterMs) {
-      if (!stallSaid) o.onFailure(new Error(`an evaluation has run for ${Math.round((now() - runningSince) / 1000)}s, past its timeout: the heartbeat stops until it ends, so that the watcher is seen as stalled`));
+      if (!stallSaid) o.onFailure(new Error(`${runningWhat} has run for ${Math.round((now() - runningSince) / 1000)}s, past its timeout: the heartbeat stops until it ends, so that the watcher is seen as stalled`));
       stallSaid = true;
       return;
     }
@@ -254,6 +322,8 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
       clearInterval(beat);
       clearInterval(rescan);
       if (waiting) clearTimeout(waiting);
+      // work not begun is not begun now: its caller hears the loop stopped (the hub carries decisions again)
+      sections.dropAll("stopped");
       await events.close();
       await running;
     },
@@ -261,6 +331,12 @@ export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
     ask(key, why, paths) {
       want(key, why, paths);
       kick();
+    },
+    exclusive(work, waitMs) {
+      if (stopping) return Promise.resolve({ not: "stopped" as const });
+      const turn = sections.add(work, waitMs);
+      kick();
+      return turn;
     },
   };
 }

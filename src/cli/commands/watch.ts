@@ -39,7 +39,7 @@ import { loadCheckedPolicy } from "../checked-policy.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary } from "../run-record.js";
 import { recordBlindness, WATCHER_BLIND_KEY } from "../watcher-health.js";
-import { watchPusher } from "../hub-push.js";
+import { WATCH_DECISIONS_WAIT_MS, watchPusher } from "../hub-push.js";
 
 export interface WatchOptions {
   state?: string;
@@ -128,8 +128,25 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   }
   // listened for before anything starts: a stop asked for during a long start-up is a clean stop too
   const stopped = stopSignal();
-  // an enrolled host pushes what its evaluations recorded, at most every 30 s, never holding one up
-  const pusher = watchPusher(store, io);
+  let loop: WatchLoop | undefined;
+  // what each promise's last evaluation found (tree-focus.ts): the running policy's
+  let memory: EvaluationMemory | undefined;
+  // an enrolled host pushes what its evaluations recorded, at most every 30 s, never holding one
+  // up; the hub's decisions are applied between two evaluations, and a promise an integrity
+  // approval re-baselined is evaluated whole at once: what was found of it before is forgotten
+  const pusher = watchPusher(store, io, {
+    between: async (work) => {
+      const turn = loop ? await loop.exclusive(work, WATCH_DECISIONS_WAIT_MS) : { not: "stopped" as const };
+      if ("done" in turn) return turn;
+      return { not: turn.not === "busy" ? `the watcher's evaluation under way did not end within ${WATCH_DECISIONS_WAIT_MS / 1000} s` : "the watcher is stopping or reloading its policy" };
+    },
+    approved: (keys) => {
+      for (const k of keys) {
+        memory?.of(k).forget();
+        loop?.ask(k, "approval");
+      }
+    },
+  });
   const say = sayOnce(io);
   // who: the processes at a changed file, seen as the batch arrives, and who made the change (audit)
   // what audit was made to do (rules added or removed) goes into the next run's notes, in the history
@@ -144,7 +161,8 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
     const keys = promiseKeys(scene.policy);
     const set = watchSet(watchTargets(scene.policy));
     // what each promise's last evaluation found, for evaluations of what events named (tree-focus.ts): one per policy loaded
-    const memory = new EvaluationMemory();
+    const kept = new EvaluationMemory();
+    memory = kept;
     io.out(`covenant watch: ${initial === "reload" ? "policy reloaded: " : ""}${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}`);
     return startWatchLoop({
       keys: keys.map((k) => k.key),
@@ -161,7 +179,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       evaluate: async (ks, why, batch, focus) => {
         await who.settled(); // the audit look-ups, bounded, before the run lock is taken
         // a directory not watched sends no events: while one is, every promise is evaluated whole
-        const done = await evaluateOnce(scene, ks, why, batch, { who, set, auditNotes, memory, focus: blind.now ? new Map() : focus });
+        const done = await evaluateOnce(scene, ks, why, batch, { who, set, auditNotes, memory: kept, focus: blind.now ? new Map() : focus });
         if (done === "done") pusher.poke();
         return done;
       },
@@ -171,7 +189,6 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
     });
   };
-  let loop: WatchLoop | undefined;
   // a policy or configuration that changes (or SIGHUP) is loaded again; one with errors is said,
   // and the one running goes on
   let reloading = Promise.resolve();
@@ -362,6 +379,7 @@ const CAUSES: Record<Exclude<Trigger, "event">, string> = {
   overflow: "inotify's event queue overflowed: every realtime promise again",
   rescan: "periodic rescan",
   "watch-limit": "the directories watched changed: every realtime promise again",
+  approval: "an integrity approval from the hub was applied: the promise whole again",
 };
 
 function evaluationLine(run: number, why: Trigger, batch: Batch | undefined, results: PromiseResult[], told: number | undefined): string {
