@@ -35,7 +35,8 @@ import { whoLines } from "../../text/finding-who-text.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { loadCheckedPolicy } from "../checked-policy.js";
+import { loadRunPolicy, saveCache } from "../run-policy.js";
+import { bundleIdentity } from "../policy-cache.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary } from "../run-record.js";
 import { recordBlindness, WATCHER_BLIND_KEY } from "../watcher-health.js";
@@ -57,6 +58,8 @@ export interface WatchOptions {
   procRoot: string;
   etcRoot: string;
   include: string[];
+  /** false: check the policy in full, without the policy cache (--no-policy-cache) */
+  policyCache?: boolean;
 }
 
 /** `covenant watch --status`: cheap (one read), exit 0 when a watcher is running and beating, 1 otherwise. */
@@ -99,7 +102,9 @@ function statusWords(s: WatcherStatus): string {
 }
 
 export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Promise<number> {
-  const loaded = loadCheckedPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10) }, io);
+  const identity = opts.policyCache === false ? undefined : bundleIdentity();
+  const cacheIn = (stateDir: string) => (identity ? { cache: { stateDir, identity } } : {});
+  const loaded = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...cacheIn(opts.state ?? defaultStateDir()) }, io);
   if (typeof loaded === "number") return loaded;
   const { policy, files } = loaded;
   const notifyConfig = await resolveNotifyConfig(opts.config, io, "watch");
@@ -109,6 +114,8 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   try {
     stateDir = ensureStateDir(opts.state ?? defaultStateDir());
     store = StateStore.open(stateDir);
+    const unsaved = saveCache(loaded, stateDir);
+    if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     io.err(`covenant watch: ${escapeText(err.message)}`);
@@ -163,7 +170,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
     // what each promise's last evaluation found, for evaluations of what events named (tree-focus.ts): one per policy loaded
     const kept = new EvaluationMemory();
     memory = kept;
-    io.out(`covenant watch: ${initial === "reload" ? "policy reloaded: " : ""}${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}`);
+    io.out(`covenant watch: ${initial === "reload" ? "policy reloaded: " : ""}${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}${scene.cached ? "; policy from its cache (unchanged files)" : ""}`);
     return startWatchLoop({
       keys: keys.map((k) => k.key),
       every: new Map(keys.map((k) => [k.key, k.promise.every ?? opts.everyMs])),
@@ -194,7 +201,9 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   let reloading = Promise.resolve();
   const reloads = watchReloads(paths, notifyConfig, () => {
     reloading = reloading.then(async () => {
-      const next = loadCheckedPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10) }, io);
+      const next = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...cacheIn(stateDir) }, io);
+      const unsaved = typeof next === "number" ? undefined : saveCache(next, stateDir);
+      if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
       const config = typeof next === "number" ? undefined : await resolveNotifyConfig(opts.config, io, "watch");
       if (typeof next === "number" || config === undefined || config.status === "bad") {
         io.err("covenant watch: the policy or the configuration has errors (above): the previous policy keeps running");
@@ -208,13 +217,13 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       policyHash = hashPolicy(next.files);
       who.secretPatterns = policySecretPatterns(next.policy);
       beat();
-      loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io, blind }, "reload");
+      loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io, blind, cached: next.cache.state === "hit" }, "reload");
     });
   });
   // the policy's files are watched before the first evaluation: a change made once the start-up
   // rescan is said is a reload (chokidar's first scan is asynchronous; inotify's is not)
   await Promise.race([reloads.ready, stopped]);
-  loop ??= start({ policy, files, opts, stateDir, store, notifyConfig, io, blind }, "start");
+  loop ??= start({ policy, files, opts, stateDir, store, notifyConfig, io, blind, cached: loaded.cache.state === "hit" }, "start");
   await Promise.race([loop.ready, stopped]);
   await stopped;
   await reloads.close();
@@ -301,6 +310,8 @@ interface WatchScene {
   notifyConfig: ConfigOutcome;
   io: Io;
   blind: { now?: Blindness };
+  /** the policy came from the policy cache: its files are those last checked */
+  cached?: boolean;
 }
 
 /** Audit set up for the policy's realtime paths; its notes said. */
