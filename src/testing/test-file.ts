@@ -80,7 +80,10 @@ class Decoder {
   }
 
   error(code: DiagnosticCode, message: string, node: Node | null | undefined | Span, suggestion?: string): undefined {
-    const span = node !== null && node !== undefined && "file" in node ? node : this.span(node);
+    const given = node !== null && node !== undefined && "file" in node ? node : this.span(node);
+    // yaml may place an error past the end of the text (an unclosed `{`): kept inside it
+    const end = Math.min(given.end, this.text.length);
+    const span = { file: given.file, start: Math.min(given.start, end), end };
     this.diagnostics.push(diagnostic(code, message, span, suggestion !== undefined ? { suggestion } : {}));
     return undefined;
   }
@@ -244,7 +247,10 @@ function syntax(doc: Document, d: Decoder): boolean {
   return !d.diagnostics.some((x) => x.code === "E400");
 }
 
-/** The test file's tests, or (with `file` undefined) the reasons it has none to run. */
+/**
+ * The test file's tests and what is wrong with it: with diagnostics, `file` holds the tests that
+ * could be read (to be checked further, never run), or is undefined when nothing could be.
+ */
 export function decodeTestFile(text: string, path: string): { file?: TestFile; diagnostics: Diagnostic[] } {
   const d = new Decoder(path, text);
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, version: "1.2" });
@@ -268,8 +274,9 @@ export function decodeTestFile(text: string, path: string): { file?: TestFile; d
   else if (!isSeq(t.value) || t.value.items.length === 0) d.error("E404", "`tests` must be a list of at least one test", (t.value as Node | null) ?? (t.key as Node));
   const names = new Map<string, Span>();
   const tests = t && isSeq(t.value) ? t.value.items.map((item, i) => d.test(item, i, names)) : [];
-  if (d.diagnostics.length > 0) return { diagnostics: d.diagnostics };
-  return { file: { path, policy, tests: tests as PolicyTest[] }, diagnostics: [] };
+  // the tests that could be read go on to be checked against their policy and fixtures, so that
+  // every problem is said at once; with any diagnostic, none is run
+  return { file: { path, policy, tests: tests.filter((x) => x !== undefined) }, diagnostics: d.diagnostics };
 }
 
 /** Test files are named so: `access.test.yaml` beside `access.promise`. */
