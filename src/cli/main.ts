@@ -25,6 +25,7 @@ import { addNotifyCommands } from "./notify-commands.js";
 import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";
 import { addMapCommand } from "./map-command.js";
+import { addTestCommand } from "./test-command.js";
 import { addEvidenceCommands } from "./evidence-command.js";
 import { addHubCommands } from "./hub-command.js";
 import { addReportCommand } from "./report-command.js";
@@ -205,6 +206,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     });
 
   addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
+  addTestCommand(program, io, setExit, { includeOption });
   addEvidenceCommands(program, io, setExit, version);
   addHubCommands(program, io, setExit, version);
   addReportCommand(program, io, setExit, version);

@@ -17,7 +17,7 @@ import { loadRunPolicy, saveCache } from "../run-policy.js";
 import { bundleIdentity } from "../policy-cache.js";
 import { writeReport } from "../report-file.js";
 import { promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
-import { defaultSandboxDir, prepareSandbox, SandboxError } from "../sandbox.js";
+import { defaultSandboxDir, prepareSandbox, SandboxError, type Sandbox } from "../sandbox.js";
 import type { ProbeRoots } from "../../probes/result.js";
 import type { findingsFor } from "../findings.js";
 import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../run-record.js";
@@ -130,6 +130,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   let stateDir = opts.state ?? defaultStateDir();
   let filesRoot: string | undefined;
   let sandboxDir: string | undefined;
+  let sandboxFacts: RunScene["sandboxFacts"];
   const notes: string[] = [...hubNotes];
   if (opts.sandbox) {
     try {
@@ -139,6 +140,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
       if (sb.osRelease) factsEtcRoot = sb.etcRoot;
       filesRoot = sb.filesRoot;
       sandboxDir = sb.dir;
+      sandboxFacts = sb.facts;
       stateDir = opts.state ?? sb.stateDir;
       if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}${sb.procRoot !== undefined ? `, its own /proc in ${sb.procRoot}` : ""}; nothing outside it is changed`);
       notes.push(...sb.notes);
@@ -186,7 +188,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   let code: number = EXIT.internal;
   recordedIn.dir = stateDir;
   try {
-    code = await recordedRun({ policy, checked, opts, roots, factsEtcRoot, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, lockWaitedMs: waitedMs, later }, io);
+    code = await recordedRun({ policy, checked, opts, roots, factsEtcRoot, filesRoot, sandboxDir, sandboxFacts, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, lockWaitedMs: waitedMs, later }, io);
   } finally {
     // a lock that cannot be removed (a file system turned read-only) is said, exit 2
     const failed = lock.release();
@@ -242,6 +244,8 @@ interface RunScene {
   factsEtcRoot: string;
   filesRoot: string | undefined;
   sandboxDir: string | undefined;
+  /** the sandbox's facts (its manifest's `facts`) */
+  sandboxFacts: Sandbox["facts"];
   stateDir: string;
   started: Date;
   notes: string[];
@@ -259,7 +263,7 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
   const { policy, checked, opts, roots, filesRoot, started, notes } = scene;
   const recorded = await evaluateRecorded(
     store,
-    { policy, files: checked.files, roots, ...(filesRoot !== undefined ? { filesRoot } : {}), dryRun: opts.dryRun, etcRoot: scene.factsEtcRoot, started, deadline: started.getTime() + scene.lockWaitedMs + opts.timeoutMs, kind: "run" },
+    { policy, files: checked.files, roots, ...(filesRoot !== undefined ? { filesRoot } : {}), dryRun: opts.dryRun, etcRoot: scene.factsEtcRoot, ...(scene.sandboxFacts !== undefined ? { facts: scene.sandboxFacts } : {}), started, deadline: started.getTime() + scene.lockWaitedMs + opts.timeoutMs, kind: "run" },
     notes,
   );
   return finishAndReport(store, scene, io, recorded);
