@@ -4,7 +4,7 @@
 import { homedir } from "node:os";
 import * as vscode from "vscode";
 import { LanguageClient, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
-import { serverCommand } from "./server-command";
+import { serverCommand } from "./server-command.mjs";
 
 let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel | undefined;
