@@ -1,10 +1,16 @@
 // The fleet's evidence pack for auditors and administrators (evidence.export): the period, host
-// group and controls from the query; the pack made from the database (hub/evidence/fleet-pack.ts)
-// and sent as its .tar.gz, signed with the hub's key; the export recorded in the audit log first,
-// with the manifest's sha256 (what the auditor received can be matched to the log).
+// group and controls from the query; the pack written from the database (hub/evidence/fleet-pack.ts)
+// into a private temporary directory of the hub's (0700, made by mkdtemp), its .tar.gz opened and
+// the directory removed at once (on failure too), then the archive sent from the open file: the
+// pack is never held in memory, and nothing of it is left on disk once the download ends or is
+// cut. The export is recorded in the audit log before the first byte is sent, with the manifest's
+// sha256 (what the auditor received can be matched to the log).
+import { closeSync, constants, createReadStream, fstatSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { periodOf, PeriodError } from "../../../facts/period.js";
 import { AccessInputError } from "../../auth/users.js";
-import { fleetPackArchive, makeFleetPack, manifestSha256 } from "../../evidence/fleet-pack.js";
+import { writeFleetPack } from "../../evidence/fleet-pack.js";
 import { FleetReportError, reportedHosts } from "../../evidence/fleet-report.js";
 import type { Period } from "../../../facts/period.js";
 import { audit } from "../audit.js";
@@ -55,17 +61,30 @@ export function evidenceHandlers(clockToleranceMs: number, generator: string): R
       const { deps } = call;
       const tooLarge = hostDaysProblem((await reportedHosts(deps.pool, period, q.group)).length, period);
       if (tooLarge) throw new AccessInputError(tooLarge, 413);
+      const name = `fleet-${q.group ?? "all"}-${q.from}-${q.to}`.replace(/[^A-Za-z0-9._-]/g, "_");
+      const work = mkdtempSync(join(tmpdir(), "covenant-hub-export-"));
+      let fd: number;
       let pack;
       try {
-        pack = await makeFleetPack(deps.pool, { period, ...(q.group !== undefined ? { group: q.group } : {}), controls: q.controls, toleranceMs: clockToleranceMs, hubFingerprint: deps.key.fingerprint, generator, key: deps.key, now: deps.now() });
+        pack = await writeFleetPack(deps.pool, join(work, name), { period, ...(q.group !== undefined ? { group: q.group } : {}), controls: q.controls, toleranceMs: clockToleranceMs, hubFingerprint: deps.key.fingerprint, generator, key: deps.key, now: deps.now() });
+        fd = openSync(pack.archive, constants.O_RDONLY | constants.O_NOFOLLOW);
       } catch (err) {
         if (err instanceof FleetReportError) throw new AccessInputError(err.message, 404);
         throw err;
+      } finally {
+        // the archive stays readable through its descriptor: nothing of the pack is left under a name
+        rmSync(work, { recursive: true, force: true });
       }
-      const name = `fleet-${q.group ?? "all"}-${q.from}-${q.to}`.replace(/[^A-Za-z0-9._-]/g, "_");
-      const gz = fleetPackArchive(pack, name);
-      await audit(deps.pool, call.principal!.name, "evidence.export", q.group !== undefined ? `group:${q.group}` : null, { from: q.from, to: q.to, tz: q.tz, controls: q.controls, hosts: pack.manifest.hosts.length, manifestSha256: manifestSha256(pack), bytes: gz.length });
-      return { status: 200, raw: { type: "application/gzip", text: gz }, headers: { "content-disposition": `attachment; filename="${name}.tar.gz"` } };
+      try {
+        const bytes = fstatSync(fd).size;
+        await audit(deps.pool, call.principal!.name, "evidence.export", q.group !== undefined ? `group:${q.group}` : null, { from: q.from, to: q.to, tz: q.tz, controls: q.controls, hosts: pack.manifest.hosts.length, manifestSha256: pack.manifestSha256, bytes });
+        // the stream closes the descriptor when it ends, fails, or the client goes away
+        const body = createReadStream("", { fd, autoClose: true, highWaterMark: 1024 * 1024 });
+        return { status: 200, raw: { type: "application/gzip", text: body }, headers: { "content-disposition": `attachment; filename="${name}.tar.gz"`, "content-length": String(bytes) } };
+      } catch (err) {
+        closeSync(fd);
+        throw err;
+      }
     },
   };
 }
