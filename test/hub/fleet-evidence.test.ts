@@ -273,7 +273,7 @@ describe("the pack written host by host", () => {
       expect(read(`hosts/${h.id}.json`)).toBe([...reportJsonPieces(h.report)].join(""));
       expect(read(`hosts/${h.id}.html`)).toBe(renderReportHtml(h.report));
     }
-    // the archive holds each host's chain before its records (the order the verifier checks in without keeping either)
+    // the archive holds each host's chain before its records (entries by name): a verifier spills neither
     const names = (await readPack(pack.archive)).map((f) => f.name);
     for (const h of whole.hosts) expect(names.indexOf(`hosts/${h.id}/chain.jsonl`)).toBeLessThan(names.indexOf(`hosts/${h.id}/history.jsonl`));
   });

@@ -121,7 +121,7 @@ async function hostExtract(pool: Pool, h: FleetHost, pack: PackDirectory, files:
   const prune = await pool.query<{ prune_cut: string | null }>("SELECT prune_cut FROM hub_hosts WHERE id = $1", [h.id]);
   const first = h.chain.first;
   const before = first === null ? null : await chainBefore(pool, h.id, h.chain.epoch, first);
-  // both files open at once; the chain is ended first, so an archive gives it before the records it vouches for
+  // both files open at once, each written as the records are read (the archive lists them by name: the chain first)
   const history = pack.file(`${dir}/${HOST_HISTORY}`);
   const chain = pack.file(`${dir}/${HOST_CHAIN}`);
   chain.write(`${JSON.stringify({ before: before?.toString("hex") ?? null, epoch: h.chain.epoch })}\n`);
