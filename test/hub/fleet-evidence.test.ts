@@ -16,7 +16,7 @@ import { readPack, readPackInto } from "../../src/evidence/read.ts";
 import { periodOf } from "../../src/facts/period.ts";
 import { lineOf } from "../../src/hub/client/batch.ts";
 import { migrate } from "../../src/hub/db/migrations.ts";
-import { buildFleetReport } from "../../src/hub/evidence/fleet-report.ts";
+import { buildFleetReport, overviewOf } from "../../src/hub/evidence/fleet-report.ts";
 import { buildReport } from "../../src/report/report-build.ts";
 import { writeFleetPack } from "../../src/hub/evidence/fleet-pack.ts";
 import { renderFleetHtml } from "../../src/hub/evidence/fleet-html.ts";
@@ -175,6 +175,14 @@ describe("the fleet report", () => {
       await pool.query("UPDATE hub_records SET line = $2 WHERE host_id = $1 AND seq = 20", [id, row.line]);
     }
   });
+
+  it("draws a fleet's hundreds of thousands of episodes as Markdown and CSV (no call given them all as arguments)", async () => {
+    const r = overviewOf(await buildFleetReport(pool, options()));
+    const web01 = r.hosts.find((h) => h.name === "web-01")!;
+    web01.deficiencies = Array.from({ length: 300_000 }, () => web01.deficiencies[0]!);
+    expect(renderFleetMarkdown(r).split("\n").filter((l) => l.startsWith("| web-01 | C-1 |"))).toHaveLength(300_000);
+    expect(renderFleetCsv(r).get("fleet-episodes.csv")!.split("\r\n").length).toBeGreaterThan(300_000);
+  }, 180_000);
 
   it("draws escaped HTML with both times and the flags, needing no script", async () => {
     await pool.query("UPDATE hub_hosts SET name = $2 WHERE id = $1", [ids["web-02"], "web-02<script>alert(1)</script>"]);

@@ -169,9 +169,11 @@ class FleetGatherer {
         repairs: c.operation.listing.repairs.total,
         remediation: c.operation.remediation,
       });
-      const resolved = resolvedDurations(c);
-      entry.durations.push(...resolved);
-      this.durations.push(...resolved);
+      // one by one: a control's year on a host can resolve more episodes than a call takes arguments
+      for (const d of resolvedDurations(c)) {
+        entry.durations.push(d);
+        this.durations.push(d);
+      }
       const since = c.design.versions.at(-1)?.from ?? "";
       if (c.design.versions.length > 0 && (entry.design === null || since > entry.since)) Object.assign(entry, { design: c.design, since });
       this.byId.set(c.id, entry);

@@ -35,11 +35,16 @@ export function renderFleetMarkdown(full: FleetReport | FleetOverview): string {
   ];
   for (const c of r.controls) {
     out.push(`### ${md(c.id)}`, "", c.design ? `${md(c.design.title)}; severity ${md(c.design.severity)}${c.design.owner ? `; owner ${md(c.design.owner)}` : ""}` : "no stored policy version defines it", "");
-    out.push(...table(["host", "evaluations", "kept", "gaps", "episodes", "open at end", "repairs"], c.hosts.map((h) => [md(h.name), String(h.evaluations), pct(h.keptShare), String(h.gaps), String(h.episodes), String(h.openAtEnd), String(h.repairs)])));
+    pushAll(out, table(["host", "evaluations", "kept", "gaps", "episodes", "open at end", "repairs"], c.hosts.map((h) => [md(h.name), String(h.evaluations), pct(h.keptShare), String(h.gaps), String(h.episodes), String(h.openAtEnd), String(h.repairs)])));
   }
   out.push("## Episodes (host time / hub received)", "");
-  out.push(...table(["host", "control", "promise", "outcome", "opened", "resolved"], episodeRows(r).map((e) => [md(e.host), md(e.control), md(e.promise), md(e.outcome), `${e.opened} / ${e.openedReceived}`, e.resolved ? `${e.resolved} / ${e.resolvedReceived}` : "open"])));
+  pushAll(out, table(["host", "control", "promise", "outcome", "opened", "resolved"], episodeRows(r).map((e) => [md(e.host), md(e.control), md(e.promise), md(e.outcome), `${e.opened} / ${e.openedReceived}`, e.resolved ? `${e.resolved} / ${e.resolvedReceived}` : "open"])));
   return out.join("\n") + "\n";
+}
+
+/** Appends `lines` one by one: a fleet's episodes are hundreds of thousands, more than a call's arguments may be (push(...lines) overflowed the stack). */
+function pushAll(out: string[], lines: readonly string[]): void {
+  for (const l of lines) out.push(l);
 }
 
 function episodeRows(r: FleetOverview) {
