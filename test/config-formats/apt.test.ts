@@ -214,16 +214,29 @@ const empty = join(work, "apt.conf");
 mkdirSync(join(work, "parts"));
 writeFileSync(empty, `Dir::Etc::parts "${join(work, "parts")}/";\nDir::Etc::main "${join(work, "none.conf")}";\n`);
 
+/** apt's %V: the value with `%` and control and non-ASCII bytes written `%xx`; decoded as bytes, then UTF-8 (U+FFFD for what is not). */
+function aptUnescape(v: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] === "%" && /^[0-9A-Fa-f]{2}$/.test(v.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(v.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(v[i]!, "utf8"));
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
 function aptDump(file?: string): { ok: true; entries: [string, string][] } | { ok: false; error: string } {
-  const args = [...(file ? ["-c", file] : []), "dump"];
+  // each value escaped (%V), one entry a line: a value apt decoded to a newline (`"%0a"`) cannot split its entry
+  const args = [...(file ? ["-c", file] : []), "dump", "--format", "%f\t%V%n"];
   try {
     const out = execFileSync(aptConfig!, args, { env: { PATH: "/usr/bin:/bin", APT_CONFIG: empty, LC_ALL: "C" }, stdio: ["ignore", "pipe", "pipe"] }).toString();
     const entries = out
       .split("\n")
       .filter((l) => l !== "")
       .map((l): [string, string] => {
-        const at = l.indexOf(' "');
-        return [l.slice(0, at), l.slice(at + 2, -2)];
+        const at = l.indexOf("\t");
+        return [l.slice(0, at), aptUnescape(l.slice(at + 1))];
       });
     return { ok: true, entries };
   } catch (err) {
