@@ -30,6 +30,12 @@ export interface LoadOptions {
   maxFileSize?: number;
   /** as root (`run`): refuse policy files and directories another user can change (policy-trust.ts) */
   rootOnly?: boolean;
+  /**
+   * For the language server (src/lsp): the text an editor holds for a file, by real path, read
+   * in place of what is on disk (confinement is judged as for any file), and the parse of a
+   * file's text (a cache: an unchanged file is not parsed again).
+   */
+  source?: { text(real: string): string | undefined; parse(path: string, text: string): SourceFile };
 }
 
 export const POLICY_EXTENSION = ".promise";
@@ -251,7 +257,8 @@ export function loadPolicy(paths: string[], options: LoadOptions = {}): LoadedPo
     }
     const known = byReal.get(resolved.real);
     if (known) return { file: known };
-    const source = reader.readResolved(origin, resolved.real);
+    const held = options.source?.text(resolved.real);
+    const source = held !== undefined ? { ok: true as const, real: resolved.real, text: held } : reader.readResolved(origin, resolved.real);
     if (!source.ok) {
       // a file that is not UTF-8 is reported once, in itself, however many files import it
       if (source.file && files.some((f) => f.path === source.file!.path)) return {};
@@ -261,7 +268,7 @@ export function loadPolicy(paths: string[], options: LoadOptions = {}): LoadedPo
       if (source.file) files.push(source.file);
       return {};
     }
-    const file = parseSource(displayPath(path), source.text);
+    const file = (options.source?.parse ?? parseSource)(displayPath(path), source.text);
     byReal.set(source.real, file);
     files.push(file);
     const edges: { decl: ImportDecl; target: SourceFile }[] = [];
