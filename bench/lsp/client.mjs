@@ -2,6 +2,7 @@
 // stdio: what the benchmark drives and the tests (test/lsp/) talk to. It keeps the last
 // diagnostics published for each URI and lets a caller wait for the next publication of one.
 import { spawn } from "node:child_process";
+import { clearTimeout, setTimeout } from "node:timers";
 import { pathToFileURL } from "node:url";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
 

@@ -1,6 +1,5 @@
 // `covenant lsp`: the language server, over stdio, on vscode-languageserver. Diagnostics are
 // `covenant check`'s (workspace.ts); the other features read the last check's parses.
-import { dirname } from "node:path";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import {
   createConnection,
@@ -40,6 +39,8 @@ export class LanguageServer {
   private scheduled = false;
   /** what was last published for each URI, as JSON: only what changed is sent again */
   private readonly published = new Map<string, string>();
+  /** the URIs each folder's last check said something of */
+  private readonly saidBy = new Map<string, Set<string>>();
   private dynamicWatch = false;
   private folderEvents = false;
 
@@ -171,8 +172,10 @@ export class LanguageServer {
     // every file of the folder is published (the problems panel lists them all); a file whose
     // diagnostics did not change is sent again only when it was edited, which the client waits for
     for (const f of check.files) if (!byUri.has(uriOf(f.path))) byUri.set(uriOf(f.path), []);
-    // a file gone from the policy (removed, renamed) loses what was said of it
-    for (const uri of this.published.keys()) if (!byUri.has(uri) && belongsTo(uri, folder, this.workspace)) byUri.set(uri, []);
+    // what this folder's last check said of a file and this one does not (a file removed, a
+    // covenant.yaml outside the folder) is taken back
+    for (const uri of this.saidBy.get(folder) ?? []) if (!byUri.has(uri)) byUri.set(uri, []);
+    this.saidBy.set(folder, new Set([...byUri].filter(([, list]) => list.length > 0).map(([uri]) => uri)));
     for (const [uri, diagnostics] of byUri) {
       const json = JSON.stringify(diagnostics);
       if (this.published.get(uri) === json && !this.edited.has(uri)) continue;
@@ -183,9 +186,4 @@ export class LanguageServer {
     for (const uri of byUri.keys()) this.edited.delete(uri);
     return check;
   }
-}
-
-function belongsTo(uri: string, folder: string, ws: Workspace): boolean {
-  const path = pathOf(uri);
-  return path !== undefined && (ws.folderOf(path) === folder || dirname(path) === folder);
 }
