@@ -35,7 +35,7 @@ export interface LoadOptions {
    * in place of what is on disk (confinement is judged as for any file), and the parse of a
    * file's text (a cache: an unchanged file is not parsed again).
    */
-  source?: { text(real: string): string | undefined; parse(path: string, text: string): SourceFile };
+  source?: { text(real: string): string | undefined; parse(path: string, text: string, real: string): SourceFile };
 }
 
 export const POLICY_EXTENSION = ".promise";
@@ -268,7 +268,7 @@ export function loadPolicy(paths: string[], options: LoadOptions = {}): LoadedPo
       if (source.file) files.push(source.file);
       return {};
     }
-    const file = (options.source?.parse ?? parseSource)(displayPath(path), source.text);
+    const file = options.source ? options.source.parse(displayPath(path), source.text, source.real) : parseSource(displayPath(path), source.text);
     byReal.set(source.real, file);
     files.push(file);
     const edges: { decl: ImportDecl; target: SourceFile }[] = [];

@@ -1,11 +1,10 @@
 // `covenant lsp`: the language server, over stdio, on vscode-languageserver. Diagnostics are
 // `covenant check`'s (workspace.ts); the other features read the last check's parses.
-import { TextDocument } from "vscode-languageserver-textdocument";
+import type { TextDocument } from "vscode-languageserver-textdocument";
 import {
   createConnection,
   DidChangeWatchedFilesNotification,
   ProposedFeatures,
-  TextDocuments,
   TextDocumentSyncKind,
   type Connection,
   type Diagnostic as LspDiagnostic,
@@ -14,7 +13,9 @@ import {
   type WorkspaceFoldersChangeEvent,
 } from "vscode-languageserver/node";
 import { pathOf, toLsp, uriOf } from "./convert.js";
+import { OpenDocuments } from "./documents.js";
 import { registerFeatures } from "./features.js";
+import type { TextEdit } from "./incremental.js";
 import { isPolicyPath, Workspace, type FolderCheck, type ServerOptions } from "./workspace.js";
 
 export interface Streams {
@@ -25,8 +26,7 @@ export interface Streams {
 /** Starts the server on `streams`; the library ends the process when the client says `exit` or the input closes. */
 export function startServer(streams: Streams, defaults: Partial<ServerOptions> = {}): Connection {
   const connection = createConnection(ProposedFeatures.all, streams.input, streams.output);
-  const documents = new TextDocuments(TextDocument);
-  const server = new LanguageServer(connection, documents, defaults);
+  const server = new LanguageServer(connection, new OpenDocuments(), defaults);
   server.listen();
   return connection;
 }
@@ -46,7 +46,7 @@ export class LanguageServer {
 
   constructor(
     readonly connection: Connection,
-    readonly documents: TextDocuments<TextDocument>,
+    readonly documents: OpenDocuments,
     private readonly defaults: Partial<ServerOptions>,
   ) {}
 
@@ -61,13 +61,16 @@ export class LanguageServer {
       if (this.folderEvents) connection.workspace.onDidChangeWorkspaceFolders((e) => this.foldersChanged(e));
       for (const f of this.workspace.folders) this.schedule(f);
     });
-    documents.onDidChangeContent((e) => this.changed(e.document));
-    documents.onDidClose((e) => {
-      const path = pathOf(e.document.uri);
-      if (path === undefined || !isPolicyPath(path)) return;
-      this.workspace.close(path);
-      this.schedule(this.workspace.folderOf(path));
-    });
+    documents.listen(
+      connection,
+      (doc, edit) => this.changed(doc, edit),
+      (doc) => {
+        const path = pathOf(doc.uri);
+        if (path === undefined || !isPolicyPath(path)) return;
+        this.workspace.close(path);
+        this.schedule(this.workspace.folderOf(path));
+      },
+    );
     // a file saved, created or removed outside the editor: the folders holding it are checked again
     connection.onDidChangeWatchedFiles((e) => {
       for (const c of e.changes) {
@@ -76,7 +79,6 @@ export class LanguageServer {
       }
     });
     registerFeatures(this);
-    documents.listen(connection);
     connection.listen();
   }
 
@@ -130,10 +132,10 @@ export class LanguageServer {
     }
   }
 
-  private changed(doc: TextDocument): void {
+  private changed(doc: TextDocument, edit?: TextEdit): void {
     const path = pathOf(doc.uri);
     if (path === undefined || !isPolicyPath(path)) return;
-    this.workspace.open(path, doc.getText());
+    this.workspace.open(path, doc.getText(), edit);
     this.edited.add(doc.uri);
     this.schedule(this.workspace.folderOf(path));
   }

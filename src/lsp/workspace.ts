@@ -13,7 +13,7 @@ import { checkConfiguration } from "../cli/commands/check-config.js";
 import { SourceMap } from "../cli/render.js";
 import type { SourceFile } from "../parser/ast.js";
 import type { Diagnostic } from "../parser/diagnostics.js";
-import { parseSource } from "../parser/parse.js";
+import { reparse, type TextEdit } from "./incremental.js";
 
 export interface ServerOptions {
   /** covenant.yaml, as `check --config` names it (relative to the folder) */
@@ -59,7 +59,7 @@ export class Workspace {
   private readonly parsed = new Map<string, SourceFile>();
   /** the last check of each folder */
   readonly checks = new Map<string, FolderCheck>();
-  /** parses made by the last check (the others came from the cache), for tests and timings */
+  /** files parsed (whole or in part) by the last check: the others came from the cache */
   lastParses = 0;
 
   constructor(
@@ -67,11 +67,22 @@ export class Workspace {
     readonly options: ServerOptions,
   ) {}
 
-  open(path: string, text: string): void {
-    this.held.set(realOrSame(path), text);
+  /**
+   * The edit that made each held text from the one last parsed, when the editor said where it
+   * was and it was the only one since (null: several, or unknown: the texts are compared).
+   */
+  private readonly edits = new Map<string, TextEdit | null>();
+
+  /** The editor's text of a file; `edit`, when the editor said where it changed the previous text. */
+  open(path: string, text: string, edit?: TextEdit): void {
+    const real = realOrSame(path);
+    this.held.set(real, text);
+    this.edits.set(real, edit !== undefined && !this.edits.has(real) ? edit : null);
   }
   close(path: string): void {
-    this.held.delete(realOrSame(path));
+    const real = realOrSame(path);
+    this.held.delete(real);
+    this.edits.delete(real);
   }
 
   /** The workspace folder `path` belongs to (the innermost), or its own directory when none holds it. */
@@ -88,7 +99,7 @@ export class Workspace {
     const loaded = loadPolicy(named, {
       include: this.options.include.map((d) => resolve(folder, d)),
       ...(this.options.maxFileSize !== undefined ? { maxFileSize: this.options.maxFileSize } : {}),
-      source: { text: (real) => this.held.get(real), parse: (path, text) => this.parse(path, text) },
+      source: { text: (real) => this.held.get(real), parse: (path, text, real) => this.parse(path, text, real) },
     });
     const result = checkFiles(loaded.files, loaded.diagnostics, this.options.today !== undefined ? { today: this.options.today } : {});
     const nothing = nothingToEvaluate(named, loaded.emptyDirectories, result.files, result.diagnostics, result.policy);
@@ -107,11 +118,13 @@ export class Workspace {
     return check;
   }
 
-  private parse(path: string, text: string): SourceFile {
+  private parse(path: string, text: string, real: string): SourceFile {
     const known = this.parsed.get(path);
+    const edit = this.edits.get(real) ?? undefined;
+    this.edits.delete(real);
     if (known !== undefined && known.text === text) return known;
     this.lastParses++;
-    const file = parseSource(path, text);
+    const file = reparse(known, path, text, edit);
     this.parsed.set(path, file);
     return file;
   }

@@ -77,6 +77,19 @@ function apply(text: string, e: Edit): string {
   }
 }
 
+/** The edit that turns `before` into `after`, as one range (from the first difference to the last) and its new text. */
+function rangeEdit(before: string, after: string) {
+  let start = 0;
+  while (start < before.length && start < after.length && before[start] === after[start]) start++;
+  let tail = 0;
+  while (tail < before.length - start && tail < after.length - start && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail++;
+  const position = (offset: number) => {
+    const lines = before.slice(0, offset).split("\n");
+    return { line: lines.length - 1, character: lines.at(-1)!.length };
+  };
+  return { range: { start: position(start), end: position(before.length - tail) }, text: after.slice(start, after.length - tail) };
+}
+
 describe("mutated policies, edited in a running server", () => {
   const sources = [resolve("examples/sox"), resolve("policies/sox-itgc")];
   const work: string[] = [];
@@ -99,13 +112,14 @@ describe("mutated policies, edited in a running server", () => {
             const text = edits.reduce(apply, originals.get(path)!);
             writeFileSync(path, text);
             try {
-              const version = client.change(fileUri(path), [{ text }]);
+              // as an editor sends it: the range that changed, so that the server re-parses only what it touched
+              const version = client.change(fileUri(path), [rangeEdit(originals.get(path)!, text)]);
               await client.settled(fileUri(path), version);
               expect(byUri(serverSays(client))).toEqual(byUri(checkSays(folder)));
             } finally {
               // back to the original, on disk and in the editor, before the next case
               writeFileSync(path, originals.get(path)!);
-              const back = client.change(fileUri(path), [{ text: originals.get(path)! }]);
+              const back = client.change(fileUri(path), [rangeEdit(text, originals.get(path)!)]);
               await client.settled(fileUri(path), back);
             }
           }),
