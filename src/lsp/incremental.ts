@@ -24,8 +24,11 @@ export interface TextEdit {
  */
 export function reparse(old: SourceFile | undefined, path: string, text: string, edit?: TextEdit): SourceFile {
   if (old === undefined || old.path !== path || old.diagnostics.length > 0 || old.dropped !== undefined || old.incomplete.length > 0 || old.statements.length === 0) return parseSource(path, text);
+  // the editor's word for where the text changed, when it was said of the text parsed (the same
+  // string, so this comparison is of two pointers): no comparison of two long texts is needed
+  if (edit !== undefined && edit.before === old.text) return spliced(old, path, text, edit);
   if (old.text === text) return old;
-  return spliced(old, path, text, edit !== undefined && edit.before === old.text ? edit : changed(old.text, text));
+  return spliced(old, path, text, changed(old.text, text));
 }
 
 function spliced(old: SourceFile, path: string, text: string, edit: { start: number; oldEnd: number }): SourceFile {

@@ -122,7 +122,9 @@ export class Workspace {
     const known = this.parsed.get(path);
     const edit = this.edits.get(real) ?? undefined;
     this.edits.delete(real);
-    if (known !== undefined && known.text === text) return known;
+    // with the editor's edit, the texts differ and reparse needs no comparison to say where;
+    // without (a file read from disk, edits that came together), they are compared
+    if (known !== undefined && (edit === undefined || edit.before !== known.text) && known.text === text) return known;
     this.lastParses++;
     const file = reparse(known, path, text, edit);
     this.parsed.set(path, file);
