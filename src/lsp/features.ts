@@ -34,11 +34,18 @@ export function registerFeatures(server: LanguageServer): void {
     if (!d) return undefined;
     return { doc: d.doc, offset: d.doc.offsetAt(position), check: server.checkOf(d.path), shown: displayPath(d.path) };
   };
+  /** The parse of an open document: the last check's when it was made of this text (after any pending edit is checked), else made now. */
+  const parsed = (d: { doc: TextDocument; path: string }) => {
+    const text = d.doc.getText();
+    const shown = displayPath(d.path);
+    const held = server.checkOf(d.path).files.find((f) => f.path === shown);
+    return held !== undefined && held.text === text ? held : parseSource(shown, text);
+  };
   c.onDocumentFormatting((p) => {
     const d = docOf(p.textDocument.uri);
     if (!d) return null;
     const text = d.doc.getText();
-    const file = parseSource(displayPath(d.path), text);
+    const file = parsed(d);
     // as `covenant fmt`: a file that does not parse is never rewritten (a byte of meaning could be lost)
     if (file.diagnostics.some((x) => x.severity === "error")) return null;
     const formatted = format(file);
@@ -47,7 +54,7 @@ export function registerFeatures(server: LanguageServer): void {
   });
   c.onDocumentSymbol((p) => {
     const d = docOf(p.textDocument.uri);
-    return d ? documentSymbols(parseSource(displayPath(d.path), d.doc.getText()), d.doc) : null;
+    return d ? documentSymbols(parsed(d), d.doc) : null;
   });
   c.onCodeAction((p) => {
     const d = server.documents.get(p.textDocument.uri);
