@@ -51,6 +51,27 @@ describe("covenant.yaml open in the editor", () => {
   }, 60_000);
 });
 
+describe("hover on a stakeholder", () => {
+  it("says how covenant.yaml reaches them, or that it does not", async () => {
+    const path = join(folder, "controls.promise");
+    const text = readFileSync(path, "utf8");
+    const client = await startServer(folder, { config: "covenant.yaml" });
+    try {
+      await client.open(fileUri(path), text);
+      await client.settled(fileUri(path), 1);
+      const hoverOn = async (needle: string) => {
+        const lines = text.slice(0, text.indexOf(needle) + 2).split("\n");
+        const h = await client.request<{ contents: { value: string } }>("textDocument/hover", { textDocument: { uri: fileUri(path) }, position: { line: lines.length - 1, character: lines.at(-1)!.length } });
+        return h.contents.value;
+      };
+      expect(await hoverOn("security\n  group")).toContain("Reached through `digest` (report)");
+      expect(await hoverOn("auditors]")).toContain("covenant.yaml does not configure them");
+    } finally {
+      expect(await client.close()).toBe(0);
+    }
+  }, 60_000);
+});
+
 describe("the server's end", () => {
   it("exits 1 when the client goes away without shutdown", async () => {
     const client = await startServer(folder);
