@@ -11,7 +11,17 @@ import { nameIndex, type Occurrence } from "./names.js";
 import { attributesFor, describeAttribute, describePromiseType, promiseTypes } from "./vocabulary.js";
 
 const MAX_SHOWN = 400;
-const code = (text: string) => `\`\`\`covenant\n${text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text}\n\`\`\``;
+/**
+ * Policy text in a code block: fenced with more backticks than it holds in a row, so that no
+ * value can end the block and have the rest read as markdown (a link, an image the editor fetches).
+ */
+function code(text: string): string {
+  const shown = text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
+  const fence = "`".repeat(Math.max(3, ...[...shown.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+  return `${fence}covenant\n${shown}\n${fence}`;
+}
+/** Text from the policy, the configuration or the host, in markdown: as text, never markup. */
+const plain = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!<>|~]/g, (c) => `\\${c}`);
 const markdown = (value: string): Hover => ({ contents: { kind: "markdown", value } });
 
 export function hover(a: At): Hover | null {
@@ -39,19 +49,19 @@ function nameHover(a: At, o: Occurrence): Hover | null {
       return markdown(stakeholderText(a, o.name, idx.declared.stakeholder.get(o.name)?.statement, used));
     case "control": {
       const d = idx.declared.control.get(o.name)?.statement;
-      return d?.kind === "control" ? markdown(controlText(d)) : markdown(`no control has the id \`${o.name}\``);
+      return d?.kind === "control" ? markdown(controlText(d)) : markdown(`no control has the id ${plain(o.name)}`);
     }
     case "fact":
       return markdown(factText(o.name));
     case "import":
-      return markdown(`imports \`${o.name}\`, from the directory of this file`);
+      return markdown(`imports ${plain(o.name)}, from the directory of this file`);
   }
 }
 
 function stakeholderText(a: At, name: string, decl: Statement | undefined, used: string): string {
-  const lines = [`**stakeholder ${name}**`];
+  const lines = [`**stakeholder ${plain(name)}**`];
   const description = decl?.kind === "stakeholder" ? decl.attributes?.find((x) => x.name === "description") : undefined;
-  if (description?.value.kind === "string") lines.push("", literalText(description.value));
+  if (description?.value.kind === "string") lines.push("", plain(literalText(description.value)));
   lines.push("", used);
   if (a.check.configPath === undefined) {
     lines.push("", "No covenant.yaml: nobody is told (notifications are off).");
@@ -62,7 +72,7 @@ function stakeholderText(a: At, name: string, decl: Statement | undefined, used:
   const configured = config?.stakeholders.get(name);
   if (!config) lines.push("", "covenant.yaml has errors: how they are reached is not known until it checks clean.");
   else if (!configured) lines.push("", "covenant.yaml does not configure them: deficiencies routed to them reach nobody (E340).");
-  else lines.push("", `Reached through ${configured.channels.map((c) => `\`${c}\` (${config.channels.get(c)?.type ?? "?"})`).join(", ") || "no channel"}; ${configured.people.length} ${configured.people.length === 1 ? "person" : "people"}.`);
+  else lines.push("", `Reached through ${configured.channels.map((c) => `${plain(c)} (${config.channels.get(c)?.type ?? "?"})`).join(", ") || "no channel"}; ${configured.people.length} ${configured.people.length === 1 ? "person" : "people"}.`);
   return lines.join("\n");
 }
 
@@ -70,13 +80,13 @@ function controlText(d: Statement & { kind: "control" }): string {
   const attr = (n: string) => d.items.find((i): i is Attribute => i.kind === "attribute" && i.name === n);
   const shown = (n: string) => {
     const v = attr(n)?.value;
-    return v === undefined ? undefined : v.kind === "string" ? literalText(v) : exprText(v);
+    return v === undefined ? undefined : plain(v.kind === "string" ? literalText(v) : exprText(v));
   };
   const promises = d.items.filter((i) => i.kind === "promise").length;
-  const lines = [`**control ${literalText(d.id)}**: ${shown("title") ?? "(no title)"}`, ""];
+  const lines = [`**control ${plain(literalText(d.id))}**: ${shown("title") ?? "(no title)"}`, ""];
   lines.push(`owner: ${shown("owner") ?? "none"} · severity: ${shown("severity") ?? "medium"}${shown("key") === "true" ? " · key control" : ""} · ${promises} promise${promises === 1 ? "" : "s"}`);
   const refs = attr("refs")?.value;
-  if (refs) lines.push("", `refs: ${refs.kind === "list" ? refs.items.map((r) => (r.kind === "string" ? literalText(r) : exprText(r))).join("; ") : exprText(refs)}`);
+  if (refs) lines.push("", `refs: ${plain(refs.kind === "list" ? refs.items.map((r) => (r.kind === "string" ? literalText(r) : exprText(r))).join("; ") : exprText(refs))}`);
   return lines.join("\n");
 }
 
@@ -87,7 +97,7 @@ function factText(name: string): string {
   // read again at most every few seconds: the date and the addresses move, a hover should not wait
   if (hostFacts === undefined || Date.now() - hostFacts.at > 5000) hostFacts = { at: Date.now(), values: readFacts() };
   const value = hostFacts.values.get(name);
-  const shown = value === undefined ? "not known on this host" : `\`${Array.isArray(value) ? value.join(", ") : String(value)}\``;
+  const shown = value === undefined ? "not known on this host" : plain(Array.isArray(value) ? value.join(", ") : String(value));
   return `**fact ${name}**\n\n${spec.description}\n\nOn this host now: ${shown}`;
 }
 

@@ -64,7 +64,7 @@ describe("hover on a stakeholder", () => {
         const h = await client.request<{ contents: { value: string } }>("textDocument/hover", { textDocument: { uri: fileUri(path) }, position: { line: lines.length - 1, character: lines.at(-1)!.length } });
         return h.contents.value;
       };
-      expect(await hoverOn("security\n  group")).toContain("Reached through `digest` (report)");
+      expect(await hoverOn("security\n  group")).toContain("Reached through digest (report)");
       expect(await hoverOn("auditors]")).toContain("covenant.yaml does not configure them");
     } finally {
       expect(await client.close()).toBe(0);

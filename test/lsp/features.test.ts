@@ -95,7 +95,8 @@ describe("document symbols", () => {
 });
 
 describe("hover", () => {
-  const hoverAt = async (p: Position) => (await client.request<{ contents: { value: string } } | null>("textDocument/hover", { textDocument: { uri }, position: p }))?.contents.value;
+  // policy text comes as text: markdown's characters escaped; read back as written
+  const hoverAt = async (p: Position) => (await client.request<{ contents: { value: string } } | null>("textDocument/hover", { textDocument: { uri }, position: p }))?.contents.value.replace(/\\(.)/g, "$1");
   it("shows an attribute's type, default and description from its schema", async () => {
     const text = await hoverAt(at(accessText, "max_total", 2));
     expect(text).toContain("**max_total**");
@@ -117,7 +118,18 @@ describe("hover", () => {
     await client.open(fileUri(common), commonText);
     const fact = await client.request<{ contents: { value: string } }>("textDocument/hover", { textDocument: { uri: fileUri(common) }, position: at(commonText, "hostname ~", 2) });
     expect(fact.contents.value).toContain("Short host name");
-    expect(fact.contents.value).toContain(`\`${hostname().split(".")[0]}\``);
+    expect(fact.contents.value.replace(/\\(.)/g, "$1")).toContain(`On this host now: ${hostname().split(".")[0]}`);
+  });
+  it("shows text from the policy as text: no link or image of it is markup", async () => {
+    const commonUri = fileUri(common);
+    const hostile = readFileSync(common, "utf8").replace('"Database administrators on call"', '"On call ![x](http://example.invalid/t.png) [y](command:workbench.action.quit)"');
+    const version = client.change(commonUri, [{ text: hostile }]);
+    await client.next(commonUri, (p) => p.version === version);
+    const shown = (await client.request<{ contents: { value: string } }>("textDocument/hover", { textDocument: { uri }, position: at(accessText, "dba_oncall,", 1) })).contents.value;
+    expect(shown).toContain("\\!\\[x\\]\\(http://example\\.invalid/t\\.png\\)");
+    expect(shown).not.toMatch(/(^|[^\\])\[y\]\(/);
+    const back = client.change(commonUri, [{ text: readFileSync(common, "utf8") }]);
+    await client.next(commonUri, (p) => p.version === back);
   });
 });
 
