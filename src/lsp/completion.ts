@@ -5,8 +5,10 @@ import { factCatalogue } from "../facts/catalog.js";
 import type { AttributeSpec, ValueType } from "../promise-types/schema.js";
 import { cursorAt, declarationStart, type Cursor } from "./cursor.js";
 import type { At } from "./features.js";
+import { plain } from "./hover.js";
 import { nameIndex, type NameIndex } from "./names.js";
-import { attributesFor, describeAttribute, describePromiseType, promiseTypes } from "./vocabulary.js";
+import type { DeclaredTypes } from "../checker/promise-type-decl.js";
+import { attributesFor, declaredTypes, describeAttribute, describePromiseType, promiseTypes } from "./vocabulary.js";
 
 const STATEMENTS = ["control", "let", "context", "stakeholder", "waiver", "calendar", "import", "promise_type"];
 const doc = (value: string) => ({ kind: "markdown" as const, value });
@@ -23,30 +25,34 @@ export function completions(a: At): CompletionItem[] {
   if (assigned) {
     if (assigned[1] === "context") return conditionNames(idx);
     if (assigned[1] === "let") return variables(idx);
-    return valuesFor(specAt(cursor, assigned[2]!)?.type, idx);
+    return valuesFor(specAt(cursor, assigned[2]!, declaredTypes(a.check))?.type, idx);
   }
-  if (/^\s*[A-Za-z_]*$/.test(p)) return names(cursor);
+  if (/^\s*[A-Za-z_]*$/.test(p)) return names(cursor, declaredTypes(a.check));
   return [];
 }
 
-function specAt(cursor: Cursor, name: string): AttributeSpec | undefined {
+function specAt(cursor: Cursor, name: string, declared: DeclaredTypes | undefined): AttributeSpec | undefined {
   const inner = cursor.blocks.at(-1);
   const outer = cursor.blocks.length > 1 ? cursor.blocks.at(-2)!.keyword : undefined;
-  return inner ? attributesFor(inner.keyword, outer)?.get(name) : undefined;
+  return inner ? attributesFor(inner.keyword, outer, declared)?.get(name) : undefined;
 }
 
 /** At the start of a line: declarations at the top, attributes (and promise types in a control) inside a block. */
-function names(cursor: Cursor): CompletionItem[] {
+function names(cursor: Cursor, declared: DeclaredTypes | undefined): CompletionItem[] {
   const inner = cursor.blocks.at(-1);
   if (!inner) return STATEMENTS.map((k) => ({ label: k, kind: CompletionItemKind.Keyword }));
   const outer = cursor.blocks.length > 1 ? cursor.blocks.at(-2)!.keyword : undefined;
   const items: CompletionItem[] = [];
-  for (const spec of attributesFor(inner.keyword, outer)?.values() ?? []) {
-    items.push({ label: spec.name, kind: CompletionItemKind.Property, detail: spec.required ? "required" : "attribute", documentation: doc(describeAttribute(spec, inner.keyword)), insertText: `${spec.name} = `, sortText: `${spec.required ? "0" : "1"}${spec.name}` });
+  // a site's own type is described by the policy: its words are shown as text
+  const own = outer === "control" && !promiseTypes.has(inner.keyword);
+  for (const spec of attributesFor(inner.keyword, outer, declared)?.values() ?? []) {
+    const documentation = doc(own ? plain(describeAttribute(spec, inner.keyword)) : describeAttribute(spec, inner.keyword));
+    items.push({ label: spec.name, kind: CompletionItemKind.Property, detail: spec.required ? "required" : "attribute", documentation, insertText: `${spec.name} = `, sortText: `${spec.required ? "0" : "1"}${spec.name}` });
   }
   if (inner.keyword === "control" && outer === undefined) {
-    for (const t of promiseTypes.values()) {
-      items.push({ label: t.name, kind: CompletionItemKind.Class, detail: "promise type", documentation: doc(describePromiseType(t)), insertText: t.promiser ? `${t.name} "$1" {\n  $0\n}` : `${t.name} {\n  $0\n}`, insertTextFormat: InsertTextFormat.Snippet, sortText: `2${t.name}` });
+    for (const t of [...promiseTypes.values(), ...(declared?.specs.values() ?? [])]) {
+      const described = describePromiseType(t);
+      items.push({ label: t.name, kind: CompletionItemKind.Class, detail: "promise type", documentation: doc(promiseTypes.has(t.name) ? described : plain(described)), insertText: t.promiser ? `${t.name} "$1" {\n  $0\n}` : `${t.name} {\n  $0\n}`, insertTextFormat: InsertTextFormat.Snippet, sortText: `2${t.name}` });
     }
   }
   return items;

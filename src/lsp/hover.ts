@@ -6,9 +6,10 @@ import { facts } from "../facts/catalog.js";
 import { readFacts, type FactValue } from "../facts/host.js";
 import { loadConfig } from "../config/load.js";
 import type { Hover } from "vscode-languageserver/node";
+import type { DeclaredTypes } from "../checker/promise-type-decl.js";
 import type { At } from "./features.js";
 import { nameIndex, type Occurrence } from "./names.js";
-import { attributesFor, describeAttribute, describePromiseType, promiseTypes } from "./vocabulary.js";
+import { attributesFor, declaredTypes, describeAttribute, describePromiseType, promiseTypes, promiseTypeSpec } from "./vocabulary.js";
 
 const MAX_SHOWN = 400;
 /**
@@ -21,7 +22,7 @@ function code(text: string): string {
   return `${fence}covenant\n${shown}\n${fence}`;
 }
 /** Text from the policy, the configuration or the host, in markdown: as text, never markup. */
-const plain = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!<>|~]/g, (c) => `\\${c}`);
+export const plain = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!<>|~]/g, (c) => `\\${c}`);
 const markdown = (value: string): Hover => ({ contents: { kind: "markdown", value } });
 
 export function hover(a: At): Hover | null {
@@ -29,7 +30,7 @@ export function hover(a: At): Hover | null {
   if (o) return nameHover(a, o);
   const file = a.check.files.find((f) => f.path === a.shown);
   const s = file?.statements.find((x) => x.start <= a.offset && a.offset <= x.end);
-  return s ? schemaHover(s, a.offset) : null;
+  return s ? schemaHover(s, a) : null;
 }
 
 function nameHover(a: At, o: Occurrence): Hover | null {
@@ -101,8 +102,8 @@ function factText(name: string): string {
   return `**fact ${name}**\n\n${spec.description}\n\nOn this host now: ${shown}`;
 }
 
-function schemaHover(s: Statement, offset: number): Hover | null {
-  const inside = (x: { start: number; end: number }) => x.start <= offset && offset <= x.end;
+function schemaHover(s: Statement, a: At): Hover | null {
+  const inside = (x: { start: number; end: number }) => x.start <= a.offset && a.offset <= x.end;
   const attrs = s.kind === "control" ? s.items : s.kind === "waiver" || s.kind === "calendar" ? s.attributes : s.kind === "stakeholder" ? (s.attributes ?? []) : [];
   for (const item of attrs) {
     if (item.kind === "attribute") {
@@ -111,15 +112,17 @@ function schemaHover(s: Statement, offset: number): Hover | null {
       return spec ? markdown(describeAttribute(spec, s.kind)) : null;
     }
     if (!inside(item)) continue;
-    return promiseHover(item, inside);
+    return promiseHover(item, inside, declaredTypes(a.check));
   }
   return null;
 }
 
-function promiseHover(p: PromiseDecl, inside: (x: { start: number; end: number }) => boolean): Hover | null {
-  const type = promiseTypes.get(p.type);
-  if (inside(typeSpan(p))) return type ? markdown(describePromiseType(type)) : null;
+function promiseHover(p: PromiseDecl, inside: (x: { start: number; end: number }) => boolean, declared: DeclaredTypes | undefined): Hover | null {
+  // a site's own type is described by the policy: its words are shown as text
+  const shown = (text: string) => markdown(promiseTypes.has(p.type) ? text : plain(text));
+  const type = promiseTypeSpec(p.type, declared);
+  if (inside(typeSpan(p))) return type ? shown(describePromiseType(type)) : null;
   const a = p.attributes.find((x) => inside(nameSpan(x)));
-  const spec = a ? attributesFor(p.type, "control")?.get(a.name) : undefined;
-  return spec ? markdown(describeAttribute(spec, `\`${p.type}\` promise`)) : null;
+  const spec = a ? attributesFor(p.type, "control", declared)?.get(a.name) : undefined;
+  return spec ? shown(describeAttribute(spec, `\`${p.type}\` promise`)) : null;
 }

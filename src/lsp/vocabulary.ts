@@ -1,6 +1,11 @@
 // The schemas the checker validates against, as the server shows them: which attributes a block
 // takes, and an attribute's type, default and description in words.
 import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "../checker/blocks.js";
+import { ConditionChecker } from "../checker/conditions.js";
+import { checkPromiseTypes, type DeclaredTypes } from "../checker/promise-type-decl.js";
+import { Scope } from "../checker/scope.js";
+import { ValueChecker } from "../checker/values.js";
+import type { SourceFile } from "../parser/ast.js";
 import { attributesOf, promiseTypes } from "../promise-types/registry.js";
 import { describeType, type AttributeSpec, type PromiseTypeSpec } from "../promise-types/schema.js";
 
@@ -12,9 +17,32 @@ const blocks: Record<string, ReadonlyMap<string, AttributeSpec>> = {
   calendar: byName(calendarAttributes),
 };
 
+const declaredOf = new WeakMap<object, DeclaredTypes>();
+
+/**
+ * The site's own promise types the policy declares (`promise_type`, docs/plugins.md), as the
+ * checker reads them (its diagnostics are the check's, so they are dropped here); once a check.
+ */
+export function declaredTypes(check: { files: SourceFile[] }): DeclaredTypes | undefined {
+  if (!check.files.some((f) => f.statements.some((s) => s.kind === "promise_type"))) return undefined;
+  let declared = declaredOf.get(check);
+  if (declared === undefined) {
+    const scope = new Scope(check.files, []);
+    const values = new ValueChecker(scope, []);
+    values.conditions = new ConditionChecker(scope, values, []);
+    declaredOf.set(check, (declared = checkPromiseTypes(scope.promiseTypes, values, [])));
+  }
+  return declared;
+}
+
+/** A promise type by name: built in, or declared by the policy. */
+export function promiseTypeSpec(name: string, declared: DeclaredTypes | undefined): PromiseTypeSpec | undefined {
+  return promiseTypes.get(name) ?? declared?.specs.get(name);
+}
+
 /** The attributes of the block whose header starts with `keyword`, inside `outer` (a promise's keyword is its type). */
-export function attributesFor(keyword: string, outer: string | undefined): ReadonlyMap<string, AttributeSpec> | undefined {
-  if (outer === "control") return attributesOf(keyword);
+export function attributesFor(keyword: string, outer: string | undefined, declared?: DeclaredTypes): ReadonlyMap<string, AttributeSpec> | undefined {
+  if (outer === "control") return attributesOf(keyword) ?? declared?.attributes.get(keyword);
   if (outer !== undefined) return undefined;
   return blocks[keyword];
 }
