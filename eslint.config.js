@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "bench/.work/", ".scratch/", "coverage/"] },
+  { ignores: ["dist/", "node_modules/", "bench/.work/", ".scratch/", "coverage/", "editors/vscode/dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,10 +1,28 @@
 // The esbuild options every bundle of Covenant shares (scripts/build.mjs; the notifier bundle
 // test builds with them too, so what it checks is what ships).
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleExternals } from "./deb/modules.mjs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+
+/**
+ * The build's identity: a digest of the sources, package.json and the lock file it is built from.
+ * The policy cache (src/cli/policy-cache.ts) trusts only a cache this very build wrote: a checker
+ * changed without a new version must not run a policy another checker judged.
+ */
+function buildDigest() {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const hash = createHash("sha256");
+  const files = readdirSync(join(root, "src"), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? e.path, e.name))
+    .sort();
+  for (const f of [...files, join(root, "package.json"), join(root, "package-lock.json")].filter((f) => existsSync(f))) hash.update(`${relative(root, f)}\0`).update(readFileSync(f)).update("\0");
+  return hash.digest("hex").slice(0, 32);
+}
 
 /**
  * The SMS channel sends through twilio's Client with an HTTP client of its own
@@ -30,7 +48,7 @@ export const bundleOptions = {
   minify: true,
   sourcemap: "linked",
   legalComments: "linked",
-  define: { COVENANT_VERSION: JSON.stringify(pkg.version) },
+  define: { COVENANT_VERSION: JSON.stringify(pkg.version), COVENANT_BUILD: JSON.stringify(buildDigest()) },
   banner: { js: "import { createRequire as __covenantRequire } from 'node:module'; const require = __covenantRequire(import.meta.url);" },
   logLevel: "warning",
   // loaded from node_modules at run time, never bundled: the native addon (better-sqlite3); the

@@ -1,7 +1,7 @@
 // `npm test`: build, type check, lint, then the test suite; ends with one plain summary line
 // `N passed, N failed` (type check and lint count as one check each) so that CI can read it.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 
 const steps = [];
 function run(name, cmd, args) {
@@ -15,6 +15,15 @@ function run(name, cmd, args) {
 run("build", "node", ["scripts/build.mjs"]);
 run("typecheck", "npx", ["--no-install", "tsc", "-p", "tsconfig.json", "--noEmit"]);
 run("lint", "npx", ["--no-install", "eslint", "--max-warnings", "0", "."]);
+// The VS Code extension is its own package (editors/vscode): its dependencies are installed here
+// when missing (a fresh clone has none) or older than its lock file, and its grammar and
+// packaging tests count as one check. Before vitest, whose test/editors/ runs the grammar with
+// the extension's vscode-textmate.
+const installedLock = "editors/vscode/node_modules/.package-lock.json";
+const vscodeInstalled = existsSync(installedLock) && statSync(installedLock).mtimeMs >= statSync("editors/vscode/package-lock.json").mtimeMs;
+if (vscodeInstalled || run("editors/vscode: install", "npm", ["ci", "--prefix", "editors/vscode", "--no-audit", "--no-fund"])) {
+  run("editors/vscode: npm test", "npm", ["test", "--prefix", "editors/vscode"]);
+}
 
 const results = ".vitest-results.json";
 rmSync(results, { force: true });

@@ -32,6 +32,15 @@ describe("examples/sox", () => {
   });
 });
 
+describe("examples/sox/sox.test.yaml", () => {
+  it("passes: the example of a policy's tests, run as authors run them", () => {
+    ensureBuilt();
+    const r = covenant(["test", "examples/sox"]);
+    expect(r.out.trimEnd().split("\n").at(-1), r.out + r.err).toBe("4 tests: 4 passed, 0 failed");
+    expect(r.code).toBe(0);
+  });
+});
+
 describe("examples/cron and examples/systemd", () => {
   /** Where a covenant command's arguments end: at the shell's redirection of its report, or its next command. */
   const argsOf = (words: string[]) => {

@@ -14,3 +14,4 @@ export { ensureMonthPartitions } from "../../src/hub/db/partitions.js";
 export { takeEnrollment } from "../../src/hub/server/enroll.js";
 export { createUser } from "../../src/hub/auth/users.js";
 export { recomputeRollup } from "../../src/hub/dashboard/overview-rollup.js";
+export { hubSigningKey } from "../../src/hub/signing.js";

@@ -49,12 +49,14 @@ async function observedState(store: StateStore, policy: NonNullable<ReturnType<t
   return r?.findings ? integrityStateOf(recordedFindings(r.findings, MAX_DIFFERENCES)) : undefined;
 }
 
-async function applyOne(store: StateStore, d: HubDecision, hub: string, now: Date, out: DecisionsApplied): Promise<void> {
+/** Applies one approval, or refuses it with its record; whether it was applied. */
+async function applyOne(store: StateStore, d: HubDecision, hub: string, now: Date, out: DecisionsApplied): Promise<boolean> {
   const by = `${d.by.slice(0, 100)} (hub)`;
   const refuse = (why: string) => {
     const done = store.applyHubDecision(d.id, (w) => w.refuse({ decision: d.id, kind: d.kind, control: d.control, refused: why, by, at: new Date().toISOString(), hub }));
     if (done.already) out.already.push(d.id);
     else out.refused.push({ id: d.id, kind: d.kind, record: done.seq, why });
+    return false;
   };
   const ready = approvable(store, d, now);
   if (typeof ready === "string") return refuse(ready);
@@ -63,11 +65,16 @@ async function applyOne(store: StateStore, d: HubDecision, hub: string, now: Dat
   const done = await approveObserved(store, ready, selection, { how: "approve", targets: [d.key!], by, user: osUser(), loginUid: null, reason: d.reason.slice(0, 1000), decision: d.id }, now);
   if ("problems" in done) return refuse(done.problems.join("; "));
   out.applied.push({ id: d.id, kind: d.kind, record: done.record });
+  return true;
 }
 
-/** Applies the integrity approvals among the decisions (each once; the others are applyDecisions'). */
-export async function applyIntegrityDecisions(store: StateStore, enrolment: Enrolment, signed: readonly SignedDecision[], out: DecisionsApplied, now: () => Date = () => new Date()): Promise<void> {
+/**
+ * Applies the integrity approvals among the decisions (each once; the others are applyDecisions').
+ * Returns the promises re-baselined: a watcher evaluates them again, whole.
+ */
+export async function applyIntegrityDecisions(store: StateStore, enrolment: Enrolment, signed: readonly SignedDecision[], out: DecisionsApplied, now: () => Date = () => new Date()): Promise<string[]> {
   const seen = new Set<string>();
+  const approved: string[] = [];
   for (const s of signed) {
     const d = checkDecision(s, enrolment.host, enrolment.hubKey);
     if ("rejected" in d || d.kind !== "integrity-approval" || seen.has(d.id)) continue;
@@ -76,6 +83,7 @@ export async function applyIntegrityDecisions(store: StateStore, enrolment: Enro
       out.already.push(d.id);
       continue;
     }
-    await applyOne(store, d, enrolment.hubKey!.fingerprint, now(), out);
+    if (await applyOne(store, d, enrolment.hubKey!.fingerprint, now(), out)) approved.push(d.key!);
   }
+  return approved;
 }

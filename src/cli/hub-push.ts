@@ -1,5 +1,6 @@
 // Pushing to the fleet hub from the command line: `covenant push`, the push after each run, and
-// the watcher's pushes (at most one every 30 s, beside its evaluations). Each reads the enrolment
+// the watcher's pushes (at most one every 30 s, beside its evaluations; the decisions they bring
+// applied between two evaluations). Each reads the enrolment
 // in the state directory; a host that is not enrolled pushes nothing. What the hub says is escaped
 // here, where it is printed.
 import { EnrolmentError, isEnrolled, noteRotatedKey, readEnrolment } from "../hub/client/enrolment.js";
@@ -7,7 +8,7 @@ import { pushToHub, type PushOptions, type PushOutcome } from "../hub/client/pus
 import { applyDecisions, type DecisionsApplied } from "../hub/client/decisions.js";
 import { applyIntegrityDecisions } from "./hub-integrity.js";
 import { StateStore, StoreError } from "../store/store.js";
-import { acquireRunLock } from "../store/run-lock.js";
+import { acquireRunLock, runWaiting } from "../store/run-lock.js";
 import { HubTlsError } from "../hub/tls.js";
 import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
@@ -27,8 +28,23 @@ export interface PushNotStarted {
 /** A push's outcome, with what became of the decisions its replies carried. */
 export type PushDone = PushOutcome & { decided?: DecisionsApplied };
 
+/**
+ * The watcher's side of a push (commands/watch.ts): the decisions are applied between two of its
+ * evaluations, never beside one, and a promise an integrity approval re-baselined is evaluated
+ * again, whole.
+ */
+export interface WatcherTurn {
+  /** runs `work` between two evaluations (the loop's exclusive section); why not, when it could not */
+  between<T>(work: () => Promise<T>): Promise<{ done: T } | { not: string }>;
+  /** these promises were re-baselined by integrity approvals */
+  approved(keys: string[]): void;
+}
+
+/** How long the watcher's push waits for the evaluation under way before it applies the hub's decisions. */
+export const WATCH_DECISIONS_WAIT_MS = 60_000;
+
 /** Pushes from an open store; what stopped it before it began is said, not thrown. */
-export async function pushFrom(store: StateStore, opts: PushOptions & { runLockHeld?: boolean } = {}): Promise<PushDone | PushNotStarted> {
+export async function pushFrom(store: StateStore, opts: PushOptions & { watcher?: WatcherTurn } = {}): Promise<PushDone | PushNotStarted> {
   try {
     const found = readEnrolment(store.dir);
     if (!found) return { status: "not-started", why: `this host is not enrolled with a hub (no hub.json in ${store.dir}): \`covenant enroll URL --token T --ca FILE\`` };
@@ -39,15 +55,17 @@ export async function pushFrom(store: StateStore, opts: PushOptions & { runLockH
       // decisions given on the hub: each checked against the hub's key and applied once, its record
       // sent at once (the hub learns it was applied; an unanswered one is carried again next time)
       const signed = outcome.decisions;
-      const decided = await applyUnderLock(store, opts.runLockHeld === true, async (inWatcher) => {
+      const decided = await applyTaken(store, opts.watcher, async () => {
         const out = applyDecisions(store, found.enrolment, signed, opts.now);
-        // an integrity approval is a recorded run of its promise: not beside the watcher's own evaluations
-        if (!inWatcher) await applyIntegrityDecisions(store, found.enrolment, signed, out, opts.now);
-        else if (signed.length > out.applied.length + out.refused.length + out.already.length + out.rejected.length) out.deferred = "integrity approvals from the hub wait for a `covenant push` or a run's push while the watcher is stopped (they re-observe the host, as `covenant approve` does)";
+        // an integrity approval re-observes its promise and records a run of it: under the lock,
+        // and in the watcher between its own evaluations (the loop's exclusive section)
+        const approved = await applyIntegrityDecisions(store, found.enrolment, signed, out, opts.now);
+        if (approved.length > 0) opts.watcher?.approved(approved);
         return out;
       });
       if (decided.applied.length + decided.refused.length > 0 && outcome.status === "caught-up") {
-        const again = await pushToHub(store, found.enrolment, found.ca, key, opts);
+        // the watcher's second push has time of its own: the wait for its evaluation was not the hub's
+        const again = await pushToHub(store, found.enrolment, found.ca, key, opts.watcher && opts.deadline !== undefined ? { ...opts, deadline: Math.max(opts.deadline, Date.now() + RUN_PUSH_LIMIT_MS) } : opts);
         outcome = { ...again, pushed: outcome.pushed + again.pushed, sent: outcome.sent + again.sent, batches: outcome.batches + again.batches };
       }
       // the signed texts are the host's to check, not to print: what became of them is `decided`
@@ -67,20 +85,30 @@ export async function pushFrom(store: StateStore, opts: PushOptions & { runLockH
   }
 }
 
+/** Nothing applied this time: the decisions come again with the hub's next reply. */
+const deferred = (why: string): DecisionsApplied => ({ applied: [], refused: [], already: [], rejected: [], deferred: why });
+
 /**
- * Applies decisions under the run lock, as `covenant ack` writes: the watcher holds it already;
- * `covenant push` and the push after a run take it, and when a run holds it the decisions wait
- * (the hub carries them again with the next reply).
+ * Applies decisions under the run lock, as `covenant ack` and `covenant approve` write: `covenant
+ * push` and the push after a run take it; the watcher takes it between two of its evaluations (as
+ * a watcher's evaluation does, so a run waits for it as for one). When a run holds it, or waits
+ * for it, or the watcher cannot give them a turn, the decisions wait (the hub carries them again
+ * with the next reply).
  */
-async function applyUnderLock(store: StateStore, held: boolean, apply: (inWatcher: boolean) => Promise<DecisionsApplied>): Promise<DecisionsApplied> {
-  if (held) return apply(true);
-  const lock = acquireRunLock(store.dir);
-  if (!lock.ok) return { applied: [], refused: [], already: [], rejected: [], deferred: `a run (pid ${lock.holder.pid}) holds the lock: the hub's decisions are applied after a later push` };
-  try {
-    return await apply(false);
-  } finally {
-    lock.release();
-  }
+async function applyTaken(store: StateStore, watcher: WatcherTurn | undefined, apply: () => Promise<DecisionsApplied>): Promise<DecisionsApplied> {
+  const locked = async (): Promise<DecisionsApplied> => {
+    if (watcher && runWaiting(store.dir)) return deferred("a run waits for the lock: the hub's decisions are applied after a later push");
+    const lock = acquireRunLock(store.dir, "/proc", watcher ? "watch" : "run");
+    if (!lock.ok) return deferred(`a ${lock.holder.kind === "watch" ? "watcher" : "run"} (pid ${lock.holder.pid}) holds the lock: the hub's decisions are applied after a later push`);
+    try {
+      return await apply();
+    } finally {
+      lock.release();
+    }
+  };
+  if (!watcher) return locked();
+  const turn = await watcher.between(locked);
+  return "done" in turn ? turn.done : deferred(`${turn.not}: the hub's decisions are applied after a later push`);
 }
 
 /** The exit code of `covenant push` for an outcome. */
@@ -170,10 +198,10 @@ export async function pushAfterRun(stateDir: string, io: Io, how: { json: boolea
 /**
  * The watcher's pushes: `poke` after each evaluation; a push starts at once when none ran in the
  * last 30 s, else when the 30 s are up; never two at a time, never awaited by the evaluation; one
- * waiting when the watcher stops goes then. It says a push that sent records, and a change between
- * reaching the hub and not.
+ * waiting when the watcher stops goes then. It says a push that sent records or brought decisions,
+ * and a change between reaching the hub and not. The decisions are applied in `watcher`'s turn.
  */
-export function watchPusher(store: StateStore, io: Io, everyMs = WATCH_PUSH_EVERY_MS): { poke(): void; stop(): Promise<void> } {
+export function watchPusher(store: StateStore, io: Io, watcher: WatcherTurn, everyMs = WATCH_PUSH_EVERY_MS): { poke(): void; stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let lastStart = 0;
@@ -189,12 +217,14 @@ export function watchPusher(store: StateStore, io: Io, everyMs = WATCH_PUSH_EVER
       return;
     }
     lastStart = Date.now();
-    // the watcher holds the run lock for as long as it watches: the decisions are applied under it
-    running = pushFrom(store, { deadline: lastStart + RUN_PUSH_LIMIT_MS, runLockHeld: true })
+    // the decisions are applied between two of the watcher's evaluations, under the run lock
+    running = pushFrom(store, { deadline: lastStart + RUN_PUSH_LIMIT_MS, watcher })
       .then((o) => {
         const changed = o.status !== lastStatus;
         lastStatus = o.status;
-        if (o.status === "caught-up" ? o.pushed > 0 || changed : changed) (o.status === "caught-up" ? io.out : io.err)(`covenant watch: push: ${pushLine(o)}`);
+        // what became of the hub's decisions is said too (one put off tells why, until it is applied)
+        const decided = o.status !== "not-started" && o.decided !== undefined;
+        if (o.status === "caught-up" ? o.pushed > 0 || changed || decided : changed) (o.status === "caught-up" ? io.out : io.err)(`covenant watch: push: ${pushLine(o)}`);
       })
       .catch((err: unknown) => io.err(`covenant watch: push: ${escapeText(err instanceof Error ? err.message : String(err))}`))
       .finally(() => (running = undefined));

@@ -26,6 +26,7 @@ import { addNotifyCommands } from "./notify-commands.js";
 import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";
 import { addMapCommand } from "./map-command.js";
+import { addTestCommand } from "./test-command.js";
 import { addEvidenceCommands } from "./evidence-command.js";
 import { addHubCommands } from "./hub-command.js";
 import { addReportCommand } from "./report-command.js";
@@ -137,12 +138,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option("--notify", "send notifications even from a dry run or a sandbox (a deliberate test)", false)
     .option("--no-push", "do not push to the fleet hub after the run (an enrolled host pushes, for at most 15 s)")
     .option("--from-hub", "run the hub's policy version in force for this host (fetched, checked with the hub's key and here; the last good one when the hub is out of reach)", false)
+    .option("--no-policy-cache", "check the policy in full, without the policy cache in the state directory")
     .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
     .addHelpText(
       "after",
       "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or nothing to evaluate, or, as root, a policy file another user can change,\nor another run or the watcher holds the lock past --lock-wait), 3 internal error.",
     )
-    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; lockWait?: string; sandbox: boolean; sandboxDir?: string; sandboxManifest?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean; push: boolean; fromHub: boolean }) => {
+    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; lockWait?: string; sandbox: boolean; sandboxDir?: string; sandboxManifest?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean; push: boolean; fromHub: boolean; policyCache: boolean }) => {
       const maxFileSize = fileSize(o.maxFileSize, "run", io);
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       const timeoutMs = parseDuration(o.timeout);
@@ -185,6 +187,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       if (o.config !== undefined) opts.config = o.config;
       if (o.notify) opts.notify = true;
       if (!o.push) opts.push = false;
+      if (!o.policyCache) opts.policyCache = false;
       if (o.fromHub) {
         if (paths.length > 0 || o.sandbox) {
           io.err("covenant run: --from-hub runs the hub's policy: give no policy paths and no --sandbox with it");
@@ -218,6 +221,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     });
 
   addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
+  addTestCommand(program, io, setExit, { includeOption });
   addEvidenceCommands(program, io, setExit, version);
   addHubCommands(program, io, setExit, version);
   addReportCommand(program, io, setExit, version);

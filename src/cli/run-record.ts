@@ -7,7 +7,8 @@ import { hostname } from "node:os";
 import type { Policy } from "../checker/policy.js";
 import { evaluate, type Evaluation, type PromiseResult } from "../evaluator/engine.js";
 import type { ProbeRoots } from "../probes/result.js";
-import { readFacts } from "../facts/host.js";
+import { readFacts, type FactValue } from "../facts/host.js";
+import type { SandboxFacts } from "./sandbox-extras.js";
 import { LineIndex } from "../parser/diagnostics.js";
 import type { RunKind } from "../store/records.js";
 import { hashPolicy, outcomesDigest, type StateStore, StoreError } from "../store/store.js";
@@ -25,6 +26,8 @@ export interface RecordInput {
   /** the host's own /etc, for facts (even in a sandbox) */
   etcRoot: string;
   started: Date;
+  /** a sandbox's facts (its manifest's `facts`): they replace the machine's; `now` moves the calendar facts and waivers */
+  facts?: SandboxFacts;
   /** no promise starts after this instant (ms since the epoch) */
   deadline: number;
   kind: RunKind;
@@ -73,7 +76,8 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
   const host = hostname();
   const finding = findingsFor(policy, files, host);
   const time = () => new Date().toISOString();
-  const facts = readFacts({ now: started, calendar: policy.calendar, etcRoot: input.etcRoot });
+  const calendarNow = input.facts?.now !== undefined ? new Date(input.facts.now) : undefined;
+  const facts = withFacts(readFacts({ now: calendarNow ?? started, calendar: policy.calendar, etcRoot: input.etcRoot }), input.facts);
   const map = new Map(files.map((f) => [f.path, new LineIndex(f.text)]));
   let failure: StoreError | undefined;
   let unrecordedResults = 0;
@@ -88,6 +92,7 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
     dryRun,
     facts,
     now: started,
+    ...(calendarNow !== undefined ? { calendarNow } : {}),
     baselines: store,
     integrity: store,
     samples: store,
@@ -118,6 +123,12 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
     notes.push(`the store failed while this run recorded it (${failure.message}): its record is incomplete, ${unrecordedResults} promise result${unrecordedResults === 1 ? "" : "s"} not recorded, and it made no change after the failure${changed}`);
   }
   return { run, host, evaluation, facts, finding, failure };
+}
+
+/** The machine's facts with a sandbox's over them (`now` is not a fact: it moved the calendar facts already). */
+export function withFacts(facts: Map<string, FactValue>, over: SandboxFacts | undefined): Map<string, FactValue> {
+  for (const [k, v] of Object.entries(over ?? {})) if (k !== "now" && v !== undefined) facts.set(k, v as FactValue);
+  return facts;
 }
 
 /** sha256 over each policy file's path and content: the store keeps each policy version under it. */

@@ -11,6 +11,7 @@ import { jsonChunks } from "./json-parts.js";
 import type { Style } from "./style.js";
 import { renderNotifications } from "./notify-report.js";
 import type { NotificationsView } from "./run-notify.js";
+import type { PolicyCacheUse } from "./checked-policy.js";
 
 /** The report's heading: the run as the store records it, and where its state and sandbox are. */
 export interface RunInfo extends Pick<RunBody, "run" | "host" | "started" | "finished" | "policy" | "dryRun"> {
@@ -19,6 +20,8 @@ export interface RunInfo extends Pick<RunBody, "run" | "host" | "started" | "fin
   notes: string[];
   /** who is, was or would be told about each deficiency and repair */
   notifications?: NotificationsView;
+  /** whether the policy came from the policy cache (`hit`) or was checked in full, and why (cli/checked-policy.ts) */
+  policyCache?: PolicyCacheUse;
   /** controls of Covenant's own found deficient by this run (`covenant.watch`: the watcher is gone); each has a note saying why */
   covenantDeficiencies?: string[];
 }

@@ -12,6 +12,8 @@ export const DEFAULT_CMDLINE = "BOOT_IMAGE=/boot/vmlinuz root=/dev/sda1 ro quiet
 export interface HostParts {
   proc: boolean;
   answers: boolean;
+  /** facts.json: the manifest's `facts` */
+  facts?: boolean;
 }
 
 /** dpkg's wanted state and error flag for each status a manifest may give. */

@@ -5,6 +5,7 @@ import { dirname, posix, resolve } from "node:path";
 import { readPolicyFile } from "../checker/policy-file.js";
 import { modeText, refusalOf, runningAsRoot } from "../trust/strict-modes.js";
 import { parseSandboxAccounts, type SandboxAccount } from "./sandbox-accounts.js";
+import { checkCommands, checkFacts, mergeCommands, mergeFacts, type SandboxCommand, type SandboxFacts } from "./sandbox-extras.js";
 import {
   checkedMap,
   checkMergedProc,
@@ -41,6 +42,10 @@ export interface SandboxManifest extends SandboxManifestHost {
   files: SandboxFile[];
   /** users with the uid, shell, home, password state and aging `account` promises judge (sandbox-accounts.ts) */
   accounts?: Record<string, SandboxAccount>;
+  /** the host's facts and the instant the calendar is judged at (sandbox-extras.ts) */
+  facts?: SandboxFacts;
+  /** recorded answers of the programs `command` promises run */
+  commands?: SandboxCommand[];
 }
 
 export class SandboxError extends Error {}
@@ -59,9 +64,11 @@ interface Layer {
   package_database?: SandboxManifest["package_database"];
   services?: Record<string, SandboxUnit | null>;
   proc?: ProcLayer;
+  facts?: Record<string, unknown>;
+  commands?: SandboxCommand[];
 }
 
-const KEYS = ["description", "extends", "remove", "users", "groups", "accounts", "directories", "files", "os_release", "packages", "package_database", "services", "proc"];
+const KEYS = ["description", "extends", "remove", "users", "groups", "accounts", "directories", "files", "os_release", "packages", "package_database", "services", "proc", "facts", "commands"];
 /** How many `extends` may follow one another: a failing variant of a host of a family is three files. */
 export const MAX_EXTENDS = 4;
 const NAME = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
@@ -185,6 +192,10 @@ function checkLayer(m: Record<string, unknown>, base: SandboxManifest | undefine
   if (services) layer.services = services;
   const proc = checkProc(m["proc"], problems, keysOf(base?.proc?.sysctl), (v, at) => sandboxPath(v, at, problems, ""));
   if (proc) layer.proc = proc;
+  const facts = checkFacts(m["facts"], problems, baseState !== "none");
+  if (facts) layer.facts = facts;
+  const commands = checkCommands(m["commands"], problems);
+  if (commands) layer.commands = commands;
   return layer;
 }
 
@@ -267,6 +278,10 @@ function merge(base: SandboxManifest | undefined, layer: Layer): SandboxManifest
   set("os_release", mergeMap(base?.os_release, layer.os_release));
   set("packages", mergeMap(base?.packages, layer.packages));
   set("services", mergeMap(base?.services, layer.services));
+  const facts = mergeFacts(base?.facts, layer.facts);
+  if (facts !== undefined) out.facts = facts;
+  const commands = mergeCommands(base?.commands, layer.commands);
+  if (commands !== undefined) out.commands = commands;
   const database = layer.package_database ?? base?.package_database;
   if (database !== undefined) out.package_database = database;
   if (base?.proc !== undefined || layer.proc !== undefined) {

@@ -7,6 +7,8 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, r
 import { writeSandboxAccounts } from "./sandbox-accounts.js";
 import { writeHostState, type HostParts } from "./sandbox-host-write.js";
 import { parseManifest, readManifest, SandboxError, type SandboxManifest } from "./sandbox-manifest.js";
+import { checkFacts, type SandboxFacts } from "./sandbox-extras.js";
+import { COMMANDS_ANSWER } from "../probes/recorded-commands.js";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
@@ -23,6 +25,8 @@ export interface Sandbox {
   answersDir?: string;
   /** the sandbox has an os-release of its own: facts are read from its etc/ */
   osRelease: boolean;
+  /** the facts of its manifest (`facts`): they replace the machine's in a run in the sandbox */
+  facts?: SandboxFacts;
   created: boolean;
   /** what a run should say of the sandbox reused (made from another or an older manifest) */
   notes: string[];
@@ -32,6 +36,9 @@ export interface Sandbox {
 const HOLDS = "holds:";
 /** The marker's line with the sha256 of the manifest's text when the sandbox was made. */
 const MANIFEST_SHA256 = "manifest-sha256:";
+
+/** The sandbox's facts (`facts` of its manifest), beside its marker. */
+const FACTS = "facts.json";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -51,12 +58,13 @@ function trustworthy(dir: string): HostParts {
   for (const p of [dir, join(dir, "root"), join(dir, "etc"), join(dir, "etc", "passwd"), join(dir, "etc", "group"), join(dir, ".covenant-sandbox")]) check(p);
   if ((lstatSync(dir).mode & 0o077) !== 0) throw new SandboxError(`${dir} is open to other users; not using it as a sandbox`);
   const holds = readFileSync(join(dir, ".covenant-sandbox"), "utf8").split("\n").find((l) => l.startsWith(HOLDS))?.slice(HOLDS.length).trim().split(/\s+/) ?? [];
-  const parts: HostParts = { proc: holds.includes("proc"), answers: holds.includes("answers") };
+  const parts: HostParts = { proc: holds.includes("proc"), answers: holds.includes("answers"), facts: holds.includes("facts") };
   if (parts.proc) check(join(dir, "proc"));
+  if (parts.facts) check(join(dir, FACTS));
   if (parts.answers) {
     check(join(dir, "answers"));
     // the probes refuse a link themselves (readAnswer); a file someone else made is refused here
-    for (const answer of ["units.json", "rpm-qa"]) if (existsSync(join(dir, "answers", answer)) || lstatSync(join(dir, "answers", answer), { throwIfNoEntry: false })) check(join(dir, "answers", answer));
+    for (const answer of ["units.json", "rpm-qa", COMMANDS_ANSWER]) if (existsSync(join(dir, "answers", answer)) || lstatSync(join(dir, "answers", answer), { throwIfNoEntry: false })) check(join(dir, "answers", answer));
   }
   return parts;
 }
@@ -83,17 +91,19 @@ export function findManifest(paths: string[]): string | undefined {
 export function prepareSandbox(paths: string[], dir = defaultSandboxDir(), manifestPath = findManifest(paths)): Sandbox {
   if (!manifestPath) throw new SandboxError("no sandbox.json beside the policy: a sandbox needs one to know which files to create (see docs/sandbox.md)");
   const sb: Sandbox = { dir, filesRoot: join(dir, "root"), etcRoot: join(dir, "etc"), stateDir: join(dir, "state"), osRelease: false, created: false, notes: [] };
-  const withParts = (parts: HostParts): Sandbox => ({
-    ...sb,
-    ...(parts.proc ? { procRoot: join(dir, "proc") } : {}),
-    ...(parts.answers ? { answersDir: join(dir, "answers") } : {}),
-    osRelease: lstatSync(join(sb.etcRoot, "os-release"), { throwIfNoEntry: false })?.isFile() === true,
-  });
   // an existing sandbox is used as it is: its manifest is not parsed again (it may have changed, or become invalid)
-  if (existsSync(join(dir, ".covenant-sandbox"))) return { ...withParts(trustworthy(dir)), notes: reuseNotes(dir, manifestPath) };
+  if (existsSync(join(dir, ".covenant-sandbox"))) return { ...withParts(sb, trustworthy(dir)), notes: reuseNotes(dir, manifestPath) };
   if (existsSync(dir)) throw new SandboxError(`${dir} exists and is not a Covenant sandbox; choose another with --sandbox-dir`);
   const manifestText = readManifest(manifestPath);
-  const manifest = parseManifest(manifestText, manifestPath);
+  return createSandbox(dir, parseManifest(manifestText, manifestPath), { from: resolve(manifestPath), text: manifestText });
+}
+
+/**
+ * A new sandbox in `dir` (which must not exist) from a manifest already checked: `origin` names
+ * where it came from in the marker (a manifest's path, or a test file's fixture) and its text.
+ */
+export function createSandbox(dir: string, manifest: SandboxManifest, origin: { from: string; text: string }): Sandbox {
+  const sb: Sandbox = { dir, filesRoot: join(dir, "root"), etcRoot: join(dir, "etc"), stateDir: join(dir, "state"), osRelease: false, created: false, notes: [] };
   let made = false;
   let parts: HostParts;
   try {
@@ -103,15 +113,41 @@ export function prepareSandbox(paths: string[], dir = defaultSandboxDir(), manif
     made = true;
     chmodSync(dir, 0o700);
     parts = populate(sb, manifest);
-    const holds = [...(parts.proc ? ["proc"] : []), ...(parts.answers ? ["answers"] : [])];
-    writeFileSync(join(dir, ".covenant-sandbox"), `created ${new Date().toISOString()} from ${resolve(manifestPath)}\n${HOLDS} ${holds.join(" ")}\n${MANIFEST_SHA256} ${sha256(manifestText)}\n`);
+    const holds = [...(parts.proc ? ["proc"] : []), ...(parts.answers ? ["answers"] : []), ...(parts.facts ? ["facts"] : [])];
+    writeFileSync(join(dir, ".covenant-sandbox"), `created ${new Date().toISOString()} from ${origin.from.replace(/\n/g, " ")}\n${HOLDS} ${holds.join(" ")}\n${MANIFEST_SHA256} ${sha256(origin.text)}\n`);
   } catch (err) {
     // a half-made sandbox would be refused by the next run ("not a Covenant sandbox"): it goes
     if (made) rmSync(dir, { recursive: true, force: true });
     if (err instanceof SandboxError) throw err;
-    throw new SandboxError(`cannot create the sandbox in ${dir} from ${manifestPath}: ${(err as Error).message}`);
+    throw new SandboxError(`cannot create the sandbox in ${dir} from ${origin.from}: ${(err as Error).message}`);
   }
-  return { ...withParts(parts), created: true };
+  return { ...withParts(sb, parts), created: true };
+}
+
+/** The sandbox with the parts its marker names. */
+function withParts(sb: Sandbox, parts: HostParts): Sandbox {
+  const out: Sandbox = {
+    ...sb,
+    ...(parts.proc ? { procRoot: join(sb.dir, "proc") } : {}),
+    ...(parts.answers ? { answersDir: join(sb.dir, "answers") } : {}),
+    osRelease: lstatSync(join(sb.etcRoot, "os-release"), { throwIfNoEntry: false })?.isFile() === true,
+  };
+  if (parts.facts) out.facts = readFacts(join(sb.dir, FACTS));
+  return out;
+}
+
+/** A sandbox's facts.json, checked again as the manifest's `facts` were: a reused sandbox may have been edited since. */
+function readFacts(path: string): SandboxFacts {
+  const problems: string[] = [];
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    problems.push("not valid JSON");
+  }
+  const facts = problems.length === 0 ? checkFacts(raw, problems, false) : undefined;
+  if (facts === undefined || problems.length > 0) throw new SandboxError(`${path} is not the facts a sandbox writes (${problems.join("; ")}); remove the sandbox to start again`);
+  return facts as SandboxFacts;
 }
 
 /**
@@ -179,5 +215,15 @@ function populate(sb: Sandbox, manifest: SandboxManifest): HostParts {
     }
   }
   // after the files: the package database goes below directories the manifest may have made
-  return writeHostState(sb.dir, sb.filesRoot, sb.etcRoot, manifest);
+  const parts = writeHostState(sb.dir, sb.filesRoot, sb.etcRoot, manifest);
+  if (manifest.commands !== undefined) {
+    mkdirSync(join(sb.dir, "answers"), { recursive: true });
+    writeFileSync(join(sb.dir, "answers", COMMANDS_ANSWER), JSON.stringify({ commands: manifest.commands }, null, 2) + "\n", { flag: "wx" });
+    parts.answers = true;
+  }
+  if (manifest.facts !== undefined) {
+    writeFileSync(join(sb.dir, FACTS), JSON.stringify(manifest.facts, null, 2) + "\n", { flag: "wx" });
+    parts.facts = true;
+  }
+  return parts;
 }

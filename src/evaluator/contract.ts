@@ -139,6 +139,11 @@ export interface PromiseBehaviour<O = unknown> {
    * whatever files it likes): in a sandbox, its promises are `skipped` with this reason.
    */
   notInSandbox?: string;
+  /**
+   * The recorded answer (a file of ProbeRoots.answers) through which the type observes a sandbox
+   * instead: where the sandbox holds it, its promises are evaluated from it, not skipped.
+   */
+  sandboxAnswer?: string;
 }
 
 /** Typed access to a checked attribute. */

@@ -3,9 +3,10 @@
 // named), each host's records against the hub's chain beside them (chain.jsonl: the value before
 // the first, then after each record), from the value the manifest signs before the first to the
 // one it signs after the last, with record numbers that only go up (consecutive but below a
-// prune's cut), and the policy versions' files against their hash. A host's records are checked
-// as they pass; its chain values are kept (a few dozen bytes a record), and its lines only when an
-// archive gives them before their chain (never in the order Covenant writes).
+// prune's cut), and the policy versions' files against their hash. Of a host's two files, the
+// first an archive gives is spilled to a temporary file as it passes and the second is checked
+// against it line by line: memory holds no line and no chain value beyond the first and last,
+// whatever the order of the entries (Covenant writes the chain first).
 import { verify as verifySignature, type KeyObject } from "node:crypto";
 import { fingerprintOf } from "../store/signing-key.js";
 import { LineSplitter, MAX_LINE } from "./extract-check.js";
@@ -13,6 +14,7 @@ import { FLEET_PACK_FORMAT, HOST_CHAIN, HOST_HISTORY, type FleetManifest, type F
 import { hubChainNext } from "../store/hub-chain.js";
 import { MANIFEST_FILE, SIGNATURE_FILE } from "./manifest.js";
 import type { EntrySink } from "./tar.js";
+import { SpillFile, type SpillLines, type Spilled } from "./spill.js";
 import { PackFiles, PackTooLargeError, policyProblems, type PackProblem } from "./verify.js";
 
 export interface FleetVerdict {
@@ -22,53 +24,110 @@ export interface FleetVerdict {
   checkedWith: string;
 }
 
-/** One host's chain file and records as they pass. */
+interface ChainEntry {
+  seq: number;
+  chain: string;
+}
+
+/**
+ * One host's chain file and records, checked line against line. The first of the two an archive
+ * gives is spilled to disk (spill.ts) as it passes; the second is checked as it passes, each of its
+ * lines against the spilled file's next: whatever the order of entries, no line is held in memory,
+ * and of the chain only what the checks need (its first and last entry, its count, and where its
+ * record numbers jump).
+ */
 class HostFiles {
   before: string | null | undefined;
-  /** after each record: its number and the chain value the hub holds */
-  readonly values: { seq: number; chain: string }[] = [];
   chainProblem: PackProblem | undefined;
-  chainRead = false;
-  /** the records' lines kept until the chain is read (only when the archive gives them first) */
-  readonly waiting: string[] = [];
   historyProblem: PackProblem | undefined;
+  /** the first of the two files, spilled, and which it was */
+  private first: { chain: boolean; spilled: Spilled } | undefined;
+  private reader: SpillLines | undefined;
+  private done = false;
   lines = 0;
+  entries = 0;
+  firstEntry: ChainEntry | undefined;
+  lastEntry: ChainEntry | undefined;
+  /** a record number not above the one before it (never right), and forward jumps (right only below a prune's cut), by entry */
+  backward: { a: number; b: number; i: number } | undefined;
+  readonly jumps: { a: number; b: number; i: number }[] = [];
   private prev: Buffer | undefined;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly spill: SpillFile,
+  ) {}
 
-  chainLine(text: string): void {
+  /** Where one of the host's two files goes as it passes. */
+  sink(isChain: boolean): EntrySink {
+    if (!this.first) {
+      const region = this.spill.region();
+      this.first = { chain: isChain, spilled: region.spilled };
+      return { write: (c) => region.write(c), end: () => undefined };
+    }
+    if (this.first.chain === isChain || this.done) return { write: () => undefined, end: () => undefined };
+    this.reader = this.spill.lines(this.first.spilled, MAX_LINE);
+    const splitter = lineSplitter(this.dir, (text) => (isChain ? this.chainLine(text, () => this.reader!.next()) : this.historyLine(text, () => this.reader!.next())));
+    return { write: (c) => splitter.write(c), end: () => (splitter.end(), this.finish()) };
+  }
+
+  /** After the second file, or at the verdict when it never came: what is left of the first is read and counted. */
+  finish(): void {
+    if (this.done || !this.first) return;
+    this.done = true;
+    const reader = this.reader ?? this.spill.lines(this.first.spilled, MAX_LINE);
+    if (this.first.chain) reader.rest((l) => this.chainEntry(l));
+    else reader.rest(() => this.lines++);
+  }
+
+  /** A chain line of the second file: the header, or an entry and the record it vouches for, read from the spill. */
+  private chainLine(text: string, history: () => string | undefined): void {
+    if (this.before === undefined && !this.chainProblem) return this.chainEntry(text);
+    this.chainEntry(text);
+    const line = history();
+    if (line !== undefined) this.link(line);
+  }
+
+  /** A record of the second file: the chain's header (at the first) and the entry beside it, from the spill. */
+  private historyLine(text: string, chain: () => string | undefined): void {
+    if (this.before === undefined && !this.chainProblem) {
+      const header = chain();
+      if (header !== undefined) this.chainEntry(header);
+    }
+    const entry = chain();
+    if (entry !== undefined) this.chainEntry(entry);
+    this.link(text);
+  }
+
+  private chainEntry(text: string): void {
     if (this.chainProblem) return;
     try {
       const v = JSON.parse(text) as { before?: unknown; seq?: unknown; chain?: unknown };
       if (this.before === undefined) {
         if (v.before !== null && typeof v.before !== "string") throw new Error();
         this.before = v.before as string | null;
-      } else {
-        if (typeof v.seq !== "number" || typeof v.chain !== "string") throw new Error();
-        this.values.push({ seq: v.seq, chain: v.chain });
+        return;
       }
+      if (typeof v.seq !== "number" || typeof v.chain !== "string") throw new Error();
+      const e = { seq: v.seq, chain: v.chain };
+      const i = this.entries++;
+      if (this.lastEntry && e.seq !== this.lastEntry.seq + 1) {
+        if (e.seq <= this.lastEntry.seq) this.backward ??= { a: this.lastEntry.seq, b: e.seq, i };
+        else this.jumps.push({ a: this.lastEntry.seq, b: e.seq, i });
+      }
+      this.firstEntry ??= e;
+      this.lastEntry = e;
     } catch {
-      this.chainProblem = { file: `${this.dir}/${HOST_CHAIN}`, message: `line ${this.values.length + 1} is not a chain entry ({before} first, then {seq, receivedAt, chain})` };
+      this.chainProblem = { file: `${this.dir}/${HOST_CHAIN}`, message: `line ${this.entries + 1} is not a chain entry ({before} first, then {seq, receivedAt, chain})` };
     }
   }
 
-  /** A record's line: checked at once when the chain is known, else kept. */
-  historyLine(text: string): void {
-    if (!this.chainRead) return void this.waiting.push(text);
-    this.link(text);
-  }
-
-  chainEnded(): void {
-    this.chainRead = true;
-    for (const l of this.waiting.splice(0)) this.link(l);
-  }
-
+  /** The record `text` against the chain entry read beside it (the last one read, when the two files are in step). */
   private link(text: string): void {
     const i = this.lines++;
     if (this.historyProblem || this.chainProblem) return;
     this.prev ??= Buffer.from(this.before ?? "", "hex");
-    const value = this.values[i];
+    const value = this.entries === i + 1 ? this.lastEntry : undefined;
     const next = hubChainNext(this.prev, text);
     let seq: number | undefined;
     try {
@@ -84,64 +143,66 @@ class HostFiles {
   }
 
   problems(m: FleetManifestHost): PackProblem[] {
+    this.finish();
     if (this.chainProblem) return [this.chainProblem];
     if (this.historyProblem) return [this.historyProblem];
     const e = m.extract;
     const file = `${this.dir}/${HOST_HISTORY}`;
     const out: PackProblem[] = [];
     if ((this.before ?? "") !== e.before) out.push({ file: `${this.dir}/${HOST_CHAIN}`, message: "the chain value before the first record is not the one the manifest signs" });
-    if (this.lines !== this.values.length) out.push({ file, message: `it holds ${this.lines} records where the hub's chain beside it holds ${this.values.length}` });
+    if (this.lines !== this.entries) out.push({ file, message: `it holds ${this.lines} records where the hub's chain beside it holds ${this.entries}` });
     if (this.lines !== e.count) out.push({ file, message: `it holds ${this.lines} records where the manifest says ${e.count}` });
-    const last = this.values.at(-1);
+    const last = this.lastEntry;
     if ((last?.chain ?? e.before) !== e.final) out.push({ file, message: "the hub's chain does not end at the value the manifest signs: records at the end were removed or added" });
-    if ((this.values[0]?.seq ?? null) !== e.first || (last?.seq ?? null) !== e.last) out.push({ file, message: `its records run from ${this.values[0]?.seq ?? "none"} to ${last?.seq ?? "none"}, not ${e.first} to ${e.last} as the manifest says` });
-    for (let i = 1; i < this.values.length; i++) {
-      const a = this.values[i - 1]!.seq;
-      const b = this.values[i]!.seq;
-      if (b === a + 1 || (b > a && e.prunedTo !== null && b <= e.prunedTo + 1)) continue;
-      out.push({ file, record: b, message: `record ${b} follows record ${a}: the records are not consecutive` });
-      break;
-    }
+    if ((this.firstEntry?.seq ?? null) !== e.first || (last?.seq ?? null) !== e.last) out.push({ file, message: `its records run from ${this.firstEntry?.seq ?? "none"} to ${last?.seq ?? "none"}, not ${e.first} to ${e.last} as the manifest says` });
+    // a jump is right only to at most the record after a prune's cut; the first wrong step is named
+    const jump = this.jumps.find((j) => e.prunedTo === null || j.b > e.prunedTo + 1);
+    const wrong = [this.backward, jump].filter((x) => x !== undefined).sort((x, y) => x.i - y.i)[0];
+    if (wrong) out.push({ file, record: wrong.b, message: `record ${wrong.b} follows record ${wrong.a}: the records are not consecutive` });
     return out;
   }
+}
+
+/** A line splitter for one of a host's files, each line whole (at most MAX_LINE bytes) to `line`. */
+function lineSplitter(dir: string, line: (text: string) => void): LineSplitter {
+  let pieces: Buffer[] = [];
+  let size = 0;
+  return new LineSplitter(
+    (piece, lasting) => {
+      size += piece.length;
+      if (size > MAX_LINE) throw new PackTooLargeError(`a line of ${dir} is longer than ${MAX_LINE} bytes: not a pack Covenant makes`);
+      pieces.push(lasting ? Buffer.from(piece) : piece);
+    },
+    () => {
+      const text = Buffer.concat(pieces).toString("utf8");
+      pieces = [];
+      size = 0;
+      line(text);
+    },
+  );
 }
 
 export class FleetPackChecker {
   private readonly files = new PackFiles();
   private readonly hosts = new Map<string, HostFiles>();
+  private readonly spill = new SpillFile();
 
   constructor(private readonly publicKey: KeyObject) {}
 
   private host(dir: string): HostFiles {
     let h = this.hosts.get(dir);
-    if (!h) this.hosts.set(dir, (h = new HostFiles(dir)));
+    if (!h) this.hosts.set(dir, (h = new HostFiles(dir, this.spill)));
     return h;
   }
 
   file(name: string): EntrySink {
     const m = /^(hosts\/[^/]+)\/(history\.jsonl|chain\.jsonl)$/.exec(name);
-    return this.files.sink(name, m ? this.lineSink(this.host(m[1]!), m[2] === HOST_CHAIN) : undefined);
+    return this.files.sink(name, m ? this.host(m[1]!).sink(m[2] === HOST_CHAIN) : undefined);
   }
 
-
-  private lineSink(h: HostFiles, isChain: boolean): EntrySink {
-    let pieces: Buffer[] = [];
-    let size = 0;
-    const splitter = new LineSplitter(
-      (piece, lasting) => {
-        size += piece.length;
-        if (size > MAX_LINE) throw new PackTooLargeError(`a line of ${h.dir} is longer than ${MAX_LINE} bytes: not a pack Covenant makes`);
-        pieces.push(lasting ? Buffer.from(piece) : piece);
-      },
-      () => {
-        const text = Buffer.concat(pieces).toString("utf8");
-        pieces = [];
-        size = 0;
-        if (isChain) h.chainLine(text);
-        else h.historyLine(text);
-      },
-    );
-    return { write: (c) => splitter.write(c), end: () => (splitter.end(), isChain ? h.chainEnded() : undefined) };
+  /** Closes the spill file (the verdict does; a checker whose verdict is not asked for may). */
+  close(): void {
+    this.spill.close();
   }
 
   /** The manifest when the pack has one that says it is a fleet pack (the verify command's choice of checker). */
@@ -156,6 +217,14 @@ export class FleetPackChecker {
   }
 
   verdict(): FleetVerdict {
+    try {
+      return this.judge();
+    } finally {
+      this.spill.close();
+    }
+  }
+
+  private judge(): FleetVerdict {
     const checkedWith = fingerprintOf(this.publicKey);
     const problems: PackProblem[] = [];
     const manifestBytes = this.files.kept.get(MANIFEST_FILE);

@@ -106,6 +106,12 @@ interface Member {
   fd: number;
 }
 
+/** Text written now and read back later, in chunks (each valid only until the next is asked for). */
+export interface Scratch {
+  write(data: string | Buffer): void;
+  chunks(): Iterable<Buffer>;
+}
+
 /** A pack being written to its directory: each file as a sink (writePackTo), then `archive()` for PACK.tar.gz. */
 export class PackDirectory implements PackSink {
   readonly dir: string;
@@ -115,7 +121,7 @@ export class PackDirectory implements PackSink {
   private readonly written: Written[] = [];
   /** every member opened, written or not: removed when the archive is made or the pack abandoned */
   private readonly members: Member[] = [];
-  /** the files the thread writes (the extract and its chain) while it may still write them: closed only once it has finished with them, or stopped */
+  /** the files the thread writes (the extract and its chain) while it may still write them, and scratch files: closed only once it has finished with them, or stopped */
   private threadFiles: number[] = [];
   private readonly compressor = new Compressor();
   /** the pack directory's device and inode, once made: what `abandon` removes from must still be it */
@@ -203,6 +209,35 @@ export class PackDirectory implements PackSink {
     const opened = openTemporary(this.archivePath, true);
     rmSync(opened.tmp, { force: true });
     return opened;
+  }
+
+  /**
+   * A scratch file beside the archive, nameless at once and read back through its descriptor only:
+   * for a file whose beginning is known only after its rest is made (the fleet report's JSON puts
+   * the fleet's totals before the hosts). Closed when the pack is archived or abandoned.
+   */
+  scratch(): Scratch {
+    const opened = this.memberFile();
+    this.threadFiles.push(opened.fd);
+    let size = 0;
+    const staged = new StagedText((chunk) => {
+      writeAll(opened.fd, chunk, this.archivePath);
+      size += chunk.length;
+    });
+    const fd = opened.fd;
+    return {
+      write: (data) => staged.write(data),
+      *chunks() {
+        staged.flush();
+        const buf = Buffer.allocUnsafe(READ_CHUNK);
+        for (let at = 0; at < size; ) {
+          const n = readSync(fd, buf, 0, Math.min(READ_CHUNK, size - at), at);
+          if (n === 0) return;
+          yield buf.subarray(0, n);
+          at += n;
+        }
+      },
+    };
   }
 
   /** A complete file into place, and into the archive's list. */

@@ -6,7 +6,7 @@
 import { realpathSync } from "node:fs";
 import { dirname, resolve, sep } from "node:path";
 import { checkFiles } from "../checker/check.js";
-import { displayPath, loadPolicy } from "../checker/load.js";
+import { displayPath, loadPolicyWith } from "../checker/load-walk.js";
 import { nothingToEvaluate } from "../checker/nothing.js";
 import type { Policy } from "../checker/policy.js";
 import { checkConfiguration } from "../cli/commands/check-config.js";
@@ -96,11 +96,12 @@ export class Workspace {
   check(folder: string): FolderCheck {
     const named = [displayPath(folder)];
     this.lastParses = 0;
-    const loaded = loadPolicy(named, {
+    const options = {
       include: this.options.include.map((d) => resolve(folder, d)),
       ...(this.options.maxFileSize !== undefined ? { maxFileSize: this.options.maxFileSize } : {}),
-      source: { text: (real) => this.held.get(real), parse: (path, text, real) => this.parse(path, text, real) },
-    });
+      held: (real: string) => this.held.get(real),
+    };
+    const loaded = loadPolicyWith(named, options, (path, text, real) => this.parse(path, text, real));
     const result = checkFiles(loaded.files, loaded.diagnostics, this.options.today !== undefined ? { today: this.options.today } : {});
     const nothing = nothingToEvaluate(named, loaded.emptyDirectories, result.files, result.diagnostics, result.policy);
     if (nothing) result.diagnostics.push(nothing);

@@ -1,34 +1,13 @@
 // Builds AST nodes from tokens for the grammar's actions: literals (with their diagnostics),
 // names, ranges, and the precedence of a flat run of operands and operators.
 import type { IToken } from "chevrotain";
-import type { Attribute, CompareOp, Expr, IncompleteDecl, Name, StringPart } from "./ast.js";
+import type { Attribute, CompareOp, Expr, IncompleteDecl, Name } from "./ast.js";
 import { diagnostic, pushBounded, type Counts, type Diagnostic, type Span } from "./diagnostics.js";
 import { allUnits, decodeString, dedent, isValidDate, needsDecoding, splitQuantity } from "./literals.js";
 import * as T from "./tokens.js";
 
-/**
- * A string literal with no escape and no `${…}`: its text is its one part. It holds only that
- * text (cut from the source: a slice of a long text shares the source's characters); its raw
- * form and its parts are made when asked for. An object literal with `raw` and a `parts` array
- * took three objects per string, 150 bytes for `"x123"` (bench/README.md, input).
- */
-export class PlainString {
-  /** on the prototype, not on each of a million strings */
-  declare readonly kind: "string";
-  constructor(
-    readonly text: string,
-    readonly file: string,
-    readonly start: number,
-    readonly end: number,
-  ) {}
-  get raw(): string {
-    return `"${this.text}"`;
-  }
-  get parts(): StringPart[] {
-    return this.text === "" ? [] : [this.text];
-  }
-}
-Object.defineProperty(PlainString.prototype, "kind", { value: "string", enumerable: true });
+export { PlainString } from "./plain-string.js";
+import { PlainString } from "./plain-string.js";
 
 /** A token really in the source: error recovery inserts tokens with no position. */
 export function real(t: IToken | undefined): t is IToken {

@@ -19,6 +19,11 @@ const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constant
  * `judge` says what else refuses the file opened (its owner, its mode), from its descriptor.
  */
 export function readRegularFile(path: string, what: string, maxBytes: number, judge?: (st: Stats) => string | undefined): string | undefined {
+  return readRegularBytes(path, what, maxBytes, judge)?.toString("utf8");
+}
+
+/** As readRegularFile, the bytes as they are (a binary file: the policy cache). */
+export function readRegularBytes(path: string, what: string, maxBytes: number, judge?: (st: Stats) => string | undefined): Buffer | undefined {
   let fd: number;
   try {
     fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -34,15 +39,17 @@ export function readRegularFile(path: string, what: string, maxBytes: number, ju
     // judged on the descriptor read, not on an earlier lstat: nothing can be swapped in between
     const refused = judge?.(st);
     if (refused) throw new StoreError(refused);
-    const buf = Buffer.alloc(maxBytes + 1);
+    // sized by the file (one byte more, to see it grow), grown up to the bound if it grows
+    let buf = Buffer.alloc(st.size + 1);
     let length = 0;
     for (;;) {
+      if (length === buf.length) buf = Buffer.concat([buf, Buffer.alloc(Math.min(buf.length, maxBytes + 1 - buf.length))]);
       const n = readSync(fd, buf, length, buf.length - length, null);
       if (n === 0) break;
       length += n;
       if (length > maxBytes) throw new StoreError(`${what} ${path} is more than ${maxBytes} bytes: it was not written by Covenant`);
     }
-    return buf.subarray(0, length).toString("utf8");
+    return buf.subarray(0, length);
   } catch (err) {
     if (err instanceof StoreError) throw err;
     throw new StoreError(`${what} ${path} cannot be read: ${describeErrno(err)}`);
@@ -79,7 +86,7 @@ function writeTemporary(path: string, content: string | Buffer, sync: boolean, m
  * Replaces `path` with a file holding `content`, whole or not at all: a link planted at the
  * name is replaced, never followed. Errors are the system's (the caller says what failed).
  */
-export function replaceFile(path: string, content: string, opts: { sync?: boolean; mode?: number } = {}): void {
+export function replaceFile(path: string, content: string | Buffer, opts: { sync?: boolean; mode?: number } = {}): void {
   const tmp = writeTemporary(path, content, opts.sync ?? false, opts.mode);
   try {
     renameSync(tmp, path);

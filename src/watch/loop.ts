@@ -8,11 +8,14 @@
 // whole promise. How many evaluations it makes is paced by a token bucket (DEFAULT_PACE). What inotify may
 // have missed is evaluated again: every realtime promise after the kernel's queue overflowed, on
 // the rescan timer (which bounds any loss), and when the set of unwatched directories changes.
+// Work that must not run beside an evaluation (an integrity approval from the fleet hub, which
+// re-observes and re-baselines a promise) is given to `exclusive`: it runs between two
+// evaluations, the next one held until it is done.
 import { watchEvents, type Batch, type Blindness, type EventSource, type WatchProblem } from "./events.js";
 import { Schedule } from "./schedule.js";
 import type { WatchSet } from "./watch-set.js";
 
-export type Trigger = "start" | "reload" | "event" | "schedule" | "overflow" | "rescan" | "watch-limit";
+export type Trigger = "start" | "reload" | "event" | "schedule" | "overflow" | "rescan" | "watch-limit" | "approval";
 
 export interface WatchLoopOptions {
   /** every promise key of the policy, in policy order */
@@ -63,6 +66,57 @@ export interface WatchLoop {
   pauseEvents(paused: boolean): void;
   /** asks for a promise's evaluation as an event naming `paths` (or another reason, whole) would */
   ask(key: string, why: Trigger, paths?: readonly string[]): void;
+  /**
+   * Runs `work` alone: once the evaluation under way (if any) has ended, before the next one,
+   * which waits until `work` is done. "busy" without running it when that evaluation (or other
+   * work queued first) does not end within `waitMs`; "stopped" when the loop stops first.
+   */
+  exclusive<T>(work: () => Promise<T>, waitMs: number): Promise<{ done: T } | { not: "busy" | "stopped" }>;
+}
+
+/** Work waiting for its turn between two evaluations (exclusive). */
+interface Section {
+  start(): Promise<void>;
+  drop(why: "busy" | "stopped"): void;
+}
+
+/** The exclusive work waiting, in the order given: each goes before any evaluation still pending. */
+class Sections {
+  private readonly queue: Section[] = [];
+
+  /** queues `work`; what it resolves to once run, or dropped (`waitMs` passed first, or `dropAll`) */
+  add<T>(work: () => Promise<T>, waitMs: number): Promise<{ done: T } | { not: "busy" | "stopped" }> {
+    return new Promise((resolve, reject) => {
+      const section: Section = {
+        start: async () => {
+          clearTimeout(timer);
+          try {
+            resolve({ done: await work() });
+          } catch (err) {
+            reject(err);
+          }
+        },
+        drop: (why) => {
+          clearTimeout(timer);
+          resolve({ not: why });
+        },
+      };
+      // bounded: an evaluation that runs long (a huge tree, a stalled probe) does not hold the caller past waitMs
+      const timer = setTimeout(() => {
+        const at = this.queue.indexOf(section);
+        if (at >= 0) this.queue.splice(at, 1)[0]!.drop("busy");
+      }, waitMs);
+      this.queue.push(section);
+    });
+  }
+
+  next(): Section | undefined {
+    return this.queue.shift();
+  }
+
+  dropAll(why: "stopped"): void {
+    for (const s of this.queue.splice(0)) s.drop(why);
+  }
 }
 
 /** How long keys wait before another try when the lock was held (or a run waits for it). */
@@ -119,148 +173,197 @@ class Bucket {
   }
 }
 
-export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
-  const now = o.now ?? Date.now;
-  const order = new Map(o.keys.map((k, i) => [k, i]));
-  const schedule = new Schedule(o.every, now());
-  // the start-up rescan: every promise, so a change made while the watcher was down is found
-  const pending = new Map<string, Wanted>(o.keys.map((k) => [k, { why: o.initial ?? "start" }]));
-  let lastBatch: Batch | undefined;
-  let running: Promise<void> | undefined;
-  let runningSince = 0;
-  let stopping = false;
-  // nothing is evaluated before inotify watches: a change made during the start-up rescan is then an event
-  let armed = false;
-  let waiting: NodeJS.Timeout | undefined;
-  const bucket = new Bucket(o.pace ?? DEFAULT_PACE, now);
+/** The loop's state and its steps; startWatchLoop gives its caller the WatchLoop face of it. */
+class Loop {
+  private readonly now: () => number;
+  private readonly order: Map<string, number>;
+  private readonly schedule: Schedule;
+  /** the start-up rescan: every promise, so a change made while the watcher was down is found */
+  private readonly pending: Map<string, Wanted>;
+  private lastBatch: Batch | undefined;
+  running: Promise<void> | undefined;
+  private runningSince = 0;
+  private runningWhat = "an evaluation";
+  readonly sections = new Sections();
+  stopping = false;
+  /** nothing is evaluated before inotify watches: a change made during the start-up rescan is then an event */
+  private armed = false;
+  waiting: NodeJS.Timeout | undefined;
+  private readonly bucket: Bucket;
+  private readonly realtime: string[];
+  private stallSaid = false;
+
+  constructor(private readonly o: WatchLoopOptions) {
+    this.now = o.now ?? Date.now;
+    this.order = new Map(o.keys.map((k, i) => [k, i]));
+    this.schedule = new Schedule(o.every, this.now());
+    this.pending = new Map<string, Wanted>(o.keys.map((k) => [k, { why: o.initial ?? "start" }]));
+    this.bucket = new Bucket(o.pace ?? DEFAULT_PACE, this.now);
+    this.realtime = [...new Set(o.set.targets.map((t) => t.key))];
+  }
 
   /** asks for a key's evaluation: an event adds its paths; any other reason asks for the whole promise */
-  const want = (k: string, why: Trigger, paths?: readonly string[], override = false): void => {
-    const w = pending.get(k);
+  want(k: string, why: Trigger, paths?: readonly string[], override = false): void {
+    const w = this.pending.get(k);
     if (!w) {
-      pending.set(k, paths ? { why, paths: new Set(paths) } : { why });
+      this.pending.set(k, paths ? { why, paths: new Set(paths) } : { why });
       return;
     }
     if (override) w.why = why;
     if (!paths) delete w.paths;
     else if (w.paths) for (const p of paths) w.paths.add(p);
-  };
-  const later = (ms: number): void => {
-    waiting ??= setTimeout(() => {
-      waiting = undefined;
-      kick();
+  }
+
+  private later(ms: number): void {
+    this.waiting ??= setTimeout(() => {
+      this.waiting = undefined;
+      this.kick();
     }, ms);
-  };
+  }
 
-  const kick = (): void => {
-    if (!armed || running || waiting || stopping || pending.size === 0) return;
-    const wait = bucket.take();
-    if (wait > 0) return later(wait);
-    const keys = [...pending.keys()].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-    const why = pending.get(keys[0]!)!.why;
-    const taken = new Map(pending);
-    const focus = new Map<string, string[]>();
-    for (const [k, w] of taken) if (w.paths) focus.set(k, [...w.paths]);
-    const batch = lastBatch;
-    pending.clear();
-    lastBatch = undefined;
-    runningSince = now();
-    running = (async () => {
-      const at = now();
-      try {
-        if ((await o.evaluate(keys, why, batch, focus)) === "busy") {
-          // asked again as they were (an event's paths joined to what arrived meanwhile)
-          for (const [k, w] of taken) want(k, w.why, w.paths ? [...w.paths] : undefined);
-          bucket.refund();
-          lastBatch ??= batch;
-          later(BUSY_RETRY_MS);
-          return;
-        }
-        // an evaluation of what events named is not the schedule's: a promise that events keep
-        // naming is still evaluated whole on its schedule, which bounds what no event tells (a
-        // write through a mapping or through a hard link from elsewhere, docs/cli.md)
-        schedule.evaluated(keys.filter((k) => !focus.has(k)), at);
-      } catch (err) {
-        o.onFailure(err);
-        // tried again with the next beat of the schedule, not at once (a failing store would spin)
-        schedule.evaluated(keys, at);
-      }
-    })().finally(() => {
-      running = undefined;
-      // what arrived during the evaluation is evaluated now (as the bucket allows)
-      kick();
-    });
-  };
-
-  const realtime = [...new Set(o.set.targets.map((t) => t.key))];
-  /** every realtime promise again, for `why` (a reason stronger than an event's: it is what the run says) */
-  const again = (why: Trigger, over: boolean): void => {
-    for (const k of realtime) want(k, why, undefined, over);
-    kick();
-  };
-  const events: EventSource = watchEvents(o.set, {
-    coalesceMs: o.coalesceMs,
-    onBatch: (b) => {
-      try {
-        o.onBatch?.(b);
-      } catch (err) {
-        o.onFailure(err);
-      }
-      // an overflow's rescan pending says why it runs; an event joins it
-      for (const k of b.keys) want(k, "event", b.paths);
-      lastBatch = b;
-      kick();
-    },
-    onProblem: o.onProblem,
-    onOverflow: () => again("overflow", true),
-    onBlind: (blind) => {
-      o.onBlind?.(blind);
-      again("watch-limit", false);
-    },
-    ...(o.maxWatches !== undefined ? { maxWatches: o.maxWatches } : {}),
-  });
-  const rescan = setInterval(() => {
-    events.resync();
-    again("rescan", false);
-  }, o.rescanMs);
-  const tick = setInterval(() => {
-    for (const k of schedule.due(now())) want(k, "schedule");
-    kick();
-  }, TICK_MS);
-  let stallSaid = false;
-  const beat = setInterval(() => {
-    if (running && o.stallAfterMs !== undefined && now() - runningSince > o.stallAfterMs) {
-      if (!stallSaid) o.onFailure(new Error(`an evaluation has run for ${Math.round((now() - runningSince) / 1000)}s, past its timeout: the heartbeat stops until it ends, so that the watcher is seen as stalled`));
-      stallSaid = true;
+  /** starts what is next, when nothing runs: exclusive work first, then the pending keys (as the bucket allows) */
+  kick(): void {
+    if (this.running || this.stopping) return;
+    const section = this.sections.next();
+    if (section) {
+      this.began("work between evaluations (the hub's decisions applied)", () => section.start());
       return;
     }
-    stallSaid = false;
+    if (!this.armed || this.waiting || this.pending.size === 0) return;
+    const wait = this.bucket.take();
+    if (wait > 0) return this.later(wait);
+    const keys = [...this.pending.keys()].sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
+    const why = this.pending.get(keys[0]!)!.why;
+    const taken = new Map(this.pending);
+    const focus = new Map<string, string[]>();
+    for (const [k, w] of taken) if (w.paths) focus.set(k, [...w.paths]);
+    const batch = this.lastBatch;
+    this.pending.clear();
+    this.lastBatch = undefined;
+    this.began("an evaluation", () => this.evaluate(keys, why, taken, focus, batch));
+  }
+
+  private began(what: string, work: () => Promise<void>): void {
+    this.runningSince = this.now();
+    this.runningWhat = what;
+    this.running = work().finally(() => {
+      this.running = undefined;
+      // what arrived meanwhile is evaluated now (as the bucket allows)
+      this.kick();
+    });
+  }
+
+  private async evaluate(keys: string[], why: Trigger, taken: ReadonlyMap<string, Wanted>, focus: ReadonlyMap<string, readonly string[]>, batch: Batch | undefined): Promise<void> {
+    const at = this.now();
+    try {
+      if ((await this.o.evaluate(keys, why, batch, focus)) === "busy") {
+        // asked again as they were (an event's paths joined to what arrived meanwhile)
+        for (const [k, w] of taken) this.want(k, w.why, w.paths ? [...w.paths] : undefined);
+        this.bucket.refund();
+        this.lastBatch ??= batch;
+        this.later(BUSY_RETRY_MS);
+        return;
+      }
+      // an evaluation of what events named is not the schedule's: a promise that events keep
+      // naming is still evaluated whole on its schedule, which bounds what no event tells (a
+      // write through a mapping or through a hard link from elsewhere, docs/cli.md)
+      this.schedule.evaluated(keys.filter((k) => !focus.has(k)), at);
+    } catch (err) {
+      this.o.onFailure(err);
+      // tried again with the next beat of the schedule, not at once (a failing store would spin)
+      this.schedule.evaluated(keys, at);
+    }
+  }
+
+  /** every realtime promise again, for `why` (a reason stronger than an event's: it is what the run says) */
+  again(why: Trigger, over: boolean): void {
+    for (const k of this.realtime) this.want(k, why, undefined, over);
+    this.kick();
+  }
+
+  onBatch(b: Batch): void {
+    try {
+      this.o.onBatch?.(b);
+    } catch (err) {
+      this.o.onFailure(err);
+    }
+    // an overflow's rescan pending says why it runs; an event joins it
+    for (const k of b.keys) this.want(k, "event", b.paths);
+    this.lastBatch = b;
+    this.kick();
+  }
+
+  tick(): void {
+    for (const k of this.schedule.due(this.now())) this.want(k, "schedule");
+    this.kick();
+  }
+
+  /** the heartbeat, withheld while an evaluation runs past its timeout (the watcher is then seen as stalled) */
+  beat(): void {
+    const o = this.o;
+    if (this.running && o.stallAfterMs !== undefined && this.now() - this.runningSince > o.stallAfterMs) {
+      if (!this.stallSaid) o.onFailure(new Error(`${this.runningWhat} has run for ${Math.round((this.now() - this.runningSince) / 1000)}s, past its timeout: the heartbeat stops until it ends, so that the watcher is seen as stalled`));
+      this.stallSaid = true;
+      return;
+    }
+    this.stallSaid = false;
     try {
       o.beat();
     } catch (err) {
       o.onFailure(err);
     }
-  }, o.heartbeatMs);
-  const ready = events.ready.then(() => {
-    armed = true;
-    kick();
+  }
+
+  arm(): void {
+    this.armed = true;
+    this.kick();
+  }
+}
+
+export function startWatchLoop(o: WatchLoopOptions): WatchLoop {
+  const loop = new Loop(o);
+  const events: EventSource = watchEvents(o.set, {
+    coalesceMs: o.coalesceMs,
+    onBatch: (b) => loop.onBatch(b),
+    onProblem: o.onProblem,
+    onOverflow: () => loop.again("overflow", true),
+    onBlind: (blind) => {
+      o.onBlind?.(blind);
+      loop.again("watch-limit", false);
+    },
+    ...(o.maxWatches !== undefined ? { maxWatches: o.maxWatches } : {}),
   });
+  const rescan = setInterval(() => {
+    events.resync();
+    loop.again("rescan", false);
+  }, o.rescanMs);
+  const tick = setInterval(() => loop.tick(), TICK_MS);
+  const beat = setInterval(() => loop.beat(), o.heartbeatMs);
+  const ready = events.ready.then(() => loop.arm());
 
   return {
     ready,
     async stop() {
-      stopping = true;
+      loop.stopping = true;
       clearInterval(tick);
       clearInterval(beat);
       clearInterval(rescan);
-      if (waiting) clearTimeout(waiting);
+      if (loop.waiting) clearTimeout(loop.waiting);
+      // work not begun is not begun now: its caller hears the loop stopped (the hub carries decisions again)
+      loop.sections.dropAll("stopped");
       await events.close();
-      await running;
+      await loop.running;
     },
     pauseEvents: (paused) => events.pause(paused),
     ask(key, why, paths) {
-      want(key, why, paths);
-      kick();
+      loop.want(key, why, paths);
+      loop.kick();
+    },
+    exclusive(work, waitMs) {
+      if (loop.stopping) return Promise.resolve({ not: "stopped" as const });
+      const turn = loop.sections.add(work, waitMs);
+      loop.kick();
+      return turn;
     },
   };
 }

@@ -236,3 +236,21 @@ describe("extends", () => {
   });
 });
 
+
+describe("facts and commands", () => {
+  it("are checked, every problem at once", () => {
+    const text = JSON.stringify({ users: [], facts: { hostname: "a b", os_id: "rhel", ip: ["10.0.0.300"], now: "2026-12-01" }, commands: [{ argv: ["pg_isready"] }, { argv: ["/bin/true"], exit_code: 256 }, { argv: ["/bin/x"] }, { argv: ["/bin/x"] }] });
+    const said = problemsOf(text, join(tmpdir(), "sandbox.json"));
+    for (const p of ["facts.hostname must be a name", "facts.os_id is not a fact a fixture sets", "facts.ip must be a list of IP addresses", "facts.now must be an instant with its zone", "commands[0].argv must be", "commands[1].exit_code must be a whole number from 0 to 255", 'commands[3]: ["/bin/x"] is recorded twice']) expect(said).toContain(p);
+  });
+
+  it("merge over a base: facts key by key (null deletes), commands by argv", () => {
+    const f = manifests({
+      "host.json": { users: [], facts: { hostname: "gl-db-01", ip: ["10.0.0.5"] }, commands: [{ argv: ["/bin/a"], stdout: "1" }, { argv: ["/bin/b"] }] },
+      "v.json": { extends: "host.json", facts: { ip: null, now: "2026-12-01T09:00:00Z" }, commands: [{ argv: ["/bin/a"], exit_code: 2 }] },
+    });
+    const m = parseManifest(readFileSync(f["v.json"]!, "utf8"), f["v.json"]!);
+    expect(m.facts).toEqual({ hostname: "gl-db-01", now: "2026-12-01T09:00:00Z" });
+    expect(m.commands).toEqual([{ argv: ["/bin/a"], exit_code: 2, stdout: "", stderr: "" }, { argv: ["/bin/b"], exit_code: 0, stdout: "", stderr: "" }]);
+  });
+});

@@ -5,9 +5,10 @@
 // the hub's receive time of each record, flags the host whose clock is ahead, and the download
 // is in the audit log. Operations are refused it.
 import { hostDaysProblem } from "../../src/hub/server/api/evidence-routes.js";
-import { createPublicKey } from "node:crypto";
+import { createHash, createPublicKey } from "node:crypto";
 import { request } from "node:https";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FleetPackChecker } from "../../src/evidence/fleet-verify.ts";
@@ -114,6 +115,7 @@ describe("the fleet pack from the evidence.export route", () => {
 
   it("gives an auditor the group's pack, signed by the hub, with the hub's receive times and the clock ahead flagged; audited; refused to operations", async () => {
     const auditor = (await makeApiToken(hub.pool, "ada", "audit", 3_600_000, "test")).token;
+    const exportDirsBefore = readdirSync(tmpdir()).filter((n) => n.startsWith("covenant-hub-export-"));
     const got = await download(`/api/evidence/export?${PERIOD}&group=payments`, auditor);
     expect(got.status, got.bytes.toString("utf8").slice(0, 300)).toBe(200);
     expect(got.type).toBe("application/gzip");
@@ -143,15 +145,18 @@ describe("the fleet pack from the evidence.export route", () => {
     expect((await download(`/api/evidence/export?${PERIOD}&group=payments`, operations)).status).toBe(403);
     expect((await download(`/api/evidence/export?from=${day(-1)}`, auditor)).status).toBe(400);
     expect((await download(`/api/evidence/export?${PERIOD}&group=nobody`, auditor)).status).toBe(404);
+    // the pack was written to a private temporary directory of the hub's, removed once sent (and after the refusal)
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith("covenant-hub-export-"))).toEqual(exportDirsBefore);
+    expect(logged.rows[0]!.detail.manifestSha256).toBe(createHash("sha256").update(files.find((f) => /(^|\/)manifest\.json$/.test(f.name))!.bytes).digest("hex"));
   }, 60_000);
 });
 
 describe("the size of one export", () => {
   it("refuses more host-days than one request may ask for, saying how to cut it", () => {
     const day = 86_400_000;
-    expect(hostDaysProblem(8, { startMs: 0, endMs: 366 * day })).toBeUndefined();
-    expect(hostDaysProblem(9, { startMs: 0, endMs: 366 * day })).toMatch(/^9 hosts over 366 days is 3294 host-days, more than the 3000 .*host group or a shorter period/);
-    expect(hostDaysProblem(3_000, { startMs: 0, endMs: day })).toBeUndefined();
-    expect(hostDaysProblem(3_001, { startMs: 0, endMs: day })).toBeDefined();
+    expect(hostDaysProblem(1, { startMs: 0, endMs: 366 * day })).toBeUndefined();
+    expect(hostDaysProblem(2, { startMs: 0, endMs: 366 * day })).toMatch(/^2 hosts over 366 days is 732 host-days, more than the 600 .*host group or a shorter period/);
+    expect(hostDaysProblem(600, { startMs: 0, endMs: day })).toBeUndefined();
+    expect(hostDaysProblem(601, { startMs: 0, endMs: day })).toBeDefined();
   });
 });

@@ -12,14 +12,17 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hubChainNext, hubChainStart } from "../../src/store/hub-chain.ts";
 import { FleetPackChecker } from "../../src/evidence/fleet-verify.ts";
-import { readPackInto } from "../../src/evidence/read.ts";
+import { readPack, readPackInto } from "../../src/evidence/read.ts";
 import { periodOf } from "../../src/facts/period.ts";
 import { lineOf } from "../../src/hub/client/batch.ts";
 import { migrate } from "../../src/hub/db/migrations.ts";
-import { buildFleetReport } from "../../src/hub/evidence/fleet-report.ts";
+import { buildFleetReport, overviewOf } from "../../src/hub/evidence/fleet-report.ts";
 import { buildReport } from "../../src/report/report-build.ts";
-import { makeFleetPack, writeFleetPack } from "../../src/hub/evidence/fleet-pack.ts";
+import { writeFleetPack } from "../../src/hub/evidence/fleet-pack.ts";
 import { renderFleetHtml } from "../../src/hub/evidence/fleet-html.ts";
+import { renderFleetCsv, renderFleetMarkdown } from "../../src/hub/evidence/fleet-text.ts";
+import { renderReportHtml } from "../../src/report/report-html.ts";
+import { reportJsonPieces } from "../../src/report/report-json.ts";
 import { hubSigningKey } from "../../src/hub/signing.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { launchChromium, openFile } from "../helpers/browser.ts";
@@ -173,6 +176,14 @@ describe("the fleet report", () => {
     }
   });
 
+  it("draws a fleet's hundreds of thousands of episodes as Markdown and CSV (no call given them all as arguments)", async () => {
+    const r = overviewOf(await buildFleetReport(pool, options()));
+    const web01 = r.hosts.find((h) => h.name === "web-01")!;
+    web01.deficiencies = Array.from({ length: 300_000 }, () => web01.deficiencies[0]!);
+    expect(renderFleetMarkdown(r).split("\n").filter((l) => l.startsWith("| web-01 | C-1 |"))).toHaveLength(300_000);
+    expect(renderFleetCsv(r).get("fleet-episodes.csv")!.split("\r\n").length).toBeGreaterThan(300_000);
+  }, 180_000);
+
   it("draws escaped HTML with both times and the flags, needing no script", async () => {
     await pool.query("UPDATE hub_hosts SET name = $2 WHERE id = $1", [ids["web-02"], "web-02<script>alert(1)</script>"]);
     try {
@@ -226,9 +237,9 @@ async function verdictOf(path: string, pem: string) {
 describe("the fleet evidence pack", () => {
   it("verifies with the hub's public key alone; a changed byte is found and named; another key is refused", async () => {
     const key = hubSigningKey(join(cert.dir, "hub-signing.key"), false);
-    const pack = await makeFleetPack(pool, { ...options({ group: "web" }), key });
     const out = join(tempDir("fleet-pack"), "web-2026-03");
-    const { dir, archive } = writeFleetPack(out, pack);
+    const pack = await writeFleetPack(pool, out, { ...options({ group: "web" }), key });
+    const { dir, archive } = pack;
     const pem = key.publicKey.export({ type: "spki", format: "pem" }).toString();
     for (const p of [dir, archive]) {
       const v = await verdictOf(p, pem);
@@ -256,17 +267,37 @@ describe("the fleet evidence pack", () => {
   });
 });
 
+describe("the pack written host by host", () => {
+  it("holds the same fleet report, in every format, as the report built whole, and each host's own report as `covenant report` draws it", async () => {
+    const key = hubSigningKey(join(cert.dir, "hub-signing.key"), false);
+    const pack = await writeFleetPack(pool, join(tempDir("fleet-same"), "all"), { ...options(), key });
+    const whole = await buildFleetReport(pool, { ...options(), hubFingerprint: key.fingerprint });
+    const read = (name: string) => readFileSync(join(pack.dir, "reports", name), "utf8");
+    expect(read("fleet.json")).toBe(JSON.stringify(whole, null, 2) + "\n");
+    expect(read("fleet.html")).toBe(renderFleetHtml(whole));
+    expect(read("fleet.md")).toBe(renderFleetMarkdown(whole));
+    for (const [name, text] of renderFleetCsv(whole)) expect(read(name)).toBe(text);
+    for (const h of whole.hosts) {
+      expect(read(`hosts/${h.id}.json`)).toBe([...reportJsonPieces(h.report)].join(""));
+      expect(read(`hosts/${h.id}.html`)).toBe(renderReportHtml(h.report));
+    }
+    // the archive holds each host's chain before its records (entries by name): a verifier spills neither
+    const names = (await readPack(pack.archive)).map((f) => f.name);
+    for (const h of whole.hosts) expect(names.indexOf(`hosts/${h.id}/chain.jsonl`)).toBeLessThan(names.indexOf(`hosts/${h.id}/history.jsonl`));
+  });
+});
+
 describe("a host's own choice of policy paths", () => {
   it("leaves a version whose pushed path climbs out of the pack, saying so in the manifest, and the pack still verifies", async () => {
     const climbing = (line: string, kind: string) => (kind === "policy" ? line.replace('"path":"/etc/covenant/policies/ledger.promise"', '"path":"/etc/../../../tmp/x.promise"') : line);
     const id = await seedHost("odd-01", "odd", storeOf(() => "kept"), 1_000, "ok", climbing);
     try {
       const key = hubSigningKey(join(cert.dir, "hub-signing.key"), false);
-      const pack = await makeFleetPack(pool, { ...options({ group: "odd" }), key });
+      const pack = await writeFleetPack(pool, join(tempDir("odd-pack"), "odd"), { ...options({ group: "odd" }), key });
       expect(pack.manifest.policies).toEqual([]);
       expect(pack.manifest.policiesNotIncluded).toMatchObject([{ host: id, why: expect.stringMatching(/not a plain absolute path|do not make/) }]);
-      expect(pack.files.every((f) => !f.name.includes(".."))).toBe(true);
-      const { archive } = writeFleetPack(join(tempDir("odd-pack"), "odd"), pack);
+      expect(pack.manifest.files.every((f) => !f.path.includes(".."))).toBe(true);
+      const { archive } = pack;
       const v = await verdictOf(archive, key.publicKey.export({ type: "spki", format: "pem" }).toString());
       expect(v.problems).toEqual([]);
     } finally {

@@ -1,7 +1,7 @@
 // The watcher's loop on its own (src/watch/loop.ts), with no directory to watch: what it asks to
 // evaluate and when. The token bucket's pace, paths of events merged per promise until its
-// evaluation (and dropped for a whole one), a busy lock's keys asked again with their paths, and a
-// stalled evaluation stopping the heartbeat.
+// evaluation (and dropped for a whole one), a busy lock's keys asked again with their paths, a
+// stalled evaluation stopping the heartbeat, and work run alone between two evaluations.
 import { afterEach, describe, expect, it } from "vitest";
 import { startWatchLoop, type WatchLoop, type WatchLoopOptions } from "../../src/watch/loop.ts";
 import type { WatchSet } from "../../src/watch/watch-set.ts";
@@ -99,5 +99,100 @@ describe("the watcher's loop", () => {
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatch(/past its timeout: the heartbeat stops/);
     loops.splice(0); // its evaluation never ends: stop() would wait for it
+  });
+
+  describe("exclusive work", () => {
+    /** An evaluation that says when it begins and ends, and is held open until released. */
+    function heldEvaluations() {
+      const log: string[] = [];
+      const holds: (() => void)[] = [];
+      const evaluate: WatchLoopOptions["evaluate"] = async (keys, why) => {
+        log.push(`begin ${why} ${keys.join(",")}`);
+        await new Promise<void>((r) => holds.push(r));
+        log.push(`end ${why}`);
+        return "done";
+      };
+      return { log, holds, evaluate };
+    }
+
+    it("waits for the evaluation under way and holds the next one until it is done", async () => {
+      const e = heldEvaluations();
+      const l = loop({ evaluate: e.evaluate });
+      await l.ready;
+      while (e.holds.length < 1) await sleep(2);
+      // the start-up evaluation is under way; an event asks for the next while the work waits
+      let release: (() => void) | undefined;
+      const done = l.exclusive(async () => {
+        e.log.push("work begins");
+        await new Promise<void>((r) => (release = r));
+        e.log.push("work ends");
+        return 42;
+      }, 5_000);
+      l.ask("a", "event", ["/x/1"]);
+      await sleep(30);
+      expect(e.log).toEqual(["begin start a,b"]);
+      e.holds.shift()!();
+      while (!release) await sleep(2);
+      // the work runs; the evaluation the event asked for does not begin beside it
+      await sleep(50);
+      expect(e.log).toEqual(["begin start a,b", "end start", "work begins"]);
+      release();
+      expect(await done).toEqual({ done: 42 });
+      while (e.holds.length < 1) await sleep(2);
+      expect(e.log).toEqual(["begin start a,b", "end start", "work begins", "work ends", "begin event a"]);
+      e.holds.shift()!();
+    });
+
+    it("gives up without running the work when the evaluation under way outlasts the wait", async () => {
+      const e = heldEvaluations();
+      const l = loop({ evaluate: e.evaluate });
+      await l.ready;
+      while (e.holds.length < 1) await sleep(2);
+      let ran = false;
+      const t0 = Date.now();
+      expect(await l.exclusive(async () => (ran = true), 100)).toEqual({ not: "busy" });
+      expect(Date.now() - t0).toBeLessThan(1_000);
+      e.holds.shift()!();
+      await sleep(50);
+      expect(ran).toBe(false);
+      // the loop goes on: the next evaluation is not held by work that never ran
+      l.ask("b", "schedule");
+      while (e.holds.length < 1) await sleep(2);
+      expect(e.log.at(-1)).toBe("begin schedule b");
+      e.holds.shift()!();
+    });
+
+    it("is told the loop stopped when it stops first, and stop waits for work under way", async () => {
+      const e = heldEvaluations();
+      const l = loop({ evaluate: e.evaluate });
+      await l.ready;
+      while (e.holds.length < 1) await sleep(2);
+      let ran = false;
+      const waitingWork = l.exclusive(async () => (ran = true), 60_000);
+      const stopped = l.stop();
+      e.holds.shift()!();
+      await stopped;
+      expect(await waitingWork).toEqual({ not: "stopped" });
+      expect(ran).toBe(false);
+      expect(await l.exclusive(async () => (ran = true), 60_000)).toEqual({ not: "stopped" });
+      expect(ran).toBe(false);
+
+      // work under way when the loop is stopped: stop resolves only once it is done
+      const f = heldEvaluations();
+      const m = loop({ evaluate: f.evaluate });
+      await m.ready;
+      while (f.holds.length < 1) await sleep(2);
+      f.holds.shift()!();
+      let release: (() => void) | undefined;
+      const under = m.exclusive(() => new Promise<string>((r) => (release = () => r("done"))), 5_000);
+      while (!release) await sleep(2);
+      let stopEnded = false;
+      const stopping = m.stop().then(() => (stopEnded = true));
+      await sleep(50);
+      expect(stopEnded).toBe(false);
+      release();
+      await stopping;
+      expect(await under).toEqual({ done: "done" });
+    });
   });
 });

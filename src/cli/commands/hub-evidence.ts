@@ -10,7 +10,7 @@ import { HubConfigError, loadHubConfig, type HubConfig } from "../../hub/config.
 import { FleetReportError, buildFleetReport } from "../../hub/evidence/fleet-report.js";
 import { renderFleetHtml } from "../../hub/evidence/fleet-html.js";
 import type { FleetReport } from "../../hub/evidence/fleet-model.js";
-import { makeFleetPack, manifestSha256, writeFleetPack } from "../../hub/evidence/fleet-pack.js";
+import { writeFleetPack } from "../../hub/evidence/fleet-pack.js";
 import { renderFleetCsv, renderFleetMarkdown } from "../../hub/evidence/fleet-text.js";
 import { audit } from "../../hub/server/audit.js";
 import { hubSigningKey, type HubKey } from "../../hub/signing.js";
@@ -140,11 +140,10 @@ export async function runHubEvidence(opts: FleetReportOptions & { out: string; j
   const p = await prepare(opts, io, "evidence");
   if (typeof p === "number") return p;
   try {
-    const pack = await makeFleetPack(p.pool, { period: p.period, ...(opts.group !== undefined ? { group: opts.group } : {}), controls: opts.controls, toleranceMs: p.config.clockToleranceMs, hubFingerprint: p.key.fingerprint, generator: opts.generator, key: p.key, ...(opts.now ? { now: opts.now } : {}) });
-    const written = writeFleetPack(opts.out, pack);
-    await audit(p.pool, `cli:${who()}`, "evidence.export", opts.group !== undefined ? `group:${opts.group}` : null, { from: opts.from, to: opts.to, hosts: pack.manifest.hosts.length, records: pack.manifest.hosts.reduce((n, h) => n + h.extract.count, 0), manifestSha256: manifestSha256(pack), out: written.archive });
+    const pack = await writeFleetPack(p.pool, opts.out, { period: p.period, ...(opts.group !== undefined ? { group: opts.group } : {}), controls: opts.controls, toleranceMs: p.config.clockToleranceMs, hubFingerprint: p.key.fingerprint, generator: opts.generator, key: p.key, ...(opts.now ? { now: opts.now } : {}) });
+    await audit(p.pool, `cli:${who()}`, "evidence.export", opts.group !== undefined ? `group:${opts.group}` : null, { from: opts.from, to: opts.to, hosts: pack.manifest.hosts.length, records: pack.manifest.hosts.reduce((n, h) => n + h.extract.count, 0), manifestSha256: pack.manifestSha256, out: pack.archive });
     if (opts.json) io.out(JSON.stringify(pack.manifest, null, 2));
-    else io.out(`wrote ${escapeText(written.dir)} and ${escapeText(written.archive)}: ${pack.manifest.hosts.length} host(s), signed by the hub's key ${p.key.fingerprint}; check it with \`covenant evidence verify ${escapeText(written.archive)} --public-key HUB.pub.pem\``);
+    else io.out(`wrote ${escapeText(pack.dir)} and ${escapeText(pack.archive)}: ${pack.manifest.hosts.length} host(s), signed by the hub's key ${p.key.fingerprint}; check it with \`covenant evidence verify ${escapeText(pack.archive)} --public-key HUB.pub.pem\``);
     const inDoubt = pack.report.summary.hostsInDoubt;
     if (inDoubt > 0) io.err(`covenant hub evidence: ${inDoubt} host(s) whose chain the hub holds in doubt: the report says which`);
     return EXIT.ok;

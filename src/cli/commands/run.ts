@@ -12,10 +12,12 @@ import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import { armHardStop, type HardStop } from "../hard-stop.js";
 import type { Io } from "../io.js";
-import { loadCheckedPolicy } from "../checked-policy.js";
+import type { CacheOptions, CheckedPolicy } from "../checked-policy.js";
+import { loadRunPolicy, saveCache } from "../run-policy.js";
+import { bundleIdentity } from "../policy-cache.js";
 import { writeReport } from "../report-file.js";
 import { promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
-import { prepareSandbox, SandboxError } from "../sandbox.js";
+import { defaultSandboxDir, prepareSandbox, SandboxError, type Sandbox } from "../sandbox.js";
 import type { ProbeRoots } from "../../probes/result.js";
 import type { findingsFor } from "../findings.js";
 import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../run-record.js";
@@ -54,6 +56,8 @@ export interface RunOptions {
   push?: boolean;
   /** run the hub's policy version in force for this host (--from-hub) instead of files named */
   fromHub?: boolean;
+  /** false: check the policy in full, without the policy cache (--no-policy-cache) */
+  policyCache?: boolean;
 }
 
 /**
@@ -114,7 +118,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     paths = hub.paths;
     hubNotes.push(...hub.notes);
   }
-  const checked = loadCheckedPolicy(paths, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: started.toISOString().slice(0, 10) }, io);
+  const checked = await loadRunPolicy(paths, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: started.toISOString().slice(0, 10), ...policyCacheOf(opts) }, io);
   if (typeof checked === "number") return checked;
   const policy = checked.policy;
   // the whole configuration before anything starts: a bad one never half-starts a run
@@ -126,6 +130,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   let stateDir = opts.state ?? defaultStateDir();
   let filesRoot: string | undefined;
   let sandboxDir: string | undefined;
+  let sandboxFacts: RunScene["sandboxFacts"];
   const notes: string[] = [...hubNotes];
   if (opts.sandbox) {
     try {
@@ -135,6 +140,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
       if (sb.osRelease) factsEtcRoot = sb.etcRoot;
       filesRoot = sb.filesRoot;
       sandboxDir = sb.dir;
+      sandboxFacts = sb.facts;
       stateDir = opts.state ?? sb.stateDir;
       if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}${sb.procRoot !== undefined ? `, its own /proc in ${sb.procRoot}` : ""}; nothing outside it is changed`);
       notes.push(...sb.notes);
@@ -153,6 +159,8 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     else io.err(`covenant run: cannot use the state directory ${escapeText(stateDir)}: ${escapeText((err as Error).message)} (choose one with --state)`);
     return EXIT.policyError;
   }
+  const unsaved = saveCache(checked, stateDir);
+  if (unsaved) notes.push(unsaved);
   // liveness of the lock holder is judged in this process's own /proc, whatever --proc-root reads
   let lock: LockResult;
   let waitedFor: LockHolder | undefined;
@@ -180,7 +188,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   let code: number = EXIT.internal;
   recordedIn.dir = stateDir;
   try {
-    code = await recordedRun({ policy, checked, opts, roots, factsEtcRoot, filesRoot, sandboxDir, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, lockWaitedMs: waitedMs, later }, io);
+    code = await recordedRun({ policy, checked, opts, roots, factsEtcRoot, filesRoot, sandboxDir, sandboxFacts, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, lockWaitedMs: waitedMs, later }, io);
   } finally {
     // a lock that cannot be removed (a file system turned read-only) is said, exit 2
     const failed = lock.release();
@@ -190,6 +198,14 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     }
   }
   return code;
+}
+
+/** The policy cache a run reads: in the state directory it is to use (made sure of only later), unless --no-policy-cache or unbundled. */
+function policyCacheOf(opts: RunOptions): { cache?: CacheOptions } {
+  const identity = opts.policyCache === false ? undefined : bundleIdentity();
+  if (!identity) return {};
+  const stateDir = opts.state ?? (opts.sandbox ? join(opts.sandboxDir ?? defaultSandboxDir(), "state") : defaultStateDir());
+  return { cache: { stateDir, identity } };
 }
 
 /** Who holds the lock, for messages: `another run (pid 12, started ...)`, `the watcher (pid 9, started ...)`. */
@@ -221,13 +237,15 @@ async function recordedRun(scene: RunScene, io: Io): Promise<number> {
 
 interface RunScene {
   policy: Policy;
-  checked: { files: { path: string; text: string }[] };
+  checked: Pick<CheckedPolicy, "files" | "cache">;
   opts: RunOptions;
   roots: ProbeRoots;
   /** where facts read os-release: the sandbox's etc/ when it has one of its own */
   factsEtcRoot: string;
   filesRoot: string | undefined;
   sandboxDir: string | undefined;
+  /** the sandbox's facts (its manifest's `facts`) */
+  sandboxFacts: Sandbox["facts"];
   stateDir: string;
   started: Date;
   notes: string[];
@@ -245,7 +263,7 @@ async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Pr
   const { policy, checked, opts, roots, filesRoot, started, notes } = scene;
   const recorded = await evaluateRecorded(
     store,
-    { policy, files: checked.files, roots, ...(filesRoot !== undefined ? { filesRoot } : {}), dryRun: opts.dryRun, etcRoot: scene.factsEtcRoot, started, deadline: started.getTime() + scene.lockWaitedMs + opts.timeoutMs, kind: "run" },
+    { policy, files: checked.files, roots, ...(filesRoot !== undefined ? { filesRoot } : {}), dryRun: opts.dryRun, etcRoot: scene.factsEtcRoot, ...(scene.sandboxFacts !== undefined ? { facts: scene.sandboxFacts } : {}), started, deadline: started.getTime() + scene.lockWaitedMs + opts.timeoutMs, kind: "run" },
     notes,
   );
   return finishAndReport(store, scene, io, recorded);
@@ -274,7 +292,7 @@ async function finishAndReport(
     failure ??= err;
     notes.push(`the run's summary could not be recorded (${err.message}): \`covenant verify\` notes the run as stopped before its summary`);
   }
-  const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes };
+  const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes, policyCache: checked.cache };
   if (sandboxDir) info.sandbox = sandboxDir;
   if (watcher.stale) info.covenantDeficiencies = ["covenant.watch"];
   const notifications = await tell(store, scene, evaluation, facts, finding, failure !== undefined);

@@ -35,11 +35,12 @@ import { whoLines } from "../../text/finding-who-text.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { loadCheckedPolicy } from "../checked-policy.js";
+import { loadRunPolicy, saveCache } from "../run-policy.js";
+import { bundleIdentity } from "../policy-cache.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary } from "../run-record.js";
 import { recordBlindness, WATCHER_BLIND_KEY } from "../watcher-health.js";
-import { watchPusher } from "../hub-push.js";
+import { WATCH_DECISIONS_WAIT_MS, watchPusher } from "../hub-push.js";
 
 export interface WatchOptions {
   state?: string;
@@ -57,6 +58,8 @@ export interface WatchOptions {
   procRoot: string;
   etcRoot: string;
   include: string[];
+  /** false: check the policy in full, without the policy cache (--no-policy-cache) */
+  policyCache?: boolean;
 }
 
 /** `covenant watch --status`: cheap (one read), exit 0 when a watcher is running and beating, 1 otherwise. */
@@ -99,7 +102,9 @@ function statusWords(s: WatcherStatus): string {
 }
 
 export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Promise<number> {
-  const loaded = loadCheckedPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10) }, io);
+  const identity = opts.policyCache === false ? undefined : bundleIdentity();
+  const cacheIn = (stateDir: string) => (identity ? { cache: { stateDir, identity } } : {});
+  const loaded = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...cacheIn(opts.state ?? defaultStateDir()) }, io);
   if (typeof loaded === "number") return loaded;
   const { policy, files } = loaded;
   const notifyConfig = await resolveNotifyConfig(opts.config, io, "watch");
@@ -109,6 +114,8 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   try {
     stateDir = ensureStateDir(opts.state ?? defaultStateDir());
     store = StateStore.open(stateDir);
+    const unsaved = saveCache(loaded, stateDir);
+    if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     io.err(`covenant watch: ${escapeText(err.message)}`);
@@ -128,8 +135,25 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   }
   // listened for before anything starts: a stop asked for during a long start-up is a clean stop too
   const stopped = stopSignal();
-  // an enrolled host pushes what its evaluations recorded, at most every 30 s, never holding one up
-  const pusher = watchPusher(store, io);
+  let loop: WatchLoop | undefined;
+  // what each promise's last evaluation found (tree-focus.ts): the running policy's
+  let memory: EvaluationMemory | undefined;
+  // an enrolled host pushes what its evaluations recorded, at most every 30 s, never holding one
+  // up; the hub's decisions are applied between two evaluations, and a promise an integrity
+  // approval re-baselined is evaluated whole at once: what was found of it before is forgotten
+  const pusher = watchPusher(store, io, {
+    between: async (work) => {
+      const turn = loop ? await loop.exclusive(work, WATCH_DECISIONS_WAIT_MS) : { not: "stopped" as const };
+      if ("done" in turn) return turn;
+      return { not: turn.not === "busy" ? `the watcher's evaluation under way did not end within ${WATCH_DECISIONS_WAIT_MS / 1000} s` : "the watcher is stopping or reloading its policy" };
+    },
+    approved: (keys) => {
+      for (const k of keys) {
+        memory?.of(k).forget();
+        loop?.ask(k, "approval");
+      }
+    },
+  });
   const say = sayOnce(io);
   // who: the processes at a changed file, seen as the batch arrives, and who made the change (audit)
   // what audit was made to do (rules added or removed) goes into the next run's notes, in the history
@@ -144,8 +168,9 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
     const keys = promiseKeys(scene.policy);
     const set = watchSet(watchTargets(scene.policy));
     // what each promise's last evaluation found, for evaluations of what events named (tree-focus.ts): one per policy loaded
-    const memory = new EvaluationMemory();
-    io.out(`covenant watch: ${initial === "reload" ? "policy reloaded: " : ""}${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}`);
+    const kept = new EvaluationMemory();
+    memory = kept;
+    io.out(`covenant watch: ${initial === "reload" ? "policy reloaded: " : ""}${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}${scene.cached ? "; policy from its cache (unchanged files)" : ""}`);
     return startWatchLoop({
       keys: keys.map((k) => k.key),
       every: new Map(keys.map((k) => [k.key, k.promise.every ?? opts.everyMs])),
@@ -161,7 +186,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       evaluate: async (ks, why, batch, focus) => {
         await who.settled(); // the audit look-ups, bounded, before the run lock is taken
         // a directory not watched sends no events: while one is, every promise is evaluated whole
-        const done = await evaluateOnce(scene, ks, why, batch, { who, set, auditNotes, memory, focus: blind.now ? new Map() : focus });
+        const done = await evaluateOnce(scene, ks, why, batch, { who, set, auditNotes, memory: kept, focus: blind.now ? new Map() : focus });
         if (done === "done") pusher.poke();
         return done;
       },
@@ -171,13 +196,14 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
     });
   };
-  let loop: WatchLoop | undefined;
   // a policy or configuration that changes (or SIGHUP) is loaded again; one with errors is said,
   // and the one running goes on
   let reloading = Promise.resolve();
   const reloads = watchReloads(paths, notifyConfig, () => {
     reloading = reloading.then(async () => {
-      const next = loadCheckedPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10) }, io);
+      const next = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...cacheIn(stateDir) }, io);
+      const unsaved = typeof next === "number" ? undefined : saveCache(next, stateDir);
+      if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
       const config = typeof next === "number" ? undefined : await resolveNotifyConfig(opts.config, io, "watch");
       if (typeof next === "number" || config === undefined || config.status === "bad") {
         io.err("covenant watch: the policy or the configuration has errors (above): the previous policy keeps running");
@@ -191,13 +217,13 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
       policyHash = hashPolicy(next.files);
       who.secretPatterns = policySecretPatterns(next.policy);
       beat();
-      loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io, blind }, "reload");
+      loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io, blind, cached: next.cache.state === "hit" }, "reload");
     });
   });
   // the policy's files are watched before the first evaluation: a change made once the start-up
   // rescan is said is a reload (chokidar's first scan is asynchronous; inotify's is not)
   await Promise.race([reloads.ready, stopped]);
-  loop ??= start({ policy, files, opts, stateDir, store, notifyConfig, io, blind }, "start");
+  loop ??= start({ policy, files, opts, stateDir, store, notifyConfig, io, blind, cached: loaded.cache.state === "hit" }, "start");
   await Promise.race([loop.ready, stopped]);
   await stopped;
   await reloads.close();
@@ -284,6 +310,8 @@ interface WatchScene {
   notifyConfig: ConfigOutcome;
   io: Io;
   blind: { now?: Blindness };
+  /** the policy came from the policy cache: its files are those last checked */
+  cached?: boolean;
 }
 
 /** Audit set up for the policy's realtime paths; its notes said. */
@@ -362,6 +390,7 @@ const CAUSES: Record<Exclude<Trigger, "event">, string> = {
   overflow: "inotify's event queue overflowed: every realtime promise again",
   rescan: "periodic rescan",
   "watch-limit": "the directories watched changed: every realtime promise again",
+  approval: "an integrity approval from the hub was applied: the promise whole again",
 };
 
 function evaluationLine(run: number, why: Trigger, batch: Batch | undefined, results: PromiseResult[], told: number | undefined): string {

@@ -2,6 +2,7 @@ import { spawn, type SpawnOptions } from "node:child_process";
 import { programRefusal } from "../../trust/programs.js";
 import { runningAsRoot } from "../../trust/strict-modes.js";
 import type { CheckedPromise } from "../../checker/policy.js";
+import { COMMANDS_ANSWER, recordedCommand } from "../../probes/recorded-commands.js";
 import { attr, type Difference, type EvalContext, type Observation, type PromiseBehaviour } from "../contract.js";
 
 interface CommandRun {
@@ -45,7 +46,23 @@ class Capped {
   }
 }
 
+/**
+ * What the program did, as a sandbox's fixture recorded it (`commands`): nothing is run. Output
+ * past `max_output` is discarded as from a real run, so a promise is judged the same either way.
+ */
+function recordedRun(p: CheckedPromise, answers: string): Observation<CommandRun> {
+  const argv = p.promiser as string[];
+  const shown = shownCommand(argv);
+  const r = recordedCommand(answers, argv);
+  if (!r.ok) return { ok: false, error: `${shown} was not run (a sandbox runs no program): ${r.error}` };
+  const bytes = Buffer.from(r.value.stdout, "utf8");
+  const limit = attr<number>(p, "max_output") ?? defaultMaxOutput;
+  const stdout = bytes.length > limit ? bytes.subarray(0, limit).toString("utf8") : r.value.stdout;
+  return { ok: true, value: { shown, exitCode: r.value.exit_code, stdout, discarded: Math.max(0, bytes.length - limit), stderrLine: r.value.stderr.trim().split("\n")[0] ?? "" } };
+}
+
 async function runCommand(p: CheckedPromise, ctx: EvalContext): Promise<Observation<CommandRun>> {
+  if (ctx.roots.answers !== undefined) return recordedRun(p, ctx.roots.answers);
   const argv = p.promiser as string[];
   const shown = shownCommand(argv);
   const user = attr<string>(p, "user");
@@ -151,7 +168,8 @@ function lineCount(text: string): number {
 const WITHHELD = "(withheld: nodiff)";
 
 export const commandBehaviour: PromiseBehaviour<CommandRun> = {
-  notInSandbox: "a command reads the real host, not the sandbox's files (a dry run does run it: it only observes)",
+  notInSandbox: "a command reads the real host, not the sandbox's files (a dry run does run it: it only observes); a fixture's `commands` records what it would print",
+  sandboxAnswer: COMMANDS_ANSWER,
 
   async observe(p, ctx) {
     const run = await runCommand(p, ctx);

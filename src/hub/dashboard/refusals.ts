@@ -3,6 +3,7 @@
 // for, when that is a dashboard page); any other refusal is an HTML page with the refusal's
 // status, never the API's JSON. Every page answer carries the headers below: a CSP that allows
 // no script at all, no framing, and no referrer beyond the hub itself.
+import type { Readable } from "node:stream";
 import type { RouteRule } from "../auth/rules.js";
 import { errorDocument } from "./layout.js";
 import { loginPath } from "./next.js";
@@ -22,7 +23,7 @@ interface PageAnswer {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-  raw?: { type: string; text: string | Buffer };
+  raw?: { type: string; text: string | Buffer | Readable };
 }
 
 /** The answer as a page: a refusal (JSON, status 400 and up) becomes a redirect or an HTML page. */

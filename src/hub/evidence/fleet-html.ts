@@ -9,8 +9,8 @@ import { remediationWords } from "../../report/report-html-summary.js";
 import { REPORT_STYLE } from "../../report/report-html-style.js";
 import { count, duration, percent, plural, table, text, time } from "../../report/report-html-text.js";
 import type { Episode } from "../../report/report-model.js";
-import type { FleetControl, FleetHost, FleetReport, OffRecord } from "./fleet-model.js";
-import { inDoubt } from "./fleet-report.js";
+import type { FleetControl, FleetHostSummary as FleetHost, FleetOverview, FleetReport, OffRecord } from "./fleet-model.js";
+import { inDoubt, overviewOf } from "./fleet-report.js";
 
 const FLEET_STYLE = `${REPORT_STYLE}
 .both { display: block; font-size: 12px; color: var(--muted); }
@@ -21,7 +21,8 @@ const MAX_EPISODES_SHOWN = 100;
 const CSP = `default-src 'none'; style-src ${sha256(FLEET_STYLE)}; img-src data:; form-action 'none'; base-uri 'none'`;
 
 /** The page as one string. */
-export function renderFleetHtml(r: FleetReport): string {
+export function renderFleetHtml(full: FleetReport | FleetOverview): string {
+  const r = overviewOf(full);
   const scope = r.scope.group === null ? "the whole fleet" : `host group ${r.scope.group}`;
   const title = `Covenant fleet evidence report: ${scope}, ${r.period.from} to ${r.period.to}`;
   return `<!DOCTYPE html>
@@ -46,7 +47,7 @@ ${r.hosts.map((h, i) => hostSection(r, h, i)).join("\n")}
 `;
 }
 
-function summarySection(r: FleetReport, title: string): string {
+function summarySection(r: FleetOverview, title: string): string {
   const s = r.summary;
   const zone = r.period.timeZone === null ? "the hub's time zone" : `time zone ${text(r.period.timeZone)}`;
   const figures: [string, string, string][] = [
@@ -77,7 +78,7 @@ ${cells}
 </section>`;
 }
 
-function controlsSection(r: FleetReport): string {
+function controlsSection(r: FleetOverview): string {
   return `<section class="page" id="controls">
 <h2>Controls across the hosts</h2>
 ${r.controls.map(controlBlock).join("\n")}
@@ -108,13 +109,13 @@ function both(h: FleetHost, at: string, record: number | undefined): string {
   return `${time(at)}<span class="both">hub received: ${received ? time(received) : "not held"}</span>`;
 }
 
-function hostSection(r: FleetReport, h: FleetHost, index: number): string {
+function hostSection(r: FleetOverview, h: FleetHost, index: number): string {
   const c = h.chain;
   const verdict = inDoubt(h)
     ? `<p class="verdict tampered" data-chain="doubt"><strong>Chain in doubt.</strong> The hub's status for this host is ${text(c.status)}; its chain over the period's records is ${c.verdict}${c.problem ? ` (record ${count(c.problem.seq)}: ${text(c.problem.message)})` : ""}; ${plural(c.incidents.filter((i) => i.kind !== "clock").length, "chain incident")} in the period.</p>`
     : `<p class="verdict intact" data-chain="ok"><strong>Chain intact as the hub holds it.</strong> ${plural(c.records, "record")} of the period (${c.first ?? "-"} to ${c.last ?? "-"}) link into the hub's chain; no fork, rollback or gap.</p>`;
   const incidents = c.incidents.map((i) => `<tr><td>${count(i.id)}</td><td>${text(i.kind)}</td><td>${i.seq === null ? "" : count(i.seq)}</td><td>${time(i.openedAt)}</td><td>${i.resolvedAt ? `${time(i.resolvedAt)} (${text(i.resolvedBy ?? "")})` : "open"}</td><td>${text(i.message)}</td></tr>`);
-  const all = h.report.controls.flatMap((ctl) => ctl.operation.episodes.filter((e) => !e.notice).map((e) => ({ control: ctl.id, e })));
+  const all = h.deficiencies.map(({ control, episode }) => ({ control, e: episode }));
   // open ones first, then the most recent: a page to read, the rest in the host's own report
   const listed = [...all].sort((a, b) => Number(b.e.resolved === undefined) - Number(a.e.resolved === undefined) || (a.e.opened < b.e.opened ? 1 : -1)).slice(0, MAX_EPISODES_SHOWN);
   const episodes = listed.map(({ control, e }) => episodeRow(h, control, e));
@@ -141,9 +142,9 @@ function offRows(list: readonly OffRecord[]): string[] {
   return list.map((o) => `<tr><td>${count(o.record)}</td><td>${time(o.hostTime)}</td><td>${time(o.receivedAt)}</td><td class="flag">${o.deltaMs > 0 ? "+" : ""}${duration(o.deltaMs)}</td></tr>`);
 }
 
-function clockBlock(r: FleetReport, h: FleetHost): string {
+function clockBlock(r: FleetOverview, h: FleetHost): string {
   const k = h.clock;
-  const hc = h.report.clock;
+  const hc = h.hostClock;
   const head = "<thead><tr><th>record</th><th>host time</th><th>hub received</th><th>host minus hub</th></tr></thead>";
   const steps = hc.backwardSteps.map((a) => `<tr><td>${count(a.record)}</td><td>${both(h, a.previousAt, a.previousRecord)}</td><td>${both(h, a.at, a.record)}</td><td>${duration(a.deltaMs)}</td></tr>`);
   return `<h3>Clock: the host's beside the hub's</h3>
@@ -152,6 +153,6 @@ ${k.behind.count > 0 ? ` ${plural(k.behind.count, "record")} reached the hub mor
 Skew at the last push: ${k.lastPushSkewMs === null ? "none recorded" : duration(k.lastPushSkewMs)}.</p>
 ${k.ahead.count > 0 ? table('class="clock-ahead"', head, offRows(k.ahead.list), "") : ""}
 ${k.behind.count > 0 ? table('class="clock-behind"', head, offRows(k.behind.list), "") : ""}
-<h4>The host's clock stepping back (${count(hc.backwardCount ?? hc.backwardSteps.length)}) and jumping more than ${duration(hc.jumpThresholdMs)} (${count(hc.jumpCount ?? hc.jumps.length)})</h4>
+<h4>The host's clock stepping back (${count(hc.backwardCount)}) and jumping more than ${duration(hc.jumpThresholdMs)} (${count(hc.jumpCount)})</h4>
 ${table('class="clock-steps"', "<thead><tr><th>record</th><th>before</th><th>after</th><th>step</th></tr></thead>", steps, "no step back")}`;
 }

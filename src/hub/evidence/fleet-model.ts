@@ -4,7 +4,7 @@
 // incidents of the period), and for every record shown the hub's receive time next to the host's
 // clock, records whose host time is farther from the receive time than hub.yaml's clockTolerance
 // flagged. Times are ISO 8601 (UTC); durations milliseconds.
-import type { ControlDesign, EvidenceReport, ExpectedCadence, RemediationFigures, ReportPeriod } from "../../report/report-model.js";
+import type { ClockReview, ControlDesign, Episode, EvidenceReport, ExpectedCadence, RemediationFigures, ReportPeriod } from "../../report/report-model.js";
 
 export const FLEET_REPORT_FORMAT = "covenant-fleet-report/1";
 
@@ -136,4 +136,24 @@ export interface HostClock {
    * the record sent late (the hub unreachable, the host off): the push skew above tells which
    */
   behind: { count: number; worstMs: number | null; list: OffRecord[] };
+}
+
+/**
+ * A host as the fleet's own pages draw it (HTML, Markdown, CSV): its chain, clock and receive
+ * times, and of its report only the deficiencies and the clock's steps. The evidence pack keeps
+ * this of each host once its full report is written (reports/hosts/, and its part of fleet.json),
+ * so that a fleet's pack holds one host's report at a time, not the fleet's.
+ */
+export interface FleetHostSummary extends Omit<FleetHost, "report" | "received"> {
+  /** the host's episodes that were deficiencies (not notices), with their control, in its report's order */
+  deficiencies: { control: string; episode: Episode }[];
+  /** of its report's clock review, what the fleet's pages show: the steps back, and how many steps and jumps there were */
+  hostClock: Pick<ClockReview, "backwardSteps" | "jumpThresholdMs"> & { backwardCount: number; jumpCount: number };
+  /** the receive times of the records the deficiencies and the clock's steps name */
+  received: Record<string, string>;
+}
+
+/** The fleet report with each host summarised (what fleet-html.ts and fleet-text.ts draw). */
+export interface FleetOverview extends Omit<FleetReport, "hosts"> {
+  hosts: FleetHostSummary[];
 }

@@ -3,91 +3,142 @@
 // of the period as it pushed them with the hub's receive time and chain beside them, the policy
 // versions the hosts ran, and a manifest with the sha256 of every file, signed with the hub's
 // Ed25519 key (evidence/fleet-manifest.ts says what it holds; evidence/fleet-verify.ts checks it).
-// The files are made in memory and then written, each created exclusively and owner-only, into a
-// directory that is new or empty and the caller's own (evidence/write.ts packDirectory).
-import { sign } from "node:crypto";
-import { closeSync, constants, existsSync, openSync, writeSync } from "node:fs";
-import { basename, join } from "node:path";
+// It is written host by host, as a host's own pack is (evidence/write.ts PackDirectory: each file
+// hashed, written under a random name and linked into place whole, compressed into the archive on
+// a second thread as it is written): a host's reports, its records and their chain (read from
+// PostgreSQL a page at a time) go to their files as they are made and are dropped; the fleet's
+// reports, made from each host's summary, come after the hosts (fleet.json's hosts are kept in a
+// scratch file until then); the manifest and its signature last. Memory is one host's report and
+// the fleet's summaries, never the fleet's records.
+import { randomBytes, sign } from "node:crypto";
 import type { Pool } from "pg";
 import { FLEET_PACK_FORMAT, FLEET_PACK_VERSION, FLEET_WHAT_IT_PROVES, HOST_CHAIN, HOST_HISTORY, hostDir, type FleetManifest, type FleetManifestHost } from "../../evidence/fleet-manifest.js";
-import { MANIFEST_FILE, policyDir, policyFileName, PUBLIC_KEY_FILE, sha256Hex, SIGNATURE_FILE } from "../../evidence/manifest.js";
-import { writeTarGz, type PackFile } from "../../evidence/tar.js";
-import { packDirectory, packPath, PackWriteError } from "../../evidence/write.js";
-import { renderReportHtml } from "../../report/report-html.js";
+import { MANIFEST_FILE, policyDir, policyFileName, PUBLIC_KEY_FILE, sha256Hex, SIGNATURE_FILE, type ManifestFile } from "../../evidence/manifest.js";
+import { PackDirectory, type Scratch } from "../../evidence/write.js";
+import { reportHtmlPieces } from "../../report/report-html.js";
 import { reportJsonPieces } from "../../report/report-json.js";
 import { hashPolicy, publicKeyPem, type PolicyFile, type SigningKey } from "../../store/store.js";
 import { renderFleetHtml } from "./fleet-html.js";
-import type { FleetHost, FleetReport } from "./fleet-model.js";
-import { buildFleetReport, type FleetReportOptions } from "./fleet-report.js";
+import type { FleetHost, FleetOverview } from "./fleet-model.js";
+import { streamFleetReport, withHosts, type FleetReportOptions } from "./fleet-report.js";
 import { renderFleetCsv, renderFleetMarkdown } from "./fleet-text.js";
 import { chainBefore, heldRecords } from "./held-records.js";
 
-export interface FleetPack {
+/** What a written pack came to. */
+export interface WrittenFleetPack {
+  dir: string;
+  archive: string;
   manifest: FleetManifest;
-  report: FleetReport;
-  /** every file, manifest and signature included, by name under the pack */
-  files: PackFile[];
+  /** the sha256 of manifest.json's bytes, as the audit log records what was exported */
+  manifestSha256: string;
+  report: FleetOverview;
 }
 
-/** The pack's files, made in memory from the hub's database and signed with `key`. */
-export async function makeFleetPack(pool: Pool, o: FleetReportOptions & { key: SigningKey }): Promise<FleetPack> {
-  const report = await buildFleetReport(pool, { ...o, hubFingerprint: o.key.fingerprint });
-  const files = new Map<string, Buffer>();
-  const put = (name: string, text: string | Buffer) => files.set(name, Buffer.isBuffer(text) ? text : Buffer.from(text, "utf8"));
-  put("reports/fleet.json", JSON.stringify(report, null, 2) + "\n");
-  put("reports/fleet.html", renderFleetHtml(report));
-  put("reports/fleet.md", renderFleetMarkdown(report));
-  for (const [name, text] of renderFleetCsv(report)) put(`reports/${name}`, text);
-  const hosts: FleetManifestHost[] = [];
-  for (const h of report.hosts) {
-    put(`reports/hosts/${h.id}.json`, [...reportJsonPieces(h.report)].join(""));
-    put(`reports/hosts/${h.id}.html`, renderReportHtml(h.report));
-    hosts.push(await hostExtract(pool, h, put));
+/**
+ * Writes the pack from the hub's database, signed with `key`, into the directory `out` (new, or
+ * empty and the caller's own) and `out.tar.gz` beside it; a pack that fails is removed.
+ */
+export async function writeFleetPack(pool: Pool, out: string, o: FleetReportOptions & { key: SigningKey }): Promise<WrittenFleetPack> {
+  const now = o.now ?? new Date();
+  const pack = new PackDirectory(out);
+  try {
+    const files: ManifestFile[] = [];
+    const put = (name: string, pieces: Iterable<string | Buffer>) => {
+      const f = pack.file(name);
+      for (const p of pieces) f.write(p);
+      files.push({ path: name, ...f.end() });
+    };
+    const hostsJson = new HostsJson(pack.scratch());
+    const hosts: FleetManifestHost[] = [];
+    const policies = new PolicyVersions(pool, put);
+    const report = await streamFleetReport(pool, { ...o, now, hubFingerprint: o.key.fingerprint }, async (h) => {
+      hostsJson.add(h);
+      put(`reports/hosts/${h.id}.json`, reportJsonPieces(h.report));
+      put(`reports/hosts/${h.id}.html`, reportHtmlPieces(h.report));
+      hosts.push(await hostExtract(pool, h, pack, files));
+      await policies.add(h);
+    });
+    put("reports/fleet.json", hostsJson.fleetJson(report));
+    put("reports/fleet.html", [renderFleetHtml(report)]);
+    put("reports/fleet.md", [renderFleetMarkdown(report)]);
+    for (const [name, text] of renderFleetCsv(report)) put(`reports/${name}`, [text]);
+    put(PUBLIC_KEY_FILE, [publicKeyPem(o.key.publicKey)]);
+    const p = report.period;
+    const manifest: FleetManifest = {
+      format: FLEET_PACK_FORMAT,
+      version: FLEET_PACK_VERSION,
+      createdAt: report.generatedAt,
+      period: { from: p.from, to: p.to, timeZone: p.timeZone ?? "UTC", start: p.start, end: p.end },
+      scope: { group: report.scope.group },
+      signingKey: { algorithm: "ed25519", fingerprint: o.key.fingerprint },
+      hosts,
+      policies: policies.listed(),
+      policiesNotIncluded: policies.skipped,
+      files: files.sort((a, b) => (a.path < b.path ? -1 : 1)),
+      says: FLEET_WHAT_IT_PROVES,
+    };
+    const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + "\n", "utf8");
+    put(MANIFEST_FILE, [manifestBytes]);
+    put(SIGNATURE_FILE, [`${sign(null, manifestBytes, o.key.privateKey).toString("base64")}\n`]);
+    const archive = await pack.archive(new Date(Date.parse(report.generatedAt)));
+    return { dir: pack.dir, archive, manifest, manifestSha256: sha256Hex(manifestBytes), report };
+  } catch (err) {
+    pack.abandon();
+    throw err;
   }
-  const skipped: FleetManifest["policiesNotIncluded"] = [];
-  const policies = await policyFiles(pool, report.hosts, put, skipped);
-  const p = report.period;
-  const manifest: FleetManifest = {
-    format: FLEET_PACK_FORMAT,
-    version: FLEET_PACK_VERSION,
-    createdAt: report.generatedAt,
-    period: { from: p.from, to: p.to, timeZone: p.timeZone ?? "UTC", start: p.start, end: p.end },
-    scope: { group: report.scope.group },
-    signingKey: { algorithm: "ed25519", fingerprint: o.key.fingerprint },
-    hosts,
-    policies,
-    policiesNotIncluded: skipped,
-    files: [],
-    says: FLEET_WHAT_IT_PROVES,
-  };
-  put(PUBLIC_KEY_FILE, publicKeyPem(o.key.publicKey));
-  manifest.files = [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, bytes]) => ({ path, sha256: sha256Hex(bytes), bytes: bytes.length }));
-  const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + "\n", "utf8");
-  put(MANIFEST_FILE, manifestBytes);
-  put(SIGNATURE_FILE, `${sign(null, manifestBytes, o.key.privateKey).toString("base64")}\n`);
-  return { manifest, report, files: [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, bytes]) => ({ name, bytes })) };
 }
 
-/** A host's records of the period (the first whose host time is in it to the last), as pushed, and the hub's receive time and chain beside each. */
-async function hostExtract(pool: Pool, h: FleetHost, put: (name: string, text: string) => void): Promise<FleetManifestHost> {
+/**
+ * fleet.json as JSON.stringify(report, null, 2) writes it, the hosts' full parts included, made
+ * without holding them: each host's part is written to a scratch file as the host is read, and
+ * the JSON is the report's text before its hosts, the scratch file, then the text after them.
+ */
+class HostsJson {
+  private count = 0;
+
+  constructor(private readonly scratch: Scratch) {}
+
+  /** A host's part, indented as an element of the report's `hosts` (JSON text holds no newline inside a string). */
+  add(h: FleetHost): void {
+    if (this.count++ > 0) this.scratch.write(",\n    ");
+    this.scratch.write(JSON.stringify(h, null, 2).replace(/\n/g, "\n    "));
+  }
+
+  *fleetJson(report: FleetOverview): Generator<string | Buffer> {
+    // a mark no host's text can hold: its place in the report's text is where the hosts go
+    const mark = JSON.stringify(`covenant-fleet-hosts-${randomBytes(16).toString("hex")}`);
+    const text = JSON.stringify(withHosts(report, [JSON.parse(mark) as string]), null, 2) + "\n";
+    const at = text.indexOf(mark);
+    yield text.slice(0, at);
+    yield* this.scratch.chunks();
+    yield text.slice(at + mark.length);
+  }
+}
+
+/** A host's records of the period (the first whose host time is in it to the last), as pushed, and the hub's receive time and chain beside each, written as they are read. */
+async function hostExtract(pool: Pool, h: FleetHost, pack: PackDirectory, files: ManifestFile[]): Promise<FleetManifestHost> {
   const dir = hostDir(h.id);
   const prune = await pool.query<{ prune_cut: string | null }>("SELECT prune_cut FROM hub_hosts WHERE id = $1", [h.id]);
   const first = h.chain.first;
   const before = first === null ? null : await chainBefore(pool, h.id, h.chain.epoch, first);
-  const lines: string[] = [];
-  const chain: string[] = [JSON.stringify({ before: before?.toString("hex") ?? null, epoch: h.chain.epoch })];
+  // both files open at once, each written as the records are read (the archive lists them by name: the chain first)
+  const history = pack.file(`${dir}/${HOST_HISTORY}`);
+  const chain = pack.file(`${dir}/${HOST_CHAIN}`);
+  chain.write(`${JSON.stringify({ before: before?.toString("hex") ?? null, epoch: h.chain.epoch })}\n`);
   let final = before?.toString("hex") ?? "";
   let last: number | null = null;
+  let count = 0;
   if (first !== null && h.chain.last !== null) {
     for await (const r of heldRecords(pool, h.id, h.chain.epoch, first, h.chain.last)) {
-      lines.push(r.line);
+      history.write(r.line);
+      history.write("\n");
       final = r.chain.toString("hex");
       last = r.seq;
-      chain.push(JSON.stringify({ seq: r.seq, receivedAt: r.receivedAt.toISOString(), chain: final }));
+      count++;
+      chain.write(`${JSON.stringify({ seq: r.seq, receivedAt: r.receivedAt.toISOString(), chain: final })}\n`);
     }
   }
-  put(`${dir}/${HOST_HISTORY}`, lines.map((l) => `${l}\n`).join(""));
-  put(`${dir}/${HOST_CHAIN}`, chain.map((l) => `${l}\n`).join(""));
+  files.push({ path: `${dir}/${HOST_CHAIN}`, ...chain.end() }, { path: `${dir}/${HOST_HISTORY}`, ...history.end() });
   const cut = prune.rows[0]?.prune_cut;
   return {
     id: h.id,
@@ -96,41 +147,51 @@ async function hostExtract(pool: Pool, h: FleetHost, put: (name: string, text: s
     epoch: h.chain.epoch,
     chainStatus: h.chain.status,
     incidents: h.chain.incidents.map((i) => ({ id: i.id, kind: i.kind, seq: i.seq, openedAt: i.openedAt, resolvedAt: i.resolvedAt })),
-    extract: { first: lines.length > 0 ? first : null, last, count: lines.length, before: before?.toString("hex") ?? "", final, prunedTo: cut === null || cut === undefined ? null : Number(cut) },
+    extract: { first: count > 0 ? first : null, last, count, before: before?.toString("hex") ?? "", final, prunedTo: cut === null || cut === undefined ? null : Number(cut) },
   };
 }
 
-/** Each policy version a host ran in the period, its files as the host pushed them in its `policy` record, stored once. */
-async function policyFiles(pool: Pool, hosts: readonly FleetHost[], put: (name: string, text: string) => void, skipped: FleetManifest["policiesNotIncluded"]): Promise<FleetManifest["policies"]> {
-  const out = new Map<string, FleetManifest["policies"][number]>();
-  for (const h of hosts) {
+/** Each policy version a host ran in the period, its files as the host pushed them in its `policy` record, written once, as each host is read. */
+class PolicyVersions {
+  private readonly out = new Map<string, FleetManifest["policies"][number]>();
+  readonly skipped: FleetManifest["policiesNotIncluded"] = [];
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly put: (name: string, pieces: Iterable<string>) => void,
+  ) {}
+
+  listed(): FleetManifest["policies"] {
+    return [...this.out.values()];
+  }
+
+  async add(h: FleetHost): Promise<void> {
     for (const v of h.report.policyVersions) {
-      const known = out.get(v.hash);
+      const known = this.out.get(v.hash);
       if (known) {
         if (!known.hosts.includes(h.id)) known.hosts.push(h.id);
         continue;
       }
       if (v.record <= 0) continue;
-      const row = await pool.query<{ line: string }>("SELECT line FROM hub_records WHERE host_id = $1 AND epoch = $2 AND seq = $3 AND kind = 'policy'", [h.id, h.chain.epoch, v.record]);
+      const row = await this.pool.query<{ line: string }>("SELECT line FROM hub_records WHERE host_id = $1 AND epoch = $2 AND seq = $3 AND kind = 'policy'", [h.id, h.chain.epoch, v.record]);
       const body = row.rows[0] ? (JSON.parse(row.rows[0].line) as { body?: { hash?: unknown; files?: PolicyFile[] } }).body : undefined;
       if (!body || body.hash !== v.hash || !Array.isArray(body.files)) continue;
       const dir = policyDir(v.hash);
       const names = packNames(dir, body.files);
       if (typeof names === "string") {
-        skipped.push({ hash: v.hash, host: h.id, why: names });
+        this.skipped.push({ hash: v.hash, host: h.id, why: names });
         continue;
       }
       if (hashPolicy(body.files) !== v.hash) {
-        skipped.push({ hash: v.hash, host: h.id, why: "its files as pushed do not make the version's hash" });
+        this.skipped.push({ hash: v.hash, host: h.id, why: "its files as pushed do not make the version's hash" });
         continue;
       }
       const listed = body.files.map((f, i) => ({ path: f.path, sha256: sha256Hex(f.text), bytes: Buffer.byteLength(f.text), file: names[i]! }));
-      body.files.forEach((f, i) => put(`${dir}/${names[i]!}`, f.text));
-      put(`${dir}/policy.json`, JSON.stringify({ hash: v.hash, record: v.record, host: h.id, files: listed }, null, 2) + "\n");
-      out.set(v.hash, { hash: v.hash, dir, record: v.record, hosts: [h.id] });
+      body.files.forEach((f, i) => this.put(`${dir}/${names[i]!}`, [f.text]));
+      this.put(`${dir}/policy.json`, [JSON.stringify({ hash: v.hash, record: v.record, host: h.id, files: listed }, null, 2) + "\n"]);
+      this.out.set(v.hash, { hash: v.hash, dir, record: v.record, hosts: [h.id] });
     }
   }
-  return [...out.values()];
 }
 
 /** The most bytes of a name in the pack: ustar holds 255, split at a slash. */
@@ -154,50 +215,4 @@ function packNames(dir: string, files: readonly PolicyFile[]): string[] | string
     names.push(name);
   }
   return names;
-}
-
-/** The pack as one `.tar.gz` in memory, its top directory `name` (the download of the evidence.export route). */
-export function fleetPackArchive(pack: FleetPack, name: string): Buffer {
-  return writeTarGz(name, pack.files, Math.floor(Date.parse(pack.manifest.createdAt) / 1000));
-}
-
-/** The sha256 of the pack's manifest.json, as the audit log records what was exported. */
-export function manifestSha256(pack: FleetPack): string {
-  return sha256Hex(pack.files.find((f) => f.name === MANIFEST_FILE)!.bytes);
-}
-
-/** Writes the pack's files into the directory `out` (new, or empty and the caller's own) and `out.tar.gz` beside it. */
-export function writeFleetPack(out: string, pack: FleetPack): { dir: string; archive: string } {
-  const dir = packPath(out);
-  const archive = `${dir}.tar.gz`;
-  if (existsSync(archive)) throw new PackWriteError(`${archive} exists: choose another --out (a pack is never written over another)`);
-  packDirectory(dir);
-  const made = new Set<string>();
-  for (const f of pack.files) {
-    const parts = f.name.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const d = join(dir, ...parts.slice(0, i));
-      if (made.has(d)) continue;
-      made.add(d);
-      packDirectory(d);
-    }
-    writeNew(join(dir, ...parts), f.bytes);
-  }
-  writeNew(archive, fleetPackArchive(pack, basename(dir)));
-  return { dir, archive };
-}
-
-/** A file created exclusively (never over one, never through a link), owner-only. */
-function writeNew(path: string, bytes: Buffer): void {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  } catch (err) {
-    throw new PackWriteError(`cannot make ${path}: ${(err as NodeJS.ErrnoException).code === "EEXIST" ? "it exists (a pack is never written over another)" : ((err as NodeJS.ErrnoException).code ?? String(err))}`);
-  }
-  try {
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -1,11 +1,13 @@
 // Builds the fleet report (fleet-model.ts): the hosts of the fleet or of one host group, each
-// host's evidence from the records it pushed (host-evidence.ts, one host at a time, so memory is
-// one host's), then each control across the hosts that ran it, and the fleet's totals.
+// host's evidence from the records it pushed (host-evidence.ts, one host at a time), then each
+// control across the hosts that ran it, and the fleet's totals. The evidence pack takes each
+// host's report as it is made and keeps only its summary (streamFleetReport): a fleet's pack
+// holds one host's report at a time.
 import type { Pool } from "pg";
 import type { Period } from "../../facts/period.js";
 import { remediationOf } from "../../report/report-build.js";
-import type { ControlDesign, ControlReport, EvidenceReport } from "../../report/report-model.js";
-import { FLEET_REPORT_FORMAT, type FleetControl, type FleetHost, type FleetReport } from "./fleet-model.js";
+import type { ControlDesign, ControlReport, EvidenceReport, ReportPeriod } from "../../report/report-model.js";
+import { FLEET_REPORT_FORMAT, type FleetControl, type FleetControlHost, type FleetHost, type FleetHostSummary, type FleetOverview, type FleetReport } from "./fleet-model.js";
 import { hostEvidence, type HostRow } from "./host-evidence.js";
 
 export interface FleetReportOptions {
@@ -32,36 +34,78 @@ export async function reportedHosts(pool: Pool, period: Period, group: string | 
   return rows.rows;
 }
 
-export async function buildFleetReport(pool: Pool, o: FleetReportOptions): Promise<FleetReport> {
+/**
+ * The fleet report, each host's part built one host at a time and given to `each` whole (its
+ * report, receive times, chain), then kept only as its summary (FleetHostSummary): memory is one
+ * host's report and the fleet's summaries, whatever the fleet's size. The controls asked for are
+ * checked against what the hosts reported once every host is read.
+ */
+export async function streamFleetReport(pool: Pool, o: FleetReportOptions, each: (h: FleetHost) => Promise<void> | void): Promise<FleetOverview> {
   const now = o.now ?? new Date();
   const rows = await reportedHosts(pool, o.period, o.group);
   if (rows.length === 0) throw new FleetReportError(o.group !== undefined ? `no host enrolled before the period's end is in the group ${JSON.stringify(o.group)}` : "no host was enrolled before the period's end");
-  const hosts: FleetHost[] = [];
-  for (const row of rows) hosts.push(await hostEvidence(pool, row, { period: o.period, controls: [], toleranceMs: o.toleranceMs, generator: o.generator, now }));
-  if (o.controls.length > 0) {
-    const known = new Set(hosts.flatMap((h) => h.report.controls.map((c) => c.id)));
-    const unknown = o.controls.filter((id) => !known.has(id));
-    if (unknown.length > 0) throw new FleetReportError(`no host reported the control${unknown.length === 1 ? "" : "s"} ${unknown.join(", ")} in the period`);
-    const wanted = new Set(o.controls);
-    for (const h of hosts) h.report = onlyControls(h.report, wanted);
+  const gathered = new FleetGatherer();
+  const known = new Set<string>();
+  const wanted = new Set(o.controls);
+  let period: ReportPeriod | undefined;
+  for (const row of rows) {
+    let host = await hostEvidence(pool, row, { period: o.period, controls: [], toleranceMs: o.toleranceMs, generator: o.generator, now });
+    for (const c of host.report.controls) known.add(c.id);
+    if (wanted.size > 0) host = { ...host, report: onlyControls(host.report, wanted) };
+    period ??= host.report.period;
+    await each(host);
+    gathered.add(host);
   }
-  const controls = fleetControls(hosts);
+  const unknown = o.controls.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw new FleetReportError(`no host reported the control${unknown.length === 1 ? "" : "s"} ${unknown.join(", ")} in the period`);
+  const controls = gathered.controls();
   return {
     format: FLEET_REPORT_FORMAT,
     hub: { fingerprint: o.hubFingerprint },
     generatedAt: now.toISOString(),
     generator: o.generator,
-    period: hosts[0]!.report.period,
+    period: period!,
     scope: { group: o.group ?? null, controls: [...o.controls] },
     clock: { source: "host, with the hub's receive time", toleranceMs: o.toleranceMs },
-    summary: summaryOf(hosts, controls),
+    summary: gathered.summary(controls),
     controls,
-    hosts,
+    hosts: gathered.hosts,
     notes: [
       "every time is the host's clock as its record says; the hub's receive time is shown beside it, and records farther from it than the tolerance are flagged",
       "deficiency ids are the host's own (d-…), made from the key id its pushes say; a host that never said it gets ids of the hub's (h-…) for the same episodes",
     ],
   };
+}
+
+/** The fleet report with every host's full report in it (`covenant hub report`; its JSON is held whole). */
+export async function buildFleetReport(pool: Pool, o: FleetReportOptions): Promise<FleetReport> {
+  const hosts: FleetHost[] = [];
+  const overview = await streamFleetReport(pool, o, (h) => void hosts.push(h));
+  return withHosts(overview, hosts);
+}
+
+/** The report of `overview` with `hosts` in its place, its fields in the order the JSON gives them. */
+export function withHosts<H>(overview: Omit<FleetReport, "hosts">, hosts: H): Omit<FleetReport, "hosts"> & { hosts: H } {
+  const { format, hub, generatedAt, generator, period, scope, clock, summary, controls, notes } = overview;
+  return { format, hub, generatedAt, generator, period, scope, clock, summary, controls, hosts, notes };
+}
+
+/** A host's part as the fleet's pages draw it: its report reduced to its deficiencies and clock steps. */
+export function summaryOfHost(h: FleetHost): FleetHostSummary {
+  const { report, received, ...rest } = h;
+  const deficiencies = report.controls.flatMap((ctl) => ctl.operation.episodes.filter((e) => !e.notice).map((episode) => ({ control: ctl.id, episode })));
+  const hc = report.clock;
+  const named = new Set<number>();
+  for (const { episode: e } of deficiencies) for (const n of [e.openedRecord, e.resolvedRecord]) if (n !== undefined) named.add(n);
+  for (const a of hc.backwardSteps) named.add(a.record).add(a.previousRecord);
+  const kept: Record<string, string> = {};
+  for (const n of named) if (received[String(n)] !== undefined) kept[String(n)] = received[String(n)]!;
+  return { ...rest, deficiencies, hostClock: { backwardSteps: hc.backwardSteps, jumpThresholdMs: hc.jumpThresholdMs, backwardCount: hc.backwardCount ?? hc.backwardSteps.length, jumpCount: hc.jumpCount ?? hc.jumps.length }, received: kept };
+}
+
+/** The fleet's pages' view of a report: a full one's hosts summarised, a summary as it is. */
+export function overviewOf(r: FleetReport | FleetOverview): FleetOverview {
+  return withHosts(r, (r.hosts as readonly (FleetHost | FleetHostSummary)[]).map((h) => ("report" in h ? summaryOfHost(h) : h)));
 }
 
 /** A host's report reduced to the controls asked for (the report's figures are per control; its summary is made again over them). */
@@ -91,72 +135,95 @@ function resolvedDurations(c: ControlReport): number[] {
   return c.operation.episodes.flatMap((e) => (!e.notice && e.durationMs !== undefined ? [e.durationMs] : []));
 }
 
-/** Each control across the hosts that report it, ordered by id; its design from the host whose version of it took effect last. */
-function fleetControls(hosts: readonly FleetHost[]): FleetControl[] {
-  const byId = new Map<string, { design: ControlDesign | null; since: string; rows: { host: FleetHost; c: ControlReport }[] }>();
-  for (const host of hosts) {
-    for (const c of host.report.controls) {
-      const entry = byId.get(c.id) ?? { design: null, since: "", rows: [] };
-      entry.rows.push({ host, c });
-      const since = c.design.versions.at(-1)?.from ?? "";
-      if (c.design.versions.length > 0 && (entry.design === null || since > entry.since)) Object.assign(entry, { design: c.design, since });
-      byId.set(c.id, entry);
-    }
-  }
-  return [...byId.keys()].sort().map((id) => {
-    const { design, rows } = byId.get(id)!;
-    const hostRows = rows.map(({ host, c }) => ({
-      host: host.id,
-      name: host.name,
-      evaluations: c.operation.evaluations,
-      expected: c.operation.expected,
-      gaps: c.operation.gaps.length,
-      kept: c.operation.kept,
-      keptShare: c.operation.keptShare,
-      episodes: c.operation.listing.episodes.deficiencies,
-      openAtEnd: c.operation.listing.episodes.openAtEnd,
-      repairs: c.operation.listing.repairs.total,
-      remediation: c.operation.remediation,
-    }));
-    const evaluations = hostRows.reduce((n, h) => n + h.evaluations, 0);
-    const kept = hostRows.reduce((n, h) => n + h.kept, 0);
-    return {
-      id,
-      design,
-      hosts: hostRows,
-      totals: {
-        hosts: hostRows.length,
-        evaluations,
-        kept,
-        keptShare: evaluations > 0 ? kept / evaluations : null,
-        gaps: hostRows.reduce((n, h) => n + h.gaps, 0),
-        episodes: hostRows.reduce((n, h) => n + h.episodes, 0),
-        openAtEnd: hostRows.reduce((n, h) => n + h.openAtEnd, 0),
-        repairs: hostRows.reduce((n, h) => n + h.repairs, 0),
-        remediation: remediationOf(rows.flatMap(({ c }) => resolvedDurations(c))),
-      },
-    };
-  });
+interface ControlEntry {
+  design: ControlDesign | null;
+  since: string;
+  rows: FleetControlHost[];
+  /** each resolved deficiency's time to remediate, over the hosts */
+  durations: number[];
 }
 
-function summaryOf(hosts: readonly FleetHost[], controls: readonly FleetControl[]): FleetReport["summary"] {
-  const evaluations = controls.reduce((n, c) => n + c.totals.evaluations, 0);
-  const kept = controls.reduce((n, c) => n + c.totals.kept, 0);
-  return {
-    hosts: hosts.length,
-    hostsInDoubt: hosts.filter(inDoubt).length,
-    hostsClockAhead: hosts.filter((h) => h.clock.ahead.count > 0).length,
-    controls: controls.length,
-    evaluations,
-    keptShare: evaluations > 0 ? kept / evaluations : null,
-    episodes: controls.reduce((n, c) => n + c.totals.episodes, 0),
-    gaps: controls.reduce((n, c) => n + c.totals.gaps, 0),
-    openAtEnd: controls.reduce((n, c) => n + c.totals.openAtEnd, 0),
-    remediation: remediationOf(hosts.flatMap((h) => h.report.controls.flatMap(resolvedDurations))),
-  };
+/**
+ * Each control across the hosts that report it (its design from the host whose version of it
+ * took effect last), and the fleet's totals, gathered a host at a time: of each host, its rows
+ * and its summary are kept, never its report.
+ */
+class FleetGatherer {
+  readonly hosts: FleetHostSummary[] = [];
+  private readonly byId = new Map<string, ControlEntry>();
+  private readonly durations: number[] = [];
+
+  add(host: FleetHost): void {
+    for (const c of host.report.controls) {
+      const entry = this.byId.get(c.id) ?? { design: null, since: "", rows: [], durations: [] };
+      entry.rows.push({
+        host: host.id,
+        name: host.name,
+        evaluations: c.operation.evaluations,
+        expected: c.operation.expected,
+        gaps: c.operation.gaps.length,
+        kept: c.operation.kept,
+        keptShare: c.operation.keptShare,
+        episodes: c.operation.listing.episodes.deficiencies,
+        openAtEnd: c.operation.listing.episodes.openAtEnd,
+        repairs: c.operation.listing.repairs.total,
+        remediation: c.operation.remediation,
+      });
+      // one by one: a control's year on a host can resolve more episodes than a call takes arguments
+      for (const d of resolvedDurations(c)) {
+        entry.durations.push(d);
+        this.durations.push(d);
+      }
+      const since = c.design.versions.at(-1)?.from ?? "";
+      if (c.design.versions.length > 0 && (entry.design === null || since > entry.since)) Object.assign(entry, { design: c.design, since });
+      this.byId.set(c.id, entry);
+    }
+    this.hosts.push(summaryOfHost(host));
+  }
+
+  controls(): FleetControl[] {
+    return [...this.byId.keys()].sort().map((id) => {
+      const { design, rows, durations } = this.byId.get(id)!;
+      const evaluations = rows.reduce((n, h) => n + h.evaluations, 0);
+      const kept = rows.reduce((n, h) => n + h.kept, 0);
+      return {
+        id,
+        design,
+        hosts: rows,
+        totals: {
+          hosts: rows.length,
+          evaluations,
+          kept,
+          keptShare: evaluations > 0 ? kept / evaluations : null,
+          gaps: rows.reduce((n, h) => n + h.gaps, 0),
+          episodes: rows.reduce((n, h) => n + h.episodes, 0),
+          openAtEnd: rows.reduce((n, h) => n + h.openAtEnd, 0),
+          repairs: rows.reduce((n, h) => n + h.repairs, 0),
+          remediation: remediationOf(durations),
+        },
+      };
+    });
+  }
+
+  summary(controls: readonly FleetControl[]): FleetReport["summary"] {
+    const evaluations = controls.reduce((n, c) => n + c.totals.evaluations, 0);
+    const kept = controls.reduce((n, c) => n + c.totals.kept, 0);
+    return {
+      hosts: this.hosts.length,
+      hostsInDoubt: this.hosts.filter(inDoubt).length,
+      hostsClockAhead: this.hosts.filter((h) => h.clock.ahead.count > 0).length,
+      controls: controls.length,
+      evaluations,
+      keptShare: evaluations > 0 ? kept / evaluations : null,
+      episodes: controls.reduce((n, c) => n + c.totals.episodes, 0),
+      gaps: controls.reduce((n, c) => n + c.totals.gaps, 0),
+      openAtEnd: controls.reduce((n, c) => n + c.totals.openAtEnd, 0),
+      remediation: remediationOf(this.durations),
+    };
+  }
 }
 
 /** Whether the hub holds a host's chain in doubt: its status now, a chain incident of the period, or its own chain broken. */
-export function inDoubt(h: FleetHost): boolean {
+export function inDoubt(h: Pick<FleetHost, "chain">): boolean {
   return h.chain.status !== "ok" || h.chain.verdict !== "intact" || h.chain.incidents.some((i) => i.kind !== "clock");
 }

@@ -4,8 +4,8 @@
 // csvCell: no Markdown from a reason, no spreadsheet formula from a hostname).
 import { csvOf } from "../../report/report-csv.js";
 import { duration, md } from "../../report/report-markdown.js";
-import type { FleetReport } from "./fleet-model.js";
-import { inDoubt } from "./fleet-report.js";
+import type { FleetOverview, FleetReport } from "./fleet-model.js";
+import { inDoubt, overviewOf } from "./fleet-report.js";
 
 const pct = (v: number | null) => (v === null ? "n/a" : `${(v * 100).toFixed(1)}%`);
 
@@ -14,7 +14,8 @@ function table(header: string[], rows: string[][]): string[] {
   return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`), ""];
 }
 
-export function renderFleetMarkdown(r: FleetReport): string {
+export function renderFleetMarkdown(full: FleetReport | FleetOverview): string {
+  const r = overviewOf(full);
   const s = r.summary;
   const out = [
     `# Fleet evidence report: ${r.scope.group === null ? "the whole fleet" : `host group ${md(r.scope.group)}`}, ${md(r.period.from)} to ${md(r.period.to)}`,
@@ -34,25 +35,27 @@ export function renderFleetMarkdown(r: FleetReport): string {
   ];
   for (const c of r.controls) {
     out.push(`### ${md(c.id)}`, "", c.design ? `${md(c.design.title)}; severity ${md(c.design.severity)}${c.design.owner ? `; owner ${md(c.design.owner)}` : ""}` : "no stored policy version defines it", "");
-    out.push(...table(["host", "evaluations", "kept", "gaps", "episodes", "open at end", "repairs"], c.hosts.map((h) => [md(h.name), String(h.evaluations), pct(h.keptShare), String(h.gaps), String(h.episodes), String(h.openAtEnd), String(h.repairs)])));
+    pushAll(out, table(["host", "evaluations", "kept", "gaps", "episodes", "open at end", "repairs"], c.hosts.map((h) => [md(h.name), String(h.evaluations), pct(h.keptShare), String(h.gaps), String(h.episodes), String(h.openAtEnd), String(h.repairs)])));
   }
   out.push("## Episodes (host time / hub received)", "");
-  out.push(...table(["host", "control", "promise", "outcome", "opened", "resolved"], episodeRows(r).map((e) => [md(e.host), md(e.control), md(e.promise), md(e.outcome), `${e.opened} / ${e.openedReceived}`, e.resolved ? `${e.resolved} / ${e.resolvedReceived}` : "open"])));
+  pushAll(out, table(["host", "control", "promise", "outcome", "opened", "resolved"], episodeRows(r).map((e) => [md(e.host), md(e.control), md(e.promise), md(e.outcome), `${e.opened} / ${e.openedReceived}`, e.resolved ? `${e.resolved} / ${e.resolvedReceived}` : "open"])));
   return out.join("\n") + "\n";
 }
 
-function episodeRows(r: FleetReport) {
+/** Appends `lines` one by one: a fleet's episodes are hundreds of thousands, more than a call's arguments may be (push(...lines) overflowed the stack). */
+function pushAll(out: string[], lines: readonly string[]): void {
+  for (const l of lines) out.push(l);
+}
+
+function episodeRows(r: FleetOverview) {
   return r.hosts.flatMap((h) =>
-    h.report.controls.flatMap((c) =>
-      c.operation.episodes
-        .filter((e) => !e.notice)
-        .map((e) => ({ host: h.name, hostId: h.id, control: c.id, id: e.id, promise: e.promise, outcome: e.outcome, opened: e.opened, openedReceived: h.received[String(e.openedRecord)] ?? "", resolved: e.resolved ?? "", resolvedReceived: e.resolvedRecord !== undefined ? (h.received[String(e.resolvedRecord)] ?? "") : "", repaired: e.repaired, reason: e.reason })),
-    ),
+    h.deficiencies.map(({ control, episode: e }) => ({ host: h.name, hostId: h.id, control, id: e.id, promise: e.promise, outcome: e.outcome, opened: e.opened, openedReceived: h.received[String(e.openedRecord)] ?? "", resolved: e.resolved ?? "", resolvedReceived: e.resolvedRecord !== undefined ? (h.received[String(e.resolvedRecord)] ?? "") : "", repaired: e.repaired, reason: e.reason })),
   );
 }
 
 /** The tables, by file name. */
-export function renderFleetCsv(r: FleetReport): Map<string, string> {
+export function renderFleetCsv(full: FleetReport | FleetOverview): Map<string, string> {
+  const r = overviewOf(full);
   const out = new Map<string, string>();
   out.set("fleet-hosts.csv", csvOf(["host_id", "host", "group", "chain_status", "chain_verdict", "incidents", "records", "first_record", "last_record", "clock_ahead", "received_late", "last_push_skew_ms"], r.hosts.map((h) => [h.id, h.name, h.group, h.chain.status, h.chain.verdict, h.chain.incidents.length, h.chain.records, h.chain.first, h.chain.last, h.clock.ahead.count, h.clock.behind.count, h.clock.lastPushSkewMs])));
   out.set("fleet-controls.csv", csvOf(["control", "host", "evaluations", "expected", "kept", "kept_share", "gaps", "episodes", "open_at_end", "repairs"], r.controls.flatMap((c) => c.hosts.map((h) => [c.id, h.name, h.evaluations, h.expected.count, h.kept, h.keptShare === null ? "" : h.keptShare.toFixed(4), h.gaps, h.episodes, h.openAtEnd, h.repairs]))));

@@ -1,10 +1,16 @@
 // The fleet's evidence pack for auditors and administrators (evidence.export): the period, host
-// group and controls from the query; the pack made from the database (hub/evidence/fleet-pack.ts)
-// and sent as its .tar.gz, signed with the hub's key; the export recorded in the audit log first,
-// with the manifest's sha256 (what the auditor received can be matched to the log).
+// group and controls from the query; the pack written from the database (hub/evidence/fleet-pack.ts)
+// into a private temporary directory of the hub's (0700, made by mkdtemp), its .tar.gz opened and
+// the directory removed at once (on failure too), then the archive sent from the open file: the
+// pack is never held in memory, and nothing of it is left on disk once the download ends or is
+// cut. The export is recorded in the audit log before the first byte is sent, with the manifest's
+// sha256 (what the auditor received can be matched to the log).
+import { closeSync, constants, createReadStream, fstatSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { periodOf, PeriodError } from "../../../facts/period.js";
 import { AccessInputError } from "../../auth/users.js";
-import { fleetPackArchive, makeFleetPack, manifestSha256 } from "../../evidence/fleet-pack.js";
+import { writeFleetPack } from "../../evidence/fleet-pack.js";
 import { FleetReportError, reportedHosts } from "../../evidence/fleet-report.js";
 import type { Period } from "../../../facts/period.js";
 import { audit } from "../audit.js";
@@ -12,21 +18,28 @@ import type { Answer, Call, Handler } from "./registry.js";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const CONTROL = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
-/** The longest period one request may ask for: a pack is made in memory, a year of a group at most. */
+/** The longest period one request may ask for. */
 const MAX_DAYS = 366;
 /**
- * The most host-days one request may ask for. The pack is made in memory (records, reports and the
- * archive), at a few hundred KB a host-day for hosts running every 5 minutes: a whole fleet's year
- * would take the hub's memory. Larger packs are cut by group or period, or made with
- * `covenant hub evidence` on the hub's machine.
+ * The most host-days one request may ask for. The pack is written to a temporary directory and
+ * sent from its file, so memory no longer bounds it (one host's report at a time). What does: the
+ * request's time (the pack is made before its first byte is sent: ~0.16 s a host-day on the 2-core
+ * benchmark machine, loaded, bench/README.md "the fleet evidence pack", so ~2 minutes for these),
+ * and above all what an auditor can verify: `covenant evidence verify` refuses a pack of more than
+ * 1 GiB unpacked (evidence/tar.ts MAX_UNPACKED), which hosts running every 5 minutes passed
+ * before 992 host-days in the benchmark (records, chain and each host's reports: over 1 MB a host-day). Larger packs are cut by group or period, or made with
+ * `covenant hub evidence` on the hub's machine, which has no cap.
  */
-export const MAX_HOST_DAYS = 3_000;
+export const MAX_HOST_DAYS = 600;
+
+/** How long an export's connection may stay silent while its pack is made (the cap's time, with room). */
+const EXPORT_IDLE_MS = 30 * 60_000;
 
 /** Why a pack of `hosts` hosts over `period` is too large for one request, or undefined. */
 export function hostDaysProblem(hosts: number, period: Pick<Period, "startMs" | "endMs">, max = MAX_HOST_DAYS): string | undefined {
   const days = Math.round((period.endMs - period.startMs) / 86_400_000);
   if (hosts * days <= max) return undefined;
-  return `${hosts} hosts over ${days} days is ${hosts * days} host-days, more than the ${max} one request may ask for (the pack is made in memory): ask for a host group or a shorter period, or run \`covenant hub evidence\` on the hub's machine`;
+  return `${hosts} hosts over ${days} days is ${hosts * days} host-days, more than the ${max} one request may ask for (the pack is made before the download starts): ask for a host group or a shorter period, or run \`covenant hub evidence\` on the hub's machine`;
 }
 
 function query(call: Call): { from: string; to: string; group?: string; tz: string; controls: string[] } {
@@ -55,17 +68,33 @@ export function evidenceHandlers(clockToleranceMs: number, generator: string): R
       const { deps } = call;
       const tooLarge = hostDaysProblem((await reportedHosts(deps.pool, period, q.group)).length, period);
       if (tooLarge) throw new AccessInputError(tooLarge, 413);
+      const name = `fleet-${q.group ?? "all"}-${q.from}-${q.to}`.replace(/[^A-Za-z0-9._-]/g, "_");
+      // nothing is sent while the pack is made: the hub's idle timeout for a connection (a minute,
+      // app.ts) would cut the download before its first byte; this connection waits as long as a pack may take
+      call.req.raw.socket.setTimeout(EXPORT_IDLE_MS);
+      const work = mkdtempSync(join(tmpdir(), "covenant-hub-export-"));
+      let fd: number;
       let pack;
       try {
-        pack = await makeFleetPack(deps.pool, { period, ...(q.group !== undefined ? { group: q.group } : {}), controls: q.controls, toleranceMs: clockToleranceMs, hubFingerprint: deps.key.fingerprint, generator, key: deps.key, now: deps.now() });
+        pack = await writeFleetPack(deps.pool, join(work, name), { period, ...(q.group !== undefined ? { group: q.group } : {}), controls: q.controls, toleranceMs: clockToleranceMs, hubFingerprint: deps.key.fingerprint, generator, key: deps.key, now: deps.now() });
+        fd = openSync(pack.archive, constants.O_RDONLY | constants.O_NOFOLLOW);
       } catch (err) {
         if (err instanceof FleetReportError) throw new AccessInputError(err.message, 404);
         throw err;
+      } finally {
+        // the archive stays readable through its descriptor: nothing of the pack is left under a name
+        rmSync(work, { recursive: true, force: true });
       }
-      const name = `fleet-${q.group ?? "all"}-${q.from}-${q.to}`.replace(/[^A-Za-z0-9._-]/g, "_");
-      const gz = fleetPackArchive(pack, name);
-      await audit(deps.pool, call.principal!.name, "evidence.export", q.group !== undefined ? `group:${q.group}` : null, { from: q.from, to: q.to, tz: q.tz, controls: q.controls, hosts: pack.manifest.hosts.length, manifestSha256: manifestSha256(pack), bytes: gz.length });
-      return { status: 200, raw: { type: "application/gzip", text: gz }, headers: { "content-disposition": `attachment; filename="${name}.tar.gz"` } };
+      try {
+        const bytes = fstatSync(fd).size;
+        await audit(deps.pool, call.principal!.name, "evidence.export", q.group !== undefined ? `group:${q.group}` : null, { from: q.from, to: q.to, tz: q.tz, controls: q.controls, hosts: pack.manifest.hosts.length, manifestSha256: pack.manifestSha256, bytes });
+        // the stream closes the descriptor when it ends, fails, or the client goes away
+        const body = createReadStream("", { fd, autoClose: true, highWaterMark: 1024 * 1024 });
+        return { status: 200, raw: { type: "application/gzip", text: body }, headers: { "content-disposition": `attachment; filename="${name}.tar.gz"`, "content-length": String(bytes) } };
+      } catch (err) {
+        closeSync(fd);
+        throw err;
+      }
     },
   };
 }

@@ -5,6 +5,7 @@
 // (403), then the one object the route names, resolved and held to the user's reach (404 when it
 // is missing or out of reach alike, so that scope does not reveal what exists). A rule without a
 // handler, or a handler without a rule, stops the server from starting.
+import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Pool } from "pg";
 import { accessFor, type Access, type Principal } from "../../auth/access.js";
@@ -49,8 +50,8 @@ export interface Answer {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-  /** a body sent as it is (CSV), with this content type */
-  raw?: { type: string; text: string | Buffer };
+  /** a body sent as it is (CSV; a pack's archive read from its file), with this content type */
+  raw?: { type: string; text: string | Buffer | Readable };
 }
 
 export type Handler = (call: Call) => Promise<Answer>;

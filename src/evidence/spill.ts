@@ -1,0 +1,105 @@
+// A verifier's spill file: the bytes of a file it cannot check yet (a fleet pack's records that
+// an archive gives before the chain that vouches for them), kept on disk rather than in memory
+// and read back a line at a time when the file they are checked against comes. One file for the
+// whole pack, appended to, each spilled file a region of it; made in a directory of its own under
+// the system's temporary directory (mkdtemp: new, 0700, a name nobody could have taken), opened
+// exclusively without following links, and left nameless at once: nothing stays on disk, even if
+// the process dies.
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PackTooLargeError } from "./verify.js";
+
+const READ = 256 * 1024;
+
+/** A region of the spill file: where a spilled file's bytes start, and how many. */
+export interface Spilled {
+  at: number;
+  bytes: number;
+}
+
+export class SpillFile {
+  private fd: number | undefined;
+  private size = 0;
+
+  private open(): number {
+    if (this.fd !== undefined) return this.fd;
+    const dir = mkdtempSync(join(tmpdir(), "covenant-verify-"));
+    const path = join(dir, "spill");
+    try {
+      this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    } finally {
+      rmSync(path, { force: true });
+      rmdirSync(dir);
+    }
+    return this.fd;
+  }
+
+  /** A new region, written to as its file passes. */
+  region(): { write(chunk: Buffer): void; spilled: Spilled } {
+    const spilled: Spilled = { at: this.size, bytes: 0 };
+    return {
+      spilled,
+      write: (chunk) => {
+        const fd = this.open();
+        for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done, this.size + done);
+        this.size += chunk.length;
+        spilled.bytes += chunk.length;
+      },
+    };
+  }
+
+  /** The lines of a region, one at a time (a last line without its newline is a line). */
+  lines(r: Spilled, maxLine: number): SpillLines {
+    return new SpillLines(r.bytes === 0 ? -1 : this.open(), r, maxLine);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+export class SpillLines {
+  private at: number;
+  private readonly end: number;
+  private buf = Buffer.alloc(0);
+
+  constructor(
+    private readonly fd: number,
+    r: Spilled,
+    private readonly maxLine: number,
+  ) {
+    this.at = r.at;
+    this.end = r.at + r.bytes;
+  }
+
+  /** The next line, or undefined at the region's end. */
+  next(): string | undefined {
+    for (;;) {
+      const nl = this.buf.indexOf(0x0a);
+      if (nl !== -1) {
+        const line = this.buf.subarray(0, nl).toString("utf8");
+        this.buf = this.buf.subarray(nl + 1);
+        return line;
+      }
+      if (this.at >= this.end) {
+        if (this.buf.length === 0) return undefined;
+        const line = this.buf.toString("utf8");
+        this.buf = Buffer.alloc(0);
+        return line;
+      }
+      if (this.buf.length > this.maxLine) throw new PackTooLargeError(`a line longer than ${this.maxLine} bytes: not a pack Covenant makes`);
+      const chunk = Buffer.allocUnsafe(Math.min(READ, this.end - this.at));
+      const n = readSync(this.fd, chunk, 0, chunk.length, this.at);
+      if (n === 0) throw new Error("the verifier's spill file ended early");
+      this.at += n;
+      this.buf = this.buf.length === 0 ? chunk.subarray(0, n) : Buffer.concat([this.buf, chunk.subarray(0, n)]);
+    }
+  }
+
+  /** How many lines are left (the rest read and counted). */
+  rest(each: (line: string) => void = () => undefined): void {
+    for (let l = this.next(); l !== undefined; l = this.next()) each(l);
+  }
+}

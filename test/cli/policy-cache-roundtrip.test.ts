@@ -1,0 +1,57 @@
+// The policy cache's object model round-trips: for the examples and the policy library, the
+// Policy a run takes from the cache is the Policy a full check makes (deeply equal: Maps, AST
+// spans, values), and the cache is used only when it says so. In process, on the sources, with
+// an identity given (the built CLI's is its bundle's: policy-cache.test.ts runs that).
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadCheckedPolicy, type CheckedPolicy } from "../../src/cli/checked-policy.ts";
+import { loadRunPolicy, saveCache } from "../../src/cli/run-policy.ts";
+import type { Io } from "../../src/cli/io.ts";
+
+const identity = { version: "test", build: "roundtrip" };
+const made: string[] = [];
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const quietIo = (errors: string[]): Io => ({ out: () => {}, err: (s: string) => errors.push(s), style: undefined, errStyle: undefined }) as unknown as Io;
+
+/** Each policy directory of the examples and of the library: a directory holding .promise files directly. */
+function policyDirs(): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    const entries = readdirSync(d);
+    if (entries.some((e) => e.endsWith(".promise"))) out.push(d);
+    for (const e of entries) if (statSync(join(d, e)).isDirectory() && e !== "fixtures") walk(join(d, e));
+  };
+  walk("examples");
+  walk("policies");
+  return out;
+}
+
+describe("the policy cache round-trips every example and the policy library", () => {
+  const dirs = policyDirs();
+  it("finds the examples and the library", () => expect(dirs).toEqual(expect.arrayContaining(["examples/sox", "policies/sox-itgc"])));
+  for (const dir of dirs) {
+    it(`${dir}: from the cache, the same Policy as a full check`, async () => {
+      const state = mkdtempSync(join(tmpdir(), "covenant-cache-rt-"));
+      made.push(state);
+      const errors: string[] = [];
+      const opts = { include: [], today: "2026-12-06" };
+      const cold = loadCheckedPolicy([dir], opts, quietIo(errors));
+      if (typeof cold === "number") throw new Error(`${dir} does not check: ${errors.join("")}`);
+      const first = (await loadRunPolicy([dir], { ...opts, cache: { stateDir: state, identity } }, quietIo(errors))) as CheckedPolicy;
+      expect(first.cache).toEqual({ state: "checked", why: "none yet" });
+      expect(saveCache(first, state)).toBeUndefined();
+      const hit = (await loadRunPolicy([dir], { ...opts, cache: { stateDir: state, identity } }, quietIo(errors))) as CheckedPolicy;
+      expect(hit.cache).toEqual({ state: "hit" });
+      expect(isDeepStrictEqual(hit.policy, cold.policy)).toBe(true);
+      expect(hit.files).toEqual(cold.files.map((f) => ({ path: f.path, text: f.text })));
+      // another build's cache is never used
+      const other = (await loadRunPolicy([dir], { ...opts, cache: { stateDir: state, identity: { ...identity, build: "another" } } }, quietIo(errors))) as CheckedPolicy;
+      expect(other.cache).toEqual({ state: "checked", why: "written by another version of Covenant or node" });
+      expect(errors).toEqual([]);
+    });
+  }
+});
