@@ -35,6 +35,11 @@ export interface LoadOptions {
    * only those statements. Everything else (what is read, from where, as whom) is as without it.
    */
   known?: (path: string, text: string, real: string) => ImportDecl[] | undefined;
+  /**
+   * For the language server (src/lsp): the text an editor holds for a file, by real path, read
+   * in place of what is on disk (confinement is judged as for any file).
+   */
+  held?: (real: string) => string | undefined;
 }
 
 export const POLICY_EXTENSION = ".promise";
@@ -212,8 +217,8 @@ export class PolicyReader {
   }
 }
 
-/** Parses one policy file's text (parser/parse.ts), given by load.ts: this module never loads the parser itself. */
-export type Parse = (path: string, text: string) => SourceFile;
+/** Parses one policy file's text (parser/parse.ts), given by load.ts: this module never loads the parser itself. `real`: where it was read (the language server's parse cache keys on it). */
+export type Parse = (path: string, text: string, real: string) => SourceFile;
 
 /**
  * loadPolicy (load.ts) with the parser given: the policy cache (cli/run-policy.ts) walks a policy
@@ -263,7 +268,8 @@ export function loadPolicyWith(paths: string[], options: LoadOptions, parseSourc
     }
     const known = byReal.get(resolved.real);
     if (known) return { file: known };
-    const source = reader.readResolved(origin, resolved.real);
+    const held = options.held?.(resolved.real);
+    const source = held !== undefined ? { ok: true as const, real: resolved.real, text: held } : reader.readResolved(origin, resolved.real);
     if (!source.ok) {
       // a file that is not UTF-8 is reported once, in itself, however many files import it
       if (source.file && files.some((f) => f.path === source.file!.path)) return {};
@@ -275,7 +281,7 @@ export function loadPolicyWith(paths: string[], options: LoadOptions, parseSourc
     }
     const shown = displayPath(path);
     const parsedBefore = options.known?.(shown, source.text, source.real);
-    const file: SourceFile = parsedBefore ? { path: shown, text: source.text, statements: parsedBefore, comments: [], diagnostics: [], incomplete: [] } : parseSource(shown, source.text);
+    const file: SourceFile = parsedBefore ? { path: shown, text: source.text, statements: parsedBefore, comments: [], diagnostics: [], incomplete: [] } : parseSource(shown, source.text, source.real);
     byReal.set(source.real, file);
     files.push(file);
     const edges: { decl: ImportDecl; target: SourceFile }[] = [];

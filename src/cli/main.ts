@@ -7,6 +7,7 @@ import type { ObserveOptions } from "./commands/observe-report.js";
 // for loading the policy parser, and `check` not for the probes.
 const checkCommand = () => import("./commands/check.js");
 const fmtCommand = () => import("./commands/fmt.js");
+const lspCommand = () => import("./commands/lsp.js");
 const observeCommand = () => import("./commands/observe.js");
 const observeConnectionsCommand = () => import("./commands/observe-connections.js");
 const observeKernelCommand = () => import("./commands/observe-kernel.js");
@@ -99,6 +100,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const maxFileSize = fileSize(opts.maxFileSize, "fmt", io);
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       setExit((await fmtCommand()).runFmt(paths, { ...opts, maxFileSize }, io));
+    });
+
+  program
+    .command("lsp")
+    .description("the language server for editors: diagnostics as `check` gives them, and more, over stdio (docs/editors.md)")
+    .option("--stdio", "speak over stdin and stdout (the only transport; accepted because editors pass it)", false)
+    .addOption(includeOption())
+    .addOption(maxFileSizeOption())
+    .addOption(configOption())
+    .addHelpText("after", "\nEditors start it; see docs/editors.md for VS Code, Neovim and Emacs.\n\nExit codes: 0 after the client's shutdown and exit, 1 when the client went away without them.")
+    .action(async (opts: { include: string[]; maxFileSize: string; config?: string }) => {
+      const maxFileSize = fileSize(opts.maxFileSize, "lsp", io);
+      if (maxFileSize === undefined) return setExit(EXIT.policyError);
+      setExit(await (await lspCommand()).runLsp({ include: opts.include, maxFileSize, ...(opts.config !== undefined ? { config: opts.config } : {}) }, io));
     });
 
   program

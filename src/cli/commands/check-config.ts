@@ -3,7 +3,7 @@
 // stakeholder configured is named); with none found, one warning says notifications are off.
 import type { Policy } from "../../checker/policy.js";
 import type { ConfigDiagnostic } from "../../config/diagnostic.js";
-import { loadConfig } from "../../config/load.js";
+import { loadConfig, parseConfig } from "../../config/load.js";
 import { findConfig, searchedFor } from "../../config/locate.js";
 import { checkStakeholders, notConfigured, stakeholderUses } from "../../config/reach.js";
 import { diagnostic, type Diagnostic } from "../../parser/diagnostics.js";
@@ -22,14 +22,21 @@ export function toDiagnostic(d: ConfigDiagnostic): Diagnostic {
   return diagnostic(d.code, d.message, { file: d.file, start: d.offset, end: d.end }, d.suggestion !== undefined ? { suggestion: d.suggestion } : {});
 }
 
+/** Where the language server's check differs from the command's: the directory it stands in, and the text an editor holds for covenant.yaml. */
+export interface ConfigCheckOptions {
+  cwd?: string;
+  held?: (path: string) => string | undefined;
+}
+
 /** Loads and checks the configuration; its text (secrets blotted out) is added to `map` for excerpts. */
-export function checkConfiguration(explicit: string | undefined, policy: Policy | undefined, map: SourceMap): ConfigCheck {
+export function checkConfiguration(explicit: string | undefined, policy: Policy | undefined, map: SourceMap, opts: ConfigCheckOptions = {}): ConfigCheck {
   const root = runningAsRoot();
-  const where = { root, cwd: process.cwd(), ...(explicit !== undefined ? { explicit } : {}) };
+  const where = { root, cwd: opts.cwd ?? process.cwd(), ...(explicit !== undefined ? { explicit } : {}) };
   const path = findConfig(where);
   // said of a policy that checked clean only: beside its errors it would be noise
   if (path === undefined) return { diagnostics: policy ? [toDiagnostic(notConfigured(searchedFor(where)))] : [], read: false };
-  const loaded = loadConfig(path, { root });
+  const held = opts.held?.(path);
+  const loaded = held !== undefined ? parseConfig(held, path, { root }) : loadConfig(path, { root });
   if (loaded.text !== undefined) map.add(path, loaded.text);
   const found: ConfigDiagnostic[] = [...loaded.diagnostics];
   // a policy with errors has no checked form to hold against the configuration: its errors come first

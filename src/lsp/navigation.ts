@@ -1,0 +1,62 @@
+// Go to definition, find references and rename, over the folder's last check (names.ts).
+import { realpathSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ResponseError, ErrorCodes, type Location, type Range, type TextEdit, type WorkspaceEdit } from "vscode-languageserver/node";
+import { keywords } from "../parser/tokens.js";
+import { rangeIn, uriOf } from "./convert.js";
+import type { At } from "./features.js";
+import { nameIndex, type NameKind, type Occurrence } from "./names.js";
+
+const RENAMED: ReadonlySet<NameKind> = new Set(["variable", "context", "stakeholder"]);
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const KEYWORDS = new Set(keywords.map((k) => (k.PATTERN as RegExp).source.replace(/\\b/g, "")));
+
+function occurrenceAt(a: At): Occurrence | undefined {
+  return nameIndex(a.check).at(a.shown, a.offset);
+}
+
+const locationOf = (a: At, o: Occurrence): Location => ({ uri: uriOf(o.span.file), range: rangeIn(a.check.map, o.span) });
+
+export function definition(a: At): Location[] | null {
+  const o = occurrenceAt(a);
+  if (!o) return null;
+  if (o.kind === "import") {
+    // the file the import names, from the directory of the file that imports it
+    try {
+      const target = realpathSync(resolve(dirname(resolve(o.span.file)), o.name));
+      return [{ uri: uriOf(target), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }];
+    } catch {
+      return null;
+    }
+  }
+  const idx = nameIndex(a.check);
+  const decls = o.kind === "fact" ? [] : idx.all.filter((x) => x.declaration && x.kind === o.kind && x.name === o.name);
+  return decls.length > 0 ? decls.map((d) => locationOf(a, d)) : null;
+}
+
+export function references(a: At, includeDeclaration: boolean): Location[] | null {
+  const o = occurrenceAt(a);
+  if (!o || o.kind === "import") return null;
+  return nameIndex(a.check)
+    .uses(o.kind, o.name)
+    .filter((x) => includeDeclaration || !x.declaration)
+    .map((x) => locationOf(a, x));
+}
+
+export function prepareRename(a: At): { range: Range; placeholder: string } | null {
+  const o = occurrenceAt(a);
+  if (!o || !RENAMED.has(o.kind)) throw new ResponseError(ErrorCodes.InvalidRequest, "only a variable, a context or a stakeholder can be renamed");
+  return { range: rangeIn(a.check.map, o.span), placeholder: o.name };
+}
+
+export function rename(a: At, newName: string): WorkspaceEdit | null {
+  const o = occurrenceAt(a);
+  if (!o || !RENAMED.has(o.kind)) throw new ResponseError(ErrorCodes.InvalidRequest, "only a variable, a context or a stakeholder can be renamed");
+  if (!IDENTIFIER.test(newName) || KEYWORDS.has(newName)) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is not a name: a letter or _, then letters, digits or _, and not a keyword`);
+  const idx = nameIndex(a.check);
+  const taken = idx.declared.variable.get(newName) ?? idx.declared.context.get(newName) ?? idx.declared.stakeholder.get(newName);
+  if (taken) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is already declared (a ${taken.kind}): the two would be confused`);
+  const changes: Record<string, TextEdit[]> = {};
+  for (const x of idx.uses(o.kind, o.name)) (changes[uriOf(x.span.file)] ??= []).push({ range: rangeIn(a.check.map, x.span), newText: newName });
+  return { changes };
+}
