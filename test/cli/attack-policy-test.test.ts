@@ -98,6 +98,17 @@ describe("covenant test against hostile test files and fixtures", () => {
     expect(r.out + r.err).not.toContain("attack-policy-test-secret");
   });
 
+  it("never reads a file a test file names as its policy unless it is a .promise file or a directory", () => {
+    const d = suite("policy-secret", `policy: [${join(dir, "shadow")}, .]\ntests:\n  - name: named\n    fixture: host.json\n    expect: { others: kept }\n`);
+    const r = covenant(["test", d], { env: env() });
+    expect(r.code).toBe(2);
+    expect(r.out).toContain(`error E411: a \`policy\` path must name a .promise file or a directory: ${join(dir, "shadow")} is neither, and is not read`);
+    expect(r.out + r.err).not.toContain("attack-policy-test-secret");
+    // a directory and a .promise file are read as ever
+    writeFileSync(join(d, "t.test.yaml"), "policy: [ledger.promise, .]\ntests:\n  - name: named\n    fixture: host.json\n    expect: { controls: { LEDGER-01: kept } }\n");
+    expect(covenant(["test", d], { env: env() }).out).toContain("1 test: 1 passed, 0 failed");
+  });
+
   it("refuses a change that leaves the sandbox, and runs no test", () => {
     const d = suite("escape", "tests:\n  - name: escape\n    fixture: host.json\n    changes:\n      - { path: /srv/../../../../../../tmp/escaped, content: owned }\n    expect: { others: kept }\n");
     const r = covenant(["test", d], { env: env() });
