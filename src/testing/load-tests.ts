@@ -3,7 +3,7 @@
 // each test's fixture, checked by the sandbox's own rules; and each expectation held against the
 // policy (a control or promise it does not have is a typo that would pass silently otherwise).
 // Every problem is reported at once; none means every test can run.
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { checkFiles } from "../checker/check.js";
 import { loadPolicy } from "../checker/load.js";
@@ -101,9 +101,11 @@ export function loadTests(paths: string[], opts: { include: string[]; today: str
     if (!decoded.file) continue;
     const file = decoded.file;
     const policyPaths = file.policy.length > 0 ? file.policy.map((p) => resolve(dirname(path), p.path)) : [dirname(resolve(path))];
+    const notPolicy = file.policy.filter((p) => !mayBePolicy(resolve(dirname(path), p.path)));
+    for (const p of notPolicy) diagnostics.push(diagnostic("E411", `a \`policy\` path must name a .promise file or a directory: ${p.path} is neither, and is not read`, p.span));
     const key = JSON.stringify([...policyPaths].sort());
-    if (!policies.has(key)) policies.set(key, checkPolicy(policyPaths, opts, diagnostics, texts));
-    const policy = policies.get(key);
+    if (notPolicy.length === 0 && !policies.has(key)) policies.set(key, checkPolicy(policyPaths, opts, diagnostics, texts));
+    const policy = notPolicy.length === 0 ? policies.get(key) : undefined;
     for (const test of file.tests) {
       const fixture = loadFixture(path, test, diagnostics);
       if (policy) checkExpectations(test, policy, diagnostics);
@@ -117,6 +119,22 @@ export function loadTests(paths: string[], opts: { include: string[]; today: str
     }
   }
   return { tests, policies: [...policies.values()].filter((p) => p !== undefined), diagnostics, texts, files: found.length };
+}
+
+/**
+ * Whether a test file's `policy` path may be read as policy: a .promise file or a directory (one
+ * that does not exist is left to the loader to say so). Any other file is never read: its lines
+ * would be quoted in the errors, and a test file could name /etc/shadow (as an import cannot).
+ */
+function mayBePolicy(abs: string): boolean {
+  if (abs.endsWith(".promise")) return true;
+  try {
+    const st = statSync(abs, { throwIfNoEntry: false });
+    return st === undefined || st.isDirectory();
+  } catch {
+    // not examinable (EACCES, ELOOP): the loader says why when it reads it
+    return true;
+  }
 }
 
 /** The policy, checked; its errors (as `covenant check` gives them) are the test run's. */

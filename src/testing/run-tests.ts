@@ -72,7 +72,9 @@ async function runOne(t: RunnableTest, dir: string, line: number): Promise<TestR
   try {
     let evaluation = await evaluateOnce(t, sb, store);
     if (t.changes.length > 0) {
-      for (const c of t.changes) writeChanged(sb.filesRoot, c);
+      // a change the sandbox cannot take (a path through a file, a directory named) is the test's error, not Covenant's
+      const refused = writeChanges(sb.filesRoot, t.changes);
+      if (refused !== undefined) return { ...base, passed: false, mismatches: [], error: refused, durationMs: elapsed(started) };
       evaluation = await evaluateOnce(t, sb, store);
     }
     const mismatches = judge(t.test, evaluation, t.policy.keys);
@@ -105,6 +107,21 @@ async function evaluateOnce(t: RunnableTest, sb: Sandbox, store: StateStore): Pr
   );
   if (recorded.failure) throw recorded.failure;
   return recorded.evaluation;
+}
+
+/** Writes the test's changes; why one could not be written, if one could not. */
+function writeChanges(filesRoot: string, changes: RunnableTest["changes"]): string | undefined {
+  for (const c of changes) {
+    try {
+      writeChanged(filesRoot, c);
+    } catch (err) {
+      if (err instanceof SandboxError) return err.message;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (typeof code !== "string") throw err;
+      return `the change of ${c.path} cannot be written in the sandbox (${code}): a change writes a file, below directories`;
+    }
+  }
+  return undefined;
 }
 
 /**
