@@ -68,6 +68,8 @@ export async function overviewPageTime(hub, pool, lib) {
   const filtered = await timeLoads(hub, "/ui?severity=high&page=2", cookie);
   const state = (await pool.query("SELECT computed_at, took_ms FROM hub_overview_state")).rows[0];
   const fleet = (await pool.query("SELECT (SELECT count(*) FROM hub_hosts)::int AS hosts, (SELECT reltuples::bigint FROM pg_class WHERE relname = 'hub_promise_state') AS promise_states")).rows[0];
+  // reltuples is -1 until the table was first analyzed: counted then (a small fleet's table)
+  if (Number(fleet.promise_states) < 0) fleet.promise_states = (await pool.query("SELECT count(*)::bigint AS n FROM hub_promise_state")).rows[0].n;
   return { ms: page.medianMs, page, api, filtered, rollup: state ? { tookMs: state.took_ms } : null, fleet: { hosts: fleet.hosts, promiseStates: Number(fleet.promise_states) } };
 }
 
