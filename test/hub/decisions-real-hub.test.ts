@@ -3,7 +3,6 @@
 // `deficiencies` processes with their own state directories, and the hub's admin commands
 // (`covenant hub deficiencies|ack|waive|decisions`). Forged and replayed decisions are given to
 // the host's own code (applyDecisions) over a store real runs wrote.
-import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -14,44 +13,28 @@ import { readEnrolment } from "../../src/hub/client/enrolment.ts";
 import { signDecision, type HubDecision } from "../../src/hub/protocol.ts";
 import { hubSigningKey } from "../../src/hub/signing.ts";
 import { StateStore } from "../../src/store/store.ts";
-import { bin, covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
-import { removeTempDirs, tempDir } from "../store/helpers.ts";
-import { testCertificate, type TestCert } from "./helpers/certs.ts";
-import { freshDatabase, type TestDatabase } from "./helpers/pg.ts";
+import { covenant, covenantAsync } from "../helpers/cli.ts";
+import { tempDir } from "../store/helpers.ts";
+import type { TestCert } from "./helpers/certs.ts";
+import type { TestDatabase } from "./helpers/pg.ts";
+import { startRealHub, stopRealHub, type RealHub } from "./helpers/real-hub.ts";
 
+let hub: RealHub;
 let db: TestDatabase;
 let cert: TestCert;
 let config: string;
-let server: ChildProcess;
 let url: string;
 let pool: pg.Pool;
 
 beforeAll(async () => {
-  ensureBuilt();
-  db = await freshDatabase();
-  cert = await testCertificate();
-  config = join(tempDir("decisions-hub"), "hub.yaml");
-  writeFileSync(config, `listen: { host: 127.0.0.1, port: 0 }\ntls: { cert: ${cert.cert}, key: ${cert.key} }\ndatabase: { url: "${db.url}" }\nclockTolerance: 90s\n`);
-  server = spawn(bin, ["hub", "serve", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    server.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /serving (https:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.on("exit", (code) => reject(new Error(`hub serve exited with ${code}: ${out}`)));
-  });
+  hub = await startRealHub("decisions-hub");
+  ({ db, cert, config, url } = hub);
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
 }, 60_000);
 
 afterAll(async () => {
   await pool?.end();
-  const exited = new Promise((r) => server.once("exit", r));
-  server.kill("SIGTERM");
-  await exited;
-  await db.drop();
-  removeTempDirs();
+  await stopRealHub(hub);
 });
 
 async function enroll(state: string, name: string): Promise<string> {

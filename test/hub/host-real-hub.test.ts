@@ -2,7 +2,6 @@
 // own) over HTTPS, and real `covenant run`, `enroll`, `push` processes with their own state
 // directories. The stand-in (helpers/standin-hub.ts) covers the faults; this holds the two sides
 // of protocol v1 to each other.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import pg from "pg";
@@ -12,42 +11,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../../src/store/store.ts";
 import { readEnrolment } from "../../src/hub/client/enrolment.ts";
 import { pushToHub } from "../../src/hub/client/push.ts";
-import { bin, covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
+import { covenant, covenantAsync } from "../helpers/cli.ts";
 import { dailyStore } from "../cli/prune-store.ts";
-import { removeTempDirs, tempDir } from "../store/helpers.ts";
-import { testCertificate, type TestCert } from "./helpers/certs.ts";
-import { freshDatabase, type TestDatabase } from "./helpers/pg.ts";
+import { tempDir } from "../store/helpers.ts";
+import type { TestCert } from "./helpers/certs.ts";
+import type { TestDatabase } from "./helpers/pg.ts";
+import { startRealHub, stopRealHub, type RealHub } from "./helpers/real-hub.ts";
 
+let hub: RealHub;
 let db: TestDatabase;
 let cert: TestCert;
 let config: string;
-let server: ChildProcess;
 let url: string;
 
 beforeAll(async () => {
-  ensureBuilt();
-  db = await freshDatabase();
-  cert = await testCertificate();
-  config = join(tempDir("real-hub"), "hub.yaml");
-  writeFileSync(config, `listen: { host: 127.0.0.1, port: 0 }\ntls: { cert: ${cert.cert}, key: ${cert.key} }\ndatabase: { url: "${db.url}" }\nclockTolerance: 90s\n`);
-  server = spawn(bin, ["hub", "serve", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    server.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /serving (https:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.on("exit", (code) => reject(new Error(`hub serve exited with ${code}: ${out}`)));
-  });
+  hub = await startRealHub("real-hub");
+  ({ db, cert, config, url } = hub);
 }, 60_000);
 
 afterAll(async () => {
-  const exited = new Promise((r) => server.once("exit", r));
-  server.kill("SIGTERM");
-  await exited;
-  await db.drop();
-  removeTempDirs();
+  await stopRealHub(hub);
 });
 
 async function enroll(state: string, name: string): Promise<string> {

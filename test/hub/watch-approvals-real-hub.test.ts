@@ -3,42 +3,30 @@
 // once, so that its outcome is the approved baseline's and the hub learns the answer from the
 // push that follows. `covenant hub serve` on real PostgreSQL over HTTPS, a real watcher process
 // reading real inotify events, real `run`, `enroll`, `push` and `hub approve-change` processes.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../../src/store/store.ts";
-import { bin, covenant, covenantAsync, ensureBuilt } from "../helpers/cli.ts";
+import { covenant, covenantAsync } from "../helpers/cli.ts";
 import { startWatcher } from "../helpers/watcher.ts";
-import { removeTempDirs, tempDir } from "../store/helpers.ts";
-import { testCertificate, type TestCert } from "./helpers/certs.ts";
-import { freshDatabase, type TestDatabase } from "./helpers/pg.ts";
+import { tempDir } from "../store/helpers.ts";
+import type { TestCert } from "./helpers/certs.ts";
+import type { TestDatabase } from "./helpers/pg.ts";
+import { startRealHub, stopRealHub, type RealHub } from "./helpers/real-hub.ts";
 
+let hub: RealHub;
 let db: TestDatabase;
 let cert: TestCert;
 let config: string;
-let server: ChildProcess;
 let url: string;
 let pool: pg.Pool;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  ensureBuilt();
-  db = await freshDatabase();
-  cert = await testCertificate();
-  config = join(tempDir("watch-approvals-hub"), "hub.yaml");
-  writeFileSync(config, `listen: { host: 127.0.0.1, port: 0 }\ntls: { cert: ${cert.cert}, key: ${cert.key} }\ndatabase: { url: "${db.url}" }\nclockTolerance: 90s\n`);
-  server = spawn(bin, ["hub", "serve", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    server.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /serving (https:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.on("exit", (code) => reject(new Error(`hub serve exited with ${code}: ${out}`)));
-  });
+  hub = await startRealHub("watch-approvals-hub");
+  ({ db, cert, config, url } = hub);
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
 }, 60_000);
 
@@ -48,11 +36,7 @@ afterEach(() => {
 
 afterAll(async () => {
   await pool?.end();
-  const exited = new Promise((r) => server.once("exit", r));
-  server.kill("SIGTERM");
-  await exited;
-  await db.drop();
-  removeTempDirs();
+  await stopRealHub(hub);
 });
 
 async function enroll(state: string, name: string): Promise<void> {
