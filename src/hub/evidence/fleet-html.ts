@@ -16,8 +16,6 @@ const FLEET_STYLE = `${REPORT_STYLE}
 .both { display: block; font-size: 12px; color: var(--muted); }
 .flag { color: var(--deficient); font-weight: 600; }
 `;
-/** Episodes shown on a host's page (open ones first, then the most recent); every one is in the JSON and the host's report. */
-const MAX_EPISODES_SHOWN = 100;
 const CSP = `default-src 'none'; style-src ${sha256(FLEET_STYLE)}; img-src data:; form-action 'none'; base-uri 'none'`;
 
 /** The page as one string. */
@@ -115,11 +113,9 @@ function hostSection(r: FleetOverview, h: FleetHost, index: number): string {
     ? `<p class="verdict tampered" data-chain="doubt"><strong>Chain in doubt.</strong> The hub's status for this host is ${text(c.status)}; its chain over the period's records is ${c.verdict}${c.problem ? ` (record ${count(c.problem.seq)}: ${text(c.problem.message)})` : ""}; ${plural(c.incidents.filter((i) => i.kind !== "clock").length, "chain incident")} in the period.</p>`
     : `<p class="verdict intact" data-chain="ok"><strong>Chain intact as the hub holds it.</strong> ${plural(c.records, "record")} of the period (${c.first ?? "-"} to ${c.last ?? "-"}) link into the hub's chain; no fork, rollback or gap.</p>`;
   const incidents = c.incidents.map((i) => `<tr><td>${count(i.id)}</td><td>${text(i.kind)}</td><td>${i.seq === null ? "" : count(i.seq)}</td><td>${time(i.openedAt)}</td><td>${i.resolvedAt ? `${time(i.resolvedAt)} (${text(i.resolvedBy ?? "")})` : "open"}</td><td>${text(i.message)}</td></tr>`);
-  const all = h.deficiencies.map(({ control, episode }) => ({ control, e: episode }));
-  // open ones first, then the most recent: a page to read, the rest in the host's own report
-  const listed = [...all].sort((a, b) => Number(b.e.resolved === undefined) - Number(a.e.resolved === undefined) || (a.e.opened < b.e.opened ? 1 : -1)).slice(0, MAX_EPISODES_SHOWN);
-  const episodes = listed.map(({ control, e }) => episodeRow(h, control, e));
-  const more = all.length > listed.length ? `<p class="none">${plural(all.length - listed.length, "more episode")} in this host's own report (reports/hosts/${text(h.id)}.html in the pack) and in the JSON.</p>` : "";
+  // the summary lists open ones first, then the most recent: a page to read, the rest in the host's own report
+  const episodes = h.deficiencies.map(({ control, episode }) => episodeRow(h, control, episode));
+  const more = h.deficiencyCount > h.deficiencies.length ? `<p class="none">${plural(h.deficiencyCount - h.deficiencies.length, "more episode")} in this host's own report (reports/hosts/${text(h.id)}.html in the pack) and in the JSON.</p>` : "";
   return `<section class="page host" id="host-${index + 1}" data-host="${text(h.name)}">
 <h2>${index === 0 ? '<a id="hosts"></a>' : ""}Host ${text(h.name)}</h2>
 <dl><dt>Id</dt><dd><code>${text(h.id)}</code></dd><dt>Group</dt><dd>${h.group === null ? "none" : text(h.group)}</dd><dt>Enrolled</dt><dd>${time(h.enrolledAt)}${h.revokedAt ? `; revoked ${time(h.revokedAt)}` : ""}</dd><dt>Epoch</dt><dd>${count(c.epoch)}</dd></dl>

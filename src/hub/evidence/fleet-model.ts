@@ -8,6 +8,9 @@ import type { ClockReview, ControlDesign, Episode, EvidenceReport, ExpectedCaden
 
 export const FLEET_REPORT_FORMAT = "covenant-fleet-report/1";
 
+/** The deficiencies of a host the fleet's page lists (a summary keeps these, so that a fleet's summaries stay small whatever the period). */
+export const MAX_LISTED_DEFICIENCIES = 100;
+
 export interface FleetReport {
   format: typeof FLEET_REPORT_FORMAT;
   /** the hub's signing key, whose packs carry this report */
@@ -145,11 +148,17 @@ export interface HostClock {
  * so that a fleet's pack holds one host's report at a time, not the fleet's.
  */
 export interface FleetHostSummary extends Omit<FleetHost, "report" | "received"> {
-  /** the host's episodes that were deficiencies (not notices), with their control, in its report's order */
+  /**
+   * the host's episodes that were deficiencies (not notices), with their control, that the fleet's
+   * page lists: open ones first, then the most recent, at most MAX_LISTED_DEFICIENCIES (every one is
+   * in the host's own report and in the fleet's Markdown, CSV and JSON)
+   */
   deficiencies: { control: string; episode: Episode }[];
+  /** how many deficiencies the host had in the period, listed or not */
+  deficiencyCount: number;
   /** of its report's clock review, what the fleet's pages show: the steps back, and how many steps and jumps there were */
   hostClock: Pick<ClockReview, "backwardSteps" | "jumpThresholdMs"> & { backwardCount: number; jumpCount: number };
-  /** the receive times of the records the deficiencies and the clock's steps name */
+  /** the receive times of the records the listed deficiencies and the clock's steps name */
   received: Record<string, string>;
 }
 

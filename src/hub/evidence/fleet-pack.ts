@@ -8,8 +8,9 @@
 // a second thread as it is written): a host's reports, its records and their chain (read from
 // PostgreSQL a page at a time) go to their files as they are made and are dropped; the fleet's
 // reports, made from each host's summary, come after the hosts (fleet.json's hosts are kept in a
-// scratch file until then); the manifest and its signature last. Memory is one host's report and
-// the fleet's summaries, never the fleet's records.
+// scratch file until then, and the episodes' lines of fleet.md and fleet-episodes.csv in two more);
+// the manifest and its signature last. Memory is one host's report and the fleet's summaries (a
+// bounded part of each host), never the fleet's records or episodes.
 import { randomBytes, sign } from "node:crypto";
 import type { Pool } from "pg";
 import { FLEET_PACK_FORMAT, FLEET_PACK_VERSION, FLEET_WHAT_IT_PROVES, HOST_CHAIN, HOST_HISTORY, hostDir, type FleetManifest, type FleetManifestHost } from "../../evidence/fleet-manifest.js";
@@ -21,7 +22,7 @@ import { hashPolicy, publicKeyPem, type PolicyFile, type SigningKey } from "../.
 import { renderFleetHtml } from "./fleet-html.js";
 import type { FleetHost, FleetOverview } from "./fleet-model.js";
 import { streamFleetReport, withHosts, type FleetReportOptions } from "./fleet-report.js";
-import { renderFleetCsv, renderFleetMarkdown } from "./fleet-text.js";
+import { episodeCsvLine, episodeMarkdownLine, episodeRowsOf, fleetCsvPieces, fleetMarkdownPieces, type FleetEpisodeLines } from "./fleet-text.js";
 import { chainBefore, heldRecords } from "./held-records.js";
 
 /** What a written pack came to. */
@@ -49,10 +50,12 @@ export async function writeFleetPack(pool: Pool, out: string, o: FleetReportOpti
       files.push({ path: name, ...f.end() });
     };
     const hostsJson = new HostsJson(pack.scratch());
+    const episodes = new EpisodeScratch(pack.scratch(), pack.scratch());
     const hosts: FleetManifestHost[] = [];
     const policies = new PolicyVersions(pool, put);
     const report = await streamFleetReport(pool, { ...o, now, hubFingerprint: o.key.fingerprint }, async (h) => {
       hostsJson.add(h);
+      episodes.add(h);
       put(`reports/hosts/${h.id}.json`, reportJsonPieces(h.report));
       put(`reports/hosts/${h.id}.html`, reportHtmlPieces(h.report));
       hosts.push(await hostExtract(pool, h, pack, files));
@@ -60,8 +63,8 @@ export async function writeFleetPack(pool: Pool, out: string, o: FleetReportOpti
     });
     put("reports/fleet.json", hostsJson.fleetJson(report));
     put("reports/fleet.html", [renderFleetHtml(report)]);
-    put("reports/fleet.md", [renderFleetMarkdown(report)]);
-    for (const [name, text] of renderFleetCsv(report)) put(`reports/${name}`, [text]);
+    put("reports/fleet.md", fleetMarkdownPieces(report, episodes));
+    for (const [name, pieces] of fleetCsvPieces(report, episodes)) put(`reports/${name}`, pieces);
     put(PUBLIC_KEY_FILE, [publicKeyPem(o.key.publicKey)]);
     const p = report.period;
     const manifest: FleetManifest = {
@@ -112,6 +115,36 @@ class HostsJson {
     yield text.slice(0, at);
     yield* this.scratch.chunks();
     yield text.slice(at + mark.length);
+  }
+}
+
+/**
+ * The fleet's episodes as the Markdown and CSV tables list them, each host's written to two scratch
+ * files as the host is read: the one part of the fleet's documents that grows with the period is
+ * never held (a summary keeps the few a page lists).
+ */
+class EpisodeScratch implements FleetEpisodeLines {
+  count = 0;
+
+  constructor(
+    private readonly md: Scratch,
+    private readonly csvLines: Scratch,
+  ) {}
+
+  add(h: FleetHost): void {
+    for (const e of episodeRowsOf(h)) {
+      this.md.write(episodeMarkdownLine(e));
+      this.csvLines.write(episodeCsvLine(e));
+      this.count++;
+    }
+  }
+
+  markdown(): Iterable<Buffer> {
+    return this.md.chunks();
+  }
+
+  csv(): Iterable<Buffer> {
+    return this.csvLines.chunks();
   }
 }
 

@@ -7,7 +7,7 @@ import type { Pool } from "pg";
 import type { Period } from "../../facts/period.js";
 import { remediationOf } from "../../report/report-build.js";
 import type { ControlDesign, ControlReport, EvidenceReport, ReportPeriod } from "../../report/report-model.js";
-import { FLEET_REPORT_FORMAT, type FleetControl, type FleetControlHost, type FleetHost, type FleetHostSummary, type FleetOverview, type FleetReport } from "./fleet-model.js";
+import { FLEET_REPORT_FORMAT, MAX_LISTED_DEFICIENCIES, type FleetControl, type FleetControlHost, type FleetHost, type FleetHostSummary, type FleetOverview, type FleetReport } from "./fleet-model.js";
 import { hostEvidence, type HostRow } from "./host-evidence.js";
 
 export interface FleetReportOptions {
@@ -93,14 +93,16 @@ export function withHosts<H>(overview: Omit<FleetReport, "hosts">, hosts: H): Om
 /** A host's part as the fleet's pages draw it: its report reduced to its deficiencies and clock steps. */
 export function summaryOfHost(h: FleetHost): FleetHostSummary {
   const { report, received, ...rest } = h;
-  const deficiencies = report.controls.flatMap((ctl) => ctl.operation.episodes.filter((e) => !e.notice).map((episode) => ({ control: ctl.id, episode })));
+  const all = report.controls.flatMap((ctl) => ctl.operation.episodes.filter((e) => !e.notice).map((episode) => ({ control: ctl.id, episode })));
+  // open ones first, then the most recent: what a page lists; the rest are in the host's own report
+  const deficiencies = all.sort((a, b) => Number(b.episode.resolved === undefined) - Number(a.episode.resolved === undefined) || (a.episode.opened < b.episode.opened ? 1 : a.episode.opened > b.episode.opened ? -1 : 0)).slice(0, MAX_LISTED_DEFICIENCIES);
   const hc = report.clock;
   const named = new Set<number>();
   for (const { episode: e } of deficiencies) for (const n of [e.openedRecord, e.resolvedRecord]) if (n !== undefined) named.add(n);
   for (const a of hc.backwardSteps) named.add(a.record).add(a.previousRecord);
   const kept: Record<string, string> = {};
   for (const n of named) if (received[String(n)] !== undefined) kept[String(n)] = received[String(n)]!;
-  return { ...rest, deficiencies, hostClock: { backwardSteps: hc.backwardSteps, jumpThresholdMs: hc.jumpThresholdMs, backwardCount: hc.backwardCount ?? hc.backwardSteps.length, jumpCount: hc.jumpCount ?? hc.jumps.length }, received: kept };
+  return { ...rest, deficiencies, deficiencyCount: all.length, hostClock: { backwardSteps: hc.backwardSteps, jumpThresholdMs: hc.jumpThresholdMs, backwardCount: hc.backwardCount ?? hc.backwardSteps.length, jumpCount: hc.jumpCount ?? hc.jumps.length }, received: kept };
 }
 
 /** The fleet's pages' view of a report: a full one's hosts summarised, a summary as it is. */
