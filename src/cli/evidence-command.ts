@@ -75,7 +75,8 @@ export function addEvidenceCommands(program: Command, io: Io, setExit: (code: nu
     .argument("<pack>", "the pack's directory or PACK.tar.gz")
     .option("--public-key <file>", "the host's public signing key (PEM), obtained by another channel: never the pack's own copy")
     .option("--json", "print the verdict as JSON", false)
-    .addHelpText("after", "\nExamples:\n  covenant evidence verify ledger01-2026Q1.tar.gz --public-key ledger01.pub.pem\n\nExit codes: 0 intact, 1 something in the pack is not as signed (each problem named), 2 no --public-key, a key\nthat cannot be read, or a pack that cannot be read or is refused (links, names that climb out).")
+    .option("--max-unpacked <size>", "refuse a pack whose files come to more than this, such as 512GiB (read as a stream: a bound on time, not memory)", "256GiB")
+    .addHelpText("after", "\nExamples:\n  covenant evidence verify ledger01-2026Q1.tar.gz --public-key ledger01.pub.pem\n  covenant evidence verify payments-2026.tar.gz --public-key hub.pub.pem --max-unpacked 1TiB\n\nExit codes: 0 intact, 1 something in the pack is not as signed (each problem named), 2 no --public-key, a key\nthat cannot be read, or a pack that cannot be read or is refused (links, names that climb out).")
     // commander gives `--json` to `evidence` itself, which has one too, wherever it is written
-    .action(async (pack: string, o: { publicKey?: string; json: boolean }) => setExit(await (await evidenceCommand()).runEvidenceVerify(pack, { ...o, json: o.json || evidence.opts<{ json: boolean }>().json }, io)));
+    .action(async (pack: string, o: { publicKey?: string; json: boolean; maxUnpacked: string }) => setExit(await (await evidenceCommand()).runEvidenceVerify(pack, { ...o, json: o.json || evidence.opts<{ json: boolean }>().json }, io)));
 }

@@ -32,7 +32,7 @@ import { addHubCommands } from "./hub-command.js";
 import { addReportCommand } from "./report-command.js";
 import { addHubClientCommands } from "./hub-client-command.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
-import { sizeUnits } from "../parser/literals.js";
+import { parseSize } from "./sizes.js";
 
 declare const COVENANT_VERSION: string;
 const version = typeof COVENANT_VERSION === "string" ? COVENANT_VERSION : "0.0.0-dev";
@@ -407,13 +407,6 @@ function fileSize(text: string, command: string, io: Io): number | undefined {
   return bytes;
 }
 
-/** `16MiB`, `500KB`, `4096` (bytes) → bytes; the units of sizes in the language. */
-export function parseSize(text: string): number | undefined {
-  const m = /^(\d+)\s*([A-Za-z]*)$/.exec(text.trim());
-  if (!m) return undefined;
-  const unit = m[2] === "" ? 1 : sizeUnits[m[2]!];
-  return unit === undefined ? undefined : Number(m[1]) * unit;
-}
 
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

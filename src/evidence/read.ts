@@ -1,18 +1,28 @@
 // Reads a pack to verify it, a chunk at a time, giving each file's bytes to a sink as they pass
 // (verify.ts PackChecker): a directory (walked without following links: a link, FIFO or device in
 // it is refused, named) or its `.tar.gz` (gunzip, then tar.ts's TarReader, as a stream), within a
-// size bound. No file is held whole here.
+// budget of bytes unpacked (tar.ts DEFAULT_MAX_UNPACKED, or the caller's). No file is held whole here.
 import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { keepingSink, MAX_UNPACKED, TarError, TarReader, type EntrySink, type PackFile } from "./tar.js";
+import { DEFAULT_MAX_UNPACKED, keepingSink, TarError, TarReader, type EntrySink, type PackFile } from "./tar.js";
 
 export class PackReadError extends Error {}
 
 /** Where a pack's files go as they are read: a sink for each, by its name relative to the pack. */
 export type FileSinks = (name: string) => EntrySink;
+
+export interface ReadPackOptions {
+  /** the most bytes the pack's files may come to (DEFAULT_MAX_UNPACKED when absent) */
+  maxUnpacked?: number;
+}
+
+/** What a pack over the budget is told: the budget, and how to give a larger one. */
+function overBudget(max: number): string {
+  return `it unpacks to more than ${max} bytes (${(max / 1024 ** 3).toFixed(1)} GiB), the most read unless --max-unpacked allows more`;
+}
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -27,11 +37,11 @@ function openRegular(path: string): { fd: number; size: number } {
 }
 
 /** One file of a pack's directory, in chunks, to its sink: never more than it was when opened, nor more than the budget left. */
-function readFile(path: string, sink: EntrySink, budget: { left: number }): void {
+function readFile(path: string, sink: EntrySink, budget: { left: number; max: number }): void {
   const { fd, size } = openRegular(path);
   try {
     budget.left -= size;
-    if (budget.left < 0) throw new PackReadError(`the pack is larger than ${MAX_UNPACKED} bytes`);
+    if (budget.left < 0) throw new PackReadError(`the pack is refused: ${overBudget(budget.max)}`);
     const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)));
     for (let at = 0; at < size; ) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, size - at), null);
@@ -45,7 +55,7 @@ function readFile(path: string, sink: EntrySink, budget: { left: number }): void
   }
 }
 
-function walk(root: string, rel: string, sinks: FileSinks, budget: { left: number }): void {
+function walk(root: string, rel: string, sinks: FileSinks, budget: { left: number; max: number }): void {
   for (const name of readdirSync(join(root, rel)).sort()) {
     const relName = rel === "" ? name : `${rel}/${name}`;
     const path = join(root, relName);
@@ -57,11 +67,11 @@ function walk(root: string, rel: string, sinks: FileSinks, budget: { left: numbe
 }
 
 /** A `.tar.gz` as a stream: gunzip, then the tar reader, counting what it unpacks to. */
-async function readArchive(path: string, sinks: FileSinks): Promise<void> {
+async function readArchive(path: string, sinks: FileSinks, max: number): Promise<void> {
   const { fd, size } = openRegular(path);
-  if (size > MAX_UNPACKED) {
+  if (size > max) {
     closeSync(fd);
-    throw new PackReadError(`${path} is ${size} bytes, more than a pack can hold (${MAX_UNPACKED})`);
+    throw new PackReadError(`${path} is ${size} bytes: ${overBudget(max)}`);
   }
   const reader = new TarReader((name) => sinks(name));
   let unpacked = 0;
@@ -69,7 +79,7 @@ async function readArchive(path: string, sinks: FileSinks): Promise<void> {
     write(chunk: Buffer, _enc, done) {
       unpacked += chunk.length;
       try {
-        if (unpacked > MAX_UNPACKED) throw new TarError(`it is not a gzip file that unpacks within ${MAX_UNPACKED} bytes (ERR_BUFFER_TOO_LARGE)`);
+        if (unpacked > max) throw new TarError(overBudget(max));
         reader.push(chunk);
         done();
       } catch (err) {
@@ -84,14 +94,15 @@ async function readArchive(path: string, sinks: FileSinks): Promise<void> {
   } catch (err) {
     if (err instanceof TarError || err instanceof PackReadError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (typeof code === "string" && code.startsWith("Z_")) throw new TarError(`it is not a gzip file that unpacks within ${MAX_UNPACKED} bytes (${code})`);
+    if (typeof code === "string" && code.startsWith("Z_")) throw new TarError(`it is not a gzip file (${code})`);
     throw err;
   }
   reader.end();
 }
 
 /** Reads the pack at `path`, its directory or its `.tar.gz`, giving each file's bytes to `sinks(name)` as they pass. */
-export async function readPackInto(path: string, sinks: FileSinks): Promise<void> {
+export async function readPackInto(path: string, sinks: FileSinks, o: ReadPackOptions = {}): Promise<void> {
+  const max = o.maxUnpacked ?? DEFAULT_MAX_UNPACKED;
   let st;
   try {
     st = lstatSync(path);
@@ -99,8 +110,8 @@ export async function readPackInto(path: string, sinks: FileSinks): Promise<void
     throw new PackReadError(`cannot read the pack ${path}: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}`);
   }
   try {
-    if (st.isDirectory()) walk(path, "", sinks, { left: MAX_UNPACKED });
-    else if (st.isFile()) await readArchive(path, sinks);
+    if (st.isDirectory()) walk(path, "", sinks, { left: max, max });
+    else if (st.isFile()) await readArchive(path, sinks, max);
     else throw new PackReadError(`the pack ${path} is neither a directory nor a .tar.gz file`);
   } catch (err) {
     if (err instanceof TarError) throw new PackReadError(`the archive ${path} is refused: ${err.message}`);

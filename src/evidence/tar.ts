@@ -15,9 +15,17 @@ export class TarError extends Error {}
 
 const BLOCK = 512;
 
-/** The largest archive read, unpacked, and the most entries: a pack is a period's history and policy, not a disk image. */
-export const MAX_UNPACKED = 1024 * 1024 * 1024;
-const MAX_ENTRIES = 100_000;
+/**
+ * The most an archive read as a stream (read.ts) unpacks to unless told otherwise: a budget of
+ * time, not memory (a stream holds a piece at a time), high enough for a year of a large host group
+ * (a host running every 5 minutes pushes ~1 MB a day), low enough that a gzip bomb is refused in
+ * minutes rather than read for hours. `covenant evidence verify --max-unpacked` sets another.
+ */
+export const DEFAULT_MAX_UNPACKED = 256 * 1024 ** 3;
+/** The most an archive read into memory whole (readTarGz: tests and small files) unpacks to. */
+export const MAX_HELD = 1024 ** 3;
+/** The most entries: a fleet's pack holds four files a host, and its policies (the names are kept to refuse one given twice). */
+const MAX_ENTRIES = 500_000;
 
 function octal(n: number, width: number): string {
   return n.toString(8).padStart(width - 1, "0") + "\0";
@@ -251,14 +259,14 @@ export function keepingSink(onEnd: (bytes: Buffer) => void): EntrySink {
 
 /**
  * The regular files of a gzipped tar held in memory (TarReader's rules), and archives larger
- * than MAX_UNPACKED unpacked are refused too.
+ * than MAX_HELD unpacked are refused too.
  */
 export function readTarGz(gz: Buffer): PackFile[] {
   let tar: Buffer;
   try {
-    tar = gunzipSync(gz, { maxOutputLength: MAX_UNPACKED });
+    tar = gunzipSync(gz, { maxOutputLength: MAX_HELD });
   } catch (err) {
-    throw new TarError(`it is not a gzip file that unpacks within ${MAX_UNPACKED} bytes (${(err as NodeJS.ErrnoException).code ?? "corrupt"})`);
+    throw new TarError(`it is not a gzip file that unpacks within ${MAX_HELD} bytes (${(err as NodeJS.ErrnoException).code ?? "corrupt"})`);
   }
   const files: PackFile[] = [];
   const reader = new TarReader((name) => keepingSink((bytes) => files.push({ name, bytes })));

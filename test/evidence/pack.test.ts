@@ -90,6 +90,14 @@ describe("the pack's reports", () => {
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { files: { path: string }[] };
     for (const n of names) expect(manifest.files.map((f) => f.path)).toContain(n);
     expect(verify(`${out}.tar.gz`, s.pub).code).toBe(0);
+    // --max-unpacked: a budget the pack is over refuses it (exit 2, said); one that is not a size is named
+    const small = covenant(["evidence", "verify", `${out}.tar.gz`, "--public-key", s.pub, "--max-unpacked", "1KiB"]);
+    expect(small.code).toBe(2);
+    expect(small.err).toMatch(/unpacks to more than 1024 bytes .* --max-unpacked allows more/);
+    const typo = covenant(["evidence", "verify", `${out}.tar.gz`, "--public-key", s.pub, "--max-unpacked", "lots"]);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toMatch(/--max-unpacked wants a size such as 256GiB, 1TiB or 500000000, got `lots`/);
+    expect(covenant(["evidence", "verify", `${out}.tar.gz`, "--public-key", s.pub, "--max-unpacked", "1TiB"]).code).toBe(0);
     // a report changed after the pack was signed is found and named
     flipByte(join(out, "reports", "report.html"));
     const v = verify(out, s.pub);

@@ -169,6 +169,28 @@ describe("the pack checked as it is read", () => {
     cut.push(tar.subarray(0, 512 * 3 + 10));
     expect(() => cut.end()).toThrow(/runs past the end of the archive/);
   });
+
+  it("reads a pack within a budget of bytes unpacked, not of memory: a pack over it is refused, archive or directory, before it is read through", async () => {
+    const { writeFileSync, mkdirSync } = await import("node:fs");
+    // 64 MiB of zeros in well under 1 MiB of gzip: what a bomb does, at a size a test can afford
+    const bomb = join(scratch, "bomb.tar.gz");
+    const zeros = Buffer.alloc(64 * 1024 * 1024);
+    writeFileSync(bomb, writeTarGz("pack", [{ name: "reports/z.bin", bytes: zeros }], 0));
+    expect(statSync(bomb).size).toBeLessThan(1024 * 1024);
+    let read = 0;
+    const counting = () => ({ write: (c: Buffer) => void (read += c.length), end: () => undefined });
+    await expect(readPackInto(bomb, counting, { maxUnpacked: 8 * 1024 * 1024 })).rejects.toThrow(/unpacks to more than 8388608 bytes \(0\.0 GiB\), the most read unless --max-unpacked allows more/);
+    expect(read).toBeLessThanOrEqual(8 * 1024 * 1024);
+    read = 0;
+    await readPackInto(bomb, counting, { maxUnpacked: 128 * 1024 * 1024 });
+    expect(read).toBe(zeros.length);
+    // a directory: the files' sizes count against the same budget
+    const dir = join(scratch, "big-dir");
+    mkdirSync(join(dir, "reports"), { recursive: true });
+    writeFileSync(join(dir, "reports", "z.bin"), Buffer.alloc(2 * 1024 * 1024));
+    await expect(readPackInto(dir, counting, { maxUnpacked: 1024 * 1024 })).rejects.toThrow(/the pack is refused: it unpacks to more than 1048576 bytes/);
+    await readPackInto(dir, counting);
+  });
 });
 
 

@@ -9,7 +9,7 @@ import { runInNewContext } from "node:vm";
 import { writePackTo, type PackInput } from "../../evidence/build.js";
 import { WHAT_IT_PROVES, type Manifest } from "../../evidence/manifest.js";
 import { PackReadError, readPackInto } from "../../evidence/read.js";
-import type { PackFile } from "../../evidence/tar.js";
+import { DEFAULT_MAX_UNPACKED, type PackFile } from "../../evidence/tar.js";
 import { PackChecker, PackTooLargeError, type PackVerdict } from "../../evidence/verify.js";
 import { FleetPackChecker } from "../../evidence/fleet-verify.js";
 import { bothSinks, reportFleetVerdict } from "./fleet-verdict.js";
@@ -24,6 +24,7 @@ import { DEFAULT_LIST } from "./report.js";
 
 import { StoreError, type StateStore } from "../../store/store.js";
 import { escapeText } from "../escape.js";
+import { parseSize } from "../sizes.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { reportPeriod } from "../report-period.js";
@@ -136,6 +137,8 @@ export async function runEvidence(opts: EvidenceOptions, io: Io): Promise<number
 export interface EvidenceVerifyOptions {
   publicKey?: string;
   json: boolean;
+  /** --max-unpacked, as given (a size such as 256GiB) */
+  maxUnpacked?: string;
 }
 
 /** The auditor's key: a PEM Ed25519 public key (a private key given by mistake is refused, not used). */
@@ -168,12 +171,17 @@ export async function runEvidenceVerify(pack: string, opts: EvidenceVerifyOption
     io.err(`covenant evidence verify: ${escapeText(key)}`);
     return EXIT.policyError;
   }
+  const maxUnpacked = opts.maxUnpacked === undefined ? DEFAULT_MAX_UNPACKED : parseSize(opts.maxUnpacked);
+  if (maxUnpacked === undefined || maxUnpacked < 1 || !Number.isSafeInteger(maxUnpacked)) {
+    io.err(`covenant evidence verify: --max-unpacked wants a size such as 256GiB, 1TiB or 500000000, got \`${escapeText(opts.maxUnpacked ?? "")}\``);
+    return EXIT.policyError;
+  }
   // each file checked as it passes: a year's pack is never held whole; a host's pack or the fleet
   // hub's, told apart by its manifest once read (both checkers see every file)
   const checker = new PackChecker(key);
   const fleet = new FleetPackChecker(key);
   try {
-    await readPackInto(pack, (name) => bothSinks(checker.file(name), fleet.file(name)));
+    await readPackInto(pack, (name) => bothSinks(checker.file(name), fleet.file(name)), { maxUnpacked });
   } catch (err) {
     if (!(err instanceof PackReadError || err instanceof PackTooLargeError || err instanceof StoreError)) throw err;
     io.err(`covenant evidence verify: ${escapeText(err.message)}`);
