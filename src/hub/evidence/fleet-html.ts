@@ -21,9 +21,18 @@ const CSP = `default-src 'none'; style-src ${sha256(FLEET_STYLE)}; img-src data:
 /** The page as one string. */
 export function renderFleetHtml(full: FleetReport | FleetOverview): string {
   const r = overviewOf(full);
+  return [...fleetHtmlPieces(r, [r.hosts.map((h, i) => hostSectionHtml(r.clock.toleranceMs, h, i)).join("\n")])].join("");
+}
+
+/**
+ * The page as pieces, the hosts' sections as given (hostSectionHtml of each, in the hosts' order,
+ * joined by newlines, in any pieces): the evidence pack draws each host's section as the host is
+ * read and keeps it in a scratch file, so that no host's episodes are held once it is drawn.
+ */
+export function* fleetHtmlPieces(r: FleetOverview, hostSections: Iterable<string | Buffer>): Generator<string | Buffer> {
   const scope = r.scope.group === null ? "the whole fleet" : `host group ${r.scope.group}`;
   const title = `Covenant fleet evidence report: ${scope}, ${r.period.from} to ${r.period.to}`;
-  return `<!DOCTYPE html>
+  yield `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -38,7 +47,9 @@ export function renderFleetHtml(full: FleetReport | FleetOverview): string {
 <main>
 ${summarySection(r, title)}
 ${controlsSection(r)}
-${r.hosts.map((h, i) => hostSection(r, h, i)).join("\n")}
+`;
+  yield* hostSections;
+  yield `
 </main>
 </body>
 </html>
@@ -107,7 +118,8 @@ function both(h: FleetHost, at: string, record: number | undefined): string {
   return `${time(at)}<span class="both">hub received: ${received ? time(received) : "not held"}</span>`;
 }
 
-function hostSection(r: FleetOverview, h: FleetHost, index: number): string {
+/** A host's section of the page (the `index`th host): its chain, clock and listed episodes. */
+export function hostSectionHtml(toleranceMs: number, h: FleetHost, index: number): string {
   const c = h.chain;
   const verdict = inDoubt(h)
     ? `<p class="verdict tampered" data-chain="doubt"><strong>Chain in doubt.</strong> The hub's status for this host is ${text(c.status)}; its chain over the period's records is ${c.verdict}${c.problem ? ` (record ${count(c.problem.seq)}: ${text(c.problem.message)})` : ""}; ${plural(c.incidents.filter((i) => i.kind !== "clock").length, "chain incident")} in the period.</p>`
@@ -122,7 +134,7 @@ function hostSection(r: FleetOverview, h: FleetHost, index: number): string {
 ${verdict}
 <h3>Incidents in the period</h3>
 ${table('class="incidents"', "<thead><tr><th>#</th><th>kind</th><th>record</th><th>opened (hub)</th><th>resolved</th><th>what</th></tr></thead>", incidents, "none")}
-${clockBlock(r, h)}
+${clockBlock(toleranceMs, h)}
 <h3>Exceptions (episodes), host time and hub receive time</h3>
 ${table('class="episodes"', "<thead><tr><th>control</th><th>promise</th><th>outcome</th><th>opened</th><th>resolved</th><th>reason</th></tr></thead>", episodes, "no deficiency in the period")}
 ${more}
@@ -138,14 +150,14 @@ function offRows(list: readonly OffRecord[]): string[] {
   return list.map((o) => `<tr><td>${count(o.record)}</td><td>${time(o.hostTime)}</td><td>${time(o.receivedAt)}</td><td class="flag">${o.deltaMs > 0 ? "+" : ""}${duration(o.deltaMs)}</td></tr>`);
 }
 
-function clockBlock(r: FleetOverview, h: FleetHost): string {
+function clockBlock(toleranceMs: number, h: FleetHost): string {
   const k = h.clock;
   const hc = h.hostClock;
   const head = "<thead><tr><th>record</th><th>host time</th><th>hub received</th><th>host minus hub</th></tr></thead>";
   const steps = hc.backwardSteps.map((a) => `<tr><td>${count(a.record)}</td><td>${both(h, a.previousAt, a.previousRecord)}</td><td>${both(h, a.at, a.record)}</td><td>${duration(a.deltaMs)}</td></tr>`);
   return `<h3>Clock: the host's beside the hub's</h3>
-<p data-clock="ahead">${k.ahead.count > 0 ? `<span class="flag">${plural(k.ahead.count, "record")} carry a host time later than the hub received them by more than ${duration(r.clock.toleranceMs)}</span> (worst ${duration(k.ahead.worstMs ?? 0)}): the host's clock was ahead.` : `No record carries a host time later than the hub received it by more than ${duration(r.clock.toleranceMs)}.`}
-${k.behind.count > 0 ? ` ${plural(k.behind.count, "record")} reached the hub more than ${duration(r.clock.toleranceMs)} after their host time (worst ${duration(-(k.behind.worstMs ?? 0))}): sent late, or the host's clock behind.` : ""}
+<p data-clock="ahead">${k.ahead.count > 0 ? `<span class="flag">${plural(k.ahead.count, "record")} carry a host time later than the hub received them by more than ${duration(toleranceMs)}</span> (worst ${duration(k.ahead.worstMs ?? 0)}): the host's clock was ahead.` : `No record carries a host time later than the hub received it by more than ${duration(toleranceMs)}.`}
+${k.behind.count > 0 ? ` ${plural(k.behind.count, "record")} reached the hub more than ${duration(toleranceMs)} after their host time (worst ${duration(-(k.behind.worstMs ?? 0))}): sent late, or the host's clock behind.` : ""}
 Skew at the last push: ${k.lastPushSkewMs === null ? "none recorded" : duration(k.lastPushSkewMs)}.</p>
 ${k.ahead.count > 0 ? table('class="clock-ahead"', head, offRows(k.ahead.list), "") : ""}
 ${k.behind.count > 0 ? table('class="clock-behind"', head, offRows(k.behind.list), "") : ""}

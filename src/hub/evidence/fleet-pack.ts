@@ -19,7 +19,7 @@ import { PackDirectory, type Scratch } from "../../evidence/write.js";
 import { reportHtmlPieces } from "../../report/report-html.js";
 import { reportJsonPieces } from "../../report/report-json.js";
 import { hashPolicy, publicKeyPem, type PolicyFile, type SigningKey } from "../../store/store.js";
-import { renderFleetHtml } from "./fleet-html.js";
+import { fleetHtmlPieces, hostSectionHtml } from "./fleet-html.js";
 import type { FleetHost, FleetOverview } from "./fleet-model.js";
 import { streamFleetReport, withHosts, type FleetReportOptions } from "./fleet-report.js";
 import { episodeCsvLine, episodeMarkdownLine, episodeRowsOf, fleetCsvPieces, fleetMarkdownPieces, type FleetEpisodeLines } from "./fleet-text.js";
@@ -51,18 +51,20 @@ export async function writeFleetPack(pool: Pool, out: string, o: FleetReportOpti
     };
     const hostsJson = new HostsJson(pack.scratch());
     const episodes = new EpisodeScratch(pack.scratch(), pack.scratch());
+    const hostSections = new SectionScratch(pack.scratch());
     const hosts: FleetManifestHost[] = [];
     const policies = new PolicyVersions(pool, put);
-    const report = await streamFleetReport(pool, { ...o, now, hubFingerprint: o.key.fingerprint }, async (h) => {
+    const report = await streamFleetReport(pool, { ...o, now, hubFingerprint: o.key.fingerprint }, async (h, summary, index) => {
       hostsJson.add(h);
       episodes.add(h);
+      hostSections.add(hostSectionHtml(o.toleranceMs, summary, index));
       put(`reports/hosts/${h.id}.json`, reportJsonPieces(h.report));
       put(`reports/hosts/${h.id}.html`, reportHtmlPieces(h.report));
       hosts.push(await hostExtract(pool, h, pack, files));
       await policies.add(h);
-    });
+    }, "slim");
     put("reports/fleet.json", hostsJson.fleetJson(report));
-    put("reports/fleet.html", [renderFleetHtml(report)]);
+    put("reports/fleet.html", fleetHtmlPieces(report, hostSections.sections()));
     put("reports/fleet.md", fleetMarkdownPieces(report, episodes));
     for (const [name, pieces] of fleetCsvPieces(report, episodes)) put(`reports/${name}`, pieces);
     put(PUBLIC_KEY_FILE, [publicKeyPem(o.key.publicKey)]);
@@ -145,6 +147,23 @@ class EpisodeScratch implements FleetEpisodeLines {
 
   csv(): Iterable<Buffer> {
     return this.csvLines.chunks();
+  }
+}
+
+/** Each host's section of fleet.html, drawn as the host is read and kept in a scratch file until the page is written. */
+class SectionScratch {
+  private count = 0;
+
+  constructor(private readonly scratch: Scratch) {}
+
+  add(section: string): void {
+    if (this.count++ > 0) this.scratch.write("\n");
+    this.scratch.write(section);
+  }
+
+  /** The sections' text, joined by newlines, in pieces. */
+  sections(): Iterable<Buffer> {
+    return this.scratch.chunks();
   }
 }
 

@@ -36,11 +36,13 @@ export async function reportedHosts(pool: Pool, period: Period, group: string | 
 
 /**
  * The fleet report, each host's part built one host at a time and given to `each` whole (its
- * report, receive times, chain), then kept only as its summary (FleetHostSummary): memory is one
- * host's report and the fleet's summaries, whatever the fleet's size. The controls asked for are
- * checked against what the hosts reported once every host is read.
+ * report, receive times, chain) with its summary, then kept only as that summary (FleetHostSummary:
+ * the deficiencies a page lists, at most MAX_LISTED_DEFICIENCIES), or, `slim`, without even those
+ * (the evidence pack draws each host's part of the pages as it is given): memory is one host's
+ * report and the fleet's summaries, whatever the period. The controls asked for are checked
+ * against what the hosts reported once every host is read.
  */
-export async function streamFleetReport(pool: Pool, o: FleetReportOptions, each: (h: FleetHost) => Promise<void> | void): Promise<FleetOverview> {
+export async function streamFleetReport(pool: Pool, o: FleetReportOptions, each: (h: FleetHost, summary: FleetHostSummary, index: number) => Promise<void> | void, keep: "listed" | "slim" = "listed"): Promise<FleetOverview> {
   const now = o.now ?? new Date();
   const rows = await reportedHosts(pool, o.period, o.group);
   if (rows.length === 0) throw new FleetReportError(o.group !== undefined ? `no host enrolled before the period's end is in the group ${JSON.stringify(o.group)}` : "no host was enrolled before the period's end");
@@ -53,8 +55,9 @@ export async function streamFleetReport(pool: Pool, o: FleetReportOptions, each:
     for (const c of host.report.controls) known.add(c.id);
     if (wanted.size > 0) host = { ...host, report: onlyControls(host.report, wanted) };
     period ??= host.report.period;
-    await each(host);
-    gathered.add(host);
+    const summary = summaryOfHost(host);
+    await each(host, summary, gathered.hosts.length);
+    gathered.add(host, keep === "slim" ? { ...summary, deficiencies: [], received: {} } : summary);
   }
   const unknown = o.controls.filter((id) => !known.has(id));
   if (unknown.length > 0) throw new FleetReportError(`no host reported the control${unknown.length === 1 ? "" : "s"} ${unknown.join(", ")} in the period`);
@@ -155,7 +158,7 @@ class FleetGatherer {
   private readonly byId = new Map<string, ControlEntry>();
   private readonly durations: number[] = [];
 
-  add(host: FleetHost): void {
+  add(host: FleetHost, summary: FleetHostSummary): void {
     for (const c of host.report.controls) {
       const entry = this.byId.get(c.id) ?? { design: null, since: "", rows: [], durations: [] };
       entry.rows.push({
@@ -180,7 +183,7 @@ class FleetGatherer {
       if (c.design.versions.length > 0 && (entry.design === null || since > entry.since)) Object.assign(entry, { design: c.design, since });
       this.byId.set(c.id, entry);
     }
-    this.hosts.push(summaryOfHost(host));
+    this.hosts.push(summary);
   }
 
   controls(): FleetControl[] {
