@@ -6,7 +6,8 @@
 // alone (in-process and by a real `covenant evidence verify`), a changed byte found and named,
 // another key refused; and the real `covenant hub report|evidence|key export` processes.
 import { generateKeyPairSync, randomUUID } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -340,5 +341,37 @@ describe("the commands", () => {
     expect(parsed.summary.hostsInDoubt).toBe(1);
     const audited = await pool.query<{ action: string }>("SELECT action FROM hub_audit ORDER BY id");
     expect(audited.rows.map((r) => r.action)).toEqual(["evidence.export", "evidence.report"]);
+  }, 120_000);
+
+  it("writes a fleet pack through no link, FIFO or someone's file put where it goes (--out, its .tar.gz), and leaves them as they were", async () => {
+    ensureBuilt();
+    const dir = tempDir("fleet-out-attack");
+    const target = join(dir, "precious");
+    writeFileSync(target, "precious\n");
+    const attempt = (out: string) => covenant(["hub", "evidence", "--config", config, "--from", "2026-03-01", "--to", "2026-03-01", "--group", "db", "--out", out]);
+    // the archive's name is a link to a file of the attacker's choosing
+    symlinkSync(target, join(dir, "a.tar.gz"));
+    let r = attempt(join(dir, "a"));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/a\.tar\.gz exists: choose another --out/);
+    // --out itself a link, another user's, to a directory elsewhere (root's own links are root's choice, and followed)
+    mkdirSync(join(dir, "elsewhere"));
+    symlinkSync(join(dir, "elsewhere"), join(dir, "b"));
+    if (process.geteuid?.() === 0) {
+      lchownSync(join(dir, "b"), 65534, 65534);
+      r = attempt(join(dir, "b"));
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/the link .*\/b, on the way to the pack .*, is owned by uid 65534, not root/);
+      expect(readdirSync(join(dir, "elsewhere"))).toEqual([]);
+    }
+    // the archive's name a FIFO: refused at once, nobody's reader left waiting
+    execFileSync("mkfifo", [join(dir, "c.tar.gz")]);
+    r = attempt(join(dir, "c"));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/c\.tar\.gz exists/);
+    expect(readFileSync(target, "utf8")).toBe("precious\n");
+    expect(lstatSync(join(dir, "a.tar.gz")).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(dir, "a"))).toBe(false);
+    expect(existsSync(join(dir, "c"))).toBe(false);
   }, 120_000);
 });
