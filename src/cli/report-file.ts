@@ -9,7 +9,7 @@ export function writeReport(path: string, text: string): void {
 }
 
 /** As writeReport, the text given in pieces: a large report is never held as one string and one buffer of it. */
-export function writeReportPieces(path: string, pieces: Iterable<string>): void {
+export function writeReportPieces(path: string, pieces: Iterable<string | Buffer>): void {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY, 0o644);
   try {
     const st = fstatSync(fd);
@@ -18,7 +18,7 @@ export function writeReportPieces(path: string, pieces: Iterable<string>): void 
     ftruncateSync(fd, 0);
     let position = 0;
     for (const text of pieces) {
-      const bytes = Buffer.from(text);
+      const bytes = typeof text === "string" ? Buffer.from(text) : text;
       for (let at = 0; at < bytes.length; ) {
         const n = writeSync(fd, bytes, at, bytes.length - at, position);
         at += n;

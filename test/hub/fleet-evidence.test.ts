@@ -21,7 +21,7 @@ import { buildFleetReport, overviewOf } from "../../src/hub/evidence/fleet-repor
 import { buildReport } from "../../src/report/report-build.ts";
 import { writeFleetPack } from "../../src/hub/evidence/fleet-pack.ts";
 import { renderFleetHtml } from "../../src/hub/evidence/fleet-html.ts";
-import { MAX_LISTED_DEFICIENCIES } from "../../src/hub/evidence/fleet-model.ts";
+import { MAX_LISTED_DEFICIENCIES, type FleetReport } from "../../src/hub/evidence/fleet-model.ts";
 import { renderFleetCsv, renderFleetMarkdown } from "../../src/hub/evidence/fleet-text.ts";
 import { renderReportHtml } from "../../src/report/report-html.ts";
 import { reportJsonPieces } from "../../src/report/report-json.ts";
@@ -341,6 +341,24 @@ describe("the commands", () => {
     expect(parsed.summary.hostsInDoubt).toBe(1);
     const audited = await pool.query<{ action: string }>("SELECT action FROM hub_audit ORDER BY id");
     expect(audited.rows.map((r) => r.action)).toEqual(["evidence.export", "evidence.report"]);
+  }, 120_000);
+
+  it("covenant hub report, made a host at a time, writes in every format the bytes of the report built whole", async () => {
+    ensureBuilt();
+    const dir = tempDir("fleet-report-formats");
+    const now = "2026-03-05T00:00:00.000Z";
+    const json = covenant(["hub", "report", "--config", config, "--from", "2026-03-01", "--to", "2026-03-02", "--format", "json", "--now", now]);
+    expect(json.code, json.err).toBe(0);
+    const printed = JSON.parse(json.out) as FleetReport;
+    const whole = await buildFleetReport(pool, { ...options(), hubFingerprint: printed.hub.fingerprint, generator: printed.generator, now: new Date(now) });
+    expect(json.out).toBe(JSON.stringify(whole, null, 2) + "\n");
+    for (const format of ["html", "md", "csv"]) {
+      const r = covenant(["hub", "report", "--config", config, "--from", "2026-03-01", "--to", "2026-03-02", "--format", format, "--now", now, "--out", join(dir, format)]);
+      expect(r.code, r.err).toBe(0);
+    }
+    expect(readFileSync(join(dir, "html", "fleet.html"), "utf8")).toBe(renderFleetHtml(whole));
+    expect(readFileSync(join(dir, "md", "fleet.md"), "utf8")).toBe(renderFleetMarkdown(whole));
+    for (const [name, text] of renderFleetCsv(whole)) expect(readFileSync(join(dir, "csv", name), "utf8")).toBe(text);
   }, 120_000);
 
   it("writes a fleet pack through no link, FIFO or someone's file put where it goes (--out, its .tar.gz), and leaves them as they were", async () => {

@@ -3,23 +3,24 @@
 // incidents` reads it), and the hub's public key for auditors. Each report and pack made is
 // written to the hub's audit log (an export of evidence).
 import { existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 import { join } from "node:path";
 import type { Pool } from "pg";
 import { periodOf, PeriodError, type Period } from "../../facts/period.js";
 import { HubConfigError, loadHubConfig, type HubConfig } from "../../hub/config.js";
-import { FleetReportError, buildFleetReport } from "../../hub/evidence/fleet-report.js";
-import { renderFleetHtml } from "../../hub/evidence/fleet-html.js";
-import type { FleetReport } from "../../hub/evidence/fleet-model.js";
+import { FleetDocuments, type FleetFormat } from "../../hub/evidence/fleet-documents.js";
+import { FleetReportError, streamFleetReport } from "../../hub/evidence/fleet-report.js";
 import { writeFleetPack } from "../../hub/evidence/fleet-pack.js";
-import { renderFleetCsv, renderFleetMarkdown } from "../../hub/evidence/fleet-text.js";
 import { audit } from "../../hub/server/audit.js";
 import { hubSigningKey, type HubKey } from "../../hub/signing.js";
+import { TemporaryScratch } from "../../evidence/scratch.js";
 import { PackWriteError } from "../../evidence/write.js";
 import { publicKeyPem } from "../../store/store.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { writeReport } from "../report-file.js";
+import { writeReportPieces } from "../report-file.js";
+import { printPieces } from "./report.js";
 import { adminPool, DEFAULT_HUB_CONFIG, who } from "./hub.js";
 
 export interface FleetReportOptions {
@@ -88,43 +89,54 @@ async function prepare(opts: FleetReportOptions, io: Io, command: string): Promi
   return { config, key, period, pool };
 }
 
-function fleetFiles(r: FleetReport, format: "html" | "json" | "csv" | "md"): Map<string, string> {
-  if (format === "json") return new Map([["fleet.json", JSON.stringify(r, null, 2) + "\n"]]);
-  if (format === "md") return new Map([["fleet.md", renderFleetMarkdown(r)]]);
-  if (format === "csv") return renderFleetCsv(r);
-  return new Map([["fleet.html", renderFleetHtml(r)]]);
-}
-
-export async function runHubReport(opts: FleetReportOptions & { format: "html" | "json" | "csv" | "md"; out?: string }, io: Io): Promise<number> {
+export async function runHubReport(opts: FleetReportOptions & { format: FleetFormat; out?: string }, io: Io): Promise<number> {
   if (opts.format === "csv" && opts.out === undefined) {
     io.err("covenant hub report: --format csv writes one file per table (hosts, controls, episodes, clock): give --out DIR");
     return EXIT.policyError;
   }
+  const refused = opts.out === undefined ? undefined : outDir(opts.out);
+  if (refused) {
+    io.err(`covenant hub report: cannot write to ${escapeText(opts.out!)}: ${escapeText(refused)}`);
+    return EXIT.policyError;
+  }
   const p = await prepare(opts, io, "report");
   if (typeof p === "number") return p;
+  // made a host at a time, each host's parts of the documents in scratch files until the fleet's
+  // totals are known (fleet-documents.ts): a quarter of a host group is never held in memory
+  const scratches: TemporaryScratch[] = [];
+  const documents = new FleetDocuments(() => {
+    const s = new TemporaryScratch();
+    scratches.push(s);
+    return s;
+  }, p.config.clockToleranceMs, new Set([opts.format]));
   try {
-    const report = await buildFleetReport(p.pool, { period: p.period, ...(opts.group !== undefined ? { group: opts.group } : {}), controls: opts.controls, toleranceMs: p.config.clockToleranceMs, hubFingerprint: p.key.fingerprint, generator: opts.generator, ...(opts.now ? { now: opts.now } : {}) });
+    const report = await streamFleetReport(p.pool, { period: p.period, ...(opts.group !== undefined ? { group: opts.group } : {}), controls: opts.controls, toleranceMs: p.config.clockToleranceMs, hubFingerprint: p.key.fingerprint, generator: opts.generator, ...(opts.now ? { now: opts.now } : {}) }, (h, summary, index) => documents.add(h, summary, index), "slim");
     await audit(p.pool, `cli:${who()}`, "evidence.report", opts.group !== undefined ? `group:${opts.group}` : null, { from: opts.from, to: opts.to, format: opts.format, hosts: report.hosts.length, controls: opts.controls });
-    const files = fleetFiles(report, opts.format);
-    if (opts.out === undefined) {
-      for (const text of files.values()) io.out(text.replace(/\n$/, ""));
-      return EXIT.ok;
+    const written: string[] = [];
+    for (const [name, pieces] of documents.files(report)) {
+      if (opts.out === undefined) await printPieces(decoded(pieces), io);
+      else {
+        writeReportPieces(join(opts.out, name), pieces);
+        written.push(name);
+      }
     }
-    const refused = outDir(opts.out);
-    if (refused) {
-      io.err(`covenant hub report: cannot write to ${escapeText(opts.out)}: ${escapeText(refused)}`);
-      return EXIT.policyError;
-    }
-    for (const [name, text] of files) writeReport(join(opts.out, name), text);
-    io.err(`wrote ${[...files.keys()].map((n) => escapeText(join(opts.out!, n))).join(", ")}`);
+    if (opts.out !== undefined) io.err(`wrote ${written.map((n) => escapeText(join(opts.out!, n))).join(", ")}`);
     return EXIT.ok;
   } catch (err) {
     if (!(err instanceof FleetReportError)) throw err;
     io.err(`covenant hub report: ${escapeText(err.message)}`);
     return EXIT.policyError;
   } finally {
+    for (const s of scratches) s.close();
     await p.pool.end();
   }
+}
+
+/** Pieces as text, a character cut between two pieces made whole. */
+function* decoded(pieces: Iterable<string | Buffer>): Generator<string> {
+  const decoder = new StringDecoder("utf8");
+  for (const p of pieces) yield typeof p === "string" ? decoder.end() + p : decoder.write(p);
+  yield decoder.end();
 }
 
 function outDir(dir: string): string | undefined {

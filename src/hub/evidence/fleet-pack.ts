@@ -7,22 +7,20 @@
 // hashed, written under a random name and linked into place whole, compressed into the archive on
 // a second thread as it is written): a host's reports, its records and their chain (read from
 // PostgreSQL a page at a time) go to their files as they are made and are dropped; the fleet's
-// reports, made from each host's summary, come after the hosts (fleet.json's hosts are kept in a
-// scratch file until then, and the episodes' lines of fleet.md and fleet-episodes.csv in two more);
-// the manifest and its signature last. Memory is one host's report and the fleet's summaries (a
-// bounded part of each host), never the fleet's records or episodes.
-import { randomBytes, sign } from "node:crypto";
+// reports come after the hosts (fleet-documents.ts: each host's parts of them wait in scratch files
+// beside the archive until the fleet's totals are known); the manifest and its signature last.
+// Memory is one host's report and the fleet's slim summaries, never the fleet's records or episodes.
+import { sign } from "node:crypto";
 import type { Pool } from "pg";
 import { FLEET_PACK_FORMAT, FLEET_PACK_VERSION, FLEET_WHAT_IT_PROVES, HOST_CHAIN, HOST_HISTORY, hostDir, type FleetManifest, type FleetManifestHost } from "../../evidence/fleet-manifest.js";
 import { MANIFEST_FILE, policyDir, policyFileName, PUBLIC_KEY_FILE, sha256Hex, SIGNATURE_FILE, type ManifestFile } from "../../evidence/manifest.js";
-import { PackDirectory, type Scratch } from "../../evidence/write.js";
+import { PackDirectory } from "../../evidence/write.js";
 import { reportHtmlPieces } from "../../report/report-html.js";
 import { reportJsonPieces } from "../../report/report-json.js";
 import { hashPolicy, publicKeyPem, type PolicyFile, type SigningKey } from "../../store/store.js";
-import { fleetHtmlPieces, hostSectionHtml } from "./fleet-html.js";
 import type { FleetHost, FleetOverview } from "./fleet-model.js";
-import { streamFleetReport, withHosts, type FleetReportOptions } from "./fleet-report.js";
-import { episodeCsvLine, episodeMarkdownLine, episodeRowsOf, fleetCsvPieces, fleetMarkdownPieces, type FleetEpisodeLines } from "./fleet-text.js";
+import { streamFleetReport, type FleetReportOptions } from "./fleet-report.js";
+import { FleetDocuments } from "./fleet-documents.js";
 import { chainBefore, heldRecords } from "./held-records.js";
 
 /** What a written pack came to. */
@@ -49,24 +47,17 @@ export async function writeFleetPack(pool: Pool, out: string, o: FleetReportOpti
       for (const p of pieces) f.write(p);
       files.push({ path: name, ...f.end() });
     };
-    const hostsJson = new HostsJson(pack.scratch());
-    const episodes = new EpisodeScratch(pack.scratch(), pack.scratch());
-    const hostSections = new SectionScratch(pack.scratch());
+    const documents = new FleetDocuments(() => pack.scratch(), o.toleranceMs);
     const hosts: FleetManifestHost[] = [];
     const policies = new PolicyVersions(pool, put);
     const report = await streamFleetReport(pool, { ...o, now, hubFingerprint: o.key.fingerprint }, async (h, summary, index) => {
-      hostsJson.add(h);
-      episodes.add(h);
-      hostSections.add(hostSectionHtml(o.toleranceMs, summary, index));
+      documents.add(h, summary, index);
       put(`reports/hosts/${h.id}.json`, reportJsonPieces(h.report));
       put(`reports/hosts/${h.id}.html`, reportHtmlPieces(h.report));
       hosts.push(await hostExtract(pool, h, pack, files));
       await policies.add(h);
     }, "slim");
-    put("reports/fleet.json", hostsJson.fleetJson(report));
-    put("reports/fleet.html", fleetHtmlPieces(report, hostSections.sections()));
-    put("reports/fleet.md", fleetMarkdownPieces(report, episodes));
-    for (const [name, pieces] of fleetCsvPieces(report, episodes)) put(`reports/${name}`, pieces);
+    for (const [name, pieces] of documents.files(report)) put(`reports/${name}`, pieces);
     put(PUBLIC_KEY_FILE, [publicKeyPem(o.key.publicKey)]);
     const p = report.period;
     const manifest: FleetManifest = {
@@ -90,80 +81,6 @@ export async function writeFleetPack(pool: Pool, out: string, o: FleetReportOpti
   } catch (err) {
     pack.abandon();
     throw err;
-  }
-}
-
-/**
- * fleet.json as JSON.stringify(report, null, 2) writes it, the hosts' full parts included, made
- * without holding them: each host's part is written to a scratch file as the host is read, and
- * the JSON is the report's text before its hosts, the scratch file, then the text after them.
- */
-class HostsJson {
-  private count = 0;
-
-  constructor(private readonly scratch: Scratch) {}
-
-  /** A host's part, indented as an element of the report's `hosts` (JSON text holds no newline inside a string). */
-  add(h: FleetHost): void {
-    if (this.count++ > 0) this.scratch.write(",\n    ");
-    this.scratch.write(JSON.stringify(h, null, 2).replace(/\n/g, "\n    "));
-  }
-
-  *fleetJson(report: FleetOverview): Generator<string | Buffer> {
-    // a mark no host's text can hold: its place in the report's text is where the hosts go
-    const mark = JSON.stringify(`covenant-fleet-hosts-${randomBytes(16).toString("hex")}`);
-    const text = JSON.stringify(withHosts(report, [JSON.parse(mark) as string]), null, 2) + "\n";
-    const at = text.indexOf(mark);
-    yield text.slice(0, at);
-    yield* this.scratch.chunks();
-    yield text.slice(at + mark.length);
-  }
-}
-
-/**
- * The fleet's episodes as the Markdown and CSV tables list them, each host's written to two scratch
- * files as the host is read: the one part of the fleet's documents that grows with the period is
- * never held (a summary keeps the few a page lists).
- */
-class EpisodeScratch implements FleetEpisodeLines {
-  count = 0;
-
-  constructor(
-    private readonly md: Scratch,
-    private readonly csvLines: Scratch,
-  ) {}
-
-  add(h: FleetHost): void {
-    for (const e of episodeRowsOf(h)) {
-      this.md.write(episodeMarkdownLine(e));
-      this.csvLines.write(episodeCsvLine(e));
-      this.count++;
-    }
-  }
-
-  markdown(): Iterable<Buffer> {
-    return this.md.chunks();
-  }
-
-  csv(): Iterable<Buffer> {
-    return this.csvLines.chunks();
-  }
-}
-
-/** Each host's section of fleet.html, drawn as the host is read and kept in a scratch file until the page is written. */
-class SectionScratch {
-  private count = 0;
-
-  constructor(private readonly scratch: Scratch) {}
-
-  add(section: string): void {
-    if (this.count++ > 0) this.scratch.write("\n");
-    this.scratch.write(section);
-  }
-
-  /** The sections' text, joined by newlines, in pieces. */
-  sections(): Iterable<Buffer> {
-    return this.scratch.chunks();
   }
 }
 
