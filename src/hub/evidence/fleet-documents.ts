@@ -8,6 +8,7 @@
 // renderFleetMarkdown, renderFleetCsv, JSON.stringify: test/hub/fleet-evidence.test.ts).
 import { randomBytes } from "node:crypto";
 import type { Scratch } from "../../evidence/write.js";
+import { reportJsonPieces } from "../../report/report-json.js";
 import { fleetHtmlPieces, hostSectionHtml } from "./fleet-html.js";
 import type { FleetHost, FleetHostSummary, FleetOverview } from "./fleet-model.js";
 import { withHosts } from "./fleet-report.js";
@@ -58,10 +59,25 @@ class HostsJson {
 
   constructor(private readonly scratch: Scratch) {}
 
-  /** A host's part, indented as an element of the report's `hosts` (JSON text holds no newline inside a string). */
+  /**
+   * A host's part, indented as an element of the report's `hosts` (JSON text holds no newline
+   * inside a string): its report in the pieces reportJsonPieces gives, each indented as it passes,
+   * so that a quarter's report is never one string (and its indented copy).
+   */
   add(h: FleetHost): void {
     if (this.count++ > 0) this.scratch.write(",\n    ");
-    this.scratch.write(JSON.stringify(h, null, 2).replace(/\n/g, "\n    "));
+    const mark = JSON.stringify(`covenant-host-report-${randomBytes(16).toString("hex")}`);
+    const head = JSON.stringify({ ...h, report: JSON.parse(mark) as string }, null, 2).replace(/\n/g, "\n    ");
+    const at = head.indexOf(mark);
+    this.scratch.write(head.slice(0, at));
+    // the report stands 6 spaces in (a key of a host, an element of the hosts); its text's last newline is not part of it
+    let held: string | undefined;
+    for (const piece of reportJsonPieces(h.report)) {
+      if (held !== undefined) this.scratch.write(held.replace(/\n/g, "\n      "));
+      held = piece;
+    }
+    if (held !== undefined) this.scratch.write(held.replace(/\n$/, "").replace(/\n/g, "\n      "));
+    this.scratch.write(head.slice(at + mark.length));
   }
 
   *fleetJson(report: FleetOverview): Generator<string | Buffer> {
