@@ -154,9 +154,10 @@ describe("the fleet pack from the evidence.export route", () => {
 describe("the size of one export", () => {
   it("refuses more host-days than one request may ask for, saying how to cut it", () => {
     const day = 86_400_000;
-    expect(hostDaysProblem(1, { startMs: 0, endMs: 366 * day })).toBeUndefined();
-    expect(hostDaysProblem(2, { startMs: 0, endMs: 366 * day })).toMatch(/^2 hosts over 366 days is 732 host-days, more than the 600 .*host group or a shorter period/);
-    expect(hostDaysProblem(600, { startMs: 0, endMs: day })).toBeUndefined();
-    expect(hostDaysProblem(601, { startMs: 0, endMs: day })).toBeDefined();
+    expect(hostDaysProblem(32, { startMs: 0, endMs: 366 * day })).toBeUndefined();
+    expect(hostDaysProblem(33, { startMs: 0, endMs: 366 * day })).toMatch(/^33 hosts over 366 days is 12078 host-days, more than the 12000 .*host group or a shorter period/);
+    expect(hostDaysProblem(130, { startMs: 0, endMs: 92 * day })).toBeUndefined();
+    expect(hostDaysProblem(12_000, { startMs: 0, endMs: day })).toBeUndefined();
+    expect(hostDaysProblem(12_001, { startMs: 0, endMs: day })).toBeDefined();
   });
 });
