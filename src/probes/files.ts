@@ -120,10 +120,10 @@ export type HashAlgorithm = "sha256" | "sha512";
 const CHUNK = 1 << 20;
 // A file of at most this many bytes (most files a policy hashes) is read synchronously: two trips
 // through libuv's thread pool per file (its content, then its end) left a 2,000-file run idle for
-// a fifth of its time (bench/run). The file is open and its metadata read synchronously already,
-// so a read stuck in the kernel blocks no more than before (the run's hard stop ends it,
-// cli/hard-stop.ts); a file larger, or grown past it while read, is read asynchronously, as the
-// timeouts need.
+// a sixth to a quarter of its time (bench/run). The file is opened and its metadata read
+// synchronously already, so a read stuck in the kernel blocks no more than before (the run's hard
+// stop ends it, cli/hard-stop.ts); a file larger, or grown past it while read, is read
+// asynchronously, as the timeouts need.
 const SYNC_BYTES = 64 * 1024;
 // One buffer shared by every hash while it is free: a fresh 1 MiB per file made hashing 2,000
 // files allocate 2 GiB and spend a quarter of the run collecting garbage. A second hash running
