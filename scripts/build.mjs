@@ -28,6 +28,32 @@ const precompiledConfig = {
   },
 };
 
+// re2js (RE2's engine, ~150 KB) initialised when first used, not when the bundle loads: a run
+// evaluates a site's own regular expression (a `mask`, `lines`, `config`, `scheduled`) only if
+// the policy has one, and a run from the policy cache checks none (bench/run). Every import of
+// it from the sources gets this module, which loads the package's CommonJS build (bundled, in a
+// wrapper esbuild runs at the first call) and hands on whatever is asked of `RE2JS`. Not in the
+// start-up snapshot, which is better off with re2js initialised in it.
+const lazyRe2js = {
+  name: "lazy-re2js",
+  setup(b) {
+    b.onResolve({ filter: /^re2js$/ }, (args) => (args.namespace === "lazy-re2js" ? undefined : { path: "re2js", namespace: "lazy-re2js" }));
+    b.onLoad({ filter: /.*/, namespace: "lazy-re2js" }, () => ({
+      resolveDir: process.cwd(),
+      loader: "js",
+      contents: `let real;
+const load = () => (real ??= require("re2js").RE2JS);
+export const RE2JS = new Proxy(function RE2JS() {}, {
+  get(_, key) { const c = load(); const v = Reflect.get(c, key, c); return typeof v === "function" ? v.bind(c) : v; },
+  has: (_, key) => Reflect.has(load(), key),
+  construct: (_, args) => Reflect.construct(load(), args),
+  getPrototypeOf: () => Reflect.getPrototypeOf(load()),
+});
+`,
+    }));
+  },
+};
+
 // The snapshot holds `check` and `fmt` only: the other subcommands stay dynamic imports that
 // it never runs (they need native addons and files beside the bundle, which a snapshot lacks).
 const onlyCheckAndFmt = {
@@ -45,7 +71,7 @@ await build({
   outdir: "dist",
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",
-  plugins: [...common.plugins, precompiledConfig],
+  plugins: [...common.plugins, precompiledConfig, lazyRe2js],
 });
 
 // The start-up snapshot for `check` and `fmt` (see src/cli/snapshot.ts and bin/covenant): its

@@ -1,6 +1,8 @@
 // The checked policy: what the evaluator consumes. Values are typed by their schema
 // (durations in milliseconds, sizes in bytes, modes as numbers, lists as arrays). Each `span`
-// is the declaration's AST node itself (every node is a Span): read its file, start and end.
+// is the declaration's AST node itself (every node is a Span) after a check, but a policy from the
+// policy cache (`run`, `watch`) keeps only its file, start and end (cli/policy-wire.ts): code that
+// may be given one reads nothing else (config/reach.ts, given checked policies only, falls back to them).
 import type { Expr } from "../parser/ast.js";
 import type { Span } from "../parser/diagnostics.js";
 

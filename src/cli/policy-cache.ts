@@ -12,9 +12,8 @@
 //
 // The file: a line naming it, a JSON header (schema, Covenant's version and build, node's, the
 // key of the command's arguments, the files), then the Policy as V8 serializes it (Maps, shared
-// AST nodes and all, plain strings tagged: policy-wire.ts; at 2,000 promises it decoded in about
-// the time JSON.parse with a reviver for the Maps took, on a loaded machine, and JSON cannot keep
-// shared nodes), its length and SHA-256 in the header. Read without following links, as a regular file of the state
+// AST nodes and all, plain strings tagged, each declaration's span cut to its file, start and end:
+// policy-wire.ts; JSON cannot keep shared nodes), its length and SHA-256 in the header. Read without following links, as a regular file of the state
 // directory's owner that no one else can write; anything else (missing, damaged, truncated,
 // another version's, another user's, a link) is passed over: the policy is checked in full and
 // the cache written again, atomically, by rename over whatever was there.
@@ -26,12 +25,12 @@ import { DEFAULT_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import type { Policy } from "../checker/policy.js";
 import type { ImportDecl } from "../parser/ast.js";
 import { readRegularBytes, replaceFile } from "../store/safe-files.js";
-import { fromWire, toWire } from "./policy-wire.js";
+import { fromWire, slimPolicy, toWire } from "./policy-wire.js";
 
 export const POLICY_CACHE_FILE = "policy.cache";
 const MAGIC = "covenant policy cache\n";
 /** the layout of the file and of the Policy in it: a change to either is a new schema */
-export const POLICY_CACHE_SCHEMA = 1;
+export const POLICY_CACHE_SCHEMA = 2;
 /** larger than any policy's (a 20,000-promise policy caches in ~25 MB); a file beyond it was not written by Covenant */
 const MAX_CACHE_BYTES = 512 * 1024 * 1024;
 
@@ -151,7 +150,7 @@ export function decodePolicy(found: FoundCache): Policy | undefined {
 
 /** Writes the cache of `policy`, checked from `files`, into `dir` (which exists and is trusted: ensureStateDir), atomically. */
 export function writePolicyCache(dir: string, key: CacheKey, identity: CacheIdentity, files: CachedFile[], policy: Policy): void {
-  const payload = serialize(toWire(policy));
+  const payload = serialize(toWire(slimPolicy(policy)));
   // import statements as plain records (a plain string's parts are on its prototype, which JSON drops)
   const plain = files.map((f) => ({ ...f, imports: f.imports.map((d) => ({ kind: d.kind, path: { kind: "string" as const, raw: d.path.raw, parts: d.path.parts, file: d.path.file, start: d.path.start, end: d.path.end }, file: d.file, start: d.start, end: d.end })) }));
   const header: Header = { schema: POLICY_CACHE_SCHEMA, covenant: identity.version, build: identity.build, node: runtime(), key: keyDigest(key), files: plain, bytes: payload.length, sha256: sha256(payload) };

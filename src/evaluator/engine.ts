@@ -5,7 +5,7 @@ import type { CheckedControl, CheckedPromise, CheckedWaiver, Policy } from "../c
 import { exprText } from "../parser/ast.js";
 import type { FactValue } from "../facts/host.js";
 import type { ProbeRoots } from "../probes/result.js";
-import { behaviours } from "./behaviours.js";
+import { behavioursFor } from "./behaviours.js";
 import { pluginBehaviour } from "./plugin-behaviour.js";
 import type { PromiseBehaviour } from "./contract.js";
 import { ChangeGate, type ChangeRecord } from "./change-gate.js";
@@ -175,7 +175,6 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const snapshot = new Snapshot(opts.roots);
   // the site's own types (`promise_type`) are run by their plugins; a built-in name is never one (E114)
   const plugins = new Map([...(policy.promiseTypes ?? new Map()).values()].map((t) => [t.name, pluginBehaviour(t) as PromiseBehaviour<unknown>]));
-  const behaviourOf = (type: string) => behaviours.get(type) ?? plugins.get(type);
   const gateOptions: ConstructorParameters<typeof ChangeGate>[0] = { dryRun: opts.dryRun, procRoot: opts.roots.proc };
   if (opts.confineTo !== undefined) gateOptions.confineTo = opts.confineTo;
   if (opts.systemctl !== undefined) gateOptions.systemctl = opts.systemctl;
@@ -196,6 +195,9 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const every: Item[] = promiseKeys(policy).map((k, index) => ({ ...k, index }));
   const only = opts.only;
   const items = only === undefined ? every : every.filter((i) => only.has(i.key));
+  // the behaviours of the types evaluated, and only those, loaded
+  const builtins = await behavioursFor(items.map((i) => i.promise.type));
+  const behaviourOf = (type: string) => builtins.get(type) ?? plugins.get(type);
   // a waiver's dates are the business's dates: "until 2026-12-31" holds to the end of that day in the calendar's zone
   const t = localTime(opts.calendarNow ?? opts.now, policy.calendar.timezone);
   const today = isoDate(t.year, t.month, t.day);

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { behaviours } from "../../src/evaluator/behaviours.ts";
+import { behavioursFor } from "../../src/evaluator/behaviours.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { loopback, ownComm } from "../helpers/loopback.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
@@ -106,7 +106,7 @@ describe("connections behaviour", () => {
   });
 
   it("plans no changes: connection findings are reported only", async () => {
-    expect(behaviours.get("connections")?.repair).toBeUndefined();
+    expect((await behavioursFor(["connections"])).get("connections")?.repair).toBeUndefined();
     const r = await evaluateOne(`connections ${v4} { max_total = 0 }`);
     expect([r.outcome, r.changes]).toEqual(["drift", []]);
   });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hourOfWeek } from "../../src/evaluator/anomaly.ts";
-import { behaviours } from "../../src/evaluator/behaviours.ts";
+import { behavioursFor } from "../../src/evaluator/behaviours.ts";
 import { MemorySamples } from "../../src/store/memory.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
@@ -102,7 +102,7 @@ describe("filehandles behaviour", () => {
   });
 
   it("plans no changes", async () => {
-    expect(behaviours.get("filehandles")?.repair).toBeUndefined();
+    expect((await behavioursFor(["filehandles"])).get("filehandles")?.repair).toBeUndefined();
     const r = await evaluateOne("filehandles { max_used = 1 }", { roots });
     expect([r.outcome, r.changes]).toEqual(["drift", []]);
   });

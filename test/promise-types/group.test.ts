@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { behaviours } from "../../src/evaluator/behaviours.ts";
+import { behavioursFor } from "../../src/evaluator/behaviours.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
 
@@ -76,7 +76,7 @@ describe("group behaviour", () => {
   });
 
   it("plans no changes: membership goes through access management", async () => {
-    expect(behaviours.get("group")?.repair).toBeUndefined();
+    expect((await behavioursFor(["group"])).get("group")?.repair).toBeUndefined();
     const r = await evaluateOne(`group "sudo" { forbidden = ["bob"] }`, { roots });
     expect([r.outcome, r.changes]).toEqual(["drift", []]);
   });

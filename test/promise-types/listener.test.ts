@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { behaviours } from "../../src/evaluator/behaviours.ts";
+import { behavioursFor } from "../../src/evaluator/behaviours.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { loopback, ownComm } from "../helpers/loopback.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
@@ -93,7 +93,7 @@ describe("listener behaviour", () => {
   });
 
   it("plans no changes: listener findings are reported only", async () => {
-    expect(behaviours.get("listener")?.repair).toBeUndefined();
+    expect((await behavioursFor(["listener"])).get("listener")?.repair).toBeUndefined();
     const r = await evaluateOne(`listener ${local} { present = false }`);
     expect([r.outcome, r.changes]).toEqual(["drift", []]);
   });

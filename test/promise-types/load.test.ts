@@ -3,7 +3,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hourOfWeek } from "../../src/evaluator/anomaly.ts";
-import { behaviours } from "../../src/evaluator/behaviours.ts";
+import { behavioursFor } from "../../src/evaluator/behaviours.ts";
 import { MemorySamples } from "../../src/store/memory.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
@@ -109,7 +109,7 @@ describe("load behaviour", () => {
   });
 
   it("plans no changes", async () => {
-    expect(behaviours.get("load")?.repair).toBeUndefined();
+    expect((await behavioursFor(["load"])).get("load")?.repair).toBeUndefined();
     const r = await evaluateOne("load { max_1m = 1 }", { roots });
     expect([r.outcome, r.changes]).toEqual(["drift", []]);
   });

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { behaviours } from "../../src/evaluator/behaviours.ts";
+import { behavioursFor } from "../../src/evaluator/behaviours.ts";
 import { read as readLocks, locksOnFile, splitDevice } from "../../src/probes/locks.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
@@ -126,7 +126,7 @@ describe("locks behaviour", () => {
   });
 
   it("plans no changes: breaking a lock is never a repair", async () => {
-    expect(behaviours.get("locks")?.repair).toBeUndefined();
+    expect((await behavioursFor(["locks"])).get("locks")?.repair).toBeUndefined();
     const r = await evaluateOne(`locks "${journal}" { max = 0 }`);
     expect([r.outcome, r.changes]).toEqual(["drift", []]);
   });

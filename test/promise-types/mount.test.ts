@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { behaviours } from "../../src/evaluator/behaviours.ts";
+import { behavioursFor } from "../../src/evaluator/behaviours.ts";
 import { mountOf, read } from "../../src/probes/mountinfo.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 import { testPromiseType } from "../helpers/promise-type-kit.ts";
@@ -90,7 +90,7 @@ describe("mount behaviour", () => {
   });
 
   it("plans no changes: remounting is left to the operators", async () => {
-    expect(behaviours.get("mount")?.repair).toBeUndefined();
+    expect((await behavioursFor(["mount"])).get("mount")?.repair).toBeUndefined();
     const r = await evaluateOne(`mount "/srv/ledger" { options = ["noexec"] }`, { roots });
     expect([r.outcome, r.changes]).toEqual(["drift", []]);
   });

@@ -17,7 +17,7 @@ import { loadRunPolicy, saveCache } from "../run-policy.js";
 import { bundleIdentity } from "../policy-cache.js";
 import { writeReport } from "../report-file.js";
 import { promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
-import { defaultSandboxDir, prepareSandbox, SandboxError, type Sandbox } from "../sandbox.js";
+import type { Sandbox } from "../sandbox.js";
 import type { ProbeRoots } from "../../probes/result.js";
 import type { findingsFor } from "../findings.js";
 import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../run-record.js";
@@ -118,7 +118,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     paths = hub.paths;
     hubNotes.push(...hub.notes);
   }
-  const checked = await loadRunPolicy(paths, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: started.toISOString().slice(0, 10), ...policyCacheOf(opts) }, io);
+  const checked = await loadRunPolicy(paths, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: started.toISOString().slice(0, 10), ...(await policyCacheOf(opts)) }, io);
   if (typeof checked === "number") return checked;
   const policy = checked.policy;
   // the whole configuration before anything starts: a bad one never half-starts a run
@@ -133,6 +133,8 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   let sandboxFacts: RunScene["sandboxFacts"];
   const notes: string[] = [...hubNotes];
   if (opts.sandbox) {
+    // loaded only for a sandbox's run (with the probes its manifest's host state is checked with)
+    const { prepareSandbox, SandboxError } = await import("../sandbox.js");
     try {
       const sb = prepareSandbox(paths, opts.sandboxDir, opts.sandboxManifest);
       // a sandbox with a /proc of its own reads it instead of the machine's, and its recorded answers instead of rpm and systemctl
@@ -201,10 +203,10 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
 }
 
 /** The policy cache a run reads: in the state directory it is to use (made sure of only later), unless --no-policy-cache or unbundled. */
-function policyCacheOf(opts: RunOptions): { cache?: CacheOptions } {
+async function policyCacheOf(opts: RunOptions): Promise<{ cache?: CacheOptions }> {
   const identity = opts.policyCache === false ? undefined : bundleIdentity();
   if (!identity) return {};
-  const stateDir = opts.state ?? (opts.sandbox ? join(opts.sandboxDir ?? defaultSandboxDir(), "state") : defaultStateDir());
+  const stateDir = opts.state ?? (opts.sandbox ? join(opts.sandboxDir ?? (await import("../sandbox.js")).defaultSandboxDir(), "state") : defaultStateDir());
   return { cache: { stateDir, identity } };
 }
 
