@@ -74,7 +74,8 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   const declared = checkPromiseTypes(scope.promiseTypes, values, diagnostics);
   const controls = checkControls(scope, values, diagnostics, entries, declared, options.memo);
   checkHandles(entries, diagnostics, scope.someFileUnread);
-  findContradictions(entries, diagnostics);
+  if (options.memo) options.memo.contradictions.find(entries, files, diagnostics);
+  else findContradictions(entries, diagnostics);
   const waivers = checkWaivers(scope, values, diagnostics, options);
   const variables = resolveVariables(scope, values, diagnostics);
 

@@ -10,6 +10,7 @@ import { attributesOf, promiseTypes } from "../promise-types/registry.js";
 import type { AttributeSpec } from "../promise-types/schema.js";
 import { checkAttributes, checkConstraints } from "./attributes.js";
 import { controlAttributes } from "./blocks.js";
+import { ContradictionIndex } from "./contradiction-index.js";
 import type { PromiseEntry } from "./contradictions.js";
 import { ownEvery, promiseEvery } from "./every.js";
 import type { CheckedControl, CheckedPromise, Severity } from "./policy.js";
@@ -47,6 +48,8 @@ interface Remembered {
 export class CheckMemo {
   private context: unknown[] = [];
   private controls = new Map<ControlDecl, Remembered>();
+  /** the promises of the last check by type and promiser, for its contradictions */
+  readonly contradictions = new ContradictionIndex();
   /** how many controls the last check took again, and how many it checked */
   reused = 0;
   checked = 0;
@@ -64,6 +67,7 @@ export class CheckMemo {
     const same = context.length === this.context.length && context.every((x, i) => x === this.context[i]);
     this.context = context;
     const previous = same ? this.controls : new Map<ControlDecl, Remembered>();
+    if (!same) this.contradictions.clear();
     // only this check's controls are kept: a declaration edited away leaves
     this.controls = new Map();
     this.reused = this.checked = 0;

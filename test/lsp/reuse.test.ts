@@ -178,3 +178,41 @@ describe("random edits, one after another", () => {
     }, 120_000);
   }
 });
+
+/** A control of promises on a few shared things (paths, globs over them, ports one by one or together), with or without conditions. */
+const control = fc.record({
+  when: fc.constantFrom("", "  when = hour < 20\n"),
+  promises: fc.array(
+    fc.oneof(
+      fc.record({ path: fc.constantFrom('"/srv/a"', '"/srv/b"', '"/srv/*"', '"/srv/[ab]"'), mode: fc.constantFrom("0600", "0640"), when: fc.constantFrom("", " when = weekday == monday") }).map((p) => `  file ${p.path} { mode = ${p.mode}${p.when} }\n`),
+      fc.record({ ports: fc.constantFrom("5432", "[5432, 1433]", "[1433, 5432, 5432]"), total: fc.constantFrom("100", "200") }).map((p) => `  connections ${p.ports} { max_total = ${p.total} }\n`),
+    ),
+    { minLength: 1, maxLength: 3 },
+  ),
+});
+const controlText = (id: string, c: { when: string; promises: string[] }) => `control "${id}" {\n  title = "t"\n  owner = ops\n${c.when}${c.promises.join("")}}\n`;
+
+describe("contradictions, found from the index kept between checks", () => {
+  it("are those of a check from scratch, in its order, as controls are rewritten and moved", () => {
+    let contradictions = 0;
+    fc.assert(
+      fc.property(fc.array(control, { minLength: 4, maxLength: 8 }), fc.array(fc.tuple(fc.nat(), fc.oneof(control.map((c) => ({ c })), fc.constant("shift" as const))), { minLength: 1, maxLength: 6 }), (controls, edits) => {
+        const names = ["a.promise", "b.promise"];
+        const texts = ["stakeholder ops\n", ""];
+        controls.forEach((c, i) => (texts[i % 2] += controlText(`C-${i}`, c)));
+        const w = new Edited({ [names[0]!]: texts[0]!, [names[1]!]: texts[1]! });
+        w.check();
+        for (const [at, e] of edits) {
+          const i = at % controls.length;
+          const name = names[i % 2]!;
+          if (e === "shift") w.replace(name, /^/, "// a line above\n");
+          else if (controlText("", e.c) === controlText("", controls[i]!)) continue;
+          else w.replace(name, controlText(`C-${i}`, controls[i]!), controlText(`C-${i}`, (controls[i] = e.c)));
+          contradictions += codes(w.check()).filter((c) => c === "E111").length;
+        }
+      }),
+      { numRuns: 150, examples: [] },
+    );
+    expect(contradictions).toBeGreaterThan(100);
+  });
+});
