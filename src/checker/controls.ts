@@ -39,14 +39,19 @@ interface Remembered {
  * The controls' checks of the last check of a policy, for the next one (a language server keeps
  * one per folder). A control's result is taken again only when its declaration is the very same
  * node (the incremental parse keeps the nodes of the declarations an edit did not touch) and
- * everything else a control's check may read is as it was: every other declaration of the
- * policy (the same text at the same places), the same files, the same unread or cut-short
- * declarations. The checks it takes again are replayed in order (their diagnostics, their
+ * everything else a control's check may read is as it was: the policy's variables, contexts
+ * and promise types (the same text at the same places), its stakeholders' names, the same
+ * files, the same unread or cut-short declarations (waivers, the calendar, imports and
+ * stakeholders' descriptions are read by no control's check). The checks it takes again are replayed in order (their diagnostics, their
  * uses of names, what they took from the expansion budget), so the result is the whole
  * check's, exactly (test/lsp/reuse.test.ts holds the two against each other).
  */
 export class CheckMemo {
   private context: unknown[] = [];
+  /** where each variable, context and promise type of `context` stood, in its order */
+  private places: Span[] = [];
+  /** the variables, contexts and promise types an edit moved since the last check, by file: their ranges then (in order), and by how much */
+  moves = new Map<string, Move[]>();
   private controls = new Map<ControlDecl, Remembered>();
   /** the promises of the last check by type and promiser, for its contradictions */
   readonly contradictions = new ContradictionIndex();
@@ -57,15 +62,45 @@ export class CheckMemo {
   /** Starts a check: what was remembered is usable only if what controls read is unchanged. */
   begin(files: SourceFile[], someFileUnread: boolean): Map<ControlDecl, Remembered> {
     const context: unknown[] = [someFileUnread];
+    const places: Span[] = [];
     for (const f of files) {
       context.push(f.path);
       for (const d of f.incomplete) context.push(d.kind, d.name);
-      // by their text and place, not their nodes: a file parsed whole again (after a syntax
-      // error) has new nodes for the same declarations, and the same text at the same place parses the same
-      for (const s of f.statements) if (s.kind !== "control") context.push(s.start, f.text.slice(s.start, s.end));
+      for (const s of f.statements) {
+        switch (s.kind) {
+          // read by no control's check (waivers read the controls, not the other way round)
+          case "control":
+          case "waiver":
+          case "calendar":
+          case "import":
+            break;
+          // a stakeholder's name only (its description is checked on its own)
+          case "stakeholder":
+            context.push("stakeholder", s.name.name);
+            break;
+          // variables, contexts, promise types: by their text, not their nodes (a file parsed
+          // whole again, after a syntax error, has new nodes for the same declarations, and the
+          // same text parses the same); where they stand is kept aside: one an edit only moved
+          // moves what the controls' diagnostics say of it
+          default:
+            context.push(f.text.slice(s.start, s.end));
+            places.push({ file: f.path, start: s.start, end: s.end });
+        }
+      }
     }
     const same = context.length === this.context.length && context.every((x, i) => x === this.context[i]);
     this.context = context;
+    this.moves = new Map();
+    if (same) {
+      for (let i = 0; i < places.length; i++) {
+        const [then, now] = [this.places[i]!, places[i]!];
+        if (then.start === now.start) continue;
+        let list = this.moves.get(then.file);
+        if (!list) this.moves.set(then.file, (list = []));
+        list.push({ file: then.file, start: then.start, end: then.end, delta: now.start - then.start });
+      }
+    }
+    this.places = places;
     const previous = same ? this.controls : new Map<ControlDecl, Remembered>();
     if (!same) this.contradictions.clear();
     // only this check's controls are kept: a declaration edited away leaves
@@ -86,7 +121,7 @@ export function checkControls(scope: Scope, values: ValueChecker, diagnostics: D
   for (const decl of scope.controls) {
     const known = previous?.get(decl);
     if (memo && known && scope.budget.retake(known.charged)) {
-      const r = moved(known, decl);
+      const r = moved(known, decl, memo.moves);
       for (const d of r.diagnostics) diagnostics.push(d);
       for (const e of r.entries) entries.push(e);
       for (const n of r.usedVariables) scope.usedVariables.add(n);
@@ -123,15 +158,40 @@ export function checkControls(scope: Scope, values: ValueChecker, diagnostics: D
   return controls;
 }
 
+/** A range an edit moved by `delta`. */
+interface Move extends Span {
+  delta: number;
+}
+
 /**
  * A remembered check of a declaration that an edit before it moved (the incremental parse moves
- * the nodes in place): its diagnostics' ranges inside the declaration move with it. Ranges
- * outside it are in other declarations, which did not move (else nothing was taken again).
+ * the nodes in place), or that says something of a variable an edit moved: its diagnostics'
+ * ranges inside the declaration move with it, and those inside a variable, a context or a
+ * promise type with them. Ranges elsewhere are in declarations no control's check reads.
  */
-function moved(r: Remembered, decl: ControlDecl): Remembered {
+function moved(r: Remembered, decl: ControlDecl, moves: Map<string, Move[]>): Remembered {
   const delta = decl.start - r.start;
-  if (delta === 0) return r;
-  const move = (s: Span): Span => (s.file === r.file && s.start >= r.start && s.end <= r.end ? { file: s.file, start: s.start + delta, end: s.end + delta } : s);
+  if (delta === 0 && moves.size === 0) return r;
+  const by = (s: Span): number => {
+    if (s.file === r.file && s.start >= r.start && s.end <= r.end) return delta;
+    // the last range moved that starts at or before it (a file's ranges are in order, apart)
+    const list = moves.get(s.file);
+    if (list === undefined) return 0;
+    let at = -1;
+    for (let lo = 0, hi = list.length - 1; lo <= hi; ) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]!.start <= s.start) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const m = list[at];
+    return m !== undefined && s.end <= m.end ? m.delta : 0;
+  };
+  const move = (s: Span): Span => {
+    const d = by(s);
+    return d === 0 ? s : { file: s.file, start: s.start + d, end: s.end + d };
+  };
   const diagnostics = r.diagnostics.map((d) => {
     const m: Diagnostic = { ...d, span: move(d.span) };
     if (d.related) m.related = d.related.map((x) => ({ span: move(x.span), message: x.message }));

@@ -13,7 +13,7 @@ import type { Diagnostic } from "../../src/parser/diagnostics.js";
 import { Workspace, type ServerOptions } from "../../src/lsp/workspace.js";
 import { policyFiles, TODAY } from "./lsp-helpers.js";
 
-const options: ServerOptions = { include: [], today: TODAY, config: "/dev/null/none.yaml" };
+const options: ServerOptions = { include: [], today: TODAY };
 const work: string[] = [];
 afterAll(() => {
   for (const w of work) rmSync(w, { recursive: true, force: true });
@@ -110,6 +110,27 @@ describe("a check that takes controls again from the last check", () => {
     expect(w.check()).toEqual(clean);
   });
 
+  it("takes every control again when a waiver, the calendar or a stakeholder's description changes, and none when a stakeholder is renamed", () => {
+    const w = new Edited(resolve("examples/sox"));
+    w.check();
+    const memo = () => w.kept.memos.get(w.folder)!;
+    const all = memo().reused + memo().checked;
+    const untouched = (name: string, find: string, by: string, code?: string) => {
+      w.replace(name, find, by);
+      const said = codes(w.check());
+      if (code !== undefined) expect(said).toContain(code);
+      // the file edited was parsed whole or in part: its controls may be new nodes, the others' are not
+      expect(memo().reused).toBeGreaterThan(0);
+    };
+    untouched("operations.promise", "until       = 2027-03-31", "until       = 2026-11-30", "W203");
+    untouched("common.promise", "weekend  = [saturday, sunday]", "weekend  = [friday, saturday]");
+    untouched("common.promise", '"Infrastructure operations"', '"Infrastructure operations (on call)"');
+    expect(memo().reused + memo().checked).toBe(all);
+    w.replace("common.promise", "stakeholder compliance ", "stakeholder compliance_office ");
+    expect(codes(w.check())).toContain("E113");
+    expect(memo().reused).toBe(0);
+  });
+
   it("moves a taken control's diagnostics with it when text is added above it", () => {
     const w = new Edited(resolve("test/lsp/fixtures/contradicting-promises"));
     // a control with its own warning (no owner) and an unknown attribute, below another
@@ -121,6 +142,17 @@ describe("a check that takes controls again from the last check", () => {
     expect(late(after).length).toBe(2);
     expect(late(after).map((d) => d.span.start)).toEqual(late(before).map((d) => d.span.start + "// A line above it all.\n\n".length));
     expect(w.kept.memos.get(w.folder)!.reused).toBeGreaterThan(0);
+  });
+
+  it("moves what a taken control says of a variable when an edit moves the variable", () => {
+    const w = new Edited({ "a.promise": '// names\nstakeholder ops\nlet m = "rw"\n', "b.promise": 'control "C" {\n  title = "t"\n  owner = ops\n  file "/x" { mode = m }\n}\n' });
+    const fromHere = (ds: Diagnostic[]) => ds.flatMap((d) => d.related ?? []).filter((r) => r.span.file.endsWith("a.promise")).map((r) => r.span.start);
+    const before = fromHere(w.check());
+    expect(before).toHaveLength(1);
+    w.replace("a.promise", "// names", "// the names\n// of the policy");
+    const after = fromHere(w.check());
+    expect(after).toEqual([before[0]! + "// the names\n// of the policy".length - "// names".length]);
+    expect(w.kept.memos.get(w.folder)!.reused).toBe(1);
   });
 
   it("takes again what the controls took from the expansion budget, and checks again the one that now spends it", () => {
