@@ -75,7 +75,7 @@ function spliced(old: SourceFile, path: string, text: string, edit: { start: num
  * or more) a view into it, and a slice of a view a view into the original: a JSON round trip
  * (exact for every string, lone surrogates included) copies them instead.
  */
-export function detached(s: string): string {
+function detached(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
 }
 
