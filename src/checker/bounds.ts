@@ -218,6 +218,20 @@ export class ExpansionBudget {
   constructor(sourceChars: number) {
     this.left = 4 * MAX_EXPANDED_SIZE + 4 * sourceChars;
   }
+  /** What is left: below zero once spent. */
+  get remaining(): number {
+    return this.left;
+  }
+  /**
+   * Takes again what a check made before took (CheckMemo), when that leaves the budget unspent,
+   * as it did then: false, and nothing taken, when it would not (the check is then made again).
+   */
+  retake(size: number): boolean {
+    if (size === 0) return true;
+    if (this.left - size < 0) return false;
+    this.left -= size;
+    return true;
+  }
   /** Takes `size` from the budget; false (and one E124, the first time) once it is spent. */
   take(size: number, use: Span, diagnostics: Diagnostic[]): boolean {
     this.left -= size;

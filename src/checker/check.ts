@@ -1,19 +1,18 @@
 // The checker: from parsed files to a typed Policy plus every diagnostic of the run.
-import { leadingSpan, literalText, typeSpan, type ControlDecl, type Expr, type PromiseDecl, type SourceFile } from "../parser/ast.js";
+import { leadingSpan, literalText, type Expr, type SourceFile } from "../parser/ast.js";
 import { capDiagnostics, compareDiagnostics, diagnostic, MAX_DIAGNOSTICS, type Diagnostic, type Span } from "../parser/diagnostics.js";
-import { attributesOf, promiseTypes } from "../promise-types/registry.js";
 import type { AttributeSpec } from "../promise-types/schema.js";
-import { checkAttributes, checkConstraints } from "./attributes.js";
-import { calendarAttributes, controlAttributes, stakeholderAttributes, waiverAttributes } from "./blocks.js";
+import { checkAttributes } from "./attributes.js";
+import { calendarAttributes, stakeholderAttributes, waiverAttributes } from "./blocks.js";
 import { ConditionChecker } from "./conditions.js";
-import { ownEvery, promiseEvery } from "./every.js";
+import { checkControls, type CheckMemo } from "./controls.js";
 import { attributeNode, findContradictions, type PromiseEntry } from "./contradictions.js";
 import { loadPolicy, type LoadOptions } from "./load.js";
-import type { Calendar, CheckedControl, CheckedPromise, CheckedWaiver, Policy, Severity } from "./policy.js";
+import type { Calendar, CheckedWaiver, Policy } from "./policy.js";
 import { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
 import { isValidDate } from "../parser/literals.js";
-import { checkPromiseTypes, type DeclaredTypes } from "./promise-type-decl.js";
+import { checkPromiseTypes } from "./promise-type-decl.js";
 import { INVALID, ValueChecker } from "./values.js";
 
 export interface CheckOptions {
@@ -21,6 +20,8 @@ export interface CheckOptions {
   today?: string;
   /** days before expiry from which a waiver is flagged */
   waiverNoticeDays?: number;
+  /** the controls' checks of the last check of this policy, taken again where nothing they read changed (the language server's) */
+  memo?: CheckMemo;
 }
 
 export interface CheckResult {
@@ -31,7 +32,6 @@ export interface CheckResult {
 }
 
 const specMap = (specs: AttributeSpec[]) => new Map(specs.map((s) => [s.name, s]));
-const controlSpecs = specMap(controlAttributes);
 const waiverSpecs = specMap(waiverAttributes);
 const stakeholderSpecs = specMap(stakeholderAttributes);
 const calendarSpecs = specMap(calendarAttributes);
@@ -72,9 +72,10 @@ export function checkFiles(files: SourceFile[], earlier: Diagnostic[] = [], opti
   const calendar = checkCalendar(scope, values, diagnostics);
   const entries: PromiseEntry[] = [];
   const declared = checkPromiseTypes(scope.promiseTypes, values, diagnostics);
-  const controls = scope.controls.map((c) => checkControl(c, values, diagnostics, entries, declared));
+  const controls = checkControls(scope, values, diagnostics, entries, declared, options.memo);
   checkHandles(entries, diagnostics, scope.someFileUnread);
-  findContradictions(entries, diagnostics);
+  if (options.memo) options.memo.contradictions.find(entries, files, diagnostics);
+  else findContradictions(entries, diagnostics);
   const waivers = checkWaivers(scope, values, diagnostics, options);
   const variables = resolveVariables(scope, values, diagnostics);
 
@@ -170,98 +171,6 @@ function resolveVariables(scope: Scope, values: ValueChecker, diagnostics: Diagn
   // what is left is the policy's variables: those that resolved (one map, not a copy of it)
   for (const [name, v] of resolved) if (v === INVALID) resolved.delete(name);
   return resolved;
-}
-
-function checkControl(decl: ControlDecl, values: ValueChecker, diagnostics: Diagnostic[], entries: PromiseEntry[], declared: DeclaredTypes): CheckedControl {
-  const id = literalText(decl.id);
-  const what = `control "${id}"`;
-  const meta = decl.items.filter((i) => i.kind === "attribute");
-  const a = checkAttributes(meta, controlSpecs, { what, head: decl.id }, values, diagnostics);
-  if (a.nodes["owner"] === undefined) {
-    diagnostics.push(diagnostic("W202", `${what} has no owner`, decl.id, { suggestion: "add `owner = <stakeholder>` so deficiencies reach someone accountable" }));
-  }
-  const control: CheckedControl = {
-    id,
-    title: (a.values["title"] as string | undefined) ?? "",
-    severity: ((a.values["severity"] as Severity | undefined) ?? "medium") as Severity,
-    refs: (a.values["refs"] as string[] | undefined) ?? [],
-    key: (a.values["key"] as boolean | undefined) ?? false,
-    promises: [],
-    span: decl,
-  };
-  if (a.values["description"] !== undefined) control.description = a.values["description"] as string;
-  if (a.values["owner"] !== undefined) control.owner = a.values["owner"] as string;
-  if (a.nodes["when"] !== undefined && !a.invalid.has("when")) control.when = a.nodes["when"]!.value;
-  const every = ownEvery(a, diagnostics);
-  if (every !== undefined) control.every = every;
-  for (const item of decl.items) {
-    if (item.kind !== "promise") continue;
-    const entry = checkPromise(item, control, values, diagnostics, declared);
-    if (entry) {
-      control.promises.push(entry.promise);
-      entries.push(entry);
-    }
-  }
-  // an exact-size copy: the pushes reserved room for 17, and the policy keeps every control
-  control.promises = control.promises.slice();
-  if (!decl.items.some((i) => i.kind === "promise")) {
-    diagnostics.push(diagnostic("E104", `${what} has no promises: a control must test something`, decl.id));
-  }
-  return control;
-}
-
-/** No stakeholders, no dependencies: one frozen array for every promise without (an array each was 32 bytes a promise). */
-const none: string[] = Object.freeze([]) as unknown as string[];
-
-function checkPromise(decl: PromiseDecl, control: CheckedControl, values: ValueChecker, diagnostics: Diagnostic[], declared: DeclaredTypes): PromiseEntry | undefined {
-  const type = decl.type;
-  const spec = promiseTypes.get(type) ?? declared.specs.get(type);
-  if (!spec) {
-    if (declared.broken.has(type)) return undefined; // its declaration's errors say why
-    const known = [...promiseTypes.keys(), ...declared.specs.keys()];
-    diagnostics.push(
-      diagnostic("E100", `unknown promise type \`${type}\``, typeSpan(decl), {
-        suggestion: didYouMean(type, known) ?? `promise types: ${known.join(", ")}`,
-      }),
-    );
-    return undefined;
-  }
-  const what = `\`${type}\` promise`;
-  let promiser: unknown;
-  if (spec.promiser === null && decl.promiser) {
-    diagnostics.push(diagnostic("E117", `\`${type}\` takes no promiser: it checks the whole host`, decl.promiser, { suggestion: `write \`${type} { … }\`` }));
-  } else if (spec.promiser !== null && !decl.promiser) {
-    diagnostics.push(diagnostic("E117", `\`${type}\` needs a promiser: ${spec.promiser.description.toLowerCase()}`, typeSpan(decl), { suggestion: `write \`${type} <promiser> { … }\`` }));
-  } else if (spec.promiser !== null && decl.promiser) {
-    const v = values.check(decl.promiser, spec.promiser.type, `the promiser of \`${type}\``);
-    if (v !== INVALID) promiser = v;
-  }
-  let stakeholders = none;
-  if (decl.stakeholders !== undefined) {
-    stakeholders = [];
-    for (const s of decl.stakeholders.names) {
-      const v = values.headerStakeholder(s);
-      if (v !== INVALID) for (const name of v) stakeholders.push(name); // not push(...v): a variable may hold a million
-    }
-  }
-  const where = { what, head: typeSpan(decl) };
-  const a = checkAttributes(decl.attributes, attributesOf(type) ?? declared.attributes.get(type)!, where, values, diagnostics);
-  checkConstraints(spec.constraints, a, where, diagnostics);
-  // `when`, `every`, `handle` and `depends_on` live on the promise itself, not among its own attributes
-  // (copied rather than deleted: deleting keys would turn every such object into a slow dictionary)
-  const handle = a.values["handle"];
-  const dependsOn = a.values["depends_on"] as string[] | undefined;
-  let own = a.values;
-  if (handle !== undefined || dependsOn !== undefined || a.nodes["when"] !== undefined || a.nodes["every"] !== undefined) {
-    own = {};
-    for (const k in a.values) if (k !== "when" && k !== "every" && k !== "handle" && k !== "depends_on") own[k] = a.values[k];
-  }
-  const promise: CheckedPromise = { type, promiser, stakeholders, attributes: own, dependsOn: dependsOn ?? none, span: decl };
-  if (a.nodes["when"] !== undefined && !a.invalid.has("when")) promise.when = a.nodes["when"]!.value;
-  if (handle !== undefined) promise.handle = handle as string;
-  const every = promiseEvery(a, control, diagnostics);
-  if (every !== undefined) promise.every = every;
-  return { control, promise, values: a.values };
 }
 
 function checkHandles(entries: PromiseEntry[], diagnostics: Diagnostic[], someFileUnread: boolean): void {

@@ -28,34 +28,18 @@ export function attributeNode(entry: PromiseEntry, name: string): Attribute | un
 export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnostic[]): void {
   // By type, then by promiser: only promises on the same thing can clash.
   // a promiser held by one promise (nearly all) maps to its entry alone, not to a list of one
-  const byType = new Map<string, { exact: Map<string, Keyed | Keyed[]>; globs: { pattern: RegExp; key: string; entry: Keyed }[]; globbing: boolean; argv: boolean }>();
+  const byType = new Map<string, { exact: Map<string, Keyed | Keyed[]>; globs: { pattern: RegExp; key: string; entry: Keyed }[] }>();
   for (const entry of entries) {
-    const { promise, control } = entry;
-    if (promise.promiser === undefined) continue;
-    // a site's own type (`promise_type`): what its attributes mean is the plugin's, so two values need not clash
-    if (!promiseTypes.has(promise.type)) continue;
-    const condition = control.when === undefined && promise.when === undefined ? "" : [control.when, promise.when].filter((w) => w !== undefined).map((w) => exprText(w!)).join(" and ");
-    let group = byType.get(promise.type);
-    if (!group) {
-      const spec = promiseTypes.get(promise.type)!;
-      byType.set(promise.type, (group = { exact: new Map(), globs: [], globbing: isGlobType(spec.promiser?.type), argv: spec.promiser?.type.kind === "argv" }));
-    }
-    const globbing = group.globbing;
-    const promisers = Array.isArray(promise.promiser) && !group.argv ? promise.promiser : [promise.promiser];
-    for (const p of promisers) {
-      const key = typeof p === "string" ? p : JSON.stringify(p);
-      const keyed: Keyed = { entry, condition, promiser: p };
-      const known = group.exact.get(key);
-      if (known === undefined) group.exact.set(key, keyed);
-      else if (Array.isArray(known)) known.push(keyed);
-      else group.exact.set(key, [known, keyed]);
-      if (globbing && typeof p === "string" && /[*?[]/.test(p)) {
-        try {
-          group.globs.push({ pattern: globToRegExp(p), key, entry: keyed });
-        } catch {
-          // an invalid glob was already reported by the value checker
-        }
-      }
+    const keyed = keyedOf(entry);
+    if (keyed === undefined) continue;
+    let group = byType.get(entry.promise.type);
+    if (!group) byType.set(entry.promise.type, (group = { exact: new Map(), globs: [] }));
+    for (const k of keyed) {
+      const known = group.exact.get(k.key);
+      if (known === undefined) group.exact.set(k.key, k);
+      else if (Array.isArray(known)) known.push(k);
+      else group.exact.set(k.key, [known, k]);
+      if (k.pattern) group.globs.push({ pattern: k.pattern, key: k.key, entry: k });
     }
   }
   const reported = new Set<string>();
@@ -74,12 +58,45 @@ export function findContradictions(entries: PromiseEntry[], diagnostics: Diagnos
   }
 }
 
-interface Keyed {
+/**
+ * What a promise is compared on: one record for each thing it names (a promise on several
+ * ports has one per port), under the conditions it applies, with the glob of a promiser that is
+ * one; undefined for a promise never compared (no promiser, a site's own type).
+ */
+export function keyedOf(entry: PromiseEntry): Keyed[] | undefined {
+  const { promise, control } = entry;
+  if (promise.promiser === undefined) return undefined;
+  // a site's own type (`promise_type`): what its attributes mean is the plugin's, so two values need not clash
+  const spec = promiseTypes.get(promise.type);
+  if (spec === undefined) return undefined;
+  const condition = control.when === undefined && promise.when === undefined ? "" : [control.when, promise.when].filter((w) => w !== undefined).map((w) => exprText(w!)).join(" and ");
+  const globbing = isGlobType(spec.promiser?.type);
+  const promisers = Array.isArray(promise.promiser) && spec.promiser?.type.kind !== "argv" ? promise.promiser : [promise.promiser];
+  return promisers.map((p: unknown, index: number) => {
+    const keyed: Keyed = { entry, condition, promiser: p, key: typeof p === "string" ? p : JSON.stringify(p), index };
+    if (globbing && typeof p === "string" && /[*?[]/.test(p)) {
+      try {
+        keyed.pattern = globToRegExp(p);
+      } catch {
+        // an invalid glob was already reported by the value checker
+      }
+    }
+    return keyed;
+  });
+}
+
+export interface Keyed {
   entry: PromiseEntry;
   /** the conditions the promise applies under, as text ("" when always) */
   condition: string;
   /** the one promiser this entry stands for (a promise on several ports has one per port) */
   promiser: unknown;
+  /** the promiser as a key: itself when a string, else its JSON */
+  key: string;
+  /** which of the promise's promisers it is */
+  index: number;
+  /** the promiser's glob, when it is one */
+  pattern?: RegExp;
 }
 
 function isGlobType(t: ValueType | undefined): boolean {
@@ -94,7 +111,7 @@ function comparable(value: unknown, type: ValueType | undefined): string {
   return JSON.stringify(value);
 }
 
-function compare(a: Keyed, b: Keyed, diagnostics: Diagnostic[], reported: Set<string>): void {
+export function compare(a: Keyed, b: Keyed, diagnostics: Diagnostic[], reported: Set<string>): void {
   const first = a.entry;
   const second = b.entry;
   if (first.promise === second.promise) return;

@@ -15,8 +15,8 @@ export class Scope {
   readonly calendars: CalendarDecl[] = [];
   /** the site's own promise types (`promise_type`), in order */
   readonly promiseTypes: PromiseTypeDecl[] = [];
-  readonly usedVariables = new Set<string>();
-  readonly usedContexts = new Set<string>();
+  usedVariables = new Set<string>();
+  usedContexts = new Set<string>();
   /**
    * Names of variables, contexts and stakeholders, and ids of controls, whose declarations a
    * syntax error cut short: declared, so that their uses are not reported as unknown too.
@@ -34,7 +34,7 @@ export class Scope {
    * its own (the file's error says what to fix; once it is read, what is still unknown is told).
    */
   constructor(
-    files: SourceFile[],
+    readonly files: SourceFile[],
     private readonly diagnostics: Diagnostic[],
     readonly someFileUnread = false,
   ) {
@@ -118,6 +118,21 @@ export class Scope {
     return this.budget.take(size, use, this.diagnostics);
   }
 
+  /** Runs `check` with the names it uses collected apart (then added to the policy's): what one declaration's check used. */
+  usesOf<T>(check: () => T): { result: T; variables: Set<string>; contexts: Set<string> } {
+    const [variables, contexts] = [this.usedVariables, this.usedContexts];
+    const own = { variables: new Set<string>(), contexts: new Set<string>() };
+    this.usedVariables = own.variables;
+    this.usedContexts = own.contexts;
+    try {
+      return { result: check(), ...own };
+    } finally {
+      this.usedVariables = variables;
+      this.usedContexts = contexts;
+      for (const n of own.variables) variables.add(n);
+      for (const n of own.contexts) contexts.add(n);
+    }
+  }
 
   /** Whether an undeclared name is excused: a declaration cut short by a syntax error, or a file not read, may hold it. */
   excusesName(name: string): boolean {

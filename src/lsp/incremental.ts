@@ -56,8 +56,11 @@ function spliced(old: SourceFile, path: string, text: string, edit: { start: num
   const from = statements[first]!.start;
   const oldTo = statements[last]!.end;
   const delta = text.length - old.text.length;
-  // the region parsed alone, then moved to where it stands in the file
-  const region = parseSource(path, text.slice(from, oldTo + delta));
+  // the region parsed alone, then moved to where it stands in the file. Parsed from a copy of
+  // its characters, not from a slice of the text: the names and strings the parser cuts from a
+  // slice would share (and so keep alive) the whole text of this version, a copy of the file
+  // kept by every edit's declarations for as long as they stand (1.3 MB an edit at 20,000 promises)
+  const region = parseSource(path, detached(text.slice(from, oldTo + delta)));
   if (region.diagnostics.length > 0 || region.dropped !== undefined || region.incomplete.length > 0) return parseSource(path, text);
   for (const s of region.statements) shift(s, from);
   const after = statements.slice(last + 1);
@@ -65,6 +68,15 @@ function spliced(old: SourceFile, path: string, text: string, edit: { start: num
   const moved = (c: Comment, by: number): Comment => (by === 0 ? c : { ...c, start: c.start + by, end: c.end + by });
   const comments = [...old.comments.filter((c) => c.end <= from), ...region.comments.map((c) => moved(c, from)), ...old.comments.filter((c) => c.start >= oldTo).map((c) => moved(c, delta))];
   return { path, text, statements: [...statements.slice(0, first), ...region.statements, ...after], comments, diagnostics: [], incomplete: [] };
+}
+
+/**
+ * The same characters in a string of their own. V8 makes a slice of a long string (13 characters
+ * or more) a view into it, and a slice of a view a view into the original: a JSON round trip
+ * (exact for every string, lone surrogates included) copies them instead.
+ */
+function detached(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
 }
 
 /** Where two texts differ: the offset of the first difference, and where the differing part ends in the old text and in the new. */

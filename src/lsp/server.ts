@@ -124,6 +124,7 @@ export class LanguageServer {
   private foldersChanged(e: WorkspaceFoldersChangeEvent): void {
     const removed = new Set(e.removed.map((f) => pathOf(f.uri)));
     this.workspace.folders = this.workspace.folders.filter((f) => !removed.has(f));
+    for (const f of removed) if (f !== undefined) this.workspace.memos.delete(f);
     for (const f of e.added) {
       const path = pathOf(f.uri);
       if (path === undefined) continue;

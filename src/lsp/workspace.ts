@@ -6,6 +6,7 @@
 import { realpathSync } from "node:fs";
 import { dirname, resolve, sep } from "node:path";
 import { checkFiles } from "../checker/check.js";
+import { CheckMemo } from "../checker/controls.js";
 import { displayPath, loadPolicyWith } from "../checker/load-walk.js";
 import { nothingToEvaluate } from "../checker/nothing.js";
 import type { Policy } from "../checker/policy.js";
@@ -59,6 +60,8 @@ export class Workspace {
   private readonly parsed = new Map<string, SourceFile>();
   /** the last check of each folder */
   readonly checks = new Map<string, FolderCheck>();
+  /** the controls' checks of each folder's last check, taken again by the next where nothing they read changed */
+  readonly memos = new Map<string, CheckMemo>();
   /** files parsed (whole or in part) by the last check: the others came from the cache */
   lastParses = 0;
 
@@ -102,7 +105,9 @@ export class Workspace {
       held: (real: string) => this.held.get(real),
     };
     const loaded = loadPolicyWith(named, options, (path, text, real) => this.parse(path, text, real));
-    const result = checkFiles(loaded.files, loaded.diagnostics, this.options.today !== undefined ? { today: this.options.today } : {});
+    let memo = this.memos.get(folder);
+    if (!memo) this.memos.set(folder, (memo = new CheckMemo()));
+    const result = checkFiles(loaded.files, loaded.diagnostics, { memo, ...(this.options.today !== undefined ? { today: this.options.today } : {}) });
     const nothing = nothingToEvaluate(named, loaded.emptyDirectories, result.files, result.diagnostics, result.policy);
     if (nothing) result.diagnostics.push(nothing);
     const map = new SourceMap(result.files);

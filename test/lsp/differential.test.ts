@@ -131,3 +131,45 @@ describe("mutated policies, edited in a running server", () => {
     }, 180_000);
   }
 });
+
+describe("edits that make and unmake whole-policy problems, one after another in a running server", () => {
+  it("a duplicate id, a contradiction across files, a variable renamed under its uses: each time what check says", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "covenant-lsp-steps-"));
+    try {
+      // examples/sox, and beside it the two files of a contradiction across files
+      for (const f of policyFiles(resolve("examples/sox"))) copyFileSync(f, join(folder, basename(f)));
+      for (const f of policyFiles(fixture("contradicting-promises"))) copyFileSync(f, join(folder, `contra-${basename(f)}`));
+      const client = await startServer(folder);
+      const texts = new Map(policyFiles(folder).map((f) => [f, readFileSync(f, "utf8")]));
+      try {
+        for (const [f, text] of texts) await client.open(fileUri(f), text);
+        const codes = new Set<string>();
+        const step = async (name: string, find: string | RegExp, by: string) => {
+          const path = join(folder, name);
+          const before = texts.get(path)!;
+          const after = before.replace(find, by);
+          expect(after).not.toBe(before);
+          texts.set(path, after);
+          writeFileSync(path, after);
+          await client.settled(fileUri(path), client.change(fileUri(path), [rangeEdit(before, after)]));
+          const expected = checkSays(folder);
+          expect(byUri(serverSays(client))).toEqual(byUri(expected));
+          for (const list of expected.values()) for (const d of list) codes.add(d.code);
+        };
+        const twin = '\ncontrol "ITGC-CM-02" {\n  title = "again"\n  owner = compliance\n  file "/x" { mode = 0600 }\n}\n';
+        await step("access.promise", /$/, twin);
+        await step("contra-hardening.promise", "mode = 0600", "mode = 0640");
+        await step("contra-hardening.promise", "mode = 0640", "mode = 0600");
+        await step("common.promise", "let ledger_dir ", "let ledger_root ");
+        await step("access.promise", twin, "");
+        await step("common.promise", "let ledger_root ", "let ledger_dir ");
+        // the steps made each problem at least once
+        for (const code of ["E108", "E111", "W201"]) expect(codes).toContain(code);
+      } finally {
+        expect(await client.close()).toBe(0);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
