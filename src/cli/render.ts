@@ -20,6 +20,10 @@ export class SourceMap {
     this.texts.set(path, text);
     this.indexes.delete(path);
   }
+  /** A file's text, when it is held. */
+  text(file: string): string | undefined {
+    return this.texts.get(file);
+  }
   index(file: string): LineIndex | undefined {
     let idx = this.indexes.get(file);
     if (idx === undefined) {

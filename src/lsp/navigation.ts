@@ -3,6 +3,7 @@ import { realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ResponseError, ErrorCodes, type Location, type Range, type TextEdit, type WorkspaceEdit } from "vscode-languageserver/node";
 import { keywords } from "../parser/tokens.js";
+import { stakeholderEditsInConfig } from "./config-names.js";
 import { rangeIn, uriOf } from "./convert.js";
 import type { At } from "./features.js";
 import { nameIndex, type NameKind, type Occurrence } from "./names.js";
@@ -56,7 +57,13 @@ export function rename(a: At, newName: string): WorkspaceEdit | null {
   const idx = nameIndex(a.check);
   const taken = idx.declared.variable.get(newName) ?? idx.declared.context.get(newName) ?? idx.declared.stakeholder.get(newName);
   if (taken) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is already declared (a ${taken.kind}): the two would be confused`);
+  // a stakeholder is named in covenant.yaml too (its people and channels, the routes to it)
+  const config = a.check.configPath;
+  const configText = config === undefined ? undefined : a.check.map.text(config);
+  const inConfig = o.kind === "stakeholder" && config !== undefined && configText !== undefined ? stakeholderEditsInConfig(config, configText, o.name, newName) : undefined;
+  if (inConfig?.taken) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is already a stakeholder in ${config}: the two would be one`);
   const changes: Record<string, TextEdit[]> = {};
   for (const x of idx.uses(o.kind, o.name)) (changes[uriOf(x.span.file)] ??= []).push({ range: rangeIn(a.check.map, x.span), newText: newName });
+  for (const e of inConfig?.edits ?? []) (changes[uriOf(config!)] ??= []).push({ range: rangeIn(a.check.map, e.span), newText: e.newText });
   return { changes };
 }

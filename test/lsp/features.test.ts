@@ -1,7 +1,7 @@
 // The requests besides diagnostics, each asked of a running server over stdio as an editor asks
 // it, on a fixture policy in two files (test/lsp/fixtures/features).
-import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileUri, type Client } from "../../bench/lsp/client.mjs";
@@ -174,4 +174,50 @@ describe("definition, references and rename", () => {
     await expect(client.request("textDocument/rename", { textDocument: { uri }, position: at(accessText, "= ledger_host", 3), newName: "security" })).rejects.toThrow(/already declared/);
     await expect(client.request("textDocument/rename", { textDocument: { uri }, position: at(accessText, "= ledger_host", 3), newName: "control" })).rejects.toThrow(/not a name/);
   });
+});
+
+describe("rename of a stakeholder that covenant.yaml configures", () => {
+  const dir = resolve("test/lsp/fixtures/rename-config");
+  const policy = join(dir, "policy.promise");
+  const config = join(dir, "covenant.yaml");
+  const policyText = readFileSync(policy, "utf8");
+  const configText = readFileSync(config, "utf8");
+
+  it("renames it in the policy and where covenant.yaml names it as the stakeholder, nowhere else, and the renamed pair checks clean", async () => {
+    const c = await startServer(dir, { config: "covenant.yaml" });
+    try {
+      const u = fileUri(policy);
+      await c.open(u, policyText);
+      await c.settled(u, 1);
+      expect(c.published.get(u)!.diagnostics).toEqual([]);
+      const edit = await c.request<{ changes: Record<string, Edit[]> }>("textDocument/rename", { textDocument: { uri: u }, position: at(policyText, "owner    = security", 12), newName: "infosec" });
+      expect(Object.keys(edit.changes).sort()).toEqual([fileUri(config), u].sort());
+      const newPolicy = applyEdits(policyText, edit.changes[u]!);
+      const newConfig = applyEdits(configText, edit.changes[fileUri(config)]!);
+      expect(newPolicy).toContain("stakeholder infosec {");
+      expect(newPolicy).toContain("owner    = infosec");
+      // the stakeholder's key, receivers, escalations (quoted as they were) and exact match names; not the channel, the person, nor a glob
+      expect(newConfig).toContain("\n  infosec:\n    channels: [security]");
+      expect(newConfig).toContain("{ name: security, email: sec@example.com }");
+      expect(newConfig).toContain("\n  security:\n    type: report");
+      expect(newConfig).toContain('to: ["infosec"]');
+      expect(newConfig).toContain('match: { stakeholder: [infosec], owner: ["secur*"] }');
+      expect(newConfig).toContain("receivers: [infosec, dba, auditors]");
+      expect(newConfig).toContain("match: { owner: [infosec] }");
+      expect(newConfig).toContain("to: ['infosec', dba]");
+      // the pair as renamed is what check accepts, as it accepted the pair before
+      const out = mkdtempSync(join(tmpdir(), "covenant-lsp-rename-"));
+      writeFileSync(join(out, "policy.promise"), newPolicy);
+      writeFileSync(join(out, "covenant.yaml"), newConfig);
+      const checked = covenant(["check", "--config", join(out, "covenant.yaml"), out]);
+      expect(checked.code, checked.out + checked.err).toBe(0);
+      expect(checked.out + checked.err).toContain("0 errors, 0 warnings");
+      rmSync(out, { recursive: true, force: true });
+      // a name the policy declares, or one covenant.yaml alone configures, is refused: the two would be one
+      await expect(c.request("textDocument/rename", { textDocument: { uri: u }, position: at(policyText, "owner    = security", 12), newName: "dba" })).rejects.toThrow(/already declared/);
+      await expect(c.request("textDocument/rename", { textDocument: { uri: u }, position: at(policyText, "owner    = security", 12), newName: "auditors" })).rejects.toThrow(/already a stakeholder in .*covenant\.yaml/);
+    } finally {
+      expect(await c.close()).toBe(0);
+    }
+  }, 60_000);
 });
