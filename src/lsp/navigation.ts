@@ -18,17 +18,21 @@ function occurrenceAt(a: At): Occurrence | undefined {
 
 const locationOf = (a: At, o: Occurrence): Location => ({ uri: uriOf(o.span.file), range: rangeIn(a.check.map, o.span) });
 
+/** The file an import names, from the directory of the file that imports it (its real path), or undefined when there is none. */
+function importTarget(o: Occurrence): string | undefined {
+  try {
+    return realpathSync(resolve(dirname(resolve(o.span.file)), o.name));
+  } catch {
+    return undefined;
+  }
+}
+
 export function definition(a: At): Location[] | null {
   const o = occurrenceAt(a);
   if (!o) return null;
   if (o.kind === "import") {
-    // the file the import names, from the directory of the file that imports it
-    try {
-      const target = realpathSync(resolve(dirname(resolve(o.span.file)), o.name));
-      return [{ uri: uriOf(target), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }];
-    } catch {
-      return null;
-    }
+    const target = importTarget(o);
+    return target === undefined ? null : [{ uri: uriOf(target), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }];
   }
   const idx = nameIndex(a.check);
   const decls = o.kind === "fact" ? [] : idx.all.filter((x) => x.declaration && x.kind === o.kind && x.name === o.name);
@@ -37,7 +41,15 @@ export function definition(a: At): Location[] | null {
 
 export function references(a: At, includeDeclaration: boolean): Location[] | null {
   const o = occurrenceAt(a);
-  if (!o || o.kind === "import") return null;
+  if (!o) return null;
+  if (o.kind === "import") {
+    // every import of the same file, however each writes its path
+    const target = importTarget(o);
+    if (target === undefined) return null;
+    return nameIndex(a.check)
+      .all.filter((x) => x.kind === "import" && importTarget(x) === target)
+      .map((x) => locationOf(a, x));
+  }
   return nameIndex(a.check)
     .uses(o.kind, o.name)
     .filter((x) => includeDeclaration || !x.declaration)

@@ -165,6 +165,9 @@ describe("definition, references and rename", () => {
     expect(imported.map((d) => d.uri)).toEqual([fileUri(common)]);
     const refs = await client.request<{ uri: string }[]>("textDocument/references", { textDocument: { uri }, position: at(accessText, "= security", 3), context: { includeDeclaration: true } });
     expect(refs.map((r) => r.uri).sort()).toEqual([fileUri(access), fileUri(access), fileUri(common)].sort());
+    // an import's references: every import of that file in the folder
+    const imports = await client.request<{ uri: string; range: Range }[]>("textDocument/references", { textDocument: { uri }, position: at(accessText, "common.promise", 3), context: { includeDeclaration: true } });
+    expect(imports).toEqual([{ uri, range: { start: at(accessText, '"common.promise"'), end: at(accessText, '"common.promise"', '"common.promise"'.length) } }]);
   });
   it("rename a context across files, and refuse a name already taken", async () => {
     const edit = await client.request<{ changes: Record<string, Edit[]> }>("textDocument/rename", { textDocument: { uri }, position: at(accessText, "= ledger_host", 3), newName: "ledger_server" });
