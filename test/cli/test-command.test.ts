@@ -96,6 +96,26 @@ describe("covenant test", () => {
     expect(readdirSync(scratch)).toEqual([]);
   });
 
+  it("fails a suite whose tests pass but cover less than --min-coverage, and refuses a share that is not a percent", () => {
+    // the same policy with only the tests that pass: 2 of 3 controls (66.7%), 2 of 3 promises
+    mkdirSync(join(dir, "q"));
+    writeFileSync(join(dir, "q", "ledger.promise"), POLICY);
+    writeFileSync(join(dir, "q", "host.json"), JSON.stringify(HOST));
+    writeFileSync(join(dir, "q", "ledger.test.yaml"), TESTS.slice(0, TESTS.indexOf("  - name: a backup that fails")));
+    const plain = covenant(["test", join(dir, "q")], { env: env() });
+    expect(plain.code, plain.out + plain.err).toBe(0);
+    expect(covenant(["test", "--min-coverage", "66", join(dir, "q")], { env: env() }).code).toBe(0);
+    const short = covenant(["test", "--min-coverage", "80", join(dir, "q")], { env: env() });
+    expect(short.code).toBe(1);
+    expect(short.err).toContain("covenant test: 2 of 3 controls covered (66.7%), below --min-coverage 80%");
+    expect(short.err).toContain("covenant test: 2 of 3 promises covered (66.7%), below --min-coverage 80%");
+    for (const bad of ["101", "lots", "-5"]) {
+      const r = covenant(["test", "--min-coverage", bad, join(dir, "q")], { env: env() });
+      expect(r.code, bad).toBe(2);
+      expect(r.err).toMatch(/--min-coverage wants a percent from 0 to 100, such as 80, got `/);
+    }
+  });
+
   it("gives JSON and JUnit with the same results", () => {
     const junit = join(dir, "results.xml");
     const r = covenant(["test", "--json", "--junit", junit, join(dir, "p", "ledger.test.yaml")], { env: env() });

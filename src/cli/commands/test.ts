@@ -4,7 +4,7 @@
 // check` reports a policy, and no test runs (exit 2).
 import { countDiagnostics, compareDiagnostics, LineIndex } from "../../parser/diagnostics.js";
 import { loadTests, type RunnableTest } from "../../testing/load-tests.js";
-import { coverage, renderJson, renderJunit, renderResult, renderSummary } from "../../testing/report.js";
+import { coverage, renderJson, renderJunit, renderResult, renderSummary, type Coverage } from "../../testing/report.js";
 import { runTests } from "../../testing/run-tests.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
@@ -19,9 +19,34 @@ export interface TestCommandOptions {
   include: string[];
   /** keep each test's sandbox, and say where (--keep-sandboxes) */
   keep: boolean;
+  /** --min-coverage, as given: the least share (percent) of controls and of promises covered */
+  minCoverage?: string;
+}
+
+/** `--min-coverage`'s percent, or why it is not one. */
+function minCoverageOf(text: string | undefined): number | string | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d{1,3}(?:\.\d+)?)%?$/.exec(text.trim());
+  const n = m ? Number(m[1]) : NaN;
+  return Number.isFinite(n) && n >= 0 && n <= 100 ? n : `--min-coverage wants a percent from 0 to 100, such as 80, got \`${escapeText(text)}\``;
+}
+
+/** What falls short of the coverage asked for, one line each (none when it is met). */
+function shortfalls(cov: Coverage, min: number): string[] {
+  const out: string[] = [];
+  for (const [what, c] of [["controls", cov.controls], ["promises", cov.promises]] as const) {
+    const share = c.total === 0 ? 100 : (100 * c.covered) / c.total;
+    if (share < min) out.push(`${c.covered} of ${c.total} ${what} covered (${share.toFixed(1)}%), below --min-coverage ${min}%`);
+  }
+  return out;
 }
 
 export async function runTestCommand(paths: string[], opts: TestCommandOptions, io: Io): Promise<number> {
+  const min = minCoverageOf(opts.minCoverage);
+  if (typeof min === "string") {
+    io.err(`covenant test: ${min}`);
+    return EXIT.policyError;
+  }
   const today = new Date().toISOString().slice(0, 10);
   const loaded = loadTests(paths, { include: opts.include, today });
   if (loaded.diagnostics.length > 0) {
@@ -56,5 +81,7 @@ export async function runTestCommand(paths: string[], opts: TestCommandOptions, 
       return EXIT.policyError;
     }
   }
-  return results.every((r) => r.passed) ? EXIT.ok : EXIT.deficiencies;
+  const short = min === undefined ? [] : shortfalls(cov, min);
+  for (const line of short) io.err(`covenant test: ${line}`);
+  return results.every((r) => r.passed) && short.length === 0 ? EXIT.ok : EXIT.deficiencies;
 }
