@@ -191,3 +191,43 @@ describe("fixture hosts", () => {
   });
 });
 
+
+describe("a fixture host's facts and recorded commands, in `run --sandbox`", () => {
+  const policy = `context ledger_host = hostname ~ "gl-db-*"
+context web_host = hostname ~ "web-*"
+
+control "BK-1" {
+  title = "the ledger's backup verifies"
+  when  = ledger_host
+  command ["/usr/bin/pg_verifybackup", "--quiet", "/var/backups/ledger/latest"] { exit_code = 0 }
+}
+
+control "WEB-1" {
+  title = "web hosts answer"
+  when  = web_host
+  command ["/usr/bin/curl", "-fsS", "http://127.0.0.1/"] { exit_code = 0 }
+}
+`;
+  const run = (manifest: object) => {
+    const dir = temp("factpol");
+    writeFileSync(join(dir, "p.promise"), policy);
+    writeFileSync(join(dir, "host.json"), JSON.stringify(manifest));
+    const r = covenant(["run", "--json", "--sandbox-dir", join(temp("factsb"), "sandbox"), "--sandbox-manifest", join(dir, "host.json"), dir]);
+    const report = JSON.parse(r.out || "{}") as Report;
+    return { code: r.code, err: r.err, report, promise: (id: string) => report.controls.find((c) => c.id === id)!.promises[0]! };
+  };
+
+  it("judges contexts on the manifest's facts and commands on their recorded answers; nothing is run", () => {
+    const failing = run({ users: ["root"], facts: { hostname: "gl-db-01", now: "2026-12-01T14:00:00Z" }, commands: [{ argv: ["/usr/bin/pg_verifybackup", "--quiet", "/var/backups/ledger/latest"], exit_code: 1, stderr: "checksum mismatch\n" }] });
+    expect(failing.promise("BK-1")).toMatchObject({ outcome: "drift", reason: expect.stringMatching(/exited with status 1, promised 0 \("checksum mismatch" on standard error\)/) as unknown });
+    expect(failing.promise("WEB-1").outcome).toBe("skipped");
+    expect(failing.code).toBe(1);
+    const passing = run({ users: ["root"], facts: { hostname: "gl-db-01" }, commands: [{ argv: ["/usr/bin/pg_verifybackup", "--quiet", "/var/backups/ledger/latest"], exit_code: 0 }] });
+    expect(passing.promise("BK-1").outcome).toBe("kept");
+    expect(passing.code).toBe(0);
+    // another host name: the other control applies, and a command with no recorded answer is an error that says so
+    const web = run({ users: ["root"], facts: { hostname: "web-07" }, commands: [] });
+    expect(web.promise("BK-1").outcome).toBe("skipped");
+    expect(web.promise("WEB-1")).toMatchObject({ outcome: "error", reason: expect.stringMatching(/no recorded answer/) as unknown });
+  });
+});
