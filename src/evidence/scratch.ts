@@ -12,6 +12,22 @@ import type { Scratch } from "./write.js";
 
 const READ_CHUNK = 1024 * 1024;
 
+/**
+ * A new file, read and written through the descriptor returned only: made in a directory of its
+ * own under the system's temporary directory (mkdtemp: 0700, a name nobody could have taken),
+ * exclusively and without following links, and its name and directory removed at once.
+ */
+export function namelessTemporaryFile(prefix: string): number {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const path = join(dir, "file");
+  try {
+    return openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } finally {
+    rmSync(path, { force: true });
+    rmdirSync(dir);
+  }
+}
+
 export class TemporaryScratch implements Scratch {
   private readonly fd: number;
   private size = 0;
@@ -21,14 +37,7 @@ export class TemporaryScratch implements Scratch {
   });
 
   constructor() {
-    const dir = mkdtempSync(join(tmpdir(), "covenant-scratch-"));
-    const path = join(dir, "scratch");
-    try {
-      this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    } finally {
-      rmSync(path, { force: true });
-      rmdirSync(dir);
-    }
+    this.fd = namelessTemporaryFile("covenant-scratch-");
   }
 
   write(data: string | Buffer): void {

@@ -5,9 +5,8 @@
 // the system's temporary directory (mkdtemp: new, 0700, a name nobody could have taken), opened
 // exclusively without following links, and left nameless at once: nothing stays on disk, even if
 // the process dies.
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { closeSync, readSync, writeSync } from "node:fs";
+import { namelessTemporaryFile } from "./scratch.js";
 import { PackTooLargeError } from "./verify.js";
 
 const READ = 256 * 1024;
@@ -24,14 +23,7 @@ export class SpillFile {
 
   private open(): number {
     if (this.fd !== undefined) return this.fd;
-    const dir = mkdtempSync(join(tmpdir(), "covenant-verify-"));
-    const path = join(dir, "spill");
-    try {
-      this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    } finally {
-      rmSync(path, { force: true });
-      rmdirSync(dir);
-    }
+    this.fd = namelessTemporaryFile("covenant-verify-");
     return this.fd;
   }
 
