@@ -75,7 +75,7 @@ function contextOf(r: Pick<PromiseResult, "control" | "type" | "promiser" | "sta
 }
 
 export class Deficiencies {
-  private readonly q: Record<"openByKey" | "byId" | "put" | "byPrefix" | "byStatus" | "all" | "remove", Database.Statement>;
+  private readonly q: Record<"openByKey" | "byId" | "put" | "byPrefix" | "byStatus" | "all" | "remove" | "retirable", Database.Statement>;
   private readonly keyId: string;
 
   constructor(
@@ -95,6 +95,8 @@ export class Deficiencies {
       byStatus: db.prepare("SELECT * FROM deficiencies WHERE status = ?"),
       all: db.prepare("SELECT * FROM deficiencies"),
       remove: db.prepare("DELETE FROM deficiencies WHERE id = ?"),
+      // resolved, and no event of it still waits for routing (a forged one included: kept for verify)
+      retirable: db.prepare("SELECT * FROM deficiencies WHERE status = 'resolved' AND id NOT IN (SELECT deficiency FROM outbox_events WHERE routed = 0)"),
     };
   }
 
@@ -195,6 +197,20 @@ export class Deficiencies {
     const out: Deficiency[] = [];
     for (const row of rows) {
       if (status !== "all" && row.status !== status) continue;
+      const d = this.trusted(row);
+      if (d) out.push(d);
+    }
+    return out.sort((a, b) => a.openedRecord - b.openedRecord || a.id.localeCompare(b.id));
+  }
+
+  /**
+   * The resolved deficiencies none of whose events waits for routing, trusted ones only, by record:
+   * what a run's summary may retire. Found in SQL, so that a store where routing never runs (no
+   * configuration) does not read and check every resolved deficiency it keeps at every run.
+   */
+  retirable(): Deficiency[] {
+    const out: Deficiency[] = [];
+    for (const row of this.q.retirable.all() as DeficiencyRow[]) {
       const d = this.trusted(row);
       if (d) out.push(d);
     }

@@ -98,11 +98,10 @@ export class Notifications {
    * ever. A row changed outside Covenant is not retired (verify reports it). Returns the ids.
    */
   retireResolved(): string[] {
-    const resolved = this.deficiencies.list({ status: "resolved" });
+    const resolved = this.deficiencies.retirable();
     if (resolved.length === 0) return [];
-    const unrouted = new Set(this.outbox.unroutedEvents().map((e) => e.deficiency));
     const told = new Set(this.outbox.groups().flatMap((g) => Object.keys(g.told)));
-    const ids = resolved.filter((d) => !unrouted.has(d.id) && !told.has(d.id)).map((d) => d.id).sort();
+    const ids = resolved.filter((d) => !told.has(d.id)).map((d) => d.id).sort();
     for (const id of ids) {
       this.deficiencies.remove(id);
       this.outbox.removeEvents(id);

@@ -142,6 +142,26 @@ describe("retiring resolved deficiencies", () => {
     store.close();
   });
 
+  it("keeps a resolved deficiency with an event forged back to unrouted (with its event, for verify), and retires the others", () => {
+    const dir = tempDir("retire-forged");
+    const store = StateStore.open(dir);
+    recordRun(store, [result(A, "drift", ["mode is 0644, promised 0640"]), result(B, "drift", ["mode is 0644, promised 0640"])]);
+    recordRun(store, [result(A, "kept"), result(B, "kept")]);
+    const [da, db] = store.listDeficiencies({ status: "all" });
+    route(store);
+    store.close();
+    // A's resolution seen by routing, then an event of it forged back to unrouted (no seal of the host key's)
+    raw(dir).prepare("UPDATE outbox_events SET routed = 0 WHERE deficiency = ?").run(da!.id);
+    const again = StateStore.open(dir);
+    const run = recordRun(again, [result(A, "kept"), result(B, "kept")]);
+    const summary = again.history({ kinds: ["run"] }).find((e) => e.run === run)!.body as RunBody;
+    // B retired; A kept, its forged event with it, for verify to report
+    expect(summary.retired).toEqual([db!.id]);
+    expect(again.listDeficiencies({ status: "all" }).map((d) => d.id)).toEqual([da!.id]);
+    expect(raw(dir).prepare("SELECT count(*) FROM outbox_events WHERE deficiency = ?").pluck().get(da!.id)).toBeGreaterThan(0);
+    again.close();
+  });
+
   it("verify finds a retired deficiency, or its events, put back from an older copy", () => {
     const dir = tempDir("retire");
     const store = StateStore.open(dir);
