@@ -9,7 +9,7 @@ import { hostDeficiencies, listDecisions } from "../../decision-giving.js";
 import { groupWaiverForm, type DecisionRow, type HostDecisions } from "../../dashboard/decision-forms.js";
 import type { Safe } from "../../dashboard/html.js";
 import { controlOwner } from "./targets.js";
-import { decisionHandlers, decisionReach, hostGroup, reachesControl } from "./decision-routes.js";
+import { decisionHandlers, decisionReach, reachesControl } from "./decision-routes.js";
 import type { Answer, Call, Handler } from "./registry.js";
 
 /** The decisions the host's page lists (the newest; the API lists every one). */
@@ -36,25 +36,25 @@ export async function waiveFormFor(call: Call, control: string, csrf: string): P
 }
 
 /** The host's open deficiencies and decisions within the user's reach, with what the user may do. */
-export async function hostDecisions(call: Call, host: string, revoked: boolean, csrf: string): Promise<HostDecisions> {
+export async function hostDecisions(call: Call, host: { id: string; group: string | null; revoked: boolean }, csrf: string): Promise<HostDecisions> {
   const pool = call.deps.pool;
   const access = call.access!;
-  const group = await hostGroup(pool, host);
+  const { id, group, revoked } = host;
   const reached = new Map<string, boolean>();
   const reaches = async (control: string) => {
     if (!reached.has(control)) reached.set(control, await reachesControl(pool, access, group, control));
     return reached.get(control)!;
   };
   const deficiencies = [];
-  for (const d of await hostDeficiencies(pool, host, false)) if (await reaches(d.control)) deficiencies.push(d);
-  const decisions = (await listDecisions(pool, { host, ...decisionReach(access), limit: SHOWN_DECISIONS })) as unknown as DecisionRow[];
+  for (const d of await hostDeficiencies(pool, id, false)) if (await reaches(d.control)) deficiencies.push(d);
+  const decisions = (await listDecisions(pool, { host: id, ...decisionReach(access), limit: SHOWN_DECISIONS })) as unknown as DecisionRow[];
   const me = call.principal!;
   const admin = me.grants.some((g) => g.role === "administrator");
   // a revoked host takes no decision any more: no form is drawn (the hub refuses them anyway)
   const may = (path: string) => !revoked && formAccess(call, path) !== undefined;
   const mayWithdraw = may("/ui/decisions/:decision/withdraw");
   return {
-    host,
+    host: id,
     deficiencies,
     decisions,
     powers: {

@@ -37,7 +37,7 @@ async function controlPage(call: Call): Promise<Answer> {
 async function hostPage(call: Call): Promise<Answer> {
   const view = await hostView(call.deps.pool, call.params["host"]!, call.access!);
   const csrf = csrfTokenOf(call.cookieSession!);
-  const decisions = await hostDecisions(call, view.host.id, view.host.revokedAt !== null, csrf);
+  const decisions = await hostDecisions(call, { id: view.host.id, group: view.host.group, revoked: view.host.revokedAt !== null }, csrf);
   const extras = { decisions, waivable: waivableControls(call, view.byControl), csrf };
   return page(call, { title: `Host ${view.host.name}`, section: "hosts", body: hostPageBody(view, extras) });
 }
