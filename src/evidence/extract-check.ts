@@ -16,6 +16,12 @@ export interface ExtractProblem {
 /** The longest line parsed: a record Covenant writes is far shorter; a longer one is chained but not read. */
 export const MAX_LINE = 64 * 1024 * 1024;
 
+/**
+ * The most line problems a verdict lists (the rest are counted): a crafted extract of empty lines
+ * makes a problem of each, and a few kilobytes of gzip unpack to millions of them.
+ */
+export const MAX_LINE_PROBLEMS = 100;
+
 const NEWLINE = 0x0a;
 const HEX_VALUE = /^[0-9a-f]{64}$/;
 
@@ -97,14 +103,25 @@ function brokenAt(seq: number | undefined, line: number): ExtractProblem {
   return { file: HISTORY_FILE, ...(seq !== undefined ? { record: seq } : {}), message: `${where} is not the one that was signed: from here the extract's hash chain differs from history.chain (the record was changed, or records before it were removed, added or reordered)` };
 }
 
+function gapProblem(seq: number, before: number, line: number): ExtractProblem {
+  return { file: HISTORY_FILE, record: seq, message: `record ${seq} (line ${line}) follows record ${before}: record numbers must be consecutive (expected ${before + 1})` };
+}
+
 /**
  * The extract's checks, fed history.jsonl and history.chain as they pass (`historySink()`,
  * `chainSink()`), then judged against the manifest (`problems()`).
  */
 export class ExtractCheck {
+  /** the line problems kept (at most MAX_LINE_PROBLEMS), and how many more there were */
   readonly lineProblems: ExtractProblem[] = [];
-  /** line problems that are forward jumps in the record numbers, with the record jumped to: judged once the manifest says whether a prune's cut is there */
-  private readonly gaps = new Map<ExtractProblem, number>();
+  private omitted = 0;
+  /**
+   * forward jumps in the record numbers, judged once the manifest says whether a prune's cut is
+   * there (a prune's kept records may make many): four numbers each, the record jumped to, the one
+   * before it, its line, and where it falls among lineProblems
+   */
+  private gaps = new Float64Array(256);
+  private gapCount = 0;
   private h = chainStart();
   private lineHash: Hash | undefined;
   private pieces: Buffer[] = [];
@@ -161,7 +178,8 @@ export class ExtractCheck {
     this.pieceBytes = 0;
     let rec: { seq?: unknown; mac?: unknown } | undefined;
     try {
-      rec = overlong ? undefined : (JSON.parse(text) as { seq?: unknown; mac?: unknown });
+      // a record is an object: anything else is not parsed (a thrown parse costs microseconds, and a crafted extract has millions of lines)
+      rec = overlong || !text.trimStart().startsWith("{") ? undefined : (JSON.parse(text) as { seq?: unknown; mac?: unknown });
     } catch {
       rec = undefined;
     }
@@ -180,26 +198,56 @@ export class ExtractCheck {
     const signedHere = (this.firstMalformed === undefined || i < this.firstMalformed) && this.signed!.equals(i, this.h);
     if (!signedHere) {
       this.brokenLine = i;
-      this.lineProblems.push(brokenAt(seq, i + 1));
+      this.note(brokenAt(seq, i + 1));
     }
   }
 
   private lineChecks(i: number, rec: { seq?: unknown; mac?: unknown } | undefined, seq: number | undefined, overlong: boolean): void {
     const where = seq !== undefined ? `record ${seq} (line ${i + 1})` : `line ${i + 1}`;
-    if (overlong) this.lineProblems.push({ file: HISTORY_FILE, message: `${where} is longer than ${MAX_LINE} bytes: not a record Covenant writes` });
-    else if (rec === undefined) this.lineProblems.push({ file: HISTORY_FILE, message: `${where} is not valid JSON` });
-    else if (seq === undefined || typeof rec.mac !== "string") this.lineProblems.push({ file: HISTORY_FILE, message: `${where} carries no record number or MAC` });
+    if (overlong) this.note({ file: HISTORY_FILE, message: `${where} is longer than ${MAX_LINE} bytes: not a record Covenant writes` });
+    else if (rec === undefined) this.note({ file: HISTORY_FILE, message: `${where} is not a record (a JSON object)` });
+    else if (seq === undefined || typeof rec.mac !== "string") this.note({ file: HISTORY_FILE, message: `${where} carries no record number or MAC` });
     else {
-      if (this.expected !== null && seq !== this.expected) {
-        const gap: ExtractProblem = { file: HISTORY_FILE, record: seq, message: `${where} follows record ${this.expected - 1}: record numbers must be consecutive (expected ${this.expected})` };
-        this.lineProblems.push(gap);
-        // forward, to at most the record after a prune's cut: the records a prune kept skip the removed ones, if the manifest says it reaches there
-        if (seq > this.expected) this.gaps.set(gap, seq);
-      }
+      // forward, to at most the record after a prune's cut: the records a prune kept skip the removed ones, if the manifest says it reaches there
+      if (this.expected !== null && seq > this.expected) this.noteGap(seq, this.expected - 1, i + 1);
+      else if (this.expected !== null && seq !== this.expected) this.note(gapProblem(seq, this.expected - 1, i + 1));
       if (i === 0) this.firstSeq = seq;
       this.expected = seq + 1;
       this.lastRecord = { seq, mac: rec.mac };
     }
+  }
+
+  /** A line problem, kept while fewer than MAX_LINE_PROBLEMS are, counted after. */
+  private note(p: ExtractProblem): void {
+    if (this.lineProblems.length < MAX_LINE_PROBLEMS) this.lineProblems.push(p);
+    else this.omitted++;
+  }
+
+  private noteGap(to: number, from: number, line: number): void {
+    if ((this.gapCount + 1) * 4 > this.gaps.length) {
+      const grown = new Float64Array(this.gaps.length * 2);
+      grown.set(this.gaps);
+      this.gaps = grown;
+    }
+    this.gaps.set([to, from, line, this.lineProblems.length], this.gapCount * 4);
+    this.gapCount++;
+  }
+
+  /** The line problems in line order, with the forward jumps the manifest's prune does not explain, at most MAX_LINE_PROBLEMS and a count of the rest. */
+  private listed(cut: number | undefined): ExtractProblem[] {
+    const out: ExtractProblem[] = [];
+    let omitted = this.omitted;
+    const add = (p: ExtractProblem) => (out.length < MAX_LINE_PROBLEMS ? out.push(p) : omitted++);
+    let next = 0;
+    for (let g = 0; g < this.gapCount; g++) {
+      const [to, from, line, at] = this.gaps.subarray(g * 4, g * 4 + 4) as unknown as [number, number, number, number];
+      if (cut !== undefined && to <= cut + 1) continue;
+      while (next < at && next < this.lineProblems.length) add(this.lineProblems[next++]!);
+      add(gapProblem(to, from, line));
+    }
+    while (next < this.lineProblems.length) add(this.lineProblems[next++]!);
+    if (omitted > 0) out.push({ file: HISTORY_FILE, message: `and ${omitted} more line problem${omitted === 1 ? "" : "s"} not listed (the first ${MAX_LINE_PROBLEMS} are)` });
+    return out;
   }
 
   private chainLineEnd(): void {
@@ -231,18 +279,21 @@ export class ExtractCheck {
       return;
     }
     const seq = computed.seq(at);
-    this.lineProblems.splice(computed.problemAt(at), 0, brokenAt(seq === -1 ? undefined : seq, at + 1));
+    const where = computed.problemAt(at);
+    this.lineProblems.splice(where, 0, brokenAt(seq === -1 ? undefined : seq, at + 1));
+    // the jumps noted at or after it now come after it
+    for (let g = 0; g < this.gapCount; g++) if (this.gaps[g * 4 + 3]! >= where) this.gaps[g * 4 + 3]!++;
+    if (this.lineProblems.length > MAX_LINE_PROBLEMS) {
+      this.lineProblems.pop();
+      this.omitted++;
+    }
   }
 
   /** Everything found, in the order a reader follows: line by line, then against the manifest. */
   problems(m: Manifest): ExtractProblem[] {
     if (!this.historySeen) return []; // said as a missing file
     this.resolveLate();
-    const cut = m.extract.pruned?.cut;
-    const problems = this.lineProblems.filter((p) => {
-      const to = this.gaps.get(p);
-      return to === undefined || cut === undefined || to > cut + 1;
-    });
+    const problems = this.listed(m.extract.pruned?.cut);
     const chainBroken = this.brokenLine !== undefined;
     if (this.lines !== m.extract.count) problems.push({ file: HISTORY_FILE, message: `the extract holds ${this.lines} records; the manifest says ${m.extract.count}` });
     if (this.h.toString("hex") !== m.extract.chain?.final) problems.push({ file: HISTORY_FILE, message: "the extract's hash chain does not end at the value the manifest signs" });

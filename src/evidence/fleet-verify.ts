@@ -48,9 +48,14 @@ class HostFiles {
   entries = 0;
   firstEntry: ChainEntry | undefined;
   lastEntry: ChainEntry | undefined;
-  /** a record number not above the one before it (never right), and forward jumps (right only below a prune's cut), by entry */
+  /**
+   * a record number not above the one before it (never right), and forward jumps (right only below
+   * a prune's cut), by entry: three numbers each (from, to, entry), and only those before a backward
+   * step (a later one cannot be the first wrong step), so their record numbers only go up
+   */
   backward: { a: number; b: number; i: number } | undefined;
-  readonly jumps: { a: number; b: number; i: number }[] = [];
+  private jumps = new Float64Array(384);
+  private jumpCount = 0;
   private prev: Buffer | undefined;
 
   constructor(
@@ -113,13 +118,32 @@ class HostFiles {
       const i = this.entries++;
       if (this.lastEntry && e.seq !== this.lastEntry.seq + 1) {
         if (e.seq <= this.lastEntry.seq) this.backward ??= { a: this.lastEntry.seq, b: e.seq, i };
-        else this.jumps.push({ a: this.lastEntry.seq, b: e.seq, i });
+        else if (!this.backward) this.noteJump(this.lastEntry.seq, e.seq, i);
       }
       this.firstEntry ??= e;
       this.lastEntry = e;
     } catch {
       this.chainProblem = { file: `${this.dir}/${HOST_CHAIN}`, message: `line ${this.entries + 1} is not a chain entry ({before} first, then {seq, receivedAt, chain})` };
     }
+  }
+
+  private noteJump(a: number, b: number, i: number): void {
+    if ((this.jumpCount + 1) * 3 > this.jumps.length) {
+      const grown = new Float64Array(this.jumps.length * 2);
+      grown.set(this.jumps);
+      this.jumps = grown;
+    }
+    this.jumps.set([a, b, i], this.jumpCount * 3);
+    this.jumpCount++;
+  }
+
+  /** The first forward jump past the record after a prune's cut (every jump, when there was no prune). */
+  private wrongJump(prunedTo: number | null): { a: number; b: number; i: number } | undefined {
+    for (let j = 0; j < this.jumpCount; j++) {
+      const b = this.jumps[j * 3 + 1]!;
+      if (prunedTo === null || b > prunedTo + 1) return { a: this.jumps[j * 3]!, b, i: this.jumps[j * 3 + 2]! };
+    }
+    return undefined;
   }
 
   /** The record `text` against the chain entry read beside it (the last one read, when the two files are in step). */
@@ -156,7 +180,7 @@ class HostFiles {
     if ((last?.chain ?? e.before) !== e.final) out.push({ file, message: "the hub's chain does not end at the value the manifest signs: records at the end were removed or added" });
     if ((this.firstEntry?.seq ?? null) !== e.first || (last?.seq ?? null) !== e.last) out.push({ file, message: `its records run from ${this.firstEntry?.seq ?? "none"} to ${last?.seq ?? "none"}, not ${e.first} to ${e.last} as the manifest says` });
     // a jump is right only to at most the record after a prune's cut; the first wrong step is named
-    const jump = this.jumps.find((j) => e.prunedTo === null || j.b > e.prunedTo + 1);
+    const jump = this.wrongJump(e.prunedTo);
     const wrong = [this.backward, jump].filter((x) => x !== undefined).sort((x, y) => x.i - y.i)[0];
     if (wrong) out.push({ file, record: wrong.b, message: `record ${wrong.b} follows record ${wrong.a}: the records are not consecutive` });
     return out;

@@ -1,0 +1,85 @@
+// Attacks on `covenant evidence verify` with crafted archives: a few kilobytes of gzip that unpack
+// to millions of lines. Each must be judged within bounded memory (the problems listed, not one
+// kept for every line) and in bounded time. Real archives, read as verify reads them.
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { MAX_LINE_PROBLEMS } from "../../src/evidence/extract-check.ts";
+import { FleetPackChecker } from "../../src/evidence/fleet-verify.ts";
+import { readPackInto } from "../../src/evidence/read.ts";
+import { writeTarGz } from "../../src/evidence/tar.ts";
+import { PackChecker } from "../../src/evidence/verify.ts";
+import { generateSigningKey } from "../../src/store/signing-key.ts";
+
+const scratch = mkdtempSync(join(tmpdir(), "covenant-attack-bombs-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const key = generateSigningKey();
+
+/** The heap used after a collection, when the test runs with --expose-gc (else as it is). */
+function heap(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+describe("a host's pack whose extract is millions of empty lines", () => {
+  it("lists at most MAX_LINE_PROBLEMS of its line problems and counts the rest, without a problem kept per line", async () => {
+    const lines = 3_000_000;
+    const bomb = join(scratch, "newlines.tar.gz");
+    // the chain first, as Covenant writes it: its one value matches no line
+    writeFileSync(bomb, writeTarGz("pack", [{ name: "history.chain", bytes: Buffer.from(`${"0".repeat(64)}\n`) }, { name: "history.jsonl", bytes: Buffer.alloc(lines, 0x0a) }], 0));
+    expect(statSync(bomb).size).toBeLessThan(16 * 1024);
+    const checker = new PackChecker(key.publicKey);
+    const before = heap();
+    let peak = 0;
+    await readPackInto(bomb, (name) => {
+      const inner = checker.file(name);
+      return { write: (c) => (inner.write(c), (peak = Math.max(peak, process.memoryUsage().heapUsed))), end: () => inner.end() };
+    });
+    // a problem object for each of 3,000,000 lines was ~600 MB
+    expect(peak - before).toBeLessThan(96 * 1024 * 1024);
+    const fake = { format: "covenant-evidence-pack/1", extract: { first: null, last: null, count: 0, head: null, chain: { final: "" } } };
+    const problems = (checker as unknown as { extract: { problems(m: unknown): { message: string }[] } }).extract.problems(fake);
+    const lineProblems = problems.filter((p) => /^(record \d+ \()?line \d+/.test(p.message));
+    expect(lineProblems.length).toBe(MAX_LINE_PROBLEMS);
+    expect(lineProblems[0]!.message).toMatch(/^line 1 is not the one that was signed/);
+    expect(lineProblems[1]!.message).toBe("line 1 is not a record (a JSON object)");
+    expect(problems.some((p) => p.message === `and ${lines * 1 + 1 - MAX_LINE_PROBLEMS} more line problems not listed (the first ${MAX_LINE_PROBLEMS} are)`)).toBe(true);
+    expect(problems.some((p) => p.message === `the extract holds ${lines} records; the manifest says 0`)).toBe(true);
+  }, 120_000);
+
+  it("keeps the forward jumps a prune explains out of the list, and those it does not in line order, however many", async () => {
+    const checker = new PackChecker(key.publicKey);
+    const chain = checker.file("history.chain");
+    chain.end();
+    const history = checker.file("history.jsonl");
+    // records 1, 3, 5, ... 999 (jumps a prune below 1000 explains), then 1001, 1002, 1004 (a jump it does not), then "x"
+    const seqs = [...Array.from({ length: 500 }, (_, i) => 2 * i + 1), 1001, 1002, 1004];
+    history.write(Buffer.from(seqs.map((s) => JSON.stringify({ seq: s, mac: "m" })).join("\n") + "\nx\n"));
+    history.end();
+    const extract = (checker as unknown as { extract: { problems(m: unknown): { message: string; record?: number }[] } }).extract;
+    const m = { extract: { first: 1, last: 1004, count: 504, head: null, chain: { final: "" }, pruned: { cut: 1000, at: "", before: "" } } };
+    const listed = extract.problems(m).filter((p) => / follows record | is not a record/.test(p.message));
+    expect(listed.map((p) => p.message)).toEqual(["record 1004 (line 503) follows record 1002: record numbers must be consecutive (expected 1003)", "line 504 is not a record (a JSON object)"]);
+  });
+});
+
+describe("a fleet pack whose host chain jumps at every entry", () => {
+  it("is judged with its jumps as numbers, the first wrong one named", async () => {
+    const checker = new FleetPackChecker(key.publicKey);
+    const host = "hosts/00000000-0000-0000-0000-000000000001";
+    const chain = checker.file(`${host}/chain.jsonl`);
+    const entries = 400_000;
+    chain.write(Buffer.from(`${JSON.stringify({ before: null })}\n`));
+    const piece: string[] = [];
+    for (let i = 0; i < entries; i++) {
+      piece.push(JSON.stringify({ seq: 1 + 2 * i, chain: "" }));
+      if (piece.length === 10_000) chain.write(Buffer.from(`${piece.splice(0).join("\n")}\n`));
+    }
+    chain.end();
+    const files = (checker as unknown as { host(dir: string): { problems(m: unknown): { message: string; record?: number }[] } }).host(host);
+    const problems = files.problems({ id: "", extract: { first: 1, last: 1 + 2 * (entries - 1), count: entries, before: "", final: "", prunedTo: 100 } });
+    expect(problems.find((p) => / follows record /.test(p.message))).toEqual({ file: `${host}/history.jsonl`, record: 103, message: "record 103 follows record 101: the records are not consecutive" });
+    checker.close();
+  });
+});
