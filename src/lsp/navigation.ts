@@ -74,6 +74,7 @@ export function rename(a: At, newName: string): WorkspaceEdit | null {
   const configText = config === undefined ? undefined : a.check.map.text(config);
   const inConfig = o.kind === "stakeholder" && config !== undefined && configText !== undefined ? stakeholderEditsInConfig(config, configText, o.name, newName) : undefined;
   if (inConfig?.taken) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is already a stakeholder in ${config}: the two would be one`);
+  if (inConfig?.aliased) throw new ResponseError(ErrorCodes.InvalidRequest, `${config} names \`${o.name}\` through a YAML anchor and alias (&, *): renaming it there would change, or miss, another place; write it out where the alias stands, then rename`);
   const changes: Record<string, TextEdit[]> = {};
   for (const x of idx.uses(o.kind, o.name)) (changes[uriOf(x.span.file)] ??= []).push({ range: rangeIn(a.check.map, x.span), newText: newName });
   for (const e of inConfig?.edits ?? []) (changes[uriOf(config!)] ??= []).push({ range: rangeIn(a.check.map, e.span), newText: e.newText });
