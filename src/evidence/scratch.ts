@@ -1,12 +1,12 @@
 // A scratch file of one's own for text made now and read back later (the fleet report's parts
 // that come after what they must follow: its hosts' JSON after the fleet's totals, its episodes'
 // lines after its tables), when no pack directory is there to hold one beside it (`covenant hub
-// report`). Made in a directory of its own under the system's temporary directory (mkdtemp: new,
+// report`). Made in a directory of its own under the system's temporary directory (temp-dir.ts: as root, judged first; mkdtemp: new,
 // 0700, a name nobody could have taken), opened exclusively without following links, and left
 // nameless at once: nothing stays on disk, even if the process dies.
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, constants, openSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { privateTempDir } from "./temp-dir.js";
 import { StagedText } from "./sinks.js";
 import type { Scratch } from "./write.js";
 
@@ -21,7 +21,7 @@ export class TemporaryScratch implements Scratch {
   });
 
   constructor() {
-    const dir = mkdtempSync(join(tmpdir(), "covenant-scratch-"));
+    const dir = privateTempDir("covenant-scratch-");
     const path = join(dir, "scratch");
     try {
       this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);

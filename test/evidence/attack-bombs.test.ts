@@ -83,3 +83,25 @@ describe("a fleet pack whose host chain jumps at every entry", () => {
     checker.close();
   });
 });
+
+describe("evidence verify's spill file, as root, in a TMPDIR another user controls", () => {
+  it.runIf(process.geteuid?.() === 0)("is refused (exit 2, said): they could move root's new directory away and put a link in its place", async () => {
+    const { chmodSync, chownSync, mkdirSync } = await import("node:fs");
+    const { covenant, ensureBuilt } = await import("../helpers/cli.ts");
+    ensureBuilt();
+    const pub = join(scratch, "hub.pub.pem");
+    writeFileSync(pub, key.publicKey.export({ type: "spki", format: "pem" }));
+    // a host's chain, the first of its two files: spilled as it passes
+    const pack = join(scratch, "fleet.tar.gz");
+    writeFileSync(pack, writeTarGz("pack", [{ name: "hosts/00000000-0000-0000-0000-000000000001/chain.jsonl", bytes: Buffer.from('{"before":null}\n') }], 0));
+    const tmp = join(scratch, "their-tmp");
+    mkdirSync(tmp, { mode: 0o777 });
+    chmodSync(scratch, 0o755);
+    chownSync(tmp, 65534, 65534);
+    const r = covenant(["evidence", "verify", pack, "--public-key", pub], { env: { TMPDIR: tmp } });
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toMatch(/the temporary directory .*their-tmp is owned by uid 65534, not root: as root, Covenant makes its temporary files only where no other user can move them/);
+    // the same pack with the system's /tmp (sticky): read, and judged (not intact: no manifest)
+    expect(covenant(["evidence", "verify", pack, "--public-key", pub]).code).toBe(1);
+  }, 60_000);
+});
