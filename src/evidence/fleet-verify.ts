@@ -83,6 +83,7 @@ class HostFiles {
     const reader = this.reader ?? this.spill.lines(this.first.spilled, MAX_LINE);
     if (this.first.chain) reader.rest((l) => this.chainEntry(l));
     else reader.rest(() => this.lines++);
+    this.spill.release(this.first.spilled);
   }
 
   /** A chain line of the second file: the header, or an entry and the record it vouches for, read from the spill. */
@@ -209,9 +210,15 @@ function lineSplitter(dir: string, line: (text: string) => void): LineSplitter {
 export class FleetPackChecker {
   private readonly files = new PackFiles();
   private readonly hosts = new Map<string, HostFiles>();
-  private readonly spill = new SpillFile();
+  private readonly spill: SpillFile;
 
-  constructor(private readonly publicKey: KeyObject) {}
+  /** `maxSpill`: the most the spill file holds at once (spill.ts MAX_SPILL; tests give less). */
+  constructor(
+    private readonly publicKey: KeyObject,
+    o: { maxSpill?: number } = {},
+  ) {
+    this.spill = new SpillFile(o.maxSpill);
+  }
 
   private host(dir: string): HostFiles {
     let h = this.hosts.get(dir);

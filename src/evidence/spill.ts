@@ -5,7 +5,7 @@
 // the system's temporary directory (temp-dir.ts: as root, judged first; mkdtemp: new, 0700, a name nobody could have taken), opened
 // exclusively without following links, and left nameless at once: nothing stays on disk, even if
 // the process dies.
-import { closeSync, constants, openSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, ftruncateSync, openSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { privateTempDir } from "./temp-dir.js";
 import { PackTooLargeError } from "./verify.js";
@@ -18,9 +18,20 @@ export interface Spilled {
   bytes: number;
 }
 
+/**
+ * The most the spill file holds at once. Covenant's archives give each host's chain before its
+ * records, and a region is given back once checked, so it holds one host's chain at a time (a year
+ * at every 5 minutes: ~16 MB); an archive in another order holds a host's records (a busy host's
+ * year: ~0.4 GB). Only a crafted order (every host's records before any chain) holds more: without
+ * a bound, a few megabytes of gzip could fill the temporary directory (often memory, as tmpfs).
+ */
+export const MAX_SPILL = 4 * 1024 ** 3;
+
 export class SpillFile {
   private fd: number | undefined;
   private size = 0;
+
+  constructor(private readonly max = MAX_SPILL) {}
 
   private open(): number {
     if (this.fd !== undefined) return this.fd;
@@ -41,6 +52,7 @@ export class SpillFile {
     return {
       spilled,
       write: (chunk) => {
+        if (this.size + chunk.length > this.max) throw new PackTooLargeError(`the verifier would keep more than ${this.max} bytes of the pack's host files in its temporary file at once: each host's chain.jsonl should come before its history.jsonl in the archive, as Covenant writes them (an archive that gives every host's records before any chain is not one Covenant makes)`);
         const fd = this.open();
         for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done, this.size + done);
         this.size += chunk.length;
@@ -52,6 +64,13 @@ export class SpillFile {
   /** The lines of a region, one at a time (a last line without its newline is a line). */
   lines(r: Spilled, maxLine: number): SpillLines {
     return new SpillLines(r.bytes === 0 ? -1 : this.open(), r, maxLine);
+  }
+
+  /** A region checked and no longer needed: when it is the file's last, the file gives its bytes back. */
+  release(r: Spilled): void {
+    if (this.fd === undefined || r.at + r.bytes !== this.size) return;
+    ftruncateSync(this.fd, r.at);
+    this.size = r.at;
   }
 
   close(): void {

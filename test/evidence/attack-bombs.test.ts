@@ -105,3 +105,33 @@ describe("evidence verify's spill file, as root, in a TMPDIR another user contro
     expect(covenant(["evidence", "verify", pack, "--public-key", pub]).code).toBe(1);
   }, 60_000);
 });
+
+describe("a fleet pack whose entries are ordered to maximise the verifier's spill", () => {
+  const hostDir = (n: number) => `hosts/00000000-0000-0000-0000-${String(n).padStart(12, "0")}`;
+  const records = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => JSON.stringify({ seq: i + 1, pad: "x".repeat(200) })).join("\n") + "\n");
+  const feed = (checker: FleetPackChecker, name: string, bytes: Buffer) => {
+    const sink = checker.file(name);
+    for (let at = 0; at < bytes.length; at += 64 * 1024) sink.write(bytes.subarray(at, at + 64 * 1024));
+    sink.end();
+  };
+
+  it("is refused once the spill would hold more than its bound at once (every host's records before any chain)", () => {
+    const checker = new FleetPackChecker(key.publicKey, { maxSpill: 1024 * 1024 });
+    const history = records(3000); // ~640 KB a host
+    feed(checker, `${hostDir(1)}/history.jsonl`, history);
+    expect(() => feed(checker, `${hostDir(2)}/history.jsonl`, history)).toThrow(/would keep more than 1048576 bytes of the pack's host files in its temporary file at once: each host's chain\.jsonl should come before its history\.jsonl/);
+    checker.close();
+  });
+
+  it("gives each host's spilled file back once checked: hosts one after another, in either order of their two files, stay within the bound", () => {
+    const checker = new FleetPackChecker(key.publicKey, { maxSpill: 1024 * 1024 });
+    const history = records(3000);
+    const chain = Buffer.from([JSON.stringify({ before: null }), ...Array.from({ length: 3000 }, (_, i) => JSON.stringify({ seq: i + 1, chain: "0".repeat(64), pad: "y".repeat(150) }))].join("\n") + "\n");
+    for (let h = 1; h <= 6; h++) {
+      const files: [string, Buffer][] = [[`${hostDir(h)}/chain.jsonl`, chain], [`${hostDir(h)}/history.jsonl`, history]];
+      for (const [name, bytes] of h % 2 === 0 ? files : files.reverse()) feed(checker, name, bytes);
+    }
+    const verdict = checker.verdict();
+    expect(verdict.intact).toBe(false); // no manifest: judged, not refused
+  });
+});
