@@ -54,7 +54,7 @@ class HostFiles {
    * step (a later one cannot be the first wrong step), so their record numbers only go up
    */
   backward: { a: number; b: number; i: number } | undefined;
-  private jumps = new Float64Array(384);
+  private jumps = new Float64Array(0);
   private jumpCount = 0;
   private prev: Buffer | undefined;
 
@@ -130,7 +130,7 @@ class HostFiles {
 
   private noteJump(a: number, b: number, i: number): void {
     if ((this.jumpCount + 1) * 3 > this.jumps.length) {
-      const grown = new Float64Array(this.jumps.length * 2);
+      const grown = new Float64Array(Math.max(384, this.jumps.length * 2));
       grown.set(this.jumps);
       this.jumps = grown;
     }
@@ -207,6 +207,9 @@ function lineSplitter(dir: string, line: (text: string) => void): LineSplitter {
   );
 }
 
+/** The most problems a fleet verdict lists (the rest are counted). */
+export const MAX_LISTED_PROBLEMS = 1000;
+
 export class FleetPackChecker {
   private readonly files = new PackFiles();
   private readonly hosts = new Map<string, HostFiles>();
@@ -265,9 +268,18 @@ export class FleetPackChecker {
     const manifest = parseManifest(manifestBytes);
     if (typeof manifest === "string") return { intact: false, problems: [...problems, { file: MANIFEST_FILE, message: manifest }], checkedWith };
     if (manifest.signingKey.fingerprint !== checkedWith) problems.push({ file: MANIFEST_FILE, message: `it names the signing key ${String(manifest.signingKey.fingerprint)}, not the key given (${checkedWith})` });
-    problems.push(...this.fileProblems(manifest));
-    for (const h of manifest.hosts) problems.push(...this.host(`hosts/${h.id}`).problems(h));
-    problems.push(...policyProblems(this.files.kept, { policies: manifest.policies }));
+    // a manifest of hundreds of thousands of hosts and files (64 MiB of it may be read) is judged
+    // whole, its problems listed to MAX_LISTED_PROBLEMS and the rest counted
+    let omitted = 0;
+    const add = (ps: readonly PackProblem[]) => {
+      for (const p of ps) if (problems.length < MAX_LISTED_PROBLEMS) problems.push(p);
+      else omitted++;
+    };
+    add(this.fileProblems(manifest));
+    // a host the pack holds no file of is judged by a checker made for it and dropped
+    for (const h of manifest.hosts) add((this.hosts.get(`hosts/${h.id}`) ?? new HostFiles(`hosts/${h.id}`, this.spill)).problems(h));
+    add(policyProblems(this.files.kept, { policies: manifest.policies }));
+    if (omitted > 0) problems.push({ file: MANIFEST_FILE, message: `and ${omitted} more problem${omitted === 1 ? "" : "s"} not listed (the first ${MAX_LISTED_PROBLEMS} are)` });
     return { intact: problems.length === 0, problems, manifest, checkedWith };
   }
 

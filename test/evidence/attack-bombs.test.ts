@@ -135,3 +135,22 @@ describe("a fleet pack whose entries are ordered to maximise the verifier's spil
     expect(verdict.intact).toBe(false); // no manifest: judged, not refused
   });
 });
+
+describe("a fleet manifest listing a huge number of hosts the pack does not hold", () => {
+  it("lists the first MAX_LISTED_PROBLEMS problems and counts the rest, keeping no checker for a host it holds no file of", async () => {
+    const { FLEET_PACK_FORMAT } = await import("../../src/evidence/fleet-manifest.ts");
+    const { MAX_LISTED_PROBLEMS } = await import("../../src/evidence/fleet-verify.ts");
+    const n = 20_000;
+    const hosts = Array.from({ length: n }, (_, i) => ({ id: `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`, extract: { first: 1, last: 2, count: 2, before: "", final: "x", prunedTo: null } }));
+    const checker = new FleetPackChecker(key.publicKey);
+    const sink = checker.file("manifest.json");
+    sink.write(Buffer.from(JSON.stringify({ format: FLEET_PACK_FORMAT, files: [], hosts, policies: [], signingKey: { fingerprint: "x" }, period: {} })));
+    sink.end();
+    const v = checker.verdict();
+    expect(v.intact).toBe(false);
+    expect(v.problems).toHaveLength(MAX_LISTED_PROBLEMS + 1);
+    // the signature, the key, then each host's three (count, chain end, first and last): the rest counted
+    expect(v.problems.at(-1)).toEqual({ file: "manifest.json", message: `and ${2 + 3 * n - MAX_LISTED_PROBLEMS} more problems not listed (the first ${MAX_LISTED_PROBLEMS} are)` });
+    expect((checker as unknown as { hosts: Map<string, unknown> }).hosts.size).toBe(0);
+  });
+});
