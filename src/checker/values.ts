@@ -47,9 +47,12 @@ export class ValueChecker {
   /**
    * The text of each variable put in a string, once found: every use then shares one string
    * (built once, and flattened once by whatever reads it) instead of building its own copy.
-   * Only successes are kept: a failure is reported at each use, through its own chain.
+   * Only successes are kept: a failure is reported at each use, through its own chain. With each,
+   * the other variables its text went through (`${base}` in it), when there are any: a use of a
+   * known text uses them too, so that a control's uses are its own whichever control put the
+   * variable in a string first (CheckMemo takes each control's uses again on their own).
    */
-  private readonly texts = new Map<string, string>();
+  private readonly texts = new Map<string, { text: string; through?: string[] }>();
 
   constructor(
     private readonly scope: Scope,
@@ -372,11 +375,15 @@ export class ValueChecker {
     const known = this.texts.get(name);
     if (known !== undefined) {
       this.scope.usedVariables.add(name);
-      return known;
+      if (known.through) for (const n of known.through) this.scope.usedVariables.add(n);
+      return known.text;
     }
     const ident: Expr & { kind: "ident" } = { kind: "ident", name, file: part.file, start: part.start, end: part.end };
-    const text = this.throughVariable(ident, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID);
-    if (text !== INVALID) this.texts.set(name, text);
+    const { result: text, variables } = this.scope.usesOf(() => this.throughVariable(ident, decl, (v) => this.scalarText(v, subject), INVALID as string | typeof INVALID));
+    if (text !== INVALID) {
+      variables.delete(name);
+      this.texts.set(name, variables.size === 0 ? { text } : { text, through: [...variables] });
+    }
     return text;
   }
 

@@ -181,6 +181,12 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   if (opts.modprobe !== undefined) gateOptions.modprobe = opts.modprobe;
   if (opts.killGraceMs !== undefined) gateOptions.killGraceMs = opts.killGraceMs;
   if (opts.holdChanges !== undefined) gateOptions.hold = opts.holdChanges;
+  // the behaviours of the types evaluated, and only those, loaded: before the gate is opened, so
+  // that a type whose code fails to load leaves no descriptor of the gate's behind
+  const every: Item[] = promiseKeys(policy).map((k, index) => ({ ...k, index }));
+  const only = opts.only;
+  const items = only === undefined ? every : every.filter((i) => only.has(i.key));
+  const builtins = await behavioursFor(items.map((i) => i.promise.type));
   const gate = new ChangeGate(gateOptions);
   // a dry run is a preview: it approves no integrity baseline and learns no band
   const baselines: BaselineStore = opts.dryRun ? { get: (p) => opts.baselines.get(p), set: () => undefined, keyDigest: (d) => opts.baselines.keyDigest(d) } : opts.baselines;
@@ -192,11 +198,6 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const root = opts.filesRoot;
   const hostPath = root === undefined ? (p: string) => p : (p: string) => join(root, p);
 
-  const every: Item[] = promiseKeys(policy).map((k, index) => ({ ...k, index }));
-  const only = opts.only;
-  const items = only === undefined ? every : every.filter((i) => only.has(i.key));
-  // the behaviours of the types evaluated, and only those, loaded
-  const builtins = await behavioursFor(items.map((i) => i.promise.type));
   const behaviourOf = (type: string) => builtins.get(type) ?? plugins.get(type);
   // a waiver's dates are the business's dates: "until 2026-12-31" holds to the end of that day in the calendar's zone
   const t = localTime(opts.calendarNow ?? opts.now, policy.calendar.timezone);

@@ -21,7 +21,8 @@ export interface ReadPackOptions {
 
 /** What a pack over the budget is told: the budget, and how to give a larger one. */
 function overBudget(max: number): string {
-  return `it unpacks to more than ${max} bytes (${(max / 1024 ** 3).toFixed(1)} GiB), the most read unless --max-unpacked allows more`;
+  const size = max >= 1024 ** 3 ? `${(max / 1024 ** 3).toFixed(1)} GiB` : max >= 1024 ** 2 ? `${(max / 1024 ** 2).toFixed(1)} MiB` : `${max} bytes`;
+  return `it unpacks to more than ${max} bytes (${size}), the most read (\`covenant evidence verify --max-unpacked\` allows more)`;
 }
 
 const READ_CHUNK = 1024 * 1024;

@@ -1,9 +1,10 @@
 // A scratch file of one's own for text made now and read back later (the fleet report's parts
 // that come after what they must follow: its hosts' JSON after the fleet's totals, its episodes'
 // lines after its tables), when no pack directory is there to hold one beside it (`covenant hub
-// report`). Made in a directory of its own under the system's temporary directory (temp-dir.ts: as root, judged first; mkdtemp: new,
-// 0700, a name nobody could have taken), opened exclusively without following links, and left
-// nameless at once: nothing stays on disk, even if the process dies.
+// report`). Made in a directory of its own under the system's temporary directory (as root, a
+// TMPDIR judged first: temp-dir.ts; mkdtemp: new, 0700, a name nobody could have taken), opened
+// exclusively without following links, and left nameless at once: nothing stays on disk, even if
+// the process dies.
 import { closeSync, constants, openSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { privateTempDir } from "./temp-dir.js";
@@ -11,6 +12,22 @@ import { StagedText } from "./sinks.js";
 import type { Scratch } from "./write.js";
 
 const READ_CHUNK = 1024 * 1024;
+
+/**
+ * A new file, read and written through the descriptor returned only: made in a directory of its
+ * own under the system's temporary directory (temp-dir.ts; mkdtemp: 0700, a name nobody could have taken),
+ * exclusively and without following links, and its name and directory removed at once.
+ */
+export function namelessTemporaryFile(prefix: string): number {
+  const dir = privateTempDir(prefix);
+  const path = join(dir, "file");
+  try {
+    return openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } finally {
+    rmSync(path, { force: true });
+    rmdirSync(dir);
+  }
+}
 
 export class TemporaryScratch implements Scratch {
   private readonly fd: number;
@@ -21,14 +38,7 @@ export class TemporaryScratch implements Scratch {
   });
 
   constructor() {
-    const dir = privateTempDir("covenant-scratch-");
-    const path = join(dir, "scratch");
-    try {
-      this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    } finally {
-      rmSync(path, { force: true });
-      rmdirSync(dir);
-    }
+    this.fd = namelessTemporaryFile("covenant-scratch-");
   }
 
   write(data: string | Buffer): void {

@@ -2,12 +2,12 @@
 // an archive gives before the chain that vouches for them), kept on disk rather than in memory
 // and read back a line at a time when the file they are checked against comes. One file for the
 // whole pack, appended to, each spilled file a region of it; made in a directory of its own under
-// the system's temporary directory (temp-dir.ts: as root, judged first; mkdtemp: new, 0700, a name nobody could have taken), opened
+// the system's temporary directory (scratch.ts namelessTemporaryFile; as root, under a TMPDIR
+// judged first: temp-dir.ts; mkdtemp: new, 0700, a name nobody could have taken), opened
 // exclusively without following links, and left nameless at once: nothing stays on disk, even if
 // the process dies.
-import { closeSync, constants, ftruncateSync, openSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
-import { privateTempDir } from "./temp-dir.js";
+import { closeSync, ftruncateSync, readSync, writeSync } from "node:fs";
+import { namelessTemporaryFile } from "./scratch.js";
 import { PackTooLargeError } from "./verify.js";
 
 const READ = 256 * 1024;
@@ -35,14 +35,7 @@ export class SpillFile {
 
   private open(): number {
     if (this.fd !== undefined) return this.fd;
-    const dir = privateTempDir("covenant-verify-");
-    const path = join(dir, "spill");
-    try {
-      this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    } finally {
-      rmSync(path, { force: true });
-      rmdirSync(dir);
-    }
+    this.fd = namelessTemporaryFile("covenant-verify-");
     return this.fd;
   }
 

@@ -1,11 +1,12 @@
 // The requests besides diagnostics, wired to the modules that answer them.
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { TextEdit, type Connection } from "vscode-languageserver/node";
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import { format } from "../formatter/format.js";
 import { displayPath } from "../checker/load.js";
 import { parseSource } from "../parser/parse.js";
 import { quickFixes } from "./actions.js";
-import { pathOf } from "./convert.js";
+import { pathOf, uriOf } from "./convert.js";
 import { completions } from "./completion.js";
 import { hover } from "./hover.js";
 import { definition, prepareRename, references, rename } from "./navigation.js";
@@ -82,6 +83,20 @@ export function registerFeatures(server: LanguageServer): void {
   });
   c.onRenameRequest((p) => {
     const a = at(p.textDocument.uri, p.position);
-    return a ? rename(a, p.newName) : null;
+    return a ? rename(a, p.newName, (path) => server.documents.get(uriOf(path))?.getText() ?? readText(path)) : null;
   });
+}
+
+/** A file's text, or undefined when it cannot be read (never through a link's last part). */
+function readText(path: string): string | undefined {
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      return fstatSync(fd).isFile() ? readFileSync(fd, "utf8") : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
 }

@@ -3,6 +3,7 @@ import { realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ResponseError, ErrorCodes, type Location, type Range, type TextEdit, type WorkspaceEdit } from "vscode-languageserver/node";
 import { keywords } from "../parser/tokens.js";
+import { SourceMap } from "../cli/render.js";
 import { stakeholderEditsInConfig } from "./config-names.js";
 import { rangeIn, uriOf } from "./convert.js";
 import type { At } from "./features.js";
@@ -62,7 +63,12 @@ export function prepareRename(a: At): { range: Range; placeholder: string } | nu
   return { range: rangeIn(a.check.map, o.span), placeholder: o.name };
 }
 
-export function rename(a: At, newName: string): WorkspaceEdit | null {
+/**
+ * `configText` gives covenant.yaml's text as it is now (the editor's, else the file's): the check's
+ * copy has its secrets blotted out, which can leave YAML that no longer parses (a secret written
+ * as a block scalar), and a rename must see the stakeholder's every mention.
+ */
+export function rename(a: At, newName: string, configText: (path: string) => string | undefined = () => undefined): WorkspaceEdit | null {
   const o = occurrenceAt(a);
   if (!o || !RENAMED.has(o.kind)) throw new ResponseError(ErrorCodes.InvalidRequest, "only a variable, a context or a stakeholder can be renamed");
   if (!IDENTIFIER.test(newName) || KEYWORDS.has(newName)) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is not a name: a letter or _, then letters, digits or _, and not a keyword`);
@@ -71,12 +77,17 @@ export function rename(a: At, newName: string): WorkspaceEdit | null {
   if (taken) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is already declared (a ${taken.kind}): the two would be confused`);
   // a stakeholder is named in covenant.yaml too (its people and channels, the routes to it)
   const config = a.check.configPath;
-  const configText = config === undefined ? undefined : a.check.map.text(config);
-  const inConfig = o.kind === "stakeholder" && config !== undefined && configText !== undefined ? stakeholderEditsInConfig(config, configText, o.name, newName) : undefined;
+  const text = config === undefined || o.kind !== "stakeholder" ? undefined : (configText(config) ?? a.check.map.text(config));
+  const inConfig = config !== undefined && text !== undefined ? stakeholderEditsInConfig(config, text, o.name, newName) : undefined;
   if (inConfig?.taken) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is already a stakeholder in ${config}: the two would be one`);
   if (inConfig?.aliased) throw new ResponseError(ErrorCodes.InvalidRequest, `${config} names \`${o.name}\` through a YAML anchor and alias (&, *): renaming it there would change, or miss, another place; write it out where the alias stands, then rename`);
   const changes: Record<string, TextEdit[]> = {};
   for (const x of idx.uses(o.kind, o.name)) (changes[uriOf(x.span.file)] ??= []).push({ range: rangeIn(a.check.map, x.span), newText: newName });
-  for (const e of inConfig?.edits ?? []) (changes[uriOf(config!)] ??= []).push({ range: rangeIn(a.check.map, e.span), newText: e.newText });
+  if (inConfig && inConfig.edits.length > 0) {
+    // positions in the text the edits were found in
+    const lines = new SourceMap([]);
+    lines.add(config!, text!);
+    for (const e of inConfig.edits) (changes[uriOf(config!)] ??= []).push({ range: rangeIn(lines, e.span), newText: e.newText });
+  }
   return { changes };
 }

@@ -154,6 +154,28 @@ describe("covenant watch", () => {
     expect(await w.exited).toBe(0);
   }, 30_000);
 
+  it("reloads when a file of an --include directory the policy imports changes", async () => {
+    const s = scene();
+    const lib = join(s.dir, "lib");
+    mkdirSync(lib, { mode: 0o700 });
+    const libFile = join(s.dir, "files", "lib.conf");
+    writeFileSync(libFile, "y\n");
+    chmodSync(libFile, 0o640);
+    const shared = join(lib, "shared.promise");
+    const sharedText = ["control \"LIB-1\" {", '  title = "The shared library\'s own promise"', `  file "${libFile}" { mode = 0640 }`, "}", ""].join("\n");
+    writeFileSync(shared, sharedText, { mode: 0o600 });
+    const main = join(s.policy, "p.promise");
+    writeFileSync(main, `import "${shared}"\n${readFileSync(main, "utf8")}`, { mode: 0o600 });
+    const w = startWatcher(["--state", s.state, "--include", lib, s.policy], children);
+    await w.waitFor(/watch run 1 \(start-up rescan\): 3 promises/);
+    // the library now promises 0600: reloaded, and the rescan finds its file (0640) in drift
+    writeFileSync(shared, sharedText.replace("mode = 0640", "mode = 0600"));
+    await w.waitFor(/covenant watch: policy reloaded: 3 promises/);
+    await w.waitFor(/watch run 2 \(reloaded policy\): 3 promises, 1 not kept/);
+    w.child.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
+  }, 30_000);
+
   it("a policy another user can change is not reloaded (as root): said, and the running one goes on", async () => {
     const s = scene();
     const w = startWatcher(["--state", s.state, s.policy], children);

@@ -17,7 +17,9 @@ import { readPack, readPackInto } from "../../src/evidence/read.ts";
 import { periodOf } from "../../src/facts/period.ts";
 import { lineOf } from "../../src/hub/client/batch.ts";
 import { migrate } from "../../src/hub/db/migrations.ts";
-import { buildFleetReport, overviewOf } from "../../src/hub/evidence/fleet-report.ts";
+import { buildFleetReport, overviewOf, summaryOfHost } from "../../src/hub/evidence/fleet-report.ts";
+import { FleetDocuments } from "../../src/hub/evidence/fleet-documents.ts";
+import { TemporaryScratch } from "../../src/evidence/scratch.ts";
 import { buildReport } from "../../src/report/report-build.ts";
 import { writeFleetPack } from "../../src/hub/evidence/fleet-pack.ts";
 import { renderFleetHtml } from "../../src/hub/evidence/fleet-html.ts";
@@ -189,6 +191,37 @@ describe("the fleet report", () => {
     const web01 = overviewOf(r).hosts.find((h) => h.name === "web-01")!;
     expect(web01.deficiencies.length).toBeLessThanOrEqual(MAX_LISTED_DEFICIENCIES);
     expect(web01.deficiencyCount).toBeGreaterThanOrEqual(300_000);
+  }, 180_000);
+
+  it("makes a host at a time, through scratch files read back in many chunks, the bytes of the report built whole (a character cut between two chunks included)", async () => {
+    const r = await buildFleetReport(pool, options());
+    const c1 = r.hosts.find((h) => h.name === "web-01")!.report.controls.find((c) => c.id === "C-1")!;
+    const first = c1.operation.episodes.find((e) => !e.notice)!;
+    // ~6 MB of fleet.json in this host alone, its reasons of 2-, 3- and 4-byte characters
+    c1.operation.episodes = Array.from({ length: 20_000 }, (_, i) => ({ ...first, reason: `é€😀 ${i} ${"x".repeat(i % 7)}` }));
+    const scratches: TemporaryScratch[] = [];
+    const documents = new FleetDocuments(() => {
+      const s = new TemporaryScratch();
+      scratches.push(s);
+      return s;
+    }, TOLERANCE);
+    try {
+      r.hosts.forEach((h, i) => documents.add(h, summaryOfHost(h), i));
+      const made = new Map<string, string>();
+      for (const [name, pieces] of documents.files(overviewOf(r))) {
+        // each piece copied as it comes: a chunk is valid only until the next is asked for
+        const parts: Buffer[] = [];
+        for (const p of pieces) parts.push(Buffer.from(p));
+        made.set(name, Buffer.concat(parts).toString("utf8"));
+      }
+      expect(made.get("fleet.json")!.length).toBeGreaterThan(3_000_000);
+      expect(made.get("fleet.json")).toBe(JSON.stringify(r, null, 2) + "\n");
+      expect(made.get("fleet.html")).toBe(renderFleetHtml(r));
+      expect(made.get("fleet.md")).toBe(renderFleetMarkdown(r));
+      for (const [name, text] of renderFleetCsv(r)) expect(made.get(name)).toBe(text);
+    } finally {
+      for (const s of scratches) s.close();
+    }
   }, 180_000);
 
   it("draws escaped HTML with both times and the flags, needing no script", async () => {

@@ -52,6 +52,25 @@ describe("an older push arriving after newer ones", () => {
     expect((await host.push(t.hub.url, t.cert.certPem, 20, 22)).body).not.toHaveProperty("stale");
   });
 
+  it("keeps a silent host silent: its last push replayed later (nothing new in it) moves neither its last push nor its clock", async () => {
+    const host = await enrolled();
+    host.grow(10);
+    expect((await host.push(t.hub.url, t.cert.certPem, 0, 10, { sentAt: minutesAgo(2) })).body).toMatchObject({ status: "accepted", stored: 10 });
+    // the host's last push, a heartbeat that brings nothing new: what an eavesdropper keeps
+    const heartbeat = host.signed(host.pushBody(10, 10, { sentAt: minutesAgo(1) }));
+    expect((await post(t.hub.url, "/v1/push", heartbeat.bytes, heartbeat.headers, t.cert.certPem)).body).toMatchObject({ status: "accepted", stored: 0 });
+    const before = await hubState(host);
+    // the host goes silent; the heartbeat is sent again, later, as if it were the host
+    for (let i = 0; i < 2; i++) {
+      const replay = await post(t.hub.url, "/v1/push", heartbeat.bytes, heartbeat.headers, t.cert.certPem);
+      expect(replay.body).toMatchObject({ status: "accepted", stale: true, stored: 0, holds: { seq: 10 } });
+    }
+    expect(await hubState(host)).toEqual(before);
+    // the host itself, speaking now, is heard
+    expect((await host.push(t.hub.url, t.cert.certPem, 10, 10)).body).not.toHaveProperty("stale");
+    expect(Date.parse(String((await hubState(host))["last_sent_at"]))).toBeGreaterThan(Date.parse(String(before["last_sent_at"])));
+  });
+
   it("still reports a store rolled back that pushes with its clock right, saying when each push was sent", async () => {
     const host = await enrolled();
     host.grow(20);

@@ -216,6 +216,18 @@ describe("rename of a stakeholder that covenant.yaml configures", () => {
       expect(checked.code, checked.out + checked.err).toBe(0);
       expect(checked.out + checked.err).toContain("0 errors, 0 warnings");
       rmSync(out, { recursive: true, force: true });
+      // covenant.yaml open in the editor with a literal secret written as a block scalar (an error
+      // of its own, E318): the check's copy blots the secret out, the rename reads the editor's text
+      const withSecret = configText.replace("channels:\n  security:\n    type: report", "channels:\n  mail:\n    type: email\n    password: |\n      s3cr3t: [not yaml\n  security:\n    type: report");
+      expect(withSecret).not.toBe(configText);
+      const cu = fileUri(config);
+      await c.open(cu, withSecret);
+      await c.settled(cu, 1);
+      const again = await c.request<{ changes: Record<string, Edit[]> }>("textDocument/rename", { textDocument: { uri: u }, position: at(policyText, "owner    = security", 12), newName: "infosec" });
+      const renamed = applyEdits(withSecret, again.changes[cu] ?? []);
+      expect(renamed).toContain("\n  infosec:\n    channels: [security]");
+      expect(renamed).toContain("receivers: [infosec, dba, auditors]");
+      expect(renamed).toContain("      s3cr3t: [not yaml");
       // a name the policy declares, or one covenant.yaml alone configures, is refused: the two would be one
       await expect(c.request("textDocument/rename", { textDocument: { uri: u }, position: at(policyText, "owner    = security", 12), newName: "dba" })).rejects.toThrow(/already declared/);
       await expect(c.request("textDocument/rename", { textDocument: { uri: u }, position: at(policyText, "owner    = security", 12), newName: "auditors" })).rejects.toThrow(/already a stakeholder in .*covenant\.yaml/);

@@ -175,6 +175,21 @@ describe("a check that takes controls again from the last check", () => {
     expect(spent(w.check())).toEqual(first);
     expect(w.reused).toBeGreaterThan(20);
   }, 60_000);
+
+  it("counts the variables a taken control's strings go through as used, when the control that first put them in a string no longer does", () => {
+    // `dir` is put in strings through `base`: once a string has held `${dir}`, its text is known,
+    // and a later use of it goes through `base` no more; the first use is the one edited away
+    const w = new Edited({
+      "p.promise":
+        'stakeholder ops\nlet base = "/srv"\nlet dir = "${base}/app"\n' +
+        'control "C1" {\n  title = "one"\n  owner = ops\n  file "${dir}/one" { mode = 0600 }\n}\n' +
+        'control "C2" {\n  title = "two"\n  owner = ops\n  file "${dir}/two" { mode = 0600 }\n}\n',
+    });
+    expect(codes(w.check())).not.toContain("W201");
+    w.replace("p.promise", 'file "${dir}/one"', 'file "/srv/app/one"');
+    expect(codes(w.check())).not.toContain("W201");
+    expect(w.kept.memos.get(w.folder)!.reused).toBe(1);
+  });
 });
 
 /** An edit an author might make, anywhere in a file: text cut, a fragment typed. */

@@ -4,6 +4,7 @@
 // written to the hub's audit log (an export of evidence).
 import { existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Pool } from "pg";
 import { periodOf, PeriodError, type Period } from "../../facts/period.js";
@@ -107,11 +108,17 @@ export async function runHubReport(opts: FleetReportOptions & { format: FleetFor
   // totals are known (fleet-documents.ts): a quarter of a host group is never held in memory
   const scratches: TemporaryScratch[] = [];
   try {
-    const documents = new FleetDocuments(() => {
-      const s = new TemporaryScratch();
-      scratches.push(s);
-      return s;
-    }, p.config.clockToleranceMs, new Set([opts.format]));
+    let documents: FleetDocuments;
+    try {
+      documents = new FleetDocuments(() => {
+        const s = new TemporaryScratch();
+        scratches.push(s);
+        return s;
+      }, p.config.clockToleranceMs, new Set([opts.format]));
+    } catch (err) {
+      io.err(`covenant hub report: cannot make a scratch file under ${escapeText(tmpdir())} (TMPDIR): ${escapeText((err as NodeJS.ErrnoException).code ?? (err as Error).message)}`);
+      return EXIT.policyError;
+    }
     const report = await streamFleetReport(p.pool, { period: p.period, ...(opts.group !== undefined ? { group: opts.group } : {}), controls: opts.controls, toleranceMs: p.config.clockToleranceMs, hubFingerprint: p.key.fingerprint, generator: opts.generator, ...(opts.now ? { now: opts.now } : {}) }, (h, summary, index) => documents.add(h, summary, index), "slim");
     await audit(p.pool, `cli:${who()}`, "evidence.report", opts.group !== undefined ? `group:${opts.group}` : null, { from: opts.from, to: opts.to, format: opts.format, hosts: report.hosts.length, controls: opts.controls });
     const written: string[] = [];

@@ -199,7 +199,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   // a policy or configuration that changes (or SIGHUP) is loaded again; one with errors is said,
   // and the one running goes on
   let reloading = Promise.resolve();
-  const reloads = watchReloads(paths, notifyConfig, () => {
+  const reloads = watchReloads(paths, opts.include, notifyConfig, () => {
     reloading = reloading.then(async () => {
       const next = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...cacheIn(stateDir) }, io);
       const unsaved = typeof next === "number" ? undefined : saveCache(next, stateDir);
@@ -240,8 +240,11 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   return EXIT.ok;
 }
 
-/** SIGHUP, or a change to the named policy paths or the configuration file, calls `reload` (a burst once, after 200 ms). */
-function watchReloads(paths: string[], config: ConfigOutcome, reload: () => void): { ready: Promise<void>; close(): Promise<void> } {
+/**
+ * SIGHUP, or a change to the named policy paths, the `--include` directories (a shared library the
+ * policy imports) or the configuration file, calls `reload` (a burst once, after 200 ms).
+ */
+function watchReloads(paths: string[], include: readonly string[], config: ConfigOutcome, reload: () => void): { ready: Promise<void>; close(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   const soon = () => {
     if (timer) clearTimeout(timer);
@@ -251,7 +254,7 @@ function watchReloads(paths: string[], config: ConfigOutcome, reload: () => void
     }, 200);
   };
   process.on("SIGHUP", soon);
-  const named = [...(paths.length > 0 ? paths : ["."]), ...(config.status === "ok" ? [config.config.path] : [])];
+  const named = [...(paths.length > 0 ? paths : ["."]), ...include, ...(config.status === "ok" ? [config.config.path] : [])];
   const w = chokidar.watch(named, { ignoreInitial: true, depth: 0, followSymlinks: false, atomic: false });
   w.on("all", (_event, path) => {
     if (/\.promise$/.test(path) || named.includes(path)) soon();

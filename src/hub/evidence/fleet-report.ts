@@ -80,7 +80,10 @@ export async function streamFleetReport(pool: Pool, o: FleetReportOptions, each:
   };
 }
 
-/** The fleet report with every host's full report in it (`covenant hub report`; its JSON is held whole). */
+/**
+ * The fleet report with every host's full report in it, held whole: what the documents made a host
+ * at a time (fleet-documents.ts) must equal, byte for byte, in the tests; the commands never hold it.
+ */
 export async function buildFleetReport(pool: Pool, o: FleetReportOptions): Promise<FleetReport> {
   const hosts: FleetHost[] = [];
   const overview = await streamFleetReport(pool, o, (h) => void hosts.push(h));

@@ -4,9 +4,10 @@
 // csvCell: no Markdown from a reason, no spreadsheet formula from a hostname).
 //
 // A fleet's episodes are the one part that grows with the period (a quarter of 200 hosts can hold
-// millions), so they are lines made a host at a time (FleetEpisodeLines): the evidence pack writes
-// them to scratch files as each host is read and the documents take them back as pieces; the report
-// built whole (`covenant hub report`) makes them from its hosts' reports. Both give the same bytes.
+// millions), so they are lines made a host at a time (FleetEpisodeLines): the evidence pack and
+// `covenant hub report` write them to scratch files as each host is read (fleet-documents.ts) and the
+// documents take them back as pieces; a report built whole makes them from its hosts' reports (the
+// tests hold the two to the same bytes).
 import { csvCell, csvOf } from "../../report/report-csv.js";
 import { duration, md } from "../../report/report-markdown.js";
 import type { FleetHost, FleetOverview, FleetReport } from "./fleet-model.js";

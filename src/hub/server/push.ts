@@ -131,6 +131,13 @@ async function judgeAndStore(client: PoolClient, push: ReadPush, now: Date, tole
   if (push.rotation?.signed && taken?.seq !== push.rotation.seq && !ahead) {
     return error(401, "the push is signed with a key that only a rotation record the hub does not take from it puts in force");
   }
+  // a copy of a push that brings nothing the hub lacks, signed no later than the last push the hub
+  // took, is old news (a late retry, or someone replaying the host's last heartbeat to keep a
+  // silent host looking alive): answered as stale, and the host's last push, clock and decisions'
+  // delivery stay as they are. An honest host's next push is signed later, or brings records.
+  if (fresh.length === 0 && held.lastSentAt !== null && Date.parse(body.sentAt) <= held.lastSentAt) {
+    return { status: 200, body: { status: "accepted", holds, stored: 0, receivedAt: now.toISOString(), clockSkewMs: skew, stale: true } };
+  }
   if (taken) await adoptRotatedKey(client, body.host, taken);
   if (fresh.length) {
     await storeRecords(client, body.host, row.epoch, fresh, now);

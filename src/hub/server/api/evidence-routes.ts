@@ -24,9 +24,9 @@ const MAX_DAYS = 366;
  * The most host-days one request may ask for. Neither memory nor verification bounds it any more:
  * the pack is made a host at a time (one host's report in memory), written to a temporary
  * directory and sent from its file, and `covenant evidence verify` reads it as a stream. What does
- * is the request: the pack is made before its first byte is sent, at ~0.07 s a host-day on the
- * 2-core benchmark machine, loaded (bench/README.md "the fleet evidence pack": 10,010 host-days,
- * a quarter of 110 hosts, in 12 minutes), and the temporary directory needs ~1.6 MB a host-day
+ * is the request: the pack is made before its first byte is sent, at 0.05 to 0.07 s a host-day
+ * on the 2-core benchmark machine, loaded (bench/README.md "the fleet evidence pack": 10,010
+ * host-days, a quarter of 110 hosts, in 9 to 12 minutes), and the temporary directory needs ~1.6 MB a host-day
  * (the files and their archive) while it is made. A quarter (92 days) of a 130-host group fits; larger
  * packs are cut by group or period, or made with `covenant hub evidence` on the hub's machine.
  */
