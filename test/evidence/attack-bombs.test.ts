@@ -154,3 +154,37 @@ describe("a fleet manifest listing a huge number of hosts the pack does not hold
     expect((checker as unknown as { hosts: Map<string, unknown> }).hosts.size).toBe(0);
   });
 });
+
+describe("entry names that collide once read", () => {
+  /** A one-entry-at-a-time ustar of raw names (no check of the writer's), as an attacker makes it. */
+  function rawTar(entries: { name: string; type: "0" | "5"; body?: string }[]): Buffer {
+    const blocks: Buffer[] = [];
+    for (const e of entries) {
+      const h = Buffer.alloc(512);
+      const body = Buffer.from(e.body ?? "");
+      h.write(e.name, 0, 100, "utf8");
+      h.write("0000600\0", 100);
+      h.write("0000000\0", 108);
+      h.write("0000000\0", 116);
+      h.write(body.length.toString(8).padStart(11, "0") + "\0", 124);
+      h.write("00000000000\0", 136);
+      h.fill(" ", 148, 156);
+      h.write(e.type, 156);
+      h.write("ustar\0", 257);
+      h.write("00", 263);
+      let sum = 0;
+      for (const b of h) sum += b;
+      h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
+      blocks.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+    }
+    return Buffer.concat([...blocks, Buffer.alloc(1024)]);
+  }
+
+  it("refuses a file given again as a directory, or under a trailing slash, and names with empty, `.` or `..` parts", async () => {
+    const { TarReader } = await import("../../src/evidence/tar.ts");
+    const read = (entries: Parameters<typeof rawTar>[0]) => () => new TarReader(() => ({ write: () => undefined, end: () => undefined })).push(rawTar(entries));
+    expect(read([{ name: "p/", type: "5" }, { name: "p/manifest.json", type: "0", body: "{}" }, { name: "p/manifest.json/", type: "5" }])).toThrow(/appears twice/);
+    expect(read([{ name: "p/", type: "5" }, { name: "p/a", type: "0", body: "1" }, { name: "p/a//", type: "0", body: "2" }])).toThrow(/appears twice/);
+    for (const bad of ["p//manifest.json", "p/./manifest.json", "p/x/../manifest.json", "/p/manifest.json", "p\\manifest.json"]) expect(read([{ name: "p/", type: "5" }, { name: bad, type: "0", body: "{}" }]), bad).toThrow(/refused/);
+  });
+});
