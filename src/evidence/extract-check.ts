@@ -5,6 +5,7 @@
 // whichever order an archive holds them in.
 import { createHash, type Hash } from "node:crypto";
 import { CHAIN_FILE, CHAIN_LABEL, HISTORY_FILE, type Manifest } from "./manifest.js";
+import { SpillFile, type Spilled } from "./spill.js";
 import type { EntrySink } from "./tar.js";
 
 export interface ExtractProblem {
@@ -60,13 +61,35 @@ export class LineSplitter implements EntrySink {
   }
 }
 
-/** A growing list of 32-byte values and, per value, a number (the record, or -1) and a position in the problems. */
+/** How many chain values are kept in memory (48 bytes each: 48 MiB); the rest go to a spill file. */
+export const VALUES_IN_MEMORY = 1024 * 1024;
+
+const ENTRY = 48;
+
+/**
+ * A growing list of 32-byte values and, per value, a number (the record, or -1) and a position in
+ * the problems: the first VALUES_IN_MEMORY in memory, the rest (48 bytes each) in a spill file
+ * (spill.ts: bounded, given back with the checker), so that a crafted extract of millions of empty
+ * lines, or a chain of millions of values, costs disk within the spill's bound, not memory.
+ */
 class ChainValues {
+  /** 1,024 values to start with, and their two numbers each (half as many numbers were kept: the record and problem position of values 512 to 1,023 of each size were lost) */
   private bytes = Buffer.alloc(32 * 1024);
-  private extra: Float64Array = new Float64Array(1024);
+  private extra: Float64Array = new Float64Array(2 * 1024);
+  private spill: SpillFile | undefined;
+  private region: { write(chunk: Buffer): void; spilled: Spilled } | undefined;
+  /** spilled entries not yet written (written 4,096 at a time) */
+  private readonly pending = Buffer.alloc(4096 * ENTRY);
+  private pendingBytes = 0;
+  /** a window of the spilled entries, read ahead */
+  private window = Buffer.alloc(0);
+  private windowFrom = 0;
   length = 0;
 
+  constructor(private readonly inMemory = VALUES_IN_MEMORY) {}
+
   push(value: Buffer, seq = -1, problemAt = 0): void {
+    if (this.length >= this.inMemory) return this.pushSpilled(value, seq, problemAt);
     if ((this.length + 1) * 32 > this.bytes.length) {
       const grown = Buffer.alloc(this.bytes.length * 2);
       this.bytes.copy(grown);
@@ -81,16 +104,53 @@ class ChainValues {
     this.length++;
   }
 
+  private pushSpilled(value: Buffer, seq: number, problemAt: number): void {
+    this.spill ??= new SpillFile(undefined, "the extract holds more lines than any host records (48 bytes of each line's chain value are kept to compare)");
+    this.region ??= this.spill.region();
+    value.copy(this.pending, this.pendingBytes);
+    this.pending.writeDoubleLE(seq, this.pendingBytes + 32);
+    this.pending.writeDoubleLE(problemAt, this.pendingBytes + 40);
+    this.pendingBytes += ENTRY;
+    this.length++;
+    if (this.pendingBytes === this.pending.length) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pendingBytes === 0) return;
+    this.region!.write(this.pending.subarray(0, this.pendingBytes));
+    this.pendingBytes = 0;
+  }
+
+  /** The spilled entry `i` (at least inMemory), read through a window that moves ahead. */
+  private spilled(i: number): Buffer {
+    this.flush();
+    const k = i - this.inMemory;
+    if (k < this.windowFrom || (k + 1) * ENTRY > this.windowFrom * ENTRY + this.window.length) {
+      this.window = Buffer.alloc(4096 * ENTRY);
+      this.window = this.window.subarray(0, this.spill!.readAt(this.region!.spilled, k * ENTRY, this.window));
+      this.windowFrom = k;
+    }
+    const at = (k - this.windowFrom) * ENTRY;
+    return this.window.subarray(at, at + ENTRY);
+  }
+
   equals(i: number, value: Buffer): boolean {
-    return i < this.length && this.bytes.subarray(i * 32, i * 32 + 32).equals(value);
+    if (i >= this.length) return false;
+    if (i >= this.inMemory) return this.spilled(i).subarray(0, 32).equals(value);
+    return this.bytes.subarray(i * 32, i * 32 + 32).equals(value);
   }
 
   seq(i: number): number {
-    return this.extra[i * 2]!;
+    return i >= this.inMemory ? this.spilled(i).readDoubleLE(32) : this.extra[i * 2]!;
   }
 
   problemAt(i: number): number {
-    return this.extra[i * 2 + 1]!;
+    return i >= this.inMemory ? this.spilled(i).readDoubleLE(40) : this.extra[i * 2 + 1]!;
+  }
+
+  close(): void {
+    this.spill?.close();
+    this.spill = undefined;
   }
 }
 
@@ -143,15 +203,18 @@ export class ExtractCheck {
   private chainPieceBytes = 0;
   private brokenLine: number | undefined;
 
+  /** `valuesInMemory`: how many chain values are kept in memory before the rest are spilled (tests give few). */
+  constructor(private readonly valuesInMemory = VALUES_IN_MEMORY) {}
+
   historySink(): EntrySink {
     this.historySeen = true;
-    if (!this.chainSeen) this.computed = new ChainValues();
+    if (!this.chainSeen) this.computed = new ChainValues(this.valuesInMemory);
     return new LineSplitter((p, lasting) => this.historyPiece(p, lasting), () => this.historyLineEnd());
   }
 
   chainSink(): EntrySink {
     this.chainSeen = true;
-    if (!this.historySeen) this.signed = new ChainValues();
+    if (!this.historySeen) this.signed = new ChainValues(this.valuesInMemory);
     return new LineSplitter((p) => this.chainPieceOf(p), () => this.chainLineEnd());
   }
 
@@ -303,6 +366,8 @@ export class ExtractCheck {
     if (last && m.extract.last !== last.seq) problems.push({ file: HISTORY_FILE, record: last.seq, message: `the extract ends at record ${last.seq}; the manifest says ${String(m.extract.last)}` });
     const head = m.extract.head;
     if (last && (!head || head.seq !== last.seq || head.mac !== last.mac)) problems.push({ file: HISTORY_FILE, record: last.seq, message: `its last record is not the head the manifest names (${head ? `record ${head.seq}, MAC ${String(head.mac).slice(0, 16)}…` : "none"})` });
+    this.signed?.close();
+    this.computed?.close();
     return problems;
   }
 }

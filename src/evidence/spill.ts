@@ -31,7 +31,11 @@ export class SpillFile {
   private fd: number | undefined;
   private size = 0;
 
-  constructor(private readonly max = MAX_SPILL) {}
+  /** `why`: what holding more than `max` says of the pack (the fleet's: its entries' order). */
+  constructor(
+    private readonly max = MAX_SPILL,
+    private readonly why = "each host's chain.jsonl should come before its history.jsonl in the archive, as Covenant writes them (an archive that gives every host's records before any chain is not one Covenant makes)",
+  ) {}
 
   private open(): number {
     if (this.fd !== undefined) return this.fd;
@@ -45,7 +49,7 @@ export class SpillFile {
     return {
       spilled,
       write: (chunk) => {
-        if (this.size + chunk.length > this.max) throw new PackTooLargeError(`the verifier would keep more than ${this.max} bytes of the pack's host files in its temporary file at once: each host's chain.jsonl should come before its history.jsonl in the archive, as Covenant writes them (an archive that gives every host's records before any chain is not one Covenant makes)`);
+        if (this.size + chunk.length > this.max) throw new PackTooLargeError(`the verifier would keep more than ${this.max} bytes of the pack's files in its temporary file at once: ${this.why}`);
         const fd = this.open();
         for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done, this.size + done);
         this.size += chunk.length;
@@ -57,6 +61,19 @@ export class SpillFile {
   /** The lines of a region, one at a time (a last line without its newline is a line). */
   lines(r: Spilled, maxLine: number): SpillLines {
     return new SpillLines(r.bytes === 0 ? -1 : this.open(), r, maxLine);
+  }
+
+  /** Bytes of a region from `offset` into it, into `buf` (as many as fit and the region holds); how many. */
+  readAt(r: Spilled, offset: number, buf: Buffer): number {
+    const n = Math.min(buf.length, r.bytes - offset);
+    if (n <= 0) return 0;
+    let done = 0;
+    while (done < n) {
+      const k = readSync(this.open(), buf, done, n - done, r.at + offset + done);
+      if (k === 0) throw new Error("the verifier's spill file ended early");
+      done += k;
+    }
+    return n;
   }
 
   /** A region checked and no longer needed: when it is the file's last, the file gives its bytes back. */

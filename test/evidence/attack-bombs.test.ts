@@ -119,7 +119,7 @@ describe("a fleet pack whose entries are ordered to maximise the verifier's spil
     const checker = new FleetPackChecker(key.publicKey, { maxSpill: 1024 * 1024 });
     const history = records(3000); // ~640 KB a host
     feed(checker, `${hostDir(1)}/history.jsonl`, history);
-    expect(() => feed(checker, `${hostDir(2)}/history.jsonl`, history)).toThrow(/would keep more than 1048576 bytes of the pack's host files in its temporary file at once: each host's chain\.jsonl should come before its history\.jsonl/);
+    expect(() => feed(checker, `${hostDir(2)}/history.jsonl`, history)).toThrow(/would keep more than 1048576 bytes of the pack's files in its temporary file at once: each host's chain\.jsonl should come before its history\.jsonl/);
     checker.close();
   });
 
@@ -186,5 +186,34 @@ describe("entry names that collide once read", () => {
     expect(read([{ name: "p/", type: "5" }, { name: "p/manifest.json", type: "0", body: "{}" }, { name: "p/manifest.json/", type: "5" }])).toThrow(/appears twice/);
     expect(read([{ name: "p/", type: "5" }, { name: "p/a", type: "0", body: "1" }, { name: "p/a//", type: "0", body: "2" }])).toThrow(/appears twice/);
     for (const bad of ["p//manifest.json", "p/./manifest.json", "p/x/../manifest.json", "/p/manifest.json", "p\\manifest.json"]) expect(read([{ name: "p/", type: "5" }, { name: bad, type: "0", body: "{}" }]), bad).toThrow(/refused/);
+  });
+});
+
+describe("an extract's chain values past what is kept in memory", () => {
+  it("are compared from the spill file, in either order of the two files: the first line that differs named as when all are in memory", async () => {
+    const { createHash } = await import("node:crypto");
+    const { CHAIN_LABEL } = await import("../../src/evidence/manifest.ts");
+    const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ seq: i + 1, mac: "m" }));
+    let h = createHash("sha256").update(CHAIN_LABEL).digest();
+    const values = lines.map((l) => (h = createHash("sha256").update(h).update(l).digest()).toString("hex"));
+    values[3210] = "0".repeat(64); // line 3211 is not the one signed
+    const history = Buffer.from(lines.join("\n") + "\n");
+    const chain = Buffer.from(values.join("\n") + "\n");
+    const m = { extract: { first: 1, last: 5000, count: 5000, head: null, chain: { final: "" } } };
+    const judged = (valuesInMemory: number | undefined, historyFirst: boolean) => {
+      const checker = new PackChecker(key.publicKey, valuesInMemory === undefined ? {} : { valuesInMemory });
+      const files: [string, Buffer][] = [["history.chain", chain], ["history.jsonl", history]];
+      for (const [name, bytes] of historyFirst ? files.reverse() : files) {
+        const sink = checker.file(name);
+        for (let at = 0; at < bytes.length; at += 7777) sink.write(bytes.subarray(at, at + 7777));
+        sink.end();
+      }
+      return (checker as unknown as { extract: { problems(m: unknown): { message: string }[] } }).extract.problems(m).map((p) => p.message);
+    };
+    for (const historyFirst of [false, true]) {
+      const whole = judged(undefined, historyFirst);
+      expect(whole[0]).toMatch(/^record 3211 \(line 3211\) is not the one that was signed/);
+      for (const inMemory of [0, 1000, 3210, 3211, 4999]) expect(judged(inMemory, historyFirst), `${inMemory} ${historyFirst}`).toEqual(whole);
+    }
   });
 });
