@@ -48,9 +48,14 @@ class HostFiles {
   entries = 0;
   firstEntry: ChainEntry | undefined;
   lastEntry: ChainEntry | undefined;
-  /** a record number not above the one before it (never right), and forward jumps (right only below a prune's cut), by entry */
+  /**
+   * a record number not above the one before it (never right), and forward jumps (right only below
+   * a prune's cut), by entry: three numbers each (from, to, entry), and only those before a backward
+   * step (a later one cannot be the first wrong step), so their record numbers only go up
+   */
   backward: { a: number; b: number; i: number } | undefined;
-  readonly jumps: { a: number; b: number; i: number }[] = [];
+  private jumps = new Float64Array(0);
+  private jumpCount = 0;
   private prev: Buffer | undefined;
 
   constructor(
@@ -78,6 +83,7 @@ class HostFiles {
     const reader = this.reader ?? this.spill.lines(this.first.spilled, MAX_LINE);
     if (this.first.chain) reader.rest((l) => this.chainEntry(l));
     else reader.rest(() => this.lines++);
+    this.spill.release(this.first.spilled);
   }
 
   /** A chain line of the second file: the header, or an entry and the record it vouches for, read from the spill. */
@@ -113,13 +119,32 @@ class HostFiles {
       const i = this.entries++;
       if (this.lastEntry && e.seq !== this.lastEntry.seq + 1) {
         if (e.seq <= this.lastEntry.seq) this.backward ??= { a: this.lastEntry.seq, b: e.seq, i };
-        else this.jumps.push({ a: this.lastEntry.seq, b: e.seq, i });
+        else if (!this.backward) this.noteJump(this.lastEntry.seq, e.seq, i);
       }
       this.firstEntry ??= e;
       this.lastEntry = e;
     } catch {
       this.chainProblem = { file: `${this.dir}/${HOST_CHAIN}`, message: `line ${this.entries + 1} is not a chain entry ({before} first, then {seq, receivedAt, chain})` };
     }
+  }
+
+  private noteJump(a: number, b: number, i: number): void {
+    if ((this.jumpCount + 1) * 3 > this.jumps.length) {
+      const grown = new Float64Array(Math.max(384, this.jumps.length * 2));
+      grown.set(this.jumps);
+      this.jumps = grown;
+    }
+    this.jumps.set([a, b, i], this.jumpCount * 3);
+    this.jumpCount++;
+  }
+
+  /** The first forward jump past the record after a prune's cut (every jump, when there was no prune). */
+  private wrongJump(prunedTo: number | null): { a: number; b: number; i: number } | undefined {
+    for (let j = 0; j < this.jumpCount; j++) {
+      const b = this.jumps[j * 3 + 1]!;
+      if (prunedTo === null || b > prunedTo + 1) return { a: this.jumps[j * 3]!, b, i: this.jumps[j * 3 + 2]! };
+    }
+    return undefined;
   }
 
   /** The record `text` against the chain entry read beside it (the last one read, when the two files are in step). */
@@ -156,7 +181,7 @@ class HostFiles {
     if ((last?.chain ?? e.before) !== e.final) out.push({ file, message: "the hub's chain does not end at the value the manifest signs: records at the end were removed or added" });
     if ((this.firstEntry?.seq ?? null) !== e.first || (last?.seq ?? null) !== e.last) out.push({ file, message: `its records run from ${this.firstEntry?.seq ?? "none"} to ${last?.seq ?? "none"}, not ${e.first} to ${e.last} as the manifest says` });
     // a jump is right only to at most the record after a prune's cut; the first wrong step is named
-    const jump = this.jumps.find((j) => e.prunedTo === null || j.b > e.prunedTo + 1);
+    const jump = this.wrongJump(e.prunedTo);
     const wrong = [this.backward, jump].filter((x) => x !== undefined).sort((x, y) => x.i - y.i)[0];
     if (wrong) out.push({ file, record: wrong.b, message: `record ${wrong.b} follows record ${wrong.a}: the records are not consecutive` });
     return out;
@@ -182,12 +207,21 @@ function lineSplitter(dir: string, line: (text: string) => void): LineSplitter {
   );
 }
 
+/** The most problems a fleet verdict lists (the rest are counted). */
+export const MAX_LISTED_PROBLEMS = 1000;
+
 export class FleetPackChecker {
   private readonly files = new PackFiles();
   private readonly hosts = new Map<string, HostFiles>();
-  private readonly spill = new SpillFile();
+  private readonly spill: SpillFile;
 
-  constructor(private readonly publicKey: KeyObject) {}
+  /** `maxSpill`: the most the spill file holds at once (spill.ts MAX_SPILL; tests give less). */
+  constructor(
+    private readonly publicKey: KeyObject,
+    o: { maxSpill?: number } = {},
+  ) {
+    this.spill = new SpillFile(o.maxSpill);
+  }
 
   private host(dir: string): HostFiles {
     let h = this.hosts.get(dir);
@@ -234,9 +268,18 @@ export class FleetPackChecker {
     const manifest = parseManifest(manifestBytes);
     if (typeof manifest === "string") return { intact: false, problems: [...problems, { file: MANIFEST_FILE, message: manifest }], checkedWith };
     if (manifest.signingKey.fingerprint !== checkedWith) problems.push({ file: MANIFEST_FILE, message: `it names the signing key ${String(manifest.signingKey.fingerprint)}, not the key given (${checkedWith})` });
-    problems.push(...this.fileProblems(manifest));
-    for (const h of manifest.hosts) problems.push(...this.host(`hosts/${h.id}`).problems(h));
-    problems.push(...policyProblems(this.files.kept, { policies: manifest.policies }));
+    // a manifest of hundreds of thousands of hosts and files (64 MiB of it may be read) is judged
+    // whole, its problems listed to MAX_LISTED_PROBLEMS and the rest counted
+    let omitted = 0;
+    const add = (ps: readonly PackProblem[]) => {
+      for (const p of ps) if (problems.length < MAX_LISTED_PROBLEMS) problems.push(p);
+      else omitted++;
+    };
+    add(this.fileProblems(manifest));
+    // a host the pack holds no file of is judged by a checker made for it and dropped
+    for (const h of manifest.hosts) add((this.hosts.get(`hosts/${h.id}`) ?? new HostFiles(`hosts/${h.id}`, this.spill)).problems(h));
+    add(policyProblems(this.files.kept, { policies: manifest.policies }));
+    if (omitted > 0) problems.push({ file: MANIFEST_FILE, message: `and ${omitted} more problem${omitted === 1 ? "" : "s"} not listed (the first ${MAX_LISTED_PROBLEMS} are)` });
     return { intact: problems.length === 0, problems, manifest, checkedWith };
   }
 

@@ -1,12 +1,13 @@
 // A scratch file of one's own for text made now and read back later (the fleet report's parts
 // that come after what they must follow: its hosts' JSON after the fleet's totals, its episodes'
 // lines after its tables), when no pack directory is there to hold one beside it (`covenant hub
-// report`). Made in a directory of its own under the system's temporary directory (mkdtemp: new,
-// 0700, a name nobody could have taken), opened exclusively without following links, and left
-// nameless at once: nothing stays on disk, even if the process dies.
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+// report`). Made in a directory of its own under the system's temporary directory (as root, a
+// TMPDIR judged first: temp-dir.ts; mkdtemp: new, 0700, a name nobody could have taken), opened
+// exclusively without following links, and left nameless at once: nothing stays on disk, even if
+// the process dies.
+import { closeSync, constants, openSync, readSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { privateTempDir } from "./temp-dir.js";
 import { StagedText } from "./sinks.js";
 import type { Scratch } from "./write.js";
 
@@ -14,11 +15,11 @@ const READ_CHUNK = 1024 * 1024;
 
 /**
  * A new file, read and written through the descriptor returned only: made in a directory of its
- * own under the system's temporary directory (mkdtemp: 0700, a name nobody could have taken),
+ * own under the system's temporary directory (temp-dir.ts; mkdtemp: 0700, a name nobody could have taken),
  * exclusively and without following links, and its name and directory removed at once.
  */
 export function namelessTemporaryFile(prefix: string): number {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = privateTempDir(prefix);
   const path = join(dir, "file");
   try {
     return openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);

@@ -187,9 +187,15 @@ export class PackFiles {
  */
 export class PackChecker {
   private readonly files = new PackFiles();
-  private readonly extract = new ExtractCheck();
+  private readonly extract: ExtractCheck;
 
-  constructor(private readonly publicKey: KeyObject) {}
+  /** `valuesInMemory`: extract-check.ts VALUES_IN_MEMORY unless a test gives fewer. */
+  constructor(
+    private readonly publicKey: KeyObject,
+    o: { valuesInMemory?: number } = {},
+  ) {
+    this.extract = new ExtractCheck(o.valuesInMemory);
+  }
 
   /** Where the bytes of the file `name` (relative to the pack) go. */
   file(name: string): EntrySink {

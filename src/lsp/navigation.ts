@@ -80,6 +80,7 @@ export function rename(a: At, newName: string, configText: (path: string) => str
   const text = config === undefined || o.kind !== "stakeholder" ? undefined : (configText(config) ?? a.check.map.text(config));
   const inConfig = config !== undefined && text !== undefined ? stakeholderEditsInConfig(config, text, o.name, newName) : undefined;
   if (inConfig?.taken) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is already a stakeholder in ${config}: the two would be one`);
+  if (inConfig?.aliased) throw new ResponseError(ErrorCodes.InvalidRequest, `${config} names \`${o.name}\` through a YAML anchor and alias (&, *): renaming it there would change, or miss, another place; write it out where the alias stands, then rename`);
   const changes: Record<string, TextEdit[]> = {};
   for (const x of idx.uses(o.kind, o.name)) (changes[uriOf(x.span.file)] ??= []).push({ range: rangeIn(a.check.map, x.span), newText: newName });
   if (inConfig && inConfig.edits.length > 0) {

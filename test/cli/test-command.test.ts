@@ -107,13 +107,32 @@ describe("covenant test", () => {
     expect(covenant(["test", "--min-coverage", "66", join(dir, "q")], { env: env() }).code).toBe(0);
     const short = covenant(["test", "--min-coverage", "80", join(dir, "q")], { env: env() });
     expect(short.code).toBe(1);
-    expect(short.err).toContain("covenant test: 2 of 3 controls covered (66.7%), below --min-coverage 80%");
-    expect(short.err).toContain("covenant test: 2 of 3 promises covered (66.7%), below --min-coverage 80%");
+    expect(short.err).toContain("covenant test: 2 of 3 controls covered (66.6%), below --min-coverage 80%");
+    expect(short.err).toContain("covenant test: 2 of 3 promises covered (66.6%), below --min-coverage 80%");
     for (const bad of ["101", "lots", "-5"]) {
       const r = covenant(["test", "--min-coverage", bad, join(dir, "q")], { env: env() });
       expect(r.code, bad).toBe(2);
       expect(r.err).toMatch(/--min-coverage wants a percent from 0 to 100, such as 80, got `/);
     }
+  });
+
+  it("reads --min-coverage strictly (attacks): a share that only rounds up to it is below it and never said as equal; control characters in a bad value are escaped", () => {
+    mkdirSync(join(dir, "r"));
+    writeFileSync(join(dir, "r", "ledger.promise"), POLICY);
+    writeFileSync(join(dir, "r", "host.json"), JSON.stringify(HOST));
+    writeFileSync(join(dir, "r", "ledger.test.yaml"), TESTS.slice(0, TESTS.indexOf("  - name: a backup that fails")));
+    // 2 of 3 is 66.666...%: 66.7 asks for more, and the share said is not rounded up to what was asked
+    const near = covenant(["test", "--min-coverage", "66.7", join(dir, "r")], { env: env() });
+    expect(near.code).toBe(1);
+    expect(near.err).toContain("covenant test: 2 of 3 controls covered (66.6%), below --min-coverage 66.7%");
+    for (const ok of ["66.6%", " 66 ", "0", "000"]) expect(covenant(["test", "--min-coverage", ok, join(dir, "r")], { env: env() }).code, ok).toBe(0);
+    for (const bad of ["1e2", "0x50", "80.", ".5", "Infinity", "NaN", "+80", "80%%", "\u0668\u0660", "", "100.00001"]) {
+      const r = covenant(["test", "--min-coverage", bad, join(dir, "r")], { env: env() });
+      expect(r.code, bad).toBe(2);
+    }
+    const hostile = covenant(["test", "--min-coverage", "8\u001b]0;owned\u0007", join(dir, "r")], { env: env() });
+    expect(hostile.code).toBe(2);
+    expect(hostile.err).not.toMatch(/[\u001b\u0007]/);
   });
 
   it("gives JSON and JUnit with the same results", () => {

@@ -8,6 +8,7 @@ import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { writePackTo, type PackInput } from "../../evidence/build.js";
 import { WHAT_IT_PROVES, type Manifest } from "../../evidence/manifest.js";
+import { TempDirError } from "../../evidence/temp-dir.js";
 import { PackReadError, readPackInto } from "../../evidence/read.js";
 import { DEFAULT_MAX_UNPACKED, type PackFile } from "../../evidence/tar.js";
 import { PackChecker, PackTooLargeError, type PackVerdict } from "../../evidence/verify.js";
@@ -183,7 +184,7 @@ export async function runEvidenceVerify(pack: string, opts: EvidenceVerifyOption
   try {
     await readPackInto(pack, (name) => bothSinks(checker.file(name), fleet.file(name)), { maxUnpacked });
   } catch (err) {
-    if (!(err instanceof PackReadError || err instanceof PackTooLargeError || err instanceof StoreError)) throw err;
+    if (!(err instanceof PackReadError || err instanceof PackTooLargeError || err instanceof StoreError || err instanceof TempDirError)) throw err;
     io.err(`covenant evidence verify: ${escapeText(err.message)}`);
     return EXIT.policyError;
   }

@@ -5,7 +5,7 @@
 import { existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Pool } from "pg";
 import { periodOf, PeriodError, type Period } from "../../facts/period.js";
 import { HubConfigError, loadHubConfig, type HubConfig } from "../../hub/config.js";
@@ -15,6 +15,8 @@ import { writeFleetPack } from "../../hub/evidence/fleet-pack.js";
 import { audit } from "../../hub/server/audit.js";
 import { hubSigningKey, type HubKey } from "../../hub/signing.js";
 import { TemporaryScratch } from "../../evidence/scratch.js";
+import { TempDirError } from "../../evidence/temp-dir.js";
+import { judge, lstatOrUndefined, onTheWay, runningAsRoot, walk, type Rule } from "../../trust/strict-modes.js";
 import { PackWriteError } from "../../evidence/write.js";
 import { publicKeyPem } from "../../store/store.js";
 import { escapeText } from "../escape.js";
@@ -123,14 +125,25 @@ export async function runHubReport(opts: FleetReportOptions & { format: FleetFor
     for (const [name, pieces] of documents.files(report)) {
       if (opts.out === undefined) await printPieces(decoded(pieces), io);
       else {
-        writeReportPieces(join(opts.out, name), pieces);
+        const path = join(opts.out, name);
+        try {
+          writeReportPieces(path, pieces);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (typeof code !== "string") throw err;
+          throw new ReportFileError(path, code);
+        }
         written.push(name);
       }
     }
     if (opts.out !== undefined) io.err(`wrote ${written.map((n) => escapeText(join(opts.out!, n))).join(", ")}`);
     return EXIT.ok;
   } catch (err) {
-    if (!(err instanceof FleetReportError)) throw err;
+    if (err instanceof ReportFileError) {
+      io.err(`covenant hub report: cannot write ${escapeText(err.path)}: ${escapeText(err.why)} (a link, FIFO or another name of a file is not written through)`);
+      return EXIT.policyError;
+    }
+    if (!(err instanceof FleetReportError || err instanceof TempDirError)) throw err;
     io.err(`covenant hub report: ${escapeText(err.message)}`);
     return EXIT.policyError;
   } finally {
@@ -146,7 +159,31 @@ function* decoded(pieces: Iterable<string | Buffer>): Generator<string> {
   yield decoder.end();
 }
 
+/** A document of --out that could not be written (a link, a FIFO, a file with other names, or the disk's error). */
+class ReportFileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly why: string,
+  ) {
+    super(`${path}: ${why}`);
+  }
+}
+
+/** --out, made if need be: as root, with no other user's link or directory on the way (else they could move it under root's writes). */
 function outDir(dir: string): string | undefined {
+  if (runningAsRoot()) {
+    const of = `the report directory ${resolve(dir)}`;
+    const elsewhere = "choose an --out in a directory only root can change";
+    const rule: Rule = { says: "as root, Covenant writes reports only where no other user can move them", error: (m) => new Error(m) };
+    try {
+      const real = walk(resolve(dir), { of, elsewhere, sticky: true, rule });
+      const st = lstatOrUndefined(real, rule);
+      // one that is there already is judged too: its owner could move it, and what root writes in it, elsewhere
+      if (st?.isDirectory()) judge(st, of, onTheWay(real, elsewhere), false, rule);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
   try {
     mkdirSync(dir, { mode: 0o755 });
   } catch (err) {
