@@ -7,24 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileUri } from "../../bench/lsp/client.mjs";
 import { covenant, ensureBuilt } from "../helpers/cli.js";
-import { startServer } from "./lsp-helpers.js";
-
-type Position = { line: number; character: number };
-type Edit = { range: { start: Position; end: Position }; newText: string };
-
-function at(text: string, needle: string, after = 0): Position {
-  const offset = text.indexOf(needle);
-  if (offset === -1) throw new Error(`no ${needle} in the fixture`);
-  const lines = text.slice(0, offset + after).split("\n");
-  return { line: lines.length - 1, character: lines.at(-1)!.length };
-}
-
-function applyEdits(text: string, edits: Edit[]): string {
-  const offset = (p: Position) => text.split("\n").slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
-  let out = text;
-  for (const e of [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start))) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
-  return out;
-}
+import { applyEdits, at, startServer, type Edit } from "./lsp-helpers.js";
 
 const POLICY = `stakeholder security { description = "Information security" }
 stakeholder dba { description = "Database administrators" }

@@ -6,32 +6,12 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileUri, type Client } from "../../bench/lsp/client.mjs";
 import { covenant, ensureBuilt } from "../helpers/cli.js";
-import { startServer } from "./lsp-helpers.js";
+import { applyEdits, at, startServer, type Edit, type Position, type Range } from "./lsp-helpers.js";
 
 const folder = resolve("test/lsp/fixtures/features");
 const access = join(folder, "access.promise");
 const common = join(folder, "common.promise");
 const accessText = readFileSync(access, "utf8");
-
-type Position = { line: number; character: number };
-type Range = { start: Position; end: Position };
-type Edit = { range: Range; newText: string };
-
-/** The position of the first `needle` in `text` (plus `after` characters). */
-function at(text: string, needle: string, after = 0): Position {
-  const offset = text.indexOf(needle);
-  if (offset === -1) throw new Error(`no ${needle} in the fixture`);
-  const lines = text.slice(0, offset + after).split("\n");
-  return { line: lines.length - 1, character: lines.at(-1)!.length };
-}
-
-function applyEdits(text: string, edits: Edit[]): string {
-  const offset = (p: Position) => text.split("\n").slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
-  const sorted = [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start));
-  let out = text;
-  for (const e of sorted) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
-  return out;
-}
 
 let client: Client;
 const uri = fileUri(access);

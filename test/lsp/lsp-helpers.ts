@@ -75,3 +75,23 @@ export function startServer(folder: string, initializationOptions: Record<string
 
 /** Sorted by URI: the two sides list files in their own order, and each file's diagnostics in check's. */
 export const byUri = (m: Map<string, Said[]>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+export type Position = { line: number; character: number };
+export type Range = { start: Position; end: Position };
+export type Edit = { range: Range; newText: string };
+
+/** The position of the first `needle` in `text` (plus `after` characters). */
+export function at(text: string, needle: string, after = 0): Position {
+  const offset = text.indexOf(needle);
+  if (offset === -1) throw new Error(`no ${needle} in the fixture`);
+  const lines = text.slice(0, offset + after).split("\n");
+  return { line: lines.length - 1, character: lines.at(-1)!.length };
+}
+
+/** `text` with an editor's edits applied (last first, so that earlier offsets hold). */
+export function applyEdits(text: string, edits: Edit[]): string {
+  const offset = (p: Position) => text.split("\n").slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
+  let out = text;
+  for (const e of [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start))) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
+  return out;
+}
