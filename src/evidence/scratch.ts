@@ -29,16 +29,22 @@ export function namelessTemporaryFile(prefix: string): number {
   }
 }
 
-export class TemporaryScratch implements Scratch {
-  private readonly fd: number;
+/** Text staged into a file through its descriptor and read back from it in chunks: a pack's scratch files and TemporaryScratch. */
+export class FileScratch implements Scratch {
   private size = 0;
-  private readonly staged = new StagedText((chunk) => {
-    for (let at = 0; at < chunk.length; ) at += writeSync(this.fd, chunk, at);
-    this.size += chunk.length;
-  });
+  private readonly staged: StagedText;
 
-  constructor() {
-    this.fd = namelessTemporaryFile("covenant-scratch-");
+  /** `put` writes a whole chunk at the file's end (its errors are the caller's to word). */
+  constructor(
+    protected readonly fd: number,
+    put: (fd: number, chunk: Buffer) => void = (f, chunk) => {
+      for (let at = 0; at < chunk.length; ) at += writeSync(f, chunk, at);
+    },
+  ) {
+    this.staged = new StagedText((chunk) => {
+      put(fd, chunk);
+      this.size += chunk.length;
+    });
   }
 
   write(data: string | Buffer): void {
@@ -55,6 +61,13 @@ export class TemporaryScratch implements Scratch {
       yield buf.subarray(0, n);
       at += n;
     }
+  }
+}
+
+/** A scratch file of its own, nameless under the judged temporary directory; closed by its owner. */
+export class TemporaryScratch extends FileScratch {
+  constructor() {
+    super(namelessTemporaryFile("covenant-scratch-"));
   }
 
   close(): void {

@@ -12,6 +12,7 @@ import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readdir
 import { basename, dirname, join, resolve } from "node:path";
 import { runningAsRoot, walk, type Rule } from "../trust/strict-modes.js";
 import { Compressor, CompressorError } from "./compressor.js";
+import { FileScratch } from "./scratch.js";
 import { ChunkedFile, StagedText, type ChainedLines, type LinesSink, type PackFileSink, type PackSink } from "./sinks.js";
 import { gzipMember, TarError, tarSegments } from "./tar.js";
 
@@ -219,25 +220,7 @@ export class PackDirectory implements PackSink {
   scratch(): Scratch {
     const opened = this.memberFile();
     this.threadFiles.push(opened.fd);
-    let size = 0;
-    const staged = new StagedText((chunk) => {
-      writeAll(opened.fd, chunk, this.archivePath);
-      size += chunk.length;
-    });
-    const fd = opened.fd;
-    return {
-      write: (data) => staged.write(data),
-      *chunks() {
-        staged.flush();
-        const buf = Buffer.allocUnsafe(READ_CHUNK);
-        for (let at = 0; at < size; ) {
-          const n = readSync(fd, buf, 0, Math.min(READ_CHUNK, size - at), at);
-          if (n === 0) return;
-          yield buf.subarray(0, n);
-          at += n;
-        }
-      },
-    };
+    return new FileScratch(opened.fd, (fd, chunk) => writeAll(fd, chunk, this.archivePath));
   }
 
   /** A complete file into place, and into the archive's list. */

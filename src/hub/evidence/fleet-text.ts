@@ -68,8 +68,8 @@ export interface FleetEpisodeLines {
 
 /** The episode lines of a report built whole. */
 export function episodeLinesOf(r: FleetReport): FleetEpisodeLines {
-  const rows = () => r.hosts.flatMap(episodeRowsOf);
-  return { count: r.hosts.reduce((n, h) => n + episodeRowsOf(h).length, 0), markdown: () => rows().map(episodeMarkdownLine), csv: () => rows().map(episodeCsvLine) };
+  const rows = r.hosts.flatMap(episodeRowsOf);
+  return { count: rows.length, markdown: () => rows.map(episodeMarkdownLine), csv: () => rows.map(episodeCsvLine) };
 }
 
 /** The Markdown document as pieces: the fleet's figures, hosts and controls, then the episodes' lines as they are given. */
