@@ -2,10 +2,11 @@
 // hashed in fixed-size chunks, never read into memory whole, and never holds up a timeout.
 // Files are reached without following any symbolic link on the way (native/safe_fs.c), as the
 // change gate reaches them, so that what is judged is what would be changed.
-import { createHash, hash as cryptoHash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, lstatSync, openSync, read, readlinkSync, readSync, realpathSync, type Stats } from "node:fs";
 import { resolve } from "node:path";
 import { safeFs } from "../native/safe-fs.js";
+import { hexDigest } from "../text/digest.js";
 import { fail, fromFsError, ok, type ProbeResult } from "./result.js";
 
 // A path that is absolute and normal already (most paths a policy names) is what path.resolve
@@ -195,7 +196,7 @@ export async function hash(path: string, algorithm: HashAlgorithm, limits: HashL
     if (limits.signal?.aborted) return fail("io", `stopped hashing ${path} after 0 bytes: the timeout expired`, path);
     if (st.size < SYNC_BYTES) {
       const n = readSync(fd, buf, 0, SYNC_BYTES, null);
-      if (n === st.size) return ok({ digest: oneShotHash(algorithm, buf.subarray(0, n)), bytes: n });
+      if (n === st.size) return ok({ digest: hexDigest(algorithm, buf.subarray(0, n)), bytes: n });
       return await hashRead(fd, buf, n, path, algorithm, st.size, limits);
     }
     return await hashRead(fd, buf, 0, path, algorithm, st.size, limits);
@@ -206,10 +207,6 @@ export async function hash(path: string, algorithm: HashAlgorithm, limits: HashL
     closeSync(fd);
   }
 }
-
-/** `crypto.hash` (Node 20.12 and later) where there is one. */
-const oneShotHash: (algorithm: HashAlgorithm, data: Buffer) => string =
-  typeof (cryptoHash as unknown) === "function" ? (algorithm, data) => cryptoHash(algorithm, data, "hex") : (algorithm, data) => createHash(algorithm).update(data).digest("hex");
 
 /**
  * The digest of the rest of an opened file, its first `already` bytes in `buf`: small reads
