@@ -5,8 +5,9 @@
 // only this process writes these tables while the rows are kept (StateStore.prefetch), and only for
 // one evaluation: the watcher drops them after each, since other commands write the store between.
 // The rows are kept raw, as SQLite returns them: each one's seal is checked when it is used, exactly
-// as a row read by its statement is. A write the run makes drops the row it replaces (`forget`);
-// a key or path not read here is read by its statement, as before.
+// as a row read by its statement is, and each is given once and let go. A write the run makes drops
+// the row it replaces (`forget`); a key or path not read here (or read again) is read by its
+// statement, as before.
 import type Database from "better-sqlite3";
 import type { ApprovedRow, BaselineRow, CurrentRow } from "./seals.js";
 
@@ -40,16 +41,19 @@ export class RunReads {
     })();
   }
 
-  currentRow(key: string): Kept<CurrentRow> {
-    return this.current.get(key);
+  // each row is given once, and let go: an evaluation reads each once, and the memory the rows
+  // held goes to its results as it proceeds (a second read of one is its statement's)
+
+  takeCurrent(key: string): Kept<CurrentRow> {
+    return take(this.current, key);
   }
 
-  baselineRow(path: string): Kept<BaselineRow> {
-    return this.baselines.get(path);
+  takeBaseline(path: string): Kept<BaselineRow> {
+    return take(this.baselines, path);
   }
 
-  approvedRow(path: string): Kept<ApprovedRow> {
-    return this.approved.get(path);
+  takeApproved(path: string): Kept<ApprovedRow> {
+    return take(this.approved, path);
   }
 
   /** A row this run writes: read again by its statement from now on. */
@@ -61,6 +65,12 @@ export class RunReads {
   get size(): number {
     return this.current.size + this.baselines.size + this.approved.size;
   }
+}
+
+function take<R>(rows: Map<string, R | null>, k: string): Kept<R> {
+  const r = rows.get(k);
+  if (r !== undefined) rows.delete(k);
+  return r;
 }
 
 /** Every value asked for: its row, or null when the table has none. */

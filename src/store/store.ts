@@ -359,7 +359,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   /** The current state row of `key`: kept from the prefetch, else read. */
   private currentRow(key: string): CurrentRow | undefined {
-    const kept = this.reads?.currentRow(key);
+    const kept = this.reads?.takeCurrent(key);
     if (kept !== undefined) return kept ?? undefined;
     return this.w.current.get(key) as CurrentRow | undefined;
   }
@@ -902,7 +902,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   // BaselineStore
   get(path: string): Baseline | undefined {
-    const kept = this.reads?.baselineRow(path);
+    const kept = this.reads?.takeBaseline(path);
     const r = kept !== undefined ? (kept ?? undefined) : (this.w.baseline.get(path) as BaselineRow | undefined);
     if (!r) return undefined;
     const b: Baseline = { algorithm: r.algorithm, digest: r.digest, size: r.size, mode: r.mode, uid: r.uid, gid: r.gid, mtimeMs: r.mtime_ms, approvedAt: r.approved_at };
@@ -957,7 +957,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   approved(hostPath: string): ApprovedState | undefined {
     if (!this.approvedStates) return undefined;
     const states = this.approvedStates;
-    const kept = this.reads?.approvedRow(hostPath);
+    const kept = this.reads?.takeApproved(hostPath);
     if (kept !== undefined) return states.decode(kept ?? undefined);
     // the message made only when it is needed: this is read once per path of every integrity promise
     try {

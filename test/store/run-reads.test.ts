@@ -68,7 +68,7 @@ describe("the rows a run reads in advance", () => {
     expect(prefetched.recorded[1]!.notes).toContain("the stored current state of this promise was changed outside Covenant (its seal did not match): recorded afresh");
   });
 
-  it("are the rows read at the prefetch: a row changed after it, not asked for, or after the drop is read by its statement", () => {
+  it("are the rows read at the prefetch, each given once: a row read again, not asked for, or after the drop is read by its statement", () => {
     const dir = forgedStore();
     const store = StateStore.open(dir);
     try {
@@ -77,9 +77,12 @@ describe("the rows a run reads in advance", () => {
       const db = raw(dir);
       db.prepare("UPDATE baselines SET digest = ? WHERE path IN ('/srv/a', '/srv/c')").run("e".repeat(64));
       db.close();
-      // kept from the prefetch (under the run lock no other process writes it): its seal still matches
-      expect(store.get("/srv/a")).toMatchObject({ digest: "1".repeat(64) });
-      expect(store.get("/srv/a")?.tampered).toBeUndefined();
+      // kept from the prefetch (under the run lock no other process writes it): its seal matches
+      const kept = store.get("/srv/a");
+      expect(kept).toMatchObject({ digest: "1".repeat(64) });
+      expect(kept?.tampered).toBeUndefined();
+      // given once: read again, it is its statement's, and the edit is found
+      expect(store.get("/srv/a")).toMatchObject({ digest: "e".repeat(64), tampered: true });
       // not asked for (a glob's file): read by its statement, and its forged seal found
       expect(store.get("/srv/c")).toMatchObject({ digest: "e".repeat(64), tampered: true });
       store.dropPrefetched();
