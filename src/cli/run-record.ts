@@ -85,7 +85,7 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
   let failure: StoreError | undefined;
   let unrecordedResults = 0;
   const unrecordedChanges: string[] = [];
-  // the rows the evaluation reads, in one read transaction under the run lock, and only for it
+  // the rows the evaluation reads, read ahead a chunk a statement under the run lock, and only for it
   store.prefetch(runWants(policy, input.only, filesRoot));
   let evaluation: Evaluation;
   try {

@@ -336,16 +336,16 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   }
 
   /**
-   * Reads the rows an evaluation will read (its promises' current states, its paths' baselines and
-   * approved states) in one read transaction, kept until `dropPrefetched`: only under the run lock,
-   * for one evaluation (run-reads.ts). Returns whether they were read: when they cannot be, each is
-   * read by its statement as it is used, as before, and fails there as it would have.
+   * Reads ahead the rows an evaluation will read (its promises' current states, its paths' baselines
+   * and approved states), a chunk of them a statement, kept until `dropPrefetched`: only under the
+   * run lock, for one evaluation (run-reads.ts). Returns whether they are read ahead: when they
+   * cannot be, each is read by its statement as it is used, as before, and fails there as it would have.
    */
   prefetch(want: RunWants): boolean {
     this.reads = undefined;
     if (!this.writes) return false;
     try {
-      this.reads = RunReads.read(this.db, want, this.approvedStates !== undefined);
+      this.reads = new RunReads(this.db, want, this.approvedStates !== undefined);
       return true;
     } catch {
       return false;

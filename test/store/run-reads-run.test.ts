@@ -6,18 +6,19 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { checkPaths } from "../../src/checker/check.ts";
 import { evaluateRecorded, runWants } from "../../src/cli/run-record.ts";
+import { RunReads } from "../../src/store/run-reads.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { raw } from "./helpers.ts";
 import { scene } from "../helpers/recorded-run.ts";
 
 afterEach(() => vi.restoreAllMocks());
 
-/** One recorded run: its results (without timings) and the records it wrote; `kept`: how many rows the prefetch held as results were recorded. */
+/** One recorded run: its results (without timings) and the records it wrote; whether rows of each table were given from the prefetch is checked. */
 async function recordedRun(state: string, policy: string, expectPrefetch: boolean) {
   const checked = checkPaths([policy]);
   if (!checked.policy) throw new Error(checked.diagnostics.map((d) => d.message).join("\n"));
   const store = StateStore.open(state);
-  const kept: number[] = [];
+  const takes = [vi.spyOn(RunReads.prototype, "takeCurrent"), vi.spyOn(RunReads.prototype, "takeBaseline"), vi.spyOn(RunReads.prototype, "takeApproved")];
   try {
     const started = new Date();
     const r = await evaluateRecorded(
@@ -31,12 +32,15 @@ async function recordedRun(state: string, policy: string, expectPrefetch: boolea
         started,
         deadline: Date.now() + 60_000,
         kind: "run",
-        annotate: () => void kept.push((store as unknown as { reads?: { size: number } }).reads?.size ?? 0),
       },
       [],
     );
     store.finishRun({ run: r.run, host: r.host, started: started.toISOString(), finished: new Date().toISOString(), policy: "x", dryRun: false, promises: r.evaluation.results.length, counts: {}, outcomes: "x" });
-    expect(kept.every((n) => (expectPrefetch ? n > 0 : n === 0))).toBe(true);
+    // how many rows of each table were given from what was read ahead
+    const given = takes.map((t) => t.mock.results.filter((x) => x.value !== undefined).length);
+    for (const t of takes) t.mockRestore();
+    if (expectPrefetch) expect(given.every((n) => n > 0), String(given)).toBe(true);
+    else expect(given).toEqual([0, 0, 0]);
     const results = r.evaluation.results.map(({ durationMs: _d, ...x }) => x);
     const records = store.history().filter((e) => e.run === r.run && e.kind !== "run").map((e) => ({ kind: e.kind, body: { ...(e.body as object), at: undefined } }));
     return { results: JSON.parse(JSON.stringify(results)) as unknown, records: JSON.parse(JSON.stringify(records)) as unknown };

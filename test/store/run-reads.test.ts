@@ -1,13 +1,15 @@
-// The rows an evaluation reads, read at its start in one read transaction (run-reads.ts): every
+// The rows an evaluation reads, read ahead a chunk a statement (run-reads.ts): every
 // answer is the one its statement gives, a forged row is found as it is found when read by its
 // statement, a row the run writes is read as written, and what was not read in advance (a glob's
 // files) is read by its statement.
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { ApprovedEntry, Baseline } from "../../src/evaluator/contract.ts";
+import { CHUNK, RunReads } from "../../src/store/run-reads.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { raw, removeTempDirs, result, runBody, tempDir } from "./helpers.ts";
 
 afterAll(removeTempDirs);
+afterEach(() => vi.restoreAllMocks());
 
 const baseline = (digest: string): Baseline => ({ algorithm: "sha256", digest: digest.repeat(64), size: 1, mode: 0o640, uid: 0, gid: 0, mtimeMs: 1, approvedAt: "2026-11-23T10:00:00.000Z" });
 const entry = (mode: number): ApprovedEntry => ({ state: { status: "present", type: "file", mode, uid: 0, gid: 0, size: 1, mtimeMs: 1, inode: 1, links: 1, digest: "b".repeat(64) } as unknown as ApprovedEntry["state"], noCopy: "test" });
@@ -68,25 +70,48 @@ describe("the rows a run reads in advance", () => {
     expect(prefetched.recorded[1]!.notes).toContain("the stored current state of this promise was changed outside Covenant (its seal did not match): recorded afresh");
   });
 
-  it("are the rows read at the prefetch, each given once: a row read again, not asked for, or after the drop is read by its statement", () => {
+  it("are read a chunk at a time, each given once: a row read again, not asked for, or after the drop is read by its statement", () => {
     const dir = forgedStore();
     const store = StateStore.open(dir);
     try {
       store.beginRun();
-      store.prefetch({ keys: KEYS, paths: ["/srv/a"] });
+      store.prefetch({ keys: KEYS, paths: ["/srv/a", "/srv/c"] });
+      // the first asked for reads its chunk: /srv/c with it
+      expect(store.get("/srv/a")).toMatchObject({ digest: "1".repeat(64) });
       const db = raw(dir);
       db.prepare("UPDATE baselines SET digest = ? WHERE path IN ('/srv/a', '/srv/c')").run("e".repeat(64));
       db.close();
-      // kept from the prefetch (under the run lock no other process writes it): its seal matches
-      const kept = store.get("/srv/a");
-      expect(kept).toMatchObject({ digest: "1".repeat(64) });
+      // kept from its chunk (under the run lock no other process writes it): its seal matches
+      const kept = store.get("/srv/c");
+      expect(kept).toMatchObject({ digest: "3".repeat(64) });
       expect(kept?.tampered).toBeUndefined();
       // given once: read again, it is its statement's, and the edit is found
-      expect(store.get("/srv/a")).toMatchObject({ digest: "e".repeat(64), tampered: true });
-      // not asked for (a glob's file): read by its statement, and its forged seal found
       expect(store.get("/srv/c")).toMatchObject({ digest: "e".repeat(64), tampered: true });
+      // not asked for (a glob's file): read by its statement, and its forged seal found
+      expect(store.get("/srv/b")).toMatchObject({ digest: "f".repeat(64), tampered: true });
       store.dropPrefetched();
       expect(store.get("/srv/a")).toMatchObject({ digest: "e".repeat(64), tampered: true });
+    } finally {
+      store.close();
+    }
+  });
+
+  it(`read ${CHUNK} values a statement: a policy larger than a chunk is read whole, chunk by chunk, in any order`, () => {
+    const dir = tempDir("run-reads");
+    const store = StateStore.open(dir);
+    const n = CHUNK * 2 + 7;
+    const paths = Array.from({ length: n }, (_, i) => `/srv/many/${i}`);
+    try {
+      store.beginRun();
+      for (const [i, p] of paths.entries()) if (i % 3 !== 0) store.set(p, baseline(String(i % 10)));
+      store.prefetch({ keys: [], paths });
+      const take = vi.spyOn(RunReads.prototype, "takeBaseline");
+      const order = [...paths.slice(CHUNK), ...paths.slice(0, CHUNK)].reverse();
+      const got = new Map(order.map((p) => [p, store.get(p)]));
+      // each answered from its chunk, and as its statement answers
+      expect(take.mock.results.every((r) => r.value !== undefined)).toBe(true);
+      store.dropPrefetched();
+      for (const [i, p] of paths.entries()) expect(got.get(p), p).toEqual(i % 3 === 0 ? undefined : store.get(p));
     } finally {
       store.close();
     }
