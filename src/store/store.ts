@@ -164,7 +164,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private rosterRecords?: Rosters;
   /** a rotation of the host key whose record was committed, finished as this store was opened */
   private finishedHostRotation?: { record: number; old: string; new: string };
-  /** the rows one evaluation will read, read at its start (run-reads.ts); undefined outside one */
+  /** the rows one evaluation will read, read ahead (run-reads.ts); undefined outside one */
   private reads?: RunReads;
   /** rows of the notify tables found changed outside Covenant while reading: passed over, and said here */
   readonly untrusted: string[] = [];
