@@ -5,13 +5,16 @@
 import type { EvaluationMemory } from "../evaluator/evaluation-memory.js";
 import { hostname } from "node:os";
 import type { Policy } from "../checker/policy.js";
-import { evaluate, type Evaluation, type PromiseResult } from "../evaluator/engine.js";
+import { evaluate, promiseKeys, type Evaluation, type PromiseResult } from "../evaluator/engine.js";
+import { isGlob } from "../evaluator/glob-paths.js";
+import { isAbsolute, join } from "node:path";
 import type { ProbeRoots } from "../probes/result.js";
 import { readFacts, type FactValue } from "../facts/host.js";
 import type { SandboxFacts } from "./sandbox-extras.js";
 import { LineIndex } from "../parser/diagnostics.js";
 import type { RunKind } from "../store/records.js";
 import { hashPolicy, outcomesDigest, type StateStore, StoreError } from "../store/store.js";
+import type { RunWants } from "../store/run-reads.js";
 import { findingsFor } from "./findings.js";
 import { countOutcomes } from "./run-report.js";
 
@@ -82,47 +85,72 @@ export async function evaluateRecorded(store: StateStore, input: RecordInput, no
   let failure: StoreError | undefined;
   let unrecordedResults = 0;
   const unrecordedChanges: string[] = [];
-  const evaluation: Evaluation = await evaluate(withHubWaivers(policy, store), {
-    roots,
-    // changes stay below the sandbox's files: its accounts and its state are not the policy's to change
-    ...(filesRoot !== undefined ? { filesRoot, confineTo: filesRoot } : {}),
-    ...(input.only !== undefined ? { only: input.only } : {}),
-    ...(input.focus !== undefined ? { focus: input.focus } : {}),
-    ...(input.memory !== undefined ? { memory: input.memory } : {}),
-    dryRun,
-    facts,
-    now: started,
-    ...(calendarNow !== undefined ? { calendarNow } : {}),
-    baselines: store,
-    integrity: store,
-    samples: store,
-    deadline: input.deadline,
-    lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
-    // a dry run is a preview: only its summary is recorded (marked as a dry run); the state
-    // of every promise and the history of its changes stay as the last real run left them
-    onResult: async (r) => {
-      if (dryRun) return;
-      if (failure) {
-        unrecordedResults++;
-        return;
-      }
-      await input.annotate?.(r);
-      try {
-        store.recordResult(run, time(), r, () => finding(r));
-      } catch (err) {
-        if (!(err instanceof StoreError)) throw err;
-        failure = err;
-        unrecordedResults++;
-        unrecordedChanges.push(...r.changes.filter((c) => c.status === "applied").map((c) => c.description));
-      }
-    },
-    holdChanges: () => (failure ? "not made: the store failed, so this run could not record it (see the run's notes)" : undefined),
-  });
+  // the rows the evaluation reads, read ahead a chunk a statement under the run lock, and only for it
+  store.prefetch(runWants(policy, input.only, filesRoot));
+  let evaluation: Evaluation;
+  try {
+    evaluation = await evaluate(withHubWaivers(policy, store), {
+      roots,
+      // changes stay below the sandbox's files: its accounts and its state are not the policy's to change
+      ...(filesRoot !== undefined ? { filesRoot, confineTo: filesRoot } : {}),
+      ...(input.only !== undefined ? { only: input.only } : {}),
+      ...(input.focus !== undefined ? { focus: input.focus } : {}),
+      ...(input.memory !== undefined ? { memory: input.memory } : {}),
+      dryRun,
+      facts,
+      now: started,
+      ...(calendarNow !== undefined ? { calendarNow } : {}),
+      baselines: store,
+      integrity: store,
+      samples: store,
+      deadline: input.deadline,
+      lineOf: (span) => map.get(span.file)?.position(span.start).line ?? 0,
+      // a dry run is a preview: only its summary is recorded (marked as a dry run); the state
+      // of every promise and the history of its changes stay as the last real run left them
+      onResult: async (r) => {
+        if (dryRun) return;
+        if (failure) {
+          unrecordedResults++;
+          return;
+        }
+        await input.annotate?.(r);
+        try {
+          store.recordResult(run, time(), r, () => finding(r));
+        } catch (err) {
+          if (!(err instanceof StoreError)) throw err;
+          failure = err;
+          unrecordedResults++;
+          unrecordedChanges.push(...r.changes.filter((c) => c.status === "applied").map((c) => c.description));
+        }
+      },
+      holdChanges: () => (failure ? "not made: the store failed, so this run could not record it (see the run's notes)" : undefined),
+    });
+  } finally {
+    store.dropPrefetched();
+  }
   if (failure) {
     const changed = unrecordedChanges.length > 0 ? `; changed but not recorded: ${unrecordedChanges.join("; ")}` : "; it changed nothing that is not recorded";
     notes.push(`the store failed while this run recorded it (${failure.message}): its record is incomplete, ${unrecordedResults} promise result${unrecordedResults === 1 ? "" : "s"} not recorded, and it made no change after the failure${changed}`);
   }
   return { run, host, evaluation, facts, finding, failure };
+}
+
+/**
+ * What an evaluation reads of the store (StateStore.prefetch): the current state of each promise
+ * it evaluates, and the baseline and approved state of each plain path a promise names (as the
+ * engine maps it below a sandbox's files). A glob's files, and paths below a directory, are not
+ * known before it runs: each of those is read as it is used.
+ */
+export function runWants(policy: Policy, only: ReadonlySet<string> | undefined, filesRoot: string | undefined): RunWants {
+  const keys: string[] = [];
+  const paths: string[] = [];
+  for (const { promise, key } of promiseKeys(policy)) {
+    if (only !== undefined && !only.has(key)) continue;
+    keys.push(key);
+    const p = promise.promiser;
+    if (typeof p === "string" && isAbsolute(p) && !isGlob(p)) paths.push(filesRoot === undefined ? p : join(filesRoot, p));
+  }
+  return { keys, paths };
 }
 
 /** The machine's facts with a sandbox's over them (`now` is not a fact: it moved the calendar facts already). */

@@ -39,7 +39,11 @@ export class ApprovedStates {
   }
 
   get(path: string): ApprovedState | undefined {
-    const r = this.q.get.get(path) as ApprovedRow | undefined;
+    return this.decode(this.q.get.get(path) as ApprovedRow | undefined);
+  }
+
+  /** A row as read (by `get`, or prefetched for a run: run-reads.ts), its seal checked. */
+  decode(r: ApprovedRow | undefined): ApprovedState | undefined {
     if (!r) return undefined;
     let parsed: ApprovedState;
     try {

@@ -50,10 +50,17 @@ export function answerOf(db: Database.Database, id: string): number | undefined 
   return seq;
 }
 
+/**
+ * The waiver records, oldest first: every run reads them, through the partial index that holds
+ * only them (schema 8, schema.ts), so that a run reads its waivers, not the whole history. A store
+ * not yet migrated (read-only, as `verify` and `report` read it) has no index: read all the same.
+ */
+export const WAIVERS_SQL = "SELECT body FROM ledger WHERE kind = 'waiver' ORDER BY seq";
+
 /** The waivers given on the hub, as their records keep them (the evaluator holds each to its dates). */
 export function hubWaivers(db: Database.Database): WaiverBody[] {
   const out: WaiverBody[] = [];
-  for (const body of db.prepare("SELECT body FROM ledger WHERE kind = 'waiver' ORDER BY seq").pluck().iterate() as IterableIterator<string>) {
+  for (const body of db.prepare(WAIVERS_SQL).pluck().iterate() as IterableIterator<string>) {
     try {
       const b = JSON.parse(body) as Partial<WaiverBody>;
       if (typeof b.control === "string" && typeof b.until === "string" && typeof b.reason === "string" && typeof b.approvedBy === "string" && typeof b.decision === "string") out.push(b as WaiverBody);

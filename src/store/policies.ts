@@ -1,7 +1,8 @@
 // Policy versions in the history: each policy text a run was given, stored once per store as a
 // `policy` record, content-addressed by the hash a run's summary names, so that any past run can
 // be explained by the text that was in force. A run of the same policy as the last one costs one
-// read that stops at the last summary; only a changed policy looks through the policy records.
+// read that stops at the last summary; only a changed policy looks through the policy records
+// (their own partial index from schema 8, not the whole history).
 import type Database from "better-sqlite3";
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
@@ -59,8 +60,9 @@ export class PolicyRecords {
 
   /**
    * The policy version stored under `hash`, with the record and run that first held it. The
-   * ledger has no index by kind: looking a hash up reads the whole table (a year's store: 133 MB,
-   * ~250 ms), so a version found is kept (a record never changes once written), and a hash whose
+   * policy records have an index of their own (schema 8: ledger_policies); a store not yet migrated,
+   * read as it is, has none, and a look-up there reads the whole table (a year's store: 133 MB,
+   * ~250 ms). So a version found is kept (a record never changes once written), and a hash whose
    * first record `versions` saw is read by its number.
    */
   version(hash: string): PolicyVersionRecord | undefined {

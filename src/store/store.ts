@@ -58,6 +58,7 @@ import { deficiencyId, hostKeyId } from "./deficiencies.js";
 import { checkAcross, checkpointDigest, readCheckpoint, sealCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointState } from "./checkpoint.js";
 import { addCounts, coverageProblem, planPrune, removePruned, retiredThrough } from "./prune.js";
 import { readHubPosition, writeHubPosition, type HubPoint } from "./hub-position.js";
+import { RunReads, type RunWants } from "./run-reads.js";
 
 export { damageMessage, HistoryBrokenError, isDamage, StoreDamagedError, StoreError, UntrustedStateError } from "./errors.js";
 export type { AckBody, ApprovalBody, BaselineBody, ChangeBody, DeliveryBody, HistoryEntry, HostRotationBody, PolicyBody, PolicyFile, PruneBody, PruneEvidence, RecordedFinding, RosterBody, RotationBody, RunBody, RunKind } from "./records.js";
@@ -164,6 +165,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private rosterRecords?: Rosters;
   /** a rotation of the host key whose record was committed, finished as this store was opened */
   private finishedHostRotation?: { record: number; old: string; new: string };
+  /** the rows one evaluation will read, read ahead (run-reads.ts); undefined outside one */
+  private reads?: RunReads;
   /** rows of the notify tables found changed outside Covenant while reading: passed over, and said here */
   readonly untrusted: string[] = [];
 
@@ -329,7 +332,37 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   }
 
   close(): void {
+    this.reads = undefined;
     this.closeDb();
+  }
+
+  /**
+   * Reads ahead the rows an evaluation will read (its promises' current states, its paths' baselines
+   * and approved states), a chunk of them a statement, kept until `dropPrefetched`: only under the
+   * run lock, for one evaluation (run-reads.ts). Returns whether they are read ahead: when they
+   * cannot be, each is read by its statement as it is used, as before, and fails there as it would have.
+   */
+  prefetch(want: RunWants): boolean {
+    this.reads = undefined;
+    if (!this.writes) return false;
+    try {
+      this.reads = new RunReads(this.db, want, this.approvedStates !== undefined);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Drops the rows `prefetch` read: the evaluation is over (the watcher's next one reads them again). */
+  dropPrefetched(): void {
+    this.reads = undefined;
+  }
+
+  /** The current state row of `key`: kept from the prefetch, else read. */
+  private currentRow(key: string): CurrentRow | undefined {
+    const kept = this.reads?.takeCurrent(key);
+    if (kept !== undefined) return kept ?? undefined;
+    return this.w.current.get(key) as CurrentRow | undefined;
   }
 
   /**
@@ -404,7 +437,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   /** `finding` may be a function: it is called only when a record is written (a run whose states do not change never builds one) */
   private record(run: number, time: string, r: PromiseResult, lazyFinding?: Finding | (() => Finding | undefined)): boolean {
     const state = stateOf(r);
-    const stored = this.w.current.get(r.key) as CurrentRow | undefined;
+    const stored = this.currentRow(r.key);
     // a row that does not carry its seal was written outside Covenant: not a state to compare
     // with (it could hide this change), so the result is recorded afresh and says why
     const forged = stored !== undefined && !sealMatches(stored.seal, sealCurrent(this.key, stored));
@@ -443,6 +476,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
           r.notes.push(note);
         }
         if (notes.length > 0) body.notes = notes;
+        this.reads?.forget("current", r.key);
         const { seq } = this.append("change", run, time, body);
         this.w.setCurrent.run({ ...row, seal: sealCurrent(this.key, row) });
         this.notify?.afterChange({ run, time, seq, result: r, stateChanged: before?.state !== state, differences, changes: body.changes, finding, findings: body.findings }, prior?.open);
@@ -673,6 +707,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     const end = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
     if (end?.seq !== head?.seq || end?.mac.toString("hex") !== head?.mac) throw new StoreError(`the history in ${this.dir} changed while it was verified: the host key is not rotated; try again`);
     const written = this.append("rotation", this.recordRun, who.at, hostRotationBody(old, next, who));
+    // every sealed row is sealed again under the new key: none kept from a prefetch stands
+    this.reads = undefined;
     handOver(this.db, this.keys, written, next);
     return written;
   }
@@ -825,6 +861,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
           // appended before the removal, chained to the last record as it is: when the cut is the
           // end of the history (nothing recorded since the cut run), the prune record follows it
           const written = this.append("prune", 0, at, body);
+          this.reads = undefined;
           removePruned(this.db, plan);
           outcome.record = written.seq;
           return written;
@@ -866,7 +903,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   // BaselineStore
   get(path: string): Baseline | undefined {
-    const r = this.w.baseline.get(path) as BaselineRow | undefined;
+    const kept = this.reads?.takeBaseline(path);
+    const r = kept !== undefined ? (kept ?? undefined) : (this.w.baseline.get(path) as BaselineRow | undefined);
     if (!r) return undefined;
     const b: Baseline = { algorithm: r.algorithm, digest: r.digest, size: r.size, mode: r.mode, uid: r.uid, gid: r.gid, mtimeMs: r.mtime_ms, approvedAt: r.approved_at };
     if (isKeyed(r.digest)) b.keyed = true;
@@ -898,6 +936,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private writeBaseline(path: string, given: Baseline, run: number): void {
     const b = given.keyed && !isKeyed(given.digest) ? { ...given, digest: this.keyDigest(given.digest) } : given;
     const row = { path, algorithm: b.algorithm, digest: b.digest, size: b.size, mode: b.mode, uid: b.uid, gid: b.gid, mtime_ms: b.mtimeMs, approved_at: b.approvedAt };
+    this.reads?.forget("baselines", path);
     this.w.setBaseline.run(path, b.algorithm, b.digest, b.size, b.mode, b.uid, b.gid, b.mtimeMs, b.approvedAt, sealBaseline(this.key, row));
     const body: BaselineBody = { path, algorithm: b.algorithm, digest: b.digest, approvedAt: b.approvedAt };
     if (isKeyed(b.digest)) body.keyed = true;
@@ -919,6 +958,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   approved(hostPath: string): ApprovedState | undefined {
     if (!this.approvedStates) return undefined;
     const states = this.approvedStates;
+    const kept = this.reads?.takeApproved(hostPath);
+    if (kept !== undefined) return states.decode(kept ?? undefined);
     // the message made only when it is needed: this is read once per path of every integrity promise
     try {
       return states.get(hostPath);
@@ -937,10 +978,18 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvals.below(hostPath));
   }
 
+  /** The approved states written and removed, and their record (approved-states.ts); rows the run kept from its prefetch are read again after. */
+  private approveRows(...args: Parameters<ApprovedStates["approve"]>): number {
+    const [entries, removed] = args;
+    for (const e of entries) this.reads?.forget("approved", e.hostPath);
+    for (const p of removed) this.reads?.forget("approved", p);
+    return this.approvals.approve(...args);
+  }
+
   /** A run approves the paths it sees first: one `approval` record for them, in the run. */
   recordFirst(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[], at: string): void {
     try {
-      this.approvals.approve(entries, [], { how: "first-seen", promise, at }, (kind, body) => this.append(kind, this.currentRun, at, body));
+      this.approveRows(entries, [], { how: "first-seen", promise, at }, (kind, body) => this.append(kind, this.currentRun, at, body));
     } catch (err) {
       const failure = operationalError(err, `cannot record the approved integrity states of ${promise} in the store`);
       if (failure) throw new CannotObserve(failure.message);
@@ -951,7 +1000,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   /** A repair the run made approves the state it left at the paths it changed: one `approval` record for them, in the run. */
   recordRepaired(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[], at: string): void {
     try {
-      this.approvals.approve(entries, [], { how: "repaired", promise, at }, (kind, body) => this.append(kind, this.currentRun, at, body));
+      this.approveRows(entries, [], { how: "repaired", promise, at }, (kind, body) => this.append(kind, this.currentRun, at, body));
     } catch (err) {
       const failure = operationalError(err, `cannot record the approved integrity states of ${promise} in the store`);
       if (failure) throw new CannotObserve(failure.message);
@@ -971,7 +1020,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
       this.db
         .transaction(() => {
           for (const b of baselines) this.writeBaseline(b.path, b.baseline, run);
-          record = this.approvals.approve(entries, removed, body, (kind, b) => this.append(kind, run, body.at, b));
+          record = this.approveRows(entries, removed, body, (kind, b) => this.append(kind, run, body.at, b));
           return this.w.last.get() as { seq: number; mac: Buffer };
         })
         .immediate(),
@@ -1141,7 +1190,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * was written (the deficiency opened or resolved, or its state changed).
    */
   recordSystemFinding(key: string, finding: Finding & { type: string; promiser: string }, outcome: "error" | "kept", reason: string, time: string): boolean {
-    if (outcome === "kept" && !isDeficiency((this.w.current.get(key) as CurrentRow | undefined)?.outcome as Outcome)) return false;
+    if (outcome === "kept" && !isDeficiency(this.currentRow(key)?.outcome as Outcome)) return false;
     const run = this.recordRun;
     const written = this.recordResult(run, time, systemResult(key, finding, outcome, reason), finding);
     if (written && run === 0) this.anchored("a system finding", () => this.w.last.get() as { seq: number; mac: Buffer });

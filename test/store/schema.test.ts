@@ -83,6 +83,8 @@ describe("a schema Covenant never makes is tampering", () => {
     ["a table redefined to merge keys", "CREATE TABLE c2 AS SELECT * FROM current; DROP TABLE current; CREATE TABLE current (key TEXT PRIMARY KEY COLLATE NOCASE, control TEXT NOT NULL, outcome TEXT NOT NULL, state TEXT NOT NULL, since TEXT NOT NULL, run INTEGER NOT NULL, reason TEXT NOT NULL, seal BLOB) WITHOUT ROWID; INSERT INTO current SELECT * FROM c2; DROP TABLE c2", "its table `current` is not defined as Covenant defines it"],
     ["a dropped table", "DROP TABLE bands", "its table `bands` is missing"],
     ["the index dropped", "DROP INDEX ledger_run", "its index `ledger_run` is missing"],
+    ["the waivers' index dropped (schema 8)", "DROP INDEX ledger_waivers", "its index `ledger_waivers` is missing"],
+    ["the waivers' index redefined to hold fewer", "DROP INDEX ledger_waivers; CREATE INDEX ledger_waivers ON ledger(kind) WHERE kind = 'waiver' AND run > 0", "its index `ledger_waivers` is not defined as Covenant defines it"],
   ] as const) {
     it(`${what}: tampering to verify (exit 1), refused by run (exit 2)`, () => {
       const l = twoControls();
