@@ -49,15 +49,18 @@ const withoutTwilioRequestClient = {
  * CommonJS package (better-sqlite3) runs Node's CommonJS-to-ES translator and its export lexer
  * over it. Both at every start of `covenant run` (bench/run).
  *
- * Each builtin becomes an ES module of the bundle: `require("node:fs")` and its exports that are
- * plain values (read from the builtin once, when it loads; an accessor is not read and cannot be
- * imported: the build fails if the sources do). Not a CommonJS module: esbuild would copy every
- * name of it into an object of getters in each file that imports it (~0.15 ms a file for
- * node:fs). An external package becomes `module.exports = require(<name>)`. Dynamic `import()`s
- * are left as they are.
+ * Each builtin with such getters becomes an ES module of the bundle: `require("node:fs")` and
+ * its exports that are plain values (read from the builtin once, when it loads; an accessor is
+ * not read and cannot be imported: the build fails if the sources do). Not a CommonJS module:
+ * esbuild would copy every name of it into an object of getters in each file that imports it
+ * (~0.15 ms a file for node:fs). The other builtins stay imports: their facades cost no more
+ * than `require`, and each such module is one more file of the bundle to load. An external
+ * package becomes `module.exports = require(<name>)`. Dynamic `import()`s are left as they are.
  */
 const builtins = new Set(builtinModules);
 const requireHere = createRequire(import.meta.url);
+/** Whether a builtin has an export read through a getter: only such a builtin's ES facade costs more than requiring it. */
+const hasAccessors = (name) => Object.values(Object.getOwnPropertyDescriptors(requireHere(name))).some((d) => d.get);
 function builtinModuleSource(name) {
   const m = requireHere(name);
   const names = Object.getOwnPropertyNames(m).filter((k) => k !== "default" && !Object.getOwnPropertyDescriptor(m, k).get);
@@ -70,7 +73,7 @@ const throughRequire = {
     b.onResolve({ filter: /^(node:)?[a-z][a-z0-9_/-]*$/ }, (args) => {
       if (args.kind !== "import-statement" || args.namespace === "through-require") return undefined;
       const bare = args.path.replace(/^node:/, "");
-      if (builtins.has(bare)) return { path: `node:${bare}`, namespace: "through-require" };
+      if (builtins.has(bare)) return hasAccessors(bare) ? { path: `node:${bare}`, namespace: "through-require" } : undefined;
       if (args.path === bare && bundleExternals.includes(bare)) return { path: bare, namespace: "through-require" };
       return undefined;
     });
