@@ -112,8 +112,10 @@ export interface EvalContext {
   integrity: IntegrityStore;
   samples: SampleStore;
   now: Date;
-  /** aborted when the promise's timeout expires: stop waiting, kill children */
-  signal: AbortSignal;
+  /** aborted when the promise's timeout expires: stop waiting, kill children (made when first asked for) */
+  readonly signal: AbortSignal;
+  /** `aborted` as the signal's, without making one: what a check between steps reads */
+  readonly stop: { readonly aborted: boolean };
   /**
    * The watcher's, for a promise asked for by events alone: the paths they named since its last
    * evaluation. A type that keeps `memory` may look at those (and what it last found wrong)

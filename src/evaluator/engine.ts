@@ -18,6 +18,7 @@ import { worst, type Outcome } from "./outcomes.js";
 import type { FileFinding } from "./file-finding.js";
 import { approveRepaired } from "./integrity-repaired.js";
 import { Snapshot } from "./snapshot.js";
+import { PromiseStop, PromiseTimeouts } from "./promise-timeouts.js";
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
 
@@ -204,6 +205,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
   const today = isoDate(t.year, t.month, t.day);
   const results = new Map<Item, PromiseResult>();
   const order = evaluationOrder(items);
+  const timeouts = new PromiseTimeouts();
   try {
     for (const it of order) {
       // process.hrtime, not performance.now(): the global `performance` loads perf_hooks (a few ms at every run's start)
@@ -217,6 +219,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       await opts.onResult?.(r);
     }
   } finally {
+    timeouts.close();
     gate.close();
   }
 
@@ -269,15 +272,28 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       return result;
     }
     const timeoutMs = (promise.attributes["timeout"] as number | undefined) ?? opts.defaultTimeoutMs ?? 30_000;
-    const abort = new AbortController();
-    const ctx: EvalContext = { roots: opts.roots, hostPath, snapshot, gate, baselines, integrity, samples, now: opts.now, signal: abort.signal };
+    const stop = new PromiseStop();
+    const ctx: EvalContext = {
+      roots: opts.roots,
+      hostPath,
+      snapshot,
+      gate,
+      baselines,
+      integrity,
+      samples,
+      now: opts.now,
+      stop,
+      get signal() {
+        return stop.signal;
+      },
+    };
     const memory = opts.memory?.of(it.key);
     if (memory) ctx.memory = memory;
     const focus = opts.focus?.get(it.key);
     if (focus && memory) ctx.focus = focus;
-    let timer: NodeJS.Timeout | undefined;
+    let disarm = () => {};
     const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      disarm = timeouts.arm(timeoutMs, () => resolve("timeout"));
     });
     // decide() works on a draft: after a timeout it may still be running, and must not
     // overwrite the outcome; what the gate already changed is kept either way
@@ -285,7 +301,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     try {
       const done = await Promise.race([decide(behaviour, promise, ctx, draft), timedOut]);
       if (done === "timeout") {
-        abort.abort();
+        stop.abort();
         result.outcome = "error";
         result.reason = `timed out after ${timeoutMs / 1000}s`;
         result.differences = [...draft.differences];
@@ -305,7 +321,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       result.reason = err instanceof CannotObserve ? err.message : `internal error while evaluating: ${(err as Error).message}`;
       result.changes = [...draft.changes];
     } finally {
-      clearTimeout(timer);
+      disarm();
     }
     const waiver = result.outcome === "drift" || result.outcome === "failed" ? activeWaiver(policy.waivers, control.id, today) : undefined;
     if (waiver) {
@@ -412,10 +428,10 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
         await pause(Math.min(500, settleMs));
         snapshot.invalidate();
         const again = await behaviour.observe(promise, ctx);
-        if (!again.ok || behaviour.judge(promise, again.value, ctx).length === 0 || Date.now() >= settleUntil || ctx.signal.aborted) return again;
+        if (!again.ok || behaviour.judge(promise, again.value, ctx).length === 0 || Date.now() >= settleUntil || ctx.stop.aborted) return again;
         continue;
       }
-      if (!o.ok || holds || Date.now() >= settleUntil || ctx.signal.aborted) return o;
+      if (!o.ok || holds || Date.now() >= settleUntil || ctx.stop.aborted) return o;
       await pause(100);
       snapshot.invalidate();
     }

@@ -198,7 +198,7 @@ function depthBelow(root: string, path: string): number {
 function comparePath(c: Compare, t: IntegrityTarget, approveIfNew: boolean): Promise<void> | undefined {
   if (++c.seen % PER_TURN === 0) {
     return new Promise<void>((r) => setImmediate(r)).then(() => {
-      if (c.ctx.signal.aborted) throw new CannotObserve(`stopped comparing integrity states after ${c.seen} paths: the timeout expired`);
+      if (c.ctx.stop.aborted) throw new CannotObserve(`stopped comparing integrity states after ${c.seen} paths: the timeout expired`);
       return compareNow(c, t, approveIfNew);
     });
   }
@@ -266,7 +266,7 @@ async function observeState(c: Compare, t: IntegrityTarget): Promise<FileState> 
     const { path: _p, ...st } = t.seen.stat;
     return { status: "present", path: t.path, ...st };
   }
-  const opts: Parameters<typeof readFileState>[1] = { signal: c.ctx.signal };
+  const opts: Parameters<typeof readFileState>[1] = { signal: c.ctx.stop };
   if (c.maxHashBytes !== undefined) opts.maxHashBytes = c.maxHashBytes;
   if (c.nodiff) opts.keyDigest = (d) => c.ctx.baselines.keyDigest(d);
   const s = await readFileState(t.hostPath, opts);

@@ -30,7 +30,7 @@ export async function approveRepaired(p: CheckedPromise, ctx: EvalContext, chang
   for (const hostPath of repairedPaths(changes)) {
     if (!isIntegrityPromise(p) && ctx.integrity.approved(hostPath) === undefined) continue;
     const before = statWithChangeTime(hostPath);
-    const opts: Parameters<typeof readFileState>[1] = { signal: ctx.signal };
+    const opts: Parameters<typeof readFileState>[1] = { signal: ctx.stop };
     if (nodiff) opts.keyDigest = (d) => ctx.baselines.keyDigest(d);
     const now = await readFileState(hostPath, opts);
     if (now.status !== "present") continue;

@@ -52,7 +52,8 @@ export interface ReadStateOptions {
   /** a regular file larger than this is not hashed (`hashSkipped` says so); DEFAULT_MAX_HASH_BYTES */
   maxHashBytes?: number;
   /** stops a hash in progress (the state then says the content was not hashed) */
-  signal?: AbortSignal;
+  /** stop reading when aborted (the promise's timeout): an AbortSignal or anything with its `aborted` */
+  signal?: { readonly aborted: boolean };
   /** nodiff: the digest kept is this function of the sha256 (an HMAC under the host key), never the sha256 */
   keyDigest?: (sha256: string) => string;
 }

@@ -7,7 +7,7 @@
 // opens, verifies and has lost nothing committed.
 // `run` opens it for writing; `history` and `verify` read it and change nothing.
 import type Database from "better-sqlite3";
-import { createHash } from "node:crypto";
+import { hexDigest } from "../text/digest.js";
 import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CannotObserve, type ApprovedEntry, type ApprovedState, type Baseline, type BaselineStore, type IntegrityStore, type SampleStore } from "../evaluator/contract.js";
@@ -95,7 +95,8 @@ export class NoStoreError extends StoreError {}
 /** The part of a result that is its state: two runs with the same state write no history. */
 export function stateOf(r: PromiseResult): string {
   const what = [...new Set(r.differences.map((d) => `${d.subject ?? ""}|${d.attribute}${d.significant !== undefined ? `|${d.significant}` : ""}`))].sort();
-  return createHash("sha256").update(r.outcome).update("\n").update(what.join("\n")).digest("hex").slice(0, 32);
+  // one call, not a Hash object: every promise of every run is judged by it (bench/run)
+  return hexDigest("sha256", `${r.outcome}\n${what.join("\n")}`).slice(0, 32);
 }
 
 /** The most findings (and differences) a change record keeps: what it says is held to it (hub integrity approvals compare states so). */

@@ -3,7 +3,9 @@ import { chmodSync, closeSync, ftruncateSync, lstatSync, mkdtempSync, openSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hash, modeText, stat } from "../../src/probes/files.ts";
+import fc from "fast-check";
+import { resolve } from "node:path";
+import { hash, modeText, resolvePath, stat } from "../../src/probes/files.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "covenant-files-"));
 
@@ -82,5 +84,19 @@ describe("files probe", () => {
     const r = await hash(f, "sha256", { signal: abort.signal });
     expect(r).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^stopped hashing .* the timeout expired$/) } });
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
+describe("resolvePath: path.resolve without its cost for a normal absolute path", () => {
+  it("equals path.resolve for any path of `/`, `.`, `..` and names", () => {
+    const part = fc.constantFrom("/", ".", "..", "a", "bc", "/.", "./", "\u00e9", " ");
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 12 }), fc.boolean(), (parts, absolute) => {
+        const p = (absolute ? "/" : "") + parts.join("");
+        if (p === "") return;
+        expect(resolvePath(p)).toBe(resolve(p));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -79,7 +79,7 @@ async function runCommand(p: CheckedPromise, ctx: EvalContext): Promise<Observat
     options.uid = account.uid;
     options.gid = account.gid;
   }
-  if (ctx.signal.aborted) return { ok: false, error: `${shown} was not run: the promise's timeout had expired` };
+  if (ctx.stop.aborted) return { ok: false, error: `${shown} was not run: the promise's timeout had expired` };
   // as root, a program another user can change is not run (trust/programs.ts)
   if (runningAsRoot() && (options.uid === undefined || options.uid === 0)) {
     const refused = programRefusal(argv[0]!);
@@ -115,7 +115,7 @@ async function runCommand(p: CheckedPromise, ctx: EvalContext): Promise<Observat
       ctx.signal.removeEventListener("abort", stop);
       // Once the timeout has expired the engine has decided the outcome and no longer waits:
       // an answer now would only race with it (and overwrite its "timed out" reason).
-      if (ctx.signal.aborted) return;
+      if (ctx.stop.aborted) return;
       if (code === null) return resolve({ ok: false, error: `${shown} was killed by ${signal ?? "a signal"}` });
       const stderrLine = stderr.text().trim().split("\n")[0] ?? "";
       resolve({ ok: true, value: { shown, exitCode: code, stdout: stdout.text(), discarded: stdout.discarded, stderrLine } });

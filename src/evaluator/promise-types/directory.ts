@@ -80,7 +80,7 @@ async function fromWalk(walked: Iterable<WalkRecord>, maxDepth: number, ctx: Eva
   for (const r of walked) {
     if (i++ % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) {
       await new Promise((resolve) => setImmediate(resolve));
-      if (ctx.signal.aborted) throw new CannotObserve(`stopped reading below ${policyPathOf(r.hostPath, ctx)} after ${out.length} entries: the timeout expired`);
+      if (ctx.stop.aborted) throw new CannotObserve(`stopped reading below ${policyPathOf(r.hostPath, ctx)} after ${out.length} entries: the timeout expired`);
     }
     const bad = badNameEntry(r.hostPath, ctx);
     if (bad) {
@@ -116,7 +116,7 @@ async function entriesBelowByPath(dir: string, maxDepth: number, ctx: EvalContex
     }
     if (out.length % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) {
       await new Promise((r) => setImmediate(r));
-      if (ctx.signal.aborted) throw new CannotObserve(`stopped reading below ${policyPathOf(dir, ctx)} after ${out.length} entries: the timeout expired`);
+      if (ctx.stop.aborted) throw new CannotObserve(`stopped reading below ${policyPathOf(dir, ctx)} after ${out.length} entries: the timeout expired`);
     }
     const hostPath = join(dir, n);
     const st = files.stat(hostPath);

@@ -75,7 +75,7 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
   if (st.value.type !== "file") return { ok: true, value: o };
   const algorithm = algorithmOf(p);
   if (algorithm) {
-    const limits: files.HashLimits = { signal: ctx.signal, expect: { dev: st.value.dev, ino: st.value.inode } };
+    const limits: files.HashLimits = { signal: ctx.stop, expect: { dev: st.value.dev, ino: st.value.inode } };
     const maxHashSize = attr<number>(p, "max_hash_size");
     if (maxHashSize !== undefined) limits.maxBytes = maxHashSize;
     const h = await files.hash(hostPath, algorithm, limits);
@@ -86,7 +86,7 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
     if (baselineCopy !== undefined) {
       const refused = approvedCopyRefusal(baselineCopy, ctx);
       if (refused) return { ok: false, error: refused };
-      const b = await files.hash(ctx.hostPath(baselineCopy), algorithm, { signal: ctx.signal, ...(maxHashSize !== undefined ? { maxBytes: maxHashSize } : {}) });
+      const b = await files.hash(ctx.hostPath(baselineCopy), algorithm, { signal: ctx.stop, ...(maxHashSize !== undefined ? { maxBytes: maxHashSize } : {}) });
       if (!b.ok) return { ok: false, error: `the approved copy cannot be read: ${b.error.message}` };
       o.expectedDigest = { digest: b.value.digest, source: `the approved copy ${baselineCopy}` };
     } else {
