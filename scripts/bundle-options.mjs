@@ -42,20 +42,22 @@ const withoutTwilioRequestClient = {
 };
 
 /**
- * Node's builtins and the externals (better-sqlite3) are reached through `require` (the banner's,
- * made by createRequire), not through ES imports. An ES import of a builtin makes Node build the
- * builtin's ES facade, which reads every export and so runs the builtin's lazy getters
- * (`node:fs` loads its streams, `node:crypto` webcrypto, `node:net` BlockList); an ES import of a
- * CommonJS package (better-sqlite3) runs Node's CommonJS-to-ES translator and its export lexer
- * over it. Both at every start of `covenant run` (bench/run).
+ * Node's builtins with getters among their exports, and the externals (better-sqlite3), are
+ * reached through `require` (the banner's, made by createRequire), not through ES imports. An ES
+ * import of a builtin makes Node build the builtin's ES facade, which reads every export and so
+ * runs the builtin's lazy getters (`node:fs` loads its streams, `node:crypto` webcrypto,
+ * `node:net` BlockList); an ES import of a CommonJS package (better-sqlite3) runs Node's
+ * CommonJS-to-ES translator and its export lexer over it. Both at every start of `covenant run`
+ * (bench/run). The other builtins stay imports: their facades cost no more than `require`, and
+ * each module made here is one more file of the bundle to load.
  *
- * Each builtin with such getters becomes an ES module of the bundle: `require("node:fs")` and
- * its exports that are plain values (read from the builtin once, when it loads; an accessor is
- * not read and cannot be imported: the build fails if the sources do). Not a CommonJS module:
+ * Such a builtin becomes an ES module of the bundle: `require("node:fs")` and its exports that
+ * are plain values, read from the builtin once, when it loads. An accessor is not read: it cannot
+ * be imported by name (the build fails if the sources do) and is not in a namespace import
+ * (`import * as fs`); read it from the default import, the module itself. Not a CommonJS module:
  * esbuild would copy every name of it into an object of getters in each file that imports it
- * (~0.15 ms a file for node:fs). The other builtins stay imports: their facades cost no more
- * than `require`, and each such module is one more file of the bundle to load. An external
- * package becomes `module.exports = require(<name>)`. Dynamic `import()`s are left as they are.
+ * (~0.15 ms a file for node:fs). An external package becomes `module.exports = require(<name>)`.
+ * Dynamic `import()`s are left as they are.
  */
 const builtins = new Set(builtinModules);
 const requireHere = createRequire(import.meta.url);
