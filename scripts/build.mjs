@@ -28,21 +28,26 @@ const precompiledConfig = {
   },
 };
 
-// re2js (RE2's engine, ~150 KB) initialised when first used, not when the bundle loads: a run
+// re2js (RE2's engine, ~150 KB) loaded when first used, not when the bundle loads: a run
 // evaluates a site's own regular expression (a `mask`, `lines`, `config`, `scheduled`) only if
 // the policy has one, and a run from the policy cache checks none (bench/run). Every import of
-// it from the sources gets this module, which loads the package's CommonJS build (bundled, in a
-// wrapper esbuild runs at the first call) and hands on whatever is asked of `RE2JS`. Not in the
-// start-up snapshot, which is better off with re2js initialised in it.
+// it from the sources gets this module, which hands on whatever is asked of `RE2JS` from the
+// package's CommonJS build, required at the first use from a file of its own,
+// dist/chunks/re2js.cjs (built below): inside a chunk of the bundle it would be read and parsed
+// at every start, even run lazily. The sources (and the tests, which run them) import the package
+// itself. Not in the start-up snapshot, which is better off with re2js initialised in it.
+const re2jsFile = "re2js.cjs";
 const lazyRe2js = {
   name: "lazy-re2js",
   setup(b) {
-    b.onResolve({ filter: /^re2js$/ }, (args) => (args.namespace === "lazy-re2js" ? undefined : { path: "re2js", namespace: "lazy-re2js" }));
+    b.onResolve({ filter: /^re2js$/ }, () => ({ path: "re2js", namespace: "lazy-re2js" }));
+    b.onResolve({ filter: /re2js\.cjs$/ }, (args) => (args.namespace === "lazy-re2js" ? { path: args.path, external: true } : undefined));
     b.onLoad({ filter: /.*/, namespace: "lazy-re2js" }, () => ({
       resolveDir: process.cwd(),
       loader: "js",
+      // the bundle's files are dist/*.js and dist/chunks/*.js: this module may land in either
       contents: `let real;
-const load = () => (real ??= require("re2js").RE2JS);
+const load = () => (real ??= require(new URL(".", import.meta.url).pathname.endsWith("/chunks/") ? "./${re2jsFile}" : "./chunks/${re2jsFile}").RE2JS);
 export const RE2JS = new Proxy(function RE2JS() {}, {
   get(_, key) { const c = load(); const v = Reflect.get(c, key, c); return typeof v === "function" ? v.bind(c) : v; },
   has: (_, key) => Reflect.has(load(), key),
@@ -72,6 +77,15 @@ await build({
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",
   plugins: [...common.plugins, precompiledConfig, lazyRe2js],
+});
+// re2js on its own, for lazyRe2js above
+await build({
+  ...common,
+  banner: undefined,
+  format: "cjs",
+  sourcemap: false,
+  stdin: { contents: 'module.exports = require("re2js");', resolveDir: process.cwd(), loader: "js" },
+  outfile: `dist/chunks/${re2jsFile}`,
 });
 
 // The start-up snapshot for `check` and `fmt` (see src/cli/snapshot.ts and bin/covenant): its

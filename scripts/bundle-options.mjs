@@ -2,6 +2,7 @@
 // test builds with them too, so what it checks is what ships).
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { builtinModules, createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleExternals } from "./deb/modules.mjs";
@@ -40,6 +41,70 @@ const withoutTwilioRequestClient = {
   },
 };
 
+/**
+ * Node's builtins with getters among their exports, and the externals (better-sqlite3), are
+ * reached through `require` (the banner's, made by createRequire), not through ES imports. An ES
+ * import of a builtin makes Node build the builtin's ES facade, which reads every export and so
+ * runs the builtin's lazy getters (`node:fs` loads its streams, `node:crypto` webcrypto,
+ * `node:net` BlockList); an ES import of a CommonJS package (better-sqlite3) runs Node's
+ * CommonJS-to-ES translator and its export lexer over it. Both at every start of `covenant run`
+ * (bench/run). The other builtins stay imports: their facades cost no more than `require`, and
+ * each module made here is one more file of the bundle to load.
+ *
+ * Such a builtin becomes an ES module of the bundle: `require("node:fs")` and its exports that
+ * are plain values, read from the builtin once, when it loads. An accessor is not read: it cannot
+ * be imported by name (the build fails if the sources do) and is not in a namespace import
+ * (`import * as fs`); read it from the default import, the module itself. Not a CommonJS module:
+ * esbuild would copy every name of it into an object of getters in each file that imports it
+ * (~0.15 ms a file for node:fs). An external package becomes `module.exports = require(<name>)`.
+ * Dynamic `import()`s are left as they are.
+ */
+const builtins = new Set(builtinModules);
+const requireHere = createRequire(import.meta.url);
+/** Whether a builtin has an export read through a getter: only such a builtin's ES facade costs more than requiring it. */
+const hasAccessors = (name) => Object.values(Object.getOwnPropertyDescriptors(requireHere(name))).some((d) => d.get);
+function builtinModuleSource(name) {
+  const m = requireHere(name);
+  const names = Object.getOwnPropertyNames(m).filter((k) => k !== "default" && !Object.getOwnPropertyDescriptor(m, k).get);
+  const values = names.map((k, i) => `e${i} = m[${JSON.stringify(k)}]`).join(",\n  ");
+  return `const m = require(${JSON.stringify(name)});\nexport default m;\nconst ${values};\nexport { ${names.map((k, i) => `e${i} as ${JSON.stringify(k)}`).join(", ")} };\n`;
+}
+const throughRequire = {
+  name: "through-require",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z][a-z0-9_/-]*$/ }, (args) => {
+      if (args.kind !== "import-statement" || args.namespace === "through-require") return undefined;
+      const bare = args.path.replace(/^node:/, "");
+      if (builtins.has(bare)) return hasAccessors(bare) ? { path: `node:${bare}`, namespace: "through-require" } : undefined;
+      if (args.path === bare && bundleExternals.includes(bare)) return { path: bare, namespace: "through-require" };
+      return undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: "through-require" }, (args) => ({
+      loader: "js",
+      contents: args.path.startsWith("node:") ? builtinModuleSource(args.path) : `module.exports = require(${JSON.stringify(args.path)});\n`,
+    }));
+  },
+};
+
+/**
+ * commander requires node:child_process when it loads (~6 ms with net and dgram, at every start
+ * of every command), for executable subcommands (`program.command(name, description)` run as
+ * separate programs), which Covenant has none of: in the bundle it gets a stand-in that requires
+ * the real module the first time one of its names is read.
+ */
+const commanderChildProcessOnUse = {
+  name: "commander-child-process-on-use",
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/.test(args.importer) ? { path: "node:child_process", namespace: "commander-child-process" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "commander-child-process" }, () => ({
+      loader: "js",
+      contents: `let real;\nmodule.exports = new Proxy({}, { get: (_, key) => (real ??= require("node:child_process"))[key] });\n`,
+    }));
+  },
+};
+
 export const bundleOptions = {
   bundle: true,
   platform: "node",
@@ -57,5 +122,5 @@ export const bundleOptions = {
   // file costs ~3 MB of resident memory where its ~40 ES modules cost ~9 MB, and twilio's Client
   // and Messages resource take ~50 KB of its 21 MB (bench/notify).
   external: bundleExternals,
-  plugins: [withoutTwilioRequestClient],
+  plugins: [withoutTwilioRequestClient, commanderChildProcessOnUse, throughRequire],
 };

@@ -22,27 +22,60 @@ export interface Io {
   errStyle: Style;
 }
 
+let cutCode: number | undefined;
+const guarded = { stdout: false, stderr: false };
+
+/**
+ * process.stdout or process.stderr, with the handler of its errors installed at the first call.
+ * Node makes each stream the first time it is asked for (on a pipe, loading node:net and its
+ * socket with it): a run with nothing to say (`run --quiet` from cron) never makes either.
+ * A reader that stops early (`covenant check | head`) closes the pipe: stop writing and end
+ * quietly, as other command-line tools do, with the command's status when it is known. Output
+ * that cannot be written at all (a full disk, an I/O error) is said in one line and is exit 2:
+ * never a stack trace. Whatever the command recorded before is kept.
+ */
+export function standardStream(name: "stdout" | "stderr"): NodeJS.WriteStream {
+  if (!guarded[name]) {
+    guarded[name] = true;
+    if (name === "stdout") {
+      process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.code === "EPIPE") process.exit(cutCode ?? process.exitCode ?? 0);
+        standardStream("stderr").write(`covenant: cannot write the output: ${escapeText(err.code ?? err.message)}\n`);
+        process.exit(EXIT.policyError);
+      });
+    } else {
+      process.stderr.on("error", () => process.exit(cutCode ?? process.exitCode ?? 0));
+    }
+  }
+  return process[name];
+}
+
+/**
+ * The standard streams asked for through standardStream: those with output that may still be
+ * on its way (bin/covenant.js waits for them before it exits).
+ */
+export function streamsInUse(): NodeJS.WriteStream[] {
+  return (["stdout", "stderr"] as const).filter((n) => guarded[n]).map((n) => process[n]);
+}
+
 export function processIo(): Io {
-  let cutCode: number | undefined;
-  // A reader that stops early (`covenant check | head`) closes the pipe: stop writing and end
-  // quietly, as other command-line tools do, with the command's status when it is known. Output
-  // that cannot be written at all (a full disk, an I/O error) is said in one line and is exit 2:
-  // never a stack trace. Whatever the command recorded before is kept.
-  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") process.exit(cutCode ?? process.exitCode ?? 0);
-    process.stderr.write(`covenant: cannot write the output: ${escapeText(err.code ?? err.message)}\n`);
-    process.exit(EXIT.policyError);
-  });
-  process.stderr.on("error", () => process.exit(cutCode ?? process.exitCode ?? 0));
+  let style: Style | undefined;
+  let errStyle: Style | undefined;
+  const line = (t: string) => (t.endsWith("\n") ? t : `${t}\n`);
   return {
     exitIfCut: (code) => {
       cutCode = code;
     },
-    out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
+    out: (t) => standardStream("stdout").write(line(t)),
     // an error (EPIPE) ends the process in the handler above; the callback still comes first
-    outFlushed: (t) => new Promise<void>((resolve) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`, () => resolve())),
-    err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
-    style: makeStyle(colorEnabled(process.stdout)),
-    errStyle: makeStyle(colorEnabled(process.stderr)),
+    outFlushed: (t) => new Promise<void>((resolve) => standardStream("stdout").write(line(t), () => resolve())),
+    err: (t) => standardStream("stderr").write(line(t)),
+    // whether colours are on is asked of the stream when something is styled, not before
+    get style() {
+      return (style ??= makeStyle(colorEnabled(standardStream("stdout"))));
+    },
+    get errStyle() {
+      return (errStyle ??= makeStyle(colorEnabled(standardStream("stderr"))));
+    },
   };
 }

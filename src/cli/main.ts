@@ -22,6 +22,7 @@ import { closest } from "../parser/suggest.js";
 import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
 import { processIo, type Io } from "./io.js";
+export { streamsInUse } from "./io.js";
 import { addNotifyCommands } from "./notify-commands.js";
 import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";

@@ -2,7 +2,6 @@
 // It honours --dry-run (report what would change, change nothing) and a sandbox's confinement
 // (change nothing outside the sandbox's directory), and it runs programs only as argv arrays,
 // never through a shell, so nothing observed on the host can become part of a command line.
-import { execFile, spawn } from "node:child_process";
 import { chrootRefusal, findOnPath, programRefusal } from "../trust/programs.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
 import { closeSync, writeFileSync } from "node:fs";
@@ -10,6 +9,8 @@ import { constants } from "node:os";
 import { resolve } from "node:path";
 import { readStat } from "../probes/processes.js";
 import { safeFs } from "../native/safe-fs.js";
+import { childProcess } from "../native/builtins-on-use.js";
+import type { SpawnOptions } from "node:child_process";
 import { ChangeRefused, FileChanges, type ChangeGuard, type Identity, type RestoreTarget } from "./file-changes.js";
 import { applyLineEdit, describeLineEdit, replaceObservedFile, type LineEditChange } from "./line-edit.js";
 import { applyPackageChange, describePackageChange, type PackageChange } from "./package-changes.js";
@@ -254,7 +255,7 @@ export class ChangeGate {
 function run(argv: string[], signal?: AbortSignal): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const opts = signal ? { signal, timeout: 120_000 } : { timeout: 120_000 };
-    execFile(argv[0]!, argv.slice(1), opts, (err, _stdout, stderr) => {
+    childProcess().execFile(argv[0]!, argv.slice(1), opts, (err, _stdout, stderr) => {
       if (!err) return resolvePromise();
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT") return reject(new Error(`${argv[0]} is not installed`));
@@ -283,12 +284,12 @@ function start(argv: string[], uid?: number, gid?: number): Promise<void> {
   const refused = runningAsRoot() && (uid === undefined || uid === 0) ? programRefusal(argv[0]!) : undefined;
   if (refused) return Promise.reject(new Error(`${argv[0]} was not started: ${refused}`));
   return new Promise((resolvePromise, reject) => {
-    const opts: Parameters<typeof spawn>[2] = { detached: true, stdio: "ignore" };
+    const opts: SpawnOptions = { detached: true, stdio: "ignore" };
     if (uid !== undefined) opts.uid = uid;
     if (gid !== undefined) opts.gid = gid;
     let child;
     try {
-      child = spawn(argv[0]!, argv.slice(1), opts);
+      child = childProcess().spawn(argv[0]!, argv.slice(1), opts);
     } catch (err) {
       reject(err as Error);
       return;

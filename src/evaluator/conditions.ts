@@ -1,10 +1,10 @@
 // Evaluates conditions (`context` definitions, `when`) against the host facts. The checker has
 // already proved every condition well typed, so this only computes.
-import { isIP } from "node:net";
 import type { CompareOp, Expr } from "../parser/ast.js";
 import { globToRegExp } from "../checker/glob.js";
 import type { FactValue } from "../facts/host.js";
 import { Networks } from "./networks.js";
+import { net } from "../native/builtins-on-use.js";
 
 type Value = string | number | boolean | Value[];
 
@@ -107,9 +107,9 @@ export class Conditions {
       case "in": {
         const isAddressFact = l.kind === "ident" && this.facts.has(l.name) && Array.isArray(L);
         // the checker types an address literal, the `ip` fact and variables holding addresses as network tests
-        const isAddressVariable = l.kind === "ident" && typeof L === "string" && isIP(L.split("/")[0]!) !== 0;
+        const isAddressVariable = l.kind === "ident" && typeof L === "string" && net().isIP(L.split("/")[0]!) !== 0;
         const right = Array.isArray(R) ? R : [R];
-        const allNetworks = right.every((n) => typeof n === "string" && isIP(n.split("/")[0]!) !== 0);
+        const allNetworks = right.every((n) => typeof n === "string" && net().isIP(n.split("/")[0]!) !== 0);
         if ((l.kind === "address" || isAddressFact || isAddressVariable) && allNetworks) {
           const nets = new Networks(right.map(String));
           return (Array.isArray(L) ? L : [L]).some((a) => nets.contains(String(a)));

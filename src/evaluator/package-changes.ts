@@ -2,8 +2,8 @@
 // ones) through the change gate: argv only, never a shell, with a small environment of our own
 // (nothing of Covenant's, such as a notifier's secret, reaches maintainer scripts), and never
 // interrupted once started: killing dpkg half-way leaves packages half-installed.
-import { execFile } from "node:child_process";
 import { findOnPath, programRefusal } from "../trust/programs.js";
+import { childProcess } from "../native/builtins-on-use.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
 import { ChangeRefused } from "./file-changes.js";
 
@@ -51,7 +51,7 @@ interface Ran {
 
 function runOnce(program: string, args: string[]): Promise<Ran> {
   return new Promise((resolvePromise, reject) => {
-    execFile(program, args, { env: packageEnvironment(), timeout: CAP_MS, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    childProcess().execFile(program, args, { env: packageEnvironment(), timeout: CAP_MS, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { signal?: string | null }) | null;
       if (e?.code === "ENOENT") return reject(new ChangeRefused(`${program} is not installed`, "failed"));
       // an exit status, or the signal that ended it (the cap), or Node's own reason (output too large)

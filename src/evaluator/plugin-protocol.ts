@@ -3,8 +3,8 @@
 // environment, in its own process group), writes the request and `terminate`, reads the first
 // line of the reply, and kills the group when the operation's time is up. Everything the plugin
 // says is outside text: it is checked for shape here and escaped and cut before it is kept.
-import { spawn } from "node:child_process";
 import { lstatSync } from "node:fs";
+import { childProcess } from "../native/builtins-on-use.js";
 import { programRefusal } from "../trust/programs.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
 import { escapeText } from "../text/escape.js";
@@ -81,7 +81,7 @@ export async function callPlugin(argv: string[], request: PluginRequest, timeout
   const refused = pluginRefusal(argv);
   if (refused) throw new Error(`the plugin ${argv[0]} was not run: ${refused}`);
   const line = JSON.stringify({ protocol: PROTOCOL_VERSION, ...request }) + "\n" + JSON.stringify({ protocol: PROTOCOL_VERSION, operation: "terminate" }) + "\n";
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: pluginEnvironment(), cwd: "/", detached: true });
+  const child = childProcess().spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: pluginEnvironment(), cwd: "/", detached: true });
   let exited = false;
   child.once("exit", () => (exited = true));
   // never after it has exited: its process group id may since be another's

@@ -29,8 +29,15 @@ export class PromiseStop {
   }
 }
 
+/**
+ * Milliseconds on a monotonic clock (a wall clock set back must not hold a timeout off): from
+ * process.hrtime, not performance.now(), since the global `performance` loads perf_hooks, which
+ * a run otherwise never needs (test/cli/run-start.test.ts).
+ */
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
 interface Armed {
-  /** performance.now() time: a wall clock set back must not hold a timeout off */
+  /** now() time */
   at: number;
   fire: () => void;
 }
@@ -48,7 +55,7 @@ export class PromiseTimeouts {
 
   /** Calls `fire` once `ms` have passed, unless the returned disarm is called first. */
   arm(ms: number, fire: () => void): () => void {
-    const armed: Armed = { at: performance.now() + ms, fire };
+    const armed: Armed = { at: now() + ms, fire };
     this.armed = armed;
     if (this.timer === undefined || this.timerAt > armed.at) this.setTimer(armed.at);
     return () => {
@@ -66,7 +73,7 @@ export class PromiseTimeouts {
   private setTimer(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - performance.now()));
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - now()));
   }
 
   private onTimer(): void {
@@ -74,7 +81,7 @@ export class PromiseTimeouts {
     this.timerAt = Infinity;
     const armed = this.armed;
     if (armed === undefined) return;
-    if (performance.now() >= armed.at) {
+    if (now() >= armed.at) {
       this.armed = undefined;
       armed.fire();
     } else this.setTimer(armed.at);

@@ -6,7 +6,7 @@
 // own X509Certificate (tls.ts).
 import "reflect-metadata"; // @peculiar/x509's dependency injection needs it first
 import * as x509 from "@peculiar/x509";
-import { createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate } from "node:crypto";
+import cryptoModule, { createPrivateKey, createPublicKey, randomBytes, X509Certificate, type webcrypto } from "node:crypto";
 import { join } from "node:path";
 import { certificatesIn, certificateSummary, type CertificateSummary } from "./tls.js";
 import { HubTlsError, prepareTlsDirectory, readTlsFile, writeTlsFiles } from "./tls-files.js";
@@ -15,7 +15,8 @@ import { hubNames, type HubNames } from "./tls-names.js";
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-const crypto = webcrypto;
+// read from the module, not imported by name: an accessor (scripts/bundle-options.mjs)
+const crypto = cryptoModule.webcrypto;
 x509.cryptoProvider.set(crypto);
 
 const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256" };

@@ -4,8 +4,8 @@
 //
 // These string decoders are the readable reference. tcp.ts decodes the same fields straight
 // from the table's bytes for speed; a property test holds the two together.
-import { isIP } from "node:net";
 import { endianness } from "node:os";
+import { net } from "../native/builtins-on-use.js";
 
 const littleEndian = endianness() === "LE";
 
@@ -72,7 +72,7 @@ export function unmapped(address: string): string {
  * IPv4-mapped address as its IPv4 address), or undefined when it is not an IP address.
  */
 export function normaliseAddress(text: string): string | undefined {
-  const version = isIP(text);
+  const version = net().isIP(text);
   if (version === 4) return text;
   if (version !== 6) return undefined;
   const host = new URL(`http://[${text}]/`).hostname.slice(1, -1);

@@ -1,7 +1,7 @@
 // `covenant lsp`: the language server over stdio (src/lsp). Its modules load only for this
 // command: `run` and `check` never load the protocol library.
 import { resolve } from "node:path";
-import type { Io } from "../io.js";
+import { standardStream, type Io } from "../io.js";
 
 export interface LspCommandOptions {
   config?: string;
@@ -21,7 +21,7 @@ export async function runLsp(opts: LspCommandOptions, io: Io): Promise<number> {
   const { startServer } = await import("../../lsp/server.js");
   // named on the command line: from where the server was started, not from each folder
   const defaults = { include: opts.include.map((d) => resolve(d)), ...(opts.config !== undefined ? { config: resolve(opts.config) } : {}), ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}) };
-  startServer({ input: process.stdin, output: process.stdout }, defaults);
+  startServer({ input: process.stdin, output: standardStream("stdout") }, defaults);
   // never resolves: the server lives until the library exits the process
   return new Promise<number>(() => undefined);
 }
