@@ -195,3 +195,25 @@ describe("maskArgv", () => {
     for (const p of DEFAULT_SECRET_PATTERNS) expect(p).toBeInstanceOf(RegExp);
   });
 });
+
+describe("the one-test prefilter", () => {
+  it("masks every line exactly as searching every pattern does", () => {
+    const withFilter = masker();
+    const without = masker(DEFAULT_SECRET_PATTERNS, { prefilter: false });
+    const token = fc.constantFrom("password", "PassWord", "secret", "token", "api_key", "requirepass", "=", ":", " ", "=>", '"', "<password>", "</password>", "-----BEGIN RSA PRIVATE KEY-----", "https://u:", "@host", "Bearer ", "BASIC ", "AKIAABCDEFGHIJKLMNOP", "ghp_", "glpat-", "xoxb-", "eyJabcde.eyJabcde.x", "x".repeat(40), "GL-1a2b3c,123.45,EUR", "a", "0");
+    fc.assert(
+      fc.property(fc.array(fc.oneof(token, fc.string({ maxLength: 6 })), { maxLength: 10 }), (parts) => {
+        const line = parts.join("");
+        expect(withFilter.line(line)).toEqual(without.line(line));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("is not used for patterns it cannot combine (another engine's, or other flags)", () => {
+    const multiline = masker([/^secret$/m]);
+    expect(multiline.line("secret").masked).toBe(true);
+    const custom = masker([{ spans: (t: string) => (t.includes("zz") ? [[0, 2]] : []) }] as never);
+    expect(custom.line("zzz").text).not.toBe("zzz");
+  });
+});
