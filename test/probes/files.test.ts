@@ -89,7 +89,7 @@ describe("files probe", () => {
 
 describe("resolvePath: path.resolve without its cost for a normal absolute path", () => {
   it("equals path.resolve for any path of `/`, `.`, `..` and names", () => {
-    const part = fc.constantFrom("/", ".", "..", "a", "bc", "/.", "./", "\u00e9", " ");
+    const part = fc.constantFrom("/", ".", "..", "a", "bc", "/.", "./", "\u00e9", " ", "\n", "\r", "\u2028", "\u2029");
     fc.assert(
       fc.property(fc.array(part, { maxLength: 12 }), fc.boolean(), (parts, absolute) => {
         const p = (absolute ? "/" : "") + parts.join("");
@@ -98,5 +98,9 @@ describe("resolvePath: path.resolve without its cost for a normal absolute path"
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it("drops a trailing `/` after a line terminator too", () => {
+    for (const p of ["/tmp/x\n/", "/tmp/x\r/", "/tmp/x\u2028/", "/tmp/x\u2029/", "/\n/"]) expect(resolvePath(p)).toBe(resolve(p));
   });
 });
