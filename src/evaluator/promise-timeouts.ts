@@ -36,6 +36,14 @@ export class PromiseStop {
  */
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
+/**
+ * The longest delay setTimeout takes (~24.8 days): a longer one (`timeout = 30d`) is set to 1 ms,
+ * with a TimeoutOverflowWarning on stderr, and the timer, firing before the deadline, was set
+ * again every millisecond for as long as the promise ran. A deadline further off is reached in
+ * steps of this.
+ */
+const MAX_DELAY = 2 ** 31 - 1;
+
 interface Armed {
   /** now() time */
   at: number;
@@ -73,7 +81,7 @@ export class PromiseTimeouts {
   private setTimer(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - now()));
+    this.timer = setTimeout(() => this.onTimer(), Math.min(MAX_DELAY, Math.max(0, at - now())));
   }
 
   private onTimer(): void {

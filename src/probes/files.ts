@@ -12,8 +12,9 @@ import { fail, fromFsError, ok, type ProbeResult } from "./result.js";
 // A path that is absolute and normal already (most paths a policy names) is what path.resolve
 // would give: it is passed as it is, since resolve walks every character in JavaScript (~5 µs a
 // call, twice for every file a run hashes). Anything else (relative, `//`, a `.` or `..`
-// component, a trailing `/`) goes through resolve.
-const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|.\/$/;
+// component, a trailing `/`) goes through resolve. `[^]`, not `.`, before the trailing `/`: `.`
+// matches no line terminator, and `/etc/x\n/` kept the `/` that path.resolve drops.
+const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|[^]\/$/;
 
 /** path.resolve(path), without its cost for a path that is absolute and normal. */
 export function resolvePath(path: string): string {

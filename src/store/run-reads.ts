@@ -30,6 +30,9 @@ export type Kept<T> = T | null | undefined;
  */
 export const CHUNK = 64;
 
+/** A UTF-16 surrogate not in a pair: text UTF-8 cannot hold. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /** One table's wanted values, read a chunk at a time as they are asked for. */
 class Ahead<R> {
   private readonly values: string[];
@@ -44,7 +47,9 @@ class Ahead<R> {
     private readonly select: (values: string[]) => R[],
     private readonly keyOf: (r: R) => string,
   ) {
-    this.values = [...new Set(values)];
+    // a row is matched to its value by the text SQLite gives back: one with a lone surrogate is
+    // written as CESU bytes and read back as replacement characters, so it is left to its statement
+    this.values = [...new Set(values)].filter((v) => !LONE_SURROGATE.test(v));
     this.values.forEach((v, i) => this.at.set(v, i));
   }
 

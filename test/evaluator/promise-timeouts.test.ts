@@ -40,6 +40,24 @@ describe("PromiseTimeouts: one timer for promises evaluated one at a time", () =
     t.close();
   });
 
+  it("waits for a deadline beyond setTimeout's longest delay without setting a timer every millisecond", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    const t = new PromiseTimeouts();
+    let fired = 0;
+    try {
+      // timeout = 30d: more than 2^31 - 1 ms, which Node sets to 1 ms
+      t.arm(30 * 24 * 3600 * 1000, () => fired++);
+      await sleep(50);
+    } finally {
+      t.close();
+      process.off("warning", onWarning);
+    }
+    expect(fired).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+
   it("keeps no timer after close (a finished evaluation keeps no process alive)", async () => {
     const t = new PromiseTimeouts();
     let fired = 0;

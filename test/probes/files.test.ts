@@ -49,6 +49,15 @@ describe("files probe", () => {
     }
   });
 
+  // the size read at once is trusted only when the read returns exactly the size stat gave
+  it("agrees with sha256sum on files whose stat size is not their length: /proc (0, a page or more) and sysfs (4096, less)", async () => {
+    for (const f of ["/proc/version", "/proc/filesystems", "/proc/kallsyms", "/sys/devices/system/cpu/online"]) {
+      const r = await hash(f, "sha256");
+      if (!r.ok) throw new Error(r.error.message);
+      expect([f, r.value.bytes > 0, r.value.digest]).toEqual([f, true, execFileSync("sha256sum", [f], { encoding: "utf8", maxBuffer: 1 << 26 }).split(" ")[0]]);
+    }
+  });
+
   it("says why it cannot read, never an empty digest", async () => {
     expect(stat(join(dir, "missing"))).toMatchObject({ ok: false, error: { code: "not-found" } });
     expect(await hash(join(dir, "missing"), "sha256")).toMatchObject({ ok: false, error: { code: "not-found" } });
@@ -89,7 +98,7 @@ describe("files probe", () => {
 
 describe("resolvePath: path.resolve without its cost for a normal absolute path", () => {
   it("equals path.resolve for any path of `/`, `.`, `..` and names", () => {
-    const part = fc.constantFrom("/", ".", "..", "a", "bc", "/.", "./", "\u00e9", " ");
+    const part = fc.constantFrom("/", ".", "..", "a", "bc", "/.", "./", "\u00e9", " ", "\n", "\r", "\u2028", "\u2029");
     fc.assert(
       fc.property(fc.array(part, { maxLength: 12 }), fc.boolean(), (parts, absolute) => {
         const p = (absolute ? "/" : "") + parts.join("");
@@ -98,5 +107,9 @@ describe("resolvePath: path.resolve without its cost for a normal absolute path"
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it("drops a trailing `/` after a line terminator too", () => {
+    for (const p of ["/tmp/x\n/", "/tmp/x\r/", "/tmp/x\u2028/", "/tmp/x\u2029/", "/\n/"]) expect(resolvePath(p)).toBe(resolve(p));
   });
 });
