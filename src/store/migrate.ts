@@ -2,8 +2,8 @@
 // renamed column of schema 1, the seals schema 3 put on baselines and schema 4 on current
 // states and bands, schema 5's deficiency and outbox tables, schema 6's heartbeat table
 // (empty: no watcher has beaten yet) and schema 7's approved integrity states (empty: each path is
-// approved as first seen, or by `covenant integrity init`), and schema 8's partial indexes of the
-// ledger (waivers, policy versions). Rows written before their table was sealed are trusted once
+// approved as first seen, or by `covenant integrity init`), and schema 8's partial indexes (the
+// ledger's waivers and policy versions, the outbox's unrouted events). Rows written before their table was sealed are trusted once
 // and sealed, unless a sealed anchor says the table had seals already: then they were set back to
 // escape them, and the run stops. Likewise for the notify tables and the heartbeat's: gone from a
 // store whose anchors say it had them, they were dropped, not never made.
@@ -14,7 +14,7 @@ import { Deficiencies, hostKeyId, migratedDeficiency } from "./deficiencies.js";
 import { HistoryBrokenError } from "./errors.js";
 import { Outbox } from "./outbox.js";
 import type { ChangeBody } from "./records.js";
-import { addSealColumn, INTEGRITY_SCHEMA, INTEGRITY_SQL, LEDGER_INDEX_SQL, NOTIFY_SCHEMA, NOTIFY_SQL, RENAME_LAST_RUN, SCHEMA_VERSION, SEALED_TABLES, WATCH_SCHEMA, WATCH_SQL } from "./schema.js";
+import { addSealColumn, INTEGRITY_SCHEMA, INTEGRITY_SQL, PARTIAL_INDEX_SQL, NOTIFY_SCHEMA, NOTIFY_SQL, RENAME_LAST_RUN, SCHEMA_VERSION, SEALED_TABLES, WATCH_SCHEMA, WATCH_SQL } from "./schema.js";
 import { approvedStatesPresent } from "./approved-states.js";
 import { sealBand, sealBaseline, sealCurrent, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
 import { hasColumn } from "./verify.js";
@@ -53,7 +53,7 @@ export function migrate(db: Database.Database, dir: string, key: Buffer, version
       db.exec(INTEGRITY_SQL);
     }
     // schema 8's indexes hold no record of their own: made whenever missing (schema.ts refuses a store that says 8 without them)
-    db.exec(LEDGER_INDEX_SQL);
+    db.exec(PARTIAL_INDEX_SQL);
     if (version !== SCHEMA_VERSION || db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === undefined) {
       db.prepare("INSERT OR REPLACE INTO meta VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
     }

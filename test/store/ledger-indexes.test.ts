@@ -1,5 +1,6 @@
-// Schema 8: the fleet hub's waivers (read by every run) and the policy versions (looked up by a run
-// of a changed policy) each have a partial index of their own, so that neither read walks the whole
+// Schema 8: the fleet hub's waivers (read by every run), the policy versions (looked up by a run
+// of a changed policy) and the outbox's unrouted events (asked of every resolved deficiency by a
+// run's summary) each have a partial index of their own, so that neither read walks the whole
 // history. A schema-7 store is read as it is by read-only commands (same answers, no index made),
 // and gains the indexes at its next run, changing no record.
 import Database from "better-sqlite3";
@@ -28,11 +29,11 @@ function storeWithWaivers(): string {
   return dir;
 }
 
-/** The store as schema 7 left it: no ledger indexes, its anchors sealed with schema 7. */
+/** The store as schema 7 left it: no partial indexes, its anchors sealed with schema 7. */
 function asSchema7(dir: string): void {
   const key = keyOf(dir);
   const db = raw(dir);
-  db.exec("DROP INDEX ledger_waivers; DROP INDEX ledger_policies; UPDATE meta SET value = '7' WHERE key = 'schema'");
+  db.exec("DROP INDEX ledger_waivers; DROP INDEX ledger_policies; DROP INDEX outbox_unrouted; UPDATE meta SET value = '7' WHERE key = 'schema'");
   const last = db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer };
   const dbHead = JSON.parse(db.prepare("SELECT value FROM meta WHERE key = 'head'").pluck().get() as string) as { bands?: string };
   db.prepare("UPDATE meta SET value = ? WHERE key = 'head'").run(JSON.stringify(sealHead(key, last.seq, last.mac, { schema: 7, ...(dbHead.bands ? { bands: dbHead.bands } : {}) })));
@@ -51,8 +52,10 @@ describe("the ledger's partial indexes (schema 8)", () => {
     const db = new Database(join(dir, "state.db"), { readonly: true });
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${WAIVERS_SQL}`).all() as { detail: string }[]).map((r) => r.detail);
     const policyPlan = (db.prepare("EXPLAIN QUERY PLAN SELECT seq FROM ledger WHERE kind = 'policy' AND CASE WHEN json_valid(body) THEN json_extract(body, '$.hash') END = ? ORDER BY seq LIMIT 1").all("x") as { detail: string }[]).map((r) => r.detail);
+    const retirablePlan = (db.prepare("EXPLAIN QUERY PLAN SELECT * FROM deficiencies d WHERE status = 'resolved' AND NOT EXISTS (SELECT 1 FROM outbox_events e WHERE e.deficiency = d.id AND e.routed = 0)").all() as { detail: string }[]).map((r) => r.detail);
     db.close();
     expect(plan).toEqual(["SEARCH ledger USING INDEX ledger_waivers (kind=?)"]);
+    expect(retirablePlan).toContain("SEARCH e USING COVERING INDEX outbox_unrouted (deficiency=?)");
     expect(policyPlan).toEqual(["SEARCH ledger USING INDEX ledger_policies (kind=?)"]);
     const store = StateStore.open(dir);
     try {
@@ -84,6 +87,7 @@ describe("the ledger's partial indexes (schema 8)", () => {
     try {
       expect(store.hubWaivers()).toEqual(waivers);
       expect(indexesOf(dir)).toEqual(["ledger_policies", "ledger_run", "ledger_waivers"]);
+      expect(raw(dir).prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'outbox_unrouted'").pluck().get()).toBe(1);
       expect(raw(dir).prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe("8");
       expect(ledgerOf(dir)).toEqual(ledger);
       expect(store.verify().tampering).toBeUndefined();
@@ -97,5 +101,8 @@ describe("the ledger's partial indexes (schema 8)", () => {
     raw(dir).exec("DROP INDEX ledger_waivers");
     expect(() => StateStore.open(dir)).toThrow(/its index `ledger_waivers` is missing/);
     expect(() => StateStore.openReadOnly(dir)).toThrow(/its index `ledger_waivers` is missing/);
+    const other = storeWithWaivers();
+    raw(other).exec("DROP INDEX outbox_unrouted");
+    expect(() => StateStore.open(other)).toThrow(/its index `outbox_unrouted` is missing/);
   });
 });

@@ -163,7 +163,7 @@ describe("the schema of the notify tables", () => {
     ["an index of its own", "CREATE UNIQUE INDEX one ON outbox_messages(channel)", "it holds an index `one` on `outbox_messages` that Covenant never makes"],
     ["a table dropped", "DROP TABLE notify_groups", "its table `notify_groups` is missing"],
     ["an index dropped", "DROP INDEX deficiencies_status", "its index `deficiencies_status` is missing"],
-    ["every notify table dropped, the store still saying schema 5", "DROP TABLE deficiencies; DROP TABLE outbox_events; DROP TABLE outbox_messages; DROP TABLE notify_groups", "its table `deficiencies`, table `outbox_events`, table `outbox_messages`, table `notify_groups`, index `deficiencies_status`, index `outbox_events_routed`, index `outbox_messages_due` are missing"],
+    ["every notify table dropped, the store still saying schema 5", "DROP TABLE deficiencies; DROP TABLE outbox_events; DROP TABLE outbox_messages; DROP TABLE notify_groups", "its table `deficiencies`, table `outbox_events`, table `outbox_messages`, table `notify_groups`, index `deficiencies_status`, index `outbox_events_routed`, index `outbox_messages_due`, index `outbox_unrouted` are missing"],
   ] as const) {
     it(`${what} is refused by run and reported by verify`, () => {
       const t = told();
