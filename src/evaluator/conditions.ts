@@ -107,9 +107,9 @@ export class Conditions {
       case "in": {
         const isAddressFact = l.kind === "ident" && this.facts.has(l.name) && Array.isArray(L);
         // the checker types an address literal, the `ip` fact and variables holding addresses as network tests
-        const isAddressVariable = l.kind === "ident" && typeof L === "string" && net().isIP(L.split("/")[0]!) !== 0;
+        const isAddressVariable = l.kind === "ident" && typeof L === "string" && isAddress(L.split("/")[0]!);
         const right = Array.isArray(R) ? R : [R];
-        const allNetworks = right.every((n) => typeof n === "string" && net().isIP(n.split("/")[0]!) !== 0);
+        const allNetworks = right.every((n) => typeof n === "string" && isAddress(n.split("/")[0]!));
         if ((l.kind === "address" || isAddressFact || isAddressVariable) && allNetworks) {
           const nets = new Networks(right.map(String));
           return (Array.isArray(L) ? L : [L]).some((a) => nets.contains(String(a)));
@@ -118,4 +118,12 @@ export class Conditions {
       }
     }
   }
+}
+
+/**
+ * Whether `text` is an IP address (node:net's isIP), without loading node:net for text that cannot
+ * be one (`os in ["debian", "ubuntu"]`): an IPv6 address has a `:`, an IPv4 one only digits and dots.
+ */
+function isAddress(text: string): boolean {
+  return (text.includes(":") || /^[0-9.]+$/.test(text)) && net().isIP(text) !== 0;
 }

@@ -291,38 +291,7 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
     if (memory) ctx.memory = memory;
     const focus = opts.focus?.get(it.key);
     if (focus && memory) ctx.focus = focus;
-    let disarm = () => {};
-    const timedOut = new Promise<"timeout">((resolve) => {
-      disarm = timeouts.arm(timeoutMs, () => resolve("timeout"));
-    });
-    // decide() works on a draft: after a timeout it may still be running, and must not
-    // overwrite the outcome; what the gate already changed is kept either way
-    const draft: PromiseResult = { ...result, differences: [], changes: [], notes: [] };
-    try {
-      const done = await Promise.race([decide(behaviour, promise, ctx, draft), timedOut]);
-      if (done === "timeout") {
-        stop.abort();
-        result.outcome = "error";
-        result.reason = `timed out after ${timeoutMs / 1000}s`;
-        result.differences = [...draft.differences];
-        result.changes = [...draft.changes];
-        result.notes = [...draft.notes];
-        if (draft.findings) result.findings = [...draft.findings];
-      } else {
-        result.outcome = draft.outcome;
-        result.reason = draft.reason;
-        result.differences = draft.differences;
-        result.changes = draft.changes;
-        result.notes = draft.notes;
-        if (draft.findings) result.findings = draft.findings;
-      }
-    } catch (err) {
-      result.outcome = "error";
-      result.reason = err instanceof CannotObserve ? err.message : `internal error while evaluating: ${(err as Error).message}`;
-      result.changes = [...draft.changes];
-    } finally {
-      disarm();
-    }
+    await decideWithin({ timeouts, ms: timeoutMs, stop }, (draft) => decide(behaviour, promise, ctx, draft), result);
     const waiver = result.outcome === "drift" || result.outcome === "failed" ? activeWaiver(policy.waivers, control.id, today) : undefined;
     if (waiver) {
       result.notes.push(`would be ${result.outcome}; waived`);
@@ -435,6 +404,44 @@ export async function evaluate(policy: Policy, opts: EngineOptions): Promise<Eva
       await pause(100);
       snapshot.invalidate();
     }
+  }
+}
+
+/**
+ * Runs `decide` within the promise's timeout and settles `result` from it. decide() works on a
+ * draft: after a timeout it may still be running, and must not overwrite the outcome (`error`,
+ * timed out, the promise's stop aborted); what the gate already changed is kept either way.
+ */
+async function decideWithin(timeout: { timeouts: PromiseTimeouts; ms: number; stop: PromiseStop }, decide: (draft: PromiseResult) => Promise<"done">, result: PromiseResult): Promise<void> {
+  let disarm = () => {};
+  const timedOut = new Promise<"timeout">((resolve) => {
+    disarm = timeout.timeouts.arm(timeout.ms, () => resolve("timeout"));
+  });
+  const draft: PromiseResult = { ...result, differences: [], changes: [], notes: [] };
+  try {
+    const done = await Promise.race([decide(draft), timedOut]);
+    if (done === "timeout") {
+      timeout.stop.abort();
+      result.outcome = "error";
+      result.reason = `timed out after ${timeout.ms / 1000}s`;
+      result.differences = [...draft.differences];
+      result.changes = [...draft.changes];
+      result.notes = [...draft.notes];
+      if (draft.findings) result.findings = [...draft.findings];
+    } else {
+      result.outcome = draft.outcome;
+      result.reason = draft.reason;
+      result.differences = draft.differences;
+      result.changes = draft.changes;
+      result.notes = draft.notes;
+      if (draft.findings) result.findings = draft.findings;
+    }
+  } catch (err) {
+    result.outcome = "error";
+    result.reason = err instanceof CannotObserve ? err.message : `internal error while evaluating: ${(err as Error).message}`;
+    result.changes = [...draft.changes];
+  } finally {
+    disarm();
   }
 }
 

@@ -32,6 +32,9 @@ export function policyBody(files: readonly { path: string; text: string }[], at:
 /** The body's `hash`, without parsing a body that holds whole policy files; undefined when it is not valid JSON. */
 const HASH_OF = "CASE WHEN json_valid(body) THEN json_extract(body, '$.hash') END";
 
+/** The first policy record of a hash: through the policy records' own index (schema 8, ledger_policies). */
+export const POLICY_BY_HASH_SQL = `SELECT seq FROM ledger WHERE kind = 'policy' AND ${HASH_OF} = ? ORDER BY seq LIMIT 1`;
+
 export class PolicyRecords {
   private readonly lastSummary: Database.Statement;
   private readonly byHash: Database.Statement;
@@ -43,7 +46,7 @@ export class PolicyRecords {
   constructor(private readonly db: Database.Database) {
     // seq is the primary key: read backwards, this stops at the last summary
     this.lastSummary = db.prepare("SELECT body FROM ledger WHERE kind = 'run' ORDER BY seq DESC LIMIT 1");
-    this.byHash = db.prepare(`SELECT seq FROM ledger WHERE kind = 'policy' AND ${HASH_OF} = ? ORDER BY seq LIMIT 1`);
+    this.byHash = db.prepare(POLICY_BY_HASH_SQL);
   }
 
   /**

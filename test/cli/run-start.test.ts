@@ -52,6 +52,11 @@ describe("a quiet run from the policy cache", () => {
     expect(loaded.some((f) => /node_modules\/better-sqlite3\/lib\/index\.js$/.test(f))).toBe(true);
   });
 
+  it("loads no node:net for a condition `in` a list of names (only an address is looked up by it)", () => {
+    const loaded = quietRunFromCache(scene("names", '    when = os in ["linux", "freebsd"]\n    mode = 0640'));
+    for (const m of ["child_process", "net"]) expect(loaded, m).not.toContain(`NativeModule ${m}`);
+  });
+
   it("loads re2js from its own file when the policy has a pattern, and masks with it", () => {
     const s = scene("masked", '    integrity = sha256\n    mask = ["LGR-[0-9A-F]{8}"]');
     const loaded = quietRunFromCache(s);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { unifiedDiff } from "../../src/integrity/diff.ts";
-import { DEFAULT_SECRET_PATTERNS, isSecretName, maskArgv, maskedCommandLine, masker, privateKeyLines } from "../../src/integrity/mask.ts";
+import { DEFAULT_SECRET_PATTERNS, isSecretName, linearPattern, MASK, maskArgv, maskedCommandLine, masker, privateKeyLines } from "../../src/integrity/mask.ts";
 
 const line = (text: string) => masker().line(text).text;
 
@@ -207,6 +207,33 @@ describe("the one-test prefilter", () => {
         expect(withFilter.line(line)).toEqual(without.line(line));
       }),
       { numRuns: 5000 },
+    );
+  });
+
+  it("passes over no pattern of a caller's own: one made case-insensitive may match less, and in an alternation a backreference or a group name changes", () => {
+    const cases: [RegExp[], string][] = [
+      [[/secret=[^a]+/], "secret=AB"], // [^a] refuses A when case-insensitive
+      [[/(x)/, /(a)(b)\2/], "abb"], // \2 is another group once the two are one alternation
+      [[/(?<k>a)z/, /(?<k>b)z/], "az"], // one name twice: no alternation can be made of them
+    ];
+    for (const [patterns, line] of cases) {
+      expect(masker(patterns).line(line)).toEqual({ text: MASK, masked: true });
+      expect(masker(patterns).line(line)).toEqual(masker(patterns, { prefilter: false }).line(line));
+    }
+  });
+
+  it("with a policy's mask beside the built-in patterns, masks as searching every pattern does", () => {
+    const patterns = [...DEFAULT_SECRET_PATTERNS, linearPattern("id-(?P<secret>[0-9]+)")];
+    const withFilter = masker(patterns);
+    const without = masker(patterns, { prefilter: false });
+    expect(withFilter.line("user id-1234 here")).toEqual({ text: `user id-${MASK} here`, masked: true });
+    const token = fc.constantFrom("password", "=", " ", "id-", "ID-", "42", "Bearer ", "x".repeat(12), "a");
+    fc.assert(
+      fc.property(fc.array(fc.oneof(token, fc.string({ maxLength: 4 })), { maxLength: 8 }), (parts) => {
+        const line = parts.join("");
+        expect(withFilter.line(line)).toEqual(without.line(line));
+      }),
+      { numRuns: 2000 },
     );
   });
 

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { WAIVERS_SQL, type WaiverBody } from "../../src/store/hub-decisions.ts";
 import { sealHead } from "../../src/store/ledger.ts";
+import { POLICY_BY_HASH_SQL } from "../../src/store/policies.ts";
+import { RETIRABLE_SQL } from "../../src/store/deficiencies.ts";
 import { SCHEMA_VERSION, StateStore } from "../../src/store/store.ts";
 import { keyOf, populated, raw, removeTempDirs } from "./helpers.ts";
 
@@ -51,8 +53,8 @@ describe("the ledger's partial indexes (schema 8)", () => {
     expect(SCHEMA_VERSION).toBe(8);
     const db = new Database(join(dir, "state.db"), { readonly: true });
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${WAIVERS_SQL}`).all() as { detail: string }[]).map((r) => r.detail);
-    const policyPlan = (db.prepare("EXPLAIN QUERY PLAN SELECT seq FROM ledger WHERE kind = 'policy' AND CASE WHEN json_valid(body) THEN json_extract(body, '$.hash') END = ? ORDER BY seq LIMIT 1").all("x") as { detail: string }[]).map((r) => r.detail);
-    const retirablePlan = (db.prepare("EXPLAIN QUERY PLAN SELECT * FROM deficiencies d WHERE status = 'resolved' AND NOT EXISTS (SELECT 1 FROM outbox_events e WHERE e.deficiency = d.id AND e.routed = 0)").all() as { detail: string }[]).map((r) => r.detail);
+    const policyPlan = (db.prepare(`EXPLAIN QUERY PLAN ${POLICY_BY_HASH_SQL}`).all("x") as { detail: string }[]).map((r) => r.detail);
+    const retirablePlan = (db.prepare(`EXPLAIN QUERY PLAN ${RETIRABLE_SQL}`).all() as { detail: string }[]).map((r) => r.detail);
     db.close();
     expect(plan).toEqual(["SEARCH ledger USING INDEX ledger_waivers (kind=?)"]);
     expect(retirablePlan).toContain("SEARCH e USING COVERING INDEX outbox_unrouted (deficiency=?)");
