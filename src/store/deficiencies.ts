@@ -76,11 +76,14 @@ function contextOf(r: Pick<PromiseResult, "control" | "type" | "promiser" | "sta
 
 /**
  * The deficiencies a run's summary may retire: resolved, and no event of it still waiting for
- * routing (a forged one included: kept for verify). Each resolved one asks the partial index of
- * unrouted events (schema 8); a `NOT IN` listed every unrouted event first, which a host with no
- * notification configuration keeps for ever (390 ms a run at 50,000 of them).
+ * routing (a forged one included: kept for verify). The ids are found in the indexes alone (the
+ * status index, then the partial index of unrouted events, schema 8), and only their rows read:
+ * a host with no notification configuration keeps every resolved deficiency and its events for
+ * ever, and reading each row to judge it (~1 KiB of body) cost 67 ms a run at 3,000 of them, a
+ * `NOT IN` that listed every unrouted event first 390 ms at 25,000; this, 1 ms at 3,000.
  */
-export const RETIRABLE_SQL = "SELECT * FROM deficiencies d WHERE status = 'resolved' AND NOT EXISTS (SELECT 1 FROM outbox_events e WHERE e.deficiency = d.id AND e.routed = 0)";
+export const RETIRABLE_SQL =
+  "SELECT * FROM deficiencies WHERE id IN (SELECT d.id FROM deficiencies d WHERE d.status = 'resolved' AND NOT EXISTS (SELECT 1 FROM outbox_events e WHERE e.deficiency = d.id AND e.routed = 0))";
 
 export class Deficiencies {
   private readonly q: Record<"openByKey" | "byId" | "put" | "byPrefix" | "byStatus" | "all" | "remove" | "retirable", Database.Statement>;

@@ -57,7 +57,8 @@ describe("the ledger's partial indexes (schema 8)", () => {
     const retirablePlan = (db.prepare(`EXPLAIN QUERY PLAN ${RETIRABLE_SQL}`).all() as { detail: string }[]).map((r) => r.detail);
     db.close();
     expect(plan).toEqual(["SEARCH ledger USING INDEX ledger_waivers (kind=?)"]);
-    expect(retirablePlan).toContain("SEARCH e USING COVERING INDEX outbox_unrouted (deficiency=?)");
+    // the retirable ids from the indexes alone; a row is read only for an id found
+    expect(retirablePlan).toEqual(["SEARCH deficiencies USING PRIMARY KEY (id=?)", "LIST SUBQUERY 2", "SEARCH d USING COVERING INDEX deficiencies_status (status=?)", "CORRELATED SCALAR SUBQUERY 1", "SEARCH e USING COVERING INDEX outbox_unrouted (deficiency=?)"]);
     expect(policyPlan).toEqual(["SEARCH ledger USING INDEX ledger_policies (kind=?)"]);
     const store = StateStore.open(dir);
     try {
