@@ -10,10 +10,10 @@ export class Networks {
   /** `networks` as written in a policy: addresses or CIDRs, v4 or v6 (already checked) */
   constructor(networks: string[]) {
     this.texts = networks;
+    const { isIPv4 } = net();
     for (const n of networks) {
       const [addr, prefix] = n.split("/") as [string, string | undefined];
       const a = normaliseAddress(addr) ?? addr;
-      const { isIPv4 } = net();
       const type = isIPv4(a) ? "ipv4" : "ipv6";
       if (prefix === undefined) this.list.addAddress(a, type);
       else this.list.addSubnet(a, Math.max(0, Number(prefix) - (type === "ipv4" && !isIPv4(addr) ? 96 : 0)), type);

@@ -4,6 +4,7 @@
 // value kept in `history.chain` and the last one in the signed manifest.
 import { createHash } from "node:crypto";
 import { isCanonicalJson } from "./canonical-json.js";
+import { hexDigest } from "../text/digest.js";
 
 export const PACK_FORMAT = "covenant-evidence-pack";
 export const PACK_VERSION = 1;
@@ -73,7 +74,7 @@ export interface Manifest {
 }
 
 export function sha256Hex(bytes: Buffer | string): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return hexDigest("sha256", bytes);
 }
 
 export function chainStart(): Buffer {

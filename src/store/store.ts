@@ -365,6 +365,13 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     return this.w.current.get(key) as CurrentRow | undefined;
   }
 
+  /** The baseline row of `path`: kept from the prefetch, else read. */
+  private baselineRow(path: string): BaselineRow | undefined {
+    const kept = this.reads?.takeBaseline(path);
+    if (kept !== undefined) return kept ?? undefined;
+    return this.w.baseline.get(path) as BaselineRow | undefined;
+  }
+
   /**
    * Allocates the next run number, durably, before anything of the run is recorded, and then
    * writes the head anchor file naming it: a run erased from the store (its log removed after it
@@ -903,8 +910,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   // BaselineStore
   get(path: string): Baseline | undefined {
-    const kept = this.reads?.takeBaseline(path);
-    const r = kept !== undefined ? (kept ?? undefined) : (this.w.baseline.get(path) as BaselineRow | undefined);
+    const r = this.baselineRow(path);
     if (!r) return undefined;
     const b: Baseline = { algorithm: r.algorithm, digest: r.digest, size: r.size, mode: r.mode, uid: r.uid, gid: r.gid, mtimeMs: r.mtime_ms, approvedAt: r.approved_at };
     if (isKeyed(r.digest)) b.keyed = true;
