@@ -106,7 +106,7 @@ function nodeLicense(node) {
 }
 
 function stageFiles(stage) {
-  const required = ["dist/covenant.js", "dist/snapshot/entry.cjs", "build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node", "build/Release/fd_scan.node"];
+  const required = ["dist/covenant.js", "dist/snapshot/entry.cjs", "dist/snapshot/run.cjs", "dist/chunks/re2js.cjs", "dist/chunks/nodemailer.cjs", "dist/chunks/twilio.cjs", "build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node", "build/Release/fd_scan.node"];
   for (const path of required) if (!existsSync(join(repo, path))) throw new BuildError(`${path} is missing: run \`npm ci\` (or \`npm run build\`) first`);
   for (const path of npmFiles()) {
     const to = destination(path);

@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import vm from "node:vm";
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), "../dist/snapshot");
 
@@ -20,21 +21,31 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), "../dist/snapshot");
 export const snapshotV8Flags = ["--max-semi-space-size=2"];
 
 export function buildSnapshotBlob() {
-  const entry = join(dir, "entry.cjs");
-  if (!existsSync(entry)) return; // a fresh clone at install: the build (prepare) comes later
-  const blob = join(dir, "covenant.blob");
+  if (!existsSync(join(dir, "entry.cjs"))) return; // a fresh clone at install: the build (prepare) comes later
   const stamp = join(dir, "node");
+  rmSync(stamp, { force: true });
+  const checkAndFmt = makeBlob("entry.cjs", "covenant.blob", "every command starts from the bundle");
+  // `run`'s hands over to the bundle what it lacks (src/cli/hand-over.ts), through an ES import
+  // from the snapshot's world, which Node has offered since 20.12 and 21.7
+  const run = existsSync(join(dir, "run.cjs")) && vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER !== undefined ? makeBlob("run.cjs", "run.blob", "run starts from the bundle") : (rmSync(join(dir, "run.blob"), { force: true }), false);
+  if (!checkAndFmt && !run) return;
+  // what `stat -L -c '%d %i %s %Y'` prints for the same file in bin/covenant (as bigints:
+  // inode numbers on overlayfs and NFS pass 2^53, and %Y is the seconds rounded down)
+  const st = statSync(process.execPath, { bigint: true });
+  writeFileSync(stamp, `${st.dev} ${st.ino} ${st.size} ${st.mtimeNs / 1_000_000_000n}\n${snapshotV8Flags.join(" ")}\n`);
+}
+
+/** Makes dist/snapshot/`blobName` from its entry; whether it could (else it warns and the blob is gone). */
+function makeBlob(entryName, blobName, without) {
+  const blob = join(dir, blobName);
   try {
-    rmSync(stamp, { force: true });
-    const r = spawnSync(process.execPath, [...snapshotV8Flags, "--snapshot-blob", blob, "--build-snapshot", entry], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
+    const r = spawnSync(process.execPath, [...snapshotV8Flags, "--snapshot-blob", blob, "--build-snapshot", join(dir, entryName)], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
     if (r.status !== 0) throw new Error(r.stderr || r.error?.message || `exit ${r.status}`);
-    // what `stat -L -c '%d %i %s %Y'` prints for the same file in bin/covenant (as bigints:
-    // inode numbers on overlayfs and NFS pass 2^53, and %Y is the seconds rounded down)
-    const st = statSync(process.execPath, { bigint: true });
-    writeFileSync(stamp, `${st.dev} ${st.ino} ${st.size} ${st.mtimeNs / 1_000_000_000n}\n${snapshotV8Flags.join(" ")}\n`);
+    return true;
   } catch (err) {
     rmSync(blob, { force: true });
-    console.warn(`covenant: no start-up snapshot (${String(err.message ?? err).split("\n")[0]}); every command starts from the bundle`);
+    console.warn(`covenant: no start-up snapshot ${blobName} (${String(err.message ?? err).split("\n").find((l) => /Error/.test(l)) ?? String(err.message ?? err).split("\n")[0]}); ${without}`);
+    return false;
   }
 }
 

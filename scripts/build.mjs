@@ -3,6 +3,7 @@
 import { build } from "esbuild";
 import { readFileSync, rmSync } from "node:fs";
 import { buildNative } from "./build-native.mjs";
+import { buildRunSnapshotEntry } from "./build-run-snapshot.mjs";
 import { buildSnapshotBlob } from "./build-snapshot.mjs";
 import { bundleOptions } from "./bundle-options.mjs";
 
@@ -65,6 +66,8 @@ const onlyCheckAndFmt = {
   name: "only-check-and-fmt",
   setup(b) {
     b.onResolve({ filter: /^\.\/commands\// }, (args) => (/^\.\/commands\/(check|fmt)\.js$/.test(args.path) ? undefined : { path: args.path, external: true }));
+    // lent to a run from the run snapshot (src/cli/hand-over.ts), never to check or fmt
+    b.onResolve({ filter: /^\.\/hub-push\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
 
@@ -102,6 +105,13 @@ try {
     outExtension: { ".js": ".cjs" },
     plugins: [...common.plugins, onlyCheckAndFmt, precompiledConfig],
   });
+  // and `run`'s, a snapshot of its own (scripts/build-run-snapshot.mjs)
+  try {
+    await buildRunSnapshotEntry({ common, plugins: [precompiledConfig, lazyRe2js] });
+  } catch (err) {
+    rmSync("dist/snapshot/run.cjs", { force: true });
+    console.warn(`covenant build: no start-up snapshot entry for run (${String(err.message ?? err).split("\n")[0]}); run starts from the bundle`);
+  }
   buildSnapshotBlob();
 } catch (err) {
   console.warn(`covenant build: no start-up snapshot entry (${String(err.message ?? err).split("\n")[0]}); every command starts from the bundle`);

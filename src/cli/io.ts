@@ -58,6 +58,23 @@ export function streamsInUse(): NodeJS.WriteStream[] {
   return (["stdout", "stderr"] as const).filter((n) => guarded[n]).map((n) => process[n]);
 }
 
+/**
+ * Ends the process with `code` as soon as the command is done, once `streams` have taken what
+ * was written to them: a read stuck in the kernel (a hung network file system) must not keep a
+ * finished run alive, and output to a pipe is written asynchronously (Node queues what the pipe
+ * cannot take at once): exiting at once cut `covenant history --json | jq` off after 128 KiB.
+ * Only a stream the command wrote to is waited for: asking Node for one it did not makes it (on
+ * a pipe, with node:net), a few milliseconds of a `run --quiet` that says nothing (bench/run).
+ */
+export function exitOnceWritten(code: number, streams: readonly NodeJS.WriteStream[] = streamsInUse()): void {
+  let open = streams.length;
+  if (open === 0) process.exit(code);
+  const flushed = () => {
+    if (--open === 0) process.exit(code);
+  };
+  for (const stream of streams) stream.write("", flushed);
+}
+
 export function processIo(): Io {
   let style: Style | undefined;
   let errStyle: Style | undefined;

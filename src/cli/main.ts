@@ -21,8 +21,12 @@ import { defaultRoots } from "../probes/result.js";
 import { closest } from "../parser/suggest.js";
 import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
+import { HandOver, type BundleLoans } from "./hand-over.js";
 import { processIo, type Io } from "./io.js";
-export { streamsInUse } from "./io.js";
+export { exitOnceWritten, streamsInUse } from "./io.js";
+
+/** What the bundle lends a run started from the run snapshot (hand-over.ts). */
+export const bundleLoans: BundleLoans = { hubPush: () => import("./hub-push.js") };
 import { addNotifyCommands } from "./notify-commands.js";
 import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";
@@ -430,6 +434,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       if (err.code === "commander.help") return err.exitCode === 0 ? EXIT.ok : EXIT.policyError;
       return EXIT.policyError;
     }
+    // the run snapshot gives the command to the bundle (hand-over.ts)
+    if (err instanceof HandOver) throw err;
     // a message can carry outside text (SQLite's, a file name): escaped, it cannot drive the terminal
     io.err(`covenant: internal error: ${escapeText(String((err as Error).message))}`);
     if (process.env["COVENANT_DEBUG"]) io.err(String((err as Error).stack));

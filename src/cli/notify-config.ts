@@ -9,6 +9,7 @@ import type { NotifyConfig } from "../config/types.js";
 import type { ChannelContext } from "../notifiers/contract.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
 import { escapeText } from "./escape.js";
+import { handOverFromSnapshot } from "./hand-over.js";
 import type { Io } from "./io.js";
 import { renderDiagnostic, SourceMap } from "./render.js";
 
@@ -23,6 +24,8 @@ export async function resolveNotifyConfig(explicit: string | undefined, io: Io, 
   const loaded = loadConfig(path, { root });
   const errors = loaded.diagnostics.filter((d) => d.severity === "error");
   if (!loaded.config || errors.length > 0) {
+    // the run snapshot holds no `check-config` (hand-over.ts): nothing was started yet
+    handOverFromSnapshot("a configuration with errors");
     const { toDiagnostic } = await import("./commands/check-config.js");
     const map = new SourceMap([]);
     // the text with any secret blotted out, for the excerpt under each error

@@ -6,6 +6,7 @@ import { loadPolicyWith, type LoadOptions } from "../checker/load-walk.js";
 import { checkStateDirectory } from "../store/trust.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
 import type { CacheOptions, CheckedPolicy } from "./checked-policy.js";
+import { handOverFromSnapshot } from "./hand-over.js";
 import type { Io } from "./io.js";
 import { cacheKey, decodePolicy, readPolicyCache, sameFiles, sha256, type CachedFile } from "./policy-cache.js";
 
@@ -28,6 +29,8 @@ export async function loadRunPolicy(paths: string[], opts: RunPolicyOptions, io:
     if ("policy" in hit) return hit;
     why = hit.why;
   }
+  // the run snapshot holds no parser or checker (hand-over.ts): nothing is read beyond the policy yet
+  handOverFromSnapshot(why === "" ? "a policy checked in full" : `the policy cache: ${why}`);
   const { loadCheckedPolicy } = await import("./checked-policy.js");
   return loadCheckedPolicy(paths, { include: opts.include, ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: opts.today, ...(opts.cache ? { cache: { ...opts.cache, why } } : {}) }, io);
 }

@@ -31,8 +31,13 @@ interface Era {
   id: string;
 }
 
-/** Stands for a retired key that cannot be found: nothing MAC'd with it verifies (verify says why first). */
-const UNKNOWN_KEY = randomBytes(32);
+/**
+ * Stands for a retired key that cannot be found: nothing MAC'd with it verifies (verify says why
+ * first). Made at its first use, never when the module loads: a start-up snapshot would keep one
+ * key for every run, readable in the snapshot's file.
+ */
+let unknownKey: Buffer | undefined;
+const unknown = (): Buffer => (unknownKey ??= randomBytes(32));
 
 export class HostKeys {
   private constructor(
@@ -56,7 +61,7 @@ export class HostKeys {
 
   /** The key that MACs record `seq`. */
   at(seq: number): Buffer {
-    for (const e of this.eras) if (seq <= e.through) return e.key ?? UNKNOWN_KEY;
+    for (const e of this.eras) if (seq <= e.through) return e.key ?? unknown();
     return this.current;
   }
 

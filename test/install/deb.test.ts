@@ -115,7 +115,9 @@ describe("the Debian package", () => {
     for (const m of modules) expect(lock.packages[`node_modules/${m}`]?.dev, `${m} is a production dependency`).not.toBe(true);
     expect(modules).not.toContain("chevrotain"); // bundled
     expect(files).not.toMatch(/vitest|typescript|esbuild|prebuild-install|smtp-server|mailparser|selfsigned|fast-check|better-sqlite3\/(deps|src)\//);
-    expect(files).not.toMatch(/covenant\.blob|dist\/snapshot\/node\s/); // built at install, for the carried node
+    expect(files).not.toMatch(/(covenant|run)\.blob|dist\/snapshot\/node\s/); // built at install, for the carried node
+    // what a run from its snapshot requires at run time (scripts/build-run-snapshot.mjs)
+    for (const part of ["dist/snapshot/run.cjs", "dist/chunks/re2js.cjs", "dist/chunks/nodemailer.cjs", "dist/chunks/twilio.cjs"]) expect(files).toContain(`./${lib}/${part}\n`);
     // Depends: Debian's shared libraries, satisfied here; never Debian's nodejs (18)
     const depends = debField("Depends").split(/,\s*/);
     expect(depends.join()).not.toMatch(/node/);
@@ -231,6 +233,20 @@ channels:
     const verify = covenant("verify", "--state", state);
     expect(verify.stdout).toMatch(/^intact: /);
     expect(verify.status).toBe(0);
+
+    // a run of an unchanged policy starts from run's own snapshot (a damaged one makes it fail),
+    // and a run that needs more than it holds (a sandbox's, above) is handed to the bundle
+    const ledger = root.path("tmp/run-ledger.dat");
+    writeFileSync(ledger, "", { mode: 0o640 });
+    writeFileSync(join(site, "run.promise"), policy.replace("%FILE%", ledger));
+    const runState = root.path("tmp/run-state");
+    for (let i = 0; i < 2; i++) expect(covenant("run", "--quiet", "--state", runState, join(site, "run.promise"))).toMatchObject({ status: 0, stdout: "", stderr: "" });
+    const runBlob = root.path(`${lib}/dist/snapshot/run.blob`);
+    const savedRun = readFileSync(runBlob);
+    writeFileSync(runBlob, "not a snapshot");
+    expect(covenant("run", "--quiet", "--state", runState, join(site, "run.promise")).status).not.toBe(0);
+    writeFileSync(runBlob, savedRun);
+    expect(covenant("run", "--quiet", "--state", runState, join(site, "run.promise")).status).toBe(0);
   }, 60_000);
 
   it("ships its cron jobs disabled; enabled, they run the installed covenant and mail only its failures", () => {
@@ -261,6 +277,7 @@ channels:
     expect(root.ownersAndModes(["var/lib/covenant"])).toEqual({ "var/lib/covenant": "0:0 0700" });
     expect(readFileSync(root.path("etc/cron.d/covenant"), "utf8")).toMatch(/# edited on this host\n$/);
     expect(existsSync(root.path(`${lib}/dist/snapshot/covenant.blob`))).toBe(true);
+    expect(existsSync(root.path(`${lib}/dist/snapshot/run.blob`))).toBe(true);
     expect(covenant("verify", "--state", root.path("var/lib/covenant")).stdout).toMatch(/^intact: /);
   }, 60_000);
 

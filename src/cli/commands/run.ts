@@ -9,6 +9,7 @@ import { waitForRunLock, type LockHolder, type LockResult } from "../../store/ru
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { damageMessage, isDamage, StateStore, StoreError } from "../../store/store.js";
 import { escapeText } from "../escape.js";
+import { fromBundle, handOverFromSnapshot, inRunSnapshot } from "../hand-over.js";
 import { EXIT } from "../exit-codes.js";
 import { armHardStop, type HardStop } from "../hard-stop.js";
 import type { Io } from "../io.js";
@@ -78,6 +79,8 @@ function lockWaitFor(holder: LockHolder, given: number | undefined): number {
 const DELIVERY_MARGIN_MS = 5_000;
 
 export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise<number> {
+  // the run snapshot holds neither (hand-over.ts): the bundle runs them, before anything is read
+  if (opts.sandbox || opts.fromHub) handOverFromSnapshot(opts.sandbox ? "a sandbox's run" : "a run of the hub's policy");
   // past the run timeout and a grace period, leave, whatever the run is doing (loading a policy
   // included); every record so far is committed
   let releaseLock = () => {};
@@ -102,7 +105,10 @@ export async function runRun(paths: string[], opts: RunOptions, io: Io): Promise
   for (const write of later) await write();
   // after the report, the lock released: bounded by its own limit, and never the run's exit code
   // (the HTTPS client is loaded only for a host that is enrolled)
-  if (opts.push !== false && recordedIn.dir !== undefined && isEnrolled(recordedIn.dir)) await (await import("../hub-push.js")).pushAfterRun(recordedIn.dir, io, opts);
+  if (opts.push !== false && recordedIn.dir !== undefined && isEnrolled(recordedIn.dir)) {
+    const hubPush = inRunSnapshot() ? (await fromBundle()).hubPush : () => import("../hub-push.js");
+    await (await hubPush()).pushAfterRun(recordedIn.dir, io, opts);
+  }
   return code;
 }
 

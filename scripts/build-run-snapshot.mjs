@@ -1,0 +1,99 @@
+// Bundles the entry of `covenant run`'s start-up snapshot (src/cli/run-snapshot.ts) into
+// dist/snapshot/run.cjs, and the channel libraries it requires at run time into dist/chunks;
+// scripts/build-snapshot.mjs makes the snapshot from it. Called by scripts/build.mjs.
+//
+// A snapshot is made by running its entry once, in a node that can require only its builtins, and
+// it cannot import ES modules when it runs. So the entry is one CommonJS file whose modules are
+// all in it, except:
+// - what the run hands over to the bundle (src/cli/hand-over.ts): the other commands, the
+//   parser and checker (a policy not in the cache), a sandbox, the hub's policy; never loaded
+//   from the snapshot, and kept out of it (the build fails if any of them comes back in);
+// - better-sqlite3, a native addon: required from node_modules when the store first opens;
+// - the channel libraries (nodemailer, twilio's messages): loaded only when a channel is made,
+//   from CommonJS files of their own in dist/chunks (built here), as re2js already is.
+// Code that asks `import.meta.url` gets the bundle's (dist/covenant.js): the paths it derives
+// from it (the native helpers, dist/chunks) are the bundle's own.
+import { build } from "esbuild";
+
+/** The handed-over modules and the packages that must not be in the run snapshot. */
+const notInSnapshot = /(^|[\\/])(src[\\/]cli[\\/](checked-policy|sandbox|hub-policy-run|hub-push)\.ts|node_modules[\\/](chevrotain|@chevrotain|pg|fastify|chokidar|@peculiar|nodemailer|twilio|vscode-languageserver|ajv[\\/]dist[\\/]compile)[\\/])/;
+
+/** Channel libraries: the import each channel makes, and what of the library's CommonJS file it is. */
+const channelLibraries = {
+  nodemailer: { file: "nodemailer.cjs", pick: "" },
+  "twilio/lib/base/BaseTwilio.js": { file: "twilio.cjs", pick: ".BaseTwilio" },
+  "twilio/lib/base/Domain.js": { file: "twilio.cjs", pick: ".Domain" },
+  "twilio/lib/base/Version.js": { file: "twilio.cjs", pick: ".Version" },
+  "twilio/lib/rest/api/v2010/account/message.js": { file: "twilio.cjs", pick: ".message" },
+};
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/** The snapshot runs from dist/snapshot but requires from dist/, through the require the entry makes when it starts. */
+const atRunTime = (request) => `(globalThis.__covenantRequire ?? (() => { throw new Error("required before the snapshot started: ${request}"); }))(${JSON.stringify(request)})`;
+
+const runSnapshotOnly = {
+  name: "run-snapshot-only",
+  setup(b) {
+    // the other commands: the run snapshot is started for `run` only (bin/covenant)
+    b.onResolve({ filter: /^\.\/commands\// }, (args) => (/^\.\/commands\/run\.js$/.test(args.path) ? undefined : { path: args.path, external: true }));
+    b.onResolve({ filter: /^\.\.?\/(checked-policy|sandbox|hub-policy-run|hub-push)\.js$/ }, (args) => ({ path: args.path, external: true }));
+    // better-sqlite3 when the store first opens: `Database` is constructed, and read for its statics
+    b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: "better-sqlite3", namespace: "run-snapshot-native" }));
+    b.onLoad({ filter: /.*/, namespace: "run-snapshot-native" }, () => ({
+      loader: "js",
+      contents: `let real;
+const load = () => (real ??= ${atRunTime("better-sqlite3")});
+module.exports = new Proxy(function Database() {}, {
+  get: (_, key) => Reflect.get(load(), key),
+  has: (_, key) => Reflect.has(load(), key),
+  construct: (_, args, target) => Reflect.construct(load(), args, target === module.exports ? load() : target),
+  apply: (_, self, args) => Reflect.apply(load(), self, args),
+  getPrototypeOf: () => Function.prototype,
+});
+`,
+    }));
+    const channels = new RegExp(`^(${Object.keys(channelLibraries).map(escapeRegExp).join("|")})$`);
+    b.onResolve({ filter: channels }, (args) => ({ path: args.path, namespace: "run-snapshot-channel" }));
+    b.onLoad({ filter: /.*/, namespace: "run-snapshot-channel" }, (args) => {
+      const lib = channelLibraries[args.path];
+      return { loader: "js", contents: `module.exports = ${atRunTime(`./chunks/${lib.file}`)}${lib.pick};\n` };
+    });
+  },
+};
+
+export async function buildRunSnapshotEntry({ common, plugins }) {
+  // the channel libraries' CommonJS files (the bundle's own ES chunks cannot be required)
+  await build({
+    ...common,
+    banner: undefined,
+    format: "cjs",
+    sourcemap: false,
+    stdin: { contents: 'module.exports = require("nodemailer");', resolveDir: process.cwd(), loader: "js" },
+    outfile: "dist/chunks/nodemailer.cjs",
+  });
+  const twilio = Object.entries(channelLibraries).filter(([, v]) => v.file === "twilio.cjs");
+  await build({
+    ...common,
+    banner: undefined,
+    format: "cjs",
+    sourcemap: false,
+    stdin: { contents: `module.exports = { ${twilio.map(([path, v]) => `${v.pick.slice(1)}: require(${JSON.stringify(path)})`).join(", ")} };`, resolveDir: process.cwd(), loader: "js" },
+    outfile: "dist/chunks/twilio.cjs",
+  });
+  const result = await build({
+    ...common,
+    // strict, as the bundle's modules are; `require` is the snapshot builder's (builtins only)
+    // until the entry starts, then one from dist/ (run-snapshot.ts)
+    banner: { js: '"use strict";\nconst __snapshotRequire = require;\nvar require = (id) => (globalThis.__covenantRequire ?? __snapshotRequire)(id);' },
+    format: "cjs",
+    sourcemap: false,
+    metafile: true,
+    define: { ...common.define, COVENANT_RUN_SNAPSHOT: "true", "import.meta.url": "globalThis.__covenantBundleUrl" },
+    entryPoints: { run: "src/cli/run-snapshot.ts" },
+    outdir: "dist/snapshot",
+    outExtension: { ".js": ".cjs" },
+    plugins: [runSnapshotOnly, ...common.plugins, ...plugins],
+  });
+  const strays = Object.keys(Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.inputs ?? {}).filter((input) => notInSnapshot.test(input));
+  if (strays.length > 0) throw new Error(`the run snapshot would hold what it hands over or requires at run time: ${strays.slice(0, 5).join(", ")}`);
+}

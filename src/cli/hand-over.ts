@@ -1,0 +1,49 @@
+// `covenant run` starts from a start-up snapshot of its own (src/cli/run-snapshot.ts, started by
+// bin/covenant) that holds what a run of an unchanged policy needs, already loaded. What it does
+// not hold (the parser and checker for a policy the cache cannot give, a sandbox, the hub's
+// policy) is in the bundle, and a snapshot cannot load the bundle's ES modules into its own
+// world. So a run from the snapshot that needs one of them stops before it has read or changed
+// anything of the host's state, and the whole command is handed to the bundle, which runs it
+// from the start in the same process: the same arguments, the same output, the same exit code.
+// Everywhere else (the bundle, the sources under test) handing over is never asked for.
+
+/** Defined (true) only in the run snapshot's build (scripts/build.mjs). */
+declare const COVENANT_RUN_SNAPSHOT: boolean;
+
+/** Thrown to hand the command to the bundle; carries why, for COVENANT_DEBUG. */
+export class HandOver extends Error {
+  constructor(readonly why: string) {
+    super(`handed over to the bundle: ${why}`);
+  }
+}
+
+/** Whether this code runs from the run snapshot. */
+export function inRunSnapshot(): boolean {
+  return typeof COVENANT_RUN_SNAPSHOT !== "undefined" && COVENANT_RUN_SNAPSHOT;
+}
+
+/** From the run snapshot: hands the command to the bundle (throws HandOver); elsewhere nothing. */
+export function handOverFromSnapshot(why: string): void {
+  if (inRunSnapshot()) throw new HandOver(why);
+}
+
+/**
+ * What the bundle lends a run from the snapshot, once the run is over (nothing to hand over
+ * then): the hub's client, which checks the policy it pushes, and so needs the parser.
+ */
+export interface BundleLoans {
+  hubPush: () => Promise<typeof import("./hub-push.js")>;
+}
+
+let lender: (() => Promise<BundleLoans>) | undefined;
+
+/** Set by the snapshot's entry when it starts: how to load the bundle's loans. */
+export function lendFromBundle(load: () => Promise<BundleLoans>): void {
+  lender = load;
+}
+
+/** The bundle's loans, for a run from the snapshot. */
+export function fromBundle(): Promise<BundleLoans> {
+  if (!lender) throw new Error("the bundle lends only to a run from the snapshot");
+  return lender();
+}

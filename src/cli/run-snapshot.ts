@@ -1,0 +1,82 @@
+// Entry of `covenant run`'s V8 start-up snapshot (built by scripts/build.mjs, started by
+// bin/covenant for `run`). A run of an unchanged policy spent about a third of its time loading
+// and compiling the ~60 ES modules of the bundle it needs; the snapshot holds them loaded (and
+// src/cli/snapshot.ts does the same for `check` and `fmt`).
+//
+// What the snapshot holds is run-time code only, and nothing of the machine it was built on:
+// every environment variable, clock, key and terminal is read when the command runs, never
+// when a module loads (a random key made at load would be the same in every run, and readable
+// in the snapshot's file). Packages and native addons are required when first used, from the
+// package's own files: better-sqlite3 from its node_modules, the channel libraries from
+// dist/chunks (a snapshot can require, but not import). What the snapshot lacks, it hands to the
+// bundle (hand-over.ts).
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { startupSnapshot } from "node:v8";
+import { Script, constants } from "node:vm";
+import { HandOver, lendFromBundle } from "./hand-over.js";
+import { exitOnceWritten, streamsInUse } from "./io.js";
+import { main } from "./main.js";
+// loaded into the snapshot, not when the run asks for it: the command and all it reads from
+import "./commands/run.js";
+
+/** The globals the snapshot's build gives its code (scripts/build.mjs): set before any runs. */
+interface SnapshotGlobals {
+  /** require from the bundle's directory, for what the snapshot requires at run time */
+  __covenantRequire?: NodeJS.Require;
+  /** the bundle's URL (dist/covenant.js), for what asks `import.meta.url` */
+  __covenantBundleUrl?: string;
+}
+
+/** The bundle beside the snapshot: `--snapshot-blob <dist/snapshot/run.blob>` names the snapshot. */
+function bundleFile(): string {
+  const at = process.execArgv.indexOf("--snapshot-blob");
+  const blob = at >= 0 ? process.execArgv[at + 1] : undefined;
+  if (blob === undefined) throw new Error("started without --snapshot-blob: run bin/covenant");
+  return join(dirname(dirname(resolve(blob))), "covenant.js");
+}
+
+/** The bundle's `main`, imported as an ES module from the snapshot's world. */
+async function importBundle(file: string): Promise<typeof import("./main.js")> {
+  // Node calls the loader this uses experimental, and says so once: not to the user, whose
+  // command did not ask for it (what else the process warns of is said as always)
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (!String(warning).includes("USE_MAIN_CONTEXT_DEFAULT_LOADER")) (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    const load = new Script("(url) => import(url)", { importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER! as never }).runInThisContext() as (url: string) => Promise<typeof import("./main.js")>;
+    return await load(pathToFileURL(file).href);
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+async function start(argv: string[]): Promise<void> {
+  const bundle = bundleFile();
+  const globals = globalThis as SnapshotGlobals;
+  globals.__covenantRequire = createRequire(bundle);
+  globals.__covenantBundleUrl = pathToFileURL(bundle).href;
+  let imported: Promise<typeof import("./main.js")> | undefined;
+  const fromBundle = () => (imported ??= importBundle(bundle));
+  lendFromBundle(async () => (await fromBundle()).bundleLoans);
+  try {
+    exitOnceWritten(await main(argv));
+  } catch (err) {
+    if (!(err instanceof HandOver)) throw err;
+    if (process.env["COVENANT_DEBUG"]) process.stderr.write(`covenant: ${err.message}\n`);
+    const bundled = await fromBundle();
+    const code = await bundled.main(argv);
+    bundled.exitOnceWritten(code, [...new Set([...streamsInUse(), ...bundled.streamsInUse()])]);
+  }
+}
+
+startupSnapshot.setDeserializeMainFunction(() => {
+  // node --snapshot-blob FILE -- ARGS: process.argv is [node, ...ARGS]
+  start(process.argv.slice(1)).catch((err: unknown) => {
+    // main says every error of a command itself: this is the snapshot's own (the bundle missing)
+    process.stderr.write(`covenant: internal error: ${String((err as Error)?.message ?? err).replace(/[\u0000-\u001f\u007f-\u009f]/g, "?")}\nThis is a bug in Covenant; please report it with the command you ran.\n`);
+    process.exit(3);
+  });
+});

@@ -1,0 +1,173 @@
+// `covenant run` from its own start-up snapshot (src/cli/run-snapshot.ts, bin/covenant) gives
+// exactly what the bundle gives, whether it runs the command itself (a policy from the cache) or
+// hands it to the bundle (a policy checked in full, a sandbox, a bad configuration: hand-over.ts);
+// it reaches the store, the native helpers and the channel libraries from the package's files; and
+// it is used only when the node on PATH built it.
+import { spawnSync } from "node:child_process";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { covenant, covenantAsync, ensureBuilt, type CliResult } from "../helpers/cli.ts";
+import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server.ts";
+import { startTwilioStandin, type TwilioStandin } from "../helpers/twilio-standin.ts";
+
+beforeAll(() => ensureBuilt());
+const top = mkdtempSync(join(tmpdir(), "covenant-run-snapshot-"));
+afterAll(() => rmSync(top, { recursive: true, force: true }));
+
+const HANDED = /^covenant: handed over to the bundle: .*\n/gm;
+
+/** A fresh scene: three ledger files (kept, drifted, changed after its baseline) and a policy over them. */
+function scene(name: string): { dir: string; policy: string; state: string; ledger: (n: string) => string } {
+  const dir = join(top, name);
+  mkdirSync(join(dir, "files"), { recursive: true });
+  const ledger = (n: string) => join(dir, "files", `${n}.dat`);
+  for (const n of ["kept", "drifted", "changed"]) writeFileSync(ledger(n), `ledger ${n}\n`, { mode: 0o640 });
+  const files = ["kept", "drifted", "changed"].map((n) => `  file "${ledger(n)}" {\n    mode      = 0640\n    integrity = sha256\n    repair    = perms\n  }`).join("\n");
+  const policy = join(dir, "ledger.promise");
+  writeFileSync(policy, `stakeholder ops { description = "Operations" }\ncontrol "GL-01" {\n  title    = "ledger files"\n  owner    = ops\n  severity = high\n${files}\n}\n`);
+  return { dir, policy, state: join(dir, "state"), ledger };
+}
+
+/** What may differ between two runs of the same scene in two directories: the directory (and so digests), the instants, the elapsed times. */
+function normal(r: CliResult, dir: string): CliResult {
+  const clean = (t: string) =>
+    t
+      .split(dir)
+      .join("<scene>")
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<instant>")
+      .replace(/\b\d+(\.\d+)? ?(ms|s)\b/g, "<elapsed>")
+      .replace(/"durationMs": [\d.]+/g, '"durationMs": <elapsed>')
+      // the policy's digest covers its text, which names the scene's files
+      .replace(/\b[0-9a-f]{64}\b/g, "<digest>");
+  return { code: r.code, out: clean(r.out), err: clean(r.err) };
+}
+
+/** The same commands on two copies of a scene: one through the launcher (the run snapshot), one with COVENANT_NO_SNAPSHOT (the bundle). */
+function bothWays(name: string, steps: (s: ReturnType<typeof scene>) => { args: string[]; before?: () => void; env?: Record<string, string> }[]) {
+  const results: Record<"snapshot" | "bundle", { result: CliResult; handed: number }[]> = { snapshot: [], bundle: [] };
+  for (const way of ["snapshot", "bundle"] as const) {
+    const s = scene(`${name}-${way}`);
+    for (const step of steps(s)) {
+      step.before?.();
+      const r = covenant(step.args, { env: { COVENANT_DEBUG: "1", ...(way === "bundle" ? { COVENANT_NO_SNAPSHOT: "1" } : {}), ...step.env } });
+      const handed = r.err.match(HANDED)?.length ?? 0;
+      results[way].push({ result: normal({ ...r, err: r.err.replace(HANDED, "") }, s.dir), handed });
+    }
+  }
+  return results;
+}
+
+describe("covenant run from its snapshot", () => {
+  it("gives exactly what the bundle gives, and hands over only what it does not hold", () => {
+    const results = bothWays("same", (s) => {
+      const run = (...extra: string[]) => ["run", "--state", s.state, ...extra, s.policy];
+      return [
+        { args: run() }, // no policy cache yet: checked in full, by the bundle
+        { args: run() }, // from the cache
+        { args: run("--quiet") },
+        { args: run("--json"), before: () => chmodSync(s.ledger("drifted"), 0o666) },
+        { args: run("--dry-run") },
+        { args: run("--junit", join(s.dir, "junit.xml")), before: () => writeFileSync(s.ledger("changed"), "ledger changed, and not by Covenant\n") },
+        { args: run(), env: { FORCE_COLOR: "1" } },
+        { args: run("--config", join(s.dir, "missing.yaml")) },
+        { args: run("--config", join(s.dir, "bad.yaml")), before: () => writeFileSync(join(s.dir, "bad.yaml"), "version: 1\nstakeholders: [\n") },
+        { args: ["run", "--sandbox", "--sandbox-dir", join(s.dir, "sandbox"), s.policy] },
+        { args: run("--timeout", "1ms") },
+        { args: run("--no-such-option") },
+        { args: ["run", "--help"] },
+        { args: ["run", "--state", s.state, join(s.dir, "nothing-here.promise")] },
+        { args: run("--no-policy-cache") },
+      ];
+    });
+    expect(results.snapshot.map((r) => r.result)).toEqual(results.bundle.map((r) => r.result));
+    // the scene did what it says: drift found and repaired, the changed file reported
+    expect(results.bundle[3]!.result.code).toBe(0);
+    expect(results.bundle[3]!.result.out).toContain('"repaired"');
+    expect(results.bundle[5]!.result.code).toBe(1);
+    // the bundle never hands over; the snapshot hands over the first run (no cache), the
+    // configurations it cannot use (missing, bad), the sandbox, the missing policy and
+    // --no-policy-cache, and nothing else
+    expect(results.bundle.map((r) => r.handed)).toEqual(results.bundle.map(() => 0));
+    expect(results.snapshot.map((r) => r.handed)).toEqual([1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1]);
+  });
+
+  describe("tells through the channel libraries it requires from the package", () => {
+    let smtp: TestSmtpServer;
+    let twilio: TwilioStandin;
+    beforeAll(async () => {
+      smtp = await startSmtpServer();
+      twilio = await startTwilioStandin();
+    });
+    afterAll(async () => {
+      await smtp.close();
+      await twilio.close();
+    });
+
+    it("an email and a text for a deficiency found by a run from the cache", async () => {
+      const s = scene("tell");
+      writeFileSync(join(s.dir, "smtp.pass"), smtp.password, { mode: 0o600 });
+      const config = join(s.dir, "covenant.yaml");
+      writeFileSync(
+        config,
+        `version: 1
+stakeholders:
+  ops:
+    channels: [mail, sms]
+    people:
+      - { name: Olga, email: olga@example.com, phone: "+15550000001" }
+channels:
+  mail: { type: email, host: 127.0.0.1, port: ${smtp.port}, tls: starttls, ca_file: ${smtp.caFile}, from: covenant@example.com, auth: { user: ${smtp.user}, password_file: ${join(s.dir, "smtp.pass")} } }
+  sms: { type: twilio, account_sid: ${twilio.accountSid}, auth_token_env: RUN_SNAPSHOT_TWILIO_TOKEN, from: "+15550000000", api_url: "${twilio.url}" }
+`,
+        { mode: 0o600 },
+      );
+      const env = { COVENANT_DEBUG: "1", RUN_SNAPSHOT_TWILIO_TOKEN: twilio.authToken };
+      const args = ["run", "--state", s.state, "--config", config, s.policy];
+      const first = await covenantAsync(args, { env });
+      expect(first.err).toMatch(HANDED); // checked in full
+      expect(first.code).toBe(0);
+      writeFileSync(s.ledger("changed"), "ledger changed, and not by Covenant\n");
+      const second = await covenantAsync(args, { env });
+      expect(second.err).toBe(""); // from the snapshot, nothing handed over
+      expect(second.out).toMatch(/content differs/);
+      expect(second.code).toBe(1);
+      expect(smtp.messages).toHaveLength(1);
+      expect(smtp.messages[0]!.raw.toString("utf8")).toContain("GL-01");
+      expect(twilio.messages).toHaveLength(1);
+      expect(twilio.messages[0]!.to).toBe("+15550000001");
+    });
+  });
+
+  it("is used only when the node on PATH built it, and with the flags it was built with", () => {
+    // a copy of the package, its store library and native helpers reached through links
+    const root = mkdtempSync(join(tmpdir(), "covenant-package-"));
+    for (const part of ["bin", "dist", "package.json"]) cpSync(join(process.cwd(), part), join(root, part), { recursive: true });
+    for (const part of ["node_modules", "build"]) symlinkSync(join(process.cwd(), part), join(root, part));
+    const s = scene("launcher");
+    const run = (env: Record<string, string> = {}) => spawnSync(join(root, "bin/covenant"), ["run", "--quiet", "--state", s.state, s.policy], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "", ...env } });
+    expect(run()).toMatchObject({ status: 0, stderr: "" });
+    expect(run()).toMatchObject({ status: 0, stdout: "", stderr: "" });
+    // a damaged snapshot fails when used: this shows run takes it...
+    const blob = join(root, "dist/snapshot/run.blob");
+    const saved = readFileSync(blob);
+    writeFileSync(blob, "not a snapshot");
+    expect(run().status).not.toBe(0);
+    // ...and not with COVENANT_NO_SNAPSHOT, nor with NODE_OPTIONS set, nor from another node
+    expect(run({ COVENANT_NO_SNAPSHOT: "1" })).toMatchObject({ status: 0, stderr: "" });
+    expect(run({ NODE_OPTIONS: "--max-old-space-size=4096" })).toMatchObject({ status: 0, stderr: "" });
+    const stamp = readFileSync(join(root, "dist/snapshot/node"), "utf8").split("\n");
+    writeFileSync(join(root, "dist/snapshot/node"), `1 2 3 4\n${stamp[1]}\n`);
+    expect(run()).toMatchObject({ status: 0, stderr: "" });
+    // intact again: used again
+    writeFileSync(join(root, "dist/snapshot/node"), stamp.join("\n"));
+    writeFileSync(blob, saved);
+    expect(run()).toMatchObject({ status: 0, stdout: "", stderr: "" });
+    // a run to hand over, with no bundle beside the snapshot: said as an internal error (exit 3)
+    rmSync(join(root, "dist/covenant.js"));
+    const lost = spawnSync(join(root, "bin/covenant"), ["run", "--no-policy-cache", "--state", s.state, s.policy], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
+    expect(lost.status).toBe(3);
+    expect(lost.stderr).toMatch(/^covenant: internal error: .*covenant\.js/m);
+  });
+});
