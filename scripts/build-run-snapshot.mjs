@@ -8,12 +8,16 @@
 // - what the run hands over to the bundle (src/cli/hand-over.ts): the other commands, the
 //   parser and checker (a policy not in the cache), a sandbox, the hub's policy; never loaded
 //   from the snapshot, and kept out of it (the build fails if any of them comes back in);
-// - better-sqlite3, a native addon: required from node_modules when the store first opens;
+// - better-sqlite3's native addon: required from node_modules when the store first opens (its
+//   JavaScript is in the snapshot);
 // - the channel libraries (nodemailer, twilio's messages): loaded only when a channel is made,
 //   from CommonJS files of their own in dist/chunks (built here), as re2js already is.
 // Code that asks `import.meta.url` gets the bundle's (dist/covenant.js): the paths it derives
 // from it (the native helpers, dist/chunks) are the bundle's own.
 import { build } from "esbuild";
+import { createRequire } from "node:module";
+
+const requireHere = createRequire(import.meta.url);
 
 /** The handed-over modules and the packages that must not be in the run snapshot. */
 const notInSnapshot = /(^|[\\/])(src[\\/]cli[\\/](checked-policy|sandbox|hub-policy-run|hub-push)\.ts|node_modules[\\/](chevrotain|@chevrotain|pg|fastify|chokidar|@peculiar|nodemailer|twilio|vscode-languageserver|ajv[\\/]dist[\\/]compile)[\\/])/;
@@ -37,19 +41,26 @@ const runSnapshotOnly = {
     // the other commands: the run snapshot is started for `run` only (bin/covenant)
     b.onResolve({ filter: /^\.\/commands\// }, (args) => (/^\.\/commands\/run\.js$/.test(args.path) ? undefined : { path: args.path, external: true }));
     b.onResolve({ filter: /^\.\.?\/(checked-policy|sandbox|hub-policy-run|hub-push)\.js$/ }, (args) => ({ path: args.path, external: true }));
-    // better-sqlite3 when the store first opens: `Database` is constructed, and read for its statics
-    b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: "better-sqlite3", namespace: "run-snapshot-native" }));
+    // better-sqlite3's JavaScript is in the snapshot (its own 12 files were read and compiled at
+    // every run); its native addon, which a snapshot cannot hold, is loaded from the package's
+    // node_modules when the first database opens, where `bindings` would find it
+    b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: requireHere.resolve("better-sqlite3") }));
+    b.onResolve({ filter: /^bindings$/ }, (args) => (/[\\/]node_modules[\\/]better-sqlite3[\\/]/.test(args.importer) ? { path: "bindings", namespace: "run-snapshot-native" } : undefined));
     b.onLoad({ filter: /.*/, namespace: "run-snapshot-native" }, () => ({
       loader: "js",
-      contents: `let real;
-const load = () => (real ??= ${atRunTime("better-sqlite3")});
-module.exports = new Proxy(function Database() {}, {
-  get: (_, key) => Reflect.get(load(), key),
-  has: (_, key) => Reflect.has(load(), key),
-  construct: (_, args, target) => Reflect.construct(load(), args, target === module.exports ? load() : target),
-  apply: (_, self, args) => Reflect.apply(load(), self, args),
-  getPrototypeOf: () => Function.prototype,
-});
+      contents: `const { dirname, join } = require("node:path");
+module.exports = (name) => {
+  const req = globalThis.__covenantRequire;
+  if (!req) throw new Error("required before the snapshot started: " + name);
+  const root = dirname(req.resolve("better-sqlite3/package.json"));
+  try {
+    return req(join(root, "build", "Release", name));
+  } catch (err) {
+    // built elsewhere than node-gyp puts it: where \`bindings\` looks, from the package's root
+    if (err.code !== "MODULE_NOT_FOUND") throw err;
+    return req(req.resolve("bindings", { paths: [root] }))({ bindings: name, module_root: root });
+  }
+};
 `,
     }));
     const channels = new RegExp(`^(${Object.keys(channelLibraries).map(escapeRegExp).join("|")})$`);
