@@ -158,15 +158,19 @@ interface MasterRow {
   sql: string | null;
 }
 
-let accepted: Map<string, Set<string>> | undefined;
+/** The texts of a store made now, and of every store some Covenant made: each made once, when first needed. */
+const accepted: { current?: Map<string, Set<string>>; ever?: Map<string, Set<string>> } = {};
 
 /**
- * Every text SQLite keeps for each table and index of a store some Covenant made: found by making
+ * Every text SQLite keeps for each table and index of a store Covenant made: found by making
  * them here, in memory, with the same SQLite, rather than written out by hand (SQLite rewrites a
- * table's text on each ALTER, in its own way).
+ * table's text on each ALTER, in its own way). `current`: a store made by this version only,
+ * which is what a store migrated at its last open holds (a quarter of the work); `ever`: any
+ * store of any version, migrated or not.
  */
-function acceptedSchemas(): Map<string, Set<string>> {
-  if (accepted) return accepted;
+function acceptedSchemas(which: keyof typeof accepted): Map<string, Set<string>> {
+  const known = accepted[which];
+  if (known) return known;
   const out = new Map<string, Set<string>>();
   const collect = (db: Database.Database) => {
     for (const r of db.prepare("SELECT type, name, sql FROM sqlite_master").all() as MasterRow[]) {
@@ -175,17 +179,19 @@ function acceptedSchemas(): Map<string, Set<string>> {
       out.get(key)!.add(r.sql ?? "");
     }
   };
-  const old = new Database(":memory:");
-  try {
-    old.exec(SCHEMA_1_SQL);
-    collect(old);
-    // each store migrates its tables in this order, stopping wherever its version stopped
-    for (const step of MIGRATIONS) {
-      old.exec(step);
+  if (which === "ever") {
+    const old = new Database(":memory:");
+    try {
+      old.exec(SCHEMA_1_SQL);
       collect(old);
+      // each store migrates its tables in this order, stopping wherever its version stopped
+      for (const step of MIGRATIONS) {
+        old.exec(step);
+        collect(old);
+      }
+    } finally {
+      old.close();
     }
-  } finally {
-    old.close();
   }
   const fresh = new Database(":memory:");
   try {
@@ -194,13 +200,19 @@ function acceptedSchemas(): Map<string, Set<string>> {
   } finally {
     fresh.close();
   }
-  return (accepted = out);
+  return (accepted[which] = out);
+}
+
+/** Whether every row is one a store made now would hold: then no older version's texts need making. */
+function allCurrent(rows: readonly MasterRow[]): boolean {
+  const current = acceptedSchemas("current");
+  return rows.every((r) => current.get(`${r.type} ${r.name}`)?.has(r.sql ?? "") === true);
 }
 
 /** What the database's schema holds beyond, short of or other than a Covenant store's; undefined when it is exact. */
 export function schemaProblem(db: Database.Database): string | undefined {
   const rows = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").all() as MasterRow[];
-  const allowed = acceptedSchemas();
+  const allowed = allCurrent(rows) ? acceptedSchemas("current") : acceptedSchemas("ever");
   for (const r of rows) {
     const texts = allowed.get(`${r.type} ${r.name}`);
     if (!texts) {
