@@ -140,6 +140,20 @@ channels:
     });
   });
 
+  it("loads no file of the bundle for a run from the cache: only better-sqlite3's addon and the native helper", () => {
+    const s = scene("loads");
+    const preload = join(s.dir, "loaded.cjs");
+    const out = join(s.dir, "loaded.txt");
+    writeFileSync(preload, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(out)}, Object.keys(require.cache).join("\\n")));\n`);
+    const flags = readFileSync("dist/snapshot/node", "utf8").split("\n")[1]!.split(" ").filter((f) => f !== "");
+    const args = ["run", "--quiet", "--state", s.state, s.policy];
+    expect(covenant(args)).toMatchObject({ code: 0, err: "" }); // writes the policy cache
+    const r = spawnSync(process.execPath, [...flags, "--require", preload, "--snapshot-blob", "dist/snapshot/run.blob", "--", ...args], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "", COVENANT_DEBUG: "1" } });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, "", ""]);
+    const loaded = readFileSync(out, "utf8").split("\n").filter((f) => f !== preload);
+    expect(loaded.map((f) => f.replace(process.cwd(), "<package>")).sort()).toEqual(["<package>/build/Release/safe_fs.node", "<package>/node_modules/better-sqlite3/build/Release/better_sqlite3.node"]);
+  });
+
   it("is used only when the node on PATH built it, and with the flags it was built with", () => {
     // a copy of the package, its store library and native helpers reached through links
     const root = mkdtempSync(join(tmpdir(), "covenant-package-"));
