@@ -12,8 +12,8 @@
 //   JavaScript is in the snapshot);
 // - the channel libraries (nodemailer, twilio's messages): loaded only when a channel is made,
 //   from CommonJS files of their own in dist/chunks (built here), as re2js already is.
-// Code that asks `import.meta.url` gets the bundle's (dist/covenant.js): the paths it derives
-// from it (the native helpers, dist/chunks) are the bundle's own.
+// Code that asks `import.meta.url` gets a chunk's of the bundle (dist/chunks): the paths it derives
+// from it (the native helpers, re2js) are those the bundle's chunks derive, all in the package.
 import { build } from "esbuild";
 import { createRequire } from "node:module";
 
@@ -32,7 +32,7 @@ const channelLibraries = {
 };
 const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
-/** The snapshot runs from dist/snapshot but requires from dist/, through the require the entry makes when it starts. */
+/** The snapshot runs from dist/snapshot but requires from dist/chunks (as the bundle's chunks do), through the require the entry makes when it starts. */
 const atRunTime = (request) => `(globalThis.__covenantRequire ?? (() => { throw new Error("required before the snapshot started: ${request}"); }))(${JSON.stringify(request)})`;
 
 const runSnapshotOnly = {
@@ -67,7 +67,7 @@ module.exports = (name) => {
     b.onResolve({ filter: channels }, (args) => ({ path: args.path, namespace: "run-snapshot-channel" }));
     b.onLoad({ filter: /.*/, namespace: "run-snapshot-channel" }, (args) => {
       const lib = channelLibraries[args.path];
-      return { loader: "js", contents: `module.exports = ${atRunTime(`./chunks/${lib.file}`)}${lib.pick};\n` };
+      return { loader: "js", contents: `module.exports = ${atRunTime(`./${lib.file}`)}${lib.pick};\n` };
     });
   },
 };
@@ -94,12 +94,12 @@ export async function buildRunSnapshotEntry({ common, plugins }) {
   const result = await build({
     ...common,
     // strict, as the bundle's modules are; `require` is the snapshot builder's (builtins only)
-    // until the entry starts, then one from dist/ (run-snapshot.ts)
+    // until the entry starts, then one from dist/chunks (run-snapshot.ts)
     banner: { js: '"use strict";\nconst __snapshotRequire = require;\nvar require = (id) => (globalThis.__covenantRequire ?? __snapshotRequire)(id);' },
     format: "cjs",
     sourcemap: false,
     metafile: true,
-    define: { ...common.define, COVENANT_RUN_SNAPSHOT: "true", "import.meta.url": "globalThis.__covenantBundleUrl" },
+    define: { ...common.define, COVENANT_RUN_SNAPSHOT: "true", "import.meta.url": "globalThis.__covenantChunkUrl" },
     entryPoints: { run: "src/cli/run-snapshot.ts" },
     outdir: "dist/snapshot",
     outExtension: { ".js": ".cjs" },

@@ -21,12 +21,12 @@ import { main } from "./main.js";
 // loaded into the snapshot, not when the run asks for it: the command and all it reads from
 import "./commands/run.js";
 
-/** The globals the snapshot's build gives its code (scripts/build.mjs): set before any runs. */
+/** The globals the snapshot's build gives its code (scripts/build-run-snapshot.mjs): set before any runs. */
 interface SnapshotGlobals {
-  /** require from the bundle's directory, for what the snapshot requires at run time */
+  /** require from the bundle's chunks (dist/chunks), for what the snapshot requires at run time */
   __covenantRequire?: NodeJS.Require;
-  /** the bundle's URL (dist/covenant.js), for what asks `import.meta.url` */
-  __covenantBundleUrl?: string;
+  /** the URL of a chunk of the bundle (dist/chunks), for what asks `import.meta.url` */
+  __covenantChunkUrl?: string;
 }
 
 /** The bundle beside the snapshot: `--snapshot-blob <dist/snapshot/run.blob>` names the snapshot. */
@@ -56,8 +56,14 @@ async function importBundle(file: string): Promise<typeof import("./main.js")> {
 async function start(argv: string[]): Promise<void> {
   const bundle = bundleFile();
   const globals = globalThis as SnapshotGlobals;
-  globals.__covenantRequire = createRequire(bundle);
-  globals.__covenantBundleUrl = pathToFileURL(bundle).href;
+  // the snapshot's modules stand where they stand in the bundle, in dist/chunks: what they find
+  // from there (the native helpers, `../build/Release` then `../../build/Release`; packages in
+  // node_modules; the channel libraries beside them) is what the bundle finds, all in the
+  // package. From dist/ itself, `../../build/Release` is outside it: a directory another user may
+  // own, from which root would load a native helper of theirs.
+  const chunk = join(dirname(bundle), "chunks", "run-snapshot.cjs");
+  globals.__covenantRequire = createRequire(chunk);
+  globals.__covenantChunkUrl = pathToFileURL(chunk).href;
   let imported: Promise<typeof import("./main.js")> | undefined;
   const fromBundle = () => (imported ??= importBundle(bundle));
   lendFromBundle(async () => (await fromBundle()).bundleLoans);
