@@ -140,6 +140,34 @@ channels:
     });
   });
 
+  it("holds nothing of the machine that built it: loading it reads no environment, clock, host or random source", () => {
+    // the snapshot's entry built into a snapshot again, with every such source watched while its
+    // modules load (Node's own reads, from node:internal, aside): what the entry does at load,
+    // the snapshot keeps, and anything it read or set there would be the builder's, not the run's
+    const watch = `const seen = [];
+const caller = () => { const limit = Error.stackTraceLimit; Error.stackTraceLimit = 12; const stack = String(new Error().stack ?? ""); Error.stackTraceLimit = limit; return stack.split("\\n")[4]?.trim() ?? ""; };
+const note = (what) => { const at = caller(); if (!/node:internal/.test(at)) seen.push(\`\${what} \${at}\`); };
+const env = process.env;
+process.env = new Proxy(env, { get: (t, k) => (typeof k === "string" && note("env." + k), Reflect.get(t, k)), set: (t, k, v) => (note("env." + String(k) + "="), Reflect.set(t, k, v)), has: (t, k) => (note("env has " + String(k)), Reflect.has(t, k)), deleteProperty: (t, k) => (note("env delete " + String(k)), Reflect.deleteProperty(t, k)), ownKeys: (t) => (note("env keys"), Reflect.ownKeys(t)) });
+const spy = (o, name, fns) => { for (const f of fns) { const real = Object.getOwnPropertyDescriptor(o, f)?.value; if (typeof real === "function") o[f] = function (...a) { note(name + "." + f); return real.apply(this, a); }; } };
+spy(Date, "Date", ["now"]);
+const RealDate = Date;
+globalThis.Date = new Proxy(RealDate, { construct: (t, a, n) => (a.length === 0 && note("new Date()"), Reflect.construct(t, a, n)), apply: (t, self, a) => (note("Date()"), Reflect.apply(t, self, a)) });
+spy(Math, "Math", ["random"]);
+spy(performance, "performance", ["now"]);
+spy(process, "process", ["hrtime", "getuid", "geteuid", "getgid", "getegid", "cwd", "umask", "uptime", "memoryUsage", "cpuUsage"]);
+spy(require("node:os"), "os", ["hostname", "userInfo", "homedir", "tmpdir", "cpus", "networkInterfaces", "totalmem", "freemem", "uptime", "loadavg", "release"]);
+spy(require("node:crypto"), "crypto", ["randomBytes", "randomFillSync", "randomUUID", "randomInt", "getRandomValues", "generateKeyPairSync"]);
+spy(require("node:fs"), "fs", ["readFileSync", "statSync", "lstatSync", "existsSync", "openSync", "readdirSync", "realpathSync", "accessSync", "readlinkSync"]);
+globalThis.__loaded = () => require("node:fs").writeFileSync(${JSON.stringify(join(top, "seen.json"))}, JSON.stringify(seen));
+`;
+    const entry = readFileSync(join(process.cwd(), "dist/snapshot/run.cjs"), "utf8").replace(/^"use strict";\n/, "");
+    writeFileSync(join(top, "watched.cjs"), `"use strict";\n${watch}\n${entry}\n;__loaded();\n`);
+    const built = spawnSync(process.execPath, ["--snapshot-blob", join(top, "watched.blob"), "--build-snapshot", join(top, "watched.cjs")], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
+    expect(built.status, built.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(top, "seen.json"), "utf8"))).toEqual([]);
+  });
+
   it("is used only when the node on PATH built it, and with the flags it was built with", () => {
     // a copy of the package, its store library and native helpers reached through links
     const root = mkdtempSync(join(tmpdir(), "covenant-package-"));
