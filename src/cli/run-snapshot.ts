@@ -15,6 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startupSnapshot } from "node:v8";
 import { Script, constants } from "node:vm";
+import { escapeText } from "./escape.js";
 import { HandOver, lendFromBundle } from "./hand-over.js";
 import { exitOnceWritten, streamsInUse } from "./io.js";
 import { main } from "./main.js";
@@ -65,7 +66,8 @@ async function start(argv: string[]): Promise<void> {
     exitOnceWritten(await main(argv));
   } catch (err) {
     if (!(err instanceof HandOver)) throw err;
-    if (process.env["COVENANT_DEBUG"]) process.stderr.write(`covenant: ${err.message}\n`);
+    // why can hold outside text (the policy cache's path, in a refusal): escaped, as main escapes its own
+    if (process.env["COVENANT_DEBUG"]) process.stderr.write(`covenant: ${escapeText(err.message)}\n`);
     const bundled = await fromBundle();
     const code = await bundled.main(argv);
     bundled.exitOnceWritten(code, [...new Set([...streamsInUse(), ...bundled.streamsInUse()])]);
@@ -76,7 +78,7 @@ startupSnapshot.setDeserializeMainFunction(() => {
   // node --snapshot-blob FILE -- ARGS: process.argv is [node, ...ARGS]
   start(process.argv.slice(1)).catch((err: unknown) => {
     // main says every error of a command itself: this is the snapshot's own (the bundle missing)
-    process.stderr.write(`covenant: internal error: ${String((err as Error)?.message ?? err).replace(/[\u0000-\u001f\u007f-\u009f]/g, "?")}\nThis is a bug in Covenant; please report it with the command you ran.\n`);
+    process.stderr.write(`covenant: internal error: ${escapeText(String((err as Error)?.message ?? err))}\nThis is a bug in Covenant; please report it with the command you ran.\n`);
     process.exit(3);
   });
 });

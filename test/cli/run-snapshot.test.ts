@@ -206,6 +206,17 @@ channels:
     });
   });
 
+  it("says why it handed over with outside text escaped", () => {
+    // a state directory whose name holds a space and an escape sequence, its policy cache not a file
+    const s = scene("escaped");
+    const state = join(s.dir, "hand over \u001b[31mred", "state");
+    mkdirSync(join(state, "policy.cache"), { recursive: true, mode: 0o700 });
+    const r = covenant(["run", "--quiet", "--state", state, s.policy], { env: { COVENANT_DEBUG: "1" } });
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^covenant: handed over to the bundle: the policy cache: .*\\x1b\[31mred\/state\/policy\.cache is not a regular file/m);
+    expect(r.err).not.toContain("\u001b");
+  });
+
   it("pushes an enrolled host's records through the bundle's hub client, once the run is over", async () => {
     const hub = await StandinHub.start();
     try {
