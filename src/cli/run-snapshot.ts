@@ -1,4 +1,4 @@
-// Entry of `covenant run`'s V8 start-up snapshot (built by scripts/build.mjs, started by
+// Entry of `covenant run`'s V8 start-up snapshot (built by scripts/build-run-snapshot.mjs, started by
 // bin/covenant for `run`). A run of an unchanged policy spent about a third of its time loading
 // and compiling the ~60 ES modules of the bundle it needs; the snapshot holds them loaded (and
 // src/cli/snapshot.ts does the same for `check` and `fmt`).
@@ -22,7 +22,7 @@ import { main } from "./main.js";
 // loaded into the snapshot, not when the run asks for it: the command and all it reads from
 import "./commands/run.js";
 
-/** The globals the snapshot's build gives its code (scripts/build.mjs): set before any runs. */
+/** The globals the run snapshot's build points its code at (scripts/build-run-snapshot.mjs): set by start() before the command runs. */
 interface SnapshotGlobals {
   /** require from the bundle's directory, for what the snapshot requires at run time */
   __covenantRequire?: NodeJS.Require;
