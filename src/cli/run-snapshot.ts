@@ -1,7 +1,7 @@
-// Entry of `covenant run`'s V8 start-up snapshot (built by scripts/build-run-snapshot.mjs, started by
-// bin/covenant for `run`). A run of an unchanged policy spent about a third of its time loading
-// and compiling the ~60 ES modules of the bundle it needs; the snapshot holds them loaded (and
-// src/cli/snapshot.ts does the same for `check` and `fmt`).
+// Entry of `covenant run`'s V8 start-up snapshot (built by scripts/build-run-snapshot.mjs,
+// started by bin/covenant for `run`). A run of an unchanged policy spent about a third of its
+// time loading and compiling the ~60 ES modules of the bundle it needs; the snapshot holds them
+// loaded (and src/cli/snapshot.ts does the same for `check` and `fmt`).
 //
 // What the snapshot holds is run-time code only, and nothing of the machine it was built on:
 // every environment variable, clock, key and terminal is read when the command runs, never
