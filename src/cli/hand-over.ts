@@ -1,13 +1,15 @@
 // `covenant run` starts from a start-up snapshot of its own (src/cli/run-snapshot.ts, started by
 // bin/covenant) that holds what a run of an unchanged policy needs, already loaded. What it does
 // not hold (the parser and checker for a policy the cache cannot give, a sandbox, the hub's
-// policy) is in the bundle, and a snapshot cannot load the bundle's ES modules into its own
-// world. So a run from the snapshot that needs one of them stops before it has read or changed
-// anything of the host's state, and the whole command is handed to the bundle, which runs it
-// from the start in the same process: the same arguments, the same output, the same exit code.
+// policy) is in the bundle, and the snapshot's own modules cannot import the bundle's ES modules
+// (a snapshot's code has no ES loader: run-snapshot.ts imports the whole bundle, apart, through
+// vm). So a run from the snapshot that needs one of them stops before it has changed anything,
+// having read no more than the policy's files, its cache and the configuration, and the whole
+// command is handed to the bundle, which runs it from the start in the same process: the same
+// arguments, the same output, the same exit code.
 // Everywhere else (the bundle, the sources under test) handing over is never asked for.
 
-/** Defined (true) only in the run snapshot's build (scripts/build.mjs). */
+/** Defined (true) only in the run snapshot's build (scripts/build-run-snapshot.mjs). */
 declare const COVENANT_RUN_SNAPSHOT: boolean;
 
 /** Thrown to hand the command to the bundle; carries why, for COVENANT_DEBUG. */

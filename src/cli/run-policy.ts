@@ -29,7 +29,7 @@ export async function loadRunPolicy(paths: string[], opts: RunPolicyOptions, io:
     if ("policy" in hit) return hit;
     why = hit.why;
   }
-  // the run snapshot holds no parser or checker (hand-over.ts): nothing is read beyond the policy yet
+  // the run snapshot holds no parser or checker (hand-over.ts): nothing is read yet beyond the policy and its cache
   handOverFromSnapshot(why === "" ? "a policy checked in full" : `the policy cache: ${why}`);
   const { loadCheckedPolicy } = await import("./checked-policy.js");
   return loadCheckedPolicy(paths, { include: opts.include, ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: opts.today, ...(opts.cache ? { cache: { ...opts.cache, why } } : {}) }, io);

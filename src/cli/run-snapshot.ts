@@ -1,7 +1,7 @@
-// Entry of `covenant run`'s V8 start-up snapshot (built by scripts/build.mjs, started by
-// bin/covenant for `run`). A run of an unchanged policy spent about a third of its time loading
-// and compiling the ~60 ES modules of the bundle it needs; the snapshot holds them loaded (and
-// src/cli/snapshot.ts does the same for `check` and `fmt`).
+// Entry of `covenant run`'s V8 start-up snapshot (built by scripts/build-run-snapshot.mjs,
+// started by bin/covenant for `run`). A run of an unchanged policy spent about a third of its
+// time loading and compiling the ~60 ES modules of the bundle it needs; the snapshot holds them
+// loaded (and src/cli/snapshot.ts does the same for `check` and `fmt`).
 //
 // What the snapshot holds is run-time code only, and nothing of the machine it was built on:
 // every environment variable, clock, key and terminal is read when the command runs, never
@@ -15,13 +15,14 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startupSnapshot } from "node:v8";
 import { Script, constants } from "node:vm";
+import { escapeText } from "./escape.js";
 import { HandOver, lendFromBundle } from "./hand-over.js";
 import { exitOnceWritten, streamsInUse } from "./io.js";
 import { main } from "./main.js";
 // loaded into the snapshot, not when the run asks for it: the command and all it reads from
 import "./commands/run.js";
 
-/** The globals the snapshot's build gives its code (scripts/build-run-snapshot.mjs): set before any runs. */
+/** The globals the run snapshot's build points its code at (scripts/build-run-snapshot.mjs): set by start() before the command runs. */
 interface SnapshotGlobals {
   /** require from the bundle's chunks (dist/chunks), for what the snapshot requires at run time */
   __covenantRequire?: NodeJS.Require;
@@ -71,7 +72,8 @@ async function start(argv: string[]): Promise<void> {
     exitOnceWritten(await main(argv));
   } catch (err) {
     if (!(err instanceof HandOver)) throw err;
-    if (process.env["COVENANT_DEBUG"]) process.stderr.write(`covenant: ${err.message}\n`);
+    // why can hold outside text (the policy cache's path, in a refusal): escaped, as main escapes its own
+    if (process.env["COVENANT_DEBUG"]) process.stderr.write(`covenant: ${escapeText(err.message)}\n`);
     const bundled = await fromBundle();
     const code = await bundled.main(argv);
     bundled.exitOnceWritten(code, [...new Set([...streamsInUse(), ...bundled.streamsInUse()])]);
@@ -82,7 +84,7 @@ startupSnapshot.setDeserializeMainFunction(() => {
   // node --snapshot-blob FILE -- ARGS: process.argv is [node, ...ARGS]
   start(process.argv.slice(1)).catch((err: unknown) => {
     // main says every error of a command itself: this is the snapshot's own (the bundle missing)
-    process.stderr.write(`covenant: internal error: ${String((err as Error)?.message ?? err).replace(/[\u0000-\u001f\u007f-\u009f]/g, "?")}\nThis is a bug in Covenant; please report it with the command you ran.\n`);
+    process.stderr.write(`covenant: internal error: ${escapeText(String((err as Error)?.message ?? err))}\nThis is a bug in Covenant; please report it with the command you ran.\n`);
     process.exit(3);
   });
 });

@@ -12,16 +12,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { harden } from "./schema.js";
 
-// SQLite reads `file:` names as URIs (for `immutable=1`) only when this is set before the addon
-// loads; every other name the store opens is an absolute path, which never starts with `file:`
-process.env["SQLITE_USE_URI"] ??= "1";
+/**
+ * Opens a database. SQLite reads `file:` names as URIs (for `immutable=1`) only when
+ * SQLITE_USE_URI is set before the addon loads, which is at the first database opened; every
+ * other name the store opens is an absolute path, which never starts with `file:`. Set here, not
+ * when this module loads: `covenant run`'s start-up snapshot loads its modules when it is built,
+ * and an environment set then is the builder's, gone when a run starts from it.
+ */
+function sqlite(filename: string, options: Database.Options): Database.Database {
+  process.env["SQLITE_USE_URI"] ??= "1";
+  return new Database(filename, options);
+}
 
 /** How long a statement waits for another process's lock before failing (SQLITE_BUSY). */
 export const BUSY_TIMEOUT_MS = 5000;
 
 export function openForWriting(path: string): Database.Database {
   // the busy timeout must be set before the first statement: a `verify` may read while a run writes
-  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  const db = sqlite(path, { timeout: BUSY_TIMEOUT_MS });
   try {
     harden(db);
     db.pragma("journal_mode = WAL");
@@ -78,13 +86,13 @@ function immutableUri(path: string): string {
 export function openForReading(dir: string): ReadOnlyDatabase {
   const path = join(dir, "state.db");
   if (!onReadOnlyMedia(dir)) {
-    const db = hardened(new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS }));
+    const db = hardened(sqlite(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS }));
     return { db, mode: "shared", close: () => db.close() };
   }
   const wal = sizeOf(`${path}-wal`) ?? 0;
   if (wal === 0) {
     try {
-      const db = new Database(immutableUri(path), { readonly: true, fileMustExist: true });
+      const db = sqlite(immutableUri(path), { readonly: true, fileMustExist: true });
       try {
         harden(db);
         db.prepare("SELECT count(*) FROM sqlite_master").get();
@@ -100,7 +108,7 @@ export function openForReading(dir: string): ReadOnlyDatabase {
   } else if (sizeOf(`${path}-shm`) !== undefined) {
     // SQLite reads a WAL on read-only media through an existing shared-memory file
     try {
-      const db = hardened(new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS }));
+      const db = hardened(sqlite(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS }));
       return { db, mode: "shared", close: () => db.close() };
     } catch (err) {
       if (!/^SQLITE_(CANTOPEN|READONLY)/.test((err as { code?: string }).code ?? "")) throw err;
@@ -116,7 +124,7 @@ function openPrivateCopy(path: string, withWal: boolean): ReadOnlyDatabase {
     copyFileSync(path, join(tmp, "state.db"));
     if (withWal) copyFileSync(`${path}-wal`, join(tmp, "state.db-wal"));
     // the copy is this process's own: opened for writing, SQLite can replay its log into it
-    const db = hardened(new Database(join(tmp, "state.db"), { fileMustExist: true }));
+    const db = hardened(sqlite(join(tmp, "state.db"), { fileMustExist: true }));
     return {
       db,
       mode: "private copy",

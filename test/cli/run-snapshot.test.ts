@@ -1,16 +1,20 @@
 // `covenant run` from its own start-up snapshot (src/cli/run-snapshot.ts, bin/covenant) gives
 // exactly what the bundle gives, whether it runs the command itself (a policy from the cache) or
-// hands it to the bundle (a policy checked in full, a sandbox, a bad configuration: hand-over.ts);
-// it reaches the store, the native helpers and the channel libraries from the package's files; and
-// it is used only when the node on PATH built it.
+// hands it to the bundle (a policy checked in full, a sandbox, a bad configuration: hand-over.ts),
+// and records and tells what the bundle would; it reaches the store, the native helpers and the
+// channel libraries from the package's files, and an enrolled host's push through the bundle's hub
+// client; it holds nothing of the machine that built it; and it is used only when the node on
+// PATH built it.
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StateStore } from "../../src/store/store.ts";
 import { covenant, covenantAsync, ensureBuilt, type CliResult } from "../helpers/cli.ts";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server.ts";
 import { startTwilioStandin, type TwilioStandin } from "../helpers/twilio-standin.ts";
+import { StandinHub } from "../hub/helpers/standin-hub.ts";
 
 beforeAll(() => ensureBuilt());
 const top = mkdtempSync(join(tmpdir(), "covenant-run-snapshot-"));
@@ -30,7 +34,7 @@ function scene(name: string): { dir: string; policy: string; state: string; ledg
   return { dir, policy, state: join(dir, "state"), ledger };
 }
 
-/** What may differ between two runs of the same scene in two directories: the directory (and so digests), the instants, the elapsed times. */
+/** What may differ between two runs of the same scene in two directories: the directory (and so digests), the instants, the elapsed times, the ids. */
 function normal(r: CliResult, dir: string): CliResult {
   const clean = (t: string) =>
     t
@@ -40,8 +44,22 @@ function normal(r: CliResult, dir: string): CliResult {
       .replace(/\b\d+(\.\d+)? ?(ms|s)\b/g, "<elapsed>")
       .replace(/"durationMs": [\d.]+/g, '"durationMs": <elapsed>')
       // the policy's digest covers its text, which names the scene's files
-      .replace(/\b[0-9a-f]{64}\b/g, "<digest>");
+      .replace(/\b[0-9a-f]{64}\b/g, "<digest>")
+      // deficiencies' and messages' ids, and the MACs of records, made afresh in each store
+      .replace(/\b([dm])-[0-9a-z]{8,16}\b/g, "$1-<id>")
+      .replace(/\b[0-9a-f]{16}\b/g, "<mac>");
   return { code: r.code, out: clean(r.out), err: clean(r.err) };
+}
+
+/** Writes a heartbeat as a watcher does, of a process that is gone (this pid, another start time). */
+function beatGone(state: string): void {
+  const ticks = Number(readFileSync(`/proc/${process.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[19]) + 1;
+  const store = StateStore.open(state);
+  try {
+    store.beat({ pid: process.pid, startTicks: ticks, started: new Date(Date.now() - 3_600_000).toISOString(), lastBeat: new Date().toISOString(), policy: "ab".repeat(32), intervalMs: 10_000 });
+  } finally {
+    store.close();
+  }
 }
 
 /** The same commands on two copies of a scene: one through the launcher (the run snapshot), one with COVENANT_NO_SNAPSHOT (the bundle). */
@@ -91,6 +109,54 @@ describe("covenant run from its snapshot", () => {
     // --no-policy-cache, and nothing else
     expect(results.bundle.map((r) => r.handed)).toEqual(results.bundle.map(() => 0));
     expect(results.snapshot.map((r) => r.handed)).toEqual([1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1]);
+  });
+
+  it("tells and records what the bundle tells and records: unrouted notices, a report channel, channels that cannot be reached, a watcher gone", () => {
+    const results = bothWays("told", (s) => {
+      const config = join(s.dir, "covenant.yaml");
+      const run = (...extra: string[]) => ["run", "--state", s.state, ...extra, s.policy];
+      const store = (...args: string[]) => [...args, "--state", s.state];
+      return [
+        { args: run() },
+        // no covenant.yaml: the deficiency is recorded with nobody to tell (run-notify, unrouted)
+        { args: run("--junit", join(s.dir, "junit.xml")), before: () => writeFileSync(s.ledger("changed"), "ledger changed, and not by Covenant\n") },
+        { args: ["deficiencies", "--all", "--json", ...store()] },
+        // a digest written to files, and a webhook and an Alertmanager nobody answers for (retried later)
+        {
+          args: run("--config", config),
+          before: () => {
+            chmodSync(s.ledger("drifted"), 0o666);
+            writeFileSync(
+              config,
+              `version: 1\nstakeholders:\n  ops:\n    channels: [digest, hook, am]\nchannels:\n  digest: { type: report, directory: ${join(s.dir, "reports")} }\n  hook: { type: webhook, url: "http://127.0.0.1:9/hook" }\n  am: { type: alertmanager, url: "http://127.0.0.1:9" }\n`,
+              { mode: 0o600 },
+            );
+          },
+        },
+        // a watcher whose process is gone: a deficiency of Covenant's own, told as the others
+        { args: run("--config", config), before: () => beatGone(s.state) },
+        { args: ["deficiencies", "--all", "--json", ...store()] },
+        { args: ["verify", ...store()] },
+      ];
+    });
+    const dir = (way: string) => join(top, `told-${way}`);
+    const digests = (way: string) => readdirSync(join(dir(way), "reports")).sort().map((f) => normal({ code: 0, out: readFileSync(join(dir(way), "reports", f), "utf8"), err: "" }, dir(way)).out);
+    // the outbox's messages, in no order of their own (their ids are random)
+    type Message = { status: string; channel: string; kind: string; deficiencies: string[]; attempts: number; last_error?: string };
+    const outbox = (way: string) =>
+      (JSON.parse(covenant(["outbox", "--all", "--json", "--state", join(dir(way), "state")]).out) as Message[])
+        .map((m) => JSON.stringify({ status: m.status, channel: m.channel, kind: m.kind, deficiencies: m.deficiencies.length, attempts: m.attempts, error: m.last_error }))
+        .sort();
+    expect(results.snapshot.map((r) => r.result)).toEqual(results.bundle.map((r) => r.result));
+    expect(digests("snapshot")).toEqual(digests("bundle"));
+    expect(outbox("snapshot")).toEqual(outbox("bundle"));
+    // the scene did what it says, and the runs after the first were the snapshot's own
+    expect(results.bundle.map((r) => r.result.code)).toEqual([0, 1, 1, 1, 1, 1, 0]);
+    expect(results.bundle[2]!.result.out).toContain("content differs");
+    expect(results.bundle[4]!.result.out).toContain("the watcher is not watching");
+    expect([...new Set(outbox("bundle").map((m) => (JSON.parse(m) as Message).channel))].sort()).toEqual(["am", "digest", "hook"]);
+    expect(digests("bundle").join()).toContain("GL-01");
+    expect(results.snapshot.map((r) => r.handed)).toEqual([1, 0, 0, 0, 0, 0, 0]);
   });
 
   describe("tells through the channel libraries it requires from the package", () => {
@@ -152,6 +218,68 @@ channels:
     expect([r.status, r.stdout, r.stderr]).toEqual([0, "", ""]);
     const loaded = readFileSync(out, "utf8").split("\n").filter((f) => f !== preload);
     expect(loaded.map((f) => f.replace(process.cwd(), "<package>")).sort()).toEqual(["<package>/build/Release/safe_fs.node", "<package>/node_modules/better-sqlite3/build/Release/better_sqlite3.node"]);
+  });
+
+  it("says why it handed over with outside text escaped", () => {
+    // a state directory whose name holds a space and an escape sequence, its policy cache not a file
+    const s = scene("escaped");
+    const state = join(s.dir, "hand over \u001b[31mred", "state");
+    mkdirSync(join(state, "policy.cache"), { recursive: true, mode: 0o700 });
+    const r = covenant(["run", "--quiet", "--state", state, s.policy], { env: { COVENANT_DEBUG: "1" } });
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^covenant: handed over to the bundle: the policy cache: .*\\x1b\[31mred\/state\/policy\.cache is not a regular file/m);
+    expect(r.err).not.toContain("\u001b");
+  });
+
+  it("pushes an enrolled host's records through the bundle's hub client, once the run is over", async () => {
+    const hub = await StandinHub.start();
+    try {
+      const s = scene("push");
+      writeFileSync(join(s.dir, "hub-ca.pem"), hub.tls.cert);
+      const env = { COVENANT_DEBUG: "1" };
+      expect((await covenantAsync(["run", "--quiet", "--state", s.state, s.policy], { env })).code).toBe(0);
+      hub.tokens.add("run-snapshot-enrolment-token");
+      const enrolled = await covenantAsync(["enroll", hub.url, "--token", "run-snapshot-enrolment-token", "--ca", join(s.dir, "hub-ca.pem"), "--state", s.state, "--json"]);
+      expect(enrolled.code, enrolled.err).toBe(0);
+      const host = (JSON.parse(enrolled.out) as { host: string }).host;
+      // from the cache: the run is the snapshot's (nothing handed over), the push the bundle's
+      const pushed = await covenantAsync(["run", "--state", s.state, s.policy], { env });
+      expect(pushed).toMatchObject({ code: 0, err: "" });
+      expect(pushed.out).toMatch(/^covenant run: push: sent \d+ records? in 1 push: the hub holds records up to (\d+)/m);
+      const head = Number(/the hub holds records up to (\d+)/.exec(pushed.out)![1]);
+      expect(hub.hosts.get(host)!.lines).toHaveLength(head);
+      expect(hub.log.filter((l) => l.path === "/v1/push").at(-1)).toMatchObject({ status: 200 });
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it("holds nothing of the machine that built it: loading it reads no environment, clock, host or random source", () => {
+    // the snapshot's entry built into a snapshot again, with every such source watched while its
+    // modules load (Node's own reads, from node:internal, aside): what the entry does at load,
+    // the snapshot keeps, and anything it read or set there would be the builder's, not the run's
+    const watch = `const seen = [];
+const caller = () => { const limit = Error.stackTraceLimit; Error.stackTraceLimit = 12; const stack = String(new Error().stack ?? ""); Error.stackTraceLimit = limit; return stack.split("\\n")[4]?.trim() ?? ""; };
+const note = (what) => { const at = caller(); if (!/node:internal/.test(at)) seen.push(\`\${what} \${at}\`); };
+const env = process.env;
+process.env = new Proxy(env, { get: (t, k) => (typeof k === "string" && note("env." + k), Reflect.get(t, k)), set: (t, k, v) => (note("env." + String(k) + "="), Reflect.set(t, k, v)), has: (t, k) => (note("env has " + String(k)), Reflect.has(t, k)), deleteProperty: (t, k) => (note("env delete " + String(k)), Reflect.deleteProperty(t, k)), ownKeys: (t) => (note("env keys"), Reflect.ownKeys(t)) });
+const spy = (o, name, fns) => { for (const f of fns) { const real = Object.getOwnPropertyDescriptor(o, f)?.value; if (typeof real === "function") o[f] = function (...a) { note(name + "." + f); return real.apply(this, a); }; } };
+spy(Date, "Date", ["now"]);
+const RealDate = Date;
+globalThis.Date = new Proxy(RealDate, { construct: (t, a, n) => (a.length === 0 && note("new Date()"), Reflect.construct(t, a, n)), apply: (t, self, a) => (note("Date()"), Reflect.apply(t, self, a)) });
+spy(Math, "Math", ["random"]);
+spy(performance, "performance", ["now"]);
+spy(process, "process", ["hrtime", "getuid", "geteuid", "getgid", "getegid", "cwd", "umask", "uptime", "memoryUsage", "cpuUsage"]);
+spy(require("node:os"), "os", ["hostname", "userInfo", "homedir", "tmpdir", "cpus", "networkInterfaces", "totalmem", "freemem", "uptime", "loadavg", "release"]);
+spy(require("node:crypto"), "crypto", ["randomBytes", "randomFillSync", "randomUUID", "randomInt", "getRandomValues", "generateKeyPairSync"]);
+spy(require("node:fs"), "fs", ["readFileSync", "statSync", "lstatSync", "existsSync", "openSync", "readdirSync", "realpathSync", "accessSync", "readlinkSync"]);
+globalThis.__loaded = () => require("node:fs").writeFileSync(${JSON.stringify(join(top, "seen.json"))}, JSON.stringify(seen));
+`;
+    const entry = readFileSync(join(process.cwd(), "dist/snapshot/run.cjs"), "utf8").replace(/^"use strict";\n/, "");
+    writeFileSync(join(top, "watched.cjs"), `"use strict";\n${watch}\n${entry}\n;__loaded();\n`);
+    const built = spawnSync(process.execPath, ["--snapshot-blob", join(top, "watched.blob"), "--build-snapshot", join(top, "watched.cjs")], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
+    expect(built.status, built.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(top, "seen.json"), "utf8"))).toEqual([]);
   });
 
   it("is used only when the node on PATH built it, and with the flags it was built with", () => {
