@@ -7,7 +7,8 @@
 // all in it, except:
 // - what the run hands over to the bundle (src/cli/hand-over.ts): the other commands, the
 //   parser and checker (a policy not in the cache), a sandbox, the hub's policy; never loaded
-//   from the snapshot, and kept out of it (the build fails if any of them comes back in);
+//   from the snapshot, and kept out of it (if any of them comes back in, this throws: no run
+//   snapshot is made, the build says so, and run starts from the bundle);
 // - better-sqlite3's native addon: required from node_modules when the store first opens (its
 //   JavaScript is in the snapshot);
 // - the channel libraries (nodemailer, twilio's messages): loaded only when a channel is made,

@@ -25,8 +25,6 @@ import { HandOver, type BundleLoans } from "./hand-over.js";
 import { processIo, type Io } from "./io.js";
 export { exitOnceWritten, streamsInUse } from "./io.js";
 
-/** What the bundle lends a run started from the run snapshot (hand-over.ts). */
-export const bundleLoans: BundleLoans = { hubPush: () => import("./hub-push.js") };
 import { addNotifyCommands } from "./notify-commands.js";
 import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";
@@ -38,6 +36,9 @@ import { addReportCommand } from "./report-command.js";
 import { addHubClientCommands } from "./hub-client-command.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import { parseSize } from "./sizes.js";
+
+/** What the bundle lends a run started from the run snapshot (hand-over.ts). */
+export const bundleLoans: BundleLoans = { hubPush: () => import("./hub-push.js") };
 
 declare const COVENANT_VERSION: string;
 const version = typeof COVENANT_VERSION === "string" ? COVENANT_VERSION : "0.0.0-dev";

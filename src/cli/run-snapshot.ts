@@ -14,7 +14,6 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startupSnapshot } from "node:v8";
-import { Script, constants } from "node:vm";
 import { escapeText } from "./escape.js";
 import { HandOver, lendFromBundle } from "./hand-over.js";
 import { exitOnceWritten, streamsInUse } from "./io.js";
@@ -47,6 +46,8 @@ async function importBundle(file: string): Promise<typeof import("./main.js")> {
     if (!String(warning).includes("USE_MAIN_CONTEXT_DEFAULT_LOADER")) (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest);
   }) as typeof process.emitWarning;
   try {
+    // node:vm only now, from the running node (a snapshot is better off without its state)
+    const { Script, constants } = createRequire(file)("node:vm") as typeof import("node:vm");
     const load = new Script("(url) => import(url)", { importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER! as never }).runInThisContext() as (url: string) => Promise<typeof import("./main.js")>;
     return await load(pathToFileURL(file).href);
   } finally {
@@ -66,15 +67,15 @@ async function start(argv: string[]): Promise<void> {
   globals.__covenantRequire = createRequire(chunk);
   globals.__covenantChunkUrl = pathToFileURL(chunk).href;
   let imported: Promise<typeof import("./main.js")> | undefined;
-  const fromBundle = () => (imported ??= importBundle(bundle));
-  lendFromBundle(async () => (await fromBundle()).bundleLoans);
+  const loadBundle = () => (imported ??= importBundle(bundle));
+  lendFromBundle(async () => (await loadBundle()).bundleLoans);
   try {
     exitOnceWritten(await main(argv));
   } catch (err) {
     if (!(err instanceof HandOver)) throw err;
     // why can hold outside text (the policy cache's path, in a refusal): escaped, as main escapes its own
     if (process.env["COVENANT_DEBUG"]) process.stderr.write(`covenant: ${escapeText(err.message)}\n`);
-    const bundled = await fromBundle();
+    const bundled = await loadBundle();
     const code = await bundled.main(argv);
     bundled.exitOnceWritten(code, [...new Set([...streamsInUse(), ...bundled.streamsInUse()])]);
   }
