@@ -8,6 +8,7 @@
 // command is handed to the bundle, which runs it from the start in the same process: the same
 // arguments, the same output, the same exit code.
 // Everywhere else (the bundle, the sources under test) handing over is never asked for.
+import type { Io } from "./io.js";
 
 /** Defined (true) only in the run snapshot's build (scripts/build-run-snapshot.mjs). */
 declare const COVENANT_RUN_SNAPSHOT: boolean;
@@ -34,7 +35,8 @@ export function handOverFromSnapshot(why: string): void {
  * then): the hub's client, which checks the policy it pushes, and so needs the parser.
  */
 export interface BundleLoans {
-  hubPush: () => Promise<typeof import("./hub-push.js")>;
+  /** hub-push.ts, described here rather than imported: what reaches this module must not reach the hub's client */
+  hubPush: () => Promise<{ pushAfterRun(stateDir: string, io: Io, how: { json: boolean; quiet: boolean }): Promise<void> }>;
 }
 
 let lender: (() => Promise<BundleLoans>) | undefined;
