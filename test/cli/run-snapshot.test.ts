@@ -12,6 +12,7 @@ import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../../src/store/store.ts";
 import { covenant, covenantAsync, ensureBuilt, type CliResult } from "../helpers/cli.ts";
+import { mailAndTextConfig } from "../helpers/notify-channels.ts";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp-server.ts";
 import { startTwilioStandin, type TwilioStandin } from "../helpers/twilio-standin.ts";
 import { StandinHub } from "../hub/helpers/standin-hub.ts";
@@ -178,20 +179,7 @@ describe("covenant run from its snapshot", () => {
       const s = scene("tell");
       writeFileSync(join(s.dir, "smtp.pass"), smtp.password, { mode: 0o600 });
       const config = join(s.dir, "covenant.yaml");
-      writeFileSync(
-        config,
-        `version: 1
-stakeholders:
-  ops:
-    channels: [mail, sms]
-    people:
-      - { name: Olga, email: olga@example.com, phone: "+15550000001" }
-channels:
-  mail: { type: email, host: 127.0.0.1, port: ${smtp.port}, tls: starttls, ca_file: ${smtp.caFile}, from: covenant@example.com, auth: { user: ${smtp.user}, password_file: ${join(s.dir, "smtp.pass")} } }
-  sms: { type: twilio, account_sid: ${twilio.accountSid}, auth_token_env: RUN_SNAPSHOT_TWILIO_TOKEN, from: "+15550000000", api_url: "${twilio.url}" }
-`,
-        { mode: 0o600 },
-      );
+      writeFileSync(config, mailAndTextConfig({ smtp, twilio, passwordFile: join(s.dir, "smtp.pass"), tokenEnv: "RUN_SNAPSHOT_TWILIO_TOKEN" }), { mode: 0o600 });
       const env = { COVENANT_DEBUG: "1", RUN_SNAPSHOT_TWILIO_TOKEN: twilio.authToken };
       const args = ["run", "--state", s.state, "--config", config, s.policy];
       const first = await covenantAsync(args, { env });

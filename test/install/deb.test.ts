@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt } from "../helpers/cli.ts";
+import { mailAndTextConfig } from "../helpers/notify-channels.ts";
 import { startSmtpServer } from "../helpers/smtp-server.ts";
 import { startTwilioStandin } from "../helpers/twilio-standin.ts";
 import { parseCronFile, runCronCommand } from "./cron-file.ts";
@@ -171,20 +172,7 @@ describe("the Debian package", () => {
       const dir = mkdtempSync(join(out, "notify-"));
       writeFileSync(join(dir, "smtp.pass"), smtp.password, { mode: 0o600 });
       const config = join(dir, "covenant.yaml");
-      writeFileSync(
-        config,
-        `version: 1
-stakeholders:
-  ops:
-    channels: [mail, sms]
-    people:
-      - { name: Olga, email: olga@example.com, phone: "+15550000001" }
-channels:
-  mail: { type: email, host: 127.0.0.1, port: ${smtp.port}, tls: starttls, ca_file: ${smtp.caFile}, from: covenant@example.com, auth: { user: ${smtp.user}, password_file: ${join(dir, "smtp.pass")} } }
-  sms: { type: twilio, account_sid: ${twilio.accountSid}, auth_token_env: DEB_TWILIO_TOKEN, from: "+15550000000", api_url: "${twilio.url}" }
-`,
-        { mode: 0o600 },
-      );
+      writeFileSync(config, mailAndTextConfig({ smtp, twilio, passwordFile: join(dir, "smtp.pass"), tokenEnv: "DEB_TWILIO_TOKEN" }), { mode: 0o600 });
       const r = await run(root.path("usr/bin/covenant"), ["notify", "test", "--to", "ops", "--config", config], { PATH: pathWithWrongNode(), NODE_OPTIONS: "", DEB_TWILIO_TOKEN: twilio.authToken });
       expect(r.stderr).toBe("");
       expect(r.stdout).toMatch(/^sent {2}mail → Olga <olga@example\.com>: /m);
