@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
-/** the installed command: the launcher, which starts `check` and `fmt` from the startup snapshot */
+/** the installed command: the launcher, which starts `check` and `fmt`, and `run`, from their start-up snapshots */
 export const bin = join(process.cwd(), "bin/covenant");
 
 export function ensureBuilt(): void {
