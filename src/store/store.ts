@@ -155,6 +155,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   private readonly summarised = new Set<number>();
   /** the kind of each run this process began: its summary says it */
   private readonly kinds = new Map<number, RunKind>();
+  /** the approvals of the states repairs left, written with the change record of the promise that made them (recordRepaired) */
+  private pendingApprovals: { promise: string; entries: { hostPath: string; entry: ApprovedEntry }[]; at: string }[] = [];
   /** the watcher's heartbeat (schema 6; absent in an older store read as it is) */
   private watcher?: Watcher;
   /** the approved integrity states (schema 7; absent in an older store read as it is) */
@@ -451,7 +453,10 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     const before = forged ? undefined : stored;
     const changedHost = r.changes.some((c) => c.status === "applied" || c.status === "failed");
     const write = !before || before.state !== state || changedHost;
-    if (!write) return false; // one indexed read and no write: the run's summary proves it was tested
+    if (!write) {
+      if (this.pendingApprovals.length > 0) this.db.transaction(() => this.writeApprovals()).immediate();
+      return false; // one indexed read and no write: the run's summary proves it was tested
+    }
     const finding = typeof lazyFinding === "function" ? lazyFinding() : lazyFinding;
     const differences = r.differences.slice(0, MAX_DIFFERENCES).map((d) => d.reason);
     if (r.differences.length > MAX_DIFFERENCES) differences.push(`and ${r.differences.length - MAX_DIFFERENCES} more`);
@@ -484,6 +489,8 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         }
         if (notes.length > 0) body.notes = notes;
         this.reads?.forget("current", r.key);
+        // the repair's approval first, as its own record, then the change it approves the end of
+        this.writeApprovals();
         const { seq } = this.append("change", run, time, body);
         this.w.setCurrent.run({ ...row, seal: sealCurrent(this.key, row) });
         this.notify?.afterChange({ run, time, seq, result: r, stateChanged: before?.state !== state, differences, changes: body.changes, finding, findings: body.findings }, prior?.open);
@@ -1003,15 +1010,19 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     }
   }
 
-  /** A repair the run made approves the state it left at the paths it changed: one `approval` record for them, in the run. */
+  /**
+   * A repair the run made approves the state it left at the paths it changed: one `approval`
+   * record for them, in the run, written in the same transaction as the change record of the
+   * promise that repaired (`record`, which comes next: promises are evaluated and recorded one at
+   * a time), not in one of its own: a repair wrote two transactions, and their pages twice (bench/run).
+   */
   recordRepaired(promise: string, entries: { hostPath: string; entry: ApprovedEntry }[], at: string): void {
-    try {
-      this.approveRows(entries, [], { how: "repaired", promise, at }, (kind, body) => this.append(kind, this.currentRun, at, body));
-    } catch (err) {
-      const failure = operationalError(err, `cannot record the approved integrity states of ${promise} in the store`);
-      if (failure) throw new CannotObserve(failure.message);
-      throw err;
-    }
+    this.pendingApprovals.push({ promise, entries, at });
+  }
+
+  /** The approvals waiting for their change record; inside the caller's transaction. */
+  private writeApprovals(): void {
+    for (const { promise, entries, at } of this.pendingApprovals.splice(0)) this.approveRows(entries, [], { how: "repaired", promise, at }, (kind, body) => this.append(kind, this.currentRun, at, body));
   }
 
   /**
