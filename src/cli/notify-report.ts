@@ -13,7 +13,16 @@ export interface Told {
   detail?: string;
 }
 
-/** Per deficiency id: every recipient, sent or due later. */
+/** An audience entry, "stakeholder/channel[/address]", as the recipient and channel a delivery names. */
+function recipientOf(who: string): { recipient: string; channel: string } {
+  const [stakeholder = who, channel = "", address] = who.split("/");
+  return { recipient: address ? `${stakeholder} <${address}>` : stakeholder, channel };
+}
+
+/**
+ * Per deficiency id: every recipient, sent or due later, in the order routing gave its audience
+ * (deliveries end in whatever order their servers answer: the report must not depend on it).
+ */
 export function toldPerDeficiency(report: DispatchReport): Map<string, Told[]> {
   const out = new Map<string, Told[]>();
   const add = (id: string, t: Told) => out.set(id, [...(out.get(id) ?? []), t]);
@@ -27,11 +36,14 @@ export function toldPerDeficiency(report: DispatchReport): Map<string, Told[]> {
   for (const [id, audience] of Object.entries(report.audience)) {
     const before = new Set(report.toldBefore?.[id] ?? []);
     for (const who of audience) {
-      // audience entries are "stakeholder/channel[/address]"
-      const [stakeholder = who, channel = "", address] = who.split("/");
-      const recipient = address ? `${stakeholder} <${address}>` : stakeholder;
+      const { recipient, channel } = recipientOf(who);
       if (!reached.has(`${id}\0${recipient}\0${channel}`) && !(out.get(id) ?? []).some((t) => t.recipient === recipient && t.channel === channel)) add(id, { recipient, channel, status: before.has(who) ? "already told" : "later" });
     }
+  }
+  for (const [id, list] of out) {
+    const rank = new Map((report.audience[id] ?? []).map((who, i) => [`${recipientOf(who).recipient}\0${recipientOf(who).channel}`, i] as const));
+    // stable: a recipient routing did not name keeps its place after those it did
+    list.sort((a, b) => (rank.get(`${a.recipient}\0${a.channel}`) ?? Infinity) - (rank.get(`${b.recipient}\0${b.channel}`) ?? Infinity) || 0);
   }
   return out;
 }
