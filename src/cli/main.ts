@@ -24,7 +24,6 @@ import { EXIT } from "./exit-codes.js";
 import { HandOver, type BundleLoans } from "./hand-over.js";
 import { processIo, type Io } from "./io.js";
 export { exitOnceWritten, streamsInUse } from "./io.js";
-
 import { addNotifyCommands } from "./notify-commands.js";
 import { addIntegrityCommands } from "./integrity-command.js";
 import { addWatchCommand } from "./watch-command.js";

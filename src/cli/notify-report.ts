@@ -19,6 +19,9 @@ function recipientOf(who: string): { recipient: string; channel: string } {
   return { recipient: address ? `${stakeholder} <${address}>` : stakeholder, channel };
 }
 
+/** One recipient by one channel, as a key. */
+const keyOf = (t: { recipient: string; channel: string }) => `${t.recipient}\0${t.channel}`;
+
 /**
  * Per deficiency id: every recipient, sent or due later, in the order routing gave its audience
  * (deliveries end in whatever order their servers answer: the report must not depend on it).
@@ -41,9 +44,9 @@ export function toldPerDeficiency(report: DispatchReport): Map<string, Told[]> {
     }
   }
   for (const [id, list] of out) {
-    const rank = new Map((report.audience[id] ?? []).map((who, i) => [`${recipientOf(who).recipient}\0${recipientOf(who).channel}`, i] as const));
+    const rank = new Map((report.audience[id] ?? []).map((who, i) => [keyOf(recipientOf(who)), i] as const));
     // stable: a recipient routing did not name keeps its place after those it did
-    list.sort((a, b) => (rank.get(`${a.recipient}\0${a.channel}`) ?? Infinity) - (rank.get(`${b.recipient}\0${b.channel}`) ?? Infinity) || 0);
+    list.sort((a, b) => (rank.get(keyOf(a)) ?? Infinity) - (rank.get(keyOf(b)) ?? Infinity) || 0);
   }
   return out;
 }

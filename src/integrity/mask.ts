@@ -19,6 +19,8 @@ export const MASK = "****";
 // MYSQL_PWD, --pw, Set-Cookie), so that --passive, bypass, author or cwd are left alone.
 const LONG_WORDS = "password|passwd|passphrase|secret|token|credential|authorization|api[_-]?key|access[_-]?key|private[_-]?key|requirepass|masterauth|rootpw|bindpw";
 const SHORT_WORDS = "pass|pwd|pw|auth|cookie|passin|passout|storepass|keypass";
+// The prefixes of AWS access key ids: the pattern below, and the words test that comes before it
+const AWS_KEY_PREFIXES = "AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA";
 const NAME = new RegExp(`(?:${LONG_WORDS})|(?:^|[_.-])(?:${SHORT_WORDS})(?:$|[_.-])`, "i");
 
 /** Whether a key, option or variable named so holds a secret: `DB_PASSWORD`, `api-key`, `pw`. */
@@ -47,7 +49,7 @@ export const DEFAULT_SECRET_PATTERNS: readonly RegExp[] = [
   // HTTP authorization: Bearer and Basic credentials
   /\b(?:Bearer|bearer|BEARER|Basic)\s+(?<secret>[A-Za-z0-9._~+/=-]{8,})/,
   // AWS access key ids
-  /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}\b/,
+  new RegExp(`\\b(?:${AWS_KEY_PREFIXES})[A-Z0-9]{16}\\b`),
   // tokens of well-known forms: GitHub, GitLab, Slack, JSON Web Tokens
   /\bgh[opsur]_[A-Za-z0-9]{36,}\b/,
   /\bglpat-[A-Za-z0-9_-]{20,}/,
@@ -167,7 +169,7 @@ let builtInWordsAlternation: RegExp | undefined;
  */
 function builtInWords(): RegExp {
   return (builtInWordsAlternation ??= new RegExp(
-    [LONG_WORDS, SHORT_WORDS, "-----BEGIN ", ":\\/\\/", "bearer", "basic", "AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA", "gh[opsur]_", "glpat-", "xox[abeoprs]-", "eyJ"].join("|"),
+    [LONG_WORDS, SHORT_WORDS, "-----BEGIN ", ":\\/\\/", "bearer", "basic", AWS_KEY_PREFIXES, "gh[opsur]_", "glpat-", "xox[abeoprs]-", "eyJ"].join("|"),
     "i",
   ));
 }

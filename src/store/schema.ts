@@ -172,33 +172,27 @@ function acceptedSchemas(which: keyof typeof accepted): Map<string, Set<string>>
   const known = accepted[which];
   if (known) return known;
   const out = new Map<string, Set<string>>();
+  const add = (key: string, text: string) => (out.get(key) ?? out.set(key, new Set()).get(key)!).add(text);
   const collect = (db: Database.Database) => {
-    for (const r of db.prepare("SELECT type, name, sql FROM sqlite_master").all() as MasterRow[]) {
-      const key = `${r.type} ${r.name}`;
-      if (!out.has(key)) out.set(key, new Set());
-      out.get(key)!.add(r.sql ?? "");
-    }
+    for (const r of db.prepare("SELECT type, name, sql FROM sqlite_master").all() as MasterRow[]) add(`${r.type} ${r.name}`, r.sql ?? "");
   };
-  if (which === "ever") {
-    const old = new Database(":memory:");
-    try {
-      old.exec(SCHEMA_1_SQL);
-      collect(old);
+  const made = new Database(":memory:");
+  try {
+    if (which === "current") {
+      made.exec(SCHEMA_SQL);
+      collect(made);
+    } else {
+      made.exec(SCHEMA_1_SQL);
+      collect(made);
       // each store migrates its tables in this order, stopping wherever its version stopped
       for (const step of MIGRATIONS) {
-        old.exec(step);
-        collect(old);
+        made.exec(step);
+        collect(made);
       }
-    } finally {
-      old.close();
+      for (const [key, texts] of acceptedSchemas("current")) for (const text of texts) add(key, text);
     }
-  }
-  const fresh = new Database(":memory:");
-  try {
-    fresh.exec(SCHEMA_SQL);
-    collect(fresh);
   } finally {
-    fresh.close();
+    made.close();
   }
   return (accepted[which] = out);
 }
