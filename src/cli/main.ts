@@ -421,12 +421,30 @@ export function parseDuration(text: string): number | undefined {
   return m ? Number(m[1]) * durationUnits[m[2]!]! : undefined;
 }
 
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+/** A program built and not yet run, with the exit code its commands set. */
+export interface PreparedProgram {
+  readonly program: Command;
+  readonly io: Io;
+  exitCode(): number;
+}
+
+/**
+ * The program with every command defined, for `main` to run once. The run snapshot prepares it
+ * when it is built (src/cli/run-snapshot.ts): defining the ~40 commands and their options is a
+ * few milliseconds of every start, and reads nothing of the host (io is lazy: processIo makes its
+ * streams when first written to).
+ */
+export function prepareProgram(io: Io = processIo()): PreparedProgram {
   let code: number = EXIT.ok;
   const program = buildProgram(io, (c) => (code = c));
+  return { program, io, exitCode: () => code };
+}
+
+/** Runs a command line; `prepared`, made with this `io`, is used once (a program keeps what it parsed). */
+export async function main(argv: string[], io: Io = processIo(), prepared: PreparedProgram = prepareProgram(io)): Promise<number> {
   try {
-    await program.parseAsync(argv, { from: "user" });
-    return code;
+    await prepared.program.parseAsync(argv, { from: "user" });
+    return prepared.exitCode();
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT.ok;

@@ -17,7 +17,7 @@ import { startupSnapshot } from "node:v8";
 import { escapeText } from "./escape.js";
 import { HandOver, lendFromBundle } from "./hand-over.js";
 import { exitOnceWritten, streamsInUse } from "./io.js";
-import { main } from "./main.js";
+import { main, prepareProgram, type PreparedProgram } from "./main.js";
 // loaded into the snapshot, not when the run asks for it: the command and all it reads from
 import "./commands/run.js";
 
@@ -55,6 +55,9 @@ async function importBundle(file: string): Promise<typeof import("./main.js")> {
   }
 }
 
+/** The program's commands, defined when the snapshot is built; taken by the one run it starts. */
+let prepared: PreparedProgram | undefined = prepareProgram();
+
 async function start(argv: string[]): Promise<void> {
   const bundle = bundleFile();
   const globals = globalThis as SnapshotGlobals;
@@ -70,7 +73,9 @@ async function start(argv: string[]): Promise<void> {
   const loadBundle = () => (imported ??= importBundle(bundle));
   lendFromBundle(async () => (await loadBundle()).bundleLoans);
   try {
-    exitOnceWritten(await main(argv));
+    const program = prepared;
+    prepared = undefined;
+    exitOnceWritten(await (program ? main(argv, program.io, program) : main(argv)));
   } catch (err) {
     if (!(err instanceof HandOver)) throw err;
     // why can hold outside text (the policy cache's path, in a refusal): escaped, as main escapes its own
