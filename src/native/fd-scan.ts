@@ -1,9 +1,7 @@
 // The holders scan on libuv's threadpool (native/fd_scan.c, built by `npm install`): every
 // process's descriptors stat'ed relative to directory descriptors, off the watcher's thread.
 // Optional: without it src/probes/fd-scan.ts scans in JavaScript, in slices (same answer, slower).
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { requireAddon } from "./addon.js";
 
 export interface FdScanTarget {
   path: string;
@@ -56,18 +54,9 @@ export function fdScan(): FdScanAddon | null {
     whyUnavailable = "COVENANT_NO_FD_SCAN is set";
     return (addon = null);
   }
-  const require = createRequire(import.meta.url);
-  const here = dirname(fileURLToPath(import.meta.url));
-  const errors: string[] = [];
-  for (const up of ["..", "../.."]) {
-    const path = join(here, up, "build/Release/fd_scan.node");
-    try {
-      return (addon = require(path) as FdScanAddon);
-    } catch (err) {
-      errors.push(`${path}: ${(err as Error).message.split("\n")[0]}`);
-    }
-  }
-  whyUnavailable = `the native addon fd_scan is not built (${errors.join("; ")})`;
+  const found = requireAddon<FdScanAddon>("fd_scan.node", import.meta.url);
+  if ("addon" in found) return (addon = found.addon);
+  whyUnavailable = `the native addon fd_scan is not built (${found.failures})`;
   return (addon = null);
 }
 

@@ -2,9 +2,7 @@
 // watch`: one watch per directory, and the kernel's queue overflow (IN_Q_OVERFLOW) seen, which
 // libuv (and so fs.watch and chokidar) drops. Without it the watcher says that it cannot watch
 // in real time, as a deficiency, and evaluates its realtime promises on its rescan timer.
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { requireAddon } from "./addon.js";
 
 /** An open inotify instance, as the addon hands it out (opaque). */
 export type InotifyHandle = { readonly __brand: "inotify" };
@@ -43,18 +41,9 @@ let whyUnavailable = "";
 /** The addon, or null (with the reason in inotifyUnavailableReason()); looked for beside the bundle and beside the sources. */
 export function inotifyAddon(): InotifyAddon | null {
   if (addon !== undefined) return addon;
-  const require = createRequire(import.meta.url);
-  const here = dirname(fileURLToPath(import.meta.url));
-  const errors: string[] = [];
-  for (const up of ["..", "../.."]) {
-    const path = join(here, up, "build/Release/inotify.node");
-    try {
-      return (addon = require(path) as InotifyAddon);
-    } catch (err) {
-      errors.push(`${path}: ${(err as Error).message.split("\n")[0]}`);
-    }
-  }
-  whyUnavailable = `the native inotify reader is not built (${errors.join("; ")}); reinstall with a C compiler available`;
+  const found = requireAddon<InotifyAddon>("inotify.node", import.meta.url);
+  if ("addon" in found) return (addon = found.addon);
+  whyUnavailable = `the native inotify reader is not built (${found.failures}); reinstall with a C compiler available`;
   return (addon = null);
 }
 

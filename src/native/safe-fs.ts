@@ -4,9 +4,7 @@
 // the run's hard stop. Without it Covenant observes through paths (following links) and refuses
 // to change files: Node's path-based calls cannot be made safe against a directory swapped
 // mid-repair.
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { requireAddon } from "./addon.js";
 
 export interface SafeFsAddon {
   /**
@@ -15,6 +13,12 @@ export interface SafeFsAddon {
    * O_RDONLY | O_NONBLOCK to read (a link there is ELOOP).
    */
   resolve(path: string, base: number, flags: number): number;
+  /**
+   * The metadata of `path` itself, reached as resolve(path, -1, O_PATH) reaches it, written to
+   * `out`: mode, uid, gid, size, mtimeMs, ino, dev, nlink, ctimeMs (one call for resolve, fstat
+   * and close). Throws as resolve does ("cannot reach", with the errno's code), or "cannot stat".
+   */
+  statPath(path: string, out: Float64Array): void;
   /** tests: resolve by the component walk that kernels before 5.6 get, instead of openat2 */
   forceWalk(on: boolean): void;
   /**
@@ -45,18 +49,9 @@ let whyUnavailable = "";
 /** The addon, or null (with the reason in safeFsUnavailableReason()); looked for beside the bundle and beside the sources. */
 export function safeFs(): SafeFsAddon | null {
   if (addon !== undefined) return addon;
-  const require = createRequire(import.meta.url);
-  const here = dirname(fileURLToPath(import.meta.url));
-  const errors: string[] = [];
-  for (const up of ["..", "../.."]) {
-    const path = join(here, up, "build/Release/safe_fs.node");
-    try {
-      return (addon = require(path) as SafeFsAddon);
-    } catch (err) {
-      errors.push(`${path}: ${(err as Error).message.split("\n")[0]}`);
-    }
-  }
-  whyUnavailable = `the native helper safe_fs is not built (${errors.join("; ")}); reinstall with a C compiler available`;
+  const found = requireAddon<SafeFsAddon>("safe_fs.node", import.meta.url);
+  if ("addon" in found) return (addon = found.addon);
+  whyUnavailable = `the native helper safe_fs is not built (${found.failures}); reinstall with a C compiler available`;
   return (addon = null);
 }
 

@@ -7,9 +7,7 @@
 // the /proc root is the real /proc, and reads the tables whenever the addon is missing or the
 // kernel refuses (no sock_diag, a seccomp filter): the answer is the same either way, and a
 // differential test holds the two together.
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { requireAddon } from "../native/addon.js";
 import { formatIpv6 } from "./net-address.js";
 import { tcpStates, type SocketFilter, type TcpSocket, type TcpState } from "./tcp-socket.js";
 
@@ -34,18 +32,9 @@ function load(): Addon | null {
     whyUnavailable = "COVENANT_NO_SOCK_DIAG is set";
     return (addon = null);
   }
-  const require = createRequire(import.meta.url);
-  const here = dirname(fileURLToPath(import.meta.url));
-  const errors: string[] = [];
-  for (const up of ["..", "../.."]) {
-    const path = join(here, up, "build/Release/sock_diag.node");
-    try {
-      return (addon = require(path) as Addon);
-    } catch (err) {
-      errors.push(`${path}: ${(err as Error).message.split("\n")[0]}`);
-    }
-  }
-  whyUnavailable = `the native addon is not built (${errors.join("; ")})`;
+  const found = requireAddon<Addon>("sock_diag.node", import.meta.url);
+  if ("addon" in found) return (addon = found.addon);
+  whyUnavailable = `the native addon is not built (${found.failures})`;
   return (addon = null);
 }
 
