@@ -86,7 +86,7 @@ export const RETIRABLE_SQL =
   "SELECT * FROM deficiencies WHERE id IN (SELECT d.id FROM deficiencies d WHERE d.status = 'resolved' AND NOT EXISTS (SELECT 1 FROM outbox_events e WHERE e.deficiency = d.id AND e.routed = 0))";
 
 export class Deficiencies {
-  private readonly q: Record<"openByKey" | "byId" | "put" | "byPrefix" | "byStatus" | "all" | "remove" | "retirable", Database.Statement>;
+  private readonly q: Record<"openByKey" | "byId" | "taken" | "put" | "byPrefix" | "byStatus" | "all" | "remove" | "retirable", Database.Statement>;
   private readonly keyId: string;
 
   constructor(
@@ -101,6 +101,8 @@ export class Deficiencies {
     this.q = {
       openByKey: db.prepare("SELECT * FROM deficiencies WHERE status = 'open' AND key = ?"),
       byId: db.prepare("SELECT * FROM deficiencies WHERE id = ?"),
+      // whether an id is in use: the key alone, not the row (its body is most of a page, or more)
+      taken: db.prepare("SELECT 1 FROM deficiencies WHERE id = ?").pluck(),
       put: db.prepare("INSERT OR REPLACE INTO deficiencies VALUES (@id, @key, @status, @notice, @body, @opened_run, @updated_at, @seal)"),
       byPrefix: db.prepare("SELECT * FROM deficiencies WHERE substr(id, 1, ?) = ? ORDER BY id"),
       byStatus: db.prepare("SELECT * FROM deficiencies WHERE status = ?"),
@@ -147,7 +149,7 @@ export class Deficiencies {
   private newId(promiseKey: string, run: number, seq: number): string {
     for (let attempt = 0; ; attempt++) {
       const id = deficiencyId(this.keyId, promiseKey, run, seq, attempt);
-      if (this.q.byId.get(id) === undefined) return id;
+      if (this.q.taken.get(id) === undefined) return id;
     }
   }
 
