@@ -16,6 +16,11 @@
       "cflags": ["-O2", "-Wall", "-Wextra"]
     },
     {
+      "target_name": "seal",
+      "sources": ["native/seal.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
       "target_name": "fd_scan",
       "sources": ["native/fd_scan.c", "native/fd_scan_walk.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]

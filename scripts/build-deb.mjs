@@ -92,6 +92,7 @@ function checkAddons(dir) {
 require(${JSON.stringify(join(dir, "build/Release/safe_fs.node"))});
 require(${JSON.stringify(join(dir, "build/Release/inotify.node"))});
 require(${JSON.stringify(join(dir, "build/Release/fd_scan.node"))});
+require(${JSON.stringify(join(dir, "build/Release/seal.node"))});
 new (require(${JSON.stringify(join(dir, "node_modules/better-sqlite3"))}))(":memory:").prepare("select 1").get();`;
   const r = spawnSync(join(dir, "node/bin/node"), ["-e", probe], { encoding: "utf8" });
   if (r.status !== 0) throw new BuildError(`the native addons do not load in node ${process.versions.node}: run \`npm ci\` with this node first\n${r.stderr.trim()}`);
@@ -106,7 +107,7 @@ function nodeLicense(node) {
 }
 
 function stageFiles(stage) {
-  const required = ["dist/covenant.js", "dist/snapshot/entry.cjs", "dist/snapshot/run.cjs", "dist/chunks/re2js.cjs", "dist/chunks/nodemailer.cjs", "dist/chunks/twilio.cjs", "build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node", "build/Release/fd_scan.node"];
+  const required = ["dist/covenant.js", "dist/snapshot/entry.cjs", "dist/snapshot/run.cjs", "dist/chunks/re2js.cjs", "dist/chunks/nodemailer.cjs", "dist/chunks/twilio.cjs", "build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node", "build/Release/fd_scan.node", "build/Release/seal.node"];
   for (const path of required) if (!existsSync(join(repo, path))) throw new BuildError(`${path} is missing: run \`npm ci\` (or \`npm run build\`) first`);
   for (const path of npmFiles()) {
     const to = destination(path);
@@ -114,7 +115,7 @@ function stageFiles(stage) {
   }
   // safe_fs: every file change (and the hard stop) goes through it; sock_diag: the fast connection probe;
   // inotify: the watcher's events; fd_scan: the watcher's holders scan, off its thread
-  for (const addon of ["safe_fs", "sock_diag", "inotify", "fd_scan"]) copyInto(stage, join(repo, `build/Release/${addon}.node`), `${lib}/build/Release/${addon}.node`);
+  for (const addon of ["safe_fs", "sock_diag", "inotify", "fd_scan", "seal"]) copyInto(stage, join(repo, `build/Release/${addon}.node`), `${lib}/build/Release/${addon}.node`);
   copyRuntimeModules(repo, join(stage, lib), BuildError);
 
   const node = realpathSync(process.execPath);
@@ -182,7 +183,7 @@ export function buildDeb(argv) {
     mkdirSync(join(stage, "DEBIAN"));
     for (const script of ["postinst", "prerm", "postrm"]) copyInto(stage, join(repo, "packaging/debian", script), `DEBIAN/${script}`, 0o755);
     writeFileSync(join(stage, "DEBIAN/conffiles"), "/etc/cron.d/covenant\n");
-    const depends = shlibsDepends(work, [`${lib}/node/bin/node`, `${lib}/node_modules/better-sqlite3/build/Release/better_sqlite3.node`, `${lib}/build/Release/sock_diag.node`, `${lib}/build/Release/safe_fs.node`, `${lib}/build/Release/inotify.node`, `${lib}/build/Release/fd_scan.node`].map((p) => join(stage, p)), run, opts.out);
+    const depends = shlibsDepends(work, [`${lib}/node/bin/node`, `${lib}/node_modules/better-sqlite3/build/Release/better_sqlite3.node`, `${lib}/build/Release/sock_diag.node`, `${lib}/build/Release/safe_fs.node`, `${lib}/build/Release/inotify.node`, `${lib}/build/Release/fd_scan.node`, `${lib}/build/Release/seal.node`].map((p) => join(stage, p)), run, opts.out);
     writeFileSync(join(stage, "DEBIAN/control"), controlFile({ pkg, arch, depends, installedSize: size, nodeVersion: process.versions.node, maintainer: maintainer() }));
     normalise(stage, epoch);
     chmodSync(stage, 0o755);

@@ -10,6 +10,8 @@
 // - native/fd_scan.c → build/Release/fd_scan.node: optional; `covenant watch`'s scan of who has
 //   a changed file open, on libuv's threadpool. Without it the same scan runs in JavaScript, in
 //   slices on the watcher's thread (slower, same answer).
+// - native/seal.c → build/Release/seal.node: optional; the store's seals (HMAC-SHA256) in one
+//   call to Node's OpenSSL each. Without it node:crypto makes them: the same bytes, slower.
 // A failed build warns and lets the install go on. Skipped when the addons are newer than
 // their sources.
 import { spawnSync } from "node:child_process";
@@ -21,8 +23,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Builds the addon unless it is up to date; never throws. */
 export function buildNative() {
-  const targets = ["build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node", "build/Release/fd_scan.node"].map((t) => join(root, t));
-  const sources = ["native/sock_diag.c", "native/safe_fs.c", "native/inotify.c", "native/safe_walk.c", "native/fd_scan.c", "native/fd_scan_walk.c", "native/fd_scan.h", "binding.gyp"].map((s) => join(root, s));
+  const targets = ["build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node", "build/Release/fd_scan.node", "build/Release/seal.node"].map((t) => join(root, t));
+  const sources = ["native/sock_diag.c", "native/safe_fs.c", "native/inotify.c", "native/safe_walk.c", "native/fd_scan.c", "native/fd_scan_walk.c", "native/fd_scan.h", "native/seal.c", "binding.gyp"].map((s) => join(root, s));
   const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : Infinity);
   const oldest = Math.min(...targets.map((t) => (existsSync(t) ? statSync(t).mtimeMs : -Infinity)));
   if (sources.every((s) => mtime(s) <= oldest)) return;

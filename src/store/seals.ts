@@ -4,7 +4,8 @@
 // content under the host key, so a row edited in the database is found by `verify` and never
 // used as if Covenant had written it.
 import type Database from "better-sqlite3";
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
+import { hmacSha256 } from "../native/seal.js";
 
 export interface BaselineRow {
   path: string;
@@ -40,7 +41,7 @@ export interface BandRow {
 }
 
 function hmac(key: Buffer, fields: unknown[]): Buffer {
-  return createHmac("sha256", key).update(JSON.stringify(fields)).digest();
+  return hmacSha256(key, JSON.stringify(fields));
 }
 
 export function sealBaseline(key: Buffer, r: Omit<BaselineRow, "seal">): Buffer {

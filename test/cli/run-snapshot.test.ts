@@ -197,7 +197,7 @@ describe("covenant run from its snapshot", () => {
     });
   });
 
-  it("loads no file of the bundle for a run from the cache: only better-sqlite3's addon and the native helper", () => {
+  it("loads no file of the bundle for a run from the cache: only better-sqlite3's addon and the native helpers (safe_fs, seal)", () => {
     const s = scene("loads");
     const preload = join(s.dir, "loaded.cjs");
     const out = join(s.dir, "loaded.txt");
@@ -208,7 +208,7 @@ describe("covenant run from its snapshot", () => {
     const r = spawnSync(process.execPath, [...flags, "--require", preload, "--snapshot-blob", "dist/snapshot/run.blob", "--", ...args], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "", COVENANT_DEBUG: "1" } });
     expect([r.status, r.stdout, r.stderr]).toEqual([0, "", ""]);
     const loaded = readFileSync(out, "utf8").split("\n").filter((f) => f !== preload);
-    expect(loaded.map((f) => f.replace(process.cwd(), "<package>")).sort()).toEqual(["<package>/build/Release/safe_fs.node", "<package>/node_modules/better-sqlite3/build/Release/better_sqlite3.node"]);
+    expect(loaded.map((f) => f.replace(process.cwd(), "<package>")).sort()).toEqual(["<package>/build/Release/safe_fs.node", "<package>/build/Release/seal.node", "<package>/node_modules/better-sqlite3/build/Release/better_sqlite3.node"]);
   });
 
   it("says why it handed over with outside text escaped", () => {

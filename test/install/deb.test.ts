@@ -143,6 +143,7 @@ describe("the Debian package", () => {
       [`${lib}/node/bin/node`]: "0:0 0755",
       [`${lib}/build/Release/sock_diag.node`]: "0:0 0644",
       [`${lib}/build/Release/safe_fs.node`]: "0:0 0644",
+      [`${lib}/build/Release/seal.node`]: "0:0 0644",
       [`${lib}/build/Release/fd_scan.node`]: "0:0 0644",
       [`${lib}/node_modules/better-sqlite3/build/Release/better_sqlite3.node`]: "0:0 0644",
       "lib/systemd/system/covenant.service": "0:0 0644",
