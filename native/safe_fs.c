@@ -194,6 +194,44 @@ static napi_value js_resolve(napi_env env, napi_callback_info info) {
   return int_value(env, fd);
 }
 
+// statPath(path: string, out: Float64Array(9)): the metadata of `path` itself (a link as its
+// last component is reported as the link), reached as resolve(path, -1, O_PATH) reaches it, in
+// one call where resolve, fstat and close were three (two to four a promise, bench/run): mode,
+// uid, gid, size, mtime (ms), inode, device, link count, ctime (ms), as Node's Stats gives them.
+static napi_value js_stat_path(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[PATH_BYTES];
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (argc < 2 || !get_path(env, argv[0], path) || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float64_array || length < 9)
+    return usage(env, "statPath(path: string, out: Float64Array of at least 9)");
+  if (path[0] != '/') return usage(env, "statPath: the path must be absolute");
+  int fd = resolve_no_links(-1, path, O_PATH);
+  if (fd < 0) return throw_errno(env, -fd, "cannot reach", path);
+  struct stat st;
+  int r = fstat(fd, &st);
+  int err = errno;
+  close(fd);
+  if (r != 0) return throw_errno(env, err, "cannot stat", path);
+  double *out = data;
+  out[0] = (double)st.st_mode;
+  out[1] = (double)st.st_uid;
+  out[2] = (double)st.st_gid;
+  out[3] = (double)st.st_size;
+  // as Node makes them: seconds * 1e3 + nanoseconds / 1e6
+  out[4] = (double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6;
+  out[5] = (double)st.st_ino;
+  out[6] = (double)st.st_dev;
+  out[7] = (double)st.st_nlink;
+  out[8] = (double)st.st_ctim.tv_sec * 1e3 + (double)st.st_ctim.tv_nsec / 1e6;
+  return NULL;
+}
+
 // forceWalk(on: boolean): resolve without openat2, as on kernels before 5.6 (for tests).
 static napi_value js_force_walk(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -387,6 +425,7 @@ static void export_function(napi_env env, napi_value exports, const char *name, 
 
 static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "resolve", js_resolve);
+  export_function(env, exports, "statPath", js_stat_path);
   export_function(env, exports, "forceWalk", js_force_walk);
   export_function(env, exports, "walkTree", js_walk_tree);
   export_function(env, exports, "chmod", js_chmod);

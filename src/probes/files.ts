@@ -39,6 +39,26 @@ export interface FileStat {
   linkTarget?: string;
 }
 
+/** The type in a mode's S_IFMT bits, as typeOf tells it from Stats. */
+function typeOfMode(mode: number): FileType {
+  switch (mode & constants.S_IFMT) {
+    case constants.S_IFLNK:
+      return "symlink";
+    case constants.S_IFDIR:
+      return "directory";
+    case constants.S_IFSOCK:
+      return "socket";
+    case constants.S_IFIFO:
+      return "fifo";
+    case constants.S_IFBLK:
+      return "block-device";
+    case constants.S_IFCHR:
+      return "char-device";
+    default:
+      return "file";
+  }
+}
+
 function typeOf(st: Stats): FileType {
   if (st.isSymbolicLink()) return "symlink";
   if (st.isDirectory()) return "directory";
@@ -55,46 +75,38 @@ function typeOf(st: Stats): FileType {
  * error naming the link.
  */
 export function stat(path: string): ProbeResult<FileStat> {
-  let st: Stats;
   const native = safeFs();
   if (native) {
-    let fd: number;
     try {
-      fd = native.resolve(resolvePath(path), -1, native.O_PATH);
+      native.statPath(resolvePath(path), numbers);
     } catch (err) {
       return reachError(err, path);
     }
-    try {
-      st = fstatSync(fd);
-    } catch (err) {
-      return fromFsError(err, path);
-    } finally {
-      closeSync(fd);
-    }
-  } else {
-    try {
-      st = lstatSync(path);
-    } catch (err) {
-      return fromFsError(err, path);
-    }
+    return withLinkTarget(fromNumbers(path));
   }
-  const out: FileStat = {
-    path,
-    type: typeOf(st),
-    mode: st.mode & 0o7777,
-    uid: st.uid,
-    gid: st.gid,
-    size: st.size,
-    mtimeMs: st.mtimeMs,
-    inode: st.ino,
-    dev: st.dev,
-    nlink: st.nlink,
-  };
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    return fromFsError(err, path);
+  }
+  return withLinkTarget({ path, type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, inode: st.ino, dev: st.dev, nlink: st.nlink });
+}
+
+/** statPath's output (native/safe_fs.c): mode, uid, gid, size, mtimeMs, ino, dev, nlink, ctimeMs. Read at once after each call. */
+const numbers = new Float64Array(9);
+
+function fromNumbers(path: string): FileStat {
+  const mode = numbers[0]!;
+  return { path, type: typeOfMode(mode), mode: mode & 0o7777, uid: numbers[1]!, gid: numbers[2]!, size: numbers[3]!, mtimeMs: numbers[4]!, inode: numbers[5]!, dev: numbers[6]!, nlink: numbers[7]! };
+}
+
+function withLinkTarget(out: FileStat): ProbeResult<FileStat> {
   if (out.type === "symlink") {
     try {
-      out.linkTarget = readlinkSync(path);
+      out.linkTarget = readlinkSync(out.path);
     } catch (err) {
-      return fromFsError(err, path);
+      return fromFsError(err, out.path);
     }
   }
   return ok(out);
@@ -287,16 +299,18 @@ export function readSmall(path: string, maxBytes: number, expect?: { dev: number
  */
 export function statWithChangeTime(path: string): { stat: FileStat; ctimeMs: number } | undefined {
   const native = safeFs();
+  if (native) {
+    try {
+      native.statPath(resolvePath(path), numbers);
+    } catch {
+      return undefined;
+    }
+    const stat = fromNumbers(path);
+    return stat.type === "symlink" ? undefined : { stat, ctimeMs: numbers[8]! };
+  }
   let st: Stats;
   try {
-    if (native) {
-      const fd = native.resolve(resolvePath(path), -1, native.O_PATH);
-      try {
-        st = fstatSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    } else st = lstatSync(path);
+    st = lstatSync(path);
   } catch {
     return undefined;
   }

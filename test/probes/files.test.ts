@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { resolve } from "node:path";
-import { hash, modeText, resolvePath, stat } from "../../src/probes/files.ts";
+import { hash, modeText, resolvePath, stat, statWithChangeTime } from "../../src/probes/files.ts";
+import { safeFs } from "../../src/native/safe-fs.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "covenant-files-"));
 
@@ -23,6 +24,42 @@ describe("files probe", () => {
     const l = stat(join(dir, "current"));
     expect(l.ok && [l.value.type, l.value.linkTarget]).toEqual(["symlink", f]);
     expect(stat(dir).ok && (stat(dir) as { value: { type: string } }).value.type).toBe("directory");
+  });
+
+  // the addon's statPath (one call for resolve, fstat and close) gives what Node's lstat gives
+  it("reports what lstat reports for every type of file, times to the fraction of a millisecond", () => {
+    expect(safeFs()?.statPath).toBeTypeOf("function");
+    const fifo = join(dir, "queue");
+    execFileSync("mkfifo", [fifo]);
+    const sock = join(dir, "sock");
+    execFileSync("python3", ["-c", `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(sock)})`]);
+    const setuid = join(dir, "setuid.bin");
+    writeFileSync(setuid, "x");
+    chmodSync(setuid, 0o4755);
+    const types: Record<string, string> = { [join(dir, "gl.dat")]: "file", [join(dir, "current")]: "symlink", [dir]: "directory", [fifo]: "fifo", [sock]: "socket", "/dev/null": "char-device", [setuid]: "file" };
+    const loop = execFileSync("sh", ["-c", "ls /dev/loop* /dev/sda /dev/vda 2>/dev/null | head -1"], { encoding: "utf8" }).trim();
+    if (loop && lstatSync(loop).isBlockDevice()) types[loop] = "block-device";
+    for (const [path, type] of Object.entries(types)) {
+      const s = stat(path);
+      if (!s.ok) throw new Error(s.error.message);
+      const l = lstatSync(path);
+      const { linkTarget: _t, ...got } = s.value;
+      expect(got).toEqual({ path, type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: l.size, mtimeMs: l.mtimeMs, inode: l.ino, dev: l.dev, nlink: l.nlink });
+      const c = statWithChangeTime(path);
+      if (type === "symlink") expect(c).toBeUndefined();
+      else expect([c?.stat, c?.ctimeMs]).toEqual([s.value, l.ctimeMs]);
+    }
+  });
+
+  it("says why it cannot stat: a missing path, a path through a link (naming the link), a relative or overlong path", () => {
+    const missing = stat(join(dir, "nothing-here"));
+    expect(!missing.ok && missing.error.code).toBe("not-found");
+    symlinkSync(dir, join(dir, "via"));
+    const through = stat(join(dir, "via", "gl.dat"));
+    expect(!through.ok && through.error.message).toContain(join(dir, "via"));
+    expect(statWithChangeTime(join(dir, "via", "gl.dat"))).toBeUndefined();
+    const long = stat(`/${"a".repeat(5000)}`);
+    expect(long.ok).toBe(false);
   });
 
   it("hashes content in chunks, agreeing with sha256sum and sha512sum on a file larger than one chunk", async () => {
