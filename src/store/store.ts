@@ -182,9 +182,13 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     readonly mode: ReadOnlyDatabase["mode"] | "write",
   ) {
     this.headPath = join(dir, "ledger.head");
+    this.dbPath = join(dir, "state.db");
     this.keyed = new KeyedDigests(db, keys);
     this.keyId = hostKeyId(keys.current);
   }
+
+  /** the database file, as errors name it (made once: each result's record names it in its error message) */
+  private readonly dbPath: string;
 
   /** the id of the key in force, as a rotation records it (checkKeyInForce compares it with the store's) */
   private readonly keyId: string;
@@ -302,7 +306,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   }
 
   private heartbeat(): Watcher {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => new Watcher(this.db, this.key, this.say));
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => new Watcher(this.db, this.key, this.say));
   }
 
   private prepareWrites() {
@@ -440,7 +444,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * was written.
    */
   recordResult(run: number, time: string, r: PromiseResult, finding?: Finding | (() => Finding | undefined)): boolean {
-    return guarded(this.dir, `cannot record the result of ${r.key} in the store ${join(this.dir, "state.db")}`, () => this.record(run, time, r, finding));
+    return guarded(this.dir, `cannot record the result of ${r.key} in the store ${this.dbPath}`, () => this.record(run, time, r, finding));
   }
 
   /** `finding` may be a function: it is called only when a record is written (a run whose states do not change never builds one) */
@@ -510,14 +514,13 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * the store has none of that hash yet. Returns the summary's record number.
    */
   finishRun(body: Omit<RunBody, "changed" | "policyRecord" | "roster" | "retired">, policy?: readonly { path: string; text: string }[], keys?: Iterable<string>): number {
-    const dbPath = join(this.dir, "state.db");
     const kind = this.kinds.get(body.run) ?? "run";
     if (body.kind !== undefined && body.kind !== kind) throw new Error(`run ${body.run} began as a ${kind} run, not a ${body.kind} run`);
     const { run: _run, kind: _kind, ...rest } = body;
     if (policy !== undefined && hashPolicy(policy) !== body.policy) throw new Error(`run ${body.run}'s summary names policy ${body.policy}, not the hash of the files given`);
     const full: RunBody = { run: body.run, kind, ...rest, changed: this.written.get(body.run) ?? 0 };
     const learnt = this.learnt;
-    const { seq, mac, digest } = guarded(this.dir, `cannot record the run's summary in the store ${dbPath}`, () =>
+    const { seq, mac, digest } = guarded(this.dir, `cannot record the run's summary in the store ${this.dbPath}`, () =>
       this.db
         .transaction(() => {
           const bands = learnt?.writeWithSummary(body.dryRun);
@@ -537,7 +540,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     this.kinds.delete(body.run);
     this.writeFileHead(seq, mac, body.run);
     // every record in state.db itself: a copy of that one file is the whole store
-    guarded(this.dir, `cannot checkpoint the store ${dbPath}`, () => checkpoint(this.db));
+    guarded(this.dir, `cannot checkpoint the store ${this.dbPath}`, () => checkpoint(this.db));
     return seq;
   }
 
@@ -563,7 +566,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   /** The policy version stored under `hash` (as a run's summary names it): its files as checked, and the record and run that first held it. */
   policyVersion(hash: string): { hash: string; record: number; run: number; at: string; files: PolicyFile[] } | undefined {
-    const v = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.policies.version(hash));
+    const v = guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.policies.version(hash));
     return v ? { hash, record: v.seq, run: v.run, at: v.body.at, files: v.body.files } : undefined;
   }
 
@@ -573,7 +576,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * Runs with no summary are left out.
    */
   explainRuns(runs: readonly number[]): Map<number, RunExplanation> {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => explainRuns(this.db, runs))());
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.db.transaction(() => explainRuns(this.db, runs))());
   }
 
   /**
@@ -584,7 +587,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    */
   scanHistory(range: ScanRange, visit: (r: ScannedRecord) => void): ScanOutcome {
     const fileHead = readFileHead(this.dir);
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () =>
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () =>
       this.db.transaction(() => {
         // after a prune, the chain is walked across its checkpoint as verify walks it (one the key did not seal is no checkpoint)
         const keys = this.keysNow();
@@ -615,40 +618,40 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   /** Every policy version the history holds, oldest first: hash, its record, the first run and when it began, its files' count and bytes. */
   policyVersions(): PolicyVersionSummary[] {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.policies.versions());
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.policies.versions());
   }
 
   /** Each record's number and time, in order: what an evidence pack's period is cut from. */
   recordTimes(): { seq: number; time: string }[] {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT seq, time FROM ledger ORDER BY seq").all() as { seq: number; time: string }[]);
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.db.prepare("SELECT seq, time FROM ledger ORDER BY seq").all() as { seq: number; time: string }[]);
   }
 
   /** The records from `first` to `last` (their numbers) as stored: body text and MAC (hex), unjudged (verify judges). */
   records(first: number, last: number): { seq: number; kind: RecordKind; run: number; time: string; body: string; mac: string }[] {
-    const rows = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE seq BETWEEN ? AND ? ORDER BY seq").all(first, last) as LedgerRow[]);
+    const rows = guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE seq BETWEEN ? AND ? ORDER BY seq").all(first, last) as LedgerRow[]);
     return rows.map((r) => ({ seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body: String(r.body), mac: Buffer.isBuffer(r.mac) ? r.mac.toString("hex") : "" }));
   }
 
   /** The rotation records after record `seq` as stored (a handful at most), as `records` gives them: a push ahead of them carries them (hub/client/push.ts). */
   rotationsAfter(seq: number): { seq: number; kind: RecordKind; run: number; time: string; body: string; mac: string }[] {
-    const rows = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE kind = 'rotation' AND seq > ? ORDER BY seq").all(seq) as LedgerRow[]);
+    const rows = guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger WHERE kind = 'rotation' AND seq > ? ORDER BY seq").all(seq) as LedgerRow[]);
     return rows.map((r) => ({ seq: r.seq, kind: r.kind, run: r.run, time: String(r.time), body: String(r.body), mac: Buffer.isBuffer(r.mac) ? r.mac.toString("hex") : "" }));
   }
 
   /** The first and last record whose time is in [startMs, endMs) (read a row at a time: period-reads.ts). */
   recordRangeIn(startMs: number, endMs: number): { first: number; last: number } | undefined {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => recordRangeIn(this.db, startMs, endMs));
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => recordRangeIn(this.db, startMs, endMs));
   }
 
   /** The last record's number and MAC as stored, unjudged. */
   lastRecord(): { seq: number; mac: string } | undefined {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => lastRecord(this.db));
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => lastRecord(this.db));
   }
 
   /** The fingerprint the history's last rotation of the signing key put in force. */
   /** The fingerprints of every signing key the history names: each rotation's old and new key (none before the first rotation). */
   signingKeysNamed(): Set<string> {
-    const rows = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT body FROM ledger WHERE kind = 'rotation' ORDER BY seq").pluck().all() as string[]);
+    const rows = guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.db.prepare("SELECT body FROM ledger WHERE kind = 'rotation' ORDER BY seq").pluck().all() as string[]);
     const out = new Set<string>();
     for (const body of rows) {
       try {
@@ -663,7 +666,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   private lastRotatedTo(): string | undefined {
     // every rotation record (a handful): the last may be the host key's, which lastRotatedTo passes over
-    const rows = guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.prepare("SELECT kind, body FROM ledger WHERE kind = 'rotation' ORDER BY seq").all() as { kind: string; body: string }[]);
+    const rows = guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.db.prepare("SELECT kind, body FROM ledger WHERE kind = 'rotation' ORDER BY seq").all() as { kind: string; body: string }[]);
     return lastRotatedTo(rows);
   }
 
@@ -703,16 +706,15 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     const old = this.key;
     const next = newHostKey();
     storePendingHostKey(keyPath, next);
-    const dbPath = join(this.dir, "state.db");
     let written: { seq: number; mac: Buffer };
     try {
-      written = guarded(this.dir, `cannot record the rotation of the host key in the store ${dbPath}`, () => this.db.transaction(() => this.writeHostRotation(verified.head, old, next, who)).immediate());
+      written = guarded(this.dir, `cannot record the rotation of the host key in the store ${this.dbPath}`, () => this.db.transaction(() => this.writeHostRotation(verified.head, old, next, who)).immediate());
     } catch (err) {
       discardPendingHostKey(keyPath);
       throw err;
     }
     finishHostRotation(this.dir, keyPath, written.seq, old, next, () => this.writeFileHead(written.seq, written.mac, runCounter(this.db), next));
-    guarded(this.dir, `cannot checkpoint the store ${dbPath}`, () => checkpoint(this.db));
+    guarded(this.dir, `cannot checkpoint the store ${this.dbPath}`, () => checkpoint(this.db));
     return { record: written.seq, old: hostKeyId(old), new: hostKeyId(next) };
   }
 
@@ -730,7 +732,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   /** The records, each checked against the chain as it is read, and whether the chain's end is what its anchors vouch for. */
   readHistory(filter: { control?: string; since?: string; kinds?: RecordKind[] } = {}): { entries: HistoryEntry[]; end?: Tampering; checkpoint?: Checkpoint } {
     const fileHead = readFileHead(this.dir);
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => {
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.db.transaction(() => {
       const rows = this.db.prepare("SELECT seq, kind, run, time, body, mac FROM ledger ORDER BY seq").all() as LedgerRow[];
       const keys = this.keysNow();
       const cp = readCheckpoint(this.db, keys);
@@ -764,7 +766,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     // the head file first: read before the read transaction starts, a run finishing meanwhile only makes it older
     const fileHead = readFileHead(this.dir);
     // the key schedule read in the same transaction as the history it keys
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => verifyStore(this.verifyView(fileHead, this.keysNow(), knownHead)))());
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.db.transaction(() => verifyStore(this.verifyView(fileHead, this.keysNow(), knownHead)))());
   }
 
   /**
@@ -793,7 +795,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    */
   verifyAndScan(range: ScanRange, visit: (r: ScannedRecord) => void): { verified: VerifyReport; scan: ScanOutcome } {
     const fileHead = readFileHead(this.dir);
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () =>
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () =>
       this.db.transaction(() => {
         const keys = this.keysNow();
         const cp = readCheckpoint(this.db, keys);
@@ -806,12 +808,12 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   /** What the fleet hub holds of this host (hub-position.ts), as host id `host`; undefined before its first acknowledgement. */
   hubPosition(host: string): (HubPoint & { at: string }) | undefined {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.db.transaction(() => readHubPosition(this.db, this.keysNow().all, host))());
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.db.transaction(() => readHubPosition(this.db, this.keysNow().all, host))());
   }
 
   /** Stores what the hub acknowledged; only forward unless `back` (the hub holds less than before). Returns whether it was written. */
   setHubPosition(host: string, p: HubPoint, opts: { back?: boolean; at?: Date } = {}): boolean {
-    return guarded(this.dir, `cannot record what the hub holds in the store ${join(this.dir, "state.db")}`, () =>
+    return guarded(this.dir, `cannot record what the hub holds in the store ${this.dbPath}`, () =>
       this.db
         .transaction(() => {
           this.checkKeyInForce();
@@ -836,7 +838,6 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * written.
    */
   prune(req: { before: Date; evidence: PruneEvidence; dryRun?: boolean; now?: Date; hubMustHold?: { host: string } }): PruneOutcome {
-    const dbPath = join(this.dir, "state.db");
     const before = req.before.toISOString();
     const bytesBefore = storeBytes(this.dir);
     let outcome: PruneOutcome | undefined;
@@ -845,7 +846,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     // transaction then checks that the end of the chain is still the one verified
     const verified = this.verify();
     if (verified.tampering) throw new StoreError(`the history in ${this.dir} does not verify (${verified.tampering.message}): nothing is pruned from a history that cannot be vouched for; \`covenant verify\` reports it`);
-    const written = guarded(this.dir, `cannot record the prune in the store ${dbPath}`, () =>
+    const written = guarded(this.dir, `cannot record the prune in the store ${this.dbPath}`, () =>
       this.db
         .transaction(() => {
           const end = this.w.last.get() as { seq: number; mac: Buffer } | undefined;
@@ -891,7 +892,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
         this.db.exec("VACUUM");
         checkpoint(this.db);
       } catch (err) {
-        const failure = operationalError(err, `cannot compact the store ${dbPath}`);
+        const failure = operationalError(err, `cannot compact the store ${this.dbPath}`);
         if (!failure) throw err;
         outcome.notVacuumed = failure.message;
       }
@@ -977,18 +978,18 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     try {
       return states.get(hostPath);
     } catch {
-      return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => states.get(hostPath));
+      return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => states.get(hostPath));
     }
   }
 
   approvedCopy(hostPath: string, record: number): { copy: ApprovedCopy } | { none: string } {
     if (!this.approvedStates) return { none: "no approved copy kept" };
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvals.copy(hostPath, record));
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.approvals.copy(hostPath, record));
   }
 
   approvedBelow(hostPath: string): string[] {
     if (!this.approvedStates) return [];
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.approvals.below(hostPath));
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.approvals.below(hostPath));
   }
 
   /** The approved states written and removed, and their record (approved-states.ts); rows the run kept from its prefetch are read again after. */
@@ -1072,7 +1073,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   }
 
   private notifyRead<T>(fn: (n: Notifications) => T, empty: T): T {
-    return this.notify ? guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => fn(this.n)) : empty;
+    return this.notify ? guarded(this.dir, `cannot read the store ${this.dbPath}`, () => fn(this.n)) : empty;
   }
 
   /** The run a record belongs to: the run in progress, or 0 outside one (and after its summary). */
@@ -1087,9 +1088,9 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
    * never only its tail.
    */
   private anchored<T extends { seq: number; mac: Buffer } | undefined>(doing: string, fn: () => T): T {
-    const done = guarded(this.dir, `cannot record ${doing} in the store ${join(this.dir, "state.db")}`, fn);
+    const done = guarded(this.dir, `cannot record ${doing} in the store ${this.dbPath}`, fn);
     if (done) this.writeFileHead(done.seq, done.mac, runCounter(this.db));
-    if (done && this.recordRun === 0) guarded(this.dir, `cannot checkpoint the store ${join(this.dir, "state.db")}`, () => checkpoint(this.db));
+    if (done && this.recordRun === 0) guarded(this.dir, `cannot checkpoint the store ${this.dbPath}`, () => checkpoint(this.db));
     return done;
   }
 
@@ -1113,7 +1114,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   /** The record that answered the fleet hub's decision `id` (hub-decisions.ts), or undefined. */
   hubDecisionAnswer(id: string): number | undefined {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => answerOf(this.db, id));
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => answerOf(this.db, id));
   }
 
   /**
@@ -1142,16 +1143,16 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
 
   /** A promise's newest change record (number and findings), and the policy the newest run that counts ran: what an integrity approval from the hub is held to. */
   lastChangeOf(key: string): { seq: number; findings: unknown } | undefined {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => lastChangeOf(this.db, key));
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => lastChangeOf(this.db, key));
   }
 
   lastRunPolicy(): string | undefined {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => lastRunPolicy(this.db));
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => lastRunPolicy(this.db));
   }
 
   /** The waivers given on the fleet hub, as their records keep them. */
   hubWaivers(): WaiverBody[] {
-    return guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => hubWaivers(this.db));
+    return guarded(this.dir, `cannot read the store ${this.dbPath}`, () => hubWaivers(this.db));
   }
 
   notificationWorkingSet(): WorkingSet {
@@ -1159,7 +1160,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   }
 
   savePlan(p: SavedPlan): void {
-    guarded(this.dir, `cannot save the notification plan in the store ${join(this.dir, "state.db")}`, () => this.n.savePlan(p));
+    guarded(this.dir, `cannot save the notification plan in the store ${this.dbPath}`, () => this.n.savePlan(p));
   }
 
   dueMessages(now: number, limit = 100, skip?: ReadonlySet<string>, channel?: string): OutboxMessage[] {
@@ -1217,7 +1218,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   // The watcher's heartbeat (watcher.ts): written without the run lock, one row in its own transaction
 
   private readHeartbeat(): ReturnType<Watcher["read"]> {
-    return this.watcher ? guarded(this.dir, `cannot read the store ${join(this.dir, "state.db")}`, () => this.watcher!.read()) : {};
+    return this.watcher ? guarded(this.dir, `cannot read the store ${this.dbPath}`, () => this.watcher!.read()) : {};
   }
 
   /** The watcher says it is alive (and which process, policy and interval it is): one statement. */
@@ -1225,7 +1226,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     if (this.mode !== "write" || !this.watcher) throw new Error("the store was opened read-only");
     const w = this.watcher;
     // the key checked in the beat's transaction: a rotation cannot commit between the two
-    guarded(this.dir, `cannot record the watcher's heartbeat in the store ${join(this.dir, "state.db")}`, () =>
+    guarded(this.dir, `cannot record the watcher's heartbeat in the store ${this.dbPath}`, () =>
       this.db
         .transaction(() => {
           this.checkKeyInForce();
@@ -1239,7 +1240,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
   stopWatcher(who: { pid: number; startTicks: number }, at: string): boolean {
     if (this.mode !== "write" || !this.watcher) throw new Error("the store was opened read-only");
     const w = this.watcher;
-    return guarded(this.dir, `cannot record that the watcher stopped in the store ${join(this.dir, "state.db")}`, () =>
+    return guarded(this.dir, `cannot record that the watcher stopped in the store ${this.dbPath}`, () =>
       this.db
         .transaction(() => {
           this.checkKeyInForce();
