@@ -424,17 +424,12 @@ async function decideWithin(timeout: { timeouts: PromiseTimeouts; ms: number; st
       timeout.stop.abort();
       result.outcome = "error";
       result.reason = `timed out after ${timeout.ms / 1000}s`;
-      result.differences = [...draft.differences];
-      result.changes = [...draft.changes];
-      result.notes = [...draft.notes];
-      if (draft.findings) result.findings = [...draft.findings];
+      // copies: the evaluation still runs, and may add to its draft after the result is recorded
+      adoptDraft(result, draft, (a) => [...a]);
     } else {
       result.outcome = draft.outcome;
       result.reason = draft.reason;
-      result.differences = draft.differences;
-      result.changes = draft.changes;
-      result.notes = draft.notes;
-      if (draft.findings) result.findings = draft.findings;
+      adoptDraft(result, draft, (a) => a);
     }
   } catch (err) {
     result.outcome = "error";
@@ -443,6 +438,14 @@ async function decideWithin(timeout: { timeouts: PromiseTimeouts; ms: number; st
   } finally {
     disarm();
   }
+}
+
+/** What the draft found, into the result, each list as `take` gives it. */
+function adoptDraft(result: PromiseResult, draft: PromiseResult, take: <T>(list: T[]) => T[]): void {
+  result.differences = take(draft.differences);
+  result.changes = take(draft.changes);
+  result.notes = take(draft.notes);
+  if (draft.findings) result.findings = take(draft.findings);
 }
 
 function summarise(differences: Difference[]): string {
