@@ -394,6 +394,16 @@ describe("the commands", () => {
     for (const [name, text] of renderFleetCsv(whole)) expect(readFileSync(join(dir, "csv", name), "utf8")).toBe(text);
   }, 120_000);
 
+  it("covenant hub report makes no --out directory for a report it refuses (a bad date, a missing configuration)", () => {
+    ensureBuilt();
+    const dir = tempDir("fleet-report-refused");
+    const badDate = covenant(["hub", "report", "--config", config, "--from", "2026-02-30", "--to", "2026-03-02", "--out", join(dir, "bad-date")]);
+    expect([badDate.code, badDate.err]).toEqual([2, expect.stringContaining("2026-02-30")]);
+    const noConfig = covenant(["hub", "report", "--config", join(dir, "missing.yaml"), "--from", "2026-03-01", "--to", "2026-03-02", "--out", join(dir, "no-config")]);
+    expect(noConfig.code).toBe(2);
+    expect(existsSync(join(dir, "bad-date")) || existsSync(join(dir, "no-config"))).toBe(false);
+  });
+
   it("writes a fleet pack through no link, FIFO or someone's file put where it goes (--out, its .tar.gz), and leaves them as they were", async () => {
     ensureBuilt();
     const dir = tempDir("fleet-out-attack");

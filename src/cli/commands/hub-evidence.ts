@@ -97,13 +97,15 @@ export async function runHubReport(opts: FleetReportOptions & { format: FleetFor
     io.err("covenant hub report: --format csv writes one file per table (hosts, controls, episodes, clock): give --out DIR");
     return EXIT.policyError;
   }
+  const p = await prepare(opts, io, "report");
+  if (typeof p === "number") return p;
+  // the directory is made once the report can be: a bad date or configuration leaves none behind
   const refused = opts.out === undefined ? undefined : outDir(opts.out);
   if (refused) {
     io.err(`covenant hub report: cannot write to ${escapeText(opts.out!)}: ${escapeText(refused)}`);
+    await p.pool.end();
     return EXIT.policyError;
   }
-  const p = await prepare(opts, io, "report");
-  if (typeof p === "number") return p;
   // made a host at a time, each host's parts of the documents in scratch files until the fleet's
   // totals are known (fleet-documents.ts): a quarter of a host group is never held in memory
   const scratches: TemporaryScratch[] = [];
