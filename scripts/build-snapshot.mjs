@@ -27,7 +27,10 @@ export function buildSnapshotBlob() {
   const checkAndFmt = makeBlob("entry.cjs", "covenant.blob", "every command starts from the bundle");
   // `run`'s hands over to the bundle what it lacks (src/cli/hand-over.ts), through an ES import
   // from the snapshot's world, which Node has offered since 20.12 and 21.7
-  const run = existsSync(join(dir, "run.cjs")) && vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER !== undefined ? makeBlob("run.cjs", "run.blob", "run starts from the bundle") : (rmSync(join(dir, "run.blob"), { force: true }), false);
+  // without Node's code cache of its own modules: a run loads few of them that the snapshot does
+  // not hold already, and the cache, ~2.9 MB of the blob, stayed resident for the whole run (2.3
+  // to 2.5 MB of its peak, bench/run); `check` keeps it
+  const run = existsSync(join(dir, "run.cjs")) && vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER !== undefined ? makeBlob("run.cjs", "run.blob", "run starts from the bundle", { withoutCodeCache: true }) : (rmSync(join(dir, "run.blob"), { force: true }), false);
   if (!checkAndFmt && !run) return;
   // what `stat -L -c '%d %i %s %Y'` prints for the same file in bin/covenant (as bigints:
   // inode numbers on overlayfs and NFS pass 2^53, and %Y is the seconds rounded down)
@@ -35,17 +38,30 @@ export function buildSnapshotBlob() {
   writeFileSync(stamp, `${st.dev} ${st.ino} ${st.size} ${st.mtimeNs / 1_000_000_000n}\n${snapshotV8Flags.join(" ")}\n`);
 }
 
-/** Makes dist/snapshot/`blobName` from its entry; whether it could (else it warns and the blob is gone). */
-function makeBlob(entryName, blobName, without) {
+/**
+ * Makes dist/snapshot/`blobName` from its entry; whether it could (else it warns and the blob is
+ * gone). `withoutCodeCache` where this node can leave its code cache out (`--build-snapshot-config`,
+ * Node 20.12 and 21.6 on); with it where it cannot.
+ */
+function makeBlob(entryName, blobName, without, { withoutCodeCache = false } = {}) {
   const blob = join(dir, blobName);
+  const config = join(dir, `${blobName}.json`);
+  const build = (how) => spawnSync(process.execPath, [...snapshotV8Flags, "--snapshot-blob", blob, ...how], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
   try {
-    const r = spawnSync(process.execPath, [...snapshotV8Flags, "--snapshot-blob", blob, "--build-snapshot", join(dir, entryName)], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
+    let r;
+    if (withoutCodeCache) {
+      writeFileSync(config, JSON.stringify({ builder: join(dir, entryName), withoutCodeCache: true }));
+      r = build(["--build-snapshot-config", config]);
+    }
+    if (r === undefined || (r.status !== 0 && /bad option/.test(r.stderr ?? ""))) r = build(["--build-snapshot", join(dir, entryName)]);
     if (r.status !== 0) throw new Error(r.stderr || r.error?.message || `exit ${r.status}`);
     return true;
   } catch (err) {
     rmSync(blob, { force: true });
     console.warn(`covenant: no start-up snapshot ${blobName} (${String(err.message ?? err).split("\n").find((l) => /Error/.test(l)) ?? String(err.message ?? err).split("\n")[0]}); ${without}`);
     return false;
+  } finally {
+    rmSync(config, { force: true });
   }
 }
 
