@@ -15,11 +15,13 @@ export function requireAddon<T>(file: string, fromUrl: string): { addon: T } | {
   const errors: string[] = [];
   for (const up of ["..", "../.."]) {
     const path = join(here, up, "build/Release", file);
-    if (lstatSync(path, { throwIfNoEntry: false }) === undefined) {
-      errors.push(`${path}: not found`);
-      continue;
-    }
     try {
+      // lstat throws for what require would have failed on too (ENOTDIR, ELOOP, EACCES): the
+      // next candidate is tried then as well, and the callers get a reason, never an exception
+      if (lstatSync(path, { throwIfNoEntry: false }) === undefined) {
+        errors.push(`${path}: not found`);
+        continue;
+      }
       return { addon: require(path) as T };
     } catch (err) {
       errors.push(`${path}: ${(err as Error).message.split("\n")[0]}`);

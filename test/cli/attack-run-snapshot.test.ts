@@ -33,15 +33,16 @@ function packageAt(root: string, helpers: string[]): void {
 
 describe("a run from the snapshot reaches only the package's own files", () => {
   it("never loads a native helper from beside the package (a directory another user may own)", () => {
-    // the package in a directory another user owns, built without the optional safe_fs helper;
+    // the package in a directory another user owns, built without the optional safe_fs and seal helpers;
     // that user puts a build/Release/safe_fs.node of their own beside the package (here another
     // helper, fd_scan, under that name: loading it shows in the run's outcome)
     const parent = join(top, "parent");
     const root = join(parent, "covenant");
     packageAt(root, ["fd_scan", "inotify", "sock_diag"]);
     mkdirSync(join(parent, "build", "Release"), { recursive: true });
-    copyFileSync(join(process.cwd(), "build", "Release", "fd_scan.node"), join(parent, "build", "Release", "safe_fs.node"));
-    if (process.getuid?.() === 0) for (const p of [parent, join(parent, "build"), join(parent, "build", "Release"), join(parent, "build", "Release", "safe_fs.node")]) chownSync(p, 65534, 65534);
+    // and a seal.node: every run loads the seal helper (the store's row seals), when the package has it
+    for (const planted of ["safe_fs.node", "seal.node"]) copyFileSync(join(process.cwd(), "build", "Release", "fd_scan.node"), join(parent, "build", "Release", planted));
+    if (process.getuid?.() === 0) for (const p of [parent, join(parent, "build"), join(parent, "build", "Release"), join(parent, "build", "Release", "safe_fs.node"), join(parent, "build", "Release", "seal.node")]) chownSync(p, 65534, 65534);
     const s = scene("beside");
     const run = (env: Record<string, string> = {}) => spawnSync(join(root, "bin/covenant"), ["run", "--quiet", "--state", s.state, s.policy], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "", COVENANT_DEBUG: "1", ...env } });
     // the bundle looks for its helpers in the package only: without safe_fs it runs (no hard stop alarm)
