@@ -28,6 +28,7 @@ static napi_value js_hmac_sha256(napi_env env, napi_callback_info info) {
   size_t key_len;
   bool is_buffer = false;
   napi_valuetype type;
+  // host keys are 32 bytes; the bound keeps the (int) OpenSSL takes exact (node:crypto takes any)
   if (napi_is_buffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer || napi_get_buffer_info(env, argv[0], &key, &key_len) != napi_ok || key_len > 1024)
     return fail(env, "hmacSha256: the key must be a Buffer of at most 1024 bytes");
   if (napi_typeof(env, argv[1], &type) != napi_ok || type != napi_string) return fail(env, "hmacSha256: the text must be a string");

@@ -41,7 +41,7 @@ export function buildNative() {
   if (r.status !== 0) {
     const detail = `${r.stdout}${r.stderr}`.split("\n").filter((l) => /error|ERR!/i.test(l)).slice(0, 8).join("\n");
     console.warn(
-      `covenant: the native addons could not be built: without safe_fs, file repairs are refused (observation works); without sock_diag, the connection probe reads /proc/net/tcp; without inotify, covenant watch rescans on a timer only; without fd_scan, its holders scan runs in JavaScript.\n${detail || r.error?.message || ""}`,
+      `covenant: the native addons could not be built: without safe_fs, file repairs are refused (observation works); without sock_diag, the connection probe reads /proc/net/tcp; without inotify, covenant watch rescans on a timer only; without fd_scan, its holders scan runs in JavaScript; without seal, the store's seals are made by node:crypto.\n${detail || r.error?.message || ""}`,
     );
     }
 }

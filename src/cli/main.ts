@@ -430,9 +430,9 @@ export interface PreparedProgram {
 
 /**
  * The program with every command defined, for `main` to run once. The run snapshot prepares it
- * when it is built (src/cli/run-snapshot.ts): defining the ~40 commands and their options is a
- * few milliseconds of every start, and reads nothing of the host (io is lazy: processIo makes its
- * streams when first written to).
+ * when it is built (src/cli/run-snapshot.ts): defining the commands, their subcommands and
+ * options is a few milliseconds of every start, and reads nothing of the host (io is lazy:
+ * processIo makes its streams when first written to).
  */
 export function prepareProgram(io: Io = processIo()): PreparedProgram {
   let code: number = EXIT.ok;

@@ -55,8 +55,16 @@ async function importBundle(file: string): Promise<typeof import("./main.js")> {
   }
 }
 
-/** The program's commands, defined when the snapshot is built; taken by the one run it starts. */
+/** The program's commands, defined when the snapshot is built, for the one run it starts. */
 let prepared: PreparedProgram | undefined = prepareProgram();
+
+/** The prepared program, once: a program keeps what it parsed, so a second use is a bug. */
+function takePrepared(): PreparedProgram {
+  const program = prepared;
+  prepared = undefined;
+  if (program === undefined) throw new Error("the run snapshot's program was already used");
+  return program;
+}
 
 async function start(argv: string[]): Promise<void> {
   const bundle = bundleFile();
@@ -73,9 +81,8 @@ async function start(argv: string[]): Promise<void> {
   const loadBundle = () => (imported ??= importBundle(bundle));
   lendFromBundle(async () => (await loadBundle()).bundleLoans);
   try {
-    const program = prepared;
-    prepared = undefined;
-    exitOnceWritten(await (program ? main(argv, program.io, program) : main(argv)));
+    const program = takePrepared();
+    exitOnceWritten(await main(argv, program.io, program));
   } catch (err) {
     if (!(err instanceof HandOver)) throw err;
     // why can hold outside text (the policy cache's path, in a refusal): escaped, as main escapes its own

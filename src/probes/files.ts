@@ -39,7 +39,7 @@ export interface FileStat {
   linkTarget?: string;
 }
 
-/** The type in a mode's S_IFMT bits, as typeOf tells it from Stats. */
+/** The type in a mode's S_IFMT bits (lstat's and the addon's alike). */
 function typeOfMode(mode: number): FileType {
   switch (mode & constants.S_IFMT) {
     case constants.S_IFLNK:
@@ -59,16 +59,6 @@ function typeOfMode(mode: number): FileType {
   }
 }
 
-function typeOf(st: Stats): FileType {
-  if (st.isSymbolicLink()) return "symlink";
-  if (st.isDirectory()) return "directory";
-  if (st.isSocket()) return "socket";
-  if (st.isFIFO()) return "fifo";
-  if (st.isBlockDevice()) return "block-device";
-  if (st.isCharacterDevice()) return "char-device";
-  return "file";
-}
-
 /**
  * Metadata of the path itself: a symbolic link as the last component is reported as a link,
  * with its target. No link before it is followed (see reach()): a path that crosses one is an
@@ -78,11 +68,11 @@ export function stat(path: string): ProbeResult<FileStat> {
   const native = safeFs();
   if (native) {
     try {
-      native.statPath(resolvePath(path), numbers);
+      native.statPath(resolvePath(path), statFields);
     } catch (err) {
       return reachError(err, path);
     }
-    return withLinkTarget(fromNumbers(path));
+    return withLinkTarget(fromStatFields(path));
   }
   let st: Stats;
   try {
@@ -90,15 +80,31 @@ export function stat(path: string): ProbeResult<FileStat> {
   } catch (err) {
     return fromFsError(err, path);
   }
-  return withLinkTarget({ path, type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, inode: st.ino, dev: st.dev, nlink: st.nlink });
+  return withLinkTarget(fromStats(path, st));
 }
 
-/** statPath's output (native/safe_fs.c): mode, uid, gid, size, mtimeMs, ino, dev, nlink, ctimeMs. Read at once after each call. */
-const numbers = new Float64Array(9);
+/** statPath's output (native/safe_fs.c), read at once after each call; the positions as it writes them. */
+const statFields = new Float64Array(9);
+const enum Field {
+  mode,
+  uid,
+  gid,
+  size,
+  mtimeMs,
+  inode,
+  dev,
+  nlink,
+  ctimeMs,
+}
 
-function fromNumbers(path: string): FileStat {
-  const mode = numbers[0]!;
-  return { path, type: typeOfMode(mode), mode: mode & 0o7777, uid: numbers[1]!, gid: numbers[2]!, size: numbers[3]!, mtimeMs: numbers[4]!, inode: numbers[5]!, dev: numbers[6]!, nlink: numbers[7]! };
+function fromStatFields(path: string): FileStat {
+  const mode = statFields[Field.mode]!;
+  return { path, type: typeOfMode(mode), mode: mode & 0o7777, uid: statFields[Field.uid]!, gid: statFields[Field.gid]!, size: statFields[Field.size]!, mtimeMs: statFields[Field.mtimeMs]!, inode: statFields[Field.inode]!, dev: statFields[Field.dev]!, nlink: statFields[Field.nlink]! };
+}
+
+/** The same from Node's lstat, where the addon is missing. */
+function fromStats(path: string, st: Stats): FileStat {
+  return { path, type: typeOfMode(st.mode), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, inode: st.ino, dev: st.dev, nlink: st.nlink };
 }
 
 function withLinkTarget(out: FileStat): ProbeResult<FileStat> {
@@ -196,7 +202,7 @@ export async function hash(path: string, algorithm: HashAlgorithm, limits: HashL
   if (ownsShared) sharedInUse = true;
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return fail("io", `${path} is ${article(typeOf(st))}, not a regular file: its content is not read`, path);
+    if (!st.isFile()) return fail("io", `${path} is ${article(typeOfMode(st.mode))}, not a regular file: its content is not read`, path);
     if (limits.expect && (st.dev !== limits.expect.dev || st.ino !== limits.expect.ino)) {
       return fail("io", `${path} changed while being observed (replaced between its metadata and its content); observe it again`, path);
     }
@@ -273,7 +279,7 @@ export function readSmall(path: string, maxBytes: number, expect?: { dev: number
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return fail("io", `${path} is ${article(typeOf(st))}, not a regular file: its content is not read`, path);
+    if (!st.isFile()) return fail("io", `${path} is ${article(typeOfMode(st.mode))}, not a regular file: its content is not read`, path);
     if (expect && (st.dev !== expect.dev || st.ino !== expect.ino)) return fail("io", `${path} changed while being observed (replaced between its metadata and its content)`, path);
     if (st.size > maxBytes) return fail("io", `${path} is ${sizeText(st.size)}, more than the ${sizeText(maxBytes)} kept`, path);
     const buf = Buffer.allocUnsafe(maxBytes + 1);
@@ -301,12 +307,12 @@ export function statWithChangeTime(path: string): { stat: FileStat; ctimeMs: num
   const native = safeFs();
   if (native) {
     try {
-      native.statPath(resolvePath(path), numbers);
+      native.statPath(resolvePath(path), statFields);
     } catch {
       return undefined;
     }
-    const stat = fromNumbers(path);
-    return stat.type === "symlink" ? undefined : { stat, ctimeMs: numbers[8]! };
+    const stat = fromStatFields(path);
+    return stat.type === "symlink" ? undefined : { stat, ctimeMs: statFields[Field.ctimeMs]! };
   }
   let st: Stats;
   try {
@@ -315,6 +321,5 @@ export function statWithChangeTime(path: string): { stat: FileStat; ctimeMs: num
     return undefined;
   }
   if (st.isSymbolicLink()) return undefined;
-  const stat: FileStat = { path, type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, inode: st.ino, dev: st.dev, nlink: st.nlink };
-  return { stat, ctimeMs: st.ctimeMs };
+  return { stat: fromStats(path, st), ctimeMs: st.ctimeMs };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { resolve } from "node:path";
+import { relative as relativeTo, resolve } from "node:path";
 import { hash, modeText, resolvePath, stat, statWithChangeTime } from "../../src/probes/files.ts";
 import { safeFs } from "../../src/native/safe-fs.ts";
 
@@ -36,10 +36,15 @@ describe("files probe", () => {
     const setuid = join(dir, "setuid.bin");
     writeFileSync(setuid, "x");
     chmodSync(setuid, 0o4755);
-    const types: Record<string, string> = { [join(dir, "gl.dat")]: "file", [join(dir, "current")]: "symlink", [dir]: "directory", [fifo]: "fifo", [sock]: "socket", "/dev/null": "char-device", [setuid]: "file" };
+    const plain = join(dir, "types-plain.dat");
+    writeFileSync(plain, "ledger");
+    symlinkSync(plain, join(dir, "types-link"));
+    const types: Record<string, string> = { [plain]: "file", [join(dir, "types-link")]: "symlink", [dir]: "directory", [fifo]: "fifo", [sock]: "socket", "/dev/null": "char-device", [setuid]: "file" };
     const loop = execFileSync("sh", ["-c", "ls /dev/loop* /dev/sda /dev/vda 2>/dev/null | head -1"], { encoding: "utf8" }).trim();
     if (loop && lstatSync(loop).isBlockDevice()) types[loop] = "block-device";
-    for (const [path, type] of Object.entries(types)) {
+    // by openat2, and by the component walk kernels before 5.6 get
+    for (const [path, type, walk] of [false, true].flatMap((byWalk) => Object.entries(types).map(([p, t]) => [p, t, byWalk] as const))) {
+      safeFs()!.forceWalk(walk);
       const s = stat(path);
       if (!s.ok) throw new Error(s.error.message);
       const l = lstatSync(path);
@@ -49,17 +54,21 @@ describe("files probe", () => {
       if (type === "symlink") expect(c).toBeUndefined();
       else expect([c?.stat, c?.ctimeMs]).toEqual([s.value, l.ctimeMs]);
     }
+    safeFs()!.forceWalk(false);
   });
 
-  it("says why it cannot stat: a missing path, a path through a link (naming the link), a relative or overlong path", () => {
+  it("says why it cannot stat: a missing path, a path through a link (naming the link), an overlong path; a relative one is resolved", () => {
     const missing = stat(join(dir, "nothing-here"));
     expect(!missing.ok && missing.error.code).toBe("not-found");
+    writeFileSync(join(dir, "behind.dat"), "x");
     symlinkSync(dir, join(dir, "via"));
-    const through = stat(join(dir, "via", "gl.dat"));
+    const through = stat(join(dir, "via", "behind.dat"));
     expect(!through.ok && through.error.message).toContain(join(dir, "via"));
-    expect(statWithChangeTime(join(dir, "via", "gl.dat"))).toBeUndefined();
+    expect(statWithChangeTime(join(dir, "via", "behind.dat"))).toBeUndefined();
     const long = stat(`/${"a".repeat(5000)}`);
     expect(long.ok).toBe(false);
+    const relative = stat(join(relativeTo(process.cwd(), dir), "behind.dat"));
+    expect(relative.ok && relative.value.inode).toBe(lstatSync(join(dir, "behind.dat")).ino);
   });
 
   it("hashes content in chunks, agreeing with sha256sum and sha512sum on a file larger than one chunk", async () => {
