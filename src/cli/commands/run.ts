@@ -292,6 +292,7 @@ async function finishAndReport(
   const watcher = judgeWatcher(store, scene, host, failure === undefined);
   if (watcher.failure) failure ??= watcher.failure;
   // a sandbox's run is a test of the policy, as a dry run is a preview: both marked, neither counted as operation
+  noteUntrusted(store, notes);
   const summary = runSummary(done, { started, finished, files: checked.files, dryRun: opts.dryRun, sandbox: sandboxDir !== undefined, notes });
   try {
     store.finishRun(summary, checked.files, evaluatedKeys(done));
@@ -305,6 +306,8 @@ async function finishAndReport(
   if (watcher.stale) info.covenantDeficiencies = ["covenant.watch"];
   const notifications = await tell(store, scene, evaluation, facts, finding, failure !== undefined);
   if (notifications) info.notifications = notifications;
+  // routing reads the deficiencies and the outbox: a row of theirs passed over is said too (in the report; the summary is written)
+  noteUntrusted(store, notes);
   if (opts.junit) {
     try {
       writeReport(opts.junit, renderJunit(evaluation, info, promisesOf(policy)));
@@ -326,6 +329,16 @@ async function finishAndReport(
     return EXIT.policyError;
   }
   return deficient ? EXIT.deficiencies : EXIT.ok;
+}
+
+/**
+ * The rows the store passed over because their seals do not match (a deficiency, an outbox event
+ * or message edited in state.db): each said once among the run's notes. Passed over silently, a
+ * forged deficiency left its promise's drift routed to "nobody", with nothing saying why but a
+ * later `covenant verify`.
+ */
+function noteUntrusted(store: StateStore, notes: string[]): void {
+  for (const why of store.untrusted) if (!notes.some((n) => n.includes(why))) notes.push(why);
 }
 
 /**
