@@ -291,8 +291,8 @@ async function finishAndReport(
   const policyHash = hashPolicy(checked.files);
   const watcher = judgeWatcher(store, scene, host, failure === undefined);
   if (watcher.failure) failure ??= watcher.failure;
-  // a sandbox's run is a test of the policy, as a dry run is a preview: both marked, neither counted as operation
   noteUntrusted(store, notes);
+  // a sandbox's run is a test of the policy, as a dry run is a preview: both marked, neither counted as operation
   const summary = runSummary(done, { started, finished, files: checked.files, dryRun: opts.dryRun, sandbox: sandboxDir !== undefined, notes });
   try {
     store.finishRun(summary, checked.files, evaluatedKeys(done));
