@@ -16,6 +16,7 @@
 // Code that asks `import.meta.url` gets a chunk's of the bundle (dist/chunks): the paths it derives
 // from it (the native helpers, re2js) are those the bundle's chunks derive, all in the package.
 import { build } from "esbuild";
+import { snapshotEntryOptions } from "./bundle-options.mjs";
 import { createRequire } from "node:module";
 
 const requireHere = createRequire(import.meta.url);
@@ -101,6 +102,7 @@ export async function buildRunSnapshotEntry({ common, plugins }) {
     sourcemap: false,
     metafile: true,
     define: { ...common.define, COVENANT_RUN_SNAPSHOT: "true", "import.meta.url": "globalThis.__covenantChunkUrl" },
+    ...snapshotEntryOptions,
     entryPoints: { run: "src/cli/run-snapshot.ts" },
     outdir: "dist/snapshot",
     outExtension: { ".js": ".cjs" },

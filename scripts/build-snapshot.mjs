@@ -24,12 +24,14 @@ export function buildSnapshotBlob() {
   if (!existsSync(join(dir, "entry.cjs"))) return; // a fresh clone at install: the build (prepare) comes later
   const stamp = join(dir, "node");
   rmSync(stamp, { force: true });
-  const checkAndFmt = makeBlob("entry.cjs", "covenant.blob", "every command starts from the bundle");
+  // both without Node's code cache of its own modules and of the functions compiled while the
+  // snapshot was built: neither made a command faster (the functions compile again when called,
+  // as quickly; a command loads few modules the snapshot lacks), and the cache, ~2.9 MB of each
+  // blob, stayed resident for the whole command (2.3 to 3.1 MB of a run's or a check's peak,
+  // bench/README.md). Their entries are bundled for it (bundle-options.mjs, snapshotEntryOptions).
+  const checkAndFmt = makeBlob("entry.cjs", "covenant.blob", "every command starts from the bundle", { withoutCodeCache: true });
   // `run`'s hands over to the bundle what it lacks (src/cli/hand-over.ts), through an ES import
   // from the snapshot's world, which Node has offered since 20.12 and 21.7
-  // without Node's code cache of its own modules: a run loads few of them that the snapshot does
-  // not hold already, and the cache, ~2.9 MB of the blob, stayed resident for the whole run (2.3
-  // to 2.5 MB of its peak, bench/run); `check` keeps it
   const run = existsSync(join(dir, "run.cjs")) && vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER !== undefined ? makeBlob("run.cjs", "run.blob", "run starts from the bundle", { withoutCodeCache: true }) : (rmSync(join(dir, "run.blob"), { force: true }), false);
   if (!checkAndFmt && !run) return;
   // what `stat -L -c '%d %i %s %Y'` prints for the same file in bin/covenant (as bigints:

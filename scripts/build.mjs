@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { buildNative } from "./build-native.mjs";
 import { buildRunSnapshotEntry } from "./build-run-snapshot.mjs";
 import { buildSnapshotBlob } from "./build-snapshot.mjs";
-import { bundleOptions } from "./bundle-options.mjs";
+import { bundleOptions, snapshotEntryOptions } from "./bundle-options.mjs";
 
 buildNative(); // the optional addon; quick when it is up to date
 rmSync("dist", { recursive: true, force: true });
@@ -100,6 +100,7 @@ try {
     banner: undefined,
     format: "cjs",
     sourcemap: false,
+    ...snapshotEntryOptions,
     entryPoints: { entry: "src/cli/snapshot.ts" },
     outdir: "dist/snapshot",
     outExtension: { ".js": ".cjs" },

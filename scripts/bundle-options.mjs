@@ -105,6 +105,16 @@ const commanderChildProcessOnUse = {
   },
 };
 
+/**
+ * What the start-up snapshots' entries are bundled with besides bundleOptions: class fields
+ * lowered to assignments in the constructors (esbuild's __publicField, define semantics kept).
+ * The snapshots are built without a code cache (scripts/build-snapshot.mjs), so V8 compiles every
+ * function again when it is first called; on Node 20 a class's instance-field initializer
+ * compiled so crashed the process (SIGTRAP in LdaContextSlotWide: `covenant check` from a
+ * snapshot built so died at its first `new Scanner`). Lowered, a class has no such initializer.
+ */
+export const snapshotEntryOptions = { supported: { "class-field": false, "class-static-field": false } };
+
 export const bundleOptions = {
   bundle: true,
   platform: "node",
