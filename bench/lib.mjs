@@ -30,7 +30,7 @@ if (process.env.NODE_EXTRA_CA_CERTS && !process.env.BENCH_KEEP_ENV) {
   console.log("note: whole commands are timed without NODE_EXTRA_CA_CERTS, as a cron job runs them (BENCH_KEEP_ENV=1 keeps it)");
 }
 
-function runOnce(argv, env) {
+export function runOnce(argv, env = commandEnv) {
   const t = process.hrtime.bigint();
   const r = spawnSync("/usr/bin/time", ["-f", "%M", ...argv], { encoding: "utf8", maxBuffer: 1 << 28, env });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
