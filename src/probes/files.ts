@@ -40,7 +40,7 @@ export interface FileStat {
 }
 
 /** The type in a mode's S_IFMT bits (lstat's and the addon's alike). */
-function typeOfMode(mode: number): FileType {
+export function typeOfMode(mode: number): FileType {
   switch (mode & constants.S_IFMT) {
     case constants.S_IFLNK:
       return "symlink";

@@ -3,11 +3,10 @@
 // descriptor (fstatat without following, readlinkat), a subdirectory entered only when it is the
 // directory just observed. A realtime `directory` promise re-reads its tree on every event, and
 // reaching 10,000 entries one full path at a time was most of an evaluation (bench/watch).
-import { constants as fsConstants } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { safeFs } from "../native/safe-fs.js";
-import type { FileStat, FileType } from "./files.js";
+import { typeOfMode, type FileStat } from "./files.js";
 
 /** What the walk found at one path below the root, in the order of a depth-first walk of sorted names. */
 export type WalkRecord =
@@ -25,25 +24,6 @@ const FIELDS = 13;
 const KINDS = ["entry", "stat-error", "list-error", "too-deep", "replaced"] as const;
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
-function typeOfMode(mode: number): FileType {
-  switch (mode & fsConstants.S_IFMT) {
-    case fsConstants.S_IFLNK:
-      return "symlink";
-    case fsConstants.S_IFDIR:
-      return "directory";
-    case fsConstants.S_IFSOCK:
-      return "socket";
-    case fsConstants.S_IFIFO:
-      return "fifo";
-    case fsConstants.S_IFBLK:
-      return "block-device";
-    case fsConstants.S_IFCHR:
-      return "char-device";
-    default:
-      return "file";
-  }
-}
 
 /**
  * The entries below the directory `root` (absolute) to `maxDepth` levels, or undefined when the
