@@ -16,9 +16,10 @@ export interface SafeFsAddon {
   /**
    * The metadata of `path` itself, reached as resolve(path, -1, O_PATH) reaches it, written to
    * `out`: mode, uid, gid, size, mtimeMs, ino, dev, nlink, ctimeMs (one call for resolve, fstat
-   * and close). Throws as resolve does ("cannot reach", with the errno's code), or "cannot stat".
+   * and close); for a link, its target, read through the same descriptor. Throws as resolve does
+   * ("cannot reach", with the errno's code), or "cannot stat", or "cannot read the link".
    */
-  statPath(path: string, out: Float64Array): void;
+  statPath(path: string, out: Float64Array): string | undefined;
   /** tests: resolve by the component walk that kernels before 5.6 get, instead of openat2 */
   forceWalk(on: boolean): void;
   /**

@@ -67,12 +67,16 @@ export function typeOfMode(mode: number): FileType {
 export function stat(path: string): ProbeResult<FileStat> {
   const native = safeFs();
   if (native) {
+    let linkTarget: string | undefined;
     try {
-      native.statPath(resolvePath(path), statFields);
+      linkTarget = native.statPath(resolvePath(path), statFields);
     } catch (err) {
       return reachError(err, path);
     }
-    return withLinkTarget(fromStatFields(path));
+    const out = fromStatFields(path);
+    // read through the descriptor observed, not again by path
+    if (linkTarget !== undefined) out.linkTarget = linkTarget;
+    return ok(out);
   }
   let st: Stats;
   try {
@@ -107,6 +111,7 @@ function fromStats(path: string, st: Stats): FileStat {
   return { path, type: typeOfMode(st.mode), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, inode: st.ino, dev: st.dev, nlink: st.nlink };
 }
 
+/** Without the addon: a link's target read again by its path (Node has no readlinkat). */
 function withLinkTarget(out: FileStat): ProbeResult<FileStat> {
   if (out.type === "symlink") {
     try {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, closeSync, ftruncateSync, lstatSync, mkdtempSync, openSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, ftruncateSync, lstatSync, mkdtempSync, openSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -48,7 +48,8 @@ describe("files probe", () => {
       const s = stat(path);
       if (!s.ok) throw new Error(s.error.message);
       const l = lstatSync(path);
-      const { linkTarget: _t, ...got } = s.value;
+      const { linkTarget, ...got } = s.value;
+      expect(linkTarget).toBe(type === "symlink" ? readlinkSync(path) : undefined);
       expect(got).toEqual({ path, type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: l.size, mtimeMs: l.mtimeMs, inode: l.ino, dev: l.dev, nlink: l.nlink });
       const c = statWithChangeTime(path);
       if (type === "symlink") expect(c).toBeUndefined();
