@@ -93,6 +93,16 @@ int get_path(napi_env env, napi_value v, char *out) {
   return strlen(out) == length;
 }
 
+// Why a path argument was refused: a string too long or holding a NUL is the caller's data (a
+// path a policy names), said as the kernel would say it (ENAMETOOLONG, EINVAL) and not as a
+// misuse of the function; anything else is a misuse.
+static napi_value path_refused(napi_env env, napi_value v, const char *signature) {
+  napi_valuetype type;
+  size_t length = 0;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_string || napi_get_value_string_utf8(env, v, NULL, 0, &length) != napi_ok) return usage(env, signature);
+  return length >= PATH_BYTES ? throw_errno(env, ENAMETOOLONG, "cannot reach", "a path longer than PATH_MAX") : throw_errno(env, EINVAL, "cannot reach", "a path holding a NUL byte");
+}
+
 static napi_value int_value(napi_env env, int32_t n) {
   napi_value v;
   napi_create_int32(env, n, &v);
@@ -185,9 +195,9 @@ static napi_value js_resolve(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char path[PATH_BYTES];
   int32_t base = -1, flags = O_PATH;
-  if (argc < 3 || !get_path(env, argv[0], path) || napi_get_value_int32(env, argv[1], &base) != napi_ok || napi_get_value_int32(env, argv[2], &flags) != napi_ok ||
-      (flags & (O_CREAT | O_TRUNC | O_WRONLY | O_RDWR)))
+  if (argc < 3 || napi_get_value_int32(env, argv[1], &base) != napi_ok || napi_get_value_int32(env, argv[2], &flags) != napi_ok || (flags & (O_CREAT | O_TRUNC | O_WRONLY | O_RDWR)))
     return usage(env, "resolve(path: string, base: number, flags: number (no creation or writing))");
+  if (!get_path(env, argv[0], path)) return path_refused(env, argv[0], "resolve(path: string, base: number, flags: number)");
   if (base < 0 && path[0] != '/') return usage(env, "resolve: a path without a base must be absolute");
   int fd = resolve_no_links(base, path, flags);
   if (fd < 0) return throw_errno(env, -fd, "cannot reach", path);
@@ -210,9 +220,10 @@ static napi_value js_stat_path(napi_env env, napi_callback_info info) {
   napi_typedarray_type type;
   size_t length = 0;
   void *data = NULL;
-  if (argc < 2 || !get_path(env, argv[0], path) || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
+  if (argc < 2 || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
       napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float64_array || length < 9)
     return usage(env, "statPath(path: string, out: Float64Array of at least 9)");
+  if (!get_path(env, argv[0], path)) return path_refused(env, argv[0], "statPath(path: string, out: Float64Array of at least 9)");
   if (path[0] != '/') return usage(env, "statPath: the path must be absolute");
   int fd = resolve_no_links(-1, path, O_PATH);
   if (fd < 0) return throw_errno(env, -fd, "cannot reach", path);

@@ -16,8 +16,8 @@
 // Code that asks `import.meta.url` gets a chunk's of the bundle (dist/chunks): the paths it derives
 // from it (the native helpers, re2js) are those the bundle's chunks derive, all in the package.
 import { build } from "esbuild";
-import { snapshotEntryOptions } from "./bundle-options.mjs";
 import { createRequire } from "node:module";
+import { snapshotEntryOptions } from "./bundle-options.mjs";
 
 const requireHere = createRequire(import.meta.url);
 
