@@ -30,7 +30,7 @@ if (process.env.NODE_EXTRA_CA_CERTS && !process.env.BENCH_KEEP_ENV) {
   console.log("note: whole commands are timed without NODE_EXTRA_CA_CERTS, as a cron job runs them (BENCH_KEEP_ENV=1 keeps it)");
 }
 
-export function runOnce(argv, env = commandEnv) {
+function runOnce(argv, env) {
   const t = process.hrtime.bigint();
   const r = spawnSync("/usr/bin/time", ["-f", "%M", ...argv], { encoding: "utf8", maxBuffer: 1 << 28, env });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
@@ -59,15 +59,18 @@ export function timeCommand(argv, runs = 7, hooks = {}) {
  * Times several commands against each other: in each round every command runs once, the order
  * reversed from one round to the next, after one warm-up round. The development VM's speed
  * drifts by tens of percent within minutes; timed one after the other, two commands would see
- * different machines, interleaved they see the same one. Returns timeCommand's result for each.
+ * different machines, interleaved they see the same one. Returns timeCommand's result for each,
+ * and how many of its timed runs failed. `before(i, k)` runs untimed before command k's run i.
  */
-export function timeInterleaved(argvs, runs = 7) {
-  const results = argvs.map(() => ({ walls: [], rssKB: 0, status: 0, output: "" }));
+export function timeInterleaved(argvs, runs = 7, { before } = {}) {
+  const results = argvs.map(() => ({ walls: [], rssKB: 0, status: 0, output: "", failed: 0 }));
   for (let i = 0; i <= runs; i++) {
     const order = argvs.map((_, k) => (i % 2 === 0 ? k : argvs.length - 1 - k));
     for (const k of order) {
+      before?.(i, k);
       const r = runOnce(argvs[k], commandEnv);
       const acc = results[k];
+      if (i > 0 && r.status !== 0) acc.failed++;
       acc.status = r.status;
       acc.output = r.output;
       acc.rssKB = Math.max(acc.rssKB, r.rssKB);

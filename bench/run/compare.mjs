@@ -11,7 +11,7 @@
 // "drifted" sets a different tenth of the files to 0666 before each run, as bench/run does.
 import { chmodSync, cpSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { median, runOnce } from "../lib.mjs";
+import { timeInterleaved } from "../lib.mjs";
 
 const [promises, runsText, scenario, ...packages] = process.argv.slice(2);
 const runs = Number(runsText);
@@ -27,28 +27,18 @@ if (!existsSync(join(fixture, "state"))) {
 const files = readdirSync(join(fixture, "files")).sort().map((f) => join(fixture, "files", f));
 const states = packages.map((_, k) => join(fixture, `compare-state-${k}`));
 const argvOf = (k) => [join(resolve(packages[k]), "bin/covenant"), "run", "--state", states[k], "--quiet", join(fixture, `files-${promises}.promise`)];
-let round = 0;
-const drift = () => files.forEach((f, i) => i % 10 === round % 10 && chmodSync(f, 0o666));
+const drift = (i) => files.forEach((f, n) => n % 10 === i % 10 && chmodSync(f, 0o666));
 
-states.forEach((state, k) => {
+// each build's first run writes its policy cache (timeInterleaved's first round is the warm-up)
+states.forEach((state) => {
   rmSync(state, { recursive: true, force: true });
   cpSync(join(fixture, "state"), state, { recursive: true });
-  // the first run writes this build's policy cache; the second is a warm-up
-  for (let w = 0; w < 2; w++) runOnce(argvOf(k));
 });
-const results = packages.map(() => ({ walls: [], rssKB: 0, failed: 0 }));
-for (let i = 0; i < runs; i++, round++) {
-  const order = packages.map((_, k) => (i % 2 === 0 ? k : packages.length - 1 - k));
-  for (const k of order) {
-    if (scenario === "drifted") drift();
-    const r = runOnce(argvOf(k));
-    if (r.status !== 0) results[k].failed++;
-    results[k].walls.push(r.ms);
-    results[k].rssKB = Math.max(results[k].rssKB, r.rssKB);
-  }
-}
+const argvs = packages.map((_, k) => argvOf(k));
+argvs.forEach((argv) => timeInterleaved([argv], 0));
+const results = timeInterleaved(argvs, runs, { before: (i) => scenario === "drifted" && drift(i) });
 for (const [k, dir] of packages.entries()) {
   const r = results[k];
-  console.log(`${promises} ${scenario} ${dir}: median ${median(r.walls).toFixed(1)} ms (${Math.min(...r.walls).toFixed(1)}–${Math.max(...r.walls).toFixed(1)}), peak RSS ${(r.rssKB / 1024).toFixed(1)} MB${r.failed ? `, ${r.failed} runs failed` : ""}`);
+  console.log(`${promises} ${scenario} ${dir}: median ${r.ms.toFixed(1)} ms (${Math.min(...r.walls).toFixed(1)}–${Math.max(...r.walls).toFixed(1)}), peak RSS ${(r.rssKB / 1024).toFixed(1)} MB${r.failed ? `, ${r.failed} runs failed` : ""}`);
 }
 states.forEach((state) => rmSync(state, { recursive: true, force: true }));
