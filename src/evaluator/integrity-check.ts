@@ -66,7 +66,8 @@ export function isIntegrityPromise(p: CheckedPromise): boolean {
 }
 
 /** A content copy is kept, and a diff made, of files up to the diff's cap. */
-const COPY_MAX_BYTES = DIFF_DEFAULTS.maxBytes;
+/** The largest file an approved copy is kept of (a diff's limit). */
+export const COPY_MAX_BYTES = DIFF_DEFAULTS.maxBytes;
 const PER_TURN = 256;
 
 interface Compare {
@@ -280,17 +281,21 @@ function comparableApproved(c: Compare, t: IntegrityTarget, a: ApprovedState): F
   return s;
 }
 
-/** What is approved of a path as it is now: its state, and a masked copy of a small text file. */
-export function entryOf(c: { ctx: EvalContext; nodiff: boolean; patterns: readonly SecretPattern[] }, t: IntegrityTarget, now: FileState, ctimeMs?: number): ApprovedEntry {
+/**
+ * What is approved of a path as it is now: its state, and a masked copy of a small text file
+ * (made from `content` when given: the bytes `now`'s digest is of, as readFileStateAndContent
+ * hands them back; else read again, and refused if they no longer hash to it).
+ */
+export function entryOf(c: { ctx: EvalContext; nodiff: boolean; patterns: readonly SecretPattern[] }, t: IntegrityTarget, now: FileState, ctimeMs?: number, content?: Buffer): ApprovedEntry {
   const { path: _path, ...state } = now as PresentState;
   // the change time read before the content was: a write after it moves it, so a later check re-reads
   const withCtime = ctimeMs !== undefined && now.status === "present" && now.type === "file" && !now.sha256Keyed ? { ...state, ctimeMs } : state;
   const entry: ApprovedEntry = { state: now.status === "absent" ? { status: "absent" } : (withCtime as ApprovedEntry["state"]) };
   if (now.status !== "present" || now.type !== "file") return entry;
   if (c.nodiff) return { ...entry, noCopy: "nodiff: no copy of the content is kept" };
-  const content = contentOf(t.hostPath, now);
-  if (typeof content === "string") return { ...entry, noCopy: content };
-  const copy = approvedCopyOf(content, (l) => c.ctx.integrity.keyLine(l), { secretPatterns: c.patterns });
+  const bytes = content !== undefined && content.length === now.size && now.sha256 !== undefined && now.size <= COPY_MAX_BYTES ? content : contentOf(t.hostPath, now);
+  if (typeof bytes === "string") return { ...entry, noCopy: bytes };
+  const copy = approvedCopyOf(bytes, (l) => c.ctx.integrity.keyLine(l), { secretPatterns: c.patterns });
   return copy.ok ? { ...entry, copy: copy.copy } : { ...entry, noCopy: copy.reason };
 }
 

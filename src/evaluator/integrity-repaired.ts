@@ -4,11 +4,11 @@
 // drift included), and a content restore, which puts a new inode at the path, would read as a
 // replacement for ever. Only the paths the repair changed are approved, only when the promise held
 // after it, and the approval is a record of its own (`how: "repaired"`) naming the promise.
-import { readFileState } from "../integrity/file-state.js";
+import { readFileStateAndContent } from "../integrity/file-state.js";
 import { statWithChangeTime } from "../probes/files.js";
 import type { ChangeRecord } from "./change-gate.js";
 import { attr, type ApprovedEntry, type EvalContext } from "./contract.js";
-import { entryOf, isIntegrityPromise, secretPatternsOf } from "./integrity-check.js";
+import { COPY_MAX_BYTES, entryOf, isIntegrityPromise, secretPatternsOf } from "./integrity-check.js";
 import type { CheckedPromise } from "../checker/policy.js";
 
 /** The host paths of file changes that were applied. */
@@ -30,11 +30,13 @@ export async function approveRepaired(p: CheckedPromise, ctx: EvalContext, chang
   for (const hostPath of repairedPaths(changes)) {
     if (!isIntegrityPromise(p) && ctx.integrity.approved(hostPath) === undefined) continue;
     const before = statWithChangeTime(hostPath);
-    const opts: Parameters<typeof readFileState>[1] = { signal: ctx.stop };
+    const opts: Parameters<typeof readFileStateAndContent>[1] = { signal: ctx.stop };
     if (nodiff) opts.keyDigest = (d) => ctx.baselines.keyDigest(d);
-    const now = await readFileState(hostPath, opts);
+    // the copy is made of the bytes hashed, not of a second read (nodiff keeps no copy)
+    else opts.keepUpTo = COPY_MAX_BYTES;
+    const { state: now, content } = await readFileStateAndContent(hostPath, opts);
     if (now.status !== "present") continue;
-    entries.push({ hostPath, entry: entryOf({ ctx, nodiff, patterns: secretPatternsOf(p) }, { path: hostPath, hostPath }, now, before?.ctimeMs) });
+    entries.push({ hostPath, entry: entryOf({ ctx, nodiff, patterns: secretPatternsOf(p) }, { path: hostPath, hostPath }, now, before?.ctimeMs, content) });
   }
   if (entries.length > 0) ctx.integrity.recordRepaired?.(`${p.type}:${String(p.promiser)}`, entries, ctx.now.toISOString());
 }

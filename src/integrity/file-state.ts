@@ -67,38 +67,47 @@ const ATTEMPTS = 3;
  * `absent`, one that cannot be observed is `unreadable` with the errno and the reason.
  */
 export async function readFileState(path: string, options: ReadStateOptions = {}): Promise<FileState> {
+  return (await readFileStateAndContent(path, options)).state;
+}
+
+/**
+ * The state, as readFileState gives it, and for a regular file of at most `keepUpTo` bytes the
+ * content its digest is of (read once, through the same descriptor): what a copy of the file is
+ * made from without reading it again, when it could have changed in between.
+ */
+export async function readFileStateAndContent(path: string, options: ReadStateOptions & { keepUpTo?: number } = {}): Promise<{ state: FileState; content?: Buffer }> {
   try {
     return await observe(path, options);
   } catch (err) {
-    // the probes report their failures rather than throw; this is for what they did not foresee
     const code = (err as NodeJS.ErrnoException).code;
-    return { status: "unreadable", path, code: typeof code === "string" ? code : "EIO", reason: `cannot observe ${path}: ${(err as Error).message}` };
+    return { state: { status: "unreadable", path, code: typeof code === "string" ? code : "EIO", reason: `cannot observe ${path}: ${(err as Error).message}` } };
   }
 }
 
-async function observe(path: string, options: ReadStateOptions): Promise<FileState> {
+async function observe(path: string, options: ReadStateOptions & { keepUpTo?: number }): Promise<{ state: FileState; content?: Buffer }> {
   // normalized first, so that no ".." in the policy's path climbs out of the root
   const hostPath = options.root === undefined ? path : join(options.root, resolvePath("/", path));
   let last: FileState = { status: "absent", path };
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const st = stat(hostPath);
-    if (!st.ok) return stateOfError(path, st.error);
+    if (!st.ok) return { state: stateOfError(path, st.error) };
     const s = st.value;
     const state: PresentState = { status: "present", path, type: s.type, mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, inode: s.inode, nlink: s.nlink };
     if (s.linkTarget !== undefined) state.linkTarget = s.linkTarget;
-    if (s.type !== "file") return state;
+    if (s.type !== "file") return { state };
     const limit = options.maxHashBytes ?? DEFAULT_MAX_HASH_BYTES;
-    if (s.size > limit) return { ...state, hashSkipped: `${sizeText(s.size)}, larger than the ${sizeText(limit)} hashed` };
-    const h = await hash(hostPath, "sha256", { maxBytes: limit, expect: { dev: s.dev, ino: s.inode }, ...(options.signal ? { signal: options.signal } : {}) });
+    if (s.size > limit) return { state: { ...state, hashSkipped: `${sizeText(s.size)}, larger than the ${sizeText(limit)} hashed` } };
+    const h = await hash(hostPath, "sha256", { maxBytes: limit, expect: { dev: s.dev, ino: s.inode }, ...(options.signal ? { signal: options.signal } : {}), ...(options.keepUpTo !== undefined ? { keepUpTo: options.keepUpTo } : {}) });
     if (h.ok) {
-      if (!options.keyDigest) return { ...state, sha256: h.value.digest };
-      return { ...state, sha256: options.keyDigest(h.value.digest), sha256Keyed: true };
+      const content = h.value.content ? { content: h.value.content } : {};
+      if (!options.keyDigest) return { state: { ...state, sha256: h.value.digest }, ...content };
+      return { state: { ...state, sha256: options.keyDigest(h.value.digest), sha256Keyed: true }, ...content };
     }
     last = { ...state, hashSkipped: h.error.message };
     // the object went away or was replaced while it was read: observe what is there now
-    if (!replacedSince(hostPath, s.dev, s.inode)) return last;
+    if (!replacedSince(hostPath, s.dev, s.inode)) return { state: last };
   }
-  return last;
+  return { state: last };
 }
 
 function replacedSince(hostPath: string, dev: number, inode: number): boolean {

@@ -174,6 +174,12 @@ export interface HashLimits {
   maxBytes?: number;
   /** the object the caller observed at this path (lstat): the opened file must be it */
   expect?: { dev: number; ino: number };
+  /**
+   * also hand back the bytes hashed when the file has at most this many (and at most SYNC_BYTES,
+   * so that it was read whole at once): a caller that keeps a copy of a small file then has the
+   * very content the digest is of, without opening and reading it again
+   */
+  keepUpTo?: number;
 }
 
 // Read-only, never through a link, and never waiting: opening a FIFO for reading would block
@@ -191,7 +197,7 @@ function readChunk(fd: number, buf: Buffer): Promise<number> {
  * is refused without reading it, as is a file that is not the one observed or is larger than
  * `maxBytes`.
  */
-export async function hash(path: string, algorithm: HashAlgorithm, limits: HashLimits = {}): Promise<ProbeResult<{ digest: string; bytes: number }>> {
+export async function hash(path: string, algorithm: HashAlgorithm, limits: HashLimits = {}): Promise<ProbeResult<{ digest: string; bytes: number; content?: Buffer }>> {
   let fd: number;
   const native = safeFs();
   try {
@@ -220,7 +226,12 @@ export async function hash(path: string, algorithm: HashAlgorithm, limits: HashL
     if (limits.signal?.aborted) return fail("io", `stopped hashing ${path} after 0 bytes: the timeout expired`, path);
     if (st.size < SYNC_BYTES) {
       const n = readSync(fd, buf, 0, SYNC_BYTES, null);
-      if (n === st.size) return ok({ digest: hexDigest(algorithm, buf.subarray(0, n)), bytes: n });
+      if (n === st.size) {
+        const read = buf.subarray(0, n);
+        const digest = hexDigest(algorithm, read);
+        // a copy: the shared buffer is the next file's
+        return ok(limits.keepUpTo !== undefined && n <= limits.keepUpTo ? { digest, bytes: n, content: Buffer.from(read) } : { digest, bytes: n });
+      }
       return await hashRead(fd, buf, n, path, algorithm, st.size, limits);
     }
     return await hashRead(fd, buf, 0, path, algorithm, st.size, limits);

@@ -208,6 +208,10 @@ describe("a repair Covenant makes is the approved state after it", () => {
     try {
       const approvals = store.history({}).filter((r) => r.kind === "approval").map((r) => (r.body as { how?: string }).how);
       expect(approvals).toContain("repaired");
+      // the copy approved with the repaired state is of the content as it is (made from the bytes hashed)
+      const approved = store.approved(gl)!;
+      expect(approved.state).toMatchObject({ mode: 0o640, size: 7 });
+      expect(store.approvedCopy(gl, approved.record)).toEqual({ copy: { text: "ledger\n", secrets: {} } });
     } finally {
       store.close();
     }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { safeFs } from "../../src/native/safe-fs.ts";
-import { readFileState, statusText, type FileState, type PresentState } from "../../src/integrity/file-state.ts";
+import { readFileState, readFileStateAndContent, statusText, type FileState, type PresentState } from "../../src/integrity/file-state.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "covenant-file-state-"));
 
@@ -130,5 +130,24 @@ describe("file state", () => {
     expect(inside).toEqual({ status: "unreadable", path: join(closed, "inside"), code: "EACCES", reason: `permission denied reading ${join(closed, "inside")}` });
     expect(content).toMatchObject({ status: "present", type: "file", size: 6, mode: 0, hashSkipped: `permission denied reading ${sealed}` });
     expect(content).not.toHaveProperty("sha256");
+  });
+
+  it("hands back the content its digest is of, for a small file and only when asked", async () => {
+    const f = join(dir, "small.conf");
+    writeFileSync(f, "limit = 10\n");
+    const kept = await readFileStateAndContent(f, { keepUpTo: 64 });
+    expect(kept.state).toEqual(await readFileState(f));
+    expect(kept.content?.toString()).toBe("limit = 10\n");
+    expect((await readFileStateAndContent(f)).content).toBeUndefined();
+    // larger than asked for: the state alone
+    expect((await readFileStateAndContent(f, { keepUpTo: 10 })).content).toBeUndefined();
+    // a keyed digest (nodiff) still says what it is of; no content for what is not a file
+    const keyed = await readFileStateAndContent(f, { keepUpTo: 64, keyDigest: (d) => `k:${d}` });
+    expect(keyed.state).toMatchObject({ sha256Keyed: true });
+    expect((await readFileStateAndContent(dir, { keepUpTo: 1 << 20 })).content).toBeUndefined();
+    const big = join(dir, "big.dat");
+    writeFileSync(big, Buffer.alloc(100 * 1024, 7));
+    // read in more than one piece: nothing handed back, whatever was asked
+    expect((await readFileStateAndContent(big, { keepUpTo: 1 << 20 })).content).toBeUndefined();
   });
 });

@@ -210,6 +210,38 @@ describe("the one-test prefilter", () => {
     );
   });
 
+  it("passes over a whole text only when no line of it would be masked, nor lie in a private key block", () => {
+    const m = masker();
+    const token = fc.constantFrom("password", "PassWord", "secret", "=", " ", "\n", "\r\n", "<password>", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "-----BEGIN", " PRIVATE KEY-----", "https://u:p@h", "Bearer ", "AKIAABCDEFGHIJKLMNOP", "ghp_", "eyJa.eyJb.c", "GL-1a2b3c,123.45,EUR\n", "pw", "pass\nword", "to\nken", "a", "0");
+    let passed = 0;
+    fc.assert(
+      fc.property(fc.array(fc.oneof(token, fc.string({ maxLength: 5 })), { maxLength: 14 }), (parts) => {
+        const text = parts.join("");
+        if (!m.passesOver(text)) return;
+        passed++;
+        const lines = text.split(/(?<=\n)/);
+        for (const line of lines) expect(m.line(line.replace(/\n$/, "")).masked, line).toBe(false);
+        expect([...privateKeyLines(lines)].every((x) => x === 0)).toBe(true);
+      }),
+      { numRuns: 5000 },
+    );
+    expect(passed).toBeGreaterThan(100); // the property was not vacuous
+    expect(m.passesOver("000001,0000,GL-294634,18963804.25,EUR,001ed883ed1fbe7b\n".repeat(70))).toBe(true);
+    expect(m.passesOver("a = 1\ndb_password = x\n")).toBe(false);
+    expect(m.passesOver("x\n-----BEGIN RSA PRIVATE KEY-----\nMIIB\n")).toBe(false);
+  });
+
+  it("never passes over a text for a list with a pattern of its own, nor without the prefilter", () => {
+    expect(masker([...DEFAULT_SECRET_PATTERNS, linearPattern("id-(?P<secret>[0-9]+)")]).passesOver("nothing here")).toBe(false);
+    expect(masker(DEFAULT_SECRET_PATTERNS, { prefilter: false }).passesOver("nothing here")).toBe(false);
+  });
+
+  it("is made once for a list (the masker of the built-in patterns is the same object every time)", () => {
+    expect(masker()).toBe(masker(DEFAULT_SECRET_PATTERNS));
+    expect(masker().line("db_password = hunter2").masked).toBe(true);
+    expect(masker().line("db_password = hunter2").masked).toBe(true); // a global RegExp's lastIndex does not carry over
+  });
+
   it("finds a line of each built-in pattern through its first, cheaper test (their words and marks)", () => {
     const lines = [
       "db_password = hunter2",
