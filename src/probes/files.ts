@@ -65,26 +65,35 @@ export function typeOfMode(mode: number): FileType {
  * error naming the link.
  */
 export function stat(path: string): ProbeResult<FileStat> {
+  let m: Metadata;
+  try {
+    m = metadataOf(path);
+  } catch (err) {
+    return safeFs() ? reachError(err, path) : fromFsError(err, path);
+  }
+  if (m.stat.type !== "symlink") return ok(m.stat);
+  // the addon read it through the descriptor observed, not again by path
+  if (m.linkTarget !== undefined) return ok({ ...m.stat, linkTarget: m.linkTarget });
+  return withLinkTarget(m.stat);
+}
+
+interface Metadata {
+  stat: FileStat;
+  ctimeMs: number;
+  /** a link's target, as the addon reads it with the metadata (without it: undefined) */
+  linkTarget?: string;
+}
+
+/** The metadata of the path itself, never followed: by the addon in one call (statPath), or by lstat. Throws the system's error. */
+function metadataOf(path: string): Metadata {
   const native = safeFs();
   if (native) {
-    let linkTarget: string | undefined;
-    try {
-      linkTarget = native.statPath(resolvePath(path), statFields);
-    } catch (err) {
-      return reachError(err, path);
-    }
-    const out = fromStatFields(path);
-    // read through the descriptor observed, not again by path
-    if (linkTarget !== undefined) out.linkTarget = linkTarget;
-    return ok(out);
+    const linkTarget = native.statPath(resolvePath(path), statFields);
+    const stat = fromStatFields(path);
+    return linkTarget === undefined ? { stat, ctimeMs: statFields[Field.ctimeMs]! } : { stat, ctimeMs: statFields[Field.ctimeMs]!, linkTarget };
   }
-  let st: Stats;
-  try {
-    st = lstatSync(path);
-  } catch (err) {
-    return fromFsError(err, path);
-  }
-  return withLinkTarget(fromStats(path, st));
+  const st = lstatSync(path);
+  return { stat: fromStats(path, st), ctimeMs: st.ctimeMs };
 }
 
 /** statPath's output (native/safe_fs.c), read at once after each call; the positions as it writes them. */
@@ -320,22 +329,11 @@ export function readSmall(path: string, maxBytes: number, expect?: { dev: number
  * content again (any write moves the ctime).
  */
 export function statWithChangeTime(path: string): { stat: FileStat; ctimeMs: number } | undefined {
-  const native = safeFs();
-  if (native) {
-    try {
-      native.statPath(resolvePath(path), statFields);
-    } catch {
-      return undefined;
-    }
-    const stat = fromStatFields(path);
-    return stat.type === "symlink" ? undefined : { stat, ctimeMs: statFields[Field.ctimeMs]! };
-  }
-  let st: Stats;
+  let m: Metadata;
   try {
-    st = lstatSync(path);
+    m = metadataOf(path);
   } catch {
     return undefined;
   }
-  if (st.isSymbolicLink()) return undefined;
-  return { stat: fromStats(path, st), ctimeMs: st.ctimeMs };
+  return m.stat.type === "symlink" ? undefined : { stat: m.stat, ctimeMs: m.ctimeMs };
 }
