@@ -440,8 +440,14 @@ export function prepareProgram(io: Io = processIo()): PreparedProgram {
   return { program, io, exitCode: () => code };
 }
 
-/** Runs a command line; `prepared`, made with this `io`, is used once (a program keeps what it parsed). */
-export async function main(argv: string[], io: Io = processIo(), prepared: PreparedProgram = prepareProgram(io)): Promise<number> {
+/** Runs a command line. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  return runPrepared(argv, prepareProgram(io));
+}
+
+/** Runs a command line with a program prepared before (the run snapshot's), once: a program keeps what it parsed. */
+export async function runPrepared(argv: string[], prepared: PreparedProgram): Promise<number> {
+  const { io } = prepared;
   try {
     await prepared.program.parseAsync(argv, { from: "user" });
     return prepared.exitCode();

@@ -17,7 +17,7 @@ import { startupSnapshot } from "node:v8";
 import { escapeText } from "./escape.js";
 import { HandOver, lendFromBundle } from "./hand-over.js";
 import { exitOnceWritten, streamsInUse } from "./io.js";
-import { main, prepareProgram, type PreparedProgram } from "./main.js";
+import { prepareProgram, runPrepared, type PreparedProgram } from "./main.js";
 // loaded into the snapshot, not when the run asks for it: the command and all it reads from
 import "./commands/run.js";
 
@@ -81,8 +81,7 @@ async function start(argv: string[]): Promise<void> {
   const loadBundle = () => (imported ??= importBundle(bundle));
   lendFromBundle(async () => (await loadBundle()).bundleLoans);
   try {
-    const program = takePrepared();
-    exitOnceWritten(await main(argv, program.io, program));
+    exitOnceWritten(await runPrepared(argv, takePrepared()));
   } catch (err) {
     if (!(err instanceof HandOver)) throw err;
     // why can hold outside text (the policy cache's path, in a refusal): escaped, as main escapes its own
