@@ -30,20 +30,23 @@ export function isSecretName(name: string): boolean {
 
 /**
  * The default patterns, each applied to one line (of a file or of one argument of a command).
- * See docs/watch-findings.md for what each catches and what it does not.
+ * See docs/watch-findings.md for what each catches and what it does not. Those that take a value
+ * to the end of the line are dotAll (`s`): without it `.` stops at a carriage return or a Unicode
+ * line separator, where `$` cannot match, and `password = x\r` of a CRLF file was not masked at
+ * all (the masker keeps a line's last `\r` out of what they see, so it is shown, not masked).
  */
 export const DEFAULT_SECRET_PATTERNS: readonly RegExp[] = [
   // key = value, key: value, key => value, "key": "value", export KEY=value (to the end of the line)
-  new RegExp(`(?<![\\w.-])(?=[\\w.-]*?(?:${LONG_WORDS}))[\\w.-]+["']?\\s*(?:=>|[:=])\\s*(?<secret>\\S.*)$`, "i"),
-  new RegExp(`(?<![\\w.-])(?:[\\w.-]*[_.-])?(?:${SHORT_WORDS})["']?\\s*(?:=>|[:=])\\s*(?<secret>\\S.*)$`, "i"),
+  new RegExp(`(?<![\\w.-])(?=[\\w.-]*?(?:${LONG_WORDS}))[\\w.-]+["']?\\s*(?:=>|[:=])\\s*(?<secret>\\S.*)$`, "is"),
+  new RegExp(`(?<![\\w.-])(?:[\\w.-]*[_.-])?(?:${SHORT_WORDS})["']?\\s*(?:=>|[:=])\\s*(?<secret>\\S.*)$`, "is"),
   // key value, for keys that end in a secret word or are known to take one: `password p` (.netrc),
   // `requirepass p` (redis), `rootpw p` (slapd); never `PasswordAuthentication yes`. In
   // `password = p` the value is p; in `requirepass =p` it is =p
-  /(?<!\S)[\w.-]*?(?:password|passwd|passphrase|secret|requirepass|masterauth|rootpw|bindpw)(?:\s+[=:]\s+|\s+)(?<secret>(?![=:]\s*$)\S.*)$/i,
+  /(?<!\S)[\w.-]*?(?:password|passwd|passphrase|secret|requirepass|masterauth|rootpw|bindpw)(?:\s+[=:]\s+|\s+)(?<secret>(?![=:]\s*$)\S.*)$/is,
   // <password>value</password>
   /<(?=[\w.-]*?(?:password|passwd|secret|token))[\w.-]+>(?<secret>[^<]*)</i,
   // the rest of a line that opens a private key (a key written on one line, as in JSON)
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?<secret>.+?)(?=-----END|$)/,
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?<secret>.+?)(?=-----END|$)/s,
   // credentials in a URL: scheme://user:password@host
   /[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:(?<secret>[^\s@/]+)@/i,
   // HTTP authorization: Bearer and Basic credentials
@@ -149,9 +152,11 @@ function makeMasker(patterns: readonly SecretPattern[], options: { prefilter?: b
   const filtered = others.length < compiled.length;
   return {
     line(text) {
-      const ranges = (filtered && !(builtInWords().test(text) && anyBuiltIn().test(text)) ? others : compiled).flatMap((spans) => spans(text));
+      // a CRLF line's return is its end, not part of a value: shown as it is, never masked
+      const body = text.endsWith("\r") ? text.slice(0, -1) : text;
+      const ranges = (filtered && !(builtInWords().test(body) && anyBuiltIn().test(body)) ? others : compiled).flatMap((spans) => spans(body));
       if (ranges.length === 0) return { text, masked: false };
-      return { text: replaceRanges(text, ranges), masked: true };
+      return { text: replaceRanges(body, ranges) + text.slice(body.length), masked: true };
     },
     // the words are plain literals without a line break: one found nowhere in the text is in no
     // line of it; a private key block's BEGIN line holds one of them ("-----BEGIN ")
@@ -164,7 +169,7 @@ let builtInAlternation: RegExp | undefined;
 
 /**
  * One test that is false only when no built-in pattern can match: their alternation,
- * case-insensitive, their `secret` groups made plain (a name may be given once). Most lines match
+ * case-insensitive and dotAll (as those that run to a line's end are; no other has a `.`), their `secret` groups made plain (a name may be given once). Most lines match
  * no pattern, and one test costs ~12 times less than every pattern's indexed search (a repair
  * approving 200 ledger files, bench/run). Sound for these patterns only, which the property test
  * holds it to (test/integrity/mask.test.ts): in general a pattern made case-insensitive may match
@@ -173,7 +178,7 @@ let builtInAlternation: RegExp | undefined;
  * Made once, when first used.
  */
 function anyBuiltIn(): RegExp {
-  return (builtInAlternation ??= new RegExp(DEFAULT_SECRET_PATTERNS.map((p) => `(?:${p.source.replaceAll("(?<secret>", "(?:")})`).join("|"), "i"));
+  return (builtInAlternation ??= new RegExp(DEFAULT_SECRET_PATTERNS.map((p) => `(?:${p.source.replaceAll("(?<secret>", "(?:")})`).join("|"), "is"));
 }
 
 let builtInWordsAlternation: RegExp | undefined;

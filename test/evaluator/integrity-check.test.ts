@@ -216,4 +216,22 @@ describe("a repair Covenant makes is the approved state after it", () => {
       store.close();
     }
   });
+
+  it("keeps no secret of a CRLF file in the copy approved after a repair", async () => {
+    const s = scene((d) => `  file "${d}/app.conf" { integrity = sha256\n    mode = 0600\n    repair = perms }`);
+    const conf = join(s.dir, "app.conf");
+    writeFileSync(conf, "user = app\r\ndb_password = hunter2\r\n", { mode: 0o644 });
+    chmodSync(conf, 0o644);
+    expect((await run(s)).get(conf)!.outcome).toBe("repaired");
+    const store = StateStore.open(s.state);
+    try {
+      const approved = store.approved(conf)!;
+      expect(approved.state).toMatchObject({ mode: 0o600 });
+      const kept = store.approvedCopy(conf, approved.record) as { copy: { text: string; secrets: Record<string, string> } };
+      expect(kept.copy.text).toBe("user = app\r\ndb_password = ****\r\n");
+      expect(Object.keys(kept.copy.secrets)).toEqual(["1"]);
+    } finally {
+      store.close();
+    }
+  });
 });

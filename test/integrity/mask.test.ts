@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { approvedCopyOf } from "../../src/integrity/approved-copy.ts";
 import { unifiedDiff } from "../../src/integrity/diff.ts";
 import { DEFAULT_SECRET_PATTERNS, isSecretName, linearPattern, MASK, maskArgv, maskedCommandLine, masker, privateKeyLines } from "../../src/integrity/mask.ts";
 
@@ -59,7 +60,7 @@ describe("masking a line", () => {
 
   it("takes time linear in the line, whatever the line (no backtracking blow-up)", () => {
     const m = masker();
-    for (const bad of ["password".repeat(512), "pass_".repeat(800), "a".repeat(4096), "-----BEGIN RSA PRIVATE KEY-----".repeat(130), "<password".repeat(450), "x://a:".repeat(680), "Bearer ".repeat(580), " secret".repeat(580), `${"-".repeat(4000)}=`]) {
+    for (const bad of ["password".repeat(512), "pass_".repeat(800), "a".repeat(4096), "-----BEGIN RSA PRIVATE KEY-----".repeat(130), "<password".repeat(450), "x://a:".repeat(680), "Bearer ".repeat(580), " secret".repeat(580), `${"-".repeat(4000)}=`, "password=\r".repeat(400), " secret\u2028".repeat(500), "-----BEGIN RSA PRIVATE KEY-----x-----END".repeat(100)]) {
       const t = performance.now();
       m.line(bad);
       expect(performance.now() - t, bad.slice(0, 30)).toBeLessThan(100);
@@ -167,6 +168,37 @@ describe("no masked value is ever shown", () => {
   });
 });
 
+describe("a line's end", () => {
+  it("is its newline: a value is masked to it across a carriage return or a Unicode line separator, and a CRLF's return is kept", () => {
+    const cases: [string, string][] = [
+      ["db_password = hunter2\r", "db_password = ****\r"],
+      ["db_pass: 'hunter2' # old\r", "db_pass: ****\r"],
+      ["requirepass foobared\r", "requirepass ****\r"],
+      ["api_token: tok\u2028en", "api_token: ****"],
+      ["password = a\u2029b", "password = ****"],
+      ["secret = a\rb\r", "secret = ****\r"],
+      ['"key": "-----BEGIN PRIVATE KEY-----MIIE\u2028more"', '"key": "-----BEGIN PRIVATE KEY-----****'],
+      ["-----BEGIN RSA PRIVATE KEY-----\r", "-----BEGIN RSA PRIVATE KEY-----\r"],
+      ["user = app\r", "user = app\r"],
+    ];
+    for (const [given, shown] of cases) expect(line(given), JSON.stringify(given)).toBe(shown);
+    // the prefilter agrees with searching every pattern on such lines
+    const without = masker(DEFAULT_SECRET_PATTERNS, { prefilter: false });
+    for (const [given] of cases) expect(masker().line(given), JSON.stringify(given)).toEqual(without.line(given));
+  });
+
+  it("leaves no secret of a CRLF file in its approved copy or its diff", () => {
+    const before = "user = app\r\ndb_password = hunter2\r\napi_token: QQ1\u2028ZZ1\r\n";
+    const after = "user = app\r\ndb_password = NEWSECRET9\r\napi_token: QQ2\u2028ZZ2\r\n";
+    const copy = approvedCopyOf(Buffer.from(before), (l) => `k:${l.length}`);
+    expect(copy).toMatchObject({ ok: true, copy: { text: "user = app\r\ndb_password = ****\r\napi_token: ****\r\n" } });
+    const diff = unifiedDiff(before, after);
+    expect(diff.kind).toBe("diff");
+    const text = diff.kind === "diff" ? diff.text : "";
+    for (const secret of ["hunter2", "NEWSECRET9", "QQ", "ZZ"]) expect(text).not.toContain(secret);
+  });
+});
+
 describe("maskArgv", () => {
   it("masks what the issue names, and only that", () => {
     expect(maskArgv(["mysql", "-h", "db", "-u", "root", "-pS3cret", "ledger"])).toEqual(["mysql", "-h", "db", "-u", "root", "-p****", "ledger"]);
@@ -200,7 +232,7 @@ describe("the one-test prefilter", () => {
   it("masks every line exactly as searching every pattern does", () => {
     const withFilter = masker();
     const without = masker(DEFAULT_SECRET_PATTERNS, { prefilter: false });
-    const token = fc.constantFrom("password", "PassWord", "secret", "token", "api_key", "requirepass", "=", ":", " ", "=>", '"', "<password>", "</password>", "-----BEGIN RSA PRIVATE KEY-----", "https://u:", "@host", "Bearer ", "BASIC ", "AKIAABCDEFGHIJKLMNOP", "ghp_", "glpat-", "xoxb-", "eyJabcde.eyJabcde.x", "x".repeat(40), "GL-1a2b3c,123.45,EUR", "a", "0", "pw", "PWD", "auth", "Cookie", "db_", "-", ".", "://", "ASIA", "gho_", "ssh-rsa", "\t");
+    const token = fc.constantFrom("password", "PassWord", "secret", "token", "api_key", "requirepass", "=", ":", " ", "=>", '"', "<password>", "</password>", "-----BEGIN RSA PRIVATE KEY-----", "https://u:", "@host", "Bearer ", "BASIC ", "AKIAABCDEFGHIJKLMNOP", "ghp_", "glpat-", "xoxb-", "eyJabcde.eyJabcde.x", "x".repeat(40), "GL-1a2b3c,123.45,EUR", "a", "0", "pw", "PWD", "auth", "Cookie", "db_", "-", ".", "://", "ASIA", "gho_", "ssh-rsa", "\t", "\r", "\u2028");
     fc.assert(
       fc.property(fc.array(fc.oneof(token, fc.string({ maxLength: 6 })), { maxLength: 10 }), (parts) => {
         const line = parts.join("");
