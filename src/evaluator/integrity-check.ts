@@ -65,8 +65,7 @@ export function isIntegrityPromise(p: CheckedPromise): boolean {
   return p.type === "directory" && (attr<string>(p, "watch") === "realtime" || attr<string>(p, "integrity") !== undefined);
 }
 
-/** A content copy is kept, and a diff made, of files up to the diff's cap. */
-/** The largest file an approved copy is kept of (a diff's limit). */
+/** The largest file an approved copy is kept of, and a diff made of (the diff's cap). */
 export const COPY_MAX_BYTES = DIFF_DEFAULTS.maxBytes;
 const PER_TURN = 256;
 

@@ -79,6 +79,7 @@ export async function readFileStateAndContent(path: string, options: ReadStateOp
   try {
     return await observe(path, options);
   } catch (err) {
+    // the probes report their failures rather than throw; this is for what they did not foresee
     const code = (err as NodeJS.ErrnoException).code;
     return { state: { status: "unreadable", path, code: typeof code === "string" ? code : "EIO", reason: `cannot observe ${path}: ${(err as Error).message}` } };
   }

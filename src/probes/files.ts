@@ -184,9 +184,9 @@ export interface HashLimits {
   /** the object the caller observed at this path (lstat): the opened file must be it */
   expect?: { dev: number; ino: number };
   /**
-   * also hand back the bytes hashed when the file has at most this many (and at most SYNC_BYTES,
-   * so that it was read whole at once): a caller that keeps a copy of a small file then has the
-   * very content the digest is of, without opening and reading it again
+   * also hand back the bytes hashed when the file has at most this many and fewer than SYNC_BYTES
+   * (read whole at once, by one read: a file of exactly 64 KiB is not), so that a caller keeping a
+   * copy of a small file has the very content the digest is of, without opening and reading it again
    */
   keepUpTo?: number;
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, chownSync, linkSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -149,5 +150,22 @@ describe("file state", () => {
     writeFileSync(big, Buffer.alloc(100 * 1024, 7));
     // read in more than one piece: nothing handed back, whatever was asked
     expect((await readFileStateAndContent(big, { keepUpTo: 1 << 20 })).content).toBeUndefined();
+  });
+
+  it("hands back the bytes of a file just under 64 KiB and of an empty one, exactly, and none of one of 64 KiB (read in two pieces)", async () => {
+    const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+    const files = [["under.dat", 65535, 1, true], ["at.dat", 65536, 2, false], ["empty.dat", 0, 0, true], ["small.dat", 3, 4, true]] as const;
+    const read: Awaited<ReturnType<typeof readFileStateAndContent>>[] = [];
+    for (const [name, size, fill] of files) {
+      writeFileSync(join(dir, name), Buffer.alloc(size, fill));
+      read.push(await readFileStateAndContent(join(dir, name), { keepUpTo: 65536 }));
+    }
+    // checked after every file was read: the bytes handed back are no view of the buffer the next file is read into
+    files.forEach(([name, size, fill, kept], i) => {
+      const bytes = Buffer.alloc(size, fill);
+      expect(read[i]!.state, name).toMatchObject({ status: "present", size, sha256: sha(bytes) });
+      if (kept) expect(read[i]!.content?.equals(bytes), name).toBe(true);
+      else expect(read[i]!.content, name).toBeUndefined();
+    });
   });
 });
