@@ -10,7 +10,7 @@ import { isGlob } from "../evaluator/glob-paths.js";
 import { isAbsolute, join } from "node:path";
 import type { ProbeRoots } from "../probes/result.js";
 import { readFacts, type FactValue } from "../facts/host.js";
-import type { SandboxFacts } from "./sandbox-extras.js";
+import type { SandboxFacts } from "../sandbox/extras.js";
 import { LineIndex } from "../parser/diagnostics.js";
 import type { RunKind } from "../store/records.js";
 import { hashPolicy, outcomesDigest, type StateStore, StoreError } from "../store/store.js";
