@@ -20,8 +20,8 @@ import { writeReport } from "../report-file.js";
 import { promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
 import type { Sandbox } from "../../sandbox/sandbox.js";
 import type { ProbeRoots } from "../../probes/result.js";
-import type { findingsFor } from "../findings.js";
-import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../run-record.js";
+import type { findingsFor } from "../../run/findings.js";
+import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../../run/record.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import type { NotificationsView } from "../run-notify.js";
 import { checkWatcher } from "../watcher-health.js";
@@ -266,7 +266,7 @@ interface RunScene {
   later: Later;
 }
 
-/** Evaluates the policy, recording each result as it is decided (run-record.ts), then reports. */
+/** Evaluates the policy, recording each result as it is decided (src/run/record.ts), then reports. */
 async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Promise<number> {
   const { policy, checked, opts, roots, filesRoot, started, notes } = scene;
   const recorded = await evaluateRecorded(
