@@ -129,6 +129,22 @@ describe("layering of the sources", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("keeps src/cli/ on top: no module outside it reaches anything under it, directly or through anything it imports", () => {
+    // the command line wires everything; what the language server, `covenant test` or the watcher
+    // share with it lives below it (src/sandbox/, src/run/, src/text/, src/config/, src/parser/)
+    const climbs = new Map<string, string>();
+    for (const file of files.filter((f) => layerOf(f) !== "cli")) {
+      for (const [dep, chain] of reachable(file)) {
+        const from = chain.at(-2);
+        if (from === undefined || layerOf(dep) !== "cli" || layerOf(from) === "cli") continue;
+        const edge = shown([from, dep]);
+        if (!climbs.has(edge)) climbs.set(edge, shown(chain));
+      }
+    }
+    expect(files.some((f) => layerOf(f) === "cli")).toBe(true);
+    expect([...climbs.values()]).toEqual([]);
+  });
+
   it("keeps the vocabulary pure: src/promise-types/ imports only itself and the parser, and no package", () => {
     const wrong: string[] = [];
     for (const file of files.filter((f) => layerOf(f) === "promise-types")) {

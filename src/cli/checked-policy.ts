@@ -11,7 +11,8 @@ import { runningAsRoot } from "../trust/strict-modes.js";
 import { EXIT } from "./exit-codes.js";
 import type { Io } from "./io.js";
 import { cacheKey, sha256, writePolicyCache, type CachedFile, type CacheIdentity } from "./policy-cache.js";
-import { renderDiagnostic, SourceMap, summaryLine } from "./render.js";
+import { SourceMap } from "../parser/source-map.js";
+import { renderDiagnostic, summaryLine } from "./render.js";
 
 /** How the policy was had: from the cache, or checked (and why the cache was not used), or without a cache. */
 export type PolicyCacheUse = { state: "hit" } | { state: "checked"; why: string } | { state: "off" };

@@ -1,7 +1,7 @@
 // Where commands write. A small seam so tests can capture output in-process.
 import { escapeText } from "../text/escape.js";
 import { EXIT } from "./exit-codes.js";
-import { colorEnabled, makeStyle, type Style } from "./style.js";
+import { colorEnabled, makeStyle, type Style } from "../text/style.js";
 
 export interface Io {
   out(text: string): void;

@@ -11,7 +11,8 @@ import { runningAsRoot } from "../trust/strict-modes.js";
 import { escapeText } from "./escape.js";
 import { handOverFromSnapshot } from "./hand-over.js";
 import type { Io } from "./io.js";
-import { renderDiagnostic, SourceMap } from "./render.js";
+import { SourceMap } from "../parser/source-map.js";
+import { renderDiagnostic } from "./render.js";
 
 export type ConfigOutcome = { status: "none" } | { status: "ok"; config: NotifyConfig; warnings: ConfigDiagnostic[] } | { status: "bad" };
 
@@ -24,9 +25,9 @@ export async function resolveNotifyConfig(explicit: string | undefined, io: Io, 
   const loaded = loadConfig(path, { root });
   const errors = loaded.diagnostics.filter((d) => d.severity === "error");
   if (!loaded.config || errors.length > 0) {
-    // the run snapshot holds no `check-config` (hand-over.ts): nothing was started yet
+    // the run snapshot holds no configuration check (src/config/check.ts; hand-over.ts): nothing was started yet
     handOverFromSnapshot("a configuration with errors");
-    const { toDiagnostic } = await import("./commands/check-config.js");
+    const { toDiagnostic } = await import("../config/check.js");
     const map = new SourceMap([]);
     // the text with any secret blotted out, for the excerpt under each error
     if (loaded.text !== undefined) map.add(path, loaded.text);

@@ -3,7 +3,7 @@
 // hours), and what routing held back (inhibited by a deficiency it depends on).
 import type { DispatchReport } from "../notifiers/dispatch.js";
 import { escapeText } from "./escape.js";
-import type { Style } from "./style.js";
+import type { Style } from "../text/style.js";
 
 export interface Told {
   recipient: string;

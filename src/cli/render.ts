@@ -2,45 +2,10 @@
 // Text for people escapes everything that came from outside (file names, the quoted source line,
 // policy text quoted in messages): a policy line holding ESC [ 31m or a file named "x\nKEPT" must
 // neither reach the terminal raw nor forge a line. JSON needs nothing more than JSON.stringify.
-import type { SourceFile } from "../parser/ast.js";
-import { countDiagnostics, LineIndex, type Diagnostic, type Span } from "../parser/diagnostics.js";
+import { countDiagnostics, type Diagnostic, type Span } from "../parser/diagnostics.js";
+import type { SourceMap } from "../parser/source-map.js";
 import { escapeText } from "./escape.js";
-import type { Style } from "./style.js";
-
-// Line indexes are built on first use: a clean run of a large policy needs none, and the
-// index of a 20,000-promise file took 15 ms to build.
-export class SourceMap {
-  private readonly texts = new Map<string, string>();
-  private readonly indexes = new Map<string, LineIndex>();
-  constructor(files: SourceFile[]) {
-    for (const f of files) this.texts.set(f.path, f.text);
-  }
-  /** Another file's text, for excerpts under its diagnostics (covenant.yaml beside the policy). */
-  add(path: string, text: string): void {
-    this.texts.set(path, text);
-    this.indexes.delete(path);
-  }
-  /** A file's text, when it is held. */
-  text(file: string): string | undefined {
-    return this.texts.get(file);
-  }
-  index(file: string): LineIndex | undefined {
-    let idx = this.indexes.get(file);
-    if (idx === undefined) {
-      const text = this.texts.get(file);
-      if (text === undefined) return undefined;
-      this.indexes.set(file, (idx = new LineIndex(text)));
-    }
-    return idx;
-  }
-  position(span: Span): { line: number; column: number; endLine: number; endColumn: number } {
-    const idx = this.index(span.file);
-    if (!idx) return { line: 1, column: 1, endLine: 1, endColumn: 1 };
-    const s = idx.position(span.start);
-    const e = idx.position(span.end);
-    return { line: s.line, column: s.column, endLine: e.line, endColumn: e.column };
-  }
-}
+import type { Style } from "../text/style.js";
 
 export function renderDiagnostic(d: Diagnostic, map: SourceMap, style: Style): string {
   const pos = map.position(d.span);

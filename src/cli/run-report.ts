@@ -3,12 +3,13 @@
 import { findingLines, viewOfFinding } from "../text/finding-text.js";
 import type { CheckedPromise, Policy } from "../checker/policy.js";
 import { promiserText, type ControlResult, type Evaluation, type PromiseResult } from "../evaluator/engine.js";
-import { isDeficiency, outcomeOrder, type Outcome } from "../evaluator/outcomes.js";
+import { countOutcomes, isDeficiency, outcomeOrder, type Outcome } from "../evaluator/outcomes.js";
 import type { RunBody } from "../store/store.js";
 import { escapeText } from "./escape.js";
 import { repairAdvice } from "./repair-advice.js";
 import { jsonChunks } from "./json-parts.js";
-import type { Style } from "./style.js";
+import type { Style } from "../text/style.js";
+import { xmlAttribute, xmlText } from "../text/xml.js";
 import { renderNotifications } from "./notify-report.js";
 import type { NotificationsView } from "./run-notify.js";
 import type { PolicyCacheUse } from "./checked-policy.js";
@@ -24,12 +25,6 @@ export interface RunInfo extends Pick<RunBody, "run" | "host" | "started" | "fin
   policyCache?: PolicyCacheUse;
   /** controls of Covenant's own found deficient by this run (`covenant.watch`: the watcher is gone); each has a note saying why */
   covenantDeficiencies?: string[];
-}
-
-export function countOutcomes(results: PromiseResult[]): Record<Outcome, number> {
-  const counts = Object.fromEntries(outcomeOrder.map((o) => [o, 0])) as Record<Outcome, number>;
-  for (const r of results) counts[r.outcome]++;
-  return counts;
 }
 
 function paint(o: Outcome, s: string, style: Style): string {
@@ -172,21 +167,6 @@ export function renderJsonParts(e: Evaluation, info: RunInfo): Generator<string>
     controls: e.controls,
   };
   return jsonChunks(report, internal);
-}
-
-// Characters XML 1.0 cannot carry at all, escaped or not: most C0 controls, U+FFFE, U+FFFF and
-// halves of surrogate pairs standing alone.
-const XML_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const XML_ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
-
-/** Text for XML content: what XML 1.0 forbids written as a visible escape (`\ufffe`), markup escaped. Line breaks stay. */
-export function xmlText(s: string): string {
-  return s.replace(XML_FORBIDDEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).replace(/[&<>"']/g, (c) => XML_ENTITIES[c]!);
-}
-
-/** Text for an XML attribute value: as xmlText, and line breaks and tabs as character references, which attribute normalisation would otherwise turn into spaces. */
-export function xmlAttribute(s: string): string {
-  return xmlText(s).replace(/[\t\n\r]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** One piece of outside text for XML: first on one line (as in the text report), then for XML. */

@@ -5,6 +5,13 @@ export const outcomeOrder = ["skipped", "kept", "repaired", "waived", "drift", "
 
 export type Outcome = (typeof outcomeOrder)[number];
 
+/** How many of each outcome, every outcome named (0 when none): a run's summary and its report count alike. */
+export function countOutcomes(results: readonly { outcome: Outcome }[]): Record<Outcome, number> {
+  const counts = Object.fromEntries(outcomeOrder.map((o) => [o, 0])) as Record<Outcome, number>;
+  for (const r of results) counts[r.outcome]++;
+  return counts;
+}
+
 const rank = new Map<Outcome, number>(outcomeOrder.map((o, i) => [o, i]));
 
 export function worst(outcomes: Iterable<Outcome>): Outcome {

@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { DiagnosticSeverity, type Diagnostic as LspDiagnostic, type Range } from "vscode-languageserver/node";
-import type { SourceMap } from "../cli/render.js";
+import type { SourceMap } from "../parser/source-map.js";
 import type { Diagnostic, Span } from "../parser/diagnostics.js";
 
 export const uriOf = (shownPath: string): string => pathToFileURL(resolve(shownPath)).href;

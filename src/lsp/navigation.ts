@@ -3,7 +3,7 @@ import { realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ResponseError, ErrorCodes, type Location, type Range, type TextEdit, type WorkspaceEdit } from "vscode-languageserver/node";
 import { keywords } from "../parser/tokens.js";
-import { SourceMap } from "../cli/render.js";
+import { SourceMap } from "../parser/source-map.js";
 import { stakeholderEditsInConfig } from "./config-names.js";
 import { rangeIn, uriOf } from "./convert.js";
 import type { At } from "./features.js";

@@ -1,6 +1,6 @@
 // The recorded answers of the programs `command` promises run, in a sandbox whose fixture gives
 // them (`commands` in sandbox.json): read instead of running the program, which would read the
-// real host behind the sandbox's back. Written by src/cli/sandbox.ts as answers/commands.json.
+// real host behind the sandbox's back. Written by src/sandbox/sandbox.ts as answers/commands.json.
 import { join } from "node:path";
 import { readAnswer } from "./result.js";
 

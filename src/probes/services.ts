@@ -44,7 +44,7 @@ const properties = ["LoadState", "ActiveState", "SubState", "UnitFileState", "Ma
 
 /**
  * What systemd says of `unit` in a sandbox's recorded answers (`<answers>/units.json`, written by
- * sandbox-host-write.ts): its properties, or those of a unit systemd does not know; undefined
+ * src/sandbox/host-write.ts): its properties, or those of a unit systemd does not know; undefined
  * when there is no such file (the real systemctl is asked then).
  */
 function recordedUnit(answers: string, unit: string): ProbeResult<Map<string, string>> | undefined {

@@ -55,7 +55,7 @@ interface SummaryRow {
 
 const KEY_OF = "CASE WHEN json_valid(body) THEN json_extract(body, '$.key') END";
 
-/** The outcomes digest a summary carries, over these promises (as run-record.ts computes it). */
+/** The outcomes digest a summary carries, over these promises (as src/run/record.ts computes it). */
 export function outcomesDigest(promises: readonly { key: string; outcome: string }[]): string {
   return createHash("sha256")
     .update(

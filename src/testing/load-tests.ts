@@ -13,7 +13,7 @@ import { promiseKeys } from "../evaluator/engine.js";
 import { diagnostic, type Diagnostic, type Span } from "../parser/diagnostics.js";
 import { closest } from "../parser/suggest.js";
 import { modeText, refusalOf, runningAsRoot } from "../trust/strict-modes.js";
-import { parseManifest, readManifest, sandboxPath, SandboxError, type SandboxManifest } from "../cli/sandbox-manifest.js";
+import { parseManifest, readManifest, sandboxPath, SandboxError, type SandboxManifest } from "../sandbox/manifest.js";
 import { decodeTestFile, isTestFile, type PolicyTest, type TestFile } from "./test-file.js";
 
 /** A test file is data root acts on (its fixtures are created as root): at most this large, like a manifest. */

@@ -1,10 +1,10 @@
 // What `covenant test` says: each test passed or failed with the differences between expected and
 // observed, which controls and promises no test covers, and a summary line; as text for people
 // (outside text escaped), JSON for machines, and JUnit XML for CI.
-import { escapeText } from "../cli/escape.js";
-import { xmlAttribute, xmlText } from "../cli/run-report.js";
-import type { Style } from "../cli/style.js";
 import type { Outcome } from "../evaluator/outcomes.js";
+import { escapeText } from "../text/escape.js";
+import type { Style } from "../text/style.js";
+import { xmlAttribute, xmlText } from "../text/xml.js";
 import { controlOf } from "./judge.js";
 import type { LoadedPolicy, RunnableTest } from "./load-tests.js";
 import type { TestResult } from "./run-tests.js";

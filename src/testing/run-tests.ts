@@ -10,8 +10,8 @@ import { dirname, join } from "node:path";
 import type { Evaluation } from "../evaluator/engine.js";
 import { StateStore } from "../store/store.js";
 import { ensureStateDir } from "../store/state-dir.js";
-import { createSandbox, SandboxError, type Sandbox } from "../cli/sandbox.js";
-import { evaluateRecorded } from "../cli/run-record.js";
+import { createSandbox, SandboxError, type Sandbox } from "../sandbox/sandbox.js";
+import { evaluateRecorded } from "../run/record.js";
 import { judge, type Mismatch } from "./judge.js";
 import type { RunnableTest } from "./load-tests.js";
 

@@ -4,7 +4,7 @@
 // real input reaches this path any more (a store with a trigger is refused before it runs).
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.ts";
-import { makeStyle } from "../../src/cli/style.ts";
+import { makeStyle } from "../../src/text/style.ts";
 import { StateStore } from "../../src/store/store.ts";
 
 afterEach(() => vi.restoreAllMocks());

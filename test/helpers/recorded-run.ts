@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
 import { checkPaths } from "../../src/checker/check.ts";
-import { evaluateRecorded } from "../../src/cli/run-record.ts";
+import { evaluateRecorded } from "../../src/run/record.ts";
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
 import { StateStore } from "../../src/store/store.ts";
 

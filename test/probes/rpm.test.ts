@@ -50,7 +50,7 @@ describe("rpm", () => {
 
 describe("a sandbox's recorded answer (answers/rpm-qa)", () => {
   it("is read and parsed instead of running rpm, and a line the sandbox writes is what rpm would print", async () => {
-    const { rpmQaLine } = await import("../../src/cli/sandbox-host.ts");
+    const { rpmQaLine } = await import("../../src/sandbox/host.ts");
     const answers = mkdtempSync(join(tmpdir(), "cvt-rpm-answers-"));
     writeFileSync(join(answers, "rpm-qa"), rpmQaLine("openssh-server", { version: "8.7p1-38.el9", status: "installed" }) + rpmQaLine("shim-x64", { version: "15.8-3", architecture: "x86_64", status: "installed" }) + rpmQaLine("kernel", { version: "1:5.14.0-427.el9", status: "installed" }));
     const r = read("/", { rpm: "/nonexistent/rpm", answers });

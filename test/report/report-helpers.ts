@@ -1,5 +1,5 @@
 // Stores for the report's tests: real SQLite stores filled through the real StateStore, each run
-// recorded as run-record.ts records it (its results, then the summary with its digest, policy
+// recorded as src/run/record.ts records it (its results, then the summary with its digest, policy
 // text and roster), at times the test chooses.
 import type { PromiseResult } from "../../src/evaluator/engine.ts";
 import type { Outcome } from "../../src/evaluator/outcomes.ts";

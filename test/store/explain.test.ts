@@ -11,7 +11,7 @@ afterAll(() => removeTempDirs());
 
 const time = (run: number) => `2026-11-23T10:${String(run).padStart(2, "0")}:00.500Z`;
 
-/** One run recorded as run-record.ts records it: each result, then the summary with its digest and roster. */
+/** One run recorded as src/run/record.ts records it: each result, then the summary with its digest and roster. */
 function recordRun(store: StateStore, results: PromiseResult[], opts: { kind?: "run" | "watch"; dryRun?: boolean; digestOf?: PromiseResult[] } = {}): number {
   if (opts.kind === "watch") store.beat({ pid: 4242, startTicks: 777, started: time(0), lastBeat: time(0), policy: "p", intervalMs: 10_000 });
   const run = store.beginRun(opts.kind ?? "run");

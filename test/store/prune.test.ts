@@ -17,7 +17,7 @@ const B = "C-1/file:/srv/b";
 const C = "C-2/file:/srv/c";
 const POLICY = [{ path: "/etc/covenant/p.promise", text: "file \"/srv/a\" { mode = 0640 }\n" }];
 
-/** One run recorded as run-record.ts records it: each result (with its finding), then the summary with its policy, digest and roster. */
+/** One run recorded as src/run/record.ts records it: each result (with its finding), then the summary with its policy, digest and roster. */
 function recordRun(store: StateStore, results: PromiseResult[]): number {
   const run = store.beginRun();
   for (const r of results) store.recordResult(run, at(run), r, finding(r.control));

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkPaths } from "../../src/checker/check.ts";
-import { evaluateRecorded } from "../../src/cli/run-record.ts";
+import { evaluateRecorded } from "../../src/run/record.ts";
 import type { FileHolder } from "../../src/evaluator/file-finding.ts";
 import { RECORDED_HOLDERS } from "../../src/store/recorded-findings.ts";
 import { StateStore } from "../../src/store/store.ts";

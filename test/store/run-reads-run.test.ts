@@ -5,7 +5,7 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { checkPaths } from "../../src/checker/check.ts";
-import { evaluateRecorded, runWants } from "../../src/cli/run-record.ts";
+import { evaluateRecorded, runWants } from "../../src/run/record.ts";
 import { RunReads } from "../../src/store/run-reads.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { raw } from "./helpers.ts";

@@ -5,8 +5,9 @@ import { countDiagnostics } from "../../parser/diagnostics.js";
 import { nothingToEvaluate } from "../../checker/nothing.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { checkConfiguration } from "./check-config.js";
-import { renderDiagnostic, SourceMap, summaryLine, toJson } from "../render.js";
+import { checkConfiguration } from "../../config/check.js";
+import { SourceMap } from "../../parser/source-map.js";
+import { renderDiagnostic, summaryLine, toJson } from "../render.js";
 
 export interface CheckCommandOptions {
   format: "text" | "json";

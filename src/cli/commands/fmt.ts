@@ -7,7 +7,8 @@ import { parseSource } from "../../parser/parse.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { escapeText } from "../escape.js";
-import { renderDiagnostic, SourceMap } from "../render.js";
+import { SourceMap } from "../../parser/source-map.js";
+import { renderDiagnostic } from "../render.js";
 
 export interface FmtCommandOptions {
   check: boolean;

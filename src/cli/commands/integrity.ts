@@ -25,7 +25,7 @@ import { loadCheckedPolicy } from "../checked-policy.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { evaluatedKeys, evaluateRecorded, runSummary } from "../run-record.js";
+import { evaluatedKeys, evaluateRecorded, runSummary } from "../../run/record.js";
 import { withStoreForWriting } from "../store-access.js";
 import { loginUid, operatingSystemUser } from "./deficiencies.js";
 

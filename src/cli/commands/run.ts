@@ -18,10 +18,10 @@ import { loadRunPolicy, saveCache } from "../run-policy.js";
 import { bundleIdentity } from "../policy-cache.js";
 import { writeReport } from "../report-file.js";
 import { promisesOf, renderJsonParts, renderJunit, renderText, type RunInfo } from "../run-report.js";
-import type { Sandbox } from "../sandbox.js";
+import type { Sandbox } from "../../sandbox/sandbox.js";
 import type { ProbeRoots } from "../../probes/result.js";
-import type { findingsFor } from "../findings.js";
-import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../run-record.js";
+import type { findingsFor } from "../../run/findings.js";
+import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../../run/record.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
 import type { NotificationsView } from "../run-notify.js";
 import { checkWatcher } from "../watcher-health.js";
@@ -140,7 +140,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   const notes: string[] = [...hubNotes];
   if (opts.sandbox) {
     // loaded only for a sandbox's run (with the probes its manifest's host state is checked with)
-    const { prepareSandbox, SandboxError } = await import("../sandbox.js");
+    const { prepareSandbox, SandboxError } = await import("../../sandbox/sandbox.js");
     try {
       const sb = prepareSandbox(paths, opts.sandboxDir, opts.sandboxManifest);
       // a sandbox with a /proc of its own reads it instead of the machine's, and its recorded answers instead of rpm and systemctl
@@ -212,7 +212,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
 async function policyCacheOf(opts: RunOptions): Promise<{ cache?: CacheOptions }> {
   const identity = opts.policyCache === false ? undefined : bundleIdentity();
   if (!identity) return {};
-  const stateDir = opts.state ?? (opts.sandbox ? join(opts.sandboxDir ?? (await import("../sandbox.js")).defaultSandboxDir(), "state") : defaultStateDir());
+  const stateDir = opts.state ?? (opts.sandbox ? join(opts.sandboxDir ?? (await import("../../sandbox/sandbox.js")).defaultSandboxDir(), "state") : defaultStateDir());
   return { cache: { stateDir, identity } };
 }
 
@@ -266,7 +266,7 @@ interface RunScene {
   later: Later;
 }
 
-/** Evaluates the policy, recording each result as it is decided (run-record.ts), then reports. */
+/** Evaluates the policy, recording each result as it is decided (src/run/record.ts), then reports. */
 async function evaluateAndRecord(store: StateStore, scene: RunScene, io: Io): Promise<number> {
   const { policy, checked, opts, roots, filesRoot, started, notes } = scene;
   const recorded = await evaluateRecorded(

@@ -9,7 +9,8 @@ import { runTests } from "../../testing/run-tests.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
-import { renderDiagnostic, SourceMap, summaryLine, toJson } from "../render.js";
+import { SourceMap } from "../../parser/source-map.js";
+import { renderDiagnostic, summaryLine, toJson } from "../render.js";
 import { writeReport } from "../report-file.js";
 
 export interface TestCommandOptions {

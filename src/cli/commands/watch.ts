@@ -2,7 +2,7 @@
 // `file` and `directory` promise with `watch = realtime` through inotify (src/watch/), evaluates
 // exactly the promises an event touched, and every promise again on its schedule (`every`, else
 // --every); each evaluation takes the run lock only for its own duration and is recorded as a
-// run of kind `watch` (run-record.ts), its deficiencies told as a run's are. A heartbeat in the
+// run of kind `watch` (src/run/record.ts), its deficiencies told as a run's are. A heartbeat in the
 // store says it is alive; SIGTERM and SIGINT stop it cleanly, and it says it stopped. A policy or
 // configuration that changes, or SIGHUP, is loaded again (one with errors leaves the running one).
 //
@@ -38,7 +38,7 @@ import type { Io } from "../io.js";
 import { loadRunPolicy, saveCache } from "../run-policy.js";
 import { bundleIdentity } from "../policy-cache.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
-import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary } from "../run-record.js";
+import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary } from "../../run/record.js";
 import { recordBlindness, WATCHER_BLIND_KEY } from "../watcher-health.js";
 import { WATCH_DECISIONS_WAIT_MS, watchPusher } from "../hub-push.js";
 

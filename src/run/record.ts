@@ -1,22 +1,23 @@
 // Evaluating a policy (or the part of it the watcher was asked for) and recording it in the
 // state store as it goes: each result committed as it is decided, and, once all are, the run's
-// summary. Shared by `covenant run` (a whole policy, kind "run") and `covenant watch` (the
-// promises an event touched or whose schedule came, kind "watch").
+// summary. Shared by `covenant run` (a whole policy, kind "run"), `covenant watch` (the promises
+// an event touched or whose schedule came, kind "watch"), `covenant approve`, and `covenant test`
+// (each test's run in its sandbox, src/testing/): so it lives below the command line.
 import type { EvaluationMemory } from "../evaluator/evaluation-memory.js";
 import { hostname } from "node:os";
 import type { Policy } from "../checker/policy.js";
 import { evaluate, promiseKeys, type Evaluation, type PromiseResult } from "../evaluator/engine.js";
 import { isGlob } from "../evaluator/glob-paths.js";
+import { countOutcomes } from "../evaluator/outcomes.js";
 import { isAbsolute, join } from "node:path";
 import type { ProbeRoots } from "../probes/result.js";
 import { readFacts, type FactValue } from "../facts/host.js";
-import type { SandboxFacts } from "./sandbox-extras.js";
+import type { SandboxFacts } from "../sandbox/extras.js";
 import { LineIndex } from "../parser/diagnostics.js";
 import type { RunKind } from "../store/records.js";
 import { hashPolicy, outcomesDigest, type StateStore, StoreError } from "../store/store.js";
 import type { RunWants } from "../store/run-reads.js";
 import { findingsFor } from "./findings.js";
-import { countOutcomes } from "./run-report.js";
 
 export interface RecordInput {
   policy: Policy;

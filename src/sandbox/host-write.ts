@@ -1,10 +1,10 @@
-// Writes the host state of a sandbox.json (sandbox-host.ts checks it) into a new sandbox:
+// Writes the host state of a sandbox.json (host.ts checks it) into a new sandbox:
 // etc/os-release, the package database (dpkg's status file, or rpm's recorded answer), the
 // recorded answers of systemctl, and a /proc tree of its own.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { formatStanza } from "../probes/dpkg.js";
-import { rpmQaLine, type SandboxManifestHost, type SandboxPackage } from "./sandbox-host.js";
+import { rpmQaLine, type SandboxManifestHost, type SandboxPackage } from "./host.js";
 
 export const DEFAULT_CMDLINE = "BOOT_IMAGE=/boot/vmlinuz root=/dev/sda1 ro quiet";
 

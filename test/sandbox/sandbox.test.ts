@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseManifest, SandboxError } from "../../src/cli/sandbox.ts";
+import { parseManifest, SandboxError } from "../../src/sandbox/sandbox.ts";
 import { bin, covenant, ensureBuilt } from "../helpers/cli.ts";
 
 beforeAll(() => ensureBuilt());

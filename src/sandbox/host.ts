@@ -1,6 +1,6 @@
 // The host state a sandbox.json may describe besides files and accounts: the OS (`os_release`),
 // installed packages, systemd units and the kernel's state under /proc (`proc`). Each is checked
-// here (problems added to a list, all reported at once) and written by sandbox-host-write.ts.
+// here (problems added to a list, all reported at once) and written by host-write.ts.
 // Every key of an object-valued section may be JSON `null` in a manifest that `extends` another:
 // it deletes the base's key.
 import { versionProblem } from "../probes/packages.js";

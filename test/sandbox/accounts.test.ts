@@ -1,4 +1,4 @@
-// sandbox-accounts.ts: the `accounts` of a sandbox.json, judged by `account` promises in a
+// src/sandbox/accounts.ts: the `accounts` of a sandbox.json, judged by `account` promises in a
 // sandbox run.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,14 +1,14 @@
 // `covenant check` on covenant.yaml: the file found (or given with --config) is loaded and
 // checked, then the policy is checked against it (every stakeholder it names can be reached, every
 // stakeholder configured is named); with none found, one warning says notifications are off.
-import type { Policy } from "../../checker/policy.js";
-import type { ConfigDiagnostic } from "../../config/diagnostic.js";
-import { loadConfig, parseConfig } from "../../config/load.js";
-import { findConfig, searchedFor } from "../../config/locate.js";
-import { checkStakeholders, notConfigured, stakeholderUses } from "../../config/reach.js";
-import { diagnostic, type Diagnostic } from "../../parser/diagnostics.js";
-import { runningAsRoot } from "../../trust/strict-modes.js";
-import type { SourceMap } from "../render.js";
+import type { Policy } from "../checker/policy.js";
+import { diagnostic, type Diagnostic } from "../parser/diagnostics.js";
+import type { SourceMap } from "../parser/source-map.js";
+import { runningAsRoot } from "../trust/strict-modes.js";
+import type { ConfigDiagnostic } from "./diagnostic.js";
+import { loadConfig, parseConfig } from "./load.js";
+import { findConfig, searchedFor } from "./locate.js";
+import { checkStakeholders, notConfigured, stakeholderUses } from "./reach.js";
 
 export interface ConfigCheck {
   diagnostics: Diagnostic[];

@@ -4,15 +4,15 @@
 // own passwd and group; the change gate changes nothing outside it.
 import { createHash } from "node:crypto";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { writeSandboxAccounts } from "./sandbox-accounts.js";
-import { writeHostState, type HostParts } from "./sandbox-host-write.js";
-import { parseManifest, readManifest, SandboxError, type SandboxManifest } from "./sandbox-manifest.js";
-import { checkFacts, type SandboxFacts } from "./sandbox-extras.js";
+import { writeSandboxAccounts } from "./accounts.js";
+import { writeHostState, type HostParts } from "./host-write.js";
+import { parseManifest, readManifest, SandboxError, type SandboxManifest } from "./manifest.js";
+import { checkFacts, type SandboxFacts } from "./extras.js";
 import { COMMANDS_ANSWER } from "../probes/recorded-commands.js";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
-export { parseManifest, SandboxError, type SandboxManifest } from "./sandbox-manifest.js";
+export { parseManifest, SandboxError, type SandboxManifest } from "./manifest.js";
 
 export interface Sandbox {
   dir: string;

@@ -4,8 +4,8 @@
 import { dirname, posix, resolve } from "node:path";
 import { readPolicyFile } from "../checker/policy-file.js";
 import { modeText, refusalOf, runningAsRoot } from "../trust/strict-modes.js";
-import { parseSandboxAccounts, type SandboxAccount } from "./sandbox-accounts.js";
-import { checkCommands, checkFacts, mergeCommands, mergeFacts, type SandboxCommand, type SandboxFacts } from "./sandbox-extras.js";
+import { parseSandboxAccounts, type SandboxAccount } from "./accounts.js";
+import { checkCommands, checkFacts, mergeCommands, mergeFacts, type SandboxCommand, type SandboxFacts } from "./extras.js";
 import {
   checkedMap,
   checkMergedProc,
@@ -19,7 +19,7 @@ import {
   type SandboxManifestHost,
   type SandboxPackage,
   type SandboxUnit,
-} from "./sandbox-host.js";
+} from "./host.js";
 
 export interface SandboxDirectory {
   path: string;
@@ -40,9 +40,9 @@ export interface SandboxManifest extends SandboxManifestHost {
   groups: Record<string, string[]>;
   directories: SandboxDirectory[];
   files: SandboxFile[];
-  /** users with the uid, shell, home, password state and aging `account` promises judge (sandbox-accounts.ts) */
+  /** users with the uid, shell, home, password state and aging `account` promises judge (accounts.ts) */
   accounts?: Record<string, SandboxAccount>;
-  /** the host's facts and the instant the calendar is judged at (sandbox-extras.ts) */
+  /** the host's facts and the instant the calendar is judged at (extras.ts) */
   facts?: SandboxFacts;
   /** recorded answers of the programs `command` promises run */
   commands?: SandboxCommand[];

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { escapeKeepingTabs, escapeText } from "../../src/cli/escape.js";
+import { escapeKeepingTabs, escapeText } from "../../src/text/escape.ts";
 
 describe("escapeText", () => {
   it("writes line breaks, terminal escapes and bidirectional controls as visible escapes", () => {

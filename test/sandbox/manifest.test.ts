@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseManifest, SandboxError, type SandboxManifest } from "../../src/cli/sandbox.ts";
+import { parseManifest, SandboxError, type SandboxManifest } from "../../src/sandbox/sandbox.ts";
 
 /** A directory of manifests; returns the path of each. */
 function manifests(files: Record<string, object | string>): Record<string, string> {
