@@ -429,7 +429,7 @@ export interface PreparedProgram {
 }
 
 /**
- * The program with every command defined, for `main` to run once. The run snapshot prepares it
+ * The program with every command defined, for `main` or `runPrepared` to run once. The run snapshot prepares it
  * when it is built (src/cli/run-snapshot.ts): defining the commands, their subcommands and
  * options is a few milliseconds of every start, and reads nothing of the host (io is lazy:
  * processIo makes its streams when first written to).
