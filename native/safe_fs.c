@@ -6,9 +6,10 @@
 // there. Here a path is resolved once, with openat2(2) and RESOLVE_NO_SYMLINKS (no link anywhere
 // in it is followed, not only the last one) and, in a sandbox, RESOLVE_BENEATH (it cannot leave
 // the sandbox), into an O_PATH descriptor; the caller checks that descriptor's device and inode
-// against what it observed, and every change is then made through it: fchmodat2/fchownat with
-// AT_EMPTY_PATH, and the *at calls relative to a directory's descriptor. Kernels without
-// openat2 (before 5.6) get the same walk, one component at a time, with O_NOFOLLOW.
+// against what it observed (exactly: see STAT_FIELDS), and every change is then made through it:
+// fchmodat2/fchownat with AT_EMPTY_PATH, and the *at calls relative to a directory's descriptor.
+// Kernels without openat2 (before 5.6) get the same walk, one component at a time, with
+// O_NOFOLLOW.
 //
 // The hard stop: a promise stuck in the kernel (a read from a hung NFS server) blocks the thread
 // that runs JavaScript, so no JavaScript timer can end the run. armHardStop sets an alarm whose
@@ -204,26 +205,57 @@ static napi_value js_resolve(napi_env env, napi_callback_info info) {
   return int_value(env, fd);
 }
 
-// statPath(path: string, out: Float64Array(9)): string | undefined — the metadata of `path`
+// The metadata statPath and fstat write, as doubles (Node's own fs.Stats are doubles too): mode,
+// uid, gid, size, mtime (ms), inode, device, link count, ctime (ms), as Node's Stats gives them,
+// then the inode number's high and low 32 bits. A double holds an integer exactly only below 2^53,
+// and inode numbers are 64 bits: overlayfs with xino puts a lower layer's index in the top bits
+// (2^63 and up, where a double's step is 2048), so two files of one layer with nearby numbers are
+// one double, and a comparison of doubles takes one renamed over the other for the same file.
+// The halves are each exact; src/probes/file-identity.ts compares identities by them. Device
+// numbers need no halves: stat gives the kernel's 32-bit encoding (new_encode_dev).
+#define STAT_FIELDS 11
+
+static void fill_stat_fields(double *out, const struct stat *st) {
+  out[0] = (double)st->st_mode;
+  out[1] = (double)st->st_uid;
+  out[2] = (double)st->st_gid;
+  out[3] = (double)st->st_size;
+  // as Node makes them: seconds * 1e3 + nanoseconds / 1e6
+  out[4] = (double)st->st_mtim.tv_sec * 1e3 + (double)st->st_mtim.tv_nsec / 1e6;
+  out[5] = (double)st->st_ino;
+  out[6] = (double)st->st_dev;
+  out[7] = (double)st->st_nlink;
+  out[8] = (double)st->st_ctim.tv_sec * 1e3 + (double)st->st_ctim.tv_nsec / 1e6;
+  out[9] = (double)((uint64_t)st->st_ino >> 32);
+  out[10] = (double)((uint64_t)st->st_ino & 0xffffffffu);
+}
+
+// The Float64Array argument `v` of at least STAT_FIELDS elements, or NULL.
+static double *stat_fields_of(napi_env env, napi_value v) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed || napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float64_array ||
+      length < STAT_FIELDS)
+    return NULL;
+  return data;
+}
+
+// statPath(path: string, out: Float64Array(11)): string | undefined — the metadata of `path`
 // itself (a link as its last component is reported as the link), reached as resolve(path, -1,
 // O_PATH) reaches it, in one call where resolve, fstat and close were three (two to four a
-// promise, bench/run): mode, uid, gid, size, mtime (ms), inode, device, link count, ctime (ms),
-// as Node's Stats gives them. For a link, its target, read through the same descriptor
-// (readlinkat with an empty name): read again by path, it could be another link's, put there by
-// whoever can write a directory on the way.
+// promise, bench/run), written to `out` (STAT_FIELDS above). For a link, its target, read through
+// the same descriptor (readlinkat with an empty name): read again by path, it could be another
+// link's, put there by whoever can write a directory on the way.
 static napi_value js_stat_path(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char path[PATH_BYTES];
-  bool is_typed = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (argc < 2 || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float64_array || length < 9)
-    return usage(env, "statPath(path: string, out: Float64Array of at least 9)");
-  if (!get_path(env, argv[0], path)) return path_refused(env, argv[0], "statPath(path: string, out: Float64Array of at least 9)");
+  double *out = argc < 2 ? NULL : stat_fields_of(env, argv[1]);
+  if (!out) return usage(env, "statPath(path: string, out: Float64Array of at least 11)");
+  if (!get_path(env, argv[0], path)) return path_refused(env, argv[0], "statPath(path: string, out: Float64Array of at least 11)");
   if (path[0] != '/') return usage(env, "statPath: the path must be absolute");
   int fd = resolve_no_links(-1, path, O_PATH);
   if (fd < 0) return throw_errno(env, -fd, "cannot reach", path);
@@ -240,21 +272,27 @@ static napi_value js_stat_path(napi_env env, napi_callback_info info) {
   if (r != 0) return throw_errno(env, err, "cannot stat", path);
   if (S_ISLNK(st.st_mode) && (target_length < 0 || (size_t)target_length >= sizeof target))
     return throw_errno(env, target_length < 0 ? err : ENAMETOOLONG, "cannot read the link", path);
-  double *out = data;
-  out[0] = (double)st.st_mode;
-  out[1] = (double)st.st_uid;
-  out[2] = (double)st.st_gid;
-  out[3] = (double)st.st_size;
-  // as Node makes them: seconds * 1e3 + nanoseconds / 1e6
-  out[4] = (double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6;
-  out[5] = (double)st.st_ino;
-  out[6] = (double)st.st_dev;
-  out[7] = (double)st.st_nlink;
-  out[8] = (double)st.st_ctim.tv_sec * 1e3 + (double)st.st_ctim.tv_nsec / 1e6;
+  fill_stat_fields(out, &st);
   if (!S_ISLNK(st.st_mode)) return NULL;
   napi_value link;
   napi_create_string_utf8(env, target, (size_t)target_length, &link);
   return link;
+}
+
+// fstat(fd: number, out: Float64Array(11)) — the metadata of what an open descriptor refers to,
+// as statPath writes it: the exact identity of the file a hash is about to read, in one call
+// cheaper than Node's fstatSync (which builds a Stats object, and rounds the inode number).
+static napi_value js_fstat(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1;
+  double *out = argc < 2 ? NULL : stat_fields_of(env, argv[1]);
+  if (!out || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return usage(env, "fstat(fd: number, out: Float64Array of at least 11)");
+  struct stat st;
+  if (fstat(fd, &st) != 0) return throw_errno(env, errno, "cannot stat", NULL);
+  fill_stat_fields(out, &st);
+  return NULL;
 }
 
 // forceWalk(on: boolean): resolve without openat2, as on kernels before 5.6 (for tests).
@@ -451,6 +489,7 @@ static void export_function(napi_env env, napi_value exports, const char *name, 
 static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "resolve", js_resolve);
   export_function(env, exports, "statPath", js_stat_path);
+  export_function(env, exports, "fstat", js_fstat);
   export_function(env, exports, "forceWalk", js_force_walk);
   export_function(env, exports, "walkTree", js_walk_tree);
   export_function(env, exports, "chmod", js_chmod);

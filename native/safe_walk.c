@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,9 @@
 #include "safe_fs.h"
 
 // One record per entry, as doubles (Node's own fs.Stats are doubles too): kind, errno, st_mode,
-// uid, gid, size, mtime s, mtime ns, ctime s, ctime ns, dev, ino, nlink.
-#define FIELDS 13
+// uid, gid, size, mtime s, mtime ns, ctime s, ctime ns, dev, ino, nlink, then the inode number's
+// high and low 32 bits, each exact where the whole, above 2^53, is not (STAT_FIELDS in safe_fs.c).
+#define FIELDS 15
 enum { REC_ENTRY = 0, REC_STAT_ERROR = 1, REC_LIST_ERROR = 2, REC_TOO_DEEP = 3, REC_REPLACED = 4 };
 
 typedef struct {
@@ -78,6 +80,8 @@ static void fill_stat(double *rec, const struct stat *st) {
   rec[10] = (double)st->st_dev;
   rec[11] = (double)st->st_ino;
   rec[12] = (double)st->st_nlink;
+  rec[13] = (double)((uint64_t)st->st_ino >> 32);
+  rec[14] = (double)((uint64_t)st->st_ino & 0xffffffffu);
 }
 
 // JavaScript's sort order of strings, on their UTF-8 bytes: by UTF-16 code unit, where

@@ -10,6 +10,7 @@ import { readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { ImportDecl, SourceFile } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from "../parser/diagnostics.js";
+import type { FileIdentity } from "../probes/file-identity.js";
 import { DEFAULT_MAX_FILE_SIZE, errnoReason, readPolicyFile } from "./policy-file.js";
 import { PolicyTrust } from "./policy-trust.js";
 import { literalOnly } from "./scope.js";
@@ -137,7 +138,7 @@ export function displayPath(p: string): string {
 /** What to read and where it came from: a file named or found (`path` as given), or an import. */
 type Origin = { path: string; decl?: ImportDecl };
 
-export type PolicySource = { ok: true; real: string; text: string; st: Stats } | { ok: false; diagnostic: Diagnostic; file?: SourceFile };
+export type PolicySource = { ok: true; real: string; text: string; st: Stats; identity: FileIdentity } | { ok: false; diagnostic: Diagnostic; file?: SourceFile };
 
 /** Reads policy files under the rules above; `fmt` reads through it too. */
 export class PolicyReader {
@@ -213,7 +214,7 @@ export class PolicyReader {
       const suggestion = read.code === "E008" ? { suggestion: "raise the limit with `--max-file-size`, or split the file" } : {};
       return { ok: false, diagnostic: diagnostic(read.code, `${o.decl ? `${cannot}: it` : `\`${o.path}\``} ${read.problem}`, span, suggestion) };
     }
-    return { ok: true, real, text: read.text, st: read.st };
+    return { ok: true, real, text: read.text, st: read.st, identity: read.identity };
   }
 }
 

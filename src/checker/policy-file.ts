@@ -5,7 +5,8 @@
 // (one swapped in since is refused) and without blocking, judged on its descriptor, and read
 // up to the cap and one byte more, so a file that grows while read is refused too.
 import { isUtf8 } from "node:buffer";
-import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type BigIntStats, type Stats } from "node:fs";
+import { identityOfDescriptor, identityOfStats, sameObject, type FileIdentity } from "../probes/file-identity.js";
 import { kindOf } from "../trust/strict-modes.js";
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
@@ -21,7 +22,8 @@ export const DEFAULT_MAX_FILE_SIZE = 16 * 1024 * 1024;
 export const LARGEST_MAX_FILE_SIZE = 256 * 1024 * 1024;
 
 export type PolicyRead =
-  | { ok: true; text: string; st: Stats }
+  /** `identity`: the file read, exactly (fmt rewrites it only while it is still that file) */
+  | { ok: true; text: string; st: Stats; identity: FileIdentity }
   /** E006 cannot be read, E008 too large, E009 not a regular file: `problem` follows the file's name */
   | { ok: false; code: "E006" | "E008" | "E009"; problem: string }
   /** E122: `judge` refused the file as opened (`problem` is the whole message) */
@@ -56,16 +58,17 @@ function errnoText(err: unknown): string {
  * refuses is never read, so nothing of its content can reach a diagnostic.
  */
 export function readPolicyFile(real: string, maxBytes: number, judge?: (st: Stats) => string | undefined, isReal = true): PolicyRead {
-  let before: Stats;
+  // in bigint: the file opened must be this one exactly (an inode number above 2^53 is no number)
+  let before: BigIntStats;
   try {
-    before = lstatSync(real);
+    before = lstatSync(real, { bigint: true });
   } catch (err) {
     return { ok: false, code: "E006", problem: errnoText(err) };
   }
   // never opened: opening a device can act on it (a tape rewinds), a FIFO would wait for a writer
   if (!before.isFile()) return { ok: false, code: "E009", problem: `is ${kindOf(before)}, not a regular file` };
   const tooLarge = (size: string) => ({ ok: false as const, code: "E008" as const, problem: `is ${size}, more than the ${sizeText(maxBytes)} a policy file may be` });
-  if (before.size > maxBytes) return tooLarge(`${before.size} bytes`);
+  if (before.size > BigInt(maxBytes)) return tooLarge(`${before.size} bytes`);
   let fd: number;
   try {
     fd = openSync(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
@@ -75,7 +78,8 @@ export function readPolicyFile(real: string, maxBytes: number, judge?: (st: Stat
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return { ok: false, code: "E009", problem: `is ${kindOf(st)}, not a regular file` };
-    if (st.dev !== before.dev || st.ino !== before.ino) return { ok: false, code: "E006", problem: "was replaced while it was read" };
+    const identity = identityOfDescriptor(fd);
+    if (!sameObject(identity, identityOfStats(before))) return { ok: false, code: "E006", problem: "was replaced while it was read" };
     // O_NOFOLLOW guards the last component only: a directory on the way swapped for a link since
     // the path was resolved (and judged inside the policy's directories) would lead elsewhere.
     // The kernel says where the file opened is; it must be where the path was resolved to.
@@ -87,7 +91,7 @@ export function readPolicyFile(real: string, maxBytes: number, judge?: (st: Stat
     if (refused !== undefined) return { ok: false, code: "E122", problem: refused };
     const bytes = readAtMost(fd, st.size, maxBytes);
     if (bytes === undefined) return tooLarge(`more than ${sizeText(maxBytes)} (it grew while it was read)`);
-    return decode(bytes, st);
+    return decode(bytes, st, identity);
   } catch (err) {
     return { ok: false, code: "E006", problem: errnoText(err) };
   } finally {
@@ -123,8 +127,8 @@ function readAtMost(fd: number, size: number, maxBytes: number): Buffer | undefi
   return length > maxBytes ? undefined : buf.subarray(0, length);
 }
 
-function decode(bytes: Buffer, st: Stats): PolicyRead {
-  if (isUtf8(bytes)) return { ok: true, text: bytes.toString("utf8"), st };
+function decode(bytes: Buffer, st: Stats, identity: FileIdentity): PolicyRead {
+  if (isUtf8(bytes)) return { ok: true, text: bytes.toString("utf8"), st, identity };
   const bad = firstInvalidUtf8(bytes);
   const text = bytes.subarray(0, bad).toString("utf8");
   // the byte itself, in hex: it says which encoding the file is in (0xe9 is Latin-1's é), and one byte echoes nothing

@@ -6,6 +6,7 @@ import type { CheckedPromise } from "../checker/policy.js";
 import type { AccountChange, Change } from "./change-gate.js";
 import { attr, repairs, type Difference, type EvalContext } from "./contract.js";
 import type { AccountObservation, AccountState } from "./account-judge.js";
+import { identityOf } from "../probes/file-identity.js";
 
 /** Names shadow-utils takes as they are; anything else is left alone rather than passed on. */
 const PLAIN_NAME = /^[a-z_][a-z0-9_.-]*\$?$/i;
@@ -62,7 +63,7 @@ function toolChanges(p: CheckedPromise, a: AccountState, mine: Difference[], roo
 function homeChanges(p: CheckedPromise, a: AccountState, mine: Difference[]): Change[] {
   const h = a.homeStat;
   if (!h || !("stat" in h) || h.stat.type !== "directory") return [];
-  const guard = { expect: { dev: h.stat.dev, ino: h.stat.inode }, allowHardlinks: false };
+  const guard = { expect: identityOf(h.stat), allowHardlinks: false };
   const out: Change[] = [];
   const max = attr<number>(p, "home_max_mode");
   if (max !== undefined && mine.some((d) => d.attribute === "home_max_mode")) out.push({ op: "chmod", path: a.homePath, mode: h.stat.mode & max, ...guard });

@@ -4,20 +4,18 @@
 //
 // Each change resolves its path once (no symbolic link anywhere in it is followed; in a sandbox,
 // the path cannot leave the sandbox), checks the descriptor's device and inode against what the
-// promise observed, and then changes that descriptor's object. A mismatch means the path now
-// names something else: the change fails with "changed while being repaired" and nothing is
-// changed anywhere.
+// promise observed, exactly (probes/file-identity.ts: an inode number above 2^53 is no number),
+// and then changes that descriptor's object. A mismatch means the path now names something
+// else: the change fails with "changed while being repaired" and nothing is changed anywhere.
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readSync, realpathSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readSync, realpathSync, writeSync, type BigIntStats } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { safeFs, safeFsUnavailableReason, type SafeFsAddon } from "../native/safe-fs.js";
+import { identityOfDescriptor, identityOfStats, sameObject, type FileIdentity } from "../probes/file-identity.js";
 import { firstLink } from "../probes/files.js";
 
-/** Which object a path named when it was observed. */
-export interface Identity {
-  dev: number;
-  ino: number;
-}
+/** Which object a path named when it was observed: device and inode number, exactly (identityOf a FileStat). */
+export type Identity = FileIdentity;
 
 /** A change that was not made, and why; `status` says how the gate records it. */
 export class ChangeRefused extends Error {
@@ -122,7 +120,8 @@ export class FileChanges {
     try {
       const target = this.entryStat(dir, name);
       if (target?.isSymbolicLink()) throw new ChangeRefused(`${path} is a symbolic link; its content is not replaced`, "failed");
-      if (target && guard.expect && !sameObject(target, guard.expect)) throw changedWhileRepaired(path);
+      const judged = target && identityOfStats(target);
+      if (judged && guard.expect && !sameObject(judged, guard.expect)) throw changedWhileRepaired(path);
       if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
       src = this.openApprovedCopy(from);
       const approved = fstatSync(src);
@@ -142,7 +141,7 @@ export class FileChanges {
         () => {
           // the entry must still be the object judged a moment ago
           const now = this.entryStat(dir, name);
-          if (target && (!now || !sameObject(now, { dev: target.dev, ino: target.ino }))) throw changedWhileRepaired(path);
+          if (judged && (!now || !sameObject(identityOfStats(now), judged))) throw changedWhileRepaired(path);
         },
       );
     } catch (err) {
@@ -169,7 +168,7 @@ export class FileChanges {
       const target = this.entryStat(dir, name);
       if (target?.isSymbolicLink()) throw new ChangeRefused(`${path} is a symbolic link; it is not written through`, "failed");
       if (target && !target.isFile()) throw new ChangeRefused(`${path} is not a regular file; it is not replaced`, "failed");
-      if (target && guard.expect && !sameObject(target, guard.expect)) throw changedWhileRepaired(path);
+      if (target && guard.expect && !sameObject(identityOfStats(target), guard.expect)) throw changedWhileRepaired(path);
       if (target && !guard.expect) throw changedWhileRepaired(path, "it exists now, made by someone else since it was observed missing");
       if (!target && guard.expect) throw changedWhileRepaired(path, "it no longer exists");
       const bytes = Buffer.from(content, "utf8");
@@ -236,7 +235,7 @@ export class FileChanges {
       if ((err as NodeJS.ErrnoException).code === "ENOENT" && expect) throw changedWhileRepaired(path, "it no longer exists");
       throw this.explain(err, path);
     }
-    if (expect && !sameObject(fstatSync(fd), expect)) {
+    if (expect && !sameObject(identityOfDescriptor(fd), expect)) {
       closeSync(fd);
       throw changedWhileRepaired(path);
     }
@@ -254,8 +253,8 @@ export class FileChanges {
     return native.resolve(abs === root ? "." : abs.slice(root.length + 1), this.base, native.O_PATH);
   }
 
-  /** The entry `name` of the directory `dir`, not followed; undefined when there is none. */
-  private entryStat(dir: number, name: string): Stats | undefined {
+  /** The entry `name` of the directory `dir`, not followed (in bigint: its exact identity); undefined when there is none. */
+  private entryStat(dir: number, name: string): BigIntStats | undefined {
     const native = addon();
     let fd: number;
     try {
@@ -265,7 +264,7 @@ export class FileChanges {
       throw err;
     }
     try {
-      return fstatSync(fd);
+      return fstatSync(fd, { bigint: true });
     } finally {
       closeSync(fd);
     }
@@ -312,10 +311,6 @@ function addon(): SafeFsAddon {
   const native = safeFs();
   if (!native) throw new ChangeRefused(`files are not changed: ${safeFsUnavailableReason()}`, "failed");
   return native;
-}
-
-function sameObject(st: { dev: number; ino: number }, expect: Identity): boolean {
-  return st.dev === expect.dev && st.ino === expect.ino;
 }
 
 export function changedWhileRepaired(path: string, detail = "it is no longer the file that was observed"): ChangeRefused {

@@ -19,6 +19,7 @@ import { readFileState, type FileState, type PresentState } from "../integrity/f
 import { attr, CannotObserve, type ApprovedEntry, type ApprovedState, type EvalContext } from "./contract.js";
 import type { CheckedPromise } from "../checker/policy.js";
 import type { DiffEvidence, FileFinding } from "./file-finding.js";
+import { identityOf, sameStoredObject } from "../probes/file-identity.js";
 
 /** A path to compare: as the policy names it, and where it is on the host. */
 export interface IntegrityTarget {
@@ -250,7 +251,7 @@ async function compareObserved(c: Compare, t: IntegrityTarget, approveIfNew: boo
 function unchanged(a: ApprovedEntry["state"], s: FileStat, sha256: string): boolean {
   return (
     a.status === "present" && a.sha256Keyed !== true && a.sha256 === sha256 && a.type === s.type && a.mode === s.mode && a.uid === s.uid && a.gid === s.gid &&
-    a.size === s.size && a.mtimeMs === s.mtimeMs && a.dev === s.dev && a.inode === s.inode && a.nlink === s.nlink && a.linkTarget === s.linkTarget && a.hashSkipped === undefined
+    a.size === s.size && a.mtimeMs === s.mtimeMs && sameStoredObject(a, s) && a.nlink === s.nlink && a.linkTarget === s.linkTarget && a.hashSkipped === undefined
   );
 }
 
@@ -302,7 +303,7 @@ export function entryOf(c: { ctx: EvalContext; nodiff: boolean; patterns: readon
 function contentOf(hostPath: string, s: PresentState): Buffer | string {
   if (s.sha256 === undefined) return s.hashSkipped ?? "the content was not hashed";
   if (s.size > COPY_MAX_BYTES) return `the content is larger than the ${COPY_MAX_BYTES / 1024} KiB a copy is kept of`;
-  const r = readSmall(hostPath, COPY_MAX_BYTES, { dev: s.dev, ino: s.inode });
+  const r = readSmall(hostPath, COPY_MAX_BYTES, identityOf(s));
   if (!r.ok) return r.error.message;
   if (!s.sha256Keyed && createHash("sha256").update(r.value).digest("hex") !== s.sha256) return "the content changed again while it was read";
   return r.value;

@@ -1,11 +1,13 @@
 // The change gate's minimal edit of a text file (the `lines` repair): remove some lines, append
 // others, keep every other byte, the mode and the owner. The edit is made only to the file that
-// was observed (same device and inode, same content digest), reached without following a link;
+// was observed (same device and inode, exactly: probes/file-identity.ts; same content digest),
+// reached without following a link;
 // the new content goes to a new file in the same directory, renamed over the old one, so a
 // reader sees the old file or the new one, never half of either.
 import { createHash } from "node:crypto";
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, readSync } from "node:fs";
 import { safeFs, safeFsUnavailableReason, type SafeFsAddon } from "../native/safe-fs.js";
+import { identityOfDescriptor, identityOfStats, sameObject, type FileIdentity } from "../probes/file-identity.js";
 import { parse } from "../probes/lines.js";
 import { ChangeRefused, changedWhileRepaired, replaceInDirectory, writeAll, type FileChanges, type Identity } from "./file-changes.js";
 
@@ -65,10 +67,12 @@ export function replaceObservedFile(files: FileChanges, path: string, expect: Id
   files.inDirectory(path, (dir, name) => {
     const fd = native.openAt(dir, name, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY, 0);
     try {
-      const st = fstatSync(fd);
+      // in bigint, for the exact inode number
+      const st = fstatSync(fd, { bigint: true });
       if (!st.isFile()) throw new ChangeRefused(`${path} is not a regular file; it is not edited`, "failed");
-      if (st.dev !== expect.dev || st.ino !== expect.ino) throw changedWhileRepaired(path);
-      if (st.nlink > 1) throw new ChangeRefused(`${path} has ${st.nlink} hard links: the edit replaces the file under this name only, so it is not made`, "held");
+      const opened = identityOfStats(st);
+      if (!sameObject(opened, expect)) throw changedWhileRepaired(path);
+      if (st.nlink > 1n) throw new ChangeRefused(`${path} has ${st.nlink} hard links: the edit replaces the file under this name only, so it is not made`, "held");
       const bytes = readAll(fd, path);
       // no digest in the reason: it would be one of the content, which `nodiff` withholds
       if (createHash("sha256").update(bytes).digest("hex") !== digest) throw changedWhileRepaired(path, "its content changed since it was observed");
@@ -78,12 +82,12 @@ export function replaceObservedFile(files: FileChanges, path: string, expect: Id
         (out) => {
           writeAll(out, edit(bytes));
           // owner first: chown clears set-id bits, which the mode then restores
-          fchownSync(out, st.uid, st.gid);
-          fchmodSync(out, st.mode & 0o7777);
+          fchownSync(out, Number(st.uid), Number(st.gid));
+          fchmodSync(out, Number(st.mode) & 0o7777);
         },
         () => {
           const now = entry(native, dir, name);
-          if (!now || now.dev !== st.dev || now.ino !== st.ino) throw changedWhileRepaired(path);
+          if (!now || !sameObject(now, opened)) throw changedWhileRepaired(path);
         },
       );
     } finally {
@@ -105,7 +109,7 @@ function readAll(fd: number, path: string): Buffer {
   }
 }
 
-function entry(native: SafeFsAddon, dir: number, name: string): { dev: number; ino: number } | undefined {
+function entry(native: SafeFsAddon, dir: number, name: string): FileIdentity | undefined {
   let fd: number;
   try {
     fd = native.openAt(dir, name, native.O_PATH, 0);
@@ -113,7 +117,7 @@ function entry(native: SafeFsAddon, dir: number, name: string): { dev: number; i
     return undefined;
   }
   try {
-    return fstatSync(fd);
+    return identityOfDescriptor(fd);
   } finally {
     closeSync(fd);
   }

@@ -4,6 +4,7 @@
 // (or creates the file where none was) through the change gate.
 import { lstatSync } from "node:fs";
 import { dirname } from "node:path";
+import { identityOfStats } from "../probes/file-identity.js";
 import { readText } from "../probes/result.js";
 import type { Change } from "./change-gate.js";
 import type { Identity } from "./file-changes.js";
@@ -25,8 +26,8 @@ export function observeOwnFile(path: string, hostPath: (p: string) => string): O
   const host = hostPath(path);
   const own: OwnFile = { path, hostPath: host, dirExists: exists(dirname(host)) };
   try {
-    const st = lstatSync(host);
-    own.identity = { dev: st.dev, ino: st.ino };
+    const st = lstatSync(host, { bigint: true });
+    own.identity = identityOfStats(st);
     if (st.isFile()) {
       const r = readText(host, "utf8");
       if (r.ok) own.content = r.text;

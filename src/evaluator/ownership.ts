@@ -5,6 +5,7 @@ import type { FileStat } from "../probes/files.js";
 import { modeText } from "../probes/files.js";
 import type { Change } from "./change-gate.js";
 import { attr, type Difference, type EvalContext } from "./contract.js";
+import { identityOf } from "../probes/file-identity.js";
 
 export interface OwnershipWanted {
   mode?: number;
@@ -67,7 +68,7 @@ export function planOwnership(w: OwnershipWanted, hostPath: string, st: FileStat
   const out: Change[] = [];
   if (st.type === "symlink") return out; // a link's own mode means nothing; its owner is not what is promised
   // the gate changes only the object observed here: same device and inode, or nothing
-  const guard = { expect: { dev: st.dev, ino: st.inode }, allowHardlinks: w.allowHardlinks === true };
+  const guard = { expect: identityOf(st), allowHardlinks: w.allowHardlinks === true };
   if (mine.some((d) => d.attribute === "mode") && w.mode !== undefined) out.push({ op: "chmod", path: hostPath, mode: w.mode, ...guard });
   else if (mine.some((d) => d.attribute === "max_mode") && w.maxMode !== undefined) out.push({ op: "chmod", path: hostPath, mode: st.mode & w.maxMode, ...guard });
   const chown = chownTo(hostPath, { owner: mine.some((d) => d.attribute === "owner") ? w.owner : undefined, group: mine.some((d) => d.attribute === "group") ? w.group : undefined }, ctx);

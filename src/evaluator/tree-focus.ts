@@ -13,10 +13,11 @@
 // the watcher asks for whole evaluations instead, and a promise with no memory, whose roots are
 // not those walked, or with too much to look at, is walked whole too.
 import { dirname } from "node:path";
+import { sameObject, type FileIdentity } from "../probes/file-identity.js";
 
 /** What a directory promise keeps of its last evaluation (evaluation-memory.ts). */
 export interface TreeMemo {
-  /** the promised directories as last seen: host path, device and inode */
+  /** the promised directories as last seen: host path, device and inode (exactly) */
   roots: RootIdentity[];
   /** entries below them (host paths) that had a finding or a difference last time */
   dirty: Set<string>;
@@ -32,10 +33,8 @@ export interface TreeMemo {
   walkedAt: string;
 }
 
-export interface RootIdentity {
+export interface RootIdentity extends FileIdentity {
   hostPath: string;
-  dev: number;
-  ino: number;
 }
 
 export interface FocusPlan {
@@ -57,7 +56,7 @@ export function levelBelow(root: string, path: string): number | undefined {
 
 /** Whether two root lists are the same directories (same paths, same inodes), in the same order. */
 export function sameRoots(a: readonly RootIdentity[], b: readonly RootIdentity[]): boolean {
-  return a.length === b.length && a.every((r, i) => r.hostPath === b[i]!.hostPath && r.dev === b[i]!.dev && r.ino === b[i]!.ino);
+  return a.length === b.length && a.every((r, i) => r.hostPath === b[i]!.hostPath && sameObject(r, b[i]!));
 }
 
 /**

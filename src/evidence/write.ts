@@ -42,7 +42,8 @@ export function packDirectory(dir: string): boolean {
 /** A directory's device and inode, or "" when it is gone or not a directory (a link put in its place is not it). */
 function identityOf(dir: string): string {
   try {
-    const st = lstatSync(dir);
+    // in bigint: the inode number exactly, which a number is not above 2^53
+    const st = lstatSync(dir, { bigint: true });
     return st.isDirectory() ? `${st.dev}:${st.ino}` : "";
   } catch {
     return "";

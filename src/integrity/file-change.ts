@@ -11,13 +11,16 @@
 // - AIDE keeps whole seconds of mtime: two writes in one second show no Mtime change there. Here
 //   mtime is compared to lstat's full precision.
 // - `inode` compares the device too: the same inode number on another file system (a mount over
-//   the path) is another object. AIDE's `i` is the number alone.
+//   the path) is another object. AIDE's `i` is the number alone. Inode numbers are compared
+//   exactly above 2^53 as well (file-identity.ts), but for a state approved before the exact text
+//   was kept, which is compared by the number it kept.
 // - AIDE skips, with a warning, a path it cannot lstat, so that an entry that became unreadable is
 //   reported as removed. Here it is a `status` change (present → unreadable (EACCES)), never a
 //   deletion that did not happen.
 // - A file whose content was not hashed on both sides (over the size cap, unreadable) with the
 //   same size shows no content difference: none can be told. One hashed and one not is a content
 //   difference (AIDE: the sha256 attribute added or removed).
+import { inodeText, sameStoredObject } from "../probes/file-identity.js";
 import { modeText, sizeText } from "../probes/files.js";
 import { statusText, type FileState, type FileType, type PresentState } from "./file-state.js";
 
@@ -33,6 +36,8 @@ export interface ContentValue {
 export interface InodeValue {
   dev: number;
   inode: number;
+  /** at 2^53 and above: the inode number's exact decimal text (file-identity.ts) */
+  inodeExact?: string;
 }
 
 interface Values {
@@ -88,12 +93,16 @@ function attributeChanges(b: PresentState, a: PresentState): Difference[] {
   if (b.uid !== a.uid) out.push({ kind: "owner", old: b.uid, new: a.uid, text: `owner uid ${b.uid} → ${a.uid}` });
   if (b.gid !== a.gid) out.push({ kind: "group", old: b.gid, new: a.gid, text: `group gid ${b.gid} → ${a.gid}` });
   if (b.mtimeMs !== a.mtimeMs) out.push({ kind: "mtime", old: b.mtimeMs, new: a.mtimeMs, text: `mtime ${timeText(b.mtimeMs)} → ${timeText(a.mtimeMs)}` });
-  if (b.dev !== a.dev || b.inode !== a.inode) {
+  if (!sameStoredObject(b, a)) {
     const dev = b.dev !== a.dev ? `, device ${b.dev} → ${a.dev}` : "";
-    out.push({ kind: "inode", old: { dev: b.dev, inode: b.inode }, new: { dev: a.dev, inode: a.inode }, text: `replaced: inode ${b.inode} → ${a.inode}${dev} (renamed over or re-created)` });
+    out.push({ kind: "inode", old: inodeValue(b), new: inodeValue(a), text: `replaced: inode ${inodeText(b)} → ${inodeText(a)}${dev} (renamed over or re-created)` });
   }
   if (b.nlink !== a.nlink) out.push({ kind: "link-count", old: b.nlink, new: a.nlink, text: `link count ${b.nlink} → ${a.nlink}` });
   return out;
+}
+
+function inodeValue(s: PresentState): InodeValue {
+  return s.inodeExact === undefined ? { dev: s.dev, inode: s.inode } : { dev: s.dev, inode: s.inode, inodeExact: s.inodeExact };
 }
 
 function contentOf(s: PresentState): ContentValue {

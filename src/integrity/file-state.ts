@@ -8,13 +8,15 @@
 import { join, resolve as resolvePath } from "node:path";
 import { hash, sizeText, stat, type FileStat, type FileType } from "../probes/files.js";
 import type { ProbeError } from "../probes/result.js";
+import { identityOf, sameObject } from "../probes/file-identity.js";
 
 export type { FileType };
 
 /**
  * A path that is there: the probe's metadata of the path itself (FileStat: type, permission
  * bits, owner, group, size (a link's: its target's length, as lstat and AIDE give it), mtime
- * with lstat's fraction, device and inode (another pair at the path is a replacement), link
+ * with lstat's fraction, device and inode (another pair at the path is a replacement; the inode
+ * number's exact text too at 2^53 and above, file-identity.ts), link
  * count, a link's target, never followed), with `path` as the policy names it (not the host path
  * under an injected root), and the content's digest.
  */
@@ -94,11 +96,12 @@ async function observe(path: string, options: ReadStateOptions & { keepUpTo?: nu
     if (!st.ok) return { state: stateOfError(path, st.error) };
     const s = st.value;
     const state: PresentState = { status: "present", path, type: s.type, mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, inode: s.inode, nlink: s.nlink };
+    if (s.inodeExact !== undefined) state.inodeExact = s.inodeExact;
     if (s.linkTarget !== undefined) state.linkTarget = s.linkTarget;
     if (s.type !== "file") return { state };
     const limit = options.maxHashBytes ?? DEFAULT_MAX_HASH_BYTES;
     if (s.size > limit) return { state: { ...state, hashSkipped: `${sizeText(s.size)}, larger than the ${sizeText(limit)} hashed` } };
-    const h = await hash(hostPath, "sha256", { maxBytes: limit, expect: { dev: s.dev, ino: s.inode }, ...(options.signal ? { signal: options.signal } : {}), ...(options.keepUpTo !== undefined ? { keepUpTo: options.keepUpTo } : {}) });
+    const h = await hash(hostPath, "sha256", { maxBytes: limit, expect: identityOf(s), ...(options.signal ? { signal: options.signal } : {}), ...(options.keepUpTo !== undefined ? { keepUpTo: options.keepUpTo } : {}) });
     if (h.ok) {
       const content = h.value.content ? { content: h.value.content } : {};
       if (!options.keyDigest) return { state: { ...state, sha256: h.value.digest }, ...content };
@@ -106,14 +109,14 @@ async function observe(path: string, options: ReadStateOptions & { keepUpTo?: nu
     }
     last = { ...state, hashSkipped: h.error.message };
     // the object went away or was replaced while it was read: observe what is there now
-    if (!replacedSince(hostPath, s.dev, s.inode)) return { state: last };
+    if (!replacedSince(hostPath, s)) return { state: last };
   }
   return { state: last };
 }
 
-function replacedSince(hostPath: string, dev: number, inode: number): boolean {
+function replacedSince(hostPath: string, before: FileStat): boolean {
   const now = stat(hostPath);
-  return !now.ok || now.value.dev !== dev || now.value.inode !== inode;
+  return !now.ok || !sameObject(identityOf(now.value), identityOf(before));
 }
 
 /**

@@ -15,17 +15,21 @@ export interface SafeFsAddon {
   resolve(path: string, base: number, flags: number): number;
   /**
    * The metadata of `path` itself, reached as resolve(path, -1, O_PATH) reaches it, written to
-   * `out`: mode, uid, gid, size, mtimeMs, ino, dev, nlink, ctimeMs (one call for resolve, fstat
-   * and close); for a link, its target, read through the same descriptor. Throws as resolve does
-   * ("cannot reach", with the errno's code), or "cannot stat", or "cannot read the link".
+   * `out` (11 numbers): mode, uid, gid, size, mtimeMs, ino, dev, nlink, ctimeMs, then the inode
+   * number's high and low 32 bits, exact where `ino`, a double, is not (at 2^53 and above:
+   * src/probes/file-identity.ts). One call for resolve, fstat and close; for a link, its target,
+   * read through the same descriptor. Throws as resolve does ("cannot reach", with the errno's
+   * code), or "cannot stat", or "cannot read the link".
    */
   statPath(path: string, out: Float64Array): string | undefined;
+  /** The metadata of what the descriptor `fd` refers to, written to `out` as statPath writes it. */
+  fstat(fd: number, out: Float64Array): void;
   /** tests: resolve by the component walk that kernels before 5.6 get, instead of openat2 */
   forceWalk(on: boolean): void;
   /**
    * The entries below the directory `root` (absolute, no link in it followed) to `maxDepth`
    * levels, each observed relative to its directory's descriptor (native/safe_walk.c): paths
-   * relative to root, 13 numbers a record (src/probes/tree-walk.ts reads them), link targets.
+   * relative to root, 15 numbers a record (src/probes/tree-walk.ts reads them), link targets.
    */
   walkTree(root: string, maxDepth: number): { paths: string[]; numbers: Float64Array; links: (string | undefined)[] };
   chmod(fd: number, mode: number): void;

@@ -159,9 +159,10 @@ export async function holdingLock<T>(directory: string, stem: string, fn: () => 
 /** Whether the lock's writer is gone (then the lock is removed): its pid runs no more, or it never wrote one and is old. */
 function abandoned(lock: string): boolean {
   let text: string | undefined;
-  let ino: number;
+  // in bigint: the inode number exactly, which a number is not above 2^53
+  let ino: bigint;
   try {
-    ino = lstatSync(lock).ino;
+    ino = lstatSync(lock, { bigint: true }).ino;
     text = readDigest(lock);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "ENOENT"; // released meanwhile: try again
@@ -181,7 +182,7 @@ function abandoned(lock: string): boolean {
     gone = Date.now() - lstatSync(lock).mtimeMs > LOCK_WAIT_MS;
   }
   // another writer that found it abandoned too may have removed it and made its own since: remove only the same file
-  if (gone && lstatIfAny(lock)?.ino === ino) {
+  if (gone && lstatSync(lock, { throwIfNoEntry: false, bigint: true })?.ino === ino) {
     try {
       unlinkSync(lock);
     } catch {

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync } from "node:fs";
 import { parseConfig, type ConfigFormatName, type ConfigSetting, type FormatOptions } from "../config-formats/index.js";
+import { identityOfStats, type FileIdentity } from "./file-identity.js";
 import { readBytesAtMost, type Skip } from "./result.js";
 
 /** the largest configuration file read (as the `lines` type's default `max_size`): a larger one is an error, never read whole */
@@ -19,8 +20,8 @@ export interface ConfigFileText {
   /** where it is read (below a sandbox's root) */
   hostPath: string;
   text: string;
-  /** the directory entry observed (not followed) */
-  identity: { dev: number; ino: number };
+  /** the directory entry observed (not followed), exactly */
+  identity: FileIdentity;
   /** sha256 of the bytes read: an edit is refused if the file no longer holds them */
   digest: string;
   /** the bytes are not UTF-8: the text is not the file's, and it is never edited */
@@ -131,10 +132,10 @@ function includedDirectory(dir: string, hostPath: (p: string) => string, reads: 
 function readOne(path: string, hostPath: (p: string) => string): ConfigFileText | { missing: true } | { error: string } {
   const host = hostPath(path);
   let link = false;
-  let identity: { dev: number; ino: number };
+  let identity: FileIdentity;
   try {
-    const st = lstatSync(host);
-    identity = { dev: st.dev, ino: st.ino };
+    const st = lstatSync(host, { bigint: true });
+    identity = identityOfStats(st);
     link = st.isSymbolicLink();
     if (!link && !st.isFile()) return { error: `${path} is not a regular file` };
   } catch (err) {

@@ -3,10 +3,11 @@
 // Files are reached without following any symbolic link on the way (native/safe_fs.c), as the
 // change gate reaches them, so that what is judged is what would be changed.
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, lstatSync, openSync, read, readlinkSync, readSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, read, readlinkSync, readSync, realpathSync, type BigIntStats } from "node:fs";
 import { resolve } from "node:path";
 import { safeFs } from "../native/safe-fs.js";
 import { hexDigest } from "../text/digest.js";
+import { identityOfStats, inodeExactOf, inodeExactOfBigInt, inodeNumber, sameObject, type FileIdentity } from "./file-identity.js";
 import { fail, fromFsError, ok, type ProbeResult } from "./result.js";
 
 // A path that is absolute and normal already (most paths a policy names) is what path.resolve
@@ -32,7 +33,10 @@ export interface FileStat {
   gid: number;
   size: number;
   mtimeMs: number;
+  /** the nearest double: exact below 2^53 (file-identity.ts) */
   inode: number;
+  /** at 2^53 and above only (overlayfs with xino): the inode number's exact decimal text; identityOf() compares by it */
+  inodeExact?: string;
   dev: number;
   nlink: number;
   /** where a symbolic link points (not followed) */
@@ -92,12 +96,13 @@ function metadataOf(path: string): Metadata {
     const stat = fromStatFields(path);
     return linkTarget === undefined ? { stat, ctimeMs: statFields[Field.ctimeMs]! } : { stat, ctimeMs: statFields[Field.ctimeMs]!, linkTarget };
   }
-  const st = lstatSync(path);
-  return { stat: fromStats(path, st), ctimeMs: st.ctimeMs };
+  // in bigint, for the exact inode number; the rest is made what the numbers' lstat gives
+  const st = lstatSync(path, { bigint: true });
+  return { stat: fromBigIntStats(path, st), ctimeMs: msOf(st.ctimeNs) };
 }
 
-/** statPath's output (native/safe_fs.c), read at once after each call; the positions as it writes them. */
-const statFields = new Float64Array(9);
+/** statPath's and fstat's output (native/safe_fs.c), read at once after each call; the positions as it writes them. */
+const statFields = new Float64Array(11);
 const enum Field {
   mode,
   uid,
@@ -108,16 +113,50 @@ const enum Field {
   dev,
   nlink,
   ctimeMs,
+  inodeHigh,
+  inodeLow,
 }
 
 function fromStatFields(path: string): FileStat {
   const mode = statFields[Field.mode]!;
-  return { path, type: typeOfMode(mode), mode: mode & 0o7777, uid: statFields[Field.uid]!, gid: statFields[Field.gid]!, size: statFields[Field.size]!, mtimeMs: statFields[Field.mtimeMs]!, inode: statFields[Field.inode]!, dev: statFields[Field.dev]!, nlink: statFields[Field.nlink]! };
+  const stat: FileStat = { path, type: typeOfMode(mode), mode: mode & 0o7777, uid: statFields[Field.uid]!, gid: statFields[Field.gid]!, size: statFields[Field.size]!, mtimeMs: statFields[Field.mtimeMs]!, inode: statFields[Field.inode]!, dev: statFields[Field.dev]!, nlink: statFields[Field.nlink]! };
+  const exact = inodeExactOf(statFields[Field.inodeHigh]!, statFields[Field.inodeLow]!);
+  if (exact !== undefined) stat.inodeExact = exact;
+  return stat;
 }
 
-/** The same from Node's lstat, where the addon is missing. */
-function fromStats(path: string, st: Stats): FileStat {
-  return { path, type: typeOfMode(st.mode), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, inode: st.ino, dev: st.dev, nlink: st.nlink };
+/** The same from Node's bigint lstat, where the addon is missing: the numbers as Node's Stats has them. */
+export function fromBigIntStats(path: string, st: BigIntStats): FileStat {
+  const mode = Number(st.mode);
+  const ino = inodeNumber(st);
+  const stat: FileStat = { path, type: typeOfMode(mode), mode: mode & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), mtimeMs: msOf(st.mtimeNs), inode: Number(ino), dev: Number(st.dev), nlink: Number(st.nlink) };
+  const exact = inodeExactOfBigInt(ino);
+  if (exact !== undefined) stat.inodeExact = exact;
+  return stat;
+}
+
+/** Nanoseconds since the epoch as Node's Stats gives milliseconds: seconds * 1e3 + nanoseconds / 1e6. */
+function msOf(ns: bigint): number {
+  let seconds = ns / 1_000_000_000n;
+  let rest = ns % 1_000_000_000n;
+  // a time before 1970: the nanoseconds of a timespec are never negative
+  if (rest < 0n) {
+    seconds -= 1n;
+    rest += 1_000_000_000n;
+  }
+  return Number(seconds) * 1e3 + Number(rest) / 1e6;
+}
+
+/** What an opened file is: its mode, size and exact identity (the addon's fstat, else Node's in bigint). */
+function openedFile(fd: number): { mode: number; size: number; identity: FileIdentity } {
+  const native = safeFs();
+  if (!native) {
+    const st = fstatSync(fd, { bigint: true });
+    return { mode: Number(st.mode), size: Number(st.size), identity: identityOfStats(st) };
+  }
+  native.fstat(fd, statFields);
+  const identity = { dev: statFields[Field.dev]!, ino: inodeExactOf(statFields[Field.inodeHigh]!, statFields[Field.inodeLow]!) ?? String(statFields[Field.inode]!) };
+  return { mode: statFields[Field.mode]!, size: statFields[Field.size]!, identity };
 }
 
 /** Without the addon: a link's target read again by its path (Node has no readlinkat). */
@@ -181,8 +220,8 @@ export interface HashLimits {
   signal?: { readonly aborted: boolean };
   /** refuse a file larger than this many bytes, without reading it */
   maxBytes?: number;
-  /** the object the caller observed at this path (lstat): the opened file must be it */
-  expect?: { dev: number; ino: number };
+  /** the object the caller observed at this path (stat: identityOf): the opened file must be it, exactly (file-identity.ts) */
+  expect?: FileIdentity;
   /**
    * also hand back the bytes hashed when the file has at most this many and fewer than SYNC_BYTES
    * (read whole at once, by one read: a file of exactly 64 KiB is not), so that a caller keeping a
@@ -221,9 +260,9 @@ export async function hash(path: string, algorithm: HashAlgorithm, limits: HashL
   const ownsShared = buf === shared;
   if (ownsShared) sharedInUse = true;
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return fail("io", `${path} is ${article(typeOfMode(st.mode))}, not a regular file: its content is not read`, path);
-    if (limits.expect && (st.dev !== limits.expect.dev || st.ino !== limits.expect.ino)) {
+    const st = openedFile(fd);
+    if ((st.mode & constants.S_IFMT) !== constants.S_IFREG) return fail("io", `${path} is ${article(typeOfMode(st.mode))}, not a regular file: its content is not read`, path);
+    if (limits.expect && !sameObject(st.identity, limits.expect)) {
       return fail("io", `${path} changed while being observed (replaced between its metadata and its content); observe it again`, path);
     }
     if (limits.maxBytes !== undefined && st.size > limits.maxBytes) {
@@ -293,7 +332,7 @@ export function modeText(mode: number): string {
  * a FIFO or device, the object observed or nothing): for the approved copy an integrity diff is
  * made against. A file larger than `maxBytes` is not read.
  */
-export function readSmall(path: string, maxBytes: number, expect?: { dev: number; ino: number }): ProbeResult<Buffer> {
+export function readSmall(path: string, maxBytes: number, expect?: FileIdentity): ProbeResult<Buffer> {
   let fd: number;
   const native = safeFs();
   try {
@@ -303,9 +342,9 @@ export function readSmall(path: string, maxBytes: number, expect?: { dev: number
     return fail("io", `${path} is reached through a symbolic link: its content is not read`, path);
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return fail("io", `${path} is ${article(typeOfMode(st.mode))}, not a regular file: its content is not read`, path);
-    if (expect && (st.dev !== expect.dev || st.ino !== expect.ino)) return fail("io", `${path} changed while being observed (replaced between its metadata and its content)`, path);
+    const st = openedFile(fd);
+    if ((st.mode & constants.S_IFMT) !== constants.S_IFREG) return fail("io", `${path} is ${article(typeOfMode(st.mode))}, not a regular file: its content is not read`, path);
+    if (expect && !sameObject(st.identity, expect)) return fail("io", `${path} changed while being observed (replaced between its metadata and its content)`, path);
     if (st.size > maxBytes) return fail("io", `${path} is ${sizeText(st.size)}, more than the ${sizeText(maxBytes)} kept`, path);
     const buf = Buffer.allocUnsafe(maxBytes + 1);
     let n = 0;

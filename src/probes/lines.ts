@@ -3,6 +3,7 @@
 // (O_NONBLOCK), up to a size limit: the file may be an adversary's.
 import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { identityOfStats, type FileIdentity } from "./file-identity.js";
 import { fail, fromFsError, ok, type ProbeResult } from "./result.js";
 
 export interface TextLine {
@@ -26,8 +27,8 @@ export interface TextFile {
   uid: number;
   gid: number;
   nlink: number;
-  dev: number;
-  ino: number;
+  /** the file read (device and inode number, exactly): what an edit checks it still is */
+  identity: FileIdentity;
 }
 
 /** Splits bytes into lines at each `\n`; never throws. A last line without a newline is a line. */
@@ -61,8 +62,10 @@ export function read(path: string, maxBytes = DEFAULT_MAX_BYTES): ProbeResult<Te
     return fromFsError(err, path);
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return ok({ notAFile: st.isDirectory() ? "a directory" : "not a regular file" });
+    // in bigint, for the exact inode number (file-identity.ts)
+    const big = fstatSync(fd, { bigint: true });
+    if (!big.isFile()) return ok({ notAFile: big.isDirectory() ? "a directory" : "not a regular file" });
+    const st = { size: Number(big.size), mode: Number(big.mode), uid: Number(big.uid), gid: Number(big.gid), nlink: Number(big.nlink) };
     if (st.size > maxBytes) return fail("malformed", `${path} is ${st.size} bytes, more than max_size (${maxBytes} bytes): it is not read`, path);
     const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
     let length = 0;
@@ -83,8 +86,7 @@ export function read(path: string, maxBytes = DEFAULT_MAX_BYTES): ProbeResult<Te
       uid: st.uid,
       gid: st.gid,
       nlink: st.nlink,
-      dev: st.dev,
-      ino: st.ino,
+      identity: identityOfStats(big),
     });
   } catch (err) {
     return fromFsError(err, path);

@@ -4,9 +4,9 @@
 // directory hides the same name in later ones; files apply in the order of their names), plus
 // `modprobe.blacklist=` on the kernel command line; and the modules listed to load at boot
 // (modules-load.d(5), Debian's /etc/modules, `modules_load=` on the command line).
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import { listConfFiles, readConfFile, type ConfFile } from "./conf-dirs.js";
+import { identityOfPath, sameObject } from "./file-identity.js";
 import { canonicalModule } from "./modules.js";
 import { readText, type Skip } from "./result.js";
 
@@ -190,9 +190,7 @@ export function read(hostPath: (p: string) => string, procRoot: string): Modprob
 
 function sameFile(a: string, b: string): boolean {
   try {
-    const x = statSync(a);
-    const y = statSync(b);
-    return x.dev === y.dev && x.ino === y.ino;
+    return sameObject(identityOfPath(a, true), identityOfPath(b, true));
   } catch {
     return false;
   }

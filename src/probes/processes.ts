@@ -3,6 +3,7 @@
 // are read: one that vanishes midway is a counted skip, never an error and never half a record.
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join, resolve as resolvePath } from "node:path";
+import { identityOfPath, identityOfStats, sameObject, type FileIdentity } from "./file-identity.js";
 import { fail, fromFsError, ok, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 
 /** USER_HZ: the unit of times in /proc/[pid]/stat, 100 on every Linux architecture. */
@@ -156,8 +157,8 @@ export interface Executable {
   path: string;
   /** the file was deleted or replaced since the process started it (an upgrade, or a program removed to hide) */
   deleted: boolean;
-  /** the file the process runs (its device and inode), whatever the path says */
-  file?: { dev: number; ino: number };
+  /** the file the process runs (its device and inode, exactly), whatever the path says */
+  file?: FileIdentity;
 }
 
 const DELETED = " (deleted)";
@@ -189,15 +190,15 @@ export function readExecutable(roots: Pick<ProbeRoots, "proc">, pid: number, exp
   const file = fileOf(link);
   // a path may itself end in " (deleted)": only a file with no links left is one deleted
   const exe: Executable = target.endsWith(DELETED) && file?.nlink === 0 ? { path: target.slice(0, -DELETED.length), deleted: true } : { path: target, deleted: false };
-  if (file) exe.file = { dev: file.dev, ino: file.ino };
+  if (file) exe.file = file.identity;
   return ok(exe);
 }
 
 /** The file behind /proc/PID/exe (stat follows the kernel's link to the very file the process runs). */
-function fileOf(exeLink: string): { dev: number; ino: number; nlink: number } | undefined {
+function fileOf(exeLink: string): { identity: FileIdentity; nlink: number } | undefined {
   try {
-    const st = statSync(exeLink);
-    return { dev: st.dev, ino: st.ino, nlink: st.nlink };
+    const st = statSync(exeLink, { bigint: true });
+    return { identity: identityOfStats(st), nlink: Number(st.nlink) };
   } catch {
     return undefined;
   }
@@ -216,8 +217,7 @@ export function runsProgram(roots: Pick<ProbeRoots, "proc">, exe: Executable | n
   if (!exe || exe.deleted || !exe.file || !promised.includes(exe.path)) return undefined;
   const onHost = resolvePath(roots.proc) === "/proc" ? exe.path : join(roots.proc, "1", "root", exe.path);
   try {
-    const st = statSync(onHost);
-    return st.dev === exe.file.dev && st.ino === exe.file.ino ? exe.path : undefined;
+    return sameObject(identityOfPath(onHost, true), exe.file) ? exe.path : undefined;
   } catch {
     return undefined;
   }

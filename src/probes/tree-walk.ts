@@ -6,6 +6,7 @@
 import { constants } from "node:os";
 import { join } from "node:path";
 import { safeFs } from "../native/safe-fs.js";
+import { inodeExactOf } from "./file-identity.js";
 import { typeOfMode, type FileStat } from "./files.js";
 
 /** What the walk found at one path below the root, in the order of a depth-first walk of sorted names. */
@@ -20,7 +21,7 @@ export type WalkRecord =
   /** a directory swapped for another object (or a link) between its fstatat and its opening: not entered */
   | { kind: "replaced"; hostPath: string };
 
-const FIELDS = 13;
+const FIELDS = 15;
 const KINDS = ["entry", "stat-error", "list-error", "too-deep", "replaced"] as const;
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
@@ -56,6 +57,8 @@ function* records(root: string, { paths, numbers, links }: { paths: string[]; nu
         dev: numbers[n + 10]!,
         nlink: numbers[n + 12]!,
       };
+      const exact = inodeExactOf(numbers[n + 13]!, numbers[n + 14]!);
+      if (exact !== undefined) stat.inodeExact = exact;
       const target = links[i];
       if (target !== undefined) stat.linkTarget = target;
       yield { kind, hostPath, stat, ctimeMs: numbers[n + 8]! * 1e3 + numbers[n + 9]! / 1e6 };

@@ -50,7 +50,8 @@ export function auditLogPath(confPath = "/etc/audit/auditd.conf"): { ok: true; p
 
 export class AuditLogTail {
   private fd: number | undefined;
-  private ino = -1;
+  /** the log's inode number, in bigint: a number cannot tell apart two above 2^53 */
+  private ino: bigint | undefined;
   private offset = 0;
   private partial = "";
   private readonly events = new Map<string, AuditEvent>();
@@ -63,14 +64,14 @@ export class AuditLogTail {
   private open(atEnd: boolean): void {
     try {
       const fd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-      const st = fstatSync(fd);
+      const st = fstatSync(fd, { bigint: true });
       if (!st.isFile()) {
         closeSync(fd);
         return;
       }
       this.fd = fd;
       this.ino = st.ino;
-      this.offset = atEnd ? st.size : 0;
+      this.offset = atEnd ? Number(st.size) : 0;
       this.partial = "";
     } catch {
       this.fd = undefined; // not there now (between rotation's rename and the new file): tried again at the next poll
@@ -82,9 +83,9 @@ export class AuditLogTail {
     if (this.fd === undefined) this.open(false);
     if (this.fd !== undefined) {
       this.readToEnd();
-      let current: number | undefined;
+      let current: bigint | undefined;
       try {
-        current = statSync(this.path).ino;
+        current = statSync(this.path, { bigint: true }).ino;
       } catch {
         current = undefined;
       }

@@ -6,13 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ChangeGate, type Change } from "../../src/evaluator/change-gate.ts";
+import { identityOfPath } from "../../src/probes/file-identity.ts";
 
 const temp = () => mkdtempSync(join(tmpdir(), "covenant-edit-"));
 const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
-const identity = (p: string) => {
-  const st = lstatSync(p);
-  return { dev: st.dev, ino: st.ino };
-};
+const identity = (p: string) => identityOfPath(p);
 const editOf = (path: string, content: string): Extract<Change, { op: "edit" }> => ({ op: "edit", path, content, digest: sha(path), expect: identity(path), summary: "set X to 1 (line 1)" });
 const apply = async (change: Change, gate = new ChangeGate({ dryRun: false })) => (await gate.apply([change]))[0]!;
 

@@ -6,16 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChangeGate, type Change } from "../../src/evaluator/change-gate.ts";
+import { identityOfPath } from "../../src/probes/file-identity.ts";
 import { readStat } from "../../src/probes/processes.ts";
 import { safeFs } from "../../src/native/safe-fs.ts";
 import { evaluateOne } from "../helpers/evaluate.ts";
 
 const temp = () => mkdtempSync(join(tmpdir(), "covenant-gate-"));
 const mode = (p: string) => lstatSync(p).mode & 0o7777;
-const identity = (p: string) => {
-  const st = lstatSync(p);
-  return { dev: st.dev, ino: st.ino };
-};
+const identity = (p: string) => identityOfPath(p);
 const apply = async (change: Change, gate = new ChangeGate({ dryRun: false })) => (await gate.apply([change]))[0]!;
 
 describe.each([

@@ -13,7 +13,7 @@ import type { Policy } from "../../src/checker/policy.ts";
 import { evaluate, promiseKeys, type PromiseResult } from "../../src/evaluator/engine.ts";
 import { EvaluationMemory } from "../../src/evaluator/evaluation-memory.ts";
 import { MemoryIntegrity } from "../../src/evaluator/memory-integrity.ts";
-import { focusPlan, levelBelow, walkOrder } from "../../src/evaluator/tree-focus.ts";
+import { focusPlan, levelBelow, sameRoots, walkOrder } from "../../src/evaluator/tree-focus.ts";
 import { readFacts } from "../../src/facts/host.ts";
 import { MemoryBaselines, MemorySamples } from "../../src/store/memory.ts";
 import { watchEvents } from "../../src/watch/events.ts";
@@ -264,6 +264,15 @@ describe("the focus plan", () => {
     expect([...plan.named]).toEqual(["/t/a/b/x"]);
     expect(focusPlan(["/t"], ["/t"], 4, memo)).toBeUndefined();
     expect(focusPlan(Array.from({ length: 3000 }, (_, i) => `/t/f${i}`), ["/t"], 4, memo)).toBeUndefined();
+  });
+
+  it("takes a root for the one walked only when it is the very directory: inode numbers above 2^53 compared by every digit", () => {
+    // overlayfs xino: a lower layer's directories are numbered from 2^63 up, neighbours one double apart of nothing
+    const root = (ino: string) => ({ hostPath: "/t", dev: 41, ino });
+    expect(Number("9223372036854775810")).toBe(Number("9223372036854775811"));
+    expect(sameRoots([root("9223372036854775810")], [root("9223372036854775811")])).toBe(false);
+    expect(sameRoots([root("9223372036854775810")], [root("9223372036854775810")])).toBe(true);
+    expect(sameRoots([root("12")], [{ ...root("12"), dev: 42 }])).toBe(false);
   });
 
   it("levels and walk order", () => {

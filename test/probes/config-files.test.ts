@@ -1,13 +1,14 @@
 // The config-files probe: globs as glob(3) sorts them, missing and unreadable files, identities
 // and digests of what was read.
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { defaultFormatOptions } from "../../src/config-formats/index.ts";
 import { expandConfigGlob, MAX_CONFIG_BYTES, readConfig } from "../../src/probes/config-files.ts";
+import { identityOfPath } from "../../src/probes/file-identity.ts";
 import { readBytesAtMost } from "../../src/probes/result.ts";
 
 const fixture = "test/fixtures/roots/config-cis";
@@ -34,7 +35,7 @@ describe("config-files probe", () => {
     const r = readConfig("/etc/login.defs", "login_defs", defaultFormatOptions, under(fixture));
     if ("error" in r) throw new Error(r.error);
     const host = join(fixture, "etc/login.defs");
-    expect(r.files[0]).toMatchObject({ identity: { dev: lstatSync(host).dev, ino: lstatSync(host).ino }, digest: createHash("sha256").update(readFileSync(host)).digest("hex"), notUtf8: false, link: false });
+    expect(r.files[0]).toMatchObject({ identity: identityOfPath(host), digest: createHash("sha256").update(readFileSync(host)).digest("hex"), notUtf8: false, link: false });
     expect(r.settings.filter((s) => s.key === "PASS_MIN_DAYS").map((s) => [s.line, s.value])).toEqual([
       [5, "0"],
       [9, "1"],

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { relative as relativeTo, resolve } from "node:path";
-import { hash, modeText, resolvePath, stat, statWithChangeTime } from "../../src/probes/files.ts";
+import { fromBigIntStats, hash, modeText, resolvePath, stat, statWithChangeTime } from "../../src/probes/files.ts";
 import { safeFs } from "../../src/native/safe-fs.ts";
+import { identityOfPath } from "../../src/probes/file-identity.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "covenant-files-"));
 
@@ -51,11 +52,22 @@ describe("files probe", () => {
       const { linkTarget, ...got } = s.value;
       expect(linkTarget).toBe(type === "symlink" ? readlinkSync(path) : undefined);
       expect(got).toEqual({ path, type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, size: l.size, mtimeMs: l.mtimeMs, inode: l.ino, dev: l.dev, nlink: l.nlink });
+      // without the addon: Node's lstat in bigint (for the exact inode number), made the same numbers
+      expect(fromBigIntStats(path, lstatSync(path, { bigint: true }))).toEqual(got);
       const c = statWithChangeTime(path);
       if (type === "symlink") expect(c).toBeUndefined();
       else expect([c?.stat, c?.ctimeMs]).toEqual([s.value, l.ctimeMs]);
     }
     safeFs()!.forceWalk(false);
+  });
+
+  it("makes a time before 1970 from Node's bigint lstat as Node's lstat makes it (where the addon is missing)", () => {
+    const f = join(dir, "old.dat");
+    writeFileSync(f, "x");
+    for (const when of ["1969-12-31 23:59:59.250000001", "1901-06-01 12:00:00.999999999", "2038-01-19 03:14:08.5"]) {
+      execFileSync("touch", ["-h", "-d", when, f]);
+      expect(fromBigIntStats(f, lstatSync(f, { bigint: true })).mtimeMs).toBe(lstatSync(f).mtimeMs);
+    }
   });
 
   it("says why it cannot stat: a missing path, a path through a link (naming the link), an overlong path, a NUL byte; a relative one is resolved", () => {
@@ -126,8 +138,7 @@ describe("files probe", () => {
   it("refuses a file that is not the one observed, and one larger than the cap, without reading it", async () => {
     const f = join(dir, "gl.dat");
     writeFileSync(f, "0123456789");
-    const other = lstatSync(join(dir, "current"));
-    expect(await hash(f, "sha256", { expect: { dev: other.dev, ino: other.ino } })).toMatchObject({ ok: false, error: { message: expect.stringContaining("changed while being observed") } });
+    expect(await hash(f, "sha256", { expect: identityOfPath(join(dir, "current")) })).toMatchObject({ ok: false, error: { message: expect.stringContaining("changed while being observed") } });
     expect(await hash(f, "sha256", { maxBytes: 9 })).toMatchObject({ ok: false, error: { message: `${f} is 10 bytes, more than max_hash_size 9 bytes: its content was not hashed` } });
     expect((await hash(f, "sha256", { maxBytes: 10 })).ok).toBe(true);
   });

@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseBootTime, parseCmdline, parseStat, parseStatus, readBootTime, readExecutable, readProcess, readProcesses, startedAt } from "../../src/probes/processes.ts";
+import { identityOfPath } from "../../src/probes/file-identity.ts";
 
 const stat = (comm: string) => `4242 (${comm}) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 987654 10000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0`;
 
@@ -117,8 +118,7 @@ describe("a process's executable (/proc/PID/exe)", () => {
     const pid = await startCopy(path);
     const table = readProcess({ proc: "/proc" }, pid);
     expect(table.ok && table.value.comm).toBe("postgres");
-    const file = statSync(path);
-    expect(readExecutable({ proc: "/proc" }, pid)).toEqual({ ok: true, value: { path, deleted: false, file: { dev: file.dev, ino: file.ino } }, skipped: [] });
+    expect(readExecutable({ proc: "/proc" }, pid)).toEqual({ ok: true, value: { path, deleted: false, file: identityOfPath(path, true) }, skipped: [] });
     expect(readExecutable({ proc: "/proc" }, process.pid, me())).toMatchObject({ ok: true, value: { path: process.execPath } });
     for (const c of started.splice(0)) c.kill();
   });

@@ -150,7 +150,7 @@ describe("lines behaviour", () => {
     if (!observed.ok || "notAFile" in observed.value) throw new Error("fixture not read");
     writeFileSync(at(LIMITS), readFileSync(at(LIMITS), "utf8") + "# added meanwhile\n");
     const gate = new ChangeGate({ dryRun: false, confineTo: root });
-    const [record] = await gate.apply([{ op: "edit-lines", path: at(LIMITS), expect: { dev: observed.value.dev, ino: observed.value.ino }, digest: observed.value.sha256, remove: [3], append: [] }]);
+    const [record] = await gate.apply([{ op: "edit-lines", path: at(LIMITS), expect: observed.value.identity, digest: observed.value.sha256, remove: [3], append: [] }]);
     gate.close();
     expect(record).toMatchObject({ status: "failed", detail: expect.stringContaining("its content changed since it was observed") });
     expect(readFileSync(at(LIMITS), "utf8")).toContain("# added meanwhile");

@@ -4,6 +4,7 @@ import { displayPath, expandPaths, PolicyReader } from "../../checker/load.js";
 import { format } from "../../formatter/format.js";
 import { capDiagnostics, compareDiagnostics } from "../../parser/diagnostics.js";
 import { parseSource } from "../../parser/parse.js";
+import { identityOfDescriptor, sameObject, type FileIdentity } from "../../probes/file-identity.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { escapeText } from "../escape.js";
@@ -63,7 +64,7 @@ export function runFmt(paths: string[], opts: FmtCommandOptions, io: Io): number
         failed = true;
         continue;
       }
-      const problem = rewrite(source.real, source.st, formatted);
+      const problem = rewrite(source.real, source, formatted);
       if (problem) {
         io.err(`${escapeText(shown)}: error E006: not rewritten: ${escapeText(problem)}`);
         failed = true;
@@ -90,7 +91,7 @@ function isLink(path: string): boolean {
  * owner, mode and links stay. Never through a link, and never over a file swapped in since it
  * was read: what changed meanwhile is not lost.
  */
-function rewrite(real: string, read: Stats, text: string): string | undefined {
+function rewrite(real: string, read: { st: Stats; identity: FileIdentity }, text: string): string | undefined {
   let fd: number;
   try {
     fd = openSync(real, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -99,7 +100,7 @@ function rewrite(real: string, read: Stats, text: string): string | undefined {
   }
   try {
     const st = fstatSync(fd);
-    if (st.dev !== read.dev || st.ino !== read.ino || st.size !== read.size || st.mtimeMs !== read.mtimeMs) return "it changed while it was formatted; run fmt again";
+    if (!sameObject(identityOfDescriptor(fd), read.identity) || st.size !== read.st.size || st.mtimeMs !== read.st.mtimeMs) return "it changed while it was formatted; run fmt again";
     // as root, a file with other names may be a hard link another user made, in a directory of
     // theirs, to a file of root's that is not policy (a configuration of comments only parses):
     // writing it in place would change that file

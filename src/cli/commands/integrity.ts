@@ -5,7 +5,7 @@
 // cannot undo an approved change. Both take the run lock, write who ran them and why into the
 // hash-chained history, then evaluate what they approved (a run), so that a deficiency the
 // approval settles is closed, saying by whom and why.
-import { lstatSync } from "node:fs";
+import { lstatSync, type BigIntStats } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import type { CheckedPromise, Policy } from "../../checker/policy.js";
 import { globToRegExp } from "../../checker/glob.js";
@@ -28,6 +28,7 @@ import type { Io } from "../io.js";
 import { evaluatedKeys, evaluateRecorded, runSummary } from "../../run/record.js";
 import { withStoreForWriting } from "../store-access.js";
 import { loginUid, operatingSystemUser } from "./deficiencies.js";
+import { identityOf, identityOfStats } from "../../probes/file-identity.js";
 
 export interface ApproveOptions {
   state?: string;
@@ -198,7 +199,7 @@ async function baselinesOf(capture: IntegrityCapture, promises: Map<string, Chec
     if (!algorithm || s.status !== "present" || s.type !== "file" || s.sha256 === undefined) continue;
     let digest = s.sha256;
     if (algorithm === "sha512") {
-      const h = await files.hash(hostPath, "sha512", { expect: { dev: s.dev, ino: s.inode } });
+      const h = await files.hash(hostPath, "sha512", { expect: identityOf(s) });
       if (!h.ok) continue; // judged on the next run, which says why
       digest = h.value.digest;
     }
@@ -224,12 +225,12 @@ function replaceApprovedCopies(capture: IntegrityCapture, promises: Map<string, 
       if (copy === undefined || s.status !== "present" || s.type !== "file") continue;
       const old = lstatOrUndefined(copy);
       try {
-        changes.restore(copy, hostPath, old ? { expect: { dev: old.dev, ino: old.ino } } : {}, {
+        changes.restore(copy, hostPath, old ? { expect: identityOfStats(old) } : {}, {
           algorithm: "sha256",
           digest: s.sha256Keyed ? undefined : s.sha256,
-          mode: old ? old.mode & 0o7777 : 0o600,
-          uid: old?.uid ?? process.getuid?.(),
-          gid: old?.gid ?? process.getgid?.(),
+          mode: old ? Number(old.mode) & 0o7777 : 0o600,
+          uid: old ? Number(old.uid) : process.getuid?.(),
+          gid: old ? Number(old.gid) : process.getgid?.(),
         });
       } catch (err) {
         return `the approved copy ${copy} of ${c.promise} cannot be replaced: ${(err as Error).message}`;
@@ -242,9 +243,10 @@ function replaceApprovedCopies(capture: IntegrityCapture, promises: Map<string, 
   return replaced;
 }
 
-function lstatOrUndefined(path: string): { dev: number; ino: number; mode: number; uid: number; gid: number } | undefined {
+/** The approved copy's metadata, in bigint for its exact identity; undefined unless a regular file. */
+function lstatOrUndefined(path: string): BigIntStats | undefined {
   try {
-    const st = lstatSync(path);
+    const st = lstatSync(path, { bigint: true });
     return st.isFile() ? st : undefined;
   } catch {
     return undefined;

@@ -20,6 +20,7 @@ import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { renderTable } from "../table.js";
 import { report, roots, UsageError, type ObserveOptions } from "./observe-report.js";
+import { identityOf } from "../../probes/file-identity.js";
 
 export { UsageError } from "./observe-report.js";
 export type { ObserveOptions } from "./observe-report.js";
@@ -176,7 +177,7 @@ export async function observeFile(path: string, hashAlg: string | undefined, opt
   const st = files.stat(path);
   let result: ProbeResult<files.FileStat & { digest?: string }> = st;
   if (st.ok && hashAlg !== undefined && st.value.type === "file") {
-    const h = await files.hash(path, hashAlg as files.HashAlgorithm, { expect: { dev: st.value.dev, ino: st.value.inode } });
+    const h = await files.hash(path, hashAlg as files.HashAlgorithm, { expect: identityOf(st.value) });
     result = h.ok ? { ...st, value: { ...st.value, digest: `${hashAlg}:${h.value.digest}` } } : h;
   }
   const users = accounts.read(roots(opts));

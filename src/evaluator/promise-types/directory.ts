@@ -1,5 +1,6 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { identityOf } from "../../probes/file-identity.js";
 import * as files from "../../probes/files.js";
 import { walkTree, type WalkRecord } from "../../probes/tree-walk.js";
 import type { Change } from "../change-gate.js";
@@ -207,7 +208,7 @@ function wrongEntries(p: Parameters<typeof attr>[0], entries: readonly ObservedE
 
 /** What a whole walk leaves for the focused evaluations after it (tree-focus.ts). */
 function treeMemo(p: Parameters<typeof attr>[0], o: ObservedDirectories, trees: readonly IntegrityTree[], walkNotes: string[], ctx: EvalContext): TreeMemo {
-  const roots = o.directories.filter((d) => d.stat?.type === "directory").map((d) => ({ hostPath: d.hostPath, dev: d.stat!.dev, ino: d.stat!.inode }));
+  const roots = o.directories.filter((d) => d.stat?.type === "directory").map((d) => ({ hostPath: d.hostPath, ...identityOf(d.stat!) }));
   const entries = trees.flatMap((t) => t.entries.map((e) => ({ path: e.path, hostPath: e.hostPath, ...(e.seen ? { stat: e.seen.stat } : {}) })));
   const dirty = wrongEntries(p, o.below, o.integrityFindings ?? [], new Set(roots.map((r) => r.hostPath)), ctx);
   for (const b of o.badNames ?? []) dirty.add(b.hostPath);
@@ -232,7 +233,7 @@ function sameDirectories(p: Parameters<typeof attr>[0], memo: TreeMemo, ctx: Eva
     }
     out.push({ path: policyPathOf(hostPath, ctx), hostPath, stat: st.value });
   }
-  const now = out.map((d) => ({ hostPath: d.hostPath, dev: d.stat!.dev, ino: d.stat!.inode }));
+  const now = out.map((d) => ({ hostPath: d.hostPath, ...identityOf(d.stat!) }));
   // a root never approved is approved whole, as first seen: that is a whole walk's work
   return sameRoots(memo.roots, now) && out.every((d) => ctx.integrity.approved(d.hostPath) !== undefined) ? out : undefined;
 }

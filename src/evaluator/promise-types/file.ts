@@ -11,6 +11,7 @@ import { integrityDrift, ownedByThePromise } from "../integrity-drift.js";
 import { brokenRule, deletedProgramNotes, hasRules, holderText, resolveHolders, rulesOf, type Holder, type RuleAttributes } from "../lock-holders.js";
 import { existence, judgeOwnership, ownershipOf, planOwnership, policyPathOf, presentButPromisedAbsent, type OwnershipWanted } from "../ownership.js";
 import { judge, lstatOrUndefined, runningAsRoot, walk, type Rule } from "../../trust/strict-modes.js";
+import { identityOf } from "../../probes/file-identity.js";
 
 class ApprovedCopyRefusal extends Error {}
 const APPROVED_COPY_RULE: Rule = { says: "as root, Covenant restores content only from an approved copy no other user can change", error: (m) => new ApprovedCopyRefusal(m) };
@@ -75,7 +76,7 @@ async function observeFile(p: CheckedPromise, path: string, hostPath: string, ct
   if (st.value.type !== "file") return { ok: true, value: o };
   const algorithm = algorithmOf(p);
   if (algorithm) {
-    const limits: files.HashLimits = { signal: ctx.stop, expect: { dev: st.value.dev, ino: st.value.inode } };
+    const limits: files.HashLimits = { signal: ctx.stop, expect: identityOf(st.value) };
     const maxHashSize = attr<number>(p, "max_hash_size");
     if (maxHashSize !== undefined) limits.maxBytes = maxHashSize;
     const h = await files.hash(hostPath, algorithm, limits);
@@ -260,7 +261,7 @@ export const fileBehaviour: PromiseBehaviour<ObservedFiles> = {
 
 function restoreChange(p: CheckedPromise, f: ObservedFile, from: string, wanted: OwnershipWanted, ctx: EvalContext): Change {
   const c: Change = { op: "restore", path: f.hostPath, from, algorithm: algorithmOf(p) ?? "sha256", digest: f.expectedDigest?.digest };
-  if (f.stat) c.expect = { dev: f.stat.dev, ino: f.stat.inode };
+  if (f.stat) c.expect = identityOf(f.stat);
   if (wanted.mode !== undefined) c.mode = wanted.mode;
   else if (wanted.maxMode !== undefined) c.maxMode = wanted.maxMode;
   const uid = wanted.owner !== undefined ? ctx.snapshot.uidOf(wanted.owner) : undefined;

@@ -141,7 +141,7 @@ export const linesBehaviour: PromiseBehaviour<ObservedLines> = {
       // a line a forbidden pattern matches is never appended: it would be removed on the next run
       const append = allowed.includes("append") ? missingLines(f.file, w).filter((l) => !w.absent.some((a) => matchesLine(a.re, l))) : [];
       if (remove.length === 0 && append.length === 0) continue;
-      changes.push({ op: "edit-lines", path: f.hostPath, expect: { dev: f.file.dev, ino: f.file.ino }, digest: f.file.sha256, remove, append });
+      changes.push({ op: "edit-lines", path: f.hostPath, expect: f.file.identity, digest: f.file.sha256, remove, append });
     }
     return changes;
   },
