@@ -46,8 +46,9 @@ export function diffAgainstCopy(copy: ApprovedCopy, content: Uint8Array | string
   const opts = { ...DIFF_DEFAULTS, ...options };
   const lines = checkedLines(content, "new", opts);
   if (!Array.isArray(lines)) return lines;
-  const before = splitLines(copy.text).map((text, i) => comparable(text, copy.secrets[String(i)]));
-  const after = maskLines(lines, keyLine, opts.secretPatterns ?? DEFAULT_SECRET_PATTERNS).map((m) => comparable(m.text, m.digest));
+  const patterns = opts.secretPatterns ?? DEFAULT_SECRET_PATTERNS;
+  const before = copyLines(copy, keyLine, patterns);
+  const after = maskLines(lines, keyLine, patterns).map((m) => comparable(m.text, m.digest));
   const hunks = diffHunks(before, after, opts.context);
   if (hunks.length === 0) return { kind: "same" };
   const body = hunks.flatMap((h) => h.lines);
@@ -56,6 +57,21 @@ export function diffAgainstCopy(copy: ApprovedCopy, content: Uint8Array | string
   const show = (line: string) => escapeKeepingTabs(line.includes(SEP) ? line.slice(0, line.indexOf(SEP)) : line);
   const text = formatUnified(hunks, opts.oldLabel ?? "approved", opts.newLabel ?? "now", show);
   return { kind: "diff", text, added: changed("+"), removed: changed("-"), maskedLines };
+}
+
+/**
+ * The copy's lines, comparable with the new content's: a line masked when it was approved by its
+ * digest; any other line masked again as it would be now. A copy approved before a pattern caught
+ * one of its lines (a policy's `mask` added since, or a CRLF line's value, which the built-in
+ * patterns missed before) still holds it in clear, and the diff's old side would show it.
+ */
+function copyLines(copy: ApprovedCopy, keyLine: KeyLine, patterns: readonly SecretPattern[]): string[] {
+  const lines = splitLines(copy.text);
+  const now = maskLines(lines, keyLine, patterns);
+  return lines.map((text, i) => {
+    const digest = copy.secrets[String(i)];
+    return digest !== undefined ? comparable(text, digest) : comparable(now[i]!.text, now[i]!.digest);
+  });
 }
 
 function checkedLines(content: Uint8Array | string, which: string, options: CopyOptions): string[] | { kind: "none"; reason: string } {
