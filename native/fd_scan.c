@@ -20,6 +20,10 @@
 // Float64Array (pid, target index, deleted 0 or 1: a match after another), holders: { pid,
 // stat?, status?, cmdline?, exe?, statAfter? }[], processes, listed, descriptors, denied,
 // stopped, listError }>
+//   - a target's `dev` is stat's device number and its `ino` the inode number as its decimal text
+//     (both given, or neither: nothing at the path): a double holds an inode number exactly only
+//     below 2^53, and overlayfs with xino gives numbers from 2^63 up, where neighbours' round to
+//     one double; the text is parsed here to all 64 bits;
 //   - a descriptor matches a target by device and inode (stat following the descriptor's link);
 //   - one with no links left matches by its former name, "<target path> (deleted)" as readlinkat
 //     gives it, when the file lies on the target's device, is not the file now at the path, and
@@ -124,8 +128,24 @@ static void complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value usage(napi_env env) {
-  napi_throw_type_error(env, NULL, "scan(procRoot: string (absolute), targets: { path: string, dev?: number, ino?: number }[], budgetMs: number, threads: 1 to 16)");
+  napi_throw_type_error(env, NULL, "scan(procRoot: string (absolute), targets: { path: string, dev?: number, ino?: string (the inode number in decimal, both or neither) }[], budgetMs: number, threads: 1 to 16)");
   return NULL;
+}
+
+// An inode number's decimal text (1 to 20 digits, no leading zero, at most 2^64 - 1) into `out`; 0 when it is not one.
+static int parse_inode(napi_env env, napi_value v, uint64_t *out) {
+  char buf[24];
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &length) != napi_ok || length == 0 || length > 20 || (buf[0] == '0' && length > 1)) return 0;
+  uint64_t n = 0;
+  for (size_t i = 0; i < length; i++) {
+    if (buf[i] < '0' || buf[i] > '9') return 0;
+    uint64_t digit = (uint64_t)(buf[i] - '0');
+    if (n > (UINT64_MAX - digit) / 10) return 0;  // past 2^64 - 1
+    n = n * 10 + digit;
+  }
+  *out = n;
+  return 1;
 }
 
 // A target from JavaScript; 0 when it is not one.
@@ -137,12 +157,14 @@ static int read_target(napi_env env, napi_value v, target *t) {
   if (napi_get_named_property(env, v, "path", &path) != napi_ok || napi_get_value_string_utf8(env, path, buf, sizeof buf, &length) != napi_ok) return 0;
   if (napi_get_named_property(env, v, "dev", &dev) != napi_ok || napi_typeof(env, dev, &dev_type) != napi_ok) return 0;
   if (napi_get_named_property(env, v, "ino", &ino) != napi_ok || napi_typeof(env, ino, &ino_type) != napi_ok) return 0;
+  // the file at the path: a number and a decimal text, or neither (an inode given as a number, rounded above 2^53, is refused)
+  t->has_file = dev_type == napi_number && ino_type == napi_string;
+  if (!t->has_file && !(dev_type == napi_undefined && ino_type == napi_undefined)) return 0;
+  if (t->has_file && (napi_get_value_double(env, dev, &t->dev) != napi_ok || !parse_inode(env, ino, &t->ino))) return 0;
   // a path as long as the buffer may have been cut: it can name no file here (PATH_MAX)
   t->path = length >= sizeof buf - 1 ? strdup("") : strndup(buf, length);
   if (!t->path) return 0;
   t->length = strlen(t->path);
-  t->has_file = dev_type == napi_number && ino_type == napi_number;
-  if (t->has_file && (napi_get_value_double(env, dev, &t->dev) != napi_ok || napi_get_value_double(env, ino, &t->ino) != napi_ok)) t->has_file = 0;
   return 1;
 }
 

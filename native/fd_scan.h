@@ -14,7 +14,8 @@ typedef struct {
   char *path;
   size_t length;
   int has_file;  // dev and ino known (something is at the path)
-  double dev, ino;
+  double dev;    // stat's device number, exact as a double (the kernel's 32-bit encoding)
+  uint64_t ino;  // the inode number, every bit (from its decimal text: a double rounds it above 2^53)
 } target;
 
 typedef struct {

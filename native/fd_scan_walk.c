@@ -111,7 +111,7 @@ static void match_deleted(const scan_job *j, found *f, size_t first, int32_t pid
   for (size_t i = 0; i < j->target_count; i++) {
     const target *t = &j->targets[i];
     if (t->length != length || memcmp(t->path, link, length) != 0) continue;
-    if (t->has_file && (t->dev != (double)st->st_dev || t->ino == (double)st->st_ino)) continue;
+    if (t->has_file && (t->dev != (double)st->st_dev || t->ino == (uint64_t)st->st_ino)) continue;
     add_match(f, first, pid, i, 1);
   }
 }
@@ -224,7 +224,7 @@ static void scan_process(const scan_job *j, found *f, int32_t pid) {
     if (fstatat(fd_dir, d->d_name, &st, 0) < 0) continue;  // closed since listed, or unreachable
     for (size_t i = 0; i < j->target_count; i++) {
       const target *t = &j->targets[i];
-      if (t->has_file && t->ino == (double)st.st_ino && t->dev == (double)st.st_dev) add_match(f, first, pid, i, 0);
+      if (t->has_file && t->ino == (uint64_t)st.st_ino && t->dev == (double)st.st_dev) add_match(f, first, pid, i, 0);
     }
     if (st.st_nlink == 0 && j->named) match_deleted(j, f, first, pid, pid_dir, fd_dir, d->d_name, &st, j->own_ns, &pid_ns);
   }

@@ -3,10 +3,12 @@
 // Optional: without it src/probes/fd-scan.ts scans in JavaScript, in slices (same answer, slower).
 import { requireAddon } from "./addon.js";
 
+/** A file sought: `dev` and `ino` both (the file at the path), or neither; else scan throws a TypeError. */
 export interface FdScanTarget {
   path: string;
   dev?: number;
-  ino?: number;
+  /** the inode number in decimal, every digit, no leading zero (a number would round it above 2^53; file-identity.ts) */
+  ino?: string;
 }
 
 /** A process holding a target: its files as read through the directory scanned (UTF-8); each absent when it could not be read (the process ended). */

@@ -1,22 +1,25 @@
 // The descriptor half of the holders scan (file-holders.ts): every process's open descriptors
 // matched against the files sought, by device and inode, and a file deleted or replaced since it
 // was opened by its former name (the rule and its conditions: file-holders.ts). One pass serves
-// all the files of a batch.
+// all the files of a batch. Inode numbers are compared exactly, as their decimal text (or bigint):
+// above 2^53 (overlayfs with xino) a double would take a neighbour for the file sought.
 //
 // Two engines, one answer: native/fd_scan.c on libuv's threadpool (the watcher's thread is free
 // while it runs, and each stat is one system call relative to a directory descriptor), and this
 // file's JavaScript when the addon is missing, which gives the event loop a turn every few
 // milliseconds so that a scan of a big host delays other work by a slice, not by the scan.
 import { availableParallelism, constants } from "node:os";
-import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
 import { fdScan, type FdScanHolder, type FdScanResult } from "../native/fd-scan.js";
+import { inodeNumber } from "./file-identity.js";
 import type { ProbeRoots } from "./result.js";
 
-/** A file sought: its path (as the caller names it) and the file now there, when any. */
+/** A file sought: its path (as the caller names it) and the file now there, when any (dev and ino both, or neither). */
 export interface SoughtFile {
   path: string;
   dev?: number;
-  ino?: number;
+  /** the inode number in decimal, every digit (FileIdentity's) */
+  ino?: string;
 }
 
 export interface OpenMatch {
@@ -127,11 +130,17 @@ async function scanInJs(roots: Pick<ProbeRoots, "proc">, targets: readonly Sough
   const slicer = new Slicer();
   const byFile = new Map<string, string[]>();
   const byName = new Map<string, SoughtFile>();
+  const matches: OpenMatch[] = [];
+  const malformed = targets.find((t) => !wellFormed(t));
+  if (malformed) {
+    // as the native scan refuses it (a TypeError): an inode given otherwise than as its exact text matches nothing safely
+    notes.push(`the descriptor scan failed (a file sought is not { path, dev: number, ino: decimal text } or { path }): no open descriptors found`);
+    return { matches, processes: 0, descriptors: 0, engine: "js" };
+  }
   for (const t of targets) {
     byName.set(t.path, t);
     if (t.dev !== undefined && t.ino !== undefined) byFile.set(`${t.dev}:${t.ino}`, [...(byFile.get(`${t.dev}:${t.ino}`) ?? []), t.path]);
   }
-  const matches: OpenMatch[] = [];
   let pids: string[];
   try {
     pids = readdirSync(roots.proc).filter((n) => /^\d+$/.test(n));
@@ -142,8 +151,8 @@ async function scanInJs(roots: Pick<ProbeRoots, "proc">, targets: readonly Sough
   let denied = 0;
   let descriptors = 0;
   let processes = 0;
-  // the inodes sought, to pass over almost every descriptor with one number compared
-  const inodes = new Set(targets.flatMap((t) => (t.ino === undefined ? [] : [t.ino])));
+  // the inodes sought, to pass over almost every descriptor with one bigint compared (its text made only on a hit)
+  const inodes = new Set(targets.flatMap((t) => (t.ino === undefined ? [] : [BigInt(t.ino)])));
   const prefix = roots.proc.endsWith("/") ? roots.proc : `${roots.proc}/`;
   // the watcher's own mount namespace: a deleted file is matched by name only in it (matchDeleted)
   const ownNamespace = mountNamespace(prefix, "self");
@@ -168,19 +177,28 @@ async function scanInJs(roots: Pick<ProbeRoots, "proc">, targets: readonly Sough
       if (i % 256 === 255) await slicer.maybeYield();
       descriptors++;
       const link = fdDir + fd;
-      let st: Stats | undefined;
+      let st: BigIntStats | undefined;
       try {
-        st = statSync(link, { throwIfNoEntry: false });
+        st = statSync(link, { bigint: true, throwIfNoEntry: false });
       } catch {
         continue; // closed between listing and reading, or a file this process cannot reach
       }
       if (!st) continue;
-      if (inodes.has(st.ino)) for (const path of byFile.get(`${st.dev}:${st.ino}`) ?? []) matches.push({ pid: Number(pid), path, deleted: false });
-      if (st.nlink === 0 && byName.size > 0) matchDeleted(link, st, byName, Number(pid), matches, ownNamespace, prefix);
+      const ino = inodeNumber(st);
+      if (inodes.has(ino)) for (const path of byFile.get(`${st.dev}:${ino}`) ?? []) matches.push({ pid: Number(pid), path, deleted: false });
+      if (st.nlink === 0n && byName.size > 0) matchDeleted(link, st, byName, Number(pid), matches, ownNamespace, prefix);
     }
   }
   if (denied > 0) notes.push(deniedNote(denied));
   return { matches, processes, descriptors, engine: "js" };
+}
+
+const INODE_TEXT = /^(?:0|[1-9][0-9]{0,19})$/;
+
+/** A target as the native scan takes it: dev and ino both (ino the canonical decimal text of a 64-bit number) or neither. */
+function wellFormed(t: SoughtFile): boolean {
+  if (t.dev === undefined && t.ino === undefined) return true;
+  return typeof t.dev === "number" && typeof t.ino === "string" && INODE_TEXT.test(t.ino) && BigInt(t.ino) < 2n ** 64n;
 }
 
 /**
@@ -202,7 +220,7 @@ function mountNamespace(proc: string, pid: string): number | undefined {
  * directory over the watched one, so that a file of theirs, opened and removed, reads
  * "/srv/ledger.dat (deleted)" on the same file system.
  */
-function matchDeleted(link: string, st: Stats, byName: Map<string, SoughtFile>, pid: number, matches: OpenMatch[], ownNamespace: number | undefined, proc: string): void {
+function matchDeleted(link: string, st: BigIntStats, byName: Map<string, SoughtFile>, pid: number, matches: OpenMatch[], ownNamespace: number | undefined, proc: string): void {
   if (ownNamespace !== undefined && mountNamespace(proc, String(pid)) !== ownNamespace) return;
   let text: string;
   try {
@@ -212,7 +230,8 @@ function matchDeleted(link: string, st: Stats, byName: Map<string, SoughtFile>, 
   }
   const name = deletedName(text);
   const t = name === undefined ? undefined : byName.get(name);
-  if (!t || (t.dev !== undefined && t.dev !== st.dev) || (t.ino !== undefined && t.ino === st.ino)) return;
+  // not the file now at the path: told by every digit of its number (a neighbour's rounds to the same double)
+  if (!t || (t.dev !== undefined && BigInt(t.dev) !== st.dev) || (t.ino !== undefined && t.ino === inodeNumber(st).toString())) return;
   matches.push({ pid, path: t.path, deleted: true });
 }
 

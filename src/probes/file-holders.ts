@@ -24,7 +24,8 @@ import { join } from "node:path";
 import { maskedCommandLine, type SecretPattern } from "../integrity/mask.js";
 import { read as readAccounts } from "./accounts.js";
 import { scanDescriptors, Slicer, type DescriptorScanOptions, type ScanEngine } from "./fd-scan.js";
-import { readAsync as readLocksAsync, splitDevice, type FileLock } from "./locks.js";
+import { identityOfStats } from "./file-identity.js";
+import { lockInode, lockKeyOf, readAsync as readLocksAsync, type FileLock } from "./locks.js";
 import { parseCmdline, parseStat, parseStatus, readExecutable, readStat } from "./processes.js";
 import type { FdScanHolder } from "../native/fd-scan.js";
 import type { ProbeRoots } from "./result.js";
@@ -35,9 +36,10 @@ export { deletedName } from "./fd-scan.js";
 /** A file to find holders of: its path (as the caller names it) and the file now there. */
 export interface HeldTarget {
   path: string;
-  /** stat of the path now (not following a final link); absent when nothing is there */
+  /** the identity of the file at the path now (lstat: not following a final link); absent when nothing is there */
   dev?: number;
-  ino?: number;
+  /** its inode number in decimal, every digit (FileIdentity's: a double rounds it above 2^53) */
+  ino?: string;
 }
 
 /** A process at the file (the finding's shape, text/finding-who-text.ts). */
@@ -62,10 +64,9 @@ export interface ScanOptions extends DescriptorScanOptions {
   secretPatterns?: readonly SecretPattern[];
 }
 
-/** The key /proc/locks uses for a file: `major:minor:inode`. */
-export function lockKey(dev: number, ino: number): string {
-  const { major, minor } = splitDevice(dev);
-  return `${major}:${minor}:${ino}`;
+/** The key /proc/locks uses for a file: `major:minor:inode`, the inode every digit. */
+export function lockKey(dev: number, ino: string): string {
+  return lockKeyOf(dev, ino);
 }
 
 /** The pids holding locks (held, not waited for) on each target, by device and inode. */
@@ -79,7 +80,7 @@ export function lockHolders(locks: readonly FileLock[], targets: readonly HeldTa
   const out = new Map<string, number[]>();
   for (const l of locks) {
     if (l.blocked) continue;
-    for (const path of byKey.get(`${l.major}:${l.minor}:${l.inode}`) ?? []) {
+    for (const path of byKey.get(`${l.major}:${l.minor}:${lockInode(l)}`) ?? []) {
       const pids = out.get(path) ?? [];
       if (!pids.includes(l.pid)) pids.push(l.pid);
       out.set(path, pids);
@@ -92,8 +93,8 @@ export function lockHolders(locks: readonly FileLock[], targets: readonly HeldTa
 export function targetsOf(paths: readonly string[], root = "/"): HeldTarget[] {
   return paths.map((path) => {
     try {
-      const st = lstatSync(join(root, path), { throwIfNoEntry: false });
-      return st ? { path, dev: st.dev, ino: st.ino } : { path };
+      const st = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false });
+      return st ? { path, ...identityOfStats(st) } : { path };
     } catch {
       return { path };
     }

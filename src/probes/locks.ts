@@ -1,7 +1,10 @@
 // File locks from /proc/locks, resolved to the files a promise names (by device and inode)
-// and to the processes holding them.
+// and to the processes holding them. The inode is matched by every digit: /proc/locks prints it
+// in full, and above 2^53 (overlayfs with xino: from 2^63 up) a double would take the lock on a
+// neighbour for a lock on the file (file-identity.ts).
 import { lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { identityOfStats, inodeExactOfBigInt } from "./file-identity.js";
 import { fail, fromFsError, ok, readText, readTextAsync, type ProbeResult, type ProbeRoots, type Skip } from "./result.js";
 
 export type LockKind = "posix" | "flock" | "ofd" | "lease" | "delegation";
@@ -17,7 +20,10 @@ export interface FileLock {
   pid: number;
   major: number;
   minor: number;
+  /** the nearest double: exact below 2^53 */
   inode: number;
+  /** at 2^53 and above only: the inode number's decimal text, every digit (as FileStat's) */
+  inodeExact?: string;
   start: number;
   /** byte after the last one locked; Infinity for `EOF` */
   end: number;
@@ -50,6 +56,9 @@ export function parse(text: string, path = "/proc/locks"): { locks: FileLock[]; 
     if (!dev || !/^-?\d+$/.test(pidText) || !/^\d+$/.test(startText) || !/^(\d+|EOF)$/.test(endText)) return skip("malformed pid, device, inode or range");
     const access = accessText === "READ" ? "read" : accessText === "WRITE" ? "write" : accessText === "UNLCK" || accessText === "NONE" ? "none" : undefined;
     if (!access) return skip(`unknown access \`${accessText}\``);
+    const inode = BigInt(dev[3]!);
+    if (inode >= 2n ** 64n) return skip("malformed pid, device, inode or range");
+    const inodeExact = inodeExactOfBigInt(inode);
     locks.push({
       id: Number(id[1]),
       kind,
@@ -59,7 +68,8 @@ export function parse(text: string, path = "/proc/locks"): { locks: FileLock[]; 
       pid: Number(pidText),
       major: parseInt(dev[1]!, 16),
       minor: parseInt(dev[2]!, 16),
-      inode: Number(dev[3]),
+      inode: Number(inode),
+      ...(inodeExact === undefined ? {} : { inodeExact }),
       start: Number(startText),
       // offsets past 2^53 can only be OFFSET_MAX (2^63 - 1): the end of any file
       end: endText === "EOF" || !Number.isSafeInteger(Number(endText)) ? Infinity : Number(endText),
@@ -94,6 +104,17 @@ export function splitDevice(dev: number): { major: number; minor: number } {
   return { major, minor };
 }
 
+/** A lock's inode number in decimal, every digit (a FileIdentity's `ino`). */
+export function lockInode(l: Pick<FileLock, "inode" | "inodeExact">): string {
+  return l.inodeExact ?? String(l.inode);
+}
+
+/** The key /proc/locks gives a file by: `major:minor:inode`, the inode every digit. */
+export function lockKeyOf(dev: number, ino: string): string {
+  const { major, minor } = splitDevice(dev);
+  return `${major}:${minor}:${ino}`;
+}
+
 export interface LockOnPath extends FileLock {
   path: string;
 }
@@ -108,7 +129,7 @@ export function locksUnder(locks: FileLock[], paths: string[], maxDepth = 8): Pr
   const visit = (path: string, depth: number) => {
     let st;
     try {
-      st = statSync(path);
+      st = statSync(path, { bigint: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       let dangling = false;
@@ -120,8 +141,8 @@ export function locksUnder(locks: FileLock[], paths: string[], maxDepth = 8): Pr
       skipped.push({ path, reason: dangling ? "dangling symbolic link" : code === "ENOENT" ? "vanished while being read" : `cannot stat (${code})` });
       return;
     }
-    const { major, minor } = splitDevice(st.dev);
-    byKey.set(`${major}:${minor}:${st.ino}`, path);
+    const id = identityOfStats(st);
+    byKey.set(lockKeyOf(id.dev, id.ino), path);
     if (!st.isDirectory()) return;
     if (depth >= maxDepth) {
       skipped.push({ path, reason: `not searched: deeper than ${maxDepth} levels` });
@@ -146,7 +167,7 @@ export function locksUnder(locks: FileLock[], paths: string[], maxDepth = 8): Pr
   }
   const out: LockOnPath[] = [];
   for (const l of locks) {
-    const path = byKey.get(`${l.major}:${l.minor}:${l.inode}`);
+    const path = byKey.get(`${l.major}:${l.minor}:${lockInode(l)}`);
     if (path !== undefined) out.push({ ...l, path });
   }
   return ok(out, skipped);
@@ -156,11 +177,12 @@ export function locksUnder(locks: FileLock[], paths: string[], maxDepth = 8): Pr
 export function locksOnFile(locks: FileLock[], path: string): ProbeResult<FileLock[]> {
   let st;
   try {
-    st = statSync(path);
+    st = statSync(path, { bigint: true });
   } catch (err) {
     return fromFsError(err, path);
   }
   if (!st.isFile() && !st.isDirectory()) return fail("malformed", `${path} is not a file`, path);
-  const { major, minor } = splitDevice(st.dev);
-  return ok(locks.filter((l) => l.inode === st.ino && l.major === major && l.minor === minor));
+  const id = identityOfStats(st);
+  const key = lockKeyOf(id.dev, id.ino);
+  return ok(locks.filter((l) => `${l.major}:${l.minor}:${lockInode(l)}` === key));
 }

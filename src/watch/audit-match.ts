@@ -7,10 +7,10 @@ import { posix } from "node:path";
 import type { AuditedChange } from "../evaluator/file-finding.js";
 import type { AuditEvent, AuditPathItem } from "./audit-records.js";
 
-/** A path and the files (device `major:minor` in decimal, inode) that were at it. */
+/** A path and the files (device `major:minor` in decimal, inode number in decimal, every digit) that were at it. */
 export interface AuditTarget {
   path: string;
-  files: { dev: string; ino: number }[];
+  files: { dev: string; ino: string }[];
 }
 
 const AT_FDCWD = "ffffff9c";

@@ -15,7 +15,8 @@ export interface AuditPathItem {
   item: number;
   /** the name as the syscall gave it, relative to the working directory or a directory descriptor when it does not begin with / */
   name?: string;
-  inode?: number;
+  /** the inode number in decimal, every digit (a double rounds it above 2^53: overlayfs with xino gives numbers from 2^63 up) */
+  inode?: string;
   /** device as `major:minor` in decimal */
   dev?: string;
   /** NORMAL, PARENT, CREATE, DELETE, UNKNOWN */
@@ -113,7 +114,9 @@ export function proctitleArgv(raw: string): string[] {
 function pathItem(f: Record<string, string>): AuditPathItem {
   const p: AuditPathItem = { item: /^\d+$/.test(f["item"] ?? "") ? Number(f["item"]) : -1 };
   if (f["name"] !== undefined) p.name = f["name"];
-  if (/^\d+$/.test(f["inode"] ?? "")) p.inode = Number(f["inode"]);
+  const inode = /^\d{1,20}$/.test(f["inode"] ?? "") ? BigInt(f["inode"]!) : undefined;
+  // as the kernel prints it, leading zeros aside, to compare with a FileIdentity's text
+  if (inode !== undefined && inode < 2n ** 64n) p.inode = inode.toString();
   const dev = /^([0-9a-f]+):([0-9a-f]+)$/i.exec(f["dev"] ?? "");
   if (dev) p.dev = `${parseInt(dev[1]!, 16)}:${parseInt(dev[2]!, 16)}`;
   if (f["nametype"] !== undefined) p.nametype = f["nametype"];

@@ -115,7 +115,8 @@ export class BatchWho {
     this.scanning = true;
     const batches = this.queue.splice(0);
     const all = batches.flatMap((b) => b.targets);
-    // the same file at a path in several batches is looked for once; at most MAX_PATHS paths a scan
+    // the same file at a path in several batches is looked for once (by its exact identity: two
+    // versions whose inode numbers round to one double are two files); at most MAX_PATHS paths a scan
     const byPath = new Map<string, HeldTarget[]>();
     for (const t of all) {
       const same = byPath.get(t.path) ?? [];

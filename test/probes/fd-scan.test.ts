@@ -57,7 +57,7 @@ describe.skipIf(!native)("the native holders scan", () => {
     writeFileSync(file, "");
     const child = await sleeper(file);
     const st = lstatSync(file);
-    const r = await native!.scan("/proc", [{ path: file, dev: st.dev, ino: st.ino }, { path: join(dir, "nothing") }], -1, 1);
+    const r = await native!.scan("/proc", [{ path: file, dev: st.dev, ino: String(st.ino) }, { path: join(dir, "nothing") }], -1, 1);
     expect(triples(r.matches)).toContainEqual([child.pid, 0, 0]);
     const h = r.holders.find((x) => x.pid === child.pid)!;
     expect(h.stat).toMatch(new RegExp(`^${child.pid} \\(sleep\\) `));
@@ -112,6 +112,18 @@ describe.skipIf(!native)("the native holders scan", () => {
     for (const threads of [2, 4, 16]) expect(await native!.scan(proc, targets, -1, threads)).toEqual(one);
     expect(one.matches.length / 3).toBeGreaterThan(100);
     expect(() => native!.scan(proc, targets, -1, 0)).toThrow(TypeError);
+  });
+
+  it("takes a target's inode number as its exact decimal text, and refuses anything else", async () => {
+    const proc = bigProc(0, 0, files);
+    const path = "/x";
+    const refused = [{ path, dev: 1, ino: 7 }, { path, dev: 1 }, { path, ino: "7" }, { path, dev: 1, ino: "007" }, { path, dev: 1, ino: "" }, { path, dev: 1, ino: " 7" }, { path, dev: 1, ino: "0x10" }, { path, dev: 1, ino: "18446744073709551616" }, { path, dev: 1, ino: "123456789012345678901234" }];
+    for (const t of refused) expect(() => native!.scan(proc, [t as never], -1, 1), JSON.stringify(t)).toThrow(/ino\?: string \(the inode number in decimal/);
+    for (const ino of ["0", "7", "9223372036854775809", "18446744073709551615"]) await expect(native!.scan(proc, [{ path, dev: 1, ino }], -1, 1)).resolves.toMatchObject({ listError: 0 });
+    // the JavaScript engine refuses the same, and says so
+    const notes: string[] = [];
+    expect(await scanDescriptors({ proc }, [{ path, dev: 1, ino: "007" }], { engine: "js" }, notes)).toMatchObject({ matches: [], processes: 0 });
+    expect(notes.join()).toMatch(/the descriptor scan failed/);
   });
 });
 

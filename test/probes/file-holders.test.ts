@@ -7,7 +7,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { deletedName, holderDetails, lockHolders, lockKey, scanHolders, targetsOf } from "../../src/probes/file-holders.ts";
-import type { FileLock } from "../../src/probes/locks.ts";
+import { parse, type FileLock } from "../../src/probes/locks.ts";
 import { DEFAULT_SECRET_PATTERNS, linearPattern, type SecretPattern } from "../../src/integrity/mask.ts";
 import type { ScanEngine } from "../../src/probes/fd-scan.ts";
 import { fdScan, fdScanUnavailableReason } from "../../src/native/fd-scan.ts";
@@ -196,8 +196,15 @@ describe("file holders, pure parts", () => {
   it("lock holders are matched by device and inode, waiters left out", () => {
     const dev = 0xfe00; // 254:0
     const lock = (pid: number, inode: number, blocked = false): FileLock => ({ id: 1, kind: "flock", blocked, mandatory: false, access: "write", pid, major: 254, minor: 0, inode, start: 0, end: Infinity });
-    expect(lockKey(dev, 7)).toBe("254:0:7");
-    const m = lockHolders([lock(10, 7), lock(11, 7, true), lock(12, 8), lock(10, 7)], [{ path: "/a", dev, ino: 7 }, { path: "/b" }]);
+    expect(lockKey(dev, "7")).toBe("254:0:7");
+    const m = lockHolders([lock(10, 7), lock(11, 7, true), lock(12, 8), lock(10, 7)], [{ path: "/a", dev, ino: "7" }, { path: "/b" }]);
     expect([...m]).toEqual([["/a", [10]]]);
+  });
+
+  it("lock holders are matched by every digit of the inode number: a neighbour's lock above 2^53 is not the file's", () => {
+    const dev = 0x2d; // 0:45, an overlay
+    const { locks } = parse("1: FLOCK  ADVISORY  WRITE 10 00:2d:9223372036854775809 0 EOF\n2: FLOCK  ADVISORY  WRITE 11 00:2d:9223372036854775810 0 EOF");
+    const m = lockHolders(locks, [{ path: "/merged/a", dev, ino: "9223372036854775808" }, { path: "/merged/b", dev, ino: "9223372036854775809" }]);
+    expect([...m]).toEqual([["/merged/b", [10]]]);
   });
 });

@@ -27,7 +27,7 @@ describe("audit records", () => {
     expect(rest).toEqual([]); // CONFIG_CHANGE is not kept
     expect(e).toMatchObject({ timeMs: 1796509509038, serial: 4, cwd: "/tmp/who-exp", argv: ["sh", "-c", "echo x >> f"] });
     expect(e!.syscall).toMatchObject({ pid: "7847", ppid: "7827", uid: "0", auid: "4294967295", comm: "sh", exe: "/usr/bin/dash", key: "covenant-watch" });
-    expect(e!.paths).toEqual([{ item: 0, name: "f", inode: 2154513, dev: "254:0", nametype: "NORMAL" }]);
+    expect(e!.paths).toEqual([{ item: 0, name: "f", inode: "2154513", dev: "254:0", nametype: "NORMAL" }]);
     expect(syscallName(e!)).toBe("openat");
     expect(itemPath(e!, e!.paths[0]!)).toBe("/tmp/who-exp/f");
     const changes = changesTo([e!], { path: "/tmp/who-exp/f", files: [] }, 0, Infinity, (uid) => (uid === 0 ? "root" : undefined));
@@ -52,8 +52,21 @@ describe("audit records", () => {
     const e = parseEvents(withDirfd)[0]!;
     expect(itemPath(e, e.paths[0]!)).toBeUndefined();
     expect(eventTouches(e, { path: "/tmp/who-exp/f", files: [] })).toBe(false);
-    expect(eventTouches(e, { path: "/anywhere/f", files: [{ dev: "254:0", ino: 2154513 }] })).toBe(true);
-    expect(eventTouches(e, { path: "/anywhere/f", files: [{ dev: "254:1", ino: 2154513 }] })).toBe(false);
+    expect(eventTouches(e, { path: "/anywhere/f", files: [{ dev: "254:0", ino: "2154513" }] })).toBe(true);
+    expect(eventTouches(e, { path: "/anywhere/f", files: [{ dev: "254:1", ino: "2154513" }] })).toBe(false);
+  });
+
+  it("keeps a 20-digit inode number whole: a neighbour's file above 2^53 (overlayfs with xino) is not the target", () => {
+    const big = LOG.replace("a0=ffffff9c", "a0=5").replace("inode=2154513 dev=fe:00", "inode=9223372036854775809 dev=00:2d");
+    const e = parseEvents(big)[0]!;
+    expect(e.paths[0]!.inode).toBe("9223372036854775809");
+    expect(eventTouches(e, { path: "/anywhere/f", files: [{ dev: "0:45", ino: "9223372036854775809" }] })).toBe(true);
+    const neighbour = { path: "/anywhere/g", files: [{ dev: "0:45", ino: "9223372036854775808" }] };
+    expect(eventTouches(e, neighbour)).toBe(false);
+    expect(changesTo([e], neighbour, 0, Infinity, () => undefined)).toEqual([]);
+    // leading zeros are the number's, not another; past 2^64 - 1 is no inode
+    expect(parseEvents(big.replace("inode=9223372036854775809", "inode=0009"))[0]!.paths[0]!.inode).toBe("9");
+    expect(parseEvents(big.replace("inode=9223372036854775809", "inode=18446744073709551616"))[0]!.paths[0]!.inode).toBeUndefined();
   });
 
   it("a failed syscall, or one outside the window, is not a change", () => {

@@ -112,7 +112,7 @@ describe.skipIf(!root)("AuditWho", () => {
     appendFileSync(log, `${lines.join("\n")}\n`);
     write(`${up}/f7.dat`, 99, 77);
     const started = Date.now();
-    const found = await who.attribute(Array.from({ length: 200 }, (_, i) => ({ path: `${up}/f${i}.dat`, files: [{ dev: "8:1", ino: 50_000_000 + i }] })), Date.now() - 100);
+    const found = await who.attribute(Array.from({ length: 200 }, (_, i) => ({ path: `${up}/f${i}.dat`, files: [{ dev: "8:1", ino: String(50_000_000 + i) }] })), Date.now() - 100);
     expect(Date.now() - started).toBeLessThan(4000);
     expect(found.get(`${up}/f7.dat`)).toMatchObject({ status: "attributed", changes: [{ pid: 77 }] });
     expect(found.get(`${up}/f8.dat`)).toMatchObject({ status: "none-found" });

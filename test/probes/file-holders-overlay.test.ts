@@ -1,0 +1,148 @@
+// Who holds a file where inode numbers exceed 2^53: an overlay mount with xino over a lower and an
+// upper layer on two tmpfs (as test/probes/file-identity-overlay.test.ts: the lower layer's files
+// are numbered 2^63 + n, where a double's step is 2048, so neighbours round to one double). A
+// process holding or locking one file must not be named at its neighbour, and one holding a former
+// version that its neighbour replaced must be named, by both engines of the descriptor scan alike.
+// Needs root (mount); skipped, saying why, where the mount is not permitted or the numbers stay small.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { fdScan } from "../../src/native/fd-scan.ts";
+import type { ScanEngine } from "../../src/probes/fd-scan.ts";
+import { scanHolders, targetsOf } from "../../src/probes/file-holders.ts";
+import { inodeNumber } from "../../src/probes/file-identity.ts";
+import { locksOnFile, locksUnder, read as readLocks, splitDevice, type FileLock } from "../../src/probes/locks.ts";
+
+const NAMES = ["held", "gone", "lock"];
+const base = mkdtempSync(join(tmpdir(), "covenant-xino-holders-"));
+const [lower, upperFs, merged] = ["lower", "upper", "merged"].map((d) => join(base, d)) as [string, string, string];
+const mounted: string[] = [];
+const children: ChildProcess[] = [];
+
+/** Mounts the overlay; undefined when it is up with numbers above 2^53, else why the tests are skipped. */
+function mountOverlay(): string | undefined {
+  if (process.getuid?.() !== 0) return "not root: mount is not permitted";
+  try {
+    for (const d of [lower, upperFs, merged]) mkdirSync(d);
+    execFileSync("mount", ["-t", "tmpfs", "tmpfs", lower], { stdio: "pipe" });
+    mounted.unshift(lower);
+    execFileSync("mount", ["-t", "tmpfs", "tmpfs", upperFs], { stdio: "pipe" });
+    mounted.unshift(upperFs);
+    // the lower layer is filled before the mount (changing it under a mounted overlay is undefined)
+    for (const name of NAMES) for (const n of [1, 2]) writeFileSync(join(lower, `${name}${n}`), `${name} ${n}\n`);
+    for (const d of ["u", "w"]) mkdirSync(join(upperFs, d));
+    execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${join(upperFs, "u")},workdir=${join(upperFs, "w")},xino=on`, merged], { stdio: "pipe" });
+    mounted.unshift(merged);
+  } catch (err) {
+    cleanUp();
+    return `the overlay cannot be mounted: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}`;
+  }
+  const ino = inodeNumber(lstatSync(join(merged, "held1"), { bigint: true }));
+  if (ino >= 2n ** 53n) return undefined;
+  cleanUp();
+  return `inode numbers stay below 2^53 on this overlay (${ino}): xino is not in use`;
+}
+
+/** Ends the children, unmounts what was mounted (lazily, should something still hold it) and removes the directories. */
+function cleanUp(): void {
+  // each child leads its own process group: flock's `sleep`, which keeps its lock, ends too
+  for (const c of children.splice(0)) {
+    try {
+      process.kill(-c.pid!, "SIGKILL");
+    } catch {
+      c.kill("SIGKILL");
+    }
+  }
+  for (const m of mounted.splice(0)) {
+    try {
+      execFileSync("umount", [m], { stdio: "pipe" });
+    } catch {
+      execFileSync("umount", ["-l", m], { stdio: "pipe" });
+    }
+  }
+  rmSync(base, { recursive: true, force: true });
+}
+
+const skipped = mountOverlay();
+afterAll(cleanUp);
+
+/** `sleep 60` whose standard input is `file`. */
+async function holding(file: string): Promise<ChildProcess> {
+  const fd = openSync(file, "r");
+  const child = spawn("sleep", ["60"], { stdio: [fd, "ignore", "ignore"], detached: true });
+  closeSync(fd);
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.once("spawn", () => resolve());
+    child.once("error", reject);
+  });
+  return child;
+}
+
+/** The premise: the two files' inode numbers differ, yet are one double. */
+function neighbours(a: string, b: string): void {
+  const [x, y] = [a, b].map((p) => inodeNumber(lstatSync(p, { bigint: true })));
+  expect(x).not.toBe(y);
+  expect(Number(x)).toBe(Number(y));
+}
+
+const engines: ScanEngine[] = fdScan() ? ["native", "js"] : ["js"];
+const roots = { proc: "/proc", etc: "/etc" };
+
+describe.skipIf(skipped !== undefined)(`holders above 2^53 through an overlay with xino${skipped ? ` (skipped: ${skipped})` : ""}`, () => {
+  it.each(engines)("%s: a process holding a file open is its holder, not its neighbour's", async (engine) => {
+    const [held, neighbour] = [join(merged, "held1"), join(merged, "held2")];
+    neighbours(held, neighbour);
+    const child = await holding(held);
+    const scan = await scanHolders(roots, targetsOf([held, neighbour]), { engine });
+    expect(scan.engine).toBe(engine);
+    expect(scan.holders.get(held)!.filter((h) => h.pid === child.pid)).toEqual([expect.objectContaining({ pid: child.pid, via: "open" })]);
+    expect(scan.holders.get(neighbour)!.filter((h) => h.pid === child.pid)).toEqual([]);
+  });
+
+  it("a process holding a former version that its neighbour replaced is named, matched by name, by both engines", async () => {
+    const [path, neighbour] = [join(merged, "gone1"), join(merged, "gone2")];
+    // copied up (the numbers stay): the file held then has no link left once replaced
+    for (const p of [path, neighbour]) chmodSync(p, 0o640);
+    neighbours(path, neighbour);
+    const child = await holding(path);
+    renameSync(neighbour, path);
+    const held = statSync(`/proc/${child.pid}/fd/0`, { bigint: true });
+    expect(held.nlink).toBe(0n);
+    expect(readFileSync(path, "utf8")).toBe("gone 2\n");
+    for (const engine of engines) {
+      const scan = await scanHolders(roots, targetsOf([path]), { engine });
+      expect(scan.holders.get(path)!.filter((h) => h.pid === child.pid), engine).toEqual([expect.objectContaining({ pid: child.pid, via: "open", deleted: true })]);
+    }
+  });
+
+  it("a lock on a file is on it, not on its neighbour: /proc/locks's 20-digit inode kept whole", async () => {
+    const [locked, neighbour] = [join(merged, "lock1"), join(merged, "lock2")];
+    neighbours(locked, neighbour);
+    const child = spawn("flock", ["--exclusive", locked, "sleep", "60"], { stdio: "ignore", detached: true });
+    children.push(child);
+    const st = lstatSync(locked, { bigint: true });
+    const ino = inodeNumber(st).toString();
+    const { major, minor } = splitDevice(Number(st.dev));
+    // this mount's locks (another overlay's lower files have the same numbers)
+    const ours = (locks: FileLock[]) => locks.filter((l) => l.major === major && l.minor === minor);
+    let all = readLocks({ proc: "/proc" });
+    for (let i = 0; i < 100 && !(all.ok && ours(all.value).length > 0); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      all = readLocks({ proc: "/proc" });
+    }
+    if (!all.ok) throw new Error(all.error.message);
+    expect(ours(all.value).map((l) => [l.pid, l.inodeExact])).toEqual([[child.pid, ino]]);
+    expect(locksOnFile(all.value, locked)).toMatchObject({ ok: true, value: [{ pid: child.pid, inodeExact: ino }] });
+    expect(locksOnFile(all.value, neighbour)).toMatchObject({ ok: true, value: [] });
+    const under = locksUnder(all.value, [merged]);
+    expect(under.ok && under.value.map((l) => [l.path, l.pid])).toEqual([[locked, child.pid]]);
+    for (const engine of engines) {
+      const scan = await scanHolders(roots, targetsOf([locked, neighbour]), { engine });
+      expect(scan.holders.get(locked)!.filter((h) => h.via === "lock").map((h) => h.pid), engine).toEqual([child.pid]);
+      expect(scan.holders.get(neighbour), engine).toEqual([]);
+    }
+  });
+});
