@@ -110,12 +110,17 @@ describe("pushes", () => {
     const position = async () => (await t.hub.pool.query<{ last_seq: string; head_seq: string }>("SELECT last_seq, head_seq FROM hub_hosts WHERE id = $1", [host.id])).rows[0]!;
     expect(await position()).toEqual({ last_seq: "3", head_seq: "12" });
     // pushes of one host at once, each following on from what the hub holds or replaying it: the
-    // row lock makes them take turns, and each stores only what lies beyond what the hub holds
+    // row lock makes them take turns, and each stores only what lies beyond what the hub holds.
+    // Signed as a host signs them, a later one with a head at least as high: the one signed last
+    // (head 14) is never old news, whichever order they take the lock in (signed at the same
+    // millisecond as another, and arriving after it with nothing new, it would be, by design)
+    const base = Date.now();
+    const at = (n: number) => new Date(base + n);
     const replies = await Promise.all([
-      host.push(t.hub.url, t.cert.certPem, 3, 6, { head: 14 }),
-      host.push(t.hub.url, t.cert.certPem, 3, 12, { head: 12 }),
-      host.push(t.hub.url, t.cert.certPem, 3, 9, { head: 13 }),
-      host.push(t.hub.url, t.cert.certPem, 0, 3, { head: 12 }),
+      host.push(t.hub.url, t.cert.certPem, 3, 6, { head: 14, sentAt: at(4) }),
+      host.push(t.hub.url, t.cert.certPem, 3, 12, { head: 12, sentAt: at(1) }),
+      host.push(t.hub.url, t.cert.certPem, 3, 9, { head: 13, sentAt: at(3) }),
+      host.push(t.hub.url, t.cert.certPem, 0, 3, { head: 12, sentAt: at(2) }),
     ]);
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(await position()).toEqual({ last_seq: "12", head_seq: "14" });
