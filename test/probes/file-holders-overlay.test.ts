@@ -4,11 +4,11 @@
 // process holding or locking one file must not be named at its neighbour, and one holding a former
 // version that its neighbour replaced must be named, by both engines of the descriptor scan alike.
 // Needs root (mount); skipped, saying why, where the mount is not permitted or the numbers stay small.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, closeSync, lstatSync, openSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { mountXinoOverlay, writePairs } from "../helpers/xino-overlay.ts";
 import { fdScan } from "../../src/native/fd-scan.ts";
 import type { ScanEngine } from "../../src/probes/fd-scan.ts";
 import { scanHolders, targetsOf } from "../../src/probes/file-holders.ts";
@@ -16,38 +16,12 @@ import { inodeNumber } from "../../src/probes/file-identity.ts";
 import { locksOnFile, locksUnder, read as readLocks, splitDevice, type FileLock } from "../../src/probes/locks.ts";
 
 const NAMES = ["held", "gone", "lock"];
-const base = mkdtempSync(join(tmpdir(), "covenant-xino-holders-"));
-const [lower, upperFs, merged] = ["lower", "upper", "merged"].map((d) => join(base, d)) as [string, string, string];
-const mounted: string[] = [];
+const overlay = mountXinoOverlay("covenant-xino-holders-", (lower) => writePairs(lower, NAMES), "held1");
+const { merged, skipped } = overlay;
 const children: ChildProcess[] = [];
 
-/** Mounts the overlay; undefined when it is up with numbers above 2^53, else why the tests are skipped. */
-function mountOverlay(): string | undefined {
-  if (process.getuid?.() !== 0) return "not root: mount is not permitted";
-  try {
-    for (const d of [lower, upperFs, merged]) mkdirSync(d);
-    execFileSync("mount", ["-t", "tmpfs", "tmpfs", lower], { stdio: "pipe" });
-    mounted.unshift(lower);
-    execFileSync("mount", ["-t", "tmpfs", "tmpfs", upperFs], { stdio: "pipe" });
-    mounted.unshift(upperFs);
-    // the lower layer is filled before the mount (changing it under a mounted overlay is undefined)
-    for (const name of NAMES) for (const n of [1, 2]) writeFileSync(join(lower, `${name}${n}`), `${name} ${n}\n`);
-    for (const d of ["u", "w"]) mkdirSync(join(upperFs, d));
-    execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${join(upperFs, "u")},workdir=${join(upperFs, "w")},xino=on`, merged], { stdio: "pipe" });
-    mounted.unshift(merged);
-  } catch (err) {
-    cleanUp();
-    return `the overlay cannot be mounted: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}`;
-  }
-  const ino = inodeNumber(lstatSync(join(merged, "held1"), { bigint: true }));
-  if (ino >= 2n ** 53n) return undefined;
-  cleanUp();
-  return `inode numbers stay below 2^53 on this overlay (${ino}): xino is not in use`;
-}
-
-/** Ends the children, unmounts what was mounted (lazily, should something still hold it) and removes the directories. */
+/** Ends the children (each leads its own process group: flock's `sleep`, which keeps its lock, ends too), then the overlay. */
 function cleanUp(): void {
-  // each child leads its own process group: flock's `sleep`, which keeps its lock, ends too
   for (const c of children.splice(0)) {
     try {
       process.kill(-c.pid!, "SIGKILL");
@@ -55,17 +29,8 @@ function cleanUp(): void {
       c.kill("SIGKILL");
     }
   }
-  for (const m of mounted.splice(0)) {
-    try {
-      execFileSync("umount", [m], { stdio: "pipe" });
-    } catch {
-      execFileSync("umount", ["-l", m], { stdio: "pipe" });
-    }
-  }
-  rmSync(base, { recursive: true, force: true });
+  overlay.cleanUp();
 }
-
-const skipped = mountOverlay();
 afterAll(cleanUp);
 
 /** `sleep 60` whose standard input is `file`. */

@@ -6,63 +6,26 @@
 // Needs root (mount); skipped, saying why, where the mount is not permitted or the numbers stay small.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { mountXinoOverlay, writePairs } from "../helpers/xino-overlay.ts";
 import { ChangeGate } from "../../src/evaluator/change-gate.ts";
 import { describeChange } from "../../src/integrity/file-change.ts";
 import { readFileState } from "../../src/integrity/file-state.ts";
-import { identityOf, identityOfPath, inodeNumber, sameObject } from "../../src/probes/file-identity.ts";
+import { identityOf, identityOfPath, sameObject } from "../../src/probes/file-identity.ts";
 import { fromBigIntStats, hash, readSmall, stat } from "../../src/probes/files.ts";
 import { walkTree } from "../../src/probes/tree-walk.ts";
 
 const PAIRS = ["hash", "small", "chmod", "edit", "restore", "state"];
-const base = mkdtempSync(join(tmpdir(), "covenant-xino-"));
-const [lower, upperFs, merged] = ["lower", "upper", "merged"].map((d) => join(base, d)) as [string, string, string];
-const mounted: string[] = [];
+const overlay = mountXinoOverlay("covenant-xino-", (lower) => {
+  writePairs(lower, PAIRS);
+  mkdirSync(join(lower, "tree"));
+  writeFileSync(join(lower, "tree", "entry"), "entry\n");
+}, "hash1");
+const { base, merged, skipped } = overlay;
 
-/** Mounts the overlay; undefined when it is up with numbers above 2^53, else why the tests are skipped. */
-function mountOverlay(): string | undefined {
-  if (process.getuid?.() !== 0) return "not root: mount is not permitted";
-  try {
-    for (const d of [lower, upperFs, merged]) mkdirSync(d);
-    execFileSync("mount", ["-t", "tmpfs", "tmpfs", lower], { stdio: "pipe" });
-    mounted.unshift(lower);
-    execFileSync("mount", ["-t", "tmpfs", "tmpfs", upperFs], { stdio: "pipe" });
-    mounted.unshift(upperFs);
-    // the lower layer is filled before the mount (changing it under a mounted overlay is undefined)
-    for (const name of PAIRS) for (const n of [1, 2]) writeFileSync(join(lower, `${name}${n}`), `${name} ${n}\n`);
-    mkdirSync(join(lower, "tree"));
-    writeFileSync(join(lower, "tree", "entry"), "entry\n");
-    for (const d of ["u", "w"]) mkdirSync(join(upperFs, d));
-    execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${join(upperFs, "u")},workdir=${join(upperFs, "w")},xino=on`, merged], { stdio: "pipe" });
-    mounted.unshift(merged);
-  } catch (err) {
-    cleanUp();
-    return `the overlay cannot be mounted: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}`;
-  }
-  const ino = inodeNumber(lstatSync(join(merged, "hash1"), { bigint: true }));
-  if (ino >= 2n ** 53n) return undefined;
-  cleanUp();
-  return `inode numbers stay below 2^53 on this overlay (${ino}): xino is not in use`;
-}
-
-/** Unmounts what was mounted (lazily, should something still hold it: no mount outlives the tests) and removes the directories. */
-function cleanUp(): void {
-  for (const m of mounted.splice(0)) {
-    try {
-      execFileSync("umount", [m], { stdio: "pipe" });
-    } catch {
-      execFileSync("umount", ["-l", m], { stdio: "pipe" });
-    }
-  }
-  rmSync(base, { recursive: true, force: true });
-}
-
-const skipped = mountOverlay();
-
-afterAll(cleanUp);
+afterAll(() => overlay.cleanUp());
 
 /** The file `<name>1`, observed; then `<name>2` renamed over it: the neighbour, whose number rounds to the same double. */
 function observeThenSwap(name: string) {
