@@ -66,12 +66,37 @@ export function diffAgainstCopy(copy: ApprovedCopy, content: Uint8Array | string
  * patterns missed before) still holds it in clear, and the diff's old side would show it.
  */
 function copyLines(copy: ApprovedCopy, keyLine: KeyLine, patterns: readonly SecretPattern[]): string[] {
+  return linesMaskedNow(copy, keyLine, patterns).map((l) => comparable(l.text, l.digest));
+}
+
+/** Each line of the copy: as masked when it was approved (with its digest), else as `patterns` mask it now. */
+function linesMaskedNow(copy: ApprovedCopy, keyLine: KeyLine, patterns: readonly SecretPattern[]): { text: string; digest?: string; maskedNow?: true }[] {
   const lines = splitLines(copy.text);
   const now = maskLines(lines, keyLine, patterns);
   return lines.map((text, i) => {
     const digest = copy.secrets[String(i)];
-    return digest !== undefined ? comparable(text, digest) : comparable(now[i]!.text, now[i]!.digest);
+    if (digest !== undefined) return { text, digest };
+    const m = now[i]!;
+    return m.digest === undefined ? { text } : { text: m.text, digest: m.digest, maskedNow: true };
   });
+}
+
+/**
+ * The copy with every line it keeps in clear that `patterns` mask now masked as a copy made now
+ * masks it (with the keyed digest of what it was), and how many such lines; undefined when it
+ * has none. For copies approved before a pattern caught those lines (a CRLF line's value, which
+ * the built-in patterns missed before): the store keeps no secret (store/approved-remask.ts). A
+ * diff against the result is the diff against the copy as it was, line for line.
+ */
+export function remaskedCopy(copy: ApprovedCopy, keyLine: KeyLine, patterns: readonly SecretPattern[] = DEFAULT_SECRET_PATTERNS): { copy: ApprovedCopy; lines: number } | undefined {
+  const lines = linesMaskedNow(copy, keyLine, patterns);
+  const masked = lines.filter((l) => l.maskedNow).length;
+  if (masked === 0) return undefined;
+  const secrets: Record<string, string> = {};
+  lines.forEach((l, i) => {
+    if (l.digest !== undefined) secrets[String(i)] = l.digest;
+  });
+  return { copy: { text: lines.map((l) => l.text).join(""), secrets }, lines: masked };
 }
 
 function checkedLines(content: Uint8Array | string, which: string, options: CopyOptions): string[] | { kind: "none"; reason: string } {

@@ -12,6 +12,7 @@ import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CannotObserve, type ApprovedEntry, type ApprovedState, type Baseline, type BaselineStore, type IntegrityStore, type SampleStore } from "../evaluator/contract.js";
 import { ApprovedStates, approvedStatesPresent } from "./approved-states.js";
+import { remaskApprovedCopies, remaskNote } from "./approved-remask.js";
 import type { ApprovedCopy } from "../integrity/approved-copy.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Outcome } from "../evaluator/outcomes.js";
@@ -531,6 +532,9 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
           // a dry run records nothing of the promises, and so retires nothing either
           const retired = body.dryRun ? [] : (this.notify?.retireResolved() ?? []);
           if (retired.length > 0) full.retired = retired;
+          // copies an older Covenant kept with secrets in clear, masked once (approved-remask.ts)
+          const remasked = body.dryRun || !this.approvedStates ? undefined : remaskApprovedCopies(this.db, this.key, (line) => this.keyLine(line));
+          if (remasked) full.notes = [...(full.notes ?? []), remaskNote(remasked)];
           return { ...this.append("run", body.run, body.finished, full, bands?.digest), digest: bands?.digest };
         })
         .immediate(),

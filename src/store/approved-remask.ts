@@ -1,0 +1,78 @@
+// Approved copies kept with secrets in clear by an older Covenant, masked in the store itself.
+// Until the masker saw a CRLF line's value (lines ending in \r\n: `db_password = x\r` was matched by
+// no pattern), a text file with Windows line endings had its secret lines kept whole in its approved
+// copy. Diffs have masked such lines since (approved-copy.ts masks a copy's clear lines again
+// before showing them), but the store still held them: in state.db, its backups, its copies. A run's
+// summary masks them once, in its own transaction: each copy whose clear lines the built-in patterns
+// mask now is rewritten as a copy made now would be (the masked line and its keyed digest), sealed
+// again, still in the name of the approval that approved it (a diff against it is the same, line
+// for line), and the summary says how many lines of which copies it masked, so the history tells
+// when the store changed and why. A copy whose seal does not match is left alone: sealing it again
+// would vouch for a change made outside Covenant, which `verify` must go on reporting.
+// Lines that a policy's own `mask` patterns catch are not known here (the store has no policy):
+// a diff masks them, and the copy keeps them until the file is approved again (docs/watch-findings.md).
+import type Database from "better-sqlite3";
+import { remaskedCopy, type ApprovedCopy, type KeyLine } from "../integrity/approved-copy.js";
+import { sealApprovedCopy, sealMatches, type ApprovedCopyRow } from "./seals.js";
+
+/** The masking rules the store's copies were last brought up to: 2 masks CRLF lines' values. */
+export const COPIES_MASKED_WITH = "2";
+const MARKER = "copies_masked";
+/** The paths a summary's note names, at most. */
+const SAMPLE = 5;
+
+export interface Remasked {
+  copies: number;
+  lines: number;
+  sample: string[];
+}
+
+/**
+ * Masks the secret lines older copies keep in clear (above), once: a store whose copies were
+ * brought up to these rules says so (meta `copies_masked`) and is not read again. Inside the
+ * caller's transaction. Returns what was masked, if anything was.
+ */
+export function remaskApprovedCopies(db: Database.Database, key: Buffer, keyLine: KeyLine): Remasked | undefined {
+  if (db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(MARKER) === COPIES_MASKED_WITH) return undefined;
+  const done: Remasked = { copies: 0, lines: 0, sample: [] };
+  const rows = db.prepare("SELECT * FROM approved_copies ORDER BY path").all() as ApprovedCopyRow[];
+  const put = db.prepare("UPDATE approved_copies SET copy = ?, seal = ? WHERE path = ?");
+  // the rows' former text zeroed where it was, not left in the database file's free space
+  const secureDelete = db.pragma("secure_delete", { simple: true }) as number;
+  db.pragma("secure_delete = ON");
+  try {
+    for (const r of rows) {
+      const again = remaskedRow(r, key, keyLine);
+      if (again === undefined) continue;
+      put.run(again.row.copy, again.row.seal, r.path);
+      done.copies++;
+      done.lines += again.lines;
+      if (done.sample.length < SAMPLE) done.sample.push(r.path);
+    }
+  } finally {
+    db.pragma(`secure_delete = ${["OFF", "ON", "FAST"][secureDelete] ?? "OFF"}`);
+  }
+  db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)").run(MARKER, COPIES_MASKED_WITH);
+  return done.copies > 0 ? done : undefined;
+}
+
+function remaskedRow(r: ApprovedCopyRow, key: Buffer, keyLine: KeyLine): { row: ApprovedCopyRow; lines: number } | undefined {
+  if (!sealMatches(r.seal, sealApprovedCopy(key, r))) return undefined;
+  let copy: ApprovedCopy;
+  try {
+    copy = JSON.parse(r.copy) as ApprovedCopy;
+  } catch {
+    return undefined;
+  }
+  if (typeof copy?.text !== "string" || typeof copy.secrets !== "object" || copy.secrets === null) return undefined;
+  const again = remaskedCopy(copy, keyLine);
+  if (again === undefined) return undefined;
+  const row = { path: r.path, copy: JSON.stringify(again.copy), record: r.record };
+  return { row: { ...row, seal: sealApprovedCopy(key, row) }, lines: again.lines };
+}
+
+/** What a run's summary says of it. */
+export function remaskNote(r: Remasked): string {
+  const more = r.copies > r.sample.length ? ` and ${r.copies - r.sample.length} more` : "";
+  return `masked ${r.lines} line${r.lines === 1 ? "" : "s"} holding secrets in ${r.copies} approved cop${r.copies === 1 ? "y" : "ies"} (${r.sample.join(", ")}${more}), which an older Covenant kept in clear (lines ending in CRLF): the store holds those secrets no more; diffs are unchanged`;
+}

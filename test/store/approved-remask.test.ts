@@ -1,0 +1,134 @@
+// Approved copies that an older Covenant kept with a secret in clear (a CRLF line's value, which
+// its masker missed) are masked in the store by the next run's summary: the secret is gone from
+// state.db and its log, the copy is sealed again in the name of its approval (`verify` holds), a
+// diff against it is what it was, and the history says what was masked. A copy whose seal does not
+// match is never sealed again, and a dry run changes nothing.
+import Database from "better-sqlite3";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { remaskedCopy } from "../../src/integrity/approved-copy.ts";
+import { sealApprovedCopy, type ApprovedCopyRow } from "../../src/store/seals.ts";
+import { covenant, ensureBuilt } from "../helpers/cli.ts";
+
+beforeAll(() => ensureBuilt());
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+// long enough that the masked copy, digest and all, is shorter than the clear one: the old text would outlast it in the page
+const SECRET = `hunter2-${"a9f3".repeat(40)}`;
+const CONTENT = `user = app\r\ndb_password = ${SECRET}\r\nport = 5432\r\n`;
+
+/** A store whose approved copy of app.conf holds its password line in clear, as an older Covenant left it (sealed, no marker). */
+function olderStore() {
+  const dir = mkdtempSync(join(tmpdir(), "covenant-remask-"));
+  dirs.push(dir);
+  const state = join(dir, "state");
+  mkdirSync(state, { mode: 0o700 });
+  const conf = join(dir, "app.conf");
+  writeFileSync(conf, CONTENT, { mode: 0o644 });
+  // neighbours on the copy's page: a row rewritten among others leaves its old text in the page's free space, unless deleted securely
+  const others = ["a.conf", "b.conf", "c.conf", "d.conf"].map((name) => join(dir, name));
+  for (const f of others) writeFileSync(f, `setting = ${"v".repeat(200)}\n`, { mode: 0o644 });
+  const files = [conf, ...others].map((f) => `  file "${f}" { integrity = sha256 }\n`).join("");
+  const policy = join(dir, "p.promise");
+  writeFileSync(policy, `control "SOX-1" {\n  title = "app"\n${files}}\n`, { mode: 0o600 });
+  expect(covenant(["run", "--state", state, policy]).code).toBe(0);
+  const key = Buffer.from(readFileSync(join(state, "host.key"), "utf8").trim(), "hex");
+  const db = new Database(join(state, "state.db"));
+  const row = db.prepare("SELECT * FROM approved_copies WHERE path = ?").get(conf) as ApprovedCopyRow;
+  const copy = JSON.parse(row.copy) as { text: string; secrets: Record<string, string> };
+  expect(copy.text).toBe("user = app\r\ndb_password = ****\r\nport = 5432\r\n");
+  // as the masker before 79228cc made it: the CRLF line whole, no digest
+  const older = { path: conf, copy: JSON.stringify({ text: CONTENT, secrets: {} }), record: row.record };
+  db.prepare("UPDATE approved_copies SET copy = ?, seal = ? WHERE path = ?").run(older.copy, sealApprovedCopy(key, older), conf);
+  db.prepare("DELETE FROM meta WHERE key = 'copies_masked'").run();
+  db.pragma("wal_checkpoint(TRUNCATE)");
+  db.close();
+  expect(readFileSync(join(state, "state.db")).includes(SECRET)).toBe(true);
+  return { dir, state, conf, policy, key };
+}
+
+function storedCopy(state: string, path: string): { text: string; secrets: Record<string, string> } {
+  const db = new Database(join(state, "state.db"), { readonly: true });
+  try {
+    return JSON.parse((db.prepare("SELECT copy FROM approved_copies WHERE path = ?").pluck().get(path) as string) ?? "null");
+  } finally {
+    db.close();
+  }
+}
+
+function runNotes(state: string): string[][] {
+  const db = new Database(join(state, "state.db"), { readonly: true });
+  try {
+    return (db.prepare("SELECT body FROM ledger WHERE kind = 'run' ORDER BY seq").pluck().all() as string[]).map((b) => (JSON.parse(b) as { notes?: string[] }).notes ?? []);
+  } finally {
+    db.close();
+  }
+}
+
+/** Every byte of the store's files: the database and, if any, its log. */
+function storeBytes(state: string): Buffer {
+  return Buffer.concat(["state.db", "state.db-wal"].map((f) => join(state, f)).filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+}
+
+describe("approved copies an older Covenant kept with secrets in clear", () => {
+  it("are masked by the next run: gone from the store's files, sealed again, the history says so, diffs unchanged", () => {
+    const s = olderStore();
+    const r = covenant(["run", "--state", s.state, s.policy]);
+    expect(r.code).toBe(0);
+    const copy = storedCopy(s.state, s.conf);
+    expect(copy.text).toBe("user = app\r\ndb_password = ****\r\nport = 5432\r\n");
+    expect(Object.keys(copy.secrets)).toEqual(["1"]);
+    expect(storeBytes(s.state).includes(SECRET)).toBe(false);
+    const notes = runNotes(s.state);
+    expect(notes.at(-1)!.join("\n")).toMatch(/masked 1 line holding secrets in 1 approved copy \(.*app\.conf\)/);
+    expect(covenant(["verify", "--state", s.state]).code).toBe(0);
+    // the next run masks nothing more and says nothing of it
+    expect(covenant(["run", "--state", s.state, s.policy]).code).toBe(0);
+    expect(runNotes(s.state).at(-1)!.join("\n")).not.toMatch(/holding secrets/);
+    // a change elsewhere in the file: the diff's old side shows the masked line, as before
+    writeFileSync(s.conf, CONTENT.replace("port = 5432", "port = 6543"));
+    const d = covenant(["run", "--state", s.state, s.policy]);
+    expect(d.out).toContain("-port = 5432");
+    expect(d.out).toContain("+port = 6543");
+    expect(d.out).not.toContain(SECRET);
+  });
+
+  it("a copy whose seal does not match is not sealed again: verify goes on reporting it", () => {
+    const s = olderStore();
+    const db = new Database(join(s.state, "state.db"));
+    db.prepare("UPDATE approved_copies SET seal = zeroblob(32) WHERE path = ?").run(s.conf);
+    db.close();
+    covenant(["run", "--state", s.state, s.policy]);
+    expect(storedCopy(s.state, s.conf).text).toBe(CONTENT);
+    const v = covenant(["verify", "--state", s.state]);
+    expect(v.code).toBe(1);
+    expect(v.out).toMatch(/the approved copy of .*app\.conf was changed outside Covenant/);
+  });
+
+  it("a dry run masks nothing; the run after it does", () => {
+    const s = olderStore();
+    expect(covenant(["run", "--dry-run", "--state", s.state, s.policy]).code).toBe(0);
+    expect(storedCopy(s.state, s.conf).text).toBe(CONTENT);
+    expect(covenant(["run", "--state", s.state, s.policy]).code).toBe(0);
+    expect(storedCopy(s.state, s.conf).text).not.toContain(SECRET);
+  });
+});
+
+describe("remaskedCopy", () => {
+  const keyLine = (line: string) => `k(${line.length})`;
+
+  it("masks the clear lines the patterns catch now, keeps the masked ones and their digests, and counts what it masked", () => {
+    const copy = { text: "a = 1\r\npassword = x\r\ntoken = ****\n", secrets: { "2": "k(9)" } };
+    expect(remaskedCopy(copy, keyLine)).toEqual({ copy: { text: "a = 1\r\npassword = ****\r\ntoken = ****\n", secrets: { "1": "k(13)", "2": "k(9)" } }, lines: 1 });
+  });
+
+  it("is undefined for a copy with nothing left to mask", () => {
+    expect(remaskedCopy({ text: "a = 1\r\nb = 2\n", secrets: {} }, keyLine)).toBeUndefined();
+    expect(remaskedCopy({ text: "password = ****\n", secrets: { "0": "k(15)" } }, keyLine)).toBeUndefined();
+  });
+});
