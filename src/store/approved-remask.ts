@@ -35,19 +35,23 @@ export interface Remasked {
 export function remaskApprovedCopies(db: Database.Database, key: Buffer, keyLine: KeyLine): Remasked | undefined {
   if (db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(MARKER) === COPIES_MASKED_WITH) return undefined;
   const done: Remasked = { copies: 0, lines: 0, sample: [] };
-  const rows = db.prepare("SELECT * FROM approved_copies ORDER BY path").all() as ApprovedCopyRow[];
+  // the paths first, then one row at a time: a store's copies together may be gigabytes (a tree of
+  // 100,000 files, each copy up to 64 KiB), more than a run should hold at once
+  const paths = db.prepare("SELECT path FROM approved_copies ORDER BY path").pluck().all() as string[];
+  const get = db.prepare("SELECT * FROM approved_copies WHERE path = ?");
   const put = db.prepare("UPDATE approved_copies SET copy = ?, seal = ? WHERE path = ?");
   // the rows' former text zeroed where it was, not left in the database file's free space
   const secureDelete = db.pragma("secure_delete", { simple: true }) as number;
   db.pragma("secure_delete = ON");
   try {
-    for (const r of rows) {
-      const again = remaskedRow(r, key, keyLine);
+    for (const path of paths) {
+      const r = get.get(path) as ApprovedCopyRow | undefined;
+      const again = r === undefined ? undefined : remaskedRow(r, key, keyLine);
       if (again === undefined) continue;
-      put.run(again.row.copy, again.row.seal, r.path);
+      put.run(again.row.copy, again.row.seal, path);
       done.copies++;
       done.lines += again.lines;
-      if (done.sample.length < SAMPLE) done.sample.push(r.path);
+      if (done.sample.length < SAMPLE) done.sample.push(path);
     }
   } finally {
     db.pragma(`secure_delete = ${["OFF", "ON", "FAST"][secureDelete] ?? "OFF"}`);
@@ -65,7 +69,13 @@ function remaskedRow(r: ApprovedCopyRow, key: Buffer, keyLine: KeyLine): { row: 
     return undefined;
   }
   if (typeof copy?.text !== "string" || typeof copy.secrets !== "object" || copy.secrets === null) return undefined;
-  const again = remaskedCopy(copy, keyLine);
+  let again: ReturnType<typeof remaskedCopy>;
+  try {
+    again = remaskedCopy(copy, keyLine);
+  } catch {
+    // a copy this Covenant cannot make sense of is left as it is: the summary it is part of must be written
+    return undefined;
+  }
   if (again === undefined) return undefined;
   const row = { path: r.path, copy: JSON.stringify(again.copy), record: r.record };
   return { row: { ...row, seal: sealApprovedCopy(key, row) }, lines: again.lines };
