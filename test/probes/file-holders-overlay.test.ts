@@ -5,9 +5,10 @@
 // version that its neighbour replaced must be named, by both engines of the descriptor scan alike.
 // Needs root (mount); skipped, saying why, where the mount is not permitted or the numbers stay small.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, lstatSync, openSync, readFileSync, renameSync, statSync } from "node:fs";
+import { chmodSync, lstatSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { holding } from "../helpers/holding.ts";
 import { mountXinoOverlay, writePairs } from "../helpers/xino-overlay.ts";
 import { fdScan } from "../../src/native/fd-scan.ts";
 import type { ScanEngine } from "../../src/probes/fd-scan.ts";
@@ -33,19 +34,6 @@ function cleanUp(): void {
 }
 afterAll(cleanUp);
 
-/** `sleep 60` whose standard input is `file`. */
-async function holding(file: string): Promise<ChildProcess> {
-  const fd = openSync(file, "r");
-  const child = spawn("sleep", ["60"], { stdio: [fd, "ignore", "ignore"], detached: true });
-  closeSync(fd);
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.once("spawn", () => resolve());
-    child.once("error", reject);
-  });
-  return child;
-}
-
 /** The premise: the two files' inode numbers differ, yet are one double. */
 function neighbours(a: string, b: string): void {
   const [x, y] = [a, b].map((p) => inodeNumber(lstatSync(p, { bigint: true })));
@@ -60,7 +48,7 @@ describe.skipIf(skipped !== undefined)(`holders above 2^53 through an overlay wi
   it.each(engines)("%s: a process holding a file open is its holder, not its neighbour's", async (engine) => {
     const [held, neighbour] = [join(merged, "held1"), join(merged, "held2")];
     neighbours(held, neighbour);
-    const child = await holding(held);
+    const child = await holding(held, children);
     const scan = await scanHolders(roots, targetsOf([held, neighbour]), { engine });
     expect(scan.engine).toBe(engine);
     expect(scan.holders.get(held)!.filter((h) => h.pid === child.pid)).toEqual([expect.objectContaining({ pid: child.pid, via: "open" })]);
@@ -72,7 +60,7 @@ describe.skipIf(skipped !== undefined)(`holders above 2^53 through an overlay wi
     // copied up (the numbers stay): the file held then has no link left once replaced
     for (const p of [path, neighbour]) chmodSync(p, 0o640);
     neighbours(path, neighbour);
-    const child = await holding(path);
+    const child = await holding(path, children);
     renameSync(neighbour, path);
     const held = statSync(`/proc/${child.pid}/fd/0`, { bigint: true });
     expect(held.nlink).toBe(0n);
