@@ -11,7 +11,7 @@
 import { availableParallelism, constants } from "node:os";
 import { lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
 import { fdScan, type FdScanHolder, type FdScanResult } from "../native/fd-scan.js";
-import { inodeNumber } from "./file-identity.js";
+import { identityOfPath, inodeNumber } from "./file-identity.js";
 import type { ProbeRoots } from "./result.js";
 
 /** A file sought: its path (as the caller names it) and the file now there, when any (dev and ino both, or neither). */
@@ -202,12 +202,13 @@ function wellFormed(t: SoughtFile): boolean {
 }
 
 /**
- * The mount namespace of a process (the inode of /proc/PID/ns/mnt), or undefined when it cannot
- * be read (a fixture /proc, a process gone).
+ * The mount namespace of a process (the inode number of /proc/PID/ns/mnt, followed, in decimal:
+ * every digit, as the native scan compares it), or undefined when it cannot be read (a fixture
+ * /proc, a process gone).
  */
-function mountNamespace(proc: string, pid: string): number | undefined {
+function mountNamespace(proc: string, pid: string): string | undefined {
   try {
-    return statSync(`${proc}${pid}/ns/mnt`).ino;
+    return identityOfPath(`${proc}${pid}/ns/mnt`, true).ino;
   } catch {
     return undefined;
   }
@@ -220,7 +221,7 @@ function mountNamespace(proc: string, pid: string): number | undefined {
  * directory over the watched one, so that a file of theirs, opened and removed, reads
  * "/srv/ledger.dat (deleted)" on the same file system.
  */
-function matchDeleted(link: string, st: BigIntStats, byName: Map<string, SoughtFile>, pid: number, matches: OpenMatch[], ownNamespace: number | undefined, proc: string): void {
+function matchDeleted(link: string, st: BigIntStats, byName: Map<string, SoughtFile>, pid: number, matches: OpenMatch[], ownNamespace: string | undefined, proc: string): void {
   if (ownNamespace !== undefined && mountNamespace(proc, String(pid)) !== ownNamespace) return;
   let text: string;
   try {
