@@ -1,17 +1,18 @@
 // The descriptor half of the holders scan (file-holders.ts): every process's open descriptors
 // matched against the files sought, by device and inode, and a file deleted or replaced since it
 // was opened by its former name (the rule and its conditions: file-holders.ts). One pass serves
-// all the files of a batch. Inode numbers are compared exactly, as their decimal text (or bigint):
-// above 2^53 (overlayfs with xino) a double would take a neighbour for the file sought.
+// all the files of a batch. Inode numbers are compared exactly, as their decimal text, as bigints,
+// or as numbers only below 2^53: above it (overlayfs with xino) a double would take a neighbour
+// for the file sought.
 //
 // Two engines, one answer: native/fd_scan.c on libuv's threadpool (the watcher's thread is free
 // while it runs, and each stat is one system call relative to a directory descriptor), and this
 // file's JavaScript when the addon is missing, which gives the event loop a turn every few
 // milliseconds so that a scan of a big host delays other work by a slice, not by the scan.
 import { availableParallelism, constants } from "node:os";
-import { lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { fdScan, type FdScanHolder, type FdScanResult } from "../native/fd-scan.js";
-import { inodeNumber } from "./file-identity.js";
+import { identityOfPath, inodeNumber } from "./file-identity.js";
 import type { ProbeRoots } from "./result.js";
 
 /** A file sought: its path (as the caller names it) and the file now there, when any (dev and ino both, or neither). */
@@ -151,8 +152,8 @@ async function scanInJs(roots: Pick<ProbeRoots, "proc">, targets: readonly Sough
   let denied = 0;
   let descriptors = 0;
   let processes = 0;
-  // the inodes sought, to pass over almost every descriptor with one bigint compared (its text made only on a hit)
-  const inodes = new Set(targets.flatMap((t) => (t.ino === undefined ? [] : [BigInt(t.ino)])));
+  // the inodes sought, to pass over almost every descriptor with one comparison (its text made only on a hit)
+  const inodes = new Set(targets.flatMap((t) => (t.ino === undefined ? [] : [exactInode(t.ino)])));
   const prefix = roots.proc.endsWith("/") ? roots.proc : `${roots.proc}/`;
   // the watcher's own mount namespace: a deleted file is matched by name only in it (matchDeleted)
   const ownNamespace = mountNamespace(prefix, "self");
@@ -177,20 +178,45 @@ async function scanInJs(roots: Pick<ProbeRoots, "proc">, targets: readonly Sough
       if (i % 256 === 255) await slicer.maybeYield();
       descriptors++;
       const link = fdDir + fd;
-      let st: BigIntStats | undefined;
-      try {
-        st = statSync(link, { bigint: true, throwIfNoEntry: false });
-      } catch {
-        continue; // closed between listing and reading, or a file this process cannot reach
-      }
-      if (!st) continue;
-      const ino = inodeNumber(st);
-      if (inodes.has(ino)) for (const path of byFile.get(`${st.dev}:${ino}`) ?? []) matches.push({ pid: Number(pid), path, deleted: false });
-      if (st.nlink === 0n && byName.size > 0) matchDeleted(link, st, byName, Number(pid), matches, ownNamespace, prefix);
+      const file = statDescriptor(link);
+      if (!file) continue; // closed between listing and reading, or a file this process cannot reach
+      if (inodes.has(file.ino)) for (const path of byFile.get(`${file.dev}:${file.ino}`) ?? []) matches.push({ pid: Number(pid), path, deleted: false });
+      if (file.nlink === 0 && byName.size > 0) matchDeleted(link, file, byName, Number(pid), matches, ownNamespace, prefix);
     }
   }
   if (denied > 0) notes.push(deniedNote(denied));
   return { matches, processes, descriptors, engine: "js" };
+}
+
+/** What a descriptor reaches: its device, inode number (exact: a number below 2^53, a bigint from it up) and link count. */
+interface DescriptorFile {
+  dev: number;
+  ino: number | bigint;
+  nlink: number;
+}
+
+/** An inode number's decimal text in the form statDescriptor gives it: a number below 2^53, a bigint from it up. */
+function exactInode(text: string): number | bigint {
+  const ino = BigInt(text);
+  return ino <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(ino) : ino;
+}
+
+/**
+ * The file a descriptor's link reaches (stat follows it), or undefined (closed since it was
+ * listed, or unreachable). The number form first, which costs less (measured: bench/README.md,
+ * bench/who) and is exact below 2^53; a number at or above it may be a neighbour's rounded
+ * (overlayfs with xino), and the link is stat'ed again for every digit.
+ */
+function statDescriptor(link: string): DescriptorFile | undefined {
+  try {
+    const st = statSync(link, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    if (st.ino <= Number.MAX_SAFE_INTEGER) return { dev: st.dev, ino: st.ino, nlink: st.nlink };
+    const exact = statSync(link, { bigint: true, throwIfNoEntry: false });
+    return exact && { dev: Number(exact.dev), ino: inodeNumber(exact), nlink: Number(exact.nlink) };
+  } catch {
+    return undefined;
+  }
 }
 
 const INODE_TEXT = /^(?:0|[1-9][0-9]{0,19})$/;
@@ -202,12 +228,13 @@ function wellFormed(t: SoughtFile): boolean {
 }
 
 /**
- * The mount namespace of a process (the inode of /proc/PID/ns/mnt), or undefined when it cannot
- * be read (a fixture /proc, a process gone).
+ * The mount namespace of a process (the inode number of /proc/PID/ns/mnt, followed, in decimal:
+ * every digit, as the native scan compares it), or undefined when it cannot be read (a fixture
+ * /proc, a process gone).
  */
-function mountNamespace(proc: string, pid: string): number | undefined {
+function mountNamespace(proc: string, pid: string): string | undefined {
   try {
-    return statSync(`${proc}${pid}/ns/mnt`).ino;
+    return identityOfPath(`${proc}${pid}/ns/mnt`, true).ino;
   } catch {
     return undefined;
   }
@@ -220,7 +247,7 @@ function mountNamespace(proc: string, pid: string): number | undefined {
  * directory over the watched one, so that a file of theirs, opened and removed, reads
  * "/srv/ledger.dat (deleted)" on the same file system.
  */
-function matchDeleted(link: string, st: BigIntStats, byName: Map<string, SoughtFile>, pid: number, matches: OpenMatch[], ownNamespace: number | undefined, proc: string): void {
+function matchDeleted(link: string, file: DescriptorFile, byName: Map<string, SoughtFile>, pid: number, matches: OpenMatch[], ownNamespace: string | undefined, proc: string): void {
   if (ownNamespace !== undefined && mountNamespace(proc, String(pid)) !== ownNamespace) return;
   let text: string;
   try {
@@ -231,7 +258,7 @@ function matchDeleted(link: string, st: BigIntStats, byName: Map<string, SoughtF
   const name = deletedName(text);
   const t = name === undefined ? undefined : byName.get(name);
   // not the file now at the path: told by every digit of its number (a neighbour's rounds to the same double)
-  if (!t || (t.dev !== undefined && BigInt(t.dev) !== st.dev) || (t.ino !== undefined && t.ino === inodeNumber(st).toString())) return;
+  if (!t || (t.dev !== undefined && t.dev !== file.dev) || (t.ino !== undefined && t.ino === String(file.ino))) return;
   matches.push({ pid, path: t.path, deleted: true });
 }
 

@@ -2,11 +2,12 @@
 // libuv's threadpool) against a real process holding a file open, processes that are gone, the
 // time budget, links it must not follow, and the event loop left free while it runs; and the two
 // engines giving the same answer on a big fixture /proc.
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { lstatSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { holding } from "../helpers/holding.ts";
 import { fdScan } from "../../src/native/fd-scan.ts";
 import { scanDescriptors, type ScanEngine } from "../../src/probes/fd-scan.ts";
 import { scanHolders, targetsOf } from "../../src/probes/file-holders.ts";
@@ -20,19 +21,6 @@ afterAll(() => {
 const native = fdScan();
 /** the native scan's matches, three numbers each */
 const triples = (m: Float64Array) => Array.from({ length: m.length / 3 }, (_, i) => [...m.subarray(i * 3, i * 3 + 3)]);
-
-/** `sleep 60` whose standard output is `file` (opened here for appending, handed over as its descriptor 1). */
-async function sleeper(file: string): Promise<ChildProcess> {
-  const fd = openSync(file, "a");
-  const child = spawn("sleep", ["60"], { stdio: ["ignore", fd, "ignore"] });
-  closeSync(fd);
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.once("spawn", () => resolve());
-    child.once("error", reject);
-  });
-  return child;
-}
 
 /** A fixture /proc: `procs` processes, each with `fds` descriptors, links to `files` in turn. */
 function bigProc(procs: number, fds: number, files: string[]): string {
@@ -55,7 +43,7 @@ describe.skipIf(!native)("the native holders scan", () => {
   it("finds a real process holding a file open, its details read through its own /proc directory", async () => {
     const file = join(dir, "held.log");
     writeFileSync(file, "");
-    const child = await sleeper(file);
+    const child = await holding(file, children);
     const st = lstatSync(file);
     const r = await native!.scan("/proc", [{ path: file, dev: st.dev, ino: String(st.ino) }, { path: join(dir, "nothing") }], -1, 1);
     expect(triples(r.matches)).toContainEqual([child.pid, 0, 0]);
@@ -74,7 +62,7 @@ describe.skipIf(!native)("the native holders scan", () => {
   it("a process that has ended is not a holder; a fixture process gone between its descriptors and its details is passed over, not refused", async () => {
     const file = join(dir, "ended.log");
     writeFileSync(file, "");
-    const child = await sleeper(file);
+    const child = await holding(file, children);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
     const scan = await scanHolders({ proc: "/proc", etc: "/etc" }, targetsOf([file]), { engine: "native" });
