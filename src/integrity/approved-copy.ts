@@ -2,9 +2,9 @@
 // as a diff (AIDE keeps only digests; Wazuh's report_changes keeps the file itself). No secret
 // may reach the store: each line a secret pattern matches (mask.ts), and each line of a private
 // key block, is kept masked, with a keyed digest (an HMAC under the host key) of the line as it
-// was. Two copies are compared line by line on the masked text and that digest, so a later
-// change to a masked line still shows, as a masked line removed and another added, while the
-// secret itself is in neither the store nor the diff.
+// was. Two copies are compared line by line, a masked line by that digest, so a later change to
+// a masked line still shows, as a masked line removed and another added, while the secret itself
+// is in neither the store nor the diff.
 import { DIFF_DEFAULTS, decodeText, diffHunks, formatUnified, splitLines, type DiffOptions, type DiffOutcome } from "./diff.js";
 import { DEFAULT_SECRET_PATTERNS, MASK, masker, privateKeyLines, type SecretPattern } from "./mask.js";
 import { escapeKeepingTabs } from "../text/escape.js";
@@ -47,8 +47,9 @@ export function diffAgainstCopy(copy: ApprovedCopy, content: Uint8Array | string
   const lines = checkedLines(content, "new", opts);
   if (!Array.isArray(lines)) return lines;
   const patterns = opts.secretPatterns ?? DEFAULT_SECRET_PATTERNS;
-  const before = copyLines(copy, keyLine, patterns);
-  const after = maskLines(lines, keyLine, patterns).map((m) => comparable(m.text, m.digest));
+  const now = maskLines(lines, keyLine, patterns);
+  const before = copyLines(copy, keyLine, patterns, now);
+  const after = now.map((m) => comparable(m.text, m.digest));
   const hunks = diffHunks(before, after, opts.context);
   if (hunks.length === 0) return { kind: "same" };
   const body = hunks.flatMap((h) => h.lines);
@@ -60,13 +61,27 @@ export function diffAgainstCopy(copy: ApprovedCopy, content: Uint8Array | string
 }
 
 /**
- * The copy's lines, comparable with the new content's: a line masked when it was approved by its
- * digest; any other line masked again as it would be now. A copy approved before a pattern caught
- * one of its lines (a policy's `mask` added since, or a CRLF line's value, which the built-in
- * patterns missed before) still holds it in clear, and the diff's old side would show it.
+ * The copy's lines, comparable with the new content's (`now`, masked): any line kept in clear
+ * masked as it would be now. A copy approved before a pattern caught one of its lines (a policy's
+ * `mask` added since, or a CRLF line's value, which the built-in patterns missed before) still
+ * holds it in clear, and the diff's old side would show it. A line kept masked (with its digest)
+ * was masked with the patterns of its day, which may hide less than those in force: the built-in
+ * ones alone when the store masked it (store/approved-remask.ts), while a policy's `mask` hides
+ * more of the line. A masked line is the line its digest says it was: shown as the new content's
+ * line of that digest is masked now (the same line, unchanged, though masked otherwise then, or
+ * inside a private key block now), and, if the new content has none, its masked text masked
+ * again. Otherwise the same line would be shown changed, its old side showing what `mask` hides.
  */
-function copyLines(copy: ApprovedCopy, keyLine: KeyLine, patterns: readonly SecretPattern[]): string[] {
-  return linesMaskedNow(copy, keyLine, patterns).map((l) => comparable(l.text, l.digest));
+function copyLines(copy: ApprovedCopy, keyLine: KeyLine, patterns: readonly SecretPattern[], now: readonly { text: string; digest?: string }[]): string[] {
+  const shownNow = new Map<unknown, string>();
+  for (const m of now) if (m.digest !== undefined) shownNow.set(m.digest, m.text.endsWith("\n") ? m.text.slice(0, -1) : m.text);
+  const masking = masker(patterns);
+  return linesMaskedNow(copy, keyLine, patterns).map((l) => {
+    if (l.digest === undefined) return l.text;
+    const nl = l.text.endsWith("\n") ? "\n" : "";
+    const body = shownNow.get(l.digest) ?? (l.maskedNow ? l.text.slice(0, l.text.length - nl.length) : masking.line(nl ? l.text.slice(0, -1) : l.text).text);
+    return comparable(body + nl, l.digest);
+  });
 }
 
 /** Each line of the copy: as masked when it was approved (with its digest), else as `patterns` mask it now. */

@@ -9,6 +9,12 @@
 // for line), and the summary says how many lines of which copies it masked, so the history tells
 // when the store changed and why. A copy whose seal does not match is left alone: sealing it again
 // would vouch for a change made outside Covenant, which `verify` must go on reporting.
+// The text a copy held before it was rewritten is zeroed where it was (secure_delete), but the
+// copies that older Covenant itself replaced (a file approved again) or removed left theirs in the
+// database file's free space, which secure_delete never reaches (it zeroes what is deleted from
+// then on): after the summary's commit the file is rewritten whole (VACUUM, as a prune compacts it),
+// and only then does the store say its copies were brought up to these rules. A store made now, or
+// one gaining its approved copies' table now, holds no copy an older masker made: it says so at once.
 // Lines that a policy's own `mask` patterns catch are not known here (the store has no policy):
 // a diff masks them, and the copy keeps them until the file is approved again (docs/watch-findings.md).
 import type Database from "better-sqlite3";
@@ -28,9 +34,10 @@ export interface Remasked {
 }
 
 /**
- * Masks the secret lines older copies keep in clear (above), once: a store whose copies were
- * brought up to these rules says so (meta `copies_masked`) and is not read again. Inside the
- * caller's transaction. Returns what was masked, if anything was.
+ * Masks the secret lines older copies keep in clear (above), inside the caller's transaction,
+ * until the store says its copies were brought up to these rules (meta `copies_masked`): then it
+ * reads nothing more and returns undefined. Otherwise returns what it masked (perhaps nothing),
+ * and the caller, once committed, compacts the store (compactMaskedStore), which says so.
  */
 export function remaskApprovedCopies(db: Database.Database, key: Buffer, keyLine: KeyLine): Remasked | undefined {
   if (db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(MARKER) === COPIES_MASKED_WITH) return undefined;
@@ -56,8 +63,24 @@ export function remaskApprovedCopies(db: Database.Database, key: Buffer, keyLine
   } finally {
     db.pragma(`secure_delete = ${["OFF", "ON", "FAST"][secureDelete] ?? "OFF"}`);
   }
+  return done;
+}
+
+/** Says that every approved copy the store holds, and held, was made with these rules (a new store's, above). */
+export function markCopiesMasked(db: Database.Database): void {
   db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)").run(MARKER, COPIES_MASKED_WITH);
-  return done.copies > 0 ? done : undefined;
+}
+
+/**
+ * After the summary that masked the copies committed, outside any transaction: the database file
+ * rewritten whole, so that no former copy is left in its free space (above), then marked. VACUUM
+ * fails whole (a full disk: it needs about the store's size free; a lock held past the busy
+ * timeout), leaving the store unmarked: the next summary reads the copies again, masks nothing,
+ * and compacts the store then.
+ */
+export function compactMaskedStore(db: Database.Database): void {
+  db.exec("VACUUM");
+  markCopiesMasked(db);
 }
 
 function remaskedRow(r: ApprovedCopyRow, key: Buffer, keyLine: KeyLine): { row: ApprovedCopyRow; lines: number } | undefined {
@@ -81,8 +104,9 @@ function remaskedRow(r: ApprovedCopyRow, key: Buffer, keyLine: KeyLine): { row: 
   return { row: { ...row, seal: sealApprovedCopy(key, row) }, lines: again.lines };
 }
 
-/** What a run's summary says of it. */
-export function remaskNote(r: Remasked): string {
+/** What a run's summary says of it; undefined when it masked nothing. */
+export function remaskNote(r: Remasked): string | undefined {
+  if (r.copies === 0) return undefined;
   const more = r.copies > r.sample.length ? ` and ${r.copies - r.sample.length} more` : "";
-  return `masked ${r.lines} line${r.lines === 1 ? "" : "s"} holding secrets in ${r.copies} approved cop${r.copies === 1 ? "y" : "ies"} (${r.sample.join(", ")}${more}), which an older Covenant kept in clear (lines ending in CRLF): the store holds those secrets no more; diffs are unchanged`;
+  return `masked ${r.lines} line${r.lines === 1 ? "" : "s"} holding secrets in ${r.copies} approved cop${r.copies === 1 ? "y" : "ies"} (${r.sample.join(", ")}${more}), which an older Covenant kept in clear (lines ending in CRLF): no approved copy holds them now, nor its former text (state.db rewritten after this summary), though a diff that Covenant recorded in the history may; diffs are unchanged`;
 }

@@ -15,6 +15,7 @@ import { HistoryBrokenError } from "./errors.js";
 import { Outbox } from "./outbox.js";
 import type { ChangeBody } from "./records.js";
 import { addSealColumn, INTEGRITY_SCHEMA, INTEGRITY_SQL, PARTIAL_INDEX_SQL, NOTIFY_SCHEMA, NOTIFY_SQL, RENAME_LAST_RUN, SCHEMA_VERSION, SEALED_TABLES, WATCH_SCHEMA, WATCH_SQL } from "./schema.js";
+import { markCopiesMasked } from "./approved-remask.js";
 import { approvedStatesPresent } from "./approved-states.js";
 import { sealBand, sealBaseline, sealCurrent, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
 import { hasColumn } from "./verify.js";
@@ -51,6 +52,8 @@ export function migrate(db: Database.Database, dir: string, key: Buffer, version
     if (!approvedStatesPresent(db)) {
       if (anchored >= INTEGRITY_SCHEMA) throw broken(dir, "its table of approved integrity states");
       db.exec(INTEGRITY_SQL);
+      // its copies will all be made by this masker (approved-remask.ts)
+      markCopiesMasked(db);
     }
     // schema 8's indexes hold no record of their own: made whenever missing (schema.ts refuses a store that says 8 without them)
     db.exec(PARTIAL_INDEX_SQL);

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { anchoredSchema, namedSeq, type FileHead } from "./anchors.js";
+import { markCopiesMasked } from "./approved-remask.js";
 import { damageMessage, HistoryBrokenError, isDamage, operationalError, StoreDamagedError, StoreError } from "./errors.js";
 import { createHostKey, keyKeptElsewhere, readHostKey } from "./host-key.js";
 import { GENESIS, sealHead } from "./ledger.js";
@@ -110,7 +111,7 @@ export function headGone(db: Database.Database, dir: string, w: Witnesses): Hist
 export function unfinishedStore(db: Database.Database, w: Witnesses): boolean {
   if (w.keyInDir || w.headVouches) return false;
   if (db.prepare("SELECT EXISTS (SELECT 1 FROM ledger)").pluck().get() === 1) return false;
-  return db.prepare("SELECT count(*) FROM meta WHERE key <> 'schema'").pluck().get() === 0;
+  return db.prepare("SELECT count(*) FROM meta WHERE key NOT IN ('schema', 'copies_masked')").pluck().get() === 0;
 }
 
 /**
@@ -125,6 +126,7 @@ export function makeStore(db: Database.Database, dir: string, keyPath: string): 
   db.transaction(() => {
     db.exec(SCHEMA_SQL);
     db.prepare("INSERT OR REPLACE INTO meta VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+    markCopiesMasked(db);
   }).immediate();
   replaceFile(join(dir, "ledger.head"), JSON.stringify(sealHead(key, 0, GENESIS, { schema: SCHEMA_VERSION, run: 0 })) + "\n", { sync: true });
   if (!existing) createHostKey(keyPath, key);

@@ -12,7 +12,7 @@ import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CannotObserve, type ApprovedEntry, type ApprovedState, type Baseline, type BaselineStore, type IntegrityStore, type SampleStore } from "../evaluator/contract.js";
 import { ApprovedStates, approvedStatesPresent } from "./approved-states.js";
-import { remaskApprovedCopies, remaskNote } from "./approved-remask.js";
+import { compactMaskedStore, remaskApprovedCopies, remaskNote, type Remasked } from "./approved-remask.js";
 import type { ApprovedCopy } from "../integrity/approved-copy.js";
 import type { PromiseResult } from "../evaluator/engine.js";
 import type { Outcome } from "../evaluator/outcomes.js";
@@ -521,6 +521,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     if (policy !== undefined && hashPolicy(policy) !== body.policy) throw new Error(`run ${body.run}'s summary names policy ${body.policy}, not the hash of the files given`);
     const full: RunBody = { run: body.run, kind, ...rest, changed: this.written.get(body.run) ?? 0 };
     const learnt = this.learnt;
+    let remasked: Remasked | undefined;
     const { seq, mac, digest } = guarded(this.dir, `cannot record the run's summary in the store ${this.dbPath}`, () =>
       this.db
         .transaction(() => {
@@ -533,8 +534,9 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
           const retired = body.dryRun ? [] : (this.notify?.retireResolved() ?? []);
           if (retired.length > 0) full.retired = retired;
           // copies an older Covenant kept with secrets in clear, masked once (approved-remask.ts)
-          const remasked = body.dryRun || !this.approvedStates ? undefined : remaskApprovedCopies(this.db, this.key, (line) => this.keyLine(line));
-          if (remasked) full.notes = [...(full.notes ?? []), remaskNote(remasked)];
+          remasked = body.dryRun || !this.approvedStates ? undefined : remaskApprovedCopies(this.db, this.key, (line) => this.keyLine(line));
+          const note = remasked && remaskNote(remasked);
+          if (note) full.notes = [...(full.notes ?? []), note];
           return { ...this.append("run", body.run, body.finished, full, bands?.digest), digest: bands?.digest };
         })
         .immediate(),
@@ -543,9 +545,19 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     this.summarised.add(body.run);
     this.kinds.delete(body.run);
     this.writeFileHead(seq, mac, body.run);
+    if (remasked) this.compactMasked();
     // every record in state.db itself: a copy of that one file is the whole store
     guarded(this.dir, `cannot checkpoint the store ${this.dbPath}`, () => checkpoint(this.db));
     return seq;
+  }
+
+  /** The former text of approved copies an older Covenant kept with secrets gone from the file (approved-remask.ts); failing, tried again by the next summary. */
+  private compactMasked(): void {
+    try {
+      compactMaskedStore(this.db);
+    } catch (err) {
+      if (!operationalError(err, `cannot compact the store ${this.dbPath}`)) throw err;
+    }
   }
 
   /** The roster record of these keys: the one the store has, or one written now (inside the summary's transaction). */

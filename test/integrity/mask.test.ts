@@ -65,6 +65,21 @@ describe("masking a line", () => {
       m.line(bad);
       expect(performance.now() - t, bad.slice(0, 30)).toBeLessThan(100);
     }
+    // longer than a diff's lines (4,096 characters), where a quadratic pattern shows: a URL's scheme run with no `://`
+    for (const bad of [`password = ${"a".repeat(40000)}`, `password = ${"a1".repeat(20000)}`]) {
+      const t = performance.now();
+      m.line(bad);
+      expect(performance.now() - t, bad.slice(0, 30)).toBeLessThan(100);
+    }
+  });
+
+  it("finds a URL's password wherever its scheme's run of characters starts", () => {
+    for (const [line, shown] of <[string, string][]>[
+      ["1a2+http://u:pw@h", "1a2+http://u:****@h"],
+      ["x=1http://u:pw@h", "x=1http://u:****@h"],
+      ["a://b://u:pw@h", "a://b://u:****@h"],
+      ["123://u:pw@h", "123://u:pw@h"],
+    ]) expect(masker().line(line).text).toBe(shown);
   });
 });
 

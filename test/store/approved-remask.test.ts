@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { remaskedCopy } from "../../src/integrity/approved-copy.ts";
 import { sealApprovedCopy, type ApprovedCopyRow } from "../../src/store/seals.ts";
+import { StateStore } from "../../src/store/store.ts";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
 
 beforeAll(() => ensureBuilt());
@@ -116,6 +117,46 @@ describe("approved copies an older Covenant kept with secrets in clear", () => {
     expect(storedCopy(s.state, s.conf).text).toBe(CONTENT);
     expect(covenant(["run", "--state", s.state, s.policy]).code).toBe(0);
     expect(storedCopy(s.state, s.conf).text).not.toContain(SECRET);
+  });
+});
+
+describe("the former copies of an older Covenant", () => {
+  it("replaced (a file approved again) or removed, on pages the rewrite does not touch: gone from the file once the store says its copies are masked", () => {
+    const s = olderStore();
+    const replaced = join(s.dir, "b.conf");
+    const removed = join(s.dir, "c.conf");
+    const FORMER = `former-${"b7e1".repeat(30)}`;
+    const GONE = `removed-${"c4d2".repeat(30)}`;
+    const db = new Database(join(s.state, "state.db"));
+    const seal = (path: string, text: string) => {
+      const record = (db.prepare("SELECT record FROM approved_copies WHERE path = ?").pluck().get(path) as number) ?? 1;
+      const row = { path, copy: JSON.stringify({ text, secrets: {} }), record };
+      db.prepare("INSERT OR REPLACE INTO approved_copies VALUES (@path, @copy, @record, @seal)").run({ ...row, seal: sealApprovedCopy(s.key, row) });
+    };
+    // as that Covenant wrote them, without secure_delete: b.conf approved with a CRLF secret, then
+    // again without it (its copy now holds none); c.conf's copy, large enough for overflow pages, removed
+    seal(removed, `${"w".repeat(9000)}\ntoken = ${GONE}\r\n`);
+    seal(replaced, `${"q".repeat(9000)}\ndb_password = ${FORMER}\r\n`);
+    db.prepare("DELETE FROM approved_copies WHERE path = ?").run(removed);
+    seal(replaced, `setting = ${"v".repeat(200)}\n`);
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    db.close();
+    expect([storeBytes(s.state).includes(FORMER), storeBytes(s.state).includes(GONE)]).toEqual([true, true]);
+    expect(covenant(["run", "--state", s.state, s.policy]).code).toBe(0);
+    expect(storeBytes(s.state).includes(SECRET)).toBe(false);
+    expect([storeBytes(s.state).includes(FORMER), storeBytes(s.state).includes(GONE)]).toEqual([false, false]);
+    expect(covenant(["verify", "--state", s.state]).code).toBe(0);
+  });
+
+  it("none in a new store: it says so as it is made, and its first run reads no copy", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-remask-"));
+    dirs.push(dir);
+    const state = join(dir, "state");
+    mkdirSync(state, { mode: 0o700 });
+    StateStore.open(state).close();
+    const db = new Database(join(state, "state.db"), { readonly: true });
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'copies_masked'").pluck().get()).toBe("2");
+    db.close();
   });
 });
 
