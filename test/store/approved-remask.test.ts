@@ -87,6 +87,8 @@ describe("approved copies an older Covenant kept with secrets in clear", () => {
     expect(storeBytes(s.state).includes(SECRET)).toBe(false);
     const notes = runNotes(s.state);
     expect(notes.at(-1)!.join("\n")).toMatch(/masked 1 line holding secrets in 1 approved copy \(.*app\.conf\)/);
+    // and `covenant history` shows it under the run's summary
+    expect(covenant(["history", "--state", s.state]).out).toMatch(/run \d+: .*\n\s+note: masked 1 line holding secrets in 1 approved copy/);
     expect(covenant(["verify", "--state", s.state]).code).toBe(0);
     // the next run masks nothing more and says nothing of it
     expect(covenant(["run", "--state", s.state, s.policy]).code).toBe(0);

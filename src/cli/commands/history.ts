@@ -139,6 +139,8 @@ function renderEntry(e: HistoryEntry, io: Io): string {
     for (const n of Array.isArray(body.notes) ? body.notes : []) lines.push(s.dim(`      note: ${t(n)}`));
     for (const f of Array.isArray(body.findings) ? body.findings : []) lines.push(...findingLines(recordedView(f), { indent: "      " }));
   }
+  // what a run's summary noted (its summary could not hold something, approved copies masked, bands set aside)
+  if (e.kind === "run" && !("unreadable" in e.body)) for (const n of Array.isArray((e.body as Partial<RunBody>).notes) ? (e.body as RunBody).notes! : []) lines.push(s.dim(`      note: ${t(n)}`));
   if (!e.verified) lines.push(s.red(`      ! not verified: ${t(e.problem)}; run \`covenant verify\``));
   return lines.join("\n");
 }
