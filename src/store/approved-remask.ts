@@ -23,7 +23,12 @@ import { sealApprovedCopy, sealMatches, type ApprovedCopyRow } from "./seals.js"
 
 /** The masking rules the store's copies were last brought up to: 2 masks CRLF lines' values. */
 export const COPIES_MASKED_WITH = "2";
+/** The copies masked, the file not yet rewritten (its compaction failed, or has not run yet). */
+const MASKED_NOT_COMPACTED = `${COPIES_MASKED_WITH} masked`;
 const MARKER = "copies_masked";
+/** When the rewrite last failed, and why (JSON): it is tried again a day later, not at every run. */
+const COMPACT_FAILED = "copies_compact_failed";
+const RETRY_MS = 24 * 3600 * 1000;
 /** The paths a summary's note names, at most. */
 const SAMPLE = 5;
 
@@ -31,17 +36,29 @@ export interface Remasked {
   copies: number;
   lines: number;
   sample: string[];
+  /** whether the caller, once its transaction committed, is to rewrite the file (compactMaskedStore) */
+  compact: boolean;
+  /** the rewrite's last failure, when this one tries again */
+  lastFailure?: { at: string; error: string };
 }
 
 /**
  * Masks the secret lines older copies keep in clear (above), inside the caller's transaction,
- * until the store says its copies were brought up to these rules (meta `copies_masked`): then it
- * reads nothing more and returns undefined. Otherwise returns what it masked (perhaps nothing),
- * and the caller, once committed, compacts the store (compactMaskedStore), which says so.
+ * once: the store then says its copies are masked (meta `copies_masked`), and the caller, once
+ * committed, rewrites the file (compactMaskedStore), after which the store says that too and
+ * nothing more is done (undefined). A rewrite that failed (a full disk: it needs about the store's
+ * size free) is tried again a day later, the copies not read again: at every run it would fill
+ * the disk again, for as long as the store's size.
  */
-export function remaskApprovedCopies(db: Database.Database, key: Buffer, keyLine: KeyLine): Remasked | undefined {
-  if (db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(MARKER) === COPIES_MASKED_WITH) return undefined;
-  const done: Remasked = { copies: 0, lines: 0, sample: [] };
+export function remaskApprovedCopies(db: Database.Database, key: Buffer, keyLine: KeyLine, now: Date): Remasked | undefined {
+  const marker = meta(db, MARKER);
+  if (marker === COPIES_MASKED_WITH) return undefined;
+  if (marker === MASKED_NOT_COMPACTED) {
+    const failed = lastFailure(db);
+    const due = failed === undefined || !(now.getTime() - Date.parse(failed.at) < RETRY_MS);
+    return { copies: 0, lines: 0, sample: [], compact: due, ...(failed && due ? { lastFailure: failed } : {}) };
+  }
+  const done: Remasked = { copies: 0, lines: 0, sample: [], compact: true };
   // the paths first, then one row at a time: a store's copies together may be gigabytes (a tree of
   // 100,000 files, each copy up to 64 KiB), more than a run should hold at once
   const paths = db.prepare("SELECT path FROM approved_copies ORDER BY path").pluck().all() as string[];
@@ -63,23 +80,53 @@ export function remaskApprovedCopies(db: Database.Database, key: Buffer, keyLine
   } finally {
     db.pragma(`secure_delete = ${["OFF", "ON", "FAST"][secureDelete] ?? "OFF"}`);
   }
+  setMeta(db, MARKER, MASKED_NOT_COMPACTED);
   return done;
+}
+
+function meta(db: Database.Database, key: string): unknown {
+  return db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(key);
+}
+
+function setMeta(db: Database.Database, key: string, value: string): void {
+  db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)").run(key, value);
+}
+
+function lastFailure(db: Database.Database): { at: string; error: string } | undefined {
+  try {
+    const f = JSON.parse(String(meta(db, COMPACT_FAILED) ?? "null")) as { at?: unknown; error?: unknown } | null;
+    return typeof f?.at === "string" && typeof f.error === "string" ? { at: f.at, error: f.error } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Says that every approved copy the store holds, and held, was made with these rules (a new store's, above). */
 export function markCopiesMasked(db: Database.Database): void {
-  db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)").run(MARKER, COPIES_MASKED_WITH);
+  setMeta(db, MARKER, COPIES_MASKED_WITH);
+  db.prepare("DELETE FROM meta WHERE key = ?").run(COMPACT_FAILED);
 }
 
 /**
  * After the summary that masked the copies committed, outside any transaction: the database file
  * rewritten whole, so that no former copy is left in its free space (above), then marked. VACUUM
- * fails whole (a full disk: it needs about the store's size free; a lock held past the busy
- * timeout), leaving the store unmarked: the next summary reads the copies again, masks nothing,
- * and compacts the store then.
+ * fails whole (a full disk; a lock held past the busy timeout): `failure` says so (an operational
+ * error's message, else it throws), and the store keeps when and why, for a summary a day later
+ * to try again and say so (remaskNote).
  */
-export function compactMaskedStore(db: Database.Database): void {
-  db.exec("VACUUM");
+export function compactMaskedStore(db: Database.Database, now: Date, failure: (err: unknown) => string | undefined): void {
+  try {
+    db.exec("VACUUM");
+  } catch (err) {
+    const why = failure(err);
+    if (why === undefined) throw err;
+    try {
+      setMeta(db, COMPACT_FAILED, JSON.stringify({ at: now.toISOString(), error: why }));
+    } catch {
+      // not kept: the next summary tries again at once
+    }
+    return;
+  }
   markCopiesMasked(db);
 }
 
@@ -104,9 +151,10 @@ function remaskedRow(r: ApprovedCopyRow, key: Buffer, keyLine: KeyLine): { row: 
   return { row: { ...row, seal: sealApprovedCopy(key, row) }, lines: again.lines };
 }
 
-/** What a run's summary says of it; undefined when it masked nothing. */
+/** What a run's summary says of it: the copies it masked, or the rewrite it tries again; undefined when neither. */
 export function remaskNote(r: Remasked): string | undefined {
+  if (r.lastFailure) return `state.db could not be rewritten on ${r.lastFailure.at} (${r.lastFailure.error}) to drop the former text of approved copies an older Covenant kept with secrets in clear, which may remain in its free space: tried again after this summary, and a day later if it fails again`;
   if (r.copies === 0) return undefined;
   const more = r.copies > r.sample.length ? ` and ${r.copies - r.sample.length} more` : "";
-  return `masked ${r.lines} line${r.lines === 1 ? "" : "s"} holding secrets in ${r.copies} approved cop${r.copies === 1 ? "y" : "ies"} (${r.sample.join(", ")}${more}), which an older Covenant kept in clear (lines ending in CRLF): no approved copy holds them now, nor its former text (state.db rewritten after this summary), though a diff that Covenant recorded in the history may; diffs are unchanged`;
+  return `masked ${r.lines} line${r.lines === 1 ? "" : "s"} holding secrets in ${r.copies} approved cop${r.copies === 1 ? "y" : "ies"} (${r.sample.join(", ")}${more}), which an older Covenant kept in clear (lines ending in CRLF): no approved copy holds them now, and state.db is rewritten after this summary to drop their former text, though a diff that Covenant recorded in the history may hold them; diffs are unchanged`;
 }

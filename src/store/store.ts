@@ -534,7 +534,7 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
           const retired = body.dryRun ? [] : (this.notify?.retireResolved() ?? []);
           if (retired.length > 0) full.retired = retired;
           // copies an older Covenant kept with secrets in clear, masked once (approved-remask.ts)
-          remasked = body.dryRun || !this.approvedStates ? undefined : remaskApprovedCopies(this.db, this.key, (line) => this.keyLine(line));
+          remasked = body.dryRun || !this.approvedStates ? undefined : remaskApprovedCopies(this.db, this.key, (line) => this.keyLine(line), new Date());
           const note = remasked && remaskNote(remasked);
           if (note) full.notes = [...(full.notes ?? []), note];
           return { ...this.append("run", body.run, body.finished, full, bands?.digest), digest: bands?.digest };
@@ -545,19 +545,10 @@ export class StateStore implements BaselineStore, SampleStore, IntegrityStore {
     this.summarised.add(body.run);
     this.kinds.delete(body.run);
     this.writeFileHead(seq, mac, body.run);
-    if (remasked) this.compactMasked();
+    if (remasked?.compact) compactMaskedStore(this.db, new Date(), (err) => operationalError(err, `cannot compact the store ${this.dbPath}`)?.message);
     // every record in state.db itself: a copy of that one file is the whole store
     guarded(this.dir, `cannot checkpoint the store ${this.dbPath}`, () => checkpoint(this.db));
     return seq;
-  }
-
-  /** The former text of approved copies an older Covenant kept with secrets gone from the file (approved-remask.ts); failing, tried again by the next summary. */
-  private compactMasked(): void {
-    try {
-      compactMaskedStore(this.db);
-    } catch (err) {
-      if (!operationalError(err, `cannot compact the store ${this.dbPath}`)) throw err;
-    }
   }
 
   /** The roster record of these keys: the one the store has, or one written now (inside the summary's transaction). */

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { remaskedCopy } from "../../src/integrity/approved-copy.ts";
+import { compactMaskedStore, remaskApprovedCopies, remaskNote } from "../../src/store/approved-remask.ts";
 import { sealApprovedCopy, type ApprovedCopyRow } from "../../src/store/seals.ts";
 import { StateStore } from "../../src/store/store.ts";
 import { covenant, ensureBuilt } from "../helpers/cli.ts";
@@ -159,6 +160,65 @@ describe("the former copies of an older Covenant", () => {
     const db = new Database(join(state, "state.db"), { readonly: true });
     expect(db.prepare("SELECT value FROM meta WHERE key = 'copies_masked'").pluck().get()).toBe("2");
     db.close();
+  });
+});
+
+describe("the store's rewrite after the copies are masked", () => {
+  const keyLine = (line: string) => `k(${line.length})`;
+  const metaOf = (db: Database.Database, key: string) => db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(key);
+  const hoursAgo = (h: number) => new Date(Date.now() - h * 3600 * 1000).toISOString();
+
+  it("done: the store says so, and no later summary reads a copy", () => {
+    const s = olderStore();
+    expect(covenant(["run", "--state", s.state, s.policy]).code).toBe(0);
+    const db = new Database(join(s.state, "state.db"));
+    try {
+      expect(metaOf(db, "copies_masked")).toBe("2");
+      expect(remaskApprovedCopies(db, s.key, keyLine, new Date())).toBeUndefined();
+    } finally {
+      db.close();
+    }
+  });
+
+  it("failed: when and why kept, the copies never read again, tried again a day later with a note, not at every run", () => {
+    const s = olderStore();
+    const db = new Database(join(s.state, "state.db"));
+    try {
+      // the copies masked in a summary whose rewrite then failed (a full disk)
+      db.transaction(() => expect(remaskApprovedCopies(db, s.key, keyLine, new Date())).toMatchObject({ copies: 1, compact: true }))();
+      const older = { path: s.conf, copy: JSON.stringify({ text: CONTENT, secrets: {} }), record: (db.prepare("SELECT record FROM approved_copies WHERE path = ?").pluck().get(s.conf) as number) };
+      db.prepare("UPDATE approved_copies SET copy = ?, seal = ? WHERE path = ?").run(older.copy, sealApprovedCopy(s.key, older), s.conf);
+      db.prepare("BEGIN").run(); // VACUUM fails inside a transaction
+      compactMaskedStore(db, new Date(Date.parse(hoursAgo(1))), (err) => `disk full (${(err as Error).message})`);
+      db.prepare("COMMIT").run();
+      expect(metaOf(db, "copies_masked")).toBe("2 masked");
+      expect(JSON.parse(String(metaOf(db, "copies_compact_failed")))).toMatchObject({ error: expect.stringMatching(/^disk full/) });
+      // an hour later: nothing done, no copy read (the clear one put back above stays as it is)
+      expect(remaskApprovedCopies(db, s.key, keyLine, new Date())).toEqual({ copies: 0, lines: 0, sample: [], compact: false });
+      expect(db.prepare("SELECT copy FROM approved_copies WHERE path = ?").pluck().get(s.conf)).toContain(SECRET);
+      // a day later: tried again, and the summary says why
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'copies_compact_failed'").run(JSON.stringify({ at: hoursAgo(25), error: "disk full" }));
+      const again = remaskApprovedCopies(db, s.key, keyLine, new Date())!;
+      expect(again).toMatchObject({ copies: 0, compact: true, lastFailure: { error: "disk full" } });
+      expect(remaskNote(again)).toMatch(/^state\.db could not be rewritten on .* \(disk full\) .* tried again after this summary/);
+      compactMaskedStore(db, new Date(), () => undefined);
+      expect([metaOf(db, "copies_masked"), metaOf(db, "copies_compact_failed")]).toEqual(["2", undefined]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("a failure that is not the store's operation (a bug) is not kept as one: it is thrown", () => {
+    const s = olderStore();
+    const db = new Database(join(s.state, "state.db"));
+    try {
+      db.prepare("BEGIN").run();
+      expect(() => compactMaskedStore(db, new Date(), () => undefined)).toThrow(/VACUUM/);
+      db.prepare("ROLLBACK").run();
+      expect(metaOf(db, "copies_compact_failed")).toBeUndefined();
+    } finally {
+      db.close();
+    }
   });
 });
 
