@@ -24,6 +24,32 @@ afterEach(() => {
 const SECRET = `hunter2-${"a9f3".repeat(40)}`;
 const CONTENT = `user = app\r\ndb_password = ${SECRET}\r\nport = 5432\r\n`;
 
+/** `fn` given the store's database, closed after. */
+function withDb<T>(state: string, fn: (db: Database.Database) => T, options: Database.Options = {}): T {
+  const db = new Database(join(state, "state.db"), options);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Puts back the approved copy of `path` as the masker before 79228cc made it (`content` whole, no
+ * digest), sealed with the host key, and the store unmarked: as an older Covenant left it.
+ */
+function forgeOlderCopy(state: string, path: string, content: string): Buffer {
+  const key = Buffer.from(readFileSync(join(state, "host.key"), "utf8").trim(), "hex");
+  withDb(state, (db) => {
+    const row = db.prepare("SELECT * FROM approved_copies WHERE path = ?").get(path) as ApprovedCopyRow;
+    const older = { path, copy: JSON.stringify({ text: content, secrets: {} }), record: row.record };
+    db.prepare("UPDATE approved_copies SET copy = ?, seal = ? WHERE path = ?").run(older.copy, sealApprovedCopy(key, older), path);
+    db.prepare("DELETE FROM meta WHERE key = 'copies_masked'").run();
+    db.pragma("wal_checkpoint(TRUNCATE)");
+  });
+  return key;
+}
+
 /** A store whose approved copy of app.conf holds its password line in clear, as an older Covenant left it (sealed, no marker). */
 function olderStore() {
   const dir = mkdtempSync(join(tmpdir(), "covenant-remask-"));
@@ -39,37 +65,18 @@ function olderStore() {
   const policy = join(dir, "p.promise");
   writeFileSync(policy, `control "SOX-1" {\n  title = "app"\n${files}}\n`, { mode: 0o600 });
   expect(covenant(["run", "--state", state, policy]).code).toBe(0);
-  const key = Buffer.from(readFileSync(join(state, "host.key"), "utf8").trim(), "hex");
-  const db = new Database(join(state, "state.db"));
-  const row = db.prepare("SELECT * FROM approved_copies WHERE path = ?").get(conf) as ApprovedCopyRow;
-  const copy = JSON.parse(row.copy) as { text: string; secrets: Record<string, string> };
-  expect(copy.text).toBe("user = app\r\ndb_password = ****\r\nport = 5432\r\n");
-  // as the masker before 79228cc made it: the CRLF line whole, no digest
-  const older = { path: conf, copy: JSON.stringify({ text: CONTENT, secrets: {} }), record: row.record };
-  db.prepare("UPDATE approved_copies SET copy = ?, seal = ? WHERE path = ?").run(older.copy, sealApprovedCopy(key, older), conf);
-  db.prepare("DELETE FROM meta WHERE key = 'copies_masked'").run();
-  db.pragma("wal_checkpoint(TRUNCATE)");
-  db.close();
+  expect(storedCopy(state, conf).text).toBe("user = app\r\ndb_password = ****\r\nport = 5432\r\n");
+  const key = forgeOlderCopy(state, conf, CONTENT);
   expect(readFileSync(join(state, "state.db")).includes(SECRET)).toBe(true);
   return { dir, state, conf, policy, key };
 }
 
 function storedCopy(state: string, path: string): { text: string; secrets: Record<string, string> } {
-  const db = new Database(join(state, "state.db"), { readonly: true });
-  try {
-    return JSON.parse((db.prepare("SELECT copy FROM approved_copies WHERE path = ?").pluck().get(path) as string) ?? "null");
-  } finally {
-    db.close();
-  }
+  return withDb(state, (db) => JSON.parse((db.prepare("SELECT copy FROM approved_copies WHERE path = ?").pluck().get(path) as string) ?? "null"), { readonly: true });
 }
 
 function runNotes(state: string): string[][] {
-  const db = new Database(join(state, "state.db"), { readonly: true });
-  try {
-    return (db.prepare("SELECT body FROM ledger WHERE kind = 'run' ORDER BY seq").pluck().all() as string[]).map((b) => (JSON.parse(b) as { notes?: string[] }).notes ?? []);
-  } finally {
-    db.close();
-  }
+  return withDb(state, (db) => (db.prepare("SELECT body FROM ledger WHERE kind = 'run' ORDER BY seq").pluck().all() as string[]).map((b) => (JSON.parse(b) as { notes?: string[] }).notes ?? []), { readonly: true });
 }
 
 /** Every byte of the store's files: the database and, if any, its log. */
@@ -104,9 +111,7 @@ describe("approved copies an older Covenant kept with secrets in clear", () => {
 
   it("a copy whose seal does not match is not sealed again: verify goes on reporting it", () => {
     const s = olderStore();
-    const db = new Database(join(s.state, "state.db"));
-    db.prepare("UPDATE approved_copies SET seal = zeroblob(32) WHERE path = ?").run(s.conf);
-    db.close();
+    withDb(s.state, (db) => db.prepare("UPDATE approved_copies SET seal = zeroblob(32) WHERE path = ?").run(s.conf));
     covenant(["run", "--state", s.state, s.policy]);
     expect(storedCopy(s.state, s.conf).text).toBe(CONTENT);
     const v = covenant(["verify", "--state", s.state]);
@@ -130,7 +135,7 @@ describe("the former copies of an older Covenant", () => {
     const removed = join(s.dir, "c.conf");
     const FORMER = `former-${"b7e1".repeat(30)}`;
     const GONE = `removed-${"c4d2".repeat(30)}`;
-    const db = new Database(join(s.state, "state.db"));
+    withDb(s.state, (db) => {
     const seal = (path: string, text: string) => {
       const record = (db.prepare("SELECT record FROM approved_copies WHERE path = ?").pluck().get(path) as number) ?? 1;
       const row = { path, copy: JSON.stringify({ text, secrets: {} }), record };
@@ -143,7 +148,7 @@ describe("the former copies of an older Covenant", () => {
     db.prepare("DELETE FROM approved_copies WHERE path = ?").run(removed);
     seal(replaced, `setting = ${"v".repeat(200)}\n`);
     db.pragma("wal_checkpoint(TRUNCATE)");
-    db.close();
+    });
     expect([storeBytes(s.state).includes(FORMER), storeBytes(s.state).includes(GONE)]).toEqual([true, true]);
     expect(covenant(["run", "--state", s.state, s.policy]).code).toBe(0);
     expect(storeBytes(s.state).includes(SECRET)).toBe(false);
@@ -157,9 +162,7 @@ describe("the former copies of an older Covenant", () => {
     const state = join(dir, "state");
     mkdirSync(state, { mode: 0o700 });
     StateStore.open(state).close();
-    const db = new Database(join(state, "state.db"), { readonly: true });
-    expect(db.prepare("SELECT value FROM meta WHERE key = 'copies_masked'").pluck().get()).toBe("2");
-    db.close();
+    expect(withDb(state, (db) => db.prepare("SELECT value FROM meta WHERE key = 'copies_masked'").pluck().get(), { readonly: true })).toBe("2");
   });
 });
 
@@ -171,19 +174,15 @@ describe("the store's rewrite after the copies are masked", () => {
   it("done: the store says so, and no later summary reads a copy", () => {
     const s = olderStore();
     expect(covenant(["run", "--state", s.state, s.policy]).code).toBe(0);
-    const db = new Database(join(s.state, "state.db"));
-    try {
+    withDb(s.state, (db) => {
       expect(metaOf(db, "copies_masked")).toBe("2");
       expect(remaskApprovedCopies(db, s.key, keyLine, new Date())).toBeUndefined();
-    } finally {
-      db.close();
-    }
+    });
   });
 
   it("failed: when and why kept, the copies never read again, tried again a day later with a note, not at every run", () => {
     const s = olderStore();
-    const db = new Database(join(s.state, "state.db"));
-    try {
+    withDb(s.state, (db) => {
       // the copies masked in a summary whose rewrite then failed (a full disk)
       db.transaction(() => expect(remaskApprovedCopies(db, s.key, keyLine, new Date())).toMatchObject({ copies: 1, compact: true }))();
       const older = { path: s.conf, copy: JSON.stringify({ text: CONTENT, secrets: {} }), record: (db.prepare("SELECT record FROM approved_copies WHERE path = ?").pluck().get(s.conf) as number) };
@@ -203,22 +202,17 @@ describe("the store's rewrite after the copies are masked", () => {
       expect(remaskNote(again)).toMatch(/^state\.db could not be rewritten on .* \(disk full\) .* tried again after this summary/);
       compactMaskedStore(db, new Date(), () => undefined);
       expect([metaOf(db, "copies_masked"), metaOf(db, "copies_compact_failed")]).toEqual(["2", undefined]);
-    } finally {
-      db.close();
-    }
+    });
   });
 
   it("a failure that is not the store's operation (a bug) is not kept as one: it is thrown", () => {
     const s = olderStore();
-    const db = new Database(join(s.state, "state.db"));
-    try {
+    withDb(s.state, (db) => {
       db.prepare("BEGIN").run();
       expect(() => compactMaskedStore(db, new Date(), () => undefined)).toThrow(/VACUUM/);
       db.prepare("ROLLBACK").run();
       expect(metaOf(db, "copies_compact_failed")).toBeUndefined();
-    } finally {
-      db.close();
-    }
+    });
   });
 });
 
