@@ -18,8 +18,9 @@
 // Lines that a policy's own `mask` patterns catch are not known here (the store has no policy):
 // a diff masks them, and the copy keeps them until the file is approved again (docs/watch-findings.md).
 import type Database from "better-sqlite3";
-import { remaskedCopy, type ApprovedCopy, type KeyLine } from "../integrity/approved-copy.js";
-import { sealApprovedCopy, sealMatches, type ApprovedCopyRow } from "./seals.js";
+import { remaskedCopy, type KeyLine } from "../integrity/approved-copy.js";
+import { decodeCopyRow } from "./approved-states.js";
+import { sealApprovedCopy, type ApprovedCopyRow } from "./seals.js";
 
 /** The masking rules the store's copies were last brought up to: 2 masks CRLF lines' values. */
 export const COPIES_MASKED_WITH = "2";
@@ -131,13 +132,9 @@ export function compactMaskedStore(db: Database.Database, now: Date, failure: (e
 }
 
 function remaskedRow(r: ApprovedCopyRow, key: Buffer, keyLine: KeyLine): { row: ApprovedCopyRow; lines: number } | undefined {
-  if (!sealMatches(r.seal, sealApprovedCopy(key, r))) return undefined;
-  let copy: ApprovedCopy;
-  try {
-    copy = JSON.parse(r.copy) as ApprovedCopy;
-  } catch {
-    return undefined;
-  }
+  const decoded = decodeCopyRow(key, r);
+  if (!("copy" in decoded)) return undefined;
+  const copy = decoded.copy;
   if (typeof copy?.text !== "string" || typeof copy.secrets !== "object" || copy.secrets === null) return undefined;
   let again: ReturnType<typeof remaskedCopy>;
   try {

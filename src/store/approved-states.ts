@@ -64,12 +64,7 @@ export class ApprovedStates {
   copy(path: string, record: number): { copy: ApprovedCopy } | { none: string } {
     const r = this.q.copy.get(path) as ApprovedCopyRow | undefined;
     if (!r || r.record !== record) return { none: "no approved copy kept" };
-    if (!sealMatches(r.seal, sealApprovedCopy(this.key, r))) return { none: "the approved copy was changed outside Covenant (its seal does not match); run `covenant verify`" };
-    try {
-      return { copy: JSON.parse(r.copy) as ApprovedCopy };
-    } catch {
-      return { none: "the approved copy cannot be read" };
-    }
+    return decodeCopyRow(this.key, r);
   }
 
   below(dir: string): string[] {
@@ -106,6 +101,16 @@ export class ApprovedStates {
         return seq;
       })
       .immediate();
+  }
+}
+
+/** A copy row's copy, its seal checked, or why it cannot be used. */
+export function decodeCopyRow(key: Buffer, r: ApprovedCopyRow): { copy: ApprovedCopy } | { none: string } {
+  if (!sealMatches(r.seal, sealApprovedCopy(key, r))) return { none: "the approved copy was changed outside Covenant (its seal does not match); run `covenant verify`" };
+  try {
+    return { copy: JSON.parse(r.copy) as ApprovedCopy };
+  } catch {
+    return { none: "the approved copy cannot be read" };
   }
 }
 
