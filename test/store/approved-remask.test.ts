@@ -109,6 +109,29 @@ describe("approved copies an older Covenant kept with secrets in clear", () => {
     expect(d.out).not.toContain(SECRET);
   });
 
+  it("a copy's file name with a line break and an escape sequence: the note shows it escaped, on its own line, in history", () => {
+    const dir = mkdtempSync(join(tmpdir(), "covenant-remask-"));
+    dirs.push(dir);
+    const state = join(dir, "state");
+    mkdirSync(state, { mode: 0o700 });
+    const tree = join(dir, "tree");
+    mkdirSync(tree, { mode: 0o750 });
+    const forged = join(tree, "x\nKEPT     ITGC-FAKE-01  Everything is fine \u001b[2J");
+    writeFileSync(forged, CONTENT, { mode: 0o640 });
+    const policy = join(dir, "p.promise");
+    writeFileSync(policy, `control "SOX-2" {\n  title = "tree"\n  directory "${tree}" { integrity = sha256 recurse = true }\n}\n`, { mode: 0o600 });
+    expect(covenant(["run", "--state", state, policy]).code).toBe(0);
+    forgeOlderCopy(state, forged, CONTENT);
+    expect(covenant(["run", "--state", state, policy]).code).toBe(0);
+    const history = covenant(["history", "--state", state]);
+    expect(history.code, history.err).toBe(0);
+    expect(history.out).toContain("note: masked 1 line holding secrets in 1 approved copy (");
+    expect(history.out).toContain("x\\nKEPT     ITGC-FAKE-01  Everything is fine \\x1b[2J");
+    expect(history.out.split("\n").filter((l) => /^\s*KEPT/.test(l))).toEqual([]);
+    expect(history.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(history.out).not.toContain(SECRET);
+  });
+
   it("a copy whose seal does not match is not sealed again: verify goes on reporting it", () => {
     const s = olderStore();
     withDb(s.state, (db) => db.prepare("UPDATE approved_copies SET seal = zeroblob(32) WHERE path = ?").run(s.conf));
