@@ -25,7 +25,7 @@ import { maskedCommandLine, type SecretPattern } from "../integrity/mask.js";
 import { read as readAccounts } from "./accounts.js";
 import { scanDescriptors, Slicer, type DescriptorScanOptions, type ScanEngine } from "./fd-scan.js";
 import { identityOfStats } from "./file-identity.js";
-import { lockInode, lockKeyOf, readAsync as readLocksAsync, type FileLock } from "./locks.js";
+import { keyOfLock, lockKeyOf, readAsync as readLocksAsync, type FileLock } from "./locks.js";
 import { parseCmdline, parseStat, parseStatus, readExecutable, readStat } from "./processes.js";
 import type { FdScanHolder } from "../native/fd-scan.js";
 import type { ProbeRoots } from "./result.js";
@@ -65,22 +65,20 @@ export interface ScanOptions extends DescriptorScanOptions {
 }
 
 /** The key /proc/locks uses for a file: `major:minor:inode`, the inode every digit. */
-export function lockKey(dev: number, ino: string): string {
-  return lockKeyOf(dev, ino);
-}
+export { lockKeyOf as lockKey } from "./locks.js";
 
 /** The pids holding locks (held, not waited for) on each target, by device and inode. */
 export function lockHolders(locks: readonly FileLock[], targets: readonly HeldTarget[]): Map<string, number[]> {
   const byKey = new Map<string, string[]>();
   for (const t of targets) {
     if (t.dev === undefined || t.ino === undefined) continue;
-    const k = lockKey(t.dev, t.ino);
+    const k = lockKeyOf(t.dev, t.ino);
     byKey.set(k, [...(byKey.get(k) ?? []), t.path]);
   }
   const out = new Map<string, number[]>();
   for (const l of locks) {
     if (l.blocked) continue;
-    for (const path of byKey.get(`${l.major}:${l.minor}:${lockInode(l)}`) ?? []) {
+    for (const path of byKey.get(keyOfLock(l)) ?? []) {
       const pids = out.get(path) ?? [];
       if (!pids.includes(l.pid)) pids.push(l.pid);
       out.set(path, pids);

@@ -115,6 +115,11 @@ export function lockKeyOf(dev: number, ino: string): string {
   return `${major}:${minor}:${ino}`;
 }
 
+/** A lock's own key, as lockKeyOf gives its file's. */
+export function keyOfLock(l: Pick<FileLock, "major" | "minor" | "inode" | "inodeExact">): string {
+  return `${l.major}:${l.minor}:${lockInode(l)}`;
+}
+
 export interface LockOnPath extends FileLock {
   path: string;
 }
@@ -167,7 +172,7 @@ export function locksUnder(locks: FileLock[], paths: string[], maxDepth = 8): Pr
   }
   const out: LockOnPath[] = [];
   for (const l of locks) {
-    const path = byKey.get(`${l.major}:${l.minor}:${lockInode(l)}`);
+    const path = byKey.get(keyOfLock(l));
     if (path !== undefined) out.push({ ...l, path });
   }
   return ok(out, skipped);
@@ -184,5 +189,5 @@ export function locksOnFile(locks: FileLock[], path: string): ProbeResult<FileLo
   if (!st.isFile() && !st.isDirectory()) return fail("malformed", `${path} is not a file`, path);
   const id = identityOfStats(st);
   const key = lockKeyOf(id.dev, id.ino);
-  return ok(locks.filter((l) => `${l.major}:${l.minor}:${lockInode(l)}` === key));
+  return ok(locks.filter((l) => keyOfLock(l) === key));
 }
