@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lockInode, locksOnFile, locksUnder, parse, read, splitDevice } from "../../src/probes/locks.ts";
+import { keyOfLock, lockInode, locksOnFile, locksUnder, parse, read, splitDevice } from "../../src/probes/locks.ts";
 
 describe("locks parser", () => {
   it("reads every kind of line the kernel prints", () => {
@@ -38,6 +38,8 @@ describe("locks parser", () => {
   it("keeps a 20-digit inode number whole (overlayfs with xino: 2^63 and up, where neighbours round to one double)", () => {
     const r = parse(["1: FLOCK  ADVISORY  WRITE 10 00:2d:9223372036854775809 0 EOF", "2: FLOCK  ADVISORY  WRITE 11 00:2d:9223372036854775808 0 EOF", "3: FLOCK  ADVISORY  WRITE 12 00:2d:7 0 EOF", "4: FLOCK  ADVISORY  WRITE 13 00:2d:18446744073709551616 0 EOF"].join("\n"));
     expect(r.locks.map(lockInode)).toEqual(["9223372036854775809", "9223372036854775808", "7"]);
+    // the key `observe locks` shows for a lock on no named path: every digit, the two told apart
+    expect(r.locks.map(keyOfLock).slice(0, 2)).toEqual([`${r.locks[0]!.major}:${r.locks[0]!.minor}:9223372036854775809`, `${r.locks[1]!.major}:${r.locks[1]!.minor}:9223372036854775808`]);
     expect(r.locks.map((l) => l.inodeExact)).toEqual(["9223372036854775809", "9223372036854775808", undefined]);
     // the premise: as numbers, the two would be one file
     expect(r.locks[0]!.inode).toBe(r.locks[1]!.inode);

@@ -85,7 +85,7 @@ export function observeLocks(paths: string[], opts: ObserveOptions, io: Io): num
           l.access,
           comm(l.pid),
           `${l.start}-${Number.isFinite(l.end) ? l.end : "EOF"}`,
-          l.path ?? `${l.major}:${l.minor}:${l.inode}`,
+          l.path ?? locks.keyOfLock(l),
         ]),
       ) + `\n${v.length} lock${v.length === 1 ? "" : "s"}`,
   );
