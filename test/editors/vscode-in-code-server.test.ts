@@ -6,7 +6,7 @@
 // schema; and in a workspace the user has not trusted, the server the workspace's own settings
 // name is never started (it is once the workspace is trusted).
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -85,6 +85,15 @@ async function goTo(page: Page, line: number, column: number): Promise<void> {
   await page.keyboard.press("Control+G");
   await page.waitForSelector(".quick-input-widget input");
   await page.keyboard.type(`${line}:${column}`);
+  await page.keyboard.press("Enter");
+}
+
+/** Runs a command by its title from the Command Palette (a key binding may be the browser's). */
+async function command(page: Page, title: string): Promise<void> {
+  await page.keyboard.press("Control+Shift+P");
+  await page.waitForSelector(".quick-input-widget input");
+  await page.keyboard.type(title);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor();
   await page.keyboard.press("Enter");
 }
 
@@ -214,6 +223,46 @@ describe("the extension in VS Code (code-server)", () => {
     await page.keyboard.press("Control+Space");
     const offered = page.locator(".suggest-widget .monaco-list-row");
     await expect.poll(() => offered.allTextContents(), { timeout: 15_000 }).toEqual(expect.arrayContaining([expect.stringMatching(/^group/)]));
+    await page.close();
+  }, 120_000);
+
+  it("formats as `covenant fmt` does, outlines controls and promises, and renames a stakeholder across files", async () => {
+    const file = "payroll.promise";
+    const folder = ownFolder(file);
+    // one stakeholder, defined in one file and used in another; the text out of layout
+    writeFileSync(join(folder, "people.promise"), 'stakeholder compliance { description = "Compliance team" }\n');
+    const untidy = policy("owner").replace(/^stakeholder.*\n\n/, "").replace("  title    =", "  title =").replace("    mode  = 0640", "      mode=0640");
+    writeFileSync(join(folder, file), untidy);
+    const formatted = spawnSync(covenant, ["fmt", "--stdout", join(folder, file)], { encoding: "utf8" });
+    expect(formatted.status).toBe(0);
+    expect(formatted.stdout).not.toBe(untidy);
+    const page = await openInWorkbench(main, folder, file);
+    await expect.poll(() => page.textContent("#status\\.editor\\.mode"), { timeout: 15_000 }).toContain("Covenant");
+    const text = async () => (await renderedLines(page, file)).map((l) => l.map(([, t]) => t).join("")).join("\n");
+    // once the server has published this workspace's diagnostics (no covenant.yaml here: W301)
+    await page.keyboard.press("Control+Shift+M");
+    await expect.poll(() => problems(page), { timeout: 20_000 }).toEqual(expect.arrayContaining([expect.stringContaining("W301")]));
+    await page.click(`${editorOf(file)} .view-lines`);
+    await command(page, "Format Document");
+    await expect.poll(async () => (await text()).trimEnd(), { timeout: 10_000 }).toBe(formatted.stdout.trimEnd());
+    // the Outline: the control and its promise
+    await command(page, "Focus on Outline View");
+    const outline = page.locator(".outline-pane .monaco-list-row");
+    await expect.poll(() => outline.allTextContents(), { timeout: 15_000 }).toEqual(expect.arrayContaining([expect.stringContaining("SOX-ITGC-01")]));
+    // rename `compliance` (the owner) to `audit`, here and where it is defined
+    await page.click(`${editorOf(file)} .view-lines`);
+    await goTo(page, 3, 16);
+    await page.keyboard.press("F2");
+    // the box takes the focus once the server has said what may be renamed (prepareRename)
+    const box = page.locator(".rename-box input");
+    await box.waitFor();
+    await page.waitForFunction(() => (globalThis as unknown as { document: { activeElement: { className: string } | null } }).document.activeElement?.className.includes("rename-input") === true);
+    await box.fill("audit");
+    await box.press("Enter");
+    await expect.poll(text, { timeout: 15_000 }).toContain("owner    = audit");
+    await page.keyboard.press("Control+K");
+    await page.keyboard.press("S"); // Save All: the other file is changed in its (background) model
+    await expect.poll(() => readFileSync(join(folder, "people.promise"), "utf8"), { timeout: 15_000 }).toBe('stakeholder audit { description = "Compliance team" }\n');
     await page.close();
   }, 120_000);
 
