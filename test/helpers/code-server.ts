@@ -7,16 +7,19 @@
 // `--unsafe-perm`, and VS Code's ripgrep package downloads its binary from GitHub. So its steps
 // are done one by one, each argv only: the package and VS Code's production dependencies without
 // install scripts, the native modules built from source (`npm rebuild`), Debian's ripgrep where
-// VS Code looks for its own, the links code-server's postinstall.sh makes. The version is pinned:
-// 4.100.x is VS Code 1.100 on Node 20 (later code-server needs Node 22).
+// VS Code looks for its own, the links code-server's postinstall.sh makes. The version and its
+// dependencies are pinned by test/fixtures/code-server's lock file (VS Code's own by its
+// shrinkwrap): 4.100.x is VS Code 1.100 on Node 20 (later code-server needs Node 22).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDebianTool, findProgram } from "./debian-package.ts";
 
-export const CODE_SERVER_VERSION = "4.100.3";
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+/** package.json and package-lock.json pinning code-server and every dependency of it */
+const lockDir = join(root, "test/fixtures/code-server");
+export const CODE_SERVER_VERSION = (JSON.parse(readFileSync(join(lockDir, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["code-server"]!;
 const installDir = join(root, ".scratch", "code-server", CODE_SERVER_VERSION);
 const entry = join(installDir, "node_modules/code-server/out/node/entry.js");
 const ready = join(installDir, "ready");
@@ -58,7 +61,8 @@ export function ensureCodeServer(): { entry: string } | { error: string } {
 
 /** undefined on success, else what failed. */
 function installInto(dir: string): string | undefined {
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "covenant-test-code-server", private: true }));
+  // the version and every dependency's pinned by a lock file of the project's
+  for (const f of ["package.json", "package-lock.json"]) copyFileSync(join(lockDir, f), join(dir, f));
   const npm = (cwd: string, args: string[]) => {
     // npm_config_yes: node-pty's postinstall asks npx for node-gyp, and would otherwise give up
     const r = spawnSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, encoding: "utf8", timeout: INSTALL_TIMEOUT_MS, env: { ...process.env, npm_config_yes: "true" } });
@@ -67,7 +71,7 @@ function installInto(dir: string): string | undefined {
   const pkg = join(dir, "node_modules/code-server");
   const vscode = join(pkg, "lib/vscode");
   const steps: (() => string | undefined)[] = [
-    () => npm(dir, ["install", "--ignore-scripts", `code-server@${CODE_SERVER_VERSION}`]),
+    () => npm(dir, ["ci", "--ignore-scripts"]),
     () => npm(dir, ["rebuild", "argon2"]),
     () => npm(vscode, ["install", "--omit=dev", "--ignore-scripts"]),
     () => builtNative(vscode, npm),
