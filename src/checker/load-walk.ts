@@ -226,92 +226,113 @@ export type Parse = (path: string, text: string, real: string) => SourceFile;
  * through this module alone, never parsing, so a run from the cache never loads the grammar.
  */
 export function loadPolicyWith(paths: string[], options: LoadOptions, parseSource: Parse): LoadedPolicy {
-  // as root, a path named on the command line is followed one link at a time, each link and
-  // directory on the way judged: a link another user owns (in /tmp, say) would let them choose
-  // what root reads and runs. A refused path is not read at all.
   const refusals: Diagnostic[] = [];
-  if (options.rootOnly) {
-    const trust = new PolicyTrust();
-    const judged = (p: string, what: string) => {
-      const why = trust.path(p, what);
-      if (why) refusals.push(diagnostic("E122", why, atFile(p)));
-      return !why;
-    };
-    const kind = (p: string) => {
-      try {
-        return statSync(p).isDirectory() ? "the policy directory" : "the policy file";
-      } catch {
-        return "the policy";
-      }
-    };
-    paths = paths.filter((p) => judged(p, `${kind(p)} ${p}`));
-    options = { ...options, include: (options.include ?? []).filter((p) => judged(p, `the --include directory ${p}`)) };
-  }
+  if (options.rootOnly) ({ paths, options } = trustedPaths(paths, options, refusals));
   const { files: named, roots, diagnostics, emptyDirectories } = expandPaths(paths, options.include);
   diagnostics.unshift(...refusals);
   const reader = new PolicyReader(roots, options);
   diagnostics.push(...reader.directoryRefusals());
-  const byReal = new Map<string, SourceFile>();
-  const files: SourceFile[] = [];
-  const importsOf = new Map<SourceFile, { decl: ImportDecl; target: SourceFile }[]>();
+  const walk: ImportWalk = { reader, options, parseSource, diagnostics, byReal: new Map(), files: [], importsOf: new Map() };
+  for (const p of named) loadFrom(walk, p.path, p.named);
+  diagnostics.push(...findCycles(walk.files, walk.importsOf));
+  return { files: walk.files, diagnostics, emptyDirectories };
+}
 
-  // A file being read and the imports of it still to follow. Imports are followed depth-first
-  // with a stack of these, not by recursion: a chain of thousands of files importing each other
-  // must be a policy like any other, not a stack overflow (exit 3).
-  type Frame = { real: string; imports: ImportDecl[]; next: number; edges: { decl: ImportDecl; target: SourceFile }[] };
-  /** The file `path` leads to (already read, or read now: then with its frame), or nothing when it cannot be read. */
-  const open = (path: string, isNamed: boolean, from?: ImportDecl): { file?: SourceFile; frame?: Frame } => {
-    const origin: Origin = from ? { path, decl: from } : { path };
-    const resolved = reader.resolve(origin, isNamed);
-    if ("diagnostic" in resolved) {
-      diagnostics.push(resolved.diagnostic);
-      return {};
-    }
-    const known = byReal.get(resolved.real);
-    if (known) return { file: known };
-    const held = options.held?.(resolved.real);
-    const source = held !== undefined ? { ok: true as const, real: resolved.real, text: held } : reader.readResolved(origin, resolved.real);
-    if (!source.ok) {
-      // a file that is not UTF-8 is reported once, in itself, however many files import it
-      if (source.file && files.some((f) => f.path === source.file!.path)) return {};
-      // a refused directory is reported once, not again for each file in it
-      if (source.diagnostic.code === "E122" && diagnostics.some((d) => d.code === "E122" && d.message === source.diagnostic.message)) return {};
-      diagnostics.push(source.diagnostic);
-      if (source.file) files.push(source.file);
-      return {};
-    }
-    const shown = displayPath(path);
-    const parsedBefore = options.known?.(shown, source.text, source.real);
-    const file: SourceFile = parsedBefore ? { path: shown, text: source.text, statements: parsedBefore, comments: [], diagnostics: [], incomplete: [] } : parseSource(shown, source.text, source.real);
-    byReal.set(source.real, file);
-    files.push(file);
-    const edges: { decl: ImportDecl; target: SourceFile }[] = [];
-    importsOf.set(file, edges);
-    const imports = file.statements.filter((st): st is ImportDecl => st.kind === "import");
-    return { file, frame: { real: source.real, imports, next: 0, edges } };
+/**
+ * As root, a path named on the command line is followed one link at a time, each link and
+ * directory on the way judged: a link another user owns (in /tmp, say) would let them choose
+ * what root reads and runs. A refused path is not read at all: the paths and `--include`
+ * directories left, the refusals added to `refusals`.
+ */
+function trustedPaths(paths: string[], options: LoadOptions, refusals: Diagnostic[]): { paths: string[]; options: LoadOptions } {
+  const trust = new PolicyTrust();
+  const judged = (p: string, what: string) => {
+    const why = trust.path(p, what);
+    if (why) refusals.push(diagnostic("E122", why, atFile(p)));
+    return !why;
   };
-  const load = (path: string, isNamed: boolean): void => {
-    const first = open(path, isNamed).frame;
-    const stack = first ? [first] : [];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const s = top.imports[top.next++];
-      if (s === undefined) {
-        stack.pop();
-        continue;
-      }
-      if (s.path.parts.some((p) => typeof p !== "string")) {
-        literalOnly(s.path, "import paths", diagnostics);
-        continue;
-      }
-      const target = open(resolve(dirname(top.real), stringValue(s)), false, s);
-      if (target.file) top.edges.push({ decl: s, target: target.file });
-      if (target.frame) stack.push(target.frame);
+  const kind = (p: string) => {
+    try {
+      return statSync(p).isDirectory() ? "the policy directory" : "the policy file";
+    } catch {
+      return "the policy";
     }
   };
-  for (const p of named) load(p.path, p.named);
-  diagnostics.push(...findCycles(files, importsOf));
-  return { files, diagnostics, emptyDirectories };
+  paths = paths.filter((p) => judged(p, `${kind(p)} ${p}`));
+  options = { ...options, include: (options.include ?? []).filter((p) => judged(p, `the --include directory ${p}`)) };
+  return { paths, options };
+}
+
+type ImportEdge = { decl: ImportDecl; target: SourceFile };
+
+/** The files of a policy read so far, following their imports, and what was found wrong. */
+interface ImportWalk {
+  readonly reader: PolicyReader;
+  readonly options: LoadOptions;
+  readonly parseSource: Parse;
+  readonly diagnostics: Diagnostic[];
+  readonly byReal: Map<string, SourceFile>;
+  readonly files: SourceFile[];
+  readonly importsOf: Map<SourceFile, ImportEdge[]>;
+}
+
+// A file being read and the imports of it still to follow. Imports are followed depth-first
+// with a stack of these, not by recursion: a chain of thousands of files importing each other
+// must be a policy like any other, not a stack overflow (exit 3).
+type Frame = { real: string; imports: ImportDecl[]; next: number; edges: ImportEdge[] };
+
+/** The file `path` leads to (already read, or read now: then with its frame), or nothing when it cannot be read. */
+function openFile(w: ImportWalk, path: string, isNamed: boolean, from?: ImportDecl): { file?: SourceFile; frame?: Frame } {
+  const { reader, options, diagnostics, files } = w;
+  const origin: Origin = from ? { path, decl: from } : { path };
+  const resolved = reader.resolve(origin, isNamed);
+  if ("diagnostic" in resolved) {
+    diagnostics.push(resolved.diagnostic);
+    return {};
+  }
+  const known = w.byReal.get(resolved.real);
+  if (known) return { file: known };
+  const held = options.held?.(resolved.real);
+  const source = held !== undefined ? { ok: true as const, real: resolved.real, text: held } : reader.readResolved(origin, resolved.real);
+  if (!source.ok) {
+    // a file that is not UTF-8 is reported once, in itself, however many files import it
+    if (source.file && files.some((f) => f.path === source.file!.path)) return {};
+    // a refused directory is reported once, not again for each file in it
+    if (source.diagnostic.code === "E122" && diagnostics.some((d) => d.code === "E122" && d.message === source.diagnostic.message)) return {};
+    diagnostics.push(source.diagnostic);
+    if (source.file) files.push(source.file);
+    return {};
+  }
+  const shown = displayPath(path);
+  const parsedBefore = options.known?.(shown, source.text, source.real);
+  const file: SourceFile = parsedBefore ? { path: shown, text: source.text, statements: parsedBefore, comments: [], diagnostics: [], incomplete: [] } : w.parseSource(shown, source.text, source.real);
+  w.byReal.set(source.real, file);
+  files.push(file);
+  const edges: ImportEdge[] = [];
+  w.importsOf.set(file, edges);
+  const imports = file.statements.filter((st): st is ImportDecl => st.kind === "import");
+  return { file, frame: { real: source.real, imports, next: 0, edges } };
+}
+
+/** Reads the file `path` leads to and, depth-first, every file it imports that was not read yet. */
+function loadFrom(w: ImportWalk, path: string, isNamed: boolean): void {
+  const first = openFile(w, path, isNamed).frame;
+  const stack = first ? [first] : [];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const s = top.imports[top.next++];
+    if (s === undefined) {
+      stack.pop();
+      continue;
+    }
+    if (s.path.parts.some((p) => typeof p !== "string")) {
+      literalOnly(s.path, "import paths", w.diagnostics);
+      continue;
+    }
+    const target = openFile(w, resolve(dirname(top.real), stringValue(s)), false, s);
+    if (target.file) top.edges.push({ decl: s, target: target.file });
+    if (target.frame) stack.push(target.frame);
+  }
 }
 
 function stringValue(decl: ImportDecl): string {

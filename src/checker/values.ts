@@ -4,20 +4,17 @@
 import { exprText, type Expr, type LetDecl, type Name } from "../parser/ast.js";
 import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from "../parser/diagnostics.js";
 import { allUnits, durationUnits, sizeUnits } from "../parser/literals.js";
-import { linearTimeProblem } from "./regex-safety.js";
 import { describeType, type ValueType } from "../promise-types/schema.js";
 import { facts } from "../facts/catalog.js";
 import type { ConditionChecker } from "./conditions.js";
 import type { Scope } from "./scope.js";
 import { didYouMean } from "../parser/suggest.js";
-import { globProblem } from "./glob.js";
 import { cidrProblem } from "./networks.js";
+import { modeProblem, pathProblem, regexProblem } from "./value-texts.js";
 import { MAX_EXPANDED_SIZE } from "./bounds.js";
 import { PlainString } from "../parser/ast-factory.js";
 
 export const INVALID = Symbol("invalid");
-/** a `.` or `..` path component (tested without splitting every path into an array of parts) */
-const DOT_COMPONENT = /(?:^|\/)\.\.?(?:\/|$)/;
 export type Checked = unknown;
 
 const exprKindWords: Record<Expr["kind"], string> = {
@@ -107,13 +104,8 @@ export class ValueChecker {
       if (decl) return this.throughVariable(e, decl, (v) => this.check(v, type, subject), INVALID);
     }
     switch (type.kind) {
-      case "string": {
-        const s = this.stringOf(e, type, subject);
-        if (s === INVALID) return INVALID;
-        if (type.nonEmpty && s === "") return this.fail("E103", `${subject} must not be empty`, e);
-        if (type.pattern && !type.pattern.test(s)) return this.fail("E103", `\`${s}\` is not valid for ${subject}: expected ${type.patternHint}`, e);
-        return s;
-      }
+      case "string":
+        return this.stringValue(e, type, subject);
       case "integer":
       case "port":
         if (e.kind !== "number" || !Number.isInteger(e.value)) return this.wrongType(e, type, subject);
@@ -125,92 +117,33 @@ export class ValueChecker {
         if (e.kind === "ident" && type.or?.includes(e.name)) return e.name;
         if (e.kind !== "bool") return this.wrongType(e, type, subject);
         return e.value;
-      case "duration": {
-        if (e.kind !== "quantity" || durationUnits[e.unit] === undefined) return this.wrongType(e, type, subject);
-        const ms = e.value * durationUnits[e.unit]!;
-        if (ms < 0) return this.fail("E103", `${subject} cannot be negative`, e);
-        if (type.min !== undefined && ms < type.min) {
-          const least = type.min % 1000 === 0 ? `${type.min / 1000}s` : `${type.min}ms`;
-          return this.fail("E103", `${subject} must be at least \`${least}\`, got \`${e.raw}\``, e);
-        }
-        return ms;
-      }
+      case "duration":
+        return this.durationValue(e, type, subject);
       case "size": {
         if (e.kind !== "quantity" || sizeUnits[e.unit] === undefined) return this.wrongType(e, type, subject);
         if (e.value < 0) return this.fail("E103", `${subject} cannot be negative`, e);
         return e.value * sizeUnits[e.unit]!;
       }
-      case "percent": {
-        // a bare number is not taken as a share: `10` next to `10%` and `10MB` is ambiguous
-        const value = e.kind === "quantity" && e.unit === "%" ? e.value : undefined;
-        if (value === undefined) return this.wrongType(e, type, subject);
-        if (value < 0 || value > 100) return this.fail("E103", `${subject} must be between 0% and 100%, got \`${e.kind === "quantity" ? e.raw : value}\``, e);
-        return value;
-      }
+      case "percent":
+        return this.percentValue(e, type, subject);
       case "sigma":
         if (e.kind !== "quantity" || e.unit !== "sigma") return this.wrongType(e, type, subject);
         if (e.value <= 0) return this.fail("E103", `${subject} must be more than 0 sigma`, e);
         return e.value;
-      case "mode": {
-        const raw = e.kind === "number" ? e.raw : e.kind === "string" ? this.stringOf(e, { kind: "string" }, subject) : undefined;
-        if (raw === INVALID) return INVALID;
-        if (raw === undefined) return this.wrongType(e, type, subject);
-        if (!/^[0-7]{3,4}$/.test(raw)) {
-          const hint = /^\d{3,4}$/.test(raw) ? "digits must be 0 to 7" : "write three or four octal digits such as `0640`";
-          return this.fail("E103", `\`${raw}\` is not an octal file mode: ${hint}`, e);
-        }
-        return parseInt(raw, 8);
-      }
-      case "cidr": {
-        const raw = e.kind === "address" ? e.raw : e.kind === "string" ? this.stringOf(e, { kind: "string" }, subject) : undefined;
-        if (raw === INVALID) return INVALID;
-        if (raw === undefined) return this.wrongType(e, type, subject);
-        const problem = cidrProblem(raw);
-        if (problem) return this.fail("E103", `\`${raw}\` is not a valid address or network: ${problem}`, e);
-        return raw;
-      }
-      case "path": {
-        const s = this.stringOf(e, { kind: "string" }, subject);
-        if (s === INVALID) return INVALID;
-        if (!s.startsWith("/")) return this.fail("E103", `${subject} must be an absolute path, got \`${s}\``, e, s.startsWith(".") ? "paths are not relative to the policy: write the full path" : `write \`/${s}\``);
-        // a `..` would make the same text name different files in a sandbox and on the host, and
-        // lead a sandboxed run out of its sandbox
-        if (DOT_COMPONENT.test(s)) return this.fail("E103", `\`${s}\` is not valid for ${subject}: a path may not have \`.\` or \`..\` components`, e, "write the path without them");
-        const problem = type.glob ? globProblem(s) : /[*?[]/.test(s) ? "globs are not allowed here" : undefined;
-        if (problem) return this.fail("E103", `\`${s}\` is not valid for ${subject}: ${problem}`, e);
-        return s;
-      }
-      case "regex": {
-        const s = this.stringOf(e, { kind: "string" }, subject);
-        if (s === INVALID) return INVALID;
-        // a linear pattern runs on RE2 alone, so RE2 alone says what it may be: `(?i)` is RE2's
-        // and not JavaScript's, lookaround is JavaScript's and not RE2's
-        if (!type.linear) {
-          try {
-            new RegExp(s);
-          } catch (err) {
-            return this.fail("E103", `\`${s}\` is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /, "")}`, e);
-          }
-        }
-        const problem = type.linear ? linearTimeProblem(s) : undefined;
-        if (problem) return this.fail("E103", `\`${s}\` cannot run in time linear in the line (RE2): ${problem}`, e, "secret patterns run on RE2's engine, which has no lookaround and no backreference: write it without them, such as `(?<secret>\\S.*)$`");
-        return s;
-      }
+      case "mode":
+        return this.modeValue(e, type, subject);
+      case "cidr":
+        return this.cidrValue(e, type, subject);
+      case "path":
+        return this.pathValue(e, type, subject);
+      case "regex":
+        return this.regexValue(e, type, subject);
       case "date": {
         if (e.kind === "date") return e.raw;
         return this.wrongType(e, type, subject);
       }
-      case "enum": {
-        if (e.kind === "ident") {
-          if (type.values.includes(e.name)) return e.name;
-          return this.fail("E103", `\`${e.name}\` is not a valid value for ${subject}: expected ${describeType(type)}`, e, didYouMean(e.name, type.values));
-        }
-        if (e.kind === "string") {
-          const s = this.stringOf(e, { kind: "string" }, subject);
-          if (s !== INVALID && type.values.includes(s)) return this.fail("E102", `${subject} takes a name, not a string`, e, `write \`${s}\` without quotes`);
-        }
-        return this.wrongType(e, type, subject);
-      }
+      case "enum":
+        return this.enumValue(e, type, subject);
       case "list": {
         if (e.kind !== "list") return this.wrongType(e, type, subject);
         if (type.nonEmpty && e.items.length === 0) return this.fail("E103", `${subject} must not be an empty list`, e);
@@ -218,34 +151,111 @@ export class ValueChecker {
       }
       case "oneOrMany":
         return this.listOrOne(e, type.of, subject);
-      case "argv": {
-        const list = this.listOrOne(e, { kind: "string" }, subject);
-        if (list === INVALID) return INVALID;
-        const argv = list as string[];
-        if (e.kind !== "list" && this.variableOf(e) === undefined) return this.wrongType(e, type, subject);
-        if (argv.length === 0) return this.fail("E103", `${subject} needs at least the program to run`, e);
-        if (!argv[0]!.startsWith("/")) return this.fail("E103", `the program \`${argv[0]}\` must be an absolute path: commands run without a shell or PATH search`, e);
-        return argv;
-      }
-      case "union": {
-        const saved = this.diagnostics.length;
-        for (const t of type.of) {
-          const v = this.check(e, t, subject);
-          if (v !== INVALID) {
-            this.diagnostics.length = saved;
-            // tagged, so that the evaluator can tell `10%` from `10MB` (both numbers once checked)
-            return { kind: t.kind, value: v };
-          }
-          this.diagnostics.length = saved;
-        }
-        return this.wrongType(e, type, subject);
-      }
+      case "argv":
+        return this.argvValue(e, type, subject);
+      case "union":
+        return this.unionValue(e, type, subject);
       case "stakeholder":
         if (e.kind !== "ident") return this.wrongType(e, type, subject);
         return this.stakeholder(e.name, e);
       case "condition":
         return this.conditions.checkCondition(e) ? e : INVALID;
     }
+  }
+
+  private stringValue(e: Expr, type: ValueType & { kind: "string" }, subject: string): Checked | typeof INVALID {
+    const s = this.stringOf(e, type, subject);
+    if (s === INVALID) return INVALID;
+    if (type.nonEmpty && s === "") return this.fail("E103", `${subject} must not be empty`, e);
+    if (type.pattern && !type.pattern.test(s)) return this.fail("E103", `\`${s}\` is not valid for ${subject}: expected ${type.patternHint}`, e);
+    return s;
+  }
+
+  private durationValue(e: Expr, type: ValueType & { kind: "duration" }, subject: string): Checked | typeof INVALID {
+    if (e.kind !== "quantity" || durationUnits[e.unit] === undefined) return this.wrongType(e, type, subject);
+    const ms = e.value * durationUnits[e.unit]!;
+    if (ms < 0) return this.fail("E103", `${subject} cannot be negative`, e);
+    if (type.min !== undefined && ms < type.min) {
+      const least = type.min % 1000 === 0 ? `${type.min / 1000}s` : `${type.min}ms`;
+      return this.fail("E103", `${subject} must be at least \`${least}\`, got \`${e.raw}\``, e);
+    }
+    return ms;
+  }
+
+  private percentValue(e: Expr, type: ValueType & { kind: "percent" }, subject: string): Checked | typeof INVALID {
+    // a bare number is not taken as a share: `10` next to `10%` and `10MB` is ambiguous
+    const value = e.kind === "quantity" && e.unit === "%" ? e.value : undefined;
+    if (value === undefined) return this.wrongType(e, type, subject);
+    if (value < 0 || value > 100) return this.fail("E103", `${subject} must be between 0% and 100%, got \`${e.kind === "quantity" ? e.raw : value}\``, e);
+    return value;
+  }
+
+  private modeValue(e: Expr, type: ValueType & { kind: "mode" }, subject: string): Checked | typeof INVALID {
+    const raw = e.kind === "number" ? e.raw : e.kind === "string" ? this.stringOf(e, { kind: "string" }, subject) : undefined;
+    if (raw === INVALID) return INVALID;
+    if (raw === undefined) return this.wrongType(e, type, subject);
+    const problem = modeProblem(raw);
+    if (problem) return this.fail("E103", problem, e);
+    return parseInt(raw, 8);
+  }
+
+  private cidrValue(e: Expr, type: ValueType & { kind: "cidr" }, subject: string): Checked | typeof INVALID {
+    const raw = e.kind === "address" ? e.raw : e.kind === "string" ? this.stringOf(e, { kind: "string" }, subject) : undefined;
+    if (raw === INVALID) return INVALID;
+    if (raw === undefined) return this.wrongType(e, type, subject);
+    const problem = cidrProblem(raw);
+    if (problem) return this.fail("E103", `\`${raw}\` is not a valid address or network: ${problem}`, e);
+    return raw;
+  }
+
+  private pathValue(e: Expr, type: ValueType & { kind: "path" }, subject: string): Checked | typeof INVALID {
+    const s = this.stringOf(e, { kind: "string" }, subject);
+    if (s === INVALID) return INVALID;
+    const problem = pathProblem(s, type.glob, subject);
+    return problem ? this.fail("E103", problem.message, e, problem.suggestion) : s;
+  }
+
+  private regexValue(e: Expr, type: ValueType & { kind: "regex" }, subject: string): Checked | typeof INVALID {
+    const s = this.stringOf(e, { kind: "string" }, subject);
+    if (s === INVALID) return INVALID;
+    const problem = regexProblem(s, type.linear);
+    return problem ? this.fail("E103", problem.message, e, problem.suggestion) : s;
+  }
+
+  private enumValue(e: Expr, type: ValueType & { kind: "enum" }, subject: string): Checked | typeof INVALID {
+    if (e.kind === "ident") {
+      if (type.values.includes(e.name)) return e.name;
+      return this.fail("E103", `\`${e.name}\` is not a valid value for ${subject}: expected ${describeType(type)}`, e, didYouMean(e.name, type.values));
+    }
+    if (e.kind === "string") {
+      const s = this.stringOf(e, { kind: "string" }, subject);
+      if (s !== INVALID && type.values.includes(s)) return this.fail("E102", `${subject} takes a name, not a string`, e, `write \`${s}\` without quotes`);
+    }
+    return this.wrongType(e, type, subject);
+  }
+
+  private argvValue(e: Expr, type: ValueType & { kind: "argv" }, subject: string): Checked | typeof INVALID {
+    const list = this.listOrOne(e, { kind: "string" }, subject);
+    if (list === INVALID) return INVALID;
+    const argv = list as string[];
+    if (e.kind !== "list" && this.variableOf(e) === undefined) return this.wrongType(e, type, subject);
+    if (argv.length === 0) return this.fail("E103", `${subject} needs at least the program to run`, e);
+    if (!argv[0]!.startsWith("/")) return this.fail("E103", `the program \`${argv[0]}\` must be an absolute path: commands run without a shell or PATH search`, e);
+    return argv;
+  }
+
+  private unionValue(e: Expr, type: ValueType & { kind: "union" }, subject: string): Checked | typeof INVALID {
+    const saved = this.diagnostics.length;
+    for (const t of type.of) {
+      const v = this.check(e, t, subject);
+      if (v !== INVALID) {
+        this.diagnostics.length = saved;
+        // tagged, so that the evaluator can tell `10%` from `10MB` (both numbers once checked)
+        return { kind: t.kind, value: v };
+      }
+      this.diagnostics.length = saved;
+    }
+    return this.wrongType(e, type, subject);
   }
 
   /** A name after a promise's `->`: a stakeholder, or a variable holding one or a list of them. */

@@ -1,24 +1,15 @@
 // The `covenant` command line: wires parser, checker and formatter to subcommands.
 import { Argument, Command, CommanderError, Help, Option } from "commander";
 import { setFlagsFromString } from "node:v8";
-import type { ConnectionFilters } from "./commands/observe-connections.js";
-import type { ObserveOptions } from "./commands/observe-report.js";
 // Subcommands are loaded when run (the bundle is split per command): `observe` must not pay
 // for loading the policy parser, and `check` not for the probes.
 const checkCommand = () => import("./commands/check.js");
 const fmtCommand = () => import("./commands/fmt.js");
 const lspCommand = () => import("./commands/lsp.js");
-const observeCommand = () => import("./commands/observe.js");
-const observeConnectionsCommand = () => import("./commands/observe-connections.js");
-const observeKernelCommand = () => import("./commands/observe-kernel.js");
-const observeJobsCommand = () => import("./commands/observe-jobs.js");
-const observeShadowCommand = () => import("./commands/observe-shadow.js");
-const observePackagesCommand = () => import("./commands/observe-packages.js");
 const runCommand = () => import("./commands/run.js");
 const historyCommand = () => import("./commands/history.js");
 const pruneCommand = () => import("./commands/prune.js");
 import { defaultRoots } from "../probes/result.js";
-import { closest } from "../parser/suggest.js";
 import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
 import { HandOver, type BundleLoans } from "./hand-over.js";
@@ -33,6 +24,7 @@ import { addEvidenceCommands } from "./evidence-command.js";
 import { addHubCommands } from "./hub-command.js";
 import { addReportCommand } from "./report-command.js";
 import { addHubClientCommands } from "./hub-client-command.js";
+import { addObserveCommands } from "./observe-command.js";
 import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
 import { parseSize } from "./sizes.js";
 
@@ -74,6 +66,25 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       outputError: (s, write) => write(`${escapeText(s.replace(/\n$/, ""))}\n`),
     });
 
+  addPolicyCommands(program, io, setExit);
+  addRunCommand(program, io, setExit);
+  addNotifyCommands(program, io, setExit, parseDuration);
+  addWatchCommand(program, io, setExit, parseDuration);
+  addIntegrityCommands(program, io, setExit);
+  addHistoryCommand(program, io, setExit);
+  addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
+  addTestCommand(program, io, setExit, { includeOption });
+  addEvidenceCommands(program, io, setExit, version);
+  addHubCommands(program, io, setExit, version);
+  addReportCommand(program, io, setExit, version);
+  addHubClientCommands(program, io, setExit);
+  addVerifyAndPruneCommands(program, io, setExit);
+  addObserveCommands(program, io, setExit);
+  return program;
+}
+
+/** `check`, `fmt` and `lsp`: what is done with a policy's text, before anything is run. */
+function addPolicyCommands(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command("check")
     .description("parse and check policies; report every error and warning with its position")
@@ -120,7 +131,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       setExit(await (await lspCommand()).runLsp({ include: opts.include, maxFileSize, ...(opts.config !== undefined ? { config: opts.config } : {}) }, io));
     });
+}
 
+/** The flags of `run`, as commander gives them. */
+type RunFlags = { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; lockWait?: string; sandbox: boolean; sandboxDir?: string; sandboxManifest?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean; push: boolean; fromHub: boolean; policyCache: boolean };
+
+function addRunCommand(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command("run")
     .description("evaluate every promise in scope on this host, repair what the policy allows, record changes of state")
@@ -149,66 +165,67 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       "after",
       "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or nothing to evaluate, or, as root, a policy file another user can change,\nor another run or the watcher holds the lock past --lock-wait), 3 internal error.",
     )
-    .action(async (paths: string[], o: { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; lockWait?: string; sandbox: boolean; sandboxDir?: string; sandboxManifest?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean; push: boolean; fromHub: boolean; policyCache: boolean }) => {
-      const maxFileSize = fileSize(o.maxFileSize, "run", io);
-      if (maxFileSize === undefined) return setExit(EXIT.policyError);
-      const timeoutMs = parseDuration(o.timeout);
-      const now = o.now !== undefined ? new Date(o.now) : undefined;
-      // at most a day: beyond 2^31 ms, timers overflow (Node fires them at once), and a run from
-      // cron that lasts longer than a day is stuck, not slow (MAX_RUN_MS in hard-stop.ts)
-      const badTimeout = timeoutMs === undefined || timeoutMs < 1000 || timeoutMs > 24 * 3_600_000;
-      // at most an hour: a run from cron that waits longer for the lock would overlap the next one
-      const lockWaitMs = o.lockWait === undefined ? undefined : o.lockWait.trim() === "0" ? 0 : parseDuration(o.lockWait);
-      if (o.lockWait !== undefined && (lockWaitMs === undefined || lockWaitMs > 3_600_000)) {
-        io.err(`covenant run: --lock-wait wants a duration from 0s to 1h, such as 0, 30s or 2m, got \`${escapeText(o.lockWait)}\``);
-        setExit(EXIT.policyError);
-        return;
-      }
-      if (badTimeout || (now && Number.isNaN(now.getTime()))) {
-        io.err(badTimeout ? `covenant run: --timeout wants a duration from 1s to 24h, such as 90s, 10m or 1h, got \`${escapeText(String(o.timeout))}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${escapeText(String(o.now))}\``);
-        setExit(EXIT.policyError);
-        return;
-      }
-      // A run is started every few minutes on every host: its peak memory matters more than
-      // the last few percent of speed (bench/run). The optimising compiler's code and work cost
-      // ~12 MB at 2,000 promises and save no time in a run this short; and a young generation
-      // kept at its first size (1 MiB per semi-space, instead of growing to 16) stops the
-      // parse's short-lived garbage from growing the heap by ~20 MB. V8 reads both flags when
-      // it uses them, so they take effect here; `check` keeps the defaults, which parse large
-      // policies much faster (bench/parse).
-      setFlagsFromString("--no-opt");
-      setFlagsFromString("--semi-space-growth-factor=1");
-      // V8's low-memory heuristics (the old generation grows by less before a full collection,
-      // among others): a run that tells 450 messages peaks ~13 MB lower (bench/notify) for
-      // ~0.3 s more CPU; a run with nothing to tell barely changes (bench/run)
-      setFlagsFromString("--optimize-for-size");
-      // a sandbox's directory asks for the sandbox: never a real run because `--sandbox` was left out
-      const sandbox = o.sandbox || o.sandboxDir !== undefined || o.sandboxManifest !== undefined;
-      const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs: timeoutMs!, sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot, include: o.include, maxFileSize };
-      if (o.state !== undefined) opts.state = o.state;
-      if (o.junit !== undefined) opts.junit = o.junit;
-      if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;
-      if (o.sandboxManifest !== undefined) opts.sandboxManifest = o.sandboxManifest;
-      if (o.config !== undefined) opts.config = o.config;
-      if (o.notify) opts.notify = true;
-      if (!o.push) opts.push = false;
-      if (!o.policyCache) opts.policyCache = false;
-      if (o.fromHub) {
-        if (paths.length > 0 || o.sandbox) {
-          io.err("covenant run: --from-hub runs the hub's policy: give no policy paths and no --sandbox with it");
-          return setExit(EXIT.policyError);
-        }
-        opts.fromHub = true;
-      }
-      if (lockWaitMs !== undefined) opts.lockWaitMs = lockWaitMs;
-      if (now) opts.now = now;
-      setExit(await (await runCommand()).runRun(paths, opts, io));
-    });
+    .action((paths: string[], o: RunFlags) => startRun(paths, o, io, setExit));
+}
 
-  addNotifyCommands(program, io, setExit, parseDuration);
-  addWatchCommand(program, io, setExit, parseDuration);
-  addIntegrityCommands(program, io, setExit);
+/** `run`'s flags checked and turned into its options; then the run. */
+async function startRun(paths: string[], o: RunFlags, io: Io, setExit: (code: number) => void): Promise<void> {
+  const maxFileSize = fileSize(o.maxFileSize, "run", io);
+  if (maxFileSize === undefined) return setExit(EXIT.policyError);
+  const timeoutMs = parseDuration(o.timeout);
+  const now = o.now !== undefined ? new Date(o.now) : undefined;
+  // at most a day: beyond 2^31 ms, timers overflow (Node fires them at once), and a run from
+  // cron that lasts longer than a day is stuck, not slow (MAX_RUN_MS in hard-stop.ts)
+  const badTimeout = timeoutMs === undefined || timeoutMs < 1000 || timeoutMs > 24 * 3_600_000;
+  // at most an hour: a run from cron that waits longer for the lock would overlap the next one
+  const lockWaitMs = o.lockWait === undefined ? undefined : o.lockWait.trim() === "0" ? 0 : parseDuration(o.lockWait);
+  if (o.lockWait !== undefined && (lockWaitMs === undefined || lockWaitMs > 3_600_000)) {
+    io.err(`covenant run: --lock-wait wants a duration from 0s to 1h, such as 0, 30s or 2m, got \`${escapeText(o.lockWait)}\``);
+    setExit(EXIT.policyError);
+    return;
+  }
+  if (badTimeout || (now && Number.isNaN(now.getTime()))) {
+    io.err(badTimeout ? `covenant run: --timeout wants a duration from 1s to 24h, such as 90s, 10m or 1h, got \`${escapeText(String(o.timeout))}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${escapeText(String(o.now))}\``);
+    setExit(EXIT.policyError);
+    return;
+  }
+  // A run is started every few minutes on every host: its peak memory matters more than
+  // the last few percent of speed (bench/run). The optimising compiler's code and work cost
+  // ~12 MB at 2,000 promises and save no time in a run this short; and a young generation
+  // kept at its first size (1 MiB per semi-space, instead of growing to 16) stops the
+  // parse's short-lived garbage from growing the heap by ~20 MB. V8 reads both flags when
+  // it uses them, so they take effect here; `check` keeps the defaults, which parse large
+  // policies much faster (bench/parse).
+  setFlagsFromString("--no-opt");
+  setFlagsFromString("--semi-space-growth-factor=1");
+  // V8's low-memory heuristics (the old generation grows by less before a full collection,
+  // among others): a run that tells 450 messages peaks ~13 MB lower (bench/notify) for
+  // ~0.3 s more CPU; a run with nothing to tell barely changes (bench/run)
+  setFlagsFromString("--optimize-for-size");
+  // a sandbox's directory asks for the sandbox: never a real run because `--sandbox` was left out
+  const sandbox = o.sandbox || o.sandboxDir !== undefined || o.sandboxManifest !== undefined;
+  const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs: timeoutMs!, sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot, include: o.include, maxFileSize };
+  if (o.state !== undefined) opts.state = o.state;
+  if (o.junit !== undefined) opts.junit = o.junit;
+  if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;
+  if (o.sandboxManifest !== undefined) opts.sandboxManifest = o.sandboxManifest;
+  if (o.config !== undefined) opts.config = o.config;
+  if (o.notify) opts.notify = true;
+  if (!o.push) opts.push = false;
+  if (!o.policyCache) opts.policyCache = false;
+  if (o.fromHub) {
+    if (paths.length > 0 || o.sandbox) {
+      io.err("covenant run: --from-hub runs the hub's policy: give no policy paths and no --sandbox with it");
+      return setExit(EXIT.policyError);
+    }
+    opts.fromHub = true;
+  }
+  if (lockWaitMs !== undefined) opts.lockWaitMs = lockWaitMs;
+  if (now) opts.now = now;
+  setExit(await (await runCommand()).runRun(paths, opts, io));
+}
 
+function addHistoryCommand(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command("history")
     .description("the host's record of changes of state, and one summary per run")
@@ -224,14 +241,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (o: { state?: string; control?: string; since?: string; changes: boolean; json: boolean }) => {
       setExit((await historyCommand()).runHistory(o, io));
     });
+}
 
-  addMapCommand(program, io, setExit, { policyPaths, includeOption, maxFileSizeOption, fileSize });
-  addTestCommand(program, io, setExit, { includeOption });
-  addEvidenceCommands(program, io, setExit, version);
-  addHubCommands(program, io, setExit, version);
-  addReportCommand(program, io, setExit, version);
-  addHubClientCommands(program, io, setExit);
-
+/** `verify` and `prune`: the history's chain proved, and its oldest runs removed once a signed pack holds them. */
+function addVerifyAndPruneCommands(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command("verify")
     .description("prove the history was not altered: report the first altered, inserted or deleted record")
@@ -263,121 +276,6 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (o: { before: string; pack: string; publicKey?: string; state?: string; tz?: string; dryRun: boolean; json: boolean }) => {
       setExit(await (await pruneCommand()).runPrune(o, io));
     });
-
-  const observe = program
-    .command("observe")
-    .description("show what a probe sees on this host now: the facts promises are judged on")
-    .option("--json", "print the observation as JSON", false)
-    .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
-    .option("--etc-root <dir>", "read /etc/passwd, group, shadow, login.defs and os-release from here", defaultRoots.etc)
-    .addHelpText("after", "\nExit codes: 0 observed, 2 bad arguments or the probe could not observe (the reason is printed).");
-  const observeOpts = () => observe.opts<ObserveOptions>();
-  // runs a subcommand from its module, loaded now; a usage error it throws is exit 2
-  const guarded = async <M extends { UsageError: new (...a: never[]) => Error }>(load: () => Promise<M>, fn: (o: M) => number | Promise<number>) => {
-    const o = await load();
-    try {
-      setExit(await fn(o));
-    } catch (err) {
-      if (!(err instanceof o.UsageError)) throw err;
-      io.err(`covenant observe: ${escapeText(err.message)}`);
-      setExit(EXIT.policyError);
-    }
-  };
-  observe
-    .command("connections")
-    .description("TCP sockets with their owning process and user (from the kernel through sock_diag, or /proc/net/tcp{,6})")
-    .option("--port <port>", "local port (a server's port)")
-    .option("--remote-port <port>", "remote port")
-    .option("--remote <address>", "remote address")
-    .option("--state <state>", "TCP state, such as established or listen")
-    .option("--listening", "only listening sockets", false)
-    .option("--count-by <side>", "count connections per `remote` or `local` address instead of listing them")
-    .addHelpText("after", "\nExamples:\n  covenant observe connections --port 5432\n  covenant observe connections --listening --json")
-    .action((f: ConnectionFilters) => guarded(observeConnectionsCommand, (o) => o.observeConnections(f, observeOpts(), io)));
-  observe
-    .command("locks")
-    .description("file locks (POSIX, flock, OFD, leases) from /proc/locks, with their holders")
-    .argument("[paths...]", "only locks on these files, or on the files below these directories")
-    .addHelpText("after", "\nExamples:\n  covenant observe locks /srv/ledger")
-    .action((paths: string[]) => guarded(observeCommand, (o) => o.observeLocks(paths, observeOpts(), io)));
-  observe
-    .command("facts")
-    .description("host facts that contexts and `when` conditions test, with their values now")
-    .argument("[policy...]", "policy files whose `calendar` gives the business days and time zone")
-    .action((paths: string[]) => guarded(observeCommand, (o) => o.observeFacts(paths, observeOpts(), io)));
-  observe
-    .command("system")
-    .description("file handles, load averages and memory (/proc/sys/fs/file-nr, /proc/loadavg, /proc/meminfo)")
-    .action(() => guarded(observeCommand, (o) => o.observeSystem(observeOpts(), io)));
-  observe
-    .command("packages")
-    .description("installed packages with version, architecture and status, from /var/lib/dpkg/status (read directly) or `rpm -qa`")
-    .argument("[pattern]", "only these: a name, or a pattern with * and ?, optionally :ARCH")
-    .option("--root <dir>", "read the package database of this root (a container's or a sandbox's)", "/")
-    .addHelpText("after", "\nExamples:\n  covenant observe packages 'openssh*'\n  covenant observe packages libc6:amd64 --json")
-    .action((pattern: string | undefined, f: { root: string }) => guarded(observePackagesCommand, (o) => o.observePackages(pattern, f, observeOpts(), io)));
-  observe
-    .command("sysctl")
-    .description("kernel parameters by their dotted names, from /proc/sys")
-    .argument("<keys...>", "such as net.ipv4.ip_forward")
-    .option("--boot", "also every line of sysctl.d and /etc/sysctl.conf that sets each key, and the one that wins at boot", false)
-    .option("--config-root <dir>", "read the sysctl.d files below this directory (a fixture, or /host in a container)")
-    .action((keys: string[], f: { boot: boolean; configRoot?: string }) =>
-      f.boot ? guarded(observeKernelCommand, (o) => o.observeSysctlBoot(keys, f, observeOpts(), io)) : guarded(observeCommand, (o) => o.observeSysctl(keys, observeOpts(), io)),
-    );
-  observe
-    .command("modules")
-    .description("loaded kernel modules (/proc/modules), and what modprobe.d says of each: the install rule run instead, blacklists, loading at boot")
-    .argument("[modules...]", "only these modules, loaded or not")
-    .option("--config-root <dir>", "read modprobe.d and modules-load.d below this directory (a fixture, or /host in a container)")
-    .addHelpText("after", "\nExamples:\n  covenant observe modules usb-storage cramfs")
-    .action((names: string[], f: { configRoot?: string }) => guarded(observeKernelCommand, (o) => o.observeModules(names, f, observeOpts(), io)));
-  observe
-    .command("jobs")
-    .description("scheduled jobs as scheduled promises see them: cron's (crontab, cron.d, users' crontabs, run-parts) and systemd timers, with their user and schedule, and what cron would not run")
-    .option("--config-root <dir>", "read /etc, /var/spool/cron and the systemd unit directories below this directory (a fixture, or /host in a container)")
-    .action((f: { configRoot?: string }) => guarded(observeJobsCommand, (o) => o.observeJobs(f, observeOpts(), io)));
-  observe
-    .command("mounts")
-    .description("mount points with their type, source and options, from /proc/self/mountinfo")
-    .argument("[path]", "only the mount this path is on")
-    .action((path: string | undefined) => guarded(observeCommand, (o) => o.observeMounts(path, observeOpts(), io)));
-  observe
-    .command("file")
-    .description("a file's type, mode, owner, group, size, modification time and, with --hash, its digest")
-    .argument("<path>")
-    .option("--hash <algorithm>", "sha256 or sha512, computed without reading the file into memory")
-    .action((path: string, flags: { hash?: string }) => guarded(observeCommand, (o) => o.observeFile(path, flags.hash, observeOpts(), io)));
-  observe
-    .command("service")
-    .description("a systemd unit's state through `systemctl show`; says so when systemd is not running")
-    .argument("<unit>")
-    .action((unit: string) => guarded(observeCommand, (o) => o.observeService(unit, observeOpts(), io)));
-  observe
-    .command("accounts")
-    .description("uid 0 accounts and group membership (listed and primary), from /etc/passwd and /etc/group")
-    .argument("[group]", "only this group")
-    .action((group: string | undefined) => guarded(observeCommand, (o) => o.observeAccounts(group, observeOpts(), io)));
-  observe
-    .command("shadow")
-    .description("each account's password state (empty, locked, hashed and its scheme; never the hash) and aging, from /etc/shadow")
-    .argument("[user]", "only this account")
-    .action((user: string | undefined) => guarded(observeShadowCommand, (o) => o.observeShadow(user, observeOpts(), io)));
-  observe
-    .command("processes")
-    .description("processes with their user and command line, from /proc/[pid]")
-    .argument("[name]", "only processes with this name")
-    .action((name: string | undefined) => guarded(observeCommand, (o) => o.observeProcesses(name, observeOpts(), io)));
-
-  // an unknown probe: name the known ones (exit 2), rather than commander's bare "unknown command"
-  observe.on("command:*", (operands: string[]) => {
-    const probes = observe.commands.map((c) => c.name());
-    const near = closest(operands[0] ?? "", probes);
-    io.err(`covenant observe: unknown probe \`${escapeText(operands[0] ?? "")}\`${near ? ` (did you mean \`${near}\`?)` : ""}; probes: ${probes.join(", ")}`);
-    setExit(EXIT.policyError);
-  });
-
-  return program;
 }
 
 /** The policy paths argument: without any, `run`, `check` and `fmt` search the current directory, and help says so (not `[]`). */

@@ -74,190 +74,204 @@ function under(path: string, dir: string): boolean {
 }
 
 export function watchDirectories(o: DirWatcherOptions): DirWatcher {
-  const a = o.addon;
-  const mask = a.IN_CREATE | a.IN_DELETE | a.IN_MODIFY | a.IN_ATTRIB | a.IN_CLOSE_WRITE | a.IN_MOVED_FROM | a.IN_MOVED_TO | a.IN_DELETE_SELF | a.IN_MOVE_SELF | a.IN_DONT_FOLLOW | a.IN_ONLYDIR | a.IN_EXCL_UNLINK;
-  const roots = new Map(o.roots.map((r) => [r.path, r.depth]));
-  const byPath = new Map<string, Watched>();
-  const byWd = new Map<number, string>();
+  const w = new DirWatches(o);
+  for (const root of w.roots.keys()) w.installRoot(root, false);
+  w.report();
+
+  return {
+    resync() {
+      if (w.closed) return;
+      w.resync();
+      w.report();
+    },
+    pause(paused: boolean) {
+      if (!w.closed) o.addon.pause(w.handle, paused);
+    },
+    watches: () => w.byWd.size,
+    unwatched: () => [...w.refused.keys()].sort(),
+    close() {
+      if (w.closed) return;
+      w.closed = true;
+      o.addon.close(w.handle);
+    },
+  };
+}
+
+/** The watches of one watcher, and what it does as the kernel tells it what happened. */
+class DirWatches {
+  private readonly addon: InotifyAddon;
+  private readonly mask: number;
+  /** the roots, with how many levels below each are watched */
+  readonly roots: Map<string, number>;
+  private readonly byPath = new Map<string, Watched>();
+  readonly byWd = new Map<number, string>();
   /** roots not there now (missing, not a directory, gone): watched for from a guard */
-  const lost = new Set<string>();
+  private readonly lost = new Set<string>();
   /** directories refused a watch (the limit), with the depth they were wanted at */
-  const refused = new Map<string, number>();
-  let lastCause: Error = new Error("");
-  let reported = "";
-  let closed = false;
-  const handle: InotifyHandle = a.open((bytes) => onBytes(bytes));
+  readonly refused = new Map<string, number>();
+  private lastCause: Error = new Error("");
+  private reported = "";
+  closed = false;
+  readonly handle: InotifyHandle;
+
+  constructor(private readonly o: DirWatcherOptions) {
+    const a = o.addon;
+    this.addon = a;
+    this.mask = a.IN_CREATE | a.IN_DELETE | a.IN_MODIFY | a.IN_ATTRIB | a.IN_CLOSE_WRITE | a.IN_MOVED_FROM | a.IN_MOVED_TO | a.IN_DELETE_SELF | a.IN_MOVE_SELF | a.IN_DONT_FOLLOW | a.IN_ONLYDIR | a.IN_EXCL_UNLINK;
+    this.roots = new Map(o.roots.map((r) => [r.path, r.depth]));
+    this.handle = a.open((bytes) => this.onBytes(bytes));
+  }
 
   /** Watches `path`: its watch, or the error (ENOENT, ENOTDIR, ENOSPC, ...). */
-  const addOne = (path: string, depth: number): Error | undefined => {
-    const had = byPath.get(path);
+  private addOne(path: string, depth: number): Error | undefined {
+    const had = this.byPath.get(path);
     if (had) {
       had.depth = Math.max(had.depth, depth);
       return undefined;
     }
-    if (o.maxWatches !== undefined && byWd.size >= o.maxWatches) return limitError(path, o.maxWatches);
+    if (this.o.maxWatches !== undefined && this.byWd.size >= this.o.maxWatches) return limitError(path, this.o.maxWatches);
     try {
-      const wd = a.addWatch(handle, path, mask);
-      byPath.set(path, { wd, depth });
-      byWd.set(wd, path);
-      refused.delete(path);
+      const wd = this.addon.addWatch(this.handle, path, this.mask);
+      this.byPath.set(path, { wd, depth });
+      this.byWd.set(wd, path);
+      this.refused.delete(path);
       return undefined;
     } catch (err) {
       return err as Error;
     }
-  };
+  }
 
   /**
    * Watches `top` and the directories below it to `depth`. `scan`: it is new since the watch
    * began, so its entries are told as changes (they may have been made before its watch).
    */
-  const addTree = (top: string, depth: number, scan: boolean): Error | undefined => {
+  private addTree(top: string, depth: number, scan: boolean): Error | undefined {
     let first: Error | undefined;
     const queue: [string, number][] = [[top, depth]];
     while (queue.length > 0) {
       const [dir, d] = queue.shift()!;
-      const err = addOne(dir, d);
+      const err = this.addOne(dir, d);
       if (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOSPC") {
-          refused.set(dir, Math.max(refused.get(dir) ?? -1, d));
-          lastCause = err;
+          this.refused.set(dir, Math.max(this.refused.get(dir) ?? -1, d));
+          this.lastCause = err;
         }
         if (dir === top) first = err;
         continue;
       }
       for (const e of entries(dir)) {
         const path = join(dir, e.name);
-        if (scan) o.onChange(path, false);
+        if (scan) this.o.onChange(path, false);
         if (e.dir && d > 0) queue.push([path, d - 1]);
       }
     }
     return first;
-  };
+  }
 
   /** Forgets the watches at and below `dir` (renamed away or deleted); removed from the kernel when `remove`. */
-  const forget = (dir: string, remove: boolean): void => {
-    for (const [path, w] of byPath) {
+  private forget(dir: string, remove: boolean): void {
+    for (const [path, w] of this.byPath) {
       if (!under(path, dir)) continue;
-      byPath.delete(path);
-      byWd.delete(w.wd);
-      if (remove) a.rmWatch(handle, w.wd);
+      this.byPath.delete(path);
+      this.byWd.delete(w.wd);
+      if (remove) this.addon.rmWatch(this.handle, w.wd);
     }
-    for (const path of refused.keys()) if (under(path, dir)) refused.delete(path);
-  };
+    for (const path of this.refused.keys()) if (under(path, dir)) this.refused.delete(path);
+  }
 
   /** A root watched, or, missing, watched for from its nearest existing ancestor. */
-  const installRoot = (root: string, scan: boolean): void => {
-    const err = addTree(root, roots.get(root)!, scan);
+  installRoot(root: string, scan: boolean): void {
+    const err = this.addTree(root, this.roots.get(root)!, scan);
     const code = (err as NodeJS.ErrnoException | undefined)?.code;
     if (!err || code === "ENOSPC") {
-      lost.delete(root);
+      this.lost.delete(root);
       return;
     }
-    lost.add(root);
+    this.lost.add(root);
     for (let up = dirname(root); ; up = dirname(up)) {
-      if (isDirectory(up) && !addOne(up, byPath.get(up)?.depth ?? -1)) break;
+      if (isDirectory(up) && !this.addOne(up, this.byPath.get(up)?.depth ?? -1)) break;
       if (up === "/") break;
     }
     // made while the guard was being set: nothing would tell of it
-    if (isDirectory(root) && !addTree(root, roots.get(root)!, true)) lost.delete(root);
-  };
+    if (isDirectory(root) && !this.addTree(root, this.roots.get(root)!, true)) this.lost.delete(root);
+  }
 
   /** A directory came (made, or moved in): a lost root back, or a new subdirectory of a watched one. */
-  const appeared = (path: string): void => {
-    for (const root of [...lost]) if (under(root, path)) installRoot(root, true);
-    if (roots.has(path) && !byPath.has(path)) installRoot(path, true);
-    const parent = byPath.get(dirname(path));
-    if (parent && parent.depth >= 1) addTree(path, parent.depth - 1, true);
-  };
+  private appeared(path: string): void {
+    for (const root of [...this.lost]) if (under(root, path)) this.installRoot(root, true);
+    if (this.roots.has(path) && !this.byPath.has(path)) this.installRoot(path, true);
+    const parent = this.byPath.get(dirname(path));
+    if (parent && parent.depth >= 1) this.addTree(path, parent.depth - 1, true);
+  }
 
   /** A directory went (deleted, or moved away): its watches, and the roots at or below it, lost. */
-  const went = (path: string, moved: boolean): void => {
-    forget(path, moved);
-    for (const root of roots.keys()) if (under(root, path)) installRoot(root, false);
+  private went(path: string, moved: boolean): void {
+    this.forget(path, moved);
+    for (const root of this.roots.keys()) if (under(root, path)) this.installRoot(root, false);
     // watches freed (renamed away): for directories refused one
-    if (moved) retryRefused();
-  };
+    if (moved) this.retryRefused();
+  }
 
   /**
    * Directories refused a watch, tried again; it stops at the first refused again (the limit is
    * still reached), so a user deleting directories one by one costs one try each, not a pass
    * over every refused directory.
    */
-  const retryRefused = (): void => {
+  private retryRefused(): void {
     // the map itself, not a copy: deleting the entry being visited is safe, and a copy would cost a pass
-    for (const [path, depth] of refused) {
-      if (!isDirectory(path) || byPath.has(path)) {
-        refused.delete(path);
+    for (const [path, depth] of this.refused) {
+      if (!isDirectory(path) || this.byPath.has(path)) {
+        this.refused.delete(path);
         continue;
       }
-      if ((addTree(path, depth, true) as NodeJS.ErrnoException | undefined)?.code === "ENOSPC") break;
+      if ((this.addTree(path, depth, true) as NodeJS.ErrnoException | undefined)?.code === "ENOSPC") break;
     }
-  };
+  }
 
-  const onEvent = (e: InotifyEvent): void => {
+  private onEvent(e: InotifyEvent): void {
+    const a = this.addon;
     if (e.wd === -1 && (e.mask & a.IN_Q_OVERFLOW) !== 0) {
-      resync();
-      o.onOverflow();
+      this.resync();
+      this.o.onOverflow();
       return;
     }
-    const dir = byWd.get(e.wd);
+    const dir = this.byWd.get(e.wd);
     if (dir === undefined) return; // a watch forgotten already (renamed away, removed)
     if ((e.mask & a.IN_IGNORED) !== 0) {
       // the directory is gone (or unmounted): its watch is freed, for a directory refused one
-      forget(dir, false);
-      if (roots.has(dir)) installRoot(dir, true);
-      retryRefused();
+      this.forget(dir, false);
+      if (this.roots.has(dir)) this.installRoot(dir, true);
+      this.retryRefused();
       return;
     }
     const path = e.name === "" ? dir : join(dir, e.name);
-    o.onChange(path, e.name === "");
+    this.o.onChange(path, e.name === "");
     if (e.name !== "" && (e.mask & a.IN_ISDIR) !== 0) {
-      if ((e.mask & (a.IN_CREATE | a.IN_MOVED_TO)) !== 0) appeared(path);
-      else if ((e.mask & (a.IN_DELETE | a.IN_MOVED_FROM)) !== 0) went(path, (e.mask & a.IN_MOVED_FROM) !== 0);
+      if ((e.mask & (a.IN_CREATE | a.IN_MOVED_TO)) !== 0) this.appeared(path);
+      else if ((e.mask & (a.IN_DELETE | a.IN_MOVED_FROM)) !== 0) this.went(path, (e.mask & a.IN_MOVED_FROM) !== 0);
     } else if (e.name === "" && (e.mask & a.IN_MOVE_SELF) !== 0) {
       // renamed away where no watched parent saw it go: what is at its path now is another matter
-      went(dir, true);
+      this.went(dir, true);
     }
-  };
+  }
 
-  const report = (): void => {
-    const now = [...refused.keys()].sort().join("\0");
-    if (now === reported) return;
-    reported = now;
-    o.onUnwatched([...refused.keys()].sort(), lastCause);
-  };
+  report(): void {
+    const now = [...this.refused.keys()].sort().join("\0");
+    if (now === this.reported) return;
+    this.reported = now;
+    this.o.onUnwatched([...this.refused.keys()].sort(), this.lastCause);
+  }
 
-  const onBytes = (bytes: Buffer): void => {
-    if (closed) return;
+  private onBytes(bytes: Buffer): void {
+    if (this.closed) return;
     const { events, error } = parseInotifyEvents(bytes);
-    for (const e of events) onEvent(e);
-    if (error) o.onDecodeError(error);
-    report();
-  };
+    for (const e of events) this.onEvent(e);
+    if (error) this.o.onDecodeError(error);
+    this.report();
+  }
 
-  const resync = (): void => {
-    for (const root of roots.keys()) installRoot(root, false);
-    retryRefused();
-  };
-
-  for (const root of roots.keys()) installRoot(root, false);
-  report();
-
-  return {
-    resync() {
-      if (closed) return;
-      resync();
-      report();
-    },
-    pause(paused: boolean) {
-      if (!closed) a.pause(handle, paused);
-    },
-    watches: () => byWd.size,
-    unwatched: () => [...refused.keys()].sort(),
-    close() {
-      if (closed) return;
-      closed = true;
-      a.close(handle);
-    },
-  };
+  resync(): void {
+    for (const root of this.roots.keys()) this.installRoot(root, false);
+    this.retryRefused();
+  }
 }

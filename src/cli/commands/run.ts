@@ -131,34 +131,11 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   const notifyConfig = await resolveNotifyConfig(opts.config, io, "run");
   if (notifyConfig.status === "bad") return EXIT.policyError;
 
-  let roots: ProbeRoots = { proc: opts.procRoot, etc: opts.etcRoot };
-  let factsEtcRoot = opts.etcRoot;
-  let stateDir = opts.state ?? defaultStateDir();
-  let filesRoot: string | undefined;
-  let sandboxDir: string | undefined;
-  let sandboxFacts: RunScene["sandboxFacts"];
   const notes: string[] = [...hubNotes];
-  if (opts.sandbox) {
-    // loaded only for a sandbox's run (with the probes its manifest's host state is checked with)
-    const { prepareSandbox, SandboxError } = await import("../../sandbox/sandbox.js");
-    try {
-      const sb = prepareSandbox(paths, opts.sandboxDir, opts.sandboxManifest);
-      // a sandbox with a /proc of its own reads it instead of the machine's, and its recorded answers instead of rpm and systemctl
-      roots = { proc: sb.procRoot ?? opts.procRoot, etc: sb.etcRoot, ...(sb.answersDir !== undefined ? { answers: sb.answersDir } : {}) };
-      if (sb.osRelease) factsEtcRoot = sb.etcRoot;
-      filesRoot = sb.filesRoot;
-      sandboxDir = sb.dir;
-      sandboxFacts = sb.facts;
-      stateDir = opts.state ?? sb.stateDir;
-      if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}${sb.procRoot !== undefined ? `, its own /proc in ${sb.procRoot}` : ""}; nothing outside it is changed`);
-      notes.push(...sb.notes);
-    } catch (err) {
-      if (!(err instanceof SandboxError)) throw err;
-      // a manifest's problems are a list, one per line: each line escaped, the lines kept
-      io.err(`covenant run: ${err.message.split("\n").map(escapeText).join("\n")}`);
-      return EXIT.policyError;
-    }
-  }
+  const place = await runPlace(paths, opts, io, notes);
+  if (typeof place === "number") return place;
+  const { roots, factsEtcRoot, filesRoot, sandboxDir, sandboxFacts } = place;
+  let stateDir = place.stateDir;
   try {
     stateDir = ensureStateDir(stateDir);
   } catch (err) {
@@ -169,6 +146,62 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   }
   const unsaved = saveCache(checked, stateDir);
   if (unsaved) notes.push(unsaved);
+  const held = await takeRunLock(stateDir, opts, io, hardStop, notes);
+  if (typeof held === "number") return held;
+  const { lock, waitedMs } = held;
+  onLock(lock.release);
+  hardStop.guardLock(stateDir);
+
+  let code: number = EXIT.internal;
+  recordedIn.dir = stateDir;
+  try {
+    code = await recordedRun({ policy, checked, opts, roots, factsEtcRoot, filesRoot, sandboxDir, sandboxFacts, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, lockWaitedMs: waitedMs, later }, io);
+  } finally {
+    // a lock that cannot be removed (a file system turned read-only) is said, exit 2
+    const failed = lock.release();
+    if (failed) {
+      io.err(`covenant run: ${escapeText(failed.message)}`);
+      code = EXIT.policyError;
+    }
+  }
+  return code;
+}
+
+/** Where a run reads and writes: this host's, or a sandbox's files, /proc, etc and state directory. */
+type RunPlace = Pick<RunScene, "roots" | "factsEtcRoot" | "filesRoot" | "sandboxDir" | "sandboxFacts" | "stateDir">;
+
+/** This host, or the sandbox made (or reused) for the run, its notes added; exit 2 when it cannot be. */
+async function runPlace(paths: string[], opts: RunOptions, io: Io, notes: string[]): Promise<RunPlace | number> {
+  const place: RunPlace = { roots: { proc: opts.procRoot, etc: opts.etcRoot }, factsEtcRoot: opts.etcRoot, stateDir: opts.state ?? defaultStateDir(), filesRoot: undefined, sandboxDir: undefined, sandboxFacts: undefined };
+  if (!opts.sandbox) return place;
+  // loaded only for a sandbox's run (with the probes its manifest's host state is checked with)
+  const { prepareSandbox, SandboxError } = await import("../../sandbox/sandbox.js");
+  try {
+    const sb = prepareSandbox(paths, opts.sandboxDir, opts.sandboxManifest);
+    // a sandbox with a /proc of its own reads it instead of the machine's, and its recorded answers instead of rpm and systemctl
+    place.roots = { proc: sb.procRoot ?? opts.procRoot, etc: sb.etcRoot, ...(sb.answersDir !== undefined ? { answers: sb.answersDir } : {}) };
+    if (sb.osRelease) place.factsEtcRoot = sb.etcRoot;
+    place.filesRoot = sb.filesRoot;
+    place.sandboxDir = sb.dir;
+    place.sandboxFacts = sb.facts;
+    place.stateDir = opts.state ?? sb.stateDir;
+    if (sb.created) notes.push(`sandbox created in ${sb.dir}: files below ${sb.filesRoot}, accounts in ${sb.etcRoot}${sb.procRoot !== undefined ? `, its own /proc in ${sb.procRoot}` : ""}; nothing outside it is changed`);
+    notes.push(...sb.notes);
+  } catch (err) {
+    if (!(err instanceof SandboxError)) throw err;
+    // a manifest's problems are a list, one per line: each line escaped, the lines kept
+    io.err(`covenant run: ${err.message.split("\n").map(escapeText).join("\n")}`);
+    return EXIT.policyError;
+  }
+  return place;
+}
+
+/**
+ * The run lock, waited for as long as --lock-wait (or the holder's kind) allows: exit 2 when it
+ * is still held, or cannot be taken. The hard stop moves to the wait the run had; the wait, and
+ * a lock taken over from a process gone, are noted.
+ */
+async function takeRunLock(stateDir: string, opts: RunOptions, io: Io, hardStop: HardStop, notes: string[]): Promise<{ lock: LockResult & { ok: true }; waitedMs: number } | number> {
   // liveness of the lock holder is judged in this process's own /proc, whatever --proc-root reads
   let lock: LockResult;
   let waitedFor: LockHolder | undefined;
@@ -190,22 +223,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
   hardStop.moveTo(hardStop.deadline - Math.max(0, (opts.lockWaitMs ?? WATCHER_LOCK_WAIT_MS) - waitedMs));
   if (waitedFor) notes.push(`waited ${seconds(waitedMs)} for the run lock, held by ${lockHeld(waitedFor)}`);
   if (lock.tookOverFrom) notes.push(`took over the run lock left by a ${lock.tookOverFrom.kind === "watch" ? "watcher" : "run"} that is gone (pid ${lock.tookOverFrom.pid}, started ${lock.tookOverFrom.startedAt})`);
-  onLock(lock.release);
-  hardStop.guardLock(stateDir);
-
-  let code: number = EXIT.internal;
-  recordedIn.dir = stateDir;
-  try {
-    code = await recordedRun({ policy, checked, opts, roots, factsEtcRoot, filesRoot, sandboxDir, sandboxFacts, stateDir, started, notes, notifyConfig, hardStopAt: hardStop.deadline, lockWaitedMs: waitedMs, later }, io);
-  } finally {
-    // a lock that cannot be removed (a file system turned read-only) is said, exit 2
-    const failed = lock.release();
-    if (failed) {
-      io.err(`covenant run: ${escapeText(failed.message)}`);
-      code = EXIT.policyError;
-    }
-  }
-  return code;
+  return { lock, waitedMs };
 }
 
 /** The policy cache a run reads: in the state directory it is to use (made sure of only later), unless --no-policy-cache or unbundled. */

@@ -12,35 +12,32 @@
 // (covenant.watch) until every watch is in place. What changed is the evaluator's finding
 // (src/evaluator/integrity-check.ts); who was at the file and who made the change are added here
 // (src/watch/who.ts) before the run is recorded and told.
-import { findingSummary, viewOfFinding } from "../../text/finding-text.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { promiseKeys, type PromiseResult } from "../../evaluator/engine.js";
+import { promiseKeys } from "../../evaluator/engine.js";
 import { EvaluationMemory } from "../../evaluator/evaluation-memory.js";
-import type { FileFinding } from "../../evaluator/file-finding.js";
-import { isDeficiency } from "../../evaluator/outcomes.js";
 import type { Policy } from "../../checker/policy.js";
 import { readStat } from "../../probes/processes.js";
-import { acquireRunLock, runWaiting } from "../../store/run-lock.js";
 import { defaultStateDir, ensureStateDir } from "../../store/state-dir.js";
 import { StateStore, StoreError, type WatcherStatus } from "../../store/store.js";
-import type { Batch, Blindness, WatchProblem } from "../../watch/events.js";
+import type { Blindness, WatchProblem } from "../../watch/events.js";
 import chokidar from "chokidar";
-import { startWatchLoop, type Trigger, type WatchLoop } from "../../watch/loop.js";
-import { watchSet, watchTargets, type WatchSet } from "../../watch/watch-set.js";
+import { startWatchLoop, type WatchLoop } from "../../watch/loop.js";
+import { watchSet, watchTargets } from "../../watch/watch-set.js";
 import { AuditWho, auditPaths } from "../../watch/made-by.js";
 import { BatchWho, policySecretPatterns } from "../../watch/who.js";
 import { read as readAccounts } from "../../probes/accounts.js";
-import { whoLines } from "../../text/finding-who-text.js";
 import { escapeText } from "../escape.js";
 import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { loadRunPolicy, saveCache } from "../run-policy.js";
 import { bundleIdentity } from "../policy-cache.js";
 import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
-import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary } from "../../run/record.js";
-import { recordBlindness, WATCHER_BLIND_KEY } from "../watcher-health.js";
-import { WATCH_DECISIONS_WAIT_MS, watchPusher } from "../hub-push.js";
+import { hashPolicy } from "../../run/record.js";
+import { WATCHER_BLIND_KEY } from "../watcher-health.js";
+import { WATCH_DECISIONS_WAIT_MS, watchPusher, type WatcherTurn } from "../hub-push.js";
+import { evaluateOnce, type WatchScene } from "./watch-evaluation.js";
+import type { CacheOptions, CheckedPolicy } from "../checked-policy.js";
 
 export interface WatchOptions {
   state?: string;
@@ -102,29 +99,14 @@ function statusWords(s: WatcherStatus): string {
 }
 
 export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Promise<number> {
-  const identity = opts.policyCache === false ? undefined : bundleIdentity();
-  const cacheIn = (stateDir: string) => (identity ? { cache: { stateDir, identity } } : {});
-  const loaded = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...cacheIn(opts.state ?? defaultStateDir()) }, io);
-  if (typeof loaded === "number") return loaded;
+  const opened = await openWatch(paths, opts, io);
+  if (typeof opened === "number") return opened;
+  const { loaded, notifyConfig, stateDir, store, cacheIn } = opened;
   const { policy, files } = loaded;
-  const notifyConfig = await resolveNotifyConfig(opts.config, io, "watch");
-  if (notifyConfig.status === "bad") return EXIT.policyError;
-  let stateDir: string;
-  let store: StateStore;
-  try {
-    stateDir = ensureStateDir(opts.state ?? defaultStateDir());
-    store = StateStore.open(stateDir);
-    const unsaved = saveCache(loaded, stateDir);
-    if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
-  } catch (err) {
-    if (!(err instanceof StoreError)) throw err;
-    io.err(`covenant watch: ${escapeText(err.message)}`);
-    return EXIT.policyError;
-  }
   const me = { pid: process.pid, startTicks: readStat({ proc: "/proc" }, process.pid)?.startTicks ?? 0 };
   const started = new Date().toISOString();
-  let policyHash = hashPolicy(files);
-  const beat = () => store.beat({ ...me, started, lastBeat: new Date().toISOString(), policy: policyHash, intervalMs: opts.heartbeatMs });
+  const live: LiveWatch = { policyHash: hashPolicy(files) };
+  const beat = () => store.beat({ ...me, started, lastBeat: new Date().toISOString(), policy: live.policyHash, intervalMs: opts.heartbeatMs });
   try {
     beat();
   } catch (err) {
@@ -135,25 +117,7 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   }
   // listened for before anything starts: a stop asked for during a long start-up is a clean stop too
   const stopped = stopSignal();
-  let loop: WatchLoop | undefined;
-  // what each promise's last evaluation found (tree-focus.ts): the running policy's
-  let memory: EvaluationMemory | undefined;
-  // an enrolled host pushes what its evaluations recorded, at most every 30 s, never holding one
-  // up; the hub's decisions are applied between two evaluations, and a promise an integrity
-  // approval re-baselined is evaluated whole at once: what was found of it before is forgotten
-  const pusher = watchPusher(store, io, {
-    between: async (work) => {
-      const turn = loop ? await loop.exclusive(work, WATCH_DECISIONS_WAIT_MS) : { not: "stopped" as const };
-      if ("done" in turn) return turn;
-      return { not: turn.not === "busy" ? `the watcher's evaluation under way did not end within ${WATCH_DECISIONS_WAIT_MS / 1000} s` : "the watcher is stopping or reloading its policy" };
-    },
-    approved: (keys) => {
-      for (const k of keys) {
-        memory?.of(k).forget();
-        loop?.ask(k, "approval");
-      }
-    },
-  });
+  const pusher = watchPusher(store, io, pushTurns(live));
   const say = sayOnce(io);
   // who: the processes at a changed file, seen as the batch arrives, and who made the change (audit)
   // what audit was made to do (rules added or removed) goes into the next run's notes, in the history
@@ -161,74 +125,22 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   const audit = await startAudit(policy, opts, io, auditNotes);
   const who = new BatchWho({ proc: opts.procRoot, etc: opts.etcRoot }, audit);
   who.secretPatterns = policySecretPatterns(policy);
-  // what inotify does not watch now, recorded by the next evaluation (a deficiency while any)
-  const blind: { now?: Blindness } = {};
-  const start = (scene: WatchScene, initial: "start" | "reload"): WatchLoop => {
-    blind.now = undefined;
-    const keys = promiseKeys(scene.policy);
-    const set = watchSet(watchTargets(scene.policy));
-    // what each promise's last evaluation found, for evaluations of what events named (tree-focus.ts): one per policy loaded
-    const kept = new EvaluationMemory();
-    memory = kept;
-    io.out(`covenant watch: ${initial === "reload" ? "policy reloaded: " : ""}${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(stateDir)}${scene.cached ? "; policy from its cache (unchanged files)" : ""}`);
-    return startWatchLoop({
-      keys: keys.map((k) => k.key),
-      every: new Map(keys.map((k) => [k.key, k.promise.every ?? opts.everyMs])),
-      set,
-      coalesceMs: opts.coalesceMs,
-      heartbeatMs: opts.heartbeatMs,
-      // past its own deadline and a minute's grace (messages being sent), an evaluation is stalled
-      stallAfterMs: opts.timeoutMs + 60_000,
-      rescanMs: opts.rescanMs,
-      ...(opts.maxWatches !== undefined ? { maxWatches: opts.maxWatches } : {}),
-      onBlind: (b) => (blind.now = b.unwatched.length > 0 ? b : undefined),
-      initial,
-      evaluate: async (ks, why, batch, focus) => {
-        await who.settled(); // the audit look-ups, bounded, before the run lock is taken
-        // a directory not watched sends no events: while one is, every promise is evaluated whole
-        const done = await evaluateOnce(scene, ks, why, batch, { who, set, auditNotes, memory: kept, focus: blind.now ? new Map() : focus });
-        if (done === "done") pusher.poke();
-        return done;
-      },
-      onBatch: (b) => who.seen(b.paths, b.firstAt),
-      beat,
-      onProblem: say,
-      onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
-    });
-  };
+  const w: Watcher = { paths, opts, io, stateDir, store, cacheIn, live, beat, pusher, say, audit, auditNotes, who, blind: {} };
   // a policy or configuration that changes (or SIGHUP) is loaded again; one with errors is said,
   // and the one running goes on
   let reloading = Promise.resolve();
   const reloads = watchReloads(paths, opts.include, notifyConfig, () => {
-    reloading = reloading.then(async () => {
-      const next = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...cacheIn(stateDir) }, io);
-      const unsaved = typeof next === "number" ? undefined : saveCache(next, stateDir);
-      if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
-      const config = typeof next === "number" ? undefined : await resolveNotifyConfig(opts.config, io, "watch");
-      if (typeof next === "number" || config === undefined || config.status === "bad") {
-        io.err("covenant watch: the policy or the configuration has errors (above): the previous policy keeps running");
-        return;
-      }
-      await loop?.stop();
-      for (const n of await audit.reload(auditPaths(watchTargets(next.policy)))) {
-        io.out(`covenant watch: ${escapeText(n)}`);
-        auditNotes.push(n);
-      }
-      policyHash = hashPolicy(next.files);
-      who.secretPatterns = policySecretPatterns(next.policy);
-      beat();
-      loop = start({ policy: next.policy, files: next.files, opts, stateDir, store, notifyConfig: config, io, blind, cached: next.cache.state === "hit" }, "reload");
-    });
+    reloading = reloading.then(() => reloadPolicy(w));
   });
   // the policy's files are watched before the first evaluation: a change made once the start-up
   // rescan is said is a reload (chokidar's first scan is asynchronous; inotify's is not)
   await Promise.race([reloads.ready, stopped]);
-  loop ??= start({ policy, files, opts, stateDir, store, notifyConfig, io, blind, cached: loaded.cache.state === "hit" }, "start");
-  await Promise.race([loop.ready, stopped]);
+  live.loop ??= startLoop(w, { policy, files, opts, stateDir, store, notifyConfig, io, blind: w.blind, cached: loaded.cache.state === "hit" }, "start");
+  await Promise.race([live.loop.ready, stopped]);
   await stopped;
   await reloads.close();
   await reloading;
-  await loop.stop();
+  await live.loop.stop();
   for (const n of await audit.stop()) io.out(`covenant watch: ${escapeText(n)}`);
   await pusher.stop();
   try {
@@ -238,6 +150,133 @@ export async function runWatch(paths: string[], opts: WatchOptions, io: Io): Pro
   }
   io.out("covenant watch: stopped");
   return EXIT.ok;
+}
+
+/** The policy, the configuration and the store a watcher starts with; an exit code (said) when one cannot be used. */
+async function openWatch(paths: string[], opts: WatchOptions, io: Io): Promise<{ loaded: CheckedPolicy; notifyConfig: ConfigOutcome; stateDir: string; store: StateStore; cacheIn: Watcher["cacheIn"] } | number> {
+  const identity = opts.policyCache === false ? undefined : bundleIdentity();
+  const cacheIn = (stateDir: string) => (identity ? { cache: { stateDir, identity } } : {});
+  const loaded = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...cacheIn(opts.state ?? defaultStateDir()) }, io);
+  if (typeof loaded === "number") return loaded;
+  const notifyConfig = await resolveNotifyConfig(opts.config, io, "watch");
+  if (notifyConfig.status === "bad") return EXIT.policyError;
+  try {
+    const stateDir = ensureStateDir(opts.state ?? defaultStateDir());
+    const store = StateStore.open(stateDir);
+    const unsaved = saveCache(loaded, stateDir);
+    if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
+    return { loaded, notifyConfig, stateDir, store, cacheIn };
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    io.err(`covenant watch: ${escapeText(err.message)}`);
+    return EXIT.policyError;
+  }
+}
+
+/** What changes while the watcher runs: its loop and what it kept of each promise's evaluation (both made again at each reload), the policy's hash in its heartbeat. */
+interface LiveWatch {
+  loop?: WatchLoop;
+  memory?: EvaluationMemory;
+  policyHash: string;
+}
+
+/** What the watcher's loop, its reloads and its evaluations share. */
+interface Watcher {
+  paths: string[];
+  opts: WatchOptions;
+  io: Io;
+  stateDir: string;
+  store: StateStore;
+  /** the policy cache in a state directory, unless --no-policy-cache (or unbundled) */
+  cacheIn: (stateDir: string) => { cache?: CacheOptions };
+  live: LiveWatch;
+  beat: () => void;
+  pusher: { poke(): void };
+  say: (p: WatchProblem) => void;
+  audit: AuditWho;
+  auditNotes: string[];
+  who: BatchWho;
+  /** what inotify does not watch now, recorded by the next evaluation (a deficiency while any) */
+  blind: { now?: Blindness };
+}
+
+/**
+ * An enrolled host pushes what its evaluations recorded, at most every 30 s, never holding one
+ * up; the hub's decisions are applied between two evaluations, and a promise an integrity
+ * approval re-baselined is evaluated whole at once: what was found of it before is forgotten.
+ */
+function pushTurns(live: LiveWatch): WatcherTurn {
+  return {
+    between: async (work) => {
+      const turn = live.loop ? await live.loop.exclusive(work, WATCH_DECISIONS_WAIT_MS) : { not: "stopped" as const };
+      if ("done" in turn) return turn;
+      return { not: turn.not === "busy" ? `the watcher's evaluation under way did not end within ${WATCH_DECISIONS_WAIT_MS / 1000} s` : "the watcher is stopping or reloading its policy" };
+    },
+    approved: (keys) => {
+      for (const k of keys) {
+        live.memory?.of(k).forget();
+        live.loop?.ask(k, "approval");
+      }
+    },
+  };
+}
+
+/** The loop of evaluations for the policy of `scene`, started (at start-up, or on a reload). */
+function startLoop(w: Watcher, scene: WatchScene, initial: "start" | "reload"): WatchLoop {
+  const { opts, io, who, blind } = w;
+  blind.now = undefined;
+  const keys = promiseKeys(scene.policy);
+  const set = watchSet(watchTargets(scene.policy));
+  // what each promise's last evaluation found, for evaluations of what events named (tree-focus.ts): one per policy loaded
+  const kept = new EvaluationMemory();
+  w.live.memory = kept;
+  io.out(`covenant watch: ${initial === "reload" ? "policy reloaded: " : ""}${keys.length} promise${keys.length === 1 ? "" : "s"}, ${set.targets.length} in real time (${set.roots.length} path${set.roots.length === 1 ? "" : "s"} watched), the rest every ${Math.round(opts.everyMs / 1000)}s unless they say otherwise; state in ${escapeText(w.stateDir)}${scene.cached ? "; policy from its cache (unchanged files)" : ""}`);
+  return startWatchLoop({
+    keys: keys.map((k) => k.key),
+    every: new Map(keys.map((k) => [k.key, k.promise.every ?? opts.everyMs])),
+    set,
+    coalesceMs: opts.coalesceMs,
+    heartbeatMs: opts.heartbeatMs,
+    // past its own deadline and a minute's grace (messages being sent), an evaluation is stalled
+    stallAfterMs: opts.timeoutMs + 60_000,
+    rescanMs: opts.rescanMs,
+    ...(opts.maxWatches !== undefined ? { maxWatches: opts.maxWatches } : {}),
+    onBlind: (b) => (blind.now = b.unwatched.length > 0 ? b : undefined),
+    initial,
+    evaluate: async (ks, why, batch, focus) => {
+      await who.settled(); // the audit look-ups, bounded, before the run lock is taken
+      // a directory not watched sends no events: while one is, every promise is evaluated whole
+      const done = await evaluateOnce(scene, ks, why, batch, { who, set, auditNotes: w.auditNotes, memory: kept, focus: blind.now ? new Map() : focus });
+      if (done === "done") w.pusher.poke();
+      return done;
+    },
+    onBatch: (b) => who.seen(b.paths, b.firstAt),
+    beat: w.beat,
+    onProblem: w.say,
+    onFailure: (err) => io.err(`covenant watch: ${escapeText(err instanceof Error ? err.message : String(err))}`),
+  });
+}
+
+/** The policy and the configuration loaded again, and the loop started again with them; with errors, said, and the running one left. */
+async function reloadPolicy(w: Watcher): Promise<void> {
+  const { paths, opts, io, stateDir } = w;
+  const next = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...w.cacheIn(stateDir) }, io);
+  const unsaved = typeof next === "number" ? undefined : saveCache(next, stateDir);
+  if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
+  const config = typeof next === "number" ? undefined : await resolveNotifyConfig(opts.config, io, "watch");
+  if (typeof next === "number" || config === undefined || config.status === "bad") {
+    io.err("covenant watch: the policy or the configuration has errors (above): the previous policy keeps running");
+    return;
+  }
+  await w.live.loop?.stop();
+  for (const n of await w.audit.reload(auditPaths(watchTargets(next.policy)))) {
+    io.out(`covenant watch: ${escapeText(n)}`);
+    w.auditNotes.push(n);
+  }
+  w.live.policyHash = hashPolicy(next.files);
+  w.who.secretPatterns = policySecretPatterns(next.policy);
+  w.beat();
+  w.live.loop = startLoop(w, { policy: next.policy, files: next.files, opts, stateDir, store: w.store, notifyConfig: config, io, blind: w.blind, cached: next.cache.state === "hit" }, "reload");
 }
 
 /**
@@ -304,19 +343,6 @@ function stopSignal(): Promise<void> {
   });
 }
 
-interface WatchScene {
-  policy: Policy;
-  files: { path: string; text: string }[];
-  opts: WatchOptions;
-  stateDir: string;
-  store: StateStore;
-  notifyConfig: ConfigOutcome;
-  io: Io;
-  blind: { now?: Blindness };
-  /** the policy came from the policy cache: its files are those last checked */
-  cached?: boolean;
-}
-
 /** Audit set up for the policy's realtime paths; its notes said. */
 async function startAudit(policy: Policy, opts: WatchOptions, io: Io, notes: string[]): Promise<AuditWho> {
   const accounts = readAccounts({ etc: opts.etcRoot });
@@ -331,77 +357,4 @@ async function startAudit(policy: Policy, opts: WatchOptions, io: Io, notes: str
     io.err(`covenant watch: audit cannot be set up: ${escapeText(err instanceof Error ? err.message : String(err))}`);
   }
   return audit;
-}
-
-/** One evaluation of `keys` as a run of kind `watch`, under the run lock; "busy" when a run holds it. */
-interface EvaluationAids {
-  who: BatchWho;
-  set: WatchSet;
-  auditNotes: string[];
-  memory: EvaluationMemory;
-  focus: ReadonlyMap<string, readonly string[]>;
-}
-
-async function evaluateOnce(s: WatchScene, keys: string[], why: Trigger, batch: Batch | undefined, w: EvaluationAids): Promise<"done" | "busy"> {
-  // a run from cron waiting for the lock goes first: the watcher would otherwise take it back
-  // right after each evaluation while events keep coming
-  if (runWaiting(s.stateDir)) return "busy";
-  const lock = acquireRunLock(s.stateDir, "/proc", "watch");
-  if (!lock.ok) return "busy";
-  try {
-    const started = new Date();
-    const notes: string[] = w.auditNotes.splice(0);
-    // who was seen for the changes this evaluation looks at, taken before it starts: a batch
-    // arriving meanwhile is the next evaluation's (a path no promise names, a directory's event, is let go)
-    const evaluated = new Set(keys);
-    const who = w.who.take((p) => {
-      const affected = w.set.affected(p);
-      return affected.length === 0 || affected.some((k) => evaluated.has(k));
-    });
-    // who is attached to each result before it is recorded (annotate, once the holders scans of its
-    // paths are done): the store's change record, the deficiency and every message and payload carry it
-    const recorded = await evaluateRecorded(
-      s.store,
-      { policy: s.policy, files: s.files, roots: { proc: s.opts.procRoot, etc: s.opts.etcRoot }, dryRun: false, etcRoot: s.opts.etcRoot, started, deadline: started.getTime() + s.opts.timeoutMs, kind: "watch", only: new Set(keys), focus: w.focus, memory: w.memory, annotate: (r) => w.who.attach(r, who, (p) => w.set.affected(p)) },
-      notes,
-    );
-    const blindNote = recordBlindness(s.store, { policy: s.policy, host: recorded.host, storePath: join(s.stateDir, "state.db"), ...(s.blind.now ? { blind: s.blind.now } : {}), time: new Date().toISOString() });
-    if (blindNote) notes.push(blindNote);
-    s.store.finishRun({ ...runSummary(recorded, { started, finished: new Date(), files: s.files, dryRun: false, notes }), kind: "watch" }, s.files, evaluatedKeys(recorded));
-    const results = recorded.evaluation.results;
-    const told = results.some((r) => isDeficiency(r.outcome) || r.outcome === "repaired") || s.notifyConfig.status === "ok" ? await tellWatch(s, recorded) : undefined;
-    s.io.out(evaluationLine(recorded.run, why, batch, results, told));
-    if (blindNote) s.io.out(`  ${escapeText(blindNote)}`);
-    return "done";
-  } finally {
-    const failed = lock.release();
-    if (failed) s.io.err(`covenant watch: ${escapeText(failed.message)}`);
-  }
-}
-
-/** Routes and delivers what this evaluation recorded, as a run does; the number of messages sent. */
-async function tellWatch(s: WatchScene, r: Awaited<ReturnType<typeof evaluateRecorded>>): Promise<number | undefined> {
-  const { notifyAfterRun } = await import("../run-notify.js");
-  const view = await notifyAfterRun({ config: s.notifyConfig, results: r.evaluation.results, finding: r.finding, facts: r.facts, store: s.store, send: true, now: () => Date.now() });
-  return view?.deficiencies.reduce((n, d) => n + d.told.filter((t) => t.status === "sent").length, 0);
-}
-
-const CAUSES: Record<Exclude<Trigger, "event">, string> = {
-  start: "start-up rescan",
-  reload: "reloaded policy",
-  schedule: "schedule",
-  overflow: "inotify's event queue overflowed: every realtime promise again",
-  rescan: "periodic rescan",
-  "watch-limit": "the directories watched changed: every realtime promise again",
-  approval: "an integrity approval from the hub was applied: the promise whole again",
-};
-
-function evaluationLine(run: number, why: Trigger, batch: Batch | undefined, results: PromiseResult[], told: number | undefined): string {
-  const cause = why === "event" ? (batch ? `event on ${batch.paths.slice(0, 3).map(escapeText).join(", ")}${batch.paths.length > 3 ? ` and ${batch.paths.length - 3} more` : ""}${batch.firstAt ? `, ${Date.now() - batch.firstAt} ms after it` : ""}` : "event") : CAUSES[why];
-  const bad = results.filter((r) => isDeficiency(r.outcome) || r.outcome === "repaired");
-  const head = `watch run ${run} (${cause}): ${results.length} promise${results.length === 1 ? "" : "s"}, ${bad.length === 0 ? "all kept" : `${bad.length} not kept`}${told ? `, ${told} message${told === 1 ? "" : "s"} sent` : ""}`;
-  const who = (f: FileFinding) => whoLines(f).map((l) => `      ${l}`);
-  // what changed at each file since its approved state (finding-text.ts), kept promises' too, and who
-  const changed = results.flatMap((r) => r.findings ?? []).slice(0, 10).flatMap((f) => [...(f.changes.length > 0 ? [`  changed  ${findingSummary(viewOfFinding(f))}`] : [`  at       ${escapeText(f.path)}`]), ...who(f)]);
-  return [head, ...bad.slice(0, 20).map((r) => `  ${r.outcome.toUpperCase().padEnd(8)} ${escapeText(r.key)}: ${escapeText(r.reason)}`), ...changed].join("\n");
 }
