@@ -26,6 +26,7 @@ import { replaceFile } from "./safe-files.js";
 import { SCHEMA_VERSION } from "./schema.js";
 import type { BaselineRow, CurrentRow } from "./seals.js";
 import { Watcher } from "./watcher.js";
+import { MetaStatements } from "./meta.js";
 
 /** The statements a run writes with, prepared once when the store is opened for writing. */
 function prepareWrites(db: Database.Database) {
@@ -36,8 +37,7 @@ function prepareWrites(db: Database.Database) {
     baseline: db.prepare("SELECT * FROM baselines WHERE path = ?"),
     setBaseline: db.prepare("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
     last: db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1"),
-    setHead: db.prepare("INSERT OR REPLACE INTO meta VALUES ('head', ?)"),
-    keyInForce: db.prepare("SELECT value FROM meta WHERE key = 'host_key_id'").pluck(),
+    meta: new MetaStatements(db),
   };
 }
 
@@ -136,7 +136,7 @@ export class StoreCore {
    * that (its records would not chain under the schedule, its seals would not match).
    */
   checkKeyInForce(): void {
-    const id = this.w.keyInForce.get() as string | undefined;
+    const id = this.w.meta.read("host_key_id") as string | undefined;
     if (id !== undefined && id !== this.keyId) throw new StoreError(`the host key was rotated (\`covenant key rotate --host\`) after this process opened the store in ${this.dir}: nothing more is written with the retired key; start it again`);
   }
 
@@ -178,7 +178,7 @@ export class StoreCore {
     this.w.append.run(seq, kind, run, time, text, mac);
     // a sealed head inside the database too, moved in the same transaction as the record
     // (with the learnt bands' digest as the last summary left them)
-    this.w.setHead.run(JSON.stringify(sealHead(this.key, seq, mac, bands === undefined ? { schema: SCHEMA_VERSION } : { schema: SCHEMA_VERSION, bands })));
+    this.w.meta.write("head", JSON.stringify(sealHead(this.key, seq, mac, bands === undefined ? { schema: SCHEMA_VERSION } : { schema: SCHEMA_VERSION, bands })));
     return { seq, mac };
   }
 

@@ -13,6 +13,7 @@ import { SCHEMA_VERSION } from "./schema.js";
 import type { StoreCore } from "./store-core.js";
 import { hasColumn, verifyStore, type KnownHead, type VerifyReport } from "./verify.js";
 import { Watcher } from "./watcher.js";
+import { readMeta } from "./meta.js";
 
 /** What a scan of the history vouches for (scanHistory, verifyAndScan). */
 export interface ScanOutcome {
@@ -127,7 +128,7 @@ export function verifyHistory(s: StoreCore, knownHead?: KnownHead): VerifyReport
 function verifyView(s: StoreCore, fileHead: FileHead, keys: HostKeys, knownHead?: KnownHead): Parameters<typeof verifyStore>[0] {
   const db = s.db;
   const sealedTables = hasColumn(db, "current", "seal") && hasColumn(db, "bands", "seal");
-  const schema = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
+  const schema = Number(readMeta(db, "schema") ?? SCHEMA_VERSION);
   return { db, key: keys.current, keys, fileHead, schema, sealedTables, notifyTables: Notifications.present(db), watcherTable: Watcher.present(db), approvedTable: approvedStatesPresent(db), ...(knownHead ? { knownHead } : {}) };
 }
 

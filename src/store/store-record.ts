@@ -18,6 +18,7 @@ import { sealCurrent, sealMatches } from "./seals.js";
 import { writeApprovals } from "./store-approvals.js";
 import type { StoreCore } from "./store-core.js";
 import { readHeartbeat } from "./store-watcher.js";
+import { readMeta, writeMeta } from "./meta.js";
 
 /** The part of a result that is its state: two runs with the same state write no history. */
 export function stateOf(r: PromiseResult): string {
@@ -44,8 +45,8 @@ export function beginRun(s: StoreCore, kind: RunKind): number {
       return s.db
         .transaction(() => {
           s.checkKeyInForce();
-          const last = Number(s.db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() ?? 0);
-          s.db.prepare("INSERT OR REPLACE INTO meta VALUES ('last_run', ?)").run(String(last + 1));
+          const last = Number(readMeta(s.db, "last_run") ?? 0);
+          writeMeta(s.db, "last_run", String(last + 1));
           return last + 1;
         })
         .immediate();
