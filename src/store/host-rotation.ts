@@ -120,7 +120,7 @@ export function resealTables(db: Database.Database, old: Buffer, next: Buffer): 
  * Step 2 after the rotation record (appended with the old key) in the same transaction: every
  * sealed row, the database's head anchor (naming the rotation record, its other fields as they
  * are), the schedule, and the id of the key in force (a process that opened the store before it
- * finds its key retired: store.ts checkKeyInForce) under the new key.
+ * finds its key retired: store-core.ts checkKeyInForce) under the new key.
  */
 export function handOver(db: Database.Database, keys: HostKeys, written: { seq: number; mac: Buffer }, next: Buffer): void {
   resealTables(db, keys.current, next);
