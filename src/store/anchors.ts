@@ -10,6 +10,7 @@ import { readCheckpoint } from "./checkpoint.js";
 import type { HostKeys } from "./host-keys.js";
 import { headIsSealed, type Head, type Tampering } from "./ledger.js";
 import { readRegularFile } from "./safe-files.js";
+import { readMeta } from "./meta.js";
 
 /** The head file as found: absent, or its text parsed (`unreadable` when it is not JSON). */
 export type FileHead = { present: false } | { present: true; value: unknown };
@@ -31,7 +32,7 @@ export function namedSeq(key: Buffer, h: FileHead): number | undefined {
 }
 
 export function dbHeadOf(db: Database.Database): { present: boolean; value: unknown } {
-  const text = db.prepare("SELECT value FROM meta WHERE key = 'head'").pluck().get() as unknown;
+  const text = readMeta(db, "head");
   if (text === undefined) return { present: false, value: undefined };
   try {
     return { present: true, value: JSON.parse(String(text)) as unknown };
@@ -46,7 +47,7 @@ function cutOff(from: number, to: number): Tampering {
 
 /** The run counter as the database holds it; NaN when it is not a run number (an edited row). */
 export function runCounter(db: Database.Database): number {
-  const text = db.prepare("SELECT value FROM meta WHERE key = 'last_run'").pluck().get() as unknown;
+  const text = readMeta(db, "last_run");
   if (text === undefined) return 0;
   const n = typeof text === "string" && /^\d{1,16}$/.test(text) ? Number(text) : NaN;
   return Number.isSafeInteger(n) ? n : NaN;

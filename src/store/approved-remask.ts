@@ -21,6 +21,7 @@ import type Database from "better-sqlite3";
 import { remaskedCopy, type KeyLine } from "../integrity/approved-copy.js";
 import { decodeCopyRow } from "./approved-states.js";
 import { sealApprovedCopy, type ApprovedCopyRow } from "./seals.js";
+import { deleteMeta, readMeta, writeMeta } from "./meta.js";
 
 /** The masking rules the store's copies were last brought up to: 2 masks CRLF lines' values. */
 export const COPIES_MASKED_WITH = "2";
@@ -52,7 +53,7 @@ export interface Remasked {
  * the disk again, for as long as the store's size.
  */
 export function remaskApprovedCopies(db: Database.Database, key: Buffer, keyLine: KeyLine, now: Date): Remasked | undefined {
-  const marker = meta(db, MARKER);
+  const marker = readMeta(db, MARKER);
   if (marker === COPIES_MASKED_WITH) return undefined;
   if (marker === MASKED_NOT_COMPACTED) {
     const failed = lastFailure(db);
@@ -81,21 +82,13 @@ export function remaskApprovedCopies(db: Database.Database, key: Buffer, keyLine
   } finally {
     db.pragma(`secure_delete = ${["OFF", "ON", "FAST"][secureDelete] ?? "OFF"}`);
   }
-  setMeta(db, MARKER, MASKED_NOT_COMPACTED);
+  writeMeta(db, MARKER, MASKED_NOT_COMPACTED);
   return done;
-}
-
-function meta(db: Database.Database, key: string): unknown {
-  return db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(key);
-}
-
-function setMeta(db: Database.Database, key: string, value: string): void {
-  db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)").run(key, value);
 }
 
 function lastFailure(db: Database.Database): { at: string; error: string } | undefined {
   try {
-    const f = JSON.parse(String(meta(db, COMPACT_FAILED) ?? "null")) as { at?: unknown; error?: unknown } | null;
+    const f = JSON.parse(String(readMeta(db, COMPACT_FAILED) ?? "null")) as { at?: unknown; error?: unknown } | null;
     return typeof f?.at === "string" && typeof f.error === "string" ? { at: f.at, error: f.error } : undefined;
   } catch {
     return undefined;
@@ -104,8 +97,8 @@ function lastFailure(db: Database.Database): { at: string; error: string } | und
 
 /** Says that every approved copy the store holds, and held, was made with these rules (a new store's, above). */
 export function markCopiesMasked(db: Database.Database): void {
-  setMeta(db, MARKER, COPIES_MASKED_WITH);
-  db.prepare("DELETE FROM meta WHERE key = ?").run(COMPACT_FAILED);
+  writeMeta(db, MARKER, COPIES_MASKED_WITH);
+  deleteMeta(db, [COMPACT_FAILED]);
 }
 
 /**
@@ -122,7 +115,7 @@ export function compactMaskedStore(db: Database.Database, now: Date, failure: (e
     const why = failure(err);
     if (why === undefined) throw err;
     try {
-      setMeta(db, COMPACT_FAILED, JSON.stringify({ at: now.toISOString(), error: why }));
+      writeMeta(db, COMPACT_FAILED, JSON.stringify({ at: now.toISOString(), error: why }));
     } catch {
       // not kept: the next summary tries again at once
     }

@@ -12,6 +12,7 @@ import { ChainWalk, checkRecords, macOf, type LedgerRow, type RecordCheck, type 
 import type { RecordView, RowCheck } from "./row-check.js";
 import type { PruneEvidence } from "./records.js";
 import type { HostKeys } from "./host-keys.js";
+import { readMeta, writeMeta } from "./meta.js";
 
 /** A record at or below the cut that was kept: its number, its MAC, and the MAC of the record that came before it. */
 export interface KeptRecord {
@@ -63,7 +64,7 @@ export function checkpointDigest(text: string): string {
 }
 
 export function writeCheckpoint(db: Database.Database, text: string): void {
-  db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)").run(META_KEY, text);
+  writeMeta(db, META_KEY, text);
 }
 
 /** The checkpoint in the store: none, one the key sealed (with its text), or one it did not (`forged`). */
@@ -75,7 +76,7 @@ export type CheckpointState = { state: "none" } | { state: "sealed"; checkpoint:
  * schedule keeps, so any of them vouches for it (the prune record, in the chain, for its text).
  */
 export function readCheckpoint(db: Database.Database, keys: HostKeys): CheckpointState {
-  const text = db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(META_KEY) as unknown;
+  const text = readMeta(db, META_KEY);
   if (text === undefined) return { state: "none" };
   let value: unknown;
   try {

@@ -3,7 +3,7 @@
 // stays the same meanwhile; and notices, repairs made at once, told once. Each row is sealed with
 // the host key: a row changed outside Covenant is said and passed over (never sealed again), and
 // `verify` holds the rows to the history. Written only inside the transaction of the change
-// record that moved them (store.ts), so a deficiency never runs ahead of or behind its history.
+// record that moved them (store-record.ts), so a deficiency never runs ahead of or behind its history.
 import type Database from "better-sqlite3";
 import { createHmac, hash } from "node:crypto";
 import { hostname } from "node:os";

@@ -5,6 +5,9 @@ import { join } from "node:path";
 /** A store that cannot be used as it is (missing key, newer schema, full disk); commands exit 2 on it. */
 export class StoreError extends Error {}
 
+/** There is no store in the directory (nothing has run there): commands exit 2 and say so. */
+export class NoStoreError extends StoreError {}
+
 /** The database file is not SQLite any more, or SQLite found it damaged: written over, cut short. */
 export class StoreDamagedError extends StoreError {}
 

@@ -16,6 +16,7 @@ import { StoreError } from "./errors.js";
 import { readHostKey } from "./host-key.js";
 import { readRegularFile } from "./safe-files.js";
 import { keyProblem } from "./trust.js";
+import { readMeta, writeMeta } from "./meta.js";
 
 /** A rotation as the schedule keeps it: its record's number, and the ids of the key it retired and the key it put in force. */
 export interface ScheduledRotation {
@@ -125,7 +126,7 @@ const SCHEDULE_KEY = "host_rotations";
 
 /** The rotations the store's schedule names, oldest first; none when it holds none (or one not as Covenant writes it: verify finds the records it misses). */
 export function scheduleOf(db: Database.Database): ScheduledRotation[] {
-  const text = db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(SCHEDULE_KEY) as unknown;
+  const text = readMeta(db, SCHEDULE_KEY);
   if (typeof text !== "string") return [];
   let value: unknown;
   try {
@@ -146,7 +147,7 @@ export function scheduleOf(db: Database.Database): ScheduledRotation[] {
 
 /** Writes the schedule (inside the rotation's transaction). */
 export function writeSchedule(db: Database.Database, rotations: readonly ScheduledRotation[]): void {
-  db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)").run(SCHEDULE_KEY, JSON.stringify(rotations));
+  writeMeta(db, SCHEDULE_KEY, JSON.stringify(rotations));
 }
 
 /** Where the keys rotations retired are kept: always in the state directory. */

@@ -25,6 +25,7 @@ import type { HostRotationBody } from "./records.js";
 import type { Rotator } from "./rotation.js";
 import { createFileExclusively, replaceFile } from "./safe-files.js";
 import { sealApproved, sealApprovedCopy, sealBand, sealBaseline, sealCurrent, sealDeficiency, sealEvent, sealGroup, sealMessage, sealWatcher } from "./seals.js";
+import { readMeta, writeMeta } from "./meta.js";
 
 /** The label that starts every host rotation statement: an HMAC over it can mean nothing else. */
 const STATEMENT_LABEL = "covenant host key rotation v1";
@@ -119,14 +120,14 @@ export function resealTables(db: Database.Database, old: Buffer, next: Buffer): 
  * Step 2 after the rotation record (appended with the old key) in the same transaction: every
  * sealed row, the database's head anchor (naming the rotation record, its other fields as they
  * are), the schedule, and the id of the key in force (a process that opened the store before it
- * finds its key retired: store.ts checkKeyInForce) under the new key.
+ * finds its key retired: store-core.ts checkKeyInForce) under the new key.
  */
 export function handOver(db: Database.Database, keys: HostKeys, written: { seq: number; mac: Buffer }, next: Buffer): void {
   resealTables(db, keys.current, next);
   const anchored = dbHeadOf(db).value as Head;
-  db.prepare("INSERT OR REPLACE INTO meta VALUES ('head', ?)").run(JSON.stringify(sealHead(next, written.seq, written.mac, { schema: anchored.schema, run: anchored.run, bands: anchored.bands })));
+  writeMeta(db, "head", JSON.stringify(sealHead(next, written.seq, written.mac, { schema: anchored.schema, run: anchored.run, bands: anchored.bands })));
   writeSchedule(db, keys.rotated(written.seq, next).rotations);
-  db.prepare("INSERT OR REPLACE INTO meta VALUES ('host_key_id', ?)").run(hostKeyId(next));
+  writeMeta(db, "host_key_id", hostKeyId(next));
 }
 
 /**
@@ -138,7 +139,7 @@ export function finishOnOpening(db: Database.Database, dir: string, keyPath: str
   const last = keys.rotations.at(-1)!;
   finishHostRotation(dir, keyPath, last.seq, keys.unfinished!, keys.current, () => {
     const end = db.prepare("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").get() as { seq: number; mac: Buffer };
-    const schema = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
+    const schema = Number(readMeta(db, "schema") ?? SCHEMA_VERSION);
     replaceFile(join(dir, "ledger.head"), JSON.stringify(sealHead(keys.current, end.seq, end.mac, { schema, run: runCounter(db) })) + "\n", { sync: true });
   });
   return HostKeys.load(db, dir, keys.current);

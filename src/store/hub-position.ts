@@ -8,6 +8,7 @@
 // the chain (pushing writes nothing to the history): `verify` does not judge it.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type Database from "better-sqlite3";
+import { readMeta, writeMeta } from "./meta.js";
 
 /** The hub's position: its last record of this host and the hub chain value after it (64 hex digits). */
 export interface HubPoint {
@@ -39,7 +40,7 @@ function wellFormed(v: unknown): v is StoredPosition {
 
 /** The position stored for `host`, sealed by one of `keys` (the schedule's keys: a rotation since leaves it sealed by a retired one); undefined otherwise. */
 export function readHubPosition(db: Database.Database, keys: readonly Buffer[], host: string): (HubPoint & { at: string }) | undefined {
-  const text = db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(META_KEY) as unknown;
+  const text = readMeta(db, META_KEY);
   if (typeof text !== "string") return undefined;
   let v: unknown;
   try {
@@ -66,6 +67,6 @@ export function writeHubPosition(db: Database.Database, key: Buffer, keys: reado
   const now = readHubPosition(db, keys, host);
   if (now && !back && now.seq > p.seq) return false;
   const fields = { host, seq: p.seq, chain: p.chain, at };
-  db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)").run(META_KEY, JSON.stringify({ ...fields, seal: sealOf(key, fields) }));
+  writeMeta(db, META_KEY, JSON.stringify({ ...fields, seal: sealOf(key, fields) }));
   return true;
 }

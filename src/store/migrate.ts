@@ -20,6 +20,7 @@ import { approvedStatesPresent } from "./approved-states.js";
 import { sealBand, sealBaseline, sealCurrent, type BandRow, type BaselineRow, type CurrentRow } from "./seals.js";
 import { hasColumn } from "./verify.js";
 import { Watcher } from "./watcher.js";
+import { readMeta, writeMeta } from "./meta.js";
 
 /** The schema that sealed current states and bands (and, before it, baselines). */
 const SEALED_SCHEMA = 4;
@@ -57,8 +58,8 @@ export function migrate(db: Database.Database, dir: string, key: Buffer, version
     }
     // schema 8's indexes hold no record of their own: made whenever missing (schema.ts refuses a store that says 8 without them)
     db.exec(PARTIAL_INDEX_SQL);
-    if (version !== SCHEMA_VERSION || db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === undefined) {
-      db.prepare("INSERT OR REPLACE INTO meta VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+    if (version !== SCHEMA_VERSION || readMeta(db, "schema") === undefined) {
+      writeMeta(db, "schema", String(SCHEMA_VERSION));
     }
   }).immediate();
 }

@@ -12,7 +12,7 @@ import type { RecordKind } from "./ledger.js";
 import { Outbox, type PlannedMessage } from "./outbox.js";
 import type { AckBody, DeliveryBody } from "./records.js";
 
-/** Appends a record to the chain (store.ts); inside an immediate transaction. */
+/** Appends a record to the chain (store-core.ts); inside an immediate transaction. */
 export type Append = (kind: RecordKind, run: number, time: string, body: object) => { seq: number; mac: Buffer };
 
 export interface SavedPlan {

@@ -14,6 +14,7 @@ import { GENESIS, sealHead } from "./ledger.js";
 import type { HostKeys } from "./host-keys.js";
 import { kindOf, replaceFile } from "./safe-files.js";
 import { SCHEMA_SQL, SCHEMA_VERSION } from "./schema.js";
+import { countMetaExcept, readMeta, writeMeta } from "./meta.js";
 
 export function exists(path: string): boolean {
   try {
@@ -99,7 +100,7 @@ export function missingStore(dir: string, w: Witnesses, how: "gone" | "empty"): 
 export function headGone(db: Database.Database, dir: string, w: Witnesses): HistoryBrokenError | undefined {
   if (!w.keyInDir || w.fileHead.present) return undefined;
   // stores written before schema 3 had no head anchor file; their first run writes one
-  const schema = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() ?? SCHEMA_VERSION);
+  const schema = Number(readMeta(db, "schema") ?? SCHEMA_VERSION);
   if (schema < 3) return undefined;
   return new HistoryBrokenError(`the head anchor ${join(dir, "ledger.head")} is missing, but the host key made after it remains: it was deleted, and the history cannot be proved complete. Restore it from a backup; to start a new history instead, move the state directory aside and keep it as evidence`);
 }
@@ -111,7 +112,7 @@ export function headGone(db: Database.Database, dir: string, w: Witnesses): Hist
 export function unfinishedStore(db: Database.Database, w: Witnesses): boolean {
   if (w.keyInDir || w.headVouches) return false;
   if (db.prepare("SELECT EXISTS (SELECT 1 FROM ledger)").pluck().get() === 1) return false;
-  return db.prepare("SELECT count(*) FROM meta WHERE key NOT IN ('schema', 'copies_masked')").pluck().get() === 0;
+  return countMetaExcept(db, ["schema", "copies_masked"]) === 0;
 }
 
 /**
@@ -125,7 +126,7 @@ export function makeStore(db: Database.Database, dir: string, keyPath: string): 
   const key = existing ?? randomBytes(32);
   db.transaction(() => {
     db.exec(SCHEMA_SQL);
-    db.prepare("INSERT OR REPLACE INTO meta VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+    writeMeta(db, "schema", String(SCHEMA_VERSION));
     markCopiesMasked(db);
   }).immediate();
   replaceFile(join(dir, "ledger.head"), JSON.stringify(sealHead(key, 0, GENESIS, { schema: SCHEMA_VERSION, run: 0 })) + "\n", { sync: true });
@@ -144,7 +145,7 @@ export function schemaTampered(dir: string, problem: string): HistoryBrokenError
  * is a store from a newer version (exit 2).
  */
 export function schemaVersion(db: Database.Database, dir: string, keys: HostKeys, fileHead: FileHead): number {
-  const text = db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as unknown;
+  const text = readMeta(db, "schema");
   if (text === undefined) return SCHEMA_VERSION;
   const path = join(dir, "state.db");
   if (typeof text !== "string" || !/^[1-9]\d{0,5}$/.test(text)) throw new HistoryBrokenError(`the store ${path} gives its schema as something that is not a schema number: it was edited`, "altered");

@@ -15,6 +15,7 @@ import type { Checkpoint, KeptRecord } from "./checkpoint.js";
 import { StoreError } from "./errors.js";
 import { GENESIS, type RecordKind } from "./ledger.js";
 import type { PruneEvidence } from "./records.js";
+import { deleteMeta, metaLike } from "./meta.js";
 
 export interface PrunePlan {
   /** the last record removed or kept: the end of the cut run */
@@ -159,10 +160,8 @@ export function removePruned(db: Database.Database, plan: PrunePlan): void {
   }
   // pointers to rosters that are gone: a run that meets that set of keys again writes a new roster
   const exists = db.prepare("SELECT EXISTS (SELECT 1 FROM ledger WHERE seq = ? AND kind = 'roster')").pluck();
-  const dropPointer = db.prepare("DELETE FROM meta WHERE key = ?");
-  for (const p of db.prepare("SELECT key, value FROM meta WHERE key LIKE 'roster:%'").all() as { key: string; value: string }[]) {
-    if (exists.get(Number(p.value)) !== 1) dropPointer.run(p.key);
-  }
+  const gone = metaLike(db, "roster:%").filter((p) => exists.get(Number(p.value)) !== 1);
+  deleteMeta(db, gone.map((p) => p.key));
 }
 
 /** Counts of two prunes' removals together. */

@@ -8,6 +8,7 @@
 import type Database from "better-sqlite3";
 import { createHash } from "node:crypto";
 import type { RosterBody } from "./records.js";
+import { MetaStatements } from "./meta.js";
 
 /** The hash of a set of promise keys: sha256 over the keys sorted (by code unit) and joined by newlines. */
 export function rosterHash(sortedKeys: readonly string[]): string {
@@ -25,19 +26,17 @@ export function rosterBody(keys: Iterable<string>): RosterBody {
 }
 
 export class Rosters {
-  private readonly pointer: Database.Statement;
-  private readonly setPointer: Database.Statement;
+  private readonly meta: MetaStatements;
   private readonly recordAt: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
-    this.pointer = db.prepare("SELECT value FROM meta WHERE key = ?");
-    this.setPointer = db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)");
+    this.meta = new MetaStatements(db);
     this.recordAt = db.prepare("SELECT kind, body FROM ledger WHERE seq = ?");
   }
 
   /** The record number of the roster of `hash` when the store has it (found by its pointer, and checked), else undefined. */
   recordOf(hash: string): number | undefined {
-    const value = this.pointer.pluck().get(`roster:${hash}`) as string | undefined;
+    const value = this.meta.read(`roster:${hash}`) as string | undefined;
     if (value === undefined || !/^\d{1,15}$/.test(value)) return undefined;
     const seq = Number(value);
     const row = this.recordAt.get(seq) as { kind: string; body: string } | undefined;
@@ -47,7 +46,7 @@ export class Rosters {
 
   /** Points the roster's hash at its record; inside the transaction that wrote it. */
   remember(hash: string, seq: number): void {
-    this.setPointer.run(`roster:${hash}`, String(seq));
+    this.meta.write(`roster:${hash}`, String(seq));
   }
 
   /** The roster held by record `seq`, or undefined when that record is not a well-formed roster. */

@@ -102,7 +102,7 @@ export function scanStart(before: { seq: number; mac: unknown } | undefined, fro
  * record 1), so a record altered, inserted or renumbered is marked; the caller judges the range
  * it vouches for. After a prune (`checkpoint`, one the host key sealed), the records kept at or
  * below its cut are held to their recorded predecessors and the record after the cut to the cut's
- * MAC, as `verify` holds them (checkpoint.ts). Runs on the caller's read transaction (store.ts
+ * MAC, as `verify` holds them (checkpoint.ts). Runs on the caller's read transaction (store-reads.ts
  * wraps it in one).
  */
 export function scanRecords(db: Database.Database, keys: HostKeys, range: ScanRange, visit: (r: ScannedRecord) => void, checkpoint?: Checkpoint): { last?: { seq: number; mac: Buffer } } {

@@ -10,6 +10,7 @@
 // integrity states, from schema 8 three partial indexes (the ledger's waivers and policy versions, the outbox's unrouted events); no
 // trigger, view, other table or other index. Anything else is tampering.
 import Database from "better-sqlite3";
+import { readMeta } from "./meta.js";
 
 export const SCHEMA_VERSION = 8;
 
@@ -233,7 +234,7 @@ export function schemaProblem(db: Database.Database): string | undefined {
 
 /** The schema the meta table claims (0 when it says none or nothing readable): read only once the schema is known to be Covenant's. */
 function claimedSchema(db: Database.Database): number {
-  const text = db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as unknown;
+  const text = readMeta(db, "schema");
   return typeof text === "string" && /^\d{1,6}$/.test(text) ? Number(text) : 0;
 }
 

@@ -30,6 +30,7 @@ import { RecordView, type RowCheck } from "./row-check.js";
 import { RunMarks } from "./run-marks.js";
 import { bandsDigest, sealBand, sealMatches, type BandRow } from "./seals.js";
 import { WatcherCheck } from "./watcher.js";
+import { readMeta } from "./meta.js";
 
 export { hasColumn, type KnownHead } from "./history-checks.js";
 
@@ -212,7 +213,7 @@ function schemaTampering(v: StoreView): Tampering | undefined {
 
 /** The id of the host key in force as the store records it: written by the first rotation, absent before. */
 function hostKeyIdOf(v: StoreView): unknown {
-  return v.db.prepare("SELECT value FROM meta WHERE key = 'host_key_id'").pluck().get() as unknown;
+  return readMeta(v.db, "host_key_id");
 }
 
 /** The store's record of which host key is in force (`host_key_id`, which writers check) must be the key the schedule puts in force. */
