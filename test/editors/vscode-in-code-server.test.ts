@@ -110,6 +110,20 @@ function ownFolder(file: string): string {
   return folder;
 }
 
+/** `file` written with `text` in a workspace of its own, and opened in the workbench. */
+async function openPolicy(file: string, text: string): Promise<{ page: Page; folder: string }> {
+  const folder = ownFolder(file);
+  writeFileSync(join(folder, file), text);
+  return { page: await openInWorkbench(main, folder, file), folder };
+}
+
+/** The text of each rendered line of `file`'s editor. */
+async function lineTexts(page: Page, file: string): Promise<string[]> {
+  return (await renderedLines(page, file)).map((l) => l.map(([, t]) => t).join(""));
+}
+
+const errorSquiggles = (page: Page, file: string) => page.locator(`${editorOf(file)} .squiggly-error`).count();
+
 describe("the extension in VS Code (code-server)", () => {
   beforeAll(async () => {
     const installed = ensureCodeServer();
@@ -132,9 +146,7 @@ describe("the extension in VS Code (code-server)", () => {
 
   it("names the language and highlights a policy with the grammar (no server needed)", async () => {
     const file = "highlight.promise";
-    const folder = ownFolder(file);
-    writeFileSync(join(folder, file), policy("owner"));
-    const page = await openInWorkbench(main, folder, file);
+    const { page } = await openPolicy(file, policy("owner"));
     await expect.poll(() => page.textContent("#status\\.editor\\.mode"), { timeout: 15_000 }).toContain("Covenant");
     // the grammar tokenizes after the first paint: until then a line is one span
     const tokenized = async () => (await renderedLines(page, file)).find((l) => l.some(([, t]) => t === "control"));
@@ -155,12 +167,10 @@ describe("the extension in VS Code (code-server)", () => {
 
   it("shows the diagnostics `covenant check` gives, and clears them as the author mends the text", async () => {
     const file = "typo.promise";
-    const folder = ownFolder(file);
-    writeFileSync(join(folder, file), policy("ownr"));
+    const { page, folder } = await openPolicy(file, policy("ownr"));
     const checked = spawnSync(covenant, ["check", join(folder, file)], { encoding: "utf8" });
     expect(checked.status).toBe(2);
     expect(checked.stdout + checked.stderr).toContain("typo.promise:10:5: error E101: unknown attribute `ownr` for `file` promise");
-    const page = await openInWorkbench(main, folder, file);
     await page.waitForSelector(`${editorOf(file)} .squiggly-error`);
     await page.keyboard.press("Control+Shift+M");
     await expect.poll(() => problems(page), { timeout: 15_000 }).toEqual(expect.arrayContaining([expect.stringMatching(/unknown attribute `ownr` for `file` promise.*E101.*Ln 10, Col 5.*did you mean `owner`\?/)]));
@@ -168,16 +178,14 @@ describe("the extension in VS Code (code-server)", () => {
     await page.click(`${editorOf(file)} .view-lines`);
     await goTo(page, 10, 8);
     await page.keyboard.type("e");
-    await expect.poll(async () => (await renderedLines(page, file)).some((l) => l.map(([, t]) => t).join("").includes("owner = ")), { timeout: 10_000 }).toBe(true);
-    await expect.poll(() => page.locator(`${editorOf(file)} .squiggly-error`).count(), { timeout: 15_000 }).toBe(0);
+    await expect.poll(async () => (await lineTexts(page, file)).some((l) => l.includes("owner = ")), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => errorSquiggles(page, file), { timeout: 15_000 }).toBe(0);
     await page.close();
   }, 120_000);
 
   it("offers a diagnostic's suggestion as a quick fix, and applies it", async () => {
     const file = "quickfix.promise";
-    const folder = ownFolder(file);
-    writeFileSync(join(folder, file), policy("ownr"));
-    const page = await openInWorkbench(main, folder, file);
+    const { page } = await openPolicy(file, policy("ownr"));
     await page.waitForSelector(`${editorOf(file)} .squiggly-error`);
     await page.click(`${editorOf(file)} .view-lines`);
     await goTo(page, 10, 6);
@@ -200,16 +208,14 @@ describe("the extension in VS Code (code-server)", () => {
     // the only fix, focused: applied with Enter (the widget's pointer block takes clicks)
     await expect(fix.first().getAttribute("class")).resolves.toContain("focused");
     await page.keyboard.press("Enter");
-    await expect.poll(async () => (await renderedLines(page, file)).some((l) => l.map(([, t]) => t).join("").trim() === 'owner = "root"'), { timeout: 10_000 }).toBe(true);
-    await expect.poll(() => page.locator(`${editorOf(file)} .squiggly-error`).count(), { timeout: 15_000 }).toBe(0);
+    await expect.poll(async () => (await lineTexts(page, file)).some((l) => l.trim() === 'owner = "root"'), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => errorSquiggles(page, file), { timeout: 15_000 }).toBe(0);
     await page.close();
   }, 120_000);
 
   it("hovers an attribute with its schema's description, and completes the attributes a file promise takes", async () => {
     const file = "hover.promise";
-    const folder = ownFolder(file);
-    writeFileSync(join(folder, file), policy("owner"));
-    const page = await openInWorkbench(main, folder, file);
+    const { page } = await openPolicy(file, policy("owner"));
     await expect.poll(() => page.textContent("#status\\.editor\\.mode"), { timeout: 15_000 }).toContain("Covenant");
     const described = attributesOf("file")!.get("mode")!.description;
     // the server may still be starting: hover again until it answers (away first, to blank lines
@@ -251,7 +257,7 @@ describe("the extension in VS Code (code-server)", () => {
     expect(formatted.stdout).not.toBe(untidy);
     const page = await openInWorkbench(main, folder, file);
     await expect.poll(() => page.textContent("#status\\.editor\\.mode"), { timeout: 15_000 }).toContain("Covenant");
-    const text = async () => (await renderedLines(page, file)).map((l) => l.map(([, t]) => t).join("")).join("\n");
+    const text = async () => (await lineTexts(page, file)).join("\n");
     // once the server has published this workspace's diagnostics (no covenant.yaml here: W301)
     await page.keyboard.press("Control+Shift+M");
     await expect.poll(() => problems(page), { timeout: 20_000 }).toEqual(expect.arrayContaining([expect.stringContaining("W301")]));
