@@ -6,14 +6,14 @@
 // schema; and in a workspace the user has not trusted, the server the workspace's own settings
 // name is never started (it is once the workspace is trusted).
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attributesOf } from "../../src/promise-types/registry.ts";
 import { launchChromium } from "../helpers/browser.ts";
-import { ensureCodeServer, installExtension, startCodeServer, type RunningCodeServer } from "../helpers/code-server.ts";
+import { ensureCodeServer, installExtension, startCodeServer, type CodeServerDirs, type RunningCodeServer } from "../helpers/code-server.ts";
 import { extensionDir } from "./textmate.ts";
 
 const repo = join(extensionDir, "../..");
@@ -34,7 +34,9 @@ control "SOX-ITGC-01" {
 
 interface Instance {
   server: RunningCodeServer;
-  dirs: { userData: string; extensions: string; config: string };
+  dirs: CodeServerDirs;
+  /** logged in once: every page of the instance shares its cookie */
+  context: BrowserContext;
 }
 
 let work: string;
@@ -50,14 +52,22 @@ async function instance(settings: Record<string, unknown>, folder: string, vsix:
   writeFileSync(join(dirs.userData, "User/settings.json"), JSON.stringify({ ...quiet, ...settings }, null, 2));
   const failed = installExtension(vsix, dirs);
   if (failed) throw new Error(`the .vsix did not install: ${failed}`);
-  const started = { server: await startCodeServer(dirs, folder), dirs };
+  const server = await startCodeServer(dirs, folder);
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const started = { server, dirs, context };
   instances.push(started);
+  const login = await context.newPage();
+  await login.goto(`${server.url}login`);
+  await login.fill("input[type=password]", server.password);
+  await login.press("input[type=password]", "Enter");
+  await login.waitForURL((u) => !u.pathname.startsWith("/login"));
+  await login.close();
   return started;
 }
 
 /** The workbench on `folder`, with `file` opened from the Explorer. */
 async function openInWorkbench(at: Instance, folder: string, file: string, beforeOpen?: (page: Page) => Promise<void>): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await at.context.newPage();
   page.setDefaultTimeout(30_000);
   await page.goto(`${at.server.url}?folder=${encodeURIComponent(folder)}`);
   await page.waitForSelector(".monaco-workbench");
@@ -103,6 +113,27 @@ async function problems(page: Page): Promise<string[]> {
 
 let main: Instance;
 
+/**
+ * The .vsix `vsce package` makes, packed from a copy of editors/vscode in `work`: vsce runs the
+ * extension's build first, which rewrites its copy of covenant.yaml's schema (the copy a test of
+ * test/editors/vscode-extension.test.ts compares with docs/), and nothing of the checkout may
+ * change under the suite. The copy's schema comes from docs/ as the build's does.
+ */
+function packExtension(): string {
+  const vsce = join(extensionDir, "node_modules/@vscode/vsce/vsce");
+  if (!existsSync(vsce)) throw new Error("editors/vscode has no node_modules: `npm test` installs them (npm ci --prefix editors/vscode)");
+  const copy = join(work, "editors/vscode");
+  const modules = join(extensionDir, "node_modules");
+  cpSync(extensionDir, copy, { recursive: true, filter: (src) => src !== modules && !src.startsWith(`${modules}/`) });
+  symlinkSync(modules, join(copy, "node_modules"));
+  mkdirSync(join(work, "docs"));
+  copyFileSync(join(repo, "docs/covenant.schema.json"), join(work, "docs/covenant.schema.json"));
+  const vsix = join(work, "covenant.vsix");
+  const packed = spawnSync(process.execPath, [vsce, "package", "--no-dependencies", "--skip-license", "--out", vsix], { cwd: copy, encoding: "utf8" });
+  if (packed.status !== 0) throw new Error(`vsce package failed: ${packed.stdout}${packed.stderr}`);
+  return vsix;
+}
+
 /** A workspace of its own for each test: the .promise files of one folder are one policy (a control defined in two is a duplicate). */
 function ownFolder(file: string): string {
   const folder = join(work, file.replace(/\.promise$/, ""));
@@ -129,20 +160,16 @@ describe("the extension in VS Code (code-server)", () => {
     const installed = ensureCodeServer();
     if ("error" in installed) throw new Error(installed.error);
     work = mkdtempSync(join(tmpdir(), "covenant-vscode-"));
-    const vsix = join(work, "covenant.vsix");
-    const vsce = join(extensionDir, "node_modules/@vscode/vsce/vsce");
-    if (!existsSync(vsce)) throw new Error("editors/vscode has no node_modules: `npm test` installs them (npm ci --prefix editors/vscode)");
-    const packed = spawnSync(process.execPath, [vsce, "package", "--no-dependencies", "--skip-license", "--out", vsix], { cwd: extensionDir, encoding: "utf8" });
-    if (packed.status !== 0) throw new Error(`vsce package failed: ${packed.stderr}`);
+    const vsix = packExtension();
     browser = await launchChromium();
     main = await instance({ "covenant.server.path": covenant, "security.workspace.trust.enabled": false }, work, vsix);
   }, 900_000);
 
   afterAll(async () => {
     await browser?.close();
-    for (const i of instances) await i.server.stop();
+    await Promise.all(instances.map((i) => i.server.stop()));
     if (work) rmSync(work, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it("names the language and highlights a policy with the grammar (no server needed)", async () => {
     const file = "highlight.promise";

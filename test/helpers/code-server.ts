@@ -11,6 +11,7 @@
 // dependencies are pinned by test/fixtures/code-server's lock file (VS Code's own by its
 // shrinkwrap): 4.100.x is VS Code 1.100 on Node 20 (later code-server needs Node 22).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,9 +35,12 @@ const nativeModules: Record<string, string> = {
   kerberos: "build/Release/kerberos.node",
 };
 
+/** What an install was made from: the lock file's digest (a changed lock installs again). */
+const lockDigest = () => createHash("sha256").update(readFileSync(join(lockDir, "package-lock.json"))).digest("hex");
+
 /** code-server's entry script, installed now when it is not; or why it cannot be. */
 export function ensureCodeServer(): { entry: string } | { error: string } {
-  if (existsSync(ready)) return { entry };
+  if (existsSync(ready) && readFileSync(ready, "utf8").trim() === lockDigest()) return { entry };
   for (const [tool, pkg] of [
     ["rg", "ripgrep"],
     ["/usr/include/gssapi/gssapi.h", "libkrb5-dev"],
@@ -50,7 +54,7 @@ export function ensureCodeServer(): { entry: string } | { error: string } {
   try {
     const failed = installInto(work);
     if (failed) return { error: `code-server ${CODE_SERVER_VERSION} could not be installed: ${failed}` };
-    writeFileSync(join(work, "ready"), `${CODE_SERVER_VERSION}\n`);
+    writeFileSync(join(work, "ready"), `${lockDigest()}\n`);
     rmSync(installDir, { recursive: true, force: true });
     renameSync(work, installDir);
     return { entry };
@@ -101,45 +105,71 @@ function builtNative(vscode: string, npm: (cwd: string, args: string[]) => strin
   return missing.length === 0 ? undefined : `not built: ${missing.map(([n]) => n).join(", ")}${said ? ` (${said})` : ""}`;
 }
 
+export interface CodeServerDirs {
+  userData: string;
+  extensions: string;
+  /** code-server's config file; its directory also holds what code-server keeps under XDG_CONFIG_HOME and XDG_DATA_HOME (never the user's home) */
+  config: string;
+}
+
 export interface RunningCodeServer {
   url: string;
+  /** what the login page asks for: code-server runs as root, and its workbench has a terminal */
+  password: string;
   stop(): Promise<void>;
 }
 
-/** Starts code-server on 127.0.0.1 (a port of its choosing) without authentication, its data in `dirs`. */
-export async function startCodeServer(dirs: { userData: string; extensions: string; config: string }, folder: string): Promise<RunningCodeServer> {
-  writeFileSync(dirs.config, "bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n");
-  const args = [entry, "--config", dirs.config, "--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions, "--disable-telemetry", "--disable-update-check", "--disable-getting-started-override", folder];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, XDG_CONFIG_HOME: dirname(dirs.config), XDG_DATA_HOME: dirname(dirs.config) } });
-  let said = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`code-server did not listen within 30 s:\n${said}`)), 30_000);
-    const read = (chunk: Buffer) => {
-      said += chunk.toString();
-      const m = /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(said);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on("data", read);
-    child.stderr!.on("data", read);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`code-server exited (${code}) before listening:\n${said}`));
-    });
-  });
-  return { url, stop: () => stopGroup(child) };
+const LISTEN_TIMEOUT_MS = 120_000;
+
+/** code-server's command line and environment for `dirs`: nothing of it outside them. */
+function invocation(dirs: CodeServerDirs, args: string[]): { argv: string[]; env: NodeJS.ProcessEnv } {
+  const own = dirname(dirs.config);
+  return { argv: [entry, "--config", dirs.config, "--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions, ...args], env: { ...process.env, XDG_CONFIG_HOME: own, XDG_DATA_HOME: own } };
 }
 
-/** Installs a .vsix into `extensionsDir` with code-server's own CLI. */
-export function installExtension(vsix: string, dirs: { userData: string; extensions: string }): string | undefined {
-  const r = spawnSync(process.execPath, [entry, "--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions, "--install-extension", vsix], { encoding: "utf8", timeout: 120_000 });
+/** Starts code-server on 127.0.0.1 (a port of its choosing) behind a random password, its data in `dirs`. */
+export async function startCodeServer(dirs: CodeServerDirs, folder: string): Promise<RunningCodeServer> {
+  const password = randomBytes(24).toString("hex");
+  writeFileSync(dirs.config, `bind-addr: 127.0.0.1:0\nauth: password\npassword: ${password}\ncert: false\n`, { mode: 0o600 });
+  const { argv, env } = invocation(dirs, ["--disable-telemetry", "--disable-update-check", "--disable-getting-started-override", folder]);
+  const child = spawn(process.execPath, argv, { detached: true, stdio: ["ignore", "pipe", "pipe"], env });
+  let said = "";
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`code-server did not listen within ${LISTEN_TIMEOUT_MS / 1000} s:\n${said}`)), LISTEN_TIMEOUT_MS);
+      const read = (chunk: Buffer) => {
+        said += chunk.toString();
+        const m = /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(said);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      };
+      child.stdout!.on("data", read);
+      child.stderr!.on("data", read);
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`code-server exited (${code ?? signal}) before listening:\n${said}`));
+      });
+    });
+    return { url, password, stop: () => stopGroup(child) };
+  } catch (err) {
+    await stopGroup(child);
+    throw err;
+  }
+}
+
+/** Installs a .vsix into `dirs.extensions` with code-server's own CLI. */
+export function installExtension(vsix: string, dirs: CodeServerDirs): string | undefined {
+  writeFileSync(dirs.config, "auth: none\ncert: false\n", { mode: 0o600 });
+  const { argv, env } = invocation(dirs, ["--install-extension", vsix]);
+  const r = spawnSync(process.execPath, argv, { encoding: "utf8", timeout: 120_000, env });
   return r.status === 0 && /successfully installed/.test(r.stdout) ? undefined : `${r.stdout}${r.stderr}`.trim() || `status ${r.status ?? r.signal}`;
 }
 
+/** Ends code-server's process group: SIGTERM, then SIGKILL after 5 s. */
 async function stopGroup(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   try {
     process.kill(-child.pid, "SIGTERM");
@@ -155,13 +185,4 @@ async function stopGroup(child: ChildProcess): Promise<void> {
   }, 5_000);
   await exited;
   clearTimeout(timer);
-}
-
-/** The version the installed copy says it is (a check that what runs is what was pinned). */
-export function installedVersion(): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(join(installDir, "node_modules/code-server/package.json"), "utf8")) as { version: string }).version;
-  } catch {
-    return undefined;
-  }
 }
