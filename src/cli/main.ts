@@ -159,7 +159,7 @@ function addRunCommand(program: Command, io: Io, setExit: (code: number) => void
     .option("--notify", "send notifications even from a dry run or a sandbox (a deliberate test)", false)
     .option("--no-push", "do not push to the fleet hub after the run (an enrolled host pushes, for at most 15 s)")
     .option("--from-hub", "run the hub's policy version in force for this host (fetched, checked with the hub's key and here; the last good one when the hub is out of reach)", false)
-    .option("--no-policy-cache", "check the policy in full, without the policy cache in the state directory")
+    .option("--no-policy-cache", "check the policy and load the configuration in full, without their caches in the state directory")
     .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
     .addHelpText(
       "after",

@@ -13,6 +13,7 @@ import { xmlAttribute, xmlText } from "../text/xml.js";
 import { renderNotifications } from "./notify-report.js";
 import type { NotificationsView } from "./run-notify.js";
 import type { PolicyCacheUse } from "./checked-policy.js";
+import type { ConfigCacheUse } from "./notify-config.js";
 
 /** The report's heading: the run as the store records it, and where its state and sandbox are. */
 export interface RunInfo extends Pick<RunBody, "run" | "host" | "started" | "finished" | "policy" | "dryRun"> {
@@ -23,6 +24,8 @@ export interface RunInfo extends Pick<RunBody, "run" | "host" | "started" | "fin
   notifications?: NotificationsView;
   /** whether the policy came from the policy cache (`hit`) or was checked in full, and why (cli/checked-policy.ts) */
   policyCache?: PolicyCacheUse;
+  /** with a configuration: whether it came from its cache (`hit`) or was loaded, and why (cli/config-cache.ts) */
+  configCache?: ConfigCacheUse;
   /** controls of Covenant's own found deficient by this run (`covenant.watch`: the watcher is gone); each has a note saying why */
   covenantDeficiencies?: string[];
 }

@@ -67,7 +67,7 @@ export function addWatchCommand(program: Command, io: Io, setExit: (code: number
     .option("--proc-root <dir>", "read /proc from here", defaultRoots.proc)
     .option("--etc-root <dir>", "read /etc/passwd, /etc/group and /etc/os-release from here", defaultRoots.etc)
     .option("--include <dir>", "a directory whose .promise files may be imported (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option("--no-policy-cache", "check the policy in full at start and at each reload, without the policy cache (as for `run`)")
+    .option("--no-policy-cache", "check the policy and load the configuration in full at start and at each reload, without their caches (as for `run`)")
     .addHelpText("after", "\nExamples:\n  covenant watch /etc/covenant/policies          # as a service (examples/systemd)\n  covenant watch --status                         # from cron or monitoring: exit 1 when it is not running\n\nExit codes: 0 stopped cleanly (SIGTERM, SIGINT), or --status: running; 1 --status: stale, stopped or never run;\n2 policy, configuration or store error, 3 internal error.")
     .action(async (paths: string[], o: WatchFlags) => {
       if (o.status) return setExit((await watchCommand()).runWatchStatus({ ...(o.state !== undefined ? { state: o.state } : {}), json: o.json }, io));

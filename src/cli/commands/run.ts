@@ -22,7 +22,7 @@ import type { Sandbox } from "../../sandbox/sandbox.js";
 import type { ProbeRoots } from "../../probes/result.js";
 import type { findingsFor } from "../../run/findings.js";
 import { evaluatedKeys, evaluateRecorded, hashPolicy, runSummary, type Recorded } from "../../run/record.js";
-import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
+import { resolveNotifyConfig, saveConfigCache, type ConfigOutcome } from "../notify-config.js";
 import type { NotificationsView } from "../run-notify.js";
 import { checkWatcher } from "../watcher-health.js";
 import { isEnrolled } from "../../hub/client/enrolment.js";
@@ -57,7 +57,7 @@ export interface RunOptions {
   push?: boolean;
   /** run the hub's policy version in force for this host (--from-hub) instead of files named */
   fromHub?: boolean;
-  /** false: check the policy in full, without the policy cache (--no-policy-cache) */
+  /** false: check the policy and load the configuration in full, without their caches (--no-policy-cache) */
   policyCache?: boolean;
 }
 
@@ -124,11 +124,12 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     paths = hub.paths;
     hubNotes.push(...hub.notes);
   }
-  const checked = await loadRunPolicy(paths, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: started.toISOString().slice(0, 10), ...(await policyCacheOf(opts)) }, io);
+  const caches = await policyCacheOf(opts);
+  const checked = await loadRunPolicy(paths, { include: opts.include ?? [], ...(opts.maxFileSize !== undefined ? { maxFileSize: opts.maxFileSize } : {}), today: started.toISOString().slice(0, 10), ...caches }, io);
   if (typeof checked === "number") return checked;
   const policy = checked.policy;
   // the whole configuration before anything starts: a bad one never half-starts a run
-  const notifyConfig = await resolveNotifyConfig(opts.config, io, "run");
+  const notifyConfig = await resolveNotifyConfig(opts.config, io, "run", caches.cache);
   if (notifyConfig.status === "bad") return EXIT.policyError;
 
   const notes: string[] = [...hubNotes];
@@ -144,8 +145,7 @@ async function runGuarded(paths: string[], opts: RunOptions, io: Io, hardStop: H
     else io.err(`covenant run: cannot use the state directory ${escapeText(stateDir)}: ${escapeText((err as Error).message)} (choose one with --state)`);
     return EXIT.policyError;
   }
-  const unsaved = saveCache(checked, stateDir);
-  if (unsaved) notes.push(unsaved);
+  for (const unsaved of [saveCache(checked, stateDir), saveConfigCache(notifyConfig, stateDir)]) if (unsaved) notes.push(unsaved);
   const held = await takeRunLock(stateDir, opts, io, hardStop, notes);
   if (typeof held === "number") return held;
   const { lock, waitedMs } = held;
@@ -226,7 +226,7 @@ async function takeRunLock(stateDir: string, opts: RunOptions, io: Io, hardStop:
   return { lock, waitedMs };
 }
 
-/** The policy cache a run reads: in the state directory it is to use (made sure of only later), unless --no-policy-cache or unbundled. */
+/** The policy and configuration caches a run reads: in the state directory it is to use (made sure of only later), unless --no-policy-cache or unbundled. */
 async function policyCacheOf(opts: RunOptions): Promise<{ cache?: CacheOptions }> {
   const identity = opts.policyCache === false ? undefined : bundleIdentity();
   if (!identity) return {};
@@ -319,7 +319,7 @@ async function finishAndReport(
     failure ??= err;
     notes.push(`the run's summary could not be recorded (${err.message}): \`covenant verify\` notes the run as stopped before its summary`);
   }
-  const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes, policyCache: checked.cache };
+  const info: RunInfo = { run, host, started: started.toISOString(), finished: finished.toISOString(), policy: policyHash, dryRun: opts.dryRun, stateDir, notes, policyCache: checked.cache, ...(scene.notifyConfig.status === "ok" ? { configCache: scene.notifyConfig.cache } : {}) };
   if (sandboxDir) info.sandbox = sandboxDir;
   if (watcher.stale) info.covenantDeficiencies = ["covenant.watch"];
   const notifications = await tell(store, scene, evaluation, facts, finding, failure !== undefined);

@@ -32,7 +32,7 @@ import { EXIT } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import { loadRunPolicy, saveCache } from "../run-policy.js";
 import { bundleIdentity } from "../policy-cache.js";
-import { resolveNotifyConfig, type ConfigOutcome } from "../notify-config.js";
+import { resolveNotifyConfig, saveConfigCache, type ConfigOutcome } from "../notify-config.js";
 import { hashPolicy } from "../../run/record.js";
 import { WATCHER_BLIND_KEY } from "../watcher-health.js";
 import { WATCH_DECISIONS_WAIT_MS, watchPusher, type WatcherTurn } from "../hub-push.js";
@@ -55,7 +55,7 @@ export interface WatchOptions {
   procRoot: string;
   etcRoot: string;
   include: string[];
-  /** false: check the policy in full, without the policy cache (--no-policy-cache) */
+  /** false: check the policy and load the configuration in full, without their caches (--no-policy-cache) */
   policyCache?: boolean;
 }
 
@@ -158,13 +158,12 @@ async function openWatch(paths: string[], opts: WatchOptions, io: Io): Promise<{
   const cacheIn = (stateDir: string) => (identity ? { cache: { stateDir, identity } } : {});
   const loaded = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...cacheIn(opts.state ?? defaultStateDir()) }, io);
   if (typeof loaded === "number") return loaded;
-  const notifyConfig = await resolveNotifyConfig(opts.config, io, "watch");
+  const notifyConfig = await resolveNotifyConfig(opts.config, io, "watch", cacheIn(opts.state ?? defaultStateDir()).cache);
   if (notifyConfig.status === "bad") return EXIT.policyError;
   try {
     const stateDir = ensureStateDir(opts.state ?? defaultStateDir());
     const store = StateStore.open(stateDir);
-    const unsaved = saveCache(loaded, stateDir);
-    if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
+    for (const unsaved of [saveCache(loaded, stateDir), saveConfigCache(notifyConfig, stateDir)]) if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
     return { loaded, notifyConfig, stateDir, store, cacheIn };
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
@@ -187,7 +186,7 @@ interface Watcher {
   io: Io;
   stateDir: string;
   store: StateStore;
-  /** the policy cache in a state directory, unless --no-policy-cache (or unbundled) */
+  /** the policy and configuration caches in a state directory, unless --no-policy-cache (or unbundled) */
   cacheIn: (stateDir: string) => { cache?: CacheOptions };
   live: LiveWatch;
   beat: () => void;
@@ -263,7 +262,9 @@ async function reloadPolicy(w: Watcher): Promise<void> {
   const next = await loadRunPolicy(paths, { include: opts.include, today: new Date().toISOString().slice(0, 10), ...w.cacheIn(stateDir) }, io);
   const unsaved = typeof next === "number" ? undefined : saveCache(next, stateDir);
   if (unsaved) io.err(`covenant watch: ${escapeText(unsaved)}`);
-  const config = typeof next === "number" ? undefined : await resolveNotifyConfig(opts.config, io, "watch");
+  const config = typeof next === "number" ? undefined : await resolveNotifyConfig(opts.config, io, "watch", w.cacheIn(stateDir).cache);
+  const unsavedConfig = config === undefined ? undefined : saveConfigCache(config, stateDir);
+  if (unsavedConfig) io.err(`covenant watch: ${escapeText(unsavedConfig)}`);
   if (typeof next === "number" || config === undefined || config.status === "bad") {
     io.err("covenant watch: the policy or the configuration has errors (above): the previous policy keeps running");
     return;
