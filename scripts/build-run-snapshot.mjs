@@ -7,7 +7,8 @@
 // all in it, except:
 // - what the run hands over to the bundle (src/cli/hand-over.ts): the other commands, the
 //   parser and checker (a policy not in the cache), a sandbox (src/sandbox/), a configuration
-//   with errors (src/config/check.ts), the hub's policy; never loaded
+//   not in its cache (src/config/load.ts, the YAML library and the schema's validator), the
+//   hub's policy; never loaded
 //   from the snapshot, and kept out of it (if any of them comes back in, this throws: no run
 //   snapshot is made, the build says so, and run starts from the bundle);
 // - better-sqlite3's native addon: required from node_modules when the store first opens (its
@@ -23,7 +24,7 @@ import { snapshotEntryOptions } from "./bundle-options.mjs";
 const requireHere = createRequire(import.meta.url);
 
 /** The handed-over modules and the packages that must not be in the run snapshot. */
-const notInSnapshot = /(^|[\\/])(src[\\/]cli[\\/](checked-policy|hub-policy-run|hub-push)\.ts|src[\\/]sandbox[\\/]|src[\\/]config[\\/]check\.ts|node_modules[\\/](chevrotain|@chevrotain|pg|fastify|chokidar|@peculiar|nodemailer|twilio|vscode-languageserver|ajv[\\/]dist[\\/]compile)[\\/])/;
+const notInSnapshot = /(^|[\\/])(src[\\/]cli[\\/](checked-policy|hub-policy-run|hub-push)\.ts|src[\\/]sandbox[\\/]|src[\\/]config[\\/](check|load|schema|validator)\.ts|node_modules[\\/](chevrotain|@chevrotain|pg|fastify|chokidar|@peculiar|nodemailer|twilio|vscode-languageserver|yaml|ajv[\\/]dist[\\/]compile)[\\/])/;
 
 /** Channel libraries: the import each channel makes, and what of the library's CommonJS file it is. */
 const channelLibraries = {
@@ -43,7 +44,7 @@ const runSnapshotOnly = {
   setup(b) {
     // the other commands: the run snapshot is started for `run` only (bin/covenant)
     b.onResolve({ filter: /^\.\/commands\// }, (args) => (/^\.\/commands\/run\.js$/.test(args.path) ? undefined : { path: args.path, external: true }));
-    b.onResolve({ filter: /^(\.\.?\/(checked-policy|hub-policy-run|hub-push)|\.\.\/\.\.\/sandbox\/sandbox|\.\.\/config\/check)\.js$/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /^(\.\.?\/(checked-policy|hub-policy-run|hub-push)|\.\.\/\.\.\/sandbox\/sandbox|\.\.\/config\/(check|load))\.js$/ }, (args) => ({ path: args.path, external: true }));
     // better-sqlite3's JavaScript is in the snapshot (its own 12 files were read and compiled at
     // every run); its native addon, which a snapshot cannot hold, is loaded from the package's
     // node_modules when the first database opens, where `bindings` would find it

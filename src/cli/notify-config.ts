@@ -56,13 +56,13 @@ export async function resolveNotifyConfig(explicit: string | undefined, io: Io, 
       why = hit.why;
     }
   }
+  // the run snapshot holds no configuration loader (YAML, the schema's validator; hand-over.ts): nothing was started yet
+  handOverFromSnapshot(why === "" ? "a configuration loaded in full" : `the configuration cache: ${why}`);
   const { loadConfig, parseConfig } = await import("../config/load.js");
   // the text read above, not the file again: what is cached is what was checked
   const loaded = text !== undefined ? parseConfig(text, file, { root }) : loadConfig(path, { root });
   const errors = loaded.diagnostics.filter((d) => d.severity === "error");
   if (!loaded.config || errors.length > 0) {
-    // the run snapshot holds no configuration check (src/config/check.ts; hand-over.ts): nothing was started yet
-    handOverFromSnapshot("a configuration with errors");
     const { toDiagnostic } = await import("../config/check.js");
     const map = new SourceMap([]);
     // the text with any secret blotted out, for the excerpt under each error
