@@ -10,18 +10,26 @@ import { contentEnd, splitLines, type ConfigSetting, type ParsedConfig } from ".
 
 const blank = (c: string | undefined) => c === " " || c === "\t";
 
-/** Physical lines joined where one ends in `\`: each logical line with its first line number and whether it was continued. */
-function logicalLines(text: string): { text: string; line: number; continued: boolean }[] {
-  const out: { text: string; line: number; continued: boolean }[] = [];
-  let pending: { text: string; line: number; continued: boolean } | undefined;
+/** A logical line: physical lines joined where one ends in `\`, with where each part starts in the joined text and on which line. */
+interface LogicalLine {
+  text: string;
+  line: number;
+  continued: boolean;
+  parts: { offset: number; line: number; length: number }[];
+}
+
+function logicalLines(text: string): LogicalLine[] {
+  const out: LogicalLine[] = [];
+  let pending: LogicalLine | undefined;
   splitLines(text).forEach((raw, i) => {
     const body = raw.slice(0, contentEnd(raw));
     const more = body.endsWith("\\");
     const part = more ? body.slice(0, -1) : raw;
     if (pending) {
+      pending.parts.push({ offset: pending.text.length, line: i + 1, length: part.length });
       pending.text += part;
       pending.continued = true;
-    } else pending = { text: part, line: i + 1, continued: false };
+    } else pending = { text: part, line: i + 1, continued: false, parts: [{ offset: 0, line: i + 1, length: part.length }] };
     if (!more) {
       out.push(pending);
       pending = undefined;
@@ -29,6 +37,17 @@ function logicalLines(text: string): { text: string; line: number; continued: bo
   });
   if (pending) out.push(pending);
   return out;
+}
+
+/**
+ * A setting of a continued line placed on the physical line its value starts on, its span cut
+ * to that line (it is never edited: `fixed`), so that every setting lies where it says it does.
+ */
+function placed(s: ConfigSetting, l: LogicalLine): ConfigSetting {
+  if (!l.continued) return s;
+  const part = l.parts.findLast((p) => p.offset <= s.valueStart) ?? l.parts[0]!;
+  const start = s.valueStart - part.offset;
+  return { ...s, line: part.line, valueStart: start, valueEnd: Math.max(start, Math.min(s.valueEnd - part.offset, part.length)) };
 }
 
 export function parse(text: string, path: string): ParsedConfig {
@@ -46,7 +65,7 @@ export function parse(text: string, path: string): ParsedConfig {
     const d = /^([ \t]*)Defaults([:@!>][^ \t]+)?[ \t]+/.exec(l.text);
     if (!d) continue; // user specifications and aliases: not settings
     const block = d[2] ? `Defaults${d[2]}` : undefined;
-    out.settings.push(...parameters(l.text, d[0].length, l.line, l.continued, block));
+    out.settings.push(...parameters(l.text, d[0].length, l.line, l.continued, block).map((s) => placed(s, l)));
   }
   return out;
 }

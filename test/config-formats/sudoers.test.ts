@@ -27,12 +27,24 @@ describe("sudoers format", () => {
     ]);
   });
 
+  it("reads a Defaults line continued with `\\`: each setting at the physical line and column its value starts on, never edited", () => {
+    const text = 'Defaults env_reset, \\\n  timestamp_timeout=5, \\\n  !use_pty\nDefaults umask=077\n';
+    const lines = text.split("\n");
+    const p = parse(text, "/etc/sudoers");
+    expect(p.settings.map((s) => [s.key, s.value, s.line, lines[s.line - 1]!.slice(s.valueStart, s.valueEnd), s.fixed ?? false])).toEqual([
+      ["env_reset", "true", 1, "env_reset", true],
+      ["timestamp_timeout", "5", 2, "5", true],
+      ["use_pty", "false", 3, "!use_pty", true],
+      ["umask", "077", 4, "077", false],
+    ]);
+  });
+
   it("reads @includedir's files without `.` or a trailing `~`, in order, and relative includes from the including file's directory", () => {
     const r = readConfig("/etc/sudoers", "sudoers", defaultFormatOptions, (p) => join(root, p));
     if ("error" in r) throw new Error(r.error);
     expect(r.files.map((f) => f.path)).toEqual(["/etc/sudoers", "/etc/sudoers.d/10-logging"]);
     const t = r.settings.filter((s) => s.key === "timestamp_timeout");
-    expect(t.map((s) => [s.path, s.line, s.value, s.fixed])).toEqual([["/etc/sudoers.d/10-logging", 1, "15", true]]);
+    expect(t.map((s) => [s.path, s.line, s.value, s.fixed])).toEqual([["/etc/sudoers.d/10-logging", 2, "15", true]]);
     expect(parse("#include sudoers.local\n@include /etc/x\n", "/etc/sudoers").includes.map((i) => i.patterns[0])).toEqual(["/etc/sudoers.local", "/etc/x"]);
   });
 
