@@ -10,7 +10,17 @@ import { bundleExternals } from "./deb/modules.mjs";
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
 /**
- * The build's identity: a digest of the sources, package.json and the lock file it is built from.
+ * The files outside src/ that go into the bundle or decide what it holds: the configuration's
+ * schema (its validator is compiled from it), the stand-in for twilio's request client, and the
+ * build scripts with their plugins. A build that changes only one of them is another build: the
+ * caches it reads were judged by the one before (test/cli/build-identity.test.ts holds this list
+ * to what the bundle is made from).
+ */
+export const DIGESTED_BESIDE_SRC = ["docs/covenant.schema.json", "scripts/twilio-request-client.cjs", "scripts/bundle-options.mjs", "scripts/build.mjs", "scripts/build-run-snapshot.mjs"];
+
+/**
+ * The build's identity: a digest of the sources, the files beside them it is built from
+ * (DIGESTED_BESIDE_SRC), package.json and the lock file.
  * The policy cache (src/cli/policy-cache.ts) trusts only a cache this very build wrote: a checker
  * changed without a new version must not run a policy another checker judged.
  */
@@ -21,7 +31,7 @@ function buildDigest() {
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath ?? e.path, e.name))
     .sort();
-  for (const f of [...files, join(root, "package.json"), join(root, "package-lock.json")].filter((f) => existsSync(f))) hash.update(`${relative(root, f)}\0`).update(readFileSync(f)).update("\0");
+  for (const f of [...files, ...DIGESTED_BESIDE_SRC.map((f) => join(root, f)), join(root, "package.json"), join(root, "package-lock.json")].filter((f) => existsSync(f))) hash.update(`${relative(root, f)}\0`).update(readFileSync(f)).update("\0");
   return hash.digest("hex").slice(0, 32);
 }
 

@@ -26,8 +26,10 @@ export interface CacheKind {
   magic: string;
   schema: number;
   what: string;
-  /** larger than any cache of this kind Covenant writes: a file beyond it was not written by Covenant */
+  /** the most a cache of this kind may be: Covenant writes none larger, so a file beyond it was not written by Covenant */
   maxBytes: number;
+  /** the header's fields that must be lists (what the cache was made from) */
+  lists?: string[];
 }
 
 /** The header every cache has; each kind adds what it was made from. */
@@ -93,13 +95,22 @@ function headerOf(bytes: Buffer, kind: CacheKind): { h: CacheHeader; end: number
     return "damaged (its header is not JSON)";
   }
   if (h === null || typeof h !== "object" || h.schema !== kind.schema) return "written by another version of Covenant (another schema)";
-  if (typeof h.bytes !== "number" || typeof h.sha256 !== "string") return "damaged (its header is incomplete)";
+  if (typeof h.bytes !== "number" || typeof h.sha256 !== "string" || (kind.lists ?? []).some((f) => !Array.isArray(h[f]))) return "damaged (its header is incomplete)";
   return { h, end: nl + 1 };
 }
 
-/** Writes a cache of `kind` into `dir` (which exists and is trusted: ensureStateDir), atomically, mode 0600. */
+/**
+ * Writes a cache of `kind` into `dir` (which exists and is trusted: ensureStateDir), atomically,
+ * mode 0600. One larger than the kind's limit is not written (it could not be read back): throws
+ * CacheTooLarge, and the command goes on without it, saying so.
+ */
 export function writeCacheFile(dir: string, kind: CacheKind, identity: CacheIdentity, made: Record<string, unknown>, payload: Buffer): void {
   const header: CacheHeader = { ...made, schema: kind.schema, covenant: identity.version, build: identity.build, node: runtime(), bytes: payload.length, sha256: sha256(payload) };
+  const bytes = Buffer.concat([Buffer.from(`${kind.magic}${JSON.stringify(header)}\n`, "utf8"), payload]);
+  if (bytes.length > kind.maxBytes) throw new CacheTooLarge(`${kind.what} would be ${bytes.length} bytes, more than the ${kind.maxBytes} it may be: not written`);
   // 0600, as the store: a cache says what is watched and who is told; renamed over a link, never through it
-  replaceFile(join(dir, kind.file), Buffer.concat([Buffer.from(`${kind.magic}${JSON.stringify(header)}\n`, "utf8"), payload]), { mode: 0o600 });
+  replaceFile(join(dir, kind.file), bytes, { mode: 0o600 });
 }
+
+/** A cache too large to keep: not written. */
+export class CacheTooLarge extends Error {}

@@ -8,22 +8,26 @@
 //
 // What is cached is only what follows from the file's text and the ICU that judged its time
 // zones (node's version, ICU's and its time zone data's are in the key). Every time, the file is
-// still found, judged (as root: root's alone) and read, and each secret file it names is judged
-// again where it is (it may have been changed since); a configuration with errors is never
-// cached, and a secret file refused now means a full load, which says where it is named. Secrets
-// themselves are references (`*_env`, `*_file`) and are read only when a channel is made: the
-// cache holds none (a literal secret is an error, E318, so never cached).
+// still found, judged (as root: root's alone) and read, and each secret file and CA file it
+// names is judged again where it is (it may have been changed since); a configuration with
+// errors is never cached, and a file refused now means a full load, which says where it is
+// named. Secrets proper are references (`*_env`, `*_file`), read only when a channel is made: the
+// cache holds the references (a `password:` written in the file is an error, E318, never cached).
+// What the file holds otherwise, the cache holds as the file does: a token written into a
+// webhook's URL or a header is copied, into a file only its owner can read.
 import { resolve } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import type { ConfigDiagnostic } from "../config/diagnostic.js";
-import { judgeSecretFile } from "../config/files.js";
+import { judgeCaFile, judgeSecretFile } from "../config/files.js";
 import type { ChannelConfig, NotifyConfig, SecretRef } from "../config/types.js";
 import { readCacheFile, sha256, writeCacheFile, type CacheIdentity, type CacheKind } from "./cache-file.js";
 
 export const CONFIG_CACHE_FILE = "config.cache";
 /** the layout of the file and of the NotifyConfig in it: a change to either is a new schema */
 export const CONFIG_CACHE_SCHEMA = 1;
-// covenant.yaml is at most 1 MiB (config/files.ts): its cache is far smaller than this
+// covenant.yaml is at most 1 MiB (config/files.ts), but its aliases may repeat a list many times
+// over in what it loads to: a configuration whose cache would be larger than this is loaded in
+// full at every run (cache-file.ts writes none larger)
 const CONFIG_CACHE: CacheKind = { file: CONFIG_CACHE_FILE, magic: "covenant config cache\n", schema: CONFIG_CACHE_SCHEMA, what: "the configuration cache", maxBytes: 16 * 1024 * 1024 };
 
 /** A configuration as loaded without errors. */
@@ -74,10 +78,13 @@ export function secretFilesOf(config: NotifyConfig): { channel: string; path: st
   return out;
 }
 
-/** Why a cached configuration cannot be used now: a secret file it names would be refused (a full load says where). */
+/** Why a cached configuration cannot be used now: a secret or CA file it names would be refused (a full load says where). */
 export function secretFilesRefused(config: NotifyConfig, root: boolean): string | undefined {
   for (const { channel, path } of secretFilesOf(config)) {
     if (judgeSecretFile(path, root) !== undefined) return `a secret file of channel ${channel} is not as it was`;
+  }
+  for (const c of config.channels.values()) {
+    if (c.type === "email" && c.caFile !== undefined && judgeCaFile(c.caFile, root) !== undefined) return `the CA file of channel ${c.name} is not as it was`;
   }
   return undefined;
 }

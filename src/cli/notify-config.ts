@@ -114,6 +114,6 @@ export async function requireNotifyConfig(explicit: string | undefined, io: Io, 
 /** What channels are made with: secrets read by root's rule, only when a channel is made. */
 export async function channelContext(now: () => Date = () => new Date()): Promise<ChannelContext> {
   const root = runningAsRoot();
-  const { readSecret } = await import("../config/secrets.js");
-  return { readSecret: (ref, what) => readSecret(ref, what, { root }), now };
+  const { readCertificates, readSecret } = await import("../config/secrets.js");
+  return { readSecret: (ref, what) => readSecret(ref, what, { root }), readCaFile: (path, what) => readCertificates(path, what, { root }), now };
 }

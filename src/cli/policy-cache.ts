@@ -28,7 +28,7 @@ export const POLICY_CACHE_FILE = "policy.cache";
 /** the layout of the file and of the Policy in it: a change to either is a new schema */
 export const POLICY_CACHE_SCHEMA = 2;
 // larger than any policy's (a 20,000-promise policy caches in ~25 MB): a file beyond it was not written by Covenant
-const POLICY_CACHE: CacheKind = { file: POLICY_CACHE_FILE, magic: "covenant policy cache\n", schema: POLICY_CACHE_SCHEMA, what: "the policy cache", maxBytes: 512 * 1024 * 1024 };
+const POLICY_CACHE: CacheKind = { file: POLICY_CACHE_FILE, magic: "covenant policy cache\n", schema: POLICY_CACHE_SCHEMA, what: "the policy cache", maxBytes: 512 * 1024 * 1024, lists: ["files"] };
 
 /** The command's arguments that decide what is read and how paths are shown. */
 export interface CacheKey {
@@ -65,10 +65,7 @@ function keyDigest(key: CacheKey): string {
 
 /** The cache in `dir` for this key and identity, or why there is none to use. */
 export function readPolicyCache(dir: string, key: CacheKey, identity: CacheIdentity): FoundCache | { why: string } {
-  const found = readCacheFile(dir, POLICY_CACHE, identity, (h: CacheHeader) => {
-    if (!Array.isArray(h["files"])) return "damaged (its header is incomplete)";
-    return h["key"] !== keyDigest(key) ? "written for other paths or options" : undefined;
-  });
+  const found = readCacheFile(dir, POLICY_CACHE, identity, (h: CacheHeader) => (h["key"] !== keyDigest(key) ? "written for other paths or options" : undefined));
   if ("why" in found) return found;
   return { files: found.header["files"] as CachedFile[], payload: found.payload };
 }

@@ -12,11 +12,14 @@ import { judge, kindOf, modeText, walk, type Refusal, type Rule } from "../trust
 const MAX_CONFIG_BYTES = 1024 * 1024;
 /** a password, a token or an HMAC key */
 const MAX_SECRET_BYTES = 64 * 1024;
+/** a PEM bundle of CA certificates: Debian's whole ca-certificates.crt is ~220 KiB */
+const MAX_CA_BYTES = 1024 * 1024;
 
 class TrustError extends Error {}
 
 const configRule: Rule = { says: "as root, Covenant uses only configuration that no other user can change", error: (m) => new TrustError(m) };
 const secretRule: Rule = { says: "as root, Covenant uses only secrets that no other user can change", error: (m) => new TrustError(m) };
+const caRule: Rule = { says: "as root, Covenant trusts only CA certificates that no other user can change", error: (m) => new TrustError(m) };
 const ELSEWHERE = "keep it in a directory only root can write, such as /etc/covenant";
 const fileFix = (path: string) => (why: Refusal) => (why === "owner" ? `check it, then \`chown root:root ${path} && chmod go-w ${path}\`` : `check it, then \`chmod go-w ${path}\``);
 
@@ -105,4 +108,39 @@ export function judgeSecretFile(path: string, root: boolean): FileProblem | unde
   }
   if (!st.isFile()) return { code: "E325", message: `the secret file ${path} is ${kindOf(st)}, not a regular file` };
   return secretRefusal(st, path, root);
+}
+
+/**
+ * A channel's `ca_file` (PEM: public, but whoever can change it decides which servers the channel
+ * trusts, and so who reads its password and its mail), read as the configuration is: bounded,
+ * never through a FIFO or device, no link swapped in, and as root, the file and every directory
+ * on its way no other user's to change.
+ */
+export function readCaFile(path: string, root: boolean): { text: string } | FileProblem {
+  const where = realPath(path, root, `the CA file ${path}`, caRule);
+  if ("refused" in where) return { code: "E323", message: where.refused };
+  if ("missing" in where) return { code: "E325", message: `the CA file ${path} cannot be read: ${where.missing}` };
+  const judgeFile = root ? (st: Stats) => trustRefusal(() => judge(st, `the CA file ${path}`, fileFix(path), false, caRule)) : undefined;
+  const r = readPolicyFile(where.real, MAX_CA_BYTES, judgeFile);
+  if (r.ok) return { text: r.text };
+  if (r.code === "E122") return { code: "E323", message: r.problem };
+  if (r.code === "E008") return { code: "E325", message: `the CA file ${path} is larger than the ${sizeText(MAX_CA_BYTES)} a CA file may be` };
+  return { code: "E325", message: `the CA file ${path} ${r.code === "E006" ? `cannot be read: ${r.problem}` : r.problem}` };
+}
+
+/** Why a `ca_file` would be refused, judged without reading it (when the configuration is checked). */
+export function judgeCaFile(path: string, root: boolean): FileProblem | undefined {
+  const where = realPath(path, root, `the CA file ${path}`, caRule);
+  if ("refused" in where) return { code: "E323", message: where.refused };
+  if ("missing" in where) return { code: "E325", message: `the CA file ${path} cannot be read: ${where.missing}` };
+  let st: Stats;
+  try {
+    st = lstatSync(where.real);
+  } catch (err) {
+    return { code: "E325", message: `the CA file ${path} cannot be read: ${errnoReason(err)}` };
+  }
+  if (!st.isFile()) return { code: "E325", message: `the CA file ${path} is ${kindOf(st)}, not a regular file` };
+  if (!root) return undefined;
+  const refused = trustRefusal(() => judge(st, `the CA file ${path}`, fileFix(path), false, caRule));
+  return refused !== undefined ? { code: "E323", message: refused } : undefined;
 }

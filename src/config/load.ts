@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { isMap, isScalar, parseDocument, visit, type Document, type Node } from "yaml";
 import { runningAsRoot } from "../trust/strict-modes.js";
 import { compareConfigDiagnostics, ConfigSource, fileDiagnostic, shortText, type ConfigDiagnostic } from "./diagnostic.js";
-import { judgeSecretFile, readConfigFile } from "./files.js";
+import { judgeCaFile, judgeSecretFile, readConfigFile } from "./files.js";
 import { normalise } from "./normalise.js";
 import { rangeOf, valueRange } from "./positions.js";
 import { LITERAL_SECRETS, validateSchema } from "./schema.js";
@@ -97,12 +97,18 @@ function done(diagnostics: ConfigDiagnostic[], text: string): LoadResult {
   return { diagnostics: diagnostics.sort(compareConfigDiagnostics), text };
 }
 
-/** Every `*_file` of a secret, judged where it is (without reading it) and reported at its value. */
+/** Every `*_file` of a secret, and every `ca_file`, judged where it is (without reading it) and reported at its value. */
 function secretFiles(value: Record<string, unknown>, doc: Document, src: ConfigSource, root: boolean): ConfigDiagnostic[] {
   const out: ConfigDiagnostic[] = [];
   const channels = isObj(value["channels"]) ? value["channels"] : {};
   for (const [name, c] of Object.entries(channels)) {
     if (!isObj(c)) continue;
+    // a CA file decides which servers the channel trusts: judged as the configuration is
+    const ca = c["ca_file"];
+    if (typeof ca === "string" && ca.startsWith("/")) {
+      const problem = judgeCaFile(ca, root);
+      if (problem) out.push(src.diagnostic(problem.code, problem.message, valueRange(doc, ["channels", name, "ca_file"]), problem.suggestion !== undefined ? { suggestion: problem.suggestion } : {}));
+    }
     const places: [Record<string, unknown>, string[]][] = [[c, ["channels", name]]];
     if (isObj(c["auth"])) places.push([c["auth"], ["channels", name, "auth"]]);
     for (const [o, at] of places) {

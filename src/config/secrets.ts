@@ -1,7 +1,7 @@
 // Secrets are read when a channel is about to be used, never when the configuration is loaded:
 // a run with nothing to tell opens none. Errors name the variable or the file, never the value.
 import type { SecretRef } from "./types.js";
-import { readSecretFile } from "./files.js";
+import { readCaFile, readSecretFile } from "./files.js";
 import { runningAsRoot } from "../trust/strict-modes.js";
 
 /** A secret that cannot be had; its message names where it was looked for, never what it holds. */
@@ -33,4 +33,11 @@ export function readSecret(ref: SecretRef, what: string, opts: { root?: boolean;
   const value = read.text.replace(/(\r?\n)+$/, "");
   if (value === "") throw new SecretError(`${what}: the secret file ${ref.file} is empty`, `write the secret into ${ref.file}`);
   return value;
+}
+
+/** The PEM text of a channel's `ca_file`, for `what` ("channel mail: ca_file"), read by root's rule (files.ts readCaFile). */
+export function readCertificates(path: string, what: string, opts: { root?: boolean } = {}): string {
+  const read = readCaFile(path, opts.root ?? runningAsRoot());
+  if ("code" in read) throw new SecretError(`${what}: ${read.message}`, read.suggestion);
+  return read.text;
 }

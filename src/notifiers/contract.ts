@@ -126,6 +126,8 @@ export interface Channel {
 /** What a channel may need besides its configuration: secrets are read only when the channel is made. */
 export interface ChannelContext {
   readSecret(ref: import("../config/types.js").SecretRef, what: string): string;
+  /** the PEM text of a CA file the configuration names, read by root's rule for configuration (a refusal throws, naming the file) */
+  readCaFile(path: string, what: string): string;
   /** the directory for report files is judged as root's; tests inject a clock */
   now(): Date;
 }

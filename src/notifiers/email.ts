@@ -4,7 +4,6 @@
 // deficiencies in it) form one thread in a mail client, through stable Message-ID, In-Reply-To
 // and References headers; a resend after a crash carries the same Message-ID, so a receiver that
 // deduplicates drops the copy.
-import { readFileSync } from "node:fs";
 import tls from "node:tls";
 import nodemailer, { type NodemailerError, type SMTPPoolOptions } from "nodemailer";
 import type { EmailChannel } from "../config/types.js";
@@ -95,14 +94,7 @@ export const createChannel: ChannelFactory = async (config, ctx) => {
 };
 
 function emailChannel(config: EmailChannel, ctx: ChannelContext): Channel {
-  let ca: string | undefined;
-  if (config.caFile) {
-    try {
-      ca = readFileSync(config.caFile, "utf8");
-    } catch (err) {
-      throw new Error(`channel ${config.name}: cannot read ca_file ${config.caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-  }
+  const ca = config.caFile ? ctx.readCaFile(config.caFile, `channel ${config.name}: ca_file`) : undefined;
   const password = config.auth ? ctx.readSecret(config.auth.password, `channel ${config.name}: auth password`) : undefined;
   // the password, and SASL PLAIN's base64 of it with the user (the redactor adds AUTH LOGIN's base64 of the password alone)
   const redact = redactor(password === undefined ? [] : [password, Buffer.from(`\0${config.auth!.user}\0${password}`).toString("base64")]);

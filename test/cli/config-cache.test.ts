@@ -7,6 +7,7 @@ import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtemp
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CacheTooLarge, readCacheFile, writeCacheFile } from "../../src/cli/cache-file.ts";
 import { CONFIG_CACHE_FILE, secretFilesOf } from "../../src/cli/config-cache.ts";
 import type { Io } from "../../src/cli/io.ts";
 import { resolveNotifyConfig, saveConfigCache, type ConfigOutcome } from "../../src/cli/notify-config.ts";
@@ -197,5 +198,43 @@ describe("covenant run and the configuration cache", () => {
     const bad = runJson(s);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("sometimes");
+  });
+});
+
+describe("what the configuration names besides itself, and the cache file's limit", () => {
+  it("as root, a CA file another user can change, or a FIFO in its place, is refused at load (E323, E325) and a cached configuration naming it is loaded again", async () => {
+    if (process.getuid!() !== 0) return;
+    const s = scene(minimal);
+    const theirs = join(s.dir, "theirs");
+    mkdirSync(theirs, { mode: 0o755 });
+    const ca = join(theirs, "ca.pem");
+    writeFileSync(ca, "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", { mode: 0o644 });
+    writeFileSync(s.config, minimal.replace("from: covenant@localhost }", `from: covenant@localhost, ca_file: ${ca} }`));
+    expect(cacheState(await resolveAndSave(s))).toEqual({ state: "loaded", why: "none yet" });
+    expect(cacheState(await resolveAndSave(s))).toEqual({ state: "hit" });
+    // another user's directory now: whoever owns it can put their own CA in the file's place
+    chownSync(theirs, 65534, 65534);
+    const refused = await resolveAndSave(s);
+    expect(refused.status).toBe("bad");
+    expect(refused.errors.join("")).toContain("E323");
+    chownSync(theirs, 0, 0);
+    expect(cacheState(await resolveAndSave(s))).toEqual({ state: "hit" });
+    rmSync(ca);
+    spawnSync("mkfifo", [ca]);
+    const started = Date.now();
+    const fifo = await resolveAndSave(s);
+    expect([fifo.status, Date.now() - started < 10_000]).toEqual(["bad", true]);
+    expect(fifo.errors.join("")).toMatch(/E325[\s\S]*not a regular file/);
+  });
+
+  it("a cache larger than its kind's limit is not written (it could not be read back): the command goes on without it, saying so", async () => {
+    const s = scene(minimal);
+    const outcome = await resolveNotifyConfig(s.config, captureIo(), "run", { stateDir: s.state, identity });
+    const small = { file: "tiny.cache", magic: "covenant tiny cache\n", schema: 1, what: "the tiny cache", maxBytes: 400 };
+    expect(() => writeCacheFile(s.state, small, identity, {}, Buffer.alloc(600))).toThrow(CacheTooLarge);
+    expect(existsSync(join(s.state, "tiny.cache"))).toBe(false);
+    writeCacheFile(s.state, small, identity, {}, Buffer.alloc(10));
+    expect(readCacheFile(s.state, small, identity, () => undefined)).toMatchObject({ payload: Buffer.alloc(10) });
+    expect(outcome.status === "ok" && outcome.cache).toEqual({ state: "loaded", why: "none yet" });
   });
 });

@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readCertificates } from "../../src/config/secrets.js";
 import type { SecretRef } from "../../src/config/types.js";
 import type { ChannelContext } from "../../src/notifiers/contract.js";
 
@@ -16,6 +17,8 @@ export function testContext(now = new Date("2026-12-05T09:00:30.000Z")): Channel
       }
       return readFileSync(ref.file, "utf8").replace(/\r?\n$/, "");
     },
+    // as a command reads it (config/secrets.ts), by the rule of the user the tests run as
+    readCaFile: (path: string, what: string) => readCertificates(path, what),
     now: () => now,
   };
 }

@@ -35,6 +35,6 @@ export function loadMonitorNotify(settings: MonitorSettings, root = runningAsRoo
 
 /** What channels are made with: secrets read by root's rule when running as root, only when a channel is made. */
 export async function monitorChannelContext(now: () => number, root = runningAsRoot()): Promise<ChannelContext> {
-  const { readSecret } = await import("../../config/secrets.js");
-  return { readSecret: (ref, what) => readSecret(ref, what, { root }), now: () => new Date(now()) };
+  const { readCertificates, readSecret } = await import("../../config/secrets.js");
+  return { readSecret: (ref, what) => readSecret(ref, what, { root }), readCaFile: (path, what) => readCertificates(path, what, { root }), now: () => new Date(now()) };
 }
