@@ -95,19 +95,25 @@ export function readSecretFile(path: string, root: boolean): { text: string } | 
   return { code: "E325", message: `the secret file ${path} ${r.code === "E006" ? `cannot be read: ${r.problem}` : r.code === "E007" ? "is not UTF-8 text" : r.problem}` };
 }
 
-/** Why a secret file would be refused, judged without opening it (a configuration is checked long before a secret is needed). */
-export function judgeSecretFile(path: string, root: boolean): FileProblem | undefined {
-  const where = realPath(path, root, `the secret file ${path}`, secretRule);
+/** The status of a file the configuration names (`what`: "secret file", "CA file"), walked to by root's rule; or why it cannot be had. */
+function namedFile(path: string, root: boolean, what: string, rule: Rule): { st: Stats } | FileProblem {
+  const where = realPath(path, root, `the ${what} ${path}`, rule);
   if ("refused" in where) return { code: "E323", message: where.refused };
-  if ("missing" in where) return { code: "E325", message: `the secret file ${path} cannot be read: ${where.missing}` };
+  if ("missing" in where) return { code: "E325", message: `the ${what} ${path} cannot be read: ${where.missing}` };
   let st: Stats;
   try {
     st = lstatSync(where.real);
   } catch (err) {
-    return { code: "E325", message: `the secret file ${path} cannot be read: ${errnoReason(err)}` };
+    return { code: "E325", message: `the ${what} ${path} cannot be read: ${errnoReason(err)}` };
   }
-  if (!st.isFile()) return { code: "E325", message: `the secret file ${path} is ${kindOf(st)}, not a regular file` };
-  return secretRefusal(st, path, root);
+  if (!st.isFile()) return { code: "E325", message: `the ${what} ${path} is ${kindOf(st)}, not a regular file` };
+  return { st };
+}
+
+/** Why a secret file would be refused, judged without opening it (a configuration is checked long before a secret is needed). */
+export function judgeSecretFile(path: string, root: boolean): FileProblem | undefined {
+  const found = namedFile(path, root, "secret file", secretRule);
+  return "code" in found ? found : secretRefusal(found.st, path, root);
 }
 
 /**
@@ -130,17 +136,8 @@ export function readCaFile(path: string, root: boolean): { text: string } | File
 
 /** Why a `ca_file` would be refused, judged without reading it (when the configuration is checked). */
 export function judgeCaFile(path: string, root: boolean): FileProblem | undefined {
-  const where = realPath(path, root, `the CA file ${path}`, caRule);
-  if ("refused" in where) return { code: "E323", message: where.refused };
-  if ("missing" in where) return { code: "E325", message: `the CA file ${path} cannot be read: ${where.missing}` };
-  let st: Stats;
-  try {
-    st = lstatSync(where.real);
-  } catch (err) {
-    return { code: "E325", message: `the CA file ${path} cannot be read: ${errnoReason(err)}` };
-  }
-  if (!st.isFile()) return { code: "E325", message: `the CA file ${path} is ${kindOf(st)}, not a regular file` };
-  if (!root) return undefined;
-  const refused = trustRefusal(() => judge(st, `the CA file ${path}`, fileFix(path), false, caRule));
+  const found = namedFile(path, root, "CA file", caRule);
+  if ("code" in found) return found;
+  const refused = root ? trustRefusal(() => judge(found.st, `the CA file ${path}`, fileFix(path), false, caRule)) : undefined;
   return refused !== undefined ? { code: "E323", message: refused } : undefined;
 }
