@@ -11,12 +11,12 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 
 /**
  * The files outside src/ that go into the bundle or decide what it holds: the configuration's
- * schema (its validator is compiled from it), the stand-in for twilio's request client, and the
- * build scripts with their plugins. A build that changes only one of them is another build: the
+ * schema (its validator is compiled from it), the stand-in for twilio's request client, the
+ * build scripts with their plugins and what they import, and tsconfig.json (esbuild reads it). A build that changes only one of them is another build: the
  * caches it reads were judged by the one before (test/cli/build-identity.test.ts holds this list
  * to what the bundle is made from).
  */
-export const DIGESTED_BESIDE_SRC = ["docs/covenant.schema.json", "scripts/twilio-request-client.cjs", "scripts/bundle-options.mjs", "scripts/build.mjs", "scripts/build-run-snapshot.mjs"];
+export const DIGESTED_BESIDE_SRC = ["docs/covenant.schema.json", "scripts/twilio-request-client.cjs", "scripts/bundle-options.mjs", "scripts/build.mjs", "scripts/build-run-snapshot.mjs", "scripts/deb/modules.mjs", "tsconfig.json"];
 
 /**
  * The build's identity: a digest of the sources, the files beside them it is built from

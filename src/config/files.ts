@@ -131,13 +131,15 @@ export function readCaFile(path: string, root: boolean): { text: string } | File
   if (r.ok) return { text: r.text };
   if (r.code === "E122") return { code: "E323", message: r.problem };
   if (r.code === "E008") return { code: "E325", message: `the CA file ${path} is larger than the ${sizeText(MAX_CA_BYTES)} a CA file may be` };
-  return { code: "E325", message: `the CA file ${path} ${r.code === "E006" ? `cannot be read: ${r.problem}` : r.problem}` };
+  return { code: "E325", message: `the CA file ${path} ${r.code === "E006" ? `cannot be read: ${r.problem}` : r.code === "E007" ? "is not UTF-8 text (PEM is ASCII): convert it, e.g. with iconv -t UTF-8" : r.problem}` };
 }
 
-/** Why a `ca_file` would be refused, judged without reading it (when the configuration is checked). */
+/**
+ * Why a `ca_file` would be refused when a channel reads it: read now, as it will be then (a PEM
+ * bundle is small; reading it is what makes `check`, a load and a cache hit refuse exactly what
+ * the channel would: a file too large or not UTF-8, besides where it is and who may change it).
+ */
 export function judgeCaFile(path: string, root: boolean): FileProblem | undefined {
-  const found = namedFile(path, root, "CA file", caRule);
-  if ("code" in found) return found;
-  const refused = root ? trustRefusal(() => judge(found.st, `the CA file ${path}`, fileFix(path), false, caRule)) : undefined;
-  return refused !== undefined ? { code: "E323", message: refused } : undefined;
+  const read = readCaFile(path, root);
+  return "code" in read ? read : undefined;
 }

@@ -3,9 +3,9 @@
 // is made from must be in it, or a build that changed only that file (the configuration's schema,
 // say) would go on using what the build before judged.
 import { build } from "esbuild";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error the build's own module, plain JavaScript
 import { bundleOptions, DIGESTED_BESIDE_SRC } from "../../scripts/bundle-options.mjs";
@@ -26,5 +26,15 @@ describe("the build's identity", () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+
+  it("digests the build scripts and what they import, and lists no file that is not there", () => {
+    const listed = DIGESTED_BESIDE_SRC as string[];
+    expect(listed.filter((f) => !existsSync(f))).toEqual([]);
+    // the scripts the bundle is built by, and the modules of their own each imports
+    const scripts = ["scripts/build.mjs", "scripts/bundle-options.mjs", "scripts/build-run-snapshot.mjs"];
+    const imported = scripts.flatMap((f) => [...readFileSync(f, "utf8").matchAll(/from "(\.\.?\/[^"]+\.m?[jc]s)"/g)].map((m) => join(dirname(f), m[1]!)));
+    expect([...scripts, ...imported].filter((f) => !/build-(snapshot|native)\.mjs$/.test(f) && !listed.includes(f))).toEqual([]);
+    expect(listed).toContain("tsconfig.json");
   });
 });

@@ -227,6 +227,20 @@ describe("what the configuration names besides itself, and the cache file's limi
     expect(fifo.errors.join("")).toMatch(/E325[\s\S]*not a regular file/);
   });
 
+  it("a CA file the channel could not read (not UTF-8, larger than 1 MiB) is refused when the configuration is loaded, not first when a message is due", async () => {
+    const s = scene(minimal);
+    const ca = join(s.dir, "ca.pem");
+    writeFileSync(s.config, minimal.replace("from: covenant@localhost }", `from: covenant@localhost, ca_file: ${ca} }`));
+    writeFileSync(ca, Buffer.from("# Issuer: Soci\xe9t\xe9\n-----BEGIN CERTIFICATE-----\n", "latin1"), { mode: 0o644 });
+    const latin = await resolveAndSave(s);
+    expect([latin.status, latin.errors.join("")]).toEqual(["bad", expect.stringMatching(/E325[\s\S]*not UTF-8 text \(PEM is ASCII\)/)]);
+    writeFileSync(ca, "#".repeat(1024 * 1024 + 1), { mode: 0o644 });
+    const large = await resolveAndSave(s);
+    expect([large.status, large.errors.join("")]).toEqual(["bad", expect.stringMatching(/E325[\s\S]*larger than the 1 MiB/)]);
+    writeFileSync(ca, "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", { mode: 0o644 });
+    expect(cacheState(await resolveAndSave(s))).toEqual({ state: "loaded", why: "none yet" });
+  });
+
   it("a cache larger than its kind's limit is not written (it could not be read back): the command goes on without it, saying so", async () => {
     const s = scene(minimal);
     const outcome = await resolveNotifyConfig(s.config, captureIo(), "run", { stateDir: s.state, identity });
