@@ -77,7 +77,7 @@ export async function resolveNotifyConfig(explicit: string | undefined, io: Io, 
   return { status: "ok", ...ok, cache: { state: "loaded", why }, saveCache: (stateDir) => writeConfigCache(stateDir, identity, file, checkedText, root, ok) };
 }
 
-/** The configuration from its cache when the file's text is the cache's and its secret files are still as root may use them; else why not. */
+/** The configuration from its cache when the file's text is the cache's and the secret and CA files it names would still be used; else why not. */
 function fromCache(cache: CacheOptions, file: string, text: string, root: boolean): LoadedConfig | { why: string } {
   let dir: string;
   try {
