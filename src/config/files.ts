@@ -95,25 +95,19 @@ export function readSecretFile(path: string, root: boolean): { text: string } | 
   return { code: "E325", message: `the secret file ${path} ${r.code === "E006" ? `cannot be read: ${r.problem}` : r.code === "E007" ? "is not UTF-8 text" : r.problem}` };
 }
 
-/** The status of a file the configuration names (`what`: "secret file", "CA file"), walked to by root's rule; or why it cannot be had. */
-function namedFile(path: string, root: boolean, what: string, rule: Rule): { st: Stats } | FileProblem {
-  const where = realPath(path, root, `the ${what} ${path}`, rule);
+/** Why a secret file would be refused, judged without opening it (a configuration is checked long before a secret is needed). */
+export function judgeSecretFile(path: string, root: boolean): FileProblem | undefined {
+  const where = realPath(path, root, `the secret file ${path}`, secretRule);
   if ("refused" in where) return { code: "E323", message: where.refused };
-  if ("missing" in where) return { code: "E325", message: `the ${what} ${path} cannot be read: ${where.missing}` };
+  if ("missing" in where) return { code: "E325", message: `the secret file ${path} cannot be read: ${where.missing}` };
   let st: Stats;
   try {
     st = lstatSync(where.real);
   } catch (err) {
-    return { code: "E325", message: `the ${what} ${path} cannot be read: ${errnoReason(err)}` };
+    return { code: "E325", message: `the secret file ${path} cannot be read: ${errnoReason(err)}` };
   }
-  if (!st.isFile()) return { code: "E325", message: `the ${what} ${path} is ${kindOf(st)}, not a regular file` };
-  return { st };
-}
-
-/** Why a secret file would be refused, judged without opening it (a configuration is checked long before a secret is needed). */
-export function judgeSecretFile(path: string, root: boolean): FileProblem | undefined {
-  const found = namedFile(path, root, "secret file", secretRule);
-  return "code" in found ? found : secretRefusal(found.st, path, root);
+  if (!st.isFile()) return { code: "E325", message: `the secret file ${path} is ${kindOf(st)}, not a regular file` };
+  return secretRefusal(st, path, root);
 }
 
 /**
