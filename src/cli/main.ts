@@ -1,18 +1,14 @@
 // The `covenant` command line: wires parser, checker and formatter to subcommands.
-import { Argument, Command, CommanderError, Help, Option } from "commander";
-import { setFlagsFromString } from "node:v8";
+import { Option, type Command } from "commander";
 // Subcommands are loaded when run (the bundle is split per command): `observe` must not pay
 // for loading the policy parser, and `check` not for the probes.
 const checkCommand = () => import("./commands/check.js");
 const fmtCommand = () => import("./commands/fmt.js");
 const lspCommand = () => import("./commands/lsp.js");
-const runCommand = () => import("./commands/run.js");
 const historyCommand = () => import("./commands/history.js");
 const pruneCommand = () => import("./commands/prune.js");
-import { defaultRoots } from "../probes/result.js";
-import { escapeText } from "./escape.js";
 import { EXIT } from "./exit-codes.js";
-import { HandOver, type BundleLoans } from "./hand-over.js";
+import type { BundleLoans } from "./hand-over.js";
 import { processIo, type Io } from "./io.js";
 export { exitOnceWritten, streamsInUse } from "./io.js";
 import { addNotifyCommands } from "./notify-commands.js";
@@ -25,47 +21,15 @@ import { addHubCommands } from "./hub-command.js";
 import { addReportCommand } from "./report-command.js";
 import { addHubClientCommands } from "./hub-client-command.js";
 import { addObserveCommands } from "./observe-command.js";
-import { LARGEST_MAX_FILE_SIZE } from "../checker/policy-file.js";
-import { parseSize } from "./sizes.js";
+import { configOption, fileSize, includeOption, maxFileSizeOption, parseDuration, policyPaths, prepareProgram as prepareWith, runPrepared, version, type DefineCommands, type PreparedProgram } from "./program.js";
+import { addRunCommand } from "./run-command.js";
+export { parseDuration, runPrepared, type PreparedProgram } from "./program.js";
 
 /** What the bundle lends a run started from the run snapshot (hand-over.ts). */
 export const bundleLoans: BundleLoans = { hubPush: () => import("./hub-push.js") };
 
-declare const COVENANT_VERSION: string;
-const version = typeof COVENANT_VERSION === "string" ? COVENANT_VERSION : "0.0.0-dev";
-
-const exitCodesHelp = `
-Exit codes:
-  0  ok
-  1  deficiencies found (fmt --check: files would change)
-  2  policy or configuration error
-  3  internal error
-  4  push, enroll: the hub could not be reached (the records wait)
-  5  push, enroll: the hub refused
-
-Environment:
-  NO_COLOR     disable colours (colours are also off when output is not a terminal)
-  FORCE_COLOR  force colours`;
-
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
-  const program = new Command();
-  program
-    .name("covenant")
-    .description("Declarative, promise-based compliance engine: SOX controls as promises, checked on every host.")
-    .version(version, "-V, --version", "print the version")
-    .helpOption("-h, --help", "show help")
-    .showHelpAfterError("(run with --help for usage)")
-    .addHelpText("after", exitCodesHelp)
-    .exitOverride()
-    // help shows real defaults: none for a flag that is off unless given (not "(default: false)")
-    .configureHelp({ optionDescription: (o: Option) => (o.isBoolean() && o.defaultValue === false ? o.description : Help.prototype.optionDescription.call(new Help(), o)) })
-    .configureOutput({
-      writeOut: (s) => io.out(s.replace(/\n$/, "")),
-      writeErr: (s) => io.err(s.replace(/\n$/, "")),
-      // commander's messages quote the arguments they were given (`unknown option '…'`): one line, escaped
-      outputError: (s, write) => write(`${escapeText(s.replace(/\n$/, ""))}\n`),
-    });
-
+/** Every command, on the root program (program.ts), in the order help lists them. */
+const addCommands: DefineCommands = (program, io, setExit) => {
   addPolicyCommands(program, io, setExit);
   addRunCommand(program, io, setExit);
   addNotifyCommands(program, io, setExit, parseDuration);
@@ -80,8 +44,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   addHubClientCommands(program, io, setExit);
   addVerifyAndPruneCommands(program, io, setExit);
   addObserveCommands(program, io, setExit);
-  return program;
-}
+};
 
 /** `check`, `fmt` and `lsp`: what is done with a policy's text, before anything is run. */
 function addPolicyCommands(program: Command, io: Io, setExit: (code: number) => void): void {
@@ -131,98 +94,6 @@ function addPolicyCommands(program: Command, io: Io, setExit: (code: number) => 
       if (maxFileSize === undefined) return setExit(EXIT.policyError);
       setExit(await (await lspCommand()).runLsp({ include: opts.include, maxFileSize, ...(opts.config !== undefined ? { config: opts.config } : {}) }, io));
     });
-}
-
-/** The flags of `run`, as commander gives them. */
-type RunFlags = { state?: string; dryRun: boolean; json: boolean; junit?: string; quiet: boolean; timeout: string; lockWait?: string; sandbox: boolean; sandboxDir?: string; sandboxManifest?: string; procRoot: string; etcRoot: string; now?: string; include: string[]; maxFileSize: string; config?: string; notify: boolean; push: boolean; fromHub: boolean; policyCache: boolean };
-
-function addRunCommand(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command("run")
-    .description("evaluate every promise in scope on this host, repair what the policy allows, record changes of state")
-    .addArgument(policyPaths())
-    .option("--state <dir>", "state directory (default: /var/lib/covenant as root, $XDG_STATE_HOME/covenant otherwise)")
-    .option("-n, --dry-run", "report what would be repaired; change nothing on the host", false)
-    .option("--json", "print the report as JSON", false)
-    .option("--junit <file>", "also write the report as JUnit XML to this file")
-    .option("-q, --quiet", "print nothing when every promise is kept (for cron)", false)
-    .option("--timeout <duration>", "stop evaluating new promises after this long, such as 10m", "10m")
-    .option("--lock-wait <duration>", "how long to wait for the lock another process holds, then fail (default: 60s for the watcher, 0s for another run)")
-    .option("--sandbox", "run against a sandbox of ledger-like files (sandbox.json beside the policy) and this machine's /proc, or the sandbox's own when sandbox.json has `proc`; needs no root, changes nothing outside it", false)
-    .option("--sandbox-dir <dir>", "where the sandbox lives (implies --sandbox; default: $TMPDIR/covenant-sandbox-UID)")
-    .option("--sandbox-manifest <file>", "the sandbox's manifest instead of the sandbox.json beside the policy, such as a fixture host (implies --sandbox; read when the sandbox is created, not when it is reused)")
-    .option("--proc-root <dir>", "read /proc from here (a container watching its host: /host/proc)", defaultRoots.proc)
-    .option("--etc-root <dir>", "read /etc/passwd, group, shadow, login.defs and os-release from here (nothing else: see docs/cli.md)", defaultRoots.etc)
-    .addOption(includeOption())
-    .addOption(maxFileSizeOption())
-    .addOption(configOption())
-    .option("--notify", "send notifications even from a dry run or a sandbox (a deliberate test)", false)
-    .option("--no-push", "do not push to the fleet hub after the run (an enrolled host pushes, for at most 15 s)")
-    .option("--from-hub", "run the hub's policy version in force for this host (fetched, checked with the hub's key and here; the last good one when the hub is out of reach)", false)
-    .option("--no-policy-cache", "check the policy and load the configuration in full, without their caches in the state directory")
-    .addOption(new Option("--now <instant>", "evaluate as if it were this instant (ISO 8601)").hideHelp())
-    .addHelpText(
-      "after",
-      "\nExamples:\n  covenant run --sandbox examples/sox      # try it: no root, nothing outside the sandbox changes\n  covenant run --dry-run /etc/covenant/policies\n  covenant run --quiet --junit /var/log/covenant/last.xml /etc/covenant/policies   # from cron\n\nExit codes: 0 no deficiencies (kept, repaired, skipped or waived), 1 deficiencies (drift, failed or error),\n2 policy or configuration error (or nothing to evaluate, or, as root, a policy file another user can change,\nor another run or the watcher holds the lock past --lock-wait), 3 internal error.",
-    )
-    .action((paths: string[], o: RunFlags) => startRun(paths, o, io, setExit));
-}
-
-/** `run`'s flags checked and turned into its options; then the run. */
-async function startRun(paths: string[], o: RunFlags, io: Io, setExit: (code: number) => void): Promise<void> {
-  const maxFileSize = fileSize(o.maxFileSize, "run", io);
-  if (maxFileSize === undefined) return setExit(EXIT.policyError);
-  const timeoutMs = parseDuration(o.timeout);
-  const now = o.now !== undefined ? new Date(o.now) : undefined;
-  // at most a day: beyond 2^31 ms, timers overflow (Node fires them at once), and a run from
-  // cron that lasts longer than a day is stuck, not slow (MAX_RUN_MS in hard-stop.ts)
-  const badTimeout = timeoutMs === undefined || timeoutMs < 1000 || timeoutMs > 24 * 3_600_000;
-  // at most an hour: a run from cron that waits longer for the lock would overlap the next one
-  const lockWaitMs = o.lockWait === undefined ? undefined : o.lockWait.trim() === "0" ? 0 : parseDuration(o.lockWait);
-  if (o.lockWait !== undefined && (lockWaitMs === undefined || lockWaitMs > 3_600_000)) {
-    io.err(`covenant run: --lock-wait wants a duration from 0s to 1h, such as 0, 30s or 2m, got \`${escapeText(o.lockWait)}\``);
-    setExit(EXIT.policyError);
-    return;
-  }
-  if (badTimeout || (now && Number.isNaN(now.getTime()))) {
-    io.err(badTimeout ? `covenant run: --timeout wants a duration from 1s to 24h, such as 90s, 10m or 1h, got \`${escapeText(String(o.timeout))}\`` : `covenant run: --now wants an ISO 8601 instant, got \`${escapeText(String(o.now))}\``);
-    setExit(EXIT.policyError);
-    return;
-  }
-  // A run is started every few minutes on every host: its peak memory matters more than
-  // the last few percent of speed (bench/run). The optimising compiler's code and work cost
-  // ~12 MB at 2,000 promises and save no time in a run this short; and a young generation
-  // kept at its first size (1 MiB per semi-space, instead of growing to 16) stops the
-  // parse's short-lived garbage from growing the heap by ~20 MB. V8 reads both flags when
-  // it uses them, so they take effect here; `check` keeps the defaults, which parse large
-  // policies much faster (bench/parse).
-  setFlagsFromString("--no-opt");
-  setFlagsFromString("--semi-space-growth-factor=1");
-  // V8's low-memory heuristics (the old generation grows by less before a full collection,
-  // among others): a run that tells 450 messages peaks ~13 MB lower (bench/notify) for
-  // ~0.3 s more CPU; a run with nothing to tell barely changes (bench/run)
-  setFlagsFromString("--optimize-for-size");
-  // a sandbox's directory asks for the sandbox: never a real run because `--sandbox` was left out
-  const sandbox = o.sandbox || o.sandboxDir !== undefined || o.sandboxManifest !== undefined;
-  const opts: import("./commands/run.js").RunOptions = { dryRun: o.dryRun, json: o.json, quiet: o.quiet, timeoutMs: timeoutMs!, sandbox, procRoot: o.procRoot, etcRoot: o.etcRoot, include: o.include, maxFileSize };
-  if (o.state !== undefined) opts.state = o.state;
-  if (o.junit !== undefined) opts.junit = o.junit;
-  if (o.sandboxDir !== undefined) opts.sandboxDir = o.sandboxDir;
-  if (o.sandboxManifest !== undefined) opts.sandboxManifest = o.sandboxManifest;
-  if (o.config !== undefined) opts.config = o.config;
-  if (o.notify) opts.notify = true;
-  if (!o.push) opts.push = false;
-  if (!o.policyCache) opts.policyCache = false;
-  if (o.fromHub) {
-    if (paths.length > 0 || o.sandbox) {
-      io.err("covenant run: --from-hub runs the hub's policy: give no policy paths and no --sandbox with it");
-      return setExit(EXIT.policyError);
-    }
-    opts.fromHub = true;
-  }
-  if (lockWaitMs !== undefined) opts.lockWaitMs = lockWaitMs;
-  if (now) opts.now = now;
-  setExit(await (await runCommand()).runRun(paths, opts, io));
 }
 
 function addHistoryCommand(program: Command, io: Io, setExit: (code: number) => void): void {
@@ -278,90 +149,12 @@ function addVerifyAndPruneCommands(program: Command, io: Io, setExit: (code: num
     });
 }
 
-/** The policy paths argument: without any, `run`, `check` and `fmt` search the current directory, and help says so (not `[]`). */
-function policyPaths(): Argument {
-  return new Argument("[paths...]", "policy files or directories (searched for *.promise)").default([], "the current directory");
-}
-
-/** `--include DIR`, repeatable: a directory whose .promise files policies may import (a shared control library). */
-function includeOption(): Option {
-  return new Option("--include <dir>", "also allow imports of .promise files below this directory (repeatable), such as a shared control library")
-    .argParser((dir: string, dirs: string[]) => [...dirs, dir])
-    .default([], "none: only below the policy's own directories");
-}
-
-/** `--config FILE`: covenant.yaml, the notification configuration (docs/configuration.md). */
-function configOption(): Option {
-  return new Option("--config <file>", "the notification configuration, covenant.yaml (default: /etc/covenant/covenant.yaml as root, ./covenant.yaml otherwise)");
-}
-
-/** `--max-file-size SIZE`: the largest policy file read. */
-function maxFileSizeOption(): Option {
-  return new Option("--max-file-size <size>", "refuse policy files larger than this, such as 16MiB or 500KB").default("16MiB");
-}
-
-/** The size `--max-file-size` gives, or undefined after saying why it is wrong. */
-function fileSize(text: string, command: string, io: Io): number | undefined {
-  const bytes = parseSize(text);
-  if (bytes === undefined || bytes < 1 || bytes > LARGEST_MAX_FILE_SIZE) {
-    io.err(`covenant ${command}: --max-file-size wants a size from 1B to 256MiB, such as 16MiB, 500KB or 4096, got \`${escapeText(text)}\``);
-    return undefined;
-  }
-  return bytes;
-}
-
-
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `90s`, `10m`, `1h` → milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  return m ? Number(m[1]) * durationUnits[m[2]!]! : undefined;
-}
-
-/** A program built and not yet run, with the exit code its commands set. */
-export interface PreparedProgram {
-  readonly program: Command;
-  readonly io: Io;
-  exitCode(): number;
-}
-
-/**
- * The program with every command defined, for `main` or `runPrepared` to run once. The run snapshot prepares it
- * when it is built (src/cli/run-snapshot.ts): defining the commands, their subcommands and
- * options is a few milliseconds of every start, and reads nothing of the host (io is lazy:
- * processIo makes its streams when first written to).
- */
+/** The program with every command defined, for `runPrepared` to run once. */
 export function prepareProgram(io: Io = processIo()): PreparedProgram {
-  let code: number = EXIT.ok;
-  const program = buildProgram(io, (c) => (code = c));
-  return { program, io, exitCode: () => code };
+  return prepareWith(io, addCommands);
 }
 
 /** Runs a command line. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runPrepared(argv, prepareProgram(io));
-}
-
-/** Runs a command line with a program prepared before (the run snapshot's), once: a program keeps what it parsed. */
-export async function runPrepared(argv: string[], prepared: PreparedProgram): Promise<number> {
-  const { io } = prepared;
-  try {
-    await prepared.program.parseAsync(argv, { from: "user" });
-    return prepared.exitCode();
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT.ok;
-      // help asked for is no error; help shown because a command or probe is missing is
-      if (err.code === "commander.help") return err.exitCode === 0 ? EXIT.ok : EXIT.policyError;
-      return EXIT.policyError;
-    }
-    // the run snapshot gives the command to the bundle (hand-over.ts)
-    if (err instanceof HandOver) throw err;
-    // a message can carry outside text (SQLite's, a file name): escaped, it cannot drive the terminal
-    io.err(`covenant: internal error: ${escapeText(String((err as Error).message))}`);
-    if (process.env["COVENANT_DEBUG"]) io.err(String((err as Error).stack));
-    io.err("This is a bug in Covenant; please report it with the command you ran.");
-    return EXIT.internal;
-  }
 }

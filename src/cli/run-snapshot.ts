@@ -16,8 +16,9 @@ import { pathToFileURL } from "node:url";
 import { startupSnapshot } from "node:v8";
 import { escapeText } from "./escape.js";
 import { HandOver, lendFromBundle } from "./hand-over.js";
-import { exitOnceWritten, streamsInUse } from "./io.js";
-import { prepareProgram, runPrepared, type PreparedProgram } from "./main.js";
+import { exitOnceWritten, processIo, streamsInUse } from "./io.js";
+import { prepareProgram, runPrepared, type PreparedProgram } from "./program.js";
+import { addRunCommand } from "./run-command.js";
 // loaded into the snapshot, not when the run asks for it: the command and all it reads from
 import "./commands/run.js";
 
@@ -55,8 +56,13 @@ async function importBundle(file: string): Promise<typeof import("./main.js")> {
   }
 }
 
-/** The program's commands, defined when the snapshot is built, for the one run it starts. */
-let prepared: PreparedProgram | undefined = prepareProgram();
+/**
+ * The program with `run` alone (the launcher starts the snapshot for `run` only), defined when
+ * the snapshot is built, for the one run it starts. Every other command's definitions stay in
+ * the bundle: each object the snapshot holds is made again in every run (0.5 MB of commander's
+ * objects, bench/README.md).
+ */
+let prepared: PreparedProgram | undefined = prepareProgram(processIo(), addRunCommand);
 
 /** The prepared program, once: a program keeps what it parsed, so a second use is a bug. */
 function takePrepared(): PreparedProgram {
