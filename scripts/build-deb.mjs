@@ -67,12 +67,12 @@ function npmFiles() {
   return JSON.parse(out)[0].files.map((f) => f.path).sort();
 }
 
-/** Where each file `npm pack` ships goes in the package; null: not shipped (the addon's sources: it is shipped built). */
+/** Where each file `npm pack` ships goes in the package; null: not shipped (the addons' sources and build scripts: they are shipped built). */
 function destination(path) {
   if (path === "README.md") return "usr/share/doc/covenant/README.md";
   if (path.startsWith("docs/")) return `usr/share/doc/covenant/${path}`;
   if (path.startsWith("examples/") || path.startsWith("policies/")) return `usr/share/covenant/${path}`;
-  if (path === "binding.gyp" || path.startsWith("native/") || path === "scripts/build-native.mjs") return null;
+  if (path === "binding.gyp" || path.startsWith("native/") || path === "scripts/build-native.mjs" || path === "scripts/build-sqlite.mjs") return null;
   return `${lib}/${path}`;
 }
 

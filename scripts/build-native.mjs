@@ -21,6 +21,16 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+/** node-gyp as this node runs it, before its command: [node, node-gyp.js, options...]. */
+export function nodeGypCommand() {
+  const prefix = join(dirname(process.execPath), "..");
+  // npm passes its own node-gyp and settings to lifecycle scripts; run by hand, find them
+  const gyp = process.env.npm_config_node_gyp ?? join(prefix, "lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js");
+  // Node's own headers, when installed beside it, spare node-gyp a download
+  const nodedir = process.env.npm_config_nodedir ?? (existsSync(join(prefix, "include/node/node_api.h")) ? prefix : undefined);
+  return [process.execPath, gyp, ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+}
+
 /** Builds the addon unless it is up to date; never throws. */
 export function buildNative() {
   const targets = ["build/Release/sock_diag.node", "build/Release/safe_fs.node", "build/Release/inotify.node", "build/Release/fd_scan.node", "build/Release/seal.node"].map((t) => join(root, t));
@@ -29,15 +39,9 @@ export function buildNative() {
   const oldest = Math.min(...targets.map((t) => (existsSync(t) ? statSync(t).mtimeMs : -Infinity)));
   if (sources.every((s) => mtime(s) <= oldest)) return;
 
-  const prefix = join(dirname(process.execPath), "..");
-  // npm passes its own node-gyp and settings to lifecycle scripts; run by hand, find them
-  const gyp = process.env.npm_config_node_gyp ?? join(prefix, "lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js");
+  const [node, ...gyp] = nodeGypCommand();
   // configure + build, not rebuild: a failed build must not first delete a working addon
-  const args = [gyp, "configure", "build", "--release"];
-  // Node's own headers, when installed beside it, spare node-gyp a download
-  const nodedir = process.env.npm_config_nodedir ?? (existsSync(join(prefix, "include/node/node_api.h")) ? prefix : undefined);
-  if (nodedir) args.push(`--nodedir=${nodedir}`);
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  const r = spawnSync(node, [...gyp, "configure", "build", "--release"], { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
   if (r.status !== 0) {
     const detail = `${r.stdout}${r.stderr}`.split("\n").filter((l) => /error|ERR!/i.test(l)).slice(0, 8).join("\n");
     console.warn(

@@ -1,0 +1,117 @@
+// Builds better-sqlite3's addon again with the SQLite Covenant's store needs, at install (after
+// npm has built the stock one): better-sqlite3's own compile-time options, less the extensions
+// the store never uses (full-text search FTS3/4/5, R*Tree and Geopoly, the dbstat table, the
+// math, percentile and soundex functions, STAT4), compiled for size. The addon is loaded in
+// every run, and a run maps most of its code: the stock one is 2.0 MB of code, this one 0.8 MB,
+// and a 2,000-promise run peaks ~0.9 MB lower at the same speed (bench/README.md). Fewer SQL
+// functions within reach of the store's statements is also less to trust.
+//
+// The amalgamation is better-sqlite3's own (deps/sqlite3/sqlite3.c), with our options written
+// before it, built through better-sqlite3's documented `--sqlite3=<dir>` (docs/compilation.md):
+// in a scratch copy of the package under build/sqlite, so that a failed build leaves the stock
+// addon in place. The new addon is loaded and asked for its options before it replaces the
+// stock one. A failure warns and the install goes on (the stock addon works: it is only larger).
+// Skipped when node_modules/better-sqlite3 holds the addon these inputs make (its stamp).
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { nodeGypCommand } from "./build-native.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** better-sqlite3's options (deps/defines.gypi) that the store needs, as `#define`s. */
+export const SQLITE_DEFINES = {
+  HAVE_INT16_T: "1",
+  HAVE_INT32_T: "1",
+  HAVE_INT8_T: "1",
+  HAVE_STDINT_H: "1",
+  HAVE_UINT16_T: "1",
+  HAVE_UINT32_T: "1",
+  HAVE_UINT8_T: "1",
+  HAVE_USLEEP: "1",
+  SQLITE_DEFAULT_CACHE_SIZE: "-16000",
+  SQLITE_DEFAULT_FOREIGN_KEYS: "1",
+  SQLITE_DEFAULT_MEMSTATUS: "0",
+  SQLITE_DEFAULT_WAL_SYNCHRONOUS: "1",
+  SQLITE_DQS: "0",
+  // better-sqlite3 needs it (Statement#columns)
+  SQLITE_ENABLE_COLUMN_METADATA: "1",
+  SQLITE_ENABLE_DESERIALIZE: "1",
+  SQLITE_ENABLE_UPDATE_DELETE_LIMIT: "1",
+  SQLITE_LIKE_DOESNT_MATCH_BLOBS: "1",
+  SQLITE_OMIT_DEPRECATED: "1",
+  SQLITE_OMIT_PROGRESS_CALLBACK: "1",
+  SQLITE_OMIT_SHARED_CACHE: "1",
+  SQLITE_OMIT_TCL_VARIABLE: "1",
+  SQLITE_THREADSAFE: "2",
+  SQLITE_TRACE_SIZE_LIMIT: "32",
+  SQLITE_USE_URI: "0",
+};
+
+/** What the stock addon has and ours leaves out (`PRAGMA compile_options` names). */
+export const SQLITE_LEFT_OUT = ["ENABLE_FTS3", "ENABLE_FTS3_PARENTHESIS", "ENABLE_FTS4", "ENABLE_FTS5", "ENABLE_RTREE", "ENABLE_GEOPOLY", "ENABLE_DBSTAT_VTAB", "ENABLE_MATH_FUNCTIONS", "ENABLE_PERCENTILE", "SOUNDEX", "ENABLE_STAT4"];
+
+/** The C compiler's optimisation for SQLite: size (better-sqlite3 builds it with -O3). */
+export const SQLITE_CFLAGS = "-Os";
+
+function inputsDigest(pkg, amalgamation) {
+  const h = createHash("sha256");
+  h.update(JSON.stringify({ defines: SQLITE_DEFINES, leftOut: SQLITE_LEFT_OUT, cflags: SQLITE_CFLAGS, version: JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")).version, node: process.version }));
+  h.update(readFileSync(amalgamation));
+  return h.digest("hex");
+}
+
+/** The compile options an addon reports, from a child process (a failed load must not end the install). */
+function compileOptions(pkg, file) {
+  const probe = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(file)}); const Database = require(${JSON.stringify(join(pkg, "lib/database.js"))}); const db = new Database(":memory:", { nativeBinding: m.exports }); process.stdout.write(JSON.stringify(db.pragma("compile_options", { simple: false }).map((r) => r.compile_options)));`;
+  const r = spawnSync(process.execPath, ["-e", probe], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
+  if (r.status !== 0) throw new Error(`the new addon does not load: ${(r.stderr || r.error?.message || "").split("\n").find((l) => /Error/.test(l)) ?? r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/**
+ * Builds and installs the addon unless it is up to date; never throws (says why it could not, and
+ * whether the stock addon stayed). `pkg` is the better-sqlite3 package, `scratch` where it is built.
+ */
+export function buildSqlite({ pkg = join(root, "node_modules/better-sqlite3"), scratch = join(root, "build/sqlite"), warn = console.warn } = {}) {
+  const addon = join(pkg, "build/Release/better_sqlite3.node");
+  const stamp = join(pkg, "build/Release/covenant-sqlite.json");
+  const amalgamation = join(pkg, "deps/sqlite3/sqlite3.c");
+  if (!existsSync(amalgamation) || !existsSync(addon)) return; // no better-sqlite3 built from source here: nothing to replace
+  const digest = inputsDigest(pkg, amalgamation);
+  try {
+    if (JSON.parse(readFileSync(stamp, "utf8")).digest === digest) return;
+  } catch {
+    // no stamp, or a damaged one: built again
+  }
+  try {
+    rmSync(scratch, { recursive: true, force: true });
+    const source = join(scratch, "amalgamation");
+    mkdirSync(source, { recursive: true });
+    const defines = Object.entries(SQLITE_DEFINES).map(([k, v]) => `#define ${k} ${v}\n`).join("");
+    writeFileSync(join(source, "sqlite3.c"), `/* Covenant's options (scripts/build-sqlite.mjs) */\n${defines}\n${readFileSync(amalgamation, "latin1")}`, "latin1");
+    for (const h of ["sqlite3.h", "sqlite3ext.h"]) copyFileSync(join(pkg, "deps/sqlite3", h), join(source, h));
+    const copy = join(scratch, "better-sqlite3");
+    for (const part of ["binding.gyp", "package.json", "src", "deps"]) cpSync(join(pkg, part), join(copy, part), { recursive: true });
+    const [gyp, ...args] = nodeGypCommand();
+    const r = spawnSync(gyp, [...args, "configure", "build", "--release", `--sqlite3=${source}`], { cwd: copy, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", env: { ...process.env, CFLAGS: SQLITE_CFLAGS } });
+    if (r.status !== 0) throw new Error(`${r.stdout}${r.stderr}`.split("\n").filter((l) => /error|ERR!/i.test(l)).slice(0, 8).join("\n") || r.error?.message || `exit ${r.status}`);
+    const built = join(copy, "build/Release/better_sqlite3.node");
+    const options = compileOptions(pkg, built);
+    const present = SQLITE_LEFT_OUT.filter((o) => options.includes(o));
+    if (present.length > 0 || !options.includes("ENABLE_COLUMN_METADATA")) throw new Error(`the new addon has the wrong options: ${options.join(", ")}`);
+    // in place at once: a copy beside it, then renamed over the stock addon
+    const next = `${addon}.covenant`;
+    copyFileSync(built, next);
+    renameSync(next, addon);
+    writeFileSync(stamp, `${JSON.stringify({ digest, cflags: SQLITE_CFLAGS, leftOut: SQLITE_LEFT_OUT })}\n`);
+  } catch (err) {
+    warn(`covenant: better-sqlite3's addon was not rebuilt without the SQLite extensions the store does not use (the stock one stays: it works, and takes ~1 MB more in every run):\n${String(err.message ?? err)}`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) buildSqlite();
