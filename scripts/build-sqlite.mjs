@@ -11,7 +11,8 @@
 // in a scratch copy of the package under build/sqlite, so that a failed build leaves the stock
 // addon in place. The new addon is loaded and asked for its options before it replaces the
 // stock one. A failure warns and the install goes on (the stock addon works: it is only larger).
-// Skipped when node_modules/better-sqlite3 holds the addon these inputs make (its stamp).
+// Skipped when node_modules/better-sqlite3 holds the addon these inputs make: its stamp names
+// the inputs and the addon's own digest, so a stock addon put back is built again.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -63,6 +64,18 @@ function inputsDigest(pkg, amalgamation) {
   return h.digest("hex");
 }
 
+/** The SHA-256 of a file's bytes. */
+function fileDigest(path) {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** Writes a file whole or not at all: a temporary beside it, renamed over it. */
+function replaceFile(path, text) {
+  const next = `${path}.covenant`;
+  writeFileSync(next, text);
+  renameSync(next, path);
+}
+
 /** The compile options an addon reports, from a child process (a failed load must not end the install). */
 function compileOptions(pkg, file) {
   const probe = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(file)}); const Database = require(${JSON.stringify(join(pkg, "lib/database.js"))}); const db = new Database(":memory:", { nativeBinding: m.exports }); process.stdout.write(JSON.stringify(db.pragma("compile_options", { simple: false }).map((r) => r.compile_options)));`;
@@ -82,7 +95,10 @@ export function buildSqlite({ pkg = join(root, "node_modules/better-sqlite3"), s
   if (!existsSync(amalgamation) || !existsSync(addon)) return; // no better-sqlite3 built from source here: nothing to replace
   const digest = inputsDigest(pkg, amalgamation);
   try {
-    if (JSON.parse(readFileSync(stamp, "utf8")).digest === digest) return;
+    // the stamp vouches for these inputs and for the addon beside it, by its bytes: a stock addon
+    // put back over ours (`npm rebuild better-sqlite3` unpacks one and leaves the stamp) is built again
+    const said = JSON.parse(readFileSync(stamp, "utf8"));
+    if (said.digest === digest && said.addon === fileDigest(addon)) return;
   } catch {
     // no stamp, or a damaged one: built again
   }
@@ -106,7 +122,11 @@ export function buildSqlite({ pkg = join(root, "node_modules/better-sqlite3"), s
     const next = `${addon}.covenant`;
     copyFileSync(built, next);
     renameSync(next, addon);
-    writeFileSync(stamp, `${JSON.stringify({ digest, cflags: SQLITE_CFLAGS, leftOut: SQLITE_LEFT_OUT })}\n`);
+    try {
+      replaceFile(stamp, `${JSON.stringify({ digest, addon: fileDigest(addon), cflags: SQLITE_CFLAGS, leftOut: SQLITE_LEFT_OUT })}\n`);
+    } catch (err) {
+      warn(`covenant: better-sqlite3's addon was rebuilt without the SQLite extensions the store does not use, but its stamp could not be written (the next install builds it again):\n${String(err.message ?? err)}`);
+    }
   } catch (err) {
     warn(`covenant: better-sqlite3's addon was not rebuilt without the SQLite extensions the store does not use (the stock one stays: it works, and takes ~1 MB more in every run):\n${String(err.message ?? err)}`);
   } finally {

@@ -130,8 +130,19 @@ export async function runPrepared(argv: string[], prepared: PreparedProgram): Pr
     if (err instanceof HandOver) throw err;
     // a message can carry outside text (SQLite's, a file name): escaped, it cannot drive the terminal
     io.err(`covenant: internal error: ${escapeText(String((err as Error).message))}`);
-    if (process.env["COVENANT_DEBUG"]) io.err(String((err as Error).stack));
+    if (process.env["COVENANT_DEBUG"]) io.err(stackText(err as Error));
     io.err("This is a bug in Covenant; please report it with the command you ran.");
     return EXIT.internal;
   }
+}
+
+/**
+ * An error's stack for COVENANT_DEBUG: its first line is the message, outside text and all, so it
+ * is escaped onto one line as the message is; the frames below it are Covenant's own, one a line.
+ */
+function stackText(err: Error): string {
+  const stack = String(err.stack ?? "");
+  const head = `${err.name}: ${err.message}`;
+  if (!stack.startsWith(head)) return escapeText(stack);
+  return [escapeText(head), ...stack.slice(head.length).split("\n").filter((l) => l !== "").map(escapeText)].join("\n");
 }

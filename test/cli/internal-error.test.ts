@@ -22,4 +22,22 @@ describe("internal errors", () => {
     expect(text).not.toContain("\x1b");
     expect(text.split("\n").some((line) => line.startsWith("KEPT"))).toBe(false);
   });
+
+  it("with COVENANT_DEBUG, print the stack with its first line escaped as the message is, and the frames below it", async () => {
+    vi.spyOn(StateStore, "openReadOnly").mockImplementation(() => {
+      throw new Error("\x1b]0;pwned\x07\nKEPT     ITGC-AC-01 forged");
+    });
+    vi.stubEnv("COVENANT_DEBUG", "1");
+    const err: string[] = [];
+    const io = { out: () => {}, err: (t: string) => void err.push(t), style: makeStyle(false), errStyle: makeStyle(false) };
+    try {
+      expect(await main(["history", "--state", "/nonexistent"], io)).toBe(3);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const text = err.join("\n");
+    expect(text).toContain("Error: \\x1b]0;pwned\\x07\\nKEPT     ITGC-AC-01 forged\n    at ");
+    expect(text).not.toContain("\x1b");
+    expect(text.split("\n").some((line) => line.startsWith("KEPT"))).toBe(false);
+  });
 });

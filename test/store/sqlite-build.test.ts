@@ -4,6 +4,7 @@
 // defaults of foreign keys, of the WAL's sync, DQS off, one connection per thread), the column
 // metadata better-sqlite3 needs, and the JSON functions the store's reads use.
 import Database from "better-sqlite3";
+import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
@@ -37,7 +38,7 @@ describe("the store's SQLite", () => {
   it("is the addon the install built, and says how", () => {
     const addon = join(dirname(createRequire(import.meta.url).resolve("better-sqlite3/package.json")), "build/Release");
     expect(existsSync(join(addon, "covenant-sqlite.json"))).toBe(true);
-    expect(JSON.parse(readFileSync(join(addon, "covenant-sqlite.json"), "utf8"))).toMatchObject({ cflags: SQLITE_CFLAGS, leftOut: SQLITE_LEFT_OUT });
+    expect(JSON.parse(readFileSync(join(addon, "covenant-sqlite.json"), "utf8"))).toMatchObject({ cflags: SQLITE_CFLAGS, leftOut: SQLITE_LEFT_OUT, addon: createHash("sha256").update(readFileSync(join(addon, "better_sqlite3.node"))).digest("hex") });
   });
 });
 
@@ -70,16 +71,23 @@ describe("scripts/build-sqlite.mjs", () => {
     }
   });
 
-  it("does nothing when the addon is the one these inputs make", () => {
+  it("does nothing when the addon is the one these inputs make, and builds again when another addon is beside its stamp", () => {
     const { pkg, addon } = stockCopy();
     try {
+      // a build would fail at once: whether one is tried is what is looked at
       writeFileSync(join(pkg, "binding.gyp"), "{ this is not gyp");
-      const installed = join(dirname(createRequire(import.meta.url).resolve("better-sqlite3/package.json")), "build/Release/covenant-sqlite.json");
-      cpSync(installed, join(pkg, "build/Release/covenant-sqlite.json"));
+      const installed = join(dirname(createRequire(import.meta.url).resolve("better-sqlite3/package.json")), "build/Release");
+      cpSync(join(installed, "covenant-sqlite.json"), join(pkg, "build/Release/covenant-sqlite.json"));
+      cpSync(join(installed, "better_sqlite3.node"), addon);
       const warned: string[] = [];
-      buildSqlite({ pkg, scratch: join(pkg, "..", "scratch"), warn: (m: string) => warned.push(m) });
+      const build = () => buildSqlite({ pkg, scratch: join(pkg, "..", "scratch"), warn: (m: string) => warned.push(m) });
+      build();
       expect(warned).toEqual([]);
-      expect(readFileSync(addon, "utf8")).toBe("the stock addon");
+      // the stock addon put back beside the stamp (`npm rebuild better-sqlite3` leaves the stamp)
+      writeFileSync(addon, "the stock addon, put back");
+      build();
+      expect(warned).toHaveLength(1);
+      expect(readFileSync(addon, "utf8")).toBe("the stock addon, put back");
     } finally {
       rmSync(dirname(pkg), { recursive: true, force: true });
     }
