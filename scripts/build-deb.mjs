@@ -15,6 +15,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { copyRuntimeModules } from "./deb/modules.mjs";
 import { controlFile, cronFile, shlibsDepends } from "./deb/control.mjs";
+import { SQLITE_LEFT_OUT } from "./build-sqlite.mjs";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 const lib = "usr/lib/covenant";
@@ -93,9 +94,14 @@ require(${JSON.stringify(join(dir, "build/Release/safe_fs.node"))});
 require(${JSON.stringify(join(dir, "build/Release/inotify.node"))});
 require(${JSON.stringify(join(dir, "build/Release/fd_scan.node"))});
 require(${JSON.stringify(join(dir, "build/Release/seal.node"))});
-new (require(${JSON.stringify(join(dir, "node_modules/better-sqlite3"))}))(":memory:").prepare("select 1").get();`;
+const db = new (require(${JSON.stringify(join(dir, "node_modules/better-sqlite3"))}))(":memory:");
+db.prepare("select 1").get();
+process.stdout.write(JSON.stringify(db.pragma("compile_options", { simple: false }).map((r) => r.compile_options)));`;
   const r = spawnSync(join(dir, "node/bin/node"), ["-e", probe], { encoding: "utf8" });
   if (r.status !== 0) throw new BuildError(`the native addons do not load in node ${process.versions.node}: run \`npm ci\` with this node first\n${r.stderr.trim()}`);
+  // the store's SQLite as the install rebuilds it (scripts/build-sqlite.mjs), never the stock one
+  const extensions = JSON.parse(r.stdout).filter((o) => SQLITE_LEFT_OUT.includes(o));
+  if (extensions.length > 0) throw new BuildError(`better-sqlite3's addon is the stock one (${extensions.join(", ")}): \`npm ci\` warned why it could not rebuild it; run \`node scripts/build-sqlite.mjs\` and build again`);
 }
 
 /** The Node runtime's licence, from where its installers put it. */

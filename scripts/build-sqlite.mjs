@@ -64,6 +64,20 @@ function inputsDigest(pkg, amalgamation) {
   return h.digest("hex");
 }
 
+/**
+ * How an addon's options differ from what the stock addon's less SQLITE_LEFT_OUT should give, or
+ * undefined when they do not (the compiler's name aside). Also used when the Debian package is built.
+ */
+export function optionsDiffer(options, stockOptions) {
+  const norm = (list) => list.filter((o) => !o.startsWith("COMPILER=")).sort();
+  const want = norm(stockOptions.filter((o) => !SQLITE_LEFT_OUT.includes(o)));
+  const got = norm(options);
+  const missing = want.filter((o) => !got.includes(o));
+  const extra = got.filter((o) => !want.includes(o));
+  if (missing.length === 0 && extra.length === 0) return undefined;
+  return [missing.length > 0 ? `without ${missing.join(", ")}` : "", extra.length > 0 ? `with ${extra.join(", ")}` : ""].filter(Boolean).join("; ");
+}
+
 /** The SHA-256 of a file's bytes. */
 function fileDigest(path) {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -103,6 +117,9 @@ export function buildSqlite({ pkg = join(root, "node_modules/better-sqlite3"), s
     // no stamp, or a damaged one: built again
   }
   try {
+    // what the new addon must have: the stock addon's options (deps/defines.gypi, which SQLITE_DEFINES
+    // copies: a define a later better-sqlite3 adds is caught here), less those left out
+    const stockOptions = compileOptions(pkg, addon);
     rmSync(scratch, { recursive: true, force: true });
     const source = join(scratch, "amalgamation");
     mkdirSync(source, { recursive: true });
@@ -115,9 +132,8 @@ export function buildSqlite({ pkg = join(root, "node_modules/better-sqlite3"), s
     const r = spawnSync(gyp, [...args, "configure", "build", "--release", `--sqlite3=${source}`], { cwd: copy, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", env: { ...process.env, CFLAGS: SQLITE_CFLAGS } });
     if (r.status !== 0) throw new Error(`${r.stdout}${r.stderr}`.split("\n").filter((l) => /error|ERR!/i.test(l)).slice(0, 8).join("\n") || r.error?.message || `exit ${r.status}`);
     const built = join(copy, "build/Release/better_sqlite3.node");
-    const options = compileOptions(pkg, built);
-    const present = SQLITE_LEFT_OUT.filter((o) => options.includes(o));
-    if (present.length > 0 || !options.includes("ENABLE_COLUMN_METADATA")) throw new Error(`the new addon has the wrong options: ${options.join(", ")}`);
+    const wrong = optionsDiffer(compileOptions(pkg, built), stockOptions);
+    if (wrong) throw new Error(`the new addon's options are not the stock ones less those left out: ${wrong}`);
     // in place at once: a copy beside it, then renamed over the stock addon
     const next = `${addon}.covenant`;
     copyFileSync(built, next);

@@ -5,7 +5,7 @@ import type { Io } from "./io.js";
 
 const mapCommand = () => import("./commands/map.js");
 
-/** The options `check` and `run` share, as main.ts makes them. */
+/** The options `check` and `run` share, as program.ts makes them. */
 export interface SharedOptions {
   policyPaths(): Argument;
   includeOption(): Option;

@@ -43,7 +43,7 @@ export function addReportCommand(program: Command, io: Io, setExit: (code: numbe
     .action(async (f: Flags) => {
       // The pass over a year's history parses 325,000 records' bodies: short-lived garbage that a
       // young generation grown to 16 MiB per semi-space holds ~40 MB of at once. Kept at its
-      // first size (as `run` and `watch` keep it, main.ts), a year's HTML report peaks ~40 MB
+      // first size (as `run` and `watch` keep it, run-command.ts), a year's HTML report peaks ~40 MB
       // lower for no more CPU (bench/report).
       setFlagsFromString("--semi-space-growth-factor=1");
       const sample = sampleOf(f, io);

@@ -79,7 +79,7 @@ export function addWatchCommand(program: Command, io: Io, setExit: (code: number
       const maxWatches = watchCap(process.env["COVENANT_WATCH_MAX_DIRS"], io);
       // a process that lives for months: its peak memory matters more than the last percent of
       // speed. A young generation kept at its first size and V8's low-memory heuristics (as
-      // `run` sets them, main.ts) take its peak RSS on 10,000 watched files from ~105 MB to ~75 MB
+      // `run` sets them, run-command.ts) take its peak RSS on 10,000 watched files from ~105 MB to ~75 MB
       // (bench/watch); the optimising compiler stays on, as evaluations repeat
       setFlagsFromString("--semi-space-growth-factor=1");
       setFlagsFromString("--optimize-for-size");

@@ -10,7 +10,15 @@ import { hash } from "../../src/probes/files.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "covenant-hash-buffer-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+const sha = (b: Buffer | string): string => createHash("sha256").update(b).digest("hex");
+
+function file(name: string, bytes: number, fill: number): { path: string; digest: string; data: Buffer } {
+  const data = Buffer.alloc(bytes, fill);
+  for (let i = 0; i < bytes; i += 997) data[i] = (i * 31 + fill) & 0xff;
+  const path = join(dir, name);
+  writeFileSync(path, data);
+  return { path, digest: sha(data), data };
+}
 
 describe("the shared hashing buffer", () => {
   it("keeps each file's bytes its own while a large hash, an aborted hash and small hashes interleave", async () => {
@@ -44,5 +52,36 @@ describe("the shared hashing buffer", () => {
     // and afterwards the shared buffer is free and clean for the next small file
     const last = await hash(smalls[0]!.p, "sha256", { keepUpTo: 1 << 20 });
     expect(last.ok && last.value.content?.equals(smalls[0]!.body)).toBe(true);
+  });
+
+  it("gives each of many concurrent hashes its own bytes, with failures and aborts among them", async () => {
+    const big = Array.from({ length: 6 }, (_, i) => file(`big-${i}`, 3 * (1 << 20) + i * 4099, i + 1));
+    const small = Array.from({ length: 6 }, (_, i) => file(`small-${i}`, 100 + i * 1000, 0x40 + i));
+    for (let round = 0; round < 3; round++) {
+      const aborted = new AbortController();
+      const work = [
+        ...big.map((f) => hash(f.path, "sha256")),
+        hash(join(dir, "missing"), "sha256"),
+        hash(dir, "sha256"),
+        hash(big[0]!.path, "sha256", { signal: aborted.signal }),
+        hash(big[1]!.path, "sha256", { maxBytes: 10 }),
+        ...small.map((f) => hash(f.path, "sha256", { keepUpTo: 1 << 20 })),
+      ];
+      aborted.abort();
+      const results = await Promise.all(work);
+      big.forEach((f, i) => expect(results[i]).toMatchObject({ ok: true, value: { digest: f.digest, bytes: f.data.length } }));
+      expect(results[big.length]!.ok).toBe(false);
+      expect(results[big.length + 1]!.ok).toBe(false);
+      expect(results[big.length + 3]!.ok).toBe(false);
+      const kept = results.slice(big.length + 4);
+      // every content a copy: still the file's bytes after every other hash has used the buffer
+      await Promise.all(big.map((f) => hash(f.path, "sha256")));
+      kept.forEach((r, i) => {
+        expect(r).toMatchObject({ ok: true, value: { digest: small[i]!.digest } });
+        const content = (r as { value: { content: Buffer } }).value.content;
+        expect(content.equals(small[i]!.data)).toBe(true);
+        expect(content.buffer.byteLength).toBeLessThan(1 << 20);
+      });
+    }
   });
 });

@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error a build script, in plain JavaScript
-import { buildSqlite, SQLITE_CFLAGS, SQLITE_LEFT_OUT } from "../../scripts/build-sqlite.mjs";
+import { buildSqlite, optionsDiffer, SQLITE_CFLAGS, SQLITE_LEFT_OUT } from "../../scripts/build-sqlite.mjs";
 
 const options = (): string[] => (new Database(":memory:").pragma("compile_options", { simple: false }) as { compile_options: string }[]).map((r) => r.compile_options);
 
@@ -91,5 +91,19 @@ describe("scripts/build-sqlite.mjs", () => {
     } finally {
       rmSync(dirname(pkg), { recursive: true, force: true });
     }
+  });
+});
+
+describe("the rebuilt addon's options", () => {
+  // better-sqlite3 12.11.1's stock addon, as `PRAGMA compile_options` lists them (in part)
+  const stock = ["COMPILER=gcc-12.2.0", "DEFAULT_CACHE_SIZE=-16000", "DEFAULT_FOREIGN_KEYS", "DQS=0", "ENABLE_COLUMN_METADATA", "ENABLE_DBSTAT_VTAB", "ENABLE_FTS3", "ENABLE_FTS3_PARENTHESIS", "ENABLE_FTS4", "ENABLE_FTS5", "ENABLE_GEOPOLY", "ENABLE_MATH_FUNCTIONS", "ENABLE_PERCENTILE", "ENABLE_RTREE", "ENABLE_STAT4", "SOUNDEX", "THREADSAFE=2"];
+
+  it("are the stock addon's less those left out, whatever the compiler", () => {
+    expect(optionsDiffer(["COMPILER=gcc-13.1.0", "DEFAULT_CACHE_SIZE=-16000", "DEFAULT_FOREIGN_KEYS", "DQS=0", "ENABLE_COLUMN_METADATA", "THREADSAFE=2"], stock)).toBeUndefined();
+  });
+
+  it("say what a new better-sqlite3's define would have been lost, and what was left in", () => {
+    expect(optionsDiffer(["DEFAULT_CACHE_SIZE=-16000", "DQS=0", "ENABLE_COLUMN_METADATA", "THREADSAFE=2"], stock)).toBe("without DEFAULT_FOREIGN_KEYS");
+    expect(optionsDiffer(["DEFAULT_CACHE_SIZE=-16000", "DEFAULT_FOREIGN_KEYS", "DQS=0", "ENABLE_COLUMN_METADATA", "ENABLE_FTS5", "THREADSAFE=1"], stock)).toBe("without THREADSAFE=2; with ENABLE_FTS5, THREADSAFE=1");
   });
 });
