@@ -45,7 +45,6 @@ export function rootProgram(io: Io): Command {
       // commander's messages quote the arguments they were given (`unknown option '…'`): one line, escaped
       outputError: (s, write) => write(`${escapeText(s.replace(/\n$/, ""))}\n`),
     });
-
   return program;
 }
 
@@ -80,7 +79,6 @@ export function fileSize(text: string, command: string, io: Io): number | undefi
   }
   return bytes;
 }
-
 
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
