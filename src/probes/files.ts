@@ -259,10 +259,12 @@ export async function hash(path: string, algorithm: HashAlgorithm, limits: HashL
     if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return fail("io", `${path} is a symbolic link: its content is not read`, path);
     return reachError(err, path);
   }
-  const buf = sharedInUse ? Buffer.allocUnsafe(CHUNK) : (shared ??= Buffer.allocUnsafe(CHUNK));
-  const ownsShared = buf === shared;
-  if (ownsShared) sharedInUse = true;
+  let ownsShared = false;
   try {
+    // made inside the try: a buffer that cannot be made (out of memory) still closes the file
+    const buf = sharedInUse ? Buffer.allocUnsafe(CHUNK) : (shared ??= Buffer.allocUnsafe(CHUNK));
+    ownsShared = buf === shared;
+    if (ownsShared) sharedInUse = true;
     const st = openedFile(fd);
     if ((st.mode & constants.S_IFMT) !== constants.S_IFREG) return fail("io", `${path} is ${article(typeOfMode(st.mode))}, not a regular file: its content is not read`, path);
     if (limits.expect && !sameObject(st.identity, limits.expect)) {

@@ -2,10 +2,10 @@
 // never reach another's digest or content, however hashes interleave (a large one holding the
 // buffer across reads, one aborted mid-way, a file growing while read, small ones between).
 import { createHash } from "node:crypto";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { hash } from "../../src/probes/files.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "covenant-hash-buffer-"));
@@ -83,5 +83,26 @@ describe("the shared hashing buffer", () => {
         expect(content.buffer.byteLength).toBeLessThan(1 << 20);
       });
     }
+  });
+
+  it("closes the file when a hash's own buffer cannot be made (out of memory)", async () => {
+    const big = file("held", 3 << 20, 7);
+    const other = file("other", 2000, 9);
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const before = fds();
+    // the first hash holds the shared buffer across its reads; the second needs one of its own
+    const held = hash(big.path, "sha256");
+    const real = Buffer.allocUnsafe.bind(Buffer);
+    const spy = vi.spyOn(Buffer, "allocUnsafe").mockImplementation((size: number) => {
+      if (size === 1 << 20) throw new RangeError("Array buffer allocation failed");
+      return real(size);
+    });
+    try {
+      expect(await hash(other.path, "sha256")).toMatchObject({ ok: false });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await held).toMatchObject({ ok: true, value: { digest: big.digest } });
+    expect(fds()).toBe(before);
   });
 });
