@@ -22,44 +22,28 @@ import { nodeGypCommand } from "./build-native.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** better-sqlite3's options (deps/defines.gypi) that the store needs, as `#define`s. */
-export const SQLITE_DEFINES = {
-  HAVE_INT16_T: "1",
-  HAVE_INT32_T: "1",
-  HAVE_INT8_T: "1",
-  HAVE_STDINT_H: "1",
-  HAVE_UINT16_T: "1",
-  HAVE_UINT32_T: "1",
-  HAVE_UINT8_T: "1",
-  HAVE_USLEEP: "1",
-  SQLITE_DEFAULT_CACHE_SIZE: "-16000",
-  SQLITE_DEFAULT_FOREIGN_KEYS: "1",
-  SQLITE_DEFAULT_MEMSTATUS: "0",
-  SQLITE_DEFAULT_WAL_SYNCHRONOUS: "1",
-  SQLITE_DQS: "0",
-  // better-sqlite3 needs it (Statement#columns)
-  SQLITE_ENABLE_COLUMN_METADATA: "1",
-  SQLITE_ENABLE_DESERIALIZE: "1",
-  SQLITE_ENABLE_UPDATE_DELETE_LIMIT: "1",
-  SQLITE_LIKE_DOESNT_MATCH_BLOBS: "1",
-  SQLITE_OMIT_DEPRECATED: "1",
-  SQLITE_OMIT_PROGRESS_CALLBACK: "1",
-  SQLITE_OMIT_SHARED_CACHE: "1",
-  SQLITE_OMIT_TCL_VARIABLE: "1",
-  SQLITE_THREADSAFE: "2",
-  SQLITE_TRACE_SIZE_LIMIT: "32",
-  SQLITE_USE_URI: "0",
-};
-
 /** What the stock addon has and ours leaves out (`PRAGMA compile_options` names). */
 export const SQLITE_LEFT_OUT = ["ENABLE_FTS3", "ENABLE_FTS3_PARENTHESIS", "ENABLE_FTS4", "ENABLE_FTS5", "ENABLE_RTREE", "ENABLE_GEOPOLY", "ENABLE_DBSTAT_VTAB", "ENABLE_MATH_FUNCTIONS", "ENABLE_PERCENTILE", "SOUNDEX", "ENABLE_STAT4"];
 
 /** The C compiler's optimisation for SQLite: size (better-sqlite3 builds it with -O3). */
 export const SQLITE_CFLAGS = "-Os";
 
-function inputsDigest(pkg, amalgamation) {
+/**
+ * better-sqlite3's own options (its deps/defines.gypi: `'NAME'` or `'NAME=VALUE'`), less those
+ * left out, as `#define` lines: read from the package, so a define a later version adds is kept.
+ */
+export function definesFrom(gypi) {
+  const defines = [...gypi.matchAll(/'([A-Z][A-Z0-9_]*)(?:=([^']*))?'/g)];
+  if (defines.length === 0) throw new Error("better-sqlite3's deps/defines.gypi names no option");
+  return defines
+    .filter(([, name]) => !SQLITE_LEFT_OUT.includes(name.replace(/^SQLITE_/, "")))
+    .map(([, name, value]) => `#define ${name} ${value ?? "1"}\n`)
+    .join("");
+}
+
+function inputsDigest(pkg, amalgamation, defines) {
   const h = createHash("sha256");
-  h.update(JSON.stringify({ defines: SQLITE_DEFINES, leftOut: SQLITE_LEFT_OUT, cflags: SQLITE_CFLAGS, version: JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")).version, node: process.version }));
+  h.update(JSON.stringify({ defines, leftOut: SQLITE_LEFT_OUT, cflags: SQLITE_CFLAGS, version: JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")).version, node: process.version }));
   h.update(readFileSync(amalgamation));
   return h.digest("hex");
 }
@@ -83,10 +67,11 @@ function fileDigest(path) {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
-/** Writes a file whole or not at all: a temporary beside it, renamed over it. */
-function replaceFile(path, text) {
+/** Writes a file whole or not at all (the addon in use, its stamp): a temporary beside it, renamed over it. */
+function replaceFile(path, bytes, mode) {
   const next = `${path}.covenant`;
-  writeFileSync(next, text);
+  rmSync(next, { force: true });
+  writeFileSync(next, bytes, { mode });
   renameSync(next, path);
 }
 
@@ -106,8 +91,16 @@ export function buildSqlite({ pkg = join(root, "node_modules/better-sqlite3"), s
   const addon = join(pkg, "build/Release/better_sqlite3.node");
   const stamp = join(pkg, "build/Release/covenant-sqlite.json");
   const amalgamation = join(pkg, "deps/sqlite3/sqlite3.c");
-  if (!existsSync(amalgamation) || !existsSync(addon)) return; // no better-sqlite3 built from source here: nothing to replace
-  const digest = inputsDigest(pkg, amalgamation);
+  const gypi = join(pkg, "deps/defines.gypi");
+  if (!existsSync(amalgamation) || !existsSync(gypi) || !existsSync(addon)) return; // no better-sqlite3 built from source here: nothing to replace
+  let defines;
+  try {
+    defines = definesFrom(readFileSync(gypi, "utf8"));
+  } catch (err) {
+    warn(`covenant: better-sqlite3's addon was not rebuilt (the stock one stays: it works, and takes ~1 MB more in every run):\n${String(err.message ?? err)}`);
+    return;
+  }
+  const digest = inputsDigest(pkg, amalgamation, defines);
   try {
     // the stamp vouches for these inputs and for the addon beside it, by its bytes: a stock addon
     // put back over ours (`npm rebuild better-sqlite3` unpacks one and leaves the stamp) is built again
@@ -117,13 +110,12 @@ export function buildSqlite({ pkg = join(root, "node_modules/better-sqlite3"), s
     // no stamp, or a damaged one: built again
   }
   try {
-    // what the new addon must have: the stock addon's options (deps/defines.gypi, which SQLITE_DEFINES
-    // copies: a define a later better-sqlite3 adds is caught here), less those left out
+    // what the new addon must have: the stock addon's options, less those left out (what the
+    // defines above give, unless the amalgamation or the gypi file says otherwise)
     const stockOptions = compileOptions(pkg, addon);
     rmSync(scratch, { recursive: true, force: true });
     const source = join(scratch, "amalgamation");
     mkdirSync(source, { recursive: true });
-    const defines = Object.entries(SQLITE_DEFINES).map(([k, v]) => `#define ${k} ${v}\n`).join("");
     writeFileSync(join(source, "sqlite3.c"), `/* Covenant's options (scripts/build-sqlite.mjs) */\n${defines}\n${readFileSync(amalgamation, "latin1")}`, "latin1");
     for (const h of ["sqlite3.h", "sqlite3ext.h"]) copyFileSync(join(pkg, "deps/sqlite3", h), join(source, h));
     const copy = join(scratch, "better-sqlite3");
@@ -134,10 +126,7 @@ export function buildSqlite({ pkg = join(root, "node_modules/better-sqlite3"), s
     const built = join(copy, "build/Release/better_sqlite3.node");
     const wrong = optionsDiffer(compileOptions(pkg, built), stockOptions);
     if (wrong) throw new Error(`the new addon's options are not the stock ones less those left out: ${wrong}`);
-    // in place at once: a copy beside it, then renamed over the stock addon
-    const next = `${addon}.covenant`;
-    copyFileSync(built, next);
-    renameSync(next, addon);
+    replaceFile(addon, readFileSync(built), 0o755);
     try {
       replaceFile(stamp, `${JSON.stringify({ digest, addon: fileDigest(addon), cflags: SQLITE_CFLAGS, leftOut: SQLITE_LEFT_OUT })}\n`);
     } catch (err) {

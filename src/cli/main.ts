@@ -21,9 +21,8 @@ import { addHubCommands } from "./hub-command.js";
 import { addReportCommand } from "./report-command.js";
 import { addHubClientCommands } from "./hub-client-command.js";
 import { addObserveCommands } from "./observe-command.js";
-import { configOption, fileSize, includeOption, maxFileSizeOption, parseDuration, policyPaths, prepareProgram as prepareWith, runPrepared, version, type DefineCommands, type PreparedProgram } from "./program.js";
+import { configOption, fileSize, includeOption, maxFileSizeOption, parseDuration, policyPaths, prepareProgram, runPrepared, version, type DefineCommands } from "./program.js";
 import { addRunCommand } from "./run-command.js";
-export { parseDuration, runPrepared, type PreparedProgram } from "./program.js";
 
 /** What the bundle lends a run started from the run snapshot (hand-over.ts). */
 export const bundleLoans: BundleLoans = { hubPush: () => import("./hub-push.js") };
@@ -149,12 +148,7 @@ function addVerifyAndPruneCommands(program: Command, io: Io, setExit: (code: num
     });
 }
 
-/** The program with every command defined, for `runPrepared` to run once. */
-export function prepareProgram(io: Io = processIo()): PreparedProgram {
-  return prepareWith(io, addCommands);
-}
-
-/** Runs a command line. */
+/** Runs a command line, with every command defined. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  return runPrepared(argv, prepareProgram(io));
+  return runPrepared(argv, prepareProgram(io, addCommands));
 }

@@ -268,13 +268,8 @@ spy(process, "process", ["hrtime", "getuid", "geteuid", "getgid", "getegid", "cw
 spy(require("node:os"), "os", ["hostname", "userInfo", "homedir", "tmpdir", "cpus", "networkInterfaces", "totalmem", "freemem", "uptime", "loadavg", "release"]);
 spy(require("node:crypto"), "crypto", ["randomBytes", "randomFillSync", "randomUUID", "randomInt", "getRandomValues", "generateKeyPairSync"]);
 spy(require("node:fs"), "fs", ["readFileSync", "statSync", "lstatSync", "existsSync", "openSync", "readdirSync", "realpathSync", "accessSync", "readlinkSync"]);
-globalThis.__loaded = () => require("node:fs").writeFileSync(${JSON.stringify(join(top, "seen.json"))}, JSON.stringify(seen));
 `;
-    const entry = readFileSync(join(process.cwd(), "dist/snapshot/run.cjs"), "utf8").replace(/^"use strict";\n/, "");
-    writeFileSync(join(top, "watched.cjs"), `"use strict";\n${watch}\n${entry}\n;__loaded();\n`);
-    const built = spawnSync(process.execPath, ["--snapshot-blob", join(top, "watched.blob"), "--build-snapshot", join(top, "watched.cjs")], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
-    expect(built.status, built.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(top, "seen.json"), "utf8"))).toEqual([]);
+    expect(loadedWatched("run.cjs", "watched", watch)).toEqual([]);
   });
 
   it("holds no buffer its modules made at load, nor does check's: each would be written into the snapshot and made whole again in every run", () => {
@@ -324,10 +319,8 @@ globalThis.__loaded = () => require("node:fs").writeFileSync(${JSON.stringify(jo
  * and TextEncoder. A view over a buffer made already is no new memory and is not counted.
  */
 function buffersMadeAtLoad(entry: string): string[] {
-  const source = readFileSync(join(process.cwd(), "dist/snapshot", entry), "utf8").replace(/^"use strict";\n/, "");
-  const out = join(top, `buffers-${entry}.json`);
-  const watch = `const made = [];
-const note = (what, bytes) => { if (typeof bytes === "number" && bytes >= 4096) made.push(what + " " + bytes); };
+  const watch = `const seen = [];
+const note = (what, bytes) => { if (typeof bytes === "number" && bytes >= 4096) seen.push(what + " " + bytes); };
 const sizeOf = (a, per = 1) => (typeof a === "number" ? a * per : a !== null && typeof a === "object" && !(a instanceof ArrayBuffer) && !ArrayBuffer.isView(a) && typeof a.length === "number" ? a.length * per : undefined);
 for (const f of ["alloc", "allocUnsafe", "allocUnsafeSlow"]) { const real = Buffer[f]; Buffer[f] = function (size, ...rest) { note("Buffer." + f, size); return real.call(this, size, ...rest); }; }
 { const real = Buffer.from; Buffer.from = function (value, ...rest) { note("Buffer.from", typeof value === "string" ? Buffer.byteLength(value, rest[0]) : sizeOf(value)); return real.call(this, value, ...rest); }; }
@@ -336,11 +329,22 @@ for (const name of ["ArrayBuffer", "SharedArrayBuffer", "Uint8Array", "Int8Array
   if (typeof Real === "function") globalThis[name] = new Proxy(Real, { construct: (t, a, n) => (note(name, sizeOf(a[0], Real.BYTES_PER_ELEMENT ?? 1)), Reflect.construct(t, a, n)) });
 }
 { const real = TextEncoder.prototype.encode; TextEncoder.prototype.encode = function (text) { const bytes = real.call(this, text); note("TextEncoder.encode", bytes.length); return bytes; }; }
-globalThis.__loaded = () => require("node:fs").writeFileSync(${JSON.stringify(out)}, JSON.stringify(made));
 `;
-  const script = join(top, `buffers-${entry}`);
-  writeFileSync(script, `"use strict";\n${watch}\n${source}\n;__loaded();\n`);
+  return loadedWatched(entry, `buffers-${entry}`, watch) as string[];
+}
+
+/**
+ * What `watch` (code that fills a global array `seen`) saw while the entry of a snapshot
+ * (dist/snapshot/`entry`) loaded, the entry built into a snapshot again as `name` in the test's
+ * directory: what the entry does at load, a snapshot keeps.
+ */
+function loadedWatched(entry: string, name: string, watch: string): unknown[] {
+  const source = readFileSync(join(process.cwd(), "dist/snapshot", entry), "utf8").replace(/^"use strict";\n/, "");
+  const out = join(top, `${name}.json`);
+  const script = join(top, `${name}.cjs`);
+  const loaded = `globalThis.__loaded = () => require("node:fs").writeFileSync(${JSON.stringify(out)}, JSON.stringify(seen));`;
+  writeFileSync(script, `"use strict";\n${watch}\n${loaded}\n${source}\n;__loaded();\n`);
   const built = spawnSync(process.execPath, ["--snapshot-blob", `${script}.blob`, "--build-snapshot", script], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
   expect(built.status, built.stderr).toBe(0);
-  return JSON.parse(readFileSync(out, "utf8")) as string[];
+  return JSON.parse(readFileSync(out, "utf8")) as unknown[];
 }

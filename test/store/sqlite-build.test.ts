@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error a build script, in plain JavaScript
-import { buildSqlite, optionsDiffer, SQLITE_CFLAGS, SQLITE_LEFT_OUT } from "../../scripts/build-sqlite.mjs";
+import { buildSqlite, definesFrom, optionsDiffer, SQLITE_CFLAGS, SQLITE_LEFT_OUT } from "../../scripts/build-sqlite.mjs";
 
 const options = (): string[] => (new Database(":memory:").pragma("compile_options", { simple: false }) as { compile_options: string }[]).map((r) => r.compile_options);
 
@@ -97,6 +97,12 @@ describe("scripts/build-sqlite.mjs", () => {
 describe("the rebuilt addon's options", () => {
   // better-sqlite3 12.11.1's stock addon, as `PRAGMA compile_options` lists them (in part)
   const stock = ["COMPILER=gcc-12.2.0", "DEFAULT_CACHE_SIZE=-16000", "DEFAULT_FOREIGN_KEYS", "DQS=0", "ENABLE_COLUMN_METADATA", "ENABLE_DBSTAT_VTAB", "ENABLE_FTS3", "ENABLE_FTS3_PARENTHESIS", "ENABLE_FTS4", "ENABLE_FTS5", "ENABLE_GEOPOLY", "ENABLE_MATH_FUNCTIONS", "ENABLE_PERCENTILE", "ENABLE_RTREE", "ENABLE_STAT4", "SOUNDEX", "THREADSAFE=2"];
+
+  it("are built from better-sqlite3's own defines.gypi, less those left out", () => {
+    const gypi = "{\n  'defines': [\n    'HAVE_USLEEP=1',\n    'SQLITE_DQS=0',\n    'SQLITE_ENABLE_COLUMN_METADATA',\n    'SQLITE_ENABLE_FTS5',\n    'SQLITE_SOUNDEX',\n    'SQLITE_A_NEW_ONE=7',\n  ],\n}\n";
+    expect(definesFrom(gypi)).toBe("#define HAVE_USLEEP 1\n#define SQLITE_DQS 0\n#define SQLITE_ENABLE_COLUMN_METADATA 1\n#define SQLITE_A_NEW_ONE 7\n");
+    expect(() => definesFrom("{ 'defines': [] }")).toThrow(/names no option/);
+  });
 
   it("are the stock addon's less those left out, whatever the compiler", () => {
     expect(optionsDiffer(["COMPILER=gcc-13.1.0", "DEFAULT_CACHE_SIZE=-16000", "DEFAULT_FOREIGN_KEYS", "DQS=0", "ENABLE_COLUMN_METADATA", "THREADSAFE=2"], stock)).toBeUndefined();
