@@ -71,7 +71,8 @@ function fileDigest(path) {
 function replaceFile(path, bytes, mode) {
   const next = `${path}.covenant`;
   rmSync(next, { force: true });
-  writeFileSync(next, bytes, { mode });
+  // O_EXCL: never through whatever stood at that name (removed above)
+  writeFileSync(next, bytes, { mode, flag: "wx" });
   renameSync(next, path);
 }
 
